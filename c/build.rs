@@ -1,0 +1,78 @@
+//! Builds the C fixtures against the interpreter the tests use (`LEAKCHECK_TEST_PYTHON`,
+//! default `python3.11-dbg`) and writes their paths into `$OUT_DIR/fixtures.rs`.
+//!
+//! A missing interpreter or compiler does not fail the build: the error is recorded and the
+//! tests that need the fixture fail with it, pointing at `.ci/setup`.
+
+use std::env;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const DEFAULT_PYTHON: &str = "python3.11-dbg";
+
+fn main() {
+    let manifest_dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").unwrap());
+    let out_dir = PathBuf::from(env::var_os("OUT_DIR").unwrap());
+    println!("cargo:rerun-if-env-changed=LEAKCHECK_TEST_PYTHON");
+    println!("cargo:rerun-if-changed=leakfix.c");
+
+    let python = env::var("LEAKCHECK_TEST_PYTHON").unwrap_or_else(|_| DEFAULT_PYTHON.to_owned());
+    let extension = build_extension(&python, &manifest_dir.join("leakfix.c"), "_leakfix", &out_dir);
+
+    let mut generated = String::new();
+    writeln!(generated, "/// The interpreter the fixtures were built for.").unwrap();
+    writeln!(generated, "pub const PYTHON: &str = {python:?};").unwrap();
+    writeln!(generated, "/// The `_leakfix` extension module, or why it could not be built.").unwrap();
+    match extension {
+        Ok(path) => writeln!(generated, "pub const LEAKFIX: Result<&str, &str> = Ok({:?});", path.display().to_string()),
+        Err(why) => {
+            println!("cargo:warning=leakcheck fixtures: {why}");
+            writeln!(generated, "pub const LEAKFIX: Result<&str, &str> = Err({why:?});")
+        }
+    }
+    .unwrap();
+    std::fs::write(out_dir.join("fixtures.rs"), generated).unwrap();
+}
+
+/// Compile `source` into the extension module `name` for `python`.
+fn build_extension(python: &str, source: &Path, name: &str, out_dir: &Path) -> Result<PathBuf, String> {
+    let query = "import sysconfig; print(sysconfig.get_paths()['include']); print(sysconfig.get_config_var('EXT_SUFFIX'))";
+    let output = Command::new(python)
+        .args(["-c", query])
+        .output()
+        .map_err(|e| format!("cannot run {python} ({e}); run .ci/setup to install it"))?;
+    if !output.status.success() {
+        return Err(format!("{python} failed: {}", String::from_utf8_lossy(&output.stderr)));
+    }
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let mut lines = stdout.lines();
+    let (Some(include), Some(suffix)) = (lines.next(), lines.next()) else {
+        return Err(format!("{python} did not report its include directory and EXT_SUFFIX"));
+    };
+    if !Path::new(include).join("Python.h").exists() {
+        return Err(format!("{include}/Python.h is missing: install the interpreter's headers (.ci/setup)"));
+    }
+    let target = out_dir.join(format!("{name}{suffix}"));
+    let compiler = cc::Build::new().opt_level(2).debug(true).pic(true).get_compiler();
+    let mut cmd = compiler.to_command();
+    cmd.arg("-shared")
+        .arg("-fno-omit-frame-pointer")
+        .arg("-Wall")
+        .arg("-Werror")
+        .arg("-Wno-unused-parameter")
+        .arg(format!("-I{include}"))
+        .arg(source)
+        .arg("-o")
+        .arg(&target);
+    let output = cmd.output().map_err(|e| format!("running the C compiler: {e}"))?;
+    if !output.status.success() {
+        return Err(format!(
+            "compiling {} failed ({}): {}",
+            source.display(),
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    Ok(target)
+}

@@ -1,0 +1,89 @@
+/* _leakfix: an extension module that leaks on purpose, one function per allocator domain.
+ *
+ * Each function runs once per regrtest -R repetition (see regrtest/test_leak_*.py), so a leak
+ * here shows as +1 block per repetition in exactly one domain. The line of each allocating call
+ * is what leakcheck's call-site attribution must point at: keep them on their own lines.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+/* +1 object per call: regrtest sees references and memory blocks; leakcheck sees obj. */
+static PyObject *
+leak_object(PyObject *self, PyObject *unused)
+{
+    PyObject *leaked = PyList_New(0);
+    if (leaked == NULL) {
+        return NULL;
+    }
+    /* deliberately never released */
+    Py_RETURN_NONE;
+}
+
+/* +1 PyMem_Malloc block of 24 bytes per call: regrtest sees memory blocks; leakcheck sees mem. */
+static PyObject *
+leak_mem(PyObject *self, PyObject *unused)
+{
+    void *leaked = PyMem_Malloc(24);
+    if (leaked == NULL) {
+        return PyErr_NoMemory();
+    }
+    memset(leaked, 0x24, 24);
+    Py_RETURN_NONE;
+}
+
+/* +1 PyMem_RawMalloc block of 48 bytes per call: regrtest cannot see it; leakcheck sees raw. */
+static PyObject *
+leak_raw(PyObject *self, PyObject *unused)
+{
+    void *leaked = PyMem_RawMalloc(48);
+    if (leaked == NULL) {
+        return PyErr_NoMemory();
+    }
+    memset(leaked, 0x48, 48);
+    Py_RETURN_NONE;
+}
+
+/* Allocates in every domain and frees it all: no domain may move. */
+static PyObject *
+balanced(PyObject *self, PyObject *unused)
+{
+    void *raw = PyMem_RawMalloc(48);
+    void *mem = PyMem_Malloc(24);
+    void *big = PyObject_Malloc(4096);
+    PyObject *obj = PyList_New(3);
+    if (raw == NULL || mem == NULL || big == NULL || obj == NULL) {
+        PyMem_RawFree(raw);
+        PyMem_Free(mem);
+        PyObject_Free(big);
+        Py_XDECREF(obj);
+        return PyErr_NoMemory();
+    }
+    mem = PyMem_Realloc(mem, 100);
+    PyMem_RawFree(raw);
+    PyMem_Free(mem);
+    PyObject_Free(big);
+    Py_DECREF(obj);
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef leakfix_methods[] = {
+    {"leak_object", leak_object, METH_NOARGS, "Leak one list object."},
+    {"leak_mem", leak_mem, METH_NOARGS, "Leak one 24-byte PyMem_Malloc block."},
+    {"leak_raw", leak_raw, METH_NOARGS, "Leak one 48-byte PyMem_RawMalloc block."},
+    {"balanced", balanced, METH_NOARGS, "Allocate in every domain and free it all."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef leakfix_module = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "_leakfix",
+    .m_doc = "leakcheck's leaking fixture",
+    .m_size = 0,
+    .m_methods = leakfix_methods,
+};
+
+PyMODINIT_FUNC
+PyInit__leakfix(void)
+{
+    return PyModuleDef_Init(&leakfix_module);
+}

@@ -1,0 +1,13 @@
+"""Leaks one block per call in one allocator domain (leakcheck fixture; see c/leakfix.c)."""
+import unittest
+
+import _leakfix
+
+
+class LeakTest(unittest.TestCase):
+    def test_leak_mem(self):
+        _leakfix.leak_mem()
+
+
+if __name__ == "__main__":
+    unittest.main()

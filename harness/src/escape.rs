@@ -1,0 +1,126 @@
+//! Escaping of untrusted text (everything the child printed or named) for each output.
+//!
+//! - Terminal and log summaries: [`for_terminal`] makes control characters (C0, DEL, C1) and
+//!   bidirectional overrides visible as `\xHH` / `\u{HHHH}`, so a test name cannot move the
+//!   cursor, recolour the terminal or forge a `leakcheck:` line.
+//! - JSON: serde_json escapes C0 controls; [`JsonFormatter`] also escapes DEL, C1 and the bidi
+//!   controls, as `\uXXXX`, so the value is unchanged and the bytes are inert.
+
+#![forbid(unsafe_code)]
+
+use std::borrow::Cow;
+use std::io;
+
+/// Characters that must never reach an output raw.
+fn is_hazard(c: char) -> bool {
+    c.is_control() // C0, DEL, C1
+        || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// `s` with hazardous characters made visible.
+pub fn for_terminal(s: &str) -> Cow<'_, str> {
+    if !s.chars().any(is_hazard) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if !is_hazard(c) {
+            out.push(c);
+        } else if (c as u32) < 0x100 {
+            out.push_str(&format!("\\x{:02x}", c as u32));
+        } else {
+            out.push_str(&format!("\\u{{{:04x}}}", c as u32));
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// serde_json's compact or pretty formatter, plus escapes for DEL, C1 and bidi controls.
+#[derive(Debug)]
+pub struct JsonFormatter<F> {
+    inner: F,
+}
+
+impl JsonFormatter<serde_json::ser::PrettyFormatter<'static>> {
+    pub fn pretty() -> Self {
+        Self { inner: serde_json::ser::PrettyFormatter::new() }
+    }
+}
+
+impl<F: serde_json::ser::Formatter> serde_json::ser::Formatter for JsonFormatter<F> {
+    fn write_string_fragment<W: ?Sized + io::Write>(&mut self, writer: &mut W, fragment: &str) -> io::Result<()> {
+        let mut start = 0;
+        for (i, c) in fragment.char_indices() {
+            if is_hazard(c) {
+                writer.write_all(&fragment.as_bytes()[start..i])?;
+                write!(writer, "\\u{:04x}", c as u32)?;
+                start = i + c.len_utf8();
+            }
+        }
+        writer.write_all(&fragment.as_bytes()[start..])
+    }
+
+    // Everything else is the inner formatter's.
+    fn begin_array<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.inner.begin_array(w)
+    }
+    fn end_array<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.inner.end_array(w)
+    }
+    fn begin_array_value<W: ?Sized + io::Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+        self.inner.begin_array_value(w, first)
+    }
+    fn end_array_value<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.inner.end_array_value(w)
+    }
+    fn begin_object<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.inner.begin_object(w)
+    }
+    fn end_object<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.inner.end_object(w)
+    }
+    fn begin_object_key<W: ?Sized + io::Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+        self.inner.begin_object_key(w, first)
+    }
+    fn end_object_key<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.inner.end_object_key(w)
+    }
+    fn begin_object_value<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.inner.begin_object_value(w)
+    }
+    fn end_object_value<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.inner.end_object_value(w)
+    }
+}
+
+/// Serialize `value` as pretty JSON with [`JsonFormatter`].
+pub fn to_json<T: serde::Serialize>(value: &T) -> serde_json::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut ser = serde_json::Serializer::with_formatter(&mut out, JsonFormatter::pretty());
+    value.serialize(&mut ser)?;
+    out.push(b'\n');
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn terminal_text_shows_controls_instead_of_obeying_them() {
+        assert_eq!(for_terminal("test_os"), "test_os");
+        assert_eq!(for_terminal("a\x1b[31mred\r\n"), "a\\x1b[31mred\\x0d\\x0a");
+        assert_eq!(for_terminal("x\u{7f}\u{85}\u{202e}y"), "x\\x7f\\x85\\u{202e}y");
+    }
+
+    #[test]
+    fn json_escapes_what_serde_json_leaves_raw_and_keeps_the_value() {
+        let value = serde_json::json!({"name": "t\u{7f}\u{9b}\u{202e}\u{1b}é"});
+        let bytes = to_json(&value).unwrap();
+        let text = String::from_utf8(bytes.clone()).unwrap();
+        assert!(text.contains(r"t\u007f\u009b\u202e\u001bé"), "{text}");
+        assert!(!text.chars().any(|c| c.is_control() && c != '\n'));
+        let back: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(back, value);
+    }
+}

@@ -1,0 +1,67 @@
+//! Every exit status leakcheck can return, in one place. `--help` prints [`help_text`].
+//!
+//! The rule: when the command ran to completion and leakcheck found nothing more than the
+//! command itself reported, leakcheck exits with the command's own status, so that a build step
+//! behaves exactly as without it. leakcheck's own statuses are chosen outside the range regrtest
+//! uses (0-5, 130) and outside the shell's 126, 127 and 128+N.
+
+/// Named exit statuses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExitCode;
+
+impl ExitCode {
+    /// The command succeeded and leakcheck found nothing.
+    pub const OK: i32 = 0;
+    /// Bad leakcheck arguments (sysexits' EX_USAGE).
+    pub const USAGE: i32 = 64;
+    /// leakcheck itself failed: run directory, log, report files (sysexits' EX_SOFTWARE).
+    pub const INTERNAL: i32 = 70;
+    /// leakcheck found a leak that the command did not report (e.g. a `PyMem_RawMalloc` leak,
+    /// which regrtest cannot see). Returned whatever the command's own status was.
+    pub const LEAK_NOT_REPORTED: i32 = 101;
+    /// The command exists but could not be executed (permissions, bad ELF), as in the shell.
+    pub const NOT_EXECUTABLE: i32 = 126;
+    /// The command was not found, as in the shell.
+    pub const NOT_FOUND: i32 = 127;
+    /// The command was killed by signal N: 128 + N, as in the shell.
+    pub const SIGNAL_BASE: i32 = 128;
+}
+
+/// The table printed at the end of `--help`.
+pub fn help_text() -> String {
+    let rows: [(&str, &str); 7] = [
+        ("status of the command", "the command ran and leakcheck found nothing it did not report"),
+        ("64", "bad leakcheck arguments"),
+        ("70", "leakcheck itself failed (run directory, log or report files)"),
+        ("101", "leakcheck found a leak the command did not report (e.g. in the raw domain)"),
+        ("126", "the command could not be executed"),
+        ("127", "the command was not found"),
+        ("128+N", "the command was killed by signal N (after SIGINT/SIGTERM too)"),
+    ];
+    let mut text = String::from("Exit status:\n");
+    for (code, meaning) in rows {
+        text.push_str(&format!("  {code:<22} {meaning}\n"));
+    }
+    text.push_str("  leakcheck never exits 0 when it found a leak.\n");
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn help_lists_every_named_status() {
+        let help = help_text();
+        for code in [
+            ExitCode::USAGE,
+            ExitCode::INTERNAL,
+            ExitCode::LEAK_NOT_REPORTED,
+            ExitCode::NOT_EXECUTABLE,
+            ExitCode::NOT_FOUND,
+        ] {
+            assert!(help.contains(&format!("  {code} ")), "{code} missing from:\n{help}");
+        }
+        assert!(help.contains(&format!("{}+N", ExitCode::SIGNAL_BASE)));
+    }
+}

@@ -1,0 +1,163 @@
+//! The child's argv and environment: the private run directory, the preload shim, and the
+//! process group. Knows nothing of parsing or reporting.
+
+use std::ffi::{OsStr, OsString};
+use std::fs;
+use std::io::Write;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use thiserror::Error;
+
+/// The shim library, built by `build.rs` from `shims/` and carried inside this binary, so that
+/// `target/release/leakcheck` or a `cargo install`ed copy works on its own.
+static SHIM_LIBRARY: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/libleakcheck_shim.so"));
+
+/// The variable that tells the shim where to write (see `shims/src/channel.rs`).
+pub const RUN_DIR_ENV: &str = "LEAKCHECK_RUN_DIR";
+
+const SHIM_FILE: &str = "libleakcheck_shim.so";
+
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum LaunchError {
+    #[error("creating the run directory {path}")]
+    RunDir {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("writing the shim library to {path}")]
+    Shim {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(
+        "the run directory {0} contains a space or a colon, which LD_PRELOAD cannot carry; \
+         choose another one with --run-dir or TMPDIR"
+    )]
+    UnusablePath(PathBuf),
+}
+
+/// The private directory of one run: the shim's event files, the shim itself, the default log.
+/// It is kept after the run (the log and events are evidence); the shim copy is removed.
+#[derive(Debug)]
+pub struct RunDir {
+    path: PathBuf,
+}
+
+impl RunDir {
+    /// Create `requested` (which must not exist), or a fresh `leakcheck-*` directory under
+    /// `$TMPDIR`, with mode 0700.
+    pub fn create(requested: Option<&Path>) -> Result<Self, LaunchError> {
+        let path = match requested {
+            Some(path) => {
+                fs::DirBuilder::new()
+                    .mode(0o700)
+                    .create(path)
+                    .map_err(|source| LaunchError::RunDir { path: path.to_owned(), source })?;
+                path.to_owned()
+            }
+            None => {
+                let base = std::env::temp_dir();
+                tempfile::Builder::new()
+                    .prefix("leakcheck-")
+                    .permissions(fs::Permissions::from_mode(0o700))
+                    .tempdir_in(&base)
+                    .map_err(|source| LaunchError::RunDir { path: base.clone(), source })?
+                    .keep()
+            }
+        };
+        let path = fs::canonicalize(&path).map_err(|source| LaunchError::RunDir { path: path.clone(), source })?;
+        if path.as_os_str().as_bytes().iter().any(|b| matches!(b, b' ' | b':' | b'\t' | b'\n')) {
+            return Err(LaunchError::UnusablePath(path));
+        }
+        Ok(Self { path })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Write the embedded shim into the run directory (mode 0500) and return its path.
+    pub fn install_shim(&self) -> Result<PathBuf, LaunchError> {
+        let path = self.path.join(SHIM_FILE);
+        let write = || -> std::io::Result<()> {
+            let mut file = fs::OpenOptions::new().write(true).create_new(true).mode(0o500).open(&path)?;
+            file.write_all(SHIM_LIBRARY)?;
+            file.sync_all()
+        };
+        write().map_err(|source| LaunchError::Shim { path: path.clone(), source })?;
+        Ok(path)
+    }
+
+    /// Remove the shim copy; the rest of the directory stays.
+    pub fn remove_shim(&self) {
+        let _ = fs::remove_file(self.path.join(SHIM_FILE));
+    }
+}
+
+/// `LD_PRELOAD` with `shim` appended, so that a sanitizer runtime the user preloads stays first
+/// (ASAN aborts otherwise: "ASan runtime does not come first").
+pub fn preload_value(existing: Option<&OsStr>, shim: &Path) -> OsString {
+    let mut value = OsString::new();
+    if let Some(existing) = existing.filter(|v| !v.as_bytes().iter().all(u8::is_ascii_whitespace)) {
+        value.push(existing);
+        value.push(" ");
+    }
+    value.push(shim);
+    value
+}
+
+/// The command, in its own process group, with the shim preloaded when `shim` is given.
+pub fn command(argv: &[OsString], run_dir: &RunDir, shim: Option<&Path>) -> Command {
+    let mut cmd = Command::new(&argv[0]);
+    cmd.args(&argv[1..]);
+    cmd.process_group(0);
+    if let Some(shim) = shim {
+        cmd.env("LD_PRELOAD", preload_value(std::env::var_os("LD_PRELOAD").as_deref(), shim));
+        cmd.env(RUN_DIR_ENV, run_dir.path());
+    }
+    cmd
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn preload_keeps_what_the_user_preloads_first() {
+        let shim = Path::new("/run/x/libleakcheck_shim.so");
+        assert_eq!(preload_value(None, shim), "/run/x/libleakcheck_shim.so");
+        assert_eq!(preload_value(Some(OsStr::new("  ")), shim), "/run/x/libleakcheck_shim.so");
+        assert_eq!(
+            preload_value(Some(OsStr::new("/usr/lib/libasan.so.8")), shim),
+            "/usr/lib/libasan.so.8 /run/x/libleakcheck_shim.so"
+        );
+    }
+
+    #[test]
+    fn run_dir_is_private_and_fresh() {
+        let parent = tempfile::tempdir().unwrap();
+        let wanted = parent.path().join("run");
+        let dir = RunDir::create(Some(&wanted)).unwrap();
+        let mode = fs::metadata(dir.path()).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o700);
+        assert!(RunDir::create(Some(&wanted)).is_err(), "an existing directory is refused");
+        let shim = dir.install_shim().unwrap();
+        assert_eq!(fs::metadata(&shim).unwrap().len() as usize, SHIM_LIBRARY.len());
+        dir.remove_shim();
+        assert!(!shim.exists());
+    }
+
+    #[test]
+    fn a_path_ld_preload_cannot_carry_is_refused() {
+        let parent = tempfile::tempdir().unwrap();
+        let err = RunDir::create(Some(&parent.path().join("with space"))).unwrap_err();
+        assert!(matches!(err, LaunchError::UnusablePath(_)), "{err}");
+    }
+}

@@ -1,0 +1,157 @@
+//! From the shim's measurements to per-domain deltas and leak verdicts. Pure; no I/O.
+//!
+//! A series holds the counters before the first repetition (the baseline) and after each one.
+//! Delta `i` is measurement `i` minus the one before it, so a series of `warmups + runs`
+//! measurements gives exactly the deltas regrtest computes, and the counted ones are the last
+//! `runs`. The verdict is regrtest's own rule for references and memory blocks (bpo-30776): a
+//! domain leaks when *every* counted block delta is >= 1, so `[0, 1, 0]` or `[8, -8, 1]` do not.
+//! Byte deltas are reported beside the block deltas but do not decide: a cache that grows by
+//! `realloc` is not a leak of blocks.
+
+#![forbid(unsafe_code)]
+
+use serde::Serialize;
+
+use crate::shim_events::{Count, Series, DOMAINS};
+
+/// regrtest's rule for references and memory blocks: leak iff every counted delta is >= 1.
+pub fn regrtest_rule(deltas: &[i64]) -> bool {
+    !deltas.is_empty() && deltas.iter().all(|&d| d >= 1)
+}
+
+/// One domain's deltas over the counted repetitions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DomainDeltas {
+    pub blocks: Vec<i64>,
+    /// `None` when the domain's sizes are unknown (no debug allocator below the hooks).
+    pub bytes: Option<Vec<i64>>,
+    pub leaked: bool,
+}
+
+/// The three domains of one test.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Domains {
+    pub raw: DomainDeltas,
+    pub mem: DomainDeltas,
+    pub obj: DomainDeltas,
+}
+
+impl Domains {
+    pub fn iter(&self) -> impl Iterator<Item = (&'static str, &DomainDeltas)> {
+        DOMAINS.into_iter().zip([&self.raw, &self.mem, &self.obj])
+    }
+
+    /// Names of the leaking domains.
+    pub fn leaked(&self) -> Vec<&'static str> {
+        self.iter().filter(|(_, d)| d.leaked).map(|(name, _)| name).collect()
+    }
+}
+
+/// What one series says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Analysis {
+    pub domains: Domains,
+    /// Every counted repetition was measured; without that there is no verdict.
+    pub complete: bool,
+    /// Domains whose hooks were gone at the last measurement (replaced by PYTHONMALLOC, -X dev).
+    pub unhooked: Vec<&'static str>,
+}
+
+/// Deltas and verdicts of one series.
+pub fn analyze(series: &Series) -> Analysis {
+    let warmups = series.warmups as usize;
+    let wanted = warmups + series.runs as usize;
+    let complete = series.runs > 0 && series.measures.len() >= wanted && series.baseline.is_some();
+    let unhooked: Vec<&'static str> = (0..3).filter(|&d| !series.hooked(d)).map(|d| DOMAINS[d]).collect();
+
+    let mut previous: Option<[Count; 3]> = series.baseline;
+    let mut deltas: Vec<[Count; 3]> = Vec::with_capacity(series.measures.len());
+    for measure in &series.measures {
+        let delta = match previous {
+            Some(prev) => std::array::from_fn(|d| Count {
+                blocks: measure[d].blocks - prev[d].blocks,
+                bytes: measure[d].bytes - prev[d].bytes,
+            }),
+            None => [Count::default(); 3],
+        };
+        deltas.push(delta);
+        previous = Some(*measure);
+    }
+    let counted = deltas.get(warmups.min(deltas.len())..wanted.min(deltas.len())).unwrap_or(&[]);
+
+    let domain = |d: usize| {
+        let blocks: Vec<i64> = counted.iter().map(|c| c[d].blocks).collect();
+        let bytes = series.bytes_known(d).then(|| counted.iter().map(|c| c[d].bytes).collect());
+        let leaked = complete && series.hooked(d) && regrtest_rule(&blocks);
+        DomainDeltas { blocks, bytes, leaked }
+    };
+    Analysis { domains: Domains { raw: domain(0), mem: domain(1), obj: domain(2) }, complete, unhooked }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn counts(raw: i64, mem: i64, obj: i64) -> [Count; 3] {
+        [
+            Count { blocks: raw, bytes: raw * 48 },
+            Count { blocks: mem, bytes: mem * 24 },
+            Count { blocks: obj, bytes: obj * 64 },
+        ]
+    }
+
+    fn series(points: &[(i64, i64, i64)], warmups: u32, runs: u32) -> Series {
+        Series {
+            pid: 1,
+            test: "test_x".into(),
+            warmups,
+            runs,
+            baseline: Some(counts(points[0].0, points[0].1, points[0].2)),
+            measures: points[1..].iter().map(|&(r, m, o)| counts(r, m, o)).collect(),
+            flags: 0o77,
+            aborted: Some(false),
+        }
+    }
+
+    #[test]
+    fn regrtests_rule_ignores_the_known_false_positives() {
+        for fine in [&[3, 0, 0][..], &[0, 1, 0], &[8, -8, 1], &[]] {
+            assert!(!regrtest_rule(fine), "{fine:?}");
+        }
+        for leak in [&[5, 5, 6][..], &[10, 1, 1], &[1]] {
+            assert!(regrtest_rule(leak), "{leak:?}");
+        }
+    }
+
+    #[test]
+    fn only_the_counted_repetitions_decide() {
+        // Warm-ups allocate a lot; the counted runs leak one raw block each.
+        let s = series(&[(0, 0, 0), (50, 9, 900), (60, 9, 901), (70, 9, 901), (71, 9, 901), (72, 9, 901), (73, 9, 901)], 3, 3);
+        let a = analyze(&s);
+        assert!(a.complete);
+        assert_eq!(a.domains.raw.blocks, [1, 1, 1]);
+        assert_eq!(a.domains.raw.bytes.as_deref(), Some(&[48, 48, 48][..]));
+        assert_eq!(a.domains.leaked(), ["raw"]);
+        assert_eq!(a.domains.obj.blocks, [0, 0, 0]);
+    }
+
+    #[test]
+    fn a_series_cut_short_has_deltas_but_no_verdict() {
+        let mut s = series(&[(0, 0, 0), (1, 0, 0), (2, 0, 0), (3, 0, 0), (4, 0, 0), (5, 0, 0)], 3, 3);
+        s.aborted = None;
+        let a = analyze(&s);
+        assert!(!a.complete);
+        assert_eq!(a.domains.raw.blocks, [1, 1]);
+        assert!(!a.domains.raw.leaked);
+    }
+
+    #[test]
+    fn replaced_hooks_and_unknown_sizes_are_reported_not_guessed() {
+        let mut s = series(&[(0, 0, 0), (1, 1, 1), (2, 2, 2), (3, 3, 3)], 1, 2);
+        s.flags = 0b001_000; // raw bytes known, nothing hooked any more
+        let a = analyze(&s);
+        assert_eq!(a.unhooked, ["raw", "mem", "obj"]);
+        assert!(a.domains.leaked().is_empty());
+        assert!(a.domains.raw.bytes.is_some() && a.domains.mem.bytes.is_none());
+    }
+}

@@ -1,0 +1,50 @@
+//! The `leakcheck` binary: flags in, report out, exit status last.
+
+use std::io::Write;
+
+use clap::Parser;
+use leakcheck::cli::Args;
+use leakcheck::exit::ExitCode;
+
+fn main() {
+    let args = match Args::try_parse() {
+        Ok(args) => args,
+        Err(err) => {
+            let _ = err.print();
+            std::process::exit(if err.use_stderr() { ExitCode::USAGE } else { ExitCode::OK });
+        }
+    };
+    let config = match args.resolve() {
+        Ok(config) => config,
+        Err(msg) => {
+            eprintln!("leakcheck: error: {msg}");
+            std::process::exit(ExitCode::USAGE);
+        }
+    };
+    let mut notify = |msg: &str| eprintln!("leakcheck: {msg}");
+    let outcome = match leakcheck::run::execute(&config, &mut notify) {
+        Ok(outcome) => outcome,
+        Err(err) => {
+            eprintln!("leakcheck: error: {err:#}");
+            std::process::exit(ExitCode::INTERNAL);
+        }
+    };
+    let report = &outcome.report;
+    let mut exit_code = outcome.exit_code;
+    if let Some(error) = &report.status.error {
+        eprintln!("leakcheck: error: {}", leakcheck::escape::for_terminal(error));
+    } else {
+        let mut stderr = std::io::stderr().lock();
+        let _ = stderr.write_all(report.render_text().as_bytes());
+        let _ = stderr.flush();
+    }
+    if let Some(path) = &config.json {
+        if let Err(err) = report.write_json(path) {
+            eprintln!("leakcheck: error: writing the JSON report {}: {err}", path.display());
+            if exit_code == ExitCode::OK {
+                exit_code = ExitCode::INTERNAL;
+            }
+        }
+    }
+    std::process::exit(exit_code);
+}

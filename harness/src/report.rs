@@ -1,0 +1,309 @@
+//! The one in-memory [`RunReport`] every output is made from, and its writers: the text summary
+//! for the build log and the JSON file. Each writer only reads the report. Knows nothing of
+//! processes.
+//!
+//! The JSON schema is documented in `docs/report.md`; bump [`SCHEMA_VERSION`] on any change
+//! that is not a pure addition.
+
+#![forbid(unsafe_code)]
+
+use std::fmt::Write as _;
+use std::io::Write as _;
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::escape::for_terminal;
+use crate::leaks::Domains;
+
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Everything leakcheck learned in one run.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunReport {
+    pub schema_version: u32,
+    pub leakcheck_version: &'static str,
+    /// The command, argument by argument (lossy UTF-8).
+    pub command: Vec<String>,
+    pub status: RunStatus,
+    pub log: Option<String>,
+    pub run_dir: String,
+    pub shim: ShimStatus,
+    /// One entry per regrtest test, in the order regrtest first named them.
+    pub tests: Vec<TestReport>,
+    pub summary: Summary,
+    /// Processes of the tree still alive after the command exited, which leakcheck ended.
+    pub leftover_processes: Vec<ProcessInfo>,
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RunStatus {
+    /// The command's exit code, when it exited.
+    pub exit_code: Option<i32>,
+    /// The signal that killed the command (e.g. "SIGSEGV"), when it was killed.
+    pub signal: Option<String>,
+    pub core_dumped: bool,
+    /// The signal leakcheck received and forwarded to the command (e.g. "SIGTERM").
+    pub interrupted_by: Option<String>,
+    /// Whether the tree had to be killed with SIGKILL after the grace period.
+    pub killed_after_grace: bool,
+    /// Why the command did not run at all.
+    pub error: Option<String>,
+    /// leakcheck's own exit status (see `leakcheck --help`).
+    pub leakcheck_exit_code: i32,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ShimStatus {
+    pub enabled: bool,
+    /// Processes in which regrtest's -R driver was wrapped.
+    pub processes_patched: usize,
+    pub errors: Vec<String>,
+    /// Processes whose allocator hooks were replaced (PYTHONMALLOC, -X dev).
+    pub hooks_replaced: Vec<ProcessInfo>,
+    /// Records that could not be read (a process killed mid-write).
+    pub bad_records: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProcessInfo {
+    pub pid: i32,
+    pub command: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TestReport {
+    pub name: String,
+    /// regrtest's outcome (`passed`, `failed`, `reference_leak`, `crashed`, ...) or `unknown`.
+    pub outcome: String,
+    /// regrtest reported a leak, or a domain leaked.
+    pub leaked: bool,
+    /// A domain leaked and regrtest did not report any leak for this test.
+    pub leak_not_reported_by_regrtest: bool,
+    pub regrtest: RegrtestLeaks,
+    /// Per-domain deltas over the counted repetitions; `null` without shim measurements.
+    pub domains: Option<Domains>,
+    pub repetitions: Option<Repetitions>,
+    /// Why something is missing or partial.
+    pub notes: Vec<String>,
+}
+
+/// The deltas regrtest itself printed (`test_x leaked [..] references, sum=..`); `null` when it
+/// printed none for that item.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RegrtestLeaks {
+    pub references: Option<Vec<i64>>,
+    pub memory_blocks: Option<Vec<i64>>,
+    pub file_descriptors: Option<Vec<i64>>,
+    pub leaked: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Repetitions {
+    pub warmups: u32,
+    pub runs: u32,
+    /// Repetitions measured by the shim (warmups + runs when complete).
+    pub measured: u32,
+    pub complete: bool,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Summary {
+    pub tests: usize,
+    pub leaked: Vec<String>,
+    pub leaked_not_reported_by_regrtest: Vec<String>,
+    /// regrtest's own final result line ("SUCCESS", "FAILURE", ...).
+    pub regrtest_result: Option<String>,
+}
+
+impl RunReport {
+    /// Write the JSON report to `path` atomically (temporary file, then rename).
+    pub fn write_json(&self, path: &Path) -> std::io::Result<()> {
+        let bytes = crate::escape::to_json(self).map_err(std::io::Error::other)?;
+        let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let mut tmp = tempfile::Builder::new().prefix(".leakcheck-report-").tempfile_in(dir)?;
+        tmp.write_all(&bytes)?;
+        tmp.as_file().sync_all()?;
+        tmp.persist(path).map_err(|e| e.error)?;
+        Ok(())
+    }
+
+    /// The end-of-run summary for the build log; every line starts with `leakcheck: `.
+    pub fn render_text(&self) -> String {
+        let mut out = String::new();
+        let line = |out: &mut String, text: &str| {
+            out.push_str("leakcheck: ");
+            out.push_str(text);
+            out.push('\n');
+        };
+        for warning in &self.warnings {
+            line(&mut out, &format!("warning: {}", for_terminal(warning)));
+        }
+        for p in &self.leftover_processes {
+            line(&mut out, &format!("ended leftover process {} ({})", p.pid, for_terminal(&p.command)));
+        }
+        let s = &self.summary;
+        let mut head = format!("---- leak summary: {} test{}, {} leaked", s.tests, plural(s.tests), s.leaked.len());
+        if !s.leaked_not_reported_by_regrtest.is_empty() {
+            let _ = write!(head, ", {} not reported by regrtest", s.leaked_not_reported_by_regrtest.len());
+        }
+        head.push_str(" ----");
+        line(&mut out, &head);
+
+        let mut order: Vec<&TestReport> = self.tests.iter().collect();
+        order.sort_by_key(|t| !t.leaked); // stable: leaked first, then regrtest's order
+        for test in order {
+            render_test(&mut out, test);
+        }
+        if self.tests.is_empty() {
+            line(&mut out, "no regrtest test was seen in the output");
+        }
+        out
+    }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+fn list(values: &[i64]) -> String {
+    let items: Vec<String> = values.iter().map(i64::to_string).collect();
+    format!("[{}]", items.join(", "))
+}
+
+fn render_test(out: &mut String, test: &TestReport) {
+    let name = for_terminal(&test.name);
+    let outcome = for_terminal(&test.outcome);
+    let r = &test.regrtest;
+    let mut regrtest = Vec::new();
+    for (label, deltas) in
+        [("references", &r.references), ("memory blocks", &r.memory_blocks), ("file descriptors", &r.file_descriptors)]
+    {
+        if let Some(deltas) = deltas {
+            regrtest.push(format!("{label} {}", list(deltas)));
+        }
+    }
+    if !test.leaked {
+        let mut text = format!("leakcheck: {name}: no leak ({outcome})");
+        if let Some(domains) = &test.domains {
+            for (label, d) in domains.iter() {
+                let _ = write!(text, "  {label} {}", list(&d.blocks));
+            }
+        }
+        for note in &test.notes {
+            let _ = write!(text, "  [{}]", for_terminal(note));
+        }
+        out.push_str(&text);
+        out.push('\n');
+        return;
+    }
+    let leaked_domains = test.domains.as_ref().map(Domains::leaked).unwrap_or_default();
+    let mut head = format!("leakcheck: {name}: LEAKED");
+    if !leaked_domains.is_empty() {
+        let _ = write!(head, " in {}", leaked_domains.join(", "));
+    }
+    if test.leak_not_reported_by_regrtest {
+        head.push_str(", not reported by regrtest");
+    }
+    let _ = writeln!(head, " ({outcome})");
+    out.push_str(&head);
+    if !regrtest.is_empty() {
+        let _ = writeln!(out, "leakcheck:     regrtest: {}", regrtest.join(", "));
+    }
+    if let Some(domains) = &test.domains {
+        for (label, d) in domains.iter() {
+            let bytes = d.bytes.as_deref().map(list).unwrap_or_else(|| "unknown".into());
+            let mark = if d.leaked { "  <- leak" } else { "" };
+            let _ = writeln!(out, "leakcheck:     {label}: blocks {}  bytes {bytes}{mark}", list(&d.blocks));
+        }
+    }
+    for note in &test.notes {
+        let _ = writeln!(out, "leakcheck:     note: {}", for_terminal(note));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::leaks::DomainDeltas;
+
+    fn deltas(blocks: [i64; 3], leaked: bool) -> DomainDeltas {
+        DomainDeltas { blocks: blocks.to_vec(), bytes: Some(blocks.iter().map(|b| b * 48).collect()), leaked }
+    }
+
+    fn report() -> RunReport {
+        let clean = Domains { raw: deltas([0; 3], false), mem: deltas([0; 3], false), obj: deltas([0; 3], false) };
+        let raw_leak = Domains { raw: deltas([1; 3], true), ..clean.clone() };
+        RunReport {
+            schema_version: SCHEMA_VERSION,
+            leakcheck_version: "test",
+            command: vec!["python3".into()],
+            status: RunStatus::default(),
+            log: None,
+            run_dir: "/tmp/x".into(),
+            shim: ShimStatus::default(),
+            tests: vec![
+                TestReport {
+                    name: "test_clean\x1b[2J".into(),
+                    outcome: "passed".into(),
+                    leaked: false,
+                    leak_not_reported_by_regrtest: false,
+                    regrtest: RegrtestLeaks::default(),
+                    domains: Some(clean),
+                    repetitions: None,
+                    notes: vec![],
+                },
+                TestReport {
+                    name: "test_raw".into(),
+                    outcome: "passed".into(),
+                    leaked: true,
+                    leak_not_reported_by_regrtest: true,
+                    regrtest: RegrtestLeaks::default(),
+                    domains: Some(raw_leak),
+                    repetitions: None,
+                    notes: vec![],
+                },
+            ],
+            summary: Summary {
+                tests: 2,
+                leaked: vec!["test_raw".into()],
+                leaked_not_reported_by_regrtest: vec!["test_raw".into()],
+                regrtest_result: None,
+            },
+            leftover_processes: vec![],
+            warnings: vec![],
+        }
+    }
+
+    #[test]
+    fn text_lists_leaked_tests_first_and_prefixes_every_line() {
+        let text = report().render_text();
+        assert!(text.lines().all(|l| l.starts_with("leakcheck: ")), "{text}");
+        let raw = text.find("test_raw: LEAKED in raw, not reported by regrtest").expect(&text);
+        let clean = text.find("test_clean").expect(&text);
+        assert!(raw < clean, "{text}");
+        assert!(text.contains("raw: blocks [1, 1, 1]  bytes [48, 48, 48]  <- leak"), "{text}");
+        assert!(!text.contains('\x1b'), "escape sequences from test names must not reach the terminal");
+    }
+
+    #[test]
+    fn json_has_the_documented_shape() {
+        let value: serde_json::Value =
+            serde_json::from_slice(&crate::escape::to_json(&report()).unwrap()).unwrap();
+        assert_eq!(value["schema_version"], 1);
+        let test = &value["tests"][1];
+        for key in ["name", "outcome", "leaked", "regrtest", "domains"] {
+            assert!(test.get(key).is_some(), "missing {key}");
+        }
+        assert_eq!(test["domains"]["raw"]["blocks"], serde_json::json!([1, 1, 1]));
+        assert_eq!(test["domains"]["raw"]["bytes"], serde_json::json!([48, 48, 48]));
+        for key in ["references", "memory_blocks", "file_descriptors"] {
+            assert!(test["regrtest"].get(key).is_some(), "missing regrtest.{key}");
+        }
+    }
+}

@@ -1,0 +1,308 @@
+//! Reading what the shim wrote: `events.<pid>` files in the run directory, one record per line
+//! (format in `shims/src/channel.rs`), grouped into one [`Series`] per `-R` run of a test.
+//!
+//! Pure parsing plus a directory read; a garbled or truncated line (a process killed in the
+//! middle of a write) is counted and skipped, never fatal.
+
+#![forbid(unsafe_code)]
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use thiserror::Error;
+
+/// The domains in record order.
+pub const DOMAINS: [&str; 3] = ["raw", "mem", "obj"];
+const FLAG_HOOKED: u32 = 1;
+const FLAG_BYTES: u32 = 1 << 3;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Begin,
+    Baseline,
+    Measure,
+    End,
+    Patched,
+    Error,
+    Replaced,
+}
+
+/// Live blocks and bytes of one domain at one instant.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Count {
+    pub blocks: i64,
+    pub bytes: i64,
+}
+
+/// One line of an events file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    pub kind: Kind,
+    pub pid: i32,
+    /// The test name (`begin`..`end`), entry point (`patched`), message (`error`) or command
+    /// line, NUL-separated (`replaced`).
+    pub text: Vec<u8>,
+    pub a: i64,
+    pub b: i64,
+    pub flags: u32,
+    pub counts: [Count; 3],
+}
+
+impl Record {
+    pub fn hooked(&self, domain: usize) -> bool {
+        self.flags & (FLAG_HOOKED << domain) != 0
+    }
+    pub fn bytes_known(&self, domain: usize) -> bool {
+        self.flags & (FLAG_BYTES << domain) != 0
+    }
+    pub fn text_lossy(&self) -> String {
+        String::from_utf8_lossy(&self.text).into_owned()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+pub enum ParseError {
+    #[error("unknown record kind")]
+    Kind,
+    #[error("expected 12 fields")]
+    FieldCount,
+    #[error("a number field is not a number")]
+    Number,
+    #[error("bad escape in a text field")]
+    Escape,
+}
+
+/// Parse one record line (without its newline).
+pub fn parse_line(line: &[u8]) -> Result<Record, ParseError> {
+    let fields: Vec<&[u8]> = line.split(|&b| b == b'\t').collect();
+    if fields.len() != 12 {
+        return Err(ParseError::FieldCount);
+    }
+    let kind = match fields[0] {
+        b"begin" => Kind::Begin,
+        b"baseline" => Kind::Baseline,
+        b"measure" => Kind::Measure,
+        b"end" => Kind::End,
+        b"patched" => Kind::Patched,
+        b"error" => Kind::Error,
+        b"replaced" => Kind::Replaced,
+        _ => return Err(ParseError::Kind),
+    };
+    let num = |field: &[u8]| -> Result<i64, ParseError> {
+        std::str::from_utf8(field).ok().and_then(|s| s.parse().ok()).ok_or(ParseError::Number)
+    };
+    let mut counts = [Count::default(); 3];
+    for (i, count) in counts.iter_mut().enumerate() {
+        *count = Count { blocks: num(fields[6 + 2 * i])?, bytes: num(fields[7 + 2 * i])? };
+    }
+    Ok(Record {
+        kind,
+        pid: i32::try_from(num(fields[1])?).map_err(|_| ParseError::Number)?,
+        text: unescape(fields[2])?,
+        a: num(fields[3])?,
+        b: num(fields[4])?,
+        flags: u32::try_from(num(fields[5])?).map_err(|_| ParseError::Number)?,
+        counts,
+    })
+}
+
+/// Undo the shim's `\xHH` escaping.
+fn unescape(field: &[u8]) -> Result<Vec<u8>, ParseError> {
+    let mut out = Vec::with_capacity(field.len());
+    let mut i = 0;
+    while i < field.len() {
+        if field[i] == b'\\' {
+            let hex = field.get(i + 1..i + 4).ok_or(ParseError::Escape)?;
+            if hex[0] != b'x' {
+                return Err(ParseError::Escape);
+            }
+            let value = std::str::from_utf8(&hex[1..])
+                .ok()
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+                .ok_or(ParseError::Escape)?;
+            out.push(value);
+            i += 4;
+        } else {
+            out.push(field[i]);
+            i += 1;
+        }
+    }
+    Ok(out)
+}
+
+/// One `-R` run of one test in one process: `begin`, `baseline`, the measurements, `end`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Series {
+    pub pid: i32,
+    pub test: String,
+    pub warmups: u32,
+    pub runs: u32,
+    /// Counters before the first repetition.
+    pub baseline: Option<[Count; 3]>,
+    /// Counters after each repetition, in order (index = repetition).
+    pub measures: Vec<[Count; 3]>,
+    /// Flags of the last measurement (which hooks were still installed, which byte counts exact).
+    pub flags: u32,
+    /// `Some(false)`: all repetitions ran; `Some(true)`: an exception cut them short; `None`: no
+    /// `end` record (the process died during the test).
+    pub aborted: Option<bool>,
+}
+
+impl Series {
+    pub fn hooked(&self, domain: usize) -> bool {
+        self.flags & (FLAG_HOOKED << domain) != 0
+    }
+    pub fn bytes_known(&self, domain: usize) -> bool {
+        self.flags & (FLAG_BYTES << domain) != 0
+    }
+}
+
+/// Everything read from a run directory.
+#[derive(Debug, Default)]
+pub struct ShimData {
+    pub series: Vec<Series>,
+    /// pid -> entry point wrapped (`dash_R`, `runtest_refleak`).
+    pub patched: BTreeMap<i32, String>,
+    /// `(pid, message)` of `error` records.
+    pub errors: Vec<(i32, String)>,
+    /// `(pid, argv)` of processes whose hooks were replaced (PYTHONMALLOC, -X dev).
+    pub replaced: Vec<(i32, Vec<String>)>,
+    /// Lines that did not parse (truncated writes of killed processes, corruption).
+    pub bad_lines: usize,
+}
+
+impl ShimData {
+    /// Read every `events.*` file of `dir`. A missing or unreadable directory gives empty data.
+    pub fn read_dir(dir: &Path) -> std::io::Result<Self> {
+        let mut files: Vec<_> = std::fs::read_dir(dir)?
+            .flatten()
+            .filter(|e| e.file_name().to_str().is_some_and(|n| n.starts_with("events.")))
+            .map(|e| e.path())
+            .collect();
+        files.sort();
+        let mut data = Self::default();
+        for file in files {
+            let bytes = std::fs::read(&file)?;
+            data.add_file(&bytes);
+        }
+        Ok(data)
+    }
+
+    /// Add the records of one events file (one process).
+    pub fn add_file(&mut self, bytes: &[u8]) {
+        let mut open: Option<Series> = None;
+        for line in bytes.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+            let Ok(record) = parse_line(line) else {
+                self.bad_lines += 1;
+                continue;
+            };
+            match record.kind {
+                Kind::Begin => {
+                    if let Some(series) = open.take() {
+                        self.series.push(series);
+                    }
+                    open = Some(Series {
+                        pid: record.pid,
+                        test: record.text_lossy(),
+                        warmups: u32::try_from(record.a).unwrap_or(0),
+                        runs: u32::try_from(record.b).unwrap_or(0),
+                        baseline: None,
+                        measures: Vec::new(),
+                        flags: record.flags,
+                        aborted: None,
+                    });
+                }
+                Kind::Baseline | Kind::Measure | Kind::End => {
+                    let Some(series) = open.as_mut().filter(|s| s.test.as_bytes() == record.text.as_slice()) else {
+                        self.bad_lines += 1;
+                        continue;
+                    };
+                    series.flags = record.flags;
+                    match record.kind {
+                        Kind::Baseline => series.baseline = Some(record.counts),
+                        Kind::Measure if record.a == series.measures.len() as i64 => series.measures.push(record.counts),
+                        Kind::Measure => self.bad_lines += 1,
+                        _ => {
+                            series.aborted = Some(record.b != 0);
+                            self.series.extend(open.take());
+                        }
+                    }
+                }
+                Kind::Patched => {
+                    self.patched.insert(record.pid, record.text_lossy());
+                }
+                Kind::Error => self.errors.push((record.pid, record.text_lossy())),
+                Kind::Replaced => {
+                    let argv = record
+                        .text
+                        .split(|&b| b == 0)
+                        .filter(|a| !a.is_empty())
+                        .map(|a| String::from_utf8_lossy(a).into_owned())
+                        .collect();
+                    self.replaced.push((record.pid, argv));
+                }
+            }
+        }
+        self.series.extend(open);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const FILE: &[u8] = b"patched\t10\tdash_R\t1\t2\t63\t48\t100\t7\t70\t9\t90\n\
+begin\t10\ttest_x\t3\t3\t63\t48\t100\t7\t70\t9\t90\n\
+baseline\t10\ttest_x\t-1\t0\t63\t48\t100\t7\t70\t9\t90\n\
+measure\t10\ttest_x\t0\t0\t63\t49\t148\t7\t70\t9\t90\n\
+measure\t10\ttest_x\t1\t0\t63\t50\t196\t7\t70\t9\t90\n\
+end\t10\ttest_x\t2\t0\t63\t50\t196\t7\t70\t9\t90\n";
+
+    #[test]
+    fn a_complete_series_is_assembled() {
+        let mut data = ShimData::default();
+        data.add_file(FILE);
+        assert_eq!(data.bad_lines, 0);
+        assert_eq!(data.patched.get(&10).map(String::as_str), Some("dash_R"));
+        let [series] = data.series.as_slice() else { panic!("{:?}", data.series) };
+        assert_eq!((series.test.as_str(), series.warmups, series.runs), ("test_x", 3, 3));
+        assert_eq!(series.measures.len(), 2);
+        assert_eq!(series.measures[1][0], Count { blocks: 50, bytes: 196 });
+        assert_eq!(series.aborted, Some(false));
+        assert!(series.hooked(2) && series.bytes_known(0));
+    }
+
+    #[test]
+    fn a_process_that_died_mid_test_leaves_an_open_series() {
+        let end_line = FILE.windows(4).position(|w| w == b"end\t").unwrap();
+        let cut = &FILE[..end_line + 10];
+        let mut data = ShimData::default();
+        data.add_file(cut);
+        assert_eq!(data.bad_lines, 1, "the truncated last line");
+        assert_eq!(data.series[0].aborted, None);
+        assert_eq!(data.series[0].measures.len(), 2);
+    }
+
+    #[test]
+    fn escaped_text_round_trips() {
+        let r = parse_line(b"error\t3\tno\\x20module\\x09x\\x5c\t0\t0\t0\t0\t0\t0\t0\t0\t0").unwrap();
+        assert_eq!(r.text, b"no module\tx\\");
+        let r = parse_line(b"replaced\t3\tpython\\x00-m\\x00test\\x00\t0\t0\t8\t0\t0\t0\t0\t0\t0").unwrap();
+        let mut data = ShimData::default();
+        data.add_file(b"replaced\t3\tpython\\x00-m\\x00test\\x00\t0\t0\t8\t0\t0\t0\t0\t0\t0\n");
+        assert_eq!(data.replaced, vec![(3, vec!["python".to_string(), "-m".into(), "test".into()])]);
+        assert!(!r.hooked(0) && r.bytes_known(0));
+    }
+
+    #[test]
+    fn hostile_lines_are_counted_not_fatal() {
+        let mut data = ShimData::default();
+        let mut junk = vec![0xffu8; 5000];
+        junk.extend_from_slice(b"\nmeasure\t1\tx\t0\t0\t0\t0\t0\t0\t0\t0\t0\n\tbegin\n");
+        junk.extend_from_slice(b"begin\t1\tbad\\x\t1\t1\t0\t0\t0\t0\t0\t0\t0\n");
+        junk.extend_from_slice(b"begin\t99999999999\tt\t1\t1\t0\t0\t0\t0\t0\t0\t0\n");
+        data.add_file(&junk);
+        assert_eq!(data.bad_lines, 5);
+        assert!(data.series.is_empty());
+    }
+}

@@ -1,0 +1,544 @@
+//! Runs the child and watches over it until every process of its tree is gone.
+//!
+//! - The child runs in its own process group; its stdout and stderr are pipes whose bytes are
+//!   written, unchanged and as they arrive, to our stdout and stderr, and line by line to the
+//!   complete log and to an [`OutputSink`] (the parsers).
+//! - SIGINT, SIGTERM, SIGHUP and SIGQUIT received by leakcheck go to the child's group (and to
+//!   descendants that left it, such as regrtest's `-j` workers, which run in sessions of their
+//!   own); after the grace period the whole tree gets SIGKILL. A second signal kills at once.
+//! - leakcheck is a child subreaper (`PR_SET_CHILD_SUBREAPER`): descendants orphaned by their
+//!   parents are re-parented to it and reaped. Whatever is still alive when the child has exited
+//!   is ended (SIGTERM, grace, SIGKILL) and listed in the [`Supervised`] result.
+//!
+//! Signals arrive through a `signalfd`, so the loop is a single `poll(2)`. Knows nothing of
+//! report formats.
+
+use std::collections::BTreeSet;
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::os::unix::process::CommandExt;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use nix::errno::Errno;
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::sys::signal::{killpg, SigSet, Signal};
+use nix::sys::signalfd::{SfdFlags, SignalFd};
+use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
+use nix::unistd::Pid;
+use thiserror::Error;
+
+/// The longest line handed to the sink in one piece; longer ones are cut (the log keeps every
+/// byte).
+pub const MAX_LINE: usize = 1 << 20;
+
+/// Which of the child's streams a line came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stream {
+    Stdout,
+    Stderr,
+}
+
+/// Consumes the child's output, line by line, as it arrives.
+pub trait OutputSink {
+    /// One line, without its newline (a final unterminated line is passed too).
+    fn line(&mut self, stream: Stream, line: &[u8]);
+}
+
+/// How the child ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChildExit {
+    Exited(i32),
+    Signaled { signal: Signal, core_dumped: bool },
+}
+
+/// A process of the tree that was still alive after the child exited, and was ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Leftover {
+    pub pid: i32,
+    pub command: String,
+}
+
+/// What happened while supervising.
+#[derive(Debug)]
+pub struct Supervised {
+    pub exit: ChildExit,
+    /// The first terminating signal leakcheck received and forwarded, if any.
+    pub interrupted_by: Option<Signal>,
+    /// Whether the tree had to be killed with SIGKILL after the grace period.
+    pub killed: bool,
+    pub leftovers: Vec<Leftover>,
+    /// Problems with our own outputs (e.g. stdout closed); the log still has everything.
+    pub output_errors: Vec<String>,
+}
+
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum SuperviseError {
+    #[error("command not found: {command}")]
+    NotFound {
+        command: String,
+        #[source]
+        source: io::Error,
+    },
+    #[error("cannot execute {command}")]
+    NotExecutable {
+        command: String,
+        #[source]
+        source: io::Error,
+    },
+    #[error("starting {command}")]
+    Spawn {
+        command: String,
+        #[source]
+        source: io::Error,
+    },
+    #[error("{what}")]
+    Os {
+        what: &'static str,
+        #[source]
+        source: Errno,
+    },
+    #[error("writing the log")]
+    Log(#[source] io::Error),
+}
+
+const FORWARDED: [Signal; 4] = [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP, Signal::SIGQUIT];
+
+/// Run `cmd` (already set up by `launch`, in its own process group) to the end.
+pub fn run(
+    mut cmd: Command,
+    grace: Duration,
+    log: File,
+    sink: &mut dyn OutputSink,
+) -> Result<Supervised, SuperviseError> {
+    let program = cmd.get_program().to_string_lossy().into_owned();
+    become_subreaper()?;
+
+    let mut mask = SigSet::empty();
+    for sig in FORWARDED.iter().chain([&Signal::SIGCHLD]) {
+        mask.add(*sig);
+    }
+    mask.thread_block().map_err(|source| SuperviseError::Os { what: "blocking signals", source })?;
+    let signals = SignalFd::with_flags(&mask, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)
+        .map_err(|source| SuperviseError::Os { what: "creating a signalfd", source })?;
+
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    // SAFETY: the closure only calls pthread_sigmask, which is async-signal-safe, between fork
+    // and exec; it allocates nothing and touches no lock.
+    unsafe {
+        cmd.pre_exec(|| {
+            SigSet::empty().thread_set_mask().map_err(io::Error::from)?;
+            Ok(())
+        });
+    }
+    let mut child = match cmd.spawn() {
+        Ok(child) => child,
+        Err(source) => {
+            let _ = mask.thread_unblock();
+            return Err(spawn_error(program, source));
+        }
+    };
+    let result = Loop::new(&mut child, grace, log, signals).run(sink);
+    let _ = mask.thread_unblock();
+    result
+}
+
+fn spawn_error(command: String, source: io::Error) -> SuperviseError {
+    match source.kind() {
+        io::ErrorKind::NotFound => SuperviseError::NotFound { command, source },
+        io::ErrorKind::PermissionDenied => SuperviseError::NotExecutable { command, source },
+        _ if source.raw_os_error() == Some(libc::ENOEXEC) => SuperviseError::NotExecutable { command, source },
+        _ => SuperviseError::Spawn { command, source },
+    }
+}
+
+fn become_subreaper() -> Result<(), SuperviseError> {
+    // SAFETY: prctl(PR_SET_CHILD_SUBREAPER, 1) only sets a flag on this process.
+    let rc = unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1 as libc::c_ulong, 0, 0, 0) };
+    if rc != 0 {
+        return Err(SuperviseError::Os { what: "becoming a child subreaper", source: Errno::last() });
+    }
+    Ok(())
+}
+
+/// One of the child's output pipes.
+struct Pipe {
+    fd: Option<std::os::fd::OwnedFd>,
+    stream: Stream,
+    /// Bytes of the current, unfinished line.
+    partial: Vec<u8>,
+    /// Where the bytes go unchanged (our fd 1 or 2); None after a write error.
+    mirror: Option<RawFd>,
+}
+
+impl Pipe {
+    fn new(fd: std::os::fd::OwnedFd, stream: Stream, mirror: RawFd) -> Self {
+        set_nonblocking(fd.as_raw_fd());
+        Self { fd: Some(fd), stream, partial: Vec::new(), mirror: Some(mirror) }
+    }
+}
+
+struct Loop<'a> {
+    child: &'a mut Child,
+    pgid: Pid,
+    grace: Duration,
+    log: BufWriter<File>,
+    signals: SignalFd,
+    pipes: [Pipe; 2],
+    exit: Option<ChildExit>,
+    interrupted_by: Option<Signal>,
+    /// When set, SIGKILL everything at this instant.
+    kill_at: Option<Instant>,
+    killed: bool,
+    leftovers: Vec<Leftover>,
+    leftovers_handled: bool,
+    output_errors: Vec<String>,
+}
+
+impl<'a> Loop<'a> {
+    fn new(child: &'a mut Child, grace: Duration, log: File, signals: SignalFd) -> Self {
+        let pgid = Pid::from_raw(child.id() as i32);
+        let stdout = child.stdout.take().map(std::os::fd::OwnedFd::from);
+        let stderr = child.stderr.take().map(std::os::fd::OwnedFd::from);
+        let mut pipes = [
+            Pipe { fd: None, stream: Stream::Stdout, partial: Vec::new(), mirror: Some(1) },
+            Pipe { fd: None, stream: Stream::Stderr, partial: Vec::new(), mirror: Some(2) },
+        ];
+        if let Some(fd) = stdout {
+            pipes[0] = Pipe::new(fd, Stream::Stdout, 1);
+        }
+        if let Some(fd) = stderr {
+            pipes[1] = Pipe::new(fd, Stream::Stderr, 2);
+        }
+        Self {
+            child,
+            pgid,
+            grace,
+            log: BufWriter::with_capacity(1 << 16, log),
+            signals,
+            pipes,
+            exit: None,
+            interrupted_by: None,
+            kill_at: None,
+            killed: false,
+            leftovers: Vec::new(),
+            leftovers_handled: false,
+            output_errors: Vec::new(),
+        }
+    }
+
+    fn run(mut self, sink: &mut dyn OutputSink) -> Result<Supervised, SuperviseError> {
+        let mut buf = vec![0u8; 1 << 16];
+        loop {
+            let pipes_open = self.pipes.iter().any(|p| p.fd.is_some());
+            if self.exit.is_some() && !pipes_open {
+                // The child is gone and nobody holds its output: end whatever is left.
+                if !self.leftovers_handled {
+                    self.end_leftovers();
+                }
+                if live_descendants().is_empty() {
+                    break;
+                }
+            } else if self.exit.is_some() && !self.leftovers_handled {
+                // The child exited but someone still holds its pipes: a daemon it left behind.
+                self.end_leftovers();
+            }
+
+            let timeout = match self.kill_at {
+                Some(at) => PollTimeout::try_from(at.saturating_duration_since(Instant::now()))
+                    .unwrap_or(PollTimeout::MAX),
+                None if self.exit.is_some() => PollTimeout::from(100u16),
+                None => PollTimeout::NONE,
+            };
+            let (ready_pipes, signal_ready) = {
+                let mut fds: Vec<PollFd> = Vec::with_capacity(3);
+                let mut owners: Vec<Option<usize>> = Vec::with_capacity(3);
+                for (i, pipe) in self.pipes.iter().enumerate() {
+                    if let Some(fd) = &pipe.fd {
+                        fds.push(PollFd::new(fd.as_fd(), PollFlags::POLLIN));
+                        owners.push(Some(i));
+                    }
+                }
+                // SAFETY: the signalfd outlives this block.
+                let sfd = unsafe { BorrowedFd::borrow_raw(self.signals.as_raw_fd()) };
+                fds.push(PollFd::new(sfd, PollFlags::POLLIN));
+                owners.push(None);
+                match poll(&mut fds, timeout) {
+                    Ok(_) | Err(Errno::EINTR) => {}
+                    Err(source) => return Err(SuperviseError::Os { what: "poll", source }),
+                }
+                let mut ready = Vec::new();
+                let mut signal_ready = false;
+                for (pfd, owner) in fds.iter().zip(owners) {
+                    let revents = pfd.revents().unwrap_or(PollFlags::empty());
+                    if revents.is_empty() {
+                        continue;
+                    }
+                    match owner {
+                        Some(i) => ready.push(i),
+                        None => signal_ready = true,
+                    }
+                }
+                (ready, signal_ready)
+            };
+            for i in ready_pipes {
+                self.drain(i, &mut buf, sink)?;
+            }
+            if signal_ready {
+                self.handle_signals();
+            }
+            if let Some(at) = self.kill_at {
+                if Instant::now() >= at {
+                    self.kill_all(Signal::SIGKILL);
+                    self.killed = true;
+                    self.kill_at = None;
+                }
+            }
+            // SIGCHLD may coalesce, and a reap is cheap: try on every turn.
+            self.reap();
+        }
+        self.log.flush().map_err(SuperviseError::Log)?;
+        Ok(Supervised {
+            exit: self.exit.unwrap_or(ChildExit::Signaled { signal: Signal::SIGKILL, core_dumped: false }),
+            interrupted_by: self.interrupted_by,
+            killed: self.killed,
+            leftovers: self.leftovers,
+            output_errors: self.output_errors,
+        })
+    }
+
+    /// Read what a pipe has; on EOF flush its last partial line and close it.
+    fn drain(&mut self, index: usize, buf: &mut [u8], sink: &mut dyn OutputSink) -> Result<(), SuperviseError> {
+        loop {
+            let Some(fd) = self.pipes[index].fd.as_ref().map(|fd| fd.as_raw_fd()) else { return Ok(()) };
+            // SAFETY: `buf` is a valid writable buffer of its length; `fd` is open.
+            let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
+            if n < 0 {
+                match Errno::last() {
+                    Errno::EINTR => continue,
+                    Errno::EAGAIN => return Ok(()),
+                    _ => {
+                        self.close_pipe(index, sink)?;
+                        return Ok(());
+                    }
+                }
+            }
+            if n == 0 {
+                self.close_pipe(index, sink)?;
+                return Ok(());
+            }
+            let chunk = &buf[..n as usize];
+            self.mirror(index, chunk);
+            self.split_lines(index, chunk, sink)?;
+            if (n as usize) < buf.len() {
+                return Ok(());
+            }
+        }
+    }
+
+    fn mirror(&mut self, index: usize, chunk: &[u8]) {
+        let pipe = &mut self.pipes[index];
+        if let Some(fd) = pipe.mirror {
+            if let Err(err) = write_all_fd(fd, chunk) {
+                pipe.mirror = None;
+                self.output_errors.push(format!("writing the command's {:?} to our fd {fd}: {err}", pipe.stream));
+            }
+        }
+    }
+
+    fn split_lines(&mut self, index: usize, mut chunk: &[u8], sink: &mut dyn OutputSink) -> Result<(), SuperviseError> {
+        while let Some(nl) = memchr(b'\n', chunk) {
+            let stream = self.pipes[index].stream;
+            let partial = &mut self.pipes[index].partial;
+            if partial.is_empty() {
+                self.log.write_all(&chunk[..=nl]).map_err(SuperviseError::Log)?;
+                sink.line(stream, &chunk[..nl]);
+            } else {
+                partial.extend_from_slice(&chunk[..nl]);
+                let line = std::mem::take(partial);
+                self.log.write_all(&line).and_then(|_| self.log.write_all(b"\n")).map_err(SuperviseError::Log)?;
+                sink.line(stream, &line);
+            }
+            chunk = &chunk[nl + 1..];
+        }
+        let pipe = &mut self.pipes[index];
+        pipe.partial.extend_from_slice(chunk);
+        if pipe.partial.len() >= MAX_LINE {
+            let line = std::mem::take(&mut pipe.partial);
+            let stream = pipe.stream;
+            self.log.write_all(&line).map_err(SuperviseError::Log)?;
+            sink.line(stream, &line);
+        }
+        Ok(())
+    }
+
+    fn close_pipe(&mut self, index: usize, sink: &mut dyn OutputSink) -> Result<(), SuperviseError> {
+        let pipe = &mut self.pipes[index];
+        pipe.fd = None;
+        if !pipe.partial.is_empty() {
+            let line = std::mem::take(&mut pipe.partial);
+            let stream = pipe.stream;
+            self.log.write_all(&line).map_err(SuperviseError::Log)?;
+            sink.line(stream, &line);
+        }
+        self.log.flush().map_err(SuperviseError::Log)
+    }
+
+    fn handle_signals(&mut self) {
+        while let Ok(Some(info)) = self.signals.read_signal() {
+            let Ok(signal) = Signal::try_from(info.ssi_signo as i32) else { continue };
+            if signal == Signal::SIGCHLD {
+                continue; // reaped after every turn
+            }
+            if self.interrupted_by.is_none() {
+                self.interrupted_by = Some(signal);
+                self.kill_all(signal);
+                self.kill_at = Some(Instant::now() + self.grace);
+            } else {
+                // A second request: no more patience.
+                self.kill_at = Some(Instant::now());
+            }
+        }
+    }
+
+    /// Send `signal` to the child's group and to every live descendant.
+    fn kill_all(&self, signal: Signal) {
+        if self.exit.is_none() {
+            let _ = killpg(self.pgid, signal);
+        }
+        for pid in live_descendants() {
+            let _ = nix::sys::signal::kill(Pid::from_raw(pid), signal);
+        }
+    }
+
+    /// After the child exited: TERM what is left of the tree, KILL it after the grace period.
+    fn end_leftovers(&mut self) {
+        self.leftovers_handled = true;
+        let pids = live_descendants();
+        if pids.is_empty() {
+            return;
+        }
+        for &pid in &pids {
+            self.leftovers.push(Leftover { pid, command: process_command(pid) });
+        }
+        self.kill_all(Signal::SIGTERM);
+        let deadline = Instant::now() + self.grace;
+        self.kill_at = Some(self.kill_at.map_or(deadline, |at| at.min(deadline)));
+    }
+
+    fn reap(&mut self) {
+        let main = Pid::from_raw(self.child.id() as i32);
+        loop {
+            match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
+                Ok(WaitStatus::Exited(pid, code)) if pid == main => self.exit = Some(ChildExit::Exited(code)),
+                Ok(WaitStatus::Signaled(pid, signal, core_dumped)) if pid == main => {
+                    self.exit = Some(ChildExit::Signaled { signal, core_dumped })
+                }
+                Ok(WaitStatus::StillAlive) | Err(_) => break,
+                Ok(_) => {} // an orphan re-parented to us, or a stop/continue report
+            }
+        }
+    }
+}
+
+fn memchr(needle: u8, haystack: &[u8]) -> Option<usize> {
+    haystack.iter().position(|&b| b == needle)
+}
+
+fn set_nonblocking(fd: RawFd) {
+    // SAFETY: F_GETFL/F_SETFL on an fd we own.
+    unsafe {
+        let flags = libc::fcntl(fd, libc::F_GETFL);
+        if flags >= 0 {
+            libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK);
+        }
+    }
+}
+
+/// Write everything to `fd`, waiting when it is non-blocking and full.
+fn write_all_fd(fd: RawFd, mut bytes: &[u8]) -> io::Result<()> {
+    while !bytes.is_empty() {
+        // SAFETY: `bytes` is a valid buffer of its length.
+        let n = unsafe { libc::write(fd, bytes.as_ptr().cast(), bytes.len()) };
+        if n < 0 {
+            match Errno::last() {
+                Errno::EINTR => continue,
+                Errno::EAGAIN => {
+                    // SAFETY: fd 1 and 2 stay open for our whole life.
+                    let bfd = unsafe { BorrowedFd::borrow_raw(fd) };
+                    let _ = poll(&mut [PollFd::new(bfd, PollFlags::POLLOUT)], PollTimeout::from(1000u16));
+                    continue;
+                }
+                err => return Err(io::Error::from(err)),
+            }
+        }
+        bytes = &bytes[n as usize..];
+    }
+    Ok(())
+}
+
+/// Every live (non-zombie) process below us, found through `/proc/*/stat`.
+pub fn live_descendants() -> Vec<i32> {
+    let me = std::process::id() as i32;
+    let mut parent_of = Vec::new();
+    let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
+    for entry in entries.flatten() {
+        let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else { continue };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else { continue };
+        if let Some((state, ppid)) = parse_stat_state_ppid(&stat) {
+            if state != 'Z' && state != 'X' {
+                parent_of.push((pid, ppid));
+            }
+        }
+    }
+    let mut tree: BTreeSet<i32> = BTreeSet::new();
+    let mut frontier = vec![me];
+    while let Some(parent) = frontier.pop() {
+        for &(pid, ppid) in &parent_of {
+            if ppid == parent && tree.insert(pid) {
+                frontier.push(pid);
+            }
+        }
+    }
+    tree.into_iter().collect()
+}
+
+/// `(state, ppid)` from `/proc/PID/stat`; the command name may contain spaces and parentheses,
+/// so fields are counted from the last `)`.
+fn parse_stat_state_ppid(stat: &str) -> Option<(char, i32)> {
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let mut fields = rest.split_ascii_whitespace();
+    let state = fields.next()?.chars().next()?;
+    let ppid = fields.next()?.parse().ok()?;
+    Some((state, ppid))
+}
+
+/// The command line of `pid`, for messages ("pid 123 (python3 -m test ...)").
+fn process_command(pid: i32) -> String {
+    let raw = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+    let args: Vec<String> = raw
+        .split(|&b| b == 0)
+        .filter(|a| !a.is_empty())
+        .map(|a| String::from_utf8_lossy(a).into_owned())
+        .collect();
+    if args.is_empty() {
+        std::fs::read_to_string(format!("/proc/{pid}/comm")).map(|s| s.trim().to_owned()).unwrap_or_default()
+    } else {
+        args.join(" ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stat_fields_are_counted_after_the_command_name() {
+        assert_eq!(parse_stat_state_ppid("42 (python3) S 7 42 42 0"), Some(('S', 7)));
+        assert_eq!(parse_stat_state_ppid("42 (a) b) (c) Z 1 42"), Some(('Z', 1)));
+        assert_eq!(parse_stat_state_ppid("garbage"), None);
+        assert_eq!(parse_stat_state_ppid("42 (x) R notanumber"), None);
+    }
+}

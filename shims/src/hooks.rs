@@ -1,0 +1,508 @@
+//! The allocator hooks: thin `extern "C"` forwarders that count live blocks and bytes.
+//!
+//! One [`Domain`] per CPython allocator domain (RAW, MEM, OBJ) holds the allocator it wraps and
+//! its counters. The hooks pass every call, and every pointer, through unchanged: the
+//! free-threaded GC and the debug hooks below us expect exactly what they returned.
+//!
+//! Counting is lock-free (relaxed atomic adds). Sizes at `free` come from the header that
+//! CPython's debug allocator (`_PyMem_DebugRawAlloc`, active in every `--with-pydebug` build,
+//! i.e. wherever `-R` runs) writes in front of each block: the requested size as a big-endian
+//! `size_t`, then the API id byte (`r`, `m`, `o`). [`SizeSource`] checks that layout on the
+//! domain's first allocation and, where it is absent, marks the domain's byte counts unknown
+//! instead of guessing.
+//!
+//! Nested calls count once: pymalloc hands requests over 512 bytes to `PyMem_RawMalloc`, which
+//! re-enters through our RAW hook while our OBJ hook is still running. A per-thread flag
+//! ([`ReentryGuard`]) makes the inner call a plain pass-through.
+
+use std::cell::{Cell, UnsafeCell};
+use std::ffi::c_void;
+use std::sync::atomic::{AtomicI64, AtomicU8, AtomicUsize, Ordering};
+
+use crate::pyapi::PyMemAllocatorEx;
+
+/// Live blocks and bytes of one domain, as seen through the hooks.
+#[derive(Debug, Default)]
+pub struct LiveCounters {
+    blocks: AtomicI64,
+    bytes: AtomicI64,
+}
+
+impl LiveCounters {
+    pub const fn new() -> Self {
+        Self { blocks: AtomicI64::new(0), bytes: AtomicI64::new(0) }
+    }
+
+    #[inline(always)]
+    fn add(&self, blocks: i64, bytes: i64) {
+        if blocks != 0 {
+            self.blocks.fetch_add(blocks, Ordering::Relaxed);
+        }
+        if bytes != 0 {
+            self.bytes.fetch_add(bytes, Ordering::Relaxed);
+        }
+    }
+
+    /// `(blocks, bytes)`. Taken while other threads may allocate, like
+    /// `sys.getallocatedblocks()`: each value is exact, the pair is not a transaction.
+    pub fn snapshot(&self) -> (i64, i64) {
+        (self.blocks.load(Ordering::Relaxed), self.bytes.load(Ordering::Relaxed))
+    }
+}
+
+/// Where the size of a block being freed comes from.
+#[derive(Debug)]
+pub struct SizeSource {
+    state: AtomicU8,
+    api_id: u8,
+}
+
+const SIZE_UNKNOWN_YET: u8 = 0;
+const SIZE_FROM_DEBUG_HEADER: u8 = 1;
+const SIZE_UNAVAILABLE: u8 = 2;
+
+const SST: usize = std::mem::size_of::<usize>();
+/// `PYMEM_FORBIDDENBYTE`, which pads the debug header after the API id.
+const FORBIDDEN_BYTE: u8 = 0xFD;
+
+impl SizeSource {
+    pub const fn new(api_id: u8) -> Self {
+        Self { state: AtomicU8::new(SIZE_UNKNOWN_YET), api_id }
+    }
+
+    /// Whether byte counts of this domain can be trusted.
+    pub fn bytes_known(&self) -> bool {
+        self.state.load(Ordering::Relaxed) == SIZE_FROM_DEBUG_HEADER
+    }
+
+    /// On the domain's first allocation, check for the debug header.
+    ///
+    /// # Safety
+    /// `ptr` was just returned by the wrapped allocator for a request of `size` bytes.
+    #[inline(always)]
+    unsafe fn observe_alloc(&self, ptr: *mut c_void, size: usize) {
+        if self.state.load(Ordering::Relaxed) != SIZE_UNKNOWN_YET {
+            return;
+        }
+        // SAFETY: forwarded from the caller.
+        let state = match unsafe { self.read_debug_header(ptr) } {
+            Some(recorded) if recorded == size => SIZE_FROM_DEBUG_HEADER,
+            _ => SIZE_UNAVAILABLE,
+        };
+        let _ = self.state.compare_exchange(SIZE_UNKNOWN_YET, state, Ordering::Relaxed, Ordering::Relaxed);
+    }
+
+    /// The size of a live block, if this domain's blocks carry the debug header.
+    ///
+    /// # Safety
+    /// `ptr` is a live block of the wrapped allocator.
+    #[inline(always)]
+    unsafe fn size_of_live(&self, ptr: *mut c_void) -> Option<usize> {
+        if self.state.load(Ordering::Relaxed) != SIZE_FROM_DEBUG_HEADER {
+            return None;
+        }
+        // SAFETY: forwarded from the caller.
+        unsafe { self.read_debug_header(ptr) }
+    }
+
+    /// Read `_PyMem_DebugRawAlloc`'s header: `p[-2S..-S]` the requested size (big-endian),
+    /// `p[-S]` the API id, `p[-S+1..0]` forbidden bytes. `None` if the id or padding differ.
+    ///
+    /// # Safety
+    /// `ptr` is a live block of the wrapped allocator, so that the `2*S` bytes before it belong
+    /// to the same underlying allocation whenever the debug allocator is in place. When it is
+    /// not (checked once, on the first allocation), those bytes are still mapped: every
+    /// allocator below us keeps its own bookkeeping in front of the block.
+    unsafe fn read_debug_header(&self, ptr: *mut c_void) -> Option<usize> {
+        let base = ptr.cast::<u8>();
+        // SAFETY: see the function's contract; reads are unaligned-safe.
+        let (size, id, pad) = unsafe {
+            let size = std::ptr::read_unaligned(base.sub(2 * SST).cast::<[u8; SST]>());
+            let id = *base.sub(SST);
+            let pad = std::ptr::read_unaligned(base.sub(SST - 1).cast::<[u8; SST - 1]>());
+            (size, id, pad)
+        };
+        (id == self.api_id && pad.iter().all(|&b| b == FORBIDDEN_BYTE)).then(|| usize::from_be_bytes(size))
+    }
+}
+
+/// One wrapped allocator domain.
+#[derive(Debug)]
+pub struct Domain {
+    inner: UnsafeCell<Option<PyMemAllocatorEx>>,
+    pub live: LiveCounters,
+    pub sizes: SizeSource,
+    /// Whether an allocation here runs the [`defer_until_object_allocation`] callback.
+    runs_deferred: bool,
+}
+
+// SAFETY: `inner` is written once by `Domain::wrap`, before the hooks that read it are handed to
+// CPython (the constructor runs before main, with no other thread); afterwards it is read-only.
+unsafe impl Sync for Domain {}
+
+impl Domain {
+    /// A domain for RAW (`runs_deferred == false`) or for MEM/OBJ (`true`).
+    pub const fn new(api_id: u8, runs_deferred: bool) -> Self {
+        Self { inner: UnsafeCell::new(None), live: LiveCounters::new(), sizes: SizeSource::new(api_id), runs_deferred }
+    }
+
+    /// Record the allocator to forward to and return the hook allocator to install.
+    ///
+    /// # Safety
+    /// No hook of this domain may be running or installed yet (single-threaded set-up).
+    pub unsafe fn wrap(&'static self, inner: PyMemAllocatorEx) -> PyMemAllocatorEx {
+        // SAFETY: per the contract nothing reads `inner` concurrently.
+        unsafe { *self.inner.get() = Some(inner) };
+        PyMemAllocatorEx {
+            ctx: self as *const Domain as *mut c_void,
+            malloc: hook_malloc,
+            calloc: hook_calloc,
+            realloc: hook_realloc,
+            free: hook_free,
+        }
+    }
+
+    #[inline(always)]
+    fn inner(&self) -> &PyMemAllocatorEx {
+        // SAFETY: written before any hook could run (see `wrap`), read-only afterwards.
+        match unsafe { &*self.inner.get() } {
+            Some(inner) => inner,
+            // A hook whose domain was never wrapped cannot have been installed.
+            None => unreachable_hook(),
+        }
+    }
+
+    /// Whether `installed` (as returned by `PyMem_GetAllocator`) is still this domain's hook.
+    pub fn is_installed(&'static self, installed: &PyMemAllocatorEx) -> bool {
+        installed.ctx == self as *const Domain as *mut c_void && installed.malloc as *const () == hook_malloc as *const ()
+    }
+}
+
+#[cold]
+fn unreachable_hook() -> ! {
+    // No output: fds 1 and 2 belong to the program. Abort is the only honest exit.
+    std::process::abort()
+}
+
+/// The callback [`defer_until_object_allocation`] stored, as a `fn()` address; 0 when none.
+static DEFERRED: AtomicUsize = AtomicUsize::new(0);
+
+/// Run `callback` once, on the first MEM or OBJ allocation.
+///
+/// CPython reads `PYTHONMALLOC` and `-X dev` in its pre-initialisation and may then replace
+/// every allocator; a RAW block allocated before that (through our hook, with the debug header)
+/// and freed after it (by plain `free`) would crash the process. MEM and OBJ are first used after
+/// pre-initialisation, so work that makes long-lived RAW allocations, such as registering an
+/// audit hook, waits for them. If the hooks were replaced, the callback never runs.
+pub fn defer_until_object_allocation(callback: fn()) {
+    DEFERRED.store(callback as usize, Ordering::Release);
+}
+
+#[inline(always)]
+fn run_deferred(d: &Domain) {
+    if d.runs_deferred && DEFERRED.load(Ordering::Relaxed) != 0 {
+        run_deferred_slow();
+    }
+}
+
+#[cold]
+fn run_deferred_slow() {
+    let callback = DEFERRED.swap(0, Ordering::Acquire);
+    if callback != 0 {
+        // SAFETY: only `defer_until_object_allocation` stores non-zero values, and it stores
+        // the address of a `fn()`.
+        let callback = unsafe { std::mem::transmute::<usize, fn()>(callback) };
+        callback();
+    }
+}
+
+thread_local! {
+    static IN_HOOK: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Marks "this thread is inside one of our hooks" for as long as it lives.
+struct ReentryGuard;
+
+impl ReentryGuard {
+    /// `None` when this thread is already inside a hook: the caller must not count again.
+    #[inline(always)]
+    fn acquire() -> Option<Self> {
+        // `Cell<bool>` with a const initialiser has no destructor, so the slot is usable even
+        // while the thread's TLS destructors run: `with` cannot fail here.
+        IN_HOOK.with(|flag| (!flag.replace(true)).then_some(ReentryGuard))
+    }
+}
+
+impl Drop for ReentryGuard {
+    #[inline(always)]
+    fn drop(&mut self) {
+        IN_HOOK.with(|flag| flag.set(false));
+    }
+}
+
+/// # Safety
+/// `ctx` is the `&'static Domain` that `Domain::wrap` put in the allocator struct.
+#[inline(always)]
+unsafe fn domain<'a>(ctx: *mut c_void) -> &'a Domain {
+    // SAFETY: per the contract.
+    unsafe { &*(ctx as *const Domain) }
+}
+
+unsafe extern "C" fn hook_malloc(ctx: *mut c_void, size: usize) -> *mut c_void {
+    // SAFETY: CPython passes back the ctx we installed.
+    let d = unsafe { domain(ctx) };
+    let inner = d.inner();
+    let Some(_guard) = ReentryGuard::acquire() else {
+        // SAFETY: forwarding the caller's arguments to the allocator we wrap.
+        return unsafe { (inner.malloc)(inner.ctx, size) };
+    };
+    // SAFETY: as above.
+    let ptr = unsafe { (inner.malloc)(inner.ctx, size) };
+    if !ptr.is_null() {
+        // SAFETY: `ptr` was just returned for `size` bytes.
+        unsafe { d.sizes.observe_alloc(ptr, size) };
+        d.live.add(1, size as i64);
+    }
+    run_deferred(d);
+    ptr
+}
+
+unsafe extern "C" fn hook_calloc(ctx: *mut c_void, nelem: usize, elsize: usize) -> *mut c_void {
+    // SAFETY: CPython passes back the ctx we installed.
+    let d = unsafe { domain(ctx) };
+    let inner = d.inner();
+    let Some(_guard) = ReentryGuard::acquire() else {
+        // SAFETY: forwarding the caller's arguments to the allocator we wrap.
+        return unsafe { (inner.calloc)(inner.ctx, nelem, elsize) };
+    };
+    // SAFETY: as above.
+    let ptr = unsafe { (inner.calloc)(inner.ctx, nelem, elsize) };
+    if !ptr.is_null() {
+        // The allocator succeeded, so the product did not overflow.
+        let size = nelem.wrapping_mul(elsize);
+        // SAFETY: `ptr` was just returned for `size` bytes.
+        unsafe { d.sizes.observe_alloc(ptr, size) };
+        d.live.add(1, size as i64);
+    }
+    run_deferred(d);
+    ptr
+}
+
+unsafe extern "C" fn hook_realloc(ctx: *mut c_void, ptr: *mut c_void, new_size: usize) -> *mut c_void {
+    // SAFETY: CPython passes back the ctx we installed.
+    let d = unsafe { domain(ctx) };
+    let inner = d.inner();
+    let Some(_guard) = ReentryGuard::acquire() else {
+        // SAFETY: forwarding the caller's arguments to the allocator we wrap.
+        return unsafe { (inner.realloc)(inner.ctx, ptr, new_size) };
+    };
+    // Read the old size before the block may be freed.
+    let old_size = if ptr.is_null() {
+        None
+    } else {
+        // SAFETY: `ptr` is a live block of this domain (CPython's realloc contract).
+        unsafe { d.sizes.size_of_live(ptr) }
+    };
+    // SAFETY: forwarding the caller's arguments to the allocator we wrap.
+    let new_ptr = unsafe { (inner.realloc)(inner.ctx, ptr, new_size) };
+    if new_ptr.is_null() {
+        // Failure leaves the old block untouched (CPython never passes 0 here to free).
+        return new_ptr;
+    }
+    if ptr.is_null() {
+        // SAFETY: `new_ptr` was just returned for `new_size` bytes.
+        unsafe { d.sizes.observe_alloc(new_ptr, new_size) };
+        d.live.add(1, new_size as i64);
+    } else {
+        d.live.add(0, new_size as i64 - old_size.unwrap_or(0) as i64);
+    }
+    run_deferred(d);
+    new_ptr
+}
+
+unsafe extern "C" fn hook_free(ctx: *mut c_void, ptr: *mut c_void) {
+    // SAFETY: CPython passes back the ctx we installed.
+    let d = unsafe { domain(ctx) };
+    let inner = d.inner();
+    let Some(_guard) = ReentryGuard::acquire() else {
+        // SAFETY: forwarding the caller's arguments to the allocator we wrap.
+        return unsafe { (inner.free)(inner.ctx, ptr) };
+    };
+    if !ptr.is_null() {
+        // Before the free: afterwards the header may belong to someone else.
+        // SAFETY: `ptr` is a live block of this domain (CPython's free contract).
+        let size = unsafe { d.sizes.size_of_live(ptr) }.unwrap_or(0);
+        d.live.add(-1, -(size as i64));
+    }
+    // SAFETY: forwarding the caller's arguments to the allocator we wrap.
+    unsafe { (inner.free)(inner.ctx, ptr) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An allocator with `_PyMem_DebugRawAlloc`'s header, over libc.
+    unsafe extern "C" fn debug_malloc(ctx: *mut c_void, size: usize) -> *mut c_void {
+        let id = ctx as usize as u8;
+        // SAFETY: test allocator; header plus payload.
+        unsafe {
+            let base = libc::malloc(2 * SST + size.max(1)).cast::<u8>();
+            std::ptr::copy_nonoverlapping(size.to_be_bytes().as_ptr(), base, SST);
+            *base.add(SST) = id;
+            std::ptr::write_bytes(base.add(SST + 1), FORBIDDEN_BYTE, SST - 1);
+            base.add(2 * SST).cast()
+        }
+    }
+    unsafe extern "C" fn debug_calloc(ctx: *mut c_void, n: usize, e: usize) -> *mut c_void {
+        // SAFETY: test allocator.
+        unsafe { debug_malloc(ctx, n * e) }
+    }
+    unsafe extern "C" fn debug_realloc(ctx: *mut c_void, p: *mut c_void, n: usize) -> *mut c_void {
+        // SAFETY: test allocator; copies min(old, new) bytes.
+        unsafe {
+            let q = debug_malloc(ctx, n);
+            if !p.is_null() {
+                let old = usize::from_be_bytes(std::ptr::read_unaligned(p.cast::<u8>().sub(2 * SST).cast()));
+                std::ptr::copy_nonoverlapping(p.cast::<u8>(), q.cast::<u8>(), old.min(n));
+                debug_free(ctx, p);
+            }
+            q
+        }
+    }
+    unsafe extern "C" fn debug_free(_ctx: *mut c_void, p: *mut c_void) {
+        if !p.is_null() {
+            // SAFETY: test allocator.
+            unsafe { libc::free(p.cast::<u8>().sub(2 * SST).cast()) }
+        }
+    }
+
+    fn debug_allocator(id: u8) -> PyMemAllocatorEx {
+        PyMemAllocatorEx {
+            ctx: id as usize as *mut c_void,
+            malloc: debug_malloc,
+            calloc: debug_calloc,
+            realloc: debug_realloc,
+            free: debug_free,
+        }
+    }
+
+    unsafe extern "C" fn plain_malloc(_: *mut c_void, size: usize) -> *mut c_void {
+        // SAFETY: libc.
+        unsafe { libc::malloc(size.max(1)) }
+    }
+    unsafe extern "C" fn plain_calloc(_: *mut c_void, n: usize, e: usize) -> *mut c_void {
+        // SAFETY: libc.
+        unsafe { libc::calloc(n.max(1), e.max(1)) }
+    }
+    unsafe extern "C" fn plain_realloc(_: *mut c_void, p: *mut c_void, n: usize) -> *mut c_void {
+        // SAFETY: libc.
+        unsafe { libc::realloc(p, n.max(1)) }
+    }
+    unsafe extern "C" fn plain_free(_: *mut c_void, p: *mut c_void) {
+        // SAFETY: libc.
+        unsafe { libc::free(p) }
+    }
+
+    fn leaked_domain(id: u8, inner: PyMemAllocatorEx) -> (&'static Domain, PyMemAllocatorEx) {
+        let d: &'static Domain = Box::leak(Box::new(Domain::new(id, false)));
+        // SAFETY: a fresh domain, nothing installed.
+        let hooked = unsafe { d.wrap(inner) };
+        (d, hooked)
+    }
+
+    #[test]
+    fn counts_blocks_and_bytes_through_the_debug_header() {
+        let (d, a) = leaked_domain(b'm', debug_allocator(b'm'));
+        // SAFETY: calling the hooks as CPython would.
+        unsafe {
+            let p = (a.malloc)(a.ctx, 48);
+            let q = (a.calloc)(a.ctx, 3, 8);
+            assert_eq!(d.live.snapshot(), (2, 72));
+            let p = (a.realloc)(a.ctx, p, 100);
+            assert_eq!(d.live.snapshot(), (2, 124));
+            (a.free)(a.ctx, q);
+            assert_eq!(d.live.snapshot(), (1, 100));
+            (a.free)(a.ctx, p);
+            (a.free)(a.ctx, std::ptr::null_mut());
+        }
+        assert_eq!(d.live.snapshot(), (0, 0));
+        assert!(d.sizes.bytes_known());
+    }
+
+    #[test]
+    fn without_the_debug_header_bytes_are_marked_unknown() {
+        let (d, a) = leaked_domain(b'r', debug_allocator(b'o'));
+        // SAFETY: calling the hooks as CPython would.
+        unsafe {
+            let p = (a.malloc)(a.ctx, 16);
+            (a.free)(a.ctx, p);
+        }
+        assert!(!d.sizes.bytes_known(), "an API id of another domain is not our header");
+        assert_eq!(d.live.snapshot().0, 0);
+
+        let (d, a) = leaked_domain(b'r', PyMemAllocatorEx {
+            ctx: std::ptr::null_mut(),
+            malloc: plain_malloc,
+            calloc: plain_calloc,
+            realloc: plain_realloc,
+            free: plain_free,
+        });
+        // SAFETY: calling the hooks as CPython would.
+        unsafe {
+            let p = (a.malloc)(a.ctx, 4096);
+            (a.free)(a.ctx, p);
+        }
+        assert!(!d.sizes.bytes_known());
+        assert_eq!(d.live.snapshot().0, 0);
+    }
+
+    #[test]
+    fn a_free_of_a_block_allocated_before_the_hooks_is_tolerated() {
+        let inner = debug_allocator(b'r');
+        let (d, a) = leaked_domain(b'r', inner);
+        // SAFETY: calling the allocators as CPython would.
+        unsafe {
+            let unseen = (inner.malloc)(inner.ctx, 10);
+            let seen = (a.malloc)(a.ctx, 10);
+            (a.free)(a.ctx, unseen);
+            (a.free)(a.ctx, seen);
+        }
+        assert_eq!(d.live.snapshot(), (-1, -10), "an unseen free shows as a constant offset");
+    }
+
+    #[test]
+    fn a_nested_call_is_counted_once() {
+        let (raw, raw_hook) = leaked_domain(b'r', debug_allocator(b'r'));
+        // An "OBJ allocator" that, like pymalloc for large requests, calls the RAW hook.
+        static RAW_HOOK: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+        unsafe extern "C" fn obj_malloc(_: *mut c_void, size: usize) -> *mut c_void {
+            // SAFETY: RAW_HOOK holds a leaked `PyMemAllocatorEx`.
+            let raw = unsafe { &*(*RAW_HOOK.get().unwrap() as *const PyMemAllocatorEx) };
+            // SAFETY: calling the RAW hook as pymalloc does.
+            unsafe { (raw.malloc)(raw.ctx, size) }
+        }
+        unsafe extern "C" fn obj_free(_: *mut c_void, p: *mut c_void) {
+            // SAFETY: as above.
+            let raw = unsafe { &*(*RAW_HOOK.get().unwrap() as *const PyMemAllocatorEx) };
+            // SAFETY: as above.
+            unsafe { (raw.free)(raw.ctx, p) }
+        }
+        RAW_HOOK.set(Box::leak(Box::new(raw_hook)) as *const _ as usize).unwrap();
+        let (obj, obj_hook) = leaked_domain(b'r', PyMemAllocatorEx {
+            ctx: std::ptr::null_mut(),
+            malloc: obj_malloc,
+            calloc: debug_calloc,
+            realloc: debug_realloc,
+            free: obj_free,
+        });
+        // SAFETY: calling the hooks as CPython would.
+        let p = unsafe { (obj_hook.malloc)(obj_hook.ctx, 1000) };
+        assert_eq!(obj.live.snapshot(), (1, 1000));
+        assert_eq!(raw.live.snapshot(), (0, 0), "the inner RAW call is not counted again");
+        // SAFETY: as above.
+        unsafe { (obj_hook.free)(obj_hook.ctx, p) };
+        assert_eq!(obj.live.snapshot(), (0, 0));
+        assert_eq!(raw.live.snapshot(), (0, 0));
+    }
+}
