@@ -18,17 +18,37 @@ fn main() {
     println!("cargo:rerun-if-changed=leakfix.c");
 
     let python = env::var("LEAKCHECK_TEST_PYTHON").unwrap_or_else(|_| DEFAULT_PYTHON.to_owned());
-    let extension = build_extension(&python, &manifest_dir.join("leakfix.c"), "_leakfix", &out_dir);
+    let extension = build_extension(
+        &python,
+        &manifest_dir.join("leakfix.c"),
+        "_leakfix",
+        &out_dir,
+    );
 
     let mut generated = String::new();
-    writeln!(generated, "/// The interpreter the fixtures were built for.").unwrap();
+    writeln!(
+        generated,
+        "/// The interpreter the fixtures were built for."
+    )
+    .unwrap();
     writeln!(generated, "pub const PYTHON: &str = {python:?};").unwrap();
-    writeln!(generated, "/// The `_leakfix` extension module, or why it could not be built.").unwrap();
+    writeln!(
+        generated,
+        "/// The `_leakfix` extension module, or why it could not be built."
+    )
+    .unwrap();
     match extension {
-        Ok(path) => writeln!(generated, "pub const LEAKFIX: Result<&str, &str> = Ok({:?});", path.display().to_string()),
+        Ok(path) => writeln!(
+            generated,
+            "pub const LEAKFIX: Result<&str, &str> = Ok({:?});",
+            path.display().to_string()
+        ),
         Err(why) => {
             println!("cargo:warning=leakcheck fixtures: {why}");
-            writeln!(generated, "pub const LEAKFIX: Result<&str, &str> = Err({why:?});")
+            writeln!(
+                generated,
+                "pub const LEAKFIX: Result<&str, &str> = Err({why:?});"
+            )
         }
     }
     .unwrap();
@@ -36,25 +56,41 @@ fn main() {
 }
 
 /// Compile `source` into the extension module `name` for `python`.
-fn build_extension(python: &str, source: &Path, name: &str, out_dir: &Path) -> Result<PathBuf, String> {
+fn build_extension(
+    python: &str,
+    source: &Path,
+    name: &str,
+    out_dir: &Path,
+) -> Result<PathBuf, String> {
     let query = "import sysconfig; print(sysconfig.get_paths()['include']); print(sysconfig.get_config_var('EXT_SUFFIX'))";
     let output = Command::new(python)
         .args(["-c", query])
         .output()
         .map_err(|e| format!("cannot run {python} ({e}); run .ci/setup to install it"))?;
     if !output.status.success() {
-        return Err(format!("{python} failed: {}", String::from_utf8_lossy(&output.stderr)));
+        return Err(format!(
+            "{python} failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        ));
     }
     let stdout = String::from_utf8_lossy(&output.stdout);
     let mut lines = stdout.lines();
     let (Some(include), Some(suffix)) = (lines.next(), lines.next()) else {
-        return Err(format!("{python} did not report its include directory and EXT_SUFFIX"));
+        return Err(format!(
+            "{python} did not report its include directory and EXT_SUFFIX"
+        ));
     };
     if !Path::new(include).join("Python.h").exists() {
-        return Err(format!("{include}/Python.h is missing: install the interpreter's headers (.ci/setup)"));
+        return Err(format!(
+            "{include}/Python.h is missing: install the interpreter's headers (.ci/setup)"
+        ));
     }
     let target = out_dir.join(format!("{name}{suffix}"));
-    let compiler = cc::Build::new().opt_level(2).debug(true).pic(true).get_compiler();
+    let compiler = cc::Build::new()
+        .opt_level(2)
+        .debug(true)
+        .pic(true)
+        .get_compiler();
     let mut cmd = compiler.to_command();
     cmd.arg("-shared")
         .arg("-fno-omit-frame-pointer")
@@ -65,7 +101,9 @@ fn build_extension(python: &str, source: &Path, name: &str, out_dir: &Path) -> R
         .arg(source)
         .arg("-o")
         .arg(&target);
-    let output = cmd.output().map_err(|e| format!("running the C compiler: {e}"))?;
+    let output = cmd
+        .output()
+        .map_err(|e| format!("running the C compiler: {e}"))?;
     if !output.status.success() {
         return Err(format!(
             "compiling {} failed ({}): {}",

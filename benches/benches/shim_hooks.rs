@@ -1,1 +1,94 @@
-fn main(){}
+//! The cost of one hooked allocation + free in the shim against the same allocator unhooked.
+//!
+//! The inner allocator is either libc's malloc or an imitation of CPython's debug allocator (the
+//! one below the hooks in every `--with-pydebug` build, where `-R` runs): it writes the 16-byte
+//! header the shim reads sizes from. Results and their reading: benches/README.md.
+
+use std::ffi::c_void;
+use std::hint::black_box;
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use leakcheck_shim::pyapi::PyMemAllocatorEx;
+
+const SST: usize = std::mem::size_of::<usize>();
+
+unsafe extern "C" fn plain_malloc(_: *mut c_void, size: usize) -> *mut c_void {
+    // SAFETY: libc malloc.
+    unsafe { libc::malloc(size.max(1)) }
+}
+unsafe extern "C" fn plain_calloc(_: *mut c_void, n: usize, e: usize) -> *mut c_void {
+    // SAFETY: libc calloc.
+    unsafe { libc::calloc(n.max(1), e.max(1)) }
+}
+unsafe extern "C" fn plain_realloc(_: *mut c_void, p: *mut c_void, n: usize) -> *mut c_void {
+    // SAFETY: libc realloc.
+    unsafe { libc::realloc(p, n.max(1)) }
+}
+unsafe extern "C" fn plain_free(_: *mut c_void, p: *mut c_void) {
+    // SAFETY: libc free.
+    unsafe { libc::free(p) }
+}
+
+/// `_PyMem_DebugRawAlloc`'s layout: size (big-endian), API id 'r', 7 x 0xFD, then the block.
+unsafe extern "C" fn debug_malloc(_: *mut c_void, size: usize) -> *mut c_void {
+    // SAFETY: header plus payload from libc.
+    unsafe {
+        let base = libc::malloc(2 * SST + size.max(1)).cast::<u8>();
+        std::ptr::copy_nonoverlapping(size.to_be_bytes().as_ptr(), base, SST);
+        *base.add(SST) = b'r';
+        std::ptr::write_bytes(base.add(SST + 1), 0xFD, SST - 1);
+        base.add(2 * SST).cast()
+    }
+}
+unsafe extern "C" fn debug_free(_: *mut c_void, p: *mut c_void) {
+    if !p.is_null() {
+        // SAFETY: `p` came from debug_malloc.
+        unsafe { libc::free(p.cast::<u8>().sub(2 * SST).cast()) }
+    }
+}
+
+fn allocator(
+    malloc: leakcheck_shim::pyapi::MallocFn,
+    free: leakcheck_shim::pyapi::FreeFn,
+) -> PyMemAllocatorEx {
+    PyMemAllocatorEx {
+        ctx: std::ptr::null_mut(),
+        malloc,
+        calloc: plain_calloc,
+        realloc: plain_realloc,
+        free,
+    }
+}
+
+fn alloc_free(c: &mut Criterion) {
+    let mut group = c.benchmark_group("alloc_free_48B");
+    for (name, inner) in [
+        ("libc", allocator(plain_malloc, plain_free)),
+        ("debug_header", allocator(debug_malloc, debug_free)),
+    ] {
+        let (hooked, live) = leakcheck_shim::wrap_for_bench(inner);
+        group.bench_function(format!("{name}/unhooked"), |b| {
+            b.iter(|| {
+                // SAFETY: a matching allocate/free pair on the same allocator.
+                unsafe {
+                    let p = (inner.malloc)(inner.ctx, black_box(48));
+                    (inner.free)(inner.ctx, black_box(p));
+                }
+            })
+        });
+        group.bench_function(format!("{name}/hooked"), |b| {
+            b.iter(|| {
+                // SAFETY: as above, through the shim's hooks.
+                unsafe {
+                    let p = (hooked.malloc)(hooked.ctx, black_box(48));
+                    (hooked.free)(hooked.ctx, black_box(p));
+                }
+            })
+        });
+        assert_eq!(live.snapshot().0, 0, "every hooked allocation was freed");
+    }
+    group.finish();
+}
+
+criterion_group!(benches, alloc_free);
+criterion_main!(benches);

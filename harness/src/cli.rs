@@ -66,7 +66,10 @@ impl Args {
     /// Check the values clap cannot check and resolve defaults.
     pub fn resolve(self) -> Result<Config, String> {
         if !(self.grace.is_finite() && (0.0..=3600.0).contains(&self.grace)) {
-            return Err(format!("--grace must be between 0 and 3600 seconds, not {}", self.grace));
+            return Err(format!(
+                "--grace must be between 0 and 3600 seconds, not {}",
+                self.grace
+            ));
         }
         if self.command.first().is_none_or(|c| c.is_empty()) {
             return Err("no command given after `--`".into());
@@ -93,8 +96,23 @@ mod tests {
 
     #[test]
     fn the_command_comes_after_double_dash_untouched() {
-        let config = parse(&["leakcheck", "--json", "r.json", "--", "python3", "-m", "test", "-R", "3:3", "--json"]).unwrap();
-        assert_eq!(config.command, ["python3", "-m", "test", "-R", "3:3", "--json"]);
+        let config = parse(&[
+            "leakcheck",
+            "--json",
+            "r.json",
+            "--",
+            "python3",
+            "-m",
+            "test",
+            "-R",
+            "3:3",
+            "--json",
+        ])
+        .unwrap();
+        assert_eq!(
+            config.command,
+            ["python3", "-m", "test", "-R", "3:3", "--json"]
+        );
         assert_eq!(config.json.as_deref(), Some(std::path::Path::new("r.json")));
         assert!(config.shim);
         assert_eq!(config.grace, Duration::from_secs(10));
@@ -111,7 +129,12 @@ mod tests {
     fn grace_is_bounded() {
         assert!(parse(&["leakcheck", "--grace", "-1", "--", "true"]).is_err());
         assert!(parse(&["leakcheck", "--grace", "NaN", "--", "true"]).is_err());
-        assert_eq!(parse(&["leakcheck", "--grace", "0.5", "--", "true"]).unwrap().grace, Duration::from_millis(500));
+        assert_eq!(
+            parse(&["leakcheck", "--grace", "0.5", "--", "true"])
+                .unwrap()
+                .grace,
+            Duration::from_millis(500)
+        );
     }
 
     #[test]

@@ -43,7 +43,10 @@ impl Domains {
 
     /// Names of the leaking domains.
     pub fn leaked(&self) -> Vec<&'static str> {
-        self.iter().filter(|(_, d)| d.leaked).map(|(name, _)| name).collect()
+        self.iter()
+            .filter(|(_, d)| d.leaked)
+            .map(|(name, _)| name)
+            .collect()
     }
 }
 
@@ -62,7 +65,10 @@ pub fn analyze(series: &Series) -> Analysis {
     let warmups = series.warmups as usize;
     let wanted = warmups + series.runs as usize;
     let complete = series.runs > 0 && series.measures.len() >= wanted && series.baseline.is_some();
-    let unhooked: Vec<&'static str> = (0..3).filter(|&d| !series.hooked(d)).map(|d| DOMAINS[d]).collect();
+    let unhooked: Vec<&'static str> = (0..3)
+        .filter(|&d| !series.hooked(d))
+        .map(|d| DOMAINS[d])
+        .collect();
 
     let mut previous: Option<[Count; 3]> = series.baseline;
     let mut deltas: Vec<[Count; 3]> = Vec::with_capacity(series.measures.len());
@@ -77,15 +83,31 @@ pub fn analyze(series: &Series) -> Analysis {
         deltas.push(delta);
         previous = Some(*measure);
     }
-    let counted = deltas.get(warmups.min(deltas.len())..wanted.min(deltas.len())).unwrap_or(&[]);
+    let counted = deltas
+        .get(warmups.min(deltas.len())..wanted.min(deltas.len()))
+        .unwrap_or(&[]);
 
     let domain = |d: usize| {
         let blocks: Vec<i64> = counted.iter().map(|c| c[d].blocks).collect();
-        let bytes = series.bytes_known(d).then(|| counted.iter().map(|c| c[d].bytes).collect());
+        let bytes = series
+            .bytes_known(d)
+            .then(|| counted.iter().map(|c| c[d].bytes).collect());
         let leaked = complete && series.hooked(d) && regrtest_rule(&blocks);
-        DomainDeltas { blocks, bytes, leaked }
+        DomainDeltas {
+            blocks,
+            bytes,
+            leaked,
+        }
     };
-    Analysis { domains: Domains { raw: domain(0), mem: domain(1), obj: domain(2) }, complete, unhooked }
+    Analysis {
+        domains: Domains {
+            raw: domain(0),
+            mem: domain(1),
+            obj: domain(2),
+        },
+        complete,
+        unhooked,
+    }
 }
 
 #[cfg(test)]
@@ -94,9 +116,18 @@ mod tests {
 
     fn counts(raw: i64, mem: i64, obj: i64) -> [Count; 3] {
         [
-            Count { blocks: raw, bytes: raw * 48 },
-            Count { blocks: mem, bytes: mem * 24 },
-            Count { blocks: obj, bytes: obj * 64 },
+            Count {
+                blocks: raw,
+                bytes: raw * 48,
+            },
+            Count {
+                blocks: mem,
+                bytes: mem * 24,
+            },
+            Count {
+                blocks: obj,
+                bytes: obj * 64,
+            },
         ]
     }
 
@@ -107,7 +138,10 @@ mod tests {
             warmups,
             runs,
             baseline: Some(counts(points[0].0, points[0].1, points[0].2)),
-            measures: points[1..].iter().map(|&(r, m, o)| counts(r, m, o)).collect(),
+            measures: points[1..]
+                .iter()
+                .map(|&(r, m, o)| counts(r, m, o))
+                .collect(),
             flags: 0o77,
             aborted: Some(false),
         }
@@ -126,7 +160,19 @@ mod tests {
     #[test]
     fn only_the_counted_repetitions_decide() {
         // Warm-ups allocate a lot; the counted runs leak one raw block each.
-        let s = series(&[(0, 0, 0), (50, 9, 900), (60, 9, 901), (70, 9, 901), (71, 9, 901), (72, 9, 901), (73, 9, 901)], 3, 3);
+        let s = series(
+            &[
+                (0, 0, 0),
+                (50, 9, 900),
+                (60, 9, 901),
+                (70, 9, 901),
+                (71, 9, 901),
+                (72, 9, 901),
+                (73, 9, 901),
+            ],
+            3,
+            3,
+        );
         let a = analyze(&s);
         assert!(a.complete);
         assert_eq!(a.domains.raw.blocks, [1, 1, 1]);
@@ -137,7 +183,18 @@ mod tests {
 
     #[test]
     fn a_series_cut_short_has_deltas_but_no_verdict() {
-        let mut s = series(&[(0, 0, 0), (1, 0, 0), (2, 0, 0), (3, 0, 0), (4, 0, 0), (5, 0, 0)], 3, 3);
+        let mut s = series(
+            &[
+                (0, 0, 0),
+                (1, 0, 0),
+                (2, 0, 0),
+                (3, 0, 0),
+                (4, 0, 0),
+                (5, 0, 0),
+            ],
+            3,
+            3,
+        );
         s.aborted = None;
         let a = analyze(&s);
         assert!(!a.complete);

@@ -10,7 +10,6 @@ pub mod escape;
 pub mod exit;
 pub mod launch;
 pub mod leaks;
-#[path = "regrtest_stub.rs"]
 pub mod regrtest;
 pub mod report;
 pub mod run;

@@ -11,7 +11,11 @@ fn main() {
         Ok(args) => args,
         Err(err) => {
             let _ = err.print();
-            std::process::exit(if err.use_stderr() { ExitCode::USAGE } else { ExitCode::OK });
+            std::process::exit(if err.use_stderr() {
+                ExitCode::USAGE
+            } else {
+                ExitCode::OK
+            });
         }
     };
     let config = match args.resolve() {
@@ -32,7 +36,10 @@ fn main() {
     let report = &outcome.report;
     let mut exit_code = outcome.exit_code;
     if let Some(error) = &report.status.error {
-        eprintln!("leakcheck: error: {}", leakcheck::escape::for_terminal(error));
+        eprintln!(
+            "leakcheck: error: {}",
+            leakcheck::escape::for_terminal(error)
+        );
     } else {
         let mut stderr = std::io::stderr().lock();
         let _ = stderr.write_all(report.render_text().as_bytes());
@@ -40,7 +47,10 @@ fn main() {
     }
     if let Some(path) = &config.json {
         if let Err(err) = report.write_json(path) {
-            eprintln!("leakcheck: error: writing the JSON report {}: {err}", path.display());
+            eprintln!(
+                "leakcheck: error: writing the JSON report {}: {err}",
+                path.display()
+            );
             if exit_code == ExitCode::OK {
                 exit_code = ExitCode::INTERNAL;
             }

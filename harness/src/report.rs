@@ -121,8 +121,13 @@ impl RunReport {
     /// Write the JSON report to `path` atomically (temporary file, then rename).
     pub fn write_json(&self, path: &Path) -> std::io::Result<()> {
         let bytes = crate::escape::to_json(self).map_err(std::io::Error::other)?;
-        let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-        let mut tmp = tempfile::Builder::new().prefix(".leakcheck-report-").tempfile_in(dir)?;
+        let dir = path
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let mut tmp = tempfile::Builder::new()
+            .prefix(".leakcheck-report-")
+            .tempfile_in(dir)?;
         tmp.write_all(&bytes)?;
         tmp.as_file().sync_all()?;
         tmp.persist(path).map_err(|e| e.error)?;
@@ -141,12 +146,28 @@ impl RunReport {
             line(&mut out, &format!("warning: {}", for_terminal(warning)));
         }
         for p in &self.leftover_processes {
-            line(&mut out, &format!("ended leftover process {} ({})", p.pid, for_terminal(&p.command)));
+            line(
+                &mut out,
+                &format!(
+                    "ended leftover process {} ({})",
+                    p.pid,
+                    for_terminal(&p.command)
+                ),
+            );
         }
         let s = &self.summary;
-        let mut head = format!("---- leak summary: {} test{}, {} leaked", s.tests, plural(s.tests), s.leaked.len());
+        let mut head = format!(
+            "---- leak summary: {} test{}, {} leaked",
+            s.tests,
+            plural(s.tests),
+            s.leaked.len()
+        );
         if !s.leaked_not_reported_by_regrtest.is_empty() {
-            let _ = write!(head, ", {} not reported by regrtest", s.leaked_not_reported_by_regrtest.len());
+            let _ = write!(
+                head,
+                ", {} not reported by regrtest",
+                s.leaked_not_reported_by_regrtest.len()
+            );
         }
         head.push_str(" ----");
         line(&mut out, &head);
@@ -181,9 +202,11 @@ fn render_test(out: &mut String, test: &TestReport) {
     let outcome = for_terminal(&test.outcome);
     let r = &test.regrtest;
     let mut regrtest = Vec::new();
-    for (label, deltas) in
-        [("references", &r.references), ("memory blocks", &r.memory_blocks), ("file descriptors", &r.file_descriptors)]
-    {
+    for (label, deltas) in [
+        ("references", &r.references),
+        ("memory blocks", &r.memory_blocks),
+        ("file descriptors", &r.file_descriptors),
+    ] {
         if let Some(deltas) = deltas {
             regrtest.push(format!("{label} {}", list(deltas)));
         }
@@ -202,7 +225,11 @@ fn render_test(out: &mut String, test: &TestReport) {
         out.push('\n');
         return;
     }
-    let leaked_domains = test.domains.as_ref().map(Domains::leaked).unwrap_or_default();
+    let leaked_domains = test
+        .domains
+        .as_ref()
+        .map(Domains::leaked)
+        .unwrap_or_default();
     let mut head = format!("leakcheck: {name}: LEAKED");
     if !leaked_domains.is_empty() {
         let _ = write!(head, " in {}", leaked_domains.join(", "));
@@ -217,9 +244,17 @@ fn render_test(out: &mut String, test: &TestReport) {
     }
     if let Some(domains) = &test.domains {
         for (label, d) in domains.iter() {
-            let bytes = d.bytes.as_deref().map(list).unwrap_or_else(|| "unknown".into());
+            let bytes = d
+                .bytes
+                .as_deref()
+                .map(list)
+                .unwrap_or_else(|| "unknown".into());
             let mark = if d.leaked { "  <- leak" } else { "" };
-            let _ = writeln!(out, "leakcheck:     {label}: blocks {}  bytes {bytes}{mark}", list(&d.blocks));
+            let _ = writeln!(
+                out,
+                "leakcheck:     {label}: blocks {}  bytes {bytes}{mark}",
+                list(&d.blocks)
+            );
         }
     }
     for note in &test.notes {
@@ -233,12 +268,23 @@ mod tests {
     use crate::leaks::DomainDeltas;
 
     fn deltas(blocks: [i64; 3], leaked: bool) -> DomainDeltas {
-        DomainDeltas { blocks: blocks.to_vec(), bytes: Some(blocks.iter().map(|b| b * 48).collect()), leaked }
+        DomainDeltas {
+            blocks: blocks.to_vec(),
+            bytes: Some(blocks.iter().map(|b| b * 48).collect()),
+            leaked,
+        }
     }
 
     fn report() -> RunReport {
-        let clean = Domains { raw: deltas([0; 3], false), mem: deltas([0; 3], false), obj: deltas([0; 3], false) };
-        let raw_leak = Domains { raw: deltas([1; 3], true), ..clean.clone() };
+        let clean = Domains {
+            raw: deltas([0; 3], false),
+            mem: deltas([0; 3], false),
+            obj: deltas([0; 3], false),
+        };
+        let raw_leak = Domains {
+            raw: deltas([1; 3], true),
+            ..clean.clone()
+        };
         RunReport {
             schema_version: SCHEMA_VERSION,
             leakcheck_version: "test",
@@ -284,11 +330,19 @@ mod tests {
     fn text_lists_leaked_tests_first_and_prefixes_every_line() {
         let text = report().render_text();
         assert!(text.lines().all(|l| l.starts_with("leakcheck: ")), "{text}");
-        let raw = text.find("test_raw: LEAKED in raw, not reported by regrtest").expect(&text);
+        let raw = text
+            .find("test_raw: LEAKED in raw, not reported by regrtest")
+            .expect(&text);
         let clean = text.find("test_clean").expect(&text);
         assert!(raw < clean, "{text}");
-        assert!(text.contains("raw: blocks [1, 1, 1]  bytes [48, 48, 48]  <- leak"), "{text}");
-        assert!(!text.contains('\x1b'), "escape sequences from test names must not reach the terminal");
+        assert!(
+            text.contains("raw: blocks [1, 1, 1]  bytes [48, 48, 48]  <- leak"),
+            "{text}"
+        );
+        assert!(
+            !text.contains('\x1b'),
+            "escape sequences from test names must not reach the terminal"
+        );
     }
 
     #[test]
@@ -300,10 +354,19 @@ mod tests {
         for key in ["name", "outcome", "leaked", "regrtest", "domains"] {
             assert!(test.get(key).is_some(), "missing {key}");
         }
-        assert_eq!(test["domains"]["raw"]["blocks"], serde_json::json!([1, 1, 1]));
-        assert_eq!(test["domains"]["raw"]["bytes"], serde_json::json!([48, 48, 48]));
+        assert_eq!(
+            test["domains"]["raw"]["blocks"],
+            serde_json::json!([1, 1, 1])
+        );
+        assert_eq!(
+            test["domains"]["raw"]["bytes"],
+            serde_json::json!([48, 48, 48])
+        );
         for key in ["references", "memory_blocks", "file_descriptors"] {
-            assert!(test["regrtest"].get(key).is_some(), "missing regrtest.{key}");
+            assert!(
+                test["regrtest"].get(key).is_some(),
+                "missing regrtest.{key}"
+            );
         }
     }
 }

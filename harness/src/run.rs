@@ -14,7 +14,8 @@ use crate::launch::{self, RunDir};
 use crate::leaks;
 use crate::regrtest::{self, Outcome, ParsedRun};
 use crate::report::{
-    ProcessInfo, RegrtestLeaks, Repetitions, RunReport, RunStatus, ShimStatus, Summary, TestReport, SCHEMA_VERSION,
+    ProcessInfo, RegrtestLeaks, Repetitions, RunReport, RunStatus, ShimStatus, Summary, TestReport,
+    SCHEMA_VERSION,
 };
 use crate::shim_events::{Series, ShimData};
 use crate::supervise::{self, ChildExit, OutputSink, Stream, SuperviseError, Supervised};
@@ -44,8 +45,15 @@ pub type Notify<'a> = &'a mut dyn FnMut(&str);
 /// (run directory, log); a command that cannot start is a report with `status.error`.
 pub fn execute(config: &Config, notify: Notify<'_>) -> anyhow::Result<RunOutcome> {
     let run_dir = RunDir::create(config.run_dir.as_deref()).context("setting up the run")?;
-    let shim = if config.shim { Some(run_dir.install_shim().context("setting up the run")?) } else { None };
-    let log_path = config.log.clone().unwrap_or_else(|| run_dir.path().join("output.log"));
+    let shim = if config.shim {
+        Some(run_dir.install_shim().context("setting up the run")?)
+    } else {
+        None
+    };
+    let log_path = config
+        .log
+        .clone()
+        .unwrap_or_else(|| run_dir.path().join("output.log"));
     let log = OpenOptions::new()
         .write(true)
         .create(true)
@@ -53,21 +61,34 @@ pub fn execute(config: &Config, notify: Notify<'_>) -> anyhow::Result<RunOutcome
         .mode(0o600)
         .open(&log_path)
         .with_context(|| format!("creating the log {}", log_path.display()))?;
-    notify(&format!("run directory {}, log {}", run_dir.path().display(), log_path.display()));
+    notify(&format!(
+        "run directory {}, log {}",
+        run_dir.path().display(),
+        log_path.display()
+    ));
 
     let cmd = launch::command(&config.command, &run_dir, shim.as_deref());
-    let mut sink = Sink { parser: regrtest::Parser::new() };
+    let mut sink = Sink {
+        parser: regrtest::Parser::new(),
+    };
     let supervised = supervise::run(cmd, config.grace, log, &mut sink);
     run_dir.remove_shim();
 
     let mut report = RunReport {
         schema_version: SCHEMA_VERSION,
         leakcheck_version: env!("CARGO_PKG_VERSION"),
-        command: config.command.iter().map(|a| a.to_string_lossy().into_owned()).collect(),
+        command: config
+            .command
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect(),
         status: RunStatus::default(),
         log: Some(log_path.display().to_string()),
         run_dir: run_dir.path().display().to_string(),
-        shim: ShimStatus { enabled: config.shim, ..ShimStatus::default() },
+        shim: ShimStatus {
+            enabled: config.shim,
+            ..ShimStatus::default()
+        },
         tests: Vec::new(),
         summary: Summary::default(),
         leftover_processes: Vec::new(),
@@ -84,15 +105,20 @@ pub fn execute(config: &Config, notify: Notify<'_>) -> anyhow::Result<RunOutcome
             };
             report.status.error = Some(format!("{:#}", anyhow::Error::from(err)));
             report.status.leakcheck_exit_code = code;
-            return Ok(RunOutcome { report, exit_code: code });
+            return Ok(RunOutcome {
+                report,
+                exit_code: code,
+            });
         }
         Err(err) => return Err(anyhow::Error::from(err).context("supervising the command")),
     };
 
-    let completed = matches!(supervised.exit, ChildExit::Exited(_)) && supervised.interrupted_by.is_none();
+    let completed =
+        matches!(supervised.exit, ChildExit::Exited(_)) && supervised.interrupted_by.is_none();
     let parsed = sink.parser.finish(completed);
     let shim_data = if config.shim {
-        ShimData::read_dir(run_dir.path()).with_context(|| format!("reading {}", run_dir.path().display()))?
+        ShimData::read_dir(run_dir.path())
+            .with_context(|| format!("reading {}", run_dir.path().display()))?
     } else {
         ShimData::default()
     };
@@ -125,24 +151,42 @@ fn assemble(report: &mut RunReport, supervised: &Supervised, parsed: ParsedRun, 
     let status = &mut report.status;
     match supervised.exit {
         ChildExit::Exited(code) => status.exit_code = Some(code),
-        ChildExit::Signaled { signal, core_dumped } => {
+        ChildExit::Signaled {
+            signal,
+            core_dumped,
+        } => {
             status.signal = Some(signal.as_str().to_owned());
             status.core_dumped = core_dumped;
         }
     }
     status.interrupted_by = supervised.interrupted_by.map(|s| s.as_str().to_owned());
     status.killed_after_grace = supervised.killed;
-    report.leftover_processes =
-        supervised.leftovers.iter().map(|l| ProcessInfo { pid: l.pid, command: l.command.clone() }).collect();
-    report.warnings.extend(supervised.output_errors.iter().cloned());
+    report.leftover_processes = supervised
+        .leftovers
+        .iter()
+        .map(|l| ProcessInfo {
+            pid: l.pid,
+            command: l.command.clone(),
+        })
+        .collect();
+    report
+        .warnings
+        .extend(supervised.output_errors.iter().cloned());
 
     report.shim.processes_patched = shim.patched.len();
-    report.shim.errors = shim.errors.iter().map(|(pid, msg)| format!("pid {pid}: {msg}")).collect();
+    report.shim.errors = shim
+        .errors
+        .iter()
+        .map(|(pid, msg)| format!("pid {pid}: {msg}"))
+        .collect();
     report.shim.bad_records = shim.bad_lines;
     report.shim.hooks_replaced = shim
         .replaced
         .iter()
-        .map(|(pid, argv)| ProcessInfo { pid: *pid, command: argv.join(" ") })
+        .map(|(pid, argv)| ProcessInfo {
+            pid: *pid,
+            command: argv.join(" "),
+        })
         .collect();
 
     // The last series of each test wins: a re-run (-w/--rerun) measures the test again.
@@ -151,13 +195,27 @@ fn assemble(report: &mut RunReport, supervised: &Supervised, parsed: ParsedRun, 
         series_of.insert(series.test.as_str(), series);
     }
     let regrtest_names: Vec<String> = parsed.tests.iter().map(|t| t.name.clone()).collect();
-    let mut tests: Vec<TestReport> = parsed.tests.iter().map(|t| test_report(t, series_of.get(t.name.as_str()).copied(), report.shim.enabled, !report.shim.hooks_replaced.is_empty())).collect();
+    let mut tests: Vec<TestReport> = parsed
+        .tests
+        .iter()
+        .map(|t| {
+            test_report(
+                t,
+                series_of.get(t.name.as_str()).copied(),
+                report.shim.enabled,
+                !report.shim.hooks_replaced.is_empty(),
+            )
+        })
+        .collect();
     if regrtest_names.is_empty() {
         // Not regrtest output we could read: report what the shim measured, by test name.
         let mut seen = std::collections::HashSet::new();
         for series in shim.series.iter().rev() {
             if seen.insert(series.test.as_str()) {
-                let fake = regrtest::TestResult { name: series.test.clone(), ..Default::default() };
+                let fake = regrtest::TestResult {
+                    name: series.test.clone(),
+                    ..Default::default()
+                };
                 tests.push(test_report(&fake, Some(series), true, false));
             }
         }
@@ -179,7 +237,11 @@ fn assemble(report: &mut RunReport, supervised: &Supervised, parsed: ParsedRun, 
 
     report.summary = Summary {
         tests: tests.len(),
-        leaked: tests.iter().filter(|t| t.leaked).map(|t| t.name.clone()).collect(),
+        leaked: tests
+            .iter()
+            .filter(|t| t.leaked)
+            .map(|t| t.name.clone())
+            .collect(),
         leaked_not_reported_by_regrtest: tests
             .iter()
             .filter(|t| t.leak_not_reported_by_regrtest)
@@ -191,18 +253,29 @@ fn assemble(report: &mut RunReport, supervised: &Supervised, parsed: ParsedRun, 
 }
 
 fn parsed_saw_refleak_runs(tests: &[TestReport]) -> bool {
-    tests.iter().any(|t| t.repetitions.is_some() || t.notes.iter().any(|n| n.contains("-R")))
+    tests
+        .iter()
+        .any(|t| t.repetitions.is_some() || t.notes.iter().any(|n| n.contains("-R")))
 }
 
-fn test_report(test: &regrtest::TestResult, series: Option<&Series>, shim_enabled: bool, hooks_replaced: bool) -> TestReport {
+fn test_report(
+    test: &regrtest::TestResult,
+    series: Option<&Series>,
+    shim_enabled: bool,
+    hooks_replaced: bool,
+) -> TestReport {
     let regrtest = RegrtestLeaks {
         references: test.references.as_ref().map(|l| l.deltas.clone()),
         memory_blocks: test.memory_blocks.as_ref().map(|l| l.deltas.clone()),
         file_descriptors: test.file_descriptors.as_ref().map(|l| l.deltas.clone()),
         leaked: test.outcome == Some(Outcome::ReferenceLeak)
-            || [&test.references, &test.memory_blocks, &test.file_descriptors]
-                .iter()
-                .any(|l| l.as_ref().is_some_and(|l| l.failing)),
+            || [
+                &test.references,
+                &test.memory_blocks,
+                &test.file_descriptors,
+            ]
+            .iter()
+            .any(|l| l.as_ref().is_some_and(|l| l.failing)),
     };
     let mut notes = Vec::new();
     let (domains, repetitions) = match series {
@@ -213,7 +286,11 @@ fn test_report(test: &regrtest::TestResult, series: Option<&Series>, shim_enable
                     "repetitions cut short: {} of {} measured{}",
                     series.measures.len(),
                     series.warmups + series.runs,
-                    if series.aborted.is_none() { " (the process died during the test)" } else { "" }
+                    if series.aborted.is_none() {
+                        " (the process died during the test)"
+                    } else {
+                        ""
+                    }
                 ));
             }
             if !analysis.unhooked.is_empty() {
@@ -233,7 +310,8 @@ fn test_report(test: &regrtest::TestResult, series: Option<&Series>, shim_enable
         None => {
             if test.repetitions.is_some() && shim_enabled {
                 notes.push(if hooks_replaced {
-                    "ran with -R but the allocator hooks were replaced (PYTHONMALLOC or -X dev)".into()
+                    "ran with -R but the allocator hooks were replaced (PYTHONMALLOC or -X dev)"
+                        .into()
                 } else {
                     "ran with -R but the shim took no measurement".into()
                 });

@@ -89,11 +89,17 @@ pub fn parse_line(line: &[u8]) -> Result<Record, ParseError> {
         _ => return Err(ParseError::Kind),
     };
     let num = |field: &[u8]| -> Result<i64, ParseError> {
-        std::str::from_utf8(field).ok().and_then(|s| s.parse().ok()).ok_or(ParseError::Number)
+        std::str::from_utf8(field)
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .ok_or(ParseError::Number)
     };
     let mut counts = [Count::default(); 3];
     for (i, count) in counts.iter_mut().enumerate() {
-        *count = Count { blocks: num(fields[6 + 2 * i])?, bytes: num(fields[7 + 2 * i])? };
+        *count = Count {
+            blocks: num(fields[6 + 2 * i])?,
+            bytes: num(fields[7 + 2 * i])?,
+        };
     }
     Ok(Record {
         kind,
@@ -176,7 +182,11 @@ impl ShimData {
     pub fn read_dir(dir: &Path) -> std::io::Result<Self> {
         let mut files: Vec<_> = std::fs::read_dir(dir)?
             .flatten()
-            .filter(|e| e.file_name().to_str().is_some_and(|n| n.starts_with("events.")))
+            .filter(|e| {
+                e.file_name()
+                    .to_str()
+                    .is_some_and(|n| n.starts_with("events."))
+            })
             .map(|e| e.path())
             .collect();
         files.sort();
@@ -213,14 +223,19 @@ impl ShimData {
                     });
                 }
                 Kind::Baseline | Kind::Measure | Kind::End => {
-                    let Some(series) = open.as_mut().filter(|s| s.test.as_bytes() == record.text.as_slice()) else {
+                    let Some(series) = open
+                        .as_mut()
+                        .filter(|s| s.test.as_bytes() == record.text.as_slice())
+                    else {
                         self.bad_lines += 1;
                         continue;
                     };
                     series.flags = record.flags;
                     match record.kind {
                         Kind::Baseline => series.baseline = Some(record.counts),
-                        Kind::Measure if record.a == series.measures.len() as i64 => series.measures.push(record.counts),
+                        Kind::Measure if record.a == series.measures.len() as i64 => {
+                            series.measures.push(record.counts)
+                        }
                         Kind::Measure => self.bad_lines += 1,
                         _ => {
                             series.aborted = Some(record.b != 0);
@@ -264,10 +279,21 @@ end\t10\ttest_x\t2\t0\t63\t50\t196\t7\t70\t9\t90\n";
         data.add_file(FILE);
         assert_eq!(data.bad_lines, 0);
         assert_eq!(data.patched.get(&10).map(String::as_str), Some("dash_R"));
-        let [series] = data.series.as_slice() else { panic!("{:?}", data.series) };
-        assert_eq!((series.test.as_str(), series.warmups, series.runs), ("test_x", 3, 3));
+        let [series] = data.series.as_slice() else {
+            panic!("{:?}", data.series)
+        };
+        assert_eq!(
+            (series.test.as_str(), series.warmups, series.runs),
+            ("test_x", 3, 3)
+        );
         assert_eq!(series.measures.len(), 2);
-        assert_eq!(series.measures[1][0], Count { blocks: 50, bytes: 196 });
+        assert_eq!(
+            series.measures[1][0],
+            Count {
+                blocks: 50,
+                bytes: 196
+            }
+        );
         assert_eq!(series.aborted, Some(false));
         assert!(series.hooked(2) && series.bytes_known(0));
     }
@@ -285,12 +311,17 @@ end\t10\ttest_x\t2\t0\t63\t50\t196\t7\t70\t9\t90\n";
 
     #[test]
     fn escaped_text_round_trips() {
-        let r = parse_line(b"error\t3\tno\\x20module\\x09x\\x5c\t0\t0\t0\t0\t0\t0\t0\t0\t0").unwrap();
+        let r =
+            parse_line(b"error\t3\tno\\x20module\\x09x\\x5c\t0\t0\t0\t0\t0\t0\t0\t0\t0").unwrap();
         assert_eq!(r.text, b"no module\tx\\");
-        let r = parse_line(b"replaced\t3\tpython\\x00-m\\x00test\\x00\t0\t0\t8\t0\t0\t0\t0\t0\t0").unwrap();
+        let r = parse_line(b"replaced\t3\tpython\\x00-m\\x00test\\x00\t0\t0\t8\t0\t0\t0\t0\t0\t0")
+            .unwrap();
         let mut data = ShimData::default();
         data.add_file(b"replaced\t3\tpython\\x00-m\\x00test\\x00\t0\t0\t8\t0\t0\t0\t0\t0\t0\n");
-        assert_eq!(data.replaced, vec![(3, vec!["python".to_string(), "-m".into(), "test".into()])]);
+        assert_eq!(
+            data.replaced,
+            vec![(3, vec!["python".to_string(), "-m".into(), "test".into()])]
+        );
         assert!(!r.hooked(0) && r.bytes_known(0));
     }
 

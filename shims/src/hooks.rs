@@ -30,7 +30,10 @@ pub struct LiveCounters {
 
 impl LiveCounters {
     pub const fn new() -> Self {
-        Self { blocks: AtomicI64::new(0), bytes: AtomicI64::new(0) }
+        Self {
+            blocks: AtomicI64::new(0),
+            bytes: AtomicI64::new(0),
+        }
     }
 
     #[inline(always)]
@@ -46,7 +49,10 @@ impl LiveCounters {
     /// `(blocks, bytes)`. Taken while other threads may allocate, like
     /// `sys.getallocatedblocks()`: each value is exact, the pair is not a transaction.
     pub fn snapshot(&self) -> (i64, i64) {
-        (self.blocks.load(Ordering::Relaxed), self.bytes.load(Ordering::Relaxed))
+        (
+            self.blocks.load(Ordering::Relaxed),
+            self.bytes.load(Ordering::Relaxed),
+        )
     }
 }
 
@@ -67,7 +73,10 @@ const FORBIDDEN_BYTE: u8 = 0xFD;
 
 impl SizeSource {
     pub const fn new(api_id: u8) -> Self {
-        Self { state: AtomicU8::new(SIZE_UNKNOWN_YET), api_id }
+        Self {
+            state: AtomicU8::new(SIZE_UNKNOWN_YET),
+            api_id,
+        }
     }
 
     /// Whether byte counts of this domain can be trusted.
@@ -89,7 +98,12 @@ impl SizeSource {
             Some(recorded) if recorded == size => SIZE_FROM_DEBUG_HEADER,
             _ => SIZE_UNAVAILABLE,
         };
-        let _ = self.state.compare_exchange(SIZE_UNKNOWN_YET, state, Ordering::Relaxed, Ordering::Relaxed);
+        let _ = self.state.compare_exchange(
+            SIZE_UNKNOWN_YET,
+            state,
+            Ordering::Relaxed,
+            Ordering::Relaxed,
+        );
     }
 
     /// The size of a live block, if this domain's blocks carry the debug header.
@@ -115,14 +129,22 @@ impl SizeSource {
     /// allocator below us keeps its own bookkeeping in front of the block.
     unsafe fn read_debug_header(&self, ptr: *mut c_void) -> Option<usize> {
         let base = ptr.cast::<u8>();
-        // SAFETY: see the function's contract; reads are unaligned-safe.
-        let (size, id, pad) = unsafe {
-            let size = std::ptr::read_unaligned(base.sub(2 * SST).cast::<[u8; SST]>());
-            let id = *base.sub(SST);
-            let pad = std::ptr::read_unaligned(base.sub(SST - 1).cast::<[u8; SST - 1]>());
-            (size, id, pad)
+        // SAFETY: see the function's contract; both reads are unaligned-safe.
+        let (size, tag) = unsafe {
+            (
+                std::ptr::read_unaligned(base.sub(2 * SST).cast::<[u8; SST]>()),
+                std::ptr::read_unaligned(base.sub(SST).cast::<[u8; SST]>()),
+            )
         };
-        (id == self.api_id && pad.iter().all(|&b| b == FORBIDDEN_BYTE)).then(|| usize::from_be_bytes(size))
+        (tag == self.expected_tag()).then(|| usize::from_be_bytes(size))
+    }
+
+    /// The second header word: the API id, then `SST - 1` forbidden bytes.
+    #[inline(always)]
+    fn expected_tag(&self) -> [u8; SST] {
+        let mut tag = [FORBIDDEN_BYTE; SST];
+        tag[0] = self.api_id;
+        tag
     }
 }
 
@@ -143,7 +165,12 @@ unsafe impl Sync for Domain {}
 impl Domain {
     /// A domain for RAW (`runs_deferred == false`) or for MEM/OBJ (`true`).
     pub const fn new(api_id: u8, runs_deferred: bool) -> Self {
-        Self { inner: UnsafeCell::new(None), live: LiveCounters::new(), sizes: SizeSource::new(api_id), runs_deferred }
+        Self {
+            inner: UnsafeCell::new(None),
+            live: LiveCounters::new(),
+            sizes: SizeSource::new(api_id),
+            runs_deferred,
+        }
     }
 
     /// Record the allocator to forward to and return the hook allocator to install.
@@ -174,7 +201,8 @@ impl Domain {
 
     /// Whether `installed` (as returned by `PyMem_GetAllocator`) is still this domain's hook.
     pub fn is_installed(&'static self, installed: &PyMemAllocatorEx) -> bool {
-        installed.ctx == self as *const Domain as *mut c_void && installed.malloc as *const () == hook_malloc as *const ()
+        installed.ctx == self as *const Domain as *mut c_void
+            && installed.malloc as *const () == hook_malloc as *const ()
     }
 }
 
@@ -288,7 +316,11 @@ unsafe extern "C" fn hook_calloc(ctx: *mut c_void, nelem: usize, elsize: usize) 
     ptr
 }
 
-unsafe extern "C" fn hook_realloc(ctx: *mut c_void, ptr: *mut c_void, new_size: usize) -> *mut c_void {
+unsafe extern "C" fn hook_realloc(
+    ctx: *mut c_void,
+    ptr: *mut c_void,
+    new_size: usize,
+) -> *mut c_void {
     // SAFETY: CPython passes back the ctx we installed.
     let d = unsafe { domain(ctx) };
     let inner = d.inner();
@@ -314,7 +346,8 @@ unsafe extern "C" fn hook_realloc(ctx: *mut c_void, ptr: *mut c_void, new_size: 
         unsafe { d.sizes.observe_alloc(new_ptr, new_size) };
         d.live.add(1, new_size as i64);
     } else {
-        d.live.add(0, new_size as i64 - old_size.unwrap_or(0) as i64);
+        d.live
+            .add(0, new_size as i64 - old_size.unwrap_or(0) as i64);
     }
     run_deferred(d);
     new_ptr
@@ -363,7 +396,9 @@ mod tests {
         unsafe {
             let q = debug_malloc(ctx, n);
             if !p.is_null() {
-                let old = usize::from_be_bytes(std::ptr::read_unaligned(p.cast::<u8>().sub(2 * SST).cast()));
+                let old = usize::from_be_bytes(std::ptr::read_unaligned(
+                    p.cast::<u8>().sub(2 * SST).cast(),
+                ));
                 std::ptr::copy_nonoverlapping(p.cast::<u8>(), q.cast::<u8>(), old.min(n));
                 debug_free(ctx, p);
             }
@@ -438,16 +473,22 @@ mod tests {
             let p = (a.malloc)(a.ctx, 16);
             (a.free)(a.ctx, p);
         }
-        assert!(!d.sizes.bytes_known(), "an API id of another domain is not our header");
+        assert!(
+            !d.sizes.bytes_known(),
+            "an API id of another domain is not our header"
+        );
         assert_eq!(d.live.snapshot().0, 0);
 
-        let (d, a) = leaked_domain(b'r', PyMemAllocatorEx {
-            ctx: std::ptr::null_mut(),
-            malloc: plain_malloc,
-            calloc: plain_calloc,
-            realloc: plain_realloc,
-            free: plain_free,
-        });
+        let (d, a) = leaked_domain(
+            b'r',
+            PyMemAllocatorEx {
+                ctx: std::ptr::null_mut(),
+                malloc: plain_malloc,
+                calloc: plain_calloc,
+                realloc: plain_realloc,
+                free: plain_free,
+            },
+        );
         // SAFETY: calling the hooks as CPython would.
         unsafe {
             let p = (a.malloc)(a.ctx, 4096);
@@ -468,7 +509,11 @@ mod tests {
             (a.free)(a.ctx, unseen);
             (a.free)(a.ctx, seen);
         }
-        assert_eq!(d.live.snapshot(), (-1, -10), "an unseen free shows as a constant offset");
+        assert_eq!(
+            d.live.snapshot(),
+            (-1, -10),
+            "an unseen free shows as a constant offset"
+        );
     }
 
     #[test]
@@ -488,18 +533,27 @@ mod tests {
             // SAFETY: as above.
             unsafe { (raw.free)(raw.ctx, p) }
         }
-        RAW_HOOK.set(Box::leak(Box::new(raw_hook)) as *const _ as usize).unwrap();
-        let (obj, obj_hook) = leaked_domain(b'r', PyMemAllocatorEx {
-            ctx: std::ptr::null_mut(),
-            malloc: obj_malloc,
-            calloc: debug_calloc,
-            realloc: debug_realloc,
-            free: obj_free,
-        });
+        RAW_HOOK
+            .set(Box::leak(Box::new(raw_hook)) as *const _ as usize)
+            .unwrap();
+        let (obj, obj_hook) = leaked_domain(
+            b'r',
+            PyMemAllocatorEx {
+                ctx: std::ptr::null_mut(),
+                malloc: obj_malloc,
+                calloc: debug_calloc,
+                realloc: debug_realloc,
+                free: obj_free,
+            },
+        );
         // SAFETY: calling the hooks as CPython would.
         let p = unsafe { (obj_hook.malloc)(obj_hook.ctx, 1000) };
         assert_eq!(obj.live.snapshot(), (1, 1000));
-        assert_eq!(raw.live.snapshot(), (0, 0), "the inner RAW call is not counted again");
+        assert_eq!(
+            raw.live.snapshot(),
+            (0, 0),
+            "the inner RAW call is not counted again"
+        );
         // SAFETY: as above.
         unsafe { (obj_hook.free)(obj_hook.ctx, p) };
         assert_eq!(obj.live.snapshot(), (0, 0));

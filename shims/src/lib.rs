@@ -33,7 +33,11 @@ use hooks::Domain;
 use pyapi::{Allocators, Api, DOMAIN_MEM, DOMAIN_OBJ, DOMAIN_RAW};
 
 /// The wrapped domains, indexed RAW, MEM, OBJ; the ids are those of CPython's debug allocator.
-static DOMAINS: [Domain; 3] = [Domain::new(b'r', false), Domain::new(b'm', true), Domain::new(b'o', true)];
+static DOMAINS: [Domain; 3] = [
+    Domain::new(b'r', false),
+    Domain::new(b'm', true),
+    Domain::new(b'o', true),
+];
 const DOMAIN_IDS: [c_int; 3] = [DOMAIN_RAW, DOMAIN_MEM, DOMAIN_OBJ];
 
 static ALLOCATORS: OnceLock<Allocators> = OnceLock::new();
@@ -46,7 +50,9 @@ extern "C" fn constructor() {
     if !channel::init_from_env() {
         return;
     }
-    let Some(allocators) = Allocators::resolve() else { return };
+    let Some(allocators) = Allocators::resolve() else {
+        return;
+    };
     let _ = ALLOCATORS.set(allocators);
     for (domain, &id) in DOMAINS.iter().zip(&DOMAIN_IDS) {
         let mut current = MaybeUninit::uninit();
@@ -113,7 +119,9 @@ pub(crate) fn snapshot() -> (u32, [(i64, i64); 3]) {
 
 /// For `benches/`: wrap `inner` in a fresh domain's hooks, exactly as the constructor wraps
 /// CPython's allocators, and return the hooked allocator with its live counters.
-pub fn wrap_for_bench(inner: pyapi::PyMemAllocatorEx) -> (pyapi::PyMemAllocatorEx, &'static hooks::LiveCounters) {
+pub fn wrap_for_bench(
+    inner: pyapi::PyMemAllocatorEx,
+) -> (pyapi::PyMemAllocatorEx, &'static hooks::LiveCounters) {
     let domain: &'static Domain = Box::leak(Box::new(Domain::new(b'r', false)));
     // SAFETY: a fresh, leaked domain: nothing is installed or running.
     let hooked = unsafe { domain.wrap(inner) };

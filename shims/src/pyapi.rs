@@ -24,7 +24,8 @@ pub const PY_FILE_INPUT: c_int = 257;
 pub const METH_FASTCALL: c_int = 0x0080;
 
 pub type MallocFn = unsafe extern "C" fn(ctx: *mut c_void, size: usize) -> *mut c_void;
-pub type CallocFn = unsafe extern "C" fn(ctx: *mut c_void, nelem: usize, elsize: usize) -> *mut c_void;
+pub type CallocFn =
+    unsafe extern "C" fn(ctx: *mut c_void, nelem: usize, elsize: usize) -> *mut c_void;
 pub type ReallocFn =
     unsafe extern "C" fn(ctx: *mut c_void, ptr: *mut c_void, new_size: usize) -> *mut c_void;
 pub type FreeFn = unsafe extern "C" fn(ctx: *mut c_void, ptr: *mut c_void);
@@ -41,8 +42,11 @@ pub struct PyMemAllocatorEx {
 }
 
 /// The signature of a `METH_FASTCALL` function.
-pub type FastCallFn =
-    unsafe extern "C" fn(slf: *mut PyObject, args: *const *mut PyObject, nargs: isize) -> *mut PyObject;
+pub type FastCallFn = unsafe extern "C" fn(
+    slf: *mut PyObject,
+    args: *const *mut PyObject,
+    nargs: isize,
+) -> *mut PyObject;
 
 /// `PyMethodDef`, identical in every supported version.
 #[repr(C)]
@@ -89,8 +93,12 @@ impl Allocators {
     /// `None` in a process without CPython's allocator API (bash, gcc, Python 2...).
     pub fn resolve() -> Option<Self> {
         Some(Self {
-            get: resolve!(c"PyMem_GetAllocator" as unsafe extern "C" fn(c_int, *mut PyMemAllocatorEx))?,
-            set: resolve!(c"PyMem_SetAllocator" as unsafe extern "C" fn(c_int, *mut PyMemAllocatorEx))?,
+            get: resolve!(
+                c"PyMem_GetAllocator" as unsafe extern "C" fn(c_int, *mut PyMemAllocatorEx)
+            )?,
+            set: resolve!(
+                c"PyMem_SetAllocator" as unsafe extern "C" fn(c_int, *mut PyMemAllocatorEx)
+            )?,
         })
     }
 }
@@ -102,8 +110,11 @@ pub struct Api {
     pub add_audit_hook: unsafe extern "C" fn(hook: AuditHookFn, user: *mut c_void) -> c_int,
     pub import_module: unsafe extern "C" fn(name: *const c_char) -> *mut PyObject,
     pub dict_new: unsafe extern "C" fn() -> *mut PyObject,
-    pub dict_set_item_string:
-        unsafe extern "C" fn(dict: *mut PyObject, key: *const c_char, value: *mut PyObject) -> c_int,
+    pub dict_set_item_string: unsafe extern "C" fn(
+        dict: *mut PyObject,
+        key: *const c_char,
+        value: *mut PyObject,
+    ) -> c_int,
     pub eval_get_builtins: unsafe extern "C" fn() -> *mut PyObject,
     pub run_string: unsafe extern "C" fn(
         code: *const c_char,
@@ -112,10 +123,14 @@ pub struct Api {
         locals: *mut PyObject,
         flags: *mut c_void,
     ) -> *mut PyObject,
-    pub cfunction_new:
-        unsafe extern "C" fn(def: *const PyMethodDef, slf: *mut PyObject, module: *mut PyObject) -> *mut PyObject,
+    pub cfunction_new: unsafe extern "C" fn(
+        def: *const PyMethodDef,
+        slf: *mut PyObject,
+        module: *mut PyObject,
+    ) -> *mut PyObject,
     pub long_as_long_long: unsafe extern "C" fn(obj: *mut PyObject) -> i64,
-    pub unicode_as_utf8_and_size: unsafe extern "C" fn(obj: *mut PyObject, size: *mut isize) -> *const c_char,
+    pub unicode_as_utf8_and_size:
+        unsafe extern "C" fn(obj: *mut PyObject, size: *mut isize) -> *const c_char,
     pub object_str: unsafe extern "C" fn(obj: *mut PyObject) -> *mut PyObject,
     pub tuple_get_item: unsafe extern "C" fn(tuple: *mut PyObject, index: isize) -> *mut PyObject,
     pub err_occurred: unsafe extern "C" fn() -> *mut PyObject,
@@ -135,19 +150,60 @@ unsafe impl Sync for Api {}
 impl Api {
     pub fn resolve() -> Option<Self> {
         Some(Self {
-            add_audit_hook: resolve!(c"PySys_AddAuditHook" as unsafe extern "C" fn(AuditHookFn, *mut c_void) -> c_int)?,
-            import_module: resolve!(c"PyImport_ImportModule" as unsafe extern "C" fn(*const c_char) -> *mut PyObject)?,
+            add_audit_hook: resolve!(
+                c"PySys_AddAuditHook" as unsafe extern "C" fn(AuditHookFn, *mut c_void) -> c_int
+            )?,
+            import_module: resolve!(
+                c"PyImport_ImportModule" as unsafe extern "C" fn(*const c_char) -> *mut PyObject
+            )?,
             dict_new: resolve!(c"PyDict_New" as unsafe extern "C" fn() -> *mut PyObject)?,
-            dict_set_item_string: resolve!(c"PyDict_SetItemString" as unsafe extern "C" fn(*mut PyObject, *const c_char, *mut PyObject) -> c_int)?,
-            eval_get_builtins: resolve!(c"PyEval_GetBuiltins" as unsafe extern "C" fn() -> *mut PyObject)?,
-            run_string: resolve!(c"PyRun_StringFlags" as unsafe extern "C" fn(*const c_char, c_int, *mut PyObject, *mut PyObject, *mut c_void) -> *mut PyObject)?,
-            cfunction_new: resolve!(c"PyCFunction_NewEx" as unsafe extern "C" fn(*const PyMethodDef, *mut PyObject, *mut PyObject) -> *mut PyObject)?,
-            long_as_long_long: resolve!(c"PyLong_AsLongLong" as unsafe extern "C" fn(*mut PyObject) -> i64)?,
-            unicode_as_utf8_and_size: resolve!(c"PyUnicode_AsUTF8AndSize" as unsafe extern "C" fn(*mut PyObject, *mut isize) -> *const c_char)?,
-            object_str: resolve!(c"PyObject_Str" as unsafe extern "C" fn(*mut PyObject) -> *mut PyObject)?,
-            tuple_get_item: resolve!(c"PyTuple_GetItem" as unsafe extern "C" fn(*mut PyObject, isize) -> *mut PyObject)?,
+            dict_set_item_string: resolve!(
+                c"PyDict_SetItemString"
+                    as unsafe extern "C" fn(*mut PyObject, *const c_char, *mut PyObject) -> c_int
+            )?,
+            eval_get_builtins: resolve!(
+                c"PyEval_GetBuiltins" as unsafe extern "C" fn() -> *mut PyObject
+            )?,
+            run_string: resolve!(
+                c"PyRun_StringFlags"
+                    as unsafe extern "C" fn(
+                        *const c_char,
+                        c_int,
+                        *mut PyObject,
+                        *mut PyObject,
+                        *mut c_void,
+                    ) -> *mut PyObject
+            )?,
+            cfunction_new: resolve!(
+                c"PyCFunction_NewEx"
+                    as unsafe extern "C" fn(
+                        *const PyMethodDef,
+                        *mut PyObject,
+                        *mut PyObject,
+                    ) -> *mut PyObject
+            )?,
+            long_as_long_long: resolve!(
+                c"PyLong_AsLongLong" as unsafe extern "C" fn(*mut PyObject) -> i64
+            )?,
+            unicode_as_utf8_and_size: resolve!(
+                c"PyUnicode_AsUTF8AndSize"
+                    as unsafe extern "C" fn(*mut PyObject, *mut isize) -> *const c_char
+            )?,
+            object_str: resolve!(
+                c"PyObject_Str" as unsafe extern "C" fn(*mut PyObject) -> *mut PyObject
+            )?,
+            tuple_get_item: resolve!(
+                c"PyTuple_GetItem" as unsafe extern "C" fn(*mut PyObject, isize) -> *mut PyObject
+            )?,
             err_occurred: resolve!(c"PyErr_Occurred" as unsafe extern "C" fn() -> *mut PyObject)?,
-            err_fetch: resolve!(c"PyErr_Fetch" as unsafe extern "C" fn(*mut *mut PyObject, *mut *mut PyObject, *mut *mut PyObject))?,
+            err_fetch: resolve!(
+                c"PyErr_Fetch"
+                    as unsafe extern "C" fn(
+                        *mut *mut PyObject,
+                        *mut *mut PyObject,
+                        *mut *mut PyObject,
+                    )
+            )?,
             err_clear: resolve!(c"PyErr_Clear" as unsafe extern "C" fn())?,
             incref: resolve!(c"Py_IncRef" as unsafe extern "C" fn(*mut PyObject))?,
             decref: resolve!(c"Py_DecRef" as unsafe extern "C" fn(*mut PyObject))?,
@@ -181,7 +237,11 @@ impl Api {
     /// # Safety
     /// The GIL is held.
     pub unsafe fn take_error(&self) -> String {
-        let (mut ty, mut value, mut tb) = (std::ptr::null_mut(), std::ptr::null_mut(), std::ptr::null_mut());
+        let (mut ty, mut value, mut tb) = (
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+        );
         // SAFETY: GIL held; PyErr_Fetch hands us three new (possibly NULL) references.
         unsafe { (self.err_fetch)(&mut ty, &mut value, &mut tb) };
         let mut text = String::new();

@@ -1,0 +1,2109 @@
+//! Parser for the console output of CPython's regrtest (`python -m test ...`).
+//!
+//! **What it parses.** The combined stdout+stderr of one regrtest run, line by line: progress
+//! lines (`0:00:01 load avg: 0.50 [ 3/40/1] test_os ...`) in both sequential and `-j` layouts,
+//! per-test result strings (`test_os failed (2 errors)`, `test_x worker non-zero exit code (Exit
+//! code -9 (SIGKILL))`, ...), the `-R` refleak output (`beginning 6 repetitions`, `test_x leaked
+//! [1, 1, 1] references, sum=3`, 3.13+'s ` (this is fine)`), unittest `FAIL:`/`ERROR:` headers,
+//! `--rerun`/`-w` re-runs and the final summary (`== Tests result: FAILURE ==`, the
+//! `N tests failed:` lists, `All N tests OK.`, `Total test files: ...`, `Result: ...`).
+//! It understands the old libregrtest of early 3.11 releases (`runtest.py`, `runtest_mp.py`;
+//! 3.11.2 checked) and the new one of later 3.11 releases, 3.12, 3.13 and 3.14 (`single.py`,
+//! `result.py`, `run_workers.py`; 3.11.7, 3.12.1 and 3.13.0 checked), including 3.14's ANSI
+//! colours.
+//!
+//! **What the caller provides.** Every line of output, in order, through [`Parser::feed_line`]
+//! (with or without its `\n`/`\r\n`; invalid UTF-8 is fine), then whether the process exited on
+//! its own to [`Parser::finish`]. While the run is going, [`Parser::current_test`] says which
+//! test the output is about, for attributing hangs and sanitizer reports.
+//!
+//! **What it does not do.** No I/O, no processes, no clocks: it never reads the reflog file or
+//! the JUnit XML, and it does not judge leaks itself — it reports what regrtest printed. Lines
+//! longer than [`MAX_LINE_LEN`] bytes are skipped (no regrtest line of interest is that long),
+//! so a pathological line costs nothing beyond itself.
+//!
+//! **How outcomes are resolved** (in [`Parser::finish`]), per test and for its last attempt:
+//! 1. a result string regrtest printed for it (progress line, or the standalone line
+//!    sequential mode prints for the last test);
+//! 2. a weaker hint from the test's own output: `test X failed -- ...` (Failed),
+//!    `test X crashed -- ...` (UncaughtException), or faulthandler's `Timeout (H:MM:SS)!` while
+//!    X was running sequentially (TimedOut; regrtest then `_exit(1)`s without a summary);
+//! 3. the lists of the last summary block, if it was printed after the attempt began (a
+//!    re-run's `N tests failed again:` list counts too);
+//! 4. otherwise: a test that another test followed in sequential mode passed (regrtest says
+//!    nothing about quick passes); the last test passed if the process completed *and* the
+//!    output ended in a summary (interrupted if the summary says so); anything else is
+//!    [`Outcome::Unknown`]. Requiring the summary, not just a normal exit, matters because a
+//!    sequential `--timeout` exits with status 1 and no summary while the test was still
+//!    running, and because a re-run may die after the first run's summary.
+//!
+//! Leak lines, `repetitions` and `failed_methods` are kept across `--rerun` attempts (a re-run
+//! that prints its own leak lines replaces them), so a leak seen only in the first attempt
+//! stays visible next to the final outcome.
+
+#![forbid(unsafe_code)]
+
+use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
+use std::sync::LazyLock;
+
+use regex::Regex;
+use serde::Serialize;
+
+/// Lines longer than this (after removing the line ending) are ignored. The longest regrtest
+/// lines of interest are `running (N): ...` with many workers and leak lines with many runs,
+/// both a few KiB at most.
+pub const MAX_LINE_LEN: usize = 64 * 1024;
+
+/// More distinct test names than any CPython test suite has; past it, new names are dropped so
+/// garbage input cannot grow the parser without bound.
+const MAX_TESTS: usize = 100_000;
+/// Per test: unittest failures kept, and the length each is truncated to.
+const MAX_FAILED_METHODS: usize = 1_000;
+const MAX_FAILED_METHOD_LEN: usize = 2_048;
+/// Per list in the summary.
+const MAX_LIST_NAMES: usize = 100_000;
+
+/// What regrtest said about one test file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Outcome {
+    /// `X passed`, or nothing said about a quick pass that finished.
+    Passed,
+    /// `X failed`, `X failed (N errors, M failures)`.
+    Failed,
+    /// `X failed (uncaught exception)`.
+    UncaughtException,
+    /// `X failed (env changed)`.
+    EnvChanged,
+    /// `X failed (reference leak)`: any of references, memory blocks or file descriptors.
+    ReferenceLeak,
+    /// `X skipped`.
+    Skipped,
+    /// `X skipped (resource denied)`.
+    ResourceDenied,
+    /// `X interrupted`, or the test running when the summary says the suite was interrupted.
+    Interrupted,
+    /// 3.11's `X crashed`: a `-j` worker died or its result could not be read.
+    Crashed,
+    /// `X ran no tests`.
+    RanNoTests,
+    /// `X timed out (D)` (`-j`), or faulthandler's `Timeout (H:MM:SS)!` while X ran
+    /// sequentially.
+    TimedOut,
+    /// 3.12+'s `X worker non-zero exit code` and `X worker bug`.
+    WorkerFailed,
+    /// Started, but no result was seen (e.g. the run died mid-test).
+    Unknown,
+}
+
+/// One `X leaked [d1, d2, ...] <what>, sum=S` line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LeakLine {
+    pub deltas: Vec<i64>,
+    pub sum: i64,
+    /// False for 3.13+'s ` (this is fine)` lines, which regrtest prints but does not count.
+    pub failing: bool,
+}
+
+/// Everything the output said about one test file.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct TestResult {
+    /// As printed: `test_os`, `test.test_os` or `test_asyncio.test_tasks`.
+    pub name: String,
+    /// None until known; [`Parser::finish`] resolves it.
+    pub outcome: Option<Outcome>,
+    /// regrtest's own result string for the last attempt, without a duration and without the
+    /// ` -- running ...` tail, e.g. `test_os failed (2 errors)` or
+    /// `test_x worker non-zero exit code (Exit code -9 (SIGKILL))`.
+    pub result_text: Option<String>,
+    pub references: Option<LeakLine>,
+    pub memory_blocks: Option<LeakLine>,
+    pub file_descriptors: Option<LeakLine>,
+    /// From `beginning N repetitions`.
+    pub repetitions: Option<u32>,
+    /// 1, or more when `--rerun`/`-w` (or `--forever`) ran it again.
+    pub attempts: u32,
+    /// unittest's `FAIL: ...`/`ERROR: ...` headers, e.g.
+    /// `test_foo (test.test_x.TestClass.test_foo)`, deduplicated, over all attempts.
+    pub failed_methods: Vec<String>,
+}
+
+/// The final summary block (the last `== Tests result: ... ==` and what follows it).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    /// `SUCCESS`, `FAILURE`, `FAILURE then SUCCESS`, `ENV CHANGED`, ... (the last one printed).
+    pub result: Option<String>,
+    pub failed: Vec<String>,
+    pub skipped: Vec<String>,
+    pub env_changed: Vec<String>,
+    pub rerun: Vec<String>,
+    pub resource_denied: Vec<String>,
+    pub run_no_tests: Vec<String>,
+    /// Number of test files selected: from `Total test files: run=X/N` (3.12+), else from the
+    /// first run's `[ n/N]` progress or `Run N tests` header, else from `All N tests OK.`, else
+    /// the OK count plus the names in the lists.
+    pub total_tests: Option<usize>,
+    /// `N tests failed again:` after a re-run.
+    pub failed_again: Vec<String>,
+    /// `N tests omitted:` (selected but never run).
+    pub omitted: Vec<String>,
+    /// `N tests OK.` / `All N tests OK.`
+    pub passed_count: Option<usize>,
+    /// `Test suite interrupted by signal SIGINT.`
+    pub interrupted: bool,
+    /// `Total duration: ...` as printed, e.g. `1 min 2 sec`.
+    pub total_duration: Option<String>,
+}
+
+/// Everything [`Parser::finish`] resolved.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ParsedRun {
+    /// In order of first appearance; tests only named in the summary come last.
+    pub tests: Vec<TestResult>,
+    /// None if the run never got to its summary.
+    pub summary: Option<Summary>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Patterns. Each is written against the `print`/`log` call that produces it (file names are
+// CPython's `Lib/test/libregrtest/`).
+
+/// `utils.format_duration`: at most two parts, `%.1f sec` only when alone.
+const DURATION: &str =
+    r"(?:\d+ hour(?: \d+ (?:min|sec))?|\d+ min(?: \d+ sec)?|\d+(?:\.\d+)? sec|\d+ ms)";
+
+fn re(pattern: &str) -> Regex {
+    // The patterns are constants of this file, so failing here is a bug caught by any test.
+    Regex::new(pattern).expect("regrtest pattern must compile")
+}
+
+/// `Regrtest.log` / `Logger.log`: `"%d:%02d:%02d"` then `load avg: %.2f` when available; an
+/// empty message leaves no trailing space.
+static LOG_PREFIX: LazyLock<Regex> =
+    LazyLock::new(|| re(r"^\d+:\d{2}:\d{2}(?: load avg: \d+(?:\.\d+)?)?(?: |$)"));
+/// `display_progress`: `[{index:{width}}{/total}{/fails}] text`.
+static PROGRESS: LazyLock<Regex> =
+    LazyLock::new(|| re(r"^\[\s*(\d+)(?:/(\d+))?(?:/(\d+))?\] (\S.*)$"));
+/// 3.11 `runtest_mp`: `running: a (30.0 sec), ...`; 3.12+ `get_running`: `running (N): ...`.
+static HEARTBEAT: LazyLock<Regex> = LazyLock::new(|| re(r"^running(?: \(\d+\))?: (.+)$"));
+static RUNNING_ENTRY: LazyLock<Regex> = LazyLock::new(|| re(&format!(r"^(\S+) \({DURATION}\)$")));
+/// 3.11.2 `Run tests sequentially`/`in parallel using N child processes`; 3.11.7/3.12
+/// `Run N tests sequentially`; 3.13+ `... sequentially in a single process`,
+/// `... in parallel using N worker process(es)`.
+static RUN_HEADER: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"^Run (?:(\d+) tests?|tests) (?:(sequentially)|in parallel using \d+ (?:child|worker) process)",
+    )
+});
+/// 3.11.2 `Re-running failed tests in verbose mode`; 3.12+ `Re-running N failed tests in
+/// verbose mode[ in subprocesses]`.
+static RERUN_BATCH: LazyLock<Regex> =
+    LazyLock::new(|| re(r"^Re-running (?:\d+ )?failed tests in verbose mode"));
+/// 3.11.2 `main.py` (logged, before the re-run) and 3.12+ `worker.py` (printed by the worker,
+/// so it comes after the test's progress line).
+static RERUN_ONE: LazyLock<Regex> =
+    LazyLock::new(|| re(r"^Re-running (\S+) in verbose mode(?: \(matching: .*\))?$"));
+/// `refleak.py`: 3.11/3.12 `beginning 6 repetitions`; 3.13+ adds `. Showing number of leaks ...`.
+static BEGINNING: LazyLock<Regex> = LazyLock::new(|| re(r"^beginning (\d+) repetitions(?:\.|$)"));
+/// `refleak.py`: `'%s leaked %s %s, sum=%s' % (test_name, deltas, item_name, sum(deltas))`,
+/// then 3.13+ `' (this is fine)'` for suspicious but non-failing deltas. Not anchored at the
+/// start: the line may follow test output that lacked a newline.
+static LEAK: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"(\S+) leaked \[([-\d, ]*)\] (references|memory blocks|file descriptors), sum=(-?\d+)( \(this is fine\))?$",
+    )
+});
+/// unittest `TextTestResult.printErrorList`: a line of 70 `=`, then `FAIL: <desc>`.
+static UNITTEST_FAILURE: LazyLock<Regex> = LazyLock::new(|| re(r"^(FAIL|ERROR): (.+)$"));
+/// `single.py`/`runtest.py`: `test {name} failed[ -- {exc}]`, `test {name} crashed -- {tb}`.
+static HINT: LazyLock<Regex> = LazyLock::new(|| re(r"^test (\S+) (failed|crashed)(?: -- |$)"));
+/// faulthandler's `dump_traceback_later(timeout, exit=True)` header.
+static FAULTHANDLER_TIMEOUT: LazyLock<Regex> =
+    LazyLock::new(|| re(r"^Timeout \(\d+:\d{2}:\d{2}(?:\.\d+)?\)!$"));
+static SUMMARY_HEADER: LazyLock<Regex> = LazyLock::new(|| re(r"^== Tests result: (.*) ==$"));
+/// `display_result`: `count(n, "test")` + title, then `printlist` (indent 4, width 70).
+static LIST_HEADER: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"^(\d+) (?:tests? (omitted|skipped|skipped \(resource denied\)|run no tests|altered the execution environment(?: \(env changed\))?|failed|failed again)|(re-run) tests?):$",
+    )
+});
+static OK_COUNT: LazyLock<Regex> = LazyLock::new(|| re(r"^(All )?(\d+) tests? OK\.$"));
+static TOTAL_DURATION: LazyLock<Regex> = LazyLock::new(|| re(r"^Total duration: (.+)$"));
+/// 3.12+ `display_summary`: `Total test files: run=X[/N][ (filtered)] failed=...`.
+static TOTAL_FILES: LazyLock<Regex> =
+    LazyLock::new(|| re(r"^Total test files: run=([\d,]+)(?:/([\d,]+))?"));
+/// 3.11 `finalize`: `Tests result: X`; 3.12+ `display_summary`: `Result: X`.
+static FINAL_RESULT: LazyLock<Regex> = LazyLock::new(|| re(r"^(?:Tests result|Result): (.+)$"));
+static INTERRUPTED: LazyLock<Regex> =
+    LazyLock::new(|| re(r"^Test suite interrupted by signal SIGINT\.$"));
+/// `TestResult.__str__` in 3.11.2 `runtest.py` and 3.12+ `result.py` (`process crashed` is the
+/// short-lived `MULTIPROCESSING_ERROR` wording of 3.12 development).
+static RESULT: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"^(\S+) (passed|failed|skipped|interrupted|crashed|process crashed|ran no tests|timed out|worker non-zero exit code|worker bug)( .*)?$",
+    )
+});
+static FAILED_QUALIFIER: LazyLock<Regex> = LazyLock::new(|| {
+    re(
+        r"^ \((uncaught exception|env changed|reference leak|\d+ errors?(?:, \d+ failures?)?|\d+ failures?)\)",
+    )
+});
+static TIMED_OUT_QUALIFIER: LazyLock<Regex> = LazyLock::new(|| re(&format!(r"^ \({DURATION}\)")));
+/// What may follow a standalone result line: parenthesised extras (one nesting level, as in
+/// `(Exit code -9 (SIGKILL))`) and the sequential ` in <duration>`.
+static STRICT_TAIL: LazyLock<Regex> = LazyLock::new(|| {
+    re(&format!(
+        r"^(?: \((?:[^()]|\([^()]*\))*\))*(?: in {DURATION})?$"
+    ))
+});
+static TRAILING_IN_DURATION: LazyLock<Regex> = LazyLock::new(|| re(&format!(r" in {DURATION}$")));
+static TRAILING_PAREN_DURATION: LazyLock<Regex> =
+    LazyLock::new(|| re(&format!(r" \({DURATION}\)$")));
+
+// ---------------------------------------------------------------------------------------------
+
+#[derive(Debug, Default)]
+struct TestState {
+    result: TestResult,
+    /// From a result string, for the current attempt.
+    explicit: Option<Outcome>,
+    /// From the test's own output, for the current attempt.
+    hint: Option<Outcome>,
+    /// Announced sequential-style (`[n/N] test_x` before it runs) in the current attempt.
+    announced: bool,
+    /// Known to be over in the current attempt.
+    finished: bool,
+    /// The current attempt began after `Re-running ... failed tests`.
+    rerun_attempt: bool,
+    /// `== Tests result` blocks printed before the current attempt began: only a later block
+    /// speaks about this attempt.
+    blocks_at_start: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ListKind {
+    Omitted,
+    Skipped,
+    ResourceDenied,
+    RunNoTests,
+    EnvChanged,
+    Rerun,
+    Failed,
+    FailedAgain,
+}
+
+/// Incremental parser; see the module documentation.
+#[derive(Debug, Default)]
+pub struct Parser {
+    tests: Vec<TestState>,
+    by_name: HashMap<String, usize>,
+    /// Sequential mode: the test most recently announced (or re-run in-process).
+    current: Option<usize>,
+    /// Where output that names no test belongs: the announced test in sequential mode, the
+    /// test whose result was just logged in `-j` mode (its worker output follows).
+    subject: Option<usize>,
+    /// `-j` mode: tests the last heartbeat or progress line listed as running.
+    running: Vec<String>,
+    /// The last progress line was a `-j` result (or a parallel header was seen).
+    parallel: bool,
+    saw_huntrleaks: bool,
+    rerun_phase: bool,
+    /// Total from the first run's progress lines or header; re-runs restart the count.
+    first_run_total: Option<usize>,
+    summary: Summary,
+    /// Any end-of-run line was seen (`== Tests result`, `Total duration`, ...).
+    summary_seen: bool,
+    /// `== Tests result` blocks seen; a re-run prints a second one.
+    summary_blocks: u32,
+    /// Inside the end-of-run output (no test activity since), where list headers are believed.
+    in_summary: bool,
+    /// The list whose indented names are being collected.
+    list: Option<ListKind>,
+    prev_was_separator: bool,
+}
+
+/// A result string taken apart.
+struct ParsedResult<'a> {
+    name: &'a str,
+    outcome: Outcome,
+    text: String,
+}
+
+impl Parser {
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Feed one line, without or with its trailing newline.
+    pub fn feed_line(&mut self, line: &[u8]) {
+        let line = trim_line_ending(line);
+        if line.len() > MAX_LINE_LEN {
+            self.list = None;
+            self.prev_was_separator = false;
+            return;
+        }
+        let stripped = strip_ansi(line);
+        let decoded = String::from_utf8_lossy(&stripped);
+        let text = decoded.trim_end();
+
+        let was_separator = self.prev_was_separator;
+        self.prev_was_separator = text.len() >= 20 && text.bytes().all(|b| b == b'=');
+
+        if self.collect_list_names(text) {
+            return;
+        }
+        let rest = match LOG_PREFIX.find(text) {
+            Some(m) => &text[m.end()..],
+            None => text,
+        };
+        if rest.is_empty() {
+            return;
+        }
+        self.dispatch(text, rest, was_separator);
+    }
+
+    /// The test currently running as far as the output tells: in sequential mode the one most
+    /// recently announced; in `-j` mode None unless exactly one is known to be running (from
+    /// `-- running (1): test_x ...` / `running: test_x`).
+    #[must_use]
+    pub fn current_test(&self) -> Option<&str> {
+        if self.in_summary {
+            return None;
+        }
+        if self.parallel {
+            return match self.running.as_slice() {
+                [only] => Some(only.as_str()),
+                _ => None,
+            };
+        }
+        let state = self.tests.get(self.current?)?;
+        if state.finished || state.explicit.is_some() {
+            return None;
+        }
+        Some(state.result.name.as_str())
+    }
+
+    /// Whether any `beginning N repetitions` line was seen (i.e. `-R` was in effect).
+    #[must_use]
+    pub fn saw_huntrleaks(&self) -> bool {
+        self.saw_huntrleaks
+    }
+
+    /// Resolve outcomes and return everything, tests in order of first appearance.
+    /// `run_completed`: the regrtest process exited normally (not killed by a signal / crashed).
+    #[must_use]
+    pub fn finish(self, run_completed: bool) -> ParsedRun {
+        let Parser {
+            tests,
+            by_name,
+            current,
+            first_run_total,
+            summary,
+            summary_seen,
+            summary_blocks,
+            in_summary,
+            ..
+        } = self;
+        let mut summary = summary;
+        // The output ended in the summary, not in a re-run that followed an earlier one.
+        let reached_end = run_completed && in_summary;
+        let interrupted = summary.interrupted
+            || summary
+                .result
+                .as_deref()
+                .is_some_and(|r| r.contains("INTERRUPTED"));
+
+        let mut out: Vec<TestResult> = Vec::with_capacity(tests.len());
+        for (index, state) in tests.into_iter().enumerate() {
+            let TestState {
+                mut result,
+                explicit,
+                hint,
+                announced,
+                finished,
+                blocks_at_start,
+                ..
+            } = state;
+            let inferred = if finished {
+                Outcome::Passed
+            } else if announced && current == Some(index) && reached_end {
+                if interrupted {
+                    Outcome::Interrupted
+                } else {
+                    Outcome::Passed
+                }
+            } else {
+                Outcome::Unknown
+            };
+            let from_summary = if summary_blocks > blocks_at_start {
+                summary_outcome(&summary, &result.name)
+            } else if summary.failed_again.contains(&result.name) {
+                // Printed after the re-run, just before the block the run did not get to.
+                Some(Outcome::Failed)
+            } else {
+                None
+            };
+            result.outcome = Some(explicit.or(hint).or(from_summary).unwrap_or(inferred));
+            if summary.rerun.contains(&result.name) {
+                result.attempts = result.attempts.max(2);
+            }
+            out.push(result);
+        }
+
+        // In quiet mode (`-q`) the summary may be all there is about a test.
+        if summary_seen {
+            let named = [
+                &summary.failed,
+                &summary.failed_again,
+                &summary.env_changed,
+                &summary.resource_denied,
+                &summary.skipped,
+                &summary.run_no_tests,
+            ];
+            let mut added: HashSet<&str> = HashSet::new();
+            let mut extra = Vec::new();
+            for name in named.into_iter().flatten() {
+                if out.len() + extra.len() >= MAX_TESTS
+                    || by_name.contains_key(name)
+                    || !added.insert(name.as_str())
+                {
+                    continue;
+                }
+                extra.push(TestResult {
+                    name: name.clone(),
+                    outcome: Some(summary_outcome(&summary, name).unwrap_or(Outcome::Unknown)),
+                    attempts: if summary.rerun.contains(name) { 2 } else { 1 },
+                    ..TestResult::default()
+                });
+            }
+            out.extend(extra);
+        }
+
+        if summary_seen {
+            summary.total_tests = summary.total_tests.or(first_run_total).or_else(|| {
+                let listed = [
+                    &summary.failed,
+                    &summary.env_changed,
+                    &summary.resource_denied,
+                    &summary.skipped,
+                    &summary.run_no_tests,
+                ];
+                let mut names: Vec<&String> = listed.into_iter().flatten().collect();
+                names.sort();
+                names.dedup();
+                match (summary.passed_count, names.len()) {
+                    (None, 0) => None,
+                    (ok, n) => Some(ok.unwrap_or(0) + n),
+                }
+            });
+        }
+        ParsedRun {
+            tests: out,
+            summary: summary_seen.then_some(summary),
+        }
+    }
+
+    // -----------------------------------------------------------------------------------------
+
+    fn dispatch(&mut self, text: &str, rest: &str, was_separator: bool) {
+        if let Some(c) = PROGRESS.captures(rest) {
+            let total = c.get(2).and_then(|m| m.as_str().parse::<usize>().ok());
+            let body = c.get(4).map_or("", |m| m.as_str());
+            self.on_progress(total, body);
+            return;
+        }
+        if let Some(c) = HEARTBEAT.captures(rest) {
+            if let Some(names) = parse_running_list(c.get(1).map_or("", |m| m.as_str())) {
+                // Only -j prints these, even when its header was not seen.
+                self.parallel = true;
+                self.set_running(names);
+                return;
+            }
+        }
+        if let Some(c) = RUN_HEADER.captures(rest) {
+            self.end_summary_block();
+            self.parallel = c.get(2).is_none();
+            if !self.rerun_phase && self.first_run_total.is_none() {
+                self.first_run_total = c.get(1).and_then(|m| m.as_str().parse().ok());
+            }
+            return;
+        }
+        if RERUN_BATCH.is_match(rest) {
+            self.end_summary_block();
+            self.rerun_phase = true;
+            return;
+        }
+        if let Some(c) = RERUN_ONE.captures(rest) {
+            self.on_rerun_one(c.get(1).map_or("", |m| m.as_str()));
+            return;
+        }
+        if let Some(c) = BEGINNING.captures(text) {
+            self.saw_huntrleaks = true;
+            let reps = c.get(1).and_then(|m| m.as_str().parse::<u32>().ok());
+            if let Some(state) = self.subject.and_then(|i| self.tests.get_mut(i)) {
+                state.result.repetitions = reps;
+            }
+            return;
+        }
+        if let Some(c) = LEAK.captures(text) {
+            self.on_leak(&c);
+            return;
+        }
+        if was_separator {
+            if let Some(c) = UNITTEST_FAILURE.captures(text) {
+                self.on_unittest_failure(c.get(2).map_or("", |m| m.as_str()));
+                return;
+            }
+        }
+        if let Some(c) = HINT.captures(text) {
+            let outcome = match c.get(2).map(|m| m.as_str()) {
+                Some("crashed") => Outcome::UncaughtException,
+                _ => Outcome::Failed,
+            };
+            if let Some(&i) = c.get(1).and_then(|m| self.by_name.get(m.as_str())) {
+                self.tests[i].hint = Some(outcome);
+            }
+            return;
+        }
+        if FAULTHANDLER_TIMEOUT.is_match(text) {
+            // Only sequentially: in -j mode this is worker output after the worker's result.
+            if !self.parallel {
+                if let Some(state) = self.current.and_then(|i| self.tests.get_mut(i)) {
+                    if state.explicit.is_none() && !state.finished {
+                        state.hint = Some(Outcome::TimedOut);
+                    }
+                }
+            }
+            return;
+        }
+        if self.on_summary_line(rest) {
+            return;
+        }
+        self.on_standalone_result(rest);
+    }
+
+    fn on_progress(&mut self, total: Option<usize>, body: &str) {
+        self.end_summary_block();
+        if !self.rerun_phase && self.first_run_total.is_none() {
+            self.first_run_total = total;
+        }
+        let (name, after) = match body.split_once(' ') {
+            Some((name, after)) => (name, after),
+            None => (body, ""),
+        };
+        if after.is_empty() {
+            self.announce(name);
+            return;
+        }
+        if let Some(previous) = after.strip_prefix("-- ") {
+            if !previous.starts_with("running") {
+                // Sequential: `[n/N] test_b -- test_a failed (reference leak)`; test_a is over.
+                if let Some(parsed) = parse_result(previous, false) {
+                    if let Some(i) = self.test_index(parsed.name) {
+                        let state = &mut self.tests[i];
+                        state.explicit = Some(parsed.outcome);
+                        state.result.result_text = Some(parsed.text);
+                        state.finished = true;
+                    }
+                }
+                self.announce(name);
+                return;
+            }
+        }
+        // -j: `[n/N] test_x passed (1 min 2 sec) -- running (2): test_y (45.1 sec), ...`
+        let (result_part, running_part) = match body.find(" -- running") {
+            Some(at) => (&body[..at], Some(&body[at + " -- ".len()..])),
+            None => (body, None),
+        };
+        match parse_result(result_part, false) {
+            Some(parsed) => {
+                self.parallel = true;
+                self.current = None;
+                if let Some(i) = self.test_index(parsed.name) {
+                    let state = &mut self.tests[i];
+                    if state.explicit.is_some() || (self.rerun_phase && !state.rerun_attempt) {
+                        self.new_attempt(i);
+                    }
+                    let state = &mut self.tests[i];
+                    state.explicit = Some(parsed.outcome);
+                    state.result.result_text = Some(parsed.text);
+                    state.finished = true;
+                    self.subject = Some(i);
+                }
+                let mut running = running_part
+                    .and_then(|r| HEARTBEAT.captures(r))
+                    .and_then(|c| parse_running_list(c.get(1).map_or("", |m| m.as_str())))
+                    .unwrap_or_default();
+                // regrtest clears a worker's test before queueing its result, so the list
+                // never names the test just reported; a garbled one must not restart it.
+                running.retain(|n| n != parsed.name);
+                self.set_running(running);
+            }
+            None if !self.parallel => self.announce(name),
+            // A garbled -j line: remember the name, believe nothing else.
+            None => {
+                self.test_index(name);
+            }
+        }
+    }
+
+    fn announce(&mut self, name: &str) {
+        let Some(i) = self.test_index(name) else {
+            return;
+        };
+        if let Some(previous) = self.current.filter(|&p| p != i) {
+            self.tests[previous].finished = true;
+        }
+        // Announced again (`--forever`, a name given twice) or re-run: the earlier attempt is
+        // over. A test first seen in a `running` list has not been announced yet.
+        let state = &self.tests[i];
+        let seen_before = state.announced || state.finished || state.explicit.is_some();
+        if seen_before || (self.rerun_phase && !state.rerun_attempt) {
+            self.new_attempt(i);
+        }
+        self.tests[i].announced = true;
+        self.current = Some(i);
+        self.subject = Some(i);
+        self.parallel = false;
+        self.running.clear();
+    }
+
+    fn on_rerun_one(&mut self, name: &str) {
+        self.end_summary_block();
+        self.rerun_phase = true;
+        let Some(i) = self.test_index(name) else {
+            return;
+        };
+        if self.tests[i].rerun_attempt {
+            // 3.12+: the worker prints this after the re-run's own progress line.
+            self.subject = Some(i);
+            return;
+        }
+        // 3.11: the main process logs it, then re-runs the test in-process.
+        self.announce(name);
+    }
+
+    fn new_attempt(&mut self, i: usize) {
+        let rerun = self.rerun_phase;
+        let blocks = self.summary_blocks;
+        let state = &mut self.tests[i];
+        state.result.attempts = state.result.attempts.saturating_add(1);
+        state.result.result_text = None;
+        state.explicit = None;
+        state.hint = None;
+        state.announced = false;
+        state.finished = false;
+        state.rerun_attempt = rerun;
+        state.blocks_at_start = blocks;
+    }
+
+    fn set_running(&mut self, names: Vec<String>) {
+        for name in &names {
+            // Running again (`--rerun`, `--forever`) after a result: a new attempt.
+            if let Some(i) = self.test_index(name) {
+                let state = &self.tests[i];
+                if state.finished || state.explicit.is_some() {
+                    self.new_attempt(i);
+                }
+            }
+        }
+        self.running = names;
+    }
+
+    fn on_leak(&mut self, c: &regex::Captures<'_>) {
+        let raw_name = c.get(1).map_or("", |m| m.as_str());
+        let mut deltas = Vec::new();
+        for part in c.get(2).map_or("", |m| m.as_str()).split(',') {
+            let part = part.trim();
+            if part.is_empty() {
+                continue;
+            }
+            match part.parse::<i64>() {
+                Ok(d) => deltas.push(d),
+                Err(_) => return,
+            }
+        }
+        let Some(Ok(sum)) = c.get(4).map(|m| m.as_str().parse::<i64>()) else {
+            return;
+        };
+        let Some(i) = self.leak_owner(raw_name) else {
+            return;
+        };
+        let line = LeakLine {
+            deltas,
+            sum,
+            failing: c.get(5).is_none(),
+        };
+        let result = &mut self.tests[i].result;
+        match c.get(3).map(|m| m.as_str()) {
+            Some("references") => result.references = Some(line),
+            Some("memory blocks") => result.memory_blocks = Some(line),
+            _ => result.file_descriptors = Some(line),
+        }
+    }
+
+    /// The test a leak line names. Output without a trailing newline can glue itself to the
+    /// front of the name, so a known test that ends the token wins over an unknown token.
+    fn leak_owner(&mut self, raw: &str) -> Option<usize> {
+        if let Some(&i) = self.by_name.get(raw) {
+            return Some(i);
+        }
+        for candidate in [self.subject, self.current].into_iter().flatten() {
+            let name = &self.tests[candidate].result.name;
+            if raw.ends_with(name.as_str()) {
+                return Some(candidate);
+            }
+        }
+        let trimmed = raw.trim_start_matches(|ch: char| !(ch.is_alphanumeric() || ch == '_'));
+        if trimmed.is_empty() {
+            return None;
+        }
+        self.test_index(trimmed)
+    }
+
+    fn on_unittest_failure(&mut self, desc: &str) {
+        let Some(state) = self.subject.and_then(|i| self.tests.get_mut(i)) else {
+            return;
+        };
+        let methods = &mut state.result.failed_methods;
+        if methods.len() >= MAX_FAILED_METHODS {
+            return;
+        }
+        let desc = truncate_at_char_boundary(desc, MAX_FAILED_METHOD_LEN);
+        if !methods.iter().any(|m| m == desc) {
+            methods.push(desc.to_owned());
+        }
+    }
+
+    /// Returns whether the line was a summary line.
+    fn on_summary_line(&mut self, rest: &str) -> bool {
+        if let Some(c) = SUMMARY_HEADER.captures(rest) {
+            // A new block replaces the previous one; `failed again` is printed just before it.
+            let failed_again = std::mem::take(&mut self.summary.failed_again);
+            let total_duration = self.summary.total_duration.take();
+            self.summary = Summary {
+                result: c.get(1).map(|m| m.as_str().to_owned()),
+                failed_again,
+                total_duration,
+                ..Summary::default()
+            };
+            self.summary_seen = true;
+            self.summary_blocks = self.summary_blocks.saturating_add(1);
+            self.in_summary = true;
+            self.list = None;
+            return true;
+        }
+        if let Some(c) = LIST_HEADER.captures(rest) {
+            let kind = match (c.get(2).map(|m| m.as_str()), c.get(3)) {
+                (_, Some(_)) => ListKind::Rerun,
+                (Some("omitted"), _) => ListKind::Omitted,
+                (Some("skipped"), _) => ListKind::Skipped,
+                (Some("skipped (resource denied)"), _) => ListKind::ResourceDenied,
+                (Some("run no tests"), _) => ListKind::RunNoTests,
+                (Some("failed"), _) => ListKind::Failed,
+                (Some("failed again"), _) => ListKind::FailedAgain,
+                _ => ListKind::EnvChanged,
+            };
+            let believable = self.in_summary || (kind == ListKind::FailedAgain && self.rerun_phase);
+            if believable {
+                self.list_mut(kind).clear();
+                self.list = Some(kind);
+                return true;
+            }
+            return false;
+        }
+        if self.in_summary {
+            if let Some(c) = OK_COUNT.captures(rest) {
+                self.summary.passed_count = c.get(2).and_then(|m| m.as_str().parse().ok());
+                return true;
+            }
+            if INTERRUPTED.is_match(rest) {
+                self.summary.interrupted = true;
+                return true;
+            }
+        }
+        if let Some(c) = TOTAL_DURATION.captures(rest) {
+            // Also the first end-of-run line under --pgo, which skips the result block.
+            self.summary.total_duration = c.get(1).map(|m| m.as_str().to_owned());
+            self.summary_seen = true;
+            self.in_summary = true;
+            return true;
+        }
+        if self.summary_seen {
+            if let Some(c) = TOTAL_FILES.captures(rest) {
+                let selected = c.get(2).and_then(|m| parse_count(m.as_str()));
+                if selected.is_some() {
+                    self.summary.total_tests = selected;
+                }
+                return true;
+            }
+            if let Some(c) = FINAL_RESULT.captures(rest) {
+                self.summary.result = c.get(1).map(|m| m.as_str().to_owned());
+                return true;
+            }
+        }
+        false
+    }
+
+    /// Sequential mode prints the last test's result on a line of its own after the loop.
+    fn on_standalone_result(&mut self, rest: &str) {
+        if self.parallel {
+            return;
+        }
+        let Some(current) = self.current else { return };
+        let Some(parsed) = parse_result(rest, true) else {
+            return;
+        };
+        let state = &mut self.tests[current];
+        if state.result.name != parsed.name || state.explicit.is_some() {
+            return;
+        }
+        state.explicit = Some(parsed.outcome);
+        state.result.result_text = Some(parsed.text);
+        state.finished = true;
+    }
+
+    /// Consumes indented name lines while a summary list is open. Returns whether it did.
+    fn collect_list_names(&mut self, text: &str) -> bool {
+        let Some(kind) = self.list else { return false };
+        match text.strip_prefix("    ") {
+            Some(names) if !names.trim().is_empty() => {
+                let list = self.list_mut(kind);
+                for name in names.split_whitespace() {
+                    if list.len() < MAX_LIST_NAMES {
+                        list.push(name.to_owned());
+                    }
+                }
+                true
+            }
+            _ => {
+                self.list = None;
+                false
+            }
+        }
+    }
+
+    fn list_mut(&mut self, kind: ListKind) -> &mut Vec<String> {
+        let s = &mut self.summary;
+        match kind {
+            ListKind::Omitted => &mut s.omitted,
+            ListKind::Skipped => &mut s.skipped,
+            ListKind::ResourceDenied => &mut s.resource_denied,
+            ListKind::RunNoTests => &mut s.run_no_tests,
+            ListKind::EnvChanged => &mut s.env_changed,
+            ListKind::Rerun => &mut s.rerun,
+            ListKind::Failed => &mut s.failed,
+            ListKind::FailedAgain => &mut s.failed_again,
+        }
+    }
+
+    /// Progress and re-run lines end a summary block: what follows is not a list.
+    fn end_summary_block(&mut self) {
+        self.in_summary = false;
+        self.list = None;
+    }
+
+    fn test_index(&mut self, name: &str) -> Option<usize> {
+        if name.is_empty() {
+            return None;
+        }
+        if let Some(&i) = self.by_name.get(name) {
+            return Some(i);
+        }
+        if self.tests.len() >= MAX_TESTS {
+            return None;
+        }
+        let i = self.tests.len();
+        self.tests.push(TestState {
+            result: TestResult {
+                name: name.to_owned(),
+                attempts: 1,
+                ..TestResult::default()
+            },
+            rerun_attempt: self.rerun_phase,
+            blocks_at_start: self.summary_blocks,
+            ..TestState::default()
+        });
+        self.by_name.insert(name.to_owned(), i);
+        Some(i)
+    }
+}
+
+/// The outcome the summary lists give `name`, most severe list first.
+fn summary_outcome(summary: &Summary, name: &str) -> Option<Outcome> {
+    let has = |list: &Vec<String>| list.iter().any(|n| n == name);
+    if has(&summary.failed) || has(&summary.failed_again) {
+        Some(Outcome::Failed)
+    } else if has(&summary.env_changed) {
+        Some(Outcome::EnvChanged)
+    } else if has(&summary.resource_denied) {
+        Some(Outcome::ResourceDenied)
+    } else if has(&summary.skipped) {
+        Some(Outcome::Skipped)
+    } else if has(&summary.run_no_tests) {
+        Some(Outcome::RanNoTests)
+    } else {
+        None
+    }
+}
+
+/// Parses `TestResult.__str__` plus what the callers append. `strict` also demands that
+/// nothing but parenthesised extras and ` in <duration>` follow, for lines that are not
+/// progress lines and could be anybody's output.
+fn parse_result(s: &str, strict: bool) -> Option<ParsedResult<'_>> {
+    let c = RESULT.captures(s)?;
+    let name = c.get(1)?.as_str();
+    let verb = c.get(2)?.as_str();
+    let tail = c.get(3).map_or("", |m| m.as_str());
+
+    let (outcome, qualifier_len) = match verb {
+        "passed" => (Outcome::Passed, 0),
+        "failed" => match FAILED_QUALIFIER.captures(tail) {
+            Some(q) => {
+                let outcome = match q.get(1).map(|m| m.as_str()) {
+                    Some("uncaught exception") => Outcome::UncaughtException,
+                    Some("env changed") => Outcome::EnvChanged,
+                    Some("reference leak") => Outcome::ReferenceLeak,
+                    _ => Outcome::Failed,
+                };
+                (outcome, q.get(0).map_or(0, |m| m.end()))
+            }
+            None => (Outcome::Failed, 0),
+        },
+        "skipped" => match tail.strip_prefix(" (resource denied)") {
+            Some(_) => (Outcome::ResourceDenied, " (resource denied)".len()),
+            None => (Outcome::Skipped, 0),
+        },
+        "interrupted" => (Outcome::Interrupted, 0),
+        "crashed" => (Outcome::Crashed, 0),
+        "ran no tests" => (Outcome::RanNoTests, 0),
+        "timed out" => (
+            Outcome::TimedOut,
+            TIMED_OUT_QUALIFIER.find(tail).map_or(0, |m| m.end()),
+        ),
+        // "worker non-zero exit code", "worker bug", "process crashed"
+        _ => (Outcome::WorkerFailed, 0),
+    };
+    let (qualifier, extra) = tail.split_at(qualifier_len);
+    if strict && !STRICT_TAIL.is_match(extra) {
+        return None;
+    }
+    let extra = match TRAILING_IN_DURATION.find(extra) {
+        Some(m) => &extra[..m.start()],
+        None => extra,
+    };
+    let extra = match TRAILING_PAREN_DURATION.find(extra) {
+        Some(m) => &extra[..m.start()],
+        None => extra,
+    };
+    let text = format!("{name} {verb}{qualifier}{extra}");
+    Some(ParsedResult {
+        name,
+        outcome,
+        text,
+    })
+}
+
+/// `a (30.0 sec), b (1 min 2 sec)` into names; None unless every entry has that shape, since a
+/// line starting with `running: ` can also be a test's own output.
+fn parse_running_list(list: &str) -> Option<Vec<String>> {
+    list.split(", ")
+        .map(|entry| {
+            RUNNING_ENTRY
+                .captures(entry)
+                .and_then(|c| c.get(1))
+                .map(|m| m.as_str().to_owned())
+        })
+        .collect()
+}
+
+fn parse_count(s: &str) -> Option<usize> {
+    s.chars()
+        .filter(|&ch| ch != ',')
+        .collect::<String>()
+        .parse()
+        .ok()
+}
+
+fn trim_line_ending(mut line: &[u8]) -> &[u8] {
+    while let [head @ .., b'\n' | b'\r'] = line {
+        line = head;
+    }
+    line
+}
+
+fn truncate_at_char_boundary(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+/// Removes ANSI escape sequences (3.14 colours its results, and a terminal-minded test may
+/// print anything): CSI `ESC [ params final`, OSC `ESC ] ... BEL|ESC \`, and two- or
+/// three-byte `ESC x` forms. A malformed sequence loses only its introducer.
+fn strip_ansi(input: &[u8]) -> Cow<'_, [u8]> {
+    const ESC: u8 = 0x1b;
+    if !input.contains(&ESC) {
+        return Cow::Borrowed(input);
+    }
+    let mut out = Vec::with_capacity(input.len());
+    let mut i = 0;
+    while i < input.len() {
+        if input[i] != ESC {
+            out.push(input[i]);
+            i += 1;
+            continue;
+        }
+        i += 1;
+        match input.get(i) {
+            Some(b'[') => {
+                i += 1;
+                while matches!(input.get(i), Some(0x20..=0x3f)) {
+                    i += 1;
+                }
+                if matches!(input.get(i), Some(0x40..=0x7e)) {
+                    i += 1;
+                }
+            }
+            Some(b']') => {
+                i += 1;
+                while i < input.len() {
+                    if input[i] == 0x07 {
+                        i += 1;
+                        break;
+                    }
+                    if input[i] == ESC && input.get(i + 1) == Some(&b'\\') {
+                        i += 2;
+                        break;
+                    }
+                    i += 1;
+                }
+            }
+            Some(0x20..=0x2f) => {
+                while matches!(input.get(i), Some(0x20..=0x2f)) {
+                    i += 1;
+                }
+                if matches!(input.get(i), Some(0x30..=0x7e)) {
+                    i += 1;
+                }
+            }
+            Some(0x30..=0x7e) => i += 1,
+            _ => {}
+        }
+    }
+    Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(input: &str, run_completed: bool) -> ParsedRun {
+        let mut p = Parser::new();
+        for line in input.split_inclusive('\n') {
+            p.feed_line(line.as_bytes());
+        }
+        p.finish(run_completed)
+    }
+
+    fn test<'a>(run: &'a ParsedRun, name: &str) -> &'a TestResult {
+        run.tests
+            .iter()
+            .find(|t| t.name == name)
+            .unwrap_or_else(|| panic!("no test {name} in {:#?}", run.tests))
+    }
+
+    fn outcome(run: &ParsedRun, name: &str) -> Outcome {
+        test(run, name)
+            .outcome
+            .expect("finish() resolves every outcome")
+    }
+
+    fn leak(deltas: &[i64], sum: i64, failing: bool) -> Option<LeakLine> {
+        Some(LeakLine {
+            deltas: deltas.to_vec(),
+            sum,
+            failing,
+        })
+    }
+
+    fn names(run: &ParsedRun) -> Vec<&str> {
+        run.tests.iter().map(|t| t.name.as_str()).collect()
+    }
+
+    fn strings(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    // --- Real captured output, CPython 3.11.2 (Debian python3.11-dbg) --------------------------
+
+    #[test]
+    fn golden_3_11_2_sequential_refleaks_failures_and_skips() {
+        let run = parse(
+            include_str!("../tests/data/regrtest/3.11.2-seq-R.txt"),
+            true,
+        );
+        assert_eq!(
+            names(&run),
+            [
+                "test_ok",
+                "test_leaky",
+                "test_reflonly",
+                "test_failing",
+                "test_skipme",
+                "test_envchange",
+                "test_empty",
+                "test_uncaught",
+                "test_resdenied"
+            ]
+        );
+        assert_eq!(outcome(&run, "test_ok"), Outcome::Passed);
+        assert_eq!(outcome(&run, "test_leaky"), Outcome::ReferenceLeak);
+        assert_eq!(outcome(&run, "test_reflonly"), Outcome::ReferenceLeak);
+        assert_eq!(outcome(&run, "test_failing"), Outcome::Failed);
+        assert_eq!(outcome(&run, "test_skipme"), Outcome::Skipped);
+        assert_eq!(outcome(&run, "test_envchange"), Outcome::EnvChanged);
+        assert_eq!(outcome(&run, "test_empty"), Outcome::RanNoTests);
+        assert_eq!(outcome(&run, "test_uncaught"), Outcome::UncaughtException);
+        // The last test's result is the standalone line after the loop.
+        assert_eq!(outcome(&run, "test_resdenied"), Outcome::ResourceDenied);
+        assert_eq!(
+            test(&run, "test_resdenied").result_text.as_deref(),
+            Some("test_resdenied skipped (resource denied)")
+        );
+
+        let leaky = test(&run, "test_leaky");
+        assert_eq!(leaky.references, leak(&[5, 5, 5], 15, true));
+        assert_eq!(leaky.memory_blocks, leak(&[5, 5, 5], 15, true));
+        assert_eq!(leaky.file_descriptors, leak(&[1, 1, 1], 3, true));
+        assert_eq!(leaky.repetitions, Some(6));
+        assert_eq!(leaky.attempts, 1);
+        assert_eq!(
+            leaky.result_text.as_deref(),
+            Some("test_leaky failed (reference leak)")
+        );
+        let reflonly = test(&run, "test_reflonly");
+        assert_eq!(reflonly.references, leak(&[1, 1, 1], 3, true));
+        assert_eq!(reflonly.file_descriptors, None);
+        assert_eq!(
+            test(&run, "test_failing").result_text.as_deref(),
+            Some("test_failing failed (1 error, 1 failure)")
+        );
+        assert_eq!(test(&run, "test_ok").references, None);
+        assert_eq!(test(&run, "test_ok").result_text, None);
+        // -R never got to "beginning" for tests that failed to import or skipped at import.
+        assert_eq!(test(&run, "test_skipme").repetitions, None);
+
+        let summary = run.summary.expect("summary");
+        assert_eq!(summary.result.as_deref(), Some("FAILURE"));
+        assert_eq!(
+            summary.failed,
+            strings(&[
+                "test_failing",
+                "test_leaky",
+                "test_reflonly",
+                "test_uncaught"
+            ])
+        );
+        assert_eq!(summary.env_changed, strings(&["test_envchange"]));
+        assert_eq!(summary.skipped, strings(&["test_resdenied", "test_skipme"]));
+        assert_eq!(summary.run_no_tests, strings(&["test_empty"]));
+        assert_eq!(summary.passed_count, Some(1));
+        assert_eq!(summary.total_tests, Some(9));
+        assert_eq!(summary.total_duration.as_deref(), Some("454 ms"));
+    }
+
+    #[test]
+    fn golden_3_11_2_parallel_refleaks_crash_and_heartbeats() {
+        let input = include_str!("../tests/data/regrtest/3.11.2-j2-R.txt");
+        let run = parse(input, true);
+        assert_eq!(names(&run)[..3], ["test_slow", "test_slow2", "test_ok"]);
+        assert_eq!(run.tests.len(), 12);
+        assert_eq!(outcome(&run, "test_slow"), Outcome::Passed);
+        assert_eq!(outcome(&run, "test_slow2"), Outcome::Passed);
+        assert_eq!(
+            test(&run, "test_slow2").result_text.as_deref(),
+            Some("test_slow2 passed")
+        );
+        assert_eq!(outcome(&run, "test_leaky"), Outcome::ReferenceLeak);
+        assert_eq!(outcome(&run, "test_crash"), Outcome::Crashed);
+        assert_eq!(
+            test(&run, "test_crash").result_text.as_deref(),
+            Some("test_crash crashed (Exit code -11)")
+        );
+        assert_eq!(outcome(&run, "test_resdenied"), Outcome::ResourceDenied);
+        assert_eq!(outcome(&run, "test_envchange"), Outcome::EnvChanged);
+        assert_eq!(outcome(&run, "test_empty"), Outcome::RanNoTests);
+        assert_eq!(outcome(&run, "test_uncaught"), Outcome::UncaughtException);
+        // The worker's output follows its progress line, so "beginning" and the leak lines
+        // belong to the test just reported.
+        let leaky = test(&run, "test_leaky");
+        assert_eq!(leaky.references, leak(&[5, 5, 5], 15, true));
+        assert_eq!(leaky.memory_blocks, None);
+        assert_eq!(leaky.file_descriptors, leak(&[1, 1, 1], 3, true));
+        assert_eq!(leaky.repetitions, Some(6));
+        assert_eq!(test(&run, "test_slow").repetitions, Some(6));
+        assert_eq!(
+            test(&run, "test_reflonly").references,
+            leak(&[1, 1, 1], 3, true)
+        );
+        let summary = run.summary.expect("summary");
+        assert_eq!(summary.total_tests, Some(12));
+        assert_eq!(summary.failed.len(), 5);
+    }
+
+    #[test]
+    fn current_test_in_parallel_mode_follows_running_lists() {
+        let input = include_str!("../tests/data/regrtest/3.11.2-j2-R.txt");
+        let mut p = Parser::new();
+        let mut lines = input.lines();
+        for line in lines.by_ref() {
+            p.feed_line(line.as_bytes());
+            if line.ends_with("child processes") {
+                break;
+            }
+        }
+        assert_eq!(p.current_test(), None, "nothing known to be running yet");
+        p.feed_line(lines.next().expect("heartbeat").as_bytes());
+        assert_eq!(p.current_test(), Some("test_slow"));
+        // "[ 1/12] test_slow2 passed (33.1 sec) -- running: test_slow (33.2 sec)"
+        p.feed_line(lines.next().expect("progress").as_bytes());
+        assert_eq!(p.current_test(), Some("test_slow"));
+        for line in lines.by_ref() {
+            p.feed_line(line.as_bytes());
+            if line.contains("[12/12]") {
+                break;
+            }
+        }
+        assert_eq!(
+            p.current_test(),
+            None,
+            "a result without a running list says nothing"
+        );
+        assert!(p.saw_huntrleaks());
+    }
+
+    #[test]
+    fn golden_3_11_2_in_process_rerun_counts_attempts_and_takes_final_outcome() {
+        let run = parse(
+            include_str!("../tests/data/regrtest/3.11.2-seq-R-rerun.txt"),
+            true,
+        );
+        assert_eq!(
+            names(&run),
+            ["test_ok", "test_flaky", "test_failing", "test_reflonly"]
+        );
+        assert_eq!(test(&run, "test_ok").attempts, 1);
+        let flaky = test(&run, "test_flaky");
+        assert_eq!(flaky.attempts, 2);
+        assert_eq!(flaky.outcome, Some(Outcome::Passed));
+        assert_eq!(
+            flaky.result_text, None,
+            "the in-process re-run prints no result string"
+        );
+        let failing = test(&run, "test_failing");
+        assert_eq!(failing.attempts, 2);
+        assert_eq!(failing.outcome, Some(Outcome::Failed));
+        assert_eq!(
+            failing.failed_methods,
+            strings(&[
+                "test_error (test_failing.TestFailing.test_error)",
+                "test_fail (test_failing.TestFailing.test_fail)"
+            ])
+        );
+        // 3.11.2's re-run matched no test method, so regrtest lists it under "run no tests";
+        // the leak lines of the first attempt stay.
+        let reflonly = test(&run, "test_reflonly");
+        assert_eq!(reflonly.attempts, 2);
+        assert_eq!(reflonly.outcome, Some(Outcome::RanNoTests));
+        assert_eq!(reflonly.references, leak(&[1, 1, 1], 3, true));
+        let summary = run.summary.expect("summary");
+        assert_eq!(summary.result.as_deref(), Some("FAILURE then FAILURE"));
+        assert_eq!(summary.failed_again, strings(&["test_failing"]));
+        assert_eq!(summary.failed, strings(&["test_failing"]));
+        assert_eq!(
+            summary.rerun,
+            strings(&["test_failing", "test_flaky", "test_reflonly"])
+        );
+        assert_eq!(summary.passed_count, Some(2));
+        assert_eq!(
+            summary.total_tests,
+            Some(4),
+            "from the first run, not the re-run"
+        );
+    }
+
+    #[test]
+    fn killed_during_rerun_leaves_the_rerun_test_unknown() {
+        let input = include_str!("../tests/data/regrtest/3.11.2-seq-R-rerun.txt");
+        let cut = input
+            .find("ERROR: test_error")
+            .expect("the re-run of test_failing prints its errors");
+        let mut p = Parser::new();
+        for line in input[..cut].lines() {
+            p.feed_line(line.as_bytes());
+        }
+        // The first summary is behind us; the in-process re-run is what is running now.
+        assert_eq!(p.current_test(), Some("test_failing"));
+        let run = p.finish(false);
+        let failing = test(&run, "test_failing");
+        assert_eq!(
+            (failing.attempts, failing.outcome),
+            (2, Some(Outcome::Unknown))
+        );
+        // Re-run and followed by another re-run: it passed, whatever the first summary said.
+        assert_eq!(outcome(&run, "test_flaky"), Outcome::Passed);
+        assert_eq!(outcome(&run, "test_reflonly"), Outcome::ReferenceLeak);
+        assert_eq!(
+            run.summary.map(|s| s.result),
+            Some(Some("FAILURE".to_owned()))
+        );
+    }
+
+    #[test]
+    fn golden_3_11_2_parallel_then_in_process_rerun() {
+        let run = parse(
+            include_str!("../tests/data/regrtest/3.11.2-j2-R-rerun.txt"),
+            true,
+        );
+        assert_eq!(
+            names(&run),
+            ["test_flaky", "test_ok", "test_failing", "test_reflonly"]
+        );
+        assert_eq!(outcome(&run, "test_flaky"), Outcome::Passed);
+        assert_eq!(test(&run, "test_flaky").attempts, 2);
+        assert_eq!(outcome(&run, "test_failing"), Outcome::Failed);
+        assert_eq!(test(&run, "test_failing").failed_methods.len(), 2);
+        assert_eq!(outcome(&run, "test_reflonly"), Outcome::RanNoTests);
+        assert_eq!(outcome(&run, "test_ok"), Outcome::Passed);
+        assert_eq!(test(&run, "test_ok").attempts, 1);
+    }
+
+    #[test]
+    fn golden_3_11_2_segfault_kills_sequential_run() {
+        let input = include_str!("../tests/data/regrtest/3.11.2-seq-R-segv.txt");
+        let mut p = Parser::new();
+        for line in input.lines() {
+            p.feed_line(line.as_bytes());
+        }
+        assert_eq!(p.current_test(), Some("test_crash"));
+        let run = p.finish(false);
+        assert_eq!(names(&run), ["test_ok", "test_reflonly", "test_crash"]);
+        assert_eq!(outcome(&run, "test_ok"), Outcome::Passed);
+        assert_eq!(outcome(&run, "test_reflonly"), Outcome::ReferenceLeak);
+        assert_eq!(outcome(&run, "test_crash"), Outcome::Unknown);
+        assert_eq!(test(&run, "test_crash").repetitions, Some(6));
+        assert_eq!(run.summary, None);
+    }
+
+    #[test]
+    fn golden_3_11_2_verbose_failures_go_to_the_running_test() {
+        let run = parse(
+            include_str!("../tests/data/regrtest/3.11.2-seq-verbose.txt"),
+            true,
+        );
+        assert_eq!(names(&run), ["test_ok", "test_failing", "test_skipme"]);
+        assert_eq!(
+            test(&run, "test_failing").failed_methods,
+            strings(&[
+                "test_error (test_failing.TestFailing.test_error)",
+                "test_fail (test_failing.TestFailing.test_fail)"
+            ])
+        );
+        assert!(test(&run, "test_ok").failed_methods.is_empty());
+        assert_eq!(outcome(&run, "test_skipme"), Outcome::Skipped);
+        assert_eq!(run.summary.and_then(|s| s.total_tests), Some(3));
+    }
+
+    #[test]
+    fn golden_3_11_2_sequential_timeout_exits_without_summary() {
+        let run = parse(
+            include_str!("../tests/data/regrtest/3.11.2-seq-timeout.txt"),
+            true,
+        );
+        assert_eq!(names(&run), ["test_ok", "test_hang"]);
+        assert_eq!(outcome(&run, "test_ok"), Outcome::Passed);
+        assert_eq!(outcome(&run, "test_hang"), Outcome::TimedOut);
+        assert_eq!(run.summary, None);
+    }
+
+    // --- Real captured output, new libregrtest (pyenv release builds) --------------------------
+
+    #[test]
+    fn golden_3_12_1_parallel_rerun_in_subprocesses() {
+        let run = parse(
+            include_str!("../tests/data/regrtest/3.12.1-j2-rerun.txt"),
+            true,
+        );
+        assert_eq!(run.tests.len(), 9);
+        let flaky = test(&run, "test_flaky");
+        assert_eq!((flaky.attempts, flaky.outcome), (2, Some(Outcome::Passed)));
+        assert_eq!(flaky.result_text.as_deref(), Some("test_flaky passed"));
+        let failing = test(&run, "test_failing");
+        assert_eq!(
+            (failing.attempts, failing.outcome),
+            (2, Some(Outcome::Failed))
+        );
+        assert_eq!(failing.failed_methods.len(), 2);
+        let crash = test(&run, "test_crash");
+        assert_eq!(
+            (crash.attempts, crash.outcome),
+            (2, Some(Outcome::WorkerFailed))
+        );
+        assert_eq!(
+            crash.result_text.as_deref(),
+            Some("test_crash worker non-zero exit code (Exit code -11 (SIGSEGV))")
+        );
+        assert_eq!(test(&run, "test_envchange").attempts, 2);
+        assert_eq!(outcome(&run, "test_envchange"), Outcome::EnvChanged);
+        assert_eq!(outcome(&run, "test_uncaught"), Outcome::UncaughtException);
+        assert_eq!(outcome(&run, "test_resdenied"), Outcome::ResourceDenied);
+        assert_eq!(test(&run, "test_ok").attempts, 1);
+        let summary = run.summary.expect("summary");
+        assert_eq!(summary.result.as_deref(), Some("FAILURE then FAILURE"));
+        assert_eq!(
+            summary.failed_again,
+            strings(&["test_crash", "test_failing", "test_uncaught"])
+        );
+        assert_eq!(summary.resource_denied, strings(&["test_resdenied"]));
+        assert_eq!(summary.rerun.len(), 5);
+        assert_eq!(summary.total_tests, Some(9));
+        assert_eq!(summary.passed_count, Some(2));
+    }
+
+    #[test]
+    fn golden_3_13_0_sequential_run_then_rerun_in_a_worker() {
+        let input = include_str!("../tests/data/regrtest/3.13.0-seq-rerun.txt");
+        let run = parse(input, true);
+        assert_eq!(
+            names(&run),
+            [
+                "test_ok",
+                "test_flaky",
+                "test_failing",
+                "test_skipme",
+                "test_empty",
+                "test_resdenied"
+            ]
+        );
+        assert_eq!(outcome(&run, "test_ok"), Outcome::Passed);
+        assert_eq!(
+            (
+                test(&run, "test_flaky").attempts,
+                outcome(&run, "test_flaky")
+            ),
+            (2, Outcome::Passed)
+        );
+        assert_eq!(outcome(&run, "test_failing"), Outcome::Failed);
+        assert_eq!(test(&run, "test_failing").attempts, 2);
+        assert_eq!(outcome(&run, "test_empty"), Outcome::RanNoTests);
+        assert_eq!(outcome(&run, "test_resdenied"), Outcome::ResourceDenied);
+        let summary = run.summary.expect("summary");
+        assert_eq!(summary.total_tests, Some(6));
+        assert_eq!(summary.result.as_deref(), Some("FAILURE then FAILURE"));
+    }
+
+    #[test]
+    fn golden_3_11_7_new_layout_parallel_rerun() {
+        let run = parse(
+            include_str!("../tests/data/regrtest/3.11.7-j2-rerun.txt"),
+            true,
+        );
+        assert_eq!(run.tests.len(), 6);
+        assert_eq!(
+            (
+                test(&run, "test_flaky").attempts,
+                outcome(&run, "test_flaky")
+            ),
+            (2, Outcome::Passed)
+        );
+        assert_eq!(outcome(&run, "test_crash"), Outcome::WorkerFailed);
+        assert_eq!(outcome(&run, "test_envchange"), Outcome::EnvChanged);
+        assert_eq!(outcome(&run, "test_skipme"), Outcome::Skipped);
+        assert_eq!(test(&run, "test_skipme").attempts, 1);
+        let summary = run.summary.expect("summary");
+        assert_eq!(
+            summary.failed_again,
+            strings(&["test_crash", "test_failing"])
+        );
+        assert_eq!(summary.total_tests, Some(6));
+    }
+
+    #[test]
+    fn golden_3_12_1_old_refleak_format_in_new_layout() {
+        let run = parse(
+            include_str!("../tests/data/regrtest/3.12.1-seq-R-fakerefcount.txt"),
+            true,
+        );
+        let leaky = test(&run, "test_leaky");
+        assert_eq!(leaky.outcome, Some(Outcome::ReferenceLeak));
+        assert_eq!(leaky.memory_blocks, leak(&[5, 5, 5], 15, true));
+        assert_eq!(leaky.repetitions, Some(6));
+        // 3.12.1 prints nothing for deltas that do not fail.
+        let fine = test(&run, "test_fine");
+        assert_eq!(
+            (fine.outcome, fine.references.clone()),
+            (Some(Outcome::Passed), None)
+        );
+        assert_eq!(outcome(&run, "test_failing"), Outcome::Failed);
+    }
+
+    #[test]
+    fn golden_3_13_0_single_process_rerun_is_sequential() {
+        let run = parse(
+            include_str!("../tests/data/regrtest/3.13.0-single-process-rerun.txt"),
+            true,
+        );
+        assert_eq!(
+            names(&run),
+            ["test_ok", "test_flaky", "test_failing", "test_skipme"]
+        );
+        let flaky = test(&run, "test_flaky");
+        assert_eq!((flaky.attempts, flaky.outcome), (2, Some(Outcome::Passed)));
+        let failing = test(&run, "test_failing");
+        assert_eq!(
+            (failing.attempts, failing.outcome),
+            (2, Some(Outcome::Failed))
+        );
+        assert_eq!(failing.failed_methods.len(), 2);
+        assert_eq!(test(&run, "test_skipme").attempts, 1);
+        assert_eq!(run.summary.and_then(|s| s.total_tests), Some(4));
+    }
+
+    #[test]
+    fn golden_3_13_0_quiet_mode_has_only_the_summary() {
+        let run = parse(
+            include_str!("../tests/data/regrtest/3.13.0-quiet.txt"),
+            true,
+        );
+        assert_eq!(names(&run), ["test_failing", "test_envchange"]);
+        assert_eq!(outcome(&run, "test_failing"), Outcome::Failed);
+        assert_eq!(outcome(&run, "test_envchange"), Outcome::EnvChanged);
+        assert_eq!(run.summary.and_then(|s| s.total_tests), Some(4));
+    }
+
+    #[test]
+    fn golden_3_13_0_worker_killed_by_its_timeout() {
+        let run = parse(
+            include_str!("../tests/data/regrtest/3.13.0-j2-timeout.txt"),
+            true,
+        );
+        assert_eq!(outcome(&run, "test_hang"), Outcome::WorkerFailed);
+        assert_eq!(
+            test(&run, "test_hang").result_text.as_deref(),
+            Some("test_hang worker non-zero exit code (Exit code 1)")
+        );
+        assert_eq!(outcome(&run, "test_ok"), Outcome::Passed);
+    }
+
+    #[test]
+    fn golden_3_13_0_release_build_cannot_hunt_refleaks() {
+        let run = parse(
+            include_str!("../tests/data/regrtest/3.13.0-seq-R-release-build.txt"),
+            true,
+        );
+        assert_eq!(outcome(&run, "test_ok"), Outcome::UncaughtException);
+        assert_eq!(outcome(&run, "test_reflonly"), Outcome::UncaughtException);
+        let summary = run.summary.expect("summary");
+        assert_eq!(summary.result.as_deref(), Some("FAILURE"));
+        assert_eq!(summary.total_tests, Some(2));
+    }
+
+    /// Real 3.13.0 `refleak.py` output; only the counter behind `sys.gettotalrefcount` was a
+    /// stand-in (a release build lacks it), see `tests/data/regrtest/README.md`.
+    #[test]
+    fn golden_3_13_0_refleak_format_with_this_is_fine() {
+        for (file, input) in [
+            (
+                "seq",
+                include_str!("../tests/data/regrtest/3.13.0-seq-R-fakerefcount.txt"),
+            ),
+            (
+                "j2",
+                include_str!("../tests/data/regrtest/3.13.0-j2-R-fakerefcount.txt"),
+            ),
+        ] {
+            let run = parse(input, true);
+            let leaky = test(&run, "test_leaky");
+            assert_eq!(leaky.outcome, Some(Outcome::ReferenceLeak), "{file}");
+            assert_eq!(leaky.references, leak(&[1, 1, 1], 3, true), "{file}");
+            assert_eq!(leaky.memory_blocks, leak(&[5, 5, 5], 15, true), "{file}");
+            assert_eq!(leaky.file_descriptors, leak(&[1, 1, 1], 3, true), "{file}");
+            assert_eq!(leaky.repetitions, Some(6), "{file}");
+            let fine = test(&run, "test_fine");
+            assert_eq!(fine.outcome, Some(Outcome::Passed), "{file}");
+            assert_eq!(fine.references, leak(&[1, 0, 0], 1, false), "{file}");
+            assert_eq!(fine.memory_blocks, leak(&[2, 0, 0], 2, false), "{file}");
+            assert_eq!(outcome(&run, "test_failing"), Outcome::Failed, "{file}");
+            assert_eq!(outcome(&run, "test_ok"), Outcome::Passed, "{file}");
+        }
+    }
+
+    // --- Hand-built lines from the 3.12-3.14 sources -------------------------------------------
+
+    #[test]
+    fn result_strings_from_result_py() {
+        let cases = [
+            ("test_os passed", Outcome::Passed, "test_os passed"),
+            ("test_os failed", Outcome::Failed, "test_os failed"),
+            (
+                "test_os failed (2 errors)",
+                Outcome::Failed,
+                "test_os failed (2 errors)",
+            ),
+            (
+                "test_os failed (1 failure)",
+                Outcome::Failed,
+                "test_os failed (1 failure)",
+            ),
+            (
+                "test_os failed (2 errors, 3 failures)",
+                Outcome::Failed,
+                "test_os failed (2 errors, 3 failures)",
+            ),
+            (
+                "test_os failed (uncaught exception)",
+                Outcome::UncaughtException,
+                "test_os failed (uncaught exception)",
+            ),
+            (
+                "test_os failed (reference leak)",
+                Outcome::ReferenceLeak,
+                "test_os failed (reference leak)",
+            ),
+            (
+                "test_os failed (env changed)",
+                Outcome::EnvChanged,
+                "test_os failed (env changed)",
+            ),
+            ("test_os skipped", Outcome::Skipped, "test_os skipped"),
+            (
+                "test_os skipped (resource denied)",
+                Outcome::ResourceDenied,
+                "test_os skipped (resource denied)",
+            ),
+            (
+                "test_os interrupted",
+                Outcome::Interrupted,
+                "test_os interrupted",
+            ),
+            (
+                "test_os ran no tests",
+                Outcome::RanNoTests,
+                "test_os ran no tests",
+            ),
+            (
+                "test_os timed out (25 min)",
+                Outcome::TimedOut,
+                "test_os timed out (25 min)",
+            ),
+            (
+                "test_os timed out (1 hour 2 min) (Exit code 1)",
+                Outcome::TimedOut,
+                "test_os timed out (1 hour 2 min) (Exit code 1)",
+            ),
+            (
+                "test_os worker non-zero exit code (Exit code -9 (SIGKILL))",
+                Outcome::WorkerFailed,
+                "test_os worker non-zero exit code (Exit code -9 (SIGKILL))",
+            ),
+            (
+                "test_os worker bug (Failed to parse worker process JSON: x (y))",
+                Outcome::WorkerFailed,
+                "test_os worker bug (Failed to parse worker process JSON: x (y))",
+            ),
+            (
+                "test_os process crashed (Exit code 1)",
+                Outcome::WorkerFailed,
+                "test_os process crashed (Exit code 1)",
+            ),
+            (
+                "test_os crashed (Exit code -11)",
+                Outcome::Crashed,
+                "test_os crashed (Exit code -11)",
+            ),
+            // Durations are not part of the result.
+            (
+                "test.test_os passed (1 min 2 sec)",
+                Outcome::Passed,
+                "test.test_os passed",
+            ),
+            (
+                "test_os failed (2 errors) in 45.1 sec",
+                Outcome::Failed,
+                "test_os failed (2 errors)",
+            ),
+            (
+                "test_asyncio.test_tasks passed (2 hour 3 min)",
+                Outcome::Passed,
+                "test_asyncio.test_tasks passed",
+            ),
+            (
+                "test_os failed (reference leak) (500 ms)",
+                Outcome::ReferenceLeak,
+                "test_os failed (reference leak)",
+            ),
+        ];
+        for (input, want, text) in cases {
+            let parsed = parse_result(input, true).unwrap_or_else(|| panic!("{input}"));
+            assert_eq!(parsed.outcome, want, "{input}");
+            assert_eq!(parsed.text, text, "{input}");
+        }
+        for junk in [
+            "test_os skipped -- not on this box",
+            "test_os passed the butter",
+            "passed",
+        ] {
+            assert!(parse_result(junk, true).is_none(), "{junk}");
+        }
+    }
+
+    #[test]
+    fn parallel_progress_3_13_with_running_suffix() {
+        let mut p = Parser::new();
+        p.feed_line(b"0:00:00 load avg: 1.50 Run 40 tests in parallel using 4 worker processes (timeout: 20 min, worker timeout: 25 min)\n");
+        p.feed_line(b"0:00:30 load avg: 1.50 running (2): test_y (30.0 sec), test_z (30.1 sec)\n");
+        assert_eq!(p.current_test(), None, "two running");
+        p.feed_line(b"0:01:02 load avg: 1.50 [ 3/40/1] test_x failed (2 errors, 1 failure) (1 min 2 sec) -- running (1): test_y (45.1 sec)\n");
+        assert_eq!(p.current_test(), Some("test_y"));
+        p.feed_line(b"ERROR: test_q (test.test_x.T.test_q)\n"); // no separator before it
+        p.feed_line(b"======================================================================\n");
+        p.feed_line(b"FAIL: test_foo (test.test_x.TestClass.test_foo) [subtest 1]\n");
+        p.feed_line(b"0:01:30 load avg: 1.50 running (1): test_y (1 min 30 sec)\n");
+        assert_eq!(p.current_test(), Some("test_y"));
+        let run = p.finish(false);
+        let x = test(&run, "test_x");
+        assert_eq!(x.outcome, Some(Outcome::Failed));
+        assert_eq!(
+            x.result_text.as_deref(),
+            Some("test_x failed (2 errors, 1 failure)")
+        );
+        assert_eq!(
+            x.failed_methods,
+            strings(&["test_foo (test.test_x.TestClass.test_foo) [subtest 1]"])
+        );
+        assert_eq!(outcome(&run, "test_y"), Outcome::Unknown);
+        assert_eq!(outcome(&run, "test_z"), Outcome::Unknown);
+        assert_eq!(run.summary, None);
+    }
+
+    #[test]
+    fn sequential_progress_with_previous_result_and_duration() {
+        let mut p = Parser::new();
+        p.feed_line(b"0:00:00 load avg: 0.10 Run 3 tests sequentially in a single process\n");
+        p.feed_line(b"0:00:00 load avg: 0.10 [1/3] test_a\n");
+        assert_eq!(p.current_test(), Some("test_a"));
+        p.feed_line(b"0:01:02 load avg: 0.10 [2/3] test_b -- test_a passed in 1 min 2 sec\n");
+        assert_eq!(p.current_test(), Some("test_b"));
+        p.feed_line(b"0:01:03 load avg: 0.10 [3/3/1] test_c -- test_b failed (env changed)\n");
+        p.feed_line(b"test_c timed out (20 min)\n");
+        assert_eq!(p.current_test(), None);
+        let run = p.finish(false);
+        assert_eq!(
+            test(&run, "test_a").result_text.as_deref(),
+            Some("test_a passed")
+        );
+        assert_eq!(outcome(&run, "test_b"), Outcome::EnvChanged);
+        assert_eq!(outcome(&run, "test_c"), Outcome::TimedOut);
+    }
+
+    #[test]
+    fn colours_of_3_14_are_stripped() {
+        let input = concat!(
+            "0:00:00 load avg: 0.10 Run 2 tests sequentially in a single process\n",
+            "0:00:00 load avg: 0.10 [1/2] test_a\n",
+            "0:00:05 load avg: 0.10 [2/2/1] test_b -- \x1b[1;31m\x1b[1;31mtest_a failed (1 error)\x1b[0m\x1b[0m\r\n",
+            "beginning 6 repetitions. Showing number of leaks (. for 0 or less, X for 10 or more)\n",
+            "123:456\n",
+            "XX. 111\n",
+            "test_b leaked [1, 1, 1] references, sum=3\n",
+            "\x1b[1;31mtest_b failed (reference leak)\x1b[0m\n",
+            "\n",
+            "== Tests result: \x1b[1;31mFAILURE\x1b[0m ==\n",
+            "\n",
+            "\x1b[1;31m2 tests failed:\x1b[0m\n",
+            "    test_a test_b\n",
+            "\n",
+            "Total duration: 5.1 sec\n",
+            "Total tests: run=10 failures=1\n",
+            "Total test files: run=2/2 failed=2\n",
+            "Result: \x1b[1;31mFAILURE\x1b[0m\n",
+        );
+        let run = parse(input, true);
+        assert_eq!(outcome(&run, "test_a"), Outcome::Failed);
+        assert_eq!(
+            test(&run, "test_a").result_text.as_deref(),
+            Some("test_a failed (1 error)")
+        );
+        assert_eq!(outcome(&run, "test_b"), Outcome::ReferenceLeak);
+        assert_eq!(test(&run, "test_b").references, leak(&[1, 1, 1], 3, true));
+        let summary = run.summary.expect("summary");
+        assert_eq!(summary.result.as_deref(), Some("FAILURE"));
+        assert_eq!(summary.failed, strings(&["test_a", "test_b"]));
+        assert_eq!(summary.total_tests, Some(2));
+    }
+
+    #[test]
+    fn summary_lists_wrap_and_all_ok() {
+        let input = concat!(
+            "0:00:00 load avg: 0.10 Run 30 tests sequentially\n",
+            "0:00:00 load avg: 0.10 [ 1/30] test_a\n",
+            "\n",
+            "== Tests result: SUCCESS ==\n",
+            "\n",
+            "All 30 tests OK.\n",
+            "\n",
+            "3 tests skipped:\n",
+            "    test_devpoll test_kqueue test_launcher test_msilib test_startfile\n",
+            "    test_winconsoleio\n",
+            "\n",
+            "2 tests omitted:\n",
+            "    test_x test_y\n",
+            "Total duration: 2 min 3 sec\n",
+            "Result: SUCCESS\n",
+        );
+        let run = parse(input, true);
+        let summary = run.summary.clone().expect("summary");
+        assert_eq!(summary.skipped.len(), 6, "names over two wrapped lines");
+        assert_eq!(summary.omitted, strings(&["test_x", "test_y"]));
+        assert_eq!(summary.passed_count, Some(30));
+        assert_eq!(summary.total_tests, Some(30));
+        assert_eq!(summary.total_duration.as_deref(), Some("2 min 3 sec"));
+        assert_eq!(outcome(&run, "test_a"), Outcome::Passed);
+        // Skipped tests named only by the summary are reported too; omitted ones are not.
+        assert_eq!(outcome(&run, "test_winconsoleio"), Outcome::Skipped);
+        assert!(run.tests.iter().all(|t| t.name != "test_x"));
+    }
+
+    #[test]
+    fn quiet_mode_summary_only() {
+        let input = concat!(
+            "test_x leaked [3, 3, 3] references, sum=9\n",
+            "== Tests result: FAILURE ==\n",
+            "\n",
+            "10 tests OK.\n",
+            "\n",
+            "1 test failed:\n",
+            "    test_x\n",
+            "\n",
+            "1 test altered the execution environment (env changed):\n",
+            "    test_y\n",
+            "\n",
+            "1 test run no tests:\n",
+            "    test_z\n",
+        );
+        let run = parse(input, true);
+        assert_eq!(outcome(&run, "test_x"), Outcome::Failed);
+        assert_eq!(test(&run, "test_x").references, leak(&[3, 3, 3], 9, true));
+        assert_eq!(outcome(&run, "test_y"), Outcome::EnvChanged);
+        assert_eq!(outcome(&run, "test_z"), Outcome::RanNoTests);
+        assert_eq!(run.summary.and_then(|s| s.total_tests), Some(13));
+    }
+
+    #[test]
+    fn interrupted_sequential_run() {
+        let input = concat!(
+            "0:00:00 load avg: 0.10 Run tests sequentially\n",
+            "0:00:00 load avg: 0.10 [1/5] test_a\n",
+            "0:00:01 load avg: 0.10 [2/5] test_b\n",
+            "\n",
+            "\n",
+            "== Tests result: INTERRUPTED ==\n",
+            "Test suite interrupted by signal SIGINT.\n",
+            "\n",
+            "3 tests omitted:\n",
+            "    test_c test_d test_e\n",
+            "\n",
+            "1 test OK.\n",
+            "Total duration: 1.5 sec\n",
+            "Tests result: INTERRUPTED\n",
+        );
+        let run = parse(input, true);
+        assert_eq!(outcome(&run, "test_a"), Outcome::Passed);
+        assert_eq!(outcome(&run, "test_b"), Outcome::Interrupted);
+        assert!(run.summary.expect("summary").interrupted);
+    }
+
+    #[test]
+    fn forever_mode_counts_attempts() {
+        let mut p = Parser::new();
+        for line in [
+            "0:00:00 [  1] test_a",
+            "0:00:00 [  2] test_a",
+            "0:00:00 [  3] test_a -- test_a failed (1 failure)",
+        ] {
+            p.feed_line(line.as_bytes());
+        }
+        let run = p.finish(false);
+        let a = test(&run, "test_a");
+        assert_eq!(a.attempts, 3);
+        assert_eq!(a.outcome, Some(Outcome::Unknown));
+    }
+
+    #[test]
+    fn pgo_prints_only_the_final_lines() {
+        let input = "0:00:00 [1/2] test_a\n0:00:01 [2/2] test_b\n\nTotal duration: 1.0 sec\nTests result: SUCCESS\n";
+        let run = parse(input, true);
+        assert_eq!(outcome(&run, "test_b"), Outcome::Passed);
+        assert_eq!(
+            run.summary.and_then(|s| s.result),
+            Some("SUCCESS".to_owned())
+        );
+    }
+
+    #[test]
+    fn lookalike_lines_in_test_output_are_not_believed() {
+        let input = concat!(
+            "0:00:00 load avg: 0.10 Run 1 test sequentially\n",
+            "0:00:00 load avg: 0.10 [1/1] test_a\n",
+            "test_b passed\n",          // not the current test
+            "running: this is prose\n", // not a running list
+            "3 tests failed:\n",        // no summary block open
+            "    test_q\n",
+            "Result: FAILURE\n",             // no summary yet
+            "FAIL: test_zz (x.Y.test_zz)\n", // no separator line before it
+            "test_a skipped -- a reason\n",  // the test's own skip message is not a result
+        );
+        let mut p = Parser::new();
+        for line in input.lines() {
+            p.feed_line(line.as_bytes());
+        }
+        assert_eq!(p.current_test(), Some("test_a"));
+        let run = p.finish(true);
+        assert_eq!(names(&run), ["test_a"]);
+        assert_eq!(
+            outcome(&run, "test_a"),
+            Outcome::Unknown,
+            "no summary was printed"
+        );
+        assert!(test(&run, "test_a").failed_methods.is_empty());
+        assert_eq!(run.summary, None);
+    }
+
+    #[test]
+    fn leak_line_glued_to_test_output() {
+        let mut p = Parser::new();
+        p.feed_line(b"0:00:00 load avg: 0.10 [1/1] test.test_os\n");
+        p.feed_line(b"beginning 10 repetitions\n");
+        p.feed_line(b"some output without newline...test.test_os leaked [0, 1, 2, -1] file descriptors, sum=2\n");
+        let run = p.finish(false);
+        let os = test(&run, "test.test_os");
+        assert_eq!(os.file_descriptors, leak(&[0, 1, 2, -1], 2, true));
+        assert_eq!(os.repetitions, Some(10));
+        assert_eq!(run.tests.len(), 1);
+    }
+
+    // --- Hostile input -------------------------------------------------------------------------
+
+    #[test]
+    fn hostile_lines_do_not_panic() {
+        let mut huge = b"0:00:00 [1/1] test_huge ".to_vec();
+        huge.extend(std::iter::repeat(b'x').take(1 << 20));
+        let mut huge_leak = b"test_a leaked [".to_vec();
+        for _ in 0..200_000 {
+            huge_leak.extend_from_slice(b"1, ");
+        }
+        huge_leak.extend_from_slice(b"1] references, sum=1");
+        let mut garbage = Vec::new();
+        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+        for _ in 0..100_000 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            garbage.push(seed.to_le_bytes()[0]);
+        }
+        let lines: Vec<Vec<u8>> = vec![
+            b"\xff\xfe\x00[1/2] \xc3(\n".to_vec(),
+            b"0:00:00 load avg: 0.10 [1/2] test_\xe2\x98\x83(odd)\xff\r\n".to_vec(),
+            huge,
+            huge_leak,
+            garbage.clone(),
+            b"\x1b".to_vec(),
+            b"\x1b[".to_vec(),
+            b"\x1b]0;title".to_vec(),
+            b"\x1b[31".to_vec(),
+            b"[".to_vec(),
+            b"[99999999999999999999999/1] test_x".to_vec(),
+            b"test_x leaked [99999999999999999999999] references, sum=1".to_vec(),
+            b"test_x leaked [1, 1] references, sum=99999999999999999999".to_vec(),
+            b"test_x leaked [,,] references, sum=0".to_vec(),
+            b"beginning 99999999999 repetitions".to_vec(),
+            b"== Tests result: ".to_vec(),
+            b"== Tests result:  ==".to_vec(),
+            b"99999999999999999999999 tests failed:".to_vec(),
+            b"    ".to_vec(),
+            b"Total test files: run=1/99999999999999999999999".to_vec(),
+            b"running (1): ".to_vec(),
+            b"0:00:00 [1/2] test_y failed (".to_vec(),
+            b"0:00:00 [1/2] test_y -- ".to_vec(),
+            b"0:00:00 [1/2] test_y -- running".to_vec(),
+            b"Re-running  in verbose mode".to_vec(),
+            b"\r\r\n".to_vec(),
+            Vec::new(),
+        ];
+        let mut p = Parser::new();
+        for line in &lines {
+            p.feed_line(line);
+            let _ = p.current_test();
+        }
+        for chunk in garbage.chunks(97) {
+            p.feed_line(chunk);
+        }
+        for line in &lines {
+            p.feed_line(line);
+        }
+        let run = p.finish(false);
+        assert!(run.tests.iter().all(|t| t.outcome.is_some()));
+        assert!(
+            run.tests.iter().all(|t| t.name != "test_huge"),
+            "over-long lines are skipped"
+        );
+        assert!(run
+            .tests
+            .iter()
+            .any(|t| t.name.starts_with("test_\u{2603}(odd)")));
+    }
+
+    #[test]
+    fn truncated_golden_input_never_panics() {
+        let input = include_str!("../tests/data/regrtest/3.12.1-j2-rerun.txt").as_bytes();
+        for cut in (0..input.len()).step_by(37) {
+            let mut p = Parser::new();
+            for line in input[..cut].split(|&b| b == b'\n') {
+                p.feed_line(line);
+            }
+            let run = p.finish(cut % 2 == 0);
+            assert!(run
+                .tests
+                .iter()
+                .all(|t| t.outcome.is_some() && t.attempts >= 1));
+        }
+    }
+
+    #[test]
+    fn strip_ansi_keeps_text() {
+        assert_eq!(&*strip_ansi(b"\x1b[1;31mred\x1b[0m plain"), b"red plain");
+        assert_eq!(
+            &*strip_ansi(b"a\x1b]8;;http://x\x07link\x1b]8;;\x1b\\b"),
+            b"alinkb"
+        );
+        assert_eq!(&*strip_ansi(b"\x1b(Bx\x1b7y"), b"xy");
+        assert_eq!(&*strip_ansi(b"no escapes"), b"no escapes");
+        assert_eq!(trim_line_ending(b"abc\r\n"), b"abc");
+        assert_eq!(trim_line_ending(b"\n"), b"");
+    }
+
+    #[test]
+    fn finish_on_empty_input() {
+        let run = Parser::new().finish(true);
+        assert_eq!(run, ParsedRun::default());
+    }
+}

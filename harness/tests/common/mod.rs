@@ -1,0 +1,166 @@
+//! Shared helpers for the integration tests: run the real `leakcheck` binary on real commands.
+
+#![allow(dead_code)] // each test file uses a different subset
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+pub const LEAKCHECK: &str = env!("CARGO_BIN_EXE_leakcheck");
+
+/// The debug interpreter the fixtures were built for (`.ci/setup` installs it).
+pub fn python() -> &'static str {
+    leakcheck_fixtures::PYTHON
+}
+
+/// A regrtest `--testdir` holding the fixture test modules and the `_leakfix` extension.
+pub fn testdir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("creating a temporary directory");
+    leakcheck_fixtures::populate_testdir(dir.path()).expect("the C fixtures (run .ci/setup first)");
+    dir
+}
+
+/// What one leakcheck run produced.
+#[derive(Debug)]
+pub struct Run {
+    pub status: ExitStatus,
+    pub stdout: Vec<u8>,
+    pub stderr: String,
+    pub json: Option<serde_json::Value>,
+    pub work: tempfile::TempDir,
+}
+
+impl Run {
+    pub fn code(&self) -> Option<i32> {
+        self.status.code()
+    }
+
+    pub fn json(&self) -> &serde_json::Value {
+        self.json
+            .as_ref()
+            .unwrap_or_else(|| panic!("no JSON report; stderr:\n{}", self.stderr))
+    }
+
+    /// The report entry of `name`.
+    pub fn test(&self, name: &str) -> &serde_json::Value {
+        self.json()["tests"]
+            .as_array()
+            .and_then(|tests| tests.iter().find(|t| t["name"] == name))
+            .unwrap_or_else(|| {
+                panic!(
+                    "{name} not in the report:\n{}\nstderr:\n{}",
+                    self.json(),
+                    self.stderr
+                )
+            })
+    }
+
+    pub fn log(&self) -> Vec<u8> {
+        let path = self.json()["log"].as_str().expect("log path in the report");
+        std::fs::read(path).expect("reading the log")
+    }
+}
+
+/// A child killed when dropped, so that a failing assertion leaves no process behind.
+pub struct KillOnDrop(pub Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Wait for `child` at most `limit`; panic (killing it) past that.
+pub fn wait_with_limit(child: &mut KillOnDrop, limit: Duration) -> ExitStatus {
+    let start = Instant::now();
+    loop {
+        if let Some(status) = child.0.try_wait().expect("waiting for leakcheck") {
+            return status;
+        }
+        assert!(
+            start.elapsed() < limit,
+            "leakcheck did not finish within {limit:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Run `leakcheck [extra...] --json WORK/report.json -- command...` to completion.
+pub fn leakcheck(extra: &[&str], command: &[&str]) -> Run {
+    leakcheck_in(None, extra, command, &[])
+}
+
+/// Like [`leakcheck`], in directory `cwd` and with environment `env`.
+pub fn leakcheck_in(
+    cwd: Option<&Path>,
+    extra: &[&str],
+    command: &[&str],
+    env: &[(&str, &str)],
+) -> Run {
+    let work = tempfile::tempdir().expect("creating a temporary directory");
+    let json_path = work.path().join("report.json");
+    let mut cmd = Command::new(LEAKCHECK);
+    cmd.args(extra)
+        .arg("--json")
+        .arg(&json_path)
+        .arg("--")
+        .args(command);
+    cmd.stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .stdin(Stdio::null());
+    cmd.current_dir(cwd.unwrap_or(work.path()));
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = KillOnDrop(cmd.spawn().expect("starting leakcheck"));
+    let mut stdout_pipe = child.0.stdout.take().expect("stdout");
+    let mut stderr_pipe = child.0.stderr.take().expect("stderr");
+    let out_reader = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = stdout_pipe.read_to_end(&mut buf);
+        buf
+    });
+    let err_reader = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = stderr_pipe.read_to_end(&mut buf);
+        buf
+    });
+    let status = wait_with_limit(&mut child, Duration::from_secs(600));
+    let stdout = out_reader.join().expect("stdout reader");
+    let stderr = String::from_utf8_lossy(&err_reader.join().expect("stderr reader")).into_owned();
+    let json = std::fs::read(&json_path).ok().map(|bytes| {
+        serde_json::from_slice(&bytes)
+            .unwrap_or_else(|e| panic!("invalid JSON report: {e}\nstderr:\n{stderr}"))
+    });
+    Run {
+        status,
+        stdout,
+        stderr,
+        json,
+        work,
+    }
+}
+
+/// `python -m test -R 3:3 --testdir DIR [args...]` as an argv.
+pub fn regrtest_argv<'a>(testdir: &'a Path, flags: &[&'a str], tests: &[&'a str]) -> Vec<String> {
+    let mut argv = vec![python().to_owned()];
+    argv.extend(flags.iter().map(|s| s.to_string()));
+    argv.extend(["-m", "test", "-R", "3:3", "--testdir"].map(String::from));
+    argv.push(testdir.display().to_string());
+    argv.extend(tests.iter().map(|s| s.to_string()));
+    argv
+}
+
+pub fn as_strs(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
+}
+
+pub fn path_str(p: &Path) -> String {
+    p.display().to_string()
+}
+
+pub fn pathbuf(p: &str) -> PathBuf {
+    PathBuf::from(p)
+}

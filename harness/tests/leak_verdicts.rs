@@ -1,0 +1,207 @@
+//! Leak verdicts on a real CPython (Debian's python3.11-dbg) running the C fixtures of `c/`
+//! through regrtest's `-R 3:3`: sequentially, with `-j 2`, with `-E`, and on real stdlib tests.
+
+mod common;
+
+use common::*;
+use serde_json::{json, Value};
+
+fn domain<'a>(test: &'a Value, name: &str) -> &'a Value {
+    &test["domains"][name]
+}
+
+/// The four fixtures: one leak per domain, right deltas, the balanced test not flagged.
+fn assert_fixture_verdicts(run: &Run) {
+    let raw = run.test("test_leak_raw");
+    assert_eq!(raw["leaked"], true, "{raw}");
+    assert_eq!(domain(raw, "raw")["blocks"], json!([1, 1, 1]));
+    assert_eq!(domain(raw, "raw")["bytes"], json!([48, 48, 48]));
+    assert_eq!(domain(raw, "raw")["leaked"], true);
+    assert_eq!(domain(raw, "mem")["leaked"], false);
+    assert_eq!(domain(raw, "obj")["leaked"], false);
+    assert_eq!(
+        raw["regrtest"]["leaked"], false,
+        "regrtest cannot see PyMem_RawMalloc leaks"
+    );
+    assert_eq!(raw["leak_not_reported_by_regrtest"], true);
+
+    let mem = run.test("test_leak_mem");
+    assert_eq!(mem["leaked"], true, "{mem}");
+    assert_eq!(domain(mem, "mem")["blocks"], json!([1, 1, 1]));
+    assert_eq!(domain(mem, "mem")["bytes"], json!([24, 24, 24]));
+    assert_eq!(domain(mem, "raw")["leaked"], false);
+    assert_eq!(domain(mem, "obj")["leaked"], false);
+
+    let obj = run.test("test_leak_object");
+    assert_eq!(obj["leaked"], true, "{obj}");
+    assert_eq!(domain(obj, "obj")["blocks"], json!([1, 1, 1]));
+    assert_eq!(domain(obj, "obj")["leaked"], true);
+    assert_eq!(domain(obj, "raw")["leaked"], false);
+    assert_eq!(domain(obj, "mem")["leaked"], false);
+    assert_eq!(
+        obj["regrtest"]["references"],
+        json!([1, 1, 1]),
+        "regrtest's own deltas are kept"
+    );
+    assert_eq!(obj["regrtest"]["leaked"], true);
+    assert_eq!(obj["outcome"], "reference_leak");
+
+    let balanced = run.test("test_balanced");
+    assert_eq!(balanced["leaked"], false, "{balanced}");
+    for d in ["raw", "mem", "obj"] {
+        assert_eq!(domain(balanced, d)["leaked"], false);
+        assert_eq!(
+            domain(balanced, d)["blocks"].as_array().map(Vec::len),
+            Some(3)
+        );
+    }
+    assert_eq!(balanced["outcome"], "passed");
+}
+
+const FIXTURES: [&str; 4] = [
+    "test_leak_raw",
+    "test_leak_mem",
+    "test_leak_object",
+    "test_balanced",
+];
+
+#[test]
+fn sequential_run_finds_each_domain_leak() {
+    let dir = testdir();
+    let run = leakcheck(&[], &as_strs(&regrtest_argv(dir.path(), &[], &FIXTURES)));
+    assert_fixture_verdicts(&run);
+    assert_eq!(run.json()["schema_version"], 1);
+    assert_eq!(
+        run.code(),
+        Some(101),
+        "a leak regrtest did not report: {}",
+        run.stderr
+    );
+    assert!(
+        run.stderr
+            .contains("leakcheck: test_leak_raw: LEAKED in raw"),
+        "{}",
+        run.stderr
+    );
+    // regrtest's own lines are untouched, for buildbot's `test_[^ ]+ leaked ` warning regex.
+    assert!(
+        run.stderr
+            .contains("test_leak_object leaked [1, 1, 1] references, sum=3"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn parallel_workers_are_measured_too() {
+    let dir = testdir();
+    let run = leakcheck(
+        &[],
+        &as_strs(&regrtest_argv(
+            dir.path(),
+            &["-X", "faulthandler"],
+            &[
+                "-j",
+                "2",
+                FIXTURES[0],
+                FIXTURES[1],
+                FIXTURES[2],
+                FIXTURES[3],
+            ],
+        )),
+    );
+    assert_fixture_verdicts(&run);
+    assert!(
+        run.json()["shim"]["processes_patched"]
+            .as_u64()
+            .unwrap_or(0)
+            >= 2,
+        "{}",
+        run.json()["shim"]
+    );
+}
+
+#[test]
+fn ignore_environment_flag_does_not_blind_the_shim() {
+    // `make buildbottest` and --slow-ci run the interpreter with -E: PYTHONPATH and
+    // sitecustomize are ignored, the audit hook is not.
+    let dir = testdir();
+    let run = leakcheck(
+        &[],
+        &as_strs(&regrtest_argv(dir.path(), &["-E"], &FIXTURES)),
+    );
+    assert_fixture_verdicts(&run);
+}
+
+#[test]
+fn real_stdlib_tests_get_no_leak_verdict() {
+    let argv = [
+        python(),
+        "-m",
+        "test",
+        "-R",
+        "3:3",
+        "test_list",
+        "test_dict",
+        "test_set",
+    ];
+    let run = leakcheck(&[], &argv);
+    assert_eq!(run.code(), Some(0), "{}", run.stderr);
+    for name in ["test_list", "test_dict", "test_set"] {
+        let test = run.test(name);
+        assert_eq!(test["leaked"], false, "{test}");
+        assert_eq!(test["outcome"], "passed");
+        assert_eq!(test["repetitions"]["complete"], true, "{test}");
+        for d in ["raw", "mem", "obj"] {
+            assert_eq!(
+                domain(test, d)["blocks"].as_array().map(Vec::len),
+                Some(3),
+                "{test}"
+            );
+        }
+    }
+    assert_eq!(run.json()["summary"]["leaked"], json!([]));
+}
+
+#[test]
+fn replaced_hooks_are_reported_not_zeroed() {
+    let dir = testdir();
+    let run = leakcheck_in(
+        None,
+        &[],
+        &as_strs(&regrtest_argv(dir.path(), &[], &["test_leak_raw"])),
+        &[("PYTHONMALLOC", "malloc")],
+    );
+    let test = run.test("test_leak_raw");
+    assert_eq!(test["domains"], Value::Null, "{test}");
+    assert!(
+        test["notes"].to_string().contains("hooks were replaced"),
+        "{test}"
+    );
+    assert!(!run.json()["shim"]["hooks_replaced"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+    assert!(run.stderr.contains("PYTHONMALLOC"), "{}", run.stderr);
+}
+
+#[test]
+fn a_crash_midway_keeps_the_measured_repetitions_and_says_so() {
+    let dir = testdir();
+    let run = leakcheck(
+        &[],
+        &as_strs(&regrtest_argv(dir.path(), &[], &["test_crash_midway"])),
+    );
+    assert_eq!(run.code(), Some(128 + libc::SIGABRT), "{}", run.stderr);
+    let report = run.json();
+    assert_eq!(report["status"]["signal"], "SIGABRT");
+    let test = run.test("test_crash_midway");
+    assert_eq!(test["repetitions"]["complete"], false, "{test}");
+    assert_eq!(test["repetitions"]["measured"], 2, "{test}");
+    assert!(test["notes"].to_string().contains("cut short"), "{test}");
+    let log = String::from_utf8_lossy(&run.log()).into_owned();
+    assert!(
+        log.contains("Fatal Python error: Aborted"),
+        "the log keeps the crash:\n{log}"
+    );
+}

@@ -1,0 +1,212 @@
+//! Launch and supervision with real processes: output passthrough, the log, exit statuses,
+//! signals, leftover processes, bad commands, and the shim's inertness outside Python.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read};
+use std::os::unix::fs::PermissionsExt;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::*;
+
+#[test]
+fn output_reaches_us_unchanged_and_the_log_keeps_it_all() {
+    let script = r#"printf 'out\001\377 no newline at first'; printf 'err line\n' >&2; printf '\nsecond\n'; printf 'tail without newline' >&2"#;
+    let run = leakcheck(&[], &["sh", "-c", script]);
+    assert_eq!(run.code(), Some(0), "{}", run.stderr);
+    assert_eq!(run.stdout, b"out\x01\xff no newline at first\nsecond\n");
+    assert!(
+        run.stderr.contains("err line\ntail without newline"),
+        "{}",
+        run.stderr
+    );
+    let log = run.log();
+    for piece in [
+        &b"out\x01\xff no newline at first\n"[..],
+        b"second\n",
+        b"err line\n",
+        b"tail without newline",
+    ] {
+        assert!(
+            log.windows(piece.len()).any(|w| w == piece),
+            "log misses {:?}: {:?}",
+            piece,
+            log
+        );
+    }
+}
+
+#[test]
+fn the_commands_exit_status_is_ours_when_nothing_more_was_found() {
+    assert_eq!(leakcheck(&[], &["sh", "-c", "exit 3"]).code(), Some(3));
+    assert_eq!(leakcheck(&[], &["true"]).code(), Some(0));
+}
+
+#[test]
+fn a_command_killed_by_a_signal_gives_128_plus_n_and_keeps_its_output() {
+    let run = leakcheck(&[], &["sh", "-c", "echo before; kill -KILL $$"]);
+    assert_eq!(run.code(), Some(128 + 9), "{}", run.stderr);
+    assert_eq!(run.stdout, b"before\n");
+    assert_eq!(run.json()["status"]["signal"], "SIGKILL");
+    assert_eq!(run.log(), b"before\n");
+}
+
+#[test]
+fn a_missing_command_is_a_clear_error_with_the_shells_status() {
+    let run = leakcheck(&[], &["/nonexistent/python3.11-dbg", "-m", "test"]);
+    assert_eq!(run.code(), Some(127));
+    assert!(
+        run.stderr
+            .contains("command not found: /nonexistent/python3.11-dbg"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(run.json()["status"]["leakcheck_exit_code"], 127);
+    assert!(
+        run.json()["status"]["error"]
+            .as_str()
+            .unwrap_or("")
+            .contains("No such file"),
+        "{}",
+        run.json()
+    );
+}
+
+#[test]
+fn a_file_that_cannot_be_executed_gives_126() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("not-executable");
+    std::fs::write(&file, "#!/bin/sh\necho hi\n").unwrap();
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let run = leakcheck(&[], &[file.to_str().unwrap()]);
+    assert_eq!(run.code(), Some(126), "{}", run.stderr);
+}
+
+#[test]
+fn the_command_runs_in_its_own_process_group() {
+    let run = leakcheck(&[], &["sh", "-c", "ps -o pid=,pgid= -p $$"]);
+    let text = String::from_utf8_lossy(&run.stdout);
+    let fields: Vec<&str> = text.split_whitespace().collect();
+    assert_eq!(fields.len(), 2, "{text}");
+    assert_eq!(
+        fields[0], fields[1],
+        "the child leads its own group: {text}"
+    );
+}
+
+#[test]
+fn the_run_directory_is_private_and_the_shim_stays_out_of_non_python_processes() {
+    let run = leakcheck(&[], &["bash", "-c", "echo hi; ls /proc/self/fd | wc -l"]);
+    assert_eq!(run.code(), Some(0), "{}", run.stderr);
+    assert!(run.stdout.starts_with(b"hi\n"));
+    let run_dir = std::path::PathBuf::from(run.json()["run_dir"].as_str().unwrap());
+    let mode = std::fs::metadata(&run_dir).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o700);
+    let events: Vec<_> = std::fs::read_dir(&run_dir)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("events."))
+        .collect();
+    assert!(
+        events.is_empty(),
+        "bash must not produce shim records: {events:?}"
+    );
+    assert!(
+        !run_dir.join("libleakcheck_shim.so").exists(),
+        "the shim copy is removed after the run"
+    );
+}
+
+#[test]
+fn processes_left_behind_are_ended_and_listed() {
+    let run = leakcheck(&["--grace", "1"], &["sh", "-c", "sleep 300 & echo $!"]);
+    assert_eq!(run.code(), Some(0), "{}", run.stderr);
+    let pid: i32 = String::from_utf8_lossy(&run.stdout)
+        .trim()
+        .parse()
+        .expect("the sleeper's pid");
+    let leftovers = run.json()["leftover_processes"].as_array().unwrap().clone();
+    assert!(
+        leftovers
+            .iter()
+            .any(|p| p["pid"] == pid && p["command"].as_str().unwrap_or("").contains("sleep")),
+        "{leftovers:?}"
+    );
+    assert!(
+        !std::path::Path::new(&format!("/proc/{pid}")).exists(),
+        "the sleeper is gone"
+    );
+}
+
+/// Start leakcheck on `script`, wait for its first stdout line, then send it `signal`.
+fn interrupt(
+    script: &str,
+    signal: i32,
+    grace: &str,
+) -> (std::process::ExitStatus, serde_json::Value, String) {
+    let work = tempfile::tempdir().unwrap();
+    let json = work.path().join("r.json");
+    let mut child = KillOnDrop(
+        Command::new(LEAKCHECK)
+            .args(["--grace", grace, "--json"])
+            .arg(&json)
+            .args(["--", "sh", "-c", script])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut stdout = BufReader::new(child.0.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    assert_eq!(first.trim(), "ready");
+    // SAFETY: plain kill(2) on our own child.
+    unsafe { libc::kill(child.0.id() as i32, signal) };
+    let status = wait_with_limit(&mut child, Duration::from_secs(60));
+    let mut stderr = String::new();
+    child
+        .0
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    let report =
+        serde_json::from_slice(&std::fs::read(&json).expect("a report after the signal")).unwrap();
+    (status, report, stderr)
+}
+
+#[test]
+fn sigterm_is_forwarded_to_the_group_and_the_report_still_written() {
+    let (status, report, stderr) = interrupt("echo ready; exec sleep 300", libc::SIGTERM, "5");
+    assert_eq!(status.code(), Some(128 + libc::SIGTERM), "{stderr}");
+    assert_eq!(report["status"]["interrupted_by"], "SIGTERM");
+    assert_eq!(report["status"]["killed_after_grace"], false);
+}
+
+#[test]
+fn a_command_ignoring_sigterm_is_killed_after_the_grace_period() {
+    let (status, report, stderr) = interrupt(
+        "trap '' TERM; echo ready; while :; do sleep 1; done",
+        libc::SIGTERM,
+        "1",
+    );
+    assert_eq!(status.code(), Some(128 + libc::SIGKILL), "{stderr}");
+    assert_eq!(report["status"]["interrupted_by"], "SIGTERM");
+    assert_eq!(report["status"]["killed_after_grace"], true);
+}
+
+#[test]
+fn bad_flags_are_a_usage_error() {
+    let out = Command::new(LEAKCHECK)
+        .args(["--grace", "x", "--", "true"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(64));
+    let out = Command::new(LEAKCHECK).output().unwrap();
+    assert_eq!(out.status.code(), Some(64));
+    let out = Command::new(LEAKCHECK).arg("--help").output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Exit status:"));
+}
