@@ -23,7 +23,8 @@ echo "demo: leakcheck exited with status $status; JSON report: target/demo/repor
 python3.11-dbg - "$status" <<'PY'
 import json, sys
 status = int(sys.argv[1])
-report = json.load(open("target/demo/report.json"))
+with open("target/demo/report.json") as f:
+    report = json.load(f)
 leaked = report["summary"]["leaked_not_reported_by_regrtest"]
 ok = status == 101 and leaked == ["test_leak_raw"]
 print("demo: " + ("as expected: only the planted raw-domain leak was found, and regrtest did not report it"

@@ -8,7 +8,19 @@ use std::ffi::c_void;
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion};
+use leakcheck_shim::hooks::{Domain, DomainSlot};
 use leakcheck_shim::pyapi::PyMemAllocatorEx;
+
+leakcheck_shim::domain_slot!(LibcSlot, b'r');
+leakcheck_shim::domain_slot!(DebugSlot, b'r');
+
+/// Wrap `inner` exactly as the shim wraps CPython's allocators.
+fn hook<S: DomainSlot>(inner: PyMemAllocatorEx) -> (PyMemAllocatorEx, &'static Domain) {
+    (
+        Domain::wrap::<S>(inner).expect("each slot is wrapped once"),
+        S::domain(),
+    )
+}
 
 const SST: usize = std::mem::size_of::<usize>();
 
@@ -62,11 +74,12 @@ fn allocator(
 
 fn alloc_free(c: &mut Criterion) {
     let mut group = c.benchmark_group("alloc_free_48B");
-    for (name, inner) in [
-        ("libc", allocator(plain_malloc, plain_free)),
-        ("debug_header", allocator(debug_malloc, debug_free)),
+    let libc = allocator(plain_malloc, plain_free);
+    let debug = allocator(debug_malloc, debug_free);
+    for (name, inner, (hooked, domain)) in [
+        ("libc", libc, hook::<LibcSlot>(libc)),
+        ("debug_header", debug, hook::<DebugSlot>(debug)),
     ] {
-        let (hooked, live) = leakcheck_shim::wrap_for_bench(inner);
         group.bench_function(format!("{name}/unhooked"), |b| {
             b.iter(|| {
                 // SAFETY: a matching allocate/free pair on the same allocator.
@@ -85,7 +98,11 @@ fn alloc_free(c: &mut Criterion) {
                 }
             })
         });
-        assert_eq!(live.snapshot().0, 0, "every hooked allocation was freed");
+        assert_eq!(
+            domain.live.snapshot().0,
+            0,
+            "every hooked allocation was freed"
+        );
     }
     group.finish();
 }

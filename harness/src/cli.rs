@@ -15,9 +15,10 @@ run on its own - same output, same order, same exit status - and report, per reg
 blocks and bytes stayed alive per counted -R repetition in each of CPython's three allocator domains: \
 raw (PyMem_RawMalloc, which regrtest's own check cannot see), mem (PyMem_Malloc) and obj \
 (PyObject_Malloc).\n\n\
-A preload library (LD_PRELOAD) wraps the allocators with PyMem_SetAllocator, like tracemalloc, and \
-takes its measurements at the very point where regrtest takes its own. It costs two relaxed atomic \
-additions per allocation and per free. It works with -j N workers and with -E.";
+A preload library (LD_PRELOAD) wraps the allocators with PyMem_SetAllocator, like tracemalloc, in \
+the processes that run regrtest's -R driver, and takes its measurements at the very point where \
+regrtest takes its own. It costs two relaxed atomic additions per allocation and per free. It works \
+with -j N workers and with -E.";
 
 /// `leakcheck [OPTIONS] -- COMMAND [ARGS]...`
 #[derive(Debug, Parser)]

@@ -2006,7 +2006,7 @@ mod tests {
     #[test]
     fn hostile_lines_do_not_panic() {
         let mut huge = b"0:00:00 [1/1] test_huge ".to_vec();
-        huge.extend(std::iter::repeat(b'x').take(1 << 20));
+        huge.extend(std::iter::repeat_n(b'x', 1 << 20));
         let mut huge_leak = b"test_a leaked [".to_vec();
         for _ in 0..200_000 {
             huge_leak.extend_from_slice(b"1, ");

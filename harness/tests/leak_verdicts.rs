@@ -205,3 +205,116 @@ fn a_crash_midway_keeps_the_measured_repetitions_and_says_so() {
         "the log keeps the crash:\n{log}"
     );
 }
+
+#[test]
+fn fork_exec_and_threads_leave_no_false_leak() {
+    let dir = testdir();
+    let run = leakcheck(
+        &[],
+        &as_strs(&regrtest_argv(dir.path(), &[], &["test_fork_exec_threads"])),
+    );
+    assert_eq!(run.code(), Some(0), "{}", run.stderr);
+    let test = run.test("test_fork_exec_threads");
+    assert_eq!(test["outcome"], "passed", "{test}");
+    assert_eq!(test["leaked"], false, "{test}");
+    assert_eq!(test["repetitions"]["complete"], true, "{test}");
+}
+
+#[test]
+fn a_worker_crash_midway_is_attributed_to_its_test() {
+    let dir = testdir();
+    let run = leakcheck(
+        &[],
+        &as_strs(&regrtest_argv(
+            dir.path(),
+            &[],
+            &["-j", "2", "test_crash_midway", "test_leak_raw"],
+        )),
+    );
+    // regrtest itself survives its worker's crash and fails the run; the raw leak is still ours.
+    assert_eq!(run.code(), Some(101), "{}", run.stderr);
+    let crashed = run.test("test_crash_midway");
+    assert_ne!(crashed["outcome"], "passed", "{crashed}");
+    assert_eq!(crashed["repetitions"]["complete"], false, "{crashed}");
+    assert!(
+        crashed["notes"]
+            .to_string()
+            .contains("the process died during the test"),
+        "{crashed}"
+    );
+    assert_eq!(run.test("test_leak_raw")["domains"]["raw"]["leaked"], true);
+}
+
+#[test]
+fn a_process_without_the_allocator_api_gets_a_truthful_report() {
+    // A shell printing regrtest's -R output: no CPython allocator API in that process, so the
+    // shim stays inert and the report says it measured nothing instead of showing zeros.
+    let script =
+        "echo '0:00:00 load avg: 0.00 [1/1] test_fake'; echo 'beginning 6 repetitions' >&2; \
+                  echo '123456' >&2; echo '......' >&2; echo; echo '== Tests result: SUCCESS =='; \
+                  echo; echo '1 test OK.'";
+    let run = leakcheck(&[], &["sh", "-c", script]);
+    assert_eq!(run.code(), Some(0), "{}", run.stderr);
+    let test = run.test("test_fake");
+    assert_eq!(test["domains"], Value::Null, "{test}");
+    assert!(
+        test["notes"]
+            .to_string()
+            .contains("the shim took no measurement"),
+        "{test}"
+    );
+    assert!(
+        run.stderr.contains("the shim measured nothing"),
+        "{}",
+        run.stderr
+    );
+}
+
+/// regrtest's `test_x leaked ...` lines, in order.
+fn regrtest_leak_lines(output: &str) -> Vec<String> {
+    output
+        .lines()
+        .filter(|l| l.starts_with("test_") && l.contains(" leaked ["))
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn regrtests_own_verdicts_are_the_same_with_and_without_leakcheck() {
+    // 3.11.2's memory-block check subtracts sys._getquickenedcount(), so whether it catches
+    // test_leak_mem depends on which code objects get quickened in which repetition: anything
+    // the shim did to the interpreter's execution would show here.
+    let dir = testdir();
+    let argv = regrtest_argv(dir.path(), &[], &FIXTURES);
+    let plain = std::process::Command::new(&argv[0])
+        .args(&argv[1..])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let plain_lines = regrtest_leak_lines(&String::from_utf8_lossy(&plain.stderr));
+    assert!(
+        !plain_lines.is_empty(),
+        "the fixtures leak under plain regrtest too"
+    );
+    let run = leakcheck_in(Some(dir.path()), &[], &as_strs(&argv), &[]);
+    assert_eq!(regrtest_leak_lines(&run.stderr), plain_lines);
+    assert_eq!(
+        run.json()["status"]["exit_code"],
+        plain.status.code().unwrap()
+    );
+}
+
+#[test]
+fn python_processes_that_do_not_run_dash_r_keep_their_allocators() {
+    // test_cmd_line.test_pythonmalloc checks the allocator name in a child interpreter.
+    let run = leakcheck(
+        &[],
+        &[
+            python(),
+            "-c",
+            "import _testcapi; print(_testcapi.pymem_getallocatorsname())",
+        ],
+    );
+    assert_eq!(run.code(), Some(0), "{}", run.stderr);
+    assert_eq!(String::from_utf8_lossy(&run.stdout), "pymalloc_debug\n");
+}

@@ -3,9 +3,10 @@
 //! From the constructor we register a C audit hook (`PySys_AddAuditHook`, documented as safe
 //! before `Py_Initialize`; it survives runtime initialisation and needs no `PYTHONPATH`, so it
 //! works under `-E`, in `-j` workers and after `run_tests.py`'s `execve`). The hook waits for
-//! the `import` event of `test.libregrtest.refleak`, imports that module itself right there
-//! (the outer import then finds it in `sys.modules`), and runs `boundaries.py`, which wraps
-//! regrtest's `-R` driver so that every measurement regrtest takes calls [`mark`] first.
+//! the `import` event of `test.libregrtest.refleak`, installs the counting hooks, imports that
+//! module itself right there (the outer import then finds it in `sys.modules`), and runs
+//! `boundaries.py`, which wraps regrtest's `-R` driver so that every measurement regrtest takes
+//! calls [`mark`] first.
 //!
 //! [`mark`] is a `METH_FASTCALL` C function: it reads the counters and appends one record through
 //! [`crate::channel`]. It creates no Python object and returns `None`.
@@ -46,8 +47,8 @@ pub fn prepare(api: Api) {
 
 /// Register the audit hook. Runs once, on the first MEM/OBJ allocation, i.e. after CPython's
 /// pre-initialisation settled the allocators (the hook entry is a RAW block that lives until
-/// finalisation; see `hooks::defer_until_object_allocation`) and before the runtime is marked
-/// initialised, when the call runs no Python code.
+/// finalisation; see `crate::startup`) and before the runtime is marked initialised, when the
+/// call runs no Python code.
 pub fn install() {
     let Some(api) = API.get() else { return };
     // SAFETY: PySys_AddAuditHook may be called before Py_Initialize completes
@@ -108,6 +109,7 @@ unsafe extern "C" fn audit_hook(
 /// # Safety
 /// The GIL is held.
 unsafe fn patch_refleak(api: &Api) {
+    crate::install_counting_hooks();
     // SAFETY: GIL held. This nested import raises its own `import` event, which the hook
     // ignores because PATCH_STATE is IMPORTING.
     let module = unsafe { (api.import_module)(REFLEAK_MODULE.as_ptr()) };

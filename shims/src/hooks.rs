@@ -15,9 +15,9 @@
 //! re-enters through our RAW hook while our OBJ hook is still running. A per-thread flag
 //! ([`ReentryGuard`]) makes the inner call a plain pass-through.
 
-use std::cell::{Cell, UnsafeCell};
+use std::cell::Cell;
 use std::ffi::c_void;
-use std::sync::atomic::{AtomicI64, AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicPtr, AtomicU8, Ordering};
 
 use crate::pyapi::PyMemAllocatorEx;
 
@@ -151,58 +151,93 @@ impl SizeSource {
 /// One wrapped allocator domain.
 #[derive(Debug)]
 pub struct Domain {
-    inner: UnsafeCell<Option<PyMemAllocatorEx>>,
+    /// The allocator we forward to, leaked once set (a pointer to a `PyMemAllocatorEx`).
+    inner: AtomicPtr<PyMemAllocatorEx>,
     pub live: LiveCounters,
     pub sizes: SizeSource,
-    /// Whether an allocation here runs the [`defer_until_object_allocation`] callback.
-    runs_deferred: bool,
 }
 
-// SAFETY: `inner` is written once by `Domain::wrap`, before the hooks that read it are handed to
-// CPython (the constructor runs before main, with no other thread); afterwards it is read-only.
-unsafe impl Sync for Domain {}
+/// Names one `'static` [`Domain`]. The hooks are generic over it instead of reading CPython's
+/// `ctx` argument, so that they can keep the wrapped allocator's own `ctx`: a thread that reads
+/// `PyMemAllocatorEx` while `PyMem_SetAllocator` copies it (3.11 copies without a lock) may pair
+/// the old function with the new `ctx` or the reverse, and both pairs then still work.
+pub trait DomainSlot: 'static {
+    fn domain() -> &'static Domain;
+}
+
+/// Define a unit type naming a fresh `static` [`Domain`] with CPython debug API id `$id`.
+#[macro_export]
+macro_rules! domain_slot {
+    ($(#[$meta:meta])* $vis:vis $name:ident, $id:expr) => {
+        $(#[$meta])*
+        #[derive(Debug)]
+        $vis struct $name;
+        impl $crate::hooks::DomainSlot for $name {
+            fn domain() -> &'static $crate::hooks::Domain {
+                static DOMAIN: $crate::hooks::Domain = $crate::hooks::Domain::new($id);
+                &DOMAIN
+            }
+        }
+    };
+}
 
 impl Domain {
-    /// A domain for RAW (`runs_deferred == false`) or for MEM/OBJ (`true`).
-    pub const fn new(api_id: u8, runs_deferred: bool) -> Self {
+    pub const fn new(api_id: u8) -> Self {
         Self {
-            inner: UnsafeCell::new(None),
+            inner: AtomicPtr::new(std::ptr::null_mut()),
             live: LiveCounters::new(),
             sizes: SizeSource::new(api_id),
-            runs_deferred,
         }
     }
 
-    /// Record the allocator to forward to and return the hook allocator to install.
-    ///
-    /// # Safety
-    /// No hook of this domain may be running or installed yet (single-threaded set-up).
-    pub unsafe fn wrap(&'static self, inner: PyMemAllocatorEx) -> PyMemAllocatorEx {
-        // SAFETY: per the contract nothing reads `inner` concurrently.
-        unsafe { *self.inner.get() = Some(inner) };
-        PyMemAllocatorEx {
-            ctx: self as *const Domain as *mut c_void,
-            malloc: hook_malloc,
-            calloc: hook_calloc,
-            realloc: hook_realloc,
-            free: hook_free,
+    /// Record `inner` as the allocator to forward to and return the hook allocator to install
+    /// in its place. Called once per domain; later calls return `None`.
+    pub fn wrap<S: DomainSlot>(inner: PyMemAllocatorEx) -> Option<PyMemAllocatorEx> {
+        let boxed = Box::into_raw(Box::new(inner));
+        // Release: a thread that finds our hook installed and loads `inner` with Acquire sees
+        // the whole struct.
+        if S::domain()
+            .inner
+            .compare_exchange(
+                std::ptr::null_mut(),
+                boxed,
+                Ordering::Release,
+                Ordering::Relaxed,
+            )
+            .is_err()
+        {
+            // SAFETY: `boxed` was never shared.
+            drop(unsafe { Box::from_raw(boxed) });
+            return None;
         }
+        Some(PyMemAllocatorEx {
+            ctx: inner.ctx,
+            malloc: hook_malloc::<S>,
+            calloc: hook_calloc::<S>,
+            realloc: hook_realloc::<S>,
+            free: hook_free::<S>,
+        })
     }
 
     #[inline(always)]
     fn inner(&self) -> &PyMemAllocatorEx {
-        // SAFETY: written before any hook could run (see `wrap`), read-only afterwards.
-        match unsafe { &*self.inner.get() } {
-            Some(inner) => inner,
+        let inner = self.inner.load(Ordering::Acquire);
+        if inner.is_null() {
             // A hook whose domain was never wrapped cannot have been installed.
-            None => unreachable_hook(),
+            unreachable_hook()
         }
+        // SAFETY: set once by `wrap` from a leaked Box, never freed.
+        unsafe { &*inner }
     }
 
-    /// Whether `installed` (as returned by `PyMem_GetAllocator`) is still this domain's hook.
-    pub fn is_installed(&'static self, installed: &PyMemAllocatorEx) -> bool {
-        installed.ctx == self as *const Domain as *mut c_void
-            && installed.malloc as *const () == hook_malloc as *const ()
+    /// Whether `installed` (as returned by `PyMem_GetAllocator`) is this domain's hook.
+    pub fn is_installed<S: DomainSlot>(installed: &PyMemAllocatorEx) -> bool {
+        installed.malloc as *const () == hook_malloc::<S> as *const ()
+    }
+
+    /// Whether the hooks of this domain were ever handed out.
+    pub fn is_wrapped(&self) -> bool {
+        !self.inner.load(Ordering::Relaxed).is_null()
     }
 }
 
@@ -210,38 +245,6 @@ impl Domain {
 fn unreachable_hook() -> ! {
     // No output: fds 1 and 2 belong to the program. Abort is the only honest exit.
     std::process::abort()
-}
-
-/// The callback [`defer_until_object_allocation`] stored, as a `fn()` address; 0 when none.
-static DEFERRED: AtomicUsize = AtomicUsize::new(0);
-
-/// Run `callback` once, on the first MEM or OBJ allocation.
-///
-/// CPython reads `PYTHONMALLOC` and `-X dev` in its pre-initialisation and may then replace
-/// every allocator; a RAW block allocated before that (through our hook, with the debug header)
-/// and freed after it (by plain `free`) would crash the process. MEM and OBJ are first used after
-/// pre-initialisation, so work that makes long-lived RAW allocations, such as registering an
-/// audit hook, waits for them. If the hooks were replaced, the callback never runs.
-pub fn defer_until_object_allocation(callback: fn()) {
-    DEFERRED.store(callback as usize, Ordering::Release);
-}
-
-#[inline(always)]
-fn run_deferred(d: &Domain) {
-    if d.runs_deferred && DEFERRED.load(Ordering::Relaxed) != 0 {
-        run_deferred_slow();
-    }
-}
-
-#[cold]
-fn run_deferred_slow() {
-    let callback = DEFERRED.swap(0, Ordering::Acquire);
-    if callback != 0 {
-        // SAFETY: only `defer_until_object_allocation` stores non-zero values, and it stores
-        // the address of a `fn()`.
-        let callback = unsafe { std::mem::transmute::<usize, fn()>(callback) };
-        callback();
-    }
 }
 
 thread_local! {
@@ -268,17 +271,8 @@ impl Drop for ReentryGuard {
     }
 }
 
-/// # Safety
-/// `ctx` is the `&'static Domain` that `Domain::wrap` put in the allocator struct.
-#[inline(always)]
-unsafe fn domain<'a>(ctx: *mut c_void) -> &'a Domain {
-    // SAFETY: per the contract.
-    unsafe { &*(ctx as *const Domain) }
-}
-
-unsafe extern "C" fn hook_malloc(ctx: *mut c_void, size: usize) -> *mut c_void {
-    // SAFETY: CPython passes back the ctx we installed.
-    let d = unsafe { domain(ctx) };
+unsafe extern "C" fn hook_malloc<S: DomainSlot>(_ctx: *mut c_void, size: usize) -> *mut c_void {
+    let d = S::domain();
     let inner = d.inner();
     let Some(_guard) = ReentryGuard::acquire() else {
         // SAFETY: forwarding the caller's arguments to the allocator we wrap.
@@ -291,13 +285,15 @@ unsafe extern "C" fn hook_malloc(ctx: *mut c_void, size: usize) -> *mut c_void {
         unsafe { d.sizes.observe_alloc(ptr, size) };
         d.live.add(1, size as i64);
     }
-    run_deferred(d);
     ptr
 }
 
-unsafe extern "C" fn hook_calloc(ctx: *mut c_void, nelem: usize, elsize: usize) -> *mut c_void {
-    // SAFETY: CPython passes back the ctx we installed.
-    let d = unsafe { domain(ctx) };
+unsafe extern "C" fn hook_calloc<S: DomainSlot>(
+    _ctx: *mut c_void,
+    nelem: usize,
+    elsize: usize,
+) -> *mut c_void {
+    let d = S::domain();
     let inner = d.inner();
     let Some(_guard) = ReentryGuard::acquire() else {
         // SAFETY: forwarding the caller's arguments to the allocator we wrap.
@@ -312,17 +308,15 @@ unsafe extern "C" fn hook_calloc(ctx: *mut c_void, nelem: usize, elsize: usize) 
         unsafe { d.sizes.observe_alloc(ptr, size) };
         d.live.add(1, size as i64);
     }
-    run_deferred(d);
     ptr
 }
 
-unsafe extern "C" fn hook_realloc(
-    ctx: *mut c_void,
+unsafe extern "C" fn hook_realloc<S: DomainSlot>(
+    _ctx: *mut c_void,
     ptr: *mut c_void,
     new_size: usize,
 ) -> *mut c_void {
-    // SAFETY: CPython passes back the ctx we installed.
-    let d = unsafe { domain(ctx) };
+    let d = S::domain();
     let inner = d.inner();
     let Some(_guard) = ReentryGuard::acquire() else {
         // SAFETY: forwarding the caller's arguments to the allocator we wrap.
@@ -349,20 +343,20 @@ unsafe extern "C" fn hook_realloc(
         d.live
             .add(0, new_size as i64 - old_size.unwrap_or(0) as i64);
     }
-    run_deferred(d);
     new_ptr
 }
 
-unsafe extern "C" fn hook_free(ctx: *mut c_void, ptr: *mut c_void) {
-    // SAFETY: CPython passes back the ctx we installed.
-    let d = unsafe { domain(ctx) };
+unsafe extern "C" fn hook_free<S: DomainSlot>(_ctx: *mut c_void, ptr: *mut c_void) {
+    let d = S::domain();
     let inner = d.inner();
     let Some(_guard) = ReentryGuard::acquire() else {
         // SAFETY: forwarding the caller's arguments to the allocator we wrap.
         return unsafe { (inner.free)(inner.ctx, ptr) };
     };
     if !ptr.is_null() {
-        // Before the free: afterwards the header may belong to someone else.
+        // Before the free: afterwards the header may belong to someone else. A block allocated
+        // before the hooks were installed is counted here too: a constant offset between
+        // measurements, not a delta.
         // SAFETY: `ptr` is a live block of this domain (CPython's free contract).
         let size = unsafe { d.sizes.size_of_live(ptr) }.unwrap_or(0);
         d.live.add(-1, -(size as i64));
@@ -439,16 +433,14 @@ mod tests {
         unsafe { libc::free(p) }
     }
 
-    fn leaked_domain(id: u8, inner: PyMemAllocatorEx) -> (&'static Domain, PyMemAllocatorEx) {
-        let d: &'static Domain = Box::leak(Box::new(Domain::new(id, false)));
-        // SAFETY: a fresh domain, nothing installed.
-        let hooked = unsafe { d.wrap(inner) };
-        (d, hooked)
+    fn hooked<S: DomainSlot>(inner: PyMemAllocatorEx) -> (&'static Domain, PyMemAllocatorEx) {
+        (S::domain(), Domain::wrap::<S>(inner).expect("a fresh slot"))
     }
 
     #[test]
     fn counts_blocks_and_bytes_through_the_debug_header() {
-        let (d, a) = leaked_domain(b'm', debug_allocator(b'm'));
+        crate::domain_slot!(Slot, b'm');
+        let (d, a) = hooked::<Slot>(debug_allocator(b'm'));
         // SAFETY: calling the hooks as CPython would.
         unsafe {
             let p = (a.malloc)(a.ctx, 48);
@@ -467,7 +459,8 @@ mod tests {
 
     #[test]
     fn without_the_debug_header_bytes_are_marked_unknown() {
-        let (d, a) = leaked_domain(b'r', debug_allocator(b'o'));
+        crate::domain_slot!(Slot, b'r');
+        let (d, a) = hooked::<Slot>(debug_allocator(b'o'));
         // SAFETY: calling the hooks as CPython would.
         unsafe {
             let p = (a.malloc)(a.ctx, 16);
@@ -479,16 +472,14 @@ mod tests {
         );
         assert_eq!(d.live.snapshot().0, 0);
 
-        let (d, a) = leaked_domain(
-            b'r',
-            PyMemAllocatorEx {
-                ctx: std::ptr::null_mut(),
-                malloc: plain_malloc,
-                calloc: plain_calloc,
-                realloc: plain_realloc,
-                free: plain_free,
-            },
-        );
+        crate::domain_slot!(Plain, b'r');
+        let (d, a) = hooked::<Plain>(PyMemAllocatorEx {
+            ctx: std::ptr::null_mut(),
+            malloc: plain_malloc,
+            calloc: plain_calloc,
+            realloc: plain_realloc,
+            free: plain_free,
+        });
         // SAFETY: calling the hooks as CPython would.
         unsafe {
             let p = (a.malloc)(a.ctx, 4096);
@@ -501,7 +492,8 @@ mod tests {
     #[test]
     fn a_free_of_a_block_allocated_before_the_hooks_is_tolerated() {
         let inner = debug_allocator(b'r');
-        let (d, a) = leaked_domain(b'r', inner);
+        crate::domain_slot!(Slot, b'r');
+        let (d, a) = hooked::<Slot>(inner);
         // SAFETY: calling the allocators as CPython would.
         unsafe {
             let unseen = (inner.malloc)(inner.ctx, 10);
@@ -518,7 +510,10 @@ mod tests {
 
     #[test]
     fn a_nested_call_is_counted_once() {
-        let (raw, raw_hook) = leaked_domain(b'r', debug_allocator(b'r'));
+        crate::domain_slot!(Raw, b'r');
+        // Its blocks come from the RAW debug allocator, so they carry RAW's API id.
+        crate::domain_slot!(Obj, b'r');
+        let (raw, raw_hook) = hooked::<Raw>(debug_allocator(b'r'));
         // An "OBJ allocator" that, like pymalloc for large requests, calls the RAW hook.
         static RAW_HOOK: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
         unsafe extern "C" fn obj_malloc(_: *mut c_void, size: usize) -> *mut c_void {
@@ -536,16 +531,13 @@ mod tests {
         RAW_HOOK
             .set(Box::leak(Box::new(raw_hook)) as *const _ as usize)
             .unwrap();
-        let (obj, obj_hook) = leaked_domain(
-            b'r',
-            PyMemAllocatorEx {
-                ctx: std::ptr::null_mut(),
-                malloc: obj_malloc,
-                calloc: debug_calloc,
-                realloc: debug_realloc,
-                free: obj_free,
-            },
-        );
+        let (obj, obj_hook) = hooked::<Obj>(PyMemAllocatorEx {
+            ctx: std::ptr::null_mut(),
+            malloc: obj_malloc,
+            calloc: debug_calloc,
+            realloc: debug_realloc,
+            free: obj_free,
+        });
         // SAFETY: calling the hooks as CPython would.
         let p = unsafe { (obj_hook.malloc)(obj_hook.ctx, 1000) };
         assert_eq!(obj.live.snapshot(), (1, 1000));
