@@ -98,14 +98,46 @@ fn alloc_free(c: &mut Criterion) {
                 }
             })
         });
-        assert_eq!(
-            domain.live.snapshot().0,
-            0,
-            "every hooked allocation was freed"
-        );
+        assert_eq!(domain.live().0, 0, "every hooked allocation was freed");
     }
     group.finish();
 }
 
-criterion_group!(benches, alloc_free);
+/// The same, while another thread allocates and frees through the same hooks without pause
+/// (the RAW domain is called without the GIL; free-threaded builds call every domain so).
+fn alloc_free_contended(c: &mut Criterion) {
+    leakcheck_shim::domain_slot!(ContendedSlot, b'r');
+    let (hooked, _) = hook::<ContendedSlot>(allocator(debug_malloc, debug_free));
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let other = {
+        let stop = stop.clone();
+        // The debug allocator ignores its ctx (null here); only the functions cross over.
+        let (malloc, free) = (hooked.malloc, hooked.free);
+        std::thread::spawn(move || {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                // SAFETY: a matching allocate/free pair through the hooks.
+                unsafe {
+                    let p = malloc(std::ptr::null_mut(), 48);
+                    free(std::ptr::null_mut(), p);
+                }
+            }
+        })
+    };
+    c.bench_function(
+        "alloc_free_48B/debug_header/hooked_while_another_thread_allocates",
+        |b| {
+            b.iter(|| {
+                // SAFETY: a matching allocate/free pair through the hooks.
+                unsafe {
+                    let p = (hooked.malloc)(hooked.ctx, black_box(48));
+                    (hooked.free)(hooked.ctx, black_box(p));
+                }
+            })
+        },
+    );
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let _ = other.join();
+}
+
+criterion_group!(benches, alloc_free, alloc_free_contended);
 criterion_main!(benches);

@@ -1102,8 +1102,46 @@ fn strip_ansi(input: &[u8]) -> Cow<'_, [u8]> {
     Cow::Owned(out)
 }
 
+/// Whether a command line (`argv`, as in `/proc/PID/cmdline`) runs regrtest: `-m test`,
+/// `-m test.regrtest`, a `test.libregrtest` module (3.12+ workers), `regrtest.py`, or the worker
+/// flags of 3.11 (`--worker-args`) and 3.12+ (`--worker-json`).
+pub fn is_regrtest_command(argv: &[String]) -> bool {
+    argv.windows(2).any(|pair| {
+        pair[0] == "-m"
+            && (pair[1] == "test"
+                || pair[1] == "test.regrtest"
+                || pair[1].starts_with("test.libregrtest"))
+    }) || argv.iter().any(|arg| {
+        arg.ends_with("regrtest.py")
+            || arg.ends_with("/test/__main__.py")
+            || arg == "--worker-args"
+            || arg == "--worker-json"
+    })
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn regrtest_command_lines_are_recognised() {
+        let argv = |s: &str| s.split(' ').map(String::from).collect::<Vec<_>>();
+        for yes in [
+            "python3.11-dbg -m test -R 3:3 test_os",
+            "./python -E -m test.regrtest --worker-args {}",
+            "python -u -m test.libregrtest.worker {}",
+            "python Lib/test/regrtest.py -j2",
+        ] {
+            assert!(is_regrtest_command(&argv(yes)), "{yes}");
+        }
+        for no in [
+            "python -c import _testcapi",
+            "python -m testing",
+            "python -m pip install test",
+            "bash",
+        ] {
+            assert!(!is_regrtest_command(&argv(no)), "{no}");
+        }
+    }
+
     use super::*;
 
     fn parse(input: &str, run_completed: bool) -> ParsedRun {

@@ -115,6 +115,7 @@ pub fn execute(config: &Config, notify: Notify<'_>) -> anyhow::Result<RunOutcome
 
     let completed =
         matches!(supervised.exit, ChildExit::Exited(_)) && supervised.interrupted_by.is_none();
+    let saw_huntrleaks = sink.parser.saw_huntrleaks();
     let parsed = sink.parser.finish(completed);
     let shim_data = if config.shim {
         ShimData::read_dir(run_dir.path())
@@ -122,7 +123,7 @@ pub fn execute(config: &Config, notify: Notify<'_>) -> anyhow::Result<RunOutcome
     } else {
         ShimData::default()
     };
-    assemble(&mut report, &supervised, parsed, &shim_data);
+    assemble(&mut report, &supervised, parsed, saw_huntrleaks, &shim_data);
     let exit_code = exit_code(&supervised, &report);
     report.status.leakcheck_exit_code = exit_code;
     Ok(RunOutcome { report, exit_code })
@@ -147,7 +148,13 @@ fn outcome_name(outcome: Option<&Outcome>) -> String {
 }
 
 /// Join regrtest's view and the shim's into the report.
-fn assemble(report: &mut RunReport, supervised: &Supervised, parsed: ParsedRun, shim: &ShimData) {
+fn assemble(
+    report: &mut RunReport,
+    supervised: &Supervised,
+    parsed: ParsedRun,
+    saw_huntrleaks: bool,
+    shim: &ShimData,
+) {
     let status = &mut report.status;
     match supervised.exit {
         ChildExit::Exited(code) => status.exit_code = Some(code),
@@ -180,9 +187,11 @@ fn assemble(report: &mut RunReport, supervised: &Supervised, parsed: ParsedRun, 
         .map(|(pid, msg)| format!("pid {pid}: {msg}"))
         .collect();
     report.shim.bad_records = shim.bad_lines;
+    // Only regrtest processes matter: tests start children with PYTHONMALLOC on purpose.
     report.shim.hooks_replaced = shim
         .replaced
         .iter()
+        .filter(|(_, argv)| regrtest::is_regrtest_command(argv))
         .map(|(pid, argv)| ProcessInfo {
             pid: *pid,
             command: argv.join(" "),
@@ -222,7 +231,7 @@ fn assemble(report: &mut RunReport, supervised: &Supervised, parsed: ParsedRun, 
         tests.reverse();
     }
 
-    if report.shim.enabled && parsed_saw_refleak_runs(&tests) && shim.patched.is_empty() {
+    if report.shim.enabled && saw_huntrleaks && shim.patched.is_empty() {
         report.warnings.push(if report.shim.hooks_replaced.is_empty() {
             "regrtest ran with -R but the shim measured nothing: the interpreter has no \
              PyMem_SetAllocator/PySys_AddAuditHook, or it does not run regrtest's refleak module"
@@ -250,12 +259,6 @@ fn assemble(report: &mut RunReport, supervised: &Supervised, parsed: ParsedRun, 
         regrtest_result: parsed.summary.as_ref().and_then(|s| s.result.clone()),
     };
     report.tests = tests;
-}
-
-fn parsed_saw_refleak_runs(tests: &[TestReport]) -> bool {
-    tests
-        .iter()
-        .any(|t| t.repetitions.is_some() || t.notes.iter().any(|n| n.contains("-R")))
 }
 
 fn test_report(

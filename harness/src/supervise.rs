@@ -215,8 +215,14 @@ struct Loop<'a> {
     killed: bool,
     leftovers: Vec<Leftover>,
     leftovers_handled: bool,
+    /// After SIGKILL, how long we keep waiting for descendants (one stuck in uninterruptible
+    /// sleep would otherwise hold us forever).
+    give_up_at: Option<Instant>,
     output_errors: Vec<String>,
 }
+
+/// How long to wait for descendants after SIGKILL.
+const AFTER_KILL: Duration = Duration::from_secs(5);
 
 impl<'a> Loop<'a> {
     fn new(child: &'a mut Child, grace: Duration, log: File, signals: SignalFd) -> Self {
@@ -256,6 +262,7 @@ impl<'a> Loop<'a> {
             killed: false,
             leftovers: Vec::new(),
             leftovers_handled: false,
+            give_up_at: None,
             output_errors: Vec::new(),
         }
     }
@@ -269,7 +276,14 @@ impl<'a> Loop<'a> {
                 if !self.leftovers_handled {
                     self.end_leftovers();
                 }
-                if live_descendants().is_empty() {
+                let survivors = live_descendants();
+                if survivors.is_empty() {
+                    break;
+                }
+                if self.give_up_at.is_some_and(|at| Instant::now() >= at) {
+                    self.output_errors.push(format!(
+                        "processes survived SIGKILL and were left behind: {survivors:?}"
+                    ));
                     break;
                 }
             } else if self.exit.is_some() && !self.leftovers_handled {
@@ -330,6 +344,7 @@ impl<'a> Loop<'a> {
                     self.kill_all(Signal::SIGKILL);
                     self.killed = true;
                     self.kill_at = None;
+                    self.give_up_at = Some(Instant::now() + AFTER_KILL);
                 }
             }
             // SIGCHLD may coalesce, and a reap is cheap: try on every turn.

@@ -1,60 +1,26 @@
 //! The allocator hooks: thin `extern "C"` forwarders that count live blocks and bytes.
 //!
-//! One [`Domain`] per CPython allocator domain (RAW, MEM, OBJ) holds the allocator it wraps and
-//! its counters. The hooks pass every call, and every pointer, through unchanged: the
-//! free-threaded GC and the debug hooks below us expect exactly what they returned.
+//! One [`Domain`] per CPython allocator domain (RAW, MEM, OBJ) holds the allocator it wraps. The
+//! hooks pass every call, and every pointer, through unchanged: the free-threaded GC and the
+//! debug hooks below us expect exactly what they returned.
 //!
-//! Counting is lock-free (relaxed atomic adds). Sizes at `free` come from the header that
-//! CPython's debug allocator (`_PyMem_DebugRawAlloc`, active in every `--with-pydebug` build,
-//! i.e. wherever `-R` runs) writes in front of each block: the requested size as a big-endian
-//! `size_t`, then the API id byte (`r`, `m`, `o`). [`SizeSource`] checks that layout on the
-//! domain's first allocation and, where it is absent, marks the domain's byte counts unknown
-//! instead of guessing.
+//! Counts go to this thread's [`Tally`](crate::tally::Tally): plain stores, no lock, no atomic
+//! read-modify-write. Sizes at `free` come from the header that CPython's debug allocator
+//! (`_PyMem_DebugRawAlloc`, active in every `--with-pydebug` build, i.e. wherever `-R` runs)
+//! writes in front of each block: the requested size as a big-endian `size_t`, then the API id
+//! byte (`r`, `m`, `o`). [`SizeSource`] checks that layout on the domain's first allocation and,
+//! where it is absent, marks the domain's byte counts unknown instead of guessing.
 //!
 //! Nested calls count once: pymalloc hands requests over 512 bytes to `PyMem_RawMalloc`, which
-//! re-enters through our RAW hook while our OBJ hook is still running. A per-thread flag
-//! ([`ReentryGuard`]) makes the inner call a plain pass-through.
+//! re-enters through our RAW hook while our OBJ hook is still running, and allocates its own
+//! bookkeeping (arena map nodes) through RAW. The tally's "inside a hook" flag makes such inner
+//! calls plain pass-throughs: they are the allocator's business, not the caller's.
 
-use std::cell::Cell;
 use std::ffi::c_void;
-use std::sync::atomic::{AtomicI64, AtomicPtr, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicPtr, AtomicU8, AtomicUsize, Ordering};
 
 use crate::pyapi::PyMemAllocatorEx;
-
-/// Live blocks and bytes of one domain, as seen through the hooks.
-#[derive(Debug, Default)]
-pub struct LiveCounters {
-    blocks: AtomicI64,
-    bytes: AtomicI64,
-}
-
-impl LiveCounters {
-    pub const fn new() -> Self {
-        Self {
-            blocks: AtomicI64::new(0),
-            bytes: AtomicI64::new(0),
-        }
-    }
-
-    #[inline(always)]
-    fn add(&self, blocks: i64, bytes: i64) {
-        if blocks != 0 {
-            self.blocks.fetch_add(blocks, Ordering::Relaxed);
-        }
-        if bytes != 0 {
-            self.bytes.fetch_add(bytes, Ordering::Relaxed);
-        }
-    }
-
-    /// `(blocks, bytes)`. Taken while other threads may allocate, like
-    /// `sys.getallocatedblocks()`: each value is exact, the pair is not a transaction.
-    pub fn snapshot(&self) -> (i64, i64) {
-        (
-            self.blocks.load(Ordering::Relaxed),
-            self.bytes.load(Ordering::Relaxed),
-        )
-    }
-}
+use crate::tally::{self, DomainIndex, Tally};
 
 /// Where the size of a block being freed comes from.
 #[derive(Debug)]
@@ -148,15 +114,6 @@ impl SizeSource {
     }
 }
 
-/// One wrapped allocator domain.
-#[derive(Debug)]
-pub struct Domain {
-    /// The allocator we forward to, leaked once set (a pointer to a `PyMemAllocatorEx`).
-    inner: AtomicPtr<PyMemAllocatorEx>,
-    pub live: LiveCounters,
-    pub sizes: SizeSource,
-}
-
 /// Names one `'static` [`Domain`]. The hooks are generic over it instead of reading CPython's
 /// `ctx` argument, so that they can keep the wrapped allocator's own `ctx`: a thread that reads
 /// `PyMemAllocatorEx` while `PyMem_SetAllocator` copies it (3.11 copies without a lock) may pair
@@ -165,7 +122,8 @@ pub trait DomainSlot: 'static {
     fn domain() -> &'static Domain;
 }
 
-/// Define a unit type naming a fresh `static` [`Domain`] with CPython debug API id `$id`.
+/// Define a unit type naming a fresh `static` [`Domain`] whose blocks carry CPython's debug API
+/// id `$id`.
 #[macro_export]
 macro_rules! domain_slot {
     ($(#[$meta:meta])* $vis:vis $name:ident, $id:expr) => {
@@ -181,23 +139,39 @@ macro_rules! domain_slot {
     };
 }
 
+/// One wrapped allocator domain.
+#[derive(Debug)]
+pub struct Domain {
+    /// The allocator we forward to, leaked once set (a pointer to a `PyMemAllocatorEx`).
+    inner: AtomicPtr<PyMemAllocatorEx>,
+    /// This domain's column in the tallies; `usize::MAX` until wrapped.
+    index: AtomicUsize,
+    pub sizes: SizeSource,
+}
+
 impl Domain {
     pub const fn new(api_id: u8) -> Self {
         Self {
             inner: AtomicPtr::new(std::ptr::null_mut()),
-            live: LiveCounters::new(),
+            index: AtomicUsize::new(usize::MAX),
             sizes: SizeSource::new(api_id),
         }
     }
 
     /// Record `inner` as the allocator to forward to and return the hook allocator to install
-    /// in its place. Called once per domain; later calls return `None`.
+    /// in its place. Once per domain; `None` after that, or when the tallies have no room left.
     pub fn wrap<S: DomainSlot>(inner: PyMemAllocatorEx) -> Option<PyMemAllocatorEx> {
+        let d = S::domain();
+        if d.is_wrapped() {
+            return None;
+        }
+        tally::init();
+        let index = DomainIndex::allocate()?;
+        d.index.store(index.get(), Ordering::Relaxed);
         let boxed = Box::into_raw(Box::new(inner));
         // Release: a thread that finds our hook installed and loads `inner` with Acquire sees
-        // the whole struct.
-        if S::domain()
-            .inner
+        // the whole struct, and the index.
+        if d.inner
             .compare_exchange(
                 std::ptr::null_mut(),
                 boxed,
@@ -230,6 +204,11 @@ impl Domain {
         unsafe { &*inner }
     }
 
+    #[inline(always)]
+    fn index(&self) -> DomainIndex {
+        DomainIndex::from_raw(self.index.load(Ordering::Relaxed))
+    }
+
     /// Whether `installed` (as returned by `PyMem_GetAllocator`) is this domain's hook.
     pub fn is_installed<S: DomainSlot>(installed: &PyMemAllocatorEx) -> bool {
         installed.malloc as *const () == hook_malloc::<S> as *const ()
@@ -239,6 +218,15 @@ impl Domain {
     pub fn is_wrapped(&self) -> bool {
         !self.inner.load(Ordering::Relaxed).is_null()
     }
+
+    /// `(blocks, bytes)` alive through this domain's hooks, over all threads; `(0, 0)` before
+    /// it is wrapped. Frees of blocks allocated before the hooks count too (a constant offset).
+    pub fn live(&self) -> (i64, i64) {
+        if !self.is_wrapped() {
+            return (0, 0);
+        }
+        tally::live(self.index())
+    }
 }
 
 #[cold]
@@ -247,34 +235,29 @@ fn unreachable_hook() -> ! {
     std::process::abort()
 }
 
-thread_local! {
-    static IN_HOOK: Cell<bool> = const { Cell::new(false) };
-}
-
-/// Marks "this thread is inside one of our hooks" for as long as it lives.
-struct ReentryGuard;
+/// This thread is inside one of our hooks for as long as it lives.
+struct ReentryGuard(&'static Tally);
 
 impl ReentryGuard {
     /// `None` when this thread is already inside a hook: the caller must not count again.
     #[inline(always)]
     fn acquire() -> Option<Self> {
-        // `Cell<bool>` with a const initialiser has no destructor, so the slot is usable even
-        // while the thread's TLS destructors run: `with` cannot fail here.
-        IN_HOOK.with(|flag| (!flag.replace(true)).then_some(ReentryGuard))
+        let tally = tally::current();
+        (!tally.enter_hook()).then_some(ReentryGuard(tally))
     }
 }
 
 impl Drop for ReentryGuard {
     #[inline(always)]
     fn drop(&mut self) {
-        IN_HOOK.with(|flag| flag.set(false));
+        self.0.leave_hook();
     }
 }
 
 unsafe extern "C" fn hook_malloc<S: DomainSlot>(_ctx: *mut c_void, size: usize) -> *mut c_void {
     let d = S::domain();
     let inner = d.inner();
-    let Some(_guard) = ReentryGuard::acquire() else {
+    let Some(guard) = ReentryGuard::acquire() else {
         // SAFETY: forwarding the caller's arguments to the allocator we wrap.
         return unsafe { (inner.malloc)(inner.ctx, size) };
     };
@@ -283,7 +266,7 @@ unsafe extern "C" fn hook_malloc<S: DomainSlot>(_ctx: *mut c_void, size: usize) 
     if !ptr.is_null() {
         // SAFETY: `ptr` was just returned for `size` bytes.
         unsafe { d.sizes.observe_alloc(ptr, size) };
-        d.live.add(1, size as i64);
+        guard.0.add(d.index(), 1, size as i64);
     }
     ptr
 }
@@ -295,7 +278,7 @@ unsafe extern "C" fn hook_calloc<S: DomainSlot>(
 ) -> *mut c_void {
     let d = S::domain();
     let inner = d.inner();
-    let Some(_guard) = ReentryGuard::acquire() else {
+    let Some(guard) = ReentryGuard::acquire() else {
         // SAFETY: forwarding the caller's arguments to the allocator we wrap.
         return unsafe { (inner.calloc)(inner.ctx, nelem, elsize) };
     };
@@ -306,7 +289,7 @@ unsafe extern "C" fn hook_calloc<S: DomainSlot>(
         let size = nelem.wrapping_mul(elsize);
         // SAFETY: `ptr` was just returned for `size` bytes.
         unsafe { d.sizes.observe_alloc(ptr, size) };
-        d.live.add(1, size as i64);
+        guard.0.add(d.index(), 1, size as i64);
     }
     ptr
 }
@@ -318,16 +301,16 @@ unsafe extern "C" fn hook_realloc<S: DomainSlot>(
 ) -> *mut c_void {
     let d = S::domain();
     let inner = d.inner();
-    let Some(_guard) = ReentryGuard::acquire() else {
+    let Some(guard) = ReentryGuard::acquire() else {
         // SAFETY: forwarding the caller's arguments to the allocator we wrap.
         return unsafe { (inner.realloc)(inner.ctx, ptr, new_size) };
     };
     // Read the old size before the block may be freed.
     let old_size = if ptr.is_null() {
-        None
+        0
     } else {
         // SAFETY: `ptr` is a live block of this domain (CPython's realloc contract).
-        unsafe { d.sizes.size_of_live(ptr) }
+        unsafe { d.sizes.size_of_live(ptr) }.unwrap_or(0)
     };
     // SAFETY: forwarding the caller's arguments to the allocator we wrap.
     let new_ptr = unsafe { (inner.realloc)(inner.ctx, ptr, new_size) };
@@ -338,10 +321,9 @@ unsafe extern "C" fn hook_realloc<S: DomainSlot>(
     if ptr.is_null() {
         // SAFETY: `new_ptr` was just returned for `new_size` bytes.
         unsafe { d.sizes.observe_alloc(new_ptr, new_size) };
-        d.live.add(1, new_size as i64);
+        guard.0.add(d.index(), 1, new_size as i64);
     } else {
-        d.live
-            .add(0, new_size as i64 - old_size.unwrap_or(0) as i64);
+        guard.0.add(d.index(), 0, new_size as i64 - old_size as i64);
     }
     new_ptr
 }
@@ -349,7 +331,7 @@ unsafe extern "C" fn hook_realloc<S: DomainSlot>(
 unsafe extern "C" fn hook_free<S: DomainSlot>(_ctx: *mut c_void, ptr: *mut c_void) {
     let d = S::domain();
     let inner = d.inner();
-    let Some(_guard) = ReentryGuard::acquire() else {
+    let Some(guard) = ReentryGuard::acquire() else {
         // SAFETY: forwarding the caller's arguments to the allocator we wrap.
         return unsafe { (inner.free)(inner.ctx, ptr) };
     };
@@ -359,7 +341,7 @@ unsafe extern "C" fn hook_free<S: DomainSlot>(_ctx: *mut c_void, ptr: *mut c_voi
         // measurements, not a delta.
         // SAFETY: `ptr` is a live block of this domain (CPython's free contract).
         let size = unsafe { d.sizes.size_of_live(ptr) }.unwrap_or(0);
-        d.live.add(-1, -(size as i64));
+        guard.0.add(d.index(), -1, -(size as i64));
     }
     // SAFETY: forwarding the caller's arguments to the allocator we wrap.
     unsafe { (inner.free)(inner.ctx, ptr) }
@@ -445,15 +427,15 @@ mod tests {
         unsafe {
             let p = (a.malloc)(a.ctx, 48);
             let q = (a.calloc)(a.ctx, 3, 8);
-            assert_eq!(d.live.snapshot(), (2, 72));
+            assert_eq!(d.live(), (2, 72));
             let p = (a.realloc)(a.ctx, p, 100);
-            assert_eq!(d.live.snapshot(), (2, 124));
+            assert_eq!(d.live(), (2, 124));
             (a.free)(a.ctx, q);
-            assert_eq!(d.live.snapshot(), (1, 100));
+            assert_eq!(d.live(), (1, 100));
             (a.free)(a.ctx, p);
             (a.free)(a.ctx, std::ptr::null_mut());
         }
-        assert_eq!(d.live.snapshot(), (0, 0));
+        assert_eq!(d.live(), (0, 0));
         assert!(d.sizes.bytes_known());
     }
 
@@ -470,7 +452,7 @@ mod tests {
             !d.sizes.bytes_known(),
             "an API id of another domain is not our header"
         );
-        assert_eq!(d.live.snapshot().0, 0);
+        assert_eq!(d.live().0, 0);
 
         crate::domain_slot!(Plain, b'r');
         let (d, a) = hooked::<Plain>(PyMemAllocatorEx {
@@ -486,7 +468,7 @@ mod tests {
             (a.free)(a.ctx, p);
         }
         assert!(!d.sizes.bytes_known());
-        assert_eq!(d.live.snapshot().0, 0);
+        assert_eq!(d.live().0, 0);
     }
 
     #[test]
@@ -502,10 +484,43 @@ mod tests {
             (a.free)(a.ctx, seen);
         }
         assert_eq!(
-            d.live.snapshot(),
+            d.live(),
             (-1, -10),
             "an unseen free shows as a constant offset"
         );
+    }
+
+    #[test]
+    fn the_allocators_own_bookkeeping_is_not_counted() {
+        // pymalloc serving a request may allocate a node of its arena map with PyMem_RawCalloc:
+        // the allocator's business, made inside our OBJ hook, so not counted in RAW.
+        crate::domain_slot!(Raw, b'r');
+        crate::domain_slot!(Obj, b'r');
+        let (raw, raw_hook) = hooked::<Raw>(debug_allocator(b'r'));
+        static RAW_HOOK: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+        RAW_HOOK
+            .set(Box::leak(Box::new(raw_hook)) as *const _ as usize)
+            .unwrap();
+        unsafe extern "C" fn obj_malloc(ctx: *mut c_void, size: usize) -> *mut c_void {
+            // SAFETY: RAW_HOOK holds a leaked `PyMemAllocatorEx`.
+            let raw = unsafe { &*(*RAW_HOOK.get().unwrap() as *const PyMemAllocatorEx) };
+            // SAFETY: a bookkeeping block through the RAW hook, then the object's own block.
+            unsafe {
+                (raw.calloc)(raw.ctx, 1, 64);
+                debug_malloc(ctx, size)
+            }
+        }
+        let (obj, obj_hook) = hooked::<Obj>(PyMemAllocatorEx {
+            malloc: obj_malloc,
+            ..debug_allocator(b'r')
+        });
+        // SAFETY: calling the hook as CPython would.
+        let p = unsafe { (obj_hook.malloc)(obj_hook.ctx, 32) };
+        assert_eq!(obj.live(), (1, 32));
+        assert_eq!(raw.live(), (0, 0));
+        // SAFETY: as above.
+        unsafe { (obj_hook.free)(obj_hook.ctx, p) };
+        assert_eq!(obj.live(), (0, 0));
     }
 
     #[test]
@@ -540,15 +555,15 @@ mod tests {
         });
         // SAFETY: calling the hooks as CPython would.
         let p = unsafe { (obj_hook.malloc)(obj_hook.ctx, 1000) };
-        assert_eq!(obj.live.snapshot(), (1, 1000));
+        assert_eq!(obj.live(), (1, 1000));
         assert_eq!(
-            raw.live.snapshot(),
+            raw.live(),
             (0, 0),
             "the inner RAW call is not counted again"
         );
         // SAFETY: as above.
         unsafe { (obj_hook.free)(obj_hook.ctx, p) };
-        assert_eq!(obj.live.snapshot(), (0, 0));
-        assert_eq!(raw.live.snapshot(), (0, 0));
+        assert_eq!(obj.live(), (0, 0));
+        assert_eq!(raw.live(), (0, 0));
     }
 }

@@ -30,6 +30,7 @@ pub mod channel;
 pub mod hooks;
 pub mod pyapi;
 pub mod startup;
+pub mod tally;
 
 use std::ffi::c_int;
 use std::mem::MaybeUninit;
@@ -113,7 +114,7 @@ pub(crate) fn snapshot() -> (u32, [(i64, i64); 3]) {
         let hooked = ALLOCATORS.get().is_some_and(|a| {
             d.is_wrapped() && Domain::is_installed::<S>(&current_allocator(a, domain))
         });
-        (hooked, d.sizes.bytes_known(), d.live.snapshot())
+        (hooked, d.sizes.bytes_known(), d.live())
     }
     let all = [
         one::<Raw>(DOMAIN_RAW),

@@ -1,0 +1,282 @@
+//! Per-thread tallies of live blocks and bytes, summed when regrtest measures.
+//!
+//! A shared counter needs a `lock`-prefixed add per allocation and per free; on CPython's
+//! allocation path that was most of the shim's cost. Instead each thread owns a [`Tally`] and
+//! updates it with plain loads and stores (relaxed atomics: no `lock` prefix), and
+//! [`live`] sums every tally. A block allocated by one thread and freed by another leaves +1 in
+//! one tally and -1 in the other: the sum is what counts.
+//!
+//! Tallies are never freed, so a sum never loses a count. A thread finds its own through one
+//! initial-exec thread-local pointer (`tls.c`). When a thread exits, a `pthread` key destructor
+//! releases its tally, with its counts, for the next new thread to adopt; when a process forks,
+//! the child releases the tallies of the threads it did not inherit ([`after_fork_in_child`]).
+//! The per-thread "inside a hook" flag lives in the tally too, so one pointer load serves both.
+//!
+//! Domains are numbered by [`DomainIndex`]; a tally has room for [`MAX_DOMAINS`].
+
+use std::ffi::c_void;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicPtr, AtomicUsize, Ordering};
+use std::sync::OnceLock;
+
+/// Domains one process may number (3 in production; unit tests and benches make more).
+pub const MAX_DOMAINS: usize = 16;
+
+extern "C" {
+    fn leakcheck_shim_tally_get() -> *mut c_void;
+    fn leakcheck_shim_tally_set(value: *mut c_void);
+}
+
+/// One thread's counts. Written only by the thread that claimed it; read by anyone.
+#[derive(Debug)]
+pub struct Tally {
+    /// `[blocks, bytes]` per domain index.
+    counts: [[AtomicI64; 2]; MAX_DOMAINS],
+    /// The owner is inside one of our hooks (see `hooks::ReentryGuard`).
+    in_hook: AtomicBool,
+    /// Owned by a live thread.
+    claimed: AtomicBool,
+    /// The next tally of the registry (set before the tally is published, then constant).
+    next: AtomicPtr<Tally>,
+}
+
+/// The registry: a push-only list of every tally ever made.
+static HEAD: AtomicPtr<Tally> = AtomicPtr::new(std::ptr::null_mut());
+static RELEASE_KEY: OnceLock<Option<libc::pthread_key_t>> = OnceLock::new();
+
+impl Tally {
+    fn new() -> Self {
+        Self {
+            counts: std::array::from_fn(|_| [AtomicI64::new(0), AtomicI64::new(0)]),
+            in_hook: AtomicBool::new(false),
+            claimed: AtomicBool::new(true),
+            next: AtomicPtr::new(std::ptr::null_mut()),
+        }
+    }
+
+    /// Add to this thread's counts of `domain`. Only the owner calls this.
+    #[inline(always)]
+    pub fn add(&self, domain: DomainIndex, blocks: i64, bytes: i64) {
+        // SAFETY: a DomainIndex is below MAX_DOMAINS by construction (`allocate`, `from_raw`).
+        let [b, n] = unsafe { self.counts.get_unchecked(domain.0) };
+        // Owner-only writes: a load and a store, no read-modify-write.
+        b.store(
+            b.load(Ordering::Relaxed).wrapping_add(blocks),
+            Ordering::Relaxed,
+        );
+        n.store(
+            n.load(Ordering::Relaxed).wrapping_add(bytes),
+            Ordering::Relaxed,
+        );
+    }
+
+    /// Set the "inside a hook" flag; returns its previous value. Only the owner calls this.
+    #[inline(always)]
+    pub fn enter_hook(&self) -> bool {
+        let was = self.in_hook.load(Ordering::Relaxed);
+        self.in_hook.store(true, Ordering::Relaxed);
+        was
+    }
+
+    #[inline(always)]
+    pub fn leave_hook(&self) {
+        self.in_hook.store(false, Ordering::Relaxed);
+    }
+}
+
+/// This thread's tally, claimed on first use.
+#[inline(always)]
+pub fn current() -> &'static Tally {
+    // SAFETY: a plain read of this thread's own thread-local pointer.
+    let tally = unsafe { leakcheck_shim_tally_get() }.cast::<Tally>();
+    if tally.is_null() {
+        return claim();
+    }
+    // SAFETY: the pointer was set by `adopt` to a tally that is never freed.
+    unsafe { &*tally }
+}
+
+/// First use on this thread: adopt a released tally, or make a new one.
+#[cold]
+fn claim() -> &'static Tally {
+    let mut cursor = HEAD.load(Ordering::Acquire);
+    while !cursor.is_null() {
+        // SAFETY: registry entries are leaked boxes, never freed.
+        let tally = unsafe { &*cursor };
+        if tally
+            .claimed
+            .compare_exchange(false, true, Ordering::AcqRel, Ordering::Relaxed)
+            .is_ok()
+        {
+            return adopt(tally);
+        }
+        cursor = tally.next.load(Ordering::Acquire);
+    }
+    // The tally comes from libc's malloc, which the shim never hooks.
+    let tally: &'static Tally = Box::leak(Box::new(Tally::new()));
+    let mut head = HEAD.load(Ordering::Relaxed);
+    loop {
+        tally.next.store(head, Ordering::Relaxed);
+        match HEAD.compare_exchange_weak(
+            head,
+            tally as *const _ as *mut _,
+            Ordering::Release,
+            Ordering::Relaxed,
+        ) {
+            Ok(_) => break,
+            Err(current) => head = current,
+        }
+    }
+    adopt(tally)
+}
+
+fn adopt(tally: &'static Tally) -> &'static Tally {
+    let ptr = tally as *const Tally as *mut c_void;
+    // SAFETY: this thread's own thread-local pointer.
+    unsafe { leakcheck_shim_tally_set(ptr) };
+    if let Some(Some(key)) = RELEASE_KEY.get() {
+        // SAFETY: a key created by `init`; glibc stores the first 32 keys' values in the
+        // thread descriptor, without allocating.
+        unsafe { libc::pthread_setspecific(*key, ptr) };
+    }
+    tally
+}
+
+/// The `pthread` key destructor: the thread is exiting, its tally (and counts) go back to the
+/// registry for another thread.
+extern "C" fn release(ptr: *mut c_void) {
+    // SAFETY: the value `adopt` stored, a tally that is never freed.
+    let tally = unsafe { &*ptr.cast::<Tally>() };
+    // SAFETY: this thread's own thread-local pointer; a later allocation on this thread claims
+    // a tally anew (glibc then runs this destructor again).
+    unsafe { leakcheck_shim_tally_set(std::ptr::null_mut()) };
+    tally.in_hook.store(false, Ordering::Relaxed);
+    tally.claimed.store(false, Ordering::Release);
+}
+
+/// Set up thread-exit release and the fork handler. Without them tallies are still correct,
+/// only never reused.
+pub fn init() {
+    RELEASE_KEY.get_or_init(|| {
+        let mut key: libc::pthread_key_t = 0;
+        // SAFETY: creates a key with a destructor that only touches our own registry.
+        let ok = unsafe { libc::pthread_key_create(&mut key, Some(release)) } == 0;
+        // SAFETY: registering a child handler that takes no lock.
+        unsafe { libc::pthread_atfork(None, None, Some(after_fork_in_child)) };
+        ok.then_some(key)
+    });
+}
+
+/// In a forked child only the forking thread exists: release every other tally (their counts
+/// stay in the sums: the child has copies of those blocks).
+extern "C" fn after_fork_in_child() {
+    // SAFETY: this thread's own pointer, copied from the parent.
+    let mine = unsafe { leakcheck_shim_tally_get() }.cast::<Tally>();
+    let mut cursor = HEAD.load(Ordering::Acquire);
+    while !cursor.is_null() {
+        // SAFETY: registry entries are never freed.
+        let tally = unsafe { &*cursor };
+        if cursor != mine {
+            tally.in_hook.store(false, Ordering::Relaxed);
+            tally.claimed.store(false, Ordering::Release);
+        }
+        cursor = tally.next.load(Ordering::Acquire);
+    }
+}
+
+/// `(blocks, bytes)` of `domain` over every tally. Other threads may be allocating: each value
+/// is one they really held, the sum is approximate for them, as `sys.getallocatedblocks()` is.
+pub fn live(domain: DomainIndex) -> (i64, i64) {
+    let (mut blocks, mut bytes) = (0i64, 0i64);
+    let mut cursor = HEAD.load(Ordering::Acquire);
+    while !cursor.is_null() {
+        // SAFETY: registry entries are never freed.
+        let tally = unsafe { &*cursor };
+        let [b, n] = &tally.counts[domain.0];
+        blocks = blocks.wrapping_add(b.load(Ordering::Relaxed));
+        bytes = bytes.wrapping_add(n.load(Ordering::Relaxed));
+        cursor = tally.next.load(Ordering::Acquire);
+    }
+    (blocks, bytes)
+}
+
+/// A domain's column in every tally.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DomainIndex(usize);
+
+static NEXT_INDEX: AtomicUsize = AtomicUsize::new(0);
+
+impl DomainIndex {
+    /// A fresh index; `None` once [`MAX_DOMAINS`] are taken.
+    pub fn allocate() -> Option<Self> {
+        let index = NEXT_INDEX.fetch_add(1, Ordering::Relaxed);
+        (index < MAX_DOMAINS).then_some(Self(index))
+    }
+
+    pub fn get(self) -> usize {
+        self.0
+    }
+
+    /// An index `get` returned before.
+    pub(crate) fn from_raw(index: usize) -> Self {
+        Self(index.min(MAX_DOMAINS - 1))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_from_every_thread_add_up_and_survive_thread_exit() {
+        init();
+        let domain = DomainIndex::allocate().unwrap();
+        current().add(domain, 1, 10);
+        let handles: Vec<_> = (0..8)
+            .map(|_| {
+                std::thread::spawn(move || {
+                    for _ in 0..1000 {
+                        current().add(domain, 1, 3);
+                    }
+                    current().add(domain, -1, -1); // frees a block of another thread
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().unwrap();
+        }
+        assert_eq!(live(domain), (1 + 8 * 999, 10 + 8 * 2999));
+    }
+
+    #[test]
+    fn released_tallies_are_reused_not_multiplied() {
+        init();
+        let count = || {
+            let mut n = 0;
+            let mut cursor = HEAD.load(Ordering::Acquire);
+            while !cursor.is_null() {
+                n += 1;
+                // SAFETY: registry entries are never freed.
+                cursor = unsafe { &*cursor }.next.load(Ordering::Acquire);
+            }
+            n
+        };
+        for _ in 0..4 {
+            std::thread::spawn(|| {
+                current();
+            })
+            .join()
+            .unwrap();
+        }
+        let before = count();
+        for _ in 0..50 {
+            std::thread::spawn(|| {
+                current();
+            })
+            .join()
+            .unwrap();
+        }
+        // Other tests run threads concurrently; 50 sequential short-lived threads must not have
+        // made 50 tallies.
+        assert!(count() < before + 20, "{} tallies after {before}", count());
+    }
+}
