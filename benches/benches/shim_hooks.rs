@@ -8,6 +8,7 @@ use std::ffi::c_void;
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion};
+use leakcheck_shim::fake::{debug_allocator, plain_allocator};
 use leakcheck_shim::hooks::{Domain, DomainSlot};
 use leakcheck_shim::pyapi::PyMemAllocatorEx;
 
@@ -22,60 +23,10 @@ fn hook<S: DomainSlot>(inner: PyMemAllocatorEx) -> (PyMemAllocatorEx, &'static D
     )
 }
 
-const SST: usize = std::mem::size_of::<usize>();
-
-unsafe extern "C" fn plain_malloc(_: *mut c_void, size: usize) -> *mut c_void {
-    // SAFETY: libc malloc.
-    unsafe { libc::malloc(size.max(1)) }
-}
-unsafe extern "C" fn plain_calloc(_: *mut c_void, n: usize, e: usize) -> *mut c_void {
-    // SAFETY: libc calloc.
-    unsafe { libc::calloc(n.max(1), e.max(1)) }
-}
-unsafe extern "C" fn plain_realloc(_: *mut c_void, p: *mut c_void, n: usize) -> *mut c_void {
-    // SAFETY: libc realloc.
-    unsafe { libc::realloc(p, n.max(1)) }
-}
-unsafe extern "C" fn plain_free(_: *mut c_void, p: *mut c_void) {
-    // SAFETY: libc free.
-    unsafe { libc::free(p) }
-}
-
-/// `_PyMem_DebugRawAlloc`'s layout: size (big-endian), API id 'r', 7 x 0xFD, then the block.
-unsafe extern "C" fn debug_malloc(_: *mut c_void, size: usize) -> *mut c_void {
-    // SAFETY: header plus payload from libc.
-    unsafe {
-        let base = libc::malloc(2 * SST + size.max(1)).cast::<u8>();
-        std::ptr::copy_nonoverlapping(size.to_be_bytes().as_ptr(), base, SST);
-        *base.add(SST) = b'r';
-        std::ptr::write_bytes(base.add(SST + 1), 0xFD, SST - 1);
-        base.add(2 * SST).cast()
-    }
-}
-unsafe extern "C" fn debug_free(_: *mut c_void, p: *mut c_void) {
-    if !p.is_null() {
-        // SAFETY: `p` came from debug_malloc.
-        unsafe { libc::free(p.cast::<u8>().sub(2 * SST).cast()) }
-    }
-}
-
-fn allocator(
-    malloc: leakcheck_shim::pyapi::MallocFn,
-    free: leakcheck_shim::pyapi::FreeFn,
-) -> PyMemAllocatorEx {
-    PyMemAllocatorEx {
-        ctx: std::ptr::null_mut(),
-        malloc,
-        calloc: plain_calloc,
-        realloc: plain_realloc,
-        free,
-    }
-}
-
 fn alloc_free(c: &mut Criterion) {
     let mut group = c.benchmark_group("alloc_free_48B");
-    let libc = allocator(plain_malloc, plain_free);
-    let debug = allocator(debug_malloc, debug_free);
+    let libc = plain_allocator();
+    let debug = debug_allocator(b'r');
     for (name, inner, (hooked, domain)) in [
         ("libc", libc, hook::<LibcSlot>(libc)),
         ("debug_header", debug, hook::<DebugSlot>(debug)),
@@ -107,18 +58,18 @@ fn alloc_free(c: &mut Criterion) {
 /// (the RAW domain is called without the GIL; free-threaded builds call every domain so).
 fn alloc_free_contended(c: &mut Criterion) {
     leakcheck_shim::domain_slot!(ContendedSlot, b'r');
-    let (hooked, _) = hook::<ContendedSlot>(allocator(debug_malloc, debug_free));
+    let (hooked, _) = hook::<ContendedSlot>(debug_allocator(b'r'));
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let other = {
         let stop = stop.clone();
-        // The debug allocator ignores its ctx (null here); only the functions cross over.
-        let (malloc, free) = (hooked.malloc, hooked.free);
+        // The ctx (an API id) crosses over as an address.
+        let (malloc, free, ctx) = (hooked.malloc, hooked.free, hooked.ctx as usize);
         std::thread::spawn(move || {
             while !stop.load(std::sync::atomic::Ordering::Relaxed) {
                 // SAFETY: a matching allocate/free pair through the hooks.
                 unsafe {
-                    let p = malloc(std::ptr::null_mut(), 48);
-                    free(std::ptr::null_mut(), p);
+                    let p = malloc(ctx as *mut c_void, 48);
+                    free(ctx as *mut c_void, p);
                 }
             }
         })

@@ -350,70 +350,7 @@ unsafe extern "C" fn hook_free<S: DomainSlot>(_ctx: *mut c_void, ptr: *mut c_voi
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// An allocator with `_PyMem_DebugRawAlloc`'s header, over libc.
-    unsafe extern "C" fn debug_malloc(ctx: *mut c_void, size: usize) -> *mut c_void {
-        let id = ctx as usize as u8;
-        // SAFETY: test allocator; header plus payload.
-        unsafe {
-            let base = libc::malloc(2 * SST + size.max(1)).cast::<u8>();
-            std::ptr::copy_nonoverlapping(size.to_be_bytes().as_ptr(), base, SST);
-            *base.add(SST) = id;
-            std::ptr::write_bytes(base.add(SST + 1), FORBIDDEN_BYTE, SST - 1);
-            base.add(2 * SST).cast()
-        }
-    }
-    unsafe extern "C" fn debug_calloc(ctx: *mut c_void, n: usize, e: usize) -> *mut c_void {
-        // SAFETY: test allocator.
-        unsafe { debug_malloc(ctx, n * e) }
-    }
-    unsafe extern "C" fn debug_realloc(ctx: *mut c_void, p: *mut c_void, n: usize) -> *mut c_void {
-        // SAFETY: test allocator; copies min(old, new) bytes.
-        unsafe {
-            let q = debug_malloc(ctx, n);
-            if !p.is_null() {
-                let old = usize::from_be_bytes(std::ptr::read_unaligned(
-                    p.cast::<u8>().sub(2 * SST).cast(),
-                ));
-                std::ptr::copy_nonoverlapping(p.cast::<u8>(), q.cast::<u8>(), old.min(n));
-                debug_free(ctx, p);
-            }
-            q
-        }
-    }
-    unsafe extern "C" fn debug_free(_ctx: *mut c_void, p: *mut c_void) {
-        if !p.is_null() {
-            // SAFETY: test allocator.
-            unsafe { libc::free(p.cast::<u8>().sub(2 * SST).cast()) }
-        }
-    }
-
-    fn debug_allocator(id: u8) -> PyMemAllocatorEx {
-        PyMemAllocatorEx {
-            ctx: id as usize as *mut c_void,
-            malloc: debug_malloc,
-            calloc: debug_calloc,
-            realloc: debug_realloc,
-            free: debug_free,
-        }
-    }
-
-    unsafe extern "C" fn plain_malloc(_: *mut c_void, size: usize) -> *mut c_void {
-        // SAFETY: libc.
-        unsafe { libc::malloc(size.max(1)) }
-    }
-    unsafe extern "C" fn plain_calloc(_: *mut c_void, n: usize, e: usize) -> *mut c_void {
-        // SAFETY: libc.
-        unsafe { libc::calloc(n.max(1), e.max(1)) }
-    }
-    unsafe extern "C" fn plain_realloc(_: *mut c_void, p: *mut c_void, n: usize) -> *mut c_void {
-        // SAFETY: libc.
-        unsafe { libc::realloc(p, n.max(1)) }
-    }
-    unsafe extern "C" fn plain_free(_: *mut c_void, p: *mut c_void) {
-        // SAFETY: libc.
-        unsafe { libc::free(p) }
-    }
+    use crate::fake::{debug_allocator, debug_malloc, plain_allocator};
 
     fn hooked<S: DomainSlot>(inner: PyMemAllocatorEx) -> (&'static Domain, PyMemAllocatorEx) {
         (S::domain(), Domain::wrap::<S>(inner).expect("a fresh slot"))
@@ -455,13 +392,7 @@ mod tests {
         assert_eq!(d.live().0, 0);
 
         crate::domain_slot!(Plain, b'r');
-        let (d, a) = hooked::<Plain>(PyMemAllocatorEx {
-            ctx: std::ptr::null_mut(),
-            malloc: plain_malloc,
-            calloc: plain_calloc,
-            realloc: plain_realloc,
-            free: plain_free,
-        });
+        let (d, a) = hooked::<Plain>(plain_allocator());
         // SAFETY: calling the hooks as CPython would.
         unsafe {
             let p = (a.malloc)(a.ctx, 4096);
@@ -547,11 +478,9 @@ mod tests {
             .set(Box::leak(Box::new(raw_hook)) as *const _ as usize)
             .unwrap();
         let (obj, obj_hook) = hooked::<Obj>(PyMemAllocatorEx {
-            ctx: std::ptr::null_mut(),
             malloc: obj_malloc,
-            calloc: debug_calloc,
-            realloc: debug_realloc,
             free: obj_free,
+            ..debug_allocator(b'r')
         });
         // SAFETY: calling the hooks as CPython would.
         let p = unsafe { (obj_hook.malloc)(obj_hook.ctx, 1000) };

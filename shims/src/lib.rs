@@ -27,6 +27,8 @@
 
 pub mod boundaries;
 pub mod channel;
+#[cfg(any(test, feature = "fake-allocators"))]
+pub mod fake;
 pub mod hooks;
 pub mod pyapi;
 pub mod startup;
