@@ -17,6 +17,7 @@ use std::ffi::{c_char, c_int, c_void, CStr, CString};
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::OnceLock;
 
+use crate::attribution;
 use crate::channel;
 use crate::pyapi::{Api, PyMethodDef, PyObject, METH_FASTCALL, PY_FILE_INPUT};
 
@@ -220,7 +221,20 @@ unsafe extern "C" fn mark(
             unsafe { (api.err_clear)() };
         }
         match (usize::try_from(kind).ok().and_then(|k| KINDS.get(k)), name) {
-            (Some(kind), Some(name)) => record(kind, name, a, b),
+            (Some(&kind), Some(name)) => {
+                record(kind, name, a, b);
+                match kind {
+                    "begin" => attribution::begin(a, b),
+                    "measure" => {
+                        let sites = attribution::at_measurement(name, a);
+                        if !sites.is_empty() {
+                            channel::append(&sites);
+                        }
+                    }
+                    "end" => attribution::end(),
+                    _ => {}
+                }
+            }
             _ => record(
                 KINDS[KIND_ERROR],
                 b"leakcheck_mark called with bad arguments",

@@ -19,6 +19,7 @@
 use std::ffi::c_void;
 use std::sync::atomic::{AtomicPtr, AtomicU8, AtomicUsize, Ordering};
 
+use crate::attribution;
 use crate::pyapi::PyMemAllocatorEx;
 use crate::tally::{self, DomainIndex, Tally};
 
@@ -43,6 +44,11 @@ impl SizeSource {
             state: AtomicU8::new(SIZE_UNKNOWN_YET),
             api_id,
         }
+    }
+
+    /// CPython's debug API id of the domain (`r`, `m`, `o`).
+    pub fn api_id(&self) -> u8 {
+        self.api_id
     }
 
     /// Whether byte counts of this domain can be trusted.
@@ -267,6 +273,9 @@ unsafe extern "C" fn hook_malloc<S: DomainSlot>(_ctx: *mut c_void, size: usize) 
         // SAFETY: `ptr` was just returned for `size` bytes.
         unsafe { d.sizes.observe_alloc(ptr, size) };
         guard.0.add(d.index(), 1, size as i64);
+        if attribution::active() {
+            attribution::on_alloc(d.sizes.api_id(), ptr as usize, size as u64);
+        }
     }
     ptr
 }
@@ -290,6 +299,9 @@ unsafe extern "C" fn hook_calloc<S: DomainSlot>(
         // SAFETY: `ptr` was just returned for `size` bytes.
         unsafe { d.sizes.observe_alloc(ptr, size) };
         guard.0.add(d.index(), 1, size as i64);
+        if attribution::active() {
+            attribution::on_alloc(d.sizes.api_id(), ptr as usize, size as u64);
+        }
     }
     ptr
 }
@@ -312,11 +324,26 @@ unsafe extern "C" fn hook_realloc<S: DomainSlot>(
         // SAFETY: `ptr` is a live block of this domain (CPython's realloc contract).
         unsafe { d.sizes.size_of_live(ptr) }.unwrap_or(0)
     };
+    // The old block leaves its site before realloc frees it (another thread may get its
+    // address at once); it goes back if realloc fails.
+    let attributed = attribution::active();
+    let taken = if attributed && !ptr.is_null() {
+        attribution::take(ptr as usize)
+    } else {
+        None
+    };
     // SAFETY: forwarding the caller's arguments to the allocator we wrap.
     let new_ptr = unsafe { (inner.realloc)(inner.ctx, ptr, new_size) };
     if new_ptr.is_null() {
         // Failure leaves the old block untouched (CPython never passes 0 here to free).
+        if let Some(taken) = taken {
+            attribution::restore(ptr as usize, taken);
+        }
         return new_ptr;
+    }
+    if attributed {
+        // Attributed to the realloc's stack, as tracemalloc does.
+        attribution::on_alloc(d.sizes.api_id(), new_ptr as usize, new_size as u64);
     }
     if ptr.is_null() {
         // SAFETY: `new_ptr` was just returned for `new_size` bytes.
@@ -342,6 +369,9 @@ unsafe extern "C" fn hook_free<S: DomainSlot>(_ctx: *mut c_void, ptr: *mut c_voi
         // SAFETY: `ptr` is a live block of this domain (CPython's free contract).
         let size = unsafe { d.sizes.size_of_live(ptr) }.unwrap_or(0);
         guard.0.add(d.index(), -1, -(size as i64));
+        if attribution::active() {
+            attribution::take(ptr as usize);
+        }
     }
     // SAFETY: forwarding the caller's arguments to the allocator we wrap.
     unsafe { (inner.free)(inner.ctx, ptr) }

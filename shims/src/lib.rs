@@ -25,6 +25,7 @@
 //! their flags, or a `replaced` record at exit does, and the harness reports it instead of
 //! zeros.
 
+pub mod attribution;
 pub mod boundaries;
 pub mod channel;
 #[cfg(any(test, feature = "fake-allocators"))]
@@ -33,6 +34,7 @@ pub mod hooks;
 pub mod pyapi;
 pub mod startup;
 pub mod tally;
+pub mod unwind;
 
 use std::ffi::c_int;
 use std::mem::MaybeUninit;
@@ -60,6 +62,7 @@ extern "C" fn constructor() {
         return;
     };
     let _ = ALLOCATORS.set(allocators);
+    attribution::init_from_env();
     boundaries::prepare(api);
     startup::arm(allocators, boundaries::install);
 }

@@ -15,7 +15,7 @@
 //! Domains are numbered by [`DomainIndex`]; a tally has room for [`MAX_DOMAINS`].
 
 use std::ffi::c_void;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicPtr, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
 /// Domains one process may number (3 in production; unit tests and benches make more).
@@ -37,6 +37,9 @@ pub struct Tally {
     claimed: AtomicBool,
     /// The next tally of the registry (set before the tally is published, then constant).
     next: AtomicPtr<Tally>,
+    /// The owner's stack range, for the unwinder (0..0 until looked up).
+    stack_start: AtomicU64,
+    stack_end: AtomicU64,
 }
 
 /// The registry: a push-only list of every tally ever made.
@@ -50,7 +53,23 @@ impl Tally {
             in_hook: AtomicBool::new(false),
             claimed: AtomicBool::new(true),
             next: AtomicPtr::new(std::ptr::null_mut()),
+            stack_start: AtomicU64::new(0),
+            stack_end: AtomicU64::new(0),
         }
+    }
+
+    /// The owner thread's stack, once [`Tally::set_stack`] recorded it.
+    pub fn stack(&self) -> Option<std::ops::Range<u64>> {
+        let (start, end) = (
+            self.stack_start.load(Ordering::Relaxed),
+            self.stack_end.load(Ordering::Relaxed),
+        );
+        (start < end).then_some(start..end)
+    }
+
+    pub fn set_stack(&self, stack: std::ops::Range<u64>) {
+        self.stack_start.store(stack.start, Ordering::Relaxed);
+        self.stack_end.store(stack.end, Ordering::Relaxed);
     }
 
     /// Add to this thread's counts of `domain`. Only the owner calls this.
@@ -130,6 +149,8 @@ fn claim() -> &'static Tally {
 }
 
 fn adopt(tally: &'static Tally) -> &'static Tally {
+    // A new owner, a new stack.
+    tally.set_stack(0..0);
     let ptr = tally as *const Tally as *mut c_void;
     // SAFETY: this thread's own thread-local pointer.
     unsafe { leakcheck_shim_tally_set(ptr) };

@@ -1,0 +1,466 @@
+//! Allocation sites: during the counted repetitions of a test, every allocation's native stack,
+//! and the blocks still alive per stack at each of regrtest's measurements.
+//!
+//! The window opens at the measurement that ends the last warm-up and closes at the last one
+//! ([`at_measurement`]); outside it the hooks only count (one relaxed load to learn that). Inside
+//! it an allocation captures up to `LEAKCHECK_STACK_DEPTH` return addresses ([`crate::unwind`]),
+//! finds or makes the site of (domain, stack), and remembers the block's site and size; a free of
+//! a remembered block decrements its site. At each counted measurement the sites with live blocks
+//! are written out: the harness keeps the sites that grew in every counted repetition
+//! (regrtest's rule, per site), so blocks of other sites freed meanwhile cannot hide a leak.
+//!
+//! Records (format of `crate::channel`; addresses in hex): `stack PID - SITE DOMAIN A1,A2,...`
+//! once per site, `site PID TEST INDEX SITE DOMAIN BLOCKS BYTES`, and `module PID PATH BIAS LO HI`
+//! for every module the stacks may point into. Symbolization happens in the harness.
+//!
+//! All state sits behind one spin lock, taken only inside the window. A fork in the window leaves
+//! the child with a consistent copy (the lock is held across `fork`) and the window closed.
+
+use std::cell::UnsafeCell;
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::ops::Range;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
+use std::sync::Once;
+
+use crate::channel;
+use crate::tally;
+use crate::unwind::{current_thread_stack, Cache, Unwinder};
+
+/// The environment variable with the stack depth (0: no attribution); set by the harness.
+pub const DEPTH_ENV: &str = "LEAKCHECK_STACK_DEPTH";
+/// Deepest stack the shim records, whatever is asked.
+pub const MAX_DEPTH: usize = 128;
+
+static DEPTH: AtomicUsize = AtomicUsize::new(0);
+static ACTIVE: AtomicBool = AtomicBool::new(false);
+/// Warm-ups and runs of the test in progress (set at `begin`; markers run under the GIL).
+static WARMUPS: AtomicI64 = AtomicI64::new(-1);
+static RUNS: AtomicI64 = AtomicI64::new(0);
+
+static STATE: SpinLock<Option<Tracker>> = SpinLock::new(None);
+static FORK_HANDLERS: Once = Once::new();
+
+/// Read the depth from the environment. Called from the constructor.
+pub fn init_from_env() {
+    let depth = std::env::var(DEPTH_ENV)
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(0);
+    DEPTH.store(depth.min(MAX_DEPTH), Ordering::Relaxed);
+}
+
+/// Whether allocations are being attributed right now: one relaxed load on the hot path.
+#[inline(always)]
+pub fn active() -> bool {
+    ACTIVE.load(Ordering::Relaxed)
+}
+
+/// A test's `-R` run begins.
+pub fn begin(warmups: i64, runs: i64) {
+    WARMUPS.store(warmups, Ordering::Relaxed);
+    RUNS.store(runs, Ordering::Relaxed);
+}
+
+/// Regrtest took measurement `index` of `test`: write the sites if the window is open, then open
+/// or close it. Returns the records to append.
+pub fn at_measurement(test: &[u8], index: i64) -> Vec<u8> {
+    let depth = DEPTH.load(Ordering::Relaxed);
+    let (warmups, runs) = (
+        WARMUPS.load(Ordering::Relaxed),
+        RUNS.load(Ordering::Relaxed),
+    );
+    if depth == 0 || warmups < 1 || runs < 1 {
+        return Vec::new();
+    }
+    let mut records = Vec::new();
+    if active() {
+        let mut state = STATE.lock();
+        if let Some(tracker) = state.as_mut() {
+            tracker.unwinder.refresh();
+            tracker.write_sites(test, index, &mut records);
+        }
+    }
+    if index == warmups - 1 {
+        open(depth);
+    } else if index >= warmups + runs - 1 {
+        close();
+    }
+    records
+}
+
+/// The test's repetitions are over (or were cut short).
+pub fn end() {
+    close();
+    WARMUPS.store(-1, Ordering::Relaxed);
+}
+
+fn open(depth: usize) {
+    FORK_HANDLERS.call_once(|| {
+        // SAFETY: registers handlers that only touch our own lock and flags.
+        unsafe {
+            libc::pthread_atfork(
+                Some(before_fork),
+                Some(after_fork_in_parent),
+                Some(after_fork_in_child),
+            )
+        };
+    });
+    let mut state = STATE.lock();
+    let tracker = state.get_or_insert_with(|| Tracker::new(depth));
+    tracker.reset(depth);
+    tracker.unwinder.refresh();
+    ACTIVE.store(true, Ordering::Release);
+}
+
+fn close() {
+    if !ACTIVE.swap(false, Ordering::AcqRel) {
+        return;
+    }
+    let mut state = STATE.lock();
+    if let Some(tracker) = state.as_mut() {
+        tracker.reset(tracker.depth);
+    }
+}
+
+/// A block of `size` bytes was allocated at `ptr` in the domain with debug API id `domain`.
+#[inline(never)]
+pub fn on_alloc(domain: u8, ptr: usize, size: u64) {
+    let stack = thread_stack();
+    let mut state = STATE.lock();
+    // The window may have closed since the caller looked.
+    if !active() {
+        return;
+    }
+    if let Some(tracker) = state.as_mut() {
+        tracker.allocated(domain, ptr, size, stack);
+    }
+}
+
+/// Where a block taken off its site was counted, to put it back ([`restore`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Taken {
+    site: u32,
+    size: u64,
+}
+
+/// The block at `ptr` is being freed, or moved by realloc: take it off its site.
+#[inline(never)]
+pub fn take(ptr: usize) -> Option<Taken> {
+    let mut state = STATE.lock();
+    state.as_mut().and_then(|tracker| tracker.freed(ptr))
+}
+
+/// A realloc failed: the block `take` removed is still there.
+#[cold]
+pub fn restore(ptr: usize, taken: Taken) {
+    let mut state = STATE.lock();
+    if let Some(tracker) = state
+        .as_mut()
+        .filter(|t| (taken.site as usize) < t.sites.len())
+    {
+        tracker.live.insert(ptr, (taken.site, taken.size));
+        let site = &mut tracker.sites[taken.site as usize];
+        site.blocks += 1;
+        site.bytes += taken.size as i64;
+    }
+}
+
+/// This thread's stack range, cached in its tally.
+fn thread_stack() -> Range<u64> {
+    let tally = tally::current();
+    if let Some(stack) = tally.stack() {
+        return stack;
+    }
+    let stack = current_thread_stack().unwrap_or(0..0);
+    tally.set_stack(stack.clone());
+    stack
+}
+
+struct Site {
+    domain: u8,
+    frames: Box<[u64]>,
+    blocks: i64,
+    bytes: i64,
+    written: bool,
+}
+
+struct Tracker {
+    unwinder: Unwinder,
+    cache: Box<Cache>,
+    depth: usize,
+    /// (domain, frames) -> index into `sites`.
+    by_stack: HashMap<Box<[u64]>, u32, BuildHasherDefault<FastHasher>>,
+    sites: Vec<Site>,
+    /// Block address -> (site, size).
+    live: HashMap<usize, (u32, u64), BuildHasherDefault<FastHasher>>,
+    /// Modules already described to the harness.
+    modules_written: usize,
+    scratch: Vec<u64>,
+}
+
+impl Tracker {
+    fn new(depth: usize) -> Self {
+        Self {
+            unwinder: Unwinder::new(),
+            cache: Box::new(Cache::new()),
+            depth,
+            by_stack: HashMap::default(),
+            sites: Vec::new(),
+            live: HashMap::default(),
+            modules_written: 0,
+            scratch: vec![0; MAX_DEPTH + 1],
+        }
+    }
+
+    fn reset(&mut self, depth: usize) {
+        self.depth = depth;
+        self.by_stack.clear();
+        self.sites.clear();
+        self.live.clear();
+        self.modules_written = 0;
+    }
+
+    fn allocated(&mut self, domain: u8, ptr: usize, size: u64, stack: Range<u64>) {
+        let depth = self.depth.min(MAX_DEPTH);
+        self.scratch[0] = u64::from(domain);
+        let n = self
+            .unwinder
+            .capture(&mut self.cache, stack, &mut self.scratch[1..=depth]);
+        let key = &self.scratch[..=n];
+        let site = match self.by_stack.get(key) {
+            Some(&site) => site,
+            None => {
+                let site = self.sites.len() as u32;
+                self.sites.push(Site {
+                    domain,
+                    frames: key[1..].into(),
+                    blocks: 0,
+                    bytes: 0,
+                    written: false,
+                });
+                self.by_stack.insert(key.into(), site);
+                site
+            }
+        };
+        let entry = &mut self.sites[site as usize];
+        entry.blocks += 1;
+        entry.bytes += size as i64;
+        // An address is live once; a stale entry means a free we did not see (another
+        // allocator's block): forget it.
+        if let Some((old_site, old_size)) = self.live.insert(ptr, (site, size)) {
+            let old = &mut self.sites[old_site as usize];
+            old.blocks -= 1;
+            old.bytes -= old_size as i64;
+        }
+    }
+
+    fn freed(&mut self, ptr: usize) -> Option<Taken> {
+        let (site, size) = self.live.remove(&ptr)?;
+        let entry = &mut self.sites[site as usize];
+        entry.blocks -= 1;
+        entry.bytes -= size as i64;
+        Some(Taken { site, size })
+    }
+
+    fn write_sites(&mut self, test: &[u8], index: i64, out: &mut Vec<u8>) {
+        // SAFETY: getpid has no preconditions.
+        let pid = unsafe { libc::getpid() };
+        let modules = self.unwinder.modules();
+        if self.modules_written != modules.len() {
+            for module in modules {
+                out.extend_from_slice(format!("module\t{pid}\t").as_bytes());
+                channel::escape(&module.path, out);
+                out.extend_from_slice(
+                    format!(
+                        "\t{:x}\t{:x}\t{:x}\n",
+                        module.bias, module.range.start, module.range.end
+                    )
+                    .as_bytes(),
+                );
+            }
+            self.modules_written = modules.len();
+        }
+        for (id, site) in self.sites.iter_mut().enumerate() {
+            if site.blocks <= 0 {
+                continue;
+            }
+            if !site.written {
+                site.written = true;
+                let frames: Vec<String> = site.frames.iter().map(|a| format!("{a:x}")).collect();
+                out.extend_from_slice(
+                    format!(
+                        "stack\t{pid}\t-\t{id}\t{}\t{}\n",
+                        site.domain as char,
+                        frames.join(",")
+                    )
+                    .as_bytes(),
+                );
+            }
+            out.extend_from_slice(format!("site\t{pid}\t").as_bytes());
+            channel::escape(test, out);
+            out.extend_from_slice(
+                format!(
+                    "\t{index}\t{id}\t{}\t{}\t{}\n",
+                    site.domain as char, site.blocks, site.bytes
+                )
+                .as_bytes(),
+            );
+        }
+    }
+}
+
+extern "C" fn before_fork() {
+    STATE.raw_lock();
+}
+
+extern "C" fn after_fork_in_parent() {
+    STATE.raw_unlock();
+}
+
+extern "C" fn after_fork_in_child() {
+    // The child is not the test being measured.
+    ACTIVE.store(false, Ordering::Relaxed);
+    STATE.raw_unlock();
+}
+
+/// A minimal spin lock: taken only inside the window, for a few hundred nanoseconds, with the
+/// GIL usually held already. It never allocates through CPython and can be released from an
+/// `atfork` handler, which a `std::sync::Mutex` guard cannot.
+struct SpinLock<T> {
+    locked: AtomicBool,
+    value: UnsafeCell<T>,
+}
+
+// SAFETY: access to `value` is serialised by `locked`.
+unsafe impl<T: Send> Sync for SpinLock<T> {}
+
+struct SpinGuard<'a, T> {
+    lock: &'a SpinLock<T>,
+}
+
+impl<T> SpinLock<T> {
+    const fn new(value: T) -> Self {
+        Self {
+            locked: AtomicBool::new(false),
+            value: UnsafeCell::new(value),
+        }
+    }
+
+    fn raw_lock(&self) {
+        let mut spins = 0u32;
+        while self
+            .locked
+            .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
+        {
+            spins += 1;
+            if spins < 100 {
+                std::hint::spin_loop();
+            } else {
+                // The holder may be descheduled: let it run.
+                std::thread::yield_now();
+            }
+        }
+    }
+
+    fn raw_unlock(&self) {
+        self.locked.store(false, Ordering::Release);
+    }
+
+    fn lock(&self) -> SpinGuard<'_, T> {
+        self.raw_lock();
+        SpinGuard { lock: self }
+    }
+}
+
+impl<T> std::ops::Deref for SpinGuard<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        // SAFETY: the guard holds the lock.
+        unsafe { &*self.lock.value.get() }
+    }
+}
+
+impl<T> std::ops::DerefMut for SpinGuard<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        // SAFETY: the guard holds the lock.
+        unsafe { &mut *self.lock.value.get() }
+    }
+}
+
+impl<T> Drop for SpinGuard<'_, T> {
+    fn drop(&mut self) {
+        self.lock.raw_unlock();
+    }
+}
+
+/// Multiply-rotate hashing of machine words (the keys are addresses and return addresses):
+/// much cheaper than SipHash, and nothing here is attacker-chosen.
+#[derive(Default)]
+struct FastHasher(u64);
+
+impl Hasher for FastHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.write_u64(u64::from_le_bytes(word));
+        }
+    }
+    fn write_u64(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    fn write_usize(&mut self, word: usize) {
+        self.write_u64(word as u64);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sites_count_what_stays_alive_and_are_written_once() {
+        let mut tracker = Tracker::new(16);
+        let stack = current_thread_stack().unwrap();
+        // Two blocks from one call site (same stack: same loop iteration shape), one freed.
+        for ptr in [0x1000usize, 0x2000] {
+            tracker.allocated(b'r', ptr, 48, stack.clone());
+        }
+        tracker.freed(0x1000);
+        tracker.freed(0x9999); // never seen: ignored
+        let mut out = Vec::new();
+        tracker.write_sites(b"test_x", 3, &mut out);
+        let text = String::from_utf8(out).unwrap();
+        let sites: Vec<&str> = text.lines().filter(|l| l.starts_with("site\t")).collect();
+        assert_eq!(sites.len(), 1, "{text}");
+        assert!(sites[0].ends_with("\ttest_x\t3\t0\tr\t1\t48"), "{text}");
+        assert_eq!(text.lines().filter(|l| l.starts_with("stack\t")).count(), 1);
+        assert!(text.lines().any(|l| l.starts_with("module\t")));
+        let mut again = Vec::new();
+        tracker.write_sites(b"test_x", 4, &mut again);
+        let again = String::from_utf8(again).unwrap();
+        assert!(
+            !again.contains("stack\t"),
+            "stacks and modules are written once: {again}"
+        );
+        assert!(!again.contains("module\t"));
+    }
+
+    #[test]
+    fn fast_hasher_separates_nearby_words() {
+        let hash = |words: &[u64]| {
+            let mut h = FastHasher::default();
+            for w in words {
+                h.write_u64(*w);
+            }
+            h.finish()
+        };
+        assert_ne!(hash(&[1, 2]), hash(&[2, 1]));
+        assert_ne!(hash(&[0x7f00_0000_1000]), hash(&[0x7f00_0000_1008]));
+    }
+}
