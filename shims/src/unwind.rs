@@ -108,7 +108,7 @@ impl Unwinder {
             return 0;
         };
         let mut read_stack = |addr: u64| {
-            if addr % 8 == 0 && stack.start <= addr && addr + 8 <= stack.end {
+            if addr.is_multiple_of(8) && stack.start <= addr && addr + 8 <= stack.end {
                 // SAFETY: an aligned address inside this thread's own mapped stack.
                 Ok(unsafe { std::ptr::read_volatile(addr as *const u64) })
             } else {
@@ -309,6 +309,22 @@ fn decode_eh_frame_ptr(encoding: u8, bytes: &[u8], at: u64, hdr: u64) -> Option<
     u64::try_from(base + value).ok()
 }
 
+/// The current thread's stack, from its `pthread` attributes.
+pub fn current_thread_stack() -> Option<Range<u64>> {
+    let mut attr = std::mem::MaybeUninit::<libc::pthread_attr_t>::uninit();
+    // SAFETY: pthread_getattr_np initialises `attr` on success; it is destroyed below.
+    unsafe {
+        if libc::pthread_getattr_np(libc::pthread_self(), attr.as_mut_ptr()) != 0 {
+            return None;
+        }
+        let mut addr: *mut c_void = std::ptr::null_mut();
+        let mut size: usize = 0;
+        let ok = libc::pthread_attr_getstack(attr.as_ptr(), &mut addr, &mut size) == 0;
+        libc::pthread_attr_destroy(attr.as_mut_ptr());
+        ok.then(|| addr as u64..addr as u64 + size as u64)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -381,21 +397,5 @@ mod tests {
         unwinder.own_range = 0..0;
         let mut out = [0u64; 4];
         assert_eq!(deep(10, &unwinder, &mut out), 4);
-    }
-}
-
-/// The current thread's stack, from its `pthread` attributes.
-pub fn current_thread_stack() -> Option<Range<u64>> {
-    let mut attr = std::mem::MaybeUninit::<libc::pthread_attr_t>::uninit();
-    // SAFETY: pthread_getattr_np initialises `attr` on success; it is destroyed below.
-    unsafe {
-        if libc::pthread_getattr_np(libc::pthread_self(), attr.as_mut_ptr()) != 0 {
-            return None;
-        }
-        let mut addr: *mut c_void = std::ptr::null_mut();
-        let mut size: usize = 0;
-        let ok = libc::pthread_attr_getstack(attr.as_ptr(), &mut addr, &mut size) == 0;
-        libc::pthread_attr_destroy(attr.as_mut_ptr());
-        ok.then(|| addr as u64..addr as u64 + size as u64)
     }
 }
