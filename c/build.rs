@@ -52,7 +52,65 @@ fn main() {
         }
     }
     .unwrap();
+    build_symbolize_fixtures(&manifest_dir, &out_dir, &mut generated);
     std::fs::write(out_dir.join("fixtures.rs"), generated).unwrap();
+}
+
+/// The symbolization fixture `symbolize/inlines.c`, built `-g -O2` in the variants the
+/// symbolizer must read: DWARF 5 (gcc 12's default), DWARF 4, and debug sections compressed
+/// with zlib and with zstd (`SHF_COMPRESSED`).
+fn build_symbolize_fixtures(manifest_dir: &Path, out_dir: &Path, generated: &mut String) {
+    let source = manifest_dir.join("symbolize/inlines.c");
+    println!("cargo:rerun-if-changed=symbolize/inlines.c");
+    let variants: [(&str, &str, &[&str]); 4] = [
+        ("SYMBOLIZE_INLINES", "inlines", &[]),
+        ("SYMBOLIZE_INLINES_DWARF4", "inlines-dwarf4", &["-gdwarf-4"]),
+        ("SYMBOLIZE_INLINES_ZLIB", "inlines-zlib", &["-gz=zlib"]),
+        (
+            "SYMBOLIZE_INLINES_ZSTD",
+            "inlines-zstd",
+            &["-Wl,--compress-debug-sections=zstd"],
+        ),
+    ];
+    for (constant, name, flags) in variants {
+        let target = out_dir.join(name);
+        let compiler = cc::Build::new().get_compiler();
+        let mut cmd = compiler.to_command();
+        cmd.args(["-g", "-O2", "-Wall", "-Werror"])
+            .args(flags)
+            .arg(&source)
+            .arg("-o")
+            .arg(&target);
+        let built = match cmd.output() {
+            Ok(output) if output.status.success() => Ok(target.display().to_string()),
+            Ok(output) => Err(format!(
+                "compiling {} ({flags:?}) failed: {}",
+                source.display(),
+                String::from_utf8_lossy(&output.stderr)
+            )),
+            Err(e) => Err(format!("running the C compiler: {e}")),
+        };
+        writeln!(
+            generated,
+            "/// `symbolize/inlines.c` built `-g -O2 {}`, or why it could not be.",
+            flags.join(" ")
+        )
+        .unwrap();
+        match built {
+            Ok(path) => writeln!(
+                generated,
+                "pub const {constant}: Result<&str, &str> = Ok({path:?});"
+            ),
+            Err(why) => {
+                println!("cargo:warning=leakcheck fixtures: {why}");
+                writeln!(
+                    generated,
+                    "pub const {constant}: Result<&str, &str> = Err({why:?});"
+                )
+            }
+        }
+        .unwrap();
+    }
 }
 
 /// Compile `source` into the extension module `name` for `python`.
@@ -62,7 +120,8 @@ fn build_extension(
     name: &str,
     out_dir: &Path,
 ) -> Result<PathBuf, String> {
-    let query = "import sysconfig; print(sysconfig.get_paths()['include']); print(sysconfig.get_config_var('EXT_SUFFIX'))";
+    let query =
+        "import sysconfig; print(sysconfig.get_paths()['include']); print(sysconfig.get_config_var('EXT_SUFFIX'))";
     let output = Command::new(python)
         .args(["-c", query])
         .output()

@@ -5,7 +5,7 @@
 # be installed (rustup); Debian's own cargo is too old.
 set -euo pipefail
 
-packages=(python3.11-dbg libpython3.11-testsuite python3.11-dev gcc libc6-dev procps)
+packages=(python3.11-dbg libpython3.11-testsuite python3.11-dev gcc libc6-dev procps binutils llvm)
 
 missing=()
 for p in "${packages[@]}"; do

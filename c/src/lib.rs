@@ -6,6 +6,9 @@ use std::path::{Path, PathBuf};
 
 include!(concat!(env!("OUT_DIR"), "/fixtures.rs"));
 
+/// The source of the `SYMBOLIZE_INLINES*` fixtures.
+pub const SYMBOLIZE_SOURCE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/symbolize/inlines.c");
+
 /// The regrtest test modules that use the fixtures.
 pub const REGRTEST_MODULES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/regrtest");
 

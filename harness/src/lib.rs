@@ -15,3 +15,4 @@ pub mod report;
 pub mod run;
 pub mod shim_events;
 pub mod supervise;
+pub mod symbolize;

@@ -1,0 +1,432 @@
+//! One module (an ELF file) loaded for symbolization: its bytes read into memory once, the file
+//! holding its DWARF found (itself, a build-id file or a `.gnu_debuglink` file), its symbol
+//! table, and the batch runner that symbolizes many addresses on all cores.
+//!
+//! Files are read into memory rather than mapped: a binary rewritten in place while leakcheck
+//! reads it (a CPython rebuild during a run) must not crash leakcheck with `SIGBUS`, and reading
+//! ~25 MB from the page cache costs a few milliseconds once per module.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use gimli::SectionId;
+use object::{CompressionFormat, Object, ObjectSection};
+
+use super::dwarf::{DwarfData, RawFrame, SectionBytes};
+use super::search::Hints;
+use super::symtab::SymbolTable;
+use super::DebugInfoSource;
+
+/// Modules larger than this are not read (no real ELF file is; it keeps a wrong path cheap).
+const MAX_FILE_SIZE: u64 = 4 << 30;
+
+/// Files at least this big are read by several threads.
+const PARALLEL_READ_MIN: usize = 4 << 20;
+
+/// A compressed section claiming to inflate more than this many times its size is corrupt
+/// (zlib cannot exceed ~1032:1; real debug sections compress 3-10:1).
+const MAX_COMPRESSION_RATIO: u64 = 2048;
+
+/// Below this many distinct addresses, and with fewer than two units left to parse, a batch
+/// runs on the calling thread: starting threads would cost more than it saves.
+const PARALLEL_MIN_ADDRESSES: usize = 1024;
+
+/// Work items hold at most this many addresses, so that one big unit is shared between threads
+/// once it is parsed.
+const MAX_ITEM_ADDRESSES: usize = 2048;
+
+/// The DWARF sections leakcheck reads.
+const DWARF_SECTIONS: [SectionId; 10] = [
+    SectionId::DebugAbbrev,
+    SectionId::DebugAddr,
+    SectionId::DebugAranges,
+    SectionId::DebugInfo,
+    SectionId::DebugLine,
+    SectionId::DebugLineStr,
+    SectionId::DebugRanges,
+    SectionId::DebugRngLists,
+    SectionId::DebugStr,
+    SectionId::DebugStrOffsets,
+];
+
+#[derive(Debug)]
+pub(super) struct Module {
+    /// The module path as frames show it.
+    pub(super) name: String,
+    pub(super) source: DebugInfoSource,
+    symbols: SymbolTable,
+    dwarf: Option<DwarfData>,
+}
+
+impl Module {
+    /// Load `path`; never fails: what cannot be read is described in `source`.
+    pub(super) fn load(path: &Path, debug_dirs: &[PathBuf]) -> Module {
+        let mut module = Module {
+            name: path.to_string_lossy().into_owned(),
+            source: DebugInfoSource::SymbolTable,
+            symbols: SymbolTable::default(),
+            dwarf: None,
+        };
+        let image = match read_file(path) {
+            Ok(image) => image,
+            Err(reason) => {
+                module.source = DebugInfoSource::Nothing { reason };
+                return module;
+            }
+        };
+        let own_sections = {
+            let file = match object::File::parse(&*image) {
+                Ok(file) => file,
+                Err(error) => {
+                    module.source = DebugInfoSource::Nothing {
+                        reason: format!("{}: not a readable ELF file ({error})", path.display()),
+                    };
+                    return module;
+                }
+            };
+            module.symbols = SymbolTable::new(&file);
+            match dwarf_sections(&file, &image) {
+                Some(sections) => Ok((sections, endian(&file))),
+                None => Err(find_debug_file(path, &file, debug_dirs)),
+            }
+        };
+        match own_sections {
+            Ok((sections, endian)) => {
+                module.dwarf = Some(DwarfData::new(image, sections, endian));
+                module.source = DebugInfoSource::Dwarf {
+                    file: path.to_owned(),
+                };
+            }
+            Err(Some((debug_path, dwarf))) => {
+                drop(image);
+                module.dwarf = Some(dwarf);
+                module.source = DebugInfoSource::Dwarf { file: debug_path };
+            }
+            Err(None) if !module.symbols.is_empty() => {}
+            Err(None) => {
+                module.source = DebugInfoSource::Nothing {
+                    reason: format!(
+                        "{}: no DWARF (in the file, a build-id or a debuglink file) and no symbol table",
+                        path.display()
+                    ),
+                };
+            }
+        }
+        module
+    }
+
+    /// The frames of `address`, innermost first, never empty; LLVM 14's
+    /// `SymbolizableObjectFile::symbolizeInlinedCode`: DWARF frames, then the symbol table's
+    /// name for the outermost one.
+    pub(super) fn frames<'s>(
+        &'s self,
+        view: Option<&super::dwarf::Dwarf<'s>>,
+        address: u64,
+        unit: Option<usize>,
+        hints: &mut Hints,
+        out: &mut Vec<RawFrame<'s>>,
+    ) {
+        out.clear();
+        if let (Some(dwarf), Some(view)) = (&self.dwarf, view) {
+            dwarf.frames(view, address, unit, hints, out);
+        }
+        if out.is_empty() {
+            out.push(RawFrame::default());
+        }
+        if let (Some(symbol), Some(last)) = (
+            self.symbols.lookup(address, &mut hints.symbol),
+            out.last_mut(),
+        ) {
+            last.function = Some(symbol.name);
+            if last.file.is_none() {
+                last.file = symbol.file;
+            }
+        }
+    }
+
+    /// The symbol table entry covering `address`: `(name, start, size)` for `DATA` requests.
+    pub(super) fn data_symbol(&self, address: u64) -> Option<(&str, u64, u64)> {
+        self.symbols
+            .lookup(address, &mut 0)
+            .map(|s| (s.name, s.start, s.size))
+    }
+
+    /// Symbolize `addresses` (sorted, distinct) on up to all cores: `each(state, i, frames)` is
+    /// called once for every `addresses[i]`, on some thread, with that thread's `state`; the
+    /// states are returned. Addresses are grouped by compilation unit so each unit is parsed
+    /// by one thread, biggest pending work first.
+    pub(super) fn run<S, I, F>(&self, addresses: &[u64], init: I, each: F) -> Vec<S>
+    where
+        S: Send,
+        I: Fn() -> S + Sync,
+        F: for<'s> Fn(&mut S, usize, &[RawFrame<'s>]) + Sync,
+    {
+        let units: Vec<Option<usize>> = match &self.dwarf {
+            Some(dwarf) => dwarf.units_for_sorted(addresses),
+            None => vec![None; addresses.len()],
+        };
+        // Runs of addresses in one unit, split into items of bounded size.
+        let mut items: Vec<(usize, usize, u64)> = Vec::new();
+        let mut start = 0;
+        let mut pending_units = 0;
+        while start < addresses.len() {
+            let unit = units[start];
+            let mut end = start + 1;
+            while end < addresses.len() && units[end] == unit {
+                end += 1;
+            }
+            let (unparsed, size) = match (&self.dwarf, unit) {
+                (Some(dwarf), Some(unit)) => (!dwarf.unit_is_parsed(unit), dwarf.unit_size(unit)),
+                _ => (false, 0),
+            };
+            pending_units += usize::from(unparsed);
+            let mut chunk_start = start;
+            while chunk_start < end {
+                let chunk_end = end.min(chunk_start + MAX_ITEM_ADDRESSES);
+                // Cost guess: parsing is ~proportional to the unit's DIE bytes.
+                let parse = if unparsed && chunk_start == start {
+                    size as u64
+                } else {
+                    0
+                };
+                let cost = parse + 64 * (chunk_end - chunk_start) as u64;
+                items.push((chunk_start, chunk_end, cost));
+                chunk_start = chunk_end;
+            }
+            start = end;
+        }
+        items.sort_by_key(|item| std::cmp::Reverse(item.2));
+
+        let threads = if addresses.len() >= PARALLEL_MIN_ADDRESSES || pending_units >= 2 {
+            std::thread::available_parallelism()
+                .map_or(1, |n| n.get())
+                .min(items.len())
+                .clamp(1, 16)
+        } else {
+            1
+        };
+        let next = AtomicUsize::new(0);
+        let work = || {
+            let mut state = init();
+            let view = self.dwarf.as_ref().map(|d| d.view());
+            let mut frames = Vec::new();
+            let mut hints = Hints::default();
+            loop {
+                let taken = next.fetch_add(1, Ordering::Relaxed);
+                let Some(&(start, end, _)) = items.get(taken) else {
+                    break;
+                };
+                for index in start..end {
+                    self.frames(
+                        view.as_ref(),
+                        addresses[index],
+                        units[index],
+                        &mut hints,
+                        &mut frames,
+                    );
+                    each(&mut state, index, &frames);
+                }
+            }
+            state
+        };
+        if threads <= 1 {
+            return vec![work()];
+        }
+        std::thread::scope(|scope| {
+            let helpers: Vec<_> = (1..threads).map(|_| scope.spawn(work)).collect();
+            let mut states = vec![work()];
+            for helper in helpers {
+                match helper.join() {
+                    Ok(state) => states.push(state),
+                    Err(panic) => std::panic::resume_unwind(panic),
+                }
+            }
+            states
+        })
+    }
+}
+
+/// Read a regular file whole.
+fn read_file(path: &Path) -> Result<Vec<u8>, String> {
+    let shown = path.display();
+    let metadata = std::fs::metadata(path).map_err(|e| format!("cannot read {shown}: {e}"))?;
+    if metadata.is_dir() {
+        return Err(format!("{shown} is a directory"));
+    }
+    if !metadata.is_file() {
+        return Err(format!("{shown} is not a regular file"));
+    }
+    if metadata.len() > MAX_FILE_SIZE {
+        return Err(format!("{shown} is too large ({} bytes)", metadata.len()));
+    }
+    let file = File::open(path).map_err(|e| format!("cannot read {shown}: {e}"))?;
+    let length = usize::try_from(metadata.len()).unwrap_or(0);
+    let mut image = vec![0u8; length];
+    read_parallel(&file, &mut image).map_err(|e| format!("cannot read {shown}: {e}"))?;
+    Ok(image)
+}
+
+/// Fill `image` from `file` in pieces on all cores. Most of a big read's time goes to
+/// faulting in the fresh pages of `image`, which threads do in parallel. A file that shrank
+/// since its size was taken is an error; one that grew is cut at the old size.
+fn read_parallel(file: &File, image: &mut [u8]) -> std::io::Result<()> {
+    use std::os::unix::fs::FileExt;
+    let threads = if image.len() >= PARALLEL_READ_MIN {
+        std::thread::available_parallelism().map_or(1, |n| n.get().min(8))
+    } else {
+        1
+    };
+    let piece = image.len().div_ceil(threads).max(1);
+    std::thread::scope(|scope| {
+        let mut offset = 0u64;
+        let mut readers = Vec::new();
+        for chunk in image.chunks_mut(piece) {
+            let at = offset;
+            offset += chunk.len() as u64;
+            readers.push(scope.spawn(move || file.read_exact_at(chunk, at)));
+        }
+        readers.into_iter().try_for_each(|reader| {
+            reader
+                .join()
+                .unwrap_or_else(|p| std::panic::resume_unwind(p))
+        })
+    })
+}
+
+fn endian(file: &object::File<'_>) -> gimli::RunTimeEndian {
+    if file.is_little_endian() {
+        gimli::RunTimeEndian::Little
+    } else {
+        gimli::RunTimeEndian::Big
+    }
+}
+
+/// The DWARF sections of `file` (whose bytes are `image`), or `None` without `.debug_info`.
+/// Uncompressed sections stay in the image; compressed ones (`SHF_COMPRESSED` zlib/zstd, GNU
+/// `.zdebug_*`) are inflated. A section that cannot be read is left out.
+fn dwarf_sections(file: &object::File<'_>, image: &[u8]) -> Option<Vec<(SectionId, SectionBytes)>> {
+    let mut sections = Vec::new();
+    let mut has_info = false;
+    for id in DWARF_SECTIONS {
+        let Some(section) = file.section_by_name(id.name()) else {
+            continue;
+        };
+        let Ok(data) = section.compressed_data() else {
+            continue;
+        };
+        let bytes = match data.format {
+            CompressionFormat::None => {
+                let start = (data.data.as_ptr() as usize).wrapping_sub(image.as_ptr() as usize);
+                let end = start.wrapping_add(data.data.len());
+                if start > end || end > image.len() {
+                    continue;
+                }
+                SectionBytes::InFile(start, end)
+            }
+            _ => {
+                let limit = (data.data.len() as u64).saturating_mul(MAX_COMPRESSION_RATIO);
+                if data.uncompressed_size > limit {
+                    continue;
+                }
+                match data.decompress() {
+                    Ok(bytes) => SectionBytes::Owned(bytes.into_owned()),
+                    Err(_) => continue,
+                }
+            }
+        };
+        let empty = match &bytes {
+            SectionBytes::InFile(start, end) => start == end,
+            SectionBytes::Owned(bytes) => bytes.is_empty(),
+        };
+        has_info |= id == SectionId::DebugInfo && !empty;
+        sections.push((id, bytes));
+    }
+    has_info.then_some(sections)
+}
+
+/// Load the DWARF of a separate debug file: through the build id (`DIR/.build-id/xx/rest.debug`
+/// in each debug directory), else through `.gnu_debuglink` (next to the module, in its `.debug/`
+/// subdirectory, then `DIR/<module's absolute directory>/` in each debug directory), the
+/// debuglink's CRC checked.
+fn find_debug_file(
+    path: &Path,
+    file: &object::File<'_>,
+    debug_dirs: &[PathBuf],
+) -> Option<(PathBuf, DwarfData)> {
+    if let Ok(Some(build_id)) = file.build_id() {
+        if build_id.len() >= 2 {
+            let hex: String = build_id.iter().map(|b| format!("{b:02x}")).collect();
+            for dir in debug_dirs {
+                let candidate = dir
+                    .join(".build-id")
+                    .join(&hex[..2])
+                    .join(format!("{}.debug", &hex[2..]));
+                if let Some(found) = load_debug_file(&candidate, None, Some(build_id)) {
+                    return Some(found);
+                }
+            }
+        }
+    }
+    if let Ok(Some((name, crc))) = file.gnu_debuglink() {
+        use std::os::unix::ffi::OsStrExt;
+        let name = Path::new(std::ffi::OsStr::from_bytes(name));
+        // One plain file name: a debuglink must not lead elsewhere (`../`, `/etc/...`).
+        let mut components = name.components();
+        if !matches!(
+            (components.next(), components.next()),
+            (Some(std::path::Component::Normal(_)), None)
+        ) {
+            return None;
+        }
+        let dir = match path.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir.to_owned(),
+            _ => PathBuf::from("."),
+        };
+        let mut candidates = vec![dir.join(name), dir.join(".debug").join(name)];
+        if let Ok(absolute) = std::path::absolute(&dir) {
+            let relative = absolute.strip_prefix("/").unwrap_or(&absolute);
+            candidates.extend(debug_dirs.iter().map(|d| d.join(relative).join(name)));
+        }
+        for candidate in candidates {
+            if same_file(&candidate, path) {
+                continue;
+            }
+            if let Some(found) = load_debug_file(&candidate, Some(crc), None) {
+                return Some(found);
+            }
+        }
+    }
+    None
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
+}
+
+fn load_debug_file(
+    path: &Path,
+    crc: Option<u32>,
+    build_id: Option<&[u8]>,
+) -> Option<(PathBuf, DwarfData)> {
+    let image = read_file(path).ok()?;
+    if let Some(crc) = crc {
+        if crc32fast::hash(&image) != crc {
+            return None;
+        }
+    }
+    let (sections, endian) = {
+        let file = object::File::parse(&*image).ok()?;
+        if let (Some(expected), Ok(Some(found))) = (build_id, file.build_id()) {
+            if expected != found {
+                return None;
+            }
+        }
+        (dwarf_sections(&file, &image)?, endian(&file))
+    };
+    Some((path.to_owned(), DwarfData::new(image, sections, endian)))
+}
