@@ -1,8 +1,9 @@
 //! Allocation sites: during the counted repetitions of a test, every allocation's native stack,
 //! and the blocks still alive per stack at each of regrtest's measurements.
 //!
-//! The window opens at the measurement that ends the last warm-up and closes at the last one
-//! ([`at_measurement`]); outside it the hooks only count (one relaxed load to learn that). Inside
+//! The window opens before the first repetition ([`at_baseline`]) and closes at the last
+//! measurement ([`at_measurement`]); outside it the hooks only count (one relaxed load to learn
+//! that). Sites are written from the measurement that ends the warm-ups on. Inside
 //! it an allocation captures up to `LEAKCHECK_STACK_DEPTH` return addresses ([`crate::unwind`]),
 //! finds or makes the site of (domain, stack), and remembers the block's site and size; a free of
 //! a remembered block decrements its site. At each counted measurement the sites with live blocks
@@ -18,14 +19,15 @@
 
 use std::cell::UnsafeCell;
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::BuildHasherDefault;
 use std::ops::Range;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
 use std::sync::Once;
 
 use crate::channel;
+use crate::hash::FastHasher;
 use crate::tally;
-use crate::unwind::{current_thread_stack, Cache, Unwinder};
+use crate::unwind::{current_thread_stack, Unwinder};
 
 /// The environment variable with the stack depth (0: no attribution); set by the harness.
 pub const DEPTH_ENV: &str = "LEAKCHECK_STACK_DEPTH";
@@ -62,28 +64,32 @@ pub fn begin(warmups: i64, runs: i64) {
     RUNS.store(runs, Ordering::Relaxed);
 }
 
-/// Regrtest took measurement `index` of `test`: write the sites if the window is open, then open
-/// or close it. Returns the records to append.
-pub fn at_measurement(test: &[u8], index: i64) -> Vec<u8> {
+/// The first repetition is about to start: open the window. It opens here, not at the first
+/// counted repetition, so that blocks allocated during the warm-ups and freed later leave their
+/// sites too: a site's count then only grows if blocks really pile up there.
+pub fn at_baseline() {
     let depth = DEPTH.load(Ordering::Relaxed);
-    let (warmups, runs) = (
-        WARMUPS.load(Ordering::Relaxed),
-        RUNS.load(Ordering::Relaxed),
-    );
-    if depth == 0 || warmups < 1 || runs < 1 {
-        return Vec::new();
+    if depth > 0 && WARMUPS.load(Ordering::Relaxed) >= 1 && RUNS.load(Ordering::Relaxed) >= 1 {
+        open(depth);
     }
+}
+
+/// Regrtest took measurement `index` of `test`: from the last warm-up on, write the sites with
+/// live blocks; after the last counted repetition, close the window. Returns the records.
+pub fn at_measurement(test: &[u8], index: i64) -> Vec<u8> {
+    let (warmups, runs) = (WARMUPS.load(Ordering::Relaxed), RUNS.load(Ordering::Relaxed));
     let mut records = Vec::new();
-    if active() {
+    if !active() {
+        return records;
+    }
+    if index >= warmups - 1 {
         let mut state = STATE.lock();
         if let Some(tracker) = state.as_mut() {
             tracker.unwinder.refresh();
             tracker.write_sites(test, index, &mut records);
         }
     }
-    if index == warmups - 1 {
-        open(depth);
-    } else if index >= warmups + runs - 1 {
+    if index >= warmups + runs - 1 {
         close();
     }
     records
@@ -187,7 +193,6 @@ struct Site {
 
 struct Tracker {
     unwinder: Unwinder,
-    cache: Box<Cache>,
     depth: usize,
     /// (domain, frames) -> index into `sites`.
     by_stack: HashMap<Box<[u64]>, u32, BuildHasherDefault<FastHasher>>,
@@ -203,7 +208,6 @@ impl Tracker {
     fn new(depth: usize) -> Self {
         Self {
             unwinder: Unwinder::new(),
-            cache: Box::new(Cache::new()),
             depth,
             by_stack: HashMap::default(),
             sites: Vec::new(),
@@ -224,9 +228,7 @@ impl Tracker {
     fn allocated(&mut self, domain: u8, ptr: usize, size: u64, stack: Range<u64>) {
         let depth = self.depth.min(MAX_DEPTH);
         self.scratch[0] = u64::from(domain);
-        let n = self
-            .unwinder
-            .capture(&mut self.cache, stack, &mut self.scratch[1..=depth]);
+        let n = self.unwinder.capture(stack, &mut self.scratch[1..=depth]);
         let key = &self.scratch[..=n];
         let site = match self.by_stack.get(key) {
             Some(&site) => site,
@@ -395,30 +397,6 @@ impl<T> Drop for SpinGuard<'_, T> {
     }
 }
 
-/// Multiply-rotate hashing of machine words (the keys are addresses and return addresses):
-/// much cheaper than SipHash, and nothing here is attacker-chosen.
-#[derive(Default)]
-struct FastHasher(u64);
-
-impl Hasher for FastHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
-            let mut word = [0u8; 8];
-            word[..chunk.len()].copy_from_slice(chunk);
-            self.write_u64(u64::from_le_bytes(word));
-        }
-    }
-    fn write_u64(&mut self, word: u64) {
-        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-    fn write_usize(&mut self, word: usize) {
-        self.write_u64(word as u64);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -449,18 +427,5 @@ mod tests {
             "stacks and modules are written once: {again}"
         );
         assert!(!again.contains("module\t"));
-    }
-
-    #[test]
-    fn fast_hasher_separates_nearby_words() {
-        let hash = |words: &[u64]| {
-            let mut h = FastHasher::default();
-            for w in words {
-                h.write_u64(*w);
-            }
-            h.finish()
-        };
-        assert_ne!(hash(&[1, 2]), hash(&[2, 1]));
-        assert_ne!(hash(&[0x7f00_0000_1000]), hash(&[0x7f00_0000_1008]));
     }
 }

@@ -225,6 +225,7 @@ unsafe extern "C" fn mark(
                 record(kind, name, a, b);
                 match kind {
                     "begin" => attribution::begin(a, b),
+                    "baseline" => attribution::at_baseline(),
                     "measure" => {
                         let sites = attribution::at_measurement(name, a);
                         if !sites.is_empty() {

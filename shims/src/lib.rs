@@ -30,6 +30,7 @@ pub mod boundaries;
 pub mod channel;
 #[cfg(any(test, feature = "fake-allocators"))]
 pub mod fake;
+pub mod hash;
 pub mod hooks;
 pub mod pyapi;
 pub mod startup;

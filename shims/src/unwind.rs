@@ -1,26 +1,37 @@
-//! In-process stack capture for allocation sites: CFI unwinding with framehop over the
-//! `.eh_frame` data of every loaded module, read straight from memory.
+//! In-process stack capture for allocation sites: DWARF CFI unwinding over the `.eh_frame`
+//! data of every loaded module, read straight from memory, with a rule cache per address.
 //!
 //! CPython is built without frame pointers (Debian's `python3.11-dbg` uses `-Og`), so return
-//! addresses come from DWARF CFI. [`Unwinder::refresh`] walks `dl_iterate_phdr` and registers each
-//! module's `PT_GNU_EH_FRAME` segment (`.eh_frame_hdr`, whose binary-search table makes lookups
-//! cheap) and the `.eh_frame` it points to; framehop caches the rule of each address it met.
+//! addresses come from CFI. [`Unwinder::refresh`] walks `dl_iterate_phdr` and keeps, per module,
+//! its `PT_GNU_EH_FRAME` segment (`.eh_frame_hdr`, whose binary-search table finds a function's
+//! FDE) and the `.eh_frame` it points to. The first time an address is unwound through, gimli
+//! evaluates the CFI row for it; the resulting [`Rule`] (where the CFA, the return address and
+//! the frame pointer are) is cached for the rest of the run. CPython's stacks revisit the same
+//! few thousand return addresses, so after a short warm-up every frame is a hash lookup and two
+//! stack reads. (framehop, tried first, keeps 509 rules in a direct-mapped cache: on CPython's
+//! deep stacks it thrashed, and CFI parsing took most of the time.)
+//!
 //! Refreshing is not done inside an allocation hook (it takes the loader's lock), only at
 //! regrtest's measurements: a module loaded in the middle of a repetition is unwound through
-//! from the next one on, stacks through it are cut short until then.
+//! from the next one on, stacks through it are cut short until then. Addresses whose CFI uses
+//! DWARF expressions (PLT stubs, signal trampolines) end a stack.
 //!
 //! [`Unwinder::capture`] starts from its own registers, skips the shim's frames, and records
 //! return addresses (absolute). Stack memory is read only inside the current thread's stack, so a
-//! wrong unwind rule truncates a stack instead of faulting.
+//! wrong rule truncates a stack instead of faulting.
 //!
-//! Supported: x86_64 and aarch64 Linux. Elsewhere [`Unwinder::capture`] records nothing.
+//! Supported: x86_64 Linux. Elsewhere [`Unwinder::capture`] records nothing.
 
+use std::collections::HashMap;
 use std::ffi::{c_int, c_void, CStr};
+use std::hash::BuildHasherDefault;
 use std::ops::Range;
 
-use framehop::{
-    ExplicitModuleSectionInfo, FrameAddress, MayAllocateDuringUnwind, Module, Unwinder as _,
-};
+use gimli::{BaseAddresses, CfaRule, EhFrame, EhFrameHdr, NativeEndian, ParsedEhFrameHdr, RegisterRule, UnwindContext, UnwindSection};
+
+use crate::hash::FastHasher;
+
+type Slice = gimli::EndianSlice<'static, NativeEndian>;
 
 /// A module as the harness needs it to symbolize: runtime addresses in `range` belong to the
 /// ELF file `path`, at ELF virtual address `address - bias`.
@@ -31,30 +42,55 @@ pub struct LoadedModule {
     pub range: Range<u64>,
 }
 
-type Native = framehop::UnwinderNative<&'static [u8], MayAllocateDuringUnwind>;
-pub type Cache = framehop::CacheNative<MayAllocateDuringUnwind>;
+/// A module's unwind tables.
+struct UnwindTables {
+    module: LoadedModule,
+    hdr: ParsedEhFrameHdr<Slice>,
+    eh_frame: EhFrame<Slice>,
+    bases: BaseAddresses,
+}
 
-/// The unwinder with the process's modules.
+/// How to go from a frame's registers to its caller's, at one address (x86_64).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Rule {
+    /// CFA = (RSP or RBP) + offset; the return address is at CFA + `ra`; RBP is restored from
+    /// CFA + offset, or unchanged.
+    Frame { cfa_from_rbp: bool, cfa_offset: i32, ra: i32, rbp: Option<i32> },
+    /// The stack ends here, or the CFI is beyond this unwinder (expressions, no FDE).
+    Stop,
+}
+
+/// Slots of the direct-mapped rule cache in front of the rule map (24 bytes each).
+const HOT_RULES: usize = 1 << 15;
+
+/// The unwinder with the process's modules and the rules met so far.
 pub struct Unwinder {
-    native: Native,
+    tables: Vec<UnwindTables>,
     modules: Vec<LoadedModule>,
+    /// Every rule computed, by address.
+    rules: HashMap<u64, Rule, BuildHasherDefault<FastHasher>>,
+    /// The rules used lately, direct-mapped by address: one multiply and one load per frame on a
+    /// hit. (The map alone cost a probe sequence and a cache miss per frame.) Address 0 is empty.
+    hot: Box<[(u64, Rule)]>,
+    context: Box<UnwindContext<usize>>,
     /// The shim's own code: its frames are not part of an allocation site.
     own_range: Range<u64>,
 }
 
 impl std::fmt::Debug for Unwinder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Unwinder")
-            .field("modules", &self.modules.len())
-            .finish()
+        f.debug_struct("Unwinder").field("modules", &self.modules.len()).field("rules", &self.rules.len()).finish()
     }
 }
 
 impl Unwinder {
     pub fn new() -> Self {
         let mut unwinder = Self {
-            native: Native::new(),
+            tables: Vec::new(),
             modules: Vec::new(),
+            rules: HashMap::default(),
+            hot: vec![(0, Rule::Stop); HOT_RULES].into_boxed_slice(),
+            context: Box::new(UnwindContext::new()),
             own_range: 0..0,
         };
         unwinder.refresh();
@@ -71,67 +107,118 @@ impl Unwinder {
         // SAFETY: the callback only reads the loader's phdr data it is handed, and `found`
         // outlives the call.
         unsafe { libc::dl_iterate_phdr(Some(collect), (&mut found as *mut Vec<Found>).cast()) };
-        let own = Self::refresh as *const () as usize as u64;
-        for f in &found {
-            if f.module.range.contains(&own) {
-                self.own_range = f.module.range.clone();
-            }
-        }
         let current: Vec<LoadedModule> = found.iter().map(|f| f.module.clone()).collect();
-        for old in &self.modules {
-            if !current.contains(old) {
-                self.native.remove_module(old.range.start);
-            }
+        if current == self.modules {
+            return;
         }
-        for f in found {
-            if self.modules.contains(&f.module) {
-                continue;
-            }
-            if let Some(info) = f.unwind {
-                let module = Module::new(
-                    String::from_utf8_lossy(&f.module.path).into_owned(),
-                    f.module.range.clone(),
-                    f.module.bias,
-                    info,
-                );
-                self.native.add_module(module);
-            }
-        }
+        let own = Self::refresh as *const () as usize as u64;
+        self.own_range = current.iter().find(|m| m.range.contains(&own)).map(|m| m.range.clone()).unwrap_or(0..0);
+        // Rules of a module that went away, or whose addresses another module now uses, are
+        // stale: start over (it happens at most once per module load).
+        self.rules.clear();
+        self.hot.fill((0, Rule::Stop));
+        let mut tables: Vec<UnwindTables> = found.into_iter().filter_map(|f| f.tables).collect();
+        tables.sort_by_key(|t| t.module.range.start);
+        self.tables = tables;
         self.modules = current;
     }
 
     /// Record up to `out.len()` return addresses of the caller's stack, the shim's own frames
     /// left out; returns how many. `stack` is the current thread's stack range.
     #[inline(never)]
-    pub fn capture(&self, cache: &mut Cache, stack: Range<u64>, out: &mut [u64]) -> usize {
-        let Some((pc, regs)) = current_registers() else {
-            return 0;
-        };
-        let mut read_stack = |addr: u64| {
-            if addr.is_multiple_of(8) && stack.start <= addr && addr + 8 <= stack.end {
+    pub fn capture(&mut self, stack: Range<u64>, out: &mut [u64]) -> usize {
+        let Some((mut pc, mut sp, mut bp)) = current_registers() else { return 0 };
+        let read = |addr: u64| -> Option<u64> {
+            if addr.is_multiple_of(8) && stack.start <= addr && addr.checked_add(8)? <= stack.end {
                 // SAFETY: an aligned address inside this thread's own mapped stack.
-                Ok(unsafe { std::ptr::read_volatile(addr as *const u64) })
+                Some(unsafe { std::ptr::read_volatile(addr as *const u64) })
             } else {
-                Err(())
+                None
             }
         };
-        let mut frames = self.native.iter_frames(pc, regs, cache, &mut read_stack);
         let mut n = 0;
+        // The first address is exact (our own pc); every later one is a return address, whose
+        // call instruction is the byte before.
+        let mut lookup = pc;
         while n < out.len() {
-            let Ok(Some(frame)) = frames.next() else {
+            let slot = (lookup.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - HOT_RULES.trailing_zeros())) as usize;
+            let rule = match self.hot[slot] {
+                (address, rule) if address == lookup => rule,
+                _ => {
+                    let rule = self.rule_for(lookup);
+                    self.hot[slot] = (lookup, rule);
+                    rule
+                }
+            };
+            let Rule::Frame { cfa_from_rbp, cfa_offset, ra, rbp } = rule else { break };
+            let Some(cfa) = (if cfa_from_rbp { bp } else { sp }).checked_add_signed(i64::from(cfa_offset)) else {
                 break;
             };
-            let FrameAddress::ReturnAddress(address) = frame else {
-                continue;
-            };
-            let address = u64::from(address);
-            if self.own_range.contains(&address) {
-                continue;
+            let Some(return_address) = cfa.checked_add_signed(i64::from(ra)).and_then(read) else { break };
+            if let Some(offset) = rbp {
+                match cfa.checked_add_signed(i64::from(offset)).and_then(read) {
+                    Some(value) => bp = value,
+                    None => break,
+                }
             }
-            out[n] = address;
-            n += 1;
+            if return_address == 0 || cfa <= sp {
+                break; // the end of the stack, or no progress
+            }
+            sp = cfa;
+            pc = return_address;
+            lookup = pc - 1;
+            if !self.own_range.contains(&pc) {
+                out[n] = pc;
+                n += 1;
+            }
         }
         n
+    }
+
+    /// The rule for `address` from the map, computed on first use.
+    fn rule_for(&mut self, address: u64) -> Rule {
+        if let Some(&rule) = self.rules.get(&address) {
+            return rule;
+        }
+        let rule = self.compute_rule(address);
+        self.rules.insert(address, rule);
+        rule
+    }
+
+    /// Evaluate the CFI row for `address` (absolute) into a [`Rule`].
+    #[cold]
+    fn compute_rule(&mut self, address: u64) -> Rule {
+        let index = self.tables.partition_point(|t| t.module.range.start <= address);
+        let Some(tables) = index.checked_sub(1).map(|i| &self.tables[i]).filter(|t| t.module.range.contains(&address))
+        else {
+            return Rule::Stop;
+        };
+        let svma = address.wrapping_sub(tables.module.bias);
+        let Some(table) = tables.hdr.table() else { return Rule::Stop };
+        let Ok(fde) = table.fde_for_address(&tables.eh_frame, &tables.bases, svma, EhFrame::cie_from_offset) else {
+            return Rule::Stop;
+        };
+        let Ok(row) = fde.unwind_info_for_address(&tables.eh_frame, &tables.bases, &mut self.context, svma) else {
+            return Rule::Stop;
+        };
+        let (cfa_from_rbp, cfa_offset) = match *row.cfa() {
+            CfaRule::RegisterAndOffset { register, offset } if register == gimli::X86_64::RSP => (false, offset),
+            CfaRule::RegisterAndOffset { register, offset } if register == gimli::X86_64::RBP => (true, offset),
+            _ => return Rule::Stop,
+        };
+        let ra = match row.register(gimli::X86_64::RA) {
+            Some(RegisterRule::Offset(offset)) => offset,
+            _ => return Rule::Stop, // undefined: the outermost frame
+        };
+        let rbp = match row.register(gimli::X86_64::RBP) {
+            None | Some(RegisterRule::SameValue) => None,
+            Some(RegisterRule::Offset(offset)) => Some(offset),
+            Some(_) => return Rule::Stop,
+        };
+        match (i32::try_from(cfa_offset), i32::try_from(ra), rbp.map(i32::try_from).transpose()) {
+            (Ok(cfa_offset), Ok(ra), Ok(rbp)) => Rule::Frame { cfa_from_rbp, cfa_offset, ra, rbp },
+            _ => Rule::Stop,
+        }
     }
 }
 
@@ -143,7 +230,7 @@ impl Default for Unwinder {
 
 #[cfg(target_arch = "x86_64")]
 #[inline(always)]
-fn current_registers() -> Option<(u64, framehop::UnwindRegsNative)> {
+fn current_registers() -> Option<(u64, u64, u64)> {
     let (pc, sp, bp): (u64, u64, u64);
     // SAFETY: reads the program counter, stack and frame pointers; touches no memory.
     unsafe {
@@ -157,38 +244,17 @@ fn current_registers() -> Option<(u64, framehop::UnwindRegsNative)> {
             options(nomem, nostack, preserves_flags)
         );
     }
-    Some((pc, framehop::UnwindRegsNative::new(pc, sp, bp)))
+    Some((pc, sp, bp))
 }
 
-#[cfg(target_arch = "aarch64")]
-#[inline(always)]
-fn current_registers() -> Option<(u64, framehop::UnwindRegsNative)> {
-    let (pc, sp, fp, lr): (u64, u64, u64, u64);
-    // SAFETY: reads the program counter, stack pointer, frame pointer and link register.
-    unsafe {
-        std::arch::asm!(
-            "adr {pc}, .",
-            "mov {sp}, sp",
-            "mov {fp}, x29",
-            "mov {lr}, x30",
-            pc = out(reg) pc,
-            sp = out(reg) sp,
-            fp = out(reg) fp,
-            lr = out(reg) lr,
-            options(nomem, nostack, preserves_flags)
-        );
-    }
-    Some((pc, framehop::UnwindRegsNative::new(lr, sp, fp)))
-}
-
-#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
-fn current_registers() -> Option<(u64, framehop::UnwindRegsNative)> {
+#[cfg(not(target_arch = "x86_64"))]
+fn current_registers() -> Option<(u64, u64, u64)> {
     None
 }
 
 struct Found {
     module: LoadedModule,
-    unwind: Option<ExplicitModuleSectionInfo<&'static [u8]>>,
+    tables: Option<UnwindTables>,
 }
 
 unsafe extern "C" fn collect(
@@ -232,58 +298,42 @@ unsafe extern "C" fn collect(
     } else {
         path
     };
-    let unwind = phdrs
+    let module = LoadedModule { path, bias, range: lo..hi };
+    let tables = phdrs
         .iter()
         .find(|p| p.p_type == libc::PT_GNU_EH_FRAME)
-        .and_then(|hdr| unwind_info(bias, hdr.p_vaddr, hdr.p_memsz, &loads));
-    found.push(Found {
-        module: LoadedModule {
-            path,
-            bias,
-            range: lo..hi,
-        },
-        unwind,
-    });
+        .and_then(|hdr| unwind_tables(&module, hdr.p_vaddr, hdr.p_memsz, &loads));
+    found.push(Found { module, tables });
     0
 }
 
-/// framehop's view of a module: `.eh_frame_hdr` and the `.eh_frame` its header points at, both
-/// read from the mapped image. Addresses given to framehop are SVMAs (bias removed).
-fn unwind_info(
-    bias: u64,
-    hdr_vaddr: u64,
-    hdr_size: u64,
-    loads: &[Range<u64>],
-) -> Option<ExplicitModuleSectionInfo<&'static [u8]>> {
+/// A module's `.eh_frame_hdr` and the `.eh_frame` its header points at, both read from the mapped
+/// image, with their addresses as the ELF file states them (bias removed).
+fn unwind_tables(module: &LoadedModule, hdr_vaddr: u64, hdr_size: u64, loads: &[Range<u64>]) -> Option<UnwindTables> {
+    let bias = module.bias;
     let hdr_avma = bias.wrapping_add(hdr_vaddr);
-    let hdr_segment = loads
-        .iter()
-        .find(|r| r.contains(&hdr_avma) && hdr_avma + hdr_size <= r.end)?;
+    loads.iter().find(|r| r.contains(&hdr_avma) && hdr_avma.checked_add(hdr_size).is_some_and(|end| end <= r.end))?;
     if hdr_size < 8 {
         return None;
     }
     // SAFETY: the PT_GNU_EH_FRAME segment lies inside a mapped PT_LOAD segment (checked above),
     // which stays mapped while the module is loaded.
-    let hdr: &'static [u8] =
-        unsafe { std::slice::from_raw_parts(hdr_avma as *const u8, hdr_size as usize) };
-    if hdr[0] != 1 {
-        return None;
-    }
+    let hdr: &'static [u8] = unsafe { std::slice::from_raw_parts(hdr_avma as *const u8, hdr_size as usize) };
     let eh_frame_avma = decode_eh_frame_ptr(hdr[1], &hdr[4..], hdr_avma + 4, hdr_avma)?;
     let eh_segment = loads.iter().find(|r| r.contains(&eh_frame_avma))?;
-    let eh_len = eh_segment.end - eh_frame_avma;
     // SAFETY: from the start of .eh_frame to the end of its mapped PT_LOAD segment; gimli only
     // reads the records the header's table points at.
     let eh_frame: &'static [u8] =
-        unsafe { std::slice::from_raw_parts(eh_frame_avma as *const u8, eh_len as usize) };
-    let _ = hdr_segment;
-    Some(ExplicitModuleSectionInfo {
-        base_svma: 0,
-        eh_frame_hdr_svma: Some(hdr_vaddr..hdr_vaddr + hdr_size),
-        eh_frame_hdr: Some(hdr),
-        eh_frame_svma: Some(eh_frame_avma - bias..eh_frame_avma - bias + eh_len),
-        eh_frame: Some(eh_frame),
-        ..Default::default()
+        unsafe { std::slice::from_raw_parts(eh_frame_avma as *const u8, (eh_segment.end - eh_frame_avma) as usize) };
+    let bases = BaseAddresses::default()
+        .set_eh_frame_hdr(hdr_vaddr)
+        .set_eh_frame(eh_frame_avma.wrapping_sub(bias));
+    let hdr = EhFrameHdr::new(hdr, NativeEndian).parse(&bases, std::mem::size_of::<usize>() as u8).ok()?;
+    Some(UnwindTables {
+        module: module.clone(),
+        hdr,
+        eh_frame: EhFrame::new(eh_frame, NativeEndian),
+        bases,
     })
 }
 
@@ -353,11 +403,10 @@ mod tests {
     }
 
     #[inline(never)]
-    fn deep(n: u32, unwinder: &Unwinder, out: &mut [u64]) -> usize {
+    fn deep(n: u32, unwinder: &mut Unwinder, out: &mut [u64]) -> usize {
         if n == 0 {
-            let mut cache = Cache::new();
             let stack = current_thread_stack().expect("stack bounds");
-            return unwinder.capture(&mut cache, stack, out);
+            return unwinder.capture(stack, out);
         }
         std::hint::black_box(deep(n - 1, unwinder, out))
     }
@@ -369,7 +418,7 @@ mod tests {
         // The test binary links the shim in: keep "our" frames this time, they are the test.
         let test_binary = std::mem::replace(&mut unwinder.own_range, 0..0);
         let mut out = [0u64; 64];
-        let n = deep(10, &unwinder, &mut out);
+        let n = deep(10, &mut unwinder, &mut out);
         let in_test_binary = out[..n].iter().filter(|a| test_binary.contains(a)).count();
         assert!(
             in_test_binary >= 11,
@@ -385,9 +434,19 @@ mod tests {
                 "{address:#x}"
             );
         }
+        // The same stack again (same call site) comes from the rule cache, with the same frames.
+        let mut stacks = Vec::new();
+        let mut rules = Vec::new();
+        for _ in 0..2 {
+            let n = deep(10, &mut unwinder, &mut out);
+            stacks.push(out[..n].to_vec());
+            rules.push(unwinder.rules.len());
+        }
+        assert_eq!(stacks[0], stacks[1]);
+        assert_eq!(rules[0], rules[1], "no new rules for a known stack");
         // With the shim's (here: the test binary's) frames skipped, none of them is left.
         unwinder.own_range = test_binary.clone();
-        let n = deep(3, &unwinder, &mut out);
+        let n = deep(3, &mut unwinder, &mut out);
         assert!(out[..n].iter().all(|a| !test_binary.contains(a)));
     }
 
@@ -396,6 +455,6 @@ mod tests {
         let mut unwinder = Unwinder::new();
         unwinder.own_range = 0..0;
         let mut out = [0u64; 4];
-        assert_eq!(deep(10, &unwinder, &mut out), 4);
+        assert_eq!(deep(10, &mut unwinder, &mut out), 4);
     }
 }
