@@ -7,11 +7,12 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
-/* +1 object per call: regrtest sees references and memory blocks; leakcheck sees obj. */
+/* +1 object (an `object()` instance) per call: regrtest sees references and memory blocks;
+ * leakcheck sees obj. */
 static PyObject *
 leak_object(PyObject *self, PyObject *unused)
 {
-    PyObject *leaked = PyList_New(0);
+    PyObject *leaked = PyType_GenericNew(&PyBaseObject_Type, NULL, NULL);
     if (leaked == NULL) {
         return NULL;
     }

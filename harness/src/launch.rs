@@ -18,6 +18,8 @@ static SHIM_LIBRARY: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/libleakch
 
 /// The variable that tells the shim where to write (see `shims/src/channel.rs`).
 pub const RUN_DIR_ENV: &str = "LEAKCHECK_RUN_DIR";
+/// The variable with the stack depth for attribution, 0 for none (`shims/src/attribution.rs`).
+pub const STACK_DEPTH_ENV: &str = "LEAKCHECK_STACK_DEPTH";
 
 const SHIM_FILE: &str = "libleakcheck_shim.so";
 
@@ -59,10 +61,7 @@ impl RunDir {
                 fs::DirBuilder::new()
                     .mode(0o700)
                     .create(path)
-                    .map_err(|source| LaunchError::RunDir {
-                        path: path.to_owned(),
-                        source,
-                    })?;
+                    .map_err(|source| LaunchError::RunDir { path: path.to_owned(), source })?;
                 path.to_owned()
             }
             None => {
@@ -71,23 +70,12 @@ impl RunDir {
                     .prefix("leakcheck-")
                     .permissions(fs::Permissions::from_mode(0o700))
                     .tempdir_in(&base)
-                    .map_err(|source| LaunchError::RunDir {
-                        path: base.clone(),
-                        source,
-                    })?
+                    .map_err(|source| LaunchError::RunDir { path: base.clone(), source })?
                     .keep()
             }
         };
-        let path = fs::canonicalize(&path).map_err(|source| LaunchError::RunDir {
-            path: path.clone(),
-            source,
-        })?;
-        if path
-            .as_os_str()
-            .as_bytes()
-            .iter()
-            .any(|b| matches!(b, b' ' | b':' | b'\t' | b'\n'))
-        {
+        let path = fs::canonicalize(&path).map_err(|source| LaunchError::RunDir { path: path.clone(), source })?;
+        if path.as_os_str().as_bytes().iter().any(|b| matches!(b, b' ' | b':' | b'\t' | b'\n')) {
             return Err(LaunchError::UnusablePath(path));
         }
         Ok(Self { path })
@@ -101,18 +89,11 @@ impl RunDir {
     pub fn install_shim(&self) -> Result<PathBuf, LaunchError> {
         let path = self.path.join(SHIM_FILE);
         let write = || -> std::io::Result<()> {
-            let mut file = fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o500)
-                .open(&path)?;
+            let mut file = fs::OpenOptions::new().write(true).create_new(true).mode(0o500).open(&path)?;
             file.write_all(SHIM_LIBRARY)?;
             file.sync_all()
         };
-        write().map_err(|source| LaunchError::Shim {
-            path: path.clone(),
-            source,
-        })?;
+        write().map_err(|source| LaunchError::Shim { path: path.clone(), source })?;
         Ok(path)
     }
 
@@ -134,17 +115,16 @@ pub fn preload_value(existing: Option<&OsStr>, shim: &Path) -> OsString {
     value
 }
 
-/// The command, in its own process group, with the shim preloaded when `shim` is given.
-pub fn command(argv: &[OsString], run_dir: &RunDir, shim: Option<&Path>) -> Command {
+/// The command, in its own process group, with the shim preloaded when `shim` is given,
+/// recording allocation stacks `stack_depth` deep (0: none).
+pub fn command(argv: &[OsString], run_dir: &RunDir, shim: Option<&Path>, stack_depth: u32) -> Command {
     let mut cmd = Command::new(&argv[0]);
     cmd.args(&argv[1..]);
     cmd.process_group(0);
     if let Some(shim) = shim {
-        cmd.env(
-            "LD_PRELOAD",
-            preload_value(std::env::var_os("LD_PRELOAD").as_deref(), shim),
-        );
+        cmd.env("LD_PRELOAD", preload_value(std::env::var_os("LD_PRELOAD").as_deref(), shim));
         cmd.env(RUN_DIR_ENV, run_dir.path());
+        cmd.env(STACK_DEPTH_ENV, stack_depth.to_string());
     }
     cmd
 }
@@ -157,10 +137,7 @@ mod tests {
     fn preload_keeps_what_the_user_preloads_first() {
         let shim = Path::new("/run/x/libleakcheck_shim.so");
         assert_eq!(preload_value(None, shim), "/run/x/libleakcheck_shim.so");
-        assert_eq!(
-            preload_value(Some(OsStr::new("  ")), shim),
-            "/run/x/libleakcheck_shim.so"
-        );
+        assert_eq!(preload_value(Some(OsStr::new("  ")), shim), "/run/x/libleakcheck_shim.so");
         assert_eq!(
             preload_value(Some(OsStr::new("/usr/lib/libasan.so.8")), shim),
             "/usr/lib/libasan.so.8 /run/x/libleakcheck_shim.so"
@@ -174,15 +151,9 @@ mod tests {
         let dir = RunDir::create(Some(&wanted)).unwrap();
         let mode = fs::metadata(dir.path()).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o700);
-        assert!(
-            RunDir::create(Some(&wanted)).is_err(),
-            "an existing directory is refused"
-        );
+        assert!(RunDir::create(Some(&wanted)).is_err(), "an existing directory is refused");
         let shim = dir.install_shim().unwrap();
-        assert_eq!(
-            fs::metadata(&shim).unwrap().len() as usize,
-            SHIM_LIBRARY.len()
-        );
+        assert_eq!(fs::metadata(&shim).unwrap().len() as usize, SHIM_LIBRARY.len());
         dir.remove_shim();
         assert!(!shim.exists());
     }

@@ -43,10 +43,7 @@ impl Domains {
 
     /// Names of the leaking domains.
     pub fn leaked(&self) -> Vec<&'static str> {
-        self.iter()
-            .filter(|(_, d)| d.leaked)
-            .map(|(name, _)| name)
-            .collect()
+        self.iter().filter(|(_, d)| d.leaked).map(|(name, _)| name).collect()
     }
 }
 
@@ -65,10 +62,7 @@ pub fn analyze(series: &Series) -> Analysis {
     let warmups = series.warmups as usize;
     let wanted = warmups + series.runs as usize;
     let complete = series.runs > 0 && series.measures.len() >= wanted && series.baseline.is_some();
-    let unhooked: Vec<&'static str> = (0..3)
-        .filter(|&d| !series.hooked(d))
-        .map(|d| DOMAINS[d])
-        .collect();
+    let unhooked: Vec<&'static str> = (0..3).filter(|&d| !series.hooked(d)).map(|d| DOMAINS[d]).collect();
 
     let mut previous: Option<[Count; 3]> = series.baseline;
     let mut deltas: Vec<[Count; 3]> = Vec::with_capacity(series.measures.len());
@@ -83,31 +77,77 @@ pub fn analyze(series: &Series) -> Analysis {
         deltas.push(delta);
         previous = Some(*measure);
     }
-    let counted = deltas
-        .get(warmups.min(deltas.len())..wanted.min(deltas.len()))
-        .unwrap_or(&[]);
+    let counted = deltas.get(warmups.min(deltas.len())..wanted.min(deltas.len())).unwrap_or(&[]);
 
     let domain = |d: usize| {
         let blocks: Vec<i64> = counted.iter().map(|c| c[d].blocks).collect();
-        let bytes = series
-            .bytes_known(d)
-            .then(|| counted.iter().map(|c| c[d].bytes).collect());
+        let bytes = series.bytes_known(d).then(|| counted.iter().map(|c| c[d].bytes).collect());
         let leaked = complete && series.hooked(d) && regrtest_rule(&blocks);
-        DomainDeltas {
-            blocks,
-            bytes,
-            leaked,
-        }
+        DomainDeltas { blocks, bytes, leaked }
     };
-    Analysis {
-        domains: Domains {
-            raw: domain(0),
-            mem: domain(1),
-            obj: domain(2),
-        },
-        complete,
-        unhooked,
+    Analysis { domains: Domains { raw: domain(0), mem: domain(1), obj: domain(2) }, complete, unhooked }
+}
+
+/// An allocation site whose live blocks grew in every counted repetition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeakSite {
+    pub domain: &'static str,
+    pub blocks: Vec<i64>,
+    pub bytes: Vec<i64>,
+    /// Absolute return addresses, innermost first (empty if the stack record is missing).
+    pub stack: Vec<u64>,
+}
+
+/// The sites of `series` that leak: regrtest's rule holds for the site (every counted
+/// repetition left at least one more block alive there) and for all the blocks of its domain
+/// allocated since the window opened (the sum over the domain's sites). The second condition
+/// tells a leak from a cache whose entries move between sites: a bounded cache refilled from a
+/// new call site grows there while its old site shrinks, and the domain's sum stays flat. Frees
+/// of blocks allocated before the test ran do not enter the sum, so they cannot hide a leak.
+///
+/// The shim writes the sites from the measurement that ends the warm-ups on (a site absent from
+/// one had no live block). A series cut short has no site verdicts, like it has no domain
+/// verdicts. Largest leaks first.
+pub fn leak_sites(series: &Series) -> Vec<LeakSite> {
+    let (warmups, runs) = (i64::from(series.warmups), i64::from(series.runs));
+    if warmups < 1 || runs < 1 || (series.measures.len() as i64) < warmups + runs {
+        return Vec::new();
     }
+    let counted = warmups - 1..warmups + runs;
+    // Absent from a measurement: no live block there.
+    let deltas = |counts: &std::collections::BTreeMap<i64, Count>| -> (Vec<i64>, Vec<i64>) {
+        let at = |index: i64| counts.get(&index).copied().unwrap_or_default();
+        (warmups..warmups + runs).map(|i| (at(i).blocks - at(i - 1).blocks, at(i).bytes - at(i - 1).bytes)).unzip()
+    };
+    let mut domain_totals: std::collections::BTreeMap<u8, std::collections::BTreeMap<i64, Count>> = Default::default();
+    for (domain, counts) in series.sites.values() {
+        let total = domain_totals.entry(*domain).or_default();
+        for (&index, count) in counts.range(counted.clone()) {
+            let sum = total.entry(index).or_default();
+            sum.blocks += count.blocks;
+            sum.bytes += count.bytes;
+        }
+    }
+    let domain_grows: std::collections::BTreeSet<u8> =
+        domain_totals.iter().filter(|(_, total)| regrtest_rule(&deltas(total).0)).map(|(&d, _)| d).collect();
+
+    let mut found = Vec::new();
+    for (site, (domain, counts)) in &series.sites {
+        if !domain_grows.contains(domain) {
+            continue;
+        }
+        let (blocks, bytes) = deltas(counts);
+        if regrtest_rule(&blocks) {
+            let domain = match domain {
+                b'r' => "raw",
+                b'm' => "mem",
+                _ => "obj",
+            };
+            found.push(LeakSite { domain, blocks, bytes, stack: series.stacks.get(site).cloned().unwrap_or_default() });
+        }
+    }
+    found.sort_by_key(|s| std::cmp::Reverse(s.blocks.iter().sum::<i64>()));
+    found
 }
 
 #[cfg(test)]
@@ -116,18 +156,9 @@ mod tests {
 
     fn counts(raw: i64, mem: i64, obj: i64) -> [Count; 3] {
         [
-            Count {
-                blocks: raw,
-                bytes: raw * 48,
-            },
-            Count {
-                blocks: mem,
-                bytes: mem * 24,
-            },
-            Count {
-                blocks: obj,
-                bytes: obj * 64,
-            },
+            Count { blocks: raw, bytes: raw * 48 },
+            Count { blocks: mem, bytes: mem * 24 },
+            Count { blocks: obj, bytes: obj * 64 },
         ]
     }
 
@@ -138,13 +169,42 @@ mod tests {
             warmups,
             runs,
             baseline: Some(counts(points[0].0, points[0].1, points[0].2)),
-            measures: points[1..]
-                .iter()
-                .map(|&(r, m, o)| counts(r, m, o))
-                .collect(),
+            measures: points[1..].iter().map(|&(r, m, o)| counts(r, m, o)).collect(),
             flags: 0o77,
             aborted: Some(false),
+            sites: Default::default(),
+            stacks: Default::default(),
+            modules: Vec::new(),
         }
+    }
+
+    #[test]
+    fn a_site_leaks_when_it_grows_in_every_counted_repetition() {
+        let mut s = series(&[(0, 0, 0), (0, 0, 0), (0, 0, 0), (0, 0, 0), (0, 0, 0), (0, 0, 0), (0, 0, 0)], 3, 3);
+        let counts = |points: &[(i64, i64)]| {
+            points
+                .iter()
+                .map(|&(i, b)| (i, Count { blocks: b, bytes: b * 24 }))
+                .collect::<std::collections::BTreeMap<_, _>>()
+        };
+        // Site 1: +1 each counted repetition. Site 2: a cache that fills once. Site 3: grows in
+        // two of three.
+        // Site 4: blocks from the warm-ups, freed as new ones come: flat.
+        s.sites.insert(1, (b'm', counts(&[(3, 1), (4, 2), (5, 3)])));
+        s.sites.insert(2, (b'o', counts(&[(2, 5), (3, 5), (4, 5), (5, 5)])));
+        s.sites.insert(3, (b'r', counts(&[(3, 1), (5, 2)])));
+        s.sites.insert(4, (b'o', counts(&[(2, 3), (3, 3), (4, 3), (5, 3)])));
+        s.stacks.insert(1, vec![0x10, 0x20]);
+        // Site 5 (obj): a rotating cache: grows while site 6 of the same domain shrinks.
+        s.sites.insert(5, (b'o', counts(&[(2, 22), (3, 23), (4, 24), (5, 25)])));
+        s.sites.insert(6, (b'o', counts(&[(2, 7), (3, 6), (4, 5), (5, 4)])));
+        let leaks = leak_sites(&s);
+        assert_eq!(
+            leaks,
+            vec![LeakSite { domain: "mem", blocks: vec![1, 1, 1], bytes: vec![24, 24, 24], stack: vec![0x10, 0x20] }]
+        );
+        s.measures.pop();
+        assert!(leak_sites(&s).is_empty(), "no verdict on a series cut short");
     }
 
     #[test]
@@ -161,15 +221,7 @@ mod tests {
     fn only_the_counted_repetitions_decide() {
         // Warm-ups allocate a lot; the counted runs leak one raw block each.
         let s = series(
-            &[
-                (0, 0, 0),
-                (50, 9, 900),
-                (60, 9, 901),
-                (70, 9, 901),
-                (71, 9, 901),
-                (72, 9, 901),
-                (73, 9, 901),
-            ],
+            &[(0, 0, 0), (50, 9, 900), (60, 9, 901), (70, 9, 901), (71, 9, 901), (72, 9, 901), (73, 9, 901)],
             3,
             3,
         );
@@ -183,18 +235,7 @@ mod tests {
 
     #[test]
     fn a_series_cut_short_has_deltas_but_no_verdict() {
-        let mut s = series(
-            &[
-                (0, 0, 0),
-                (1, 0, 0),
-                (2, 0, 0),
-                (3, 0, 0),
-                (4, 0, 0),
-                (5, 0, 0),
-            ],
-            3,
-            3,
-        );
+        let mut s = series(&[(0, 0, 0), (1, 0, 0), (2, 0, 0), (3, 0, 0), (4, 0, 0), (5, 0, 0)], 3, 3);
         s.aborted = None;
         let a = analyze(&s);
         assert!(!a.complete);

@@ -14,5 +14,6 @@ pub mod regrtest;
 pub mod report;
 pub mod run;
 pub mod shim_events;
+pub mod sites;
 pub mod supervise;
 pub mod symbolize;

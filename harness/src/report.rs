@@ -15,6 +15,7 @@ use serde::Serialize;
 
 use crate::escape::for_terminal;
 use crate::leaks::Domains;
+use crate::symbolize::Frame;
 
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -84,6 +85,8 @@ pub struct TestReport {
     pub regrtest: RegrtestLeaks,
     /// Per-domain deltas over the counted repetitions; `null` without shim measurements.
     pub domains: Option<Domains>,
+    /// Allocation sites whose live blocks grew in every counted repetition, largest first.
+    pub leak_sites: Vec<LeakSiteReport>,
     pub repetitions: Option<Repetitions>,
     /// Why something is missing or partial.
     pub notes: Vec<String>,
@@ -97,6 +100,21 @@ pub struct RegrtestLeaks {
     pub memory_blocks: Option<Vec<i64>>,
     pub file_descriptors: Option<Vec<i64>>,
     pub leaked: bool,
+}
+
+/// One leaking allocation site.
+#[derive(Debug, Clone, Serialize)]
+pub struct LeakSiteReport {
+    /// `raw`, `mem` or `obj`.
+    pub domain: String,
+    /// Per counted repetition, blocks left alive at this site.
+    pub blocks: Vec<i64>,
+    /// The same in bytes.
+    pub bytes: Vec<i64>,
+    /// Innermost first, allocator plumbing folded (see `folded_frames`).
+    pub frames: Vec<Frame>,
+    /// Allocator frames (PyMem_*, PyObject_Malloc, the debug hooks...) left out at the top.
+    pub folded_frames: usize,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -121,13 +139,8 @@ impl RunReport {
     /// Write the JSON report to `path` atomically (temporary file, then rename).
     pub fn write_json(&self, path: &Path) -> std::io::Result<()> {
         let bytes = crate::escape::to_json(self).map_err(std::io::Error::other)?;
-        let dir = path
-            .parent()
-            .filter(|p| !p.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        let mut tmp = tempfile::Builder::new()
-            .prefix(".leakcheck-report-")
-            .tempfile_in(dir)?;
+        let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let mut tmp = tempfile::Builder::new().prefix(".leakcheck-report-").tempfile_in(dir)?;
         tmp.write_all(&bytes)?;
         tmp.as_file().sync_all()?;
         tmp.persist(path).map_err(|e| e.error)?;
@@ -146,28 +159,12 @@ impl RunReport {
             line(&mut out, &format!("warning: {}", for_terminal(warning)));
         }
         for p in &self.leftover_processes {
-            line(
-                &mut out,
-                &format!(
-                    "ended leftover process {} ({})",
-                    p.pid,
-                    for_terminal(&p.command)
-                ),
-            );
+            line(&mut out, &format!("ended leftover process {} ({})", p.pid, for_terminal(&p.command)));
         }
         let s = &self.summary;
-        let mut head = format!(
-            "---- leak summary: {} test{}, {} leaked",
-            s.tests,
-            plural(s.tests),
-            s.leaked.len()
-        );
+        let mut head = format!("---- leak summary: {} test{}, {} leaked", s.tests, plural(s.tests), s.leaked.len());
         if !s.leaked_not_reported_by_regrtest.is_empty() {
-            let _ = write!(
-                head,
-                ", {} not reported by regrtest",
-                s.leaked_not_reported_by_regrtest.len()
-            );
+            let _ = write!(head, ", {} not reported by regrtest", s.leaked_not_reported_by_regrtest.len());
         }
         head.push_str(" ----");
         line(&mut out, &head);
@@ -202,11 +199,9 @@ fn render_test(out: &mut String, test: &TestReport) {
     let outcome = for_terminal(&test.outcome);
     let r = &test.regrtest;
     let mut regrtest = Vec::new();
-    for (label, deltas) in [
-        ("references", &r.references),
-        ("memory blocks", &r.memory_blocks),
-        ("file descriptors", &r.file_descriptors),
-    ] {
+    for (label, deltas) in
+        [("references", &r.references), ("memory blocks", &r.memory_blocks), ("file descriptors", &r.file_descriptors)]
+    {
         if let Some(deltas) = deltas {
             regrtest.push(format!("{label} {}", list(deltas)));
         }
@@ -225,11 +220,7 @@ fn render_test(out: &mut String, test: &TestReport) {
         out.push('\n');
         return;
     }
-    let leaked_domains = test
-        .domains
-        .as_ref()
-        .map(Domains::leaked)
-        .unwrap_or_default();
+    let leaked_domains = test.domains.as_ref().map(Domains::leaked).unwrap_or_default();
     let mut head = format!("leakcheck: {name}: LEAKED");
     if !leaked_domains.is_empty() {
         let _ = write!(head, " in {}", leaked_domains.join(", "));
@@ -244,21 +235,59 @@ fn render_test(out: &mut String, test: &TestReport) {
     }
     if let Some(domains) = &test.domains {
         for (label, d) in domains.iter() {
-            let bytes = d
-                .bytes
-                .as_deref()
-                .map(list)
-                .unwrap_or_else(|| "unknown".into());
+            let bytes = d.bytes.as_deref().map(list).unwrap_or_else(|| "unknown".into());
             let mark = if d.leaked { "  <- leak" } else { "" };
-            let _ = writeln!(
-                out,
-                "leakcheck:     {label}: blocks {}  bytes {bytes}{mark}",
-                list(&d.blocks)
-            );
+            let _ = writeln!(out, "leakcheck:     {label}: blocks {}  bytes {bytes}{mark}", list(&d.blocks));
         }
+    }
+    for site in test.leak_sites.iter().take(TEXT_SITES) {
+        render_site(out, site);
+    }
+    if test.leak_sites.len() > TEXT_SITES {
+        let _ =
+            writeln!(out, "leakcheck:     ... {} more sites in the JSON report", test.leak_sites.len() - TEXT_SITES);
     }
     for note in &test.notes {
         let _ = writeln!(out, "leakcheck:     note: {}", for_terminal(note));
+    }
+}
+
+/// Sites and frames per site shown in the text summary; the JSON has them all.
+const TEXT_SITES: usize = 5;
+const TEXT_FRAMES: usize = 8;
+
+/// `1 block/repetition (48 bytes) in raw, allocated at:` and the top frames.
+fn render_site(out: &mut String, site: &LeakSiteReport) {
+    let per = |values: &[i64]| {
+        let (min, max) = (values.iter().min().copied().unwrap_or(0), values.iter().max().copied().unwrap_or(0));
+        if min == max {
+            min.to_string()
+        } else {
+            format!("{min}-{max}")
+        }
+    };
+    let blocks = per(&site.blocks);
+    let unit = if blocks == "1" { "block" } else { "blocks" };
+    let _ = writeln!(
+        out,
+        "leakcheck:     {blocks} {unit}/repetition ({} bytes) in {}, allocated at:",
+        per(&site.bytes),
+        for_terminal(&site.domain)
+    );
+    let width =
+        site.frames.iter().take(TEXT_FRAMES).map(|f| f.function.as_deref().unwrap_or("??").len()).max().unwrap_or(0);
+    for frame in site.frames.iter().take(TEXT_FRAMES) {
+        let function = for_terminal(frame.function.as_deref().unwrap_or("??"));
+        let location = match (&frame.file, frame.line) {
+            (Some(file), Some(line)) => format!("{}:{line}", for_terminal(file)),
+            (Some(file), None) => for_terminal(file).into_owned(),
+            _ => format!("{} {:#x}", for_terminal(&frame.module), frame.address),
+        };
+        let inlined = if frame.inlined { " (inlined)" } else { "" };
+        let _ = writeln!(out, "leakcheck:         {function:<width$}  {location}{inlined}");
+    }
+    if site.frames.len() > TEXT_FRAMES {
+        let _ = writeln!(out, "leakcheck:         ... {} more frames", site.frames.len() - TEXT_FRAMES);
     }
 }
 
@@ -268,23 +297,12 @@ mod tests {
     use crate::leaks::DomainDeltas;
 
     fn deltas(blocks: [i64; 3], leaked: bool) -> DomainDeltas {
-        DomainDeltas {
-            blocks: blocks.to_vec(),
-            bytes: Some(blocks.iter().map(|b| b * 48).collect()),
-            leaked,
-        }
+        DomainDeltas { blocks: blocks.to_vec(), bytes: Some(blocks.iter().map(|b| b * 48).collect()), leaked }
     }
 
     fn report() -> RunReport {
-        let clean = Domains {
-            raw: deltas([0; 3], false),
-            mem: deltas([0; 3], false),
-            obj: deltas([0; 3], false),
-        };
-        let raw_leak = Domains {
-            raw: deltas([1; 3], true),
-            ..clean.clone()
-        };
+        let clean = Domains { raw: deltas([0; 3], false), mem: deltas([0; 3], false), obj: deltas([0; 3], false) };
+        let raw_leak = Domains { raw: deltas([1; 3], true), ..clean.clone() };
         RunReport {
             schema_version: SCHEMA_VERSION,
             leakcheck_version: "test",
@@ -301,6 +319,7 @@ mod tests {
                     leak_not_reported_by_regrtest: false,
                     regrtest: RegrtestLeaks::default(),
                     domains: Some(clean),
+                    leak_sites: vec![],
                     repetitions: None,
                     notes: vec![],
                 },
@@ -311,6 +330,21 @@ mod tests {
                     leak_not_reported_by_regrtest: true,
                     regrtest: RegrtestLeaks::default(),
                     domains: Some(raw_leak),
+                    leak_sites: vec![LeakSiteReport {
+                        domain: "raw".into(),
+                        blocks: vec![1, 1, 1],
+                        bytes: vec![48, 48, 48],
+                        frames: vec![Frame {
+                            function: Some("leak_raw".into()),
+                            file: Some("Modules/_foo.c".into()),
+                            line: Some(17),
+                            column: Some(5),
+                            module: "/x/_foo.so".into(),
+                            address: 0x11fd,
+                            inlined: false,
+                        }],
+                        folded_frames: 1,
+                    }],
                     repetitions: None,
                     notes: vec![],
                 },
@@ -330,43 +364,25 @@ mod tests {
     fn text_lists_leaked_tests_first_and_prefixes_every_line() {
         let text = report().render_text();
         assert!(text.lines().all(|l| l.starts_with("leakcheck: ")), "{text}");
-        let raw = text
-            .find("test_raw: LEAKED in raw, not reported by regrtest")
-            .expect(&text);
+        let raw = text.find("test_raw: LEAKED in raw, not reported by regrtest").expect(&text);
         let clean = text.find("test_clean").expect(&text);
         assert!(raw < clean, "{text}");
-        assert!(
-            text.contains("raw: blocks [1, 1, 1]  bytes [48, 48, 48]  <- leak"),
-            "{text}"
-        );
-        assert!(
-            !text.contains('\x1b'),
-            "escape sequences from test names must not reach the terminal"
-        );
+        assert!(text.contains("raw: blocks [1, 1, 1]  bytes [48, 48, 48]  <- leak"), "{text}");
+        assert!(!text.contains('\x1b'), "escape sequences from test names must not reach the terminal");
     }
 
     #[test]
     fn json_has_the_documented_shape() {
-        let value: serde_json::Value =
-            serde_json::from_slice(&crate::escape::to_json(&report()).unwrap()).unwrap();
+        let value: serde_json::Value = serde_json::from_slice(&crate::escape::to_json(&report()).unwrap()).unwrap();
         assert_eq!(value["schema_version"], 1);
         let test = &value["tests"][1];
         for key in ["name", "outcome", "leaked", "regrtest", "domains"] {
             assert!(test.get(key).is_some(), "missing {key}");
         }
-        assert_eq!(
-            test["domains"]["raw"]["blocks"],
-            serde_json::json!([1, 1, 1])
-        );
-        assert_eq!(
-            test["domains"]["raw"]["bytes"],
-            serde_json::json!([48, 48, 48])
-        );
+        assert_eq!(test["domains"]["raw"]["blocks"], serde_json::json!([1, 1, 1]));
+        assert_eq!(test["domains"]["raw"]["bytes"], serde_json::json!([48, 48, 48]));
         for key in ["references", "memory_blocks", "file_descriptors"] {
-            assert!(
-                test["regrtest"].get(key).is_some(),
-                "missing regrtest.{key}"
-            );
+            assert!(test["regrtest"].get(key).is_some(), "missing regrtest.{key}");
         }
     }
 }

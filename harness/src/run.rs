@@ -14,11 +14,13 @@ use crate::launch::{self, RunDir};
 use crate::leaks;
 use crate::regrtest::{self, Outcome, ParsedRun};
 use crate::report::{
-    ProcessInfo, RegrtestLeaks, Repetitions, RunReport, RunStatus, ShimStatus, Summary, TestReport,
+    LeakSiteReport, ProcessInfo, RegrtestLeaks, Repetitions, RunReport, RunStatus, ShimStatus, Summary, TestReport,
     SCHEMA_VERSION,
 };
 use crate::shim_events::{Series, ShimData};
+use crate::sites;
 use crate::supervise::{self, ChildExit, OutputSink, Stream, SuperviseError, Supervised};
+use crate::symbolize::Symbolizer;
 
 /// The report and the status leakcheck exits with.
 #[derive(Debug)]
@@ -45,15 +47,8 @@ pub type Notify<'a> = &'a mut dyn FnMut(&str);
 /// (run directory, log); a command that cannot start is a report with `status.error`.
 pub fn execute(config: &Config, notify: Notify<'_>) -> anyhow::Result<RunOutcome> {
     let run_dir = RunDir::create(config.run_dir.as_deref()).context("setting up the run")?;
-    let shim = if config.shim {
-        Some(run_dir.install_shim().context("setting up the run")?)
-    } else {
-        None
-    };
-    let log_path = config
-        .log
-        .clone()
-        .unwrap_or_else(|| run_dir.path().join("output.log"));
+    let shim = if config.shim { Some(run_dir.install_shim().context("setting up the run")?) } else { None };
+    let log_path = config.log.clone().unwrap_or_else(|| run_dir.path().join("output.log"));
     let log = OpenOptions::new()
         .write(true)
         .create(true)
@@ -61,34 +56,21 @@ pub fn execute(config: &Config, notify: Notify<'_>) -> anyhow::Result<RunOutcome
         .mode(0o600)
         .open(&log_path)
         .with_context(|| format!("creating the log {}", log_path.display()))?;
-    notify(&format!(
-        "run directory {}, log {}",
-        run_dir.path().display(),
-        log_path.display()
-    ));
+    notify(&format!("run directory {}, log {}", run_dir.path().display(), log_path.display()));
 
-    let cmd = launch::command(&config.command, &run_dir, shim.as_deref());
-    let mut sink = Sink {
-        parser: regrtest::Parser::new(),
-    };
+    let cmd = launch::command(&config.command, &run_dir, shim.as_deref(), config.stack_depth);
+    let mut sink = Sink { parser: regrtest::Parser::new() };
     let supervised = supervise::run(cmd, config.grace, log, &mut sink);
     run_dir.remove_shim();
 
     let mut report = RunReport {
         schema_version: SCHEMA_VERSION,
         leakcheck_version: env!("CARGO_PKG_VERSION"),
-        command: config
-            .command
-            .iter()
-            .map(|a| a.to_string_lossy().into_owned())
-            .collect(),
+        command: config.command.iter().map(|a| a.to_string_lossy().into_owned()).collect(),
         status: RunStatus::default(),
         log: Some(log_path.display().to_string()),
         run_dir: run_dir.path().display().to_string(),
-        shim: ShimStatus {
-            enabled: config.shim,
-            ..ShimStatus::default()
-        },
+        shim: ShimStatus { enabled: config.shim, ..ShimStatus::default() },
         tests: Vec::new(),
         summary: Summary::default(),
         leftover_processes: Vec::new(),
@@ -105,21 +87,16 @@ pub fn execute(config: &Config, notify: Notify<'_>) -> anyhow::Result<RunOutcome
             };
             report.status.error = Some(format!("{:#}", anyhow::Error::from(err)));
             report.status.leakcheck_exit_code = code;
-            return Ok(RunOutcome {
-                report,
-                exit_code: code,
-            });
+            return Ok(RunOutcome { report, exit_code: code });
         }
         Err(err) => return Err(anyhow::Error::from(err).context("supervising the command")),
     };
 
-    let completed =
-        matches!(supervised.exit, ChildExit::Exited(_)) && supervised.interrupted_by.is_none();
+    let completed = matches!(supervised.exit, ChildExit::Exited(_)) && supervised.interrupted_by.is_none();
     let saw_huntrleaks = sink.parser.saw_huntrleaks();
     let parsed = sink.parser.finish(completed);
     let shim_data = if config.shim {
-        ShimData::read_dir(run_dir.path())
-            .with_context(|| format!("reading {}", run_dir.path().display()))?
+        ShimData::read_dir(run_dir.path()).with_context(|| format!("reading {}", run_dir.path().display()))?
     } else {
         ShimData::default()
     };
@@ -148,54 +125,30 @@ fn outcome_name(outcome: Option<&Outcome>) -> String {
 }
 
 /// Join regrtest's view and the shim's into the report.
-fn assemble(
-    report: &mut RunReport,
-    supervised: &Supervised,
-    parsed: ParsedRun,
-    saw_huntrleaks: bool,
-    shim: &ShimData,
-) {
+fn assemble(report: &mut RunReport, supervised: &Supervised, parsed: ParsedRun, saw_huntrleaks: bool, shim: &ShimData) {
     let status = &mut report.status;
     match supervised.exit {
         ChildExit::Exited(code) => status.exit_code = Some(code),
-        ChildExit::Signaled {
-            signal,
-            core_dumped,
-        } => {
+        ChildExit::Signaled { signal, core_dumped } => {
             status.signal = Some(signal.as_str().to_owned());
             status.core_dumped = core_dumped;
         }
     }
     status.interrupted_by = supervised.interrupted_by.map(|s| s.as_str().to_owned());
     status.killed_after_grace = supervised.killed;
-    report.leftover_processes = supervised
-        .leftovers
-        .iter()
-        .map(|l| ProcessInfo {
-            pid: l.pid,
-            command: l.command.clone(),
-        })
-        .collect();
-    report
-        .warnings
-        .extend(supervised.output_errors.iter().cloned());
+    report.leftover_processes =
+        supervised.leftovers.iter().map(|l| ProcessInfo { pid: l.pid, command: l.command.clone() }).collect();
+    report.warnings.extend(supervised.output_errors.iter().cloned());
 
     report.shim.processes_patched = shim.patched.len();
-    report.shim.errors = shim
-        .errors
-        .iter()
-        .map(|(pid, msg)| format!("pid {pid}: {msg}"))
-        .collect();
+    report.shim.errors = shim.errors.iter().map(|(pid, msg)| format!("pid {pid}: {msg}")).collect();
     report.shim.bad_records = shim.bad_lines;
     // Only regrtest processes matter: tests start children with PYTHONMALLOC on purpose.
     report.shim.hooks_replaced = shim
         .replaced
         .iter()
         .filter(|(_, argv)| regrtest::is_regrtest_command(argv))
-        .map(|(pid, argv)| ProcessInfo {
-            pid: *pid,
-            command: argv.join(" "),
-        })
+        .map(|(pid, argv)| ProcessInfo { pid: *pid, command: argv.join(" ") })
         .collect();
 
     // The last series of each test wins: a re-run (-w/--rerun) measures the test again.
@@ -204,28 +157,21 @@ fn assemble(
         series_of.insert(series.test.as_str(), series);
     }
     let regrtest_names: Vec<String> = parsed.tests.iter().map(|t| t.name.clone()).collect();
-    let mut tests: Vec<TestReport> = parsed
-        .tests
-        .iter()
-        .map(|t| {
-            test_report(
-                t,
-                series_of.get(t.name.as_str()).copied(),
-                report.shim.enabled,
-                !report.shim.hooks_replaced.is_empty(),
-            )
-        })
-        .collect();
+    let symbolizer = Symbolizer::new();
+    let join = Join {
+        symbolizer: &symbolizer,
+        shim_enabled: report.shim.enabled,
+        hooks_replaced: !report.shim.hooks_replaced.is_empty(),
+    };
+    let mut tests: Vec<TestReport> =
+        parsed.tests.iter().map(|t| test_report(t, series_of.get(t.name.as_str()).copied(), &join)).collect();
     if regrtest_names.is_empty() {
         // Not regrtest output we could read: report what the shim measured, by test name.
         let mut seen = std::collections::HashSet::new();
         for series in shim.series.iter().rev() {
             if seen.insert(series.test.as_str()) {
-                let fake = regrtest::TestResult {
-                    name: series.test.clone(),
-                    ..Default::default()
-                };
-                tests.push(test_report(&fake, Some(series), true, false));
+                let fake = regrtest::TestResult { name: series.test.clone(), ..Default::default() };
+                tests.push(test_report(&fake, Some(series), &join));
             }
         }
         tests.reverse();
@@ -246,11 +192,7 @@ fn assemble(
 
     report.summary = Summary {
         tests: tests.len(),
-        leaked: tests
-            .iter()
-            .filter(|t| t.leaked)
-            .map(|t| t.name.clone())
-            .collect(),
+        leaked: tests.iter().filter(|t| t.leaked).map(|t| t.name.clone()).collect(),
         leaked_not_reported_by_regrtest: tests
             .iter()
             .filter(|t| t.leak_not_reported_by_regrtest)
@@ -261,24 +203,22 @@ fn assemble(
     report.tests = tests;
 }
 
-fn test_report(
-    test: &regrtest::TestResult,
-    series: Option<&Series>,
+/// What every test's report needs besides its own data.
+struct Join<'a> {
+    symbolizer: &'a Symbolizer,
     shim_enabled: bool,
     hooks_replaced: bool,
-) -> TestReport {
+}
+
+fn test_report(test: &regrtest::TestResult, series: Option<&Series>, join: &Join<'_>) -> TestReport {
     let regrtest = RegrtestLeaks {
         references: test.references.as_ref().map(|l| l.deltas.clone()),
         memory_blocks: test.memory_blocks.as_ref().map(|l| l.deltas.clone()),
         file_descriptors: test.file_descriptors.as_ref().map(|l| l.deltas.clone()),
         leaked: test.outcome == Some(Outcome::ReferenceLeak)
-            || [
-                &test.references,
-                &test.memory_blocks,
-                &test.file_descriptors,
-            ]
-            .iter()
-            .any(|l| l.as_ref().is_some_and(|l| l.failing)),
+            || [&test.references, &test.memory_blocks, &test.file_descriptors]
+                .iter()
+                .any(|l| l.as_ref().is_some_and(|l| l.failing)),
     };
     let mut notes = Vec::new();
     let (domains, repetitions) = match series {
@@ -289,11 +229,7 @@ fn test_report(
                     "repetitions cut short: {} of {} measured{}",
                     series.measures.len(),
                     series.warmups + series.runs,
-                    if series.aborted.is_none() {
-                        " (the process died during the test)"
-                    } else {
-                        ""
-                    }
+                    if series.aborted.is_none() { " (the process died during the test)" } else { "" }
                 ));
             }
             if !analysis.unhooked.is_empty() {
@@ -311,10 +247,9 @@ fn test_report(
             (Some(analysis.domains), Some(repetitions))
         }
         None => {
-            if test.repetitions.is_some() && shim_enabled {
-                notes.push(if hooks_replaced {
-                    "ran with -R but the allocator hooks were replaced (PYTHONMALLOC or -X dev)"
-                        .into()
+            if test.repetitions.is_some() && join.shim_enabled {
+                notes.push(if join.hooks_replaced {
+                    "ran with -R but the allocator hooks were replaced (PYTHONMALLOC or -X dev)".into()
                 } else {
                     "ran with -R but the shim took no measurement".into()
                 });
@@ -322,7 +257,19 @@ fn test_report(
             (None, None)
         }
     };
-    let domain_leak = domains.as_ref().is_some_and(|d| !d.leaked().is_empty());
+    let leak_sites: Vec<LeakSiteReport> = series
+        .map(leaks::leak_sites)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|site| {
+            let (frames, folded_frames) =
+                sites::frames(join.symbolizer, &series.map(|s| s.modules.as_slice()).unwrap_or(&[]), &site.stack);
+            LeakSiteReport { domain: site.domain.into(), blocks: site.blocks, bytes: site.bytes, frames, folded_frames }
+        })
+        .collect();
+    // A site that grew every time is a leak even when other blocks of its domain were freed
+    // meanwhile and the domain's own deltas hide it.
+    let domain_leak = domains.as_ref().is_some_and(|d| !d.leaked().is_empty()) || !leak_sites.is_empty();
     TestReport {
         name: test.name.clone(),
         outcome: outcome_name(test.outcome.as_ref()),
@@ -330,6 +277,7 @@ fn test_report(
         leak_not_reported_by_regrtest: domain_leak && !regrtest.leaked,
         regrtest,
         domains,
+        leak_sites,
         repetitions,
         notes,
     }

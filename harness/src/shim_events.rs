@@ -1,5 +1,6 @@
 //! Reading what the shim wrote: `events.<pid>` files in the run directory, one record per line
-//! (format in `shims/src/channel.rs`), grouped into one [`Series`] per `-R` run of a test.
+//! (formats in `shims/src/channel.rs` and, for `site`, `stack` and `module`,
+//! `shims/src/attribution.rs`), grouped into one [`Series`] per `-R` run of a test.
 //!
 //! Pure parsing plus a directory read; a garbled or truncated line (a process killed in the
 //! middle of a write) is counted and skipped, never fatal.
@@ -72,8 +73,108 @@ pub enum ParseError {
     Escape,
 }
 
-/// Parse one record line (without its newline).
-pub fn parse_line(line: &[u8]) -> Result<Record, ParseError> {
+/// One allocation site's live blocks at one measurement (attribution).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SiteRecord {
+    pub pid: i32,
+    pub test: Vec<u8>,
+    pub index: i64,
+    pub site: u32,
+    /// CPython's debug API id of the domain: `r`, `m` or `o`.
+    pub domain: u8,
+    pub count: Count,
+}
+
+/// A site's stack: absolute return addresses, innermost first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StackRecord {
+    pub pid: i32,
+    pub site: u32,
+    pub domain: u8,
+    pub frames: Vec<u64>,
+}
+
+/// A loaded module: runtime addresses in `start..end` are ELF virtual address `address - bias`
+/// of the file at `path`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModuleRecord {
+    pub pid: i32,
+    pub path: Vec<u8>,
+    pub bias: u64,
+    pub start: u64,
+    pub end: u64,
+}
+
+/// Any line of an events file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Line {
+    Counters(Record),
+    Site(SiteRecord),
+    Stack(StackRecord),
+    Module(ModuleRecord),
+}
+
+/// Parse one line (without its newline).
+pub fn parse_line(line: &[u8]) -> Result<Line, ParseError> {
+    let fields: Vec<&[u8]> = line.split(|&b| b == b'\t').collect();
+    let pid = |field: &[u8]| -> Result<i32, ParseError> {
+        int(field).and_then(|n| i32::try_from(n).map_err(|_| ParseError::Number))
+    };
+    let hex = |field: &[u8]| -> Result<u64, ParseError> {
+        std::str::from_utf8(field).ok().and_then(|s| u64::from_str_radix(s, 16).ok()).ok_or(ParseError::Number)
+    };
+    let domain = |field: &[u8]| -> Result<u8, ParseError> {
+        match field {
+            [d @ (b'r' | b'm' | b'o')] => Ok(*d),
+            _ => Err(ParseError::Number),
+        }
+    };
+    match fields.first().copied() {
+        Some(b"site") => {
+            let [_, p, test, index, site, d, blocks, bytes] = fields[..] else { return Err(ParseError::FieldCount) };
+            Ok(Line::Site(SiteRecord {
+                pid: pid(p)?,
+                test: unescape(test)?,
+                index: int(index)?,
+                site: u32::try_from(int(site)?).map_err(|_| ParseError::Number)?,
+                domain: domain(d)?,
+                count: Count { blocks: int(blocks)?, bytes: int(bytes)? },
+            }))
+        }
+        Some(b"stack") => {
+            let [_, p, _, site, d, frames] = fields[..] else { return Err(ParseError::FieldCount) };
+            let frames = if frames.is_empty() {
+                Vec::new()
+            } else {
+                frames.split(|&b| b == b',').map(hex).collect::<Result<_, _>>()?
+            };
+            Ok(Line::Stack(StackRecord {
+                pid: pid(p)?,
+                site: u32::try_from(int(site)?).map_err(|_| ParseError::Number)?,
+                domain: domain(d)?,
+                frames,
+            }))
+        }
+        Some(b"module") => {
+            let [_, p, path, bias, start, end] = fields[..] else { return Err(ParseError::FieldCount) };
+            Ok(Line::Module(ModuleRecord {
+                pid: pid(p)?,
+                path: unescape(path)?,
+                bias: hex(bias)?,
+                start: hex(start)?,
+                end: hex(end)?,
+            }))
+        }
+        _ => parse_counters(line).map(Line::Counters),
+    }
+}
+
+fn int(field: &[u8]) -> Result<i64, ParseError> {
+    std::str::from_utf8(field).ok().and_then(|s| s.parse().ok()).ok_or(ParseError::Number)
+}
+
+/// Parse a record with counters (every kind but `site`, `stack` and `module`).
+fn parse_counters(line: &[u8]) -> Result<Record, ParseError> {
     let fields: Vec<&[u8]> = line.split(|&b| b == b'\t').collect();
     if fields.len() != 12 {
         return Err(ParseError::FieldCount);
@@ -89,17 +190,11 @@ pub fn parse_line(line: &[u8]) -> Result<Record, ParseError> {
         _ => return Err(ParseError::Kind),
     };
     let num = |field: &[u8]| -> Result<i64, ParseError> {
-        std::str::from_utf8(field)
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .ok_or(ParseError::Number)
+        std::str::from_utf8(field).ok().and_then(|s| s.parse().ok()).ok_or(ParseError::Number)
     };
     let mut counts = [Count::default(); 3];
     for (i, count) in counts.iter_mut().enumerate() {
-        *count = Count {
-            blocks: num(fields[6 + 2 * i])?,
-            bytes: num(fields[7 + 2 * i])?,
-        };
+        *count = Count { blocks: num(fields[6 + 2 * i])?, bytes: num(fields[7 + 2 * i])? };
     }
     Ok(Record {
         kind,
@@ -152,6 +247,13 @@ pub struct Series {
     /// `Some(false)`: all repetitions ran; `Some(true)`: an exception cut them short; `None`: no
     /// `end` record (the process died during the test).
     pub aborted: Option<bool>,
+    /// Allocation sites with live blocks at the counted measurements (attribution): site id ->
+    /// (domain API id, measurement index -> live count). Ids are per series.
+    pub sites: BTreeMap<u32, (u8, BTreeMap<i64, Count>)>,
+    /// Site id -> stack (absolute return addresses, innermost first).
+    pub stacks: BTreeMap<u32, Vec<u64>>,
+    /// The process's modules, to map the stacks' addresses to files.
+    pub modules: Vec<ModuleRecord>,
 }
 
 impl Series {
@@ -182,11 +284,7 @@ impl ShimData {
     pub fn read_dir(dir: &Path) -> std::io::Result<Self> {
         let mut files: Vec<_> = std::fs::read_dir(dir)?
             .flatten()
-            .filter(|e| {
-                e.file_name()
-                    .to_str()
-                    .is_some_and(|n| n.starts_with("events."))
-            })
+            .filter(|e| e.file_name().to_str().is_some_and(|n| n.starts_with("events.")))
             .map(|e| e.path())
             .collect();
         files.sort();
@@ -202,9 +300,40 @@ impl ShimData {
     pub fn add_file(&mut self, bytes: &[u8]) {
         let mut open: Option<Series> = None;
         for line in bytes.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
-            let Ok(record) = parse_line(line) else {
-                self.bad_lines += 1;
-                continue;
+            let record = match parse_line(line) {
+                Ok(Line::Counters(record)) => record,
+                Ok(Line::Site(site)) => {
+                    match open.as_mut().filter(|s| s.test.as_bytes() == site.test.as_slice()) {
+                        Some(series) => {
+                            let (_, counts) =
+                                series.sites.entry(site.site).or_insert_with(|| (site.domain, BTreeMap::new()));
+                            counts.insert(site.index, site.count);
+                        }
+                        None => self.bad_lines += 1,
+                    }
+                    continue;
+                }
+                Ok(Line::Stack(stack)) => {
+                    match open.as_mut() {
+                        Some(series) => {
+                            series.stacks.insert(stack.site, stack.frames);
+                        }
+                        None => self.bad_lines += 1,
+                    }
+                    continue;
+                }
+                Ok(Line::Module(module)) => {
+                    match open.as_mut() {
+                        Some(series) if !series.modules.contains(&module) => series.modules.push(module),
+                        Some(_) => {}
+                        None => self.bad_lines += 1,
+                    }
+                    continue;
+                }
+                Err(_) => {
+                    self.bad_lines += 1;
+                    continue;
+                }
             };
             match record.kind {
                 Kind::Begin => {
@@ -220,13 +349,13 @@ impl ShimData {
                         measures: Vec::new(),
                         flags: record.flags,
                         aborted: None,
+                        sites: BTreeMap::new(),
+                        stacks: BTreeMap::new(),
+                        modules: Vec::new(),
                     });
                 }
                 Kind::Baseline | Kind::Measure | Kind::End => {
-                    let Some(series) = open
-                        .as_mut()
-                        .filter(|s| s.test.as_bytes() == record.text.as_slice())
-                    else {
+                    let Some(series) = open.as_mut().filter(|s| s.test.as_bytes() == record.text.as_slice()) else {
                         self.bad_lines += 1;
                         continue;
                     };
@@ -279,21 +408,10 @@ end\t10\ttest_x\t2\t0\t63\t50\t196\t7\t70\t9\t90\n";
         data.add_file(FILE);
         assert_eq!(data.bad_lines, 0);
         assert_eq!(data.patched.get(&10).map(String::as_str), Some("dash_R"));
-        let [series] = data.series.as_slice() else {
-            panic!("{:?}", data.series)
-        };
-        assert_eq!(
-            (series.test.as_str(), series.warmups, series.runs),
-            ("test_x", 3, 3)
-        );
+        let [series] = data.series.as_slice() else { panic!("{:?}", data.series) };
+        assert_eq!((series.test.as_str(), series.warmups, series.runs), ("test_x", 3, 3));
         assert_eq!(series.measures.len(), 2);
-        assert_eq!(
-            series.measures[1][0],
-            Count {
-                blocks: 50,
-                bytes: 196
-            }
-        );
+        assert_eq!(series.measures[1][0], Count { blocks: 50, bytes: 196 });
         assert_eq!(series.aborted, Some(false));
         assert!(series.hooked(2) && series.bytes_known(0));
     }
@@ -311,18 +429,38 @@ end\t10\ttest_x\t2\t0\t63\t50\t196\t7\t70\t9\t90\n";
 
     #[test]
     fn escaped_text_round_trips() {
-        let r =
-            parse_line(b"error\t3\tno\\x20module\\x09x\\x5c\t0\t0\t0\t0\t0\t0\t0\t0\t0").unwrap();
+        let counters = |line: &[u8]| match parse_line(line) {
+            Ok(Line::Counters(record)) => record,
+            other => panic!("{other:?}"),
+        };
+        let r = counters(b"error\t3\tno\\x20module\\x09x\\x5c\t0\t0\t0\t0\t0\t0\t0\t0\t0");
         assert_eq!(r.text, b"no module\tx\\");
-        let r = parse_line(b"replaced\t3\tpython\\x00-m\\x00test\\x00\t0\t0\t8\t0\t0\t0\t0\t0\t0")
-            .unwrap();
+        let r = counters(b"replaced\t3\tpython\\x00-m\\x00test\\x00\t0\t0\t8\t0\t0\t0\t0\t0\t0");
         let mut data = ShimData::default();
         data.add_file(b"replaced\t3\tpython\\x00-m\\x00test\\x00\t0\t0\t8\t0\t0\t0\t0\t0\t0\n");
-        assert_eq!(
-            data.replaced,
-            vec![(3, vec!["python".to_string(), "-m".into(), "test".into()])]
-        );
+        assert_eq!(data.replaced, vec![(3, vec!["python".to_string(), "-m".into(), "test".into()])]);
         assert!(!r.hooked(0) && r.bytes_known(0));
+    }
+
+    #[test]
+    fn sites_stacks_and_modules_belong_to_the_open_series() {
+        let mut file = FILE[..FILE.windows(4).position(|w| w == b"end\t").unwrap()].to_vec();
+        file.extend_from_slice(
+            b"module\t10\t/usr/bin/python3.11d\t0\t400000\tb07bd8\n\
+stack\t10\t-\t7\tr\t4f3e2b,7f267ebdf1fe\n\
+site\t10\ttest_x\t1\t7\tr\t2\t96\n\
+end\t10\ttest_x\t2\t0\t63\t50\t196\t7\t70\t9\t90\n",
+        );
+        let mut data = ShimData::default();
+        data.add_file(&file);
+        assert_eq!(data.bad_lines, 0);
+        let series = &data.series[0];
+        assert_eq!(series.stacks.get(&7).map(Vec::as_slice), Some(&[0x4f3e2b, 0x7f26_7ebd_f1fe][..]));
+        let (domain, counts) = &series.sites[&7];
+        assert_eq!(*domain, b'r');
+        assert_eq!(counts.get(&1), Some(&Count { blocks: 2, bytes: 96 }));
+        assert_eq!(series.modules[0].path, b"/usr/bin/python3.11d");
+        assert_eq!((series.modules[0].start, series.modules[0].end), (0x400000, 0xb07bd8));
     }
 
     #[test]
@@ -332,8 +470,10 @@ end\t10\ttest_x\t2\t0\t63\t50\t196\t7\t70\t9\t90\n";
         junk.extend_from_slice(b"\nmeasure\t1\tx\t0\t0\t0\t0\t0\t0\t0\t0\t0\n\tbegin\n");
         junk.extend_from_slice(b"begin\t1\tbad\\x\t1\t1\t0\t0\t0\t0\t0\t0\t0\n");
         junk.extend_from_slice(b"begin\t99999999999\tt\t1\t1\t0\t0\t0\t0\t0\t0\t0\n");
+        junk.extend_from_slice(b"site\t1\tt\t0\t1\tx\t1\t1\nstack\t1\t-\t1\tr\tzz\nmodule\t1\tp\t1\n");
+        junk.extend_from_slice(b"site\t1\tnot_open\t0\t1\tr\t1\t1\n");
         data.add_file(&junk);
-        assert_eq!(data.bad_lines, 5);
+        assert_eq!(data.bad_lines, 9);
         assert!(data.series.is_empty());
     }
 }

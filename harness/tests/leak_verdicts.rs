@@ -10,6 +10,29 @@ fn domain<'a>(test: &'a Value, name: &str) -> &'a Value {
     &test["domains"][name]
 }
 
+/// The line of `c/leakfix.c` that contains `needle` (the allocating call of a fixture).
+fn fixture_line(needle: &str) -> u64 {
+    let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../c/leakfix.c");
+    let text = std::fs::read_to_string(&source).expect("reading c/leakfix.c");
+    text.lines().position(|l| l.contains(needle)).expect(needle) as u64 + 1
+}
+
+/// The test's only leak site is in `domain`, one block per repetition, and its innermost frame
+/// (allocator plumbing folded) is `function` at the line of `call` in c/leakfix.c.
+fn assert_single_site(test: &Value, domain: &str, function: &str, call: &str) {
+    let sites = test["leak_sites"].as_array().unwrap_or_else(|| panic!("no leak_sites: {test}"));
+    assert_eq!(sites.len(), 1, "{}", serde_json::to_string_pretty(sites).unwrap());
+    let site = &sites[0];
+    assert_eq!(site["domain"], domain);
+    assert_eq!(site["blocks"], json!([1, 1, 1]));
+    let top = &site["frames"][0];
+    assert_eq!(top["function"], function, "{site}");
+    assert!(top["file"].as_str().unwrap_or("").ends_with("c/leakfix.c"), "{site}");
+    assert_eq!(top["line"], fixture_line(call), "{site}");
+    assert!(top["module"].as_str().unwrap_or("").contains("_leakfix"), "{site}");
+    assert!(site["folded_frames"].as_u64().unwrap_or(0) >= 1, "PyMem_* was folded: {site}");
+}
+
 /// The four fixtures: one leak per domain, right deltas, the balanced test not flagged.
 fn assert_fixture_verdicts(run: &Run) {
     let raw = run.test("test_leak_raw");
@@ -19,10 +42,7 @@ fn assert_fixture_verdicts(run: &Run) {
     assert_eq!(domain(raw, "raw")["leaked"], true);
     assert_eq!(domain(raw, "mem")["leaked"], false);
     assert_eq!(domain(raw, "obj")["leaked"], false);
-    assert_eq!(
-        raw["regrtest"]["leaked"], false,
-        "regrtest cannot see PyMem_RawMalloc leaks"
-    );
+    assert_eq!(raw["regrtest"]["leaked"], false, "regrtest cannot see PyMem_RawMalloc leaks");
     assert_eq!(raw["leak_not_reported_by_regrtest"], true);
 
     let mem = run.test("test_leak_mem");
@@ -31,6 +51,8 @@ fn assert_fixture_verdicts(run: &Run) {
     assert_eq!(domain(mem, "mem")["bytes"], json!([24, 24, 24]));
     assert_eq!(domain(mem, "raw")["leaked"], false);
     assert_eq!(domain(mem, "obj")["leaked"], false);
+    assert_single_site(mem, "mem", "leak_mem", "PyMem_Malloc(24)");
+    assert_eq!(mem["leak_sites"][0]["bytes"], json!([24, 24, 24]));
 
     let obj = run.test("test_leak_object");
     assert_eq!(obj["leaked"], true, "{obj}");
@@ -38,32 +60,22 @@ fn assert_fixture_verdicts(run: &Run) {
     assert_eq!(domain(obj, "obj")["leaked"], true);
     assert_eq!(domain(obj, "raw")["leaked"], false);
     assert_eq!(domain(obj, "mem")["leaked"], false);
-    assert_eq!(
-        obj["regrtest"]["references"],
-        json!([1, 1, 1]),
-        "regrtest's own deltas are kept"
-    );
+    assert_eq!(obj["regrtest"]["references"], json!([1, 1, 1]), "regrtest's own deltas are kept");
     assert_eq!(obj["regrtest"]["leaked"], true);
     assert_eq!(obj["outcome"], "reference_leak");
+    assert_single_site(obj, "obj", "leak_object", "PyType_GenericNew(");
 
     let balanced = run.test("test_balanced");
     assert_eq!(balanced["leaked"], false, "{balanced}");
     for d in ["raw", "mem", "obj"] {
         assert_eq!(domain(balanced, d)["leaked"], false);
-        assert_eq!(
-            domain(balanced, d)["blocks"].as_array().map(Vec::len),
-            Some(3)
-        );
+        assert_eq!(domain(balanced, d)["blocks"].as_array().map(Vec::len), Some(3));
     }
     assert_eq!(balanced["outcome"], "passed");
+    assert_eq!(balanced["leak_sites"], json!([]), "{balanced}");
 }
 
-const FIXTURES: [&str; 4] = [
-    "test_leak_raw",
-    "test_leak_mem",
-    "test_leak_object",
-    "test_balanced",
-];
+const FIXTURES: [&str; 4] = ["test_leak_raw", "test_leak_mem", "test_leak_object", "test_balanced"];
 
 #[test]
 fn sequential_run_finds_each_domain_leak() {
@@ -71,25 +83,10 @@ fn sequential_run_finds_each_domain_leak() {
     let run = leakcheck(&[], &as_strs(&regrtest_argv(dir.path(), &[], &FIXTURES)));
     assert_fixture_verdicts(&run);
     assert_eq!(run.json()["schema_version"], 1);
-    assert_eq!(
-        run.code(),
-        Some(101),
-        "a leak regrtest did not report: {}",
-        run.stderr
-    );
-    assert!(
-        run.stderr
-            .contains("leakcheck: test_leak_raw: LEAKED in raw"),
-        "{}",
-        run.stderr
-    );
+    assert_eq!(run.code(), Some(101), "a leak regrtest did not report: {}", run.stderr);
+    assert!(run.stderr.contains("leakcheck: test_leak_raw: LEAKED in raw"), "{}", run.stderr);
     // regrtest's own lines are untouched, for buildbot's `test_[^ ]+ leaked ` warning regex.
-    assert!(
-        run.stderr
-            .contains("test_leak_object leaked [1, 1, 1] references, sum=3"),
-        "{}",
-        run.stderr
-    );
+    assert!(run.stderr.contains("test_leak_object leaked [1, 1, 1] references, sum=3"), "{}", run.stderr);
 }
 
 #[test]
@@ -100,25 +97,11 @@ fn parallel_workers_are_measured_too() {
         &as_strs(&regrtest_argv(
             dir.path(),
             &["-X", "faulthandler"],
-            &[
-                "-j",
-                "2",
-                FIXTURES[0],
-                FIXTURES[1],
-                FIXTURES[2],
-                FIXTURES[3],
-            ],
+            &["-j", "2", FIXTURES[0], FIXTURES[1], FIXTURES[2], FIXTURES[3]],
         )),
     );
     assert_fixture_verdicts(&run);
-    assert!(
-        run.json()["shim"]["processes_patched"]
-            .as_u64()
-            .unwrap_or(0)
-            >= 2,
-        "{}",
-        run.json()["shim"]
-    );
+    assert!(run.json()["shim"]["processes_patched"].as_u64().unwrap_or(0) >= 2, "{}", run.json()["shim"]);
 }
 
 #[test]
@@ -126,25 +109,13 @@ fn ignore_environment_flag_does_not_blind_the_shim() {
     // `make buildbottest` and --slow-ci run the interpreter with -E: PYTHONPATH and
     // sitecustomize are ignored, the audit hook is not.
     let dir = testdir();
-    let run = leakcheck(
-        &[],
-        &as_strs(&regrtest_argv(dir.path(), &["-E"], &FIXTURES)),
-    );
+    let run = leakcheck(&[], &as_strs(&regrtest_argv(dir.path(), &["-E"], &FIXTURES)));
     assert_fixture_verdicts(&run);
 }
 
 #[test]
 fn real_stdlib_tests_get_no_leak_verdict() {
-    let argv = [
-        python(),
-        "-m",
-        "test",
-        "-R",
-        "3:3",
-        "test_list",
-        "test_dict",
-        "test_set",
-    ];
+    let argv = [python(), "-m", "test", "-R", "3:3", "test_list", "test_dict", "test_set"];
     let run = leakcheck(&[], &argv);
     assert_eq!(run.code(), Some(0), "{}", run.stderr);
     for name in ["test_list", "test_dict", "test_set"] {
@@ -153,11 +124,7 @@ fn real_stdlib_tests_get_no_leak_verdict() {
         assert_eq!(test["outcome"], "passed");
         assert_eq!(test["repetitions"]["complete"], true, "{test}");
         for d in ["raw", "mem", "obj"] {
-            assert_eq!(
-                domain(test, d)["blocks"].as_array().map(Vec::len),
-                Some(3),
-                "{test}"
-            );
+            assert_eq!(domain(test, d)["blocks"].as_array().map(Vec::len), Some(3), "{test}");
         }
     }
     assert_eq!(run.json()["summary"]["leaked"], json!([]));
@@ -174,24 +141,15 @@ fn replaced_hooks_are_reported_not_zeroed() {
     );
     let test = run.test("test_leak_raw");
     assert_eq!(test["domains"], Value::Null, "{test}");
-    assert!(
-        test["notes"].to_string().contains("hooks were replaced"),
-        "{test}"
-    );
-    assert!(!run.json()["shim"]["hooks_replaced"]
-        .as_array()
-        .unwrap()
-        .is_empty());
+    assert!(test["notes"].to_string().contains("hooks were replaced"), "{test}");
+    assert!(!run.json()["shim"]["hooks_replaced"].as_array().unwrap().is_empty());
     assert!(run.stderr.contains("PYTHONMALLOC"), "{}", run.stderr);
 }
 
 #[test]
 fn a_crash_midway_keeps_the_measured_repetitions_and_says_so() {
     let dir = testdir();
-    let run = leakcheck(
-        &[],
-        &as_strs(&regrtest_argv(dir.path(), &[], &["test_crash_midway"])),
-    );
+    let run = leakcheck(&[], &as_strs(&regrtest_argv(dir.path(), &[], &["test_crash_midway"])));
     assert_eq!(run.code(), Some(128 + libc::SIGABRT), "{}", run.stderr);
     let report = run.json();
     assert_eq!(report["status"]["signal"], "SIGABRT");
@@ -200,19 +158,13 @@ fn a_crash_midway_keeps_the_measured_repetitions_and_says_so() {
     assert_eq!(test["repetitions"]["measured"], 2, "{test}");
     assert!(test["notes"].to_string().contains("cut short"), "{test}");
     let log = String::from_utf8_lossy(&run.log()).into_owned();
-    assert!(
-        log.contains("Fatal Python error: Aborted"),
-        "the log keeps the crash:\n{log}"
-    );
+    assert!(log.contains("Fatal Python error: Aborted"), "the log keeps the crash:\n{log}");
 }
 
 #[test]
 fn fork_exec_and_threads_leave_no_false_leak() {
     let dir = testdir();
-    let run = leakcheck(
-        &[],
-        &as_strs(&regrtest_argv(dir.path(), &[], &["test_fork_exec_threads"])),
-    );
+    let run = leakcheck(&[], &as_strs(&regrtest_argv(dir.path(), &[], &["test_fork_exec_threads"])));
     assert_eq!(run.code(), Some(0), "{}", run.stderr);
     let test = run.test("test_fork_exec_threads");
     assert_eq!(test["outcome"], "passed", "{test}");
@@ -223,25 +175,14 @@ fn fork_exec_and_threads_leave_no_false_leak() {
 #[test]
 fn a_worker_crash_midway_is_attributed_to_its_test() {
     let dir = testdir();
-    let run = leakcheck(
-        &[],
-        &as_strs(&regrtest_argv(
-            dir.path(),
-            &[],
-            &["-j", "2", "test_crash_midway", "test_leak_raw"],
-        )),
-    );
+    let run =
+        leakcheck(&[], &as_strs(&regrtest_argv(dir.path(), &[], &["-j", "2", "test_crash_midway", "test_leak_raw"])));
     // regrtest itself survives its worker's crash and fails the run; the raw leak is still ours.
     assert_eq!(run.code(), Some(101), "{}", run.stderr);
     let crashed = run.test("test_crash_midway");
     assert_ne!(crashed["outcome"], "passed", "{crashed}");
     assert_eq!(crashed["repetitions"]["complete"], false, "{crashed}");
-    assert!(
-        crashed["notes"]
-            .to_string()
-            .contains("the process died during the test"),
-        "{crashed}"
-    );
+    assert!(crashed["notes"].to_string().contains("the process died during the test"), "{crashed}");
     assert_eq!(run.test("test_leak_raw")["domains"]["raw"]["leaked"], true);
 }
 
@@ -249,34 +190,20 @@ fn a_worker_crash_midway_is_attributed_to_its_test() {
 fn a_process_without_the_allocator_api_gets_a_truthful_report() {
     // A shell printing regrtest's -R output: no CPython allocator API in that process, so the
     // shim stays inert and the report says it measured nothing instead of showing zeros.
-    let script =
-        "echo '0:00:00 load avg: 0.00 [1/1] test_fake'; echo 'beginning 6 repetitions' >&2; \
+    let script = "echo '0:00:00 load avg: 0.00 [1/1] test_fake'; echo 'beginning 6 repetitions' >&2; \
                   echo '123456' >&2; echo '......' >&2; echo; echo '== Tests result: SUCCESS =='; \
                   echo; echo '1 test OK.'";
     let run = leakcheck(&[], &["sh", "-c", script]);
     assert_eq!(run.code(), Some(0), "{}", run.stderr);
     let test = run.test("test_fake");
     assert_eq!(test["domains"], Value::Null, "{test}");
-    assert!(
-        test["notes"]
-            .to_string()
-            .contains("the shim took no measurement"),
-        "{test}"
-    );
-    assert!(
-        run.stderr.contains("the shim measured nothing"),
-        "{}",
-        run.stderr
-    );
+    assert!(test["notes"].to_string().contains("the shim took no measurement"), "{test}");
+    assert!(run.stderr.contains("the shim measured nothing"), "{}", run.stderr);
 }
 
 /// regrtest's `test_x leaked ...` lines, in order.
 fn regrtest_leak_lines(output: &str) -> Vec<String> {
-    output
-        .lines()
-        .filter(|l| l.starts_with("test_") && l.contains(" leaked ["))
-        .map(str::to_owned)
-        .collect()
+    output.lines().filter(|l| l.starts_with("test_") && l.contains(" leaked [")).map(str::to_owned).collect()
 }
 
 #[test]
@@ -286,35 +213,40 @@ fn regrtests_own_verdicts_are_the_same_with_and_without_leakcheck() {
     // the shim did to the interpreter's execution would show here.
     let dir = testdir();
     let argv = regrtest_argv(dir.path(), &[], &FIXTURES);
-    let plain = std::process::Command::new(&argv[0])
-        .args(&argv[1..])
-        .current_dir(dir.path())
-        .output()
-        .unwrap();
+    let plain = std::process::Command::new(&argv[0]).args(&argv[1..]).current_dir(dir.path()).output().unwrap();
     let plain_lines = regrtest_leak_lines(&String::from_utf8_lossy(&plain.stderr));
-    assert!(
-        !plain_lines.is_empty(),
-        "the fixtures leak under plain regrtest too"
-    );
+    assert!(!plain_lines.is_empty(), "the fixtures leak under plain regrtest too");
     let run = leakcheck_in(Some(dir.path()), &[], &as_strs(&argv), &[]);
     assert_eq!(regrtest_leak_lines(&run.stderr), plain_lines);
-    assert_eq!(
-        run.json()["status"]["exit_code"],
-        plain.status.code().unwrap()
-    );
+    assert_eq!(run.json()["status"]["exit_code"], plain.status.code().unwrap());
 }
 
 #[test]
 fn python_processes_that_do_not_run_dash_r_keep_their_allocators() {
     // test_cmd_line.test_pythonmalloc checks the allocator name in a child interpreter.
-    let run = leakcheck(
-        &[],
-        &[
-            python(),
-            "-c",
-            "import _testcapi; print(_testcapi.pymem_getallocatorsname())",
-        ],
-    );
+    let run = leakcheck(&[], &[python(), "-c", "import _testcapi; print(_testcapi.pymem_getallocatorsname())"]);
     assert_eq!(run.code(), Some(0), "{}", run.stderr);
     assert_eq!(String::from_utf8_lossy(&run.stdout), "pymalloc_debug\n");
+}
+
+#[test]
+fn a_mem_leak_regrtest_misses_when_the_test_runs_alone_is_found() {
+    // Alone, 3.11.2's quickened-count subtraction hides this leak from regrtest.
+    let dir = testdir();
+    let run = leakcheck(&[], &as_strs(&regrtest_argv(dir.path(), &[], &["test_leak_mem"])));
+    let mem = run.test("test_leak_mem");
+    assert_eq!(mem["regrtest"]["leaked"], false, "regrtest 3.11.2 misses it alone: {mem}");
+    assert_eq!(mem["leaked"], true, "{mem}");
+    assert_single_site(mem, "mem", "leak_mem", "PyMem_Malloc(24)");
+    assert_eq!(run.code(), Some(101));
+    assert!(run.stderr.contains("1 block/repetition (24 bytes) in mem, allocated at:"), "{}", run.stderr);
+}
+
+#[test]
+fn without_attribution_the_counts_remain() {
+    let dir = testdir();
+    let run = leakcheck(&["--no-attribution"], &as_strs(&regrtest_argv(dir.path(), &[], &["test_leak_raw"])));
+    let raw = run.test("test_leak_raw");
+    assert_eq!(domain(raw, "raw")["leaked"], true, "{raw}");
+    assert_eq!(raw["leak_sites"], json!([]));
 }
