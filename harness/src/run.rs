@@ -257,13 +257,13 @@ fn test_report(test: &regrtest::TestResult, series: Option<&Series>, join: &Join
             (None, None)
         }
     };
+    let modules = series.map(|s| s.modules.as_slice()).unwrap_or(&[]);
     let leak_sites: Vec<LeakSiteReport> = series
         .map(leaks::leak_sites)
         .unwrap_or_default()
         .into_iter()
         .map(|site| {
-            let (frames, folded_frames) =
-                sites::frames(join.symbolizer, &series.map(|s| s.modules.as_slice()).unwrap_or(&[]), &site.stack);
+            let (frames, folded_frames) = sites::frames(join.symbolizer, modules, &site.stack);
             LeakSiteReport { domain: site.domain.into(), blocks: site.blocks, bytes: site.bytes, frames, folded_frames }
         })
         .collect();
