@@ -27,7 +27,7 @@ use std::sync::Once;
 use crate::channel;
 use crate::hash::FastHasher;
 use crate::tally;
-use crate::unwind::{current_thread_stack, Unwinder};
+use crate::unwind::{current_thread_stack, Memo, Unwinder};
 
 /// The environment variable with the stack depth (0: no attribution); set by the harness.
 pub const DEPTH_ENV: &str = "LEAKCHECK_STACK_DEPTH";
@@ -45,10 +45,7 @@ static FORK_HANDLERS: Once = Once::new();
 
 /// Read the depth from the environment. Called from the constructor.
 pub fn init_from_env() {
-    let depth = std::env::var(DEPTH_ENV)
-        .ok()
-        .and_then(|v| v.parse::<usize>().ok())
-        .unwrap_or(0);
+    let depth = std::env::var(DEPTH_ENV).ok().and_then(|v| v.parse::<usize>().ok()).unwrap_or(0);
     DEPTH.store(depth.min(MAX_DEPTH), Ordering::Relaxed);
 }
 
@@ -104,13 +101,7 @@ pub fn end() {
 fn open(depth: usize) {
     FORK_HANDLERS.call_once(|| {
         // SAFETY: registers handlers that only touch our own lock and flags.
-        unsafe {
-            libc::pthread_atfork(
-                Some(before_fork),
-                Some(after_fork_in_parent),
-                Some(after_fork_in_child),
-            )
-        };
+        unsafe { libc::pthread_atfork(Some(before_fork), Some(after_fork_in_parent), Some(after_fork_in_child)) };
     });
     let mut state = STATE.lock();
     let tracker = state.get_or_insert_with(|| Tracker::new(depth));
@@ -161,10 +152,7 @@ pub fn take(ptr: usize) -> Option<Taken> {
 #[cold]
 pub fn restore(ptr: usize, taken: Taken) {
     let mut state = STATE.lock();
-    if let Some(tracker) = state
-        .as_mut()
-        .filter(|t| (taken.site as usize) < t.sites.len())
-    {
+    if let Some(tracker) = state.as_mut().filter(|t| (taken.site as usize) < t.sites.len()) {
         tracker.live.insert(ptr, (taken.site, taken.size));
         let site = &mut tracker.sites[taken.site as usize];
         site.blocks += 1;
@@ -195,10 +183,14 @@ struct Tracker {
     unwinder: Unwinder,
     depth: usize,
     /// (domain, frames) -> index into `sites`.
-    by_stack: HashMap<Box<[u64]>, u32, BuildHasherDefault<FastHasher>>,
+    /// Digest of (domain, frames) -> index into `sites`. A 64-bit digest names a stack: two
+    /// different stacks sharing one (odds about 2^-64 per pair) would share a site.
+    by_stack: HashMap<u64, u32, BuildHasherDefault<IdentityHasher>>,
     sites: Vec<Site>,
     /// Block address -> (site, size).
     live: HashMap<usize, (u32, u64), BuildHasherDefault<FastHasher>>,
+    /// Each thread's last unwind (see `unwind::Memo`), by `pthread_self`.
+    memos: HashMap<usize, Memo, BuildHasherDefault<FastHasher>>,
     /// Modules already described to the harness.
     modules_written: usize,
     scratch: Vec<u64>,
@@ -212,6 +204,7 @@ impl Tracker {
             by_stack: HashMap::default(),
             sites: Vec::new(),
             live: HashMap::default(),
+            memos: HashMap::default(),
             modules_written: 0,
             scratch: vec![0; MAX_DEPTH + 1],
         }
@@ -222,26 +215,24 @@ impl Tracker {
         self.by_stack.clear();
         self.sites.clear();
         self.live.clear();
+        self.memos.clear();
         self.modules_written = 0;
     }
 
     fn allocated(&mut self, domain: u8, ptr: usize, size: u64, stack: Range<u64>) {
         let depth = self.depth.min(MAX_DEPTH);
         self.scratch[0] = u64::from(domain);
-        let n = self.unwinder.capture(stack, &mut self.scratch[1..=depth]);
+        // SAFETY: pthread_self has no preconditions; it names this thread's memo.
+        let thread = unsafe { libc::pthread_self() } as usize;
+        let memo = self.memos.entry(thread).or_default();
+        let n = self.unwinder.capture(stack, &mut self.scratch[1..=depth], memo);
         let key = &self.scratch[..=n];
-        let site = match self.by_stack.get(key) {
-            Some(&site) => site,
-            None => {
+        let site = match self.by_stack.entry(digest(key)) {
+            std::collections::hash_map::Entry::Occupied(entry) => *entry.get(),
+            std::collections::hash_map::Entry::Vacant(entry) => {
                 let site = self.sites.len() as u32;
-                self.sites.push(Site {
-                    domain,
-                    frames: key[1..].into(),
-                    blocks: 0,
-                    bytes: 0,
-                    written: false,
-                });
-                self.by_stack.insert(key.into(), site);
+                self.sites.push(Site { domain, frames: key[1..].into(), blocks: 0, bytes: 0, written: false });
+                entry.insert(site);
                 site
             }
         };
@@ -274,11 +265,7 @@ impl Tracker {
                 out.extend_from_slice(format!("module\t{pid}\t").as_bytes());
                 channel::escape(&module.path, out);
                 out.extend_from_slice(
-                    format!(
-                        "\t{:x}\t{:x}\t{:x}\n",
-                        module.bias, module.range.start, module.range.end
-                    )
-                    .as_bytes(),
+                    format!("\t{:x}\t{:x}\t{:x}\n", module.bias, module.range.start, module.range.end).as_bytes(),
                 );
             }
             self.modules_written = modules.len();
@@ -291,24 +278,47 @@ impl Tracker {
                 site.written = true;
                 let frames: Vec<String> = site.frames.iter().map(|a| format!("{a:x}")).collect();
                 out.extend_from_slice(
-                    format!(
-                        "stack\t{pid}\t-\t{id}\t{}\t{}\n",
-                        site.domain as char,
-                        frames.join(",")
-                    )
-                    .as_bytes(),
+                    format!("stack\t{pid}\t-\t{id}\t{}\t{}\n", site.domain as char, frames.join(",")).as_bytes(),
                 );
             }
             out.extend_from_slice(format!("site\t{pid}\t").as_bytes());
             channel::escape(test, out);
             out.extend_from_slice(
-                format!(
-                    "\t{index}\t{id}\t{}\t{}\t{}\n",
-                    site.domain as char, site.blocks, site.bytes
-                )
-                .as_bytes(),
+                format!("\t{index}\t{id}\t{}\t{}\t{}\n", site.domain as char, site.blocks, site.bytes).as_bytes(),
             );
         }
+    }
+}
+
+/// A 64-bit digest of a stack key: one multiply-rotate per word (the words are distinct code
+/// addresses), then the splitmix64 finaliser.
+fn digest(words: &[u64]) -> u64 {
+    let mut h: u64 = 0x9e37_79b9_7f4a_7c15 ^ words.len() as u64;
+    for &w in words {
+        h = (h ^ w).wrapping_mul(0xff51_afd7_ed55_8ccd).rotate_left(29);
+    }
+    h ^= h >> 30;
+    h = h.wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    h ^= h >> 27;
+    h = h.wrapping_mul(0x94d0_49bb_1331_11eb);
+    h ^ (h >> 31)
+}
+
+/// The digests are well mixed already: hash them as they are.
+#[derive(Debug, Default)]
+struct IdentityHasher(u64);
+
+impl std::hash::Hasher for IdentityHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, word: u64) {
+        self.0 = word;
     }
 }
 
@@ -343,19 +353,12 @@ struct SpinGuard<'a, T> {
 
 impl<T> SpinLock<T> {
     const fn new(value: T) -> Self {
-        Self {
-            locked: AtomicBool::new(false),
-            value: UnsafeCell::new(value),
-        }
+        Self { locked: AtomicBool::new(false), value: UnsafeCell::new(value) }
     }
 
     fn raw_lock(&self) {
         let mut spins = 0u32;
-        while self
-            .locked
-            .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
-            .is_err()
-        {
+        while self.locked.compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed).is_err() {
             spins += 1;
             if spins < 100 {
                 std::hint::spin_loop();
@@ -402,6 +405,16 @@ mod tests {
     use super::*;
 
     #[test]
+    fn stack_digests_differ_for_nearby_stacks() {
+        let a = digest(&[b'r' as u64, 0x4f3e2b, 0x7f00_1000]);
+        assert_ne!(a, digest(&[b'm' as u64, 0x4f3e2b, 0x7f00_1000]));
+        assert_ne!(a, digest(&[b'r' as u64, 0x4f3e2b, 0x7f00_1001]));
+        assert_ne!(a, digest(&[b'r' as u64, 0x7f00_1000, 0x4f3e2b]));
+        assert_ne!(a, digest(&[b'r' as u64, 0x4f3e2b]));
+        assert_eq!(a, digest(&[b'r' as u64, 0x4f3e2b, 0x7f00_1000]));
+    }
+
+    #[test]
     fn sites_count_what_stays_alive_and_are_written_once() {
         let mut tracker = Tracker::new(16);
         let stack = current_thread_stack().unwrap();
@@ -422,10 +435,7 @@ mod tests {
         let mut again = Vec::new();
         tracker.write_sites(b"test_x", 4, &mut again);
         let again = String::from_utf8(again).unwrap();
-        assert!(
-            !again.contains("stack\t"),
-            "stacks and modules are written once: {again}"
-        );
+        assert!(!again.contains("stack\t"), "stacks and modules are written once: {again}");
         assert!(!again.contains("module\t"));
     }
 }

@@ -34,12 +34,8 @@ static PATCH_STATE: AtomicU8 = AtomicU8::new(WAITING);
 
 static API: OnceLock<Api> = OnceLock::new();
 
-static MARK_DEF: PyMethodDef = PyMethodDef {
-    name: c"leakcheck_mark".as_ptr(),
-    meth: mark,
-    flags: METH_FASTCALL,
-    doc: std::ptr::null(),
-};
+static MARK_DEF: PyMethodDef =
+    PyMethodDef { name: c"leakcheck_mark".as_ptr(), meth: mark, flags: METH_FASTCALL, doc: std::ptr::null() };
 
 /// Keep the resolved API for the hooks. Called once, from the constructor.
 pub fn prepare(api: Api) {
@@ -74,11 +70,7 @@ pub fn record(kind: &str, text: &[u8], a: i64, b: i64) {
     channel::append(&line);
 }
 
-unsafe extern "C" fn audit_hook(
-    event: *const c_char,
-    args: *mut PyObject,
-    _user: *mut c_void,
-) -> c_int {
+unsafe extern "C" fn audit_hook(event: *const c_char, args: *mut PyObject, _user: *mut c_void) -> c_int {
     if PATCH_STATE.load(Ordering::Relaxed) != WAITING {
         return 0;
     }
@@ -117,12 +109,7 @@ unsafe fn patch_refleak(api: &Api) {
     if module.is_null() {
         // SAFETY: GIL held. The outer import will fail the same way and regrtest will say so.
         let err = unsafe { api.take_error() };
-        record(
-            KINDS[KIND_ERROR],
-            format!("importing {}: {err}", REFLEAK_MODULE.to_string_lossy()).as_bytes(),
-            0,
-            0,
-        );
+        record(KINDS[KIND_ERROR], format!("importing {}: {err}", REFLEAK_MODULE.to_string_lossy()).as_bytes(), 0, 0);
         return;
     }
     // SAFETY: GIL held; every reference created here is released below.
@@ -131,40 +118,21 @@ unsafe fn patch_refleak(api: &Api) {
         let mark_fn = (api.cfunction_new)(&MARK_DEF, std::ptr::null_mut(), std::ptr::null_mut());
         let ok = !globals.is_null()
             && !mark_fn.is_null()
-            && (api.dict_set_item_string)(
-                globals,
-                c"__builtins__".as_ptr(),
-                (api.eval_get_builtins)(),
-            ) == 0
+            && (api.dict_set_item_string)(globals, c"__builtins__".as_ptr(), (api.eval_get_builtins)()) == 0
             && (api.dict_set_item_string)(globals, c"_refleak".as_ptr(), module) == 0
             && (api.dict_set_item_string)(globals, c"_mark".as_ptr(), mark_fn) == 0;
         if ok {
-            let result = (api.run_string)(
-                bootstrap_code().as_ptr(),
-                PY_FILE_INPUT,
-                globals,
-                globals,
-                std::ptr::null_mut(),
-            );
+            let result =
+                (api.run_string)(bootstrap_code().as_ptr(), PY_FILE_INPUT, globals, globals, std::ptr::null_mut());
             if result.is_null() {
                 let err = api.take_error();
-                record(
-                    KINDS[KIND_ERROR],
-                    format!("boundaries.py: {err}").as_bytes(),
-                    0,
-                    0,
-                );
+                record(KINDS[KIND_ERROR], format!("boundaries.py: {err}").as_bytes(), 0, 0);
             } else {
                 (api.decref)(result);
             }
         } else {
             let err = api.take_error();
-            record(
-                KINDS[KIND_ERROR],
-                format!("setting up boundaries.py: {err}").as_bytes(),
-                0,
-                0,
-            );
+            record(KINDS[KIND_ERROR], format!("setting up boundaries.py: {err}").as_bytes(), 0, 0);
         }
         for obj in [mark_fn, globals, module] {
             if !obj.is_null() {
@@ -177,17 +145,7 @@ unsafe fn patch_refleak(api: &Api) {
 /// `boundaries.py` preceded by the kind constants it passes back to [`mark`].
 fn bootstrap_code() -> CString {
     let mut code = String::new();
-    for (code_value, name) in [
-        "_BEGIN",
-        "_BASELINE",
-        "_MEASURE",
-        "_END",
-        "_PATCHED",
-        "_ERROR",
-    ]
-    .iter()
-    .enumerate()
-    {
+    for (code_value, name) in ["_BEGIN", "_BASELINE", "_MEASURE", "_END", "_PATCHED", "_ERROR"].iter().enumerate() {
         code.push_str(&format!("{name} = {code_value}\n"));
     }
     code.push_str(include_str!("boundaries.py"));
@@ -196,11 +154,7 @@ fn bootstrap_code() -> CString {
 }
 
 /// `_mark(kind, test_name, a, b)`: append a record with the counters of this instant.
-unsafe extern "C" fn mark(
-    _slf: *mut PyObject,
-    args: *const *mut PyObject,
-    nargs: isize,
-) -> *mut PyObject {
+unsafe extern "C" fn mark(_slf: *mut PyObject, args: *const *mut PyObject, nargs: isize) -> *mut PyObject {
     let Some(api) = API.get() else {
         return std::ptr::null_mut();
     };
@@ -236,20 +190,10 @@ unsafe extern "C" fn mark(
                     _ => {}
                 }
             }
-            _ => record(
-                KINDS[KIND_ERROR],
-                b"leakcheck_mark called with bad arguments",
-                kind,
-                0,
-            ),
+            _ => record(KINDS[KIND_ERROR], b"leakcheck_mark called with bad arguments", kind, 0),
         }
     } else {
-        record(
-            KINDS[KIND_ERROR],
-            b"leakcheck_mark called with a wrong argument count",
-            nargs as i64,
-            0,
-        );
+        record(KINDS[KIND_ERROR], b"leakcheck_mark called with a wrong argument count", nargs as i64, 0);
     }
     // SAFETY: GIL held; None is returned as a new reference.
     unsafe { (api.incref)(api.none) };

@@ -63,8 +63,7 @@ unsafe extern "C" fn debug_realloc(ctx: *mut c_void, p: *mut c_void, size: usize
     unsafe {
         let q = debug_malloc(ctx, size);
         if !p.is_null() {
-            let old =
-                usize::from_be_bytes(std::ptr::read_unaligned(p.cast::<u8>().sub(2 * SST).cast()));
+            let old = usize::from_be_bytes(std::ptr::read_unaligned(p.cast::<u8>().sub(2 * SST).cast()));
             std::ptr::copy_nonoverlapping(p.cast::<u8>(), q.cast::<u8>(), old.min(size));
             debug_free(ctx, p);
         }

@@ -26,7 +26,6 @@ impl Hasher for FastHasher {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

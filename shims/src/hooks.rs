@@ -40,10 +40,7 @@ const FORBIDDEN_BYTE: u8 = 0xFD;
 
 impl SizeSource {
     pub const fn new(api_id: u8) -> Self {
-        Self {
-            state: AtomicU8::new(SIZE_UNKNOWN_YET),
-            api_id,
-        }
+        Self { state: AtomicU8::new(SIZE_UNKNOWN_YET), api_id }
     }
 
     /// CPython's debug API id of the domain (`r`, `m`, `o`).
@@ -70,12 +67,7 @@ impl SizeSource {
             Some(recorded) if recorded == size => SIZE_FROM_DEBUG_HEADER,
             _ => SIZE_UNAVAILABLE,
         };
-        let _ = self.state.compare_exchange(
-            SIZE_UNKNOWN_YET,
-            state,
-            Ordering::Relaxed,
-            Ordering::Relaxed,
-        );
+        let _ = self.state.compare_exchange(SIZE_UNKNOWN_YET, state, Ordering::Relaxed, Ordering::Relaxed);
     }
 
     /// The size of a live block, if this domain's blocks carry the debug header.
@@ -177,15 +169,7 @@ impl Domain {
         let boxed = Box::into_raw(Box::new(inner));
         // Release: a thread that finds our hook installed and loads `inner` with Acquire sees
         // the whole struct, and the index.
-        if d.inner
-            .compare_exchange(
-                std::ptr::null_mut(),
-                boxed,
-                Ordering::Release,
-                Ordering::Relaxed,
-            )
-            .is_err()
-        {
+        if d.inner.compare_exchange(std::ptr::null_mut(), boxed, Ordering::Release, Ordering::Relaxed).is_err() {
             // SAFETY: `boxed` was never shared.
             drop(unsafe { Box::from_raw(boxed) });
             return None;
@@ -280,11 +264,7 @@ unsafe extern "C" fn hook_malloc<S: DomainSlot>(_ctx: *mut c_void, size: usize) 
     ptr
 }
 
-unsafe extern "C" fn hook_calloc<S: DomainSlot>(
-    _ctx: *mut c_void,
-    nelem: usize,
-    elsize: usize,
-) -> *mut c_void {
+unsafe extern "C" fn hook_calloc<S: DomainSlot>(_ctx: *mut c_void, nelem: usize, elsize: usize) -> *mut c_void {
     let d = S::domain();
     let inner = d.inner();
     let Some(guard) = ReentryGuard::acquire() else {
@@ -306,11 +286,7 @@ unsafe extern "C" fn hook_calloc<S: DomainSlot>(
     ptr
 }
 
-unsafe extern "C" fn hook_realloc<S: DomainSlot>(
-    _ctx: *mut c_void,
-    ptr: *mut c_void,
-    new_size: usize,
-) -> *mut c_void {
+unsafe extern "C" fn hook_realloc<S: DomainSlot>(_ctx: *mut c_void, ptr: *mut c_void, new_size: usize) -> *mut c_void {
     let d = S::domain();
     let inner = d.inner();
     let Some(guard) = ReentryGuard::acquire() else {
@@ -327,11 +303,7 @@ unsafe extern "C" fn hook_realloc<S: DomainSlot>(
     // The old block leaves its site before realloc frees it (another thread may get its
     // address at once); it goes back if realloc fails.
     let attributed = attribution::active();
-    let taken = if attributed && !ptr.is_null() {
-        attribution::take(ptr as usize)
-    } else {
-        None
-    };
+    let taken = if attributed && !ptr.is_null() { attribution::take(ptr as usize) } else { None };
     // SAFETY: forwarding the caller's arguments to the allocator we wrap.
     let new_ptr = unsafe { (inner.realloc)(inner.ctx, ptr, new_size) };
     if new_ptr.is_null() {
@@ -415,10 +387,7 @@ mod tests {
             let p = (a.malloc)(a.ctx, 16);
             (a.free)(a.ctx, p);
         }
-        assert!(
-            !d.sizes.bytes_known(),
-            "an API id of another domain is not our header"
-        );
+        assert!(!d.sizes.bytes_known(), "an API id of another domain is not our header");
         assert_eq!(d.live().0, 0);
 
         crate::domain_slot!(Plain, b'r');
@@ -444,11 +413,7 @@ mod tests {
             (a.free)(a.ctx, unseen);
             (a.free)(a.ctx, seen);
         }
-        assert_eq!(
-            d.live(),
-            (-1, -10),
-            "an unseen free shows as a constant offset"
-        );
+        assert_eq!(d.live(), (-1, -10), "an unseen free shows as a constant offset");
     }
 
     #[test]
@@ -459,9 +424,7 @@ mod tests {
         crate::domain_slot!(Obj, b'r');
         let (raw, raw_hook) = hooked::<Raw>(debug_allocator(b'r'));
         static RAW_HOOK: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-        RAW_HOOK
-            .set(Box::leak(Box::new(raw_hook)) as *const _ as usize)
-            .unwrap();
+        RAW_HOOK.set(Box::leak(Box::new(raw_hook)) as *const _ as usize).unwrap();
         unsafe extern "C" fn obj_malloc(ctx: *mut c_void, size: usize) -> *mut c_void {
             // SAFETY: RAW_HOOK holds a leaked `PyMemAllocatorEx`.
             let raw = unsafe { &*(*RAW_HOOK.get().unwrap() as *const PyMemAllocatorEx) };
@@ -471,10 +434,7 @@ mod tests {
                 debug_malloc(ctx, size)
             }
         }
-        let (obj, obj_hook) = hooked::<Obj>(PyMemAllocatorEx {
-            malloc: obj_malloc,
-            ..debug_allocator(b'r')
-        });
+        let (obj, obj_hook) = hooked::<Obj>(PyMemAllocatorEx { malloc: obj_malloc, ..debug_allocator(b'r') });
         // SAFETY: calling the hook as CPython would.
         let p = unsafe { (obj_hook.malloc)(obj_hook.ctx, 32) };
         assert_eq!(obj.live(), (1, 32));
@@ -504,22 +464,13 @@ mod tests {
             // SAFETY: as above.
             unsafe { (raw.free)(raw.ctx, p) }
         }
-        RAW_HOOK
-            .set(Box::leak(Box::new(raw_hook)) as *const _ as usize)
-            .unwrap();
-        let (obj, obj_hook) = hooked::<Obj>(PyMemAllocatorEx {
-            malloc: obj_malloc,
-            free: obj_free,
-            ..debug_allocator(b'r')
-        });
+        RAW_HOOK.set(Box::leak(Box::new(raw_hook)) as *const _ as usize).unwrap();
+        let (obj, obj_hook) =
+            hooked::<Obj>(PyMemAllocatorEx { malloc: obj_malloc, free: obj_free, ..debug_allocator(b'r') });
         // SAFETY: calling the hooks as CPython would.
         let p = unsafe { (obj_hook.malloc)(obj_hook.ctx, 1000) };
         assert_eq!(obj.live(), (1, 1000));
-        assert_eq!(
-            raw.live(),
-            (0, 0),
-            "the inner RAW call is not counted again"
-        );
+        assert_eq!(raw.live(), (0, 0), "the inner RAW call is not counted again");
         // SAFETY: as above.
         unsafe { (obj_hook.free)(obj_hook.ctx, p) };
         assert_eq!(obj.live(), (0, 0));

@@ -117,16 +117,12 @@ extern "C" fn destructor() {
 pub(crate) fn snapshot() -> (u32, [(i64, i64); 3]) {
     fn one<S: DomainSlot>(domain: c_int) -> (bool, bool, (i64, i64)) {
         let d = S::domain();
-        let hooked = ALLOCATORS.get().is_some_and(|a| {
-            d.is_wrapped() && Domain::is_installed::<S>(&current_allocator(a, domain))
-        });
+        let hooked = ALLOCATORS
+            .get()
+            .is_some_and(|a| d.is_wrapped() && Domain::is_installed::<S>(&current_allocator(a, domain)));
         (hooked, d.sizes.bytes_known(), d.live())
     }
-    let all = [
-        one::<Raw>(DOMAIN_RAW),
-        one::<Mem>(DOMAIN_MEM),
-        one::<Obj>(DOMAIN_OBJ),
-    ];
+    let all = [one::<Raw>(DOMAIN_RAW), one::<Mem>(DOMAIN_MEM), one::<Obj>(DOMAIN_OBJ)];
     let mut flags = 0;
     let mut counts = [(0, 0); 3];
     for (i, (hooked, bytes_known, count)) in all.into_iter().enumerate() {

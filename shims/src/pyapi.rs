@@ -24,10 +24,8 @@ pub const PY_FILE_INPUT: c_int = 257;
 pub const METH_FASTCALL: c_int = 0x0080;
 
 pub type MallocFn = unsafe extern "C" fn(ctx: *mut c_void, size: usize) -> *mut c_void;
-pub type CallocFn =
-    unsafe extern "C" fn(ctx: *mut c_void, nelem: usize, elsize: usize) -> *mut c_void;
-pub type ReallocFn =
-    unsafe extern "C" fn(ctx: *mut c_void, ptr: *mut c_void, new_size: usize) -> *mut c_void;
+pub type CallocFn = unsafe extern "C" fn(ctx: *mut c_void, nelem: usize, elsize: usize) -> *mut c_void;
+pub type ReallocFn = unsafe extern "C" fn(ctx: *mut c_void, ptr: *mut c_void, new_size: usize) -> *mut c_void;
 pub type FreeFn = unsafe extern "C" fn(ctx: *mut c_void, ptr: *mut c_void);
 
 /// `PyMemAllocatorEx`, identical in 3.5 through 3.14.
@@ -42,11 +40,8 @@ pub struct PyMemAllocatorEx {
 }
 
 /// The signature of a `METH_FASTCALL` function.
-pub type FastCallFn = unsafe extern "C" fn(
-    slf: *mut PyObject,
-    args: *const *mut PyObject,
-    nargs: isize,
-) -> *mut PyObject;
+pub type FastCallFn =
+    unsafe extern "C" fn(slf: *mut PyObject, args: *const *mut PyObject, nargs: isize) -> *mut PyObject;
 
 /// `PyMethodDef`, identical in every supported version.
 #[repr(C)]
@@ -62,8 +57,7 @@ pub struct PyMethodDef {
 // it from any thread holding the GIL and never writes it.
 unsafe impl Sync for PyMethodDef {}
 
-pub type AuditHookFn =
-    unsafe extern "C" fn(event: *const c_char, args: *mut PyObject, user: *mut c_void) -> c_int;
+pub type AuditHookFn = unsafe extern "C" fn(event: *const c_char, args: *mut PyObject, user: *mut c_void) -> c_int;
 
 /// Look a symbol up in the global scope of the process (the executable and everything loaded
 /// with it), the way the dynamic linker would resolve an undefined reference.
@@ -93,12 +87,8 @@ impl Allocators {
     /// `None` in a process without CPython's allocator API (bash, gcc, Python 2...).
     pub fn resolve() -> Option<Self> {
         Some(Self {
-            get: resolve!(
-                c"PyMem_GetAllocator" as unsafe extern "C" fn(c_int, *mut PyMemAllocatorEx)
-            )?,
-            set: resolve!(
-                c"PyMem_SetAllocator" as unsafe extern "C" fn(c_int, *mut PyMemAllocatorEx)
-            )?,
+            get: resolve!(c"PyMem_GetAllocator" as unsafe extern "C" fn(c_int, *mut PyMemAllocatorEx))?,
+            set: resolve!(c"PyMem_SetAllocator" as unsafe extern "C" fn(c_int, *mut PyMemAllocatorEx))?,
         })
     }
 }
@@ -110,11 +100,8 @@ pub struct Api {
     pub add_audit_hook: unsafe extern "C" fn(hook: AuditHookFn, user: *mut c_void) -> c_int,
     pub import_module: unsafe extern "C" fn(name: *const c_char) -> *mut PyObject,
     pub dict_new: unsafe extern "C" fn() -> *mut PyObject,
-    pub dict_set_item_string: unsafe extern "C" fn(
-        dict: *mut PyObject,
-        key: *const c_char,
-        value: *mut PyObject,
-    ) -> c_int,
+    pub dict_set_item_string:
+        unsafe extern "C" fn(dict: *mut PyObject, key: *const c_char, value: *mut PyObject) -> c_int,
     pub eval_get_builtins: unsafe extern "C" fn() -> *mut PyObject,
     pub run_string: unsafe extern "C" fn(
         code: *const c_char,
@@ -123,14 +110,10 @@ pub struct Api {
         locals: *mut PyObject,
         flags: *mut c_void,
     ) -> *mut PyObject,
-    pub cfunction_new: unsafe extern "C" fn(
-        def: *const PyMethodDef,
-        slf: *mut PyObject,
-        module: *mut PyObject,
-    ) -> *mut PyObject,
+    pub cfunction_new:
+        unsafe extern "C" fn(def: *const PyMethodDef, slf: *mut PyObject, module: *mut PyObject) -> *mut PyObject,
     pub long_as_long_long: unsafe extern "C" fn(obj: *mut PyObject) -> i64,
-    pub unicode_as_utf8_and_size:
-        unsafe extern "C" fn(obj: *mut PyObject, size: *mut isize) -> *const c_char,
+    pub unicode_as_utf8_and_size: unsafe extern "C" fn(obj: *mut PyObject, size: *mut isize) -> *const c_char,
     pub object_str: unsafe extern "C" fn(obj: *mut PyObject) -> *mut PyObject,
     pub tuple_get_item: unsafe extern "C" fn(tuple: *mut PyObject, index: isize) -> *mut PyObject,
     pub err_occurred: unsafe extern "C" fn() -> *mut PyObject,
@@ -150,20 +133,13 @@ unsafe impl Sync for Api {}
 impl Api {
     pub fn resolve() -> Option<Self> {
         Some(Self {
-            add_audit_hook: resolve!(
-                c"PySys_AddAuditHook" as unsafe extern "C" fn(AuditHookFn, *mut c_void) -> c_int
-            )?,
-            import_module: resolve!(
-                c"PyImport_ImportModule" as unsafe extern "C" fn(*const c_char) -> *mut PyObject
-            )?,
+            add_audit_hook: resolve!(c"PySys_AddAuditHook" as unsafe extern "C" fn(AuditHookFn, *mut c_void) -> c_int)?,
+            import_module: resolve!(c"PyImport_ImportModule" as unsafe extern "C" fn(*const c_char) -> *mut PyObject)?,
             dict_new: resolve!(c"PyDict_New" as unsafe extern "C" fn() -> *mut PyObject)?,
             dict_set_item_string: resolve!(
-                c"PyDict_SetItemString"
-                    as unsafe extern "C" fn(*mut PyObject, *const c_char, *mut PyObject) -> c_int
+                c"PyDict_SetItemString" as unsafe extern "C" fn(*mut PyObject, *const c_char, *mut PyObject) -> c_int
             )?,
-            eval_get_builtins: resolve!(
-                c"PyEval_GetBuiltins" as unsafe extern "C" fn() -> *mut PyObject
-            )?,
+            eval_get_builtins: resolve!(c"PyEval_GetBuiltins" as unsafe extern "C" fn() -> *mut PyObject)?,
             run_string: resolve!(
                 c"PyRun_StringFlags"
                     as unsafe extern "C" fn(
@@ -176,33 +152,19 @@ impl Api {
             )?,
             cfunction_new: resolve!(
                 c"PyCFunction_NewEx"
-                    as unsafe extern "C" fn(
-                        *const PyMethodDef,
-                        *mut PyObject,
-                        *mut PyObject,
-                    ) -> *mut PyObject
+                    as unsafe extern "C" fn(*const PyMethodDef, *mut PyObject, *mut PyObject) -> *mut PyObject
             )?,
-            long_as_long_long: resolve!(
-                c"PyLong_AsLongLong" as unsafe extern "C" fn(*mut PyObject) -> i64
-            )?,
+            long_as_long_long: resolve!(c"PyLong_AsLongLong" as unsafe extern "C" fn(*mut PyObject) -> i64)?,
             unicode_as_utf8_and_size: resolve!(
-                c"PyUnicode_AsUTF8AndSize"
-                    as unsafe extern "C" fn(*mut PyObject, *mut isize) -> *const c_char
+                c"PyUnicode_AsUTF8AndSize" as unsafe extern "C" fn(*mut PyObject, *mut isize) -> *const c_char
             )?,
-            object_str: resolve!(
-                c"PyObject_Str" as unsafe extern "C" fn(*mut PyObject) -> *mut PyObject
-            )?,
+            object_str: resolve!(c"PyObject_Str" as unsafe extern "C" fn(*mut PyObject) -> *mut PyObject)?,
             tuple_get_item: resolve!(
                 c"PyTuple_GetItem" as unsafe extern "C" fn(*mut PyObject, isize) -> *mut PyObject
             )?,
             err_occurred: resolve!(c"PyErr_Occurred" as unsafe extern "C" fn() -> *mut PyObject)?,
             err_fetch: resolve!(
-                c"PyErr_Fetch"
-                    as unsafe extern "C" fn(
-                        *mut *mut PyObject,
-                        *mut *mut PyObject,
-                        *mut *mut PyObject,
-                    )
+                c"PyErr_Fetch" as unsafe extern "C" fn(*mut *mut PyObject, *mut *mut PyObject, *mut *mut PyObject)
             )?,
             err_clear: resolve!(c"PyErr_Clear" as unsafe extern "C" fn())?,
             incref: resolve!(c"Py_IncRef" as unsafe extern "C" fn(*mut PyObject))?,
@@ -237,11 +199,7 @@ impl Api {
     /// # Safety
     /// The GIL is held.
     pub unsafe fn take_error(&self) -> String {
-        let (mut ty, mut value, mut tb) = (
-            std::ptr::null_mut(),
-            std::ptr::null_mut(),
-            std::ptr::null_mut(),
-        );
+        let (mut ty, mut value, mut tb) = (std::ptr::null_mut(), std::ptr::null_mut(), std::ptr::null_mut());
         // SAFETY: GIL held; PyErr_Fetch hands us three new (possibly NULL) references.
         unsafe { (self.err_fetch)(&mut ty, &mut value, &mut tb) };
         let mut text = String::new();

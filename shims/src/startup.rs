@@ -19,10 +19,8 @@ use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
 use crate::pyapi::{Allocators, PyMemAllocatorEx, DOMAIN_MEM, DOMAIN_OBJ};
 
 /// The original MEM and OBJ allocators, leaked once set.
-static ORIGINAL: [AtomicPtr<PyMemAllocatorEx>; 2] = [
-    AtomicPtr::new(std::ptr::null_mut()),
-    AtomicPtr::new(std::ptr::null_mut()),
-];
+static ORIGINAL: [AtomicPtr<PyMemAllocatorEx>; 2] =
+    [AtomicPtr::new(std::ptr::null_mut()), AtomicPtr::new(std::ptr::null_mut())];
 const DOMAINS: [std::ffi::c_int; 2] = [DOMAIN_MEM, DOMAIN_OBJ];
 static FIRED: AtomicBool = AtomicBool::new(false);
 static ALLOCATORS: std::sync::OnceLock<(Allocators, fn())> = std::sync::OnceLock::new();
@@ -42,26 +40,10 @@ pub fn arm(allocators: Allocators, on_first_use: fn()) {
         slot.store(Box::into_raw(Box::new(current)), Ordering::Release);
         let mut trampoline = PyMemAllocatorEx {
             ctx: current.ctx, // the original's: see hooks::DomainSlot on torn reads
-            malloc: if domain == DOMAIN_MEM {
-                malloc::<0>
-            } else {
-                malloc::<1>
-            },
-            calloc: if domain == DOMAIN_MEM {
-                calloc::<0>
-            } else {
-                calloc::<1>
-            },
-            realloc: if domain == DOMAIN_MEM {
-                realloc::<0>
-            } else {
-                realloc::<1>
-            },
-            free: if domain == DOMAIN_MEM {
-                free::<0>
-            } else {
-                free::<1>
-            },
+            malloc: if domain == DOMAIN_MEM { malloc::<0> } else { malloc::<1> },
+            calloc: if domain == DOMAIN_MEM { calloc::<0> } else { calloc::<1> },
+            realloc: if domain == DOMAIN_MEM { realloc::<0> } else { realloc::<1> },
+            free: if domain == DOMAIN_MEM { free::<0> } else { free::<1> },
         };
         // SAFETY: called from the constructor, before main; CPython copies the struct.
         unsafe { (allocators.set)(domain, &mut trampoline) };
@@ -123,22 +105,14 @@ unsafe extern "C" fn malloc<const I: usize>(_ctx: *mut c_void, size: usize) -> *
     unsafe { (o.malloc)(o.ctx, size) }
 }
 
-unsafe extern "C" fn calloc<const I: usize>(
-    _ctx: *mut c_void,
-    nelem: usize,
-    elsize: usize,
-) -> *mut c_void {
+unsafe extern "C" fn calloc<const I: usize>(_ctx: *mut c_void, nelem: usize, elsize: usize) -> *mut c_void {
     fire();
     let o = original(I);
     // SAFETY: forwarding to the original allocator.
     unsafe { (o.calloc)(o.ctx, nelem, elsize) }
 }
 
-unsafe extern "C" fn realloc<const I: usize>(
-    _ctx: *mut c_void,
-    ptr: *mut c_void,
-    size: usize,
-) -> *mut c_void {
+unsafe extern "C" fn realloc<const I: usize>(_ctx: *mut c_void, ptr: *mut c_void, size: usize) -> *mut c_void {
     fire();
     let o = original(I);
     // SAFETY: forwarding to the original allocator.

@@ -60,10 +60,7 @@ impl Tally {
 
     /// The owner thread's stack, once [`Tally::set_stack`] recorded it.
     pub fn stack(&self) -> Option<std::ops::Range<u64>> {
-        let (start, end) = (
-            self.stack_start.load(Ordering::Relaxed),
-            self.stack_end.load(Ordering::Relaxed),
-        );
+        let (start, end) = (self.stack_start.load(Ordering::Relaxed), self.stack_end.load(Ordering::Relaxed));
         (start < end).then_some(start..end)
     }
 
@@ -78,14 +75,8 @@ impl Tally {
         // SAFETY: a DomainIndex is below MAX_DOMAINS by construction (`allocate`, `from_raw`).
         let [b, n] = unsafe { self.counts.get_unchecked(domain.0) };
         // Owner-only writes: a load and a store, no read-modify-write.
-        b.store(
-            b.load(Ordering::Relaxed).wrapping_add(blocks),
-            Ordering::Relaxed,
-        );
-        n.store(
-            n.load(Ordering::Relaxed).wrapping_add(bytes),
-            Ordering::Relaxed,
-        );
+        b.store(b.load(Ordering::Relaxed).wrapping_add(blocks), Ordering::Relaxed);
+        n.store(n.load(Ordering::Relaxed).wrapping_add(bytes), Ordering::Relaxed);
     }
 
     /// Set the "inside a hook" flag; returns its previous value. Only the owner calls this.
@@ -121,11 +112,7 @@ fn claim() -> &'static Tally {
     while !cursor.is_null() {
         // SAFETY: registry entries are leaked boxes, never freed.
         let tally = unsafe { &*cursor };
-        if tally
-            .claimed
-            .compare_exchange(false, true, Ordering::AcqRel, Ordering::Relaxed)
-            .is_ok()
-        {
+        if tally.claimed.compare_exchange(false, true, Ordering::AcqRel, Ordering::Relaxed).is_ok() {
             return adopt(tally);
         }
         cursor = tally.next.load(Ordering::Acquire);
@@ -135,12 +122,7 @@ fn claim() -> &'static Tally {
     let mut head = HEAD.load(Ordering::Relaxed);
     loop {
         tally.next.store(head, Ordering::Relaxed);
-        match HEAD.compare_exchange_weak(
-            head,
-            tally as *const _ as *mut _,
-            Ordering::Release,
-            Ordering::Relaxed,
-        ) {
+        match HEAD.compare_exchange_weak(head, tally as *const _ as *mut _, Ordering::Release, Ordering::Relaxed) {
             Ok(_) => break,
             Err(current) => head = current,
         }

@@ -27,7 +27,10 @@ use std::ffi::{c_int, c_void, CStr};
 use std::hash::BuildHasherDefault;
 use std::ops::Range;
 
-use gimli::{BaseAddresses, CfaRule, EhFrame, EhFrameHdr, NativeEndian, ParsedEhFrameHdr, RegisterRule, UnwindContext, UnwindSection};
+use gimli::{
+    BaseAddresses, CfaRule, EhFrame, EhFrameHdr, NativeEndian, ParsedEhFrameHdr, RegisterRule, UnwindContext,
+    UnwindSection,
+};
 
 use crate::hash::FastHasher;
 
@@ -60,8 +63,87 @@ enum Rule {
     Stop,
 }
 
-/// Slots of the direct-mapped rule cache in front of the rule map (24 bytes each).
-const HOT_RULES: usize = 1 << 15;
+impl Rule {
+    /// The rule in one word for the hot cache: CFA offset (32 bits), return-address and RBP
+    /// offsets (8 bits each, 0x80 for "RBP unchanged"), flags. `None` if it does not fit (then
+    /// the map serves it).
+    fn pack(self) -> Option<u64> {
+        let Rule::Frame { cfa_from_rbp, cfa_offset, ra, rbp } = self else { return Some(0) };
+        let ra = i8::try_from(ra).ok()?;
+        let rbp = match rbp {
+            None => 0x80u8,
+            Some(offset) => i8::try_from(offset).ok().filter(|&o| o != i8::MIN)? as u8,
+        };
+        Some(
+            u64::from(cfa_offset as u32)
+                | u64::from(ra as u8) << 32
+                | u64::from(rbp) << 40
+                | 1 << 48
+                | u64::from(cfa_from_rbp) << 49,
+        )
+    }
+
+    fn unpack(word: u64) -> Self {
+        if word & 1 << 48 == 0 {
+            return Rule::Stop;
+        }
+        let rbp = (word >> 40) as u8;
+        Rule::Frame {
+            cfa_from_rbp: word & 1 << 49 != 0,
+            cfa_offset: word as u32 as i32,
+            ra: i32::from((word >> 32) as u8 as i8),
+            rbp: (rbp != 0x80).then_some(i32::from(rbp as i8)),
+        }
+    }
+}
+
+/// Slots of the direct-mapped rule cache in front of the rule map: 16 bytes each, 128 KiB in
+/// all, which stays in the L2 cache. CPython's tests meet a few thousand return addresses.
+const HOT_RULES: usize = 1 << 13;
+
+/// Where an unwind stands: the address to look the rule up for, and the registers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct State {
+    lookup: u64,
+    sp: u64,
+    bp: u64,
+}
+
+/// One unwinding step and the two stack slots it read, so that it can be replayed.
+#[derive(Debug, Clone, Copy, Default)]
+struct Step {
+    from: State,
+    cfa: u64,
+    ra_slot: u64,
+    return_address: u64,
+    /// 0 when RBP was left unchanged (then `rbp_value` is the unchanged value).
+    rbp_slot: u64,
+    rbp_value: u64,
+}
+
+impl Step {
+    fn next(&self) -> State {
+        State { lookup: self.return_address - 1, sp: self.cfa, bp: self.rbp_value }
+    }
+}
+
+/// Inner steps one capture computes before it may meet the memo.
+const MAX_FRESH: usize = 64;
+
+/// A thread's last unwind, outermost step first. Consecutive allocations of a thread share most
+/// of their stack: when a capture reaches a state (address, SP, RBP) this memo passed through,
+/// and every stack slot the memo read from there on still holds what it read, the rest of the
+/// unwind is the memo's (the unwind is a function of the state and those slots). Checking those
+/// slots is a run of independent loads from a hot stack; unwinding them again was a chain of
+/// dependent lookups.
+#[derive(Debug, Default)]
+pub struct Memo {
+    steps: Vec<Step>,
+    /// The memo reached the end of the stack (not just the depth asked for).
+    complete: bool,
+    /// The unwinder's generation the steps were computed with.
+    generation: u64,
+}
 
 /// The unwinder with the process's modules and the rules met so far.
 pub struct Unwinder {
@@ -71,10 +153,14 @@ pub struct Unwinder {
     rules: HashMap<u64, Rule, BuildHasherDefault<FastHasher>>,
     /// The rules used lately, direct-mapped by address: one multiply and one load per frame on a
     /// hit. (The map alone cost a probe sequence and a cache miss per frame.) Address 0 is empty.
-    hot: Box<[(u64, Rule)]>,
+    hot: Box<[(u64, u64)]>,
     context: Box<UnwindContext<usize>>,
     /// The shim's own code: its frames are not part of an allocation site.
     own_range: Range<u64>,
+    /// Changes whenever the modules (and so the rules) do; memos of another generation are void.
+    generation: u64,
+    /// Scratch for a capture's new steps (kept to avoid an allocation per capture).
+    fresh: Vec<Step>,
 }
 
 impl std::fmt::Debug for Unwinder {
@@ -89,9 +175,11 @@ impl Unwinder {
             tables: Vec::new(),
             modules: Vec::new(),
             rules: HashMap::default(),
-            hot: vec![(0, Rule::Stop); HOT_RULES].into_boxed_slice(),
+            hot: vec![(0, 0); HOT_RULES].into_boxed_slice(),
             context: Box::new(UnwindContext::new()),
             own_range: 0..0,
+            generation: 0,
+            fresh: Vec::with_capacity(MAX_FRESH),
         };
         unwinder.refresh();
         unwinder
@@ -116,7 +204,8 @@ impl Unwinder {
         // Rules of a module that went away, or whose addresses another module now uses, are
         // stale: start over (it happens at most once per module load).
         self.rules.clear();
-        self.hot.fill((0, Rule::Stop));
+        self.hot.fill((0, 0));
+        self.generation += 1;
         let mut tables: Vec<UnwindTables> = found.into_iter().filter_map(|f| f.tables).collect();
         tables.sort_by_key(|t| t.module.range.start);
         self.tables = tables;
@@ -124,10 +213,11 @@ impl Unwinder {
     }
 
     /// Record up to `out.len()` return addresses of the caller's stack, the shim's own frames
-    /// left out; returns how many. `stack` is the current thread's stack range.
+    /// left out; returns how many. `stack` is the current thread's stack range; `memo` is this
+    /// thread's [`Memo`], replayed where it still holds and updated for the next capture.
     #[inline(never)]
-    pub fn capture(&mut self, stack: Range<u64>, out: &mut [u64]) -> usize {
-        let Some((mut pc, mut sp, mut bp)) = current_registers() else { return 0 };
+    pub fn capture(&mut self, stack: Range<u64>, out: &mut [u64], memo: &mut Memo) -> usize {
+        let Some((pc, sp, bp)) = current_registers() else { return 0 };
         let read = |addr: u64| -> Option<u64> {
             if addr.is_multiple_of(8) && stack.start <= addr && addr.checked_add(8)? <= stack.end {
                 // SAFETY: an aligned address inside this thread's own mapped stack.
@@ -136,43 +226,134 @@ impl Unwinder {
                 None
             }
         };
+        if memo.generation != self.generation {
+            memo.steps.clear();
+            memo.complete = false;
+            memo.generation = self.generation;
+        }
+        let own = self.own_range.clone();
         let mut n = 0;
+        // Record a return address unless it is one of the shim's own.
+        let emit = |return_address: u64, out: &mut [u64], n: &mut usize| {
+            if !own.contains(&return_address) {
+                out[*n] = return_address;
+                *n += 1;
+            }
+        };
         // The first address is exact (our own pc); every later one is a return address, whose
         // call instruction is the byte before.
-        let mut lookup = pc;
+        let mut state = State { lookup: pc, sp, bp };
+        // Phase 1: new inner steps, innermost first, until the stack meets the memo.
+        let mut fresh = std::mem::take(&mut self.fresh);
+        fresh.clear();
+        let mut all_fresh_kept = true;
+        // The memo's steps below `m` (outermost first) are the ones still ahead of `state`.
+        let mut m = memo.steps.len();
+        let mut replayed: Option<usize> = None;
+        // Phase 3: steps beyond the memo's outer end, innermost first.
+        let mut outer: Vec<Step> = Vec::new();
+        let mut ended = false;
         while n < out.len() {
-            let slot = (lookup.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - HOT_RULES.trailing_zeros())) as usize;
-            let rule = match self.hot[slot] {
-                (address, rule) if address == lookup => rule,
-                _ => {
-                    let rule = self.rule_for(lookup);
-                    self.hot[slot] = (lookup, rule);
-                    rule
+            if replayed.is_none() && m > 0 {
+                while m > 0 && memo.steps[m - 1].from.sp < state.sp {
+                    m -= 1;
                 }
-            };
-            let Rule::Frame { cfa_from_rbp, cfa_offset, ra, rbp } = rule else { break };
-            let Some(cfa) = (if cfa_from_rbp { bp } else { sp }).checked_add_signed(i64::from(cfa_offset)) else {
+                if m > 0 && memo.steps[m - 1].from == state {
+                    let holds = memo.steps[..m].iter().all(|step| {
+                        read(step.ra_slot) == Some(step.return_address)
+                            && (step.rbp_slot == 0 || read(step.rbp_slot) == Some(step.rbp_value))
+                    });
+                    if holds {
+                        // Phase 2: the same state and the same stack contents from here on:
+                        // the rest of the unwind is the memo's.
+                        replayed = Some(m);
+                        for step in memo.steps[..m].iter().rev() {
+                            if n == out.len() {
+                                break;
+                            }
+                            emit(step.return_address, out, &mut n);
+                            state = step.next();
+                        }
+                        if n == out.len() || memo.complete {
+                            ended = memo.complete;
+                            break;
+                        }
+                        // The memo stopped at its depth: go on from its outermost step.
+                        continue;
+                    }
+                    m = 0; // the stacks differ from here on
+                }
+            }
+            let Some(step) = self.step(state, &read) else {
+                ended = true;
                 break;
             };
-            let Some(return_address) = cfa.checked_add_signed(i64::from(ra)).and_then(read) else { break };
-            if let Some(offset) = rbp {
-                match cfa.checked_add_signed(i64::from(offset)).and_then(read) {
-                    Some(value) => bp = value,
-                    None => break,
+            if replayed.is_some() {
+                outer.push(step);
+            } else if fresh.len() < MAX_FRESH {
+                fresh.push(step);
+            } else {
+                all_fresh_kept = false;
+            }
+            emit(step.return_address, out, &mut n);
+            state = step.next();
+        }
+        // The next memo, outermost first: what lies beyond the old one, the part of the old one
+        // this stack shares, the new inner steps.
+        match replayed {
+            Some(shared) => {
+                memo.steps.truncate(shared);
+                if !outer.is_empty() {
+                    memo.steps.splice(0..0, outer.into_iter().rev());
+                    memo.complete = ended;
                 }
             }
-            if return_address == 0 || cfa <= sp {
-                break; // the end of the stack, or no progress
-            }
-            sp = cfa;
-            pc = return_address;
-            lookup = pc - 1;
-            if !self.own_range.contains(&pc) {
-                out[n] = pc;
-                n += 1;
+            None => {
+                memo.steps.clear();
+                memo.complete = ended && all_fresh_kept;
             }
         }
+        if all_fresh_kept {
+            memo.steps.extend(fresh.iter().rev());
+        } else {
+            // Too deep to remember the inner part: keep nothing rather than a gap.
+            memo.steps.clear();
+            memo.complete = false;
+        }
+        self.fresh = fresh;
         n
+    }
+
+    /// One step of the unwind from `state`: `None` at the end of the stack.
+    #[inline(always)]
+    fn step(&mut self, state: State, read: &impl Fn(u64) -> Option<u64>) -> Option<Step> {
+        let State { lookup, sp, bp } = state;
+        let slot = (lookup.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - HOT_RULES.trailing_zeros())) as usize;
+        let rule = match self.hot[slot] {
+            (address, packed) if address == lookup => Rule::unpack(packed),
+            _ => {
+                let rule = self.rule_for(lookup);
+                if let Some(packed) = rule.pack() {
+                    self.hot[slot] = (lookup, packed);
+                }
+                rule
+            }
+        };
+        let Rule::Frame { cfa_from_rbp, cfa_offset, ra, rbp } = rule else { return None };
+        let cfa = (if cfa_from_rbp { bp } else { sp }).checked_add_signed(i64::from(cfa_offset))?;
+        let ra_slot = cfa.checked_add_signed(i64::from(ra))?;
+        let return_address = read(ra_slot)?;
+        let (rbp_slot, rbp_value) = match rbp {
+            Some(offset) => {
+                let slot = cfa.checked_add_signed(i64::from(offset))?;
+                (slot, read(slot)?)
+            }
+            None => (0, bp),
+        };
+        if return_address == 0 || cfa <= sp {
+            return None; // the end of the stack, or no progress
+        }
+        Some(Step { from: state, cfa, ra_slot, return_address, rbp_slot, rbp_value })
     }
 
     /// The rule for `address` from the map, computed on first use.
@@ -257,11 +438,7 @@ struct Found {
     tables: Option<UnwindTables>,
 }
 
-unsafe extern "C" fn collect(
-    info: *mut libc::dl_phdr_info,
-    _size: usize,
-    data: *mut c_void,
-) -> c_int {
+unsafe extern "C" fn collect(info: *mut libc::dl_phdr_info, _size: usize, data: *mut c_void) -> c_int {
     // SAFETY: the loader hands a valid dl_phdr_info for the duration of the call, and `data` is
     // the Vec passed by `refresh`.
     let (info, found) = unsafe { (&*info, &mut *data.cast::<Vec<Found>>()) };
@@ -276,25 +453,18 @@ unsafe extern "C" fn collect(
         .filter(|p| p.p_type == libc::PT_LOAD)
         .map(|p| bias.wrapping_add(p.p_vaddr)..bias.wrapping_add(p.p_vaddr).wrapping_add(p.p_memsz))
         .collect();
-    let (Some(lo), Some(hi)) = (
-        loads.iter().map(|r| r.start).min(),
-        loads.iter().map(|r| r.end).max(),
-    ) else {
+    let (Some(lo), Some(hi)) = (loads.iter().map(|r| r.start).min(), loads.iter().map(|r| r.end).max()) else {
         return 0;
     };
     let path = if info.dlpi_name.is_null() {
         Vec::new()
     } else {
         // SAFETY: a NUL-terminated string owned by the loader.
-        unsafe { CStr::from_ptr(info.dlpi_name) }
-            .to_bytes()
-            .to_vec()
+        unsafe { CStr::from_ptr(info.dlpi_name) }.to_bytes().to_vec()
     };
     let path = if path.is_empty() && found.is_empty() {
         // The first object is the executable, which the loader leaves unnamed.
-        std::fs::read_link("/proc/self/exe")
-            .map(|p| p.into_os_string().into_encoded_bytes())
-            .unwrap_or_default()
+        std::fs::read_link("/proc/self/exe").map(|p| p.into_os_string().into_encoded_bytes()).unwrap_or_default()
     } else {
         path
     };
@@ -325,16 +495,9 @@ fn unwind_tables(module: &LoadedModule, hdr_vaddr: u64, hdr_size: u64, loads: &[
     // reads the records the header's table points at.
     let eh_frame: &'static [u8] =
         unsafe { std::slice::from_raw_parts(eh_frame_avma as *const u8, (eh_segment.end - eh_frame_avma) as usize) };
-    let bases = BaseAddresses::default()
-        .set_eh_frame_hdr(hdr_vaddr)
-        .set_eh_frame(eh_frame_avma.wrapping_sub(bias));
+    let bases = BaseAddresses::default().set_eh_frame_hdr(hdr_vaddr).set_eh_frame(eh_frame_avma.wrapping_sub(bias));
     let hdr = EhFrameHdr::new(hdr, NativeEndian).parse(&bases, std::mem::size_of::<usize>() as u8).ok()?;
-    Some(UnwindTables {
-        module: module.clone(),
-        hdr,
-        eh_frame: EhFrame::new(eh_frame, NativeEndian),
-        bases,
-    })
+    Some(UnwindTables { module: module.clone(), hdr, eh_frame: EhFrame::new(eh_frame, NativeEndian), bases })
 }
 
 /// Decode `.eh_frame_hdr`'s `eh_frame_ptr` (DW_EH_PE_* encoding `encoding`, value at `bytes`,
@@ -380,35 +543,79 @@ mod tests {
     use super::*;
 
     #[test]
+    fn rules_pack_into_one_word_and_back() {
+        for rule in [
+            Rule::Stop,
+            Rule::Frame { cfa_from_rbp: false, cfa_offset: 8, ra: -8, rbp: None },
+            Rule::Frame { cfa_from_rbp: true, cfa_offset: 16, ra: -8, rbp: Some(-16) },
+            Rule::Frame { cfa_from_rbp: false, cfa_offset: -40_000, ra: 127, rbp: Some(-127) },
+        ] {
+            assert_eq!(Rule::unpack(rule.pack().unwrap()), rule);
+        }
+        assert_eq!(Rule::Frame { cfa_from_rbp: false, cfa_offset: 8, ra: -300, rbp: None }.pack(), None);
+        assert_eq!(Rule::Frame { cfa_from_rbp: false, cfa_offset: 8, ra: -8, rbp: Some(-128) }.pack(), None);
+    }
+
+    #[test]
     fn eh_frame_pointer_encodings() {
         // pcrel sdata4, the usual: -16 from the field's address.
-        assert_eq!(
-            decode_eh_frame_ptr(0x1b, &(-16i32).to_le_bytes(), 0x1004, 0x1000),
-            Some(0xff4)
-        );
-        assert_eq!(
-            decode_eh_frame_ptr(0x03, &0x2000u32.to_le_bytes(), 0x1004, 0x1000),
-            Some(0x2000)
-        );
-        assert_eq!(
-            decode_eh_frame_ptr(0x3b, &8i32.to_le_bytes(), 0x1004, 0x1000),
-            Some(0x1008)
-        );
+        assert_eq!(decode_eh_frame_ptr(0x1b, &(-16i32).to_le_bytes(), 0x1004, 0x1000), Some(0xff4));
+        assert_eq!(decode_eh_frame_ptr(0x03, &0x2000u32.to_le_bytes(), 0x1004, 0x1000), Some(0x2000));
+        assert_eq!(decode_eh_frame_ptr(0x3b, &8i32.to_le_bytes(), 0x1004, 0x1000), Some(0x1008));
         assert_eq!(decode_eh_frame_ptr(0x1b, &[1, 2], 0, 0), None, "truncated");
-        assert_eq!(
-            decode_eh_frame_ptr(0x01, &[1, 2, 3, 4], 0, 0),
-            None,
-            "uleb128 is not used here"
-        );
+        assert_eq!(decode_eh_frame_ptr(0x01, &[1, 2, 3, 4], 0, 0), None, "uleb128 is not used here");
     }
 
     #[inline(never)]
     fn deep(n: u32, unwinder: &mut Unwinder, out: &mut [u64]) -> usize {
         if n == 0 {
             let stack = current_thread_stack().expect("stack bounds");
-            return unwinder.capture(stack, out);
+            return unwinder.capture(stack, out, &mut Memo::default());
         }
         std::hint::black_box(deep(n - 1, unwinder, out))
+    }
+
+    /// A call chain whose shape follows the bits of `path`: each level calls the next from one
+    /// of two call sites, so chains share some levels and differ in others.
+    #[inline(never)]
+    fn chain(level: u32, path: u32, unwinder: &mut Unwinder, memo: &mut Memo, out: &mut [u64]) -> usize {
+        if level == 0 {
+            let stack = current_thread_stack().expect("stack bounds");
+            return unwinder.capture(stack, out, memo);
+        }
+        if path >> level & 1 == 1 {
+            std::hint::black_box(chain(level - 1, path, unwinder, memo, out))
+        } else {
+            std::hint::black_box(chain_other(level - 1, path, unwinder, memo, out)) + std::hint::black_box(0)
+        }
+    }
+
+    #[inline(never)]
+    fn chain_other(level: u32, path: u32, unwinder: &mut Unwinder, memo: &mut Memo, out: &mut [u64]) -> usize {
+        std::hint::black_box(chain(level, path, unwinder, memo, out))
+    }
+
+    #[test]
+    fn the_memo_gives_exactly_what_a_full_unwind_gives() {
+        let mut unwinder = Unwinder::new();
+        unwinder.own_range = 0..0;
+        let mut memo = Memo::default();
+        for depth in [8usize, 20, 64] {
+            for path in (0..40u32).chain((0..40).rev()).chain([7, 7, 7, 0, 0, 31, 1]) {
+                let mut stacks = Vec::new();
+                // One call site for both captures, so that even the outermost frames agree.
+                for remembering in [true, false] {
+                    let mut forgetful = Memo::default();
+                    let memo = if remembering { &mut memo } else { &mut forgetful };
+                    let mut out = vec![0u64; depth];
+                    let n = chain(6, path, &mut unwinder, memo, &mut out);
+                    out.truncate(n);
+                    stacks.push(out);
+                }
+                assert_eq!(stacks[0], stacks[1], "depth {depth}, path {path:b}");
+                assert!(stacks[0].len() >= depth.min(8), "depth {depth}: {} frames", stacks[0].len());
+            }
+        }
     }
 
     #[test]
@@ -420,19 +627,9 @@ mod tests {
         let mut out = [0u64; 64];
         let n = deep(10, &mut unwinder, &mut out);
         let in_test_binary = out[..n].iter().filter(|a| test_binary.contains(a)).count();
-        assert!(
-            in_test_binary >= 11,
-            "{n} frames, {in_test_binary} in the test binary: {:x?}",
-            &out[..n]
-        );
+        assert!(in_test_binary >= 11, "{n} frames, {in_test_binary} in the test binary: {:x?}", &out[..n]);
         for &address in &out[..n] {
-            assert!(
-                unwinder
-                    .modules()
-                    .iter()
-                    .any(|m| m.range.contains(&address)),
-                "{address:#x}"
-            );
+            assert!(unwinder.modules().iter().any(|m| m.range.contains(&address)), "{address:#x}");
         }
         // The same stack again (same call site) comes from the rule cache, with the same frames.
         let mut stacks = Vec::new();
