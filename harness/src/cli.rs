@@ -24,7 +24,11 @@ with -j N workers and with -E.";
 #[derive(Debug, Parser)]
 #[command(name = "leakcheck", version, about = ABOUT, long_about = LONG_ABOUT)]
 #[command(after_help = crate::exit::help_text())]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
 pub struct Args {
+    #[command(subcommand)]
+    pub action: Option<Action>,
+
     /// Write the JSON report (schema in docs/report.md) to PATH.
     #[arg(long, value_name = "PATH")]
     pub json: Option<PathBuf>,
@@ -63,6 +67,35 @@ pub struct Args {
     pub command: Vec<OsString>,
 }
 
+/// Subcommands; without one, leakcheck runs the command after `--`.
+#[derive(Debug, clap::Subcommand)]
+pub enum Action {
+    /// Symbolize addresses with leakcheck's own DWARF reader (no LLVM tools needed).
+    ///
+    /// With --exe FILE: read addresses of FILE (hex, one per line, 0x optional; ELF virtual
+    /// addresses, i.e. runtime address minus load bias) from standard input and print, for each,
+    /// its frames in llvm-symbolizer's --obj format: function, then file:line:column, inlined
+    /// frames first, a blank line after each address.
+    Symbolize(SymbolizeArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SymbolizeArgs {
+    /// The ELF file the addresses belong to.
+    #[arg(long, value_name = "FILE")]
+    pub exe: PathBuf,
+}
+
+/// What leakcheck was asked to do.
+#[derive(Debug, Clone)]
+pub enum Mode {
+    Run(Config),
+    /// Symbolize addresses of this ELF file read from standard input.
+    SymbolizeAddresses {
+        exe: PathBuf,
+    },
+}
+
 /// Everything a run needs, validated.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -77,6 +110,14 @@ pub struct Config {
 }
 
 impl Args {
+    /// What to do: a subcommand, or a run.
+    pub fn mode(self) -> Result<Mode, String> {
+        match self.action {
+            Some(Action::Symbolize(args)) => Ok(Mode::SymbolizeAddresses { exe: args.exe }),
+            None => self.resolve().map(Mode::Run),
+        }
+    }
+
     /// Check the values clap cannot check and resolve defaults.
     pub fn resolve(self) -> Result<Config, String> {
         if !(self.grace.is_finite() && (0.0..=3600.0).contains(&self.grace)) {
@@ -137,6 +178,18 @@ mod tests {
         assert!(parse(&["leakcheck", "--grace", "-1", "--", "true"]).is_err());
         assert!(parse(&["leakcheck", "--grace", "NaN", "--", "true"]).is_err());
         assert_eq!(parse(&["leakcheck", "--grace", "0.5", "--", "true"]).unwrap().grace, Duration::from_millis(500));
+    }
+
+    #[test]
+    fn symbolize_is_a_subcommand_and_not_a_command_to_run() {
+        let args = Args::try_parse_from(["leakcheck", "symbolize", "--exe", "/usr/bin/python3.11d"]).unwrap();
+        assert!(
+            matches!(args.mode(), Ok(Mode::SymbolizeAddresses { exe }) if exe == std::path::Path::new("/usr/bin/python3.11d"))
+        );
+        // A program that happens to be called "symbolize" still runs after `--`.
+        let args = Args::try_parse_from(["leakcheck", "--", "symbolize", "x"]).unwrap();
+        assert!(matches!(args.mode(), Ok(Mode::Run(config)) if config.command == ["symbolize", "x"]));
+        assert!(Args::try_parse_from(["leakcheck", "symbolize"]).is_err(), "--exe is required");
     }
 
     #[test]

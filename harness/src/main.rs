@@ -3,7 +3,7 @@
 use std::io::Write;
 
 use clap::Parser;
-use leakcheck::cli::Args;
+use leakcheck::cli::{Args, Mode};
 use leakcheck::exit::ExitCode;
 
 fn main() {
@@ -11,15 +11,12 @@ fn main() {
         Ok(args) => args,
         Err(err) => {
             let _ = err.print();
-            std::process::exit(if err.use_stderr() {
-                ExitCode::USAGE
-            } else {
-                ExitCode::OK
-            });
+            std::process::exit(if err.use_stderr() { ExitCode::USAGE } else { ExitCode::OK });
         }
     };
-    let config = match args.resolve() {
-        Ok(config) => config,
+    let config = match args.mode() {
+        Ok(Mode::Run(config)) => config,
+        Ok(Mode::SymbolizeAddresses { exe }) => std::process::exit(symbolize_addresses(&exe)),
         Err(msg) => {
             eprintln!("leakcheck: error: {msg}");
             std::process::exit(ExitCode::USAGE);
@@ -36,10 +33,7 @@ fn main() {
     let report = &outcome.report;
     let mut exit_code = outcome.exit_code;
     if let Some(error) = &report.status.error {
-        eprintln!(
-            "leakcheck: error: {}",
-            leakcheck::escape::for_terminal(error)
-        );
+        eprintln!("leakcheck: error: {}", leakcheck::escape::for_terminal(error));
     } else {
         let mut stderr = std::io::stderr().lock();
         let _ = stderr.write_all(report.render_text().as_bytes());
@@ -47,14 +41,27 @@ fn main() {
     }
     if let Some(path) = &config.json {
         if let Err(err) = report.write_json(path) {
-            eprintln!(
-                "leakcheck: error: writing the JSON report {}: {err}",
-                path.display()
-            );
+            eprintln!("leakcheck: error: writing the JSON report {}: {err}", path.display());
             if exit_code == ExitCode::OK {
                 exit_code = ExitCode::INTERNAL;
             }
         }
     }
     std::process::exit(exit_code);
+}
+
+/// `leakcheck symbolize --exe FILE`: addresses on stdin, llvm-symbolizer's answers on stdout.
+fn symbolize_addresses(exe: &std::path::Path) -> i32 {
+    let symbolizer = leakcheck::symbolize::Symbolizer::new();
+    let stdin = std::io::stdin().lock();
+    let stdout = std::io::BufWriter::new(std::io::stdout().lock());
+    match leakcheck::symbolize::symbolize_stream(&symbolizer, exe, stdin, stdout) {
+        Ok(()) => ExitCode::OK,
+        // A closed pipe downstream (`| head`) is not an error worth a message.
+        Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::OK,
+        Err(err) => {
+            eprintln!("leakcheck: error: symbolize: {err}");
+            ExitCode::INTERNAL
+        }
+    }
 }
