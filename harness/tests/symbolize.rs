@@ -16,10 +16,7 @@ use object::{Object, ObjectSection, ObjectSymbol};
 
 const PYTHON_EXE: &str = "/usr/bin/python3.11d";
 const LIBPYTHON: &str = "/usr/lib/x86_64-linux-gnu/libpython3.11d.so.1.0";
-const GOLDEN: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/tests/data/symbolize/inlines.golden"
-);
+const GOLDEN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/symbolize/inlines.golden");
 /// The functions of the fixture whose every address is checked.
 const FIXTURE_FUNCTIONS: [&str; 5] = ["outer", "checked", "checked.cold", "rare_path", "main"];
 
@@ -44,10 +41,7 @@ fn llvm_symbolizer(module: &Path, input: &[u8]) -> Vec<u8> {
     let input = input.to_vec();
     let feeder = std::thread::spawn(move || stdin.write_all(&input));
     let output = child.wait_with_output().expect("llvm-symbolizer output");
-    feeder
-        .join()
-        .expect("feeding llvm-symbolizer")
-        .expect("writing to llvm-symbolizer");
+    feeder.join().expect("feeding llvm-symbolizer").expect("writing to llvm-symbolizer");
     assert!(output.status.success(), "llvm-symbolizer failed");
     output.stdout
 }
@@ -59,10 +53,7 @@ fn ours(symbolizer: &Symbolizer, module: &Path, input: &[u8]) -> Vec<u8> {
 }
 
 fn address_lines(addresses: &[u64]) -> Vec<u8> {
-    addresses
-        .iter()
-        .flat_map(|a| format!("{a:#x}\n").into_bytes())
-        .collect()
+    addresses.iter().flat_map(|a| format!("{a:#x}\n").into_bytes()).collect()
 }
 
 /// Compare answer by answer so a failure names the address, not a byte offset.
@@ -70,12 +61,8 @@ fn assert_same_answers(module: &Path, addresses: &[u64], ours: &[u8], llvm: &[u8
     if ours == llvm {
         return;
     }
-    let split = |text: &[u8]| -> Vec<String> {
-        String::from_utf8_lossy(text)
-            .split("\n\n")
-            .map(str::to_owned)
-            .collect()
-    };
+    let split =
+        |text: &[u8]| -> Vec<String> { String::from_utf8_lossy(text).split("\n\n").map(str::to_owned).collect() };
     let (ours, llvm) = (split(ours), split(llvm));
     for (i, (a, b)) in ours.iter().zip(&llvm).enumerate() {
         assert_eq!(
@@ -86,12 +73,7 @@ fn assert_same_answers(module: &Path, addresses: &[u64], ours: &[u8], llvm: &[u8
             addresses.get(i).copied().unwrap_or_default()
         );
     }
-    assert_eq!(
-        ours.len(),
-        llvm.len(),
-        "{}: answer counts differ",
-        module.display()
-    );
+    assert_eq!(ours.len(), llvm.len(), "{}: answer counts differ", module.display());
 }
 
 /// `(name, address, size)` of the module's function symbols.
@@ -116,10 +98,8 @@ fn fixture_probes(module: &Path) -> Vec<(String, u64)> {
     let symbols = function_symbols(module);
     let mut probes = Vec::new();
     for name in FIXTURE_FUNCTIONS {
-        let (_, start, size) = symbols
-            .iter()
-            .find(|s| s.0 == name)
-            .unwrap_or_else(|| panic!("{name} not in the fixture's symbol table"));
+        let (_, start, size) =
+            symbols.iter().find(|s| s.0 == name).unwrap_or_else(|| panic!("{name} not in the fixture's symbol table"));
         probes.extend((0..*size).map(|offset| (format!("{name}+{offset:#x}"), start + offset)));
     }
     probes
@@ -130,10 +110,7 @@ struct Lcg(u64);
 
 impl Lcg {
     fn below(&mut self, bound: u64) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
+        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
         (self.0 >> 33) % bound
     }
 }
@@ -175,10 +152,7 @@ fn fixture_inline_chain_is_the_golden_one() {
     let addresses: Vec<u64> = probes.iter().map(|p| p.1).collect();
     let answers = symbolizer.symbolize_many(&module, &addresses);
     let source = Path::new(leakcheck_fixtures::SYMBOLIZE_SOURCE);
-    let repository = source
-        .ancestors()
-        .nth(3)
-        .expect("c/symbolize/inlines.c is three levels down");
+    let repository = source.ancestors().nth(3).expect("c/symbolize/inlines.c is three levels down");
 
     let mut golden = String::new();
     for ((name, _), frames) in probes.iter().zip(&answers) {
@@ -186,9 +160,7 @@ fn fixture_inline_chain_is_the_golden_one() {
         golden.push('\n');
         for frame in frames {
             let file = frame.file.as_deref().map(|f| {
-                Path::new(f)
-                    .strip_prefix(repository)
-                    .map_or_else(|_| f.to_owned(), |p| p.display().to_string())
+                Path::new(f).strip_prefix(repository).map_or_else(|_| f.to_owned(), |p| p.display().to_string())
             });
             golden.push_str(&format!(
                 "  {}{} {}:{}:{}\n",
@@ -205,31 +177,21 @@ fn fixture_inline_chain_is_the_golden_one() {
             .expect("creating the golden directory");
         std::fs::write(GOLDEN, &golden).expect("writing the golden file");
     }
-    let expected = std::fs::read_to_string(GOLDEN)
-        .expect("golden file missing: run with LEAKCHECK_BLESS=1 to create it");
-    assert_eq!(
-        golden, expected,
-        "rerun with LEAKCHECK_BLESS=1 if the change is intended"
-    );
+    let expected =
+        std::fs::read_to_string(GOLDEN).expect("golden file missing: run with LEAKCHECK_BLESS=1 to create it");
+    assert_eq!(golden, expected, "rerun with LEAKCHECK_BLESS=1 if the change is intended");
 
     // Independently of the golden file: the chain leaf <- middle <- outer exists, on the
     // lines marked in the source, and every frame but the last is inlined.
     let marked = |mark: &str| -> u32 {
         let text = std::fs::read_to_string(source).expect("reading the fixture source");
-        let index = text
-            .lines()
-            .position(|l| l.contains(&format!("MARK {mark} ")))
-            .unwrap_or_else(|| panic!("no MARK {mark}"));
+        let index =
+            text.lines().position(|l| l.contains(&format!("MARK {mark} "))).unwrap_or_else(|| panic!("no MARK {mark}"));
         index as u32 + 1
     };
-    let chain = answers
-        .iter()
-        .find(|frames| frames.len() == 3)
-        .expect("an address with a three-frame inline chain");
-    let summary: Vec<(Option<&str>, Option<u32>, bool)> = chain
-        .iter()
-        .map(|f| (f.function.as_deref(), f.line, f.inlined))
-        .collect();
+    let chain = answers.iter().find(|frames| frames.len() == 3).expect("an address with a three-frame inline chain");
+    let summary: Vec<(Option<&str>, Option<u32>, bool)> =
+        chain.iter().map(|f| (f.function.as_deref(), f.line, f.inlined)).collect();
     assert_eq!(
         summary,
         vec![
@@ -243,19 +205,10 @@ fn fixture_inline_chain_is_the_golden_one() {
         assert_eq!(frame.module, module.display().to_string());
     }
     // GCC's cold part keeps its symbol table name, as llvm-symbolizer prints it.
-    let cold = probes
-        .iter()
-        .position(|p| p.0 == "checked.cold+0x0")
-        .expect("checked.cold");
+    let cold = probes.iter().position(|p| p.0 == "checked.cold+0x0").expect("checked.cold");
     let cold = &answers[cold];
-    assert_eq!(
-        cold.last().and_then(|f| f.function.as_deref()),
-        Some("checked.cold")
-    );
-    assert_eq!(
-        cold.last().and_then(|f| f.line),
-        Some(marked("checked_calls_rare"))
-    );
+    assert_eq!(cold.last().and_then(|f| f.function.as_deref()), Some("checked.cold"));
+    assert_eq!(cold.last().and_then(|f| f.line), Some(marked("checked_calls_rare")));
 }
 
 /// Addresses of a big module worth comparing: random ones across `.text`, every function's
@@ -263,9 +216,7 @@ fn fixture_inline_chain_is_the_golden_one() {
 fn sample_addresses(module: &Path, random: usize, seed: u64) -> Vec<u64> {
     let (start, end) = text_range(module);
     let mut lcg = Lcg(seed);
-    let mut addresses: Vec<u64> = (0..random)
-        .map(|_| start + lcg.below(end - start))
-        .collect();
+    let mut addresses: Vec<u64> = (0..random).map(|_| start + lcg.below(end - start)).collect();
     let symbols = function_symbols(module);
     for _ in 0..random / 10 {
         let (_, address, size) = &symbols[lcg.below(symbols.len() as u64) as usize];
@@ -280,20 +231,13 @@ fn python_binaries_answer_as_llvm_symbolizer() {
     let symbolizer = Symbolizer::new();
     for (module, seed) in [(PYTHON_EXE, 1), (LIBPYTHON, 2)] {
         let module = Path::new(module);
-        assert!(
-            module.exists(),
-            "{} missing: scripts/setup.sh installs python3.11-dbg",
-            module.display()
-        );
+        assert!(module.exists(), "{} missing: scripts/setup.sh installs python3.11-dbg", module.display());
         let addresses = sample_addresses(module, 5000, seed);
         let input = address_lines(&addresses);
         let answers = ours(&symbolizer, module, &input);
         let llvm = llvm_symbolizer(module, &input);
         assert_same_answers(module, &addresses, &answers, &llvm);
-        assert!(matches!(
-            symbolizer.debug_info(module),
-            DebugInfoSource::Dwarf { .. }
-        ));
+        assert!(matches!(symbolizer.debug_info(module), DebugInfoSource::Dwarf { .. }));
 
         // The frame API says the same as the text.
         let frames = symbolizer.symbolize_many(module, &addresses);
@@ -345,9 +289,7 @@ struct Split {
 
 impl Split {
     fn new() -> Split {
-        Split {
-            dir: tempfile::tempdir().expect("temporary directory"),
-        }
+        Split { dir: tempfile::tempdir().expect("temporary directory") }
     }
 
     fn path(&self, name: &str) -> PathBuf {
@@ -363,19 +305,13 @@ impl Split {
 }
 
 fn functions_and_lines(frames: &[Vec<Frame>]) -> Vec<Vec<(Option<String>, Option<u32>)>> {
-    frames
-        .iter()
-        .map(|f| f.iter().map(|f| (f.function.clone(), f.line)).collect())
-        .collect()
+    frames.iter().map(|f| f.iter().map(|f| (f.function.clone(), f.line)).collect()).collect()
 }
 
 #[test]
 fn debuglink_files_are_found_next_to_the_module_and_crc_checked() {
     let split = Split::new();
-    let probes: Vec<u64> = fixture_probes(&inlines())
-        .into_iter()
-        .map(|p| p.1)
-        .collect();
+    let probes: Vec<u64> = fixture_probes(&inlines()).into_iter().map(|p| p.1).collect();
     let reference = Symbolizer::with_debug_dirs(Vec::new()).symbolize_many(&inlines(), &probes);
 
     let debug = split.objcopy(&["--only-keep-debug"], "inlines.debug");
@@ -388,23 +324,10 @@ fn debuglink_files_are_found_next_to_the_module_and_crc_checked() {
 
     // Next to the module.
     let symbolizer = Symbolizer::with_debug_dirs(Vec::new());
-    assert_eq!(
-        symbolizer.debug_info(&stripped),
-        DebugInfoSource::Dwarf {
-            file: debug.clone()
-        }
-    );
-    assert_eq!(
-        functions_and_lines(&symbolizer.symbolize_many(&stripped, &probes)),
-        functions_and_lines(&reference)
-    );
+    assert_eq!(symbolizer.debug_info(&stripped), DebugInfoSource::Dwarf { file: debug.clone() });
+    assert_eq!(functions_and_lines(&symbolizer.symbolize_many(&stripped, &probes)), functions_and_lines(&reference));
     let input = address_lines(&probes);
-    assert_same_answers(
-        &stripped,
-        &probes,
-        &ours(&symbolizer, &stripped, &input),
-        &llvm_symbolizer(&stripped, &input),
-    );
+    assert_same_answers(&stripped, &probes, &ours(&symbolizer, &stripped, &input), &llvm_symbolizer(&stripped, &input));
 
     // In the module's .debug/ subdirectory.
     std::fs::create_dir(split.path(".debug")).expect("mkdir .debug");
@@ -412,49 +335,32 @@ fn debuglink_files_are_found_next_to_the_module_and_crc_checked() {
     std::fs::rename(&debug, &moved).expect("moving the debug file");
     assert_eq!(
         Symbolizer::with_debug_dirs(Vec::new()).debug_info(&stripped),
-        DebugInfoSource::Dwarf {
-            file: moved.clone()
-        }
+        DebugInfoSource::Dwarf { file: moved.clone() }
     );
 
     // Under a debug directory, at the module's absolute directory.
     let root = split.path("debug-root");
-    let relative = split
-        .dir
-        .path()
-        .strip_prefix("/")
-        .expect("absolute temp dir");
+    let relative = split.dir.path().strip_prefix("/").expect("absolute temp dir");
     let under_root = root.join(relative).join("inlines.debug");
     std::fs::create_dir_all(under_root.parent().expect("parent")).expect("mkdir");
     std::fs::rename(&moved, &under_root).expect("moving the debug file");
-    assert!(matches!(
-        Symbolizer::with_debug_dirs(Vec::new()).debug_info(&stripped),
-        DebugInfoSource::SymbolTable
-    ));
+    assert!(matches!(Symbolizer::with_debug_dirs(Vec::new()).debug_info(&stripped), DebugInfoSource::SymbolTable));
     assert_eq!(
         Symbolizer::with_debug_dirs(vec![root.clone()]).debug_info(&stripped),
-        DebugInfoSource::Dwarf {
-            file: under_root.clone()
-        }
+        DebugInfoSource::Dwarf { file: under_root.clone() }
     );
 
     // A debug file whose CRC does not match is not used.
     let mut bytes = std::fs::read(&under_root).expect("reading the debug file");
     bytes.push(0);
     std::fs::write(&under_root, bytes).expect("writing the debug file");
-    assert!(matches!(
-        Symbolizer::with_debug_dirs(vec![root]).debug_info(&stripped),
-        DebugInfoSource::SymbolTable
-    ));
+    assert!(matches!(Symbolizer::with_debug_dirs(vec![root]).debug_info(&stripped), DebugInfoSource::SymbolTable));
 }
 
 #[test]
 fn build_id_directory_is_searched() {
     let split = Split::new();
-    let probes: Vec<u64> = fixture_probes(&inlines())
-        .into_iter()
-        .map(|p| p.1)
-        .collect();
+    let probes: Vec<u64> = fixture_probes(&inlines()).into_iter().map(|p| p.1).collect();
     let reference = Symbolizer::with_debug_dirs(Vec::new()).symbolize_many(&inlines(), &probes);
 
     let stripped = split.objcopy(&["--strip-debug"], "inlines");
@@ -468,58 +374,30 @@ fn build_id_directory_is_searched() {
         .map(|b| format!("{b:02x}"))
         .collect();
     let root = split.path("debug-root");
-    let debug = root
-        .join(".build-id")
-        .join(&build_id[..2])
-        .join(format!("{}.debug", &build_id[2..]));
+    let debug = root.join(".build-id").join(&build_id[..2]).join(format!("{}.debug", &build_id[2..]));
     std::fs::create_dir_all(debug.parent().expect("parent")).expect("mkdir");
-    run(Command::new("objcopy")
-        .arg("--only-keep-debug")
-        .arg(inlines())
-        .arg(&debug));
+    run(Command::new("objcopy").arg("--only-keep-debug").arg(inlines()).arg(&debug));
 
-    assert!(matches!(
-        Symbolizer::with_debug_dirs(Vec::new()).debug_info(&stripped),
-        DebugInfoSource::SymbolTable
-    ));
+    assert!(matches!(Symbolizer::with_debug_dirs(Vec::new()).debug_info(&stripped), DebugInfoSource::SymbolTable));
     let symbolizer = Symbolizer::with_debug_dirs(vec![split.path("elsewhere"), root]);
-    assert_eq!(
-        symbolizer.debug_info(&stripped),
-        DebugInfoSource::Dwarf {
-            file: debug.clone()
-        }
-    );
-    assert_eq!(
-        functions_and_lines(&symbolizer.symbolize_many(&stripped, &probes)),
-        functions_and_lines(&reference)
-    );
+    assert_eq!(symbolizer.debug_info(&stripped), DebugInfoSource::Dwarf { file: debug.clone() });
+    assert_eq!(functions_and_lines(&symbolizer.symbolize_many(&stripped, &probes)), functions_and_lines(&reference));
 }
 
 #[test]
 fn stripped_binaries_fall_back_to_the_symbol_table_then_nothing() {
     let split = Split::new();
-    let probes: Vec<u64> = fixture_probes(&inlines())
-        .into_iter()
-        .map(|p| p.1)
-        .collect();
+    let probes: Vec<u64> = fixture_probes(&inlines()).into_iter().map(|p| p.1).collect();
     let input = address_lines(&probes);
     let symbolizer = Symbolizer::with_debug_dirs(Vec::new());
 
     let no_debug = split.objcopy(&["--strip-debug"], "no-debug");
-    assert_eq!(
-        symbolizer.debug_info(&no_debug),
-        DebugInfoSource::SymbolTable
-    );
+    assert_eq!(symbolizer.debug_info(&no_debug), DebugInfoSource::SymbolTable);
     let frames = symbolizer.symbolize(&no_debug, probes[0]);
     assert_eq!(frames.len(), 1);
     assert_eq!(frames[0].function.as_deref(), Some("outer"));
     assert_eq!((frames[0].file.as_deref(), frames[0].line), (None, None));
-    assert_same_answers(
-        &no_debug,
-        &probes,
-        &ours(&symbolizer, &no_debug, &input),
-        &llvm_symbolizer(&no_debug, &input),
-    );
+    assert_same_answers(&no_debug, &probes, &ours(&symbolizer, &no_debug, &input), &llvm_symbolizer(&no_debug, &input));
 
     let no_symbols = split.objcopy(&["--strip-all"], "no-symbols");
     assert!(matches!(
@@ -536,10 +414,7 @@ fn stripped_binaries_fall_back_to_the_symbol_table_then_nothing() {
 
 /// Every answer of a damaged module: at least one frame, the module and address right.
 fn assert_degrades(symbolizer: &Symbolizer, module: &Path, addresses: &[u64]) {
-    for (address, frames) in addresses
-        .iter()
-        .zip(symbolizer.symbolize_many(module, addresses))
-    {
+    for (address, frames) in addresses.iter().zip(symbolizer.symbolize_many(module, addresses)) {
         assert!(!frames.is_empty());
         for frame in &frames {
             assert_eq!(frame.address, *address);
@@ -562,26 +437,17 @@ fn damaged_modules_give_what_is_known_without_panicking() {
 
     let mut cases: Vec<(String, Vec<u8>, &[u64])> = Vec::new();
     // Truncated at fractions of the file and at the ends of the header and first sections.
-    for (name, bytes, probes) in [
-        ("inlines", &fixture_bytes, &probes[..]),
-        ("python", &python_bytes, &python_probes[..]),
-    ] {
+    for (name, bytes, probes) in
+        [("inlines", &fixture_bytes, &probes[..]), ("python", &python_bytes, &python_probes[..])]
+    {
         for cut in [0, 1, 4, 16, 52, 63, 64, 65, 200, 4096] {
             cases.push((format!("{name}-cut-{cut}"), bytes[..cut].to_vec(), probes));
         }
         for eighth in 1..8 {
             let cut = bytes.len() * eighth / 8;
-            cases.push((
-                format!("{name}-cut-{eighth}of8"),
-                bytes[..cut].to_vec(),
-                probes,
-            ));
+            cases.push((format!("{name}-cut-{eighth}of8"), bytes[..cut].to_vec(), probes));
         }
-        cases.push((
-            format!("{name}-cut-last-byte"),
-            bytes[..bytes.len() - 1].to_vec(),
-            probes,
-        ));
+        cases.push((format!("{name}-cut-last-byte"), bytes[..bytes.len() - 1].to_vec(), probes));
     }
     // Bytes flipped inside the DWARF sections that drive the lookups.
     let sections: Vec<(String, usize, usize)> = {
@@ -610,11 +476,7 @@ fn damaged_modules_give_what_is_known_without_panicking() {
             cases.push((format!("ff{name}-{round}"), bytes, &probes[..]));
         }
     }
-    cases.push((
-        "not-elf".into(),
-        b"#!/bin/sh\necho hello\n".to_vec(),
-        &probes[..],
-    ));
+    cases.push(("not-elf".into(), b"#!/bin/sh\necho hello\n".to_vec(), &probes[..]));
     cases.push(("empty".into(), Vec::new(), &probes[..]));
 
     for (name, bytes, probes) in &cases {
@@ -638,10 +500,7 @@ fn damaged_modules_give_what_is_known_without_panicking() {
     for (name, _, probes) in cases.iter().filter(|c| c.0.starts_with("flip.debug_")) {
         let frames = symbolizer.symbolize_many(&dir.path().join(name), probes);
         for frames in frames {
-            assert!(
-                frames.last().is_some_and(|f| f.function.is_some()),
-                "{name}: {frames:?}"
-            );
+            assert!(frames.last().is_some_and(|f| f.function.is_some()), "{name}: {frames:?}");
         }
     }
 }
@@ -656,17 +515,9 @@ fn answers_are_written_before_more_input_is_read() {
     }
     impl std::io::Read for OneLineAtATime {
         fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-            let answered = self
-                .output
-                .lock()
-                .map(|o| o.iter().filter(|&&b| b == b'\n').count())
-                .unwrap_or(0);
+            let answered = self.output.lock().map(|o| o.iter().filter(|&&b| b == b'\n').count()).unwrap_or(0);
             // Every line before this read has its answer (function, location, blank line).
-            assert!(
-                answered >= 3 * self.reads,
-                "read {} before answering",
-                self.reads
-            );
+            assert!(answered >= 3 * self.reads, "read {} before answering", self.reads);
             let Some(line) = self.lines.get(self.reads) else {
                 return Ok(0);
             };
@@ -678,10 +529,7 @@ fn answers_are_written_before_more_input_is_read() {
     struct Shared(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
     impl Write for Shared {
         fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0
-                .lock()
-                .map_err(|_| std::io::Error::other("poisoned"))?
-                .extend_from_slice(buf);
+            self.0.lock().map_err(|_| std::io::Error::other("poisoned"))?.extend_from_slice(buf);
             Ok(buf.len())
         }
         fn flush(&mut self) -> std::io::Result<()> {
@@ -689,11 +537,7 @@ fn answers_are_written_before_more_input_is_read() {
         }
     }
     let output = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let input = OneLineAtATime {
-        lines: vec![b"0x10\n", b"0x20\n", b"0x30\n"],
-        output: output.clone(),
-        reads: 0,
-    };
+    let input = OneLineAtATime { lines: vec![b"0x10\n", b"0x20\n", b"0x30\n"], output: output.clone(), reads: 0 };
     symbolize_stream(
         &Symbolizer::with_debug_dirs(Vec::new()),
         &inlines(),
@@ -714,13 +558,6 @@ fn stream_echoes_what_is_not_an_address_as_llvm_symbolizer_does() {
          DATA {outer:#x}\n0x\n{}\n0x1ffffffffffffffff\r\n{outer:#x}",
         "A".repeat(1500)
     );
-    let ours = ours(
-        &Symbolizer::with_debug_dirs(Vec::new()),
-        &module,
-        input.as_bytes(),
-    );
-    assert_eq!(
-        String::from_utf8_lossy(&ours),
-        String::from_utf8_lossy(&llvm_symbolizer(&module, input.as_bytes()))
-    );
+    let ours = ours(&Symbolizer::with_debug_dirs(Vec::new()), &module, input.as_bytes());
+    assert_eq!(String::from_utf8_lossy(&ours), String::from_utf8_lossy(&llvm_symbolizer(&module, input.as_bytes())));
 }

@@ -7,6 +7,8 @@
 //! escapes, which LLVM 14 leaves as they are), leakcheck's output differs from
 //! llvm-symbolizer's; the function is the same.
 
+#![forbid(unsafe_code)]
+
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 /// Names longer than this are left mangled (a demangler's work grows with its input).
@@ -18,9 +20,7 @@ pub(super) fn demangle(name: &str) -> Option<String> {
         return None;
     }
     // Third-party demanglers on untrusted names: a panic in them must not escape.
-    catch_unwind(AssertUnwindSafe(|| demangle_unchecked(name)))
-        .ok()
-        .flatten()
+    catch_unwind(AssertUnwindSafe(|| demangle_unchecked(name))).ok().flatten()
 }
 
 fn demangle_unchecked(name: &str) -> Option<String> {
@@ -72,10 +72,7 @@ mod tests {
             demangle("_ZN4core3fmt5write17h0123456789abcdefE").as_deref(),
             Some("core::fmt::write::h0123456789abcdef")
         );
-        assert_eq!(
-            demangle("_RNvCs1234_7mycrate3foo").as_deref(),
-            Some("mycrate::foo")
-        );
+        assert_eq!(demangle("_RNvCs1234_7mycrate3foo").as_deref(), Some("mycrate::foo"));
     }
 
     #[test]

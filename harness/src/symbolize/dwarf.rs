@@ -21,12 +21,15 @@
 //! Nothing here panics on bad input: every read goes through gimli's checked readers, and a unit
 //! whose tables cannot be parsed keeps whatever was read before the error.
 
+#![forbid(unsafe_code)]
+
 use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
 
 use gimli::{AttributeValue, EndianSlice, RunTimeEndian, SectionId};
 
 use super::demangle::demangle;
+use super::image::Image;
 use super::search::{partition_from, Hints};
 
 pub(super) type Slice<'a> = EndianSlice<'a, RunTimeEndian>;
@@ -50,7 +53,7 @@ pub(super) enum SectionBytes {
 /// One module's DWARF: the file image holding it, its sections and the unit index.
 #[derive(Debug)]
 pub(super) struct DwarfData {
-    image: Vec<u8>,
+    image: Image,
     sections: Vec<(SectionId, SectionBytes)>,
     endian: RunTimeEndian,
     units: Vec<UnitEntry>,
@@ -138,18 +141,8 @@ pub(super) struct RawFrame<'a> {
 
 impl DwarfData {
     /// Index the units of `image`'s DWARF. `sections` must hold at least `.debug_info`.
-    pub(super) fn new(
-        image: Vec<u8>,
-        sections: Vec<(SectionId, SectionBytes)>,
-        endian: RunTimeEndian,
-    ) -> DwarfData {
-        let mut data = DwarfData {
-            image,
-            sections,
-            endian,
-            units: Vec::new(),
-            aranges: Vec::new(),
-        };
+    pub(super) fn new(image: Image, sections: Vec<(SectionId, SectionBytes)>, endian: RunTimeEndian) -> DwarfData {
+        let mut data = DwarfData { image, sections, endian, units: Vec::new(), aranges: Vec::new() };
         data.index_units();
         data
     }
@@ -158,9 +151,7 @@ impl DwarfData {
         for (section, bytes) in &self.sections {
             if *section == id {
                 return match bytes {
-                    SectionBytes::InFile(start, end) => {
-                        self.image.get(*start..*end).unwrap_or_default()
-                    }
+                    SectionBytes::InFile(start, end) => self.image.get(*start..*end).unwrap_or_default(),
                     SectionBytes::Owned(bytes) => bytes,
                 };
             }
@@ -189,12 +180,7 @@ impl DwarfData {
                     continue;
                 };
                 let end = offset.0.saturating_add(header.length_including_self());
-                units.push(UnitEntry {
-                    offset: offset.0,
-                    end,
-                    basics: OnceLock::new(),
-                    tables: OnceLock::new(),
-                });
+                units.push(UnitEntry { offset: offset.0, end, basics: OnceLock::new(), tables: OnceLock::new() });
             }
             units
         };
@@ -292,10 +278,7 @@ impl DwarfData {
     /// caching what later DIE reads need.
     fn full_unit<'a>(&self, dwarf: &Dwarf<'a>, index: usize) -> Option<gimli::Unit<Slice<'a>>> {
         let entry = self.units.get(index)?;
-        let header = dwarf
-            .debug_info
-            .header_from_offset(gimli::DebugInfoOffset(entry.offset))
-            .ok()?;
+        let header = dwarf.debug_info.header_from_offset(gimli::DebugInfoOffset(entry.offset)).ok()?;
         let unit = dwarf.unit(header).ok()?;
         let _ = entry.basics.get_or_init(|| {
             Some(UnitBasics {
@@ -324,10 +307,7 @@ impl DwarfData {
                 return None;
             }
         };
-        let header = dwarf
-            .debug_info
-            .header_from_offset(gimli::DebugInfoOffset(entry.offset))
-            .ok()?;
+        let header = dwarf.debug_info.header_from_offset(gimli::DebugInfoOffset(entry.offset)).ok()?;
         Some(gimli::Unit {
             header,
             abbreviations: basics.abbreviations.clone(),
@@ -364,25 +344,17 @@ impl DwarfData {
 
     /// Whether the unit's tables are parsed already (a scheduling hint).
     pub(super) fn unit_is_parsed(&self, index: usize) -> bool {
-        self.units
-            .get(index)
-            .is_some_and(|u| u.tables.get().is_some())
+        self.units.get(index).is_some_and(|u| u.tables.get().is_some())
     }
 
     /// Size in bytes of the unit's DIEs (a scheduling hint: parsing cost).
     pub(super) fn unit_size(&self, index: usize) -> usize {
-        self.units
-            .get(index)
-            .map_or(0, |u| u.end.saturating_sub(u.offset))
+        self.units.get(index).map_or(0, |u| u.end.saturating_sub(u.offset))
     }
 
     fn tables(&self, dwarf: &Dwarf<'_>, index: usize) -> Option<&UnitTables> {
         let entry = self.units.get(index)?;
-        Some(
-            entry
-                .tables
-                .get_or_init(|| self.parse_tables(dwarf, index).unwrap_or_default()),
-        )
+        Some(entry.tables.get_or_init(|| self.parse_tables(dwarf, index).unwrap_or_default()))
     }
 
     /// Append the frames of `address` (innermost first) found in the DWARF; nothing when the
@@ -419,10 +391,7 @@ impl DwarfData {
         }
         let mut caller: Option<&Subroutine> = None;
         while let Some(sub) = tables.subroutines.get(current as usize) {
-            let mut frame = RawFrame {
-                function: self.subroutine_name(dwarf, index, sub),
-                ..RawFrame::default()
-            };
+            let mut frame = RawFrame { function: self.subroutine_name(dwarf, index, sub), ..RawFrame::default() };
             match caller {
                 None => {
                     if let Some(row) = tables.lines.row_at(address, &mut hints.row) {
@@ -448,12 +417,7 @@ impl DwarfData {
         }
     }
 
-    fn subroutine_name<'s>(
-        &'s self,
-        dwarf: &Dwarf<'s>,
-        unit: usize,
-        sub: &'s Subroutine,
-    ) -> Option<&'s str> {
+    fn subroutine_name<'s>(&'s self, dwarf: &Dwarf<'s>, unit: usize, sub: &'s Subroutine) -> Option<&'s str> {
         sub.name
             .get_or_init(|| {
                 let raw = self.die_name(dwarf, unit, sub.die)?;
@@ -494,25 +458,15 @@ impl DwarfData {
         short_name
     }
 
-    fn read_name_attrs<'a>(
-        &self,
-        dwarf: &Dwarf<'a>,
-        unit_index: usize,
-        die: usize,
-    ) -> Option<NameAttrs<'a>> {
+    fn read_name_attrs<'a>(&self, dwarf: &Dwarf<'a>, unit_index: usize, die: usize) -> Option<NameAttrs<'a>> {
         let unit = self.light_unit(dwarf, unit_index)?;
-        let mut entries = unit
-            .header
-            .entries_raw(&unit.abbreviations, Some(gimli::UnitOffset(die)))
-            .ok()?;
+        let mut entries = unit.header.entries_raw(&unit.abbreviations, Some(gimli::UnitOffset(die))).ok()?;
         let abbrev = entries.read_abbreviation().ok()??;
         let mut found = NameAttrs::default();
         for spec in abbrev.attributes() {
             let attr = entries.read_attribute(*spec).ok()?;
             match attr.name() {
-                gimli::DW_AT_linkage_name | gimli::DW_AT_MIPS_linkage_name
-                    if found.linkage_name.is_none() =>
-                {
+                gimli::DW_AT_linkage_name | gimli::DW_AT_MIPS_linkage_name if found.linkage_name.is_none() => {
                     found.linkage_name = attr_bytes(dwarf, &unit, attr.value());
                 }
                 gimli::DW_AT_name if found.name.is_none() => {
@@ -531,11 +485,7 @@ impl DwarfData {
     }
 
     /// A reference attribute as (unit index, unit offset).
-    fn reference(
-        &self,
-        unit_index: usize,
-        value: AttributeValue<Slice<'_>>,
-    ) -> Option<(usize, usize)> {
+    fn reference(&self, unit_index: usize, value: AttributeValue<Slice<'_>>) -> Option<(usize, usize)> {
         match value {
             AttributeValue::UnitRef(offset) => Some((unit_index, offset.0)),
             AttributeValue::DebugInfoRef(offset) => {
@@ -549,10 +499,7 @@ impl DwarfData {
 
     fn parse_tables(&self, dwarf: &Dwarf<'_>, index: usize) -> Option<UnitTables> {
         let unit = self.full_unit(dwarf, index)?;
-        let mut tables = UnitTables {
-            lines: parse_line_table(dwarf, &unit),
-            ..UnitTables::default()
-        };
+        let mut tables = UnitTables { lines: parse_line_table(dwarf, &unit), ..UnitTables::default() };
         let _ = parse_subroutines(dwarf, &unit, &mut tables);
         Some(tables)
     }
@@ -590,10 +537,8 @@ impl LineTable {
         if address < sequence.low {
             return None;
         }
-        let candidates = self
-            .rows
-            .get(sequence.first.saturating_add(1)..sequence.last.saturating_sub(1))
-            .unwrap_or_default();
+        let candidates =
+            self.rows.get(sequence.first.saturating_add(1)..sequence.last.saturating_sub(1)).unwrap_or_default();
         // The hint is a row index; it only helps inside the same sequence.
         let local_hint = hint.wrapping_sub(sequence.first);
         let position = partition_from(candidates, local_hint, |r| r.address <= address);
@@ -602,9 +547,7 @@ impl LineTable {
     }
 
     fn file(&self, index: u64) -> Option<&str> {
-        self.files
-            .get(usize::try_from(index).ok()?)
-            .and_then(|f| f.as_deref())
+        self.files.get(usize::try_from(index).ok()?).and_then(|f| f.as_deref())
     }
 }
 
@@ -624,22 +567,13 @@ fn parse_line_table(dwarf: &Dwarf<'_>, unit: &gimli::Unit<Slice<'_>>) -> LineTab
     let header = program.header();
     let comp_dir = unit.comp_dir.map(|d| d.slice()).unwrap_or_default();
     let version = header.version();
-    let directories: Vec<&[u8]> = header
-        .include_directories()
-        .iter()
-        .map(|d| attr_bytes(dwarf, unit, *d).unwrap_or_default())
-        .collect();
+    let directories: Vec<&[u8]> =
+        header.include_directories().iter().map(|d| attr_bytes(dwarf, unit, *d).unwrap_or_default()).collect();
     let first_index = usize::from(version < 5);
     table.files = std::iter::repeat_n(None, first_index)
         .chain(header.file_names().iter().map(|file| {
             let name = attr_bytes(dwarf, unit, file.path_name())?;
-            Some(llvm_file_path(
-                version,
-                comp_dir,
-                &directories,
-                file.directory_index(),
-                name,
-            ))
+            Some(llvm_file_path(version, comp_dir, &directories, file.directory_index(), name))
         }))
         .collect();
 
@@ -661,12 +595,7 @@ fn parse_line_table(dwarf: &Dwarf<'_>, unit: &gimli::Unit<Slice<'_>>) -> LineTab
             let low = table.rows.get(first_row).map_or(0, |r| r.address);
             let high = row.address();
             if low < high {
-                table.sequences.push(Sequence {
-                    low,
-                    high,
-                    first: first_row,
-                    last: index + 1,
-                });
+                table.sequences.push(Sequence { low, high, first: first_row, last: index + 1 });
             }
             first = None;
         }
@@ -676,13 +605,7 @@ fn parse_line_table(dwarf: &Dwarf<'_>, unit: &gimli::Unit<Slice<'_>>) -> LineTab
 }
 
 /// LLVM 14's `Prologue::getFileNameByIndex` with `AbsoluteFilePath`.
-fn llvm_file_path(
-    version: u16,
-    comp_dir: &[u8],
-    directories: &[&[u8]],
-    directory_index: u64,
-    name: &[u8],
-) -> Box<str> {
+fn llvm_file_path(version: u16, comp_dir: &[u8], directories: &[&[u8]], directory_index: u64, name: &[u8]) -> Box<str> {
     if is_absolute(name) {
         return String::from_utf8_lossy(name).into();
     }
@@ -718,10 +641,7 @@ fn path_append(path: &mut Vec<u8>, component: &[u8]) {
         return;
     }
     if path.last() == Some(&b'/') {
-        let start = component
-            .iter()
-            .position(|&b| b != b'/')
-            .unwrap_or(component.len());
+        let start = component.iter().position(|&b| b != b'/').unwrap_or(component.len());
         path.extend_from_slice(&component[start..]);
         return;
     }
@@ -733,11 +653,7 @@ fn path_append(path: &mut Vec<u8>, component: &[u8]) {
 
 /// Walk every DIE of the unit once, recording subroutines and building LLVM's address -> DIE
 /// map (`DWARFUnit::updateAddressDieMap`).
-fn parse_subroutines(
-    dwarf: &Dwarf<'_>,
-    unit: &gimli::Unit<Slice<'_>>,
-    tables: &mut UnitTables,
-) -> gimli::Result<()> {
+fn parse_subroutines(dwarf: &Dwarf<'_>, unit: &gimli::Unit<Slice<'_>>, tables: &mut UnitTables) -> gimli::Result<()> {
     let mut map: BTreeMap<u64, (u64, u32)> = BTreeMap::new();
     let mut entries = unit.header.entries_raw(&unit.abbreviations, None)?;
     // context[d]: the nearest subroutine enclosing the DIEs at depth d.
@@ -780,9 +696,7 @@ fn parse_subroutines(
                 match attr.name() {
                     gimli::DW_AT_low_pc if low_pc.is_none() => low_pc = Some(attr.value()),
                     gimli::DW_AT_high_pc if high_pc.is_none() => high_pc = Some(attr.value()),
-                    gimli::DW_AT_ranges if ranges_attr.is_none() => {
-                        ranges_attr = Some(attr.value())
-                    }
+                    gimli::DW_AT_ranges if ranges_attr.is_none() => ranges_attr = Some(attr.value()),
                     gimli::DW_AT_call_file if call_file.is_none() => {
                         call_file = Some(match attr.value() {
                             AttributeValue::FileIndex(i) => i,
@@ -824,10 +738,7 @@ fn parse_subroutines(
             context.push(this);
         }
     }
-    tables.die_map = map
-        .into_iter()
-        .map(|(low, (high, sub))| (low, high, sub))
-        .collect();
+    tables.die_map = map.into_iter().map(|(low, (high, sub))| (low, high, sub)).collect();
     Ok(())
 }
 
@@ -886,25 +797,13 @@ mod tests {
     #[test]
     fn file_paths_are_joined_like_llvm() {
         let dirs: Vec<&[u8]> = vec![b"./build-debug", b"../Programs", b"/usr/include"];
-        assert_eq!(
-            &*llvm_file_path(5, b"./build-debug", &dirs, 1, b"python.c"),
-            "./build-debug/../Programs/python.c"
-        );
-        assert_eq!(
-            &*llvm_file_path(5, b"./build-debug", &dirs, 0, b"python.c"),
-            "./build-debug/python.c"
-        );
-        assert_eq!(
-            &*llvm_file_path(5, b"/cwd", &dirs, 2, b"stdio.h"),
-            "/usr/include/stdio.h"
-        );
+        assert_eq!(&*llvm_file_path(5, b"./build-debug", &dirs, 1, b"python.c"), "./build-debug/../Programs/python.c");
+        assert_eq!(&*llvm_file_path(5, b"./build-debug", &dirs, 0, b"python.c"), "./build-debug/python.c");
+        assert_eq!(&*llvm_file_path(5, b"/cwd", &dirs, 2, b"stdio.h"), "/usr/include/stdio.h");
         assert_eq!(&*llvm_file_path(5, b"/cwd", &dirs, 1, b"/abs.c"), "/abs.c");
         // DWARF 4: directory 0 is the comp dir, the others are 1-based.
         assert_eq!(&*llvm_file_path(4, b"/cwd/", &dirs, 0, b"a.c"), "/cwd/a.c");
-        assert_eq!(
-            &*llvm_file_path(4, b"/cwd", &dirs, 2, b"a.c"),
-            "/cwd/../Programs/a.c"
-        );
+        assert_eq!(&*llvm_file_path(4, b"/cwd", &dirs, 2, b"a.c"), "/cwd/../Programs/a.c");
         // Out-of-range directory: the comp dir alone.
         assert_eq!(&*llvm_file_path(4, b"/cwd", &dirs, 9, b"a.c"), "/cwd/a.c");
         assert_eq!(&*llvm_file_path(5, b"", &[], 0, b"a.c"), "a.c");

@@ -18,8 +18,8 @@
 //!
 //! **What it does not do.** It does not read `/proc/PID/maps` or compute load biases, unwind
 //! stacks, read split DWARF (`.dwo`/`.dwp`) or dwz's `.gnu_debugaltlink` files, or print
-//! anything. It reads each module once per [`Symbolizer`] (into memory, not mapped; see
-//! `module.rs`) and caches everything parsed from it for the symbolizer's lifetime, so a
+//! anything. It maps each module once per [`Symbolizer`] (see `image.rs` for why mapping is
+//! acceptable) and caches everything parsed from it for the symbolizer's lifetime, so a
 //! module rewritten afterwards is not noticed. It never fails and never panics: an unreadable,
 //! stripped, truncated or corrupt module gives one frame with what is known.
 //!
@@ -28,10 +28,12 @@
 //! first, then shared) its line table and function/inline tree; names are resolved and
 //! demangled once.
 
-#![forbid(unsafe_code)]
+// Every submodule but `image` (one mmap) forbids unsafe code.
+#![deny(unsafe_code)]
 
 mod demangle;
 mod dwarf;
+mod image;
 mod module;
 mod search;
 mod stream;
@@ -109,17 +111,12 @@ impl Symbolizer {
     /// files in `DIR/.build-id/`, debuglink files in `DIR/<module's directory>/`); debuglink
     /// files next to the module and in its `.debug/` subdirectory are always tried.
     pub fn with_debug_dirs(dirs: Vec<PathBuf>) -> Self {
-        Symbolizer {
-            debug_dirs: dirs,
-            modules: Mutex::new(HashMap::new()),
-        }
+        Symbolizer { debug_dirs: dirs, modules: Mutex::new(HashMap::new()) }
     }
 
     /// Frames for `address`, an ELF virtual address of `module`. Never empty.
     pub fn symbolize(&self, module: &Path, address: u64) -> Vec<Frame> {
-        self.symbolize_many(module, &[address])
-            .pop()
-            .unwrap_or_default()
+        self.symbolize_many(module, &[address]).pop().unwrap_or_default()
     }
 
     /// Frames for many addresses of one module, in input order: the fast path (distinct
@@ -156,12 +153,7 @@ impl Symbolizer {
         addresses
             .iter()
             .map(|address| {
-                distinct
-                    .binary_search(address)
-                    .ok()
-                    .and_then(|i| by_index.get(i))
-                    .cloned()
-                    .unwrap_or_default()
+                distinct.binary_search(address).ok().and_then(|i| by_index.get(i)).cloned().unwrap_or_default()
             })
             .collect()
     }
@@ -175,10 +167,7 @@ impl Symbolizer {
     /// different modules load in parallel and callers of one module wait for one load.
     fn module(&self, path: &Path) -> Arc<Module> {
         let slot = {
-            let mut modules = self
-                .modules
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            let mut modules = self.modules.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
             match modules.get(path) {
                 Some(slot) => slot.clone(),
                 None => {
@@ -188,8 +177,7 @@ impl Symbolizer {
                 }
             }
         };
-        slot.get_or_init(|| Arc::new(Module::load(path, &self.debug_dirs)))
-            .clone()
+        slot.get_or_init(|| Arc::new(Module::load(path, &self.debug_dirs))).clone()
     }
 }
 
@@ -221,10 +209,7 @@ mod tests {
                     inlined: false,
                 }]
             );
-            assert!(matches!(
-                symbolizer.debug_info(Path::new(path)),
-                DebugInfoSource::Nothing { .. }
-            ));
+            assert!(matches!(symbolizer.debug_info(Path::new(path)), DebugInfoSource::Nothing { .. }));
         }
     }
 

@@ -2,9 +2,9 @@
 //! holding its DWARF found (itself, a build-id file or a `.gnu_debuglink` file), its symbol
 //! table, and the batch runner that symbolizes many addresses on all cores.
 //!
-//! Files are read into memory rather than mapped: a binary rewritten in place while leakcheck
-//! reads it (a CPython rebuild during a run) must not crash leakcheck with `SIGBUS`, and reading
-//! ~25 MB from the page cache costs a few milliseconds once per module.
+//! Files are mapped, not read (see `image.rs` for what that risks and why it is accepted).
+
+#![forbid(unsafe_code)]
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -14,15 +14,13 @@ use gimli::SectionId;
 use object::{CompressionFormat, Object, ObjectSection};
 
 use super::dwarf::{DwarfData, RawFrame, SectionBytes};
+use super::image::Image;
 use super::search::Hints;
 use super::symtab::SymbolTable;
 use super::DebugInfoSource;
 
-/// Modules larger than this are not read (no real ELF file is; it keeps a wrong path cheap).
+/// Modules larger than this are not mapped (no real ELF file is; it keeps a wrong path cheap).
 const MAX_FILE_SIZE: u64 = 4 << 30;
-
-/// Files at least this big are read by several threads.
-const PARALLEL_READ_MIN: usize = 4 << 20;
 
 /// A compressed section claiming to inflate more than this many times its size is corrupt
 /// (zlib cannot exceed ~1032:1; real debug sections compress 3-10:1).
@@ -94,9 +92,7 @@ impl Module {
         match own_sections {
             Ok((sections, endian)) => {
                 module.dwarf = Some(DwarfData::new(image, sections, endian));
-                module.source = DebugInfoSource::Dwarf {
-                    file: path.to_owned(),
-                };
+                module.source = DebugInfoSource::Dwarf { file: path.to_owned() };
             }
             Err(Some((debug_path, dwarf))) => {
                 drop(image);
@@ -134,10 +130,7 @@ impl Module {
         if out.is_empty() {
             out.push(RawFrame::default());
         }
-        if let (Some(symbol), Some(last)) = (
-            self.symbols.lookup(address, &mut hints.symbol),
-            out.last_mut(),
-        ) {
+        if let (Some(symbol), Some(last)) = (self.symbols.lookup(address, &mut hints.symbol), out.last_mut()) {
             last.function = Some(symbol.name);
             if last.file.is_none() {
                 last.file = symbol.file;
@@ -147,9 +140,7 @@ impl Module {
 
     /// The symbol table entry covering `address`: `(name, start, size)` for `DATA` requests.
     pub(super) fn data_symbol(&self, address: u64) -> Option<(&str, u64, u64)> {
-        self.symbols
-            .lookup(address, &mut 0)
-            .map(|s| (s.name, s.start, s.size))
+        self.symbols.lookup(address, &mut 0).map(|s| (s.name, s.start, s.size))
     }
 
     /// Symbolize `addresses` (sorted, distinct) on up to all cores: `each(state, i, frames)` is
@@ -185,11 +176,7 @@ impl Module {
             while chunk_start < end {
                 let chunk_end = end.min(chunk_start + MAX_ITEM_ADDRESSES);
                 // Cost guess: parsing is ~proportional to the unit's DIE bytes.
-                let parse = if unparsed && chunk_start == start {
-                    size as u64
-                } else {
-                    0
-                };
+                let parse = if unparsed && chunk_start == start { size as u64 } else { 0 };
                 let cost = parse + 64 * (chunk_end - chunk_start) as u64;
                 items.push((chunk_start, chunk_end, cost));
                 chunk_start = chunk_end;
@@ -199,10 +186,7 @@ impl Module {
         items.sort_by_key(|item| std::cmp::Reverse(item.2));
 
         let threads = if addresses.len() >= PARALLEL_MIN_ADDRESSES || pending_units >= 2 {
-            std::thread::available_parallelism()
-                .map_or(1, |n| n.get())
-                .min(items.len())
-                .clamp(1, 16)
+            std::thread::available_parallelism().map_or(1, |n| n.get()).min(items.len()).clamp(1, 16)
         } else {
             1
         };
@@ -218,13 +202,7 @@ impl Module {
                     break;
                 };
                 for index in start..end {
-                    self.frames(
-                        view.as_ref(),
-                        addresses[index],
-                        units[index],
-                        &mut hints,
-                        &mut frames,
-                    );
+                    self.frames(view.as_ref(), addresses[index], units[index], &mut hints, &mut frames);
                     each(&mut state, index, &frames);
                 }
             }
@@ -247,8 +225,8 @@ impl Module {
     }
 }
 
-/// Read a regular file whole.
-fn read_file(path: &Path) -> Result<Vec<u8>, String> {
+/// Map a regular file.
+fn read_file(path: &Path) -> Result<Image, String> {
     let shown = path.display();
     let metadata = std::fs::metadata(path).map_err(|e| format!("cannot read {shown}: {e}"))?;
     if metadata.is_dir() {
@@ -261,37 +239,7 @@ fn read_file(path: &Path) -> Result<Vec<u8>, String> {
         return Err(format!("{shown} is too large ({} bytes)", metadata.len()));
     }
     let file = File::open(path).map_err(|e| format!("cannot read {shown}: {e}"))?;
-    let length = usize::try_from(metadata.len()).unwrap_or(0);
-    let mut image = vec![0u8; length];
-    read_parallel(&file, &mut image).map_err(|e| format!("cannot read {shown}: {e}"))?;
-    Ok(image)
-}
-
-/// Fill `image` from `file` in pieces on all cores. Most of a big read's time goes to
-/// faulting in the fresh pages of `image`, which threads do in parallel. A file that shrank
-/// since its size was taken is an error; one that grew is cut at the old size.
-fn read_parallel(file: &File, image: &mut [u8]) -> std::io::Result<()> {
-    use std::os::unix::fs::FileExt;
-    let threads = if image.len() >= PARALLEL_READ_MIN {
-        std::thread::available_parallelism().map_or(1, |n| n.get().min(8))
-    } else {
-        1
-    };
-    let piece = image.len().div_ceil(threads).max(1);
-    std::thread::scope(|scope| {
-        let mut offset = 0u64;
-        let mut readers = Vec::new();
-        for chunk in image.chunks_mut(piece) {
-            let at = offset;
-            offset += chunk.len() as u64;
-            readers.push(scope.spawn(move || file.read_exact_at(chunk, at)));
-        }
-        readers.into_iter().try_for_each(|reader| {
-            reader
-                .join()
-                .unwrap_or_else(|p| std::panic::resume_unwind(p))
-        })
-    })
+    Image::map(&file, metadata.len()).map_err(|e| format!("cannot map {shown}: {e}"))
 }
 
 fn endian(file: &object::File<'_>) -> gimli::RunTimeEndian {
@@ -349,19 +297,12 @@ fn dwarf_sections(file: &object::File<'_>, image: &[u8]) -> Option<Vec<(SectionI
 /// in each debug directory), else through `.gnu_debuglink` (next to the module, in its `.debug/`
 /// subdirectory, then `DIR/<module's absolute directory>/` in each debug directory), the
 /// debuglink's CRC checked.
-fn find_debug_file(
-    path: &Path,
-    file: &object::File<'_>,
-    debug_dirs: &[PathBuf],
-) -> Option<(PathBuf, DwarfData)> {
+fn find_debug_file(path: &Path, file: &object::File<'_>, debug_dirs: &[PathBuf]) -> Option<(PathBuf, DwarfData)> {
     if let Ok(Some(build_id)) = file.build_id() {
         if build_id.len() >= 2 {
             let hex: String = build_id.iter().map(|b| format!("{b:02x}")).collect();
             for dir in debug_dirs {
-                let candidate = dir
-                    .join(".build-id")
-                    .join(&hex[..2])
-                    .join(format!("{}.debug", &hex[2..]));
+                let candidate = dir.join(".build-id").join(&hex[..2]).join(format!("{}.debug", &hex[2..]));
                 if let Some(found) = load_debug_file(&candidate, None, Some(build_id)) {
                     return Some(found);
                 }
@@ -373,10 +314,7 @@ fn find_debug_file(
         let name = Path::new(std::ffi::OsStr::from_bytes(name));
         // One plain file name: a debuglink must not lead elsewhere (`../`, `/etc/...`).
         let mut components = name.components();
-        if !matches!(
-            (components.next(), components.next()),
-            (Some(std::path::Component::Normal(_)), None)
-        ) {
+        if !matches!((components.next(), components.next()), (Some(std::path::Component::Normal(_)), None)) {
             return None;
         }
         let dir = match path.parent() {
@@ -408,11 +346,7 @@ fn same_file(a: &Path, b: &Path) -> bool {
     }
 }
 
-fn load_debug_file(
-    path: &Path,
-    crc: Option<u32>,
-    build_id: Option<&[u8]>,
-) -> Option<(PathBuf, DwarfData)> {
+fn load_debug_file(path: &Path, crc: Option<u32>, build_id: Option<&[u8]>) -> Option<(PathBuf, DwarfData)> {
     let image = read_file(path).ok()?;
     if let Some(crc) = crc {
         if crc32fast::hash(&image) != crc {

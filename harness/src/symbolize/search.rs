@@ -1,6 +1,8 @@
 //! Binary search that starts from where the previous search ended: the batch runner feeds each
 //! thread addresses in ascending order, so the next answer is usually a few entries further.
 
+#![forbid(unsafe_code)]
+
 /// Position-memory for one thread's successive lookups (all `0` = no memory).
 #[derive(Debug, Default, Clone, Copy)]
 pub(super) struct Hints {

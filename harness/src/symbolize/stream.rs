@@ -18,9 +18,12 @@
 //! the distinct addresses are symbolized on all cores, the answers written in input order and
 //! flushed before waiting for more input, so an interactive client gets each answer at once.
 
+#![forbid(unsafe_code)]
+
 use std::borrow::Cow;
 use std::io::{self, BufRead, ErrorKind, IoSlice, Write};
 use std::path::Path;
+use std::sync::Arc;
 
 use super::dwarf::RawFrame;
 use super::module::Module;
@@ -55,39 +58,53 @@ pub fn symbolize_stream(
     mut input: impl BufRead,
     mut output: impl Write,
 ) -> io::Result<()> {
-    let module = symbolizer.module(exe);
-    let mut pending: Vec<u8> = Vec::new();
-    let mut chunk = vec![0u8; READ_SIZE];
-    let mut requests: Vec<Request> = Vec::new();
-    loop {
-        let read = match input.read(&mut chunk) {
-            Ok(read) => read,
-            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        };
-        let eof = read == 0;
-        pending.extend_from_slice(chunk.get(..read).unwrap_or_default());
-        let mut consumed = 0;
-        while let Some(rest) = pending.get(consumed..).filter(|r| !r.is_empty()) {
-            let window = &rest[..rest.len().min(FGETS_MAX)];
-            let length = match window.iter().position(|&b| b == b'\n') {
-                Some(newline) => newline + 1,
-                None if window.len() == FGETS_MAX || eof => window.len(),
-                None => break,
+    // The module loads (reads the file, indexes its units) while the first input is read and
+    // sorted; the first answer waits for it.
+    std::thread::scope(|scope| {
+        let mut loading = Some(scope.spawn(|| symbolizer.module(exe)));
+        let mut module: Option<Arc<Module>> = None;
+        let mut pending: Vec<u8> = Vec::new();
+        let mut chunk = vec![0u8; READ_SIZE];
+        let mut requests: Vec<Request> = Vec::new();
+        loop {
+            let read = match input.read(&mut chunk) {
+                Ok(read) => read,
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
             };
-            requests.push(parse_request(&rest[..length]));
-            consumed += length;
+            let eof = read == 0;
+            pending.extend_from_slice(chunk.get(..read).unwrap_or_default());
+            let mut consumed = 0;
+            while let Some(rest) = pending.get(consumed..).filter(|r| !r.is_empty()) {
+                let window = &rest[..rest.len().min(FGETS_MAX)];
+                let length = match window.iter().position(|&b| b == b'\n') {
+                    Some(newline) => newline + 1,
+                    None if window.len() == FGETS_MAX || eof => window.len(),
+                    None => break,
+                };
+                requests.push(parse_request(&rest[..length]));
+                consumed += length;
+            }
+            pending.drain(..consumed);
+            if !requests.is_empty() {
+                let addresses = distinct_addresses(&requests);
+                let module = match (&module, loading.take()) {
+                    (Some(module), _) => module.clone(),
+                    (None, Some(handle)) => {
+                        let loaded = handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                        module.insert(loaded).clone()
+                    }
+                    (None, None) => symbolizer.module(exe),
+                };
+                answer(&module, &requests, &addresses, &mut output)?;
+                output.flush()?;
+                requests.clear();
+            }
+            if eof {
+                return Ok(());
+            }
         }
-        pending.drain(..consumed);
-        if !requests.is_empty() {
-            answer(&module, &requests, &mut output)?;
-            output.flush()?;
-            requests.clear();
-        }
-        if eof {
-            return Ok(());
-        }
-    }
+    })
 }
 
 fn parse_request(piece: &[u8]) -> Request {
@@ -98,13 +115,7 @@ fn parse_request(piece: &[u8]) -> Request {
     // Usually only the final `\n` goes; copy only when there is more to remove.
     let trimmed = piece.strip_suffix(b"\n").unwrap_or(piece);
     let line: Cow<'_, [u8]> = if trimmed.iter().any(|&b| b == b'\r' || b == b'\n') {
-        Cow::Owned(
-            trimmed
-                .iter()
-                .copied()
-                .filter(|&b| b != b'\r' && b != b'\n')
-                .collect(),
-        )
+        Cow::Owned(trimmed.iter().copied().filter(|&b| b != b'\r' && b != b'\n').collect())
     } else {
         Cow::Borrowed(trimmed)
     };
@@ -116,10 +127,7 @@ fn parse_request(piece: &[u8]) -> Request {
         (false, line.strip_prefix(b"CODE ").unwrap_or(&line))
     };
     let start = rest.iter().position(|&b| b != b' ').unwrap_or(rest.len());
-    let token = rest[start..]
-        .split(|&b| b == b' ')
-        .next()
-        .unwrap_or_default();
+    let token = rest[start..].split(|&b| b == b' ').next().unwrap_or_default();
     match (parse_address(token), data) {
         (Some(address), false) => Request::Code(address),
         (Some(address), true) => Request::Data(address),
@@ -129,17 +137,11 @@ fn parse_request(piece: &[u8]) -> Request {
 
 /// A hexadecimal address, `0x`/`0X` optional, leading zeros allowed, at most 64 bits.
 fn parse_address(token: &[u8]) -> Option<u64> {
-    let digits = token
-        .strip_prefix(b"0x")
-        .or_else(|| token.strip_prefix(b"0X"))
-        .unwrap_or(token);
+    let digits = token.strip_prefix(b"0x").or_else(|| token.strip_prefix(b"0X")).unwrap_or(token);
     if digits.is_empty() || !digits.iter().all(u8::is_ascii_hexdigit) {
         return None;
     }
-    let significant = &digits[digits
-        .iter()
-        .position(|&b| b != b'0')
-        .unwrap_or(digits.len())..];
+    let significant = &digits[digits.iter().position(|&b| b != b'0').unwrap_or(digits.len())..];
     if significant.len() > 16 {
         return None;
     }
@@ -149,10 +151,8 @@ fn parse_address(token: &[u8]) -> Option<u64> {
     })
 }
 
-/// Answer `requests` and write the answers to `output` in request order. The answers are
-/// formatted by the worker threads into their own buffers and written from there with
-/// vectored writes, not copied once more into one buffer.
-fn answer(module: &Module, requests: &[Request], output: &mut impl Write) -> io::Result<()> {
+/// The distinct addresses of the `CODE` requests, sorted.
+fn distinct_addresses(requests: &[Request]) -> Vec<u64> {
     let mut addresses: Vec<u64> = requests
         .iter()
         .filter_map(|r| match r {
@@ -162,16 +162,18 @@ fn answer(module: &Module, requests: &[Request], output: &mut impl Write) -> io:
         .collect();
     addresses.sort_unstable();
     addresses.dedup();
+    addresses
+}
+
+/// Answer `requests` (`addresses` are their distinct `CODE` addresses, sorted) and write the answers to `output` in request order. The answers are
+/// formatted by the worker threads into their own buffers and written from there with
+/// vectored writes, not copied once more into one buffer.
+fn answer(module: &Module, requests: &[Request], addresses: &[u64], output: &mut impl Write) -> io::Result<()> {
     // Sized for typical answers (two frames of ~60 bytes) so buffers rarely grow and copy.
     let per_thread = addresses.len() * ANSWER_SIZE_GUESS / 2;
     let states = module.run(
-        &addresses,
-        || {
-            (
-                Vec::<u8>::with_capacity(per_thread),
-                Vec::<(usize, usize, usize)>::new(),
-            )
-        },
+        addresses,
+        || (Vec::<u8>::with_capacity(per_thread), Vec::<(usize, usize, usize)>::new()),
         |(buffer, spans), index, frames| {
             let start = buffer.len();
             format_frames(buffer, frames);
@@ -208,8 +210,7 @@ fn answer(module: &Module, requests: &[Request], output: &mut impl Write) -> io:
             }
             Request::Data(address) => {
                 let start = side.len();
-                let (name, symbol_start, size) =
-                    module.data_symbol(*address).unwrap_or(("??", 0, 0));
+                let (name, symbol_start, size) = module.data_symbol(*address).unwrap_or(("??", 0, 0));
                 side.extend_from_slice(name.as_bytes());
                 side.push(b'\n');
                 push_decimal(&mut side, symbol_start);
@@ -227,11 +228,7 @@ fn answer(module: &Module, requests: &[Request], output: &mut impl Write) -> io:
     let mut slices: Vec<IoSlice<'_>> = Vec::with_capacity(WRITE_SLICES);
     for window in pieces.chunks(WRITE_SLICES) {
         slices.clear();
-        slices.extend(
-            window
-                .iter()
-                .map(|piece| IoSlice::new(piece.bytes(&states, &side))),
-        );
+        slices.extend(window.iter().map(|piece| IoSlice::new(piece.bytes(&states, &side))));
         write_all_vectored(output, &mut slices)?;
     }
     Ok(())
@@ -252,10 +249,9 @@ enum Piece<'a> {
 impl<'a> Piece<'a> {
     fn bytes(self, states: &'a [WorkerOutput], side: &'a [u8]) -> &'a [u8] {
         match self {
-            Piece::Worker(thread, start, end) => states
-                .get(thread)
-                .and_then(|(buffer, _)| buffer.get(start..end))
-                .unwrap_or_default(),
+            Piece::Worker(thread, start, end) => {
+                states.get(thread).and_then(|(buffer, _)| buffer.get(start..end)).unwrap_or_default()
+            }
             Piece::Side(start, end) => side.get(start..end).unwrap_or_default(),
             Piece::Line(line) => line,
             Piece::Newline => b"\n",
@@ -322,10 +318,7 @@ mod tests {
             (b"0x00000000000000000010\n", Request::Code(0x10)),
             (b"0xffffffffffffffff\n", Request::Code(u64::MAX)),
             (b"0x4a\x0000\n", Request::Code(0x4a)),
-            (
-                b"0x1ffffffffffffffff\n",
-                Request::Echo(b"0x1ffffffffffffffff".to_vec()),
-            ),
+            (b"0x1ffffffffffffffff\n", Request::Echo(b"0x1ffffffffffffffff".to_vec())),
             (b"0x\n", Request::Echo(b"0x".to_vec())),
             (b"\n", Request::Echo(Vec::new())),
             (b"\t0x10\n", Request::Echo(b"\t0x10".to_vec())),
@@ -335,12 +328,7 @@ mod tests {
             (b"foo\rbar\n", Request::Echo(b"foobar".to_vec())),
         ];
         for (input, expected) in cases {
-            assert_eq!(
-                &parse_request(input),
-                expected,
-                "{}",
-                String::from_utf8_lossy(input)
-            );
+            assert_eq!(&parse_request(input), expected, "{}", String::from_utf8_lossy(input));
         }
     }
 

@@ -7,6 +7,8 @@
 //! symbol of size 0 covers everything up to the next one; a local symbol's file is the
 //! `STT_FILE` symbol before it (used when the DWARF has no file for the address).
 
+#![forbid(unsafe_code)]
+
 use std::sync::OnceLock;
 
 use object::{Object, ObjectSymbol, SymbolSection};
@@ -53,9 +55,7 @@ impl SymbolTable {
         let mut table = SymbolTable::default();
         let mut add = |symbol: object::Symbol<'_, '_>| {
             let (st_type, st_bind) = match symbol.flags() {
-                object::SymbolFlags::Elf { st_info, .. } => {
-                    (st_info.st_type().0, st_info.st_bind().0)
-                }
+                object::SymbolFlags::Elf { st_info, .. } => (st_info.st_type().0, st_info.st_bind().0),
                 _ => return,
             };
             let name = String::from_utf8_lossy(symbol.name_bytes().unwrap_or_default());
@@ -114,10 +114,7 @@ impl SymbolTable {
         }
         let file = if symbol.local_index != 0 {
             let position = self.files.partition_point(|f| f.0 < symbol.local_index);
-            position
-                .checked_sub(1)
-                .and_then(|p| self.files.get(p))
-                .map(|f| &*f.1)
+            position.checked_sub(1).and_then(|p| self.files.get(p)).map(|f| &*f.1)
         } else {
             None
         };
@@ -126,11 +123,6 @@ impl SymbolTable {
             .get_or_init(|| demangle(&symbol.name).map(String::into_boxed_str))
             .as_deref()
             .unwrap_or(&symbol.name);
-        Some(SymbolMatch {
-            name,
-            start: symbol.address,
-            size: symbol.size,
-            file: file.filter(|f| !f.is_empty()),
-        })
+        Some(SymbolMatch { name, start: symbol.address, size: symbol.size, file: file.filter(|f| !f.is_empty()) })
     }
 }
