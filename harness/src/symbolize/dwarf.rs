@@ -660,12 +660,15 @@ fn parse_subroutines(dwarf: &Dwarf<'_>, unit: &gimli::Unit<Slice<'_>>, tables: &
     let mut context: Vec<u32> = vec![NONE];
     let mut ranges: Vec<(u64, u64)> = Vec::new();
     let mut seen_root = false;
+    // Depth of the DIE `entries` started at (it counts from 0 again after a jump).
+    let mut base_depth: isize = 0;
+    let skippable_types = is_c(dwarf, unit);
     while !entries.is_empty() {
-        let depth = entries.next_depth();
+        let depth = base_depth + entries.next_depth();
         let offset = entries.next_offset();
         let Some(abbrev) = entries.read_abbreviation()? else {
             // A null entry closing the root's children ends the unit (LLVM stops there too).
-            if entries.next_depth() <= 0 {
+            if base_depth + entries.next_depth() <= 0 {
                 break;
             }
             continue;
@@ -731,6 +734,25 @@ fn parse_subroutines(dwarf: &Dwarf<'_>, unit: &gimli::Unit<Slice<'_>>, tables: &
             for &(low, high) in &ranges {
                 insert_range(&mut map, low, high, index);
             }
+        } else if abbrev.has_children() && cannot_hold_code(tag, skippable_types) {
+            // Jump over the children when the DIE says where its sibling is: they cannot
+            // contain functions, and walking them is most of the parsing time.
+            let specs = abbrev.attributes();
+            let Some(sibling) = specs.iter().position(|s| s.name() == gimli::DW_AT_sibling) else {
+                entries.skip_attributes(specs)?;
+                context.push(this);
+                continue;
+            };
+            entries.skip_attributes(&specs[..sibling])?;
+            let target = entries.read_attribute(specs[sibling])?.value();
+            match target {
+                AttributeValue::UnitRef(target) if target.0 > offset.0 => {
+                    entries = unit.header.entries_raw(&unit.abbreviations, Some(target))?;
+                    base_depth = depth as isize;
+                    continue;
+                }
+                _ => entries.skip_attributes(&specs[sibling + 1..])?,
+            }
         } else {
             entries.skip_attributes(abbrev.attributes())?;
         }
@@ -740,6 +762,34 @@ fn parse_subroutines(dwarf: &Dwarf<'_>, unit: &gimli::Unit<Slice<'_>>, tables: &
     }
     tables.die_map = map.into_iter().map(|(low, (high, sub))| (low, high, sub)).collect();
     Ok(())
+}
+
+/// Whether a DIE with this tag has only children that cannot be functions: call sites (their
+/// parameters), enumerations, array and function types, and, in C (`c_types`), structures and
+/// unions (in C++ they hold member functions).
+fn cannot_hold_code(tag: gimli::DwTag, c_types: bool) -> bool {
+    matches!(
+        tag,
+        gimli::DW_TAG_call_site
+            | gimli::DW_TAG_GNU_call_site
+            | gimli::DW_TAG_enumeration_type
+            | gimli::DW_TAG_subroutine_type
+            | gimli::DW_TAG_array_type
+    ) || (c_types && matches!(tag, gimli::DW_TAG_structure_type | gimli::DW_TAG_union_type))
+}
+
+/// Whether the unit is C (`DW_AT_language` of its root DIE).
+fn is_c(_dwarf: &Dwarf<'_>, unit: &gimli::Unit<Slice<'_>>) -> bool {
+    let mut entries = unit.entries();
+    let Ok(Some(root)) = entries.next_dfs() else {
+        return false;
+    };
+    matches!(
+        root.attr_value(gimli::DW_AT_language),
+        Some(AttributeValue::Language(
+            gimli::DW_LANG_C89 | gimli::DW_LANG_C | gimli::DW_LANG_C99 | gimli::DW_LANG_C11 | gimli::DW_LANG_C17
+        ))
+    )
 }
 
 /// LLVM's `DWARFDie::getAddressRanges`: low/high pc, else `DW_AT_ranges`.
