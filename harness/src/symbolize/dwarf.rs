@@ -662,7 +662,7 @@ fn parse_subroutines(dwarf: &Dwarf<'_>, unit: &gimli::Unit<Slice<'_>>, tables: &
     let mut seen_root = false;
     // Depth of the DIE `entries` started at (it counts from 0 again after a jump).
     let mut base_depth: isize = 0;
-    let skippable_types = is_c(dwarf, unit);
+    let skippable_types = is_c(unit);
     while !entries.is_empty() {
         let depth = base_depth + entries.next_depth();
         let offset = entries.next_offset();
@@ -779,7 +779,7 @@ fn cannot_hold_code(tag: gimli::DwTag, c_types: bool) -> bool {
 }
 
 /// Whether the unit is C (`DW_AT_language` of its root DIE).
-fn is_c(_dwarf: &Dwarf<'_>, unit: &gimli::Unit<Slice<'_>>) -> bool {
+fn is_c(unit: &gimli::Unit<Slice<'_>>) -> bool {
     let mut entries = unit.entries();
     let Ok(Some(root)) = entries.next_dfs() else {
         return false;
