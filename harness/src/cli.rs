@@ -53,8 +53,8 @@ pub struct Args {
 
     /// Count only: do not record where leaked blocks were allocated. Counting costs two plain
     /// stores per allocation and per free (1-3% of a debug build's run time); attribution adds,
-    /// while a test's -R repetitions run, a native stack capture per allocation and a table
-    /// update per free (about 1.65x the plain run time on test_list test_dict -R 3:3).
+    /// during a test's counted -R repetitions, a native stack capture per allocation and a table
+    /// update per free (about 1.4x the plain run time on test_list test_dict -R 3:3).
     #[arg(long)]
     pub no_attribution: bool,
 

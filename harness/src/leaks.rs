@@ -133,7 +133,10 @@ pub fn leak_sites(series: &Series) -> Vec<LeakSite> {
 
     let mut found = Vec::new();
     for (site, (domain, counts)) in &series.sites {
-        if !domain_grows.contains(domain) {
+        // The shim's warm-up sites (blocks allocated before the counted repetitions, without a
+        // stack) count in their domain's sum but are no call site.
+        let stack = series.stacks.get(site).filter(|frames| !frames.is_empty());
+        if !domain_grows.contains(domain) || stack.is_none() {
             continue;
         }
         let (blocks, bytes) = deltas(counts);
@@ -143,7 +146,7 @@ pub fn leak_sites(series: &Series) -> Vec<LeakSite> {
                 b'm' => "mem",
                 _ => "obj",
             };
-            found.push(LeakSite { domain, blocks, bytes, stack: series.stacks.get(site).cloned().unwrap_or_default() });
+            found.push(LeakSite { domain, blocks, bytes, stack: stack.cloned().unwrap_or_default() });
         }
     }
     found.sort_by_key(|s| std::cmp::Reverse(s.blocks.iter().sum::<i64>()));
@@ -194,7 +197,13 @@ mod tests {
         s.sites.insert(2, (b'o', counts(&[(2, 5), (3, 5), (4, 5), (5, 5)])));
         s.sites.insert(3, (b'r', counts(&[(3, 1), (5, 2)])));
         s.sites.insert(4, (b'o', counts(&[(2, 3), (3, 3), (4, 3), (5, 3)])));
+        for site in 1..=6 {
+            s.stacks.insert(site, vec![0x10 * u64::from(site), 0x20]);
+        }
         s.stacks.insert(1, vec![0x10, 0x20]);
+        // Site 7: a warm-up site (no stack) of mem, shrinking as its blocks are freed.
+        s.sites.insert(7, (b'm', counts(&[(2, 9), (3, 9), (4, 9), (5, 9)])));
+        s.stacks.insert(7, vec![]);
         // Site 5 (obj): a rotating cache: grows while site 6 of the same domain shrinks.
         s.sites.insert(5, (b'o', counts(&[(2, 22), (3, 23), (4, 24), (5, 25)])));
         s.sites.insert(6, (b'o', counts(&[(2, 7), (3, 6), (4, 5), (5, 4)])));

@@ -3,7 +3,9 @@
 //!
 //! The window opens before the first repetition ([`at_baseline`]) and closes at the last
 //! measurement ([`at_measurement`]); outside it the hooks only count (one relaxed load to learn
-//! that). Sites are written from the measurement that ends the warm-ups on. Inside
+//! that). During the warm-ups, blocks are remembered without a stack, in one warm-up site per
+//! domain (written with an empty stack), so that their frees count; from the measurement that
+//! ends the warm-ups on, allocations get their stack and sites are written. Inside
 //! it an allocation captures up to `LEAKCHECK_STACK_DEPTH` return addresses ([`crate::unwind`]),
 //! finds or makes the site of (domain, stack), and remembers the block's site and size; a free of
 //! a remembered block decrements its site. At each counted measurement the sites with live blocks
@@ -84,6 +86,8 @@ pub fn at_measurement(test: &[u8], index: i64) -> Vec<u8> {
         if let Some(tracker) = state.as_mut() {
             tracker.unwinder.refresh();
             tracker.write_sites(test, index, &mut records);
+            // The counted repetitions start: from now on every allocation gets its stack.
+            tracker.with_stacks = true;
         }
     }
     if index >= warmups + runs - 1 {
@@ -171,6 +175,9 @@ fn thread_stack() -> Range<u64> {
     stack
 }
 
+/// The domains of the warm-up sites, which are sites 0, 1 and 2 of every window.
+const WARMUP_SITES: [u8; 3] = [b'r', b'm', b'o'];
+
 struct Site {
     domain: u8,
     frames: Box<[u64]>,
@@ -191,6 +198,9 @@ struct Tracker {
     live: HashMap<usize, (u32, u64), BuildHasherDefault<FastHasher>>,
     /// Each thread's last unwind (see `unwind::Memo`), by `pthread_self`.
     memos: HashMap<usize, Memo, BuildHasherDefault<FastHasher>>,
+    /// Allocations get their stack (the counted repetitions); before, they go to the warm-up
+    /// sites.
+    with_stacks: bool,
     /// Modules already described to the harness.
     modules_written: usize,
     scratch: Vec<u64>,
@@ -198,28 +208,44 @@ struct Tracker {
 
 impl Tracker {
     fn new(depth: usize) -> Self {
-        Self {
+        let mut tracker = Self {
             unwinder: Unwinder::new(),
             depth,
             by_stack: HashMap::default(),
             sites: Vec::new(),
             live: HashMap::default(),
             memos: HashMap::default(),
+            with_stacks: false,
             modules_written: 0,
             scratch: vec![0; MAX_DEPTH + 1],
-        }
+        };
+        tracker.reset(depth);
+        tracker
     }
 
     fn reset(&mut self, depth: usize) {
         self.depth = depth;
         self.by_stack.clear();
         self.sites.clear();
+        // The warm-up sites, one per domain, without a stack: see `allocated`.
+        for domain in WARMUP_SITES {
+            self.sites.push(Site { domain, frames: Box::new([]), blocks: 0, bytes: 0, written: false });
+        }
         self.live.clear();
         self.memos.clear();
         self.modules_written = 0;
+        self.with_stacks = false;
     }
 
     fn allocated(&mut self, domain: u8, ptr: usize, size: u64, stack: Range<u64>) {
+        if !self.with_stacks {
+            // A warm-up block: no stack (that is half the cost saved), but remembered, so that
+            // its free counts. It goes to its domain's warm-up site, and the domain's sum stays
+            // exact when a cache swaps warm-up blocks for new ones from another site.
+            let site = WARMUP_SITES.iter().position(|&d| d == domain).unwrap_or(0) as u32;
+            self.count(site, ptr, size);
+            return;
+        }
         let depth = self.depth.min(MAX_DEPTH);
         self.scratch[0] = u64::from(domain);
         // SAFETY: pthread_self has no preconditions; it names this thread's memo.
@@ -236,6 +262,11 @@ impl Tracker {
                 site
             }
         };
+        self.count(site, ptr, size);
+    }
+
+    /// One more live block at `site`.
+    fn count(&mut self, site: u32, ptr: usize, size: u64) {
         let entry = &mut self.sites[site as usize];
         entry.blocks += 1;
         entry.bytes += size as i64;
@@ -295,7 +326,12 @@ impl Tracker {
 /// the splitmix64 finaliser.
 fn digest(words: &[u64]) -> u64 {
     const K: u64 = 0xff51_afd7_ed55_8ccd;
-    let mut lanes = [0x9e37_79b9_7f4a_7c15 ^ words.len() as u64, 0x243f_6a88_85a3_08d3, 0x1319_8a2e_0370_7344, 0xa409_3822_299f_31d0];
+    let mut lanes = [
+        0x9e37_79b9_7f4a_7c15 ^ words.len() as u64,
+        0x243f_6a88_85a3_08d3,
+        0x1319_8a2e_0370_7344,
+        0xa409_3822_299f_31d0,
+    ];
     let mut chunks = words.chunks_exact(4);
     for chunk in &mut chunks {
         for (lane, &w) in lanes.iter_mut().zip(chunk) {
@@ -417,6 +453,24 @@ mod tests {
     use super::*;
 
     #[test]
+    fn warm_up_blocks_have_no_stack_but_their_frees_count() {
+        let mut tracker = Tracker::new(16);
+        let stack = current_thread_stack().unwrap();
+        tracker.allocated(b'o', 0x1000, 32, stack.clone());
+        tracker.allocated(b'o', 0x2000, 32, stack.clone());
+        tracker.with_stacks = true;
+        tracker.allocated(b'o', 0x3000, 32, stack);
+        tracker.freed(0x1000);
+        let mut out = Vec::new();
+        tracker.write_sites(b"t", 2, &mut out);
+        let text = String::from_utf8(out).unwrap();
+        // Warm-up site of obj (id 2): one block left, written with an empty stack.
+        assert!(text.contains("\tt\t2\t2\to\t1\t32\n"), "{text}");
+        assert!(text.contains("stack\t") && text.contains("\t2\to\t\n"), "{text}");
+        assert!(text.contains("\tt\t2\t3\to\t1\t32\n"), "the counted block has a site of its own: {text}");
+    }
+
+    #[test]
     fn stack_digests_differ_for_nearby_stacks() {
         let a = digest(&[b'r' as u64, 0x4f3e2b, 0x7f00_1000]);
         assert_ne!(a, digest(&[b'm' as u64, 0x4f3e2b, 0x7f00_1000]));
@@ -435,6 +489,7 @@ mod tests {
     #[test]
     fn sites_count_what_stays_alive_and_are_written_once() {
         let mut tracker = Tracker::new(16);
+        tracker.with_stacks = true;
         let stack = current_thread_stack().unwrap();
         // Two blocks from one call site (same stack: same loop iteration shape), one freed.
         for ptr in [0x1000usize, 0x2000] {
@@ -447,7 +502,7 @@ mod tests {
         let text = String::from_utf8(out).unwrap();
         let sites: Vec<&str> = text.lines().filter(|l| l.starts_with("site\t")).collect();
         assert_eq!(sites.len(), 1, "{text}");
-        assert!(sites[0].ends_with("\ttest_x\t3\t0\tr\t1\t48"), "{text}");
+        assert!(sites[0].ends_with("\ttest_x\t3\t3\tr\t1\t48"), "{text}");
         assert_eq!(text.lines().filter(|l| l.starts_with("stack\t")).count(), 1);
         assert!(text.lines().any(|l| l.starts_with("module\t")));
         let mut again = Vec::new();
