@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
-"""Whole-process cost of leakcheck: wall time of a real regrtest -R run with and without it.
+"""Whole-process cost of leakcheck: wall time of a real regrtest -R run, plain and under each
+variant, interleaved (the order reverses every round, so drift and caches hit all alike).
 
-Runs the two commands alternately (the order flips every pair, so drift and caches hit both
-alike), then prints the median of each and the median of the per-pair ratios.
+    benches/whole_process.py [--rounds N] [--leakcheck PATH] [--python python3.11-dbg]
+                             [--variants plain,counting,attribution,tracemalloc] [TESTS...]
 
-    benches/whole_process.py [--pairs N] [--leakcheck PATH] [--python python3.11-dbg] [TESTS...]
-
-Default: 10 pairs of `python3.11-dbg -m test -R 3:3 test_list test_dict`.
+Default: 10 rounds of `python3.11-dbg -m test -R 3:3 test_list test_dict`, variants
+plain, counting (`leakcheck --no-attribution`), attribution (`leakcheck`, the default mode).
+`tracemalloc` is `python -X tracemalloc=1` without leakcheck, for comparison. Prints the median
+wall time of each variant and its median ratio to plain, paired by round.
 """
 import argparse
 import os
@@ -21,7 +23,9 @@ def run(argv, cwd):
     start = time.perf_counter()
     proc = subprocess.run(argv, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     elapsed = time.perf_counter() - start
-    if proc.returncode != 0:
+    # leakcheck exits 101 when it finds a leak regrtest did not report; anything else but 0 is
+    # a broken measurement.
+    if proc.returncode not in (0, 101):
         sys.exit(f"{argv!r} exited {proc.returncode}")
     return elapsed
 
@@ -29,34 +33,40 @@ def run(argv, cwd):
 def main():
     here = os.path.dirname(os.path.abspath(__file__))
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--pairs", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--leakcheck", default=os.path.join(here, "..", "target", "release", "leakcheck"))
     parser.add_argument("--python", default="python3.11-dbg")
-    parser.add_argument("--extra", default="", help="extra leakcheck flags, space-separated")
+    parser.add_argument("--variants", default="plain,counting,attribution")
     parser.add_argument("tests", nargs="*", default=["test_list", "test_dict"])
     args = parser.parse_args()
 
-    plain = [args.python, "-m", "test", "-R", "3:3", *args.tests]
+    regrtest = ["-m", "test", "-R", "3:3", *args.tests]
+    plain = [args.python, *regrtest]
+    variants = {
+        "plain": lambda run_dir: plain,
+        "counting": lambda run_dir: [args.leakcheck, "--no-attribution", "--run-dir", run_dir, "--", *plain],
+        "attribution": lambda run_dir: [args.leakcheck, "--run-dir", run_dir, "--", *plain],
+        "tracemalloc": lambda run_dir: [args.python, "-X", "tracemalloc=1", *regrtest],
+    }
+    chosen = args.variants.split(",")
+    if "plain" not in chosen:
+        chosen.insert(0, "plain")
+    unknown = [v for v in chosen if v not in variants]
+    if unknown:
+        sys.exit(f"unknown variants: {unknown}")
+    times = {v: [] for v in chosen}
     with tempfile.TemporaryDirectory() as work:
-        wrapped = [args.leakcheck, *args.extra.split(), "--run-dir", "", "--", *plain]
-        plain_times, wrapped_times, ratios = [], [], []
-        for i in range(args.pairs):
-            run_dir = os.path.join(work, f"run{i}")
-            wrapped[wrapped.index("--run-dir") + 1] = run_dir
-            if i % 2 == 0:
-                p = run(plain, work)
-                w = run(wrapped, work)
-            else:
-                w = run(wrapped, work)
-                p = run(plain, work)
-            plain_times.append(p)
-            wrapped_times.append(w)
-            ratios.append(w / p)
-            print(f"pair {i + 1}: plain {p:.2f} s, leakcheck {w:.2f} s, ratio {w / p:.3f}", flush=True)
+        for i in range(args.rounds):
+            order = chosen if i % 2 == 0 else list(reversed(chosen))
+            for variant in order:
+                run_dir = os.path.join(work, f"{variant}-{i}")
+                times[variant].append(run(variants[variant](run_dir), work))
+            print(f"round {i + 1}: " + ", ".join(f"{v} {times[v][-1]:.2f} s" for v in chosen), flush=True)
     print(f"command: {' '.join(plain)}")
-    print(f"median plain {statistics.median(plain_times):.2f} s, "
-          f"median leakcheck {statistics.median(wrapped_times):.2f} s, "
-          f"median ratio {statistics.median(ratios):.3f} over {args.pairs} pairs")
+    for variant in chosen:
+        ratios = [t / p for t, p in zip(times[variant], times["plain"])]
+        print(f"{variant:12} median {statistics.median(times[variant]):.2f} s, "
+              f"median ratio {statistics.median(ratios):.3f} over {args.rounds} rounds")
 
 
 if __name__ == "__main__":

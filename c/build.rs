@@ -18,37 +18,19 @@ fn main() {
     println!("cargo:rerun-if-changed=leakfix.c");
 
     let python = env::var("LEAKCHECK_TEST_PYTHON").unwrap_or_else(|_| DEFAULT_PYTHON.to_owned());
-    let extension = build_extension(
-        &python,
-        &manifest_dir.join("leakfix.c"),
-        "_leakfix",
-        &out_dir,
-    );
+    let extension = build_extension(&python, &manifest_dir.join("leakfix.c"), "_leakfix", &out_dir);
 
     let mut generated = String::new();
-    writeln!(
-        generated,
-        "/// The interpreter the fixtures were built for."
-    )
-    .unwrap();
+    writeln!(generated, "/// The interpreter the fixtures were built for.").unwrap();
     writeln!(generated, "pub const PYTHON: &str = {python:?};").unwrap();
-    writeln!(
-        generated,
-        "/// The `_leakfix` extension module, or why it could not be built."
-    )
-    .unwrap();
+    writeln!(generated, "/// The `_leakfix` extension module, or why it could not be built.").unwrap();
     match extension {
-        Ok(path) => writeln!(
-            generated,
-            "pub const LEAKFIX: Result<&str, &str> = Ok({:?});",
-            path.display().to_string()
-        ),
+        Ok(path) => {
+            writeln!(generated, "pub const LEAKFIX: Result<&str, &str> = Ok({:?});", path.display().to_string())
+        }
         Err(why) => {
             println!("cargo:warning=leakcheck fixtures: {why}");
-            writeln!(
-                generated,
-                "pub const LEAKFIX: Result<&str, &str> = Err({why:?});"
-            )
+            writeln!(generated, "pub const LEAKFIX: Result<&str, &str> = Err({why:?});")
         }
     }
     .unwrap();
@@ -66,21 +48,13 @@ fn build_symbolize_fixtures(manifest_dir: &Path, out_dir: &Path, generated: &mut
         ("SYMBOLIZE_INLINES", "inlines", &[]),
         ("SYMBOLIZE_INLINES_DWARF4", "inlines-dwarf4", &["-gdwarf-4"]),
         ("SYMBOLIZE_INLINES_ZLIB", "inlines-zlib", &["-gz=zlib"]),
-        (
-            "SYMBOLIZE_INLINES_ZSTD",
-            "inlines-zstd",
-            &["-Wl,--compress-debug-sections=zstd"],
-        ),
+        ("SYMBOLIZE_INLINES_ZSTD", "inlines-zstd", &["-Wl,--compress-debug-sections=zstd"]),
     ];
     for (constant, name, flags) in variants {
         let target = out_dir.join(name);
         let compiler = cc::Build::new().get_compiler();
         let mut cmd = compiler.to_command();
-        cmd.args(["-g", "-O2", "-Wall", "-Werror"])
-            .args(flags)
-            .arg(&source)
-            .arg("-o")
-            .arg(&target);
+        cmd.args(["-g", "-O2", "-Wall", "-Werror"]).args(flags).arg(&source).arg("-o").arg(&target);
         let built = match cmd.output() {
             Ok(output) if output.status.success() => Ok(target.display().to_string()),
             Ok(output) => Err(format!(
@@ -90,23 +64,13 @@ fn build_symbolize_fixtures(manifest_dir: &Path, out_dir: &Path, generated: &mut
             )),
             Err(e) => Err(format!("running the C compiler: {e}")),
         };
-        writeln!(
-            generated,
-            "/// `symbolize/inlines.c` built `-g -O2 {}`, or why it could not be.",
-            flags.join(" ")
-        )
-        .unwrap();
+        writeln!(generated, "/// `symbolize/inlines.c` built `-g -O2 {}`, or why it could not be.", flags.join(" "))
+            .unwrap();
         match built {
-            Ok(path) => writeln!(
-                generated,
-                "pub const {constant}: Result<&str, &str> = Ok({path:?});"
-            ),
+            Ok(path) => writeln!(generated, "pub const {constant}: Result<&str, &str> = Ok({path:?});"),
             Err(why) => {
                 println!("cargo:warning=leakcheck fixtures: {why}");
-                writeln!(
-                    generated,
-                    "pub const {constant}: Result<&str, &str> = Err({why:?});"
-                )
+                writeln!(generated, "pub const {constant}: Result<&str, &str> = Err({why:?});")
             }
         }
         .unwrap();
@@ -114,12 +78,7 @@ fn build_symbolize_fixtures(manifest_dir: &Path, out_dir: &Path, generated: &mut
 }
 
 /// Compile `source` into the extension module `name` for `python`.
-fn build_extension(
-    python: &str,
-    source: &Path,
-    name: &str,
-    out_dir: &Path,
-) -> Result<PathBuf, String> {
+fn build_extension(python: &str, source: &Path, name: &str, out_dir: &Path) -> Result<PathBuf, String> {
     let query =
         "import sysconfig; print(sysconfig.get_paths()['include']); print(sysconfig.get_config_var('EXT_SUFFIX'))";
     let output = Command::new(python)
@@ -127,29 +86,18 @@ fn build_extension(
         .output()
         .map_err(|e| format!("cannot run {python} ({e}); run .ci/setup to install it"))?;
     if !output.status.success() {
-        return Err(format!(
-            "{python} failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        ));
+        return Err(format!("{python} failed: {}", String::from_utf8_lossy(&output.stderr)));
     }
     let stdout = String::from_utf8_lossy(&output.stdout);
     let mut lines = stdout.lines();
     let (Some(include), Some(suffix)) = (lines.next(), lines.next()) else {
-        return Err(format!(
-            "{python} did not report its include directory and EXT_SUFFIX"
-        ));
+        return Err(format!("{python} did not report its include directory and EXT_SUFFIX"));
     };
     if !Path::new(include).join("Python.h").exists() {
-        return Err(format!(
-            "{include}/Python.h is missing: install the interpreter's headers (.ci/setup)"
-        ));
+        return Err(format!("{include}/Python.h is missing: install the interpreter's headers (.ci/setup)"));
     }
     let target = out_dir.join(format!("{name}{suffix}"));
-    let compiler = cc::Build::new()
-        .opt_level(2)
-        .debug(true)
-        .pic(true)
-        .get_compiler();
+    let compiler = cc::Build::new().opt_level(2).debug(true).pic(true).get_compiler();
     let mut cmd = compiler.to_command();
     cmd.arg("-shared")
         .arg("-fno-omit-frame-pointer")
@@ -160,9 +108,7 @@ fn build_extension(
         .arg(source)
         .arg("-o")
         .arg(&target);
-    let output = cmd
-        .output()
-        .map_err(|e| format!("running the C compiler: {e}"))?;
+    let output = cmd.output().map_err(|e| format!("running the C compiler: {e}"))?;
     if !output.status.success() {
         return Err(format!(
             "compiling {} failed ({}): {}",

@@ -8,15 +8,11 @@ use std::path::PathBuf;
 use std::process::Command;
 
 fn main() {
-    let manifest_dir =
-        PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let manifest_dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let out_dir = PathBuf::from(env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
     let shim_dir = manifest_dir.join("..").join("shims");
     println!("cargo:rerun-if-changed={}", shim_dir.join("src").display());
-    println!(
-        "cargo:rerun-if-changed={}",
-        shim_dir.join("Cargo.toml").display()
-    );
+    println!("cargo:rerun-if-changed={}", shim_dir.join("Cargo.toml").display());
 
     let target = env::var("TARGET").expect("cargo sets TARGET");
     let host = env::var("HOST").expect("cargo sets HOST");
@@ -45,10 +41,6 @@ fn main() {
     built.push("libleakcheck_shim.so");
 
     let status = build.status().expect("running cargo to build the shim");
-    assert!(
-        status.success(),
-        "building the shim (shims/) failed: {status}"
-    );
-    std::fs::copy(&built, out_dir.join("libleakcheck_shim.so"))
-        .expect("copying the built shim into OUT_DIR");
+    assert!(status.success(), "building the shim (shims/) failed: {status}");
+    std::fs::copy(&built, out_dir.join("libleakcheck_shim.so")).expect("copying the built shim into OUT_DIR");
 }

@@ -26,6 +26,6 @@ fi
 if ! command -v cargo >/dev/null 2>&1; then
     [ -x "$HOME/.cargo/bin/cargo" ] && export PATH="$HOME/.cargo/bin:$PATH"
 fi
-command -v cargo >/dev/null 2>&1 || { echo "setup: cargo not found: install Rust with rustup (1.85 or newer)" >&2; exit 1; }
+command -v cargo >/dev/null 2>&1 || { echo "setup: cargo not found: install Rust with rustup (1.88 or newer)" >&2; exit 1; }
 python3.11-dbg -c 'import sys, test.libregrtest; assert hasattr(sys, "gettotalrefcount")' \
     || { echo "setup: python3.11-dbg cannot run regrtest -R" >&2; exit 1; }

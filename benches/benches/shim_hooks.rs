@@ -17,20 +17,16 @@ leakcheck_shim::domain_slot!(DebugSlot, b'r');
 
 /// Wrap `inner` exactly as the shim wraps CPython's allocators.
 fn hook<S: DomainSlot>(inner: PyMemAllocatorEx) -> (PyMemAllocatorEx, &'static Domain) {
-    (
-        Domain::wrap::<S>(inner).expect("each slot is wrapped once"),
-        S::domain(),
-    )
+    (Domain::wrap::<S>(inner).expect("each slot is wrapped once"), S::domain())
 }
 
 fn alloc_free(c: &mut Criterion) {
     let mut group = c.benchmark_group("alloc_free_48B");
     let libc = plain_allocator();
     let debug = debug_allocator(b'r');
-    for (name, inner, (hooked, domain)) in [
-        ("libc", libc, hook::<LibcSlot>(libc)),
-        ("debug_header", debug, hook::<DebugSlot>(debug)),
-    ] {
+    for (name, inner, (hooked, domain)) in
+        [("libc", libc, hook::<LibcSlot>(libc)), ("debug_header", debug, hook::<DebugSlot>(debug))]
+    {
         group.bench_function(format!("{name}/unhooked"), |b| {
             b.iter(|| {
                 // SAFETY: a matching allocate/free pair on the same allocator.
@@ -74,18 +70,15 @@ fn alloc_free_contended(c: &mut Criterion) {
             }
         })
     };
-    c.bench_function(
-        "alloc_free_48B/debug_header/hooked_while_another_thread_allocates",
-        |b| {
-            b.iter(|| {
-                // SAFETY: a matching allocate/free pair through the hooks.
-                unsafe {
-                    let p = (hooked.malloc)(hooked.ctx, black_box(48));
-                    (hooked.free)(hooked.ctx, black_box(p));
-                }
-            })
-        },
-    );
+    c.bench_function("alloc_free_48B/debug_header/hooked_while_another_thread_allocates", |b| {
+        b.iter(|| {
+            // SAFETY: a matching allocate/free pair through the hooks.
+            unsafe {
+                let p = (hooked.malloc)(hooked.ctx, black_box(48));
+                (hooked.free)(hooked.ctx, black_box(p));
+            }
+        })
+    });
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let _ = other.join();
 }

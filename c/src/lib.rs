@@ -15,8 +15,7 @@ pub const REGRTEST_MODULES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/regrtes
 /// Fill `dest` (created if needed) with the fixture test modules and the `_leakfix` extension,
 /// ready for `python -m test --testdir DEST`.
 pub fn populate_testdir(dest: &Path) -> io::Result<PathBuf> {
-    let extension = LEAKFIX
-        .map_err(|why| io::Error::other(format!("the _leakfix fixture is missing: {why}")))?;
+    let extension = LEAKFIX.map_err(|why| io::Error::other(format!("the _leakfix fixture is missing: {why}")))?;
     std::fs::create_dir_all(dest)?;
     for entry in std::fs::read_dir(REGRTEST_MODULES)? {
         let path = entry?.path();
@@ -25,9 +24,6 @@ pub fn populate_testdir(dest: &Path) -> io::Result<PathBuf> {
         }
     }
     let extension = Path::new(extension);
-    std::fs::copy(
-        extension,
-        dest.join(extension.file_name().unwrap_or_default()),
-    )?;
+    std::fs::copy(extension, dest.join(extension.file_name().unwrap_or_default()))?;
     Ok(dest.to_owned())
 }

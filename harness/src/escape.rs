@@ -43,18 +43,12 @@ pub struct JsonFormatter<F> {
 
 impl JsonFormatter<serde_json::ser::PrettyFormatter<'static>> {
     pub fn pretty() -> Self {
-        Self {
-            inner: serde_json::ser::PrettyFormatter::new(),
-        }
+        Self { inner: serde_json::ser::PrettyFormatter::new() }
     }
 }
 
 impl<F: serde_json::ser::Formatter> serde_json::ser::Formatter for JsonFormatter<F> {
-    fn write_string_fragment<W: ?Sized + io::Write>(
-        &mut self,
-        writer: &mut W,
-        fragment: &str,
-    ) -> io::Result<()> {
+    fn write_string_fragment<W: ?Sized + io::Write>(&mut self, writer: &mut W, fragment: &str) -> io::Result<()> {
         let mut start = 0;
         for (i, c) in fragment.char_indices() {
             if is_hazard(c) {
@@ -73,11 +67,7 @@ impl<F: serde_json::ser::Formatter> serde_json::ser::Formatter for JsonFormatter
     fn end_array<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
         self.inner.end_array(w)
     }
-    fn begin_array_value<W: ?Sized + io::Write>(
-        &mut self,
-        w: &mut W,
-        first: bool,
-    ) -> io::Result<()> {
+    fn begin_array_value<W: ?Sized + io::Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
         self.inner.begin_array_value(w, first)
     }
     fn end_array_value<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
@@ -89,11 +79,7 @@ impl<F: serde_json::ser::Formatter> serde_json::ser::Formatter for JsonFormatter
     fn end_object<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
         self.inner.end_object(w)
     }
-    fn begin_object_key<W: ?Sized + io::Write>(
-        &mut self,
-        w: &mut W,
-        first: bool,
-    ) -> io::Result<()> {
+    fn begin_object_key<W: ?Sized + io::Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
         self.inner.begin_object_key(w, first)
     }
     fn end_object_key<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
@@ -124,10 +110,7 @@ mod tests {
     fn terminal_text_shows_controls_instead_of_obeying_them() {
         assert_eq!(for_terminal("test_os"), "test_os");
         assert_eq!(for_terminal("a\x1b[31mred\r\n"), "a\\x1b[31mred\\x0d\\x0a");
-        assert_eq!(
-            for_terminal("x\u{7f}\u{85}\u{202e}y"),
-            "x\\x7f\\x85\\u{202e}y"
-        );
+        assert_eq!(for_terminal("x\u{7f}\u{85}\u{202e}y"), "x\\x7f\\x85\\u{202e}y");
     }
 
     #[test]

@@ -30,25 +30,13 @@ impl ExitCode {
 /// The table printed at the end of `--help`.
 pub fn help_text() -> String {
     let rows: [(&str, &str); 7] = [
-        (
-            "status of the command",
-            "the command ran and leakcheck found nothing it did not report",
-        ),
+        ("status of the command", "the command ran and leakcheck found nothing it did not report"),
         ("64", "bad leakcheck arguments"),
-        (
-            "70",
-            "leakcheck itself failed (run directory, log or report files)",
-        ),
-        (
-            "101",
-            "leakcheck found a leak the command did not report (e.g. in the raw domain)",
-        ),
+        ("70", "leakcheck itself failed (run directory, log or report files)"),
+        ("101", "leakcheck found a leak the command did not report (e.g. in the raw domain)"),
         ("126", "the command could not be executed"),
         ("127", "the command was not found"),
-        (
-            "128+N",
-            "the command was killed by signal N (after SIGINT/SIGTERM too)",
-        ),
+        ("128+N", "the command was killed by signal N (after SIGINT/SIGTERM too)"),
     ];
     let mut text = String::from("Exit status:\n");
     for (code, meaning) in rows {
@@ -72,10 +60,7 @@ mod tests {
             ExitCode::NOT_EXECUTABLE,
             ExitCode::NOT_FOUND,
         ] {
-            assert!(
-                help.contains(&format!("  {code} ")),
-                "{code} missing from:\n{help}"
-            );
+            assert!(help.contains(&format!("  {code} ")), "{code} missing from:\n{help}");
         }
         assert!(help.contains(&format!("{}+N", ExitCode::SIGNAL_BASE)));
     }

@@ -171,8 +171,7 @@ pub struct ParsedRun {
 // CPython's `Lib/test/libregrtest/`).
 
 /// `utils.format_duration`: at most two parts, `%.1f sec` only when alone.
-const DURATION: &str =
-    r"(?:\d+ hour(?: \d+ (?:min|sec))?|\d+ min(?: \d+ sec)?|\d+(?:\.\d+)? sec|\d+ ms)";
+const DURATION: &str = r"(?:\d+ hour(?: \d+ (?:min|sec))?|\d+ min(?: \d+ sec)?|\d+(?:\.\d+)? sec|\d+ ms)";
 
 fn re(pattern: &str) -> Regex {
     // The patterns are constants of this file, so failing here is a bug caught by any test.
@@ -181,11 +180,9 @@ fn re(pattern: &str) -> Regex {
 
 /// `Regrtest.log` / `Logger.log`: `"%d:%02d:%02d"` then `load avg: %.2f` when available; an
 /// empty message leaves no trailing space.
-static LOG_PREFIX: LazyLock<Regex> =
-    LazyLock::new(|| re(r"^\d+:\d{2}:\d{2}(?: load avg: \d+(?:\.\d+)?)?(?: |$)"));
+static LOG_PREFIX: LazyLock<Regex> = LazyLock::new(|| re(r"^\d+:\d{2}:\d{2}(?: load avg: \d+(?:\.\d+)?)?(?: |$)"));
 /// `display_progress`: `[{index:{width}}{/total}{/fails}] text`.
-static PROGRESS: LazyLock<Regex> =
-    LazyLock::new(|| re(r"^\[\s*(\d+)(?:/(\d+))?(?:/(\d+))?\] (\S.*)$"));
+static PROGRESS: LazyLock<Regex> = LazyLock::new(|| re(r"^\[\s*(\d+)(?:/(\d+))?(?:/(\d+))?\] (\S.*)$"));
 /// 3.11 `runtest_mp`: `running: a (30.0 sec), ...`; 3.12+ `get_running`: `running (N): ...`.
 static HEARTBEAT: LazyLock<Regex> = LazyLock::new(|| re(r"^running(?: \(\d+\))?: (.+)$"));
 static RUNNING_ENTRY: LazyLock<Regex> = LazyLock::new(|| re(&format!(r"^(\S+) \({DURATION}\)$")));
@@ -193,35 +190,28 @@ static RUNNING_ENTRY: LazyLock<Regex> = LazyLock::new(|| re(&format!(r"^(\S+) \(
 /// `Run N tests sequentially`; 3.13+ `... sequentially in a single process`,
 /// `... in parallel using N worker process(es)`.
 static RUN_HEADER: LazyLock<Regex> = LazyLock::new(|| {
-    re(
-        r"^Run (?:(\d+) tests?|tests) (?:(sequentially)|in parallel using \d+ (?:child|worker) process)",
-    )
+    re(r"^Run (?:(\d+) tests?|tests) (?:(sequentially)|in parallel using \d+ (?:child|worker) process)")
 });
 /// 3.11.2 `Re-running failed tests in verbose mode`; 3.12+ `Re-running N failed tests in
 /// verbose mode[ in subprocesses]`.
-static RERUN_BATCH: LazyLock<Regex> =
-    LazyLock::new(|| re(r"^Re-running (?:\d+ )?failed tests in verbose mode"));
+static RERUN_BATCH: LazyLock<Regex> = LazyLock::new(|| re(r"^Re-running (?:\d+ )?failed tests in verbose mode"));
 /// 3.11.2 `main.py` (logged, before the re-run) and 3.12+ `worker.py` (printed by the worker,
 /// so it comes after the test's progress line).
-static RERUN_ONE: LazyLock<Regex> =
-    LazyLock::new(|| re(r"^Re-running (\S+) in verbose mode(?: \(matching: .*\))?$"));
+static RERUN_ONE: LazyLock<Regex> = LazyLock::new(|| re(r"^Re-running (\S+) in verbose mode(?: \(matching: .*\))?$"));
 /// `refleak.py`: 3.11/3.12 `beginning 6 repetitions`; 3.13+ adds `. Showing number of leaks ...`.
 static BEGINNING: LazyLock<Regex> = LazyLock::new(|| re(r"^beginning (\d+) repetitions(?:\.|$)"));
 /// `refleak.py`: `'%s leaked %s %s, sum=%s' % (test_name, deltas, item_name, sum(deltas))`,
 /// then 3.13+ `' (this is fine)'` for suspicious but non-failing deltas. Not anchored at the
 /// start: the line may follow test output that lacked a newline.
 static LEAK: LazyLock<Regex> = LazyLock::new(|| {
-    re(
-        r"(\S+) leaked \[([-\d, ]*)\] (references|memory blocks|file descriptors), sum=(-?\d+)( \(this is fine\))?$",
-    )
+    re(r"(\S+) leaked \[([-\d, ]*)\] (references|memory blocks|file descriptors), sum=(-?\d+)( \(this is fine\))?$")
 });
 /// unittest `TextTestResult.printErrorList`: a line of 70 `=`, then `FAIL: <desc>`.
 static UNITTEST_FAILURE: LazyLock<Regex> = LazyLock::new(|| re(r"^(FAIL|ERROR): (.+)$"));
 /// `single.py`/`runtest.py`: `test {name} failed[ -- {exc}]`, `test {name} crashed -- {tb}`.
 static HINT: LazyLock<Regex> = LazyLock::new(|| re(r"^test (\S+) (failed|crashed)(?: -- |$)"));
 /// faulthandler's `dump_traceback_later(timeout, exit=True)` header.
-static FAULTHANDLER_TIMEOUT: LazyLock<Regex> =
-    LazyLock::new(|| re(r"^Timeout \(\d+:\d{2}:\d{2}(?:\.\d+)?\)!$"));
+static FAULTHANDLER_TIMEOUT: LazyLock<Regex> = LazyLock::new(|| re(r"^Timeout \(\d+:\d{2}:\d{2}(?:\.\d+)?\)!$"));
 static SUMMARY_HEADER: LazyLock<Regex> = LazyLock::new(|| re(r"^== Tests result: (.*) ==$"));
 /// `display_result`: `count(n, "test")` + title, then `printlist` (indent 4, width 70).
 static LIST_HEADER: LazyLock<Regex> = LazyLock::new(|| {
@@ -232,12 +222,10 @@ static LIST_HEADER: LazyLock<Regex> = LazyLock::new(|| {
 static OK_COUNT: LazyLock<Regex> = LazyLock::new(|| re(r"^(All )?(\d+) tests? OK\.$"));
 static TOTAL_DURATION: LazyLock<Regex> = LazyLock::new(|| re(r"^Total duration: (.+)$"));
 /// 3.12+ `display_summary`: `Total test files: run=X[/N][ (filtered)] failed=...`.
-static TOTAL_FILES: LazyLock<Regex> =
-    LazyLock::new(|| re(r"^Total test files: run=([\d,]+)(?:/([\d,]+))?"));
+static TOTAL_FILES: LazyLock<Regex> = LazyLock::new(|| re(r"^Total test files: run=([\d,]+)(?:/([\d,]+))?"));
 /// 3.11 `finalize`: `Tests result: X`; 3.12+ `display_summary`: `Result: X`.
 static FINAL_RESULT: LazyLock<Regex> = LazyLock::new(|| re(r"^(?:Tests result|Result): (.+)$"));
-static INTERRUPTED: LazyLock<Regex> =
-    LazyLock::new(|| re(r"^Test suite interrupted by signal SIGINT\.$"));
+static INTERRUPTED: LazyLock<Regex> = LazyLock::new(|| re(r"^Test suite interrupted by signal SIGINT\.$"));
 /// `TestResult.__str__` in 3.11.2 `runtest.py` and 3.12+ `result.py` (`process crashed` is the
 /// short-lived `MULTIPROCESSING_ERROR` wording of 3.12 development).
 static RESULT: LazyLock<Regex> = LazyLock::new(|| {
@@ -246,21 +234,15 @@ static RESULT: LazyLock<Regex> = LazyLock::new(|| {
     )
 });
 static FAILED_QUALIFIER: LazyLock<Regex> = LazyLock::new(|| {
-    re(
-        r"^ \((uncaught exception|env changed|reference leak|\d+ errors?(?:, \d+ failures?)?|\d+ failures?)\)",
-    )
+    re(r"^ \((uncaught exception|env changed|reference leak|\d+ errors?(?:, \d+ failures?)?|\d+ failures?)\)")
 });
 static TIMED_OUT_QUALIFIER: LazyLock<Regex> = LazyLock::new(|| re(&format!(r"^ \({DURATION}\)")));
 /// What may follow a standalone result line: parenthesised extras (one nesting level, as in
 /// `(Exit code -9 (SIGKILL))`) and the sequential ` in <duration>`.
-static STRICT_TAIL: LazyLock<Regex> = LazyLock::new(|| {
-    re(&format!(
-        r"^(?: \((?:[^()]|\([^()]*\))*\))*(?: in {DURATION})?$"
-    ))
-});
+static STRICT_TAIL: LazyLock<Regex> =
+    LazyLock::new(|| re(&format!(r"^(?: \((?:[^()]|\([^()]*\))*\))*(?: in {DURATION})?$")));
 static TRAILING_IN_DURATION: LazyLock<Regex> = LazyLock::new(|| re(&format!(r" in {DURATION}$")));
-static TRAILING_PAREN_DURATION: LazyLock<Regex> =
-    LazyLock::new(|| re(&format!(r" \({DURATION}\)$")));
+static TRAILING_PAREN_DURATION: LazyLock<Regex> = LazyLock::new(|| re(&format!(r" \({DURATION}\)$")));
 
 // ---------------------------------------------------------------------------------------------
 
@@ -397,36 +379,16 @@ impl Parser {
     #[must_use]
     pub fn finish(self, run_completed: bool) -> ParsedRun {
         let Parser {
-            tests,
-            by_name,
-            current,
-            first_run_total,
-            summary,
-            summary_seen,
-            summary_blocks,
-            in_summary,
-            ..
+            tests, by_name, current, first_run_total, summary, summary_seen, summary_blocks, in_summary, ..
         } = self;
         let mut summary = summary;
         // The output ended in the summary, not in a re-run that followed an earlier one.
         let reached_end = run_completed && in_summary;
-        let interrupted = summary.interrupted
-            || summary
-                .result
-                .as_deref()
-                .is_some_and(|r| r.contains("INTERRUPTED"));
+        let interrupted = summary.interrupted || summary.result.as_deref().is_some_and(|r| r.contains("INTERRUPTED"));
 
         let mut out: Vec<TestResult> = Vec::with_capacity(tests.len());
         for (index, state) in tests.into_iter().enumerate() {
-            let TestState {
-                mut result,
-                explicit,
-                hint,
-                announced,
-                finished,
-                blocks_at_start,
-                ..
-            } = state;
+            let TestState { mut result, explicit, hint, announced, finished, blocks_at_start, .. } = state;
             let inferred = if finished {
                 Outcome::Passed
             } else if announced && current == Some(index) && reached_end {
@@ -466,10 +428,7 @@ impl Parser {
             let mut added: HashSet<&str> = HashSet::new();
             let mut extra = Vec::new();
             for name in named.into_iter().flatten() {
-                if out.len() + extra.len() >= MAX_TESTS
-                    || by_name.contains_key(name)
-                    || !added.insert(name.as_str())
-                {
+                if out.len() + extra.len() >= MAX_TESTS || by_name.contains_key(name) || !added.insert(name.as_str()) {
                     continue;
                 }
                 extra.push(TestResult {
@@ -500,10 +459,7 @@ impl Parser {
                 }
             });
         }
-        ParsedRun {
-            tests: out,
-            summary: summary_seen.then_some(summary),
-        }
+        ParsedRun { tests: out, summary: summary_seen.then_some(summary) }
     }
 
     // -----------------------------------------------------------------------------------------
@@ -732,11 +688,7 @@ impl Parser {
         let Some(i) = self.leak_owner(raw_name) else {
             return;
         };
-        let line = LeakLine {
-            deltas,
-            sum,
-            failing: c.get(5).is_none(),
-        };
+        let line = LeakLine { deltas, sum, failing: c.get(5).is_none() };
         let result = &mut self.tests[i].result;
         match c.get(3).map(|m| m.as_str()) {
             Some("references") => result.references = Some(line),
@@ -918,11 +870,7 @@ impl Parser {
         }
         let i = self.tests.len();
         self.tests.push(TestState {
-            result: TestResult {
-                name: name.to_owned(),
-                attempts: 1,
-                ..TestResult::default()
-            },
+            result: TestResult { name: name.to_owned(), attempts: 1, ..TestResult::default() },
             rerun_attempt: self.rerun_phase,
             blocks_at_start: self.summary_blocks,
             ..TestState::default()
@@ -980,10 +928,7 @@ fn parse_result(s: &str, strict: bool) -> Option<ParsedResult<'_>> {
         "interrupted" => (Outcome::Interrupted, 0),
         "crashed" => (Outcome::Crashed, 0),
         "ran no tests" => (Outcome::RanNoTests, 0),
-        "timed out" => (
-            Outcome::TimedOut,
-            TIMED_OUT_QUALIFIER.find(tail).map_or(0, |m| m.end()),
-        ),
+        "timed out" => (Outcome::TimedOut, TIMED_OUT_QUALIFIER.find(tail).map_or(0, |m| m.end())),
         // "worker non-zero exit code", "worker bug", "process crashed"
         _ => (Outcome::WorkerFailed, 0),
     };
@@ -1000,32 +945,19 @@ fn parse_result(s: &str, strict: bool) -> Option<ParsedResult<'_>> {
         None => extra,
     };
     let text = format!("{name} {verb}{qualifier}{extra}");
-    Some(ParsedResult {
-        name,
-        outcome,
-        text,
-    })
+    Some(ParsedResult { name, outcome, text })
 }
 
 /// `a (30.0 sec), b (1 min 2 sec)` into names; None unless every entry has that shape, since a
 /// line starting with `running: ` can also be a test's own output.
 fn parse_running_list(list: &str) -> Option<Vec<String>> {
     list.split(", ")
-        .map(|entry| {
-            RUNNING_ENTRY
-                .captures(entry)
-                .and_then(|c| c.get(1))
-                .map(|m| m.as_str().to_owned())
-        })
+        .map(|entry| RUNNING_ENTRY.captures(entry).and_then(|c| c.get(1)).map(|m| m.as_str().to_owned()))
         .collect()
 }
 
 fn parse_count(s: &str) -> Option<usize> {
-    s.chars()
-        .filter(|&ch| ch != ',')
-        .collect::<String>()
-        .parse()
-        .ok()
+    s.chars().filter(|&ch| ch != ',').collect::<String>().parse().ok()
 }
 
 fn trim_line_ending(mut line: &[u8]) -> &[u8] {
@@ -1107,10 +1039,7 @@ fn strip_ansi(input: &[u8]) -> Cow<'_, [u8]> {
 /// flags of 3.11 (`--worker-args`) and 3.12+ (`--worker-json`).
 pub fn is_regrtest_command(argv: &[String]) -> bool {
     argv.windows(2).any(|pair| {
-        pair[0] == "-m"
-            && (pair[1] == "test"
-                || pair[1] == "test.regrtest"
-                || pair[1].starts_with("test.libregrtest"))
+        pair[0] == "-m" && (pair[1] == "test" || pair[1] == "test.regrtest" || pair[1].starts_with("test.libregrtest"))
     }) || argv.iter().any(|arg| {
         arg.ends_with("regrtest.py")
             || arg.ends_with("/test/__main__.py")
@@ -1132,12 +1061,7 @@ mod tests {
         ] {
             assert!(is_regrtest_command(&argv(yes)), "{yes}");
         }
-        for no in [
-            "python -c import _testcapi",
-            "python -m testing",
-            "python -m pip install test",
-            "bash",
-        ] {
+        for no in ["python -c import _testcapi", "python -m testing", "python -m pip install test", "bash"] {
             assert!(!is_regrtest_command(&argv(no)), "{no}");
         }
     }
@@ -1153,24 +1077,15 @@ mod tests {
     }
 
     fn test<'a>(run: &'a ParsedRun, name: &str) -> &'a TestResult {
-        run.tests
-            .iter()
-            .find(|t| t.name == name)
-            .unwrap_or_else(|| panic!("no test {name} in {:#?}", run.tests))
+        run.tests.iter().find(|t| t.name == name).unwrap_or_else(|| panic!("no test {name} in {:#?}", run.tests))
     }
 
     fn outcome(run: &ParsedRun, name: &str) -> Outcome {
-        test(run, name)
-            .outcome
-            .expect("finish() resolves every outcome")
+        test(run, name).outcome.expect("finish() resolves every outcome")
     }
 
     fn leak(deltas: &[i64], sum: i64, failing: bool) -> Option<LeakLine> {
-        Some(LeakLine {
-            deltas: deltas.to_vec(),
-            sum,
-            failing,
-        })
+        Some(LeakLine { deltas: deltas.to_vec(), sum, failing })
     }
 
     fn names(run: &ParsedRun) -> Vec<&str> {
@@ -1185,10 +1100,7 @@ mod tests {
 
     #[test]
     fn golden_3_11_2_sequential_refleaks_failures_and_skips() {
-        let run = parse(
-            include_str!("../tests/data/regrtest/3.11.2-seq-R.txt"),
-            true,
-        );
+        let run = parse(include_str!("../tests/data/regrtest/3.11.2-seq-R.txt"), true);
         assert_eq!(
             names(&run),
             [
@@ -1224,17 +1136,11 @@ mod tests {
         assert_eq!(leaky.file_descriptors, leak(&[1, 1, 1], 3, true));
         assert_eq!(leaky.repetitions, Some(6));
         assert_eq!(leaky.attempts, 1);
-        assert_eq!(
-            leaky.result_text.as_deref(),
-            Some("test_leaky failed (reference leak)")
-        );
+        assert_eq!(leaky.result_text.as_deref(), Some("test_leaky failed (reference leak)"));
         let reflonly = test(&run, "test_reflonly");
         assert_eq!(reflonly.references, leak(&[1, 1, 1], 3, true));
         assert_eq!(reflonly.file_descriptors, None);
-        assert_eq!(
-            test(&run, "test_failing").result_text.as_deref(),
-            Some("test_failing failed (1 error, 1 failure)")
-        );
+        assert_eq!(test(&run, "test_failing").result_text.as_deref(), Some("test_failing failed (1 error, 1 failure)"));
         assert_eq!(test(&run, "test_ok").references, None);
         assert_eq!(test(&run, "test_ok").result_text, None);
         // -R never got to "beginning" for tests that failed to import or skipped at import.
@@ -1242,15 +1148,7 @@ mod tests {
 
         let summary = run.summary.expect("summary");
         assert_eq!(summary.result.as_deref(), Some("FAILURE"));
-        assert_eq!(
-            summary.failed,
-            strings(&[
-                "test_failing",
-                "test_leaky",
-                "test_reflonly",
-                "test_uncaught"
-            ])
-        );
+        assert_eq!(summary.failed, strings(&["test_failing", "test_leaky", "test_reflonly", "test_uncaught"]));
         assert_eq!(summary.env_changed, strings(&["test_envchange"]));
         assert_eq!(summary.skipped, strings(&["test_resdenied", "test_skipme"]));
         assert_eq!(summary.run_no_tests, strings(&["test_empty"]));
@@ -1267,16 +1165,10 @@ mod tests {
         assert_eq!(run.tests.len(), 12);
         assert_eq!(outcome(&run, "test_slow"), Outcome::Passed);
         assert_eq!(outcome(&run, "test_slow2"), Outcome::Passed);
-        assert_eq!(
-            test(&run, "test_slow2").result_text.as_deref(),
-            Some("test_slow2 passed")
-        );
+        assert_eq!(test(&run, "test_slow2").result_text.as_deref(), Some("test_slow2 passed"));
         assert_eq!(outcome(&run, "test_leaky"), Outcome::ReferenceLeak);
         assert_eq!(outcome(&run, "test_crash"), Outcome::Crashed);
-        assert_eq!(
-            test(&run, "test_crash").result_text.as_deref(),
-            Some("test_crash crashed (Exit code -11)")
-        );
+        assert_eq!(test(&run, "test_crash").result_text.as_deref(), Some("test_crash crashed (Exit code -11)"));
         assert_eq!(outcome(&run, "test_resdenied"), Outcome::ResourceDenied);
         assert_eq!(outcome(&run, "test_envchange"), Outcome::EnvChanged);
         assert_eq!(outcome(&run, "test_empty"), Outcome::RanNoTests);
@@ -1289,10 +1181,7 @@ mod tests {
         assert_eq!(leaky.file_descriptors, leak(&[1, 1, 1], 3, true));
         assert_eq!(leaky.repetitions, Some(6));
         assert_eq!(test(&run, "test_slow").repetitions, Some(6));
-        assert_eq!(
-            test(&run, "test_reflonly").references,
-            leak(&[1, 1, 1], 3, true)
-        );
+        assert_eq!(test(&run, "test_reflonly").references, leak(&[1, 1, 1], 3, true));
         let summary = run.summary.expect("summary");
         assert_eq!(summary.total_tests, Some(12));
         assert_eq!(summary.failed.len(), 5);
@@ -1321,32 +1210,19 @@ mod tests {
                 break;
             }
         }
-        assert_eq!(
-            p.current_test(),
-            None,
-            "a result without a running list says nothing"
-        );
+        assert_eq!(p.current_test(), None, "a result without a running list says nothing");
         assert!(p.saw_huntrleaks());
     }
 
     #[test]
     fn golden_3_11_2_in_process_rerun_counts_attempts_and_takes_final_outcome() {
-        let run = parse(
-            include_str!("../tests/data/regrtest/3.11.2-seq-R-rerun.txt"),
-            true,
-        );
-        assert_eq!(
-            names(&run),
-            ["test_ok", "test_flaky", "test_failing", "test_reflonly"]
-        );
+        let run = parse(include_str!("../tests/data/regrtest/3.11.2-seq-R-rerun.txt"), true);
+        assert_eq!(names(&run), ["test_ok", "test_flaky", "test_failing", "test_reflonly"]);
         assert_eq!(test(&run, "test_ok").attempts, 1);
         let flaky = test(&run, "test_flaky");
         assert_eq!(flaky.attempts, 2);
         assert_eq!(flaky.outcome, Some(Outcome::Passed));
-        assert_eq!(
-            flaky.result_text, None,
-            "the in-process re-run prints no result string"
-        );
+        assert_eq!(flaky.result_text, None, "the in-process re-run prints no result string");
         let failing = test(&run, "test_failing");
         assert_eq!(failing.attempts, 2);
         assert_eq!(failing.outcome, Some(Outcome::Failed));
@@ -1367,24 +1243,15 @@ mod tests {
         assert_eq!(summary.result.as_deref(), Some("FAILURE then FAILURE"));
         assert_eq!(summary.failed_again, strings(&["test_failing"]));
         assert_eq!(summary.failed, strings(&["test_failing"]));
-        assert_eq!(
-            summary.rerun,
-            strings(&["test_failing", "test_flaky", "test_reflonly"])
-        );
+        assert_eq!(summary.rerun, strings(&["test_failing", "test_flaky", "test_reflonly"]));
         assert_eq!(summary.passed_count, Some(2));
-        assert_eq!(
-            summary.total_tests,
-            Some(4),
-            "from the first run, not the re-run"
-        );
+        assert_eq!(summary.total_tests, Some(4), "from the first run, not the re-run");
     }
 
     #[test]
     fn killed_during_rerun_leaves_the_rerun_test_unknown() {
         let input = include_str!("../tests/data/regrtest/3.11.2-seq-R-rerun.txt");
-        let cut = input
-            .find("ERROR: test_error")
-            .expect("the re-run of test_failing prints its errors");
+        let cut = input.find("ERROR: test_error").expect("the re-run of test_failing prints its errors");
         let mut p = Parser::new();
         for line in input[..cut].lines() {
             p.feed_line(line.as_bytes());
@@ -1393,29 +1260,17 @@ mod tests {
         assert_eq!(p.current_test(), Some("test_failing"));
         let run = p.finish(false);
         let failing = test(&run, "test_failing");
-        assert_eq!(
-            (failing.attempts, failing.outcome),
-            (2, Some(Outcome::Unknown))
-        );
+        assert_eq!((failing.attempts, failing.outcome), (2, Some(Outcome::Unknown)));
         // Re-run and followed by another re-run: it passed, whatever the first summary said.
         assert_eq!(outcome(&run, "test_flaky"), Outcome::Passed);
         assert_eq!(outcome(&run, "test_reflonly"), Outcome::ReferenceLeak);
-        assert_eq!(
-            run.summary.map(|s| s.result),
-            Some(Some("FAILURE".to_owned()))
-        );
+        assert_eq!(run.summary.map(|s| s.result), Some(Some("FAILURE".to_owned())));
     }
 
     #[test]
     fn golden_3_11_2_parallel_then_in_process_rerun() {
-        let run = parse(
-            include_str!("../tests/data/regrtest/3.11.2-j2-R-rerun.txt"),
-            true,
-        );
-        assert_eq!(
-            names(&run),
-            ["test_flaky", "test_ok", "test_failing", "test_reflonly"]
-        );
+        let run = parse(include_str!("../tests/data/regrtest/3.11.2-j2-R-rerun.txt"), true);
+        assert_eq!(names(&run), ["test_flaky", "test_ok", "test_failing", "test_reflonly"]);
         assert_eq!(outcome(&run, "test_flaky"), Outcome::Passed);
         assert_eq!(test(&run, "test_flaky").attempts, 2);
         assert_eq!(outcome(&run, "test_failing"), Outcome::Failed);
@@ -1444,10 +1299,7 @@ mod tests {
 
     #[test]
     fn golden_3_11_2_verbose_failures_go_to_the_running_test() {
-        let run = parse(
-            include_str!("../tests/data/regrtest/3.11.2-seq-verbose.txt"),
-            true,
-        );
+        let run = parse(include_str!("../tests/data/regrtest/3.11.2-seq-verbose.txt"), true);
         assert_eq!(names(&run), ["test_ok", "test_failing", "test_skipme"]);
         assert_eq!(
             test(&run, "test_failing").failed_methods,
@@ -1463,10 +1315,7 @@ mod tests {
 
     #[test]
     fn golden_3_11_2_sequential_timeout_exits_without_summary() {
-        let run = parse(
-            include_str!("../tests/data/regrtest/3.11.2-seq-timeout.txt"),
-            true,
-        );
+        let run = parse(include_str!("../tests/data/regrtest/3.11.2-seq-timeout.txt"), true);
         assert_eq!(names(&run), ["test_ok", "test_hang"]);
         assert_eq!(outcome(&run, "test_ok"), Outcome::Passed);
         assert_eq!(outcome(&run, "test_hang"), Outcome::TimedOut);
@@ -1477,25 +1326,16 @@ mod tests {
 
     #[test]
     fn golden_3_12_1_parallel_rerun_in_subprocesses() {
-        let run = parse(
-            include_str!("../tests/data/regrtest/3.12.1-j2-rerun.txt"),
-            true,
-        );
+        let run = parse(include_str!("../tests/data/regrtest/3.12.1-j2-rerun.txt"), true);
         assert_eq!(run.tests.len(), 9);
         let flaky = test(&run, "test_flaky");
         assert_eq!((flaky.attempts, flaky.outcome), (2, Some(Outcome::Passed)));
         assert_eq!(flaky.result_text.as_deref(), Some("test_flaky passed"));
         let failing = test(&run, "test_failing");
-        assert_eq!(
-            (failing.attempts, failing.outcome),
-            (2, Some(Outcome::Failed))
-        );
+        assert_eq!((failing.attempts, failing.outcome), (2, Some(Outcome::Failed)));
         assert_eq!(failing.failed_methods.len(), 2);
         let crash = test(&run, "test_crash");
-        assert_eq!(
-            (crash.attempts, crash.outcome),
-            (2, Some(Outcome::WorkerFailed))
-        );
+        assert_eq!((crash.attempts, crash.outcome), (2, Some(Outcome::WorkerFailed)));
         assert_eq!(
             crash.result_text.as_deref(),
             Some("test_crash worker non-zero exit code (Exit code -11 (SIGSEGV))")
@@ -1507,10 +1347,7 @@ mod tests {
         assert_eq!(test(&run, "test_ok").attempts, 1);
         let summary = run.summary.expect("summary");
         assert_eq!(summary.result.as_deref(), Some("FAILURE then FAILURE"));
-        assert_eq!(
-            summary.failed_again,
-            strings(&["test_crash", "test_failing", "test_uncaught"])
-        );
+        assert_eq!(summary.failed_again, strings(&["test_crash", "test_failing", "test_uncaught"]));
         assert_eq!(summary.resource_denied, strings(&["test_resdenied"]));
         assert_eq!(summary.rerun.len(), 5);
         assert_eq!(summary.total_tests, Some(9));
@@ -1523,23 +1360,10 @@ mod tests {
         let run = parse(input, true);
         assert_eq!(
             names(&run),
-            [
-                "test_ok",
-                "test_flaky",
-                "test_failing",
-                "test_skipme",
-                "test_empty",
-                "test_resdenied"
-            ]
+            ["test_ok", "test_flaky", "test_failing", "test_skipme", "test_empty", "test_resdenied"]
         );
         assert_eq!(outcome(&run, "test_ok"), Outcome::Passed);
-        assert_eq!(
-            (
-                test(&run, "test_flaky").attempts,
-                outcome(&run, "test_flaky")
-            ),
-            (2, Outcome::Passed)
-        );
+        assert_eq!((test(&run, "test_flaky").attempts, outcome(&run, "test_flaky")), (2, Outcome::Passed));
         assert_eq!(outcome(&run, "test_failing"), Outcome::Failed);
         assert_eq!(test(&run, "test_failing").attempts, 2);
         assert_eq!(outcome(&run, "test_empty"), Outcome::RanNoTests);
@@ -1551,66 +1375,39 @@ mod tests {
 
     #[test]
     fn golden_3_11_7_new_layout_parallel_rerun() {
-        let run = parse(
-            include_str!("../tests/data/regrtest/3.11.7-j2-rerun.txt"),
-            true,
-        );
+        let run = parse(include_str!("../tests/data/regrtest/3.11.7-j2-rerun.txt"), true);
         assert_eq!(run.tests.len(), 6);
-        assert_eq!(
-            (
-                test(&run, "test_flaky").attempts,
-                outcome(&run, "test_flaky")
-            ),
-            (2, Outcome::Passed)
-        );
+        assert_eq!((test(&run, "test_flaky").attempts, outcome(&run, "test_flaky")), (2, Outcome::Passed));
         assert_eq!(outcome(&run, "test_crash"), Outcome::WorkerFailed);
         assert_eq!(outcome(&run, "test_envchange"), Outcome::EnvChanged);
         assert_eq!(outcome(&run, "test_skipme"), Outcome::Skipped);
         assert_eq!(test(&run, "test_skipme").attempts, 1);
         let summary = run.summary.expect("summary");
-        assert_eq!(
-            summary.failed_again,
-            strings(&["test_crash", "test_failing"])
-        );
+        assert_eq!(summary.failed_again, strings(&["test_crash", "test_failing"]));
         assert_eq!(summary.total_tests, Some(6));
     }
 
     #[test]
     fn golden_3_12_1_old_refleak_format_in_new_layout() {
-        let run = parse(
-            include_str!("../tests/data/regrtest/3.12.1-seq-R-fakerefcount.txt"),
-            true,
-        );
+        let run = parse(include_str!("../tests/data/regrtest/3.12.1-seq-R-fakerefcount.txt"), true);
         let leaky = test(&run, "test_leaky");
         assert_eq!(leaky.outcome, Some(Outcome::ReferenceLeak));
         assert_eq!(leaky.memory_blocks, leak(&[5, 5, 5], 15, true));
         assert_eq!(leaky.repetitions, Some(6));
         // 3.12.1 prints nothing for deltas that do not fail.
         let fine = test(&run, "test_fine");
-        assert_eq!(
-            (fine.outcome, fine.references.clone()),
-            (Some(Outcome::Passed), None)
-        );
+        assert_eq!((fine.outcome, fine.references.clone()), (Some(Outcome::Passed), None));
         assert_eq!(outcome(&run, "test_failing"), Outcome::Failed);
     }
 
     #[test]
     fn golden_3_13_0_single_process_rerun_is_sequential() {
-        let run = parse(
-            include_str!("../tests/data/regrtest/3.13.0-single-process-rerun.txt"),
-            true,
-        );
-        assert_eq!(
-            names(&run),
-            ["test_ok", "test_flaky", "test_failing", "test_skipme"]
-        );
+        let run = parse(include_str!("../tests/data/regrtest/3.13.0-single-process-rerun.txt"), true);
+        assert_eq!(names(&run), ["test_ok", "test_flaky", "test_failing", "test_skipme"]);
         let flaky = test(&run, "test_flaky");
         assert_eq!((flaky.attempts, flaky.outcome), (2, Some(Outcome::Passed)));
         let failing = test(&run, "test_failing");
-        assert_eq!(
-            (failing.attempts, failing.outcome),
-            (2, Some(Outcome::Failed))
-        );
+        assert_eq!((failing.attempts, failing.outcome), (2, Some(Outcome::Failed)));
         assert_eq!(failing.failed_methods.len(), 2);
         assert_eq!(test(&run, "test_skipme").attempts, 1);
         assert_eq!(run.summary.and_then(|s| s.total_tests), Some(4));
@@ -1618,10 +1415,7 @@ mod tests {
 
     #[test]
     fn golden_3_13_0_quiet_mode_has_only_the_summary() {
-        let run = parse(
-            include_str!("../tests/data/regrtest/3.13.0-quiet.txt"),
-            true,
-        );
+        let run = parse(include_str!("../tests/data/regrtest/3.13.0-quiet.txt"), true);
         assert_eq!(names(&run), ["test_failing", "test_envchange"]);
         assert_eq!(outcome(&run, "test_failing"), Outcome::Failed);
         assert_eq!(outcome(&run, "test_envchange"), Outcome::EnvChanged);
@@ -1630,10 +1424,7 @@ mod tests {
 
     #[test]
     fn golden_3_13_0_worker_killed_by_its_timeout() {
-        let run = parse(
-            include_str!("../tests/data/regrtest/3.13.0-j2-timeout.txt"),
-            true,
-        );
+        let run = parse(include_str!("../tests/data/regrtest/3.13.0-j2-timeout.txt"), true);
         assert_eq!(outcome(&run, "test_hang"), Outcome::WorkerFailed);
         assert_eq!(
             test(&run, "test_hang").result_text.as_deref(),
@@ -1644,10 +1435,7 @@ mod tests {
 
     #[test]
     fn golden_3_13_0_release_build_cannot_hunt_refleaks() {
-        let run = parse(
-            include_str!("../tests/data/regrtest/3.13.0-seq-R-release-build.txt"),
-            true,
-        );
+        let run = parse(include_str!("../tests/data/regrtest/3.13.0-seq-R-release-build.txt"), true);
         assert_eq!(outcome(&run, "test_ok"), Outcome::UncaughtException);
         assert_eq!(outcome(&run, "test_reflonly"), Outcome::UncaughtException);
         let summary = run.summary.expect("summary");
@@ -1660,14 +1448,8 @@ mod tests {
     #[test]
     fn golden_3_13_0_refleak_format_with_this_is_fine() {
         for (file, input) in [
-            (
-                "seq",
-                include_str!("../tests/data/regrtest/3.13.0-seq-R-fakerefcount.txt"),
-            ),
-            (
-                "j2",
-                include_str!("../tests/data/regrtest/3.13.0-j2-R-fakerefcount.txt"),
-            ),
+            ("seq", include_str!("../tests/data/regrtest/3.13.0-seq-R-fakerefcount.txt")),
+            ("j2", include_str!("../tests/data/regrtest/3.13.0-j2-R-fakerefcount.txt")),
         ] {
             let run = parse(input, true);
             let leaky = test(&run, "test_leaky");
@@ -1692,57 +1474,17 @@ mod tests {
         let cases = [
             ("test_os passed", Outcome::Passed, "test_os passed"),
             ("test_os failed", Outcome::Failed, "test_os failed"),
-            (
-                "test_os failed (2 errors)",
-                Outcome::Failed,
-                "test_os failed (2 errors)",
-            ),
-            (
-                "test_os failed (1 failure)",
-                Outcome::Failed,
-                "test_os failed (1 failure)",
-            ),
-            (
-                "test_os failed (2 errors, 3 failures)",
-                Outcome::Failed,
-                "test_os failed (2 errors, 3 failures)",
-            ),
-            (
-                "test_os failed (uncaught exception)",
-                Outcome::UncaughtException,
-                "test_os failed (uncaught exception)",
-            ),
-            (
-                "test_os failed (reference leak)",
-                Outcome::ReferenceLeak,
-                "test_os failed (reference leak)",
-            ),
-            (
-                "test_os failed (env changed)",
-                Outcome::EnvChanged,
-                "test_os failed (env changed)",
-            ),
+            ("test_os failed (2 errors)", Outcome::Failed, "test_os failed (2 errors)"),
+            ("test_os failed (1 failure)", Outcome::Failed, "test_os failed (1 failure)"),
+            ("test_os failed (2 errors, 3 failures)", Outcome::Failed, "test_os failed (2 errors, 3 failures)"),
+            ("test_os failed (uncaught exception)", Outcome::UncaughtException, "test_os failed (uncaught exception)"),
+            ("test_os failed (reference leak)", Outcome::ReferenceLeak, "test_os failed (reference leak)"),
+            ("test_os failed (env changed)", Outcome::EnvChanged, "test_os failed (env changed)"),
             ("test_os skipped", Outcome::Skipped, "test_os skipped"),
-            (
-                "test_os skipped (resource denied)",
-                Outcome::ResourceDenied,
-                "test_os skipped (resource denied)",
-            ),
-            (
-                "test_os interrupted",
-                Outcome::Interrupted,
-                "test_os interrupted",
-            ),
-            (
-                "test_os ran no tests",
-                Outcome::RanNoTests,
-                "test_os ran no tests",
-            ),
-            (
-                "test_os timed out (25 min)",
-                Outcome::TimedOut,
-                "test_os timed out (25 min)",
-            ),
+            ("test_os skipped (resource denied)", Outcome::ResourceDenied, "test_os skipped (resource denied)"),
+            ("test_os interrupted", Outcome::Interrupted, "test_os interrupted"),
+            ("test_os ran no tests", Outcome::RanNoTests, "test_os ran no tests"),
+            ("test_os timed out (25 min)", Outcome::TimedOut, "test_os timed out (25 min)"),
             (
                 "test_os timed out (1 hour 2 min) (Exit code 1)",
                 Outcome::TimedOut,
@@ -1758,48 +1500,20 @@ mod tests {
                 Outcome::WorkerFailed,
                 "test_os worker bug (Failed to parse worker process JSON: x (y))",
             ),
-            (
-                "test_os process crashed (Exit code 1)",
-                Outcome::WorkerFailed,
-                "test_os process crashed (Exit code 1)",
-            ),
-            (
-                "test_os crashed (Exit code -11)",
-                Outcome::Crashed,
-                "test_os crashed (Exit code -11)",
-            ),
+            ("test_os process crashed (Exit code 1)", Outcome::WorkerFailed, "test_os process crashed (Exit code 1)"),
+            ("test_os crashed (Exit code -11)", Outcome::Crashed, "test_os crashed (Exit code -11)"),
             // Durations are not part of the result.
-            (
-                "test.test_os passed (1 min 2 sec)",
-                Outcome::Passed,
-                "test.test_os passed",
-            ),
-            (
-                "test_os failed (2 errors) in 45.1 sec",
-                Outcome::Failed,
-                "test_os failed (2 errors)",
-            ),
-            (
-                "test_asyncio.test_tasks passed (2 hour 3 min)",
-                Outcome::Passed,
-                "test_asyncio.test_tasks passed",
-            ),
-            (
-                "test_os failed (reference leak) (500 ms)",
-                Outcome::ReferenceLeak,
-                "test_os failed (reference leak)",
-            ),
+            ("test.test_os passed (1 min 2 sec)", Outcome::Passed, "test.test_os passed"),
+            ("test_os failed (2 errors) in 45.1 sec", Outcome::Failed, "test_os failed (2 errors)"),
+            ("test_asyncio.test_tasks passed (2 hour 3 min)", Outcome::Passed, "test_asyncio.test_tasks passed"),
+            ("test_os failed (reference leak) (500 ms)", Outcome::ReferenceLeak, "test_os failed (reference leak)"),
         ];
         for (input, want, text) in cases {
             let parsed = parse_result(input, true).unwrap_or_else(|| panic!("{input}"));
             assert_eq!(parsed.outcome, want, "{input}");
             assert_eq!(parsed.text, text, "{input}");
         }
-        for junk in [
-            "test_os skipped -- not on this box",
-            "test_os passed the butter",
-            "passed",
-        ] {
+        for junk in ["test_os skipped -- not on this box", "test_os passed the butter", "passed"] {
             assert!(parse_result(junk, true).is_none(), "{junk}");
         }
     }
@@ -1820,14 +1534,8 @@ mod tests {
         let run = p.finish(false);
         let x = test(&run, "test_x");
         assert_eq!(x.outcome, Some(Outcome::Failed));
-        assert_eq!(
-            x.result_text.as_deref(),
-            Some("test_x failed (2 errors, 1 failure)")
-        );
-        assert_eq!(
-            x.failed_methods,
-            strings(&["test_foo (test.test_x.TestClass.test_foo) [subtest 1]"])
-        );
+        assert_eq!(x.result_text.as_deref(), Some("test_x failed (2 errors, 1 failure)"));
+        assert_eq!(x.failed_methods, strings(&["test_foo (test.test_x.TestClass.test_foo) [subtest 1]"]));
         assert_eq!(outcome(&run, "test_y"), Outcome::Unknown);
         assert_eq!(outcome(&run, "test_z"), Outcome::Unknown);
         assert_eq!(run.summary, None);
@@ -1845,10 +1553,7 @@ mod tests {
         p.feed_line(b"test_c timed out (20 min)\n");
         assert_eq!(p.current_test(), None);
         let run = p.finish(false);
-        assert_eq!(
-            test(&run, "test_a").result_text.as_deref(),
-            Some("test_a passed")
-        );
+        assert_eq!(test(&run, "test_a").result_text.as_deref(), Some("test_a passed"));
         assert_eq!(outcome(&run, "test_b"), Outcome::EnvChanged);
         assert_eq!(outcome(&run, "test_c"), Outcome::TimedOut);
     }
@@ -1877,10 +1582,7 @@ mod tests {
         );
         let run = parse(input, true);
         assert_eq!(outcome(&run, "test_a"), Outcome::Failed);
-        assert_eq!(
-            test(&run, "test_a").result_text.as_deref(),
-            Some("test_a failed (1 error)")
-        );
+        assert_eq!(test(&run, "test_a").result_text.as_deref(), Some("test_a failed (1 error)"));
         assert_eq!(outcome(&run, "test_b"), Outcome::ReferenceLeak);
         assert_eq!(test(&run, "test_b").references, leak(&[1, 1, 1], 3, true));
         let summary = run.summary.expect("summary");
@@ -1973,11 +1675,9 @@ mod tests {
     #[test]
     fn forever_mode_counts_attempts() {
         let mut p = Parser::new();
-        for line in [
-            "0:00:00 [  1] test_a",
-            "0:00:00 [  2] test_a",
-            "0:00:00 [  3] test_a -- test_a failed (1 failure)",
-        ] {
+        for line in
+            ["0:00:00 [  1] test_a", "0:00:00 [  2] test_a", "0:00:00 [  3] test_a -- test_a failed (1 failure)"]
+        {
             p.feed_line(line.as_bytes());
         }
         let run = p.finish(false);
@@ -1991,10 +1691,7 @@ mod tests {
         let input = "0:00:00 [1/2] test_a\n0:00:01 [2/2] test_b\n\nTotal duration: 1.0 sec\nTests result: SUCCESS\n";
         let run = parse(input, true);
         assert_eq!(outcome(&run, "test_b"), Outcome::Passed);
-        assert_eq!(
-            run.summary.and_then(|s| s.result),
-            Some("SUCCESS".to_owned())
-        );
+        assert_eq!(run.summary.and_then(|s| s.result), Some("SUCCESS".to_owned()));
     }
 
     #[test]
@@ -2017,11 +1714,7 @@ mod tests {
         assert_eq!(p.current_test(), Some("test_a"));
         let run = p.finish(true);
         assert_eq!(names(&run), ["test_a"]);
-        assert_eq!(
-            outcome(&run, "test_a"),
-            Outcome::Unknown,
-            "no summary was printed"
-        );
+        assert_eq!(outcome(&run, "test_a"), Outcome::Unknown, "no summary was printed");
         assert!(test(&run, "test_a").failed_methods.is_empty());
         assert_eq!(run.summary, None);
     }
@@ -2100,14 +1793,8 @@ mod tests {
         }
         let run = p.finish(false);
         assert!(run.tests.iter().all(|t| t.outcome.is_some()));
-        assert!(
-            run.tests.iter().all(|t| t.name != "test_huge"),
-            "over-long lines are skipped"
-        );
-        assert!(run
-            .tests
-            .iter()
-            .any(|t| t.name.starts_with("test_\u{2603}(odd)")));
+        assert!(run.tests.iter().all(|t| t.name != "test_huge"), "over-long lines are skipped");
+        assert!(run.tests.iter().any(|t| t.name.starts_with("test_\u{2603}(odd)")));
     }
 
     #[test]
@@ -2119,20 +1806,14 @@ mod tests {
                 p.feed_line(line);
             }
             let run = p.finish(cut % 2 == 0);
-            assert!(run
-                .tests
-                .iter()
-                .all(|t| t.outcome.is_some() && t.attempts >= 1));
+            assert!(run.tests.iter().all(|t| t.outcome.is_some() && t.attempts >= 1));
         }
     }
 
     #[test]
     fn strip_ansi_keeps_text() {
         assert_eq!(&*strip_ansi(b"\x1b[1;31mred\x1b[0m plain"), b"red plain");
-        assert_eq!(
-            &*strip_ansi(b"a\x1b]8;;http://x\x07link\x1b]8;;\x1b\\b"),
-            b"alinkb"
-        );
+        assert_eq!(&*strip_ansi(b"a\x1b]8;;http://x\x07link\x1b]8;;\x1b\\b"), b"alinkb");
         assert_eq!(&*strip_ansi(b"\x1b(Bx\x1b7y"), b"xy");
         assert_eq!(&*strip_ansi(b"no escapes"), b"no escapes");
         assert_eq!(trim_line_ending(b"abc\r\n"), b"abc");

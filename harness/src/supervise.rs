@@ -104,12 +104,7 @@ pub enum SuperviseError {
     Log(#[source] io::Error),
 }
 
-const FORWARDED: [Signal; 4] = [
-    Signal::SIGINT,
-    Signal::SIGTERM,
-    Signal::SIGHUP,
-    Signal::SIGQUIT,
-];
+const FORWARDED: [Signal; 4] = [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP, Signal::SIGQUIT];
 
 /// Run `cmd` (already set up by `launch`, in its own process group) to the end.
 pub fn run(
@@ -125,15 +120,9 @@ pub fn run(
     for sig in FORWARDED.iter().chain([&Signal::SIGCHLD]) {
         mask.add(*sig);
     }
-    mask.thread_block().map_err(|source| SuperviseError::Os {
-        what: "blocking signals",
-        source,
-    })?;
+    mask.thread_block().map_err(|source| SuperviseError::Os { what: "blocking signals", source })?;
     let signals = SignalFd::with_flags(&mask, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)
-        .map_err(|source| SuperviseError::Os {
-            what: "creating a signalfd",
-            source,
-        })?;
+        .map_err(|source| SuperviseError::Os { what: "creating a signalfd", source })?;
 
     cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
     // SAFETY: the closure only calls pthread_sigmask, which is async-signal-safe, between fork
@@ -160,9 +149,7 @@ fn spawn_error(command: String, source: io::Error) -> SuperviseError {
     match source.kind() {
         io::ErrorKind::NotFound => SuperviseError::NotFound { command, source },
         io::ErrorKind::PermissionDenied => SuperviseError::NotExecutable { command, source },
-        _ if source.raw_os_error() == Some(libc::ENOEXEC) => {
-            SuperviseError::NotExecutable { command, source }
-        }
+        _ if source.raw_os_error() == Some(libc::ENOEXEC) => SuperviseError::NotExecutable { command, source },
         _ => SuperviseError::Spawn { command, source },
     }
 }
@@ -171,10 +158,7 @@ fn become_subreaper() -> Result<(), SuperviseError> {
     // SAFETY: prctl(PR_SET_CHILD_SUBREAPER, 1) only sets a flag on this process.
     let rc = unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1 as libc::c_ulong, 0, 0, 0) };
     if rc != 0 {
-        return Err(SuperviseError::Os {
-            what: "becoming a child subreaper",
-            source: Errno::last(),
-        });
+        return Err(SuperviseError::Os { what: "becoming a child subreaper", source: Errno::last() });
     }
     Ok(())
 }
@@ -192,12 +176,7 @@ struct Pipe {
 impl Pipe {
     fn new(fd: std::os::fd::OwnedFd, stream: Stream, mirror: RawFd) -> Self {
         set_nonblocking(fd.as_raw_fd());
-        Self {
-            fd: Some(fd),
-            stream,
-            partial: Vec::new(),
-            mirror: Some(mirror),
-        }
+        Self { fd: Some(fd), stream, partial: Vec::new(), mirror: Some(mirror) }
     }
 }
 
@@ -230,18 +209,8 @@ impl<'a> Loop<'a> {
         let stdout = child.stdout.take().map(std::os::fd::OwnedFd::from);
         let stderr = child.stderr.take().map(std::os::fd::OwnedFd::from);
         let mut pipes = [
-            Pipe {
-                fd: None,
-                stream: Stream::Stdout,
-                partial: Vec::new(),
-                mirror: Some(1),
-            },
-            Pipe {
-                fd: None,
-                stream: Stream::Stderr,
-                partial: Vec::new(),
-                mirror: Some(2),
-            },
+            Pipe { fd: None, stream: Stream::Stdout, partial: Vec::new(), mirror: Some(1) },
+            Pipe { fd: None, stream: Stream::Stderr, partial: Vec::new(), mirror: Some(2) },
         ];
         if let Some(fd) = stdout {
             pipes[0] = Pipe::new(fd, Stream::Stdout, 1);
@@ -281,9 +250,7 @@ impl<'a> Loop<'a> {
                     break;
                 }
                 if self.give_up_at.is_some_and(|at| Instant::now() >= at) {
-                    self.output_errors.push(format!(
-                        "processes survived SIGKILL and were left behind: {survivors:?}"
-                    ));
+                    self.output_errors.push(format!("processes survived SIGKILL and were left behind: {survivors:?}"));
                     break;
                 }
             } else if self.exit.is_some() && !self.leftovers_handled {
@@ -292,8 +259,9 @@ impl<'a> Loop<'a> {
             }
 
             let timeout = match self.kill_at {
-                Some(at) => PollTimeout::try_from(at.saturating_duration_since(Instant::now()))
-                    .unwrap_or(PollTimeout::MAX),
+                Some(at) => {
+                    PollTimeout::try_from(at.saturating_duration_since(Instant::now())).unwrap_or(PollTimeout::MAX)
+                }
                 None if self.exit.is_some() => PollTimeout::from(100u16),
                 None => PollTimeout::NONE,
             };
@@ -312,12 +280,7 @@ impl<'a> Loop<'a> {
                 owners.push(None);
                 match poll(&mut fds, timeout) {
                     Ok(_) | Err(Errno::EINTR) => {}
-                    Err(source) => {
-                        return Err(SuperviseError::Os {
-                            what: "poll",
-                            source,
-                        })
-                    }
+                    Err(source) => return Err(SuperviseError::Os { what: "poll", source }),
                 }
                 let mut ready = Vec::new();
                 let mut signal_ready = false;
@@ -352,10 +315,7 @@ impl<'a> Loop<'a> {
         }
         self.log.flush().map_err(SuperviseError::Log)?;
         Ok(Supervised {
-            exit: self.exit.unwrap_or(ChildExit::Signaled {
-                signal: Signal::SIGKILL,
-                core_dumped: false,
-            }),
+            exit: self.exit.unwrap_or(ChildExit::Signaled { signal: Signal::SIGKILL, core_dumped: false }),
             interrupted_by: self.interrupted_by,
             killed: self.killed,
             leftovers: self.leftovers,
@@ -364,12 +324,7 @@ impl<'a> Loop<'a> {
     }
 
     /// Read what a pipe has; on EOF flush its last partial line and close it.
-    fn drain(
-        &mut self,
-        index: usize,
-        buf: &mut [u8],
-        sink: &mut dyn OutputSink,
-    ) -> Result<(), SuperviseError> {
+    fn drain(&mut self, index: usize, buf: &mut [u8], sink: &mut dyn OutputSink) -> Result<(), SuperviseError> {
         loop {
             let Some(fd) = self.pipes[index].fd.as_ref().map(|fd| fd.as_raw_fd()) else {
                 return Ok(());
@@ -404,35 +359,22 @@ impl<'a> Loop<'a> {
         if let Some(fd) = pipe.mirror {
             if let Err(err) = write_all_fd(fd, chunk) {
                 pipe.mirror = None;
-                self.output_errors.push(format!(
-                    "writing the command's {:?} to our fd {fd}: {err}",
-                    pipe.stream
-                ));
+                self.output_errors.push(format!("writing the command's {:?} to our fd {fd}: {err}", pipe.stream));
             }
         }
     }
 
-    fn split_lines(
-        &mut self,
-        index: usize,
-        mut chunk: &[u8],
-        sink: &mut dyn OutputSink,
-    ) -> Result<(), SuperviseError> {
+    fn split_lines(&mut self, index: usize, mut chunk: &[u8], sink: &mut dyn OutputSink) -> Result<(), SuperviseError> {
         while let Some(nl) = memchr(b'\n', chunk) {
             let stream = self.pipes[index].stream;
             let partial = &mut self.pipes[index].partial;
             if partial.is_empty() {
-                self.log
-                    .write_all(&chunk[..=nl])
-                    .map_err(SuperviseError::Log)?;
+                self.log.write_all(&chunk[..=nl]).map_err(SuperviseError::Log)?;
                 sink.line(stream, &chunk[..nl]);
             } else {
                 partial.extend_from_slice(&chunk[..nl]);
                 let line = std::mem::take(partial);
-                self.log
-                    .write_all(&line)
-                    .and_then(|_| self.log.write_all(b"\n"))
-                    .map_err(SuperviseError::Log)?;
+                self.log.write_all(&line).and_then(|_| self.log.write_all(b"\n")).map_err(SuperviseError::Log)?;
                 sink.line(stream, &line);
             }
             chunk = &chunk[nl + 1..];
@@ -448,11 +390,7 @@ impl<'a> Loop<'a> {
         Ok(())
     }
 
-    fn close_pipe(
-        &mut self,
-        index: usize,
-        sink: &mut dyn OutputSink,
-    ) -> Result<(), SuperviseError> {
+    fn close_pipe(&mut self, index: usize, sink: &mut dyn OutputSink) -> Result<(), SuperviseError> {
         let pipe = &mut self.pipes[index];
         pipe.fd = None;
         if !pipe.partial.is_empty() {
@@ -501,10 +439,7 @@ impl<'a> Loop<'a> {
             return;
         }
         for &pid in &pids {
-            self.leftovers.push(Leftover {
-                pid,
-                command: process_command(pid),
-            });
+            self.leftovers.push(Leftover { pid, command: process_command(pid) });
         }
         self.kill_all(Signal::SIGTERM);
         let deadline = Instant::now() + self.grace;
@@ -515,14 +450,9 @@ impl<'a> Loop<'a> {
         let main = Pid::from_raw(self.child.id() as i32);
         loop {
             match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
-                Ok(WaitStatus::Exited(pid, code)) if pid == main => {
-                    self.exit = Some(ChildExit::Exited(code))
-                }
+                Ok(WaitStatus::Exited(pid, code)) if pid == main => self.exit = Some(ChildExit::Exited(code)),
                 Ok(WaitStatus::Signaled(pid, signal, core_dumped)) if pid == main => {
-                    self.exit = Some(ChildExit::Signaled {
-                        signal,
-                        core_dumped,
-                    })
+                    self.exit = Some(ChildExit::Signaled { signal, core_dumped })
                 }
                 Ok(WaitStatus::StillAlive) | Err(_) => break,
                 Ok(_) => {} // an orphan re-parented to us, or a stop/continue report
@@ -556,10 +486,7 @@ fn write_all_fd(fd: RawFd, mut bytes: &[u8]) -> io::Result<()> {
                 Errno::EAGAIN => {
                     // SAFETY: fd 1 and 2 stay open for our whole life.
                     let bfd = unsafe { BorrowedFd::borrow_raw(fd) };
-                    let _ = poll(
-                        &mut [PollFd::new(bfd, PollFlags::POLLOUT)],
-                        PollTimeout::from(1000u16),
-                    );
+                    let _ = poll(&mut [PollFd::new(bfd, PollFlags::POLLOUT)], PollTimeout::from(1000u16));
                     continue;
                 }
                 err => return Err(io::Error::from(err)),
@@ -578,11 +505,7 @@ pub fn live_descendants() -> Vec<i32> {
         return Vec::new();
     };
     for entry in entries.flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|s| s.parse::<i32>().ok())
-        else {
+        let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
             continue;
         };
         let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
@@ -619,15 +542,10 @@ fn parse_stat_state_ppid(stat: &str) -> Option<(char, i32)> {
 /// The command line of `pid`, for messages ("pid 123 (python3 -m test ...)").
 fn process_command(pid: i32) -> String {
     let raw = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-    let args: Vec<String> = raw
-        .split(|&b| b == 0)
-        .filter(|a| !a.is_empty())
-        .map(|a| String::from_utf8_lossy(a).into_owned())
-        .collect();
+    let args: Vec<String> =
+        raw.split(|&b| b == 0).filter(|a| !a.is_empty()).map(|a| String::from_utf8_lossy(a).into_owned()).collect();
     if args.is_empty() {
-        std::fs::read_to_string(format!("/proc/{pid}/comm"))
-            .map(|s| s.trim().to_owned())
-            .unwrap_or_default()
+        std::fs::read_to_string(format!("/proc/{pid}/comm")).map(|s| s.trim().to_owned()).unwrap_or_default()
     } else {
         args.join(" ")
     }
@@ -639,14 +557,8 @@ mod tests {
 
     #[test]
     fn stat_fields_are_counted_after_the_command_name() {
-        assert_eq!(
-            parse_stat_state_ppid("42 (python3) S 7 42 42 0"),
-            Some(('S', 7))
-        );
-        assert_eq!(
-            parse_stat_state_ppid("42 (a) b) (c) Z 1 42"),
-            Some(('Z', 1))
-        );
+        assert_eq!(parse_stat_state_ppid("42 (python3) S 7 42 42 0"), Some(('S', 7)));
+        assert_eq!(parse_stat_state_ppid("42 (a) b) (c) Z 1 42"), Some(('Z', 1)));
         assert_eq!(parse_stat_state_ppid("garbage"), None);
         assert_eq!(parse_stat_state_ppid("42 (x) R notanumber"), None);
     }

@@ -16,24 +16,10 @@ fn output_reaches_us_unchanged_and_the_log_keeps_it_all() {
     let run = leakcheck(&[], &["sh", "-c", script]);
     assert_eq!(run.code(), Some(0), "{}", run.stderr);
     assert_eq!(run.stdout, b"out\x01\xff no newline at first\nsecond\n");
-    assert!(
-        run.stderr.contains("err line\ntail without newline"),
-        "{}",
-        run.stderr
-    );
+    assert!(run.stderr.contains("err line\ntail without newline"), "{}", run.stderr);
     let log = run.log();
-    for piece in [
-        &b"out\x01\xff no newline at first\n"[..],
-        b"second\n",
-        b"err line\n",
-        b"tail without newline",
-    ] {
-        assert!(
-            log.windows(piece.len()).any(|w| w == piece),
-            "log misses {:?}: {:?}",
-            piece,
-            log
-        );
+    for piece in [&b"out\x01\xff no newline at first\n"[..], b"second\n", b"err line\n", b"tail without newline"] {
+        assert!(log.windows(piece.len()).any(|w| w == piece), "log misses {:?}: {:?}", piece, log);
     }
 }
 
@@ -56,21 +42,9 @@ fn a_command_killed_by_a_signal_gives_128_plus_n_and_keeps_its_output() {
 fn a_missing_command_is_a_clear_error_with_the_shells_status() {
     let run = leakcheck(&[], &["/nonexistent/python3.11-dbg", "-m", "test"]);
     assert_eq!(run.code(), Some(127));
-    assert!(
-        run.stderr
-            .contains("command not found: /nonexistent/python3.11-dbg"),
-        "{}",
-        run.stderr
-    );
+    assert!(run.stderr.contains("command not found: /nonexistent/python3.11-dbg"), "{}", run.stderr);
     assert_eq!(run.json()["status"]["leakcheck_exit_code"], 127);
-    assert!(
-        run.json()["status"]["error"]
-            .as_str()
-            .unwrap_or("")
-            .contains("No such file"),
-        "{}",
-        run.json()
-    );
+    assert!(run.json()["status"]["error"].as_str().unwrap_or("").contains("No such file"), "{}", run.json());
 }
 
 #[test]
@@ -89,10 +63,7 @@ fn the_command_runs_in_its_own_process_group() {
     let text = String::from_utf8_lossy(&run.stdout);
     let fields: Vec<&str> = text.split_whitespace().collect();
     assert_eq!(fields.len(), 2, "{text}");
-    assert_eq!(
-        fields[0], fields[1],
-        "the child leads its own group: {text}"
-    );
+    assert_eq!(fields[0], fields[1], "the child leads its own group: {text}");
 }
 
 #[test]
@@ -108,43 +79,25 @@ fn the_run_directory_is_private_and_the_shim_stays_out_of_non_python_processes()
         .flatten()
         .filter(|e| e.file_name().to_string_lossy().starts_with("events."))
         .collect();
-    assert!(
-        events.is_empty(),
-        "bash must not produce shim records: {events:?}"
-    );
-    assert!(
-        !run_dir.join("libleakcheck_shim.so").exists(),
-        "the shim copy is removed after the run"
-    );
+    assert!(events.is_empty(), "bash must not produce shim records: {events:?}");
+    assert!(!run_dir.join("libleakcheck_shim.so").exists(), "the shim copy is removed after the run");
 }
 
 #[test]
 fn processes_left_behind_are_ended_and_listed() {
     let run = leakcheck(&["--grace", "1"], &["sh", "-c", "sleep 300 & echo $!"]);
     assert_eq!(run.code(), Some(0), "{}", run.stderr);
-    let pid: i32 = String::from_utf8_lossy(&run.stdout)
-        .trim()
-        .parse()
-        .expect("the sleeper's pid");
+    let pid: i32 = String::from_utf8_lossy(&run.stdout).trim().parse().expect("the sleeper's pid");
     let leftovers = run.json()["leftover_processes"].as_array().unwrap().clone();
     assert!(
-        leftovers
-            .iter()
-            .any(|p| p["pid"] == pid && p["command"].as_str().unwrap_or("").contains("sleep")),
+        leftovers.iter().any(|p| p["pid"] == pid && p["command"].as_str().unwrap_or("").contains("sleep")),
         "{leftovers:?}"
     );
-    assert!(
-        !std::path::Path::new(&format!("/proc/{pid}")).exists(),
-        "the sleeper is gone"
-    );
+    assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists(), "the sleeper is gone");
 }
 
 /// Start leakcheck on `script`, wait for its first stdout line, then send it `signal`.
-fn interrupt(
-    script: &str,
-    signal: i32,
-    grace: &str,
-) -> (std::process::ExitStatus, serde_json::Value, String) {
+fn interrupt(script: &str, signal: i32, grace: &str) -> (std::process::ExitStatus, serde_json::Value, String) {
     let work = tempfile::tempdir().unwrap();
     let json = work.path().join("r.json");
     let mut child = KillOnDrop(
@@ -165,15 +118,8 @@ fn interrupt(
     unsafe { libc::kill(child.0.id() as i32, signal) };
     let status = wait_with_limit(&mut child, Duration::from_secs(60));
     let mut stderr = String::new();
-    child
-        .0
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut stderr)
-        .unwrap();
-    let report =
-        serde_json::from_slice(&std::fs::read(&json).expect("a report after the signal")).unwrap();
+    child.0.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    let report = serde_json::from_slice(&std::fs::read(&json).expect("a report after the signal")).unwrap();
     (status, report, stderr)
 }
 
@@ -187,11 +133,7 @@ fn sigterm_is_forwarded_to_the_group_and_the_report_still_written() {
 
 #[test]
 fn a_command_ignoring_sigterm_is_killed_after_the_grace_period() {
-    let (status, report, stderr) = interrupt(
-        "trap '' TERM; echo ready; while :; do sleep 1; done",
-        libc::SIGTERM,
-        "1",
-    );
+    let (status, report, stderr) = interrupt("trap '' TERM; echo ready; while :; do sleep 1; done", libc::SIGTERM, "1");
     assert_eq!(status.code(), Some(128 + libc::SIGKILL), "{stderr}");
     assert_eq!(report["status"]["interrupted_by"], "SIGTERM");
     assert_eq!(report["status"]["killed_after_grace"], true);
@@ -199,10 +141,7 @@ fn a_command_ignoring_sigterm_is_killed_after_the_grace_period() {
 
 #[test]
 fn bad_flags_are_a_usage_error() {
-    let out = Command::new(LEAKCHECK)
-        .args(["--grace", "x", "--", "true"])
-        .output()
-        .unwrap();
+    let out = Command::new(LEAKCHECK).args(["--grace", "x", "--", "true"]).output().unwrap();
     assert_eq!(out.status.code(), Some(64));
     let out = Command::new(LEAKCHECK).output().unwrap();
     assert_eq!(out.status.code(), Some(64));

@@ -37,9 +37,7 @@ impl Run {
     }
 
     pub fn json(&self) -> &serde_json::Value {
-        self.json
-            .as_ref()
-            .unwrap_or_else(|| panic!("no JSON report; stderr:\n{}", self.stderr))
+        self.json.as_ref().unwrap_or_else(|| panic!("no JSON report; stderr:\n{}", self.stderr))
     }
 
     /// The report entry of `name`.
@@ -47,13 +45,7 @@ impl Run {
         self.json()["tests"]
             .as_array()
             .and_then(|tests| tests.iter().find(|t| t["name"] == name))
-            .unwrap_or_else(|| {
-                panic!(
-                    "{name} not in the report:\n{}\nstderr:\n{}",
-                    self.json(),
-                    self.stderr
-                )
-            })
+            .unwrap_or_else(|| panic!("{name} not in the report:\n{}\nstderr:\n{}", self.json(), self.stderr))
     }
 
     pub fn log(&self) -> Vec<u8> {
@@ -79,10 +71,7 @@ pub fn wait_with_limit(child: &mut KillOnDrop, limit: Duration) -> ExitStatus {
         if let Some(status) = child.0.try_wait().expect("waiting for leakcheck") {
             return status;
         }
-        assert!(
-            start.elapsed() < limit,
-            "leakcheck did not finish within {limit:?}"
-        );
+        assert!(start.elapsed() < limit, "leakcheck did not finish within {limit:?}");
         std::thread::sleep(Duration::from_millis(20));
     }
 }
@@ -93,23 +82,12 @@ pub fn leakcheck(extra: &[&str], command: &[&str]) -> Run {
 }
 
 /// Like [`leakcheck`], in directory `cwd` and with environment `env`.
-pub fn leakcheck_in(
-    cwd: Option<&Path>,
-    extra: &[&str],
-    command: &[&str],
-    env: &[(&str, &str)],
-) -> Run {
+pub fn leakcheck_in(cwd: Option<&Path>, extra: &[&str], command: &[&str], env: &[(&str, &str)]) -> Run {
     let work = tempfile::tempdir().expect("creating a temporary directory");
     let json_path = work.path().join("report.json");
     let mut cmd = Command::new(LEAKCHECK);
-    cmd.args(extra)
-        .arg("--json")
-        .arg(&json_path)
-        .arg("--")
-        .args(command);
-    cmd.stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .stdin(Stdio::null());
+    cmd.args(extra).arg("--json").arg(&json_path).arg("--").args(command);
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).stdin(Stdio::null());
     cmd.current_dir(cwd.unwrap_or(work.path()));
     for (k, v) in env {
         cmd.env(k, v);
@@ -131,16 +109,9 @@ pub fn leakcheck_in(
     let stdout = out_reader.join().expect("stdout reader");
     let stderr = String::from_utf8_lossy(&err_reader.join().expect("stderr reader")).into_owned();
     let json = std::fs::read(&json_path).ok().map(|bytes| {
-        serde_json::from_slice(&bytes)
-            .unwrap_or_else(|e| panic!("invalid JSON report: {e}\nstderr:\n{stderr}"))
+        serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("invalid JSON report: {e}\nstderr:\n{stderr}"))
     });
-    Run {
-        status,
-        stdout,
-        stderr,
-        json,
-        work,
-    }
+    Run { status, stdout, stderr, json, work }
 }
 
 /// `python -m test -R 3:3 --testdir DIR [args...]` as an argv.
