@@ -16,6 +16,7 @@ fn main() {
     let out_dir = PathBuf::from(env::var_os("OUT_DIR").unwrap());
     println!("cargo:rerun-if-env-changed=LEAKCHECK_TEST_PYTHON");
     println!("cargo:rerun-if-changed=leakfix.c");
+    println!("cargo:rerun-if-changed=hangfix.c");
 
     let python = env::var("LEAKCHECK_TEST_PYTHON").unwrap_or_else(|_| DEFAULT_PYTHON.to_owned());
     let extension = build_extension(&python, &manifest_dir.join("leakfix.c"), "_leakfix", &out_dir);
@@ -31,6 +32,15 @@ fn main() {
         Err(why) => {
             println!("cargo:warning=leakcheck fixtures: {why}");
             writeln!(generated, "pub const LEAKFIX: Result<&str, &str> = Err({why:?});")
+        }
+    }
+    .unwrap();
+    writeln!(generated, "/// The `_hangfix` extension module (deadlocks), or why it could not be built.").unwrap();
+    match build_extension(&python, &manifest_dir.join("hangfix.c"), "_hangfix", &out_dir) {
+        Ok(path) => writeln!(generated, "pub const HANGFIX: Result<&str, &str> = Ok({:?});", path.display().to_string()),
+        Err(why) => {
+            println!("cargo:warning=leakcheck fixtures: {why}");
+            writeln!(generated, "pub const HANGFIX: Result<&str, &str> = Err({why:?});")
         }
     }
     .unwrap();

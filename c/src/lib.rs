@@ -12,10 +12,11 @@ pub const SYMBOLIZE_SOURCE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/symboli
 /// The regrtest test modules that use the fixtures.
 pub const REGRTEST_MODULES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/regrtest");
 
-/// Fill `dest` (created if needed) with the fixture test modules and the `_leakfix` extension,
-/// ready for `python -m test --testdir DEST`.
+/// Fill `dest` (created if needed) with the fixture test modules and the `_leakfix` and
+/// `_hangfix` extensions, ready for `python -m test --testdir DEST`.
 pub fn populate_testdir(dest: &Path) -> io::Result<PathBuf> {
     let extension = LEAKFIX.map_err(|why| io::Error::other(format!("the _leakfix fixture is missing: {why}")))?;
+    let hangfix = HANGFIX.map_err(|why| io::Error::other(format!("the _hangfix fixture is missing: {why}")))?;
     std::fs::create_dir_all(dest)?;
     for entry in std::fs::read_dir(REGRTEST_MODULES)? {
         let path = entry?.path();
@@ -23,7 +24,9 @@ pub fn populate_testdir(dest: &Path) -> io::Result<PathBuf> {
             std::fs::copy(&path, dest.join(path.file_name().unwrap_or_default()))?;
         }
     }
-    let extension = Path::new(extension);
-    std::fs::copy(extension, dest.join(extension.file_name().unwrap_or_default()))?;
+    for extension in [extension, hangfix] {
+        let extension = Path::new(extension);
+        std::fs::copy(extension, dest.join(extension.file_name().unwrap_or_default()))?;
+    }
     Ok(dest.to_owned())
 }

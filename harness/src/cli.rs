@@ -7,6 +7,8 @@ use std::time::Duration;
 
 use clap::Parser;
 
+use crate::launch::sanitizers::Choice;
+
 const ABOUT: &str = "Run a command (typically `python -m test -R 3:3 ...`) and report, per test, \
 the memory leaked per repetition in each of CPython's allocator domains (raw, mem, obj).";
 
@@ -51,12 +53,27 @@ pub struct Args {
     #[arg(long)]
     pub no_shim: bool,
 
+    /// Sanitizer runtime handling: `auto` detects it from the program's ELF (libasan in
+    /// DT_NEEDED, __asan_init...), a name forces it (e.g. `asan` on a plain interpreter that
+    /// loads an instrumented extension: gcc's libasan is preloaded), `none` leaves the
+    /// environment alone. ASAN_OPTIONS defaults to the buildbots'
+    /// detect_leaks=0:allocator_may_return_null=1:handle_segv=0, merged with yours (yours win).
+    #[arg(long, value_enum, value_name = "RUNTIME", default_value_t = Choice::Auto)]
+    pub sanitizer: Choice,
+
     /// Count only: do not record where leaked blocks were allocated. Counting costs two plain
     /// stores per allocation and per free (1-3% of a debug build's run time); attribution adds,
     /// during a test's counted -R repetitions, a native stack capture per allocation and a table
     /// update per free (about 1.4x the plain run time on test_list test_dict -R 3:3).
     #[arg(long)]
     pub no_attribution: bool,
+
+    /// Seconds without output (regrtest's `running: ...` heartbeats do not count) after which
+    /// the processes running tests are inspected, reported as hung and ended; 0 turns the hang
+    /// watch off. Deadlocks that can be proved (lock cycles, a mutex whose owner is gone) are
+    /// reported within seconds, whatever this says. Below buildbot's 1200 s no-output kill.
+    #[arg(long, value_name = "SECONDS", default_value_t = 900)]
+    pub hang_timeout: u64,
 
     /// Return addresses recorded per allocation for attribution.
     #[arg(long, value_name = "FRAMES", default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=128))]
@@ -107,6 +124,9 @@ pub struct Config {
     pub shim: bool,
     /// Frames per allocation stack; 0 when attribution is off.
     pub stack_depth: u32,
+    /// No-output time before a hang is declared; `None`: no hang watch.
+    pub hang_timeout: Option<Duration>,
+    pub sanitizer: Choice,
 }
 
 impl Args {
@@ -134,6 +154,8 @@ impl Args {
             grace: Duration::from_secs_f64(self.grace),
             shim: !self.no_shim,
             stack_depth: if self.no_attribution { 0 } else { self.stack_depth },
+            hang_timeout: (self.hang_timeout > 0).then(|| Duration::from_secs(self.hang_timeout)),
+            sanitizer: self.sanitizer,
         })
     }
 }

@@ -19,6 +19,9 @@ impl ExitCode {
     /// leakcheck found a leak that the command did not report (e.g. a `PyMem_RawMalloc` leak,
     /// which regrtest cannot see). Returned whatever the command's own status was.
     pub const LEAK_NOT_REPORTED: i32 = 101;
+    /// leakcheck found a hang or deadlock and ended the stuck processes. Takes precedence over
+    /// 101.
+    pub const HANG: i32 = 102;
     /// The command exists but could not be executed (permissions, bad ELF), as in the shell.
     pub const NOT_EXECUTABLE: i32 = 126;
     /// The command was not found, as in the shell.
@@ -29,11 +32,12 @@ impl ExitCode {
 
 /// The table printed at the end of `--help`.
 pub fn help_text() -> String {
-    let rows: [(&str, &str); 7] = [
+    let rows: [(&str, &str); 8] = [
         ("status of the command", "the command ran and leakcheck found nothing it did not report"),
         ("64", "bad leakcheck arguments"),
         ("70", "leakcheck itself failed (run directory, log or report files)"),
         ("101", "leakcheck found a leak the command did not report (e.g. in the raw domain)"),
+        ("102", "leakcheck found a hang or deadlock and ended the stuck processes"),
         ("126", "the command could not be executed"),
         ("127", "the command was not found"),
         ("128+N", "the command was killed by signal N (after SIGINT/SIGTERM too)"),
@@ -57,6 +61,7 @@ mod tests {
             ExitCode::USAGE,
             ExitCode::INTERNAL,
             ExitCode::LEAK_NOT_REPORTED,
+            ExitCode::HANG,
             ExitCode::NOT_EXECUTABLE,
             ExitCode::NOT_FOUND,
         ] {

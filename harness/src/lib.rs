@@ -8,6 +8,7 @@
 pub mod cli;
 pub mod escape;
 pub mod exit;
+pub mod hang;
 pub mod launch;
 pub mod leaks;
 pub mod regrtest;

@@ -10,11 +10,12 @@ use anyhow::Context;
 
 use crate::cli::Config;
 use crate::exit::ExitCode;
-use crate::launch::{self, RunDir};
+use crate::hang::{HangReport, HangWatch};
+use crate::launch::{self, sanitizers, RunDir};
 use crate::leaks;
 use crate::regrtest::{self, Outcome, ParsedRun};
 use crate::report::{
-    LeakSiteReport, ProcessInfo, RegrtestLeaks, Repetitions, RunReport, RunStatus, ShimStatus, Summary, TestReport,
+    LeakSiteReport, ProcessInfo, SanitizerStatus, RegrtestLeaks, Repetitions, RunReport, RunStatus, ShimStatus, Summary, TestReport,
     SCHEMA_VERSION,
 };
 use crate::shim_events::{Series, ShimData};
@@ -30,13 +31,24 @@ pub struct RunOutcome {
 }
 
 /// Feeds the child's lines to the regrtest parser.
+/// Feeds the child's lines to the regrtest parser and the hang watch, and ticks the watch.
 struct Sink {
     parser: regrtest::Parser,
+    hangs: Option<HangWatch>,
 }
 
 impl OutputSink for Sink {
     fn line(&mut self, _stream: Stream, line: &[u8]) {
         self.parser.feed_line(line);
+        if let Some(hangs) = &mut self.hangs {
+            hangs.output(line, std::time::Instant::now());
+        }
+    }
+
+    fn tick(&mut self, command: i32) -> Vec<supervise::Action> {
+        let Some(hangs) = &mut self.hangs else { return Vec::new() };
+        let root = std::process::id() as i32;
+        hangs.tick(root, command, self.parser.current_test(), std::time::Instant::now())
     }
 }
 
@@ -47,7 +59,11 @@ pub type Notify<'a> = &'a mut dyn FnMut(&str);
 /// (run directory, log); a command that cannot start is a report with `status.error`.
 pub fn execute(config: &Config, notify: Notify<'_>) -> anyhow::Result<RunOutcome> {
     let run_dir = RunDir::create(config.run_dir.as_deref()).context("setting up the run")?;
-    let shim = if config.shim { Some(run_dir.install_shim().context("setting up the run")?) } else { None };
+    let program = sanitizers::resolve_program(&config.command[0], std::env::var_os("PATH").as_deref())
+        .unwrap_or_else(|| config.command[0].clone().into());
+    let sanitizer_plan = sanitizers::plan(config.sanitizer, &program, |name| std::env::var(name).ok());
+    let shim_wanted = config.shim && sanitizer_plan.shim;
+    let shim = if shim_wanted { Some(run_dir.install_shim().context("setting up the run")?) } else { None };
     let log_path = config.log.clone().unwrap_or_else(|| run_dir.path().join("output.log"));
     let log = OpenOptions::new()
         .write(true)
@@ -58,8 +74,19 @@ pub fn execute(config: &Config, notify: Notify<'_>) -> anyhow::Result<RunOutcome
         .with_context(|| format!("creating the log {}", log_path.display()))?;
     notify(&format!("run directory {}, log {}", run_dir.path().display(), log_path.display()));
 
-    let cmd = launch::command(&config.command, &run_dir, shim.as_deref(), config.stack_depth);
-    let mut sink = Sink { parser: regrtest::Parser::new() };
+    if !sanitizer_plan.runtimes.is_empty() {
+        let names: Vec<&str> = sanitizer_plan.runtimes.iter().map(|r| r.name()).collect();
+        let preloaded: Vec<String> = sanitizer_plan.preload_first.iter().map(|p| p.display().to_string()).collect();
+        notify(&format!(
+            "sanitizer: {}{}",
+            names.join(", "),
+            if preloaded.is_empty() { String::new() } else { format!(" (preloaded first: {})", preloaded.join(" ")) }
+        ));
+    }
+    let launch = launch::Launch { shim: shim.as_deref(), stack_depth: config.stack_depth, sanitizers: &sanitizer_plan };
+    let cmd = launch::command(&config.command, &run_dir, launch);
+    let hangs = config.hang_timeout.map(HangWatch::new);
+    let mut sink = Sink { parser: regrtest::Parser::new(), hangs };
     let supervised = supervise::run(cmd, config.grace, log, &mut sink);
     run_dir.remove_shim();
 
@@ -70,11 +97,17 @@ pub fn execute(config: &Config, notify: Notify<'_>) -> anyhow::Result<RunOutcome
         status: RunStatus::default(),
         log: Some(log_path.display().to_string()),
         run_dir: run_dir.path().display().to_string(),
-        shim: ShimStatus { enabled: config.shim, ..ShimStatus::default() },
+        shim: ShimStatus { enabled: shim_wanted, ..ShimStatus::default() },
         tests: Vec::new(),
         summary: Summary::default(),
         leftover_processes: Vec::new(),
-        warnings: Vec::new(),
+        hangs: Vec::new(),
+        sanitizer: SanitizerStatus {
+            runtimes: sanitizer_plan.runtimes.iter().map(|r| r.name().to_owned()).collect(),
+            preloaded: sanitizer_plan.preload_first.iter().map(|p| p.display().to_string()).collect(),
+            options: sanitizer_plan.variables.iter().cloned().collect(),
+        },
+        warnings: sanitizer_plan.notes.clone(),
     };
 
     let supervised = match supervised {
@@ -92,15 +125,17 @@ pub fn execute(config: &Config, notify: Notify<'_>) -> anyhow::Result<RunOutcome
         Err(err) => return Err(anyhow::Error::from(err).context("supervising the command")),
     };
 
+    let hangs = sink.hangs.take().map(HangWatch::finish).unwrap_or_default();
     let completed = matches!(supervised.exit, ChildExit::Exited(_)) && supervised.interrupted_by.is_none();
     let saw_huntrleaks = sink.parser.saw_huntrleaks();
     let parsed = sink.parser.finish(completed);
-    let shim_data = if config.shim {
+    let shim_data = if shim_wanted {
         ShimData::read_dir(run_dir.path()).with_context(|| format!("reading {}", run_dir.path().display()))?
     } else {
         ShimData::default()
     };
     assemble(&mut report, &supervised, parsed, saw_huntrleaks, &shim_data);
+    add_hangs(&mut report, hangs);
     let exit_code = exit_code(&supervised, &report);
     report.status.leakcheck_exit_code = exit_code;
     Ok(RunOutcome { report, exit_code })
@@ -108,6 +143,9 @@ pub fn execute(config: &Config, notify: Notify<'_>) -> anyhow::Result<RunOutcome
 
 /// The status rule of `exit.rs`: the command's own status unless leakcheck found more.
 fn exit_code(supervised: &Supervised, report: &RunReport) -> i32 {
+    if !report.hangs.is_empty() {
+        return ExitCode::HANG;
+    }
     if !report.summary.leaked_not_reported_by_regrtest.is_empty() {
         return ExitCode::LEAK_NOT_REPORTED;
     }
@@ -122,6 +160,31 @@ fn outcome_name(outcome: Option<&Outcome>) -> String {
         Some(serde_json::Value::String(name)) => name,
         _ => "unknown".into(),
     }
+}
+
+/// Put the hangs in the report and mark their tests `hung`.
+fn add_hangs(report: &mut RunReport, hangs: Vec<HangReport>) {
+    for hang in &hangs {
+        let Some(name) = &hang.test else { continue };
+        match report.tests.iter_mut().find(|t| &t.name == name) {
+            Some(test) => test.outcome = "hung".into(),
+            None => report.tests.push(TestReport {
+                name: name.clone(),
+                outcome: "hung".into(),
+                leaked: false,
+                leak_not_reported_by_regrtest: false,
+                regrtest: RegrtestLeaks::default(),
+                domains: None,
+                leak_sites: Vec::new(),
+                repetitions: None,
+                notes: Vec::new(),
+            }),
+        }
+        report.warnings.extend(hang.notes.iter().cloned());
+    }
+    report.summary.hung = hangs.iter().filter_map(|h| h.test.clone()).collect();
+    report.summary.tests = report.tests.len();
+    report.hangs = hangs;
 }
 
 /// Join regrtest's view and the shim's into the report.
@@ -198,6 +261,7 @@ fn assemble(report: &mut RunReport, supervised: &Supervised, parsed: ParsedRun, 
             .filter(|t| t.leak_not_reported_by_regrtest)
             .map(|t| t.name.clone())
             .collect(),
+        hung: Vec::new(),
         regrtest_result: parsed.summary.as_ref().and_then(|s| s.result.clone()),
     };
     report.tests = tests;

@@ -44,7 +44,26 @@ pub enum Stream {
 pub trait OutputSink {
     /// One line, without its newline (a final unterminated line is passed too).
     fn line(&mut self, stream: Stream, line: &[u8]);
+
+    /// About once a second while the command runs (`command` is its pid): a chance to look at
+    /// the tree and ask for processes to be ended.
+    fn tick(&mut self, command: i32) -> Vec<Action> {
+        let _ = command;
+        Vec::new()
+    }
 }
+
+/// What a sink may ask of the supervisor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// End these processes: SIGTERM now, SIGKILL after the grace period. The command goes on.
+    EndProcesses(Vec<i32>),
+    /// End the whole tree, as after SIGTERM.
+    EndTree,
+}
+
+/// How often the sink's `tick` runs.
+const TICK: Duration = Duration::from_secs(1);
 
 /// How the child ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -197,6 +216,10 @@ struct Loop<'a> {
     /// After SIGKILL, how long we keep waiting for descendants (one stuck in uninterruptible
     /// sleep would otherwise hold us forever).
     give_up_at: Option<Instant>,
+    /// Processes a sink asked to end, and when they get SIGKILL.
+    ending: Vec<(Vec<i32>, Instant)>,
+    next_tick: Instant,
+
     output_errors: Vec<String>,
 }
 
@@ -232,6 +255,8 @@ impl<'a> Loop<'a> {
             leftovers: Vec::new(),
             leftovers_handled: false,
             give_up_at: None,
+            ending: Vec::new(),
+            next_tick: Instant::now() + TICK,
             output_errors: Vec::new(),
         }
     }
@@ -258,12 +283,17 @@ impl<'a> Loop<'a> {
                 self.end_leftovers();
             }
 
-            let timeout = match self.kill_at {
-                Some(at) => {
-                    PollTimeout::try_from(at.saturating_duration_since(Instant::now())).unwrap_or(PollTimeout::MAX)
-                }
-                None if self.exit.is_some() => PollTimeout::from(100u16),
-                None => PollTimeout::NONE,
+            let mut wake = self.next_tick;
+            if let Some(at) = self.kill_at {
+                wake = wake.min(at);
+            }
+            for (_, at) in &self.ending {
+                wake = wake.min(*at);
+            }
+            let timeout = if self.exit.is_some() {
+                PollTimeout::from(100u16)
+            } else {
+                PollTimeout::try_from(wake.saturating_duration_since(Instant::now())).unwrap_or(PollTimeout::MAX)
             };
             let (ready_pipes, signal_ready) = {
                 let mut fds: Vec<PollFd> = Vec::with_capacity(3);
@@ -308,6 +338,25 @@ impl<'a> Loop<'a> {
                     self.killed = true;
                     self.kill_at = None;
                     self.give_up_at = Some(Instant::now() + AFTER_KILL);
+                }
+            }
+            let now = Instant::now();
+            self.ending.retain(|(pids, at)| {
+                if now >= *at {
+                    for &pid in pids {
+                        let _ = nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGKILL);
+                    }
+                    return false;
+                }
+                true
+            });
+            if now >= self.next_tick {
+                self.next_tick = now + TICK;
+                if self.exit.is_none() {
+                    let command = self.child.id() as i32;
+                    for action in sink.tick(command) {
+                        self.act(action);
+                    }
                 }
             }
             // SIGCHLD may coalesce, and a reap is cheap: try on every turn.
@@ -417,6 +466,23 @@ impl<'a> Loop<'a> {
             } else {
                 // A second request: no more patience.
                 self.kill_at = Some(Instant::now());
+            }
+        }
+    }
+
+    /// Carry out what a sink asked.
+    fn act(&mut self, action: Action) {
+        match action {
+            Action::EndProcesses(pids) => {
+                for &pid in &pids {
+                    let _ = nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGTERM);
+                }
+                self.ending.push((pids, Instant::now() + self.grace));
+            }
+            Action::EndTree => {
+                self.kill_all(Signal::SIGTERM);
+                let deadline = Instant::now() + self.grace;
+                self.kill_at = Some(self.kill_at.map_or(deadline, |at| at.min(deadline)));
             }
         }
     }

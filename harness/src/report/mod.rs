@@ -7,6 +7,7 @@
 
 #![forbid(unsafe_code)]
 
+
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::Path;
@@ -14,6 +15,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::escape::for_terminal;
+use crate::hang::HangReport;
 use crate::leaks::Domains;
 use crate::symbolize::Frame;
 
@@ -35,6 +37,10 @@ pub struct RunReport {
     pub summary: Summary,
     /// Processes of the tree still alive after the command exited, which leakcheck ended.
     pub leftover_processes: Vec<ProcessInfo>,
+    /// Hangs and deadlocks leakcheck found and ended (see `crate::hang`).
+    pub hangs: Vec<HangReport>,
+    /// The sanitizer runtimes the run was set up for.
+    pub sanitizer: SanitizerStatus,
     pub warnings: Vec<String>,
 }
 
@@ -53,6 +59,17 @@ pub struct RunStatus {
     pub error: Option<String>,
     /// leakcheck's own exit status (see `leakcheck --help`).
     pub leakcheck_exit_code: i32,
+}
+
+/// How the command was set up for sanitizers (see `crate::launch::sanitizers`).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SanitizerStatus {
+    /// `asan`, `msan`, `ubsan`, `tsan`: detected from the program's ELF or forced.
+    pub runtimes: Vec<String>,
+    /// Runtime libraries put first in `LD_PRELOAD`.
+    pub preloaded: Vec<String>,
+    /// Options variables set, merged with the user's (e.g. `ASAN_OPTIONS`).
+    pub options: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -131,6 +148,8 @@ pub struct Summary {
     pub tests: usize,
     pub leaked: Vec<String>,
     pub leaked_not_reported_by_regrtest: Vec<String>,
+    /// Tests that hung (leakcheck ended them).
+    pub hung: Vec<String>,
     /// regrtest's own final result line ("SUCCESS", "FAILURE", ...).
     pub regrtest_result: Option<String>,
 }
@@ -161,8 +180,14 @@ impl RunReport {
         for p in &self.leftover_processes {
             line(&mut out, &format!("ended leftover process {} ({})", p.pid, for_terminal(&p.command)));
         }
+        for hang in &self.hangs {
+            render_hang(&mut out, hang);
+        }
         let s = &self.summary;
         let mut head = format!("---- leak summary: {} test{}, {} leaked", s.tests, plural(s.tests), s.leaked.len());
+        if !s.hung.is_empty() {
+            let _ = write!(head, ", {} hung", s.hung.len());
+        }
         if !s.leaked_not_reported_by_regrtest.is_empty() {
             let _ = write!(head, ", {} not reported by regrtest", s.leaked_not_reported_by_regrtest.len());
         }
@@ -249,6 +274,43 @@ fn render_test(out: &mut String, test: &TestReport) {
     }
     for note in &test.notes {
         let _ = writeln!(out, "leakcheck:     note: {}", for_terminal(note));
+    }
+}
+
+/// A hang: diagnosis, then each thread's top frames, native and Python.
+fn render_hang(out: &mut String, hang: &HangReport) {
+    let test = hang.test.as_deref().map(for_terminal).unwrap_or("(unknown test)".into());
+    let kind = serde_json::to_value(hang.diagnosis.kind).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+    let _ = writeln!(out, "leakcheck: HANG in {test} ({kind}): {}", for_terminal(&hang.diagnosis.summary));
+    for process in &hang.processes {
+        let _ = writeln!(out, "leakcheck:     process {}: {}", process.pid, for_terminal(&process.command));
+        for thread in &process.threads {
+            let native: Vec<String> = thread
+                .frames
+                .iter()
+                .take(TEXT_FRAMES)
+                .map(|f| {
+                    let name = for_terminal(f.function.as_deref().unwrap_or("??")).into_owned();
+                    match (&f.file, f.line) {
+                        (Some(file), Some(line)) => {
+                            let file = file.rsplit('/').next().unwrap_or(file);
+                            format!("{name} ({}:{line})", for_terminal(file))
+                        }
+                        _ => name,
+                    }
+                })
+                .collect();
+            let _ = writeln!(out, "leakcheck:       thread {} ({}): {}", thread.tid, thread.state, native.join(" <- "));
+            if !thread.python_frames.is_empty() {
+                let python: Vec<String> = thread
+                    .python_frames
+                    .iter()
+                    .take(TEXT_FRAMES)
+                    .map(|f| format!("{} ({}:{})", for_terminal(&f.function), for_terminal(f.file.rsplit('/').next().unwrap_or(&f.file)), f.line))
+                    .collect();
+                let _ = writeln!(out, "leakcheck:         python: {}", python.join(" <- "));
+            }
+        }
     }
 }
 
@@ -353,9 +415,12 @@ mod tests {
                 tests: 2,
                 leaked: vec!["test_raw".into()],
                 leaked_not_reported_by_regrtest: vec!["test_raw".into()],
+                hung: vec![],
                 regrtest_result: None,
             },
             leftover_processes: vec![],
+            hangs: vec![],
+            sanitizer: SanitizerStatus::default(),
             warnings: vec![],
         }
     }

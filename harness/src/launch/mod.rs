@@ -1,6 +1,8 @@
 //! The child's argv and environment: the private run directory, the preload shim, and the
 //! process group. Knows nothing of parsing or reporting.
 
+pub mod sanitizers;
+
 use std::ffi::{OsStr, OsString};
 use std::fs;
 use std::io::Write;
@@ -103,28 +105,52 @@ impl RunDir {
     }
 }
 
-/// `LD_PRELOAD` with `shim` appended, so that a sanitizer runtime the user preloads stays first
-/// (ASAN aborts otherwise: "ASan runtime does not come first").
-pub fn preload_value(existing: Option<&OsStr>, shim: &Path) -> OsString {
-    let mut value = OsString::new();
-    if let Some(existing) = existing.filter(|v| !v.as_bytes().iter().all(u8::is_ascii_whitespace)) {
-        value.push(existing);
-        value.push(" ");
+/// `LD_PRELOAD`: the sanitizer runtimes that must come first, then what the user preloads
+/// (without repeating a runtime), then the shim, last. ASAN aborts when its runtime is not first
+/// ("ASan runtime does not come first").
+pub fn preload_value(first: &[PathBuf], existing: Option<&OsStr>, shim: Option<&Path>) -> Option<OsString> {
+    let mut entries: Vec<OsString> = first.iter().map(|p| p.as_os_str().to_owned()).collect();
+    if let Some(existing) = existing {
+        for entry in existing.as_bytes().split(|b| b.is_ascii_whitespace() || *b == b':').filter(|e| !e.is_empty()) {
+            let entry = OsStr::from_bytes(entry);
+            let duplicate = first.iter().any(|f| {
+                f.as_os_str() == entry || f.file_name().is_some_and(|name| Path::new(entry).file_name() == Some(name))
+            });
+            if !duplicate {
+                entries.push(entry.to_owned());
+            }
+        }
     }
-    value.push(shim);
-    value
+    entries.extend(shim.map(|s| s.as_os_str().to_owned()));
+    (!entries.is_empty()).then(|| entries.join(OsStr::new(" ")))
 }
 
-/// The command, in its own process group, with the shim preloaded when `shim` is given,
-/// recording allocation stacks `stack_depth` deep (0: none).
-pub fn command(argv: &[OsString], run_dir: &RunDir, shim: Option<&Path>, stack_depth: u32) -> Command {
+/// How the command is to be started.
+#[derive(Debug, Clone, Copy)]
+pub struct Launch<'a> {
+    /// The shim to preload, if any.
+    pub shim: Option<&'a Path>,
+    /// Frames per allocation stack (0: no attribution).
+    pub stack_depth: u32,
+    /// The sanitizer environment.
+    pub sanitizers: &'a sanitizers::Plan,
+}
+
+/// The command, in its own process group, with its environment set up by `launch`.
+pub fn command(argv: &[OsString], run_dir: &RunDir, launch: Launch<'_>) -> Command {
     let mut cmd = Command::new(&argv[0]);
     cmd.args(&argv[1..]);
     cmd.process_group(0);
-    if let Some(shim) = shim {
-        cmd.env("LD_PRELOAD", preload_value(std::env::var_os("LD_PRELOAD").as_deref(), shim));
+    let existing = std::env::var_os("LD_PRELOAD");
+    if let Some(preload) = preload_value(&launch.sanitizers.preload_first, existing.as_deref(), launch.shim) {
+        cmd.env("LD_PRELOAD", preload);
+    }
+    for (name, value) in &launch.sanitizers.variables {
+        cmd.env(name, value);
+    }
+    if launch.shim.is_some() {
         cmd.env(RUN_DIR_ENV, run_dir.path());
-        cmd.env(STACK_DEPTH_ENV, stack_depth.to_string());
+        cmd.env(STACK_DEPTH_ENV, launch.stack_depth.to_string());
     }
     cmd
 }
@@ -134,12 +160,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn preload_keeps_what_the_user_preloads_first() {
-        let shim = Path::new("/run/x/libleakcheck_shim.so");
-        assert_eq!(preload_value(None, shim), "/run/x/libleakcheck_shim.so");
-        assert_eq!(preload_value(Some(OsStr::new("  ")), shim), "/run/x/libleakcheck_shim.so");
+    fn preload_puts_runtimes_first_and_the_shim_last() {
+        let shim = Some(Path::new("/run/x/libleakcheck_shim.so"));
+        let asan = [PathBuf::from("/usr/lib/x86_64-linux-gnu/libasan.so.8")];
+        assert_eq!(preload_value(&[], None, shim).unwrap(), "/run/x/libleakcheck_shim.so");
+        assert_eq!(preload_value(&[], Some(OsStr::new("  ")), shim).unwrap(), "/run/x/libleakcheck_shim.so");
         assert_eq!(
-            preload_value(Some(OsStr::new("/usr/lib/libasan.so.8")), shim),
+            preload_value(&asan, Some(OsStr::new("libasan.so.8 /opt/libx.so")), shim).unwrap(),
+            "/usr/lib/x86_64-linux-gnu/libasan.so.8 /opt/libx.so /run/x/libleakcheck_shim.so"
+        );
+        assert_eq!(preload_value(&[], None, None), None);
+        assert_eq!(
+            preload_value(&[], Some(OsStr::new("/usr/lib/libasan.so.8")), shim).unwrap(),
             "/usr/lib/libasan.so.8 /run/x/libleakcheck_shim.so"
         );
     }

@@ -1,0 +1,275 @@
+//! Why a process is stuck: a pure function of what the inspection saw (threads, their native
+//! frames, the futex each one sleeps on and, for a glibc mutex, the owner TID its word records).
+//!
+//! - `lock-cycle`: thread A waits for a mutex owned by B, B (transitively) for one owned by A.
+//! - `lock-owner-gone`: a thread waits for a mutex whose owner is no thread of the process: it
+//!   was locked by a thread of the parent and inherited, locked, across `fork`.
+//! - `known-signature`: a known pattern, with its reference (bpo-45200: a forked child blocked
+//!   in libasan's `pthread_create`).
+//! - `no-progress`: none of the above could be proved; the caller decides when to say so.
+//!
+//! Knows nothing of processes: the caller reads memory and registers.
+
+#![forbid(unsafe_code)]
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::symbolize::Frame;
+
+/// What the inspection saw of one thread.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ThreadView {
+    pub tid: i32,
+    pub state: char,
+    /// Native frames, innermost first (symbolized).
+    pub frames: Vec<Frame>,
+    /// The futex the thread sleeps on without a timeout, if it does.
+    pub futex: Option<u64>,
+    /// The owner TID recorded in the mutex at `futex`, when the frames show a mutex lock.
+    pub mutex_owner: Option<i32>,
+}
+
+/// What the inspection saw of one process.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProcessView {
+    pub pid: i32,
+    /// A child that its parent forked without exec: same executable and command line.
+    pub forked_child: bool,
+    pub threads: Vec<ThreadView>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DiagnosisKind {
+    LockCycle,
+    LockOwnerGone,
+    KnownSignature,
+    NoProgress,
+}
+
+/// A lock in a diagnosis.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LockInfo {
+    /// Address of the mutex in the process, as `"0x..."`.
+    pub address: String,
+    /// The owner TID the mutex records.
+    pub owner: i32,
+    /// Threads waiting for it.
+    pub waiters: Vec<i32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Diagnosis {
+    pub kind: DiagnosisKind,
+    /// One sentence for people.
+    pub summary: String,
+    /// The process the diagnosis is about.
+    pub pid: i32,
+    /// Threads involved.
+    pub threads: Vec<i32>,
+    pub locks: Vec<LockInfo>,
+    /// For `known-signature`: the issue it is (e.g. `bpo-45200`).
+    pub reference: Option<String>,
+}
+
+/// Functions in which glibc sleeps on a mutex's lock word (the futex is the mutex itself).
+const MUTEX_LOCK_FUNCTIONS: &[&str] = &[
+    "__lll_lock_wait",
+    "__lll_lock_wait_private",
+    "pthread_mutex_lock",
+    "___pthread_mutex_lock",
+    "__pthread_mutex_lock",
+    "__pthread_mutex_lock_full",
+    "lll_mutex_lock_optimized",
+    "pthread_mutex_timedlock",
+    "__pthread_mutex_clocklock_common",
+];
+
+/// Whether the innermost frames are glibc waiting on a mutex.
+pub fn waits_on_mutex(frames: &[Frame]) -> bool {
+    frames.iter().take(6).any(|f| f.function.as_deref().is_some_and(|name| MUTEX_LOCK_FUNCTIONS.contains(&name)))
+}
+
+/// The provable reason `process` is stuck, if any.
+pub fn diagnose(process: &ProcessView) -> Option<Diagnosis> {
+    if let Some(known) = known_signature(process) {
+        return Some(known);
+    }
+    let tids: Vec<i32> = process.threads.iter().map(|t| t.tid).collect();
+    // Mutex waits: thread -> (mutex, owner).
+    let waits: BTreeMap<i32, (u64, i32)> = process
+        .threads
+        .iter()
+        .filter_map(|t| Some((t.tid, (t.futex?, t.mutex_owner.filter(|&o| o > 0)?))))
+        .collect();
+    let lock = |address: u64, owner: i32| LockInfo {
+        address: format!("{address:#x}"),
+        owner,
+        waiters: waits.iter().filter(|(_, &(a, _))| a == address).map(|(&t, _)| t).collect(),
+    };
+    // An owner that is no thread of this process.
+    if let Some((&tid, &(address, owner))) = waits.iter().find(|(_, (_, owner))| !tids.contains(owner)) {
+        return Some(Diagnosis {
+            kind: DiagnosisKind::LockOwnerGone,
+            summary: format!(
+                "thread {tid} waits for the mutex at {address:#x}, locked by thread {owner}, which does not exist in \
+                 process {}{}",
+                process.pid,
+                if process.forked_child {
+                    ": the mutex was locked when the process was forked, and the child inherited it locked"
+                } else {
+                    ""
+                }
+            ),
+            pid: process.pid,
+            threads: vec![tid],
+            locks: vec![lock(address, owner)],
+            reference: None,
+        });
+    }
+    // A cycle in the wait-for graph: follow owners from each waiting thread.
+    for &start in waits.keys() {
+        let mut path = vec![start];
+        let mut current = start;
+        while let Some(&(_, owner)) = waits.get(&current) {
+            if let Some(position) = path.iter().position(|&t| t == owner) {
+                let cycle: Vec<i32> = path[position..].to_vec();
+                let locks: Vec<LockInfo> = cycle.iter().map(|t| lock(waits[t].0, waits[t].1)).collect();
+                let chain: Vec<String> = cycle
+                    .iter()
+                    .map(|t| format!("thread {t} waits for {:#x} held by thread {}", waits[t].0, waits[t].1))
+                    .collect();
+                return Some(Diagnosis {
+                    kind: DiagnosisKind::LockCycle,
+                    summary: format!("deadlock in process {}: {}", process.pid, chain.join(", ")),
+                    pid: process.pid,
+                    threads: cycle,
+                    locks,
+                    reference: None,
+                });
+            }
+            path.push(owner);
+            current = owner;
+        }
+    }
+    None
+}
+
+/// bpo-45200: libasan deadlocks in `pthread_create()` when a multi-threaded process forks and
+/// the child starts a thread (test_multiprocessing_fork hangs under ASAN).
+fn known_signature(process: &ProcessView) -> Option<Diagnosis> {
+    if !process.forked_child {
+        return None;
+    }
+    let stuck = process.threads.iter().find(|t| {
+        t.futex.is_some()
+            && t.frames.iter().any(|f| f.module.contains("libasan"))
+            && t.frames.iter().any(|f| f.function.as_deref().is_some_and(|n| n.contains("pthread_create")))
+    })?;
+    Some(Diagnosis {
+        kind: DiagnosisKind::KnownSignature,
+        summary: format!(
+            "process {} was forked from a multi-threaded process and its thread {} is stuck in libasan's \
+             pthread_create: the libasan fork/thread deadlock (bpo-45200, gh-89363); CPython skips such tests under \
+             ASAN (support.HAVE_ASAN_FORK_BUG)",
+            process.pid, stuck.tid
+        ),
+        pid: process.pid,
+        threads: vec![stuck.tid],
+        locks: Vec::new(),
+        reference: Some("bpo-45200".into()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(function: &str, module: &str) -> Frame {
+        Frame {
+            function: Some(function.into()),
+            file: None,
+            line: None,
+            column: None,
+            module: module.into(),
+            address: 0,
+            inlined: false,
+        }
+    }
+
+    fn mutex_waiter(tid: i32, mutex: u64, owner: i32) -> ThreadView {
+        ThreadView {
+            tid,
+            state: 'S',
+            frames: vec![frame("__lll_lock_wait", "libc.so.6"), frame("pthread_mutex_lock", "libc.so.6")],
+            futex: Some(mutex),
+            mutex_owner: Some(owner),
+        }
+    }
+
+    fn joiner(tid: i32) -> ThreadView {
+        ThreadView { tid, state: 'S', frames: vec![frame("__futex_abstimed_wait_common", "libc.so.6")], futex: Some(0x10), mutex_owner: None }
+    }
+
+    #[test]
+    fn two_threads_holding_each_others_mutex_are_a_cycle() {
+        let process = ProcessView {
+            pid: 100,
+            forked_child: false,
+            threads: vec![joiner(100), mutex_waiter(101, 0xa0, 102), mutex_waiter(102, 0xb0, 101)],
+        };
+        let d = diagnose(&process).expect("a deadlock");
+        assert_eq!(d.kind, DiagnosisKind::LockCycle);
+        assert_eq!(d.threads, [101, 102]);
+        assert_eq!(d.locks.len(), 2);
+        assert_eq!(d.locks[0], LockInfo { address: "0xa0".into(), owner: 102, waiters: vec![101] });
+    }
+
+    #[test]
+    fn a_mutex_owned_by_a_thread_that_is_not_there_was_inherited_locked() {
+        let process = ProcessView { pid: 200, forked_child: true, threads: vec![mutex_waiter(200, 0xc0, 150)] };
+        let d = diagnose(&process).expect("a deadlock");
+        assert_eq!(d.kind, DiagnosisKind::LockOwnerGone);
+        assert!(d.summary.contains("inherited it locked"), "{}", d.summary);
+        assert_eq!(d.locks[0].owner, 150);
+    }
+
+    #[test]
+    fn waiting_without_a_cycle_proves_nothing() {
+        // 101 waits for a mutex held by 102, which sleeps elsewhere: slow, not stuck for sure.
+        let mut sleeper = joiner(102);
+        sleeper.futex = None;
+        let process = ProcessView { pid: 100, forked_child: false, threads: vec![mutex_waiter(101, 0xa0, 102), sleeper] };
+        assert_eq!(diagnose(&process), None);
+        // Python locks are semaphores: no owner recorded, no proof.
+        let process = ProcessView { pid: 100, forked_child: false, threads: vec![joiner(100), joiner(101)] };
+        assert_eq!(diagnose(&process), None);
+    }
+
+    #[test]
+    fn a_forked_child_stuck_in_libasans_pthread_create_is_bpo_45200() {
+        let stuck = ThreadView {
+            tid: 300,
+            state: 'S',
+            frames: vec![
+                frame("__lll_lock_wait", "libc.so.6"),
+                frame("__sanitizer::BlockingMutex::Lock", "/usr/lib/x86_64-linux-gnu/libasan.so.8"),
+                frame("__interceptor_pthread_create", "/usr/lib/x86_64-linux-gnu/libasan.so.8"),
+            ],
+            futex: Some(0xd0),
+            mutex_owner: Some(77),
+        };
+        let process = ProcessView { pid: 300, forked_child: true, threads: vec![stuck] };
+        let d = diagnose(&process).expect("known");
+        assert_eq!(d.kind, DiagnosisKind::KnownSignature);
+        assert_eq!(d.reference.as_deref(), Some("bpo-45200"));
+    }
+
+    #[test]
+    fn mutex_waits_are_recognised_by_their_frames() {
+        assert!(waits_on_mutex(&[frame("__lll_lock_wait", "libc"), frame("f", "x")]));
+        assert!(!waits_on_mutex(&[frame("__futex_abstimed_wait_common", "libc"), frame("sem_wait", "libc")]));
+    }
+}

@@ -1,0 +1,529 @@
+//! Hangs and deadlocks: notice them early, say why, and end the stuck processes.
+//!
+//! [`HangWatch`] is driven by the supervisor: every line of output ([`HangWatch::output`]) and
+//! a tick about once a second ([`HangWatch::tick`]). Each tick samples the tree through `/proc`
+//! ([`procfs`]): cheap, and nothing more happens while tests make progress.
+//!
+//! - **Early**: a process whose threads all sleep, with at least one in a futex wait without a
+//!   timeout, and no CPU time spent for [`QUICK`], is stopped with ptrace ([`remote`]), its
+//!   threads' native stacks are unwound ([`stacks`]) and symbolized, the owner TID of every glibc
+//!   mutex a thread waits for is read, and [`diagnose`] looks for a proof: a lock cycle, a lock
+//!   whose owner is gone, a known signature. A quiet sleeper (`time.sleep`) sleeps in
+//!   `clock_nanosleep`, a waiter with a timeout in a timed futex wait: neither is inspected.
+//! - **Late**: when the tree printed nothing but regrtest's `running: ...` heartbeats for the
+//!   hang timeout, the processes running tests are inspected the same way and reported as
+//!   `no-progress` unless a proof turns up.
+//!
+//! Then: SIGUSR1 to the stuck process if it catches it (regrtest registers faulthandler for it,
+//! and a process forked from regrtest inherits that, so the Python stacks of every thread are
+//! printed; faulthandler chains to the default action, which ends the process), the Python frames
+//! are read back (from a worker's stderr file, or from our own output), and the stuck process
+//! and its descendants are ended (TERM, grace, KILL): a `-j` worker, or a process a test forked,
+//! so that regrtest goes on; the whole tree when regrtest itself is stuck.
+//!
+//! If ptrace is denied (Yama, containers), the report says so and keeps what `/proc` showed.
+
+pub mod diagnose;
+pub mod procfs;
+pub mod remote;
+pub mod stacks;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::LazyLock;
+use std::time::{Duration, Instant};
+
+use regex::bytes::Regex;
+use serde::Serialize;
+
+use self::diagnose::{diagnose, waits_on_mutex, Diagnosis, DiagnosisKind, ProcessView, ThreadView};
+use self::procfs::ProcessSample;
+use self::remote::{LiveMemory, ProcessMemory, Stopped};
+use self::stacks::ProcessStacks;
+use crate::supervise::Action;
+use crate::symbolize::{Frame, Symbolizer};
+
+/// How long a process must sit still before it is inspected for a deadlock.
+pub const QUICK: Duration = Duration::from_secs(2);
+
+/// A Python frame from faulthandler's dump.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PythonFrame {
+    pub function: String,
+    pub file: String,
+    pub line: u32,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ThreadReport {
+    pub tid: i32,
+    /// The kernel's state letter: `S` sleeping, `D` uninterruptible, `R` running...
+    pub state: String,
+    /// Native frames, innermost first (empty when ptrace was denied).
+    pub frames: Vec<Frame>,
+    /// Python frames, innermost first, from faulthandler (empty when unavailable).
+    pub python_frames: Vec<PythonFrame>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ProcessReport {
+    pub pid: i32,
+    pub command: String,
+    pub threads: Vec<ThreadReport>,
+}
+
+/// One hang: what was stuck, why, and the stacks.
+#[derive(Debug, Clone, Serialize)]
+pub struct HangReport {
+    /// The regrtest test that was running, when known.
+    pub test: Option<String>,
+    pub diagnosis: Diagnosis,
+    pub processes: Vec<ProcessReport>,
+    /// Why stacks are missing, if they are (ptrace denied...).
+    pub notes: Vec<String>,
+}
+
+
+#[derive(Debug, Default)]
+struct Tracked {
+    cpu: u64,
+    still_since: Option<Instant>,
+    inspected: bool,
+}
+
+/// A hang found, waiting for faulthandler's Python stacks before the process is ended.
+#[derive(Debug)]
+struct Pending {
+    report: HangReport,
+    /// The processes to end once the Python stacks are in.
+    end: Action,
+    /// When the Python stacks were asked for.
+    asked: Instant,
+    /// `pthread_t` (the thread pointer) -> tid, to place faulthandler's threads.
+    pthreads: BTreeMap<u64, i32>,
+    /// The stuck process's stderr when it is a file (a `-j` worker's), opened before the
+    /// signal so that it can still be read once the process is gone.
+    stderr_file: Option<std::fs::File>,
+}
+
+/// Watches the tree for hangs. See the module documentation.
+#[derive(Debug)]
+pub struct HangWatch {
+    timeout: Duration,
+    last_output: Instant,
+    tracked: BTreeMap<i32, Tracked>,
+    pending: Option<Pending>,
+    dump_lines: Vec<String>,
+    hangs: Vec<HangReport>,
+    ended: BTreeSet<i32>,
+    symbolizer: Symbolizer,
+}
+
+/// regrtest's heartbeat lines, which say that a test is still running, not that anything moved.
+static HEARTBEAT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(\d+:\d\d:\d\d )?(load avg: [\d.]+ )?running( \(\d+\))?: ").expect("a valid regex")
+});
+
+static FAULTHANDLER_THREAD: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^(Current thread|Thread) 0x([0-9a-f]+) \(most recent call first\):").expect("a valid regex")
+});
+
+static FAULTHANDLER_FRAME: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r#"^  File "(.*)", line (\d+) in (.*)$"#).expect("a valid regex"));
+
+impl HangWatch {
+    pub fn new(timeout: Duration) -> Self {
+        Self {
+            timeout,
+            last_output: Instant::now(),
+            tracked: BTreeMap::new(),
+            pending: None,
+            dump_lines: Vec::new(),
+            hangs: Vec::new(),
+            ended: BTreeSet::new(),
+            symbolizer: Symbolizer::new(),
+        }
+    }
+
+    /// A line of the command's output.
+    pub fn output(&mut self, line: &[u8], now: Instant) {
+        if self.pending.is_some() && (FAULTHANDLER_THREAD.is_match(line) || FAULTHANDLER_FRAME.is_match(line)) {
+            self.dump_lines.push(String::from_utf8_lossy(line).into_owned());
+        }
+        if !HEARTBEAT.is_match(line) {
+            self.last_output = now;
+        }
+    }
+
+    /// The hangs found so far.
+    pub fn finish(mut self) -> Vec<HangReport> {
+        if let Some(pending) = self.pending.take() {
+            self.complete(pending);
+        }
+        self.hangs
+    }
+
+    /// Add faulthandler's Python stacks to a pending hang and keep it.
+    fn complete(&mut self, mut pending: Pending) {
+        let dump = match pending.stderr_file.take() {
+            Some(file) => read_dump(file),
+            None => std::mem::take(&mut self.dump_lines),
+        };
+        attach_python_frames(&mut pending.report, &pending.pthreads, &dump);
+        self.dump_lines.clear();
+        self.hangs.push(pending.report);
+    }
+
+    /// Look at the tree below `root` (leakcheck itself); `command` is the command's pid and
+    /// `current_test` the regrtest test the output says is running (sequential mode).
+    pub fn tick(&mut self, root: i32, command: i32, current_test: Option<&str>, now: Instant) -> Vec<Action> {
+        if let Some(pending) = &self.pending {
+            // Give faulthandler a moment, then end what is stuck.
+            if now.duration_since(pending.asked) >= Duration::from_millis(700) {
+                let pending = self.pending.take().expect("checked above");
+                let end = pending.end.clone();
+                self.complete(pending);
+                return vec![end];
+            }
+            return Vec::new();
+        }
+        let tree = procfs::sample_tree(root);
+        self.tracked.retain(|pid, _| tree.contains_key(pid));
+        // Early: a process sitting still with an untimed futex wait.
+        for (pid, sample) in &tree {
+            if self.ended.contains(pid) {
+                continue;
+            }
+            let tracked = self.tracked.entry(*pid).or_default();
+            let cpu = sample.cpu_ticks();
+            let still = sample.all_blocked() && cpu == tracked.cpu;
+            tracked.cpu = cpu;
+            if !still {
+                tracked.still_since = None;
+                tracked.inspected = false;
+                continue;
+            }
+            let since = *tracked.still_since.get_or_insert(now);
+            let futex_waiter = sample.threads.iter().any(|t| t.syscall.is_some_and(|s| s.is_untimed_futex_wait()));
+            if tracked.inspected || !futex_waiter || now.duration_since(since) < QUICK {
+                continue;
+            }
+            tracked.inspected = true;
+            let (view, report, notes) = self.inspect(sample, &tree);
+            if let Some(diagnosis) = diagnose(&view) {
+                let test = self.test_of(sample, command, current_test);
+                return self.found(diagnosis, vec![report], notes, test, sample, &tree, command);
+            }
+        }
+        // Late: nothing but heartbeats for the whole timeout.
+        if now.duration_since(self.last_output) >= self.timeout {
+            self.last_output = now; // one report per silence
+            let stuck = stuck_processes(&tree, command, self.timeout);
+            let Some(first) = stuck.first().and_then(|pid| tree.get(pid)) else { return Vec::new() };
+            let mut reports = Vec::new();
+            let mut notes = Vec::new();
+            let mut proof = None;
+            for pid in &stuck {
+                let Some(sample) = tree.get(pid) else { continue };
+                let (view, report, more) = self.inspect(sample, &tree);
+                reports.push(report);
+                notes.extend(more);
+                proof = proof.or_else(|| diagnose(&view));
+            }
+            let diagnosis = proof.unwrap_or_else(|| Diagnosis {
+                kind: DiagnosisKind::NoProgress,
+                summary: format!(
+                    "no output for {} s; no lock cycle or lost lock owner could be shown: see the stacks",
+                    self.timeout.as_secs()
+                ),
+                pid: first.pid,
+                threads: Vec::new(),
+                locks: Vec::new(),
+                reference: None,
+            });
+            let test = self.test_of(first, command, current_test);
+            let first = first.clone();
+            return self.found(diagnosis, reports, notes, test, &first, &tree, command);
+        }
+        Vec::new()
+    }
+
+    /// Record a hang, ask for Python stacks, and decide what to end.
+    #[allow(clippy::too_many_arguments)]
+    fn found(
+        &mut self,
+        diagnosis: Diagnosis,
+        processes: Vec<ProcessReport>,
+        notes: Vec<String>,
+        test: Option<String>,
+        sample: &ProcessSample,
+        tree: &BTreeMap<i32, ProcessSample>,
+        command: i32,
+    ) -> Vec<Action> {
+        let target = diagnosis.pid;
+        // A `-j` worker, or a process a test forked, ends with its descendants and regrtest goes
+        // on; regrtest itself stuck ends the tree.
+        let worker = worker_of(target, tree, command);
+        let top = worker.unwrap_or(target);
+        let end = if top == command {
+            Action::EndTree
+        } else {
+            let pids = subtree(top, tree);
+            self.ended.extend(pids.iter().copied());
+            Action::EndProcesses(pids)
+        };
+        self.ended.insert(target);
+        let report = HangReport { test, diagnosis, processes, notes };
+        // Python stacks: from the stuck process itself. faulthandler chains to SIGUSR1's default
+        // action, which ends the process: only ever ask a process that is being ended anyway.
+        let python = target;
+        let pthreads = thread_pointers(python);
+        let stderr_file = open_stderr_file(python);
+        self.dump_lines.clear();
+        let asked = procfs::catches_signal(python, libc::SIGUSR1)
+            && nix::sys::signal::kill(nix::unistd::Pid::from_raw(python), nix::sys::signal::Signal::SIGUSR1).is_ok();
+        if !asked {
+            self.hangs.push(report);
+            return vec![end];
+        }
+        let _ = sample;
+        self.pending = Some(Pending { report, end, asked: Instant::now(), pthreads, stderr_file });
+        Vec::new()
+    }
+
+    /// The test `sample` runs: in a `-j` worker, the test named in its command line; else the
+    /// one the output says is running.
+    fn test_of(&self, sample: &ProcessSample, command: i32, current_test: Option<&str>) -> Option<String> {
+        let _ = command;
+        worker_test(&sample.argv).or_else(|| current_test.map(str::to_owned))
+    }
+
+    /// Stop `sample`, unwind and symbolize its threads, read its mutexes' owners.
+    fn inspect(&self, sample: &ProcessSample, tree: &BTreeMap<i32, ProcessSample>) -> (ProcessView, ProcessReport, Vec<String>) {
+        let mut notes = Vec::new();
+        let mut threads = Vec::new();
+        let mut views = Vec::new();
+        let stopped = Stopped::attach(sample.pid);
+        let mut stacks = stopped.as_ref().ok().map(|_| ProcessStacks::for_process(sample.pid));
+        let memory = LiveMemory::new(sample.pid);
+        if let Err(err) = &stopped {
+            notes.push(format!("process {}: no native stacks: {err}", sample.pid));
+        }
+        for thread in &sample.threads {
+            let frames = match (&stopped, stacks.as_mut()) {
+                (Ok(stopped), Some(stacks)) => stopped
+                    .registers(thread.tid)
+                    .map(|regs| {
+                        let addresses = stacks.unwind(regs, &memory);
+                        stacks.symbolize(&self.symbolizer, &addresses)
+                    })
+                    .unwrap_or_default(),
+                _ => Vec::new(),
+            };
+            let futex = thread.syscall.filter(|s| s.is_untimed_futex_wait()).and_then(|s| s.futex_address());
+            // glibc's pthread_mutex_t: the lock word, then `__count`, then `__owner` (a TID).
+            let mutex_owner = futex
+                .filter(|_| waits_on_mutex(&frames))
+                .and_then(|address| memory.read_u32(address + 8))
+                .map(|owner| owner as i32);
+            views.push(ThreadView { tid: thread.tid, state: thread.state, frames: frames.clone(), futex, mutex_owner });
+            threads.push(ThreadReport {
+                tid: thread.tid,
+                state: thread.state.to_string(),
+                frames,
+                python_frames: Vec::new(),
+            });
+        }
+        drop(stopped);
+        let parent = tree.get(&sample.ppid);
+        let forked_child = parent.is_some_and(|p| p.exe == sample.exe && p.argv == sample.argv);
+        let view = ProcessView { pid: sample.pid, forked_child, threads: views };
+        let report = ProcessReport { pid: sample.pid, command: sample.argv.join(" "), threads };
+        (view, report, notes)
+    }
+}
+
+/// The processes a no-progress verdict is about: `-j` workers older than the timeout (each runs
+/// one test file), and their children; regrtest itself when it has no worker.
+fn stuck_processes(tree: &BTreeMap<i32, ProcessSample>, command: i32, timeout: Duration) -> Vec<i32> {
+    let workers: Vec<i32> = tree
+        .values()
+        .filter(|p| worker_test(&p.argv).is_some() && procfs_age(p.pid).is_some_and(|age| age >= timeout))
+        .map(|p| p.pid)
+        .collect();
+    if workers.is_empty() {
+        return if tree.contains_key(&command) { vec![command] } else { Vec::new() };
+    }
+    workers
+}
+
+/// `pid` and every process below it.
+fn subtree(pid: i32, tree: &BTreeMap<i32, ProcessSample>) -> Vec<i32> {
+    let mut pids = vec![pid];
+    let mut i = 0;
+    while i < pids.len() {
+        let parent = pids[i];
+        pids.extend(tree.values().filter(|p| p.ppid == parent).map(|p| p.pid));
+        i += 1;
+    }
+    pids
+}
+
+/// How long `pid` has existed.
+fn procfs_age(pid: i32) -> Option<Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let start_ticks: u64 = rest.split_ascii_whitespace().nth(19)?.parse().ok()?;
+    let uptime: f64 = std::fs::read_to_string("/proc/uptime").ok()?.split_ascii_whitespace().next()?.parse().ok()?;
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+    Some(Duration::from_secs_f64((uptime - start_ticks as f64 / hz).max(0.0)))
+}
+
+/// The `-j` worker `pid` belongs to (itself or an ancestor below the command), if any.
+fn worker_of(pid: i32, tree: &BTreeMap<i32, ProcessSample>, command: i32) -> Option<i32> {
+    let mut current = pid;
+    while current != command {
+        let sample = tree.get(&current)?;
+        if worker_test(&sample.argv).is_some() {
+            return Some(current);
+        }
+        current = sample.ppid;
+    }
+    None
+}
+
+/// The test a regrtest `-j` worker runs, from its command line: 3.11's `--worker-args
+/// '[{...}, "test_x"]'`, 3.12+'s `-m test.libregrtest.worker '{"tests": ["test_x"], ...}'`.
+pub fn worker_test(argv: &[String]) -> Option<String> {
+    static QUOTED_TEST: LazyLock<regex::Regex> =
+        LazyLock::new(|| regex::Regex::new(r#""(test[A-Za-z0-9_.]*)""#).expect("a valid regex"));
+    let position = argv.iter().position(|a| a == "--worker-args" || a == "--worker-json" || a.starts_with("test.libregrtest.worker"))?;
+    argv[position + 1..].iter().find_map(|arg| QUOTED_TEST.captures_iter(arg).last().map(|c| c[1].to_string()))
+}
+
+/// Each thread's thread pointer (x86_64: `fs_base`, which is glibc's `pthread_t`) -> tid, read
+/// while the process is stopped, so that faulthandler's "Thread 0x..." lines land on tids.
+fn thread_pointers(pid: i32) -> BTreeMap<u64, i32> {
+    let mut map = BTreeMap::new();
+    #[cfg(target_arch = "x86_64")]
+    if let Ok(stopped) = Stopped::attach(pid) {
+        for &tid in stopped.threads() {
+            if let Ok(regs) = nix::sys::ptrace::getregs(nix::unistd::Pid::from_raw(tid)) {
+                map.insert(regs.fs_base, tid);
+            }
+        }
+    }
+    map
+}
+
+/// A process's stderr, when it is a regular file (a `-j` worker writes to a temporary file that
+/// regrtest prints when the worker is done). A pipe is not opened: it is ours, and what the
+/// process writes there reaches [`HangWatch::output`].
+fn open_stderr_file(pid: i32) -> Option<std::fs::File> {
+    let path = format!("/proc/{pid}/fd/2");
+    std::fs::metadata(&path).ok().filter(|m| m.is_file())?;
+    std::fs::File::open(path).ok()
+}
+
+/// The lines of faulthandler's dump in a stderr file (its last MiB).
+fn read_dump(mut file: std::fs::File) -> Vec<String> {
+    use std::io::{Read, Seek, SeekFrom};
+    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let _ = file.seek(SeekFrom::Start(len.saturating_sub(1 << 20)));
+    let mut bytes = Vec::new();
+    let _ = file.read_to_end(&mut bytes);
+    String::from_utf8_lossy(&bytes)
+        .lines()
+        .filter(|l| FAULTHANDLER_THREAD.is_match(l.as_bytes()) || FAULTHANDLER_FRAME.is_match(l.as_bytes()))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Put faulthandler's frames on the threads of the report (the last dump wins).
+fn attach_python_frames(report: &mut HangReport, pthreads: &BTreeMap<u64, i32>, dump: &[String]) {
+    let mut stacks: BTreeMap<i32, Vec<PythonFrame>> = BTreeMap::new();
+    let mut current: Option<i32> = None;
+    for line in dump {
+        if let Some(caps) = FAULTHANDLER_THREAD.captures(line.as_bytes()) {
+            let pointer = std::str::from_utf8(&caps[2]).ok().and_then(|h| u64::from_str_radix(h, 16).ok());
+            current = pointer.and_then(|p| pthreads.get(&p).copied());
+            if let Some(tid) = current {
+                stacks.insert(tid, Vec::new());
+            }
+        } else if let (Some(tid), Some(caps)) = (current, FAULTHANDLER_FRAME.captures(line.as_bytes())) {
+            let text = |i: usize| String::from_utf8_lossy(&caps[i]).into_owned();
+            stacks.entry(tid).or_default().push(PythonFrame {
+                function: text(3),
+                file: text(1),
+                line: text(2).parse().unwrap_or(0),
+            });
+        }
+    }
+    for process in &mut report.processes {
+        for thread in &mut process.threads {
+            if let Some(frames) = stacks.remove(&thread.tid) {
+                thread.python_frames = frames;
+            }
+        }
+    }
+    if !stacks.is_empty() || !pthreads.is_empty() && dump.is_empty() {
+        report.notes.push("some Python stacks could not be read from faulthandler's output".into());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn heartbeats_are_not_progress() {
+        assert!(HEARTBEAT.is_match(b"0:01:30 load avg: 1.20 running (2): test_a (1 min 2 sec), test_b (30.1 sec)"));
+        assert!(HEARTBEAT.is_match(b"running: test_a (30 sec)"));
+        assert!(!HEARTBEAT.is_match(b"0:01:30 load avg: 1.20 [ 3/40] test_x passed"));
+    }
+
+    #[test]
+    fn workers_name_their_test_on_the_command_line() {
+        let argv = |s: &[&str]| s.iter().map(|a| a.to_string()).collect::<Vec<_>>();
+        let old = argv(&["python", "-u", "-m", "test.regrtest", "--worker-args", r#"[{"huntrleaks": [3, 3]}, "test_deadlock"]"#]);
+        assert_eq!(worker_test(&old).as_deref(), Some("test_deadlock"));
+        let new = argv(&["python", "-m", "test.libregrtest.worker", r#"{"tests": ["test.test_os"], "x": 1}"#]);
+        assert_eq!(worker_test(&new).as_deref(), Some("test.test_os"));
+        assert_eq!(worker_test(&argv(&["python", "-m", "test", "test_os"])), None);
+    }
+
+    #[test]
+    fn faulthandler_stacks_land_on_their_threads() {
+        let dump: Vec<String> = [
+            "Thread 0x00007f0000001000 (most recent call first):",
+            r#"  File "/usr/lib/python3.11/threading.py", line 327 in wait"#,
+            r#"  File "/tmp/test_x.py", line 9 in worker"#,
+            "",
+            "Current thread 0x00007f0000002000 (most recent call first):",
+            r#"  File "/tmp/test_x.py", line 20 in test_main"#,
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let pthreads = BTreeMap::from([(0x7f00_0000_1000, 11), (0x7f00_0000_2000, 10)]);
+        let thread = |tid| ThreadReport { tid, state: "S".into(), frames: vec![], python_frames: vec![] };
+        let mut report = HangReport {
+            test: None,
+            diagnosis: Diagnosis {
+                kind: DiagnosisKind::NoProgress,
+                summary: String::new(),
+                pid: 10,
+                threads: vec![],
+                locks: vec![],
+                reference: None,
+            },
+            processes: vec![ProcessReport { pid: 10, command: String::new(), threads: vec![thread(10), thread(11)] }],
+            notes: vec![],
+        };
+        attach_python_frames(&mut report, &pthreads, &dump);
+        let threads = &report.processes[0].threads;
+        assert_eq!(threads[0].python_frames, vec![PythonFrame { function: "test_main".into(), file: "/tmp/test_x.py".into(), line: 20 }]);
+        assert_eq!(threads[1].python_frames.len(), 2);
+        assert!(report.notes.is_empty(), "{:?}", report.notes);
+    }
+}

@@ -1,0 +1,212 @@
+//! Stopping a live process and reading it: a ptrace guard that interrupts every thread and
+//! always detaches, and one memory-reading trait for everything that reads the stopped process.
+//!
+//! `PTRACE_SEIZE` + `PTRACE_INTERRUPT` stop each thread without signals the program could see;
+//! a blocking system call is restarted transparently after detach. New threads created while we
+//! attach are picked up by listing `/proc/PID/task` again until the set is stable. `ESRCH` (a
+//! thread that exited meanwhile) is not an error. Every unsafe call sits in this file.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use nix::errno::Errno;
+use nix::sys::ptrace;
+use nix::sys::wait::{waitpid, WaitPidFlag};
+use nix::unistd::Pid;
+use thiserror::Error;
+
+/// Reads memory of a process (live, or a test double).
+pub trait ProcessMemory {
+    /// Fill `buf` from `address`; `false` if any part cannot be read.
+    fn read(&self, address: u64, buf: &mut [u8]) -> bool;
+
+    fn read_u64(&self, address: u64) -> Option<u64> {
+        let mut buf = [0u8; 8];
+        self.read(address, &mut buf).then(|| u64::from_ne_bytes(buf))
+    }
+
+    fn read_u32(&self, address: u64) -> Option<u32> {
+        let mut buf = [0u8; 4];
+        self.read(address, &mut buf).then(|| u32::from_ne_bytes(buf))
+    }
+}
+
+/// A live process's memory through `process_vm_readv`, with a small page cache: an unwind reads
+/// the same stack pages word by word.
+#[derive(Debug)]
+pub struct LiveMemory {
+    pid: i32,
+    pages: std::cell::RefCell<BTreeMap<u64, Option<Box<[u8; PAGE]>>>>,
+}
+
+const PAGE: usize = 4096;
+
+impl LiveMemory {
+    pub fn new(pid: i32) -> Self {
+        Self { pid, pages: Default::default() }
+    }
+
+    fn page(&self, base: u64) -> Option<Box<[u8; PAGE]>> {
+        let mut page = Box::new([0u8; PAGE]);
+        let local = [std::io::IoSliceMut::new(&mut page[..])];
+        let remote = [nix::sys::uio::RemoteIoVec { base: base as usize, len: PAGE }];
+        match nix::sys::uio::process_vm_readv(Pid::from_raw(self.pid), &mut { local }, &remote) {
+            Ok(n) if n == PAGE => Some(page),
+            _ => None,
+        }
+    }
+}
+
+impl ProcessMemory for LiveMemory {
+    fn read(&self, address: u64, buf: &mut [u8]) -> bool {
+        let mut done = 0;
+        while done < buf.len() {
+            let at = address.wrapping_add(done as u64);
+            let base = at & !(PAGE as u64 - 1);
+            let offset = (at - base) as usize;
+            let mut pages = self.pages.borrow_mut();
+            let page = pages.entry(base).or_insert_with(|| self.page(base));
+            let Some(page) = page else { return false };
+            let n = (PAGE - offset).min(buf.len() - done);
+            buf[done..done + n].copy_from_slice(&page[offset..offset + n]);
+            done += n;
+        }
+        true
+    }
+}
+
+/// Why a process could not be stopped.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum AttachError {
+    #[error(
+        "ptrace is not permitted here ({errno}): stacks need ptrace access to the tested processes; \
+         check /proc/sys/kernel/yama/ptrace_scope (1 allows tracing descendants, which leakcheck's \
+         are; 2 or 3 need CAP_SYS_PTRACE), or a container's seccomp profile and capabilities"
+    )]
+    NotPermitted { errno: Errno },
+    #[error("the process is gone")]
+    Gone,
+    #[error("ptrace failed: {0}")]
+    Other(Errno),
+}
+
+/// The registers an unwind starts from.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Registers {
+    pub pc: u64,
+    pub sp: u64,
+    pub bp: u64,
+}
+
+impl fmt::Debug for Registers {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "pc={:#x} sp={:#x} bp={:#x}", self.pc, self.sp, self.bp)
+    }
+}
+
+/// Every thread of a process, stopped; detached again on drop, whatever happens.
+#[derive(Debug)]
+pub struct Stopped {
+    pid: i32,
+    threads: Vec<i32>,
+}
+
+impl Stopped {
+    /// Seize and interrupt all threads of `pid`.
+    pub fn attach(pid: i32) -> Result<Self, AttachError> {
+        let mut stopped = Stopped { pid, threads: Vec::new() };
+        // Threads may be created while we attach: list again until nothing is new.
+        for _round in 0..16 {
+            let tids = task_ids(pid);
+            if tids.is_empty() {
+                return Err(AttachError::Gone);
+            }
+            let new: Vec<i32> = tids.into_iter().filter(|t| !stopped.threads.contains(t)).collect();
+            if new.is_empty() {
+                break;
+            }
+            for tid in new {
+                match ptrace::seize(Pid::from_raw(tid), ptrace::Options::empty()) {
+                    Ok(()) => {}
+                    Err(Errno::ESRCH) => continue,
+                    Err(errno @ (Errno::EPERM | Errno::EACCES)) => return Err(AttachError::NotPermitted { errno }),
+                    Err(errno) => return Err(AttachError::Other(errno)),
+                }
+                stopped.threads.push(tid);
+                if ptrace::interrupt(Pid::from_raw(tid)).is_ok() {
+                    // Wait for this thread's stop (and only its).
+                    let _ = waitpid(Pid::from_raw(tid), Some(WaitPidFlag::__WALL));
+                }
+            }
+        }
+        Ok(stopped)
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.pid
+    }
+
+    pub fn threads(&self) -> &[i32] {
+        &self.threads
+    }
+
+    /// A stopped thread's registers.
+    pub fn registers(&self, tid: i32) -> Option<Registers> {
+        #[cfg(target_arch = "x86_64")]
+        {
+            let regs = ptrace::getregs(Pid::from_raw(tid)).ok()?;
+            Some(Registers { pc: regs.rip, sp: regs.rsp, bp: regs.rbp })
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            let _ = tid;
+            None
+        }
+    }
+}
+
+impl Drop for Stopped {
+    fn drop(&mut self) {
+        for &tid in &self.threads {
+            let _ = ptrace::detach(Pid::from_raw(tid), None);
+        }
+    }
+}
+
+/// The thread ids of `pid`, sorted.
+pub fn task_ids(pid: i32) -> Vec<i32> {
+    let mut tids: Vec<i32> = std::fs::read_dir(format!("/proc/{pid}/task"))
+        .map(|entries| entries.flatten().filter_map(|e| e.file_name().to_str()?.parse().ok()).collect())
+        .unwrap_or_default();
+    tids.sort_unstable();
+    tids
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sleeping_child_can_be_stopped_read_and_released() {
+        let mut child = std::process::Command::new("sleep").arg("30").spawn().unwrap();
+        let pid = child.id() as i32;
+        // Give it time to reach its sleep.
+        while std::fs::read_to_string(format!("/proc/{pid}/stat")).map(|s| !s.contains(") S ")).unwrap_or(true) {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        {
+            let stopped = Stopped::attach(pid).expect("tracing our own child is allowed");
+            assert_eq!(stopped.threads(), &[pid]);
+            let regs = stopped.registers(pid).expect("registers");
+            let memory = LiveMemory::new(pid);
+            assert!(memory.read_u64(regs.sp).is_some(), "the stack is readable: {regs:?}");
+            assert!(memory.read_u64(8).is_none(), "page zero is not");
+        }
+        // Detached: the process goes on and can be killed normally.
+        let state = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+        assert!(state.contains("TracerPid:\t0"), "{state}");
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+}

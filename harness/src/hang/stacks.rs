@@ -1,0 +1,218 @@
+//! Native stacks of a stopped process: its modules from `/proc/PID/maps`, their unwind
+//! information read from the ELF files with `object`, and framehop's DWARF CFI unwinder over a
+//! [`ProcessMemory`]. Frames are then symbolized with leakcheck's symbolizer.
+//!
+//! The caller provides the stopped process (registers and memory); this module only reads.
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+
+use framehop::{ExplicitModuleSectionInfo, FrameAddress, Module, Unwinder as _};
+use object::{Object, ObjectSection, ObjectSegment};
+
+use super::remote::{ProcessMemory, Registers};
+use crate::symbolize::{Frame, Symbolizer};
+
+type Unwinder = framehop::UnwinderNative<Vec<u8>, framehop::MayAllocateDuringUnwind>;
+type Cache = framehop::CacheNative<framehop::MayAllocateDuringUnwind>;
+
+/// Deepest native stack recorded for a stuck thread.
+pub const MAX_FRAMES: usize = 64;
+
+/// A file mapped into the process: runtime addresses in `range` are ELF virtual address
+/// `address - bias` of `path`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MappedModule {
+    pub path: PathBuf,
+    pub bias: u64,
+    pub range: Range<u64>,
+}
+
+/// One line of `/proc/PID/maps`: `start-end perms offset dev inode path`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mapping {
+    pub range: Range<u64>,
+    pub executable: bool,
+    pub offset: u64,
+    pub path: Option<String>,
+}
+
+pub fn parse_maps(text: &str) -> Vec<Mapping> {
+    text.lines()
+        .filter_map(|line| {
+            let mut fields = line.split_ascii_whitespace();
+            let (start, end) = fields.next()?.split_once('-')?;
+            let perms = fields.next()?;
+            let offset = u64::from_str_radix(fields.next()?, 16).ok()?;
+            let _dev = fields.next()?;
+            let _inode = fields.next()?;
+            let path = fields.collect::<Vec<_>>().join(" ");
+            Some(Mapping {
+                range: u64::from_str_radix(start, 16).ok()?..u64::from_str_radix(end, 16).ok()?,
+                executable: perms.as_bytes().get(2) == Some(&b'x'),
+                offset,
+                path: (path.starts_with('/')).then_some(path),
+            })
+        })
+        .collect()
+}
+
+/// The process's modules with their unwinder, built once per inspection.
+pub struct ProcessStacks {
+    unwinder: Unwinder,
+    cache: Cache,
+    modules: Vec<MappedModule>,
+}
+
+impl std::fmt::Debug for ProcessStacks {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ProcessStacks").field("modules", &self.modules).finish()
+    }
+}
+
+impl ProcessStacks {
+    /// Read `/proc/PID/maps` and the unwind sections of every mapped ELF with code.
+    pub fn for_process(pid: i32) -> Self {
+        let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).unwrap_or_default();
+        Self::from_maps(&parse_maps(&maps))
+    }
+
+    pub fn from_maps(maps: &[Mapping]) -> Self {
+        let mut by_path: BTreeMap<&str, Vec<&Mapping>> = BTreeMap::new();
+        for mapping in maps {
+            if let Some(path) = &mapping.path {
+                by_path.entry(path.as_str()).or_default().push(mapping);
+            }
+        }
+        let mut unwinder = Unwinder::new();
+        let mut modules = Vec::new();
+        for (path, mappings) in by_path {
+            if !mappings.iter().any(|m| m.executable) {
+                continue;
+            }
+            let Ok(data) = std::fs::read(path) else { continue };
+            let Ok(file) = object::File::parse(&*data) else { continue };
+            let Some(bias) = load_bias(&file, &mappings) else { continue };
+            let start = mappings.iter().map(|m| m.range.start).min().unwrap_or(0);
+            let end = mappings.iter().map(|m| m.range.end).max().unwrap_or(0);
+            let section = |name: &str| {
+                file.section_by_name(name).and_then(|s| {
+                    let data = s.uncompressed_data().ok()?.into_owned();
+                    Some((s.address()..s.address() + s.size(), data))
+                })
+            };
+            let text = section(".text");
+            let eh_frame = section(".eh_frame");
+            let eh_frame_hdr = section(".eh_frame_hdr");
+            let debug_frame = section(".debug_frame");
+            let got = file.section_by_name(".got").map(|s| s.address()..s.address() + s.size());
+            let info = ExplicitModuleSectionInfo {
+                base_svma: 0,
+                text_svma: text.as_ref().map(|(r, _)| r.clone()),
+                text: text.map(|(_, d)| d),
+                got_svma: got,
+                eh_frame_svma: eh_frame.as_ref().map(|(r, _)| r.clone()),
+                eh_frame: eh_frame.map(|(_, d)| d),
+                eh_frame_hdr_svma: eh_frame_hdr.as_ref().map(|(r, _)| r.clone()),
+                eh_frame_hdr: eh_frame_hdr.map(|(_, d)| d),
+                debug_frame: debug_frame.map(|(_, d)| d),
+                ..Default::default()
+            };
+            unwinder.add_module(Module::new(path.to_string(), start..end, bias, info));
+            modules.push(MappedModule { path: PathBuf::from(path), bias, range: start..end });
+        }
+        Self { unwinder, cache: Cache::new(), modules }
+    }
+
+    pub fn modules(&self) -> &[MappedModule] {
+        &self.modules
+    }
+
+    /// Addresses of a thread's stack, innermost first: the pc, then return addresses.
+    pub fn unwind(&mut self, registers: Registers, memory: &dyn ProcessMemory) -> Vec<FrameAddress> {
+        let mut read_stack = |address: u64| memory.read_u64(address).ok_or(());
+        let regs = framehop::UnwindRegsNative::new(registers.pc, registers.sp, registers.bp);
+        let mut frames = self.unwinder.iter_frames(registers.pc, regs, &mut self.cache, &mut read_stack);
+        let mut out = Vec::new();
+        while out.len() < MAX_FRAMES {
+            match frames.next() {
+                Ok(Some(frame)) => out.push(frame),
+                _ => break,
+            }
+        }
+        out
+    }
+
+    /// Symbolized frames of `addresses` (return addresses looked up one byte earlier).
+    pub fn symbolize(&self, symbolizer: &Symbolizer, addresses: &[FrameAddress]) -> Vec<Frame> {
+        let mut frames = Vec::new();
+        for address in addresses {
+            let lookup = match address {
+                FrameAddress::InstructionPointer(pc) => *pc,
+                FrameAddress::ReturnAddress(ra) => u64::from(*ra) - 1,
+            };
+            match self.modules.iter().find(|m| m.range.contains(&lookup)) {
+                Some(module) => frames.extend(symbolizer.symbolize(&module.path, lookup.wrapping_sub(module.bias))),
+                None => frames.push(Frame {
+                    function: None,
+                    file: None,
+                    line: None,
+                    column: None,
+                    module: String::from("?"),
+                    address: lookup,
+                    inlined: false,
+                }),
+            }
+        }
+        frames
+    }
+
+    /// The module containing `address`.
+    pub fn module_of(&self, address: u64) -> Option<&MappedModule> {
+        self.modules.iter().find(|m| m.range.contains(&address))
+    }
+}
+
+/// The load bias of `file` from one of its mappings: the mapping at file offset `offset` and
+/// address `start` holds the PT_LOAD segment that covers `offset` in the file.
+fn load_bias(file: &object::File<'_>, mappings: &[&Mapping]) -> Option<u64> {
+    for mapping in mappings {
+        for segment in file.segments() {
+            let (file_start, file_size) = segment.file_range();
+            if file_start <= mapping.offset && mapping.offset < file_start + file_size.max(1) {
+                let vaddr = segment.address() + (mapping.offset - file_start);
+                return Some(mapping.range.start.wrapping_sub(vaddr));
+            }
+        }
+    }
+    None
+}
+
+/// Whether `path` names a module (for matching `libasan`, `libc` and the like).
+pub fn file_name(path: &Path) -> &str {
+    path.file_name().and_then(|n| n.to_str()).unwrap_or("")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn maps_lines_as_the_kernel_writes_them() {
+        let maps = "\
+00400000-00401000 r--p 00000000 fd:01 123 /usr/bin/python3.11d
+00401000-008ee000 r-xp 00001000 fd:01 123 /usr/bin/python3.11d
+7f0000000000-7f0000021000 rw-p 00000000 00:00 0 
+7ffd00000000-7ffd00021000 rw-p 00000000 00:00 0                          [stack]
+7f1000000000-7f1000001000 r-xp 00002000 fd:01 77 /tmp/with space/lib.so
+";
+        let parsed = parse_maps(maps);
+        assert_eq!(parsed.len(), 5);
+        assert!(parsed[1].executable && parsed[1].offset == 0x1000);
+        assert_eq!(parsed[2].path, None);
+        assert_eq!(parsed[3].path, None, "[stack] is not a file");
+        assert_eq!(parsed[4].path.as_deref(), Some("/tmp/with space/lib.so"));
+        assert!(parse_maps("garbage\n0-zz r-xp 0 0 0").is_empty());
+    }
+}

@@ -1,0 +1,318 @@
+//! Which sanitizer runtime a program uses, and the environment it needs under leakcheck.
+//!
+//! Detection reads the program's ELF with `object`, without running it: a runtime in
+//! `DT_NEEDED` (gcc links `libasan.so.8` and friends dynamically) or its init symbol
+//! (`__asan_init`, `__msan_init`, `__tsan_init`, `__ubsan_handle_*`: clang links the runtimes
+//! statically).
+//!
+//! The environment ([`plan`]):
+//! - `*SAN_OPTIONS`: leakcheck's defaults merged with what the user set, the user winning key by
+//!   key. ASAN's default is CPython's buildbots' `detect_leaks=0:allocator_may_return_null=1:
+//!   handle_segv=0`; UBSan's asks for stack traces (`print_stacktrace=1`), which findings need.
+//! - `LD_PRELOAD`: a dynamically linked runtime must come first in the initial library list, or
+//!   ASAN aborts ("ASan runtime does not come first"): it is put before everything, the shim
+//!   last. With `--sanitizer asan` on an uninstrumented interpreter, gcc's libasan is preloaded so
+//!   that instrumented extension modules can load.
+//! - MSAN: the shim is not instrumented, and MSAN reports reads of memory that uninstrumented
+//!   code wrote: the shim stays out (no domain counts), and the report says so.
+//!
+//! Knows nothing of parsing reports (see `crate::sanitizer`).
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use object::{Object, ObjectSymbol};
+use serde::Serialize;
+
+/// A sanitizer runtime.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Runtime {
+    Asan,
+    Msan,
+    Ubsan,
+    Tsan,
+}
+
+impl Runtime {
+    pub fn name(self) -> &'static str {
+        match self {
+            Runtime::Asan => "asan",
+            Runtime::Msan => "msan",
+            Runtime::Ubsan => "ubsan",
+            Runtime::Tsan => "tsan",
+        }
+    }
+
+    /// The options variable the runtime reads.
+    pub fn options_variable(self) -> &'static str {
+        match self {
+            Runtime::Asan => "ASAN_OPTIONS",
+            Runtime::Msan => "MSAN_OPTIONS",
+            Runtime::Ubsan => "UBSAN_OPTIONS",
+            Runtime::Tsan => "TSAN_OPTIONS",
+        }
+    }
+
+    /// leakcheck's defaults for the options variable.
+    pub fn default_options(self) -> &'static str {
+        match self {
+            // CPython's buildbots (buildmaster-config, UnixAsanBuild).
+            Runtime::Asan => "detect_leaks=0:allocator_may_return_null=1:handle_segv=0",
+            Runtime::Msan => "",
+            Runtime::Ubsan => "print_stacktrace=1",
+            Runtime::Tsan => "",
+        }
+    }
+
+    /// The shared library name prefix of gcc's runtime.
+    fn library_prefix(self) -> &'static str {
+        match self {
+            Runtime::Asan => "libasan.so",
+            Runtime::Msan => "libmsan.so",
+            Runtime::Ubsan => "libubsan.so",
+            Runtime::Tsan => "libtsan.so",
+        }
+    }
+}
+
+/// `--sanitizer`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Choice {
+    /// Detect from the program's ELF.
+    #[default]
+    Auto,
+    Asan,
+    Msan,
+    Ubsan,
+    Tsan,
+    /// No sanitizer handling.
+    None,
+}
+
+/// What the program's ELF says.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Detected {
+    pub runtimes: BTreeSet<Runtime>,
+    /// Runtimes linked dynamically, with the `DT_NEEDED` name (`libasan.so.8`).
+    pub shared: Vec<(Runtime, String)>,
+}
+
+/// Read `program`'s ELF. A program that is not an ELF file (a script, `make`...) has none.
+pub fn detect(program: &Path) -> Detected {
+    let mut detected = Detected::default();
+    let Ok(data) = std::fs::read(program) else { return detected };
+    let Ok(file) = object::File::parse(&*data) else { return detected };
+    if let Ok(needed) = elf_needed(&data) {
+        for name in needed {
+            for runtime in [Runtime::Asan, Runtime::Msan, Runtime::Ubsan, Runtime::Tsan] {
+                if name.starts_with(runtime.library_prefix()) {
+                    detected.runtimes.insert(runtime);
+                    detected.shared.push((runtime, name.clone()));
+                }
+            }
+        }
+    }
+    for symbol in file.symbols().chain(file.dynamic_symbols()) {
+        let Ok(name) = symbol.name() else { continue };
+        let runtime = match name {
+            "__asan_init" | "__asan_version_mismatch_check_v8" => Runtime::Asan,
+            "__msan_init" => Runtime::Msan,
+            "__tsan_init" => Runtime::Tsan,
+            _ if name.starts_with("__ubsan_handle_") => Runtime::Ubsan,
+            _ => continue,
+        };
+        detected.runtimes.insert(runtime);
+    }
+    detected
+}
+
+/// The `DT_NEEDED` names of an ELF file.
+fn elf_needed(data: &[u8]) -> Result<Vec<String>, object::Error> {
+    use object::read::elf::{Dyn, ElfFile64, FileHeader};
+    let elf = ElfFile64::<object::Endianness>::parse(data)?;
+    let endian = elf.endian();
+    let mut names = Vec::new();
+    let header = elf.elf_header();
+    let sections = header.sections(endian, data)?;
+    if let Some((dynamic, index)) = sections.dynamic(endian, data)? {
+        let strings = sections.strings(endian, data, index)?;
+        for entry in dynamic {
+            if entry.d_tag(endian) == object::elf::DT_NEEDED {
+                if let Ok(name) = entry.string(endian, strings) {
+                    names.push(String::from_utf8_lossy(name).into_owned());
+                }
+            }
+        }
+    }
+    Ok(names)
+}
+
+/// The environment a run needs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Plan {
+    pub runtimes: Vec<Runtime>,
+    /// Libraries that must come first in `LD_PRELOAD`.
+    pub preload_first: Vec<PathBuf>,
+    /// Variables to set (the options, merged).
+    pub variables: Vec<(String, String)>,
+    /// Whether the counting shim may be preloaded.
+    pub shim: bool,
+    pub notes: Vec<String>,
+}
+
+/// Decide the environment for `program` (already resolved through `PATH`), given `--sanitizer`
+/// and the current environment (`get`).
+pub fn plan(choice: Choice, program: &Path, get: impl Fn(&str) -> Option<String>) -> Plan {
+    let detected = detect(program);
+    let runtimes: Vec<Runtime> = match choice {
+        Choice::None => Vec::new(),
+        Choice::Auto => detected.runtimes.iter().copied().collect(),
+        Choice::Asan => vec![Runtime::Asan],
+        Choice::Msan => vec![Runtime::Msan],
+        Choice::Ubsan => vec![Runtime::Ubsan],
+        Choice::Tsan => vec![Runtime::Tsan],
+    };
+    let mut plan = Plan { runtimes: runtimes.clone(), shim: true, ..Plan::default() };
+    for &runtime in &runtimes {
+        let variable = runtime.options_variable();
+        let merged = merge_options(runtime.default_options(), get(variable).as_deref());
+        if !merged.is_empty() {
+            plan.variables.push((variable.to_owned(), merged));
+        }
+        // A runtime the program links dynamically, or one forced on a program without it,
+        // must be preloaded first (clang's static runtimes need nothing).
+        let needed = detected.shared.iter().find(|(r, _)| *r == runtime).map(|(_, name)| name.clone());
+        let wanted = needed.or_else(|| (!detected.runtimes.contains(&runtime)).then(|| runtime.library_prefix().to_owned()));
+        if let Some(name) = wanted {
+            match find_library(&name, &get) {
+                Some(path) => plan.preload_first.push(path),
+                None => plan.notes.push(format!("{name} not found: {} runtime not preloaded", runtime.name())),
+            }
+        }
+        if runtime == Runtime::Msan {
+            plan.shim = false;
+            plan.notes.push(
+                "MemorySanitizer: the counting shim is not instrumented and would cause false reports; \
+                 no per-domain counts in this run"
+                    .into(),
+            );
+        }
+    }
+    plan
+}
+
+/// Merge sanitizer options (`a=1:b=2`, also space-separated): `user` wins key by key; the
+/// user's options first, in their order, then the defaults they did not set.
+pub fn merge_options(defaults: &str, user: Option<&str>) -> String {
+    let split = |s: &str| -> Vec<(String, String)> {
+        s.split([':', ' ', '\n'])
+            .filter(|kv| !kv.is_empty())
+            .map(|kv| match kv.split_once('=') {
+                Some((k, v)) => (k.to_owned(), v.to_owned()),
+                None => (kv.to_owned(), String::new()),
+            })
+            .collect()
+    };
+    let mut merged = split(user.unwrap_or(""));
+    for (key, value) in split(defaults) {
+        if !merged.iter().any(|(k, _)| *k == key) {
+            merged.push((key, value));
+        }
+    }
+    merged.iter().map(|(k, v)| if v.is_empty() { k.clone() } else { format!("{k}={v}") }).collect::<Vec<_>>().join(":")
+}
+
+/// Find a shared library by exact name (`libasan.so.8`) or by prefix (`libasan.so`, the newest
+/// version), where the dynamic linker looks by default.
+fn find_library(name: &str, get: &impl Fn(&str) -> Option<String>) -> Option<PathBuf> {
+    let mut dirs: Vec<PathBuf> = get("LD_LIBRARY_PATH")
+        .map(|p| p.split(':').filter(|d| !d.is_empty()).map(PathBuf::from).collect())
+        .unwrap_or_default();
+    dirs.extend(
+        ["/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib/aarch64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/lib64", "/usr/lib64", "/lib", "/usr/lib", "/usr/local/lib"]
+            .map(PathBuf::from),
+    );
+    for dir in dirs {
+        let exact = dir.join(name);
+        if exact.is_file() {
+            return Some(exact);
+        }
+        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        let mut versions: Vec<PathBuf> = entries
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with(name) && n.len() > name.len()))
+            .collect();
+        versions.sort();
+        if let Some(newest) = versions.pop() {
+            return Some(newest);
+        }
+    }
+    None
+}
+
+/// `program` as the shell would find it through `PATH`.
+pub fn resolve_program(program: &std::ffi::OsStr, path: Option<&std::ffi::OsStr>) -> Option<PathBuf> {
+    let program = Path::new(program);
+    if program.components().count() > 1 {
+        return Some(program.to_owned());
+    }
+    std::env::split_paths(path?).map(|dir| dir.join(program)).find(|p| p.is_file())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_user_wins_key_by_key() {
+        let defaults = Runtime::Asan.default_options();
+        assert_eq!(merge_options(defaults, None), defaults);
+        assert_eq!(
+            merge_options(defaults, Some("detect_leaks=1:verbosity=1")),
+            "detect_leaks=1:verbosity=1:allocator_may_return_null=1:handle_segv=0"
+        );
+        assert_eq!(merge_options("", Some("a=1 b=2")), "a=1:b=2");
+        assert_eq!(merge_options("x=1", Some("")), "x=1");
+    }
+
+    #[test]
+    fn an_uninstrumented_interpreter_has_no_runtime() {
+        let detected = detect(Path::new("/usr/bin/python3.11d"));
+        assert!(detected.runtimes.is_empty(), "{detected:?}");
+        assert!(detect(Path::new("/nonexistent")).runtimes.is_empty());
+        assert!(detect(Path::new("/etc/passwd")).runtimes.is_empty());
+    }
+
+    #[test]
+    fn gccs_asan_runtime_is_found_and_goes_first() {
+        // A program built with gcc -fsanitize=address links libasan dynamically.
+        let dir = tempfile::tempdir().unwrap();
+        let source = dir.path().join("main.c");
+        std::fs::write(&source, "int main(void) { return 0; }\n").unwrap();
+        let program = dir.path().join("main");
+        let status =
+            std::process::Command::new("gcc").args(["-fsanitize=address", "-o"]).arg(&program).arg(&source).status().unwrap();
+        assert!(status.success());
+        let detected = detect(&program);
+        assert_eq!(detected.runtimes.iter().copied().collect::<Vec<_>>(), [Runtime::Asan]);
+        let plan = plan(Choice::Auto, &program, |_| None);
+        assert_eq!(plan.runtimes, [Runtime::Asan]);
+        assert!(plan.preload_first[0].to_string_lossy().contains("libasan.so"), "{plan:?}");
+        assert_eq!(plan.variables, [("ASAN_OPTIONS".to_string(), Runtime::Asan.default_options().to_string())]);
+        assert!(plan.shim);
+        // Forced on a plain program: the runtime is preloaded too.
+        let forced = super::plan(Choice::Asan, Path::new("/usr/bin/python3.11d"), |_| None);
+        assert!(forced.preload_first[0].to_string_lossy().contains("libasan.so"), "{forced:?}");
+        let none = super::plan(Choice::None, &program, |_| None);
+        assert!(none.runtimes.is_empty() && none.preload_first.is_empty());
+    }
+
+    #[test]
+    fn msan_keeps_the_shim_out() {
+        let plan = plan(Choice::Msan, Path::new("/usr/bin/python3.11d"), |_| None);
+        assert!(!plan.shim);
+        assert!(plan.notes.iter().any(|n| n.contains("MemorySanitizer")));
+    }
+}

@@ -1,0 +1,183 @@
+//! Hangs and deadlocks on a real CPython: the deadlocking fixtures of `c/hangfix.c` and small
+//! regrtest tests (`c/regrtest/test_hang_*.py`), sequentially and in `-j 2` workers. Each test
+//! checks the diagnosis, the frames at the fixture's lines, that no process of the tree is left,
+//! and the exit status.
+
+mod common;
+
+use std::path::Path;
+
+use common::*;
+use serde_json::Value;
+
+/// The line of `c/hangfix.c` that contains `needle`.
+fn hangfix_line(needle: &str) -> u64 {
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("../c/hangfix.c");
+    let text = std::fs::read_to_string(source).expect("reading c/hangfix.c");
+    text.lines().position(|l| l.contains(needle)).expect(needle) as u64 + 1
+}
+
+fn regrtest(testdir: &Path, flags: &[&str], tests: &[&str]) -> Vec<String> {
+    let mut argv = vec![python().to_owned(), "-m".into(), "test".into(), "--testdir".into(), path_str(testdir)];
+    argv.extend(flags.iter().map(|s| s.to_string()));
+    argv.extend(tests.iter().map(|s| s.to_string()));
+    argv
+}
+
+/// No process whose command line mentions `testdir` is alive any more.
+fn assert_tree_gone(testdir: &Path) {
+    let needle = path_str(testdir);
+    let survivors: Vec<String> = std::fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<i32>().ok())
+        .filter_map(|pid| {
+            let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+            let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+            let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            (cmdline.contains(&needle) && !state.contains(") Z ")).then(|| format!("{pid}: {cmdline}"))
+        })
+        .collect();
+    assert!(survivors.is_empty(), "processes survived: {survivors:?}");
+}
+
+fn only_hang(run: &Run) -> &Value {
+    let hangs = run.json()["hangs"].as_array().unwrap_or_else(|| panic!("no hangs: {}", run.stderr));
+    assert_eq!(hangs.len(), 1, "{}", serde_json::to_string_pretty(hangs).unwrap());
+    &hangs[0]
+}
+
+/// Some thread of the hang has `function` at `line` of hangfix.c among its frames.
+fn has_frame(hang: &Value, function: &str, line: u64) -> bool {
+    hang["processes"].as_array().into_iter().flatten().flat_map(|p| p["threads"].as_array().into_iter().flatten()).any(
+        |t| {
+            t["frames"].as_array().into_iter().flatten().any(|f| {
+                f["function"] == function
+                    && f["line"] == line
+                    && f["file"].as_str().is_some_and(|file| file.ends_with("c/hangfix.c"))
+            })
+        },
+    )
+}
+
+fn python_functions(hang: &Value) -> Vec<String> {
+    hang["processes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|p| p["threads"].as_array().into_iter().flatten())
+        .flat_map(|t| t["python_frames"].as_array().into_iter().flatten())
+        .filter_map(|f| f["function"].as_str().map(str::to_owned))
+        .collect()
+}
+
+fn assert_mutex_cycle(run: &Run) {
+    let hang = only_hang(run);
+    assert_eq!(hang["diagnosis"]["kind"], "lock-cycle", "{hang}");
+    assert_eq!(hang["test"], "test_hang_mutex_cycle");
+    assert_eq!(hang["diagnosis"]["threads"].as_array().map(Vec::len), Some(2), "{hang}");
+    assert_eq!(hang["diagnosis"]["locks"].as_array().map(Vec::len), Some(2), "{hang}");
+    let second = hangfix_line("pthread_mutex_lock(&second); /* deadlocks");
+    let first = hangfix_line("pthread_mutex_lock(&first); /* deadlocks");
+    assert!(has_frame(hang, "take_first_then_second", second), "{hang}");
+    assert!(has_frame(hang, "take_second_then_first", first), "{hang}");
+    assert!(python_functions(hang).contains(&"test_mutex_cycle".to_string()), "{hang}");
+    assert_eq!(run.test("test_hang_mutex_cycle")["outcome"], "hung");
+    assert_eq!(run.code(), Some(102), "{}", run.stderr);
+    assert!(run.stderr.contains("leakcheck: HANG in test_hang_mutex_cycle (lock-cycle)"), "{}", run.stderr);
+}
+
+#[test]
+fn a_mutex_cycle_is_diagnosed_and_ended() {
+    let dir = testdir();
+    let run = leakcheck(&[], &as_strs(&regrtest(dir.path(), &[], &["test_hang_mutex_cycle"])));
+    assert_mutex_cycle(&run);
+    assert_tree_gone(dir.path());
+}
+
+#[test]
+fn a_deadlocked_worker_is_ended_and_regrtest_goes_on() {
+    let dir = testdir();
+    let run = leakcheck(&[], &as_strs(&regrtest(dir.path(), &["-j", "2"], &["test_hang_mutex_cycle", "test_balanced"])));
+    assert_mutex_cycle(&run);
+    assert_eq!(run.test("test_balanced")["outcome"], "passed", "{}", run.stderr);
+    assert!(run.json()["summary"]["regrtest_result"].is_string(), "regrtest finished: {}", run.stderr);
+    assert_tree_gone(dir.path());
+}
+
+fn assert_fork_owner_gone(run: &Run) {
+    let hang = only_hang(run);
+    assert_eq!(hang["diagnosis"]["kind"], "lock-owner-gone", "{hang}");
+    assert_eq!(hang["test"], "test_hang_fork_locked");
+    assert!(hang["diagnosis"]["summary"].as_str().unwrap_or("").contains("forked"), "{hang}");
+    let line = hangfix_line("pthread_mutex_lock(&inherited); /* never returns");
+    assert!(has_frame(hang, "fork_with_locked_mutex", line), "{hang}");
+    // Only the stuck child was ended: the test itself saw its child die and went on.
+    assert_eq!(run.code(), Some(102), "{}", run.stderr);
+}
+
+#[test]
+fn a_child_forked_with_a_locked_mutex_is_diagnosed() {
+    let dir = testdir();
+    let run = leakcheck(&[], &as_strs(&regrtest(dir.path(), &[], &["test_hang_fork_locked", "test_balanced"])));
+    assert_fork_owner_gone(&run);
+    assert_eq!(run.test("test_balanced")["outcome"], "passed", "regrtest went on: {}", run.stderr);
+    assert_tree_gone(dir.path());
+}
+
+#[test]
+fn a_worker_child_forked_with_a_locked_mutex_is_diagnosed() {
+    let dir = testdir();
+    let run = leakcheck(&[], &as_strs(&regrtest(dir.path(), &["-j", "2"], &["test_hang_fork_locked"])));
+    assert_fork_owner_gone(&run);
+    assert_tree_gone(dir.path());
+}
+
+#[test]
+fn a_python_lock_cycle_is_no_progress_with_python_stacks() {
+    // Python locks record no owner: nothing to prove, so the hang timeout decides.
+    let dir = testdir();
+    let run = leakcheck(&["--hang-timeout", "4"], &as_strs(&regrtest(dir.path(), &[], &["test_hang_python_locks"])));
+    let hang = only_hang(&run);
+    assert_eq!(hang["diagnosis"]["kind"], "no-progress", "{hang}");
+    assert_eq!(hang["test"], "test_hang_python_locks");
+    let functions = python_functions(hang);
+    for f in ["first_then_second", "second_then_first", "test_lock_cycle"] {
+        assert!(functions.contains(&f.to_string()), "{f} missing from {functions:?}");
+    }
+    assert_eq!(run.code(), Some(102));
+    assert_tree_gone(dir.path());
+}
+
+#[test]
+fn a_quiet_sleeper_is_not_a_hang() {
+    let dir = testdir();
+    let run = leakcheck_in(
+        None,
+        &[],
+        &as_strs(&regrtest(dir.path(), &[], &["test_quiet_sleeper"])),
+        &[("LEAKCHECK_FIXTURE_SLEEP", "6")],
+    );
+    assert_eq!(run.json()["hangs"], serde_json::json!([]), "{}", run.stderr);
+    assert_eq!(run.test("test_quiet_sleeper")["outcome"], "passed");
+    assert_eq!(run.code(), Some(0));
+}
+
+#[test]
+fn a_silent_busy_loop_becomes_no_progress_only_after_the_timeout() {
+    let dir = testdir();
+    let start = std::time::Instant::now();
+    let run = leakcheck_in(
+        None,
+        &["--hang-timeout", "5", "--grace", "2"],
+        &as_strs(&regrtest(dir.path(), &["-j", "2"], &["test_busy_loop", "test_balanced"])),
+        &[("LEAKCHECK_FIXTURE_SPIN", "300")],
+    );
+    let hang = only_hang(&run);
+    assert_eq!(hang["diagnosis"]["kind"], "no-progress", "{hang}");
+    assert_eq!(hang["test"], "test_busy_loop");
+    assert!(start.elapsed() < std::time::Duration::from_secs(120), "ended long before the loop would");
+    assert!(python_functions(hang).contains(&"test_spin".to_string()), "{hang}");
+    assert_eq!(run.test("test_balanced")["outcome"], "passed", "{}", run.stderr);
+    assert_tree_gone(dir.path());
+}
