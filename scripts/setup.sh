@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Install what leakcheck's build, demo and tests need on Debian 12 (bookworm), only where it is
 # missing: Debian's debug interpreter with its test suite and headers (the real CPython the tests
-# run), a C compiler for the fixtures and the shim's build, and procps. Rust (cargo) must already
-# be installed (rustup); Debian's own cargo is too old.
+# run), a C compiler for the fixtures and the shim's build, procps, xmllint (the JUnit report's
+# schema check) and a Python venv with the report tests' tools from PyPI (see the end). Rust
+# (cargo) must already be installed (rustup); Debian's own cargo is too old.
 set -euo pipefail
 
-packages=(python3.11-dbg libpython3.11-testsuite python3.11-dev gcc libc6-dev procps binutils llvm)
+packages=(python3.11-dbg libpython3.11-testsuite python3.11-dev gcc libc6-dev procps binutils llvm libxml2-utils
+    python3-venv)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -29,3 +31,24 @@ fi
 command -v cargo >/dev/null 2>&1 || { echo "setup: cargo not found: install Rust with rustup (1.88 or newer)" >&2; exit 1; }
 python3.11-dbg -c 'import sys, test.libregrtest; assert hasattr(sys, "gettotalrefcount")' \
     || { echo "setup: python3.11-dbg cannot run regrtest -R" >&2; exit 1; }
+
+# The Python tools of harness/tests/reports.rs (junitparser reads the JUnit XML back,
+# markdown-it-py renders the issue drafts as CommonMark) and harness/tests/buildbot.rs (a real
+# buildbot master, its REST API and a worker), pinned, in a venv outside the work tree so that it
+# survives `cargo clean` and new clones. The tests find it at the same path: $LEAKCHECK_PY_VENV,
+# else $HOME/.cache/leakcheck/py-venv. A stamp file holding the pins makes the second run a
+# no-op; a change of pins rebuilds the venv.
+py_venv="${LEAKCHECK_PY_VENV:-$HOME/.cache/leakcheck/py-venv}"
+py_pins="junitparser==5.0.3 markdown-it-py==4.3.0 buildbot==4.3.0 buildbot-www==4.3.0 buildbot-worker==4.3.0"
+if [ "$(cat "$py_venv/.leakcheck-pins" 2>/dev/null)" != "$py_pins" ]; then
+    echo "setup: creating the Python venv $py_venv ($py_pins)" >&2
+    if [ -e "$py_venv" ] && [ ! -e "$py_venv/pyvenv.cfg" ]; then
+        echo "setup: $py_venv exists and is not a venv: remove it, or set LEAKCHECK_PY_VENV" >&2
+        exit 1
+    fi
+    mkdir -p "$(dirname "$py_venv")"
+    python3 -m venv --clear "$py_venv" || { echo "setup: python3 -m venv failed (Debian: apt-get install python3-venv)" >&2; exit 1; }
+    # shellcheck disable=SC2086 # the pins are words
+    "$py_venv/bin/python" -m pip install --quiet --disable-pip-version-check $py_pins
+    echo "$py_pins" >"$py_venv/.leakcheck-pins"
+fi

@@ -7,6 +7,9 @@
 
 #![forbid(unsafe_code)]
 
+pub mod annotations;
+pub mod draft;
+pub mod junit;
 
 use std::fmt::Write as _;
 use std::io::Write as _;

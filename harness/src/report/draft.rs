@@ -1,0 +1,448 @@
+//! Issue drafts: one Markdown file per failing test, ready to paste into a CPython issue,
+//! following the buildbot triage guide ("The Night's Watch", python-ci-notes): search for an
+//! existing issue first (the test method in titles, then the test file, then full text); file
+//! one titled with the test name, the test method and the builder (`test_posix: TestPosixSpawn
+//! fails on PPC64 Fedora 3.x`), whose description has the link to the failing build and the
+//! useful part of the log.
+//!
+//! **What it writes.** [`issue_drafts`] gives one [`IssueDraft`] per [`Case`] that failed (a
+//! leak, a regrtest failure, and the sanitizer findings and hangs the report will carry), and
+//! one for the run itself only when it has a finding or hang no test owns. Each draft is:
+//! the title as a `#` heading; a "Before filing" section with GitHub issue-search links for the
+//! search terms, in the guide's order; what failed (outcome, failed methods, leak message,
+//! builder and branch); the log excerpt (leakcheck's summary lines for the test, the top leak
+//! site's frames, regrtest's leak lines, the failure text) in a fenced block; and the fields the
+//! guide asks to fill (link, Python version, "Tests" component).
+//!
+//! **Untrusted text.** Test, method, function and file names come from the child. Control
+//! characters are made visible first ([`crate::escape::for_terminal`]). Inline text is either a
+//! code span (a backtick fence longer than any backtick run inside, so nothing in it is markup,
+//! mention, link or HTML) or backslash-escaped ASCII punctuation (the title); log excerpts are
+//! fenced with more backticks than the longest run they contain. Search terms are
+//! percent-encoded into the URLs. File names keep only `[A-Za-z0-9._-]`, never start with a dot,
+//! are bounded in length, carry a checksum of the full name when anything was changed, and are
+//! unique within one call.
+//!
+//! **What the caller provides.** The report, and the builder and branch names if known (flags,
+//! or [`builder_from_env`]). It does no I/O: the caller writes `markdown` to `file_name` in a
+//! directory of its choice. It does not search GitHub or file anything.
+
+#![forbid(unsafe_code)]
+
+use std::borrow::Cow;
+use std::collections::HashSet;
+use std::fmt::Write as _;
+
+use super::junit::{cases, Case, FailureKind, RUN_CASE};
+use super::RunReport;
+use crate::escape::for_terminal;
+
+/// Where the search links point: CPython's issue tracker.
+pub const ISSUES_SEARCH_URL: &str = "https://github.com/python/cpython/issues?q=";
+
+/// Longest title, in characters (GitHub allows 256).
+const MAX_TITLE_CHARS: usize = 200;
+/// Longest file name stem taken from a test name, in bytes (ASCII only by then).
+const MAX_STEM: usize = 80;
+
+/// One issue draft.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssueDraft {
+    /// A safe file name for it, e.g. `test_os.md`: no path separators, no leading dot, ASCII.
+    pub file_name: String,
+    /// The title as plain text (control characters made visible), for `gh issue create --title`.
+    pub title: String,
+    /// The whole draft; its first line is `# ` and the title.
+    pub markdown: String,
+}
+
+/// The builder and branch a buildbot step runs for, from its environment:
+/// `LEAKCHECK_BUILDER` and `LEAKCHECK_BRANCH` (empty means unset).
+///
+/// buildbot-worker does not put the builder's name or the branch into a step's environment by
+/// itself: a `ShellCommand` gets the worker process's own environment, the `env` of the
+/// `BuilderConfig` and of the step (rendered on the master, so properties work), and `PWD`;
+/// CPython's factories add only `BUILDBOT=1`. So a master that wants titles with its builder's
+/// name passes them explicitly, with the properties every build has:
+///
+/// ```python
+/// env={"LEAKCHECK_BUILDER": util.Property("buildername"),
+///      "LEAKCHECK_BRANCH": util.Property("branch", default="")}
+/// ```
+///
+/// (see `docs/buildbot.md`). `BUILDBOT` itself names neither, so it is not read.
+pub fn builder_from_env(env: impl Fn(&str) -> Option<String>) -> (Option<String>, Option<String>) {
+    let get = |name: &str| env(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+    (get("LEAKCHECK_BUILDER"), get("LEAKCHECK_BRANCH"))
+}
+
+/// One draft per failing test of `report` (see the module documentation).
+pub fn issue_drafts(report: &RunReport, builder: Option<&str>, branch: Option<&str>) -> Vec<IssueDraft> {
+    issue_drafts_for(report, &cases(report), builder, branch)
+}
+
+/// The drafts of `cases` (from [`cases`], maybe with failures added by the caller).
+pub fn issue_drafts_for(
+    report: &RunReport,
+    cases: &[Case<'_>],
+    builder: Option<&str>,
+    branch: Option<&str>,
+) -> Vec<IssueDraft> {
+    let mut taken = HashSet::new();
+    cases
+        .iter()
+        .filter(|case| {
+            // The run's own case (interrupted, killed) is not a CPython bug by itself; the
+            // test that was running has its own draft. Findings and hangs are.
+            case.failed()
+                && (case.test.is_some()
+                    || case.failures.iter().any(|f| matches!(f.kind, FailureKind::Sanitizer | FailureKind::Hang)))
+        })
+        .map(|case| {
+            let title = title(case, builder, branch);
+            let markdown = markdown(report, case, &title, builder, branch);
+            IssueDraft { file_name: file_name(&case.name, &mut taken), title, markdown }
+        })
+        .collect()
+}
+
+/// `test_x: TestClass.test_foo fails on BUILDER BRANCH`, `test_x leaks references on ...`.
+fn title(case: &Case<'_>, builder: Option<&str>, branch: Option<&str>) -> String {
+    let name = clip(&case.name, 100);
+    let methods = &case.failed_methods;
+    let has = |kind: FailureKind| case.failures.iter().any(|f| f.kind == kind);
+    let what = if let Some(first) = methods.first() {
+        let same_class = methods.iter().all(|m| m.class == first.class);
+        match methods.len() {
+            1 => format!("{name}: {} fails", first.short()),
+            n if same_class && first.class.is_some() => {
+                format!("{name}: {} fails ({n} methods)", first.class.as_deref().unwrap_or_default())
+            }
+            n => format!("{name}: {} and {} more fail", first.short(), n - 1),
+        }
+    } else if has(FailureKind::Hang) {
+        format!("{name} hangs")
+    } else if has(FailureKind::Sanitizer) {
+        format!("{name}: sanitizer error")
+    } else if has(FailureKind::Leak) {
+        format!("{name} leaks {}", leak_words(case))
+    } else if case.test.is_none() {
+        "the test run fails".to_owned()
+    } else {
+        format!("{name} fails")
+    };
+    let mut title = what;
+    if let Some(on) = on_where(builder, branch) {
+        title.push_str(" on ");
+        title.push_str(&on);
+    }
+    clip(&for_terminal(&title), MAX_TITLE_CHARS).into_owned()
+}
+
+/// `references`, `memory blocks and file descriptors`, or the allocator of a domain.
+fn leak_words(case: &Case<'_>) -> String {
+    let Some(test) = case.test else { return "memory".into() };
+    let r = &test.regrtest;
+    let mut items: Vec<&str> = Vec::new();
+    if r.leaked {
+        for (what, deltas) in [
+            ("references", &r.references),
+            ("memory blocks", &r.memory_blocks),
+            ("file descriptors", &r.file_descriptors),
+        ] {
+            if deltas.is_some() {
+                items.push(what);
+            }
+        }
+    }
+    if let Some(domains) = &test.domains {
+        for (name, d) in domains.iter() {
+            if d.leaked && !(r.leaked && items.contains(&"memory blocks")) {
+                items.push(match name {
+                    "raw" => "PyMem_RawMalloc blocks",
+                    "mem" => "PyMem_Malloc blocks",
+                    _ => "PyObject_Malloc blocks",
+                });
+            }
+        }
+    }
+    if items.is_empty() {
+        return "memory".into();
+    }
+    let last = items.pop().unwrap_or_default();
+    if items.is_empty() {
+        last.to_owned()
+    } else {
+        format!("{} and {last}", items.join(", "))
+    }
+}
+
+/// `BUILDER BRANCH`, without repeating a branch the builder's name ends with (CPython's
+/// builder names do: `AMD64 Fedora Rawhide Refleaks 3.x`).
+fn on_where(builder: Option<&str>, branch: Option<&str>) -> Option<String> {
+    let builder = builder.map(str::trim).filter(|b| !b.is_empty());
+    let branch = branch.map(str::trim).filter(|b| !b.is_empty());
+    match (builder, branch) {
+        (Some(b), Some(br)) if b.ends_with(br) => Some(b.to_owned()),
+        (Some(b), Some(br)) => Some(format!("{b} {br}")),
+        (Some(b), None) => Some(b.to_owned()),
+        (None, Some(br)) => Some(br.to_owned()),
+        (None, None) => None,
+    }
+}
+
+fn clip(s: &str, max: usize) -> Cow<'_, str> {
+    match s.char_indices().nth(max) {
+        None => Cow::Borrowed(s),
+        Some((cut, _)) => Cow::Owned(format!("{}…", &s[..cut])),
+    }
+}
+
+/// Inline Markdown text: control characters visible, every ASCII punctuation character
+/// backslash-escaped (CommonMark allows that escape for all of them, so nothing can start
+/// emphasis, a link, HTML, an entity, a heading or a table cell).
+pub fn md_text(s: &str) -> String {
+    let visible = for_terminal(s);
+    let mut out = String::with_capacity(visible.len() + 8);
+    for c in visible.chars() {
+        if c.is_ascii_punctuation() {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Length of the longest run of backticks in `s`.
+fn longest_backtick_run(s: &str) -> usize {
+    let (mut longest, mut run) = (0, 0);
+    for c in s.chars() {
+        run = if c == '`' { run + 1 } else { 0 };
+        longest = longest.max(run);
+    }
+    longest
+}
+
+/// A Markdown code span holding `s` literally (control characters made visible).
+pub fn md_code(s: &str) -> String {
+    let visible = for_terminal(s);
+    let fence = "`".repeat(longest_backtick_run(&visible) + 1);
+    // CommonMark strips one space from each side when both are there, so a span that starts or
+    // ends with a backtick (or a space) gets one of each.
+    let pad =
+        if visible.starts_with(['`', ' ']) || visible.ends_with(['`', ' ']) || visible.is_empty() { " " } else { "" };
+    format!("{fence}{pad}{visible}{pad}{fence}")
+}
+
+/// A fenced code block holding `text` literally: control characters other than line breaks made
+/// visible, fenced with more backticks than any run inside it.
+pub fn md_fenced(text: &str, info: &str) -> String {
+    let mut body = String::with_capacity(text.len() + 16);
+    for line in text.lines() {
+        body.push_str(&for_terminal(line));
+        body.push('\n');
+    }
+    let fence = "`".repeat((longest_backtick_run(&body) + 1).max(3));
+    format!("{fence}{info}\n{body}{fence}\n")
+}
+
+/// `q=...` for a search: application/x-www-form-urlencoded, UTF-8.
+pub fn query_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() * 2);
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            b' ' => out.push('+'),
+            _ => {
+                let _ = write!(out, "%{b:02X}");
+            }
+        }
+    }
+    out
+}
+
+/// The searches the triage guide asks for, in its order: the test method in titles, the test
+/// file in titles, then full text (and the C function where a leak was allocated).
+fn search_terms(case: &Case<'_>) -> Vec<(String, &'static str)> {
+    let mut terms = Vec::new();
+    let method = case.failed_methods.first().map(|m| m.method.clone());
+    if let Some(method) = &method {
+        terms.push((format!("is:issue in:title {method}"), "the test method in titles"));
+    }
+    if case.test.is_some() {
+        terms.push((format!("is:issue in:title {}", case.name), "the test file in titles"));
+    }
+    if let Some(method) = &method {
+        terms.push((format!("is:issue {method}"), "the test method, full text"));
+    }
+    if case.test.is_some() {
+        terms.push((format!("is:issue {}", case.name), "the test file, full text"));
+    }
+    let function = case.failures.iter().find_map(|f| f.location.as_ref()?.function.clone());
+    if let Some(function) = function {
+        terms.push((format!("is:issue {function}"), "the C function, full text"));
+    }
+    terms
+}
+
+fn markdown(report: &RunReport, case: &Case<'_>, title: &str, builder: Option<&str>, branch: Option<&str>) -> String {
+    let mut md = String::new();
+    let _ = writeln!(md, "# {}\n", md_text(title));
+
+    md.push_str("## Before filing\n\n");
+    md.push_str("Search for an existing issue first, in this order; if one is open, add a comment there with a link to this build and the excerpt below instead of filing a new one.\n\n");
+    for (i, (term, why)) in search_terms(case).iter().enumerate() {
+        let _ = writeln!(md, "{}. [{}]({ISSUES_SEARCH_URL}{}): {why}", i + 1, md_code(term), query_encode(term));
+    }
+
+    md.push_str("\n## What failed\n\n");
+    if case.test.is_some() {
+        let _ = writeln!(md, "- Test: {}", md_code(&case.name));
+    }
+    if let Some(test) = case.test {
+        let _ = writeln!(md, "- regrtest outcome: {}", md_code(&test.outcome));
+    }
+    for method in &case.failed_methods {
+        let _ = writeln!(md, "- Failed: {}", md_code(&method.raw));
+    }
+    for failure in &case.failures {
+        let _ = writeln!(md, "- {}: {}", kind_words(failure.kind), md_code(&failure.message));
+        if let Some(at) = &failure.location {
+            let function = at.function.as_deref().unwrap_or("??");
+            let _ = writeln!(md, "  - at {} in {}", md_code(function), md_code(&format!("{}:{}", at.file, at.line)));
+        }
+    }
+    let unknown = "unknown (pass `--builder`/`--branch`, or set `LEAKCHECK_BUILDER`/`LEAKCHECK_BRANCH`)";
+    let _ = writeln!(md, "- Builder: {}", builder.map(md_code).unwrap_or_else(|| unknown.to_owned()));
+    let _ = writeln!(md, "- Branch: {}", branch.map(md_code).unwrap_or_else(|| "unknown".to_owned()));
+    md.push_str("- Build: add the link to the failing build here\n");
+
+    md.push_str("\n## Log excerpt\n\n");
+    let mut excerpt = String::new();
+    for failure in &case.failures {
+        if !excerpt.is_empty() {
+            excerpt.push('\n');
+        }
+        excerpt.push_str(&failure.details);
+        if !failure.details.ends_with('\n') {
+            excerpt.push('\n');
+        }
+    }
+    md.push_str(&md_fenced(&excerpt, "text"));
+
+    md.push_str("\n## Environment\n\n");
+    let _ = writeln!(md, "- Command: {}", md_code(&report.command.join(" ")));
+    let mut status = Vec::new();
+    if let Some(code) = report.status.exit_code {
+        status.push(format!("command exit code {code}"));
+    }
+    if let Some(signal) = &report.status.signal {
+        status.push(format!("command killed by {}", for_terminal(signal)));
+    }
+    status.push(format!("leakcheck exit code {}", report.status.leakcheck_exit_code));
+    let _ = writeln!(md, "- Status: {}", md_text(&status.join(", ")));
+    if let Some(result) = &report.summary.regrtest_result {
+        let _ = writeln!(md, "- regrtest result: {}", md_code(result));
+    }
+    let _ = writeln!(md, "- leakcheck {}", md_text(report.leakcheck_version));
+    md.push_str("\nWhen filing: set the Python version field (e.g. `3.14` for a `3.x` builder) and select at least the \"Tests\" component.\n");
+    md
+}
+
+fn kind_words(kind: FailureKind) -> &'static str {
+    match kind {
+        FailureKind::Leak => "Leak",
+        FailureKind::Regrtest => "regrtest failure",
+        FailureKind::Sanitizer => "Sanitizer finding",
+        FailureKind::Hang => "Hang",
+        FailureKind::Run => "Run",
+    }
+}
+
+/// A file name for the draft of `name`, unique among `taken`.
+fn file_name(name: &str, taken: &mut HashSet<String>) -> String {
+    let mut stem: String =
+        name.chars().map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') { c } else { '_' }).collect();
+    while stem.contains("..") {
+        stem = stem.replace("..", ".");
+    }
+    stem = stem.trim_start_matches(['.', '-', '_']).to_owned();
+    stem.truncate(MAX_STEM);
+    if stem.is_empty() {
+        stem = if name == RUN_CASE { "run".into() } else { "test".into() };
+    }
+    if stem != name {
+        // Two names that sanitize alike still get different files, stable across runs.
+        let _ = write!(stem, "-{:08x}", crc32fast::hash(name.as_bytes()));
+    }
+    let mut candidate = format!("{stem}.md");
+    let mut n = 2;
+    while !taken.insert(candidate.clone()) {
+        candidate = format!("{stem}-{n}.md");
+        n += 1;
+    }
+    candidate
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builder_and_branch_come_from_leakcheck_s_own_variables_only() {
+        let env = |name: &str| match name {
+            "LEAKCHECK_BUILDER" => Some("AMD64 Fedora Rawhide Refleaks 3.x".to_owned()),
+            "LEAKCHECK_BRANCH" => Some(" ".to_owned()),
+            "BUILDBOT" => Some("1".to_owned()),
+            _ => None,
+        };
+        assert_eq!(builder_from_env(env), (Some("AMD64 Fedora Rawhide Refleaks 3.x".to_owned()), None));
+        assert_eq!(builder_from_env(|_| None), (None, None));
+    }
+
+    #[test]
+    fn a_branch_the_builder_name_already_ends_with_is_not_repeated() {
+        assert_eq!(on_where(Some("PPC64 Fedora 3.x"), Some("3.x")).as_deref(), Some("PPC64 Fedora 3.x"));
+        assert_eq!(on_where(Some("leakcheck"), Some("main")).as_deref(), Some("leakcheck main"));
+        assert_eq!(on_where(None, Some("3.13")).as_deref(), Some("3.13"));
+        assert_eq!(on_where(Some(""), None), None);
+    }
+
+    #[test]
+    fn code_spans_and_fences_outlast_every_backtick_run() {
+        assert_eq!(md_code("test_os"), "`test_os`");
+        assert_eq!(md_code("a``b"), "```a``b```");
+        assert_eq!(md_code("`x"), "`` `x ``");
+        let fenced = md_fenced("```\n````evil\n", "text");
+        assert!(fenced.starts_with("`````text\n") && fenced.ends_with("\n`````\n"), "{fenced}");
+        assert_eq!(md_fenced("plain\n", ""), "```\nplain\n```\n");
+    }
+
+    #[test]
+    fn inline_text_escapes_all_markup() {
+        assert_eq!(md_text("a*b_[c](d)<e>#|`@"), "a\\*b\\_\\[c\\]\\(d\\)\\<e\\>\\#\\|\\`\\@");
+        assert_eq!(md_text("x\u{1b}[2J\n"), "x\\\\x1b\\[2J\\\\x0a");
+    }
+
+    #[test]
+    fn search_terms_are_form_encoded() {
+        assert_eq!(query_encode("is:issue in:title test_os"), "is%3Aissue+in%3Atitle+test_os");
+        assert_eq!(query_encode("a&b=c#d/é"), "a%26b%3Dc%23d%2F%C3%A9");
+    }
+
+    #[test]
+    fn file_names_are_plain_bounded_and_unique() {
+        let mut taken = HashSet::new();
+        assert_eq!(file_name("test_os", &mut taken), "test_os.md");
+        let evil = file_name("../../etc/passwd\u{0}", &mut taken);
+        assert!(evil.starts_with("etc_passwd_-") && evil.ends_with(".md"), "{evil}");
+        assert!(!evil.contains('/') && !evil.starts_with('.'));
+        assert_eq!(file_name("test_os", &mut taken), "test_os-2.md");
+        let long = file_name(&"x".repeat(10_000), &mut taken);
+        assert!(long.len() < MAX_STEM + 20, "{long}");
+        assert!(file_name("..", &mut taken).starts_with("test-"));
+        let a = file_name("test a", &mut taken);
+        let b = file_name("test/a", &mut taken);
+        assert_ne!(a, b);
+    }
+}

@@ -1,0 +1,572 @@
+//! JUnit XML from a [`RunReport`], and the per-test verdicts ([`Case`]) that every writer of
+//! this directory besides text and JSON (JUnit, issue drafts, GitHub annotations) is made from.
+//!
+//! **What it writes.** `<testsuites>` holding one `<testsuite name="leakcheck">` with one
+//! `<testcase classname="regrtest" name="TEST">` per regrtest test file, in the report's order.
+//! A test that leaked (regrtest's leak lines, a leaking allocator domain or leak site), failed
+//! in regrtest (any outcome but passed, skipped, resource denied, ran no tests), or, once the
+//! report carries them, had a sanitizer finding or hung, gets one `<failure type=KIND
+//! message=ONE-LINE>` per problem, the details (the text summary's lines for the test, regrtest's
+//! own leak lines, the failed test methods) in the element's text. Skipped tests get
+//! `<skipped message=...>`. Problems of the run as a whole (the command could not start, was
+//! killed by a signal, was interrupted) are a failing `<testcase classname="leakcheck"
+//! name="run">`. The suite carries the command, versions and statuses as `<property>`s and the
+//! whole text summary as `<system-out>`. The output validates against Jenkins' `junit-10.xsd`
+//! (the schema of the xunit plugin) and reads back with Python's `junitparser`.
+//!
+//! **Untrusted text.** Everything from the child (test names, outcomes, method names, file and
+//! function names of frames, messages) is XML-escaped, and characters that XML 1.0 forbids even
+//! as references (C0 controls other than tab, newline and carriage return; U+FFFE, U+FFFF) are
+//! written as visible `\xHH` / `\u{HHHH}` text, as are the other controls, DEL, C1 and the
+//! bidirectional overrides ([`crate::escape::for_terminal`]'s rule): a test name cannot end the
+//! document, forge an element or hide text. Line breaks are kept in element text only; in
+//! attributes they are made visible too, so a reader's attribute normalization loses nothing.
+//!
+//! **What the caller provides.** The finished report and a writer; [`write_junit`] neither
+//! buffers the whole document nor flushes or syncs the writer (write to a temporary file and
+//! rename it for atomicity, as `RunReport::write_json` does). No timings are written: the
+//! report has none.
+
+#![forbid(unsafe_code)]
+
+use std::borrow::Cow;
+use std::fmt::Write as _;
+use std::io::{self, Write};
+
+use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
+use quick_xml::Writer;
+
+use super::{RunReport, TestReport};
+use crate::escape::for_terminal;
+
+/// The `name` of the testcase that holds problems of the run as a whole.
+pub const RUN_CASE: &str = "run";
+
+/// Longest `message` attribute, in characters; the element text has everything.
+const MAX_MESSAGE_CHARS: usize = 2_000;
+
+/// What kind of problem a [`Failure`] is; the JUnit `type` attribute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FailureKind {
+    /// regrtest's leak lines, a leaking allocator domain or a leak site.
+    Leak,
+    /// regrtest's own verdict: failed, crashed, timed out, no result...
+    Regrtest,
+    /// A sanitizer report attributed to the test.
+    Sanitizer,
+    /// The test hung and leakcheck ended it.
+    Hang,
+    /// The run as a whole: the command did not start, was killed, was interrupted.
+    Run,
+}
+
+impl FailureKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailureKind::Leak => "leak",
+            FailureKind::Regrtest => "regrtest",
+            FailureKind::Sanitizer => "sanitizer",
+            FailureKind::Hang => "hang",
+            FailureKind::Run => "run",
+        }
+    }
+}
+
+/// A source location to point at: the innermost frame of a leak site (or finding, or hung
+/// thread) that has a file and a line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Location {
+    pub function: Option<String>,
+    pub file: String,
+    pub line: u32,
+}
+
+/// One problem of a test (or of the run). All text is raw, as the child gave it: each writer
+/// escapes it for its own format.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub kind: FailureKind,
+    /// One line saying what went wrong (without the test's name).
+    pub message: String,
+    /// Plain text lines: the log excerpt that shows it.
+    pub details: String,
+    pub location: Option<Location>,
+}
+
+/// A failed unittest method as regrtest's output names it (`FAIL: ...`/`ERROR: ...` headers).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailedMethod {
+    /// As printed: `test_foo (test.test_x.TestClass.test_foo) [subtest 1]`.
+    pub raw: String,
+    /// `test_foo` (or `setUpClass`, ...).
+    pub method: String,
+    /// `TestClass`, when the description names one.
+    pub class: Option<String>,
+}
+
+impl FailedMethod {
+    /// Split unittest's description: `METHOD (MODULE.CLASS.METHOD)` since 3.11,
+    /// `METHOD (MODULE.CLASS)` before, maybe followed by ` [subtest]` or ` (params)`.
+    pub fn parse(raw: &str) -> FailedMethod {
+        let raw = raw.trim();
+        let (method, rest) = raw.split_once(' ').unwrap_or((raw, ""));
+        let qualified = rest.strip_prefix('(').and_then(|r| r.split(')').next()).unwrap_or("");
+        let class_path = qualified.strip_suffix(method).and_then(|p| p.strip_suffix('.')).unwrap_or(qualified);
+        let class = class_path.rsplit('.').next().filter(|c| !c.is_empty()).map(str::to_owned);
+        FailedMethod { raw: raw.to_owned(), method: method.to_owned(), class }
+    }
+
+    /// `TestClass.test_foo`, or the method alone.
+    pub fn short(&self) -> String {
+        match &self.class {
+            Some(class) => format!("{class}.{}", self.method),
+            None => self.method.clone(),
+        }
+    }
+}
+
+/// The verdict on one regrtest test (or, with `name` [`RUN_CASE`] and `test` `None`, on the run).
+#[derive(Debug, Clone)]
+pub struct Case<'a> {
+    pub name: String,
+    pub test: Option<&'a TestReport>,
+    /// Empty when the test passed or was skipped.
+    pub failures: Vec<Failure>,
+    /// Why regrtest skipped it (`skipped`, `resource denied`, `ran no tests`).
+    pub skipped: Option<String>,
+    pub failed_methods: Vec<FailedMethod>,
+}
+
+impl Case<'_> {
+    pub fn failed(&self) -> bool {
+        !self.failures.is_empty()
+    }
+}
+
+/// One [`Case`] per test of the report, in its order, then the run's own case when the run
+/// itself has a problem.
+pub fn cases(report: &RunReport) -> Vec<Case<'_>> {
+    let excerpts = Excerpts::new(report);
+    let mut cases: Vec<Case<'_>> = report.tests.iter().map(|test| test_case(report, test, &excerpts)).collect();
+    // TODO(wire): sanitizer findings and hangs, once they are in the report: push a
+    // `Failure { kind: FailureKind::Sanitizer | FailureKind::Hang, .. }` (message: the kind and
+    // summary; details: the text summary's lines; location: the innermost frame with a file)
+    // onto the case of the test they name, or onto the run's case when they name none.
+    let run = run_failures(report);
+    if !run.is_empty() {
+        cases.push(Case {
+            name: RUN_CASE.into(),
+            test: None,
+            failures: run,
+            skipped: None,
+            failed_methods: Vec::new(),
+        });
+    }
+    cases
+}
+
+/// The failed methods regrtest named for `test`.
+fn failed_methods(_test: &TestReport) -> &[String] {
+    // TODO(wire): `&test.failed_methods` once `TestReport` carries regrtest's
+    // `TestResult::failed_methods` (`pub failed_methods: Vec<String>`).
+    &[]
+}
+
+fn test_case<'a>(report: &RunReport, test: &'a TestReport, excerpts: &Excerpts) -> Case<'a> {
+    let methods: Vec<FailedMethod> = failed_methods(test).iter().map(|m| FailedMethod::parse(m)).collect();
+    let mut failures = Vec::new();
+    if test.leaked {
+        failures.push(leak_failure(test, excerpts));
+    }
+    let skipped = match test.outcome.as_str() {
+        "skipped" => Some("skipped".to_owned()),
+        "resource_denied" => Some("skipped (resource denied)".to_owned()),
+        "ran_no_tests" => Some("ran no tests".to_owned()),
+        _ => None,
+    };
+    // A reference leak is regrtest's verdict on the leak already reported above.
+    let leak_verdict = test.outcome == "reference_leak" && test.leaked;
+    if skipped.is_none() && test.outcome != "passed" && !leak_verdict {
+        failures.push(regrtest_failure(report, test, &methods));
+    }
+    let skipped = if failures.is_empty() { skipped } else { None };
+    Case { name: test.name.clone(), test: Some(test), failures, skipped, failed_methods: methods }
+}
+
+/// regrtest's words for an outcome that is neither a pass nor a skip.
+fn outcome_words(outcome: &str) -> Cow<'_, str> {
+    Cow::Borrowed(match outcome {
+        "failed" => "failed",
+        "uncaught_exception" => "failed (uncaught exception)",
+        "env_changed" => "failed (env changed)",
+        "reference_leak" => "failed (reference leak)",
+        "interrupted" => "interrupted",
+        "crashed" => "crashed",
+        "timed_out" => "timed out",
+        "worker_failed" => "worker failed (non-zero exit code or worker bug)",
+        "unknown" => "no result: the run ended while it was running",
+        other => return Cow::Owned(other.replace('_', " ")),
+    })
+}
+
+fn regrtest_failure(report: &RunReport, test: &TestReport, methods: &[FailedMethod]) -> Failure {
+    let mut message = format!("regrtest: {}", outcome_words(&test.outcome));
+    if test.outcome == "unknown" {
+        if let Some(how) = run_end(report) {
+            let _ = write!(message, " ({how})");
+        }
+    }
+    if !methods.is_empty() {
+        let shown: Vec<String> = methods.iter().take(5).map(FailedMethod::short).collect();
+        let _ = write!(message, ": {}", shown.join(", "));
+        if methods.len() > 5 {
+            let _ = write!(message, " and {} more", methods.len() - 5);
+        }
+    }
+    let mut details = format!("{} {}\n", test.name, outcome_words(&test.outcome));
+    for method in methods {
+        let _ = writeln!(details, "FAIL/ERROR: {}", method.raw);
+    }
+    for note in &test.notes {
+        let _ = writeln!(details, "note: {note}");
+    }
+    Failure { kind: FailureKind::Regrtest, message, details, location: None }
+}
+
+/// How the run ended early, if it did.
+fn run_end(report: &RunReport) -> Option<String> {
+    let status = &report.status;
+    if let Some(signal) = &status.interrupted_by {
+        return Some(format!("leakcheck received {signal} and ended the run"));
+    }
+    status.signal.as_ref().map(|signal| {
+        format!("the command was killed by {signal}{}", if status.core_dumped { ", core dumped" } else { "" })
+    })
+}
+
+fn run_failures(report: &RunReport) -> Vec<Failure> {
+    let status = &report.status;
+    let mut failures = Vec::new();
+    let mut details = format!("command: {}\n", report.command.join(" "));
+    if let Some(log) = &report.log {
+        let _ = writeln!(details, "log: {log}");
+    }
+    if let Some(error) = &status.error {
+        failures.push(Failure {
+            kind: FailureKind::Run,
+            message: format!("the command did not run: {error}"),
+            details: details.clone(),
+            location: None,
+        });
+    }
+    if let Some(how) = run_end(report) {
+        let mut message = how;
+        if status.killed_after_grace {
+            message.push_str("; its processes had to be killed with SIGKILL after the grace period");
+        }
+        failures.push(Failure { kind: FailureKind::Run, message, details, location: None });
+    }
+    failures
+}
+
+/// The domain's allocator, for people who know the API rather than leakcheck's names.
+fn domain_api(domain: &str) -> &'static str {
+    match domain {
+        "raw" => "PyMem_RawMalloc",
+        "mem" => "PyMem_Malloc",
+        "obj" => "PyObject_Malloc",
+        _ => "?",
+    }
+}
+
+fn list(values: &[i64]) -> String {
+    let items: Vec<String> = values.iter().map(i64::to_string).collect();
+    format!("[{}]", items.join(", "))
+}
+
+/// regrtest's `test_x leaked [..] references, sum=N` lines, as regrtest printed them: 3.13+
+/// also prints harmless non-zero deltas, with ` (this is fine)`.
+pub fn regrtest_leak_lines(test: &TestReport) -> Vec<String> {
+    let r = &test.regrtest;
+    let mut lines = Vec::new();
+    for (what, deltas, any_nonzero_fails) in [
+        ("references", &r.references, false),
+        ("memory blocks", &r.memory_blocks, false),
+        ("file descriptors", &r.file_descriptors, true),
+    ] {
+        let Some(deltas) = deltas else { continue };
+        let sum: i64 = deltas.iter().fold(0i64, |a, d| a.saturating_add(*d));
+        let fails = if any_nonzero_fails {
+            deltas.iter().any(|d| *d != 0)
+        } else {
+            !deltas.is_empty() && deltas.iter().all(|d| *d >= 1)
+        };
+        let fine = if fails { "" } else { " (this is fine)" };
+        lines.push(format!("{} leaked {} {what}, sum={sum}{fine}", test.name, list(deltas)));
+    }
+    lines
+}
+
+/// The innermost frame of the test's first leak site that has a file and a line.
+pub fn top_leak_site(test: &TestReport) -> Option<Location> {
+    let site = test.leak_sites.first()?;
+    site.frames
+        .iter()
+        .find_map(|f| Some(Location { function: f.function.clone(), file: f.file.clone()?, line: f.line? }))
+}
+
+fn leak_failure(test: &TestReport, excerpts: &Excerpts) -> Failure {
+    let mut items = Vec::new();
+    let r = &test.regrtest;
+    if r.leaked {
+        for (what, deltas) in [
+            ("references", &r.references),
+            ("memory blocks", &r.memory_blocks),
+            ("file descriptors", &r.file_descriptors),
+        ] {
+            if let Some(deltas) = deltas {
+                items.push(format!("{what} {}", list(deltas)));
+            }
+        }
+    }
+    if let Some(domains) = &test.domains {
+        for (name, d) in domains.iter().filter(|(_, d)| d.leaked) {
+            items.push(format!("{name} ({}) blocks {}", domain_api(name), list(&d.blocks)));
+        }
+    }
+    if items.is_empty() {
+        // Only a site shows it: the domain's own deltas were hidden by frees elsewhere.
+        for site in &test.leak_sites {
+            items.push(format!(
+                "{} ({}) blocks at one site {}",
+                site.domain,
+                domain_api(&site.domain),
+                list(&site.blocks)
+            ));
+        }
+    }
+    let mut message = format!("leaked {}", items.join(", "));
+    if test.leak_not_reported_by_regrtest {
+        message.push_str(", not reported by regrtest");
+    }
+    let location = top_leak_site(test);
+    if let Some(at) = &location {
+        let _ = write!(message, "; allocated at {} ({}:{})", at.function.as_deref().unwrap_or("??"), at.file, at.line);
+    }
+    let mut details = excerpts.of(test);
+    for line in regrtest_leak_lines(test) {
+        details.push_str(&line);
+        details.push('\n');
+    }
+    Failure { kind: FailureKind::Leak, message, details, location }
+}
+
+/// The text summary's lines for one test, cut from what `RunReport::render_text` writes into
+/// the build log, so that an excerpt reads exactly like the log.
+struct Excerpts {
+    /// The report without tests, warnings or leftovers: a frame for one test at a time.
+    frame: std::cell::RefCell<RunReport>,
+}
+
+impl Excerpts {
+    fn new(report: &RunReport) -> Self {
+        let mut frame = RunReport { tests: Vec::new(), ..report.clone() };
+        frame.warnings.clear();
+        frame.leftover_processes.clear();
+        Excerpts { frame: std::cell::RefCell::new(frame) }
+    }
+
+    fn of(&self, test: &TestReport) -> String {
+        let mut frame = self.frame.borrow_mut();
+        frame.tests = vec![test.clone()];
+        let text = frame.render_text();
+        frame.tests.clear();
+        let head = format!("leakcheck: {}: ", for_terminal(&test.name));
+        let mut out = String::new();
+        let mut inside = false;
+        for line in text.lines() {
+            if line.starts_with(&head) {
+                inside = true;
+            } else if inside && !line.starts_with("leakcheck:     ") {
+                break;
+            }
+            if inside {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+        out
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// XML
+
+/// Characters XML 1.0 does not allow at all, not even as character references.
+fn xml_forbidden(c: char) -> bool {
+    matches!(c, '\u{0}'..='\u{8}' | '\u{b}' | '\u{c}' | '\u{e}'..='\u{1f}' | '\u{fffe}' | '\u{ffff}')
+}
+
+/// `s` with every hazardous or XML-forbidden character made visible; with `keep_lines`, `\n`
+/// and `\t` stay as they are (element text), otherwise they are made visible too (attributes).
+pub fn xml_visible(s: &str, keep_lines: bool) -> Cow<'_, str> {
+    let escaped = |c: char| {
+        !(keep_lines && matches!(c, '\n' | '\t'))
+            && (xml_forbidden(c) || matches!(for_terminal(c.encode_utf8(&mut [0; 4])), Cow::Owned(_)))
+    };
+    if !s.chars().any(escaped) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 16);
+    for c in s.chars() {
+        if !escaped(c) {
+            out.push(c);
+        } else if (c as u32) < 0x100 {
+            let _ = write!(out, "\\x{:02x}", c as u32);
+        } else {
+            let _ = write!(out, "\\u{{{:04x}}}", c as u32);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// At most `max` characters, with `…` when cut.
+fn clip(s: &str, max: usize) -> Cow<'_, str> {
+    match s.char_indices().nth(max) {
+        None => Cow::Borrowed(s),
+        Some((cut, _)) => Cow::Owned(format!("{}…", &s[..cut])),
+    }
+}
+
+fn start<'a>(name: &'a str, attrs: &[(&str, &str)]) -> BytesStart<'a> {
+    let mut tag = BytesStart::new(name);
+    for (key, value) in attrs {
+        tag.push_attribute((*key, xml_visible(value, false).as_ref()));
+    }
+    tag
+}
+
+/// Write the JUnit XML of `report` to `out`.
+pub fn write_junit(report: &RunReport, out: impl Write) -> io::Result<()> {
+    write_junit_cases(report, &cases(report), out)
+}
+
+/// Write `cases` as JUnit XML; `report` gives the suite's properties and `<system-out>`. This
+/// is the hook for callers that add their own [`Failure`]s to the cases of [`cases`].
+pub fn write_junit_cases(report: &RunReport, cases: &[Case<'_>], out: impl Write) -> io::Result<()> {
+    let failed = cases.iter().filter(|c| c.failed()).count().to_string();
+    let skipped = cases.iter().filter(|c| c.skipped.is_some() && !c.failed()).count().to_string();
+    let tests = cases.len().to_string();
+    let mut w = Writer::new_with_indent(out, b' ', 2);
+    w.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))?;
+    let totals = [("tests", tests.as_str()), ("failures", failed.as_str()), ("errors", "0")];
+    let mut suites = vec![("name", "leakcheck")];
+    suites.extend(totals);
+    w.write_event(Event::Start(start("testsuites", &suites)))?;
+    let mut suite = vec![("name", "leakcheck")];
+    suite.extend(totals);
+    suite.push(("skipped", skipped.as_str()));
+    w.write_event(Event::Start(start("testsuite", &suite)))?;
+
+    w.write_event(Event::Start(BytesStart::new("properties")))?;
+    for (name, value) in properties(report) {
+        w.write_event(Event::Empty(start("property", &[("name", name), ("value", &value)])))?;
+    }
+    w.write_event(Event::End(BytesEnd::new("properties")))?;
+
+    for case in cases {
+        let classname = if case.test.is_some() { "regrtest" } else { "leakcheck" };
+        let tag = start("testcase", &[("name", &case.name), ("classname", classname)]);
+        if case.failures.is_empty() && case.skipped.is_none() {
+            w.write_event(Event::Empty(tag))?;
+            continue;
+        }
+        w.write_event(Event::Start(tag))?;
+        if let Some(reason) = &case.skipped {
+            w.write_event(Event::Empty(start("skipped", &[("message", reason)])))?;
+        }
+        for failure in &case.failures {
+            let message = clip(&failure.message, MAX_MESSAGE_CHARS);
+            w.write_event(Event::Start(start("failure", &[("message", &message), ("type", failure.kind.as_str())])))?;
+            w.write_event(Event::Text(BytesText::new(&xml_visible(&failure_body(failure), true))))?;
+            w.write_event(Event::End(BytesEnd::new("failure")))?;
+        }
+        w.write_event(Event::End(BytesEnd::new("testcase")))?;
+    }
+
+    w.write_event(Event::Start(BytesStart::new("system-out")))?;
+    w.write_event(Event::Text(BytesText::new(&xml_visible(&report.render_text(), true))))?;
+    w.write_event(Event::End(BytesEnd::new("system-out")))?;
+    w.write_event(Event::End(BytesEnd::new("testsuite")))?;
+    w.write_event(Event::End(BytesEnd::new("testsuites")))?;
+    w.get_mut().write_all(b"\n")
+}
+
+/// The failure's text: the message, then the details.
+fn failure_body(failure: &Failure) -> String {
+    let mut body = String::with_capacity(failure.message.len() + failure.details.len() + 2);
+    body.push_str(&failure.message);
+    body.push('\n');
+    if !failure.details.is_empty() {
+        body.push('\n');
+        body.push_str(&failure.details);
+    }
+    body
+}
+
+fn properties(report: &RunReport) -> Vec<(&'static str, String)> {
+    let status = &report.status;
+    let mut props = vec![
+        ("leakcheck_version", report.leakcheck_version.to_owned()),
+        ("command", report.command.join(" ")),
+        ("leakcheck_exit_code", status.leakcheck_exit_code.to_string()),
+    ];
+    let optional = [
+        ("exit_code", status.exit_code.map(|c| c.to_string())),
+        ("signal", status.signal.clone()),
+        ("interrupted_by", status.interrupted_by.clone()),
+        ("regrtest_result", report.summary.regrtest_result.clone()),
+        ("log", report.log.clone()),
+    ];
+    props.extend(optional.into_iter().filter_map(|(k, v)| v.map(|v| (k, v))));
+    props
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failed_methods_split_into_class_and_method() {
+        let m = FailedMethod::parse("test_foo (test.test_x.TestClass.test_foo) [subtest 1]");
+        assert_eq!((m.method.as_str(), m.class.as_deref()), ("test_foo", Some("TestClass")));
+        assert_eq!(m.short(), "TestClass.test_foo");
+        let old = FailedMethod::parse("test_bar (test.test_x.OldStyle)");
+        assert_eq!(old.short(), "OldStyle.test_bar");
+        let setup = FailedMethod::parse("setUpClass (test.test_x.TestClass)");
+        assert_eq!(setup.short(), "TestClass.setUpClass");
+        let bare = FailedMethod::parse("weird");
+        assert_eq!((bare.short(), bare.class), ("weird".to_owned(), None));
+        let module = FailedMethod::parse("setUpModule (test_x)");
+        assert_eq!(module.short(), "test_x.setUpModule");
+    }
+
+    #[test]
+    fn xml_visible_removes_every_forbidden_character_and_keeps_lines_in_text() {
+        let hostile = "a\u{0}b\u{1b}[2J\u{7f}\u{85}\u{202e}\u{fffe}\u{ffff}\r\n\tz";
+        let text = xml_visible(hostile, true);
+        assert!(!text.chars().any(|c| xml_forbidden(c) || c == '\r' || c == '\u{1b}'), "{text:?}");
+        assert!(text.contains("\\x00") && text.contains("\\u{fffe}") && text.contains("\\u{ffff}"), "{text:?}");
+        assert!(text.ends_with("\\x0d\n\tz"), "{text:?}");
+        let attr = xml_visible(hostile, false);
+        assert!(!attr.contains('\n') && !attr.contains('\t'), "{attr:?}");
+        assert_eq!(xml_visible("test_os", false), "test_os");
+    }
+
+    #[test]
+    fn messages_are_clipped_on_a_character_boundary() {
+        assert_eq!(clip("ééé", 2), "éé…");
+        assert_eq!(clip("ab", 2), "ab");
+    }
+}

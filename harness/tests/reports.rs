@@ -1,0 +1,446 @@
+//! The JUnit XML, issue-draft and GitHub-annotation writers on real reports: one from a real
+//! run of the C fixtures under python3.11-dbg's `-R 3:3` (through the library, as the binary
+//! runs it), and variants of it with hostile test names, frames and statuses. Each output is
+//! read back with a real parser: JUnit with Python's `junitparser` and `xmllint --schema`
+//! (Jenkins' junit-10.xsd), drafts with `markdown-it-py` (CommonMark), annotations with the
+//! workflow-command grammar of `@actions/core`.
+//!
+//! The Python tools live in the venv `scripts/setup.sh` creates: `$LEAKCHECK_PY_VENV`, else
+//! `$HOME/.cache/leakcheck/py-venv`. These tests fail (they are not skipped) without it.
+
+mod common;
+
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use clap::Parser as _;
+use leakcheck::cli::Args;
+use leakcheck::escape::for_terminal;
+use leakcheck::report::annotations::{github_annotations, github_annotations_with, AnnotationOptions};
+use leakcheck::report::draft::issue_drafts;
+use leakcheck::report::junit::{write_junit, xml_visible};
+use leakcheck::report::{RunReport, TestReport};
+use serde_json::Value;
+
+/// The venv's Python (see the module documentation).
+fn venv_python() -> PathBuf {
+    let venv = std::env::var_os("LEAKCHECK_PY_VENV").map(PathBuf::from).unwrap_or_else(|| {
+        PathBuf::from(std::env::var_os("HOME").expect("HOME is set")).join(".cache/leakcheck/py-venv")
+    });
+    let python = venv.join("bin/python");
+    assert!(python.exists(), "no Python venv at {}: run scripts/setup.sh", venv.display());
+    python
+}
+
+/// Run `script` with the venv's Python on `args`; its stdout as JSON.
+fn python_json(script: &str, args: &[&Path]) -> Value {
+    let out = Command::new(venv_python()).arg("-c").arg(script).args(args).output().expect("running the venv's python");
+    assert!(out.status.success(), "python failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("python printed JSON")
+}
+
+/// One real run: a raw-domain leak regrtest cannot see, a reference leak it reports, and a
+/// balanced test.
+fn real_report() -> &'static RunReport {
+    static REPORT: OnceLock<RunReport> = OnceLock::new();
+    REPORT.get_or_init(|| {
+        let testdir = common::testdir();
+        let work = tempfile::tempdir().expect("temporary directory");
+        let run_dir = work.path().join("run");
+        let mut argv: Vec<String> =
+            vec!["leakcheck".into(), "--run-dir".into(), common::path_str(&run_dir), "--".into()];
+        argv.extend(common::regrtest_argv(
+            testdir.path(),
+            &[],
+            &["test_leak_raw", "test_leak_object", "test_balanced"],
+        ));
+        let config =
+            Args::try_parse_from(&argv).expect("leakcheck arguments").resolve().expect("a valid configuration");
+        let outcome = leakcheck::run::execute(&config, &mut |_| {}).expect("the run");
+        assert_eq!(outcome.exit_code, 101, "{}", outcome.report.render_text());
+        outcome.report
+    })
+}
+
+fn test_named<'a>(report: &'a RunReport, name: &str) -> &'a TestReport {
+    report.tests.iter().find(|t| t.name == name).unwrap_or_else(|| panic!("{name} in {}", report.render_text()))
+}
+
+/// Everything a child can put in a name that matters to XML, Markdown, URLs or workflow
+/// commands, and the controls XML 1.0 forbids even as references.
+const HOSTILE: &str = "test_<script>alert(1)</script>]]>&amp;\u{0}\u{1b}[2J\u{7}`` ```\r\n\u{fffe}\u{202e}|*_#[x](javascript:alert(1))<!-- @python/core %0A::error title=x::y ,:";
+
+/// The real report with the raw leak renamed to [`HOSTILE`] (and a hostile top frame), a skipped,
+/// a failed test with a 200 000-character name, a test without result, the reference leak, the
+/// balanced test, and a run that was interrupted by SIGTERM.
+fn hostile_report() -> RunReport {
+    let real = real_report();
+    let mut report = real.clone();
+    let balanced = test_named(real, "test_balanced");
+
+    let mut leak = test_named(real, "test_leak_raw").clone();
+    leak.name = HOSTILE.into();
+    let frame = &mut leak.leak_sites[0].frames[0];
+    frame.function = Some("leak_<b>raw</b>,x:y\n::warning::z`".into());
+    frame.file = Some("/src/a,b:c%d\r.c".into());
+
+    let mut skipped = balanced.clone();
+    skipped.name = "test_skip`me`".into();
+    skipped.outcome = "resource_denied".into();
+    let mut failed = balanced.clone();
+    failed.name = format!("test_{}", "A".repeat(200_000));
+    failed.outcome = "failed".into();
+    let mut unknown = balanced.clone();
+    unknown.name = "test_crash".into();
+    unknown.outcome = "unknown".into();
+
+    report.tests = vec![leak, skipped, failed, unknown, test_named(real, "test_leak_object").clone(), balanced.clone()];
+    report.status.interrupted_by = Some("SIGTERM".into());
+    report
+}
+
+fn junit_of(report: &RunReport, dir: &Path) -> (PathBuf, String) {
+    let path = dir.join("junit.xml");
+    let mut file = std::fs::File::create(&path).expect("creating junit.xml");
+    write_junit(report, &mut file).expect("writing JUnit XML");
+    file.flush().expect("flush");
+    let text = std::fs::read_to_string(&path).expect("reading junit.xml back");
+    (path, text)
+}
+
+const READ_JUNIT: &str = r#"
+import json, sys
+from junitparser import JUnitXml, Failure, Skipped, Error
+xml = JUnitXml.fromfile(sys.argv[1])
+out = {"tests": xml.tests, "failures": xml.failures, "errors": xml.errors, "suites": [], "cases": []}
+for suite in xml:
+    props = {p.name: p.value for p in suite.properties()}
+    system_out = suite._elem.find("system-out")
+    out["suites"].append({"name": suite.name, "tests": suite.tests, "failures": suite.failures,
+                          "skipped": suite.skipped, "errors": suite.errors, "properties": props,
+                          "system_out": None if system_out is None else system_out.text})
+    for case in suite:
+        out["cases"].append({
+            "name": case.name, "classname": case.classname,
+            "failures": [{"message": r.message, "type": r.type, "text": r.text}
+                         for r in case.result if isinstance(r, Failure)],
+            "errors": [r.message for r in case.result if isinstance(r, Error)],
+            "skipped": [r.message for r in case.result if isinstance(r, Skipped)],
+        })
+print(json.dumps(out))
+"#;
+
+/// xmllint validates `xml` against Jenkins' JUnit schema.
+fn assert_schema_valid(xml: &Path) {
+    let xsd = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/reports/junit-10.xsd");
+    let out = Command::new("xmllint")
+        .arg("--noout")
+        .arg("--schema")
+        .arg(&xsd)
+        .arg(xml)
+        .output()
+        .expect("running xmllint (Debian's libxml2-utils; scripts/setup.sh installs it)");
+    assert!(out.status.success(), "xmllint: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// A Rust XML parser reads it to the end too.
+fn assert_well_formed(text: &str) {
+    let mut reader = quick_xml::Reader::from_str(text);
+    let mut elements = 0;
+    loop {
+        match reader.read_event() {
+            Ok(quick_xml::events::Event::Eof) => break,
+            Ok(quick_xml::events::Event::Start(_) | quick_xml::events::Event::Empty(_)) => elements += 1,
+            Ok(_) => {}
+            Err(e) => panic!("quick-xml at {}: {e}", reader.buffer_position()),
+        }
+    }
+    assert!(elements > 2);
+}
+
+fn case<'a>(junit: &'a Value, name: &str) -> &'a Value {
+    junit["cases"]
+        .as_array()
+        .and_then(|cases| cases.iter().find(|c| c["name"] == name))
+        .unwrap_or_else(|| panic!("no testcase {name:.80} in {:.2000}", junit["cases"]))
+}
+
+#[test]
+fn junit_of_a_real_run_has_one_testcase_per_test_and_the_leaks_as_failures() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let (path, text) = junit_of(real_report(), dir.path());
+    assert_schema_valid(&path);
+    assert_well_formed(&text);
+    let junit = python_json(READ_JUNIT, &[&path]);
+    let suite = &junit["suites"][0];
+    assert_eq!(junit["suites"].as_array().map(Vec::len), Some(1));
+    assert_eq!(suite["name"], "leakcheck");
+    assert_eq!(
+        (suite["tests"].as_u64(), suite["failures"].as_u64(), suite["skipped"].as_u64()),
+        (Some(3), Some(2), Some(0))
+    );
+    assert_eq!(junit["errors"], 0);
+
+    let raw = case(&junit, "test_leak_raw");
+    assert_eq!(raw["classname"], "regrtest");
+    let failure = &raw["failures"][0];
+    assert_eq!(failure["type"], "leak");
+    let message = failure["message"].as_str().unwrap_or_default();
+    assert!(
+        message.starts_with("leaked raw (PyMem_RawMalloc) blocks [1, 1, 1], not reported by regrtest"),
+        "{message}"
+    );
+    assert!(message.contains("allocated at leak_raw (") && message.contains("c/leakfix.c:"), "{message}");
+    let body = failure["text"].as_str().unwrap_or_default();
+    assert!(body.contains("leakcheck: test_leak_raw: LEAKED in raw, not reported by regrtest (passed)"), "{body}");
+    assert!(body.contains("leakcheck:     raw: blocks [1, 1, 1]  bytes [48, 48, 48]  <- leak"), "{body}");
+    assert!(body.contains("leak_raw"), "the top frame is in the body: {body}");
+
+    let object = case(&junit, "test_leak_object");
+    assert_eq!(object["failures"].as_array().map(Vec::len), Some(1), "the reference leak is one failure: {object}");
+    let body = object["failures"][0]["text"].as_str().unwrap_or_default();
+    assert!(body.contains("test_leak_object leaked [1, 1, 1] references, sum=3"), "regrtest's own line: {body}");
+
+    let balanced = case(&junit, "test_balanced");
+    assert_eq!(balanced["failures"], serde_json::json!([]));
+    assert_eq!(balanced["skipped"], serde_json::json!([]));
+
+    let props = &suite["properties"];
+    assert_eq!(props["leakcheck_exit_code"], "101");
+    assert_eq!(props["regrtest_result"], "FAILURE");
+    assert!(suite["system_out"].as_str().unwrap_or_default().contains("leak summary: 3 tests, 2 leaked"));
+}
+
+#[test]
+fn junit_with_hostile_names_stays_valid_and_keeps_every_name_visible() {
+    let report = hostile_report();
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let (path, text) = junit_of(&report, dir.path());
+    assert!(!text.contains("<script>") && !text.contains("]]>") && !text.contains('\u{0}'), "raw markup leaked");
+    assert!(!text.contains('\u{1b}') && !text.contains('\u{fffe}') && !text.contains('\u{202e}'));
+    assert_schema_valid(&path);
+    assert_well_formed(&text);
+
+    let junit = python_json(READ_JUNIT, &[&path]);
+    let suite = &junit["suites"][0];
+    // Six tests and the run's own case (interrupted by SIGTERM).
+    assert_eq!(suite["tests"], 7, "{suite:.500}");
+    assert_eq!(suite["failures"], 5, "hostile leak, failed, no result, reference leak, the run");
+    assert_eq!(suite["skipped"], 1);
+
+    let hostile = case(&junit, &xml_visible(HOSTILE, false));
+    assert_eq!(hostile["failures"][0]["type"], "leak");
+    let message = hostile["failures"][0]["message"].as_str().unwrap_or_default();
+    assert!(message.contains(r"leak_<b>raw</b>,x:y\x0a::warning::z`"), "the frame's name, visible: {message}");
+    let skipped = case(&junit, "test_skip`me`");
+    assert_eq!(skipped["skipped"], serde_json::json!(["skipped (resource denied)"]));
+    let huge = format!("test_{}", "A".repeat(200_000));
+    assert_eq!(case(&junit, &huge)["failures"][0]["message"], "regrtest: failed");
+    let crash = case(&junit, "test_crash");
+    assert_eq!(
+        crash["failures"][0]["message"],
+        "regrtest: no result: the run ended while it was running (leakcheck received SIGTERM and ended the run)"
+    );
+    let run = case(&junit, "run");
+    assert_eq!(run["classname"], "leakcheck");
+    assert_eq!(run["failures"][0]["type"], "run");
+}
+
+#[test]
+fn junit_of_a_command_that_cannot_start_is_one_failing_run_case() {
+    let work = tempfile::tempdir().expect("temporary directory");
+    let argv = ["leakcheck", "--run-dir", &common::path_str(&work.path().join("run")), "--", "/nonexistent/python"];
+    let config = Args::try_parse_from(argv).expect("arguments").resolve().expect("configuration");
+    let report = leakcheck::run::execute(&config, &mut |_| {}).expect("the run").report;
+    let (path, _) = junit_of(&report, work.path());
+    assert_schema_valid(&path);
+    let junit = python_json(READ_JUNIT, &[&path]);
+    assert_eq!((junit["tests"].as_u64(), junit["failures"].as_u64()), (Some(1), Some(1)));
+    let message = case(&junit, "run")["failures"][0]["message"].as_str().unwrap_or_default().to_owned();
+    assert!(message.starts_with("the command did not run: "), "{message}");
+}
+
+/// Render a draft with markdown-it-py (CommonMark, raw HTML allowed as GitHub allows some) and
+/// report what a reader would see.
+const READ_MARKDOWN: &str = r#"
+import json, sys
+from markdown_it import MarkdownIt
+tokens = MarkdownIt("commonmark").parse(open(sys.argv[1], encoding="utf-8").read())
+out = {"h1": [], "h2": [], "links": [], "html": [], "fences": [], "code": [], "images": 0}
+heading = None
+for i, t in enumerate(tokens):
+    if t.type == "heading_open":
+        heading = t.tag
+    elif t.type == "inline" and heading:
+        out[heading].append("".join(c.content for c in t.children if c.type in ("text", "code_inline")))
+        heading = None
+    if t.type in ("html_block", "html_inline"):
+        out["html"].append(t.content)
+    if t.type == "fence":
+        out["fences"].append({"info": t.info, "content": t.content})
+    for c in (t.children or []):
+        if c.type == "link_open":
+            out["links"].append(c.attrs.get("href"))
+        if c.type in ("html_inline",):
+            out["html"].append(c.content)
+        if c.type == "code_inline":
+            out["code"].append(c.content)
+        if c.type == "image":
+            out["images"] += 1
+print(json.dumps(out))
+"#;
+
+fn read_markdown(markdown: &str) -> Value {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let path = dir.path().join("draft.md");
+    std::fs::write(&path, markdown).expect("writing the draft");
+    python_json(READ_MARKDOWN, &[&path])
+}
+
+#[test]
+fn drafts_of_a_real_run_follow_the_triage_guide() {
+    let drafts = issue_drafts(real_report(), Some("AMD64 Debian Refleaks 3.x"), Some("3.x"));
+    let names: Vec<&str> = drafts.iter().map(|d| d.file_name.as_str()).collect();
+    assert_eq!(names, ["test_leak_raw.md", "test_leak_object.md"]);
+
+    let raw = &drafts[0];
+    assert_eq!(raw.title, "test_leak_raw leaks PyMem_RawMalloc blocks on AMD64 Debian Refleaks 3.x");
+    assert_eq!(
+        raw.markdown.lines().next(),
+        Some("# test\\_leak\\_raw leaks PyMem\\_RawMalloc blocks on AMD64 Debian Refleaks 3\\.x")
+    );
+    let md = read_markdown(&raw.markdown);
+    assert_eq!(md["h1"], serde_json::json!([raw.title]), "the heading renders as the plain title");
+    assert_eq!(md["h2"], serde_json::json!(["Before filing", "What failed", "Log excerpt", "Environment"]));
+    assert_eq!(md["html"], serde_json::json!([]));
+    let links: Vec<&str> =
+        md["links"].as_array().map(|l| l.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+    assert_eq!(
+        links,
+        [
+            "https://github.com/python/cpython/issues?q=is%3Aissue+in%3Atitle+test_leak_raw",
+            "https://github.com/python/cpython/issues?q=is%3Aissue+test_leak_raw",
+            "https://github.com/python/cpython/issues?q=is%3Aissue+leak_raw",
+        ]
+    );
+    let fence = md["fences"][0]["content"].as_str().unwrap_or_default();
+    assert!(
+        fence.starts_with("leakcheck: test_leak_raw: LEAKED in raw, not reported by regrtest (passed)\n"),
+        "{fence}"
+    );
+    assert!(fence.contains("leakcheck:         leak_raw "), "the top site's frames: {fence}");
+
+    let object = &drafts[1];
+    assert_eq!(object.title, "test_leak_object leaks references and memory blocks on AMD64 Debian Refleaks 3.x");
+    let fence = &read_markdown(&object.markdown)["fences"][0]["content"];
+    assert!(fence.as_str().unwrap_or_default().contains("test_leak_object leaked [1, 1, 1] references, sum=3\n"));
+
+    let anonymous = issue_drafts(real_report(), None, None);
+    assert_eq!(anonymous[0].title, "test_leak_raw leaks PyMem_RawMalloc blocks");
+    assert!(anonymous[0].markdown.contains("- Builder: unknown (pass"), "{}", anonymous[0].markdown);
+}
+
+#[test]
+fn drafts_with_hostile_names_cannot_inject_markup() {
+    let report = hostile_report();
+    let drafts = issue_drafts(&report, Some("builder <img src=x onerror=alert(1)>"), Some("`main`"));
+    // The leak, the failure, the test without result and the reference leak; not the skipped or
+    // balanced test, and not the interrupted run.
+    assert_eq!(drafts.len(), 4, "{:?}", drafts.iter().map(|d| &d.file_name).collect::<Vec<_>>());
+    let mut files = std::collections::HashSet::new();
+    for draft in &drafts {
+        let f = &draft.file_name;
+        assert!(f.ends_with(".md") && !f.contains('/') && !f.contains("..") && !f.starts_with('.'), "{f}");
+        assert!(f.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b)), "{f}");
+        assert!(f.len() <= 100, "{f}");
+        assert!(files.insert(f.clone()), "unique: {f}");
+        assert!(!draft.title.contains(['\n', '\r', '\u{0}', '\u{1b}']), "{:?}", draft.title);
+        assert!(draft.title.chars().count() <= 201, "{}", draft.title.len());
+
+        let md = read_markdown(&draft.markdown);
+        assert_eq!(md["html"], serde_json::json!([]), "no HTML gets through: {}", draft.markdown);
+        assert_eq!(md["images"], 0);
+        assert_eq!(md["h1"], serde_json::json!([draft.title]), "{}", draft.markdown);
+        assert_eq!(md["h2"], serde_json::json!(["Before filing", "What failed", "Log excerpt", "Environment"]));
+        for link in md["links"].as_array().into_iter().flatten() {
+            let link = link.as_str().unwrap_or_default();
+            assert!(link.starts_with("https://github.com/python/cpython/issues?q=is%3Aissue+"), "{link}");
+            assert!(!link.contains([' ', '<', '>', '"', '`', '\n']), "{link}");
+        }
+        assert_eq!(md["fences"].as_array().map(Vec::len), Some(1), "one excerpt, never closed early");
+    }
+
+    let hostile = &drafts[0];
+    let md = read_markdown(&hostile.markdown);
+    let code: Vec<&str> =
+        md["code"].as_array().map(|c| c.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+    assert!(code.contains(&for_terminal(HOSTILE).as_ref()), "the name survives verbatim in a code span: {code:?}");
+    assert!(code.contains(&"builder <img src=x onerror=alert(1)>"), "{code:?}");
+    let fence = md["fences"][0]["content"].as_str().unwrap_or_default();
+    assert!(fence.contains(&format!("leakcheck: {}: LEAKED in raw", for_terminal(HOSTILE))), "{fence}");
+    assert!(hostile.title.ends_with(" on builder <img src=x onerror=alert(1)> `main`"), "{}", hostile.title);
+}
+
+/// `(properties, message)` of each `::error` line, unescaped as the runner does.
+fn parse_annotations(text: &str) -> Vec<(Vec<(String, String)>, String)> {
+    let unescape = |s: &str| {
+        s.replace("%0A", "\n").replace("%0D", "\r").replace("%3A", ":").replace("%2C", ",").replace("%25", "%")
+    };
+    text.lines()
+        .map(|line| {
+            let rest = line.strip_prefix("::error ").unwrap_or_else(|| panic!("not an error command: {line:.200}"));
+            let (props, message) = rest.split_once("::").unwrap_or_else(|| panic!("no message: {line:.200}"));
+            let props = props
+                .split(',')
+                .map(|p| {
+                    let (k, v) = p.split_once('=').unwrap_or_else(|| panic!("bad property {p:.100}"));
+                    assert!(["file", "line", "title"].contains(&k), "unknown property {k}");
+                    (k.to_owned(), unescape(v))
+                })
+                .collect();
+            (props, unescape(message))
+        })
+        .collect()
+}
+
+fn prop<'a>(props: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    props.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+}
+
+#[test]
+fn annotations_point_at_the_leaking_c_line() {
+    let text = github_annotations(real_report());
+    let lines = parse_annotations(&text);
+    assert_eq!(lines.len(), 2, "{text}");
+    let (props, message) = &lines[0];
+    assert_eq!(prop(props, "title"), Some("leakcheck: test_leak_raw leaked"));
+    assert!(prop(props, "file").is_some_and(|f| f.ends_with("c/leakfix.c")), "{props:?}");
+    assert!(prop(props, "line").and_then(|l| l.parse::<u32>().ok()).is_some(), "{props:?}");
+    assert!(
+        message.starts_with("leaked raw (PyMem_RawMalloc) blocks [1, 1, 1], not reported by regrtest"),
+        "{message}"
+    );
+    assert!(message.contains("\nleakcheck:     raw: blocks [1, 1, 1]"), "details on the next lines: {message}");
+
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().map(common::path_str).unwrap_or_default();
+    let relative = github_annotations_with(real_report(), &AnnotationOptions { workspace: Some(&root) });
+    let (props, _) = &parse_annotations(&relative)[0];
+    assert_eq!(prop(props, "file"), Some("c/leakfix.c"), "relative to the checkout");
+}
+
+#[test]
+fn annotations_with_hostile_names_stay_one_command_each() {
+    let text = github_annotations(&hostile_report());
+    let lines = parse_annotations(&text);
+    assert_eq!(lines.len(), 5, "hostile leak, failed, no result, reference leak, the run: {text:.3000}");
+    let (props, message) = &lines[0];
+    assert_eq!(prop(props, "title"), Some(format!("leakcheck: {} leaked", for_terminal(HOSTILE)).as_str()));
+    assert_eq!(prop(props, "file"), Some(r"/src/a,b:c%d\x0d.c"));
+    assert!(message.contains(r"leak_<b>raw</b>,x:y\x0a::warning::z`"), "{message}");
+    assert!(!text.contains(['\r', '\u{0}', '\u{1b}']));
+    assert!(lines[2].1.chars().count() <= 4_001, "messages are bounded");
+    let (run, _) = &lines[4];
+    assert_eq!(prop(run, "title"), Some("leakcheck: run failed"));
+}
