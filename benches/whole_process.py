@@ -7,7 +7,8 @@ variant, interleaved (the order reverses every round, so drift and caches hit al
 
 Default: 10 rounds of `python3.11-dbg -m test -R 3:3 test_list test_dict`, variants
 plain, counting (`leakcheck --no-attribution`), attribution (`leakcheck`, the default mode).
-`tracemalloc` is `python -X tracemalloc=1` without leakcheck, for comparison. Prints the median
+`tracemalloc` is `python -X tracemalloc=1` without leakcheck, for comparison;
+`counting-nowatch` is counting with the hang watch off (`--hang-timeout 0`), to see its cost. Prints the median
 wall time of each variant and its median ratio to plain, paired by round.
 """
 import argparse
@@ -45,6 +46,8 @@ def main():
     variants = {
         "plain": lambda run_dir: plain,
         "counting": lambda run_dir: [args.leakcheck, "--no-attribution", "--run-dir", run_dir, "--", *plain],
+        "counting-nowatch": lambda run_dir: [args.leakcheck, "--no-attribution", "--hang-timeout", "0", "--run-dir",
+                                             run_dir, "--", *plain],
         "attribution": lambda run_dir: [args.leakcheck, "--run-dir", run_dir, "--", *plain],
         "tracemalloc": lambda run_dir: [args.python, "-X", "tracemalloc=1", *regrtest],
     }

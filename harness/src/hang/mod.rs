@@ -186,8 +186,23 @@ impl HangWatch {
             }
             return Vec::new();
         }
-        let tree = procfs::sample_tree(root);
+        let mut tree = procfs::sample_tree(root);
         self.tracked.retain(|pid, _| tree.contains_key(pid));
+        // The details (system calls, command lines) only for processes sitting still, and for
+        // the regrtest processes the verdicts need to tell apart.
+        let mut details = Vec::new();
+        for (pid, sample) in &tree {
+            let tracked = self.tracked.get(pid);
+            let still = sample.all_blocked() && tracked.is_some_and(|t| t.cpu == sample.cpu_ticks());
+            if still || *pid == command || sample.ppid == command {
+                details.push(*pid);
+            }
+        }
+        for pid in details {
+            if let Some(sample) = tree.get_mut(&pid) {
+                sample.load_details();
+            }
+        }
         // Early: a process sitting still with an untimed futex wait.
         for (pid, sample) in &tree {
             if self.ended.contains(pid) {
@@ -217,6 +232,11 @@ impl HangWatch {
         // Late: nothing but heartbeats for the whole timeout.
         if now.duration_since(self.last_output) >= self.timeout {
             self.last_output = now; // one report per silence
+            for sample in tree.values_mut() {
+                if sample.argv.is_empty() {
+                    sample.load_details();
+                }
+            }
             let stuck = stuck_processes(&tree, command, self.timeout);
             let Some(first) = stuck.first().and_then(|pid| tree.get(pid)) else { return Vec::new() };
             let mut reports = Vec::new();
@@ -297,8 +317,27 @@ impl HangWatch {
         worker_test(&sample.argv).or_else(|| current_test.map(str::to_owned))
     }
 
-    /// Stop `sample`, unwind and symbolize its threads, read its mutexes' owners.
     fn inspect(&self, sample: &ProcessSample, tree: &BTreeMap<i32, ProcessSample>) -> (ProcessView, ProcessReport, Vec<String>) {
+        inspect(&self.symbolizer, sample, tree)
+    }
+}
+
+/// Every thread's native stack of `pid`, stopped for the time it takes (a one-off inspection,
+/// as the watch does it, for benchmarks and tools). `None` if the process is gone.
+pub fn snapshot(pid: i32, symbolizer: &Symbolizer) -> Option<(ProcessReport, Vec<String>)> {
+    let mut sample = procfs::sample_process(pid)?;
+    sample.load_details();
+    let (_, report, notes) = inspect(symbolizer, &sample, &BTreeMap::new());
+    Some((report, notes))
+}
+
+/// Stop `sample`, unwind and symbolize its threads, read its mutexes' owners.
+fn inspect(
+    symbolizer: &Symbolizer,
+    sample: &ProcessSample,
+    tree: &BTreeMap<i32, ProcessSample>,
+) -> (ProcessView, ProcessReport, Vec<String>) {
+    {
         let mut notes = Vec::new();
         let mut threads = Vec::new();
         let mut views = Vec::new();
@@ -314,7 +353,7 @@ impl HangWatch {
                     .registers(thread.tid)
                     .map(|regs| {
                         let addresses = stacks.unwind(regs, &memory);
-                        stacks.symbolize(&self.symbolizer, &addresses)
+                        stacks.symbolize(symbolizer, &addresses)
                     })
                     .unwrap_or_default(),
                 _ => Vec::new(),
