@@ -13,7 +13,7 @@ mod common;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::OnceLock;
+use std::sync::{Mutex, OnceLock};
 
 use clap::Parser as _;
 use leakcheck::cli::Args;
@@ -41,6 +41,16 @@ fn python_json(script: &str, args: &[&Path]) -> Value {
     serde_json::from_slice(&out.stdout).expect("python printed JSON")
 }
 
+/// Run leakcheck through the library, as the binary does, one run at a time: a run reaps the
+/// children of the whole process and takes its signals, so two at once in one test process
+/// would confuse each other.
+fn execute(argv: &[String]) -> leakcheck::run::RunOutcome {
+    static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let config = Args::try_parse_from(argv).expect("leakcheck arguments").resolve().expect("a valid configuration");
+    leakcheck::run::execute(&config, &mut |_| {}).expect("the run")
+}
+
 /// One real run: a raw-domain leak regrtest cannot see, a reference leak it reports, and a
 /// balanced test.
 fn real_report() -> &'static RunReport {
@@ -56,10 +66,43 @@ fn real_report() -> &'static RunReport {
             &[],
             &["test_leak_raw", "test_leak_object", "test_balanced"],
         ));
-        let config =
-            Args::try_parse_from(&argv).expect("leakcheck arguments").resolve().expect("a valid configuration");
-        let outcome = leakcheck::run::execute(&config, &mut |_| {}).expect("the run");
+        let outcome = execute(&argv);
         assert_eq!(outcome.exit_code, 101, "{}", outcome.report.render_text());
+        outcome.report
+    })
+}
+
+/// One real run in which regrtest's test deadlocks on two mutexes (c/hangfix.c) and leakcheck
+/// diagnoses and ends it.
+fn hang_report() -> &'static RunReport {
+    static REPORT: OnceLock<RunReport> = OnceLock::new();
+    REPORT.get_or_init(|| {
+        let testdir = common::testdir();
+        let work = tempfile::tempdir().expect("temporary directory");
+        let run_dir = work.path().join("run");
+        let argv: Vec<String> = [
+            "leakcheck",
+            "--run-dir",
+            &common::path_str(&run_dir),
+            "--",
+            common::python(),
+            "-m",
+            "test",
+            "--testdir",
+            &common::path_str(testdir.path()),
+            "test_hang_mutex_cycle",
+        ]
+        .map(String::from)
+        .to_vec();
+        let outcome = execute(&argv);
+        assert_eq!(
+            outcome.report.hangs.len(),
+            1,
+            "{}\nstatus: {:?}\nlog:\n{}",
+            outcome.report.render_text(),
+            outcome.report.status,
+            std::fs::read_to_string(outcome.report.log.as_deref().unwrap_or_default()).unwrap_or_default()
+        );
         outcome.report
     })
 }
@@ -252,8 +295,7 @@ fn junit_with_hostile_names_stays_valid_and_keeps_every_name_visible() {
 fn junit_of_a_command_that_cannot_start_is_one_failing_run_case() {
     let work = tempfile::tempdir().expect("temporary directory");
     let argv = ["leakcheck", "--run-dir", &common::path_str(&work.path().join("run")), "--", "/nonexistent/python"];
-    let config = Args::try_parse_from(argv).expect("arguments").resolve().expect("configuration");
-    let report = leakcheck::run::execute(&config, &mut |_| {}).expect("the run").report;
+    let report = execute(&argv.map(String::from)).report;
     let (path, _) = junit_of(&report, work.path());
     assert_schema_valid(&path);
     let junit = python_json(READ_JUNIT, &[&path]);
@@ -443,4 +485,40 @@ fn annotations_with_hostile_names_stay_one_command_each() {
     assert!(lines[2].1.chars().count() <= 4_001, "messages are bounded");
     let (run, _) = &lines[4];
     assert_eq!(prop(run, "title"), Some("leakcheck: run failed"));
+}
+
+#[test]
+fn a_hang_is_one_failure_pointing_at_the_deadlocked_c_line_in_every_writer() {
+    let report = hang_report();
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let (path, _) = junit_of(report, dir.path());
+    assert_schema_valid(&path);
+    let junit = python_json(READ_JUNIT, &[&path]);
+    let hung = case(&junit, "test_hang_mutex_cycle");
+    assert_eq!(hung["failures"].as_array().map(Vec::len), Some(1), "the hang, not also regrtest's outcome: {hung}");
+    let failure = &hung["failures"][0];
+    assert_eq!(failure["type"], "hang");
+    assert!(failure["message"].as_str().unwrap_or_default().starts_with("hung (lock-cycle): "), "{failure}");
+    let body = failure["text"].as_str().unwrap_or_default();
+    assert!(body.contains("leakcheck: HANG in test_hang_mutex_cycle (lock-cycle)"), "{body}");
+    assert!(body.contains("hangfix.c"), "the threads' frames: {body}");
+
+    let drafts = issue_drafts(report, Some("x86-64 Debian"), None);
+    assert_eq!(drafts.len(), 1);
+    assert_eq!(drafts[0].title, "test_hang_mutex_cycle hangs on x86-64 Debian");
+    let md = read_markdown(&drafts[0].markdown);
+    assert!(md["fences"][0]["content"]
+        .as_str()
+        .unwrap_or_default()
+        .contains("leakcheck: HANG in test_hang_mutex_cycle"));
+
+    // The hang, and the run: leakcheck ended regrtest itself, which was the stuck process.
+    let lines = parse_annotations(&github_annotations(report));
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    let (props, message) = &lines[0];
+    assert_eq!(prop(props, "title"), Some("leakcheck: test_hang_mutex_cycle hung"));
+    let file = prop(props, "file").unwrap_or_default();
+    assert!(file.ends_with("c/hangfix.c"), "the fixture's line, not glibc's futex wait: {props:?}");
+    assert_eq!(prop(&lines[1].0, "title"), Some("leakcheck: run failed"));
+    assert!(message.starts_with("hung (lock-cycle): "), "{message}");
 }

@@ -4,12 +4,13 @@
 //! **What it writes.** `<testsuites>` holding one `<testsuite name="leakcheck">` with one
 //! `<testcase classname="regrtest" name="TEST">` per regrtest test file, in the report's order.
 //! A test that leaked (regrtest's leak lines, a leaking allocator domain or leak site), failed
-//! in regrtest (any outcome but passed, skipped, resource denied, ran no tests), or, once the
-//! report carries them, had a sanitizer finding or hung, gets one `<failure type=KIND
-//! message=ONE-LINE>` per problem, the details (the text summary's lines for the test, regrtest's
-//! own leak lines, the failed test methods) in the element's text. Skipped tests get
+//! in regrtest (any outcome but passed, skipped, resource denied, ran no tests), hung (the
+//! report's `hangs`), or, once the report carries them, had a sanitizer finding, gets one
+//! `<failure type=KIND message=ONE-LINE>` per problem, the details (the text summary's lines for
+//! the test or the hang, regrtest's own leak lines, the failed test methods) in the element's
+//! text. Skipped tests get
 //! `<skipped message=...>`. Problems of the run as a whole (the command could not start, was
-//! killed by a signal, was interrupted) are a failing `<testcase classname="leakcheck"
+//! killed by a signal, was interrupted, a hang no test owns) are a failing `<testcase classname="leakcheck"
 //! name="run">`. The suite carries the command, versions and statuses as `<property>`s and the
 //! whole text summary as `<system-out>`. The output validates against Jenkins' `junit-10.xsd`
 //! (the schema of the xunit plugin) and reads back with Python's `junitparser`.
@@ -38,6 +39,8 @@ use quick_xml::Writer;
 
 use super::{RunReport, TestReport};
 use crate::escape::for_terminal;
+use crate::hang::HangReport;
+use crate::symbolize::Frame;
 
 /// The `name` of the testcase that holds problems of the run as a whole.
 pub const RUN_CASE: &str = "run";
@@ -149,11 +152,22 @@ impl Case<'_> {
 pub fn cases(report: &RunReport) -> Vec<Case<'_>> {
     let excerpts = Excerpts::new(report);
     let mut cases: Vec<Case<'_>> = report.tests.iter().map(|test| test_case(report, test, &excerpts)).collect();
-    // TODO(wire): sanitizer findings and hangs, once they are in the report: push a
-    // `Failure { kind: FailureKind::Sanitizer | FailureKind::Hang, .. }` (message: the kind and
-    // summary; details: the text summary's lines; location: the innermost frame with a file)
-    // onto the case of the test they name, or onto the run's case when they name none.
-    let run = run_failures(report);
+    let mut run = run_failures(report);
+    for hang in &report.hangs {
+        let failure = hang_failure(hang, &excerpts);
+        let owner = hang.test.as_ref().and_then(|name| cases.iter_mut().find(|c| c.test.is_some() && &c.name == name));
+        match owner {
+            Some(case) => {
+                case.failures.push(failure);
+                case.skipped = None;
+            }
+            None => run.push(failure),
+        }
+    }
+    // TODO(wire): sanitizer findings, once they are in the report: a `Failure { kind:
+    // FailureKind::Sanitizer, .. }` per finding (message: kind and summary; details: the text
+    // summary's lines; location: the innermost frame with a file), on the case of the test it
+    // names, or on the run's case.
     if !run.is_empty() {
         cases.push(Case {
             name: RUN_CASE.into(),
@@ -164,6 +178,28 @@ pub fn cases(report: &RunReport) -> Vec<Case<'_>> {
         });
     }
     cases
+}
+
+/// `lock-cycle`, `no-progress`, ... as the JSON report names it.
+fn diagnosis_kind(hang: &HangReport) -> String {
+    match serde_json::to_value(hang.diagnosis.kind) {
+        Ok(serde_json::Value::String(kind)) => kind,
+        _ => "hang".into(),
+    }
+}
+
+fn hang_failure(hang: &HangReport, excerpts: &Excerpts) -> Failure {
+    let d = &hang.diagnosis;
+    let mut message = format!("hung ({}): {}", diagnosis_kind(hang), d.summary);
+    if let Some(reference) = &d.reference {
+        let _ = write!(message, " [{reference}]");
+    }
+    // Where to point: the innermost frame with a source line, outside the C runtime, of a thread
+    // the diagnosis names, else of any thread.
+    let threads = || hang.processes.iter().flat_map(|p| p.threads.iter());
+    let diagnosed = threads().filter(|t| d.threads.contains(&t.tid));
+    let location = diagnosed.chain(threads()).find_map(|t| source_location(&t.frames));
+    Failure { kind: FailureKind::Hang, message, details: excerpts.of_hang(hang), location }
 }
 
 /// The failed methods regrtest named for `test`.
@@ -185,9 +221,11 @@ fn test_case<'a>(report: &RunReport, test: &'a TestReport, excerpts: &Excerpts) 
         "ran_no_tests" => Some("ran no tests".to_owned()),
         _ => None,
     };
-    // A reference leak is regrtest's verdict on the leak already reported above.
-    let leak_verdict = test.outcome == "reference_leak" && test.leaked;
-    if skipped.is_none() && test.outcome != "passed" && !leak_verdict {
+    // A reference leak is regrtest's verdict on the leak reported above; `hung` is leakcheck's
+    // own outcome for a test whose hang is a failure of its own (see `cases`).
+    let covered = (test.outcome == "reference_leak" && test.leaked)
+        || (test.outcome == "hung" && report.hangs.iter().any(|h| h.test.as_deref() == Some(test.name.as_str())));
+    if skipped.is_none() && test.outcome != "passed" && !covered {
         failures.push(regrtest_failure(report, test, &methods));
     }
     let skipped = if failures.is_empty() { skipped } else { None };
@@ -310,10 +348,26 @@ pub fn regrtest_leak_lines(test: &TestReport) -> Vec<String> {
 
 /// The innermost frame of the test's first leak site that has a file and a line.
 pub fn top_leak_site(test: &TestReport) -> Option<Location> {
-    let site = test.leak_sites.first()?;
-    site.frames
+    source_location(&test.leak_sites.first()?.frames)
+}
+
+/// The C runtime's own libraries: their frames (`futex_wait`, `__lll_lock_wait`) say how a
+/// thread waits, not whose code is at fault, even when their debug info names a source line.
+fn is_runtime_module(module: &str) -> bool {
+    let name = module.rsplit('/').next().unwrap_or(module);
+    ["libc.so", "libc-", "ld-linux", "ld-", "libpthread", "libstdc++", "libgcc_s", "libasan", "libubsan"]
         .iter()
-        .find_map(|f| Some(Location { function: f.function.clone(), file: f.file.clone()?, line: f.line? }))
+        .any(|prefix| name.starts_with(prefix))
+}
+
+/// The innermost frame with a file and a line outside the C runtime, else any with both.
+fn source_location(frames: &[Frame]) -> Option<Location> {
+    let located = |f: &Frame| Some(Location { function: f.function.clone(), file: f.file.clone()?, line: f.line? });
+    frames
+        .iter()
+        .filter(|f| !is_runtime_module(&f.module))
+        .find_map(located)
+        .or_else(|| frames.iter().find_map(located))
 }
 
 fn leak_failure(test: &TestReport, excerpts: &Excerpts) -> Failure {
@@ -362,10 +416,10 @@ fn leak_failure(test: &TestReport, excerpts: &Excerpts) -> Failure {
     Failure { kind: FailureKind::Leak, message, details, location }
 }
 
-/// The text summary's lines for one test, cut from what `RunReport::render_text` writes into
-/// the build log, so that an excerpt reads exactly like the log.
+/// The text summary's lines for one test or hang, cut from what `RunReport::render_text` writes
+/// into the build log, so that an excerpt reads exactly like the log.
 struct Excerpts {
-    /// The report without tests, warnings or leftovers: a frame for one test at a time.
+    /// The report without tests, hangs, warnings or leftovers: a frame for one at a time.
     frame: std::cell::RefCell<RunReport>,
 }
 
@@ -374,6 +428,7 @@ impl Excerpts {
         let mut frame = RunReport { tests: Vec::new(), ..report.clone() };
         frame.warnings.clear();
         frame.leftover_processes.clear();
+        frame.hangs.clear();
         Excerpts { frame: std::cell::RefCell::new(frame) }
     }
 
@@ -382,11 +437,23 @@ impl Excerpts {
         frame.tests = vec![test.clone()];
         let text = frame.render_text();
         frame.tests.clear();
-        let head = format!("leakcheck: {}: ", for_terminal(&test.name));
+        Self::cut(&text, &format!("leakcheck: {}: ", for_terminal(&test.name)))
+    }
+
+    fn of_hang(&self, hang: &HangReport) -> String {
+        let mut frame = self.frame.borrow_mut();
+        frame.hangs = vec![hang.clone()];
+        let text = frame.render_text();
+        frame.hangs.clear();
+        Self::cut(&text, "leakcheck: HANG in ")
+    }
+
+    /// The line starting with `head` and the indented lines after it.
+    fn cut(text: &str, head: &str) -> String {
         let mut out = String::new();
         let mut inside = false;
         for line in text.lines() {
-            if line.starts_with(&head) {
+            if line.starts_with(head) {
                 inside = true;
             } else if inside && !line.starts_with("leakcheck:     ") {
                 break;
