@@ -8,6 +8,7 @@ use std::time::Duration;
 use clap::Parser;
 
 use crate::launch::sanitizers::Choice;
+use crate::outputs::{AnnotationFormat, Outputs};
 
 const ABOUT: &str = "Run a command (typically `python -m test -R 3:3 ...`) and report, per test, \
 the memory leaked per repetition in each of CPython's allocator domains (raw, mem, obj).";
@@ -34,6 +35,30 @@ pub struct Args {
     /// Write the JSON report (schema in docs/report.md) to PATH.
     #[arg(long, value_name = "PATH")]
     pub json: Option<PathBuf>,
+
+    /// Write a JUnit XML report to PATH: one testcase per regrtest test; leaks, sanitizer
+    /// findings, hangs and test failures as failures with their details.
+    #[arg(long, value_name = "PATH")]
+    pub junit_xml: Option<PathBuf>,
+
+    /// Write one Markdown issue draft per failing test into DIR (created if missing), titled as
+    /// CPython's buildbot triage guide asks: `test_x: TestClass fails on BUILDER BRANCH`.
+    #[arg(long, value_name = "DIR")]
+    pub issue_draft: Option<PathBuf>,
+
+    /// The builder named in issue drafts [default: $LEAKCHECK_BUILDER].
+    #[arg(long, value_name = "NAME")]
+    pub builder: Option<String>,
+
+    /// The branch named in issue drafts [default: $LEAKCHECK_BRANCH].
+    #[arg(long, value_name = "NAME")]
+    pub branch: Option<String>,
+
+    /// Print annotations for leak sites, findings and hangs on standard output at the end:
+    /// `github` writes GitHub Actions `::error file=..,line=..::` commands (paths relative to
+    /// $GITHUB_WORKSPACE when under it).
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub annotations: Option<AnnotationFormat>,
 
     /// Write the complete output of the command to PATH [default: RUN_DIR/output.log].
     #[arg(long, value_name = "PATH")]
@@ -117,7 +142,8 @@ pub enum Mode {
 #[derive(Debug, Clone)]
 pub struct Config {
     pub command: Vec<OsString>,
-    pub json: Option<PathBuf>,
+    /// The report files and annotations to write at the end.
+    pub outputs: Outputs,
     pub log: Option<PathBuf>,
     pub run_dir: Option<PathBuf>,
     pub grace: Duration,
@@ -138,17 +164,31 @@ impl Args {
         }
     }
 
-    /// Check the values clap cannot check and resolve defaults.
+    /// Check the values clap cannot check and resolve defaults from the process environment.
     pub fn resolve(self) -> Result<Config, String> {
+        self.resolve_with_env(|name| std::env::var(name).ok())
+    }
+
+    /// [`Args::resolve`] with the environment given as a function.
+    pub fn resolve_with_env(self, env: impl Fn(&str) -> Option<String>) -> Result<Config, String> {
         if !(self.grace.is_finite() && (0.0..=3600.0).contains(&self.grace)) {
             return Err(format!("--grace must be between 0 and 3600 seconds, not {}", self.grace));
         }
         if self.command.first().is_none_or(|c| c.is_empty()) {
             return Err("no command given after `--`".into());
         }
+        let (env_builder, env_branch) = crate::report::draft::builder_from_env(env);
+        let outputs = Outputs {
+            json: self.json,
+            junit_xml: self.junit_xml,
+            issue_draft_dir: self.issue_draft,
+            builder: self.builder.or(env_builder),
+            branch: self.branch.or(env_branch),
+            annotations: self.annotations,
+        };
         Ok(Config {
             command: self.command,
-            json: self.json,
+            outputs,
             log: self.log,
             run_dir: self.run_dir,
             grace: Duration::from_secs_f64(self.grace),
@@ -174,7 +214,7 @@ mod tests {
         let config =
             parse(&["leakcheck", "--json", "r.json", "--", "python3", "-m", "test", "-R", "3:3", "--json"]).unwrap();
         assert_eq!(config.command, ["python3", "-m", "test", "-R", "3:3", "--json"]);
-        assert_eq!(config.json.as_deref(), Some(std::path::Path::new("r.json")));
+        assert_eq!(config.outputs.json.as_deref(), Some(std::path::Path::new("r.json")));
         assert!(config.shim);
         assert_eq!(config.grace, Duration::from_secs(10));
         assert_eq!(config.stack_depth, 32);
@@ -212,6 +252,34 @@ mod tests {
         let args = Args::try_parse_from(["leakcheck", "--", "symbolize", "x"]).unwrap();
         assert!(matches!(args.mode(), Ok(Mode::Run(config)) if config.command == ["symbolize", "x"]));
         assert!(Args::try_parse_from(["leakcheck", "symbolize"]).is_err(), "--exe is required");
+    }
+
+    #[test]
+    fn builder_and_branch_come_from_flags_before_the_environment() {
+        let env = |name: &str| match name {
+            "LEAKCHECK_BUILDER" => Some("AMD64 Debian PGO".to_owned()),
+            "LEAKCHECK_BRANCH" => Some("3.x".to_owned()),
+            _ => None,
+        };
+        let args = Args::try_parse_from(["leakcheck", "--builder", "PPC64 Fedora", "--", "true"]).unwrap();
+        let outputs = args.resolve_with_env(env).unwrap().outputs;
+        assert_eq!(outputs.builder.as_deref(), Some("PPC64 Fedora"));
+        assert_eq!(outputs.branch.as_deref(), Some("3.x"));
+        let args = Args::try_parse_from(["leakcheck", "--", "true"]).unwrap();
+        let outputs = args.resolve_with_env(|_| None).unwrap().outputs;
+        assert_eq!((outputs.builder, outputs.branch), (None, None));
+    }
+
+    #[test]
+    fn report_outputs_are_parsed() {
+        let config = parse(&[
+            "leakcheck", "--junit-xml", "j.xml", "--issue-draft", "drafts", "--annotations", "github", "--", "true",
+        ])
+        .unwrap();
+        assert_eq!(config.outputs.junit_xml.as_deref(), Some(std::path::Path::new("j.xml")));
+        assert_eq!(config.outputs.issue_draft_dir.as_deref(), Some(std::path::Path::new("drafts")));
+        assert_eq!(config.outputs.annotations, Some(AnnotationFormat::Github));
+        assert!(parse(&["leakcheck", "--annotations", "gitlab", "--", "true"]).is_err());
     }
 
     #[test]

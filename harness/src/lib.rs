@@ -11,6 +11,7 @@ pub mod exit;
 pub mod hang;
 pub mod launch;
 pub mod leaks;
+pub mod outputs;
 pub mod regrtest;
 pub mod report;
 pub mod run;

@@ -39,13 +39,13 @@ fn main() {
         let _ = stderr.write_all(report.render_text().as_bytes());
         let _ = stderr.flush();
     }
-    if let Some(path) = &config.json {
-        if let Err(err) = report.write_json(path) {
-            eprintln!("leakcheck: error: writing the JSON report {}: {err}", path.display());
-            if exit_code == ExitCode::OK {
-                exit_code = ExitCode::INTERNAL;
-            }
-        }
+    let workspace = std::env::var("GITHUB_WORKSPACE").ok();
+    let errors = leakcheck::outputs::write_all(report, &config.outputs, workspace.as_deref(), &mut std::io::stdout());
+    for err in &errors {
+        eprintln!("leakcheck: error: {err}");
+    }
+    if !errors.is_empty() && exit_code == ExitCode::OK {
+        exit_code = ExitCode::INTERNAL;
     }
     std::process::exit(exit_code);
 }

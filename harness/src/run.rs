@@ -15,8 +15,7 @@ use crate::launch::{self, sanitizers, RunDir};
 use crate::leaks;
 use crate::regrtest::{self, Outcome, ParsedRun};
 use crate::report::{
-    LeakSiteReport, ProcessInfo, SanitizerStatus, RegrtestLeaks, Repetitions, RunReport, RunStatus, ShimStatus, Summary, TestReport,
-    SCHEMA_VERSION,
+    LeakSiteReport, ProcessInfo, SanitizerStatus, RegrtestLeaks, Repetitions, RunReport, ShimStatus, Summary, TestReport,
 };
 use crate::shim_events::{Series, ShimData};
 use crate::sites;
@@ -91,23 +90,18 @@ pub fn execute(config: &Config, notify: Notify<'_>) -> anyhow::Result<RunOutcome
     run_dir.remove_shim();
 
     let mut report = RunReport {
-        schema_version: SCHEMA_VERSION,
-        leakcheck_version: env!("CARGO_PKG_VERSION"),
-        command: config.command.iter().map(|a| a.to_string_lossy().into_owned()).collect(),
-        status: RunStatus::default(),
         log: Some(log_path.display().to_string()),
-        run_dir: run_dir.path().display().to_string(),
         shim: ShimStatus { enabled: shim_wanted, ..ShimStatus::default() },
-        tests: Vec::new(),
-        summary: Summary::default(),
-        leftover_processes: Vec::new(),
-        hangs: Vec::new(),
         sanitizer: SanitizerStatus {
             runtimes: sanitizer_plan.runtimes.iter().map(|r| r.name().to_owned()).collect(),
             preloaded: sanitizer_plan.preload_first.iter().map(|p| p.display().to_string()).collect(),
             options: sanitizer_plan.variables.iter().cloned().collect(),
         },
         warnings: sanitizer_plan.notes.clone(),
+        ..RunReport::new(
+            config.command.iter().map(|a| a.to_string_lossy().into_owned()).collect(),
+            run_dir.path().display().to_string(),
+        )
     };
 
     let supervised = match supervised {

@@ -158,6 +158,25 @@ pub struct Summary {
 }
 
 impl RunReport {
+    /// A report of `command` with nothing learned yet.
+    pub fn new(command: Vec<String>, run_dir: String) -> Self {
+        RunReport {
+            schema_version: SCHEMA_VERSION,
+            leakcheck_version: env!("CARGO_PKG_VERSION"),
+            command,
+            status: RunStatus::default(),
+            log: None,
+            run_dir,
+            shim: ShimStatus::default(),
+            tests: Vec::new(),
+            summary: Summary::default(),
+            leftover_processes: Vec::new(),
+            hangs: Vec::new(),
+            sanitizer: SanitizerStatus::default(),
+            warnings: Vec::new(),
+        }
+    }
+
     /// Write the JSON report to `path` atomically (temporary file, then rename).
     pub fn write_json(&self, path: &Path) -> std::io::Result<()> {
         let bytes = crate::escape::to_json(self).map_err(std::io::Error::other)?;

@@ -1,0 +1,199 @@
+//! The report files and annotations through the real binary's flags (`--junit-xml`,
+//! `--issue-draft`, `--builder`/`--branch` and their environment variables, `--annotations
+//! github`), and what they hold when buildbot stops the step with SIGTERM in the middle of a
+//! test. What each writer puts in its output is tested, with real parsers, in `reports.rs`.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::{as_strs, leakcheck_in, regrtest_argv, testdir, wait_with_limit, KillOnDrop, LEAKCHECK};
+use quick_xml::events::{BytesStart, Event};
+use quick_xml::XmlVersion;
+
+/// The `(name, failure types)` of every `<testcase>` of a JUnit document; panics on XML that
+/// is not well formed.
+fn junit_cases(path: &Path) -> Vec<(String, Vec<String>)> {
+    let xml = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    let mut reader = quick_xml::Reader::from_str(&xml);
+    let mut cases: Vec<(String, Vec<String>)> = Vec::new();
+    let mut depth = 0usize;
+    loop {
+        match reader.read_event().unwrap_or_else(|e| panic!("malformed JUnit XML: {e}\n{xml}")) {
+            Event::Start(e) => {
+                depth += 1;
+                element(&mut cases, &e);
+            }
+            Event::Empty(e) => element(&mut cases, &e),
+            Event::End(_) => depth -= 1,
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    assert_eq!(depth, 0, "unclosed elements:\n{xml}");
+    cases
+}
+
+fn element(cases: &mut Vec<(String, Vec<String>)>, e: &BytesStart<'_>) {
+    let attr = |name: &str| -> String {
+        e.attributes()
+            .flatten()
+            .find(|a| a.key.into_inner() == name)
+            .map(|a| a.normalized_value(XmlVersion::Explicit1_0).expect("attribute value").into_owned())
+            .unwrap_or_default()
+    };
+    match e.name().into_inner() {
+        "testcase" => cases.push((attr("name"), Vec::new())),
+        "failure" => cases.last_mut().expect("failure inside a testcase").1.push(attr("type")),
+        _ => {}
+    }
+}
+
+#[test]
+fn junit_drafts_and_annotations_are_written_where_the_flags_say() {
+    let dir = testdir();
+    let out = tempfile::tempdir().unwrap();
+    let junit = out.path().join("junit.xml");
+    let drafts = out.path().join("drafts/nested");
+    let argv = regrtest_argv(dir.path(), &[], &["test_leak_raw", "test_balanced"]);
+    let run = leakcheck_in(
+        None,
+        &[
+            "--junit-xml",
+            junit.to_str().unwrap(),
+            "--issue-draft",
+            drafts.to_str().unwrap(),
+            "--builder",
+            "AMD64 Debian leakcheck",
+            "--annotations",
+            "github",
+        ],
+        &as_strs(&argv),
+        &[("LEAKCHECK_BRANCH", "3.11"), ("LEAKCHECK_BUILDER", "overridden by --builder")],
+    );
+    assert_eq!(run.code(), Some(101), "{}", run.stderr);
+
+    let cases = junit_cases(&junit);
+    let case = |name: &str| cases.iter().find(|(n, _)| n == name).unwrap_or_else(|| panic!("{name}: {cases:?}"));
+    assert_eq!(case("test_leak_raw").1, ["leak"]);
+    assert!(case("test_balanced").1.is_empty(), "{cases:?}");
+
+    // One draft, for the one failing test, titled with the builder of the flag and the branch
+    // of the environment.
+    let files: Vec<_> = std::fs::read_dir(&drafts).unwrap().flatten().map(|e| e.path()).collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    let draft = std::fs::read_to_string(&files[0]).unwrap();
+    // The title is Markdown: ASCII punctuation is backslash-escaped.
+    let title = draft.lines().next().unwrap().replace('\\', "");
+    assert!(title.starts_with("# test_leak_raw "), "{title}");
+    assert!(title.ends_with(" on AMD64 Debian leakcheck 3.11"), "{title}");
+
+    // Annotations come after the child's output on stdout, pointing at the fixture's line.
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    let annotations: Vec<&str> = stdout.lines().filter(|l| l.starts_with("::error ")).collect();
+    assert!(!annotations.is_empty(), "{stdout}");
+    assert!(annotations.iter().any(|l| l.contains("leakfix.c,line=")), "{annotations:?}");
+    let last = stdout.lines().last().unwrap_or_default();
+    assert!(last.starts_with("::error "), "annotations end the output: {last}");
+}
+
+#[test]
+fn no_drafts_and_no_annotations_for_a_clean_run() {
+    let dir = testdir();
+    let out = tempfile::tempdir().unwrap();
+    let drafts = out.path().join("drafts");
+    let argv = regrtest_argv(dir.path(), &[], &["test_balanced"]);
+    let run = leakcheck_in(
+        None,
+        &["--issue-draft", drafts.to_str().unwrap(), "--annotations", "github"],
+        &as_strs(&argv),
+        &[],
+    );
+    assert_eq!(run.code(), Some(0), "{}", run.stderr);
+    assert!(!drafts.exists(), "no failing test, no draft directory");
+    assert!(!String::from_utf8_lossy(&run.stdout).contains("::error"));
+}
+
+#[test]
+fn an_unwritable_report_path_is_an_error_but_the_other_outputs_are_written() {
+    let out = tempfile::tempdir().unwrap();
+    let junit = out.path().join("no-such-dir/junit.xml");
+    let run = leakcheck_in(None, &["--junit-xml", junit.to_str().unwrap()], &["true"], &[]);
+    assert_eq!(run.code(), Some(70), "{}", run.stderr);
+    assert!(run.stderr.contains("writing the JUnit XML report"), "{}", run.stderr);
+    assert_eq!(run.json()["status"]["exit_code"], 0, "the JSON report is still written");
+}
+
+/// buildbot stops a step with SIGTERM (and SIGKILL 30 s later). A test that was running when
+/// it came is cut short; the tests before it keep their verdicts, and every file is complete.
+#[test]
+fn sigterm_in_the_middle_of_a_test_leaves_complete_reports_and_log() {
+    let dir = testdir();
+    let out = tempfile::tempdir().unwrap();
+    let (json, junit) = (out.path().join("r.json"), out.path().join("j.xml"));
+    let argv = regrtest_argv(dir.path(), &[], &["test_leak_raw", "test_quiet_sleeper"]);
+    let mut child = KillOnDrop(
+        Command::new(LEAKCHECK)
+            .args(["--grace", "5", "--json"])
+            .arg(&json)
+            .arg("--junit-xml")
+            .arg(&junit)
+            .arg("--")
+            .args(&argv)
+            .env("LEAKCHECK_FIXTURE_SLEEP", "600")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .stdin(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let mut stderr_pipe = child.0.stderr.take().unwrap();
+    let stderr_reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stderr_pipe.read_to_string(&mut text);
+        text
+    });
+    // Read until regrtest announces the sleeper; then it is running it.
+    let mut stdout = BufReader::new(child.0.stdout.take().unwrap());
+    let mut seen = Vec::new();
+    loop {
+        let mut line = Vec::new();
+        let n = stdout.read_until(b'\n', &mut line).unwrap();
+        assert!(n > 0, "regrtest ended before test_quiet_sleeper:\n{}", String::from_utf8_lossy(&seen));
+        seen.extend_from_slice(&line);
+        if String::from_utf8_lossy(&line).contains("test_quiet_sleeper") {
+            break;
+        }
+    }
+    // SAFETY: plain kill(2) on our own child.
+    unsafe { libc::kill(child.0.id() as i32, libc::SIGTERM) };
+    let mut rest = Vec::new();
+    stdout.read_to_end(&mut rest).unwrap();
+    seen.extend_from_slice(&rest);
+    let status = wait_with_limit(&mut child, Duration::from_secs(120));
+    let stderr = stderr_reader.join().unwrap();
+    assert_eq!(status.code(), Some(101), "the raw leak found before the signal still counts:\n{stderr}");
+
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    assert_eq!(report["status"]["interrupted_by"], "SIGTERM");
+    let tests = report["tests"].as_array().unwrap();
+    let raw = tests.iter().find(|t| t["name"] == "test_leak_raw").expect("test_leak_raw in the report");
+    assert_eq!(raw["leaked"], true);
+    let sleeper = tests.iter().find(|t| t["name"] == "test_quiet_sleeper").expect("the interrupted test is listed");
+    assert_ne!(sleeper["outcome"], "passed");
+
+    let cases = junit_cases(&junit);
+    assert!(cases.iter().any(|(n, f)| n == "test_leak_raw" && f.contains(&"leak".to_owned())), "{cases:?}");
+    assert!(cases.iter().any(|(n, f)| n == "run" && f.contains(&"run".to_owned())), "{cases:?}");
+
+    // The log has everything the terminal got from the child.
+    let log = std::fs::read(report["log"].as_str().unwrap()).unwrap();
+    let seen_text = String::from_utf8_lossy(&seen);
+    let log_text = String::from_utf8_lossy(&log);
+    for line in seen_text.lines().filter(|l| !l.is_empty()) {
+        assert!(log_text.contains(line), "{line:?} missing from the log");
+    }
+}
