@@ -10,8 +10,10 @@
 //!    leak regrtest cannot see), its log has leakcheck's verdict, the warning count covers
 //!    regrtest's and leakcheck's leak lines, and the step's environment gives
 //!    `builder_from_env` the builder and the branch.
+//!    The JSON report, the JUnit XML and the issue draft (titled with that builder) are in the
+//!    build directory.
 //! 2. A build stopped from the REST API while regrtest runs: buildbot sends SIGTERM, leakcheck
-//!    forwards it and still writes its JSON report in the build directory.
+//!    forwards it and still writes its JSON report and JUnit XML in the build directory.
 //!
 //! Every wait is bounded; the master, the worker and anything left under the temporary
 //! directories are ended when the test ends, also when it fails.
@@ -188,7 +190,8 @@ env = {{
 refleak = util.BuildFactory()
 refleak.addStep(Test(
     name="test",
-    command=[{leakcheck:?}, "--json", "leakcheck.json", "--",
+    command=[{leakcheck:?}, "--json", "leakcheck.json", "--junit-xml", "leakcheck.xml",
+             "--issue-draft", "drafts", "--",
              {python:?}, "-m", "test", "-R", "3:3", "--testdir", "{testdir}",
              "test_leak_raw", "test_leak_object", "test_balanced"],
     env=env, timeout=600))
@@ -196,7 +199,8 @@ refleak.addStep(Test(
 stop = util.BuildFactory()
 stop.addStep(Test(
     name="test",
-    command=[{leakcheck:?}, "--json", "leakcheck.json", "--hang-timeout", "0", "--grace", "5", "--",
+    command=[{leakcheck:?}, "--json", "leakcheck.json", "--junit-xml", "leakcheck.xml",
+             "--hang-timeout", "0", "--grace", "5", "--",
              {python:?}, "-m", "test", "--testdir", "{testdir}", "test_quiet_sleeper"],
     env=dict(env, LEAKCHECK_FIXTURE_SLEEP="600"), timeout=600))
 
@@ -373,6 +377,15 @@ fn a_buildbot_step_fails_on_the_leak_regrtest_cannot_see_and_keeps_its_reports_w
         serde_json::from_slice(&std::fs::read(builddir.join("build/leakcheck.json")).unwrap_or_default())
             .expect("the JSON report in the build directory");
     assert_eq!(report["summary"]["leaked_not_reported_by_regrtest"], json!(["test_leak_raw"]));
+    let junit = std::fs::read_to_string(builddir.join("build/leakcheck.xml")).unwrap_or_default();
+    assert!(junit.contains(r#"<testcase name="test_leak_raw" classname="regrtest">"#), "{junit}");
+    // The draft's title names the builder the master passed in the step's environment.
+    let draft = std::fs::read_to_string(builddir.join("build/drafts/test_leak_raw.md")).unwrap_or_default();
+    assert_eq!(
+        draft.lines().next(),
+        Some(r"# test\_leak\_raw leaks PyMem\_RawMalloc blocks on x86\-64 Debian Refleaks 3\.x"),
+        "{draft}"
+    );
 
     // 2. A build stopped while regrtest runs: SIGTERM, and the report is still written.
     let id = bb.force(STOP_BUILDER, "3.x");
@@ -400,6 +413,8 @@ fn a_buildbot_step_fails_on_the_leak_regrtest_cannot_see_and_keeps_its_reports_w
             .unwrap_or_else(|e| panic!("no JSON report after SIGTERM ({e}): {stdio}"));
     assert_eq!(report["status"]["interrupted_by"], "SIGTERM", "{report}");
     assert!(report["status"]["leakcheck_exit_code"] != SUCCESS, "{report}");
+    let junit = std::fs::read_to_string(builddir.join("build/leakcheck.xml")).unwrap_or_default();
+    assert!(junit.contains("leakcheck received SIGTERM and ended the run"), "{junit}");
     assert!(bb.worker_dir.exists());
     eprintln!("buildbot test: {:.1} s", started.elapsed().as_secs_f64());
 }
