@@ -484,7 +484,7 @@ fn annotations_with_hostile_names_stay_one_command_each() {
     assert!(!text.contains(['\r', '\u{0}', '\u{1b}']));
     assert!(lines[2].1.chars().count() <= 4_001, "messages are bounded");
     let (run, _) = &lines[4];
-    assert_eq!(prop(run, "title"), Some("leakcheck: run failed"));
+    assert_eq!(prop(run, "title"), Some("leakcheck: the run failed"));
 }
 
 #[test]
@@ -519,6 +519,6 @@ fn a_hang_is_one_failure_pointing_at_the_deadlocked_c_line_in_every_writer() {
     assert_eq!(prop(props, "title"), Some("leakcheck: test_hang_mutex_cycle hung"));
     let file = prop(props, "file").unwrap_or_default();
     assert!(file.ends_with("c/hangfix.c"), "the fixture's line, not glibc's futex wait: {props:?}");
-    assert_eq!(prop(&lines[1].0, "title"), Some("leakcheck: run failed"));
+    assert_eq!(prop(&lines[1].0, "title"), Some("leakcheck: the run failed"));
     assert!(message.starts_with("hung (lock-cycle): "), "{message}");
 }

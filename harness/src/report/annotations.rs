@@ -2,13 +2,14 @@
 //! a [`RunReport`], so that a leak shows up on the C line that allocated the leaked blocks.
 //!
 //! **What it writes.** One line per [`Failure`] of each failing [`Case`] (leaks, regrtest
-//! failures, and the sanitizer findings and hangs the report will carry; then the run's own
+//! failures, hangs, and the sanitizer findings the report will carry; then the run's own
 //! problems): `::error file=F,line=L,title=T::MESSAGE` where the failure has a source location
-//! (a leak's top site: its innermost frame with a file and a line), `::error title=T::MESSAGE`
-//! otherwise. The title names the test and the problem (`leakcheck: test_x leaked`); the
-//! message is the one-line message, then the details (the text summary's lines), as one
-//! command. GitHub shows at most 10 error annotations per step and 50 per job, so failures come
-//! in the report's order, each test's leak first.
+//! (a leak's top site or a hung thread: the innermost frame with a file and a line outside the C
+//! runtime), `::error title=T::MESSAGE` otherwise. The title names the test (or `the run`) and
+//! the problem (`leakcheck: test_x leaked`); the message is the one-line message, then the
+//! details (the text summary's lines), as one command. GitHub shows at most 10 error
+//! annotations per step and 50 per job, so failures come in the report's order, each test's
+//! leak first.
 //!
 //! **Escaping**, as `@actions/core`'s `command.ts` does it: in the message (`escapeData`) `%`
 //! becomes `%25`, CR `%0D` and LF `%0A`; in property values (`escapeProperty`) also `:` becomes
@@ -67,12 +68,12 @@ fn annotation(out: &mut String, case: &Case<'_>, failure: &Failure, options: &An
     let what = match failure.kind {
         FailureKind::Leak => "leaked",
         FailureKind::Regrtest => "failed",
-        FailureKind::Sanitizer => "sanitizer error",
+        FailureKind::Sanitizer => "had a sanitizer error",
         FailureKind::Hang => "hung",
-        FailureKind::Run => "run failed",
+        FailureKind::Run => "failed",
     };
-    let title =
-        if case.test.is_some() { format!("leakcheck: {} {what}", case.name) } else { format!("leakcheck: {what}") };
+    let who = if case.test.is_some() { case.name.as_str() } else { "the run" };
+    let title = format!("leakcheck: {who} {what}");
     let mut message = failure.message.clone();
     if !failure.details.is_empty() {
         message.push('\n');

@@ -108,7 +108,7 @@ pub fn issue_drafts_for(
 
 /// `test_x: TestClass.test_foo fails on BUILDER BRANCH`, `test_x leaks references on ...`.
 fn title(case: &Case<'_>, builder: Option<&str>, branch: Option<&str>) -> String {
-    let name = clip(&case.name, 100);
+    let name = if case.test.is_some() { clip(&case.name, 100) } else { Cow::Borrowed("the test run") };
     let methods = &case.failed_methods;
     let has = |kind: FailureKind| case.failures.iter().any(|f| f.kind == kind);
     let what = if let Some(first) = methods.first() {
