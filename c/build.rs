@@ -11,6 +11,9 @@ use std::process::Command;
 
 const DEFAULT_PYTHON: &str = "python3.11-dbg";
 
+#[path = "sanitizer/build.rs"]
+mod sanitizer;
+
 fn main() {
     let manifest_dir = PathBuf::from(env::var_os("CARGO_MANIFEST_DIR").unwrap());
     let out_dir = PathBuf::from(env::var_os("OUT_DIR").unwrap());
@@ -46,6 +49,7 @@ fn main() {
     .unwrap();
     build_symbolize_fixtures(&manifest_dir, &out_dir, &mut generated);
     std::fs::write(out_dir.join("fixtures.rs"), generated).unwrap();
+    std::fs::write(out_dir.join("sanitizer_fixtures.rs"), sanitizer::build(&manifest_dir, &out_dir, &python)).unwrap();
 }
 
 /// The symbolization fixture `symbolize/inlines.c`, built `-g -O2` in the variants the

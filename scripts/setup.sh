@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Install what leakcheck's build, demo and tests need on Debian 12 (bookworm), only where it is
 # missing: Debian's debug interpreter with its test suite and headers (the real CPython the tests
-# run), a C compiler for the fixtures and the shim's build, procps, xmllint (the JUnit report's
-# schema check) and a Python venv with the report tests' tools from PyPI (see the end). Rust
-# (cargo) must already be installed (rustup); Debian's own cargo is too old.
+# run), a C compiler for the fixtures and the shim's build (gcc brings libasan8, libubsan1 and
+# libtsan2; g++, and clang with its runtimes for MemorySanitizer, build the sanitizer fixtures),
+# procps, xmllint (the JUnit report's schema check) and a Python venv with the report tests'
+# tools from PyPI (see the end). Rust (cargo) must already be installed (rustup); Debian's own
+# cargo is too old.
 set -euo pipefail
 
 packages=(python3.11-dbg libpython3.11-testsuite python3.11-dev gcc libc6-dev procps binutils llvm libxml2-utils
-    python3-venv)
+    python3-venv g++ clang libclang-rt-14-dev)
 
 missing=()
 for p in "${packages[@]}"; do

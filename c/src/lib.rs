@@ -9,6 +9,16 @@ include!(concat!(env!("OUT_DIR"), "/fixtures.rs"));
 /// The source of the `SYMBOLIZE_INLINES*` fixtures.
 pub const SYMBOLIZE_SOURCE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/symbolize/inlines.c");
 
+/// The sanitizer fixtures of `c/sanitizer/`: programs, a shared object and an extension module
+/// that make ASAN, LSan, UBSan, TSan and MSan report, with the paths of their sources.
+pub mod sanitizer {
+    include!(concat!(env!("OUT_DIR"), "/sanitizer_fixtures.rs"));
+
+    /// The directory of the fixtures' sources (`MARK` comments name the lines tests look for)
+    /// and of `test_asanext.py`, the regrtest module that uses `ASANEXT`.
+    pub const SOURCE_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/sanitizer");
+}
+
 /// The regrtest test modules that use the fixtures.
 pub const REGRTEST_MODULES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/regrtest");
 

@@ -1,0 +1,175 @@
+//! Part of `c/build.rs` (included there as a module): builds the sanitizer fixtures of
+//! `c/sanitizer/` and returns the Rust source of `$OUT_DIR/sanitizer_fixtures.rs`, which
+//! `c/src/lib.rs` includes as the module `leakcheck_fixtures::sanitizer`.
+//!
+//! One C file per scenario, each built with the sanitizer and compiler that report it: gcc 12
+//! (libasan8, libubsan1, libtsan2), g++ for the C++ one, clang 14 for MemorySanitizer (gcc has
+//! none). A compiler that is missing or fails does not fail the build: the constant holds the
+//! reason, and the tests that need the fixture fail with it.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Which compiler driver builds a fixture.
+#[derive(Clone, Copy)]
+enum Driver {
+    /// `cc::Build`'s C compiler (gcc here, or `$CC`).
+    Gcc,
+    /// `cc::Build`'s C++ compiler (g++, or `$CXX`).
+    Gxx,
+    /// clang, for `-fsanitize=memory` (`$LEAKCHECK_CLANG`, default `clang`).
+    Clang,
+}
+
+/// `(constant, source, output name, driver, flags)`: every program and shared object.
+const FIXTURES: &[(&str, &str, &str, Driver, &[&str])] = &[
+    ("HEAP_BUFFER_OVERFLOW", "heap_buffer_overflow.c", "heap_buffer_overflow", Driver::Gcc, &ASAN_O1),
+    ("HEAP_USE_AFTER_FREE", "heap_use_after_free.c", "heap_use_after_free", Driver::Gcc, &ASAN_THREADS),
+    ("DOUBLE_FREE", "double_free.c", "double_free", Driver::Gcc, &ASAN_O0),
+    ("STACK_BUFFER_OVERFLOW", "stack_buffer_overflow.c", "stack_buffer_overflow", Driver::Gcc, &ASAN_O0),
+    ("GLOBAL_BUFFER_OVERFLOW", "global_buffer_overflow.c", "global_buffer_overflow", Driver::Gcc, &ASAN_O0),
+    ("SEGV", "segv.c", "segv", Driver::Gcc, &ASAN_O0),
+    ("ALLOC_DEALLOC_MISMATCH", "alloc_dealloc_mismatch.cc", "alloc_dealloc_mismatch", Driver::Gxx, &ASAN_O0),
+    ("LEAK", "leak.c", "leak", Driver::Gcc, &ASAN_O0),
+    ("UBSAN", "ubsan.c", "ubsan", Driver::Gcc, &["-fsanitize=undefined", "-O0"]),
+    ("TSAN_RACE", "tsan_race.c", "tsan_race", Driver::Gcc, &["-fsanitize=thread", "-O1", "-pthread"]),
+    (
+        "MSAN_UNINIT",
+        "msan_uninit.c",
+        "msan_uninit",
+        Driver::Clang,
+        &["-fsanitize=memory", "-fsanitize-memory-track-origins=2", "-O1", "-fno-omit-frame-pointer"],
+    ),
+    ("ASAN_DSO", "asan_dso.c", "asan_dso.so", Driver::Gcc, &["-fsanitize=address", "-O0", "-shared", "-fPIC"]),
+    ("DSO_LOADER", "dso_loader.c", "dso_loader", Driver::Gcc, &["-O0", "-no-pie", "-ldl"]),
+];
+
+const ASAN_O0: [&str; 2] = ["-fsanitize=address", "-O0"];
+const ASAN_O1: [&str; 2] = ["-fsanitize=address", "-O1"];
+const ASAN_THREADS: [&str; 3] = ["-fsanitize=address", "-O0", "-pthread"];
+
+/// Build every fixture into `out_dir`; the generated constants name them (or why not).
+pub fn build(manifest_dir: &Path, out_dir: &Path, python: &str) -> String {
+    let dir = manifest_dir.join("sanitizer");
+    let mut generated = String::new();
+    println!("cargo:rerun-if-env-changed=LEAKCHECK_CLANG");
+    for &(constant, source, output, driver, flags) in FIXTURES {
+        let source = dir.join(source);
+        println!("cargo:rerun-if-changed={}", source.display());
+        let built = compile(driver, &source, flags, &out_dir.join(output));
+        emit(
+            &mut generated,
+            constant,
+            &format!("`c/sanitizer/{}` built {}", file_name(&source), flags.join(" ")),
+            built,
+        );
+    }
+    let asanext = dir.join("asanext.c");
+    println!("cargo:rerun-if-changed={}", asanext.display());
+    emit(
+        &mut generated,
+        "ASANEXT",
+        &format!("`c/sanitizer/asanext.c`: the `_asanext` extension module for {python}, built with ASAN"),
+        build_asan_extension(python, &asanext, out_dir),
+    );
+    emit(
+        &mut generated,
+        "LIBASAN",
+        "gcc's ASAN runtime (`gcc -print-file-name=libasan.so`), for LD_PRELOAD",
+        libasan(),
+    );
+    generated
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+}
+
+fn emit(generated: &mut String, constant: &str, doc: &str, built: Result<PathBuf, String>) {
+    writeln!(generated, "/// {doc}; or why it could not be built.").unwrap();
+    match built {
+        Ok(path) => {
+            writeln!(generated, "pub const {constant}: Result<&str, &str> = Ok({:?});", path.display().to_string())
+        }
+        Err(why) => {
+            println!("cargo:warning=leakcheck sanitizer fixtures: {why}");
+            writeln!(generated, "pub const {constant}: Result<&str, &str> = Err({why:?});")
+        }
+    }
+    .unwrap();
+}
+
+fn command(driver: Driver) -> Command {
+    match driver {
+        Driver::Gcc => cc::Build::new().get_compiler().to_command(),
+        Driver::Gxx => cc::Build::new().cpp(true).get_compiler().to_command(),
+        Driver::Clang => Command::new(std::env::var("LEAKCHECK_CLANG").unwrap_or_else(|_| "clang".to_owned())),
+    }
+}
+
+/// `-g -fno-omit-frame-pointer -Wall -Werror FLAGS SOURCE -o TARGET`; the flags come last so
+/// that `-ldl` follows the source.
+fn compile(driver: Driver, source: &Path, flags: &[&str], target: &Path) -> Result<PathBuf, String> {
+    let mut cmd = command(driver);
+    // cc's defaults (-O0/-ffunction-sections, -m64...) come before ours; ours win.
+    cmd.args(["-g", "-fno-omit-frame-pointer", "-Wall", "-Werror"]).arg(source).arg("-o").arg(target).args(flags);
+    let output = cmd.output().map_err(|e| {
+        let hint = match driver {
+            Driver::Clang => " (install clang and libclang-rt-14-dev: scripts/setup.sh)",
+            _ => "",
+        };
+        format!("running {cmd:?}: {e}{hint}")
+    })?;
+    if !output.status.success() {
+        return Err(format!(
+            "compiling {} failed ({}): {}",
+            source.display(),
+            output.status,
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    Ok(target.to_owned())
+}
+
+/// The `_asanext` extension module for `python`: ASAN-instrumented, recoverable
+/// (`-fsanitize-recover=address`, so `halt_on_error=0` lets the interpreter go on).
+fn build_asan_extension(python: &str, source: &Path, out_dir: &Path) -> Result<PathBuf, String> {
+    let query =
+        "import sysconfig; print(sysconfig.get_paths()['include']); print(sysconfig.get_config_var('EXT_SUFFIX'))";
+    let output = Command::new(python)
+        .args(["-c", query])
+        .output()
+        .map_err(|e| format!("cannot run {python} ({e}); run scripts/setup.sh to install it"))?;
+    if !output.status.success() {
+        return Err(format!("{python} failed: {}", String::from_utf8_lossy(&output.stderr)));
+    }
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let mut lines = stdout.lines();
+    let (Some(include), Some(suffix)) = (lines.next(), lines.next()) else {
+        return Err(format!("{python} did not report its include directory and EXT_SUFFIX"));
+    };
+    let dir = out_dir.join("asanext");
+    std::fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+    let include = format!("-I{include}");
+    let flags = [
+        "-fsanitize=address",
+        "-fsanitize-recover=address",
+        "-O1",
+        "-shared",
+        "-fPIC",
+        "-Wno-unused-parameter",
+        &include,
+    ];
+    compile(Driver::Gcc, source, &flags, &dir.join(format!("_asanext{suffix}")))
+}
+
+fn libasan() -> Result<PathBuf, String> {
+    let mut cmd = command(Driver::Gcc);
+    let output = cmd.arg("-print-file-name=libasan.so").output().map_err(|e| format!("running {cmd:?}: {e}"))?;
+    let path = PathBuf::from(String::from_utf8_lossy(&output.stdout).trim());
+    if !output.status.success() || !path.is_absolute() || !path.exists() {
+        return Err(format!("{cmd:?} did not name libasan.so (install gcc's libasan8: scripts/setup.sh)"));
+    }
+    Ok(path)
+}
