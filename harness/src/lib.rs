@@ -15,6 +15,7 @@ pub mod outputs;
 pub mod regrtest;
 pub mod report;
 pub mod run;
+pub mod sanitizer;
 pub mod shim_events;
 pub mod sites;
 pub mod supervise;

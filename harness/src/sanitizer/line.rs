@@ -1,0 +1,616 @@
+//! One line of sanitizer output -> what it is: a headline, a frame, a summary, a line of a
+//! process (`==PID==`), noise the parser skips, or other text. Pure and allocation-light: the
+//! parser calls [`classify`] on every line of the child's output.
+
+#![forbid(unsafe_code)]
+
+use super::kind;
+use super::{ReportFrame, Sanitizer};
+
+/// What one line is.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum Line<'a> {
+    Headline(Headline),
+    /// `==PID==REST` that is no headline (`==1==ABORTING`, `==1==Hint: ...`).
+    Pid {
+        pid: u32,
+        rest: &'a str,
+    },
+    Frame(FrameLine),
+    /// `SUMMARY: Tool: rest`; `text` is the whole line without leading whitespace.
+    Summary {
+        tool: &'a str,
+        rest: &'a str,
+        text: &'a str,
+    },
+    /// UBSan's `note:` lines, memory dumps and caret lines, which follow its headline.
+    UbsanContinuation(&'a str),
+    Blank,
+    /// Separators, the shadow-byte dump and legend, `...Sanitizer:DEADLYSIGNAL`, TSan's
+    /// `reported N warnings`, MSAN's `Exiting`: part of a report's frame, but saying nothing.
+    Noise,
+    /// Anything else, leading whitespace removed.
+    Text(&'a str),
+}
+
+/// A line that opens a report.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) struct Headline {
+    pub sanitizer: Sanitizer,
+    pub pid: Option<u32>,
+    pub kind: String,
+    /// The line from `ERROR:`/`WARNING:` on (UBSan: the whole line).
+    pub message: String,
+    /// UBSan: the source (or module) location before `: runtime error:`.
+    pub location: Option<ReportFrame>,
+    /// The hexadecimal numbers of the line (the faulting address...), for attribution.
+    pub addresses: Vec<u64>,
+}
+
+/// How a frame line was printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum FrameStyle {
+    /// sanitizer_common's default `    #%n %p %F %L`: `#0 0x55d4 in main /src/a.c:5:3`.
+    Address,
+    /// TSan's `    #%n %f %S %M`: `#0 main /src/a.c:5 (a.out+0x1234)`, no address.
+    Tsan,
+}
+
+/// A parsed frame line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct FrameLine {
+    pub frame: ReportFrame,
+    pub style: FrameStyle,
+    /// Bytes of leading whitespace.
+    pub indent: usize,
+}
+
+/// Classify one line (no line ending; ANSI colours already removed).
+pub(super) fn classify(line: &str) -> Line<'_> {
+    let trimmed = line.trim_start();
+    if trimmed.trim_end().is_empty() {
+        return Line::Blank;
+    }
+    if trimmed.starts_with('#') {
+        if let Some(frame) = parse_frame(line) {
+            return Line::Frame(frame);
+        }
+    }
+    if let Some(headline) = parse_headline(line) {
+        return Line::Headline(headline);
+    }
+    if let Some(rest) = trimmed.strip_prefix("SUMMARY: ") {
+        if let Some((tool, rest)) = rest.split_once(": ") {
+            if tool.ends_with("Sanitizer") {
+                return Line::Summary { tool, rest, text: trimmed.trim_end() };
+            }
+        }
+    }
+    if let Some((pid, rest)) = pid_prefix(trimmed) {
+        return Line::Pid { pid, rest };
+    }
+    if is_noise(line, trimmed) {
+        return Line::Noise;
+    }
+    if is_ubsan_continuation(line, trimmed) {
+        return Line::UbsanContinuation(trimmed.trim_end());
+    }
+    Line::Text(trimmed.trim_end())
+}
+
+/// `==1234==rest` -> `(1234, rest)`.
+pub(super) fn pid_prefix(text: &str) -> Option<(u32, &str)> {
+    let rest = text.strip_prefix("==")?;
+    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    if digits == 0 || digits > 10 {
+        return None;
+    }
+    let pid = rest.get(..digits)?.parse::<u32>().ok()?;
+    let rest = rest.get(digits..)?.strip_prefix("==")?;
+    Some((pid, rest))
+}
+
+fn parse_headline(line: &str) -> Option<Headline> {
+    let trimmed = line.trim_start().trim_end();
+    // `==PID==ERROR: XSanitizer: ...` anywhere in the line (another process's unterminated
+    // output may precede it); the other forms only at the start.
+    if let Some(at) = find_pid_marker(trimmed) {
+        let (pid, rest) = pid_prefix(trimmed.get(at..)?)?;
+        return runtime_headline(rest, Some(pid));
+    }
+    if let Some(headline) = runtime_headline(trimmed, None) {
+        return Some(headline);
+    }
+    ubsan_headline(trimmed)
+}
+
+/// Where `==DIGITS==ERROR: ` or `==DIGITS==WARNING: ` or `==DIGITS==XSanitizer: CHECK` starts.
+fn find_pid_marker(text: &str) -> Option<usize> {
+    let mut from = 0;
+    while let Some(offset) = text.get(from..)?.find("==") {
+        let at = from + offset;
+        if let Some((_, rest)) = pid_prefix(text.get(at..)?) {
+            if rest.starts_with("ERROR: ") || rest.starts_with("WARNING: ") || rest.contains("Sanitizer: CHECK failed")
+            {
+                return Some(at);
+            }
+        }
+        from = at + 2;
+    }
+    None
+}
+
+/// `ERROR: AddressSanitizer: ...`, `WARNING: ThreadSanitizer: ...`, `AddressSanitizer: CHECK
+/// failed: ...`.
+fn runtime_headline(text: &str, pid: Option<u32>) -> Option<Headline> {
+    let (severity_stripped, warning) = if let Some(rest) = text.strip_prefix("ERROR: ") {
+        (rest, false)
+    } else if let Some(rest) = text.strip_prefix("WARNING: ") {
+        (rest, true)
+    } else {
+        (text, false)
+    };
+    let (tool, rest) = severity_stripped.split_once(": ")?;
+    let sanitizer = sanitizer_named(tool)?;
+    let check_failed = rest.starts_with("CHECK failed");
+    if severity_stripped.len() == text.len() && !check_failed {
+        return None;
+    }
+    // Only MSan and TSan report bugs as warnings; ASAN's WARNING lines are notices.
+    if warning && !matches!(sanitizer, Sanitizer::Msan | Sanitizer::Tsan) {
+        return None;
+    }
+    let (kind, mut pid) =
+        if check_failed { ("CHECK failed".to_owned(), pid) } else { kind::from_headline(sanitizer, rest, pid) };
+    if pid.is_none() && sanitizer == Sanitizer::Tsan {
+        pid = kind::tsan_pid(rest);
+    }
+    Some(Headline { sanitizer, pid, kind, message: text.to_owned(), location: None, addresses: hex_numbers(rest) })
+}
+
+/// `LOCATION: runtime error: MESSAGE`.
+fn ubsan_headline(text: &str) -> Option<Headline> {
+    let (location, message) = text.split_once(": runtime error: ")?;
+    if location.is_empty() || location.starts_with('#') {
+        return None;
+    }
+    Some(Headline {
+        sanitizer: Sanitizer::Ubsan,
+        pid: None,
+        kind: kind::ubsan_check(message).to_owned(),
+        message: text.to_owned(),
+        location: Some(ubsan_location(location)),
+        addresses: hex_numbers(message),
+    })
+}
+
+/// UBSan prints `file:line:col`, `<unknown>` or `(module+0xoffset)`.
+fn ubsan_location(location: &str) -> ReportFrame {
+    let mut frame = empty_frame(0);
+    if let Some((module, offset)) = module_part(location).filter(|(start, _)| *start == 0).map(|(_, m)| m) {
+        frame.module = Some(module.to_owned());
+        frame.module_offset = Some(offset);
+    } else if location != "<unknown>" {
+        let (file, line, column) = split_source_location(location);
+        frame.file = Some(file.to_owned());
+        frame.line = line;
+        frame.column = column;
+    }
+    frame
+}
+
+pub(super) fn sanitizer_named(tool: &str) -> Option<Sanitizer> {
+    Some(match tool {
+        "AddressSanitizer" => Sanitizer::Asan,
+        "LeakSanitizer" => Sanitizer::Lsan,
+        "MemorySanitizer" => Sanitizer::Msan,
+        "UndefinedBehaviorSanitizer" => Sanitizer::Ubsan,
+        "ThreadSanitizer" => Sanitizer::Tsan,
+        _ => return None,
+    })
+}
+
+fn empty_frame(index: u32) -> ReportFrame {
+    ReportFrame {
+        index,
+        address: None,
+        function: None,
+        file: None,
+        line: None,
+        column: None,
+        module: None,
+        module_offset: None,
+        inlined: false,
+    }
+}
+
+/// Parse `    #N ...` in either style; `None` when the line is no frame.
+pub(super) fn parse_frame(line: &str) -> Option<FrameLine> {
+    let body = line.trim_start();
+    let indent = line.len() - body.len();
+    let after_hash = body.strip_prefix('#')?;
+    let digits = after_hash.bytes().take_while(u8::is_ascii_digit).count();
+    if digits == 0 || digits > 9 {
+        return None;
+    }
+    let index: u32 = after_hash.get(..digits)?.parse().ok()?;
+    let rest = after_hash.get(digits..)?;
+    if !rest.starts_with([' ', '\t']) {
+        return None;
+    }
+    let mut rest = strip_build_id(rest.trim());
+    let mut frame = empty_frame(index);
+    let style = match rest.split_once(char::is_whitespace).map_or((rest, ""), |(a, b)| (a, b)) {
+        (token, after) if token.starts_with("0x") => {
+            frame.address = Some(parse_hex(token)?);
+            rest = after.trim();
+            FrameStyle::Address
+        }
+        _ => FrameStyle::Tsan,
+    };
+    // The module part at the end: `(/path/lib.so+0x1234)`.
+    if let Some((start, (module, offset))) = module_part(rest) {
+        frame.module = Some(module.to_owned());
+        frame.module_offset = Some(offset);
+        rest = rest.get(..start).unwrap_or_default().trim_end();
+    } else if let Some(inner) = rest.strip_suffix(')').and_then(|r| r.rsplit_once('(')).map(|(_, inner)| inner) {
+        // `(<unknown module>)`, or TSan's `(0x7f...)` for a PC outside any module.
+        if inner == "<unknown module>" || (style == FrameStyle::Tsan && parse_hex(inner).is_some()) {
+            if style == FrameStyle::Tsan {
+                frame.address = parse_hex(inner);
+            }
+            let cut = rest.len() - inner.len() - 2;
+            rest = rest.get(..cut).unwrap_or_default().trim_end();
+        }
+    }
+    match style {
+        FrameStyle::Address => {
+            let described = if let Some(described) = rest.strip_prefix("in ") {
+                described.trim()
+            } else if rest.is_empty() {
+                ""
+            } else if looks_like_location(rest) {
+                // `#0 0x... /src/a.c:5` (a custom stack_trace_format): a location alone.
+                set_location(&mut frame, rest);
+                ""
+            } else {
+                return None;
+            };
+            if !described.is_empty() {
+                match described.rsplit_once(' ') {
+                    Some((function, location)) if looks_like_location(location) => {
+                        frame.function = Some(function.trim_end().to_owned()).filter(|f| !f.is_empty());
+                        set_location(&mut frame, location);
+                    }
+                    _ => frame.function = Some(described.to_owned()),
+                }
+            }
+        }
+        FrameStyle::Tsan => {
+            if frame.module.is_none() && frame.address.is_none() {
+                // TSan always prints the module part; without it this is not a TSan frame.
+                return None;
+            }
+            let (function, location) = match rest.rsplit_once(' ') {
+                Some((function, location)) => (function.trim_end(), location),
+                None => (rest, "<null>"),
+            };
+            if function != "<null>" && !function.is_empty() {
+                frame.function = Some(function.to_owned());
+            }
+            if location != "<null>" {
+                set_location(&mut frame, location);
+            }
+        }
+    }
+    Some(FrameLine { frame, style, indent })
+}
+
+/// Remove a trailing `(BuildId: hex)`.
+fn strip_build_id(text: &str) -> &str {
+    match text.rfind(" (BuildId: ") {
+        Some(at) if text.ends_with(')') => text.get(..at).unwrap_or(text).trim_end(),
+        _ => text,
+    }
+}
+
+/// `...(MODULE+0xOFFSET)` at the end of `text`: `(start of "(", (module, offset))`.
+fn module_part(text: &str) -> Option<(usize, (&str, u64))> {
+    let inner_end = text.len().checked_sub(1).filter(|_| text.ends_with(')'))?;
+    let plus = text.get(..inner_end)?.rfind("+0x")?;
+    let offset = parse_hex(text.get(plus + 1..inner_end)?)?;
+    let open = text.get(..plus)?.rfind('(')?;
+    // `(` opens the location: at the start, or after a space.
+    if open > 0 && !text.get(..open)?.ends_with(' ') {
+        return None;
+    }
+    let module = text.get(open + 1..plus)?;
+    if module.is_empty() {
+        return None;
+    }
+    Some((open, (module, offset)))
+}
+
+/// `file:line[:column]`, or a path without a line.
+fn looks_like_location(token: &str) -> bool {
+    if token.is_empty() || token.contains(['(', ')']) {
+        return false;
+    }
+    let (file, line, _) = split_source_location(token);
+    line.is_some() && !file.is_empty() || token.contains('/')
+}
+
+fn set_location(frame: &mut ReportFrame, location: &str) {
+    let (file, line, column) = split_source_location(location);
+    frame.file = Some(file.to_owned()).filter(|f| !f.is_empty());
+    frame.line = line;
+    frame.column = column;
+}
+
+/// `a.c:5:3` -> (`a.c`, 5, 3); `a.c:5` -> (`a.c`, 5, None); `a.c` -> (`a.c`, None, None).
+fn split_source_location(location: &str) -> (&str, Option<u32>, Option<u32>) {
+    let number = |s: &str| -> Option<u32> {
+        if s.is_empty() || s.len() > 10 || !s.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        s.parse().ok()
+    };
+    if let Some((head, last)) = location.rsplit_once(':') {
+        if let Some(last) = number(last) {
+            if let Some((file, line)) = head.rsplit_once(':') {
+                if let Some(line) = number(line) {
+                    return (file, Some(line), Some(last));
+                }
+            }
+            return (head, Some(last), None);
+        }
+    }
+    (location, None, None)
+}
+
+/// `0x1f` / `1f` -> 31; at most 16 digits.
+pub(super) fn parse_hex(token: &str) -> Option<u64> {
+    let digits = token.strip_prefix("0x").unwrap_or(token);
+    if digits.is_empty() || digits.len() > 16 || !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    u64::from_str_radix(digits, 16).ok()
+}
+
+/// The `0x...` numbers of a line (at most 8).
+pub(super) fn hex_numbers(text: &str) -> Vec<u64> {
+    text.split(|c: char| !(c.is_ascii_hexdigit() || c == 'x'))
+        .filter(|token| token.starts_with("0x"))
+        .filter_map(parse_hex)
+        .filter(|&value| value != 0)
+        .take(8)
+        .collect()
+}
+
+fn is_noise(line: &str, trimmed: &str) -> bool {
+    let text = trimmed.trim_end();
+    if text.bytes().all(|b| b == b'=') || text.bytes().all(|b| b == b'-') {
+        return true;
+    }
+    if text.ends_with("Sanitizer:DEADLYSIGNAL") || text == "Exiting" || text.starts_with("Shadow byte") {
+        return true;
+    }
+    if text.starts_with("ThreadSanitizer: reported ") && text.ends_with(" warnings") {
+        return true;
+    }
+    // Shadow memory rows: `  0x0c047fff7fb0: 00 00 fa` and `=>0x0c047fff8000: fa fa 00[fa]`.
+    let row = text.strip_prefix("=>").unwrap_or(text);
+    if let Some((address, bytes)) = row.split_once(": ") {
+        if address.starts_with("0x") && parse_hex(address).is_some() && is_shadow_bytes(bytes) {
+            return true;
+        }
+    }
+    // The legend: `  Heap left redzone:       fa`, `  Partially addressable: 01 02 03 04 05 06 07`.
+    if line.starts_with("  ") {
+        if let Some((name, bytes)) = text.split_once(':') {
+            if !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphabetic() || b == b' ') && is_shadow_bytes(bytes)
+            {
+                return true;
+            }
+        }
+    }
+    false
+}
+
+/// `fa fa 00[fa]fa` (hex byte pairs, spaces and brackets).
+fn is_shadow_bytes(text: &str) -> bool {
+    let pairs = text.split([' ', '[', ']']).filter(|t| !t.is_empty());
+    let mut any = false;
+    for pair in pairs {
+        if pair.len() != 2 || !pair.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return false;
+        }
+        any = true;
+    }
+    any
+}
+
+/// `0x7ffe...: note: pointer points here`, ` 04 00 00 00  20 00 ...`, `              ^ `.
+fn is_ubsan_continuation(line: &str, trimmed: &str) -> bool {
+    let text = trimmed.trim_end();
+    if text.contains(": note: ") || text == "<memory cannot be printed>" {
+        return true;
+    }
+    if line.starts_with(' ') {
+        if text.bytes().all(|b| b == b'^' || b == b'~' || b == b' ') {
+            return true;
+        }
+        let mut tokens = text.split(' ').filter(|t| !t.is_empty()).peekable();
+        if tokens.peek().is_some() && tokens.all(|t| t.len() == 2 && t.bytes().all(|b| b.is_ascii_hexdigit())) {
+            return true;
+        }
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(line: &str) -> ReportFrame {
+        parse_frame(line).unwrap_or_else(|| panic!("not a frame: {line}")).frame
+    }
+
+    #[test]
+    fn address_style_frames() {
+        let f = frame("    #0 0x559dcd1ae1f8 in store_past_end /work/c/heap.c:8");
+        assert_eq!(f.index, 0);
+        assert_eq!(f.address, Some(0x559dcd1ae1f8));
+        assert_eq!(f.function.as_deref(), Some("store_past_end"));
+        assert_eq!((f.file.as_deref(), f.line, f.column), (Some("/work/c/heap.c"), Some(8), None));
+        assert_eq!(f.module, None);
+
+        let f = frame("    #12 0x5e8bf0 in pymain_run_command ../Modules/main.c:255:5");
+        assert_eq!((f.index, f.file.as_deref(), f.line, f.column), (12, Some("../Modules/main.c"), Some(255), Some(5)));
+
+        let f = frame("    #0 0x560ddaae91f8  (/tmp/hbo+0x11f8)");
+        assert_eq!((f.function, f.file), (None, None));
+        assert_eq!((f.module.as_deref(), f.module_offset), (Some("/tmp/hbo"), Some(0x11f8)));
+
+        let f = frame("    #5 0x559dcd1ae0b0 in _start (/tmp/hbo+0x10b0)");
+        assert_eq!(f.function.as_deref(), Some("_start"));
+        assert_eq!((f.module.as_deref(), f.module_offset), (Some("/tmp/hbo"), Some(0x10b0)));
+
+        let f = frame("    #0 0x7fb39a8b94c8 in operator new(unsigned long) ../../../../src/libsanitizer/asan/asan_new_delete.cpp:95");
+        assert_eq!(f.function.as_deref(), Some("operator new(unsigned long)"));
+        assert_eq!(f.line, Some(95));
+
+        let f = frame(
+            "    #4 0x56442ace62a0 in _start (/tmp/msan+0x212a0) (BuildId: a271b89eeaeca840010fc9f5eea1dc5c35694813)",
+        );
+        assert_eq!((f.function.as_deref(), f.module_offset), (Some("_start"), Some(0x212a0)));
+
+        let f = frame("    #0 0x55b0cfc82397  (/tmp/msan+0xa7397) (BuildId: a271b89e)");
+        assert_eq!((f.module.as_deref(), f.module_offset), (Some("/tmp/msan"), Some(0xa7397)));
+
+        let f = frame("    #3 0x7f0000001000 in foo");
+        assert_eq!((f.function.as_deref(), f.file), (Some("foo"), None));
+
+        let f = frame("    #1 0x0  (<unknown module>)");
+        assert_eq!((f.address, f.module, f.function), (Some(0), None, None));
+
+        let f = frame("    #2 0x4012 in std::vector<int, std::allocator<int> >::push_back(int const&) /usr/include/c++/12/bits/stl_vector.h:1287:2");
+        assert_eq!(f.function.as_deref(), Some("std::vector<int, std::allocator<int> >::push_back(int const&)"));
+        assert_eq!(f.column, Some(2));
+
+        let f = frame("    #0 0x10 in f (/path with space/lib.so+0x10)");
+        assert_eq!(f.module.as_deref(), Some("/path with space/lib.so"));
+    }
+
+    #[test]
+    fn tsan_style_frames() {
+        let f = frame("    #0 bump /work/c/tsan_race.c:10 (tsan_race+0x11d7)");
+        assert_eq!(f.address, None);
+        assert_eq!(f.function.as_deref(), Some("bump"));
+        assert_eq!((f.file.as_deref(), f.line), (Some("/work/c/tsan_race.c"), Some(10)));
+        assert_eq!((f.module.as_deref(), f.module_offset), (Some("tsan_race"), Some(0x11d7)));
+
+        let f = frame("    #1 <null> <null> (libtsan.so.2+0x3898f)");
+        assert_eq!((f.function, f.file), (None, None));
+        assert_eq!(f.module.as_deref(), Some("libtsan.so.2"));
+
+        let f = frame("    #0 Foo::bar(int, char const*) /src/a.cc:5:7 (a.out+0x123) (BuildId: 00ff)");
+        assert_eq!(f.function.as_deref(), Some("Foo::bar(int, char const*)"));
+        assert_eq!(f.column, Some(7));
+    }
+
+    #[test]
+    fn non_frames() {
+        for line in [
+            "#include <stdio.h>",
+            "# comment",
+            "#0",
+            "    #x 0x1 in f",
+            "#1234567890 0x1 in f",
+            "    #0 0xZZ in f",
+            "    #0 words without a module",
+            "#0 0x12345678901234567 in f",
+        ] {
+            assert_eq!(parse_frame(line), None, "{line}");
+        }
+    }
+
+    #[test]
+    fn headlines() {
+        let Line::Headline(h) = classify("==10394==ERROR: AddressSanitizer: heap-buffer-overflow on address 0x602000000020 at pc 0x559dcd1ae1f9 bp 0x7fff9e2518f0 sp 0x7fff9e2518e8") else {
+            panic!("no headline")
+        };
+        assert_eq!((h.sanitizer, h.pid, h.kind.as_str()), (Sanitizer::Asan, Some(10394), "heap-buffer-overflow"));
+        assert!(h.message.starts_with("ERROR: AddressSanitizer: heap-buffer-overflow"));
+        assert_eq!(h.addresses.first(), Some(&0x602000000020));
+
+        let Line::Headline(h) = classify("WARNING: ThreadSanitizer: data race (pid=11273)") else { panic!() };
+        assert_eq!((h.sanitizer, h.pid, h.kind.as_str()), (Sanitizer::Tsan, Some(11273), "data race"));
+
+        let Line::Headline(h) = classify("/src/ubsan.c:8:14: runtime error: signed integer overflow: 2147483647 + 1 cannot be represented in type 'int'") else { panic!() };
+        assert_eq!((h.sanitizer, h.pid, h.kind.as_str()), (Sanitizer::Ubsan, None, "signed-integer-overflow"));
+        let location = h.location.unwrap_or_else(|| empty_frame(9));
+        assert_eq!(
+            (location.file.as_deref(), location.line, location.column),
+            (Some("/src/ubsan.c"), Some(8), Some(14))
+        );
+
+        let Line::Headline(h) = classify("test_x (t.T.test_x) ... ==77==ERROR: LeakSanitizer: detected memory leaks")
+        else {
+            panic!()
+        };
+        assert_eq!((h.sanitizer, h.pid, h.kind.as_str()), (Sanitizer::Lsan, Some(77), "detected memory leaks"));
+
+        let Line::Headline(h) =
+            classify("==5==AddressSanitizer: CHECK failed: asan_allocator.cpp:190 \"((x)) != (0)\" (0x0, 0x0) (tid=5)")
+        else {
+            panic!()
+        };
+        assert_eq!(h.kind, "CHECK failed");
+    }
+
+    #[test]
+    fn notices_are_not_headlines() {
+        for line in [
+            "==5==WARNING: AddressSanitizer failed to allocate 0x10000000000 bytes",
+            "==5==WARNING: ASan is ignoring requested __asan_handle_no_return: stack type: default",
+            "WARNING: AddressSanitizer: something",
+            "ERROR: NotASanitizer: foo",
+            "runtime error: no location",
+        ] {
+            assert!(!matches!(classify(line), Line::Headline(_)), "{line}");
+        }
+    }
+
+    #[test]
+    fn noise_and_continuations() {
+        for line in [
+            "=================================================================",
+            "==================",
+            "AddressSanitizer:DEADLYSIGNAL",
+            "Shadow bytes around the buggy address:",
+            "  0x0c047fff7fb0: 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00",
+            "=>0x0c047fff8000: fa fa 00 00[fa]fa fa fa fa fa fa fa fa fa fa fa",
+            "Shadow byte legend (one shadow byte represents 8 application bytes):",
+            "  Partially addressable: 01 02 03 04 05 06 07 ",
+            "  Heap left redzone:       fa",
+            "ThreadSanitizer: reported 1 warnings",
+            "Exiting",
+        ] {
+            assert_eq!(classify(line), Line::Noise, "{line}");
+        }
+        for line in [
+            "0x7ffe8a298fe0: note: pointer points here",
+            " 04 00 00 00  20 00 00 00 00 00 00 00  04 00 00 00",
+            "              ^ ",
+        ] {
+            assert!(matches!(classify(line), Line::UbsanContinuation(_)), "{line}");
+        }
+        assert_eq!(classify("==5==ABORTING"), Line::Pid { pid: 5, rest: "ABORTING" });
+        assert_eq!(classify("   "), Line::Blank);
+        assert!(matches!(
+            classify("SUMMARY: AddressSanitizer: SEGV /src/segv.c:7 in poke"),
+            Line::Summary { tool: "AddressSanitizer", rest: "SEGV /src/segv.c:7 in poke", .. }
+        ));
+    }
+}

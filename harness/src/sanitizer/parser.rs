@@ -1,0 +1,1060 @@
+//! The incremental report parser: lines in, findings out. See the module documentation of
+//! [`super`] for how reports are delimited and how interleaved lines are attributed.
+
+#![forbid(unsafe_code)]
+
+use std::borrow::Cow;
+
+use super::kind;
+use super::line::{self, FrameLine, FrameStyle, Headline, Line};
+use super::{
+    Finding, RelatedStack, ReportEnd, ReportFrame, Sanitizer, MAX_DESCRIPTION_LINES, MAX_FRAMES_PER_STACK,
+    MAX_LINE_BYTES, MAX_OPEN_REPORTS, MAX_REPORT_BYTES, MAX_STACKS_PER_REPORT, STALE_LINES, TEXT_WINDOW,
+};
+
+/// Bytes kept of one description or label line.
+const MAX_TEXT_LINE: usize = 1024;
+/// Addresses remembered per report for attribution.
+const MAX_REMEMBERED: usize = 64;
+/// Frames of the primary stack compared with a `SUMMARY:` line's location.
+const SUMMARY_FRAMES: usize = 8;
+
+/// Attributed lines remembered to tell alternating reports from runs of one.
+const HISTORY: usize = 8;
+
+/// Attribution scores (see `choose`): how much a line fits a report.
+const CONTINUES_STACK: i64 = 100;
+const STARTS_AWAITED_STACK: i64 = 100;
+const NEW_STACK_AFTER_TEXT: i64 = 50;
+const NEW_STACK_WITHOUT_LABEL: i64 = 20;
+const FRAMES_MISSING: i64 = 10;
+const NOT_EXPECTED: i64 = 1;
+const AT_HEADLINE_PC: i64 = 60;
+const IN_RUNTIME: i64 = 40;
+const SAME_MODULE_BIAS: i64 = 60;
+const OTHER_MODULE_BIAS: i64 = -60;
+const NEAR_ADDRESS: i64 = 80;
+const SAME_REGION: i64 = 10;
+const OTHER_PROCESS: i64 = -60;
+const KNOWN_DATA_ADDRESS: i64 = 50;
+const NEAR_DATA_ADDRESS: i64 = 20;
+const SUMMARY_KIND: i64 = 40;
+const SUMMARY_LOCATION: i64 = 60;
+
+/// Incremental parser of sanitizer reports; see [`super`] for the rules.
+#[derive(Debug, Default)]
+pub struct Parser {
+    open: Vec<Report>,
+    /// Lines fed so far.
+    lines: u64,
+    /// `(line, report id)` of the last attributed lines, most recent first (id 0: none).
+    history: [(u64, u64); HISTORY],
+    next_id: u64,
+    /// A text line that fits several reports equally, held for one line: if the next line is
+    /// frame `#0` of one of them, the text is that stack's label; otherwise it goes where the
+    /// pattern of attributions predicted.
+    floating: Option<Floating>,
+}
+
+#[derive(Debug)]
+struct Floating {
+    text: String,
+    line: u64,
+    candidates: Vec<u64>,
+    predicted: u64,
+}
+
+#[derive(Debug)]
+struct Report {
+    id: u64,
+    finding: Finding,
+    /// The last stack filled; text after it does not end it (another process's line may sit
+    /// between two frames), but frame `#0` starts the next.
+    cursor: Option<Cursor>,
+    /// Text arrived since the last frame: the report awaits a stack.
+    text_since_frame: bool,
+    /// Text since the last stack: the last line becomes the next stack's label.
+    pending: Vec<String>,
+    last_fed: u64,
+    /// The last line other than text (headline, frame, `==PID==` line): text alone does not
+    /// keep a report from going stale, or unrelated output would keep it open for ever.
+    last_structural: u64,
+    last_was_frame: bool,
+    /// UBSan: the blank line after its stack came; the next line ends it, unless a summary.
+    stack_ended: bool,
+    bytes: usize,
+    /// UBSan: the location of its headline.
+    location: Option<ReportFrame>,
+    /// ASAN: `pc 0x...` of its headline, where frame `#0` of the access stack is (minus one).
+    pc: Option<u64>,
+    /// Heap/stack addresses named by its lines, and code addresses of its frames.
+    data_addresses: Vec<u64>,
+    code_addresses: Vec<u64>,
+    /// `(module, address - offset)` seen in its frames.
+    biases: Vec<(String, u64)>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Cursor {
+    slot: Slot,
+    last_index: u32,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Slot {
+    Primary,
+    Related(usize),
+    Dropped,
+}
+
+impl Parser {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Feed one line (without its newline; a trailing `\r` or `\n` is removed). Returns the
+    /// findings this line completed.
+    pub fn feed_line(&mut self, line: &[u8]) -> Vec<Finding> {
+        self.lines += 1;
+        let mut done = Vec::new();
+        let text = prepare(line);
+        let line = line::classify(&text);
+        if self.floating.is_some() {
+            let starts_stack = match &line {
+                Line::Frame(frame) if frame.frame.index == 0 => {
+                    self.choose_for_frame(frame).and_then(|i| self.open.get(i)).map(|r| r.id)
+                }
+                _ => None,
+            };
+            self.resolve_floating(starts_stack);
+        }
+        self.close_stale(&mut done);
+        // A UBSan report whose stack ended with a blank line ends now, unless this is its
+        // summary, or a frame continuing its stack (then the blank was another process's).
+        let summary = matches!(line, Line::Summary { .. });
+        for report in self.open.iter_mut().filter(|r| r.stack_ended) {
+            let continues = match &line {
+                Line::Frame(frame) => {
+                    report.cursor.is_some_and(|c| frame.frame.index == c.last_index.saturating_add(1))
+                }
+                _ => false,
+            };
+            report.stack_ended &= !continues;
+        }
+        if !summary {
+            while let Some(index) = self.open.iter().position(|r| r.stack_ended) {
+                self.close(index, ReportEnd::UbsanEnd, &mut done);
+            }
+        }
+        match line {
+            Line::Headline(headline) => self.open_report(headline, &mut done),
+            Line::Pid { pid, rest } => {
+                let found = self.open.iter().rposition(|r| r.finding.pid == Some(pid));
+                if let Some(index) = found {
+                    if rest.trim() == "ABORTING" {
+                        self.close(index, ReportEnd::Aborting, &mut done);
+                    } else {
+                        self.add_text(index, rest.trim(), self.lines);
+                        if let Some(report) = self.open.get_mut(index) {
+                            report.last_structural = self.lines;
+                        }
+                    }
+                }
+            }
+            Line::Frame(frame) => {
+                if let Some(index) = self.choose_for_frame(&frame) {
+                    self.add_frame(index, frame.frame);
+                }
+            }
+            Line::Summary { tool, rest, text } => {
+                if let Some(index) = self.choose_for_summary(tool, rest) {
+                    self.attributed(index, self.lines);
+                    if let Some(report) = self.open.get_mut(index) {
+                        if let Some(kind) = kind::from_summary(report.finding.sanitizer, rest) {
+                            report.finding.kind = kind.to_owned();
+                        }
+                        report.finding.summary = Some(clip(text, MAX_TEXT_LINE).to_owned());
+                    }
+                    self.close(index, ReportEnd::Summary, &mut done);
+                }
+            }
+            Line::UbsanContinuation(text) => match self.open.iter().rposition(is_open_ubsan) {
+                Some(index) => self.add_text(index, text, self.lines),
+                None => self.text(text, &mut done),
+            },
+            Line::Blank => {
+                // UBSan's stack ends with a blank line; its report ends there, unless a
+                // summary follows (`print_summary=1`).
+                let previous = self.history[0].1;
+                if let Some(report) =
+                    self.open.iter_mut().find(|r| r.id == previous && is_open_ubsan(r) && r.last_was_frame)
+                {
+                    report.stack_ended = true;
+                }
+            }
+            Line::Noise => {}
+            Line::Text(text) => self.text(text, &mut done),
+        }
+        done
+    }
+
+    /// End of input: every open report, as a finding, in the order they began.
+    pub fn finish(&mut self) -> Vec<Finding> {
+        self.resolve_floating(None);
+        let mut done = Vec::new();
+        while !self.open.is_empty() {
+            self.close(0, ReportEnd::EndOfInput, &mut done);
+        }
+        done
+    }
+
+    fn open_report(&mut self, headline: Headline, done: &mut Vec<Finding>) {
+        // A process reports one thing at a time: its next headline ends its previous report.
+        let mut index = 0;
+        while index < self.open.len() {
+            let report = &self.open[index];
+            let same_process = match headline.pid {
+                Some(pid) => report.finding.pid == Some(pid),
+                None => headline.sanitizer == Sanitizer::Ubsan && is_open_ubsan(report),
+            };
+            if same_process {
+                self.close(index, ReportEnd::NextReport, done);
+            } else {
+                index += 1;
+            }
+        }
+        if self.open.len() >= MAX_OPEN_REPORTS {
+            if let Some(oldest) = (0..self.open.len()).min_by_key(|&i| self.open[i].last_fed) {
+                self.close(oldest, ReportEnd::Evicted, done);
+            }
+        }
+        self.next_id += 1;
+        let Headline { sanitizer, pid, kind, message, location, addresses } = headline;
+        let message = clip(&message, MAX_TEXT_LINE).to_owned();
+        let mut report = Report {
+            id: self.next_id,
+            bytes: message.len(),
+            finding: Finding {
+                sanitizer,
+                kind,
+                pid,
+                test: None,
+                summary: None,
+                message,
+                frames: Vec::new(),
+                related: Vec::new(),
+                count: 1,
+                description: Vec::new(),
+                end: ReportEnd::EndOfInput,
+                truncated: false,
+                dropped: 0,
+                start_line: self.lines,
+                other_tests: Vec::new(),
+            },
+            cursor: None,
+            text_since_frame: true,
+            pending: Vec::new(),
+            last_fed: self.lines,
+            last_structural: self.lines,
+            last_was_frame: false,
+            stack_ended: false,
+            location,
+            pc: None,
+            data_addresses: Vec::new(),
+            code_addresses: Vec::new(),
+            biases: Vec::new(),
+        };
+        // `at pc 0x...` / `(pc 0x...`: the faulting instruction, next to frame #0.
+        let mut words = report.finding.message.split([' ', '(']);
+        while let Some(word) = words.next() {
+            if word == "pc" {
+                if let Some(pc) = words.next().and_then(line::parse_hex) {
+                    report.pc = Some(pc);
+                    remember(&mut report.code_addresses, pc);
+                }
+            }
+        }
+        for address in addresses {
+            remember(&mut report.data_addresses, address);
+        }
+        self.open.push(report);
+        self.attributed(self.open.len() - 1, self.lines);
+    }
+
+    /// A text line (not a frame, summary or `==PID==` line).
+    fn text(&mut self, text: &str, done: &mut Vec<Finding>) {
+        if self.open.is_empty() {
+            return; // the common case: output between reports
+        }
+        match self.choose_for_text(text) {
+            Some((_, tied)) if tied.len() > 1 => {
+                let predicted = self.predicted();
+                let predicted = if tied.contains(&predicted) { predicted } else { tied[0] };
+                self.floating = Some(Floating { text: text.to_owned(), line: self.lines, candidates: tied, predicted });
+            }
+            Some((index, _)) => self.add_text(index, text, self.lines),
+            // Text no other report takes cannot be part of a UBSan report either (it has only
+            // its continuations): it ends them.
+            None => self.close_ubsan(done),
+        }
+    }
+
+    fn close_ubsan(&mut self, done: &mut Vec<Finding>) {
+        let mut index = 0;
+        while index < self.open.len() {
+            if is_open_ubsan(&self.open[index]) {
+                self.close(index, ReportEnd::UbsanEnd, done);
+            } else {
+                index += 1;
+            }
+        }
+    }
+
+    /// Give the held text line to `starting` (the report whose stack the next line starts) if
+    /// it was a candidate, looks like a label and that report has none; else to the predicted
+    /// report.
+    fn resolve_floating(&mut self, starting: Option<u64>) {
+        let Some(floating) = self.floating.take() else { return };
+        // A report about to begin a related stack (not its access stack), with no label yet.
+        let needs_label = |id: &u64| {
+            self.open.iter().any(|r| {
+                r.id == *id
+                    && !awaits_primary(r)
+                    && !r.pending.last().is_some_and(|text| looks_like_label(text))
+                    && text_owner(&floating.text).is_none_or(|owner| owner == r.finding.sanitizer)
+            })
+        };
+        let id = starting
+            .filter(|id| floating.candidates.contains(id) && looks_like_label(&floating.text) && needs_label(id))
+            .unwrap_or(floating.predicted);
+        if let Some(index) = self.open.iter().position(|r| r.id == id) {
+            self.add_text(index, &floating.text, floating.line);
+        }
+    }
+
+    fn close_stale(&mut self, done: &mut Vec<Finding>) {
+        let mut index = 0;
+        while index < self.open.len() {
+            if self.lines - self.open[index].last_structural > STALE_LINES {
+                self.close(index, ReportEnd::Stale, done);
+            } else {
+                index += 1;
+            }
+        }
+    }
+
+    fn close(&mut self, index: usize, end: ReportEnd, done: &mut Vec<Finding>) {
+        if index >= self.open.len() {
+            return;
+        }
+        let mut report = self.open.remove(index);
+        let finding = &mut report.finding;
+        finding.description.append(&mut report.pending);
+        if finding.frames.is_empty() {
+            if let Some(location) = report.location.take() {
+                finding.frames.push(location);
+            }
+        }
+        finding.end = end;
+        let ubsan = finding.sanitizer == Sanitizer::Ubsan && finding.pid.is_none();
+        finding.truncated = match end {
+            ReportEnd::Summary | ReportEnd::UbsanEnd => false,
+            ReportEnd::Aborting | ReportEnd::NextReport => !ubsan && finding.summary.is_none(),
+            ReportEnd::Stale | ReportEnd::Evicted => true,
+            ReportEnd::EndOfInput => !ubsan,
+        };
+        done.push(report.finding);
+    }
+
+    /// Record that the report at `index` received input line `line`.
+    fn attributed(&mut self, index: usize, line: u64) {
+        let Some(report) = self.open.get_mut(index) else { return };
+        report.last_fed = self.lines;
+        report.last_was_frame = false;
+        let id = report.id;
+        self.history.rotate_right(1);
+        self.history[0] = (line, id);
+    }
+
+    /// The report the pattern of recent attributions expects for the current line: when
+    /// adjacent input lines mostly went to different reports (A B A B: line-by-line
+    /// interleaving), the one that had the line before the previous; when they mostly went to
+    /// the same one (runs), the one that had the previous line. Blank lines are attributed to
+    /// nobody, hence line numbers rather than order.
+    fn predicted(&self) -> u64 {
+        let known: Vec<(u64, u64)> = self.history.iter().copied().take_while(|&(_, id)| id != 0).collect();
+        let Some(&(_, last)) = known.first() else { return 0 };
+        let (mut alternating, mut running) = (0, 0);
+        for pair in known.windows(2) {
+            let ((newer_line, newer), (older_line, older)) = (pair[0], pair[1]);
+            if newer_line == older_line + 1 {
+                if newer == older {
+                    running += 1;
+                } else {
+                    alternating += 1;
+                }
+            }
+        }
+        let at = |line: u64| known.iter().find(|&&(l, _)| l == line).map(|&(_, id)| id);
+        let previous = at(self.lines.saturating_sub(1));
+        // One change of report proves nothing (a second report began); two make a pattern.
+        if alternating >= 2 && alternating > running {
+            at(self.lines.saturating_sub(2))
+                .or_else(|| known.iter().map(|&(_, id)| id).find(|&id| Some(id) != previous))
+                .unwrap_or(last)
+        } else {
+            previous.unwrap_or(last)
+        }
+    }
+
+    /// The best-scoring report among the compatible ones (`Some` score, however low): ties go
+    /// to the predicted report, else to the most recently fed. Also the ids of all tied.
+    fn best(&self, scores: impl Iterator<Item = (usize, Option<i64>)>) -> Option<(usize, Vec<u64>)> {
+        let scores: Vec<(usize, i64)> = scores.filter_map(|(index, score)| Some((index, score?))).collect();
+        let top = scores.iter().map(|&(_, score)| score).max()?;
+        let tied: Vec<usize> = scores.iter().filter(|&&(_, score)| score == top).map(|&(index, _)| index).collect();
+        let predicted = self.predicted();
+        let chosen = tied
+            .iter()
+            .copied()
+            .find(|&index| self.open.get(index).is_some_and(|r| r.id == predicted))
+            .or_else(|| tied.iter().copied().max_by_key(|&index| self.open.get(index).map_or(0, |r| r.last_fed)))?;
+        let ids = tied.iter().filter_map(|&index| self.open.get(index).map(|r| r.id)).collect();
+        Some((chosen, ids))
+    }
+
+    fn choose_for_frame(&self, frame: &FrameLine) -> Option<usize> {
+        self.choose_for_frame_tied(frame).map(|(index, _)| index)
+    }
+
+    fn choose_for_frame_tied(&self, frame: &FrameLine) -> Option<(usize, Vec<u64>)> {
+        let index = frame.frame.index;
+        self.best(self.open.iter().enumerate().map(|(i, report)| {
+            // TSan's own reports alone print frames without addresses, and no others.
+            if (frame.style == FrameStyle::Tsan) != prints_tsan_frames(report) {
+                return (i, None);
+            }
+            let continuity = match report.cursor {
+                // A stack is expected: the access stack, or a related one after its label.
+                _ if index == 0 && awaits_primary(report) => STARTS_AWAITED_STACK,
+                _ if index == 0 && report.pending.last().is_some_and(|text| looks_like_label(text)) => {
+                    STARTS_AWAITED_STACK
+                }
+                _ if index == 0 && report.text_since_frame => NEW_STACK_AFTER_TEXT,
+                Some(_) if index == 0 => NEW_STACK_WITHOUT_LABEL,
+                Some(cursor) if index == cursor.last_index.saturating_add(1) => CONTINUES_STACK,
+                Some(cursor) if index > cursor.last_index => FRAMES_MISSING,
+                Some(_) => NOT_EXPECTED,
+                None => FRAMES_MISSING,
+            };
+            let mut score = continuity + address_affinity(report, &frame.frame);
+            // A bad free's access stack begins in the runtime's free (or delete).
+            if index == 0 && awaits_primary(report) && is_free_kind(&report.finding.kind) {
+                score += match &frame.frame.function {
+                    Some(f) if ["free", "delete", "realloc"].iter().any(|w| f.contains(w)) => IN_RUNTIME,
+                    Some(_) => -IN_RUNTIME,
+                    None if is_runtime_frame(&frame.frame) => IN_RUNTIME / 2,
+                    None => -IN_RUNTIME,
+                };
+            }
+            // UBSan's stack begins at the location of its `runtime error:` line.
+            if let (0, true, Some(location)) = (index, awaits_primary(report), &report.location) {
+                if let (Some(expected), Some(file), Some(line)) = (&location.file, &frame.frame.file, frame.frame.line)
+                {
+                    let same = location.line == Some(line) && file_name(file) == file_name(expected);
+                    score += if same { AT_HEADLINE_PC } else { -AT_HEADLINE_PC };
+                }
+            }
+            // The access stack's frame #0 is at the headline's pc (printed minus one).
+            if let (0, true, Some(pc), Some(address)) = (index, awaits_primary(report), report.pc, frame.frame.address)
+            {
+                score += if pc.abs_diff(address) <= 1 { AT_HEADLINE_PC } else { -AT_HEADLINE_PC };
+            }
+            (i, Some(score))
+        }))
+    }
+
+    fn choose_for_summary(&self, tool: &str, rest: &str) -> Option<usize> {
+        let tool = line::sanitizer_named(tool)?;
+        let chosen = self.best(self.open.iter().enumerate().map(|(i, report)| {
+            let sanitizer = report.finding.sanitizer;
+            let compatible = sanitizer == tool || (tool == Sanitizer::Asan && sanitizer == Sanitizer::Lsan);
+            if !compatible {
+                return (i, None);
+            }
+            let mut score = 1;
+            // LSan's summary (`170 byte(s) leaked in 5 allocation(s).`) is its own.
+            if (sanitizer == Sanitizer::Lsan) != rest.contains(" leaked in ") {
+                return (i, None);
+            }
+            let kind_matches = match sanitizer {
+                Sanitizer::Lsan => true,
+                Sanitizer::Tsan => rest.starts_with(report.finding.kind.as_str()),
+                // UBSan's generic `undefined-behavior` names no kind: anything may match.
+                Sanitizer::Ubsan => kind::from_summary(sanitizer, rest).is_none_or(|kind| kind == report.finding.kind),
+                _ => kind::from_summary(sanitizer, rest) == Some(report.finding.kind.as_str()),
+            };
+            if kind_matches {
+                score += SUMMARY_KIND;
+            }
+            let frames = report.finding.frames.iter().chain(report.location.as_ref()).take(SUMMARY_FRAMES);
+            if frames.into_iter().any(|frame| summary_names(rest, frame)) {
+                score += SUMMARY_LOCATION;
+            }
+            (i, Some(score))
+        }));
+        chosen.map(|(index, _)| index)
+    }
+
+    /// A related stack begins in the report at `index` without a label. If another report's
+    /// last text is a label it did not use (it went on with its current stack after it), that
+    /// label was this stack's, misattributed: take it.
+    fn adopt_orphan_label(&mut self, index: usize) {
+        let Some(sanitizer) = self.open.get(index).map(|r| r.finding.sanitizer) else { return };
+        let orphan = self.open.iter().position(|other| {
+            !other.text_since_frame
+                && other.pending.last().is_some_and(|text| {
+                    looks_like_label(text) && text_owner(text).is_none_or(|owner| owner == sanitizer)
+                })
+        });
+        let Some(label) = orphan.filter(|&o| o != index).and_then(|o| self.open.get_mut(o)?.pending.pop()) else {
+            return;
+        };
+        if let Some(report) = self.open.get_mut(index) {
+            report.pending.push(label);
+        }
+    }
+
+    fn choose_for_text(&self, text: &str) -> Option<(usize, Vec<u64>)> {
+        let numbers = line::hex_numbers(text);
+        // A line only one sanitizer prints goes to a report of that sanitizer, if one is open.
+        let owner = text_owner(text).filter(|&owner| self.open.iter().any(|r| r.finding.sanitizer == owner));
+        self.best(self.open.iter().enumerate().map(|(i, report)| {
+            if is_open_ubsan(report) || self.lines - report.last_fed > TEXT_WINDOW {
+                return (i, None);
+            }
+            if owner.is_some_and(|owner| owner != report.finding.sanitizer) {
+                return (i, None);
+            }
+            let distance = numbers.iter().flat_map(|n| report.data_addresses.iter().map(|a| a.abs_diff(*n))).min();
+            let evidence = match distance {
+                Some(0) => KNOWN_DATA_ADDRESS,
+                Some(d) if d < 4096 => NEAR_DATA_ADDRESS,
+                _ => 0,
+            };
+            (i, Some(1 + evidence))
+        }))
+    }
+
+    fn add_text(&mut self, index: usize, text: &str, line: u64) {
+        self.attributed(index, line);
+        let Some(report) = self.open.get_mut(index) else { return };
+        report.text_since_frame = true;
+        for number in line::hex_numbers(text) {
+            remember(&mut report.data_addresses, number);
+        }
+        let text = clip(text, MAX_TEXT_LINE);
+        let lines = report.finding.description.len() + report.pending.len();
+        if lines > MAX_DESCRIPTION_LINES || report.bytes + text.len() > MAX_REPORT_BYTES {
+            // One more than the description may hold: the last pending line may become a label.
+            report.finding.dropped = report.finding.dropped.saturating_add(1);
+            if let Some(last) = report.pending.last_mut() {
+                // Keep the newest line as the label candidate.
+                report.bytes = report.bytes.saturating_sub(last.len()) + text.len();
+                *last = text.to_owned();
+            }
+            return;
+        }
+        report.bytes += text.len();
+        report.pending.push(text.to_owned());
+    }
+
+    fn add_frame(&mut self, index: usize, frame: ReportFrame) {
+        self.attributed(index, self.lines);
+        let starts_related = self.open.get(index).is_some_and(|r| {
+            let continues = r.cursor.is_some_and(|c| frame.index != 0 && frame.index > c.last_index);
+            !continues && !awaits_primary(r) && !r.pending.last().is_some_and(|text| looks_like_label(text))
+        });
+        if starts_related {
+            self.adopt_orphan_label(index);
+        }
+        let Some(report) = self.open.get_mut(index) else { return };
+        report.last_was_frame = true;
+        report.text_since_frame = false;
+        report.last_structural = self.lines;
+        if let Some(address) = frame.address {
+            remember(&mut report.code_addresses, address);
+            if let (Some(module), Some(offset)) = (&frame.module, frame.module_offset) {
+                if report.biases.len() < MAX_REMEMBERED && !report.biases.iter().any(|(m, _)| m == module) {
+                    report.biases.push((module.clone(), address.wrapping_sub(offset)));
+                }
+            }
+        }
+        let continues = report.cursor.filter(|cursor| frame.index != 0 && frame.index > cursor.last_index);
+        let slot = match continues {
+            Some(cursor) => cursor.slot,
+            None => report.start_stack(),
+        };
+        report.cursor = Some(Cursor { slot, last_index: frame.index });
+        let size = frame_bytes(&frame);
+        let finding = &mut report.finding;
+        let stack = match slot {
+            Slot::Primary => Some(&mut finding.frames),
+            Slot::Related(i) => finding.related.get_mut(i).map(|stack| &mut stack.frames),
+            Slot::Dropped => None,
+        };
+        match stack {
+            Some(stack) if stack.len() < MAX_FRAMES_PER_STACK && report.bytes + size <= MAX_REPORT_BYTES => {
+                if let Some(previous) = stack.last_mut() {
+                    previous.inlined = previous.address.is_some() && previous.address == frame.address;
+                }
+                report.bytes += size;
+                stack.push(frame);
+            }
+            _ => finding.dropped = finding.dropped.saturating_add(1),
+        }
+    }
+}
+
+impl Report {
+    /// Begin a stack: the first one of a non-LSan report is the access stack; any other is
+    /// related, labelled by the last text line before it.
+    fn start_stack(&mut self) -> Slot {
+        let finding = &mut self.finding;
+        let primary = finding.sanitizer != Sanitizer::Lsan && finding.frames.is_empty() && finding.related.is_empty();
+        if primary {
+            finding.description.append(&mut self.pending);
+            return Slot::Primary;
+        }
+        let label = self.pending.pop().unwrap_or_default();
+        finding.description.append(&mut self.pending);
+        if finding.related.len() >= MAX_STACKS_PER_REPORT {
+            finding.dropped = finding.dropped.saturating_add(1);
+            return Slot::Dropped;
+        }
+        finding.related.push(RelatedStack { label, frames: Vec::new() });
+        Slot::Related(finding.related.len() - 1)
+    }
+}
+
+/// `freed by thread T0 here:`, `Direct leak of 8 byte(s) in 1 object(s) allocated from:`,
+/// `Address 0x7ffc... is located in stack of thread T0 at offset 64 in frame`, TSan's
+/// `Previous write of size 4 at 0x... by thread T1:`, MSAN's `Uninitialized value was created
+/// by a heap allocation`: the line before a stack.
+fn looks_like_label(text: &str) -> bool {
+    text.ends_with(':')
+        || text.ends_with(" in frame")
+        || text.starts_with("Uninitialized value was ")
+        || text.starts_with("Memory was marked as uninitialized")
+}
+
+/// TSan's warnings print `#0 function file:line (module+offset)`; its fatal-signal reports
+/// (`ERROR: ThreadSanitizer: SEGV ...`) print frames as the other runtimes do.
+fn prints_tsan_frames(report: &Report) -> bool {
+    report.finding.sanitizer == Sanitizer::Tsan && report.finding.message.starts_with("WARNING: ")
+}
+
+fn file_name(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
+}
+
+/// ASAN reports about freeing, whose access stack begins in the runtime's `free`/`delete`.
+fn is_free_kind(kind: &str) -> bool {
+    matches!(kind, "double-free" | "bad-free" | "alloc-dealloc-mismatch" | "new-delete-type-mismatch")
+}
+
+/// A frame in a sanitizer runtime's module (`libasan.so.8`, `libclang_rt.asan...`).
+fn is_runtime_frame(frame: &ReportFrame) -> bool {
+    let module = frame.module.as_deref().map(file_name).unwrap_or_default();
+    ["libasan", "libtsan", "liblsan", "libubsan", "libclang_rt"].iter().any(|p| module.starts_with(p))
+}
+
+/// A report whose first stack, the access stack, has not begun (LSan reports have none).
+fn awaits_primary(report: &Report) -> bool {
+    let finding = &report.finding;
+    finding.sanitizer != Sanitizer::Lsan && finding.frames.is_empty() && finding.related.is_empty()
+}
+
+/// The sanitizer whose reports alone hold lines like this one (descriptions and labels).
+fn text_owner(text: &str) -> Option<Sanitizer> {
+    let starts = |prefixes: &[&str]| prefixes.iter().any(|p| text.starts_with(p));
+    if starts(&["Direct leak of ", "Indirect leak of ", "Objects leaked above:"]) {
+        Some(Sanitizer::Lsan)
+    } else if starts(&["Uninitialized value was ", "Memory was marked as uninitialized"]) {
+        Some(Sanitizer::Msan)
+    } else if starts(&["READ of size ", "WRITE of size ", "HINT: ", "This frame has ", "AddressSanitizer can not"])
+        || text.ends_with(" here:")
+        || text.contains(" is located ")
+    {
+        Some(Sanitizer::Asan)
+    } else if starts(&["Previous ", "Read of size ", "Write of size ", "Atomic ", "Location is ", "Mutex M"])
+        || (text.starts_with("Thread T") && text.contains("(tid="))
+    {
+        Some(Sanitizer::Tsan)
+    } else {
+        None
+    }
+}
+
+/// A UBSan `runtime error:` report (not a UBSan fatal-signal report, which has a pid).
+fn is_open_ubsan(report: &Report) -> bool {
+    report.finding.sanitizer == Sanitizer::Ubsan && report.finding.pid.is_none()
+}
+
+fn remember(addresses: &mut Vec<u64>, address: u64) {
+    if address == 0 || addresses.contains(&address) {
+        return;
+    }
+    if addresses.len() >= MAX_REMEMBERED {
+        addresses.remove(0);
+    }
+    addresses.push(address);
+}
+
+/// How well a frame's address fits a report's earlier frames: the same module at the same
+/// load bias, or an address near one of them (ASLR puts each process's modules elsewhere).
+fn address_affinity(report: &Report, frame: &ReportFrame) -> i64 {
+    let Some(address) = frame.address else { return 0 };
+    if let (Some(module), Some(offset)) = (&frame.module, frame.module_offset) {
+        if let Some((_, bias)) = report.biases.iter().find(|(m, _)| m == module) {
+            return if *bias == address.wrapping_sub(offset) { SAME_MODULE_BIAS } else { OTHER_MODULE_BIAS };
+        }
+    }
+    // One process's modules lie within a few GiB of each other (shared objects) or of its
+    // executable; another process's copies are elsewhere (ASLR), yet in the same TiB.
+    match report.code_addresses.iter().map(|a| a.abs_diff(address)).min() {
+        Some(distance) if distance < 1 << 24 => NEAR_ADDRESS,
+        Some(distance) if distance < 1 << 32 => SAME_REGION,
+        Some(distance) if distance < 1 << 40 => OTHER_PROCESS,
+        _ => 0,
+    }
+}
+
+/// Does a `SUMMARY:` line's text name this frame's location?
+fn summary_names(rest: &str, frame: &ReportFrame) -> bool {
+    if let (Some(file), Some(line)) = (&frame.file, frame.line) {
+        if rest.contains(&format!("{file}:{line}")) {
+            return true;
+        }
+    }
+    if let (Some(module), Some(offset)) = (&frame.module, frame.module_offset) {
+        if rest.contains(&format!("({module}+{offset:#x})")) {
+            return true;
+        }
+    }
+    false
+}
+
+fn frame_bytes(frame: &ReportFrame) -> usize {
+    let text = |s: &Option<String>| s.as_ref().map_or(0, String::len);
+    std::mem::size_of::<ReportFrame>() + text(&frame.function) + text(&frame.file) + text(&frame.module)
+}
+
+/// At most `max` bytes of `text`, cut at a character boundary.
+fn clip(text: &str, max: usize) -> &str {
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
+/// The line as text: at most [`MAX_LINE_BYTES`], line ending and ANSI colour sequences
+/// removed, invalid UTF-8 replaced.
+fn prepare(line: &[u8]) -> Cow<'_, str> {
+    let line = &line[..line.len().min(MAX_LINE_BYTES)];
+    let line = line.strip_suffix(b"\n").unwrap_or(line);
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    if !line.contains(&0x1b) {
+        return String::from_utf8_lossy(line);
+    }
+    let mut plain = Vec::with_capacity(line.len());
+    let mut bytes = line.iter().copied().peekable();
+    while let Some(byte) = bytes.next() {
+        if byte == 0x1b && bytes.peek() == Some(&b'[') {
+            bytes.next();
+            // Parameters and intermediates, then one final byte in 0x40..=0x7e.
+            for byte in bytes.by_ref() {
+                if (0x40..=0x7e).contains(&byte) {
+                    break;
+                }
+            }
+        } else {
+            plain.push(byte);
+        }
+    }
+    Cow::Owned(String::from_utf8_lossy(&plain).into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Vec<Finding> {
+        parse_bytes(text.as_bytes())
+    }
+
+    fn parse_bytes(input: &[u8]) -> Vec<Finding> {
+        let mut parser = Parser::new();
+        let mut findings = Vec::new();
+        for line in input.split(|&b| b == b'\n') {
+            findings.extend(parser.feed_line(line));
+        }
+        findings.extend(parser.finish());
+        findings
+    }
+
+    const UAF: &str = "\
+=================================================================
+==11228==ERROR: AddressSanitizer: heap-use-after-free on address 0x603000000044 at pc 0x5627189bd237 bp 0x7f432e9fee70 sp 0x7f432e9fee68
+READ of size 4 at 0x603000000044 thread T1
+    #0 0x5627189bd236 in reader /src/heap_use_after_free.c:12
+    #1 0x7f43308a71f4 in start_thread nptl/pthread_create.c:442
+
+0x603000000044 is located 4 bytes inside of 32-byte region [0x603000000040,0x603000000060)
+freed by thread T0 here:
+    #0 0x7f4330ab76a8 in __interceptor_free ../../../../src/libsanitizer/asan/asan_malloc_linux.cpp:52
+    #1 0x5627189bd324 in main /src/heap_use_after_free.c:19
+
+previously allocated by thread T0 here:
+    #0 0x7f4330ab89cf in __interceptor_malloc ../../../../src/libsanitizer/asan/asan_malloc_linux.cpp:69
+    #1 0x5627189bd2c6 in main /src/heap_use_after_free.c:17
+
+Thread T1 created by T0 here:
+    #0 0x7f4330a49726 in __interceptor_pthread_create ../../../../src/libsanitizer/asan/asan_interceptors.cpp:207
+    #1 0x5627189bd341 in main /src/heap_use_after_free.c:21
+
+SUMMARY: AddressSanitizer: heap-use-after-free /src/heap_use_after_free.c:12 in reader
+Shadow bytes around the buggy address:
+  0x0c047fff7fb0: 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00
+=>0x0c047fff8000: fa fa fa fa fa fa fa fa[fd]fd fd fd fa fa fa fa
+Shadow byte legend (one shadow byte represents 8 application bytes):
+  Addressable:           00
+  Partially addressable: 01 02 03 04 05 06 07 
+==11228==ABORTING
+";
+
+    #[test]
+    fn a_complete_report_ends_at_its_summary() {
+        let mut parser = Parser::new();
+        let lines: Vec<&str> = UAF.lines().collect();
+        let summary = lines.iter().position(|l| l.starts_with("SUMMARY")).unwrap_or_default();
+        for (i, line) in lines.iter().enumerate() {
+            let found = parser.feed_line(line.as_bytes());
+            assert_eq!(found.len(), usize::from(i == summary), "line {i}: {line}");
+            if let Some(f) = found.first() {
+                assert_eq!(
+                    (f.sanitizer, f.kind.as_str(), f.pid),
+                    (Sanitizer::Asan, "heap-use-after-free", Some(11228))
+                );
+                assert_eq!(f.frames.len(), 2);
+                assert_eq!(f.frames[0].function.as_deref(), Some("reader"));
+                let labels: Vec<&str> = f.related.iter().map(|r| r.label.as_str()).collect();
+                assert_eq!(
+                    labels,
+                    [
+                        "freed by thread T0 here:",
+                        "previously allocated by thread T0 here:",
+                        "Thread T1 created by T0 here:"
+                    ]
+                );
+                assert!(f.related.iter().all(|r| r.frames.len() == 2));
+                assert_eq!(
+                    f.description,
+                    [
+                        "READ of size 4 at 0x603000000044 thread T1",
+                        "0x603000000044 is located 4 bytes inside of 32-byte region [0x603000000040,0x603000000060)"
+                    ]
+                );
+                assert_eq!((f.end, f.truncated, f.start_line), (ReportEnd::Summary, false, 2));
+            }
+        }
+        assert!(parser.finish().is_empty());
+    }
+
+    /// Hostile and odd inputs: (what, input, expected (sanitizer, kind, truncated) of each
+    /// finding). None may panic; memory stays bounded (checked separately below).
+    #[test]
+    fn hostile_inputs() {
+        let mut truncated_uaf = UAF.lines().take(9).collect::<Vec<_>>().join("\n");
+        truncated_uaf.push('\n');
+        let mut garbage: Vec<u8> = (0..=255u8).cycle().take(70_000).collect();
+        garbage.extend_from_slice(
+            b"\n==1==ERROR: AddressSanitizer: SEGV on unknown address 0x0\xff\xfe\n    #0 0x1 in f\xc3 a.c:1\n",
+        );
+        let huge_line = format!("{}\n", "x".repeat(1 << 20));
+        let huge_frame = format!(
+            "==2==ERROR: AddressSanitizer: SEGV on unknown address\n    #0 0x1 in {} a.c:1\n",
+            "f".repeat(1 << 20)
+        );
+        let nul = b"==3==ERROR: AddressSanitizer: heap-buffer-overflow\0on address\n    #0 0x1\0 in f a.c:1\n\0\0\0\n"
+            .to_vec();
+        let colour = "\x1b[1m\x1b[31m==4==ERROR: AddressSanitizer: double-free on 0x1\x1b[1m\x1b[0m\n    #0 0x1 in f a.c:1\n\x1b[1m\x1b[0mSUMMARY: AddressSanitizer: double-free a.c:1 in f\n";
+        type Case = (&'static str, Vec<u8>, Vec<(Sanitizer, &'static str, bool)>);
+        let cases: Vec<Case> = vec![
+            ("empty input", Vec::new(), vec![]),
+            ("only unrelated output", b"0:00:01 load avg: 1.0 [1/2] test_os\n#0 0x1 in f a.c:1\nSUMMARY: AddressSanitizer: x\n".to_vec(), vec![]),
+            ("truncated before its summary", truncated_uaf.into_bytes(), vec![(Sanitizer::Asan, "heap-use-after-free", true)]),
+            ("headline only", b"==9==ERROR: AddressSanitizer: stack-overflow on address 0x7ffd".to_vec(), vec![(Sanitizer::Asan, "stack-overflow", true)]),
+            ("binary garbage, then a report with invalid UTF-8", garbage, vec![(Sanitizer::Asan, "SEGV", true)]),
+            ("a 1 MiB line", huge_line.into_bytes(), vec![]),
+            ("a 1 MiB function name", huge_frame.into_bytes(), vec![(Sanitizer::Asan, "SEGV", true)]),
+            ("NUL bytes", nul, vec![(Sanitizer::Asan, "heap-buffer-overflow", true)]),
+            ("ANSI colours (color=always)", colour.as_bytes().to_vec(), vec![(Sanitizer::Asan, "double-free", false)]),
+            ("CRLF line endings", UAF.replace('\n', "\r\n").into_bytes(), vec![(Sanitizer::Asan, "heap-use-after-free", false)]),
+            ("a summary of no open report", b"SUMMARY: AddressSanitizer: heap-buffer-overflow a.c:1 in f\n".to_vec(), vec![]),
+            ("==PID==ABORTING alone", b"==5==ABORTING\n".to_vec(), vec![]),
+            ("a pid past u32 is no pid (and no headline)", b"==99999999999==ERROR: AddressSanitizer: SEGV on unknown address\n".to_vec(), vec![]),
+            ("frame numbers overflow", b"==6==ERROR: AddressSanitizer: SEGV on x\n    #4294967295 0x1 in f a.c:1\n    #4294967296 0x1 in g a.c:1\n    #0 0xffffffffffffffff in h a.c:99999999999\n".to_vec(), vec![(Sanitizer::Asan, "SEGV", true)]),
+            ("ABORTING without a summary (print_summary=0)", b"==7==ERROR: AddressSanitizer: SEGV on x\n    #0 0x1 in f a.c:1\n==7==ABORTING\n".to_vec(), vec![(Sanitizer::Asan, "SEGV", true)]),
+            ("the next report of the same process", b"==8==ERROR: AddressSanitizer: SEGV on x\n==8==ERROR: LeakSanitizer: detected memory leaks\n".to_vec(), vec![(Sanitizer::Asan, "SEGV", true), (Sanitizer::Lsan, "detected memory leaks", true)]),
+            ("UBSan without a stack, then program output", b"u.c:1:2: runtime error: division by zero\nresult 0\n".to_vec(), vec![(Sanitizer::Ubsan, "integer-divide-by-zero", false)]),
+            ("UBSan at the end of input", b"u.c:1:2: runtime error: left shift of negative value -1".to_vec(), vec![(Sanitizer::Ubsan, "invalid-shift-base", false)]),
+        ];
+        for (what, input, expected) in cases {
+            let found: Vec<(Sanitizer, String, bool)> =
+                parse_bytes(&input).into_iter().map(|f| (f.sanitizer, f.kind, f.truncated)).collect();
+            let expected: Vec<(Sanitizer, String, bool)> =
+                expected.into_iter().map(|(s, k, t)| (s, k.to_owned(), t)).collect();
+            assert_eq!(found, expected, "{what}");
+        }
+    }
+
+    #[test]
+    fn endless_frames_and_stacks_are_capped() {
+        let frame =
+            |index: u32, name: &str| format!("    #{index} 0x{:x} in {name} /src/file.c:{index}", 0x1000 + index);
+        // A report that never ends: a stack longer than kept, then more leak blocks than kept.
+        let mut parser = Parser::new();
+        parser.feed_line(b"==1==ERROR: LeakSanitizer: detected memory leaks");
+        parser.feed_line(b"Direct leak of 1 byte(s) in 1 object(s) allocated from:");
+        for index in 0..MAX_FRAMES_PER_STACK as u32 + 50 {
+            assert!(parser.feed_line(frame(index, "deep").as_bytes()).is_empty());
+        }
+        for block in 0..MAX_STACKS_PER_REPORT + 100 {
+            parser.feed_line(format!("Direct leak of {block} byte(s) in 1 object(s) allocated from:").as_bytes());
+            parser.feed_line(frame(0, "malloc").as_bytes());
+        }
+        let found = parser.finish();
+        assert_eq!(found.len(), 1);
+        let finding = &found[0];
+        assert_eq!(finding.related[0].frames.len(), MAX_FRAMES_PER_STACK);
+        assert_eq!(finding.related.len(), MAX_STACKS_PER_REPORT);
+        // 50 frames, and 101 stacks (the deep one was the first): each one label and one frame.
+        assert_eq!(finding.dropped, 50 + 101 * 2);
+        assert!(finding.truncated);
+
+        // Text is bounded in bytes: megabyte-long (cut) names fill the budget, then are dropped.
+        let mut parser = Parser::new();
+        parser.feed_line(b"==2==ERROR: AddressSanitizer: SEGV on unknown address 0x0");
+        let long = "n".repeat(MAX_LINE_BYTES);
+        for index in 0..1000 {
+            parser.feed_line(frame(index, &long).as_bytes());
+            assert!(parser.open.iter().all(|r| r.bytes <= MAX_REPORT_BYTES));
+        }
+        let found = parser.finish();
+        assert!(found[0].frames.len() < 100);
+        assert!(found[0].dropped > 900);
+    }
+
+    #[test]
+    fn endless_description_is_capped() {
+        let mut parser = Parser::new();
+        parser.feed_line(b"==1==ERROR: AddressSanitizer: SEGV on unknown address 0x0");
+        for i in 0..10_000 {
+            parser.feed_line(format!("==1==Hint: line {i}").as_bytes());
+        }
+        let found = parser.finish();
+        assert_eq!(found[0].description.len(), MAX_DESCRIPTION_LINES + 1);
+        assert_eq!(found[0].description.last().map(String::as_str), Some("Hint: line 9999"));
+        assert_eq!(found[0].dropped, 10_000 - MAX_DESCRIPTION_LINES as u32 - 1);
+    }
+
+    #[test]
+    fn open_reports_are_capped_and_stale_ones_closed() {
+        let mut parser = Parser::new();
+        let mut closed = Vec::new();
+        for pid in 1..=(MAX_OPEN_REPORTS as u32 + 4) {
+            closed.extend(parser.feed_line(format!("=={pid}==ERROR: AddressSanitizer: SEGV on x").as_bytes()));
+        }
+        assert_eq!(parser.open.len(), MAX_OPEN_REPORTS);
+        assert_eq!(closed.len(), 4);
+        assert!(closed.iter().all(|f| f.end == ReportEnd::Evicted && f.truncated));
+        assert_eq!(closed.iter().map(|f| f.pid).collect::<Vec<_>>(), [Some(1), Some(2), Some(3), Some(4)]);
+        // Each goes stale on the (STALE_LINES + 1)th line after its headline: pid 5 (line 5)
+        // first, on line 5 + STALE_LINES + 1; 20 lines have been fed.
+        let mut stale = Vec::new();
+        for _ in 0..(5 + STALE_LINES + 1) - 20 - 1 {
+            assert!(parser.feed_line(b"unrelated").is_empty());
+        }
+        for _ in 0..MAX_OPEN_REPORTS {
+            let closed = parser.feed_line(b"unrelated");
+            assert_eq!(closed.len(), 1);
+            stale.extend(closed);
+        }
+        assert!(stale.iter().all(|f| f.end == ReportEnd::Stale));
+        assert!(parser.open.is_empty());
+    }
+
+    #[test]
+    fn frames_at_the_same_address_are_inlined() {
+        let found = parse(
+            "==1==ERROR: AddressSanitizer: heap-buffer-overflow on address 0x6020 at pc 0x55f9 bp 0x1 sp 0x2\n\
+             WRITE of size 4 at 0x6020 thread T0\n\
+             \x20   #0 0x55f8 in store_past_end /src/h.c:8\n\
+             \x20   #1 0x55f8 in fill /src/h.c:15\n\
+             \x20   #2 0x561b in main /src/h.c:21\n\
+             SUMMARY: AddressSanitizer: heap-buffer-overflow /src/h.c:8 in store_past_end\n",
+        );
+        let inlined: Vec<bool> = found[0].frames.iter().map(|f| f.inlined).collect();
+        assert_eq!(inlined, [true, false, false]);
+    }
+
+    #[test]
+    fn ubsan_reports_end_at_unrelated_lines_and_blank_lines() {
+        let found = parse(
+            "u.c:8:14: runtime error: signed integer overflow: 2147483647 + 1 cannot be represented in type 'int'\n\
+             u.c:13:18: runtime error: shift exponent 32 is too large for 32-bit type 'int'\n\
+             \x20   #0 0x55ee7688021e in shift /src/u.c:13\n\
+             \x20   #1 0x55ee7688036a in main /src/u.c:26\n\
+             \n\
+             u.c:19:17: runtime error: load of address 0x7ffe8a298fe0 with insufficient space for an object of type 'int'\n\
+             0x7ffe8a298fe0: note: pointer points here\n\
+             \x2004 00 00 00  20 00 00 00\n\
+             \x20             ^ \n\
+             -2147483648 1 32\n",
+        );
+        let summary: Vec<(&str, usize, usize, ReportEnd)> =
+            found.iter().map(|f| (f.kind.as_str(), f.frames.len(), f.description.len(), f.end)).collect();
+        assert_eq!(
+            summary,
+            [
+                ("signed-integer-overflow", 1, 0, ReportEnd::NextReport),
+                ("invalid-shift-exponent", 2, 0, ReportEnd::UbsanEnd),
+                ("insufficient-object-size", 1, 3, ReportEnd::UbsanEnd),
+            ]
+        );
+        assert!(found.iter().all(|f| !f.truncated && f.pid.is_none()));
+        // Without a stack, the one frame is the location of the runtime error line.
+        assert_eq!((found[0].frames[0].file.as_deref(), found[0].frames[0].line), (Some("u.c"), Some(8)));
+    }
+
+    #[test]
+    fn summary_goes_to_the_report_it_names() {
+        // Two processes' reports open at once; each summary names its own top frame.
+        let found = parse(
+            "==1==ERROR: AddressSanitizer: heap-buffer-overflow on address 0x1000 at pc 0x5600000055f9 bp 0x1 sp 0x2\n\
+             ==2==ERROR: AddressSanitizer: heap-buffer-overflow on address 0x1000 at pc 0x7f0000007a19 bp 0x1 sp 0x2\n\
+             \x20   #0 0x5600000055f8 in one /src/one.c:1\n\
+             \x20   #0 0x7f0000007a18 in two /src/two.c:2\n\
+             SUMMARY: AddressSanitizer: heap-buffer-overflow /src/two.c:2 in two\n\
+             SUMMARY: AddressSanitizer: heap-buffer-overflow /src/one.c:1 in one\n",
+        );
+        let order: Vec<(Option<u32>, Option<&str>)> =
+            found.iter().map(|f| (f.pid, f.frames.first().and_then(|f| f.function.as_deref()))).collect();
+        assert_eq!(order, [(Some(2), Some("two")), (Some(1), Some("one"))]);
+    }
+}

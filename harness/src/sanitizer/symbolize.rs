@@ -1,0 +1,585 @@
+//! Symbolizing the frames a sanitizer left as `(module+offset)`, with leakcheck's own
+//! symbolizer: in findings ([`symbolize_findings`]) and in saved logs ([`symbolize_log`], the
+//! core of `leakcheck symbolize [FILE]`).
+//!
+//! **Offsets and addresses.** The runtimes print a module offset relative to the load bias
+//! `dl_iterate_phdr` reports: for a shared object or a PIE executable it *is* the ELF virtual
+//! address [`Symbolizer::symbolize`] takes; for a non-PIE executable (`ET_EXEC`, such as
+//! Debian's `python3.11d`) bias and offset are 0-based too, so the offset is again the virtual
+//! address (`(/usr/bin/python3.11d+0x420f20)`). Older runtimes measured from the first mapping
+//! instead; for `ET_EXEC` modules the program headers say which reading lands in a `PT_LOAD`
+//! segment, and a printed absolute address, being the virtual address itself, is preferred.
+//! Printed PCs are already "return address minus one", so no adjustment is made.
+//!
+//! **Modules.** Absolute paths are used as printed, when they name a regular file outside
+//! `/proc`, `/sys` and `/dev` (a log can name `/dev/stdin`, a FIFO or `/proc/kmsg`, which would
+//! block; those are never opened). TSan prints base names
+//! (`(tsan_race+0x11d7)`): they are looked up among the absolute paths of the same finding
+//! (its `SUMMARY:` line has one) or, in a log, of the frames read so far, then in the system
+//! library directories. A module that cannot be found or read leaves its frames as they were.
+
+#![forbid(unsafe_code)]
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{self, BufRead, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+
+use super::line::{self, FrameStyle};
+use super::{Finding, ReportFrame, MAX_LINE_BYTES};
+use crate::symbolize::{Frame, Symbolizer};
+
+/// Where base names of system libraries are looked for.
+const LIBRARY_DIRS: &[&str] =
+    &["/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib64", "/usr/lib64", "/lib", "/usr/lib"];
+/// Absolute module paths remembered from a log, to resolve TSan's base names.
+const MAX_KNOWN_MODULES: usize = 1024;
+/// Program headers read per module.
+const MAX_PROGRAM_HEADERS: usize = 4096;
+
+/// Give every frame left as `(module+offset)` (no function, or no file) the function, file,
+/// line and column of leakcheck's symbolizer; an address with inlined calls becomes several
+/// frames (innermost first, `inlined` set on all but the last), and the frames after it are
+/// renumbered. Frames the symbolizer knows nothing more about stay as they were.
+pub fn symbolize_findings(findings: &mut [Finding], symbolizer: &Symbolizer) {
+    let mut layouts = Layouts::default();
+    // Every request first, so that each module is symbolized once, with all its addresses.
+    let mut requests: HashMap<PathBuf, Vec<u64>> = HashMap::new();
+    let mut resolved: Vec<Vec<PathBuf>> = Vec::with_capacity(findings.len());
+    for finding in findings.iter() {
+        let known = finding_modules(finding);
+        resolved.push(known.clone());
+        for frame in stacks(finding).flatten() {
+            if let Some((module, address)) = request(frame, &known, &mut layouts) {
+                requests.entry(module).or_default().push(address);
+            }
+        }
+    }
+    let mut answers: HashMap<(PathBuf, u64), Vec<Frame>> = HashMap::new();
+    for (module, addresses) in requests {
+        let frames = symbolizer.symbolize_many(&module, &addresses);
+        for (address, frames) in addresses.into_iter().zip(frames) {
+            answers.insert((module.clone(), address), frames);
+        }
+    }
+    for (finding, known) in findings.iter_mut().zip(resolved) {
+        let mut rewrite = |frames: &mut Vec<ReportFrame>| {
+            let old = std::mem::take(frames);
+            let mut shift = 0u32;
+            for frame in old {
+                let symbolized = request(&frame, &known, &mut layouts)
+                    .and_then(|key| answers.get(&key))
+                    .filter(|symbolized| improves(&frame, symbolized));
+                match symbolized {
+                    Some(symbolized) => {
+                        let expanded = expand(&frame, symbolized, shift);
+                        shift = shift.saturating_add(expanded.len().saturating_sub(1) as u32);
+                        frames.extend(expanded);
+                    }
+                    None => frames.push(ReportFrame { index: frame.index.saturating_add(shift), ..frame }),
+                }
+            }
+        };
+        rewrite(&mut finding.frames);
+        for related in &mut finding.related {
+            rewrite(&mut related.frames);
+        }
+    }
+}
+
+/// Copy a saved sanitizer log from `input` to `output`, replacing every frame line left as
+/// `(module+offset)` by the symbolized frames, as LLVM's `asan_symbolize.py` does (inlined
+/// calls become several lines with the same address; later frames of the stack are
+/// renumbered), without LLVM tools. Every other byte is copied unchanged: other lines, frame
+/// lines that cannot be improved, invalid UTF-8, line endings, a last line without newline.
+/// Lines longer than [`MAX_LINE_BYTES`] are copied without being looked at. A TSan report is
+/// held (at most [`MAX_HELD_LINES`] lines) until its `SUMMARY:` line, whose full path of the
+/// program resolves the base names its frames print.
+pub fn symbolize_log(symbolizer: &Symbolizer, mut input: impl BufRead, mut output: impl Write) -> io::Result<()> {
+    let mut log = LogRewriter { symbolizer, layouts: Layouts::default(), known: Vec::new(), shift: 0 };
+    let mut held: Vec<Vec<u8>> = Vec::new();
+    let mut held_bytes = 0;
+    let mut buffer = Vec::new();
+    loop {
+        buffer.clear();
+        match read_line(&mut input, &mut buffer)? {
+            ReadLine::End => break,
+            ReadLine::TooLong => {
+                log.release(&mut held, &mut output)?;
+                held_bytes = 0;
+                output.write_all(&buffer)?;
+                copy_rest_of_line(&mut input, &mut output)?;
+                continue;
+            }
+            ReadLine::Line => {}
+        }
+        let text = std::str::from_utf8(strip_ending(&buffer)).map(str::trim_start).unwrap_or_default();
+        let tsan_report = text.starts_with("WARNING: ThreadSanitizer: ");
+        let tsan_summary = text.starts_with("SUMMARY: ThreadSanitizer: ");
+        if tsan_report || !held.is_empty() {
+            if tsan_report {
+                log.release(&mut held, &mut output)?;
+                held_bytes = 0;
+            }
+            held_bytes += buffer.len();
+            held.push(std::mem::take(&mut buffer));
+            if tsan_summary || held.len() >= MAX_HELD_LINES || held_bytes >= MAX_HELD_BYTES {
+                log.release(&mut held, &mut output)?;
+                held_bytes = 0;
+            }
+            continue;
+        }
+        log.rewrite(&buffer, &mut output)?;
+    }
+    log.release(&mut held, &mut output)?;
+    output.flush()
+}
+
+/// Lines of one TSan report held by [`symbolize_log`], and their bytes.
+pub const MAX_HELD_LINES: usize = 4096;
+const MAX_HELD_BYTES: usize = 4 << 20;
+
+/// The state of [`symbolize_log`] between lines.
+struct LogRewriter<'a> {
+    symbolizer: &'a Symbolizer,
+    layouts: Layouts,
+    /// Absolute module paths seen so far, to resolve base names.
+    known: Vec<PathBuf>,
+    /// Frames added to the current stack by inlining, for renumbering the rest.
+    shift: u32,
+}
+
+impl LogRewriter<'_> {
+    /// Rewrite the held lines, after learning the modules they name.
+    fn release(&mut self, held: &mut Vec<Vec<u8>>, output: &mut impl Write) -> io::Result<()> {
+        for line in held.iter() {
+            if let Ok(text) = std::str::from_utf8(line) {
+                learn_modules(text, &mut self.known);
+            }
+        }
+        for line in held.drain(..) {
+            self.rewrite(&line, output)?;
+        }
+        Ok(())
+    }
+
+    /// Write one line (with its line ending), symbolized if it is an unsymbolized frame.
+    fn rewrite(&mut self, buffer: &[u8], output: &mut impl Write) -> io::Result<()> {
+        let content = strip_ending(buffer);
+        let ending = buffer.get(content.len()..).unwrap_or_default();
+        let parsed = std::str::from_utf8(content).ok().and_then(|text| Some((text, line::parse_frame(text)?)));
+        let Some((text, parsed)) = parsed else {
+            return output.write_all(buffer);
+        };
+        let frame = &parsed.frame;
+        if frame.index == 0 {
+            self.shift = 0;
+        }
+        learn_modules(text, &mut self.known);
+        let symbolized = request(frame, &self.known, &mut self.layouts)
+            .map(|(module, address)| self.symbolizer.symbolize(&module, address))
+            .filter(|symbolized| improves(frame, symbolized));
+        let indent = text.get(..parsed.indent).unwrap_or_default();
+        match symbolized {
+            Some(symbolized) => {
+                let expanded = expand(frame, &symbolized, self.shift);
+                self.shift = self.shift.saturating_add(expanded.len().saturating_sub(1) as u32);
+                for frame in &expanded {
+                    output.write_all(format_frame(indent, frame, parsed.style).as_bytes())?;
+                    output.write_all(ending)?;
+                }
+                Ok(())
+            }
+            None if self.shift > 0 => {
+                // Same line, renumbered: only the digits after `#` change.
+                let after_hash = text.get(parsed.indent + 1..).unwrap_or_default();
+                let digits = after_hash.bytes().take_while(u8::is_ascii_digit).count();
+                let rest = after_hash.get(digits..).unwrap_or_default();
+                write!(output, "{indent}#{}{rest}", frame.index.saturating_add(self.shift))?;
+                output.write_all(ending)
+            }
+            None => output.write_all(buffer),
+        }
+    }
+}
+
+/// The line without its `\n` or `\r\n`.
+fn strip_ending(line: &[u8]) -> &[u8] {
+    let line = line.strip_suffix(b"\n").unwrap_or(line);
+    line.strip_suffix(b"\r").unwrap_or(line)
+}
+
+/// Remember the absolute paths of `(/path+0x...)` in a line.
+fn learn_modules(text: &str, known: &mut Vec<PathBuf>) {
+    for part in text.split('(').skip(1) {
+        let Some((module, _)) = part.split_once("+0x") else { continue };
+        let module = Path::new(module);
+        if module.is_absolute() && known.len() < MAX_KNOWN_MODULES && !known.iter().any(|k| k == module) {
+            known.push(module.to_owned());
+        }
+    }
+}
+
+enum ReadLine {
+    /// `buffer` holds a line, with its `\n` if it had one.
+    Line,
+    /// The line is longer than [`MAX_LINE_BYTES`]: `buffer` holds its beginning, the rest is
+    /// still to be read.
+    TooLong,
+    End,
+}
+
+/// Read one line into `buffer`, but no more than [`MAX_LINE_BYTES`] of it.
+fn read_line(input: &mut impl BufRead, buffer: &mut Vec<u8>) -> io::Result<ReadLine> {
+    loop {
+        let available = match input.fill_buf() {
+            Ok(available) => available,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if available.is_empty() {
+            return Ok(if buffer.is_empty() { ReadLine::End } else { ReadLine::Line });
+        }
+        let (take, complete) = match available.iter().position(|&b| b == b'\n') {
+            Some(newline) => (newline + 1, true),
+            None => (available.len(), false),
+        };
+        let room = MAX_LINE_BYTES.saturating_sub(buffer.len());
+        if take > room {
+            buffer.extend_from_slice(&available[..room]);
+            input.consume(room);
+            return Ok(ReadLine::TooLong);
+        }
+        buffer.extend_from_slice(&available[..take]);
+        input.consume(take);
+        if complete {
+            return Ok(ReadLine::Line);
+        }
+    }
+}
+
+/// Copy the input to the output up to and including the next `\n`.
+fn copy_rest_of_line(input: &mut impl BufRead, output: &mut impl Write) -> io::Result<()> {
+    loop {
+        let available = match input.fill_buf() {
+            Ok(available) => available,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if available.is_empty() {
+            return Ok(());
+        }
+        let (take, complete) = match available.iter().position(|&b| b == b'\n') {
+            Some(newline) => (newline + 1, true),
+            None => (available.len(), false),
+        };
+        output.write_all(&available[..take])?;
+        input.consume(take);
+        if complete {
+            return Ok(());
+        }
+    }
+}
+
+/// The frame as the runtime would have printed it, symbolized.
+fn format_frame(indent: &str, frame: &ReportFrame, style: FrameStyle) -> String {
+    let location = match (&frame.file, frame.line, frame.column) {
+        (Some(file), Some(line), Some(column)) => Some(format!("{file}:{line}:{column}")),
+        (Some(file), Some(line), None) => Some(format!("{file}:{line}")),
+        (Some(file), None, _) => Some(file.clone()),
+        (None, _, _) => None,
+    };
+    let module = match (&frame.module, frame.module_offset) {
+        (Some(module), Some(offset)) => format!("({module}+{offset:#x})"),
+        _ => String::new(),
+    };
+    match style {
+        FrameStyle::Address => {
+            let address = frame.address.map_or_else(String::new, |a| format!("{a:#x}"));
+            let function = frame.function.as_ref().map_or_else(String::new, |f| format!("in {f}"));
+            // sanitizer_common's `%p %F %L`: the module stands in for an unknown location.
+            format!("{indent}#{} {address} {function} {}", frame.index, location.unwrap_or(module))
+        }
+        FrameStyle::Tsan => format!(
+            "{indent}#{} {} {} {module}",
+            frame.index,
+            frame.function.as_deref().unwrap_or("<null>"),
+            location.as_deref().unwrap_or("<null>"),
+        ),
+    }
+}
+
+/// The frames of all stacks of a finding.
+fn stacks(finding: &Finding) -> impl Iterator<Item = &Vec<ReportFrame>> {
+    std::iter::once(&finding.frames).chain(finding.related.iter().map(|r| &r.frames))
+}
+
+/// Absolute module paths named in a finding: its frames and its `SUMMARY:` line.
+fn finding_modules(finding: &Finding) -> Vec<PathBuf> {
+    let mut known: Vec<PathBuf> = Vec::new();
+    let frames = stacks(finding).flatten().filter_map(|f| f.module.as_deref());
+    let summary = finding
+        .summary
+        .as_deref()
+        .into_iter()
+        .flat_map(|s| s.split('(').skip(1).filter_map(|part| part.split_once("+0x").map(|(module, _)| module)));
+    for module in frames.chain(summary) {
+        let module = Path::new(module);
+        if module.is_absolute() && known.len() < MAX_KNOWN_MODULES && !known.iter().any(|k| k == module) {
+            known.push(module.to_owned());
+        }
+    }
+    known
+}
+
+/// The (module file, ELF virtual address) to symbolize for a frame, if it needs it.
+fn request(frame: &ReportFrame, known: &[PathBuf], layouts: &mut Layouts) -> Option<(PathBuf, u64)> {
+    if frame.function.is_some() && frame.file.is_some() {
+        return None;
+    }
+    let module = resolve_module(frame.module.as_deref()?, known)?;
+    let offset = frame.module_offset?;
+    let address = layouts.get(&module).map_or(offset, |layout| layout.virtual_address(offset, frame.address));
+    Some((module, address))
+}
+
+/// A regular file for a module name as printed.
+fn resolve_module(module: &str, known: &[PathBuf]) -> Option<PathBuf> {
+    let is_file = |path: &Path| std::fs::metadata(path).is_ok_and(|m| m.is_file());
+    let path = Path::new(module);
+    if path.is_absolute() {
+        // Kernel files pass for regular ones, and some block on read (`/proc/kmsg`).
+        let special = ["/proc/", "/sys/", "/dev/"].iter().any(|dir| module.starts_with(dir));
+        return (!special && is_file(path)).then(|| path.to_owned());
+    }
+    if module.contains('/') || module.is_empty() {
+        return None;
+    }
+    known
+        .iter()
+        .filter(|k| k.file_name().is_some_and(|name| name == module))
+        .chain(LIBRARY_DIRS.iter().map(|dir| Path::new(dir).join(module)).collect::<Vec<_>>().iter())
+        .find(|candidate| is_file(candidate))
+        .cloned()
+}
+
+/// Does the symbolizer say more than the runtime did?
+fn improves(frame: &ReportFrame, symbolized: &[Frame]) -> bool {
+    (frame.function.is_none() && symbolized.iter().any(|f| f.function.is_some()))
+        || (frame.file.is_none() && symbolized.iter().any(|f| f.file.is_some()))
+}
+
+/// One report frame -> the symbolizer's frames, numbered from `index + shift`.
+fn expand(frame: &ReportFrame, symbolized: &[Frame], shift: u32) -> Vec<ReportFrame> {
+    let last = symbolized.len().saturating_sub(1);
+    symbolized
+        .iter()
+        .enumerate()
+        .map(|(i, s)| ReportFrame {
+            index: frame.index.saturating_add(shift).saturating_add(i as u32),
+            address: frame.address,
+            // The runtime's own name (from the dynamic symbol table) beats none.
+            function: s.function.clone().or_else(|| if i == last { frame.function.clone() } else { None }),
+            file: s.file.clone(),
+            line: s.line,
+            column: s.column,
+            module: frame.module.clone(),
+            module_offset: frame.module_offset,
+            inlined: s.inlined,
+        })
+        .collect()
+}
+
+/// What the program headers say about a module, cached per path.
+#[derive(Debug, Default)]
+struct Layouts {
+    cache: HashMap<PathBuf, Option<Layout>>,
+}
+
+impl Layouts {
+    fn get(&mut self, path: &Path) -> Option<&Layout> {
+        self.cache.entry(path.to_owned()).or_insert_with(|| Layout::read(path)).as_ref()
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+struct Layout {
+    /// `ET_EXEC`: linked at fixed addresses.
+    fixed: bool,
+    /// `(p_vaddr, p_memsz)` of each `PT_LOAD`.
+    loads: Vec<(u64, u64)>,
+}
+
+impl Layout {
+    /// The ELF virtual address of `offset` (and of the printed `address`, if any).
+    fn virtual_address(&self, offset: u64, address: Option<u64>) -> u64 {
+        if !self.fixed {
+            return offset;
+        }
+        let loaded = |a: u64| self.loads.iter().any(|&(start, size)| a >= start && a - start < size);
+        if let Some(address) = address.filter(|&a| loaded(a)) {
+            return address;
+        }
+        if loaded(offset) {
+            return offset;
+        }
+        let from_first_mapping = self.loads.first().map(|&(start, _)| (start & !0xfff).wrapping_add(offset));
+        from_first_mapping.filter(|&a| loaded(a)).unwrap_or(offset)
+    }
+
+    /// Read the ELF header and program headers (32- or 64-bit, either byte order).
+    fn read(path: &Path) -> Option<Layout> {
+        let mut file = File::open(path).ok()?;
+        let mut header = [0u8; 64];
+        file.read_exact(&mut header).ok()?;
+        Layout::parse(&header, |offset, length| {
+            let mut table = vec![0u8; length];
+            file.seek(SeekFrom::Start(offset)).ok()?;
+            file.read_exact(&mut table).ok()?;
+            Some(table)
+        })
+    }
+
+    /// `read_table(offset, length)` reads the program header table.
+    fn parse(header: &[u8; 64], read_table: impl FnOnce(u64, usize) -> Option<Vec<u8>>) -> Option<Layout> {
+        if header.get(..4)? != b"\x7fELF" {
+            return None;
+        }
+        let wide = match header[4] {
+            1 => false,
+            2 => true,
+            _ => return None,
+        };
+        let big = match header[5] {
+            1 => false,
+            2 => true,
+            _ => return None,
+        };
+        let field = |bytes: &[u8], at: usize, size: usize| -> Option<u64> {
+            let slice = bytes.get(at..at.checked_add(size)?)?;
+            let mut value = 0u64;
+            for i in 0..size {
+                let byte = if big { slice[i] } else { slice[size - 1 - i] };
+                value = (value << 8) | u64::from(byte);
+            }
+            Some(value)
+        };
+        let word = if wide { 8 } else { 4 };
+        let e_type = field(header, 16, 2)?;
+        let (phoff, phentsize, phnum) = if wide {
+            (field(header, 32, 8)?, field(header, 54, 2)?, field(header, 56, 2)?)
+        } else {
+            (field(header, 28, 4)?, field(header, 42, 2)?, field(header, 44, 2)?)
+        };
+        let phentsize = usize::try_from(phentsize).ok()?;
+        let phnum = usize::try_from(phnum).ok()?.min(MAX_PROGRAM_HEADERS);
+        // p_type, then (64-bit) p_flags, p_offset, p_vaddr, p_paddr, p_filesz, p_memsz.
+        let (vaddr_at, memsz_at) = if wide { (16, 40) } else { (8, 20) };
+        if phentsize < memsz_at + word {
+            return None;
+        }
+        let table = read_table(phoff, phentsize.checked_mul(phnum)?)?;
+        let loads = table
+            .chunks_exact(phentsize)
+            .filter(|entry| field(entry, 0, 4) == Some(1))
+            .filter_map(|entry| Some((field(entry, vaddr_at, word)?, field(entry, memsz_at, word)?)))
+            .collect();
+        Some(Layout { fixed: e_type == 2, loads })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw_frame(address: Option<u64>, module: &str, offset: u64) -> ReportFrame {
+        ReportFrame {
+            index: 0,
+            address,
+            function: None,
+            file: None,
+            line: None,
+            column: None,
+            module: Some(module.into()),
+            module_offset: Some(offset),
+            inlined: false,
+        }
+    }
+
+    #[test]
+    fn fixed_address_executables_prefer_a_loaded_reading() {
+        let layout = Layout { fixed: true, loads: vec![(0x400000, 0x5d8), (0x401000, 0x259)] };
+        // dl_iterate_phdr's reading: offset == address == vaddr.
+        assert_eq!(layout.virtual_address(0x401242, Some(0x401242)), 0x401242);
+        // Measured from the first mapping (older runtimes).
+        assert_eq!(layout.virtual_address(0x1242, None), 0x401242);
+        // Nothing fits: the offset as printed.
+        assert_eq!(layout.virtual_address(0x9999999, None), 0x9999999);
+        let shared = Layout { fixed: false, loads: vec![(0, 0x2000)] };
+        assert_eq!(shared.virtual_address(0x11f8, Some(0x7f00_0000_11f8)), 0x11f8);
+    }
+
+    #[test]
+    fn program_headers_of_hostile_files_give_no_layout() {
+        let mut header = [0u8; 64];
+        assert_eq!(Layout::parse(&header, |_, _| None), None);
+        header[..6].copy_from_slice(b"\x7fELF\x02\x01");
+        header[16] = 2;
+        header[54] = 0xff; // phentsize 255
+        header[56] = 0xff; // phnum 65535 -> capped
+        header[57] = 0xff;
+        let mut asked = 0;
+        let layout = Layout::parse(&header, |_, length| {
+            asked = length;
+            Some(vec![0xff; length])
+        });
+        assert_eq!(asked, 255 * MAX_PROGRAM_HEADERS);
+        assert_eq!(layout, Some(Layout { fixed: true, loads: vec![] }));
+        header[4] = 3;
+        assert_eq!(Layout::parse(&header, |_, _| Some(Vec::new())), None);
+    }
+
+    #[test]
+    fn special_files_and_missing_modules_are_never_opened() {
+        let known = vec![PathBuf::from("/dev/stdin")];
+        for module in [
+            "/dev/stdin",
+            "/dev/zero",
+            "/proc/kmsg",
+            "/proc/self/exe",
+            "/sys/kernel/notes",
+            "/nonexistent/lib.so",
+            "stdin",
+            "",
+            "relative/lib.so",
+        ] {
+            assert_eq!(resolve_module(module, &known), None, "{module}");
+        }
+        let mut layouts = Layouts::default();
+        assert_eq!(request(&raw_frame(None, "/dev/zero", 1), &known, &mut layouts), None);
+    }
+
+    #[test]
+    fn log_lines_pass_through_byte_for_byte() {
+        let symbolizer = Symbolizer::with_debug_dirs(Vec::new());
+        let mut input: Vec<u8> = b"plain\r\n\xff\xfe invalid\n    #0 0x1  (/nonexistent/x.so+0x1)\n".to_vec();
+        input.extend(std::iter::repeat_n(b'y', MAX_LINE_BYTES * 3));
+        input.extend_from_slice(b"\n    #1 0x2 in f /a.c:1\nno newline");
+        let mut output = Vec::new();
+        assert!(symbolize_log(&symbolizer, &input[..], &mut output).is_ok());
+        assert_eq!(output, input);
+    }
+
+    #[test]
+    fn frames_are_formatted_like_the_runtime() {
+        let mut frame = raw_frame(Some(0x55f8), "/bin/x", 0x11f8);
+        frame.function = Some("main".into());
+        frame.file = Some("/src/x.c".into());
+        frame.line = Some(5);
+        frame.column = Some(3);
+        assert_eq!(format_frame("    ", &frame, FrameStyle::Address), "    #0 0x55f8 in main /src/x.c:5:3");
+        assert_eq!(format_frame("    ", &frame, FrameStyle::Tsan), "    #0 main /src/x.c:5:3 (/bin/x+0x11f8)");
+        frame.file = None;
+        assert_eq!(format_frame("  ", &frame, FrameStyle::Address), "  #0 0x55f8 in main (/bin/x+0x11f8)");
+    }
+}
