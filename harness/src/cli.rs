@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use clap::Parser;
 
+use crate::launch::profile::Profile;
 use crate::launch::sanitizers::Choice;
 use crate::outputs::{AnnotationFormat, Outputs};
 
@@ -86,6 +87,18 @@ pub struct Args {
     #[arg(long, value_enum, value_name = "RUNTIME", default_value_t = Choice::Auto)]
     pub sanitizer: Choice,
 
+    /// Settings of a kind of buildbot in one flag. `buildbot-asan`: CPython's ASAN buildbots -
+    /// the ASAN runtime (unless --sanitizer says otherwise), their ASAN_OPTIONS, and their skip
+    /// list passed to regrtest as `-x test___all__ test_capi ...` on a whole-suite run (added
+    /// to an existing -x list; not applied when tests are named). See --unskip.
+    #[arg(long, value_enum, value_name = "PROFILE")]
+    pub profile: Option<Profile>,
+
+    /// Run TEST although the profile skips it (repeatable, or comma-separated; `all` keeps every
+    /// test).
+    #[arg(long, value_name = "TEST", value_delimiter = ',', requires = "profile")]
+    pub unskip: Vec<String>,
+
     /// Count only: do not record where leaked blocks were allocated. Counting costs two plain
     /// stores per allocation and per free (1-3% of a debug build's run time); attribution adds,
     /// during a test's counted -R repetitions, a native stack capture per allocation and a table
@@ -112,20 +125,30 @@ pub struct Args {
 /// Subcommands; without one, leakcheck runs the command after `--`.
 #[derive(Debug, clap::Subcommand)]
 pub enum Action {
-    /// Symbolize addresses with leakcheck's own DWARF reader (no LLVM tools needed).
+    /// Symbolize with leakcheck's own DWARF reader (no LLVM tools needed).
     ///
-    /// With --exe FILE: read addresses of FILE (hex, one per line, 0x optional; ELF virtual
-    /// addresses, i.e. runtime address minus load bias) from standard input and print, for each,
-    /// its frames in llvm-symbolizer's --obj format: function, then file:line:column, inlined
-    /// frames first, a blank line after each address.
+    /// `leakcheck symbolize [LOG]`: rewrite a sanitizer log (ASAN, LSan, MSAN, UBSan, TSan; a
+    /// file saved off a buildbot, or standard input) to standard output, every unsymbolized
+    /// frame (`#3 0x7f12... (/usr/lib/libpython3.11d.so.1.0+0x1a2b3)`) replaced by its
+    /// symbolized frames, inlined ones included, as asan_symbolize.py does. Other lines pass
+    /// through unchanged. The ELF files the frames name must be present on this machine.
+    ///
+    /// `leakcheck symbolize --exe FILE`: read addresses of FILE (hex, one per line, 0x
+    /// optional; ELF virtual addresses, i.e. runtime address minus load bias) from standard
+    /// input and print, for each, its frames in llvm-symbolizer's --obj format: function, then
+    /// file:line:column, inlined frames first, a blank line after each address.
     Symbolize(SymbolizeArgs),
 }
 
 #[derive(Debug, clap::Args)]
 pub struct SymbolizeArgs {
-    /// The ELF file the addresses belong to.
-    #[arg(long, value_name = "FILE")]
-    pub exe: PathBuf,
+    /// The ELF file the addresses on standard input belong to.
+    #[arg(long, value_name = "FILE", conflicts_with = "log")]
+    pub exe: Option<PathBuf>,
+
+    /// The sanitizer log to rewrite [default: standard input].
+    #[arg(value_name = "LOG")]
+    pub log: Option<PathBuf>,
 }
 
 /// What leakcheck was asked to do.
@@ -135,6 +158,10 @@ pub enum Mode {
     /// Symbolize addresses of this ELF file read from standard input.
     SymbolizeAddresses {
         exe: PathBuf,
+    },
+    /// Rewrite a sanitizer log (standard input when `None`) with symbolized frames.
+    SymbolizeLog {
+        log: Option<PathBuf>,
     },
 }
 
@@ -153,13 +180,17 @@ pub struct Config {
     /// No-output time before a hang is declared; `None`: no hang watch.
     pub hang_timeout: Option<Duration>,
     pub sanitizer: Choice,
+    /// `--profile`, and the tests `--unskip` keeps.
+    pub profile: Option<Profile>,
+    pub unskip: Vec<String>,
 }
 
 impl Args {
     /// What to do: a subcommand, or a run.
     pub fn mode(self) -> Result<Mode, String> {
         match self.action {
-            Some(Action::Symbolize(args)) => Ok(Mode::SymbolizeAddresses { exe: args.exe }),
+            Some(Action::Symbolize(SymbolizeArgs { exe: Some(exe), .. })) => Ok(Mode::SymbolizeAddresses { exe }),
+            Some(Action::Symbolize(SymbolizeArgs { exe: None, log })) => Ok(Mode::SymbolizeLog { log }),
             None => self.resolve().map(Mode::Run),
         }
     }
@@ -195,7 +226,13 @@ impl Args {
             shim: !self.no_shim,
             stack_depth: if self.no_attribution { 0 } else { self.stack_depth },
             hang_timeout: (self.hang_timeout > 0).then(|| Duration::from_secs(self.hang_timeout)),
-            sanitizer: self.sanitizer,
+            // A profile's runtime applies unless the user chose one.
+            sanitizer: match (self.profile, self.sanitizer) {
+                (Some(Profile::BuildbotAsan), Choice::Auto) => Choice::Asan,
+                (_, choice) => choice,
+            },
+            profile: self.profile,
+            unskip: self.unskip,
         })
     }
 }
@@ -251,7 +288,11 @@ mod tests {
         // A program that happens to be called "symbolize" still runs after `--`.
         let args = Args::try_parse_from(["leakcheck", "--", "symbolize", "x"]).unwrap();
         assert!(matches!(args.mode(), Ok(Mode::Run(config)) if config.command == ["symbolize", "x"]));
-        assert!(Args::try_parse_from(["leakcheck", "symbolize"]).is_err(), "--exe is required");
+        let args = Args::try_parse_from(["leakcheck", "symbolize"]).unwrap();
+        assert!(matches!(args.mode(), Ok(Mode::SymbolizeLog { log: None })));
+        let args = Args::try_parse_from(["leakcheck", "symbolize", "asan.log"]).unwrap();
+        assert!(matches!(args.mode(), Ok(Mode::SymbolizeLog { log: Some(p) }) if p == std::path::Path::new("asan.log")));
+        assert!(Args::try_parse_from(["leakcheck", "symbolize", "--exe", "x", "asan.log"]).is_err());
     }
 
     #[test]
@@ -280,6 +321,18 @@ mod tests {
         assert_eq!(config.outputs.issue_draft_dir.as_deref(), Some(std::path::Path::new("drafts")));
         assert_eq!(config.outputs.annotations, Some(AnnotationFormat::Github));
         assert!(parse(&["leakcheck", "--annotations", "gitlab", "--", "true"]).is_err());
+    }
+
+    #[test]
+    fn the_asan_profile_picks_asan_unless_told_otherwise() {
+        let config = parse(&["leakcheck", "--profile", "buildbot-asan", "--", "python3"]).unwrap();
+        assert_eq!((config.profile, config.sanitizer), (Some(Profile::BuildbotAsan), Choice::Asan));
+        let config = parse(&["leakcheck", "--profile", "buildbot-asan", "--sanitizer", "none", "--", "x"]).unwrap();
+        assert_eq!(config.sanitizer, Choice::None);
+        let config =
+            parse(&["leakcheck", "--profile", "buildbot-asan", "--unskip", "test_capi,test_ctypes", "--", "x"]).unwrap();
+        assert_eq!(config.unskip, ["test_capi", "test_ctypes"]);
+        assert!(parse(&["leakcheck", "--unskip", "test_capi", "--", "x"]).is_err(), "--unskip needs --profile");
     }
 
     #[test]

@@ -14,6 +14,8 @@ impl ExitCode {
     pub const OK: i32 = 0;
     /// Bad leakcheck arguments (sysexits' EX_USAGE).
     pub const USAGE: i32 = 64;
+    /// An input file (`leakcheck symbolize LOG`) could not be read (sysexits' EX_NOINPUT).
+    pub const NO_INPUT: i32 = 66;
     /// leakcheck itself failed: run directory, log, report files (sysexits' EX_SOFTWARE).
     pub const INTERNAL: i32 = 70;
     /// leakcheck found a leak that the command did not report (e.g. a `PyMem_RawMalloc` leak,
@@ -22,6 +24,9 @@ impl ExitCode {
     /// leakcheck found a hang or deadlock and ended the stuck processes. Takes precedence over
     /// 101.
     pub const HANG: i32 = 102;
+    /// A sanitizer (ASAN, LSan, MSAN, UBSan, TSan) reported an error in the command's output.
+    /// Returned whatever the command's own status was; 102 and 101 take precedence.
+    pub const SANITIZER: i32 = 103;
     /// The command exists but could not be executed (permissions, bad ELF), as in the shell.
     pub const NOT_EXECUTABLE: i32 = 126;
     /// The command was not found, as in the shell.
@@ -32,12 +37,14 @@ impl ExitCode {
 
 /// The table printed at the end of `--help`.
 pub fn help_text() -> String {
-    let rows: [(&str, &str); 8] = [
+    let rows: [(&str, &str); 10] = [
         ("status of the command", "the command ran and leakcheck found nothing it did not report"),
         ("64", "bad leakcheck arguments"),
+        ("66", "an input file could not be read (leakcheck symbolize LOG)"),
         ("70", "leakcheck itself failed (run directory, log or report files)"),
         ("101", "leakcheck found a leak the command did not report (e.g. in the raw domain)"),
         ("102", "leakcheck found a hang or deadlock and ended the stuck processes"),
+        ("103", "a sanitizer reported an error (ASAN, LSan, MSAN, UBSan, TSan)"),
         ("126", "the command could not be executed"),
         ("127", "the command was not found"),
         ("128+N", "the command was killed by signal N (after SIGINT/SIGTERM too)"),
@@ -46,7 +53,7 @@ pub fn help_text() -> String {
     for (code, meaning) in rows {
         text.push_str(&format!("  {code:<22} {meaning}\n"));
     }
-    text.push_str("  leakcheck never exits 0 when it found a leak.\n");
+    text.push_str("  leakcheck never exits 0 when it found a leak, a hang or a sanitizer error.\n");
     text
 }
 
@@ -59,9 +66,11 @@ mod tests {
         let help = help_text();
         for code in [
             ExitCode::USAGE,
+            ExitCode::NO_INPUT,
             ExitCode::INTERNAL,
             ExitCode::LEAK_NOT_REPORTED,
             ExitCode::HANG,
+            ExitCode::SANITIZER,
             ExitCode::NOT_EXECUTABLE,
             ExitCode::NOT_FOUND,
         ] {

@@ -17,6 +17,7 @@ fn main() {
     let config = match args.mode() {
         Ok(Mode::Run(config)) => config,
         Ok(Mode::SymbolizeAddresses { exe }) => std::process::exit(symbolize_addresses(&exe)),
+        Ok(Mode::SymbolizeLog { log }) => std::process::exit(symbolize_log(log.as_deref())),
         Err(msg) => {
             eprintln!("leakcheck: error: {msg}");
             std::process::exit(ExitCode::USAGE);
@@ -58,6 +59,30 @@ fn symbolize_addresses(exe: &std::path::Path) -> i32 {
     match leakcheck::symbolize::symbolize_stream(&symbolizer, exe, stdin, stdout) {
         Ok(()) => ExitCode::OK,
         // A closed pipe downstream (`| head`) is not an error worth a message.
+        Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::OK,
+        Err(err) => {
+            eprintln!("leakcheck: error: symbolize: {err}");
+            ExitCode::INTERNAL
+        }
+    }
+}
+
+/// `leakcheck symbolize [LOG]`: a sanitizer log in, the same log with symbolized frames out.
+fn symbolize_log(log: Option<&std::path::Path>) -> i32 {
+    let symbolizer = leakcheck::symbolize::Symbolizer::new();
+    let stdout = std::io::BufWriter::new(std::io::stdout().lock());
+    let result = match log {
+        Some(path) => match std::fs::File::open(path) {
+            Ok(file) => leakcheck::sanitizer::symbolize_log(&symbolizer, std::io::BufReader::new(file), stdout),
+            Err(err) => {
+                eprintln!("leakcheck: error: symbolize: {}: {err}", path.display());
+                return ExitCode::NO_INPUT;
+            }
+        },
+        None => leakcheck::sanitizer::symbolize_log(&symbolizer, std::io::stdin().lock(), stdout),
+    };
+    match result {
+        Ok(()) => ExitCode::OK,
         Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::OK,
         Err(err) => {
             eprintln!("leakcheck: error: symbolize: {err}");

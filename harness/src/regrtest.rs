@@ -368,6 +368,19 @@ impl Parser {
         Some(state.result.name.as_str())
     }
 
+    /// The test that output arriving now belongs to: in sequential mode the test most recently
+    /// announced (its output follows its progress line); in `-j` mode the test whose result
+    /// was just logged (the main process prints a worker's captured output after its result
+    /// line). `None` before the first test and in the end-of-run summary. Unlike
+    /// [`Parser::current_test`], it never looks at `running:` lists.
+    #[must_use]
+    pub fn output_owner(&self) -> Option<&str> {
+        if self.in_summary {
+            return None;
+        }
+        Some(self.tests.get(self.subject?)?.result.name.as_str())
+    }
+
     /// Whether any `beginning N repetitions` line was seen (i.e. `-R` was in effect).
     #[must_use]
     pub fn saw_huntrleaks(&self) -> bool {
@@ -1185,6 +1198,30 @@ mod tests {
         let summary = run.summary.expect("summary");
         assert_eq!(summary.total_tests, Some(12));
         assert_eq!(summary.failed.len(), 5);
+    }
+
+    #[test]
+    fn output_belongs_to_the_announced_test_or_to_the_last_result_in_parallel_mode() {
+        let mut p = Parser::new();
+        assert_eq!(p.output_owner(), None);
+        p.feed_line(b"0:00:00 load avg: 0.10 [1/2] test_a");
+        p.feed_line(b"==12==ERROR: AddressSanitizer: heap-buffer-overflow on address 0x1");
+        assert_eq!(p.output_owner(), Some("test_a"));
+        p.feed_line(b"0:00:01 load avg: 0.10 [2/2] test_b");
+        assert_eq!(p.output_owner(), Some("test_b"));
+
+        let mut p = Parser::new();
+        p.feed_line(b"Run tests in parallel using 2 child processes");
+        p.feed_line(b"0:00:30 load avg: 0.50 running: test_slow (30.0 sec), test_fast (30.0 sec)");
+        assert_eq!(p.output_owner(), None, "a running list names no owner");
+        p.feed_line(b"0:00:31 load avg: 0.50 [1/2/1] test_fast crashed (Exit code -6) -- running: test_slow (31 sec)");
+        assert_eq!(p.output_owner(), Some("test_fast"), "the worker's output follows its result line");
+        p.feed_line(b"0:00:32 load avg: 0.50 running: test_slow (32.0 sec)");
+        assert_eq!(p.output_owner(), Some("test_fast"));
+        p.feed_line(b"0:00:40 load avg: 0.50 [2/2] test_slow passed (40.0 sec)");
+        assert_eq!(p.output_owner(), Some("test_slow"));
+        p.feed_line(b"== Tests result: FAILURE ==");
+        assert_eq!(p.output_owner(), None);
     }
 
     #[test]

@@ -17,6 +17,7 @@ use crate::regrtest::{self, Outcome, ParsedRun};
 use crate::report::{
     LeakSiteReport, ProcessInfo, SanitizerStatus, RegrtestLeaks, Repetitions, RunReport, ShimStatus, Summary, TestReport,
 };
+use crate::sanitizer::{self, Finding};
 use crate::shim_events::{Series, ShimData};
 use crate::sites;
 use crate::supervise::{self, ChildExit, OutputSink, Stream, SuperviseError, Supervised};
@@ -29,16 +30,18 @@ pub struct RunOutcome {
     pub exit_code: i32,
 }
 
-/// Feeds the child's lines to the regrtest parser.
-/// Feeds the child's lines to the regrtest parser and the hang watch, and ticks the watch.
-struct Sink {
+/// Feeds the child's lines to the regrtest parser, the sanitizer report parser and the hang
+/// watch, and ticks the watch.
+struct Sink<'a> {
     parser: regrtest::Parser,
     hangs: Option<HangWatch>,
+    sanitizer: SanitizerFindings<'a>,
 }
 
-impl OutputSink for Sink {
+impl OutputSink for Sink<'_> {
     fn line(&mut self, _stream: Stream, line: &[u8]) {
         self.parser.feed_line(line);
+        self.sanitizer.line(line, self.parser.output_owner());
         if let Some(hangs) = &mut self.hangs {
             hangs.output(line, std::time::Instant::now());
         }
@@ -48,6 +51,71 @@ impl OutputSink for Sink {
         let Some(hangs) = &mut self.hangs else { return Vec::new() };
         let root = std::process::id() as i32;
         hangs.tick(root, command, self.parser.current_test(), std::time::Instant::now())
+    }
+}
+
+/// Sanitizer reports as they complete, each given the regrtest test whose output it was part
+/// of. A report can close long after its first line (at its `SUMMARY:`, or when it goes
+/// stale), so the owner is looked up at the report's first line in a history of owner changes
+/// (one entry per test, at most a few per re-run).
+struct SanitizerFindings<'a> {
+    /// Frames are symbolized before findings are merged: the merge compares function names,
+    /// and the sanitizer may have printed bare addresses (`symbolize=0`).
+    symbolizer: &'a Symbolizer,
+    parser: sanitizer::Parser,
+    /// Lines fed so far (the parser's line numbers are 1-based).
+    lines: u64,
+    /// `(first line, owner)` each time the owner changed, in line order.
+    owners: Vec<(u64, Option<String>)>,
+    findings: Vec<Finding>,
+}
+
+/// Distinct findings kept before duplicates are merged; merging again keeps memory bounded
+/// when a test prints the same report thousands of times.
+const FINDINGS_BEFORE_MERGE: usize = 256;
+
+impl<'a> SanitizerFindings<'a> {
+    fn new(symbolizer: &'a Symbolizer) -> Self {
+        SanitizerFindings {
+            symbolizer,
+            parser: sanitizer::Parser::new(),
+            lines: 0,
+            owners: Vec::new(),
+            findings: Vec::new(),
+        }
+    }
+
+    fn line(&mut self, line: &[u8], owner: Option<&str>) {
+        self.lines += 1;
+        if self.owners.last().map(|(_, o)| o.as_deref()) != Some(owner) {
+            self.owners.push((self.lines, owner.map(str::to_owned)));
+        }
+        let done = self.parser.feed_line(line);
+        self.add(done);
+    }
+
+    fn add(&mut self, findings: Vec<Finding>) {
+        for mut finding in findings {
+            let at = self.owners.partition_point(|(first, _)| *first <= finding.start_line);
+            finding.test = at.checked_sub(1).and_then(|i| self.owners[i].1.clone());
+            self.findings.push(finding);
+        }
+        if self.findings.len() >= FINDINGS_BEFORE_MERGE {
+            self.merge();
+        }
+    }
+
+    fn merge(&mut self) {
+        sanitizer::symbolize_findings(&mut self.findings, self.symbolizer);
+        self.findings = sanitizer::deduplicate(std::mem::take(&mut self.findings));
+    }
+
+    /// Every finding, with its frames symbolized where the sanitizer left them bare, merged.
+    fn finish(mut self) -> Vec<Finding> {
+        let rest = self.parser.finish();
+        self.add(rest);
+        self.merge();
+        self.findings
     }
 }
 
@@ -83,9 +151,22 @@ pub fn execute(config: &Config, notify: Notify<'_>) -> anyhow::Result<RunOutcome
         ));
     }
     let launch = launch::Launch { shim: shim.as_deref(), stack_depth: config.stack_depth, sanitizers: &sanitizer_plan };
-    let cmd = launch::command(&config.command, &run_dir, launch);
+    let mut command = config.command.clone();
+    let mut profile_notes = Vec::new();
+    if let Some(profile) = config.profile {
+        let applied = launch::profile::apply_skips(&command, &profile.skips(&config.unskip));
+        if !applied.added.is_empty() {
+            notify(&format!("profile: added to regrtest's arguments: {}", applied.added.join(" ")));
+        }
+        for note in &applied.notes {
+            notify(note);
+        }
+        (command, profile_notes) = (applied.command, applied.notes);
+    }
+    let cmd = launch::command(&command, &run_dir, launch);
     let hangs = config.hang_timeout.map(HangWatch::new);
-    let mut sink = Sink { parser: regrtest::Parser::new(), hangs };
+    let symbolizer = Symbolizer::new();
+    let mut sink = Sink { parser: regrtest::Parser::new(), hangs, sanitizer: SanitizerFindings::new(&symbolizer) };
     let supervised = supervise::run(cmd, config.grace, log, &mut sink);
     run_dir.remove_shim();
 
@@ -97,9 +178,9 @@ pub fn execute(config: &Config, notify: Notify<'_>) -> anyhow::Result<RunOutcome
             preloaded: sanitizer_plan.preload_first.iter().map(|p| p.display().to_string()).collect(),
             options: sanitizer_plan.variables.iter().cloned().collect(),
         },
-        warnings: sanitizer_plan.notes.clone(),
+        warnings: sanitizer_plan.notes.iter().chain(&profile_notes).cloned().collect(),
         ..RunReport::new(
-            config.command.iter().map(|a| a.to_string_lossy().into_owned()).collect(),
+            command.iter().map(|a| a.to_string_lossy().into_owned()).collect(),
             run_dir.path().display().to_string(),
         )
     };
@@ -128,8 +209,9 @@ pub fn execute(config: &Config, notify: Notify<'_>) -> anyhow::Result<RunOutcome
     } else {
         ShimData::default()
     };
-    assemble(&mut report, &supervised, parsed, saw_huntrleaks, &shim_data);
+    assemble(&mut report, &supervised, parsed, saw_huntrleaks, &shim_data, &symbolizer);
     add_hangs(&mut report, hangs);
+    add_findings(&mut report, sink.sanitizer.finish());
     let exit_code = exit_code(&supervised, &report);
     report.status.leakcheck_exit_code = exit_code;
     Ok(RunOutcome { report, exit_code })
@@ -142,6 +224,9 @@ fn exit_code(supervised: &Supervised, report: &RunReport) -> i32 {
     }
     if !report.summary.leaked_not_reported_by_regrtest.is_empty() {
         return ExitCode::LEAK_NOT_REPORTED;
+    }
+    if !report.sanitizer_findings.is_empty() {
+        return ExitCode::SANITIZER;
     }
     match supervised.exit {
         ChildExit::Exited(code) => code,
@@ -170,6 +255,7 @@ fn add_hangs(report: &mut RunReport, hangs: Vec<HangReport>) {
                 regrtest: RegrtestLeaks::default(),
                 domains: None,
                 leak_sites: Vec::new(),
+                failed_methods: Vec::new(),
                 repetitions: None,
                 notes: Vec::new(),
             }),
@@ -181,8 +267,23 @@ fn add_hangs(report: &mut RunReport, hangs: Vec<HangReport>) {
     report.hangs = hangs;
 }
 
+/// Put the sanitizer findings in the report. A finding's test is not marked failed here:
+/// regrtest's own outcome stays; the writers list the finding under the test.
+fn add_findings(report: &mut RunReport, findings: Vec<Finding>) {
+    report.summary.sanitizer_findings = findings.len();
+    report.summary.sanitizer_reports = findings.iter().map(|f| u64::from(f.count)).sum();
+    report.sanitizer_findings = findings;
+}
+
 /// Join regrtest's view and the shim's into the report.
-fn assemble(report: &mut RunReport, supervised: &Supervised, parsed: ParsedRun, saw_huntrleaks: bool, shim: &ShimData) {
+fn assemble(
+    report: &mut RunReport,
+    supervised: &Supervised,
+    parsed: ParsedRun,
+    saw_huntrleaks: bool,
+    shim: &ShimData,
+    symbolizer: &Symbolizer,
+) {
     let status = &mut report.status;
     match supervised.exit {
         ChildExit::Exited(code) => status.exit_code = Some(code),
@@ -214,9 +315,8 @@ fn assemble(report: &mut RunReport, supervised: &Supervised, parsed: ParsedRun, 
         series_of.insert(series.test.as_str(), series);
     }
     let regrtest_names: Vec<String> = parsed.tests.iter().map(|t| t.name.clone()).collect();
-    let symbolizer = Symbolizer::new();
     let join = Join {
-        symbolizer: &symbolizer,
+        symbolizer,
         shim_enabled: report.shim.enabled,
         hooks_replaced: !report.shim.hooks_replaced.is_empty(),
     };
@@ -256,6 +356,8 @@ fn assemble(report: &mut RunReport, supervised: &Supervised, parsed: ParsedRun, 
             .map(|t| t.name.clone())
             .collect(),
         hung: Vec::new(),
+        sanitizer_findings: 0,
+        sanitizer_reports: 0,
         regrtest_result: parsed.summary.as_ref().and_then(|s| s.result.clone()),
     };
     report.tests = tests;
@@ -336,7 +438,57 @@ fn test_report(test: &regrtest::TestResult, series: Option<&Series>, join: &Join
         regrtest,
         domains,
         leak_sites,
+        failed_methods: test.failed_methods.clone(),
         repetitions,
         notes,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Feed `lines` as the run would: regrtest's parser first, then the sanitizer's.
+    fn findings(lines: &[&str]) -> Vec<Finding> {
+        let symbolizer = Symbolizer::new();
+        let mut parser = regrtest::Parser::new();
+        let mut sanitizer = SanitizerFindings::new(&symbolizer);
+        for line in lines {
+            parser.feed_line(line.as_bytes());
+            sanitizer.line(line.as_bytes(), parser.output_owner());
+        }
+        sanitizer.finish()
+    }
+
+    const REPORT: [&str; 4] = [
+        "==7==ERROR: AddressSanitizer: heap-use-after-free on address 0x602000000010 at pc 0x1 bp 0x2 sp 0x3",
+        "READ of size 8 at 0x602000000010 thread T0",
+        "    #0 0x55d0c0a1b2c3 in use_after_free /src/fix.c:31",
+        "    #1 0x55d0c0a1b400 in main /src/fix.c:40",
+    ];
+
+    #[test]
+    fn a_finding_belongs_to_the_test_whose_output_held_its_first_line() {
+        // The report's summary only arrives after the next test was announced.
+        let mut lines = vec!["0:00:00 load avg: 0.00 [1/2] test_a"];
+        lines.extend(REPORT);
+        lines.push("0:00:01 load avg: 0.00 [2/2] test_b");
+        lines.push("SUMMARY: AddressSanitizer: heap-use-after-free /src/fix.c:31 in use_after_free");
+        let found = findings(&lines);
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert_eq!(found[0].test.as_deref(), Some("test_a"));
+        assert_eq!(found[0].kind, "heap-use-after-free");
+    }
+
+    #[test]
+    fn repeated_reports_are_merged_with_their_count_even_past_the_merge_threshold() {
+        let mut lines = vec!["0:00:00 load avg: 0.00 [1/1] test_a"];
+        for _ in 0..FINDINGS_BEFORE_MERGE + 10 {
+            lines.extend(REPORT);
+            lines.push("SUMMARY: AddressSanitizer: heap-use-after-free /src/fix.c:31 in use_after_free");
+        }
+        let found = findings(&lines);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].count as usize, FINDINGS_BEFORE_MERGE + 10);
     }
 }

@@ -20,6 +20,7 @@ use serde::Serialize;
 use crate::escape::for_terminal;
 use crate::hang::HangReport;
 use crate::leaks::Domains;
+use crate::sanitizer::Finding;
 use crate::symbolize::Frame;
 
 pub const SCHEMA_VERSION: u32 = 1;
@@ -44,6 +45,9 @@ pub struct RunReport {
     pub hangs: Vec<HangReport>,
     /// The sanitizer runtimes the run was set up for.
     pub sanitizer: SanitizerStatus,
+    /// Sanitizer reports found in the output, deduplicated by stack signature, each with the
+    /// test that was running (see `crate::sanitizer`).
+    pub sanitizer_findings: Vec<Finding>,
     pub warnings: Vec<String>,
 }
 
@@ -107,6 +111,8 @@ pub struct TestReport {
     pub domains: Option<Domains>,
     /// Allocation sites whose live blocks grew in every counted repetition, largest first.
     pub leak_sites: Vec<LeakSiteReport>,
+    /// The unittest methods regrtest's output names as failing (`test_x (mod.Class.test_x)`).
+    pub failed_methods: Vec<String>,
     pub repetitions: Option<Repetitions>,
     /// Why something is missing or partial.
     pub notes: Vec<String>,
@@ -153,6 +159,9 @@ pub struct Summary {
     pub leaked_not_reported_by_regrtest: Vec<String>,
     /// Tests that hung (leakcheck ended them).
     pub hung: Vec<String>,
+    /// Distinct sanitizer findings (`sanitizer_findings`), and the reports they stand for.
+    pub sanitizer_findings: usize,
+    pub sanitizer_reports: u64,
     /// regrtest's own final result line ("SUCCESS", "FAILURE", ...).
     pub regrtest_result: Option<String>,
 }
@@ -173,6 +182,7 @@ impl RunReport {
             leftover_processes: Vec::new(),
             hangs: Vec::new(),
             sanitizer: SanitizerStatus::default(),
+            sanitizer_findings: Vec::new(),
             warnings: Vec::new(),
         }
     }
@@ -205,10 +215,16 @@ impl RunReport {
         for hang in &self.hangs {
             render_hang(&mut out, hang);
         }
+        for finding in &self.sanitizer_findings {
+            render_finding(&mut out, finding);
+        }
         let s = &self.summary;
         let mut head = format!("---- leak summary: {} test{}, {} leaked", s.tests, plural(s.tests), s.leaked.len());
         if !s.hung.is_empty() {
             let _ = write!(head, ", {} hung", s.hung.len());
+        }
+        if s.sanitizer_findings > 0 {
+            let _ = write!(head, ", {} sanitizer finding{}", s.sanitizer_findings, plural(s.sanitizer_findings));
         }
         if !s.leaked_not_reported_by_regrtest.is_empty() {
             let _ = write!(head, ", {} not reported by regrtest", s.leaked_not_reported_by_regrtest.len());
@@ -336,6 +352,50 @@ fn render_hang(out: &mut String, hang: &HangReport) {
     }
 }
 
+/// A sanitizer finding: headline, test, then the top frames of its main stack.
+fn render_finding(out: &mut String, finding: &Finding) {
+    let test = finding.test.as_deref().map(for_terminal).unwrap_or("(no test)".into());
+    let mut head = format!("leakcheck: SANITIZER in {test}: {} {}", finding.sanitizer.runtime_name(), for_terminal(&finding.kind));
+    if finding.count > 1 {
+        let _ = write!(head, " ({} reports)", finding.count);
+    }
+    if let Some(pid) = finding.pid {
+        let _ = write!(head, " [pid {pid}]");
+    }
+    if finding.truncated {
+        head.push_str(" [report truncated]");
+    }
+    let _ = writeln!(out, "{head}");
+    if let Some(summary) = &finding.summary {
+        let _ = writeln!(out, "leakcheck:     {}", for_terminal(summary));
+    }
+    // LSan has no access stack: show the first leak's allocation stack.
+    let (label, frames) = match finding.related.first() {
+        Some(related) if finding.frames.is_empty() => (Some(related.label.as_str()), &related.frames),
+        _ => (None, &finding.frames),
+    };
+    if let Some(label) = label {
+        let _ = writeln!(out, "leakcheck:     {}", for_terminal(label));
+    }
+    for frame in frames.iter().take(TEXT_FRAMES) {
+        let function = for_terminal(frame.function.as_deref().unwrap_or("??"));
+        let location = match (&frame.file, frame.line) {
+            (Some(file), Some(line)) => format!("{}:{line}", for_terminal(file)),
+            (Some(file), None) => for_terminal(file).into_owned(),
+            _ => match (&frame.module, frame.module_offset) {
+                (Some(module), Some(offset)) => format!("({}+{offset:#x})", for_terminal(module)),
+                (Some(module), None) => format!("({})", for_terminal(module)),
+                _ => String::new(),
+            },
+        };
+        let inlined = if frame.inlined { " (inlined)" } else { "" };
+        let _ = writeln!(out, "leakcheck:         #{} {function}  {location}{inlined}", frame.index);
+    }
+    if frames.len() > TEXT_FRAMES {
+        let _ = writeln!(out, "leakcheck:         ... {} more frames", frames.len() - TEXT_FRAMES);
+    }
+}
+
 /// Sites and frames per site shown in the text summary; the JSON has them all.
 const TEXT_SITES: usize = 5;
 const TEXT_FRAMES: usize = 8;
@@ -404,6 +464,7 @@ mod tests {
                     regrtest: RegrtestLeaks::default(),
                     domains: Some(clean),
                     leak_sites: vec![],
+                    failed_methods: vec![],
                     repetitions: None,
                     notes: vec![],
                 },
@@ -429,6 +490,7 @@ mod tests {
                         }],
                         folded_frames: 1,
                     }],
+                    failed_methods: vec![],
                     repetitions: None,
                     notes: vec![],
                 },
@@ -439,10 +501,12 @@ mod tests {
                 leaked_not_reported_by_regrtest: vec!["test_raw".into()],
                 hung: vec![],
                 regrtest_result: None,
+                ..Summary::default()
             },
             leftover_processes: vec![],
             hangs: vec![],
             sanitizer: SanitizerStatus::default(),
+            sanitizer_findings: vec![],
             warnings: vec![],
         }
     }

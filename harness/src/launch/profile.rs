@@ -1,0 +1,375 @@
+//! Run profiles: the settings of a kind of buildbot, in one flag.
+//!
+//! `buildbot-asan` is the practice of CPython's AddressSanitizer buildbots (see
+//! `../shared/seed/python-ci-notes.txt`): the ASAN runtime with
+//! `ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=1:handle_segv=0` (the sanitizer
+//! defaults of `launch::sanitizers`; the user's own `ASAN_OPTIONS` still win), and the tests
+//! that give false positives or interfere with ASAN skipped with regrtest's `-x`.
+//!
+//! **How the skip list reaches regrtest.** regrtest's `-x` turns *every* positional argument
+//! into an exclusion, so the list is added only where that keeps the meaning of the command:
+//! - a whole-suite run (no test named, no `--fromfile`): `-x SKIPS...` is appended, so the
+//!   suite runs without them, as on the buildbots;
+//! - a run that already excludes (`-x`): the missing skips are appended to its exclusions;
+//! - a run that names its tests: the command is left alone (the user chose those tests) and a
+//!   note names the chosen tests that are on the skip list.
+//!
+//! Finding the positional arguments means knowing which regrtest options take a value; the
+//! table below is CPython 3.11-3.14's `Lib/test/libregrtest/cmdline.py`, with argparse's rules
+//! (`--opt=value`, unique prefixes of long options, clustered short flags, `-j2`). A command
+//! that does not run regrtest directly (`make buildbottest`) cannot be changed: a note gives
+//! the `-x` arguments to put into `TESTOPTS`.
+
+#![forbid(unsafe_code)]
+
+use std::ffi::OsString;
+
+/// The profiles `--profile` accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Profile {
+    /// CPython's ASAN buildbots: ASAN runtime and options, and their skip list (`-x`).
+    BuildbotAsan,
+}
+
+/// The tests CPython's ASAN buildbots skip (python-ci-notes: false positives, or tests that
+/// interfere with ASAN itself).
+pub const BUILDBOT_ASAN_SKIPS: &[&str] = &[
+    "test___all__",
+    "test_capi",
+    "test_concurrent_futures",
+    "test_crypt",
+    "test_ctypes",
+    "test_decimal",
+    "test_faulthandler",
+    "test_hashlib",
+    "test_idle",
+    "test_interpreters",
+    "test_multiprocessing_fork",
+    "test_multiprocessing_forkserver",
+    "test_multiprocessing_spawn",
+    "test_peg_generator",
+    "test_tix",
+    "test_tk",
+    "test_tools",
+    "test_ttk_guionly",
+    "test_ttk_textonly",
+];
+
+impl Profile {
+    /// The tests this profile skips, without those the user asked to keep.
+    pub fn skips(self, keep: &[String]) -> Vec<&'static str> {
+        let list = match self {
+            Profile::BuildbotAsan => BUILDBOT_ASAN_SKIPS,
+        };
+        list.iter().copied().filter(|t| !keep.iter().any(|k| k == t || k == "all")).collect()
+    }
+}
+
+/// The command with the skip list applied, and what the user should know about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Applied {
+    pub command: Vec<OsString>,
+    /// The arguments added to the command.
+    pub added: Vec<String>,
+    pub notes: Vec<String>,
+}
+
+/// Apply `skips` to `command` as the module documentation says.
+pub fn apply_skips(command: &[OsString], skips: &[&str]) -> Applied {
+    let mut applied = Applied { command: command.to_vec(), added: Vec::new(), notes: Vec::new() };
+    if skips.is_empty() {
+        return applied;
+    }
+    let args: Vec<String> = command.iter().map(|a| a.to_string_lossy().into_owned()).collect();
+    let Some(start) = regrtest_args_start(&args) else {
+        applied.notes.push(format!(
+            "profile: the command does not run regrtest directly, so its skip list was not applied; \
+             add to regrtest's arguments (e.g. TESTOPTS): -x {}",
+            skips.join(" ")
+        ));
+        return applied;
+    };
+    let scan = scan_regrtest_args(&args[start..]);
+    // Where new arguments go: before a `--` (after it, `-x` would be a test name), else at the end.
+    let at = scan.double_dash.map_or(args.len(), |i| start + i);
+    let insert = |applied: &mut Applied, new: Vec<&str>| {
+        applied.added = new.iter().map(|a| a.to_string()).collect();
+        applied.command.splice(at..at, new.into_iter().map(OsString::from));
+    };
+    if scan.exclude {
+        let missing: Vec<&str> = skips.iter().copied().filter(|s| !scan.positionals.iter().any(|p| p == s)).collect();
+        if !missing.is_empty() {
+            insert(&mut applied, missing);
+        }
+    } else if scan.positionals.is_empty() && !scan.fromfile {
+        let mut new = vec!["-x"];
+        new.extend_from_slice(skips);
+        insert(&mut applied, new);
+    } else {
+        let chosen: Vec<&str> =
+            scan.positionals.iter().map(String::as_str).filter(|p| skips.contains(&strip_test_prefix(p))).collect();
+        let mut note = "profile: tests were named, so the skip list was not applied".to_owned();
+        if !chosen.is_empty() {
+            note.push_str(&format!(" (on it: {})", chosen.join(", ")));
+        }
+        applied.notes.push(note);
+    }
+    applied
+}
+
+/// `test.test_os` and `Lib/test/test_os.py` name `test_os` too.
+fn strip_test_prefix(name: &str) -> &str {
+    let name = name.strip_suffix(".py").unwrap_or(name);
+    let name = name.rsplit('/').next().unwrap_or(name);
+    name.strip_prefix("test.").unwrap_or(name)
+}
+
+/// Index of the first regrtest argument: after `-m test` / `-m test.regrtest`, or after a
+/// `regrtest.py` / `Tools/scripts/run_tests.py` / `test/__main__.py` script.
+fn regrtest_args_start(args: &[String]) -> Option<usize> {
+    // Only the interpreter's own options come before the module or script.
+    let mut i = 1;
+    while i < args.len() {
+        let arg = &args[i];
+        if arg == "-m" {
+            let module = args.get(i + 1)?;
+            return (module == "test" || module == "test.regrtest").then_some(i + 2);
+        }
+        if !arg.starts_with('-') || arg == "-" {
+            let script = arg.ends_with("regrtest.py")
+                || arg.ends_with("run_tests.py")
+                || arg.ends_with("test/__main__.py")
+                || arg.ends_with("/test");
+            return script.then_some(i + 1);
+        }
+        // Interpreter options with a separate value.
+        if matches!(arg.as_str(), "-X" | "-W" | "-c" | "--check-hash-based-pycs") {
+            if arg == "-c" {
+                return None;
+            }
+            i += 1;
+        } else if arg.starts_with("-m") {
+            return (arg == "-mtest" || arg == "-mtest.regrtest").then_some(i + 1);
+        }
+        i += 1;
+    }
+    None
+}
+
+/// What the regrtest arguments say.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Scan {
+    positionals: Vec<String>,
+    exclude: bool,
+    fromfile: bool,
+    /// Index (in the regrtest arguments) of a `--`.
+    double_dash: Option<usize>,
+}
+
+/// regrtest's long options that take a value (3.11-3.14).
+const LONG_WITH_VALUE: &[&str] = &[
+    "timeout",
+    "worker-args",
+    "worker-json",
+    "start",
+    "python",
+    "randseed",
+    "fromfile",
+    "match",
+    "ignore",
+    "matchfile",
+    "ignorefile",
+    "use",
+    "memlimit",
+    "testdir",
+    "huntrleaks",
+    "multiprocess",
+    "coverdir",
+    "threshold",
+    "junit-xml",
+    "tempdir",
+    "prioritize",
+    "parallel-threads",
+];
+
+/// regrtest's long options without a value (3.11-3.14), for argparse's prefix matching.
+const LONG_FLAGS: &[&str] = &[
+    "help",
+    "wait",
+    "verbose",
+    "verbose2",
+    "verbose3",
+    "quiet",
+    "slowest",
+    "header",
+    "randomize",
+    "no-randomize",
+    "exclude",
+    "single",
+    "failfast",
+    "runleaks",
+    "coverage",
+    "nocoverdir",
+    "nowindows",
+    "forever",
+    "list-tests",
+    "list-cases",
+    "pgo",
+    "pgo-extended",
+    "fail-env-changed",
+    "fail-rerun",
+    "rerun",
+    "cleanup",
+    "single-process",
+    "fast-ci",
+    "slow-ci",
+    "bisect",
+    "dont-add-python-opts",
+    "tsan",
+    "tsan-parallel",
+    "pythoninfo",
+];
+
+/// Short options that take a value.
+const SHORT_WITH_VALUE: &[char] = &['S', 'p', 'f', 'm', 'i', 'u', 'M', 'R', 'j', 'D', 't'];
+
+/// The long option `name` (without `--`) stands for, by argparse's unique-prefix rule.
+fn long_option(name: &str) -> Option<&'static str> {
+    let all = || LONG_WITH_VALUE.iter().chain(LONG_FLAGS).copied();
+    if let Some(exact) = all().find(|o| *o == name) {
+        return Some(exact);
+    }
+    let mut matches = all().filter(|o| o.starts_with(name));
+    let first = matches.next()?;
+    matches.next().is_none().then_some(first)
+}
+
+fn scan_regrtest_args(args: &[String]) -> Scan {
+    let mut scan = Scan::default();
+    let mut i = 0;
+    while i < args.len() {
+        let arg = &args[i];
+        i += 1;
+        if arg == "--" {
+            scan.double_dash = Some(i - 1);
+            scan.positionals.extend(args[i..].iter().cloned());
+            break;
+        }
+        if let Some(long) = arg.strip_prefix("--") {
+            let (name, inline_value) = match long.split_once('=') {
+                Some((name, _)) => (name, true),
+                None => (long, false),
+            };
+            let Some(option) = long_option(name) else { continue };
+            match option {
+                "exclude" => scan.exclude = true,
+                "fromfile" => scan.fromfile = true,
+                _ => {}
+            }
+            if LONG_WITH_VALUE.contains(&option) && !inline_value {
+                i += 1;
+            }
+            continue;
+        }
+        if let Some(cluster) = arg.strip_prefix('-').filter(|c| !c.is_empty()) {
+            for (at, flag) in cluster.char_indices() {
+                match flag {
+                    'x' => scan.exclude = true,
+                    'f' => scan.fromfile = true,
+                    _ => {}
+                }
+                if SHORT_WITH_VALUE.contains(&flag) {
+                    // The rest of the cluster is the value; none left: the next argument is.
+                    if at + flag.len_utf8() == cluster.len() {
+                        i += 1;
+                    }
+                    break;
+                }
+            }
+            continue;
+        }
+        scan.positionals.push(arg.clone());
+    }
+    scan
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn argv(s: &str) -> Vec<OsString> {
+        s.split_whitespace().map(OsString::from).collect()
+    }
+
+    fn apply(s: &str, skips: &[&str]) -> (String, Vec<String>) {
+        let applied = apply_skips(&argv(s), skips);
+        let command: Vec<String> = applied.command.iter().map(|a| a.to_string_lossy().into_owned()).collect();
+        (command.join(" "), applied.notes)
+    }
+
+    #[test]
+    fn a_whole_suite_run_gets_the_skip_list() {
+        let (cmd, notes) = apply("./python -E -m test -j2 -R 3:3 --timeout 1200", &["test_capi", "test_ctypes"]);
+        assert_eq!(cmd, "./python -E -m test -j2 -R 3:3 --timeout 1200 -x test_capi test_ctypes");
+        assert!(notes.is_empty());
+        // Option values are not test names, in every spelling argparse accepts.
+        for spelling in [
+            "python -m test -u all,-gui -j 2 --testdir /x -R3:3 --junit-xml=r.xml",
+            "python -m test --use all --multi 4 -vj2 --testd /x -m test_foo -i bar",
+            "python -X dev -W error -m test.regrtest -S test_b --randseed 5",
+            "python Lib/test/regrtest.py -wW --fail-env-changed",
+            "python -mtest -M 8G -t 10 -D /tmp -p python --worker-args {}",
+        ] {
+            let (cmd, _) = apply(spelling, &["test_capi"]);
+            assert!(cmd.ends_with(" -x test_capi"), "{spelling} -> {cmd}");
+        }
+    }
+
+    #[test]
+    fn an_exclusion_list_gets_the_missing_skips() {
+        let (cmd, notes) = apply("python -m test -x test_os test_capi -j2", &["test_capi", "test_ctypes"]);
+        assert_eq!(cmd, "python -m test -x test_os test_capi -j2 test_ctypes");
+        assert!(notes.is_empty());
+        assert_eq!(apply_skips(&argv("python -m test -x test_os"), &["test_capi"]).added, ["test_capi"]);
+        let (cmd, _) = apply("python -m test --excl -- test_os", &["test_ctypes"]);
+        assert_eq!(cmd, "python -m test --excl test_ctypes -- test_os");
+    }
+
+    #[test]
+    fn named_tests_are_left_alone_with_a_note() {
+        let (cmd, notes) = apply("python -m test -R 3:3 test_os test.test_capi", &["test_capi", "test_ctypes"]);
+        assert_eq!(cmd, "python -m test -R 3:3 test_os test.test_capi");
+        assert_eq!(notes.len(), 1);
+        assert!(notes[0].contains("(on it: test.test_capi)"), "{notes:?}");
+        let (cmd, notes) = apply("python -m test --fromfile tests.txt", &["test_capi"]);
+        assert_eq!(cmd, "python -m test --fromfile tests.txt");
+        assert_eq!(notes.len(), 1);
+    }
+
+    #[test]
+    fn a_command_that_is_not_regrtest_gets_advice() {
+        for cmd in ["make buildbottest", "python -m pytest", "python -c import test", "python script.py"] {
+            let (out, notes) = apply(cmd, &["test_capi"]);
+            assert_eq!(out, cmd);
+            assert!(notes[0].contains("-x test_capi"), "{cmd}: {notes:?}");
+        }
+    }
+
+    #[test]
+    fn skips_can_be_kept() {
+        let skips = Profile::BuildbotAsan.skips(&["test_capi".into()]);
+        assert!(!skips.contains(&"test_capi"));
+        assert!(skips.contains(&"test_ctypes"));
+        assert!(Profile::BuildbotAsan.skips(&["all".into()]).is_empty());
+        let (cmd, notes) = apply("python -m test", &[]);
+        assert_eq!((cmd.as_str(), notes.len()), ("python -m test", 0));
+    }
+
+    #[test]
+    fn long_options_match_unique_prefixes_only() {
+        assert_eq!(long_option("testd"), Some("testdir"));
+        assert_eq!(long_option("verbose"), Some("verbose"));
+        assert_eq!(long_option("verb"), None, "verbose, verbose2, verbose3");
+        assert_eq!(long_option("nope"), None);
+    }
+}

@@ -1,0 +1,92 @@
+//! leakcheck with a real AddressSanitizer CPython (3.11.2 `--with-pydebug
+//! --with-address-sanitizer --without-pymalloc`, built from Debian's source package by
+//! `scripts/build-asan-python.sh`, which `scripts/setup.sh` runs): the runtime is detected from
+//! the interpreter's ELF, the per-domain counts work where regrtest's memory-block check is
+//! blind, and a real ASAN report in a `-j` worker becomes a finding of the right test.
+//!
+//! The interpreter: `$LEAKCHECK_ASAN_PYTHON`, else the script's cache path. These tests fail
+//! (they are not skipped) without it.
+
+mod common;
+
+use std::path::PathBuf;
+
+use common::{as_strs, leakcheck_in, testdir};
+
+fn asan_python() -> String {
+    let python = std::env::var_os("LEAKCHECK_ASAN_PYTHON").map(PathBuf::from).unwrap_or_else(|| {
+        let cache = std::env::var_os("LEAKCHECK_CACHE").map(PathBuf::from).unwrap_or_else(|| {
+            PathBuf::from(std::env::var_os("HOME").expect("HOME is set")).join(".cache/leakcheck")
+        });
+        cache.join("cpython-3.11.2-asan-pydebug/python")
+    });
+    assert!(python.exists(), "no ASAN CPython at {}: run scripts/setup.sh", python.display());
+    python.display().to_string()
+}
+
+fn regrtest(python: &str, dir: &std::path::Path, flags: &[&str], tests: &[&str]) -> Vec<String> {
+    let mut argv = vec![python.to_owned(), "-m".into(), "test".into(), "--testdir".into(), dir.display().to_string()];
+    argv.extend(flags.iter().map(|s| s.to_string()));
+    argv.extend(tests.iter().map(|s| s.to_string()));
+    argv
+}
+
+#[test]
+fn domain_counts_see_the_leaks_that_regrtest_cannot_under_asan() {
+    let python = asan_python();
+    let dir = testdir();
+    let argv = regrtest(&python, dir.path(), &["-R", "3:3"], &["test_leak_mem", "test_leak_raw", "test_balanced"]);
+    let run = leakcheck_in(None, &[], &as_strs(&argv), &[]);
+    assert_eq!(run.code(), Some(101), "{}", run.stderr);
+    assert_eq!(run.json()["sanitizer"]["runtimes"], serde_json::json!(["asan"]), "detected from the ELF");
+    let options = run.json()["sanitizer"]["options"].to_string();
+    assert!(options.contains("detect_leaks=0:allocator_may_return_null=1:handle_segv=0"), "{options}");
+
+    // Without pymalloc, sys.getallocatedblocks() is 0: regrtest prints no memory-block leak.
+    let mem = run.test("test_leak_mem");
+    assert_eq!(mem["regrtest"]["memory_blocks"], serde_json::Value::Null, "{mem}");
+    assert_eq!(mem["leak_not_reported_by_regrtest"], true);
+    assert_eq!(mem["domains"]["mem"]["blocks"], serde_json::json!([1, 1, 1]));
+    assert_eq!(mem["leak_sites"][0]["frames"][0]["function"], "leak_mem");
+    let raw = run.test("test_leak_raw");
+    assert_eq!(raw["domains"]["raw"]["blocks"], serde_json::json!([1, 1, 1]));
+    assert_eq!(raw["leak_sites"][0]["frames"][0]["function"], "leak_raw");
+    assert_eq!(run.test("test_balanced")["leaked"], false);
+    assert_eq!(run.json()["sanitizer_findings"], serde_json::json!([]));
+}
+
+/// halt_on_error (ASAN's default) ends the worker; regrtest reports it crashed and goes on.
+/// With `symbolize=0` ASAN prints bare addresses, and leakcheck symbolizes them.
+#[test]
+fn an_asan_report_in_a_worker_is_a_finding_of_its_test() {
+    let python = asan_python();
+    let dir = testdir();
+    let argv = regrtest(&python, dir.path(), &["-j", "2"], &["test_asan_heap_overflow", "test_balanced"]);
+    let run = leakcheck_in(None, &[], &as_strs(&argv), &[("ASAN_OPTIONS", "symbolize=0")]);
+    assert_eq!(run.code(), Some(103), "{}", run.stderr);
+    let options = run.json()["sanitizer"]["options"].to_string();
+    assert!(options.contains("symbolize=0") && options.contains("handle_segv=0"), "merged: {options}");
+
+    let findings = run.json()["sanitizer_findings"].as_array().unwrap();
+    assert_eq!(findings.len(), 1, "{findings:#?}");
+    let finding = &findings[0];
+    assert_eq!(finding["sanitizer"], "asan");
+    assert_eq!(finding["kind"], "heap-buffer-overflow");
+    assert_eq!(finding["test"], "test_asan_heap_overflow");
+    assert!(finding["pid"].as_u64().is_some());
+    assert!(finding["summary"].as_str().unwrap().starts_with("SUMMARY: AddressSanitizer: heap-buffer-overflow"));
+    // The frames ASAN left bare, symbolized: memcpy's caller, then ctypes' string_at.
+    let frames = finding["frames"].as_array().unwrap();
+    let named: Vec<&str> = frames.iter().filter_map(|f| f["function"].as_str()).collect();
+    let at = named.iter().position(|f| *f == "PyBytes_FromStringAndSize").unwrap_or_else(|| panic!("{named:?}"));
+    assert_eq!(named.get(at + 1), Some(&"string_at"), "{named:?}");
+    let string_at = frames.iter().find(|f| f["function"] == "string_at").unwrap();
+    assert!(string_at["file"].as_str().unwrap().ends_with("Modules/_ctypes/_ctypes.c"), "{string_at}");
+    assert!(string_at["line"].as_u64().is_some());
+    // The allocation stack is there too.
+    assert!(!finding["related"].as_array().unwrap().is_empty(), "{finding}");
+
+    assert_eq!(run.test("test_asan_heap_overflow")["outcome"], "crashed");
+    assert_eq!(run.test("test_balanced")["outcome"], "passed");
+    assert!(run.stderr.contains("leakcheck: SANITIZER in test_asan_heap_overflow: AddressSanitizer heap-buffer-overflow"));
+}
