@@ -54,3 +54,12 @@ if [ "$(cat "$py_venv/.leakcheck-pins" 2>/dev/null)" != "$py_pins" ]; then
     "$py_venv/bin/python" -m pip install --quiet --disable-pip-version-check $py_pins
     echo "$py_pins" >"$py_venv/.leakcheck-pins"
 fi
+
+# The AddressSanitizer CPython of harness/tests/asan_python.rs (3.11.2 --with-pydebug
+# --with-address-sanitizer --without-pymalloc, from Debian's source package), built once per
+# machine into $LEAKCHECK_CACHE or $HOME/.cache/leakcheck (about 5 minutes of CPU the first
+# time; a no-op after). The demo does not need it; LEAKCHECK_SKIP_ASAN_PYTHON=1 skips it here
+# (the ASAN tests then fail and say why).
+if [ "${LEAKCHECK_SKIP_ASAN_PYTHON:-0}" != 1 ]; then
+    "$(dirname "$0")/build-asan-python.sh" >/dev/null
+fi
