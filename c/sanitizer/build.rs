@@ -132,7 +132,8 @@ fn compile(driver: Driver, source: &Path, flags: &[&str], target: &Path) -> Resu
     Ok(target.to_owned())
 }
 
-/// The `_asanext` extension module for `python`: ASAN-instrumented, recoverable
+/// The `_asanext` extension module for `python`: ASAN- and UBSan-instrumented (UBSan: only
+/// signed-integer-overflow, so that an ASAN error is not also an object-size report), recoverable
 /// (`-fsanitize-recover=address`, so `halt_on_error=0` lets the interpreter go on).
 fn build_asan_extension(python: &str, source: &Path, out_dir: &Path) -> Result<PathBuf, String> {
     let query =
@@ -153,7 +154,7 @@ fn build_asan_extension(python: &str, source: &Path, out_dir: &Path) -> Result<P
     std::fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
     let include = format!("-I{include}");
     let flags = [
-        "-fsanitize=address",
+        "-fsanitize=address,signed-integer-overflow",
         "-fsanitize-recover=address",
         "-O1",
         "-shared",

@@ -38,3 +38,40 @@ fn answers_like_llvm_symbolizer_for_the_interpreter() {
     assert_eq!(ours, llvm);
     assert!(ours.contains("PyMem_RawMalloc\n"), "{ours}");
 }
+
+/// `leakcheck symbolize [LOG]` on a real ASAN log printed with `symbolize=0`: from a file and
+/// from stdin, the same rewrite; the fixture's frames get their function and line, other lines
+/// pass through.
+#[test]
+fn a_saved_asan_log_is_rewritten_with_symbolized_frames() {
+    let program = leakcheck_fixtures::sanitizer::HEAP_BUFFER_OVERFLOW.expect("the heap_buffer_overflow fixture");
+    let out = Command::new(program).env("ASAN_OPTIONS", "symbolize=0").output().expect("running the fixture");
+    let log = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(log.contains("ERROR: AddressSanitizer: heap-buffer-overflow"), "{log}");
+    assert!(!log.contains("heap_buffer_overflow.c"), "the runtime left the frames bare:\n{log}");
+
+    let work = tempfile::tempdir().unwrap();
+    let path = work.path().join("asan.log");
+    std::fs::write(&path, &log).unwrap();
+    let from_file = run(common::LEAKCHECK, &["symbolize", path.to_str().unwrap()], "");
+    let from_stdin = run(common::LEAKCHECK, &["symbolize"], &log);
+    assert_eq!(from_file, from_stdin);
+
+    let source = std::path::Path::new(leakcheck_fixtures::sanitizer::SOURCE_DIR).join("heap_buffer_overflow.c");
+    let fault = std::fs::read_to_string(&source).unwrap().lines().position(|l| l.contains("/* MARK fault */")).unwrap() + 1;
+    let frame0 = from_file.lines().find(|l| l.trim_start().starts_with("#0 ")).expect("frame #0");
+    assert!(frame0.contains(" in store_past_end ") && frame0.contains(&format!("heap_buffer_overflow.c:{fault}")), "{frame0}");
+    // Lines that are not frames are untouched, in order.
+    let text = |s: &str| s.lines().filter(|l| !l.trim_start().starts_with('#')).map(str::to_owned).collect::<Vec<_>>();
+    assert_eq!(text(&from_file), text(&log));
+}
+
+#[test]
+fn a_missing_log_is_exit_status_66() {
+    let status = Command::new(common::LEAKCHECK)
+        .args(["symbolize", "/nonexistent/asan.log"])
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(66));
+}

@@ -1,0 +1,119 @@
+//! `leakcheck --sanitizer asan` on Debian's plain python3.11-dbg loading an instrumented
+//! extension (`c/sanitizer/asanext.c`, built `-fsanitize=address,undefined`): gcc's libasan is
+//! preloaded first, the extension's errors become findings of the regrtest test that made
+//! them, at the fixture's lines, sequentially and with `-j 2`, and the exit status says so.
+//! The parser itself, on every report kind, is tested in `sanitizer.rs`.
+
+mod common;
+
+use std::path::Path;
+
+use common::{as_strs, leakcheck_in, python, testdir};
+use leakcheck_fixtures::sanitizer as fixtures;
+use serde_json::Value;
+
+/// The line of `asanext.c` holding `/* MARK name */`.
+fn mark(name: &str) -> u64 {
+    let source = std::fs::read_to_string(Path::new(fixtures::SOURCE_DIR).join("asanext.c")).unwrap();
+    let needle = format!("/* MARK {name} */");
+    let index = source.lines().position(|l| l.contains(&needle)).unwrap_or_else(|| panic!("no {needle}"));
+    index as u64 + 1
+}
+
+/// The fixtures' test directory plus `_asanext` and its regrtest modules.
+fn sanitizer_testdir() -> tempfile::TempDir {
+    let dir = testdir();
+    let extension = Path::new(fixtures::ASANEXT.expect("the _asanext fixture"));
+    std::fs::copy(extension, dir.path().join(extension.file_name().unwrap())).unwrap();
+    for entry in std::fs::read_dir(fixtures::SOURCE_DIR).unwrap().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with("test_asanext") && name.ends_with(".py") {
+            std::fs::copy(entry.path(), dir.path().join(&name)).unwrap();
+        }
+    }
+    dir
+}
+
+/// `python3.11-dbg -m test --testdir DIR ARGS... TESTS...`, without -R: one call each.
+fn regrtest(dir: &Path, args: &[&str], tests: &[&str]) -> Vec<String> {
+    let mut argv: Vec<String> = [python(), "-m", "test", "--testdir"].map(String::from).to_vec();
+    argv.push(dir.display().to_string());
+    argv.extend(args.iter().chain(tests).map(|s| s.to_string()));
+    argv
+}
+
+fn findings(report: &Value) -> &Vec<Value> {
+    report["sanitizer_findings"].as_array().expect("sanitizer_findings")
+}
+
+fn find<'a>(report: &'a Value, kind: &str) -> &'a Value {
+    findings(report).iter().find(|f| f["kind"] == kind).unwrap_or_else(|| panic!("no {kind} in {report:#}"))
+}
+
+/// Does `frames` have `function` at line `line` of asanext.c?
+fn has_frame(frames: &Value, function: Option<&str>, line: u64) -> bool {
+    frames.as_array().unwrap().iter().any(|f| {
+        f["file"].as_str().is_some_and(|file| file.ends_with("asanext.c"))
+            && f["line"] == line
+            && function.is_none_or(|name| f["function"] == name)
+    })
+}
+
+#[test]
+fn recoverable_errors_are_findings_of_their_tests_at_the_fixture_lines() {
+    let dir = sanitizer_testdir();
+    let argv = regrtest(dir.path(), &[], &["test_asanext", "test_asanext_signed_overflow", "test_balanced"]);
+    let run = leakcheck_in(None, &["--sanitizer", "asan"], &as_strs(&argv), &[("ASAN_OPTIONS", "halt_on_error=0")]);
+    assert_eq!(run.code(), Some(103), "{}", run.stderr);
+    let report = run.json();
+    assert!(report["sanitizer"]["preloaded"][0].as_str().unwrap().contains("libasan"), "{}", report["sanitizer"]);
+
+    let overflow = find(report, "heap-buffer-overflow");
+    assert_eq!(overflow["sanitizer"], "asan");
+    assert_eq!(overflow["test"], "test_asanext");
+    assert!(has_frame(&overflow["frames"], Some("overflow"), mark("fault_overflow")), "{overflow:#}");
+    let allocated = overflow["related"].as_array().unwrap().iter().find(|r| r["label"].as_str().unwrap().contains("allocated"));
+    assert!(has_frame(&allocated.expect("an allocation stack")["frames"], Some("overflow"), mark("alloc_overflow")));
+
+    let uaf = find(report, "heap-use-after-free");
+    assert_eq!(uaf["test"], "test_asanext");
+    assert!(has_frame(&uaf["frames"], Some("use_after_free"), mark("fault_uaf")), "{uaf:#}");
+    let freed = uaf["related"].as_array().unwrap().iter().find(|r| r["label"].as_str().unwrap().starts_with("freed by"));
+    assert!(has_frame(&freed.expect("a free stack")["frames"], Some("use_after_free"), mark("free_uaf")));
+
+    let ubsan = find(report, "signed-integer-overflow");
+    assert_eq!(ubsan["sanitizer"], "ubsan");
+    assert_eq!(ubsan["test"], "test_asanext_signed_overflow");
+    assert!(has_frame(&ubsan["frames"], None, mark("fault_signed_overflow")), "{ubsan:#}");
+
+    assert!(findings(report).iter().all(|f| f["test"] != "test_balanced"));
+    assert_eq!(run.test("test_balanced")["outcome"], "passed");
+    assert_eq!(run.test("test_asanext")["outcome"], "passed", "halt_on_error=0: the process went on");
+    assert_eq!(report["summary"]["sanitizer_findings"].as_u64(), Some(findings(report).len() as u64));
+}
+
+/// With `-j 2`, a worker's output reaches regrtest's after the worker's result line: a fatal
+/// double free and LeakSanitizer's report at a worker's exit still go to the right test.
+#[test]
+fn fatal_errors_and_leaks_in_workers_go_to_their_tests() {
+    let dir = sanitizer_testdir();
+    let argv = regrtest(dir.path(), &["-j", "2"], &["test_asanext_double_free", "test_asanext_leak", "test_balanced"]);
+    let run = leakcheck_in(None, &["--sanitizer", "asan"], &as_strs(&argv), &[("ASAN_OPTIONS", "detect_leaks=1")]);
+    assert_eq!(run.code(), Some(103), "{}", run.stderr);
+    let report = run.json();
+
+    let double_free = find(report, "double-free");
+    assert_eq!(double_free["test"], "test_asanext_double_free");
+    assert!(has_frame(&double_free["frames"], Some("double_free"), mark("fault_double_free")), "{double_free:#}");
+    assert_ne!(run.test("test_asanext_double_free")["outcome"], "passed", "ASAN aborts on a double free");
+
+    // Each worker's exit has its LSan report (the interpreter's own blocks too); the one of the
+    // leaking test holds the fixture's block.
+    let leak = findings(report)
+        .iter()
+        .filter(|f| f["sanitizer"] == "lsan")
+        .find(|f| f["related"].as_array().unwrap().iter().any(|r| has_frame(&r["frames"], Some("leak"), mark("alloc_leak"))))
+        .unwrap_or_else(|| panic!("no LSan finding with the fixture's block: {report:#}"));
+    assert_eq!(leak["test"], "test_asanext_leak");
+    assert_eq!(leak["kind"], "detected memory leaks");
+}
