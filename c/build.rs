@@ -40,7 +40,9 @@ fn main() {
     .unwrap();
     writeln!(generated, "/// The `_hangfix` extension module (deadlocks), or why it could not be built.").unwrap();
     match build_extension(&python, &manifest_dir.join("hangfix.c"), "_hangfix", &out_dir) {
-        Ok(path) => writeln!(generated, "pub const HANGFIX: Result<&str, &str> = Ok({:?});", path.display().to_string()),
+        Ok(path) => {
+            writeln!(generated, "pub const HANGFIX: Result<&str, &str> = Ok({:?});", path.display().to_string())
+        }
         Err(why) => {
             println!("cargo:warning=leakcheck fixtures: {why}");
             writeln!(generated, "pub const HANGFIX: Result<&str, &str> = Err({why:?});")

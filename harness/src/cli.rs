@@ -291,7 +291,9 @@ mod tests {
         let args = Args::try_parse_from(["leakcheck", "symbolize"]).unwrap();
         assert!(matches!(args.mode(), Ok(Mode::SymbolizeLog { log: None })));
         let args = Args::try_parse_from(["leakcheck", "symbolize", "asan.log"]).unwrap();
-        assert!(matches!(args.mode(), Ok(Mode::SymbolizeLog { log: Some(p) }) if p == std::path::Path::new("asan.log")));
+        assert!(
+            matches!(args.mode(), Ok(Mode::SymbolizeLog { log: Some(p) }) if p == std::path::Path::new("asan.log"))
+        );
         assert!(Args::try_parse_from(["leakcheck", "symbolize", "--exe", "x", "asan.log"]).is_err());
     }
 
@@ -314,7 +316,15 @@ mod tests {
     #[test]
     fn report_outputs_are_parsed() {
         let config = parse(&[
-            "leakcheck", "--junit-xml", "j.xml", "--issue-draft", "drafts", "--annotations", "github", "--", "true",
+            "leakcheck",
+            "--junit-xml",
+            "j.xml",
+            "--issue-draft",
+            "drafts",
+            "--annotations",
+            "github",
+            "--",
+            "true",
         ])
         .unwrap();
         assert_eq!(config.outputs.junit_xml.as_deref(), Some(std::path::Path::new("j.xml")));
@@ -330,7 +340,8 @@ mod tests {
         let config = parse(&["leakcheck", "--profile", "buildbot-asan", "--sanitizer", "none", "--", "x"]).unwrap();
         assert_eq!(config.sanitizer, Choice::None);
         let config =
-            parse(&["leakcheck", "--profile", "buildbot-asan", "--unskip", "test_capi,test_ctypes", "--", "x"]).unwrap();
+            parse(&["leakcheck", "--profile", "buildbot-asan", "--unskip", "test_capi,test_ctypes", "--", "x"])
+                .unwrap();
         assert_eq!(config.unskip, ["test_capi", "test_ctypes"]);
         assert!(parse(&["leakcheck", "--unskip", "test_capi", "--", "x"]).is_err(), "--unskip needs --profile");
     }

@@ -86,9 +86,11 @@ fn write_drafts(report: &RunReport, dir: &Path, builder: Option<&str>, branch: O
         .iter()
         .filter_map(|d| {
             let path = dir.join(&d.file_name);
-            write_atomically(&path, |out| out.write_all(d.markdown.as_bytes()))
-                .err()
-                .map(|source| WriteError { what: "issue draft", path, source })
+            write_atomically(&path, |out| out.write_all(d.markdown.as_bytes())).err().map(|source| WriteError {
+                what: "issue draft",
+                path,
+                source,
+            })
         })
         .collect()
 }

@@ -15,7 +15,8 @@ use crate::launch::{self, sanitizers, RunDir};
 use crate::leaks;
 use crate::regrtest::{self, Outcome, ParsedRun};
 use crate::report::{
-    LeakSiteReport, ProcessInfo, SanitizerStatus, RegrtestLeaks, Repetitions, RunReport, ShimStatus, Summary, TestReport,
+    LeakSiteReport, ProcessInfo, RegrtestLeaks, Repetitions, RunReport, SanitizerStatus, ShimStatus, Summary,
+    TestReport,
 };
 use crate::sanitizer::{self, Finding};
 use crate::shim_events::{Series, ShimData};
@@ -315,11 +316,8 @@ fn assemble(
         series_of.insert(series.test.as_str(), series);
     }
     let regrtest_names: Vec<String> = parsed.tests.iter().map(|t| t.name.clone()).collect();
-    let join = Join {
-        symbolizer,
-        shim_enabled: report.shim.enabled,
-        hooks_replaced: !report.shim.hooks_replaced.is_empty(),
-    };
+    let join =
+        Join { symbolizer, shim_enabled: report.shim.enabled, hooks_replaced: !report.shim.hooks_replaced.is_empty() };
     let mut tests: Vec<TestReport> =
         parsed.tests.iter().map(|t| test_report(t, series_of.get(t.name.as_str()).copied(), &join)).collect();
     if regrtest_names.is_empty() {

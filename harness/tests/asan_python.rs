@@ -15,9 +15,9 @@ use common::{as_strs, leakcheck_in, testdir};
 
 fn asan_python() -> String {
     let python = std::env::var_os("LEAKCHECK_ASAN_PYTHON").map(PathBuf::from).unwrap_or_else(|| {
-        let cache = std::env::var_os("LEAKCHECK_CACHE").map(PathBuf::from).unwrap_or_else(|| {
-            PathBuf::from(std::env::var_os("HOME").expect("HOME is set")).join(".cache/leakcheck")
-        });
+        let cache = std::env::var_os("LEAKCHECK_CACHE")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").expect("HOME is set")).join(".cache/leakcheck"));
         cache.join("cpython-3.11.2-asan-pydebug/python")
     });
     assert!(python.exists(), "no ASAN CPython at {}: run scripts/setup.sh", python.display());
@@ -88,5 +88,7 @@ fn an_asan_report_in_a_worker_is_a_finding_of_its_test() {
 
     assert_eq!(run.test("test_asan_heap_overflow")["outcome"], "crashed");
     assert_eq!(run.test("test_balanced")["outcome"], "passed");
-    assert!(run.stderr.contains("leakcheck: SANITIZER in test_asan_heap_overflow: AddressSanitizer heap-buffer-overflow"));
+    assert!(run
+        .stderr
+        .contains("leakcheck: SANITIZER in test_asan_heap_overflow: AddressSanitizer heap-buffer-overflow"));
 }

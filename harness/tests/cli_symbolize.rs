@@ -58,9 +58,13 @@ fn a_saved_asan_log_is_rewritten_with_symbolized_frames() {
     assert_eq!(from_file, from_stdin);
 
     let source = std::path::Path::new(leakcheck_fixtures::sanitizer::SOURCE_DIR).join("heap_buffer_overflow.c");
-    let fault = std::fs::read_to_string(&source).unwrap().lines().position(|l| l.contains("/* MARK fault */")).unwrap() + 1;
+    let fault =
+        std::fs::read_to_string(&source).unwrap().lines().position(|l| l.contains("/* MARK fault */")).unwrap() + 1;
     let frame0 = from_file.lines().find(|l| l.trim_start().starts_with("#0 ")).expect("frame #0");
-    assert!(frame0.contains(" in store_past_end ") && frame0.contains(&format!("heap_buffer_overflow.c:{fault}")), "{frame0}");
+    assert!(
+        frame0.contains(" in store_past_end ") && frame0.contains(&format!("heap_buffer_overflow.c:{fault}")),
+        "{frame0}"
+    );
     // Lines that are not frames are untouched, in order.
     let text = |s: &str| s.lines().filter(|l| !l.trim_start().starts_with('#')).map(str::to_owned).collect::<Vec<_>>();
     assert_eq!(text(&from_file), text(&log));

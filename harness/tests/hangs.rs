@@ -98,7 +98,8 @@ fn a_mutex_cycle_is_diagnosed_and_ended() {
 #[test]
 fn a_deadlocked_worker_is_ended_and_regrtest_goes_on() {
     let dir = testdir();
-    let run = leakcheck(&[], &as_strs(&regrtest(dir.path(), &["-j", "2"], &["test_hang_mutex_cycle", "test_balanced"])));
+    let run =
+        leakcheck(&[], &as_strs(&regrtest(dir.path(), &["-j", "2"], &["test_hang_mutex_cycle", "test_balanced"])));
     assert_mutex_cycle(&run);
     assert_eq!(run.test("test_balanced")["outcome"], "passed", "{}", run.stderr);
     assert!(run.json()["summary"]["regrtest_result"].is_string(), "regrtest finished: {}", run.stderr);

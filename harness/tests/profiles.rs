@@ -47,10 +47,8 @@ fn the_skip_list_reaches_regrtest_and_unskip_keeps_a_test() {
 
 #[test]
 fn named_tests_run_as_given_with_a_warning() {
-    let run = leakcheck(
-        &["--profile", "buildbot-asan"],
-        &[python(), "-m", "test", "--list-tests", "test_capi", "test_os"],
-    );
+    let run =
+        leakcheck(&["--profile", "buildbot-asan"], &[python(), "-m", "test", "--list-tests", "test_capi", "test_os"]);
     assert_eq!(run.code(), Some(0), "{}", run.stderr);
     assert_eq!(listed(&run), ["test_capi", "test_os"]);
     let warnings = run.json()["warnings"].to_string();

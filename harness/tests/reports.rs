@@ -522,3 +522,117 @@ fn a_hang_is_one_failure_pointing_at_the_deadlocked_c_line_in_every_writer() {
     assert_eq!(prop(&lines[1].0, "title"), Some("leakcheck: the run failed"));
     assert!(message.starts_with("hung (lock-cycle): "), "{message}");
 }
+
+#[test]
+fn failed_methods_name_the_junit_failure_the_draft_title_and_the_first_search() {
+    let real = real_report();
+    let mut report = real.clone();
+    let mut posix = test_named(real, "test_balanced").clone();
+    posix.name = "test_posix".into();
+    posix.outcome = "failed".into();
+    posix.failed_methods = vec!["test_close_file (test.test_posix.TestPosixSpawn.test_close_file)".into()];
+    let mut many = posix.clone();
+    many.name = "test_many".into();
+    many.failed_methods =
+        vec!["test_a (test.test_many.A.test_a)".into(), "test_b <script> (test.test_many.B.test_b) [`sub`]".into()];
+    report.tests = vec![posix, many];
+
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let (path, _) = junit_of(&report, dir.path());
+    assert_schema_valid(&path);
+    let junit = python_json(READ_JUNIT, &[&path]);
+    let failure = &case(&junit, "test_posix")["failures"][0];
+    assert_eq!(failure["type"], "regrtest");
+    assert_eq!(failure["message"], "regrtest: failed: TestPosixSpawn.test_close_file");
+    assert!(failure["text"].as_str().unwrap_or_default().contains("test.test_posix.TestPosixSpawn.test_close_file"));
+    assert_eq!(case(&junit, "test_many")["failures"][0]["message"], "regrtest: failed: A.test_a, B.test_b");
+
+    let drafts = issue_drafts(&report, Some("PPC64 Fedora 3.x"), Some("3.x"));
+    assert_eq!(drafts[0].title, "test_posix: TestPosixSpawn.test_close_file fails on PPC64 Fedora 3.x");
+    let md = read_markdown(&drafts[0].markdown);
+    let links: Vec<&str> =
+        md["links"].as_array().map(|l| l.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+    let q = "https://github.com/python/cpython/issues?q=is%3Aissue+";
+    assert_eq!(
+        links,
+        [
+            format!("{q}in%3Atitle+test_close_file"),
+            format!("{q}in%3Atitle+test_posix"),
+            format!("{q}test_close_file"),
+            format!("{q}test_posix"),
+        ],
+        "the triage guide's order: method, then file; titles, then full text"
+    );
+    assert_eq!(drafts[1].title, "test_many: A.test_a and 1 more fail on PPC64 Fedora 3.x");
+    let md = read_markdown(&drafts[1].markdown);
+    assert_eq!(md["html"], serde_json::json!([]));
+    let code: Vec<&str> =
+        md["code"].as_array().map(|c| c.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+    assert!(code.contains(&"test_b <script> (test.test_many.B.test_b) [`sub`]"), "{code:?}");
+}
+
+/// An AddressSanitizer report as the runtime prints it, with a hostile function name.
+fn asan_findings(test: Option<&str>) -> Vec<leakcheck::sanitizer::Finding> {
+    let report = "=================================================================\n\
+==4550==ERROR: AddressSanitizer: attempting double-free on 0x602000000010 in thread T0:\n\
+    #0 0x7f8ec28b76a8 in __interceptor_free ../../../../src/libsanitizer/asan/asan_malloc_linux.cpp:52\n\
+    #1 0x55c8fccd91a0 in release<b>,x:y` /work/main/c/sanitizer/double_free.c:6\n\
+    #2 0x55c8fccd91df in main /work/main/c/sanitizer/double_free.c:17\n\
+\n\
+SUMMARY: AddressSanitizer: double-free ../../../../src/libsanitizer/asan/asan_malloc_linux.cpp:52 in __interceptor_free\n\
+==4550==ABORTING\n";
+    let mut parser = leakcheck::sanitizer::Parser::new();
+    let mut findings = Vec::new();
+    for line in report.lines() {
+        findings.extend(parser.feed_line(line.as_bytes()));
+    }
+    findings.extend(parser.finish());
+    assert_eq!(findings.len(), 1, "{findings:?}");
+    for finding in &mut findings {
+        finding.test = test.map(str::to_owned);
+    }
+    findings
+}
+
+#[test]
+fn sanitizer_findings_are_failures_of_their_test_or_of_the_run() {
+    let mut report = real_report().clone();
+    report.sanitizer_findings = asan_findings(Some("test_leak_raw"));
+    report.sanitizer_findings.extend(asan_findings(None));
+
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let (path, _) = junit_of(&report, dir.path());
+    assert_schema_valid(&path);
+    let junit = python_json(READ_JUNIT, &[&path]);
+    let raw = case(&junit, "test_leak_raw");
+    let types: Vec<&str> =
+        raw["failures"].as_array().map(|f| f.iter().filter_map(|f| f["type"].as_str()).collect()).unwrap_or_default();
+    assert_eq!(types, ["leak", "sanitizer"], "{raw}");
+    let message = raw["failures"][1]["message"].as_str().unwrap_or_default();
+    assert!(message.starts_with("AddressSanitizer double-free: "), "{message}");
+    assert_eq!(case(&junit, "run")["failures"][0]["type"], "sanitizer");
+
+    let lines = parse_annotations(&github_annotations(&report));
+    let sanitizer: Vec<_> = lines.iter().filter(|(_, m)| m.starts_with("AddressSanitizer")).collect();
+    assert_eq!(sanitizer.len(), 2, "{lines:?}");
+    let (props, _) = sanitizer[0];
+    assert_eq!(prop(props, "title"), Some("leakcheck: test_leak_raw had a sanitizer error"));
+    assert_eq!(prop(props, "file"), Some("/work/main/c/sanitizer/double_free.c"), "not the interceptor's file");
+    assert_eq!(prop(props, "line"), Some("6"));
+    assert_eq!(prop(sanitizer[1].0.as_slice(), "title"), Some("leakcheck: the run had a sanitizer error"));
+
+    let drafts = issue_drafts(&report, None, None);
+    let titles: Vec<&str> = drafts.iter().map(|d| d.title.as_str()).collect();
+    assert_eq!(
+        titles,
+        [
+            "test_leak_raw: AddressSanitizer double-free",
+            "test_leak_object leaks references and memory blocks",
+            "the test run: AddressSanitizer double-free"
+        ]
+    );
+    let md = read_markdown(&drafts[0].markdown);
+    assert_eq!(md["html"], serde_json::json!([]));
+    let fence = md["fences"][0]["content"].as_str().unwrap_or_default();
+    assert!(fence.contains("leakcheck: SANITIZER in test_leak_raw: AddressSanitizer double-free"), "{fence}");
+}

@@ -72,13 +72,15 @@ fn recoverable_errors_are_findings_of_their_tests_at_the_fixture_lines() {
     assert_eq!(overflow["sanitizer"], "asan");
     assert_eq!(overflow["test"], "test_asanext");
     assert!(has_frame(&overflow["frames"], Some("overflow"), mark("fault_overflow")), "{overflow:#}");
-    let allocated = overflow["related"].as_array().unwrap().iter().find(|r| r["label"].as_str().unwrap().contains("allocated"));
+    let allocated =
+        overflow["related"].as_array().unwrap().iter().find(|r| r["label"].as_str().unwrap().contains("allocated"));
     assert!(has_frame(&allocated.expect("an allocation stack")["frames"], Some("overflow"), mark("alloc_overflow")));
 
     let uaf = find(report, "heap-use-after-free");
     assert_eq!(uaf["test"], "test_asanext");
     assert!(has_frame(&uaf["frames"], Some("use_after_free"), mark("fault_uaf")), "{uaf:#}");
-    let freed = uaf["related"].as_array().unwrap().iter().find(|r| r["label"].as_str().unwrap().starts_with("freed by"));
+    let freed =
+        uaf["related"].as_array().unwrap().iter().find(|r| r["label"].as_str().unwrap().starts_with("freed by"));
     assert!(has_frame(&freed.expect("a free stack")["frames"], Some("use_after_free"), mark("free_uaf")));
 
     let ubsan = find(report, "signed-integer-overflow");
@@ -112,7 +114,9 @@ fn fatal_errors_and_leaks_in_workers_go_to_their_tests() {
     let leak = findings(report)
         .iter()
         .filter(|f| f["sanitizer"] == "lsan")
-        .find(|f| f["related"].as_array().unwrap().iter().any(|r| has_frame(&r["frames"], Some("leak"), mark("alloc_leak"))))
+        .find(|f| {
+            f["related"].as_array().unwrap().iter().any(|r| has_frame(&r["frames"], Some("leak"), mark("alloc_leak")))
+        })
         .unwrap_or_else(|| panic!("no LSan finding with the fixture's block: {report:#}"));
     assert_eq!(leak["test"], "test_asanext_leak");
     assert_eq!(leak["kind"], "detected memory leaks");

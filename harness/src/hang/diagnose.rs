@@ -99,11 +99,8 @@ pub fn diagnose(process: &ProcessView) -> Option<Diagnosis> {
     }
     let tids: Vec<i32> = process.threads.iter().map(|t| t.tid).collect();
     // Mutex waits: thread -> (mutex, owner).
-    let waits: BTreeMap<i32, (u64, i32)> = process
-        .threads
-        .iter()
-        .filter_map(|t| Some((t.tid, (t.futex?, t.mutex_owner.filter(|&o| o > 0)?))))
-        .collect();
+    let waits: BTreeMap<i32, (u64, i32)> =
+        process.threads.iter().filter_map(|t| Some((t.tid, (t.futex?, t.mutex_owner.filter(|&o| o > 0)?)))).collect();
     let lock = |address: u64, owner: i32| LockInfo {
         address: format!("{address:#x}"),
         owner,
@@ -210,7 +207,13 @@ mod tests {
     }
 
     fn joiner(tid: i32) -> ThreadView {
-        ThreadView { tid, state: 'S', frames: vec![frame("__futex_abstimed_wait_common", "libc.so.6")], futex: Some(0x10), mutex_owner: None }
+        ThreadView {
+            tid,
+            state: 'S',
+            frames: vec![frame("__futex_abstimed_wait_common", "libc.so.6")],
+            futex: Some(0x10),
+            mutex_owner: None,
+        }
     }
 
     #[test]
@@ -241,7 +244,8 @@ mod tests {
         // 101 waits for a mutex held by 102, which sleeps elsewhere: slow, not stuck for sure.
         let mut sleeper = joiner(102);
         sleeper.futex = None;
-        let process = ProcessView { pid: 100, forked_child: false, threads: vec![mutex_waiter(101, 0xa0, 102), sleeper] };
+        let process =
+            ProcessView { pid: 100, forked_child: false, threads: vec![mutex_waiter(101, 0xa0, 102), sleeper] };
         assert_eq!(diagnose(&process), None);
         // Python locks are semaphores: no owner recorded, no proof.
         let process = ProcessView { pid: 100, forked_child: false, threads: vec![joiner(100), joiner(101)] };

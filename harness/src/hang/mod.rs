@@ -82,7 +82,6 @@ pub struct HangReport {
     pub notes: Vec<String>,
 }
 
-
 #[derive(Debug, Default)]
 struct Tracked {
     cpu: u64,
@@ -119,9 +118,8 @@ pub struct HangWatch {
 }
 
 /// regrtest's heartbeat lines, which say that a test is still running, not that anything moved.
-static HEARTBEAT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(\d+:\d\d:\d\d )?(load avg: [\d.]+ )?running( \(\d+\))?: ").expect("a valid regex")
-});
+static HEARTBEAT: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^(\d+:\d\d:\d\d )?(load avg: [\d.]+ )?running( \(\d+\))?: ").expect("a valid regex"));
 
 static FAULTHANDLER_THREAD: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"^(Current thread|Thread) 0x([0-9a-f]+) \(most recent call first\):").expect("a valid regex")
@@ -317,7 +315,11 @@ impl HangWatch {
         worker_test(&sample.argv).or_else(|| current_test.map(str::to_owned))
     }
 
-    fn inspect(&self, sample: &ProcessSample, tree: &BTreeMap<i32, ProcessSample>) -> (ProcessView, ProcessReport, Vec<String>) {
+    fn inspect(
+        &self,
+        sample: &ProcessSample,
+        tree: &BTreeMap<i32, ProcessSample>,
+    ) -> (ProcessView, ProcessReport, Vec<String>) {
         inspect(&self.symbolizer, sample, tree)
     }
 }
@@ -436,7 +438,9 @@ fn worker_of(pid: i32, tree: &BTreeMap<i32, ProcessSample>, command: i32) -> Opt
 pub fn worker_test(argv: &[String]) -> Option<String> {
     static QUOTED_TEST: LazyLock<regex::Regex> =
         LazyLock::new(|| regex::Regex::new(r#""(test[A-Za-z0-9_.]*)""#).expect("a valid regex"));
-    let position = argv.iter().position(|a| a == "--worker-args" || a == "--worker-json" || a.starts_with("test.libregrtest.worker"))?;
+    let position = argv
+        .iter()
+        .position(|a| a == "--worker-args" || a == "--worker-json" || a.starts_with("test.libregrtest.worker"))?;
     argv[position + 1..].iter().find_map(|arg| QUOTED_TEST.captures_iter(arg).last().map(|c| c[1].to_string()))
 }
 
@@ -524,7 +528,14 @@ mod tests {
     #[test]
     fn workers_name_their_test_on_the_command_line() {
         let argv = |s: &[&str]| s.iter().map(|a| a.to_string()).collect::<Vec<_>>();
-        let old = argv(&["python", "-u", "-m", "test.regrtest", "--worker-args", r#"[{"huntrleaks": [3, 3]}, "test_deadlock"]"#]);
+        let old = argv(&[
+            "python",
+            "-u",
+            "-m",
+            "test.regrtest",
+            "--worker-args",
+            r#"[{"huntrleaks": [3, 3]}, "test_deadlock"]"#,
+        ]);
         assert_eq!(worker_test(&old).as_deref(), Some("test_deadlock"));
         let new = argv(&["python", "-m", "test.libregrtest.worker", r#"{"tests": ["test.test_os"], "x": 1}"#]);
         assert_eq!(worker_test(&new).as_deref(), Some("test.test_os"));
@@ -561,7 +572,10 @@ mod tests {
         };
         attach_python_frames(&mut report, &pthreads, &dump);
         let threads = &report.processes[0].threads;
-        assert_eq!(threads[0].python_frames, vec![PythonFrame { function: "test_main".into(), file: "/tmp/test_x.py".into(), line: 20 }]);
+        assert_eq!(
+            threads[0].python_frames,
+            vec![PythonFrame { function: "test_main".into(), file: "/tmp/test_x.py".into(), line: 20 }]
+        );
         assert_eq!(threads[1].python_frames.len(), 2);
         assert!(report.notes.is_empty(), "{:?}", report.notes);
     }

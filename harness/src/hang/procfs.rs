@@ -126,7 +126,10 @@ impl ProcessSample {
         }
         self.argv = std::fs::read(format!("/proc/{pid}/cmdline"))
             .map(|raw| {
-                raw.split(|&b| b == 0).filter(|a| !a.is_empty()).map(|a| String::from_utf8_lossy(a).into_owned()).collect()
+                raw.split(|&b| b == 0)
+                    .filter(|a| !a.is_empty())
+                    .map(|a| String::from_utf8_lossy(a).into_owned())
+                    .collect()
             })
             .unwrap_or_default();
         self.exe = std::fs::read_link(format!("/proc/{pid}/exe")).ok().map(|p| p.display().to_string());

@@ -183,7 +183,8 @@ pub fn plan(choice: Choice, program: &Path, get: impl Fn(&str) -> Option<String>
         // A runtime the program links dynamically, or one forced on a program without it,
         // must be preloaded first (clang's static runtimes need nothing).
         let needed = detected.shared.iter().find(|(r, _)| *r == runtime).map(|(_, name)| name.clone());
-        let wanted = needed.or_else(|| (!detected.runtimes.contains(&runtime)).then(|| runtime.library_prefix().to_owned()));
+        let wanted =
+            needed.or_else(|| (!detected.runtimes.contains(&runtime)).then(|| runtime.library_prefix().to_owned()));
         if let Some(name) = wanted {
             match find_library(&name, &get) {
                 Some(path) => plan.preload_first.push(path),
@@ -230,8 +231,18 @@ fn find_library(name: &str, get: &impl Fn(&str) -> Option<String>) -> Option<Pat
         .map(|p| p.split(':').filter(|d| !d.is_empty()).map(PathBuf::from).collect())
         .unwrap_or_default();
     dirs.extend(
-        ["/lib/x86_64-linux-gnu", "/usr/lib/x86_64-linux-gnu", "/lib/aarch64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/lib64", "/usr/lib64", "/lib", "/usr/lib", "/usr/local/lib"]
-            .map(PathBuf::from),
+        [
+            "/lib/x86_64-linux-gnu",
+            "/usr/lib/x86_64-linux-gnu",
+            "/lib/aarch64-linux-gnu",
+            "/usr/lib/aarch64-linux-gnu",
+            "/lib64",
+            "/usr/lib64",
+            "/lib",
+            "/usr/lib",
+            "/usr/local/lib",
+        ]
+        .map(PathBuf::from),
     );
     for dir in dirs {
         let exact = dir.join(name);
@@ -242,7 +253,9 @@ fn find_library(name: &str, get: &impl Fn(&str) -> Option<String>) -> Option<Pat
         let mut versions: Vec<PathBuf> = entries
             .flatten()
             .map(|e| e.path())
-            .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with(name) && n.len() > name.len()))
+            .filter(|p| {
+                p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with(name) && n.len() > name.len())
+            })
             .collect();
         versions.sort();
         if let Some(newest) = versions.pop() {
@@ -292,8 +305,12 @@ mod tests {
         let source = dir.path().join("main.c");
         std::fs::write(&source, "int main(void) { return 0; }\n").unwrap();
         let program = dir.path().join("main");
-        let status =
-            std::process::Command::new("gcc").args(["-fsanitize=address", "-o"]).arg(&program).arg(&source).status().unwrap();
+        let status = std::process::Command::new("gcc")
+            .args(["-fsanitize=address", "-o"])
+            .arg(&program)
+            .arg(&source)
+            .status()
+            .unwrap();
         assert!(status.success());
         let detected = detect(&program);
         assert_eq!(detected.runtimes.iter().copied().collect::<Vec<_>>(), [Runtime::Asan]);

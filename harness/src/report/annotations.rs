@@ -2,10 +2,9 @@
 //! a [`RunReport`], so that a leak shows up on the C line that allocated the leaked blocks.
 //!
 //! **What it writes.** One line per [`Failure`] of each failing [`Case`] (leaks, regrtest
-//! failures, hangs, and the sanitizer findings the report will carry; then the run's own
-//! problems): `::error file=F,line=L,title=T::MESSAGE` where the failure has a source location
-//! (a leak's top site or a hung thread: the innermost frame with a file and a line outside the C
-//! runtime), `::error title=T::MESSAGE` otherwise. The title names the test (or `the run`) and
+//! failures, hangs, sanitizer findings; then the run's own problems): `::error file=F,line=L,title=T::MESSAGE` where the failure has a source location
+//! (a leak's top site, a hung thread, a finding's stack: the innermost frame with a file and a
+//! line outside the C runtime and the sanitizer's interceptors), `::error title=T::MESSAGE` otherwise. The title names the test (or `the run`) and
 //! the problem (`leakcheck: test_x leaked`); the message is the one-line message, then the
 //! details (the text summary's lines), as one command. GitHub shows at most 10 error
 //! annotations per step and 50 per job, so failures come in the report's order, each test's

@@ -6,8 +6,8 @@
 //! useful part of the log.
 //!
 //! **What it writes.** [`issue_drafts`] gives one [`IssueDraft`] per [`Case`] that failed (a
-//! leak, a regrtest failure, and the sanitizer findings and hangs the report will carry), and
-//! one for the run itself only when it has a finding or hang no test owns. Each draft is:
+//! leak, a regrtest failure, a hang, a sanitizer finding), and one for the run itself only when
+//! it has a finding or hang no test owns. Each draft is:
 //! the title as a `#` heading; a "Before filing" section with GitHub issue-search links for the
 //! search terms, in the guide's order; what failed (outcome, failed methods, leak message,
 //! builder and branch); the log excerpt (leakcheck's summary lines for the test, the top leak
@@ -122,8 +122,10 @@ fn title(case: &Case<'_>, builder: Option<&str>, branch: Option<&str>) -> String
         }
     } else if has(FailureKind::Hang) {
         format!("{name} hangs")
-    } else if has(FailureKind::Sanitizer) {
-        format!("{name}: sanitizer error")
+    } else if let Some(finding) = case.failures.iter().find(|f| f.kind == FailureKind::Sanitizer) {
+        // `AddressSanitizer double-free` from `AddressSanitizer double-free: SUMMARY...`.
+        let headline = finding.message.split(": ").next().unwrap_or("sanitizer error");
+        format!("{name}: {}", clip(headline, 80))
     } else if has(FailureKind::Leak) {
         format!("{name} leaks {}", leak_words(case))
     } else if case.test.is_none() {

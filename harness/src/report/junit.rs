@@ -4,13 +4,13 @@
 //! **What it writes.** `<testsuites>` holding one `<testsuite name="leakcheck">` with one
 //! `<testcase classname="regrtest" name="TEST">` per regrtest test file, in the report's order.
 //! A test that leaked (regrtest's leak lines, a leaking allocator domain or leak site), failed
-//! in regrtest (any outcome but passed, skipped, resource denied, ran no tests), hung (the
-//! report's `hangs`), or, once the report carries them, had a sanitizer finding, gets one
-//! `<failure type=KIND message=ONE-LINE>` per problem, the details (the text summary's lines for
-//! the test or the hang, regrtest's own leak lines, the failed test methods) in the element's
-//! text. Skipped tests get
-//! `<skipped message=...>`. Problems of the run as a whole (the command could not start, was
-//! killed by a signal, was interrupted, a hang no test owns) are a failing `<testcase classname="leakcheck"
+//! in regrtest (any outcome but passed, skipped, resource denied, ran no tests; the failed
+//! unittest methods named), hung (the report's `hangs`) or had a sanitizer finding
+//! (`sanitizer_findings`) gets one `<failure type=KIND message=ONE-LINE>` per problem, the
+//! details (the text summary's lines for the test, hang or finding, regrtest's own leak lines,
+//! the failed test methods) in the element's text. Skipped tests get `<skipped message=...>`.
+//! Problems of the run as a whole (the command could not start, was killed by a signal, was
+//! interrupted, a hang or finding no test owns) are a failing `<testcase classname="leakcheck"
 //! name="run">`. The suite carries the command, versions and statuses as `<property>`s and the
 //! whole text summary as `<system-out>`. The output validates against Jenkins' `junit-10.xsd`
 //! (the schema of the xunit plugin) and reads back with Python's `junitparser`.
@@ -40,6 +40,7 @@ use quick_xml::Writer;
 use super::{RunReport, TestReport};
 use crate::escape::for_terminal;
 use crate::hang::HangReport;
+use crate::sanitizer::Finding;
 use crate::symbolize::Frame;
 
 /// The `name` of the testcase that holds problems of the run as a whole.
@@ -114,7 +115,7 @@ impl FailedMethod {
     pub fn parse(raw: &str) -> FailedMethod {
         let raw = raw.trim();
         let (method, rest) = raw.split_once(' ').unwrap_or((raw, ""));
-        let qualified = rest.strip_prefix('(').and_then(|r| r.split(')').next()).unwrap_or("");
+        let qualified = rest.split_once('(').and_then(|(_, r)| r.split(')').next()).unwrap_or("");
         let class_path = qualified.strip_suffix(method).and_then(|p| p.strip_suffix('.')).unwrap_or(qualified);
         let class = class_path.rsplit('.').next().filter(|c| !c.is_empty()).map(str::to_owned);
         FailedMethod { raw: raw.to_owned(), method: method.to_owned(), class }
@@ -164,10 +165,18 @@ pub fn cases(report: &RunReport) -> Vec<Case<'_>> {
             None => run.push(failure),
         }
     }
-    // TODO(wire): sanitizer findings, once they are in the report: a `Failure { kind:
-    // FailureKind::Sanitizer, .. }` per finding (message: kind and summary; details: the text
-    // summary's lines; location: the innermost frame with a file), on the case of the test it
-    // names, or on the run's case.
+    for finding in &report.sanitizer_findings {
+        let failure = finding_failure(finding, &excerpts);
+        let owner =
+            finding.test.as_ref().and_then(|name| cases.iter_mut().find(|c| c.test.is_some() && &c.name == name));
+        match owner {
+            Some(case) => {
+                case.failures.push(failure);
+                case.skipped = None;
+            }
+            None => run.push(failure),
+        }
+    }
     if !run.is_empty() {
         cases.push(Case {
             name: RUN_CASE.into(),
@@ -202,15 +211,8 @@ fn hang_failure(hang: &HangReport, excerpts: &Excerpts) -> Failure {
     Failure { kind: FailureKind::Hang, message, details: excerpts.of_hang(hang), location }
 }
 
-/// The failed methods regrtest named for `test`.
-fn failed_methods(_test: &TestReport) -> &[String] {
-    // TODO(wire): `&test.failed_methods` once `TestReport` carries regrtest's
-    // `TestResult::failed_methods` (`pub failed_methods: Vec<String>`).
-    &[]
-}
-
 fn test_case<'a>(report: &RunReport, test: &'a TestReport, excerpts: &Excerpts) -> Case<'a> {
-    let methods: Vec<FailedMethod> = failed_methods(test).iter().map(|m| FailedMethod::parse(m)).collect();
+    let methods: Vec<FailedMethod> = test.failed_methods.iter().map(|m| FailedMethod::parse(m)).collect();
     let mut failures = Vec::new();
     if test.leaked {
         failures.push(leak_failure(test, excerpts));
@@ -360,14 +362,54 @@ fn is_runtime_module(module: &str) -> bool {
         .any(|prefix| name.starts_with(prefix))
 }
 
+/// A frame of the C runtime or of a sanitizer's interceptors (`__interceptor_free` in
+/// `.../libsanitizer/asan/asan_malloc_linux.cpp`): where the error was caught, not its cause.
+fn is_runtime_frame(function: Option<&str>, file: Option<&str>, module: Option<&str>) -> bool {
+    let sanitizer_function = function.is_some_and(|f| {
+        ["__interceptor_", "__asan_", "__msan_", "__tsan_", "__ubsan_", "__lsan_", "__sanitizer_"]
+            .iter()
+            .any(|prefix| f.starts_with(prefix))
+    });
+    let sanitizer_file = file.is_some_and(|f| f.contains("/libsanitizer/") || f.contains("compiler-rt/lib/"));
+    sanitizer_function || sanitizer_file || module.is_some_and(is_runtime_module)
+}
+
 /// The innermost frame with a file and a line outside the C runtime, else any with both.
 fn source_location(frames: &[Frame]) -> Option<Location> {
-    let located = |f: &Frame| Some(Location { function: f.function.clone(), file: f.file.clone()?, line: f.line? });
-    frames
-        .iter()
-        .filter(|f| !is_runtime_module(&f.module))
-        .find_map(located)
-        .or_else(|| frames.iter().find_map(located))
+    first_location(frames.iter().map(|f| (f.function.as_deref(), f.file.as_deref(), f.line, Some(f.module.as_str()))))
+}
+
+/// `(function, file, line, module)` of a frame of any kind.
+type FrameParts<'a> = (Option<&'a str>, Option<&'a str>, Option<u32>, Option<&'a str>);
+
+/// [`source_location`] over frames of any kind.
+fn first_location<'a>(frames: impl Iterator<Item = FrameParts<'a>> + Clone) -> Option<Location> {
+    let located = |(function, file, line, _): FrameParts<'_>| {
+        Some(Location { function: function.map(str::to_owned), file: file?.to_owned(), line: line? })
+    };
+    let own = |f: &FrameParts<'_>| !is_runtime_frame(f.0, f.1, f.3);
+    frames.clone().filter(own).find_map(located).or_else(|| frames.clone().find_map(located))
+}
+
+fn finding_failure(finding: &Finding, excerpts: &Excerpts) -> Failure {
+    let what = finding.summary.as_deref().unwrap_or(&finding.message);
+    let mut message = format!("{} {}: {what}", finding.sanitizer.runtime_name(), finding.kind);
+    if finding.count > 1 {
+        let _ = write!(message, " ({} reports)", finding.count);
+    }
+    // LSan has no access stack: its first leak's allocation stack says where.
+    let frames = match finding.related.first() {
+        Some(related) if finding.frames.is_empty() => &related.frames,
+        _ => &finding.frames,
+    };
+    let location =
+        first_location(frames.iter().map(|f| (f.function.as_deref(), f.file.as_deref(), f.line, f.module.as_deref())));
+    let mut details = excerpts.of_finding(finding);
+    for line in &finding.description {
+        details.push_str(line);
+        details.push('\n');
+    }
+    Failure { kind: FailureKind::Sanitizer, message, details, location }
 }
 
 fn leak_failure(test: &TestReport, excerpts: &Excerpts) -> Failure {
@@ -416,10 +458,10 @@ fn leak_failure(test: &TestReport, excerpts: &Excerpts) -> Failure {
     Failure { kind: FailureKind::Leak, message, details, location }
 }
 
-/// The text summary's lines for one test or hang, cut from what `RunReport::render_text` writes
+/// The text summary's lines for one test, hang or finding, cut from what `RunReport::render_text` writes
 /// into the build log, so that an excerpt reads exactly like the log.
 struct Excerpts {
-    /// The report without tests, hangs, warnings or leftovers: a frame for one at a time.
+    /// The report without tests, hangs, findings, warnings or leftovers: one at a time goes in.
     frame: std::cell::RefCell<RunReport>,
 }
 
@@ -429,6 +471,7 @@ impl Excerpts {
         frame.warnings.clear();
         frame.leftover_processes.clear();
         frame.hangs.clear();
+        frame.sanitizer_findings.clear();
         Excerpts { frame: std::cell::RefCell::new(frame) }
     }
 
@@ -446,6 +489,14 @@ impl Excerpts {
         let text = frame.render_text();
         frame.hangs.clear();
         Self::cut(&text, "leakcheck: HANG in ")
+    }
+
+    fn of_finding(&self, finding: &Finding) -> String {
+        let mut frame = self.frame.borrow_mut();
+        frame.sanitizer_findings = vec![finding.clone()];
+        let text = frame.render_text();
+        frame.sanitizer_findings.clear();
+        Self::cut(&text, "leakcheck: SANITIZER in ")
     }
 
     /// The line starting with `head` and the indented lines after it.

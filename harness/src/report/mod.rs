@@ -318,7 +318,8 @@ fn render_test(out: &mut String, test: &TestReport) {
 /// A hang: diagnosis, then each thread's top frames, native and Python.
 fn render_hang(out: &mut String, hang: &HangReport) {
     let test = hang.test.as_deref().map(for_terminal).unwrap_or("(unknown test)".into());
-    let kind = serde_json::to_value(hang.diagnosis.kind).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+    let kind =
+        serde_json::to_value(hang.diagnosis.kind).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
     let _ = writeln!(out, "leakcheck: HANG in {test} ({kind}): {}", for_terminal(&hang.diagnosis.summary));
     for process in &hang.processes {
         let _ = writeln!(out, "leakcheck:     process {}: {}", process.pid, for_terminal(&process.command));
@@ -344,7 +345,14 @@ fn render_hang(out: &mut String, hang: &HangReport) {
                     .python_frames
                     .iter()
                     .take(TEXT_FRAMES)
-                    .map(|f| format!("{} ({}:{})", for_terminal(&f.function), for_terminal(f.file.rsplit('/').next().unwrap_or(&f.file)), f.line))
+                    .map(|f| {
+                        format!(
+                            "{} ({}:{})",
+                            for_terminal(&f.function),
+                            for_terminal(f.file.rsplit('/').next().unwrap_or(&f.file)),
+                            f.line
+                        )
+                    })
                     .collect();
                 let _ = writeln!(out, "leakcheck:         python: {}", python.join(" <- "));
             }
@@ -355,7 +363,8 @@ fn render_hang(out: &mut String, hang: &HangReport) {
 /// A sanitizer finding: headline, test, then the top frames of its main stack.
 fn render_finding(out: &mut String, finding: &Finding) {
     let test = finding.test.as_deref().map(for_terminal).unwrap_or("(no test)".into());
-    let mut head = format!("leakcheck: SANITIZER in {test}: {} {}", finding.sanitizer.runtime_name(), for_terminal(&finding.kind));
+    let mut head =
+        format!("leakcheck: SANITIZER in {test}: {} {}", finding.sanitizer.runtime_name(), for_terminal(&finding.kind));
     if finding.count > 1 {
         let _ = write!(head, " ({} reports)", finding.count);
     }
