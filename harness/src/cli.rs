@@ -154,7 +154,7 @@ pub struct SymbolizeArgs {
 /// What leakcheck was asked to do.
 #[derive(Debug, Clone)]
 pub enum Mode {
-    Run(Config),
+    Run(Box<Config>),
     /// Symbolize addresses of this ELF file read from standard input.
     SymbolizeAddresses {
         exe: PathBuf,
@@ -191,7 +191,7 @@ impl Args {
         match self.action {
             Some(Action::Symbolize(SymbolizeArgs { exe: Some(exe), .. })) => Ok(Mode::SymbolizeAddresses { exe }),
             Some(Action::Symbolize(SymbolizeArgs { exe: None, log })) => Ok(Mode::SymbolizeLog { log }),
-            None => self.resolve().map(Mode::Run),
+            None => self.resolve().map(|config| Mode::Run(Box::new(config))),
         }
     }
 

@@ -15,7 +15,7 @@ fn main() {
         }
     };
     let config = match args.mode() {
-        Ok(Mode::Run(config)) => config,
+        Ok(Mode::Run(config)) => *config,
         Ok(Mode::SymbolizeAddresses { exe }) => std::process::exit(symbolize_addresses(&exe)),
         Ok(Mode::SymbolizeLog { log }) => std::process::exit(symbolize_log(log.as_deref())),
         Err(msg) => {
