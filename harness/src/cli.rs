@@ -37,8 +37,9 @@ pub struct Args {
     #[arg(long, value_name = "PATH")]
     pub json: Option<PathBuf>,
 
-    /// Write a JUnit XML report to PATH: one testcase per regrtest test; leaks, sanitizer
-    /// findings, hangs and test failures as failures with their details.
+    /// Write a JUnit XML report to PATH: one testcase per regrtest test, and one per unittest
+    /// method the output names (all with -v, else the failing ones); leaks, sanitizer findings,
+    /// hangs and test failures as failures with their details.
     #[arg(long, value_name = "PATH")]
     pub junit_xml: Option<PathBuf>,
 

@@ -61,6 +61,9 @@ const MAX_TESTS: usize = 100_000;
 /// Per test: unittest failures kept, and the length each is truncated to.
 const MAX_FAILED_METHODS: usize = 1_000;
 const MAX_FAILED_METHOD_LEN: usize = 2_048;
+/// Per test: unittest methods kept from verbose (`-v`) result lines. CPython's largest test
+/// files have a few thousand methods.
+const MAX_METHODS: usize = 20_000;
 /// Per list in the summary.
 const MAX_LIST_NAMES: usize = 100_000;
 
@@ -128,6 +131,10 @@ pub struct TestResult {
     /// unittest's `FAIL: ...`/`ERROR: ...` headers, e.g.
     /// `test_foo (test.test_x.TestClass.test_foo)`, deduplicated, over all attempts.
     pub failed_methods: Vec<String>,
+    /// Every unittest method the output named with a result: all of them with `-v` (verbose
+    /// `test_foo (mod.Class.test_foo) ... ok` lines), else the failed ones (`FAIL:`/`ERROR:`
+    /// headers). In order of first appearance.
+    pub methods: Vec<MethodResult>,
 }
 
 /// The final summary block (the last `== Tests result: ... ==` and what follows it).
@@ -155,6 +162,48 @@ pub struct Summary {
     pub interrupted: bool,
     /// `Total duration: ...` as printed, e.g. `1 min 2 sec`.
     pub total_duration: Option<String>,
+}
+
+/// What unittest said about one test method (`TextTestResult`'s verbose status words, or the
+/// `FAIL:`/`ERROR:` header of its error list).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MethodOutcome {
+    /// `ok`.
+    Passed,
+    /// `FAIL` (an assertion failed; in a subtest too).
+    Failed,
+    /// `ERROR` (another exception).
+    Error,
+    /// `skipped 'reason'`.
+    Skipped,
+    /// `expected failure`.
+    ExpectedFailure,
+    /// `unexpected success`.
+    UnexpectedSuccess,
+}
+
+impl MethodOutcome {
+    /// Whether unittest counts it against the run (`wasSuccessful()` is false).
+    #[must_use]
+    pub fn is_failure(self) -> bool {
+        matches!(self, MethodOutcome::Failed | MethodOutcome::Error | MethodOutcome::UnexpectedSuccess)
+    }
+}
+
+/// One unittest method of a test file, as unittest's output named it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MethodResult {
+    /// The method: `test_close_file`.
+    pub name: String,
+    /// Module and class, dotted: `test.test_posix.TestPosixSpawn`.
+    pub class: String,
+    /// The last result printed for it (a later attempt or `-R` repetition replaces an earlier
+    /// one).
+    pub outcome: MethodOutcome,
+    /// The skip reason, as unittest printed it (`repr()` of the reason).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
 }
 
 /// Everything [`Parser::finish`] resolved.
@@ -208,6 +257,17 @@ static LEAK: LazyLock<Regex> = LazyLock::new(|| {
 });
 /// unittest `TextTestResult.printErrorList`: a line of 70 `=`, then `FAIL: <desc>`.
 static UNITTEST_FAILURE: LazyLock<Regex> = LazyLock::new(|| re(r"^(FAIL|ERROR): (.+)$"));
+/// unittest's `TestCase.__str__` (3.11+): `test_foo (module.Class.test_foo)`, after the dots
+/// `-R` prints without a newline and the indent of a subtest; a subtest adds its description.
+/// Checked in [`method_description`]: the dotted id must end with the method's name.
+static METHOD_DESCRIPTION: LazyLock<Regex> =
+    LazyLock::new(|| re(r"^\.*(?:  )?([A-Za-z_]\w*) \(((?:[A-Za-z_]\w*\.)+[A-Za-z_]\w*)\)(?: (.*))?$"));
+/// `TextTestResult` with verbosity 2: `startTest` writes `DESCRIPTION ... `, the `add*` methods
+/// the status word and a newline; 3.12+ adds ` (0.001s)` with `--durations`. The description
+/// gets the docstring's first line on a line of its own when the test has one.
+static METHOD_STATUS: LazyLock<Regex> = LazyLock::new(|| {
+    re(r"(?:^|\.\.\. )(ok|FAIL|ERROR|skipped (.*)|expected failure|unexpected success)(?: \(\d+\.\d+s\))?$")
+});
 /// `single.py`/`runtest.py`: `test {name} failed[ -- {exc}]`, `test {name} crashed -- {tb}`.
 static HINT: LazyLock<Regex> = LazyLock::new(|| re(r"^test (\S+) (failed|crashed)(?: -- |$)"));
 /// faulthandler's `dump_traceback_later(timeout, exit=True)` header.
@@ -262,6 +322,8 @@ struct TestState {
     /// `== Tests result` blocks printed before the current attempt began: only a later block
     /// speaks about this attempt.
     blocks_at_start: u32,
+    /// Index into `result.methods` by (class, method).
+    method_index: HashMap<(String, String), usize>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -304,6 +366,9 @@ pub struct Parser {
     /// The list whose indented names are being collected.
     list: Option<ListKind>,
     prev_was_separator: bool,
+    /// A verbose method line whose status has not come yet: `(test, class, method)`. The
+    /// status follows the test's own output, or the docstring line.
+    pending_method: Option<(usize, String, String)>,
 }
 
 /// A result string taken apart.
@@ -523,9 +588,17 @@ impl Parser {
         }
         if was_separator {
             if let Some(c) = UNITTEST_FAILURE.captures(text) {
-                self.on_unittest_failure(c.get(2).map_or("", |m| m.as_str()));
+                let outcome = if c.get(1).is_some_and(|m| m.as_str() == "FAIL") {
+                    MethodOutcome::Failed
+                } else {
+                    MethodOutcome::Error
+                };
+                self.on_unittest_failure(c.get(2).map_or("", |m| m.as_str()), outcome);
                 return;
             }
+        }
+        if self.on_method_line(text) {
+            return;
         }
         if let Some(c) = HINT.captures(text) {
             let outcome = match c.get(2).map(|m| m.as_str()) {
@@ -729,10 +802,17 @@ impl Parser {
         self.test_index(trimmed)
     }
 
-    fn on_unittest_failure(&mut self, desc: &str) {
+    fn on_unittest_failure(&mut self, desc: &str, outcome: MethodOutcome) {
         let Some(state) = self.subject.and_then(|i| self.tests.get_mut(i)) else {
             return;
         };
+        if let Some((method, class, _)) = method_description(desc) {
+            // Verbose mode printed it already (a failed subtest may have passed siblings): the
+            // header only adds a method it did not name.
+            if !state.method_index.contains_key(&(class.to_owned(), method.to_owned())) {
+                record_method(state, class, method, outcome, None);
+            }
+        }
         let methods = &mut state.result.failed_methods;
         if methods.len() >= MAX_FAILED_METHODS {
             return;
@@ -741,6 +821,58 @@ impl Parser {
         if !methods.iter().any(|m| m == desc) {
             methods.push(desc.to_owned());
         }
+    }
+
+    /// A unittest verbose line (`test_foo (m.C.test_foo) ... ok`), or the status that ends a
+    /// pending one. Returns whether the line was one.
+    fn on_method_line(&mut self, text: &str) -> bool {
+        // Cheap rejection: a description holds ` (`; a lone status needs a pending method.
+        if self.pending_method.is_none() && !text.contains(" (") {
+            return false;
+        }
+        let status = METHOD_STATUS.captures(text);
+        let description = text.split(" ... ").next().and_then(method_description);
+        match (description, status) {
+            (Some((method, class, _)), Some(status)) if text.contains(" ... ") => {
+                let (method, class) = (method.to_owned(), class.to_owned());
+                self.pending_method = None;
+                self.record_for_subject(&class, &method, &status);
+                true
+            }
+            (Some((method, class, _)), _) => {
+                // `DESCRIPTION ... ` then the test's output, or `DESCRIPTION` then the
+                // docstring line: the status comes later.
+                self.pending_method = self.subject.map(|i| (i, class.to_owned(), method.to_owned()));
+                true
+            }
+            (None, Some(status)) => match self.pending_method.take() {
+                Some((i, class, method)) if Some(i) == self.subject => {
+                    self.record_for_subject(&class, &method, &status);
+                    true
+                }
+                _ => false,
+            },
+            (None, None) => false,
+        }
+    }
+
+    fn record_for_subject(&mut self, class: &str, method: &str, status: &regex::Captures<'_>) {
+        let Some(state) = self.subject.and_then(|i| self.tests.get_mut(i)) else {
+            return;
+        };
+        let word = status.get(1).map_or("", |m| m.as_str());
+        let (outcome, detail) = match word {
+            "ok" => (MethodOutcome::Passed, None),
+            "FAIL" => (MethodOutcome::Failed, None),
+            "ERROR" => (MethodOutcome::Error, None),
+            "expected failure" => (MethodOutcome::ExpectedFailure, None),
+            "unexpected success" => (MethodOutcome::UnexpectedSuccess, None),
+            _ => {
+                let reason = status.get(2).map(|m| truncate_at_char_boundary(m.as_str(), MAX_FAILED_METHOD_LEN));
+                (MethodOutcome::Skipped, reason.map(str::to_owned))
+            }
+        };
+        record_method(state, class, method, outcome, detail);
     }
 
     /// Returns whether the line was a summary line.
@@ -891,6 +1023,33 @@ impl Parser {
         self.by_name.insert(name.to_owned(), i);
         Some(i)
     }
+}
+
+/// `test_foo (module.Class.test_foo)[ SUBTEST]` taken apart: (method, class path, subtest).
+fn method_description(text: &str) -> Option<(&str, &str, Option<&str>)> {
+    let c = METHOD_DESCRIPTION.captures(text)?;
+    let method = c.get(1)?.as_str();
+    let id = c.get(2)?.as_str();
+    let class = id.strip_suffix(method)?.strip_suffix('.')?;
+    Some((method, class, c.get(3).map(|m| m.as_str())))
+}
+
+/// Record a method's result; a later one (the next `-R` repetition, a re-run) replaces an
+/// earlier one. A subtest's status is its method's: unittest prints only failing subtests, and
+/// prints nothing more for a method one of whose subtests failed.
+fn record_method(state: &mut TestState, class: &str, method: &str, outcome: MethodOutcome, detail: Option<String>) {
+    let key = (class.to_owned(), method.to_owned());
+    if let Some(&i) = state.method_index.get(&key) {
+        let entry = &mut state.result.methods[i];
+        entry.outcome = outcome;
+        entry.detail = detail;
+        return;
+    }
+    if state.result.methods.len() >= MAX_METHODS || class.len() + method.len() > MAX_FAILED_METHOD_LEN {
+        return;
+    }
+    state.method_index.insert(key, state.result.methods.len());
+    state.result.methods.push(MethodResult { name: method.to_owned(), class: class.to_owned(), outcome, detail });
 }
 
 /// The outcome the summary lists give `name`, most severe list first.
@@ -1350,6 +1509,81 @@ mod tests {
         assert_eq!(run.summary.and_then(|s| s.total_tests), Some(3));
     }
 
+    /// (class, method, outcome, detail) of every method of `test`.
+    fn methods<'a>(run: &'a ParsedRun, name: &str) -> Vec<(&'a str, &'a str, MethodOutcome, Option<&'a str>)> {
+        test(run, name)
+            .methods
+            .iter()
+            .map(|m| (m.class.as_str(), m.name.as_str(), m.outcome, m.detail.as_deref()))
+            .collect()
+    }
+
+    #[test]
+    fn verbose_method_lines_in_every_layout_and_version() {
+        use MethodOutcome::*;
+        let plain = "test_methods.Plain";
+        let expected = [
+            (plain, "test_docstring", Passed, None),
+            (plain, "test_errors", Error, None),
+            (plain, "test_expected", ExpectedFailure, None),
+            (plain, "test_fails", Failed, None),
+            (plain, "test_ok", Passed, None),
+            (plain, "test_prints", Passed, None),
+            (plain, "test_skipped", Skipped, Some("'not here'")),
+            (plain, "test_unexpected", UnexpectedSuccess, None),
+            ("test_methods.Sub", "test_subtests", Failed, None),
+            ("test_methods.Sub", "test_subtests_pass", Passed, None),
+        ];
+        for (file, input) in [
+            ("3.11.2-seq-verbose-methods", include_str!("../tests/data/regrtest/3.11.2-seq-verbose-methods.txt")),
+            ("3.11.2-j2-R-verbose-methods", include_str!("../tests/data/regrtest/3.11.2-j2-R-verbose-methods.txt")),
+            ("3.12.1-seq-verbose-methods", include_str!("../tests/data/regrtest/3.12.1-seq-verbose-methods.txt")),
+            ("3.13.0-j2-verbose-methods", include_str!("../tests/data/regrtest/3.13.0-j2-verbose-methods.txt")),
+        ] {
+            let run = parse(input, true);
+            assert_eq!(names(&run), ["test_methods"], "{file}");
+            assert_eq!(methods(&run, "test_methods"), expected, "{file}");
+            assert_eq!(outcome(&run, "test_methods"), Outcome::Failed, "{file}");
+        }
+    }
+
+    #[test]
+    fn refleak_repetitions_and_reruns_keep_the_last_result_of_each_method() {
+        let run = parse(include_str!("../tests/data/regrtest/3.11.2-seq-R-rerun.txt"), true);
+        // Failed in the first run (only its FAIL header names it), passed in the re-run's six
+        // repetitions, whose lines follow the dots of `-R`.
+        assert_eq!(methods(&run, "test_flaky"), [("test_flaky.TestFlaky", "test_flaky", MethodOutcome::Passed, None)]);
+        let failing = methods(&run, "test_failing");
+        assert_eq!(
+            failing.iter().map(|m| (m.1, m.2)).collect::<Vec<_>>(),
+            [("test_error", MethodOutcome::Error), ("test_fail", MethodOutcome::Failed)]
+        );
+    }
+
+    #[test]
+    fn method_lines_need_a_test_and_a_consistent_id() {
+        let mut p = Parser::new();
+        // Before any test, and lines that only look alike.
+        p.feed_line(b"test_a (m.C.test_a) ... ok\n");
+        p.feed_line(b"0:00:00 load avg: 0.01 [1/1] test_x\n");
+        p.feed_line(b"test_a (m.C.test_b) ... ok\n");
+        p.feed_line(b"test_y (30.0 sec) ... ok\n");
+        p.feed_line(b"ok\n");
+        // A pending method whose status never comes is not recorded.
+        p.feed_line(b"test_c (m.C.test_c) ... \n");
+        p.feed_line(b"test_d (m.C.test_d)\n");
+        p.feed_line(b"Its docstring ... skipped 'because'\n");
+        p.feed_line(b"test_e (m.C.test_e) ... ok (0.125s)\n");
+        let run = p.finish(false);
+        assert_eq!(
+            methods(&run, "test_x"),
+            [
+                ("m.C", "test_d", MethodOutcome::Skipped, Some("'because'")),
+                ("m.C", "test_e", MethodOutcome::Passed, None)
+            ]
+        );
+    }
+
     #[test]
     fn golden_3_11_2_sequential_timeout_exits_without_summary() {
         let run = parse(include_str!("../tests/data/regrtest/3.11.2-seq-timeout.txt"), true);
@@ -1573,6 +1807,8 @@ mod tests {
         assert_eq!(x.outcome, Some(Outcome::Failed));
         assert_eq!(x.result_text.as_deref(), Some("test_x failed (2 errors, 1 failure)"));
         assert_eq!(x.failed_methods, strings(&["test_foo (test.test_x.TestClass.test_foo) [subtest 1]"]));
+        // Without `-v`, the headers are all that names methods.
+        assert_eq!(methods(&run, "test_x"), [("test.test_x.TestClass", "test_foo", MethodOutcome::Failed, None)]);
         assert_eq!(outcome(&run, "test_y"), Outcome::Unknown);
         assert_eq!(outcome(&run, "test_z"), Outcome::Unknown);
         assert_eq!(run.summary, None);

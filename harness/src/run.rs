@@ -257,6 +257,7 @@ fn add_hangs(report: &mut RunReport, hangs: Vec<HangReport>) {
                 domains: None,
                 leak_sites: Vec::new(),
                 failed_methods: Vec::new(),
+                methods: Vec::new(),
                 repetitions: None,
                 notes: Vec::new(),
             }),
@@ -437,6 +438,7 @@ fn test_report(test: &regrtest::TestResult, series: Option<&Series>, join: &Join
         domains,
         leak_sites,
         failed_methods: test.failed_methods.clone(),
+        methods: test.methods.clone(),
         repetitions,
         notes,
     }

@@ -636,3 +636,79 @@ fn sanitizer_findings_are_failures_of_their_test_or_of_the_run() {
     let fence = md["fences"][0]["content"].as_str().unwrap_or_default();
     assert!(fence.contains("leakcheck: SANITIZER in test_leak_raw: AddressSanitizer double-free"), "{fence}");
 }
+
+/// regrtest with `-v` names every unittest method: each is a testcase of its own, beside its
+/// test file's, in the JSON (`methods`) and the JUnit XML, sequentially and from `-j 2` workers.
+#[test]
+fn verbose_runs_give_a_testcase_per_unittest_method() {
+    let testdir = common::testdir();
+    for jobs in [None, Some("-j2")] {
+        let work = tempfile::tempdir().expect("temporary directory");
+        let xml = work.path().join("junit.xml");
+        let dir = common::path_str(testdir.path());
+        let mut command = vec![common::python(), "-m", "test", "--testdir", &dir, "-v"];
+        command.extend(jobs);
+        command.extend(["test_unittest_methods", "test_balanced"]);
+        let run = common::leakcheck(&["--junit-xml", &common::path_str(&xml)], &command);
+        assert_eq!(run.code(), Some(2), "regrtest's own status, nothing added; stderr:\n{}", run.stderr);
+
+        let outcomes: Vec<(String, String)> = run.test("test_unittest_methods")["methods"]
+            .as_array()
+            .expect("methods")
+            .iter()
+            .map(|m| {
+                (
+                    format!("{}.{}", m["class"].as_str().unwrap_or("?"), m["name"].as_str().unwrap_or("?")),
+                    m["outcome"].as_str().unwrap_or("?").to_owned(),
+                )
+            })
+            .collect();
+        let k = "test_unittest_methods.Kinds";
+        let expected: Vec<(String, String)> = [
+            (format!("{k}.test_docstring"), "passed"),
+            (format!("{k}.test_errors"), "error"),
+            (format!("{k}.test_expected_failure"), "expected_failure"),
+            (format!("{k}.test_fails"), "failed"),
+            (format!("{k}.test_passes"), "passed"),
+            (format!("{k}.test_prints"), "passed"),
+            (format!("{k}.test_skipped"), "skipped"),
+            ("test_unittest_methods.Subtests.test_subtests".into(), "failed"),
+        ]
+        .into_iter()
+        .map(|(n, o)| (n, o.to_owned()))
+        .collect();
+        assert_eq!(outcomes, expected, "{jobs:?}");
+
+        assert_schema_valid(&xml);
+        let junit = python_json(READ_JUNIT, &[&xml]);
+        let method = |class: &str, name: &str| {
+            junit["cases"]
+                .as_array()
+                .and_then(|cases| cases.iter().find(|c| c["classname"] == class && c["name"] == name))
+                .unwrap_or_else(|| panic!("no testcase {class}.{name} in {}", junit["cases"]))
+                .clone()
+        };
+        let fails = method(k, "test_fails");
+        assert_eq!(fails["failures"][0]["type"], "unittest");
+        assert_eq!(fails["failures"][0]["message"], format!("FAIL: test_fails ({k}.test_fails)"));
+        assert_eq!(method(k, "test_errors")["failures"][0]["message"], format!("ERROR: test_errors ({k}.test_errors)"));
+        assert_eq!(method(k, "test_skipped")["skipped"], serde_json::json!(["'not <here> & now'"]));
+        for passing in ["test_passes", "test_expected_failure", "test_docstring", "test_prints"] {
+            let case = method(k, passing);
+            assert_eq!(
+                (&case["failures"], &case["skipped"]),
+                (&serde_json::json!([]), &serde_json::json!([])),
+                "{passing}"
+            );
+        }
+        assert_eq!(method("test_balanced.BalancedTest", "test_balanced")["failures"], serde_json::json!([]));
+        // Both files' testcases, then the methods: 2 + 8 + 1, failing: the file and 3 methods.
+        let suite = &junit["suites"][0];
+        assert_eq!(
+            (suite["tests"].as_u64(), suite["failures"].as_u64(), suite["skipped"].as_u64()),
+            (Some(11), Some(4), Some(1)),
+            "{jobs:?}"
+        );
+        assert_eq!(case(&junit, "test_unittest_methods")["classname"], "regrtest");
+    }
+}

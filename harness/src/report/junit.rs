@@ -9,6 +9,10 @@
 //! (`sanitizer_findings`) gets one `<failure type=KIND message=ONE-LINE>` per problem, the
 //! details (the text summary's lines for the test, hang or finding, regrtest's own leak lines,
 //! the failed test methods) in the element's text. Skipped tests get `<skipped message=...>`.
+//! After a test's testcase, one `<testcase classname="module.Class" name="test_method">` per
+//! unittest method the output named (`TestReport::methods`: every method with `-v`, else the
+//! failing ones), failing (`type="unittest"`) for `FAIL`, `ERROR` and `unexpected success`,
+//! skipped for a skip; these are not [`Case`]s, so drafts and annotations stay one per test.
 //! Problems of the run as a whole (the command could not start, was killed by a signal, was
 //! interrupted, a hang or finding no test owns) are a failing `<testcase classname="leakcheck"
 //! name="run">`. The suite carries the command, versions and statuses as `<property>`s and the
@@ -40,6 +44,7 @@ use quick_xml::Writer;
 use super::{RunReport, TestReport};
 use crate::escape::for_terminal;
 use crate::hang::HangReport;
+use crate::regrtest::{MethodOutcome, MethodResult};
 use crate::sanitizer::Finding;
 use crate::symbolize::Frame;
 
@@ -573,9 +578,12 @@ pub fn write_junit(report: &RunReport, out: impl Write) -> io::Result<()> {
 /// Write `cases` as JUnit XML; `report` gives the suite's properties and `<system-out>`. This
 /// is the hook for callers that add their own [`Failure`]s to the cases of [`cases`].
 pub fn write_junit_cases(report: &RunReport, cases: &[Case<'_>], out: impl Write) -> io::Result<()> {
-    let failed = cases.iter().filter(|c| c.failed()).count().to_string();
-    let skipped = cases.iter().filter(|c| c.skipped.is_some() && !c.failed()).count().to_string();
-    let tests = cases.len().to_string();
+    let methods = || cases.iter().filter_map(|c| c.test).flat_map(|t| &t.methods);
+    let failed = cases.iter().filter(|c| c.failed()).count() + methods().filter(|m| m.outcome.is_failure()).count();
+    let skipped = cases.iter().filter(|c| c.skipped.is_some() && !c.failed()).count()
+        + methods().filter(|m| m.outcome == MethodOutcome::Skipped).count();
+    let tests = (cases.len() + methods().count()).to_string();
+    let (failed, skipped) = (failed.to_string(), skipped.to_string());
     let mut w = Writer::new_with_indent(out, b' ', 2);
     w.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))?;
     let totals = [("tests", tests.as_str()), ("failures", failed.as_str()), ("errors", "0")];
@@ -598,19 +606,23 @@ pub fn write_junit_cases(report: &RunReport, cases: &[Case<'_>], out: impl Write
         let tag = start("testcase", &[("name", &case.name), ("classname", classname)]);
         if case.failures.is_empty() && case.skipped.is_none() {
             w.write_event(Event::Empty(tag))?;
-            continue;
+        } else {
+            w.write_event(Event::Start(tag))?;
+            if let Some(reason) = &case.skipped {
+                w.write_event(Event::Empty(start("skipped", &[("message", reason)])))?;
+            }
+            for failure in &case.failures {
+                let message = clip(&failure.message, MAX_MESSAGE_CHARS);
+                let attrs = [("message", message.as_ref()), ("type", failure.kind.as_str())];
+                w.write_event(Event::Start(start("failure", &attrs)))?;
+                w.write_event(Event::Text(BytesText::new(&xml_visible(&failure_body(failure), true))))?;
+                w.write_event(Event::End(BytesEnd::new("failure")))?;
+            }
+            w.write_event(Event::End(BytesEnd::new("testcase")))?;
         }
-        w.write_event(Event::Start(tag))?;
-        if let Some(reason) = &case.skipped {
-            w.write_event(Event::Empty(start("skipped", &[("message", reason)])))?;
+        for method in case.test.iter().flat_map(|t| &t.methods) {
+            write_method(&mut w, method)?;
         }
-        for failure in &case.failures {
-            let message = clip(&failure.message, MAX_MESSAGE_CHARS);
-            w.write_event(Event::Start(start("failure", &[("message", &message), ("type", failure.kind.as_str())])))?;
-            w.write_event(Event::Text(BytesText::new(&xml_visible(&failure_body(failure), true))))?;
-            w.write_event(Event::End(BytesEnd::new("failure")))?;
-        }
-        w.write_event(Event::End(BytesEnd::new("testcase")))?;
     }
 
     w.write_event(Event::Start(BytesStart::new("system-out")))?;
@@ -619,6 +631,34 @@ pub fn write_junit_cases(report: &RunReport, cases: &[Case<'_>], out: impl Write
     w.write_event(Event::End(BytesEnd::new("testsuite")))?;
     w.write_event(Event::End(BytesEnd::new("testsuites")))?;
     w.get_mut().write_all(b"\n")
+}
+
+/// A unittest method regrtest's output named: `<testcase classname="test.test_x.Class"
+/// name="test_foo">`, failing for `FAIL`, `ERROR` and `unexpected success` (unittest's own
+/// verdict), skipped for `skipped`. The traceback stays in the log: regrtest prints it only
+/// in verbose mode, and the method's testcase points there.
+fn write_method<W: Write>(w: &mut Writer<W>, method: &MethodResult) -> io::Result<()> {
+    let tag = start("testcase", &[("name", &method.name), ("classname", &method.class)]);
+    let word = match method.outcome {
+        MethodOutcome::Failed => "FAIL",
+        MethodOutcome::Error => "ERROR",
+        MethodOutcome::UnexpectedSuccess => "UNEXPECTED SUCCESS",
+        MethodOutcome::Skipped => {
+            let reason = method.detail.as_deref().unwrap_or("skipped");
+            w.write_event(Event::Start(tag))?;
+            w.write_event(Event::Empty(start("skipped", &[("message", &clip(reason, MAX_MESSAGE_CHARS))])))?;
+            return w.write_event(Event::End(BytesEnd::new("testcase")));
+        }
+        MethodOutcome::Passed | MethodOutcome::ExpectedFailure => return w.write_event(Event::Empty(tag)),
+    };
+    let header = format!("{word}: {} ({}.{})", method.name, method.class, method.name);
+    w.write_event(Event::Start(tag))?;
+    let message = clip(&header, MAX_MESSAGE_CHARS);
+    w.write_event(Event::Start(start("failure", &[("message", &message), ("type", "unittest")])))?;
+    let body = format!("{header}\n\nThe traceback is in the test's output in the log.\n");
+    w.write_event(Event::Text(BytesText::new(&xml_visible(&body, true))))?;
+    w.write_event(Event::End(BytesEnd::new("failure")))?;
+    w.write_event(Event::End(BytesEnd::new("testcase")))
 }
 
 /// The failure's text: the message, then the details.

@@ -113,6 +113,9 @@ pub struct TestReport {
     pub leak_sites: Vec<LeakSiteReport>,
     /// The unittest methods regrtest's output names as failing (`test_x (mod.Class.test_x)`).
     pub failed_methods: Vec<String>,
+    /// Every unittest method the output names with its result: all of them when regrtest runs
+    /// with `-v` (and in `--rerun`'s verbose re-runs), else the failing ones.
+    pub methods: Vec<crate::regrtest::MethodResult>,
     pub repetitions: Option<Repetitions>,
     /// Why something is missing or partial.
     pub notes: Vec<String>,
@@ -474,6 +477,7 @@ mod tests {
                     domains: Some(clean),
                     leak_sites: vec![],
                     failed_methods: vec![],
+                    methods: vec![],
                     repetitions: None,
                     notes: vec![],
                 },
@@ -500,6 +504,7 @@ mod tests {
                         folded_frames: 1,
                     }],
                     failed_methods: vec![],
+                    methods: vec![],
                     repetitions: None,
                     notes: vec![],
                 },
