@@ -264,7 +264,15 @@ fn add_hangs(report: &mut RunReport, hangs: Vec<HangReport>) {
         }
         report.warnings.extend(hang.notes.iter().cloned());
     }
-    report.summary.hung = hangs.iter().filter_map(|h| h.test.clone()).collect();
+    // Each test once, in the order of its first hang (a test may hang more than once: every
+    // stuck forked child of a test is a hang of its own).
+    let mut hung: Vec<String> = Vec::new();
+    for name in hangs.iter().filter_map(|h| h.test.as_ref()) {
+        if !hung.contains(name) {
+            hung.push(name.clone());
+        }
+    }
+    report.summary.hung = hung;
     report.summary.tests = report.tests.len();
     report.hangs = hangs;
 }

@@ -5,7 +5,7 @@
 //! - `lock-owner-gone`: a thread waits for a mutex whose owner is no thread of the process: it
 //!   was locked by a thread of the parent and inherited, locked, across `fork`.
 //! - `known-signature`: a known pattern, with its reference (bpo-45200: a forked child blocked
-//!   in libasan's `pthread_create`).
+//!   on a lock inside libasan, inherited locked across `fork`).
 //! - `no-progress`: none of the above could be proved; the caller decides when to say so.
 //!
 //! Knows nothing of processes: the caller reads memory and registers.
@@ -154,23 +154,42 @@ pub fn diagnose(process: &ProcessView) -> Option<Diagnosis> {
     None
 }
 
-/// bpo-45200: libasan deadlocks in `pthread_create()` when a multi-threaded process forks and
-/// the child starts a thread (test_multiprocessing_fork hangs under ASAN).
+/// bpo-45200 (gh-89363): libasan's internal locks (its allocator's size-class regions, thread
+/// registry, ...) are not reset at `fork`, so a lock a parent thread held at that moment stays
+/// locked in the child, and the child's first `pthread_create` (or allocation) on that path
+/// sleeps forever: test_multiprocessing_fork hangs under ASAN. LLVM's runtime gained fork
+/// handlers in late 2023 (llvm-project PR 75290); gcc 12's libasan has none.
+///
+/// The signature: in a forked child, a thread sleeps on a futex that libasan waits on itself
+/// (the innermost frame outside libc is libasan's: its `Mutex::Lock`, or the glibc lock its
+/// `pthread_create` interceptor takes), and no thread of the child is inside libasan otherwise,
+/// so nothing in the child can ever release it. Seen here, on gcc 12's libasan with a fork-then-
+/// thread loop on the ASAN CPython: `ThreadStart → GetThreadStackAndTls → pthread_getattr_np →
+/// free → Quarantine → SizeClassAllocator64::GetFromAllocator → Mutex::Lock`.
 fn known_signature(process: &ProcessView) -> Option<Diagnosis> {
     if !process.forked_child {
         return None;
     }
-    let stuck = process.threads.iter().find(|t| {
-        t.futex.is_some()
-            && t.frames.iter().any(|f| f.module.contains("libasan"))
-            && t.frames.iter().any(|f| f.function.as_deref().is_some_and(|n| n.contains("pthread_create")))
-    })?;
+    let waits_in_asan = |t: &ThreadView| t.futex.is_some() && blocked_by_libasan(&t.frames);
+    let stuck = process.threads.iter().find(|t| waits_in_asan(t))?;
+    // A thread running libasan code could still release the lock: then this is no proof.
+    let releasable =
+        process.threads.iter().any(|t| !waits_in_asan(t) && t.frames.iter().any(|f| is_libasan(&f.module)));
+    if releasable {
+        return None;
+    }
+    let waiting_in =
+        stuck.frames.iter().filter(|f| is_libasan(&f.module)).find_map(|f| f.function.as_deref()).unwrap_or("libasan");
+    let creating = stuck.frames.iter().any(|f| {
+        f.function.as_deref().is_some_and(|n| n.contains("pthread_create") || n.contains("AsanThread::ThreadStart"))
+    });
+    let path = if creating { "while starting a thread" } else { "on an allocation path" };
     Some(Diagnosis {
         kind: DiagnosisKind::KnownSignature,
         summary: format!(
-            "process {} was forked from a multi-threaded process and its thread {} is stuck in libasan's \
-             pthread_create: the libasan fork/thread deadlock (bpo-45200, gh-89363); CPython skips such tests under \
-             ASAN (support.HAVE_ASAN_FORK_BUG)",
+            "process {} was forked from a multi-threaded process and its thread {} sleeps on a lock inside libasan \
+             ({waiting_in}) {path}; the parent's thread that held it does not exist in the child: the libasan \
+             fork deadlock (bpo-45200, gh-89363); CPython skips such tests under ASAN (support.HAVE_ASAN_FORK_BUG)",
             process.pid, stuck.tid
         ),
         pid: process.pid,
@@ -178,6 +197,19 @@ fn known_signature(process: &ProcessView) -> Option<Diagnosis> {
         locks: Vec::new(),
         reference: Some("bpo-45200".into()),
     })
+}
+
+fn is_libasan(module: &str) -> bool {
+    module.rsplit('/').next().is_some_and(|name| name.starts_with("libasan.so") || name.starts_with("libclang_rt.asan"))
+}
+
+/// Whether the innermost frame outside the C library is libasan's: libasan itself called the
+/// futex wait (its own mutex) or the glibc lock function that sleeps.
+fn blocked_by_libasan(frames: &[Frame]) -> bool {
+    let is_libc = |module: &str| {
+        module.rsplit('/').next().is_some_and(|name| name.starts_with("libc.so") || name.starts_with("libpthread"))
+    };
+    frames.iter().find(|f| !is_libc(&f.module)).is_some_and(|f| is_libasan(&f.module))
 }
 
 #[cfg(test)]
@@ -269,6 +301,73 @@ mod tests {
         let d = diagnose(&process).expect("known");
         assert_eq!(d.kind, DiagnosisKind::KnownSignature);
         assert_eq!(d.reference.as_deref(), Some("bpo-45200"));
+    }
+
+    /// The two threads of a real forked child of the ASAN CPython (gcc 12's libasan, glibc
+    /// 2.36) that deadlocked on 2026-11-30 in a fork-then-thread loop (frames as gdb showed them).
+    fn real_bpo_45200_child() -> ProcessView {
+        let asan = "/usr/lib/x86_64-linux-gnu/libasan.so.8";
+        let libc = "/usr/lib/x86_64-linux-gnu/libc.so.6";
+        let new_thread = ThreadView {
+            tid: 10633,
+            state: 'S',
+            frames: vec![
+                frame("__sanitizer::FutexWait", asan),
+                frame("__sanitizer::Semaphore::Wait", asan),
+                frame("__sanitizer::Mutex::Lock", asan),
+                frame("__sanitizer::SizeClassAllocator64<__asan::AP64<__sanitizer::LocalAddressSpaceView> >::GetFromAllocator", asan),
+                frame("__asan::Allocator::Deallocate", asan),
+                frame("__interceptor_free", asan),
+                frame("__pthread_getattr_np", libc),
+                frame("__sanitizer::GetThreadStackTopAndBottom", asan),
+                frame("__asan::AsanThread::ThreadStart", asan),
+                frame("start_thread", libc),
+                frame("clone3", libc),
+            ],
+            futex: Some(0x6400_0000_1208),
+            mutex_owner: None,
+        };
+        // `threading.Thread.start()` waiting for the new thread to say it started.
+        let main_thread = ThreadView {
+            tid: 10630,
+            state: 'S',
+            frames: vec![
+                frame("__futex_abstimed_wait_common", libc),
+                frame("do_futex_wait", libc),
+                frame("__new_sem_wait_slow64", libc),
+                frame("PyThread_acquire_lock_timed", "/root/.cache/leakcheck/cpython-3.11.2-asan-pydebug/python"),
+            ],
+            futex: Some(0x6060_0008_d750),
+            mutex_owner: None,
+        };
+        ProcessView { pid: 10630, forked_child: true, threads: vec![main_thread, new_thread] }
+    }
+
+    #[test]
+    fn a_real_forked_child_stuck_on_libasans_allocator_lock_is_bpo_45200() {
+        let d = diagnose(&real_bpo_45200_child()).expect("known");
+        assert_eq!(
+            (d.kind, d.reference.as_deref(), d.threads.as_slice()),
+            (DiagnosisKind::KnownSignature, Some("bpo-45200"), &[10633][..])
+        );
+        assert!(d.summary.contains("(__sanitizer::FutexWait) while starting a thread"), "{}", d.summary);
+
+        // Not forked: a libasan lock can have a living owner.
+        let mut process = real_bpo_45200_child();
+        process.forked_child = false;
+        assert_eq!(diagnose(&process), None);
+        // A thread of the child still running libasan code may release it.
+        let mut process = real_bpo_45200_child();
+        process.threads[0].futex = None;
+        process.threads[0]
+            .frames
+            .insert(0, frame("__asan::Allocator::Allocate", "/usr/lib/x86_64-linux-gnu/libasan.so.8"));
+        assert_eq!(diagnose(&process), None);
+        // A futex wait of the program's own that merely passes through libasan further out.
+        let mut process = real_bpo_45200_child();
+        process.threads[1].frames.insert(0, frame("sem_wait", "/usr/lib/x86_64-linux-gnu/libc.so.6"));
+        process.threads[1].frames.insert(1, frame("wait_for_it", "/tmp/_fixture.so"));
+        assert_eq!(diagnose(&process), None);
     }
 
     #[test]

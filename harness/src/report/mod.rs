@@ -223,8 +223,14 @@ impl RunReport {
         }
         let s = &self.summary;
         let mut head = format!("---- leak summary: {} test{}, {} leaked", s.tests, plural(s.tests), s.leaked.len());
-        if !s.hung.is_empty() {
-            let _ = write!(head, ", {} hung", s.hung.len());
+        if !self.hangs.is_empty() {
+            // `1 hung` when each hang is a test's; else how many hangs there were, in how many tests.
+            let hangs = self.hangs.len();
+            if s.hung.len() == hangs {
+                let _ = write!(head, ", {hangs} hung");
+            } else {
+                let _ = write!(head, ", {hangs} hang{} in {} test{}", plural(hangs), s.hung.len(), plural(s.hung.len()));
+            }
         }
         if s.sanitizer_findings > 0 {
             let _ = write!(head, ", {} sanitizer finding{}", s.sanitizer_findings, plural(s.sanitizer_findings));
