@@ -71,8 +71,8 @@ def main():
             order = chosen if i % 2 == 0 else list(reversed(chosen))
             for variant in order:
                 run_dir = os.path.join(work, f"{variant}-{i}")
-                # Under memray regrtest reports reference leaks in every test (exit 2): memray's
-                # own tracking moves the reference counts that -R measures.
+                # Under memray regrtest reports reference leaks in every test (exit 2): memray
+                # moves the total reference count that -R compares.
                 accepted = (0, 2) if variant == "memray" else (0, 101)
                 times[variant].append(run(variants[variant](run_dir), work, accepted))
             print(f"round {i + 1}: " + ", ".join(f"{v} {times[v][-1]:.2f} s" for v in chosen), flush=True)
