@@ -182,3 +182,44 @@ fn a_silent_busy_loop_becomes_no_progress_only_after_the_timeout() {
     assert_eq!(run.test("test_balanced")["outcome"], "passed", "{}", run.stderr);
     assert_tree_gone(dir.path());
 }
+
+/// ptrace denied for real: the stuck process made itself non-dumpable, and leakcheck runs
+/// without CAP_SYS_PTRACE (root drops it from its bounding set with `setpriv`; any other user
+/// lacks it). The hang is still found from `/proc`, said to be unproven for want of stacks, with
+/// the reason and what to change, the Python stack of the main thread, and the tree ended.
+#[test]
+fn without_ptrace_a_hang_is_reported_from_proc_with_the_reason() {
+    let dir = testdir();
+    // The effective uid: the second field of `Uid:` in /proc/self/status.
+    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
+    let root =
+        status.lines().find_map(|l| l.strip_prefix("Uid:")).and_then(|ids| ids.split_whitespace().nth(1)) == Some("0");
+    let wrapper: &[&str] = if root { &["setpriv", "--bounding-set", "-sys_ptrace", "--"] } else { &[] };
+    let argv = regrtest(dir.path(), &[], &["test_hang_undumpable"]);
+    let run = leakcheck_wrapped(wrapper, None, &["--hang-timeout", "4"], &as_strs(&argv), &[]);
+    assert_eq!(run.code(), Some(102), "{}", run.stderr);
+    let hang = only_hang(&run);
+    assert_eq!(
+        (hang["diagnosis"]["kind"].as_str(), hang["test"].as_str()),
+        (Some("no-progress"), Some("test_hang_undumpable"))
+    );
+    let summary = hang["diagnosis"]["summary"].as_str().unwrap_or_default();
+    assert!(summary.contains("no native stacks could be read"), "{summary}");
+    let notes = hang["notes"].to_string();
+    assert!(notes.contains("ptrace is not permitted") && notes.contains("ptrace_scope"), "{notes}");
+    assert!(
+        run.stderr.contains("leakcheck: warning: ") && run.stderr.contains("ptrace is not permitted"),
+        "{}",
+        run.stderr
+    );
+    let process = &hang["processes"][0];
+    let threads = process["threads"].as_array().expect("the threads, from /proc");
+    assert_eq!(threads.len(), 3, "main thread and the two deadlocked C threads: {process}");
+    assert!(threads.iter().all(|t| t["frames"] == serde_json::json!([])));
+    // faulthandler's `Current thread` is the main thread, which took the process's SIGUSR1.
+    let main = threads.iter().find(|t| t["tid"] == process["pid"]).expect("the main thread");
+    let python: Vec<&str> =
+        main["python_frames"].as_array().into_iter().flatten().filter_map(|f| f["function"].as_str()).collect();
+    assert!(python.contains(&"test_mutex_cycle_undumpable"), "{main}");
+    assert_tree_gone(dir.path());
+}

@@ -247,12 +247,17 @@ impl HangWatch {
                 notes.extend(more);
                 proof = proof.or_else(|| diagnose(&view));
             }
+            // Without ptrace (Yama, a container's capabilities) there are no stacks to prove
+            // anything with; say so rather than point at stacks that are not there.
+            let blind = reports.iter().flat_map(|r: &ProcessReport| &r.threads).all(|t| t.frames.is_empty());
+            let why = if blind {
+                "no native stacks could be read (see the note), so no lock could be examined"
+            } else {
+                "no lock cycle or lost lock owner could be shown: see the stacks"
+            };
             let diagnosis = proof.unwrap_or_else(|| Diagnosis {
                 kind: DiagnosisKind::NoProgress,
-                summary: format!(
-                    "no output for {} s; no lock cycle or lost lock owner could be shown: see the stacks",
-                    self.timeout.as_secs()
-                ),
+                summary: format!("no output for {} s; {why}", self.timeout.as_secs()),
                 pid: first.pid,
                 threads: Vec::new(),
                 locks: Vec::new(),
@@ -482,14 +487,27 @@ fn read_dump(mut file: std::fs::File) -> Vec<String> {
         .collect()
 }
 
-/// Put faulthandler's frames on the threads of the report (the last dump wins).
+/// Put faulthandler's frames on the threads of the report (the last dump wins). Without the
+/// thread pointers (ptrace denied), only the `Current thread` can be placed: the signal was sent
+/// to the process, and Linux delivers a process-directed signal to the main thread (tid = pid)
+/// unless that thread blocks it.
 fn attach_python_frames(report: &mut HangReport, pthreads: &BTreeMap<u64, i32>, dump: &[String]) {
     let mut stacks: BTreeMap<i32, Vec<PythonFrame>> = BTreeMap::new();
     let mut current: Option<i32> = None;
+    let main_thread = report.diagnosis.pid;
+    let mut unplaced = 0;
     for line in dump {
         if let Some(caps) = FAULTHANDLER_THREAD.captures(line.as_bytes()) {
             let pointer = std::str::from_utf8(&caps[2]).ok().and_then(|h| u64::from_str_radix(h, 16).ok());
-            current = pointer.and_then(|p| pthreads.get(&p).copied());
+            let handler = &caps[1] == b"Current thread";
+            current = match pointer.and_then(|p| pthreads.get(&p).copied()) {
+                Some(tid) => Some(tid),
+                None if pthreads.is_empty() && handler => Some(main_thread),
+                None => {
+                    unplaced += 1;
+                    None
+                }
+            };
             if let Some(tid) = current {
                 stacks.insert(tid, Vec::new());
             }
@@ -511,6 +529,12 @@ fn attach_python_frames(report: &mut HangReport, pthreads: &BTreeMap<u64, i32>, 
     }
     if !stacks.is_empty() || !pthreads.is_empty() && dump.is_empty() {
         report.notes.push("some Python stacks could not be read from faulthandler's output".into());
+    }
+    if unplaced > 0 {
+        report.notes.push(format!(
+            "{unplaced} Python thread stack(s) of faulthandler's dump could not be matched to a thread id \
+             (that needs the threads' registers, i.e. ptrace); the dump is in the log"
+        ));
     }
 }
 
@@ -578,5 +602,17 @@ mod tests {
         );
         assert_eq!(threads[1].python_frames.len(), 2);
         assert!(report.notes.is_empty(), "{:?}", report.notes);
+
+        // No thread pointers (ptrace denied): the signal's thread is the main thread; the
+        // other stack stays in the log, and a note says so.
+        for thread in &mut report.processes[0].threads {
+            thread.python_frames.clear();
+        }
+        attach_python_frames(&mut report, &BTreeMap::new(), &dump);
+        let threads = &report.processes[0].threads;
+        assert_eq!(threads[0].python_frames.len(), 1);
+        assert!(threads[1].python_frames.is_empty());
+        assert_eq!(report.notes.len(), 1);
+        assert!(report.notes[0].starts_with("1 Python thread stack(s)"), "{:?}", report.notes);
     }
 }

@@ -229,7 +229,8 @@ impl RunReport {
             if s.hung.len() == hangs {
                 let _ = write!(head, ", {hangs} hung");
             } else {
-                let _ = write!(head, ", {hangs} hang{} in {} test{}", plural(hangs), s.hung.len(), plural(s.hung.len()));
+                let _ =
+                    write!(head, ", {hangs} hang{} in {} test{}", plural(hangs), s.hung.len(), plural(s.hung.len()));
             }
         }
         if s.sanitizer_findings > 0 {
@@ -348,7 +349,8 @@ fn render_hang(out: &mut String, hang: &HangReport) {
                     }
                 })
                 .collect();
-            let _ = writeln!(out, "leakcheck:       thread {} ({}): {}", thread.tid, thread.state, native.join(" <- "));
+            let native = if native.is_empty() { "(no native stack)".to_owned() } else { native.join(" <- ") };
+            let _ = writeln!(out, "leakcheck:       thread {} ({}): {native}", thread.tid, thread.state);
             if !thread.python_frames.is_empty() {
                 let python: Vec<String> = thread
                     .python_frames

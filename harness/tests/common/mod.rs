@@ -83,9 +83,27 @@ pub fn leakcheck(extra: &[&str], command: &[&str]) -> Run {
 
 /// Like [`leakcheck`], in directory `cwd` and with environment `env`.
 pub fn leakcheck_in(cwd: Option<&Path>, extra: &[&str], command: &[&str], env: &[(&str, &str)]) -> Run {
+    leakcheck_wrapped(&[], cwd, extra, command, env)
+}
+
+/// Like [`leakcheck_in`], leakcheck started by `wrapper` (e.g. `setpriv ... --`) when not empty.
+pub fn leakcheck_wrapped(
+    wrapper: &[&str],
+    cwd: Option<&Path>,
+    extra: &[&str],
+    command: &[&str],
+    env: &[(&str, &str)],
+) -> Run {
     let work = tempfile::tempdir().expect("creating a temporary directory");
     let json_path = work.path().join("report.json");
-    let mut cmd = Command::new(LEAKCHECK);
+    let mut cmd = match wrapper.split_first() {
+        Some((program, args)) => {
+            let mut cmd = Command::new(program);
+            cmd.args(args).arg(LEAKCHECK);
+            cmd
+        }
+        None => Command::new(LEAKCHECK),
+    };
     cmd.args(extra).arg("--json").arg(&json_path).arg("--").args(command);
     cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).stdin(Stdio::null());
     cmd.current_dir(cwd.unwrap_or(work.path()));
