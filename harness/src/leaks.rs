@@ -12,7 +12,8 @@
 
 use serde::Serialize;
 
-use crate::shim_events::{Count, Series, DOMAINS};
+use crate::hang::PythonFrame;
+use crate::shim_events::{Count, PyFrameRecord, Series, DOMAINS};
 
 /// regrtest's rule for references and memory blocks: leak iff every counted delta is >= 1.
 pub fn regrtest_rule(deltas: &[i64]) -> bool {
@@ -96,6 +97,21 @@ pub struct LeakSite {
     pub bytes: Vec<i64>,
     /// Absolute return addresses, innermost first (empty if the stack record is missing).
     pub stack: Vec<u64>,
+    /// The innermost Python frame running when the site's blocks were allocated, when the shim
+    /// could read it.
+    pub python_frame: Option<PythonFrame>,
+}
+
+/// A `pyframe` record in the shape hangs report Python frames in, so that both read alike in
+/// the JSON. Line numbers of Python code start at 1, so 0 can say "unknown" (the shim's -1:
+/// the code object has no line for the instruction) without turning the `line` hangs already
+/// publish into a nullable field. The shim's `?` for a name it could not read stays `?`.
+pub fn python_frame(record: &PyFrameRecord) -> PythonFrame {
+    PythonFrame {
+        function: String::from_utf8_lossy(&record.function).into_owned(),
+        file: String::from_utf8_lossy(&record.file).into_owned(),
+        line: u32::try_from(record.line).unwrap_or(0),
+    }
 }
 
 /// The sites of `series` that leak: regrtest's rule holds for the site (every counted
@@ -146,7 +162,13 @@ pub fn leak_sites(series: &Series) -> Vec<LeakSite> {
                 b'm' => "mem",
                 _ => "obj",
             };
-            found.push(LeakSite { domain, blocks, bytes, stack: stack.cloned().unwrap_or_default() });
+            found.push(LeakSite {
+                domain,
+                blocks,
+                bytes,
+                stack: stack.cloned().unwrap_or_default(),
+                python_frame: series.pyframes.get(site).map(python_frame),
+            });
         }
     }
     found.sort_by_key(|s| std::cmp::Reverse(s.blocks.iter().sum::<i64>()));
@@ -177,6 +199,7 @@ mod tests {
             aborted: Some(false),
             sites: Default::default(),
             stacks: Default::default(),
+            pyframes: Default::default(),
             modules: Vec::new(),
         }
     }
@@ -210,10 +233,50 @@ mod tests {
         let leaks = leak_sites(&s);
         assert_eq!(
             leaks,
-            vec![LeakSite { domain: "mem", blocks: vec![1, 1, 1], bytes: vec![24, 24, 24], stack: vec![0x10, 0x20] }]
+            vec![LeakSite {
+                domain: "mem",
+                blocks: vec![1, 1, 1],
+                bytes: vec![24, 24, 24],
+                stack: vec![0x10, 0x20],
+                python_frame: None
+            }]
         );
         s.measures.pop();
         assert!(leak_sites(&s).is_empty(), "no verdict on a series cut short");
+    }
+
+    #[test]
+    fn a_leak_site_gets_the_python_frame_of_its_own_site() {
+        let mut s = series(&[(0, 0, 0), (0, 0, 0), (0, 0, 0), (0, 0, 0)], 1, 2);
+        let growing = [
+            (0, Count { blocks: 1, bytes: 48 }),
+            (1, Count { blocks: 2, bytes: 96 }),
+            (2, Count { blocks: 3, bytes: 144 }),
+        ];
+        for site in [4, 5] {
+            s.sites.insert(site, (b'r', growing.into_iter().collect()));
+            s.stacks.insert(site, vec![0x40 + u64::from(site)]);
+        }
+        let record = |site: u32, line: i64, function: &[u8]| PyFrameRecord {
+            pid: 1,
+            site,
+            line,
+            file: b"/tmp/x/test_leak_raw.py".to_vec(),
+            function: function.to_vec(),
+        };
+        s.pyframes.insert(4, record(4, 9, b"LeakTest.test_leak_raw"));
+        // Not UTF-8, and no line for the instruction.
+        s.pyframes.insert(5, record(5, -1, b"f\xff"));
+        // A frame of a site that does not leak goes nowhere.
+        s.pyframes.insert(6, record(6, 1, b"elsewhere"));
+        let frames: Vec<(u64, Option<PythonFrame>)> =
+            leak_sites(&s).into_iter().map(|site| (site.stack[0], site.python_frame)).collect();
+        let frame = |function: &str, line: u32| {
+            Some(PythonFrame { function: function.into(), file: "/tmp/x/test_leak_raw.py".into(), line })
+        };
+        assert_eq!(frames, vec![(0x44, frame("LeakTest.test_leak_raw", 9)), (0x45, frame("f\u{fffd}", 0))]);
+        s.pyframes.clear();
+        assert!(leak_sites(&s).iter().all(|site| site.python_frame.is_none()));
     }
 
     #[test]

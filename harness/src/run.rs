@@ -353,6 +353,9 @@ fn assemble(
     for (pid, msg) in &shim.errors {
         report.warnings.push(format!("shim in pid {pid}: {msg}"));
     }
+    for reason in &shim.no_python_frames {
+        report.warnings.push(format!("leak sites have no Python frame: {reason}"));
+    }
 
     report.summary = Summary {
         tests: tests.len(),
@@ -431,7 +434,14 @@ fn test_report(test: &regrtest::TestResult, series: Option<&Series>, join: &Join
         .into_iter()
         .map(|site| {
             let (frames, folded_frames) = sites::frames(join.symbolizer, modules, &site.stack);
-            LeakSiteReport { domain: site.domain.into(), blocks: site.blocks, bytes: site.bytes, frames, folded_frames }
+            LeakSiteReport {
+                domain: site.domain.into(),
+                blocks: site.blocks,
+                bytes: site.bytes,
+                frames,
+                folded_frames,
+                python_frame: site.python_frame,
+            }
         })
         .collect();
     // A site that grew every time is a leak even when other blocks of its domain were freed
@@ -498,5 +508,45 @@ mod tests {
         let found = findings(&lines);
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].count as usize, FINDINGS_BEFORE_MERGE + 10);
+    }
+
+    #[test]
+    fn leak_sites_carry_their_python_frame_and_each_missing_frames_reason_warns_once() {
+        let counters = |kind: &str, a: i64, b: i64| format!("{kind}\t10\ttest_x\t{a}\t{b}\t63\t0\t0\t0\t0\t0\t0\n");
+        let mut events = counters("begin", 1, 2) + &counters("baseline", -1, 0);
+        for index in 0..3 {
+            events += &counters("measure", index, 0);
+            events += &format!("site\t10\ttest_x\t{index}\t7\tr\t{}\t{}\n", index + 1, 48 * (index + 1));
+        }
+        events += "stack\t10\t-\t7\tr\t401000\n";
+        events += "pyframe\t10\t-\t7\t9\t/tmp/x/test_leak_raw.py\tLeakTest.test_leak_raw\n";
+        events += &counters("end", 2, 0);
+        let mut shim = ShimData::default();
+        shim.add_file(events.as_bytes());
+        let reason = "nopyframes\t11\t-\tCPython\\x203.12:\\x20its\\x20frame\\x20layout\\x20is\\x20not\\x20known\n";
+        shim.add_file(reason.as_bytes());
+        shim.add_file(reason.replace("\t11\t", "\t12\t").as_bytes());
+        assert_eq!(shim.bad_lines, 0);
+
+        let mut report = RunReport::new(vec!["python3".into()], "/tmp/x".into());
+        let supervised = Supervised {
+            exit: ChildExit::Exited(0),
+            interrupted_by: None,
+            killed: false,
+            leftovers: Vec::new(),
+            output_errors: Vec::new(),
+        };
+        assemble(&mut report, &supervised, ParsedRun::default(), false, &shim, &Symbolizer::new());
+        let [test] = report.tests.as_slice() else { panic!("{:#?}", report.tests) };
+        let [site] = test.leak_sites.as_slice() else { panic!("{:#?}", test.leak_sites) };
+        assert_eq!(
+            site.python_frame,
+            Some(crate::hang::PythonFrame {
+                function: "LeakTest.test_leak_raw".into(),
+                file: "/tmp/x/test_leak_raw.py".into(),
+                line: 9
+            })
+        );
+        assert_eq!(report.warnings, ["leak sites have no Python frame: CPython 3.12: its frame layout is not known"]);
     }
 }

@@ -1,6 +1,6 @@
 //! Reading what the shim wrote: `events.<pid>` files in the run directory, one record per line
-//! (formats in `shims/src/channel.rs` and, for `site`, `stack` and `module`,
-//! `shims/src/attribution.rs`), grouped into one [`Series`] per `-R` run of a test.
+//! (formats in `shims/src/channel.rs` and, for `site`, `stack`, `pyframe`, `nopyframes` and
+//! `module`, `shims/src/attribution.rs`), grouped into one [`Series`] per `-R` run of a test.
 //!
 //! Pure parsing plus a directory read; a garbled or truncated line (a process killed in the
 //! middle of a write) is counted and skipped, never fatal.
@@ -94,6 +94,20 @@ pub struct StackRecord {
     pub frames: Vec<u64>,
 }
 
+/// The innermost Python frame that was running when a site's blocks were allocated (written
+/// right after the site's `stack` record, when the shim could read it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PyFrameRecord {
+    pub pid: i32,
+    pub site: u32,
+    /// -1 when the code object has no line for the instruction.
+    pub line: i64,
+    /// `co_filename`, or `?` when the shim could not read it.
+    pub file: Vec<u8>,
+    /// `co_qualname`, or `?`.
+    pub function: Vec<u8>,
+}
+
 /// A loaded module: runtime addresses in `start..end` are ELF virtual address `address - bias`
 /// of the file at `path`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -111,6 +125,12 @@ pub enum Line {
     Counters(Record),
     Site(SiteRecord),
     Stack(StackRecord),
+    PyFrame(PyFrameRecord),
+    /// Stacks are recorded but Python frames cannot be had in this process, and why.
+    NoPyFrames {
+        pid: i32,
+        reason: Vec<u8>,
+    },
     Module(ModuleRecord),
 }
 
@@ -155,6 +175,20 @@ pub fn parse_line(line: &[u8]) -> Result<Line, ParseError> {
                 frames,
             }))
         }
+        Some(b"pyframe") => {
+            let [_, p, _, site, line, file, function] = fields[..] else { return Err(ParseError::FieldCount) };
+            Ok(Line::PyFrame(PyFrameRecord {
+                pid: pid(p)?,
+                site: u32::try_from(int(site)?).map_err(|_| ParseError::Number)?,
+                line: int(line)?,
+                file: unescape(file)?,
+                function: unescape(function)?,
+            }))
+        }
+        Some(b"nopyframes") => {
+            let [_, p, _, reason] = fields[..] else { return Err(ParseError::FieldCount) };
+            Ok(Line::NoPyFrames { pid: pid(p)?, reason: unescape(reason)? })
+        }
         Some(b"module") => {
             let [_, p, path, bias, start, end] = fields[..] else { return Err(ParseError::FieldCount) };
             Ok(Line::Module(ModuleRecord {
@@ -173,7 +207,8 @@ fn int(field: &[u8]) -> Result<i64, ParseError> {
     std::str::from_utf8(field).ok().and_then(|s| s.parse().ok()).ok_or(ParseError::Number)
 }
 
-/// Parse a record with counters (every kind but `site`, `stack` and `module`).
+/// Parse a record with counters (every kind but `site`, `stack`, `pyframe`, `nopyframes` and
+/// `module`).
 fn parse_counters(line: &[u8]) -> Result<Record, ParseError> {
     let fields: Vec<&[u8]> = line.split(|&b| b == b'\t').collect();
     if fields.len() != 12 {
@@ -252,6 +287,10 @@ pub struct Series {
     pub sites: BTreeMap<u32, (u8, BTreeMap<i64, Count>)>,
     /// Site id -> stack (absolute return addresses, innermost first).
     pub stacks: BTreeMap<u32, Vec<u64>>,
+    /// Site id -> the innermost Python frame running when its blocks were allocated; absent when
+    /// the shim had none (no Python code on the thread, or Python frames unavailable: see
+    /// [`ShimData::no_python_frames`]).
+    pub pyframes: BTreeMap<u32, PyFrameRecord>,
     /// The process's modules, to map the stacks' addresses to files.
     pub modules: Vec<ModuleRecord>,
 }
@@ -275,6 +314,9 @@ pub struct ShimData {
     pub errors: Vec<(i32, String)>,
     /// `(pid, argv)` of processes whose hooks were replaced (PYTHONMALLOC, -X dev).
     pub replaced: Vec<(i32, Vec<String>)>,
+    /// Why Python frames could not be had (`nopyframes` records), each distinct reason once, in
+    /// the order first seen: every process of a run usually gives the same one.
+    pub no_python_frames: Vec<String>,
     /// Lines that did not parse (truncated writes of killed processes, corruption).
     pub bad_lines: usize,
 }
@@ -322,6 +364,23 @@ impl ShimData {
                     }
                     continue;
                 }
+                Ok(Line::PyFrame(frame)) => {
+                    match open.as_mut() {
+                        Some(series) => {
+                            series.pyframes.insert(frame.site, frame);
+                        }
+                        None => self.bad_lines += 1,
+                    }
+                    continue;
+                }
+                // A statement about the process, not about a series: valid outside one too.
+                Ok(Line::NoPyFrames { reason, .. }) => {
+                    let reason = String::from_utf8_lossy(&reason).into_owned();
+                    if !self.no_python_frames.contains(&reason) {
+                        self.no_python_frames.push(reason);
+                    }
+                    continue;
+                }
                 Ok(Line::Module(module)) => {
                     match open.as_mut() {
                         Some(series) if !series.modules.contains(&module) => series.modules.push(module),
@@ -351,6 +410,7 @@ impl ShimData {
                         aborted: None,
                         sites: BTreeMap::new(),
                         stacks: BTreeMap::new(),
+                        pyframes: BTreeMap::new(),
                         modules: Vec::new(),
                     });
                 }
@@ -448,6 +508,7 @@ end\t10\ttest_x\t2\t0\t63\t50\t196\t7\t70\t9\t90\n";
         file.extend_from_slice(
             b"module\t10\t/usr/bin/python3.11d\t0\t400000\tb07bd8\n\
 stack\t10\t-\t7\tr\t4f3e2b,7f267ebdf1fe\n\
+pyframe\t10\t-\t7\t9\t/tmp/x/test_leak_raw.py\tLeakTest.test_leak_raw\n\
 site\t10\ttest_x\t1\t7\tr\t2\t96\n\
 end\t10\ttest_x\t2\t0\t63\t50\t196\t7\t70\t9\t90\n",
         );
@@ -456,11 +517,69 @@ end\t10\ttest_x\t2\t0\t63\t50\t196\t7\t70\t9\t90\n",
         assert_eq!(data.bad_lines, 0);
         let series = &data.series[0];
         assert_eq!(series.stacks.get(&7).map(Vec::as_slice), Some(&[0x4f3e2b, 0x7f26_7ebd_f1fe][..]));
+        let frame = &series.pyframes[&7];
+        assert_eq!((frame.pid, frame.site, frame.line), (10, 7, 9));
+        assert_eq!(
+            (frame.file.as_slice(), frame.function.as_slice()),
+            (&b"/tmp/x/test_leak_raw.py"[..], &b"LeakTest.test_leak_raw"[..])
+        );
         let (domain, counts) = &series.sites[&7];
         assert_eq!(*domain, b'r');
         assert_eq!(counts.get(&1), Some(&Count { blocks: 2, bytes: 96 }));
         assert_eq!(series.modules[0].path, b"/usr/bin/python3.11d");
         assert_eq!((series.modules[0].start, series.modules[0].end), (0x400000, 0xb07bd8));
+    }
+
+    #[test]
+    fn python_frames_unescape_and_keep_unknowns() {
+        let line = b"pyframe\t10\t-\t3\t-1\t/tmp/a\\x20b\\x1b[2J.py\t?";
+        assert_eq!(
+            parse_line(line),
+            Ok(Line::PyFrame(PyFrameRecord {
+                pid: 10,
+                site: 3,
+                line: -1,
+                file: b"/tmp/a b\x1b[2J.py".to_vec(),
+                function: b"?".to_vec(),
+            }))
+        );
+        assert_eq!(
+            parse_line(b"nopyframes\t10\t-\tCPython\\x203.12:\\x20no"),
+            Ok(Line::NoPyFrames { pid: 10, reason: b"CPython 3.12: no".to_vec() })
+        );
+    }
+
+    #[test]
+    fn each_reason_for_missing_python_frames_is_kept_once() {
+        let mut data = ShimData::default();
+        // Before any series (the shim decides once per process) and inside one.
+        let mut file = b"nopyframes\t10\t-\tCPython\\x203.12\n".to_vec();
+        file.extend_from_slice(FILE);
+        data.add_file(&file);
+        data.add_file(b"nopyframes\t11\t-\tCPython\\x203.12\nnopyframes\t12\t-\tno\\x20_PyRuntime\n");
+        assert_eq!(data.bad_lines, 0);
+        assert_eq!(data.no_python_frames, ["CPython 3.12", "no _PyRuntime"]);
+        assert!(data.series[0].pyframes.is_empty());
+    }
+
+    #[test]
+    fn malformed_python_frame_records_are_parse_errors() {
+        for (line, error) in [
+            (&b"pyframe\t1\t-\t7\t9\tf.py"[..], ParseError::FieldCount),
+            (b"pyframe\t1\t-\t7\t9\tf.py\tg\th", ParseError::FieldCount),
+            (b"pyframe\t1\t-\t7\tnine\tf.py\tg", ParseError::Number),
+            (b"pyframe\t1\t-\t-7\t9\tf.py\tg", ParseError::Number),
+            (b"pyframe\t1\t-\t4294967296\t9\tf.py\tg", ParseError::Number),
+            (b"pyframe\tx\t-\t7\t9\tf.py\tg", ParseError::Number),
+            (b"pyframe\t1\t-\t7\t9\tf\\x4\tg", ParseError::Escape),
+            (b"pyframe\t1\t-\t7\t9\tf.py\tg\\y00", ParseError::Escape),
+            (b"nopyframes\t1\t-", ParseError::FieldCount),
+            (b"nopyframes\t1\t-\twhy\tmore", ParseError::FieldCount),
+            (b"nopyframes\t99999999999\t-\twhy", ParseError::Number),
+            (b"nopyframes\t1\t-\twhy\\", ParseError::Escape),
+        ] {
+            assert_eq!(parse_line(line), Err(error), "{}", String::from_utf8_lossy(line));
+        }
     }
 
     #[test]
@@ -472,8 +591,13 @@ end\t10\ttest_x\t2\t0\t63\t50\t196\t7\t70\t9\t90\n",
         junk.extend_from_slice(b"begin\t99999999999\tt\t1\t1\t0\t0\t0\t0\t0\t0\t0\n");
         junk.extend_from_slice(b"site\t1\tt\t0\t1\tx\t1\t1\nstack\t1\t-\t1\tr\tzz\nmodule\t1\tp\t1\n");
         junk.extend_from_slice(b"site\t1\tnot_open\t0\t1\tr\t1\t1\n");
+        junk.extend_from_slice(b"pyframe\t1\t-\t1\t2\n");
+        junk.extend_from_slice(b"pyframe\t1\t-\t1\t2\tf\\x\tg\n");
+        junk.extend_from_slice(b"pyframe\t1\t-\t1\t2\tno_series_open\tg\n");
+        junk.extend_from_slice(b"nopyframes\t1\t-\twhy\\x\nnopyframes\n");
         data.add_file(&junk);
-        assert_eq!(data.bad_lines, 9);
+        assert_eq!(data.bad_lines, 14);
         assert!(data.series.is_empty());
+        assert!(data.no_python_frames.is_empty());
     }
 }

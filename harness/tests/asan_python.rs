@@ -48,6 +48,7 @@ fn domain_counts_see_the_leaks_that_regrtest_cannot_under_asan() {
     assert_eq!(mem["leak_not_reported_by_regrtest"], true);
     assert_eq!(mem["domains"]["mem"]["blocks"], serde_json::json!([1, 1, 1]));
     assert_eq!(mem["leak_sites"][0]["frames"][0]["function"], "leak_mem");
+    assert_eq!(mem["leak_sites"][0]["python_frame"]["function"], "LeakTest.test_leak_mem", "3.11's layout here too");
     let raw = run.test("test_leak_raw");
     assert_eq!(raw["domains"]["raw"]["blocks"], serde_json::json!([1, 1, 1]));
     assert_eq!(raw["leak_sites"][0]["frames"][0]["function"], "leak_raw");

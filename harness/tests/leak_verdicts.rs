@@ -31,6 +31,15 @@ fn assert_single_site(test: &Value, domain: &str, function: &str, call: &str) {
     assert_eq!(top["line"], fixture_line(call), "{site}");
     assert!(top["module"].as_str().unwrap_or("").contains("_leakfix"), "{site}");
     assert!(site["folded_frames"].as_u64().unwrap_or(0) >= 1, "PyMem_* was folded: {site}");
+    // Beside the C site, the Python line that called into the fixture.
+    let name = test["name"].as_str().expect("the test's name");
+    let module = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../c/regrtest/{name}.py"));
+    let text = std::fs::read_to_string(&module).expect("reading the fixture's test module");
+    let call = text.lines().position(|l| l.contains("_leakfix.")).expect("the fixture call") as u64 + 1;
+    let python = &site["python_frame"];
+    assert_eq!(python["function"], format!("LeakTest.{name}"), "{site}");
+    assert!(python["file"].as_str().unwrap_or("").ends_with(&format!("/{name}.py")), "{site}");
+    assert_eq!(python["line"], call, "{site}");
 }
 
 /// The four fixtures: one leak per domain, right deltas, the balanced test not flagged.

@@ -12,9 +12,14 @@
 //! are written out: the harness keeps the sites that grew in every counted repetition
 //! (regrtest's rule, per site), so blocks of other sites freed meanwhile cannot hide a leak.
 //!
+//! A site is the domain, the native stack and the innermost Python frame that was running
+//! (`crate::pyframe`, CPython 3.11), so a leak site names the Python line too.
+//!
 //! Records (format of `crate::channel`; addresses in hex): `stack PID - SITE DOMAIN A1,A2,...`
-//! once per site, `site PID TEST INDEX SITE DOMAIN BLOCKS BYTES`, and `module PID PATH BIAS LO HI`
-//! for every module the stacks may point into. Symbolization happens in the harness.
+//! once per site, then `pyframe PID - SITE LINE FILE FUNCTION` when its Python frame is known,
+//! `site PID TEST INDEX SITE DOMAIN BLOCKS BYTES`, `module PID PATH BIAS LO HI` for every module
+//! the stacks may point into, and once per process `nopyframes PID - REASON` when Python frames
+//! cannot be read. Symbolization happens in the harness.
 //!
 //! All state sits behind one spin lock, taken only inside the window. A fork in the window leaves
 //! the child with a consistent copy (the lock is held across `fork`) and the window closed.
@@ -28,6 +33,7 @@ use std::sync::Once;
 
 use crate::channel;
 use crate::hash::FastHasher;
+use crate::pyframe;
 use crate::tally;
 use crate::unwind::{current_thread_stack, Memo, Unwinder};
 
@@ -43,6 +49,8 @@ static WARMUPS: AtomicI64 = AtomicI64::new(-1);
 static RUNS: AtomicI64 = AtomicI64::new(0);
 
 static STATE: SpinLock<Option<Tracker>> = SpinLock::new(None);
+/// Why Python frames are missing was told to the harness (once per process).
+static NO_PYFRAMES_WRITTEN: AtomicBool = AtomicBool::new(false);
 static FORK_HANDLERS: Once = Once::new();
 
 /// Read the depth from the environment. Called from the constructor.
@@ -57,10 +65,30 @@ pub fn active() -> bool {
     ACTIVE.load(Ordering::Relaxed)
 }
 
-/// A test's `-R` run begins.
+/// A test's `-R` run begins. Called by the `-R` marker, with the GIL held, from Python code:
+/// where [`pyframe::prepare`] can check the frame layout against the running interpreter.
 pub fn begin(warmups: i64, runs: i64) {
     WARMUPS.store(warmups, Ordering::Relaxed);
     RUNS.store(runs, Ordering::Relaxed);
+    if DEPTH.load(Ordering::Relaxed) > 0 {
+        // SAFETY: the marker runs Python code with the GIL held (see the function comment).
+        if let Err(reason) = unsafe { pyframe::prepare() } {
+            if !NO_PYFRAMES_WRITTEN.swap(true, Ordering::Relaxed) {
+                // SAFETY: getpid has no preconditions.
+                let pid = unsafe { libc::getpid() };
+                let mut record = format!("nopyframes\t{pid}\t-\t").into_bytes();
+                channel::escape(reason.as_bytes(), &mut record);
+                record.push(b'\n');
+                channel::append(&record);
+            }
+        }
+    }
+}
+
+/// The Python frame reader, when [`pyframe::prepare`] vouched for it.
+#[inline(always)]
+fn python_frames() -> Option<&'static pyframe::Reader> {
+    pyframe::reader().and_then(|r| r.as_ref().ok())
 }
 
 /// The first repetition is about to start: open the window. It opens here, not at the first
@@ -181,6 +209,8 @@ const WARMUP_SITES: [u8; 3] = [b'r', b'm', b'o'];
 struct Site {
     domain: u8,
     frames: Box<[u64]>,
+    /// The innermost Python frame that was running, in words (resolved when the site was made).
+    python: Option<Box<pyframe::Resolved>>,
     blocks: i64,
     bytes: i64,
     written: bool,
@@ -217,7 +247,8 @@ impl Tracker {
             memos: HashMap::default(),
             with_stacks: false,
             modules_written: 0,
-            scratch: vec![0; MAX_DEPTH + 1],
+            // The domain, the frames, then the Python frame's code object and instruction.
+            scratch: vec![0; MAX_DEPTH + 3],
         };
         tracker.reset(depth);
         tracker
@@ -229,7 +260,7 @@ impl Tracker {
         self.sites.clear();
         // The warm-up sites, one per domain, without a stack: see `allocated`.
         for domain in WARMUP_SITES {
-            self.sites.push(Site { domain, frames: Box::new([]), blocks: 0, bytes: 0, written: false });
+            self.sites.push(Site { domain, frames: Box::new([]), python: None, blocks: 0, bytes: 0, written: false });
         }
         self.live.clear();
         self.memos.clear();
@@ -252,12 +283,24 @@ impl Tracker {
         let thread = unsafe { libc::pthread_self() } as usize;
         let memo = self.memos.entry(thread).or_default();
         let n = self.unwinder.capture(stack, &mut self.scratch[1..=depth], memo);
-        let key = &self.scratch[..=n];
+        // The Python line is part of the site: one C path reached from two Python lines is two
+        // sites, so a leak site names the line that leaks.
+        let reader = python_frames();
+        let python = reader.and_then(pyframe::Reader::current);
+        let (code, instruction) = python.map_or((0, 0), |p| (p.code as u64, p.instruction as u64));
+        self.scratch[n + 1] = code;
+        self.scratch[n + 2] = instruction;
+        let key = &self.scratch[..n + 3];
         let site = match self.by_stack.entry(digest(key)) {
             std::collections::hash_map::Entry::Occupied(entry) => *entry.get(),
             std::collections::hash_map::Entry::Vacant(entry) => {
                 let site = self.sites.len() as u32;
-                self.sites.push(Site { domain, frames: key[1..].into(), blocks: 0, bytes: 0, written: false });
+                // SAFETY: `python` was read on this thread just now, and this thread is still
+                // inside that frame (it is allocating from it): its code object is alive.
+                let resolved =
+                    reader.zip(python).map(|(reader, location)| Box::new(unsafe { reader.resolve(location) }));
+                let frames = self.scratch[1..=n].into();
+                self.sites.push(Site { domain, frames, python: resolved, blocks: 0, bytes: 0, written: false });
                 entry.insert(site);
                 site
             }
@@ -311,6 +354,13 @@ impl Tracker {
                 out.extend_from_slice(
                     format!("stack\t{pid}\t-\t{id}\t{}\t{}\n", site.domain as char, frames.join(",")).as_bytes(),
                 );
+                if let Some(python) = &site.python {
+                    out.extend_from_slice(format!("pyframe\t{pid}\t-\t{id}\t{}\t", python.line).as_bytes());
+                    channel::escape(&python.file, out);
+                    out.push(b'\t');
+                    channel::escape(&python.function, out);
+                    out.push(b'\n');
+                }
             }
             out.extend_from_slice(format!("site\t{pid}\t").as_bytes());
             channel::escape(test, out);

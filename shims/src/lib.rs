@@ -33,6 +33,7 @@ pub mod fake;
 pub mod hash;
 pub mod hooks;
 pub mod pyapi;
+pub mod pyframe;
 pub mod startup;
 pub mod tally;
 pub mod unwind;

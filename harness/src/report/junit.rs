@@ -723,6 +723,49 @@ mod tests {
     }
 
     #[test]
+    fn a_leak_excerpt_keeps_the_sites_python_frame() {
+        let site = super::super::LeakSiteReport {
+            domain: "raw".into(),
+            blocks: vec![1, 1, 1],
+            bytes: vec![48, 48, 48],
+            frames: vec![Frame {
+                function: Some("leak_raw".into()),
+                file: Some("c/leakfix.c".into()),
+                line: Some(39),
+                column: None,
+                module: "/x/_leakfix.so".into(),
+                address: 0x11fd,
+                inlined: false,
+            }],
+            folded_frames: 1,
+            python_frame: Some(crate::hang::PythonFrame {
+                function: "LeakTest.test_leak_raw".into(),
+                file: "/tmp/x/test_leak_raw.py".into(),
+                line: 9,
+            }),
+        };
+        let test = TestReport {
+            name: "test_leak_raw".into(),
+            outcome: "passed".into(),
+            leaked: true,
+            leak_not_reported_by_regrtest: true,
+            regrtest: super::super::RegrtestLeaks::default(),
+            domains: None,
+            leak_sites: vec![site],
+            failed_methods: vec![],
+            methods: vec![],
+            repetitions: None,
+            notes: vec!["a note after the sites".into()],
+        };
+        let excerpt = Excerpts::new(&RunReport::new(vec![], "/tmp/x".into())).of(&test);
+        let lines: Vec<&str> = excerpt.lines().collect();
+        let python =
+            lines.iter().position(|l| l.ends_with("python: LeakTest.test_leak_raw (/tmp/x/test_leak_raw.py:9)"));
+        assert_eq!(python, Some(lines.len() - 2), "{excerpt}");
+        assert!(lines[lines.len() - 1].ends_with("note: a note after the sites"), "{excerpt}");
+    }
+
+    #[test]
     fn messages_are_clipped_on_a_character_boundary() {
         assert_eq!(clip("ééé", 2), "éé…");
         assert_eq!(clip("ab", 2), "ab");

@@ -18,7 +18,7 @@ use std::path::Path;
 use serde::Serialize;
 
 use crate::escape::for_terminal;
-use crate::hang::HangReport;
+use crate::hang::{HangReport, PythonFrame};
 use crate::leaks::Domains;
 use crate::sanitizer::Finding;
 use crate::symbolize::Frame;
@@ -144,6 +144,9 @@ pub struct LeakSiteReport {
     pub frames: Vec<Frame>,
     /// Allocator frames (PyMem_*, PyObject_Malloc, the debug hooks...) left out at the top.
     pub folded_frames: usize,
+    /// The innermost Python frame running when the blocks were allocated (`line` 0: unknown);
+    /// `None` when the shim had none or could not read it (the run's warnings say why).
+    pub python_frame: Option<PythonFrame>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -453,6 +456,14 @@ fn render_site(out: &mut String, site: &LeakSiteReport) {
     if site.frames.len() > TEXT_FRAMES {
         let _ = writeln!(out, "leakcheck:         ... {} more frames", site.frames.len() - TEXT_FRAMES);
     }
+    // Last: the C frames are innermost first, and the Python code that called into them is
+    // outside them all.
+    if let Some(python) = &site.python_frame {
+        let function = for_terminal(&python.function);
+        let file = for_terminal(&python.file);
+        let location = if python.line > 0 { format!("{file}:{}", python.line) } else { file.into_owned() };
+        let _ = writeln!(out, "leakcheck:         python: {function} ({location})");
+    }
 }
 
 #[cfg(test)]
@@ -510,6 +521,11 @@ mod tests {
                             inlined: false,
                         }],
                         folded_frames: 1,
+                        python_frame: Some(PythonFrame {
+                            function: "LeakTest.test_leak_raw\u{202e}".into(),
+                            file: "/tmp/x/test_\x1b]0;owned\x07leak_raw.py".into(),
+                            line: 9,
+                        }),
                     }],
                     failed_methods: vec![],
                     methods: vec![],
@@ -545,6 +561,29 @@ mod tests {
     }
 
     #[test]
+    fn text_shows_a_sites_python_frame_after_its_c_frames_escaped() {
+        let mut report = report();
+        let text = report.render_text();
+        let lines: Vec<&str> = text.lines().collect();
+        let c_frame = lines.iter().position(|l| l.contains("leak_raw  Modules/_foo.c:17")).expect(&text);
+        assert_eq!(
+            lines[c_frame + 1],
+            "leakcheck:         python: LeakTest.test_leak_raw\\u{202e} (/tmp/x/test_\\x1b]0;owned\\x07leak_raw.py:9)"
+        );
+        assert!(!text.contains(['\x1b', '\x07', '\u{202e}']), "{text}");
+
+        let site = &mut report.tests[1].leak_sites[0];
+        site.python_frame.as_mut().unwrap().line = 0;
+        let text = report.render_text();
+        assert!(
+            text.contains("python: LeakTest.test_leak_raw\\u{202e} (/tmp/x/test_\\x1b]0;owned\\x07leak_raw.py)\n"),
+            "{text}"
+        );
+        report.tests[1].leak_sites[0].python_frame = None;
+        assert!(!report.render_text().contains("python:"));
+    }
+
+    #[test]
     fn json_has_the_documented_shape() {
         let value: serde_json::Value = serde_json::from_slice(&crate::escape::to_json(&report()).unwrap()).unwrap();
         assert_eq!(value["schema_version"], 1);
@@ -557,5 +596,17 @@ mod tests {
         for key in ["references", "memory_blocks", "file_descriptors"] {
             assert!(test["regrtest"].get(key).is_some(), "missing regrtest.{key}");
         }
+        assert_eq!(
+            test["leak_sites"][0]["python_frame"],
+            serde_json::json!({
+                "function": "LeakTest.test_leak_raw\u{202e}",
+                "file": "/tmp/x/test_\x1b]0;owned\x07leak_raw.py",
+                "line": 9
+            })
+        );
+        let mut report = report();
+        report.tests[1].leak_sites[0].python_frame = None;
+        let value: serde_json::Value = serde_json::from_slice(&crate::escape::to_json(&report).unwrap()).unwrap();
+        assert!(value["tests"][1]["leak_sites"][0]["python_frame"].is_null());
     }
 }
