@@ -114,6 +114,14 @@ pub struct Args {
     #[arg(long, value_name = "SECONDS", default_value_t = 900)]
     pub hang_timeout: u64,
 
+    /// Accept the leak sites FILE lists (LeakSanitizer's format: `leak:PATTERN` lines, `*`
+    /// wildcards, `^`/`$` anchors), matched against the sites' C functions, source files and
+    /// modules and their Python frame (function, file, FILE:LINE). A suppressed site is reported
+    /// as such and does not make the run fail; regrtest's own verdicts are never suppressed.
+    /// May be given more than once.
+    #[arg(long, value_name = "FILE")]
+    pub suppressions: Vec<PathBuf>,
+
     /// Return addresses recorded per allocation for attribution.
     #[arg(long, value_name = "FRAMES", default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=128))]
     pub stack_depth: u32,
@@ -184,6 +192,8 @@ pub struct Config {
     /// `--profile`, and the tests `--unskip` keeps.
     pub profile: Option<Profile>,
     pub unskip: Vec<String>,
+    /// Accepted leak sites (`--suppressions`).
+    pub suppressions: crate::suppress::Suppressions,
 }
 
 impl Args {
@@ -209,6 +219,7 @@ impl Args {
         if self.command.first().is_none_or(|c| c.is_empty()) {
             return Err("no command given after `--`".into());
         }
+        let suppressions = crate::suppress::Suppressions::load(&self.suppressions)?;
         let (env_builder, env_branch) = crate::report::draft::builder_from_env(env);
         let outputs = Outputs {
             json: self.json,
@@ -234,6 +245,7 @@ impl Args {
             },
             profile: self.profile,
             unskip: self.unskip,
+            suppressions,
         })
     }
 }

@@ -19,4 +19,5 @@ pub mod sanitizer;
 pub mod shim_events;
 pub mod sites;
 pub mod supervise;
+pub mod suppress;
 pub mod symbolize;

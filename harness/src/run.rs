@@ -12,11 +12,11 @@ use crate::cli::Config;
 use crate::exit::ExitCode;
 use crate::hang::{HangReport, HangWatch};
 use crate::launch::{self, sanitizers, RunDir};
-use crate::leaks;
+use crate::leaks::{self, Domains};
 use crate::regrtest::{self, Outcome, ParsedRun};
 use crate::report::{
     LeakSiteReport, ProcessInfo, RegrtestLeaks, Repetitions, RunReport, SanitizerStatus, ShimStatus, Summary,
-    TestReport,
+    SuppressedSite, TestReport,
 };
 use crate::sanitizer::{self, Finding};
 use crate::shim_events::{Series, ShimData};
@@ -210,7 +210,7 @@ pub fn execute(config: &Config, notify: Notify<'_>) -> anyhow::Result<RunOutcome
     } else {
         ShimData::default()
     };
-    assemble(&mut report, &supervised, parsed, saw_huntrleaks, &shim_data, &symbolizer);
+    assemble(&mut report, &supervised, parsed, saw_huntrleaks, &shim_data, &symbolizer, &config.suppressions);
     add_hangs(&mut report, hangs);
     add_findings(&mut report, sink.sanitizer.finish());
     let exit_code = exit_code(&supervised, &report);
@@ -256,6 +256,7 @@ fn add_hangs(report: &mut RunReport, hangs: Vec<HangReport>) {
                 regrtest: RegrtestLeaks::default(),
                 domains: None,
                 leak_sites: Vec::new(),
+                suppressed_sites: Vec::new(),
                 failed_methods: Vec::new(),
                 methods: Vec::new(),
                 repetitions: None,
@@ -293,6 +294,7 @@ fn assemble(
     saw_huntrleaks: bool,
     shim: &ShimData,
     symbolizer: &Symbolizer,
+    suppressions: &crate::suppress::Suppressions,
 ) {
     let status = &mut report.status;
     match supervised.exit {
@@ -325,8 +327,12 @@ fn assemble(
         series_of.insert(series.test.as_str(), series);
     }
     let regrtest_names: Vec<String> = parsed.tests.iter().map(|t| t.name.clone()).collect();
-    let join =
-        Join { symbolizer, shim_enabled: report.shim.enabled, hooks_replaced: !report.shim.hooks_replaced.is_empty() };
+    let join = Join {
+        symbolizer,
+        suppressions,
+        shim_enabled: report.shim.enabled,
+        hooks_replaced: !report.shim.hooks_replaced.is_empty(),
+    };
     let mut tests: Vec<TestReport> =
         parsed.tests.iter().map(|t| test_report(t, series_of.get(t.name.as_str()).copied(), &join)).collect();
     if regrtest_names.is_empty() {
@@ -376,6 +382,7 @@ fn assemble(
 /// What every test's report needs besides its own data.
 struct Join<'a> {
     symbolizer: &'a Symbolizer,
+    suppressions: &'a crate::suppress::Suppressions,
     shim_enabled: bool,
     hooks_replaced: bool,
 }
@@ -428,7 +435,7 @@ fn test_report(test: &regrtest::TestResult, series: Option<&Series>, join: &Join
         }
     };
     let modules = series.map(|s| s.modules.as_slice()).unwrap_or(&[]);
-    let leak_sites: Vec<LeakSiteReport> = series
+    let all_sites: Vec<LeakSiteReport> = series
         .map(leaks::leak_sites)
         .unwrap_or_default()
         .into_iter()
@@ -444,6 +451,11 @@ fn test_report(test: &regrtest::TestResult, series: Option<&Series>, join: &Join
             }
         })
         .collect();
+    let (leak_sites, suppressed_sites) = suppress_sites(all_sites, join.suppressions);
+    let mut domains = domains;
+    if let Some(domains) = domains.as_mut() {
+        notes.extend(explained_domains(domains, &leak_sites, &suppressed_sites));
+    }
     // A site that grew every time is a leak even when other blocks of its domain were freed
     // meanwhile and the domain's own deltas hide it.
     let domain_leak = domains.as_ref().is_some_and(|d| !d.leaked().is_empty()) || !leak_sites.is_empty();
@@ -455,11 +467,51 @@ fn test_report(test: &regrtest::TestResult, series: Option<&Series>, join: &Join
         regrtest,
         domains,
         leak_sites,
+        suppressed_sites,
         failed_methods: test.failed_methods.clone(),
         methods: test.methods.clone(),
         repetitions,
         notes,
     }
+}
+
+/// Split the sites into those that leak and those a suppression accepted.
+fn suppress_sites(
+    sites: Vec<LeakSiteReport>,
+    suppressions: &crate::suppress::Suppressions,
+) -> (Vec<LeakSiteReport>, Vec<SuppressedSite>) {
+    let mut kept = Vec::new();
+    let mut suppressed = Vec::new();
+    for site in sites {
+        match suppressions.matching(&site).map(str::to_owned) {
+            Some(suppression) => suppressed.push(SuppressedSite { site, suppression }),
+            None => kept.push(site),
+        }
+    }
+    (kept, suppressed)
+}
+
+/// A leaking domain whose growth the suppressed sites explain stops counting as leaked: no
+/// unsuppressed site of the domain leaks, and in every counted repetition the suppressed sites
+/// grew by at least the domain's delta. Returns a note per domain so cleared.
+fn explained_domains(domains: &mut Domains, kept: &[LeakSiteReport], suppressed: &[SuppressedSite]) -> Vec<String> {
+    let mut notes = Vec::new();
+    for (name, domain) in [("raw", &mut domains.raw), ("mem", &mut domains.mem), ("obj", &mut domains.obj)] {
+        let accepted: Vec<&SuppressedSite> = suppressed.iter().filter(|s| s.site.domain == name).collect();
+        if !domain.leaked || accepted.is_empty() || kept.iter().any(|s| s.domain == name) {
+            continue;
+        }
+        let explained = domain.blocks.iter().enumerate().all(|(i, &delta)| {
+            accepted.iter().map(|s| s.site.blocks.get(i).copied().unwrap_or(0)).sum::<i64>() >= delta
+        });
+        if explained {
+            domain.leaked = false;
+            let mut rules: Vec<&str> = accepted.iter().map(|s| s.suppression.as_str()).collect();
+            rules.dedup();
+            notes.push(format!("{name}: its growth is the suppressed sites' ({})", rules.join(", ")));
+        }
+    }
+    notes
 }
 
 #[cfg(test)]
@@ -536,7 +588,7 @@ mod tests {
             leftovers: Vec::new(),
             output_errors: Vec::new(),
         };
-        assemble(&mut report, &supervised, ParsedRun::default(), false, &shim, &Symbolizer::new());
+        assemble(&mut report, &supervised, ParsedRun::default(), false, &shim, &Symbolizer::new(), &Default::default());
         let [test] = report.tests.as_slice() else { panic!("{:#?}", report.tests) };
         let [site] = test.leak_sites.as_slice() else { panic!("{:#?}", test.leak_sites) };
         assert_eq!(

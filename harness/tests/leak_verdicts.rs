@@ -259,3 +259,55 @@ fn without_attribution_the_counts_remain() {
     assert_eq!(domain(raw, "raw")["leaked"], true, "{raw}");
     assert_eq!(raw["leak_sites"], json!([]));
 }
+
+/// `--suppressions`: a leak a buildbot owner accepted, matched by its C function or by its
+/// Python line, no longer counts as leakcheck's; what it matched stays in the report;
+/// regrtest's own verdicts are never suppressed; a bad file is a usage error naming the line.
+#[test]
+fn suppressed_sites_are_reported_and_do_not_fail_the_run() {
+    let dir = testdir();
+    let work = tempfile::tempdir().expect("a temporary directory");
+    let by_python_line = work.path().join("by-line.supp");
+    std::fs::write(&by_python_line, "# CPython's own, on purpose\nleak:test_leak_raw.py:9\n").unwrap();
+    let by_function = work.path().join("by-function.supp");
+    std::fs::write(&by_function, "leak:^leak_mem$\n").unwrap();
+    let argv = regrtest_argv(dir.path(), &[], &["test_leak_raw", "test_leak_mem", "test_balanced"]);
+    let run = leakcheck(
+        &["--suppressions", &path_str(&by_python_line), "--suppressions", &path_str(&by_function)],
+        &as_strs(&argv),
+    );
+    // regrtest itself fails test_leak_mem (memory blocks): its status, 2, is all that is left.
+    assert_eq!(run.code(), Some(2), "regrtest's status: every leak of leakcheck's was accepted\n{}", run.stderr);
+    for (name, domain, rule) in
+        [("test_leak_raw", "raw", "leak:test_leak_raw.py:9"), ("test_leak_mem", "mem", "leak:^leak_mem$")]
+    {
+        let test = run.test(name);
+        assert_eq!(test["leak_sites"], json!([]), "{test}");
+        let suppressed = &test["suppressed_sites"][0];
+        assert_eq!(
+            (suppressed["suppression"].as_str(), suppressed["domain"].as_str()),
+            (Some(rule), Some(domain)),
+            "{test}"
+        );
+        assert_eq!(suppressed["blocks"], json!([1, 1, 1]));
+        assert_eq!(test["domains"][domain]["blocks"], json!([1, 1, 1]), "the deltas stay as measured");
+        assert_eq!(test["domains"][domain]["leaked"], false);
+        assert!(test["notes"].to_string().contains("suppressed sites"), "{test}");
+        assert_eq!(test["leak_not_reported_by_regrtest"], false);
+    }
+    assert_eq!(run.test("test_leak_raw")["leaked"], false);
+    // regrtest's own verdict is never suppressed.
+    assert_eq!(run.test("test_leak_mem")["leaked"], true);
+    assert_eq!(run.test("test_leak_mem")["regrtest"]["memory_blocks"], json!([1, 1, 1]));
+    assert_eq!(run.json()["summary"]["leaked"], json!(["test_leak_mem"]));
+
+    // Without the files, the same run fails.
+    let run = leakcheck(&[], &as_strs(&regrtest_argv(dir.path(), &[], &["test_leak_raw"])));
+    assert_eq!(run.code(), Some(101), "{}", run.stderr);
+
+    let bad = work.path().join("bad.supp");
+    std::fs::write(&bad, "leak:ok\nrace:not_here\n").unwrap();
+    let run = leakcheck(&["--suppressions", &path_str(&bad)], &["true"]);
+    assert_eq!(run.code(), Some(64));
+    assert!(run.stderr.contains(&format!("{}:2:", bad.display())), "{}", run.stderr);
+}

@@ -119,8 +119,9 @@ fn symbol(name: &CStr) -> Option<usize> {
 /// As for [`prepare`].
 unsafe fn check_layout() -> Result<Reader, String> {
     let version = symbol(c"Py_Version").ok_or("no Py_Version symbol (CPython before 3.11)")?;
-    // SAFETY: `Py_Version` is a `const unsigned long` in 3.11+.
-    let version = unsafe { *(version as *const std::ffi::c_ulong) } as u64;
+    // SAFETY: `Py_Version` is a `const unsigned long` in 3.11+, 64 bits on the 64-bit targets
+    // these offsets are for.
+    let version = unsafe { *(version as *const u64) };
     let (major, minor) = (version >> 24 & 0xff, version >> 16 & 0xff);
     if (major, minor) != (3, 11) {
         return Err(format!(
@@ -159,7 +160,11 @@ unsafe fn check_layout() -> Result<Reader, String> {
     Ok(Reader {
         key,
         // SAFETY: `PyCode_Addr2Line` is `int (PyCodeObject *, int)` in 3.11.
-        addr2line: unsafe { std::mem::transmute::<*const c_void, _>(addr2line as *const c_void) },
+        addr2line: unsafe {
+            std::mem::transmute::<*const c_void, unsafe extern "C" fn(*mut PyObject, c_int) -> c_int>(
+                addr2line as *const c_void,
+            )
+        },
     })
 }
 

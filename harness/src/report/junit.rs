@@ -752,6 +752,7 @@ mod tests {
             regrtest: super::super::RegrtestLeaks::default(),
             domains: None,
             leak_sites: vec![site],
+            suppressed_sites: vec![],
             failed_methods: vec![],
             methods: vec![],
             repetitions: None,

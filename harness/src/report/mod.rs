@@ -111,6 +111,8 @@ pub struct TestReport {
     pub domains: Option<Domains>,
     /// Allocation sites whose live blocks grew in every counted repetition, largest first.
     pub leak_sites: Vec<LeakSiteReport>,
+    /// Sites that leaked and matched a `--suppressions` rule.
+    pub suppressed_sites: Vec<SuppressedSite>,
     /// The unittest methods regrtest's output names as failing (`test_x (mod.Class.test_x)`).
     pub failed_methods: Vec<String>,
     /// Every unittest method the output names with its result: all of them when regrtest runs
@@ -147,6 +149,15 @@ pub struct LeakSiteReport {
     /// The innermost Python frame running when the blocks were allocated (`line` 0: unknown);
     /// `None` when the shim had none or could not read it (the run's warnings say why).
     pub python_frame: Option<PythonFrame>,
+}
+
+/// A leak site a suppression accepted: the site, and the rule that matched it.
+#[derive(Debug, Clone, Serialize)]
+pub struct SuppressedSite {
+    #[serde(flatten)]
+    pub site: LeakSiteReport,
+    /// As written in the file: `leak:PATTERN`.
+    pub suppression: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -292,6 +303,9 @@ fn render_test(out: &mut String, test: &TestReport) {
         for note in &test.notes {
             let _ = write!(text, "  [{}]", for_terminal(note));
         }
+        if let Some(suppressed) = suppressed_summary(test) {
+            let _ = write!(text, "  [{suppressed}]");
+        }
         out.push_str(&text);
         out.push('\n');
         return;
@@ -323,9 +337,27 @@ fn render_test(out: &mut String, test: &TestReport) {
         let _ =
             writeln!(out, "leakcheck:     ... {} more sites in the JSON report", test.leak_sites.len() - TEXT_SITES);
     }
+    if let Some(suppressed) = suppressed_summary(test) {
+        let _ = writeln!(out, "leakcheck:     {suppressed}");
+    }
     for note in &test.notes {
         let _ = writeln!(out, "leakcheck:     note: {}", for_terminal(note));
     }
+}
+
+/// `N suppressed site(s) (leak:A, leak:B)`, or nothing.
+fn suppressed_summary(test: &TestReport) -> Option<String> {
+    if test.suppressed_sites.is_empty() {
+        return None;
+    }
+    let mut rules: Vec<&str> = Vec::new();
+    for s in &test.suppressed_sites {
+        if !rules.contains(&s.suppression.as_str()) {
+            rules.push(&s.suppression);
+        }
+    }
+    let n = test.suppressed_sites.len();
+    Some(format!("{n} suppressed site{} ({})", plural(n), for_terminal(&rules.join(", "))))
 }
 
 /// A hang: diagnosis, then each thread's top frames, native and Python.
@@ -495,6 +527,7 @@ mod tests {
                     regrtest: RegrtestLeaks::default(),
                     domains: Some(clean),
                     leak_sites: vec![],
+                    suppressed_sites: vec![],
                     failed_methods: vec![],
                     methods: vec![],
                     repetitions: None,
@@ -507,6 +540,7 @@ mod tests {
                     leak_not_reported_by_regrtest: true,
                     regrtest: RegrtestLeaks::default(),
                     domains: Some(raw_leak),
+                    suppressed_sites: vec![],
                     leak_sites: vec![LeakSiteReport {
                         domain: "raw".into(),
                         blocks: vec![1, 1, 1],
