@@ -111,6 +111,14 @@ impl<'a> SanitizerFindings<'a> {
         self.findings = sanitizer::deduplicate(std::mem::take(&mut self.findings));
     }
 
+    /// Findings that did not come through the output (`log_path` files): no test is known.
+    fn add_unowned(&mut self, findings: Vec<Finding>) {
+        self.findings.extend(findings.into_iter().map(|f| Finding { test: None, ..f }));
+        if self.findings.len() >= FINDINGS_BEFORE_MERGE {
+            self.merge();
+        }
+    }
+
     /// Every finding, with its frames symbolized where the sanitizer left them bare, merged.
     fn finish(mut self) -> Vec<Finding> {
         let rest = self.parser.finish();
@@ -168,6 +176,7 @@ pub fn execute(config: &Config, notify: Notify<'_>) -> anyhow::Result<RunOutcome
     let hangs = config.hang_timeout.map(HangWatch::new);
     let symbolizer = Symbolizer::new();
     let mut sink = Sink { parser: regrtest::Parser::new(), hangs, sanitizer: SanitizerFindings::new(&symbolizer) };
+    let started = std::time::SystemTime::now();
     let supervised = supervise::run(cmd, config.grace, log, &mut sink);
     run_dir.remove_shim();
 
@@ -212,10 +221,81 @@ pub fn execute(config: &Config, notify: Notify<'_>) -> anyhow::Result<RunOutcome
     };
     assemble(&mut report, &supervised, parsed, saw_huntrleaks, &shim_data, &symbolizer, &config.suppressions);
     add_hangs(&mut report, hangs);
+    let (logged, log_notes) = log_path_findings(&sanitizer_plan.variables, started);
+    report.warnings.extend(log_notes);
+    sink.sanitizer.add_unowned(logged);
     add_findings(&mut report, sink.sanitizer.finish());
     let exit_code = exit_code(&supervised, &report);
     report.status.leakcheck_exit_code = exit_code;
     Ok(RunOutcome { report, exit_code })
+}
+
+/// Largest sanitizer log file read; a runaway report loop is not worth more.
+const MAX_SANITIZER_LOG: u64 = 64 << 20;
+
+/// Reports a sanitizer wrote to files because the user's options say `log_path=PREFIX`: the
+/// runtime writes `PREFIX.PID` (with `log_exe_name`, `PREFIX.EXE.PID`) instead of stderr, so
+/// the output never shows them. Files changed since the run `started` are parsed; their test is
+/// unknown (a file names a process, not a test). Returns the findings and notes for the report.
+fn log_path_findings(variables: &[(String, String)], started: std::time::SystemTime) -> (Vec<Finding>, Vec<String>) {
+    let mut findings = Vec::new();
+    let mut notes = Vec::new();
+    for (variable, options) in variables {
+        let Some(prefix) = options
+            .split([':', ' '])
+            .filter_map(|o| o.strip_prefix("log_path="))
+            .last()
+            .filter(|p| !p.is_empty() && *p != "stdout" && *p != "stderr")
+        else {
+            continue;
+        };
+        let prefix = std::path::Path::new(prefix);
+        let dir = match prefix.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => dir.to_owned(),
+            _ => std::path::PathBuf::from("."),
+        };
+        let Some(base) = prefix.file_name().map(|b| format!("{}.", b.to_string_lossy())) else { continue };
+        let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(&dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with(&base))
+            .filter(|e| e.metadata().ok().and_then(|m| m.modified().ok()).is_some_and(|t| t >= started))
+            .map(|e| e.path())
+            .collect();
+        files.sort();
+        let mut reports = 0usize;
+        for file in &files {
+            let Ok(handle) = std::fs::File::open(file) else { continue };
+            let mut bytes = Vec::new();
+            let _ = std::io::Read::read_to_end(&mut std::io::Read::take(handle, MAX_SANITIZER_LOG), &mut bytes);
+            let mut parser = sanitizer::Parser::new();
+            let mut found = Vec::new();
+            for line in bytes.split(|&b| b == b'\n') {
+                found.extend(parser.feed_line(line));
+            }
+            found.extend(parser.finish());
+            reports += found.len();
+            findings.extend(found);
+        }
+        let shown = prefix.display();
+        if files.is_empty() {
+            let hint = if prefix.is_relative() {
+                "; it is relative, and regrtest runs tests in a temporary directory that it removes: give an \
+                 absolute path"
+            } else {
+                ""
+            };
+            notes.push(format!("{variable} has log_path={shown}: no {shown}.* file was written during the run{hint}"));
+        } else {
+            notes.push(format!(
+                "{variable} has log_path={shown}: {reports} report(s) read from {} file(s); the tests they \
+                 belong to are unknown",
+                files.len()
+            ));
+        }
+    }
+    (findings, notes)
 }
 
 /// The status rule of `exit.rs`: the command's own status unless leakcheck found more.

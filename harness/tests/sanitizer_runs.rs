@@ -121,3 +121,33 @@ fn fatal_errors_and_leaks_in_workers_go_to_their_tests() {
     assert_eq!(leak["test"], "test_asanext_leak");
     assert_eq!(leak["kind"], "detected memory leaks");
 }
+
+/// `ASAN_OPTIONS=log_path=PREFIX` sends reports to `PREFIX.PID` files instead of stderr: they
+/// are read after the run, still findings (of no known test), and the report says where they
+/// came from. A relative prefix that left no file gets a warning that says why.
+#[test]
+fn reports_written_to_log_path_files_are_read() {
+    let dir = sanitizer_testdir();
+    let logs = tempfile::tempdir().expect("a temporary directory");
+    let prefix = logs.path().join("asan");
+    let options = format!("log_path={}", prefix.display());
+    let argv = regrtest(dir.path(), &[], &["test_asanext_double_free", "test_balanced"]);
+    let run = leakcheck_in(None, &["--sanitizer", "asan"], &as_strs(&argv), &[("ASAN_OPTIONS", &options)]);
+    assert_eq!(run.code(), Some(103), "{}", run.stderr);
+    let log = String::from_utf8_lossy(&run.log()).into_owned();
+    assert!(!log.contains("ERROR: AddressSanitizer"), "the report went to the file, not the output:\n{log}");
+    let report = run.json();
+    let double_free = find(report, "double-free");
+    assert_eq!(double_free["test"], Value::Null, "a file names no test");
+    assert!(has_frame(&double_free["frames"], Some("double_free"), mark("fault_double_free")), "{double_free:#}");
+    let warnings = report["warnings"].to_string();
+    assert!(warnings.contains("report(s) read from 1 file(s)"), "{warnings}");
+
+    let run = leakcheck_in(
+        None,
+        &["--sanitizer", "asan"],
+        &as_strs(&regrtest(dir.path(), &[], &["test_asanext_double_free"])),
+        &[("ASAN_OPTIONS", "log_path=relative/asan")],
+    );
+    assert!(run.json()["warnings"].to_string().contains("give an absolute path"), "{}", run.json()["warnings"]);
+}
