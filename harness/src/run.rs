@@ -244,7 +244,7 @@ fn log_path_findings(variables: &[(String, String)], started: std::time::SystemT
         let Some(prefix) = options
             .split([':', ' '])
             .filter_map(|o| o.strip_prefix("log_path="))
-            .last()
+            .next_back()
             .filter(|p| !p.is_empty() && *p != "stdout" && *p != "stderr")
         else {
             continue;
