@@ -439,8 +439,15 @@ fn assemble(
     for (pid, msg) in &shim.errors {
         report.warnings.push(format!("shim in pid {pid}: {msg}"));
     }
-    for reason in &shim.no_python_frames {
-        report.warnings.push(format!("leak sites have no Python frame: {reason}"));
+    // Only worth saying when a leak site lacks its frame: a clean run needs no excuse.
+    let frameless = tests
+        .iter()
+        .flat_map(|t| t.leak_sites.iter().chain(t.suppressed_sites.iter().map(|s| &s.site)))
+        .any(|site| site.python_frame.is_none());
+    if frameless {
+        for reason in &shim.no_python_frames {
+            report.warnings.push(format!("leak sites have no Python frame: {reason}"));
+        }
     }
 
     report.summary = Summary {
@@ -679,6 +686,16 @@ mod tests {
                 line: 9
             })
         );
+        assert_eq!(report.warnings, Vec::<String>::new(), "every leak site has its frame");
+
+        // Without the pyframe record, the reason is told once, for both processes.
+        let mut shim = ShimData::default();
+        shim.add_file(events.replace("pyframe\t", "junk\t").as_bytes());
+        shim.add_file(reason.as_bytes());
+        shim.add_file(reason.replace("\t11\t", "\t12\t").as_bytes());
+        let mut report = RunReport::new(vec!["python3".into()], "/tmp/x".into());
+        assemble(&mut report, &supervised, ParsedRun::default(), false, &shim, &Symbolizer::new(), &Default::default());
+        assert_eq!(report.tests[0].leak_sites[0].python_frame, None);
         assert_eq!(report.warnings, ["leak sites have no Python frame: CPython 3.12: its frame layout is not known"]);
     }
 }
