@@ -2071,6 +2071,33 @@ mod tests {
     }
 
     #[test]
+    fn method_results_are_bounded_and_odd_method_lines_do_not_panic() {
+        let mut p = Parser::new();
+        p.feed_line(b"0:00:00 load avg: 0.01 [1/1] test_many");
+        for i in 0..MAX_METHODS + 500 {
+            p.feed_line(format!("test_{i} (test_many.C.test_{i}) ... ok").as_bytes());
+        }
+        let long_reason = format!("test_s (m.C.test_s) ... skipped '{}'", "r".repeat(1 << 16));
+        let long_name = format!("test_{0} (m.C.test_{0}) ... ok", "n".repeat(MAX_FAILED_METHOD_LEN));
+        for line in [
+            long_reason.as_bytes(),
+            long_name.as_bytes(),
+            b"test_\xff (m.C.test_\xff) ... ok",
+            b"... ok",
+            b" ... FAIL",
+            b"test_z (.test_z) ... ok",
+            b"test_z (m..test_z) ... ok",
+            b"  test_z (m.C.test_z) (i=\x1b[2J) ... ERROR",
+        ] {
+            p.feed_line(line);
+        }
+        let run = p.finish(true);
+        let methods = &test(&run, "test_many").methods;
+        assert_eq!(methods.len(), MAX_METHODS);
+        assert!(methods.iter().all(|m| m.name.len() + m.class.len() <= MAX_FAILED_METHOD_LEN));
+    }
+
+    #[test]
     fn truncated_golden_input_never_panics() {
         let input = include_str!("../tests/data/regrtest/3.12.1-j2-rerun.txt").as_bytes();
         for cut in (0..input.len()).step_by(37) {
