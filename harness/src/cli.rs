@@ -124,7 +124,8 @@ pub struct Args {
     /// wildcards, `^`/`$` anchors), matched against the sites' C functions, source files and
     /// modules and their Python frame (function, file, FILE:LINE). A suppressed site is reported
     /// as such and does not make the run fail; regrtest's own verdicts are never suppressed.
-    /// May be given more than once.
+    /// May be given more than once. Default: the files named in $LEAKCHECK_SUPPRESSIONS
+    /// (separated by `:`), convenient in a buildbot worker's environment.
     #[arg(long, value_name = "FILE")]
     pub suppressions: Vec<PathBuf>,
 
@@ -225,7 +226,14 @@ impl Args {
         if self.command.first().is_none_or(|c| c.is_empty()) {
             return Err("no command given after `--`".into());
         }
-        let suppressions = crate::suppress::Suppressions::load(&self.suppressions)?;
+        let suppression_files = if self.suppressions.is_empty() {
+            env("LEAKCHECK_SUPPRESSIONS")
+                .map(|v| v.split(':').filter(|p| !p.is_empty()).map(PathBuf::from).collect())
+                .unwrap_or_default()
+        } else {
+            self.suppressions
+        };
+        let suppressions = crate::suppress::Suppressions::load(&suppression_files)?;
         let (env_builder, env_branch) = crate::report::draft::builder_from_env(env);
         let outputs = Outputs {
             json: self.json,
@@ -330,6 +338,25 @@ mod tests {
         let args = Args::try_parse_from(["leakcheck", "--", "true"]).unwrap();
         let outputs = args.resolve_with_env(|_| None).unwrap().outputs;
         assert_eq!((outputs.builder, outputs.branch), (None, None));
+    }
+
+    #[test]
+    fn suppressions_come_from_flags_or_the_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("a.supp");
+        std::fs::write(&file, "leak:^leak_raw$\n").unwrap();
+        let listed = format!(":{}:", file.display());
+        let env = |name: &str| (name == "LEAKCHECK_SUPPRESSIONS").then(|| listed.clone());
+        let args = Args::try_parse_from(["leakcheck", "--", "true"]).unwrap();
+        assert!(!args.resolve_with_env(env).unwrap().suppressions.is_empty());
+        let args = Args::try_parse_from(["leakcheck", "--", "true"]).unwrap();
+        assert!(args.resolve_with_env(|_| None).unwrap().suppressions.is_empty());
+        // A flag replaces the environment's list; a missing file is an error naming it.
+        let missing = dir.path().join("missing.supp");
+        let args =
+            Args::try_parse_from(["leakcheck", "--suppressions", missing.to_str().unwrap(), "--", "true"]).unwrap();
+        let err = args.resolve_with_env(env).unwrap_err();
+        assert!(err.contains("missing.supp"), "{err}");
     }
 
     #[test]
