@@ -122,7 +122,7 @@ pub struct Args {
 
     /// Accept the leak sites FILE lists (LeakSanitizer's format: `leak:PATTERN` lines, `*`
     /// wildcards, `^`/`$` anchors), matched against the sites' C functions, source files and
-    /// modules and their Python frame (function, file, FILE:LINE). A suppressed site is reported
+    /// modules and their Python frames (function, file, FILE:LINE). A suppressed site is reported
     /// as such and does not make the run fail; regrtest's own verdicts are never suppressed.
     /// May be given more than once. Default: the files named in $LEAKCHECK_SUPPRESSIONS
     /// (separated by `:`), convenient in a buildbot worker's environment.

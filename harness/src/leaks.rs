@@ -97,9 +97,9 @@ pub struct LeakSite {
     pub bytes: Vec<i64>,
     /// Absolute return addresses, innermost first (empty if the stack record is missing).
     pub stack: Vec<u64>,
-    /// The innermost Python frame running when the site's blocks were allocated, when the shim
-    /// could read it.
-    pub python_frame: Option<PythonFrame>,
+    /// The Python frames running when the site's blocks were allocated, innermost first, when
+    /// the shim could read them.
+    pub python_frames: Vec<PythonFrame>,
 }
 
 /// A `pyframe` record in the shape hangs report Python frames in, so that both read alike in
@@ -167,7 +167,11 @@ pub fn leak_sites(series: &Series) -> Vec<LeakSite> {
                 blocks,
                 bytes,
                 stack: stack.cloned().unwrap_or_default(),
-                python_frame: series.pyframes.get(site).map(python_frame),
+                python_frames: series
+                    .pyframes
+                    .get(site)
+                    .map(|f| f.iter().map(python_frame).collect())
+                    .unwrap_or_default(),
             });
         }
     }
@@ -238,7 +242,7 @@ mod tests {
                 blocks: vec![1, 1, 1],
                 bytes: vec![24, 24, 24],
                 stack: vec![0x10, 0x20],
-                python_frame: None
+                python_frames: vec![]
             }]
         );
         s.measures.pop();
@@ -264,19 +268,29 @@ mod tests {
             file: b"/tmp/x/test_leak_raw.py".to_vec(),
             function: function.to_vec(),
         };
-        s.pyframes.insert(4, record(4, 9, b"LeakTest.test_leak_raw"));
+        // Innermost first, as the shim writes them.
+        s.pyframes
+            .insert(4, vec![record(4, 9, b"LeakTest.test_leak_raw"), record(4, 579, b"TestCase._callTestMethod")]);
         // Not UTF-8, and no line for the instruction.
-        s.pyframes.insert(5, record(5, -1, b"f\xff"));
+        s.pyframes.insert(5, vec![record(5, -1, b"f\xff")]);
         // A frame of a site that does not leak goes nowhere.
-        s.pyframes.insert(6, record(6, 1, b"elsewhere"));
-        let frames: Vec<(u64, Option<PythonFrame>)> =
-            leak_sites(&s).into_iter().map(|site| (site.stack[0], site.python_frame)).collect();
-        let frame = |function: &str, line: u32| {
-            Some(PythonFrame { function: function.into(), file: "/tmp/x/test_leak_raw.py".into(), line })
+        s.pyframes.insert(6, vec![record(6, 1, b"elsewhere")]);
+        let frames: Vec<(u64, Vec<PythonFrame>)> =
+            leak_sites(&s).into_iter().map(|site| (site.stack[0], site.python_frames)).collect();
+        let frame = |function: &str, line: u32| PythonFrame {
+            function: function.into(),
+            file: "/tmp/x/test_leak_raw.py".into(),
+            line,
         };
-        assert_eq!(frames, vec![(0x44, frame("LeakTest.test_leak_raw", 9)), (0x45, frame("f\u{fffd}", 0))]);
+        assert_eq!(
+            frames,
+            vec![
+                (0x44, vec![frame("LeakTest.test_leak_raw", 9), frame("TestCase._callTestMethod", 579)]),
+                (0x45, vec![frame("f\u{fffd}", 0)])
+            ]
+        );
         s.pyframes.clear();
-        assert!(leak_sites(&s).iter().all(|site| site.python_frame.is_none()));
+        assert!(leak_sites(&s).iter().all(|site| site.python_frames.is_empty()));
     }
 
     #[test]

@@ -534,7 +534,8 @@ fn test_report(test: &regrtest::TestResult, series: Option<&Series>, join: &Join
                 bytes: site.bytes,
                 frames,
                 folded_frames,
-                python_frame: site.python_frame,
+                python_frame: site.python_frames.first().cloned(),
+                python_frames: site.python_frames,
             }
         })
         .collect();

@@ -287,10 +287,10 @@ pub struct Series {
     pub sites: BTreeMap<u32, (u8, BTreeMap<i64, Count>)>,
     /// Site id -> stack (absolute return addresses, innermost first).
     pub stacks: BTreeMap<u32, Vec<u64>>,
-    /// Site id -> the innermost Python frame running when its blocks were allocated; absent when
-    /// the shim had none (no Python code on the thread, or Python frames unavailable: see
-    /// [`ShimData::no_python_frames`]).
-    pub pyframes: BTreeMap<u32, PyFrameRecord>,
+    /// Site id -> the Python frames running when its blocks were allocated, innermost first (the
+    /// shim writes them in that order); absent when the shim had none (no Python code on the
+    /// thread, or Python frames unavailable: see [`ShimData::no_python_frames`]).
+    pub pyframes: BTreeMap<u32, Vec<PyFrameRecord>>,
     /// The process's modules, to map the stacks' addresses to files.
     pub modules: Vec<ModuleRecord>,
 }
@@ -367,7 +367,7 @@ impl ShimData {
                 Ok(Line::PyFrame(frame)) => {
                     match open.as_mut() {
                         Some(series) => {
-                            series.pyframes.insert(frame.site, frame);
+                            series.pyframes.entry(frame.site).or_default().push(frame);
                         }
                         None => self.bad_lines += 1,
                     }
@@ -509,6 +509,7 @@ end\t10\ttest_x\t2\t0\t63\t50\t196\t7\t70\t9\t90\n";
             b"module\t10\t/usr/bin/python3.11d\t0\t400000\tb07bd8\n\
 stack\t10\t-\t7\tr\t4f3e2b,7f267ebdf1fe\n\
 pyframe\t10\t-\t7\t9\t/tmp/x/test_leak_raw.py\tLeakTest.test_leak_raw\n\
+pyframe\t10\t-\t7\t579\t/usr/lib/python3.11/unittest/case.py\tTestCase._callTestMethod\n\
 site\t10\ttest_x\t1\t7\tr\t2\t96\n\
 end\t10\ttest_x\t2\t0\t63\t50\t196\t7\t70\t9\t90\n",
         );
@@ -517,7 +518,9 @@ end\t10\ttest_x\t2\t0\t63\t50\t196\t7\t70\t9\t90\n",
         assert_eq!(data.bad_lines, 0);
         let series = &data.series[0];
         assert_eq!(series.stacks.get(&7).map(Vec::as_slice), Some(&[0x4f3e2b, 0x7f26_7ebd_f1fe][..]));
-        let frame = &series.pyframes[&7];
+        let frames = &series.pyframes[&7];
+        assert_eq!(frames.iter().map(|f| f.line).collect::<Vec<_>>(), [9, 579], "innermost first");
+        let frame = &frames[0];
         assert_eq!((frame.pid, frame.site, frame.line), (10, 7, 9));
         assert_eq!(
             (frame.file.as_slice(), frame.function.as_slice()),

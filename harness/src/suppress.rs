@@ -4,8 +4,8 @@
 //!
 //! **Format** (`--suppressions FILE`, LSan's): one `leak:PATTERN` per line; blank lines and
 //! lines starting with `#` are ignored. A pattern matches a leak site when it matches any of:
-//! a C frame's function, source file or module, the Python frame's function or file, or
-//! `FILE:LINE` of the Python frame. Matching is LSan's `TemplateMatch`: `*` is any run of
+//! a C frame's function, source file or module, a Python frame's function or file, or
+//! `FILE:LINE` of a Python frame. Matching is LSan's `TemplateMatch`: `*` is any run of
 //! characters, a leading `^` / trailing `$` anchor the pattern, and otherwise it may match
 //! anywhere in the text (`leak:lock_tests.py` matches `/usr/lib/python3.11/test/lock_tests.py`).
 //!
@@ -86,7 +86,7 @@ impl Suppressions {
             texts.extend(frame.file.iter().cloned());
             texts.push(frame.module.clone());
         }
-        if let Some(python) = &site.python_frame {
+        for python in site.python_frame.iter().chain(&site.python_frames) {
             texts.push(python.function.clone());
             texts.push(python.file.clone());
             texts.push(format!("{}:{}", python.file, python.line));
@@ -191,6 +191,7 @@ mod tests {
                 file: file.into(),
                 line,
             }),
+            python_frames: vec![],
         }
     }
 

@@ -40,6 +40,11 @@ fn assert_single_site(test: &Value, domain: &str, function: &str, call: &str) {
     assert_eq!(python["function"], format!("LeakTest.{name}"), "{site}");
     assert!(python["file"].as_str().unwrap_or("").ends_with(&format!("/{name}.py")), "{site}");
     assert_eq!(python["line"], call, "{site}");
+    // And its callers: unittest's, innermost first.
+    let callers = &site["python_frames"];
+    assert_eq!(callers[0], *python, "{site}");
+    assert_eq!(callers[1]["function"], "TestCase._callTestMethod", "{site}");
+    assert!(callers[1]["file"].as_str().unwrap_or("").ends_with("unittest/case.py"), "{site}");
 }
 
 /// The four fixtures: one leak per domain, right deltas, the balanced test not flagged.

@@ -12,13 +12,13 @@
 //! are written out: the harness keeps the sites that grew in every counted repetition
 //! (regrtest's rule, per site), so blocks of other sites freed meanwhile cannot hide a leak.
 //!
-//! A site is the domain, the native stack and the innermost Python frame that was running
-//! (`crate::pyframe`, CPython 3.11), so a leak site names the Python line too.
+//! A site is the domain, the native stack and the Python frames that were running (the
+//! innermost few, `crate::pyframe`, CPython 3.11), so a leak site names the Python lines too.
 //!
 //! Records (format of `crate::channel`; addresses in hex): `stack PID - SITE DOMAIN A1,A2,...`
-//! once per site, then `pyframe PID - SITE LINE FILE FUNCTION` when its Python frame is known,
-//! `site PID TEST INDEX SITE DOMAIN BLOCKS BYTES`, `module PID PATH BIAS LO HI` for every module
-//! the stacks may point into, and once per process `nopyframes PID - REASON` when Python frames
+//! once per site, then `pyframe PID - SITE LINE FILE FUNCTION` for each of its Python frames
+//! (innermost first), `site PID TEST INDEX SITE DOMAIN BLOCKS BYTES`, `module PID PATH BIAS LO
+//! HI` for every module the stacks may point into, and once per process `nopyframes PID - REASON` when Python frames
 //! cannot be read. Symbolization happens in the harness.
 //!
 //! All state sits behind one spin lock, taken only inside the window. A fork in the window leaves
@@ -209,8 +209,9 @@ const WARMUP_SITES: [u8; 3] = [b'r', b'm', b'o'];
 struct Site {
     domain: u8,
     frames: Box<[u64]>,
-    /// The innermost Python frame that was running, in words (resolved when the site was made).
-    python: Option<Box<pyframe::Resolved>>,
+    /// The Python frames that were running, innermost first, in words (resolved when the site
+    /// was made).
+    python: Box<[pyframe::Resolved]>,
     blocks: i64,
     bytes: i64,
     written: bool,
@@ -247,8 +248,8 @@ impl Tracker {
             memos: HashMap::default(),
             with_stacks: false,
             modules_written: 0,
-            // The domain, the frames, then the Python frame's code object and instruction.
-            scratch: vec![0; MAX_DEPTH + 3],
+            // The domain, the frames, then each Python frame's code object and instruction.
+            scratch: vec![0; MAX_DEPTH + 1 + 2 * pyframe::PYTHON_DEPTH],
         };
         tracker.reset(depth);
         tracker
@@ -260,7 +261,14 @@ impl Tracker {
         self.sites.clear();
         // The warm-up sites, one per domain, without a stack: see `allocated`.
         for domain in WARMUP_SITES {
-            self.sites.push(Site { domain, frames: Box::new([]), python: None, blocks: 0, bytes: 0, written: false });
+            self.sites.push(Site {
+                domain,
+                frames: Box::new([]),
+                python: Box::new([]),
+                blocks: 0,
+                bytes: 0,
+                written: false,
+            });
         }
         self.live.clear();
         self.memos.clear();
@@ -283,22 +291,29 @@ impl Tracker {
         let thread = unsafe { libc::pthread_self() } as usize;
         let memo = self.memos.entry(thread).or_default();
         let n = self.unwinder.capture(stack, &mut self.scratch[1..=depth], memo);
-        // The Python line is part of the site: one C path reached from two Python lines is two
-        // sites, so a leak site names the line that leaks.
+        // The Python lines are part of the site: one C path reached from two Python lines is
+        // two sites, so a leak site names the lines that leak.
         let reader = python_frames();
-        let python = reader.and_then(pyframe::Reader::current);
-        let (code, instruction) = python.map_or((0, 0), |p| (p.code as u64, p.instruction as u64));
-        self.scratch[n + 1] = code;
-        self.scratch[n + 2] = instruction;
-        let key = &self.scratch[..n + 3];
+        let mut python = [pyframe::Location { code: 0, instruction: 0 }; pyframe::PYTHON_DEPTH];
+        let depth = reader.map_or(0, |reader| reader.current(&mut python));
+        let mut end = n + 1;
+        for location in &python[..depth] {
+            self.scratch[end] = location.code as u64;
+            self.scratch[end + 1] = location.instruction as u64;
+            end += 2;
+        }
+        let key = &self.scratch[..end];
         let site = match self.by_stack.entry(digest(key)) {
             std::collections::hash_map::Entry::Occupied(entry) => *entry.get(),
             std::collections::hash_map::Entry::Vacant(entry) => {
                 let site = self.sites.len() as u32;
-                // SAFETY: `python` was read on this thread just now, and this thread is still
-                // inside that frame (it is allocating from it): its code object is alive.
-                let resolved =
-                    reader.zip(python).map(|(reader, location)| Box::new(unsafe { reader.resolve(location) }));
+                let resolved: Box<[pyframe::Resolved]> = match reader {
+                    // SAFETY: the locations were read on this thread just now, and this thread
+                    // is still inside those frames (it is allocating from the innermost): their
+                    // code objects are alive.
+                    Some(reader) => python[..depth].iter().map(|&l| unsafe { reader.resolve(l) }).collect(),
+                    None => Box::new([]),
+                };
                 let frames = self.scratch[1..=n].into();
                 self.sites.push(Site { domain, frames, python: resolved, blocks: 0, bytes: 0, written: false });
                 entry.insert(site);
@@ -354,7 +369,7 @@ impl Tracker {
                 out.extend_from_slice(
                     format!("stack\t{pid}\t-\t{id}\t{}\t{}\n", site.domain as char, frames.join(",")).as_bytes(),
                 );
-                if let Some(python) = &site.python {
+                for python in site.python.iter() {
                     out.extend_from_slice(format!("pyframe\t{pid}\t-\t{id}\t{}\t", python.line).as_bytes());
                     channel::escape(&python.file, out);
                     out.push(b'\t');

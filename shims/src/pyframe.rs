@@ -4,8 +4,8 @@
 //! **How.** The thread's `PyThreadState` is the value of CPython's `autoTSSkey` thread-specific
 //! key (what `PyGILState_GetThisThreadState` returns; one `pthread_getspecific`), valid whether
 //! or not the thread holds the GIL. From it: `tstate->cframe->current_frame` (the running
-//! `_PyInterpreterFrame`), its `f_code` and `prev_instr`. Frames still being set up
-//! (`_PyFrame_IsIncomplete`) are skipped for their caller. A thread only reads its own frames,
+//! `_PyInterpreterFrame`), its `f_code` and `prev_instr`, then the callers' through
+//! `previous`. Frames still being set up (`_PyFrame_IsIncomplete`) are skipped. A thread only reads its own frames,
 //! which stay alive while it runs inside them, so the reads race with nothing.
 //!
 //! **Which CPython.** 3.11 only: 3.11 has no `_Py_DebugOffsets` (3.13+) and the layout of these
@@ -18,9 +18,10 @@
 //! being a `PyCode_Type` instance) and turns the reader off, with a reason, when anything
 //! disagrees.
 //!
-//! **What it costs.** In the hook: one `pthread_getspecific` and five loads. File, function and
-//! line are looked up once per allocation site ([`Reader::resolve`]), when the site is made,
-//! while the code object is certainly alive (its frame is running).
+//! **What it costs.** In the hook: one `pthread_getspecific` and six loads per frame, for at
+//! most [`PYTHON_DEPTH`] frames. File, function and line are looked up once per allocation
+//! site ([`Reader::resolve`]), when the site is made, while the code objects are certainly alive
+//! (their frames are running).
 
 use std::ffi::{c_int, c_void, CStr};
 use std::sync::OnceLock;
@@ -65,6 +66,9 @@ const COMPACT_DATA: usize = 72;
 const MAX_NAME: usize = 4096;
 /// Incomplete frames skipped before giving up.
 const MAX_SKIPPED: usize = 8;
+/// Python frames recorded per allocation: the running function and a few callers, enough to
+/// see which test line reached a library function that allocates.
+pub const PYTHON_DEPTH: usize = 4;
 
 /// Where the thread's innermost Python frame is: its code object and the index of the
 /// instruction it executes (what identifies the line).
@@ -182,55 +186,68 @@ unsafe fn load(address: usize) -> usize {
 /// `tstate` is 0 or the calling thread's own live `PyThreadState` of a 3.11 interpreter.
 #[inline(always)]
 unsafe fn innermost(tstate: usize) -> Option<Location> {
-    if tstate == 0 {
-        return None;
+    let mut one = [Location { code: 0, instruction: 0 }];
+    // SAFETY: forwarded from the caller.
+    (unsafe { stack(tstate, &mut one) } == 1).then_some(one[0])
+}
+
+/// Up to `out.len()` complete frames of the thread whose `PyThreadState` is `tstate`, innermost
+/// first; returns how many. Frames still being set up (`_PyFrame_IsIncomplete`) are skipped.
+///
+/// # Safety
+/// `tstate` is 0 or the calling thread's own live `PyThreadState` of a 3.11 interpreter.
+#[inline(always)]
+unsafe fn stack(tstate: usize, out: &mut [Location]) -> usize {
+    if tstate == 0 || out.is_empty() {
+        return 0;
     }
     // SAFETY: the caller's thread state and its frames, which live while this thread runs in
-    // them; 3.11 offsets.
+    // them (a caller's frame outlives its callee's); 3.11 offsets.
     unsafe {
         let cframe = load(tstate + TSTATE_CFRAME);
         if cframe == 0 {
-            return None;
+            return 0;
         }
         let mut frame = load(cframe + CFRAME_CURRENT_FRAME);
-        for _ in 0..MAX_SKIPPED {
-            if frame == 0 {
-                return None;
-            }
+        let mut n = 0;
+        let mut skipped = 0;
+        while frame != 0 && n < out.len() && skipped <= MAX_SKIPPED {
             let code = load(frame + FRAME_CODE);
             let prev_instr = load(frame + FRAME_PREV_INSTR);
             let bytecode = code + CODE_BYTECODE;
             let owner = *((frame + FRAME_OWNER) as *const u8);
             let first_traceable = *((code + CODE_FIRSTTRACEABLE) as *const c_int) as usize;
             if owner != OWNED_BY_GENERATOR && prev_instr < bytecode + first_traceable * CODE_UNIT {
-                frame = load(frame + FRAME_PREVIOUS);
-                continue;
+                skipped += 1;
+            } else {
+                // `prev_instr` may sit one unit before the first instruction (a generator
+                // about to run its first one); that instruction's line is as good.
+                out[n] = Location { code, instruction: prev_instr.saturating_sub(bytecode) / CODE_UNIT };
+                n += 1;
             }
-            // `prev_instr` may sit one unit before the first instruction (a frame about to run
-            // its first one); that instruction's line is as good.
-            let instruction = prev_instr.saturating_sub(bytecode) / CODE_UNIT;
-            return Some(Location { code, instruction });
+            frame = load(frame + FRAME_PREVIOUS);
         }
-        None
+        n
     }
 }
 
 impl Reader {
-    /// The calling thread's innermost Python frame, if it has a thread state and runs Python.
+    /// Up to `out.len()` of the calling thread's Python frames, innermost first; how many (0
+    /// when it has no thread state or runs no Python).
     #[inline(always)]
-    pub fn current(&self) -> Option<Location> {
+    pub fn current(&self, out: &mut [Location]) -> usize {
         // SAFETY: pthread_getspecific accepts any key; CPython stores this thread's own state
         // under it (checked in `prepare`), and clears it before freeing that state.
         let tstate = unsafe { libc::pthread_getspecific(self.key) } as usize;
         // SAFETY: `tstate` is 0 or this thread's live thread state.
-        unsafe { innermost(tstate) }
+        unsafe { stack(tstate, out) }
     }
 
     /// File, function and line of `location`.
     ///
     /// # Safety
     /// `location` came from [`Reader::current`] on this thread, which is still running in that
-    /// frame (so its code object is alive).
+    /// frame or one it called (so its code object is alive).
     pub unsafe fn resolve(&self, location: Location) -> Resolved {
         let offset = c_int::try_from(location.instruction * CODE_UNIT).unwrap_or(c_int::MAX);
         // SAFETY: a live code object; PyCode_Addr2Line only reads its line table.

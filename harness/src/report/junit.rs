@@ -743,6 +743,7 @@ mod tests {
                 file: "/tmp/x/test_leak_raw.py".into(),
                 line: 9,
             }),
+            python_frames: vec![],
         };
         let test = TestReport {
             name: "test_leak_raw".into(),

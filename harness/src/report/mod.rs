@@ -149,6 +149,9 @@ pub struct LeakSiteReport {
     /// The innermost Python frame running when the blocks were allocated (`line` 0: unknown);
     /// `None` when the shim had none or could not read it (the run's warnings say why).
     pub python_frame: Option<PythonFrame>,
+    /// The Python frames running then, innermost first (`python_frame` and up to three callers,
+    /// so that a library function's allocation shows the test line that reached it).
+    pub python_frames: Vec<PythonFrame>,
 }
 
 /// A leak site a suppression accepted: the site, and the rule that matched it.
@@ -489,8 +492,10 @@ fn render_site(out: &mut String, site: &LeakSiteReport) {
         let _ = writeln!(out, "leakcheck:         ... {} more frames", site.frames.len() - TEXT_FRAMES);
     }
     // Last: the C frames are innermost first, and the Python code that called into them is
-    // outside them all.
-    if let Some(python) = &site.python_frame {
+    // outside them all; innermost first too.
+    let python_frames =
+        if site.python_frames.is_empty() { site.python_frame.as_slice() } else { site.python_frames.as_slice() };
+    for python in python_frames {
         let function = for_terminal(&python.function);
         let file = for_terminal(&python.file);
         let location = if python.line > 0 { format!("{file}:{}", python.line) } else { file.into_owned() };
@@ -560,6 +565,7 @@ mod tests {
                             file: "/tmp/x/test_\x1b]0;owned\x07leak_raw.py".into(),
                             line: 9,
                         }),
+                        python_frames: vec![],
                     }],
                     failed_methods: vec![],
                     methods: vec![],
