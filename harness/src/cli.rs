@@ -108,7 +108,7 @@ pub struct Args {
     /// Count only: do not record where leaked blocks were allocated. Counting costs two plain
     /// stores per allocation and per free (1-3% of a debug build's run time); attribution adds,
     /// during a test's counted -R repetitions, a native stack capture and a Python frame read
-    /// per allocation and a table update per free (about 1.3x the plain run time on test_list
+    /// per allocation and a table update per free (1.3-1.4x the plain run time on test_list
     /// test_dict -R 3:3).
     #[arg(long)]
     pub no_attribution: bool,
