@@ -4,12 +4,12 @@
 # run), a C compiler for the fixtures and the shim's build (gcc brings libasan8, libubsan1 and
 # libtsan2; g++, and clang with its runtimes for MemorySanitizer, build the sanitizer fixtures),
 # procps, xmllint (the JUnit report's schema check) and a Python venv with the report tests'
-# tools from PyPI (see the end). Rust (cargo) must already be installed (rustup); Debian's own
-# cargo is too old.
+# tools from PyPI (see the end). Rust: when no cargo is found, rustup installs the stable
+# toolchain into ~/.cargo (Debian's own cargo is too old).
 set -euo pipefail
 
 packages=(python3.11-dbg libpython3.11-testsuite python3.11-dev gcc libc6-dev procps binutils llvm libxml2-utils
-    python3-venv g++ clang libclang-rt-14-dev)
+    python3-venv g++ clang libclang-rt-14-dev curl ca-certificates)
 
 missing=()
 for p in "${packages[@]}"; do
@@ -30,7 +30,12 @@ fi
 if ! command -v cargo >/dev/null 2>&1; then
     [ -x "$HOME/.cargo/bin/cargo" ] && export PATH="$HOME/.cargo/bin:$PATH"
 fi
-command -v cargo >/dev/null 2>&1 || { echo "setup: cargo not found: install Rust with rustup (1.88 or newer)" >&2; exit 1; }
+if ! command -v cargo >/dev/null 2>&1; then
+    echo "setup: no cargo: installing Rust (stable) with rustup into ~/.cargo" >&2
+    curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal --no-modify-path \
+        || { echo "setup: cannot install Rust with rustup; install Rust 1.88 or newer and run again" >&2; exit 1; }
+    export PATH="$HOME/.cargo/bin:$PATH"
+fi
 python3.11-dbg -c 'import sys, test.libregrtest; assert hasattr(sys, "gettotalrefcount")' \
     || { echo "setup: python3.11-dbg cannot run regrtest -R" >&2; exit 1; }
 
