@@ -39,6 +39,8 @@ const ALLOCATOR_FUNCTIONS: &[&str] = &[
     "_PyObject_Malloc",
     "_PyObject_Calloc",
     "_PyObject_Realloc",
+    // 3.13's typed allocation helper (Include/internal/pycore_object.h).
+    "_PyObject_MallocWithType",
     "pymalloc_alloc",
     "pymalloc_realloc",
     "allocate_from_new_pool",

@@ -8,6 +8,10 @@
 //! `boundaries.py`, which wraps regrtest's `-R` driver so that every measurement regrtest takes
 //! calls [`mark`] first.
 //!
+//! It does so at every import of that module, not only the first: since 3.12 (and 3.11.7)
+//! regrtest imports it lazily, during the first test, and then unloads the `test.*` modules a
+//! test imported, so the next test imports a fresh, unpatched copy.
+//!
 //! [`mark`] is a `METH_FASTCALL` C function: it reads the counters and appends one record through
 //! [`crate::channel`]. It creates no Python object and returns `None`.
 //!
@@ -29,7 +33,6 @@ const REFLEAK_MODULE: &CStr = c"test.libregrtest.refleak";
 
 const WAITING: u8 = 0;
 const IMPORTING: u8 = 1;
-const DONE: u8 = 2;
 static PATCH_STATE: AtomicU8 = AtomicU8::new(WAITING);
 
 static API: OnceLock<Api> = OnceLock::new();
@@ -93,7 +96,8 @@ unsafe extern "C" fn audit_hook(event: *const c_char, args: *mut PyObject, _user
     PATCH_STATE.store(IMPORTING, Ordering::Relaxed);
     // SAFETY: GIL held.
     unsafe { patch_refleak(api) };
-    PATCH_STATE.store(DONE, Ordering::Relaxed);
+    // Back to waiting: regrtest may unload the module and import it again.
+    PATCH_STATE.store(WAITING, Ordering::Relaxed);
     0
 }
 

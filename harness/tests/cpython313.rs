@@ -1,0 +1,134 @@
+//! leakcheck on a debug CPython 3.13 (3.13.5 `--with-pydebug`, built from Debian's source
+//! package by `scripts/build-python313-debug.sh`, which `scripts/setup.sh` runs): the new
+//! libregrtest (`single.py`, `refleak.py` imported lazily and unloaded after each test, 3.13's
+//! `123:456` progress), live, sequentially and with `-j 2`. Python frames are 3.11-only: the run
+//! says so instead of reporting none silently.
+//!
+//! The interpreter: `$LEAKCHECK_PYTHON313`, else the script's cache path. These tests fail (they
+//! are not skipped) without it.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::{as_strs, leakcheck};
+use serde_json::json;
+
+fn python313() -> String {
+    let python = std::env::var_os("LEAKCHECK_PYTHON313").map(PathBuf::from).unwrap_or_else(|| {
+        let cache = std::env::var_os("LEAKCHECK_CACHE")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").expect("HOME is set")).join(".cache/leakcheck"));
+        cache.join("cpython-3.13-pydebug/python")
+    });
+    assert!(python.exists(), "no debug CPython 3.13 at {}: run scripts/setup.sh", python.display());
+    python.display().to_string()
+}
+
+/// A test directory with the leak fixtures' regrtest modules and `_leakfix` built for `python`.
+fn testdir_for(python: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../c");
+    for name in ["test_leak_raw", "test_leak_mem", "test_leak_object", "test_balanced"] {
+        std::fs::copy(fixtures.join(format!("regrtest/{name}.py")), dir.path().join(format!("{name}.py"))).unwrap();
+    }
+    let config = |var: &str| {
+        let out = Command::new(python)
+            .args(["-c", &format!("import sysconfig; print(sysconfig.get_config_var('{var}'))")])
+            .output()
+            .expect("running the interpreter");
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+    let (include, suffix) = (config("INCLUDEPY"), config("EXT_SUFFIX"));
+    // In the build tree, pyconfig.h sits beside ./python, not in Include/.
+    let build_dir = Path::new(python).parent().expect("the build directory");
+    let status = Command::new("cc")
+        .args(["-shared", "-fPIC", "-g", "-O1", "-I"])
+        .arg(&include)
+        .arg("-I")
+        .arg(build_dir.join("Include"))
+        .arg("-I")
+        .arg(build_dir)
+        .arg(fixtures.join("leakfix.c"))
+        .arg("-o")
+        .arg(dir.path().join(format!("_leakfix{suffix}")))
+        .status()
+        .expect("running cc");
+    assert!(status.success(), "building _leakfix for {python}");
+    dir
+}
+
+fn assert_verdicts(run: &common::Run) {
+    for (name, domain, function) in [
+        ("test_leak_raw", "raw", "leak_raw"),
+        ("test_leak_mem", "mem", "leak_mem"),
+        ("test_leak_object", "obj", "leak_object"),
+    ] {
+        let test = run.test(name);
+        assert_eq!(test["leaked"], true, "{test}");
+        assert_eq!(test["domains"][domain]["blocks"], json!([1, 1, 1]), "{test}");
+        for other in ["raw", "mem", "obj"].into_iter().filter(|d| *d != domain) {
+            assert_eq!(test["domains"][other]["leaked"], false, "{name} {other}: {test}");
+        }
+        let sites = test["leak_sites"].as_array().expect("leak_sites");
+        assert_eq!(sites.len(), 1, "{test}");
+        assert_eq!(sites[0]["frames"][0]["function"], function, "allocator helpers folded: {test}");
+        assert_eq!(sites[0]["python_frame"], serde_json::Value::Null);
+    }
+    assert_eq!(run.test("test_leak_raw")["regrtest"]["leaked"], false, "regrtest cannot see raw blocks");
+    assert_eq!(run.test("test_leak_object")["outcome"], "reference_leak");
+    let balanced = run.test("test_balanced");
+    assert_eq!((balanced["leaked"].as_bool(), balanced["outcome"].as_str()), (Some(false), Some("passed")));
+    assert_eq!(balanced["domains"]["raw"]["blocks"].as_array().map(Vec::len), Some(3));
+    assert!(run.json()["warnings"].to_string().contains("CPython 3.13"), "{}", run.json()["warnings"]);
+    assert_eq!(run.code(), Some(101), "{}", run.stderr);
+}
+
+/// Sequentially, every test is measured, not only the first: regrtest 3.13 unloads the
+/// `test.*` modules a test imported, `test.libregrtest.refleak` among them, and re-imports it.
+#[test]
+fn sequential_run_measures_every_test() {
+    let python = python313();
+    let dir = testdir_for(&python);
+    let argv = [
+        python.as_str(),
+        "-m",
+        "test",
+        "-R",
+        "3:3",
+        "--testdir",
+        &dir.path().display().to_string(),
+        "test_leak_raw",
+        "test_leak_mem",
+        "test_leak_object",
+        "test_balanced",
+    ]
+    .map(String::from);
+    let run = leakcheck(&[], &as_strs(&argv));
+    assert_verdicts(&run);
+}
+
+#[test]
+fn workers_are_measured() {
+    let python = python313();
+    let dir = testdir_for(&python);
+    let argv = [
+        python.as_str(),
+        "-m",
+        "test",
+        "-R",
+        "3:3",
+        "-j",
+        "2",
+        "--testdir",
+        &dir.path().display().to_string(),
+        "test_leak_raw",
+        "test_leak_mem",
+        "test_leak_object",
+        "test_balanced",
+    ]
+    .map(String::from);
+    let run = leakcheck(&[], &as_strs(&argv));
+    assert_verdicts(&run);
+}
