@@ -1,67 +1,41 @@
-//! The innermost Python frame of the allocating thread, read from CPython's own structures in
-//! the allocation hook: no GIL, no C API call, no allocation.
+//! The innermost Python frames of the allocating thread, read from CPython's own structures in
+//! the allocation hook: no GIL, no allocation, no reference count touched.
 //!
-//! **How.** The thread's `PyThreadState` is the value of CPython's `autoTSSkey` thread-specific
-//! key (what `PyGILState_GetThisThreadState` returns; one `pthread_getspecific`), valid whether
-//! or not the thread holds the GIL. From it: `tstate->cframe->current_frame` (the running
-//! `_PyInterpreterFrame`), its `f_code` and `prev_instr`, then the callers' through
-//! `previous`. Frames still being set up (`_PyFrame_IsIncomplete`) are skipped. A thread only reads its own frames,
-//! which stay alive while it runs inside them, so the reads race with nothing.
+//! **How.** From the thread's `PyThreadState`, its running `_PyInterpreterFrame`, the frame's
+//! code object and instruction pointer, then the callers' frames through `previous`. Frames still
+//! being set up, and 3.13's C-stack entry frames, are skipped. A thread only reads its own
+//! frames, which stay alive while it runs inside them, so the reads race with nothing.
 //!
-//! **Which CPython.** 3.11 only: 3.11 has no `_Py_DebugOffsets` (3.13+) and the layout of these
-//! internal structs differs in 3.12. The offsets below are `offsetof` results from 3.11's
-//! headers (`Include/internal/pycore_{runtime,frame,code}.h`, `Include/cpython/unicodeobject.h`,
-//! with `Py_BUILD_CORE`), identical for Debian's `python3.11` and `python3.11-dbg` and for a
-//! `--with-pydebug --with-address-sanitizer` build on x86_64; they hold on any 64-bit target.
-//! [`prepare`] checks them against the running interpreter with the GIL held (the version,
-//! `_PyThreadState_UncheckedGet() == pthread_getspecific(key)`, the current frame's code object
-//! being a `PyCode_Type` instance) and turns the reader off, with a reason, when anything
-//! disagrees.
+//! **Which CPython.** One [`Layout`] per version, chosen from `Py_Version`:
+//! - 3.11: no published offsets. The constants are `offsetof` results from 3.11's headers
+//!   (`Include/internal/pycore_{runtime,frame,code}.h`, `Include/cpython/unicodeobject.h`, with
+//!   `Py_BUILD_CORE`), identical for Debian's `python3.11` and `python3.11-dbg` and a
+//!   `--with-pydebug --with-address-sanitizer` build. The thread state is the value of the
+//!   runtime's `autoTSSkey` (what `PyGILState_GetThisThreadState` returns), valid whether or not
+//!   the thread holds the GIL; the running frame is `tstate->cframe->current_frame`.
+//! - 3.13: the offsets come from the running interpreter's `_Py_DebugOffsets` (the first member
+//!   of `_PyRuntime`, published for out-of-process debuggers), checked by its `xdebugpy` cookie
+//!   and version. The thread state is `PyThreadState_GetUnchecked()` (a thread-local read: the
+//!   thread's attached state, none while it has released the GIL); the running frame is
+//!   `tstate->current_frame`. `_co_firsttraceable` is not published, so a frame still copying
+//!   its free variables reports its `def` line.
+//! - 3.12 and 3.14+ have other layouts (3.14 tags the frame's code pointer): not supported yet.
 //!
-//! **What it costs.** In the hook: one `pthread_getspecific` and six loads per frame, for at
-//! most [`PYTHON_DEPTH`] frames. File, function and line are looked up once per allocation
-//! site ([`Reader::resolve`]), when the site is made, while the code objects are certainly alive
-//! (their frames are running).
+//! [`prepare`] checks the layout against the running interpreter with the GIL held (the thread
+//! state found equals `_PyThreadState_UncheckedGet`/`PyThreadState_GetUnchecked`, the current
+//! frame's code object is a `PyCode_Type` instance) and turns the reader off, with a reason,
+//! when anything disagrees. 64-bit targets only.
+//!
+//! **What it costs.** In the hook: finding the thread state, then seven loads per frame, for
+//! at most [`PYTHON_DEPTH`] frames. File, function and line are looked up once per allocation
+//! site ([`Reader::resolve`]), when the site is made, while the code objects are certainly
+//! alive (their frames are running).
 
 use std::ffi::{c_int, c_void, CStr};
 use std::sync::OnceLock;
 
 use crate::pyapi::PyObject;
 
-/// `_PyRuntimeState.gilstate.autoTSSkey` (a `Py_tss_t`: `int _is_initialized`, then the key).
-const RUNTIME_AUTO_TSS_KEY: usize = 592;
-const TSS_KEY_IN_TSS: usize = 4;
-/// `PyThreadState.cframe`.
-const TSTATE_CFRAME: usize = 56;
-/// `_PyCFrame.current_frame`.
-const CFRAME_CURRENT_FRAME: usize = 8;
-/// `_PyInterpreterFrame.f_code`, `.previous`, `.prev_instr`, `.owner` (a `char`).
-const FRAME_CODE: usize = 32;
-const FRAME_PREVIOUS: usize = 48;
-const FRAME_PREV_INSTR: usize = 56;
-const FRAME_OWNER: usize = 69;
-/// `FRAME_OWNED_BY_GENERATOR`: generator frames are never incomplete.
-const OWNED_BY_GENERATOR: u8 = 1;
-/// `PyCodeObject.co_firstlineno`, `.co_filename`, `.co_qualname`, `._co_firsttraceable`,
-/// `.co_code_adaptive` (the bytecode, `_PyCode_CODE`).
-const CODE_FILENAME: usize = 112;
-const CODE_QUALNAME: usize = 128;
-const CODE_FIRSTTRACEABLE: usize = 168;
-const CODE_BYTECODE: usize = 184;
-/// `sizeof(_Py_CODEUNIT)`.
-const CODE_UNIT: usize = 2;
-/// `PyObject.ob_type`.
-const OBJECT_TYPE: usize = 8;
-/// `PyASCIIObject.length`, `.state` (bit field: interned:2, kind:3, compact:1, ascii:1), the
-/// size of `PyASCIIObject` (where a compact ASCII string's characters start), and
-/// `PyCompactUnicodeObject.utf8_length`, `.utf8`, and its size (where a compact non-ASCII
-/// string's characters start).
-const STR_LENGTH: usize = 16;
-const STR_STATE: usize = 32;
-const ASCII_DATA: usize = 48;
-const COMPACT_UTF8_LENGTH: usize = 48;
-const COMPACT_UTF8: usize = 56;
-const COMPACT_DATA: usize = 72;
 /// Longest file or function name kept.
 const MAX_NAME: usize = 4096;
 /// Incomplete frames skipped before giving up.
@@ -69,6 +43,88 @@ const MAX_SKIPPED: usize = 8;
 /// Python frames recorded per allocation: the running function and a few callers, enough to
 /// see which test line reached a library function that allocates.
 pub const PYTHON_DEPTH: usize = 4;
+/// `sizeof(_Py_CODEUNIT)`.
+const CODE_UNIT: usize = 2;
+/// `FRAME_OWNED_BY_GENERATOR`: generator frames are never incomplete.
+const OWNED_BY_GENERATOR: u8 = 1;
+
+/// Where the structures keep what the reader needs, in bytes from their start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Layout {
+    /// 3.11: `PyThreadState.cframe`, whose `_PyCFrame` holds the running frame at
+    /// `current_frame`; 3.13: none, the thread state holds it at `current_frame`.
+    cframe: Option<usize>,
+    current_frame: usize,
+    /// `_PyInterpreterFrame.f_code` / `.f_executable`, `.previous`, the instruction pointer
+    /// (`prev_instr` / `instr_ptr`), `.owner` (a `char`).
+    frame_code: usize,
+    frame_previous: usize,
+    frame_instruction: usize,
+    frame_owner: usize,
+    /// 3.13's `FRAME_OWNED_BY_CSTACK`, the C-stack entry frame that runs no code.
+    owned_by_cstack: Option<u8>,
+    /// `PyCodeObject.co_filename`, `.co_qualname`, `._co_firsttraceable` (when known), and the
+    /// bytecode, `co_code_adaptive` (`_PyCode_CODE`).
+    code_filename: usize,
+    code_qualname: usize,
+    code_firsttraceable: Option<usize>,
+    code_bytecode: usize,
+    /// `PyObject.ob_type`.
+    object_type: usize,
+    /// `PyASCIIObject.length`, `.state` (bit field: interned:2, kind:3, compact:1, ascii:1, the
+    /// same bits in 3.11 and 3.13), and `sizeof(PyASCIIObject)`, where a compact ASCII string's
+    /// characters start. A compact non-ASCII string then has `utf8_length`, `utf8`, (3.11 only:
+    /// `wstr_length`) and its characters.
+    str_length: usize,
+    str_state: usize,
+    ascii_size: usize,
+    compact_size: usize,
+}
+
+/// 3.11 on 64-bit targets (see the module documentation).
+const LAYOUT_3_11: Layout = Layout {
+    cframe: Some(56),
+    current_frame: 8,
+    frame_code: 32,
+    frame_previous: 48,
+    frame_instruction: 56,
+    frame_owner: 69,
+    owned_by_cstack: None,
+    code_filename: 112,
+    code_qualname: 128,
+    code_firsttraceable: Some(168),
+    code_bytecode: 184,
+    object_type: 8,
+    str_length: 16,
+    str_state: 32,
+    ascii_size: 48,
+    compact_size: 72,
+};
+/// 3.11's `_PyRuntimeState.gilstate.autoTSSkey` (a `Py_tss_t`: `int _is_initialized`, then the
+/// key).
+const RUNTIME_AUTO_TSS_KEY_3_11: usize = 592;
+const TSS_KEY_IN_TSS: usize = 4;
+
+/// `_Py_DebugOffsets` of 3.13 (`Include/internal/pycore_runtime.h`): every field a `uint64_t`,
+/// at these positions.
+mod debug_offsets_3_13 {
+    pub const COOKIE: &[u8; 8] = b"xdebugpy";
+    pub const VERSION: usize = 8;
+    pub const THREAD_STATE_CURRENT_FRAME: usize = 184;
+    pub const FRAME_PREVIOUS: usize = 232;
+    pub const FRAME_EXECUTABLE: usize = 240;
+    pub const FRAME_INSTR_PTR: usize = 248;
+    pub const FRAME_OWNER: usize = 264;
+    pub const CODE_FILENAME: usize = 280;
+    pub const CODE_QUALNAME: usize = 296;
+    pub const CODE_CO_CODE_ADAPTIVE: usize = 344;
+    pub const PYOBJECT_OB_TYPE: usize = 360;
+    pub const UNICODE_STATE: usize = 544;
+    pub const UNICODE_LENGTH: usize = 552;
+    pub const UNICODE_ASCIIOBJECT_SIZE: usize = 560;
+    /// 3.13's `FRAME_OWNED_BY_CSTACK`.
+    pub const OWNED_BY_CSTACK: u8 = 3;
+}
 
 /// Where the thread's innermost Python frame is: its code object and the index of the
 /// instruction it executes (what identifies the line).
@@ -89,10 +145,21 @@ pub struct Resolved {
     pub function: Vec<u8>,
 }
 
+/// How the calling thread's `PyThreadState` is found.
+#[derive(Debug, Clone, Copy)]
+enum ThreadState {
+    /// 3.11: the value of the runtime's `autoTSSkey`.
+    Key(libc::pthread_key_t),
+    /// 3.13: `PyThreadState_GetUnchecked()`, a thread-local read.
+    Getter(unsafe extern "C" fn() -> *mut c_void),
+}
+
 /// The reader, once [`prepare`] vouched for the layout.
 #[derive(Debug)]
 pub struct Reader {
-    key: libc::pthread_key_t,
+    layout: Layout,
+    thread_state: ThreadState,
+    code_type: usize,
     addr2line: unsafe extern "C" fn(code: *mut PyObject, offset: c_int) -> c_int,
 }
 
@@ -119,6 +186,15 @@ fn symbol(name: &CStr) -> Option<usize> {
     (!sym.is_null()).then_some(sym as usize)
 }
 
+/// `PyThreadState *(void)` at `address`.
+///
+/// # Safety
+/// `address` is such a function.
+unsafe fn getter(address: usize) -> unsafe extern "C" fn() -> *mut c_void {
+    // SAFETY: forwarded from the caller.
+    unsafe { std::mem::transmute::<*const c_void, unsafe extern "C" fn() -> *mut c_void>(address as *const c_void) }
+}
+
 /// # Safety
 /// As for [`prepare`].
 unsafe fn check_layout() -> Result<Reader, String> {
@@ -127,49 +203,96 @@ unsafe fn check_layout() -> Result<Reader, String> {
     // these offsets are for.
     let version = unsafe { *(version as *const u64) };
     let (major, minor) = (version >> 24 & 0xff, version >> 16 & 0xff);
-    if (major, minor) != (3, 11) {
-        return Err(format!(
-            "CPython {major}.{minor}: the shim knows the frame layout of 3.11 only (3.13+ would read _Py_DebugOffsets)"
-        ));
-    }
     let runtime = symbol(c"_PyRuntime").ok_or("no _PyRuntime symbol")?;
-    let unchecked_get = symbol(c"_PyThreadState_UncheckedGet").ok_or("no _PyThreadState_UncheckedGet symbol")?;
     let code_type = symbol(c"PyCode_Type").ok_or("no PyCode_Type symbol")?;
     let addr2line = symbol(c"PyCode_Addr2Line").ok_or("no PyCode_Addr2Line symbol")?;
-    // SAFETY: `_PyRuntime` is the `_PyRuntimeState` whose layout the constants describe (3.11,
-    // checked above); the `Py_tss_t` is two ints inside it.
-    let (initialised, key) = unsafe {
-        let tss = (runtime + RUNTIME_AUTO_TSS_KEY) as *const c_int;
-        (*tss, *((runtime + RUNTIME_AUTO_TSS_KEY + TSS_KEY_IN_TSS) as *const libc::pthread_key_t))
+    let (layout, thread_state, expected) = match (major, minor) {
+        (3, 11) => {
+            // SAFETY: `_PyRuntime` is 3.11's `_PyRuntimeState`; the `Py_tss_t` is two ints in it.
+            let (initialised, key) = unsafe {
+                let tss = runtime + RUNTIME_AUTO_TSS_KEY_3_11;
+                (*(tss as *const c_int), *((tss + TSS_KEY_IN_TSS) as *const libc::pthread_key_t))
+            };
+            if initialised != 1 {
+                return Err("the runtime's thread-state key is not initialised".into());
+            }
+            let unchecked = symbol(c"_PyThreadState_UncheckedGet").ok_or("no _PyThreadState_UncheckedGet symbol")?;
+            // SAFETY: `_PyThreadState_UncheckedGet` is `PyThreadState *(void)`.
+            (LAYOUT_3_11, ThreadState::Key(key), unsafe { getter(unchecked)() } as usize)
+        }
+        (3, 13) => {
+            // SAFETY: `_PyRuntime` starts with `_Py_DebugOffsets` in 3.13 (checked by its cookie
+            // and version before any other field is believed).
+            let layout = unsafe { layout_from_debug_offsets(runtime, version) }?;
+            let get = symbol(c"PyThreadState_GetUnchecked").ok_or("no PyThreadState_GetUnchecked symbol")?;
+            // SAFETY: `PyThreadState_GetUnchecked` is `PyThreadState *(void)` in 3.13.
+            let get = unsafe { getter(get) };
+            // SAFETY: as above; the GIL is held.
+            (layout, ThreadState::Getter(get), unsafe { get() } as usize)
+        }
+        _ => return Err(format!("CPython {major}.{minor}: the shim knows the frame layouts of 3.11 and 3.13 only")),
     };
-    if initialised != 1 {
-        return Err("the runtime's thread-state key is not initialised".into());
-    }
-    // SAFETY: `_PyThreadState_UncheckedGet` is `PyThreadState *(void)` and may be called with
-    // the GIL held; pthread_getspecific accepts any key.
-    let (expected, found) = unsafe {
-        let get: unsafe extern "C" fn() -> *mut c_void = std::mem::transmute(unchecked_get as *const c_void);
-        (get() as usize, libc::pthread_getspecific(key) as usize)
-    };
-    if expected == 0 || expected != found {
-        return Err(format!("the thread-state key does not give this thread's state ({found:#x}, not {expected:#x})"));
-    }
-    // SAFETY: `found` is this thread's live PyThreadState; the offsets are 3.11's.
-    let code = unsafe { innermost(found) }.map(|location| location.code);
-    // SAFETY: a code object's ob_type is its second word.
-    let code_ok = code.is_some_and(|code| unsafe { load(code + OBJECT_TYPE) } == code_type);
-    if !code_ok {
-        return Err("the current frame does not hold a code object where 3.11 keeps it".into());
-    }
-    Ok(Reader {
-        key,
-        // SAFETY: `PyCode_Addr2Line` is `int (PyCodeObject *, int)` in 3.11.
+    let reader = Reader {
+        layout,
+        thread_state,
+        code_type,
+        // SAFETY: `PyCode_Addr2Line` is `int (PyCodeObject *, int)` in 3.11 and 3.13.
         addr2line: unsafe {
             std::mem::transmute::<*const c_void, unsafe extern "C" fn(*mut PyObject, c_int) -> c_int>(
                 addr2line as *const c_void,
             )
         },
-    })
+    };
+    let found = reader.thread_state();
+    if expected == 0 || expected != found {
+        return Err(format!("the thread state found is not this thread's ({found:#x}, not {expected:#x})"));
+    }
+    let mut one = [Location { code: 0, instruction: 0 }];
+    // SAFETY: `found` is this thread's live PyThreadState, of the version `layout` describes.
+    if unsafe { reader.stack(found, &mut one) } != 1 {
+        return Err(format!("no code object in the current frame where CPython {major}.{minor} keeps it"));
+    }
+    Ok(reader)
+}
+
+/// 3.13's layout, from the `_Py_DebugOffsets` at the start of `_PyRuntime`.
+///
+/// # Safety
+/// `runtime` is `_PyRuntime` of a 3.13 interpreter.
+unsafe fn layout_from_debug_offsets(runtime: usize, version: u64) -> Result<Layout, String> {
+    use debug_offsets_3_13 as d;
+    // SAFETY: the cookie and version are the first 16 bytes of `_Py_DebugOffsets`.
+    let (cookie, published) = unsafe { (&*(runtime as *const [u8; 8]), load(runtime + d::VERSION) as u64) };
+    if cookie != d::COOKIE || published != version {
+        return Err(format!("_PyRuntime does not start with 3.13's _Py_DebugOffsets (version {published:#x})"));
+    }
+    // SAFETY: fields of the `_Py_DebugOffsets` just validated.
+    let at = |field: usize| unsafe { load(runtime + field) };
+    let layout = Layout {
+        cframe: None,
+        current_frame: at(d::THREAD_STATE_CURRENT_FRAME),
+        frame_code: at(d::FRAME_EXECUTABLE),
+        frame_previous: at(d::FRAME_PREVIOUS),
+        frame_instruction: at(d::FRAME_INSTR_PTR),
+        frame_owner: at(d::FRAME_OWNER),
+        owned_by_cstack: Some(d::OWNED_BY_CSTACK),
+        code_filename: at(d::CODE_FILENAME),
+        code_qualname: at(d::CODE_QUALNAME),
+        code_firsttraceable: None,
+        code_bytecode: at(d::CODE_CO_CODE_ADAPTIVE),
+        object_type: at(d::PYOBJECT_OB_TYPE),
+        str_length: at(d::UNICODE_LENGTH),
+        str_state: at(d::UNICODE_STATE),
+        ascii_size: at(d::UNICODE_ASCIIOBJECT_SIZE),
+        // `utf8_length` and `utf8` follow the ASCII header (no `wstr` since 3.12).
+        compact_size: at(d::UNICODE_ASCIIOBJECT_SIZE) + 16,
+    };
+    // Offsets beyond any of these structs' sizes would be garbage: refuse them.
+    let fields = [layout.current_frame, layout.frame_code, layout.frame_previous, layout.frame_instruction];
+    if fields.iter().chain([&layout.frame_owner, &layout.code_bytecode, &layout.ascii_size]).any(|&o| o > 4096) {
+        return Err("implausible _Py_DebugOffsets".into());
+    }
+    Ok(layout)
 }
 
 /// # Safety
@@ -180,67 +303,80 @@ unsafe fn load(address: usize) -> usize {
     unsafe { *(address as *const usize) }
 }
 
-/// The innermost complete frame of the thread whose `PyThreadState` is `tstate`.
-///
-/// # Safety
-/// `tstate` is 0 or the calling thread's own live `PyThreadState` of a 3.11 interpreter.
-#[inline(always)]
-unsafe fn innermost(tstate: usize) -> Option<Location> {
-    let mut one = [Location { code: 0, instruction: 0 }];
-    // SAFETY: forwarded from the caller.
-    (unsafe { stack(tstate, &mut one) } == 1).then_some(one[0])
-}
-
-/// Up to `out.len()` complete frames of the thread whose `PyThreadState` is `tstate`, innermost
-/// first; returns how many. Frames still being set up (`_PyFrame_IsIncomplete`) are skipped.
-///
-/// # Safety
-/// `tstate` is 0 or the calling thread's own live `PyThreadState` of a 3.11 interpreter.
-#[inline(always)]
-unsafe fn stack(tstate: usize, out: &mut [Location]) -> usize {
-    if tstate == 0 || out.is_empty() {
-        return 0;
-    }
-    // SAFETY: the caller's thread state and its frames, which live while this thread runs in
-    // them (a caller's frame outlives its callee's); 3.11 offsets.
-    unsafe {
-        let cframe = load(tstate + TSTATE_CFRAME);
-        if cframe == 0 {
-            return 0;
-        }
-        let mut frame = load(cframe + CFRAME_CURRENT_FRAME);
-        let mut n = 0;
-        let mut skipped = 0;
-        while frame != 0 && n < out.len() && skipped <= MAX_SKIPPED {
-            let code = load(frame + FRAME_CODE);
-            let prev_instr = load(frame + FRAME_PREV_INSTR);
-            let bytecode = code + CODE_BYTECODE;
-            let owner = *((frame + FRAME_OWNER) as *const u8);
-            let first_traceable = *((code + CODE_FIRSTTRACEABLE) as *const c_int) as usize;
-            if owner != OWNED_BY_GENERATOR && prev_instr < bytecode + first_traceable * CODE_UNIT {
-                skipped += 1;
-            } else {
-                // `prev_instr` may sit one unit before the first instruction (a generator
-                // about to run its first one); that instruction's line is as good.
-                out[n] = Location { code, instruction: prev_instr.saturating_sub(bytecode) / CODE_UNIT };
-                n += 1;
-            }
-            frame = load(frame + FRAME_PREVIOUS);
-        }
-        n
-    }
-}
-
 impl Reader {
+    /// The calling thread's `PyThreadState`, or 0.
+    #[inline(always)]
+    fn thread_state(&self) -> usize {
+        match self.thread_state {
+            // SAFETY: pthread_getspecific accepts any key; CPython stores this thread's own
+            // state under it (checked in `prepare`) and clears it before freeing that state.
+            ThreadState::Key(key) => unsafe { libc::pthread_getspecific(key) as usize },
+            // SAFETY: a thread-local read with no precondition (checked in `prepare`).
+            ThreadState::Getter(get) => unsafe { get() as usize },
+        }
+    }
+
     /// Up to `out.len()` of the calling thread's Python frames, innermost first; how many (0
     /// when it has no thread state or runs no Python).
     #[inline(always)]
     pub fn current(&self, out: &mut [Location]) -> usize {
-        // SAFETY: pthread_getspecific accepts any key; CPython stores this thread's own state
-        // under it (checked in `prepare`), and clears it before freeing that state.
-        let tstate = unsafe { libc::pthread_getspecific(self.key) } as usize;
+        let tstate = self.thread_state();
         // SAFETY: `tstate` is 0 or this thread's live thread state.
-        unsafe { stack(tstate, out) }
+        unsafe { self.stack(tstate, out) }
+    }
+
+    /// Up to `out.len()` complete frames of the thread whose `PyThreadState` is `tstate`,
+    /// innermost first; returns how many. Frames still being set up
+    /// (`_PyFrame_IsIncomplete`), C-stack entry frames and frames that run no code object are
+    /// skipped.
+    ///
+    /// # Safety
+    /// `tstate` is 0 or the calling thread's own live `PyThreadState`, of the version
+    /// `self.layout` describes.
+    #[inline(always)]
+    unsafe fn stack(&self, tstate: usize, out: &mut [Location]) -> usize {
+        let l = &self.layout;
+        if tstate == 0 || out.is_empty() {
+            return 0;
+        }
+        // SAFETY: the caller's thread state and its frames, which live while this thread runs
+        // in them (a caller's frame outlives its callee's); the layout's offsets.
+        unsafe {
+            let holder = match l.cframe {
+                Some(cframe) => load(tstate + cframe),
+                None => tstate,
+            };
+            if holder == 0 {
+                return 0;
+            }
+            let mut frame = load(holder + l.current_frame);
+            let mut n = 0;
+            let mut skipped = 0;
+            while frame != 0 && n < out.len() && skipped <= MAX_SKIPPED {
+                let code = load(frame + l.frame_code);
+                let instruction = load(frame + l.frame_instruction);
+                let owner = *((frame + l.frame_owner) as *const u8);
+                let bytecode = code + l.code_bytecode;
+                let entry = l.owned_by_cstack == Some(owner);
+                let is_code = !entry && code != 0 && load(code + l.object_type) == self.code_type;
+                let incomplete = is_code
+                    && owner != OWNED_BY_GENERATOR
+                    && l.code_firsttraceable.is_some_and(|first| {
+                        let first = *((code + first) as *const c_int) as usize;
+                        instruction < bytecode + first * CODE_UNIT
+                    });
+                if is_code && !incomplete {
+                    // The pointer may sit one unit before the first instruction (a generator
+                    // about to run its first one); that instruction's line is as good.
+                    out[n] = Location { code, instruction: instruction.saturating_sub(bytecode) / CODE_UNIT };
+                    n += 1;
+                } else {
+                    skipped += 1;
+                }
+                frame = load(frame + l.frame_previous);
+            }
+            n
+        }
     }
 
     /// File, function and line of `location`.
@@ -253,8 +389,12 @@ impl Reader {
         // SAFETY: a live code object; PyCode_Addr2Line only reads its line table.
         let line = unsafe { (self.addr2line)(location.code as *mut PyObject, offset) };
         // SAFETY: the code object's name fields are live `str` objects.
-        let (file, function) =
-            unsafe { (str_bytes(load(location.code + CODE_FILENAME)), str_bytes(load(location.code + CODE_QUALNAME))) };
+        let (file, function) = unsafe {
+            (
+                str_bytes(&self.layout, load(location.code + self.layout.code_filename)),
+                str_bytes(&self.layout, load(location.code + self.layout.code_qualname)),
+            )
+        };
         Resolved {
             line: i64::from(line),
             file: file.unwrap_or_else(|| b"?".to_vec()),
@@ -267,29 +407,29 @@ impl Reader {
 /// its memory: ASCII and Latin-1 strings directly, others when CPython cached their UTF-8.
 ///
 /// # Safety
-/// `obj` is 0 or a live 3.11 `str`.
-unsafe fn str_bytes(obj: usize) -> Option<Vec<u8>> {
+/// `obj` is 0 or a live `str` of the version `l` describes.
+unsafe fn str_bytes(l: &Layout, obj: usize) -> Option<Vec<u8>> {
     if obj == 0 {
         return None;
     }
-    // SAFETY: the fields of a live PyASCIIObject / PyCompactUnicodeObject (3.11 layout).
+    // SAFETY: the fields of a live PyASCIIObject / PyCompactUnicodeObject (the layout's).
     unsafe {
-        let length = usize::try_from(*((obj + STR_LENGTH) as *const isize)).ok()?.min(MAX_NAME);
-        let state = *((obj + STR_STATE) as *const u32);
+        let length = usize::try_from(*((obj + l.str_length) as *const isize)).ok()?.min(MAX_NAME);
+        let state = *((obj + l.str_state) as *const u32);
         let (kind, compact, ascii) = ((state >> 2) & 7, (state >> 5) & 1 == 1, (state >> 6) & 1 == 1);
         if !compact {
             return None;
         }
         if ascii {
-            return Some(std::slice::from_raw_parts((obj + ASCII_DATA) as *const u8, length).to_vec());
+            return Some(std::slice::from_raw_parts((obj + l.ascii_size) as *const u8, length).to_vec());
         }
-        let utf8 = load(obj + COMPACT_UTF8);
+        let utf8 = load(obj + l.ascii_size + 8);
         if utf8 != 0 {
-            let utf8_length = usize::try_from(*((obj + COMPACT_UTF8_LENGTH) as *const isize)).ok()?.min(MAX_NAME);
+            let utf8_length = usize::try_from(*((obj + l.ascii_size) as *const isize)).ok()?.min(MAX_NAME);
             return Some(std::slice::from_raw_parts(utf8 as *const u8, utf8_length).to_vec());
         }
         if kind == 1 {
-            let latin1 = std::slice::from_raw_parts((obj + COMPACT_DATA) as *const u8, length);
+            let latin1 = std::slice::from_raw_parts((obj + l.compact_size) as *const u8, length);
             return Some(latin1.iter().map(|&b| char::from(b)).collect::<String>().into_bytes());
         }
         None
@@ -313,10 +453,10 @@ mod tests {
     }
 
     /// A compact `str` with `state` bits and `data` at `data_offset`.
-    fn string(state: u32, length: isize, data_offset: usize, data: &[u8]) -> Vec<u64> {
+    fn string(l: &Layout, state: u32, length: isize, data_offset: usize, data: &[u8]) -> Vec<u64> {
         let mut s = memory(32);
-        put(&mut s, STR_LENGTH, length);
-        put(&mut s, STR_STATE, state);
+        put(&mut s, l.str_length, length);
+        put(&mut s, l.str_state, state);
         for (i, &b) in data.iter().enumerate() {
             put(&mut s, data_offset + i, b);
         }
@@ -326,65 +466,142 @@ mod tests {
     const COMPACT: u32 = 1 << 5;
     const ASCII: u32 = 1 << 6;
 
+    /// 3.13's layout as its `_Py_DebugOffsets` give it on x86_64 (see `layout_from_debug_offsets`).
+    const LAYOUT_3_13: Layout = Layout {
+        cframe: None,
+        current_frame: 72,
+        frame_code: 0,
+        frame_previous: 8,
+        frame_instruction: 56,
+        frame_owner: 70,
+        owned_by_cstack: Some(3),
+        code_filename: 112,
+        code_qualname: 128,
+        code_firsttraceable: None,
+        code_bytecode: 200,
+        object_type: 8,
+        str_length: 16,
+        str_state: 32,
+        ascii_size: 40,
+        compact_size: 56,
+    };
+
     #[test]
-    fn strings_are_read_in_each_compact_form() {
-        let ascii = string(COMPACT | ASCII | (1 << 2), 7, ASCII_DATA, b"test_os");
-        // SAFETY: the fake objects are live buffers laid out as 3.11 lays out a str.
-        assert_eq!(unsafe { str_bytes(ascii.as_ptr() as usize) }.as_deref(), Some(&b"test_os"[..]));
-        let latin1 = string(COMPACT | (1 << 2), 2, COMPACT_DATA, &[b'f', 0xe9]);
-        // SAFETY: as above.
-        assert_eq!(unsafe { str_bytes(latin1.as_ptr() as usize) }.as_deref(), Some("fé".as_bytes()));
-        let mut ucs2 = string(COMPACT | (2 << 2), 1, COMPACT_DATA, &[0x3b, 0x04]);
-        // SAFETY: as above.
-        assert_eq!(unsafe { str_bytes(ucs2.as_ptr() as usize) }, None, "no cached UTF-8: unknown");
-        let utf8 = "л".as_bytes().to_vec();
-        put(&mut ucs2, COMPACT_UTF8_LENGTH, utf8.len() as isize);
-        put(&mut ucs2, COMPACT_UTF8, utf8.as_ptr() as usize);
-        // SAFETY: as above; `utf8` outlives the call.
-        assert_eq!(unsafe { str_bytes(ucs2.as_ptr() as usize) }, Some(utf8.clone()));
-        let legacy = string(ASCII, 3, ASCII_DATA, b"abc");
-        // SAFETY: as above.
-        assert_eq!(unsafe { str_bytes(legacy.as_ptr() as usize) }, None, "not compact");
-        // SAFETY: 0 is handled before any read.
-        assert_eq!(unsafe { str_bytes(0) }, None);
+    fn strings_are_read_in_each_compact_form_of_each_layout() {
+        for l in [&LAYOUT_3_11, &LAYOUT_3_13] {
+            let ascii = string(l, COMPACT | ASCII | (1 << 2), 7, l.ascii_size, b"test_os");
+            // SAFETY: the fake objects are live buffers laid out as `l` says.
+            assert_eq!(unsafe { str_bytes(l, ascii.as_ptr() as usize) }.as_deref(), Some(&b"test_os"[..]));
+            let latin1 = string(l, COMPACT | (1 << 2), 2, l.compact_size, &[b'f', 0xe9]);
+            // SAFETY: as above.
+            assert_eq!(unsafe { str_bytes(l, latin1.as_ptr() as usize) }.as_deref(), Some("fé".as_bytes()));
+            let mut ucs2 = string(l, COMPACT | (2 << 2), 1, l.compact_size, &[0x3b, 0x04]);
+            // SAFETY: as above.
+            assert_eq!(unsafe { str_bytes(l, ucs2.as_ptr() as usize) }, None, "no cached UTF-8: unknown");
+            let utf8 = "л".as_bytes().to_vec();
+            put(&mut ucs2, l.ascii_size, utf8.len() as isize);
+            put(&mut ucs2, l.ascii_size + 8, utf8.as_ptr() as usize);
+            // SAFETY: as above; `utf8` outlives the call.
+            assert_eq!(unsafe { str_bytes(l, ucs2.as_ptr() as usize) }, Some(utf8.clone()));
+            let legacy = string(l, ASCII, 3, l.ascii_size, b"abc");
+            // SAFETY: as above.
+            assert_eq!(unsafe { str_bytes(l, legacy.as_ptr() as usize) }, None, "not compact");
+            // SAFETY: 0 is handled before any read.
+            assert_eq!(unsafe { str_bytes(l, 0) }, None);
+        }
+    }
+
+    fn reader(layout: Layout, code_type: usize) -> Reader {
+        unsafe extern "C" fn no_line(_: *mut PyObject, _: c_int) -> c_int {
+            -1
+        }
+        Reader { layout, thread_state: ThreadState::Key(0), code_type, addr2line: no_line }
+    }
+
+    /// A fake code object of `code_type`, its first traceable instruction at `first`.
+    fn code(l: &Layout, code_type: usize, first: c_int) -> Vec<u64> {
+        let mut code = memory(64);
+        put(&mut code, l.object_type, code_type);
+        if let Some(at) = l.code_firsttraceable {
+            put(&mut code, at, first);
+        }
+        code
+    }
+
+    fn frame(l: &Layout, code: usize, instruction: usize, previous: usize) -> Vec<u64> {
+        let mut frame = memory(16);
+        put(&mut frame, l.frame_code, code);
+        put(&mut frame, l.frame_instruction, code + l.code_bytecode + instruction * CODE_UNIT);
+        put(&mut frame, l.frame_previous, previous);
+        frame
+    }
+
+    /// A thread state whose running frame is `frame` (through a `_PyCFrame` in 3.11).
+    fn thread_state(l: &Layout, frame: usize) -> (Vec<u64>, Vec<u64>) {
+        let mut tstate = memory(32);
+        let mut cframe = memory(4);
+        match l.cframe {
+            Some(at) => {
+                put(&mut cframe, l.current_frame, frame);
+                put(&mut tstate, at, cframe.as_ptr() as usize);
+            }
+            None => put(&mut tstate, l.current_frame, frame),
+        }
+        (tstate, cframe)
     }
 
     #[test]
-    fn incomplete_frames_are_skipped_for_their_caller() {
-        // Two code objects and two frames: the inner one has not reached its first traceable
-        // instruction yet, so the outer one is the innermost complete frame.
-        let mut inner_code = memory(64);
-        put(&mut inner_code, CODE_FIRSTTRACEABLE, 2 as c_int);
-        let mut outer_code = memory(64);
-        put(&mut outer_code, CODE_FIRSTTRACEABLE, 0 as c_int);
+    fn incomplete_frames_are_skipped_for_their_caller_in_3_11() {
+        let l = LAYOUT_3_11;
+        let code_type = 0xc0de;
+        // The inner frame has not reached its first traceable instruction yet.
+        let inner_code = code(&l, code_type, 2);
+        let outer_code = code(&l, code_type, 0);
         let (inner_base, outer_base) = (inner_code.as_ptr() as usize, outer_code.as_ptr() as usize);
-        let mut outer = memory(16);
-        put(&mut outer, FRAME_CODE, outer_base);
-        put(&mut outer, FRAME_PREV_INSTR, outer_base + CODE_BYTECODE + 5 * CODE_UNIT);
-        let mut inner = memory(16);
-        put(&mut inner, FRAME_CODE, inner_base);
-        put(&mut inner, FRAME_PREV_INSTR, inner_base + CODE_BYTECODE + CODE_UNIT);
-        put(&mut inner, FRAME_PREVIOUS, outer.as_ptr() as usize);
-        let mut cframe = memory(4);
-        put(&mut cframe, CFRAME_CURRENT_FRAME, inner.as_ptr() as usize);
-        let mut tstate = memory(16);
-        put(&mut tstate, TSTATE_CFRAME, cframe.as_ptr() as usize);
+        let outer = frame(&l, outer_base, 5, 0);
+        let mut inner = frame(&l, inner_base, 1, outer.as_ptr() as usize);
+        let (tstate, _cframe) = thread_state(&l, inner.as_ptr() as usize);
+        let r = reader(l, code_type);
+        let mut out = [Location { code: 0, instruction: 0 }; PYTHON_DEPTH];
 
         // SAFETY: every pointer followed is one of the live buffers above.
-        let found = unsafe { innermost(tstate.as_ptr() as usize) };
-        assert_eq!(found, Some(Location { code: outer_base, instruction: 5 }));
+        let n = unsafe { r.stack(tstate.as_ptr() as usize, &mut out) };
+        assert_eq!(&out[..n], &[Location { code: outer_base, instruction: 5 }]);
 
         // A generator's frame is never incomplete.
-        put(&mut inner, FRAME_OWNER, OWNED_BY_GENERATOR);
+        put(&mut inner, l.frame_owner, OWNED_BY_GENERATOR);
         // SAFETY: as above.
-        let found = unsafe { innermost(tstate.as_ptr() as usize) };
-        assert_eq!(found, Some(Location { code: inner_base, instruction: 1 }));
-
-        // No frame, no thread state.
-        put(&mut cframe, CFRAME_CURRENT_FRAME, 0usize);
+        let n = unsafe { r.stack(tstate.as_ptr() as usize, &mut out) };
+        assert_eq!(
+            &out[..n],
+            &[Location { code: inner_base, instruction: 1 }, Location { code: outer_base, instruction: 5 }]
+        );
+        // Only as many as asked.
         // SAFETY: as above.
-        assert_eq!(unsafe { innermost(tstate.as_ptr() as usize) }, None);
+        assert_eq!(unsafe { r.stack(tstate.as_ptr() as usize, &mut out[..1]) }, 1);
         // SAFETY: 0 is handled before any read.
-        assert_eq!(unsafe { innermost(0) }, None);
+        assert_eq!(unsafe { r.stack(0, &mut out) }, 0);
+    }
+
+    #[test]
+    fn entry_frames_and_other_executables_are_skipped_in_3_13() {
+        let l = LAYOUT_3_13;
+        let code_type = 0xc0de;
+        let test_code = code(&l, code_type, 0);
+        let base = test_code.as_ptr() as usize;
+        let caller = frame(&l, base, 7, 0);
+        // The C-stack entry frame between them runs no code.
+        let mut entry = frame(&l, base, 0, caller.as_ptr() as usize);
+        put(&mut entry, l.frame_owner, 3u8);
+        // A frame whose executable is not a code object.
+        let not_code = code(&l, 0xbad, 0);
+        let odd = frame(&l, not_code.as_ptr() as usize, 0, entry.as_ptr() as usize);
+        let running = frame(&l, base, 3, odd.as_ptr() as usize);
+        let (tstate, _) = thread_state(&l, running.as_ptr() as usize);
+        let r = reader(l, code_type);
+        let mut out = [Location { code: 0, instruction: 0 }; PYTHON_DEPTH];
+        // SAFETY: every pointer followed is one of the live buffers above.
+        let n = unsafe { r.stack(tstate.as_ptr() as usize, &mut out) };
+        assert_eq!(&out[..n], &[Location { code: base, instruction: 3 }, Location { code: base, instruction: 7 }]);
     }
 }
