@@ -30,7 +30,7 @@ fn python313() -> String {
 fn testdir_for(python: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../c");
-    for name in ["test_leak_raw", "test_leak_mem", "test_leak_object", "test_balanced"] {
+    for name in ["test_leak_raw", "test_leak_mem", "test_leak_object", "test_balanced", "test_hang_mutex_cycle"] {
         std::fs::copy(fixtures.join(format!("regrtest/{name}.py")), dir.path().join(format!("{name}.py"))).unwrap();
     }
     let config = |var: &str| {
@@ -43,19 +43,21 @@ fn testdir_for(python: &str) -> tempfile::TempDir {
     let (include, suffix) = (config("INCLUDEPY"), config("EXT_SUFFIX"));
     // In the build tree, pyconfig.h sits beside ./python, not in Include/.
     let build_dir = Path::new(python).parent().expect("the build directory");
-    let status = Command::new("cc")
-        .args(["-shared", "-fPIC", "-g", "-O1", "-I"])
-        .arg(&include)
-        .arg("-I")
-        .arg(build_dir.join("Include"))
-        .arg("-I")
-        .arg(build_dir)
-        .arg(fixtures.join("leakfix.c"))
-        .arg("-o")
-        .arg(dir.path().join(format!("_leakfix{suffix}")))
-        .status()
-        .expect("running cc");
-    assert!(status.success(), "building _leakfix for {python}");
+    for module in ["leakfix", "hangfix"] {
+        let status = Command::new("cc")
+            .args(["-shared", "-fPIC", "-g", "-O1", "-pthread", "-I"])
+            .arg(&include)
+            .arg("-I")
+            .arg(build_dir.join("Include"))
+            .arg("-I")
+            .arg(build_dir)
+            .arg(fixtures.join(format!("{module}.c")))
+            .arg("-o")
+            .arg(dir.path().join(format!("_{module}{suffix}")))
+            .status()
+            .expect("running cc");
+        assert!(status.success(), "building _{module} for {python}");
+    }
     dir
 }
 
@@ -138,4 +140,39 @@ fn workers_are_measured() {
     .map(String::from);
     let run = leakcheck(&[], &as_strs(&argv));
     assert_verdicts(&run);
+}
+
+/// A deadlocked `-j 2` worker: named by the test in its JSON argument (3.13's has a `test_dir`
+/// key too), proved a lock cycle, ended alone, and regrtest goes on.
+#[test]
+fn a_deadlocked_worker_is_named_and_ended() {
+    let python = python313();
+    let dir = testdir_for(&python);
+    let argv = [
+        python.as_str(),
+        "-m",
+        "test",
+        "-j",
+        "2",
+        "--testdir",
+        &dir.path().display().to_string(),
+        "test_hang_mutex_cycle",
+        "test_balanced",
+    ]
+    .map(String::from);
+    let run = leakcheck(&[], &as_strs(&argv));
+    assert_eq!(run.code(), Some(102), "{}", run.stderr);
+    let hangs = run.json()["hangs"].as_array().expect("hangs");
+    assert_eq!(hangs.len(), 1, "{hangs:#?}");
+    assert_eq!(hangs[0]["test"], "test_hang_mutex_cycle");
+    assert_eq!(hangs[0]["diagnosis"]["kind"], "lock-cycle");
+    let python_functions: Vec<&str> = hangs[0]["processes"][0]["threads"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|t| t["python_frames"].as_array().into_iter().flatten())
+        .filter_map(|f| f["function"].as_str())
+        .collect();
+    assert!(python_functions.contains(&"test_mutex_cycle"), "{python_functions:?}");
+    assert_eq!(run.test("test_balanced")["outcome"], "passed", "regrtest went on");
 }

@@ -439,14 +439,21 @@ fn worker_of(pid: i32, tree: &BTreeMap<i32, ProcessSample>, command: i32) -> Opt
 }
 
 /// The test a regrtest `-j` worker runs, from its command line: 3.11's `--worker-args
-/// '[{...}, "test_x"]'`, 3.12+'s `-m test.libregrtest.worker '{"tests": ["test_x"], ...}'`.
+/// '[{...}, "test_x"]'`, 3.12+'s `-m test.libregrtest.worker '{"tests": ["test_x"], ...}'`
+/// (whose other keys include `"test_dir"`: the JSON is read, not searched).
 pub fn worker_test(argv: &[String]) -> Option<String> {
-    static QUOTED_TEST: LazyLock<regex::Regex> =
-        LazyLock::new(|| regex::Regex::new(r#""(test[A-Za-z0-9_.]*)""#).expect("a valid regex"));
     let position = argv
         .iter()
         .position(|a| a == "--worker-args" || a == "--worker-json" || a.starts_with("test.libregrtest.worker"))?;
-    argv[position + 1..].iter().find_map(|arg| QUOTED_TEST.captures_iter(arg).last().map(|c| c[1].to_string()))
+    argv[position + 1..].iter().find_map(|arg| {
+        match serde_json::from_str::<serde_json::Value>(arg).ok()? {
+            // 3.11: [namespace, test_name].
+            serde_json::Value::Array(items) => items.last()?.as_str().map(str::to_owned),
+            // 3.12+: a WorkerRunTests, one test per worker.
+            serde_json::Value::Object(fields) => fields.get("tests")?.as_array()?.first()?.as_str().map(str::to_owned),
+            _ => None,
+        }
+    })
 }
 
 /// Each thread's thread pointer (x86_64: `fs_base`, which is glibc's `pthread_t`) -> tid, read
@@ -564,6 +571,18 @@ mod tests {
         let new = argv(&["python", "-m", "test.libregrtest.worker", r#"{"tests": ["test.test_os"], "x": 1}"#]);
         assert_eq!(worker_test(&new).as_deref(), Some("test.test_os"));
         assert_eq!(worker_test(&argv(&["python", "-m", "test", "test_os"])), None);
+        // 3.13.5's worker, as /proc showed it: `test_dir` is a key, not the test.
+        let real = argv(&[
+            "python",
+            "-B",
+            "-u",
+            "-m",
+            "test.libregrtest.worker",
+            r#"{"tests": ["test_quiet_sleeper"], "fail_fast": false, "match_tests": [], "hunt_refleak": null, "test_dir": "/tmp/h313", "use_resources": [], "json_file": {"file": 4, "file_type": "UNIX_FD"}, "__runtests__": true}"#,
+        ]);
+        assert_eq!(worker_test(&real).as_deref(), Some("test_quiet_sleeper"));
+        let garbled = argv(&["python", "-m", "test.libregrtest.worker", r#"{"tests": ["test_x""#]);
+        assert_eq!(worker_test(&garbled), None);
     }
 
     #[test]
