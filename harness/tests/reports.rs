@@ -13,7 +13,7 @@ mod common;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::{Mutex, OnceLock};
+use std::sync::{OnceLock, RwLock};
 
 use clap::Parser as _;
 use leakcheck::cli::Args;
@@ -35,18 +35,30 @@ fn venv_python() -> PathBuf {
 }
 
 /// Run `script` with the venv's Python on `args`; its stdout as JSON.
+/// An in-process run ([`execute`]) is the subreaper of this whole test process: it reaps every
+/// child of the process and ends those left when its command is done, as the leakcheck binary
+/// does with the only children it has. So while one runs, no other test may have a child: runs
+/// take this lock exclusively, everything that starts a process shares it.
+static CHILDREN: RwLock<()> = RwLock::new(());
+
+/// Start a process while no in-process run is going (see [`CHILDREN`]).
+fn sharing_children<T>(start: impl FnOnce() -> T) -> T {
+    let _shared = CHILDREN.read().unwrap_or_else(|poisoned| poisoned.into_inner());
+    start()
+}
+
 fn python_json(script: &str, args: &[&Path]) -> Value {
-    let out = Command::new(venv_python()).arg("-c").arg(script).args(args).output().expect("running the venv's python");
+    let out = sharing_children(|| Command::new(venv_python()).arg("-c").arg(script).args(args).output())
+        .expect("running the venv's python");
     assert!(out.status.success(), "python failed:\n{}", String::from_utf8_lossy(&out.stderr));
     serde_json::from_slice(&out.stdout).expect("python printed JSON")
 }
 
-/// Run leakcheck through the library, as the binary does, one run at a time: a run reaps the
-/// children of the whole process and takes its signals, so two at once in one test process
-/// would confuse each other.
+/// Run leakcheck through the library, as the binary does, one run at a time and while no other
+/// test has a child (see [`CHILDREN`]): a run reaps the children of the whole process and takes
+/// its signals.
 fn execute(argv: &[String]) -> leakcheck::run::RunOutcome {
-    static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
-    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let _alone = CHILDREN.write().unwrap_or_else(|poisoned| poisoned.into_inner());
     let config = Args::try_parse_from(argv).expect("leakcheck arguments").resolve().expect("a valid configuration");
     leakcheck::run::execute(&config, &mut |_| {}).expect("the run")
 }
@@ -178,12 +190,7 @@ print(json.dumps(out))
 /// xmllint validates `xml` against Jenkins' JUnit schema.
 fn assert_schema_valid(xml: &Path) {
     let xsd = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/reports/junit-10.xsd");
-    let out = Command::new("xmllint")
-        .arg("--noout")
-        .arg("--schema")
-        .arg(&xsd)
-        .arg(xml)
-        .output()
+    let out = sharing_children(|| Command::new("xmllint").arg("--noout").arg("--schema").arg(&xsd).arg(xml).output())
         .expect("running xmllint (Debian's libxml2-utils; scripts/setup.sh installs it)");
     assert!(out.status.success(), "xmllint: {}", String::from_utf8_lossy(&out.stderr));
 }
@@ -649,7 +656,7 @@ fn verbose_runs_give_a_testcase_per_unittest_method() {
         let mut command = vec![common::python(), "-m", "test", "--testdir", &dir, "-v"];
         command.extend(jobs);
         command.extend(["test_unittest_methods", "test_balanced"]);
-        let run = common::leakcheck(&["--junit-xml", &common::path_str(&xml)], &command);
+        let run = sharing_children(|| common::leakcheck(&["--junit-xml", &common::path_str(&xml)], &command));
         assert_eq!(run.code(), Some(2), "regrtest's own status, nothing added; stderr:\n{}", run.stderr);
 
         let outcomes: Vec<(String, String)> = run.test("test_unittest_methods")["methods"]
