@@ -133,6 +133,12 @@ pub type Notify<'a> = &'a mut dyn FnMut(&str);
 
 /// Run the command of `config` and build the report. Errors are leakcheck's own failures
 /// (run directory, log); a command that cannot start is a report with `status.error`.
+///
+/// The calling process becomes the child subreaper of the run and treats every child it has as
+/// part of the run: it reaps them all and, when the command is done, ends those still alive. A
+/// program that embeds this must not have children of its own while a run goes (the leakcheck
+/// binary has none; `harness/tests/reports.rs` keeps its other subprocesses out of its
+/// in-process runs).
 pub fn execute(config: &Config, notify: Notify<'_>) -> anyhow::Result<RunOutcome> {
     let run_dir = RunDir::create(config.run_dir.as_deref()).context("setting up the run")?;
     let program = sanitizers::resolve_program(&config.command[0], std::env::var_os("PATH").as_deref())
