@@ -156,6 +156,13 @@ mod tests {
     }
 
     #[test]
+    fn the_shipped_cpython_file_parses() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../suppressions/cpython.supp");
+        let s = Suppressions::load(&[path]).unwrap();
+        assert!(!s.is_empty());
+    }
+
+    #[test]
     fn files_parse_with_comments_and_errors_name_the_line() {
         let text = "# known\n\nleak:_PyThread_at_fork_reinit\n  leak: lock_tests.py:286  \n";
         let s = Suppressions::parse(text, "s.txt").unwrap();
