@@ -44,7 +44,10 @@ fn assert_tree_gone(testdir: &Path) {
 fn only_hang(run: &Run) -> &Value {
     let hangs = run.json()["hangs"].as_array().unwrap_or_else(|| panic!("no hangs: {}", run.stderr));
     assert_eq!(hangs.len(), 1, "{}", serde_json::to_string_pretty(hangs).unwrap());
-    &hangs[0]
+    let hang = &hangs[0];
+    assert_eq!(hang["pid"], hang["diagnosis"]["pid"], "{hang}");
+    assert!(hang["processes"].as_array().is_some_and(|p| p.iter().any(|p| p["pid"] == hang["pid"])), "{hang}");
+    hang
 }
 
 /// Some thread of the hang has `function` at `line` of hangfix.c among its frames.

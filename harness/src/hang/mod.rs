@@ -76,6 +76,8 @@ pub struct ProcessReport {
 pub struct HangReport {
     /// The regrtest test that was running, when known.
     pub test: Option<String>,
+    /// The stuck process the diagnosis is about (the same as `diagnosis.pid`).
+    pub pid: i32,
     pub diagnosis: Diagnosis,
     pub processes: Vec<ProcessReport>,
     /// Why stacks are missing, if they are (ptrace denied...).
@@ -295,7 +297,7 @@ impl HangWatch {
             Action::EndProcesses(pids)
         };
         self.ended.insert(target);
-        let report = HangReport { test, diagnosis, processes, notes };
+        let report = HangReport { test, pid: diagnosis.pid, diagnosis, processes, notes };
         // Python stacks: from the stuck process itself. faulthandler chains to SIGUSR1's default
         // action, which ends the process: only ever ask a process that is being ended anyway.
         let python = target;
@@ -602,6 +604,7 @@ mod tests {
         let thread = |tid| ThreadReport { tid, state: "S".into(), frames: vec![], python_frames: vec![] };
         let mut report = HangReport {
             test: None,
+            pid: 10,
             diagnosis: Diagnosis {
                 kind: DiagnosisKind::NoProgress,
                 summary: String::new(),
