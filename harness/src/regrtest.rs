@@ -64,6 +64,8 @@ const MAX_FAILED_METHOD_LEN: usize = 2_048;
 /// Per test: unittest methods kept from verbose (`-v`) result lines. CPython's largest test
 /// files have a few thousand methods.
 const MAX_METHODS: usize = 20_000;
+/// Longest traceback kept per failed method; the log has all of it.
+pub const MAX_TRACEBACK_BYTES: usize = 16 * 1024;
 /// Per list in the summary.
 const MAX_LIST_NAMES: usize = 100_000;
 
@@ -204,6 +206,10 @@ pub struct MethodResult {
     /// The skip reason, as unittest printed it (`repr()` of the reason).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+    /// For a failure or error: the traceback unittest printed under its `FAIL:`/`ERROR:` header
+    /// (regrtest shows it in verbose mode and re-runs), at most [`MAX_TRACEBACK_BYTES`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub traceback: Option<String>,
 }
 
 /// Everything [`Parser::finish`] resolved.
@@ -369,6 +375,19 @@ pub struct Parser {
     /// A verbose method line whose status has not come yet: `(test, class, method)`. The
     /// status follows the test's own output, or the docstring line.
     pending_method: Option<(usize, String, String)>,
+    /// The traceback under a `FAIL:`/`ERROR:` header being read.
+    traceback: Option<Traceback>,
+}
+
+/// A traceback of unittest's error list being collected for a method.
+#[derive(Debug)]
+struct Traceback {
+    test: usize,
+    class: String,
+    method: String,
+    text: String,
+    /// The `-` line under the header was seen (the traceback starts after it).
+    started: bool,
 }
 
 /// A result string taken apart.
@@ -398,6 +417,7 @@ impl Parser {
 
         let was_separator = self.prev_was_separator;
         self.prev_was_separator = text.len() >= 20 && text.bytes().all(|b| b == b'=');
+        self.collect_traceback(text);
 
         if self.collect_list_names(text) {
             return;
@@ -455,7 +475,9 @@ impl Parser {
     /// Resolve outcomes and return everything, tests in order of first appearance.
     /// `run_completed`: the regrtest process exited normally (not killed by a signal / crashed).
     #[must_use]
-    pub fn finish(self, run_completed: bool) -> ParsedRun {
+    pub fn finish(mut self, run_completed: bool) -> ParsedRun {
+        // The output may end inside a traceback.
+        self.finish_traceback();
         let Parser {
             tests, by_name, current, first_run_total, summary, summary_seen, summary_blocks, in_summary, ..
         } = self;
@@ -812,7 +834,19 @@ impl Parser {
             if !state.method_index.contains_key(&(class.to_owned(), method.to_owned())) {
                 record_method(state, class, method, outcome, None);
             }
+            if let Some(test) = self.subject {
+                self.traceback = Some(Traceback {
+                    test,
+                    class: class.to_owned(),
+                    method: method.to_owned(),
+                    text: String::new(),
+                    started: false,
+                });
+            }
         }
+        let Some(state) = self.subject.and_then(|i| self.tests.get_mut(i)) else {
+            return;
+        };
         let methods = &mut state.result.failed_methods;
         if methods.len() >= MAX_FAILED_METHODS {
             return;
@@ -820,6 +854,47 @@ impl Parser {
         let desc = truncate_at_char_boundary(desc, MAX_FAILED_METHOD_LEN);
         if !methods.iter().any(|m| m == desc) {
             methods.push(desc.to_owned());
+        }
+    }
+
+    /// The lines of a traceback under a `FAIL:`/`ERROR:` header: after the header's `-` line,
+    /// until the next header's `=` line, the `-` line before `Ran N tests`, or regrtest's own
+    /// next line. Kept on the method (the first [`MAX_TRACEBACK_BYTES`]).
+    fn collect_traceback(&mut self, text: &str) {
+        let Some(tb) = self.traceback.as_mut() else { return };
+        let rule = |c: u8| text.len() >= 20 && text.bytes().all(|b| b == c);
+        if !tb.started {
+            if rule(b'-') {
+                tb.started = true;
+            } else if !UNITTEST_FAILURE.is_match(text) {
+                // Not unittest's error list after all.
+                self.traceback = None;
+            }
+            return;
+        }
+        if rule(b'=')
+            || rule(b'-')
+            || LOG_PREFIX.is_match(text) && PROGRESS.is_match(&text[LOG_PREFIX.find(text).map_or(0, |m| m.end())..])
+        {
+            self.finish_traceback();
+            return;
+        }
+        if tb.text.len() < MAX_TRACEBACK_BYTES {
+            let room = MAX_TRACEBACK_BYTES - tb.text.len();
+            tb.text.push_str(truncate_at_char_boundary(text, room.saturating_sub(1)));
+            tb.text.push('\n');
+        }
+    }
+
+    fn finish_traceback(&mut self) {
+        let Some(tb) = self.traceback.take() else { return };
+        let Some(state) = self.tests.get_mut(tb.test) else { return };
+        let text = tb.text.trim_end();
+        if text.is_empty() {
+            return;
+        }
+        if let Some(&i) = state.method_index.get(&(tb.class, tb.method)) {
+            state.result.methods[i].traceback = Some(text.to_owned());
         }
     }
 
@@ -1049,7 +1124,13 @@ fn record_method(state: &mut TestState, class: &str, method: &str, outcome: Meth
         return;
     }
     state.method_index.insert(key, state.result.methods.len());
-    state.result.methods.push(MethodResult { name: method.to_owned(), class: class.to_owned(), outcome, detail });
+    state.result.methods.push(MethodResult {
+        name: method.to_owned(),
+        class: class.to_owned(),
+        outcome,
+        detail,
+        traceback: None,
+    });
 }
 
 /// The outcome the summary lists give `name`, most severe list first.
@@ -1543,6 +1624,15 @@ mod tests {
             let run = parse(input, true);
             assert_eq!(names(&run), ["test_methods"], "{file}");
             assert_eq!(methods(&run, "test_methods"), expected, "{file}");
+            let traceback = |name: &str| {
+                test(&run, "test_methods").methods.iter().find(|m| m.name == name).and_then(|m| m.traceback.clone())
+            };
+            let fails = traceback("test_fails").unwrap_or_default();
+            assert!(fails.starts_with("Traceback (most recent call last):"), "{file}: {fails}");
+            assert!(fails.ends_with("AssertionError: 1 != 2"), "{file}: {fails}");
+            assert!(traceback("test_errors").is_some_and(|t| t.ends_with("RuntimeError: boom")), "{file}");
+            assert!(traceback("test_subtests").is_some_and(|t| t.contains("AssertionError: 2 not less than 2")));
+            assert_eq!(traceback("test_ok"), None);
             assert_eq!(outcome(&run, "test_methods"), Outcome::Failed, "{file}");
         }
     }

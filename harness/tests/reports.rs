@@ -656,7 +656,13 @@ fn verbose_runs_give_a_testcase_per_unittest_method() {
         let mut command = vec![common::python(), "-m", "test", "--testdir", &dir, "-v"];
         command.extend(jobs);
         command.extend(["test_unittest_methods", "test_balanced"]);
-        let run = sharing_children(|| common::leakcheck(&["--junit-xml", &common::path_str(&xml)], &command));
+        let drafts = work.path().join("drafts");
+        let run = sharing_children(|| {
+            common::leakcheck(
+                &["--junit-xml", &common::path_str(&xml), "--issue-draft", &common::path_str(&drafts)],
+                &command,
+            )
+        });
         assert_eq!(run.code(), Some(2), "regrtest's own status, nothing added; stderr:\n{}", run.stderr);
 
         let outcomes: Vec<(String, String)> = run.test("test_unittest_methods")["methods"]
@@ -697,6 +703,20 @@ fn verbose_runs_give_a_testcase_per_unittest_method() {
         };
         let fails = method(k, "test_fails");
         assert_eq!(fails["failures"][0]["type"], "unittest");
+        // The traceback regrtest printed in verbose mode: in the JUnit text, the JSON and the draft.
+        let text = fails["failures"][0]["text"].as_str().unwrap_or_default();
+        assert!(
+            text.contains("Traceback (most recent call last):") && text.contains("AssertionError: 1 != 2"),
+            "{text}"
+        );
+        let json_traceback = run.test("test_unittest_methods")["methods"]
+            .as_array()
+            .and_then(|m| m.iter().find(|m| m["name"] == "test_fails"))
+            .map(|m| m["traceback"].as_str().unwrap_or_default().to_owned())
+            .unwrap_or_default();
+        assert!(json_traceback.ends_with("AssertionError: 1 != 2"), "{json_traceback}");
+        let draft = std::fs::read_to_string(drafts.join("test_unittest_methods.md")).expect("the draft");
+        assert!(draft.contains("RuntimeError: boom") && draft.contains("AssertionError: 1 != 2"), "{draft}");
         assert_eq!(fails["failures"][0]["message"], format!("FAIL: test_fails ({k}.test_fails)"));
         assert_eq!(method(k, "test_errors")["failures"][0]["message"], format!("ERROR: test_errors ({k}.test_errors)"));
         assert_eq!(method(k, "test_skipped")["skipped"], serde_json::json!(["'not <here> & now'"]));

@@ -272,6 +272,16 @@ fn regrtest_failure(report: &RunReport, test: &TestReport, methods: &[FailedMeth
     let mut details = format!("{} {}\n", test.name, outcome_words(&test.outcome));
     for method in methods {
         let _ = writeln!(details, "FAIL/ERROR: {}", method.raw);
+        // The traceback unittest printed for it, when regrtest showed it (verbose, re-runs).
+        let traceback = test.methods.iter().find_map(|m| {
+            let same = m.name == method.method
+                && method.class.as_ref().is_none_or(|c| m.class.rsplit('.').next() == Some(c.as_str()));
+            same.then_some(m.traceback.as_deref()).flatten()
+        });
+        if let Some(traceback) = traceback {
+            details.push_str(traceback);
+            details.push('\n');
+        }
     }
     for note in &test.notes {
         let _ = writeln!(details, "note: {note}");
@@ -655,7 +665,10 @@ fn write_method<W: Write>(w: &mut Writer<W>, method: &MethodResult) -> io::Resul
     w.write_event(Event::Start(tag))?;
     let message = clip(&header, MAX_MESSAGE_CHARS);
     w.write_event(Event::Start(start("failure", &[("message", &message), ("type", "unittest")])))?;
-    let body = format!("{header}\n\nThe traceback is in the test's output in the log.\n");
+    let body = match &method.traceback {
+        Some(traceback) => format!("{header}\n\n{traceback}\n"),
+        None => format!("{header}\n\nregrtest printed no traceback for it (it does in verbose mode and re-runs).\n"),
+    };
     w.write_event(Event::Text(BytesText::new(&xml_visible(&body, true))))?;
     w.write_event(Event::End(BytesEnd::new("failure")))?;
     w.write_event(Event::End(BytesEnd::new("testcase")))
