@@ -64,8 +64,9 @@ const MAX_FAILED_METHOD_LEN: usize = 2_048;
 /// Per test: unittest methods kept from verbose (`-v`) result lines. CPython's largest test
 /// files have a few thousand methods.
 const MAX_METHODS: usize = 20_000;
-/// Longest traceback kept per failed method; the log has all of it.
+/// Longest traceback kept per failed method, and all of a test's together; the log has them.
 pub const MAX_TRACEBACK_BYTES: usize = 16 * 1024;
+const MAX_TEST_TRACEBACK_BYTES: usize = 1024 * 1024;
 /// Per list in the summary.
 const MAX_LIST_NAMES: usize = 100_000;
 
@@ -330,6 +331,8 @@ struct TestState {
     blocks_at_start: u32,
     /// Index into `result.methods` by (class, method).
     method_index: HashMap<(String, String), usize>,
+    /// Bytes of the tracebacks kept for this test's methods.
+    traceback_bytes: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -893,7 +896,11 @@ impl Parser {
         if text.is_empty() {
             return;
         }
+        if state.traceback_bytes + text.len() > MAX_TEST_TRACEBACK_BYTES {
+            return;
+        }
         if let Some(&i) = state.method_index.get(&(tb.class, tb.method)) {
+            state.traceback_bytes += text.len();
             state.result.methods[i].traceback = Some(text.to_owned());
         }
     }
@@ -2181,9 +2188,21 @@ mod tests {
         ] {
             p.feed_line(line);
         }
+        // Many long tracebacks: each cut, all of them bounded together.
+        for i in 0..200 {
+            p.feed_line(b"======================================================================");
+            p.feed_line(format!("FAIL: test_{i} (test_many.C.test_{i})").as_bytes());
+            p.feed_line(b"----------------------------------------------------------------------");
+            for _ in 0..100 {
+                p.feed_line("x".repeat(1000).as_bytes());
+            }
+        }
         let run = p.finish(true);
         let methods = &test(&run, "test_many").methods;
         assert_eq!(methods.len(), MAX_METHODS);
+        let kept: Vec<usize> = methods.iter().filter_map(|m| m.traceback.as_ref().map(String::len)).collect();
+        assert!(kept.iter().all(|&n| n <= MAX_TRACEBACK_BYTES) && !kept.is_empty(), "{kept:?}");
+        assert!(kept.iter().sum::<usize>() <= MAX_TEST_TRACEBACK_BYTES);
         assert!(methods.iter().all(|m| m.name.len() + m.class.len() <= MAX_FAILED_METHOD_LEN));
     }
 
