@@ -25,15 +25,7 @@ export DEBIAN_FRONTEND=noninteractive
 
 # CPython's build dependencies that matter for the test suite (zlib, ssl, ffi for ctypes...).
 deps=(build-essential pkg-config zlib1g-dev libssl-dev libffi-dev libbz2-dev liblzma-dev libsqlite3-dev libreadline-dev libgdbm-dev uuid-dev libexpat1-dev)
-missing=()
-for p in "${deps[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-    echo "build-asan-python: installing ${missing[*]}" >&2
-    "${sudo[@]}" apt-get install -y --no-install-recommends "${missing[@]}" >&2 \
-        || { "${sudo[@]}" apt-get update >&2 && "${sudo[@]}" apt-get install -y --no-install-recommends "${missing[@]}" >&2; }
-fi
+"$(dirname "$0")/apt-install-missing.sh" build-asan-python "${deps[@]}"
 
 mkdir -p "$cache/src"
 tarball="$cache/src/python3.11_$version.orig.tar.gz"

@@ -21,19 +21,9 @@ if [ -f "$prefix/.leakcheck-complete" ] && [ -x "$python" ]; then
     exit 0
 fi
 
-sudo=()
-[ "$(id -u)" -eq 0 ] || sudo=(sudo)
-export DEBIAN_FRONTEND=noninteractive
+# CPython's build dependencies that matter for the test suite, as for the ASAN build.
 deps=(build-essential pkg-config zlib1g-dev libssl-dev libffi-dev libbz2-dev liblzma-dev libsqlite3-dev libreadline-dev libgdbm-dev uuid-dev libexpat1-dev xz-utils)
-missing=()
-for p in "${deps[@]}"; do
-    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-    echo "build-python313-debug: installing ${missing[*]}" >&2
-    "${sudo[@]}" apt-get install -y --no-install-recommends "${missing[@]}" >&2 \
-        || { "${sudo[@]}" apt-get update >&2 && "${sudo[@]}" apt-get install -y --no-install-recommends "${missing[@]}" >&2; }
-fi
+"$(dirname "$0")/apt-install-missing.sh" build-python313-debug "${deps[@]}"
 
 src="$cache/src/python3.13"
 mkdir -p "$src/lists/partial"

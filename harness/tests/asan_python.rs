@@ -9,26 +9,14 @@
 
 mod common;
 
-use std::path::PathBuf;
-
 use common::{as_strs, leakcheck_in, testdir};
 
 fn asan_python() -> String {
-    let python = std::env::var_os("LEAKCHECK_ASAN_PYTHON").map(PathBuf::from).unwrap_or_else(|| {
-        let cache = std::env::var_os("LEAKCHECK_CACHE")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").expect("HOME is set")).join(".cache/leakcheck"));
-        cache.join("cpython-3.11.2-asan-pydebug/python")
-    });
-    assert!(python.exists(), "no ASAN CPython at {}: run scripts/setup.sh", python.display());
-    python.display().to_string()
+    common::cached_python("LEAKCHECK_ASAN_PYTHON", "cpython-3.11.2-asan-pydebug", "ASAN CPython")
 }
 
 fn regrtest(python: &str, dir: &std::path::Path, flags: &[&str], tests: &[&str]) -> Vec<String> {
-    let mut argv = vec![python.to_owned(), "-m".into(), "test".into(), "--testdir".into(), dir.display().to_string()];
-    argv.extend(flags.iter().map(|s| s.to_string()));
-    argv.extend(tests.iter().map(|s| s.to_string()));
-    argv
+    common::regrtest_with(python, dir, flags, tests)
 }
 
 #[test]

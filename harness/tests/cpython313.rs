@@ -9,28 +9,28 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use common::{as_strs, leakcheck};
 use serde_json::json;
 
 fn python313() -> String {
-    let python = std::env::var_os("LEAKCHECK_PYTHON313").map(PathBuf::from).unwrap_or_else(|| {
-        let cache = std::env::var_os("LEAKCHECK_CACHE")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").expect("HOME is set")).join(".cache/leakcheck"));
-        cache.join("cpython-3.13-pydebug/python")
-    });
-    assert!(python.exists(), "no debug CPython 3.13 at {}: run scripts/setup.sh", python.display());
-    python.display().to_string()
+    common::cached_python("LEAKCHECK_PYTHON313", "cpython-3.13-pydebug", "debug CPython 3.13")
 }
+
+/// `python -m test --testdir DIR [flags...] TESTS...` under leakcheck.
+fn run(python: &str, dir: &Path, flags: &[&str], tests: &[&str]) -> common::Run {
+    leakcheck(&[], &as_strs(&common::regrtest_with(python, dir, flags, tests)))
+}
+
+const FIXTURES: [&str; 4] = ["test_leak_raw", "test_leak_mem", "test_leak_object", "test_balanced"];
 
 /// A test directory with the leak fixtures' regrtest modules and `_leakfix` built for `python`.
 fn testdir_for(python: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../c");
-    for name in ["test_leak_raw", "test_leak_mem", "test_leak_object", "test_balanced", "test_hang_mutex_cycle"] {
+    for name in FIXTURES.iter().chain(&["test_hang_mutex_cycle"]) {
         std::fs::copy(fixtures.join(format!("regrtest/{name}.py")), dir.path().join(format!("{name}.py"))).unwrap();
     }
     let config = |var: &str| {
@@ -100,21 +100,7 @@ fn assert_verdicts(run: &common::Run) {
 fn sequential_run_measures_every_test() {
     let python = python313();
     let dir = testdir_for(&python);
-    let argv = [
-        python.as_str(),
-        "-m",
-        "test",
-        "-R",
-        "3:3",
-        "--testdir",
-        &dir.path().display().to_string(),
-        "test_leak_raw",
-        "test_leak_mem",
-        "test_leak_object",
-        "test_balanced",
-    ]
-    .map(String::from);
-    let run = leakcheck(&[], &as_strs(&argv));
+    let run = run(&python, dir.path(), &["-R", "3:3"], &FIXTURES);
     assert_verdicts(&run);
 }
 
@@ -122,23 +108,7 @@ fn sequential_run_measures_every_test() {
 fn workers_are_measured() {
     let python = python313();
     let dir = testdir_for(&python);
-    let argv = [
-        python.as_str(),
-        "-m",
-        "test",
-        "-R",
-        "3:3",
-        "-j",
-        "2",
-        "--testdir",
-        &dir.path().display().to_string(),
-        "test_leak_raw",
-        "test_leak_mem",
-        "test_leak_object",
-        "test_balanced",
-    ]
-    .map(String::from);
-    let run = leakcheck(&[], &as_strs(&argv));
+    let run = run(&python, dir.path(), &["-R", "3:3", "-j", "2"], &FIXTURES);
     assert_verdicts(&run);
 }
 
@@ -148,19 +118,7 @@ fn workers_are_measured() {
 fn a_deadlocked_worker_is_named_and_ended() {
     let python = python313();
     let dir = testdir_for(&python);
-    let argv = [
-        python.as_str(),
-        "-m",
-        "test",
-        "-j",
-        "2",
-        "--testdir",
-        &dir.path().display().to_string(),
-        "test_hang_mutex_cycle",
-        "test_balanced",
-    ]
-    .map(String::from);
-    let run = leakcheck(&[], &as_strs(&argv));
+    let run = run(&python, dir.path(), &["-j", "2"], &["test_hang_mutex_cycle", "test_balanced"]);
     assert_eq!(run.code(), Some(102), "{}", run.stderr);
     let hangs = run.json()["hangs"].as_array().expect("hangs");
     assert_eq!(hangs.len(), 1, "{hangs:#?}");

@@ -18,10 +18,7 @@ fn hangfix_line(needle: &str) -> u64 {
 }
 
 fn regrtest(testdir: &Path, flags: &[&str], tests: &[&str]) -> Vec<String> {
-    let mut argv = vec![python().to_owned(), "-m".into(), "test".into(), "--testdir".into(), path_str(testdir)];
-    argv.extend(flags.iter().map(|s| s.to_string()));
-    argv.extend(tests.iter().map(|s| s.to_string()));
-    argv
+    regrtest_with(python(), testdir, flags, tests)
 }
 
 /// No process whose command line mentions `testdir` is alive any more.

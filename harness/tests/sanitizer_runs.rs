@@ -36,10 +36,7 @@ fn sanitizer_testdir() -> tempfile::TempDir {
 
 /// `python3.11-dbg -m test --testdir DIR ARGS... TESTS...`, without -R: one call each.
 fn regrtest(dir: &Path, args: &[&str], tests: &[&str]) -> Vec<String> {
-    let mut argv: Vec<String> = [python(), "-m", "test", "--testdir"].map(String::from).to_vec();
-    argv.push(dir.display().to_string());
-    argv.extend(args.iter().chain(tests).map(|s| s.to_string()));
-    argv
+    common::regrtest_with(python(), dir, args, tests)
 }
 
 fn findings(report: &Value) -> &Vec<Value> {

@@ -142,6 +142,27 @@ pub fn regrtest_argv<'a>(testdir: &'a Path, flags: &[&'a str], tests: &[&'a str]
     argv
 }
 
+/// `PYTHON -m test --testdir DIR [flags...] [tests...]` as an argv, for any interpreter.
+pub fn regrtest_with(python: &str, testdir: &Path, flags: &[&str], tests: &[&str]) -> Vec<String> {
+    let mut argv = vec![python.to_owned(), "-m".into(), "test".into(), "--testdir".into(), path_str(testdir)];
+    argv.extend(flags.iter().chain(tests).map(|s| s.to_string()));
+    argv
+}
+
+/// An interpreter a `scripts/build-*.sh` builds once per machine: `$env_var`, else `NAME/python`
+/// in `$LEAKCHECK_CACHE` (default `~/.cache/leakcheck`). Panics, naming the fix, when missing:
+/// the tests that need it fail rather than skip.
+pub fn cached_python(env_var: &str, name: &str, what: &str) -> String {
+    let python = std::env::var_os(env_var).map(PathBuf::from).unwrap_or_else(|| {
+        let cache = std::env::var_os("LEAKCHECK_CACHE")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").expect("HOME is set")).join(".cache/leakcheck"));
+        cache.join(name).join("python")
+    });
+    assert!(python.exists(), "no {what} at {}: run scripts/setup.sh", python.display());
+    path_str(&python)
+}
+
 pub fn as_strs(v: &[String]) -> Vec<&str> {
     v.iter().map(String::as_str).collect()
 }
