@@ -2,7 +2,7 @@
 //! default `python3.11-dbg`) and writes their paths into `$OUT_DIR/fixtures.rs`.
 //!
 //! A missing interpreter or compiler does not fail the build: the error is recorded and the
-//! tests that need the fixture fail with it, pointing at `.ci/setup`.
+//! tests that need the fixture fail with it, pointing at `scripts/setup.sh`.
 
 use std::env;
 use std::fmt::Write as _;
@@ -93,14 +93,14 @@ fn build_symbolize_fixtures(manifest_dir: &Path, out_dir: &Path, generated: &mut
     }
 }
 
-/// Compile `source` into the extension module `name` for `python`.
-fn build_extension(python: &str, source: &Path, name: &str, out_dir: &Path) -> Result<PathBuf, String> {
+/// `python`'s include directory (holding `Python.h`) and extension-module suffix.
+fn python_headers(python: &str) -> Result<(String, String), String> {
     let query =
         "import sysconfig; print(sysconfig.get_paths()['include']); print(sysconfig.get_config_var('EXT_SUFFIX'))";
     let output = Command::new(python)
         .args(["-c", query])
         .output()
-        .map_err(|e| format!("cannot run {python} ({e}); run .ci/setup to install it"))?;
+        .map_err(|e| format!("cannot run {python} ({e}); run scripts/setup.sh to install it"))?;
     if !output.status.success() {
         return Err(format!("{python} failed: {}", String::from_utf8_lossy(&output.stderr)));
     }
@@ -110,8 +110,14 @@ fn build_extension(python: &str, source: &Path, name: &str, out_dir: &Path) -> R
         return Err(format!("{python} did not report its include directory and EXT_SUFFIX"));
     };
     if !Path::new(include).join("Python.h").exists() {
-        return Err(format!("{include}/Python.h is missing: install the interpreter's headers (.ci/setup)"));
+        return Err(format!("{include}/Python.h is missing: install the interpreter's headers (scripts/setup.sh)"));
     }
+    Ok((include.to_owned(), suffix.to_owned()))
+}
+
+/// Compile `source` into the extension module `name` for `python`.
+fn build_extension(python: &str, source: &Path, name: &str, out_dir: &Path) -> Result<PathBuf, String> {
+    let (include, suffix) = python_headers(python)?;
     let target = out_dir.join(format!("{name}{suffix}"));
     let compiler = cc::Build::new().opt_level(2).debug(true).pic(true).get_compiler();
     let mut cmd = compiler.to_command();

@@ -136,20 +136,7 @@ fn compile(driver: Driver, source: &Path, flags: &[&str], target: &Path) -> Resu
 /// signed-integer-overflow, so that an ASAN error is not also an object-size report), recoverable
 /// (`-fsanitize-recover=address`, so `halt_on_error=0` lets the interpreter go on).
 fn build_asan_extension(python: &str, source: &Path, out_dir: &Path) -> Result<PathBuf, String> {
-    let query =
-        "import sysconfig; print(sysconfig.get_paths()['include']); print(sysconfig.get_config_var('EXT_SUFFIX'))";
-    let output = Command::new(python)
-        .args(["-c", query])
-        .output()
-        .map_err(|e| format!("cannot run {python} ({e}); run scripts/setup.sh to install it"))?;
-    if !output.status.success() {
-        return Err(format!("{python} failed: {}", String::from_utf8_lossy(&output.stderr)));
-    }
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let mut lines = stdout.lines();
-    let (Some(include), Some(suffix)) = (lines.next(), lines.next()) else {
-        return Err(format!("{python} did not report its include directory and EXT_SUFFIX"));
-    };
+    let (include, suffix) = super::python_headers(python)?;
     let dir = out_dir.join("asanext");
     std::fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
     let include = format!("-I{include}");

@@ -78,15 +78,7 @@ pub fn frames(symbolizer: &Symbolizer, modules: &[ModuleRecord], stack: &[u64]) 
                 let path = Path::new(OsStr::from_bytes(&module.path));
                 frames.extend(symbolizer.symbolize(path, call.wrapping_sub(module.bias)));
             }
-            None => frames.push(Frame {
-                function: None,
-                file: None,
-                line: None,
-                column: None,
-                module: String::from("?"),
-                address: call,
-                inlined: false,
-            }),
+            None => frames.push(Frame::outside_any_module(call)),
         }
     }
     let folded = frames.iter().take_while(|f| f.function.as_deref().is_some_and(is_allocator_function)).count();

@@ -154,15 +154,7 @@ impl ProcessStacks {
             };
             match self.modules.iter().find(|m| m.range.contains(&lookup)) {
                 Some(module) => frames.extend(symbolizer.symbolize(&module.path, lookup.wrapping_sub(module.bias))),
-                None => frames.push(Frame {
-                    function: None,
-                    file: None,
-                    line: None,
-                    column: None,
-                    module: String::from("?"),
-                    address: lookup,
-                    inlined: false,
-                }),
+                None => frames.push(Frame::outside_any_module(lookup)),
             }
         }
         frames

@@ -71,6 +71,21 @@ pub struct Frame {
     pub inlined: bool,
 }
 
+impl Frame {
+    /// A frame for an address in no known module: only the address is known.
+    pub fn outside_any_module(address: u64) -> Frame {
+        Frame {
+            function: None,
+            file: None,
+            line: None,
+            column: None,
+            module: String::from("?"),
+            address,
+            inlined: false,
+        }
+    }
+}
+
 fn serialize_hex<S: serde::Serializer>(value: &u64, serializer: S) -> Result<S::Ok, S::Error> {
     serializer.serialize_str(&format!("{value:#x}"))
 }

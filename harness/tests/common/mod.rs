@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 pub const LEAKCHECK: &str = env!("CARGO_BIN_EXE_leakcheck");
 
-/// The debug interpreter the fixtures were built for (`.ci/setup` installs it).
+/// The debug interpreter the fixtures were built for (`scripts/setup.sh` installs it).
 pub fn python() -> &'static str {
     leakcheck_fixtures::PYTHON
 }
@@ -17,7 +17,7 @@ pub fn python() -> &'static str {
 /// A regrtest `--testdir` holding the fixture test modules and the `_leakfix` extension.
 pub fn testdir() -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("creating a temporary directory");
-    leakcheck_fixtures::populate_testdir(dir.path()).expect("the C fixtures (run .ci/setup first)");
+    leakcheck_fixtures::populate_testdir(dir.path()).expect("the C fixtures (run scripts/setup.sh first)");
     dir
 }
 
