@@ -600,8 +600,7 @@ fn explained_domains(domains: &mut Domains, kept: &[LeakSiteReport], suppressed:
         });
         if explained {
             domain.leaked = false;
-            let mut rules: Vec<&str> = accepted.iter().map(|s| s.suppression.as_str()).collect();
-            rules.dedup();
+            let rules = crate::report::distinct_suppressions(accepted.iter().copied());
             notes.push(format!("{name}: its growth is the suppressed sites' ({})", rules.join(", ")));
         }
     }

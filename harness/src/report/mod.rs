@@ -348,17 +348,23 @@ fn render_test(out: &mut String, test: &TestReport) {
     }
 }
 
+/// The rules that matched `sites`, each once, in order of first use.
+pub fn distinct_suppressions<'a>(sites: impl IntoIterator<Item = &'a SuppressedSite>) -> Vec<&'a str> {
+    let mut rules: Vec<&str> = Vec::new();
+    for site in sites {
+        if !rules.contains(&site.suppression.as_str()) {
+            rules.push(&site.suppression);
+        }
+    }
+    rules
+}
+
 /// `N suppressed site(s) (leak:A, leak:B)`, or nothing.
 fn suppressed_summary(test: &TestReport) -> Option<String> {
     if test.suppressed_sites.is_empty() {
         return None;
     }
-    let mut rules: Vec<&str> = Vec::new();
-    for s in &test.suppressed_sites {
-        if !rules.contains(&s.suppression.as_str()) {
-            rules.push(&s.suppression);
-        }
-    }
+    let rules = distinct_suppressions(&test.suppressed_sites);
     let n = test.suppressed_sites.len();
     Some(format!("{n} suppressed site{} ({})", plural(n), for_terminal(&rules.join(", "))))
 }
