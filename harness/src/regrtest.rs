@@ -419,7 +419,7 @@ impl Parser {
         let text = decoded.trim_end();
 
         let was_separator = self.prev_was_separator;
-        self.prev_was_separator = text.len() >= 20 && text.bytes().all(|b| b == b'=');
+        self.prev_was_separator = is_rule(text, b'=');
         self.collect_traceback(text);
 
         if self.collect_list_names(text) {
@@ -828,28 +828,24 @@ impl Parser {
     }
 
     fn on_unittest_failure(&mut self, desc: &str, outcome: MethodOutcome) {
-        let Some(state) = self.subject.and_then(|i| self.tests.get_mut(i)) else {
+        let Some(test) = self.subject.filter(|&i| i < self.tests.len()) else {
             return;
         };
+        let state = &mut self.tests[test];
         if let Some((method, class, _)) = method_description(desc) {
             // Verbose mode printed it already (a failed subtest may have passed siblings): the
             // header only adds a method it did not name.
             if !state.method_index.contains_key(&(class.to_owned(), method.to_owned())) {
                 record_method(state, class, method, outcome, None);
             }
-            if let Some(test) = self.subject {
-                self.traceback = Some(Traceback {
-                    test,
-                    class: class.to_owned(),
-                    method: method.to_owned(),
-                    text: String::new(),
-                    started: false,
-                });
-            }
+            self.traceback = Some(Traceback {
+                test,
+                class: class.to_owned(),
+                method: method.to_owned(),
+                text: String::new(),
+                started: false,
+            });
         }
-        let Some(state) = self.subject.and_then(|i| self.tests.get_mut(i)) else {
-            return;
-        };
         let methods = &mut state.result.failed_methods;
         if methods.len() >= MAX_FAILED_METHODS {
             return;
@@ -865,9 +861,8 @@ impl Parser {
     /// next line. Kept on the method (the first [`MAX_TRACEBACK_BYTES`]).
     fn collect_traceback(&mut self, text: &str) {
         let Some(tb) = self.traceback.as_mut() else { return };
-        let rule = |c: u8| text.len() >= 20 && text.bytes().all(|b| b == c);
         if !tb.started {
-            if rule(b'-') {
+            if is_rule(text, b'-') {
                 tb.started = true;
             } else if !UNITTEST_FAILURE.is_match(text) {
                 // Not unittest's error list after all.
@@ -875,9 +870,9 @@ impl Parser {
             }
             return;
         }
-        if rule(b'=')
-            || rule(b'-')
-            || LOG_PREFIX.is_match(text) && PROGRESS.is_match(&text[LOG_PREFIX.find(text).map_or(0, |m| m.end())..])
+        if is_rule(text, b'=')
+            || is_rule(text, b'-')
+            || LOG_PREFIX.find(text).is_some_and(|m| PROGRESS.is_match(&text[m.end()..]))
         {
             self.finish_traceback();
             return;
@@ -1105,6 +1100,11 @@ impl Parser {
         self.by_name.insert(name.to_owned(), i);
         Some(i)
     }
+}
+
+/// A line of one character, as unittest draws its separators (70 `=` or `-`).
+fn is_rule(text: &str, c: u8) -> bool {
+    text.len() >= 20 && text.bytes().all(|b| b == c)
 }
 
 /// `test_foo (module.Class.test_foo)[ SUBTEST]` taken apart: (method, class path, subtest).
