@@ -122,8 +122,13 @@ pub fn python_frame(record: &PyFrameRecord) -> PythonFrame {
 /// of blocks allocated before the test ran do not enter the sum, so they cannot hide a leak.
 ///
 /// The shim writes the sites from the measurement that ends the warm-ups on (a site absent from
-/// one had no live block). A series cut short has no site verdicts, like it has no domain
-/// verdicts. Largest leaks first.
+/// one had no live block), and once more when regrtest's `-R` driver has returned, at index
+/// warm-ups + runs, every site it wrote before. A leak site's growth must still be alive then:
+/// the driver's own blocks, held from one repetition to the next (`alloc_before =
+/// alloc_after`), die with it and can grow a site during the counted repetitions when their
+/// first predecessor was a warm-up block; leaked blocks stay. Without that last record (the
+/// process died) the growth stands as measured. A series cut short has no site verdicts, like
+/// it has no domain verdicts. Largest leaks first.
 pub fn leak_sites(series: &Series) -> Vec<LeakSite> {
     let (warmups, runs) = (i64::from(series.warmups), i64::from(series.runs));
     if warmups < 1 || runs < 1 || (series.measures.len() as i64) < warmups + runs {
@@ -156,7 +161,9 @@ pub fn leak_sites(series: &Series) -> Vec<LeakSite> {
             continue;
         }
         let (blocks, bytes) = deltas(counts);
-        if regrtest_rule(&blocks) {
+        let at_start = counts.get(&(warmups - 1)).map_or(0, |c| c.blocks);
+        let still_alive = counts.get(&(warmups + runs)).is_none_or(|end| end.blocks - at_start >= runs);
+        if regrtest_rule(&blocks) && still_alive {
             let domain = match domain {
                 b'r' => "raw",
                 b'm' => "mem",
@@ -247,6 +254,33 @@ mod tests {
         );
         s.measures.pop();
         assert!(leak_sites(&s).is_empty(), "no verdict on a series cut short");
+    }
+
+    #[test]
+    fn growth_that_dies_with_the_dash_r_driver_is_no_leak_site() {
+        // -R 2:2: measurements 0..=3, the sites after the driver returned at index 4.
+        let mut s = series(&[(0, 0, 0); 5], 2, 2);
+        let counts = |points: &[(i64, i64)]| {
+            points
+                .iter()
+                .map(|&(i, b)| (i, Count { blocks: b, bytes: b * 32 }))
+                .collect::<std::collections::BTreeMap<_, _>>()
+        };
+        // Site 1 leaks. Site 2 holds the driver's `alloc_before` and `alloc_after`: its first
+        // predecessor was a warm-up block (site 3, shrinking), both die with the driver.
+        s.sites.insert(1, (b'o', counts(&[(2, 1), (3, 2), (4, 2)])));
+        s.sites.insert(2, (b'o', counts(&[(2, 1), (3, 2), (4, 0)])));
+        s.sites.insert(3, (b'o', counts(&[(1, 5), (2, 4), (3, 3), (4, 2)])));
+        s.stacks.insert(1, vec![0x10]);
+        s.stacks.insert(2, vec![0x20]);
+        s.stacks.insert(3, vec![]);
+        let leaks = leak_sites(&s);
+        assert_eq!(leaks.iter().map(|l| l.stack.clone()).collect::<Vec<_>>(), vec![vec![0x10]]);
+        // Without the record after the driver (the process died), the growth stands.
+        for (_, counts) in s.sites.values_mut() {
+            counts.remove(&4);
+        }
+        assert_eq!(leak_sites(&s).len(), 2);
     }
 
     #[test]

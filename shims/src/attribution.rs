@@ -1,8 +1,8 @@
 //! Allocation sites: during the counted repetitions of a test, every allocation's native stack,
 //! and the blocks still alive per stack at each of regrtest's measurements.
 //!
-//! The window opens before the first repetition ([`at_baseline`]) and closes at the last
-//! measurement ([`at_measurement`]); outside it the hooks only count (one relaxed load to learn
+//! The window opens before the first repetition ([`at_baseline`]) and closes when regrtest's
+//! `-R` driver has returned ([`end`]); outside it the hooks only count (one relaxed load to learn
 //! that). During the warm-ups, blocks are remembered without a stack, in one warm-up site per
 //! domain (written with an empty stack), so that their frees count; from the measurement that
 //! ends the warm-ups on, allocations get their stack and sites are written. Inside
@@ -11,6 +11,9 @@
 //! a remembered block decrements its site. At each counted measurement the sites with live blocks
 //! are written out: the harness keeps the sites that grew in every counted repetition
 //! (regrtest's rule, per site), so blocks of other sites freed meanwhile cannot hide a leak.
+//! After the last measurement allocations go to the warm-up sites again and frees still count,
+//! until the `-R` driver returns; then every site is written once more, at index warm-ups +
+//! runs, so the harness can tell blocks the driver held from leaked ones (see [`end`]).
 //!
 //! A site is the domain, the native stack and the Python frames that were running (the
 //! innermost few, `crate::pyframe`, CPython 3.11), so a leak site names the Python lines too.
@@ -102,7 +105,7 @@ pub fn at_baseline() {
 }
 
 /// Regrtest took measurement `index` of `test`: from the last warm-up on, write the sites with
-/// live blocks; after the last counted repetition, close the window. Returns the records.
+/// live blocks. Returns the records.
 pub fn at_measurement(test: &[u8], index: i64) -> Vec<u8> {
     let (warmups, runs) = (WARMUPS.load(Ordering::Relaxed), RUNS.load(Ordering::Relaxed));
     let mut records = Vec::new();
@@ -114,20 +117,36 @@ pub fn at_measurement(test: &[u8], index: i64) -> Vec<u8> {
         if let Some(tracker) = state.as_mut() {
             tracker.unwinder.refresh();
             tracker.write_sites(test, index, &mut records);
-            // The counted repetitions start: from now on every allocation gets its stack.
-            tracker.with_stacks = true;
+            // The counted repetitions start: from now on every allocation gets its stack. After
+            // the last one, allocations need no stack any more, only frees matter (see `end`).
+            tracker.with_stacks = index < warmups + runs - 1;
         }
-    }
-    if index >= warmups + runs - 1 {
-        close();
     }
     records
 }
 
-/// The test's repetitions are over (or were cut short).
-pub fn end() {
+/// The test's repetitions are over (or were cut short), and regrtest's `-R` driver has
+/// returned: write every site written before with what is still alive of it now, at index
+/// warm-ups + runs, then close the window. Returns the records.
+///
+/// The driver keeps blocks of its own from one repetition to the next (3.11's `dash_R` holds
+/// `alloc_before`/`rc_before`, ints outside the small-int cache, while it makes the next
+/// ones): a site that holds two such blocks at each measurement and had its first predecessor
+/// counted in a warm-up looks like growth in the first counted repetitions, and with `-R 2:2`
+/// like a leak. Those blocks die with the driver's frame; leaked ones do not. So the harness
+/// keeps a leak site only if its growth is still alive here.
+pub fn end(test: &[u8]) -> Vec<u8> {
+    let mut records = Vec::new();
+    if active() {
+        let mut state = STATE.lock();
+        if let Some(tracker) = state.as_mut() {
+            let index = WARMUPS.load(Ordering::Relaxed) + RUNS.load(Ordering::Relaxed);
+            tracker.write_sites_at_end(test, index, &mut records);
+        }
+    }
     close();
     WARMUPS.store(-1, Ordering::Relaxed);
+    records
 }
 
 fn open(depth: usize) {
@@ -359,8 +378,19 @@ impl Tracker {
             }
             self.modules_written = modules.len();
         }
+        self.write_site_records(test, index, |site| site.blocks > 0, out);
+    }
+
+    /// The sites written before, live or not (a site absent here had no `end`).
+    fn write_sites_at_end(&mut self, test: &[u8], index: i64, out: &mut Vec<u8>) {
+        self.write_site_records(test, index, |site| site.written, out);
+    }
+
+    fn write_site_records(&mut self, test: &[u8], index: i64, keep: impl Fn(&Site) -> bool, out: &mut Vec<u8>) {
+        // SAFETY: getpid has no preconditions.
+        let pid = unsafe { libc::getpid() };
         for (id, site) in self.sites.iter_mut().enumerate() {
-            if site.blocks <= 0 {
+            if !keep(site) {
                 continue;
             }
             if !site.written {

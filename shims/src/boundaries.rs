@@ -180,6 +180,13 @@ unsafe extern "C" fn mark(_slf: *mut PyObject, args: *const *mut PyObject, nargs
         }
         match (usize::try_from(kind).ok().and_then(|k| KINDS.get(k)), name) {
             (Some(&kind), Some(name)) => {
+                if kind == "end" {
+                    // The sites at the end belong to the series the `end` record closes.
+                    let sites = attribution::end(name);
+                    if !sites.is_empty() {
+                        channel::append(&sites);
+                    }
+                }
                 record(kind, name, a, b);
                 match kind {
                     "begin" => attribution::begin(a, b),
@@ -190,7 +197,6 @@ unsafe extern "C" fn mark(_slf: *mut PyObject, args: *const *mut PyObject, nargs
                             channel::append(&sites);
                         }
                     }
-                    "end" => attribution::end(),
                     _ => {}
                 }
             }
