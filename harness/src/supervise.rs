@@ -12,6 +12,9 @@
 //!
 //! Signals arrive through a `signalfd`, so the loop is a single `poll(2)`. Knows nothing of
 //! report formats.
+//!
+//! The two pipes keep no order between them: what the child wrote to stdout and stderr between
+//! two turns of the loop reaches the sink stderr first, then stdout.
 
 use std::collections::BTreeSet;
 use std::fs::File;
@@ -326,7 +329,10 @@ impl<'a> Loop<'a> {
                 }
                 (ready, signal_ready)
             };
-            for i in ready_pipes {
+            // Both ready: stderr first. Pipes keep no order between them, and what a regrtest
+            // process writes to stderr (leak lines, `test_x failed -- ...`, warnings, sanitizer
+            // reports) mostly ends a test, just before the next progress line on stdout.
+            for i in ready_pipes.into_iter().rev() {
                 self.drain(i, &mut buf, sink)?;
             }
             if signal_ready {

@@ -603,8 +603,11 @@ mod tests {
         for depth in [8usize, 20, 64] {
             for path in (0..40u32).chain((0..40).rev()).chain([7, 7, 7, 0, 0, 31, 1]) {
                 let mut stacks = Vec::new();
-                // One call site for both captures, so that even the outermost frames agree.
-                for remembering in [true, false] {
+                // One call site for both captures, so that even the outermost frames agree (a
+                // trip count and a condition the optimiser cannot see keep the loop from being
+                // unrolled or peeled in release builds).
+                for round in 0..std::hint::black_box(2) {
+                    let remembering = std::hint::black_box(round == 0);
                     let mut forgetful = Memo::default();
                     let memo = if remembering { &mut memo } else { &mut forgetful };
                     let mut out = vec![0u64; depth];
@@ -634,7 +637,7 @@ mod tests {
         // The same stack again (same call site) comes from the rule cache, with the same frames.
         let mut stacks = Vec::new();
         let mut rules = Vec::new();
-        for _ in 0..2 {
+        for _ in 0..std::hint::black_box(2) {
             let n = deep(10, &mut unwinder, &mut out);
             stacks.push(out[..n].to_vec());
             rules.push(unwinder.rules.len());
