@@ -54,9 +54,9 @@ fn main() {
     std::fs::write(out_dir.join("sanitizer_fixtures.rs"), sanitizer::build(&manifest_dir, &out_dir, &python)).unwrap();
 }
 
-/// The symbolization fixture `symbolize/inlines.c`, built `-g -O2` in the variants the
+/// The symbolization fixtures: `symbolize/inlines.c`, built `-g -O2` in the variants the
 /// symbolizer must read: DWARF 5 (gcc 12's default), DWARF 4, and debug sections compressed
-/// with zlib and with zstd (`SHF_COMPRESSED`).
+/// with zlib and with zstd (`SHF_COMPRESSED`); and `symbolize/templates.cpp` (C++ names).
 fn build_symbolize_fixtures(manifest_dir: &Path, out_dir: &Path, generated: &mut String) {
     let source = manifest_dir.join("symbolize/inlines.c");
     println!("cargo:rerun-if-changed=symbolize/inlines.c");
@@ -91,6 +91,34 @@ fn build_symbolize_fixtures(manifest_dir: &Path, out_dir: &Path, generated: &mut
         }
         .unwrap();
     }
+
+    let source = manifest_dir.join("symbolize/templates.cpp");
+    println!("cargo:rerun-if-changed=symbolize/templates.cpp");
+    let target = out_dir.join("templates");
+    let compiler = cc::Build::new().cpp(true).get_compiler();
+    let built = match compiler
+        .to_command()
+        .args(["-g", "-O2", "-Wall", "-Werror"])
+        .arg(&source)
+        .arg("-o")
+        .arg(&target)
+        .output()
+    {
+        Ok(output) if output.status.success() => Ok(target.display().to_string()),
+        Ok(output) => {
+            Err(format!("compiling {} failed: {}", source.display(), String::from_utf8_lossy(&output.stderr)))
+        }
+        Err(e) => Err(format!("running the C++ compiler: {e}")),
+    };
+    writeln!(generated, "/// `symbolize/templates.cpp` built `g++ -g -O2`, or why it could not be.").unwrap();
+    match built {
+        Ok(path) => writeln!(generated, "pub const SYMBOLIZE_TEMPLATES: Result<&str, &str> = Ok({path:?});"),
+        Err(why) => {
+            println!("cargo:warning=leakcheck fixtures: {why}");
+            writeln!(generated, "pub const SYMBOLIZE_TEMPLATES: Result<&str, &str> = Err({why:?});")
+        }
+    }
+    .unwrap();
 }
 
 /// `python`'s include directory (holding `Python.h`) and extension-module suffix.

@@ -1,5 +1,5 @@
 //! The symbolizer on real binaries: the C fixture `c/symbolize/inlines.c` (built `-g -O2` in
-//! DWARF 5, DWARF 4, zlib- and zstd-compressed variants), Debian's `python3.11d` and
+//! DWARF 5, DWARF 4, zlib- and zstd-compressed variants), the C++ one `templates.cpp`, Debian's `python3.11d` and
 //! `libpython3.11d.so.1.0`, and copies of the fixture stripped, split into debuglink and
 //! build-id debug files, truncated and corrupted. Answers are compared with `llvm-symbolizer`
 //! (LLVM 14, Debian's `llvm` package), run by the tests, byte for byte.
@@ -142,6 +142,35 @@ fn fixture_variants_answer_as_llvm_symbolizer() {
         }
         assert_same_answers(&module, &probes, &answers, &expected);
     }
+}
+
+/// C++ names (`c/symbolize/templates.cpp`, g++ -O2): every answer for every 3rd byte of `.text`
+/// is llvm-symbolizer's, spelling of the demangled names included, except where LLVM 14's
+/// demangler gives up and prints the mangled name: there ours is demangled.
+#[test]
+fn cpp_names_are_demangled_as_llvm_symbolizer_does() {
+    let module = fixture(leakcheck_fixtures::SYMBOLIZE_TEMPLATES);
+    let (start, end) = text_range(&module);
+    let probes: Vec<u64> = (start..end).step_by(3).collect();
+    let input = address_lines(&probes);
+    let answers = String::from_utf8(ours(&Symbolizer::with_debug_dirs(Vec::new()), &module, &input)).unwrap();
+    let llvm = String::from_utf8(llvm_symbolizer(&module, &input)).unwrap();
+    let (ours_lines, llvm_lines): (Vec<&str>, Vec<&str>) = (answers.lines().collect(), llvm.lines().collect());
+    assert_eq!(ours_lines.len(), llvm_lines.len());
+    let mut mangled_by_llvm = 0;
+    for (a, b) in ours_lines.iter().zip(&llvm_lines) {
+        if b.starts_with("_Z") && a != b {
+            mangled_by_llvm += 1;
+            assert!(!a.starts_with("_Z") && a.contains('('), "{b} -> {a}");
+        } else {
+            assert_eq!(a, b, "ours left, llvm-symbolizer right");
+        }
+    }
+    assert!(mangled_by_llvm * 50 < ours_lines.len(), "{mangled_by_llvm} of {}", ours_lines.len());
+    // What the crate `cpp_demangle` got wrong: parameters after a template pack.
+    assert!(answers.contains("::basic_string<std::allocator<char> >(char const*, std::allocator<char> const&)\n"));
+    // Closures and clones as LLVM spells them.
+    assert!(answers.contains("main::'lambda'(int, int)"), "{answers}");
 }
 
 #[test]

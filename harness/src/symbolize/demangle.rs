@@ -2,10 +2,14 @@
 //!
 //! Names that are not mangled (C) come back as `None`, so callers keep the name they have.
 //! Rust names (`_R...` v0, and `_ZN...17h<hash>E` legacy) go to `rustc-demangle`, spelled as
-//! LLVM 14 spells them (checked with `llvm-cxxfilt`); other `_Z` names to `cpp_demangle`. Where the two
-//! demanglers and LLVM's own disagree on spelling (template spacing, legacy Rust `$LT$`
-//! escapes, which LLVM 14 leaves as they are), leakcheck's output differs from
-//! llvm-symbolizer's; the function is the same.
+//! LLVM 14 spells them (checked with `llvm-cxxfilt`). Other `_Z` names go to the GNU
+//! demangler of the system's libstdc++ ([`super::cxa_demangle`]), and to `cpp_demangle` when
+//! it is missing or refuses (the crate loses parameters after template packs, so it comes
+//! second). What GNU and LLVM spell differently is respelled as LLVM 14 does: clone suffixes
+//! (`[clone .isra.0]` -> `(.isra.0)`), closures (`{lambda(int)#2}` -> `'lambda0'(int)`),
+//! unnamed types and `operator< <T>`. Where differences remain (legacy Rust `$LT$` escapes,
+//! which LLVM 14 leaves as they are), leakcheck's output differs from llvm-symbolizer's; the
+//! function is the same.
 
 #![forbid(unsafe_code)]
 
@@ -37,10 +41,81 @@ fn demangle_unchecked(name: &str) -> Option<String> {
         }
     }
     if name.starts_with("_Z") {
-        let symbol = cpp_demangle::Symbol::new(name.as_bytes()).ok()?;
-        return symbol.demangle().ok();
+        // LLVM prints a suffix after the encoding (`.isra.0.constprop.0`, `.cold`) whole, in
+        // parentheses; GNU as one `[clone .x]` per part.
+        let (base, suffix) = match name.find('.') {
+            Some(dot) => name.split_at(dot),
+            None => (name, ""),
+        };
+        let demangled = super::cxa_demangle::demangle(base).map(|n| llvm_spelling(&n)).or_else(|| {
+            let symbol = cpp_demangle::Symbol::new(base.as_bytes()).ok()?;
+            symbol.demangle().ok()
+        })?;
+        return Some(if suffix.is_empty() { demangled } else { format!("{demangled} ({suffix})") });
     }
     None
+}
+
+/// GNU's spelling of a demangled C++ name respelled as LLVM 14's demangler spells it.
+fn llvm_spelling(gnu: &str) -> String {
+    let mut out = String::with_capacity(gnu.len());
+    let mut rest = gnu;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let tail = &rest[open..];
+        match respell_unnamed(tail) {
+            Some((llvm, used)) => {
+                out.push_str(&llvm);
+                rest = &tail[used..];
+            }
+            None => {
+                out.push('{');
+                rest = &tail[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    // GNU separates an operator ending in `<` from its template arguments; LLVM does not.
+    out.replace("operator<< <", "operator<<<").replace("operator< <", "operator<<")
+}
+
+/// At the start of `text`: GNU's `{lambda(ARGS)#N}` or `{unnamed type#N}`, as LLVM spells
+/// it (`'lambda'(ARGS)`, `'lambda0'(ARGS)` for N = 2, ...; `'unnamed'`, `'unnamed0'`), with
+/// the number of bytes it took. `None` when `text` starts with neither.
+fn respell_unnamed(text: &str) -> Option<(String, usize)> {
+    // GNU numbers from 1; LLVM prints the mangled discriminator: none for the first, then 0.
+    let discriminator = |n: &str| -> Option<String> {
+        let n: u64 = n.parse().ok()?;
+        Some(if n <= 1 { String::new() } else { (n - 2).to_string() })
+    };
+    if let Some(after) = text.strip_prefix("{unnamed type#") {
+        let end = after.find('}')?;
+        let count = discriminator(&after[..end])?;
+        return Some((format!("'unnamed{count}'"), "{unnamed type#".len() + end + 1));
+    }
+    let after = text.strip_prefix("{lambda(")?;
+    let mut depth = 1usize;
+    let mut close = None;
+    for (i, c) in after.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => {
+                depth -= 1;
+                if depth == 0 {
+                    close = Some(i);
+                    break;
+                }
+            }
+            _ => {}
+        }
+    }
+    let close = close?;
+    let args = &after[..close];
+    let number = after[close + 1..].strip_prefix('#')?;
+    let end = number.find('}')?;
+    let count = discriminator(&number[..end])?;
+    let used = "{lambda(".len() + close + 1 + 1 + end + 1;
+    Some((format!("'lambda{count}'({args})"), used))
 }
 
 /// `_ZN...17h<16 hex digits>E`, optionally followed by a `.suffix`: rustc's legacy mangling.
@@ -73,6 +148,29 @@ mod tests {
             Some("core::fmt::write::h0123456789abcdef")
         );
         assert_eq!(demangle("_RNvCs1234_7mycrate3foo").as_deref(), Some("mycrate::foo"));
+    }
+
+    #[test]
+    fn cpp_names_are_spelled_as_llvm_spells_them() {
+        // Each checked against llvm-cxxfilt 14 (LLVM) and c++filt (GNU).
+        for (mangled, llvm) in [
+            ("_Z3fooi.isra.0.constprop.0", "foo(int) (.isra.0.constprop.0)"),
+            ("_Z3fooi.cold", "foo(int) (.cold)"),
+            ("_ZZ4mainENKUliiE_clEii", "main::'lambda'(int, int)::operator()(int, int) const"),
+            ("_ZZ4mainENKUliiE0_clEii", "main::'lambda0'(int, int)::operator()(int, int) const"),
+            ("_ZZ4mainENKUlPFviEE_clES0_", "main::'lambda'(void (*)(int))::operator()(void (*)(int)) const"),
+            ("_ZN1AUt_E", "A::'unnamed'"),
+            ("_ZN1AUt0_E", "A::'unnamed0'"),
+            (
+                "_ZStltIcSt11char_traitsIcESaIcEEbRKNSt7__cxx1112basic_stringIT_T0_T1_EESA_",
+                "bool std::operator<<char, std::char_traits<char>, std::allocator<char> >(std::__cxx11::\
+                 basic_string<char, std::char_traits<char>, std::allocator<char> > const&, std::__cxx11::\
+                 basic_string<char, std::char_traits<char>, std::allocator<char> > const&)",
+            ),
+            ("_ZlsIiEvRi", "void operator<<<int>(int&)"),
+        ] {
+            assert_eq!(demangle(mangled).as_deref(), Some(llvm), "{mangled}");
+        }
     }
 
     #[test]

@@ -28,9 +28,11 @@
 //! first, then shared) its line table and function/inline tree; names are resolved and
 //! demangled once.
 
-// Every submodule but `image` (one mmap) forbids unsafe code.
+// Every submodule but `image` (one mmap) and `cxa_demangle` (one dlopen'ed C function)
+// forbids unsafe code.
 #![deny(unsafe_code)]
 
+mod cxa_demangle;
 mod demangle;
 mod dwarf;
 mod image;
