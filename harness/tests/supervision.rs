@@ -149,3 +149,37 @@ fn bad_flags_are_a_usage_error() {
     assert_eq!(out.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&out.stdout).contains("Exit status:"));
 }
+
+/// The two pipes keep no order between them. When the child wrote to both while leakcheck was
+/// not looking, stderr is read first: in regrtest's output what goes to stderr (a sanitizer
+/// report, a leak line, `test_x failed`) ends the running test, before the next progress line
+/// on stdout. The child makes that case happen for sure: it waits until leakcheck has read the
+/// first progress line (the pipe is empty), stops leakcheck, writes a UBSan error to stderr and
+/// the next progress line to stdout, and lets it go on.
+#[test]
+fn a_report_written_just_before_the_next_progress_line_stays_with_its_test() {
+    let child = r#"
+import fcntl, os, signal, struct, sys, termios
+def unread(fd):
+    return struct.unpack("i", fcntl.ioctl(fd, termios.FIONREAD, b"\0\0\0\0"))[0]
+def state(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        return f.read().rsplit(")", 1)[1].split()[0]
+leakcheck = os.getppid()
+os.write(1, b"0:00:00 load avg: 0.00 [1/2] test_first\n")
+while unread(1):
+    pass
+os.kill(leakcheck, signal.SIGSTOP)
+while state(leakcheck) != "T":
+    pass
+os.write(2, b"fixture.c:5:3: runtime error: signed integer overflow: 2147483647 + 1 cannot be represented in type 'int'\n")
+os.write(1, b"0:00:01 load avg: 0.00 [2/2] test_second\n")
+os.kill(leakcheck, signal.SIGCONT)
+"#;
+    let run = leakcheck(&["--sanitizer", "none"], &["python3", "-c", child]);
+    assert_eq!(run.code(), Some(103), "a finding: {}", run.stderr);
+    let findings = run.json()["sanitizer_findings"].as_array().cloned().unwrap_or_default();
+    assert_eq!(findings.len(), 1, "{findings:?}");
+    assert_eq!(findings[0]["kind"], "signed-integer-overflow");
+    assert_eq!(findings[0]["test"], "test_first", "{:#}", findings[0]);
+}
