@@ -111,9 +111,10 @@ impl<'a> SanitizerFindings<'a> {
         self.findings = sanitizer::deduplicate(std::mem::take(&mut self.findings));
     }
 
-    /// Findings that did not come through the output (`log_path` files): no test is known.
-    fn add_unowned(&mut self, findings: Vec<Finding>) {
-        self.findings.extend(findings.into_iter().map(|f| Finding { test: None, ..f }));
+    /// Findings that did not come through the output (`log_path` files), with the test their
+    /// process tells ([`test_of_process`]), if any.
+    fn add_from_files(&mut self, findings: Vec<Finding>) {
+        self.findings.extend(findings);
         if self.findings.len() >= FINDINGS_BEFORE_MERGE {
             self.merge();
         }
@@ -227,13 +228,34 @@ pub fn execute(config: &Config, notify: Notify<'_>) -> anyhow::Result<RunOutcome
     };
     assemble(&mut report, &supervised, parsed, saw_huntrleaks, &shim_data, &symbolizer, &config.suppressions);
     add_hangs(&mut report, hangs);
-    let (logged, log_notes) = log_path_findings(&sanitizer_plan.variables, started);
+    let (mut logged, log_notes) = log_path_findings(&sanitizer_plan.variables, started);
+    for finding in &mut logged {
+        finding.test = test_of_process(&shim_data, finding);
+    }
     report.warnings.extend(log_notes);
-    sink.sanitizer.add_unowned(logged);
+    sink.sanitizer.add_from_files(logged);
     add_findings(&mut report, sink.sanitizer.finish());
     let exit_code = exit_code(&supervised, &report);
     report.status.leakcheck_exit_code = exit_code;
     Ok(RunOutcome { report, exit_code })
+}
+
+/// The test a finding read from a `log_path` file belongs to, from what the shim recorded of
+/// its process (`-R` runs only): the process's only test (a `-j` worker runs one), or the test
+/// it died in (no `end` record) when the report is not LeakSanitizer's, which runs at exit,
+/// after every test. `None` when the file's process ran several tests and survived them.
+fn test_of_process(shim: &ShimData, finding: &Finding) -> Option<String> {
+    let pid = i32::try_from(finding.pid?).ok()?;
+    let series: Vec<_> = shim.series.iter().filter(|s| s.pid == pid).collect();
+    let first = series.first()?;
+    if series.iter().all(|s| s.test == first.test) {
+        return Some(first.test.clone());
+    }
+    let died_in: Vec<_> = series.iter().filter(|s| s.aborted.is_none()).collect();
+    match died_in[..] {
+        [series] if finding.sanitizer != sanitizer::Sanitizer::Lsan => Some(series.test.clone()),
+        _ => None,
+    }
 }
 
 /// Largest sanitizer log file read; a runaway report loop is not worth more.
@@ -241,8 +263,9 @@ const MAX_SANITIZER_LOG: u64 = 64 << 20;
 
 /// Reports a sanitizer wrote to files because the user's options say `log_path=PREFIX`: the
 /// runtime writes `PREFIX.PID` (with `log_exe_name`, `PREFIX.EXE.PID`) instead of stderr, so
-/// the output never shows them. Files changed since the run `started` are parsed; their test is
-/// unknown (a file names a process, not a test). Returns the findings and notes for the report.
+/// the output never shows them. Files changed since the run `started` are parsed; a file names
+/// a process, not a test (see [`test_of_process`]). Returns the findings and notes for the
+/// report.
 fn log_path_findings(variables: &[(String, String)], started: std::time::SystemTime) -> (Vec<Finding>, Vec<String>) {
     let mut findings = Vec::new();
     let mut notes = Vec::new();
@@ -295,8 +318,8 @@ fn log_path_findings(variables: &[(String, String)], started: std::time::SystemT
             notes.push(format!("{variable} has log_path={shown}: no {shown}.* file was written during the run{hint}"));
         } else {
             notes.push(format!(
-                "{variable} has log_path={shown}: {reports} report(s) read from {} file(s); the tests they \
-                 belong to are unknown",
+                "{variable} has log_path={shown}: {reports} report(s) read from {} file(s); their tests are \
+                 known only from the shim's -R records of their processes",
                 files.len()
             ));
         }

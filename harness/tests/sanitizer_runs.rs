@@ -10,7 +10,7 @@ use std::path::Path;
 
 use common::{as_strs, leakcheck_in, python, testdir};
 use leakcheck_fixtures::sanitizer as fixtures;
-use serde_json::Value;
+use serde_json::{json, Value};
 
 /// The line of `asanext.c` holding `/* MARK name */`.
 fn mark(name: &str) -> u64 {
@@ -120,25 +120,29 @@ fn fatal_errors_and_leaks_in_workers_go_to_their_tests() {
 }
 
 /// `ASAN_OPTIONS=log_path=PREFIX` sends reports to `PREFIX.PID` files instead of stderr: they
-/// are read after the run, still findings (of no known test), and the report says where they
-/// came from. A relative prefix that left no file gets a warning that says why.
+/// are read after the run, still findings, and the report says where they came from. A file
+/// names a process, not a test: with `-R` the shim's records name the test the process died
+/// in; without, the test is unknown. A relative prefix that left no file gets a warning that
+/// says why.
 #[test]
 fn reports_written_to_log_path_files_are_read() {
     let dir = sanitizer_testdir();
-    let logs = tempfile::tempdir().expect("a temporary directory");
-    let prefix = logs.path().join("asan");
-    let options = format!("log_path={}", prefix.display());
-    let argv = regrtest(dir.path(), &[], &["test_asanext_double_free", "test_balanced"]);
-    let run = leakcheck_in(None, &["--sanitizer", "asan"], &as_strs(&argv), &[("ASAN_OPTIONS", &options)]);
-    assert_eq!(run.code(), Some(103), "{}", run.stderr);
-    let log = String::from_utf8_lossy(&run.log()).into_owned();
-    assert!(!log.contains("ERROR: AddressSanitizer"), "the report went to the file, not the output:\n{log}");
-    let report = run.json();
-    let double_free = find(report, "double-free");
-    assert_eq!(double_free["test"], Value::Null, "a file names no test");
-    assert!(has_frame(&double_free["frames"], Some("double_free"), mark("fault_double_free")), "{double_free:#}");
-    let warnings = report["warnings"].to_string();
-    assert!(warnings.contains("report(s) read from 1 file(s)"), "{warnings}");
+    for (flags, test) in [(&["-R", "3:3"][..], json!("test_asanext_double_free")), (&[][..], Value::Null)] {
+        let logs = tempfile::tempdir().expect("a temporary directory");
+        let prefix = logs.path().join("asan");
+        let options = format!("log_path={}", prefix.display());
+        let argv = regrtest(dir.path(), flags, &["test_balanced", "test_asanext_double_free"]);
+        let run = leakcheck_in(None, &["--sanitizer", "asan"], &as_strs(&argv), &[("ASAN_OPTIONS", &options)]);
+        assert_eq!(run.code(), Some(103), "{}", run.stderr);
+        let log = String::from_utf8_lossy(&run.log()).into_owned();
+        assert!(!log.contains("ERROR: AddressSanitizer"), "the report went to the file, not the output:\n{log}");
+        let report = run.json();
+        let double_free = find(report, "double-free");
+        assert_eq!(double_free["test"], test, "{flags:?}");
+        assert!(has_frame(&double_free["frames"], Some("double_free"), mark("fault_double_free")), "{double_free:#}");
+        let warnings = report["warnings"].to_string();
+        assert!(warnings.contains("report(s) read from 1 file(s)"), "{warnings}");
+    }
 
     let run = leakcheck_in(
         None,
