@@ -73,9 +73,13 @@ fn real_report() -> &'static RunReport {
         let run_dir = work.path().join("run");
         let mut argv: Vec<String> =
             vec!["leakcheck".into(), "--run-dir".into(), common::path_str(&run_dir), "--".into()];
-        argv.extend(common::regrtest_argv(
+        // In process, the command runs in this process's directory: regrtest's reflog goes to
+        // the temporary one instead.
+        let reflog = format!("3:3:{}", work.path().join("reflog.txt").display());
+        argv.extend(common::regrtest_with(
+            common::python(),
             testdir.path(),
-            &[],
+            &["-R", &reflog],
             &["test_leak_raw", "test_leak_object", "test_balanced"],
         ));
         let outcome = execute(&argv);
