@@ -4,6 +4,7 @@ use std::io::Write;
 
 use clap::Parser;
 use leakcheck::cli::{Args, Mode};
+use leakcheck::escape::for_terminal;
 use leakcheck::exit::ExitCode;
 
 fn main() {
@@ -56,7 +57,19 @@ fn symbolize_addresses(exe: &std::path::Path) -> i32 {
     let symbolizer = leakcheck::symbolize::Symbolizer::new();
     let stdin = std::io::stdin().lock();
     let stdout = std::io::BufWriter::new(std::io::stdout().lock());
-    match leakcheck::symbolize::symbolize_stream(&symbolizer, exe, stdin, stdout) {
+    let result = leakcheck::symbolize::symbolize_stream(&symbolizer, exe, stdin, stdout);
+    // The answers were `??` (or functions without lines): say why, as llvm-symbolizer does.
+    match symbolizer.debug_info(exe) {
+        leakcheck::symbolize::DebugInfoSource::Nothing { reason } => {
+            eprintln!("leakcheck: symbolize: {}", for_terminal(&reason));
+        }
+        leakcheck::symbolize::DebugInfoSource::SymbolTable => {
+            let exe = exe.display().to_string();
+            eprintln!("leakcheck: symbolize: {}: no DWARF, function names from the symbol table only", for_terminal(&exe));
+        }
+        leakcheck::symbolize::DebugInfoSource::Dwarf { .. } => {}
+    }
+    match result {
         Ok(()) => ExitCode::OK,
         // A closed pipe downstream (`| head`) is not an error worth a message.
         Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::OK,

@@ -79,3 +79,22 @@ fn a_missing_log_is_exit_status_66() {
         .unwrap();
     assert_eq!(status.code(), Some(66));
 }
+
+/// `--exe` naming a file that cannot be read: every answer is `??`, as llvm-symbolizer's, and
+/// stderr says why.
+#[test]
+fn an_unreadable_exe_answers_unknown_and_says_why() {
+    let mut child = Command::new(common::LEAKCHECK)
+        .args(["symbolize", "--exe", "/nonexistent/python"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"0x1234\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "??\n??:0:0\n\n");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("cannot read /nonexistent/python"), "{stderr}");
+}
