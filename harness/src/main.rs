@@ -65,7 +65,10 @@ fn symbolize_addresses(exe: &std::path::Path) -> i32 {
         }
         leakcheck::symbolize::DebugInfoSource::SymbolTable => {
             let exe = exe.display().to_string();
-            eprintln!("leakcheck: symbolize: {}: no DWARF, function names from the symbol table only", for_terminal(&exe));
+            eprintln!(
+                "leakcheck: symbolize: {}: no DWARF, function names from the symbol table only",
+                for_terminal(&exe)
+            );
         }
         leakcheck::symbolize::DebugInfoSource::Dwarf { .. } => {}
     }
