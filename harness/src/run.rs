@@ -491,6 +491,7 @@ fn assemble(
         sanitizer_findings: 0,
         sanitizer_reports: 0,
         regrtest_result: parsed.summary.as_ref().and_then(|s| s.result.clone()),
+        huntrleaks: saw_huntrleaks,
     };
     report.tests = tests;
 }

@@ -184,6 +184,8 @@ pub struct Summary {
     pub sanitizer_reports: u64,
     /// regrtest's own final result line ("SUCCESS", "FAILURE", ...).
     pub regrtest_result: Option<String>,
+    /// regrtest hunted reference leaks (`-R`): its output said so.
+    pub huntrleaks: bool,
 }
 
 impl RunReport {
@@ -262,7 +264,7 @@ impl RunReport {
         let mut order: Vec<&TestReport> = self.tests.iter().collect();
         order.sort_by_key(|t| !t.leaked); // stable: leaked first, then regrtest's order
         for test in order {
-            render_test(&mut out, test);
+            render_test(&mut out, test, self.summary.huntrleaks);
         }
         if self.tests.is_empty() {
             line(&mut out, "no regrtest test was seen in the output");
@@ -284,7 +286,7 @@ fn list(values: &[i64]) -> String {
     format!("[{}]", items.join(", "))
 }
 
-fn render_test(out: &mut String, test: &TestReport) {
+fn render_test(out: &mut String, test: &TestReport, huntrleaks: bool) {
     let name = for_terminal(&test.name);
     let outcome = for_terminal(&test.outcome);
     let r = &test.regrtest;
@@ -297,7 +299,12 @@ fn render_test(out: &mut String, test: &TestReport) {
         }
     }
     if !test.leaked {
-        let mut text = format!("leakcheck: {name}: no leak ({outcome})");
+        // Measured by the shim, or by regrtest's `-R`, which completes its repetitions only for
+        // a passing test (it prints deltas only when they leak). Otherwise nothing was measured
+        // (no `-R`, or the test ended before its repetitions), which is not the same as no leak.
+        let measured = test.domains.is_some() || !regrtest.is_empty() || (huntrleaks && test.outcome == "passed");
+        let verdict = if measured { "no leak" } else { "not measured" };
+        let mut text = format!("leakcheck: {name}: {verdict} ({outcome})");
         if let Some(domains) = &test.domains {
             for (label, d) in domains.iter() {
                 let _ = write!(text, "  {label} {}", list(&d.blocks));
@@ -604,6 +611,27 @@ mod tests {
         assert!(raw < clean, "{text}");
         assert!(text.contains("raw: blocks [1, 1, 1]  bytes [48, 48, 48]  <- leak"), "{text}");
         assert!(!text.contains('\x1b'), "escape sequences from test names must not reach the terminal");
+    }
+
+    #[test]
+    fn a_test_nobody_measured_is_not_called_leak_free() {
+        let mut report = report();
+        let mut crashed = report.tests[0].clone();
+        crashed.name = "test_sqlite3".into();
+        crashed.outcome = "uncaught_exception".into();
+        crashed.domains = None;
+        let mut passed = crashed.clone();
+        passed.name = "test_passed".into();
+        passed.outcome = "passed".into();
+        report.tests = vec![crashed, passed];
+        let text = report.render_text();
+        assert!(text.contains("test_sqlite3: not measured (uncaught_exception)"), "{text}");
+        assert!(text.contains("test_passed: not measured (passed)"), "no -R: {text}");
+        // With -R, regrtest's repetitions completed for the passing test and found nothing.
+        report.summary.huntrleaks = true;
+        let text = report.render_text();
+        assert!(text.contains("test_sqlite3: not measured (uncaught_exception)"), "{text}");
+        assert!(text.contains("test_passed: no leak (passed)"), "{text}");
     }
 
     #[test]
