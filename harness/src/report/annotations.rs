@@ -131,27 +131,13 @@ pub fn escape_property(s: &str) -> String {
 fn relative_path(file: &str, workspace: Option<&str>) -> String {
     if let Some(root) = workspace.map(|w| w.trim_end_matches('/')).filter(|w| !w.is_empty()) {
         if let Some(rest) = file.strip_prefix(root).and_then(|r| r.strip_prefix('/')) {
-            return fold_dots(rest);
+            return super::source_path(rest).into_owned();
         }
     }
     if file.starts_with('/') {
         return file.to_owned();
     }
-    fold_dots(file)
-}
-
-fn fold_dots(path: &str) -> String {
-    let mut parts: Vec<&str> = Vec::new();
-    for part in path.split('/') {
-        match part {
-            "" | "." => {}
-            ".." if parts.last().is_some_and(|p| *p != "..") => {
-                parts.pop();
-            }
-            other => parts.push(other),
-        }
-    }
-    parts.join("/")
+    super::source_path(file).into_owned()
 }
 
 #[cfg(test)]

@@ -83,7 +83,7 @@ impl FailureKind {
 }
 
 /// A source location to point at: the innermost frame of a leak site (or finding, or hung
-/// thread) that has a file and a line.
+/// thread) that has a file and a line; the file as people read it ([`super::source_path`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Location {
     pub function: Option<String>,
@@ -400,7 +400,8 @@ type FrameParts<'a> = (Option<&'a str>, Option<&'a str>, Option<u32>, Option<&'a
 /// [`source_location`] over frames of any kind.
 fn first_location<'a>(frames: impl Iterator<Item = FrameParts<'a>> + Clone) -> Option<Location> {
     let located = |(function, file, line, _): FrameParts<'_>| {
-        Some(Location { function: function.map(str::to_owned), file: file?.to_owned(), line: line? })
+        let file = super::source_path(file?).into_owned();
+        Some(Location { function: function.map(str::to_owned), file, line: line? })
     };
     let own = |f: &FrameParts<'_>| !is_runtime_frame(f.0, f.1, f.3);
     frames.clone().filter(own).find_map(located).or_else(|| frames.clone().find_map(located))

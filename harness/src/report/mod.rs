@@ -11,6 +11,7 @@ pub mod annotations;
 pub mod draft;
 pub mod junit;
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::Path;
@@ -451,8 +452,8 @@ fn render_finding(out: &mut String, finding: &Finding) {
     for frame in frames.iter().take(TEXT_FRAMES) {
         let function = for_terminal(frame.function.as_deref().unwrap_or("??"));
         let location = match (&frame.file, frame.line) {
-            (Some(file), Some(line)) => format!("{}:{line}", for_terminal(file)),
-            (Some(file), None) => for_terminal(file).into_owned(),
+            (Some(file), Some(line)) => format!("{}:{line}", for_terminal(&source_path(file))),
+            (Some(file), None) => for_terminal(&source_path(file)).into_owned(),
             _ => match (&frame.module, frame.module_offset) {
                 (Some(module), Some(offset)) => format!("({}+{offset:#x})", for_terminal(module)),
                 (Some(module), None) => format!("({})", for_terminal(module)),
@@ -465,6 +466,26 @@ fn render_finding(out: &mut String, finding: &Finding) {
     if frames.len() > TEXT_FRAMES {
         let _ = writeln!(out, "leakcheck:         ... {} more frames", frames.len() - TEXT_FRAMES);
     }
+}
+
+/// A source file as people read it: a relative path (as DWARF gives for an out-of-tree build,
+/// `./build-debug/../Objects/call.c`) with its `.` and `dir/..` steps folded (`Objects/call.c`);
+/// an absolute path as it is. The JSON keeps what the debug information says.
+pub(crate) fn source_path(file: &str) -> Cow<'_, str> {
+    if file.starts_with('/') || !file.split('/').any(|part| part.is_empty() || part == "." || part == "..") {
+        return Cow::Borrowed(file);
+    }
+    let mut parts: Vec<&str> = Vec::new();
+    for part in file.split('/') {
+        match part {
+            "" | "." => {}
+            ".." if parts.last().is_some_and(|p| *p != "..") => {
+                parts.pop();
+            }
+            other => parts.push(other),
+        }
+    }
+    Cow::Owned(parts.join("/"))
 }
 
 /// Sites and frames per site shown in the text summary; the JSON has them all.
@@ -494,8 +515,8 @@ fn render_site(out: &mut String, site: &LeakSiteReport) {
     for frame in site.frames.iter().take(TEXT_FRAMES) {
         let function = for_terminal(frame.function.as_deref().unwrap_or("??"));
         let location = match (&frame.file, frame.line) {
-            (Some(file), Some(line)) => format!("{}:{line}", for_terminal(file)),
-            (Some(file), None) => for_terminal(file).into_owned(),
+            (Some(file), Some(line)) => format!("{}:{line}", for_terminal(&source_path(file))),
+            (Some(file), None) => for_terminal(&source_path(file)).into_owned(),
             _ => format!("{} {:#x}", for_terminal(&frame.module), frame.address),
         };
         let inlined = if frame.inlined { " (inlined)" } else { "" };
@@ -611,6 +632,15 @@ mod tests {
         assert!(raw < clean, "{text}");
         assert!(text.contains("raw: blocks [1, 1, 1]  bytes [48, 48, 48]  <- leak"), "{text}");
         assert!(!text.contains('\x1b'), "escape sequences from test names must not reach the terminal");
+    }
+
+    #[test]
+    fn source_paths_of_out_of_tree_builds_are_folded() {
+        assert_eq!(source_path("./build-debug/../Objects/call.c"), "Objects/call.c");
+        assert_eq!(source_path("Modules/_foo.c"), "Modules/_foo.c");
+        assert_eq!(source_path("../Include/object.h"), "../Include/object.h");
+        assert_eq!(source_path("a//b/./c/../d.c"), "a/b/d.c");
+        assert_eq!(source_path("/usr/src/../include/x.h"), "/usr/src/../include/x.h", "absolute: as it is");
     }
 
     #[test]
