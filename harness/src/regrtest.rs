@@ -435,6 +435,36 @@ impl Parser {
         self.dispatch(text, rest, was_separator);
     }
 
+    /// Whether `line` starts a part of regrtest's output: on stdout the progress line
+    /// announcing a test, a re-run's header or the end-of-run summary (`== Tests result:`); on
+    /// stderr `beginning N repetitions`, the first line of a test's `-R` run. The supervisor
+    /// orders by these what stdout and stderr wrote before either was read (see
+    /// `crate::supervise::OutputSink::starts_section`).
+    #[must_use]
+    pub fn starts_part(line: &[u8]) -> bool {
+        let line = trim_line_ending(line);
+        if line.len() > MAX_LINE_LEN {
+            return false;
+        }
+        let stripped = strip_ansi(line);
+        let decoded = String::from_utf8_lossy(&stripped);
+        let text = decoded.trim_end();
+        let rest = LOG_PREFIX.find(text).map_or(text, |m| &text[m.end()..]);
+        PROGRESS.is_match(rest)
+            || BEGINNING.is_match(rest)
+            || SUMMARY_HEADER.is_match(rest)
+            || RERUN_BATCH.is_match(rest)
+            || RERUN_ONE.is_match(rest)
+    }
+
+    /// Whether the test whose output is being read printed its `beginning N repetitions`
+    /// already (true when there is no such test): a `beginning` line read next is then
+    /// another test's.
+    #[must_use]
+    pub fn subject_began_repetitions(&self) -> bool {
+        self.subject.and_then(|i| self.tests.get(i)).is_none_or(|state| state.result.repetitions.is_some())
+    }
+
     /// The test currently running as far as the output tells: in sequential mode the one most
     /// recently announced; in `-j` mode None unless exactly one is known to be running (from
     /// `-- running (1): test_x ...` / `running: test_x`).

@@ -48,6 +48,17 @@ impl OutputSink for Sink<'_> {
         }
     }
 
+    /// A test's announcement, a re-run's header and the summary (stdout) always start a
+    /// section; a `beginning N repetitions` (stderr) does unless it is the first of the batch
+    /// and the test read last has not begun its repetitions yet: then it is that test's.
+    fn starts_section(&self, stream: Stream, line: &[u8], first: bool) -> bool {
+        regrtest::Parser::starts_part(line)
+            && match stream {
+                Stream::Stdout => true,
+                Stream::Stderr => !first || self.parser.subject_began_repetitions(),
+            }
+    }
+
     fn tick(&mut self, command: i32) -> Vec<supervise::Action> {
         let Some(hangs) = &mut self.hangs else { return Vec::new() };
         let root = std::process::id() as i32;

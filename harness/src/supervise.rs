@@ -13,8 +13,9 @@
 //! Signals arrive through a `signalfd`, so the loop is a single `poll(2)`. Knows nothing of
 //! report formats.
 //!
-//! The two pipes keep no order between them: what the child wrote to stdout and stderr between
-//! two turns of the loop reaches the sink stderr first, then stdout.
+//! The two pipes keep no order between them: what the child wrote to both between two turns of
+//! the loop reaches the sink merged section by section, as the sink delimits them (see
+//! [`merge_batches`]).
 
 use std::collections::BTreeSet;
 use std::fs::File;
@@ -47,6 +48,15 @@ pub enum Stream {
 pub trait OutputSink {
     /// One line, without its newline (a final unterminated line is passed too).
     fn line(&mut self, stream: Stream, line: &[u8]);
+
+    /// Whether `line` of `stream` starts a section of the output (for regrtest: a test's own
+    /// output); `first`: no line of this stream started one yet in this batch, so the sink's
+    /// state (which has not seen the batch) tells whether the section is a new one. Used only
+    /// to order what both pipes held at once (see [`merge_batches`]). Default: no sections.
+    fn starts_section(&self, stream: Stream, line: &[u8], first: bool) -> bool {
+        let _ = (stream, line, first);
+        false
+    }
 
     /// About once a second while the command runs (`command` is its pid): a chance to look at
     /// the tree and ask for processes to be ended.
@@ -329,11 +339,23 @@ impl<'a> Loop<'a> {
                 }
                 (ready, signal_ready)
             };
-            // Both ready: stderr first. Pipes keep no order between them, and what a regrtest
-            // process writes to stderr (leak lines, `test_x failed -- ...`, warnings, sanitizer
-            // reports) mostly ends a test, just before the next progress line on stdout.
-            for i in ready_pipes.into_iter().rev() {
-                self.drain(i, &mut buf, sink)?;
+            if ready_pipes.len() > 1 {
+                // Both pipes hold output, and pipes keep no order between them: read both, then
+                // merge their lines section by section.
+                let mut batches = [Vec::new(), Vec::new()];
+                for &i in &ready_pipes {
+                    self.drain(i, &mut buf, &mut Lines::Batch(&mut batches[i]))?;
+                }
+                let [stdout, stderr] = batches;
+                for line in
+                    merge_batches(stdout, stderr, |stream, line, first| sink.starts_section(stream, line, first))
+                {
+                    self.emit(&mut Lines::Sink(&mut *sink), line.stream, &line.text, line.newline)?;
+                }
+            } else {
+                for i in ready_pipes {
+                    self.drain(i, &mut buf, &mut Lines::Sink(&mut *sink))?;
+                }
             }
             if signal_ready {
                 self.handle_signals();
@@ -379,7 +401,7 @@ impl<'a> Loop<'a> {
     }
 
     /// Read what a pipe has; on EOF flush its last partial line and close it.
-    fn drain(&mut self, index: usize, buf: &mut [u8], sink: &mut dyn OutputSink) -> Result<(), SuperviseError> {
+    fn drain(&mut self, index: usize, buf: &mut [u8], sink: &mut Lines<'_>) -> Result<(), SuperviseError> {
         loop {
             let Some(fd) = self.pipes[index].fd.as_ref().map(|fd| fd.as_raw_fd()) else {
                 return Ok(());
@@ -419,42 +441,56 @@ impl<'a> Loop<'a> {
         }
     }
 
-    fn split_lines(&mut self, index: usize, mut chunk: &[u8], sink: &mut dyn OutputSink) -> Result<(), SuperviseError> {
+    fn split_lines(&mut self, index: usize, mut chunk: &[u8], lines: &mut Lines<'_>) -> Result<(), SuperviseError> {
+        let stream = self.pipes[index].stream;
         while let Some(nl) = memchr(b'\n', chunk) {
-            let stream = self.pipes[index].stream;
-            let partial = &mut self.pipes[index].partial;
-            if partial.is_empty() {
-                self.log.write_all(&chunk[..=nl]).map_err(SuperviseError::Log)?;
-                sink.line(stream, &chunk[..nl]);
+            if self.pipes[index].partial.is_empty() {
+                self.emit(lines, stream, &chunk[..nl], true)?;
             } else {
-                partial.extend_from_slice(&chunk[..nl]);
-                let line = std::mem::take(partial);
-                self.log.write_all(&line).and_then(|_| self.log.write_all(b"\n")).map_err(SuperviseError::Log)?;
-                sink.line(stream, &line);
+                let mut line = std::mem::take(&mut self.pipes[index].partial);
+                line.extend_from_slice(&chunk[..nl]);
+                self.emit(lines, stream, &line, true)?;
             }
             chunk = &chunk[nl + 1..];
         }
-        let pipe = &mut self.pipes[index];
-        pipe.partial.extend_from_slice(chunk);
-        if pipe.partial.len() >= MAX_LINE {
-            let line = std::mem::take(&mut pipe.partial);
-            let stream = pipe.stream;
-            self.log.write_all(&line).map_err(SuperviseError::Log)?;
-            sink.line(stream, &line);
+        self.pipes[index].partial.extend_from_slice(chunk);
+        if self.pipes[index].partial.len() >= MAX_LINE {
+            let line = std::mem::take(&mut self.pipes[index].partial);
+            self.emit(lines, stream, &line, false)?;
         }
         Ok(())
     }
 
-    fn close_pipe(&mut self, index: usize, sink: &mut dyn OutputSink) -> Result<(), SuperviseError> {
-        let pipe = &mut self.pipes[index];
-        pipe.fd = None;
-        if !pipe.partial.is_empty() {
-            let line = std::mem::take(&mut pipe.partial);
-            let stream = pipe.stream;
-            self.log.write_all(&line).map_err(SuperviseError::Log)?;
-            sink.line(stream, &line);
+    fn close_pipe(&mut self, index: usize, lines: &mut Lines<'_>) -> Result<(), SuperviseError> {
+        self.pipes[index].fd = None;
+        if !self.pipes[index].partial.is_empty() {
+            let line = std::mem::take(&mut self.pipes[index].partial);
+            let stream = self.pipes[index].stream;
+            self.emit(lines, stream, &line, false)?;
         }
         self.log.flush().map_err(SuperviseError::Log)
+    }
+
+    /// One line of `stream` (`newline`: it ended with one) to the log and the sink, or into a
+    /// batch.
+    fn emit(
+        &mut self,
+        lines: &mut Lines<'_>,
+        stream: Stream,
+        text: &[u8],
+        newline: bool,
+    ) -> Result<(), SuperviseError> {
+        match lines {
+            Lines::Sink(sink) => {
+                self.log.write_all(text).map_err(SuperviseError::Log)?;
+                if newline {
+                    self.log.write_all(b"\n").map_err(SuperviseError::Log)?;
+                }
+                sink.line(stream, text);
+            }
+            Lines::Batch(batch) => batch.push(BatchLine { stream, text: text.to_vec(), newline }),
+        }
+        Ok(())
     }
 
     fn handle_signals(&mut self) {
@@ -623,9 +659,109 @@ fn process_command(pid: i32) -> String {
     }
 }
 
+/// Where the lines read from a pipe go: to the log and the sink, or into a batch when both
+/// pipes held output at once and their lines are merged first.
+enum Lines<'a> {
+    Sink(&'a mut dyn OutputSink),
+    Batch(&'a mut Vec<BatchLine>),
+}
+
+/// A line waiting in a batch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct BatchLine {
+    stream: Stream,
+    text: Vec<u8>,
+    newline: bool,
+}
+
+/// The lines of both pipes, read in one turn of the loop, in the order they were most likely
+/// written. Each pipe keeps its own order; between them there is none. Each stream is cut
+/// before every line that starts a section (regrtest: the progress line announcing a test on
+/// stdout, `beginning N repetitions` of that test's `-R` run on stderr), and the pieces are
+/// taken in turn, stdout's first: section k of stderr (a test's stderr: its repetitions, its
+/// leak lines, the sanitizer reports it caused) comes after section k of stdout (the line
+/// announcing that test) and before section k + 1 of stdout (the next test). Piece 0 of each
+/// is what precedes its first start. Without sections it is all of stdout, then all of stderr.
+fn merge_batches(
+    stdout: Vec<BatchLine>,
+    stderr: Vec<BatchLine>,
+    starts_section: impl Fn(Stream, &[u8], bool) -> bool,
+) -> Vec<BatchLine> {
+    let sections = |lines: Vec<BatchLine>| -> Vec<Vec<BatchLine>> {
+        let mut sections = vec![Vec::new()];
+        for line in lines {
+            if starts_section(line.stream, &line.text, sections.len() == 1) {
+                sections.push(Vec::new());
+            }
+            if let Some(current) = sections.last_mut() {
+                current.push(line);
+            }
+        }
+        sections
+    };
+    let (out, err) = (sections(stdout), sections(stderr));
+    let count = out.len().max(err.len());
+    let (mut out, mut err) = (out.into_iter(), err.into_iter());
+    let mut merged = Vec::new();
+    for _ in 0..count {
+        merged.extend(out.next().unwrap_or_default());
+        merged.extend(err.next().unwrap_or_default());
+    }
+    merged
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn batch(stream: Stream, lines: &[&str]) -> Vec<BatchLine> {
+        lines.iter().map(|l| BatchLine { stream, text: l.as_bytes().to_vec(), newline: true }).collect()
+    }
+
+    fn texts(lines: &[BatchLine]) -> Vec<String> {
+        lines.iter().map(|l| String::from_utf8_lossy(&l.text).into_owned()).collect()
+    }
+
+    /// Sections as regrtest's: `[n] test` on stdout, `beginning` on stderr (always new here).
+    fn regrtest_like(_: Stream, line: &[u8], _: bool) -> bool {
+        line.starts_with(b"[") || line.starts_with(b"beginning")
+    }
+
+    #[test]
+    fn a_batch_of_both_pipes_is_merged_section_by_section() {
+        let stdout = batch(Stream::Stdout, &["a's last words", "[2] test_b", "b says", "[3] test_c"]);
+        let stderr = batch(Stream::Stderr, &["a's leak line", "beginning 6", "b's report", "beginning 6", "c's"]);
+        let merged = merge_batches(stdout, stderr, regrtest_like);
+        assert_eq!(
+            texts(&merged),
+            [
+                "a's last words",
+                "a's leak line",
+                "[2] test_b",
+                "b says",
+                "beginning 6",
+                "b's report",
+                "[3] test_c",
+                "beginning 6",
+                "c's"
+            ]
+        );
+        // Without sections: all of stdout, then all of stderr.
+        let merged =
+            merge_batches(batch(Stream::Stdout, &["x", "[2] y"]), batch(Stream::Stderr, &["z"]), |_, _, _| false);
+        assert_eq!(texts(&merged), ["x", "[2] y", "z"]);
+    }
+
+    #[test]
+    fn the_first_start_of_a_stream_may_continue_the_current_section() {
+        // The sink says the first `beginning` belongs to the test already announced.
+        let starts = |stream: Stream, line: &[u8], first: bool| {
+            regrtest_like(stream, line, first) && !(stream == Stream::Stderr && first)
+        };
+        let stdout = batch(Stream::Stdout, &["[3] test_c"]);
+        let stderr = batch(Stream::Stderr, &["beginning 6", "b's leak line"]);
+        assert_eq!(texts(&merge_batches(stdout, stderr, starts)), ["beginning 6", "b's leak line", "[3] test_c"]);
+    }
 
     #[test]
     fn stat_fields_are_counted_after_the_command_name() {
