@@ -401,7 +401,7 @@ impl<'a> Loop<'a> {
     }
 
     /// Read what a pipe has; on EOF flush its last partial line and close it.
-    fn drain(&mut self, index: usize, buf: &mut [u8], sink: &mut Lines<'_>) -> Result<(), SuperviseError> {
+    fn drain(&mut self, index: usize, buf: &mut [u8], lines: &mut Lines<'_>) -> Result<(), SuperviseError> {
         loop {
             let Some(fd) = self.pipes[index].fd.as_ref().map(|fd| fd.as_raw_fd()) else {
                 return Ok(());
@@ -413,18 +413,18 @@ impl<'a> Loop<'a> {
                     Errno::EINTR => continue,
                     Errno::EAGAIN => return Ok(()),
                     _ => {
-                        self.close_pipe(index, sink)?;
+                        self.close_pipe(index, lines)?;
                         return Ok(());
                     }
                 }
             }
             if n == 0 {
-                self.close_pipe(index, sink)?;
+                self.close_pipe(index, lines)?;
                 return Ok(());
             }
             let chunk = &buf[..n as usize];
             self.mirror(index, chunk);
-            self.split_lines(index, chunk, sink)?;
+            self.split_lines(index, chunk, lines)?;
             if (n as usize) < buf.len() {
                 return Ok(());
             }
