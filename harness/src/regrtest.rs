@@ -457,12 +457,14 @@ impl Parser {
             || RERUN_ONE.is_match(rest)
     }
 
-    /// Whether the test whose output is being read printed its `beginning N repetitions`
-    /// already (true when there is no such test): a `beginning` line read next is then
-    /// another test's.
+    /// Whether a `beginning N repetitions` read next would be another test's: the test whose
+    /// output is being read printed its own already, or is over (a result, a failure or a
+    /// crash before its repetitions), or there is no such test.
     #[must_use]
-    pub fn subject_began_repetitions(&self) -> bool {
-        self.subject.and_then(|i| self.tests.get(i)).is_none_or(|state| state.result.repetitions.is_some())
+    pub fn next_beginning_is_another_tests(&self) -> bool {
+        self.subject.and_then(|i| self.tests.get(i)).is_none_or(|state| {
+            state.result.repetitions.is_some() || state.finished || state.explicit.is_some() || state.hint.is_some()
+        })
     }
 
     /// The test currently running as far as the output tells: in sequential mode the one most
@@ -1340,6 +1342,32 @@ pub fn is_regrtest_command(argv: &[String]) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_parts_of_the_output_and_whose_beginning_comes_next_are_known() {
+        use super::Parser;
+        for part in [
+            "0:00:01 load avg: 0.50 [ 2/10] test_os",
+            "[2/3] test_x",
+            "beginning 6 repetitions",
+            "== Tests result: SUCCESS ==",
+            "Re-running test_x in verbose mode",
+        ] {
+            assert!(Parser::starts_part(part.as_bytes()), "{part}");
+        }
+        for other in ["123456", "test_x leaked [1, 1, 1] references, sum=3", "Tests result: SUCCESS", ""] {
+            assert!(!Parser::starts_part(other.as_bytes()), "{other}");
+        }
+        let mut parser = Parser::new();
+        assert!(parser.next_beginning_is_another_tests(), "no test yet");
+        parser.feed_line(b"0:00:00 load avg: 0.00 [1/3] test_a");
+        assert!(!parser.next_beginning_is_another_tests(), "test_a may still begin");
+        parser.feed_line(b"beginning 6 repetitions");
+        assert!(parser.next_beginning_is_another_tests(), "test_a began");
+        parser.feed_line(b"0:00:01 load avg: 0.00 [2/3] test_b");
+        parser.feed_line(b"test test_b crashed -- Traceback (most recent call last):");
+        assert!(parser.next_beginning_is_another_tests(), "test_b crashed before its repetitions");
+    }
+
     #[test]
     fn regrtest_command_lines_are_recognised() {
         let argv = |s: &str| s.split(' ').map(String::from).collect::<Vec<_>>();

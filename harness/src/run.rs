@@ -50,12 +50,12 @@ impl OutputSink for Sink<'_> {
 
     /// A test's announcement, a re-run's header and the summary (stdout) always start a
     /// section; a `beginning N repetitions` (stderr) does unless it is the first of the batch
-    /// and the test read last has not begun its repetitions yet: then it is that test's.
+    /// and the test read last may still begin its repetitions: then it is that test's.
     fn starts_section(&self, stream: Stream, line: &[u8], first: bool) -> bool {
         regrtest::Parser::starts_part(line)
             && match stream {
                 Stream::Stdout => true,
-                Stream::Stderr => !first || self.parser.subject_began_repetitions(),
+                Stream::Stderr => !first || self.parser.next_beginning_is_another_tests(),
             }
     }
 
