@@ -134,3 +134,17 @@ fn a_deadlocked_worker_is_named_and_ended() {
     assert!(python_functions.contains(&"test_mutex_cycle"), "{python_functions:?}");
     assert_eq!(run.test("test_balanced")["outcome"], "passed", "regrtest went on");
 }
+
+/// `-R 2:2`: 3.13's `runtest_refleak` also keeps `alloc_before`/`rc_before` from one
+/// repetition to the next; their site must not show up beside the real one.
+#[test]
+fn the_drivers_own_blocks_are_no_leak_site_with_two_counted_repetitions() {
+    let python = python313();
+    let dir = testdir_for(&python);
+    let run = run(&python, dir.path(), &["-R", "2:2"], &["test_leak_object"]);
+    let test = run.test("test_leak_object");
+    assert_eq!(test["domains"]["obj"]["blocks"], json!([1, 1]), "{test}");
+    let sites = test["leak_sites"].as_array().expect("leak_sites");
+    assert_eq!(sites.len(), 1, "{test}");
+    assert_eq!(sites[0]["frames"][0]["function"], "leak_object", "{test}");
+}
