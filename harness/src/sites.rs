@@ -60,7 +60,7 @@ const ALLOCATOR_FUNCTIONS: &[&str] = &[
     "_PyObject_InitVar",
 ];
 
-/// Whether `function` is allocator plumbing (see [`ALLOCATOR_FUNCTIONS`]).
+/// Whether `function` is allocator plumbing (see `ALLOCATOR_FUNCTIONS`).
 pub fn is_allocator_function(function: &str) -> bool {
     ALLOCATOR_FUNCTIONS.contains(&function)
 }

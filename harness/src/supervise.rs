@@ -15,7 +15,7 @@
 //!
 //! The two pipes keep no order between them: what the child wrote to both between two turns of
 //! the loop reaches the sink merged section by section, as the sink delimits them (see
-//! [`merge_batches`]).
+//! `merge_batches`).
 
 use std::collections::BTreeSet;
 use std::fs::File;
@@ -52,7 +52,7 @@ pub trait OutputSink {
     /// Whether `line` of `stream` starts a section of the output (for regrtest: a test's own
     /// output); `first`: no line of this stream started one yet in this batch, so the sink's
     /// state (which has not seen the batch) tells whether the section is a new one. Used only
-    /// to order what both pipes held at once (see [`merge_batches`]). Default: no sections.
+    /// to order what both pipes held at once (see `merge_batches`). Default: no sections.
     fn starts_section(&self, stream: Stream, line: &[u8], first: bool) -> bool {
         let _ = (stream, line, first);
         false

@@ -6,13 +6,13 @@
 //! the `import` event of `test.libregrtest.refleak`, installs the counting hooks, imports that
 //! module itself right there (the outer import then finds it in `sys.modules`), and runs
 //! `boundaries.py`, which wraps regrtest's `-R` driver so that every measurement regrtest takes
-//! calls [`mark`] first.
+//! calls `mark` first.
 //!
 //! It does so at every import of that module, not only the first: since 3.12 (and 3.11.7)
 //! regrtest imports it lazily, during the first test, and then unloads the `test.*` modules a
 //! test imported, so the next test imports a fresh, unpatched copy.
 //!
-//! [`mark`] is a `METH_FASTCALL` C function: it reads the counters and appends one record through
+//! `mark` is a `METH_FASTCALL` C function: it reads the counters and appends one record through
 //! [`crate::channel`]. It creates no Python object and returns `None`.
 //!
 //! Every other audit event costs one string comparison.

@@ -4,7 +4,7 @@
 //! hooks pass every call, and every pointer, through unchanged: the free-threaded GC and the
 //! debug hooks below us expect exactly what they returned.
 //!
-//! Counts go to this thread's [`Tally`](crate::tally::Tally): plain stores, no lock, no atomic
+//! Counts go to this thread's [`Tally`]: plain stores, no lock, no atomic
 //! read-modify-write. Sizes at `free` come from the header that CPython's debug allocator
 //! (`_PyMem_DebugRawAlloc`, active in every `--with-pydebug` build, i.e. wherever `-R` runs)
 //! writes in front of each block: the requested size as a big-endian `size_t`, then the API id

@@ -6,7 +6,7 @@
 //! being set up, and 3.13's C-stack entry frames, are skipped. A thread only reads its own
 //! frames, which stay alive while it runs inside them, so the reads race with nothing.
 //!
-//! **Which CPython.** One [`Layout`] per version, chosen from `Py_Version`:
+//! **Which CPython.** One `Layout` per version, chosen from `Py_Version`:
 //! - 3.11: no published offsets. The constants are `offsetof` results from 3.11's headers
 //!   (`Include/internal/pycore_{runtime,frame,code}.h`, `Include/cpython/unicodeobject.h`, with
 //!   `Py_BUILD_CORE`), identical for Debian's `python3.11` and `python3.11-dbg` and a

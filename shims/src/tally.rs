@@ -9,7 +9,7 @@
 //! Tallies are never freed, so a sum never loses a count. A thread finds its own through one
 //! initial-exec thread-local pointer (`tls.c`). When a thread exits, a `pthread` key destructor
 //! releases its tally, with its counts, for the next new thread to adopt; when a process forks,
-//! the child releases the tallies of the threads it did not inherit ([`after_fork_in_child`]).
+//! the child releases the tallies of the threads it did not inherit (`after_fork_in_child`).
 //! The per-thread "inside a hook" flag lives in the tally too, so one pointer load serves both.
 //!
 //! Domains are numbered by [`DomainIndex`]; a tally has room for [`MAX_DOMAINS`].

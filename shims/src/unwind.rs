@@ -5,7 +5,7 @@
 //! addresses come from CFI. [`Unwinder::refresh`] walks `dl_iterate_phdr` and keeps, per module,
 //! its `PT_GNU_EH_FRAME` segment (`.eh_frame_hdr`, whose binary-search table finds a function's
 //! FDE) and the `.eh_frame` it points to. The first time an address is unwound through, gimli
-//! evaluates the CFI row for it; the resulting [`Rule`] (where the CFA, the return address and
+//! evaluates the CFI row for it; the resulting `Rule` (where the CFA, the return address and
 //! the frame pointer are) is cached for the rest of the run. CPython's stacks revisit the same
 //! few thousand return addresses, so after a short warm-up every frame is a hash lookup and two
 //! stack reads. (framehop, tried first, keeps 509 rules in a direct-mapped cache: on CPython's

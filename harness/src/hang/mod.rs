@@ -7,7 +7,7 @@
 //! - **Early**: a process whose threads all sleep, with at least one in a futex wait without a
 //!   timeout, and no CPU time spent for [`QUICK`], is stopped with ptrace ([`remote`]), its
 //!   threads' native stacks are unwound ([`stacks`]) and symbolized, the owner TID of every glibc
-//!   mutex a thread waits for is read, and [`diagnose`] looks for a proof: a lock cycle, a lock
+//!   mutex a thread waits for is read, and [`diagnose`](mod@diagnose) looks for a proof: a lock cycle, a lock
 //!   whose owner is gone, a known signature. A quiet sleeper (`time.sleep`) sleeps in
 //!   `clock_nanosleep`, a waiter with a timeout in a timed futex wait: neither is inspected.
 //! - **Late**: when the tree printed nothing but regrtest's `running: ...` heartbeats for the

@@ -83,7 +83,7 @@ impl FailureKind {
 }
 
 /// A source location to point at: the innermost frame of a leak site (or finding, or hung
-/// thread) that has a file and a line; the file as people read it ([`super::source_path`]).
+/// thread) that has a file and a line; the file as people read it (`source_path`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Location {
     pub function: Option<String>,
