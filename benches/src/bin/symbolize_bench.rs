@@ -1,9 +1,11 @@
 //! The two in-process contenders of `benches/symbolize_speed.py`, as whole processes reading
 //! addresses on stdin and writing llvm-symbolizer's text on stdout:
 //!
-//!     symbolize_bench leakcheck FILE     # leakcheck::symbolize::symbolize_stream, as
-//!                                        # `leakcheck symbolize --exe FILE` runs it
-//!     symbolize_bench addr2line FILE     # a plain loop over addr2line::Loader
+//! ```text
+//! symbolize_bench leakcheck FILE     # leakcheck::symbolize::symbolize_stream, as
+//!                                    # `leakcheck symbolize --exe FILE` runs it
+//! symbolize_bench addr2line FILE     # a plain loop over addr2line::Loader
+//! ```
 //!
 //! The second is the baseline: what the `addr2line` crate gives with no batching, sorting or
 //! threads (one address at a time, in input order, one lazily built context).
