@@ -100,6 +100,9 @@ pub struct LeakSite {
     /// The Python frames running when the site's blocks were allocated, innermost first, when
     /// the shim could read them.
     pub python_frames: Vec<PythonFrame>,
+    /// The Python types of the objects still alive at the site when the test's repetitions
+    /// were over (`obj` sites only; empty when the shim could not tell).
+    pub object_types: Vec<String>,
 }
 
 /// A `pyframe` record in the shape hangs report Python frames in, so that both read alike in
@@ -179,6 +182,7 @@ pub fn leak_sites(series: &Series) -> Vec<LeakSite> {
                     .get(site)
                     .map(|f| f.iter().map(python_frame).collect())
                     .unwrap_or_default(),
+                object_types: series.object_types.get(site).cloned().unwrap_or_default(),
             });
         }
     }
@@ -211,6 +215,7 @@ mod tests {
             sites: Default::default(),
             stacks: Default::default(),
             pyframes: Default::default(),
+            object_types: Default::default(),
             modules: Vec::new(),
         }
     }
@@ -249,7 +254,8 @@ mod tests {
                 blocks: vec![1, 1, 1],
                 bytes: vec![24, 24, 24],
                 stack: vec![0x10, 0x20],
-                python_frames: vec![]
+                python_frames: vec![],
+                object_types: vec![]
             }]
         );
         s.measures.pop();

@@ -577,6 +577,7 @@ fn test_report(test: &regrtest::TestResult, series: Option<&Series>, join: &Join
                 folded_frames,
                 python_frame: site.python_frames.first().cloned(),
                 python_frames: site.python_frames,
+                object_types: site.object_types,
             }
         })
         .collect();

@@ -132,6 +132,11 @@ pub enum Line {
         reason: Vec<u8>,
     },
     Module(ModuleRecord),
+    /// A Python type found among the live blocks of an `obj` site at the end of the series.
+    ObjectType {
+        site: u32,
+        name: Vec<u8>,
+    },
 }
 
 /// Parse one line (without its newline).
@@ -184,6 +189,12 @@ pub fn parse_line(line: &[u8]) -> Result<Line, ParseError> {
                 file: unescape(file)?,
                 function: unescape(function)?,
             }))
+        }
+        Some(b"objtype") => {
+            let [_, p, _, site, name] = fields[..] else { return Err(ParseError::FieldCount) };
+            pid(p)?;
+            let site = u32::try_from(int(site)?).map_err(|_| ParseError::Number)?;
+            Ok(Line::ObjectType { site, name: unescape(name)? })
         }
         Some(b"nopyframes") => {
             let [_, p, _, reason] = fields[..] else { return Err(ParseError::FieldCount) };
@@ -291,6 +302,9 @@ pub struct Series {
     /// shim writes them in that order); absent when the shim had none (no Python code on the
     /// thread, or Python frames unavailable: see [`ShimData::no_python_frames`]).
     pub pyframes: BTreeMap<u32, Vec<PyFrameRecord>>,
+    /// Site id -> the Python types of objects still alive there when the series ended (`obj`
+    /// sites that may leak; see the shim's `objtype` module).
+    pub object_types: BTreeMap<u32, Vec<String>>,
     /// The process's modules, to map the stacks' addresses to files.
     pub modules: Vec<ModuleRecord>,
 }
@@ -373,6 +387,17 @@ impl ShimData {
                     }
                     continue;
                 }
+                Ok(Line::ObjectType { site, name }) => {
+                    match open.as_mut() {
+                        Some(series) => series
+                            .object_types
+                            .entry(site)
+                            .or_default()
+                            .push(String::from_utf8_lossy(&name).into_owned()),
+                        None => self.bad_lines += 1,
+                    }
+                    continue;
+                }
                 // A statement about the process, not about a series: valid outside one too.
                 Ok(Line::NoPyFrames { reason, .. }) => {
                     let reason = String::from_utf8_lossy(&reason).into_owned();
@@ -411,6 +436,7 @@ impl ShimData {
                         sites: BTreeMap::new(),
                         stacks: BTreeMap::new(),
                         pyframes: BTreeMap::new(),
+                        object_types: BTreeMap::new(),
                         modules: Vec::new(),
                     });
                 }

@@ -199,6 +199,7 @@ mod tests {
                 line,
             }),
             python_frames: vec![],
+            object_types: vec![],
         }
     }
 

@@ -76,6 +76,8 @@ fn assert_verdicts(run: &common::Run) {
         let sites = test["leak_sites"].as_array().expect("leak_sites");
         assert_eq!(sites.len(), 1, "{test}");
         assert_eq!(sites[0]["frames"][0]["function"], function, "allocator helpers folded: {test}");
+        let types = if domain == "obj" { json!(["object"]) } else { json!([]) };
+        assert_eq!(sites[0]["object_types"], types, "{test}");
         // Read through 3.13's _Py_DebugOffsets: the fixture's call in the test module.
         let python = &sites[0]["python_frame"];
         assert_eq!(python["function"], format!("LeakTest.{name}"), "{test}");

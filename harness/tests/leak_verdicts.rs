@@ -32,6 +32,9 @@ fn assert_single_site(test: &Value, domain: &str, function: &str, call: &str) {
     assert_eq!(top["line"], fixture_line(call), "{site}");
     assert!(top["module"].as_str().unwrap_or("").contains("_leakfix"), "{site}");
     assert!(site["folded_frames"].as_u64().unwrap_or(0) >= 1, "PyMem_* was folded: {site}");
+    // The fixture's leaked object is a plain `object`; raw and mem blocks are no objects.
+    let types = if domain == "obj" { json!(["object"]) } else { json!([]) };
+    assert_eq!(site["object_types"], types, "{site}");
     // Beside the C site, the Python line that called into the fixture.
     let name = test["name"].as_str().expect("the test's name");
     let module = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../c/regrtest/{name}.py"));
@@ -267,6 +270,22 @@ fn blocks_replaced_every_repetition_are_no_leak_site_with_two_counted_repetition
     let obj = run.test("test_leak_object");
     assert_eq!(domain(obj, "obj")["blocks"], json!([1, 1]), "{obj}");
     assert_single_site(obj, "obj", "leak_object", "PyType_GenericNew(");
+}
+
+/// The types of leaked Python objects: a class instance (GC, managed dict: its block starts
+/// two pre-header parts before the object) and a dict; the dict's key table beside it is a
+/// block of no type.
+#[test]
+fn leaked_objects_are_named_by_their_type() {
+    let dir = testdir();
+    let run = leakcheck(&[], &as_strs(&regrtest_argv(dir.path(), &[], &["test_leak_instances"])));
+    let test = run.test("test_leak_instances");
+    assert_eq!(test["regrtest"]["leaked"], true, "{test}");
+    let types: Vec<&Value> =
+        test["leak_sites"].as_array().expect("leak_sites").iter().map(|s| &s["object_types"]).collect();
+    assert!(types.contains(&&json!(["Kept"])), "{types:?}");
+    assert!(types.contains(&&json!(["dict"])), "{types:?}");
+    assert!(run.stderr.contains("in obj (objects of type Kept), allocated at:"), "{}", run.stderr);
 }
 
 #[test]

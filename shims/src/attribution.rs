@@ -22,7 +22,9 @@
 //! once per site, then `pyframe PID - SITE LINE FILE FUNCTION` for each of its Python frames
 //! (innermost first), `site PID TEST INDEX SITE DOMAIN BLOCKS BYTES`, `module PID PATH BIAS LO
 //! HI` for every module the stacks may point into, and once per process `nopyframes PID - REASON` when Python frames
-//! cannot be read. Symbolization happens in the harness.
+//! cannot be read. At the end, `objtype PID - SITE NAME` for each Python type found among the
+//! live blocks of an `obj` site that may leak ([`crate::objtype`]). Symbolization happens in
+//! the harness.
 //!
 //! All state sits behind one spin lock, taken only inside the window. A fork in the window leaves
 //! the child with a consistent copy (the lock is held across `fork`) and the window closed.
@@ -140,8 +142,9 @@ pub fn end(test: &[u8]) -> Vec<u8> {
     if active() {
         let mut state = STATE.lock();
         if let Some(tracker) = state.as_mut() {
-            let index = WARMUPS.load(Ordering::Relaxed) + RUNS.load(Ordering::Relaxed);
-            tracker.write_sites_at_end(test, index, &mut records);
+            let runs = RUNS.load(Ordering::Relaxed);
+            let index = WARMUPS.load(Ordering::Relaxed) + runs;
+            tracker.write_sites_at_end(test, index, runs, &mut records);
         }
     }
     close();
@@ -224,6 +227,8 @@ fn thread_stack() -> Range<u64> {
 
 /// The domains of the warm-up sites, which are sites 0, 1 and 2 of every window.
 const WARMUP_SITES: [u8; 3] = [b'r', b'm', b'o'];
+/// Live blocks of a possible `obj` leak site whose Python type is read at the end.
+const OBJECT_TYPE_SAMPLES: usize = 4;
 
 struct Site {
     domain: u8,
@@ -381,9 +386,47 @@ impl Tracker {
         self.write_site_records(test, index, |site| site.blocks > 0, out);
     }
 
-    /// The sites written before, live or not (a site absent here had no `end`).
-    fn write_sites_at_end(&mut self, test: &[u8], index: i64, out: &mut Vec<u8>) {
+    /// The sites written before, live or not (a site absent here had no `end`), and the
+    /// Python types of the objects still alive at the `obj` sites that may leak.
+    fn write_sites_at_end(&mut self, test: &[u8], index: i64, runs: i64, out: &mut Vec<u8>) {
+        self.write_object_types(runs, out);
         self.write_site_records(test, index, |site| site.written, out);
+    }
+
+    /// `objtype PID - SITE NAME` for each type found among a few live blocks of every `obj`
+    /// site that kept at least one block per counted repetition (the others cannot be leak
+    /// sites). One pass over the live blocks.
+    fn write_object_types(&self, runs: i64, out: &mut Vec<u8>) {
+        let candidate = |site: &Site| site.domain == b'o' && site.written && site.blocks >= runs.max(1);
+        if !self.sites.iter().any(candidate) {
+            return;
+        }
+        let mut samples: HashMap<u32, Vec<(usize, u64)>, BuildHasherDefault<FastHasher>> = HashMap::default();
+        for (&ptr, &(site, size)) in &self.live {
+            if self.sites.get(site as usize).is_some_and(candidate) {
+                let blocks = samples.entry(site).or_default();
+                if blocks.len() < OBJECT_TYPE_SAMPLES {
+                    blocks.push((ptr, size));
+                }
+            }
+        }
+        // SAFETY: getpid has no preconditions.
+        let pid = unsafe { libc::getpid() };
+        for (site, blocks) in samples {
+            let mut names: Vec<Vec<u8>> = Vec::new();
+            for (ptr, size) in blocks {
+                if let Some(name) = crate::objtype::type_name(ptr, size as usize) {
+                    if !names.contains(&name) {
+                        names.push(name);
+                    }
+                }
+            }
+            for name in names {
+                out.extend_from_slice(format!("objtype\t{pid}\t-\t{site}\t").as_bytes());
+                channel::escape(&name, out);
+                out.push(b'\n');
+            }
+        }
     }
 
     fn write_site_records(&mut self, test: &[u8], index: i64, keep: impl Fn(&Site) -> bool, out: &mut Vec<u8>) {

@@ -32,6 +32,7 @@ pub mod channel;
 pub mod fake;
 pub mod hash;
 pub mod hooks;
+pub mod objtype;
 pub mod pyapi;
 pub mod pyframe;
 pub mod startup;

@@ -462,6 +462,9 @@ fn leak_failure(test: &TestReport, excerpts: &Excerpts) -> Failure {
     if test.leak_not_reported_by_regrtest {
         message.push_str(", not reported by regrtest");
     }
+    if let Some(types) = test.leak_sites.first().map(|site| &site.object_types).filter(|t| !t.is_empty()) {
+        let _ = write!(message, "; objects of type {}", types.join(", "));
+    }
     let location = top_leak_site(test);
     if let Some(at) = &location {
         let _ = write!(message, "; allocated at {} ({}:{})", at.function.as_deref().unwrap_or("??"), at.file, at.line);
@@ -758,6 +761,7 @@ mod tests {
                 line: 9,
             }),
             python_frames: vec![],
+            object_types: vec![],
         };
         let test = TestReport {
             name: "test_leak_raw".into(),

@@ -153,6 +153,9 @@ pub struct LeakSiteReport {
     /// The Python frames running then, innermost first (`python_frame` and up to three callers,
     /// so that a library function's allocation shows the test line that reached it).
     pub python_frames: Vec<PythonFrame>,
+    /// `obj` sites: the Python types of the objects left alive there (`["dict"]`), read from a
+    /// few of the leaked blocks when the repetitions were over; empty when unknown.
+    pub object_types: Vec<String>,
 }
 
 /// A leak site a suppression accepted: the site, and the rule that matched it.
@@ -504,9 +507,14 @@ fn render_site(out: &mut String, site: &LeakSiteReport) {
     };
     let blocks = per(&site.blocks);
     let unit = if blocks == "1" { "block" } else { "blocks" };
+    let types = match site.object_types.as_slice() {
+        [] => String::new(),
+        [one] => format!(" (objects of type {})", for_terminal(one)),
+        many => format!(" (objects of types {})", for_terminal(&many.join(", "))),
+    };
     let _ = writeln!(
         out,
-        "leakcheck:     {blocks} {unit}/repetition ({} bytes) in {}, allocated at:",
+        "leakcheck:     {blocks} {unit}/repetition ({} bytes) in {}{types}, allocated at:",
         per(&site.bytes),
         for_terminal(&site.domain)
     );
@@ -600,6 +608,7 @@ mod tests {
                             line: 9,
                         }),
                         python_frames: vec![],
+                        object_types: vec![],
                     }],
                     failed_methods: vec![],
                     methods: vec![],
@@ -632,6 +641,21 @@ mod tests {
         assert!(raw < clean, "{text}");
         assert!(text.contains("raw: blocks [1, 1, 1]  bytes [48, 48, 48]  <- leak"), "{text}");
         assert!(!text.contains('\x1b'), "escape sequences from test names must not reach the terminal");
+    }
+
+    #[test]
+    fn an_obj_site_names_the_types_of_its_objects() {
+        let mut report = report();
+        let site = &mut report.tests[1].leak_sites[0];
+        site.domain = "obj".into();
+        site.object_types = vec!["dict".into()];
+        assert!(report
+            .render_text()
+            .contains("1 block/repetition (48 bytes) in obj (objects of type dict), allocated at:"));
+        report.tests[1].leak_sites[0].object_types = vec!["list".into(), "x\x1b[2J".into()];
+        let text = report.render_text();
+        assert!(text.contains("(objects of types list, x"), "{text}");
+        assert!(!text.contains('\x1b'), "{text}");
     }
 
     #[test]
