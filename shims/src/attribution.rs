@@ -140,11 +140,13 @@ pub fn at_measurement(test: &[u8], index: i64) -> Vec<u8> {
 pub fn end(test: &[u8]) -> Vec<u8> {
     let mut records = Vec::new();
     if active() {
+        // Before the lock: dlsym takes the loader's.
+        let type_type = crate::objtype::type_type();
         let mut state = STATE.lock();
         if let Some(tracker) = state.as_mut() {
             let runs = RUNS.load(Ordering::Relaxed);
             let index = WARMUPS.load(Ordering::Relaxed) + runs;
-            tracker.write_sites_at_end(test, index, runs, &mut records);
+            tracker.write_sites_at_end(test, index, runs, type_type, &mut records);
         }
     }
     close();
@@ -388,15 +390,17 @@ impl Tracker {
 
     /// The sites written before, live or not (a site absent here had no `end`), and the
     /// Python types of the objects still alive at the `obj` sites that may leak.
-    fn write_sites_at_end(&mut self, test: &[u8], index: i64, runs: i64, out: &mut Vec<u8>) {
-        self.write_object_types(runs, out);
+    fn write_sites_at_end(&mut self, test: &[u8], index: i64, runs: i64, type_type: Option<usize>, out: &mut Vec<u8>) {
+        if let Some(type_type) = type_type {
+            self.write_object_types(runs, type_type, out);
+        }
         self.write_site_records(test, index, |site| site.written, out);
     }
 
     /// `objtype PID - SITE NAME` for each type found among a few live blocks of every `obj`
     /// site that kept at least one block per counted repetition (the others cannot be leak
     /// sites). One pass over the live blocks.
-    fn write_object_types(&self, runs: i64, out: &mut Vec<u8>) {
+    fn write_object_types(&self, runs: i64, type_type: usize, out: &mut Vec<u8>) {
         let candidate = |site: &Site| site.domain == b'o' && site.written && site.blocks >= runs.max(1);
         if !self.sites.iter().any(candidate) {
             return;
@@ -415,7 +419,7 @@ impl Tracker {
         for (site, blocks) in samples {
             let mut names: Vec<Vec<u8>> = Vec::new();
             for (ptr, size) in blocks {
-                if let Some(name) = crate::objtype::type_name(ptr, size as usize) {
+                if let Some(name) = crate::objtype::type_name(ptr, size as usize, type_type) {
                     if !names.contains(&name) {
                         names.push(name);
                     }

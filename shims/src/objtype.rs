@@ -29,8 +29,9 @@ const PRE_HEADER_PART: usize = 16;
 /// Longest type name read.
 const MAX_NAME: usize = 128;
 
-/// `&PyType_Type`, when this process has CPython.
-fn type_type() -> Option<usize> {
+/// `&PyType_Type`, when this process has CPython. Resolve it before taking a lock that an
+/// allocating thread may wait for: `dlsym` takes the dynamic loader's lock.
+pub fn type_type() -> Option<usize> {
     static ADDRESS: OnceLock<Option<usize>> = OnceLock::new();
     *ADDRESS.get_or_init(|| {
         // SAFETY: dlsym with RTLD_DEFAULT and a NUL-terminated name has no preconditions.
@@ -60,8 +61,8 @@ fn word(address: usize) -> Option<u64> {
 
 /// The type name of the object in the live `obj` block at `block` of `size` bytes (the pointer
 /// `PyObject_Malloc` returned), or `None` when the block holds no object this can vouch for.
-pub fn type_name(block: usize, size: usize) -> Option<Vec<u8>> {
-    let type_type = type_type()?;
+/// `type_type` is `&PyType_Type` ([`type_type`]).
+pub fn type_name(block: usize, size: usize, type_type: usize) -> Option<Vec<u8>> {
     (0..=2).map(|parts| parts * PRE_HEADER_PART).find_map(|offset| {
         let object = block.checked_add(offset)?;
         if offset + 2 * 8 > size {
@@ -116,6 +117,19 @@ mod tests {
     fn a_block_that_is_no_object_has_no_type() {
         // Garbage that points nowhere (and no CPython in the test binary).
         let block = [0xdead_beef_u64; 8];
-        assert_eq!(type_name(block.as_ptr() as usize, 64), None);
+        assert_eq!(type_name(block.as_ptr() as usize, 64, 0x1000), None);
+        // A block that looks like an object whose type is `type_type` itself, but whose flags
+        // put it at another offset than where it was found (GC type found at offset 0).
+        let mut fake_type = [0u64; 32];
+        let type_address = fake_type.as_ptr() as usize;
+        fake_type[1] = type_address as u64; // its own type: "type"
+        fake_type[4] = 16; // tp_basicsize
+        fake_type[21] = PY_TPFLAGS_HAVE_GC; // tp_flags, at 168
+        let object = [1u64, type_address as u64];
+        assert_eq!(type_name(object.as_ptr() as usize, 16, type_address), None);
+        // The same type without the GC flag: the object is where it should be.
+        fake_type[21] = 0;
+        fake_type[3] = c"Fake".as_ptr() as u64; // tp_name, at 24
+        assert_eq!(type_name(object.as_ptr() as usize, 16, type_address), Some(b"Fake".to_vec()));
     }
 }
