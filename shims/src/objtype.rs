@@ -126,10 +126,13 @@ mod tests {
         fake_type[4] = 16; // tp_basicsize
         fake_type[21] = PY_TPFLAGS_HAVE_GC; // tp_flags, at 168
         let object = [1u64, type_address as u64];
+        // The reads go through the kernel: keep the writes from being optimised away.
+        std::hint::black_box((&fake_type, &object));
         assert_eq!(type_name(object.as_ptr() as usize, 16, type_address), None);
         // The same type without the GC flag: the object is where it should be.
         fake_type[21] = 0;
         fake_type[3] = c"Fake".as_ptr() as u64; // tp_name, at 24
+        std::hint::black_box(&fake_type);
         assert_eq!(type_name(object.as_ptr() as usize, 16, type_address), Some(b"Fake".to_vec()));
     }
 }
