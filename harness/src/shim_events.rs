@@ -576,6 +576,11 @@ end\t10\ttest_x\t2\t0\t63\t50\t196\t7\t70\t9\t90\n",
             parse_line(b"nopyframes\t10\t-\tCPython\\x203.12:\\x20no"),
             Ok(Line::NoPyFrames { pid: 10, reason: b"CPython 3.12: no".to_vec() })
         );
+        assert_eq!(
+            parse_line(b"objtype\t10\t-\t7\t_leakfix.Leaky"),
+            Ok(Line::ObjectType { site: 7, name: b"_leakfix.Leaky".to_vec() })
+        );
+        assert_eq!(parse_line(b"objtype\t10\t-\t7"), Err(ParseError::FieldCount));
     }
 
     #[test]
