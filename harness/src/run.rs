@@ -309,12 +309,7 @@ fn log_path_findings(variables: &[(String, String)], started: std::time::SystemT
             let Ok(handle) = std::fs::File::open(file) else { continue };
             let mut bytes = Vec::new();
             let _ = std::io::Read::read_to_end(&mut std::io::Read::take(handle, MAX_SANITIZER_LOG), &mut bytes);
-            let mut parser = sanitizer::Parser::new();
-            let mut found = Vec::new();
-            for line in bytes.split(|&b| b == b'\n') {
-                found.extend(parser.feed_line(line));
-            }
-            found.extend(parser.finish());
+            let found = sanitizer::Parser::parse_log(&bytes);
             reports += found.len();
             findings.extend(found);
         }

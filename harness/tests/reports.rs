@@ -592,12 +592,7 @@ fn asan_findings(test: Option<&str>) -> Vec<leakcheck::sanitizer::Finding> {
 \n\
 SUMMARY: AddressSanitizer: double-free ../../../../src/libsanitizer/asan/asan_malloc_linux.cpp:52 in __interceptor_free\n\
 ==4550==ABORTING\n";
-    let mut parser = leakcheck::sanitizer::Parser::new();
-    let mut findings = Vec::new();
-    for line in report.lines() {
-        findings.extend(parser.feed_line(line.as_bytes()));
-    }
-    findings.extend(parser.finish());
+    let mut findings = leakcheck::sanitizer::Parser::parse_log(report.as_bytes());
     assert_eq!(findings.len(), 1, "{findings:?}");
     for finding in &mut findings {
         finding.test = test.map(str::to_owned);

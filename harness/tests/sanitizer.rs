@@ -263,13 +263,7 @@ fn run(scenario: &Scenario) -> Vec<u8> {
 }
 
 fn parse(output: &[u8]) -> Vec<Finding> {
-    let mut parser = Parser::new();
-    let mut findings = Vec::new();
-    for line in output.split(|&b| b == b'\n') {
-        findings.extend(parser.feed_line(line));
-    }
-    findings.extend(parser.finish());
-    findings
+    Parser::parse_log(output)
 }
 
 fn capture_path(name: &str) -> PathBuf {

@@ -208,6 +208,18 @@ impl Parser {
         done
     }
 
+    /// Every finding of a whole log (a `log_path` file, a saved capture): its `\n`-separated
+    /// lines fed in order, then [`Parser::finish`].
+    pub fn parse_log(log: &[u8]) -> Vec<Finding> {
+        let mut parser = Parser::new();
+        let mut findings = Vec::new();
+        for line in log.split(|&b| b == b'\n') {
+            findings.extend(parser.feed_line(line));
+        }
+        findings.extend(parser.finish());
+        findings
+    }
+
     fn open_report(&mut self, headline: Headline, done: &mut Vec<Finding>) {
         // A process reports one thing at a time: its next headline ends its previous report.
         let mut index = 0;
@@ -794,17 +806,7 @@ mod tests {
     use super::*;
 
     fn parse(text: &str) -> Vec<Finding> {
-        parse_bytes(text.as_bytes())
-    }
-
-    fn parse_bytes(input: &[u8]) -> Vec<Finding> {
-        let mut parser = Parser::new();
-        let mut findings = Vec::new();
-        for line in input.split(|&b| b == b'\n') {
-            findings.extend(parser.feed_line(line));
-        }
-        findings.extend(parser.finish());
-        findings
+        Parser::parse_log(text.as_bytes())
     }
 
     const UAF: &str = "\
@@ -916,7 +918,7 @@ Shadow byte legend (one shadow byte represents 8 application bytes):
         ];
         for (what, input, expected) in cases {
             let found: Vec<(Sanitizer, String, bool)> =
-                parse_bytes(&input).into_iter().map(|f| (f.sanitizer, f.kind, f.truncated)).collect();
+                Parser::parse_log(&input).into_iter().map(|f| (f.sanitizer, f.kind, f.truncated)).collect();
             let expected: Vec<(Sanitizer, String, bool)> =
                 expected.into_iter().map(|(s, k, t)| (s, k.to_owned(), t)).collect();
             assert_eq!(found, expected, "{what}");
