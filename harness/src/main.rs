@@ -72,15 +72,7 @@ fn symbolize_addresses(exe: &std::path::Path) -> i32 {
         }
         leakcheck::symbolize::DebugInfoSource::Dwarf { .. } => {}
     }
-    match result {
-        Ok(()) => ExitCode::OK,
-        // A closed pipe downstream (`| head`) is not an error worth a message.
-        Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::OK,
-        Err(err) => {
-            eprintln!("leakcheck: error: symbolize: {err}");
-            ExitCode::INTERNAL
-        }
-    }
+    symbolize_status(result)
 }
 
 /// `leakcheck symbolize [LOG]`: a sanitizer log in, the same log with symbolized frames out.
@@ -97,8 +89,14 @@ fn symbolize_log(log: Option<&std::path::Path>) -> i32 {
         },
         None => leakcheck::sanitizer::symbolize_log(&symbolizer, std::io::stdin().lock(), stdout),
     };
+    symbolize_status(result)
+}
+
+/// The exit status of either `leakcheck symbolize`, from how its output went.
+fn symbolize_status(result: std::io::Result<()>) -> i32 {
     match result {
         Ok(()) => ExitCode::OK,
+        // A closed pipe downstream (`| head`) is not an error worth a message.
         Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::OK,
         Err(err) => {
             eprintln!("leakcheck: error: symbolize: {err}");
