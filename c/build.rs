@@ -27,98 +27,69 @@ fn main() {
     let mut generated = String::new();
     writeln!(generated, "/// The interpreter the fixtures were built for.").unwrap();
     writeln!(generated, "pub const PYTHON: &str = {python:?};").unwrap();
-    writeln!(generated, "/// The `_leakfix` extension module, or why it could not be built.").unwrap();
-    match extension {
-        Ok(path) => {
-            writeln!(generated, "pub const LEAKFIX: Result<&str, &str> = Ok({:?});", path.display().to_string())
-        }
-        Err(why) => {
-            println!("cargo:warning=leakcheck fixtures: {why}");
-            writeln!(generated, "pub const LEAKFIX: Result<&str, &str> = Err({why:?});")
-        }
-    }
-    .unwrap();
-    writeln!(generated, "/// The `_hangfix` extension module (deadlocks), or why it could not be built.").unwrap();
-    match build_extension(&python, &manifest_dir.join("hangfix.c"), "_hangfix", &out_dir) {
-        Ok(path) => {
-            writeln!(generated, "pub const HANGFIX: Result<&str, &str> = Ok({:?});", path.display().to_string())
-        }
-        Err(why) => {
-            println!("cargo:warning=leakcheck fixtures: {why}");
-            writeln!(generated, "pub const HANGFIX: Result<&str, &str> = Err({why:?});")
-        }
-    }
-    .unwrap();
+    emit_fixture(&mut generated, "LEAKFIX", "The `_leakfix` extension module", extension, WARNING);
+    let hangfix = build_extension(&python, &manifest_dir.join("hangfix.c"), "_hangfix", &out_dir);
+    emit_fixture(&mut generated, "HANGFIX", "The `_hangfix` extension module (deadlocks)", hangfix, WARNING);
     build_symbolize_fixtures(&manifest_dir, &out_dir, &mut generated);
     std::fs::write(out_dir.join("fixtures.rs"), generated).unwrap();
     std::fs::write(out_dir.join("sanitizer_fixtures.rs"), sanitizer::build(&manifest_dir, &out_dir, &python)).unwrap();
+}
+
+/// How a fixture that could not be built is announced (`cargo:warning=...`).
+const WARNING: &str = "leakcheck fixtures";
+
+/// Write `pub const CONSTANT: Result<&str, &str>` into `generated`: the built file, or why it
+/// could not be built, which is also a cargo warning prefixed by `warning`. The tests that need
+/// the fixture fail with the reason.
+fn emit_fixture(generated: &mut String, constant: &str, doc: &str, built: Result<PathBuf, String>, warning: &str) {
+    writeln!(generated, "/// {doc}; or why it could not be built.").unwrap();
+    match built {
+        Ok(path) => {
+            writeln!(generated, "pub const {constant}: Result<&str, &str> = Ok({:?});", path.display().to_string())
+        }
+        Err(why) => {
+            println!("cargo:warning={warning}: {why}");
+            writeln!(generated, "pub const {constant}: Result<&str, &str> = Err({why:?});")
+        }
+    }
+    .unwrap();
 }
 
 /// The symbolization fixtures: `symbolize/inlines.c`, built `-g -O2` in the variants the
 /// symbolizer must read: DWARF 5 (gcc 12's default), DWARF 4, and debug sections compressed
 /// with zlib and with zstd (`SHF_COMPRESSED`); and `symbolize/templates.cpp` (C++ names).
 fn build_symbolize_fixtures(manifest_dir: &Path, out_dir: &Path, generated: &mut String) {
-    let source = manifest_dir.join("symbolize/inlines.c");
-    println!("cargo:rerun-if-changed=symbolize/inlines.c");
-    let variants: [(&str, &str, &[&str]); 4] = [
-        ("SYMBOLIZE_INLINES", "inlines", &[]),
-        ("SYMBOLIZE_INLINES_DWARF4", "inlines-dwarf4", &["-gdwarf-4"]),
-        ("SYMBOLIZE_INLINES_ZLIB", "inlines-zlib", &["-gz=zlib"]),
-        ("SYMBOLIZE_INLINES_ZSTD", "inlines-zstd", &["-Wl,--compress-debug-sections=zstd"]),
+    // (constant, source, output, C++, extra flags)
+    let fixtures: [(&str, &str, &str, bool, &[&str]); 5] = [
+        ("SYMBOLIZE_INLINES", "inlines.c", "inlines", false, &[]),
+        ("SYMBOLIZE_INLINES_DWARF4", "inlines.c", "inlines-dwarf4", false, &["-gdwarf-4"]),
+        ("SYMBOLIZE_INLINES_ZLIB", "inlines.c", "inlines-zlib", false, &["-gz=zlib"]),
+        ("SYMBOLIZE_INLINES_ZSTD", "inlines.c", "inlines-zstd", false, &["-Wl,--compress-debug-sections=zstd"]),
+        ("SYMBOLIZE_TEMPLATES", "templates.cpp", "templates", true, &[]),
     ];
-    for (constant, name, flags) in variants {
-        let target = out_dir.join(name);
-        let compiler = cc::Build::new().get_compiler();
-        let mut cmd = compiler.to_command();
+    for (constant, source, output, cpp, flags) in fixtures {
+        println!("cargo:rerun-if-changed=symbolize/{source}");
+        let source = manifest_dir.join("symbolize").join(source);
+        let target = out_dir.join(output);
+        let mut cmd = cc::Build::new().cpp(cpp).get_compiler().to_command();
         cmd.args(["-g", "-O2", "-Wall", "-Werror"]).args(flags).arg(&source).arg("-o").arg(&target);
         let built = match cmd.output() {
-            Ok(output) if output.status.success() => Ok(target.display().to_string()),
+            Ok(output) if output.status.success() => Ok(target),
             Ok(output) => Err(format!(
                 "compiling {} ({flags:?}) failed: {}",
                 source.display(),
                 String::from_utf8_lossy(&output.stderr)
             )),
-            Err(e) => Err(format!("running the C compiler: {e}")),
+            Err(e) => Err(format!("running the C/C++ compiler: {e}")),
         };
-        writeln!(generated, "/// `symbolize/inlines.c` built `-g -O2 {}`, or why it could not be.", flags.join(" "))
-            .unwrap();
-        match built {
-            Ok(path) => writeln!(generated, "pub const {constant}: Result<&str, &str> = Ok({path:?});"),
-            Err(why) => {
-                println!("cargo:warning=leakcheck fixtures: {why}");
-                writeln!(generated, "pub const {constant}: Result<&str, &str> = Err({why:?});")
-            }
-        }
-        .unwrap();
+        let doc =
+            format!("`symbolize/{}` built `{}`", file_name(&source), [&["-g", "-O2"][..], flags].concat().join(" "));
+        emit_fixture(generated, constant, &doc, built, WARNING);
     }
+}
 
-    let source = manifest_dir.join("symbolize/templates.cpp");
-    println!("cargo:rerun-if-changed=symbolize/templates.cpp");
-    let target = out_dir.join("templates");
-    let compiler = cc::Build::new().cpp(true).get_compiler();
-    let built = match compiler
-        .to_command()
-        .args(["-g", "-O2", "-Wall", "-Werror"])
-        .arg(&source)
-        .arg("-o")
-        .arg(&target)
-        .output()
-    {
-        Ok(output) if output.status.success() => Ok(target.display().to_string()),
-        Ok(output) => {
-            Err(format!("compiling {} failed: {}", source.display(), String::from_utf8_lossy(&output.stderr)))
-        }
-        Err(e) => Err(format!("running the C++ compiler: {e}")),
-    };
-    writeln!(generated, "/// `symbolize/templates.cpp` built `g++ -g -O2`, or why it could not be.").unwrap();
-    match built {
-        Ok(path) => writeln!(generated, "pub const SYMBOLIZE_TEMPLATES: Result<&str, &str> = Ok({path:?});"),
-        Err(why) => {
-            println!("cargo:warning=leakcheck fixtures: {why}");
-            writeln!(generated, "pub const SYMBOLIZE_TEMPLATES: Result<&str, &str> = Err({why:?});")
-        }
-    }
-    .unwrap();
+fn file_name(path: &Path) -> String {
+    path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
 }
 
 /// `python`'s include directory (holding `Python.h`) and extension-module suffix.

@@ -7,7 +7,6 @@
 //! none). A compiler that is missing or fails does not fail the build: the constant holds the
 //! reason, and the tests that need the fixture fail with it.
 
-use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -58,47 +57,35 @@ pub fn build(manifest_dir: &Path, out_dir: &Path, python: &str) -> String {
         let source = dir.join(source);
         println!("cargo:rerun-if-changed={}", source.display());
         let built = compile(driver, &source, flags, &out_dir.join(output));
-        emit(
+        super::emit_fixture(
             &mut generated,
             constant,
-            &format!("`c/sanitizer/{}` built {}", file_name(&source), flags.join(" ")),
+            &format!("`c/sanitizer/{}` built {}", super::file_name(&source), flags.join(" ")),
             built,
+            WARNING,
         );
     }
     let asanext = dir.join("asanext.c");
     println!("cargo:rerun-if-changed={}", asanext.display());
-    emit(
+    super::emit_fixture(
         &mut generated,
         "ASANEXT",
         &format!("`c/sanitizer/asanext.c`: the `_asanext` extension module for {python}, built with ASAN"),
         build_asan_extension(python, &asanext, out_dir),
+        WARNING,
     );
-    emit(
+    super::emit_fixture(
         &mut generated,
         "LIBASAN",
         "gcc's ASAN runtime (`gcc -print-file-name=libasan.so`), for LD_PRELOAD",
         libasan(),
+        WARNING,
     );
     generated
 }
 
-fn file_name(path: &Path) -> String {
-    path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
-}
-
-fn emit(generated: &mut String, constant: &str, doc: &str, built: Result<PathBuf, String>) {
-    writeln!(generated, "/// {doc}; or why it could not be built.").unwrap();
-    match built {
-        Ok(path) => {
-            writeln!(generated, "pub const {constant}: Result<&str, &str> = Ok({:?});", path.display().to_string())
-        }
-        Err(why) => {
-            println!("cargo:warning=leakcheck sanitizer fixtures: {why}");
-            writeln!(generated, "pub const {constant}: Result<&str, &str> = Err({why:?});")
-        }
-    }
-    .unwrap();
-}
+/// How a fixture that could not be built is announced (`cargo:warning=...`).
+const WARNING: &str = "leakcheck sanitizer fixtures";
 
 fn command(driver: Driver) -> Command {
     match driver {
