@@ -408,14 +408,11 @@ impl Parser {
 
     /// Feed one line, without or with its trailing newline.
     pub fn feed_line(&mut self, line: &[u8]) {
-        let line = trim_line_ending(line);
-        if line.len() > MAX_LINE_LEN {
+        let Some(decoded) = decode_line(line) else {
             self.list = None;
             self.prev_was_separator = false;
             return;
-        }
-        let stripped = strip_ansi(line);
-        let decoded = String::from_utf8_lossy(&stripped);
+        };
         let text = decoded.trim_end();
 
         let was_separator = self.prev_was_separator;
@@ -425,10 +422,7 @@ impl Parser {
         if self.collect_list_names(text) {
             return;
         }
-        let rest = match LOG_PREFIX.find(text) {
-            Some(m) => &text[m.end()..],
-            None => text,
-        };
+        let rest = after_log_prefix(text);
         if rest.is_empty() {
             return;
         }
@@ -442,14 +436,8 @@ impl Parser {
     /// `crate::supervise::OutputSink::starts_section`).
     #[must_use]
     pub fn starts_part(line: &[u8]) -> bool {
-        let line = trim_line_ending(line);
-        if line.len() > MAX_LINE_LEN {
-            return false;
-        }
-        let stripped = strip_ansi(line);
-        let decoded = String::from_utf8_lossy(&stripped);
-        let text = decoded.trim_end();
-        let rest = LOG_PREFIX.find(text).map_or(text, |m| &text[m.end()..]);
+        let Some(decoded) = decode_line(line) else { return false };
+        let rest = after_log_prefix(decoded.trim_end());
         PROGRESS.is_match(rest)
             || BEGINNING.is_match(rest)
             || SUMMARY_HEADER.is_match(rest)
@@ -1324,6 +1312,26 @@ fn strip_ansi(input: &[u8]) -> Cow<'_, [u8]> {
         }
     }
     Cow::Owned(out)
+}
+
+/// A line as the parser reads it: without its line ending and ANSI escapes, decoded (invalid
+/// UTF-8 replaced); `None` when it is longer than [`MAX_LINE_LEN`].
+fn decode_line(line: &[u8]) -> Option<Cow<'_, str>> {
+    let line = trim_line_ending(line);
+    if line.len() > MAX_LINE_LEN {
+        return None;
+    }
+    Some(match strip_ansi(line) {
+        Cow::Borrowed(bytes) => String::from_utf8_lossy(bytes),
+        Cow::Owned(bytes) => {
+            Cow::Owned(String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
+        }
+    })
+}
+
+/// `text` after regrtest's `H:MM:SS load avg: N` prefix, when it has one.
+fn after_log_prefix(text: &str) -> &str {
+    LOG_PREFIX.find(text).map_or(text, |m| &text[m.end()..])
 }
 
 /// Whether a command line (`argv`, as in `/proc/PID/cmdline`) runs regrtest: `-m test`,
