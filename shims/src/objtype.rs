@@ -33,11 +33,7 @@ const MAX_NAME: usize = 128;
 /// allocating thread may wait for: `dlsym` takes the dynamic loader's lock.
 pub fn type_type() -> Option<usize> {
     static ADDRESS: OnceLock<Option<usize>> = OnceLock::new();
-    *ADDRESS.get_or_init(|| {
-        // SAFETY: dlsym with RTLD_DEFAULT and a NUL-terminated name has no preconditions.
-        let symbol = unsafe { libc::dlsym(libc::RTLD_DEFAULT, c"PyType_Type".as_ptr()) };
-        (!symbol.is_null()).then_some(symbol as usize)
-    })
+    *ADDRESS.get_or_init(|| crate::pyapi::lookup(c"PyType_Type").map(|address| address as usize))
 }
 
 /// `out.len()` bytes of this process's memory at `address`, or `None` where nothing readable

@@ -61,7 +61,7 @@ pub type AuditHookFn = unsafe extern "C" fn(event: *const c_char, args: *mut PyO
 
 /// Look a symbol up in the global scope of the process (the executable and everything loaded
 /// with it), the way the dynamic linker would resolve an undefined reference.
-fn lookup(name: &CStr) -> Option<*mut c_void> {
+pub(crate) fn lookup(name: &CStr) -> Option<*mut c_void> {
     // SAFETY: dlsym with RTLD_DEFAULT and a NUL-terminated name has no preconditions; it
     // returns NULL when the symbol does not exist.
     let sym = unsafe { libc::dlsym(libc::RTLD_DEFAULT, name.as_ptr()) };

@@ -181,9 +181,7 @@ pub unsafe fn prepare() -> &'static Result<Reader, String> {
 }
 
 fn symbol(name: &CStr) -> Option<usize> {
-    // SAFETY: dlsym with RTLD_DEFAULT and a NUL-terminated name has no preconditions.
-    let sym = unsafe { libc::dlsym(libc::RTLD_DEFAULT, name.as_ptr()) };
-    (!sym.is_null()).then_some(sym as usize)
+    crate::pyapi::lookup(name).map(|address| address as usize)
 }
 
 /// `PyThreadState *(void)` at `address`.
