@@ -16,6 +16,8 @@ use object::{Object, ObjectSection, ObjectSymbol};
 
 const PYTHON_EXE: &str = "/usr/bin/python3.11d";
 const LIBPYTHON: &str = "/usr/lib/x86_64-linux-gnu/libpython3.11d.so.1.0";
+/// Its DWARF is in libc6-dbg's build-id file, built with relative directories (`./intl`).
+const LIBC: &str = "/lib/x86_64-linux-gnu/libc.so.6";
 const GOLDEN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/symbolize/inlines.golden");
 /// The functions of the fixture whose every address is checked.
 const FIXTURE_FUNCTIONS: [&str; 5] = ["outer", "checked", "checked.cold", "rare_path", "main"];
@@ -76,11 +78,12 @@ fn assert_same_answers(module: &Path, addresses: &[u64], ours: &[u8], llvm: &[u8
     assert_eq!(ours.len(), llvm.len(), "{}: answer counts differ", module.display());
 }
 
-/// `(name, address, size)` of the module's function symbols.
+/// `(name, address, size)` of the module's function symbols (`.dynsym`'s when it is stripped).
 fn function_symbols(module: &Path) -> Vec<(String, u64, u64)> {
     let data = std::fs::read(module).expect("reading the module");
     let file = object::File::parse(&*data).expect("parsing the module");
-    file.symbols()
+    let symbols = if file.symbols().next().is_some() { file.symbols() } else { file.dynamic_symbols() };
+    symbols
         .filter(|s| s.kind() == object::SymbolKind::Text && s.size() > 0)
         .filter_map(|s| Some((s.name().ok()?.to_owned(), s.address(), s.size())))
         .collect()
@@ -258,7 +261,7 @@ fn sample_addresses(module: &Path, random: usize, seed: u64) -> Vec<u64> {
 #[test]
 fn python_binaries_answer_as_llvm_symbolizer() {
     let symbolizer = Symbolizer::new();
-    for (module, seed) in [(PYTHON_EXE, 1), (LIBPYTHON, 2)] {
+    for (module, seed) in [(PYTHON_EXE, 1), (LIBPYTHON, 2), (LIBC, 3)] {
         let module = Path::new(module);
         assert!(module.exists(), "{} missing: scripts/setup.sh installs python3.11-dbg", module.display());
         let addresses = sample_addresses(module, 5000, seed);
@@ -266,7 +269,11 @@ fn python_binaries_answer_as_llvm_symbolizer() {
         let answers = ours(&symbolizer, module, &input);
         let llvm = llvm_symbolizer(module, &input);
         assert_same_answers(module, &addresses, &answers, &llvm);
-        assert!(matches!(symbolizer.debug_info(module), DebugInfoSource::Dwarf { .. }));
+        assert!(
+            matches!(symbolizer.debug_info(module), DebugInfoSource::Dwarf { .. }),
+            "{}: no DWARF found (scripts/setup.sh installs python3.11-dbg and libc6-dbg)",
+            module.display()
+        );
 
         // The frame API says the same as the text.
         let frames = symbolizer.symbolize_many(module, &addresses);

@@ -618,7 +618,7 @@ fn llvm_file_path(version: u16, comp_dir: &[u8], directories: &[&[u8]], director
         &[]
     };
     let mut path: Vec<u8> = Vec::with_capacity(comp_dir.len() + include_dir.len() + name.len() + 2);
-    if (version < 5 || index != 0) && !comp_dir.is_empty() && !is_absolute(include_dir) {
+    if !comp_dir.is_empty() && !is_absolute(include_dir) {
         path_append(&mut path, comp_dir);
     }
     path_append(&mut path, include_dir);
@@ -848,7 +848,12 @@ mod tests {
     fn file_paths_are_joined_like_llvm() {
         let dirs: Vec<&[u8]> = vec![b"./build-debug", b"../Programs", b"/usr/include"];
         assert_eq!(&*llvm_file_path(5, b"./build-debug", &dirs, 1, b"python.c"), "./build-debug/../Programs/python.c");
-        assert_eq!(&*llvm_file_path(5, b"./build-debug", &dirs, 0, b"python.c"), "./build-debug/python.c");
+        // A relative directory 0 still gets the comp dir in front (LLVM 14, Debian's libc6-dbg:
+        // `./intl/./intl/dcigettext.c`).
+        assert_eq!(
+            &*llvm_file_path(5, b"./build-debug", &dirs, 0, b"python.c"),
+            "./build-debug/./build-debug/python.c"
+        );
         assert_eq!(&*llvm_file_path(5, b"/cwd", &dirs, 2, b"stdio.h"), "/usr/include/stdio.h");
         assert_eq!(&*llvm_file_path(5, b"/cwd", &dirs, 1, b"/abs.c"), "/abs.c");
         // DWARF 4: directory 0 is the comp dir, the others are 1-based.
