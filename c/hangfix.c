@@ -7,6 +7,7 @@
 #include <Python.h>
 #include <pthread.h>
 #include <semaphore.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -85,9 +86,46 @@ fork_with_locked_mutex(PyObject *self, PyObject *unused)
     return PyLong_FromLong(status);
 }
 
+/* Not a hang: a process-shared mutex, locked by this process for `seconds`, waited for by a
+ * forked child meanwhile. The child's mutex records an owner that is no thread of the child, but
+ * that thread lives (in the parent) and unlocks it. Returns the child's wait status (0). */
+static PyObject *
+pshared_wait(PyObject *self, PyObject *arg)
+{
+    long seconds = PyLong_AsLong(arg);
+    if (seconds < 0 && PyErr_Occurred()) {
+        return NULL;
+    }
+    pthread_mutex_t *shared = mmap(NULL, sizeof *shared, PROT_READ | PROT_WRITE,
+                                   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (shared == MAP_FAILED) {
+        return PyErr_SetFromErrno(PyExc_OSError);
+    }
+    pthread_mutexattr_t attr;
+    pthread_mutexattr_init(&attr);
+    pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
+    pthread_mutex_init(shared, &attr);
+    pthread_mutex_lock(shared);
+    int status = -1;
+    pid_t child = fork();
+    if (child == 0) {
+        pthread_mutex_lock(shared); /* waits for the parent */
+        pthread_mutex_unlock(shared);
+        _exit(0);
+    }
+    Py_BEGIN_ALLOW_THREADS
+    sleep((unsigned)seconds);
+    pthread_mutex_unlock(shared);
+    waitpid(child, &status, 0);
+    Py_END_ALLOW_THREADS
+    munmap(shared, sizeof *shared);
+    return PyLong_FromLong(status);
+}
+
 static PyMethodDef hangfix_methods[] = {
     {"mutex_cycle", mutex_cycle, METH_NOARGS, "Deadlock two threads on two mutexes."},
     {"fork_with_locked_mutex", fork_with_locked_mutex, METH_NOARGS, "Fork while a mutex is held."},
+    {"pshared_wait", pshared_wait, METH_O, "A child waits for a process-shared mutex its parent holds."},
     {NULL, NULL, 0, NULL},
 };
 

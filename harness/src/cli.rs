@@ -116,7 +116,8 @@ pub struct Args {
     /// Seconds without output (regrtest's `running: ...` heartbeats do not count) after which
     /// the processes running tests are inspected, reported as hung and ended; 0 turns the hang
     /// watch off. Deadlocks that can be proved (lock cycles, a mutex whose owner is gone) are
-    /// reported within seconds, whatever this says. Below buildbot's 1200 s no-output kill.
+    /// reported within seconds, whatever this says. A test in one `time.sleep` that ends before
+    /// buildbot's 1200 s no-output kill is left to sleep. Default below that kill.
     #[arg(long, value_name = "SECONDS", default_value_t = 900)]
     pub hang_timeout: u64,
 

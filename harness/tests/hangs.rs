@@ -152,16 +152,64 @@ fn a_python_lock_cycle_is_no_progress_with_python_stacks() {
 
 #[test]
 fn a_quiet_sleeper_is_not_a_hang() {
+    // Sleeping longer than the hang timeout, in one `time.sleep`: waiting for time, not stuck.
     let dir = testdir();
     let run = leakcheck_in(
         None,
-        &[],
+        &["--hang-timeout", "3"],
         &as_strs(&regrtest(dir.path(), &[], &["test_quiet_sleeper"])),
-        &[("LEAKCHECK_FIXTURE_SLEEP", "6")],
+        &[("LEAKCHECK_FIXTURE_SLEEP", "8")],
     );
     assert_eq!(run.json()["hangs"], serde_json::json!([]), "{}", run.stderr);
     assert_eq!(run.test("test_quiet_sleeper")["outcome"], "passed");
     assert_eq!(run.code(), Some(0));
+}
+
+#[test]
+fn a_silent_loop_of_short_sleeps_becomes_no_progress_after_the_timeout() {
+    let dir = testdir();
+    let run = leakcheck_in(
+        None,
+        &["--hang-timeout", "4", "--grace", "2"],
+        &as_strs(&regrtest(dir.path(), &[], &["test_busy_loop"])),
+        &[("LEAKCHECK_FIXTURE_SPIN", "300"), ("LEAKCHECK_FIXTURE_NAP", "0.2")],
+    );
+    let hang = only_hang(&run);
+    assert_eq!(hang["diagnosis"]["kind"], "no-progress", "{hang}");
+    assert_eq!(hang["test"], "test_busy_loop");
+    assert_eq!(run.code(), Some(102), "{}", run.stderr);
+    assert_tree_gone(dir.path());
+}
+
+#[test]
+fn a_mutex_shared_with_a_live_process_is_not_a_hang() {
+    // The child waits 5 s for a process-shared mutex its parent holds: its owner is no thread of
+    // the child, yet alive.
+    let dir = testdir();
+    let run = leakcheck(&[], &as_strs(&regrtest(dir.path(), &[], &["test_hang_pshared"])));
+    assert_eq!(run.json()["hangs"], serde_json::json!([]), "{}", run.stderr);
+    assert_eq!(run.test("test_hang_pshared")["outcome"], "passed", "{}", run.stderr);
+    assert_eq!(run.code(), Some(0));
+}
+
+#[test]
+fn a_deadlocked_subprocess_of_a_worker_is_ended_alone() {
+    // The stuck process is a new interpreter a test started in a `-j` worker: the hang names the
+    // worker's test, and only the subprocess is ended, so the test sees it die and passes.
+    let dir = testdir();
+    let run =
+        leakcheck(&[], &as_strs(&regrtest(dir.path(), &["-j", "2"], &["test_hang_in_subprocess", "test_balanced"])));
+    let hang = only_hang(&run);
+    assert_eq!(hang["diagnosis"]["kind"], "lock-cycle", "{hang}");
+    assert_eq!(hang["test"], "test_hang_in_subprocess", "{hang}");
+    assert!(has_frame(hang, "take_first_then_second", hangfix_line("pthread_mutex_lock(&second); /* deadlocks")));
+    let json = run.json();
+    assert_eq!(json["summary"]["hung"], serde_json::json!(["test_hang_in_subprocess"]), "{}", run.stderr);
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(stdout.contains("test_hang_in_subprocess passed"), "the worker went on: {stdout}");
+    assert_eq!(run.test("test_balanced")["outcome"], "passed", "{}", run.stderr);
+    assert_eq!(run.code(), Some(102), "{}", run.stderr);
+    assert_tree_gone(dir.path());
 }
 
 #[test]

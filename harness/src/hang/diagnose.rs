@@ -3,7 +3,9 @@
 //!
 //! - `lock-cycle`: thread A waits for a mutex owned by B, B (transitively) for one owned by A.
 //! - `lock-owner-gone`: a thread waits for a mutex whose owner is no thread of the process: it
-//!   was locked by a thread of the parent and inherited, locked, across `fork`.
+//!   was locked by a thread of the parent and inherited, locked, across `fork`. (A
+//!   process-shared mutex held by a live thread of another process is legitimately waited for:
+//!   the caller leaves its owner out.)
 //! - `known-signature`: a known pattern, with its reference (bpo-45200: a forked child blocked
 //!   on a lock inside libasan, inherited locked across `fork`).
 //! - `no-progress`: none of the above could be proved; the caller decides when to say so.
@@ -27,7 +29,8 @@ pub struct ThreadView {
     pub frames: Vec<Frame>,
     /// The futex the thread sleeps on without a timeout, if it does.
     pub futex: Option<u64>,
-    /// The owner TID recorded in the mutex at `futex`, when the frames show a mutex lock.
+    /// The owner TID recorded in the mutex at `futex`, when the frames show a mutex lock (and it
+    /// is not a process-shared mutex held by a live thread of another process).
     pub mutex_owner: Option<i32>,
 }
 

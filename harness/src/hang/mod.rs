@@ -11,8 +11,12 @@
 //!   whose owner is gone, a known signature. A quiet sleeper (`time.sleep`) sleeps in
 //!   `clock_nanosleep`, a waiter with a timeout in a timed futex wait: neither is inspected.
 //! - **Late**: when the tree printed nothing but regrtest's `running: ...` heartbeats for the
-//!   hang timeout, the processes running tests are inspected the same way and reported as
-//!   `no-progress` unless a proof turns up.
+//!   hang timeout, a process running a test (a `-j` worker whose test has run that long, or
+//!   regrtest itself) is inspected the same way, with its descendants, and reported as
+//!   `no-progress` unless a proof turns up; one process per silence. Not while a thread of it
+//!   is in one quiet sleep (`time.sleep(20)`) that ends before buildbot's no-output limit: that
+//!   test is waiting for the time to pass, not stuck. A loop of short sleeps is no such sleep
+//!   (the thread wakes between them) and is reported like a busy loop.
 //!
 //! Then: SIGUSR1 to the stuck process if it catches it (regrtest registers faulthandler for it,
 //! and a process forked from regrtest inherits that, so the Python stacks of every thread are
@@ -44,6 +48,17 @@ use crate::symbolize::{Frame, Symbolizer};
 
 /// How long a process must sit still before it is inspected for a deadlock.
 pub const QUICK: Duration = Duration::from_secs(2);
+
+/// buildbot's default step `timeout`: it kills a command that printed nothing for this long
+/// (bpo-42985). A sleep that would end later than this is no reason to wait.
+const BUILDBOT_NO_OUTPUT_LIMIT: Duration = Duration::from_secs(1200);
+
+/// What a no-progress report needs before buildbot's limit: the inspection, faulthandler's
+/// dump and the grace period of ending the process.
+const REPORT_MARGIN: Duration = Duration::from_secs(60);
+
+/// The most processes one hang lists (the stuck one and its descendants).
+const MAX_PROCESSES: usize = 8;
 
 /// A Python frame from faulthandler's dump.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -91,6 +106,16 @@ struct Tracked {
     inspected: bool,
 }
 
+/// A thread seen asleep (`nanosleep`/`clock_nanosleep`) during a silence.
+#[derive(Debug)]
+struct Sleep {
+    syscall: procfs::Syscall,
+    /// Its voluntary context switches: unchanged while the same sleep goes on.
+    switches: u64,
+    /// When the sleep ends at the latest.
+    ends: Instant,
+}
+
 /// A hang found, waiting for faulthandler's Python stacks before the process is ended.
 #[derive(Debug)]
 struct Pending {
@@ -116,6 +141,9 @@ pub struct HangWatch {
     dump_lines: Vec<String>,
     hangs: Vec<HangReport>,
     ended: BTreeSet<i32>,
+    /// Threads seen asleep during the current silence, by tid; `None` for one that woke up and
+    /// slept again in it (a loop of short sleeps, not one sleep).
+    sleeps: BTreeMap<i32, Option<Sleep>>,
     symbolizer: Symbolizer,
 }
 
@@ -140,6 +168,7 @@ impl HangWatch {
             dump_lines: Vec::new(),
             hangs: Vec::new(),
             ended: BTreeSet::new(),
+            sleeps: BTreeMap::new(),
             symbolizer: Symbolizer::new(),
         }
     }
@@ -151,6 +180,7 @@ impl HangWatch {
         }
         if !HEARTBEAT.is_match(line) {
             self.last_output = now;
+            self.sleeps.clear();
         }
     }
 
@@ -225,25 +255,31 @@ impl HangWatch {
             tracked.inspected = true;
             let (view, report, notes) = self.inspect(sample, &tree);
             if let Some(diagnosis) = diagnose(&view) {
-                let test = self.test_of(sample, command, current_test);
-                return self.found(diagnosis, vec![report], notes, test, sample, &tree, command);
+                let test = test_of(diagnosis.pid, &tree, command, current_test);
+                return self.found(diagnosis, vec![report], notes, test, &tree, command);
             }
         }
         // Late: nothing but heartbeats for the whole timeout.
         if now.duration_since(self.last_output) >= self.timeout {
-            self.last_output = now; // one report per silence
             for sample in tree.values_mut() {
                 if sample.argv.is_empty() {
                     sample.load_details();
                 }
             }
-            let stuck = stuck_processes(&tree, command, self.timeout);
-            let Some(first) = stuck.first().and_then(|pid| tree.get(pid)) else { return Vec::new() };
+            let candidates = stuck_processes(&tree, command, self.timeout);
+            // Checked again at the next tick while every candidate sleeps.
+            let Some(target) = candidates.into_iter().find(|&pid| !self.sleeping(&subtree(pid, &tree), &tree, now))
+            else {
+                return Vec::new();
+            };
+            self.last_output = now; // one report per silence
+            self.sleeps.clear();
+            let Some(first) = tree.get(&target) else { return Vec::new() };
             let mut reports = Vec::new();
             let mut notes = Vec::new();
             let mut proof = None;
-            for pid in &stuck {
-                let Some(sample) = tree.get(pid) else { continue };
+            for pid in subtree(target, &tree).into_iter().take(MAX_PROCESSES) {
+                let Some(sample) = tree.get(&pid) else { continue };
                 let (view, report, more) = self.inspect(sample, &tree);
                 reports.push(report);
                 notes.extend(more);
@@ -265,34 +301,60 @@ impl HangWatch {
                 locks: Vec::new(),
                 reference: None,
             });
-            let test = self.test_of(first, command, current_test);
-            let first = first.clone();
-            return self.found(diagnosis, reports, notes, test, &first, &tree, command);
+            let test = test_of(diagnosis.pid, &tree, command, current_test);
+            return self.found(diagnosis, reports, notes, test, &tree, command);
         }
         Vec::new()
     }
 
+    /// Whether a thread of `pids` is in one sleep that ends before buildbot's no-output limit
+    /// (see the module documentation). Remembers the sleeps it sees in [`Self::sleeps`].
+    fn sleeping(&mut self, pids: &[i32], tree: &BTreeMap<i32, ProcessSample>, now: Instant) -> bool {
+        let horizon = self.last_output + BUILDBOT_NO_OUTPUT_LIMIT.saturating_sub(REPORT_MARGIN);
+        let mut asleep = false;
+        for sample in pids.iter().filter_map(|pid| tree.get(pid)) {
+            for thread in &sample.threads {
+                let Some(syscall) = thread.syscall.filter(|s| s.sleep_request().is_some()) else { continue };
+                let Some(switches) = procfs::voluntary_switches(sample.pid, thread.tid) else { continue };
+                let seen = self.sleeps.get(&thread.tid).map(|s| s.as_ref().map(|s| (s.syscall, s.switches, s.ends)));
+                let ends = match seen {
+                    Some(Some((before, count, ends))) if before == syscall && count == switches => Some(ends),
+                    // It woke up and sleeps again: a loop of sleeps.
+                    Some(_) => {
+                        self.sleeps.insert(thread.tid, None);
+                        None
+                    }
+                    None => {
+                        let ends = sleep_end(sample.pid, syscall, now);
+                        if let Some(ends) = ends {
+                            self.sleeps.insert(thread.tid, Some(Sleep { syscall, switches, ends }));
+                        }
+                        ends
+                    }
+                };
+                asleep |= ends.is_some_and(|ends| now < ends && ends <= horizon);
+            }
+        }
+        asleep
+    }
+
     /// Record a hang, ask for Python stacks, and decide what to end.
-    #[allow(clippy::too_many_arguments)]
     fn found(
         &mut self,
         diagnosis: Diagnosis,
         processes: Vec<ProcessReport>,
         notes: Vec<String>,
         test: Option<String>,
-        sample: &ProcessSample,
         tree: &BTreeMap<i32, ProcessSample>,
         command: i32,
     ) -> Vec<Action> {
         let target = diagnosis.pid;
-        // A `-j` worker, or a process a test forked, ends with its descendants and regrtest goes
-        // on; regrtest itself stuck ends the tree.
-        let worker = worker_of(target, tree, command);
-        let top = worker.unwrap_or(target);
-        let end = if top == command {
+        // A `-j` worker, or a process a test started, ends with its descendants and regrtest (or
+        // the test) goes on; regrtest itself stuck ends the tree.
+        let end = if target == command {
             Action::EndTree
         } else {
-            let pids = subtree(top, tree);
+            let pids = subtree(target, tree);
             self.ended.extend(pids.iter().copied());
             Action::EndProcesses(pids)
         };
@@ -310,16 +372,8 @@ impl HangWatch {
             self.hangs.push(report);
             return vec![end];
         }
-        let _ = sample;
         self.pending = Some(Pending { report, end, asked: Instant::now(), pthreads, stderr_file });
         Vec::new()
-    }
-
-    /// The test `sample` runs: in a `-j` worker, the test named in its command line; else the
-    /// one the output says is running.
-    fn test_of(&self, sample: &ProcessSample, command: i32, current_test: Option<&str>) -> Option<String> {
-        let _ = command;
-        worker_test(&sample.argv).or_else(|| current_test.map(str::to_owned))
     }
 
     fn inspect(
@@ -368,11 +422,9 @@ fn inspect(
                 _ => Vec::new(),
             };
             let futex = thread.syscall.filter(|s| s.is_untimed_futex_wait()).and_then(|s| s.futex_address());
-            // glibc's pthread_mutex_t: the lock word, then `__count`, then `__owner` (a TID).
             let mutex_owner = futex
                 .filter(|_| waits_on_mutex(&frames))
-                .and_then(|address| memory.read_u32(address + 8))
-                .map(|owner| owner as i32);
+                .and_then(|address| mutex_owner(&memory, address, &sample.threads));
             views.push(ThreadView { tid: thread.tid, state: thread.state, frames: frames.clone(), futex, mutex_owner });
             threads.push(ThreadReport {
                 tid: thread.tid,
@@ -390,8 +442,47 @@ fn inspect(
     }
 }
 
-/// The processes a no-progress verdict is about: `-j` workers older than the timeout (each runs
-/// one test file), and their children; regrtest itself when it has no worker.
+/// The owner TID of the glibc mutex at `address`, unless the mutex is process-shared and its
+/// owner is a live thread of another process: waiting for that one proves nothing here.
+fn mutex_owner(memory: &LiveMemory, address: u64, threads: &[procfs::ThreadSample]) -> Option<i32> {
+    // glibc's pthread_mutex_t: the lock word, `__count`, `__owner` (a TID), `__nusers`, `__kind`.
+    const PTHREAD_MUTEX_PSHARED_BIT: u32 = 128;
+    let owner = memory.read_u32(address + 8)? as i32;
+    let shared = memory.read_u32(address + 16).is_some_and(|kind| kind & PTHREAD_MUTEX_PSHARED_BIT != 0);
+    let elsewhere = owner > 0
+        && !threads.iter().any(|t| t.tid == owner)
+        && std::path::Path::new(&format!("/proc/{owner}")).exists();
+    (!(shared && elsewhere)).then_some(owner)
+}
+
+/// The test process `pid` works for: in a `-j` worker or below one, the test named on the
+/// worker's command line; else the one the output says is running.
+fn test_of(pid: i32, tree: &BTreeMap<i32, ProcessSample>, command: i32, current_test: Option<&str>) -> Option<String> {
+    worker_of(pid, tree, command)
+        .and_then(|worker| worker_test(&tree.get(&worker)?.argv))
+        .or_else(|| current_test.map(str::to_owned))
+}
+
+/// When the sleep `syscall` of `pid` ends at the latest: an absolute deadline is compared with
+/// the same clock now; a duration counts from `now`, when it was first seen (it began earlier).
+fn sleep_end(pid: i32, syscall: procfs::Syscall, now: Instant) -> Option<Instant> {
+    let request = syscall.sleep_request()?;
+    let memory = LiveMemory::new(pid);
+    let (seconds, nanos) = (memory.read_u64(request.timespec)?, memory.read_u64(request.timespec + 8)?);
+    let requested = Duration::new(seconds, u32::try_from(nanos).ok().filter(|&n| n < 1_000_000_000)?);
+    let remaining = match request.absolute_clock {
+        None => requested,
+        Some(clock) => {
+            let clock_now = nix::time::clock_gettime(nix::time::ClockId::from_raw(clock)).ok()?;
+            let clock_now = Duration::new(clock_now.tv_sec().try_into().ok()?, clock_now.tv_nsec().try_into().ok()?);
+            requested.saturating_sub(clock_now)
+        }
+    };
+    now.checked_add(remaining)
+}
+
+/// The processes a no-progress verdict may be about, in pid order: `-j` workers older than the
+/// timeout (each runs one test file); regrtest itself when it has no worker.
 fn stuck_processes(tree: &BTreeMap<i32, ProcessSample>, command: i32, timeout: Duration) -> Vec<i32> {
     let workers: Vec<i32> = tree
         .values()

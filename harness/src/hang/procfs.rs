@@ -9,6 +9,8 @@ use std::collections::BTreeMap;
 
 /// x86_64 system call numbers the diagnosis cares about.
 pub const SYS_FUTEX: i64 = 202;
+pub const SYS_NANOSLEEP: i64 = 35;
+pub const SYS_CLOCK_NANOSLEEP: i64 = 230;
 
 /// One thread as `/proc/PID/task/TID/{stat,syscall}` show it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -41,6 +43,36 @@ impl Syscall {
     pub fn futex_address(&self) -> Option<u64> {
         (self.number == SYS_FUTEX).then_some(self.args[0])
     }
+
+    /// For a sleep (`nanosleep`, `clock_nanosleep`: `time.sleep`, `sleep(3)`): where its
+    /// `timespec` is, and the clock it counts on when it is an absolute deadline.
+    pub fn sleep_request(&self) -> Option<SleepRequest> {
+        const TIMER_ABSTIME: u64 = 1;
+        match self.number {
+            SYS_NANOSLEEP => Some(SleepRequest { timespec: self.args[0], absolute_clock: None }),
+            SYS_CLOCK_NANOSLEEP => Some(SleepRequest {
+                timespec: self.args[2],
+                absolute_clock: (self.args[1] & TIMER_ABSTIME != 0).then_some(self.args[0] as i32),
+            }),
+            _ => None,
+        }
+    }
+}
+
+/// A sleeping system call's request, see [`Syscall::sleep_request`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SleepRequest {
+    /// Address of the `struct timespec` in the sleeping process.
+    pub timespec: u64,
+    /// `Some(clock id)` for an absolute deadline on that clock, `None` for a duration.
+    pub absolute_clock: Option<i32>,
+}
+
+/// A thread's `voluntary_ctxt_switches` (`/proc/PID/task/TID/status`): it grows each time the
+/// thread goes to sleep, so an unchanged count means the same sleep goes on.
+pub fn voluntary_switches(pid: i32, tid: i32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/task/{tid}/status")).ok()?;
+    status.lines().find_map(|line| line.strip_prefix("voluntary_ctxt_switches:")).and_then(|n| n.trim().parse().ok())
 }
 
 /// One process: its threads and what identifies it.
@@ -232,6 +264,13 @@ mod tests {
         assert_eq!(parse_syscall("running\n"), None);
         assert_eq!(parse_syscall("-1 0x7ffd 0x7f\n"), None);
         assert_eq!(parse_syscall("202 0xzz"), None);
+        // Python 3.11's time.sleep: clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &deadline, NULL).
+        let sleep = parse_syscall("230 0x1 0x1 0x7ffd1000 0x0 0x0 0x0 0x7ffd 0x7f\n").unwrap();
+        assert_eq!(sleep.sleep_request(), Some(SleepRequest { timespec: 0x7ffd_1000, absolute_clock: Some(1) }));
+        // sleep(3): clock_nanosleep(CLOCK_REALTIME, 0, &duration, &remaining).
+        let relative = parse_syscall("230 0x0 0x0 0x7ffd2000 0x7ffd2000 0x0 0x0 0x7ffd 0x7f\n").unwrap();
+        assert_eq!(relative.sleep_request(), Some(SleepRequest { timespec: 0x7ffd_2000, absolute_clock: None }));
+        assert_eq!(futex.sleep_request(), None);
     }
 
     #[test]
