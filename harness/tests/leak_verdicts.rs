@@ -240,6 +240,32 @@ fn regrtests_own_verdicts_are_the_same_with_and_without_leakcheck() {
 }
 
 #[test]
+fn a_traceback_through_the_refleak_loop_is_the_same_as_without_leakcheck() {
+    // The exception escapes regrtest's -R driver and the test function it repeats, both wrapped
+    // by the shim: regrtest prints the traceback, which must not show the wrappers.
+    let dir = testdir();
+    let argv = regrtest_argv(dir.path(), &[], &["test_load_error"]);
+    let plain = std::process::Command::new(&argv[0]).args(&argv[1..]).current_dir(dir.path()).output().unwrap();
+    let traceback = |stderr: &str| -> Vec<String> {
+        stderr
+            .lines()
+            .skip_while(|l| !l.contains("crashed -- Traceback"))
+            .take_while(|l| !l.is_empty())
+            .map(str::to_owned)
+            .collect()
+    };
+    let plain_traceback = traceback(&String::from_utf8_lossy(&plain.stderr));
+    assert!(
+        plain_traceback.iter().any(|l| l.contains("test_func()")),
+        "the traceback goes through the -R loop: {plain_traceback:?}"
+    );
+    let run = leakcheck_in(Some(dir.path()), &[], &as_strs(&argv), &[]);
+    assert_eq!(traceback(&run.stderr), plain_traceback);
+    assert_eq!(run.json()["shim"]["processes_patched"], 1, "the driver was wrapped");
+    assert_eq!(run.test("test_load_error")["outcome"], "uncaught_exception");
+}
+
+#[test]
 fn python_processes_that_do_not_run_dash_r_keep_their_allocators() {
     // test_cmd_line.test_pythonmalloc checks the allocator name in a child interpreter.
     let run = leakcheck(&[], &[python(), "-c", "import _testcapi; print(_testcapi.pymem_getallocatorsname())"]);

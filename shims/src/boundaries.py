@@ -1,6 +1,9 @@
 # Run by the leakcheck shim (boundaries.rs) right after it imported test.libregrtest.refleak,
 # with these names in its globals:
 #   _refleak  the module;  _mark  the shim's marker, _mark(kind, test_name, a, b) -> None;
+#   _bracket  the shim's wrapper maker, _bracket(before, target, after) -> a C callable that
+#             runs `args, kwargs = before(args, kwargs)`, then `target(*args, **kwargs)`, then
+#             `after(raised)` (boundaries.rs says exactly how);
 #   _BEGIN, _BASELINE, _MEASURE, _END, _PATCHED, _ERROR  the record kinds.
 #
 # It wraps regrtest's -R driver (runtest_refleak in 3.12+ and late 3.11, dash_R before) so that
@@ -10,21 +13,26 @@
 # twin just for that binding, and put the real one back when the first repetition starts, so the
 # tests themselves never see the twin.
 #
+# The wrappers of the driver and of the test function it repeats are C callables (_bracket):
+# the functions below run before or after the wrapped call, never around it, so no frame of
+# ours is on the stack while a test runs, and tracebacks and faulthandler dumps printed then
+# are the ones regrtest prints without leakcheck.
+#
 # Nothing here allocates between measurements beyond what a Python call frame needs: the
 # counters live in the shim, and the marker returns None.
 
 
-def _leakcheck_install(refleak, mark, BEGIN, BASELINE, MEASURE, END, PATCHED, ERROR):
+def _leakcheck_install(refleak, mark, bracket, BEGIN, BASELINE, MEASURE, END, PATCHED, ERROR):
     from test.support import os_helper
 
+    if getattr(refleak, "_leakcheck_wrapped", None):
+        return
     for entry_name in ("runtest_refleak", "dash_R"):
         original = getattr(refleak, entry_name, None)
         if original is not None and hasattr(original, "__code__"):
             break
     else:
         mark(ERROR, "test.libregrtest.refleak has neither runtest_refleak nor dash_R", 0, 0)
-        return
-    if getattr(original, "__leakcheck__", False):
         return
 
     code = original.__code__
@@ -43,14 +51,15 @@ def _leakcheck_install(refleak, mark, BEGIN, BASELINE, MEASURE, END, PATCHED, ER
         huntrleaks = getattr(ns, "huntrleaks", None) or (0, 0)
         return int(huntrleaks[0]), int(huntrleaks[1])
 
-    def leakcheck_refleak(*args, **kwargs):
-        args = list(args)
+    # The driver call in progress (regrtest runs one test at a time in a process).
+    calls = []
+
+    def before_driver(args, kwargs):
         bound = dict(zip(params, args))
-        bound.update(kwargs)
+        bound.update(kwargs or {})
         test_name = str(bound.get("test_name"))
         warmups, runs = counts(bound)
         real_fd_count = os_helper.fd_count
-        real_test_func = bound["test_func"]
         taken = [0]
         started = [False]
 
@@ -60,37 +69,35 @@ def _leakcheck_install(refleak, mark, BEGIN, BASELINE, MEASURE, END, PATCHED, ER
             taken[0] = index + 1
             return real_fd_count()
 
-        def test_func():
+        def before_repetition(args, kwargs):
             if not started[0]:
                 started[0] = True
                 if os_helper.fd_count is fd_count:
                     os_helper.fd_count = real_fd_count
                 mark(BASELINE, test_name, -1, 0)
-            return real_test_func()
+            return args, kwargs
 
+        test_func = bracket(before_repetition, bound["test_func"], None)
+        args = list(args)
+        kwargs = dict(kwargs or {})
         if func_index < len(args):
             args[func_index] = test_func
         else:
             kwargs["test_func"] = test_func
+        calls.append((test_name, fd_count, real_fd_count, taken))
         mark(BEGIN, test_name, warmups, runs)
         os_helper.fd_count = fd_count
-        aborted = 1
-        try:
-            result = original(*args, **kwargs)
-            aborted = 0
-            return result
-        finally:
-            if os_helper.fd_count is fd_count:
-                os_helper.fd_count = real_fd_count
-            mark(END, test_name, taken[0], aborted)
+        return tuple(args), kwargs
 
-    leakcheck_refleak.__name__ = original.__name__
-    leakcheck_refleak.__qualname__ = original.__qualname__
-    leakcheck_refleak.__doc__ = original.__doc__
-    leakcheck_refleak.__wrapped__ = original
-    leakcheck_refleak.__leakcheck__ = True
-    setattr(refleak, entry_name, leakcheck_refleak)
+    def after_driver(raised):
+        test_name, fd_count, real_fd_count, taken = calls.pop()
+        if os_helper.fd_count is fd_count:
+            os_helper.fd_count = real_fd_count
+        mark(END, test_name, taken[0], 1 if raised else 0)
+
+    setattr(refleak, entry_name, bracket(before_driver, original, after_driver))
+    refleak._leakcheck_wrapped = entry_name
     mark(PATCHED, entry_name, name_index, func_index)
 
 
-_leakcheck_install(_refleak, _mark, _BEGIN, _BASELINE, _MEASURE, _END, _PATCHED, _ERROR)
+_leakcheck_install(_refleak, _mark, _bracket, _BEGIN, _BASELINE, _MEASURE, _END, _PATCHED, _ERROR)

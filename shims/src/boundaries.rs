@@ -15,6 +15,11 @@
 //! `mark` is a `METH_FASTCALL` C function: it reads the counters and appends one record through
 //! [`crate::channel`]. It creates no Python object and returns `None`.
 //!
+//! The wrappers themselves (of the `-R` driver and of the test function it repeats) are C
+//! callables made by [`bracket`], so that the command's output stays what it would be without
+//! leakcheck: a Python wrapper would add its frames to every traceback and faulthandler dump
+//! printed while a test runs under `-R` (`test_x crashed -- Traceback ...`).
+//!
 //! Every other audit event costs one string comparison.
 
 use std::ffi::{c_char, c_int, c_void, CStr, CString};
@@ -23,7 +28,7 @@ use std::sync::OnceLock;
 
 use crate::attribution;
 use crate::channel;
-use crate::pyapi::{Api, PyMethodDef, PyObject, METH_FASTCALL, PY_FILE_INPUT};
+use crate::pyapi::{Api, MethodFn, PyMethodDef, PyObject, METH_FASTCALL, METH_VARARGS_KEYWORDS, PY_FILE_INPUT};
 
 /// The record kinds `boundaries.py` passes to [`mark`]; the index is the Python-side code.
 const KINDS: [&str; 6] = ["begin", "baseline", "measure", "end", "patched", "error"];
@@ -37,8 +42,26 @@ static PATCH_STATE: AtomicU8 = AtomicU8::new(WAITING);
 
 static API: OnceLock<Api> = OnceLock::new();
 
-static MARK_DEF: PyMethodDef =
-    PyMethodDef { name: c"leakcheck_mark".as_ptr(), meth: mark, flags: METH_FASTCALL, doc: std::ptr::null() };
+static MARK_DEF: PyMethodDef = PyMethodDef {
+    name: c"leakcheck_mark".as_ptr(),
+    meth: MethodFn { fast: mark },
+    flags: METH_FASTCALL,
+    doc: std::ptr::null(),
+};
+
+static BRACKET_DEF: PyMethodDef = PyMethodDef {
+    name: c"leakcheck_bracket".as_ptr(),
+    meth: MethodFn { fast: bracket },
+    flags: METH_FASTCALL,
+    doc: std::ptr::null(),
+};
+
+static BRACKETED_DEF: PyMethodDef = PyMethodDef {
+    name: c"leakcheck_bracketed".as_ptr(),
+    meth: MethodFn { keywords: bracketed_call },
+    flags: METH_VARARGS_KEYWORDS,
+    doc: std::ptr::null(),
+};
 
 /// Keep the resolved API for the hooks. Called once, from the constructor.
 pub fn prepare(api: Api) {
@@ -120,11 +143,14 @@ unsafe fn patch_refleak(api: &Api) {
     unsafe {
         let globals = (api.dict_new)();
         let mark_fn = (api.cfunction_new)(&MARK_DEF, std::ptr::null_mut(), std::ptr::null_mut());
+        let bracket_fn = (api.cfunction_new)(&BRACKET_DEF, std::ptr::null_mut(), std::ptr::null_mut());
         let ok = !globals.is_null()
             && !mark_fn.is_null()
+            && !bracket_fn.is_null()
             && (api.dict_set_item_string)(globals, c"__builtins__".as_ptr(), (api.eval_get_builtins)()) == 0
             && (api.dict_set_item_string)(globals, c"_refleak".as_ptr(), module) == 0
-            && (api.dict_set_item_string)(globals, c"_mark".as_ptr(), mark_fn) == 0;
+            && (api.dict_set_item_string)(globals, c"_mark".as_ptr(), mark_fn) == 0
+            && (api.dict_set_item_string)(globals, c"_bracket".as_ptr(), bracket_fn) == 0;
         if ok {
             let result =
                 (api.run_string)(bootstrap_code().as_ptr(), PY_FILE_INPUT, globals, globals, std::ptr::null_mut());
@@ -138,7 +164,7 @@ unsafe fn patch_refleak(api: &Api) {
             let err = api.take_error();
             record(KINDS[KIND_ERROR], format!("setting up boundaries.py: {err}").as_bytes(), 0, 0);
         }
-        for obj in [mark_fn, globals, module] {
+        for obj in [mark_fn, bracket_fn, globals, module] {
             if !obj.is_null() {
                 (api.decref)(obj);
             }
@@ -208,4 +234,93 @@ unsafe extern "C" fn mark(_slf: *mut PyObject, args: *const *mut PyObject, nargs
     // SAFETY: GIL held; None is returned as a new reference.
     unsafe { (api.incref)(api.none) };
     api.none
+}
+
+/// `_bracket(before, target, after)`: a C callable `f` such that `f(*args, **kwargs)` runs
+/// `args, kwargs = before(args, kwargs)`, returns (or raises) `target(*args, **kwargs)`, and
+/// calls `after(raised)` on the way out unless `after` is None. Being C, `f` adds no frame to
+/// tracebacks. The bookkeeping never changes what the target does: if `before` fails (or
+/// returns something else than `(tuple, dict or None)`), the target is called with the original
+/// arguments and `after` is skipped; an error in `after` is dropped and the target's own outcome
+/// (result or exception) is what `f` returns.
+unsafe extern "C" fn bracket(_slf: *mut PyObject, args: *const *mut PyObject, nargs: isize) -> *mut PyObject {
+    let Some(api) = API.get() else {
+        return std::ptr::null_mut();
+    };
+    if nargs != 3 || args.is_null() {
+        // Only boundaries.py calls this, with 3 arguments. NULL without an exception becomes a
+        // SystemError there, recorded as an error record.
+        return std::ptr::null_mut();
+    }
+    // SAFETY: CPython passes `nargs` valid borrowed references; the GIL is held. PyTuple_Pack
+    // takes its own references; the function object takes one to the tuple.
+    unsafe {
+        let args = std::slice::from_raw_parts(args, 3);
+        let state = (api.tuple_pack)(3, args[0], args[1], args[2]);
+        if state.is_null() {
+            return std::ptr::null_mut();
+        }
+        let callable = (api.cfunction_new)(&BRACKETED_DEF, state, std::ptr::null_mut());
+        (api.decref)(state);
+        callable
+    }
+}
+
+/// The call of a callable made by [`bracket`]; `slf` is its `(before, target, after)` tuple.
+unsafe extern "C" fn bracketed_call(slf: *mut PyObject, args: *mut PyObject, kwargs: *mut PyObject) -> *mut PyObject {
+    let Some(api) = API.get() else {
+        return std::ptr::null_mut();
+    };
+    // SAFETY: the GIL is held (CPython calls us); `slf` is the 3-tuple `bracket` made, alive as
+    // long as this function object; `args` is a tuple and `kwargs` a dict or NULL. Every new
+    // reference taken below is released before returning, except the target's result.
+    unsafe {
+        let (before, target, after) =
+            ((api.tuple_get_item)(slf, 0), (api.tuple_get_item)(slf, 1), (api.tuple_get_item)(slf, 2));
+        if before.is_null() || target.is_null() || after.is_null() {
+            return std::ptr::null_mut();
+        }
+        let pair = (api.tuple_pack)(2, args, if kwargs.is_null() { api.none } else { kwargs });
+        let prepared = if pair.is_null() { pair } else { (api.object_call)(before, pair, std::ptr::null_mut()) };
+        if !pair.is_null() {
+            (api.decref)(pair);
+        }
+        // `(tuple, dict or None)`, items borrowed from `prepared`.
+        let mut call = None;
+        if !prepared.is_null() && (api.tuple_size)(prepared) == 2 {
+            let (new_args, new_kwargs) = ((api.tuple_get_item)(prepared, 0), (api.tuple_get_item)(prepared, 1));
+            if !new_args.is_null() && !new_kwargs.is_null() && (api.tuple_size)(new_args) >= 0 {
+                call = Some((new_args, if new_kwargs == api.none { std::ptr::null_mut() } else { new_kwargs }));
+            }
+        }
+        if call.is_none() && !(api.err_occurred)().is_null() {
+            (api.err_clear)();
+        }
+        let (call_args, call_kwargs) = call.unwrap_or((args, kwargs));
+        let result = (api.object_call)(target, call_args, call_kwargs);
+        if call.is_some() && after != api.none {
+            let (mut ty, mut value, mut tb) = (std::ptr::null_mut(), std::ptr::null_mut(), std::ptr::null_mut());
+            (api.err_fetch)(&mut ty, &mut value, &mut tb);
+            let raised = (api.bool_from_long)(std::ffi::c_long::from(result.is_null()));
+            let after_args = if raised.is_null() { raised } else { (api.tuple_pack)(1, raised) };
+            let done = if after_args.is_null() {
+                after_args
+            } else {
+                (api.object_call)(after, after_args, std::ptr::null_mut())
+            };
+            for obj in [done, after_args, raised] {
+                if !obj.is_null() {
+                    (api.decref)(obj);
+                }
+            }
+            if !(api.err_occurred)().is_null() {
+                (api.err_clear)();
+            }
+            (api.err_restore)(ty, value, tb);
+        }
+        if !prepared.is_null() {
+            (api.decref)(prepared);
+        }
+        result
+    }
 }

@@ -22,6 +22,8 @@ pub const DOMAIN_OBJ: c_int = 2;
 pub const PY_FILE_INPUT: c_int = 257;
 /// `METH_FASTCALL` (3.7+, in the stable ABI since 3.10).
 pub const METH_FASTCALL: c_int = 0x0080;
+/// `METH_VARARGS | METH_KEYWORDS`: called with an args tuple and a kwargs dict (or NULL).
+pub const METH_VARARGS_KEYWORDS: c_int = 0x0001 | 0x0002;
 
 pub type MallocFn = unsafe extern "C" fn(ctx: *mut c_void, size: usize) -> *mut c_void;
 pub type CallocFn = unsafe extern "C" fn(ctx: *mut c_void, nelem: usize, elsize: usize) -> *mut c_void;
@@ -43,12 +45,30 @@ pub struct PyMemAllocatorEx {
 pub type FastCallFn =
     unsafe extern "C" fn(slf: *mut PyObject, args: *const *mut PyObject, nargs: isize) -> *mut PyObject;
 
+/// The signature of a `METH_VARARGS | METH_KEYWORDS` function.
+pub type KeywordsFn =
+    unsafe extern "C" fn(slf: *mut PyObject, args: *mut PyObject, kwargs: *mut PyObject) -> *mut PyObject;
+
+/// `PyMethodDef.ml_meth`: one C function pointer, whose signature `flags` tells CPython.
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub union MethodFn {
+    pub fast: FastCallFn,
+    pub keywords: KeywordsFn,
+}
+
+impl std::fmt::Debug for MethodFn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("MethodFn")
+    }
+}
+
 /// `PyMethodDef`, identical in every supported version.
 #[repr(C)]
 #[derive(Debug)]
 pub struct PyMethodDef {
     pub name: *const c_char,
-    pub meth: FastCallFn,
+    pub meth: MethodFn,
     pub flags: c_int,
     pub doc: *const c_char,
 }
@@ -113,12 +133,18 @@ pub struct Api {
     pub cfunction_new:
         unsafe extern "C" fn(def: *const PyMethodDef, slf: *mut PyObject, module: *mut PyObject) -> *mut PyObject,
     pub long_as_long_long: unsafe extern "C" fn(obj: *mut PyObject) -> i64,
+    pub object_call:
+        unsafe extern "C" fn(callable: *mut PyObject, args: *mut PyObject, kwargs: *mut PyObject) -> *mut PyObject,
+    pub tuple_pack: unsafe extern "C" fn(n: isize, ...) -> *mut PyObject,
+    pub tuple_size: unsafe extern "C" fn(tuple: *mut PyObject) -> isize,
+    pub bool_from_long: unsafe extern "C" fn(value: std::ffi::c_long) -> *mut PyObject,
     pub unicode_as_utf8_and_size: unsafe extern "C" fn(obj: *mut PyObject, size: *mut isize) -> *const c_char,
     pub object_str: unsafe extern "C" fn(obj: *mut PyObject) -> *mut PyObject,
     pub tuple_get_item: unsafe extern "C" fn(tuple: *mut PyObject, index: isize) -> *mut PyObject,
     pub err_occurred: unsafe extern "C" fn() -> *mut PyObject,
     pub err_fetch: unsafe extern "C" fn(*mut *mut PyObject, *mut *mut PyObject, *mut *mut PyObject),
     pub err_clear: unsafe extern "C" fn(),
+    pub err_restore: unsafe extern "C" fn(*mut PyObject, *mut PyObject, *mut PyObject),
     pub incref: unsafe extern "C" fn(obj: *mut PyObject),
     pub decref: unsafe extern "C" fn(obj: *mut PyObject),
     pub none: *mut PyObject,
@@ -155,6 +181,12 @@ impl Api {
                     as unsafe extern "C" fn(*const PyMethodDef, *mut PyObject, *mut PyObject) -> *mut PyObject
             )?,
             long_as_long_long: resolve!(c"PyLong_AsLongLong" as unsafe extern "C" fn(*mut PyObject) -> i64)?,
+            object_call: resolve!(
+                c"PyObject_Call" as unsafe extern "C" fn(*mut PyObject, *mut PyObject, *mut PyObject) -> *mut PyObject
+            )?,
+            tuple_pack: resolve!(c"PyTuple_Pack" as unsafe extern "C" fn(isize, ...) -> *mut PyObject)?,
+            tuple_size: resolve!(c"PyTuple_Size" as unsafe extern "C" fn(*mut PyObject) -> isize)?,
+            bool_from_long: resolve!(c"PyBool_FromLong" as unsafe extern "C" fn(std::ffi::c_long) -> *mut PyObject)?,
             unicode_as_utf8_and_size: resolve!(
                 c"PyUnicode_AsUTF8AndSize" as unsafe extern "C" fn(*mut PyObject, *mut isize) -> *const c_char
             )?,
@@ -167,6 +199,9 @@ impl Api {
                 c"PyErr_Fetch" as unsafe extern "C" fn(*mut *mut PyObject, *mut *mut PyObject, *mut *mut PyObject)
             )?,
             err_clear: resolve!(c"PyErr_Clear" as unsafe extern "C" fn())?,
+            err_restore: resolve!(
+                c"PyErr_Restore" as unsafe extern "C" fn(*mut PyObject, *mut PyObject, *mut PyObject)
+            )?,
             incref: resolve!(c"Py_IncRef" as unsafe extern "C" fn(*mut PyObject))?,
             decref: resolve!(c"Py_DecRef" as unsafe extern "C" fn(*mut PyObject))?,
             none: lookup(c"_Py_NoneStruct")?,
