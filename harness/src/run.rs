@@ -436,11 +436,11 @@ fn assemble(
         .map(|(pid, argv)| ProcessInfo { pid: *pid, command: argv.join(" ") })
         .collect();
 
-    // The last series of each test wins: a re-run (-w/--rerun) measures the test again.
-    let mut series_of: HashMap<&str, &Series> = HashMap::new();
+    let mut series_of: HashMap<&str, Vec<&Series>> = HashMap::new();
     for series in &shim.series {
-        series_of.insert(series.test.as_str(), series);
+        series_of.entry(series.test.as_str()).or_default().push(series);
     }
+    let rerun: &[String] = parsed.summary.as_ref().map_or(&[], |s| s.rerun.as_slice());
     let regrtest_names: Vec<String> = parsed.tests.iter().map(|t| t.name.clone()).collect();
     let join = Join {
         symbolizer,
@@ -448,8 +448,17 @@ fn assemble(
         shim_enabled: report.shim.enabled,
         hooks_replaced: !report.shim.hooks_replaced.is_empty(),
     };
-    let mut tests: Vec<TestReport> =
-        parsed.tests.iter().map(|t| test_report(t, series_of.get(t.name.as_str()).copied(), &join)).collect();
+    let mut tests: Vec<TestReport> = parsed
+        .tests
+        .iter()
+        .map(|t| {
+            let all = series_of.get(t.name.as_str()).map_or(&[][..], Vec::as_slice);
+            let (series, note) = choose_series(all, rerun.contains(&t.name));
+            let mut report = test_report(t, series, &join);
+            report.notes.extend(note);
+            report
+        })
+        .collect();
     if regrtest_names.is_empty() {
         // Not regrtest output we could read: report what the shim measured, by test name.
         let mut seen = std::collections::HashSet::new();
@@ -500,6 +509,31 @@ fn assemble(
         huntrleaks: saw_huntrleaks,
     };
     report.tests = tests;
+}
+
+/// The series a test's report is about, when the shim measured it more than once, and a note
+/// saying which. A re-run (`-w`/`--rerun`) measures a failed test again and regrtest's verdict is
+/// the re-run's: the last series. A test run several times on its own (named twice,
+/// `--forever`) leaked if any run did: the first run that leaked, else the last.
+fn choose_series<'a>(all: &[&'a Series], rerun: bool) -> (Option<&'a Series>, Option<String>) {
+    let last = all.last().copied();
+    if all.len() < 2 {
+        return (last, None);
+    }
+    let leaked =
+        |series: &Series| !leaks::analyze(series).domains.leaked().is_empty() || !leaks::leak_sites(series).is_empty();
+    let first_leak = if rerun { None } else { all.iter().position(|s| leaked(s)) };
+    let (index, which) = match first_leak {
+        Some(index) => (index, "the first that leaked"),
+        None if rerun => (all.len() - 1, "the last, regrtest's re-run"),
+        None => (all.len() - 1, "the last; none leaked"),
+    };
+    let note = format!(
+        "measured {} times (the test ran more than once); this is run {} of them: {which}",
+        all.len(),
+        index + 1
+    );
+    (Some(all[index]), Some(note))
 }
 
 /// What every test's report needs besides its own data.

@@ -240,6 +240,20 @@ fn regrtests_own_verdicts_are_the_same_with_and_without_leakcheck() {
 }
 
 #[test]
+fn a_leak_in_one_of_several_runs_of_a_test_is_kept() {
+    // Named twice, the test runs twice in one process; only its first run leaks. The later,
+    // clean run must not hide the leak.
+    let dir = testdir();
+    let run =
+        leakcheck(&[], &as_strs(&regrtest_argv(dir.path(), &[], &["test_leak_first_run", "test_leak_first_run"])));
+    let test = run.test("test_leak_first_run");
+    assert_eq!(test["leaked"], true, "{test}");
+    assert_eq!(domain(test, "raw")["blocks"], json!([1, 1, 1]), "{test}");
+    assert!(test["notes"].to_string().contains("measured 2 times"), "{test}");
+    assert_eq!(run.code(), Some(101), "{}", run.stderr);
+}
+
+#[test]
 fn a_traceback_through_the_refleak_loop_is_the_same_as_without_leakcheck() {
     // The exception escapes regrtest's -R driver and the test function it repeats, both wrapped
     // by the shim: regrtest prints the traceback, which must not show the wrappers.

@@ -304,10 +304,15 @@ fn render_test(out: &mut String, test: &TestReport, huntrleaks: bool) {
     }
     if !test.leaked {
         // Measured by the shim, or by regrtest's `-R`, which completes its repetitions only for
-        // a passing test (it prints deltas only when they leak). Otherwise nothing was measured
-        // (no `-R`, or the test ended before its repetitions), which is not the same as no leak.
-        let measured = test.domains.is_some() || !regrtest.is_empty() || (huntrleaks && test.outcome == "passed");
-        let verdict = if measured { "no leak" } else { "not measured" };
+        // a passing test (it prints deltas only when they leak). Repetitions cut short give no
+        // verdict (the note says how far they got); none at all (no `-R`, or the test ended
+        // before its repetitions) is not the same as no leak either.
+        let verdict = match &test.repetitions {
+            Some(repetitions) if repetitions.complete => "no leak",
+            Some(_) => "no verdict",
+            None if !regrtest.is_empty() || (huntrleaks && test.outcome == "passed") => "no leak",
+            None => "not measured",
+        };
         let mut text = format!("leakcheck: {name}: {verdict} ({outcome})");
         if let Some(domains) = &test.domains {
             for (label, d) in domains.iter() {
@@ -674,13 +679,20 @@ mod tests {
         crashed.name = "test_sqlite3".into();
         crashed.outcome = "uncaught_exception".into();
         crashed.domains = None;
+        crashed.repetitions = None;
         let mut passed = crashed.clone();
         passed.name = "test_passed".into();
         passed.outcome = "passed".into();
-        report.tests = vec![crashed, passed];
+        // The shim measured 2 of 6 repetitions before the process died: no verdict either.
+        let mut cut_short = report.tests[0].clone();
+        cut_short.name = "test_cut_short".into();
+        cut_short.outcome = "crashed".into();
+        cut_short.repetitions = Some(Repetitions { warmups: 3, runs: 3, measured: 2, complete: false });
+        report.tests = vec![crashed, passed, cut_short];
         let text = report.render_text();
         assert!(text.contains("test_sqlite3: not measured (uncaught_exception)"), "{text}");
         assert!(text.contains("test_passed: not measured (passed)"), "no -R: {text}");
+        assert!(text.contains("test_cut_short: no verdict (crashed)"), "{text}");
         // With -R, regrtest's repetitions completed for the passing test and found nothing.
         report.summary.huntrleaks = true;
         let text = report.render_text();
