@@ -673,6 +673,11 @@ impl Parser {
     }
 
     fn on_progress(&mut self, total: Option<usize>, body: &str) {
+        if !self.rerun_phase && total.is_some() && self.first_run_total.is_some_and(|expected| Some(expected) != total)
+        {
+            // Another run's progress (a test quoting a child regrtest's output): not ours.
+            return;
+        }
         self.end_summary_block();
         if !self.rerun_phase && self.first_run_total.is_none() {
             self.first_run_total = total;
@@ -840,6 +845,12 @@ impl Parser {
                 return Some(candidate);
             }
         }
+        if self.subject.is_some() || self.current.is_some() {
+            // A test is running and this names another: output of something else (a test
+            // quoting a child regrtest's output).
+            return None;
+        }
+        // Nothing announced (`--quiet` prints no progress): the leak line names the test.
         let trimmed = raw.trim_start_matches(|ch: char| !(ch.is_alphanumeric() || ch == '_'));
         if trimmed.is_empty() {
             return None;
@@ -1404,6 +1415,30 @@ mod tests {
 
     fn test<'a>(run: &'a ParsedRun, name: &str) -> &'a TestResult {
         run.tests.iter().find(|t| t.name == name).unwrap_or_else(|| panic!("no test {name} in {:#?}", run.tests))
+    }
+
+    #[test]
+    fn a_child_regrtests_output_quoted_by_a_test_makes_no_test() {
+        // test_regrtest's failure messages quote the output of the regrtest runs it starts.
+        let run = parse(
+            "0:00:00 load avg: 0.10 Run 2 tests sequentially\n\
+             0:00:00 load avg: 0.10 [1/2] test_echo\n\
+             AssertionError: unexpected output:\n\
+             0:00:00 load avg: 0.10 [1/1] test_regrtest_huntrleaks\n\
+             beginning 6 repetitions\n\
+             test_regrtest_huntrleaks leaked [1, 1, 1] references, sum=3\n\
+             test_regrtest_huntrleaks failed (reference leak)\n\
+             0:00:01 load avg: 0.10 [2/2/1] test_b -- test_echo failed\n\
+             test_b passed\n\
+             == Tests result: FAILURE ==\n\
+             1 test failed:\n    test_echo\n\
+             1 test OK.\n",
+            true,
+        );
+        let names: Vec<&str> = run.tests.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, ["test_echo", "test_b"]);
+        assert_eq!(test(&run, "test_echo").references, None);
+        assert_eq!(test(&run, "test_echo").outcome, Some(Outcome::Failed));
     }
 
     fn outcome(run: &ParsedRun, name: &str) -> Outcome {

@@ -549,10 +549,15 @@ fn test_report(test: &regrtest::TestResult, series: Option<&Series>, join: &Join
         references: test.references.as_ref().map(|l| l.deltas.clone()),
         memory_blocks: test.memory_blocks.as_ref().map(|l| l.deltas.clone()),
         file_descriptors: test.file_descriptors.as_ref().map(|l| l.deltas.clone()),
-        leaked: test.outcome == Some(Outcome::ReferenceLeak)
-            || [&test.references, &test.memory_blocks, &test.file_descriptors]
+        // regrtest's result line is its verdict (a test may print look-alike leak lines); the
+        // leak lines only when no result was seen (the run died).
+        leaked: match test.outcome {
+            Some(Outcome::ReferenceLeak) => true,
+            Some(Outcome::Unknown) | None => [&test.references, &test.memory_blocks, &test.file_descriptors]
                 .iter()
                 .any(|l| l.as_ref().is_some_and(|l| l.failing)),
+            Some(_) => false,
+        },
     };
     let mut notes = Vec::new();
     let (domains, repetitions) = match series {
