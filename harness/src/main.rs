@@ -81,6 +81,10 @@ fn symbolize_log(log: Option<&std::path::Path>) -> i32 {
     let stdout = std::io::BufWriter::new(std::io::stdout().lock());
     let result = match log {
         Some(path) => match std::fs::File::open(path) {
+            Ok(_) if path.is_dir() => {
+                eprintln!("leakcheck: error: symbolize: {}: is a directory, not a log", path.display());
+                return ExitCode::NO_INPUT;
+            }
             Ok(file) => leakcheck::sanitizer::symbolize_log(&symbolizer, std::io::BufReader::new(file), stdout),
             Err(err) => {
                 eprintln!("leakcheck: error: symbolize: {}: {err}", path.display());

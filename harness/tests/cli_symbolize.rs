@@ -71,13 +71,13 @@ fn a_saved_asan_log_is_rewritten_with_symbolized_frames() {
 }
 
 #[test]
-fn a_missing_log_is_exit_status_66() {
-    let status = Command::new(common::LEAKCHECK)
-        .args(["symbolize", "/nonexistent/asan.log"])
-        .stderr(Stdio::null())
-        .status()
-        .unwrap();
-    assert_eq!(status.code(), Some(66));
+fn a_log_that_cannot_be_read_is_exit_status_66_and_named() {
+    let dir = tempfile::tempdir().unwrap();
+    for path in ["/nonexistent/asan.log", &dir.path().display().to_string()] {
+        let output = Command::new(common::LEAKCHECK).args(["symbolize", path]).output().unwrap();
+        assert_eq!(output.status.code(), Some(66), "{path}");
+        assert!(String::from_utf8_lossy(&output.stderr).contains(path), "{path}: {output:?}");
+    }
 }
 
 /// `--exe` naming a file that cannot be read: every answer is `??`, as llvm-symbolizer's, and

@@ -168,8 +168,12 @@ fn runtime_headline(text: &str, pid: Option<u32>) -> Option<Headline> {
     Some(Headline { sanitizer, pid, kind, message: text.to_owned(), location: None, addresses: hex_numbers(rest) })
 }
 
-/// `LOCATION: runtime error: MESSAGE`.
+/// `LOCATION: runtime error: MESSAGE`. UBSan writes to stderr unbuffered, so the line may begin
+/// with what a test printed just before, unittest's verbose `test_x (mod.Class.test_x) ... `
+/// above all: that part is not the headline.
 fn ubsan_headline(text: &str) -> Option<Headline> {
+    let marker = text.find(": runtime error: ")?;
+    let text = text[..marker].rfind(" ... ").map_or(text, |at| &text[at + " ... ".len()..]);
     let (location, message) = text.split_once(": runtime error: ")?;
     if location.is_empty() || location.starts_with('#') {
         return None;
@@ -272,6 +276,9 @@ pub(super) fn parse_frame(line: &str) -> Option<FrameLine> {
             } else if looks_like_location(rest) {
                 // `#0 0x... /src/a.c:5` (a custom stack_trace_format): a location alone.
                 set_location(&mut frame, rest);
+                ""
+            } else if rest.starts_with('(') && !rest.contains(')') {
+                // A module part cut off (a truncated log): the address is still the frame's.
                 ""
             } else {
                 return None;
@@ -468,6 +475,9 @@ mod tests {
         let f = frame("    #12 0x5e8bf0 in pymain_run_command ../Modules/main.c:255:5");
         assert_eq!((f.index, f.file.as_deref(), f.line, f.column), (12, Some("../Modules/main.c"), Some(255), Some(5)));
 
+        let f = frame("    #0 0x7f4a9b8b89cf  (/lib/x86_64-linux-gnu/");
+        assert_eq!((f.address, f.function, f.module), (Some(0x7f4a9b8b89cf), None, None), "a truncated line");
+
         let f = frame("    #0 0x560ddaae91f8  (/tmp/hbo+0x11f8)");
         assert_eq!((f.function, f.file), (None, None));
         assert_eq!((f.module.as_deref(), f.module_offset), (Some("/tmp/hbo"), Some(0x11f8)));
@@ -547,6 +557,13 @@ mod tests {
         let Line::Headline(h) = classify("WARNING: ThreadSanitizer: data race (pid=11273)") else { panic!() };
         assert_eq!((h.sanitizer, h.pid, h.kind.as_str()), (Sanitizer::Tsan, Some(11273), "data race"));
 
+        let Line::Headline(after_verbose) = classify(
+            "test_add (test_ub.T.test_add) ... /src/ubsan.c:8:14: runtime error: signed integer overflow: 1 + 2147483647",
+        ) else {
+            panic!()
+        };
+        assert_eq!(after_verbose.message, "/src/ubsan.c:8:14: runtime error: signed integer overflow: 1 + 2147483647");
+        assert_eq!(after_verbose.location.and_then(|l| l.file).as_deref(), Some("/src/ubsan.c"));
         let Line::Headline(h) = classify("/src/ubsan.c:8:14: runtime error: signed integer overflow: 2147483647 + 1 cannot be represented in type 'int'") else { panic!() };
         assert_eq!((h.sanitizer, h.pid, h.kind.as_str()), (Sanitizer::Ubsan, None, "signed-integer-overflow"));
         let location = h.location.unwrap_or_else(|| empty_frame(9));

@@ -618,7 +618,11 @@ impl Parser {
         match stack {
             Some(stack) if stack.len() < MAX_FRAMES_PER_STACK && report.bytes + size <= MAX_REPORT_BYTES => {
                 if let Some(previous) = stack.last_mut() {
-                    previous.inlined = previous.address.is_some() && previous.address == frame.address;
+                    // The same address twice: an inlined call (the callee's location, then its
+                    // call site), or recursion (the same return address, the same location).
+                    let same_place = (&previous.function, &previous.file, previous.line, previous.column)
+                        == (&frame.function, &frame.file, frame.line, frame.column);
+                    previous.inlined = previous.address.is_some() && previous.address == frame.address && !same_place;
                 }
                 report.bytes += size;
                 stack.push(frame);
@@ -1013,6 +1017,24 @@ Shadow byte legend (one shadow byte represents 8 application bytes):
         );
         let inlined: Vec<bool> = found[0].frames.iter().map(|f| f.inlined).collect();
         assert_eq!(inlined, [true, false, false]);
+    }
+
+    #[test]
+    fn recursion_repeats_an_address_without_inlining() {
+        let found = parse(
+            "==1==ERROR: LeakSanitizer: detected memory leaks\n\
+             \n\
+             Direct leak of 8 byte(s) in 1 object(s) allocated from:\n\
+             \x20   #0 0x7f10 in malloc (/lib/libasan.so.8+0xb4)\n\
+             \x20   #1 0x5610 in rec /src/r.c:2\n\
+             \x20   #2 0x5618 in rec /src/r.c:3\n\
+             \x20   #3 0x5618 in rec /src/r.c:3\n\
+             \x20   #4 0x5640 in main /src/r.c:9\n\
+             \n\
+             SUMMARY: AddressSanitizer: 8 byte(s) leaked in 1 allocation(s).\n",
+        );
+        let inlined: Vec<bool> = found[0].related[0].frames.iter().map(|f| f.inlined).collect();
+        assert_eq!(inlined, [false; 5]);
     }
 
     #[test]
