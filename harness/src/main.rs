@@ -38,11 +38,18 @@ fn main() {
         eprintln!("leakcheck: error: {}", leakcheck::escape::for_terminal(error));
     } else {
         let mut stderr = std::io::stderr().lock();
+        let _ = stderr.write_all(line_start(outcome.ends_mid_line[1]));
         let _ = stderr.write_all(report.render_text().as_bytes());
         let _ = stderr.flush();
     }
     let workspace = std::env::var("GITHUB_WORKSPACE").ok();
-    let errors = leakcheck::outputs::write_all(report, &config.outputs, workspace.as_deref(), &mut std::io::stdout());
+    let mut stdout = std::io::stdout().lock();
+    if config.outputs.annotations.is_some() {
+        // `::error` is only an annotation at the start of a line.
+        let _ = stdout.write_all(line_start(outcome.ends_mid_line[0]));
+    }
+    let errors = leakcheck::outputs::write_all(report, &config.outputs, workspace.as_deref(), &mut stdout);
+    drop(stdout);
     for err in &errors {
         eprintln!("leakcheck: error: {err}");
     }
@@ -50,6 +57,15 @@ fn main() {
         exit_code = ExitCode::INTERNAL;
     }
     std::process::exit(exit_code);
+}
+
+/// What to write first so that our next line starts a line of its own.
+fn line_start(mid_line: bool) -> &'static [u8] {
+    if mid_line {
+        b"\n"
+    } else {
+        b""
+    }
 }
 
 /// `leakcheck symbolize --exe FILE`: addresses on stdin, llvm-symbolizer's answers on stdout.

@@ -29,6 +29,8 @@ use crate::symbolize::Symbolizer;
 pub struct RunOutcome {
     pub report: RunReport,
     pub exit_code: i32,
+    /// The command's stdout and stderr ended mid-line (see [`Supervised::ends_mid_line`]).
+    pub ends_mid_line: [bool; 2],
 }
 
 /// Feeds the child's lines to the regrtest parser, the sanitizer report parser and the hang
@@ -223,7 +225,7 @@ pub fn execute(config: &Config, notify: Notify<'_>) -> anyhow::Result<RunOutcome
             };
             report.status.error = Some(format!("{:#}", anyhow::Error::from(err)));
             report.status.leakcheck_exit_code = code;
-            return Ok(RunOutcome { report, exit_code: code });
+            return Ok(RunOutcome { report, exit_code: code, ends_mid_line: [false; 2] });
         }
         Err(err) => return Err(anyhow::Error::from(err).context("supervising the command")),
     };
@@ -248,7 +250,7 @@ pub fn execute(config: &Config, notify: Notify<'_>) -> anyhow::Result<RunOutcome
     add_findings(&mut report, sink.sanitizer.finish());
     let exit_code = exit_code(&supervised, &report);
     report.status.leakcheck_exit_code = exit_code;
-    Ok(RunOutcome { report, exit_code })
+    Ok(RunOutcome { report, exit_code, ends_mid_line: supervised.ends_mid_line })
 }
 
 /// The test a finding read from a `log_path` file belongs to, from what the shim recorded of
@@ -750,6 +752,7 @@ mod tests {
             killed: false,
             leftovers: Vec::new(),
             output_errors: Vec::new(),
+            ends_mid_line: [false; 2],
         };
         assemble(&mut report, &supervised, ParsedRun::default(), false, &shim, &Symbolizer::new(), &Default::default());
         let [test] = report.tests.as_slice() else { panic!("{:#?}", report.tests) };

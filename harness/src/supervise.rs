@@ -103,6 +103,9 @@ pub struct Supervised {
     pub leftovers: Vec<Leftover>,
     /// Problems with our own outputs (e.g. stdout closed); the log still has everything.
     pub output_errors: Vec<String>,
+    /// The command's stdout and stderr ended in the middle of a line: whatever leakcheck writes
+    /// there next starts with a newline, so that it stays a line of its own.
+    pub ends_mid_line: [bool; 2],
 }
 
 #[derive(Debug, Error)]
@@ -203,12 +206,14 @@ struct Pipe {
     partial: Vec<u8>,
     /// Where the bytes go unchanged (our fd 1 or 2); None after a write error.
     mirror: Option<RawFd>,
+    /// The last byte mirrored was not a newline.
+    mid_line: bool,
 }
 
 impl Pipe {
     fn new(fd: std::os::fd::OwnedFd, stream: Stream, mirror: RawFd) -> Self {
         set_nonblocking(fd.as_raw_fd());
-        Self { fd: Some(fd), stream, partial: Vec::new(), mirror: Some(mirror) }
+        Self { fd: Some(fd), stream, partial: Vec::new(), mirror: Some(mirror), mid_line: false }
     }
 }
 
@@ -245,8 +250,8 @@ impl<'a> Loop<'a> {
         let stdout = child.stdout.take().map(std::os::fd::OwnedFd::from);
         let stderr = child.stderr.take().map(std::os::fd::OwnedFd::from);
         let mut pipes = [
-            Pipe { fd: None, stream: Stream::Stdout, partial: Vec::new(), mirror: Some(1) },
-            Pipe { fd: None, stream: Stream::Stderr, partial: Vec::new(), mirror: Some(2) },
+            Pipe { fd: None, stream: Stream::Stdout, partial: Vec::new(), mirror: Some(1), mid_line: false },
+            Pipe { fd: None, stream: Stream::Stderr, partial: Vec::new(), mirror: Some(2), mid_line: false },
         ];
         if let Some(fd) = stdout {
             pipes[0] = Pipe::new(fd, Stream::Stdout, 1);
@@ -397,6 +402,7 @@ impl<'a> Loop<'a> {
             killed: self.killed,
             leftovers: self.leftovers,
             output_errors: self.output_errors,
+            ends_mid_line: [self.pipes[0].mid_line, self.pipes[1].mid_line],
         })
     }
 
@@ -433,6 +439,9 @@ impl<'a> Loop<'a> {
 
     fn mirror(&mut self, index: usize, chunk: &[u8]) {
         let pipe = &mut self.pipes[index];
+        if let Some(&last) = chunk.last() {
+            pipe.mid_line = last != b'\n';
+        }
         if let Some(fd) = pipe.mirror {
             if let Err(err) = write_all_fd(fd, chunk) {
                 pipe.mirror = None;

@@ -118,6 +118,15 @@ fn no_drafts_and_no_annotations_for_a_clean_run() {
 }
 
 #[test]
+fn annotations_and_the_summary_start_their_own_line_after_output_without_a_newline() {
+    let script = "echo 'u.c:1:2: runtime error: division by zero' >&2; printf out-tail; printf err-tail >&2";
+    let run = leakcheck_in(None, &["--annotations", "github"], &["sh", "-c", script], &[]);
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(stdout.starts_with("out-tail\n::error "), "{stdout}");
+    assert!(run.stderr.contains("err-tail\nleakcheck: "), "{}", run.stderr);
+}
+
+#[test]
 fn an_unwritable_report_path_is_an_error_but_the_other_outputs_are_written() {
     let out = tempfile::tempdir().unwrap();
     let junit = out.path().join("no-such-dir/junit.xml");
