@@ -231,7 +231,16 @@ pub fn execute(config: &Config, notify: Notify<'_>) -> anyhow::Result<RunOutcome
     };
 
     let hangs = sink.hangs.take().map(HangWatch::finish).unwrap_or_default();
-    let completed = matches!(supervised.exit, ChildExit::Exited(_)) && supervised.interrupted_by.is_none();
+    // Exited, also after an interrupt we forwarded: regrtest catches SIGINT, prints its summary
+    // (`Tests result: INTERRUPTED`) and exits, with 130 or, when the KeyboardInterrupt reaches
+    // the top, by SIGINT itself (Python's exit for an unhandled KeyboardInterrupt). The parser
+    // still requires that summary.
+    let completed = match supervised.exit {
+        ChildExit::Exited(_) => true,
+        ChildExit::Signaled { signal, .. } => {
+            signal == nix::sys::signal::Signal::SIGINT && supervised.interrupted_by == Some(signal)
+        }
+    };
     let saw_huntrleaks = sink.parser.saw_huntrleaks();
     let parsed = sink.parser.finish(completed);
     let shim_data = if shim_wanted {

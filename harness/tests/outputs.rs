@@ -136,10 +136,18 @@ fn an_unwritable_report_path_is_an_error_but_the_other_outputs_are_written() {
     assert_eq!(run.json()["status"]["exit_code"], 0, "the JSON report is still written");
 }
 
-/// buildbot stops a step with SIGTERM (and SIGKILL 30 s later). A test that was running when
-/// it came is cut short; the tests before it keep their verdicts, and every file is complete.
-#[test]
-fn sigterm_in_the_middle_of_a_test_leaves_complete_reports_and_log() {
+/// What a run stopped by a signal in the middle of `test_quiet_sleeper` left.
+struct Stopped {
+    status: std::process::ExitStatus,
+    stderr: String,
+    report: serde_json::Value,
+    junit: std::path::PathBuf,
+    _out: tempfile::TempDir,
+}
+
+/// Run `test_leak_raw` then `test_quiet_sleeper` (600 s) under leakcheck, send `signal` to
+/// leakcheck once the sleeper sleeps in its repetitions, and check that the log has everything the terminal got.
+fn stop_in_the_middle_of_a_test(signal: i32) -> Stopped {
     let dir = testdir();
     let out = tempfile::tempdir().unwrap();
     let (json, junit) = (out.path().join("r.json"), out.path().join("j.xml"));
@@ -159,44 +167,33 @@ fn sigterm_in_the_middle_of_a_test_leaves_complete_reports_and_log() {
             .spawn()
             .unwrap(),
     );
-    let mut stderr_pipe = child.0.stderr.take().unwrap();
+    // The second `beginning 6 repetitions` on stderr: the sleeper is inside its repetitions.
+    let (sleeping_tx, sleeping) = std::sync::mpsc::channel();
+    let stderr_pipe = BufReader::new(child.0.stderr.take().unwrap());
     let stderr_reader = std::thread::spawn(move || {
         let mut text = String::new();
-        let _ = stderr_pipe.read_to_string(&mut text);
+        for line in stderr_pipe.lines().map_while(Result::ok) {
+            text.push_str(&line);
+            text.push('\n');
+            if text.matches("beginning 6 repetitions").count() == 2 {
+                let _ = sleeping_tx.send(());
+            }
+        }
         text
     });
-    // Read until regrtest announces the sleeper; then it is running it.
-    let mut stdout = BufReader::new(child.0.stdout.take().unwrap());
-    let mut seen = Vec::new();
-    loop {
-        let mut line = Vec::new();
-        let n = stdout.read_until(b'\n', &mut line).unwrap();
-        assert!(n > 0, "regrtest ended before test_quiet_sleeper:\n{}", String::from_utf8_lossy(&seen));
-        seen.extend_from_slice(&line);
-        if String::from_utf8_lossy(&line).contains("test_quiet_sleeper") {
-            break;
-        }
-    }
+    let stdout_pipe = child.0.stdout.take().unwrap();
+    let stdout_reader = std::thread::spawn(move || {
+        let mut seen = Vec::new();
+        let _ = BufReader::new(stdout_pipe).read_to_end(&mut seen);
+        seen
+    });
+    sleeping.recv_timeout(Duration::from_secs(120)).expect("test_quiet_sleeper began its repetitions");
     // SAFETY: plain kill(2) on our own child.
-    unsafe { libc::kill(child.0.id() as i32, libc::SIGTERM) };
-    let mut rest = Vec::new();
-    stdout.read_to_end(&mut rest).unwrap();
-    seen.extend_from_slice(&rest);
+    unsafe { libc::kill(child.0.id() as i32, signal) };
+    let seen = stdout_reader.join().unwrap();
     let status = wait_with_limit(&mut child, Duration::from_secs(120));
     let stderr = stderr_reader.join().unwrap();
-    assert_eq!(status.code(), Some(101), "the raw leak found before the signal still counts:\n{stderr}");
-
     let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
-    assert_eq!(report["status"]["interrupted_by"], "SIGTERM");
-    let tests = report["tests"].as_array().unwrap();
-    let raw = tests.iter().find(|t| t["name"] == "test_leak_raw").expect("test_leak_raw in the report");
-    assert_eq!(raw["leaked"], true);
-    let sleeper = tests.iter().find(|t| t["name"] == "test_quiet_sleeper").expect("the interrupted test is listed");
-    assert_ne!(sleeper["outcome"], "passed");
-
-    let cases = junit_cases(&junit);
-    assert!(cases.iter().any(|(n, f)| n == "test_leak_raw" && f.contains(&"leak".to_owned())), "{cases:?}");
-    assert!(cases.iter().any(|(n, f)| n == "run" && f.contains(&"run".to_owned())), "{cases:?}");
 
     // The log has everything the terminal got from the child.
     let log = std::fs::read(report["log"].as_str().unwrap()).unwrap();
@@ -205,4 +202,42 @@ fn sigterm_in_the_middle_of_a_test_leaves_complete_reports_and_log() {
     for line in seen_text.lines().filter(|l| !l.is_empty()) {
         assert!(log_text.contains(line), "{line:?} missing from the log");
     }
+    Stopped { status, stderr, report, junit, _out: out }
+}
+
+/// buildbot stops a step with SIGTERM (and SIGKILL 30 s later). A test that was running when
+/// it came is cut short; the tests before it keep their verdicts, and every file is complete.
+#[test]
+fn sigterm_in_the_middle_of_a_test_leaves_complete_reports_and_log() {
+    let stopped = stop_in_the_middle_of_a_test(libc::SIGTERM);
+    let (report, stderr) = (&stopped.report, &stopped.stderr);
+    assert_eq!(stopped.status.code(), Some(101), "the raw leak found before the signal still counts:\n{stderr}");
+    assert_eq!(report["status"]["interrupted_by"], "SIGTERM");
+    let tests = report["tests"].as_array().unwrap();
+    let raw = tests.iter().find(|t| t["name"] == "test_leak_raw").expect("test_leak_raw in the report");
+    assert_eq!(raw["leaked"], true);
+    let sleeper = tests.iter().find(|t| t["name"] == "test_quiet_sleeper").expect("the interrupted test is listed");
+    assert_ne!(sleeper["outcome"], "passed");
+
+    let cases = junit_cases(&stopped.junit);
+    assert!(cases.iter().any(|(n, f)| n == "test_leak_raw" && f.contains(&"leak".to_owned())), "{cases:?}");
+    assert!(cases.iter().any(|(n, f)| n == "run" && f.contains(&"run".to_owned())), "{cases:?}");
+}
+
+/// Ctrl-C: leakcheck passes SIGINT on, regrtest stops and prints its summary. The test it
+/// stopped is `interrupted`, which is no failure of that test: skipped in JUnit.
+#[test]
+fn sigint_in_the_middle_of_a_test_marks_it_interrupted() {
+    let stopped = stop_in_the_middle_of_a_test(libc::SIGINT);
+    let (report, stderr) = (&stopped.report, &stopped.stderr);
+    assert_eq!(stopped.status.code(), Some(101), "the raw leak found before the signal still counts:\n{stderr}");
+    assert_eq!(report["status"]["interrupted_by"], "SIGINT");
+    assert_eq!(report["summary"]["regrtest_result"], "INTERRUPTED", "{stderr}");
+    let tests = report["tests"].as_array().unwrap();
+    let sleeper = tests.iter().find(|t| t["name"] == "test_quiet_sleeper").expect("the interrupted test is listed");
+    assert_eq!(sleeper["outcome"], "interrupted", "{stderr}");
+    let cases = junit_cases(&stopped.junit);
+    assert!(cases.iter().any(|(n, f)| n == "test_quiet_sleeper" && f.is_empty()), "{cases:?}");
+    let xml = std::fs::read_to_string(&stopped.junit).unwrap();
+    assert!(xml.contains(r#"<skipped message="interrupted"#), "{xml}");
 }

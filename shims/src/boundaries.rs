@@ -236,13 +236,20 @@ unsafe extern "C" fn mark(_slf: *mut PyObject, args: *const *mut PyObject, nargs
     api.none
 }
 
-/// `_bracket(before, target, after)`: a C callable `f` such that `f(*args, **kwargs)` runs
-/// `args, kwargs = before(args, kwargs)`, returns (or raises) `target(*args, **kwargs)`, and
-/// calls `after(raised)` on the way out unless `after` is None. Being C, `f` adds no frame to
-/// tracebacks. The bookkeeping never changes what the target does: if `before` fails (or
-/// returns something else than `(tuple, dict or None)`), the target is called with the original
-/// arguments and `after` is skipped; an error in `after` is dropped and the target's own outcome
-/// (result or exception) is what `f` returns.
+/// `_bracket(before, target, after)`: a C callable `f` such that `f(*args, **kwargs)` is
+///
+/// ```python
+/// args, kwargs = before(args, kwargs)
+/// try:
+///     return target(*args, **kwargs)
+/// finally:
+///     if after is not None:
+///         after(raised)   # whether target raised
+/// ```
+///
+/// with Python's own semantics (an exception in `before` propagates and skips the rest; one in
+/// `after` replaces the target's outcome), so that a KeyboardInterrupt that lands in our
+/// bookkeeping still stops regrtest as it would have. Being C, `f` adds no frame to tracebacks.
 unsafe extern "C" fn bracket(_slf: *mut PyObject, args: *const *mut PyObject, nargs: isize) -> *mut PyObject {
     let Some(api) = API.get() else {
         return std::ptr::null_mut();
@@ -273,7 +280,7 @@ unsafe extern "C" fn bracketed_call(slf: *mut PyObject, args: *mut PyObject, kwa
     };
     // SAFETY: the GIL is held (CPython calls us); `slf` is the 3-tuple `bracket` made, alive as
     // long as this function object; `args` is a tuple and `kwargs` a dict or NULL. Every new
-    // reference taken below is released before returning, except the target's result.
+    // reference taken below is released before returning, except the result returned.
     unsafe {
         let (before, target, after) =
             ((api.tuple_get_item)(slf, 0), (api.tuple_get_item)(slf, 1), (api.tuple_get_item)(slf, 2));
@@ -281,45 +288,54 @@ unsafe extern "C" fn bracketed_call(slf: *mut PyObject, args: *mut PyObject, kwa
             return std::ptr::null_mut();
         }
         let pair = (api.tuple_pack)(2, args, if kwargs.is_null() { api.none } else { kwargs });
-        let prepared = if pair.is_null() { pair } else { (api.object_call)(before, pair, std::ptr::null_mut()) };
-        if !pair.is_null() {
-            (api.decref)(pair);
+        if pair.is_null() {
+            return std::ptr::null_mut();
         }
-        // `(tuple, dict or None)`, items borrowed from `prepared`.
-        let mut call = None;
-        if !prepared.is_null() && (api.tuple_size)(prepared) == 2 {
+        let prepared = (api.object_call)(before, pair, std::ptr::null_mut());
+        (api.decref)(pair);
+        if prepared.is_null() {
+            return std::ptr::null_mut();
+        }
+        // `(tuple, dict or None)`, items borrowed from `prepared`; PyTuple_Size and
+        // PyTuple_GetItem raise for anything else.
+        let call = if (api.tuple_size)(prepared) == 2 {
             let (new_args, new_kwargs) = ((api.tuple_get_item)(prepared, 0), (api.tuple_get_item)(prepared, 1));
-            if !new_args.is_null() && !new_kwargs.is_null() && (api.tuple_size)(new_args) >= 0 {
-                call = Some((new_args, if new_kwargs == api.none { std::ptr::null_mut() } else { new_kwargs }));
+            (!new_args.is_null() && !new_kwargs.is_null() && (api.tuple_size)(new_args) >= 0)
+                .then(|| (new_args, if new_kwargs == api.none { std::ptr::null_mut() } else { new_kwargs }))
+        } else {
+            None
+        };
+        let Some((call_args, call_kwargs)) = call else {
+            (api.decref)(prepared);
+            return std::ptr::null_mut();
+        };
+        let mut result = (api.object_call)(target, call_args, call_kwargs);
+        (api.decref)(prepared);
+        if after == api.none {
+            return result;
+        }
+        let (mut ty, mut value, mut tb) = (std::ptr::null_mut(), std::ptr::null_mut(), std::ptr::null_mut());
+        (api.err_fetch)(&mut ty, &mut value, &mut tb);
+        let raised = (api.bool_from_long)(std::ffi::c_long::from(result.is_null()));
+        let after_args = if raised.is_null() { raised } else { (api.tuple_pack)(1, raised) };
+        let done =
+            if after_args.is_null() { after_args } else { (api.object_call)(after, after_args, std::ptr::null_mut()) };
+        for obj in [after_args, raised] {
+            if !obj.is_null() {
+                (api.decref)(obj);
             }
         }
-        if call.is_none() && !(api.err_occurred)().is_null() {
-            (api.err_clear)();
-        }
-        let (call_args, call_kwargs) = call.unwrap_or((args, kwargs));
-        let result = (api.object_call)(target, call_args, call_kwargs);
-        if call.is_some() && after != api.none {
-            let (mut ty, mut value, mut tb) = (std::ptr::null_mut(), std::ptr::null_mut(), std::ptr::null_mut());
-            (api.err_fetch)(&mut ty, &mut value, &mut tb);
-            let raised = (api.bool_from_long)(std::ffi::c_long::from(result.is_null()));
-            let after_args = if raised.is_null() { raised } else { (api.tuple_pack)(1, raised) };
-            let done = if after_args.is_null() {
-                after_args
-            } else {
-                (api.object_call)(after, after_args, std::ptr::null_mut())
-            };
-            for obj in [done, after_args, raised] {
+        if done.is_null() {
+            // As in a `finally:` block that raised: its exception replaces the outcome.
+            for obj in [result, ty, value, tb] {
                 if !obj.is_null() {
                     (api.decref)(obj);
                 }
             }
-            if !(api.err_occurred)().is_null() {
-                (api.err_clear)();
-            }
+            result = std::ptr::null_mut();
+        } else {
+            (api.decref)(done);
             (api.err_restore)(ty, value, tb);
-        }
-        if !prepared.is_null() {
-            (api.decref)(prepared);
         }
         result
     }

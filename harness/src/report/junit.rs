@@ -4,11 +4,11 @@
 //! **What it writes.** `<testsuites>` holding one `<testsuite name="leakcheck">` with one
 //! `<testcase classname="regrtest" name="TEST">` per regrtest test file, in the report's order.
 //! A test that leaked (regrtest's leak lines, a leaking allocator domain or leak site), failed
-//! in regrtest (any outcome but passed, skipped, resource denied, ran no tests; the failed
+//! in regrtest (any outcome but passed, skipped, resource denied, ran no tests, interrupted; the failed
 //! unittest methods named), hung (the report's `hangs`) or had a sanitizer finding
 //! (`sanitizer_findings`) gets one `<failure type=KIND message=ONE-LINE>` per problem, the
 //! details (the text summary's lines for the test, hang or finding, regrtest's own leak lines,
-//! the failed test methods) in the element's text. Skipped tests get `<skipped message=...>`.
+//! the failed test methods) in the element's text. Skipped tests, and the test a user's interrupt stopped, get `<skipped message=...>`.
 //! After a test's testcase, one `<testcase classname="module.Class" name="test_method">` per
 //! unittest method the output named (`TestReport::methods`: every method with `-v`, else the
 //! failing ones), failing (`type="unittest"`) for `FAIL`, `ERROR` and `unexpected success`,
@@ -226,6 +226,8 @@ fn test_case<'a>(report: &RunReport, test: &'a TestReport, excerpts: &Excerpts) 
         "skipped" => Some("skipped".to_owned()),
         "resource_denied" => Some("skipped (resource denied)".to_owned()),
         "ran_no_tests" => Some("ran no tests".to_owned()),
+        // Stopped by the user (SIGINT): not a failure of the test.
+        "interrupted" => Some("interrupted: the run was stopped while it ran".to_owned()),
         _ => None,
     };
     // A reference leak is regrtest's verdict on the leak reported above; `hung` is leakcheck's
