@@ -49,7 +49,8 @@ pub struct Args {
     pub junit_xml: Option<PathBuf>,
 
     /// Write one Markdown issue draft per failing test into DIR (created if missing), titled as
-    /// CPython's buildbot triage guide asks: `test_x: TestClass fails on BUILDER BRANCH`.
+    /// CPython's buildbot triage guide asks: `test_x: TestClass fails on BUILDER BRANCH` (for a
+    /// leak, `test_x leaks PyMem_RawMalloc blocks on BUILDER BRANCH`).
     #[arg(long, value_name = "DIR")]
     pub issue_draft: Option<PathBuf>,
 

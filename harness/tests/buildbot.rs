@@ -385,7 +385,7 @@ fn a_buildbot_step_fails_on_the_leak_regrtest_cannot_see_and_keeps_its_reports_w
     let draft = std::fs::read_to_string(builddir.join("build/drafts/test_leak_raw.md")).unwrap_or_default();
     assert_eq!(
         draft.lines().next(),
-        Some(r"# test\_leak\_raw leaks PyMem\_RawMalloc blocks on x86\-64 Debian Refleaks 3\.x"),
+        Some("# test_leak_raw leaks PyMem_RawMalloc blocks on x86-64 Debian Refleaks 3.x"),
         "{draft}"
     );
 

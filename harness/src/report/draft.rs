@@ -200,6 +200,29 @@ fn clip(s: &str, max: usize) -> Cow<'_, str> {
     }
 }
 
+/// A title as Markdown heading text: the title itself when no character of it can form markup
+/// (what test, class, builder and branch names are made of: `test_posix: TestPosixSpawn fails on
+/// AMD64 Fedora Rawhide 3.x`), so that the heading's source is the title to paste; else
+/// [`md_text`]. Plain means letters, digits, spaces and `. - ( ) / , + '`, an `_` only between
+/// word characters (no emphasis), a `:` only before a space (no `:emoji:`, no `http://`
+/// autolink), and no `www.` (GitHub's other autolink).
+pub fn md_title(s: &str) -> String {
+    let chars: Vec<char> = s.chars().collect();
+    let word = |i: usize| chars.get(i).is_some_and(|c| c.is_alphanumeric() || *c == '_');
+    let plain = chars.iter().enumerate().all(|(i, &c)| match c {
+        _ if c.is_alphanumeric() => true,
+        ' ' | '.' | '-' | '(' | ')' | '/' | ',' | '+' | '\'' => true,
+        '_' => i > 0 && word(i - 1) && word(i + 1),
+        ':' => chars.get(i + 1).is_none_or(|&next| next == ' '),
+        _ => false,
+    }) && !s.to_ascii_lowercase().contains("www.");
+    if plain {
+        s.to_owned()
+    } else {
+        md_text(s)
+    }
+}
+
 /// Inline Markdown text: control characters visible, every ASCII punctuation character
 /// backslash-escaped (CommonMark allows that escape for all of them, so nothing can start
 /// emphasis, a link, HTML, an entity, a heading or a table cell).
@@ -289,7 +312,7 @@ fn search_terms(case: &Case<'_>) -> Vec<(String, &'static str)> {
 
 fn markdown(report: &RunReport, case: &Case<'_>, title: &str, builder: Option<&str>, branch: Option<&str>) -> String {
     let mut md = String::new();
-    let _ = writeln!(md, "# {}\n", md_text(title));
+    let _ = writeln!(md, "# {}\n", md_title(title));
 
     md.push_str("## Before filing\n\n");
     md.push_str("Search for an existing issue first, in this order; if one is open, add a comment there with a link to this build and the excerpt below instead of filing a new one.\n\n");
@@ -418,6 +441,29 @@ mod tests {
         let fenced = md_fenced("```\n````evil\n", "text");
         assert!(fenced.starts_with("`````text\n") && fenced.ends_with("\n`````\n"), "{fenced}");
         assert_eq!(md_fenced("plain\n", ""), "```\nplain\n```\n");
+    }
+
+    #[test]
+    fn plain_titles_stay_as_they_are() {
+        let title = "test_posix: TestPosixSpawn.test_close_file fails on AMD64 Fedora Rawhide Refleaks 3.x";
+        assert_eq!(md_title(title), title);
+        assert_eq!(
+            md_title("test_x leaks PyMem_RawMalloc blocks on PPC64LE (RHEL8) 3.13"),
+            "test_x leaks PyMem_RawMalloc blocks on PPC64LE (RHEL8) 3.13"
+        );
+        for markup in [
+            "test_x fails on _em_ 3.x",
+            "test_x :smile: fails",
+            "see http://x.org",
+            "www.x.org",
+            "a*b",
+            "@user",
+            "#123",
+            "a [b](c)",
+            "a <b>",
+        ] {
+            assert_eq!(md_title(markup), md_text(markup), "{markup}");
+        }
     }
 
     #[test]
