@@ -16,7 +16,9 @@ impl ExitCode {
     pub const USAGE: i32 = 64;
     /// An input file (`leakcheck symbolize LOG`) could not be read (sysexits' EX_NOINPUT).
     pub const NO_INPUT: i32 = 66;
-    /// leakcheck itself failed: run directory, log, report files (sysexits' EX_SOFTWARE).
+    /// leakcheck itself failed: run directory, log, report files (sysexits' EX_SOFTWARE). A
+    /// report file that cannot be written gives 70 only where the status would be 0: a
+    /// finding's status (101-103) or the command's own failure says more.
     pub const INTERNAL: i32 = 70;
     /// leakcheck found a leak that the command did not report (e.g. a `PyMem_RawMalloc` leak,
     /// which regrtest cannot see). Returned whatever the command's own status was.
@@ -41,7 +43,7 @@ pub fn help_text() -> String {
         ("status of the command", "the command ran and leakcheck found nothing it did not report"),
         ("64", "bad leakcheck arguments"),
         ("66", "an input file could not be read (leakcheck symbolize LOG)"),
-        ("70", "leakcheck itself failed (run directory, log or report files)"),
+        ("70", "leakcheck itself failed (run directory, log or report files); a finding's status, or the command's own non-zero status, comes first"),
         ("101", "leakcheck found a leak the command did not report (e.g. in the raw domain)"),
         ("102", "leakcheck found a hang or deadlock and ended the stuck processes"),
         ("103", "a sanitizer reported an error (ASAN, LSan, MSAN, UBSan, TSan)"),
