@@ -365,9 +365,28 @@ pub fn regrtest_leak_lines(test: &TestReport) -> Vec<String> {
     lines
 }
 
-/// The innermost frame of the test's first leak site that has a file and a line.
+/// Where the test's first leak site points: the innermost frame outside the C runtime with a
+/// file and a line, or its Python frame when the interpreter allocated for Python code.
 pub fn top_leak_site(test: &TestReport) -> Option<Location> {
-    source_location(&test.leak_sites.first()?.frames)
+    let site = test.leak_sites.first()?;
+    let python = site.python_frame.as_ref().filter(|p| p.line > 0 && made_for_python_code(&site.frames));
+    match python {
+        Some(p) => Some(Location { function: Some(p.function.clone()), file: p.file.clone(), line: p.line }),
+        None => source_location(&site.frames),
+    }
+}
+
+/// Whether the interpreter made an allocation for the Python code it ran, with no C code of
+/// another module in between (an instance in `object_new`, a list's items): then the C line
+/// is CPython's, the same for every such leak, and the line to change is the Python frame's.
+/// An extension module's function between the allocator and the eval loop is the one to blame.
+fn made_for_python_code(frames: &[Frame]) -> bool {
+    let eval = frames.iter().position(|f| f.function.as_deref().is_some_and(|n| n.starts_with("_PyEval_EvalFrame")));
+    let Some(eval) = eval else { return false };
+    let interpreter = frames[eval].module.as_str();
+    frames[..eval]
+        .iter()
+        .all(|f| f.module == interpreter || is_runtime_module(&f.module) || f.module.contains("leakcheck"))
 }
 
 /// The C runtime's own libraries: their frames (`futex_wait`, `__lll_lock_wait`) say how a
@@ -739,6 +758,59 @@ mod tests {
         let attr = xml_visible(hostile, false);
         assert!(!attr.contains('\n') && !attr.contains('\t'), "{attr:?}");
         assert_eq!(xml_visible("test_os", false), "test_os");
+    }
+
+    #[test]
+    fn a_leak_made_for_python_code_points_at_the_python_line() {
+        let frame = |function: &str, file: &str, line: u32, module: &str| Frame {
+            function: Some(function.into()),
+            file: Some(file.into()),
+            line: Some(line),
+            column: None,
+            module: module.into(),
+            address: 0,
+            inlined: false,
+        };
+        let python = "/usr/bin/python3.11d";
+        let instance = super::super::LeakSiteReport {
+            domain: "obj".into(),
+            blocks: vec![1, 1, 1],
+            bytes: vec![56, 56, 56],
+            frames: vec![
+                frame("object_new", "Objects/typeobject.c", 4566, python),
+                frame("type_call", "Objects/typeobject.c", 1100, python),
+                frame("_PyEval_EvalFrameDefault", "Python/ceval.c", 4772, python),
+            ],
+            folded_frames: 2,
+            python_frame: Some(crate::hang::PythonFrame {
+                function: "PyLeak.test_grow".into(),
+                file: "Lib/test/test_pyleak.py".into(),
+                line: 7,
+            }),
+            python_frames: vec![],
+            object_types: vec!["Kept".into()],
+        };
+        let test = |site: super::super::LeakSiteReport| TestReport {
+            name: "test_pyleak".into(),
+            outcome: "passed".into(),
+            leaked: true,
+            leak_not_reported_by_regrtest: true,
+            regrtest: super::super::RegrtestLeaks::default(),
+            domains: None,
+            leak_sites: vec![site],
+            suppressed_sites: vec![],
+            failed_methods: vec![],
+            methods: vec![],
+            repetitions: None,
+            notes: vec![],
+        };
+        let at = top_leak_site(&test(instance.clone())).unwrap();
+        assert_eq!((at.file.as_str(), at.line), ("Lib/test/test_pyleak.py", 7));
+        // An extension's function between the allocator and the eval loop is the one to blame.
+        let mut extension = instance;
+        extension.frames.insert(1, frame("foo_new", "Modules/_foo.c", 12, "/x/_foo.so"));
+        let at = top_leak_site(&test(extension)).unwrap();
+        assert_eq!((at.file.as_str(), at.line), ("Objects/typeobject.c", 4566));
     }
 
     #[test]
