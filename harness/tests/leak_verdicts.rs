@@ -254,6 +254,17 @@ fn a_leak_in_one_of_several_runs_of_a_test_is_kept() {
 }
 
 #[test]
+fn a_ctrl_c_while_the_shim_patches_regrtest_still_stops_it() {
+    let dir = testdir();
+    let argv = regrtest_argv(dir.path(), &[], &["test_interrupt_at_refleak_import", "test_balanced"]);
+    let plain = std::process::Command::new(&argv[0]).args(&argv[1..]).current_dir(dir.path()).output().unwrap();
+    assert!(String::from_utf8_lossy(&plain.stdout).contains("Tests result: INTERRUPTED"), "{plain:?}");
+    let run = leakcheck_in(Some(dir.path()), &[], &as_strs(&argv), &[]);
+    assert_eq!(run.json()["summary"]["regrtest_result"], "INTERRUPTED", "{}", run.stderr);
+    assert_eq!(run.code(), plain.status.code(), "{}", run.stderr);
+}
+
+#[test]
 fn a_traceback_through_the_refleak_loop_is_the_same_as_without_leakcheck() {
     // The exception escapes regrtest's -R driver and the test function it repeats, both wrapped
     // by the shim: regrtest prints the traceback, which must not show the wrappers.

@@ -30,6 +30,15 @@ use crate::attribution;
 use crate::channel;
 use crate::pyapi::{Api, MethodFn, PyMethodDef, PyObject, METH_FASTCALL, METH_VARARGS_KEYWORDS, PY_FILE_INPUT};
 
+/// What a failure inside the audit hook means for the import that raised the event.
+enum Patched {
+    /// Patched, or not, with the error recorded: the import goes on.
+    Done,
+    /// A KeyboardInterrupt or SystemExit landed meanwhile: it is left set, and the hook fails
+    /// the import with it, as it would have failed without leakcheck.
+    Propagate,
+}
+
 /// The record kinds `boundaries.py` passes to [`mark`]; the index is the Python-side code.
 const KINDS: [&str; 6] = ["begin", "baseline", "measure", "end", "patched", "error"];
 const KIND_ERROR: usize = 5;
@@ -118,26 +127,45 @@ unsafe extern "C" fn audit_hook(event: *const c_char, args: *mut PyObject, _user
     }
     PATCH_STATE.store(IMPORTING, Ordering::Relaxed);
     // SAFETY: GIL held.
-    unsafe { patch_refleak(api) };
+    let patched = unsafe { patch_refleak(api) };
     // Back to waiting: regrtest may unload the module and import it again.
     PATCH_STATE.store(WAITING, Ordering::Relaxed);
-    0
+    match patched {
+        Patched::Done => 0,
+        Patched::Propagate => -1,
+    }
 }
 
-/// Import `test.libregrtest.refleak` and run `boundaries.py` on it. Leaves no exception set.
+/// Take the pending error of a step of [`patch_refleak`]: recorded, or left set when it must
+/// reach the program.
+///
+/// # Safety
+/// The GIL is held and an exception is set.
+unsafe fn failed(api: &Api, step: &str) -> Patched {
+    // SAFETY: GIL held, exception set (the caller's contract).
+    if unsafe { api.error_must_propagate() } {
+        record(KINDS[KIND_ERROR], format!("{step}: interrupted").as_bytes(), 0, 0);
+        return Patched::Propagate;
+    }
+    // SAFETY: as above.
+    let err = unsafe { api.take_error() };
+    record(KINDS[KIND_ERROR], format!("{step}: {err}").as_bytes(), 0, 0);
+    Patched::Done
+}
+
+/// Import `test.libregrtest.refleak` and run `boundaries.py` on it. Leaves no exception set,
+/// but a KeyboardInterrupt or SystemExit that landed meanwhile.
 ///
 /// # Safety
 /// The GIL is held.
-unsafe fn patch_refleak(api: &Api) {
+unsafe fn patch_refleak(api: &Api) -> Patched {
     crate::install_counting_hooks();
     // SAFETY: GIL held. This nested import raises its own `import` event, which the hook
     // ignores because PATCH_STATE is IMPORTING.
     let module = unsafe { (api.import_module)(REFLEAK_MODULE.as_ptr()) };
     if module.is_null() {
-        // SAFETY: GIL held. The outer import will fail the same way and regrtest will say so.
-        let err = unsafe { api.take_error() };
-        record(KINDS[KIND_ERROR], format!("importing {}: {err}", REFLEAK_MODULE.to_string_lossy()).as_bytes(), 0, 0);
-        return;
+        // SAFETY: GIL held, exception set. The outer import tries again and fails its own way.
+        return unsafe { failed(api, &format!("importing {}", REFLEAK_MODULE.to_string_lossy())) };
     }
     // SAFETY: GIL held; every reference created here is released below.
     unsafe {
@@ -151,24 +179,31 @@ unsafe fn patch_refleak(api: &Api) {
             && (api.dict_set_item_string)(globals, c"_refleak".as_ptr(), module) == 0
             && (api.dict_set_item_string)(globals, c"_mark".as_ptr(), mark_fn) == 0
             && (api.dict_set_item_string)(globals, c"_bracket".as_ptr(), bracket_fn) == 0;
-        if ok {
-            let result =
-                (api.run_string)(bootstrap_code().as_ptr(), PY_FILE_INPUT, globals, globals, std::ptr::null_mut());
+        // Compiled and run as a code object, not through PyRun_String: that one marks a
+        // KeyboardInterrupt it saw as unhandled, and the interpreter would later exit by SIGINT.
+        let outcome = if ok {
+            let code =
+                (api.compile_string)(bootstrap_code().as_ptr(), c"<leakcheck boundaries.py>".as_ptr(), PY_FILE_INPUT);
+            let result = if code.is_null() { code } else { (api.eval_code)(code, globals, globals) };
+            for obj in [result, code] {
+                if !obj.is_null() {
+                    (api.decref)(obj);
+                }
+            }
             if result.is_null() {
-                let err = api.take_error();
-                record(KINDS[KIND_ERROR], format!("boundaries.py: {err}").as_bytes(), 0, 0);
+                failed(api, "boundaries.py")
             } else {
-                (api.decref)(result);
+                Patched::Done
             }
         } else {
-            let err = api.take_error();
-            record(KINDS[KIND_ERROR], format!("setting up boundaries.py: {err}").as_bytes(), 0, 0);
-        }
+            failed(api, "setting up boundaries.py")
+        };
         for obj in [mark_fn, bracket_fn, globals, module] {
             if !obj.is_null() {
                 (api.decref)(obj);
             }
         }
+        outcome
     }
 }
 
@@ -247,16 +282,20 @@ unsafe extern "C" fn mark(_slf: *mut PyObject, args: *const *mut PyObject, nargs
 ///         after(raised)   # whether target raised
 /// ```
 ///
-/// with Python's own semantics (an exception in `before` propagates and skips the rest; one in
-/// `after` replaces the target's outcome), so that a KeyboardInterrupt that lands in our
-/// bookkeeping still stops regrtest as it would have. Being C, `f` adds no frame to tracebacks.
+/// with Python's semantics for what propagates (an exception in `before` propagates and skips
+/// the rest; one in `after` replaces the target's outcome), so that a KeyboardInterrupt that
+/// lands in our bookkeeping still stops regrtest as it would have. Unlike a `finally:` block,
+/// `after` runs with no exception being handled (`sys.exc_info()` is empty there, and an
+/// exception it raises has no `__context__`); `boundaries.py` needs neither. Being C, `f` adds
+/// no frame to tracebacks.
 unsafe extern "C" fn bracket(_slf: *mut PyObject, args: *const *mut PyObject, nargs: isize) -> *mut PyObject {
     let Some(api) = API.get() else {
         return std::ptr::null_mut();
     };
     if nargs != 3 || args.is_null() {
-        // Only boundaries.py calls this, with 3 arguments. NULL without an exception becomes a
-        // SystemError there, recorded as an error record.
+        // SAFETY: the GIL is held (CPython calls us). A debug interpreter aborts on NULL
+        // without an exception.
+        unsafe { api.raise_system_error(c"leakcheck_bracket(before, target, after) takes 3 arguments") };
         return std::ptr::null_mut();
     }
     // SAFETY: CPython passes `nargs` valid borrowed references; the GIL is held. PyTuple_Pack
@@ -296,17 +335,21 @@ unsafe extern "C" fn bracketed_call(slf: *mut PyObject, args: *mut PyObject, kwa
         if prepared.is_null() {
             return std::ptr::null_mut();
         }
-        // `(tuple, dict or None)`, items borrowed from `prepared`; PyTuple_Size and
-        // PyTuple_GetItem raise for anything else.
+        // `(tuple, dict or None)`, items borrowed from `prepared`; PyTuple_Size, PyTuple_GetItem
+        // and PyDict_Size raise for anything else.
         let call = if (api.tuple_size)(prepared) == 2 {
             let (new_args, new_kwargs) = ((api.tuple_get_item)(prepared, 0), (api.tuple_get_item)(prepared, 1));
-            (!new_args.is_null() && !new_kwargs.is_null() && (api.tuple_size)(new_args) >= 0)
+            let kwargs_ok = new_kwargs == api.none || (!new_kwargs.is_null() && (api.dict_size)(new_kwargs) >= 0);
+            (!new_args.is_null() && kwargs_ok && (api.tuple_size)(new_args) >= 0)
                 .then(|| (new_args, if new_kwargs == api.none { std::ptr::null_mut() } else { new_kwargs }))
         } else {
             None
         };
         let Some((call_args, call_kwargs)) = call else {
             (api.decref)(prepared);
+            if (api.err_occurred)().is_null() {
+                api.raise_system_error(c"leakcheck_bracket: before() must return (args tuple, kwargs dict or None)");
+            }
             return std::ptr::null_mut();
         };
         let mut result = (api.object_call)(target, call_args, call_kwargs);

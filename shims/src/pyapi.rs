@@ -123,13 +123,10 @@ pub struct Api {
     pub dict_set_item_string:
         unsafe extern "C" fn(dict: *mut PyObject, key: *const c_char, value: *mut PyObject) -> c_int,
     pub eval_get_builtins: unsafe extern "C" fn() -> *mut PyObject,
-    pub run_string: unsafe extern "C" fn(
-        code: *const c_char,
-        start: c_int,
-        globals: *mut PyObject,
-        locals: *mut PyObject,
-        flags: *mut c_void,
-    ) -> *mut PyObject,
+    pub compile_string:
+        unsafe extern "C" fn(code: *const c_char, filename: *const c_char, start: c_int) -> *mut PyObject,
+    pub eval_code:
+        unsafe extern "C" fn(code: *mut PyObject, globals: *mut PyObject, locals: *mut PyObject) -> *mut PyObject,
     pub cfunction_new:
         unsafe extern "C" fn(def: *const PyMethodDef, slf: *mut PyObject, module: *mut PyObject) -> *mut PyObject,
     pub long_as_long_long: unsafe extern "C" fn(obj: *mut PyObject) -> i64,
@@ -144,14 +141,21 @@ pub struct Api {
     pub err_occurred: unsafe extern "C" fn() -> *mut PyObject,
     pub err_fetch: unsafe extern "C" fn(*mut *mut PyObject, *mut *mut PyObject, *mut *mut PyObject),
     pub err_clear: unsafe extern "C" fn(),
+    pub err_exception_matches: unsafe extern "C" fn(exc: *mut PyObject) -> c_int,
+    pub err_set_string: unsafe extern "C" fn(exc: *mut PyObject, message: *const c_char),
+    /// `&PyExc_Exception` and `&PyExc_SystemError`: the variables, read when used.
+    pub exc_exception: *const *mut PyObject,
+    pub exc_system_error: *const *mut PyObject,
+    pub dict_size: unsafe extern "C" fn(dict: *mut PyObject) -> isize,
     pub err_restore: unsafe extern "C" fn(*mut PyObject, *mut PyObject, *mut PyObject),
     pub incref: unsafe extern "C" fn(obj: *mut PyObject),
     pub decref: unsafe extern "C" fn(obj: *mut PyObject),
     pub none: *mut PyObject,
 }
 
-// SAFETY: Api holds function pointers and the address of the immortal `_Py_NoneStruct`; it is
-// written once, before main, and only read afterwards.
+// SAFETY: Api holds function pointers and the addresses of the immortal `_Py_NoneStruct` and of
+// two exported exception-type variables; it is written once, before main, and only read
+// afterwards (the variables through it only with the GIL held).
 unsafe impl Send for Api {}
 // SAFETY: as above: read-only after construction.
 unsafe impl Sync for Api {}
@@ -166,15 +170,12 @@ impl Api {
                 c"PyDict_SetItemString" as unsafe extern "C" fn(*mut PyObject, *const c_char, *mut PyObject) -> c_int
             )?,
             eval_get_builtins: resolve!(c"PyEval_GetBuiltins" as unsafe extern "C" fn() -> *mut PyObject)?,
-            run_string: resolve!(
-                c"PyRun_StringFlags"
-                    as unsafe extern "C" fn(
-                        *const c_char,
-                        c_int,
-                        *mut PyObject,
-                        *mut PyObject,
-                        *mut c_void,
-                    ) -> *mut PyObject
+            compile_string: resolve!(
+                c"Py_CompileString" as unsafe extern "C" fn(*const c_char, *const c_char, c_int) -> *mut PyObject
+            )?,
+            eval_code: resolve!(
+                c"PyEval_EvalCode"
+                    as unsafe extern "C" fn(*mut PyObject, *mut PyObject, *mut PyObject) -> *mut PyObject
             )?,
             cfunction_new: resolve!(
                 c"PyCFunction_NewEx"
@@ -199,6 +200,11 @@ impl Api {
                 c"PyErr_Fetch" as unsafe extern "C" fn(*mut *mut PyObject, *mut *mut PyObject, *mut *mut PyObject)
             )?,
             err_clear: resolve!(c"PyErr_Clear" as unsafe extern "C" fn())?,
+            err_exception_matches: resolve!(c"PyErr_ExceptionMatches" as unsafe extern "C" fn(*mut PyObject) -> c_int)?,
+            err_set_string: resolve!(c"PyErr_SetString" as unsafe extern "C" fn(*mut PyObject, *const c_char))?,
+            exc_exception: lookup(c"PyExc_Exception")?.cast_const().cast(),
+            exc_system_error: lookup(c"PyExc_SystemError")?.cast_const().cast(),
+            dict_size: resolve!(c"PyDict_Size" as unsafe extern "C" fn(*mut PyObject) -> isize)?,
             err_restore: resolve!(
                 c"PyErr_Restore" as unsafe extern "C" fn(*mut PyObject, *mut PyObject, *mut PyObject)
             )?,
@@ -227,6 +233,25 @@ impl Api {
         }
         // SAFETY: CPython returns a buffer of `len` bytes owned by `obj`.
         Some(unsafe { std::slice::from_raw_parts(data.cast::<u8>(), len as usize) })
+    }
+
+    /// Whether the pending exception is no `Exception` (KeyboardInterrupt, SystemExit): one
+    /// that must reach the program rather than be handled by the shim.
+    ///
+    /// # Safety
+    /// The GIL is held and an exception is set.
+    pub unsafe fn error_must_propagate(&self) -> bool {
+        // SAFETY: GIL held; PyExc_Exception is an initialised, immortal type object pointer.
+        unsafe { (self.err_exception_matches)(*self.exc_exception) == 0 }
+    }
+
+    /// Raise SystemError(`message`).
+    ///
+    /// # Safety
+    /// The GIL is held.
+    pub unsafe fn raise_system_error(&self, message: &CStr) {
+        // SAFETY: GIL held; PyExc_SystemError is an initialised type object pointer.
+        unsafe { (self.err_set_string)(*self.exc_system_error, message.as_ptr()) }
     }
 
     /// Take the pending exception and describe it as `Type: message`, leaving no error set.

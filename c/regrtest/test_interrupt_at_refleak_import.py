@@ -1,0 +1,28 @@
+"""A Ctrl-C that lands while regrtest imports its -R driver, test.libregrtest.refleak, which the
+leakcheck shim patches at that moment (leakcheck fixture). Regrtest 3.11 imports that module
+after the test module, so the audit hook below sees it and interrupts the process right there."""
+import os
+import signal
+import sys
+import unittest
+
+_fired = False
+
+
+def _interrupt_at_refleak_import(event, args):
+    global _fired
+    if not _fired and event == "import" and args[0] == "test.libregrtest.refleak":
+        _fired = True
+        os.kill(os.getpid(), signal.SIGINT)
+
+
+sys.addaudithook(_interrupt_at_refleak_import)
+
+
+class InterruptTest(unittest.TestCase):
+    def test_nothing(self):
+        pass
+
+
+if __name__ == "__main__":
+    unittest.main()
