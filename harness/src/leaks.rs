@@ -6,7 +6,9 @@
 //! `runs`. The verdict is regrtest's own rule for references and memory blocks (bpo-30776): a
 //! domain leaks when *every* counted block delta is >= 1, so `[0, 1, 0]` or `[8, -8, 1]` do not.
 //! Byte deltas are reported beside the block deltas but do not decide: a cache that grows by
-//! `realloc` is not a leak of blocks.
+//! `realloc` is not a leak of blocks. Like regrtest 3.12+, the `obj` block deltas leave out the
+//! strings interned meanwhile (immortal, freed at shutdown), and so do the leak sites: a site
+//! whose live objects are interned immortal strings is none.
 
 #![forbid(unsafe_code)]
 
@@ -14,6 +16,12 @@ use serde::Serialize;
 
 use crate::hang::PythonFrame;
 use crate::shim_events::{Count, PyFrameRecord, Series, DOMAINS};
+
+/// Index of the `obj` domain in [`DOMAINS`].
+const OBJ: usize = 2;
+
+/// The object type the shim names an interned immortal `str` by (its `objtype` module).
+pub const IMMORTAL_INTERNED_STR: &str = "str (interned, immortal)";
 
 /// regrtest's rule for references and memory blocks: leak iff every counted delta is >= 1.
 pub fn regrtest_rule(deltas: &[i64]) -> bool {
@@ -66,15 +74,23 @@ pub fn analyze(series: &Series) -> Analysis {
     let unhooked: Vec<&'static str> = (0..3).filter(|&d| !series.hooked(d)).map(|d| DOMAINS[d]).collect();
 
     let mut previous: Option<[Count; 3]> = series.baseline;
+    let mut interned_before = series.interned_baseline;
     let mut deltas: Vec<[Count; 3]> = Vec::with_capacity(series.measures.len());
-    for measure in &series.measures {
-        let delta = match previous {
+    for (i, measure) in series.measures.iter().enumerate() {
+        let mut delta = match previous {
             Some(prev) => std::array::from_fn(|d| Count {
                 blocks: measure[d].blocks - prev[d].blocks,
                 bytes: measure[d].bytes - prev[d].bytes,
             }),
             None => [Count::default(); 3],
         };
+        // As regrtest 3.12+ does: strings interned meanwhile are no leak (freed at shutdown).
+        // They are objects, so they count in `obj`; their bytes are not known.
+        let interned_after = series.interned.get(i).copied().unwrap_or(-1);
+        if interned_before >= 0 && interned_after >= 0 {
+            delta[OBJ].blocks -= interned_after - interned_before;
+        }
+        interned_before = interned_after;
         deltas.push(delta);
         previous = Some(*measure);
     }
@@ -160,7 +176,13 @@ pub fn leak_sites(series: &Series) -> Vec<LeakSite> {
         // The shim's warm-up sites (blocks allocated before the counted repetitions, without a
         // stack) count in their domain's sum but are no call site.
         let stack = series.stacks.get(site).filter(|frames| !frames.is_empty());
-        if !domain_grows.contains(domain) || stack.is_none() {
+        // Interned immortal strings (3.12+: the compiler's identifiers) live until shutdown, by
+        // design; regrtest discounts them too.
+        let interned_strings = series
+            .object_types
+            .get(site)
+            .is_some_and(|types| !types.is_empty() && types.iter().all(|t| t == IMMORTAL_INTERNED_STR));
+        if !domain_grows.contains(domain) || stack.is_none() || interned_strings {
             continue;
         }
         let (blocks, bytes) = deltas(counts);
@@ -210,6 +232,8 @@ mod tests {
             runs,
             baseline: Some(counts(points[0].0, points[0].1, points[0].2)),
             measures: points[1..].iter().map(|&(r, m, o)| counts(r, m, o)).collect(),
+            interned_baseline: -1,
+            interned: vec![-1; points.len() - 1],
             flags: 0o77,
             aborted: Some(false),
             sites: Default::default(),
@@ -260,6 +284,35 @@ mod tests {
         );
         s.measures.pop();
         assert!(leak_sites(&s).is_empty(), "no verdict on a series cut short");
+    }
+
+    #[test]
+    fn interned_strings_are_discounted_as_regrtest_3_12_does() {
+        // obj grows by 2 blocks per repetition, of which 1 is a newly interned string.
+        let mut s = series(&[(0, 0, 0), (0, 0, 2), (0, 0, 4), (0, 0, 6), (0, 0, 8), (0, 0, 10), (0, 0, 12)], 3, 3);
+        assert_eq!(analyze(&s).domains.obj.blocks, [2, 2, 2]);
+        s.interned_baseline = 100;
+        s.interned = vec![101, 102, 103, 104, 105, 106];
+        let obj = analyze(&s).domains.obj;
+        assert_eq!((obj.blocks, obj.leaked), (vec![1, 1, 1], true));
+        s.interned = vec![102, 104, 106, 108, 110, 112];
+        assert!(!analyze(&s).domains.obj.leaked, "all of it interned strings");
+        // A driver that does not subtract them (-1): nothing discounted.
+        s.interned = vec![-1; 6];
+        assert_eq!(analyze(&s).domains.obj.blocks, [2, 2, 2]);
+
+        // Their site is no leak site either.
+        let counts = |points: &[(i64, i64)]| {
+            points
+                .iter()
+                .map(|&(i, b)| (i, Count { blocks: b, bytes: b * 60 }))
+                .collect::<std::collections::BTreeMap<_, _>>()
+        };
+        s.sites.insert(1, (b'o', counts(&[(2, 3), (3, 4), (4, 5), (5, 6), (6, 6)])));
+        s.stacks.insert(1, vec![0x10]);
+        assert_eq!(leak_sites(&s).len(), 1);
+        s.object_types.insert(1, vec![IMMORTAL_INTERNED_STR.into()]);
+        assert!(leak_sites(&s).is_empty());
     }
 
     #[test]

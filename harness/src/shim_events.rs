@@ -288,6 +288,11 @@ pub struct Series {
     pub baseline: Option<[Count; 3]>,
     /// Counters after each repetition, in order (index = repetition).
     pub measures: Vec<[Count; 3]>,
+    /// The interned strings regrtest's 3.12+ driver subtracts from its block count, at the
+    /// baseline and after each repetition (`getunicodeinternedsize()`; -1 where the driver does
+    /// not subtract them).
+    pub interned_baseline: i64,
+    pub interned: Vec<i64>,
     /// Flags of the last measurement (which hooks were still installed, which byte counts exact).
     pub flags: u32,
     /// `Some(false)`: all repetitions ran; `Some(true)`: an exception cut them short; `None`: no
@@ -431,6 +436,8 @@ impl ShimData {
                         runs: u32::try_from(record.b).unwrap_or(0),
                         baseline: None,
                         measures: Vec::new(),
+                        interned_baseline: -1,
+                        interned: Vec::new(),
                         flags: record.flags,
                         aborted: None,
                         sites: BTreeMap::new(),
@@ -447,9 +454,13 @@ impl ShimData {
                     };
                     series.flags = record.flags;
                     match record.kind {
-                        Kind::Baseline => series.baseline = Some(record.counts),
+                        Kind::Baseline => {
+                            series.baseline = Some(record.counts);
+                            series.interned_baseline = record.b;
+                        }
                         Kind::Measure if record.a == series.measures.len() as i64 => {
-                            series.measures.push(record.counts)
+                            series.measures.push(record.counts);
+                            series.interned.push(record.b);
                         }
                         Kind::Measure => self.bad_lines += 1,
                         _ => {

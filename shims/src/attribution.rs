@@ -141,12 +141,12 @@ pub fn end(test: &[u8]) -> Vec<u8> {
     let mut records = Vec::new();
     if active() {
         // Before the lock: dlsym takes the loader's.
-        let type_type = crate::objtype::type_type();
+        let types = crate::objtype::type_objects();
         let mut state = STATE.lock();
         if let Some(tracker) = state.as_mut() {
             let runs = RUNS.load(Ordering::Relaxed);
             let index = WARMUPS.load(Ordering::Relaxed) + runs;
-            tracker.write_sites_at_end(test, index, runs, type_type, &mut records);
+            tracker.write_sites_at_end(test, index, runs, types, &mut records);
         }
     }
     close();
@@ -390,9 +390,16 @@ impl Tracker {
 
     /// The sites written before, live or not (a site absent here had no `end`), and the
     /// Python types of the objects still alive at the `obj` sites that may leak.
-    fn write_sites_at_end(&mut self, test: &[u8], index: i64, runs: i64, type_type: Option<usize>, out: &mut Vec<u8>) {
-        if let Some(type_type) = type_type {
-            self.write_object_types(runs, type_type, out);
+    fn write_sites_at_end(
+        &mut self,
+        test: &[u8],
+        index: i64,
+        runs: i64,
+        types: Option<crate::objtype::TypeObjects>,
+        out: &mut Vec<u8>,
+    ) {
+        if let Some(types) = types {
+            self.write_object_types(runs, types, out);
         }
         self.write_site_records(test, index, |site| site.written, out);
     }
@@ -400,7 +407,7 @@ impl Tracker {
     /// `objtype PID - SITE NAME` for each type found among a few live blocks of every `obj`
     /// site that kept at least one block per counted repetition (the others cannot be leak
     /// sites). One pass over the live blocks.
-    fn write_object_types(&self, runs: i64, type_type: usize, out: &mut Vec<u8>) {
+    fn write_object_types(&self, runs: i64, types: crate::objtype::TypeObjects, out: &mut Vec<u8>) {
         let candidate = |site: &Site| site.domain == b'o' && site.written && site.blocks >= runs.max(1);
         if !self.sites.iter().any(candidate) {
             return;
@@ -419,7 +426,7 @@ impl Tracker {
         for (site, blocks) in samples {
             let mut names: Vec<Vec<u8>> = Vec::new();
             for (ptr, size) in blocks {
-                if let Some(name) = crate::objtype::type_name(ptr, size as usize, type_type) {
+                if let Some(name) = crate::objtype::type_name(ptr, size as usize, types) {
                     if !names.contains(&name) {
                         names.push(name);
                     }

@@ -18,11 +18,17 @@
 # ours is on the stack while a test runs, and tracebacks and faulthandler dumps printed then
 # are the ones regrtest prints without leakcheck.
 #
+# 3.12+ drivers subtract the interned strings created meanwhile from their block count
+# (`getallocatedblocks() - getunicodeinternedsize(...)`: CPython frees them at shutdown). The
+# twin makes the same call the driver makes and passes the count with the baseline and each
+# measurement (-1 when the driver makes none), so that leakcheck can discount them the same way.
+#
 # Nothing here allocates between measurements beyond what a Python call frame needs: the
 # counters live in the shim, and the marker returns None.
 
 
 def _leakcheck_install(refleak, mark, bracket, BEGIN, BASELINE, MEASURE, END, PATCHED, ERROR):
+    import sys
     from test.support import os_helper
 
     if getattr(refleak, "_leakcheck_wrapped", None):
@@ -42,6 +48,19 @@ def _leakcheck_install(refleak, mark, bracket, BEGIN, BASELINE, MEASURE, END, PA
         return
     name_index = params.index("test_name")
     func_index = params.index("test_func")
+
+    interned_size = getattr(sys, "getunicodeinternedsize", None)
+    if "getunicodeinternedsize" not in code.co_names:
+        interned_size = None
+    only_immortal = any(isinstance(c, tuple) and "_only_immortal" in c for c in code.co_consts)
+
+    def interned():
+        if interned_size is None:
+            return -1
+        try:
+            return interned_size(_only_immortal=True) if only_immortal else interned_size()
+        except Exception:
+            return -1
 
     def counts(bound):
         hunt = bound.get("hunt_refleak")
@@ -65,7 +84,7 @@ def _leakcheck_install(refleak, mark, bracket, BEGIN, BASELINE, MEASURE, END, PA
 
         def fd_count():
             index = taken[0]
-            mark(MEASURE, test_name, index, 0)
+            mark(MEASURE, test_name, index, interned())
             taken[0] = index + 1
             return real_fd_count()
 
@@ -74,7 +93,7 @@ def _leakcheck_install(refleak, mark, bracket, BEGIN, BASELINE, MEASURE, END, PA
                 started[0] = True
                 if os_helper.fd_count is fd_count:
                     os_helper.fd_count = real_fd_count
-                mark(BASELINE, test_name, -1, 0)
+                mark(BASELINE, test_name, -1, interned())
             return args, kwargs
 
         test_func = bracket(before_repetition, bound["test_func"], None)

@@ -12,6 +12,9 @@
 //! pointers to nowhere, and those give `None` here, never a fault. The offsets are those of
 //! every 64-bit CPython 3.8 to 3.14 without `Py_TRACE_REFS` (`ob_type` at 8, `tp_name` at 24,
 //! `tp_basicsize` at 32, `tp_flags` at 168); a build with other layouts gives `None`.
+//!
+//! A `str` that is interned and immortal (3.12+: the compiler's identifiers) is named
+//! [`IMMORTAL_INTERNED_STR`]: CPython frees those at shutdown, and regrtest discounts them.
 
 use std::sync::OnceLock;
 
@@ -28,13 +31,45 @@ const PY_TPFLAGS_TYPE_SUBCLASS: u64 = 1 << 31;
 const PRE_HEADER_PART: usize = 16;
 /// Longest type name read.
 const MAX_NAME: usize = 128;
+/// `PyASCIIObject.state`, after `ob_refcnt`, `ob_type`, `length` and `hash`; its low two bits
+/// are `interned`, where 2 and 3 mean immortal (3.12+, `SSTATE_INTERNED_IMMORTAL[_STATIC]`).
+const STR_STATE: usize = 32;
 
-/// `&PyType_Type`, when this process has CPython. Resolve it before taking a lock that an
-/// allocating thread may wait for: `dlsym` takes the dynamic loader's lock.
-pub fn type_type() -> Option<usize> {
-    static ADDRESS: OnceLock<Option<usize>> = OnceLock::new();
-    *ADDRESS.get_or_init(|| crate::pyapi::lookup(c"PyType_Type").map(|address| address as usize))
+/// The type name written for an interned immortal `str`.
+pub const IMMORTAL_INTERNED_STR: &[u8] = b"str (interned, immortal)";
+
+/// Whether the `str` at `object` is interned and immortal: 3.12+ marks an immortal object by
+/// a refcount whose low 32 bits are negative as an `int32_t` (`_Py_IsImmortal`), and the
+/// string's `state.interned` says how it is interned. 3.11 has no immortal refcounts.
+fn immortal_interned_str(object: usize) -> bool {
+    let immortal = word(object).is_some_and(|refcount| (refcount as u32 as i32) < 0);
+    let mut state = [0u8; 4];
+    immortal && read(object + STR_STATE, &mut state) && u32::from_ne_bytes(state) & 3 >= 2
 }
+
+/// The addresses of the type objects [`type_name`] compares with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TypeObjects {
+    /// `&PyType_Type`.
+    pub type_type: usize,
+    /// `&PyUnicode_Type` (0 if not found).
+    pub unicode_type: usize,
+}
+
+/// [`TypeObjects`], when this process has CPython. Resolve them before taking a lock that an
+/// allocating thread may wait for: `dlsym` takes the dynamic loader's lock.
+pub fn type_objects() -> Option<TypeObjects> {
+    static ADDRESSES: OnceLock<Option<TypeObjects>> = OnceLock::new();
+    *ADDRESSES.get_or_init(|| {
+        Some(TypeObjects {
+            type_type: crate::pyapi::lookup(c"PyType_Type")? as usize,
+            unicode_type: crate::pyapi::lookup(c"PyUnicode_Type").map_or(0, |address| address as usize),
+        })
+    })
+}
+
+/// `sizeof(PyASCIIObject)` in 3.12+ (3.11's is 48): the smallest compact string.
+const ASCII_OBJECT_SIZE: usize = 40;
 
 /// `out.len()` bytes of this process's memory at `address`, or `None` where nothing readable
 /// is mapped.
@@ -57,8 +92,9 @@ fn word(address: usize) -> Option<u64> {
 
 /// The type name of the object in the live `obj` block at `block` of `size` bytes (the pointer
 /// `PyObject_Malloc` returned), or `None` when the block holds no object this can vouch for.
-/// `type_type` is `&PyType_Type` ([`type_type`]).
-pub fn type_name(block: usize, size: usize, type_type: usize) -> Option<Vec<u8>> {
+/// `types` are from [`type_objects`].
+pub fn type_name(block: usize, size: usize, types: TypeObjects) -> Option<Vec<u8>> {
+    let TypeObjects { type_type, unicode_type } = types;
     (0..=2).map(|parts| parts * PRE_HEADER_PART).find_map(|offset| {
         let object = block.checked_add(offset)?;
         if offset + 2 * 8 > size {
@@ -79,7 +115,9 @@ pub fn type_name(block: usize, size: usize, type_type: usize) -> Option<Vec<u8>>
         let expected = if flags & PY_TPFLAGS_HAVE_GC != 0 { PRE_HEADER_PART } else { 0 }
             + if flags & PY_TPFLAGS_PREHEADER != 0 { PRE_HEADER_PART } else { 0 };
         let basic_size = usize::try_from(word(ty + TP_BASICSIZE)?).ok()?;
-        if expected != offset || basic_size == 0 || basic_size > size - offset {
+        // A compact `str` is smaller than `str`'s `tp_basicsize` (the legacy `PyUnicodeObject`).
+        let fits = if ty == unicode_type { size - offset >= ASCII_OBJECT_SIZE } else { basic_size <= size - offset };
+        if expected != offset || basic_size == 0 || !fits {
             return None;
         }
         let name = usize::try_from(word(ty + TP_NAME)?).ok()?;
@@ -92,6 +130,9 @@ pub fn type_name(block: usize, size: usize, type_type: usize) -> Option<Vec<u8>>
         let plausible = !text.is_empty()
             && std::str::from_utf8(text).is_ok()
             && !text.iter().any(|&b| b.is_ascii_control() || b == b' ');
+        if plausible && text == b"str" && offset == 0 && immortal_interned_str(object) {
+            return Some(IMMORTAL_INTERNED_STR.to_vec());
+        }
         plausible.then(|| text.to_vec())
     })
 }
@@ -113,7 +154,8 @@ mod tests {
     fn a_block_that_is_no_object_has_no_type() {
         // Garbage that points nowhere (and no CPython in the test binary).
         let block = [0xdead_beef_u64; 8];
-        assert_eq!(type_name(block.as_ptr() as usize, 64, 0x1000), None);
+        let types = |type_type| TypeObjects { type_type, unicode_type: 0 };
+        assert_eq!(type_name(block.as_ptr() as usize, 64, types(0x1000)), None);
         // A block that looks like an object whose type is `type_type` itself, but whose flags
         // put it at another offset than where it was found (GC type found at offset 0).
         let mut fake_type = [0u64; 32];
@@ -124,11 +166,11 @@ mod tests {
         let object = [1u64, type_address as u64];
         // The reads go through the kernel: keep the writes from being optimised away.
         std::hint::black_box((&fake_type, &object));
-        assert_eq!(type_name(object.as_ptr() as usize, 16, type_address), None);
+        assert_eq!(type_name(object.as_ptr() as usize, 16, types(type_address)), None);
         // The same type without the GC flag: the object is where it should be.
         fake_type[21] = 0;
         fake_type[3] = c"Fake".as_ptr() as u64; // tp_name, at 24
         std::hint::black_box(&fake_type);
-        assert_eq!(type_name(object.as_ptr() as usize, 16, type_address), Some(b"Fake".to_vec()));
+        assert_eq!(type_name(object.as_ptr() as usize, 16, types(type_address)), Some(b"Fake".to_vec()));
     }
 }
