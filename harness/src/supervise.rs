@@ -78,6 +78,10 @@ pub enum Action {
 /// How often the sink's `tick` runs.
 const TICK: Duration = Duration::from_secs(1);
 
+/// Reads of one pipe per turn of the loop (of 64 KiB each): then signals, ticks and the other
+/// pipe get their turn, even while the command writes without pause.
+const MAX_READS_PER_TURN: usize = 16;
+
 /// How the child ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ChildExit {
@@ -406,9 +410,12 @@ impl<'a> Loop<'a> {
         })
     }
 
-    /// Read what a pipe has; on EOF flush its last partial line and close it.
+    /// Read what a pipe has, up to [`MAX_READS_PER_TURN`] buffers (a command that writes
+    /// without pause must not keep the loop from signals and ticks); on EOF flush its last
+    /// partial line and close it; when its mirror is a broken pipe, close it as well, so that
+    /// the command gets the broken pipe it would have got without leakcheck.
     fn drain(&mut self, index: usize, buf: &mut [u8], lines: &mut Lines<'_>) -> Result<(), SuperviseError> {
-        loop {
+        for _ in 0..MAX_READS_PER_TURN {
             let Some(fd) = self.pipes[index].fd.as_ref().map(|fd| fd.as_raw_fd()) else {
                 return Ok(());
             };
@@ -429,25 +436,36 @@ impl<'a> Loop<'a> {
                 return Ok(());
             }
             let chunk = &buf[..n as usize];
-            self.mirror(index, chunk);
+            let mirrored = self.mirror(index, chunk);
             self.split_lines(index, chunk, lines)?;
+            if mirrored.is_err_and(|err| err.kind() == io::ErrorKind::BrokenPipe) {
+                // Our reader is gone (`leakcheck ... | head -1`): pass that on.
+                self.close_pipe(index, lines)?;
+                return Ok(());
+            }
             if (n as usize) < buf.len() {
                 return Ok(());
             }
         }
+        Ok(())
     }
 
-    fn mirror(&mut self, index: usize, chunk: &[u8]) {
+    /// Copy `chunk` to our own stdout or stderr; the first error stops the copying for good.
+    fn mirror(&mut self, index: usize, chunk: &[u8]) -> io::Result<()> {
         let pipe = &mut self.pipes[index];
         if let Some(&last) = chunk.last() {
             pipe.mid_line = last != b'\n';
         }
-        if let Some(fd) = pipe.mirror {
-            if let Err(err) = write_all_fd(fd, chunk) {
-                pipe.mirror = None;
-                self.output_errors.push(format!("writing the command's {:?} to our fd {fd}: {err}", pipe.stream));
-            }
-        }
+        let Some(fd) = pipe.mirror else { return Ok(()) };
+        write_all_fd(fd, chunk).inspect_err(|err| {
+            pipe.mirror = None;
+            let what = if err.kind() == io::ErrorKind::BrokenPipe {
+                "; the command's pipe was closed too, as its reader went away"
+            } else {
+                ""
+            };
+            self.output_errors.push(format!("writing the command's {:?} to our fd {fd}: {err}{what}", pipe.stream));
+        })
     }
 
     fn split_lines(&mut self, index: usize, mut chunk: &[u8], lines: &mut Lines<'_>) -> Result<(), SuperviseError> {

@@ -139,6 +139,54 @@ fn a_command_ignoring_sigterm_is_killed_after_the_grace_period() {
     assert_eq!(report["status"]["killed_after_grace"], true);
 }
 
+/// leakcheck on `yes` (a command that writes without pause), its stdout piped to us, once
+/// the first line came.
+fn flood(json: &std::path::Path) -> (KillOnDrop, BufReader<std::process::ChildStdout>) {
+    let mut child = KillOnDrop(
+        Command::new(LEAKCHECK)
+            .args(["--grace", "5", "--json"])
+            .arg(json)
+            .args(["--", "yes"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let mut stdout = BufReader::new(child.0.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    assert_eq!(first, "y\n");
+    (child, stdout)
+}
+
+#[test]
+fn sigterm_ends_a_command_that_writes_without_pause() {
+    let work = tempfile::tempdir().unwrap();
+    let json = work.path().join("r.json");
+    let (mut child, mut stdout) = flood(&json);
+    let reader = std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
+    // SAFETY: plain kill(2) on our own child.
+    unsafe { libc::kill(child.0.id() as i32, libc::SIGTERM) };
+    let status = wait_with_limit(&mut child, Duration::from_secs(60));
+    let _ = reader.join();
+    assert_eq!(status.code(), Some(128 + libc::SIGTERM));
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    assert_eq!(report["status"]["interrupted_by"], "SIGTERM");
+}
+
+#[test]
+fn a_reader_that_goes_away_gives_the_command_its_broken_pipe() {
+    // `leakcheck -- yes | head -1`: as in `yes | head -1`, `yes` dies of SIGPIPE.
+    let work = tempfile::tempdir().unwrap();
+    let json = work.path().join("r.json");
+    let (mut child, stdout) = flood(&json);
+    drop(stdout);
+    let status = wait_with_limit(&mut child, Duration::from_secs(60));
+    assert_eq!(status.code(), Some(128 + libc::SIGPIPE));
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    assert_eq!(report["status"]["signal"], "SIGPIPE");
+}
+
 #[test]
 fn bad_flags_are_a_usage_error() {
     let out = Command::new(LEAKCHECK).args(["--grace", "x", "--", "true"]).output().unwrap();
