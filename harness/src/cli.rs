@@ -34,6 +34,7 @@ JUnit XML, issue drafts and annotations asked for.";
 #[command(name = "leakcheck", version, about = ABOUT, long_about = LONG_ABOUT)]
 #[command(after_help = crate::exit::help_text())]
 #[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+#[command(override_usage = "leakcheck [OPTIONS] -- <COMMAND>...\n       leakcheck symbolize [OPTIONS] [LOG]")]
 pub struct Args {
     #[command(subcommand)]
     pub action: Option<Action>,
@@ -227,6 +228,11 @@ impl Args {
         }
         if self.command.first().is_none_or(|c| c.is_empty()) {
             return Err("no command given after `--`".into());
+        }
+        for (flag, path) in [("--json", &self.json), ("--junit-xml", &self.junit_xml)] {
+            if path.as_deref() == Some(std::path::Path::new("-")) {
+                return Err(format!("{flag} needs a file: standard output carries the command's own output"));
+            }
         }
         let suppression_files = if self.suppressions.is_empty() {
             env("LEAKCHECK_SUPPRESSIONS")

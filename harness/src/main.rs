@@ -29,6 +29,18 @@ fn main() {
         Ok(outcome) => outcome,
         Err(err) => {
             eprintln!("leakcheck: error: {err:#}");
+            // The command did not run (no run directory, no log): the reports still say why.
+            let command = config.command.iter().map(|a| a.to_string_lossy().into_owned()).collect();
+            let run_dir = config.run_dir.as_ref().map(|d| d.display().to_string()).unwrap_or_default();
+            let mut report = leakcheck::report::RunReport::new(command, run_dir);
+            report.status.error = Some(format!("{err:#}"));
+            report.status.leakcheck_exit_code = ExitCode::INTERNAL;
+            let workspace = std::env::var("GITHUB_WORKSPACE").ok();
+            for err in
+                leakcheck::outputs::write_all(&report, &config.outputs, workspace.as_deref(), &mut std::io::stdout())
+            {
+                eprintln!("leakcheck: error: {err}");
+            }
             std::process::exit(ExitCode::INTERNAL);
         }
     };

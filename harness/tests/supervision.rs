@@ -188,11 +188,32 @@ fn a_reader_that_goes_away_gives_the_command_its_broken_pipe() {
 }
 
 #[test]
+fn a_run_that_cannot_be_set_up_still_writes_its_report() {
+    let work = tempfile::tempdir().unwrap();
+    let json = work.path().join("r.json");
+    let output = Command::new(LEAKCHECK)
+        .arg("--run-dir")
+        .arg(work.path())
+        .arg("--json")
+        .arg(&json)
+        .args(["--", "echo", "never"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(70));
+    assert!(output.stdout.is_empty(), "the command did not run");
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    assert!(report["status"]["error"].as_str().is_some_and(|e| e.contains("run directory")), "{report}");
+    assert_eq!(report["status"]["leakcheck_exit_code"], 70);
+}
+
+#[test]
 fn bad_flags_are_a_usage_error() {
     let out = Command::new(LEAKCHECK).args(["--grace", "x", "--", "true"]).output().unwrap();
     assert_eq!(out.status.code(), Some(64));
     let out = Command::new(LEAKCHECK).output().unwrap();
     assert_eq!(out.status.code(), Some(64));
+    let out = Command::new(LEAKCHECK).args(["--json", "-", "--", "true"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(64), "stdout is the command's: no JSON there");
     let out = Command::new(LEAKCHECK).arg("--help").output().unwrap();
     assert_eq!(out.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&out.stdout).contains("Exit status:"));
