@@ -16,7 +16,7 @@
 //! [`crate::channel`]. It creates no Python object and returns `None`.
 //!
 //! The wrappers themselves (of the `-R` driver and of the test function it repeats) are C
-//! callables made by [`bracket`], so that the command's output stays what it would be without
+//! callables made by `bracket` below, so that the command's output stays what it would be without
 //! leakcheck: a Python wrapper would add its frames to every traceback and faulthandler dump
 //! printed while a test runs under `-R` (`test_x crashed -- Traceback ...`).
 //!
