@@ -519,6 +519,13 @@ fn assemble(
         regrtest_result: parsed.summary.as_ref().and_then(|s| s.result.clone()),
         huntrleaks: saw_huntrleaks,
     };
+    if supervised.interrupted_by.is_some() {
+        // Stopped by us on a signal (buildbot's SIGTERM, a Ctrl-C regrtest did not get to
+        // report): the test that was running got no result because of that, not of itself.
+        for test in tests.iter_mut().filter(|t| t.outcome == "unknown") {
+            test.outcome = "interrupted".into();
+        }
+    }
     report.tests = tests;
 }
 

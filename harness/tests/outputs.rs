@@ -217,9 +217,10 @@ fn sigterm_in_the_middle_of_a_test_leaves_complete_reports_and_log() {
     let raw = tests.iter().find(|t| t["name"] == "test_leak_raw").expect("test_leak_raw in the report");
     assert_eq!(raw["leaked"], true);
     let sleeper = tests.iter().find(|t| t["name"] == "test_quiet_sleeper").expect("the interrupted test is listed");
-    assert_ne!(sleeper["outcome"], "passed");
+    assert_eq!(sleeper["outcome"], "interrupted", "no result of its own: the run was stopped");
 
     let cases = junit_cases(&stopped.junit);
+    assert!(cases.iter().any(|(n, f)| n == "test_quiet_sleeper" && f.is_empty()), "skipped, not failed: {cases:?}");
     assert!(cases.iter().any(|(n, f)| n == "test_leak_raw" && f.contains(&"leak".to_owned())), "{cases:?}");
     assert!(cases.iter().any(|(n, f)| n == "run" && f.contains(&"run".to_owned())), "{cases:?}");
 }

@@ -203,16 +203,17 @@ fn clip(s: &str, max: usize) -> Cow<'_, str> {
 /// A title as Markdown heading text: the title itself when no character of it can form markup
 /// (what test, class, builder and branch names are made of: `test_posix: TestPosixSpawn fails on
 /// AMD64 Fedora Rawhide 3.x`), so that the heading's source is the title to paste; else
-/// [`md_text`]. Plain means letters, digits, spaces and `. - ( ) / , + '`, an `_` only between
-/// word characters (no emphasis), a `:` only before a space (no `:emoji:`, no `http://`
-/// autolink), and no `www.` (GitHub's other autolink).
+/// [`md_text`]. Plain means letters, digits, spaces and `. - ( ) / , + '`, an `_` that cannot
+/// open emphasis (it follows a word character or `_`, or nothing follows it: `test___all__`
+/// is plain, ` _x` is not), a `:` only before a space (no `:emoji:`, no `http://` autolink),
+/// and no `www.` (GitHub's other autolink).
 pub fn md_title(s: &str) -> String {
     let chars: Vec<char> = s.chars().collect();
     let word = |i: usize| chars.get(i).is_some_and(|c| c.is_alphanumeric() || *c == '_');
     let plain = chars.iter().enumerate().all(|(i, &c)| match c {
         _ if c.is_alphanumeric() => true,
         ' ' | '.' | '-' | '(' | ')' | '/' | ',' | '+' | '\'' => true,
-        '_' => i > 0 && word(i - 1) && word(i + 1),
+        '_' => (i > 0 && word(i - 1)) || chars.get(i + 1).is_none_or(|c| c.is_whitespace()),
         ':' => chars.get(i + 1).is_none_or(|&next| next == ' '),
         _ => false,
     }) && !s.to_ascii_lowercase().contains("www.");
@@ -303,7 +304,9 @@ fn search_terms(case: &Case<'_>) -> Vec<(String, &'static str)> {
     if case.test.is_some() {
         terms.push((format!("is:issue {}", case.name), "the test file, full text"));
     }
-    let function = case.failures.iter().find_map(|f| f.location.as_ref()?.function.clone());
+    // A Python location's function is the test's own code, searched for above.
+    let function =
+        case.failures.iter().find_map(|f| f.location.as_ref().filter(|l| !l.file.ends_with(".py"))?.function.clone());
     if let Some(function) = function {
         terms.push((format!("is:issue {function}"), "the C function, full text"));
     }
@@ -451,8 +454,11 @@ mod tests {
             md_title("test_x leaks PyMem_RawMalloc blocks on PPC64LE (RHEL8) 3.13"),
             "test_x leaks PyMem_RawMalloc blocks on PPC64LE (RHEL8) 3.13"
         );
+        assert_eq!(md_title("test___all__ leaks on B 3.x"), "test___all__ leaks on B 3.x");
+        assert_eq!(md_title("test_x: T.test___repr__ fails"), "test_x: T.test___repr__ fails");
         for markup in [
             "test_x fails on _em_ 3.x",
+            "a __init__ b",
             "test_x :smile: fails",
             "see http://x.org",
             "www.x.org",

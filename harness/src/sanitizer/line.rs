@@ -169,11 +169,13 @@ fn runtime_headline(text: &str, pid: Option<u32>) -> Option<Headline> {
 }
 
 /// `LOCATION: runtime error: MESSAGE`. UBSan writes to stderr unbuffered, so the line may begin
-/// with what a test printed just before, unittest's verbose `test_x (mod.Class.test_x) ... `
-/// above all: that part is not the headline.
+/// with what was printed just before: unittest's verbose `test_x (mod.Class.test_x) ... `, or
+/// regrtest's `-R` progress (a `.`, digit or `X` per repetition: `...x.c:1:2: runtime error`).
+/// That part is not the headline.
 fn ubsan_headline(text: &str) -> Option<Headline> {
     let marker = text.find(": runtime error: ")?;
     let text = text[..marker].rfind(" ... ").map_or(text, |at| &text[at + " ... ".len()..]);
+    let text = after_progress(text);
     let (location, message) = text.split_once(": runtime error: ")?;
     if location.is_empty() || location.starts_with('#') {
         return None;
@@ -186,6 +188,28 @@ fn ubsan_headline(text: &str) -> Option<Headline> {
         location: Some(ubsan_location(location)),
         addresses: hex_numbers(message),
     })
+}
+
+/// `text` without regrtest's `-R` progress characters in front of a UBSan location: `.`, digits,
+/// `X`, and the space between warm-ups and counted runs (3.12+). A location is a path, which
+/// starts with a letter, `_`, `/`, `./` or `../`, or `(module+0x...)`/`<unknown>`. Dots right
+/// before a `/` may be the path's own `./` or `../`: up to two are kept (which of the two it was
+/// cannot be told; the reports fold `./` away).
+fn after_progress(text: &str) -> &str {
+    if text.starts_with(['/', '(', '<']) || text.starts_with("./") || text.starts_with("../") {
+        return text;
+    }
+    let rest = text.trim_start_matches(|c: char| matches!(c, '.' | '0'..='9' | 'X' | ' '));
+    let cut = text.len() - rest.len();
+    let path_like = rest.starts_with(|c: char| c.is_ascii_alphabetic() || matches!(c, '_' | '/' | '(' | '<'));
+    if cut == 0 || !path_like {
+        return text;
+    }
+    if rest.starts_with('/') {
+        let dots = text[..cut].len() - text[..cut].trim_end_matches('.').len();
+        return &text[cut - dots.min(2)..];
+    }
+    rest
 }
 
 /// UBSan prints `file:line:col`, `<unknown>` or `(module+0xoffset)`.
@@ -564,6 +588,18 @@ mod tests {
         };
         assert_eq!(after_verbose.message, "/src/ubsan.c:8:14: runtime error: signed integer overflow: 1 + 2147483647");
         assert_eq!(after_verbose.location.and_then(|l| l.file).as_deref(), Some("/src/ubsan.c"));
+        // After regrtest's -R progress dots (3.11: `......`; 3.12+: `12:34`, then `.. ...`).
+        for (line, file) in [
+            (".....x.c:1:2: runtime error: division by zero", "x.c"),
+            ("1X. Objects/longobject.c:5:6: runtime error: division by zero", "Objects/longobject.c"),
+            ("..../Include/object.h:5:6: runtime error: division by zero", "../Include/object.h"),
+            ("./Include/object.h:5:6: runtime error: division by zero", "./Include/object.h"),
+            ("/src/u.c:5:6: runtime error: division by zero", "/src/u.c"),
+        ] {
+            let Line::Headline(h) = classify(line) else { panic!("{line}") };
+            assert_eq!(h.location.and_then(|l| l.file).as_deref(), Some(file), "{line}");
+            assert!(h.message.starts_with(file), "{}", h.message);
+        }
         let Line::Headline(h) = classify("/src/ubsan.c:8:14: runtime error: signed integer overflow: 2147483647 + 1 cannot be represented in type 'int'") else { panic!() };
         assert_eq!((h.sanitizer, h.pid, h.kind.as_str()), (Sanitizer::Ubsan, None, "signed-integer-overflow"));
         let location = h.location.unwrap_or_else(|| empty_frame(9));
