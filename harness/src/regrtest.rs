@@ -134,6 +134,14 @@ pub struct TestResult {
     /// unittest's `FAIL: ...`/`ERROR: ...` headers, e.g.
     /// `test_foo (test.test_x.TestClass.test_foo)`, deduplicated, over all attempts.
     pub failed_methods: Vec<String>,
+    /// The traceback regrtest printed with `test X failed -- Traceback ...` (a single failure
+    /// without `-v`) or `test X crashed -- Traceback ...`, from `Traceback` on (the first
+    /// [`MAX_TRACEBACK_BYTES`]; the last attempt's).
+    pub traceback: Option<String>,
+    /// For `failed -- Traceback`: the function of its first frame, the failing test method
+    /// (unittest leaves its own frames out); `None` for a crash, whose first frames are
+    /// regrtest's.
+    pub traceback_method: Option<String>,
     /// Every unittest method the output named with a result: all of them with `-v` (verbose
     /// `test_foo (mod.Class.test_foo) ... ok` lines), else the failed ones (`FAIL:`/`ERROR:`
     /// headers). In order of first appearance.
@@ -277,6 +285,8 @@ static METHOD_STATUS: LazyLock<Regex> = LazyLock::new(|| {
 });
 /// `single.py`/`runtest.py`: `test {name} failed[ -- {exc}]`, `test {name} crashed -- {tb}`.
 static HINT: LazyLock<Regex> = LazyLock::new(|| re(r"^test (\S+) (failed|crashed)(?: -- |$)"));
+/// A frame line of a Python traceback: `  File "...", line N, in NAME`.
+static TRACEBACK_FRAME: LazyLock<Regex> = LazyLock::new(|| re(r#"^  File ".*", line \d+, in (\w+)$"#));
 /// faulthandler's `dump_traceback_later(timeout, exit=True)` header.
 static FAULTHANDLER_TIMEOUT: LazyLock<Regex> = LazyLock::new(|| re(r"^Timeout \(\d+:\d{2}:\d{2}(?:\.\d+)?\)!$"));
 static SUMMARY_HEADER: LazyLock<Regex> = LazyLock::new(|| re(r"^== Tests result: (.*) ==$"));
@@ -380,6 +390,20 @@ pub struct Parser {
     pending_method: Option<(usize, String, String)>,
     /// The traceback under a `FAIL:`/`ERROR:` header being read.
     traceback: Option<Traceback>,
+    /// The traceback after `test X failed -- ` / `crashed -- ` being read.
+    failure_traceback: Option<FailureTraceback>,
+}
+
+/// A traceback regrtest printed with a test's result line.
+#[derive(Debug)]
+struct FailureTraceback {
+    test: usize,
+    text: String,
+    /// The method, to be read off the first frame (`failed`, not `crashed`).
+    wants_method: bool,
+    method: Option<String>,
+    /// The last line was blank: the traceback ends, unless a chained one follows.
+    after_blank: bool,
 }
 
 /// A traceback of unittest's error list being collected for a method.
@@ -418,6 +442,9 @@ impl Parser {
         let was_separator = self.prev_was_separator;
         self.prev_was_separator = is_rule(text, b'=');
         self.collect_traceback(text);
+        if self.collect_failure_traceback(text) {
+            return;
+        }
 
         if self.collect_list_names(text) {
             return;
@@ -501,6 +528,7 @@ impl Parser {
     pub fn finish(mut self, run_completed: bool) -> ParsedRun {
         // The output may end inside a traceback.
         self.finish_traceback();
+        self.finish_failure_traceback();
         let Parser {
             tests, by_name, current, first_run_total, summary, summary_seen, summary_blocks, in_summary, ..
         } = self;
@@ -652,6 +680,17 @@ impl Parser {
             };
             if let Some(&i) = c.get(1).and_then(|m| self.by_name.get(m.as_str())) {
                 self.tests[i].hint = Some(outcome);
+                const TRACEBACK: &str = "Traceback (most recent call last):";
+                if text.ends_with(TRACEBACK) {
+                    self.finish_failure_traceback();
+                    self.failure_traceback = Some(FailureTraceback {
+                        test: i,
+                        text: format!("{TRACEBACK}\n"),
+                        wants_method: outcome == Outcome::Failed,
+                        method: None,
+                        after_blank: false,
+                    });
+                }
             }
             return;
         }
@@ -784,6 +823,8 @@ impl Parser {
         let state = &mut self.tests[i];
         state.result.attempts = state.result.attempts.saturating_add(1);
         state.result.result_text = None;
+        state.result.traceback = None;
+        state.result.traceback_method = None;
         state.explicit = None;
         state.hint = None;
         state.announced = false;
@@ -913,6 +954,40 @@ impl Parser {
             tb.text.push_str(truncate_at_char_boundary(text, room.saturating_sub(1)));
             tb.text.push('\n');
         }
+    }
+
+    /// The lines after `test X failed -- Traceback (most recent call last):`, until the blank
+    /// line regrtest prints after them (a chained exception's blank lines and `During handling
+    /// ...` go on), or a progress line. Returns whether the line was the traceback's.
+    fn collect_failure_traceback(&mut self, text: &str) -> bool {
+        let Some(tb) = self.failure_traceback.as_mut() else { return false };
+        let chained = text.starts_with("During handling of the above exception")
+            || text.starts_with("The above exception was the direct cause")
+            || text.starts_with("Traceback (most recent call last):");
+        let progress = LOG_PREFIX.find(text).is_some_and(|m| PROGRESS.is_match(&text[m.end()..]));
+        if progress || (tb.after_blank && !chained && !text.is_empty()) {
+            self.finish_failure_traceback();
+            return false;
+        }
+        tb.after_blank = text.is_empty();
+        if tb.wants_method && tb.method.is_none() {
+            if let Some(c) = TRACEBACK_FRAME.captures(text) {
+                tb.method = c.get(1).map(|m| m.as_str().to_owned());
+            }
+        }
+        if tb.text.len() < MAX_TRACEBACK_BYTES {
+            let room = MAX_TRACEBACK_BYTES - tb.text.len();
+            tb.text.push_str(truncate_at_char_boundary(text, room.saturating_sub(1)));
+            tb.text.push('\n');
+        }
+        true
+    }
+
+    fn finish_failure_traceback(&mut self) {
+        let Some(tb) = self.failure_traceback.take() else { return };
+        let Some(state) = self.tests.get_mut(tb.test) else { return };
+        state.result.traceback = Some(tb.text.trim_end().to_owned());
+        state.result.traceback_method = tb.method;
     }
 
     fn finish_traceback(&mut self) {
@@ -1415,6 +1490,46 @@ mod tests {
 
     fn test<'a>(run: &'a ParsedRun, name: &str) -> &'a TestResult {
         run.tests.iter().find(|t| t.name == name).unwrap_or_else(|| panic!("no test {name} in {:#?}", run.tests))
+    }
+
+    #[test]
+    fn tracebacks_printed_with_a_result_line_are_kept() {
+        let run = parse(
+            "0:00:00 load avg: 0.10 Run 2 tests sequentially\n\
+             0:00:00 load avg: 0.10 [1/2] test_fail\n\
+             test test_fail failed -- Traceback (most recent call last):\n\
+             \x20 File \"/tmp/t/test_fail.py\", line 5, in test_one\n\
+             \x20   self.assertEqual(1, 2)\n\
+             AssertionError: 1 != 2\n\
+             \n\
+             0:00:00 load avg: 0.10 [2/2/1] test_crash -- test_fail failed\n\
+             test test_crash crashed -- Traceback (most recent call last):\n\
+             \x20 File \"/usr/lib/python3.11/test/libregrtest/runtest.py\", line 355, in _runtest_inner\n\
+             KeyError: 'x'\n\
+             \n\
+             During handling of the above exception, another exception occurred:\n\
+             \n\
+             Traceback (most recent call last):\n\
+             \x20 File \"/tmp/t/test_crash.py\", line 3, in <module>\n\
+             Exception: errors while loading tests\n\
+             \n\
+             test_crash failed (uncaught exception)\n\
+             \n\
+             == Tests result: FAILURE ==\n",
+            true,
+        );
+        let fail = test(&run, "test_fail");
+        assert_eq!(fail.traceback_method.as_deref(), Some("test_one"));
+        let text = fail.traceback.as_deref().unwrap();
+        assert!(
+            text.starts_with("Traceback (most recent call last):\n") && text.ends_with("AssertionError: 1 != 2"),
+            "{text}"
+        );
+        let crash = test(&run, "test_crash");
+        assert_eq!(crash.traceback_method, None, "a crash's first frame is regrtest's");
+        let text = crash.traceback.as_deref().unwrap();
+        assert!(text.contains("During handling") && text.ends_with("Exception: errors while loading tests"), "{text}");
+        assert_eq!(crash.outcome, Some(Outcome::UncaughtException));
     }
 
     #[test]

@@ -385,6 +385,8 @@ fn add_hangs(report: &mut RunReport, hangs: Vec<HangReport>) {
                 suppressed_sites: Vec::new(),
                 failed_methods: Vec::new(),
                 methods: Vec::new(),
+                traceback: None,
+                traceback_method: None,
                 repetitions: None,
                 notes: Vec::new(),
             }),
@@ -652,6 +654,8 @@ fn test_report(test: &regrtest::TestResult, series: Option<&Series>, join: &Join
         suppressed_sites,
         failed_methods: test.failed_methods.clone(),
         methods: test.methods.clone(),
+        traceback: test.traceback.clone(),
+        traceback_method: test.traceback_method.clone(),
         repetitions,
         notes,
     }

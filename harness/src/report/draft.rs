@@ -120,6 +120,11 @@ fn title(case: &Case<'_>, builder: Option<&str>, branch: Option<&str>) -> String
             }
             n => format!("{name}: {} and {} more fail", first.short(), n - 1),
         }
+    } else if let Some(method) =
+        case.test.and_then(|t| t.traceback_method.as_deref()).filter(|_| has(FailureKind::Regrtest))
+    {
+        // Without -v, regrtest's traceback of a single failure names the method (not its class).
+        format!("{name}: {method} fails")
     } else if has(FailureKind::Hang) {
         format!("{name} hangs")
     } else if let Some(finding) = case.failures.iter().find(|f| f.kind == FailureKind::Sanitizer) {

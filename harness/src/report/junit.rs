@@ -279,6 +279,11 @@ fn regrtest_failure(report: &RunReport, test: &TestReport, methods: &[FailedMeth
         }
     }
     let mut details = format!("{} {}\n", test.name, outcome_words(&test.outcome));
+    // Without -v, a single failure's traceback (or a crash's) comes with regrtest's result line.
+    if let Some(traceback) = &test.traceback {
+        details.push_str(traceback);
+        details.push('\n');
+    }
     for method in methods {
         let _ = writeln!(details, "FAIL/ERROR: {}", method.raw);
         // The traceback unittest printed for it, when regrtest showed it (verbose, re-runs).
@@ -823,6 +828,8 @@ mod tests {
             suppressed_sites: vec![],
             failed_methods: vec![],
             methods: vec![],
+            traceback: None,
+            traceback_method: None,
             repetitions: None,
             notes: vec![],
         };
@@ -889,6 +896,8 @@ mod tests {
             suppressed_sites: vec![],
             failed_methods: vec![],
             methods: vec![],
+            traceback: None,
+            traceback_method: None,
             repetitions: None,
             notes: vec!["a note after the sites".into()],
         };

@@ -119,6 +119,12 @@ pub struct TestReport {
     /// Every unittest method the output names with its result: all of them when regrtest runs
     /// with `-v` (and in `--rerun`'s verbose re-runs), else the failing ones.
     pub methods: Vec<crate::regrtest::MethodResult>,
+    /// The traceback regrtest printed with the test's result (`test X failed -- Traceback
+    /// ...`, `crashed -- Traceback ...`).
+    pub traceback: Option<String>,
+    /// The failing method that traceback names (its first frame), for titles.
+    #[serde(skip)]
+    pub traceback_method: Option<String>,
     pub repetitions: Option<Repetitions>,
     /// Why something is missing or partial.
     pub notes: Vec<String>,
@@ -582,6 +588,8 @@ mod tests {
                     suppressed_sites: vec![],
                     failed_methods: vec![],
                     methods: vec![],
+                    traceback: None,
+                    traceback_method: None,
                     repetitions: None,
                     notes: vec![],
                 },
@@ -617,6 +625,8 @@ mod tests {
                     }],
                     failed_methods: vec![],
                     methods: vec![],
+                    traceback: None,
+                    traceback_method: None,
                     repetitions: None,
                     notes: vec![],
                 },
