@@ -206,6 +206,11 @@ pub struct Config {
     pub suppressions: crate::suppress::Suppressions,
 }
 
+/// `value` without surrounding white space, `None` when nothing is left.
+fn trimmed(value: Option<String>) -> Option<String> {
+    value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+}
+
 impl Args {
     /// What to do: a subcommand, or a run.
     pub fn mode(self) -> Result<Mode, String> {
@@ -247,8 +252,9 @@ impl Args {
             json: self.json,
             junit_xml: self.junit_xml,
             issue_draft_dir: self.issue_draft,
-            builder: self.builder.or(env_builder),
-            branch: self.branch.or(env_branch),
+            // As for the environment: trimmed, and an empty flag says nothing.
+            builder: trimmed(self.builder).or(env_builder),
+            branch: trimmed(self.branch).or(env_branch),
             annotations: self.annotations,
         };
         Ok(Config {
@@ -342,6 +348,9 @@ mod tests {
         let args = Args::try_parse_from(["leakcheck", "--builder", "PPC64 Fedora", "--", "true"]).unwrap();
         let outputs = args.resolve_with_env(env).unwrap().outputs;
         assert_eq!(outputs.builder.as_deref(), Some("PPC64 Fedora"));
+        let args = Args::try_parse_from(["leakcheck", "--builder", " B ", "--branch", "", "--", "true"]).unwrap();
+        let outputs = args.resolve_with_env(env).unwrap().outputs;
+        assert_eq!((outputs.builder.as_deref(), outputs.branch.as_deref()), (Some("B"), Some("3.x")));
         assert_eq!(outputs.branch.as_deref(), Some("3.x"));
         let args = Args::try_parse_from(["leakcheck", "--", "true"]).unwrap();
         let outputs = args.resolve_with_env(|_| None).unwrap().outputs;

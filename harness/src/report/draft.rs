@@ -324,8 +324,12 @@ fn markdown(report: &RunReport, case: &Case<'_>, title: &str, builder: Option<&s
 
     md.push_str("## Before filing\n\n");
     md.push_str("Search for an existing issue first, in this order; if one is open, add a comment there with a link to this build and the excerpt below instead of filing a new one.\n\n");
-    for (i, (term, why)) in search_terms(case).iter().enumerate() {
+    let terms = search_terms(case);
+    for (i, (term, why)) in terms.iter().enumerate() {
         let _ = writeln!(md, "{}. [{}]({ISSUES_SEARCH_URL}{}): {why}", i + 1, md_code(term), query_encode(term));
+    }
+    if terms.is_empty() {
+        md.push_str("No test names it: search for the function or error kind of the excerpt below.\n");
     }
 
     md.push_str("\n## What failed\n\n");
