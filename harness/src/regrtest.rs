@@ -138,6 +138,9 @@ pub struct TestResult {
     /// without `-v`) or `test X crashed -- Traceback ...`, from `Traceback` on (the first
     /// [`MAX_TRACEBACK_BYTES`]; the last attempt's).
     pub traceback: Option<String>,
+    /// `test_x skipped -- REASON`: why regrtest skipped the whole file (`unittest.SkipTest` or a
+    /// resource it was not given, raised at import).
+    pub skip_reason: Option<String>,
     /// For `failed -- Traceback`: the function of its first frame, the failing test method
     /// (unittest leaves its own frames out); `None` for a crash, whose first frames are
     /// regrtest's.
@@ -285,6 +288,8 @@ static METHOD_STATUS: LazyLock<Regex> = LazyLock::new(|| {
 });
 /// `single.py`/`runtest.py`: `test {name} failed[ -- {exc}]`, `test {name} crashed -- {tb}`.
 static HINT: LazyLock<Regex> = LazyLock::new(|| re(r"^test (\S+) (failed|crashed)(?: -- |$)"));
+/// `test_x skipped -- REASON`, printed by the process that ran the test.
+static SKIP_REASON: LazyLock<Regex> = LazyLock::new(|| re(r"^(\S+) skipped -- (.+)$"));
 /// A frame line of a Python traceback: `  File "...", line N, in NAME`.
 static TRACEBACK_FRAME: LazyLock<Regex> = LazyLock::new(|| re(r#"^  File ".*", line \d+, in (\w+)$"#));
 /// faulthandler's `dump_traceback_later(timeout, exit=True)` header.
@@ -694,6 +699,12 @@ impl Parser {
             }
             return;
         }
+        if let Some(c) = SKIP_REASON.captures(rest) {
+            if let Some(&i) = c.get(1).and_then(|m| self.by_name.get(m.as_str())) {
+                let reason = c.get(2).map_or("", |m| m.as_str());
+                self.tests[i].result.skip_reason = Some(truncate_at_char_boundary(reason, 1024).to_owned());
+            }
+        }
         if FAULTHANDLER_TIMEOUT.is_match(text) {
             // Only sequentially: in -j mode this is worker output after the worker's result.
             if !self.parallel {
@@ -825,6 +836,7 @@ impl Parser {
         state.result.result_text = None;
         state.result.traceback = None;
         state.result.traceback_method = None;
+        state.result.skip_reason = None;
         state.explicit = None;
         state.hint = None;
         state.announced = false;
@@ -1530,6 +1542,23 @@ mod tests {
         let text = crash.traceback.as_deref().unwrap();
         assert!(text.contains("During handling") && text.ends_with("Exception: errors while loading tests"), "{text}");
         assert_eq!(crash.outcome, Some(Outcome::UncaughtException));
+    }
+
+    #[test]
+    fn a_skipped_files_reason_is_kept() {
+        let run = parse(
+            "0:00:00 load avg: 0.10 Run tests in parallel using 2 child processes\n\
+             0:00:00 load avg: 0.10 [1/2] test_skipmod skipped\n\
+             test_skipmod skipped -- not on this platform\n\
+             0:00:00 load avg: 0.10 [2/2] test_ok passed\n\
+             \n\
+             == Tests result: SUCCESS ==\n",
+            true,
+        );
+        let skipped = test(&run, "test_skipmod");
+        assert_eq!(skipped.outcome, Some(Outcome::Skipped));
+        assert_eq!(skipped.skip_reason.as_deref(), Some("not on this platform"));
+        assert_eq!(test(&run, "test_ok").skip_reason, None);
     }
 
     #[test]

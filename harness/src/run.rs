@@ -387,6 +387,7 @@ fn add_hangs(report: &mut RunReport, hangs: Vec<HangReport>) {
                 methods: Vec::new(),
                 traceback: None,
                 traceback_method: None,
+                skip_reason: None,
                 repetitions: None,
                 notes: Vec::new(),
             }),
@@ -656,6 +657,7 @@ fn test_report(test: &regrtest::TestResult, series: Option<&Series>, join: &Join
         methods: test.methods.clone(),
         traceback: test.traceback.clone(),
         traceback_method: test.traceback_method.clone(),
+        skip_reason: test.skip_reason.clone(),
         repetitions,
         notes,
     }

@@ -229,9 +229,14 @@ fn test_case<'a>(report: &RunReport, test: &'a TestReport, excerpts: &Excerpts) 
     if test.leaked {
         failures.push(leak_failure(test, excerpts));
     }
+    // regrtest's words when it gave a reason (`test_x skipped -- not on this platform`).
+    let reason = |default: &str| match &test.skip_reason {
+        Some(why) => format!("{default}: {why}"),
+        None => default.to_owned(),
+    };
     let skipped = match test.outcome.as_str() {
-        "skipped" => Some("skipped".to_owned()),
-        "resource_denied" => Some("skipped (resource denied)".to_owned()),
+        "skipped" => Some(reason("skipped")),
+        "resource_denied" => Some(reason("skipped (resource denied)")),
         "ran_no_tests" => Some("ran no tests".to_owned()),
         // Stopped by the user (SIGINT): not a failure of the test.
         "interrupted" => Some("interrupted: the run was stopped while it ran".to_owned()),
@@ -834,6 +839,7 @@ mod tests {
             methods: vec![],
             traceback: None,
             traceback_method: None,
+            skip_reason: None,
             repetitions: None,
             notes: vec![],
         };
@@ -902,6 +908,7 @@ mod tests {
             methods: vec![],
             traceback: None,
             traceback_method: None,
+            skip_reason: None,
             repetitions: None,
             notes: vec!["a note after the sites".into()],
         };

@@ -125,6 +125,9 @@ pub struct TestReport {
     /// The failing method that traceback names (its first frame), for titles.
     #[serde(skip)]
     pub traceback_method: Option<String>,
+    /// Why regrtest skipped the whole test file (`test_x skipped -- not on this platform`).
+    #[serde(skip)]
+    pub skip_reason: Option<String>,
     pub repetitions: Option<Repetitions>,
     /// Why something is missing or partial.
     pub notes: Vec<String>,
@@ -590,6 +593,7 @@ mod tests {
                     methods: vec![],
                     traceback: None,
                     traceback_method: None,
+                    skip_reason: None,
                     repetitions: None,
                     notes: vec![],
                 },
@@ -627,6 +631,7 @@ mod tests {
                     methods: vec![],
                     traceback: None,
                     traceback_method: None,
+                    skip_reason: None,
                     repetitions: None,
                     notes: vec![],
                 },
