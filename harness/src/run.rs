@@ -374,23 +374,7 @@ fn add_hangs(report: &mut RunReport, hangs: Vec<HangReport>) {
         let Some(name) = &hang.test else { continue };
         match report.tests.iter_mut().find(|t| &t.name == name) {
             Some(test) => test.outcome = "hung".into(),
-            None => report.tests.push(TestReport {
-                name: name.clone(),
-                outcome: "hung".into(),
-                leaked: false,
-                leak_not_reported_by_regrtest: false,
-                regrtest: RegrtestLeaks::default(),
-                domains: None,
-                leak_sites: Vec::new(),
-                suppressed_sites: Vec::new(),
-                failed_methods: Vec::new(),
-                methods: Vec::new(),
-                traceback: None,
-                traceback_method: None,
-                skip_reason: None,
-                repetitions: None,
-                notes: Vec::new(),
-            }),
+            None => report.tests.push(TestReport::new(name.clone(), "hung")),
         }
         report.warnings.extend(hang.notes.iter().cloned());
     }

@@ -827,21 +827,10 @@ mod tests {
             object_types: vec!["Kept".into()],
         };
         let test = |site: super::super::LeakSiteReport| TestReport {
-            name: "test_pyleak".into(),
-            outcome: "passed".into(),
             leaked: true,
             leak_not_reported_by_regrtest: true,
-            regrtest: super::super::RegrtestLeaks::default(),
-            domains: None,
             leak_sites: vec![site],
-            suppressed_sites: vec![],
-            failed_methods: vec![],
-            methods: vec![],
-            traceback: None,
-            traceback_method: None,
-            skip_reason: None,
-            repetitions: None,
-            notes: vec![],
+            ..TestReport::new("test_pyleak".into(), "passed")
         };
         let at = top_leak_site(&test(instance.clone())).unwrap();
         assert_eq!((at.file.as_str(), at.line), ("Lib/test/test_pyleak.py", 7));
@@ -896,21 +885,11 @@ mod tests {
             object_types: vec![],
         };
         let test = TestReport {
-            name: "test_leak_raw".into(),
-            outcome: "passed".into(),
             leaked: true,
             leak_not_reported_by_regrtest: true,
-            regrtest: super::super::RegrtestLeaks::default(),
-            domains: None,
             leak_sites: vec![site],
-            suppressed_sites: vec![],
-            failed_methods: vec![],
-            methods: vec![],
-            traceback: None,
-            traceback_method: None,
-            skip_reason: None,
-            repetitions: None,
             notes: vec!["a note after the sites".into()],
+            ..TestReport::new("test_leak_raw".into(), "passed")
         };
         let excerpt = Excerpts::new(&RunReport::new(vec![], "/tmp/x".into())).of(&test);
         let lines: Vec<&str> = excerpt.lines().collect();

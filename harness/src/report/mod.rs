@@ -133,6 +133,29 @@ pub struct TestReport {
     pub notes: Vec<String>,
 }
 
+impl TestReport {
+    /// A test with `outcome` and nothing measured, found or noted yet.
+    pub fn new(name: String, outcome: &str) -> Self {
+        TestReport {
+            name,
+            outcome: outcome.to_owned(),
+            leaked: false,
+            leak_not_reported_by_regrtest: false,
+            regrtest: RegrtestLeaks::default(),
+            domains: None,
+            leak_sites: Vec::new(),
+            suppressed_sites: Vec::new(),
+            failed_methods: Vec::new(),
+            methods: Vec::new(),
+            traceback: None,
+            traceback_method: None,
+            skip_reason: None,
+            repetitions: None,
+            notes: Vec::new(),
+        }
+    }
+}
+
 /// The deltas regrtest itself printed (`test_x leaked [..] references, sum=..`); `null` when it
 /// printed none for that item.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -580,31 +603,11 @@ mod tests {
             run_dir: "/tmp/x".into(),
             shim: ShimStatus::default(),
             tests: vec![
+                TestReport { domains: Some(clean), ..TestReport::new("test_clean\x1b[2J".into(), "passed") },
                 TestReport {
-                    name: "test_clean\x1b[2J".into(),
-                    outcome: "passed".into(),
-                    leaked: false,
-                    leak_not_reported_by_regrtest: false,
-                    regrtest: RegrtestLeaks::default(),
-                    domains: Some(clean),
-                    leak_sites: vec![],
-                    suppressed_sites: vec![],
-                    failed_methods: vec![],
-                    methods: vec![],
-                    traceback: None,
-                    traceback_method: None,
-                    skip_reason: None,
-                    repetitions: None,
-                    notes: vec![],
-                },
-                TestReport {
-                    name: "test_raw".into(),
-                    outcome: "passed".into(),
                     leaked: true,
                     leak_not_reported_by_regrtest: true,
-                    regrtest: RegrtestLeaks::default(),
                     domains: Some(raw_leak),
-                    suppressed_sites: vec![],
                     leak_sites: vec![LeakSiteReport {
                         domain: "raw".into(),
                         blocks: vec![1, 1, 1],
@@ -627,13 +630,7 @@ mod tests {
                         python_frames: vec![],
                         object_types: vec![],
                     }],
-                    failed_methods: vec![],
-                    methods: vec![],
-                    traceback: None,
-                    traceback_method: None,
-                    skip_reason: None,
-                    repetitions: None,
-                    notes: vec![],
+                    ..TestReport::new("test_raw".into(), "passed")
                 },
             ],
             summary: Summary {
