@@ -224,6 +224,11 @@ mod tests {
         ]
     }
 
+    /// A site's live counts by measurement index, from `(index, blocks)`, blocks of `size` bytes.
+    fn site_counts(points: &[(i64, i64)], size: i64) -> std::collections::BTreeMap<i64, Count> {
+        points.iter().map(|&(i, b)| (i, Count { blocks: b, bytes: b * size })).collect()
+    }
+
     fn series(points: &[(i64, i64, i64)], warmups: u32, runs: u32) -> Series {
         Series {
             pid: 1,
@@ -247,12 +252,7 @@ mod tests {
     #[test]
     fn a_site_leaks_when_it_grows_in_every_counted_repetition() {
         let mut s = series(&[(0, 0, 0), (0, 0, 0), (0, 0, 0), (0, 0, 0), (0, 0, 0), (0, 0, 0), (0, 0, 0)], 3, 3);
-        let counts = |points: &[(i64, i64)]| {
-            points
-                .iter()
-                .map(|&(i, b)| (i, Count { blocks: b, bytes: b * 24 }))
-                .collect::<std::collections::BTreeMap<_, _>>()
-        };
+        let counts = |points: &[(i64, i64)]| site_counts(points, 24);
         // Site 1: +1 each counted repetition. Site 2: a cache that fills once. Site 3: grows in
         // two of three.
         // Site 4: blocks from the warm-ups, freed as new ones come: flat.
@@ -302,12 +302,7 @@ mod tests {
         assert_eq!(analyze(&s).domains.obj.blocks, [2, 2, 2]);
 
         // Their site is no leak site either.
-        let counts = |points: &[(i64, i64)]| {
-            points
-                .iter()
-                .map(|&(i, b)| (i, Count { blocks: b, bytes: b * 60 }))
-                .collect::<std::collections::BTreeMap<_, _>>()
-        };
+        let counts = |points: &[(i64, i64)]| site_counts(points, 60);
         s.sites.insert(1, (b'o', counts(&[(2, 3), (3, 4), (4, 5), (5, 6), (6, 6)])));
         s.stacks.insert(1, vec![0x10]);
         assert_eq!(leak_sites(&s).len(), 1);
@@ -319,12 +314,7 @@ mod tests {
     fn growth_that_dies_with_the_dash_r_driver_is_no_leak_site() {
         // -R 2:2: measurements 0..=3, the sites after the driver returned at index 4.
         let mut s = series(&[(0, 0, 0); 5], 2, 2);
-        let counts = |points: &[(i64, i64)]| {
-            points
-                .iter()
-                .map(|&(i, b)| (i, Count { blocks: b, bytes: b * 32 }))
-                .collect::<std::collections::BTreeMap<_, _>>()
-        };
+        let counts = |points: &[(i64, i64)]| site_counts(points, 32);
         // Site 1 leaks. Site 2 holds the driver's `alloc_before` and `alloc_after`: its first
         // predecessor was a warm-up block (site 3, shrinking), both die with the driver.
         s.sites.insert(1, (b'o', counts(&[(2, 1), (3, 2), (4, 2)])));

@@ -224,6 +224,11 @@ fn regrtest_leak_lines(output: &str) -> Vec<String> {
     output.lines().filter(|l| l.starts_with("test_") && l.contains(" leaked [")).map(str::to_owned).collect()
 }
 
+/// `argv` run as it is, in `dir`, to compare leakcheck's run with.
+fn without_leakcheck(dir: &std::path::Path, argv: &[String]) -> std::process::Output {
+    std::process::Command::new(&argv[0]).args(&argv[1..]).current_dir(dir).output().expect("running the command")
+}
+
 #[test]
 fn regrtests_own_verdicts_are_the_same_with_and_without_leakcheck() {
     // 3.11.2's memory-block check subtracts sys._getquickenedcount(), so whether it catches
@@ -231,7 +236,7 @@ fn regrtests_own_verdicts_are_the_same_with_and_without_leakcheck() {
     // the shim did to the interpreter's execution would show here.
     let dir = testdir();
     let argv = regrtest_argv(dir.path(), &[], &FIXTURES);
-    let plain = std::process::Command::new(&argv[0]).args(&argv[1..]).current_dir(dir.path()).output().unwrap();
+    let plain = without_leakcheck(dir.path(), &argv);
     let plain_lines = regrtest_leak_lines(&String::from_utf8_lossy(&plain.stderr));
     assert!(!plain_lines.is_empty(), "the fixtures leak under plain regrtest too");
     let run = leakcheck_in(Some(dir.path()), &[], &as_strs(&argv), &[]);
@@ -257,7 +262,7 @@ fn a_leak_in_one_of_several_runs_of_a_test_is_kept() {
 fn a_ctrl_c_while_the_shim_patches_regrtest_still_stops_it() {
     let dir = testdir();
     let argv = regrtest_argv(dir.path(), &[], &["test_interrupt_at_refleak_import", "test_balanced"]);
-    let plain = std::process::Command::new(&argv[0]).args(&argv[1..]).current_dir(dir.path()).output().unwrap();
+    let plain = without_leakcheck(dir.path(), &argv);
     assert!(String::from_utf8_lossy(&plain.stdout).contains("Tests result: INTERRUPTED"), "{plain:?}");
     let run = leakcheck_in(Some(dir.path()), &[], &as_strs(&argv), &[]);
     assert_eq!(run.json()["summary"]["regrtest_result"], "INTERRUPTED", "{}", run.stderr);
@@ -270,7 +275,7 @@ fn a_traceback_through_the_refleak_loop_is_the_same_as_without_leakcheck() {
     // by the shim: regrtest prints the traceback, which must not show the wrappers.
     let dir = testdir();
     let argv = regrtest_argv(dir.path(), &[], &["test_load_error"]);
-    let plain = std::process::Command::new(&argv[0]).args(&argv[1..]).current_dir(dir.path()).output().unwrap();
+    let plain = without_leakcheck(dir.path(), &argv);
     let traceback = |stderr: &str| -> Vec<String> {
         stderr
             .lines()
