@@ -35,12 +35,7 @@ fn main() {
             let mut report = leakcheck::report::RunReport::new(command, run_dir);
             report.status.error = Some(format!("{err:#}"));
             report.status.leakcheck_exit_code = ExitCode::INTERNAL;
-            let workspace = std::env::var("GITHUB_WORKSPACE").ok();
-            for err in
-                leakcheck::outputs::write_all(&report, &config.outputs, workspace.as_deref(), &mut std::io::stdout())
-            {
-                eprintln!("leakcheck: error: {err}");
-            }
+            write_outputs(&report, &config.outputs, &mut std::io::stdout());
             std::process::exit(ExitCode::INTERNAL);
         }
     };
@@ -54,21 +49,32 @@ fn main() {
         let _ = stderr.write_all(report.render_text().as_bytes());
         let _ = stderr.flush();
     }
-    let workspace = std::env::var("GITHUB_WORKSPACE").ok();
     let mut stdout = std::io::stdout().lock();
     if config.outputs.annotations.is_some() {
         // `::error` is only an annotation at the start of a line.
         let _ = stdout.write_all(line_start(outcome.ends_mid_line[0]));
     }
-    let errors = leakcheck::outputs::write_all(report, &config.outputs, workspace.as_deref(), &mut stdout);
+    let all_written = write_outputs(report, &config.outputs, &mut stdout);
     drop(stdout);
-    for err in &errors {
-        eprintln!("leakcheck: error: {err}");
-    }
-    if !errors.is_empty() && exit_code == ExitCode::OK {
+    if !all_written && exit_code == ExitCode::OK {
         exit_code = ExitCode::INTERNAL;
     }
     std::process::exit(exit_code);
+}
+
+/// Every report file and annotation `outputs` asks for (annotations to `annotation_out`), each
+/// failure printed; whether all were written.
+fn write_outputs(
+    report: &leakcheck::report::RunReport,
+    outputs: &leakcheck::outputs::Outputs,
+    annotation_out: &mut dyn Write,
+) -> bool {
+    let workspace = std::env::var("GITHUB_WORKSPACE").ok();
+    let errors = leakcheck::outputs::write_all(report, outputs, workspace.as_deref(), annotation_out);
+    for err in &errors {
+        eprintln!("leakcheck: error: {err}");
+    }
+    errors.is_empty()
 }
 
 /// What to write first so that our next line starts a line of its own.
