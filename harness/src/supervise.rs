@@ -13,20 +13,22 @@
 //! Signals arrive through a `signalfd`, so the loop is a single `poll(2)`. Knows nothing of
 //! report formats.
 //!
-//! The two pipes keep no order between them: what the child wrote to both between two turns of
-//! the loop reaches the sink merged section by section, as the sink delimits them (see
+//! The two pipes keep no order between them. What the child wrote to both between two turns of
+//! the loop reaches the sink in the order inotify saw the writes (see [`WriteOrder`]) or, when
+//! that order is unclear, merged section by section as the sink delimits them (see
 //! `merge_batches`).
 
 use std::collections::BTreeSet;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::sys::inotify::{AddWatchFlags, InitFlags, Inotify, WatchDescriptor};
 use nix::sys::signal::{killpg, SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
@@ -163,7 +165,20 @@ pub fn run(
     let signals = SignalFd::with_flags(&mask, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)
         .map_err(|source| SuperviseError::Os { what: "creating a signalfd", source })?;
 
-    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    // The pipes are made here, not by `Command`, so that inotify watches them before the child
+    // writes its first byte.
+    let mut read_ends = Vec::with_capacity(2);
+    for stream in [Stream::Stdout, Stream::Stderr] {
+        let (read, write) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
+            .map_err(|source| SuperviseError::Os { what: "creating a pipe", source })?;
+        match stream {
+            Stream::Stdout => cmd.stdout(Stdio::from(write)),
+            Stream::Stderr => cmd.stderr(Stdio::from(write)),
+        };
+        read_ends.push(read);
+    }
+    let (Some(stderr), Some(stdout)) = (read_ends.pop(), read_ends.pop()) else { unreachable!("two pipes were made") };
+    let order = WriteOrder::watch([stdout.as_fd(), stderr.as_fd()]);
     // SAFETY: the closure only calls pthread_sigmask, which is async-signal-safe, between fork
     // and exec; it allocates nothing and touches no lock.
     unsafe {
@@ -172,14 +187,17 @@ pub fn run(
             Ok(())
         });
     }
-    let mut child = match cmd.spawn() {
+    let spawned = cmd.spawn();
+    // `cmd` holds the pipes' write ends: close ours, or the pipes never reach end of file.
+    drop(cmd);
+    let mut child = match spawned {
         Ok(child) => child,
         Err(source) => {
             let _ = mask.thread_unblock();
             return Err(spawn_error(program, source));
         }
     };
-    let result = Loop::new(&mut child, grace, log, signals).run(sink);
+    let result = Loop::new(&mut child, grace, log, signals, [stdout, stderr], order).run(sink);
     let _ = mask.thread_unblock();
     result
 }
@@ -204,7 +222,7 @@ fn become_subreaper() -> Result<(), SuperviseError> {
 
 /// One of the child's output pipes.
 struct Pipe {
-    fd: Option<std::os::fd::OwnedFd>,
+    fd: Option<OwnedFd>,
     stream: Stream,
     /// Bytes of the current, unfinished line.
     partial: Vec<u8>,
@@ -215,7 +233,7 @@ struct Pipe {
 }
 
 impl Pipe {
-    fn new(fd: std::os::fd::OwnedFd, stream: Stream, mirror: RawFd) -> Self {
+    fn new(fd: OwnedFd, stream: Stream, mirror: RawFd) -> Self {
         set_nonblocking(fd.as_raw_fd());
         Self { fd: Some(fd), stream, partial: Vec::new(), mirror: Some(mirror), mid_line: false }
     }
@@ -228,6 +246,8 @@ struct Loop<'a> {
     log: BufWriter<File>,
     signals: SignalFd,
     pipes: [Pipe; 2],
+    /// None when inotify could not watch the pipes: batches are then merged by sections only.
+    order: Option<WriteOrder>,
     exit: Option<ChildExit>,
     interrupted_by: Option<Signal>,
     /// When set, SIGKILL everything at this instant.
@@ -249,20 +269,16 @@ struct Loop<'a> {
 const AFTER_KILL: Duration = Duration::from_secs(5);
 
 impl<'a> Loop<'a> {
-    fn new(child: &'a mut Child, grace: Duration, log: File, signals: SignalFd) -> Self {
+    fn new(
+        child: &'a mut Child,
+        grace: Duration,
+        log: File,
+        signals: SignalFd,
+        [stdout, stderr]: [OwnedFd; 2],
+        order: Option<WriteOrder>,
+    ) -> Self {
         let pgid = Pid::from_raw(child.id() as i32);
-        let stdout = child.stdout.take().map(std::os::fd::OwnedFd::from);
-        let stderr = child.stderr.take().map(std::os::fd::OwnedFd::from);
-        let mut pipes = [
-            Pipe { fd: None, stream: Stream::Stdout, partial: Vec::new(), mirror: Some(1), mid_line: false },
-            Pipe { fd: None, stream: Stream::Stderr, partial: Vec::new(), mirror: Some(2), mid_line: false },
-        ];
-        if let Some(fd) = stdout {
-            pipes[0] = Pipe::new(fd, Stream::Stdout, 1);
-        }
-        if let Some(fd) = stderr {
-            pipes[1] = Pipe::new(fd, Stream::Stderr, 2);
-        }
+        let pipes = [Pipe::new(stdout, Stream::Stdout, 1), Pipe::new(stderr, Stream::Stderr, 2)];
         Self {
             child,
             pgid,
@@ -270,6 +286,7 @@ impl<'a> Loop<'a> {
             log: BufWriter::with_capacity(1 << 16, log),
             signals,
             pipes,
+            order,
             exit: None,
             interrupted_by: None,
             kill_at: None,
@@ -348,17 +365,24 @@ impl<'a> Loop<'a> {
                 }
                 (ready, signal_ready)
             };
+            // Before the pipes: the events of every write whose bytes are about to be read.
+            let runs = if ready_pipes.is_empty() { None } else { self.order.as_mut().and_then(WriteOrder::runs) };
             if ready_pipes.len() > 1 {
                 // Both pipes hold output, and pipes keep no order between them: read both, then
-                // merge their lines section by section.
+                // put their lines in the order of the writes.
                 let mut batches = [Vec::new(), Vec::new()];
                 for &i in &ready_pipes {
                     self.drain(i, &mut buf, &mut Lines::Batch(&mut batches[i]))?;
                 }
                 let [stdout, stderr] = batches;
-                for line in
-                    merge_batches(stdout, stderr, |stream, line, first| sink.starts_section(stream, line, first))
-                {
+                let merged = match runs.as_deref().and_then(first_written) {
+                    Some(Stream::Stdout) => stdout.into_iter().chain(stderr).collect(),
+                    Some(Stream::Stderr) => stderr.into_iter().chain(stdout).collect(),
+                    None => {
+                        merge_batches(stdout, stderr, |stream, line, first| sink.starts_section(stream, line, first))
+                    }
+                };
+                for line in merged {
                     self.emit(&mut Lines::Sink(&mut *sink), line.stream, &line.text, line.newline)?;
                 }
             } else {
@@ -701,8 +725,73 @@ struct BatchLine {
     newline: bool,
 }
 
+/// The order in which the child wrote to its two pipes, which their bytes alone do not tell.
+///
+/// Every write to a pipe is an inotify `IN_MODIFY` event on the pipe's inode, queued in the
+/// order of the writes; back-to-back events of one pipe coalesce into one. Linux keeps these
+/// events for pipes on purpose (since 6.14 other pseudo files have none). The loop reads the
+/// events before the pipes, so they cover every write whose bytes it is about to read, in
+/// order, and any byte without an event was written after them.
+struct WriteOrder {
+    inotify: Inotify,
+    /// The watches of stdout's and stderr's pipes.
+    watches: [WatchDescriptor; 2],
+}
+
+impl WriteOrder {
+    /// Watch the read ends of the two pipes; None when inotify cannot (no `/proc`, the
+    /// per-user limit of inotify instances reached).
+    fn watch(pipes: [BorrowedFd<'_>; 2]) -> Option<Self> {
+        let inotify = Inotify::init(InitFlags::IN_NONBLOCK | InitFlags::IN_CLOEXEC).ok()?;
+        let watch = |fd: BorrowedFd<'_>| {
+            inotify.add_watch(format!("/proc/self/fd/{}", fd.as_raw_fd()).as_str(), AddWatchFlags::IN_MODIFY).ok()
+        };
+        let watches = [watch(pipes[0])?, watch(pipes[1])?];
+        Some(WriteOrder { inotify, watches })
+    }
+
+    /// The streams written since the last call, one entry per run of writes to the same pipe,
+    /// oldest first; None when the order was lost (the event queue overflowed).
+    fn runs(&mut self) -> Option<Vec<Stream>> {
+        let mut runs = Vec::new();
+        let mut lost = false;
+        loop {
+            match self.inotify.read_events() {
+                Ok(events) => {
+                    for event in events {
+                        lost |= event.mask.contains(AddWatchFlags::IN_Q_OVERFLOW);
+                        let stream = match self.watches.iter().position(|w| *w == event.wd) {
+                            Some(0) => Stream::Stdout,
+                            Some(_) => Stream::Stderr,
+                            None => continue,
+                        };
+                        if runs.last() != Some(&stream) {
+                            runs.push(stream);
+                        }
+                    }
+                }
+                Err(Errno::EINTR) => continue,
+                Err(Errno::EAGAIN) => return (!lost).then_some(runs),
+                Err(_) => return None,
+            }
+        }
+    }
+}
+
+/// The stream whose lines all come first in a batch of both pipes, given the runs of writes
+/// read just before it: with one run, the other stream's bytes came later; with two, all of
+/// the first came before all of the second. With none, or a stream written, then the other,
+/// then the first again, the split inside a stream is unknown: None.
+fn first_written(runs: &[Stream]) -> Option<Stream> {
+    match runs {
+        [first] | [first, _] => Some(*first),
+        _ => None,
+    }
+}
+
 /// The lines of both pipes, read in one turn of the loop, in the order they were most likely
-/// written. Each pipe keeps its own order; between them there is none. Each stream is cut
+/// written, when [`WriteOrder`] cannot tell. Each pipe keeps its own order; between them there
+/// is none. Each stream is cut
 /// before every line that starts a section (regrtest: the progress line announcing a test on
 /// stdout, `beginning N repetitions` of that test's `-R` run on stderr), and the pieces are
 /// taken in turn, stdout's first: section k of stderr (a test's stderr: its repetitions, its
@@ -788,6 +877,31 @@ mod tests {
         let stdout = batch(Stream::Stdout, &["[3] test_c"]);
         let stderr = batch(Stream::Stderr, &["beginning 6", "b's leak line"]);
         assert_eq!(texts(&merge_batches(stdout, stderr, starts)), ["beginning 6", "b's leak line", "[3] test_c"]);
+    }
+
+    #[test]
+    fn inotify_gives_the_order_of_writes_to_two_pipes() {
+        let (out_r, out_w) = nix::unistd::pipe().unwrap();
+        let (err_r, err_w) = nix::unistd::pipe().unwrap();
+        let mut order = WriteOrder::watch([out_r.as_fd(), err_r.as_fd()]).expect("inotify watches pipes");
+        assert_eq!(order.runs(), Some(vec![]));
+        for fd in [&out_w, &err_w, &err_w, &out_w, &out_w, &err_w] {
+            nix::unistd::write(fd, b"x\n").unwrap();
+        }
+        use Stream::{Stderr, Stdout};
+        assert_eq!(order.runs(), Some(vec![Stdout, Stderr, Stdout, Stderr]), "back-to-back writes coalesce");
+        assert_eq!(order.runs(), Some(vec![]), "each write is told once");
+        nix::unistd::write(&err_w, b"y\n").unwrap();
+        assert_eq!(order.runs(), Some(vec![Stderr]));
+    }
+
+    #[test]
+    fn a_batch_is_ordered_by_its_first_stream_only_when_the_runs_are_clear() {
+        use Stream::{Stderr, Stdout};
+        assert_eq!(first_written(&[Stdout]), Some(Stdout), "stderr's bytes came after the events");
+        assert_eq!(first_written(&[Stderr, Stdout]), Some(Stderr));
+        assert_eq!(first_written(&[]), None);
+        assert_eq!(first_written(&[Stdout, Stderr, Stdout]), None, "where stdout splits is unknown");
     }
 
     #[test]
