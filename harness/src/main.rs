@@ -127,7 +127,12 @@ fn symbolize_log(log: Option<&std::path::Path>) -> i32 {
         },
         None => leakcheck::sanitizer::symbolize_log(&symbolizer, std::io::stdin().lock(), stdout),
     };
-    symbolize_status(result)
+    if let Ok(notes) = &result {
+        for note in notes {
+            eprintln!("leakcheck: symbolize: {}", for_terminal(note));
+        }
+    }
+    symbolize_status(result.map(drop))
 }
 
 /// The exit status of either `leakcheck symbolize`, from how its output went.

@@ -733,6 +733,48 @@ fn symbolize_log_rewrites_unsymbolized_logs_as_the_runtime_prints_them() {
     }
 }
 
+/// clang's runtimes print the module's build ID after a frame's module part: the rewritten log
+/// keeps it wherever the module part stays (as the runtime does), and a log whose build ID is
+/// not the file's (the program was rebuilt since) keeps its frames as they were, with a note.
+#[test]
+fn symbolize_log_checks_and_keeps_build_ids() {
+    let symbolizer = Symbolizer::new();
+    let log = run(scenario("msan-use-of-uninitialized-value-symbolize0"));
+    let text = String::from_utf8_lossy(&log).into_owned();
+    let build_id = text
+        .split("(BuildId: ")
+        .nth(1)
+        .and_then(|rest| rest.split(')').next())
+        .unwrap_or_else(|| panic!("no build ID in the capture:\n{text}"))
+        .to_owned();
+    let program = built(fixtures::MSAN_UNINIT);
+
+    let mut rewritten = Vec::new();
+    let notes = symbolize_log(&symbolizer, &log[..], &mut rewritten).expect("in-memory I/O");
+    let rewritten = String::from_utf8_lossy(&rewritten).into_owned();
+    assert!(notes.iter().all(|n| !n.contains(program)), "{notes:?}");
+    let frames: Vec<&str> = rewritten.lines().filter(|l| l.trim_start().starts_with('#')).collect();
+    assert!(frames.iter().any(|l| l.contains(" in main ") && l.contains("msan_uninit.c:")), "{rewritten}");
+    for frame in &frames {
+        // A location replaces the module part and its build ID; a module part keeps it.
+        let module_part = frame.contains(&format!("({program}+0x"));
+        assert_eq!(frame.contains(&format!("(BuildId: {build_id})")), module_part, "{frame}");
+    }
+
+    let other = "0".repeat(build_id.len());
+    let foreign = text.replace(&build_id, &other);
+    let mut rewritten = Vec::new();
+    let notes = symbolize_log(&symbolizer, foreign.as_bytes(), &mut rewritten).expect("in-memory I/O");
+    let program_frames = |log: &str| -> Vec<String> {
+        log.lines().filter(|l| l.contains(&format!("({program}+0x"))).map(str::to_owned).collect()
+    };
+    assert_eq!(program_frames(&String::from_utf8_lossy(&rewritten)), program_frames(&foreign));
+    assert!(
+        notes.iter().any(|n| n.contains(program) && n.contains(&other) && n.contains(&build_id)),
+        "a note names the module and both IDs: {notes:?}"
+    );
+}
+
 /// Feed several captures' lines interleaved; return the findings per pid (or per message).
 fn parse_interleaved(captures: &[Vec<u8>], chunk: impl Fn(usize) -> usize) -> Vec<Finding> {
     let mut lines: Vec<std::vec::IntoIter<&[u8]>> =

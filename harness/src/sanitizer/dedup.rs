@@ -93,6 +93,7 @@ mod tests {
             column: None,
             module: None,
             module_offset: None,
+            build_id: None,
             inlined: false,
         }
     }
@@ -176,6 +177,7 @@ mod tests {
             column: None,
             module: Some("/lib/x.so".into()),
             module_offset: Some(0x11f8),
+            build_id: None,
             inlined: false,
         };
         let merged = deduplicate(vec![

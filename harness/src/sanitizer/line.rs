@@ -248,6 +248,7 @@ fn empty_frame(index: u32) -> ReportFrame {
         column: None,
         module: None,
         module_offset: None,
+        build_id: None,
         inlined: false,
     }
 }
@@ -266,8 +267,9 @@ pub(super) fn parse_frame(line: &str) -> Option<FrameLine> {
     if !rest.starts_with([' ', '\t']) {
         return None;
     }
-    let mut rest = strip_build_id(rest.trim());
+    let (mut rest, build_id) = split_build_id(rest.trim());
     let mut frame = empty_frame(index);
+    frame.build_id = build_id.map(str::to_owned);
     let style = match rest.split_once(char::is_whitespace).map_or((rest, ""), |(a, b)| (a, b)) {
         (token, after) if token.starts_with("0x") => {
             frame.address = Some(parse_hex(token)?);
@@ -337,12 +339,14 @@ pub(super) fn parse_frame(line: &str) -> Option<FrameLine> {
     Some(FrameLine { frame, style, indent })
 }
 
-/// Remove a trailing `(BuildId: hex)`.
-fn strip_build_id(text: &str) -> &str {
-    match text.rfind(" (BuildId: ") {
-        Some(at) if text.ends_with(')') => text.get(..at).unwrap_or(text).trim_end(),
-        _ => text,
-    }
+/// Split off a trailing `(BuildId: hex)`: the text before it and the hex ID.
+fn split_build_id(text: &str) -> (&str, Option<&str>) {
+    let Some(at) = text.rfind(" (BuildId: ") else { return (text, None) };
+    let Some(id) = text.get(at + " (BuildId: ".len()..).and_then(|id| id.strip_suffix(')')) else {
+        return (text, None);
+    };
+    let hex = !id.is_empty() && id.bytes().all(|b| b.is_ascii_hexdigit());
+    (text.get(..at).unwrap_or(text).trim_end(), hex.then_some(id))
 }
 
 /// `...(MODULE+0xOFFSET)` at the end of `text`: `(start of "(", (module, offset))`.
@@ -350,16 +354,42 @@ fn module_part(text: &str) -> Option<(usize, (&str, u64))> {
     let inner_end = text.len().checked_sub(1).filter(|_| text.ends_with(')'))?;
     let plus = text.get(..inner_end)?.rfind("+0x")?;
     let offset = parse_hex(text.get(plus + 1..inner_end)?)?;
-    let open = text.get(..plus)?.rfind('(')?;
-    // `(` opens the location: at the start, or after a space.
-    if open > 0 && !text.get(..open)?.ends_with(' ') {
-        return None;
+    let open = module_start(text, plus)?;
+    Some((open, (text.get(open + 1..plus)?, offset)))
+}
+
+/// The `(` that opens the module part `(MODULE+0x` whose `+0x` is at `plus`: at the start of
+/// `text` or after a space, with MODULE non-empty and its own parentheses balanced. The
+/// rightmost such `(`: a path may hold parentheses (`/tmp/dir (x)/prog(1)`), and so may the
+/// function name before it (`(anonymous namespace)::f()`), but not unbalanced ones.
+pub(super) fn module_start(text: &str, plus: usize) -> Option<usize> {
+    let head = text.get(..plus)?;
+    // Right to left, `closes` counts `)` minus `(` of the part scanned: MODULE after a `(` is
+    // balanced when that count is 0 there and never went below 0; once it does, no `(` further
+    // left can open a balanced MODULE. One pass, whatever the line.
+    let mut closes = 0i64;
+    for (at, byte) in head.bytes().enumerate().rev() {
+        match byte {
+            b')' => closes += 1,
+            b'(' => {
+                let opens_part = at == 0 || head.as_bytes()[at - 1] == b' ';
+                if closes == 0 && opens_part && at + 1 < head.len() {
+                    return Some(at);
+                }
+                closes -= 1;
+                if closes < 0 {
+                    return None;
+                }
+            }
+            _ => {}
+        }
     }
-    let module = text.get(open + 1..plus)?;
-    if module.is_empty() {
-        return None;
-    }
-    Some((open, (module, offset)))
+    None
+}
+
+/// Every `MODULE` of a `(MODULE+0x...` in `text` (frames, `SUMMARY:` lines).
+pub(super) fn modules_named(text: &str) -> impl Iterator<Item = &str> {
+    text.match_indices("+0x").filter_map(move |(plus, _)| text.get(module_start(text, plus)? + 1..plus))
 }
 
 /// `file:line[:column]`, or a path without a line.
@@ -534,6 +564,40 @@ mod tests {
 
         let f = frame("    #0 0x10 in f (/path with space/lib.so+0x10)");
         assert_eq!(f.module.as_deref(), Some("/path with space/lib.so"));
+        assert_eq!(f.build_id, None);
+    }
+
+    #[test]
+    fn build_ids_are_kept() {
+        let f = frame("    #0 0x55b0cfc82397  (/tmp/msan+0xa7397) (BuildId: a271b89e)");
+        assert_eq!(f.build_id.as_deref(), Some("a271b89e"));
+        let f = frame("    #0 0x55b0cfc82397  (/tmp/msan+0xa7397) (BuildId: not hex)");
+        assert_eq!(f.build_id, None);
+    }
+
+    #[test]
+    fn module_paths_may_hold_parentheses() {
+        let f = frame("    #0 0x55e7c6a1c1e5  (/tmp/sp dir (x)/c(1)+0xdf1e5) (BuildId: 01ab)");
+        assert_eq!((f.module.as_deref(), f.module_offset), (Some("/tmp/sp dir (x)/c(1)"), Some(0xdf1e5)));
+        assert_eq!((f.function, f.build_id.as_deref()), (None, Some("01ab")));
+
+        let f = frame("    #1 0x4 in main (/tmp/sp dir (x)/a prog+0x1234)");
+        assert_eq!((f.function.as_deref(), f.module.as_deref()), (Some("main"), Some("/tmp/sp dir (x)/a prog")));
+
+        // Parentheses in the function name are not the module's.
+        let f = frame("    #2 0x4 in (anonymous namespace)::f(int) (/lib/a (1).so+0x10)");
+        assert_eq!(f.function.as_deref(), Some("(anonymous namespace)::f(int)"));
+        assert_eq!(f.module.as_deref(), Some("/lib/a (1).so"));
+
+        // Unbalanced: no module part.
+        assert_eq!(module_part("f(x+0x1)"), None);
+        assert_eq!(module_part("(a)b)+0x1)"), None);
+        // A long line of parentheses is one pass, not quadratic.
+        let hostile = format!("#0 0x1 in {}+0x1)", "( ".repeat(500_000));
+        assert!(parse_frame(&hostile).is_some_and(|f| f.frame.module.is_some()));
+
+        let summary = "SUMMARY: AddressSanitizer: heap-use-after-free (/tmp/sp dir (x)/c(1)+0xdf1e5) in uaf";
+        assert_eq!(modules_named(summary).collect::<Vec<_>>(), ["/tmp/sp dir (x)/c(1)"]);
     }
 
     #[test]

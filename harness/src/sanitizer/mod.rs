@@ -231,6 +231,9 @@ pub struct ReportFrame {
     /// From `(/path/lib.so+0x1234)`; serialized as a `"0x..."` string.
     #[serde(serialize_with = "serialize_hex_option")]
     pub module_offset: Option<u64>,
+    /// The module's GNU build ID (hex) from a trailing `(BuildId: ...)` (LLVM's runtimes print
+    /// it): frames are symbolized only against a file with the same ID.
+    pub build_id: Option<String>,
     /// This frame was inlined into the next one: the sanitizer printed the next frame with the
     /// same address, or the symbolizer said so.
     pub inlined: bool,
@@ -266,6 +269,7 @@ mod tests {
             column: None,
             module: Some("/lib/x.so".into()),
             module_offset: Some(0x1234),
+            build_id: None,
             inlined: false,
         };
         let json = serde_json::to_value(&frame).unwrap_or_default();

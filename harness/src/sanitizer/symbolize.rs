@@ -20,14 +20,14 @@
 
 #![forbid(unsafe_code)]
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::io::{self, BufRead, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use super::line::{self, FrameStyle};
 use super::{Finding, ReportFrame, MAX_LINE_BYTES};
-use crate::symbolize::{Frame, Symbolizer};
+use crate::symbolize::{DebugInfoSource, Frame, Symbolizer};
 
 /// Where base names of system libraries are looked for.
 const LIBRARY_DIRS: &[&str] =
@@ -50,7 +50,7 @@ pub fn symbolize_findings(findings: &mut [Finding], symbolizer: &Symbolizer) {
         let known = finding_modules(finding);
         resolved.push(known.clone());
         for frame in stacks(finding).flatten() {
-            if let Some((module, address)) = request(frame, &known, &mut layouts) {
+            if let Some(Request::Symbolize(module, address)) = request(frame, &known, &mut layouts, symbolizer) {
                 requests.entry(module).or_default().push(address);
             }
         }
@@ -67,9 +67,11 @@ pub fn symbolize_findings(findings: &mut [Finding], symbolizer: &Symbolizer) {
             let old = std::mem::take(frames);
             let mut shift = 0u32;
             for frame in old {
-                let symbolized = request(&frame, &known, &mut layouts)
-                    .and_then(|key| answers.get(&key))
-                    .filter(|symbolized| improves(&frame, symbolized));
+                let symbolized = match request(&frame, &known, &mut layouts, symbolizer) {
+                    Some(Request::Symbolize(module, address)) => answers.get(&(module, address)),
+                    _ => None,
+                }
+                .filter(|symbolized| improves(&frame, symbolized));
                 match symbolized {
                     Some(symbolized) => {
                         let expanded = expand(&frame, symbolized, shift);
@@ -95,8 +97,23 @@ pub fn symbolize_findings(findings: &mut [Finding], symbolizer: &Symbolizer) {
 /// Lines longer than [`MAX_LINE_BYTES`] are copied without being looked at. A TSan report is
 /// held (at most [`MAX_HELD_LINES`] lines) until its `SUMMARY:` line, whose full path of the
 /// program resolves the base names its frames print.
-pub fn symbolize_log(symbolizer: &Symbolizer, mut input: impl BufRead, mut output: impl Write) -> io::Result<()> {
-    let mut log = LogRewriter { symbolizer, layouts: Layouts::default(), known: Vec::new(), shift: 0 };
+///
+/// A frame whose `(BuildId: ...)` is not the build ID of the file at its module's path (the
+/// program was rebuilt since) is left as it was. Returns notes for the user, one per module:
+/// such a mismatch, or a module with no DWARF (function names only).
+pub fn symbolize_log(
+    symbolizer: &Symbolizer,
+    mut input: impl BufRead,
+    mut output: impl Write,
+) -> io::Result<Vec<String>> {
+    let mut log = LogRewriter {
+        symbolizer,
+        layouts: Layouts::default(),
+        known: Vec::new(),
+        shift: 0,
+        notes: Vec::new(),
+        noted: HashSet::new(),
+    };
     let mut held: Vec<Vec<u8>> = Vec::new();
     let mut held_bytes = 0;
     let mut buffer = Vec::new();
@@ -132,7 +149,8 @@ pub fn symbolize_log(symbolizer: &Symbolizer, mut input: impl BufRead, mut outpu
         log.rewrite(&buffer, &mut output)?;
     }
     log.release(&mut held, &mut output)?;
-    output.flush()
+    output.flush()?;
+    Ok(log.notes)
 }
 
 /// Lines of one TSan report held by [`symbolize_log`], and their bytes.
@@ -147,6 +165,10 @@ struct LogRewriter<'a> {
     known: Vec<PathBuf>,
     /// Frames added to the current stack by inlining, for renumbering the rest.
     shift: u32,
+    /// What the user should know about the modules (see [`symbolize_log`]).
+    notes: Vec<String>,
+    /// Modules with a note already.
+    noted: HashSet<PathBuf>,
 }
 
 impl LogRewriter<'_> {
@@ -176,9 +198,24 @@ impl LogRewriter<'_> {
             self.shift = 0;
         }
         learn_modules(text, &mut self.known);
-        let symbolized = request(frame, &self.known, &mut self.layouts)
-            .map(|(module, address)| self.symbolizer.symbolize(&module, address))
-            .filter(|symbolized| improves(frame, symbolized));
+        let symbolized = match request(frame, &self.known, &mut self.layouts, self.symbolizer) {
+            Some(Request::Symbolize(module, address)) => {
+                self.note_debug_info(&module);
+                Some(self.symbolizer.symbolize(&module, address))
+            }
+            Some(Request::OtherBuild { module, printed, found }) => {
+                if self.noted.insert(module.clone()) {
+                    self.notes.push(format!(
+                        "{}: the log's build ID {printed} is not the file's ({}): the program changed since; its frames are left as they were",
+                        module.display(),
+                        found.as_deref().unwrap_or("none")
+                    ));
+                }
+                None
+            }
+            None => None,
+        }
+        .filter(|symbolized| improves(frame, symbolized));
         let indent = text.get(..parsed.indent).unwrap_or_default();
         match symbolized {
             Some(symbolized) => {
@@ -203,6 +240,24 @@ impl LogRewriter<'_> {
     }
 }
 
+impl LogRewriter<'_> {
+    /// Say once when a module has less than DWARF to give.
+    fn note_debug_info(&mut self, module: &Path) {
+        if self.noted.contains(module) {
+            return;
+        }
+        let note = match self.symbolizer.debug_info(module) {
+            DebugInfoSource::Dwarf { .. } => return,
+            DebugInfoSource::SymbolTable => {
+                format!("{}: no DWARF, function names from the symbol table only", module.display())
+            }
+            DebugInfoSource::Nothing { reason } => reason,
+        };
+        self.noted.insert(module.to_owned());
+        self.notes.push(note);
+    }
+}
+
 /// The line without its `\n` or `\r\n`.
 fn strip_ending(line: &[u8]) -> &[u8] {
     let line = line.strip_suffix(b"\n").unwrap_or(line);
@@ -211,8 +266,7 @@ fn strip_ending(line: &[u8]) -> &[u8] {
 
 /// Remember the absolute paths of `(/path+0x...)` in a line.
 fn learn_modules(text: &str, known: &mut Vec<PathBuf>) {
-    for part in text.split('(').skip(1) {
-        let Some((module, _)) = part.split_once("+0x") else { continue };
+    for module in line::modules_named(text) {
         let module = Path::new(module);
         if module.is_absolute() && known.len() < MAX_KNOWN_MODULES && !known.iter().any(|k| k == module) {
             known.push(module.to_owned());
@@ -289,8 +343,10 @@ fn format_frame(indent: &str, frame: &ReportFrame, style: FrameStyle) -> String 
         (Some(file), None, _) => Some(file.clone()),
         (None, _, _) => None,
     };
-    let module = match (&frame.module, frame.module_offset) {
-        (Some(module), Some(offset)) => format!("({module}+{offset:#x})"),
+    // LLVM's runtimes follow the module part with the build ID; a location replaces both.
+    let module = match (&frame.module, frame.module_offset, &frame.build_id) {
+        (Some(module), Some(offset), Some(id)) => format!("({module}+{offset:#x}) (BuildId: {id})"),
+        (Some(module), Some(offset), None) => format!("({module}+{offset:#x})"),
         _ => String::new(),
     };
     match style {
@@ -318,11 +374,7 @@ fn stacks(finding: &Finding) -> impl Iterator<Item = &Vec<ReportFrame>> {
 fn finding_modules(finding: &Finding) -> Vec<PathBuf> {
     let mut known: Vec<PathBuf> = Vec::new();
     let frames = stacks(finding).flatten().filter_map(|f| f.module.as_deref());
-    let summary = finding
-        .summary
-        .as_deref()
-        .into_iter()
-        .flat_map(|s| s.split('(').skip(1).filter_map(|part| part.split_once("+0x").map(|(module, _)| module)));
+    let summary = finding.summary.as_deref().into_iter().flat_map(line::modules_named);
     for module in frames.chain(summary) {
         let module = Path::new(module);
         if module.is_absolute() && known.len() < MAX_KNOWN_MODULES && !known.iter().any(|k| k == module) {
@@ -332,15 +384,30 @@ fn finding_modules(finding: &Finding) -> Vec<PathBuf> {
     known
 }
 
-/// The (module file, ELF virtual address) to symbolize for a frame, if it needs it.
-fn request(frame: &ReportFrame, known: &[PathBuf], layouts: &mut Layouts) -> Option<(PathBuf, u64)> {
+/// What to do for a frame that needs symbolizing (`None`: it does not, or its module cannot
+/// be found).
+#[derive(Debug, PartialEq, Eq)]
+enum Request {
+    /// Symbolize this ELF virtual address of this module file.
+    Symbolize(PathBuf, u64),
+    /// The sanitizer printed a build ID the file at the module's path does not have (hex).
+    OtherBuild { module: PathBuf, printed: String, found: Option<String> },
+}
+
+fn request(frame: &ReportFrame, known: &[PathBuf], layouts: &mut Layouts, symbolizer: &Symbolizer) -> Option<Request> {
     if frame.function.is_some() && frame.file.is_some() {
         return None;
     }
     let module = resolve_module(frame.module.as_deref()?, known)?;
     let offset = frame.module_offset?;
+    if let Some(printed) = &frame.build_id {
+        let found = symbolizer.build_id(&module).map(|id| id.iter().map(|b| format!("{b:02x}")).collect::<String>());
+        if !found.as_deref().is_some_and(|found| found.eq_ignore_ascii_case(printed)) {
+            return Some(Request::OtherBuild { module, printed: printed.clone(), found });
+        }
+    }
     let address = layouts.get(&module).map_or(offset, |layout| layout.virtual_address(offset, frame.address));
-    Some((module, address))
+    Some(Request::Symbolize(module, address))
 }
 
 /// A regular file for a module name as printed.
@@ -385,6 +452,7 @@ fn expand(frame: &ReportFrame, symbolized: &[Frame], shift: u32) -> Vec<ReportFr
             column: s.column,
             module: frame.module.clone(),
             module_offset: frame.module_offset,
+            build_id: frame.build_id.clone(),
             inlined: s.inlined,
         })
         .collect()
@@ -502,6 +570,7 @@ mod tests {
             column: None,
             module: Some(module.into()),
             module_offset: Some(offset),
+            build_id: None,
             inlined: false,
         }
     }
@@ -556,7 +625,8 @@ mod tests {
             assert_eq!(resolve_module(module, &known), None, "{module}");
         }
         let mut layouts = Layouts::default();
-        assert_eq!(request(&raw_frame(None, "/dev/zero", 1), &known, &mut layouts), None);
+        let symbolizer = Symbolizer::with_debug_dirs(Vec::new());
+        assert_eq!(request(&raw_frame(None, "/dev/zero", 1), &known, &mut layouts, &symbolizer), None);
     }
 
     #[test]

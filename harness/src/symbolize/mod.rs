@@ -180,6 +180,12 @@ impl Symbolizer {
         self.module(module).source.clone()
     }
 
+    /// The GNU build ID of `module` (loaded and cached like [`Symbolizer::symbolize`] does), if
+    /// it has one.
+    pub fn build_id(&self, module: &Path) -> Option<Vec<u8>> {
+        self.module(module).build_id.clone()
+    }
+
     /// The cached module, loaded on first use. Loading happens outside the map's lock, so
     /// different modules load in parallel and callers of one module wait for one load.
     fn module(&self, path: &Path) -> Arc<Module> {

@@ -53,6 +53,8 @@ pub(super) struct Module {
     /// The module path as frames show it.
     pub(super) name: String,
     pub(super) source: DebugInfoSource,
+    /// The GNU build ID of the file, if it has one.
+    pub(super) build_id: Option<Vec<u8>>,
     symbols: SymbolTable,
     dwarf: Option<DwarfData>,
 }
@@ -63,6 +65,7 @@ impl Module {
         let mut module = Module {
             name: path.to_string_lossy().into_owned(),
             source: DebugInfoSource::SymbolTable,
+            build_id: None,
             symbols: SymbolTable::default(),
             dwarf: None,
         };
@@ -84,6 +87,7 @@ impl Module {
                 }
             };
             module.symbols = SymbolTable::new(&file);
+            module.build_id = file.build_id().ok().flatten().map(<[u8]>::to_vec);
             match dwarf_sections(&file, &image) {
                 Some(sections) => Ok((sections, endian(&file))),
                 None => Err(find_debug_file(path, &file, debug_dirs)),
