@@ -527,6 +527,15 @@ impl Parser {
         self.saw_huntrleaks
     }
 
+    /// Tests seen running elsewhere (in `-j` workers, when the run was stopped): each is
+    /// listed, with the result regrtest's output gives it, if any, else none (`Unknown`),
+    /// though that output may never name it.
+    pub fn saw_running(&mut self, names: &[String]) {
+        for name in names {
+            self.test_index(name);
+        }
+    }
+
     /// Resolve outcomes and return everything, tests in order of first appearance.
     /// `run_completed`: the regrtest process exited normally (not killed by a signal / crashed).
     #[must_use]

@@ -3,9 +3,11 @@
 //! - The child runs in its own process group; its stdout and stderr are pipes whose bytes are
 //!   written, unchanged and as they arrive, to our stdout and stderr, and line by line to the
 //!   complete log and to an [`OutputSink`] (the parsers).
-//! - SIGINT, SIGTERM, SIGHUP and SIGQUIT received by leakcheck go to the child's group (and to
-//!   descendants that left it, such as regrtest's `-j` workers, which run in sessions of their
-//!   own); after the grace period the whole tree gets SIGKILL. A second signal kills at once.
+//! - SIGINT, SIGTERM, SIGHUP and SIGQUIT received by leakcheck go to the child's group, each
+//!   process once; SIGTERM, SIGHUP and SIGQUIT also to descendants that left it, such as
+//!   regrtest's `-j` workers, which run in sessions of their own (SIGINT does not: as after a
+//!   terminal's Ctrl-C, regrtest stops its workers itself). After the grace period the whole
+//!   tree gets SIGKILL. A second signal kills at once.
 //! - leakcheck is a child subreaper (`PR_SET_CHILD_SUBREAPER`): descendants orphaned by their
 //!   parents are re-parented to it and reaped. Whatever is still alive when the child has exited
 //!   is ended (SIGTERM, grace, SIGKILL) and listed in the [`Supervised`] result.
@@ -58,6 +60,12 @@ pub trait OutputSink {
     fn starts_section(&self, stream: Stream, line: &[u8], first: bool) -> bool {
         let _ = (stream, line, first);
         false
+    }
+
+    /// The first terminating signal leakcheck received (SIGINT, SIGTERM, ...), before it is
+    /// passed on: the tree is still as it was.
+    fn interrupted(&mut self, signal: Signal) {
+        let _ = signal;
     }
 
     /// About once a second while the command runs (`command` is its pid): a chance to look at
@@ -391,7 +399,7 @@ impl<'a> Loop<'a> {
                 }
             }
             if signal_ready {
-                self.handle_signals();
+                self.handle_signals(sink);
             }
             if let Some(at) = self.kill_at {
                 if Instant::now() >= at {
@@ -544,7 +552,7 @@ impl<'a> Loop<'a> {
         Ok(())
     }
 
-    fn handle_signals(&mut self) {
+    fn handle_signals(&mut self, sink: &mut dyn OutputSink) {
         while let Ok(Some(info)) = self.signals.read_signal() {
             let Ok(signal) = Signal::try_from(info.ssi_signo as i32) else {
                 continue;
@@ -554,6 +562,7 @@ impl<'a> Loop<'a> {
             }
             if self.interrupted_by.is_none() {
                 self.interrupted_by = Some(signal);
+                sink.interrupted(signal);
                 self.kill_all(signal);
                 self.kill_at = Some(Instant::now() + self.grace);
             } else {
@@ -580,12 +589,18 @@ impl<'a> Loop<'a> {
         }
     }
 
-    /// Send `signal` to the child's group and to every live descendant.
+    /// Send `signal` to the child's group and to every live descendant outside it (`-j`
+    /// workers run in sessions of their own), each process once: a second SIGINT would reach
+    /// regrtest while it handles the first (stopping its workers) and cut its summary short.
+    /// While the child runs, SIGINT goes to its group only, as a terminal's Ctrl-C does:
+    /// regrtest stops its workers itself.
     fn kill_all(&self, signal: Signal) {
-        if self.exit.is_none() {
+        let running = self.exit.is_none();
+        if running {
             let _ = killpg(self.pgid, signal);
         }
-        for pid in live_descendants() {
+        let descendants = live_descendants().into_iter().map(|pid| (pid, process_group(pid)));
+        for pid in signal_targets(signal, running.then_some(self.pgid.as_raw()), descendants) {
             let _ = nix::sys::signal::kill(Pid::from_raw(pid), signal);
         }
     }
@@ -657,6 +672,24 @@ fn write_all_fd(fd: RawFd, mut bytes: &[u8]) -> io::Result<()> {
 }
 
 /// Every live (non-zombie) process below us, found through `/proc/*/stat`.
+/// The descendants (`(pid, process group)`) that [`Loop::kill_all`] signals one by one, besides
+/// the child's group `group` (None: the child is gone, its group is not signalled).
+fn signal_targets(
+    signal: Signal,
+    group: Option<i32>,
+    descendants: impl Iterator<Item = (i32, Option<i32>)>,
+) -> Vec<i32> {
+    if group.is_some() && signal == Signal::SIGINT {
+        return Vec::new();
+    }
+    descendants.filter(|&(_, pgrp)| group.is_none() || pgrp != group).map(|(pid, _)| pid).collect()
+}
+
+/// The process group of `pid`, if it still exists.
+fn process_group(pid: i32) -> Option<i32> {
+    nix::unistd::getpgid(Some(Pid::from_raw(pid))).ok().map(Pid::as_raw)
+}
+
 pub fn live_descendants() -> Vec<i32> {
     let me = std::process::id() as i32;
     let mut parent_of = Vec::new();
@@ -902,6 +935,18 @@ mod tests {
         assert_eq!(first_written(&[Stderr, Stdout]), Some(Stderr));
         assert_eq!(first_written(&[]), None);
         assert_eq!(first_written(&[Stdout, Stderr, Stdout]), None, "where stdout splits is unknown");
+    }
+
+    #[test]
+    fn each_process_gets_a_forwarded_signal_once() {
+        let tree = || [(10, Some(10)), (11, Some(10)), (20, Some(20)), (30, None)].into_iter();
+        // The group had it through killpg; the `-j` worker (own group) and an unknown one not.
+        assert_eq!(signal_targets(Signal::SIGTERM, Some(10), tree()), [20, 30]);
+        // Ctrl-C: the group only, regrtest stops its workers.
+        assert_eq!(signal_targets(Signal::SIGINT, Some(10), tree()), Vec::<i32>::new());
+        // The child is gone: its group was not signalled, everyone is.
+        assert_eq!(signal_targets(Signal::SIGTERM, None, tree()), [10, 11, 20, 30]);
+        assert_eq!(signal_targets(Signal::SIGKILL, Some(10), tree()), [20, 30]);
     }
 
     #[test]

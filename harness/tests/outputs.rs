@@ -145,13 +145,18 @@ struct Stopped {
     _out: tempfile::TempDir,
 }
 
-/// Run `test_leak_raw` then `test_quiet_sleeper` (600 s) under leakcheck, send `signal` to
-/// leakcheck once the sleeper sleeps in its repetitions, and check that the log has everything the terminal got.
-fn stop_in_the_middle_of_a_test(signal: i32) -> Stopped {
+/// Run `test_leak_raw` then `test_quiet_sleeper` (600 s) under leakcheck, sequentially or
+/// with `-j 2` (`jobs`), send `signal` to leakcheck once the sleeper sleeps in its
+/// repetitions, and check that the log has everything the terminal got.
+fn stop_in_the_middle_of_a_test(signal: i32, jobs: bool) -> Stopped {
     let dir = testdir();
     let out = tempfile::tempdir().unwrap();
     let (json, junit) = (out.path().join("r.json"), out.path().join("j.xml"));
-    let argv = regrtest_argv(dir.path(), &[], &["test_leak_raw", "test_quiet_sleeper"]);
+    let mut argv = regrtest_argv(dir.path(), &[], &["test_leak_raw", "test_quiet_sleeper"]);
+    if jobs {
+        // After `python -m test`.
+        argv.splice(3..3, ["-j".to_owned(), "2".to_owned()]);
+    }
     let mut child = KillOnDrop(
         Command::new(LEAKCHECK)
             .args(["--grace", "5", "--json"])
@@ -167,24 +172,33 @@ fn stop_in_the_middle_of_a_test(signal: i32) -> Stopped {
             .spawn()
             .unwrap(),
     );
-    // The second `beginning 6 repetitions` on stderr: the sleeper is inside its repetitions.
+    // Sequentially, the second `beginning 6 repetitions` on stderr: the sleeper is inside its
+    // repetitions. With `-j 2` both tests start at once in two workers, and a worker's output
+    // comes with its result: test_leak_raw's result line means the sleeper sleeps.
     let (sleeping_tx, sleeping) = std::sync::mpsc::channel();
+    let stderr_tx = sleeping_tx.clone();
     let stderr_pipe = BufReader::new(child.0.stderr.take().unwrap());
     let stderr_reader = std::thread::spawn(move || {
         let mut text = String::new();
         for line in stderr_pipe.lines().map_while(Result::ok) {
             text.push_str(&line);
             text.push('\n');
-            if text.matches("beginning 6 repetitions").count() == 2 {
-                let _ = sleeping_tx.send(());
+            if !jobs && text.matches("beginning 6 repetitions").count() == 2 {
+                let _ = stderr_tx.send(());
             }
         }
         text
     });
-    let stdout_pipe = child.0.stdout.take().unwrap();
+    let stdout_pipe = BufReader::new(child.0.stdout.take().unwrap());
     let stdout_reader = std::thread::spawn(move || {
         let mut seen = Vec::new();
-        let _ = BufReader::new(stdout_pipe).read_to_end(&mut seen);
+        for line in stdout_pipe.split(b'\n').map_while(Result::ok) {
+            if jobs && String::from_utf8_lossy(&line).contains("] test_leak_raw") {
+                let _ = sleeping_tx.send(());
+            }
+            seen.extend_from_slice(&line);
+            seen.push(b'\n');
+        }
         seen
     });
     sleeping.recv_timeout(Duration::from_secs(120)).expect("test_quiet_sleeper began its repetitions");
@@ -209,7 +223,7 @@ fn stop_in_the_middle_of_a_test(signal: i32) -> Stopped {
 /// it came is cut short; the tests before it keep their verdicts, and every file is complete.
 #[test]
 fn sigterm_in_the_middle_of_a_test_leaves_complete_reports_and_log() {
-    let stopped = stop_in_the_middle_of_a_test(libc::SIGTERM);
+    let stopped = stop_in_the_middle_of_a_test(libc::SIGTERM, false);
     let (report, stderr) = (&stopped.report, &stopped.stderr);
     assert_eq!(stopped.status.code(), Some(101), "the raw leak found before the signal still counts:\n{stderr}");
     assert_eq!(report["status"]["interrupted_by"], "SIGTERM");
@@ -229,7 +243,7 @@ fn sigterm_in_the_middle_of_a_test_leaves_complete_reports_and_log() {
 /// stopped is `interrupted`, which is no failure of that test: skipped in JUnit.
 #[test]
 fn sigint_in_the_middle_of_a_test_marks_it_interrupted() {
-    let stopped = stop_in_the_middle_of_a_test(libc::SIGINT);
+    let stopped = stop_in_the_middle_of_a_test(libc::SIGINT, false);
     let (report, stderr) = (&stopped.report, &stopped.stderr);
     assert_eq!(stopped.status.code(), Some(101), "the raw leak found before the signal still counts:\n{stderr}");
     assert_eq!(report["status"]["interrupted_by"], "SIGINT");
@@ -241,4 +255,27 @@ fn sigint_in_the_middle_of_a_test_marks_it_interrupted() {
     assert!(cases.iter().any(|(n, f)| n == "test_quiet_sleeper" && f.is_empty()), "{cases:?}");
     let xml = std::fs::read_to_string(&stopped.junit).unwrap();
     assert!(xml.contains(r#"<skipped message="interrupted"#), "{xml}");
+}
+
+/// The same in `-j 2` workers: regrtest names a worker's test only when it is done, so the
+/// stopped test is known from its worker's command line. Ctrl-C reaches regrtest once (not
+/// again through the `/proc` walk), so it stops its workers and prints its summary.
+#[test]
+fn signals_in_the_middle_of_a_worker_test_mark_it_interrupted() {
+    for signal in [libc::SIGINT, libc::SIGTERM] {
+        let stopped = stop_in_the_middle_of_a_test(signal, true);
+        let (report, stderr) = (&stopped.report, &stopped.stderr);
+        assert_eq!(stopped.status.code(), Some(101), "the raw leak found before the signal still counts:\n{stderr}");
+        let tests = report["tests"].as_array().unwrap();
+        let sleeper = tests.iter().find(|t| t["name"] == "test_quiet_sleeper");
+        let sleeper = sleeper.unwrap_or_else(|| panic!("the worker's test is listed: {report:#}"));
+        assert_eq!(sleeper["outcome"], "interrupted", "{stderr}");
+        assert!(tests.iter().any(|t| t["name"] == "test_leak_raw" && t["leaked"] == true), "{report:#}");
+        let cases = junit_cases(&stopped.junit);
+        assert!(cases.iter().any(|(n, f)| n == "test_quiet_sleeper" && f.is_empty()), "{cases:?}");
+        if signal == libc::SIGINT {
+            assert_eq!(report["summary"]["regrtest_result"], "INTERRUPTED", "{stderr}");
+            assert!(!stderr.contains("Traceback"), "regrtest stopped cleanly:\n{stderr}");
+        }
+    }
 }
