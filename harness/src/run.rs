@@ -496,6 +496,11 @@ fn assemble(
     for (pid, msg) in &shim.errors {
         report.warnings.push(format!("shim in pid {pid}: {msg}"));
     }
+    let lost: Vec<&str> =
+        tests.iter().filter(|t| t.notes.iter().any(|n| n.starts_with(HOOKS_LOST))).map(|t| t.name.as_str()).collect();
+    if !lost.is_empty() {
+        report.warnings.push(format!("{HOOKS_LOST} tests {}: their domain counts are unavailable", lost.join(", ")));
+    }
     // Only worth saying when a leak site lacks its frame: a clean run needs no excuse.
     let frameless = tests
         .iter()
@@ -556,6 +561,12 @@ fn choose_series<'a>(all: &[&'a Series], rerun: bool) -> (Option<&'a Series>, Op
     (Some(all[index]), Some(note))
 }
 
+/// How a test's note, and the run's warning, begin when the allocator hooks stopped counting
+/// during its counted repetitions.
+const HOOKS_LOST: &str = "the allocator hooks did not count through the counted repetitions \
+     (replaced by PYTHONMALLOC or -X dev, or taken out by the test, e.g. tracemalloc.stop() of \
+     a tracemalloc started before them) in";
+
 /// What every test's report needs besides its own data.
 struct Join<'a> {
     symbolizer: &'a Symbolizer,
@@ -591,19 +602,19 @@ fn test_report(test: &regrtest::TestResult, series: Option<&Series>, join: &Join
                     if series.aborted.is_none() { " (the process died during the test)" } else { "" }
                 ));
             }
-            if !analysis.unhooked.is_empty() {
-                notes.push(format!(
-                    "allocator hooks replaced in {} (PYTHONMALLOC or -X dev): no verdict there",
-                    analysis.unhooked.join(", ")
-                ));
-            }
             let repetitions = Repetitions {
                 warmups: series.warmups,
                 runs: series.runs,
                 measured: series.measures.len() as u32,
                 complete: analysis.complete,
             };
-            (Some(analysis.domains), Some(repetitions))
+            if analysis.unhooked.is_empty() {
+                (Some(analysis.domains), Some(repetitions))
+            } else {
+                // What the hooks did not see cannot be told from zero.
+                notes.push(format!("{} {}: no domain counts", HOOKS_LOST, analysis.unhooked.join(", ")));
+                (None, Some(repetitions))
+            }
         }
         None => {
             if test.repetitions.is_some() && join.shim_enabled {

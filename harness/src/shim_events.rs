@@ -293,7 +293,9 @@ pub struct Series {
     /// not subtract them).
     pub interned_baseline: i64,
     pub interned: Vec<i64>,
-    /// Flags of the last measurement (which hooks were still installed, which byte counts exact).
+    /// The flags of the `begin` record and of every counted measurement, ANDed: which hooks
+    /// counted through all counted repetitions, which byte counts are exact. A hook taken out
+    /// during a warm-up and put back by the shim before the counted ones does not matter.
     pub flags: u32,
     /// `Some(false)`: all repetitions ran; `Some(true)`: an exception cut them short; `None`: no
     /// `end` record (the process died during the test).
@@ -452,7 +454,9 @@ impl ShimData {
                         self.bad_lines += 1;
                         continue;
                     };
-                    series.flags = record.flags;
+                    if record.kind == Kind::Measure && record.a >= i64::from(series.warmups) {
+                        series.flags &= record.flags;
+                    }
                     match record.kind {
                         Kind::Baseline => {
                             series.baseline = Some(record.counts);

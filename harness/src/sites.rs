@@ -58,6 +58,19 @@ const ALLOCATOR_FUNCTIONS: &[&str] = &[
     "PyObject_InitVar",
     "_PyObject_Init",
     "_PyObject_InitVar",
+    // tracemalloc's hooks, between the API and ours while a test traces (Modules/_tracemalloc.c
+    // in 3.11, Python/tracemalloc.c after); not its own bookkeeping (`raw_malloc`, ...), which is
+    // memory of its own.
+    "tracemalloc_alloc",
+    "tracemalloc_realloc",
+    "tracemalloc_alloc_gil",
+    "tracemalloc_malloc_gil",
+    "tracemalloc_calloc_gil",
+    "tracemalloc_realloc_gil",
+    "tracemalloc_raw_alloc",
+    "tracemalloc_raw_malloc",
+    "tracemalloc_raw_calloc",
+    "tracemalloc_raw_realloc",
 ];
 
 /// Whether `function` is allocator plumbing (see `ALLOCATOR_FUNCTIONS`).

@@ -404,3 +404,53 @@ fn suppressed_sites_are_reported_and_do_not_fail_the_run() {
     assert_eq!(run.code(), Some(64));
     assert!(run.stderr.contains(&format!("{}:2:", bad.display())), "{}", run.stderr);
 }
+
+/// The raw leak site of `test_leak_raw_traced` (tracemalloc's hooks folded like the allocator
+/// API): `leak_raw` at its allocating line.
+fn assert_traced_leak_site(test: &Value) {
+    let sites = test["leak_sites"].as_array().unwrap_or_else(|| panic!("no leak_sites: {test}"));
+    let site = sites
+        .iter()
+        .find(|s| s["frames"][0]["function"] == "leak_raw")
+        .unwrap_or_else(|| panic!("no site at leak_raw: {}", serde_json::to_string_pretty(sites).unwrap()));
+    assert_eq!(site["domain"], "raw");
+    assert_eq!(site["frames"][0]["line"], fixture_line("PyMem_RawMalloc(48)"), "{site}");
+    let functions: Vec<&str> =
+        site["frames"].as_array().unwrap().iter().filter_map(|f| f["function"].as_str()).collect();
+    assert!(functions.iter().all(|f| !f.starts_with("tracemalloc_")), "{functions:?}");
+}
+
+/// A test that traces with tracemalloc: tracemalloc's hooks sit above ours while it traces,
+/// and their frames are allocator plumbing.
+#[test]
+fn a_leak_while_tracemalloc_traces_is_found_at_its_line() {
+    let dir = testdir();
+    let run = leakcheck(&[], &as_strs(&regrtest_argv(dir.path(), &[], &["test_leak_raw_traced"])));
+    let test = run.test("test_leak_raw_traced");
+    assert_eq!(domain(test, "raw")["leaked"], true, "{test}");
+    assert_traced_leak_site(test);
+}
+
+/// With `-X tracemalloc=1` tracemalloc wraps CPython's allocators before ours wrap it, so a
+/// test's tracemalloc.stop() puts CPython's back and takes ours out. The shim notices at the
+/// next measurement and puts them back: the repetitions after count, the tests after too, and
+/// the process is no "hooks replaced" one (at exit tracemalloc takes ours out again).
+#[test]
+fn hooks_taken_out_by_tracemalloc_stop_are_put_back() {
+    let dir = testdir();
+    let argv = regrtest_argv(dir.path(), &["-X", "tracemalloc=1"], &["test_leak_raw_traced", "test_leak_raw"]);
+    let run = leakcheck(&[], &as_strs(&argv));
+    let report = run.json();
+    assert_eq!(report["shim"]["hooks_replaced"], json!([]), "{}", report["shim"]);
+    assert_eq!(report["warnings"], json!([]), "{}", run.stderr);
+    // Each counted repetition has the fixture's block; 3.11's tracemalloc adds one of its own:
+    // the traceback it interns for a traced block (`traceback_new`), which its stop() never
+    // frees (its table has no key destructor), a CPython leak leakcheck rightly reports.
+    let traced = run.test("test_leak_raw_traced");
+    let blocks = domain(traced, "raw")["blocks"].as_array().cloned().unwrap_or_default();
+    assert!(blocks.len() == 3 && blocks.iter().all(|b| b.as_i64() >= Some(1)), "{traced}");
+    assert_traced_leak_site(traced);
+    let raw = run.test("test_leak_raw");
+    assert_eq!(domain(raw, "raw")["blocks"], json!([1, 1, 1]), "{raw}");
+    assert_eq!(run.code(), Some(101), "{}", run.stderr);
+}

@@ -88,15 +88,26 @@ pub fn install() {
     unsafe { (api.add_audit_hook)(audit_hook, std::ptr::null_mut()) };
 }
 
-/// Write a record of `kind` with the current counters.
+/// Write a record of `kind` with the current counters. With the GIL held (see
+/// [`crate::snapshot`]).
 pub fn record(kind: &str, text: &[u8], a: i64, b: i64) {
+    write_record(kind, text, a, b, true);
+}
+
+/// [`record`] where the GIL may not be held (at exit): a domain counts as hooked only when our
+/// hook is the installed allocator itself.
+pub fn record_without_gil(kind: &str, text: &[u8], a: i64, b: i64) {
+    write_record(kind, text, a, b, false);
+}
+
+fn write_record(kind: &str, text: &[u8], a: i64, b: i64, probe: bool) {
     let mut line = Vec::with_capacity(192);
     line.extend_from_slice(kind.as_bytes());
     // SAFETY: getpid has no preconditions.
     let pid = unsafe { libc::getpid() };
     line.extend_from_slice(format!("\t{pid}\t").as_bytes());
     channel::escape(text, &mut line);
-    let (flags, counts) = crate::snapshot();
+    let (flags, counts) = crate::snapshot(probe);
     line.extend_from_slice(format!("\t{a}\t{b}\t{flags}").as_bytes());
     for (blocks, bytes) in counts {
         line.extend_from_slice(format!("\t{blocks}\t{bytes}").as_bytes());
@@ -259,6 +270,11 @@ unsafe extern "C" fn mark(_slf: *mut PyObject, args: *const *mut PyObject, nargs
                         }
                     }
                     _ => {}
+                }
+                if matches!(kind, "begin" | "baseline" | "measure") {
+                    // The record said whether the hooks counted until now; from here on they
+                    // do again, if something took them out.
+                    crate::reinstall_lost_hooks();
                 }
             }
             _ => record(KINDS[KIND_ERROR], b"leakcheck_mark called with bad arguments", kind, 0),

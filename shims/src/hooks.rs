@@ -183,6 +183,27 @@ impl Domain {
         })
     }
 
+    /// Our hook was taken out of the chain (a `tracemalloc` started before it stopped and put
+    /// back what it had wrapped) and `current` no longer reaches it: forward to `current` from
+    /// now on and return the hook allocator to install again. The counts go on; blocks that were
+    /// allocated meanwhile are freed through the hook like blocks from before the first
+    /// install. `None` when the domain was never wrapped. The allocator forwarded to before is
+    /// never freed: a thread may still be inside it.
+    pub fn rewrap<S: DomainSlot>(current: PyMemAllocatorEx) -> Option<PyMemAllocatorEx> {
+        let d = S::domain();
+        if !d.is_wrapped() {
+            return None;
+        }
+        d.inner.store(Box::into_raw(Box::new(current)), Ordering::Release);
+        Some(PyMemAllocatorEx {
+            ctx: current.ctx,
+            malloc: hook_malloc::<S>,
+            calloc: hook_calloc::<S>,
+            realloc: hook_realloc::<S>,
+            free: hook_free::<S>,
+        })
+    }
+
     #[inline(always)]
     fn inner(&self) -> &PyMemAllocatorEx {
         let inner = self.inner.load(Ordering::Acquire);
@@ -190,7 +211,7 @@ impl Domain {
             // A hook whose domain was never wrapped cannot have been installed.
             unreachable_hook()
         }
-        // SAFETY: set once by `wrap` from a leaked Box, never freed.
+        // SAFETY: set by `wrap` or `rewrap` from a leaked Box, never freed.
         unsafe { &*inner }
     }
 
@@ -229,11 +250,16 @@ fn unreachable_hook() -> ! {
 struct ReentryGuard(&'static Tally);
 
 impl ReentryGuard {
-    /// `None` when this thread is already inside a hook: the caller must not count again.
+    /// `None` when this thread is already inside a hook: the caller must not count again (and
+    /// a probe of `domain` learns that it got here).
     #[inline(always)]
-    fn acquire() -> Option<Self> {
+    fn acquire(domain: &Domain) -> Option<Self> {
         let tally = tally::current();
-        (!tally.enter_hook()).then_some(ReentryGuard(tally))
+        if tally.enter_hook() {
+            tally.nested_call(domain.sizes.api_id());
+            return None;
+        }
+        Some(ReentryGuard(tally))
     }
 }
 
@@ -247,7 +273,7 @@ impl Drop for ReentryGuard {
 unsafe extern "C" fn hook_malloc<S: DomainSlot>(_ctx: *mut c_void, size: usize) -> *mut c_void {
     let d = S::domain();
     let inner = d.inner();
-    let Some(guard) = ReentryGuard::acquire() else {
+    let Some(guard) = ReentryGuard::acquire(d) else {
         // SAFETY: forwarding the caller's arguments to the allocator we wrap.
         return unsafe { (inner.malloc)(inner.ctx, size) };
     };
@@ -267,7 +293,7 @@ unsafe extern "C" fn hook_malloc<S: DomainSlot>(_ctx: *mut c_void, size: usize) 
 unsafe extern "C" fn hook_calloc<S: DomainSlot>(_ctx: *mut c_void, nelem: usize, elsize: usize) -> *mut c_void {
     let d = S::domain();
     let inner = d.inner();
-    let Some(guard) = ReentryGuard::acquire() else {
+    let Some(guard) = ReentryGuard::acquire(d) else {
         // SAFETY: forwarding the caller's arguments to the allocator we wrap.
         return unsafe { (inner.calloc)(inner.ctx, nelem, elsize) };
     };
@@ -289,7 +315,7 @@ unsafe extern "C" fn hook_calloc<S: DomainSlot>(_ctx: *mut c_void, nelem: usize,
 unsafe extern "C" fn hook_realloc<S: DomainSlot>(_ctx: *mut c_void, ptr: *mut c_void, new_size: usize) -> *mut c_void {
     let d = S::domain();
     let inner = d.inner();
-    let Some(guard) = ReentryGuard::acquire() else {
+    let Some(guard) = ReentryGuard::acquire(d) else {
         // SAFETY: forwarding the caller's arguments to the allocator we wrap.
         return unsafe { (inner.realloc)(inner.ctx, ptr, new_size) };
     };
@@ -330,7 +356,7 @@ unsafe extern "C" fn hook_realloc<S: DomainSlot>(_ctx: *mut c_void, ptr: *mut c_
 unsafe extern "C" fn hook_free<S: DomainSlot>(_ctx: *mut c_void, ptr: *mut c_void) {
     let d = S::domain();
     let inner = d.inner();
-    let Some(guard) = ReentryGuard::acquire() else {
+    let Some(guard) = ReentryGuard::acquire(d) else {
         // SAFETY: forwarding the caller's arguments to the allocator we wrap.
         return unsafe { (inner.free)(inner.ctx, ptr) };
     };
@@ -442,6 +468,45 @@ mod tests {
         // SAFETY: as above.
         unsafe { (obj_hook.free)(obj_hook.ctx, p) };
         assert_eq!(obj.live(), (0, 0));
+    }
+
+    #[test]
+    fn a_probe_learns_whether_an_allocator_reaches_the_hook_and_counts_nothing() {
+        crate::domain_slot!(Mem, b'm');
+        let (mem, hook) = hooked::<Mem>(debug_allocator(b'm'));
+        let tally = tally::current();
+        // Through the hook (as a tracemalloc started after ours would call it): reached.
+        assert!(tally.begin_probe(b'm'));
+        // SAFETY: calling the hook as CPython would; the block is freed at once.
+        unsafe {
+            let p = (hook.malloc)(hook.ctx, 1);
+            (hook.free)(hook.ctx, p);
+        }
+        assert!(tally.end_probe());
+        assert_eq!(mem.live(), (0, 0), "the probe's block is not counted");
+        // Around it (the allocator CPython would have put back): not reached.
+        let plain = debug_allocator(b'm');
+        assert!(tally.begin_probe(b'm'));
+        // SAFETY: as above.
+        unsafe {
+            let p = (plain.malloc)(plain.ctx, 1);
+            (plain.free)(plain.ctx, p);
+        }
+        assert!(!tally.end_probe());
+        // A probe of another domain is not answered by this one's hook.
+        assert!(tally.begin_probe(b'o'));
+        // SAFETY: as above.
+        unsafe {
+            let p = (hook.malloc)(hook.ctx, 1);
+            (hook.free)(hook.ctx, p);
+        }
+        assert!(!tally.end_probe());
+        // After a probe, the hook counts again.
+        // SAFETY: as above.
+        let p = unsafe { (hook.malloc)(hook.ctx, 8) };
+        assert_eq!(mem.live(), (1, 8));
+        // SAFETY: as above.
+        unsafe { (hook.free)(hook.ctx, p) };
     }
 
     #[test]

@@ -21,9 +21,12 @@
 //! pointer through unchanged. After `fork` the child keeps counting its inherited live blocks
 //! and writes to its own `events.<pid>`; after `exec` the constructor starts over.
 //!
-//! If something replaces the allocators (`PYTHONMALLOC=...`, `-X dev`), the records say so in
-//! their flags, or a `replaced` record at exit does, and the harness reports it instead of
-//! zeros.
+//! If something replaced the allocators before the hooks (`PYTHONMALLOC=...`, `-X dev`), a
+//! `replaced` record at exit says so. Each record's flags say whether each domain's allocator
+//! still reaches our hook (it is the hook, or wraps it, as a later `tracemalloc.start()` does:
+//! a probe allocation tells). A hook taken out of the chain (`tracemalloc.stop()` of a
+//! tracemalloc that wrapped CPython's allocators before ours wrapped it) is put back at the next
+//! measurement. The harness reports lost counts instead of zeros.
 
 pub mod attribution;
 pub mod boundaries;
@@ -89,6 +92,49 @@ pub(crate) fn install_counting_hooks() {
     wrap::<Obj>(allocators, DOMAIN_OBJ);
 }
 
+/// Whether the allocator installed for `domain` reaches our hook: it is the hook, or it calls
+/// it (another hook wraps ours: `tracemalloc.start()` after ours). Found out by one allocation
+/// and free of 1 byte through it, which our hooks do not count. Needs the GIL (the debug
+/// allocator checks it for MEM and OBJ). `None`: the allocation failed, no answer.
+fn reaches_hook<S: DomainSlot>(allocators: &Allocators, domain: c_int) -> Option<bool> {
+    let current = current_allocator(allocators, domain);
+    if Domain::is_installed::<S>(&current) {
+        return Some(true);
+    }
+    let tally = tally::current();
+    if !tally.begin_probe(S::domain().sizes.api_id()) {
+        return None;
+    }
+    // SAFETY: the installed allocator, called as CPython would; the block is freed at once.
+    let block = unsafe { (current.malloc)(current.ctx, 1) };
+    if !block.is_null() {
+        // SAFETY: as above.
+        unsafe { (current.free)(current.ctx, block) };
+    }
+    let reached = tally.end_probe();
+    (reached || !block.is_null()).then_some(reached)
+}
+
+/// Install our hooks again in the domains whose allocator no longer reaches them (see
+/// [`Domain::rewrap`]). With the GIL held, at regrtest's measurements.
+pub(crate) fn reinstall_lost_hooks() {
+    let Some(allocators) = ALLOCATORS.get() else {
+        return;
+    };
+    fn rewrap<S: DomainSlot>(allocators: &Allocators, domain: c_int) {
+        if !S::domain().is_wrapped() || reaches_hook::<S>(allocators, domain) != Some(false) {
+            return;
+        }
+        if let Some(mut hooked) = Domain::rewrap::<S>(current_allocator(allocators, domain)) {
+            // SAFETY: a valid domain and allocator struct; CPython copies it.
+            unsafe { (allocators.set)(domain, &mut hooked) };
+        }
+    }
+    rewrap::<Raw>(allocators, DOMAIN_RAW);
+    rewrap::<Mem>(allocators, DOMAIN_MEM);
+    rewrap::<Obj>(allocators, DOMAIN_OBJ);
+}
+
 fn current_allocator(allocators: &Allocators, domain: c_int) -> PyMemAllocatorEx {
     let mut current = MaybeUninit::uninit();
     // SAFETY: PyMem_GetAllocator fully writes the struct for a valid domain.
@@ -102,29 +148,31 @@ fn current_allocator(allocators: &Allocators, domain: c_int) -> PyMemAllocatorEx
 #[link_section = ".fini_array"]
 static DESTRUCTOR: extern "C" fn() = destructor;
 
-/// At exit, say so if the allocators were replaced under us (`PYTHONMALLOC`, `-X dev`, a test
-/// that swaps allocators and does not put ours back): the harness then reports "hooks replaced"
-/// for this process instead of counts that stopped moving.
+/// At exit, say so if the allocators were replaced before ours could count (`PYTHONMALLOC`,
+/// `-X dev`): the harness then reports "hooks replaced" for this process. Hooks lost later
+/// show in the flags of each measurement; at exit they may be gone for good reasons (the
+/// finalization of a `tracemalloc` started before them puts back what it wrapped).
 extern "C" fn destructor() {
-    let counting = Raw::domain().is_wrapped();
-    let (flags, _) = snapshot();
-    let counting_replaced = counting && (0..3).any(|i| flags & (channel::FLAG_HOOKED << i) == 0);
-    if startup::replaced() || counting_replaced {
+    if startup::replaced() {
         let cmdline = std::fs::read("/proc/self/cmdline").unwrap_or_default();
-        boundaries::record("replaced", &cmdline, 0, 0);
+        boundaries::record_without_gil("replaced", &cmdline, 0, 0);
     }
 }
 
-/// The record flags and the `(blocks, bytes)` of each domain, RAW, MEM, OBJ.
-pub(crate) fn snapshot() -> (u32, [(i64, i64); 3]) {
-    fn one<S: DomainSlot>(domain: c_int) -> (bool, bool, (i64, i64)) {
+/// The record flags and the `(blocks, bytes)` of each domain, RAW, MEM, OBJ. A domain is
+/// hooked when its allocator reaches our hook: found out by [`reaches_hook`] when `probe` (the
+/// GIL held), else only when it is our hook.
+pub(crate) fn snapshot(probe: bool) -> (u32, [(i64, i64); 3]) {
+    fn one<S: DomainSlot>(domain: c_int, probe: bool) -> (bool, bool, (i64, i64)) {
         let d = S::domain();
-        let hooked = ALLOCATORS
-            .get()
-            .is_some_and(|a| d.is_wrapped() && Domain::is_installed::<S>(&current_allocator(a, domain)));
+        let reaches = |a: &Allocators| match probe {
+            true => reaches_hook::<S>(a, domain).unwrap_or(false),
+            false => Domain::is_installed::<S>(&current_allocator(a, domain)),
+        };
+        let hooked = ALLOCATORS.get().is_some_and(|a| d.is_wrapped() && reaches(a));
         (hooked, d.sizes.bytes_known(), d.live())
     }
-    let all = [one::<Raw>(DOMAIN_RAW), one::<Mem>(DOMAIN_MEM), one::<Obj>(DOMAIN_OBJ)];
+    let all = [one::<Raw>(DOMAIN_RAW, probe), one::<Mem>(DOMAIN_MEM, probe), one::<Obj>(DOMAIN_OBJ, probe)];
     let mut flags = 0;
     let mut counts = [(0, 0); 3];
     for (i, (hooked, bytes_known, count)) in all.into_iter().enumerate() {

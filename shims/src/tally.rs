@@ -15,7 +15,7 @@
 //! Domains are numbered by [`DomainIndex`]; a tally has room for [`MAX_DOMAINS`].
 
 use std::ffi::c_void;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicPtr, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
 /// Domains one process may number (3 in production; unit tests and benches make more).
@@ -33,6 +33,9 @@ pub struct Tally {
     counts: [[AtomicI64; 2]; MAX_DOMAINS],
     /// The owner is inside one of our hooks (see `hooks::ReentryGuard`).
     in_hook: AtomicBool,
+    /// The owner is probing whether an allocator reaches our hook of the domain with this API
+    /// id (see `crate::reaches_hook`), with [`PROBE_HIT`] set once it did; 0: no probe.
+    probe: AtomicU8,
     /// Owned by a live thread.
     claimed: AtomicBool,
     /// The next tally of the registry (set before the tally is published, then constant).
@@ -41,6 +44,9 @@ pub struct Tally {
     stack_start: AtomicU64,
     stack_end: AtomicU64,
 }
+
+/// Set in `Tally::probe` when the probe reached its hook (API ids are ASCII letters).
+const PROBE_HIT: u8 = 0x80;
 
 /// The registry: a push-only list of every tally ever made.
 static HEAD: AtomicPtr<Tally> = AtomicPtr::new(std::ptr::null_mut());
@@ -51,6 +57,7 @@ impl Tally {
         Self {
             counts: std::array::from_fn(|_| [AtomicI64::new(0), AtomicI64::new(0)]),
             in_hook: AtomicBool::new(false),
+            probe: AtomicU8::new(0),
             claimed: AtomicBool::new(true),
             next: AtomicPtr::new(std::ptr::null_mut()),
             stack_start: AtomicU64::new(0),
@@ -90,6 +97,33 @@ impl Tally {
     #[inline(always)]
     pub fn leave_hook(&self) {
         self.in_hook.store(false, Ordering::Relaxed);
+    }
+
+    /// Start a probe of the domain whose API id is `api_id`: until [`Tally::end_probe`], this
+    /// thread counts as inside a hook (so nothing it allocates is counted), and a hook of that
+    /// domain it reaches says so ([`Tally::nested_call`]). `false` when already inside a hook.
+    pub fn begin_probe(&self, api_id: u8) -> bool {
+        if self.enter_hook() {
+            return false;
+        }
+        self.probe.store(api_id & !PROBE_HIT, Ordering::Relaxed);
+        true
+    }
+
+    /// End the probe: whether a hook of the probed domain was reached.
+    pub fn end_probe(&self) -> bool {
+        let probe = self.probe.swap(0, Ordering::Relaxed);
+        self.leave_hook();
+        probe & PROBE_HIT != 0
+    }
+
+    /// A hook of the domain `api_id` was entered while this thread was already inside one:
+    /// the call is not counted; if it is what a probe was looking for, remember it.
+    #[cold]
+    pub fn nested_call(&self, api_id: u8) {
+        if self.probe.load(Ordering::Relaxed) == api_id & !PROBE_HIT {
+            self.probe.store(api_id | PROBE_HIT, Ordering::Relaxed);
+        }
     }
 }
 
