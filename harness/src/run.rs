@@ -608,7 +608,10 @@ fn test_report(test: &regrtest::TestResult, series: Option<&Series>, join: &Join
                 measured: series.measures.len() as u32,
                 complete: analysis.complete,
             };
-            if analysis.unhooked.is_empty() {
+            if series.measures.is_empty() {
+                // Nothing measured after the baseline: no delta, no verdict.
+                (None, Some(repetitions))
+            } else if analysis.unhooked.is_empty() {
                 (Some(analysis.domains), Some(repetitions))
             } else {
                 // What the hooks did not see cannot be told from zero.
