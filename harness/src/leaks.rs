@@ -15,7 +15,7 @@
 use serde::Serialize;
 
 use crate::hang::PythonFrame;
-use crate::shim_events::{Count, PyFrameRecord, Series, DOMAINS};
+use crate::shim_events::{Count, PyFrameRecord, PythonLine, Series, DOMAINS};
 
 /// Index of the `obj` domain in [`DOMAINS`].
 const OBJ: usize = 2;
@@ -140,6 +140,13 @@ pub fn python_frame(record: &PyFrameRecord) -> PythonFrame {
 /// new call site grows there while its old site shrinks, and the domain's sum stays flat. Frees
 /// of blocks allocated before the test ran do not enter the sum, so they cannot hide a leak.
 ///
+/// Frees of blocks older than the window are not in the sum, but they are counted by the Python
+/// line that ran them (`ufree` records): a bounded cache that was full before the test (filled
+/// at import) evicts such a block for each entry it adds. The candidate sites allocated while
+/// that same line ran (it is one of their Python frames: the entry may be made in a function
+/// the line calls) are taken together, and their growth minus those frees must still pass
+/// regrtest's rule; a leak beside unrelated frees of old blocks (on another line) stays.
+///
 /// The shim writes the sites from the measurement that ends the warm-ups on (a site absent from
 /// one had no live block), and once more when regrtest's `-R` driver has returned, at index
 /// warm-ups + runs, every site it wrote before. A leak site's growth must still be alive then:
@@ -149,9 +156,25 @@ pub fn python_frame(record: &PyFrameRecord) -> PythonFrame {
 /// process died) the growth stands as measured. A series cut short has no site verdicts, like
 /// it has no domain verdicts. Largest leaks first.
 pub fn leak_sites(series: &Series) -> Vec<LeakSite> {
+    site_verdicts(series).leaks
+}
+
+/// The sites of a series that grew: those that leak, and those that refilled a cache full
+/// before the test (see [`leak_sites`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SiteVerdicts {
+    pub leaks: Vec<LeakSite>,
+    /// Grew in every counted repetition, but a Python line running while they grew freed as
+    /// many blocks from before the test: no leak by the rule, reported (with that line) so that
+    /// a reader can judge.
+    pub refills: Vec<(LeakSite, PythonFrame)>,
+}
+
+/// [`leak_sites`], with the sites it let go as refills.
+pub fn site_verdicts(series: &Series) -> SiteVerdicts {
     let (warmups, runs) = (i64::from(series.warmups), i64::from(series.runs));
     if warmups < 1 || runs < 1 || (series.measures.len() as i64) < warmups + runs {
-        return Vec::new();
+        return SiteVerdicts::default();
     }
     let counted = warmups - 1..warmups + runs;
     // Absent from a measurement: no live block there.
@@ -172,6 +195,7 @@ pub fn leak_sites(series: &Series) -> Vec<LeakSite> {
         domain_totals.iter().filter(|(_, total)| regrtest_rule(&deltas(total).0)).map(|(&d, _)| d).collect();
 
     let mut found = Vec::new();
+    let mut lines_of_found: Vec<(u8, Vec<PythonLine>)> = Vec::new();
     for (site, (domain, counts)) in &series.sites {
         // The shim's warm-up sites (blocks allocated before the counted repetitions, without a
         // stack) count in their domain's sum but are no call site.
@@ -189,6 +213,14 @@ pub fn leak_sites(series: &Series) -> Vec<LeakSite> {
         let at_start = counts.get(&(warmups - 1)).map_or(0, |c| c.blocks);
         let still_alive = counts.get(&(warmups + runs)).is_none_or(|end| end.blocks - at_start >= runs);
         if regrtest_rule(&blocks) && still_alive {
+            let python = series.pyframes.get(site).map(Vec::as_slice).unwrap_or_default();
+            lines_of_found.push((
+                *domain,
+                python
+                    .iter()
+                    .map(|f| PythonLine { file: f.file.clone(), function: f.function.clone(), line: f.line })
+                    .collect(),
+            ));
             let domain = match domain {
                 b'r' => "raw",
                 b'm' => "mem",
@@ -208,8 +240,47 @@ pub fn leak_sites(series: &Series) -> Vec<LeakSite> {
             });
         }
     }
-    found.sort_by_key(|s| std::cmp::Reverse(s.blocks.iter().sum::<i64>()));
-    found
+    let refill = refilling(series, &found, &lines_of_found);
+    let mut verdicts = SiteVerdicts::default();
+    for (site, line) in found.into_iter().zip(refill) {
+        match line {
+            Some(line) => verdicts.refills.push((site, line)),
+            None => verdicts.leaks.push(site),
+        }
+    }
+    verdicts.leaks.sort_by_key(|s| std::cmp::Reverse(s.blocks.iter().sum::<i64>()));
+    verdicts
+}
+
+/// Which candidate sites (with their domain and Python frames) refill a cache that was full
+/// before the test: for some Python line that freed blocks of their domain older than the
+/// window, the candidates allocated while it ran, taken together, grew by no more than those
+/// frees, by regrtest's rule.
+fn refilling(series: &Series, candidates: &[LeakSite], python: &[(u8, Vec<PythonLine>)]) -> Vec<Option<PythonFrame>> {
+    let warmups = i64::from(series.warmups);
+    let mut refill = vec![None; candidates.len()];
+    for ((domain, line), frees) in &series.untracked_frees {
+        let members: Vec<usize> =
+            (0..candidates.len()).filter(|&i| python[i].0 == *domain && python[i].1.contains(line)).collect();
+        let Some(&first) = members.first() else { continue };
+        let net: Vec<i64> = (0..candidates[first].blocks.len())
+            .map(|i| {
+                let grown: i64 = members.iter().map(|&m| candidates[m].blocks.get(i).copied().unwrap_or(0)).sum();
+                grown - frees.get(&(warmups + i as i64)).map_or(0, |c| c.blocks)
+            })
+            .collect();
+        if !regrtest_rule(&net) {
+            let freeing = PythonFrame {
+                function: String::from_utf8_lossy(&line.function).into_owned(),
+                file: String::from_utf8_lossy(&line.file).into_owned(),
+                line: u32::try_from(line.line).unwrap_or(0),
+            };
+            for member in members {
+                refill[member].get_or_insert_with(|| freeing.clone());
+            }
+        }
+    }
+    refill
 }
 
 #[cfg(test)]
@@ -246,7 +317,48 @@ mod tests {
             pyframes: Default::default(),
             object_types: Default::default(),
             modules: Vec::new(),
+            untracked_frees: Default::default(),
         }
+    }
+
+    #[test]
+    fn sites_refilling_a_cache_full_before_the_test_are_no_leak_sites() {
+        let mut s = series(&[(0, 0, 0); 7], 3, 3);
+        let counts = |points: &[(i64, i64)]| site_counts(points, 56);
+        let line = |line: i64| PythonLine { file: b"/t/test_c.py".to_vec(), function: b"T.test_c".to_vec(), line };
+        let frame = |site: u32, line: i64| PyFrameRecord {
+            pid: 1,
+            site,
+            line,
+            file: b"/t/test_c.py".to_vec(),
+            function: b"T.test_c".to_vec(),
+        };
+        // Two sites while line 7 runs (a new entry: two blocks, one made in a function the line
+        // calls), one at line 9; each +1 per counted repetition.
+        for (site, at) in [(1, 7), (2, 7), (3, 9)] {
+            s.sites.insert(site, (b'o', counts(&[(2, 0), (3, 1), (4, 2), (5, 3)])));
+            s.stacks.insert(site, vec![0x10 * u64::from(site)]);
+            s.pyframes.insert(site, vec![frame(site, at)]);
+        }
+        let callee = PyFrameRecord { pid: 1, site: 2, line: 3, file: b"/t/cache.py".to_vec(), function: b"f".to_vec() };
+        s.pyframes.insert(2, vec![callee, frame(2, 7)]);
+        assert_eq!(leak_sites(&s).len(), 3);
+        let evictions = |blocks: i64| -> std::collections::BTreeMap<i64, Count> {
+            (3..6).map(|i| (i, Count { blocks, bytes: blocks * 56 })).collect()
+        };
+        // Line 7 evicts two old blocks per repetition (the entry added before the test): its
+        // sites are a full cache refilled; line 9's is still a leak.
+        s.untracked_frees.insert((b'o', line(7)), evictions(2));
+        let stacks: Vec<u64> = leak_sites(&s).iter().map(|l| l.stack[0]).collect();
+        assert_eq!(stacks, [0x30]);
+        // One eviction for two new blocks: one block a repetition stays, the line leaks.
+        s.untracked_frees.insert((b'o', line(7)), evictions(1));
+        assert_eq!(leak_sites(&s).len(), 3);
+        // Old blocks freed on another line, or in another domain, offset nothing.
+        s.untracked_frees.clear();
+        s.untracked_frees.insert((b'o', line(8)), evictions(5));
+        s.untracked_frees.insert((b'm', line(7)), evictions(5));
+        assert_eq!(leak_sites(&s).len(), 3);
     }
 
     #[test]

@@ -631,9 +631,10 @@ fn test_report(test: &regrtest::TestResult, series: Option<&Series>, join: &Join
         }
     };
     let modules = series.map(|s| s.modules.as_slice()).unwrap_or(&[]);
-    let all_sites: Vec<LeakSiteReport> = series
-        .map(leaks::leak_sites)
-        .unwrap_or_default()
+    let verdicts = series.map(leaks::site_verdicts).unwrap_or_default();
+    notes.extend(refill_notes(&verdicts.refills, modules, join.symbolizer));
+    let all_sites: Vec<LeakSiteReport> = verdicts
+        .leaks
         .into_iter()
         .map(|site| {
             let (frames, folded_frames) = sites::frames(join.symbolizer, modules, &site.stack);
@@ -674,6 +675,46 @@ fn test_report(test: &regrtest::TestResult, series: Option<&Series>, join: &Join
         repetitions,
         notes,
     }
+}
+
+/// One note per Python line whose frees of blocks from before the test offset the growth of
+/// sites allocated while it ran (see [`leaks::SiteVerdicts::refills`]).
+fn refill_notes(
+    refills: &[(leaks::LeakSite, crate::hang::PythonFrame)],
+    modules: &[crate::shim_events::ModuleRecord],
+    symbolizer: &Symbolizer,
+) -> Vec<String> {
+    let mut by_line: Vec<(&crate::hang::PythonFrame, Vec<String>)> = Vec::new();
+    for (site, line) in refills {
+        let (frames, _) = sites::frames(symbolizer, modules, &site.stack);
+        let at = frames.first().map_or_else(
+            || "??".to_owned(),
+            |frame| {
+                let function = frame.function.as_deref().unwrap_or("??");
+                match (&frame.file, frame.line) {
+                    (Some(file), Some(l)) => format!("{function} {}:{l}", crate::report::source_path(file)),
+                    _ => format!("{function} ({})", frame.module),
+                }
+            },
+        );
+        let described = format!("{} in {}", at, site.domain);
+        match by_line.iter_mut().find(|(l, _)| *l == line) {
+            Some((_, sites)) => sites.push(described),
+            None => by_line.push((line, vec![described])),
+        }
+    }
+    by_line
+        .into_iter()
+        .map(|(line, sites)| {
+            format!(
+                "no leak site: {} grew in every counted repetition while {}:{} ran, which freed as many \
+                 blocks allocated before the test (a cache full before the test, replacing its entries?)",
+                sites.join(", "),
+                line.file,
+                line.line
+            )
+        })
+        .collect()
 }
 
 /// Split the sites into those that leak and those a suppression accepted.

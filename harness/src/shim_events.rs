@@ -137,6 +137,27 @@ pub enum Line {
         site: u32,
         name: Vec<u8>,
     },
+    UntrackedFree(UntrackedFreeRecord),
+}
+
+/// Blocks older than the attribution window freed (or moved by realloc) during the counted
+/// repetition that measurement `index` ends, while the innermost Python frame was `python`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UntrackedFreeRecord {
+    pub pid: i32,
+    pub test: Vec<u8>,
+    pub index: i64,
+    pub domain: u8,
+    pub count: Count,
+    pub python: PythonLine,
+}
+
+/// A Python line, as the shim resolved it: `(file, function, line)`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct PythonLine {
+    pub file: Vec<u8>,
+    pub function: Vec<u8>,
+    pub line: i64,
 }
 
 /// Parse one line (without its newline).
@@ -188,6 +209,19 @@ pub fn parse_line(line: &[u8]) -> Result<Line, ParseError> {
                 line: int(line)?,
                 file: unescape(file)?,
                 function: unescape(function)?,
+            }))
+        }
+        Some(b"ufree") => {
+            let [_, p, test, index, d, blocks, bytes, line, file, function] = fields[..] else {
+                return Err(ParseError::FieldCount);
+            };
+            Ok(Line::UntrackedFree(UntrackedFreeRecord {
+                pid: pid(p)?,
+                test: unescape(test)?,
+                index: int(index)?,
+                domain: domain(d)?,
+                count: Count { blocks: int(blocks)?, bytes: int(bytes)? },
+                python: PythonLine { file: unescape(file)?, function: unescape(function)?, line: int(line)? },
             }))
         }
         Some(b"objtype") => {
@@ -314,6 +348,9 @@ pub struct Series {
     pub object_types: BTreeMap<u32, Vec<String>>,
     /// The process's modules, to map the stacks' addresses to files.
     pub modules: Vec<ModuleRecord>,
+    /// Blocks older than the attribution window freed during the counted repetitions, by
+    /// domain (API id) and innermost Python line: measurement index -> count.
+    pub untracked_frees: BTreeMap<(u8, PythonLine), BTreeMap<i64, Count>>,
 }
 
 impl Series {
@@ -394,6 +431,22 @@ impl ShimData {
                     }
                     continue;
                 }
+                Ok(Line::UntrackedFree(free)) => {
+                    match open.as_mut().filter(|s| s.test.as_bytes() == free.test.as_slice()) {
+                        Some(series) => {
+                            let count = series
+                                .untracked_frees
+                                .entry((free.domain, free.python))
+                                .or_default()
+                                .entry(free.index)
+                                .or_default();
+                            count.blocks += free.count.blocks;
+                            count.bytes += free.count.bytes;
+                        }
+                        None => self.bad_lines += 1,
+                    }
+                    continue;
+                }
                 Ok(Line::ObjectType { site, name }) => {
                     match open.as_mut() {
                         Some(series) => series
@@ -447,6 +500,7 @@ impl ShimData {
                         pyframes: BTreeMap::new(),
                         object_types: BTreeMap::new(),
                         modules: Vec::new(),
+                        untracked_frees: BTreeMap::new(),
                     });
                 }
                 Kind::Baseline | Kind::Measure | Kind::End => {

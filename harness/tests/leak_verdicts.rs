@@ -454,3 +454,18 @@ fn hooks_taken_out_by_tracemalloc_stop_are_put_back() {
     assert_eq!(domain(raw, "raw")["blocks"], json!([1, 1, 1]), "{raw}");
     assert_eq!(run.code(), Some(101), "{}", run.stderr);
 }
+
+/// A bounded cache full before the test (filled at import) evicts an entry made before the
+/// window for each one a repetition adds: the new entries' sites grow, the old entries' frees
+/// are in no site. The shim counts those frees by the Python line that ran them, and the sites
+/// allocated while that line ran are no leak sites; a note says what was let go.
+#[test]
+fn a_cache_full_before_the_test_is_no_leak() {
+    let dir = testdir();
+    let run = leakcheck(&[], &as_strs(&regrtest_argv(dir.path(), &[], &["test_cache_full_before"])));
+    let test = run.test("test_cache_full_before");
+    assert_eq!(test["leaked"], false, "{test}");
+    assert_eq!(test["leak_sites"], json!([]), "{test}");
+    assert!(test["notes"].to_string().contains("test_cache_full_before.py:22 ran"), "{test}");
+    assert_eq!(run.code(), Some(0), "{}", run.stderr);
+}

@@ -119,6 +119,7 @@ pub fn at_measurement(test: &[u8], index: i64) -> Vec<u8> {
         if let Some(tracker) = state.as_mut() {
             tracker.unwinder.refresh();
             tracker.write_sites(test, index, &mut records);
+            tracker.write_untracked_frees(test, index, &mut records);
             // The counted repetitions start: from now on every allocation gets its stack. After
             // the last one, allocations need no stack any more, only frees matter (see `end`).
             tracker.with_stacks = index < warmups + runs - 1;
@@ -204,6 +205,28 @@ pub fn take(ptr: usize) -> Option<Taken> {
     state.as_mut().and_then(|tracker| tracker.freed(ptr))
 }
 
+/// The block at `ptr` (of `size` bytes, in the domain with debug API id `domain`) is being
+/// freed: take it off its site, or, when it has none (it is older than the window) and the
+/// counted repetitions run, count it among the untracked frees of the running Python line.
+#[inline(never)]
+pub fn free(domain: u8, ptr: usize, size: u64) {
+    let mut state = STATE.lock();
+    if let Some(tracker) = state.as_mut() {
+        if tracker.freed(ptr).is_none() {
+            tracker.untracked_free(domain, size);
+        }
+    }
+}
+
+/// A realloc moved a block older than the window (`take` found no site for it) into a new
+/// one: count the old block among the untracked frees, as [`free`] does.
+pub fn untracked_realloc(domain: u8, size: u64) {
+    let mut state = STATE.lock();
+    if let Some(tracker) = state.as_mut() {
+        tracker.untracked_free(domain, size);
+    }
+}
+
 /// A realloc failed: the block `take` removed is still there.
 #[cold]
 pub fn restore(ptr: usize, taken: Taken) {
@@ -261,6 +284,17 @@ struct Tracker {
     /// Modules already described to the harness.
     modules_written: usize,
     scratch: Vec<u64>,
+    /// Blocks older than the window freed during the current counted repetition, by the
+    /// innermost Python frame running then: a bounded cache that was full before the test
+    /// evicts such a block for each one it adds (see [`Tracker::untracked_free`]).
+    untracked: HashMap<pyframe::Location, UntrackedFrees, BuildHasherDefault<FastHasher>>,
+}
+
+/// The untracked frees of one Python line in one repetition.
+struct UntrackedFrees {
+    python: pyframe::Resolved,
+    /// `(blocks, bytes)` per domain, in `WARMUP_SITES` order.
+    counts: [(i64, i64); 3],
 }
 
 impl Tracker {
@@ -274,6 +308,7 @@ impl Tracker {
             memos: HashMap::default(),
             with_stacks: false,
             modules_written: 0,
+            untracked: HashMap::default(),
             // The domain, the frames, then each Python frame's code object and instruction.
             scratch: vec![0; MAX_DEPTH + 1 + 2 * pyframe::PYTHON_DEPTH],
         };
@@ -300,6 +335,56 @@ impl Tracker {
         self.memos.clear();
         self.modules_written = 0;
         self.with_stacks = false;
+        self.untracked.clear();
+    }
+
+    /// A block older than the window was freed (or moved by realloc). During the counted
+    /// repetitions, count it for the innermost Python frame running, resolved to its line
+    /// once per repetition. A thread with no Python frame is not counted: nothing could match
+    /// its frees to a site.
+    fn untracked_free(&mut self, domain: u8, size: u64) {
+        if !self.with_stacks {
+            return;
+        }
+        let Some(reader) = python_frames() else { return };
+        let mut innermost = [pyframe::Location { code: 0, instruction: 0 }; 1];
+        if reader.current(&mut innermost) == 0 {
+            return;
+        }
+        let Some(column) = WARMUP_SITES.iter().position(|&d| d == domain) else { return };
+        let frees = self.untracked.entry(innermost[0]).or_insert_with(|| UntrackedFrees {
+            // SAFETY: read on this thread just now, and this thread is still inside that frame
+            // (it is freeing from it): its code object is alive.
+            python: unsafe { reader.resolve(innermost[0]) },
+            counts: [(0, 0); 3],
+        });
+        frees.counts[column].0 += 1;
+        frees.counts[column].1 += size as i64;
+    }
+
+    /// `ufree PID TEST INDEX DOMAIN BLOCKS BYTES LINE FILE FUNCTION` for each Python line and
+    /// domain with untracked frees in the repetition that measurement `index` ends.
+    fn write_untracked_frees(&mut self, test: &[u8], index: i64, out: &mut Vec<u8>) {
+        // SAFETY: getpid has no preconditions.
+        let pid = unsafe { libc::getpid() };
+        for frees in self.untracked.values() {
+            for (column, &(blocks, bytes)) in frees.counts.iter().enumerate() {
+                if blocks == 0 {
+                    continue;
+                }
+                out.extend_from_slice(format!("ufree\t{pid}\t").as_bytes());
+                channel::escape(test, out);
+                let domain = WARMUP_SITES[column] as char;
+                out.extend_from_slice(
+                    format!("\t{index}\t{domain}\t{blocks}\t{bytes}\t{}\t", frees.python.line).as_bytes(),
+                );
+                channel::escape(&frees.python.file, out);
+                out.push(b'\t');
+                channel::escape(&frees.python.function, out);
+                out.push(b'\n');
+            }
+        }
+        self.untracked.clear();
     }
 
     fn allocated(&mut self, domain: u8, ptr: usize, size: u64, stack: Range<u64>) {

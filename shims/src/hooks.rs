@@ -340,6 +340,9 @@ unsafe extern "C" fn hook_realloc<S: DomainSlot>(_ctx: *mut c_void, ptr: *mut c_
         return new_ptr;
     }
     if attributed {
+        if taken.is_none() && !ptr.is_null() {
+            attribution::untracked_realloc(d.sizes.api_id(), old_size as u64);
+        }
         // Attributed to the realloc's stack, as tracemalloc does.
         attribution::on_alloc(d.sizes.api_id(), new_ptr as usize, new_size as u64);
     }
@@ -368,7 +371,7 @@ unsafe extern "C" fn hook_free<S: DomainSlot>(_ctx: *mut c_void, ptr: *mut c_voi
         let size = unsafe { d.sizes.size_of_live(ptr) }.unwrap_or(0);
         guard.0.add(d.index(), -1, -(size as i64));
         if attribution::active() {
-            attribution::take(ptr as usize);
+            attribution::free(d.sizes.api_id(), ptr as usize, size as u64);
         }
     }
     // SAFETY: forwarding the caller's arguments to the allocator we wrap.
