@@ -775,6 +775,21 @@ fn symbolize_log_checks_and_keeps_build_ids() {
     );
 }
 
+/// Two processes printed the same report line by line in lockstep (a real capture, see
+/// `tests/data/interleaved/README.md`): each line goes to one report, a line a report already
+/// has to the other, and the two merge into one finding seen twice.
+#[test]
+fn identical_reports_in_lockstep_are_told_apart() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/interleaved/asan-lockstep-two-processes.txt");
+    let findings = deduplicate(parse(&std::fs::read(path).expect("the capture")));
+    let [finding] = findings.as_slice() else { panic!("{findings:#?}") };
+    assert_eq!((finding.kind.as_str(), finding.count), ("heap-buffer-overflow", 2));
+    assert_eq!(finding.description.iter().filter(|d| d.starts_with("READ of size 4")).count(), 1, "{finding:#?}");
+    assert_eq!(finding.frames.len(), 5, "{finding:#?}");
+    let [related] = finding.related.as_slice() else { panic!("{finding:#?}") };
+    assert_eq!((related.label.as_str(), related.frames.len()), ("allocated by thread T0 here:", 4));
+}
+
 /// Feed several captures' lines interleaved; return the findings per pid (or per message).
 fn parse_interleaved(captures: &[Vec<u8>], chunk: impl Fn(usize) -> usize) -> Vec<Finding> {
     let mut lines: Vec<std::vec::IntoIter<&[u8]>> =
