@@ -319,6 +319,10 @@ impl<'a> Loop<'a> {
                 }
                 let survivors = live_descendants();
                 if survivors.is_empty() {
+                    // Zombies are no survivors, but reap those that are our children before
+                    // leaving: one that died since the last turn would outlive us until init
+                    // got to it.
+                    self.reap();
                     break;
                 }
                 if self.give_up_at.is_some_and(|at| Instant::now() >= at) {
