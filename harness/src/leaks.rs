@@ -206,7 +206,10 @@ pub fn site_verdicts(series: &Series) -> SiteVerdicts {
             .object_types
             .get(site)
             .is_some_and(|types| !types.is_empty() && types.iter().all(|t| t == IMMORTAL_INTERNED_STR));
-        if !domain_grows.contains(domain) || stack.is_none() || interned_strings {
+        // A domain whose hook did not count through the counted repetitions saw allocations
+        // whose frees it then missed: no verdict there, as for its deltas.
+        let hooked = DOMAIN_IDS.iter().position(|d| d == domain).is_some_and(|d| series.hooked(d));
+        if !domain_grows.contains(domain) || stack.is_none() || interned_strings || !hooked {
             continue;
         }
         let (blocks, bytes) = deltas(counts);
@@ -254,14 +257,23 @@ pub fn site_verdicts(series: &Series) -> SiteVerdicts {
 
 /// Which candidate sites (with their domain and Python frames) refill a cache that was full
 /// before the test: for some Python line that freed blocks of their domain older than the
-/// window, the candidates allocated while it ran, taken together, grew by no more than those
-/// frees, by regrtest's rule.
+/// window, and is itself the innermost frame of a candidate (of any domain), the candidates
+/// allocated while it ran, taken together, grew by no more than those frees, by regrtest's rule.
+/// The debug API ids of the domains, in `DOMAINS` order.
+const DOMAIN_IDS: [u8; 3] = [b'r', b'm', b'o'];
+
 fn refilling(series: &Series, candidates: &[LeakSite], python: &[(u8, Vec<PythonLine>)]) -> Vec<Option<PythonFrame>> {
     let warmups = i64::from(series.warmups);
     let mut refill = vec![None; candidates.len()];
     for ((domain, line), frees) in &series.untracked_frees {
         let members: Vec<usize> =
             (0..candidates.len()).filter(|&i| python[i].0 == *domain && python[i].1.contains(line)).collect();
+        // The line itself allocated some of the new entry, in any domain (the cache's node, the
+        // key): frees at a line that only called the allocating code are, as often, that call's
+        // frame being torn down (a test method's locals are freed on its caller's line).
+        if !python.iter().any(|(_, frames)| frames.first() == Some(line)) {
+            continue;
+        }
         let Some(&first) = members.first() else { continue };
         let net: Vec<i64> = (0..candidates[first].blocks.len())
             .map(|i| {
@@ -359,6 +371,18 @@ mod tests {
         s.untracked_frees.insert((b'o', line(8)), evictions(5));
         s.untracked_frees.insert((b'm', line(7)), evictions(5));
         assert_eq!(leak_sites(&s).len(), 3);
+        // Frees on the caller's line of the test method (its locals, freed as it returns) do
+        // not offset what the method allocated: no site was allocated by that line itself.
+        let caller = PythonLine { file: b"/u/case.py".to_vec(), function: b"_callTestMethod".to_vec(), line: 579 };
+        let called_from =
+            PyFrameRecord { pid: 1, site: 3, line: 579, file: caller.file.clone(), function: caller.function.clone() };
+        s.pyframes.insert(3, vec![frame(3, 9), called_from]);
+        s.untracked_frees.clear();
+        s.untracked_frees.insert((b'o', caller), evictions(5));
+        assert_eq!(leak_sites(&s).len(), 3);
+        // A domain whose hook did not count through the counted repetitions has no sites.
+        s.flags &= !(1 << 2); // the shim's FLAG_HOOKED for obj
+        assert!(leak_sites(&s).is_empty());
     }
 
     #[test]

@@ -469,3 +469,34 @@ fn a_cache_full_before_the_test_is_no_leak() {
     assert!(test["notes"].to_string().contains("test_cache_full_before.py:22 ran"), "{test}");
     assert_eq!(run.code(), Some(0), "{}", run.stderr);
 }
+
+/// The frees of blocks from before the test that happen as the test method returns (its
+/// locals) are charged to unittest's calling line, which every site of the method has among
+/// its callers: they offset nothing.
+#[test]
+fn a_leak_beside_frees_of_old_blocks_is_found() {
+    let dir = testdir();
+    let run = leakcheck(&[], &as_strs(&regrtest_argv(dir.path(), &[], &["test_leak_beside_old_frees"])));
+    let test = run.test("test_leak_beside_old_frees");
+    assert!(
+        test["leak_sites"].as_array().unwrap().iter().any(|s| s["frames"][0]["function"] == "leak_object"),
+        "{test}"
+    );
+    assert!(!test["notes"].to_string().contains("no leak site"), "{test}");
+}
+
+/// A test that restarts tracemalloc in every repetition under `-X tracemalloc=1` takes the
+/// hooks out each time: no domain counts, and no leak sites either (the hooks saw allocations
+/// whose frees they missed), so no leak verdict.
+#[test]
+fn hooks_taken_out_in_every_repetition_give_no_verdict() {
+    let dir = testdir();
+    let argv = regrtest_argv(dir.path(), &["-X", "tracemalloc=1"], &["test_tracemalloc_restart"]);
+    let run = leakcheck(&[], &as_strs(&argv));
+    let test = run.test("test_tracemalloc_restart");
+    assert_eq!(test["domains"], Value::Null, "{test}");
+    assert_eq!(test["leak_sites"], json!([]), "{test}");
+    assert_eq!(test["leaked"], false, "{test}");
+    assert!(run.json()["warnings"].to_string().contains("did not count"), "{}", run.json()["warnings"]);
+    assert_eq!(run.code(), Some(0), "{}", run.stderr);
+}
