@@ -63,17 +63,9 @@ impl OutputSink for Sink<'_> {
 
     /// The tests running in `-j` workers now get no result line if the signal ends them: the
     /// parser learns their names from the workers' command lines.
-    fn interrupted(&mut self, _signal: nix::sys::signal::Signal) {
-        let running: Vec<String> = supervise::live_descendants()
-            .into_iter()
-            .filter_map(|pid| {
-                let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).ok()?;
-                let argv: Vec<String> =
-                    cmdline.split(|&b| b == 0).map(|a| String::from_utf8_lossy(a).into_owned()).collect();
-                crate::hang::worker_test(&argv)
-            })
-            .collect();
-        self.parser.saw_running(&running);
+    fn interrupted(&mut self, _signal: nix::sys::signal::Signal, command: i32) {
+        let root = std::process::id() as i32;
+        self.parser.saw_running(&crate::hang::own_worker_tests(root, command));
     }
 
     fn tick(&mut self, command: i32) -> Vec<supervise::Action> {

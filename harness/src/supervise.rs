@@ -63,9 +63,9 @@ pub trait OutputSink {
     }
 
     /// The first terminating signal leakcheck received (SIGINT, SIGTERM, ...), before it is
-    /// passed on: the tree is still as it was.
-    fn interrupted(&mut self, signal: Signal) {
-        let _ = signal;
+    /// passed on: the tree is still as it was. `command` is the command's pid.
+    fn interrupted(&mut self, signal: Signal, command: i32) {
+        let _ = (signal, command);
     }
 
     /// About once a second while the command runs (`command` is its pid): a chance to look at
@@ -566,7 +566,7 @@ impl<'a> Loop<'a> {
             }
             if self.interrupted_by.is_none() {
                 self.interrupted_by = Some(signal);
-                sink.interrupted(signal);
+                sink.interrupted(signal, self.child.id() as i32);
                 self.kill_all(signal);
                 self.kill_at = Some(Instant::now() + self.grace);
             } else {
@@ -618,6 +618,11 @@ impl<'a> Loop<'a> {
         }
         for &pid in &pids {
             self.leftovers.push(Leftover { pid, command: process_command(pid) });
+        }
+        // After a forwarded SIGTERM, SIGHUP or SIGQUIT every process had it once; the grace
+        // period already runs. After SIGINT (the group only) or none, they get SIGTERM now.
+        if self.interrupted_by.is_some_and(|signal| signal != Signal::SIGINT) {
+            return;
         }
         self.kill_all(Signal::SIGTERM);
         let deadline = Instant::now() + self.grace;
@@ -694,6 +699,7 @@ fn process_group(pid: i32) -> Option<i32> {
     nix::unistd::getpgid(Some(Pid::from_raw(pid))).ok().map(Pid::as_raw)
 }
 
+/// Every live process below this one, in pid order.
 pub fn live_descendants() -> Vec<i32> {
     let me = std::process::id() as i32;
     let mut parent_of = Vec::new();
@@ -708,21 +714,27 @@ pub fn live_descendants() -> Vec<i32> {
             continue;
         };
         if let Some((state, ppid)) = parse_stat_state_ppid(&stat) {
-            if state != 'Z' && state != 'X' {
-                parent_of.push((pid, ppid));
-            }
+            parent_of.push((pid, ppid, state != 'Z' && state != 'X'));
         }
     }
+    // Dead processes are walked through but not returned: a process whose main thread has
+    // exited shows as a zombie while its other threads still run and parent its children
+    // (regrtest's `-j` workers, forked from its worker threads, on SIGHUP).
     let mut tree: BTreeSet<i32> = BTreeSet::new();
+    let mut alive = Vec::new();
     let mut frontier = vec![me];
     while let Some(parent) = frontier.pop() {
-        for &(pid, ppid) in &parent_of {
+        for &(pid, ppid, live) in &parent_of {
             if ppid == parent && tree.insert(pid) {
                 frontier.push(pid);
+                if live {
+                    alive.push(pid);
+                }
             }
         }
     }
-    tree.into_iter().collect()
+    alive.sort_unstable();
+    alive
 }
 
 /// `(state, ppid)` from `/proc/PID/stat`; the command name may contain spaces and parentheses,

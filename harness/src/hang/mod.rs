@@ -218,8 +218,12 @@ impl HangWatch {
         }
         let mut tree = procfs::sample_tree(root);
         self.tracked.retain(|pid, _| tree.contains_key(pid));
-        // The details (system calls, command lines) only for processes sitting still, and for
-        // the regrtest processes the verdicts need to tell apart.
+        // Every command line (one small read each: which processes are regrtest's, its workers,
+        // or a regrtest a test started); the other details (system calls) only for processes
+        // sitting still, and for the regrtest processes the verdicts need to tell apart.
+        for sample in tree.values_mut() {
+            sample.load_argv();
+        }
         let mut details = Vec::new();
         for (pid, sample) in &tree {
             let tracked = self.tracked.get(pid);
@@ -523,12 +527,40 @@ fn worker_of(pid: i32, tree: &BTreeMap<i32, ProcessSample>, command: i32) -> Opt
     let mut current = pid;
     while current != command {
         let sample = tree.get(&current)?;
-        if worker_test(&sample.argv).is_some() {
+        if is_own_worker(current, tree, command) {
             return Some(current);
         }
         current = sample.ppid;
     }
     None
+}
+
+/// Whether `pid` is a `-j` worker of the run's own regrtest: one whose main is the only
+/// regrtest process between it and the command (`command` included), not one of a regrtest
+/// that a test started (`test_regrtest`, a test running `python -m test` in a subprocess).
+fn is_own_worker(pid: i32, tree: &BTreeMap<i32, ProcessSample>, command: i32) -> bool {
+    let Some(sample) = tree.get(&pid).filter(|s| worker_test(&s.argv).is_some()) else { return false };
+    let mut regrtests = 0;
+    let mut current = sample.ppid;
+    while let Some(ancestor) = tree.get(&current) {
+        if crate::regrtest::is_regrtest_command(&ancestor.argv) {
+            regrtests += 1;
+        }
+        if current == command {
+            break;
+        }
+        current = ancestor.ppid;
+    }
+    regrtests == 1
+}
+
+/// The tests that the run's own `-j` workers below `root` run now (see [`is_own_worker`]).
+pub fn own_worker_tests(root: i32, command: i32) -> Vec<String> {
+    let mut tree = procfs::sample_tree(root);
+    for process in tree.values_mut() {
+        process.load_argv();
+    }
+    tree.values().filter(|p| is_own_worker(p.pid, &tree, command)).filter_map(|p| worker_test(&p.argv)).collect()
 }
 
 /// The test a regrtest `-j` worker runs, from its command line: 3.11's `--worker-args
@@ -641,6 +673,37 @@ fn attach_python_frames(report: &mut HangReport, pthreads: &BTreeMap<u64, i32>, 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_the_runs_own_workers_name_its_tests() {
+        let process = |pid: i32, ppid: i32, argv: &[&str]| ProcessSample {
+            pid,
+            ppid,
+            threads: Vec::new(),
+            argv: argv.iter().map(|a| a.to_string()).collect(),
+            exe: None,
+        };
+        let worker = |test: &str| format!(r#"[{{"verbose": 0}}, "{test}"]"#);
+        let (outer, nested) = (worker("test_a"), worker("test_inner"));
+        let tree: BTreeMap<i32, ProcessSample> = [
+            // leakcheck -> make -> python -m test -j2 -> worker (test_a), which runs a test that
+            // starts its own `python -m test -j1` -> its worker (test_inner).
+            process(10, 1, &["make", "buildbottest"]),
+            process(11, 10, &["python", "-m", "test", "-j2"]),
+            process(12, 11, &["python", "-m", "test.regrtest", "--worker-args", &outer]),
+            process(13, 12, &["python", "-m", "test", "-j1", "test_inner"]),
+            process(14, 13, &["python", "-m", "test.regrtest", "--worker-args", &nested]),
+            process(15, 14, &["sleep", "100"]),
+        ]
+        .into_iter()
+        .map(|p| (p.pid, p))
+        .collect();
+        assert!(is_own_worker(12, &tree, 10));
+        assert!(!is_own_worker(14, &tree, 10), "a worker of a regrtest a test started");
+        assert!(!is_own_worker(11, &tree, 10), "the main process is no worker");
+        // What hangs below the nested worker belongs to the outer worker's test.
+        assert_eq!(worker_of(15, &tree, 10), Some(12));
+    }
 
     #[test]
     fn heartbeats_are_not_progress() {

@@ -156,6 +156,13 @@ impl ProcessSample {
                 .ok()
                 .and_then(|text| parse_syscall(&text));
         }
+        self.load_argv();
+        self.exe = std::fs::read_link(format!("/proc/{pid}/exe")).ok().map(|p| p.display().to_string());
+    }
+
+    /// Read the command line.
+    pub fn load_argv(&mut self) {
+        let pid = self.pid;
         self.argv = std::fs::read(format!("/proc/{pid}/cmdline"))
             .map(|raw| {
                 raw.split(|&b| b == 0)
@@ -164,7 +171,6 @@ impl ProcessSample {
                     .collect()
             })
             .unwrap_or_default();
-        self.exe = std::fs::read_link(format!("/proc/{pid}/exe")).ok().map(|p| p.display().to_string());
     }
 }
 
