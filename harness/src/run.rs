@@ -89,6 +89,11 @@ struct SanitizerFindings<'a> {
     /// `(first line, owner)` each time the owner changed, in line order.
     owners: Vec<(u64, Option<String>)>,
     findings: Vec<Finding>,
+    /// Merge when this many findings are held: twice what the last merge left, so that many
+    /// distinct findings cost a merge per doubling, not one per finding.
+    merge_at: usize,
+    /// Merges so far.
+    merges: usize,
 }
 
 /// Distinct findings kept before duplicates are merged; merging again keeps memory bounded
@@ -103,6 +108,8 @@ impl<'a> SanitizerFindings<'a> {
             lines: 0,
             owners: Vec::new(),
             findings: Vec::new(),
+            merge_at: FINDINGS_BEFORE_MERGE,
+            merges: 0,
         }
     }
 
@@ -121,7 +128,7 @@ impl<'a> SanitizerFindings<'a> {
             finding.test = at.checked_sub(1).and_then(|i| self.owners[i].1.clone());
             self.findings.push(finding);
         }
-        if self.findings.len() >= FINDINGS_BEFORE_MERGE {
+        if self.findings.len() >= self.merge_at {
             self.merge();
         }
     }
@@ -129,13 +136,15 @@ impl<'a> SanitizerFindings<'a> {
     fn merge(&mut self) {
         sanitizer::symbolize_findings(&mut self.findings, self.symbolizer);
         self.findings = sanitizer::deduplicate(std::mem::take(&mut self.findings));
+        self.merge_at = FINDINGS_BEFORE_MERGE.max(2 * self.findings.len());
+        self.merges += 1;
     }
 
     /// Findings that did not come through the output (`log_path` files), with the test their
     /// process tells ([`test_of_process`]), if any.
     fn add_from_files(&mut self, findings: Vec<Finding>) {
         self.findings.extend(findings);
-        if self.findings.len() >= FINDINGS_BEFORE_MERGE {
+        if self.findings.len() >= self.merge_at {
             self.merge();
         }
     }
@@ -793,6 +802,26 @@ mod tests {
         let found = findings(&lines);
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].count as usize, FINDINGS_BEFORE_MERGE + 10);
+    }
+
+    #[test]
+    fn many_distinct_findings_cost_a_merge_per_doubling() {
+        let symbolizer = Symbolizer::new();
+        let mut sanitizer = SanitizerFindings::new(&symbolizer);
+        for i in 0..4000u32 {
+            let lines = [
+                format!("==7==ERROR: AddressSanitizer: heap-use-after-free on address 0x60200000{i:04x} at pc 0x1"),
+                "READ of size 8 at 0x602000000010 thread T0".to_owned(),
+                format!("    #0 0x55d0c0a1b2c3 in f{i} /src/fix.c:31"),
+                format!("SUMMARY: AddressSanitizer: heap-use-after-free /src/fix.c:31 in f{i}"),
+            ];
+            for line in &lines {
+                sanitizer.line(line.as_bytes(), Some("test_a"));
+            }
+        }
+        // 256, 512, 1024, 2048 distinct findings held (each merge keeps them all).
+        assert!(sanitizer.merges <= 5, "{} merges", sanitizer.merges);
+        assert_eq!(sanitizer.finish().len(), 4000);
     }
 
     #[test]
