@@ -377,11 +377,17 @@ impl<'a> Loop<'a> {
                 }
                 (ready, signal_ready)
             };
-            // Before the pipes: the events of every write whose bytes are about to be read.
+            // Before the pipes: the events of every write whose bytes are about to be read. Then
+            // every open pipe is read, not only those poll found ready: the events cover writes
+            // to both, and bytes left unread would come next turn without theirs.
             let runs = if ready_pipes.is_empty() { None } else { self.order.as_mut().and_then(WriteOrder::runs) };
+            let ready_pipes: Vec<usize> = match runs {
+                Some(_) => (0..self.pipes.len()).filter(|&i| self.pipes[i].fd.is_some()).collect(),
+                None => ready_pipes,
+            };
             if ready_pipes.len() > 1 {
-                // Both pipes hold output, and pipes keep no order between them: read both, then
-                // put their lines in the order of the writes.
+                // Both pipes may hold output, and pipes keep no order between them: read both,
+                // then put their lines in the order of the writes.
                 let mut batches = [Vec::new(), Vec::new()];
                 for &i in &ready_pipes {
                     self.drain(i, &mut buf, &mut Lines::Batch(&mut batches[i]))?;
