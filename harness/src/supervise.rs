@@ -16,7 +16,7 @@
 //! report formats.
 //!
 //! The two pipes keep no order between them. What the child wrote to both between two turns of
-//! the loop reaches the sink in the order inotify saw the writes (see [`WriteOrder`]) or, when
+//! the loop reaches the sink in the order inotify saw the writes (see `WriteOrder`) or, when
 //! that order is unclear, merged section by section as the sink delimits them (see
 //! `merge_batches`).
 

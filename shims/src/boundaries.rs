@@ -89,7 +89,7 @@ pub fn install() {
 }
 
 /// Write a record of `kind` with the current counters. With the GIL held (see
-/// [`crate::snapshot`]).
+/// `crate::snapshot`).
 pub fn record(kind: &str, text: &[u8], a: i64, b: i64) {
     write_record(kind, text, a, b, true);
 }

@@ -554,7 +554,8 @@ fn is_own_worker(pid: i32, tree: &BTreeMap<i32, ProcessSample>, command: i32) ->
     regrtests == 1
 }
 
-/// The tests that the run's own `-j` workers below `root` run now (see [`is_own_worker`]).
+/// The tests that the run's own `-j` workers below `root` run now: workers whose regrtest main
+/// is the only regrtest process between them and `command`.
 pub fn own_worker_tests(root: i32, command: i32) -> Vec<String> {
     let mut tree = procfs::sample_tree(root);
     for process in tree.values_mut() {
