@@ -24,6 +24,8 @@ fn main() {
             std::process::exit(ExitCode::USAGE);
         }
     };
+    // Before the run, so that no thread started later unblocks them either.
+    leakcheck::supervise::block_forwarded_signals();
     let mut notify = |msg: &str| eprintln!("leakcheck: {msg}");
     let outcome = match leakcheck::run::execute(&config, &mut notify) {
         Ok(outcome) => outcome,

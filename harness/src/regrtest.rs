@@ -645,6 +645,11 @@ impl Parser {
             }
         }
         if let Some(c) = RUN_HEADER.captures(rest) {
+            if self.current.is_some() && !self.parallel && !self.rerun_phase {
+                // The header of a regrtest that the running test started (its output shares
+                // the pipe): this run stays sequential.
+                return;
+            }
             self.end_summary_block();
             self.parallel = c.get(2).is_none();
             if !self.rerun_phase && self.first_run_total.is_none() {
@@ -1592,6 +1597,24 @@ mod tests {
         assert_eq!(names, ["test_echo", "test_b"]);
         assert_eq!(test(&run, "test_echo").references, None);
         assert_eq!(test(&run, "test_echo").outcome, Some(Outcome::Failed));
+    }
+
+    #[test]
+    fn a_child_regrtest_running_in_parallel_leaves_the_run_sequential() {
+        // A test runs `python -m test -j1 test_inner`, whose output shares our pipe.
+        let mut p = Parser::new();
+        for line in [
+            "0:00:00 load avg: 0.10 Run 2 tests sequentially",
+            "0:00:00 load avg: 0.10 [1/2] test_outer",
+            "0:00:00 load avg: 0.10 Run 1 test in parallel using 1 child process",
+            "0:00:00 load avg: 0.10 [1/1] test_inner passed",
+        ] {
+            p.feed_line(line.as_bytes());
+        }
+        assert_eq!(p.current_test(), Some("test_outer"), "the hang watch still knows the running test");
+        p.feed_line(b"0:00:05 load avg: 0.10 [2/2] test_b");
+        let run = p.finish(true);
+        assert_eq!(names(&run), ["test_outer", "test_b"]);
     }
 
     fn outcome(run: &ParsedRun, name: &str) -> Outcome {

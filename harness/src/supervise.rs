@@ -169,7 +169,11 @@ pub fn run(
     for sig in FORWARDED.iter().chain([&Signal::SIGCHLD]) {
         mask.add(*sig);
     }
-    mask.thread_block().map_err(|source| SuperviseError::Os { what: "blocking signals", source })?;
+    // Restored at the end: a caller that keeps them blocked for longer (the binary, until its
+    // reports are written) still has them blocked.
+    let previous = mask
+        .thread_swap_mask(nix::sys::signal::SigmaskHow::SIG_BLOCK)
+        .map_err(|source| SuperviseError::Os { what: "blocking signals", source })?;
     let signals = SignalFd::with_flags(&mask, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)
         .map_err(|source| SuperviseError::Os { what: "creating a signalfd", source })?;
 
@@ -201,13 +205,25 @@ pub fn run(
     let mut child = match spawned {
         Ok(child) => child,
         Err(source) => {
-            let _ = mask.thread_unblock();
+            let _ = previous.thread_set_mask();
             return Err(spawn_error(program, source));
         }
     };
     let result = Loop::new(&mut child, grace, log, signals, [stdout, stderr], order).run(sink);
-    let _ = mask.thread_unblock();
+    let _ = previous.thread_set_mask();
     result
+}
+
+/// Block, in the calling thread, the signals [`run`] forwards, for good: a SIGTERM that comes
+/// after the command ended (buildbot's, while leakcheck writes its reports) then waits,
+/// unhandled, until the process exits, instead of killing it before its reports are written.
+/// For a program (the binary) whose only work after the run is reporting.
+pub fn block_forwarded_signals() {
+    let mut mask = SigSet::empty();
+    for sig in FORWARDED {
+        mask.add(sig);
+    }
+    let _ = mask.thread_block();
 }
 
 fn spawn_error(command: String, source: io::Error) -> SuperviseError {

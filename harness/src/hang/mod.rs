@@ -266,7 +266,7 @@ impl HangWatch {
         // Late: nothing but heartbeats for the whole timeout.
         if now.duration_since(self.last_output) >= self.timeout {
             for sample in tree.values_mut() {
-                if sample.argv.is_empty() {
+                if sample.threads.iter().all(|t| t.syscall.is_none()) {
                     sample.load_details();
                 }
             }
@@ -543,7 +543,14 @@ fn is_own_worker(pid: i32, tree: &BTreeMap<i32, ProcessSample>, command: i32) ->
     let mut regrtests = 0;
     let mut current = sample.ppid;
     while let Some(ancestor) = tree.get(&current) {
-        if crate::regrtest::is_regrtest_command(&ancestor.argv) {
+        // A wrapper that stays (`timeout 600 python -m test ...`) has regrtest's arguments too,
+        // but is no interpreter.
+        let interpreter = ancestor
+            .argv
+            .first()
+            .and_then(|arg0| std::path::Path::new(arg0).file_name())
+            .is_some_and(|name| name.to_string_lossy().starts_with("python"));
+        if interpreter && crate::regrtest::is_regrtest_command(&ancestor.argv) {
             regrtests += 1;
         }
         if current == command {
@@ -687,9 +694,9 @@ mod tests {
         let worker = |test: &str| format!(r#"[{{"verbose": 0}}, "{test}"]"#);
         let (outer, nested) = (worker("test_a"), worker("test_inner"));
         let tree: BTreeMap<i32, ProcessSample> = [
-            // leakcheck -> make -> python -m test -j2 -> worker (test_a), which runs a test that
-            // starts its own `python -m test -j1` -> its worker (test_inner).
-            process(10, 1, &["make", "buildbottest"]),
+            // leakcheck -> timeout -> python -m test -j2 -> worker (test_a), which runs a test
+            // that starts its own `python -m test -j1` -> its worker (test_inner).
+            process(10, 1, &["timeout", "600", "python", "-m", "test", "-j2"]),
             process(11, 10, &["python", "-m", "test", "-j2"]),
             process(12, 11, &["python", "-m", "test.regrtest", "--worker-args", &outer]),
             process(13, 12, &["python", "-m", "test", "-j1", "test_inner"]),
