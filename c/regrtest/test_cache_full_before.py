@@ -11,8 +11,9 @@ def entry(n):
     return [n]
 
 
+# Keys outside the small-int cache, so that an evicted key is freed like the entry.
 for i in range(16):
-    entry(-1 - i)
+    entry(-1000 - i)
 
 _keys = itertools.count(1000)
 

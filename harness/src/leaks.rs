@@ -164,10 +164,19 @@ pub fn leak_sites(series: &Series) -> Vec<LeakSite> {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SiteVerdicts {
     pub leaks: Vec<LeakSite>,
-    /// Grew in every counted repetition, but a Python line running while they grew freed as
-    /// many blocks from before the test: no leak by the rule, reported (with that line) so that
-    /// a reader can judge.
-    pub refills: Vec<(LeakSite, PythonFrame)>,
+    /// Grew in every counted repetition, but as many blocks from before the test were freed
+    /// meanwhile where a cache evicts: no leak by the rule, reported (with where) so that a
+    /// reader can judge.
+    pub refills: Vec<(LeakSite, Refill)>,
+}
+
+/// Where the frees that offset a refill site's growth happened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refill {
+    /// On a Python line running while the site's blocks were allocated.
+    Line(PythonFrame),
+    /// In regrtest's cleanup, blocks of the site's size: CPython's free lists emptied.
+    FreeLists,
 }
 
 /// [`leak_sites`], with the sites it let go as refills.
@@ -243,7 +252,10 @@ pub fn site_verdicts(series: &Series) -> SiteVerdicts {
             });
         }
     }
-    let refill = refilling(series, &found, &lines_of_found);
+    // Free lists first: what they take is no longer part of a line's pool.
+    let mut refill = vec![None; found.len()];
+    flushed_refills(series, &found, &mut refill);
+    refilling(series, &found, &lines_of_found, &mut refill);
     let mut verdicts = SiteVerdicts::default();
     for (site, line) in found.into_iter().zip(refill) {
         match line {
@@ -259,15 +271,62 @@ pub fn site_verdicts(series: &Series) -> SiteVerdicts {
 /// before the test: for some Python line that freed blocks of their domain older than the
 /// window, and is itself the innermost frame of a candidate (of any domain), the candidates
 /// allocated while it ran, taken together, grew by no more than those frees, by regrtest's rule.
+/// The candidates not yet taken for refills whose growth, pooled by domain and block size, the
+/// frees of blocks of that size from before the test in regrtest's cleanup offset, by
+/// regrtest's rule. Entries a cache evicts go to CPython's free lists (lists, dicts, key
+/// tables...) when they die, and are freed when the cleanup's `gc.collect()` empties them, away
+/// from the line that evicted them; a free list holds blocks of one size. A site whose blocks
+/// differ in size takes no part.
+fn flushed_refills(series: &Series, candidates: &[LeakSite], refill: &mut [Option<Refill>]) {
+    let warmups = i64::from(series.warmups);
+    let size_of = |site: &LeakSite| -> Option<u64> {
+        let sizes: Vec<i64> =
+            site.blocks.iter().zip(&site.bytes).filter(|(b, _)| **b > 0).map(|(b, y)| y / b).collect();
+        let first = *sizes.first()?;
+        let uniform = sizes.iter().all(|&s| s == first)
+            && site.blocks.iter().zip(&site.bytes).all(|(b, y)| *b <= 0 || y % b == 0);
+        uniform.then(|| u64::try_from(first).ok()).flatten()
+    };
+    let domain_id = |site: &LeakSite| match site.domain {
+        "raw" => b'r',
+        "mem" => b'm',
+        _ => b'o',
+    };
+    for (&(domain, size), frees) in &series.cleanup_frees {
+        let members: Vec<usize> = (0..candidates.len())
+            .filter(|&i| {
+                refill[i].is_none() && domain_id(&candidates[i]) == domain && size_of(&candidates[i]) == Some(size)
+            })
+            .collect();
+        let Some(&first) = members.first() else { continue };
+        let counted = candidates[first].blocks.len();
+        let freed: Vec<i64> = (0..counted).map(|i| frees.get(&(warmups + i as i64)).copied().unwrap_or(0)).collect();
+        let net: Vec<i64> = (0..counted)
+            .map(|i| members.iter().map(|&m| candidates[m].blocks.get(i).copied().unwrap_or(0)).sum::<i64>() - freed[i])
+            .collect();
+        // A cache evicts in every repetition; one old block freed once is no such pattern.
+        if regrtest_rule(&freed) && !regrtest_rule(&net) {
+            for member in members {
+                refill[member] = Some(Refill::FreeLists);
+            }
+        }
+    }
+}
+
 /// The debug API ids of the domains, in `DOMAINS` order.
 const DOMAIN_IDS: [u8; 3] = [b'r', b'm', b'o'];
 
-fn refilling(series: &Series, candidates: &[LeakSite], python: &[(u8, Vec<PythonLine>)]) -> Vec<Option<PythonFrame>> {
+fn refilling(
+    series: &Series,
+    candidates: &[LeakSite],
+    python: &[(u8, Vec<PythonLine>)],
+    refill: &mut [Option<Refill>],
+) {
     let warmups = i64::from(series.warmups);
-    let mut refill = vec![None; candidates.len()];
     for ((domain, line), frees) in &series.untracked_frees {
-        let members: Vec<usize> =
-            (0..candidates.len()).filter(|&i| python[i].0 == *domain && python[i].1.contains(line)).collect();
+        let members: Vec<usize> = (0..candidates.len())
+            .filter(|&i| refill[i].is_none() && python[i].0 == *domain && python[i].1.contains(line))
+            .collect();
         // The line itself allocated some of the new entry, in any domain (the cache's node, the
         // key): frees at a line that only called the allocating code are, as often, that call's
         // frame being torn down (a test method's locals are freed on its caller's line).
@@ -275,24 +334,23 @@ fn refilling(series: &Series, candidates: &[LeakSite], python: &[(u8, Vec<Python
             continue;
         }
         let Some(&first) = members.first() else { continue };
-        let net: Vec<i64> = (0..candidates[first].blocks.len())
-            .map(|i| {
-                let grown: i64 = members.iter().map(|&m| candidates[m].blocks.get(i).copied().unwrap_or(0)).sum();
-                grown - frees.get(&(warmups + i as i64)).map_or(0, |c| c.blocks)
-            })
+        let counted = candidates[first].blocks.len();
+        let freed: Vec<i64> = (0..counted).map(|i| frees.get(&(warmups + i as i64)).map_or(0, |c| c.blocks)).collect();
+        let net: Vec<i64> = (0..counted)
+            .map(|i| members.iter().map(|&m| candidates[m].blocks.get(i).copied().unwrap_or(0)).sum::<i64>() - freed[i])
             .collect();
-        if !regrtest_rule(&net) {
+        // A cache evicts in every repetition; old blocks freed in some is no such pattern.
+        if regrtest_rule(&freed) && !regrtest_rule(&net) {
             let freeing = PythonFrame {
                 function: String::from_utf8_lossy(&line.function).into_owned(),
                 file: String::from_utf8_lossy(&line.file).into_owned(),
                 line: u32::try_from(line.line).unwrap_or(0),
             };
             for member in members {
-                refill[member].get_or_insert_with(|| freeing.clone());
+                refill[member] = Some(Refill::Line(freeing.clone()));
             }
         }
     }
-    refill
 }
 
 #[cfg(test)]
@@ -330,7 +388,30 @@ mod tests {
             object_types: Default::default(),
             modules: Vec::new(),
             untracked_frees: Default::default(),
+            cleanup_frees: Default::default(),
         }
+    }
+
+    #[test]
+    fn sites_offset_by_free_lists_emptied_in_the_cleanup_are_no_leak_sites() {
+        let mut s = series(&[(0, 0, 0); 7], 3, 3);
+        // Site 1: one 56-byte block per repetition; site 2: one 64-byte block.
+        for (site, size) in [(1, 56), (2, 64)] {
+            s.sites.insert(site, (b'o', site_counts(&[(2, 0), (3, 1), (4, 2), (5, 3)], size)));
+            s.stacks.insert(site, vec![0x10 * u64::from(site)]);
+        }
+        assert_eq!(leak_sites(&s).len(), 2);
+        // regrtest's cleanup frees one old 56-byte block per repetition: site 1 is a refill.
+        s.cleanup_frees.insert((b'o', 56), (3..6).map(|i| (i, 1)).collect());
+        let verdicts = site_verdicts(&s);
+        assert_eq!(verdicts.leaks.iter().map(|l| l.stack[0]).collect::<Vec<_>>(), [0x20]);
+        assert_eq!(verdicts.refills.len(), 1);
+        assert_eq!(verdicts.refills[0].1, Refill::FreeLists);
+        // Another domain's, or a repetition without one, offsets nothing.
+        s.cleanup_frees.clear();
+        s.cleanup_frees.insert((b'm', 56), (3..6).map(|i| (i, 1)).collect());
+        s.cleanup_frees.insert((b'o', 64), [(3, 1), (5, 1)].into_iter().collect());
+        assert_eq!(leak_sites(&s).len(), 2);
     }
 
     #[test]

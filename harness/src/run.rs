@@ -681,12 +681,12 @@ fn test_report(test: &regrtest::TestResult, series: Option<&Series>, join: &Join
 /// One note per Python line whose frees of blocks from before the test offset the growth of
 /// sites allocated while it ran (see [`leaks::SiteVerdicts::refills`]).
 fn refill_notes(
-    refills: &[(leaks::LeakSite, crate::hang::PythonFrame)],
+    refills: &[(leaks::LeakSite, leaks::Refill)],
     modules: &[crate::shim_events::ModuleRecord],
     symbolizer: &Symbolizer,
 ) -> Vec<String> {
-    let mut by_line: Vec<(&crate::hang::PythonFrame, Vec<String>)> = Vec::new();
-    for (site, line) in refills {
+    let mut by_place: Vec<(&leaks::Refill, Vec<String>)> = Vec::new();
+    for (site, refill) in refills {
         let (frames, _) = sites::frames(symbolizer, modules, &site.stack);
         let at = frames.first().map_or_else(
             || "??".to_owned(),
@@ -699,21 +699,27 @@ fn refill_notes(
             },
         );
         let described = format!("{} in {}", at, site.domain);
-        match by_line.iter_mut().find(|(l, _)| *l == line) {
+        match by_place.iter_mut().find(|(place, _)| *place == refill) {
             Some((_, sites)) => sites.push(described),
-            None => by_line.push((line, vec![described])),
+            None => by_place.push((refill, vec![described])),
         }
     }
-    by_line
+    by_place
         .into_iter()
-        .map(|(line, sites)| {
-            format!(
+        .map(|(refill, sites)| match refill {
+            leaks::Refill::Line(line) => format!(
                 "no leak site: {} grew in every counted repetition while {}:{} ran, which freed as many \
                  blocks allocated before the test (a cache full before the test, replacing its entries?)",
                 sites.join(", "),
                 line.file,
                 line.line
-            )
+            ),
+            leaks::Refill::FreeLists => format!(
+                "no leak site: {} grew in every counted repetition, and regrtest's cleanup freed as many \
+                 blocks of the same size allocated before the test (a cache full before the test whose \
+                 evicted entries went to CPython's free lists, emptied by gc.collect()?)",
+                sites.join(", ")
+            ),
         })
         .collect()
 }

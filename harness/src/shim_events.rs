@@ -160,6 +160,16 @@ pub struct PythonLine {
     pub line: i64,
 }
 
+impl PythonLine {
+    /// regrtest's cleanup between repetitions: its own code, or `test.support.gc_collect()`,
+    /// where `gc.collect()` empties CPython's free lists.
+    pub fn is_regrtest_cleanup(&self) -> bool {
+        let file = String::from_utf8_lossy(&self.file);
+        file.contains("/test/libregrtest/")
+            || (file.ends_with("/test/support/__init__.py") && self.function == b"gc_collect")
+    }
+}
+
 /// Parse one line (without its newline).
 pub fn parse_line(line: &[u8]) -> Result<Line, ParseError> {
     let fields: Vec<&[u8]> = line.split(|&b| b == b'\t').collect();
@@ -351,6 +361,10 @@ pub struct Series {
     /// Blocks older than the attribution window freed during the counted repetitions, by
     /// domain (API id) and innermost Python line: measurement index -> count.
     pub untracked_frees: BTreeMap<(u8, PythonLine), BTreeMap<i64, Count>>,
+    /// Those of them freed in regrtest's cleanup (see [`PythonLine::is_regrtest_cleanup`]), by
+    /// domain and block size: measurement index -> blocks. Objects that died on a free list
+    /// during the repetition are freed there, away from the line that dropped them.
+    pub cleanup_frees: BTreeMap<(u8, u64), BTreeMap<i64, i64>>,
 }
 
 impl Series {
@@ -434,6 +448,16 @@ impl ShimData {
                 Ok(Line::UntrackedFree(free)) => {
                     match open.as_mut().filter(|s| s.test.as_bytes() == free.test.as_slice()) {
                         Some(series) => {
+                            // One record per block size (its bytes are a multiple of it).
+                            if free.python.is_regrtest_cleanup() && free.count.blocks > 0 {
+                                let size = u64::try_from(free.count.bytes / free.count.blocks).unwrap_or(0);
+                                *series
+                                    .cleanup_frees
+                                    .entry((free.domain, size))
+                                    .or_default()
+                                    .entry(free.index)
+                                    .or_default() += free.count.blocks;
+                            }
                             let count = series
                                 .untracked_frees
                                 .entry((free.domain, free.python))
@@ -501,6 +525,7 @@ impl ShimData {
                         object_types: BTreeMap::new(),
                         modules: Vec::new(),
                         untracked_frees: BTreeMap::new(),
+                        cleanup_frees: BTreeMap::new(),
                     });
                 }
                 Kind::Baseline | Kind::Measure | Kind::End => {

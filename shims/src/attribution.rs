@@ -293,8 +293,9 @@ struct Tracker {
 /// The untracked frees of one Python line in one repetition.
 struct UntrackedFrees {
     python: pyframe::Resolved,
-    /// `(blocks, bytes)` per domain, in `WARMUP_SITES` order.
-    counts: [(i64, i64); 3],
+    /// Blocks by (domain, size): a free list emptied in regrtest's cleanup frees blocks of the
+    /// sizes it holds, which the harness matches with the sizes of growing sites.
+    counts: std::collections::BTreeMap<(u8, u64), i64>,
 }
 
 impl Tracker {
@@ -351,32 +352,28 @@ impl Tracker {
         if reader.current(&mut innermost) == 0 {
             return;
         }
-        let Some(column) = WARMUP_SITES.iter().position(|&d| d == domain) else { return };
         let frees = self.untracked.entry(innermost[0]).or_insert_with(|| UntrackedFrees {
             // SAFETY: read on this thread just now, and this thread is still inside that frame
             // (it is freeing from it): its code object is alive.
             python: unsafe { reader.resolve(innermost[0]) },
-            counts: [(0, 0); 3],
+            counts: std::collections::BTreeMap::new(),
         });
-        frees.counts[column].0 += 1;
-        frees.counts[column].1 += size as i64;
+        *frees.counts.entry((domain, size)).or_default() += 1;
     }
 
-    /// `ufree PID TEST INDEX DOMAIN BLOCKS BYTES LINE FILE FUNCTION` for each Python line and
-    /// domain with untracked frees in the repetition that measurement `index` ends.
+    /// `ufree PID TEST INDEX DOMAIN BLOCKS BYTES LINE FILE FUNCTION` for each Python line,
+    /// domain and block size with untracked frees in the repetition that measurement `index`
+    /// ends (BYTES is BLOCKS times the size).
     fn write_untracked_frees(&mut self, test: &[u8], index: i64, out: &mut Vec<u8>) {
         // SAFETY: getpid has no preconditions.
         let pid = unsafe { libc::getpid() };
         for frees in self.untracked.values() {
-            for (column, &(blocks, bytes)) in frees.counts.iter().enumerate() {
-                if blocks == 0 {
-                    continue;
-                }
+            for (&(domain, size), &blocks) in &frees.counts {
                 out.extend_from_slice(format!("ufree\t{pid}\t").as_bytes());
                 channel::escape(test, out);
-                let domain = WARMUP_SITES[column] as char;
+                let bytes = blocks.saturating_mul(size as i64);
                 out.extend_from_slice(
-                    format!("\t{index}\t{domain}\t{blocks}\t{bytes}\t{}\t", frees.python.line).as_bytes(),
+                    format!("\t{index}\t{}\t{blocks}\t{bytes}\t{}\t", domain as char, frees.python.line).as_bytes(),
                 );
                 channel::escape(&frees.python.file, out);
                 out.push(b'\t');
