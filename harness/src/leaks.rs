@@ -12,6 +12,8 @@
 
 #![forbid(unsafe_code)]
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 
 use crate::hang::PythonFrame;
@@ -203,37 +205,69 @@ pub fn site_verdicts(series: &Series) -> SiteVerdicts {
     let domain_grows: std::collections::BTreeSet<u8> =
         domain_totals.iter().filter(|(_, total)| regrtest_rule(&deltas(total).0)).map(|(&d, _)| d).collect();
 
-    let mut found = Vec::new();
-    let mut lines_of_found: Vec<(u8, Vec<PythonLine>)> = Vec::new();
+    // Sites with the same stack and the same Python lines are one: code compiled anew in each
+    // repetition (`exec`, doctest examples) has a new code object each time, which the shim's
+    // site key tells apart, but not its lines.
+    let mut merged: Vec<Merged<'_>> = Vec::new();
+    let mut index_of: std::collections::BTreeMap<(u8, &[u64], Vec<PythonLine>), usize> = Default::default();
     for (site, (domain, counts)) in &series.sites {
         // The shim's warm-up sites (blocks allocated before the counted repetitions, without a
         // stack) count in their domain's sum but are no call site.
-        let stack = series.stacks.get(site).filter(|frames| !frames.is_empty());
+        let Some(stack) = series.stacks.get(site).filter(|frames| !frames.is_empty()) else { continue };
+        let records = series.pyframes.get(site).map(Vec::as_slice).unwrap_or_default();
+        let lines: Vec<PythonLine> = records
+            .iter()
+            .map(|f| PythonLine { file: f.file.clone(), function: f.function.clone(), line: f.line })
+            .collect();
+        let size = series.block_sizes.get(site).copied();
+        let types = series.object_types.get(site).map(Vec::as_slice).unwrap_or_default();
+        match index_of.entry((*domain, stack.as_slice(), lines.clone())) {
+            std::collections::btree_map::Entry::Occupied(entry) => {
+                let m = &mut merged[*entry.get()];
+                for (&index, count) in counts {
+                    let sum = m.counts.entry(index).or_default();
+                    sum.blocks += count.blocks;
+                    sum.bytes += count.bytes;
+                }
+                m.size = m.size.filter(|&s| Some(s) == size);
+                for t in types {
+                    if !m.object_types.contains(t) {
+                        m.object_types.push(t.clone());
+                    }
+                }
+            }
+            std::collections::btree_map::Entry::Vacant(entry) => {
+                entry.insert(merged.len());
+                merged.push(Merged {
+                    domain: *domain,
+                    stack,
+                    lines,
+                    records,
+                    counts: counts.clone(),
+                    size,
+                    object_types: types.to_vec(),
+                });
+            }
+        }
+    }
+
+    let mut found = Vec::new();
+    let mut info: Vec<Candidate> = Vec::new();
+    for m in merged {
         // Interned immortal strings (3.12+: the compiler's identifiers) live until shutdown, by
         // design; regrtest discounts them too.
-        let interned_strings = series
-            .object_types
-            .get(site)
-            .is_some_and(|types| !types.is_empty() && types.iter().all(|t| t == IMMORTAL_INTERNED_STR));
+        let interned_strings = !m.object_types.is_empty() && m.object_types.iter().all(|t| t == IMMORTAL_INTERNED_STR);
         // A domain whose hook did not count through the counted repetitions saw allocations
         // whose frees it then missed: no verdict there, as for its deltas.
-        let hooked = DOMAIN_IDS.iter().position(|d| d == domain).is_some_and(|d| series.hooked(d));
-        if !domain_grows.contains(domain) || stack.is_none() || interned_strings || !hooked {
+        let hooked = DOMAIN_IDS.iter().position(|d| *d == m.domain).is_some_and(|d| series.hooked(d));
+        if !domain_grows.contains(&m.domain) || interned_strings || !hooked {
             continue;
         }
-        let (blocks, bytes) = deltas(counts);
-        let at_start = counts.get(&(warmups - 1)).map_or(0, |c| c.blocks);
-        let still_alive = counts.get(&(warmups + runs)).is_none_or(|end| end.blocks - at_start >= runs);
+        let (blocks, bytes) = deltas(&m.counts);
+        let at_start = m.counts.get(&(warmups - 1)).map_or(0, |c| c.blocks);
+        let still_alive = m.counts.get(&(warmups + runs)).is_none_or(|end| end.blocks - at_start >= runs);
         if regrtest_rule(&blocks) && still_alive {
-            let python = series.pyframes.get(site).map(Vec::as_slice).unwrap_or_default();
-            lines_of_found.push((
-                *domain,
-                python
-                    .iter()
-                    .map(|f| PythonLine { file: f.file.clone(), function: f.function.clone(), line: f.line })
-                    .collect(),
-            ));
-            let domain = match domain {
+            let domain = match m.domain {
                 b'r' => "raw",
                 b'm' => "mem",
                 _ => "obj",
@@ -242,20 +276,17 @@ pub fn site_verdicts(series: &Series) -> SiteVerdicts {
                 domain,
                 blocks,
                 bytes,
-                stack: stack.cloned().unwrap_or_default(),
-                python_frames: series
-                    .pyframes
-                    .get(site)
-                    .map(|f| f.iter().map(python_frame).collect())
-                    .unwrap_or_default(),
-                object_types: series.object_types.get(site).cloned().unwrap_or_default(),
+                stack: m.stack.clone(),
+                python_frames: m.records.iter().map(python_frame).collect(),
+                object_types: m.object_types,
             });
+            info.push(Candidate { domain: m.domain, lines: m.lines, size: m.size });
         }
     }
     // Free lists first: what they take is no longer part of a line's pool.
     let mut refill = vec![None; found.len()];
-    flushed_refills(series, &found, &mut refill);
-    refilling(series, &found, &lines_of_found, &mut refill);
+    flushed_refills(series, &found, &info, &mut refill);
+    refilling(series, &found, &info, &mut refill);
     let mut verdicts = SiteVerdicts::default();
     for (site, line) in found.into_iter().zip(refill) {
         match line {
@@ -271,41 +302,49 @@ pub fn site_verdicts(series: &Series) -> SiteVerdicts {
 /// before the test: for some Python line that freed blocks of their domain older than the
 /// window, and is itself the innermost frame of a candidate (of any domain), the candidates
 /// allocated while it ran, taken together, grew by no more than those frees, by regrtest's rule.
-/// The candidates not yet taken for refills whose growth, pooled by domain and block size, the
-/// frees of blocks of that size from before the test in regrtest's cleanup offset, by
-/// regrtest's rule. Entries a cache evicts go to CPython's free lists (lists, dicts, key
-/// tables...) when they die, and are freed when the cleanup's `gc.collect()` empties them, away
-/// from the line that evicted them; a free list holds blocks of one size. A site whose blocks
-/// differ in size takes no part.
-fn flushed_refills(series: &Series, candidates: &[LeakSite], refill: &mut [Option<Refill>]) {
-    let warmups = i64::from(series.warmups);
-    let size_of = |site: &LeakSite| -> Option<u64> {
-        let sizes: Vec<i64> =
-            site.blocks.iter().zip(&site.bytes).filter(|(b, _)| **b > 0).map(|(b, y)| y / b).collect();
-        let first = *sizes.first()?;
-        let uniform = sizes.iter().all(|&s| s == first)
-            && site.blocks.iter().zip(&site.bytes).all(|(b, y)| *b <= 0 || y % b == 0);
-        uniform.then(|| u64::try_from(first).ok()).flatten()
-    };
-    let domain_id = |site: &LeakSite| match site.domain {
-        "raw" => b'r',
-        "mem" => b'm',
-        _ => b'o',
-    };
+/// Sites of a series taken as one (see [`site_verdicts`]).
+struct Merged<'a> {
+    domain: u8,
+    stack: &'a Vec<u64>,
+    lines: Vec<PythonLine>,
+    records: &'a [PyFrameRecord],
+    counts: std::collections::BTreeMap<i64, Count>,
+    /// The size of all their blocks, if one.
+    size: Option<u64>,
+    object_types: Vec<String>,
+}
+
+/// What the refill rules need of a candidate leak site beside its [`LeakSite`].
+struct Candidate {
+    domain: u8,
+    /// Its Python frames, innermost first.
+    lines: Vec<PythonLine>,
+    /// The size of all its blocks, if one.
+    size: Option<u64>,
+}
+
+/// The debug API ids of the domains, in `DOMAINS` order.
+const DOMAIN_IDS: [u8; 3] = [b'r', b'm', b'o'];
+
+/// The candidates not yet taken whose growth, pooled by domain and block size, the frees of
+/// blocks of that size from before the test in regrtest's cleanup offset, by regrtest's rule.
+/// Entries a cache evicts go to CPython's free lists (lists, dicts, key tables...) when they
+/// die, and are freed when the cleanup's `gc.collect()` empties them, away from the line that
+/// evicted them; a free list holds blocks of one size. A site whose blocks differ in size
+/// takes no part.
+fn flushed_refills(series: &Series, candidates: &[LeakSite], info: &[Candidate], refill: &mut [Option<Refill>]) {
+    let mut by_class: BTreeMap<(u8, u64), BTreeMap<i64, i64>> = BTreeMap::new();
     for (&(domain, size), frees) in &series.cleanup_frees {
+        let pooled = by_class.entry((domain, size_class(size))).or_default();
+        for (&index, &blocks) in frees {
+            *pooled.entry(index).or_default() += blocks;
+        }
+    }
+    for (&(domain, class), frees) in &by_class {
         let members: Vec<usize> = (0..candidates.len())
-            .filter(|&i| {
-                refill[i].is_none() && domain_id(&candidates[i]) == domain && size_of(&candidates[i]) == Some(size)
-            })
+            .filter(|&i| refill[i].is_none() && info[i].domain == domain && info[i].size.map(size_class) == Some(class))
             .collect();
-        let Some(&first) = members.first() else { continue };
-        let counted = candidates[first].blocks.len();
-        let freed: Vec<i64> = (0..counted).map(|i| frees.get(&(warmups + i as i64)).copied().unwrap_or(0)).collect();
-        let net: Vec<i64> = (0..counted)
-            .map(|i| members.iter().map(|&m| candidates[m].blocks.get(i).copied().unwrap_or(0)).sum::<i64>() - freed[i])
-            .collect();
-        // A cache evicts in every repetition; one old block freed once is no such pattern.
-        if regrtest_rule(&freed) && !regrtest_rule(&net) {
+        if offsets(series, candidates, &members, |index| frees.get(&index).copied().unwrap_or(0)) {
             for member in members {
                 refill[member] = Some(Refill::FreeLists);
             }
@@ -313,34 +352,35 @@ fn flushed_refills(series: &Series, candidates: &[LeakSite], refill: &mut [Optio
     }
 }
 
-/// The debug API ids of the domains, in `DOMAINS` order.
-const DOMAIN_IDS: [u8; 3] = [b'r', b'm', b'o'];
-
-fn refilling(
-    series: &Series,
-    candidates: &[LeakSite],
-    python: &[(u8, Vec<PythonLine>)],
-    refill: &mut [Option<Refill>],
-) {
-    let warmups = i64::from(series.warmups);
-    for ((domain, line), frees) in &series.untracked_frees {
-        let members: Vec<usize> = (0..candidates.len())
-            .filter(|&i| refill[i].is_none() && python[i].0 == *domain && python[i].1.contains(line))
-            .collect();
-        // The line itself allocated some of the new entry, in any domain (the cache's node, the
-        // key): frees at a line that only called the allocating code are, as often, that call's
-        // frame being torn down (a test method's locals are freed on its caller's line).
-        if !python.iter().any(|(_, frames)| frames.first() == Some(line)) {
+/// The candidates not yet taken that refill a cache full before the test from a Python line:
+/// for a line that freed blocks older than the window, of one domain and size, and is itself
+/// the innermost frame of a candidate (of any domain or size), the candidates of that domain
+/// and size allocated while it ran (it is one of their frames), taken together, grew by no
+/// more than those frees, by regrtest's rule.
+fn refilling(series: &Series, candidates: &[LeakSite], info: &[Candidate], refill: &mut [Option<Refill>]) {
+    let mut by_class: BTreeMap<(u8, &PythonLine, u64), BTreeMap<i64, i64>> = BTreeMap::new();
+    for ((domain, line, size), frees) in &series.untracked_frees {
+        let pooled = by_class.entry((*domain, line, size_class(*size))).or_default();
+        for (&index, count) in frees {
+            *pooled.entry(index).or_default() += count.blocks;
+        }
+    }
+    for (&(domain, line, class), frees) in &by_class {
+        // The line itself allocated some of the new entry (the cache's node, the key): frees at
+        // a line that only called the allocating code are, as often, that call's frame being
+        // torn down (a test method's locals are freed on its caller's line).
+        if !info.iter().any(|c| c.lines.first() == Some(line)) {
             continue;
         }
-        let Some(&first) = members.first() else { continue };
-        let counted = candidates[first].blocks.len();
-        let freed: Vec<i64> = (0..counted).map(|i| frees.get(&(warmups + i as i64)).map_or(0, |c| c.blocks)).collect();
-        let net: Vec<i64> = (0..counted)
-            .map(|i| members.iter().map(|&m| candidates[m].blocks.get(i).copied().unwrap_or(0)).sum::<i64>() - freed[i])
+        let members: Vec<usize> = (0..candidates.len())
+            .filter(|&i| {
+                refill[i].is_none()
+                    && info[i].domain == domain
+                    && info[i].size.map(size_class) == Some(class)
+                    && info[i].lines.contains(line)
+            })
             .collect();
-        // A cache evicts in every repetition; old blocks freed in some is no such pattern.
-        if regrtest_rule(&freed) && !regrtest_rule(&net) {
+        if offsets(series, candidates, &members, |index| frees.get(&index).copied().unwrap_or(0)) {
             let freeing = PythonFrame {
                 function: String::from_utf8_lossy(&line.function).into_owned(),
                 file: String::from_utf8_lossy(&line.file).into_owned(),
@@ -351,6 +391,27 @@ fn refilling(
             }
         }
     }
+}
+
+/// The allocator's size class of a block: requests that round up to the same 16 bytes are
+/// alike (pymalloc's classes; an int made by arithmetic may be 4 bytes larger than the same
+/// int made by `PyLong_FromSsize_t`).
+fn size_class(size: u64) -> u64 {
+    size.div_ceil(16)
+}
+
+/// Whether frees (`freed(measurement index)`) in every counted repetition (a cache evicts each
+/// time; old blocks freed in some is no such pattern) leave the members' pooled growth short of
+/// regrtest's rule.
+fn offsets(series: &Series, candidates: &[LeakSite], members: &[usize], freed: impl Fn(i64) -> i64) -> bool {
+    let Some(&first) = members.first() else { return false };
+    let warmups = i64::from(series.warmups);
+    let counted = candidates[first].blocks.len();
+    let freed: Vec<i64> = (0..counted).map(|i| freed(warmups + i as i64)).collect();
+    let net: Vec<i64> = (0..counted)
+        .map(|i| members.iter().map(|&m| candidates[m].blocks.get(i).copied().unwrap_or(0)).sum::<i64>() - freed[i])
+        .collect();
+    regrtest_rule(&freed) && !regrtest_rule(&net)
 }
 
 #[cfg(test)]
@@ -389,28 +450,62 @@ mod tests {
             modules: Vec::new(),
             untracked_frees: Default::default(),
             cleanup_frees: Default::default(),
+            block_sizes: Default::default(),
         }
+    }
+
+    #[test]
+    fn sites_of_one_stack_and_python_lines_are_one_site() {
+        // Code compiled anew in each repetition (exec, doctest): a new code object, so a new
+        // shim site, each time; one block each.
+        let mut s = series(&[(0, 0, 0); 7], 3, 3);
+        let frame = |site: u32| PyFrameRecord {
+            pid: 1,
+            site,
+            line: 1,
+            file: b"<string>".to_vec(),
+            function: b"<module>".to_vec(),
+        };
+        for (site, from) in [(1, 3), (2, 4), (3, 5)] {
+            let points: Vec<(i64, i64)> = (from..=6).map(|i| (i, 1)).collect();
+            s.sites.insert(site, (b'm', site_counts(&points, 1024)));
+            s.stacks.insert(site, vec![0x10, 0x20]);
+            s.pyframes.insert(site, vec![frame(site)]);
+        }
+        let leaks = leak_sites(&s);
+        assert_eq!(leaks.len(), 1, "{leaks:?}");
+        assert_eq!(leaks[0].blocks, [1, 1, 1]);
+        // Another Python line is another site.
+        s.pyframes.get_mut(&2).unwrap()[0].line = 2;
+        assert!(leak_sites(&s).is_empty());
     }
 
     #[test]
     fn sites_offset_by_free_lists_emptied_in_the_cleanup_are_no_leak_sites() {
         let mut s = series(&[(0, 0, 0); 7], 3, 3);
-        // Site 1: one 56-byte block per repetition; site 2: one 64-byte block.
-        for (site, size) in [(1, 56), (2, 64)] {
+        // Site 1: one 56-byte block per repetition; site 2: one 72-byte block (another size class).
+        for (site, size) in [(1, 56), (2, 72)] {
             s.sites.insert(site, (b'o', site_counts(&[(2, 0), (3, 1), (4, 2), (5, 3)], size)));
             s.stacks.insert(site, vec![0x10 * u64::from(site)]);
+            s.block_sizes.insert(site, size as u64);
         }
         assert_eq!(leak_sites(&s).len(), 2);
-        // regrtest's cleanup frees one old 56-byte block per repetition: site 1 is a refill.
-        s.cleanup_frees.insert((b'o', 56), (3..6).map(|i| (i, 1)).collect());
+        // regrtest's cleanup frees one old 52-byte block (56's size class) per repetition: site 1
+        // is a refill.
+        s.cleanup_frees.insert((b'o', 52), (3..6).map(|i| (i, 1)).collect());
         let verdicts = site_verdicts(&s);
         assert_eq!(verdicts.leaks.iter().map(|l| l.stack[0]).collect::<Vec<_>>(), [0x20]);
         assert_eq!(verdicts.refills.len(), 1);
         assert_eq!(verdicts.refills[0].1, Refill::FreeLists);
+        // A site of blocks of two sizes averaging 56 takes no part.
+        s.sites.insert(3, (b'o', site_counts(&[(2, 0), (3, 2), (4, 4), (5, 6)], 56)));
+        s.stacks.insert(3, vec![0x30]);
+        assert!(site_verdicts(&s).leaks.iter().any(|l| l.stack[0] == 0x30));
+        s.sites.remove(&3);
         // Another domain's, or a repetition without one, offsets nothing.
         s.cleanup_frees.clear();
         s.cleanup_frees.insert((b'm', 56), (3..6).map(|i| (i, 1)).collect());
-        s.cleanup_frees.insert((b'o', 64), [(3, 1), (5, 1)].into_iter().collect());
+        s.cleanup_frees.insert((b'o', 72), [(3, 1), (5, 1)].into_iter().collect());
         assert_eq!(leak_sites(&s).len(), 2);
     }
 
@@ -432,6 +527,7 @@ mod tests {
             s.sites.insert(site, (b'o', counts(&[(2, 0), (3, 1), (4, 2), (5, 3)])));
             s.stacks.insert(site, vec![0x10 * u64::from(site)]);
             s.pyframes.insert(site, vec![frame(site, at)]);
+            s.block_sizes.insert(site, 56);
         }
         let callee = PyFrameRecord { pid: 1, site: 2, line: 3, file: b"/t/cache.py".to_vec(), function: b"f".to_vec() };
         s.pyframes.insert(2, vec![callee, frame(2, 7)]);
@@ -441,16 +537,18 @@ mod tests {
         };
         // Line 7 evicts two old blocks per repetition (the entry added before the test): its
         // sites are a full cache refilled; line 9's is still a leak.
-        s.untracked_frees.insert((b'o', line(7)), evictions(2));
+        s.untracked_frees.insert((b'o', line(7), 56), evictions(2));
         let stacks: Vec<u64> = leak_sites(&s).iter().map(|l| l.stack[0]).collect();
         assert_eq!(stacks, [0x30]);
         // One eviction for two new blocks: one block a repetition stays, the line leaks.
-        s.untracked_frees.insert((b'o', line(7)), evictions(1));
+        s.untracked_frees.insert((b'o', line(7), 56), evictions(1));
         assert_eq!(leak_sites(&s).len(), 3);
         // Old blocks freed on another line, or in another domain, offset nothing.
         s.untracked_frees.clear();
-        s.untracked_frees.insert((b'o', line(8)), evictions(5));
-        s.untracked_frees.insert((b'm', line(7)), evictions(5));
+        s.untracked_frees.insert((b'o', line(8), 56), evictions(5));
+        s.untracked_frees.insert((b'm', line(7), 56), evictions(5));
+        // Nor do old blocks of another size on the line (a leak in a function the cache calls).
+        s.untracked_frees.insert((b'o', line(7), 1024), evictions(5));
         assert_eq!(leak_sites(&s).len(), 3);
         // Frees on the caller's line of the test method (its locals, freed as it returns) do
         // not offset what the method allocated: no site was allocated by that line itself.
@@ -459,7 +557,7 @@ mod tests {
             PyFrameRecord { pid: 1, site: 3, line: 579, file: caller.file.clone(), function: caller.function.clone() };
         s.pyframes.insert(3, vec![frame(3, 9), called_from]);
         s.untracked_frees.clear();
-        s.untracked_frees.insert((b'o', caller), evictions(5));
+        s.untracked_frees.insert((b'o', caller, 56), evictions(5));
         assert_eq!(leak_sites(&s).len(), 3);
         // A domain whose hook did not count through the counted repetitions has no sites.
         s.flags &= !(1 << 2); // the shim's FLAG_HOOKED for obj

@@ -83,6 +83,8 @@ pub struct SiteRecord {
     /// CPython's debug API id of the domain: `r`, `m` or `o`.
     pub domain: u8,
     pub count: Count,
+    /// The size of every block allocated at the site so far, when they are all of one size.
+    pub block_size: Option<u64>,
 }
 
 /// A site's stack: absolute return addresses, innermost first.
@@ -187,7 +189,18 @@ pub fn parse_line(line: &[u8]) -> Result<Line, ParseError> {
     };
     match fields.first().copied() {
         Some(b"site") => {
-            let [_, p, test, index, site, d, blocks, bytes] = fields[..] else { return Err(ParseError::FieldCount) };
+            // The block size (0: sizes differ) came last, later: an older shim's record has none.
+            let (site_fields, size) = match fields[..] {
+                [ref head @ .., size] if fields.len() == 9 => (head, Some(size)),
+                _ => (&fields[..], None),
+            };
+            let [_, p, test, index, site, d, blocks, bytes] = site_fields[..] else {
+                return Err(ParseError::FieldCount);
+            };
+            let block_size = match size {
+                Some(size) => u64::try_from(int(size)?).ok().filter(|&s| s > 0),
+                None => None,
+            };
             Ok(Line::Site(SiteRecord {
                 pid: pid(p)?,
                 test: unescape(test)?,
@@ -195,6 +208,7 @@ pub fn parse_line(line: &[u8]) -> Result<Line, ParseError> {
                 site: u32::try_from(int(site)?).map_err(|_| ParseError::Number)?,
                 domain: domain(d)?,
                 count: Count { blocks: int(blocks)?, bytes: int(bytes)? },
+                block_size,
             }))
         }
         Some(b"stack") => {
@@ -359,8 +373,10 @@ pub struct Series {
     /// The process's modules, to map the stacks' addresses to files.
     pub modules: Vec<ModuleRecord>,
     /// Blocks older than the attribution window freed during the counted repetitions, by
-    /// domain (API id) and innermost Python line: measurement index -> count.
-    pub untracked_frees: BTreeMap<(u8, PythonLine), BTreeMap<i64, Count>>,
+    /// domain (API id), innermost Python line and block size: measurement index -> count.
+    pub untracked_frees: BTreeMap<(u8, PythonLine, u64), BTreeMap<i64, Count>>,
+    /// Site id -> the size of all its blocks, for sites whose blocks were all of one size.
+    pub block_sizes: BTreeMap<u32, u64>,
     /// Those of them freed in regrtest's cleanup (see [`PythonLine::is_regrtest_cleanup`]), by
     /// domain and block size: measurement index -> blocks. Objects that died on a free list
     /// during the repetition are freed there, away from the line that dropped them.
@@ -422,6 +438,11 @@ impl ShimData {
                             let (_, counts) =
                                 series.sites.entry(site.site).or_insert_with(|| (site.domain, BTreeMap::new()));
                             counts.insert(site.index, site.count);
+                            // The last record's word: sizes only ever become mixed.
+                            match site.block_size {
+                                Some(size) => series.block_sizes.insert(site.site, size),
+                                None => series.block_sizes.remove(&site.site),
+                            };
                         }
                         None => self.bad_lines += 1,
                     }
@@ -449,8 +470,8 @@ impl ShimData {
                     match open.as_mut().filter(|s| s.test.as_bytes() == free.test.as_slice()) {
                         Some(series) => {
                             // One record per block size (its bytes are a multiple of it).
+                            let size = u64::try_from(free.count.bytes / free.count.blocks.max(1)).unwrap_or(0);
                             if free.python.is_regrtest_cleanup() && free.count.blocks > 0 {
-                                let size = u64::try_from(free.count.bytes / free.count.blocks).unwrap_or(0);
                                 *series
                                     .cleanup_frees
                                     .entry((free.domain, size))
@@ -460,7 +481,7 @@ impl ShimData {
                             }
                             let count = series
                                 .untracked_frees
-                                .entry((free.domain, free.python))
+                                .entry((free.domain, free.python, size))
                                 .or_default()
                                 .entry(free.index)
                                 .or_default();
@@ -526,6 +547,7 @@ impl ShimData {
                         modules: Vec::new(),
                         untracked_frees: BTreeMap::new(),
                         cleanup_frees: BTreeMap::new(),
+                        block_sizes: BTreeMap::new(),
                     });
                 }
                 Kind::Baseline | Kind::Measure | Kind::End => {

@@ -264,12 +264,16 @@ struct Site {
     blocks: i64,
     bytes: i64,
     written: bool,
+    /// The size of every block allocated here, while they were all of one size; 0 once they
+    /// differ (or before the first).
+    size: u64,
+    /// Blocks of different sizes were allocated here.
+    mixed: bool,
 }
 
 struct Tracker {
     unwinder: Unwinder,
     depth: usize,
-    /// (domain, frames) -> index into `sites`.
     /// Digest of (domain, frames) -> index into `sites`. A 64-bit digest names a stack: two
     /// different stacks sharing one (odds about 2^-64 per pair) would share a site.
     by_stack: HashMap<u64, u32, BuildHasherDefault<IdentityHasher>>,
@@ -330,6 +334,8 @@ impl Tracker {
                 blocks: 0,
                 bytes: 0,
                 written: false,
+                size: 0,
+                mixed: false,
             });
         }
         self.live.clear();
@@ -423,7 +429,16 @@ impl Tracker {
                     None => Box::new([]),
                 };
                 let frames = self.scratch[1..=n].into();
-                self.sites.push(Site { domain, frames, python: resolved, blocks: 0, bytes: 0, written: false });
+                self.sites.push(Site {
+                    domain,
+                    frames,
+                    python: resolved,
+                    blocks: 0,
+                    bytes: 0,
+                    written: false,
+                    size: 0,
+                    mixed: false,
+                });
                 entry.insert(site);
                 site
             }
@@ -436,6 +451,10 @@ impl Tracker {
         let entry = &mut self.sites[site as usize];
         entry.blocks += 1;
         entry.bytes += size as i64;
+        if !entry.mixed && entry.size != size {
+            entry.mixed = entry.size != 0 || entry.blocks > 1;
+            entry.size = size;
+        }
         // An address is live once; a stale entry means a free we did not see (another
         // allocator's block): forget it.
         if let Some((old_site, old_size)) = self.live.insert(ptr, (site, size)) {
@@ -545,8 +564,11 @@ impl Tracker {
             }
             out.extend_from_slice(format!("site\t{pid}\t").as_bytes());
             channel::escape(test, out);
+            // The block size last: 0 when the site's blocks differ in size.
+            let size = if site.mixed { 0 } else { site.size };
             out.extend_from_slice(
-                format!("\t{index}\t{id}\t{}\t{}\t{}\n", site.domain as char, site.blocks, site.bytes).as_bytes(),
+                format!("\t{index}\t{id}\t{}\t{}\t{}\t{size}\n", site.domain as char, site.blocks, site.bytes)
+                    .as_bytes(),
             );
         }
     }
