@@ -605,6 +605,18 @@ measure\t10\ttest_x\t1\t0\t63\t50\t196\t7\t70\t9\t90\n\
 end\t10\ttest_x\t2\t0\t63\t50\t196\t7\t70\t9\t90\n";
 
     #[test]
+    fn site_records_carry_their_block_size_when_the_shim_wrote_one() {
+        let site = |line: &[u8]| match parse_line(line) {
+            Ok(Line::Site(site)) => site,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(site(b"site\t1\tt\t3\t7\tr\t2\t96\t48").block_size, Some(48));
+        assert_eq!(site(b"site\t1\tt\t3\t7\tr\t2\t112\t0").block_size, None, "sizes differ");
+        assert_eq!(site(b"site\t1\tt\t3\t7\tr\t2\t96").block_size, None, "an older shim's record");
+        assert!(parse_line(b"site\t1\tt\t3\t7\tr\t2\t96\t48\t1").is_err());
+    }
+
+    #[test]
     fn a_complete_series_is_assembled() {
         let mut data = ShimData::default();
         data.add_file(FILE);

@@ -718,9 +718,10 @@ mod tests {
         tracker.write_sites(b"t", 2, &mut out);
         let text = String::from_utf8(out).unwrap();
         // Warm-up site of obj (id 2): one block left, written with an empty stack.
-        assert!(text.contains("\tt\t2\t2\to\t1\t32\n"), "{text}");
+        // The block size last: all of this site's blocks were of 32 bytes.
+        assert!(text.contains("\tt\t2\t2\to\t1\t32\t32\n"), "{text}");
         assert!(text.contains("stack\t") && text.contains("\t2\to\t\n"), "{text}");
-        assert!(text.contains("\tt\t2\t3\to\t1\t32\n"), "the counted block has a site of its own: {text}");
+        assert!(text.contains("\tt\t2\t3\to\t1\t32\t32\n"), "the counted block has a site of its own: {text}");
     }
 
     #[test]
@@ -755,7 +756,7 @@ mod tests {
         let text = String::from_utf8(out).unwrap();
         let sites: Vec<&str> = text.lines().filter(|l| l.starts_with("site\t")).collect();
         assert_eq!(sites.len(), 1, "{text}");
-        assert!(sites[0].ends_with("\ttest_x\t3\t3\tr\t1\t48"), "{text}");
+        assert!(sites[0].ends_with("\ttest_x\t3\t3\tr\t1\t48\t48"), "{text}");
         assert_eq!(text.lines().filter(|l| l.starts_with("stack\t")).count(), 1);
         assert!(text.lines().any(|l| l.starts_with("module\t")));
         let mut again = Vec::new();
@@ -763,5 +764,10 @@ mod tests {
         let again = String::from_utf8(again).unwrap();
         assert!(!again.contains("stack\t"), "stacks and modules are written once: {again}");
         assert!(!again.contains("module\t"));
+        // A block of another size at the site: its size is written as 0 (sizes differ).
+        tracker.allocated(b'r', 0x3000, 64, stack);
+        let mut mixed = Vec::new();
+        tracker.write_sites(b"test_x", 5, &mut mixed);
+        assert!(String::from_utf8(mixed).unwrap().contains("\ttest_x\t5\t3\tr\t2\t112\t0\n"));
     }
 }
