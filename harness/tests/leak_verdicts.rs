@@ -504,3 +504,19 @@ fn hooks_taken_out_in_every_repetition_give_no_verdict() {
     assert!(run.json()["warnings"].to_string().contains("did not count"), "{}", run.json()["warnings"]);
     assert_eq!(run.code(), Some(0), "{}", run.stderr);
 }
+
+/// A Python-level leak in a doctest example: a new code object each repetition (and, on 3.11,
+/// another path through the eval loop once it is specialized), one leak site all the same, at
+/// the example's line.
+#[test]
+fn a_leak_in_a_doctest_example_has_one_site() {
+    let dir = testdir();
+    let run = leakcheck(&[], &as_strs(&regrtest_argv(dir.path(), &[], &["test_leak_in_doctest"])));
+    let test = run.test("test_leak_in_doctest");
+    let sites = test["leak_sites"].as_array().unwrap();
+    assert_eq!(sites.len(), 1, "{test}");
+    assert_eq!(sites[0]["blocks"], json!([1, 1, 1]), "{test}");
+    assert_eq!(sites[0]["frames"][0]["function"], "object_new", "{test}");
+    let file = sites[0]["python_frame"]["file"].as_str().unwrap_or("");
+    assert!(file.starts_with("<doctest test_leak_in_doctest.keeper"), "{test}");
+}
