@@ -12,7 +12,7 @@
 
 #![forbid(unsafe_code)]
 
-use std::collections::BTreeMap;
+use std::collections::{btree_map, BTreeMap};
 
 use serde::Serialize;
 
@@ -142,12 +142,11 @@ pub fn python_frame(record: &PyFrameRecord) -> PythonFrame {
 /// new call site grows there while its old site shrinks, and the domain's sum stays flat. Frees
 /// of blocks allocated before the test ran do not enter the sum, so they cannot hide a leak.
 ///
-/// Frees of blocks older than the window are not in the sum, but they are counted by the Python
-/// line that ran them (`ufree` records): a bounded cache that was full before the test (filled
-/// at import) evicts such a block for each entry it adds. The candidate sites allocated while
-/// that same line ran (it is one of their Python frames: the entry may be made in a function
-/// the line calls) are taken together, and their growth minus those frees must still pass
-/// regrtest's rule; a leak beside unrelated frees of old blocks (on another line) stays.
+/// Frees of blocks older than the window are not in the sum, but the shim counts them by the
+/// Python line that ran them and by block size (`ufree` records): a bounded cache that was full
+/// before the test (filled at import) evicts such a block for each entry it adds, on that line
+/// or, through CPython's free lists, in regrtest's cleanup. Sites whose growth those frees
+/// offset are let go as refills (see `flushed_refills` and `refilling`).
 ///
 /// The shim writes the sites from the measurement that ends the warm-ups on (a site absent from
 /// one had no live block), and once more when regrtest's `-R` driver has returned, at index
@@ -189,11 +188,11 @@ pub fn site_verdicts(series: &Series) -> SiteVerdicts {
     }
     let counted = warmups - 1..warmups + runs;
     // Absent from a measurement: no live block there.
-    let deltas = |counts: &std::collections::BTreeMap<i64, Count>| -> (Vec<i64>, Vec<i64>) {
+    let deltas = |counts: &BTreeMap<i64, Count>| -> (Vec<i64>, Vec<i64>) {
         let at = |index: i64| counts.get(&index).copied().unwrap_or_default();
         (warmups..warmups + runs).map(|i| (at(i).blocks - at(i - 1).blocks, at(i).bytes - at(i - 1).bytes)).unzip()
     };
-    let mut domain_totals: std::collections::BTreeMap<u8, std::collections::BTreeMap<i64, Count>> = Default::default();
+    let mut domain_totals: BTreeMap<u8, BTreeMap<i64, Count>> = Default::default();
     for (domain, counts) in series.sites.values() {
         let total = domain_totals.entry(*domain).or_default();
         for (&index, count) in counts.range(counted.clone()) {
@@ -212,7 +211,7 @@ pub fn site_verdicts(series: &Series) -> SiteVerdicts {
     // `MERGE_FRAMES` are compared (3.11's adaptive interpreter may call the same code through
     // another path of its eval loop once it has specialized it, deeper down).
     let mut merged: Vec<Merged<'_>> = Vec::new();
-    let mut index_of: std::collections::BTreeMap<(u8, &[u64], Vec<PythonLine>), usize> = Default::default();
+    let mut index_of: BTreeMap<(u8, &[u64], Vec<PythonLine>), usize> = Default::default();
     for (site, (domain, counts)) in &series.sites {
         // The shim's warm-up sites (blocks allocated before the counted repetitions, without a
         // stack) count in their domain's sum but are no call site.
@@ -226,7 +225,7 @@ pub fn site_verdicts(series: &Series) -> SiteVerdicts {
         let types = series.object_types.get(site).map(Vec::as_slice).unwrap_or_default();
         let compared = if lines.is_empty() { stack.as_slice() } else { &stack[..stack.len().min(MERGE_FRAMES)] };
         match index_of.entry((*domain, compared, lines.clone())) {
-            std::collections::btree_map::Entry::Occupied(entry) => {
+            btree_map::Entry::Occupied(entry) => {
                 let m = &mut merged[*entry.get()];
                 for (&index, count) in counts {
                     let sum = m.counts.entry(index).or_default();
@@ -240,7 +239,7 @@ pub fn site_verdicts(series: &Series) -> SiteVerdicts {
                     }
                 }
             }
-            std::collections::btree_map::Entry::Vacant(entry) => {
+            btree_map::Entry::Vacant(entry) => {
                 entry.insert(merged.len());
                 merged.push(Merged {
                     domain: *domain,
@@ -263,21 +262,16 @@ pub fn site_verdicts(series: &Series) -> SiteVerdicts {
         let interned_strings = !m.object_types.is_empty() && m.object_types.iter().all(|t| t == IMMORTAL_INTERNED_STR);
         // A domain whose hook did not count through the counted repetitions saw allocations
         // whose frees it then missed: no verdict there, as for its deltas.
-        let hooked = DOMAIN_IDS.iter().position(|d| *d == m.domain).is_some_and(|d| series.hooked(d));
-        if !domain_grows.contains(&m.domain) || interned_strings || !hooked {
+        let Some(index) = DOMAIN_IDS.iter().position(|d| *d == m.domain) else { continue };
+        if !domain_grows.contains(&m.domain) || interned_strings || !series.hooked(index) {
             continue;
         }
         let (blocks, bytes) = deltas(&m.counts);
         let at_start = m.counts.get(&(warmups - 1)).map_or(0, |c| c.blocks);
         let still_alive = m.counts.get(&(warmups + runs)).is_none_or(|end| end.blocks - at_start >= runs);
         if regrtest_rule(&blocks) && still_alive {
-            let domain = match m.domain {
-                b'r' => "raw",
-                b'm' => "mem",
-                _ => "obj",
-            };
             found.push(LeakSite {
-                domain,
+                domain: DOMAINS[index],
                 blocks,
                 bytes,
                 stack: m.stack.clone(),
@@ -302,10 +296,6 @@ pub fn site_verdicts(series: &Series) -> SiteVerdicts {
     verdicts
 }
 
-/// Which candidate sites (with their domain and Python frames) refill a cache that was full
-/// before the test: for some Python line that freed blocks of their domain older than the
-/// window, and is itself the innermost frame of a candidate (of any domain), the candidates
-/// allocated while it ran, taken together, grew by no more than those frees, by regrtest's rule.
 /// The innermost C frames compared when sites with the same Python lines are merged.
 const MERGE_FRAMES: usize = 8;
 
@@ -315,7 +305,7 @@ struct Merged<'a> {
     stack: &'a Vec<u64>,
     lines: Vec<PythonLine>,
     records: &'a [PyFrameRecord],
-    counts: std::collections::BTreeMap<i64, Count>,
+    counts: BTreeMap<i64, Count>,
     /// The size of all their blocks, if one.
     size: Option<u64>,
     object_types: Vec<String>,
@@ -434,7 +424,7 @@ mod tests {
     }
 
     /// A site's live counts by measurement index, from `(index, blocks)`, blocks of `size` bytes.
-    fn site_counts(points: &[(i64, i64)], size: i64) -> std::collections::BTreeMap<i64, Count> {
+    fn site_counts(points: &[(i64, i64)], size: i64) -> BTreeMap<i64, Count> {
         points.iter().map(|&(i, b)| (i, Count { blocks: b, bytes: b * size })).collect()
     }
 
@@ -552,7 +542,7 @@ mod tests {
         let callee = PyFrameRecord { pid: 1, site: 2, line: 3, file: b"/t/cache.py".to_vec(), function: b"f".to_vec() };
         s.pyframes.insert(2, vec![callee, frame(2, 7)]);
         assert_eq!(leak_sites(&s).len(), 3);
-        let evictions = |blocks: i64| -> std::collections::BTreeMap<i64, Count> {
+        let evictions = |blocks: i64| -> BTreeMap<i64, Count> {
             (3..6).map(|i| (i, Count { blocks, bytes: blocks * 56 })).collect()
         };
         // Line 7 evicts two old blocks per repetition (the entry added before the test): its
