@@ -179,17 +179,12 @@ pub fn run(
 
     // The pipes are made here, not by `Command`, so that inotify watches them before the child
     // writes its first byte.
-    let mut read_ends = Vec::with_capacity(2);
-    for stream in [Stream::Stdout, Stream::Stderr] {
-        let (read, write) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
-            .map_err(|source| SuperviseError::Os { what: "creating a pipe", source })?;
-        match stream {
-            Stream::Stdout => cmd.stdout(Stdio::from(write)),
-            Stream::Stderr => cmd.stderr(Stdio::from(write)),
-        };
-        read_ends.push(read);
-    }
-    let (Some(stderr), Some(stdout)) = (read_ends.pop(), read_ends.pop()) else { unreachable!("two pipes were made") };
+    let pipe = || {
+        nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
+            .map_err(|source| SuperviseError::Os { what: "creating a pipe", source })
+    };
+    let ((stdout, stdout_write), (stderr, stderr_write)) = (pipe()?, pipe()?);
+    cmd.stdout(Stdio::from(stdout_write)).stderr(Stdio::from(stderr_write));
     let order = WriteOrder::watch([stdout.as_fd(), stderr.as_fd()]);
     // SAFETY: the closure only calls pthread_sigmask, which is async-signal-safe, between fork
     // and exec; it allocates nothing and touches no lock.
@@ -702,7 +697,6 @@ fn write_all_fd(fd: RawFd, mut bytes: &[u8]) -> io::Result<()> {
     Ok(())
 }
 
-/// Every live (non-zombie) process below us, found through `/proc/*/stat`.
 /// The descendants (`(pid, process group)`) that [`Loop::kill_all`] signals one by one, besides
 /// the child's group `group` (None: the child is gone, its group is not signalled).
 fn signal_targets(
@@ -721,7 +715,7 @@ fn process_group(pid: i32) -> Option<i32> {
     nix::unistd::getpgid(Some(Pid::from_raw(pid))).ok().map(Pid::as_raw)
 }
 
-/// Every live process below this one, in pid order.
+/// Every live (non-zombie) process below this one, found through `/proc/*/stat`, in pid order.
 pub fn live_descendants() -> Vec<i32> {
     let me = std::process::id() as i32;
     let mut parent_of = Vec::new();
@@ -862,13 +856,12 @@ fn first_written(runs: &[Stream]) -> Option<Stream> {
 
 /// The lines of both pipes, read in one turn of the loop, in the order they were most likely
 /// written, when [`WriteOrder`] cannot tell. Each pipe keeps its own order; between them there
-/// is none. Each stream is cut
-/// before every line that starts a section (regrtest: the progress line announcing a test on
-/// stdout, `beginning N repetitions` of that test's `-R` run on stderr), and the pieces are
-/// taken in turn, stdout's first: section k of stderr (a test's stderr: its repetitions, its
-/// leak lines, the sanitizer reports it caused) comes after section k of stdout (the line
-/// announcing that test) and before section k + 1 of stdout (the next test). Piece 0 of each
-/// is what precedes its first start. Without sections it is all of stdout, then all of stderr.
+/// is none. Each stream is cut before every line that starts a section (regrtest: the progress
+/// line announcing a test on stdout, `beginning N repetitions` of that test's `-R` run on
+/// stderr), and the pieces are taken in turn, stdout's first: section k of stderr (a test's
+/// stderr: its repetitions, its leak lines, the sanitizer reports it caused) comes after section
+/// k of stdout (the line announcing that test) and before section k + 1 of stdout (the next
+/// test). Piece 0 of each is what precedes its first start. Without sections it is all of stdout, then all of stderr.
 fn merge_batches(
     stdout: Vec<BatchLine>,
     stderr: Vec<BatchLine>,
@@ -978,7 +971,8 @@ mod tests {
     #[test]
     fn each_process_gets_a_forwarded_signal_once() {
         let tree = || [(10, Some(10)), (11, Some(10)), (20, Some(20)), (30, None)].into_iter();
-        // The group had it through killpg; the `-j` worker (own group) and an unknown one not.
+        // The group had it through killpg; the `-j` worker (a group of its own) and a process
+        // whose group is unknown had not.
         assert_eq!(signal_targets(Signal::SIGTERM, Some(10), tree()), [20, 30]);
         // Ctrl-C: the group only, regrtest stops its workers.
         assert_eq!(signal_targets(Signal::SIGINT, Some(10), tree()), Vec::<i32>::new());
