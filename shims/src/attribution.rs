@@ -264,11 +264,32 @@ struct Site {
     blocks: i64,
     bytes: i64,
     written: bool,
-    /// The size of every block allocated here, while they were all of one size; 0 once they
-    /// differ (or before the first).
-    size: u64,
-    /// Blocks of different sizes were allocated here.
-    mixed: bool,
+    /// The sizes of the blocks allocated here.
+    sizes: BlockSizes,
+}
+
+impl Site {
+    fn new(domain: u8, frames: Box<[u64]>, python: Box<[pyframe::Resolved]>) -> Self {
+        Site { domain, frames, python, blocks: 0, bytes: 0, written: false, sizes: BlockSizes::None }
+    }
+}
+
+/// The sizes of the blocks a site has seen allocated: whether they were all of one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BlockSizes {
+    None,
+    One(u64),
+    Mixed,
+}
+
+impl BlockSizes {
+    fn add(self, size: u64) -> Self {
+        match self {
+            BlockSizes::None => BlockSizes::One(size),
+            BlockSizes::One(one) if one == size => self,
+            _ => BlockSizes::Mixed,
+        }
+    }
 }
 
 struct Tracker {
@@ -327,16 +348,7 @@ impl Tracker {
         self.sites.clear();
         // The warm-up sites, one per domain, without a stack: see `allocated`.
         for domain in WARMUP_SITES {
-            self.sites.push(Site {
-                domain,
-                frames: Box::new([]),
-                python: Box::new([]),
-                blocks: 0,
-                bytes: 0,
-                written: false,
-                size: 0,
-                mixed: false,
-            });
+            self.sites.push(Site::new(domain, Box::new([]), Box::new([])));
         }
         self.live.clear();
         self.memos.clear();
@@ -429,16 +441,7 @@ impl Tracker {
                     None => Box::new([]),
                 };
                 let frames = self.scratch[1..=n].into();
-                self.sites.push(Site {
-                    domain,
-                    frames,
-                    python: resolved,
-                    blocks: 0,
-                    bytes: 0,
-                    written: false,
-                    size: 0,
-                    mixed: false,
-                });
+                self.sites.push(Site::new(domain, frames, resolved));
                 entry.insert(site);
                 site
             }
@@ -451,10 +454,7 @@ impl Tracker {
         let entry = &mut self.sites[site as usize];
         entry.blocks += 1;
         entry.bytes += size as i64;
-        if !entry.mixed && entry.size != size {
-            entry.mixed = entry.size != 0 || entry.blocks > 1;
-            entry.size = size;
-        }
+        entry.sizes = entry.sizes.add(size);
         // An address is live once; a stale entry means a free we did not see (another
         // allocator's block): forget it.
         if let Some((old_site, old_size)) = self.live.insert(ptr, (site, size)) {
@@ -565,7 +565,10 @@ impl Tracker {
             out.extend_from_slice(format!("site\t{pid}\t").as_bytes());
             channel::escape(test, out);
             // The block size last: 0 when the site's blocks differ in size.
-            let size = if site.mixed { 0 } else { site.size };
+            let size = match site.sizes {
+                BlockSizes::One(size) => size,
+                BlockSizes::None | BlockSizes::Mixed => 0,
+            };
             out.extend_from_slice(
                 format!("\t{index}\t{id}\t{}\t{}\t{}\t{size}\n", site.domain as char, site.blocks, site.bytes)
                     .as_bytes(),

@@ -174,13 +174,18 @@ impl Domain {
             drop(unsafe { Box::from_raw(boxed) });
             return None;
         }
-        Some(PyMemAllocatorEx {
-            ctx: inner.ctx,
+        Some(Self::hooks::<S>(inner.ctx))
+    }
+
+    /// The allocator to install in place of the one we forward to: our hooks, with its `ctx`.
+    fn hooks<S: DomainSlot>(ctx: *mut c_void) -> PyMemAllocatorEx {
+        PyMemAllocatorEx {
+            ctx,
             malloc: hook_malloc::<S>,
             calloc: hook_calloc::<S>,
             realloc: hook_realloc::<S>,
             free: hook_free::<S>,
-        })
+        }
     }
 
     /// Our hook was taken out of the chain (a `tracemalloc` started before it stopped and put
@@ -195,13 +200,7 @@ impl Domain {
             return None;
         }
         d.inner.store(Box::into_raw(Box::new(current)), Ordering::Release);
-        Some(PyMemAllocatorEx {
-            ctx: current.ctx,
-            malloc: hook_malloc::<S>,
-            calloc: hook_calloc::<S>,
-            realloc: hook_realloc::<S>,
-            free: hook_free::<S>,
-        })
+        Some(Self::hooks::<S>(current.ctx))
     }
 
     #[inline(always)]
