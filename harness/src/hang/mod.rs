@@ -224,16 +224,16 @@ impl HangWatch {
         for sample in tree.values_mut() {
             sample.load_argv();
         }
-        let mut details = Vec::new();
+        let mut detailed = BTreeSet::new();
         for (pid, sample) in &tree {
             let tracked = self.tracked.get(pid);
             let still = sample.all_blocked() && tracked.is_some_and(|t| t.cpu == sample.cpu_ticks());
             if still || *pid == command || sample.ppid == command {
-                details.push(*pid);
+                detailed.insert(*pid);
             }
         }
-        for pid in details {
-            if let Some(sample) = tree.get_mut(&pid) {
+        for pid in &detailed {
+            if let Some(sample) = tree.get_mut(pid) {
                 sample.load_details();
             }
         }
@@ -265,8 +265,8 @@ impl HangWatch {
         }
         // Late: nothing but heartbeats for the whole timeout.
         if now.duration_since(self.last_output) >= self.timeout {
-            for sample in tree.values_mut() {
-                if sample.threads.iter().all(|t| t.syscall.is_none()) {
+            for (pid, sample) in tree.iter_mut() {
+                if !detailed.contains(pid) {
                     sample.load_details();
                 }
             }

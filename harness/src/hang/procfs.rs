@@ -146,7 +146,7 @@ pub fn sample_process(pid: i32) -> Option<ProcessSample> {
 
 impl ProcessSample {
     /// Add what is only needed for a process that sits still: each thread's system call, the
-    /// command line and the executable.
+    /// command line (unless read already) and the executable.
     pub fn load_details(&mut self) {
         let pid = self.pid;
         for thread in &mut self.threads {
@@ -156,7 +156,9 @@ impl ProcessSample {
                 .ok()
                 .and_then(|text| parse_syscall(&text));
         }
-        self.load_argv();
+        if self.argv.is_empty() {
+            self.load_argv();
+        }
         self.exe = std::fs::read_link(format!("/proc/{pid}/exe")).ok().map(|p| p.display().to_string());
     }
 
