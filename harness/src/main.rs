@@ -95,18 +95,8 @@ fn symbolize_addresses(exe: &std::path::Path) -> i32 {
     let stdout = std::io::BufWriter::new(std::io::stdout().lock());
     let result = leakcheck::symbolize::symbolize_stream(&symbolizer, exe, stdin, stdout);
     // The answers were `??` (or functions without lines): say why, as llvm-symbolizer does.
-    match symbolizer.debug_info(exe) {
-        leakcheck::symbolize::DebugInfoSource::Nothing { reason } => {
-            eprintln!("leakcheck: symbolize: {}", for_terminal(&reason));
-        }
-        leakcheck::symbolize::DebugInfoSource::SymbolTable => {
-            let exe = exe.display().to_string();
-            eprintln!(
-                "leakcheck: symbolize: {}: no DWARF, function names from the symbol table only",
-                for_terminal(&exe)
-            );
-        }
-        leakcheck::symbolize::DebugInfoSource::Dwarf { .. } => {}
+    if let Some(note) = symbolizer.debug_info(exe).shortfall(exe) {
+        eprintln!("leakcheck: symbolize: {}", for_terminal(&note));
     }
     symbolize_status(result)
 }

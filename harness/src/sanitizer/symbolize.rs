@@ -27,7 +27,7 @@ use std::path::{Path, PathBuf};
 
 use super::line::{self, FrameStyle};
 use super::{Finding, ReportFrame, MAX_LINE_BYTES};
-use crate::symbolize::{DebugInfoSource, Frame, Symbolizer};
+use crate::symbolize::{Frame, Symbolizer};
 
 /// Where base names of system libraries are looked for.
 const LIBRARY_DIRS: &[&str] =
@@ -185,6 +185,17 @@ impl LogRewriter<'_> {
         Ok(())
     }
 
+    /// Say once when a module has less than DWARF to give.
+    fn note_debug_info(&mut self, module: &Path) {
+        if self.noted.contains(module) {
+            return;
+        }
+        if let Some(note) = self.symbolizer.debug_info(module).shortfall(module) {
+            self.noted.insert(module.to_owned());
+            self.notes.push(note);
+        }
+    }
+
     /// Write one line (with its line ending), symbolized if it is an unsymbolized frame.
     fn rewrite(&mut self, buffer: &[u8], output: &mut impl Write) -> io::Result<()> {
         let content = strip_ending(buffer);
@@ -237,24 +248,6 @@ impl LogRewriter<'_> {
             }
             None => output.write_all(buffer),
         }
-    }
-}
-
-impl LogRewriter<'_> {
-    /// Say once when a module has less than DWARF to give.
-    fn note_debug_info(&mut self, module: &Path) {
-        if self.noted.contains(module) {
-            return;
-        }
-        let note = match self.symbolizer.debug_info(module) {
-            DebugInfoSource::Dwarf { .. } => return,
-            DebugInfoSource::SymbolTable => {
-                format!("{}: no DWARF, function names from the symbol table only", module.display())
-            }
-            DebugInfoSource::Nothing { reason } => reason,
-        };
-        self.noted.insert(module.to_owned());
-        self.notes.push(note);
     }
 }
 

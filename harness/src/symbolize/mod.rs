@@ -104,6 +104,20 @@ pub enum DebugInfoSource {
     Nothing { reason: String },
 }
 
+impl DebugInfoSource {
+    /// What a user should be told about the frames of `module`, when it has less than DWARF
+    /// to give: why there is nothing, or that function names come from the symbol table only.
+    pub fn shortfall(&self, module: &Path) -> Option<String> {
+        match self {
+            DebugInfoSource::Dwarf { .. } => None,
+            DebugInfoSource::SymbolTable => {
+                Some(format!("{}: no DWARF, function names from the symbol table only", module.display()))
+            }
+            DebugInfoSource::Nothing { reason } => Some(reason.clone()),
+        }
+    }
+}
+
 /// Symbolizes addresses of any number of modules, caching what it parses. `Send + Sync`: one
 /// symbolizer can serve every thread.
 #[derive(Debug)]
