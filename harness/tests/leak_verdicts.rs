@@ -17,6 +17,13 @@ fn fixture_line(needle: &str) -> u64 {
     text.lines().position(|l| l.contains(needle)).expect(needle) as u64 + 1
 }
 
+/// The line of `c/regrtest/{module}.py` that contains `needle`.
+fn module_line(module: &str, needle: &str) -> u64 {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../c/regrtest/{module}.py"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
+    text.lines().position(|l| l.contains(needle)).expect(needle) as u64 + 1
+}
+
 /// The test's only leak site is in `domain`, one block per repetition, and its innermost frame
 /// (allocator plumbing folded) is `function` at the line of `call` in c/leakfix.c.
 fn assert_single_site(test: &Value, domain: &str, function: &str, call: &str) {
@@ -37,9 +44,7 @@ fn assert_single_site(test: &Value, domain: &str, function: &str, call: &str) {
     assert_eq!(site["object_types"], types, "{site}");
     // Beside the C site, the Python line that called into the fixture.
     let name = test["name"].as_str().expect("the test's name");
-    let module = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../c/regrtest/{name}.py"));
-    let text = std::fs::read_to_string(&module).expect("reading the fixture's test module");
-    let call = text.lines().position(|l| l.contains("_leakfix.")).expect("the fixture call") as u64 + 1;
+    let call = module_line(name, "_leakfix.");
     let python = &site["python_frame"];
     assert_eq!(python["function"], format!("LeakTest.{name}"), "{site}");
     assert!(python["file"].as_str().unwrap_or("").ends_with(&format!("/{name}.py")), "{site}");
@@ -467,9 +472,7 @@ fn a_cache_full_before_the_test_is_no_leak() {
     assert_eq!(test["leaked"], false, "{test}");
     assert_eq!(test["leak_sites"], json!([]), "{test}");
     // A note names the line that added (and evicted) the entry.
-    let module = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../c/regrtest/test_cache_full_before.py");
-    let text = std::fs::read_to_string(module).expect("the fixture");
-    let line = text.lines().position(|l| l.contains("entry(next(_keys))")).expect("the call") + 1;
+    let line = module_line("test_cache_full_before", "entry(next(_keys))");
     assert!(test["notes"].to_string().contains(&format!("test_cache_full_before.py:{line} ran")), "{test}");
     assert_eq!(run.code(), Some(0), "{}", run.stderr);
 }
