@@ -44,6 +44,27 @@ leak_raw(PyObject *self, PyObject *unused)
     Py_RETURN_NONE;
 }
 
+/* +N PyMem_RawMalloc blocks of 40 bytes per call (METH_O: N). 3.11's adaptive interpreter
+ * specializes a call to a METH_O function after some calls and then calls it from another
+ * place of its eval loop: test_leak_specialized.py makes that happen between two counted
+ * repetitions. */
+static PyObject *
+leak_raw_n(PyObject *self, PyObject *arg)
+{
+    long n = PyLong_AsLong(arg);
+    if (n == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    for (long i = 0; i < n; i++) {
+        void *leaked = PyMem_RawMalloc(40);
+        if (leaked == NULL) {
+            return PyErr_NoMemory();
+        }
+        memset(leaked, 0x40, 40);
+    }
+    Py_RETURN_NONE;
+}
+
 /* Allocates in every domain and frees it all: no domain may move. */
 static PyObject *
 balanced(PyObject *self, PyObject *unused)
@@ -71,6 +92,7 @@ static PyMethodDef leakfix_methods[] = {
     {"leak_object", leak_object, METH_NOARGS, "Leak one list object."},
     {"leak_mem", leak_mem, METH_NOARGS, "Leak one 24-byte PyMem_Malloc block."},
     {"leak_raw", leak_raw, METH_NOARGS, "Leak one 48-byte PyMem_RawMalloc block."},
+    {"leak_raw_n", leak_raw_n, METH_O, "Leak N 40-byte PyMem_RawMalloc blocks."},
     {"balanced", balanced, METH_NOARGS, "Allocate in every domain and free it all."},
     {NULL, NULL, 0, NULL},
 };

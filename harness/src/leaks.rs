@@ -157,7 +157,7 @@ pub fn python_frame(record: &PyFrameRecord) -> PythonFrame {
 /// process died) the growth stands as measured. A series cut short has no site verdicts, like
 /// it has no domain verdicts. Largest leaks first.
 pub fn leak_sites(series: &Series) -> Vec<LeakSite> {
-    site_verdicts(series).leaks
+    site_verdicts(series, &|stack: &[u64]| stack.len().min(MERGE_FRAMES)).leaks
 }
 
 /// The sites of a series that grew: those that leak, and those that refilled a cache full
@@ -181,7 +181,11 @@ pub enum Refill {
 }
 
 /// [`leak_sites`], with the sites it let go as refills.
-pub fn site_verdicts(series: &Series) -> SiteVerdicts {
+///
+/// `c_frames` says how many of a stack's innermost frames are the C code the allocation went
+/// through below the interpreter (see `sites::below_call_dispatch`): where there are Python
+/// frames, sites are told apart by those and the Python lines only.
+pub fn site_verdicts(series: &Series, c_frames: &dyn Fn(&[u64]) -> usize) -> SiteVerdicts {
     let (warmups, runs) = (i64::from(series.warmups), i64::from(series.runs));
     if warmups < 1 || runs < 1 || (series.measures.len() as i64) < warmups + runs {
         return SiteVerdicts::default();
@@ -207,9 +211,10 @@ pub fn site_verdicts(series: &Series) -> SiteVerdicts {
     // Sites with the same stack and the same Python lines are one: code compiled anew in each
     // repetition (`exec`, doctest examples) has a new code object each time, which the shim's
     // site key tells apart, but not its lines. Where there are Python lines, the C frames from
-    // the allocation up to the interpreter are what the site is about: only the innermost
-    // `MERGE_FRAMES` are compared (3.11's adaptive interpreter may call the same code through
-    // another path of its eval loop once it has specialized it, deeper down).
+    // the allocation up to the interpreter are what the site is about: only those are compared
+    // (`c_frames`), at most the innermost `MERGE_FRAMES`. 3.11's adaptive interpreter calls the
+    // same C function through `PyObject_Vectorcall` until it has specialized the call site, and
+    // from another place of its eval loop after, maybe between two counted repetitions.
     let mut merged: Vec<Merged<'_>> = Vec::new();
     let mut index_of: BTreeMap<(u8, &[u64], Vec<PythonLine>), usize> = Default::default();
     for (site, (domain, counts)) in &series.sites {
@@ -223,7 +228,11 @@ pub fn site_verdicts(series: &Series) -> SiteVerdicts {
             .collect();
         let size = series.block_sizes.get(site).copied();
         let types = series.object_types.get(site).map(Vec::as_slice).unwrap_or_default();
-        let compared = if lines.is_empty() { stack.as_slice() } else { &stack[..stack.len().min(MERGE_FRAMES)] };
+        let compared = if lines.is_empty() {
+            stack.as_slice()
+        } else {
+            &stack[..c_frames(stack).clamp(1, stack.len().min(MERGE_FRAMES))]
+        };
         match index_of.entry((*domain, compared, lines.clone())) {
             btree_map::Entry::Occupied(entry) => {
                 let m = &mut merged[*entry.get()];
@@ -297,7 +306,7 @@ pub fn site_verdicts(series: &Series) -> SiteVerdicts {
 }
 
 /// The innermost C frames compared when sites with the same Python lines are merged.
-const MERGE_FRAMES: usize = 8;
+pub const MERGE_FRAMES: usize = 8;
 
 /// Sites of a series taken as one (see [`site_verdicts`]).
 struct Merged<'a> {
@@ -480,9 +489,20 @@ mod tests {
         s.stacks.insert(2, deeper.clone());
         s.stacks.insert(3, deeper);
         assert_eq!(leak_sites(&s).len(), 1);
-        // Near the allocation it is another site.
+        // Near the allocation it is another site...
         s.stacks.get_mut(&3).unwrap()[2] = 99;
         assert!(leak_sites(&s).is_empty());
+        // ...unless it is where the interpreter called the C code (3.11 specialized the call
+        // site between two repetitions): only the frames below that are compared.
+        assert_eq!(site_verdicts(&s, &|_: &[u64]| 2).leaks.len(), 1);
+        assert!(site_verdicts(&s, &|_: &[u64]| 3).leaks.is_empty());
+        // Without Python lines the whole stack is compared.
+        let no_lines = {
+            let mut s = s.clone();
+            s.pyframes.clear();
+            s
+        };
+        assert!(site_verdicts(&no_lines, &|_: &[u64]| 2).leaks.is_empty());
         s.stacks.insert(3, deep.clone());
         s.stacks.insert(2, deep);
         // Another Python line is another site.
@@ -503,14 +523,14 @@ mod tests {
         // regrtest's cleanup frees one old 52-byte block (56's size class) per repetition: site 1
         // is a refill.
         s.cleanup_frees.insert((b'o', 52), (3..6).map(|i| (i, 1)).collect());
-        let verdicts = site_verdicts(&s);
+        let verdicts = site_verdicts(&s, &|stack: &[u64]| stack.len().min(MERGE_FRAMES));
         assert_eq!(verdicts.leaks.iter().map(|l| l.stack[0]).collect::<Vec<_>>(), [0x20]);
         assert_eq!(verdicts.refills.len(), 1);
         assert_eq!(verdicts.refills[0].1, Refill::FreeLists);
         // A site of blocks of two sizes averaging 56 takes no part.
         s.sites.insert(3, (b'o', site_counts(&[(2, 0), (3, 2), (4, 4), (5, 6)], 56)));
         s.stacks.insert(3, vec![0x30]);
-        assert!(site_verdicts(&s).leaks.iter().any(|l| l.stack[0] == 0x30));
+        assert!(leak_sites(&s).iter().any(|l| l.stack[0] == 0x30));
         s.sites.remove(&3);
         // Another domain's, or a repetition without one, offsets nothing.
         s.cleanup_frees.clear();

@@ -632,7 +632,21 @@ fn test_report(test: &regrtest::TestResult, series: Option<&Series>, join: &Join
         }
     };
     let modules = series.map(|s| s.modules.as_slice()).unwrap_or(&[]);
-    let verdicts = series.map(leaks::site_verdicts).unwrap_or_default();
+    let verdicts = series
+        .map(|series| {
+            let known = std::cell::RefCell::new(std::collections::HashMap::new());
+            let c_frames = |stack: &[u64]| {
+                sites::below_call_dispatch(
+                    join.symbolizer,
+                    modules,
+                    stack,
+                    leaks::MERGE_FRAMES,
+                    &mut known.borrow_mut(),
+                )
+            };
+            leaks::site_verdicts(series, &c_frames)
+        })
+        .unwrap_or_default();
     notes.extend(refill_notes(&verdicts.refills, modules, join.symbolizer));
     let all_sites: Vec<LeakSiteReport> = verdicts
         .leaks

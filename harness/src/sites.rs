@@ -5,6 +5,7 @@
 //! The caller provides the process's module map (from the shim) and a [`Symbolizer`]; this module
 //! does no other I/O and knows nothing of report formats.
 
+use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
@@ -76,6 +77,79 @@ const ALLOCATOR_FUNCTIONS: &[&str] = &[
 /// Whether `function` is allocator plumbing (see `ALLOCATOR_FUNCTIONS`).
 pub fn is_allocator_function(function: &str) -> bool {
     ALLOCATOR_FUNCTIONS.contains(&function)
+}
+
+/// Functions that only pass a call on, from the interpreter or from C, to the function called:
+/// the eval loop and the vectorcall and `tp_call` plumbing. Where an allocation has Python
+/// frames, the C frames from the first of these outwards say how the interpreter reached the
+/// C code, which the Python frames already say: 3.11's adaptive interpreter calls a C function
+/// through `PyObject_Vectorcall` until it specializes the call site, then directly from another
+/// place of `_PyEval_EvalFrameDefault`.
+const CALL_DISPATCH_FUNCTIONS: &[&str] = &[
+    "_PyEval_EvalFrameDefault",
+    "_PyEval_EvalFrame",
+    "_PyEval_Vector",
+    "PyEval_EvalCode",
+    "_PyFunction_Vectorcall",
+    "_PyObject_VectorcallTstate",
+    "PyObject_Vectorcall",
+    "_PyObject_MakeTpCall",
+    "_PyObject_Call",
+    "PyObject_Call",
+    "_PyObject_CallNoArgs",
+    "_PyObject_CallNoArgsTstate",
+    "PyObject_CallNoArgs",
+    "PyObject_CallOneArg",
+    "PyObject_CallObject",
+    "PyObject_VectorcallMethod",
+    "PyObject_VectorcallDict",
+    "_PyObject_FastCallDictTstate",
+    "_PyObject_Call_Prepend",
+    "PyVectorcall_Call",
+    "_PyVectorcall_Call",
+    "cfunction_call",
+    "method_vectorcall",
+    "wrapperdescr_call",
+    "wrapper_call",
+    "vectorcall_method",
+    "vectorcall_unbound",
+];
+
+/// Families of [`CALL_DISPATCH_FUNCTIONS`], one per calling convention
+/// (`cfunction_vectorcall_NOARGS`, `method_vectorcall_FASTCALL_KEYWORDS`, ...).
+const CALL_DISPATCH_PREFIXES: &[&str] = &["cfunction_vectorcall_", "method_vectorcall_"];
+
+/// Whether `function` only passes a call on (see `CALL_DISPATCH_FUNCTIONS`).
+pub fn is_call_dispatch(function: &str) -> bool {
+    CALL_DISPATCH_FUNCTIONS.contains(&function) || CALL_DISPATCH_PREFIXES.iter().any(|p| function.starts_with(p))
+}
+
+/// How many of a stack's innermost return addresses, at most `limit`, come before the first
+/// that is in a call-dispatch function (see `CALL_DISPATCH_FUNCTIONS`; an inlined one counts):
+/// the C code the allocation went through below the interpreter. At least one; `limit` (or
+/// the stack's length) when no dispatch frame is among them. `known` remembers each address's
+/// answer across the stacks of one process.
+pub fn below_call_dispatch(
+    symbolizer: &Symbolizer,
+    modules: &[ModuleRecord],
+    stack: &[u64],
+    limit: usize,
+    known: &mut HashMap<u64, bool>,
+) -> usize {
+    let limit = limit.min(stack.len());
+    let dispatch = |&return_address: &u64| {
+        *known.entry(return_address).or_insert_with(|| {
+            let call = return_address.saturating_sub(1);
+            modules.iter().find(|m| m.start <= call && call < m.end).is_some_and(|module| {
+                let path = Path::new(OsStr::from_bytes(&module.path));
+                symbolizer
+                    .symbolize(path, call.wrapping_sub(module.bias))
+                    .iter()
+                    .any(|frame| frame.function.as_deref().is_some_and(is_call_dispatch))
+            })
+        })
+    };
+    stack[..limit].iter().position(dispatch).unwrap_or(limit).max(1).min(stack.len())
 }
 
 /// The frames of a stack, innermost first, with leading allocator frames folded away; also

@@ -523,3 +523,27 @@ fn a_leak_in_a_doctest_example_has_one_site() {
     let file = sites[0]["python_frame"]["file"].as_str().unwrap_or("");
     assert!(file.starts_with("<doctest test_leak_in_doctest.keeper"), "{test}");
 }
+
+/// A leak through a call that 3.11's adaptive interpreter specializes during the counted
+/// repetitions: two native stacks above the C function, one site (the Python lines are the
+/// same), found in every repetition.
+#[test]
+fn a_leak_through_a_call_specialized_midway_has_one_site() {
+    let dir = testdir();
+    let run = leakcheck(&[], &as_strs(&regrtest_argv(dir.path(), &[], &["test_leak_specialized"])));
+    let test = run.test("test_leak_specialized");
+    let sites = test["leak_sites"].as_array().unwrap();
+    assert_eq!(sites.len(), 1, "{}", serde_json::to_string_pretty(sites).unwrap());
+    let site = &sites[0];
+    assert_eq!(site["domain"], "raw", "{site}");
+    assert_eq!(site["blocks"], json!([1, 1, 1]), "{site}");
+    assert_eq!(site["frames"][0]["function"], "leak_raw_n", "{site}");
+    assert_eq!(site["frames"][0]["line"], fixture_line("PyMem_RawMalloc(40)"), "{site}");
+    let lines: Vec<&Value> = site["python_frames"].as_array().unwrap().iter().map(|f| &f["line"]).collect();
+    let module = "test_leak_specialized";
+    assert_eq!(
+        lines[..2],
+        [&json!(module_line(module, "_leakfix.leak_raw_n")), &json!(module_line(module, "leak(1)"))]
+    );
+    assert_eq!(run.code(), Some(101), "{}", run.stderr);
+}
