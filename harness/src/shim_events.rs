@@ -47,6 +47,8 @@ pub struct Record {
     pub b: i64,
     pub flags: u32,
     pub counts: [Count; 3],
+    /// When the shim wrote it: `CLOCK_MONOTONIC` nanoseconds, one clock for all processes.
+    pub time_ns: Option<u64>,
 }
 
 impl Record {
@@ -65,7 +67,7 @@ impl Record {
 pub enum ParseError {
     #[error("unknown record kind")]
     Kind,
-    #[error("expected 12 fields")]
+    #[error("expected 12 or 13 fields")]
     FieldCount,
     #[error("a number field is not a number")]
     Number,
@@ -280,7 +282,8 @@ fn int(field: &[u8]) -> Result<i64, ParseError> {
 /// `module`).
 fn parse_counters(line: &[u8]) -> Result<Record, ParseError> {
     let fields: Vec<&[u8]> = line.split(|&b| b == b'\t').collect();
-    if fields.len() != 12 {
+    // The time field came later: records without it still parse.
+    if fields.len() != 12 && fields.len() != 13 {
         return Err(ParseError::FieldCount);
     }
     let kind = match fields[0] {
@@ -308,6 +311,10 @@ fn parse_counters(line: &[u8]) -> Result<Record, ParseError> {
         b: num(fields[4])?,
         flags: u32::try_from(num(fields[5])?).map_err(|_| ParseError::Number)?,
         counts,
+        time_ns: match fields.get(12) {
+            Some(field) => Some(u64::try_from(num(field)?).map_err(|_| ParseError::Number)?),
+            None => None,
+        },
     })
 }
 
@@ -338,6 +345,8 @@ fn unescape(field: &[u8]) -> Result<Vec<u8>, ParseError> {
 /// One `-R` run of one test in one process: `begin`, `baseline`, the measurements, `end`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Series {
+    /// When its `begin` record was written (`CLOCK_MONOTONIC` nanoseconds).
+    pub started_ns: Option<u64>,
     pub pid: i32,
     pub test: String,
     pub warmups: u32,
@@ -395,6 +404,7 @@ impl Series {
 /// Everything read from a run directory.
 #[derive(Debug, Default)]
 pub struct ShimData {
+    /// In the order they began (per file, in file order, for records without times).
     pub series: Vec<Series>,
     /// pid -> entry point wrapped (`dash_R`, `runtest_refleak`).
     pub patched: BTreeMap<i32, String>,
@@ -422,6 +432,10 @@ impl ShimData {
         for file in files {
             let bytes = std::fs::read(&file)?;
             data.add_file(&bytes);
+        }
+        // Files are per process; a test's re-run may be in another process than its first run.
+        if data.series.iter().all(|s| s.started_ns.is_some()) {
+            data.series.sort_by_key(|s| s.started_ns);
         }
         Ok(data)
     }
@@ -530,6 +544,7 @@ impl ShimData {
                         self.series.push(series);
                     }
                     open = Some(Series {
+                        started_ns: record.time_ns,
                         pid: record.pid,
                         test: record.text_lossy(),
                         warmups: u32::try_from(record.a).unwrap_or(0),
@@ -614,6 +629,24 @@ end\t10\ttest_x\t2\t0\t63\t50\t196\t7\t70\t9\t90\n";
         assert_eq!(site(b"site\t1\tt\t3\t7\tr\t2\t112\t0").block_size, None, "sizes differ");
         assert_eq!(site(b"site\t1\tt\t3\t7\tr\t2\t96").block_size, None, "an older shim's record");
         assert!(parse_line(b"site\t1\tt\t3\t7\tr\t2\t96\t48\t1").is_err());
+    }
+
+    #[test]
+    fn series_of_several_processes_are_in_the_order_they_began() {
+        // 3.11's `-j -w`: the first run in a worker (pid 300), the re-run in the main process
+        // (pid 20, whose file sorts first), and a record of an older shim without its time.
+        let dir = tempfile::tempdir().unwrap();
+        let begin = |pid: u32, time: u64| format!("begin\t{pid}\ttest_x\t3\t3\t63\t0\t0\t0\t0\t0\t0\t{time}\n");
+        std::fs::write(dir.path().join("events.20"), begin(20, 2_000)).unwrap();
+        std::fs::write(dir.path().join("events.300"), begin(300, 1_000)).unwrap();
+        let data = ShimData::read_dir(dir.path()).unwrap();
+        assert_eq!(data.series.iter().map(|s| s.pid).collect::<Vec<_>>(), [300, 20]);
+        assert_eq!(data.series[0].started_ns, Some(1_000));
+        // Without times, file order stays.
+        std::fs::write(dir.path().join("events.4000"), &FILE[FILE.iter().position(|&b| b == b'\n').unwrap() + 1..])
+            .unwrap();
+        let data = ShimData::read_dir(dir.path()).unwrap();
+        assert_eq!(data.series.iter().map(|s| s.pid).collect::<Vec<_>>(), [20, 300, 10]);
     }
 
     #[test]

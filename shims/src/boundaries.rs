@@ -112,6 +112,7 @@ fn write_record(kind: &str, text: &[u8], a: i64, b: i64, probe: bool) {
     for (blocks, bytes) in counts {
         line.extend_from_slice(format!("\t{blocks}\t{bytes}").as_bytes());
     }
+    line.extend_from_slice(format!("\t{}", channel::monotonic_ns()).as_bytes());
     line.push(b'\n');
     channel::append(&line);
 }

@@ -4,8 +4,12 @@
 //! A record is one line of tab-separated fields, the first naming its kind:
 //!
 //! ```text
-//! measure <pid> <test> <a> <b> <flags> <raw_blocks> <raw_bytes> <mem_blocks> <mem_bytes> <obj_blocks> <obj_bytes>
+//! measure <pid> <test> <a> <b> <flags> <raw_blocks> <raw_bytes> <mem_blocks> <mem_bytes> <obj_blocks> <obj_bytes> <time>
 //! ```
+//!
+//! `time` is `CLOCK_MONOTONIC` in nanoseconds, one clock for every process of the machine: it
+//! orders the records of several processes (a test's first run in a `-j` worker, its re-run
+//! in the main process).
 //!
 //! Kinds: `begin` (a = warmups, b = counted runs), `baseline` (before the first repetition),
 //! `measure` (a = repetition index, at regrtest's own measurement), `end` (a = measurements
@@ -41,6 +45,16 @@ pub fn init_from_env() -> bool {
         }
         _ => false,
     }
+}
+
+/// `CLOCK_MONOTONIC` now, in nanoseconds (0 if it cannot be read).
+pub fn monotonic_ns() -> u64 {
+    let mut now = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `now` is a valid timespec to write; CLOCK_MONOTONIC always exists on Linux.
+    if unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut now) } != 0 {
+        return 0;
+    }
+    (now.tv_sec as u64).saturating_mul(1_000_000_000).saturating_add(now.tv_nsec as u64)
 }
 
 /// Escape a text field: bytes outside printable ASCII, and `\`, become `\xHH`.
