@@ -231,6 +231,10 @@ pub struct ParsedRun {
     pub tests: Vec<TestResult>,
     /// None if the run never got to its summary.
     pub summary: Option<Summary>,
+    /// Whether any progress line was read. regrtest announces every test it runs in one,
+    /// except in quiet mode (`-q`), where only the tests that did not pass are named (in
+    /// their leak lines, results and the summary's lists).
+    pub progress_seen: bool,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -248,6 +252,11 @@ fn re(pattern: &str) -> Regex {
 /// `Regrtest.log` / `Logger.log`: `"%d:%02d:%02d"` then `load avg: %.2f` when available; an
 /// empty message leaves no trailing space.
 static LOG_PREFIX: LazyLock<Regex> = LazyLock::new(|| re(r"^\d+:\d{2}:\d{2}(?: load avg: \d+(?:\.\d+)?)?(?: |$)"));
+/// A progress line glued to the end of a test's output that lacked a newline
+/// (`...0:00:01 load avg: 0.50 [2/3] test_b -- test_a failed`): the log prefix's time then
+/// the progress counter, anywhere in the line.
+static GLUED_PROGRESS: LazyLock<Regex> =
+    LazyLock::new(|| re(r"\d+:\d{2}:\d{2}(?: load avg: \d+(?:\.\d+)?)? \[\s*\d+(?:/\d+){0,2}\] \S"));
 /// `display_progress`: `[{index:{width}}{/total}{/fails}] text`.
 static PROGRESS: LazyLock<Regex> = LazyLock::new(|| re(r"^\[\s*(\d+)(?:/(\d+))?(?:/(\d+))?\] (\S.*)$"));
 /// 3.11 `runtest_mp`: `running: a (30.0 sec), ...`; 3.12+ `get_running`: `running (N): ...`.
@@ -285,6 +294,11 @@ static METHOD_DESCRIPTION: LazyLock<Regex> =
 /// gets the docstring's first line on a line of its own when the test has one.
 static METHOD_STATUS: LazyLock<Regex> = LazyLock::new(|| {
     re(r"(?:^|\.\.\. )(ok|FAIL|ERROR|skipped (.*)|expected failure|unexpected success)(?: \(\d+\.\d+s\))?$")
+});
+/// [`METHOD_STATUS`] after test output that lacked a newline (`... ...ok`, `... hellook`):
+/// only believed for a method whose status is due.
+static GLUED_METHOD_STATUS: LazyLock<Regex> = LazyLock::new(|| {
+    re(r#"(ok|FAIL|ERROR|skipped ('.*'|".*")|expected failure|unexpected success)(?: \(\d+\.\d+s\))?$"#)
 });
 /// `single.py`/`runtest.py`: `test {name} failed[ -- {exc}]`, `test {name} crashed -- {tb}`.
 static HINT: LazyLock<Regex> = LazyLock::new(|| re(r"^test (\S+) (failed|crashed)(?: -- |$)"));
@@ -393,6 +407,8 @@ pub struct Parser {
     /// A verbose method line whose status has not come yet: `(test, class, method)`. The
     /// status follows the test's own output, or the docstring line.
     pending_method: Option<(usize, String, String)>,
+    /// See [`ParsedRun::progress_seen`].
+    progress_seen: bool,
     /// The traceback under a `FAIL:`/`ERROR:` header being read.
     traceback: Option<Traceback>,
     /// The traceback after `test X failed -- ` / `crashed -- ` being read.
@@ -420,6 +436,8 @@ struct Traceback {
     text: String,
     /// The `-` line under the header was seen (the traceback starts after it).
     started: bool,
+    /// A line between the header and the `-` line was seen: the docstring's first line.
+    docstring_seen: bool,
 }
 
 /// A result string taken apart.
@@ -454,6 +472,7 @@ impl Parser {
         if self.collect_list_names(text) {
             return;
         }
+        let text = unglue_progress(text);
         let rest = after_log_prefix(text);
         if rest.is_empty() {
             return;
@@ -544,7 +563,16 @@ impl Parser {
         self.finish_traceback();
         self.finish_failure_traceback();
         let Parser {
-            tests, by_name, current, first_run_total, summary, summary_seen, summary_blocks, in_summary, ..
+            tests,
+            by_name,
+            current,
+            first_run_total,
+            summary,
+            summary_seen,
+            summary_blocks,
+            in_summary,
+            progress_seen,
+            ..
         } = self;
         let mut summary = summary;
         // The output ended in the summary, not in a re-run that followed an earlier one.
@@ -624,7 +652,7 @@ impl Parser {
                 }
             });
         }
-        ParsedRun { tests: out, summary: summary_seen.then_some(summary) }
+        ParsedRun { tests: out, summary: summary_seen.then_some(summary), progress_seen }
     }
 
     // -----------------------------------------------------------------------------------------
@@ -743,6 +771,7 @@ impl Parser {
             return;
         }
         self.end_summary_block();
+        self.progress_seen = true;
         if !self.rerun_phase && self.first_run_total.is_none() {
             self.first_run_total = total;
         }
@@ -900,12 +929,12 @@ impl Parser {
         }
     }
 
-    /// The test a leak line names. Output without a trailing newline can glue itself to the
-    /// front of the name, so a known test that ends the token wins over an unknown token.
+    /// The test a leak line names. regrtest prints a test's leak lines while its output is
+    /// being read (sequentially, after its repetitions; with `-j`, after its result line), so
+    /// a line naming another test is that test's output (quoting a child regrtest, or
+    /// imitating): no one's. Output without a trailing newline can glue itself to the front of
+    /// the name, so the test's name ending the token is enough.
     fn leak_owner(&mut self, raw: &str) -> Option<usize> {
-        if let Some(&i) = self.by_name.get(raw) {
-            return Some(i);
-        }
         for candidate in [self.subject, self.current].into_iter().flatten() {
             let name = &self.tests[candidate].result.name;
             if raw.ends_with(name.as_str()) {
@@ -913,9 +942,10 @@ impl Parser {
             }
         }
         if self.subject.is_some() || self.current.is_some() {
-            // A test is running and this names another: output of something else (a test
-            // quoting a child regrtest's output).
             return None;
+        }
+        if let Some(&i) = self.by_name.get(raw) {
+            return Some(i);
         }
         // Nothing announced (`--quiet` prints no progress): the leak line names the test.
         let trimmed = raw.trim_start_matches(|ch: char| !(ch.is_alphanumeric() || ch == '_'));
@@ -933,7 +963,10 @@ impl Parser {
         if let Some((method, class, _)) = method_description(desc) {
             // Verbose mode printed it already (a failed subtest may have passed siblings): the
             // header only adds a method it did not name.
-            if !state.method_index.contains_key(&(class.to_owned(), method.to_owned())) {
+            // The list also corrects an `ok` read from test output that ended like a status
+            // word (`... book`, see `GLUED_METHOD_STATUS`).
+            let known = state.method_index.get(&(class.to_owned(), method.to_owned()));
+            if known.is_none_or(|&i| state.result.methods[i].outcome == MethodOutcome::Passed) {
                 record_method(state, class, method, outcome, None);
             }
             self.traceback = Some(Traceback {
@@ -942,6 +975,7 @@ impl Parser {
                 method: method.to_owned(),
                 text: String::new(),
                 started: false,
+                docstring_seen: false,
             });
         }
         let methods = &mut state.result.failed_methods;
@@ -962,6 +996,9 @@ impl Parser {
         if !tb.started {
             if is_rule(text, b'-') {
                 tb.started = true;
+            } else if !tb.docstring_seen && !text.is_empty() {
+                // `getDescription` puts the first line of the test's docstring under the header.
+                tb.docstring_seen = true;
             } else if !UNITTEST_FAILURE.is_match(text) {
                 // Not unittest's error list after all.
                 self.traceback = None;
@@ -1039,8 +1076,11 @@ impl Parser {
         if self.pending_method.is_none() && !text.contains(" (") {
             return false;
         }
-        let status = METHOD_STATUS.captures(text);
         let description = text.split(" ... ").next().and_then(method_description);
+        let status_due =
+            !self.in_summary && (self.pending_method.is_some() || (description.is_some() && text.contains(" ... ")));
+        let status =
+            METHOD_STATUS.captures(text).or_else(|| if status_due { GLUED_METHOD_STATUS.captures(text) } else { None });
         match (description, status) {
             (Some((method, class, _)), Some(status)) if text.contains(" ... ") => {
                 let (method, class) = (method.to_owned(), class.to_owned());
@@ -1441,6 +1481,18 @@ fn decode_line(line: &[u8]) -> Option<Cow<'_, str>> {
     })
 }
 
+/// The progress line at the end of `text` when a test's output without a newline came before
+/// it on the same line (see `GLUED_PROGRESS`), else `text`.
+fn unglue_progress(text: &str) -> &str {
+    if LOG_PREFIX.is_match(text) {
+        return text;
+    }
+    match GLUED_PROGRESS.find_iter(text).last() {
+        Some(m) if m.start() > 0 => &text[m.start()..],
+        _ => text,
+    }
+}
+
 /// `text` after regrtest's `H:MM:SS load avg: N` prefix, when it has one.
 fn after_log_prefix(text: &str) -> &str {
     LOG_PREFIX.find(text).map_or(text, |m| &text[m.end()..])
@@ -1450,14 +1502,41 @@ fn after_log_prefix(text: &str) -> &str {
 /// `-m test.regrtest`, a `test.libregrtest` module (3.12+ workers), `regrtest.py`, or the worker
 /// flags of 3.11 (`--worker-args`) and 3.12+ (`--worker-json`).
 pub fn is_regrtest_command(argv: &[String]) -> bool {
-    argv.windows(2).any(|pair| {
-        pair[0] == "-m" && (pair[1] == "test" || pair[1] == "test.regrtest" || pair[1].starts_with("test.libregrtest"))
-    }) || argv.iter().any(|arg| {
-        arg.ends_with("regrtest.py")
-            || arg.ends_with("/test/__main__.py")
-            || arg == "--worker-args"
-            || arg == "--worker-json"
-    })
+    python_module(argv).is_some_and(|m| m == "test" || m == "test.regrtest" || m.starts_with("test.libregrtest"))
+        || argv.iter().any(|arg| {
+            arg.ends_with("regrtest.py")
+                || arg.ends_with("/test/__main__.py")
+                || arg == "--worker-args"
+                || arg == "--worker-json"
+        })
+}
+
+/// The module of the interpreter's `-m` option: `-m test`, `-mtest`, or at the end of a
+/// cluster of flags (`-bEm test`, `-Emtest`). Only the interpreter's options are looked at:
+/// the first argument that is none ends them.
+fn python_module(argv: &[String]) -> Option<&str> {
+    let mut args = argv.iter().skip(1);
+    while let Some(arg) = args.next() {
+        let flags = arg.strip_prefix('-').filter(|f| !f.is_empty() && !f.starts_with('-'))?;
+        for (at, flag) in flags.char_indices() {
+            match flag {
+                'm' => {
+                    let rest = &flags[at + 1..];
+                    return if rest.is_empty() { args.next().map(String::as_str) } else { Some(rest) };
+                }
+                // Options whose argument follows: the rest of the cluster or the next argument.
+                'c' => return None,
+                'W' | 'X' => {
+                    if at + 1 == flags.len() {
+                        args.next();
+                    }
+                    break;
+                }
+                _ => {}
+            }
+        }
+    }
+    None
 }
 
 #[cfg(test)]
@@ -1496,10 +1575,21 @@ mod tests {
             "./python -E -m test.regrtest --worker-args {}",
             "python -u -m test.libregrtest.worker {}",
             "python Lib/test/regrtest.py -j2",
+            "python3.11-dbg -mtest -j2",
+            "python3.11-dbg -bb -X faulthandler -Emtest.regrtest -R 3:3",
+            "python3.11-dbg -W error -Em test",
         ] {
             assert!(is_regrtest_command(&argv(yes)), "{yes}");
         }
-        for no in ["python -c import _testcapi", "python -m testing", "python -m pip install test", "bash"] {
+        for no in [
+            "python -c import _testcapi",
+            "python -m testing",
+            "python -m pip install test",
+            "bash",
+            "python script.py -m test",
+            "python -c -m test",
+            "python -X -m test",
+        ] {
             assert!(!is_regrtest_command(&argv(no)), "{no}");
         }
     }
@@ -1932,6 +2022,77 @@ mod tests {
             failing.iter().map(|m| (m.1, m.2)).collect::<Vec<_>>(),
             [("test_error", MethodOutcome::Error), ("test_fail", MethodOutcome::Failed)]
         );
+    }
+
+    #[test]
+    fn method_status_after_output_without_a_newline_and_docstrings_in_the_error_list() {
+        let run = parse(
+            "0:00:00 load avg: 0.01 [1/1] test_m\n\
+             test_dots (test_m.T.test_dots) ... ...ok\n\
+             test_words (test_m.T.test_words) ... hellook\n\
+             test_book (test_m.T.test_book) ... \n\
+             the book\n\
+             FAIL\n\
+             test_doc (test_m.T.test_doc)\n\
+             Check that two equals three. ... FAIL\n\
+             \n\
+             ======================================================================\n\
+             FAIL: test_book (test_m.T.test_book)\n\
+             ----------------------------------------------------------------------\n\
+             Traceback (most recent call last):\n\
+             AssertionError: book\n\
+             \n\
+             ======================================================================\n\
+             FAIL: test_doc (test_m.T.test_doc)\n\
+             Check that two equals three.\n\
+             ----------------------------------------------------------------------\n\
+             Traceback (most recent call last):\n\
+             AssertionError: 2 != 3\n\
+             \n\
+             ----------------------------------------------------------------------\n\
+             Ran 4 tests in 0.001s\n\
+             \n\
+             test_m failed (2 failures)\n",
+            true,
+        );
+        let methods = &test(&run, "test_m").methods;
+        let got: Vec<(&str, MethodOutcome)> = methods.iter().map(|m| (m.name.as_str(), m.outcome)).collect();
+        use MethodOutcome::*;
+        assert_eq!(got, [("test_dots", Passed), ("test_words", Passed), ("test_book", Failed), ("test_doc", Failed)]);
+        let traceback = |name: &str| methods.iter().find(|m| m.name == name).and_then(|m| m.traceback.clone());
+        assert_eq!(
+            traceback("test_doc").as_deref(),
+            Some("Traceback (most recent call last):\nAssertionError: 2 != 3")
+        );
+        assert_eq!(traceback("test_book").as_deref(), Some("Traceback (most recent call last):\nAssertionError: book"));
+    }
+
+    #[test]
+    fn a_progress_line_glued_to_test_output_is_read() {
+        let run = parse(
+            "0:00:00 load avg: 0.01 [1/2] test_a\n\
+             beginning 6 repetitions\n\
+             test_a leaked [1, 1, 1] references, sum=3\n\
+             ......0:00:01 load avg: 0.01 [2/2/1] test_b -- test_a failed (reference leak)\n\
+             partial0:00:02 load avg: 0.01 [2/2/1] test_b passed\n",
+            true,
+        );
+        assert_eq!(names(&run), ["test_a", "test_b"]);
+        assert_eq!(outcome(&run, "test_a"), Outcome::ReferenceLeak);
+        assert_eq!(outcome(&run, "test_b"), Outcome::Passed);
+    }
+
+    #[test]
+    fn leak_lines_that_name_another_test_are_that_tests_output() {
+        let run = parse(
+            "0:00:00 load avg: 0.01 [1/2] test_a\n\
+             0:00:01 load avg: 0.01 [2/2] test_b -- test_a passed\n\
+             test_a leaked [1, 1, 1] references, sum=3\n\
+             xtest_b leaked [2, 2, 2] memory blocks, sum=6\n",
+            true,
+        );
+        assert_eq!(test(&run, "test_a").references, None, "printed while test_b ran");
+        assert_eq!(test(&run, "test_b").memory_blocks, leak(&[2, 2, 2], 6, true));
     }
 
     #[test]

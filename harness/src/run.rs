@@ -257,13 +257,16 @@ pub fn execute(config: &Config, notify: Notify<'_>) -> anyhow::Result<RunOutcome
             signal == nix::sys::signal::Signal::SIGINT && supervised.interrupted_by == Some(signal)
         }
     };
-    let saw_huntrleaks = sink.parser.saw_huntrleaks();
+    let saw_beginning = sink.parser.saw_huntrleaks();
     let parsed = sink.parser.finish(completed);
     let shim_data = if shim_wanted {
         ShimData::read_dir(run_dir.path()).with_context(|| format!("reading {}", run_dir.path().display()))?
     } else {
         ShimData::default()
     };
+    // Quiet mode (`-q`) hides `beginning N repetitions` (and progress lines); the shim only
+    // measures in `-R` runs.
+    let saw_huntrleaks = saw_beginning || (!parsed.progress_seen && !shim_data.series.is_empty());
     assemble(&mut report, &supervised, parsed, saw_huntrleaks, &shim_data, &symbolizer, &config.suppressions);
     add_hangs(&mut report, hangs);
     let (mut logged, log_notes) = log_path_findings(&sanitizer_plan.variables, started);
@@ -473,16 +476,24 @@ fn assemble(
             report
         })
         .collect();
-    if regrtest_names.is_empty() {
-        // Not regrtest output we could read: report what the shim measured, by test name.
-        let mut seen = std::collections::HashSet::new();
+    if !parsed.progress_seen {
+        // Quiet mode (`-q`) names only the tests that did not pass; or not regrtest output we
+        // could read. Report what the shim measured, by test name: a test that ran all its
+        // repetitions, in a run that got to its summary and named it nowhere, passed.
+        let passed = parsed
+            .summary
+            .as_ref()
+            .is_some_and(|s| !s.interrupted && !s.result.as_deref().unwrap_or("").contains("INTERRUPTED"));
+        let mut seen: std::collections::HashSet<&str> = regrtest_names.iter().map(String::as_str).collect();
+        let mut unnamed = Vec::new();
         for series in shim.series.iter().rev() {
             if seen.insert(series.test.as_str()) {
-                let fake = regrtest::TestResult { name: series.test.clone(), ..Default::default() };
-                tests.push(test_report(&fake, Some(series), &join));
+                let outcome = (passed && series.aborted == Some(false)).then_some(Outcome::Passed);
+                let test = regrtest::TestResult { name: series.test.clone(), outcome, ..Default::default() };
+                unnamed.push(test_report(&test, Some(series), &join));
             }
         }
-        tests.reverse();
+        tests.extend(unnamed.into_iter().rev());
     }
 
     if report.shim.enabled && saw_huntrleaks && shim.patched.is_empty() {
@@ -585,9 +596,12 @@ fn test_report(test: &regrtest::TestResult, series: Option<&Series>, join: &Join
         // leak lines only when no result was seen (the run died).
         leaked: match test.outcome {
             Some(Outcome::ReferenceLeak) => true,
-            Some(Outcome::Unknown) | None => [&test.references, &test.memory_blocks, &test.file_descriptors]
-                .iter()
-                .any(|l| l.as_ref().is_some_and(|l| l.failing)),
+            // Quiet mode prints no result line: the summary lists the test as failed.
+            Some(Outcome::Unknown | Outcome::Failed) | None => {
+                [&test.references, &test.memory_blocks, &test.file_descriptors]
+                    .iter()
+                    .any(|l| l.as_ref().is_some_and(|l| l.failing))
+            }
             Some(_) => false,
         },
     };
