@@ -27,6 +27,8 @@ const PY_TPFLAGS_HAVE_GC: u64 = 1 << 14;
 /// 3.11 has the dict bit only, and no flag at bit 3).
 const PY_TPFLAGS_PREHEADER: u64 = (1 << 3) | (1 << 4);
 const PY_TPFLAGS_TYPE_SUBCLASS: u64 = 1 << 31;
+/// `Py_TPFLAGS_READY`: `PyType_Ready` ran, as for every type an object can have.
+const PY_TPFLAGS_READY: u64 = 1 << 12;
 /// `sizeof(PyGC_Head)`, and the two words of the managed-dict pre-header.
 const PRE_HEADER_PART: usize = 16;
 /// Longest type name read.
@@ -105,10 +107,7 @@ pub fn type_name(block: usize, size: usize, types: TypeObjects) -> Option<Vec<u8
         if refcount == 0 || ty % 8 != 0 {
             return None;
         }
-        let metatype = usize::try_from(word(ty.checked_add(OB_TYPE)?)?).ok()?;
-        let is_type = metatype == type_type
-            || word(metatype.checked_add(TP_FLAGS)?).is_some_and(|flags| flags & PY_TPFLAGS_TYPE_SUBCLASS != 0);
-        if !is_type {
+        if !is_type_object(ty, type_type) {
             return None;
         }
         let flags = word(ty + TP_FLAGS)?;
@@ -127,7 +126,8 @@ pub fn type_name(block: usize, size: usize, types: TypeObjects) -> Option<Vec<u8
         let text = &bytes[..length];
         let end = text.iter().position(|&b| b == 0).unwrap_or(text.len());
         let text = &text[..end];
-        let plausible = !text.is_empty()
+        // A class statement's name is an identifier; `tp_name` adds the module (`re.Pattern`).
+        let plausible = text.first().is_some_and(|&b| b.is_ascii_alphabetic() || b == b'_' || b >= 0x80)
             && std::str::from_utf8(text).is_ok()
             && !text.iter().any(|&b| b.is_ascii_control() || b == b' ');
         if plausible && text == b"str" && offset == 0 && immortal_interned_str(object) {
@@ -135,6 +135,24 @@ pub fn type_name(block: usize, size: usize, types: TypeObjects) -> Option<Vec<u8
         }
         plausible.then(|| text.to_vec())
     })
+}
+
+/// Whether `ty` is a ready type object: its type is `type` or a metaclass (a ready subclass of
+/// `type` whose own type is `type` or again a subclass of it). A pre-header read as an object
+/// (`PyGC_Head`'s two links) gives a pointer to some other object as its "type"; the flags
+/// checked here are what keeps its garbage from passing.
+fn is_type_object(ty: usize, type_type: usize) -> bool {
+    let ready_type_subclass =
+        |t: usize| word(t + TP_FLAGS).is_some_and(|f| f & PY_TPFLAGS_TYPE_SUBCLASS != 0 && f & PY_TPFLAGS_READY != 0);
+    let Some(metatype) = ty.checked_add(OB_TYPE).and_then(word).and_then(|m| usize::try_from(m).ok()) else {
+        return false;
+    };
+    let ready = word(ty + TP_FLAGS).is_some_and(|f| f & PY_TPFLAGS_READY != 0);
+    let meta_ok = metatype == type_type || {
+        let meta_meta = word(metatype + OB_TYPE).and_then(|m| usize::try_from(m).ok());
+        ready_type_subclass(metatype) && meta_meta.is_some_and(|mm| mm == type_type || ready_type_subclass(mm))
+    };
+    ready && meta_ok
 }
 
 #[cfg(test)]
@@ -162,15 +180,31 @@ mod tests {
         let type_address = fake_type.as_ptr() as usize;
         fake_type[1] = type_address as u64; // its own type: "type"
         fake_type[4] = 16; // tp_basicsize
-        fake_type[21] = PY_TPFLAGS_HAVE_GC; // tp_flags, at 168
+        fake_type[21] = PY_TPFLAGS_HAVE_GC | PY_TPFLAGS_READY; // tp_flags, at 168
         let object = [1u64, type_address as u64];
         // The reads go through the kernel: keep the writes from being optimised away.
         std::hint::black_box((&fake_type, &object));
         assert_eq!(type_name(object.as_ptr() as usize, 16, types(type_address)), None);
         // The same type without the GC flag: the object is where it should be.
-        fake_type[21] = 0;
+        fake_type[21] = PY_TPFLAGS_READY;
         fake_type[3] = c"Fake".as_ptr() as u64; // tp_name, at 24
         std::hint::black_box(&fake_type);
         assert_eq!(type_name(object.as_ptr() as usize, 16, types(type_address)), Some(b"Fake".to_vec()));
+        // A type that was never made ready is no type an object has.
+        fake_type[21] = 0;
+        std::hint::black_box(&fake_type);
+        assert_eq!(type_name(object.as_ptr() as usize, 16, types(type_address)), None);
+        // Nor is one whose name is no identifier (garbage that points at bytes).
+        fake_type[21] = PY_TPFLAGS_READY;
+        fake_type[3] = c"&".as_ptr() as u64;
+        std::hint::black_box(&fake_type);
+        assert_eq!(type_name(object.as_ptr() as usize, 16, types(type_address)), None);
+        // An object whose "type" is some other object: its metatype is no ready type subclass.
+        let mut not_a_metatype = [0u64; 32];
+        not_a_metatype[21] = PY_TPFLAGS_READY; // a ready type, but not a subclass of type
+        fake_type[1] = not_a_metatype.as_ptr() as u64;
+        fake_type[3] = c"Fake".as_ptr() as u64;
+        std::hint::black_box((&fake_type, &not_a_metatype));
+        assert_eq!(type_name(object.as_ptr() as usize, 16, types(type_address + 8)), None);
     }
 }
