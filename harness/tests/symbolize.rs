@@ -11,6 +11,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
+use leakcheck::sanitizer::symbolize_log;
 use leakcheck::symbolize::{symbolize_stream, DebugInfoSource, Frame, Symbolizer};
 use object::{Object, ObjectSection, ObjectSymbol};
 
@@ -293,6 +294,34 @@ fn python_binaries_answer_as_llvm_symbolizer() {
             text.push(b'\n');
         }
         assert_same_answers(module, &addresses, &text, &llvm);
+    }
+}
+
+/// `leakcheck symbolize LOG` on a frame of the fixture with inlined calls: one line per frame,
+/// renumbered, each ended as the log's line was; a last line without newline stays without
+/// one, but its frames still get a line each.
+#[test]
+fn log_frames_with_inlined_calls_get_a_line_each() {
+    let module = inlines();
+    let symbolizer = Symbolizer::with_debug_dirs(Vec::new());
+    let addresses: Vec<u64> = fixture_probes(&module).into_iter().map(|p| p.1).collect();
+    let answers = symbolizer.symbolize_many(&module, &addresses);
+    let (address, chain) =
+        addresses.iter().zip(&answers).find(|(_, frames)| frames.len() == 3).expect("a three-frame inline chain");
+    let frame = format!("    #0 0x55550000{address:08x}  ({}+{address:#x})", module.display());
+    for ending in ["\n", "\r\n", ""] {
+        let mut rewritten = Vec::new();
+        symbolize_log(&symbolizer, format!("{frame}{ending}").as_bytes(), &mut rewritten).expect("in-memory I/O");
+        let text = String::from_utf8(rewritten).expect("UTF-8");
+        let body = text.strip_suffix(ending).unwrap_or_else(|| panic!("{text:?} does not end with {ending:?}"));
+        let lines: Vec<&str> = body.split(if ending.is_empty() { "\n" } else { ending }).collect();
+        assert_eq!(lines.len(), chain.len(), "{text:?}");
+        for (i, (line, frame)) in lines.iter().zip(chain).enumerate() {
+            assert!(line.starts_with(&format!("    #{i} 0x55550000{address:08x} in ")), "{text:?}");
+            assert!(line.contains(frame.function.as_deref().expect("named")), "{text:?}");
+            assert!(!line.contains(['\r', '\n']), "{text:?}");
+        }
+        assert_eq!(text.ends_with('\n'), !ending.is_empty(), "{text:?}");
     }
 }
 

@@ -232,11 +232,16 @@ impl LogRewriter<'_> {
             Some(symbolized) => {
                 let expanded = expand(frame, &symbolized, self.shift);
                 self.shift = self.shift.saturating_add(expanded.len().saturating_sub(1) as u32);
-                for frame in &expanded {
+                // One line per frame; only the last keeps the input's ending, which a log's
+                // last line may lack.
+                let between: &[u8] = if ending.is_empty() { b"\n" } else { ending };
+                for (i, frame) in expanded.iter().enumerate() {
+                    if i > 0 {
+                        output.write_all(between)?;
+                    }
                     output.write_all(format_frame(indent, frame, parsed.style).as_bytes())?;
-                    output.write_all(ending)?;
                 }
-                Ok(())
+                output.write_all(ending)
             }
             None if self.shift > 0 => {
                 // Same line, renumbered: only the digits after `#` change.
