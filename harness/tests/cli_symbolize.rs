@@ -98,3 +98,47 @@ fn an_unreadable_exe_answers_unknown_and_says_why() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("cannot read /nonexistent/python"), "{stderr}");
 }
+
+/// `--exe` naming a relocatable object (`cc -c`): its DWARF needs relocations leakcheck does
+/// not apply, so every answer is `??` (not lines made up from unrelocated offsets), and stderr
+/// names the file and says to link it.
+#[test]
+fn a_relocatable_object_is_refused_with_a_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let object = dir.path().join("inlines.o");
+    let source = leakcheck_fixtures::SYMBOLIZE_SOURCE;
+    let status = Command::new("cc").args(["-g", "-O2", "-c", source, "-o"]).arg(&object).status().expect("cc");
+    assert!(status.success());
+    let mut child = Command::new(common::LEAKCHECK)
+        .args(["symbolize", "--exe"])
+        .arg(&object)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Offsets into .text, where an unrelocated read finds functions and lines.
+    child.stdin.take().unwrap().write_all(b"0x0\n0x10\n0x20\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "??\n??:0:0\n\n".repeat(3));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(&format!("{}: a relocatable object", object.display())), "{stderr}");
+    assert!(stderr.contains("link it first"), "{stderr}");
+
+    // A log frame in it is left as it was, with the same note.
+    let log = format!("    #0 0x10 ({}+0x10)\n", object.display());
+    let output = Command::new(common::LEAKCHECK)
+        .arg("symbolize")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            child.stdin.take().unwrap().write_all(log.as_bytes())?;
+            child.wait_with_output()
+        })
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&output.stdout), log);
+    assert!(String::from_utf8_lossy(&output.stderr).contains("a relocatable object"), "{output:?}");
+}

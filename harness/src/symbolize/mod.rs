@@ -21,7 +21,9 @@
 //! anything. It maps each module once per [`Symbolizer`] (see `image.rs` for why mapping is
 //! acceptable) and caches everything parsed from it for the symbolizer's lifetime, so a
 //! module rewritten afterwards is not noticed. It never fails and never panics: an unreadable,
-//! stripped, truncated or corrupt module gives one frame with what is known.
+//! stripped, truncated or corrupt module gives one frame with what is known. It does not
+//! apply relocations: a relocatable object (`.o`) gives nothing, rather than the made-up lines
+//! its unrelocated DWARF would.
 //!
 //! **Caching.** One [`Symbolizer`] holds, per module path, the file image, the symbol table,
 //! the unit index, and per compilation unit (parsed on first use, by whichever thread needs it
@@ -100,7 +102,8 @@ pub enum DebugInfoSource {
     Dwarf { file: PathBuf },
     /// `.symtab`/`.dynsym` only: functions, no files or lines.
     SymbolTable,
-    /// Nothing usable; `reason` says why (unreadable, not ELF, fully stripped...).
+    /// Nothing usable; `reason` says why (unreadable, not ELF, a relocatable object, fully
+    /// stripped...).
     Nothing { reason: String },
 }
 

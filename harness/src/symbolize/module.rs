@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use gimli::SectionId;
-use object::{CompressionFormat, Object, ObjectSection};
+use object::{CompressionFormat, Object, ObjectKind, ObjectSection};
 
 use super::dwarf::{DwarfData, RawFrame, SectionBytes};
 use super::image::Image;
@@ -86,6 +86,12 @@ impl Module {
                     return module;
                 }
             };
+            if file.kind() == ObjectKind::Relocatable {
+                // Its DWARF and symbols hold section offsets, not addresses, until linking
+                // relocates them: read as they are, they give made-up lines and functions.
+                module.source = DebugInfoSource::Nothing { reason: relocatable_reason(path) };
+                return module;
+            }
             module.symbols = SymbolTable::new(&file);
             module.build_id = file.build_id().ok().flatten().map(<[u8]>::to_vec);
             match dwarf_sections(&file, &image) {
@@ -229,6 +235,14 @@ impl Module {
     }
 }
 
+/// Why a relocatable object (`.o`, `ET_REL`) is not symbolized.
+fn relocatable_reason(path: &Path) -> String {
+    format!(
+        "{}: a relocatable object (.o): its debug info and symbols need the relocations linking applies, which leakcheck does not; link it first",
+        path.display()
+    )
+}
+
 /// Map a regular file.
 fn read_file(path: &Path) -> Result<Image, String> {
     let shown = path.display();
@@ -359,6 +373,9 @@ fn load_debug_file(path: &Path, crc: Option<u32>, build_id: Option<&[u8]>) -> Op
     }
     let (sections, endian) = {
         let file = object::File::parse(&*image).ok()?;
+        if file.kind() == ObjectKind::Relocatable {
+            return None;
+        }
         if let (Some(expected), Ok(Some(found))) = (build_id, file.build_id()) {
             if expected != found {
                 return None;
