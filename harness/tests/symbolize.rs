@@ -570,6 +570,60 @@ fn damaged_modules_give_what_is_known_without_panicking() {
     }
 }
 
+/// A unit whose line program cannot be read (its header's version byte made 0x99, or
+/// `.debug_line` removed) keeps its functions and inline chains, as in llvm-symbolizer, which
+/// answers these copies byte for byte alike: the innermost frame's line is 0 and the files are
+/// unknown, the outer frames keep their call lines.
+#[test]
+fn a_unit_without_a_readable_line_program_keeps_its_functions_and_inline_chains() {
+    let split = Split::new();
+    let fixture = inlines();
+    let probes = fixture_probes(&fixture);
+    let addresses: Vec<u64> = probes.iter().map(|p| p.1).collect();
+    let input = address_lines(&addresses);
+    let source = std::fs::read_to_string(leakcheck_fixtures::SYMBOLIZE_SOURCE).expect("reading the fixture source");
+    let marked = |mark: &str| -> u32 {
+        source.lines().position(|l| l.contains(&format!("MARK {mark} "))).expect("a MARK comment") as u32 + 1
+    };
+
+    let mut bytes = std::fs::read(&fixture).expect("reading the fixture");
+    let version_at = {
+        let file = object::File::parse(&*bytes).expect("parsing the fixture");
+        let (offset, _) = file.section_by_name(".debug_line").and_then(|s| s.file_range()).expect(".debug_line");
+        // The first line program: a 32-bit unit length, then the version.
+        offset as usize + 4
+    };
+    bytes[version_at] = 0x99;
+    let bad_version = split.path("bad-line-version");
+    std::fs::write(&bad_version, &bytes).expect("writing the corrupted copy");
+    let no_line = split.objcopy(&["--remove-section=.debug_line"], "no-debug-line");
+
+    let symbolizer = Symbolizer::with_debug_dirs(Vec::new());
+    for module in [bad_version, no_line] {
+        assert_same_answers(
+            &module,
+            &addresses,
+            &ours(&symbolizer, &module, &input),
+            &llvm_symbolizer(&module, &input),
+        );
+        let answers = symbolizer.symbolize_many(&module, &addresses);
+        let chain = answers.iter().find(|frames| frames.len() == 3).expect("an inline chain survives");
+        let summary: Vec<(Option<&str>, Option<u32>, bool)> =
+            chain.iter().map(|f| (f.function.as_deref(), f.line, f.inlined)).collect();
+        assert_eq!(
+            summary,
+            vec![
+                (Some("leaf"), None, true),
+                (Some("middle"), Some(marked("middle_calls_leaf")), true),
+                (Some("outer"), Some(marked("outer_calls_middle")), false),
+            ],
+            "{}",
+            module.display()
+        );
+        assert!(chain.iter().all(|f| f.file.is_none()), "{chain:?}");
+    }
+}
+
 #[test]
 fn answers_are_written_before_more_input_is_read() {
     /// Hands out one line per read and checks that the previous line's answer is out.

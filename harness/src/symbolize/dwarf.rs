@@ -19,7 +19,8 @@
 //!   skipped when a later one is absolute; nothing is normalised (`./build/../x.h` stays).
 //!
 //! Nothing here panics on bad input: every read goes through gimli's checked readers, and a unit
-//! whose tables cannot be parsed keeps whatever was read before the error.
+//! whose tables cannot be parsed keeps whatever was read before the error (a unit whose line
+//! program cannot be read at all keeps its functions and inline chains, as in LLVM).
 
 #![forbid(unsafe_code)]
 
@@ -275,11 +276,13 @@ impl DwarfData {
     }
 
     /// Parse the unit at `index` with gimli (abbreviations, root DIE, line program header),
-    /// caching what later DIE reads need.
+    /// caching what later DIE reads need. A unit whose line program cannot be read (missing
+    /// `.debug_line`, a bad header) is parsed without it, as LLVM does: its functions and
+    /// inline chains stay, with line 0 and file `??` where the line table would have said.
     fn full_unit<'a>(&self, dwarf: &Dwarf<'a>, index: usize) -> Option<gimli::Unit<Slice<'a>>> {
         let entry = self.units.get(index)?;
         let header = dwarf.debug_info.header_from_offset(gimli::DebugInfoOffset(entry.offset)).ok()?;
-        let unit = dwarf.unit(header).ok()?;
+        let unit = dwarf.unit(header).ok().or_else(|| unit_without_lines(dwarf, header))?;
         let _ = entry.basics.get_or_init(|| {
             Some(UnitBasics {
                 abbreviations: unit.abbreviations.clone(),
@@ -549,6 +552,58 @@ impl LineTable {
     fn file(&self, index: u64) -> Option<&str> {
         self.files.get(usize::try_from(index).ok()?).and_then(|f| f.as_deref())
     }
+}
+
+/// What gimli's `Unit::new` reads from the unit's root DIE, but the line program: for a unit
+/// whose line program gimli cannot parse (`Unit::new` then fails as a whole). `None` when the
+/// root DIE cannot be read, or its `DW_AT_low_pc` cannot be resolved.
+fn unit_without_lines<'a>(dwarf: &Dwarf<'a>, header: gimli::UnitHeader<Slice<'a>>) -> Option<gimli::Unit<Slice<'a>>> {
+    let encoding = header.encoding();
+    let file_type = gimli::DwarfFileType::Main;
+    let mut unit = gimli::Unit {
+        abbreviations: dwarf.abbreviations(&header).ok()?,
+        name: None,
+        comp_dir: None,
+        low_pc: 0,
+        str_offsets_base: gimli::DebugStrOffsetsBase::default_for_encoding_and_file(encoding, file_type),
+        addr_base: gimli::DebugAddrBase(0),
+        loclists_base: gimli::DebugLocListsBase::default_for_encoding_and_file(encoding, file_type),
+        rnglists_base: gimli::DebugRngListsBase::default_for_encoding_and_file(encoding, file_type),
+        line_program: None,
+        dwo_id: None,
+        header,
+    };
+    let mut low_pc = None;
+    {
+        // The header and abbreviations only: the bases are assigned while the DIE is read.
+        let mut entries = unit.header.entries(&unit.abbreviations);
+        let root = entries.next_dfs().ok()??;
+        for attr in root.attrs() {
+            match (attr.name(), attr.value()) {
+                (gimli::DW_AT_low_pc, value) => low_pc = Some(value),
+                (gimli::DW_AT_str_offsets_base, AttributeValue::DebugStrOffsetsBase(base)) => {
+                    unit.str_offsets_base = base
+                }
+                (gimli::DW_AT_addr_base | gimli::DW_AT_GNU_addr_base, AttributeValue::DebugAddrBase(base)) => {
+                    unit.addr_base = base
+                }
+                (gimli::DW_AT_loclists_base, AttributeValue::DebugLocListsBase(base)) => unit.loclists_base = base,
+                (
+                    gimli::DW_AT_rnglists_base | gimli::DW_AT_GNU_ranges_base,
+                    AttributeValue::DebugRngListsBase(base),
+                ) => unit.rnglists_base = base,
+                _ => {}
+            }
+        }
+    }
+    if let Some(value) = low_pc {
+        // A base that cannot be resolved would shift every range of the unit: better no unit
+        // than wrong lines (gimli fails too).
+        if let Some(address) = dwarf.attr_address(&unit, value).ok()? {
+            unit.low_pc = address;
+        }
+    }
+    Some(unit)
 }
 
 fn attr_bytes<'a>(
