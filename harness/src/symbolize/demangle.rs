@@ -7,9 +7,11 @@
 //! it is missing or refuses (the crate loses parameters after template packs, so it comes
 //! second). What GNU and LLVM spell differently is respelled as LLVM 14 does: clone suffixes
 //! (`[clone .isra.0]` -> `(.isra.0)`), closures (`{lambda(int)#2}` -> `'lambda0'(int)`),
-//! unnamed types and `operator< <T>`. Where differences remain (legacy Rust `$LT$` escapes,
-//! which LLVM 14 leaves as they are), leakcheck's output differs from llvm-symbolizer's; the
-//! function is the same.
+//! unnamed types, `operator< <T>`, `>>` closing two lists, `decltype(nullptr)`, `decltype
+//! ({parm#1})`, `__vector(4)` and the `TLS` special names. Where differences remain (legacy
+//! Rust `$LT$` escapes, which LLVM 14 leaves as they are; generic lambdas' `auto:1`, where LLVM
+//! 14 also prints the enclosing template's parameters as `auto`; most expressions in
+//! `decltype`), leakcheck's output differs from llvm-symbolizer's; the function is the same.
 
 #![forbid(unsafe_code)]
 
@@ -78,22 +80,82 @@ fn llvm_spelling(gnu: &str) -> String {
     }
     out.push_str(rest);
     // GNU separates an operator ending in `<` from its template arguments; LLVM does not.
-    out.replace("operator<< <", "operator<<<").replace("operator< <", "operator<<")
+    let mut out = out.replace("operator<< <", "operator<<<").replace("operator< <", "operator<<");
+    for (gnu, llvm) in SPECIAL_NAMES {
+        if let Some(name) = out.strip_prefix(gnu) {
+            out = format!("{llvm}{name}");
+            break;
+        }
+    }
+    // `Dn` is GNU's `decltype(nullptr)` (no space); the expression `decltype (nullptr)` is
+    // spelled with one, so this comes before the space goes.
+    let out = out.replace("decltype(nullptr)", "std::nullptr_t").replace("decltype (", "decltype(");
+    separate_closers(&respell_vectors(&out))
 }
 
-/// At the start of `text`: GNU's `{lambda(ARGS)#N}` or `{unnamed type#N}`, as LLVM spells
-/// it (`'lambda'(ARGS)`, `'lambda0'(ARGS)` for N = 2, ...; `'unnamed'`, `'unnamed0'`), with
-/// the number of bytes it took. `None` when `text` starts with neither.
+/// `> >` where GNU closes two template argument lists with `>>` (it does after an empty
+/// parameter pack: `PassConcept<Function, AnalysisManager<Function>>`); LLVM 14 always
+/// separates them. `operator>>` and `operator>>=` keep theirs.
+fn separate_closers(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 8);
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        let operator = out.ends_with("operator") || out.ends_with("operator>");
+        out.push(c);
+        if c == '>' && chars.peek() == Some(&'>') && !operator {
+            out.push(' ');
+        }
+    }
+    out
+}
+
+/// Special names GNU and LLVM 14 introduce differently (`_ZTW`, `_ZTH`).
+const SPECIAL_NAMES: [(&str, &str); 2] = [
+    ("TLS wrapper function for ", "thread-local wrapper routine for "),
+    ("TLS init function for ", "thread-local initialization routine for "),
+];
+
+/// GNU's vector types `int __vector(4)` as LLVM spells them: `int vector[4]`. Only a constant
+/// size is respelled (an expression's spelling differs further).
+fn respell_vectors(text: &str) -> String {
+    const GNU: &str = " __vector(";
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(GNU) {
+        let after = &rest[at + GNU.len()..];
+        let digits = after.bytes().take_while(u8::is_ascii_digit).count();
+        out.push_str(&rest[..at]);
+        if digits > 0 && after.as_bytes().get(digits) == Some(&b')') {
+            out.push_str(" vector[");
+            out.push_str(&after[..digits]);
+            out.push(']');
+            rest = &after[digits + 1..];
+        } else {
+            out.push_str(GNU);
+            rest = after;
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// At the start of `text`: GNU's `{lambda(ARGS)#N}`, `{unnamed type#N}` or `{parm#N}` (a
+/// function parameter in a `decltype`), as LLVM spells it (`'lambda'(ARGS)`, `'lambda0'(ARGS)`
+/// for N = 2, ...; `'unnamed'`, `'unnamed0'`; `fp`, `fp0`), with the number of bytes it took.
+/// `None` when `text` starts with none of them.
 fn respell_unnamed(text: &str) -> Option<(String, usize)> {
     // GNU numbers from 1; LLVM prints the mangled discriminator: none for the first, then 0.
     let discriminator = |n: &str| -> Option<String> {
         let n: u64 = n.parse().ok()?;
         Some(if n <= 1 { String::new() } else { (n - 2).to_string() })
     };
-    if let Some(after) = text.strip_prefix("{unnamed type#") {
-        let end = after.find('}')?;
-        let count = discriminator(&after[..end])?;
-        return Some((format!("'unnamed{count}'"), "{unnamed type#".len() + end + 1));
+    for (gnu, llvm) in [("{unnamed type#", "'unnamed"), ("{parm#", "fp")] {
+        if let Some(after) = text.strip_prefix(gnu) {
+            let end = after.find('}')?;
+            let count = discriminator(&after[..end])?;
+            let quote = if llvm.starts_with('\'') { "'" } else { "" };
+            return Some((format!("{llvm}{count}{quote}"), gnu.len() + end + 1));
+        }
     }
     let after = text.strip_prefix("{lambda(")?;
     let mut depth = 1usize;
@@ -170,6 +232,22 @@ mod tests {
                  basic_string<char, std::char_traits<char>, std::allocator<char> > const&)",
             ),
             ("_ZlsIiEvRi", "void operator<<<int>(int&)"),
+            ("_ZTWN3foo1xE", "thread-local wrapper routine for foo::x"),
+            ("_ZTH1x", "thread-local initialization routine for x"),
+            ("_ZN1AIiEC2EDn", "A<int>::A(std::nullptr_t)"),
+            ("_Z1fPDn", "f(std::nullptr_t*)"),
+            ("_Z1fIiEDTcl1gfp_fp0_EET_", "decltype(g(fp, fp0)) f<int>(int)"),
+            ("_Z1fIiEDTdtfp_1xES0_", "decltype(fp.x) f<int>(decltype(fp.x))"),
+            ("_Z1fIiEDTcvT__EES0_", "decltype((int)()) f<int>(int)"),
+            ("_Z1fDv2_iDv4_f", "f(int vector[2], float vector[4])"),
+            // An empty pack closes GNU's lists without a space.
+            ("_ZTIN1A1BIiNS_1CIiJEEEJEEE", "typeinfo for A::B<int, A::C<int> >"),
+            (
+                "_ZStrsIcSt11char_traitsIcEERSt13basic_istreamIT_T0_ES6_RS3_",
+                "std::basic_istream<char, std::char_traits<char> >& std::operator>><char, std::char_traits<char> \
+                 >(std::basic_istream<char, std::char_traits<char> >&, char&)",
+            ),
+            ("_ZN1AIiErSEi", "A<int>::operator>>=(int)"),
         ] {
             assert_eq!(demangle(mangled).as_deref(), Some(llvm), "{mangled}");
         }
