@@ -20,6 +20,12 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 /// Names longer than this are left mangled (a demangler's work grows with its input).
 const MAX_MANGLED_LEN: usize = 16 * 1024;
 
+/// C++ names that would demangle to more than this are left mangled. Back-references make a
+/// name's demangled length exponential in its own: 285 bytes can ask for gigabytes, which the
+/// demanglers (GNU's, LLVM's, `cpp_demangle`) try to allocate, and abort. The longest name of
+/// Debian's shared libraries demangles to about 8 KiB.
+const MAX_DEMANGLED_LEN: usize = 256 * 1024;
+
 /// The demangled form of `name`, or `None` when it is not a mangled name we can read.
 pub(super) fn demangle(name: &str) -> Option<String> {
     if name.len() > MAX_MANGLED_LEN || !(name.starts_with("_Z") || name.starts_with("_R")) {
@@ -51,6 +57,9 @@ fn demangle_unchecked(name: &str) -> Option<String> {
             Some(dot) => name.split_at(dot),
             None => (name, ""),
         };
+        if !demangles_within_bounds(base) {
+            return None;
+        }
         let demangled = super::cxa_demangle::demangle(base).map(|n| llvm_spelling(&n)).or_else(|| {
             let symbol = cpp_demangle::Symbol::new(base.as_bytes()).ok()?;
             symbol.demangle().ok()
@@ -58,6 +67,31 @@ fn demangle_unchecked(name: &str) -> Option<String> {
         return Some(if suffix.is_empty() { demangled } else { format!("{demangled} ({suffix})") });
     }
     None
+}
+
+/// Whether the Itanium name `mangled` demangles to at most [`MAX_DEMANGLED_LEN`] bytes, as far
+/// as `cpp_demangle` can tell: its parse is linear in the name, and its printing, into a
+/// counter that fails past the limit, stops there. The GNU demangler's spelling is about as
+/// long. A name the crate cannot parse is let through (to the GNU demangler, as before).
+fn demangles_within_bounds(mangled: &str) -> bool {
+    struct Counter(usize);
+    impl std::fmt::Write for Counter {
+        fn write_str(&mut self, text: &str) -> std::fmt::Result {
+            self.0 = self.0.saturating_add(text.len());
+            if self.0 > MAX_DEMANGLED_LEN {
+                Err(std::fmt::Error)
+            } else {
+                Ok(())
+            }
+        }
+    }
+    let Ok(symbol) = cpp_demangle::Symbol::new(mangled.as_bytes()) else {
+        return true;
+    };
+    let mut counter = Counter(0);
+    // An error is the counter's, or the crate giving up on a name GNU may still read.
+    let _ = symbol.structured_demangle(&mut counter, &cpp_demangle::DemangleOptions::default());
+    counter.0 <= MAX_DEMANGLED_LEN
 }
 
 /// GNU's spelling of a demangled C++ name respelled as LLVM 14's demangler spells it.
@@ -251,6 +285,43 @@ mod tests {
         ] {
             assert_eq!(demangle(mangled).as_deref(), Some(llvm), "{mangled}");
         }
+    }
+
+    /// Each `PFvSn_Sn_E` doubles the demangled length: 26 of them (285 bytes, QA's) ask for
+    /// gigabytes; 11 (~120 KiB demangled) are still demangled.
+    #[test]
+    fn names_that_demangle_to_gigabytes_stay_mangled() {
+        let nested = |levels: usize| -> String {
+            let mut name = String::from("_Z1fPFvvE");
+            for level in 1..levels {
+                let reference = format!("S{}_", base36(2 * level - 2));
+                name.push_str(&format!("PFv{reference}{reference}E"));
+            }
+            name
+        };
+        let bomb = nested(27);
+        assert_eq!(bomb.len(), 285);
+        let started = std::time::Instant::now();
+        assert_eq!(demangle(&bomb), None);
+        assert!(started.elapsed() < std::time::Duration::from_secs(5), "{:?}", started.elapsed());
+        let big = demangle(&nested(12)).expect("a long but reasonable name");
+        assert!(big.starts_with("f(void (*)(), void (*)(void (*)(), void (*)()), "), "{}", &big[..80]);
+        assert!(big.len() > 64 * 1024 && big.len() < super::MAX_DEMANGLED_LEN, "{}", big.len());
+    }
+
+    /// A substitution's sequence number (`S<n>_` refers to entry n + 1), base 36.
+    fn base36(mut n: usize) -> String {
+        let digits = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+        let mut out = Vec::new();
+        loop {
+            out.push(digits[n % 36]);
+            n /= 36;
+            if n == 0 {
+                break;
+            }
+        }
+        out.reverse();
+        String::from_utf8(out).unwrap_or_default()
     }
 
     #[test]
