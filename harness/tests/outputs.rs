@@ -100,6 +100,38 @@ fn junit_drafts_and_annotations_are_written_where_the_flags_say() {
     assert!(last.starts_with("::error "), "annotations end the output: {last}");
 }
 
+/// A Python-level leak in a test under a non-ASCII directory: 3.11's shim cannot read the
+/// frame's file (`?`), so the outputs point at the C line instead, and search for its function.
+#[test]
+fn a_python_frame_with_an_unreadable_file_is_not_a_location() {
+    let out = tempfile::tempdir().unwrap();
+    let testdir = out.path().join("тест");
+    std::fs::create_dir(&testdir).unwrap();
+    let module = "import unittest\nKEEP = []\nclass Тест(unittest.TestCase):\n    def test_grow(self):\n        KEEP.append(object())\n";
+    std::fs::write(testdir.join("test_leaku.py"), module).unwrap();
+    let drafts = out.path().join("drafts");
+    let argv = regrtest_argv(&testdir, &[], &["test_leaku"]);
+    let run = leakcheck_in(
+        None,
+        &["--issue-draft", drafts.to_str().unwrap(), "--annotations", "github"],
+        &as_strs(&argv),
+        &[],
+    );
+    assert_eq!(run.code(), Some(2), "regrtest's own status: {}", run.stderr);
+    let site = &run.test("test_leaku")["leak_sites"][0];
+    assert_eq!(site["python_frame"]["file"], "?", "the premise: {site}");
+
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    let annotation = stdout.lines().find(|l| l.starts_with("::error ")).unwrap_or_else(|| panic!("{stdout}"));
+    assert!(annotation.starts_with("::error file=Objects/"), "{annotation}");
+    let message = annotation.split("%0A").next().unwrap_or_default();
+    assert!(message.contains("; allocated at object_new (Objects/typeobject.c:"), "{message}");
+
+    let draft = std::fs::read_to_string(drafts.join("test_leaku.md")).unwrap();
+    assert!(!draft.contains("`?:5`") && !draft.contains("is:issue ?`"), "{draft}");
+    assert!(draft.contains("): the C function, full text"), "{draft}");
+}
+
 #[test]
 fn no_drafts_and_no_annotations_for_a_clean_run() {
     let dir = testdir();

@@ -3,7 +3,7 @@
 //!
 //! **What it writes.** One line per [`Failure`] of each failing [`Case`] (leaks, regrtest
 //! failures, hangs, sanitizer findings; then the run's own problems): `::error file=F,line=L,title=T::MESSAGE` where the failure has a source location
-//! (a leak's top site, or its Python line when the interpreter allocated for Python code, a hung thread, a finding's stack: the innermost frame with a file and a
+//! (a leak's top site, or its Python line when the interpreter allocated for Python code and the shim could read the frame's file, a hung thread, a finding's stack: the innermost frame with a file and a
 //! line outside the C runtime and the sanitizer's interceptors), `::error title=T::MESSAGE` otherwise. The title names the test (or `the run`) and
 //! the problem (`leakcheck: test_x leaked`); the message is the one-line message, then the
 //! details (the text summary's lines), as one command. GitHub shows at most 10 error

@@ -310,8 +310,7 @@ fn search_terms(case: &Case<'_>) -> Vec<(String, &'static str)> {
         terms.push((format!("is:issue {}", case.name), "the test file, full text"));
     }
     // A Python location's function is the test's own code, searched for above.
-    let function =
-        case.failures.iter().find_map(|f| f.location.as_ref().filter(|l| !l.file.ends_with(".py"))?.function.clone());
+    let function = case.failures.iter().find_map(|f| f.location.as_ref().filter(|l| !l.python)?.function.clone());
     if let Some(function) = function {
         terms.push((format!("is:issue {function}"), "the C function, full text"));
     }
@@ -424,6 +423,7 @@ fn file_name(name: &str, taken: &mut HashSet<String>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::report::junit::{Failure, Location};
 
     #[test]
     fn builder_and_branch_come_from_leakcheck_s_own_variables_only() {
@@ -485,6 +485,35 @@ mod tests {
     fn inline_text_escapes_all_markup() {
         assert_eq!(md_text("a*b_[c](d)<e>#|`@"), "a\\*b\\_\\[c\\]\\(d\\)\\<e\\>\\#\\|\\`\\@");
         assert_eq!(md_text("x\u{1b}[2J\n"), "x\\\\x1b\\[2J\\\\x0a");
+    }
+
+    #[test]
+    fn only_a_c_location_adds_a_search_for_its_function() {
+        let test = crate::report::TestReport::new("test_x".into(), "reference_leak");
+        let case = |location: Location| Case {
+            name: "test_x".into(),
+            test: Some(&test),
+            failures: vec![Failure {
+                kind: FailureKind::Leak,
+                message: "leaked".into(),
+                details: String::new(),
+                location: Some(location),
+            }],
+            skipped: None,
+            failed_methods: vec![],
+        };
+        let c = Location {
+            function: Some("object_new".into()),
+            file: "Objects/typeobject.c".into(),
+            line: 1,
+            python: false,
+        };
+        let last = |location| search_terms(&case(location)).pop().unwrap();
+        assert_eq!(last(c), ("is:issue object_new".into(), "the C function, full text"));
+        // A doctest's or exec'd code's file does not end in `.py`; it is still Python.
+        let doctest =
+            Location { function: Some("<module>".into()), file: "<doctest test_x.f[0]>".into(), line: 1, python: true };
+        assert_eq!(last(doctest), ("is:issue test_x".into(), "the test file, full text"));
     }
 
     #[test]

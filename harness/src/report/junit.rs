@@ -43,7 +43,7 @@ use quick_xml::Writer;
 
 use super::{RunReport, TestReport};
 use crate::escape::for_terminal;
-use crate::hang::HangReport;
+use crate::hang::{HangReport, PythonFrame};
 use crate::regrtest::{MethodOutcome, MethodResult};
 use crate::sanitizer::Finding;
 use crate::symbolize::Frame;
@@ -83,13 +83,31 @@ impl FailureKind {
 }
 
 /// A source location to point at: the innermost frame of a leak site (or finding, or hung
-/// thread) that has a file and a line; the file as people read it (`source_path`).
+/// thread) that has a file and a line; the file as people read it (`source_path`). Never a
+/// file the shim could not read (`?`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Location {
     pub function: Option<String>,
     pub file: String,
     pub line: u32,
+    /// A Python frame's line (the test's own code, or the library code it called), not C.
+    pub python: bool,
 }
+
+impl Location {
+    /// Where Python frame `p` is, when it says: a line, and a file the shim could read (it
+    /// writes `?` for a name it could not, e.g. a non-ASCII one in 3.11).
+    fn of_python(p: &PythonFrame) -> Option<Location> {
+        if p.line == 0 || p.file == UNKNOWN_NAME {
+            return None;
+        }
+        let function = Some(p.function.clone()).filter(|f| f != UNKNOWN_NAME);
+        Some(Location { function, file: p.file.clone(), line: p.line, python: true })
+    }
+}
+
+/// What the shim writes for a Python frame's file or function it could not read.
+const UNKNOWN_NAME: &str = "?";
 
 /// One problem of a test (or of the run). All text is raw, as the child gave it: each writer
 /// escapes it for its own format.
@@ -214,11 +232,8 @@ fn hang_failure(hang: &HangReport, excerpts: &Excerpts) -> Failure {
     let threads = || hang.processes.iter().flat_map(|p| p.threads.iter());
     let diagnosed = threads().filter(|t| d.threads.contains(&t.tid));
     let location = diagnosed.chain(threads()).find_map(|t| {
-        let python = t.python_frames.first().filter(|p| p.line > 0 && made_for_python_code(&t.frames));
-        match python {
-            Some(p) => Some(Location { function: Some(p.function.clone()), file: p.file.clone(), line: p.line }),
-            None => source_location(&t.frames),
-        }
+        let python = t.python_frames.first().filter(|_| made_for_python_code(&t.frames));
+        python.and_then(Location::of_python).or_else(|| source_location(&t.frames))
     });
     Failure { kind: FailureKind::Hang, message, details: excerpts.of_hang(hang), location }
 }
@@ -390,16 +405,13 @@ pub fn regrtest_leak_lines(test: &TestReport) -> Vec<String> {
 /// file, else its first (largest) one (an object from a free list was allocated elsewhere, a
 /// dict's key table in unittest's loader, say); there, the innermost frame outside the C
 /// runtime with a file and a line, or its Python frame when the interpreter allocated for
-/// Python code.
+/// Python code (and the shim could read the frame's file).
 pub fn top_leak_site(test: &TestReport) -> Option<Location> {
     let in_test_file =
         |site: &&super::LeakSiteReport| site.python_frames.iter().any(|f| is_test_file(&f.file, &test.name));
     let site = test.leak_sites.iter().find(in_test_file).or(test.leak_sites.first())?;
-    let python = site.python_frame.as_ref().filter(|p| p.line > 0 && made_for_python_code(&site.frames));
-    match python {
-        Some(p) => Some(Location { function: Some(p.function.clone()), file: p.file.clone(), line: p.line }),
-        None => source_location(&site.frames),
-    }
+    let python = site.python_frame.as_ref().filter(|_| made_for_python_code(&site.frames));
+    python.and_then(Location::of_python).or_else(|| source_location(&site.frames))
 }
 
 /// Whether `file` is the source of regrtest's test `name` (`test_os`, `test.test_os`,
@@ -458,7 +470,7 @@ type FrameParts<'a> = (Option<&'a str>, Option<&'a str>, Option<u32>, Option<&'a
 fn first_location<'a>(frames: impl Iterator<Item = FrameParts<'a>> + Clone) -> Option<Location> {
     let located = |(function, file, line, _): FrameParts<'_>| {
         let file = super::source_path(file?).into_owned();
-        Some(Location { function: function.map(str::to_owned), file, line: line? })
+        Some(Location { function: function.map(str::to_owned), file, line: line?, python: false })
     };
     let own = |f: &FrameParts<'_>| !is_runtime_frame(f.0, f.1, f.3);
     frames.clone().filter(own).find_map(located).or_else(|| frames.clone().find_map(located))
@@ -858,6 +870,55 @@ mod tests {
         extension.frames.insert(1, frame("foo_new", "Modules/_foo.c", 12, "/x/_foo.so"));
         let at = top_leak_site(&test(extension)).unwrap();
         assert_eq!((at.file.as_str(), at.line), ("Objects/typeobject.c", 4566));
+    }
+
+    #[test]
+    fn a_python_frame_whose_file_the_shim_could_not_read_is_no_location() {
+        let python = "/usr/bin/python3.11d";
+        let frame = |function: &str, file: &str, line: u32| Frame {
+            function: Some(function.into()),
+            file: Some(file.into()),
+            line: Some(line),
+            column: None,
+            module: python.into(),
+            address: 0,
+            inlined: false,
+        };
+        // 3.11's shim reads no non-ASCII `str`: a test in a directory named `тест`.
+        let unknown = crate::hang::PythonFrame { function: "?".into(), file: "?".into(), line: 5 };
+        let site = super::super::LeakSiteReport {
+            domain: "obj".into(),
+            blocks: vec![1, 1, 1],
+            bytes: vec![16, 16, 16],
+            frames: vec![
+                frame("object_new", "Objects/typeobject.c", 4566),
+                frame("_PyEval_EvalFrameDefault", "Python/ceval.c", 4772),
+            ],
+            folded_frames: 2,
+            python_frame: Some(unknown.clone()),
+            python_frames: vec![unknown],
+            object_types: vec!["object".into()],
+        };
+        let mut test = TestReport {
+            leaked: true,
+            leak_sites: vec![site],
+            ..TestReport::new("test_leaku".into(), "reference_leak")
+        };
+        let at = top_leak_site(&test).unwrap();
+        assert_eq!(
+            at,
+            Location {
+                function: Some("object_new".into()),
+                file: "Objects/typeobject.c".into(),
+                line: 4566,
+                python: false
+            }
+        );
+        // A known file with an unknown function is still the place; the function is not `?`.
+        let known = crate::hang::PythonFrame { function: "?".into(), file: "/tmp/x/test_leaku.py".into(), line: 5 };
+        test.leak_sites[0].python_frame = Some(known);
+        let at = top_leak_site(&test).unwrap();
+        assert_eq!(at, Location { function: None, file: "/tmp/x/test_leaku.py".into(), line: 5, python: true });
     }
 
     #[test]
