@@ -1,7 +1,7 @@
 //! Escaping of untrusted text (everything the child printed or named) for each output.
 //!
 //! - Terminal and log summaries: [`for_terminal`] makes control characters (C0, DEL, C1) and
-//!   bidirectional overrides visible as `\xHH` / `\u{HHHH}`, so a test name cannot move the
+//!   bidirectional controls visible as `\xHH` / `\u{HHHH}`, so a test name cannot move the
 //!   cursor, recolour the terminal or forge a `leakcheck:` line.
 //! - JSON: serde_json escapes C0 controls; [`JsonFormatter`] also escapes DEL, C1 and the bidi
 //!   controls, as `\uXXXX`, so the value is unchanged and the bytes are inert.
@@ -11,10 +11,16 @@
 use std::borrow::Cow;
 use std::io;
 
-/// Characters that must never reach an output raw.
+/// Characters that must never reach an output raw: controls (C0, DEL, C1) and Unicode's
+/// `Bidi_Control` set (ALM U+061C, LRM/RLM, the embeddings and overrides, the isolates).
 fn is_hazard(c: char) -> bool {
-    c.is_control() // C0, DEL, C1
-        || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    c.is_control() || is_bidi_control(c)
+}
+
+/// Every character with the `Bidi_Control` property (PropList.txt): what can reorder the
+/// text around it.
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
 /// `s` with hazardous characters made visible.
@@ -111,6 +117,20 @@ mod tests {
         assert_eq!(for_terminal("test_os"), "test_os");
         assert_eq!(for_terminal("a\x1b[31mred\r\n"), "a\\x1b[31mred\\x0d\\x0a");
         assert_eq!(for_terminal("x\u{7f}\u{85}\u{202e}y"), "x\\x7f\\x85\\u{202e}y");
+    }
+
+    #[test]
+    fn every_bidi_control_is_made_visible() {
+        // Unicode 15's PropList.txt, Bidi_Control: 12 characters.
+        let bidi = "\u{061c}\u{200e}\u{200f}\u{202a}\u{202b}\u{202c}\u{202d}\u{202e}\u{2066}\u{2067}\u{2068}\u{2069}";
+        let shown = for_terminal(bidi);
+        assert_eq!(shown.matches("\\u{").count(), 12, "{shown}");
+        assert!(shown.starts_with("\\u{061c}\\u{200e}"), "{shown}");
+        assert!(shown.is_ascii(), "{shown}");
+        // Arabic letters around it stay as they are.
+        assert_eq!(for_terminal("\u{0627}\u{061c}\u{0628}"), "\u{0627}\\u{061c}\u{0628}");
+        let json = String::from_utf8(to_json(&"a\u{061c}b").unwrap()).unwrap();
+        assert_eq!(json, "\"a\\u061cb\"\n");
     }
 
     #[test]

@@ -14,7 +14,7 @@
 //! becomes `%25`, CR `%0D` and LF `%0A`; in property values (`escapeProperty`) also `:` becomes
 //! `%3A` and `,` `%2C`. So nothing from the child can end the command early, start a second
 //! command on a new line, or add a property. Other control characters, DEL, C1 and the
-//! bidirectional overrides are made visible first ([`crate::escape::for_terminal`]'s rule),
+//! bidirectional controls are made visible first ([`crate::escape::for_terminal`]'s rule),
 //! line breaks kept in the message only.
 //!
 //! **What the caller provides.** The report; optionally ([`github_annotations_with`]) the

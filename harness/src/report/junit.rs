@@ -23,7 +23,7 @@
 //! function names of frames, messages) is XML-escaped, and characters that XML 1.0 forbids even
 //! as references (C0 controls other than tab, newline and carriage return; U+FFFE, U+FFFF) are
 //! written as visible `\xHH` / `\u{HHHH}` text, as are the other controls, DEL, C1 and the
-//! bidirectional overrides ([`crate::escape::for_terminal`]'s rule): a test name cannot end the
+//! bidirectional controls ([`crate::escape::for_terminal`]'s rule): a test name cannot end the
 //! document, forge an element or hide text. Line breaks are kept in element text only; in
 //! attributes they are made visible too, so a reader's attribute normalization loses nothing.
 //!
