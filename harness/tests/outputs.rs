@@ -6,11 +6,14 @@
 mod common;
 
 use std::io::{BufRead, BufReader};
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{as_strs, leakcheck_in, regrtest_argv, testdir, wait_with_limit, KillOnDrop, LEAKCHECK};
+use common::{
+    as_strs, leakcheck_in, leakcheck_wrapped, regrtest_argv, testdir, wait_with_limit, KillOnDrop, LEAKCHECK,
+};
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::XmlVersion;
 
@@ -166,6 +169,29 @@ fn an_unwritable_report_path_is_an_error_but_the_other_outputs_are_written() {
     assert_eq!(run.code(), Some(70), "{}", run.stderr);
     assert!(run.stderr.contains("writing the JUnit XML report"), "{}", run.stderr);
     assert_eq!(run.json()["status"]["exit_code"], 0, "the JSON report is still written");
+}
+
+/// Report files honour the umask as any tool's output does (not 0600), and `/dev/stdout` (a
+/// pipe here) is written in place.
+#[test]
+fn report_files_are_ordinary_output_files() {
+    let out = tempfile::tempdir().unwrap();
+    let junit = out.path().join("junit.xml");
+    let umask = ["sh", "-c", "umask 027 && exec \"$@\"", "sh"];
+    let run = leakcheck_wrapped(&umask, None, &["--junit-xml", junit.to_str().unwrap()], &["true"], &[]);
+    assert_eq!(run.code(), Some(0), "{}", run.stderr);
+    let mode = |path: &Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&junit), 0o640);
+    assert_eq!(mode(&run.work.path().join("report.json")), 0o640);
+
+    let run = Command::new(LEAKCHECK)
+        .args(["--json", "/dev/stdout", "--", "true"])
+        .stdin(Stdio::null())
+        .output()
+        .expect("running leakcheck");
+    assert_eq!(run.status.code(), Some(0), "{}", String::from_utf8_lossy(&run.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&run.stdout).expect("the JSON report on stdout");
+    assert_eq!(report["status"]["exit_code"], 0);
 }
 
 /// What a run stopped by a signal in the middle of `test_quiet_sleeper` left.

@@ -28,8 +28,8 @@
 //! attributes they are made visible too, so a reader's attribute normalization loses nothing.
 //!
 //! **What the caller provides.** The finished report and a writer; [`write_junit`] neither
-//! buffers the whole document nor flushes or syncs the writer (write to a temporary file and
-//! rename it for atomicity, as `RunReport::write_json` does). No timings are written: the
+//! buffers the whole document nor flushes or syncs the writer (`crate::outputs` writes report
+//! files atomically). No timings are written: the
 //! report has none.
 
 #![forbid(unsafe_code)]

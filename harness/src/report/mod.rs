@@ -13,8 +13,6 @@ pub mod junit;
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
-use std::io::Write as _;
-use std::path::Path;
 
 use serde::Serialize;
 
@@ -243,17 +241,6 @@ impl RunReport {
             sanitizer_findings: Vec::new(),
             warnings: Vec::new(),
         }
-    }
-
-    /// Write the JSON report to `path` atomically (temporary file, then rename).
-    pub fn write_json(&self, path: &Path) -> std::io::Result<()> {
-        let bytes = crate::escape::to_json(self).map_err(std::io::Error::other)?;
-        let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-        let mut tmp = tempfile::Builder::new().prefix(".leakcheck-report-").tempfile_in(dir)?;
-        tmp.write_all(&bytes)?;
-        tmp.as_file().sync_all()?;
-        tmp.persist(path).map_err(|e| e.error)?;
-        Ok(())
     }
 
     /// The end-of-run summary for the build log; every line starts with `leakcheck: `.
