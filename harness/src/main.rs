@@ -37,12 +37,11 @@ fn main() {
             let mut report = leakcheck::report::RunReport::new(command, run_dir);
             report.status.error = Some(format!("{err:#}"));
             report.status.leakcheck_exit_code = ExitCode::INTERNAL;
-            write_outputs(&report, &config.outputs, &mut std::io::stdout());
+            write_outputs(&mut report, &config.outputs, &mut std::io::stdout());
             std::process::exit(ExitCode::INTERNAL);
         }
     };
-    let report = &outcome.report;
-    let mut exit_code = outcome.exit_code;
+    let mut report = outcome.report;
     if let Some(error) = &report.status.error {
         eprintln!("leakcheck: error: {}", leakcheck::escape::for_terminal(error));
     } else {
@@ -56,27 +55,24 @@ fn main() {
         // `::error` is only an annotation at the start of a line.
         let _ = stdout.write_all(line_start(outcome.ends_mid_line[0]));
     }
-    let all_written = write_outputs(report, &config.outputs, &mut stdout);
+    write_outputs(&mut report, &config.outputs, &mut stdout);
     drop(stdout);
-    if !all_written && exit_code == ExitCode::OK {
-        exit_code = ExitCode::INTERNAL;
-    }
-    std::process::exit(exit_code);
+    // The run's status, or 70 for a report that could not be written: what the reports say.
+    std::process::exit(report.status.leakcheck_exit_code);
 }
 
 /// Every report file and annotation `outputs` asks for (annotations to `annotation_out`), each
-/// failure printed; whether all were written.
+/// failure printed; a failure makes the report's status 70 where it was 0.
 fn write_outputs(
-    report: &leakcheck::report::RunReport,
+    report: &mut leakcheck::report::RunReport,
     outputs: &leakcheck::outputs::Outputs,
     annotation_out: &mut dyn Write,
-) -> bool {
+) {
     let workspace = std::env::var("GITHUB_WORKSPACE").ok();
     let errors = leakcheck::outputs::write_all(report, outputs, workspace.as_deref(), annotation_out);
     for err in &errors {
         eprintln!("leakcheck: error: {err}");
     }
-    errors.is_empty()
 }
 
 /// What to write first so that our next line starts a line of its own.

@@ -1,7 +1,7 @@
 //! Writing the report files a run asked for (`--json`, `--junit-xml`, `--issue-draft`) and the
 //! annotation lines (`--annotations github`). Each writer is independent: one that fails (a
 //! directory that does not exist, a full disk) does not stop the others; the caller gets every
-//! error back and decides the exit status.
+//! error back, and the status to exit with in the report, which the files written carry too.
 //!
 //! Report files are ordinary output files: a new one gets mode `0666` less the umask, a file
 //! replaced keeps its mode, and a path that is a symbolic link writes the file the link names.
@@ -12,10 +12,11 @@
 //! whoever holds it open.
 
 use std::fs::{File, OpenOptions, Permissions};
-use std::io::{self, Write};
+use std::io::{self, Seek, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
+use crate::exit::ExitCode;
 use crate::report::{annotations, draft, junit, RunReport};
 
 /// Where to write what, resolved from the flags.
@@ -48,29 +49,35 @@ pub struct WriteError {
     pub source: std::io::Error,
 }
 
-/// Write every file `outputs` names; returns what failed. Annotations go to `annotation_out`.
-/// `workspace` is `$GITHUB_WORKSPACE`, for repository-relative paths in annotations.
+/// Write every output `outputs` names; returns what failed. A report file that cannot be
+/// written makes the status 70 where it would be 0 ([`ExitCode::INTERNAL`]), and the files
+/// that are written say so: `report.status.leakcheck_exit_code` is updated and is the status to
+/// exit with. Annotations go to `annotation_out`; `workspace` is `$GITHUB_WORKSPACE`, for
+/// repository-relative paths in annotations.
+///
+/// Every file is opened first, so that the usual failures (no such directory, no permission)
+/// are known before any content is made. A file that fails later, while being written (a full
+/// disk), has the others written again, which a temporary file allows: files written in place
+/// (a FIFO, `/dev/stdout`) come last and are written once, so one of them that succeeds before
+/// another fails, or a rename that fails once all are written, leaves a file with the earlier
+/// status.
 pub fn write_all(
-    report: &RunReport,
+    report: &mut RunReport,
     outputs: &Outputs,
     workspace: Option<&str>,
     annotation_out: &mut dyn Write,
 ) -> Vec<WriteError> {
     let mut errors = Vec::new();
-    if let Some(path) = &outputs.json {
-        let json = crate::escape::to_json(report).map_err(io::Error::other);
-        if let Err(source) = json.and_then(|bytes| write_file(path, |out| out.write_all(&bytes))) {
-            errors.push(WriteError { what: "JSON report", path: path.clone(), source });
+    let mut drafts = Drafts::new(report, outputs);
+    let mut files = open_files(outputs, &drafts, &mut errors);
+    settle_status(report, &errors);
+    fill_files(report, outputs, &mut drafts, &mut files, &mut errors);
+    for file in files {
+        if let Err(source) = file.target.commit() {
+            errors.push(WriteError { what: file.what, path: file.path, source });
         }
     }
-    if let Some(path) = &outputs.junit_xml {
-        if let Err(source) = write_file(path, |out| junit::write_junit(report, out)) {
-            errors.push(WriteError { what: "JUnit XML report", path: path.clone(), source });
-        }
-    }
-    if let Some(dir) = &outputs.issue_draft_dir {
-        errors.extend(write_drafts(report, dir, outputs.builder.as_deref(), outputs.branch.as_deref()));
-    }
+    settle_status(report, &errors);
     if let Some(AnnotationFormat::Github) = outputs.annotations {
         let options = annotations::AnnotationOptions { workspace };
         let lines = annotations::github_annotations_with(report, &options);
@@ -80,37 +87,142 @@ pub fn write_all(
     errors
 }
 
-/// One file per failing test in `dir`. Drafts of an earlier run in the same directory stay
-/// unless this run writes a file of the same name.
-fn write_drafts(report: &RunReport, dir: &Path, builder: Option<&str>, branch: Option<&str>) -> Vec<WriteError> {
-    let drafts = draft::issue_drafts(report, builder, branch);
-    if drafts.is_empty() {
-        return Vec::new();
+/// A report file that could not be written makes the status 70 where it would be 0 (a
+/// finding's status or the command's own failure says more); whether it changed.
+fn settle_status(report: &mut RunReport, errors: &[WriteError]) -> bool {
+    let status = &mut report.status.leakcheck_exit_code;
+    if errors.is_empty() || *status != ExitCode::OK {
+        return false;
     }
-    if let Err(source) = std::fs::create_dir_all(dir) {
-        return vec![WriteError { what: "issue draft directory", path: dir.to_owned(), source }];
-    }
-    drafts
-        .iter()
-        .filter_map(|d| {
-            let path = dir.join(&d.file_name);
-            write_file(&path, |out| out.write_all(d.markdown.as_bytes())).err().map(|source| WriteError {
-                what: "issue draft",
-                path,
-                source,
-            })
-        })
-        .collect()
+    *status = ExitCode::INTERNAL;
+    true
 }
 
-/// Write the report file `path` with `fill` (see the module documentation for how).
-fn write_file(path: &Path, fill: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> io::Result<()> {
-    let mut target = Target::open(path)?;
-    let mut out = io::BufWriter::new(target.file());
-    fill(&mut out)?;
-    out.flush()?;
-    drop(out);
-    target.commit()
+/// One report file being written.
+struct ReportFile {
+    what: &'static str,
+    /// As the flag gave it, for messages.
+    path: PathBuf,
+    content: Content,
+    target: Target,
+    /// The status the bytes written carry, once written.
+    written_with: Option<i32>,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Content {
+    Json,
+    Junit,
+    /// The draft of this index in [`Drafts`].
+    Draft(usize),
+}
+
+/// The issue drafts, made again when the status they name changes. One file per failing test:
+/// drafts of an earlier run in the same directory stay unless this run writes a file of the
+/// same name.
+struct Drafts {
+    status: i32,
+    drafts: Vec<draft::IssueDraft>,
+}
+
+impl Drafts {
+    fn new(report: &RunReport, outputs: &Outputs) -> Drafts {
+        let drafts = match outputs.issue_draft_dir {
+            Some(_) => draft::issue_drafts(report, outputs.builder.as_deref(), outputs.branch.as_deref()),
+            None => Vec::new(),
+        };
+        Drafts { status: report.status.leakcheck_exit_code, drafts }
+    }
+
+    fn markdown(&mut self, report: &RunReport, outputs: &Outputs, index: usize) -> &[u8] {
+        if self.status != report.status.leakcheck_exit_code {
+            *self = Drafts::new(report, outputs);
+        }
+        self.drafts.get(index).map(|d| d.markdown.as_bytes()).unwrap_or_default()
+    }
+}
+
+/// Open every file `outputs` names (the draft directory created if missing), in the order to
+/// write them: files written in place last.
+fn open_files(outputs: &Outputs, drafts: &Drafts, errors: &mut Vec<WriteError>) -> Vec<ReportFile> {
+    let mut wanted = Vec::new();
+    if let Some(path) = &outputs.json {
+        wanted.push(("JSON report", path.clone(), Content::Json));
+    }
+    if let Some(path) = &outputs.junit_xml {
+        wanted.push(("JUnit XML report", path.clone(), Content::Junit));
+    }
+    if let Some(dir) = outputs.issue_draft_dir.as_ref().filter(|_| !drafts.drafts.is_empty()) {
+        match std::fs::create_dir_all(dir) {
+            Ok(()) => wanted.extend(
+                drafts
+                    .drafts
+                    .iter()
+                    .enumerate()
+                    .map(|(i, d)| ("issue draft", dir.join(&d.file_name), Content::Draft(i))),
+            ),
+            Err(source) => errors.push(WriteError { what: "issue draft directory", path: dir.clone(), source }),
+        }
+    }
+    let mut files: Vec<ReportFile> = wanted
+        .into_iter()
+        .filter_map(|(what, path, content)| match Target::open(&path) {
+            Ok(target) => Some(ReportFile { what, path, content, target, written_with: None }),
+            Err(source) => {
+                errors.push(WriteError { what, path, source });
+                None
+            }
+        })
+        .collect();
+    files.sort_by_key(|f| matches!(f.target, Target::InPlace(_)));
+    files
+}
+
+/// Write the content of every file. One that fails is dropped and the status settled at once;
+/// then the temporary files written with an earlier status are written again.
+fn fill_files(
+    report: &mut RunReport,
+    outputs: &Outputs,
+    drafts: &mut Drafts,
+    files: &mut Vec<ReportFile>,
+    errors: &mut Vec<WriteError>,
+) {
+    for again in [false, true] {
+        files.retain_mut(|file| {
+            let status = report.status.leakcheck_exit_code;
+            let due = match file.written_with {
+                None => true,
+                Some(written) => again && written != status && matches!(file.target, Target::Replace { .. }),
+            };
+            if !due {
+                return true;
+            }
+            match file.fill(report, outputs, drafts) {
+                Ok(()) => {
+                    file.written_with = Some(status);
+                    true
+                }
+                Err(source) => {
+                    errors.push(WriteError { what: file.what, path: file.path.clone(), source });
+                    settle_status(report, errors);
+                    false
+                }
+            }
+        });
+    }
+}
+
+impl ReportFile {
+    /// Write the file's content for the report as it is now, from its start.
+    fn fill(&mut self, report: &RunReport, outputs: &Outputs, drafts: &mut Drafts) -> io::Result<()> {
+        let mut out = io::BufWriter::new(self.target.rewound()?);
+        match self.content {
+            Content::Json => out.write_all(&crate::escape::to_json(report).map_err(io::Error::other)?)?,
+            Content::Junit => junit::write_junit(report, &mut out)?,
+            Content::Draft(index) => out.write_all(drafts.markdown(report, outputs, index))?,
+        }
+        out.flush()
+    }
 }
 
 /// Where a report file's bytes go.
@@ -147,10 +259,17 @@ impl Target {
         Ok(Target::Replace { tmp, path })
     }
 
-    fn file(&mut self) -> &mut File {
+    /// The file to write, at its start: a temporary file emptied (it may have been written
+    /// with another status); in place, as it is.
+    fn rewound(&mut self) -> io::Result<&mut File> {
         match self {
-            Target::Replace { tmp, .. } => tmp.as_file_mut(),
-            Target::InPlace(file) => file,
+            Target::Replace { tmp, .. } => {
+                let file = tmp.as_file_mut();
+                file.set_len(0)?;
+                file.seek(io::SeekFrom::Start(0))?;
+                Ok(file)
+            }
+            Target::InPlace(file) => Ok(file),
         }
     }
 
@@ -215,6 +334,16 @@ fn names_a_descriptor(path: &Path) -> bool {
 mod tests {
     use super::*;
     use std::os::unix::fs::FileTypeExt;
+
+    /// Write the report file `path` with `fill`, as [`write_all`] writes each.
+    fn write_file(path: &Path, fill: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> io::Result<()> {
+        let mut target = Target::open(path)?;
+        let mut out = io::BufWriter::new(target.rewound()?);
+        fill(&mut out)?;
+        out.flush()?;
+        drop(out);
+        target.commit()
+    }
 
     #[test]
     fn a_failed_write_leaves_no_temporary_file_behind() {
@@ -295,17 +424,60 @@ mod tests {
     }
 
     #[test]
-    fn a_failing_writer_does_not_stop_the_others() {
+    fn a_failing_writer_does_not_stop_the_others_which_carry_the_status_70() {
         let dir = tempfile::tempdir().unwrap();
-        let report = RunReport::new(vec!["python3".into()], "/tmp/run".into());
+        let mut report = RunReport::new(vec!["python3".into()], "/tmp/run".into());
         let outputs = Outputs {
             json: Some(dir.path().join("missing-dir/r.json")),
             junit_xml: Some(dir.path().join("r.xml")),
             ..Outputs::default()
         };
-        let errors = write_all(&report, &outputs, None, &mut std::io::sink());
+        let errors = write_all(&mut report, &outputs, None, &mut std::io::sink());
         assert_eq!(errors.len(), 1, "{errors:?}");
         assert!(errors[0].to_string().contains("JSON report"), "{}", errors[0]);
-        assert!(std::fs::read_to_string(dir.path().join("r.xml")).unwrap().contains("<testsuites"));
+        assert_eq!(report.status.leakcheck_exit_code, ExitCode::INTERNAL);
+        let junit = std::fs::read_to_string(dir.path().join("r.xml")).unwrap();
+        assert!(junit.contains(r#"<property name="leakcheck_exit_code" value="70"/>"#), "{junit}");
+    }
+
+    #[test]
+    fn a_file_that_fails_while_written_has_the_others_written_again() {
+        // /dev/full takes the open and fails the write (ENOSPC), after the temporary files of
+        // the others were written with status 0.
+        let dir = tempfile::tempdir().unwrap();
+        let mut report = RunReport::new(vec!["python3".into()], "/tmp/run".into());
+        report.tests.push(crate::report::TestReport::new("test_x".into(), "failed"));
+        let outputs = Outputs {
+            json: Some(dir.path().join("r.json")),
+            junit_xml: Some(PathBuf::from("/dev/full")),
+            issue_draft_dir: Some(dir.path().join("drafts")),
+            ..Outputs::default()
+        };
+        let errors = write_all(&mut report, &outputs, None, &mut std::io::sink());
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(errors[0].source.raw_os_error(), Some(libc::ENOSPC), "{}", errors[0]);
+        let json: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(dir.path().join("r.json")).unwrap()).unwrap();
+        assert_eq!(json["status"]["leakcheck_exit_code"], 70);
+        let draft = std::fs::read_to_string(dir.path().join("drafts/test_x.md")).unwrap();
+        assert!(draft.contains("leakcheck exit code 70"), "{draft}");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2, "no temporary file left");
+    }
+
+    #[test]
+    fn a_finding_s_status_stays_when_a_file_fails() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut report = RunReport::new(vec!["python3".into()], "/tmp/run".into());
+        report.status.leakcheck_exit_code = ExitCode::LEAK_NOT_REPORTED;
+        let outputs = Outputs {
+            json: Some(dir.path().join("r.json")),
+            junit_xml: Some(dir.path().join("missing-dir/r.xml")),
+            ..Outputs::default()
+        };
+        assert_eq!(write_all(&mut report, &outputs, None, &mut std::io::sink()).len(), 1);
+        assert_eq!(report.status.leakcheck_exit_code, ExitCode::LEAK_NOT_REPORTED);
+        let json: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(dir.path().join("r.json")).unwrap()).unwrap();
+        assert_eq!(json["status"]["leakcheck_exit_code"], 101);
     }
 }

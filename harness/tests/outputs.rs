@@ -169,6 +169,19 @@ fn an_unwritable_report_path_is_an_error_but_the_other_outputs_are_written() {
     assert_eq!(run.code(), Some(70), "{}", run.stderr);
     assert!(run.stderr.contains("writing the JUnit XML report"), "{}", run.stderr);
     assert_eq!(run.json()["status"]["exit_code"], 0, "the JSON report is still written");
+    assert_eq!(run.json()["status"]["leakcheck_exit_code"], 70, "with the status leakcheck exits with");
+
+    // The other way round: the JUnit XML written says 70 too.
+    let junit = out.path().join("junit.xml");
+    let run = Command::new(LEAKCHECK)
+        .args(["--json", out.path().join("missing/r.json").to_str().unwrap()])
+        .args(["--junit-xml", junit.to_str().unwrap(), "--", "true"])
+        .stdin(Stdio::null())
+        .output()
+        .expect("running leakcheck");
+    assert_eq!(run.status.code(), Some(70), "{}", String::from_utf8_lossy(&run.stderr));
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(xml.contains(r#"<property name="leakcheck_exit_code" value="70"/>"#), "{xml}");
 }
 
 /// Report files honour the umask as any tool's output does (not 0600), and `/dev/stdout` (a
