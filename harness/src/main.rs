@@ -37,39 +37,45 @@ fn main() {
             let mut report = leakcheck::report::RunReport::new(command, run_dir);
             report.status.error = Some(format!("{err:#}"));
             report.status.leakcheck_exit_code = ExitCode::INTERNAL;
-            write_outputs(&mut report, &config.outputs, &mut std::io::stdout());
+            write_outputs(&mut report, &config.outputs, &mut std::io::stdout(), "");
             std::process::exit(ExitCode::INTERNAL);
         }
     };
     let mut report = outcome.report;
-    if let Some(error) = &report.status.error {
-        eprintln!("leakcheck: error: {}", leakcheck::escape::for_terminal(error));
-    } else {
-        let mut stderr = std::io::stderr().lock();
+    let printed = match &report.status.error {
+        Some(error) => format!("leakcheck: error: {}\n", leakcheck::escape::for_terminal(error)),
+        None => report.render_text(),
+    };
+    let mut stderr = std::io::stderr().lock();
+    if report.status.error.is_none() {
         let _ = stderr.write_all(line_start(outcome.ends_mid_line[1]));
-        let _ = stderr.write_all(report.render_text().as_bytes());
-        let _ = stderr.flush();
     }
+    let _ = stderr.write_all(printed.as_bytes());
+    let _ = stderr.flush();
+    drop(stderr);
     let mut stdout = std::io::stdout().lock();
     if config.outputs.annotations.is_some() {
         // `::error` is only an annotation at the start of a line.
         let _ = stdout.write_all(line_start(outcome.ends_mid_line[0]));
     }
-    write_outputs(&mut report, &config.outputs, &mut stdout);
+    write_outputs(&mut report, &config.outputs, &mut stdout, &printed);
     drop(stdout);
     // The run's status, or 70 for a report that could not be written: what the reports say.
     std::process::exit(report.status.leakcheck_exit_code);
 }
 
-/// Every report file and annotation `outputs` asks for (annotations to `annotation_out`), each
-/// failure printed; a failure makes the report's status 70 where it was 0.
+/// Every report file and annotation `outputs` asks for (annotations to `annotation_out`, after
+/// the command's output and `printed`, what leakcheck printed since), each failure printed; a
+/// failure makes the report's status 70 where it was 0.
 fn write_outputs(
     report: &mut leakcheck::report::RunReport,
     outputs: &leakcheck::outputs::Outputs,
     annotation_out: &mut dyn Write,
+    printed: &str,
 ) {
     let workspace = std::env::var("GITHUB_WORKSPACE").ok();
-    let errors = leakcheck::outputs::write_all(report, outputs, workspace.as_deref(), annotation_out);
+    let context = leakcheck::outputs::AnnotationContext { workspace: workspace.as_deref(), printed_before: printed };
+    let errors = leakcheck::outputs::write_all(report, outputs, &context, annotation_out);
     for err in &errors {
         eprintln!("leakcheck: error: {err}");
     }

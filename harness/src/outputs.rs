@@ -12,7 +12,7 @@
 //! whoever holds it open.
 
 use std::fs::{File, OpenOptions, Permissions};
-use std::io::{self, Seek, Write};
+use std::io::{self, BufRead, Seek, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
@@ -52,8 +52,7 @@ pub struct WriteError {
 /// Write every output `outputs` names; returns what failed. A report file that cannot be
 /// written makes the status 70 where it would be 0 ([`ExitCode::INTERNAL`]), and the files
 /// that are written say so: `report.status.leakcheck_exit_code` is updated and is the status to
-/// exit with. Annotations go to `annotation_out`; `workspace` is `$GITHUB_WORKSPACE`, for
-/// repository-relative paths in annotations.
+/// exit with. Annotations go to `annotation_out`, last (see [`AnnotationContext`]).
 ///
 /// Every file is opened first, so that the usual failures (no such directory, no permission)
 /// are known before any content is made. A file that fails later, while being written (a full
@@ -64,7 +63,7 @@ pub struct WriteError {
 pub fn write_all(
     report: &mut RunReport,
     outputs: &Outputs,
-    workspace: Option<&str>,
+    context: &AnnotationContext<'_>,
     annotation_out: &mut dyn Write,
 ) -> Vec<WriteError> {
     let mut errors = Vec::new();
@@ -79,12 +78,70 @@ pub fn write_all(
     }
     settle_status(report, &errors);
     if let Some(AnnotationFormat::Github) = outputs.annotations {
-        let options = annotations::AnnotationOptions { workspace };
-        let lines = annotations::github_annotations_with(report, &options);
-        // Standard output may be closed (`| head`); there is nowhere to report that.
-        let _ = annotation_out.write_all(lines.as_bytes()).and_then(|()| annotation_out.flush());
+        write_annotations(report, context, annotation_out);
     }
     errors
+}
+
+/// What `--annotations` lines need besides the report.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AnnotationContext<'a> {
+    /// `$GITHUB_WORKSPACE`, for repository-relative paths.
+    pub workspace: Option<&'a str>,
+    /// What leakcheck wrote itself between the command's output and the annotations (its
+    /// summary on stderr): the runner reads it before them, as it read the command's output.
+    pub printed_before: &'a str,
+}
+
+/// The annotation lines, after the line that resumes workflow commands if the command's output
+/// (its log, both streams) or leakcheck's summary stopped them.
+fn write_annotations(report: &RunReport, context: &AnnotationContext<'_>, out: &mut dyn Write) {
+    let options = annotations::AnnotationOptions { workspace: context.workspace };
+    let lines = annotations::github_annotations_with(report, &options);
+    let mut state = annotations::CommandState::default();
+    if let Some(log) = &report.log {
+        // An unreadable log: as if nothing stopped the commands.
+        let _ = follow_log(Path::new(log), &mut state);
+    }
+    for line in context.printed_before.split(['\n', '\r']) {
+        state.line(line);
+    }
+    let text = annotations::resume_commands(&state, &lines) + &lines;
+    // Standard output may be closed (`| head`); there is nowhere to report that.
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+}
+
+/// Longest line of the log followed for workflow commands; the rest of a longer one is skipped
+/// (the commands that matter are short).
+const MAX_COMMAND_LINE: usize = 64 * 1024;
+
+/// Give `state` every line of the log at `path`, ended by LF, CR or CRLF as the runner splits
+/// them. Only a regular file is read (`--log` may name a FIFO, which nobody writes any more).
+fn follow_log(path: &Path, state: &mut annotations::CommandState) -> io::Result<()> {
+    if !std::fs::metadata(path)?.is_file() {
+        return Ok(());
+    }
+    let mut reader = io::BufReader::with_capacity(1 << 16, File::open(path)?);
+    let mut line = Vec::new();
+    loop {
+        let buf = reader.fill_buf()?;
+        if buf.is_empty() {
+            break;
+        }
+        let end = buf.iter().position(|&b| b == b'\n' || b == b'\r');
+        let part = &buf[..end.unwrap_or(buf.len())];
+        line.extend_from_slice(&part[..part.len().min(MAX_COMMAND_LINE - line.len())]);
+        let used = end.map_or(buf.len(), |i| i + 1);
+        reader.consume(used);
+        if end.is_some() {
+            state.line(&String::from_utf8_lossy(&line));
+            line.clear();
+        }
+    }
+    if !line.is_empty() {
+        state.line(&String::from_utf8_lossy(&line));
+    }
+    Ok(())
 }
 
 /// A report file that could not be written makes the status 70 where it would be 0 (a
@@ -424,6 +481,49 @@ mod tests {
     }
 
     #[test]
+    fn the_log_is_split_into_lines_as_the_runner_splits_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("output.log");
+        let follow = |bytes: &[u8]| {
+            std::fs::write(&log, bytes).unwrap();
+            let mut state = annotations::CommandState::default();
+            follow_log(&log, &mut state).unwrap();
+            state
+        };
+        // A progress line's CR ends a line for the runner.
+        assert!(follow(b"50%\r::stop-commands::tok123\r\nrest\n").stopped());
+        assert!(follow(b"x\n::stop-commands::tok123").stopped(), "a last line without its newline");
+        assert!(!follow(b"::stop-commands::tok123\n::tok123::\n").stopped());
+        // The rest of an overlong line is skipped, the next line read.
+        let mut long = vec![b'x'; MAX_COMMAND_LINE + 10];
+        long.extend_from_slice(b"\n::stop-commands::tok123\n");
+        assert!(follow(&long).stopped());
+        // A FIFO is not opened (nobody would write it).
+        let fifo = dir.path().join("log.fifo");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+        let mut state = annotations::CommandState::default();
+        follow_log(&fifo, &mut state).unwrap();
+        assert!(!state.stopped());
+    }
+
+    #[test]
+    fn leakcheck_s_own_summary_can_stop_commands_too() {
+        // A test name that holds an old-style stop command, printed in the summary on stderr.
+        let mut report = RunReport::new(vec!["python3".into()], "/tmp/run".into());
+        report.tests.push(crate::report::TestReport::new("test_x##[stop-commands]tok123".into(), "failed"));
+        let outputs = Outputs { annotations: Some(AnnotationFormat::Github), ..Outputs::default() };
+        let printed = report.render_text();
+        let context = AnnotationContext { workspace: None, printed_before: &printed };
+        let mut out = Vec::new();
+        assert!(write_all(&mut report, &outputs, &context, &mut out).is_empty());
+        // Its token runs to the end of the summary's line, spaces and all: no line gives it back.
+        let out = String::from_utf8(out).unwrap();
+        let (first, rest) = out.split_once('\n').unwrap();
+        assert!(first.ends_with("GitHub does not show the annotations below"), "{out}");
+        assert!(rest.starts_with("::error "), "{out}");
+    }
+
+    #[test]
     fn a_failing_writer_does_not_stop_the_others_which_carry_the_status_70() {
         let dir = tempfile::tempdir().unwrap();
         let mut report = RunReport::new(vec!["python3".into()], "/tmp/run".into());
@@ -432,7 +532,7 @@ mod tests {
             junit_xml: Some(dir.path().join("r.xml")),
             ..Outputs::default()
         };
-        let errors = write_all(&mut report, &outputs, None, &mut std::io::sink());
+        let errors = write_all(&mut report, &outputs, &AnnotationContext::default(), &mut io::sink());
         assert_eq!(errors.len(), 1, "{errors:?}");
         assert!(errors[0].to_string().contains("JSON report"), "{}", errors[0]);
         assert_eq!(report.status.leakcheck_exit_code, ExitCode::INTERNAL);
@@ -453,7 +553,7 @@ mod tests {
             issue_draft_dir: Some(dir.path().join("drafts")),
             ..Outputs::default()
         };
-        let errors = write_all(&mut report, &outputs, None, &mut std::io::sink());
+        let errors = write_all(&mut report, &outputs, &AnnotationContext::default(), &mut io::sink());
         assert_eq!(errors.len(), 1, "{errors:?}");
         assert_eq!(errors[0].source.raw_os_error(), Some(libc::ENOSPC), "{}", errors[0]);
         let json: serde_json::Value =
@@ -474,7 +574,7 @@ mod tests {
             junit_xml: Some(dir.path().join("missing-dir/r.xml")),
             ..Outputs::default()
         };
-        assert_eq!(write_all(&mut report, &outputs, None, &mut std::io::sink()).len(), 1);
+        assert_eq!(write_all(&mut report, &outputs, &AnnotationContext::default(), &mut io::sink()).len(), 1);
         assert_eq!(report.status.leakcheck_exit_code, ExitCode::LEAK_NOT_REPORTED);
         let json: serde_json::Value =
             serde_json::from_slice(&std::fs::read(dir.path().join("r.json")).unwrap()).unwrap();

@@ -161,6 +161,26 @@ fn annotations_and_the_summary_start_their_own_line_after_output_without_a_newli
     assert!(run.stderr.contains("err-tail\nleakcheck: "), "{}", run.stderr);
 }
 
+/// A command that stops the runner's workflow commands (on either stream) would hide every
+/// annotation: leakcheck resumes them with the token first, unless the command did.
+#[test]
+fn annotations_resume_workflow_commands_the_command_stopped() {
+    let finding = "echo 'u.c:1:2: runtime error: division by zero' >&2";
+    let annotations = |script: &str| {
+        let run = leakcheck_in(None, &["--annotations", "github"], &["sh", "-c", script], &[]);
+        let stdout = String::from_utf8_lossy(&run.stdout).into_owned();
+        let at = stdout.find("::error ").unwrap_or_else(|| panic!("no annotation: {stdout}"));
+        stdout[..at].to_owned()
+    };
+    for stop in ["echo ::stop-commands::pause123", "echo '  ::stop-commands::pause123' >&2"] {
+        let before = annotations(&format!("{stop}; {finding}"));
+        assert_eq!(before.lines().last(), Some("::pause123::"), "{stop}: {before}");
+    }
+    let before = annotations(&format!("echo ::stop-commands::pause123; {finding}; echo ::PAUSE123::"));
+    assert!(!before.contains("::pause123::"), "resumed by the command already: {before}");
+    assert!(!annotations(finding).contains("::"), "nothing stopped, nothing to resume");
+}
+
 #[test]
 fn an_unwritable_report_path_is_an_error_but_the_other_outputs_are_written() {
     let out = tempfile::tempdir().unwrap();

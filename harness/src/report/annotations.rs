@@ -17,9 +17,15 @@
 //! bidirectional controls are made visible first ([`crate::escape::for_terminal`]'s rule),
 //! line breaks kept in the message only.
 //!
+//! **Stopped commands.** A command's output may stop the runner's command processing
+//! (`::stop-commands::TOKEN`), which would hide every annotation after it. [`CommandState`]
+//! follows the lines the runner read before ours, and [`resume_commands`] gives the line to
+//! write first (`::TOKEN::`).
+//!
 //! **What the caller provides.** The report; optionally ([`github_annotations_with`]) the
 //! checkout's root (`$GITHUB_WORKSPACE`) so that absolute source paths under it become the
-//! relative paths GitHub matches against the repository. The caller prints the lines on
+//! relative paths GitHub matches against the repository; the lines the runner read before (the
+//! command's output, leakcheck's summary) for [`CommandState`]. The caller prints the lines on
 //! stdout of a workflow step; this module does no I/O and reads no environment.
 
 #![forbid(unsafe_code)]
@@ -140,6 +146,133 @@ fn relative_path(file: &str, workspace: Option<&str>) -> String {
     super::source_path(file).into_owned()
 }
 
+/// The workflow commands the runner knows (besides `stop-commands`): a line naming another is
+/// no command, and a stop token naming one of these is refused.
+const RUNNER_COMMANDS: &[&str] = &[
+    "add-mask",
+    "add-matcher",
+    "add-path",
+    "debug",
+    "echo",
+    "endgroup",
+    "error",
+    "group",
+    "notice",
+    "remove-matcher",
+    "save-state",
+    "set-env",
+    "set-output",
+    "warning",
+];
+
+const STOP_COMMANDS: &str = "stop-commands";
+
+/// Whether the runner still processes workflow commands after the lines it read before ours,
+/// as its `ActionCommandManager` decides: `::stop-commands::TOKEN` (or the older
+/// `##[stop-commands]TOKEN`) makes it ignore every command until a line whose command is
+/// `TOKEN` (`::TOKEN::`). A command's output can stop them, and then none of the annotations
+/// written after it would show; [`CommandState::resume_line`] gives them back.
+///
+/// Lines are read as the runner reads them: ended by LF, CR or CRLF, leading whitespace
+/// ignored, command names compared ignoring case. A token that is empty, names a command or is
+/// `pause-logging` is refused (unless `ACTIONS_ALLOW_UNSECURE_STOPCOMMAND_TOKENS` is set, which
+/// this does not follow) and stops nothing.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CommandState {
+    /// The token that resumes commands, while they are stopped.
+    stopped_by: Option<String>,
+}
+
+impl CommandState {
+    /// Follow one line the runner read (without its line ending).
+    pub fn line(&mut self, line: &str) {
+        match &self.stopped_by {
+            Some(token) => {
+                if parse_command(line, Some(token)).is_some_and(|(name, _)| same_name(&name, token)) {
+                    self.stopped_by = None;
+                }
+            }
+            None => {
+                if let Some((name, token)) = parse_command(line, None) {
+                    if same_name(&name, STOP_COMMANDS) && is_accepted_token(&token) {
+                        self.stopped_by = Some(token);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Whether commands are stopped now.
+    pub fn stopped(&self) -> bool {
+        self.stopped_by.is_some()
+    }
+
+    /// The line that resumes commands (`::TOKEN::`, or `##[TOKEN]` for a token holding `::`),
+    /// when they are stopped and a line can: not for a token with a space or a line break.
+    pub fn resume_line(&self) -> Option<String> {
+        let token = self.stopped_by.as_deref()?;
+        [format!("::{token}::"), format!("##[{token}]")].into_iter().find(|line| {
+            let mut state = self.clone();
+            state.line(line);
+            !line.contains(['\r', '\n']) && !state.stopped()
+        })
+    }
+}
+
+/// The command of `line` and its data (unescaped), as the runner's `ActionCommand.TryParseV2`
+/// (`::NAME props::DATA` after leading whitespace) and then `TryParse` (`##[NAME props]DATA`
+/// anywhere in the line) read it: `None` unless NAME is a command the runner knows now
+/// (`token`: the stop token, known while commands are stopped).
+fn parse_command(line: &str, token: Option<&str>) -> Option<(String, String)> {
+    let known =
+        |name: &str| RUNNER_COMMANDS.iter().chain([&STOP_COMMANDS]).chain(token.as_ref()).any(|c| same_name(name, c));
+    let name_of = |info: &str| info.split(' ').next().unwrap_or_default().to_owned();
+    let v2 = line.trim_start().strip_prefix("::").and_then(|rest| {
+        let (info, data) = rest.split_once("::")?;
+        let name = name_of(info);
+        known(&name).then(|| (name, unescape(data, &[("%0D", "\r"), ("%0A", "\n"), ("%25", "%")])))
+    });
+    v2.or_else(|| {
+        let (_, rest) = line.split_once("##[")?;
+        let (info, data) = rest.split_once(']')?;
+        let name = name_of(info);
+        let escapes = [("%3B", ";"), ("%0D", "\r"), ("%0A", "\n"), ("%5D", "]"), ("%25", "%")];
+        known(&name).then(|| (name, unescape(data, &escapes)))
+    })
+}
+
+/// `data` with the runner's replacements applied, one after the other as it does.
+fn unescape(data: &str, escapes: &[(&str, &str)]) -> String {
+    escapes.iter().fold(data.to_owned(), |text, (escaped, raw)| text.replace(escaped, raw))
+}
+
+/// What to write before `annotations` (lines from [`github_annotations`]) once the runner read
+/// lines that left it in `state`: nothing while it processes commands, else the line that
+/// resumes them, or, when no line can, a note that GitHub will not show them.
+pub fn resume_commands(state: &CommandState, annotations: &str) -> String {
+    if annotations.is_empty() || !state.stopped() {
+        return String::new();
+    }
+    match state.resume_line() {
+        Some(line) => line + "\n",
+        None => "leakcheck: the command's output stopped workflow commands (stop-commands) with a token no line \
+                 can give back: GitHub does not show the annotations below\n"
+            .to_owned(),
+    }
+}
+
+/// Command names compare ignoring case (the runner's `OrdinalIgnoreCase`).
+fn same_name(a: &str, b: &str) -> bool {
+    a.to_uppercase() == b.to_uppercase()
+}
+
+/// Whether the runner accepts `token` to stop commands (`ValidateStopToken`).
+fn is_accepted_token(token: &str) -> bool {
+    !token.is_empty()
+        && !same_name(token, "pause-logging")
+        && !RUNNER_COMMANDS.iter().chain([&STOP_COMMANDS]).any(|c| same_name(token, c))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -153,6 +286,62 @@ mod tests {
         let hostile = "x::error title=forged::boom\n::warning::y,line=1";
         assert!(!escape_property(hostile).contains([':', ',', '\n']));
         assert!(!escape_data(hostile).contains('\n'));
+    }
+
+    fn state_after(lines: &[&str]) -> CommandState {
+        let mut state = CommandState::default();
+        for line in lines {
+            state.line(line);
+        }
+        state
+    }
+
+    #[test]
+    fn stopped_commands_are_resumed_with_their_token() {
+        assert_eq!(state_after(&["hello", "::error::x"]).resume_line(), None);
+        let stopped = state_after(&["::stop-commands::pause123"]);
+        assert_eq!(stopped.resume_line().as_deref(), Some("::pause123::"));
+        // Until the token, nothing is a command, another stop neither.
+        let still = state_after(&["::stop-commands::pause123", "::error::x", "::stop-commands::other", "::other::"]);
+        assert_eq!(still.resume_line().as_deref(), Some("::pause123::"));
+        // The command's own resume (any case, any form, after leading blanks) ends it.
+        for resume in ["::pause123::", "  ::PAUSE123::", "x ##[pause123]", "::pause123 a=b::data"] {
+            assert!(!state_after(&["::stop-commands::pause123", resume]).stopped(), "{resume}");
+        }
+        // The older form stops too, anywhere in a line, unless the line is another command.
+        assert!(state_after(&["progress ##[stop-commands]tok1"]).stopped());
+        assert!(!state_after(&["::warning::see ##[stop-commands]tok1"]).stopped());
+        assert!(state_after(&["::unknown::see ##[stop-commands]tok1"]).stopped());
+        // Escapes in the token are the runner's.
+        assert_eq!(state_after(&["::stop-commands::a%25b"]).resume_line().as_deref(), Some("::a%b::"));
+    }
+
+    #[test]
+    fn refused_and_unspeakable_tokens() {
+        // The runner refuses these: nothing is stopped, so nothing to resume (`::error::` would
+        // be an empty annotation).
+        for refused in ["::stop-commands::", "::stop-commands::error", "::stop-commands::Pause-Logging"] {
+            assert!(!state_after(&[refused]).stopped(), "{refused}");
+        }
+        // A token holding `::` is resumed in the older form; one with a space or a line break
+        // cannot be given back on a line.
+        assert_eq!(state_after(&["::stop-commands::a::b"]).resume_line().as_deref(), Some("##[a::b]"));
+        for unspeakable in ["::stop-commands::a b", "::stop-commands::a%0Ab", "::stop-commands:: lead"] {
+            let state = state_after(&[unspeakable]);
+            assert!(state.stopped() && state.resume_line().is_none(), "{unspeakable}");
+        }
+    }
+
+    #[test]
+    fn annotations_are_preceded_by_the_resume_line_only_when_stopped() {
+        let annotation = "::error title=t::m\n";
+        assert_eq!(resume_commands(&state_after(&["x"]), annotation), "");
+        let stopped = state_after(&["::stop-commands::pause123"]);
+        assert_eq!(resume_commands(&stopped, annotation), "::pause123::\n");
+        assert_eq!(resume_commands(&stopped, ""), "", "no annotations: the command's stop stays");
+        let note = resume_commands(&state_after(&["::stop-commands::a b"]), annotation);
+        assert!(note.starts_with("leakcheck: ") && note.ends_with("annotations below\n"), "{note}");
+        assert!(!state_after(&[note.trim_end()]).stopped(), "the note is no command");
     }
 
     #[test]
