@@ -592,6 +592,15 @@ fn test_report(test: &regrtest::TestResult, series: Option<&Series>, join: &Join
         references: test.references.as_ref().map(|l| l.deltas.clone()),
         memory_blocks: test.memory_blocks.as_ref().map(|l| l.deltas.clone()),
         file_descriptors: test.file_descriptors.as_ref().map(|l| l.deltas.clone()),
+        failing: [
+            ("references", &test.references),
+            ("memory_blocks", &test.memory_blocks),
+            ("file_descriptors", &test.file_descriptors),
+        ]
+        .into_iter()
+        .filter(|(_, line)| line.as_ref().is_some_and(|l| l.failing))
+        .map(|(key, _)| key)
+        .collect(),
         // regrtest's result line is its verdict (a test may print look-alike leak lines); the
         // leak lines only when no result was seen (the run died).
         leaked: match test.outcome {

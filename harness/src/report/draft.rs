@@ -152,15 +152,7 @@ fn leak_words(case: &Case<'_>) -> String {
     let r = &test.regrtest;
     let mut items: Vec<&str> = Vec::new();
     if r.leaked {
-        for (what, deltas) in [
-            ("references", &r.references),
-            ("memory blocks", &r.memory_blocks),
-            ("file descriptors", &r.file_descriptors),
-        ] {
-            if deltas.is_some() {
-                items.push(what);
-            }
-        }
+        items.extend(r.failing_lines().map(|(what, _)| what));
     }
     if let Some(domains) = &test.domains {
         for (name, d) in domains.iter() {

@@ -383,19 +383,14 @@ fn list(values: &[i64]) -> String {
 pub fn regrtest_leak_lines(test: &TestReport) -> Vec<String> {
     let r = &test.regrtest;
     let mut lines = Vec::new();
-    for (what, deltas, any_nonzero_fails) in [
-        ("references", &r.references, false),
-        ("memory blocks", &r.memory_blocks, false),
-        ("file descriptors", &r.file_descriptors, true),
+    for (key, what, deltas) in [
+        ("references", "references", &r.references),
+        ("memory_blocks", "memory blocks", &r.memory_blocks),
+        ("file_descriptors", "file descriptors", &r.file_descriptors),
     ] {
         let Some(deltas) = deltas else { continue };
         let sum: i64 = deltas.iter().fold(0i64, |a, d| a.saturating_add(*d));
-        let fails = if any_nonzero_fails {
-            deltas.iter().any(|d| *d != 0)
-        } else {
-            !deltas.is_empty() && deltas.iter().all(|d| *d >= 1)
-        };
-        let fine = if fails { "" } else { " (this is fine)" };
+        let fine = if r.failing.contains(&key) { "" } else { " (this is fine)" };
         lines.push(format!("{} leaked {} {what}, sum={sum}{fine}", test.name, list(deltas)));
     }
     lines
@@ -501,15 +496,7 @@ fn leak_failure(test: &TestReport, excerpts: &Excerpts) -> Failure {
     let mut items = Vec::new();
     let r = &test.regrtest;
     if r.leaked {
-        for (what, deltas) in [
-            ("references", &r.references),
-            ("memory blocks", &r.memory_blocks),
-            ("file descriptors", &r.file_descriptors),
-        ] {
-            if let Some(deltas) = deltas {
-                items.push(format!("{what} {}", list(deltas)));
-            }
-        }
+        items.extend(r.failing_lines().map(|(what, deltas)| format!("{what} {}", list(deltas))));
     }
     if let Some(domains) = &test.domains {
         for (name, d) in domains.iter().filter(|(_, d)| d.leaked) {
@@ -919,6 +906,33 @@ mod tests {
         test.leak_sites[0].python_frame = Some(known);
         let at = top_leak_site(&test).unwrap();
         assert_eq!(at, Location { function: None, file: "/tmp/x/test_leaku.py".into(), line: 5, python: true });
+    }
+
+    #[test]
+    fn only_the_items_regrtest_failed_are_the_leak() {
+        // 3.13: an fd leak, beside references and memory blocks "(this is fine)".
+        let test = TestReport {
+            leaked: true,
+            regrtest: super::super::RegrtestLeaks {
+                references: Some(vec![0, 4, 0]),
+                memory_blocks: Some(vec![0, 6, 0]),
+                file_descriptors: Some(vec![0, 1, 0]),
+                failing: vec!["file_descriptors"],
+                leaked: true,
+            },
+            ..TestReport::new("test_fdonce".into(), "reference_leak")
+        };
+        assert_eq!(
+            regrtest_leak_lines(&test),
+            [
+                "test_fdonce leaked [0, 4, 0] references, sum=4 (this is fine)",
+                "test_fdonce leaked [0, 6, 0] memory blocks, sum=6 (this is fine)",
+                "test_fdonce leaked [0, 1, 0] file descriptors, sum=1",
+            ]
+        );
+        let failure = leak_failure(&test, &Excerpts::new(&RunReport::new(vec![], "/tmp/x".into())));
+        assert!(failure.message.contains("file descriptors [0, 1, 0]"), "{}", failure.message);
+        assert!(!failure.message.contains("references"), "{}", failure.message);
     }
 
     #[test]
