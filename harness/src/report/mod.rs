@@ -393,7 +393,11 @@ fn render_test(out: &mut String, test: &TestReport, huntrleaks: bool) {
         }
     }
     for site in test.leak_sites.iter().take(TEXT_SITES) {
-        render_site(out, site);
+        // Two sites on one line (`a = PyMem_Malloc(24), b = PyMem_Malloc(24)`): the column
+        // tells them apart.
+        let top = |s: &LeakSiteReport| s.frames.first().map(|f| (f.function.clone(), f.file.clone(), f.line));
+        let shares_line = test.leak_sites.iter().filter(|other| top(other) == top(site)).count() > 1;
+        render_site(out, site, shares_line);
     }
     if test.leak_sites.len() > TEXT_SITES {
         let _ =
@@ -544,7 +548,8 @@ const TEXT_SITES: usize = 5;
 const TEXT_FRAMES: usize = 8;
 
 /// `1 block/repetition (48 bytes) in raw, allocated at:` and the top frames.
-fn render_site(out: &mut String, site: &LeakSiteReport) {
+/// `top_column`: the innermost frame's location says its column too.
+fn render_site(out: &mut String, site: &LeakSiteReport, top_column: bool) {
     let per = |values: &[i64]| {
         let (min, max) = (values.iter().min().copied().unwrap_or(0), values.iter().max().copied().unwrap_or(0));
         if min == max {
@@ -568,10 +573,13 @@ fn render_site(out: &mut String, site: &LeakSiteReport) {
     );
     let width =
         site.frames.iter().take(TEXT_FRAMES).map(|f| f.function.as_deref().unwrap_or("??").len()).max().unwrap_or(0);
-    for frame in site.frames.iter().take(TEXT_FRAMES) {
+    for (index, frame) in site.frames.iter().take(TEXT_FRAMES).enumerate() {
         let function = for_terminal(frame.function.as_deref().unwrap_or("??"));
         let location = match (&frame.file, frame.line) {
-            (Some(file), Some(line)) => format!("{}:{line}", for_terminal(&source_path(file))),
+            (Some(file), Some(line)) => match frame.column.filter(|_| top_column && index == 0) {
+                Some(column) => format!("{}:{line}:{column}", for_terminal(&source_path(file))),
+                None => format!("{}:{line}", for_terminal(&source_path(file))),
+            },
             (Some(file), None) => for_terminal(&source_path(file)).into_owned(),
             _ => format!("{} {:#x}", for_terminal(&frame.module), frame.address),
         };
@@ -669,6 +677,17 @@ mod tests {
         assert!(raw < clean, "{text}");
         assert!(text.contains("raw: blocks [1, 1, 1]  bytes [48, 48, 48]  <- leak"), "{text}");
         assert!(!text.contains('\x1b'), "escape sequences from test names must not reach the terminal");
+    }
+
+    #[test]
+    fn two_sites_on_one_line_are_told_apart_by_their_column() {
+        let mut report = report();
+        assert!(report.render_text().contains("Modules/_foo.c:17\n"), "one site: no column");
+        let mut second = report.tests[1].leak_sites[0].clone();
+        second.frames[0].column = Some(30);
+        report.tests[1].leak_sites.push(second);
+        let text = report.render_text();
+        assert!(text.contains("Modules/_foo.c:17:5\n") && text.contains("Modules/_foo.c:17:30\n"), "{text}");
     }
 
     #[test]
