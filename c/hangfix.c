@@ -7,6 +7,7 @@
 #include <Python.h>
 #include <pthread.h>
 #include <semaphore.h>
+#include <stdio.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -122,10 +123,104 @@ pshared_wait(PyObject *self, PyObject *arg)
     return PyLong_FromLong(status);
 }
 
+/* glibc's stdio lock (`_IO_lock_t`: lock word, count, the owner's `struct pthread *`) is no
+ * pthread_mutex_t: where a mutex records its owner's TID, it holds the low half of a pointer. The
+ * threads that hold `stderr`'s lock below run on a stack mapped at a fixed low address, so that
+ * their `struct pthread` (at the top of the stack) has a low half that is a positive number and
+ * no TID: misreading the FILE lock as a mutex then always invents an owner, whatever ASLR does. */
+#define LOW_STACK_ADDRESS ((void *)0x40000000)
+#define LOW_STACK_SIZE (1 << 20)
+
+/* Start `run` on the low stack (on a stack of glibc's if that address is taken); `*stack` is the
+ * mapping to unmap after the join, or MAP_FAILED. */
+static int
+start_on_low_stack(pthread_t *thread, void *(*run)(void *), void **stack)
+{
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    *stack = mmap(LOW_STACK_ADDRESS, LOW_STACK_SIZE, PROT_READ | PROT_WRITE,
+                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK | MAP_FIXED_NOREPLACE, -1, 0);
+    if (*stack != MAP_FAILED) {
+        pthread_attr_setstack(&attr, *stack, LOW_STACK_SIZE);
+    }
+    int err = pthread_create(thread, &attr, run, NULL);
+    pthread_attr_destroy(&attr);
+    return err;
+}
+
+static sem_t stderr_locked;
+static unsigned int stderr_hold_seconds;
+
+static void *
+hold_stderr_a_while(void *unused)
+{
+    flockfile(stderr);
+    sem_post(&stderr_locked);
+    sleep(stderr_hold_seconds);
+    funlockfile(stderr);
+    return NULL;
+}
+
+/* Not a hang: a thread holds stderr's lock for `seconds` (sleeping) while the caller writes to
+ * stderr, waiting for that lock in glibc's `__lll_lock_wait_private` meanwhile. */
+static PyObject *
+stdio_wait(PyObject *self, PyObject *arg)
+{
+    long seconds = PyLong_AsLong(arg);
+    if (seconds < 0 && PyErr_Occurred()) {
+        return NULL;
+    }
+    stderr_hold_seconds = (unsigned)seconds;
+    sem_init(&stderr_locked, 0, 0);
+    pthread_t holder;
+    void *stack;
+    Py_BEGIN_ALLOW_THREADS
+    start_on_low_stack(&holder, hold_stderr_a_while, &stack);
+    sem_wait(&stderr_locked);
+    fprintf(stderr, "stdio_wait: stderr is free again\n"); /* waits for the holder */
+    pthread_join(holder, NULL);
+    Py_END_ALLOW_THREADS
+    if (stack != MAP_FAILED) {
+        munmap(stack, LOW_STACK_SIZE);
+    }
+    Py_RETURN_NONE;
+}
+
+static pthread_mutex_t stdio_gate = PTHREAD_MUTEX_INITIALIZER;
+
+static void *
+hold_stderr_take_gate(void *unused)
+{
+    flockfile(stderr);
+    sem_post(&stderr_locked);
+    pthread_mutex_lock(&stdio_gate); /* deadlocks: the caller holds it */
+    funlockfile(stderr);
+    return NULL;
+}
+
+/* A real deadlock between stderr's lock and a mutex: the caller holds the mutex and writes to
+ * stderr; a thread holds stderr's lock and takes the mutex. */
+static PyObject *
+stdio_cycle(PyObject *self, PyObject *unused)
+{
+    sem_init(&stderr_locked, 0, 0);
+    pthread_t holder;
+    void *stack;
+    Py_BEGIN_ALLOW_THREADS
+    pthread_mutex_lock(&stdio_gate);
+    start_on_low_stack(&holder, hold_stderr_take_gate, &stack);
+    sem_wait(&stderr_locked);
+    fprintf(stderr, "stdio_cycle: never printed\n"); /* deadlocks: the thread holds stderr */
+    Py_END_ALLOW_THREADS
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef hangfix_methods[] = {
     {"mutex_cycle", mutex_cycle, METH_NOARGS, "Deadlock two threads on two mutexes."},
     {"fork_with_locked_mutex", fork_with_locked_mutex, METH_NOARGS, "Fork while a mutex is held."},
     {"pshared_wait", pshared_wait, METH_O, "A child waits for a process-shared mutex its parent holds."},
+    {"stdio_wait", stdio_wait, METH_O, "Write to stderr while a thread holds its lock for a while."},
+    {"stdio_cycle", stdio_cycle, METH_NOARGS, "Deadlock stderr's lock against a mutex."},
     {NULL, NULL, 0, NULL},
 };
 

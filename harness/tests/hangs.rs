@@ -193,6 +193,32 @@ fn a_mutex_shared_with_a_live_process_is_not_a_hang() {
 }
 
 #[test]
+fn a_write_waiting_for_stdios_lock_is_not_a_hang() {
+    // The test's write to stderr waits 5 s in glibc's `__lll_lock_wait_private` for the lock a C
+    // thread holds: a stdio lock is no pthread mutex, and has no owner TID where a mutex has one.
+    let dir = testdir();
+    let run = leakcheck(&[], &as_strs(&regrtest(dir.path(), &[], &["test_hang_stdio_wait"])));
+    assert_eq!(run.json()["hangs"], serde_json::json!([]), "{}", run.stderr);
+    assert_eq!(run.test("test_hang_stdio_wait")["outcome"], "passed", "{}", run.stderr);
+    assert_eq!(run.code(), Some(0), "{}", run.stderr);
+}
+
+#[test]
+fn a_deadlock_on_stdios_lock_is_no_progress_not_a_lost_owner() {
+    // stderr's lock against a mutex: the mutex's owner is known, the stdio lock's is not, so
+    // nothing is proved before the timeout.
+    let dir = testdir();
+    let run = leakcheck(&["--hang-timeout", "4"], &as_strs(&regrtest(dir.path(), &[], &["test_hang_stdio_cycle"])));
+    let hang = only_hang(&run);
+    assert_eq!(hang["diagnosis"]["kind"], "no-progress", "{hang}");
+    assert_eq!(hang["test"], "test_hang_stdio_cycle");
+    assert!(has_frame(hang, "stdio_cycle", hangfix_line("stdio_cycle: never printed")), "{hang}");
+    assert!(has_frame(hang, "hold_stderr_take_gate", hangfix_line("pthread_mutex_lock(&stdio_gate); /*")), "{hang}");
+    assert_eq!(run.code(), Some(102), "{}", run.stderr);
+    assert_tree_gone(dir.path());
+}
+
+#[test]
 fn a_deadlocked_subprocess_of_a_worker_is_ended_alone() {
     // The stuck process is a new interpreter a test started in a `-j` worker: the hang names the
     // worker's test, and only the subprocess is ended, so the test sees it die and passes.

@@ -77,22 +77,53 @@ pub struct Diagnosis {
     pub reference: Option<String>,
 }
 
-/// Functions in which glibc sleeps on a mutex's lock word (the futex is the mutex itself).
+/// glibc's `pthread_mutex_t` lock functions: when one of them called the futex wait, the futex is
+/// a `pthread_mutex_t`, whose `__owner` field is the owner's TID.
 const MUTEX_LOCK_FUNCTIONS: &[&str] = &[
-    "__lll_lock_wait",
-    "__lll_lock_wait_private",
     "pthread_mutex_lock",
     "___pthread_mutex_lock",
     "__pthread_mutex_lock",
     "__pthread_mutex_lock_full",
     "lll_mutex_lock_optimized",
     "pthread_mutex_timedlock",
+    "___pthread_mutex_timedlock",
+    "__pthread_mutex_timedlock",
+    "pthread_mutex_clocklock",
+    "___pthread_mutex_clocklock",
     "__pthread_mutex_clocklock_common",
 ];
 
-/// Whether the innermost frames are glibc waiting on a mutex.
+/// The low-level waits between a lock function and the futex system call. `__lll_lock_wait`
+/// is what `pthread_mutex_lock` calls (its private flag is only known at run time);
+/// `__lll_lock_wait_private` is not here: glibc's internal locks wait there (`lll_lock(...,
+/// LLL_PRIVATE)`: a stdio `FILE`'s `_IO_lock_t`, malloc's arena locks...), which are no
+/// `pthread_mutex_t` and record no owner TID where a mutex does.
+const LOW_LEVEL_WAITS: &[&str] = &[
+    "futex_wait",
+    "__lll_lock_wait",
+    "__lll_clocklock_wait",
+    "__futex_abstimed_wait_common",
+    "__futex_abstimed_wait_common64",
+    "__futex_abstimed_wait64",
+    "__futex_abstimed_wait_cancelable64",
+    "__futex_lock_pi64",
+    "syscall",
+];
+
+/// Whether the innermost frames are glibc waiting on a `pthread_mutex_t`: after the low-level
+/// waits, the first function is one of the mutex's lock functions. Any other caller (an
+/// internal lock's `__lll_lock_wait_private`, an unsymbolized frame) proves nothing.
 pub fn waits_on_mutex(frames: &[Frame]) -> bool {
-    frames.iter().take(6).any(|f| f.function.as_deref().is_some_and(|name| MUTEX_LOCK_FUNCTIONS.contains(&name)))
+    // glibc's own calls go through hidden aliases, which DWARF names `__GI_<name>`.
+    fn name(frame: &Frame) -> Option<&str> {
+        frame.function.as_deref().map(|n| n.strip_prefix("__GI_").unwrap_or(n))
+    }
+    frames
+        .iter()
+        .map(name)
+        .find(|n| !n.is_some_and(|n| LOW_LEVEL_WAITS.contains(&n)))
+        .flatten()
+        .is_some_and(|n| MUTEX_LOCK_FUNCTIONS.contains(&n))
 }
 
 /// The provable reason `process` is stuck, if any.
@@ -375,7 +406,21 @@ mod tests {
 
     #[test]
     fn mutex_waits_are_recognised_by_their_frames() {
-        assert!(waits_on_mutex(&[frame("__lll_lock_wait", "libc"), frame("f", "x")]));
-        assert!(!waits_on_mutex(&[frame("__futex_abstimed_wait_common", "libc"), frame("sem_wait", "libc")]));
+        let frames = |names: &[&str]| names.iter().map(|n| frame(n, "libc.so.6")).collect::<Vec<_>>();
+        // As glibc 2.36 shows them: a normal mutex, a robust one (no `__lll_lock_wait`).
+        assert!(waits_on_mutex(&frames(&[
+            "futex_wait",
+            "__GI___lll_lock_wait",
+            "lll_mutex_lock_optimized",
+            "__pthread_mutex_lock",
+            "take"
+        ])));
+        assert!(waits_on_mutex(&frames(&["futex_wait", "__pthread_mutex_lock_full", "cyc3"])));
+        // A stdio FILE lock (`_IO_lock_t`, no pthread_mutex_t): no owner to read.
+        assert!(!waits_on_mutex(&frames(&["futex_wait", "__lll_lock_wait_private", "fwrite", "stdio_wait"])));
+        // `__lll_lock_wait` called from something else than a mutex's lock function.
+        assert!(!waits_on_mutex(&frames(&["__lll_lock_wait", "f"])));
+        assert!(!waits_on_mutex(&frames(&["__futex_abstimed_wait_common", "sem_wait"])));
+        assert!(!waits_on_mutex(&[]));
     }
 }
