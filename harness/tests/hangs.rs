@@ -106,6 +106,29 @@ fn a_deadlocked_worker_is_ended_and_regrtest_goes_on() {
     assert_tree_gone(dir.path());
 }
 
+#[test]
+fn a_hang_in_a_later_repetition_keeps_the_main_threads_python_stack() {
+    // The test deadlocks in its third run under -R 3:3, after regrtest's progress dots for the
+    // first two, which stderr has without a newline: faulthandler's header follows them.
+    let dir = testdir();
+    let run = leakcheck(&[], &as_strs(&regrtest(dir.path(), &["-R", "3:3"], &["test_hang_third_run"])));
+    let hang = only_hang(&run);
+    assert_eq!(hang["diagnosis"]["kind"], "lock-cycle", "{hang}");
+    assert_eq!(hang["test"], "test_hang_third_run");
+    let process = &hang["processes"][0];
+    let main = process["threads"].as_array().into_iter().flatten().find(|t| t["tid"] == process["pid"]);
+    let python: Vec<&str> = main
+        .and_then(|t| t["python_frames"].as_array())
+        .into_iter()
+        .flatten()
+        .filter_map(|f| f["function"].as_str())
+        .collect();
+    assert!(python.contains(&"test_deadlock_on_third_run"), "{hang}");
+    assert_eq!(hang["notes"], serde_json::json!([]), "{hang}");
+    assert_eq!(run.code(), Some(102), "{}", run.stderr);
+    assert_tree_gone(dir.path());
+}
+
 fn assert_fork_owner_gone(run: &Run) {
     let hang = only_hang(run);
     assert_eq!(hang["diagnosis"]["kind"], "lock-owner-gone", "{hang}");

@@ -151,8 +151,10 @@ pub struct HangWatch {
 static HEARTBEAT: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^(\d+:\d\d:\d\d )?(load avg: [\d.]+ )?running( \(\d+\))?: ").expect("a valid regex"));
 
+/// faulthandler's header of one thread's stack. Anchored at the end only: what the process wrote
+/// without a newline before the dump (regrtest's `-R` progress dots on stderr) starts its line.
 static FAULTHANDLER_THREAD: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^(Current thread|Thread) 0x([0-9a-f]+) \(most recent call first\):").expect("a valid regex")
+    Regex::new(r"(Current thread|Thread) 0x([0-9a-f]+) \(most recent call first\):$").expect("a valid regex")
 });
 
 static FAULTHANDLER_FRAME: LazyLock<Regex> =
@@ -632,26 +634,44 @@ fn read_dump(mut file: std::fs::File) -> Vec<String> {
 /// to the process, and Linux delivers a process-directed signal to the main thread (tid = pid)
 /// unless that thread blocks it.
 fn attach_python_frames(report: &mut HangReport, pthreads: &BTreeMap<u64, i32>, dump: &[String]) {
+    /// Where the frame lines that follow go.
+    enum Placing {
+        /// No header seen yet: frames here belong to a stack whose header was not read.
+        Nowhere,
+        /// Into this thread's stack.
+        Thread(i32),
+        /// Nowhere, and already counted as unplaced.
+        Counted,
+    }
     let mut stacks: BTreeMap<i32, Vec<PythonFrame>> = BTreeMap::new();
-    let mut current: Option<i32> = None;
+    let mut placing = Placing::Nowhere;
     let main_thread = report.diagnosis.pid;
     let mut unplaced = 0;
     for line in dump {
         if let Some(caps) = FAULTHANDLER_THREAD.captures(line.as_bytes()) {
             let pointer = std::str::from_utf8(&caps[2]).ok().and_then(|h| u64::from_str_radix(h, 16).ok());
             let handler = &caps[1] == b"Current thread";
-            current = match pointer.and_then(|p| pthreads.get(&p).copied()) {
-                Some(tid) => Some(tid),
-                None if pthreads.is_empty() && handler => Some(main_thread),
+            placing = match pointer.and_then(|p| pthreads.get(&p).copied()) {
+                Some(tid) => Placing::Thread(tid),
+                None if pthreads.is_empty() && handler => Placing::Thread(main_thread),
                 None => {
                     unplaced += 1;
-                    None
+                    Placing::Counted
                 }
             };
-            if let Some(tid) = current {
+            if let Placing::Thread(tid) = placing {
                 stacks.insert(tid, Vec::new());
             }
-        } else if let (Some(tid), Some(caps)) = (current, FAULTHANDLER_FRAME.captures(line.as_bytes())) {
+        } else if let Some(caps) = FAULTHANDLER_FRAME.captures(line.as_bytes()) {
+            let tid = match placing {
+                Placing::Thread(tid) => tid,
+                Placing::Nowhere => {
+                    unplaced += 1;
+                    placing = Placing::Counted;
+                    continue;
+                }
+                Placing::Counted => continue,
+            };
             let text = |i: usize| String::from_utf8_lossy(&caps[i]).into_owned();
             stacks.entry(tid).or_default().push(PythonFrame {
                 function: text(3),
@@ -673,7 +693,8 @@ fn attach_python_frames(report: &mut HangReport, pthreads: &BTreeMap<u64, i32>, 
     if unplaced > 0 {
         report.notes.push(format!(
             "{unplaced} Python thread stack(s) of faulthandler's dump could not be matched to a thread id \
-             (that needs the threads' registers, i.e. ptrace); the dump is in the log"
+             (that needs the threads' registers, i.e. ptrace, and the stack's header line); the dump is in \
+             the log"
         ));
     }
 }
@@ -798,5 +819,49 @@ mod tests {
         assert!(threads[1].python_frames.is_empty());
         assert_eq!(report.notes.len(), 1);
         assert!(report.notes[0].starts_with("1 Python thread stack(s)"), "{:?}", report.notes);
+    }
+
+    #[test]
+    fn a_dump_after_progress_dots_is_read() {
+        // -R's progress dots go to stderr without a newline: the dump's header follows them.
+        let dump: Vec<String> = [
+            "..Current thread 0x00007fb98fd10780 (most recent call first):",
+            r#"  File "/tmp/test_x.py", line 7 in test_third_call"#,
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        assert!(dump
+            .iter()
+            .all(|l| FAULTHANDLER_THREAD.is_match(l.as_bytes()) || FAULTHANDLER_FRAME.is_match(l.as_bytes())));
+        assert!(!FAULTHANDLER_THREAD.is_match(b"Thread 0x00007fb98fd10780 (most recent call first): and more"));
+        let mut report = HangReport {
+            test: None,
+            pid: 10,
+            diagnosis: Diagnosis {
+                kind: DiagnosisKind::NoProgress,
+                summary: String::new(),
+                pid: 10,
+                threads: vec![],
+                locks: vec![],
+                reference: None,
+            },
+            processes: vec![ProcessReport {
+                pid: 10,
+                command: String::new(),
+                threads: vec![ThreadReport { tid: 10, state: "S".into(), frames: vec![], python_frames: vec![] }],
+            }],
+            notes: vec![],
+        };
+        attach_python_frames(&mut report, &BTreeMap::from([(0x7fb9_8fd1_0780, 10)]), &dump);
+        let frames = &report.processes[0].threads[0].python_frames;
+        assert_eq!(frames.iter().map(|f| f.function.as_str()).collect::<Vec<_>>(), ["test_third_call"]);
+        assert!(report.notes.is_empty(), "{:?}", report.notes);
+
+        // Frames whose header was not read are counted in the note, not dropped silently.
+        let headless = dump[1..].to_vec();
+        report.processes[0].threads[0].python_frames.clear();
+        attach_python_frames(&mut report, &BTreeMap::from([(0x7fb9_8fd1_0780, 10)]), &headless);
+        assert!(report.notes.iter().any(|n| n.starts_with("1 Python thread stack(s)")), "{:?}", report.notes);
     }
 }
