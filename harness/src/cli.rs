@@ -116,8 +116,8 @@ pub struct Args {
     pub no_attribution: bool,
 
     /// Seconds without output (regrtest's `running: ...` heartbeats do not count) after which
-    /// the processes running tests are inspected, reported as hung and ended; 0 turns the hang
-    /// watch off. Deadlocks that can be proved (lock cycles, a mutex whose owner is gone) are
+    /// the processes running tests are inspected, reported as hung and ended; 0: never for
+    /// silence alone. Deadlocks that can be proved (lock cycles, a mutex whose owner is gone) are
     /// reported within seconds, whatever this says. A test in one `time.sleep` that ends before
     /// buildbot's 1200 s no-output kill is left to sleep. Default below that kill.
     #[arg(long, value_name = "SECONDS", default_value_t = 900)]
@@ -196,7 +196,8 @@ pub struct Config {
     pub shim: bool,
     /// Frames per allocation stack; 0 when attribution is off.
     pub stack_depth: u32,
-    /// No-output time before a hang is declared; `None`: no hang watch.
+    /// No-output time before a `no-progress` hang is declared; `None` (0): never. Provable
+    /// deadlocks are reported whatever this is.
     pub hang_timeout: Option<Duration>,
     pub sanitizer: Choice,
     /// `--profile`, and the tests `--unskip` keeps.

@@ -37,7 +37,7 @@ pub struct RunOutcome {
 /// watch, and ticks the watch.
 struct Sink<'a> {
     parser: regrtest::Parser,
-    hangs: Option<HangWatch>,
+    hangs: HangWatch,
     sanitizer: SanitizerFindings<'a>,
 }
 
@@ -45,9 +45,7 @@ impl OutputSink for Sink<'_> {
     fn line(&mut self, _stream: Stream, line: &[u8]) {
         self.parser.feed_line(line);
         self.sanitizer.line(line, self.parser.output_owner());
-        if let Some(hangs) = &mut self.hangs {
-            hangs.output(line, std::time::Instant::now());
-        }
+        self.hangs.output(line, std::time::Instant::now());
     }
 
     /// A test's announcement, a re-run's header and the summary (stdout) always start a
@@ -69,9 +67,8 @@ impl OutputSink for Sink<'_> {
     }
 
     fn tick(&mut self, command: i32) -> Vec<supervise::Action> {
-        let Some(hangs) = &mut self.hangs else { return Vec::new() };
         let root = std::process::id() as i32;
-        hangs.tick(root, command, self.parser.current_test(), std::time::Instant::now())
+        self.hangs.tick(root, command, self.parser.current_test(), std::time::Instant::now())
     }
 }
 
@@ -209,7 +206,7 @@ pub fn execute(config: &Config, notify: Notify<'_>) -> anyhow::Result<RunOutcome
         (command, profile_notes) = (applied.command, applied.notes);
     }
     let cmd = launch::command(&command, &run_dir, launch);
-    let hangs = config.hang_timeout.map(HangWatch::new);
+    let hangs = HangWatch::new(config.hang_timeout);
     let symbolizer = Symbolizer::new();
     let mut sink = Sink { parser: regrtest::Parser::new(), hangs, sanitizer: SanitizerFindings::new(&symbolizer) };
     let started = std::time::SystemTime::now();
@@ -246,7 +243,7 @@ pub fn execute(config: &Config, notify: Notify<'_>) -> anyhow::Result<RunOutcome
         Err(err) => return Err(anyhow::Error::from(err).context("supervising the command")),
     };
 
-    let hangs = sink.hangs.take().map(HangWatch::finish).unwrap_or_default();
+    let hangs = sink.hangs.finish();
     // Exited, also after an interrupt we forwarded: regrtest catches SIGINT, prints its summary
     // (`Tests result: INTERRUPTED`) and exits, with 130 or, when the KeyboardInterrupt reaches
     // the top, by SIGINT itself (Python's exit for an unhandled KeyboardInterrupt). The parser

@@ -96,6 +96,15 @@ fn a_mutex_cycle_is_diagnosed_and_ended() {
 }
 
 #[test]
+fn a_mutex_cycle_is_reported_with_the_hang_timeout_off() {
+    // 0 turns off the no-progress verdict, not the proofs.
+    let dir = testdir();
+    let run = leakcheck(&["--hang-timeout", "0"], &as_strs(&regrtest(dir.path(), &[], &["test_hang_mutex_cycle"])));
+    assert_mutex_cycle(&run);
+    assert_tree_gone(dir.path());
+}
+
+#[test]
 fn a_deadlocked_worker_is_ended_and_regrtest_goes_on() {
     let dir = testdir();
     let run =

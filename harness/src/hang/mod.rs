@@ -134,7 +134,8 @@ struct Pending {
 /// Watches the tree for hangs. See the module documentation.
 #[derive(Debug)]
 pub struct HangWatch {
-    timeout: Duration,
+    /// The hang timeout; `None`: no `no-progress` reports, only proofs.
+    timeout: Option<Duration>,
     last_output: Instant,
     tracked: BTreeMap<i32, Tracked>,
     pending: Option<Pending>,
@@ -161,7 +162,9 @@ static FAULTHANDLER_FRAME: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r#"^  File "(.*)", line (\d+) in (.*)$"#).expect("a valid regex"));
 
 impl HangWatch {
-    pub fn new(timeout: Duration) -> Self {
+    /// A watch that reports `no-progress` after `timeout` of silence (never when `None`), and
+    /// provable deadlocks whatever the timeout.
+    pub fn new(timeout: Option<Duration>) -> Self {
         Self {
             timeout,
             last_output: Instant::now(),
@@ -186,12 +189,12 @@ impl HangWatch {
         }
     }
 
-    /// The hangs found so far.
-    pub fn finish(mut self) -> Vec<HangReport> {
+    /// The hangs found so far (a pending one completed with what faulthandler wrote by now).
+    pub fn finish(&mut self) -> Vec<HangReport> {
         if let Some(pending) = self.pending.take() {
             self.complete(pending);
         }
-        self.hangs
+        std::mem::take(&mut self.hangs)
     }
 
     /// Add faulthandler's Python stacks to a pending hang and keep it.
@@ -266,51 +269,50 @@ impl HangWatch {
             }
         }
         // Late: nothing but heartbeats for the whole timeout.
-        if now.duration_since(self.last_output) >= self.timeout {
-            for (pid, sample) in tree.iter_mut() {
-                if !detailed.contains(pid) {
-                    sample.load_details();
-                }
+        let Some(timeout) = self.timeout.filter(|&t| now.duration_since(self.last_output) >= t) else {
+            return Vec::new();
+        };
+        for (pid, sample) in tree.iter_mut() {
+            if !detailed.contains(pid) {
+                sample.load_details();
             }
-            let candidates = stuck_processes(&tree, command, self.timeout);
-            // Checked again at the next tick while every candidate sleeps.
-            let Some(target) = candidates.into_iter().find(|&pid| !self.sleeping(&subtree(pid, &tree), &tree, now))
-            else {
-                return Vec::new();
-            };
-            self.last_output = now; // one report per silence
-            self.sleeps.clear();
-            let Some(first) = tree.get(&target) else { return Vec::new() };
-            let mut reports = Vec::new();
-            let mut notes = Vec::new();
-            let mut proof = None;
-            for pid in subtree(target, &tree).into_iter().take(MAX_PROCESSES) {
-                let Some(sample) = tree.get(&pid) else { continue };
-                let (view, report, more) = self.inspect(sample, &tree);
-                reports.push(report);
-                notes.extend(more);
-                proof = proof.or_else(|| diagnose(&view));
-            }
-            // Without ptrace (Yama, a container's capabilities) there are no stacks to prove
-            // anything with; say so rather than point at stacks that are not there.
-            let blind = reports.iter().flat_map(|r: &ProcessReport| &r.threads).all(|t| t.frames.is_empty());
-            let why = if blind {
-                "no native stacks could be read (see the note), so no lock could be examined"
-            } else {
-                "no lock cycle or lost lock owner could be shown: see the stacks"
-            };
-            let diagnosis = proof.unwrap_or_else(|| Diagnosis {
-                kind: DiagnosisKind::NoProgress,
-                summary: format!("no output for {} s; {why}", self.timeout.as_secs()),
-                pid: first.pid,
-                threads: Vec::new(),
-                locks: Vec::new(),
-                reference: None,
-            });
-            let test = test_of(diagnosis.pid, &tree, command, current_test);
-            return self.found(diagnosis, reports, notes, test, &tree, command);
         }
-        Vec::new()
+        let candidates = stuck_processes(&tree, command, timeout);
+        // Checked again at the next tick while every candidate sleeps.
+        let Some(target) = candidates.into_iter().find(|&pid| !self.sleeping(&subtree(pid, &tree), &tree, now)) else {
+            return Vec::new();
+        };
+        self.last_output = now; // one report per silence
+        self.sleeps.clear();
+        let Some(first) = tree.get(&target) else { return Vec::new() };
+        let mut reports = Vec::new();
+        let mut notes = Vec::new();
+        let mut proof = None;
+        for pid in subtree(target, &tree).into_iter().take(MAX_PROCESSES) {
+            let Some(sample) = tree.get(&pid) else { continue };
+            let (view, report, more) = self.inspect(sample, &tree);
+            reports.push(report);
+            notes.extend(more);
+            proof = proof.or_else(|| diagnose(&view));
+        }
+        // Without ptrace (Yama, a container's capabilities) there are no stacks to prove
+        // anything with; say so rather than point at stacks that are not there.
+        let blind = reports.iter().flat_map(|r: &ProcessReport| &r.threads).all(|t| t.frames.is_empty());
+        let why = if blind {
+            "no native stacks could be read (see the note), so no lock could be examined"
+        } else {
+            "no lock cycle or lost lock owner could be shown: see the stacks"
+        };
+        let diagnosis = proof.unwrap_or_else(|| Diagnosis {
+            kind: DiagnosisKind::NoProgress,
+            summary: format!("no output for {} s; {why}", timeout.as_secs()),
+            pid: first.pid,
+            threads: Vec::new(),
+            locks: Vec::new(),
+            reference: None,
+        });
+        let test = test_of(diagnosis.pid, &tree, command, current_test);
+        self.found(diagnosis, reports, notes, test, &tree, command)
     }
 
     /// Whether a thread of `pids` is in one sleep that ends before buildbot's no-output limit
