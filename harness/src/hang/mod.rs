@@ -25,7 +25,8 @@
 //! and its descendants are ended (TERM, grace, KILL): a `-j` worker, or a process a test forked,
 //! so that regrtest goes on; the whole tree when regrtest itself is stuck.
 //!
-//! If ptrace is denied (Yama, containers), the report says so and keeps what `/proc` showed.
+//! If ptrace is denied (Yama, containers, another tracer such as `strace -f`), the report says
+//! why and keeps what `/proc` showed.
 
 pub mod diagnose;
 pub mod procfs;

@@ -85,6 +85,12 @@ pub enum AttachError {
          are; 2 or 3 need CAP_SYS_PTRACE), or a container's seccomp profile and capabilities"
     )]
     NotPermitted { errno: Errno },
+    /// A process has one tracer at a time: a test that runs its child under `strace -f` or gdb.
+    #[error(
+        "already traced by PID {tracer} ({command}): leakcheck cannot attach while another tracer holds the \
+         process (a process has one tracer at a time); its stacks need it run without that tracer"
+    )]
+    AlreadyTraced { tracer: i32, command: String },
     #[error("the process is gone")]
     Gone,
     #[error("ptrace failed: {0}")]
@@ -130,7 +136,7 @@ impl Stopped {
                 match ptrace::seize(Pid::from_raw(tid), ptrace::Options::empty()) {
                     Ok(()) => {}
                     Err(Errno::ESRCH) => continue,
-                    Err(errno @ (Errno::EPERM | Errno::EACCES)) => return Err(AttachError::NotPermitted { errno }),
+                    Err(errno @ (Errno::EPERM | Errno::EACCES)) => return Err(not_permitted(pid, tid, errno)),
                     Err(errno) => return Err(AttachError::Other(errno)),
                 }
                 stopped.threads.push(tid);
@@ -174,6 +180,26 @@ impl Drop for Stopped {
     }
 }
 
+/// Why attaching to thread `tid` of `pid` was refused: it has a tracer already (its
+/// `TracerPid`), or ptrace is not allowed here.
+fn not_permitted(pid: i32, tid: i32, errno: Errno) -> AttachError {
+    let status_field = |path: String, field: &str| -> Option<i32> {
+        let status = std::fs::read_to_string(path).ok()?;
+        status.lines().find_map(|l| l.strip_prefix(field)).and_then(|v| v.trim().parse().ok())
+    };
+    match status_field(format!("/proc/{pid}/task/{tid}/status"), "TracerPid:") {
+        Some(thread) if thread > 0 => {
+            // `TracerPid` is the tracing thread; name its process.
+            let tracer = status_field(format!("/proc/{thread}/status"), "Tgid:").unwrap_or(thread);
+            let command = std::fs::read_to_string(format!("/proc/{tracer}/comm"))
+                .map(|c| c.trim_end().to_owned())
+                .unwrap_or_else(|_| "?".into());
+            AttachError::AlreadyTraced { tracer, command }
+        }
+        _ => AttachError::NotPermitted { errno },
+    }
+}
+
 /// The thread ids of `pid`, sorted.
 pub fn task_ids(pid: i32) -> Vec<i32> {
     let mut tids: Vec<i32> = std::fs::read_dir(format!("/proc/{pid}/task"))
@@ -208,5 +234,34 @@ mod tests {
         assert!(state.contains("TracerPid:\t0"), "{state}");
         child.kill().unwrap();
         child.wait().unwrap();
+    }
+
+    #[test]
+    fn a_process_with_another_tracer_is_said_to_have_one() {
+        use std::os::unix::process::CommandExt;
+        let mut command = std::process::Command::new("sleep");
+        command.arg("30");
+        // SAFETY: between fork and exec the closure only makes one system call (ptrace).
+        unsafe {
+            command.pre_exec(|| ptrace::traceme().map_err(std::io::Error::from));
+        }
+        let mut child = command.spawn().unwrap();
+        let pid = child.id() as i32;
+        // Traced by this process from its start, it stops at its exec.
+        let stop = waitpid(Pid::from_raw(pid), None);
+        let attached = Stopped::attach(pid);
+        let _ = child.kill();
+        let _ = child.wait();
+        assert!(
+            matches!(stop, Ok(nix::sys::wait::WaitStatus::Stopped(_, nix::sys::signal::Signal::SIGTRAP))),
+            "{stop:?}"
+        );
+        let me = std::process::id() as i32;
+        match attached {
+            Err(err @ AttachError::AlreadyTraced { tracer, .. }) if tracer == me => {
+                assert!(err.to_string().starts_with(&format!("already traced by PID {me} (")), "{err}")
+            }
+            other => panic!("{other:?}"),
+        }
     }
 }
