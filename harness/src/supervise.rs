@@ -79,7 +79,8 @@ pub trait OutputSink {
 /// What a sink may ask of the supervisor.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
-    /// End these processes: SIGTERM now, SIGKILL after the grace period. The command goes on.
+    /// End these processes: SIGTERM (and SIGCONT, for a stopped one) now, SIGKILL after the
+    /// grace period. The command goes on.
     EndProcesses(Vec<i32>),
     /// End the whole tree, as after SIGTERM.
     EndTree,
@@ -596,14 +597,16 @@ impl<'a> Loop<'a> {
     /// Carry out what a sink asked.
     fn act(&mut self, action: Action) {
         match action {
+            // SIGCONT right after SIGTERM, as in `terminate_all`.
             Action::EndProcesses(pids) => {
                 for &pid in &pids {
                     let _ = nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGTERM);
+                    let _ = nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGCONT);
                 }
                 self.ending.push((pids, Instant::now() + self.grace));
             }
             Action::EndTree => {
-                self.kill_all(Signal::SIGTERM);
+                self.terminate_all();
                 let deadline = Instant::now() + self.grace;
                 self.kill_at = Some(self.kill_at.map_or(deadline, |at| at.min(deadline)));
             }
@@ -626,6 +629,13 @@ impl<'a> Loop<'a> {
         }
     }
 
+    /// SIGTERM to the tree, and SIGCONT right after it: a process stopped by a signal (state T)
+    /// would keep the SIGTERM pending for the whole grace period.
+    fn terminate_all(&self) {
+        self.kill_all(Signal::SIGTERM);
+        self.kill_all(Signal::SIGCONT);
+    }
+
     /// After the child exited: TERM what is left of the tree, KILL it after the grace period.
     fn end_leftovers(&mut self) {
         self.leftovers_handled = true;
@@ -641,7 +651,7 @@ impl<'a> Loop<'a> {
         if self.interrupted_by.is_some_and(|signal| signal != Signal::SIGINT) {
             return;
         }
-        self.kill_all(Signal::SIGTERM);
+        self.terminate_all();
         let deadline = Instant::now() + self.grace;
         self.kill_at = Some(self.kill_at.map_or(deadline, |at| at.min(deadline)));
     }

@@ -289,6 +289,45 @@ fn a_silent_busy_loop_becomes_no_progress_only_after_the_timeout() {
     assert_tree_gone(dir.path());
 }
 
+#[test]
+fn a_stopped_process_is_said_to_be_stopped_and_ended_without_the_grace_period() {
+    // The test waits for a child stopped by SIGSTOP. The child gets SIGCONT after its SIGTERM:
+    // it ends at once, not when the grace period has run out.
+    let dir = testdir();
+    let start = std::time::Instant::now();
+    let run = leakcheck(
+        &["--hang-timeout", "3", "--grace", "60"],
+        &as_strs(&regrtest(dir.path(), &[], &["test_hang_stopped_child"])),
+    );
+    let hang = only_hang(&run);
+    assert_eq!(hang["diagnosis"]["kind"], "no-progress", "{hang}");
+    let summary = hang["diagnosis"]["summary"].as_str().unwrap_or_default();
+    assert!(summary.contains("is stopped by a signal (state T"), "{summary}");
+    assert!(python_functions(hang).contains(&"test_wait_for_stopped_child".to_string()), "{hang}");
+    assert_eq!(run.json()["status"]["killed_after_grace"], false, "{}", run.stderr);
+    assert!(start.elapsed() < std::time::Duration::from_secs(50), "{:?}", start.elapsed());
+    assert_eq!(run.code(), Some(102), "{}", run.stderr);
+    assert_tree_gone(dir.path());
+}
+
+#[test]
+fn a_process_stopped_by_a_signal_still_gives_its_python_stack() {
+    // regrtest stopped itself: it is continued right after SIGUSR1, which it then handles first.
+    let dir = testdir();
+    let run = leakcheck(
+        &["--hang-timeout", "3", "--grace", "60"],
+        &as_strs(&regrtest(dir.path(), &[], &["test_hang_stopped_self"])),
+    );
+    let hang = only_hang(&run);
+    let summary = hang["diagnosis"]["summary"].as_str().unwrap_or_default();
+    assert!(summary.contains(&format!("process {} is stopped by a signal", hang["pid"])), "{summary}");
+    assert!(python_functions(hang).contains(&"test_stop_self".to_string()), "{hang}");
+    assert_eq!(hang["notes"], serde_json::json!([]), "{hang}");
+    assert_eq!(run.json()["status"]["killed_after_grace"], false, "{}", run.stderr);
+    assert_eq!(run.code(), Some(102), "{}", run.stderr);
+    assert_tree_gone(dir.path());
+}
+
 /// ptrace denied for real: the stuck process made itself non-dumpable, and leakcheck runs
 /// without CAP_SYS_PTRACE (root drops it from its bounding set with `setpriv`; any other user
 /// lacks it). The hang is still found from `/proc`, said to be unproven for want of stacks, with

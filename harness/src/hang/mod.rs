@@ -299,10 +299,20 @@ impl HangWatch {
         // Without ptrace (Yama, a container's capabilities) there are no stacks to prove
         // anything with; say so rather than point at stacks that are not there.
         let blind = reports.iter().flat_map(|r: &ProcessReport| &r.threads).all(|t| t.frames.is_empty());
-        let why = if blind {
-            "no native stacks could be read (see the note), so no lock could be examined"
+        let stopped: Vec<String> = reports
+            .iter()
+            .filter(|r| tree.get(&r.pid).is_some_and(ProcessSample::stopped))
+            .map(|r| r.pid.to_string())
+            .collect();
+        let why = if !stopped.is_empty() {
+            format!(
+                "process {} is stopped by a signal (state T: SIGSTOP, SIGTSTP...) and nothing continued it",
+                stopped.join(", ")
+            )
+        } else if blind {
+            "no native stacks could be read (see the note), so no lock could be examined".to_owned()
         } else {
-            "no lock cycle or lost lock owner could be shown: see the stacks"
+            "no lock cycle or lost lock owner could be shown: see the stacks".to_owned()
         };
         let diagnosis = proof.unwrap_or_else(|| Diagnosis {
             kind: DiagnosisKind::NoProgress,
@@ -375,8 +385,15 @@ impl HangWatch {
         let pthreads = thread_pointers(python);
         let stderr_file = open_stderr_file(python);
         self.dump_lines.clear();
+        let pid = nix::unistd::Pid::from_raw(python);
         let asked = procfs::catches_signal(python, libc::SIGUSR1)
-            && nix::sys::signal::kill(nix::unistd::Pid::from_raw(python), nix::sys::signal::Signal::SIGUSR1).is_ok();
+            && nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGUSR1).is_ok();
+        // A stopped process takes the signal only once continued; it then handles it before it
+        // runs anything else (the kernel delivers pending signals as the stop ends), and
+        // faulthandler's chained default action ends it.
+        if asked && tree.get(&python).is_some_and(ProcessSample::stopped) {
+            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGCONT);
+        }
         if !asked {
             self.hangs.push(report);
             return vec![end];

@@ -96,6 +96,12 @@ impl ProcessSample {
     pub fn all_blocked(&self) -> bool {
         !self.threads.is_empty() && self.threads.iter().all(|t| matches!(t.state, 'S' | 'D'))
     }
+
+    /// Stopped by a signal (SIGSTOP, SIGTSTP...: state `T`, not a tracer's `t`): nothing runs
+    /// it before a SIGCONT.
+    pub fn stopped(&self) -> bool {
+        !self.threads.is_empty() && self.threads.iter().all(|t| t.state == 'T')
+    }
 }
 
 /// `(state, ppid, utime + stime)` from a `stat` file; the command name may contain spaces and
