@@ -190,14 +190,17 @@ pub fn cases(report: &RunReport) -> Vec<Case<'_>> {
     }
     for finding in &report.sanitizer_findings {
         let failure = finding_failure(finding, &excerpts);
-        let owner =
-            finding.test.as_ref().and_then(|name| cases.iter_mut().find(|c| c.test.is_some() && &c.name == name));
-        match owner {
-            Some(case) => {
-                case.failures.push(failure);
+        // A finding merged from several tests' identical reports fails each of them.
+        let mut owned = false;
+        for name in finding.test.iter().chain(&finding.other_tests) {
+            if let Some(case) = cases.iter_mut().find(|c| c.test.is_some() && &c.name == name) {
+                case.failures.push(failure.clone());
                 case.skipped = None;
+                owned = true;
             }
-            None => run.push(failure),
+        }
+        if !owned {
+            run.push(failure);
         }
     }
     if !run.is_empty() {
@@ -461,14 +464,27 @@ fn source_location(frames: &[Frame]) -> Option<Location> {
 /// `(function, file, line, module)` of a frame of any kind.
 type FrameParts<'a> = (Option<&'a str>, Option<&'a str>, Option<u32>, Option<&'a str>);
 
-/// [`source_location`] over frames of any kind.
+/// Signal handlers that run on top of the code a signal interrupted: faulthandler's (regrtest
+/// enables it, so a crash under `handle_segv=1` is reported from inside it, after `raise`
+/// re-raised the signal), CPython's own, and glibc's return trampoline.
+const SIGNAL_HANDLERS: &[&str] = &["faulthandler_fatal_error", "faulthandler_user", "signal_handler", "__restore_rt"];
+
+/// [`source_location`] over frames of any kind; a stack that went through a signal handler
+/// points at the code the signal interrupted.
 fn first_location<'a>(frames: impl Iterator<Item = FrameParts<'a>> + Clone) -> Option<Location> {
     let located = |(function, file, line, _): FrameParts<'_>| {
         let file = super::source_path(file?).into_owned();
         Some(Location { function: function.map(str::to_owned), file, line: line?, python: false })
     };
     let own = |f: &FrameParts<'_>| !is_runtime_frame(f.0, f.1, f.3);
-    frames.clone().filter(own).find_map(located).or_else(|| frames.clone().find_map(located))
+    let handler = frames.clone().position(|f| f.0.is_some_and(|name| SIGNAL_HANDLERS.contains(&name)));
+    let interrupted = frames.clone().skip(handler.map_or(0, |at| at + 1));
+    interrupted
+        .clone()
+        .filter(own)
+        .find_map(located)
+        .or_else(|| frames.clone().filter(own).find_map(located))
+        .or_else(|| frames.clone().find_map(located))
 }
 
 fn finding_failure(finding: &Finding, excerpts: &Excerpts) -> Failure {
@@ -906,6 +922,30 @@ mod tests {
         test.leak_sites[0].python_frame = Some(known);
         let at = top_leak_site(&test).unwrap();
         assert_eq!(at, Location { function: None, file: "/tmp/x/test_leaku.py".into(), line: 5, python: true });
+    }
+
+    #[test]
+    fn a_crash_reported_from_a_signal_handler_points_at_the_interrupted_code() {
+        let frame = |function: &'static str, file: Option<&'static str>, line, module: &'static str| {
+            (Some(function), file, line, Some(module))
+        };
+        let libc = "/lib/x86_64-linux-gnu/libc.so.6";
+        let python = "/x/python";
+        let stack = [
+            frame("__pthread_kill_implementation", Some("./nptl/pthread_kill.c"), Some(44), libc),
+            frame("raise", Some("../sysdeps/posix/raise.c"), Some(26), libc),
+            frame("faulthandler_fatal_error", Some("./Modules/faulthandler.c"), Some(385), python),
+            (None, None, None, Some(libc)),
+            frame("segv", Some("/tmp/qsan.c"), Some(60), "/tmp/_qsan.so"),
+            frame("cfunction_vectorcall_NOARGS", Some("Objects/methodobject.c"), Some(514), python),
+        ];
+        let at = first_location(stack.iter().copied()).unwrap();
+        assert_eq!((at.function.as_deref(), at.file.as_str(), at.line), (Some("segv"), "/tmp/qsan.c", 60));
+        // Without a handler, the innermost frame of the program.
+        let mut plain = stack;
+        plain[2].0 = Some("abort_here");
+        let at = first_location(plain.iter().copied()).unwrap();
+        assert_eq!(at.function.as_deref(), Some("abort_here"));
     }
 
     #[test]

@@ -480,7 +480,11 @@ fn render_hang(out: &mut String, hang: &HangReport) {
 
 /// A sanitizer finding: headline, test, then the top frames of its main stack.
 fn render_finding(out: &mut String, finding: &Finding) {
-    let test = finding.test.as_deref().map(for_terminal).unwrap_or("(no test)".into());
+    let mut test = finding.test.as_deref().map(for_terminal).unwrap_or("(no test)".into()).into_owned();
+    if !finding.other_tests.is_empty() {
+        let others: Vec<_> = finding.other_tests.iter().map(|t| for_terminal(t)).collect();
+        let _ = write!(test, " (also in {})", others.join(", "));
+    }
     let mut head =
         format!("leakcheck: SANITIZER in {test}: {} {}", finding.sanitizer.runtime_name(), for_terminal(&finding.kind));
     if finding.count > 1 {
