@@ -644,6 +644,27 @@ fn sanitizer_findings_are_failures_of_their_test_or_of_the_run() {
     assert!(fence.contains("leakcheck: SANITIZER in test_leak_raw: AddressSanitizer double-free"), "{fence}");
 }
 
+/// Identical reports of several tests are one finding (`other_tests`): it fails each test.
+#[test]
+fn a_finding_merged_from_several_tests_fails_each_of_them() {
+    let mut report = real_report().clone();
+    report.sanitizer_findings = asan_findings(Some("test_leak_raw"));
+    report.sanitizer_findings[0].other_tests = vec!["test_leak_object".into()];
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let (path, _) = junit_of(&report, dir.path());
+    let junit = python_json(READ_JUNIT, &[&path]);
+    for name in ["test_leak_raw", "test_leak_object"] {
+        let failures = &case(&junit, name)["failures"];
+        let sanitizer = failures.as_array().into_iter().flatten().filter(|f| f["type"] == "sanitizer").count();
+        assert_eq!(sanitizer, 1, "{name}: {failures}");
+    }
+    assert!(
+        report.render_text().contains("SANITIZER in test_leak_raw (also in test_leak_object): AddressSanitizer"),
+        "{}",
+        report.render_text()
+    );
+}
+
 /// regrtest with `-v` names every unittest method: each is a testcase of its own, beside its
 /// test file's, in the JSON (`methods`) and the JUnit XML, sequentially and from `-j 2` workers.
 #[test]
