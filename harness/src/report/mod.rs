@@ -396,7 +396,8 @@ fn render_test(out: &mut String, test: &TestReport, huntrleaks: bool) {
         // Two sites on one line (`a = PyMem_Malloc(24), b = PyMem_Malloc(24)`): the column
         // tells them apart.
         let top = |s: &LeakSiteReport| s.frames.first().map(|f| (f.function.clone(), f.file.clone(), f.line));
-        let shares_line = test.leak_sites.iter().filter(|other| top(other) == top(site)).count() > 1;
+        let column = |s: &LeakSiteReport| s.frames.first().and_then(|f| f.column);
+        let shares_line = test.leak_sites.iter().any(|other| top(other) == top(site) && column(other) != column(site));
         render_site(out, site, shares_line);
     }
     if test.leak_sites.len() > TEXT_SITES {
@@ -692,6 +693,9 @@ mod tests {
         report.tests[1].leak_sites.push(second);
         let text = report.render_text();
         assert!(text.contains("Modules/_foo.c:17:5\n") && text.contains("Modules/_foo.c:17:30\n"), "{text}");
+        // Two stacks through the same call (another caller further up): the column adds nothing.
+        report.tests[1].leak_sites[1].frames[0].column = Some(5);
+        assert!(report.render_text().contains("Modules/_foo.c:17\n"), "{}", report.render_text());
     }
 
     #[test]
