@@ -74,6 +74,15 @@ pub fn build(manifest_dir: &Path, out_dir: &Path, python: &str) -> String {
         build_asan_extension(python, &asanext, out_dir),
         WARNING,
     );
+    let ubsanext = dir.join("ubsanext.c");
+    println!("cargo:rerun-if-changed={}", ubsanext.display());
+    super::emit_fixture(
+        &mut generated,
+        "UBSANEXT",
+        &format!("`c/sanitizer/ubsanext.c`: the `_ubsanext` extension module for {python}, built with UBSan alone"),
+        build_ubsan_extension(python, &ubsanext, out_dir),
+        WARNING,
+    );
     super::emit_fixture(
         &mut generated,
         "LIBASAN",
@@ -137,6 +146,16 @@ fn build_asan_extension(python: &str, source: &Path, out_dir: &Path) -> Result<P
         &include,
     ];
     compile(Driver::Gcc, source, &flags, &dir.join(format!("_asanext{suffix}")))
+}
+
+/// The `_ubsanext` extension module for `python`: UBSan alone (`-fsanitize=undefined`).
+fn build_ubsan_extension(python: &str, source: &Path, out_dir: &Path) -> Result<PathBuf, String> {
+    let (include, suffix) = super::python_headers(python)?;
+    let dir = out_dir.join("ubsanext");
+    std::fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+    let include = format!("-I{include}");
+    let flags = ["-fsanitize=undefined", "-O1", "-shared", "-fPIC", "-Wno-unused-parameter", &include];
+    compile(Driver::Gcc, source, &flags, &dir.join(format!("_ubsanext{suffix}")))
 }
 
 fn libasan() -> Result<PathBuf, String> {

@@ -336,8 +336,13 @@ fn log_path_findings(variables: &[(String, String)], started: std::time::SystemT
             let Ok(handle) = std::fs::File::open(file) else { continue };
             let mut bytes = Vec::new();
             let _ = std::io::Read::read_to_end(&mut std::io::Read::take(handle, MAX_SANITIZER_LOG), &mut bytes);
-            let found = sanitizer::Parser::parse_log(&bytes);
+            let mut found = sanitizer::Parser::parse_log(&bytes);
             reports += found.len();
+            // UBSan's `runtime error:` lines carry no `==PID==`: the file name says whose they are.
+            let pid = file.file_name().and_then(|name| pid_suffix(&name.to_string_lossy()));
+            for finding in found.iter_mut().filter(|f| f.pid.is_none()) {
+                finding.pid = pid;
+            }
             findings.extend(found);
         }
         let shown = prefix.display();
@@ -358,6 +363,16 @@ fn log_path_findings(variables: &[(String, String)], started: std::time::SystemT
         }
     }
     (findings, notes)
+}
+
+/// The process id a runtime puts at the end of a `log_path` file's name (`PREFIX.PID`, or
+/// `PREFIX.EXE.PID` with `log_exe_name`).
+fn pid_suffix(file_name: &str) -> Option<u32> {
+    let (_, digits) = file_name.rsplit_once('.')?;
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok()
 }
 
 /// The status rule of `exit.rs`: the command's own status unless leakcheck found more.
@@ -799,6 +814,15 @@ fn explained_domains(domains: &mut Domains, kept: &[LeakSiteReport], suppressed:
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn log_path_file_names_end_in_the_pid() {
+        assert_eq!(pid_suffix("ubsan.4242"), Some(4242));
+        assert_eq!(pid_suffix("asan.python3.11-dbg.17"), Some(17), "log_exe_name");
+        for name in ["ubsan", "ubsan.", "ubsan.12x", "u.99999999999"] {
+            assert_eq!(pid_suffix(name), None, "{name}");
+        }
+    }
 
     /// Feed `lines` as the run would: regrtest's parser first, then the sanitizer's.
     fn findings(lines: &[&str]) -> Vec<Finding> {

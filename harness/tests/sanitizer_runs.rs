@@ -152,3 +152,37 @@ fn reports_written_to_log_path_files_are_read() {
     );
     assert!(run.json()["warnings"].to_string().contains("give an absolute path"), "{}", run.json()["warnings"]);
 }
+
+/// UBSan's `runtime error:` lines carry no `==PID==`; from a `UBSAN_OPTIONS=log_path=PREFIX`
+/// file the finding's process is the file's `.PID` suffix, and so, with `-R`, is its test (each
+/// `-j 2` worker runs one). A UBSan-only extension: with ASAN, gcc's UBSan takes `ASAN_OPTIONS`.
+#[test]
+fn ubsan_reports_in_log_path_files_get_the_file_pid_and_its_test() {
+    let dir = testdir();
+    let extension = Path::new(fixtures::UBSANEXT.expect("the _ubsanext fixture"));
+    std::fs::copy(extension, dir.path().join(extension.file_name().unwrap())).unwrap();
+    std::fs::copy(Path::new(fixtures::SOURCE_DIR).join("test_ubsanext.py"), dir.path().join("test_ubsanext.py"))
+        .unwrap();
+    let logs = tempfile::tempdir().expect("a temporary directory");
+    let options = format!("log_path={}", logs.path().join("ubsan").display());
+    let argv = regrtest(dir.path(), &["-j", "2", "-R", "3:3"], &["test_balanced", "test_ubsanext"]);
+    let run = leakcheck_in(None, &["--sanitizer", "ubsan"], &as_strs(&argv), &[("UBSAN_OPTIONS", &options)]);
+    assert_eq!(run.code(), Some(103), "{}", run.stderr);
+    let files: Vec<String> = std::fs::read_dir(logs.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    let pid: u64 = files[0].strip_prefix("ubsan.").and_then(|p| p.parse().ok()).expect("ubsan.PID");
+    let ubsan = find(run.json(), "signed-integer-overflow");
+    assert_eq!(ubsan["pid"], pid, "{ubsan:#}");
+    assert_eq!(ubsan["test"], "test_ubsanext", "{ubsan:#}");
+    let source = std::fs::read_to_string(Path::new(fixtures::SOURCE_DIR).join("ubsanext.c")).unwrap();
+    let line = source.lines().position(|l| l.contains("/* MARK ubsan_signed_overflow */")).unwrap() as u64 + 1;
+    assert_eq!(
+        (ubsan["frames"][0]["file"].as_str().map(|f| f.ends_with("ubsanext.c")), &ubsan["frames"][0]["line"]),
+        (Some(true), &json!(line)),
+        "{ubsan:#}"
+    );
+}
