@@ -131,6 +131,8 @@ impl<'a> SanitizerFindings<'a> {
     }
 
     fn merge(&mut self) {
+        // Before symbolizing: the run directory's copy of the shim may be gone.
+        sanitizer::fold_frames_of(&mut self.findings, launch::SHIM_FILE, launch::SHIM_CRATE);
         sanitizer::symbolize_findings(&mut self.findings, self.symbolizer);
         self.findings = sanitizer::deduplicate(std::mem::take(&mut self.findings));
         self.merge_at = FINDINGS_BEFORE_MERGE.max(2 * self.findings.len());

@@ -82,6 +82,41 @@ fn an_asan_report_in_a_worker_is_a_finding_of_its_test() {
         .contains("leakcheck: SANITIZER in test_asan_heap_overflow: AddressSanitizer heap-buffer-overflow"));
 }
 
+/// The shim wraps the raw domain in `-R` runs, so its frames sit between `PyMem_RawFree` and
+/// the debug hooks that find the double free: they are leakcheck's plumbing and left out of the
+/// finding, symbolized by the runtime or not (`symbolize=0`, when the run directory's copy of
+/// the shim is gone before leakcheck symbolizes).
+#[test]
+fn the_shim_frames_are_left_out_of_a_raw_double_free() {
+    let python = asan_python();
+    let dir = testdir();
+    let argv = regrtest(&python, dir.path(), &["-R", "3:3"], &["test_asan_raw_double_free"]);
+    for symbolize in ["symbolize=1", "symbolize=0"] {
+        let run = leakcheck_in(None, &[], &as_strs(&argv), &[("ASAN_OPTIONS", symbolize)]);
+        assert_eq!(run.code(), Some(103), "{}", run.stderr);
+        let log = String::from_utf8_lossy(&run.log()).into_owned();
+        assert!(log.contains("libleakcheck_shim.so+0x"), "the runtime printed the shim's frames:\n{log}");
+        let findings = run.json()["sanitizer_findings"].as_array().unwrap();
+        assert_eq!(findings.len(), 1, "{findings:#?}");
+        let finding = &findings[0];
+        assert_eq!(
+            (finding["kind"].as_str(), finding["test"].as_str()),
+            (Some("heap-use-after-free"), Some("test_asan_raw_double_free"))
+        );
+        let stacks = std::iter::once(&finding["frames"])
+            .chain(finding["related"].as_array().unwrap().iter().map(|r| &r["frames"]));
+        for frames in stacks {
+            for frame in frames.as_array().unwrap() {
+                let text = frame.to_string();
+                assert!(!text.contains("leakcheck_shim"), "{symbolize}: a shim frame: {frame}");
+            }
+        }
+        let named: Vec<&str> =
+            finding["frames"].as_array().unwrap().iter().take(3).filter_map(|f| f["function"].as_str()).collect();
+        assert_eq!(named, ["_PyMem_DebugCheckAddress", "_PyMem_DebugRawFree", "PyMem_RawFree"], "{symbolize}");
+    }
+}
+
 /// bpo-45200 for real: on this ASAN CPython (gcc 12's libasan) a child forked while other
 /// threads create threads deadlocks in its first thread's start on a libasan lock it inherited
 /// locked. leakcheck must name it (known-signature bpo-45200), end the stuck child and nothing

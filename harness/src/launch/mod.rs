@@ -24,7 +24,10 @@ pub const RUN_DIR_ENV: &str = "LEAKCHECK_RUN_DIR";
 /// The variable with the stack depth for attribution, 0 for none (`shims/src/attribution.rs`).
 pub const STACK_DEPTH_ENV: &str = "LEAKCHECK_STACK_DEPTH";
 
-const SHIM_FILE: &str = "libleakcheck_shim.so";
+/// The shim's file name in the run directory (its frames in sanitizer stacks are in this module).
+pub const SHIM_FILE: &str = "libleakcheck_shim.so";
+/// The shim's crate, whose functions name its frames when a runtime found their lines.
+pub const SHIM_CRATE: &str = "leakcheck_shim";
 
 #[derive(Debug, Error)]
 #[non_exhaustive]

@@ -91,6 +91,7 @@
 #![forbid(unsafe_code)]
 
 mod dedup;
+mod fold;
 mod kind;
 mod line;
 mod parser;
@@ -99,6 +100,7 @@ mod symbolize;
 use serde::Serialize;
 
 pub use self::dedup::{deduplicate, DEDUP_FRAMES};
+pub use self::fold::fold_frames_of;
 pub use self::parser::Parser;
 pub use self::symbolize::{symbolize_findings, symbolize_log, MAX_HELD_LINES};
 
