@@ -790,6 +790,78 @@ fn identical_reports_in_lockstep_are_told_apart() {
     assert_eq!((related.label.as_str(), related.frames.len()), ("allocated by thread T0 here:", 4));
 }
 
+/// A stack as compared with the truth: each frame's function, file name and line (addresses
+/// differ from process to process).
+type Places = Vec<(Option<String>, Option<String>, Option<u32>)>;
+
+fn places(frames: &[ReportFrame]) -> Places {
+    frames
+        .iter()
+        .map(|f| (f.function.clone(), f.file.as_deref().map(|p| p.rsplit('/').next().unwrap_or(p).to_owned()), f.line))
+        .collect()
+}
+
+/// A finding as compared with the truth: its kind, access stack, and labelled related stacks.
+fn shape(finding: &Finding) -> (String, Places, Vec<(String, Places)>) {
+    let related = finding
+        .related
+        .iter()
+        .map(|r| (r.label.split(" 0x").next().unwrap_or_default().to_owned(), places(&r.frames)))
+        .collect();
+    (finding.kind.clone(), places(&finding.frames), related)
+}
+
+/// Real captures of 3 and 4 ASAN CPython processes reporting at once into one stderr (see
+/// `tests/data/interleaved/README.md`): one process's first symbolization is slow, so its stack
+/// comes hundreds of lines after its headline, while the others print theirs. Every finding
+/// has the stacks the same process prints when it runs alone (`asan-alone-*.txt`), the pid
+/// of its headline, and every report of a process the same addresses (one process, one
+/// layout); none went stale or lost its stack.
+#[test]
+fn reports_of_several_processes_at_once_keep_their_own_stacks() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/interleaved");
+    let read = |name: &str| std::fs::read(format!("{dir}/{name}.txt")).expect("the capture");
+    let mut truth = BTreeMap::new();
+    for alone in ["overlap", "mismatch", "heap-read", "uaf"] {
+        for finding in parse(&read(&format!("asan-alone-{alone}"))) {
+            assert!(!finding.truncated && !finding.frames.is_empty(), "{finding:#?}");
+            truth.insert(finding.kind.clone(), shape(&finding));
+        }
+    }
+    assert_eq!(truth.len(), 4, "{:?}", truth.keys());
+    for (capture, processes) in
+        [("asan-3-processes-mixed", 3), ("asan-3-processes-same", 3), ("asan-4-processes-mixed", 4)]
+    {
+        let log = read(capture);
+        let findings = parse(&log);
+        // Each headline is one finding, of the pid it names.
+        let mut headlines: BTreeMap<u32, usize> = BTreeMap::new();
+        for line in String::from_utf8_lossy(&log).lines() {
+            if let Some((pid, _)) = line.strip_prefix("==").and_then(|l| l.split_once("==ERROR: AddressSanitizer")) {
+                *headlines.entry(pid.parse().expect("a pid")).or_default() += 1;
+            }
+        }
+        assert_eq!(headlines.len(), processes, "{capture}");
+        let mut reported: BTreeMap<u32, usize> = BTreeMap::new();
+        let mut layouts: BTreeMap<u32, Vec<Option<u64>>> = BTreeMap::new();
+        for finding in &findings {
+            let pid = finding.pid.expect("a pid");
+            *reported.entry(pid).or_default() += 1;
+            assert_eq!((finding.end, finding.truncated), (ReportEnd::Summary, false), "{capture}: {finding:#?}");
+            let expected = truth.get(&finding.kind).unwrap_or_else(|| panic!("{capture}: {}", finding.kind));
+            assert_eq!(&shape(finding), expected, "{capture}: pid {pid} line {}", finding.start_line);
+            let addresses: Vec<Option<u64>> = finding.frames.iter().map(|f| f.address).collect();
+            let layout = layouts.entry(pid).or_insert_with(|| addresses.clone());
+            assert_eq!(
+                layout, &addresses,
+                "{capture}: pid {pid} line {}: another process's frames",
+                finding.start_line
+            );
+        }
+        assert_eq!(reported, headlines, "{capture}");
+    }
+}
+
 /// Feed several captures' lines interleaved; return the findings per pid (or per message).
 fn parse_interleaved(captures: &[Vec<u8>], chunk: impl Fn(usize) -> usize) -> Vec<Finding> {
     let mut lines: Vec<std::vec::IntoIter<&[u8]>> =

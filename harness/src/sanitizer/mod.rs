@@ -42,9 +42,13 @@
 //! 3. for UBSan (which prints no summary by default): at the line after the blank line that
 //!    ends its stack, or at the first text line that neither it (its `note:` lines, memory
 //!    dump) nor another open report takes;
-//! 4. when it has received no frame or `==PID==` line for [`STALE_LINES`] lines, when
-//!    [`MAX_OPEN_REPORTS`] others are open and a new one starts (the least recently fed is
-//!    closed), or at [`Parser::finish`].
+//! 4. when it has received no frame or `==PID==` line for [`STALE_LINES`] quiet lines (text,
+//!    and frames no report takes: other reports' headlines, frames, `==PID==` lines and
+//!    summaries do not count, so a report whose process waits on a slow first symbolization
+//!    while others print hundreds of lines stays open), when [`MAX_OPEN_REPORTS`] others are
+//!    open and a new one starts (the least recently fed is closed), or at [`Parser::finish`].
+//!    A report gone stale before any frame waits [`STALE_LINES`] more quiet lines for a stack
+//!    that begins when no open report expects one, and takes it.
 //!
 //! A finding is returned by the call that closes its report, so a report without an end of
 //! its own (rule 3) completes one line late. Findings closed by rule 4 (or rule 2 before any
@@ -58,11 +62,16 @@
 //!   at the headline's `pc`, a bad free's `#0` in the runtime's `free`, UBSan's `#0` at its
 //!   `runtime error:` location, the same module at the same load bias as earlier frames, an
 //!   address within 16 MiB of earlier ones (another process's copy of a module is GiBs away);
+//!   a report begins with the code addresses of its process's earlier reports. Reports that
+//!   all wait for their access stack and that nothing tells apart take stacks in the order of
+//!   their headlines, until a text line right after the stack names another one's address
+//!   (`Address 0x... is located in stack`), which takes the stack over;
 //! - a `SUMMARY:` line fits an open report of its sanitizer (LSan's `leaked in` only LSan),
 //!   better one whose kind and top frame it names;
-//! - other text fits reports fed within the last [`TEXT_WINDOW`] lines, only those of the
-//!   sanitizer that prints such lines (`Direct leak of` is LSan's, `freed by ... here:`
-//!   ASAN's, `Uninitialized value was` MSAN's...), better one whose addresses it names.
+//! - other text fits reports fed within the last [`TEXT_WINDOW`] lines, or any naming one of
+//!   its addresses, only those of the sanitizer that prints such lines (`Direct leak of` is
+//!   LSan's, `freed by ... here:` ASAN's, `Uninitialized value was` MSAN's...), better one
+//!   whose addresses it names, worse one holding a label (its stack comes next).
 //!
 //! When reports tie, the pattern of the recent attributions decides (adjacent lines that
 //! alternated between reports keep alternating; runs keep running). A text line that ties is
@@ -117,8 +126,9 @@ pub const MAX_DESCRIPTION_LINES: usize = 64;
 pub const MAX_REPORT_BYTES: usize = 1 << 20;
 /// Bytes of an input line looked at; the rest of a longer line is ignored.
 pub const MAX_LINE_BYTES: usize = 16 * 1024;
-/// A report that received no frame or `==PID==` line for this many input lines is closed as
-/// truncated (text alone does not keep it open: unrelated output could, for ever).
+/// A report that received no frame or `==PID==` line for this many quiet input lines (text,
+/// frames no report takes) is closed as truncated (text alone does not keep it open:
+/// unrelated output could, for ever; other reports' structural lines do not close it).
 pub const STALE_LINES: u64 = 512;
 /// Unprefixed text (descriptions, labels) goes only to reports fed within this many lines.
 pub const TEXT_WINDOW: u64 = 16;
@@ -160,7 +170,7 @@ pub enum ReportEnd {
     /// UBSan, which prints no summary by default: the line after the blank line ending its
     /// stack, or the first line that cannot belong to it.
     UbsanEnd,
-    /// No frame or `==PID==` line for [`STALE_LINES`] lines.
+    /// No frame or `==PID==` line for [`STALE_LINES`] quiet lines.
     Stale,
     /// Closed to make room ([`MAX_OPEN_REPORTS`]).
     Evicted,

@@ -19,6 +19,9 @@ const MAX_REMEMBERED: usize = 64;
 /// Frames of the primary stack compared with a `SUMMARY:` line's location.
 const SUMMARY_FRAMES: usize = 8;
 
+/// Processes whose code addresses are remembered after their report closed.
+const MAX_PROCESSES: usize = 4 * MAX_OPEN_REPORTS;
+
 /// Attributed lines remembered to tell alternating reports from runs of one.
 const HISTORY: usize = 8;
 
@@ -47,6 +50,11 @@ pub struct Parser {
     open: Vec<Report>,
     /// Lines fed so far.
     lines: u64,
+    /// Lines that count towards a report going stale: text (whoever takes it) and frames no
+    /// report takes. Other reports' headlines, frames, `==PID==` lines and summaries do not:
+    /// they show that sanitizer output still flows, and a report whose process waits on a slow
+    /// first symbolization sees hundreds of them before its stack.
+    quiet: u64,
     /// `(line, report id)` of the last attributed lines, most recent first (id 0: none).
     history: [(u64, u64); HISTORY],
     next_id: u64,
@@ -54,6 +62,35 @@ pub struct Parser {
     /// frame `#0` of one of them, the text is that stack's label; otherwise it goes where the
     /// pattern of attributions predicted.
     floating: Option<Floating>,
+    /// The code addresses and module biases of processes whose reports closed, most recent
+    /// last: a process's next report starts with them, so that its stacks are told from other
+    /// processes' (ASLR loads each one's modules elsewhere; its own stay put).
+    processes: Vec<ProcessMemory>,
+    /// Reports closed stale before any frame, with [`Parser::quiet`] then: a stack that comes
+    /// later (a slow symbolizer) with no open report expecting one still finds its report, for
+    /// [`STALE_LINES`] more quiet lines.
+    limbo: Vec<(Report, u64)>,
+    /// The access stack being given by headline order (see `choose_for_frame_tied`), until
+    /// the next stack begins: a text line after it that names another candidate's addresses
+    /// (`0x... is located ...`, `Address 0x... is located in stack`) moves it there.
+    by_order: Option<ByOrder>,
+}
+
+#[derive(Debug)]
+struct ByOrder {
+    owner: u64,
+    /// The other reports that waited for their access stack.
+    others: Vec<u64>,
+    /// The owner's code addresses and biases before the stack.
+    code_addresses: Vec<u64>,
+    biases: Vec<(String, u64)>,
+}
+
+#[derive(Debug)]
+struct ProcessMemory {
+    pid: u32,
+    code_addresses: Vec<u64>,
+    biases: Vec<(String, u64)>,
 }
 
 #[derive(Debug)]
@@ -76,8 +113,9 @@ struct Report {
     /// Text since the last stack: the last line becomes the next stack's label.
     pending: Vec<String>,
     last_fed: u64,
-    /// The last line other than text (headline, frame, `==PID==` line): text alone does not
-    /// keep a report from going stale, or unrelated output would keep it open for ever.
+    /// [`Parser::quiet`] at its last line other than text (headline, frame, `==PID==` line):
+    /// text alone does not keep a report from going stale, or unrelated output would keep it
+    /// open for ever.
     last_structural: u64,
     last_was_frame: bool,
     /// UBSan: the blank line after its stack came; the next line ends it, unless a summary.
@@ -119,6 +157,9 @@ impl Parser {
         let mut done = Vec::new();
         let text = prepare(line);
         let line = line::classify(&text);
+        if matches!(line, Line::Text(_) | Line::UbsanContinuation(_)) {
+            self.quiet += 1;
+        }
         if self.floating.is_some() {
             let starts_stack = match &line {
                 Line::Frame(frame) if frame.frame.index == 0 => {
@@ -156,16 +197,12 @@ impl Parser {
                     } else {
                         self.add_text(index, rest.trim(), self.lines);
                         if let Some(report) = self.open.get_mut(index) {
-                            report.last_structural = self.lines;
+                            report.last_structural = self.quiet;
                         }
                     }
                 }
             }
-            Line::Frame(frame) => {
-                if let Some(index) = self.choose_for_frame(&frame) {
-                    self.add_frame(index, frame.frame);
-                }
-            }
+            Line::Frame(frame) => self.frame(frame, &mut done),
             Line::Summary { tool, rest, text } => {
                 if let Some(index) = self.choose_for_summary(tool, rest) {
                     self.attributed(index, self.lines);
@@ -198,10 +235,39 @@ impl Parser {
         done
     }
 
+    /// A frame line: to the report it fits best, or to one gone stale waiting for it.
+    fn frame(&mut self, frame: FrameLine, done: &mut Vec<Finding>) {
+        let choice = self.choose_for_frame_tied(&frame);
+        let mut chosen = choice.as_ref().map(|&(index, _)| index);
+        if frame.frame.index == 0 {
+            self.by_order = None;
+            let expected = chosen.and_then(|i| self.open.get(i)).is_some_and(|r| expects_stack(r, &frame));
+            if !expected {
+                chosen = self.revive(&frame, done).or(chosen);
+            }
+        }
+        if let Some((index, others)) = choice.filter(|(index, others)| !others.is_empty() && chosen == Some(*index)) {
+            let owner = &self.open[index];
+            self.by_order = Some(ByOrder {
+                owner: owner.id,
+                others,
+                code_addresses: owner.code_addresses.clone(),
+                biases: owner.biases.clone(),
+            });
+        }
+        match chosen {
+            Some(index) => self.add_frame(index, frame.frame),
+            None => self.quiet += 1,
+        }
+    }
+
     /// End of input: every open report, as a finding, in the order they began.
     pub fn finish(&mut self) -> Vec<Finding> {
         self.resolve_floating(None);
         let mut done = Vec::new();
+        while !self.limbo.is_empty() {
+            self.close_limbo(0, &mut done);
+        }
         while !self.open.is_empty() {
             self.close(0, ReportEnd::EndOfInput, &mut done);
         }
@@ -235,11 +301,7 @@ impl Parser {
                 index += 1;
             }
         }
-        if self.open.len() >= MAX_OPEN_REPORTS {
-            if let Some(oldest) = (0..self.open.len()).min_by_key(|&i| self.open[i].last_fed) {
-                self.close(oldest, ReportEnd::Evicted, done);
-            }
-        }
+        self.make_room(done);
         self.next_id += 1;
         let Headline { sanitizer, pid, kind, message, location, addresses } = headline;
         let message = clip(&message, MAX_TEXT_LINE).to_owned();
@@ -267,7 +329,7 @@ impl Parser {
             text_since_frame: true,
             pending: Vec::new(),
             last_fed: self.lines,
-            last_structural: self.lines,
+            last_structural: self.quiet,
             last_was_frame: false,
             stack_ended: false,
             location,
@@ -276,6 +338,10 @@ impl Parser {
             code_addresses: Vec::new(),
             biases: Vec::new(),
         };
+        if let Some(memory) = self.processes.iter().find(|m| Some(m.pid) == pid) {
+            report.code_addresses.clone_from(&memory.code_addresses);
+            report.biases.clone_from(&memory.biases);
+        }
         // `at pc 0x...` / `(pc 0x...`: the faulting instruction, next to frame #0.
         let mut words = report.finding.message.split([' ', '(']);
         while let Some(word) = words.next() {
@@ -298,6 +364,7 @@ impl Parser {
         if self.open.is_empty() {
             return; // the common case: output between reports
         }
+        self.reconsider_order(text);
         match self.choose_for_text(text) {
             Some((_, tied)) if tied.len() > 1 => {
                 let predicted = self.predicted();
@@ -347,10 +414,54 @@ impl Parser {
     fn close_stale(&mut self, done: &mut Vec<Finding>) {
         let mut index = 0;
         while index < self.open.len() {
-            if self.lines - self.open[index].last_structural > STALE_LINES {
-                self.close(index, ReportEnd::Stale, done);
-            } else {
+            let report = &self.open[index];
+            if self.quiet - report.last_structural <= STALE_LINES {
                 index += 1;
+            } else if awaits_primary(report) && !is_open_ubsan(report) {
+                let report = self.open.remove(index);
+                self.limbo.push((report, self.quiet));
+                if self.limbo.len() > MAX_OPEN_REPORTS {
+                    self.close_limbo(0, done);
+                }
+            } else {
+                self.close(index, ReportEnd::Stale, done);
+            }
+        }
+        while self.limbo.first().is_some_and(|(_, since)| self.quiet - since > STALE_LINES) {
+            self.close_limbo(0, done);
+        }
+    }
+
+    /// Give up on a report of the limbo: its stack never came.
+    fn close_limbo(&mut self, index: usize, done: &mut Vec<Finding>) {
+        if index < self.limbo.len() {
+            let (report, _) = self.limbo.remove(index);
+            self.open.push(report);
+            self.close(self.open.len() - 1, ReportEnd::Stale, done);
+        }
+    }
+
+    /// Frame `#0` that no open report expects (none awaits a stack or has a label for one):
+    /// it is the late stack of a report gone stale before any frame, if one fits. The report
+    /// is opened again; returns its index.
+    fn revive(&mut self, frame: &FrameLine, done: &mut Vec<Finding>) -> Option<usize> {
+        let (index, _) = self
+            .limbo
+            .iter()
+            .enumerate()
+            .filter_map(|(i, (report, _))| Some((i, frame_score(report, frame)?)))
+            .max_by_key(|&(i, score)| (score, std::cmp::Reverse(i)))?;
+        let (report, _) = self.limbo.remove(index);
+        self.make_room(done);
+        self.open.push(report);
+        Some(self.open.len() - 1)
+    }
+
+    /// Close the least recently fed report if [`MAX_OPEN_REPORTS`] are open.
+    fn make_room(&mut self, done: &mut Vec<Finding>) {
+        if self.open.len() >= MAX_OPEN_REPORTS {
+            if let Some(oldest) = (0..self.open.len()).min_by_key(|&i| self.open[i].last_fed) {
+                self.close(oldest, ReportEnd::Evicted, done);
             }
         }
     }
@@ -360,6 +471,14 @@ impl Parser {
             return;
         }
         let mut report = self.open.remove(index);
+        if let (Some(pid), false) = (report.finding.pid, report.code_addresses.is_empty()) {
+            self.processes.retain(|m| m.pid != pid);
+            if self.processes.len() >= MAX_PROCESSES {
+                self.processes.remove(0);
+            }
+            let (code_addresses, biases) = (report.code_addresses.clone(), report.biases.clone());
+            self.processes.push(ProcessMemory { pid, code_addresses, biases });
+        }
         let finding = &mut report.finding;
         finding.description.append(&mut report.pending);
         if finding.frames.is_empty() {
@@ -439,51 +558,64 @@ impl Parser {
         self.choose_for_frame_tied(frame).map(|(index, _)| index)
     }
 
+    /// The report for a frame line, and the ids of the other candidates when it was decided
+    /// by headline order alone (else empty).
     fn choose_for_frame_tied(&self, frame: &FrameLine) -> Option<(usize, Vec<u64>)> {
-        let index = frame.frame.index;
-        self.best(self.open.iter().enumerate().map(|(i, report)| {
-            // TSan's own reports alone print frames without addresses, and no others.
-            if (frame.style == FrameStyle::Tsan) != prints_tsan_frames(report) {
-                return (i, None);
+        let scores = self.open.iter().enumerate().map(|(i, report)| (i, frame_score(report, frame)));
+        let (chosen, tied) = self.best(scores)?;
+        // Reports that began at once, all waiting for their access stack, with nothing in the
+        // frame to tell them apart (the same program, no `pc` in the headline): each process
+        // prints its stack after its headline, so the earliest headline's most likely comes
+        // first. (Ties of other kinds follow the pattern of recent attributions.)
+        let waiting: Vec<usize> = (0..self.open.len())
+            .filter(|&i| tied.contains(&self.open[i].id) && awaits_primary(&self.open[i]))
+            .collect();
+        if frame.frame.index == 0 && tied.len() > 1 && waiting.len() == tied.len() {
+            if let Some(first) = waiting.into_iter().min_by_key(|&i| self.open[i].finding.start_line) {
+                let others = tied.into_iter().filter(|&id| id != self.open[first].id).collect();
+                return Some((first, others));
             }
-            let continuity = match report.cursor {
-                // A stack is expected: the access stack, or a related one after its label.
-                _ if index == 0 && awaits_primary(report) => STARTS_AWAITED_STACK,
-                _ if index == 0 && report.pending.last().is_some_and(|text| looks_like_label(text)) => {
-                    STARTS_AWAITED_STACK
-                }
-                _ if index == 0 && report.text_since_frame => NEW_STACK_AFTER_TEXT,
-                Some(_) if index == 0 => NEW_STACK_WITHOUT_LABEL,
-                Some(cursor) if index == cursor.last_index.saturating_add(1) => CONTINUES_STACK,
-                Some(cursor) if index > cursor.last_index => FRAMES_MISSING,
-                Some(_) => NOT_EXPECTED,
-                None => FRAMES_MISSING,
-            };
-            let mut score = continuity + address_affinity(report, &frame.frame);
-            // A bad free's access stack begins in the runtime's free (or delete).
-            if index == 0 && awaits_primary(report) && is_free_kind(&report.finding.kind) {
-                score += match &frame.frame.function {
-                    Some(f) if ["free", "delete", "realloc"].iter().any(|w| f.contains(w)) => IN_RUNTIME,
-                    Some(_) => -IN_RUNTIME,
-                    None if is_runtime_frame(&frame.frame) => IN_RUNTIME / 2,
-                    None => -IN_RUNTIME,
-                };
-            }
-            // UBSan's stack begins at the location of its `runtime error:` line.
-            if let (0, true, Some(location)) = (index, awaits_primary(report), &report.location) {
-                if let (Some(expected), Some(file), Some(line)) = (&location.file, &frame.frame.file, frame.frame.line)
-                {
-                    let same = location.line == Some(line) && file_name(file) == file_name(expected);
-                    score += if same { AT_HEADLINE_PC } else { -AT_HEADLINE_PC };
-                }
-            }
-            // The access stack's frame #0 is at the headline's pc (printed minus one).
-            if let (0, true, Some(pc), Some(address)) = (index, awaits_primary(report), report.pc, frame.frame.address)
-            {
-                score += if pc.abs_diff(address) <= 1 { AT_HEADLINE_PC } else { -AT_HEADLINE_PC };
-            }
-            (i, Some(score))
-        }))
+        }
+        Some((chosen, Vec::new()))
+    }
+
+    /// Move the access stack given by headline order to the candidate a text line names.
+    fn reconsider_order(&mut self, text: &str) {
+        let Some(by_order) = &self.by_order else { return };
+        let numbers = line::hex_numbers(text);
+        let names = |report: &Report| numbers.iter().any(|n| report.data_addresses.contains(n));
+        let Some(owner) = self.open.iter().position(|r| r.id == by_order.owner) else { return };
+        if numbers.is_empty() || names(&self.open[owner]) {
+            return;
+        }
+        let named: Vec<usize> = (0..self.open.len())
+            .filter(|&i| by_order.others.contains(&self.open[i].id) && awaits_primary(&self.open[i]))
+            .filter(|&i| names(&self.open[i]))
+            .collect();
+        let [to] = named[..] else { return };
+        let Some(by_order) = self.by_order.take() else { return };
+        let (frames, cursor, last_fed) = {
+            let owner = &mut self.open[owner];
+            owner.code_addresses = by_order.code_addresses;
+            owner.biases = by_order.biases;
+            owner.text_since_frame = true;
+            owner.last_was_frame = false;
+            let frames = std::mem::take(&mut owner.finding.frames);
+            owner.bytes = owner.bytes.saturating_sub(frames.iter().map(frame_bytes).sum());
+            (frames, owner.cursor.take(), owner.last_fed)
+        };
+        let quiet = self.quiet;
+        let report = &mut self.open[to];
+        report.finding.description.append(&mut report.pending);
+        report.bytes += frames.iter().map(frame_bytes).sum::<usize>();
+        for frame in &frames {
+            report.learn(frame);
+        }
+        report.finding.frames = frames;
+        report.cursor = cursor;
+        report.text_since_frame = false;
+        report.last_fed = last_fed;
+        report.last_structural = quiet;
     }
 
     fn choose_for_summary(&self, tool: &str, rest: &str) -> Option<usize> {
@@ -542,13 +674,15 @@ impl Parser {
         // A line only one sanitizer prints goes to a report of that sanitizer, if one is open.
         let owner = text_owner(text).filter(|&owner| self.open.iter().any(|r| r.finding.sanitizer == owner));
         self.best(self.open.iter().enumerate().map(|(i, report)| {
-            if is_open_ubsan(report) || self.lines - report.last_fed > TEXT_WINDOW {
+            let distance = numbers.iter().flat_map(|n| report.data_addresses.iter().map(|a| a.abs_diff(*n))).min();
+            // A line naming an address of the report is its own, however many lines of other
+            // processes came between (a slow symbolizer).
+            if is_open_ubsan(report) || (self.lines - report.last_fed > TEXT_WINDOW && distance != Some(0)) {
                 return (i, None);
             }
             if owner.is_some_and(|owner| owner != report.finding.sanitizer) {
                 return (i, None);
             }
-            let distance = numbers.iter().flat_map(|n| report.data_addresses.iter().map(|a| a.abs_diff(*n))).min();
             let evidence = match distance {
                 Some(0) => KNOWN_DATA_ADDRESS,
                 Some(d) if d < 4096 => NEAR_DATA_ADDRESS,
@@ -558,7 +692,10 @@ impl Parser {
             // this very line is the last to get it again.
             let clipped = clip(text, MAX_TEXT_LINE);
             let repeated = report.finding.description.iter().chain(&report.pending).any(|t| t == clipped);
-            (i, Some(if repeated { 0 } else { 1 + evidence }))
+            // A process prints a stack right after its label: a report holding a label waits
+            // for frame `#0`, not for more text.
+            let waits = i64::from(awaits_labelled_stack(report));
+            (i, Some(if repeated { 0 } else { 1 + evidence - waits }))
         }))
     }
 
@@ -597,15 +734,8 @@ impl Parser {
         let Some(report) = self.open.get_mut(index) else { return };
         report.last_was_frame = true;
         report.text_since_frame = false;
-        report.last_structural = self.lines;
-        if let Some(address) = frame.address {
-            remember(&mut report.code_addresses, address);
-            if let (Some(module), Some(offset)) = (&frame.module, frame.module_offset) {
-                if report.biases.len() < MAX_REMEMBERED && !report.biases.iter().any(|(m, _)| m == module) {
-                    report.biases.push((module.clone(), address.wrapping_sub(offset)));
-                }
-            }
-        }
+        report.last_structural = self.quiet;
+        report.learn(&frame);
         let continues = report.cursor.filter(|cursor| frame.index != 0 && frame.index > cursor.last_index);
         let slot = match continues {
             Some(cursor) => cursor.slot,
@@ -637,6 +767,18 @@ impl Parser {
 }
 
 impl Report {
+    /// Remember a frame's address and its module's load bias, for attribution.
+    fn learn(&mut self, frame: &ReportFrame) {
+        if let Some(address) = frame.address {
+            remember(&mut self.code_addresses, address);
+            if let (Some(module), Some(offset)) = (&frame.module, frame.module_offset) {
+                if self.biases.len() < MAX_REMEMBERED && !self.biases.iter().any(|(m, _)| m == module) {
+                    self.biases.push((module.clone(), address.wrapping_sub(offset)));
+                }
+            }
+        }
+    }
+
     /// Begin a stack: the first one of a non-LSan report is the access stack; any other is
     /// related, labelled by the last text line before it.
     fn start_stack(&mut self) -> Slot {
@@ -655,6 +797,59 @@ impl Report {
         finding.related.push(RelatedStack { label, frames: Vec::new() });
         Slot::Related(finding.related.len() - 1)
     }
+}
+
+/// How well frame `frame` fits `report` (see [`Parser::choose_for_frame`]); `None` when it
+/// cannot be the report's.
+fn frame_score(report: &Report, frame: &FrameLine) -> Option<i64> {
+    let index = frame.frame.index;
+    // TSan's own reports alone print frames without addresses, and no others.
+    if (frame.style == FrameStyle::Tsan) != prints_tsan_frames(report) {
+        return None;
+    }
+    let continuity = match report.cursor {
+        // A stack is expected: the access stack, or a related one after its label.
+        _ if index == 0 && awaits_primary(report) => STARTS_AWAITED_STACK,
+        _ if index == 0 && report.pending.last().is_some_and(|text| looks_like_label(text)) => STARTS_AWAITED_STACK,
+        _ if index == 0 && report.text_since_frame => NEW_STACK_AFTER_TEXT,
+        Some(_) if index == 0 => NEW_STACK_WITHOUT_LABEL,
+        Some(cursor) if index == cursor.last_index.saturating_add(1) => CONTINUES_STACK,
+        Some(cursor) if index > cursor.last_index => FRAMES_MISSING,
+        Some(_) => NOT_EXPECTED,
+        None => FRAMES_MISSING,
+    };
+    let mut score = continuity + address_affinity(report, &frame.frame);
+    // A bad free's access stack begins in the runtime's free (or delete).
+    if index == 0 && awaits_primary(report) && is_free_kind(&report.finding.kind) {
+        score += match &frame.frame.function {
+            Some(f) if ["free", "delete", "realloc"].iter().any(|w| f.contains(w)) => IN_RUNTIME,
+            Some(_) => -IN_RUNTIME,
+            None if is_runtime_frame(&frame.frame) => IN_RUNTIME / 2,
+            None => -IN_RUNTIME,
+        };
+    }
+    // UBSan's stack begins at the location of its `runtime error:` line.
+    if let (0, true, Some(location)) = (index, awaits_primary(report), &report.location) {
+        if let (Some(expected), Some(file), Some(line)) = (&location.file, &frame.frame.file, frame.frame.line) {
+            let same = location.line == Some(line) && file_name(file) == file_name(expected);
+            score += if same { AT_HEADLINE_PC } else { -AT_HEADLINE_PC };
+        }
+    }
+    // The access stack's frame #0 is at the headline's pc (printed minus one).
+    if let (0, true, Some(pc), Some(address)) = (index, awaits_primary(report), report.pc, frame.frame.address) {
+        score += if pc.abs_diff(address) <= 1 { AT_HEADLINE_PC } else { -AT_HEADLINE_PC };
+    }
+    Some(score)
+}
+
+/// Does `report` expect this frame: it continues its stack, or begins the access stack or a
+/// stack after a label?
+fn expects_stack(report: &Report, frame: &FrameLine) -> bool {
+    let index = frame.frame.index;
+    let continues = report.cursor.is_some_and(|c| index == c.last_index.saturating_add(1));
+    let begins =
+        index == 0 && (awaits_primary(report) || report.pending.last().is_some_and(|text| looks_like_label(text)));
+    continues || begins
 }
 
 /// `freed by thread T0 here:`, `Direct leak of 8 byte(s) in 1 object(s) allocated from:`,
@@ -687,6 +882,14 @@ fn is_free_kind(kind: &str) -> bool {
 fn is_runtime_frame(frame: &ReportFrame) -> bool {
     let module = frame.module.as_deref().map(file_name).unwrap_or_default();
     ["libasan", "libtsan", "liblsan", "libubsan", "libclang_rt"].iter().any(|p| module.starts_with(p))
+}
+
+/// A report whose last line is the label of a stack still to come (`allocated by thread T0
+/// here:`); not `This frame has N object(s):` and `Objects leaked above:`, which text follows.
+fn awaits_labelled_stack(report: &Report) -> bool {
+    report.pending.last().is_some_and(|text| {
+        looks_like_label(text) && !text.starts_with("This frame has ") && text != "Objects leaked above:"
+    })
 }
 
 /// A report whose first stack, the access stack, has not begun (LSan reports have none).
@@ -994,19 +1197,85 @@ Shadow byte legend (one shadow byte represents 8 application bytes):
         assert_eq!(closed.len(), 4);
         assert!(closed.iter().all(|f| f.end == ReportEnd::Evicted && f.truncated));
         assert_eq!(closed.iter().map(|f| f.pid).collect::<Vec<_>>(), [Some(1), Some(2), Some(3), Some(4)]);
-        // Each goes stale on the (STALE_LINES + 1)th line after its headline: pid 5 (line 5)
-        // first, on line 5 + STALE_LINES + 1; 20 lines have been fed.
-        let mut stale = Vec::new();
-        for _ in 0..(5 + STALE_LINES + 1) - 20 - 1 {
+        // Other reports' headlines do not count towards staleness, quiet lines do: all go
+        // stale on the (STALE_LINES + 1)th unrelated line. Without a frame, each waits in the
+        // limbo for STALE_LINES more quiet lines, then is a finding.
+        for _ in 0..STALE_LINES {
             assert!(parser.feed_line(b"unrelated").is_empty());
         }
-        for _ in 0..MAX_OPEN_REPORTS {
-            let closed = parser.feed_line(b"unrelated");
-            assert_eq!(closed.len(), 1);
-            stale.extend(closed);
-        }
-        assert!(stale.iter().all(|f| f.end == ReportEnd::Stale));
+        assert!(parser.feed_line(b"unrelated").is_empty());
         assert!(parser.open.is_empty());
+        assert_eq!(parser.limbo.len(), MAX_OPEN_REPORTS);
+        for _ in 0..STALE_LINES {
+            assert!(parser.feed_line(b"unrelated").is_empty());
+        }
+        let stale = parser.feed_line(b"unrelated");
+        assert_eq!(stale.len(), MAX_OPEN_REPORTS);
+        assert!(stale.iter().all(|f| f.end == ReportEnd::Stale && f.truncated && f.frames.is_empty()));
+        assert!(parser.limbo.is_empty());
+
+        // A report with a stack goes stale at once.
+        let mut parser = Parser::new();
+        parser.feed_line(b"==1==ERROR: AddressSanitizer: SEGV on unknown address 0x0");
+        parser.feed_line(b"    #0 0x1000 in f a.c:1");
+        for _ in 0..STALE_LINES {
+            assert!(parser.feed_line(b"unrelated").is_empty());
+        }
+        let stale = parser.feed_line(b"unrelated");
+        assert_eq!(stale.iter().map(|f| (f.end, f.frames.len())).collect::<Vec<_>>(), [(ReportEnd::Stale, 1)]);
+    }
+
+    /// One process's report of a read past a block: headline (pc `base + 0x11`), access stack
+    /// at `base + 0x10`, summary.
+    fn hbo(pid: u32, base: u64, function: &str) -> [String; 3] {
+        [
+            format!("=={pid}==ERROR: AddressSanitizer: heap-buffer-overflow on address 0x602000000010 at pc {:#x} bp 0x1 sp 0x2", base + 0x11),
+            format!("    #0 {:#x} in {function} /src/{function}.c:3", base + 0x10),
+            format!("SUMMARY: AddressSanitizer: heap-buffer-overflow /src/{function}.c:3 in {function}"),
+        ]
+    }
+
+    #[test]
+    fn a_report_waiting_for_its_stack_outlasts_other_processes_reports() {
+        let mut parser = Parser::new();
+        let [headline, frame, summary] = hbo(1, 0x5500_0000_0000, "slow");
+        let mut found = parser.feed_line(headline.as_bytes());
+        // Another process prints 1000 reports (3000 lines) while the first symbolizes.
+        for _ in 0..1000 {
+            for line in hbo(2, 0x7f00_0000_0000, "fast") {
+                found.extend(parser.feed_line(line.as_bytes()));
+            }
+        }
+        found.extend(parser.feed_line(frame.as_bytes()));
+        found.extend(parser.feed_line(summary.as_bytes()));
+        found.extend(parser.finish());
+        assert_eq!(found.len(), 1001);
+        assert!(found.iter().all(|f| f.end == ReportEnd::Summary && f.frames.len() == 1), "{found:#?}");
+        let slow = found.iter().find(|f| f.pid == Some(1)).map(|f| f.frames[0].function.as_deref());
+        assert_eq!(slow, Some(Some("slow")));
+    }
+
+    #[test]
+    fn a_stack_after_its_report_went_stale_still_finds_it() {
+        let mut parser = Parser::new();
+        let [headline, frame, summary] = hbo(1, 0x5500_0000_0000, "late");
+        let mut found = parser.feed_line(headline.as_bytes());
+        for _ in 0..=STALE_LINES {
+            found.extend(parser.feed_line(b"unrelated output"));
+        }
+        // A report with a stack of its own, open: it does not expect a new stack.
+        for line in &hbo(2, 0x7f00_0000_0000, "other")[..2] {
+            found.extend(parser.feed_line(line.as_bytes()));
+        }
+        found.extend(parser.feed_line(frame.as_bytes()));
+        found.extend(parser.feed_line(summary.as_bytes()));
+        assert!(parser.limbo.is_empty());
+        found.extend(parser.finish());
+        let late = found.iter().find(|f| f.pid == Some(1)).expect("the late report");
+        assert_eq!(late.frames.iter().map(|f| f.function.as_deref()).collect::<Vec<_>>(), [Some("late")]);
+        assert_eq!((late.end, late.truncated), (ReportEnd::Summary, false));
+        let other = found.iter().find(|f| f.pid == Some(2)).expect("the other report");
+        assert_eq!((other.frames.len(), other.related.len()), (1, 0));
     }
 
     #[test]
