@@ -1,7 +1,7 @@
 /* _ubsanext: an extension module built -fsanitize=undefined alone, for Debian's python3.11-dbg
- * run with LD_PRELOAD naming gcc's libubsan (`leakcheck --sanitizer ubsan`). gcc's libasan holds
- * a UBSan runtime of its own, which takes ASAN_OPTIONS: only without ASAN do UBSAN_OPTIONS'
- * common flags (log_path) apply. */
+ * run with LD_PRELOAD naming gcc's libubsan (`leakcheck --sanitizer ubsan`). Built with ASAN
+ * too (`_asanext`), gcc 12's UBSan wrote its reports to stderr whatever UBSAN_OPTIONS or
+ * ASAN_OPTIONS said of log_path; alone, it honours UBSAN_OPTIONS=log_path. */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 

@@ -155,7 +155,8 @@ fn reports_written_to_log_path_files_are_read() {
 
 /// UBSan's `runtime error:` lines carry no `==PID==`; from a `UBSAN_OPTIONS=log_path=PREFIX`
 /// file the finding's process is the file's `.PID` suffix, and so, with `-R`, is its test (each
-/// `-j 2` worker runs one). A UBSan-only extension: with ASAN, gcc's UBSan takes `ASAN_OPTIONS`.
+/// `-j 2` worker runs one). A UBSan-only extension: built with ASAN too, gcc 12's UBSan
+/// wrote to stderr whatever the options said of `log_path`.
 #[test]
 fn ubsan_reports_in_log_path_files_get_the_file_pid_and_its_test() {
     let dir = testdir();
