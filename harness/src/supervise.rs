@@ -156,7 +156,9 @@ pub enum SuperviseError {
 
 const FORWARDED: [Signal; 4] = [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP, Signal::SIGQUIT];
 
-/// Run `cmd` (already set up by `launch`, in its own process group) to the end.
+/// Run `cmd` (already set up by `launch`, in its own process group) to the end. The command gets
+/// SIGKILL if the calling thread exits first (see `die_with`): call it from a thread that lives
+/// until it returns.
 pub fn run(
     mut cmd: Command,
     grace: Duration,
@@ -187,12 +189,13 @@ pub fn run(
     let ((stdout, stdout_write), (stderr, stderr_write)) = (pipe()?, pipe()?);
     cmd.stdout(Stdio::from(stdout_write)).stderr(Stdio::from(stderr_write));
     let order = WriteOrder::watch([stdout.as_fd(), stderr.as_fd()]);
-    // SAFETY: the closure only calls pthread_sigmask, which is async-signal-safe, between fork
-    // and exec; it allocates nothing and touches no lock.
+    let leakcheck = nix::unistd::getpid();
+    // SAFETY: the closure only calls pthread_sigmask, prctl and getppid, which are
+    // async-signal-safe, between fork and exec; it allocates nothing and touches no lock.
     unsafe {
-        cmd.pre_exec(|| {
+        cmd.pre_exec(move || {
             SigSet::empty().thread_set_mask().map_err(io::Error::from)?;
-            Ok(())
+            die_with(leakcheck)
         });
     }
     let spawned = cmd.spawn();
@@ -221,6 +224,28 @@ pub fn block_forwarded_signals() {
     }
     let _ = mask.thread_block();
 }
+
+/// In the child, before exec: SIGKILL when leakcheck dies. The child leads a process group of
+/// its own, so nothing else ends it when leakcheck is SIGKILLed (buildbot-worker does that
+/// `sigtermTime` after its SIGTERM, or at once without one), and a command stuck in a deadlock
+/// would run forever. The setting survives execve (not into a set-user-ID program), and the
+/// kernel sends the signal when the *thread* that forked the child exits: [`run`] forks in the
+/// calling thread and returns only once the child is reaped, so that thread outlives it. If
+/// leakcheck died before the setting took effect, the child is already an orphan: it exits.
+fn die_with(leakcheck: Pid) -> io::Result<()> {
+    // SAFETY: prctl(PR_SET_PDEATHSIG) only sets a flag on the calling process.
+    if unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong, 0, 0, 0) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    if nix::unistd::getppid() != leakcheck {
+        // SAFETY: _exit is async-signal-safe; nobody is left to read an error from us.
+        unsafe { libc::_exit(ORPHANED) };
+    }
+    Ok(())
+}
+
+/// The status of a child whose leakcheck died before it could exec (nobody sees it).
+const ORPHANED: i32 = 125;
 
 fn spawn_error(command: String, source: io::Error) -> SuperviseError {
     match source.kind() {

@@ -261,3 +261,61 @@ os.kill(leakcheck, signal.SIGCONT)
         assert!(test["notes"].to_string().contains("the shim took no measurement"), "{test}");
     }
 }
+
+/// `pidfd_open(2)`: a descriptor that polls readable once `pid` has exited, whoever its
+/// parent is, and that names that process only, whatever pid is reused later.
+fn pidfd_open(pid: i32) -> std::os::fd::OwnedFd {
+    use std::os::fd::FromRawFd;
+    // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor or -1.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    assert!(fd >= 0, "pidfd_open({pid}): {}", std::io::Error::last_os_error());
+    // SAFETY: the descriptor was just created and is ours alone.
+    unsafe { std::os::fd::OwnedFd::from_raw_fd(fd as i32) }
+}
+
+/// Whether the process of `pidfd` exits within `limit`.
+fn exits_within(pidfd: &std::os::fd::OwnedFd, limit: Duration) -> bool {
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    use std::os::fd::AsFd;
+    let mut fds = [PollFd::new(pidfd.as_fd(), PollFlags::POLLIN)];
+    let timeout = PollTimeout::try_from(limit).unwrap();
+    poll(&mut fds, timeout).unwrap() == 1
+}
+
+/// SIGKILL to the process of `pidfd`, if it is still there (a test that failed).
+struct KillPidfdOnDrop(std::os::fd::OwnedFd);
+
+impl Drop for KillPidfdOnDrop {
+    fn drop(&mut self) {
+        use std::os::fd::AsRawFd;
+        // SAFETY: pidfd_send_signal on a pidfd we own; no siginfo.
+        unsafe { libc::syscall(libc::SYS_pidfd_send_signal, self.0.as_raw_fd(), libc::SIGKILL, 0usize, 0u32) };
+    }
+}
+
+/// buildbot-worker SIGKILLs leakcheck `sigtermTime` after its SIGTERM, or at once without one.
+/// The command leads a process group of its own, so nothing of the worker's reaches it: it
+/// dies with leakcheck (parent-death signal) instead of running on as an orphan.
+#[test]
+fn the_command_dies_with_leakcheck() {
+    use std::os::unix::process::CommandExt;
+    let mut leakcheck = KillOnDrop(
+        Command::new(LEAKCHECK)
+            .args(["--", "sh", "-c", "echo $$; exec sleep 300"])
+            // A group of its own, as under buildbot-worker.
+            .process_group(0)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let mut stdout = BufReader::new(leakcheck.0.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    let pid: i32 = line.trim().parse().unwrap_or_else(|_| panic!("the command's pid: {line:?}"));
+    let command = KillPidfdOnDrop(pidfd_open(pid));
+    assert!(!exits_within(&command.0, Duration::ZERO), "the command runs");
+    leakcheck.0.kill().unwrap();
+    leakcheck.0.wait().unwrap();
+    assert!(exits_within(&command.0, Duration::from_secs(30)), "the command {pid} outlived leakcheck");
+}
