@@ -300,6 +300,9 @@ struct Loop<'a> {
     killed: bool,
     leftovers: Vec<Leftover>,
     leftovers_handled: bool,
+    /// When no process of the tree is left but the pipes are still open, when to stop reading
+    /// them.
+    outsider_deadline: Option<Instant>,
     /// After SIGKILL, how long we keep waiting for descendants (one stuck in uninterruptible
     /// sleep would otherwise hold us forever).
     give_up_at: Option<Instant>,
@@ -338,6 +341,7 @@ impl<'a> Loop<'a> {
             killed: false,
             leftovers: Vec::new(),
             leftovers_handled: false,
+            outsider_deadline: None,
             give_up_at: None,
             ending: Vec::new(),
             next_tick: Instant::now() + TICK,
@@ -348,27 +352,11 @@ impl<'a> Loop<'a> {
     fn run(mut self, sink: &mut dyn OutputSink) -> Result<Supervised, SuperviseError> {
         let mut buf = vec![0u8; 1 << 16];
         loop {
-            let pipes_open = self.pipes.iter().any(|p| p.fd.is_some());
-            if self.exit.is_some() && !pipes_open {
-                // The child is gone and nobody holds its output: end whatever is left.
-                if !self.leftovers_handled {
-                    self.end_leftovers();
-                }
-                let survivors = live_descendants();
-                if survivors.is_empty() {
-                    // Zombies are no survivors, but reap those that are our children before
-                    // leaving: one that died since the last turn would outlive us until init
-                    // got to it.
-                    self.reap();
-                    break;
-                }
-                if self.give_up_at.is_some_and(|at| Instant::now() >= at) {
-                    self.output_errors.push(format!("processes survived SIGKILL and were left behind: {survivors:?}"));
-                    break;
-                }
-            } else if self.exit.is_some() && !self.leftovers_handled {
-                // The child exited but someone still holds its pipes: a daemon it left behind.
-                self.end_leftovers();
+            if self.exit.is_some() && self.after_exit(sink)? {
+                break;
+            }
+            if self.killed && self.exit.is_none() {
+                self.kill_again(&live_descendants());
             }
 
             let mut wake = self.next_tick;
@@ -378,7 +366,7 @@ impl<'a> Loop<'a> {
             for (_, at) in &self.ending {
                 wake = wake.min(*at);
             }
-            let timeout = if self.exit.is_some() {
+            let timeout = if self.exit.is_some() || self.killed {
                 PollTimeout::from(100u16)
             } else {
                 PollTimeout::try_from(wake.saturating_duration_since(Instant::now())).unwrap_or(PollTimeout::MAX)
@@ -487,6 +475,69 @@ impl<'a> Loop<'a> {
             output_errors: self.output_errors,
             ends_mid_line: [self.pipes[0].mid_line, self.pipes[1].mid_line],
         })
+    }
+
+    /// One turn's check once the child has exited: end what it left behind, kill again what
+    /// appeared since SIGKILL, and say whether supervision is over: nothing of the tree is
+    /// alive and nobody holds the pipes, or the time to wait for that has run out.
+    fn after_exit(&mut self, sink: &mut dyn OutputSink) -> Result<bool, SuperviseError> {
+        if !self.leftovers_handled {
+            // Whatever holds the pipes or runs on is something the command left behind.
+            self.end_leftovers();
+        }
+        let survivors = live_descendants();
+        if self.killed {
+            self.kill_again(&survivors);
+        }
+        let pipes_open = self.pipes.iter().any(|p| p.fd.is_some());
+        let now = Instant::now();
+        if survivors.is_empty() {
+            if pipes_open {
+                // No process of the tree is left, yet the pipes are held open: by one outside it
+                // (given the pipe over a socket, say). Its output is not the command's.
+                let at = *self.outsider_deadline.get_or_insert(now + self.grace);
+                if now < at {
+                    return Ok(false);
+                }
+                self.output_errors.push(format!(
+                    "the command's output pipes were still held open {:?} after its last process ended, \
+                     by a process outside its tree: stopped reading them",
+                    self.grace
+                ));
+                self.close_pipes(sink)?;
+            }
+            // Zombies are no survivors, but reap those that are our children before leaving:
+            // one that died since the last turn would outlive us until init got to it.
+            self.reap();
+            return Ok(true);
+        }
+        if self.give_up_at.is_some_and(|at| now >= at) {
+            self.output_errors.push(format!("processes survived SIGKILL and were left behind: {survivors:?}"));
+            if pipes_open {
+                self.output_errors.push("they hold the command's output pipes: stopped reading them".into());
+                self.close_pipes(sink)?;
+            }
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    /// SIGKILL, after the tree's, to every process of it still alive: forked between the
+    /// snapshot `kill_all` took and the kill of its parent, a process misses that SIGKILL.
+    fn kill_again(&self, survivors: &[i32]) {
+        for &pid in survivors {
+            let _ = nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGKILL);
+        }
+    }
+
+    /// Stop reading both pipes, their last partial lines passed on.
+    fn close_pipes(&mut self, sink: &mut dyn OutputSink) -> Result<(), SuperviseError> {
+        for index in 0..self.pipes.len() {
+            if self.pipes[index].fd.is_some() {
+                self.close_pipe(index, &mut Lines::Sink(&mut *sink))?;
+            }
+        }
+        Ok(())
     }
 
     /// Read what a pipe has, up to [`MAX_READS_PER_TURN`] buffers (a command that writes
@@ -611,7 +662,8 @@ impl<'a> Loop<'a> {
                 self.interrupted_by = Some(signal);
                 sink.interrupted(signal, self.child.id() as i32);
                 self.kill_all(signal);
-                self.kill_at = Some(Instant::now() + self.grace);
+                // Leftovers being ended keep their earlier deadline.
+                self.kill_by(Instant::now() + self.grace);
             } else {
                 // A second request: no more patience.
                 self.kill_at = Some(Instant::now());
@@ -632,10 +684,14 @@ impl<'a> Loop<'a> {
             }
             Action::EndTree => {
                 self.terminate_all();
-                let deadline = Instant::now() + self.grace;
-                self.kill_at = Some(self.kill_at.map_or(deadline, |at| at.min(deadline)));
+                self.kill_by(Instant::now() + self.grace);
             }
         }
+    }
+
+    /// SIGKILL the tree at `deadline`, or earlier if that was already planned.
+    fn kill_by(&mut self, deadline: Instant) {
+        self.kill_at = Some(self.kill_at.map_or(deadline, |at| at.min(deadline)));
     }
 
     /// Send `signal` to the child's group and to every live descendant outside it (`-j`
@@ -677,8 +733,7 @@ impl<'a> Loop<'a> {
             return;
         }
         self.terminate_all();
-        let deadline = Instant::now() + self.grace;
-        self.kill_at = Some(self.kill_at.map_or(deadline, |at| at.min(deadline)));
+        self.kill_by(Instant::now() + self.grace);
     }
 
     fn reap(&mut self) {

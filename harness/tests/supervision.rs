@@ -319,3 +319,173 @@ fn the_command_dies_with_leakcheck() {
     leakcheck.0.wait().unwrap();
     assert!(exits_within(&command.0, Duration::from_secs(30)), "the command {pid} outlived leakcheck");
 }
+
+/// Compile `source` (C) into `dir` and return the program's path.
+fn compile(dir: &std::path::Path, name: &str, source: &str) -> String {
+    let (c, program) = (dir.join(format!("{name}.c")), dir.join(name));
+    std::fs::write(&c, source).unwrap();
+    let status = Command::new("cc").arg("-O1").arg("-o").arg(&program).arg(&c).status().expect("cc");
+    assert!(status.success(), "compiling {name}.c");
+    program.display().to_string()
+}
+
+/// The processes, zombies left out, whose command line contains `needle`.
+fn alive_with(needle: &str) -> Vec<i32> {
+    let mut alive = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else { continue };
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let state = stat.rsplit(')').next().and_then(|rest| rest.split_whitespace().next()).unwrap_or("Z");
+        if state != "Z" && String::from_utf8_lossy(&cmdline).contains(needle) {
+            alive.push(pid);
+        }
+    }
+    alive
+}
+
+/// A command that leaves behind, ignoring SIGTERM, 200 idle processes and one that forks
+/// without pause (replacing its oldest child, 16 at most): the SIGKILLs of the idle ones,
+/// which come first (lower pids), give it the time to fork children that the snapshot of
+/// the tree taken just before missed. Everything ends by itself after `argv[1]` seconds.
+const FORKER: &str = r#"
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static void live_until(time_t end) { while (time(NULL) < end) sleep(1); _exit(0); }
+
+int main(int argc, char **argv) {
+    time_t end = time(NULL) + atoi(argv[1]);
+    signal(SIGTERM, SIG_IGN);
+    for (int i = 0; i < 200; i++)
+        if (fork() == 0) live_until(end);
+    if (fork() == 0) {
+        pid_t kids[16] = {0};
+        for (int i = 0; time(NULL) < end; i = (i + 1) % 16) {
+            if (kids[i] > 0) { kill(kids[i], SIGKILL); waitpid(kids[i], NULL, 0); }
+            kids[i] = fork();
+            if (kids[i] == 0) live_until(end);
+        }
+        _exit(0);
+    }
+    puts("left them behind");
+    return 0;
+}
+"#;
+
+/// Processes forked after the snapshot of the tree that the SIGKILL went to are killed too,
+/// and leakcheck does not wait for them to end by themselves while they hold its pipes.
+#[test]
+fn processes_forked_while_the_tree_is_killed_are_killed_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let forker = compile(dir.path(), "forker", FORKER);
+    let start = std::time::Instant::now();
+    let run = leakcheck(&["--grace", "1"], &[&forker, "60"]);
+    let took = start.elapsed();
+    let alive = alive_with(&forker);
+    assert!(alive.is_empty(), "processes of the command outlived leakcheck: {alive:?}");
+    assert!(took < Duration::from_secs(30), "leakcheck waited {took:?} for the survivors of SIGKILL");
+    assert_eq!(run.code(), Some(0), "{}", run.stderr);
+    assert_eq!(run.json()["status"]["killed_after_grace"], true);
+    let warnings = run.json()["warnings"].to_string();
+    assert!(!warnings.contains("survived SIGKILL"), "{warnings}");
+}
+
+/// A process outside the tree (here: one this test starts, given the pipes over a Unix socket)
+/// may hold the command's pipes open forever: once the tree is gone, leakcheck stops reading
+/// them after the grace period, with a warning, instead of waiting.
+#[test]
+fn pipes_held_by_a_process_outside_the_tree_do_not_hold_leakcheck() {
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("socket").display().to_string();
+    let hold = "import socket, sys\n\
+                l = socket.socket(socket.AF_UNIX)\n\
+                l.bind(sys.argv[1])\n\
+                l.listen(1)\n\
+                print('listening', flush=True)\n\
+                msg, fds, _, _ = socket.recv_fds(l.accept()[0], 1, 2)\n\
+                print(len(fds), flush=True)\n\
+                sys.stdin.read()\n";
+    let mut holder = KillOnDrop(
+        Command::new(python())
+            .args(["-W", "ignore", "-c", hold, &socket])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut holder_out = BufReader::new(holder.0.stdout.take().unwrap());
+    let mut line = String::new();
+    holder_out.read_line(&mut line).unwrap();
+    assert_eq!(line, "listening\n");
+    let give_away = "import socket, sys\n\
+                     s = socket.socket(socket.AF_UNIX)\n\
+                     s.connect(sys.argv[1])\n\
+                     socket.send_fds(s, [b'x'], [1, 2])\n\
+                     print('given away', flush=True)\n";
+    let json = dir.path().join("r.json");
+    let mut run = KillOnDrop(
+        Command::new(LEAKCHECK)
+            .args(["--grace", "1", "--json"])
+            .arg(&json)
+            .args(["--", python(), "-c", give_away, &socket])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    line.clear();
+    holder_out.read_line(&mut line).unwrap();
+    assert_eq!(line, "2\n", "the holder got both pipes");
+    let status = wait_with_limit(&mut run, Duration::from_secs(60));
+    drop(holder.0.stdin.take());
+    assert_eq!(status.code(), Some(0));
+    let mut stdout = Vec::new();
+    run.0.stdout.take().unwrap().read_to_end(&mut stdout).unwrap();
+    assert_eq!(stdout, b"given away\n");
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    let warnings = report["warnings"].to_string();
+    assert!(warnings.contains("by a process outside its tree"), "{warnings}");
+}
+
+/// A SIGTERM that comes while leakcheck ends what the command left behind does not push the
+/// SIGKILL back: the leftover (which handles SIGTERM by taking 3 s over it) is killed at the
+/// end of the grace period that began when the command exited, not a grace period after the
+/// SIGTERM.
+#[test]
+fn a_sigterm_while_leftovers_are_ended_keeps_their_deadline() {
+    let leave_behind = "import os, signal, sys, time\n\
+                        r, w = os.pipe()\n\
+                        if os.fork() == 0:\n\
+                        \x20   def on_term(*_):\n\
+                        \x20       time.sleep(3)\n\
+                        \x20       print('slept', flush=True)\n\
+                        \x20   signal.signal(signal.SIGTERM, on_term)\n\
+                        \x20   os.write(w, b'x')\n\
+                        \x20   while True:\n\
+                        \x20       time.sleep(60)\n\
+                        os.read(r, 1)\n";
+    let mut child = KillOnDrop(
+        Command::new(LEAKCHECK)
+            .args(["--grace", "4", "--", python(), "-c", leave_behind])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let mut stdout = BufReader::new(child.0.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    assert_eq!(line, "slept\n", "the leftover handled the SIGTERM leakcheck sent");
+    // 3 s of the 4 s grace period are gone.
+    let sent = std::time::Instant::now();
+    // SAFETY: plain kill(2) on our own child.
+    unsafe { libc::kill(child.0.id() as i32, libc::SIGTERM) };
+    wait_with_limit(&mut child, Duration::from_secs(60));
+    let took = sent.elapsed();
+    assert!(took < Duration::from_millis(2500), "SIGKILL came {took:?} after the SIGTERM, not about 1 s");
+}
