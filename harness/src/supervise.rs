@@ -300,6 +300,9 @@ struct Loop<'a> {
     killed: bool,
     leftovers: Vec<Leftover>,
     leftovers_handled: bool,
+    /// Processes alive when the child exited after a forwarded signal, still within its grace
+    /// period: leftovers only if they outlive it.
+    signalled: Vec<Leftover>,
     /// When no process of the tree is left but the pipes are still open, when to stop reading
     /// them.
     outsider_deadline: Option<Instant>,
@@ -341,6 +344,7 @@ impl<'a> Loop<'a> {
             killed: false,
             leftovers: Vec::new(),
             leftovers_handled: false,
+            signalled: Vec::new(),
             outsider_deadline: None,
             give_up_at: None,
             ending: Vec::new(),
@@ -438,6 +442,7 @@ impl<'a> Loop<'a> {
             }
             if let Some(at) = self.kill_at {
                 if Instant::now() >= at {
+                    self.outlived_their_signal();
                     self.kill_all(Signal::SIGKILL);
                     self.killed = true;
                     self.kill_at = None;
@@ -724,16 +729,30 @@ impl<'a> Loop<'a> {
         if pids.is_empty() {
             return;
         }
-        for &pid in &pids {
-            self.leftovers.push(Leftover { pid, command: process_command(pid) });
-        }
-        // After a forwarded SIGTERM, SIGHUP or SIGQUIT every process had it once; the grace
-        // period already runs. After SIGINT (the group only) or none, they get SIGTERM now.
-        if self.interrupted_by.is_some_and(|signal| signal != Signal::SIGINT) {
+        // Named now: the command line of a process that is exiting is soon gone.
+        let found = pids.iter().map(|&pid| Leftover { pid, command: process_command(pid) });
+        // After a forwarded SIGTERM, SIGHUP or SIGQUIT every process had it once and the grace
+        // period runs: those still exiting from it (regrtest's `-j` workers) were not left
+        // behind; those that outlive it were (`outlived_their_signal`).
+        if self.interrupted_by.is_some_and(|signal| signal != Signal::SIGINT) && self.kill_at.is_some() {
+            self.signalled.extend(found);
             return;
         }
+        self.leftovers.extend(found);
+        // After SIGINT (the group only) or none, they get SIGTERM now.
         self.terminate_all();
         self.kill_by(Instant::now() + self.grace);
+    }
+
+    /// At the end of the grace period, the processes that were still exiting from the
+    /// forwarded signal when the command exited and are alive yet: they are leftovers.
+    fn outlived_their_signal(&mut self) {
+        if self.signalled.is_empty() {
+            return;
+        }
+        let alive = live_descendants();
+        let signalled = std::mem::take(&mut self.signalled);
+        self.leftovers.extend(signalled.into_iter().filter(|l| alive.contains(&l.pid)));
     }
 
     fn reap(&mut self) {

@@ -370,3 +370,16 @@ fn signals_in_the_middle_of_a_worker_test_mark_it_interrupted() {
         }
     }
 }
+
+/// regrtest's `-j` workers, which had the forwarded SIGTERM too, may still be exiting when
+/// regrtest has: they were not left behind, and are not listed as leftovers, whichever of them
+/// is faster, run after run.
+#[test]
+fn workers_ending_on_a_forwarded_sigterm_are_no_leftovers() {
+    for _ in 0..4 {
+        let stopped = stop_in_the_middle_of_a_test(libc::SIGTERM, true);
+        let (report, stderr) = (&stopped.report, &stopped.stderr);
+        assert_eq!(report["status"]["interrupted_by"], "SIGTERM", "{stderr}");
+        assert_eq!(report["leftover_processes"], serde_json::json!([]), "{stderr}");
+    }
+}
