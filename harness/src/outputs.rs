@@ -345,7 +345,31 @@ impl Target {
 }
 
 fn in_place(path: &Path) -> io::Result<Target> {
-    OpenOptions::new().append(true).open(path).map(Target::InPlace)
+    open_without_waiting(OpenOptions::new().append(true), path).map(Target::InPlace)
+}
+
+/// Open `path` with `options` for writing, without waiting for the reader of a FIFO: open(2)
+/// would block until one comes, with no timeout, and leakcheck's signals blocked (before the
+/// run, or while it writes its reports) SIGTERM could not end the wait. A FIFO nobody reads
+/// is an error; the file is blocking once open.
+pub fn open_without_waiting(options: &mut OpenOptions, path: &Path) -> io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = options.custom_flags(libc::O_NONBLOCK).open(path).map_err(|err| {
+        if err.raw_os_error() == Some(libc::ENXIO) {
+            io::Error::new(err.kind(), "a FIFO with no reader (open it for reading first)")
+        } else {
+            err
+        }
+    })?;
+    let fd = std::os::fd::AsRawFd::as_raw_fd(&file);
+    // SAFETY: F_GETFL/F_SETFL on a descriptor we own.
+    unsafe {
+        let flags = libc::fcntl(fd, libc::F_GETFL);
+        if flags < 0 || libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_NONBLOCK) < 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(file)
 }
 
 /// What a path's symbolic links lead to.
@@ -390,7 +414,7 @@ fn names_a_descriptor(path: &Path) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::os::unix::fs::FileTypeExt;
+    use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 
     /// Write the report file `path` with `fill`, as [`write_all`] writes each.
     fn write_file(path: &Path, fill: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> io::Result<()> {
@@ -455,13 +479,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let fifo = dir.path().join("r.fifo");
         nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
-        // Opening a FIFO for writing waits for its reader.
-        let reader = std::thread::spawn({
-            let fifo = fifo.clone();
-            move || std::fs::read(fifo).unwrap()
-        });
+        // Nobody reads it: an error, not a wait without end.
+        let err = write_file(&fifo, |out| out.write_all(b"{}\n")).unwrap_err();
+        assert!(err.to_string().contains("FIFO with no reader"), "{err}");
+        let reader = OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(&fifo).unwrap();
         write_file(&fifo, |out| out.write_all(b"{}\n")).unwrap();
-        assert_eq!(reader.join().unwrap(), b"{}\n");
+        let mut read = Vec::new();
+        std::io::Read::read_to_end(&mut &reader, &mut read).unwrap();
+        assert_eq!(read, b"{}\n");
         assert!(std::fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo(), "still the FIFO");
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1, "no temporary file");
     }

@@ -3,8 +3,9 @@
 //! Prints nothing itself except through the returned report; `main` renders it.
 
 use std::collections::HashMap;
-use std::fs::OpenOptions;
+use std::fs::{File, OpenOptions};
 use std::os::unix::fs::OpenOptionsExt;
+use std::path::PathBuf;
 
 use anyhow::Context;
 
@@ -161,7 +162,8 @@ impl<'a> SanitizerFindings<'a> {
 pub type Notify<'a> = &'a mut dyn FnMut(&str);
 
 /// Run the command of `config` and build the report. Errors are leakcheck's own failures
-/// (run directory, log); a command that cannot start is a report with `status.error`.
+/// before there is a run directory to name; a run that cannot be set up after that (the log,
+/// the shim) or a command that cannot start is a report with `status.error`.
 ///
 /// The calling process becomes the child subreaper of the run and treats every child it has as
 /// part of the run: it reaps them all and, when the command is done, ends those still alive. A
@@ -174,15 +176,11 @@ pub fn execute(config: &Config, notify: Notify<'_>) -> anyhow::Result<RunOutcome
         .unwrap_or_else(|| config.command[0].clone().into());
     let sanitizer_plan = sanitizers::plan(config.sanitizer, &program, |name| std::env::var(name).ok());
     let shim_wanted = config.shim && sanitizer_plan.shim;
-    let shim = if shim_wanted { Some(run_dir.install_shim().context("setting up the run")?) } else { None };
     let log_path = config.log.clone().unwrap_or_else(|| run_dir.path().join("output.log"));
-    let log = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&log_path)
-        .with_context(|| format!("creating the log {}", log_path.display()))?;
+    let (log, shim) = match set_up(&run_dir, &log_path, shim_wanted) {
+        Ok(set) => set,
+        Err(err) => return Ok(set_up_failure(config, &run_dir, err)),
+    };
     notify(&format!("run directory {}, log {}", run_dir.path().display(), log_path.display()));
 
     if !sanitizer_plan.runtimes.is_empty() {
@@ -278,6 +276,33 @@ pub fn execute(config: &Config, notify: Notify<'_>) -> anyhow::Result<RunOutcome
     let exit_code = exit_code(&supervised, &report);
     report.status.leakcheck_exit_code = exit_code;
     Ok(RunOutcome { report, exit_code, ends_mid_line: supervised.ends_mid_line })
+}
+
+/// What the run needs in place before the command starts: the log, opened first (the usual
+/// failure: a wrong `--log`), then the shim, installed last, from a file system that lets
+/// ld.so map it.
+fn set_up(run_dir: &RunDir, log_path: &std::path::Path, shim: bool) -> anyhow::Result<(File, Option<PathBuf>)> {
+    if shim {
+        run_dir.check_exec()?;
+    }
+    let log = crate::outputs::open_without_waiting(
+        OpenOptions::new().write(true).create(true).truncate(true).mode(0o600),
+        log_path,
+    )
+    .with_context(|| format!("creating the log {}", log_path.display()))?;
+    let shim = if shim { Some(run_dir.install_shim()?) } else { None };
+    Ok((log, shim))
+}
+
+/// The report of a run that could not be set up: the error, the run directory (kept, as after
+/// any run; nothing of the set-up is left in it), exit status 70.
+fn set_up_failure(config: &Config, run_dir: &RunDir, err: anyhow::Error) -> RunOutcome {
+    run_dir.remove_shim();
+    let command = config.command.iter().map(|a| a.to_string_lossy().into_owned()).collect();
+    let mut report = RunReport::new(command, run_dir.path().display().to_string());
+    report.status.error = Some(format!("{:#}", err.context("setting up the run")));
+    report.status.leakcheck_exit_code = ExitCode::INTERNAL;
+    RunOutcome { report, exit_code: ExitCode::INTERNAL, ends_mid_line: [false; 2] }
 }
 
 /// The test a finding read from a `log_path` file belongs to, from what the shim recorded of
@@ -513,7 +538,9 @@ fn assemble(
     if report.shim.enabled && saw_huntrleaks && shim.patched.is_empty() {
         report.warnings.push(if report.shim.hooks_replaced.is_empty() {
             "regrtest ran with -R but the shim measured nothing: the interpreter has no \
-             PyMem_SetAllocator/PySys_AddAuditHook, or it does not run regrtest's refleak module"
+             PyMem_SetAllocator/PySys_AddAuditHook, or it does not run regrtest's refleak module, \
+             or the shim was not loaded (LD_PRELOAD removed by the command, e.g. `env -i`; ld.so's \
+             error in the log)"
                 .into()
         } else {
             "the allocator hooks were replaced (PYTHONMALLOC or -X dev): per-domain counts are unavailable".into()

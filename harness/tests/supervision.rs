@@ -489,3 +489,95 @@ fn a_sigterm_while_leftovers_are_ended_keeps_their_deadline() {
     let took = sent.elapsed();
     assert!(took < Duration::from_millis(2500), "SIGKILL came {took:?} after the SIGTERM, not about 1 s");
 }
+
+/// A wrong `--log` fails the run before anything is installed: the report names the run
+/// directory, which holds no copy of the shim.
+#[test]
+fn a_log_that_cannot_be_created_leaves_no_shim_behind() {
+    let run = leakcheck(&["--log", "/nonexistent/x.log"], &["echo", "never"]);
+    assert_eq!(run.code(), Some(70), "{}", run.stderr);
+    assert!(run.stdout.is_empty(), "the command did not run");
+    assert!(
+        run.stderr.contains("leakcheck: error: setting up the run: creating the log /nonexistent/x.log"),
+        "{}",
+        run.stderr
+    );
+    let run_dir = std::path::PathBuf::from(run.json()["run_dir"].as_str().unwrap());
+    assert!(run_dir.is_dir(), "the report names the run directory: {}", run.json());
+    let left: Vec<_> = std::fs::read_dir(&run_dir).unwrap().flatten().map(|e| e.file_name()).collect();
+    assert!(left.is_empty(), "{left:?}");
+    std::fs::remove_dir(&run_dir).unwrap();
+}
+
+/// `--log FIFO` with nobody reading it: opening it would wait for a reader, without end and
+/// deaf to SIGTERM (blocked by then). It is an error instead.
+#[test]
+fn a_log_fifo_nobody_reads_is_an_error_not_a_wait() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("log.fifo");
+    nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+    let json = dir.path().join("r.json");
+    let mut child = KillOnDrop(
+        Command::new(LEAKCHECK)
+            .arg("--log")
+            .arg(&fifo)
+            .arg("--json")
+            .arg(&json)
+            .args(["--", "echo", "never"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let status = wait_with_limit(&mut child, Duration::from_secs(30));
+    let mut stderr = String::new();
+    child.0.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    assert_eq!(status.code(), Some(70), "{stderr}");
+    assert!(stderr.contains("FIFO with no reader"), "{stderr}");
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    assert!(report["status"]["error"].as_str().unwrap().contains("FIFO with no reader"), "{report}");
+}
+
+/// A run directory on a file system mounted `noexec` (a hardened `/tmp`) cannot hold the shim:
+/// ld.so would refuse it with a line in the output, and a leak would go unseen. leakcheck says
+/// so before the command starts; with `--no-shim` there is nothing to preload and the command
+/// runs. The tmpfs is mounted in a mount namespace of leakcheck's own (`unshare -m`, root only).
+#[test]
+fn a_run_directory_on_a_noexec_mount_is_refused_unless_without_the_shim() {
+    // SAFETY: geteuid(2) cannot fail.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipped: mounting a noexec tmpfs needs root");
+        return;
+    }
+    let mount = tempfile::tempdir().unwrap();
+    let mount_path = mount.path().display().to_string();
+    let run_dir = format!("{mount_path}/run");
+    let wrapper = ["unshare", "-m", "sh", "-c", "mount -t tmpfs -o noexec tmpfs \"$0\" && exec \"$@\"", &mount_path];
+    let run = leakcheck_wrapped(&wrapper, None, &["--run-dir", &run_dir], &["echo", "ran"], &[]);
+    assert_eq!(run.code(), Some(70), "{}", run.stderr);
+    assert!(run.stdout.is_empty(), "the command did not run");
+    assert!(
+        run.stderr.contains(&format!("is on {mount_path}, which is mounted noexec"))
+            && run.stderr.contains("--run-dir DIR"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(run.json()["run_dir"], run_dir.as_str());
+    let run = leakcheck_wrapped(&wrapper, None, &["--run-dir", &run_dir, "--no-shim"], &["echo", "ran"], &[]);
+    assert_eq!(run.code(), Some(0), "{}", run.stderr);
+    assert_eq!(run.stdout, b"ran\n");
+}
+
+/// A command that removes LD_PRELOAD from its environment (`env -i`) runs regrtest without
+/// the shim: the warning says that this may be why nothing was measured.
+#[test]
+fn a_command_that_drops_the_shim_is_told_as_a_possible_cause() {
+    let dir = testdir();
+    let mut argv = vec!["env".to_owned(), "-i".to_owned()];
+    argv.extend(regrtest_argv(dir.path(), &[], &["test_balanced"]));
+    let run = leakcheck(&[], &as_strs(&argv));
+    assert_eq!(run.code(), Some(0), "{}", run.stderr);
+    let warnings = run.json()["warnings"].to_string();
+    assert!(warnings.contains("the shim measured nothing"), "{warnings}");
+    assert!(warnings.contains("or the shim was not loaded (LD_PRELOAD removed by the command"), "{warnings}");
+}

@@ -49,6 +49,19 @@ pub enum LaunchError {
          choose another one with --run-dir or TMPDIR"
     )]
     UnusablePath(PathBuf),
+    #[error(
+        "the run directory {path} is on {mount}, which is mounted noexec: the dynamic linker cannot \
+         preload the shim from there, and the shim would measure nothing; choose a run directory on \
+         a file system that allows executables (--run-dir DIR, or TMPDIR), or run without the shim \
+         (--no-shim)"
+    )]
+    NoExec { path: PathBuf, mount: PathBuf },
+    #[error("checking the file system of the run directory {path}")]
+    Statvfs {
+        path: PathBuf,
+        #[source]
+        source: nix::errno::Errno,
+    },
 }
 
 /// The private directory of one run: the shim's event files, the shim itself, the default log.
@@ -91,6 +104,19 @@ impl RunDir {
         &self.path
     }
 
+    /// Fail when the shim could not be preloaded from the run directory: on a file system
+    /// mounted `noexec` (a common hardening of `/tmp`), ld.so cannot map it ("failed to map
+    /// segment from shared object"), says so in the command's output only, and the run goes
+    /// on without measurements.
+    pub fn check_exec(&self) -> Result<(), LaunchError> {
+        let stat = nix::sys::statvfs::statvfs(&self.path)
+            .map_err(|source| LaunchError::Statvfs { path: self.path.clone(), source })?;
+        if allows_exec(stat.flags()) {
+            return Ok(());
+        }
+        Err(LaunchError::NoExec { path: self.path.clone(), mount: mount_point(&self.path) })
+    }
+
     /// Write the embedded shim into the run directory (mode 0500) and return its path.
     pub fn install_shim(&self) -> Result<PathBuf, LaunchError> {
         let path = self.path.join(SHIM_FILE);
@@ -107,6 +133,24 @@ impl RunDir {
     pub fn remove_shim(&self) {
         let _ = fs::remove_file(self.path.join(SHIM_FILE));
     }
+}
+
+/// Whether a file system with these mount flags lets ld.so map a library from it.
+fn allows_exec(flags: nix::sys::statvfs::FsFlags) -> bool {
+    !flags.contains(nix::sys::statvfs::FsFlags::ST_NOEXEC)
+}
+
+/// The mount point of the file system `path` (canonical) is on: its highest ancestor on the
+/// same device.
+fn mount_point(path: &Path) -> PathBuf {
+    use std::os::unix::fs::MetadataExt;
+    let device = |p: &Path| fs::metadata(p).map(|m| m.dev()).ok();
+    let Some(own) = device(path) else { return path.to_owned() };
+    let mut mount = path;
+    while let Some(parent) = mount.parent().filter(|p| device(p) == Some(own)) {
+        mount = parent;
+    }
+    mount.to_owned()
 }
 
 /// `LD_PRELOAD`: the sanitizer runtimes that must come first, then what the user preloads
@@ -192,6 +236,17 @@ mod tests {
         assert_eq!(fs::metadata(&shim).unwrap().len() as usize, SHIM_LIBRARY.len());
         dir.remove_shim();
         assert!(!shim.exists());
+    }
+
+    #[test]
+    fn a_noexec_file_system_cannot_hold_the_shim() {
+        use nix::sys::statvfs::FsFlags;
+        assert!(allows_exec(FsFlags::ST_NOSUID | FsFlags::ST_RDONLY));
+        assert!(!allows_exec(FsFlags::ST_NOEXEC | FsFlags::ST_NOSUID));
+        let dir = tempfile::tempdir().unwrap();
+        let mount = mount_point(dir.path());
+        assert!(dir.path().starts_with(&mount), "{}", mount.display());
+        assert_eq!(mount_point(Path::new("/proc/self")), Path::new("/proc"));
     }
 
     #[test]
