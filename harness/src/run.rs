@@ -256,11 +256,8 @@ pub fn execute(config: &Config, notify: Notify<'_>) -> anyhow::Result<RunOutcome
     };
     let saw_beginning = sink.parser.saw_huntrleaks();
     let parsed = sink.parser.finish(completed);
-    let shim_data = if shim_wanted {
-        ShimData::read_dir(run_dir.path()).with_context(|| format!("reading {}", run_dir.path().display()))?
-    } else {
-        ShimData::default()
-    };
+    let shim_data =
+        if shim_wanted { read_shim_data(run_dir.path(), &mut report.warnings) } else { ShimData::default() };
     // Quiet mode (`-q`) hides `beginning N repetitions` (and progress lines); the shim only
     // measures in `-R` runs.
     let saw_huntrleaks = saw_beginning || (!parsed.progress_seen && !shim_data.series.is_empty());
@@ -276,6 +273,22 @@ pub fn execute(config: &Config, notify: Notify<'_>) -> anyhow::Result<RunOutcome
     let exit_code = exit_code(&supervised, &report);
     report.status.leakcheck_exit_code = exit_code;
     Ok(RunOutcome { report, exit_code, ends_mid_line: supervised.ends_mid_line })
+}
+
+/// What the shim wrote in the run directory, or nothing, with a warning, when the directory
+/// cannot be read (the command removed it): the rest of the report does not need it.
+fn read_shim_data(dir: &std::path::Path, warnings: &mut Vec<String>) -> ShimData {
+    let data = ShimData::read_dir(dir).unwrap_or_else(|err| {
+        warnings.push(format!("the run directory {} could not be read: {err}; no shim measurements", dir.display()));
+        ShimData::default()
+    });
+    for (file, err) in &data.unreadable {
+        warnings.push(format!(
+            "the shim's events file {} could not be read: {err}; its process's measurements are missing",
+            file.display()
+        ));
+    }
+    data
 }
 
 /// What the run needs in place before the command starts: the log, opened first (the usual

@@ -417,10 +417,14 @@ pub struct ShimData {
     pub no_python_frames: Vec<String>,
     /// Lines that did not parse (truncated writes of killed processes, corruption).
     pub bad_lines: usize,
+    /// `events.*` entries that could not be read, with why: their processes' records are
+    /// missing.
+    pub unreadable: Vec<(std::path::PathBuf, String)>,
 }
 
 impl ShimData {
-    /// Read every `events.*` file of `dir`. A missing or unreadable directory gives empty data.
+    /// Read every `events.*` file of `dir`; one that cannot be read is listed in
+    /// [`ShimData::unreadable`]. Fails only when the directory itself cannot be read.
     pub fn read_dir(dir: &Path) -> std::io::Result<Self> {
         let mut files: Vec<_> = std::fs::read_dir(dir)?
             .flatten()
@@ -430,8 +434,10 @@ impl ShimData {
         files.sort();
         let mut data = Self::default();
         for file in files {
-            let bytes = std::fs::read(&file)?;
-            data.add_file(&bytes);
+            match std::fs::read(&file) {
+                Ok(bytes) => data.add_file(&bytes),
+                Err(err) => data.unreadable.push((file, err.to_string())),
+            }
         }
         // Files are per process; a test's re-run may be in another process than its first run.
         if data.series.iter().all(|s| s.started_ns.is_some()) {

@@ -581,3 +581,31 @@ fn a_command_that_drops_the_shim_is_told_as_a_possible_cause() {
     assert!(warnings.contains("the shim measured nothing"), "{warnings}");
     assert!(warnings.contains("or the shim was not loaded (LD_PRELOAD removed by the command"), "{warnings}");
 }
+
+/// `regrtest ... test_balanced; then` `what` (a shell command on `$LEAKCHECK_RUN_DIR`), with
+/// regrtest's status.
+fn regrtest_then(what: &str) -> Run {
+    let dir = testdir();
+    let regrtest = regrtest_argv(dir.path(), &[], &["test_balanced"]).join(" ");
+    let script = format!("{regrtest}; status=$?; {what}; exit $status");
+    leakcheck(&[], &["sh", "-c", &script])
+}
+
+/// A command that removes the run directory takes the shim's measurements with it, not the
+/// rest of the report, nor its own status.
+#[test]
+fn a_run_directory_removed_by_the_command_costs_only_the_measurements() {
+    let run = regrtest_then("rm -r \"$LEAKCHECK_RUN_DIR\"");
+    assert_eq!(run.code(), Some(0), "{}", run.stderr);
+    assert_eq!(run.json()["status"]["error"], serde_json::Value::Null, "{}", run.json());
+    assert_eq!(run.test("test_balanced")["outcome"], "passed");
+    let warnings = run.json()["warnings"].to_string();
+    assert!(warnings.contains("could not be read") && warnings.contains("no shim measurements"), "{warnings}");
+
+    // An events file that cannot be read is skipped, and said to be.
+    let run = regrtest_then("mkdir \"$LEAKCHECK_RUN_DIR/events.0\"");
+    assert_eq!(run.code(), Some(0), "{}", run.stderr);
+    assert!(run.test("test_balanced")["domains"].is_object(), "the other files were read: {}", run.json());
+    let warnings = run.json()["warnings"].to_string();
+    assert!(warnings.contains("events.0 could not be read"), "{warnings}");
+}
