@@ -174,7 +174,7 @@ pub fn execute(config: &Config, notify: Notify<'_>) -> anyhow::Result<RunOutcome
     let run_dir = RunDir::create(config.run_dir.as_deref()).context("setting up the run")?;
     let program = sanitizers::resolve_program(&config.command[0], std::env::var_os("PATH").as_deref())
         .unwrap_or_else(|| config.command[0].clone().into());
-    let sanitizer_plan = sanitizers::plan(config.sanitizer, &program, |name| std::env::var(name).ok());
+    let sanitizer_plan = sanitizers::plan(config.sanitizer, &program, |name| std::env::var_os(name));
     let shim_wanted = config.shim && sanitizer_plan.shim;
     let log_path = config.log.clone().unwrap_or_else(|| run_dir.path().join("output.log"));
     let (log, shim) = match set_up(&run_dir, &log_path, shim_wanted) {
@@ -219,7 +219,12 @@ pub fn execute(config: &Config, notify: Notify<'_>) -> anyhow::Result<RunOutcome
         sanitizer: SanitizerStatus {
             runtimes: sanitizer_plan.runtimes.iter().map(|r| r.name().to_owned()).collect(),
             preloaded: sanitizer_plan.preload_first.iter().map(|p| p.display().to_string()).collect(),
-            options: sanitizer_plan.variables.iter().cloned().collect(),
+            // The report is text: bytes that are not UTF-8 show as U+FFFD there only.
+            options: sanitizer_plan
+                .variables
+                .iter()
+                .map(|(name, value)| (name.clone(), value.to_string_lossy().into_owned()))
+                .collect(),
         },
         warnings: sanitizer_plan.notes.iter().chain(&profile_notes).cloned().collect(),
         ..RunReport::new(
@@ -344,29 +349,34 @@ const MAX_SANITIZER_LOG: u64 = 64 << 20;
 /// the output never shows them. Files changed since the run `started` are parsed; a file names
 /// a process, not a test (see [`test_of_process`]). Returns the findings and notes for the
 /// report.
-fn log_path_findings(variables: &[(String, String)], started: std::time::SystemTime) -> (Vec<Finding>, Vec<String>) {
+fn log_path_findings(
+    variables: &[(String, std::ffi::OsString)],
+    started: std::time::SystemTime,
+) -> (Vec<Finding>, Vec<String>) {
+    use std::os::unix::ffi::OsStrExt;
     let mut findings = Vec::new();
     let mut notes = Vec::new();
     for (variable, options) in variables {
         let Some(prefix) = options
-            .split([':', ' '])
-            .filter_map(|o| o.strip_prefix("log_path="))
+            .as_bytes()
+            .split(|&b| b == b':' || b == b' ')
+            .filter_map(|o| o.strip_prefix(b"log_path="))
             .next_back()
-            .filter(|p| !p.is_empty() && *p != "stdout" && *p != "stderr")
+            .filter(|p| !p.is_empty() && *p != b"stdout" && *p != b"stderr")
         else {
             continue;
         };
-        let prefix = std::path::Path::new(prefix);
+        let prefix = std::path::Path::new(std::ffi::OsStr::from_bytes(prefix));
         let dir = match prefix.parent() {
             Some(dir) if !dir.as_os_str().is_empty() => dir.to_owned(),
             _ => std::path::PathBuf::from("."),
         };
-        let Some(base) = prefix.file_name().map(|b| format!("{}.", b.to_string_lossy())) else { continue };
+        let Some(base) = prefix.file_name().map(|b| [b.as_bytes(), b"."].concat()) else { continue };
         let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(&dir)
             .into_iter()
             .flatten()
             .flatten()
-            .filter(|e| e.file_name().to_string_lossy().starts_with(&base))
+            .filter(|e| e.file_name().as_bytes().starts_with(&base))
             .filter(|e| e.metadata().ok().and_then(|m| m.modified().ok()).is_some_and(|t| t >= started))
             .map(|e| e.path())
             .collect();

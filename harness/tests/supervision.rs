@@ -609,3 +609,23 @@ fn a_run_directory_removed_by_the_command_costs_only_the_measurements() {
     let warnings = run.json()["warnings"].to_string();
     assert!(warnings.contains("events.0 could not be read"), "{warnings}");
 }
+
+/// A user's sanitizer options are bytes (a path in a value need not be UTF-8): they reach the
+/// command merged with leakcheck's defaults, not dropped.
+#[test]
+fn sanitizer_options_that_are_not_utf8_are_kept() {
+    use std::os::unix::ffi::OsStrExt;
+    let options = std::ffi::OsStr::from_bytes(b"strip_path_prefix=/\xff/:handle_segv=1");
+    let output = Command::new(LEAKCHECK)
+        .args(["--sanitizer", "asan", "--", "sh", "-c", "printf %s \"$ASAN_OPTIONS\""])
+        .env("ASAN_OPTIONS", options)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(b"strip_path_prefix=/\xff/:handle_segv=1:detect_leaks=0:allocator_may_return_null=1")
+    );
+    assert_eq!(output.stdout, b"strip_path_prefix=/\xff/:handle_segv=1:detect_leaks=0:allocator_may_return_null=1");
+}

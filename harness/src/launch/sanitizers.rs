@@ -19,6 +19,8 @@
 //! Knows nothing of parsing reports (see `crate::sanitizer`).
 
 use std::collections::BTreeSet;
+use std::ffi::{OsStr, OsString};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 
 use object::{Object, ObjectSymbol};
@@ -154,16 +156,16 @@ pub struct Plan {
     pub runtimes: Vec<Runtime>,
     /// Libraries that must come first in `LD_PRELOAD`.
     pub preload_first: Vec<PathBuf>,
-    /// Variables to set (the options, merged).
-    pub variables: Vec<(String, String)>,
+    /// Variables to set (the options, merged): bytes, as the user's environment had them.
+    pub variables: Vec<(String, OsString)>,
     /// Whether the counting shim may be preloaded.
     pub shim: bool,
     pub notes: Vec<String>,
 }
 
 /// Decide the environment for `program` (already resolved through `PATH`), given `--sanitizer`
-/// and the current environment (`get`).
-pub fn plan(choice: Choice, program: &Path, get: impl Fn(&str) -> Option<String>) -> Plan {
+/// and the current environment (`get`, values as bytes: an option value need not be UTF-8).
+pub fn plan(choice: Choice, program: &Path, get: impl Fn(&str) -> Option<OsString>) -> Plan {
     let detected = detect(program);
     let runtimes: Vec<Runtime> = match choice {
         Choice::None => Vec::new(),
@@ -204,31 +206,40 @@ pub fn plan(choice: Choice, program: &Path, get: impl Fn(&str) -> Option<String>
 }
 
 /// Merge sanitizer options (`a=1:b=2`, also space-separated): `user` wins key by key; the
-/// user's options first, in their order, then the defaults they did not set.
-pub fn merge_options(defaults: &str, user: Option<&str>) -> String {
-    let split = |s: &str| -> Vec<(String, String)> {
-        s.split([':', ' ', '\n'])
+/// user's options first, in their order, then the defaults they did not set. Bytes throughout:
+/// a value (a path) may be any bytes but NUL.
+pub fn merge_options(defaults: &str, user: Option<&OsStr>) -> OsString {
+    let split = |s: &[u8]| -> Vec<(Vec<u8>, Vec<u8>)> {
+        s.split(|b| matches!(b, b':' | b' ' | b'\n'))
             .filter(|kv| !kv.is_empty())
-            .map(|kv| match kv.split_once('=') {
-                Some((k, v)) => (k.to_owned(), v.to_owned()),
-                None => (kv.to_owned(), String::new()),
+            .map(|kv| match kv.iter().position(|&b| b == b'=') {
+                Some(at) => (kv[..at].to_vec(), kv[at + 1..].to_vec()),
+                None => (kv.to_vec(), Vec::new()),
             })
             .collect()
     };
-    let mut merged = split(user.unwrap_or(""));
-    for (key, value) in split(defaults) {
+    let mut merged = split(user.map_or(&[][..], OsStr::as_bytes));
+    for (key, value) in split(defaults.as_bytes()) {
         if !merged.iter().any(|(k, _)| *k == key) {
             merged.push((key, value));
         }
     }
-    merged.iter().map(|(k, v)| if v.is_empty() { k.clone() } else { format!("{k}={v}") }).collect::<Vec<_>>().join(":")
+    let options: Vec<Vec<u8>> =
+        merged.into_iter().map(|(k, v)| if v.is_empty() { k } else { [k, v].join(&b'=') }).collect();
+    OsString::from_vec(options.join(&b':'))
 }
 
 /// Find a shared library by exact name (`libasan.so.8`) or by prefix (`libasan.so`, the newest
 /// version), where the dynamic linker looks by default.
-fn find_library(name: &str, get: &impl Fn(&str) -> Option<String>) -> Option<PathBuf> {
+fn find_library(name: &str, get: &impl Fn(&str) -> Option<OsString>) -> Option<PathBuf> {
     let mut dirs: Vec<PathBuf> = get("LD_LIBRARY_PATH")
-        .map(|p| p.split(':').filter(|d| !d.is_empty()).map(PathBuf::from).collect())
+        .map(|p| {
+            p.as_bytes()
+                .split(|&b| b == b':')
+                .filter(|d| !d.is_empty())
+                .map(|d| PathBuf::from(OsStr::from_bytes(d)))
+                .collect()
+        })
         .unwrap_or_default();
     dirs.extend(
         [
@@ -281,13 +292,20 @@ mod tests {
     #[test]
     fn the_user_wins_key_by_key() {
         let defaults = Runtime::Asan.default_options();
+        let user = |s: &str| Some(OsStr::new(s).to_owned());
         assert_eq!(merge_options(defaults, None), defaults);
         assert_eq!(
-            merge_options(defaults, Some("detect_leaks=1:verbosity=1")),
+            merge_options(defaults, user("detect_leaks=1:verbosity=1").as_deref()),
             "detect_leaks=1:verbosity=1:allocator_may_return_null=1:handle_segv=0"
         );
-        assert_eq!(merge_options("", Some("a=1 b=2")), "a=1:b=2");
-        assert_eq!(merge_options("x=1", Some("")), "x=1");
+        assert_eq!(merge_options("", user("a=1 b=2").as_deref()), "a=1:b=2");
+        assert_eq!(merge_options("x=1", user("").as_deref()), "x=1");
+        // Not UTF-8: the bytes are kept.
+        let odd = OsStr::from_bytes(b"log_path=/tmp/\xff/asan:handle_segv=1");
+        assert_eq!(
+            merge_options(defaults, Some(odd)).as_bytes(),
+            b"log_path=/tmp/\xff/asan:handle_segv=1:detect_leaks=0:allocator_may_return_null=1"
+        );
     }
 
     #[test]
@@ -317,7 +335,7 @@ mod tests {
         let plan = plan(Choice::Auto, &program, |_| None);
         assert_eq!(plan.runtimes, [Runtime::Asan]);
         assert!(plan.preload_first[0].to_string_lossy().contains("libasan.so"), "{plan:?}");
-        assert_eq!(plan.variables, [("ASAN_OPTIONS".to_string(), Runtime::Asan.default_options().to_string())]);
+        assert_eq!(plan.variables, [("ASAN_OPTIONS".to_string(), OsString::from(Runtime::Asan.default_options()))]);
         assert!(plan.shim);
         // Forced on a plain program: the runtime is preloaded too.
         let forced = super::plan(Choice::Asan, Path::new("/usr/bin/python3.11d"), |_| None);
