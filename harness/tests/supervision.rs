@@ -36,6 +36,10 @@ fn a_command_killed_by_a_signal_gives_128_plus_n_and_keeps_its_output() {
     assert_eq!(run.stdout, b"before\n");
     assert_eq!(run.json()["status"]["signal"], "SIGKILL");
     assert_eq!(run.log(), b"before\n");
+    assert!(run.stderr.ends_with("leakcheck: the command was killed by SIGKILL\n"), "{}", run.stderr);
+    let run = leakcheck(&[], &["sh", "-c", "kill -SEGV $$"]);
+    assert_eq!(run.code(), Some(128 + 11), "{}", run.stderr);
+    assert!(run.stderr.contains("leakcheck: the command was killed by SIGSEGV"), "{}", run.stderr);
 }
 
 #[test]
@@ -208,15 +212,26 @@ fn a_run_that_cannot_be_set_up_still_writes_its_report() {
 
 #[test]
 fn bad_flags_are_a_usage_error() {
+    // Each line of clap's message is one of leakcheck's own.
+    let own_lines = |out: &std::process::Output| {
+        let text = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(!text.is_empty() && text.lines().all(|l| l.starts_with("leakcheck: ")), "{text}");
+        text
+    };
     let out = Command::new(LEAKCHECK).args(["--grace", "x", "--", "true"]).output().unwrap();
     assert_eq!(out.status.code(), Some(64));
+    assert!(own_lines(&out).starts_with("leakcheck: error: invalid value 'x' for '--grace"));
     let out = Command::new(LEAKCHECK).output().unwrap();
     assert_eq!(out.status.code(), Some(64));
+    own_lines(&out);
     let out = Command::new(LEAKCHECK).args(["--json", "-", "--", "true"]).output().unwrap();
     assert_eq!(out.status.code(), Some(64), "stdout is the command's: no JSON there");
     let out = Command::new(LEAKCHECK).arg("--help").output().unwrap();
     assert_eq!(out.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&out.stdout).contains("Exit status:"));
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("leakcheck: "), "help is not prefixed");
+    let out = Command::new(LEAKCHECK).arg("--version").output().unwrap();
+    assert_eq!((out.status.code(), &out.stdout[..10]), (Some(0), &b"leakcheck "[..]));
 }
 
 /// The two pipes keep no order between them. When the child wrote to both while leakcheck was
