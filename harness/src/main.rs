@@ -49,7 +49,7 @@ fn main() {
     let mut report = outcome.report;
     let printed = match &report.status.error {
         Some(error) => format!("leakcheck: error: {}\n", leakcheck::escape::for_terminal(error)),
-        None => report.render_text() + &killed_line(&report.status).unwrap_or_default(),
+        None => report.render_text(),
     };
     let mut stderr = std::io::stderr().lock();
     if report.status.error.is_none() {
@@ -89,21 +89,6 @@ fn write_outputs(
 /// Every line of `text` (clap's message) as one of leakcheck's own; blank ones left out.
 fn prefixed(text: &str) -> String {
     text.lines().filter(|l| !l.trim().is_empty()).map(|line| format!("leakcheck: {line}\n")).collect()
-}
-
-/// The line saying that the command was killed by a signal, when it was: its status alone
-/// (139) is easy to misread, and regrtest printed nothing of it.
-fn killed_line(status: &leakcheck::report::RunStatus) -> Option<String> {
-    let signal = status.signal.as_deref()?;
-    let how = if status.killed_after_grace && signal == "SIGKILL" {
-        " (leakcheck's, at the end of the grace period)"
-    } else if status.interrupted_by.as_deref() == Some(signal) {
-        " (passed on by leakcheck)"
-    } else {
-        ""
-    };
-    let core = if status.core_dumped { " (core dumped)" } else { "" };
-    Some(format!("leakcheck: the command was killed by {signal}{how}{core}\n"))
 }
 
 /// What to write first so that our next line starts a line of its own.

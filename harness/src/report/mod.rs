@@ -311,7 +311,27 @@ impl RunReport {
         if self.tests.is_empty() {
             line(&mut out, "no regrtest test was seen in the output");
         }
+        if let Some(killed) = self.status.killed_by() {
+            line(&mut out, &killed);
+        }
         out
+    }
+}
+
+impl RunStatus {
+    /// `the command was killed by SIGSEGV (core dumped)`, when it was: its status alone (139)
+    /// is easy to misread, and regrtest printed nothing of it.
+    fn killed_by(&self) -> Option<String> {
+        let signal = self.signal.as_deref()?;
+        let how = if self.killed_after_grace && signal == "SIGKILL" {
+            " (leakcheck's, at the end of the grace period)"
+        } else if self.interrupted_by.as_deref() == Some(signal) {
+            " (passed on by leakcheck)"
+        } else {
+            ""
+        };
+        let core = if self.core_dumped { " (core dumped)" } else { "" };
+        Some(format!("the command was killed by {}{how}{core}", for_terminal(signal)))
     }
 }
 
