@@ -139,17 +139,20 @@ pub fn below_call_dispatch(
     let limit = limit.min(stack.len());
     let dispatch = |&return_address: &u64| {
         *known.entry(return_address).or_insert_with(|| {
-            let call = return_address.saturating_sub(1);
-            modules.iter().find(|m| m.start <= call && call < m.end).is_some_and(|module| {
-                let path = Path::new(OsStr::from_bytes(&module.path));
-                symbolizer
-                    .symbolize(path, call.wrapping_sub(module.bias))
-                    .iter()
-                    .any(|frame| frame.function.as_deref().is_some_and(is_call_dispatch))
-            })
+            call_frames(symbolizer, modules, return_address)
+                .is_some_and(|frames| frames.iter().any(|f| f.function.as_deref().is_some_and(is_call_dispatch)))
         })
     };
     stack[..limit].iter().position(dispatch).unwrap_or(limit).max(1).min(stack.len())
+}
+
+/// The frames (inlined calls first) of the call that `return_address` returns to, or `None`
+/// when it is in no module of the map. A return address points after the call; the call
+/// itself is one byte earlier.
+fn call_frames(symbolizer: &Symbolizer, modules: &[ModuleRecord], return_address: u64) -> Option<Vec<Frame>> {
+    let call = return_address.saturating_sub(1);
+    let module = modules.iter().find(|m| m.start <= call && call < m.end)?;
+    Some(symbolizer.symbolize(Path::new(OsStr::from_bytes(&module.path)), call.wrapping_sub(module.bias)))
 }
 
 /// The frames of a stack, innermost first, with leading allocator frames folded away; also
@@ -158,14 +161,9 @@ pub fn below_call_dispatch(
 pub fn frames(symbolizer: &Symbolizer, modules: &[ModuleRecord], stack: &[u64]) -> (Vec<Frame>, usize) {
     let mut frames = Vec::with_capacity(stack.len());
     for &return_address in stack {
-        // A return address points after the call; the call itself is one byte earlier.
-        let call = return_address.saturating_sub(1);
-        match modules.iter().find(|m| m.start <= call && call < m.end) {
-            Some(module) => {
-                let path = Path::new(OsStr::from_bytes(&module.path));
-                frames.extend(symbolizer.symbolize(path, call.wrapping_sub(module.bias)));
-            }
-            None => frames.push(Frame::outside_any_module(call)),
+        match call_frames(symbolizer, modules, return_address) {
+            Some(call) => frames.extend(call),
+            None => frames.push(Frame::outside_any_module(return_address.saturating_sub(1))),
         }
     }
     let folded = frames.iter().take_while(|f| f.function.as_deref().is_some_and(is_allocator_function)).count();

@@ -804,21 +804,7 @@ mod tests {
         .map(|s| s.to_string())
         .collect();
         let pthreads = BTreeMap::from([(0x7f00_0000_1000, 11), (0x7f00_0000_2000, 10)]);
-        let thread = |tid| ThreadReport { tid, state: "S".into(), frames: vec![], python_frames: vec![] };
-        let mut report = HangReport {
-            test: None,
-            pid: 10,
-            diagnosis: Diagnosis {
-                kind: DiagnosisKind::NoProgress,
-                summary: String::new(),
-                pid: 10,
-                threads: vec![],
-                locks: vec![],
-                reference: None,
-            },
-            processes: vec![ProcessReport { pid: 10, command: String::new(), threads: vec![thread(10), thread(11)] }],
-            notes: vec![],
-        };
+        let mut report = no_progress_in_pid_10(&[10, 11]);
         attach_python_frames(&mut report, &pthreads, &dump);
         let threads = &report.processes[0].threads;
         assert_eq!(
@@ -841,6 +827,29 @@ mod tests {
         assert!(report.notes[0].starts_with("1 Python thread stack(s)"), "{:?}", report.notes);
     }
 
+    /// A `no-progress` report of process 10 with sleeping threads `tids` and no stacks yet.
+    fn no_progress_in_pid_10(tids: &[i32]) -> HangReport {
+        let thread = |&tid: &i32| ThreadReport { tid, state: "S".into(), frames: vec![], python_frames: vec![] };
+        HangReport {
+            test: None,
+            pid: 10,
+            diagnosis: Diagnosis {
+                kind: DiagnosisKind::NoProgress,
+                summary: String::new(),
+                pid: 10,
+                threads: vec![],
+                locks: vec![],
+                reference: None,
+            },
+            processes: vec![ProcessReport {
+                pid: 10,
+                command: String::new(),
+                threads: tids.iter().map(thread).collect(),
+            }],
+            notes: vec![],
+        }
+    }
+
     #[test]
     fn a_dump_after_progress_dots_is_read() {
         // -R's progress dots go to stderr without a newline: the dump's header follows them.
@@ -855,24 +864,7 @@ mod tests {
             .iter()
             .all(|l| FAULTHANDLER_THREAD.is_match(l.as_bytes()) || FAULTHANDLER_FRAME.is_match(l.as_bytes())));
         assert!(!FAULTHANDLER_THREAD.is_match(b"Thread 0x00007fb98fd10780 (most recent call first): and more"));
-        let mut report = HangReport {
-            test: None,
-            pid: 10,
-            diagnosis: Diagnosis {
-                kind: DiagnosisKind::NoProgress,
-                summary: String::new(),
-                pid: 10,
-                threads: vec![],
-                locks: vec![],
-                reference: None,
-            },
-            processes: vec![ProcessReport {
-                pid: 10,
-                command: String::new(),
-                threads: vec![ThreadReport { tid: 10, state: "S".into(), frames: vec![], python_frames: vec![] }],
-            }],
-            notes: vec![],
-        };
+        let mut report = no_progress_in_pid_10(&[10]);
         attach_python_frames(&mut report, &BTreeMap::from([(0x7fb9_8fd1_0780, 10)]), &dump);
         let frames = &report.processes[0].threads[0].python_frames;
         assert_eq!(frames.iter().map(|f| f.function.as_str()).collect::<Vec<_>>(), ["test_third_call"]);

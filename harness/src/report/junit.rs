@@ -384,19 +384,14 @@ fn list(values: &[i64]) -> String {
 /// regrtest's `test_x leaked [..] references, sum=N` lines, as regrtest printed them: 3.13+
 /// also prints harmless non-zero deltas, with ` (this is fine)`.
 pub fn regrtest_leak_lines(test: &TestReport) -> Vec<String> {
-    let r = &test.regrtest;
-    let mut lines = Vec::new();
-    for (key, what, deltas) in [
-        ("references", "references", &r.references),
-        ("memory_blocks", "memory blocks", &r.memory_blocks),
-        ("file_descriptors", "file descriptors", &r.file_descriptors),
-    ] {
-        let Some(deltas) = deltas else { continue };
-        let sum: i64 = deltas.iter().fold(0i64, |a, d| a.saturating_add(*d));
-        let fine = if r.failing.contains(&key) { "" } else { " (this is fine)" };
-        lines.push(format!("{} leaked {} {what}, sum={sum}{fine}", test.name, list(deltas)));
-    }
-    lines
+    test.regrtest
+        .lines()
+        .map(|(what, deltas, failing)| {
+            let sum: i64 = deltas.iter().fold(0i64, |a, d| a.saturating_add(*d));
+            let fine = if failing { "" } else { super::FINE };
+            format!("{} leaked {} {what}, sum={sum}{fine}", test.name, list(deltas))
+        })
+        .collect()
 }
 
 /// Where the test's leak points: its first leak site with a Python frame in the test's own

@@ -169,17 +169,21 @@ pub struct RegrtestLeaks {
 }
 
 impl RegrtestLeaks {
-    /// `(label, deltas)` of each item regrtest printed as failing, in order (`"memory
-    /// blocks"`, as regrtest words it).
-    pub fn failing_lines(&self) -> impl Iterator<Item = (&'static str, &[i64])> {
+    /// `(label, deltas, failing)` of each item regrtest printed a line for, in order (`"memory
+    /// blocks"`, as regrtest words it; `failing`: not `(this is fine)`).
+    pub fn lines(&self) -> impl Iterator<Item = (&'static str, &[i64], bool)> {
         [
             ("references", "references", &self.references),
             ("memory_blocks", "memory blocks", &self.memory_blocks),
             ("file_descriptors", "file descriptors", &self.file_descriptors),
         ]
         .into_iter()
-        .filter(|(key, _, _)| self.failing.contains(key))
-        .filter_map(|(_, label, deltas)| Some((label, deltas.as_deref()?)))
+        .filter_map(|(key, label, deltas)| Some((label, deltas.as_deref()?, self.failing.contains(&key))))
+    }
+
+    /// `(label, deltas)` of each item regrtest printed as failing (see [`Self::lines`]).
+    pub fn failing_lines(&self) -> impl Iterator<Item = (&'static str, &[i64])> {
+        self.lines().filter(|(_, _, failing)| *failing).map(|(label, deltas, _)| (label, deltas))
     }
 }
 
@@ -335,6 +339,9 @@ impl RunStatus {
     }
 }
 
+/// What 3.13+'s regrtest adds to a leak line whose deltas do not fail the test.
+pub(crate) const FINE: &str = " (this is fine)";
+
 fn plural(n: usize) -> &'static str {
     if n == 1 {
         ""
@@ -352,17 +359,10 @@ fn render_test(out: &mut String, test: &TestReport, huntrleaks: bool) {
     let name = for_terminal(&test.name);
     let outcome = for_terminal(&test.outcome);
     let r = &test.regrtest;
-    let mut regrtest = Vec::new();
-    for (key, label, deltas) in [
-        ("references", "references", &r.references),
-        ("memory_blocks", "memory blocks", &r.memory_blocks),
-        ("file_descriptors", "file descriptors", &r.file_descriptors),
-    ] {
-        if let Some(deltas) = deltas {
-            let fine = if r.failing.contains(&key) { "" } else { " (this is fine)" };
-            regrtest.push(format!("{label} {}{fine}", list(deltas)));
-        }
-    }
+    let regrtest: Vec<String> = r
+        .lines()
+        .map(|(label, deltas, failing)| format!("{label} {}{}", list(deltas), if failing { "" } else { FINE }))
+        .collect();
     if !test.leaked {
         // Measured by the shim, or by regrtest's `-R`, which completes its repetitions only for
         // a passing test (it prints deltas only when they leak). Repetitions cut short give no
