@@ -60,6 +60,11 @@ impl OutputSink for Sink<'_> {
             }
     }
 
+    /// regrtest's parts start with a write of their own, and so does a sanitizer report.
+    fn starts_write(&self, _stream: Stream, line: &[u8]) -> bool {
+        regrtest::Parser::starts_part(line) || sanitizer::starts_report(line)
+    }
+
     /// The tests running in `-j` workers now get no result line if the signal ends them: the
     /// parser learns their names from the workers' command lines.
     fn interrupted(&mut self, _signal: nix::sys::signal::Signal, command: i32) {

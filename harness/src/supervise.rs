@@ -62,6 +62,14 @@ pub trait OutputSink {
         false
     }
 
+    /// Whether `line` of `stream` is likely the first line of a write of its own (for regrtest:
+    /// a progress line, `beginning N repetitions`, a sanitizer report's headline): where a batch
+    /// of both pipes may be cut between two runs of writes (see `order_by_runs`). Default: none.
+    fn starts_write(&self, stream: Stream, line: &[u8]) -> bool {
+        let _ = (stream, line);
+        false
+    }
+
     /// The first terminating signal leakcheck received (SIGINT, SIGTERM, ...), before it is
     /// passed on: the tree is still as it was. `command` is the command's pid.
     fn interrupted(&mut self, signal: Signal, command: i32) {
@@ -422,13 +430,13 @@ impl<'a> Loop<'a> {
                     self.drain(i, &mut buf, &mut Lines::Batch(&mut batches[i]))?;
                 }
                 let [stdout, stderr] = batches;
-                let merged = match runs.as_deref().and_then(first_written) {
-                    Some(Stream::Stdout) => stdout.into_iter().chain(stderr).collect(),
-                    Some(Stream::Stderr) => stderr.into_iter().chain(stdout).collect(),
-                    None => {
-                        merge_batches(stdout, stderr, |stream, line, first| sink.starts_section(stream, line, first))
-                    }
+                let merged = match runs {
+                    Some(runs) => order_by_runs(&runs, stdout, stderr, |stream, line| sink.starts_write(stream, line)),
+                    None => Err((stdout, stderr)),
                 };
+                let merged = merged.unwrap_or_else(|(stdout, stderr)| {
+                    merge_batches(stdout, stderr, |stream, line, first| sink.starts_section(stream, line, first))
+                });
                 for line in merged {
                     self.emit(&mut Lines::Sink(&mut *sink), line.stream, &line.text, line.newline)?;
                 }
@@ -952,15 +960,54 @@ impl WriteOrder {
     }
 }
 
-/// The stream whose lines all come first in a batch of both pipes, given the runs of writes
-/// read just before it: with one run, the other stream's bytes came later; with two, all of
-/// the first came before all of the second. With none, or a stream written, then the other,
-/// then the first again, the split inside a stream is unknown: None.
-fn first_written(runs: &[Stream]) -> Option<Stream> {
-    match runs {
-        [first] | [first, _] => Some(*first),
-        _ => None,
+/// The lines of both pipes, read in one turn of the loop, in the order of `runs`, the runs of
+/// writes read just before them (oldest first): each stream is cut into as many pieces as it
+/// has runs, and the pieces are taken as the runs say. With one run per stream (or one stream)
+/// no cut is needed. Otherwise a cut goes before a line that `starts_write`, and the last such
+/// lines are taken: the loop woke at the first write, so the runs after it are the few writes
+/// made before it read, short ones. Err (the batches back) when there are no runs, or a stream
+/// has fewer lines that start a write than it needs cuts: then the order is unknown.
+fn order_by_runs(
+    runs: &[Stream],
+    stdout: Vec<BatchLine>,
+    stderr: Vec<BatchLine>,
+    starts_write: impl Fn(Stream, &[u8]) -> bool,
+) -> Result<Vec<BatchLine>, (Vec<BatchLine>, Vec<BatchLine>)> {
+    if runs.is_empty() {
+        return Err((stdout, stderr));
     }
+    // Where each stream is cut: before the last `runs of it - 1` lines that start a write.
+    let cuts = |stream: Stream, lines: &[BatchLine]| -> Option<Vec<usize>> {
+        let needed = runs.iter().filter(|&&s| s == stream).count().saturating_sub(1);
+        let starts: Vec<usize> = (0..lines.len()).filter(|&i| starts_write(stream, &lines[i].text)).collect();
+        (starts.len() >= needed).then(|| starts[starts.len() - needed..].to_vec())
+    };
+    let (Some(out_cuts), Some(err_cuts)) = (cuts(Stream::Stdout, &stdout), cuts(Stream::Stderr, &stderr)) else {
+        return Err((stdout, stderr));
+    };
+    let pieces = |lines: Vec<BatchLine>, cuts: Vec<usize>| {
+        let mut pieces = Vec::with_capacity(cuts.len() + 1);
+        let mut rest = lines;
+        for &cut in cuts.iter().rev() {
+            pieces.push(rest.split_off(cut));
+        }
+        pieces.push(rest);
+        pieces.reverse();
+        pieces.into_iter()
+    };
+    let (mut out, mut err) = (pieces(stdout, out_cuts), pieces(stderr, err_cuts));
+    let mut merged = Vec::new();
+    for &stream in runs {
+        let piece = match stream {
+            Stream::Stdout => out.next(),
+            Stream::Stderr => err.next(),
+        };
+        merged.extend(piece.unwrap_or_default());
+    }
+    // Bytes written after the runs were read: each stream's own come last, stdout's first.
+    merged.extend(out.flatten());
+    merged.extend(err.flatten());
+    Ok(merged)
 }
 
 /// The lines of both pipes, read in one turn of the loop, in the order they were most likely
@@ -1069,12 +1116,33 @@ mod tests {
     }
 
     #[test]
-    fn a_batch_is_ordered_by_its_first_stream_only_when_the_runs_are_clear() {
+    fn a_batch_is_cut_by_the_runs_of_writes_at_the_last_lines_that_start_one() {
         use Stream::{Stderr, Stdout};
-        assert_eq!(first_written(&[Stdout]), Some(Stdout), "stderr's bytes came after the events");
-        assert_eq!(first_written(&[Stderr, Stdout]), Some(Stderr));
-        assert_eq!(first_written(&[]), None);
-        assert_eq!(first_written(&[Stdout, Stderr, Stdout]), None, "where stdout splits is unknown");
+        let starts = |_: Stream, line: &[u8]| line.starts_with(b"[") || line.starts_with(b"==");
+        let order = |runs: &[Stream], out: &[&str], err: &[&str]| {
+            order_by_runs(runs, batch(Stdout, out), batch(Stderr, err), starts).ok().map(|lines| texts(&lines))
+        };
+        // One run per stream: all of the first, then all of the other, whatever the lines.
+        assert_eq!(order(&[Stderr, Stdout], &["[2] b"], &["a's"]).unwrap(), ["a's", "[2] b"]);
+        assert_eq!(
+            order(&[Stdout], &["[2] b"], &["later"]).unwrap(),
+            ["[2] b", "later"],
+            "stderr came after the events"
+        );
+        // stderr, stdout, stderr: the second run of stderr is its last report.
+        assert_eq!(
+            order(&[Stderr, Stdout, Stderr], &["[2] b"], &["==1==ERROR a", "a's frame", "==1==ERROR b"]).unwrap(),
+            ["==1==ERROR a", "a's frame", "[2] b", "==1==ERROR b"]
+        );
+        // The first run's bytes were read last turn: its piece is empty.
+        assert_eq!(order(&[Stderr, Stdout, Stderr], &["[2] b"], &["==1==ERROR b"]).unwrap(), ["[2] b", "==1==ERROR b"]);
+        assert_eq!(
+            order(&[Stdout, Stderr, Stdout], &["[1] a", "a says", "[2] b", "[3] c"], &["a's"]).unwrap(),
+            ["[1] a", "a says", "[2] b", "a's", "[3] c"]
+        );
+        // No line where stderr could be cut, or no runs: unknown.
+        assert_eq!(order(&[Stderr, Stdout, Stderr], &["[2] b"], &["x", "y"]), None);
+        assert_eq!(order(&[], &["[2] b"], &["x"]), None);
     }
 
     #[test]

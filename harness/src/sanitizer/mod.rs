@@ -110,7 +110,7 @@ use serde::Serialize;
 
 pub use self::dedup::{deduplicate, DEDUP_FRAMES};
 pub use self::fold::fold_frames_of;
-pub use self::parser::Parser;
+pub use self::parser::{starts_report, Parser};
 pub use self::symbolize::{symbolize_findings, symbolize_log, MAX_HELD_LINES};
 
 /// Reports open at once (one per process and sanitizer); a new report past it closes the least

@@ -987,6 +987,14 @@ fn clip(text: &str, max: usize) -> &str {
 
 /// The line as text: at most [`MAX_LINE_BYTES`], line ending and ANSI colour sequences
 /// removed, invalid UTF-8 replaced.
+/// Whether `line` opens a sanitizer report (`==PID==ERROR: AddressSanitizer: ...`, UBSan's
+/// `FILE:LINE:COL: runtime error: ...`): where the supervisor may cut a batch of stderr between
+/// two runs of writes, the runtime writing each report from its headline on.
+#[must_use]
+pub fn starts_report(line: &[u8]) -> bool {
+    matches!(line::classify(&prepare(line)), Line::Headline(_))
+}
+
 fn prepare(line: &[u8]) -> Cow<'_, str> {
     let line = &line[..line.len().min(MAX_LINE_BYTES)];
     let line = line.strip_suffix(b"\n").unwrap_or(line);
