@@ -72,6 +72,13 @@ impl OutputSink for Sink<'_> {
         self.parser.saw_running(&crate::hang::own_worker_tests(root, command));
     }
 
+    /// A `-j` worker outliving regrtest's main process (killed from outside) runs a test that
+    /// no result line will name: the parser learns it from the worker's command line.
+    fn left_behind(&mut self, pids: &[i32]) {
+        let root = std::process::id() as i32;
+        self.parser.saw_running(&crate::hang::orphaned_worker_tests(root, pids));
+    }
+
     fn tick(&mut self, command: i32) -> Vec<supervise::Action> {
         let root = std::process::id() as i32;
         self.hangs.tick(root, command, self.parser.current_test(), std::time::Instant::now())

@@ -76,6 +76,13 @@ pub trait OutputSink {
         let _ = (signal, command);
     }
 
+    /// The command has exited and these processes of its tree are alive yet, about to be
+    /// ended (or already ending from a forwarded signal): regrtest's `-j` workers, say, whose
+    /// main process was killed. Their command lines are still there to read.
+    fn left_behind(&mut self, pids: &[i32]) {
+        let _ = pids;
+    }
+
     /// About once a second while the command runs (`command` is its pid): a chance to look at
     /// the tree and ask for processes to be ended.
     fn tick(&mut self, command: i32) -> Vec<Action> {
@@ -496,7 +503,7 @@ impl<'a> Loop<'a> {
     fn after_exit(&mut self, sink: &mut dyn OutputSink) -> Result<bool, SuperviseError> {
         if !self.leftovers_handled {
             // Whatever holds the pipes or runs on is something the command left behind.
-            self.end_leftovers();
+            self.end_leftovers(sink);
         }
         let survivors = live_descendants();
         if self.killed {
@@ -731,12 +738,13 @@ impl<'a> Loop<'a> {
     }
 
     /// After the child exited: TERM what is left of the tree, KILL it after the grace period.
-    fn end_leftovers(&mut self) {
+    fn end_leftovers(&mut self, sink: &mut dyn OutputSink) {
         self.leftovers_handled = true;
         let pids = live_descendants();
         if pids.is_empty() {
             return;
         }
+        sink.left_behind(&pids);
         // Named now: the command line of a process that is exiting is soon gone.
         let found = pids.iter().map(|&pid| Leftover { pid, command: process_command(pid) });
         // After a forwarded SIGTERM, SIGHUP or SIGQUIT every process had it once and the grace

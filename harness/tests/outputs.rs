@@ -236,10 +236,19 @@ struct Stopped {
     _out: tempfile::TempDir,
 }
 
+/// Who gets the signal that stops the run.
+#[derive(Clone, Copy, PartialEq)]
+enum To {
+    /// leakcheck, as from buildbot or a terminal.
+    Leakcheck,
+    /// The command (regrtest's main process), from outside: the OOM killer, an impatient user.
+    Command,
+}
+
 /// Run `test_leak_raw` then `test_quiet_sleeper` (600 s) under leakcheck, sequentially or
-/// with `-j 2` (`jobs`), send `signal` to leakcheck once the sleeper sleeps in its
-/// repetitions, and check that the log has everything the terminal got.
-fn stop_in_the_middle_of_a_test(signal: i32, jobs: bool) -> Stopped {
+/// with `-j 2` (`jobs`), send `signal` to `to` once the sleeper sleeps in its repetitions,
+/// and check that the log has everything the terminal got.
+fn stop_in_the_middle_of_a_test(signal: i32, jobs: bool, to: To) -> Stopped {
     let dir = testdir();
     let out = tempfile::tempdir().unwrap();
     let (json, junit) = (out.path().join("r.json"), out.path().join("j.xml"));
@@ -293,8 +302,16 @@ fn stop_in_the_middle_of_a_test(signal: i32, jobs: bool) -> Stopped {
         seen
     });
     sleeping.recv_timeout(Duration::from_secs(120)).expect("test_quiet_sleeper began its repetitions");
-    // SAFETY: plain kill(2) on our own child.
-    unsafe { libc::kill(child.0.id() as i32, signal) };
+    let pid = match to {
+        To::Leakcheck => child.0.id() as i32,
+        To::Command => {
+            let id = child.0.id();
+            let children = std::fs::read_to_string(format!("/proc/{id}/task/{id}/children")).unwrap();
+            children.split_whitespace().next().expect("leakcheck runs the command").parse().unwrap()
+        }
+    };
+    // SAFETY: plain kill(2) on our own child or its only child.
+    unsafe { libc::kill(pid, signal) };
     let seen = stdout_reader.join().unwrap();
     let status = wait_with_limit(&mut child, Duration::from_secs(120));
     let stderr = stderr_reader.join().unwrap();
@@ -314,7 +331,7 @@ fn stop_in_the_middle_of_a_test(signal: i32, jobs: bool) -> Stopped {
 /// it came is cut short; the tests before it keep their verdicts, and every file is complete.
 #[test]
 fn sigterm_in_the_middle_of_a_test_leaves_complete_reports_and_log() {
-    let stopped = stop_in_the_middle_of_a_test(libc::SIGTERM, false);
+    let stopped = stop_in_the_middle_of_a_test(libc::SIGTERM, false, To::Leakcheck);
     let (report, stderr) = (&stopped.report, &stopped.stderr);
     assert_eq!(stopped.status.code(), Some(101), "the raw leak found before the signal still counts:\n{stderr}");
     assert_eq!(report["status"]["interrupted_by"], "SIGTERM");
@@ -334,7 +351,7 @@ fn sigterm_in_the_middle_of_a_test_leaves_complete_reports_and_log() {
 /// stopped is `interrupted`, which is no failure of that test: skipped in JUnit.
 #[test]
 fn sigint_in_the_middle_of_a_test_marks_it_interrupted() {
-    let stopped = stop_in_the_middle_of_a_test(libc::SIGINT, false);
+    let stopped = stop_in_the_middle_of_a_test(libc::SIGINT, false, To::Leakcheck);
     let (report, stderr) = (&stopped.report, &stopped.stderr);
     assert_eq!(stopped.status.code(), Some(101), "the raw leak found before the signal still counts:\n{stderr}");
     assert_eq!(report["status"]["interrupted_by"], "SIGINT");
@@ -354,7 +371,7 @@ fn sigint_in_the_middle_of_a_test_marks_it_interrupted() {
 #[test]
 fn signals_in_the_middle_of_a_worker_test_mark_it_interrupted() {
     for signal in [libc::SIGINT, libc::SIGTERM] {
-        let stopped = stop_in_the_middle_of_a_test(signal, true);
+        let stopped = stop_in_the_middle_of_a_test(signal, true, To::Leakcheck);
         let (report, stderr) = (&stopped.report, &stopped.stderr);
         assert_eq!(stopped.status.code(), Some(101), "the raw leak found before the signal still counts:\n{stderr}");
         let tests = report["tests"].as_array().unwrap();
@@ -371,13 +388,31 @@ fn signals_in_the_middle_of_a_worker_test_mark_it_interrupted() {
     }
 }
 
+/// regrtest's main process killed from outside leaves its `-j` workers behind: leakcheck ends
+/// them, and the test each ran is listed (from its command line), with no outcome known.
+#[test]
+fn a_killed_regrtest_main_leaves_its_workers_tests_listed() {
+    let stopped = stop_in_the_middle_of_a_test(libc::SIGKILL, true, To::Command);
+    let (report, stderr) = (&stopped.report, &stopped.stderr);
+    assert_eq!(report["status"]["signal"], "SIGKILL", "{stderr}");
+    let tests = report["tests"].as_array().unwrap();
+    let sleeper = tests.iter().find(|t| t["name"] == "test_quiet_sleeper");
+    assert_eq!(
+        sleeper.unwrap_or_else(|| panic!("the orphaned worker's test is listed: {report:#}"))["outcome"],
+        "unknown"
+    );
+    let leftovers = report["leftover_processes"].as_array().unwrap();
+    assert!(leftovers.iter().any(|l| l["command"].as_str().unwrap().contains("test_quiet_sleeper")), "{report:#}");
+    assert!(tests.iter().any(|t| t["name"] == "test_leak_raw" && t["leaked"] == true), "{report:#}");
+}
+
 /// regrtest's `-j` workers, which had the forwarded SIGTERM too, may still be exiting when
 /// regrtest has: they were not left behind, and are not listed as leftovers, whichever of them
 /// is faster, run after run.
 #[test]
 fn workers_ending_on_a_forwarded_sigterm_are_no_leftovers() {
     for _ in 0..4 {
-        let stopped = stop_in_the_middle_of_a_test(libc::SIGTERM, true);
+        let stopped = stop_in_the_middle_of_a_test(libc::SIGTERM, true, To::Leakcheck);
         let (report, stderr) = (&stopped.report, &stopped.stderr);
         assert_eq!(report["status"]["interrupted_by"], "SIGTERM", "{stderr}");
         assert_eq!(report["leftover_processes"], serde_json::json!([]), "{stderr}");

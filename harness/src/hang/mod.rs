@@ -593,6 +593,18 @@ pub fn own_worker_tests(root: i32, command: i32) -> Vec<String> {
     tree.values().filter(|p| is_own_worker(p.pid, &tree, command)).filter_map(|p| worker_test(&p.argv)).collect()
 }
 
+/// The tests that regrtest `-j` workers among `pids` run, of those orphaned: re-parented to
+/// `root` (the run's child subreaper) because their regrtest main process is gone. Workers of
+/// a regrtest run by a test (test_regrtest) have that regrtest as parent while it lives.
+pub fn orphaned_worker_tests(root: i32, pids: &[i32]) -> Vec<String> {
+    let mut tree = procfs::sample_tree(root);
+    tree.retain(|pid, process| pids.contains(pid) && process.ppid == root);
+    for process in tree.values_mut() {
+        process.load_argv();
+    }
+    tree.values().filter_map(|p| worker_test(&p.argv)).collect()
+}
+
 /// The test a regrtest `-j` worker runs, from its command line: 3.11's `--worker-args
 /// '[{...}, "test_x"]'`, 3.12+'s `-m test.libregrtest.worker '{"tests": ["test_x"], ...}'`
 /// (whose other keys include `"test_dir"`: the JSON is read, not searched).
