@@ -16,6 +16,8 @@ def _interrupt_at_refleak_import(event, args):
         os.kill(os.getpid(), signal.SIGINT)
 
 
+# Python leaves SIGINT ignored when it started so (a background job of a non-interactive shell).
+signal.signal(signal.SIGINT, signal.default_int_handler)
 sys.addaudithook(_interrupt_at_refleak_import)
 
 
