@@ -277,8 +277,11 @@ pub fn execute(config: &Config, notify: Notify<'_>) -> anyhow::Result<RunOutcome
         if shim_wanted { read_shim_data(run_dir.path(), &mut report.warnings) } else { ShimData::default() };
     // Quiet mode (`-q`) hides `beginning N repetitions` (and progress lines); the shim only
     // measures in `-R` runs.
-    let saw_huntrleaks = saw_beginning || (!parsed.progress_seen && !shim_data.series.is_empty());
-    assemble(&mut report, &supervised, parsed, saw_huntrleaks, &shim_data, &symbolizer, &config.suppressions);
+    let argv: Vec<String> = config.command.iter().map(|a| a.to_string_lossy().into_owned()).collect();
+    let own = OwnProcesses::new(&shim_data, supervised.pid, &argv);
+    let saw_huntrleaks =
+        saw_beginning || (!parsed.progress_seen && shim_data.series.iter().any(|s| own.contains(s.pid)));
+    assemble(&mut report, &supervised, parsed, saw_huntrleaks, (&shim_data, &own), &symbolizer, &config.suppressions);
     add_hangs(&mut report, hangs);
     let (mut logged, log_notes) = log_path_findings(&sanitizer_plan.variables, started);
     for finding in &mut logged {
@@ -498,7 +501,7 @@ fn assemble(
     supervised: &Supervised,
     parsed: ParsedRun,
     saw_huntrleaks: bool,
-    shim: &ShimData,
+    (shim, own): (&ShimData, &OwnProcesses<'_>),
     symbolizer: &Symbolizer,
     suppressions: &crate::suppress::Suppressions,
 ) {
@@ -558,16 +561,28 @@ fn assemble(
             .summary
             .as_ref()
             .is_some_and(|s| !s.interrupted && !s.result.as_deref().unwrap_or("").contains("INTERRUPTED"));
-        let mut seen: std::collections::HashSet<&str> = regrtest_names.iter().map(String::as_str).collect();
-        let mut unnamed = Vec::new();
-        for series in shim.series.iter().rev() {
-            if seen.insert(series.test.as_str()) {
-                let outcome = (passed && series.aborted == Some(false)).then_some(Outcome::Passed);
-                let test = regrtest::TestResult { name: series.test.clone(), outcome, ..Default::default() };
-                unnamed.push(test_report(&test, Some(series), &join));
+        // The series of each test regrtest did not name, tests in the order they began; only
+        // the run's own regrtest's: those of a regrtest that a test ran are not the run's tests.
+        let mut unnamed: Vec<(&str, Vec<&Series>)> = Vec::new();
+        for series in shim.series.iter().filter(|s| own.contains(s.pid)) {
+            let name = series.test.as_str();
+            if regrtest_names.iter().any(|n| n == name) {
+                continue;
+            }
+            match unnamed.iter_mut().find(|(n, _)| *n == name) {
+                Some((_, all)) => all.push(series),
+                None => unnamed.push((name, vec![series])),
             }
         }
-        tests.extend(unnamed.into_iter().rev());
+        for (name, all) in unnamed {
+            let (series, note) = choose_series(&all, false);
+            let ran_through = all.iter().all(|s| s.aborted == Some(false));
+            let outcome = (passed && ran_through).then_some(Outcome::Passed);
+            let test = regrtest::TestResult { name: name.to_owned(), outcome, ..Default::default() };
+            let mut report = test_report(&test, series, &join);
+            report.notes.extend(note);
+            tests.push(report);
+        }
     }
 
     if report.shim.enabled && saw_huntrleaks && shim.patched.is_empty() {
@@ -622,6 +637,35 @@ fn assemble(
         }
     }
     report.tests = tests;
+}
+
+/// The processes of the run's own regrtest, as the shim's `process` records tell: its main
+/// process (the command) and the `-j` workers it started; not a regrtest that a test ran
+/// (test_regrtest runs many, with `-R`), nor the processes of those. A process without a record
+/// (the shim did not patch it), or a command that is no regrtest itself (a wrapper: `timeout`,
+/// `make`), gets the benefit of the doubt: its series count.
+struct OwnProcesses<'a> {
+    shim: &'a ShimData,
+    command: i32,
+    command_is_regrtest: bool,
+}
+
+impl<'a> OwnProcesses<'a> {
+    fn new(shim: &'a ShimData, command: i32, argv: &[String]) -> Self {
+        let command_is_regrtest = regrtest::is_regrtest_command(argv)
+            || shim.processes.get(&command).is_some_and(|p| regrtest::is_regrtest_command(&p.argv));
+        OwnProcesses { shim, command, command_is_regrtest }
+    }
+
+    fn contains(&self, pid: i32) -> bool {
+        if pid == self.command || !self.command_is_regrtest {
+            return true;
+        }
+        self.shim
+            .processes
+            .get(&pid)
+            .is_none_or(|p| p.ppid == self.command && crate::hang::worker_test(&p.argv).is_some())
+    }
 }
 
 /// The series a test's report is about, when the shim measured it more than once, and a note
@@ -953,6 +997,27 @@ mod tests {
     }
 
     #[test]
+    fn own_processes_are_the_command_and_its_workers_not_a_regrtest_a_test_ran() {
+        let mut shim = ShimData::default();
+        let worker = r#"python3\x00-m\x00test.regrtest\x00--worker-args\x00[{}, \x22test_a\x22]"#;
+        let nested_main = r#"python3\x00-m\x00test\x00-R\x003:3\x00test_b"#;
+        let events =
+            format!("process\t20\t10\t{worker}\nprocess\t30\t20\t{nested_main}\nprocess\t40\t10\t{nested_main}\n");
+        shim.add_file(events.as_bytes());
+        assert_eq!(shim.bad_lines, 0);
+        let argv: Vec<String> = ["python3", "-m", "test", "-j2", "-R", "3:3"].map(String::from).to_vec();
+        let own = OwnProcesses::new(&shim, 10, &argv);
+        assert!(own.contains(10), "the command");
+        assert!(own.contains(20), "its worker");
+        assert!(!own.contains(30), "a regrtest its worker's test ran");
+        assert!(!own.contains(40), "a regrtest its own test ran (sequentially)");
+        assert!(own.contains(50), "no record: the benefit of the doubt");
+        // A wrapper command (`timeout 600 python -m test`): every series counts.
+        let own = OwnProcesses::new(&shim, 10, &["timeout".into(), "600".into()]);
+        assert!(own.contains(30));
+    }
+
+    #[test]
     fn leak_sites_carry_their_python_frame_and_each_missing_frames_reason_warns_once() {
         let counters = |kind: &str, a: i64, b: i64| format!("{kind}\t10\ttest_x\t{a}\t{b}\t63\t0\t0\t0\t0\t0\t0\n");
         let mut events = counters("begin", 1, 2) + &counters("baseline", -1, 0);
@@ -972,6 +1037,7 @@ mod tests {
 
         let mut report = RunReport::new(vec!["python3".into()], "/tmp/x".into());
         let supervised = Supervised {
+            pid: 1,
             exit: ChildExit::Exited(0),
             interrupted_by: None,
             killed: false,
@@ -979,7 +1045,16 @@ mod tests {
             output_errors: Vec::new(),
             ends_mid_line: [false; 2],
         };
-        assemble(&mut report, &supervised, ParsedRun::default(), false, &shim, &Symbolizer::new(), &Default::default());
+        let own = OwnProcesses::new(&shim, 1, &[]);
+        assemble(
+            &mut report,
+            &supervised,
+            ParsedRun::default(),
+            false,
+            (&shim, &own),
+            &Symbolizer::new(),
+            &Default::default(),
+        );
         let [test] = report.tests.as_slice() else { panic!("{:#?}", report.tests) };
         let [site] = test.leak_sites.as_slice() else { panic!("{:#?}", test.leak_sites) };
         assert_eq!(
@@ -998,7 +1073,9 @@ mod tests {
         shim.add_file(reason.as_bytes());
         shim.add_file(reason.replace("\t11\t", "\t12\t").as_bytes());
         let mut report = RunReport::new(vec!["python3".into()], "/tmp/x".into());
-        assemble(&mut report, &supervised, ParsedRun::default(), false, &shim, &Symbolizer::new(), &Default::default());
+        let own = OwnProcesses::new(&shim, 1, &[]);
+        let shim = (&shim, &own);
+        assemble(&mut report, &supervised, ParsedRun::default(), false, shim, &Symbolizer::new(), &Default::default());
         assert_eq!(report.tests[0].leak_sites[0].python_frame, None);
         assert_eq!(report.warnings, ["leak sites have no Python frame: CPython 3.12: its frame layout is not known"]);
     }

@@ -136,6 +136,12 @@ pub enum Line {
         reason: Vec<u8>,
     },
     Module(ModuleRecord),
+    /// A process, once, before its first `patched` record: its parent and command line.
+    Process {
+        pid: i32,
+        ppid: i32,
+        argv: Vec<String>,
+    },
     /// A Python type found among the live blocks of an `obj` site at the end of the series.
     ObjectType {
         site: u32,
@@ -260,6 +266,10 @@ pub fn parse_line(line: &[u8]) -> Result<Line, ParseError> {
             let [_, p, _, reason] = fields[..] else { return Err(ParseError::FieldCount) };
             Ok(Line::NoPyFrames { pid: pid(p)?, reason: unescape(reason)? })
         }
+        Some(b"process") => {
+            let [_, p, parent, argv] = fields[..] else { return Err(ParseError::FieldCount) };
+            Ok(Line::Process { pid: pid(p)?, ppid: pid(parent)?, argv: split_argv(&unescape(argv)?) })
+        }
         Some(b"module") => {
             let [_, p, path, bias, start, end] = fields[..] else { return Err(ParseError::FieldCount) };
             Ok(Line::Module(ModuleRecord {
@@ -276,6 +286,11 @@ pub fn parse_line(line: &[u8]) -> Result<Line, ParseError> {
 
 fn int(field: &[u8]) -> Result<i64, ParseError> {
     std::str::from_utf8(field).ok().and_then(|s| s.parse().ok()).ok_or(ParseError::Number)
+}
+
+/// A NUL-separated command line (`/proc/PID/cmdline`) as arguments.
+fn split_argv(cmdline: &[u8]) -> Vec<String> {
+    cmdline.split(|&b| b == 0).filter(|a| !a.is_empty()).map(|a| String::from_utf8_lossy(a).into_owned()).collect()
 }
 
 /// Parse a record with counters (every kind but `site`, `stack`, `pyframe`, `nopyframes` and
@@ -401,6 +416,13 @@ impl Series {
     }
 }
 
+/// What a `process` record tells of a process.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProcessRecord {
+    pub ppid: i32,
+    pub argv: Vec<String>,
+}
+
 /// Everything read from a run directory.
 #[derive(Debug, Default)]
 pub struct ShimData {
@@ -410,6 +432,8 @@ pub struct ShimData {
     pub patched: BTreeMap<i32, String>,
     /// `(pid, message)` of `error` records.
     pub errors: Vec<(i32, String)>,
+    /// pid -> parent and command line, of the processes that patched regrtest's `-R` driver.
+    pub processes: BTreeMap<i32, ProcessRecord>,
     /// `(pid, argv)` of processes whose hooks were replaced (PYTHONMALLOC, -X dev).
     pub replaced: Vec<(i32, Vec<String>)>,
     /// Why Python frames could not be had (`nopyframes` records), each distinct reason once, in
@@ -524,6 +548,10 @@ impl ShimData {
                     continue;
                 }
                 // A statement about the process, not about a series: valid outside one too.
+                Ok(Line::Process { pid, ppid, argv }) => {
+                    self.processes.insert(pid, ProcessRecord { ppid, argv });
+                    continue;
+                }
                 Ok(Line::NoPyFrames { reason, .. }) => {
                     let reason = String::from_utf8_lossy(&reason).into_owned();
                     if !self.no_python_frames.contains(&reason) {
@@ -600,12 +628,7 @@ impl ShimData {
                 }
                 Kind::Error => self.errors.push((record.pid, record.text_lossy())),
                 Kind::Replaced => {
-                    let argv = record
-                        .text
-                        .split(|&b| b == 0)
-                        .filter(|a| !a.is_empty())
-                        .map(|a| String::from_utf8_lossy(a).into_owned())
-                        .collect();
+                    let argv = split_argv(&record.text);
                     self.replaced.push((record.pid, argv));
                 }
             }

@@ -125,6 +125,8 @@ pub struct Leftover {
 /// What happened while supervising.
 #[derive(Debug)]
 pub struct Supervised {
+    /// The command's process id.
+    pub pid: i32,
     pub exit: ChildExit,
     /// The first terminating signal leakcheck received and forwarded, if any.
     pub interrupted_by: Option<Signal>,
@@ -488,6 +490,7 @@ impl<'a> Loop<'a> {
         }
         self.log.flush().map_err(SuperviseError::Log)?;
         Ok(Supervised {
+            pid: self.child.id() as i32,
             exit: self.exit.unwrap_or(ChildExit::Signaled { signal: Signal::SIGKILL, core_dumped: false }),
             interrupted_by: self.interrupted_by,
             killed: self.killed,

@@ -41,6 +41,36 @@ fn quiet_mode_reports_every_measured_test() {
     assert_eq!(run.code(), Some(2), "regrtest's own status: {}", run.stderr);
 }
 
+/// A test that runs regrtest itself (as test_regrtest does, with `-R`) makes the shim measure
+/// the nested run's tests too: they are none of the run's, also in quiet mode, where the
+/// report lists tests by what the shim measured. Quiet or not, sequential or `-j 2`.
+#[test]
+fn a_regrtest_run_by_a_test_is_not_the_runs_own() {
+    let dir = testdir();
+    for flags in [&["-q"][..], &[], &["-q", "-j", "2"]] {
+        let argv = common::regrtest_with(python(), dir.path(), flags, &["test_nested_regrtest", "test_balanced"]);
+        let run = leakcheck(&[], &as_strs(&argv));
+        let names: Vec<String> = outcomes(&run).into_iter().map(|(name, _)| name).collect();
+        assert!(!names.iter().any(|n| n == "test_leak_raw"), "{flags:?}: {names:?}\n{}", run.stderr);
+        assert_eq!(run.json()["summary"]["huntrleaks"], false, "{flags:?}");
+        assert_eq!(run.code(), Some(0), "{flags:?}: {}", run.stderr);
+    }
+}
+
+/// Quiet mode names no test that passed; a test named twice whose first run leaked still
+/// leaked (the report's entry is that run's), as without `-q`.
+#[test]
+fn quiet_mode_keeps_the_leak_of_a_tests_first_run() {
+    let dir = testdir();
+    let argv = regrtest_argv(dir.path(), &["-q"], &["test_leak_first_run", "test_leak_first_run"]);
+    let run = leakcheck(&[], &as_strs(&argv));
+    let test = run.test("test_leak_first_run");
+    assert_eq!(test["leaked"], true, "{test}");
+    assert_eq!(raw_blocks(test), &json!([1, 1, 1]), "{test}");
+    assert!(test["notes"].to_string().contains("measured 2 times"), "{test}");
+    assert_eq!(run.code(), Some(101), "{}", run.stderr);
+}
+
 /// 3.11 re-runs a test that failed in a `-j` worker in its main process: the re-run's
 /// measurement is the one reported, whatever the processes' ids.
 #[test]

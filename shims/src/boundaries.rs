@@ -23,7 +23,7 @@
 //! Every other audit event costs one string comparison.
 
 use std::ffi::{c_char, c_int, c_void, CStr, CString};
-use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicU8, Ordering};
 use std::sync::OnceLock;
 
 use crate::attribution;
@@ -172,6 +172,7 @@ unsafe fn failed(api: &Api, step: &str) -> Patched {
 /// The GIL is held.
 unsafe fn patch_refleak(api: &Api) -> Patched {
     crate::install_counting_hooks();
+    record_process();
     // SAFETY: GIL held. This nested import raises its own `import` event, which the hook
     // ignores because PATCH_STATE is IMPORTING.
     let module = unsafe { (api.import_module)(REFLEAK_MODULE.as_ptr()) };
@@ -217,6 +218,27 @@ unsafe fn patch_refleak(api: &Api) -> Patched {
         }
         outcome
     }
+}
+
+/// The pid whose `process` record was written; a forked child has another pid, and writes its own.
+static PROCESS_RECORDED: AtomicI32 = AtomicI32::new(0);
+
+/// Once per process, before its first `patched` record: `process <pid> <ppid> <argv>`, argv as
+/// `/proc/self/cmdline` has it (NUL-separated, escaped). The harness tells by these which
+/// processes are the run's regrtest and its `-j` workers, and which a test started (a nested
+/// regrtest run by test_regrtest). The file is read before the test's repetitions begin, so the
+/// fd it takes is never open at a measurement.
+fn record_process() {
+    // SAFETY: getpid and getppid have no preconditions.
+    let (pid, ppid) = unsafe { (libc::getpid(), libc::getppid()) };
+    if PROCESS_RECORDED.swap(pid, Ordering::Relaxed) == pid {
+        return;
+    }
+    let cmdline = std::fs::read("/proc/self/cmdline").unwrap_or_default();
+    let mut line = format!("process\t{pid}\t{ppid}\t").into_bytes();
+    channel::escape(&cmdline, &mut line);
+    line.push(b'\n');
+    channel::append(&line);
 }
 
 /// `boundaries.py` preceded by the kind constants it passes back to [`mark`].

@@ -15,7 +15,8 @@
 //! `measure` (a = repetition index, at regrtest's own measurement), `end` (a = measurements
 //! taken, b = 1 if the repetitions were cut short by an exception), `patched` (the test name field
 //! holds the regrtest entry point that was wrapped), `error` (the test name field holds the
-//! message). `flags` is [`FLAG_HOOKED`] shifted by the domain index for each domain whose hook
+//! message), and once per process, before its first `patched`, `process <pid> <ppid> <argv>`
+//! (argv NUL-separated, escaped; no counters). `flags` is [`FLAG_HOOKED`] shifted by the domain index for each domain whose hook
 //! is still installed, and [`FLAG_BYTES`] likewise for each domain whose byte count is exact.
 //! Text fields are escaped with [`escape`]: the harness parses them with its `shim_events`
 //! module, and `harness/tests` hold the round trip.
