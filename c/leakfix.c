@@ -6,6 +6,7 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <ucontext.h>
 
 /* +1 object (an `object()` instance) per call: regrtest sees references and memory blocks;
  * leakcheck sees obj. */
@@ -65,6 +66,37 @@ leak_raw_n(PyObject *self, PyObject *arg)
     Py_RETURN_NONE;
 }
 
+/* +1 PyMem_RawMalloc block of 56 bytes per call, allocated on a coroutine's stack (made with
+ * makecontext, as greenlet makes its own): the shim unwinds only the thread's stack, so the site
+ * has no native frame, and its Python lines must tell it. */
+static ucontext_t coroutine_caller, coroutine;
+static char coroutine_stack[64 * 1024];
+
+static void
+coroutine_body(void)
+{
+    void *leaked = PyMem_RawMalloc(56);
+    if (leaked != NULL) {
+        memset(leaked, 0x56, 56);
+    }
+}
+
+static PyObject *
+leak_raw_on_coroutine(PyObject *self, PyObject *unused)
+{
+    if (getcontext(&coroutine) != 0) {
+        return PyErr_SetFromErrno(PyExc_OSError);
+    }
+    coroutine.uc_stack.ss_sp = coroutine_stack;
+    coroutine.uc_stack.ss_size = sizeof(coroutine_stack);
+    coroutine.uc_link = &coroutine_caller;
+    makecontext(&coroutine, coroutine_body, 0);
+    if (swapcontext(&coroutine_caller, &coroutine) != 0) {
+        return PyErr_SetFromErrno(PyExc_OSError);
+    }
+    Py_RETURN_NONE;
+}
+
 /* Allocates in every domain and frees it all: no domain may move. */
 static PyObject *
 balanced(PyObject *self, PyObject *unused)
@@ -93,6 +125,8 @@ static PyMethodDef leakfix_methods[] = {
     {"leak_mem", leak_mem, METH_NOARGS, "Leak one 24-byte PyMem_Malloc block."},
     {"leak_raw", leak_raw, METH_NOARGS, "Leak one 48-byte PyMem_RawMalloc block."},
     {"leak_raw_n", leak_raw_n, METH_O, "Leak N 40-byte PyMem_RawMalloc blocks."},
+    {"leak_raw_on_coroutine", leak_raw_on_coroutine, METH_NOARGS,
+     "Leak one 56-byte PyMem_RawMalloc block from a makecontext coroutine's stack."},
     {"balanced", balanced, METH_NOARGS, "Allocate in every domain and free it all."},
     {NULL, NULL, 0, NULL},
 };

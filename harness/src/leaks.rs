@@ -219,17 +219,22 @@ pub fn site_verdicts(series: &Series, c_frames: &dyn Fn(&[u64]) -> usize) -> Sit
     let mut index_of: BTreeMap<(u8, &[u64], Vec<PythonLine>), usize> = Default::default();
     for (site, (domain, counts)) in &series.sites {
         // The shim's warm-up sites (blocks allocated before the counted repetitions, without a
-        // stack) count in their domain's sum but are no call site.
-        let Some(stack) = series.stacks.get(site).filter(|frames| !frames.is_empty()) else { continue };
+        // stack) count in their domain's sum but are no call site. A site with Python lines and
+        // no native frame (allocated on a stack the unwinder does not walk: a coroutine's, made
+        // with makecontext as greenlet does) is one, told by those lines.
+        let stack: &[u64] = series.stacks.get(site).map(Vec::as_slice).unwrap_or_default();
         let records = series.pyframes.get(site).map(Vec::as_slice).unwrap_or_default();
+        if stack.is_empty() && records.is_empty() {
+            continue;
+        }
         let lines: Vec<PythonLine> = records
             .iter()
             .map(|f| PythonLine { file: f.file.clone(), function: f.function.clone(), line: f.line })
             .collect();
         let size = series.block_sizes.get(site).copied();
         let types = series.object_types.get(site).map(Vec::as_slice).unwrap_or_default();
-        let compared = if lines.is_empty() {
-            stack.as_slice()
+        let compared = if lines.is_empty() || stack.is_empty() {
+            stack
         } else {
             &stack[..c_frames(stack).clamp(1, stack.len().min(MERGE_FRAMES))]
         };
@@ -283,7 +288,7 @@ pub fn site_verdicts(series: &Series, c_frames: &dyn Fn(&[u64]) -> usize) -> Sit
                 domain: DOMAINS[index],
                 blocks,
                 bytes,
-                stack: m.stack.clone(),
+                stack: m.stack.to_vec(),
                 python_frames: m.records.iter().map(python_frame).collect(),
                 object_types: m.object_types,
             });
@@ -311,7 +316,7 @@ pub const MERGE_FRAMES: usize = 8;
 /// Sites of a series taken as one (see [`site_verdicts`]).
 struct Merged<'a> {
     domain: u8,
-    stack: &'a Vec<u64>,
+    stack: &'a [u64],
     lines: Vec<PythonLine>,
     records: &'a [PyFrameRecord],
     counts: BTreeMap<i64, Count>,

@@ -547,3 +547,23 @@ fn a_leak_through_a_call_specialized_midway_has_one_site() {
     );
     assert_eq!(run.code(), Some(101), "{}", run.stderr);
 }
+
+/// A block allocated on a coroutine's stack (makecontext, as greenlet does), which the shim does
+/// not unwind: the site has no native frame, and is reported all the same, by its Python line,
+/// with the text saying why its frames are missing.
+#[test]
+fn a_leak_on_a_coroutine_stack_is_a_site_told_by_its_python_line() {
+    let dir = testdir();
+    let run = leakcheck(&[], &as_strs(&regrtest_argv(dir.path(), &[], &["test_leak_on_coroutine"])));
+    let test = run.test("test_leak_on_coroutine");
+    let sites = test["leak_sites"].as_array().unwrap();
+    let [site] = sites.as_slice() else { panic!("one site: {}", serde_json::to_string_pretty(sites).unwrap()) };
+    assert_eq!(site["domain"], "raw", "{site}");
+    assert_eq!(site["blocks"], json!([1, 1, 1]), "{site}");
+    assert_eq!(site["bytes"], json!([56, 56, 56]), "{site}");
+    assert_eq!(site["frames"], json!([]), "{site}");
+    let module = "test_leak_on_coroutine";
+    assert_eq!(site["python_frame"]["line"], module_line(module, "_leakfix.leak_raw_on_coroutine"), "{site}");
+    assert!(run.stderr.contains("(no native frames: allocated on a stack the shim does not unwind)"), "{}", run.stderr);
+    assert_eq!(run.code(), Some(101), "{}", run.stderr);
+}

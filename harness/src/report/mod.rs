@@ -614,6 +614,9 @@ fn render_site(out: &mut String, site: &LeakSiteReport, top_column: bool) {
     if site.frames.len() > TEXT_FRAMES {
         let _ = writeln!(out, "leakcheck:         ... {} more frames", site.frames.len() - TEXT_FRAMES);
     }
+    if site.frames.is_empty() {
+        let _ = writeln!(out, "leakcheck:         (no native frames: allocated on a stack the shim does not unwind)");
+    }
     // Last: the C frames are innermost first, and the Python code that called into them is
     // outside them all; innermost first too.
     let python_frames =
