@@ -21,7 +21,8 @@ impl ExitCode {
     /// finding's status (101-103) or the command's own failure says more.
     pub const INTERNAL: i32 = 70;
     /// leakcheck found a leak that the command did not report (e.g. a `PyMem_RawMalloc` leak,
-    /// which regrtest cannot see). Returned whatever the command's own status was.
+    /// which regrtest cannot see). Returned whatever the command's own status was; also when
+    /// regrtest printed a leak and exited 0 all the same.
     pub const LEAK_NOT_REPORTED: i32 = 101;
     /// leakcheck found a hang or deadlock and ended the stuck processes. Takes precedence over
     /// 101.
@@ -44,7 +45,7 @@ pub fn help_text() -> String {
         ("64", "bad leakcheck arguments"),
         ("66", "an input file could not be read (leakcheck symbolize LOG)"),
         ("70", "leakcheck itself failed (run directory, log or report files); a finding's status, or the command's own non-zero status, comes first"),
-        ("101", "leakcheck found a leak the command did not report (e.g. in the raw domain)"),
+        ("101", "leakcheck found a leak the command did not report (e.g. in the raw domain), or that it printed yet exited 0"),
         ("102", "leakcheck found a hang or deadlock and ended the stuck processes"),
         ("103", "a sanitizer reported an error (ASAN, LSan, MSAN, UBSan, TSan)"),
         ("126", "the command could not be executed"),

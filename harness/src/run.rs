@@ -452,6 +452,9 @@ fn exit_code(supervised: &Supervised, report: &RunReport) -> i32 {
         return ExitCode::SANITIZER;
     }
     match supervised.exit {
+        // regrtest printed a leak and still exited 0 (3.11.2: a re-run that ran no test erases
+        // the first run's failure): a leak was found, so never 0.
+        ChildExit::Exited(0) if report.tests.iter().any(|t| t.leaked) => ExitCode::LEAK_NOT_REPORTED,
         ChildExit::Exited(code) => code,
         ChildExit::Signaled { signal, .. } => ExitCode::SIGNAL_BASE + signal as i32,
     }
@@ -679,11 +682,17 @@ fn choose_series<'a>(all: &[&'a Series], rerun: bool) -> (Option<&'a Series>, Op
     }
     let leaked =
         |series: &Series| !leaks::analyze(series).domains.leaked().is_empty() || !leaks::leak_sites(series).is_empty();
+    // A re-run cut short before its repetitions were all measured tells less than an earlier
+    // complete run: 3.11.2 re-runs a test with the `-m` filter left by the previous test's
+    // re-run, runs no test method, and TestDidNotRun ends the first repetition.
+    let complete = |series: &Series| series.measures.len() >= (series.warmups + series.runs) as usize;
+    let last_complete = all.iter().rposition(|s| complete(s)).filter(|&i| i + 1 < all.len());
     let first_leak = if rerun { None } else { all.iter().position(|s| leaked(s)) };
-    let (index, which) = match first_leak {
-        Some(index) => (index, "the first that leaked"),
-        None if rerun => (all.len() - 1, "the last, regrtest's re-run"),
-        None => (all.len() - 1, "the last; none leaked"),
+    let (index, which) = match (first_leak, last_complete) {
+        (Some(index), _) => (index, "the first that leaked"),
+        (None, Some(index)) if rerun => (index, "the last complete one; regrtest's re-run was cut short"),
+        (None, _) if rerun => (all.len() - 1, "the last, regrtest's re-run"),
+        (None, _) => (all.len() - 1, "the last; none leaked"),
     };
     let note = format!(
         "measured {} times (the test ran more than once); this is run {} of them: {which}",

@@ -106,3 +106,22 @@ fn a_progress_line_glued_to_test_output_is_read() {
     // regrtest failed the run for the reference leak; leakcheck's raw leak comes on top.
     assert_eq!(run.code(), Some(101), "{}", run.stderr);
 }
+
+/// 3.11.2's `-w` re-runs a test with the `-m` filter its previous re-run left behind: the
+/// reference-leaking test's re-run runs no test method, and regrtest exits 0, its first run's
+/// leak forgotten. The report keeps that first, complete measurement, and the exit status says
+/// a leak was found.
+#[test]
+fn a_rerun_that_ran_no_test_keeps_the_first_runs_leak() {
+    let dir = testdir();
+    let argv = regrtest_argv(dir.path(), &[], &["-w", "test_leak_raw_flaky", "test_leak_object"]);
+    let run = leakcheck(&[], &as_strs(&argv));
+    assert_eq!(run.json()["status"]["exit_code"], 0, "regrtest's own status: {}", run.stderr);
+    let test = run.test("test_leak_object");
+    assert_eq!(test["outcome"], "ran_no_tests", "{test}");
+    assert_eq!(test["regrtest"]["references"], json!([1, 1, 1]), "{test}");
+    assert_eq!(test["domains"]["obj"]["blocks"], json!([1, 1, 1]), "{test}");
+    assert_eq!(test["leaked"], true, "{test}");
+    assert!(test["notes"].to_string().contains("re-run was cut short"), "{test}");
+    assert_eq!(run.code(), Some(101), "{}", run.stderr);
+}
