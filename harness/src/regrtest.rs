@@ -551,7 +551,15 @@ impl Parser {
     /// though that output may never name it.
     pub fn saw_running(&mut self, names: &[String]) {
         for name in names {
-            self.test_index(name);
+            // Running again after a result (`--forever`): a new attempt, cut short. regrtest
+            // prints a worker's result only once it has waited for the worker's exit, so a
+            // worker still running its test has not had its result printed.
+            if let Some(i) = self.test_index(name) {
+                let state = &self.tests[i];
+                if state.finished || state.explicit.is_some() {
+                    self.new_attempt(i);
+                }
+            }
         }
     }
 
@@ -2671,5 +2679,22 @@ mod tests {
     fn finish_on_empty_input() {
         let run = Parser::new().finish(true);
         assert_eq!(run, ParsedRun::default());
+    }
+
+    #[test]
+    fn a_worker_seen_running_a_test_that_had_its_result_runs_it_again() {
+        // `-j1 -F`: the test passed, and its worker runs it again when the run is stopped.
+        let mut p = Parser::new();
+        for line in [
+            "0:00:00 load avg: 0.10 Run tests in parallel using 1 child processes (forever)\n",
+            "0:00:01 load avg: 0.10 [1] test_x passed\n",
+        ] {
+            p.feed_line(line.as_bytes());
+        }
+        p.saw_running(&["test_x".to_owned(), "test_y".to_owned()]);
+        let run = p.finish(false);
+        let x = test(&run, "test_x");
+        assert_eq!((x.outcome.clone(), x.attempts), (Some(Outcome::Unknown), 2), "{x:#?}");
+        assert_eq!(test(&run, "test_y").outcome, Some(Outcome::Unknown));
     }
 }
