@@ -2699,7 +2699,7 @@ mod tests {
         p.saw_running(&["test_x".to_owned(), "test_y".to_owned()]);
         let run = p.finish(false);
         let x = test(&run, "test_x");
-        assert_eq!((x.outcome.clone(), x.attempts), (Some(Outcome::Unknown), 2), "{x:#?}");
+        assert_eq!((x.outcome, x.attempts), (Some(Outcome::Unknown), 2), "{x:#?}");
         assert_eq!(test(&run, "test_y").outcome, Some(Outcome::Unknown));
     }
 }

@@ -186,7 +186,11 @@ pub fn run(
     become_subreaper()?;
 
     let mut mask = SigSet::empty();
-    for sig in FORWARDED.iter().chain([&Signal::SIGCHLD]) {
+    // A signal leakcheck was started with ignored (`nohup`: SIGHUP; a background job of a
+    // non-interactive shell: SIGINT, SIGQUIT) stays ignored, and the command inherits that, as
+    // it would without leakcheck: blocked, it would be queued and forwarded to no effect, and
+    // the tree killed after the grace period.
+    for sig in FORWARDED.iter().filter(|&&sig| !is_ignored(sig)).chain([&Signal::SIGCHLD]) {
         mask.add(*sig);
     }
     // Restored at the end: a caller that keeps them blocked for longer (the binary, until its
@@ -228,6 +232,16 @@ pub fn run(
     let result = Loop::new(&mut child, grace, log, signals, [stdout, stderr], order).run(sink);
     let _ = previous.thread_set_mask();
     result
+}
+
+/// Whether `signal`'s disposition is SIG_IGN (inherited through exec: `nohup`, `&` in a script).
+fn is_ignored(signal: Signal) -> bool {
+    let mut current = std::mem::MaybeUninit::<libc::sigaction>::zeroed();
+    // SAFETY: a NULL new action only reads the disposition into `current`, a valid, writable
+    // sigaction; `signal` is a valid signal number.
+    let read = unsafe { libc::sigaction(signal as libc::c_int, std::ptr::null(), current.as_mut_ptr()) };
+    // SAFETY: sigaction filled `current` when it returned 0; zeroed memory is a valid sigaction.
+    read == 0 && unsafe { current.assume_init() }.sa_sigaction == libc::SIG_IGN
 }
 
 /// Block, in the calling thread, the signals [`run`] forwards, for good: a SIGTERM that comes

@@ -645,3 +645,43 @@ fn sanitizer_options_that_are_not_utf8_are_kept() {
     );
     assert_eq!(output.stdout, b"strip_path_prefix=/\xff/:handle_segv=1:detect_leaks=0:allocator_may_return_null=1");
 }
+
+/// Started with SIGHUP ignored (`nohup`), leakcheck leaves it so: a SIGHUP does not end the run
+/// (the command, which inherits the disposition, would ignore it too), as without leakcheck.
+#[test]
+fn a_signal_ignored_at_start_stays_ignored() {
+    use std::io::Write;
+    use std::os::unix::process::CommandExt;
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("r.json");
+    let mut command = Command::new(LEAKCHECK);
+    command
+        .args(["--grace", "60", "--json"])
+        .arg(&json)
+        .args(["--", "sh", "-c", "echo ready; read line; echo \"got $line\""])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    // SAFETY: signal(2) is async-signal-safe; the closure allocates nothing.
+    unsafe {
+        command.pre_exec(|| {
+            libc::signal(libc::SIGHUP, libc::SIG_IGN);
+            Ok(())
+        });
+    }
+    let mut child = KillOnDrop(command.spawn().unwrap());
+    let mut stdout = BufReader::new(child.0.stdout.take().unwrap());
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    assert_eq!(line, "ready\n");
+    // SAFETY: plain kill(2) on our own child.
+    unsafe { libc::kill(child.0.id() as i32, libc::SIGHUP) };
+    child.0.stdin.take().unwrap().write_all(b"on\n").unwrap();
+    let status = wait_with_limit(&mut child, Duration::from_secs(30));
+    let mut rest = String::new();
+    stdout.read_to_string(&mut rest).unwrap();
+    assert_eq!(rest, "got on\n");
+    assert_eq!(status.code(), Some(0));
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    assert_eq!(report["status"]["interrupted_by"], serde_json::Value::Null, "{report:#}");
+}
