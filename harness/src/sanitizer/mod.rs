@@ -69,7 +69,7 @@
 //! - a `SUMMARY:` line fits an open report of its sanitizer (LSan's `leaked in` only LSan),
 //!   better one whose kind and top frame it names;
 //! - other text fits reports fed within the last [`TEXT_WINDOW`] lines, or any naming one of
-//!   its addresses, only those of the sanitizer that prints such lines (`Direct leak of` is
+//!   its addresses (a stack's label, `freed by thread T0 here:`, any report), only those of the sanitizer that prints such lines (`Direct leak of` is
 //!   LSan's, `freed by ... here:` ASAN's, `Uninitialized value was` MSAN's...), better one
 //!   whose addresses it names, worse one holding a label (its stack comes next).
 //!

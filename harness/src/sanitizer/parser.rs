@@ -676,8 +676,11 @@ impl Parser {
         self.best(self.open.iter().enumerate().map(|(i, report)| {
             let distance = numbers.iter().flat_map(|n| report.data_addresses.iter().map(|a| a.abs_diff(*n))).min();
             // A line naming an address of the report is its own, however many lines of other
-            // processes came between (a slow symbolizer).
-            if is_open_ubsan(report) || (self.lines - report.last_fed > TEXT_WINDOW && distance != Some(0)) {
+            // processes came between (a slow symbolizer); so is the label of a stack, which
+            // only a report's runtime prints (`previously allocated by thread T0 here:` after
+            // another process's shadow-byte dump).
+            let far = self.lines - report.last_fed > TEXT_WINDOW && distance != Some(0) && !is_stack_label(text);
+            if is_open_ubsan(report) || far {
                 return (i, None);
             }
             if owner.is_some_and(|owner| owner != report.finding.sanitizer) {
@@ -861,6 +864,12 @@ fn looks_like_label(text: &str) -> bool {
         || text.ends_with(" in frame")
         || text.starts_with("Uninitialized value was ")
         || text.starts_with("Memory was marked as uninitialized")
+}
+
+/// A stack's label as only a sanitizer runtime prints it: `freed by thread T0 here:`,
+/// `previously allocated by thread T1 here:`, `Thread T1 created by T0 here:`.
+fn is_stack_label(text: &str) -> bool {
+    text.ends_with(" here:") && (text.contains(" by thread T") || text.starts_with("Thread T"))
 }
 
 /// TSan's warnings print `#0 function file:line (module+offset)`; its fatal-signal reports
@@ -1057,6 +1066,16 @@ Shadow byte legend (one shadow byte represents 8 application bytes):
   Partially addressable: 01 02 03 04 05 06 07 
 ==11228==ABORTING
 ";
+
+    #[test]
+    fn a_stack_label_after_another_process_s_long_dump_is_still_its_reports() {
+        let log = include_str!("../../tests/data/interleaved/asan-4-programs-late-label.txt");
+        let findings = parse(log);
+        let double_free = findings.iter().find(|f| f.kind == "double-free").expect("the double free");
+        let labels: Vec<&str> = double_free.related.iter().map(|r| r.label.as_str()).collect();
+        assert_eq!(labels, ["freed by thread T0 here:", "previously allocated by thread T0 here:"], "{double_free:#?}");
+        assert!(findings.iter().all(|f| f.related.iter().all(|r| !r.label.is_empty())), "{findings:#?}");
+    }
 
     #[test]
     fn a_complete_report_ends_at_its_summary() {
