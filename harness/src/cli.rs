@@ -79,7 +79,8 @@ pub struct Args {
     pub run_dir: Option<PathBuf>,
 
     /// Seconds between SIGTERM and SIGKILL when leakcheck ends the command's processes
-    /// (after SIGINT/SIGTERM, and for processes left behind when the command exits).
+    /// (after SIGINT/SIGTERM, and for processes left behind: still alive 1 s, or the grace period
+    /// if shorter, after the command exits).
     #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
     pub grace: f64,
 

@@ -10,7 +10,8 @@
 //!   tree gets SIGKILL. A second signal kills at once.
 //! - leakcheck is a child subreaper (`PR_SET_CHILD_SUBREAPER`): descendants orphaned by their
 //!   parents are re-parented to it and reaped. Whatever is still alive when the child has exited
-//!   is ended (SIGTERM, grace, SIGKILL) and listed in the [`Supervised`] result.
+//!   and still alive after a short settle period (see [`SETTLE`]) is ended (SIGTERM, grace,
+//!   SIGKILL) and listed in the [`Supervised`] result.
 //!
 //! Signals arrive through a `signalfd`, so the loop is a single `poll(2)`. Knows nothing of
 //! report formats.
@@ -20,7 +21,7 @@
 //! that order is unclear, merged section by section as the sink delimits them (see
 //! `merge_batches`).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
@@ -77,8 +78,9 @@ pub trait OutputSink {
     }
 
     /// The command has exited and these processes of its tree are alive yet, about to be
-    /// ended (or already ending from a forwarded signal): regrtest's `-j` workers, say, whose
-    /// main process was killed. Their command lines are still there to read.
+    /// ended unless they exit within the settle period (or already ending from a forwarded
+    /// signal): regrtest's `-j` workers, say, whose main process was killed. Their command lines
+    /// are still there to read.
     fn left_behind(&mut self, pids: &[i32]) {
         let _ = pids;
     }
@@ -330,7 +332,7 @@ struct Loop<'a> {
     kill_at: Option<Instant>,
     killed: bool,
     leftovers: Vec<Leftover>,
-    leftovers_handled: bool,
+    behind: Behind,
     /// Processes alive when the child exited after a forwarded signal, still within its grace
     /// period: leftovers only if they outlive it.
     signalled: Vec<Leftover>,
@@ -349,6 +351,25 @@ struct Loop<'a> {
 
 /// How long to wait for descendants after SIGKILL.
 const AFTER_KILL: Duration = Duration::from_secs(5);
+
+/// How long the processes alive when the command exits get to exit by themselves before they
+/// count as left behind (at most the grace period). Some are on their way out already:
+/// multiprocessing's forkserver and resource tracker exit about 50 ms after the main process,
+/// when they see their pipe from it close. Meanwhile the loop reads the pipes and reaps as
+/// usual, and moves on once the last of them is gone: a run that leaves nothing behind does not
+/// wait at all.
+const SETTLE: Duration = Duration::from_secs(1);
+
+/// Where the judgement of what the command left behind stands.
+enum Behind {
+    /// The command runs, or its exit has not been looked at yet.
+    Unseen,
+    /// Processes were alive when it exited: those still alive `until` then are leftovers.
+    /// `names`: their command lines as read when it exited (an exiting process loses its own).
+    Settling { until: Instant, names: BTreeMap<i32, String> },
+    /// Leftovers listed and being ended, none found, or left to `signalled`.
+    Judged,
+}
 
 impl<'a> Loop<'a> {
     fn new(
@@ -374,7 +395,7 @@ impl<'a> Loop<'a> {
             kill_at: None,
             killed: false,
             leftovers: Vec::new(),
-            leftovers_handled: false,
+            behind: Behind::Unseen,
             signalled: Vec::new(),
             outsider_deadline: None,
             give_up_at: None,
@@ -473,6 +494,8 @@ impl<'a> Loop<'a> {
             }
             if let Some(at) = self.kill_at {
                 if Instant::now() >= at {
+                    // The settle period, if any, ends here: what is alive is killed.
+                    self.end_leftovers();
                     self.outlived_their_signal();
                     self.kill_all(Signal::SIGKILL);
                     self.killed = true;
@@ -518,9 +541,12 @@ impl<'a> Loop<'a> {
     /// appeared since SIGKILL, and say whether supervision is over: nothing of the tree is
     /// alive and nobody holds the pipes, or the time to wait for that has run out.
     fn after_exit(&mut self, sink: &mut dyn OutputSink) -> Result<bool, SuperviseError> {
-        if !self.leftovers_handled {
-            // Whatever holds the pipes or runs on is something the command left behind.
-            self.end_leftovers(sink);
+        // Whatever holds the pipes or runs on past the settle period is something the command
+        // left behind.
+        match self.behind {
+            Behind::Unseen => self.look_behind(sink),
+            Behind::Settling { until, .. } if Instant::now() >= until => self.end_leftovers(),
+            Behind::Settling { .. } | Behind::Judged => {}
         }
         let survivors = live_descendants();
         if self.killed {
@@ -754,25 +780,40 @@ impl<'a> Loop<'a> {
         self.kill_all(Signal::SIGCONT);
     }
 
-    /// After the child exited: TERM what is left of the tree, KILL it after the grace period.
-    fn end_leftovers(&mut self, sink: &mut dyn OutputSink) {
-        self.leftovers_handled = true;
+    /// Once the child has exited: what of the tree is alive yet, the sink is told of (while it
+    /// is there to look at) and it gets the settle period to exit by itself.
+    fn look_behind(&mut self, sink: &mut dyn OutputSink) {
+        self.behind = Behind::Judged;
         let pids = live_descendants();
         if pids.is_empty() {
             return;
         }
         sink.left_behind(&pids);
         // Named now: the command line of a process that is exiting is soon gone.
-        let found = pids.iter().map(|&pid| Leftover { pid, command: process_command(pid) });
+        let names: BTreeMap<i32, String> = pids.iter().map(|&pid| (pid, process_command(pid))).collect();
         // After a forwarded SIGTERM, SIGHUP or SIGQUIT every process had it once and the grace
-        // period runs: those still exiting from it (regrtest's `-j` workers) were not left
-        // behind; those that outlive it were (`outlived_their_signal`).
+        // period runs: it is their settle period.
         if self.interrupted_by.is_some_and(|signal| signal != Signal::SIGINT) && self.kill_at.is_some() {
-            self.signalled.extend(found);
+            self.signalled.extend(names.into_iter().map(|(pid, command)| Leftover { pid, command }));
             return;
         }
-        self.leftovers.extend(found);
-        // After SIGINT (the group only) or none, they get SIGTERM now.
+        self.behind = Behind::Settling { until: Instant::now() + self.grace.min(SETTLE), names };
+    }
+
+    /// At the end of the settle period (or at the SIGKILL deadline, if that comes first): what
+    /// of the tree is still alive was left behind. It is listed, gets SIGTERM now (no forwarded
+    /// SIGTERM, SIGHUP or SIGQUIT reached it; a SIGINT may have) and SIGKILL after the grace
+    /// period.
+    fn end_leftovers(&mut self) {
+        let Behind::Settling { mut names, .. } = std::mem::replace(&mut self.behind, Behind::Judged) else {
+            return;
+        };
+        let alive = live_descendants();
+        if alive.is_empty() {
+            return;
+        }
+        self.leftovers
+            .extend(alive.into_iter().map(|pid| Leftover { pid, command: leftover_command(pid, &mut names) }));
         self.terminate_all();
         self.kill_by(Instant::now() + self.grace);
     }
@@ -905,16 +946,29 @@ fn parse_stat_state_ppid(stat: &str) -> Option<(char, i32)> {
     Some((state, ppid))
 }
 
-/// The command line of `pid`, for messages ("pid 123 (python3 -m test ...)").
+/// The command line of `pid`, for messages ("pid 123 (python3 -m test ...)"); its name when it
+/// has none (a kernel thread, a process that is exiting).
 fn process_command(pid: i32) -> String {
+    command_line(pid).unwrap_or_else(|| process_name(pid))
+}
+
+/// The command line of `pid`, or None when it has none (left).
+fn command_line(pid: i32) -> Option<String> {
     let raw = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
     let args: Vec<String> =
         raw.split(|&b| b == 0).filter(|a| !a.is_empty()).map(|a| String::from_utf8_lossy(a).into_owned()).collect();
-    if args.is_empty() {
-        std::fs::read_to_string(format!("/proc/{pid}/comm")).map(|s| s.trim().to_owned()).unwrap_or_default()
-    } else {
-        args.join(" ")
-    }
+    (!args.is_empty()).then(|| args.join(" "))
+}
+
+/// The name (`comm`) of `pid`.
+fn process_name(pid: i32) -> String {
+    std::fs::read_to_string(format!("/proc/{pid}/comm")).map(|s| s.trim().to_owned()).unwrap_or_default()
+}
+
+/// The command line of a leftover: read now (it may have exec'd since the command exited);
+/// if it is exiting and has none left, the one `names` kept from the command's exit.
+fn leftover_command(pid: i32, names: &mut BTreeMap<i32, String>) -> String {
+    command_line(pid).or_else(|| names.remove(&pid)).unwrap_or_else(|| process_name(pid))
 }
 
 /// Where the lines read from a pipe go: to the log and the sink, or into a batch when both

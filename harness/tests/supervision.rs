@@ -100,6 +100,66 @@ fn processes_left_behind_are_ended_and_listed() {
     assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists(), "the sleeper is gone");
 }
 
+/// A multiprocessing pool whose workers a forkserver forks (with a resource tracker beside
+/// it): both helpers are alive when the main process exits, and exit by themselves about 50 ms
+/// later, when they see its pipes close. Then, if `argv[1]` is `daemon`, a daemon (double
+/// fork, new session, stdio on /dev/null) that does not exit: its pid is printed.
+const FORKSERVER_POOL: &str = r#"
+import multiprocessing, os, sys
+if __name__ == "__main__":
+    with multiprocessing.get_context("forkserver").Pool(1) as pool:
+        print(pool.map(abs, [-1]), flush=True)
+    if sys.argv[1:] == ["daemon"]:
+        r, w = os.pipe()
+        if os.fork() == 0:
+            os.setsid()
+            if os.fork() == 0:
+                os.write(w, str(os.getpid()).encode())
+                null = os.open(os.devnull, os.O_RDWR)
+                for fd in (0, 1, 2):
+                    os.dup2(null, fd)
+                os.execvp("sleep", ["sleep", "300"])
+            os._exit(0)
+        os.close(w)
+        print(os.read(r, 32).decode(), flush=True)
+"#;
+
+/// Run [`FORKSERVER_POOL`] (with `args`) under leakcheck, from a file: the forkserver
+/// imports the main module.
+fn forkserver_pool(args: &[&str]) -> Run {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("pool.py");
+    std::fs::write(&script, FORKSERVER_POOL).unwrap();
+    let script = script.display().to_string();
+    let command: Vec<&str> = [python(), &script].into_iter().chain(args.iter().copied()).collect();
+    leakcheck(&[], &command)
+}
+
+/// multiprocessing's forkserver and resource tracker, on their way out when the command exits,
+/// were not left behind: neither ended nor listed.
+#[test]
+fn helpers_exiting_by_themselves_after_the_command_are_no_leftovers() {
+    let run = forkserver_pool(&[]);
+    assert_eq!(run.code(), Some(0), "{}", run.stderr);
+    assert_eq!(run.stdout, b"[1]\n");
+    assert_eq!(run.json()["leftover_processes"], serde_json::json!([]), "{}", run.stderr);
+    assert!(!run.stderr.contains("ended leftover process"), "{}", run.stderr);
+}
+
+/// A daemon that does not exit is left behind, and ended and listed, while the helpers that
+/// exit by themselves in the same run are not.
+#[test]
+fn a_daemon_that_runs_on_is_ended_and_listed_alone() {
+    let run = forkserver_pool(&["daemon"]);
+    assert_eq!(run.code(), Some(0), "{}", run.stderr);
+    let stdout = String::from_utf8_lossy(&run.stdout).into_owned();
+    let pid: i32 = stdout.lines().nth(1).and_then(|l| l.parse().ok()).unwrap_or_else(|| panic!("{stdout:?}"));
+    let leftovers = run.json()["leftover_processes"].clone();
+    assert_eq!(leftovers, serde_json::json!([{"pid": pid, "command": "sleep 300"}]), "{}", run.stderr);
+    assert!(run.stderr.contains(&format!("ended leftover process {pid} (sleep 300)")), "{}", run.stderr);
+    assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists(), "the daemon is gone");
+}
+
 /// Start leakcheck on `script`, wait for its first stdout line, then send it `signal`.
 fn interrupt(script: &str, signal: i32, grace: &str) -> (std::process::ExitStatus, serde_json::Value, String) {
     let work = tempfile::tempdir().unwrap();
