@@ -724,6 +724,9 @@ impl<'a> Loop<'a> {
             if self.interrupted_by.is_none() {
                 self.interrupted_by = Some(signal);
                 sink.interrupted(signal, self.child.id() as i32);
+                if signal != Signal::SIGINT {
+                    self.signal_the_settling();
+                }
                 self.kill_all(signal);
                 // Leftovers being ended keep their earlier deadline.
                 self.kill_by(Instant::now() + self.grace);
@@ -816,6 +819,20 @@ impl<'a> Loop<'a> {
             .extend(alive.into_iter().map(|pid| Leftover { pid, command: leftover_command(pid, &mut names) }));
         self.terminate_all();
         self.kill_by(Instant::now() + self.grace);
+    }
+
+    /// A forwarded SIGTERM, SIGHUP or SIGQUIT that comes within the settle period: the settling
+    /// processes are judged as if it had come before the command exited, by whether they outlive
+    /// its grace period (`outlived_their_signal`).
+    fn signal_the_settling(&mut self) {
+        let Behind::Settling { names, .. } = &mut self.behind else {
+            return;
+        };
+        let mut names = std::mem::take(names);
+        self.behind = Behind::Judged;
+        let alive = live_descendants();
+        self.signalled
+            .extend(alive.into_iter().map(|pid| Leftover { pid, command: leftover_command(pid, &mut names) }));
     }
 
     /// At the end of the grace period, the processes that were still exiting from the

@@ -203,6 +203,29 @@ fn a_command_ignoring_sigterm_is_killed_after_the_grace_period() {
     assert_eq!(report["status"]["killed_after_grace"], true);
 }
 
+/// A forwarded SIGTERM that comes within the settle period, once the command has exited, ends
+/// what it left behind as one that came before the exit does: a process that exits from it
+/// within the grace period, even after the settle period (the child takes 2 s over it), was
+/// not left behind. The child says `ready` once its parent, the command, has exited (end of
+/// file on a pipe only the parent held); the settle period (1 s) is the margin for our SIGTERM
+/// to come.
+#[test]
+fn a_sigterm_within_the_settle_period_is_a_signal_before_the_exit() {
+    let child = "import os, signal, time\n\
+                 r, w = os.pipe()\n\
+                 if os.fork() == 0:\n\
+                 \x20   signal.signal(signal.SIGTERM, lambda *_: (time.sleep(2), os._exit(0)))\n\
+                 \x20   os.close(w)\n\
+                 \x20   os.read(r, 1)\n\
+                 \x20   print('ready', flush=True)\n\
+                 \x20   signal.pause()\n";
+    let script = format!("exec {} -c \"{child}\"", python());
+    let (_, report, stderr) = interrupt(&script, libc::SIGTERM, "10");
+    assert_eq!(report["status"]["interrupted_by"], "SIGTERM", "{stderr}");
+    assert_eq!(report["status"]["killed_after_grace"], false, "{stderr}");
+    assert_eq!(report["leftover_processes"], serde_json::json!([]), "{stderr}");
+}
+
 /// leakcheck on `yes` (a command that writes without pause), its stdout piped to us, once
 /// the first line came.
 fn flood(json: &std::path::Path) -> (KillOnDrop, BufReader<std::process::ChildStdout>) {
