@@ -463,6 +463,7 @@ mod tests {
             untracked_frees: Default::default(),
             cleanup_frees: Default::default(),
             block_sizes: Default::default(),
+            sites_incomplete: None,
         }
     }
 

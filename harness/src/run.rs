@@ -602,10 +602,16 @@ fn assemble(
     for (pid, msg) in &shim.errors {
         report.warnings.push(format!("shim in pid {pid}: {msg}"));
     }
-    let lost: Vec<&str> =
-        tests.iter().filter(|t| t.notes.iter().any(|n| n.starts_with(HOOKS_LOST))).map(|t| t.name.as_str()).collect();
+    let noted = |note: &str| -> Vec<&str> {
+        tests.iter().filter(|t| t.notes.iter().any(|n| n.starts_with(note))).map(|t| t.name.as_str()).collect()
+    };
+    let lost = noted(HOOKS_LOST);
     if !lost.is_empty() {
         report.warnings.push(format!("{HOOKS_LOST} tests {}: their domain counts are unavailable", lost.join(", ")));
+    }
+    let incomplete = noted(SITES_INCOMPLETE);
+    if !incomplete.is_empty() {
+        report.warnings.push(format!("{SITES_INCOMPLETE} of tests {}: no leak sites for them", incomplete.join(", ")));
     }
     // Only worth saying when a leak site lacks its frame: a clean run needs no excuse.
     let frameless = tests
@@ -706,7 +712,12 @@ fn choose_series<'a>(all: &[&'a Series], rerun: bool) -> (Option<&'a Series>, Op
 /// during its counted repetitions.
 const HOOKS_LOST: &str = "the allocator hooks did not count through the counted repetitions \
      (replaced by PYTHONMALLOC or -X dev, or taken out by the test, e.g. tracemalloc.stop() of \
-     a tracemalloc started before them) in";
+     a tracemalloc started before them, or a thread's allocations went uncounted for want of \
+     memory) in";
+
+/// How a test's note, and the run's warning, begin when the shim stopped recording allocation
+/// sites during its repetitions (its own bookkeeping ran out of memory).
+const SITES_INCOMPLETE: &str = "the shim stopped recording allocation sites during the repetitions";
 
 /// What every test's report needs besides its own data.
 struct Join<'a> {
@@ -784,7 +795,17 @@ fn test_report(test: &regrtest::TestResult, series: Option<&Series>, join: &Join
         }
     };
     let modules = series.map(|s| s.modules.as_slice()).unwrap_or(&[]);
+    if let Some(incomplete) = series.and_then(|s| s.sites_incomplete.as_ref()) {
+        notes.push(format!(
+            "{SITES_INCOMPLETE} ({}, from measurement {} on, pid {}): no leak sites for this run; \
+             the domain counts are not affected",
+            incomplete.reason, incomplete.index, incomplete.pid
+        ));
+    }
     let verdicts = series
+        // Sites that are not all there tell nothing: a leak site may be missing, and a site
+        // may miss the frees that would make it none.
+        .filter(|series| series.sites_incomplete.is_none())
         .map(|series| {
             let known = std::cell::RefCell::new(std::collections::HashMap::new());
             let c_frames = |stack: &[u64]| {

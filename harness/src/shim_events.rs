@@ -1,6 +1,6 @@
 //! Reading what the shim wrote: `events.<pid>` files in the run directory, one record per line
-//! (formats in `shims/src/channel.rs` and, for `site`, `stack`, `pyframe`, `nopyframes` and
-//! `module`, `shims/src/attribution.rs`), grouped into one [`Series`] per `-R` run of a test.
+//! (formats in `shims/src/channel.rs` and, for `site`, `stack`, `pyframe`, `nopyframes`,
+//! `incomplete` and `module`, `shims/src/attribution.rs`), grouped into one [`Series`] per `-R` run of a test.
 //!
 //! Pure parsing plus a directory read; a garbled or truncated line (a process killed in the
 //! middle of a write) is counted and skipped, never fatal.
@@ -148,6 +148,20 @@ pub enum Line {
         name: Vec<u8>,
     },
     UntrackedFree(UntrackedFreeRecord),
+    /// The shim stopped attributing during a test's repetitions: measurement `index` and those
+    /// after it have no sites.
+    Incomplete(SitesIncomplete),
+}
+
+/// Why a series' allocation sites are incomplete (an `incomplete` record).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SitesIncomplete {
+    pub pid: i32,
+    pub test: Vec<u8>,
+    /// The first measurement without sites.
+    pub index: i64,
+    /// `out of memory`: the shim's own bookkeeping could not get memory.
+    pub reason: String,
 }
 
 /// Blocks older than the attribution window freed (or moved by realloc) during the counted
@@ -262,6 +276,15 @@ pub fn parse_line(line: &[u8]) -> Result<Line, ParseError> {
             let site = u32::try_from(int(site)?).map_err(|_| ParseError::Number)?;
             Ok(Line::ObjectType { site, name: unescape(name)? })
         }
+        Some(b"incomplete") => {
+            let [_, p, test, index, reason] = fields[..] else { return Err(ParseError::FieldCount) };
+            Ok(Line::Incomplete(SitesIncomplete {
+                pid: pid(p)?,
+                test: unescape(test)?,
+                index: int(index)?,
+                reason: String::from_utf8_lossy(&unescape(reason)?).into_owned(),
+            }))
+        }
         Some(b"nopyframes") => {
             let [_, p, _, reason] = fields[..] else { return Err(ParseError::FieldCount) };
             Ok(Line::NoPyFrames { pid: pid(p)?, reason: unescape(reason)? })
@@ -293,8 +316,8 @@ fn split_argv(cmdline: &[u8]) -> Vec<String> {
     cmdline.split(|&b| b == 0).filter(|a| !a.is_empty()).map(|a| String::from_utf8_lossy(a).into_owned()).collect()
 }
 
-/// Parse a record with counters (every kind but `site`, `stack`, `pyframe`, `nopyframes` and
-/// `module`).
+/// Parse a record with counters (every kind but `site`, `stack`, `pyframe`, `nopyframes`,
+/// `process`, `incomplete`, `ufree`, `objtype` and `module`).
 fn parse_counters(line: &[u8]) -> Result<Record, ParseError> {
     let fields: Vec<&[u8]> = line.split(|&b| b == b'\t').collect();
     // The time field came later: records without it still parse.
@@ -405,6 +428,9 @@ pub struct Series {
     /// domain and block size: measurement index -> blocks. Objects that died on a free list
     /// during the repetition are freed there, away from the line that dropped them.
     pub cleanup_frees: BTreeMap<(u8, u64), BTreeMap<i64, i64>>,
+    /// The shim stopped attributing during the repetitions (the first time it said so): the
+    /// sites are not all there, and none can be called a leak.
+    pub sites_incomplete: Option<SitesIncomplete>,
 }
 
 impl Series {
@@ -536,6 +562,15 @@ impl ShimData {
                     }
                     continue;
                 }
+                Ok(Line::Incomplete(incomplete)) => {
+                    match open.as_mut().filter(|s| s.test.as_bytes() == incomplete.test.as_slice()) {
+                        Some(series) => {
+                            series.sites_incomplete.get_or_insert(incomplete);
+                        }
+                        None => self.bad_lines += 1,
+                    }
+                    continue;
+                }
                 Ok(Line::ObjectType { site, name }) => {
                     match open.as_mut() {
                         Some(series) => series
@@ -597,6 +632,7 @@ impl ShimData {
                         untracked_frees: BTreeMap::new(),
                         cleanup_frees: BTreeMap::new(),
                         block_sizes: BTreeMap::new(),
+                        sites_incomplete: None,
                     });
                 }
                 Kind::Baseline | Kind::Measure | Kind::End => {
@@ -747,6 +783,28 @@ end\t10\ttest_x\t2\t0\t63\t50\t196\t7\t70\t9\t90\n",
         assert_eq!(counts.get(&1), Some(&Count { blocks: 2, bytes: 96 }));
         assert_eq!(series.modules[0].path, b"/usr/bin/python3.11d");
         assert_eq!((series.modules[0].start, series.modules[0].end), (0x400000, 0xb07bd8));
+    }
+
+    #[test]
+    fn an_incomplete_record_marks_its_series_once() {
+        let end = FILE.windows(4).position(|w| w == b"end\t").unwrap();
+        let mut file = FILE[..end].to_vec();
+        file.extend_from_slice(b"incomplete\t10\ttest_x\t1\tout\\x20of\\x20memory\n");
+        file.extend_from_slice(b"incomplete\t10\ttest_x\t2\tout\\x20of\\x20memory\n");
+        file.extend_from_slice(&FILE[end..]);
+        let mut data = ShimData::default();
+        data.add_file(&file);
+        assert_eq!(data.bad_lines, 0);
+        let incomplete = data.series[0].sites_incomplete.as_ref().expect("marked");
+        assert_eq!((incomplete.pid, incomplete.index, incomplete.reason.as_str()), (10, 1, "out of memory"));
+        // Another test's record does not mark this series.
+        let mut other = FILE[..end].to_vec();
+        other.extend_from_slice(b"incomplete\t10\ttest_y\t1\tout\\x20of\\x20memory\n");
+        other.extend_from_slice(&FILE[end..]);
+        let mut data = ShimData::default();
+        data.add_file(&other);
+        assert_eq!((data.bad_lines, data.series[0].sites_incomplete.as_ref()), (1, None));
+        assert_eq!(parse_line(b"incomplete\t10\ttest_x\t1"), Err(ParseError::FieldCount));
     }
 
     #[test]

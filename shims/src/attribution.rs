@@ -21,10 +21,17 @@
 //! Records (format of `crate::channel`; addresses in hex): `stack PID - SITE DOMAIN A1,A2,...`
 //! once per site, then `pyframe PID - SITE LINE FILE FUNCTION` for each of its Python frames
 //! (innermost first), `site PID TEST INDEX SITE DOMAIN BLOCKS BYTES`, `module PID PATH BIAS LO
-//! HI` for every module the stacks may point into, and once per process `nopyframes PID - REASON` when Python frames
-//! cannot be read. At the end, `objtype PID - SITE NAME` for each Python type found among the
-//! live blocks of an `obj` site that may leak ([`crate::objtype`]). Symbolization happens in
-//! the harness.
+//! HI` for every module the stacks may point into, and once per process `nopyframes PID - REASON`
+//! when Python frames cannot be read. At the end, `objtype PID - SITE NAME` for each Python type
+//! found among the live blocks of an `obj` site that may leak ([`crate::objtype`]). Symbolization
+//! happens in the harness. `incomplete PID TEST INDEX REASON` says that the shim stopped
+//! attributing during the test's window (REASON `out of memory`: its own bookkeeping could not
+//! get memory, see [`crate::fallible`]): from measurement INDEX on the test has no site records,
+//! and the harness reports no leak sites for it. The domains' counts go on regardless.
+//!
+//! The tracker's tables grow fallibly: when they cannot, the window closes early and the tracker
+//! is dropped (its memory goes back to the program, which is short of it), and the next marker
+//! writes the `incomplete` record. The next test opens a window again, if memory allows.
 //!
 //! All state sits behind one spin lock, taken only inside the window. A fork in the window leaves
 //! the child with a consistent copy (the lock is held across `fork`) and the window closed.
@@ -36,7 +43,10 @@ use std::ops::Range;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicUsize, Ordering};
 use std::sync::Once;
 
-use crate::channel;
+use std::fmt::Write;
+
+use crate::channel::Records;
+use crate::fallible::{try_box, try_insert, try_push, try_vec_filled, OutOfMemory};
 use crate::hash::FastHasher;
 use crate::pyframe;
 use crate::tally;
@@ -53,7 +63,10 @@ static ACTIVE: AtomicBool = AtomicBool::new(false);
 static WARMUPS: AtomicI64 = AtomicI64::new(-1);
 static RUNS: AtomicI64 = AtomicI64::new(0);
 
-static STATE: SpinLock<Option<Tracker>> = SpinLock::new(None);
+/// The tracker (boxed: it is allocated fallibly, see [`crate::fallible`]).
+static STATE: SpinLock<Option<Box<Tracker>>> = SpinLock::new(None);
+/// The window closed early because the tracker could not get memory; not told yet.
+static GAVE_UP: AtomicBool = AtomicBool::new(false);
 /// Why Python frames are missing was told to the harness (once per process).
 static NO_PYFRAMES_WRITTEN: AtomicBool = AtomicBool::new(false);
 static FORK_HANDLERS: Once = Once::new();
@@ -72,19 +85,19 @@ pub fn active() -> bool {
 
 /// A test's `-R` run begins. Called by the `-R` marker, with the GIL held, from Python code:
 /// where [`pyframe::prepare`] can check the frame layout against the running interpreter.
-pub fn begin(warmups: i64, runs: i64) {
+pub fn begin(warmups: i64, runs: i64, out: &mut Records) {
     WARMUPS.store(warmups, Ordering::Relaxed);
     RUNS.store(runs, Ordering::Relaxed);
+    GAVE_UP.store(false, Ordering::Relaxed);
     if DEPTH.load(Ordering::Relaxed) > 0 {
         // SAFETY: the marker runs Python code with the GIL held (see the function comment).
         if let Err(reason) = unsafe { pyframe::prepare() } {
             if !NO_PYFRAMES_WRITTEN.swap(true, Ordering::Relaxed) {
                 // SAFETY: getpid has no preconditions.
                 let pid = unsafe { libc::getpid() };
-                let mut record = format!("nopyframes\t{pid}\t-\t").into_bytes();
-                channel::escape(reason.as_bytes(), &mut record);
-                record.push(b'\n');
-                channel::append(&record);
+                let _ = write!(out, "nopyframes\t{pid}\t-\t");
+                let _ = write!(out.escaped(), "{reason}");
+                out.push(b'\n');
             }
         }
     }
@@ -99,33 +112,58 @@ fn python_frames() -> Option<&'static pyframe::Reader> {
 /// The first repetition is about to start: open the window. It opens here, not at the first
 /// counted repetition, so that blocks allocated during the warm-ups and freed later leave their
 /// sites too: a site's count then only grows if blocks really pile up there.
-pub fn at_baseline() {
+pub fn at_baseline(test: &[u8], out: &mut Records) {
     let depth = DEPTH.load(Ordering::Relaxed);
-    if depth > 0 && WARMUPS.load(Ordering::Relaxed) >= 1 && RUNS.load(Ordering::Relaxed) >= 1 {
-        open(depth);
+    if depth > 0 && WARMUPS.load(Ordering::Relaxed) >= 1 && RUNS.load(Ordering::Relaxed) >= 1 && open(depth).is_err() {
+        write_incomplete(test, 0, out);
     }
 }
 
 /// Regrtest took measurement `index` of `test`: from the last warm-up on, write the sites with
-/// live blocks. Returns the records.
-pub fn at_measurement(test: &[u8], index: i64) -> Vec<u8> {
+/// live blocks to `out`.
+pub fn at_measurement(test: &[u8], index: i64, out: &mut Records) {
     let (warmups, runs) = (WARMUPS.load(Ordering::Relaxed), RUNS.load(Ordering::Relaxed));
-    let mut records = Vec::new();
-    if !active() {
-        return records;
-    }
-    if index >= warmups - 1 {
+    if active() && index >= warmups - 1 {
         let mut state = STATE.lock();
         if let Some(tracker) = state.as_mut() {
-            tracker.unwinder.refresh();
-            tracker.write_sites(test, index, &mut records);
-            tracker.write_untracked_frees(test, index, &mut records);
-            // The counted repetitions start: from now on every allocation gets its stack. After
-            // the last one, allocations need no stack any more, only frees matter (see `end`).
-            tracker.with_stacks = index < warmups + runs - 1;
+            if tracker.unwinder.refresh().is_err() {
+                give_up(&mut state);
+            } else {
+                tracker.write_sites(test, index, out);
+                tracker.write_untracked_frees(test, index, out);
+                // The counted repetitions start: from now on every allocation gets its stack.
+                // After the last one, allocations need no stack any more, only frees matter
+                // (see `end`).
+                tracker.with_stacks = index < warmups + runs - 1;
+            }
         }
     }
-    records
+    if GAVE_UP.swap(false, Ordering::Relaxed) {
+        write_incomplete(test, index, out);
+    }
+}
+
+/// `incomplete PID TEST INDEX REASON`: the window closed early, measurement `index` and those
+/// after it have no sites.
+#[cold]
+fn write_incomplete(test: &[u8], index: i64, out: &mut Records) {
+    // SAFETY: getpid has no preconditions.
+    let pid = unsafe { libc::getpid() };
+    let _ = write!(out, "incomplete\t{pid}\t");
+    out.escape(test);
+    let _ = write!(out, "\t{index}\t");
+    out.escape(b"out of memory");
+    out.push(b'\n');
+}
+
+/// The tracker could not get memory: stop attributing for the rest of this window, give its
+/// memory back to the program (which is short of it), and have the next marker say so. The
+/// domains' counts, kept by the hooks without allocating, go on.
+#[cold]
+fn give_up(state: &mut Option<Box<Tracker>>) {
+    ACTIVE.store(false, Ordering::Relaxed);
+    GAVE_UP.store(true, Ordering::Relaxed);
+    *state = None;
 }
 
 /// The test's repetitions are over (or were cut short), and regrtest's `-R` driver has
@@ -138,33 +176,44 @@ pub fn at_measurement(test: &[u8], index: i64) -> Vec<u8> {
 /// counted in a warm-up looks like growth in the first counted repetitions, and with `-R 2:2`
 /// like a leak. Those blocks die with the driver's frame; leaked ones do not. So the harness
 /// keeps a leak site only if its growth is still alive here.
-pub fn end(test: &[u8]) -> Vec<u8> {
-    let mut records = Vec::new();
+pub fn end(test: &[u8], out: &mut Records) {
+    let runs = RUNS.load(Ordering::Relaxed);
+    let index = WARMUPS.load(Ordering::Relaxed) + runs;
     if active() {
         // Before the lock: dlsym takes the loader's.
         let types = crate::objtype::type_objects();
         let mut state = STATE.lock();
         if let Some(tracker) = state.as_mut() {
-            let runs = RUNS.load(Ordering::Relaxed);
-            let index = WARMUPS.load(Ordering::Relaxed) + runs;
-            tracker.write_sites_at_end(test, index, runs, types, &mut records);
+            tracker.write_sites_at_end(test, index, runs, types, out);
         }
+    }
+    if GAVE_UP.swap(false, Ordering::Relaxed) {
+        write_incomplete(test, index, out);
     }
     close();
     WARMUPS.store(-1, Ordering::Relaxed);
-    records
 }
 
-fn open(depth: usize) {
+/// Open the window; `Err` (and no window) when the tracker cannot get its memory.
+fn open(depth: usize) -> Result<(), OutOfMemory> {
     FORK_HANDLERS.call_once(|| {
         // SAFETY: registers handlers that only touch our own lock and flags.
         unsafe { libc::pthread_atfork(Some(before_fork), Some(after_fork_in_parent), Some(after_fork_in_child)) };
     });
     let mut state = STATE.lock();
-    let tracker = state.get_or_insert_with(|| Tracker::new(depth));
-    tracker.reset(depth);
-    tracker.unwinder.refresh();
+    if state.is_none() {
+        *state = Some(try_box(Tracker::try_new(depth)?)?);
+    }
+    let ready = state.as_mut().map_or(Err(OutOfMemory), |tracker| {
+        tracker.reset(depth)?;
+        tracker.unwinder.refresh()
+    });
+    if ready.is_err() {
+        *state = None;
+        return ready;
+    }
     ACTIVE.store(true, Ordering::Release);
+    Ok(())
 }
 
 fn close() {
@@ -172,8 +221,9 @@ fn close() {
         return;
     }
     let mut state = STATE.lock();
-    if let Some(tracker) = state.as_mut() {
-        tracker.reset(tracker.depth);
+    // Clearing keeps the tables' memory: a reset never needs more.
+    if state.as_mut().is_some_and(|tracker| tracker.reset(tracker.depth).is_err()) {
+        *state = None;
     }
 }
 
@@ -186,8 +236,8 @@ pub fn on_alloc(domain: u8, ptr: usize, size: u64) {
     if !active() {
         return;
     }
-    if let Some(tracker) = state.as_mut() {
-        tracker.allocated(domain, ptr, size, stack);
+    if state.as_mut().is_some_and(|tracker| tracker.allocated(domain, ptr, size, stack).is_err()) {
+        give_up(&mut state);
     }
 }
 
@@ -211,10 +261,12 @@ pub fn take(ptr: usize) -> Option<Taken> {
 #[inline(never)]
 pub fn free(domain: u8, ptr: usize, size: u64) {
     let mut state = STATE.lock();
-    if let Some(tracker) = state.as_mut() {
-        if tracker.freed(ptr).is_none() {
-            tracker.untracked_free(domain, size);
-        }
+    let counted = state.as_mut().map_or(Ok(()), |tracker| match tracker.freed(ptr) {
+        Some(_) => Ok(()),
+        None => tracker.untracked_free(domain, size),
+    });
+    if counted.is_err() {
+        give_up(&mut state);
     }
 }
 
@@ -222,8 +274,8 @@ pub fn free(domain: u8, ptr: usize, size: u64) {
 /// one: count the old block among the untracked frees, as [`free`] does.
 pub fn untracked_realloc(domain: u8, size: u64) {
     let mut state = STATE.lock();
-    if let Some(tracker) = state.as_mut() {
-        tracker.untracked_free(domain, size);
+    if state.as_mut().is_some_and(|tracker| tracker.untracked_free(domain, size).is_err()) {
+        give_up(&mut state);
     }
 }
 
@@ -231,22 +283,27 @@ pub fn untracked_realloc(domain: u8, size: u64) {
 #[cold]
 pub fn restore(ptr: usize, taken: Taken) {
     let mut state = STATE.lock();
-    if let Some(tracker) = state.as_mut().filter(|t| (taken.site as usize) < t.sites.len()) {
-        tracker.live.insert(ptr, (taken.site, taken.size));
-        let site = &mut tracker.sites[taken.site as usize];
-        site.blocks += 1;
-        site.bytes += taken.size as i64;
+    let Some(tracker) = state.as_mut().filter(|t| (taken.site as usize) < t.sites.len()) else { return };
+    // A removal may not have left room for an insertion (hashbrown's tombstones).
+    if try_insert(&mut tracker.live, ptr, (taken.site, taken.size)).is_err() {
+        give_up(&mut state);
+        return;
     }
+    let site = &mut tracker.sites[taken.site as usize];
+    site.blocks += 1;
+    site.bytes += taken.size as i64;
 }
 
 /// This thread's stack range, cached in its tally.
 fn thread_stack() -> Range<u64> {
     let tally = tally::current();
-    if let Some(stack) = tally.stack() {
+    if let Some(stack) = tally.and_then(|tally| tally.stack()) {
         return stack;
     }
     let stack = current_thread_stack().unwrap_or(0..0);
-    tally.set_stack(stack.clone());
+    if let Some(tally) = tally {
+        tally.set_stack(stack.clone());
+    }
     stack
 }
 
@@ -310,23 +367,19 @@ struct Tracker {
     modules_written: usize,
     scratch: Vec<u64>,
     /// Blocks older than the window freed during the current counted repetition, by the
-    /// innermost Python frame running then: a bounded cache that was full before the test
-    /// evicts such a block for each one it adds (see [`Tracker::untracked_free`]).
-    untracked: HashMap<pyframe::Location, UntrackedFrees, BuildHasherDefault<FastHasher>>,
-}
-
-/// The untracked frees of one Python line in one repetition.
-struct UntrackedFrees {
-    python: pyframe::Resolved,
-    /// Blocks by (domain, size): a free list emptied in regrtest's cleanup frees blocks of the
-    /// sizes it holds, which the harness matches with the sizes of growing sites.
-    counts: std::collections::BTreeMap<(u8, u64), i64>,
+    /// innermost Python frame running then, domain and block size: a bounded cache that was
+    /// full before the test evicts such a block for each one it adds, and a free list emptied
+    /// in regrtest's cleanup frees blocks of the sizes it holds, which the harness matches with
+    /// the sizes of growing sites (see [`Tracker::untracked_free`]).
+    untracked: HashMap<(pyframe::Location, u8, u64), i64, BuildHasherDefault<FastHasher>>,
+    /// The lines of the frames in `untracked`, resolved once per repetition.
+    untracked_lines: HashMap<pyframe::Location, pyframe::Resolved, BuildHasherDefault<FastHasher>>,
 }
 
 impl Tracker {
-    fn new(depth: usize) -> Self {
+    fn try_new(depth: usize) -> Result<Self, OutOfMemory> {
         let mut tracker = Self {
-            unwinder: Unwinder::new(),
+            unwinder: Unwinder::try_new()?,
             depth,
             by_stack: HashMap::default(),
             sites: Vec::new(),
@@ -335,18 +388,21 @@ impl Tracker {
             with_stacks: false,
             modules_written: 0,
             untracked: HashMap::default(),
+            untracked_lines: HashMap::default(),
             // The domain, the frames, then each Python frame's code object and instruction.
-            scratch: vec![0; MAX_DEPTH + 1 + 2 * pyframe::PYTHON_DEPTH],
+            scratch: try_vec_filled(0, MAX_DEPTH + 1 + 2 * pyframe::PYTHON_DEPTH)?,
         };
-        tracker.reset(depth);
-        tracker
+        tracker.reset(depth)?;
+        Ok(tracker)
     }
 
-    fn reset(&mut self, depth: usize) {
+    /// Empty the tables for a new window. Their memory stays: only the first reset allocates.
+    fn reset(&mut self, depth: usize) -> Result<(), OutOfMemory> {
         self.depth = depth;
         self.by_stack.clear();
         self.sites.clear();
         // The warm-up sites, one per domain, without a stack: see `allocated`.
+        self.sites.try_reserve(WARMUP_SITES.len())?;
         for domain in WARMUP_SITES {
             self.sites.push(Site::new(domain, Box::new([]), Box::new([])));
         }
@@ -355,67 +411,72 @@ impl Tracker {
         self.modules_written = 0;
         self.with_stacks = false;
         self.untracked.clear();
+        self.untracked_lines.clear();
+        Ok(())
     }
 
     /// A block older than the window was freed (or moved by realloc). During the counted
     /// repetitions, count it for the innermost Python frame running, resolved to its line
     /// once per repetition. A thread with no Python frame is not counted: nothing could match
     /// its frees to a site.
-    fn untracked_free(&mut self, domain: u8, size: u64) {
+    fn untracked_free(&mut self, domain: u8, size: u64) -> Result<(), OutOfMemory> {
         if !self.with_stacks {
-            return;
+            return Ok(());
         }
-        let Some(reader) = python_frames() else { return };
+        let Some(reader) = python_frames() else { return Ok(()) };
         let mut innermost = [pyframe::Location { code: 0, instruction: 0 }; 1];
         if reader.current(&mut innermost) == 0 {
-            return;
+            return Ok(());
         }
-        let frees = self.untracked.entry(innermost[0]).or_insert_with(|| UntrackedFrees {
+        let line = innermost[0];
+        if !self.untracked_lines.contains_key(&line) {
             // SAFETY: read on this thread just now, and this thread is still inside that frame
             // (it is freeing from it): its code object is alive.
-            python: unsafe { reader.resolve(innermost[0]) },
-            counts: std::collections::BTreeMap::new(),
-        });
-        *frees.counts.entry((domain, size)).or_default() += 1;
+            let resolved = unsafe { reader.resolve(line) }?;
+            try_insert(&mut self.untracked_lines, line, resolved)?;
+        }
+        self.untracked.try_reserve(1)?;
+        *self.untracked.entry((line, domain, size)).or_default() += 1;
+        Ok(())
     }
 
     /// `ufree PID TEST INDEX DOMAIN BLOCKS BYTES LINE FILE FUNCTION` for each Python line,
     /// domain and block size with untracked frees in the repetition that measurement `index`
     /// ends (BYTES is BLOCKS times the size).
-    fn write_untracked_frees(&mut self, test: &[u8], index: i64, out: &mut Vec<u8>) {
+    fn write_untracked_frees(&mut self, test: &[u8], index: i64, out: &mut Records) {
         // SAFETY: getpid has no preconditions.
         let pid = unsafe { libc::getpid() };
-        for frees in self.untracked.values() {
-            for (&(domain, size), &blocks) in &frees.counts {
-                out.extend_from_slice(format!("ufree\t{pid}\t").as_bytes());
-                channel::escape(test, out);
-                let bytes = blocks.saturating_mul(size as i64);
-                out.extend_from_slice(
-                    format!("\t{index}\t{}\t{blocks}\t{bytes}\t{}\t", domain as char, frees.python.line).as_bytes(),
-                );
-                channel::escape(&frees.python.file, out);
-                out.push(b'\t');
-                channel::escape(&frees.python.function, out);
-                out.push(b'\n');
-            }
+        for (&(line, domain, size), &blocks) in &self.untracked {
+            let Some(python) = self.untracked_lines.get(&line) else { continue };
+            let _ = write!(out, "ufree\t{pid}\t");
+            out.escape(test);
+            let bytes = blocks.saturating_mul(size as i64);
+            let _ = write!(out, "\t{index}\t{}\t{blocks}\t{bytes}\t{}\t", domain as char, python.line);
+            out.escape(&python.file);
+            out.push(b'\t');
+            out.escape(&python.function);
+            out.push(b'\n');
         }
         self.untracked.clear();
+        self.untracked_lines.clear();
     }
 
-    fn allocated(&mut self, domain: u8, ptr: usize, size: u64, stack: Range<u64>) {
+    fn allocated(&mut self, domain: u8, ptr: usize, size: u64, stack: Range<u64>) -> Result<(), OutOfMemory> {
         if !self.with_stacks {
             // A warm-up block: no stack (that is half the cost saved), but remembered, so that
             // its free counts. It goes to its domain's warm-up site, and the domain's sum stays
             // exact when a cache swaps warm-up blocks for new ones from another site.
             let site = WARMUP_SITES.iter().position(|&d| d == domain).unwrap_or(0) as u32;
-            self.count(site, ptr, size);
-            return;
+            return self.count(site, ptr, size);
         }
         let depth = self.depth.min(MAX_DEPTH);
         self.scratch[0] = u64::from(domain);
         // SAFETY: pthread_self has no preconditions; it names this thread's memo.
         let thread = unsafe { libc::pthread_self() } as usize;
-        let memo = self.memos.entry(thread).or_default();
+        if !self.memos.contains_key(&thread) {
+            try_insert(&mut self.memos, thread, Memo::try_new()?)?;
+        }
+        let Some(memo) = self.memos.get_mut(&thread) else { return Err(OutOfMemory) };
         let n = self.unwinder.capture(stack, &mut self.scratch[1..=depth], memo);
         // The Python lines are part of the site: one C path reached from two Python lines is
         // two sites, so a leak site names the lines that leak.
@@ -428,29 +489,32 @@ impl Tracker {
             self.scratch[end + 1] = location.instruction as u64;
             end += 2;
         }
-        let key = &self.scratch[..end];
-        let site = match self.by_stack.entry(digest(key)) {
-            std::collections::hash_map::Entry::Occupied(entry) => *entry.get(),
-            std::collections::hash_map::Entry::Vacant(entry) => {
+        let key = digest(&self.scratch[..end]);
+        let site = match self.by_stack.get(&key) {
+            Some(&site) => site,
+            None => {
                 let site = self.sites.len() as u32;
-                let resolved: Box<[pyframe::Resolved]> = match reader {
+                let python = match reader {
                     // SAFETY: the locations were read on this thread just now, and this thread
                     // is still inside those frames (it is allocating from the innermost): their
                     // code objects are alive.
-                    Some(reader) => python[..depth].iter().map(|&l| unsafe { reader.resolve(l) }).collect(),
+                    Some(reader) => resolve_all(&python[..depth], |l| unsafe { reader.resolve(l) })?,
                     None => Box::new([]),
                 };
-                let frames = self.scratch[1..=n].into();
-                self.sites.push(Site::new(domain, frames, resolved));
-                entry.insert(site);
+                let frames = boxed_slice(&self.scratch[1..=n])?;
+                self.by_stack.try_reserve(1)?;
+                try_push(&mut self.sites, Site::new(domain, frames, python))?;
+                self.by_stack.insert(key, site);
                 site
             }
         };
-        self.count(site, ptr, size);
+        self.count(site, ptr, size)
     }
 
     /// One more live block at `site`.
-    fn count(&mut self, site: u32, ptr: usize, size: u64) {
+    fn count(&mut self, site: u32, ptr: usize, size: u64) -> Result<(), OutOfMemory> {
+        // Room first: a block the table cannot hold is not counted at its site either.
+        self.live.try_reserve(1)?;
         let entry = &mut self.sites[site as usize];
         entry.blocks += 1;
         entry.bytes += size as i64;
@@ -462,6 +526,7 @@ impl Tracker {
             old.blocks -= 1;
             old.bytes -= old_size as i64;
         }
+        Ok(())
     }
 
     fn freed(&mut self, ptr: usize) -> Option<Taken> {
@@ -472,17 +537,15 @@ impl Tracker {
         Some(Taken { site, size })
     }
 
-    fn write_sites(&mut self, test: &[u8], index: i64, out: &mut Vec<u8>) {
+    fn write_sites(&mut self, test: &[u8], index: i64, out: &mut Records) {
         // SAFETY: getpid has no preconditions.
         let pid = unsafe { libc::getpid() };
         let modules = self.unwinder.modules();
         if self.modules_written != modules.len() {
             for module in modules {
-                out.extend_from_slice(format!("module\t{pid}\t").as_bytes());
-                channel::escape(&module.path, out);
-                out.extend_from_slice(
-                    format!("\t{:x}\t{:x}\t{:x}\n", module.bias, module.range.start, module.range.end).as_bytes(),
-                );
+                let _ = write!(out, "module\t{pid}\t");
+                out.escape(&module.path);
+                let _ = writeln!(out, "\t{:x}\t{:x}\t{:x}", module.bias, module.range.start, module.range.end);
             }
             self.modules_written = modules.len();
         }
@@ -497,7 +560,7 @@ impl Tracker {
         index: i64,
         runs: i64,
         types: Option<crate::objtype::TypeObjects>,
-        out: &mut Vec<u8>,
+        out: &mut Records,
     ) {
         if let Some(types) = types {
             self.write_object_types(runs, types, out);
@@ -507,41 +570,48 @@ impl Tracker {
 
     /// `objtype PID - SITE NAME` for each type found among a few live blocks of every `obj`
     /// site that kept at least one block per counted repetition (the others cannot be leak
-    /// sites). One pass over the live blocks.
-    fn write_object_types(&self, runs: i64, types: crate::objtype::TypeObjects, out: &mut Vec<u8>) {
+    /// sites). One pass over the live blocks. Without the memory for the samples, none: the
+    /// types only describe a leak site, and "no type known" is what the harness says then.
+    fn write_object_types(&self, runs: i64, types: crate::objtype::TypeObjects, out: &mut Records) {
         let candidate = |site: &Site| site.domain == b'o' && site.written && site.blocks >= runs.max(1);
-        if !self.sites.iter().any(candidate) {
+        let candidates = self.sites.iter().filter(|&site| candidate(site)).count();
+        if candidates == 0 {
             return;
         }
-        let mut samples: HashMap<u32, Vec<(usize, u64)>, BuildHasherDefault<FastHasher>> = HashMap::default();
+        type Samples = ([(usize, u64); OBJECT_TYPE_SAMPLES], usize);
+        let mut samples: HashMap<u32, Samples, BuildHasherDefault<FastHasher>> = HashMap::default();
+        if samples.try_reserve(candidates).is_err() {
+            return;
+        }
         for (&ptr, &(site, size)) in &self.live {
             if self.sites.get(site as usize).is_some_and(candidate) {
-                let blocks = samples.entry(site).or_default();
-                if blocks.len() < OBJECT_TYPE_SAMPLES {
-                    blocks.push((ptr, size));
+                // Room for every candidate was reserved: no growth here.
+                let (blocks, n) = samples.entry(site).or_insert(([(0, 0); OBJECT_TYPE_SAMPLES], 0));
+                if *n < OBJECT_TYPE_SAMPLES {
+                    blocks[*n] = (ptr, size);
+                    *n += 1;
                 }
             }
         }
         // SAFETY: getpid has no preconditions.
         let pid = unsafe { libc::getpid() };
-        for (site, blocks) in samples {
-            let mut names: Vec<Vec<u8>> = Vec::new();
-            for (ptr, size) in blocks {
-                if let Some(name) = crate::objtype::type_name(ptr, size as usize, types) {
-                    if !names.contains(&name) {
-                        names.push(name);
-                    }
+        for (site, (blocks, n)) in samples {
+            let mut names: [Option<crate::objtype::TypeName>; OBJECT_TYPE_SAMPLES] = Default::default();
+            for (slot, &(ptr, size)) in blocks[..n].iter().enumerate() {
+                let name = crate::objtype::type_name(ptr, size as usize, types);
+                if name.is_some() && !names[..slot].contains(&name) {
+                    names[slot] = name;
                 }
             }
-            for name in names {
-                out.extend_from_slice(format!("objtype\t{pid}\t-\t{site}\t").as_bytes());
-                channel::escape(&name, out);
+            for name in names.iter().flatten() {
+                let _ = write!(out, "objtype\t{pid}\t-\t{site}\t");
+                out.escape(name.as_bytes());
                 out.push(b'\n');
             }
         }
     }
 
-    fn write_site_records(&mut self, test: &[u8], index: i64, keep: impl Fn(&Site) -> bool, out: &mut Vec<u8>) {
+    fn write_site_records(&mut self, test: &[u8], index: i64, keep: impl Fn(&Site) -> bool, out: &mut Records) {
         // SAFETY: getpid has no preconditions.
         let pid = unsafe { libc::getpid() };
         for (id, site) in self.sites.iter_mut().enumerate() {
@@ -550,31 +620,49 @@ impl Tracker {
             }
             if !site.written {
                 site.written = true;
-                let frames: Vec<String> = site.frames.iter().map(|a| format!("{a:x}")).collect();
-                out.extend_from_slice(
-                    format!("stack\t{pid}\t-\t{id}\t{}\t{}\n", site.domain as char, frames.join(",")).as_bytes(),
-                );
+                let _ = write!(out, "stack\t{pid}\t-\t{id}\t{}\t", site.domain as char);
+                for (i, address) in site.frames.iter().enumerate() {
+                    let _ = write!(out, "{}{address:x}", if i == 0 { "" } else { "," });
+                }
+                out.push(b'\n');
                 for python in site.python.iter() {
-                    out.extend_from_slice(format!("pyframe\t{pid}\t-\t{id}\t{}\t", python.line).as_bytes());
-                    channel::escape(&python.file, out);
+                    let _ = write!(out, "pyframe\t{pid}\t-\t{id}\t{}\t", python.line);
+                    out.escape(&python.file);
                     out.push(b'\t');
-                    channel::escape(&python.function, out);
+                    out.escape(&python.function);
                     out.push(b'\n');
                 }
             }
-            out.extend_from_slice(format!("site\t{pid}\t").as_bytes());
-            channel::escape(test, out);
+            let _ = write!(out, "site\t{pid}\t");
+            out.escape(test);
             // The block size last: 0 when the site's blocks differ in size.
             let size = match site.sizes {
                 BlockSizes::One(size) => size,
                 BlockSizes::None | BlockSizes::Mixed => 0,
             };
-            out.extend_from_slice(
-                format!("\t{index}\t{id}\t{}\t{}\t{}\t{size}\n", site.domain as char, site.blocks, site.bytes)
-                    .as_bytes(),
-            );
+            let _ = writeln!(out, "\t{index}\t{id}\t{}\t{}\t{}\t{size}", site.domain as char, site.blocks, site.bytes);
         }
     }
+}
+
+/// `items` in a boxed slice of their own.
+fn boxed_slice<T: Clone>(items: &[T]) -> Result<Box<[T]>, OutOfMemory> {
+    // Exactly as many as reserved: `into_boxed_slice` has nothing to shrink (which could not
+    // fail softly).
+    Ok(crate::fallible::try_vec_from(items)?.into_boxed_slice())
+}
+
+/// Each location resolved, in a boxed slice.
+fn resolve_all(
+    locations: &[pyframe::Location],
+    resolve: impl Fn(pyframe::Location) -> Result<pyframe::Resolved, OutOfMemory>,
+) -> Result<Box<[pyframe::Resolved]>, OutOfMemory> {
+    let mut resolved = Vec::new();
+    resolved.try_reserve_exact(locations.len())?;
+    for &location in locations {
+        resolved.push(resolve(location)?);
+    }
+    Ok(resolved.into_boxed_slice())
 }
 
 /// A 64-bit digest of a stack key: four independent multiply-rotate lanes (the words are
@@ -710,16 +798,16 @@ mod tests {
 
     #[test]
     fn warm_up_blocks_have_no_stack_but_their_frees_count() {
-        let mut tracker = Tracker::new(16);
+        let mut tracker = Tracker::try_new(16).unwrap();
         let stack = current_thread_stack().unwrap();
-        tracker.allocated(b'o', 0x1000, 32, stack.clone());
-        tracker.allocated(b'o', 0x2000, 32, stack.clone());
+        tracker.allocated(b'o', 0x1000, 32, stack.clone()).unwrap();
+        tracker.allocated(b'o', 0x2000, 32, stack.clone()).unwrap();
         tracker.with_stacks = true;
-        tracker.allocated(b'o', 0x3000, 32, stack);
+        tracker.allocated(b'o', 0x3000, 32, stack).unwrap();
         tracker.freed(0x1000);
-        let mut out = Vec::new();
+        let mut out = Records::in_memory();
         tracker.write_sites(b"t", 2, &mut out);
-        let text = String::from_utf8(out).unwrap();
+        let text = out.text();
         // Warm-up site of obj (id 2): one block left, written with an empty stack.
         // The block size last: all of this site's blocks were of 32 bytes.
         assert!(text.contains("\tt\t2\t2\to\t1\t32\t32\n"), "{text}");
@@ -745,32 +833,32 @@ mod tests {
 
     #[test]
     fn sites_count_what_stays_alive_and_are_written_once() {
-        let mut tracker = Tracker::new(16);
+        let mut tracker = Tracker::try_new(16).unwrap();
         tracker.with_stacks = true;
         let stack = current_thread_stack().unwrap();
         // Two blocks from one call site (same stack: same loop iteration shape), one freed.
         for ptr in [0x1000usize, 0x2000] {
-            tracker.allocated(b'r', ptr, 48, stack.clone());
+            tracker.allocated(b'r', ptr, 48, stack.clone()).unwrap();
         }
         tracker.freed(0x1000);
         tracker.freed(0x9999); // never seen: ignored
-        let mut out = Vec::new();
+        let mut out = Records::in_memory();
         tracker.write_sites(b"test_x", 3, &mut out);
-        let text = String::from_utf8(out).unwrap();
+        let text = out.text();
         let sites: Vec<&str> = text.lines().filter(|l| l.starts_with("site\t")).collect();
         assert_eq!(sites.len(), 1, "{text}");
         assert!(sites[0].ends_with("\ttest_x\t3\t3\tr\t1\t48\t48"), "{text}");
         assert_eq!(text.lines().filter(|l| l.starts_with("stack\t")).count(), 1);
         assert!(text.lines().any(|l| l.starts_with("module\t")));
-        let mut again = Vec::new();
+        let mut again = Records::in_memory();
         tracker.write_sites(b"test_x", 4, &mut again);
-        let again = String::from_utf8(again).unwrap();
+        let again = again.text();
         assert!(!again.contains("stack\t"), "stacks and modules are written once: {again}");
         assert!(!again.contains("module\t"));
         // A block of another size at the site: its size is written as 0 (sizes differ).
-        tracker.allocated(b'r', 0x3000, 64, stack);
-        let mut mixed = Vec::new();
+        tracker.allocated(b'r', 0x3000, 64, stack).unwrap();
+        let mut mixed = Records::in_memory();
         tracker.write_sites(b"test_x", 5, &mut mixed);
-        assert!(String::from_utf8(mixed).unwrap().contains("\ttest_x\t5\t3\tr\t2\t112\t0\n"));
+        assert!(mixed.text().contains("\ttest_x\t5\t3\tr\t2\t112\t0\n"));
     }
 }

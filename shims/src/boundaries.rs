@@ -22,12 +22,13 @@
 //!
 //! Every other audit event costs one string comparison.
 
-use std::ffi::{c_char, c_int, c_void, CStr, CString};
+use std::ffi::{c_char, c_int, c_void, CStr};
+use std::fmt::Write;
 use std::sync::atomic::{AtomicI32, AtomicU8, Ordering};
 use std::sync::OnceLock;
 
 use crate::attribution;
-use crate::channel;
+use crate::channel::{self, Records};
 use crate::pyapi::{Api, MethodFn, PyMethodDef, PyObject, METH_FASTCALL, METH_VARARGS_KEYWORDS, PY_FILE_INPUT};
 
 /// What a failure inside the audit hook means for the import that raised the event.
@@ -44,6 +45,7 @@ const KINDS: [&str; 6] = ["begin", "baseline", "measure", "end", "patched", "err
 const KIND_ERROR: usize = 5;
 
 const REFLEAK_MODULE: &CStr = c"test.libregrtest.refleak";
+const IMPORTING_REFLEAK: &str = "importing test.libregrtest.refleak";
 
 const WAITING: u8 = 0;
 const IMPORTING: u8 = 1;
@@ -88,33 +90,28 @@ pub fn install() {
     unsafe { (api.add_audit_hook)(audit_hook, std::ptr::null_mut()) };
 }
 
-/// Write a record of `kind` with the current counters. With the GIL held (see
-/// `crate::snapshot`).
-pub fn record(kind: &str, text: &[u8], a: i64, b: i64) {
-    write_record(kind, text, a, b, true);
+/// Write a record of `kind` with the current counters and the text field `text`. With the GIL
+/// held (see `crate::snapshot`).
+pub fn record(out: &mut Records, kind: &str, text: &[u8], a: i64, b: i64) {
+    write_record(out, kind, |out| out.escape(text), a, b, true);
 }
 
-/// [`record`] where the GIL may not be held (at exit): a domain counts as hooked only when our
-/// hook is the installed allocator itself.
-pub fn record_without_gil(kind: &str, text: &[u8], a: i64, b: i64) {
-    write_record(kind, text, a, b, false);
-}
-
-fn write_record(kind: &str, text: &[u8], a: i64, b: i64, probe: bool) {
-    let mut line = Vec::with_capacity(192);
-    line.extend_from_slice(kind.as_bytes());
+/// A record of `kind` whose text field `text` writes (escaped, with [`Records::escape`]), with
+/// the current counters. `probe`: the GIL is held, so whether each domain's allocator still
+/// reaches our hook can be probed; without it (at exit) a domain counts as hooked only when our
+/// hook is the installed allocator itself. Allocates nothing (see [`crate::fallible`]).
+pub fn write_record(out: &mut Records, kind: &str, text: impl FnOnce(&mut Records), a: i64, b: i64, probe: bool) {
+    out.extend(kind.as_bytes());
     // SAFETY: getpid has no preconditions.
     let pid = unsafe { libc::getpid() };
-    line.extend_from_slice(format!("\t{pid}\t").as_bytes());
-    channel::escape(text, &mut line);
+    let _ = write!(out, "\t{pid}\t");
+    text(out);
     let (flags, counts) = crate::snapshot(probe);
-    line.extend_from_slice(format!("\t{a}\t{b}\t{flags}").as_bytes());
+    let _ = write!(out, "\t{a}\t{b}\t{flags}");
     for (blocks, bytes) in counts {
-        line.extend_from_slice(format!("\t{blocks}\t{bytes}").as_bytes());
+        let _ = write!(out, "\t{blocks}\t{bytes}");
     }
-    line.extend_from_slice(format!("\t{}", channel::monotonic_ns()).as_bytes());
-    line.push(b'\n');
-    channel::append(&line);
+    let _ = writeln!(out, "\t{}", channel::monotonic_ns());
 }
 
 unsafe extern "C" fn audit_hook(event: *const c_char, args: *mut PyObject, _user: *mut c_void) -> c_int {
@@ -154,14 +151,21 @@ unsafe extern "C" fn audit_hook(event: *const c_char, args: *mut PyObject, _user
 /// # Safety
 /// The GIL is held and an exception is set.
 unsafe fn failed(api: &Api, step: &str) -> Patched {
+    let mut out = Records::new();
     // SAFETY: GIL held, exception set (the caller's contract).
     if unsafe { api.error_must_propagate() } {
-        record(KINDS[KIND_ERROR], format!("{step}: interrupted").as_bytes(), 0, 0);
+        let text = |out: &mut Records| {
+            let _ = write!(out.escaped(), "{step}: interrupted");
+        };
+        write_record(&mut out, KINDS[KIND_ERROR], text, 0, 0, true);
         return Patched::Propagate;
     }
-    // SAFETY: as above.
-    let err = unsafe { api.take_error() };
-    record(KINDS[KIND_ERROR], format!("{step}: {err}").as_bytes(), 0, 0);
+    let text = |out: &mut Records| {
+        let _ = write!(out.escaped(), "{step}: ");
+        // SAFETY: as above.
+        unsafe { api.take_error(|bytes| out.escape(bytes)) };
+    };
+    write_record(&mut out, KINDS[KIND_ERROR], text, 0, 0, true);
     Patched::Done
 }
 
@@ -178,7 +182,7 @@ unsafe fn patch_refleak(api: &Api) -> Patched {
     let module = unsafe { (api.import_module)(REFLEAK_MODULE.as_ptr()) };
     if module.is_null() {
         // SAFETY: GIL held, exception set. The outer import tries again and fails its own way.
-        return unsafe { failed(api, &format!("importing {}", REFLEAK_MODULE.to_string_lossy())) };
+        return unsafe { failed(api, IMPORTING_REFLEAK) };
     }
     // SAFETY: GIL held; every reference created here is released below.
     unsafe {
@@ -196,7 +200,7 @@ unsafe fn patch_refleak(api: &Api) -> Patched {
         // KeyboardInterrupt it saw as unhandled, and the interpreter would later exit by SIGINT.
         let outcome = if ok {
             let code =
-                (api.compile_string)(bootstrap_code().as_ptr(), c"<leakcheck boundaries.py>".as_ptr(), PY_FILE_INPUT);
+                (api.compile_string)(BOOTSTRAP_CODE.as_ptr(), c"<leakcheck boundaries.py>".as_ptr(), PY_FILE_INPUT);
             let result = if code.is_null() { code } else { (api.eval_code)(code, globals, globals) };
             for obj in [result, code] {
                 if !obj.is_null() {
@@ -234,23 +238,25 @@ fn record_process() {
     if PROCESS_RECORDED.swap(pid, Ordering::Relaxed) == pid {
         return;
     }
-    let cmdline = std::fs::read("/proc/self/cmdline").unwrap_or_default();
-    let mut line = format!("process\t{pid}\t{ppid}\t").into_bytes();
-    channel::escape(&cmdline, &mut line);
-    line.push(b'\n');
-    channel::append(&line);
+    let mut out = channel::Records::new();
+    let _ = write!(out, "process\t{pid}\t{ppid}\t");
+    crate::copy_cmdline(&mut out);
+    out.push(b'\n');
 }
 
-/// `boundaries.py` preceded by the kind constants it passes back to [`mark`].
-fn bootstrap_code() -> CString {
-    let mut code = String::new();
-    for (code_value, name) in ["_BEGIN", "_BASELINE", "_MEASURE", "_END", "_PATCHED", "_ERROR"].iter().enumerate() {
-        code.push_str(&format!("{name} = {code_value}\n"));
-    }
-    code.push_str(include_str!("boundaries.py"));
-    // The embedded source contains no NUL byte.
-    CString::new(code).unwrap_or_default()
-}
+/// `boundaries.py` preceded by the kind constants it passes back to [`mark`] (their values are
+/// the indices in [`KINDS`]), made at compile time: nothing to allocate when it runs.
+const BOOTSTRAP_CODE: &CStr = match CStr::from_bytes_with_nul(
+    concat!(
+        "_BEGIN = 0\n_BASELINE = 1\n_MEASURE = 2\n_END = 3\n_PATCHED = 4\n_ERROR = 5\n",
+        include_str!("boundaries.py"),
+        "\0"
+    )
+    .as_bytes(),
+) {
+    Ok(code) => code,
+    Err(_) => panic!("boundaries.py contains a NUL byte"),
+};
 
 /// `_mark(kind, test_name, a, b)`: append a record with the counters of this instant.
 unsafe extern "C" fn mark(_slf: *mut PyObject, args: *const *mut PyObject, nargs: isize) -> *mut PyObject {
@@ -273,25 +279,18 @@ unsafe extern "C" fn mark(_slf: *mut PyObject, args: *const *mut PyObject, nargs
             // SAFETY: GIL held.
             unsafe { (api.err_clear)() };
         }
+        let mut out = Records::new();
         match (usize::try_from(kind).ok().and_then(|k| KINDS.get(k)), name) {
             (Some(&kind), Some(name)) => {
                 if kind == "end" {
                     // The sites at the end belong to the series the `end` record closes.
-                    let sites = attribution::end(name);
-                    if !sites.is_empty() {
-                        channel::append(&sites);
-                    }
+                    attribution::end(name, &mut out);
                 }
-                record(kind, name, a, b);
+                record(&mut out, kind, name, a, b);
                 match kind {
-                    "begin" => attribution::begin(a, b),
-                    "baseline" => attribution::at_baseline(),
-                    "measure" => {
-                        let sites = attribution::at_measurement(name, a);
-                        if !sites.is_empty() {
-                            channel::append(&sites);
-                        }
-                    }
+                    "begin" => attribution::begin(a, b, &mut out),
+                    "baseline" => attribution::at_baseline(name, &mut out),
+                    "measure" => attribution::at_measurement(name, a, &mut out),
                     _ => {}
                 }
                 if matches!(kind, "begin" | "baseline" | "measure") {
@@ -300,10 +299,11 @@ unsafe extern "C" fn mark(_slf: *mut PyObject, args: *const *mut PyObject, nargs
                     crate::reinstall_lost_hooks();
                 }
             }
-            _ => record(KINDS[KIND_ERROR], b"leakcheck_mark called with bad arguments", kind, 0),
+            _ => record(&mut out, KINDS[KIND_ERROR], b"leakcheck_mark called with bad arguments", kind, 0),
         }
     } else {
-        record(KINDS[KIND_ERROR], b"leakcheck_mark called with a wrong argument count", nargs as i64, 0);
+        let message = b"leakcheck_mark called with a wrong argument count";
+        record(&mut Records::new(), KINDS[KIND_ERROR], message, nargs as i64, 0);
     }
     // SAFETY: GIL held; None is returned as a new reference.
     unsafe { (api.incref)(api.none) };
@@ -420,5 +420,20 @@ unsafe extern "C" fn bracketed_call(slf: *mut PyObject, args: *mut PyObject, kwa
             (api.err_restore)(ty, value, tb);
         }
         result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bootstrap_names_every_kind_by_its_index() {
+        let code = BOOTSTRAP_CODE.to_str().unwrap();
+        for (index, kind) in KINDS.iter().enumerate() {
+            let line = format!("_{} = {index}\n", kind.to_uppercase());
+            assert!(code.starts_with(&line) || code.contains(&format!("\n{line}")), "{line:?}");
+        }
+        assert!(code.ends_with(include_str!("boundaries.py")));
     }
 }

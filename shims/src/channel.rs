@@ -18,14 +18,13 @@
 //! message), and once per process, before its first `patched`, `process <pid> <ppid> <argv>`
 //! (argv NUL-separated, escaped; no counters). `flags` is [`FLAG_HOOKED`] shifted by the domain index for each domain whose hook
 //! is still installed, and [`FLAG_BYTES`] likewise for each domain whose byte count is exact.
-//! Text fields are escaped with [`escape`]: the harness parses them with its `shim_events`
+//! Text fields are escaped with [`Records::escape`]: the harness parses them with its `shim_events`
 //! module, and `harness/tests` hold the round trip.
 //!
-//! The file is opened, appended to with one `write(2)` and closed for every record, so that the
-//! shim holds no file descriptor between regrtest's measurements (regrtest counts them) and never
-//! writes to fds 1 and 2.
+//! The file is opened, appended to and closed for every batch of records ([`Records`]), so that
+//! the shim holds no file descriptor between regrtest's measurements (regrtest counts them) and
+//! never writes to fds 1 and 2.
 
-use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt;
 use std::sync::OnceLock;
 
@@ -58,38 +57,175 @@ pub fn monotonic_ns() -> u64 {
     (now.tv_sec as u64).saturating_mul(1_000_000_000).saturating_add(now.tv_nsec as u64)
 }
 
-/// Escape a text field: bytes outside printable ASCII, and `\`, become `\xHH`.
-pub fn escape(field: &[u8], out: &mut Vec<u8>) {
-    for &b in field {
-        if (0x21..0x7f).contains(&b) && b != b'\\' {
-            out.push(b);
-        } else {
-            out.extend_from_slice(format!("\\x{b:02x}").as_bytes());
+/// How many bytes of records are gathered before they are written out.
+const BUFFER: usize = 8192;
+
+/// Records on their way to this process's event file, formatted without allocating (the shim
+/// may be writing them because memory ran out, see [`crate::fallible`]): into a fixed buffer,
+/// written out whenever it fills, complete lines at a time, and when dropped. The file is opened
+/// at the first write and closed on drop, so that the shim holds no file descriptor between
+/// regrtest's measurements (regrtest counts them). Failures are dropped: the shim has nowhere
+/// to report them, and the harness notices the missing records.
+pub struct Records {
+    buf: [u8; BUFFER],
+    len: usize,
+    sink: Sink,
+}
+
+enum Sink {
+    Unopened,
+    File(libc::c_int),
+    Failed,
+    #[cfg(test)]
+    Memory(Vec<u8>),
+}
+
+impl std::fmt::Debug for Records {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Records").field("buffered", &self.len).finish()
+    }
+}
+
+impl Default for Records {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Records {
+    /// Records for this process's event file.
+    pub fn new() -> Self {
+        Self { buf: [0; BUFFER], len: 0, sink: Sink::Unopened }
+    }
+
+    /// Records kept in memory, for tests to read with [`Records::text`].
+    #[cfg(test)]
+    pub fn in_memory() -> Self {
+        Self { buf: [0; BUFFER], len: 0, sink: Sink::Memory(Vec::new()) }
+    }
+
+    /// Everything written so far, for a test.
+    #[cfg(test)]
+    pub fn text(&mut self) -> String {
+        self.flush(self.len);
+        match &self.sink {
+            Sink::Memory(bytes) => String::from_utf8_lossy(bytes).into_owned(),
+            _ => String::new(),
+        }
+    }
+
+    pub fn push(&mut self, byte: u8) {
+        self.extend(&[byte]);
+    }
+
+    pub fn extend(&mut self, mut bytes: &[u8]) {
+        while !bytes.is_empty() {
+            if self.len == BUFFER {
+                // Whole lines, when there are: a process killed between two writes leaves
+                // only complete records behind.
+                let lines = self.buf.iter().rposition(|&b| b == b'\n').map_or(BUFFER, |last| last + 1);
+                self.flush(lines);
+            }
+            let n = bytes.len().min(BUFFER - self.len);
+            self.buf[self.len..self.len + n].copy_from_slice(&bytes[..n]);
+            self.len += n;
+            bytes = &bytes[n..];
+        }
+    }
+
+    /// Append a text field, escaped: bytes outside printable ASCII, and `\`, become `\xHH`.
+    pub fn escape(&mut self, field: &[u8]) {
+        for &b in field {
+            if (0x21..0x7f).contains(&b) && b != b'\\' {
+                self.push(b);
+            } else {
+                self.extend(&[b'\\', b'x', HEX[usize::from(b >> 4)], HEX[usize::from(b & 0xf)]]);
+            }
+        }
+    }
+
+    /// Something `Display`-able as an escaped text field (`write!(records.escaped(), ...)`).
+    pub fn escaped(&mut self) -> Escaped<'_> {
+        Escaped(self)
+    }
+
+    /// Write out the first `n` buffered bytes and keep the rest.
+    fn flush(&mut self, n: usize) {
+        let chunk = &self.buf[..n];
+        match &mut self.sink {
+            Sink::Unopened => {
+                self.sink = open_events_file().map_or(Sink::Failed, Sink::File);
+                if let Sink::File(fd) = self.sink {
+                    write_all(fd, chunk);
+                }
+            }
+            Sink::File(fd) => write_all(*fd, chunk),
+            Sink::Failed => {}
+            #[cfg(test)]
+            Sink::Memory(bytes) => bytes.extend_from_slice(chunk),
+        }
+        self.buf.copy_within(n..self.len, 0);
+        self.len -= n;
+    }
+}
+
+impl std::fmt::Write for Records {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.extend(s.as_bytes());
+        Ok(())
+    }
+}
+
+impl Drop for Records {
+    fn drop(&mut self) {
+        if self.len > 0 {
+            self.flush(self.len);
+        }
+        if let Sink::File(fd) = self.sink {
+            // SAFETY: closing the fd this writer opened.
+            unsafe { libc::close(fd) };
         }
     }
 }
 
-/// Append one record (a complete line) to this process's event file. Failures are dropped:
-/// the shim has nowhere to report them, and the harness notices the missing records.
-pub fn append(record: &[u8]) {
-    let Some(dir) = RUN_DIR.get() else { return };
+/// See [`Records::escaped`].
+#[derive(Debug)]
+pub struct Escaped<'a>(&'a mut Records);
+
+impl std::fmt::Write for Escaped<'_> {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.0.escape(s.as_bytes());
+        Ok(())
+    }
+}
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+/// Open `$LEAKCHECK_RUN_DIR/events.<pid>` for appending; the path is built on the stack.
+fn open_events_file() -> Option<libc::c_int> {
+    use std::io::Write;
+    let dir = RUN_DIR.get().filter(|dir| !dir.contains(&0))?;
     // SAFETY: getpid has no preconditions.
     let pid = unsafe { libc::getpid() };
-    let mut path = dir.clone();
-    path.extend_from_slice(format!("/events.{pid}").as_bytes());
-    let Ok(path) = CString::new(path) else { return };
-    // SAFETY: a valid NUL-terminated path; the fd is closed below on every path.
+    let mut path = [0u8; libc::PATH_MAX as usize + 32];
+    // The last byte is left out, so that it stays NUL: a path too long fails to be written.
+    let last = path.len() - 1;
+    let mut cursor = std::io::Cursor::new(&mut path[..last]);
+    cursor.write_all(dir).ok()?;
+    write!(cursor, "/events.{pid}").ok()?;
+    // SAFETY: a NUL-terminated path (the buffer was zeroed, its last byte never written); the fd
+    // is closed by the `Records` that keeps it.
     let fd = unsafe {
         libc::open(
-            path.as_ptr(),
+            path.as_ptr().cast(),
             libc::O_WRONLY | libc::O_CREAT | libc::O_APPEND | libc::O_CLOEXEC | libc::O_NOFOLLOW,
             0o600,
         )
     };
-    if fd < 0 {
-        return;
-    }
-    let mut rest = record;
+    (fd >= 0).then_some(fd)
+}
+
+fn write_all(fd: libc::c_int, mut rest: &[u8]) {
     while !rest.is_empty() {
         // SAFETY: `rest` is a valid buffer of its length; `fd` is open.
         let n = unsafe { libc::write(fd, rest.as_ptr().cast(), rest.len()) };
@@ -98,12 +234,10 @@ pub fn append(record: &[u8]) {
             if n < 0 && unsafe { *libc::__errno_location() } == libc::EINTR {
                 continue;
             }
-            break;
+            return;
         }
         rest = &rest[n as usize..];
     }
-    // SAFETY: closing the fd opened above.
-    unsafe { libc::close(fd) };
 }
 
 #[cfg(test)]
@@ -112,11 +246,26 @@ mod tests {
 
     #[test]
     fn escape_keeps_names_and_hides_separators() {
-        let mut out = Vec::new();
-        escape(b"test_os", &mut out);
-        assert_eq!(out, b"test_os");
-        out.clear();
-        escape(b"a\tb\nc\\d e\xff", &mut out);
-        assert_eq!(out, b"a\\x09b\\x0ac\\x5cd\\x20e\\xff");
+        let mut out = Records::in_memory();
+        out.escape(b"test_os");
+        assert_eq!(out.text(), "test_os");
+        let mut out = Records::in_memory();
+        out.escape(b"a\tb\nc\\d e\xff");
+        assert_eq!(out.text(), "a\\x09b\\x0ac\\x5cd\\x20e\\xff");
+    }
+
+    #[test]
+    fn records_longer_than_the_buffer_come_out_whole_and_in_order() {
+        let mut out = Records::in_memory();
+        let mut expected = String::new();
+        for i in 0..5000 {
+            use std::fmt::Write;
+            write!(out, "site\t{i}\t").unwrap();
+            write!(out.escaped(), "a b{i}").unwrap();
+            out.push(b'\n');
+            expected.push_str(&format!("site\t{i}\ta\\x20b{i}\n"));
+        }
+        assert!(expected.len() > 4 * BUFFER);
+        assert_eq!(out.text(), expected);
     }
 }

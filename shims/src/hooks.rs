@@ -20,6 +20,7 @@ use std::ffi::c_void;
 use std::sync::atomic::{AtomicPtr, AtomicU8, AtomicUsize, Ordering};
 
 use crate::attribution;
+use crate::fallible::try_box;
 use crate::pyapi::PyMemAllocatorEx;
 use crate::tally::{self, DomainIndex, Tally};
 
@@ -166,7 +167,8 @@ impl Domain {
         tally::init();
         let index = DomainIndex::allocate()?;
         d.index.store(index.get(), Ordering::Relaxed);
-        let boxed = Box::into_raw(Box::new(inner));
+        // Fallibly: see `crate::fallible`. Without it the domain is never wrapped, and reported so.
+        let boxed = Box::into_raw(try_box(inner).ok()?);
         // Release: a thread that finds our hook installed and loads `inner` with Acquire sees
         // the whole struct, and the index.
         if d.inner.compare_exchange(std::ptr::null_mut(), boxed, Ordering::Release, Ordering::Relaxed).is_err() {
@@ -192,14 +194,15 @@ impl Domain {
     /// back what it had wrapped) and `current` no longer reaches it: forward to `current` from
     /// now on and return the hook allocator to install again. The counts go on; blocks that were
     /// allocated meanwhile are freed through the hook like blocks from before the first
-    /// install. `None` when the domain was never wrapped. The allocator forwarded to before is
+    /// install. `None` when the domain was never wrapped, or the copy of `current` cannot be
+    /// allocated (then the hook stays out, and the records say so). The allocator forwarded to before is
     /// never freed: a thread may still be inside it.
     pub fn rewrap<S: DomainSlot>(current: PyMemAllocatorEx) -> Option<PyMemAllocatorEx> {
         let d = S::domain();
         if !d.is_wrapped() {
             return None;
         }
-        d.inner.store(Box::into_raw(Box::new(current)), Ordering::Release);
+        d.inner.store(Box::into_raw(try_box(current).ok()?), Ordering::Release);
         Some(Self::hooks::<S>(current.ctx))
     }
 
@@ -253,7 +256,8 @@ impl ReentryGuard {
     /// a probe of `domain` learns that it got here).
     #[inline(always)]
     fn acquire(domain: &Domain) -> Option<Self> {
-        let tally = tally::current();
+        // Without a tally the call is not counted (`tally::uncounted` tells).
+        let tally = tally::current()?;
         if tally.enter_hook() {
             tally.nested_call(domain.sizes.api_id());
             return None;
@@ -476,7 +480,7 @@ mod tests {
     fn a_probe_learns_whether_an_allocator_reaches_the_hook_and_counts_nothing() {
         crate::domain_slot!(Mem, b'm');
         let (mem, hook) = hooked::<Mem>(debug_allocator(b'm'));
-        let tally = tally::current();
+        let tally = tally::current().unwrap();
         // Through the hook (as a tracemalloc started after ours would call it): reached.
         assert!(tally.begin_probe(b'm'));
         // SAFETY: calling the hook as CPython would; the block is freed at once.

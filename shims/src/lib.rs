@@ -33,6 +33,7 @@ pub mod boundaries;
 pub mod channel;
 #[cfg(any(test, feature = "fake-allocators"))]
 pub mod fake;
+pub mod fallible;
 pub mod hash;
 pub mod hooks;
 pub mod objtype;
@@ -101,7 +102,7 @@ fn reaches_hook<S: DomainSlot>(allocators: &Allocators, domain: c_int) -> Option
     if Domain::is_installed::<S>(&current) {
         return Some(true);
     }
-    let tally = tally::current();
+    let tally = tally::current()?;
     if !tally.begin_probe(S::domain().sizes.api_id()) {
         return None;
     }
@@ -154,9 +155,33 @@ static DESTRUCTOR: extern "C" fn() = destructor;
 /// finalization of a `tracemalloc` started before them puts back what it wrapped).
 extern "C" fn destructor() {
     if startup::replaced() {
-        let cmdline = std::fs::read("/proc/self/cmdline").unwrap_or_default();
-        boundaries::record_without_gil("replaced", &cmdline, 0, 0);
+        let mut out = channel::Records::new();
+        boundaries::write_record(&mut out, "replaced", copy_cmdline, 0, 0, false);
     }
+}
+
+/// This process's `/proc/self/cmdline` (the arguments, NUL-terminated), escaped into `out`, read
+/// through a small buffer on the stack.
+pub(crate) fn copy_cmdline(out: &mut channel::Records) {
+    // SAFETY: a NUL-terminated path; the fd is closed below.
+    let fd = unsafe { libc::open(c"/proc/self/cmdline".as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
+    if fd < 0 {
+        return;
+    }
+    let mut buf = [0u8; 512];
+    loop {
+        // SAFETY: `buf` is writable for its length; `fd` is open.
+        let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
+        if n < 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
+            continue;
+        }
+        if n <= 0 {
+            break;
+        }
+        out.escape(&buf[..n as usize]);
+    }
+    // SAFETY: closing the fd opened above.
+    unsafe { libc::close(fd) };
 }
 
 /// The record flags and the `(blocks, bytes)` of each domain, RAW, MEM, OBJ. A domain is
@@ -169,7 +194,8 @@ pub(crate) fn snapshot(probe: bool) -> (u32, [(i64, i64); 3]) {
             true => reaches_hook::<S>(a, domain).unwrap_or(false),
             false => Domain::is_installed::<S>(&current_allocator(a, domain)),
         };
-        let hooked = ALLOCATORS.get().is_some_and(|a| d.is_wrapped() && reaches(a));
+        // A thread that allocated without a tally was not counted: no domain count is whole.
+        let hooked = !tally::uncounted() && ALLOCATORS.get().is_some_and(|a| d.is_wrapped() && reaches(a));
         (hooked, d.sizes.bytes_known(), d.live())
     }
     let all = [one::<Raw>(DOMAIN_RAW, probe), one::<Mem>(DOMAIN_MEM, probe), one::<Obj>(DOMAIN_OBJ, probe)];

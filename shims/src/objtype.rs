@@ -92,10 +92,32 @@ fn word(address: usize) -> Option<u64> {
     read(address, &mut bytes).then(|| u64::from_ne_bytes(bytes))
 }
 
+/// A type's name, kept inline: it is read at a measurement, where the shim allocates nothing
+/// it cannot do without (see [`crate::fallible`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TypeName {
+    bytes: [u8; MAX_NAME],
+    len: usize,
+}
+
+impl TypeName {
+    /// The first [`MAX_NAME`] bytes of `name`.
+    fn new(name: &[u8]) -> Self {
+        let len = name.len().min(MAX_NAME);
+        let mut bytes = [0; MAX_NAME];
+        bytes[..len].copy_from_slice(&name[..len]);
+        Self { bytes, len }
+    }
+
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+}
+
 /// The type name of the object in the live `obj` block at `block` of `size` bytes (the pointer
 /// `PyObject_Malloc` returned), or `None` when the block holds no object this can vouch for.
 /// `types` are from [`type_objects`].
-pub fn type_name(block: usize, size: usize, types: TypeObjects) -> Option<Vec<u8>> {
+pub fn type_name(block: usize, size: usize, types: TypeObjects) -> Option<TypeName> {
     let TypeObjects { type_type, unicode_type } = types;
     (0..=2).map(|parts| parts * PRE_HEADER_PART).find_map(|offset| {
         let object = block.checked_add(offset)?;
@@ -131,9 +153,9 @@ pub fn type_name(block: usize, size: usize, types: TypeObjects) -> Option<Vec<u8
             && std::str::from_utf8(text).is_ok()
             && !text.iter().any(|&b| b.is_ascii_control() || b == b' ');
         if plausible && text == b"str" && offset == 0 && immortal_interned_str(object) {
-            return Some(IMMORTAL_INTERNED_STR.to_vec());
+            return Some(TypeName::new(IMMORTAL_INTERNED_STR));
         }
-        plausible.then(|| text.to_vec())
+        plausible.then(|| TypeName::new(text))
     })
 }
 
@@ -189,7 +211,7 @@ mod tests {
         fake_type[21] = PY_TPFLAGS_READY;
         fake_type[3] = c"Fake".as_ptr() as u64; // tp_name, at 24
         std::hint::black_box(&fake_type);
-        assert_eq!(type_name(object.as_ptr() as usize, 16, types(type_address)), Some(b"Fake".to_vec()));
+        assert_eq!(type_name(object.as_ptr() as usize, 16, types(type_address)), Some(TypeName::new(b"Fake")));
         // A type that was never made ready is no type an object has.
         fake_type[21] = 0;
         std::hint::black_box(&fake_type);

@@ -254,15 +254,16 @@ impl Api {
         unsafe { (self.err_set_string)(*self.exc_system_error, message.as_ptr()) }
     }
 
-    /// Take the pending exception and describe it as `Type: message`, leaving no error set.
+    /// Take the pending exception and describe it as `Type: message` to `out`, piece by piece
+    /// (nothing allocated on our side), leaving no error set.
     ///
     /// # Safety
     /// The GIL is held.
-    pub unsafe fn take_error(&self) -> String {
+    pub unsafe fn take_error(&self, mut out: impl FnMut(&[u8])) {
         let (mut ty, mut value, mut tb) = (std::ptr::null_mut(), std::ptr::null_mut(), std::ptr::null_mut());
         // SAFETY: GIL held; PyErr_Fetch hands us three new (possibly NULL) references.
         unsafe { (self.err_fetch)(&mut ty, &mut value, &mut tb) };
-        let mut text = String::new();
+        let mut written = false;
         for obj in [ty, value] {
             if obj.is_null() {
                 continue;
@@ -271,10 +272,11 @@ impl Api {
             let s = unsafe { (self.object_str)(obj) };
             // SAFETY: as above; `s` is NULL or a new reference to a str.
             if let Some(bytes) = unsafe { self.str_bytes(s) } {
-                if !text.is_empty() {
-                    text.push_str(": ");
+                if written {
+                    out(b": ");
                 }
-                text.push_str(&String::from_utf8_lossy(bytes));
+                out(bytes);
+                written = true;
             }
             if !s.is_null() {
                 // SAFETY: we own the reference returned by PyObject_Str.
@@ -289,9 +291,8 @@ impl Api {
         }
         // SAFETY: GIL held; PyObject_Str itself may have raised.
         unsafe { (self.err_clear)() };
-        if text.is_empty() {
-            text.push_str("unknown error");
+        if !written {
+            out(b"unknown error");
         }
-        text
     }
 }

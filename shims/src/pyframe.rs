@@ -34,6 +34,7 @@
 use std::ffi::{c_int, c_void, CStr};
 use std::sync::OnceLock;
 
+use crate::fallible::{try_vec_from, OutOfMemory};
 use crate::pyapi::PyObject;
 
 /// Longest file or function name kept.
@@ -163,10 +164,57 @@ pub struct Reader {
     addr2line: unsafe extern "C" fn(code: *mut PyObject, offset: c_int) -> c_int,
 }
 
-static READER: OnceLock<Result<Reader, String>> = OnceLock::new();
+/// Why Python frames cannot be read in this process (told to the harness once, see
+/// `crate::attribution`). Words and numbers, no allocated text: it is made at a measurement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unreadable {
+    /// A symbol the reader needs is not exported; the text says which.
+    Missing(&'static str),
+    KeyNotInitialised,
+    Version {
+        major: u64,
+        minor: u64,
+    },
+    ForeignThreadState {
+        found: usize,
+        expected: usize,
+    },
+    NoCode {
+        major: u64,
+        minor: u64,
+    },
+    NoDebugOffsets {
+        published: u64,
+    },
+    ImplausibleDebugOffsets,
+}
+
+impl std::fmt::Display for Unreadable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {
+            Unreadable::Missing(what) => f.write_str(what),
+            Unreadable::KeyNotInitialised => f.write_str("the runtime's thread-state key is not initialised"),
+            Unreadable::Version { major, minor } => {
+                write!(f, "CPython {major}.{minor}: the shim knows the frame layouts of 3.11 and 3.13 only")
+            }
+            Unreadable::ForeignThreadState { found, expected } => {
+                write!(f, "the thread state found is not this thread's ({found:#x}, not {expected:#x})")
+            }
+            Unreadable::NoCode { major, minor } => {
+                write!(f, "no code object in the current frame where CPython {major}.{minor} keeps it")
+            }
+            Unreadable::NoDebugOffsets { published } => {
+                write!(f, "_PyRuntime does not start with 3.13's _Py_DebugOffsets (version {published:#x})")
+            }
+            Unreadable::ImplausibleDebugOffsets => f.write_str("implausible _Py_DebugOffsets"),
+        }
+    }
+}
+
+static READER: OnceLock<Result<Reader, Unreadable>> = OnceLock::new();
 
 /// The reader, or why there is none; `None` before [`prepare`] ran.
-pub fn reader() -> Option<&'static Result<Reader, String>> {
+pub fn reader() -> Option<&'static Result<Reader, Unreadable>> {
     READER.get()
 }
 
@@ -175,7 +223,7 @@ pub fn reader() -> Option<&'static Result<Reader, String>> {
 /// # Safety
 /// The calling thread holds the GIL and is running Python code (the `-R` marker calls this),
 /// so that it has a current frame.
-pub unsafe fn prepare() -> &'static Result<Reader, String> {
+pub unsafe fn prepare() -> &'static Result<Reader, Unreadable> {
     // SAFETY: forwarded from the caller.
     READER.get_or_init(|| unsafe { check_layout() })
 }
@@ -195,15 +243,16 @@ unsafe fn getter(address: usize) -> unsafe extern "C" fn() -> *mut c_void {
 
 /// # Safety
 /// As for [`prepare`].
-unsafe fn check_layout() -> Result<Reader, String> {
-    let version = symbol(c"Py_Version").ok_or("no Py_Version symbol (CPython before 3.11)")?;
+unsafe fn check_layout() -> Result<Reader, Unreadable> {
+    let missing = Unreadable::Missing;
+    let version = symbol(c"Py_Version").ok_or(missing("no Py_Version symbol (CPython before 3.11)"))?;
     // SAFETY: `Py_Version` is a `const unsigned long` in 3.11+, 64 bits on the 64-bit targets
     // these offsets are for.
     let version = unsafe { *(version as *const u64) };
     let (major, minor) = (version >> 24 & 0xff, version >> 16 & 0xff);
-    let runtime = symbol(c"_PyRuntime").ok_or("no _PyRuntime symbol")?;
-    let code_type = symbol(c"PyCode_Type").ok_or("no PyCode_Type symbol")?;
-    let addr2line = symbol(c"PyCode_Addr2Line").ok_or("no PyCode_Addr2Line symbol")?;
+    let runtime = symbol(c"_PyRuntime").ok_or(missing("no _PyRuntime symbol"))?;
+    let code_type = symbol(c"PyCode_Type").ok_or(missing("no PyCode_Type symbol"))?;
+    let addr2line = symbol(c"PyCode_Addr2Line").ok_or(missing("no PyCode_Addr2Line symbol"))?;
     let (layout, thread_state, expected) = match (major, minor) {
         (3, 11) => {
             // SAFETY: `_PyRuntime` is 3.11's `_PyRuntimeState`; the `Py_tss_t` is two ints in it.
@@ -212,9 +261,10 @@ unsafe fn check_layout() -> Result<Reader, String> {
                 (*(tss as *const c_int), *((tss + TSS_KEY_IN_TSS) as *const libc::pthread_key_t))
             };
             if initialised != 1 {
-                return Err("the runtime's thread-state key is not initialised".into());
+                return Err(Unreadable::KeyNotInitialised);
             }
-            let unchecked = symbol(c"_PyThreadState_UncheckedGet").ok_or("no _PyThreadState_UncheckedGet symbol")?;
+            let unchecked =
+                symbol(c"_PyThreadState_UncheckedGet").ok_or(missing("no _PyThreadState_UncheckedGet symbol"))?;
             // SAFETY: `_PyThreadState_UncheckedGet` is `PyThreadState *(void)`.
             (LAYOUT_3_11, ThreadState::Key(key), unsafe { getter(unchecked)() } as usize)
         }
@@ -222,13 +272,13 @@ unsafe fn check_layout() -> Result<Reader, String> {
             // SAFETY: `_PyRuntime` starts with `_Py_DebugOffsets` in 3.13 (checked by its cookie
             // and version before any other field is believed).
             let layout = unsafe { layout_from_debug_offsets(runtime, version) }?;
-            let get = symbol(c"PyThreadState_GetUnchecked").ok_or("no PyThreadState_GetUnchecked symbol")?;
+            let get = symbol(c"PyThreadState_GetUnchecked").ok_or(missing("no PyThreadState_GetUnchecked symbol"))?;
             // SAFETY: `PyThreadState_GetUnchecked` is `PyThreadState *(void)` in 3.13.
             let get = unsafe { getter(get) };
             // SAFETY: as above; the GIL is held.
             (layout, ThreadState::Getter(get), unsafe { get() } as usize)
         }
-        _ => return Err(format!("CPython {major}.{minor}: the shim knows the frame layouts of 3.11 and 3.13 only")),
+        _ => return Err(Unreadable::Version { major, minor }),
     };
     let reader = Reader {
         layout,
@@ -243,12 +293,12 @@ unsafe fn check_layout() -> Result<Reader, String> {
     };
     let found = reader.thread_state();
     if expected == 0 || expected != found {
-        return Err(format!("the thread state found is not this thread's ({found:#x}, not {expected:#x})"));
+        return Err(Unreadable::ForeignThreadState { found, expected });
     }
     let mut one = [Location { code: 0, instruction: 0 }];
     // SAFETY: `found` is this thread's live PyThreadState, of the version `layout` describes.
     if unsafe { reader.stack(found, &mut one) } != 1 {
-        return Err(format!("no code object in the current frame where CPython {major}.{minor} keeps it"));
+        return Err(Unreadable::NoCode { major, minor });
     }
     Ok(reader)
 }
@@ -257,12 +307,12 @@ unsafe fn check_layout() -> Result<Reader, String> {
 ///
 /// # Safety
 /// `runtime` is `_PyRuntime` of a 3.13 interpreter.
-unsafe fn layout_from_debug_offsets(runtime: usize, version: u64) -> Result<Layout, String> {
+unsafe fn layout_from_debug_offsets(runtime: usize, version: u64) -> Result<Layout, Unreadable> {
     use debug_offsets_3_13 as d;
     // SAFETY: the cookie and version are the first 16 bytes of `_Py_DebugOffsets`.
     let (cookie, published) = unsafe { (&*(runtime as *const [u8; 8]), load(runtime + d::VERSION) as u64) };
     if cookie != d::COOKIE || published != version {
-        return Err(format!("_PyRuntime does not start with 3.13's _Py_DebugOffsets (version {published:#x})"));
+        return Err(Unreadable::NoDebugOffsets { published });
     }
     // SAFETY: fields of the `_Py_DebugOffsets` just validated.
     let at = |field: usize| unsafe { load(runtime + field) };
@@ -288,7 +338,7 @@ unsafe fn layout_from_debug_offsets(runtime: usize, version: u64) -> Result<Layo
     // Offsets beyond any of these structs' sizes would be garbage: refuse them.
     let fields = [layout.current_frame, layout.frame_code, layout.frame_previous, layout.frame_instruction];
     if fields.iter().chain([&layout.frame_owner, &layout.code_bytecode, &layout.ascii_size]).any(|&o| o > 4096) {
-        return Err("implausible _Py_DebugOffsets".into());
+        return Err(Unreadable::ImplausibleDebugOffsets);
     }
     Ok(layout)
 }
@@ -377,12 +427,12 @@ impl Reader {
         }
     }
 
-    /// File, function and line of `location`.
+    /// File, function and line of `location`; `Err` when their copies cannot be allocated.
     ///
     /// # Safety
     /// `location` came from [`Reader::current`] on this thread, which is still running in that
     /// frame or one it called (so its code object is alive).
-    pub unsafe fn resolve(&self, location: Location) -> Resolved {
+    pub unsafe fn resolve(&self, location: Location) -> Result<Resolved, OutOfMemory> {
         let offset = c_int::try_from(location.instruction * CODE_UNIT).unwrap_or(c_int::MAX);
         // SAFETY: a live code object; PyCode_Addr2Line only reads its line table.
         let line = unsafe { (self.addr2line)(location.code as *mut PyObject, offset) };
@@ -393,20 +443,21 @@ impl Reader {
                 str_bytes(&self.layout, load(location.code + self.layout.code_qualname)),
             )
         };
-        Resolved {
+        Ok(Resolved {
             line: i64::from(line),
-            file: file.unwrap_or_else(|| b"?".to_vec()),
-            function: function.unwrap_or_else(|| b"?".to_vec()),
-        }
+            file: file.unwrap_or_else(|| try_vec_from(b"?"))?,
+            function: function.unwrap_or_else(|| try_vec_from(b"?"))?,
+        })
     }
 }
 
 /// The UTF-8 bytes of a compact `str` (every string a code object holds is one), read from
 /// its memory: ASCII and Latin-1 strings directly, others when CPython cached their UTF-8.
+/// `Some(Err)` when the copy cannot be allocated.
 ///
 /// # Safety
 /// `obj` is 0 or a live `str` of the version `l` describes.
-unsafe fn str_bytes(l: &Layout, obj: usize) -> Option<Vec<u8>> {
+unsafe fn str_bytes(l: &Layout, obj: usize) -> Option<Result<Vec<u8>, OutOfMemory>> {
     if obj == 0 {
         return None;
     }
@@ -419,19 +470,30 @@ unsafe fn str_bytes(l: &Layout, obj: usize) -> Option<Vec<u8>> {
             return None;
         }
         if ascii {
-            return Some(std::slice::from_raw_parts((obj + l.ascii_size) as *const u8, length).to_vec());
+            return Some(try_vec_from(std::slice::from_raw_parts((obj + l.ascii_size) as *const u8, length)));
         }
         let utf8 = load(obj + l.ascii_size + 8);
         if utf8 != 0 {
             let utf8_length = usize::try_from(*((obj + l.ascii_size) as *const isize)).ok()?.min(MAX_NAME);
-            return Some(std::slice::from_raw_parts(utf8 as *const u8, utf8_length).to_vec());
+            return Some(try_vec_from(std::slice::from_raw_parts(utf8 as *const u8, utf8_length)));
         }
         if kind == 1 {
             let latin1 = std::slice::from_raw_parts((obj + l.compact_size) as *const u8, length);
-            return Some(latin1.iter().map(|&b| char::from(b)).collect::<String>().into_bytes());
+            return Some(latin1_to_utf8(latin1));
         }
         None
     }
+}
+
+/// Latin-1 text as UTF-8 (a byte of 0x80 or more takes two).
+fn latin1_to_utf8(latin1: &[u8]) -> Result<Vec<u8>, OutOfMemory> {
+    let mut utf8 = Vec::new();
+    utf8.try_reserve_exact(latin1.len() + latin1.iter().filter(|&&b| b >= 0x80).count())?;
+    for &b in latin1 {
+        let mut char_utf8 = [0u8; 2];
+        utf8.extend_from_slice(char::from(b).encode_utf8(&mut char_utf8).as_bytes());
+    }
+    Ok(utf8)
 }
 
 #[cfg(test)]
@@ -489,10 +551,10 @@ mod tests {
         for l in [&LAYOUT_3_11, &LAYOUT_3_13] {
             let ascii = string(l, COMPACT | ASCII | (1 << 2), 7, l.ascii_size, b"test_os");
             // SAFETY: the fake objects are live buffers laid out as `l` says.
-            assert_eq!(unsafe { str_bytes(l, ascii.as_ptr() as usize) }.as_deref(), Some(&b"test_os"[..]));
+            assert_eq!(unsafe { str_bytes(l, ascii.as_ptr() as usize) }, Some(Ok(b"test_os".to_vec())));
             let latin1 = string(l, COMPACT | (1 << 2), 2, l.compact_size, &[b'f', 0xe9]);
             // SAFETY: as above.
-            assert_eq!(unsafe { str_bytes(l, latin1.as_ptr() as usize) }.as_deref(), Some("fé".as_bytes()));
+            assert_eq!(unsafe { str_bytes(l, latin1.as_ptr() as usize) }, Some(Ok("fé".as_bytes().to_vec())));
             let mut ucs2 = string(l, COMPACT | (2 << 2), 1, l.compact_size, &[0x3b, 0x04]);
             // SAFETY: as above.
             assert_eq!(unsafe { str_bytes(l, ucs2.as_ptr() as usize) }, None, "no cached UTF-8: unknown");
@@ -500,7 +562,7 @@ mod tests {
             put(&mut ucs2, l.ascii_size, utf8.len() as isize);
             put(&mut ucs2, l.ascii_size + 8, utf8.as_ptr() as usize);
             // SAFETY: as above; `utf8` outlives the call.
-            assert_eq!(unsafe { str_bytes(l, ucs2.as_ptr() as usize) }, Some(utf8.clone()));
+            assert_eq!(unsafe { str_bytes(l, ucs2.as_ptr() as usize) }, Some(Ok(utf8.clone())));
             let legacy = string(l, ASCII, 3, l.ascii_size, b"abc");
             // SAFETY: as above.
             assert_eq!(unsafe { str_bytes(l, legacy.as_ptr() as usize) }, None, "not compact");

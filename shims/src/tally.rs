@@ -18,6 +18,8 @@ use std::ffi::c_void;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicPtr, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
+use crate::fallible::{try_box, OutOfMemory};
+
 /// Domains one process may number (3 in production; unit tests and benches make more).
 pub const MAX_DOMAINS: usize = 16;
 
@@ -52,13 +54,22 @@ const PROBE_HIT: u8 = 0x80;
 static HEAD: AtomicPtr<Tally> = AtomicPtr::new(std::ptr::null_mut());
 static RELEASE_KEY: OnceLock<Option<libc::pthread_key_t>> = OnceLock::new();
 
+/// Tallies in the shim's own static memory, for threads whose first allocation finds `malloc`
+/// failing (see [`crate::fallible`]): they still count.
+const SPARE_TALLIES: usize = 32;
+static SPARES: [Tally; SPARE_TALLIES] = [const { Tally::new(false) }; SPARE_TALLIES];
+static SPARES_TAKEN: AtomicUsize = AtomicUsize::new(0);
+/// A thread allocated through the hooks without a tally (no memory, no spare left): its
+/// blocks were not counted, and no count of this process can be trusted from then on.
+static UNCOUNTED: AtomicBool = AtomicBool::new(false);
+
 impl Tally {
-    fn new() -> Self {
+    const fn new(claimed: bool) -> Self {
         Self {
-            counts: std::array::from_fn(|_| [AtomicI64::new(0), AtomicI64::new(0)]),
+            counts: [const { [AtomicI64::new(0), AtomicI64::new(0)] }; MAX_DOMAINS],
             in_hook: AtomicBool::new(false),
             probe: AtomicU8::new(0),
-            claimed: AtomicBool::new(true),
+            claimed: AtomicBool::new(claimed),
             next: AtomicPtr::new(std::ptr::null_mut()),
             stack_start: AtomicU64::new(0),
             stack_end: AtomicU64::new(0),
@@ -127,32 +138,51 @@ impl Tally {
     }
 }
 
-/// This thread's tally, claimed on first use.
+/// This thread's tally, claimed on first use; `None` when there is none to be had (see
+/// [`uncounted`]).
 #[inline(always)]
-pub fn current() -> &'static Tally {
+pub fn current() -> Option<&'static Tally> {
     // SAFETY: a plain read of this thread's own thread-local pointer.
     let tally = unsafe { leakcheck_shim_tally_get() }.cast::<Tally>();
     if tally.is_null() {
         return claim();
     }
     // SAFETY: the pointer was set by `adopt` to a tally that is never freed.
-    unsafe { &*tally }
+    Some(unsafe { &*tally })
 }
 
-/// First use on this thread: adopt a released tally, or make a new one.
+/// Whether some thread's allocations went uncounted for want of a tally: the counts of this
+/// process are short of them for good.
+pub fn uncounted() -> bool {
+    UNCOUNTED.load(Ordering::Relaxed)
+}
+
+/// First use on this thread: adopt a released tally, or make a new one, or take a spare.
 #[cold]
-fn claim() -> &'static Tally {
+fn claim() -> Option<&'static Tally> {
     let mut cursor = HEAD.load(Ordering::Acquire);
     while !cursor.is_null() {
         // SAFETY: registry entries are leaked boxes, never freed.
         let tally = unsafe { &*cursor };
         if tally.claimed.compare_exchange(false, true, Ordering::AcqRel, Ordering::Relaxed).is_ok() {
-            return adopt(tally);
+            return Some(adopt(tally));
         }
         cursor = tally.next.load(Ordering::Acquire);
     }
     // The tally comes from libc's malloc, which the shim never hooks.
-    let tally: &'static Tally = Box::leak(Box::new(Tally::new()));
+    let tally: &'static Tally = match try_box(Tally::new(true)) {
+        Ok(tally) => Box::leak(tally),
+        Err(OutOfMemory) => match SPARES.get(SPARES_TAKEN.fetch_add(1, Ordering::Relaxed)) {
+            Some(spare) => {
+                spare.claimed.store(true, Ordering::Relaxed);
+                spare
+            }
+            None => {
+                UNCOUNTED.store(true, Ordering::Relaxed);
+                return None;
+            }
+        },
+    };
     let mut head = HEAD.load(Ordering::Relaxed);
     loop {
         tally.next.store(head, Ordering::Relaxed);
@@ -161,7 +191,7 @@ fn claim() -> &'static Tally {
             Err(current) => head = current,
         }
     }
-    adopt(tally)
+    Some(adopt(tally))
 }
 
 fn adopt(tally: &'static Tally) -> &'static Tally {
@@ -267,14 +297,14 @@ mod tests {
     fn counts_from_every_thread_add_up_and_survive_thread_exit() {
         init();
         let domain = DomainIndex::allocate().unwrap();
-        current().add(domain, 1, 10);
+        current().unwrap().add(domain, 1, 10);
         let handles: Vec<_> = (0..8)
             .map(|_| {
                 std::thread::spawn(move || {
                     for _ in 0..1000 {
-                        current().add(domain, 1, 3);
+                        current().unwrap().add(domain, 1, 3);
                     }
-                    current().add(domain, -1, -1); // frees a block of another thread
+                    current().unwrap().add(domain, -1, -1); // frees a block of another thread
                 })
             })
             .collect();
@@ -299,7 +329,7 @@ mod tests {
         };
         for _ in 0..4 {
             std::thread::spawn(|| {
-                current();
+                current().unwrap();
             })
             .join()
             .unwrap();
@@ -307,7 +337,7 @@ mod tests {
         let before = count();
         for _ in 0..50 {
             std::thread::spawn(|| {
-                current();
+                current().unwrap();
             })
             .join()
             .unwrap();

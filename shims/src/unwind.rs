@@ -28,10 +28,11 @@ use std::hash::BuildHasherDefault;
 use std::ops::Range;
 
 use gimli::{
-    BaseAddresses, CfaRule, EhFrame, EhFrameHdr, NativeEndian, ParsedEhFrameHdr, RegisterRule, UnwindContext,
-    UnwindSection,
+    BaseAddresses, CfaRule, EhFrame, EhFrameHdr, NativeEndian, ParsedEhFrameHdr, Register, RegisterRule, UnwindContext,
+    UnwindContextStorage, UnwindSection, UnwindTableRow,
 };
 
+use crate::fallible::{try_box, try_vec_filled, try_vec_from, OutOfMemory};
 use crate::hash::FastHasher;
 
 type Slice = gimli::EndianSlice<'static, NativeEndian>;
@@ -47,7 +48,9 @@ pub struct LoadedModule {
 
 /// A module's unwind tables.
 struct UnwindTables {
-    module: LoadedModule,
+    /// The module's addresses and bias (see [`LoadedModule`]).
+    range: Range<u64>,
+    bias: u64,
     hdr: ParsedEhFrameHdr<Slice>,
     eh_frame: EhFrame<Slice>,
     bases: BaseAddresses,
@@ -130,19 +133,53 @@ impl Step {
 /// Inner steps one capture computes before it may meet the memo.
 const MAX_FRESH: usize = 64;
 
+/// Steps a [`Memo`] holds at most (its memory is taken when it is made: see
+/// [`crate::fallible`]); a longer unwind is not remembered, only done again.
+const MEMO_STEPS: usize = 256;
+
 /// A thread's last unwind, outermost step first. Consecutive allocations of a thread share most
 /// of their stack: when a capture reaches a state (address, SP, RBP) this memo passed through,
 /// and every stack slot the memo read from there on still holds what it read, the rest of the
 /// unwind is the memo's (the unwind is a function of the state and those slots). Checking those
 /// slots is a run of independent loads from a hot stack; unwinding them again was a chain of
 /// dependent lookups.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Memo {
+    /// Never grown beyond the [`MEMO_STEPS`] it is made with.
     steps: Vec<Step>,
     /// The memo reached the end of the stack (not just the depth asked for).
     complete: bool,
     /// The unwinder's generation the steps were computed with.
     generation: u64,
+}
+
+impl Memo {
+    pub fn try_new() -> Result<Self, OutOfMemory> {
+        let mut steps = Vec::new();
+        steps.try_reserve_exact(MEMO_STEPS)?;
+        Ok(Self { steps, complete: false, generation: 0 })
+    }
+
+    fn forget(&mut self) {
+        self.steps.clear();
+        self.complete = false;
+    }
+
+    /// Whether `more` steps fit without growing.
+    fn has_room(&self, more: usize) -> bool {
+        self.steps.len() + more <= self.steps.capacity()
+    }
+}
+
+/// gimli's storage for the CFI evaluation, inline (its default, `StoreOnHeap`, allocates the
+/// stack of rows with an infallible `Box::new`): the whole context goes into one box of ours,
+/// allocated fallibly.
+#[derive(Debug)]
+struct InlineStorage;
+
+impl UnwindContextStorage<usize> for InlineStorage {
+    type Rules = [(Register, RegisterRule<usize>); 192];
+    type Stack = [UnwindTableRow<usize, Self>; 4];
 }
 
 /// The unwinder with the process's modules and the rules met so far.
@@ -154,13 +191,16 @@ pub struct Unwinder {
     /// The rules used lately, direct-mapped by address: one multiply and one load per frame on a
     /// hit. (The map alone cost a probe sequence and a cache miss per frame.) Address 0 is empty.
     hot: Box<[(u64, u64)]>,
-    context: Box<UnwindContext<usize>>,
+    context: Box<UnwindContext<usize, InlineStorage>>,
     /// The shim's own code: its frames are not part of an allocation site.
     own_range: Range<u64>,
     /// Changes whenever the modules (and so the rules) do; memos of another generation are void.
     generation: u64,
-    /// Scratch for a capture's new steps (kept to avoid an allocation per capture).
+    /// Scratch for a capture's new steps (kept to avoid an allocation per capture; never grown
+    /// beyond [`MAX_FRESH`]).
     fresh: Vec<Step>,
+    /// Scratch for a capture's steps beyond its memo (never grown beyond [`MEMO_STEPS`]).
+    outer: Vec<Step>,
 }
 
 impl std::fmt::Debug for Unwinder {
@@ -170,19 +210,25 @@ impl std::fmt::Debug for Unwinder {
 }
 
 impl Unwinder {
-    pub fn new() -> Self {
+    /// An unwinder for the modules loaded now; `Err` when its tables cannot be allocated.
+    pub fn try_new() -> Result<Self, OutOfMemory> {
+        let mut fresh = Vec::new();
+        fresh.try_reserve_exact(MAX_FRESH)?;
+        let mut outer = Vec::new();
+        outer.try_reserve_exact(MEMO_STEPS)?;
         let mut unwinder = Self {
             tables: Vec::new(),
             modules: Vec::new(),
             rules: HashMap::default(),
-            hot: vec![(0, 0); HOT_RULES].into_boxed_slice(),
-            context: Box::new(UnwindContext::new()),
+            hot: try_vec_filled((0, 0), HOT_RULES)?.into_boxed_slice(),
+            context: try_box(UnwindContext::new_in())?,
             own_range: 0..0,
             generation: 0,
-            fresh: Vec::with_capacity(MAX_FRESH),
+            fresh,
+            outer,
         };
-        unwinder.refresh();
-        unwinder
+        unwinder.refresh()?;
+        Ok(unwinder)
     }
 
     pub fn modules(&self) -> &[LoadedModule] {
@@ -190,14 +236,26 @@ impl Unwinder {
     }
 
     /// Bring the module list up to date with the loader's. Not from inside an allocation hook.
-    pub fn refresh(&mut self) {
-        let mut found: Vec<Found> = Vec::new();
+    /// `Err` when the new list cannot be allocated: the old one stays.
+    pub fn refresh(&mut self) -> Result<(), OutOfMemory> {
+        let mut found = Collected { found: Vec::new(), out_of_memory: false };
         // SAFETY: the callback only reads the loader's phdr data it is handed, and `found`
         // outlives the call.
-        unsafe { libc::dl_iterate_phdr(Some(collect), (&mut found as *mut Vec<Found>).cast()) };
-        let current: Vec<LoadedModule> = found.iter().map(|f| f.module.clone()).collect();
-        if current == self.modules {
-            return;
+        unsafe { libc::dl_iterate_phdr(Some(collect), (&mut found as *mut Collected).cast()) };
+        if found.out_of_memory {
+            return Err(OutOfMemory);
+        }
+        let found = found.found;
+        if found.len() == self.modules.len() && found.iter().zip(&self.modules).all(|(f, m)| f.module == *m) {
+            return Ok(());
+        }
+        let mut current = Vec::new();
+        current.try_reserve_exact(found.len())?;
+        let mut tables = Vec::new();
+        tables.try_reserve_exact(found.len())?;
+        for Found { module, tables: module_tables } in found {
+            current.push(module);
+            tables.extend(module_tables);
         }
         let own = Self::refresh as *const () as usize as u64;
         self.own_range = current.iter().find(|m| m.range.contains(&own)).map(|m| m.range.clone()).unwrap_or(0..0);
@@ -206,10 +264,11 @@ impl Unwinder {
         self.rules.clear();
         self.hot.fill((0, 0));
         self.generation += 1;
-        let mut tables: Vec<UnwindTables> = found.into_iter().filter_map(|f| f.tables).collect();
-        tables.sort_by_key(|t| t.module.range.start);
+        // In place: a stable sort would allocate.
+        tables.sort_unstable_by_key(|t| t.range.start);
         self.tables = tables;
         self.modules = current;
+        Ok(())
     }
 
     /// Record up to `out.len()` return addresses of the caller's stack, the shim's own frames
@@ -227,8 +286,7 @@ impl Unwinder {
             }
         };
         if memo.generation != self.generation {
-            memo.steps.clear();
-            memo.complete = false;
+            memo.forget();
             memo.generation = self.generation;
         }
         let own = self.own_range.clone();
@@ -251,7 +309,9 @@ impl Unwinder {
         let mut m = memo.steps.len();
         let mut replayed: Option<usize> = None;
         // Phase 3: steps beyond the memo's outer end, innermost first.
-        let mut outer: Vec<Step> = Vec::new();
+        let mut outer = std::mem::take(&mut self.outer);
+        outer.clear();
+        let mut all_outer_kept = true;
         let mut ended = false;
         while n < out.len() {
             if replayed.is_none() && m > 0 {
@@ -289,7 +349,11 @@ impl Unwinder {
                 break;
             };
             if replayed.is_some() {
-                outer.push(step);
+                if outer.len() < outer.capacity() {
+                    outer.push(step);
+                } else {
+                    all_outer_kept = false;
+                }
             } else if fresh.len() < MAX_FRESH {
                 fresh.push(step);
             } else {
@@ -300,11 +364,16 @@ impl Unwinder {
         }
         // The next memo, outermost first: what lies beyond the old one, the part of the old one
         // this stack shares, the new inner steps.
+        // Within the memo's capacity only (see `MEMO_STEPS`): what does not fit is forgotten.
         match replayed {
             Some(shared) => {
                 memo.steps.truncate(shared);
-                if !outer.is_empty() {
-                    memo.steps.splice(0..0, outer.into_iter().rev());
+                // The outer steps go in front, outermost first. Without all of them the memo
+                // still ends where it did, short of the end of the stack (it was not complete,
+                // or there would be no outer steps).
+                if !outer.is_empty() && all_outer_kept && memo.has_room(outer.len()) {
+                    memo.steps.extend(outer.iter().rev());
+                    memo.steps.rotate_right(outer.len());
                     memo.complete = ended;
                 }
             }
@@ -313,14 +382,14 @@ impl Unwinder {
                 memo.complete = ended && all_fresh_kept;
             }
         }
-        if all_fresh_kept {
+        if all_fresh_kept && memo.has_room(fresh.len()) {
             memo.steps.extend(fresh.iter().rev());
         } else {
             // Too deep to remember the inner part: keep nothing rather than a gap.
-            memo.steps.clear();
-            memo.complete = false;
+            memo.forget();
         }
         self.fresh = fresh;
+        self.outer = outer;
         n
     }
 
@@ -356,25 +425,27 @@ impl Unwinder {
         Some(Step { from: state, cfa, ra_slot, return_address, rbp_slot, rbp_value })
     }
 
-    /// The rule for `address` from the map, computed on first use.
+    /// The rule for `address` from the map, computed on first use (and again next time when
+    /// the map cannot grow: the rule is the same, only slower to have).
     fn rule_for(&mut self, address: u64) -> Rule {
         if let Some(&rule) = self.rules.get(&address) {
             return rule;
         }
         let rule = self.compute_rule(address);
-        self.rules.insert(address, rule);
+        if self.rules.try_reserve(1).is_ok() {
+            self.rules.insert(address, rule);
+        }
         rule
     }
 
     /// Evaluate the CFI row for `address` (absolute) into a [`Rule`].
     #[cold]
     fn compute_rule(&mut self, address: u64) -> Rule {
-        let index = self.tables.partition_point(|t| t.module.range.start <= address);
-        let Some(tables) = index.checked_sub(1).map(|i| &self.tables[i]).filter(|t| t.module.range.contains(&address))
-        else {
+        let index = self.tables.partition_point(|t| t.range.start <= address);
+        let Some(tables) = index.checked_sub(1).map(|i| &self.tables[i]).filter(|t| t.range.contains(&address)) else {
             return Rule::Stop;
         };
-        let svma = address.wrapping_sub(tables.module.bias);
+        let svma = address.wrapping_sub(tables.bias);
         let Some(table) = tables.hdr.table() else { return Rule::Stop };
         let Ok(fde) = table.fde_for_address(&tables.eh_frame, &tables.bases, svma, EhFrame::cie_from_offset) else {
             return Rule::Stop;
@@ -400,12 +471,6 @@ impl Unwinder {
             (Ok(cfa_offset), Ok(ra), Ok(rbp)) => Rule::Frame { cfa_from_rbp, cfa_offset, ra, rbp },
             _ => Rule::Stop,
         }
-    }
-}
-
-impl Default for Unwinder {
-    fn default() -> Self {
-        Self::new()
     }
 }
 
@@ -438,51 +503,91 @@ struct Found {
     tables: Option<UnwindTables>,
 }
 
+/// What `dl_iterate_phdr` found, or that it could not all be kept.
+struct Collected {
+    found: Vec<Found>,
+    out_of_memory: bool,
+}
+
 unsafe extern "C" fn collect(info: *mut libc::dl_phdr_info, _size: usize, data: *mut c_void) -> c_int {
     // SAFETY: the loader hands a valid dl_phdr_info for the duration of the call, and `data` is
-    // the Vec passed by `refresh`.
-    let (info, found) = unsafe { (&*info, &mut *data.cast::<Vec<Found>>()) };
+    // the `Collected` passed by `refresh`.
+    let (info, collected) = unsafe { (&*info, &mut *data.cast::<Collected>()) };
     if info.dlpi_phdr.is_null() || info.dlpi_phnum == 0 {
         return 0;
     }
     // SAFETY: dlpi_phdr points at dlpi_phnum program headers.
     let phdrs = unsafe { std::slice::from_raw_parts(info.dlpi_phdr, info.dlpi_phnum as usize) };
-    let bias = info.dlpi_addr;
-    let loads: Vec<Range<u64>> = phdrs
-        .iter()
-        .filter(|p| p.p_type == libc::PT_LOAD)
-        .map(|p| bias.wrapping_add(p.p_vaddr)..bias.wrapping_add(p.p_vaddr).wrapping_add(p.p_memsz))
-        .collect();
-    let (Some(lo), Some(hi)) = (loads.iter().map(|r| r.start).min(), loads.iter().map(|r| r.end).max()) else {
+    let segments = Segments { phdrs, bias: info.dlpi_addr };
+    let (Some(lo), Some(hi)) = (segments.iter().map(|r| r.start).min(), segments.iter().map(|r| r.end).max()) else {
         return 0;
     };
     let path = if info.dlpi_name.is_null() {
-        Vec::new()
+        Ok(Vec::new())
     } else {
         // SAFETY: a NUL-terminated string owned by the loader.
-        unsafe { CStr::from_ptr(info.dlpi_name) }.to_bytes().to_vec()
+        try_vec_from(unsafe { CStr::from_ptr(info.dlpi_name) }.to_bytes())
     };
-    let path = if path.is_empty() && found.is_empty() {
+    let path = match path {
         // The first object is the executable, which the loader leaves unnamed.
-        std::fs::read_link("/proc/self/exe").map(|p| p.into_os_string().into_encoded_bytes()).unwrap_or_default()
-    } else {
-        path
+        Ok(path) if path.is_empty() && collected.found.is_empty() => executable_path(),
+        path => path,
     };
-    let module = LoadedModule { path, bias, range: lo..hi };
+    let (Ok(path), Ok(())) = (path, collected.found.try_reserve(1)) else {
+        // Stop here: the list would be incomplete.
+        collected.out_of_memory = true;
+        return 1;
+    };
+    let module = LoadedModule { path, bias: segments.bias, range: lo..hi };
     let tables = phdrs
         .iter()
         .find(|p| p.p_type == libc::PT_GNU_EH_FRAME)
-        .and_then(|hdr| unwind_tables(&module, hdr.p_vaddr, hdr.p_memsz, &loads));
-    found.push(Found { module, tables });
+        .and_then(|hdr| unwind_tables(&module, hdr.p_vaddr, hdr.p_memsz, &segments));
+    collected.found.push(Found { module, tables });
     0
+}
+
+/// A module's `PT_LOAD` segments, at their runtime addresses.
+struct Segments<'a> {
+    phdrs: &'a [libc::Elf64_Phdr],
+    bias: u64,
+}
+
+impl Segments<'_> {
+    fn iter(&self) -> impl Iterator<Item = Range<u64>> + '_ {
+        self.phdrs.iter().filter(|p| p.p_type == libc::PT_LOAD).map(|p| {
+            let start = self.bias.wrapping_add(p.p_vaddr);
+            start..start.wrapping_add(p.p_memsz)
+        })
+    }
+
+    fn containing(&self, address: u64) -> Option<Range<u64>> {
+        self.iter().find(|r| r.contains(&address))
+    }
+}
+
+/// `/proc/self/exe`'s target, read on the stack and copied out (empty if it cannot be read).
+fn executable_path() -> Result<Vec<u8>, OutOfMemory> {
+    let mut buf = [0u8; libc::PATH_MAX as usize];
+    // SAFETY: `buf` is writable for its length; readlink writes at most that, no NUL.
+    let n = unsafe { libc::readlink(c"/proc/self/exe".as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
+    match usize::try_from(n) {
+        Ok(n) if n > 0 => try_vec_from(&buf[..n]),
+        _ => Ok(Vec::new()),
+    }
 }
 
 /// A module's `.eh_frame_hdr` and the `.eh_frame` its header points at, both read from the mapped
 /// image, with their addresses as the ELF file states them (bias removed).
-fn unwind_tables(module: &LoadedModule, hdr_vaddr: u64, hdr_size: u64, loads: &[Range<u64>]) -> Option<UnwindTables> {
+fn unwind_tables(
+    module: &LoadedModule,
+    hdr_vaddr: u64,
+    hdr_size: u64,
+    segments: &Segments<'_>,
+) -> Option<UnwindTables> {
     let bias = module.bias;
     let hdr_avma = bias.wrapping_add(hdr_vaddr);
-    loads.iter().find(|r| r.contains(&hdr_avma) && hdr_avma.checked_add(hdr_size).is_some_and(|end| end <= r.end))?;
+    segments.containing(hdr_avma).filter(|r| hdr_avma.checked_add(hdr_size).is_some_and(|end| end <= r.end))?;
     if hdr_size < 8 {
         return None;
     }
@@ -490,14 +595,14 @@ fn unwind_tables(module: &LoadedModule, hdr_vaddr: u64, hdr_size: u64, loads: &[
     // which stays mapped while the module is loaded.
     let hdr: &'static [u8] = unsafe { std::slice::from_raw_parts(hdr_avma as *const u8, hdr_size as usize) };
     let eh_frame_avma = decode_eh_frame_ptr(hdr[1], &hdr[4..], hdr_avma + 4, hdr_avma)?;
-    let eh_segment = loads.iter().find(|r| r.contains(&eh_frame_avma))?;
+    let eh_segment = segments.containing(eh_frame_avma)?;
     // SAFETY: from the start of .eh_frame to the end of its mapped PT_LOAD segment; gimli only
     // reads the records the header's table points at.
     let eh_frame: &'static [u8] =
         unsafe { std::slice::from_raw_parts(eh_frame_avma as *const u8, (eh_segment.end - eh_frame_avma) as usize) };
     let bases = BaseAddresses::default().set_eh_frame_hdr(hdr_vaddr).set_eh_frame(eh_frame_avma.wrapping_sub(bias));
     let hdr = EhFrameHdr::new(hdr, NativeEndian).parse(&bases, std::mem::size_of::<usize>() as u8).ok()?;
-    Some(UnwindTables { module: module.clone(), hdr, eh_frame: EhFrame::new(eh_frame, NativeEndian), bases })
+    Some(UnwindTables { range: module.range.clone(), bias, hdr, eh_frame: EhFrame::new(eh_frame, NativeEndian), bases })
 }
 
 /// Decode `.eh_frame_hdr`'s `eh_frame_ptr` (DW_EH_PE_* encoding `encoding`, value at `bytes`,
@@ -570,7 +675,7 @@ mod tests {
     fn deep(n: u32, unwinder: &mut Unwinder, out: &mut [u64]) -> usize {
         if n == 0 {
             let stack = current_thread_stack().expect("stack bounds");
-            return unwinder.capture(stack, out, &mut Memo::default());
+            return unwinder.capture(stack, out, &mut Memo::try_new().unwrap());
         }
         std::hint::black_box(deep(n - 1, unwinder, out))
     }
@@ -597,9 +702,9 @@ mod tests {
 
     #[test]
     fn the_memo_gives_exactly_what_a_full_unwind_gives() {
-        let mut unwinder = Unwinder::new();
+        let mut unwinder = Unwinder::try_new().unwrap();
         unwinder.own_range = 0..0;
-        let mut memo = Memo::default();
+        let mut memo = Memo::try_new().unwrap();
         for depth in [8usize, 20, 64] {
             for path in (0..40u32).chain((0..40).rev()).chain([7, 7, 7, 0, 0, 31, 1]) {
                 let mut stacks = Vec::new();
@@ -608,7 +713,7 @@ mod tests {
                 // unrolled or peeled in release builds).
                 for round in 0..std::hint::black_box(2) {
                     let remembering = std::hint::black_box(round == 0);
-                    let mut forgetful = Memo::default();
+                    let mut forgetful = Memo::try_new().unwrap();
                     let memo = if remembering { &mut memo } else { &mut forgetful };
                     let mut out = vec![0u64; depth];
                     let n = chain(6, path, &mut unwinder, memo, &mut out);
@@ -623,7 +728,7 @@ mod tests {
 
     #[test]
     fn captures_the_whole_call_chain_through_cfi() {
-        let mut unwinder = Unwinder::new();
+        let mut unwinder = Unwinder::try_new().unwrap();
         assert!(!unwinder.modules().is_empty());
         // The test binary links the shim in: keep "our" frames this time, they are the test.
         let test_binary = std::mem::replace(&mut unwinder.own_range, 0..0);
@@ -652,7 +757,7 @@ mod tests {
 
     #[test]
     fn a_short_buffer_truncates_the_stack() {
-        let mut unwinder = Unwinder::new();
+        let mut unwinder = Unwinder::try_new().unwrap();
         unwinder.own_range = 0..0;
         let mut out = [0u64; 4];
         assert_eq!(deep(10, &mut unwinder, &mut out), 4);
