@@ -65,6 +65,7 @@ extern "C" fn constructor() {
     if !channel::init_from_env() {
         return;
     }
+    silence_panics();
     let (Some(allocators), Some(api)) = (Allocators::resolve(), Api::resolve()) else {
         return;
     };
@@ -72,6 +73,16 @@ extern "C" fn constructor() {
     attribution::init_from_env();
     boundaries::prepare(api);
     startup::arm(allocators, boundaries::install);
+}
+
+/// A panic in the shim must not print on fd 2, which belongs to the program (its output is
+/// what regrtest and the harness read). The shim is built with `panic = "abort"` (the `shim`
+/// profile: unwinding into CPython's C frames would be worse), so a panic still ends the
+/// process, but silently, as an abort the harness reports. This hook is the shim's own: a
+/// cdylib carries its own copy of `std`, so other Rust code in the process keeps its hook.
+/// (Running out of memory is no panic: see [`fallible`].)
+fn silence_panics() {
+    std::panic::set_hook(Box::new(|_| {}));
 }
 
 /// Wrap RAW, MEM and OBJ with the counting hooks, as `tracemalloc.start()` does at run time:
@@ -211,4 +222,29 @@ pub(crate) fn snapshot(probe: bool) -> (u32, [(i64, i64); 3]) {
         counts[i] = count;
     }
     (flags, counts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A panic after [`silence_panics`] prints nothing on fd 2. Checked in a child (this test
+    /// binary run again on this test alone), as the hook is the process's.
+    #[test]
+    fn a_panic_in_the_shim_prints_nothing() {
+        const CHILD: &str = "LEAKCHECK_SHIM_TEST_PANIC_CHILD";
+        if std::env::var_os(CHILD).is_some() {
+            silence_panics();
+            panic!("a panic of the shim");
+        }
+        let exe = std::env::current_exe().expect("the test binary");
+        let child = std::process::Command::new(exe)
+            .args(["--exact", "tests::a_panic_in_the_shim_prints_nothing", "--nocapture", "--test-threads=1"])
+            .env(CHILD, "1")
+            .output()
+            .expect("running the test binary");
+        let stderr = String::from_utf8_lossy(&child.stderr);
+        assert!(!child.status.success(), "the child's test panicked");
+        assert!(!stderr.contains("a panic of the shim") && !stderr.contains("panicked"), "{stderr}");
+    }
 }
