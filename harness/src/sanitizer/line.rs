@@ -299,7 +299,7 @@ pub(super) fn parse_frame(line: &str) -> Option<FrameLine> {
                 described.trim()
             } else if rest.is_empty() {
                 ""
-            } else if looks_like_location(rest) {
+            } else if rest.starts_with('/') || looks_like_location(rest) {
                 // `#0 0x... /src/a.c:5` (a custom stack_trace_format): a location alone.
                 set_location(&mut frame, rest);
                 ""
@@ -310,8 +310,8 @@ pub(super) fn parse_frame(line: &str) -> Option<FrameLine> {
                 return None;
             };
             if !described.is_empty() {
-                match described.rsplit_once(' ') {
-                    Some((function, location)) if looks_like_location(location) => {
+                match split_function_location(described) {
+                    Some((function, location)) if looks_like_location(location) || path_start(location) => {
                         frame.function = Some(function.trim_end().to_owned()).filter(|f| !f.is_empty());
                         set_location(&mut frame, location);
                     }
@@ -324,7 +324,7 @@ pub(super) fn parse_frame(line: &str) -> Option<FrameLine> {
                 // TSan always prints the module part; without it this is not a TSan frame.
                 return None;
             }
-            let (function, location) = match rest.rsplit_once(' ') {
+            let (function, location) = match split_function_location(rest) {
                 Some((function, location)) => (function.trim_end(), location),
                 None => (rest, "<null>"),
             };
@@ -337,6 +337,37 @@ pub(super) fn parse_frame(line: &str) -> Option<FrameLine> {
         }
     }
     Some(FrameLine { frame, style, indent })
+}
+
+/// `FUNCTION LOCATION` -> `(FUNCTION, LOCATION)`, at the space before the location. Both halves
+/// may hold spaces: C++ names (`operator new(unsigned long)`, `f(int, char const*)`) and paths
+/// (`/tmp/dir (x) y/a.c:4`). A demangled name never has a space before a `/`, `./` or `../`,
+/// so the first such space outside the name's parentheses begins the location when it is an
+/// absolute or dotted path; any other location (`Objects/longobject.c:5`, TSan's `<null>`) is
+/// the last word, and a relative path with spaces cannot be told from the name.
+fn split_function_location(described: &str) -> Option<(&str, &str)> {
+    let at = path_location_start(described).or_else(|| described.rfind(' '))?;
+    Some((described.get(..at)?.trim_end(), described.get(at + 1..)?))
+}
+
+/// Where the space is that begins a location of `/`, `./` or `../` in `FUNCTION LOCATION`: the
+/// first one after a non-empty name whose parentheses are balanced. One pass.
+fn path_location_start(described: &str) -> Option<usize> {
+    let mut depth = 0i64;
+    for (at, byte) in described.bytes().enumerate() {
+        match byte {
+            b'(' => depth += 1,
+            b')' => depth -= 1,
+            b' ' if depth == 0 && at > 0 && described.get(at + 1..).is_some_and(path_start) => return Some(at),
+            _ => {}
+        }
+    }
+    None
+}
+
+/// A path the symbolizer printed as is: absolute, or relative to `.` or `..`.
+fn path_start(text: &str) -> bool {
+    text.starts_with('/') || text.starts_with("./") || text.starts_with("../")
 }
 
 /// Split off a trailing `(BuildId: hex)`: the text before it and the hex ID.
@@ -598,6 +629,58 @@ mod tests {
 
         let summary = "SUMMARY: AddressSanitizer: heap-use-after-free (/tmp/sp dir (x)/c(1)+0xdf1e5) in uaf";
         assert_eq!(modules_named(summary).collect::<Vec<_>>(), ["/tmp/sp dir (x)/c(1)"]);
+    }
+
+    /// Real lines of gcc 12's libasan (libbacktrace: no column, GNU names without parameters)
+    /// and clang 14's runtime (llvm-symbolizer) for sources in `/tmp/wsym/dir (x) y`.
+    #[test]
+    fn source_paths_may_hold_spaces() {
+        let dir = "/tmp/wsym/dir (x) y";
+        for (line, function, file, line_no, column) in [
+            ("    #0 0x7f0581e241c2 in fill /tmp/wsym/dir (x) y/lib2.c:4", "fill", "lib2.c", 4, None),
+            ("    #2 0x558fb0e13333 in main /tmp/wsym/dir (x) y/asan.c:14", "main", "asan.c", 14, None),
+            ("    #1 0x56229145d1c6 in go /tmp/wsym/dir (x) y/<stdin>:2", "go", "<stdin>", 2, None),
+            ("    #0 0x7fc6b5b41586 in fill /tmp/wsym/dir (x) y/lib2.c:4:76", "fill", "lib2.c", 4, Some(76)),
+            (
+                "    #1 0x5586acf2a664 in (anonymous namespace)::S::go(int, char const*) /tmp/wsym/dir (x) y/<stdin>:2:64",
+                "(anonymous namespace)::S::go(int, char const*)",
+                "<stdin>",
+                2,
+                Some(64),
+            ),
+            ("    #0 bump /tmp/wsym/dir (x) y/race.c:3 (race+0x11e8)", "bump", "race.c", 3, None),
+        ] {
+            let f = frame(line);
+            let path = format!("{dir}/{file}");
+            assert_eq!(f.function.as_deref(), Some(function), "{line}");
+            assert_eq!((f.file.as_deref(), f.line, f.column), (Some(path.as_str()), Some(line_no), column), "{line}");
+        }
+        // Names with spaces before paths without: the last word is still the location.
+        for (line, function, file) in [
+            (
+                "    #0 0x7fce602b9628 in operator new[](unsigned long) ../../../../src/libsanitizer/asan/asan_new_delete.cpp:98",
+                "operator new[](unsigned long)",
+                "../../../../src/libsanitizer/asan/asan_new_delete.cpp",
+            ),
+            (
+                "    #3 0x7f74c7a45249 in __libc_start_call_main csu/../sysdeps/nptl/libc_start_call_main.h:58:16",
+                "__libc_start_call_main",
+                "csu/../sysdeps/nptl/libc_start_call_main.h",
+            ),
+            (
+                "    #1 0x4ece36 in std::map<int, std::vector<int, std::allocator<int> > >::at(int const&) Objects/longobject.c:5",
+                "std::map<int, std::vector<int, std::allocator<int> > >::at(int const&)",
+                "Objects/longobject.c",
+            ),
+            ("    #2 0x1 in A::operator/(A const&) /src/a b.cc:3", "A::operator/(A const&)", "/src/a b.cc"),
+            ("    #2 0x1 in f(char const*, ...) ./a b.c:3", "f(char const*, ...)", "./a b.c"),
+        ] {
+            let f = frame(line);
+            assert_eq!((f.function.as_deref(), f.file.as_deref()), (Some(function), Some(file)), "{line}");
+        }
+        // A location alone (a custom stack_trace_format).
+        let f = frame("    #0 0x1 /tmp/wsym/dir (x) y/lib2.c:4");
+        assert_eq!((f.function, f.file.as_deref()), (None, Some("/tmp/wsym/dir (x) y/lib2.c")));
     }
 
     #[test]
