@@ -148,10 +148,10 @@ pub enum Action {
     /// Symbolize with leakcheck's own DWARF reader (no LLVM tools needed).
     ///
     /// `leakcheck symbolize [LOG]`: rewrite a sanitizer log (ASAN, LSan, MSAN, UBSan, TSan; a
-    /// file saved off a buildbot, or standard input) to standard output, every unsymbolized
-    /// frame (`#3 0x7f12... (/usr/lib/libpython3.11d.so.1.0+0x1a2b3)`) replaced by its
-    /// symbolized frames, inlined ones included, as asan_symbolize.py does. Other lines pass
-    /// through unchanged. The ELF files the frames name must be present on this machine.
+    /// file saved off a buildbot, or standard input when LOG is `-` or missing) to standard
+    /// output, every unsymbolized frame (`#3 0x7f12... (/usr/lib/libpython3.11d.so.1.0+0x1a2b3)`)
+    /// replaced by its symbolized frames, inlined ones included, as asan_symbolize.py does.
+    /// Other lines pass through unchanged. The ELF files the frames name must be present on this machine.
     ///
     /// `leakcheck symbolize --exe FILE`: read addresses of FILE (hex, one per line, 0x
     /// optional; ELF virtual addresses, i.e. runtime address minus load bias) from standard
@@ -166,7 +166,7 @@ pub struct SymbolizeArgs {
     #[arg(long, value_name = "FILE", conflicts_with = "log")]
     pub exe: Option<PathBuf>,
 
-    /// The sanitizer log to rewrite [default: standard input].
+    /// The sanitizer log to rewrite; `-` is standard input [default: standard input].
     #[arg(value_name = "LOG")]
     pub log: Option<PathBuf>,
 }
@@ -218,7 +218,10 @@ impl Args {
     pub fn mode(self) -> Result<Mode, String> {
         match self.action {
             Some(Action::Symbolize(SymbolizeArgs { exe: Some(exe), .. })) => Ok(Mode::SymbolizeAddresses { exe }),
-            Some(Action::Symbolize(SymbolizeArgs { exe: None, log })) => Ok(Mode::SymbolizeLog { log }),
+            Some(Action::Symbolize(SymbolizeArgs { exe: None, log })) => {
+                // `-` is standard input, as for other filters; a file of that name is `./-`.
+                Ok(Mode::SymbolizeLog { log: log.filter(|path| path.as_os_str() != "-") })
+            }
             None => self.resolve().map(|config| Mode::Run(Box::new(config))),
         }
     }
@@ -333,6 +336,10 @@ mod tests {
         assert!(matches!(args.mode(), Ok(Mode::Run(config)) if config.command == ["symbolize", "x"]));
         let args = Args::try_parse_from(["leakcheck", "symbolize"]).unwrap();
         assert!(matches!(args.mode(), Ok(Mode::SymbolizeLog { log: None })));
+        let args = Args::try_parse_from(["leakcheck", "symbolize", "-"]).unwrap();
+        assert!(matches!(args.mode(), Ok(Mode::SymbolizeLog { log: None })), "`-` is standard input");
+        let args = Args::try_parse_from(["leakcheck", "symbolize", "./-"]).unwrap();
+        assert!(matches!(args.mode(), Ok(Mode::SymbolizeLog { log: Some(p) }) if p == std::path::Path::new("./-")));
         let args = Args::try_parse_from(["leakcheck", "symbolize", "asan.log"]).unwrap();
         assert!(
             matches!(args.mode(), Ok(Mode::SymbolizeLog { log: Some(p) }) if p == std::path::Path::new("asan.log"))

@@ -40,8 +40,8 @@ fn answers_like_llvm_symbolizer_for_the_interpreter() {
 }
 
 /// `leakcheck symbolize [LOG]` on a real ASAN log printed with `symbolize=0`: from a file and
-/// from stdin, the same rewrite; the fixture's frames get their function and line, other lines
-/// pass through.
+/// from stdin (no LOG, or `-`), the same rewrite; the fixture's frames get their function and
+/// line, other lines pass through.
 #[test]
 fn a_saved_asan_log_is_rewritten_with_symbolized_frames() {
     let program = leakcheck_fixtures::sanitizer::HEAP_BUFFER_OVERFLOW.expect("the heap_buffer_overflow fixture");
@@ -56,6 +56,8 @@ fn a_saved_asan_log_is_rewritten_with_symbolized_frames() {
     let from_file = run(common::LEAKCHECK, &["symbolize", path.to_str().unwrap()], "");
     let from_stdin = run(common::LEAKCHECK, &["symbolize"], &log);
     assert_eq!(from_file, from_stdin);
+    let from_dash = run(common::LEAKCHECK, &["symbolize", "-"], &log);
+    assert_eq!(from_file, from_dash, "`-` is standard input");
 
     let source = std::path::Path::new(leakcheck_fixtures::sanitizer::SOURCE_DIR).join("heap_buffer_overflow.c");
     let fault =
