@@ -144,3 +144,66 @@ fn a_relocatable_object_is_refused_with_a_reason() {
     assert_eq!(String::from_utf8_lossy(&output.stdout), log);
     assert!(String::from_utf8_lossy(&output.stderr).contains("a relocatable object"), "{output:?}");
 }
+
+/// `leakcheck symbolize LOG` in `cwd`: its stdout and stderr.
+fn symbolize_in(cwd: &std::path::Path, log: &std::path::Path) -> (String, String) {
+    let out = Command::new(common::LEAKCHECK)
+        .arg("symbolize")
+        .arg(log)
+        .current_dir(cwd)
+        .output()
+        .expect("running leakcheck symbolize");
+    assert!(out.status.success(), "{out:?}");
+    (String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+/// A shared object the program loaded by a relative path is printed relative
+/// (`(asan_dso.so+0x11a9)`); llvm-symbolizer, hence asan_symbolize.py, opens it from the
+/// current directory, and so does `leakcheck symbolize`: from the program's directory its
+/// frames get their lines, from another directory they stay bare. A printed build ID that is
+/// not the file's keeps the frame as it was, with a note.
+#[test]
+fn relative_modules_are_found_in_the_current_directory() {
+    use leakcheck_fixtures::sanitizer as fixtures;
+    let dir = tempfile::tempdir().unwrap();
+    let dso = dir.path().join("asan_dso.so");
+    std::fs::copy(fixtures::ASAN_DSO.expect("the asan_dso fixture"), &dso).unwrap();
+    let out = Command::new(fixtures::DSO_LOADER.expect("the dso_loader fixture"))
+        .arg("./asan_dso.so")
+        .current_dir(dir.path())
+        .env("LD_PRELOAD", fixtures::LIBASAN.expect("libasan"))
+        .env("ASAN_OPTIONS", "symbolize=0")
+        .output()
+        .expect("running the fixture");
+    let log = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(log.contains("  (asan_dso.so+0x"), "the runtime printed the module relative:\n{log}");
+    let path = dir.path().join("asan.log");
+    std::fs::write(&path, &log).unwrap();
+
+    let (here, _) = symbolize_in(dir.path(), &path);
+    let calls_read = std::fs::read_to_string(std::path::Path::new(fixtures::SOURCE_DIR).join("asan_dso.c"))
+        .unwrap()
+        .lines()
+        .position(|l| l.contains("/* MARK calls_read */"))
+        .unwrap()
+        + 1;
+    let frame1 = here.lines().find(|l| l.trim_start().starts_with("#1 ")).expect("frame #1");
+    assert!(
+        frame1.contains(" in asan_dso_overflow ") && frame1.contains(&format!("asan_dso.c:{calls_read}:")),
+        "{here}"
+    );
+    let elsewhere = tempfile::tempdir().unwrap();
+    let (there, _) = symbolize_in(elsewhere.path(), &path);
+    assert!(!there.contains("asan_dso.c:") && there.contains("  (asan_dso.so+0x"), "{there}");
+
+    // The clang runtime's spelling, with a build ID: the file's is used, another is not.
+    let frame = log.lines().find(|l| l.contains("  (asan_dso.so+0x")).unwrap();
+    let id = leakcheck::symbolize::Symbolizer::new().build_id(&dso).expect("the fixture's build ID");
+    let id: String = id.iter().map(|b| format!("{b:02x}")).collect();
+    for (printed, symbolized) in [(id.as_str(), true), ("0123456789abcdef", false)] {
+        std::fs::write(&path, format!("{frame} (BuildId: {printed})\n")).unwrap();
+        let (out, notes) = symbolize_in(dir.path(), &path);
+        assert_eq!(out.contains("asan_dso.c:"), symbolized, "{printed}: {out}");
+        assert_eq!(notes.contains("is not the file's"), !symbolized, "{printed}: {notes}");
+    }
+}

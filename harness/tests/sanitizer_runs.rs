@@ -187,3 +187,28 @@ fn ubsan_reports_in_log_path_files_get_the_file_pid_and_its_test() {
         "{ubsan:#}"
     );
 }
+
+/// A shared object loaded by a relative path (`dlopen("./asan_dso.so")`) is printed relative
+/// (`(asan_dso.so+0x11a9)`) when the runtime does not symbolize: it is looked up in the
+/// command's working directory, and the finding's frames get their functions and lines.
+#[test]
+fn relative_modules_are_symbolized_from_the_commands_directory() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    std::fs::copy(fixtures::ASAN_DSO.expect("the asan_dso fixture"), dir.path().join("asan_dso.so")).unwrap();
+    let loader = fixtures::DSO_LOADER.expect("the dso_loader fixture");
+    let run = leakcheck_in(
+        Some(dir.path()),
+        &["--sanitizer", "asan"],
+        &[loader, "./asan_dso.so"],
+        &[("ASAN_OPTIONS", "symbolize=0")],
+    );
+    assert_eq!(run.code(), Some(103), "{}", run.stderr);
+    let overflow = find(run.json(), "heap-buffer-overflow");
+    let top = &overflow["frames"][0];
+    assert_eq!(
+        (top["module"].as_str(), top["function"].as_str()),
+        (Some("asan_dso.so"), Some("read_after_end")),
+        "{overflow:#}"
+    );
+    assert!(top["file"].as_str().is_some_and(|file| file.ends_with("asan_dso.c")), "{overflow:#}");
+}

@@ -13,10 +13,16 @@
 //!
 //! **Modules.** Absolute paths are used as printed, when they name a regular file outside
 //! `/proc`, `/sys` and `/dev` (a log can name `/dev/stdin`, a FIFO or `/proc/kmsg`, which would
-//! block; those are never opened). TSan prints base names
-//! (`(tsan_race+0x11d7)`): they are looked up among the absolute paths of the same finding
-//! (its `SUMMARY:` line has one) or, in a log, of the frames read so far, then in the system
-//! library directories. A module that cannot be found or read leaves its frames as they were.
+//! block; those are never opened). Relative names are TSan's base names
+//! (`(tsan_race+0x11d7)`), and the paths of objects the program loaded by a relative path
+//! (linked against `./lib.so`: `(lib.so+0x2515)`): they are looked up among the absolute paths
+//! of the same finding (its `SUMMARY:` line has one) or, in a log, of the frames read so far
+//! that end in them; then in the current directory, as llvm-symbolizer would (in a run, the
+//! command's working directory: leakcheck starts it in its own); then, for base names, in the
+//! system library directories. When the frame prints a build ID, the first candidate with that
+//! build ID is used; if none has it, the frame is left as it was (the program was rebuilt, or
+//! the name is another file's). A module that cannot be found or read leaves its frames as
+//! they were.
 
 #![forbid(unsafe_code)]
 
@@ -43,6 +49,7 @@ const MAX_PROGRAM_HEADERS: usize = 4096;
 /// renumbered. Frames the symbolizer knows nothing more about stay as they were.
 pub fn symbolize_findings(findings: &mut [Finding], symbolizer: &Symbolizer) {
     let mut layouts = Layouts::default();
+    let cwd = std::env::current_dir().ok();
     // Every request first, so that each module is symbolized once, with all its addresses.
     let mut requests: HashMap<PathBuf, Vec<u64>> = HashMap::new();
     let mut resolved: Vec<Vec<PathBuf>> = Vec::with_capacity(findings.len());
@@ -50,7 +57,9 @@ pub fn symbolize_findings(findings: &mut [Finding], symbolizer: &Symbolizer) {
         let known = finding_modules(finding);
         resolved.push(known.clone());
         for frame in stacks(finding).flatten() {
-            if let Some(Request::Symbolize(module, address)) = request(frame, &known, &mut layouts, symbolizer) {
+            if let Some(Request::Symbolize(module, address)) =
+                request(frame, &known, cwd.as_deref(), &mut layouts, symbolizer)
+            {
                 requests.entry(module).or_default().push(address);
             }
         }
@@ -67,7 +76,7 @@ pub fn symbolize_findings(findings: &mut [Finding], symbolizer: &Symbolizer) {
             let old = std::mem::take(frames);
             let mut shift = 0u32;
             for frame in old {
-                let symbolized = match request(&frame, &known, &mut layouts, symbolizer) {
+                let symbolized = match request(&frame, &known, cwd.as_deref(), &mut layouts, symbolizer) {
                     Some(Request::Symbolize(module, address)) => answers.get(&(module, address)),
                     _ => None,
                 }
@@ -110,6 +119,7 @@ pub fn symbolize_log(
         symbolizer,
         layouts: Layouts::default(),
         known: Vec::new(),
+        cwd: std::env::current_dir().ok(),
         shift: 0,
         notes: Vec::new(),
         noted: HashSet::new(),
@@ -163,6 +173,8 @@ struct LogRewriter<'a> {
     layouts: Layouts,
     /// Absolute module paths seen so far, to resolve base names.
     known: Vec<PathBuf>,
+    /// Where relative module names are looked up.
+    cwd: Option<PathBuf>,
     /// Frames added to the current stack by inlining, for renumbering the rest.
     shift: u32,
     /// What the user should know about the modules (see [`symbolize_log`]).
@@ -209,7 +221,7 @@ impl LogRewriter<'_> {
             self.shift = 0;
         }
         learn_modules(text, &mut self.known);
-        let symbolized = match request(frame, &self.known, &mut self.layouts, self.symbolizer) {
+        let symbolized = match request(frame, &self.known, self.cwd.as_deref(), &mut self.layouts, self.symbolizer) {
             Some(Request::Symbolize(module, address)) => {
                 self.note_debug_info(&module);
                 Some(self.symbolizer.symbolize(&module, address))
@@ -392,40 +404,79 @@ enum Request {
     OtherBuild { module: PathBuf, printed: String, found: Option<String> },
 }
 
-fn request(frame: &ReportFrame, known: &[PathBuf], layouts: &mut Layouts, symbolizer: &Symbolizer) -> Option<Request> {
+/// `cwd`: where relative module names are looked up.
+fn request(
+    frame: &ReportFrame,
+    known: &[PathBuf],
+    cwd: Option<&Path>,
+    layouts: &mut Layouts,
+    symbolizer: &Symbolizer,
+) -> Option<Request> {
     if frame.function.is_some() && frame.file.is_some() {
         return None;
     }
-    let module = resolve_module(frame.module.as_deref()?, known)?;
     let offset = frame.module_offset?;
-    if let Some(printed) = &frame.build_id {
-        let found = symbolizer.build_id(&module).map(|id| id.iter().map(|b| format!("{b:02x}")).collect::<String>());
-        if !found.as_deref().is_some_and(|found| found.eq_ignore_ascii_case(printed)) {
-            return Some(Request::OtherBuild { module, printed: printed.clone(), found });
+    let candidates = module_candidates(frame.module.as_deref()?, known, cwd);
+    let module = match &frame.build_id {
+        None => candidates.into_iter().next()?,
+        Some(printed) => {
+            let same = |c: &&PathBuf| build_id_hex(symbolizer, c).is_some_and(|id| id.eq_ignore_ascii_case(printed));
+            let Some(module) = candidates.iter().find(same).cloned() else {
+                let module = candidates.into_iter().next()?;
+                let found = build_id_hex(symbolizer, &module);
+                return Some(Request::OtherBuild { module, printed: printed.clone(), found });
+            };
+            module
         }
-    }
+    };
     let address = layouts.get(&module).map_or(offset, |layout| layout.virtual_address(offset, frame.address));
     Some(Request::Symbolize(module, address))
 }
 
-/// A regular file for a module name as printed.
-fn resolve_module(module: &str, known: &[PathBuf]) -> Option<PathBuf> {
-    let is_file = |path: &Path| std::fs::metadata(path).is_ok_and(|m| m.is_file());
+/// The build ID of a module file, in hexadecimal as the runtimes print it.
+fn build_id_hex(symbolizer: &Symbolizer, module: &Path) -> Option<String> {
+    symbolizer.build_id(module).map(|id| id.iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// The regular files a module name as printed may be, the likeliest first (see the module
+/// documentation); `cwd` is where relative names are looked up.
+fn module_candidates(module: &str, known: &[PathBuf], cwd: Option<&Path>) -> Vec<PathBuf> {
     let path = Path::new(module);
     if path.is_absolute() {
-        // Kernel files pass for regular ones, and some block on read (`/proc/kmsg`).
-        let special = ["/proc/", "/sys/", "/dev/"].iter().any(|dir| module.starts_with(dir));
-        return (!special && is_file(path)).then(|| path.to_owned());
+        return usable_module(path).into_iter().collect();
     }
-    if module.contains('/') || module.is_empty() {
+    let relative = Path::new(module.strip_prefix("./").unwrap_or(module));
+    if relative.as_os_str().is_empty() {
+        return Vec::new();
+    }
+    let bare = !module.contains('/');
+    let mut candidates: Vec<PathBuf> = known.iter().filter(|k| k.ends_with(relative)).cloned().collect();
+    candidates.extend(cwd.map(|cwd| cwd.join(relative)));
+    if bare {
+        candidates.extend(LIBRARY_DIRS.iter().map(|dir| Path::new(dir).join(relative)));
+    }
+    let mut usable: Vec<PathBuf> = Vec::new();
+    for candidate in candidates.iter().filter_map(|c| usable_module(c)) {
+        if !usable.contains(&candidate) {
+            usable.push(candidate);
+        }
+    }
+    usable
+}
+
+/// `path`, if it is a regular file outside `/proc`, `/sys` and `/dev`: kernel files pass for
+/// regular ones, and some block on read (`/proc/kmsg`). A relative name joined to a directory
+/// may reach them through `..` or a symbolic link, so the real paths of the file and of its
+/// directory are checked too.
+fn usable_module(path: &Path) -> Option<PathBuf> {
+    let special = |path: &Path| ["/proc", "/sys", "/dev"].iter().any(|dir| path.starts_with(dir));
+    if special(path) || !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
         return None;
     }
-    known
-        .iter()
-        .filter(|k| k.file_name().is_some_and(|name| name == module))
-        .chain(LIBRARY_DIRS.iter().map(|dir| Path::new(dir).join(module)).collect::<Vec<_>>().iter())
-        .find(|candidate| is_file(candidate))
-        .cloned()
+    let real = |path: &Path| std::fs::canonicalize(path).ok().filter(|real| !special(real));
+    real(path)?;
+    real(path.parent()?)?;
+    Some(path.to_owned())
 }
 
 /// Does the symbolizer say more than the runtime did?
@@ -609,6 +660,9 @@ mod tests {
     #[test]
     fn special_files_and_missing_modules_are_never_opened() {
         let known = vec![PathBuf::from("/dev/stdin")];
+        let cwd = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink("/proc/kmsg", cwd.path().join("kmsg")).unwrap();
+        let up = "../".repeat(cwd.path().components().count());
         for module in [
             "/dev/stdin",
             "/dev/zero",
@@ -618,13 +672,42 @@ mod tests {
             "/nonexistent/lib.so",
             "stdin",
             "",
+            "./",
             "relative/lib.so",
+            "kmsg",
+            &format!("{up}proc/kmsg"),
+            &format!("{up}proc/self/exe"),
         ] {
-            assert_eq!(resolve_module(module, &known), None, "{module}");
+            assert_eq!(module_candidates(module, &known, Some(cwd.path())), Vec::<PathBuf>::new(), "{module}");
+        }
+        for module in ["proc/kmsg", "proc/self/exe", "dev/zero", "sys/kernel/notes"] {
+            assert_eq!(module_candidates(module, &known, Some(Path::new("/"))), Vec::<PathBuf>::new(), "{module}");
         }
         let mut layouts = Layouts::default();
         let symbolizer = Symbolizer::with_debug_dirs(Vec::new());
-        assert_eq!(request(&raw_frame(None, "/dev/zero", 1), &known, &mut layouts, &symbolizer), None);
+        assert_eq!(request(&raw_frame(None, "/dev/zero", 1), &known, None, &mut layouts, &symbolizer), None);
+    }
+
+    #[test]
+    fn relative_modules_are_looked_up_in_known_paths_then_the_working_directory() {
+        let cwd = tempfile::tempdir().unwrap();
+        let (top, sub) = (cwd.path().join("lib.so"), cwd.path().join("sub/lib.so"));
+        std::fs::create_dir(cwd.path().join("sub")).unwrap();
+        std::fs::write(&top, b"top").unwrap();
+        std::fs::write(&sub, b"sub").unwrap();
+        let known = vec![sub.clone(), PathBuf::from("/nonexistent/lib.so")];
+        let here = Some(cwd.path());
+        assert_eq!(module_candidates("lib.so", &known, here), [sub.clone(), top.clone()]);
+        assert_eq!(module_candidates("./lib.so", &[], here), [top]);
+        assert_eq!(module_candidates("lib.so", &[], None), Vec::<PathBuf>::new());
+        assert_eq!(module_candidates("sub/lib.so", &[], here), std::slice::from_ref(&sub));
+        assert_eq!(module_candidates("./sub/lib.so", &known, here), std::slice::from_ref(&sub));
+        assert_eq!(module_candidates("sub/../lib.so", &[], here), [cwd.path().join("sub/../lib.so")]);
+        // Base names also in the system's library directories, after the working directory.
+        std::fs::write(cwd.path().join("libc.so.6"), b"not libc").unwrap();
+        let libc = module_candidates("libc.so.6", &[], here);
+        assert_eq!(libc.first(), Some(&cwd.path().join("libc.so.6")));
+        assert!(libc.get(1).is_some_and(|path| path.starts_with("/lib") || path.starts_with("/usr")), "{libc:?}");
     }
 
     #[test]
