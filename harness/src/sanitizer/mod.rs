@@ -61,7 +61,9 @@
 //!   TSan warnings, and the others never them. Evidence adds up: frame `#0` of an access stack
 //!   at the headline's `pc`, a bad free's `#0` in the runtime's `free`, UBSan's `#0` at its
 //!   `runtime error:` location, the same module at the same load bias as earlier frames, an
-//!   address within 16 MiB of earlier ones (another process's copy of a module is GiBs away);
+//!   address within 16 MiB of earlier ones (another process's copy of a module is GiBs away),
+//!   unless its module is another than the one the report has at that bias (without ASLR, two
+//!   programs' executables share a bias and lie near each other);
 //!   a report begins with the code addresses of its process's earlier reports. Reports that
 //!   all wait for their access stack and that nothing tells apart take stacks in the order of
 //!   their headlines, until a text line right after the stack names another one's address

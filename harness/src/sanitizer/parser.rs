@@ -948,8 +948,15 @@ fn remember(addresses: &mut Vec<u64>, address: u64) {
 fn address_affinity(report: &Report, frame: &ReportFrame) -> i64 {
     let Some(address) = frame.address else { return 0 };
     if let (Some(module), Some(offset)) = (&frame.module, frame.module_offset) {
-        if let Some((_, bias)) = report.biases.iter().find(|(m, _)| m == module) {
-            return if *bias == address.wrapping_sub(offset) { SAME_MODULE_BIAS } else { OTHER_MODULE_BIAS };
+        let bias = address.wrapping_sub(offset);
+        if let Some((_, known)) = report.biases.iter().find(|(m, _)| m == module) {
+            return if *known == bias { SAME_MODULE_BIAS } else { OTHER_MODULE_BIAS };
+        }
+        // A process maps each module at a bias of its own: another module at a bias this one
+        // has is another process's (without ASLR, two programs' executables share a bias, and
+        // lie near each other's code).
+        if report.biases.iter().any(|(_, known)| *known == bias) {
+            return OTHER_MODULE_BIAS;
         }
     }
     // One process's modules lie within a few GiB of each other (shared objects) or of its
@@ -1250,6 +1257,36 @@ Shadow byte legend (one shadow byte represents 8 application bytes):
         }
         let stale = parser.feed_line(b"unrelated");
         assert_eq!(stale.iter().map(|f| (f.end, f.frames.len())).collect::<Vec<_>>(), [(ReportEnd::Stale, 1)]);
+    }
+
+    /// Two programs run without ASLR (`setarch -R`): both executables at bias
+    /// 0x555555554000, their code within 1 MiB of each other's. A frame of one goes to the
+    /// report that has that module at that bias, not to the other's, whose code is as near:
+    /// the same bias for another module is another process's.
+    #[test]
+    fn without_aslr_a_bias_tells_the_processes_apart() {
+        let log = "\
+==5441==ERROR: AddressSanitizer: heap-use-after-free on address 0x60400000001c at pc 0x555555555238 bp 0x7fffffffe680 sp 0x7fffffffe678
+READ of size 4 at 0x60400000001c thread T0
+==5828==ERROR: LeakSanitizer: detected memory leaks
+
+Direct leak of 300 byte(s) in 3 object(s) allocated from:
+    #0 0x555555555237  (/tmp/a/asan_gcc+0x1237)
+    #0 0x5555555f817e  (/tmp/a/asan_clang+0xa417e) (BuildId: 45fa3304efa2d90d11ccec803da2725f1683cd4c)
+    #1 0x5555555552e3  (/tmp/a/asan_gcc+0x12e3)
+    #1 0x555555632f2d  (/tmp/a/asan_clang+0xdef2d) (BuildId: 45fa3304efa2d90d11ccec803da2725f1683cd4c)
+    #2 0x7ffff7645249  (/lib/x86_64-linux-gnu/libc.so.6+0x27249)
+    #2 0x555555633004  (/tmp/a/asan_clang+0xdf004) (BuildId: 45fa3304efa2d90d11ccec803da2725f1683cd4c)
+";
+        let findings = parse(log);
+        let modules = |frames: &[ReportFrame]| -> Vec<String> {
+            frames.iter().filter_map(|f| f.module.as_deref()?.rsplit('/').next().map(str::to_owned)).collect()
+        };
+        let asan = findings.iter().find(|f| f.pid == Some(5441)).expect("the ASAN report");
+        assert_eq!(modules(&asan.frames), ["asan_gcc", "asan_gcc", "libc.so.6"], "{findings:#?}");
+        let lsan = findings.iter().find(|f| f.pid == Some(5828)).expect("the LSan report");
+        let [leak] = lsan.related.as_slice() else { panic!("{findings:#?}") };
+        assert_eq!(modules(&leak.frames), ["asan_clang"; 3], "{findings:#?}");
     }
 
     /// One process's report of a read past a block: headline (pc `base + 0x11`), access stack
