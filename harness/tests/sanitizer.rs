@@ -733,6 +733,44 @@ fn symbolize_log_rewrites_unsymbolized_logs_as_the_runtime_prints_them() {
     }
 }
 
+/// Two processes' unsymbolized reports interleaved line by line (both `#0` lines before either
+/// `#1`): `symbolize_log` numbers each stack after its own inlined frames (the overflow's `#0`
+/// becomes two), not after those of whichever stack printed last; every process's frames come
+/// out as they do from its log alone.
+#[test]
+fn symbolize_log_renumbers_interleaved_stacks_each_by_its_own_inlined_frames() {
+    let symbolizer = Symbolizer::new();
+    let rewrite = |log: &[u8]| {
+        let mut rewritten = Vec::new();
+        symbolize_log(&symbolizer, log, &mut rewritten).expect("in-memory I/O");
+        String::from_utf8_lossy(&rewritten).into_owned()
+    };
+    let frames = |text: &str| -> Vec<String> {
+        text.lines().filter(|l| l.trim_start().starts_with('#')).map(str::to_owned).collect()
+    };
+    let captures = [run(scenario("asan-heap-buffer-overflow-symbolize0")), run(scenario("asan-dso-symbolize0"))];
+    let lines: Vec<Vec<&[u8]>> = captures.iter().map(|c| c.split(|&b| b == b'\n').collect()).collect();
+    let mut interleaved = Vec::new();
+    for i in 0..lines.iter().map(Vec::len).max().unwrap_or(0) {
+        for line in lines.iter().filter_map(|source| source.get(i)) {
+            interleaved.extend_from_slice(line);
+            interleaved.push(b'\n');
+        }
+    }
+    let raw = String::from_utf8_lossy(&interleaved).into_owned();
+    let raw_frames = frames(&raw);
+    assert!(raw_frames.windows(2).any(|w| w.iter().all(|l| l.trim_start().starts_with("#0 "))), "{raw}");
+
+    let together = rewrite(&interleaved);
+    let all = frames(&together);
+    assert!(all.len() > raw_frames.len(), "no inlined frames were added:\n{together}");
+    for capture in &captures {
+        let alone = frames(&rewrite(capture));
+        let its_own: Vec<String> = all.iter().filter(|l| alone.contains(l)).cloned().collect();
+        assert_eq!(its_own, alone, "interleaved:\n{together}");
+    }
+}
+
 /// clang's runtimes print the module's build ID after a frame's module part: the rewritten log
 /// keeps it wherever the module part stays (as the runtime does), and a log whose build ID is
 /// not the file's (the program was rebuilt since) keeps its frames as they were, with a note.

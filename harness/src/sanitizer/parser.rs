@@ -74,6 +74,8 @@ pub struct Parser {
     /// the next stack begins: a text line after it that names another candidate's addresses
     /// (`0x... is located ...`, `Address 0x... is located in stack`) moves it there.
     by_order: Option<ByOrder>,
+    /// The id of the report that took the last line, when it was a frame.
+    frame_owner: Option<u64>,
 }
 
 #[derive(Debug)]
@@ -154,6 +156,7 @@ impl Parser {
     /// findings this line completed.
     pub fn feed_line(&mut self, line: &[u8]) -> Vec<Finding> {
         self.lines += 1;
+        self.frame_owner = None;
         let mut done = Vec::new();
         let text = prepare(line);
         let line = line::classify(&text);
@@ -255,10 +258,18 @@ impl Parser {
                 biases: owner.biases.clone(),
             });
         }
+        self.frame_owner = chosen.and_then(|i| self.open.get(i)).map(|r| r.id);
         match chosen {
             Some(index) => self.add_frame(index, frame.frame),
             None => self.quiet += 1,
         }
+    }
+
+    /// Which report took the line just fed, if it was a frame that one took: an id no other
+    /// report of this parser has. Frames with the same owner are one process's, in order;
+    /// interleaved stacks of several processes are told apart by it.
+    pub(super) fn frame_owner(&self) -> Option<u64> {
+        self.frame_owner
     }
 
     /// End of input: every open report, as a finding, in the order they began.

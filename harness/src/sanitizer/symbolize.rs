@@ -32,7 +32,7 @@ use std::io::{self, BufRead, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use super::line::{self, FrameStyle};
-use super::{Finding, ReportFrame, MAX_LINE_BYTES};
+use super::{Finding, Parser, ReportFrame, MAX_LINE_BYTES, MAX_OPEN_REPORTS};
 use crate::symbolize::{Frame, Symbolizer};
 
 /// Where base names of system libraries are looked for.
@@ -101,7 +101,9 @@ pub fn symbolize_findings(findings: &mut [Finding], symbolizer: &Symbolizer) {
 /// Copy a saved sanitizer log from `input` to `output`, replacing every frame line left as
 /// `(module+offset)` by the symbolized frames, as LLVM's `asan_symbolize.py` does (inlined
 /// calls become several lines with the same address; later frames of the stack are
-/// renumbered), without LLVM tools. Every other byte is copied unchanged: other lines, frame
+/// renumbered), without LLVM tools. When several processes' reports interleave, each frame
+/// line's stack is the one [`Parser`] gives it to, and is renumbered by its own inlined frames
+/// only, not by those of whichever stack printed last. Every other byte is copied unchanged: other lines, frame
 /// lines that cannot be improved, invalid UTF-8, line endings, a last line without newline.
 /// Lines longer than [`MAX_LINE_BYTES`] are copied without being looked at. A TSan report is
 /// held (at most [`MAX_HELD_LINES`] lines) until its `SUMMARY:` line, whose full path of the
@@ -120,7 +122,8 @@ pub fn symbolize_log(
         layouts: Layouts::default(),
         known: Vec::new(),
         cwd: std::env::current_dir().ok(),
-        shift: 0,
+        parser: Parser::new(),
+        stacks: Vec::new(),
         notes: Vec::new(),
         noted: HashSet::new(),
     };
@@ -163,6 +166,18 @@ pub fn symbolize_log(
     Ok(log.notes)
 }
 
+/// Stacks [`symbolize_log`] renumbers at once: one per open report, and some.
+const MAX_RENUMBERED_STACKS: usize = 2 * MAX_OPEN_REPORTS;
+
+/// How a stack's frame numbers change as inlined frames are added.
+#[derive(Debug, Clone, Copy, Default)]
+struct Renumbering {
+    /// The number of the stack's last frame, as read.
+    last_index: u32,
+    /// Frames added to the stack by inlining so far: what the next frames' numbers grow by.
+    shift: u32,
+}
+
 /// Lines of one TSan report held by [`symbolize_log`], and their bytes.
 pub const MAX_HELD_LINES: usize = 4096;
 const MAX_HELD_BYTES: usize = 4 << 20;
@@ -175,8 +190,13 @@ struct LogRewriter<'a> {
     known: Vec<PathBuf>,
     /// Where relative module names are looked up.
     cwd: Option<PathBuf>,
-    /// Frames added to the current stack by inlining, for renumbering the rest.
-    shift: u32,
+    /// Attributes frame lines to reports as the run mode does, so that each stack is
+    /// renumbered by its own inlined frames when several processes' stacks interleave.
+    parser: Parser,
+    /// The stacks being printed, least recently continued first (at most
+    /// [`MAX_RENUMBERED_STACKS`]): the report whose frames they are (`None`: frames no report
+    /// took), and their renumbering.
+    stacks: Vec<(Option<u64>, Renumbering)>,
     /// What the user should know about the modules (see [`symbolize_log`]).
     notes: Vec<String>,
     /// Modules with a note already.
@@ -197,6 +217,31 @@ impl LogRewriter<'_> {
         Ok(())
     }
 
+    /// What frame `#index` of `owner`'s grows by: the shift of the stack it continues (a
+    /// greater number than that stack's last), or 0 when it begins one (`#0`, or a number not
+    /// greater, as the parser starts a stack). That stack becomes the last of
+    /// [`LogRewriter::stacks`], for [`LogRewriter::add_inlined`].
+    fn shift(&mut self, owner: Option<u64>, index: u32) -> u32 {
+        let at = self.stacks.iter().position(|(o, _)| *o == owner);
+        let (_, mut renumbering) = at.map(|at| self.stacks.remove(at)).unwrap_or((owner, Renumbering::default()));
+        if index <= renumbering.last_index {
+            renumbering.shift = 0;
+        }
+        renumbering.last_index = index;
+        if self.stacks.len() >= MAX_RENUMBERED_STACKS {
+            self.stacks.remove(0);
+        }
+        self.stacks.push((owner, renumbering));
+        renumbering.shift
+    }
+
+    /// The frame just read became `frames` frames (inlined calls): the rest of its stack moves.
+    fn add_inlined(&mut self, frames: usize) {
+        if let Some((_, renumbering)) = self.stacks.last_mut() {
+            renumbering.shift = renumbering.shift.saturating_add(frames.saturating_sub(1) as u32);
+        }
+    }
+
     /// Say once when a module has less than DWARF to give.
     fn note_debug_info(&mut self, module: &Path) {
         if self.noted.contains(module) {
@@ -212,14 +257,13 @@ impl LogRewriter<'_> {
     fn rewrite(&mut self, buffer: &[u8], output: &mut impl Write) -> io::Result<()> {
         let content = strip_ending(buffer);
         let ending = buffer.get(content.len()..).unwrap_or_default();
+        self.parser.feed_line(content);
         let parsed = std::str::from_utf8(content).ok().and_then(|text| Some((text, line::parse_frame(text)?)));
         let Some((text, parsed)) = parsed else {
             return output.write_all(buffer);
         };
         let frame = &parsed.frame;
-        if frame.index == 0 {
-            self.shift = 0;
-        }
+        let shift = self.shift(self.parser.frame_owner(), frame.index);
         learn_modules(text, &mut self.known);
         let symbolized = match request(frame, &self.known, self.cwd.as_deref(), &mut self.layouts, self.symbolizer) {
             Some(Request::Symbolize(module, address)) => {
@@ -242,8 +286,8 @@ impl LogRewriter<'_> {
         let indent = text.get(..parsed.indent).unwrap_or_default();
         match symbolized {
             Some(symbolized) => {
-                let expanded = expand(frame, &symbolized, self.shift);
-                self.shift = self.shift.saturating_add(expanded.len().saturating_sub(1) as u32);
+                let expanded = expand(frame, &symbolized, shift);
+                self.add_inlined(expanded.len());
                 // One line per frame; only the last keeps the input's ending, which a log's
                 // last line may lack.
                 let between: &[u8] = if ending.is_empty() { b"\n" } else { ending };
@@ -255,12 +299,12 @@ impl LogRewriter<'_> {
                 }
                 output.write_all(ending)
             }
-            None if self.shift > 0 => {
+            None if shift > 0 => {
                 // Same line, renumbered: only the digits after `#` change.
                 let after_hash = text.get(parsed.indent + 1..).unwrap_or_default();
                 let digits = after_hash.bytes().take_while(u8::is_ascii_digit).count();
                 let rest = after_hash.get(digits..).unwrap_or_default();
-                write!(output, "{indent}#{}{rest}", frame.index.saturating_add(self.shift))?;
+                write!(output, "{indent}#{}{rest}", frame.index.saturating_add(shift))?;
                 output.write_all(ending)
             }
             None => output.write_all(buffer),
