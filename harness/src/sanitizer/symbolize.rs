@@ -460,7 +460,7 @@ fn request(
         return None;
     }
     let offset = frame.module_offset?;
-    let candidates = module_candidates(frame.module.as_deref()?, known, cwd);
+    let candidates = module_candidates(frame.module.as_deref()?, known, cwd, layouts);
     let module = match &frame.build_id {
         None => candidates.into_iter().next()?,
         Some(printed) => {
@@ -484,10 +484,10 @@ fn build_id_hex(symbolizer: &Symbolizer, module: &Path) -> Option<String> {
 
 /// The regular files a module name as printed may be, the likeliest first (see the module
 /// documentation); `cwd` is where relative names are looked up.
-fn module_candidates(module: &str, known: &[PathBuf], cwd: Option<&Path>) -> Vec<PathBuf> {
+fn module_candidates(module: &str, known: &[PathBuf], cwd: Option<&Path>, layouts: &mut Layouts) -> Vec<PathBuf> {
     let path = Path::new(module);
     if path.is_absolute() {
-        return usable_module(path).into_iter().collect();
+        return layouts.usable(path).into_iter().collect();
     }
     let relative = Path::new(module.strip_prefix("./").unwrap_or(module));
     if relative.as_os_str().is_empty() {
@@ -500,7 +500,7 @@ fn module_candidates(module: &str, known: &[PathBuf], cwd: Option<&Path>) -> Vec
         candidates.extend(LIBRARY_DIRS.iter().map(|dir| Path::new(dir).join(relative)));
     }
     let mut usable: Vec<PathBuf> = Vec::new();
-    for candidate in candidates.iter().filter_map(|c| usable_module(c)) {
+    for candidate in candidates.iter().filter_map(|c| layouts.usable(c)) {
         if !usable.contains(&candidate) {
             usable.push(candidate);
         }
@@ -551,15 +551,22 @@ fn expand(frame: &ReportFrame, symbolized: &[Frame], shift: u32) -> Vec<ReportFr
         .collect()
 }
 
-/// What the program headers say about a module, cached per path.
+/// What is known of each module file, cached per path: what its program headers say, and
+/// whether it is a usable module file at all ([`usable_module`]: a log names the same few
+/// modules on every frame line, each check several system calls).
 #[derive(Debug, Default)]
 struct Layouts {
     cache: HashMap<PathBuf, Option<Layout>>,
+    usable: HashMap<PathBuf, Option<PathBuf>>,
 }
 
 impl Layouts {
     fn get(&mut self, path: &Path) -> Option<&Layout> {
         self.cache.entry(path.to_owned()).or_insert_with(|| Layout::read(path)).as_ref()
+    }
+
+    fn usable(&mut self, path: &Path) -> Option<PathBuf> {
+        self.usable.entry(path.to_owned()).or_insert_with(|| usable_module(path)).clone()
     }
 }
 
@@ -722,10 +729,18 @@ mod tests {
             &format!("{up}proc/kmsg"),
             &format!("{up}proc/self/exe"),
         ] {
-            assert_eq!(module_candidates(module, &known, Some(cwd.path())), Vec::<PathBuf>::new(), "{module}");
+            assert_eq!(
+                module_candidates(module, &known, Some(cwd.path()), &mut Layouts::default()),
+                Vec::<PathBuf>::new(),
+                "{module}"
+            );
         }
         for module in ["proc/kmsg", "proc/self/exe", "dev/zero", "sys/kernel/notes"] {
-            assert_eq!(module_candidates(module, &known, Some(Path::new("/"))), Vec::<PathBuf>::new(), "{module}");
+            assert_eq!(
+                module_candidates(module, &known, Some(Path::new("/")), &mut Layouts::default()),
+                Vec::<PathBuf>::new(),
+                "{module}"
+            );
         }
         let mut layouts = Layouts::default();
         let symbolizer = Symbolizer::with_debug_dirs(Vec::new());
@@ -741,15 +756,21 @@ mod tests {
         std::fs::write(&sub, b"sub").unwrap();
         let known = vec![sub.clone(), PathBuf::from("/nonexistent/lib.so")];
         let here = Some(cwd.path());
-        assert_eq!(module_candidates("lib.so", &known, here), [sub.clone(), top.clone()]);
-        assert_eq!(module_candidates("./lib.so", &[], here), [top]);
-        assert_eq!(module_candidates("lib.so", &[], None), Vec::<PathBuf>::new());
-        assert_eq!(module_candidates("sub/lib.so", &[], here), std::slice::from_ref(&sub));
-        assert_eq!(module_candidates("./sub/lib.so", &known, here), std::slice::from_ref(&sub));
-        assert_eq!(module_candidates("sub/../lib.so", &[], here), [cwd.path().join("sub/../lib.so")]);
+        assert_eq!(module_candidates("lib.so", &known, here, &mut Layouts::default()), [sub.clone(), top.clone()]);
+        assert_eq!(module_candidates("./lib.so", &[], here, &mut Layouts::default()), [top]);
+        assert_eq!(module_candidates("lib.so", &[], None, &mut Layouts::default()), Vec::<PathBuf>::new());
+        assert_eq!(module_candidates("sub/lib.so", &[], here, &mut Layouts::default()), std::slice::from_ref(&sub));
+        assert_eq!(
+            module_candidates("./sub/lib.so", &known, here, &mut Layouts::default()),
+            std::slice::from_ref(&sub)
+        );
+        assert_eq!(
+            module_candidates("sub/../lib.so", &[], here, &mut Layouts::default()),
+            [cwd.path().join("sub/../lib.so")]
+        );
         // Base names also in the system's library directories, after the working directory.
         std::fs::write(cwd.path().join("libc.so.6"), b"not libc").unwrap();
-        let libc = module_candidates("libc.so.6", &[], here);
+        let libc = module_candidates("libc.so.6", &[], here, &mut Layouts::default());
         assert_eq!(libc.first(), Some(&cwd.path().join("libc.so.6")));
         assert!(libc.get(1).is_some_and(|path| path.starts_with("/lib") || path.starts_with("/usr")), "{libc:?}");
     }
