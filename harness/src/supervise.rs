@@ -10,7 +10,7 @@
 //!   tree gets SIGKILL. A second signal kills at once.
 //! - leakcheck is a child subreaper (`PR_SET_CHILD_SUBREAPER`): descendants orphaned by their
 //!   parents are re-parented to it and reaped. Whatever is still alive when the child has exited
-//!   and still alive after a short settle period (see [`SETTLE`]) is ended (SIGTERM, grace,
+//!   and still alive after a short settle period (see `SETTLE`) is ended (SIGTERM, grace,
 //!   SIGKILL) and listed in the [`Supervised`] result.
 //!
 //! Signals arrive through a `signalfd`, so the loop is a single `poll(2)`. Knows nothing of
