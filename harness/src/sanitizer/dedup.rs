@@ -80,7 +80,7 @@ pub fn deduplicate(findings: Vec<Finding>) -> Vec<Finding> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{RelatedStack, ReportEnd};
+    use super::super::RelatedStack;
     use super::*;
 
     fn frame(index: u32, function: &str, file: &str, line: u32, address: u64) -> ReportFrame {
@@ -99,23 +99,7 @@ mod tests {
     }
 
     fn finding(kind: &str, frames: Vec<ReportFrame>, test: &str) -> Finding {
-        Finding {
-            sanitizer: Sanitizer::Asan,
-            kind: kind.into(),
-            pid: Some(1),
-            test: Some(test.into()),
-            summary: None,
-            message: String::new(),
-            frames,
-            related: Vec::new(),
-            count: 1,
-            description: Vec::new(),
-            end: ReportEnd::Summary,
-            truncated: false,
-            dropped: 0,
-            start_line: 1,
-            other_tests: Vec::new(),
-        }
+        Finding { test: Some(test.into()), ..Finding::asan(kind, frames, Vec::new()) }
     }
 
     #[test]

@@ -44,7 +44,7 @@ fn is_own_frame(frame: &ReportFrame, module_file: &str, crate_name: &str) -> boo
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sanitizer::{RelatedStack, ReportEnd, Sanitizer};
+    use crate::sanitizer::RelatedStack;
 
     fn frame(index: u32, function: &str, module: Option<&str>) -> ReportFrame {
         ReportFrame {
@@ -62,23 +62,8 @@ mod tests {
     }
 
     fn finding(frames: Vec<ReportFrame>, related: Vec<ReportFrame>) -> Finding {
-        Finding {
-            sanitizer: Sanitizer::Asan,
-            kind: "double-free".into(),
-            pid: Some(1),
-            test: None,
-            summary: None,
-            message: String::new(),
-            frames,
-            related: vec![RelatedStack { label: "freed by thread T0 here:".into(), frames: related }],
-            count: 1,
-            description: Vec::new(),
-            end: ReportEnd::Summary,
-            truncated: false,
-            dropped: 0,
-            start_line: 1,
-            other_tests: Vec::new(),
-        }
+        let freed = RelatedStack { label: "freed by thread T0 here:".into(), frames: related };
+        Finding::asan("double-free", frames, vec![freed])
     }
 
     fn names(frames: &[ReportFrame]) -> Vec<(u32, &str)> {

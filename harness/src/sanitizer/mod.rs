@@ -227,6 +227,31 @@ pub struct Finding {
     pub other_tests: Vec<String>,
 }
 
+#[cfg(test)]
+impl Finding {
+    /// A complete ASAN finding of `kind` with these stacks, for the tests of the modules that
+    /// work on findings (the parser's own are read from real reports).
+    pub(crate) fn asan(kind: &str, frames: Vec<ReportFrame>, related: Vec<RelatedStack>) -> Finding {
+        Finding {
+            sanitizer: Sanitizer::Asan,
+            kind: kind.into(),
+            pid: Some(1),
+            test: None,
+            summary: None,
+            message: String::new(),
+            frames,
+            related,
+            count: 1,
+            description: Vec::new(),
+            end: ReportEnd::Summary,
+            truncated: false,
+            dropped: 0,
+            start_line: 1,
+            other_tests: Vec::new(),
+        }
+    }
+}
+
 /// One frame of a sanitizer stack.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ReportFrame {
