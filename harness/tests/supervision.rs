@@ -174,9 +174,7 @@ fn interrupt(script: &str, signal: i32, grace: &str) -> (std::process::ExitStatu
             .spawn()
             .unwrap(),
     );
-    let mut stdout = BufReader::new(child.0.stdout.take().unwrap());
-    let mut first = String::new();
-    stdout.read_line(&mut first).unwrap();
+    let (_stdout, first) = child.first_line();
     assert_eq!(first.trim(), "ready");
     // SAFETY: plain kill(2) on our own child.
     unsafe { libc::kill(child.0.id() as i32, signal) };
@@ -239,9 +237,7 @@ fn flood(json: &std::path::Path) -> (KillOnDrop, BufReader<std::process::ChildSt
             .spawn()
             .unwrap(),
     );
-    let mut stdout = BufReader::new(child.0.stdout.take().unwrap());
-    let mut first = String::new();
-    stdout.read_line(&mut first).unwrap();
+    let (stdout, first) = child.first_line();
     assert_eq!(first, "y\n");
     (child, stdout)
 }
@@ -407,9 +403,7 @@ fn the_command_dies_with_leakcheck() {
             .spawn()
             .unwrap(),
     );
-    let mut stdout = BufReader::new(leakcheck.0.stdout.take().unwrap());
-    let mut line = String::new();
-    stdout.read_line(&mut line).unwrap();
+    let (_stdout, line) = leakcheck.first_line();
     let pid: i32 = line.trim().parse().unwrap_or_else(|_| panic!("the command's pid: {line:?}"));
     let command = KillPidfdOnDrop(pidfd_open(pid));
     assert!(!exits_within(&command.0, Duration::ZERO), "the command runs");
@@ -516,9 +510,7 @@ fn pipes_held_by_a_process_outside_the_tree_do_not_hold_leakcheck() {
             .spawn()
             .unwrap(),
     );
-    let mut holder_out = BufReader::new(holder.0.stdout.take().unwrap());
-    let mut line = String::new();
-    holder_out.read_line(&mut line).unwrap();
+    let (mut holder_out, mut line) = holder.first_line();
     assert_eq!(line, "listening\n");
     let give_away = "import socket, sys\n\
                      s = socket.socket(socket.AF_UNIX)\n\
@@ -576,9 +568,7 @@ fn a_sigterm_while_leftovers_are_ended_keeps_their_deadline() {
             .spawn()
             .unwrap(),
     );
-    let mut stdout = BufReader::new(child.0.stdout.take().unwrap());
-    let mut line = String::new();
-    stdout.read_line(&mut line).unwrap();
+    let (_stdout, line) = child.first_line();
     assert_eq!(line, "slept\n", "the leftover handled the SIGTERM leakcheck sent");
     // 9 s of the 12 s grace period are gone.
     let sent = std::time::Instant::now();
@@ -753,9 +743,7 @@ fn a_signal_ignored_at_start_stays_ignored() {
         });
     }
     let mut child = KillOnDrop(command.spawn().unwrap());
-    let mut stdout = BufReader::new(child.0.stdout.take().unwrap());
-    let mut line = String::new();
-    stdout.read_line(&mut line).unwrap();
+    let (mut stdout, line) = child.first_line();
     assert_eq!(line, "ready\n");
     // SAFETY: plain kill(2) on our own child.
     unsafe { libc::kill(child.0.id() as i32, libc::SIGHUP) };

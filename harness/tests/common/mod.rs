@@ -64,6 +64,18 @@ impl Drop for KillOnDrop {
     }
 }
 
+impl KillOnDrop {
+    /// Take the child's piped stdout and read its first line (with its newline): the child is
+    /// ready. The reader, for what comes after.
+    pub fn first_line(&mut self) -> (std::io::BufReader<std::process::ChildStdout>, String) {
+        use std::io::BufRead;
+        let mut stdout = std::io::BufReader::new(self.0.stdout.take().expect("stdout piped"));
+        let mut line = String::new();
+        stdout.read_line(&mut line).expect("reading the child's stdout");
+        (stdout, line)
+    }
+}
+
 /// Wait for `child` at most `limit`; panic (killing it) past that.
 pub fn wait_with_limit(child: &mut KillOnDrop, limit: Duration) -> ExitStatus {
     let start = Instant::now();
