@@ -291,7 +291,11 @@ pub fn parse_line(line: &[u8]) -> Result<Line, ParseError> {
         }
         Some(b"process") => {
             let [_, p, parent, argv] = fields[..] else { return Err(ParseError::FieldCount) };
-            Ok(Line::Process { pid: pid(p)?, ppid: pid(parent)?, argv: split_argv(&unescape(argv)?) })
+            Ok(Line::Process {
+                pid: pid(p)?,
+                ppid: pid(parent)?,
+                argv: crate::hang::procfs::split_cmdline(&unescape(argv)?),
+            })
         }
         Some(b"module") => {
             let [_, p, path, bias, start, end] = fields[..] else { return Err(ParseError::FieldCount) };
@@ -309,11 +313,6 @@ pub fn parse_line(line: &[u8]) -> Result<Line, ParseError> {
 
 fn int(field: &[u8]) -> Result<i64, ParseError> {
     std::str::from_utf8(field).ok().and_then(|s| s.parse().ok()).ok_or(ParseError::Number)
-}
-
-/// A NUL-separated command line (`/proc/PID/cmdline`) as arguments.
-fn split_argv(cmdline: &[u8]) -> Vec<String> {
-    cmdline.split(|&b| b == 0).filter(|a| !a.is_empty()).map(|a| String::from_utf8_lossy(a).into_owned()).collect()
 }
 
 /// Parse a record with counters (every kind but `site`, `stack`, `pyframe`, `nopyframes`,
@@ -664,7 +663,7 @@ impl ShimData {
                 }
                 Kind::Error => self.errors.push((record.pid, record.text_lossy())),
                 Kind::Replaced => {
-                    let argv = split_argv(&record.text);
+                    let argv = crate::hang::procfs::split_cmdline(&record.text);
                     self.replaced.push((record.pid, argv));
                 }
             }

@@ -972,8 +972,7 @@ fn process_command(pid: i32) -> String {
 /// The command line of `pid`, or None when it has none (left).
 fn command_line(pid: i32) -> Option<String> {
     let raw = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
-    let args: Vec<String> =
-        raw.split(|&b| b == 0).filter(|a| !a.is_empty()).map(|a| String::from_utf8_lossy(a).into_owned()).collect();
+    let args = crate::hang::procfs::split_cmdline(&raw);
     (!args.is_empty()).then(|| args.join(" "))
 }
 

@@ -597,12 +597,13 @@ pub fn own_worker_tests(root: i32, command: i32) -> Vec<String> {
 /// `root` (the run's child subreaper) because their regrtest main process is gone. Workers of
 /// a regrtest run by a test (test_regrtest) have that regrtest as parent while it lives.
 pub fn orphaned_worker_tests(root: i32, pids: &[i32]) -> Vec<String> {
-    let mut tree = procfs::sample_tree(root);
-    tree.retain(|pid, process| pids.contains(pid) && process.ppid == root);
-    for process in tree.values_mut() {
-        process.load_argv();
-    }
-    tree.values().filter_map(|p| worker_test(&p.argv)).collect()
+    let orphans = pids.iter().filter_map(|&pid| procfs::sample_process(pid)).filter(|p| p.ppid == root);
+    orphans
+        .filter_map(|mut process| {
+            process.load_argv();
+            worker_test(&process.argv)
+        })
+        .collect()
 }
 
 /// The test a regrtest `-j` worker runs, from its command line: 3.11's `--worker-args

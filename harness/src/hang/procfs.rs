@@ -171,15 +171,13 @@ impl ProcessSample {
     /// Read the command line.
     pub fn load_argv(&mut self) {
         let pid = self.pid;
-        self.argv = std::fs::read(format!("/proc/{pid}/cmdline"))
-            .map(|raw| {
-                raw.split(|&b| b == 0)
-                    .filter(|a| !a.is_empty())
-                    .map(|a| String::from_utf8_lossy(a).into_owned())
-                    .collect()
-            })
-            .unwrap_or_default();
+        self.argv = std::fs::read(format!("/proc/{pid}/cmdline")).map(|raw| split_cmdline(&raw)).unwrap_or_default();
     }
+}
+
+/// A command line as `/proc/PID/cmdline` holds it (NUL-separated) -> its arguments.
+pub fn split_cmdline(raw: &[u8]) -> Vec<String> {
+    raw.split(|&b| b == 0).filter(|a| !a.is_empty()).map(|a| String::from_utf8_lossy(a).into_owned()).collect()
 }
 
 fn task_ids(pid: i32) -> Vec<i32> {
