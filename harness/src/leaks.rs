@@ -72,7 +72,7 @@ pub struct Analysis {
 pub fn analyze(series: &Series) -> Analysis {
     let warmups = series.warmups as usize;
     let wanted = warmups + series.runs as usize;
-    let complete = series.runs > 0 && series.measures.len() >= wanted && series.baseline.is_some();
+    let complete = series.complete();
     let unhooked: Vec<&'static str> = (0..3).filter(|&d| !series.hooked(d)).map(|d| DOMAINS[d]).collect();
 
     let mut previous: Option<[Count; 3]> = series.baseline;

@@ -691,8 +691,7 @@ fn choose_series<'a>(all: &[&'a Series], rerun: bool) -> (Option<&'a Series>, Op
     // A re-run cut short before its repetitions were all measured tells less than an earlier
     // complete run: 3.11.2 re-runs a test with the `-m` filter left by the previous test's
     // re-run, runs no test method, and TestDidNotRun ends the first repetition.
-    let complete = |series: &Series| series.measures.len() >= (series.warmups + series.runs) as usize;
-    let last_complete = all.iter().rposition(|s| complete(s)).filter(|&i| i + 1 < all.len());
+    let last_complete = all.iter().rposition(|s| s.complete()).filter(|&i| i + 1 < all.len());
     let first_leak = if rerun { None } else { all.iter().position(|s| leaked(s)) };
     let (index, which) = match (first_leak, last_complete) {
         (Some(index), _) => (index, "the first that leaked"),

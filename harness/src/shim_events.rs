@@ -439,6 +439,10 @@ impl Series {
     pub fn bytes_known(&self, domain: usize) -> bool {
         self.flags & (FLAG_BYTES << domain) != 0
     }
+    /// Every counted repetition was measured, from a baseline.
+    pub fn complete(&self) -> bool {
+        self.runs > 0 && self.baseline.is_some() && self.measures.len() >= (self.warmups + self.runs) as usize
+    }
 }
 
 /// What a `process` record tells of a process.
