@@ -538,7 +538,7 @@ fn assemble(
         series_of.entry(series.test.as_str()).or_default().push(series);
     }
     let rerun: &[String] = parsed.summary.as_ref().map_or(&[], |s| s.rerun.as_slice());
-    let regrtest_names: Vec<String> = parsed.tests.iter().map(|t| t.name.clone()).collect();
+    let regrtest_names: std::collections::HashSet<String> = parsed.tests.iter().map(|t| t.name.clone()).collect();
     let join = Join {
         symbolizer,
         suppressions,
@@ -569,7 +569,7 @@ fn assemble(
         let mut unnamed: Vec<(&str, Vec<&Series>)> = Vec::new();
         for series in shim.series.iter().filter(|s| own.contains(s.pid)) {
             let name = series.test.as_str();
-            if regrtest_names.iter().any(|n| n == name) {
+            if regrtest_names.contains(name) {
                 continue;
             }
             match unnamed.iter_mut().find(|(n, _)| *n == name) {
