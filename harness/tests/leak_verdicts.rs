@@ -477,6 +477,34 @@ fn a_cache_full_before_the_test_is_no_leak() {
     assert_eq!(run.code(), Some(0), "{}", run.stderr);
 }
 
+/// Caches filling up to their high-water mark, one more each repetition and each from its own
+/// line, grow `mem` by regrtest's rule with no site that grew every time: no leak verdict, a
+/// note and `spread` say why. Without attribution there are no sites to tell, and regrtest's
+/// rule on the domain stands.
+#[test]
+fn growth_that_moves_from_site_to_site_is_no_leak() {
+    let dir = testdir();
+    let argv = regrtest_argv(dir.path(), &[], &["test_cache_high_water"]);
+    let run = leakcheck(&[], &as_strs(&argv));
+    let test = run.test("test_cache_high_water");
+    let mem = domain(test, "mem");
+    let blocks = mem["blocks"].as_array().cloned().unwrap_or_default();
+    assert!(blocks.len() == 3 && blocks.iter().all(|b| b.as_i64() >= Some(1)), "{test}");
+    assert_eq!(mem["leaked"], false, "{test}");
+    assert_eq!(mem["spread"], true, "{test}");
+    assert_eq!(test["leaked"], false, "{test}");
+    assert_eq!(test["leak_sites"], json!([]), "{test}");
+    assert!(test["notes"].to_string().contains("no allocation site did"), "{test}");
+    assert_eq!(run.code(), Some(0), "{}", run.stderr);
+
+    let run = leakcheck(&["--no-attribution"], &as_strs(&argv));
+    let test = run.test("test_cache_high_water");
+    assert_eq!(domain(test, "mem")["leaked"], true, "{test}");
+    assert_eq!(domain(test, "mem").get("spread"), None, "{test}");
+    assert_eq!(test["leaked"], true, "{test}");
+    assert_eq!(run.code(), Some(101), "{}", run.stderr);
+}
+
 /// The frees of blocks from before the test that happen as the test method returns (its
 /// locals) are charged to unittest's calling line, which every site of the method has among
 /// its callers: they offset nothing.

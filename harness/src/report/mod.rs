@@ -408,7 +408,11 @@ fn render_test(out: &mut String, test: &TestReport, huntrleaks: bool) {
     if let Some(domains) = &test.domains {
         for (label, d) in domains.iter() {
             let bytes = d.bytes.as_deref().map(list).unwrap_or_else(|| "unknown".into());
-            let mark = if d.leaked { "  <- leak" } else { "" };
+            let mark = match (d.leaked, d.spread) {
+                (true, _) => "  <- leak",
+                (false, true) => "  <- grew, but at no one site each time",
+                (false, false) => "",
+            };
             let _ = writeln!(out, "leakcheck:     {label}: blocks {}  bytes {bytes}{mark}", list(&d.blocks));
         }
     }
@@ -635,7 +639,12 @@ mod tests {
     use crate::leaks::DomainDeltas;
 
     fn deltas(blocks: [i64; 3], leaked: bool) -> DomainDeltas {
-        DomainDeltas { blocks: blocks.to_vec(), bytes: Some(blocks.iter().map(|b| b * 48).collect()), leaked }
+        DomainDeltas {
+            blocks: blocks.to_vec(),
+            bytes: Some(blocks.iter().map(|b| b * 48).collect()),
+            leaked,
+            spread: false,
+        }
     }
 
     fn report() -> RunReport {
