@@ -12,7 +12,7 @@
 
 #![forbid(unsafe_code)]
 
-use std::collections::{btree_map, BTreeMap};
+use std::collections::{btree_map, BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
@@ -38,7 +38,8 @@ pub struct DomainDeltas {
     pub bytes: Option<Vec<i64>>,
     pub leaked: bool,
     /// The blocks grew by regrtest's rule, but spread over sites none of which grew in every
-    /// counted repetition (see [`SiteVerdicts::spread`]): no leak verdict. Only with attribution.
+    /// counted repetition (see [`SiteVerdicts::spread`]): the verdict stands, with no site to
+    /// show. Only with attribution.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub spread: bool,
 }
@@ -164,12 +165,10 @@ pub fn leak_sites(series: &Series) -> Vec<LeakSite> {
     site_verdicts(series, &|stack: &[u64]| stack.len().min(MERGE_FRAMES)).leaks
 }
 
-/// Whether a series leaked, before suppressions: it has a leak site, or a domain grew by
-/// regrtest's rule without that growth being spread over sites none of which grew every time
-/// (see [`SiteVerdicts::spread`]).
+/// Whether a series leaked, before suppressions: a domain grew by regrtest's rule, or it has
+/// a leak site.
 pub fn leaked(series: &Series) -> bool {
-    let verdicts = site_verdicts(series, &|stack: &[u64]| stack.len().min(MERGE_FRAMES));
-    !verdicts.leaks.is_empty() || analyze(series).domains.leaked().iter().any(|d| !verdicts.spread.contains(d))
+    !analyze(series).domains.leaked().is_empty() || !leak_sites(series).is_empty()
 }
 
 /// The sites of a series that grew: those that leak, and those that refilled a cache full
@@ -181,10 +180,15 @@ pub struct SiteVerdicts {
     /// meanwhile where a cache evicts: no leak by the rule, reported (with where) so that a
     /// reader can judge.
     pub refills: Vec<(LeakSite, Refill)>,
-    /// Domains whose sites, summed, grew in every counted repetition while none of them did:
-    /// the growth moved from place to place (caches and tables filling up to their high-water
-    /// mark, each from its own line, as the ABC caches do), which no leak makes.
+    /// Domains whose sites, summed, grew in every counted repetition while none of them did,
+    /// even told apart by their innermost Python line only: the growth moved from place to
+    /// place. Caches filling up to their high-water mark, each from its own line, do that (and
+    /// stop growing after more repetitions); so does a leak whose allocating line or C path
+    /// differs each time. The sites cannot tell which.
     pub spread: Vec<&'static str>,
+    /// Domains whose leak sites were found only with sites told apart by their innermost
+    /// Python line (function and line): their callers or file differed between repetitions.
+    pub merged_by_innermost: Vec<&'static str>,
 }
 
 /// Where the frees that offset a refill site's growth happened.
@@ -201,17 +205,18 @@ pub enum Refill {
 /// `c_frames` says how many of a stack's innermost frames are the C code the allocation went
 /// through below the interpreter (see `sites::below_call_dispatch`): where there are Python
 /// frames, sites are told apart by those and the Python lines only.
+///
+/// A domain that grew by regrtest's rule with no such site growing every time is looked at
+/// once more with sites told apart by their innermost Python line only (its function and line,
+/// not its file or callers): one leak reached from other callers each repetition (a dispatch
+/// table, a signal handler interrupting whatever runs, code written to a new temporary file
+/// each time) is one site that way. What still has no site is `spread`.
 pub fn site_verdicts(series: &Series, c_frames: &dyn Fn(&[u64]) -> usize) -> SiteVerdicts {
     let (warmups, runs) = (i64::from(series.warmups), i64::from(series.runs));
     if warmups < 1 || runs < 1 || (series.measures.len() as i64) < warmups + runs {
         return SiteVerdicts::default();
     }
     let counted = warmups - 1..warmups + runs;
-    // Absent from a measurement: no live block there.
-    let deltas = |counts: &BTreeMap<i64, Count>| -> (Vec<i64>, Vec<i64>) {
-        let at = |index: i64| counts.get(&index).copied().unwrap_or_default();
-        (warmups..warmups + runs).map(|i| (at(i).blocks - at(i - 1).blocks, at(i).bytes - at(i - 1).bytes)).unzip()
-    };
     let mut domain_totals: BTreeMap<u8, BTreeMap<i64, Count>> = Default::default();
     for (domain, counts) in series.sites.values() {
         let total = domain_totals.entry(*domain).or_default();
@@ -221,9 +226,80 @@ pub fn site_verdicts(series: &Series, c_frames: &dyn Fn(&[u64]) -> usize) -> Sit
             sum.bytes += count.bytes;
         }
     }
-    let domain_grows: std::collections::BTreeSet<u8> =
-        domain_totals.iter().filter(|(_, total)| regrtest_rule(&deltas(total).0)).map(|(&d, _)| d).collect();
+    let domain_grows: BTreeSet<u8> = domain_totals
+        .iter()
+        .filter(|(_, total)| regrtest_rule(&site_deltas(series, total).0))
+        .map(|(&d, _)| d)
+        .collect();
 
+    let mut by_callers = candidates(series, c_frames, &domain_grows, PythonKey::Callers);
+    let unexplained: BTreeSet<u8> = domain_grows.difference(&by_callers.grew).copied().collect();
+    let by_innermost = candidates(series, c_frames, &unexplained, PythonKey::Innermost);
+    let merged_by_innermost: BTreeSet<u8> = by_innermost.grew.clone();
+    by_callers.found.extend(by_innermost.found);
+    by_callers.info.extend(by_innermost.info);
+    let Candidates { found, info, .. } = by_callers;
+    let name = |id: &u8| DOMAIN_IDS.iter().position(|d| d == id).map(|i| DOMAINS[i]);
+
+    // Free lists first: what they take is no longer part of a line's pool.
+    let mut refill = vec![None; found.len()];
+    flushed_refills(series, &found, &info, &mut refill);
+    refilling(series, &found, &info, &mut refill);
+    let mut verdicts = SiteVerdicts {
+        spread: unexplained.difference(&merged_by_innermost).filter_map(name).collect(),
+        merged_by_innermost: merged_by_innermost.iter().filter_map(name).collect(),
+        ..SiteVerdicts::default()
+    };
+    for (site, line) in found.into_iter().zip(refill) {
+        match line {
+            Some(line) => verdicts.refills.push((site, line)),
+            None => verdicts.leaks.push(site),
+        }
+    }
+    verdicts.leaks.sort_by_key(|s| std::cmp::Reverse(s.blocks.iter().sum::<i64>()));
+    verdicts
+}
+
+/// A site's block and byte deltas over the counted repetitions, from its live counts by
+/// measurement index (absent from a measurement: no live block there).
+fn site_deltas(series: &Series, counts: &BTreeMap<i64, Count>) -> (Vec<i64>, Vec<i64>) {
+    let (warmups, runs) = (i64::from(series.warmups), i64::from(series.runs));
+    let at = |index: i64| counts.get(&index).copied().unwrap_or_default();
+    (warmups..warmups + runs).map(|i| (at(i).blocks - at(i - 1).blocks, at(i).bytes - at(i - 1).bytes)).unzip()
+}
+
+/// How much of its Python frames tells one site from another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PythonKey {
+    /// Every recorded frame: file, function and line of the running function and its callers.
+    Callers,
+    /// The running function's name and line only.
+    Innermost,
+}
+
+/// The candidate leak sites of some domains, before the refill rules.
+#[derive(Default)]
+struct Candidates {
+    found: Vec<LeakSite>,
+    info: Vec<Candidate>,
+    /// The domains in which some site grew in every counted repetition (a candidate or not:
+    /// interned strings and blocks that died with the driver grew too).
+    grew: BTreeSet<u8>,
+}
+
+/// The sites of `domains`, merged as `key` says, that grew in every counted repetition and
+/// are still alive after the driver returned.
+fn candidates(
+    series: &Series,
+    c_frames: &dyn Fn(&[u64]) -> usize,
+    domains: &BTreeSet<u8>,
+    key: PythonKey,
+) -> Candidates {
+    let (warmups, runs) = (i64::from(series.warmups), i64::from(series.runs));
+    let mut result = Candidates::default();
+    if domains.is_empty() {
+        return result;
+    }
     // Sites with the same stack and the same Python lines are one: code compiled anew in each
     // repetition (`exec`, doctest examples) has a new code object each time, which the shim's
     // site key tells apart, but not its lines. Where there are Python lines, the C frames from
@@ -234,18 +310,28 @@ pub fn site_verdicts(series: &Series, c_frames: &dyn Fn(&[u64]) -> usize) -> Sit
     let mut merged: Vec<Merged<'_>> = Vec::new();
     let mut index_of: BTreeMap<(u8, &[u64], Vec<PythonLine>), usize> = Default::default();
     for (site, (domain, counts)) in &series.sites {
+        if !domains.contains(domain) {
+            continue;
+        }
         // The shim's warm-up sites (blocks allocated before the counted repetitions, without a
         // stack) count in their domain's sum but are no call site. A site with Python lines and
         // no native frame (allocated on a stack the unwinder does not walk: a coroutine's, made
         // with makecontext as greenlet does) is one, told by those lines.
         let stack: &[u64] = series.stacks.get(site).map(Vec::as_slice).unwrap_or_default();
-        let records = series.pyframes.get(site).map(Vec::as_slice).unwrap_or_default();
+        let mut records = series.pyframes.get(site).map(Vec::as_slice).unwrap_or_default();
         if stack.is_empty() && records.is_empty() {
             continue;
         }
+        if key == PythonKey::Innermost {
+            records = &records[..records.len().min(1)];
+        }
         let lines: Vec<PythonLine> = records
             .iter()
-            .map(|f| PythonLine { file: f.file.clone(), function: f.function.clone(), line: f.line })
+            .map(|f| PythonLine {
+                file: if key == PythonKey::Innermost { Vec::new() } else { f.file.clone() },
+                function: f.function.clone(),
+                line: f.line,
+            })
             .collect();
         let size = series.block_sizes.get(site).copied();
         let types = series.object_types.get(site).map(Vec::as_slice).unwrap_or_default();
@@ -284,27 +370,25 @@ pub fn site_verdicts(series: &Series, c_frames: &dyn Fn(&[u64]) -> usize) -> Sit
         }
     }
 
-    let mut found = Vec::new();
-    let mut info: Vec<Candidate> = Vec::new();
-    let mut grew_at_one_site = std::collections::BTreeSet::new();
     for m in merged {
-        if domain_grows.contains(&m.domain) && regrtest_rule(&deltas(&m.counts).0) {
-            grew_at_one_site.insert(m.domain);
+        let (blocks, bytes) = site_deltas(series, &m.counts);
+        if !regrtest_rule(&blocks) {
+            continue;
         }
+        result.grew.insert(m.domain);
         // Interned immortal strings (3.12+: the compiler's identifiers) live until shutdown, by
         // design; regrtest discounts them too.
         let interned_strings = !m.object_types.is_empty() && m.object_types.iter().all(|t| t == IMMORTAL_INTERNED_STR);
         // A domain whose hook did not count through the counted repetitions saw allocations
         // whose frees it then missed: no verdict there, as for its deltas.
         let Some(index) = DOMAIN_IDS.iter().position(|d| *d == m.domain) else { continue };
-        if !domain_grows.contains(&m.domain) || interned_strings || !series.hooked(index) {
+        if interned_strings || !series.hooked(index) {
             continue;
         }
-        let (blocks, bytes) = deltas(&m.counts);
         let at_start = m.counts.get(&(warmups - 1)).map_or(0, |c| c.blocks);
         let still_alive = m.counts.get(&(warmups + runs)).is_none_or(|end| end.blocks - at_start >= runs);
-        if regrtest_rule(&blocks) && still_alive {
-            found.push(LeakSite {
+        if still_alive {
+            result.found.push(LeakSite {
                 domain: DOMAINS[index],
                 blocks,
                 bytes,
@@ -312,30 +396,10 @@ pub fn site_verdicts(series: &Series, c_frames: &dyn Fn(&[u64]) -> usize) -> Sit
                 python_frames: m.records.iter().map(python_frame).collect(),
                 object_types: m.object_types,
             });
-            info.push(Candidate { domain: m.domain, lines: m.lines, size: m.size });
+            result.info.push(Candidate { domain: m.domain, lines: m.lines, size: m.size });
         }
     }
-    // Free lists first: what they take is no longer part of a line's pool.
-    let mut refill = vec![None; found.len()];
-    flushed_refills(series, &found, &info, &mut refill);
-    refilling(series, &found, &info, &mut refill);
-    let mut verdicts = SiteVerdicts {
-        spread: DOMAIN_IDS
-            .iter()
-            .zip(DOMAINS)
-            .filter(|(id, _)| domain_grows.contains(id) && !grew_at_one_site.contains(id))
-            .map(|(_, name)| name)
-            .collect(),
-        ..SiteVerdicts::default()
-    };
-    for (site, line) in found.into_iter().zip(refill) {
-        match line {
-            Some(line) => verdicts.refills.push((site, line)),
-            None => verdicts.leaks.push(site),
-        }
-    }
-    verdicts.leaks.sort_by_key(|s| std::cmp::Reverse(s.blocks.iter().sum::<i64>()));
-    verdicts
+    result
 }
 
 /// The innermost C frames compared when sites with the same Python lines are merged.
@@ -630,30 +694,56 @@ mod tests {
     }
 
     #[test]
-    fn growth_spread_over_sites_that_each_grew_once_is_no_leak() {
+    fn growth_spread_over_sites_that_each_grew_once_has_no_site() {
         // mem +1 in each counted repetition (measurements 3..6), each time at another site (a
         // cache filled from another line: its table allocated once, then kept).
         let mut s = series(&[(0, 0, 0), (0, 1, 0), (0, 2, 0), (0, 3, 0), (0, 4, 0), (0, 5, 0), (0, 6, 0)], 3, 3);
-        assert!(analyze(&s).domains.mem.leaked, "regrtest's rule on the domain");
+        let frame = |site: u32, function: &[u8], file: &[u8], line: i64| PyFrameRecord {
+            pid: 1,
+            site,
+            line,
+            file: file.to_vec(),
+            function: function.to_vec(),
+        };
         for site in 1..=3u32 {
             let grown_at = 2 + i64::from(site);
             let points: Vec<(i64, i64)> = (2..=6).map(|i| (i, i64::from(i >= grown_at))).collect();
             s.sites.insert(site, (b'm', site_counts(&points, 8192)));
-            s.stacks.insert(site, vec![0x100 * u64::from(site)]);
+            s.stacks.insert(site, vec![0x100]);
+            s.pyframes.insert(site, vec![frame(site, b"<lambda>", b"/t/test_c.py", 10 + i64::from(site))]);
         }
         let verdicts = site_verdicts(&s, &|stack: &[u64]| stack.len());
         assert!(verdicts.leaks.is_empty());
         assert_eq!(verdicts.spread, ["mem"]);
-        assert!(!leaked(&s));
-        // One site that grew every time besides them: a leak, and the domain's growth is not
-        // spread.
+        assert!(leaked(&s), "the domain's verdict stands");
+
+        // The same innermost line each time, called from other lines (or written to another
+        // file): one site by that line, with that frame alone.
+        for site in 1..=3u32 {
+            let file = format!("/tmp/t{site}/test_c.py");
+            let callers = vec![
+                frame(site, b"leak", file.as_bytes(), 7),
+                frame(site, b"caller", b"/t/test_c.py", 20 + i64::from(site)),
+            ];
+            s.pyframes.insert(site, callers);
+        }
+        let verdicts = site_verdicts(&s, &|stack: &[u64]| stack.len());
+        assert!(verdicts.spread.is_empty());
+        assert_eq!(verdicts.merged_by_innermost, ["mem"]);
+        assert_eq!(verdicts.leaks.len(), 1);
+        assert_eq!(verdicts.leaks[0].blocks, [1, 1, 1]);
+        assert_eq!(verdicts.leaks[0].python_frames.len(), 1);
+        assert_eq!(verdicts.leaks[0].python_frames[0].function, "leak");
+
+        // One site that grew every time with its callers: found as ever, nothing merged.
         s.sites.insert(4, (b'm', site_counts(&[(2, 0), (3, 1), (4, 2), (5, 3), (6, 3)], 24)));
         s.stacks.insert(4, vec![0x400]);
         let verdicts = site_verdicts(&s, &|stack: &[u64]| stack.len());
         assert_eq!(verdicts.leaks.len(), 1);
-        assert!(verdicts.spread.is_empty());
-        assert!(leaked(&s));
-        // Without sites (no attribution) the domain's own verdict stands.
+        assert_eq!(verdicts.leaks[0].stack, [0x400]);
+        assert!(verdicts.spread.is_empty() && verdicts.merged_by_innermost.is_empty());
+
+        // Without sites (no attribution) nothing is spread: the domain's verdict alone.
         s.sites.clear();
         s.stacks.clear();
         assert!(site_verdicts(&s, &|stack: &[u64]| stack.len()).spread.is_empty());

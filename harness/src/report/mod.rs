@@ -409,9 +409,9 @@ fn render_test(out: &mut String, test: &TestReport, huntrleaks: bool) {
         for (label, d) in domains.iter() {
             let bytes = d.bytes.as_deref().map(list).unwrap_or_else(|| "unknown".into());
             let mark = match (d.leaked, d.spread) {
-                (true, _) => "  <- leak",
-                (false, true) => "  <- grew, but at no one site each time",
-                (false, false) => "",
+                (true, false) => "  <- leak",
+                (true, true) => "  <- leak (no one site grew each time)",
+                (false, _) => "",
             };
             let _ = writeln!(out, "leakcheck:     {label}: blocks {}  bytes {bytes}{mark}", list(&d.blocks));
         }
