@@ -132,18 +132,18 @@ pub fn escape_property(s: &str) -> String {
         .replace(',', "%2C")
 }
 
-/// `file` relative to `workspace` when it lies under it, with `.` and `dir/..` steps of a
-/// relative path folded (`./build-debug/../Objects/call.c` is `Objects/call.c`).
+/// `file` relative to `workspace` when it lies under it, folded as the text report shows it
+/// ([`super::source_path`]: `./build-debug/../Objects/call.c` is `Objects/call.c`, a build
+/// tree's `/ws/./Include/x.h` is `Include/x.h` under `/ws`).
 fn relative_path(file: &str, workspace: Option<&str>) -> String {
+    let file = super::source_path(file);
     if let Some(root) = workspace.map(|w| w.trim_end_matches('/')).filter(|w| !w.is_empty()) {
-        if let Some(rest) = file.strip_prefix(root).and_then(|r| r.strip_prefix('/')) {
+        let root = super::source_path(root);
+        if let Some(rest) = file.strip_prefix(&*root).and_then(|r| r.strip_prefix('/')) {
             return super::source_path(rest).into_owned();
         }
     }
-    if file.starts_with('/') {
-        return file.to_owned();
-    }
-    super::source_path(file).into_owned()
+    file.into_owned()
 }
 
 /// The workflow commands the runner knows (besides `stop-commands`): a line naming another is
@@ -351,5 +351,12 @@ mod tests {
         assert_eq!(relative_path("./build-debug/../Objects/call.c", None), "Objects/call.c");
         assert_eq!(relative_path("../../x.c", None), "../../x.c");
         assert_eq!(relative_path("/w/repox/y.c", Some("/w/repo")), "/w/repox/y.c");
+        // A build tree's `/./` (CPython's own build: `-I./Include`), under the checkout or not.
+        assert_eq!(relative_path("/w/repo/./Include/pycore_call.h", Some("/w/repo")), "Include/pycore_call.h");
+        assert_eq!(relative_path("/w//repo/x.c", Some("/w/./repo")), "x.c");
+        assert_eq!(
+            relative_path("/cache/cpython/./Include/object.h", Some("/w/repo")),
+            "/cache/cpython/Include/object.h"
+        );
     }
 }

@@ -554,22 +554,31 @@ fn render_finding(out: &mut String, finding: &Finding) {
 
 /// A source file as people read it: a relative path (as DWARF gives for an out-of-tree build,
 /// `./build-debug/../Objects/call.c`) with its `.` and `dir/..` steps folded (`Objects/call.c`);
-/// an absolute path as it is. The JSON keeps what the debug information says.
+/// an absolute path with its `.` steps and doubled slashes folded (a build tree's
+/// `/root/.cache/leakcheck/cpython-3.13-pydebug/./Include/object.h`) but its `..` steps kept:
+/// a symbolic link before one would make folding name another file. The JSON keeps what the
+/// debug information says.
 pub(crate) fn source_path(file: &str) -> Cow<'_, str> {
-    if file.starts_with('/') || !file.split('/').any(|part| part.is_empty() || part == "." || part == "..") {
+    let (root, rest) = match file.strip_prefix('/') {
+        Some(rest) => ("/", rest),
+        None => ("", file),
+    };
+    let relative = root.is_empty();
+    let foldable = |part: &str| part.is_empty() || part == "." || (relative && part == "..");
+    if !rest.split('/').any(foldable) {
         return Cow::Borrowed(file);
     }
     let mut parts: Vec<&str> = Vec::new();
-    for part in file.split('/') {
+    for part in rest.split('/') {
         match part {
             "" | "." => {}
-            ".." if parts.last().is_some_and(|p| *p != "..") => {
+            ".." if relative && parts.last().is_some_and(|p| *p != "..") => {
                 parts.pop();
             }
             other => parts.push(other),
         }
     }
-    Cow::Owned(parts.join("/"))
+    Cow::Owned(format!("{root}{}", parts.join("/")))
 }
 
 /// Sites and frames per site shown in the text summary; the JSON has them all.
@@ -751,7 +760,15 @@ mod tests {
         assert_eq!(source_path("Modules/_foo.c"), "Modules/_foo.c");
         assert_eq!(source_path("../Include/object.h"), "../Include/object.h");
         assert_eq!(source_path("a//b/./c/../d.c"), "a/b/d.c");
-        assert_eq!(source_path("/usr/src/../include/x.h"), "/usr/src/../include/x.h", "absolute: as it is");
+        assert_eq!(source_path("/usr/src/../include/x.h"), "/usr/src/../include/x.h", "absolute: `..` kept");
+        assert_eq!(
+            source_path("/root/.cache/leakcheck/cpython-3.13-pydebug/./Include/internal/pycore_call.h"),
+            "/root/.cache/leakcheck/cpython-3.13-pydebug/Include/internal/pycore_call.h"
+        );
+        assert_eq!(source_path("/a//b/./c/../d.c"), "/a/b/c/../d.c");
+        assert_eq!(source_path("//usr/./x.h"), "/usr/x.h");
+        assert_eq!(source_path("/usr/include/stdio.h"), "/usr/include/stdio.h");
+        assert_eq!(source_path("/"), "/");
     }
 
     #[test]
