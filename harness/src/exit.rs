@@ -14,7 +14,8 @@ impl ExitCode {
     pub const OK: i32 = 0;
     /// Bad leakcheck arguments (sysexits' EX_USAGE).
     pub const USAGE: i32 = 64;
-    /// An input file (`leakcheck symbolize LOG`) could not be read (sysexits' EX_NOINPUT).
+    /// The input of `leakcheck symbolize` (LOG, or standard input; `--exe`'s addresses too) could
+    /// not be opened or read (sysexits' EX_NOINPUT).
     pub const NO_INPUT: i32 = 66;
     /// leakcheck itself failed: run directory, log, report files (sysexits' EX_SOFTWARE). A
     /// report file that cannot be written gives 70 only where the status would be 0: a
@@ -43,7 +44,7 @@ pub fn help_text() -> String {
     let rows: [(&str, &str); 10] = [
         ("status of the command", "the command ran and leakcheck found nothing it did not report"),
         ("64", "bad leakcheck arguments"),
-        ("66", "an input file could not be read (leakcheck symbolize LOG)"),
+        ("66", "the input of leakcheck symbolize (LOG or standard input) could not be opened or read"),
         ("70", "leakcheck itself failed (run directory, log or report files); a finding's status, or the command's own non-zero status, comes first"),
         ("101", "leakcheck found a leak the command did not report (e.g. in the raw domain), or that it printed yet exited 0"),
         ("102", "leakcheck found a hang or deadlock and ended the stuck processes"),

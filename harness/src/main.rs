@@ -103,51 +103,108 @@ fn line_start(mid_line: bool) -> &'static [u8] {
 /// `leakcheck symbolize --exe FILE`: addresses on stdin, llvm-symbolizer's answers on stdout.
 fn symbolize_addresses(exe: &std::path::Path) -> i32 {
     let symbolizer = leakcheck::symbolize::Symbolizer::new();
-    let stdin = std::io::stdin().lock();
+    let stdin = Input(std::io::stdin().lock());
     let stdout = std::io::BufWriter::new(std::io::stdout().lock());
     let result = leakcheck::symbolize::symbolize_stream(&symbolizer, exe, stdin, stdout);
     // The answers were `??` (or functions without lines): say why, as llvm-symbolizer does.
     if let Some(note) = symbolizer.debug_info(exe).shortfall(exe) {
         eprintln!("leakcheck: symbolize: {}", for_terminal(&note));
     }
-    symbolize_status(result)
+    symbolize_status(result, STDIN)
 }
+
+/// How messages name standard input read as the input (`-` or no LOG, and `--exe`'s addresses).
+const STDIN: &str = "standard input";
 
 /// `leakcheck symbolize [LOG]`: a sanitizer log in, the same log with symbolized frames out.
 fn symbolize_log(log: Option<&std::path::Path>) -> i32 {
     let symbolizer = leakcheck::symbolize::Symbolizer::new();
     let stdout = std::io::BufWriter::new(std::io::stdout().lock());
-    let result = match log {
+    let (result, input) = match log {
         Some(path) => match std::fs::File::open(path) {
             Ok(_) if path.is_dir() => {
                 eprintln!("leakcheck: error: symbolize: {}: is a directory, not a log", path.display());
                 return ExitCode::NO_INPUT;
             }
-            Ok(file) => leakcheck::sanitizer::symbolize_log(&symbolizer, std::io::BufReader::new(file), stdout),
+            Ok(file) => {
+                let input = Input(std::io::BufReader::new(file));
+                (leakcheck::sanitizer::symbolize_log(&symbolizer, input, stdout), path.display().to_string())
+            }
             Err(err) => {
                 eprintln!("leakcheck: error: symbolize: {}: {err}", path.display());
                 return ExitCode::NO_INPUT;
             }
         },
-        None => leakcheck::sanitizer::symbolize_log(&symbolizer, std::io::stdin().lock(), stdout),
+        None => {
+            let input = Input(std::io::stdin().lock());
+            (leakcheck::sanitizer::symbolize_log(&symbolizer, input, stdout), STDIN.to_owned())
+        }
     };
     if let Ok(notes) = &result {
         for note in notes {
             eprintln!("leakcheck: symbolize: {}", for_terminal(note));
         }
     }
-    symbolize_status(result.map(drop))
+    symbolize_status(result.map(drop), &input)
 }
 
-/// The exit status of either `leakcheck symbolize`, from how its output went.
-fn symbolize_status(result: std::io::Result<()>) -> i32 {
+/// The exit status of either `leakcheck symbolize`, from how its input and output went;
+/// `input` names the input in a message.
+fn symbolize_status(result: std::io::Result<()>, input: &str) -> i32 {
     match result {
         Ok(()) => ExitCode::OK,
+        // The input opened but cannot be read (a directory as stdin, `/proc/self/mem`): the
+        // input's fault, as one that cannot be opened.
+        Err(err) if err.get_ref().is_some_and(|inner| inner.is::<InputError>()) => {
+            eprintln!("leakcheck: error: symbolize: {}: {err}", for_terminal(input));
+            ExitCode::NO_INPUT
+        }
         // A closed pipe downstream (`| head`) is not an error worth a message.
         Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::OK,
         Err(err) => {
             eprintln!("leakcheck: error: symbolize: {err}");
             ExitCode::INTERNAL
         }
+    }
+}
+
+/// The input of `leakcheck symbolize`, whose read errors are marked as [`InputError`]s: the
+/// symbolizing functions return read and write errors alike, and only the input's are the
+/// user's to fix (exit status 66, not 70).
+struct Input<R>(R);
+
+/// A read error of [`Input`], with the same kind and message.
+#[derive(Debug)]
+struct InputError(std::io::Error);
+
+impl std::fmt::Display for InputError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for InputError {}
+
+fn input_error(err: std::io::Error) -> std::io::Error {
+    // `Interrupted` is retried by the readers above, not reported: keep it as it is.
+    if err.kind() == std::io::ErrorKind::Interrupted {
+        return err;
+    }
+    std::io::Error::new(err.kind(), InputError(err))
+}
+
+impl<R: std::io::Read> std::io::Read for Input<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.0.read(buf).map_err(input_error)
+    }
+}
+
+impl<R: std::io::BufRead> std::io::BufRead for Input<R> {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        self.0.fill_buf().map_err(input_error)
+    }
+
+    fn consume(&mut self, amount: usize) {
+        self.0.consume(amount);
     }
 }

@@ -82,6 +82,31 @@ fn a_log_that_cannot_be_read_is_exit_status_66_and_named() {
     }
 }
 
+/// An input that opens but cannot be read (a directory as standard input, `/proc/self/mem`,
+/// whose first page is unmapped) is the input's fault too: 66, and the message names it, in
+/// both modes (not 70, leakcheck's own failure).
+#[test]
+fn an_input_that_opens_but_cannot_be_read_is_exit_status_66_and_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let directory = || std::fs::File::open(dir.path()).unwrap();
+    for (args, stdin, named) in [
+        (vec!["symbolize", "-"], Some(directory()), "standard input: "),
+        (vec!["symbolize"], Some(directory()), "standard input: "),
+        (vec!["symbolize", "--exe", "/nonexistent/x"], Some(directory()), "standard input: "),
+        (vec!["symbolize", "/proc/self/mem"], None, "/proc/self/mem: "),
+    ] {
+        let mut command = Command::new(common::LEAKCHECK);
+        command.args(&args).stdout(Stdio::null());
+        if let Some(stdin) = stdin {
+            command.stdin(stdin);
+        }
+        let output = command.output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(66), "{args:?}: {stderr}");
+        assert!(stderr.contains(&format!("leakcheck: error: symbolize: {named}")), "{args:?}: {stderr}");
+    }
+}
+
 /// `--exe` naming a file that cannot be read: every answer is `??`, as llvm-symbolizer's, and
 /// stderr says why.
 #[test]
