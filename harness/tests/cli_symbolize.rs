@@ -182,6 +182,31 @@ fn symbolize_in(cwd: &std::path::Path, log: &std::path::Path) -> (String, String
     (String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
 }
 
+/// Frames of modules that are no file (gone since the log was saved, a relative path not
+/// under the current directory) stay as they were, byte for byte, and stderr says so once per
+/// module.
+#[test]
+fn missing_modules_are_noted_once_each_and_their_frames_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let gone = dir.path().join("gone/lib_plain.so");
+    let log = format!(
+        "==1==ERROR: AddressSanitizer: heap-buffer-overflow on address 0x602000000019\n    #0 0x7f583cfe71dd  ({gone}+0x11dd)\n    #1 0x7f583cfe718f  ({gone}+0x118f)\n    #2 0x563020d97229  (sub/prog+0x1229)\n",
+        gone = gone.display()
+    );
+    let path = dir.path().join("asan.log");
+    std::fs::write(&path, &log).unwrap();
+    let (out, notes) = symbolize_in(dir.path(), &path);
+    assert_eq!(out, log);
+    let expected = [
+        format!("leakcheck: symbolize: {}: not found (or not a regular file); its frames are left as they were", gone.display()),
+        format!(
+            "leakcheck: symbolize: sub/prog: not found (looked up among the log's module paths and in the current directory {}); its frames are left as they were",
+            dir.path().display()
+        ),
+    ];
+    assert_eq!(notes.lines().collect::<Vec<_>>(), expected);
+}
+
 /// A shared object the program loaded by a relative path is printed relative
 /// (`(asan_dso.so+0x11a9)`); llvm-symbolizer, hence asan_symbolize.py, opens it from the
 /// current directory, and so does `leakcheck symbolize`: from the program's directory its
@@ -218,8 +243,13 @@ fn relative_modules_are_found_in_the_current_directory() {
         "{here}"
     );
     let elsewhere = tempfile::tempdir().unwrap();
-    let (there, _) = symbolize_in(elsewhere.path(), &path);
+    let (there, notes) = symbolize_in(elsewhere.path(), &path);
     assert!(!there.contains("asan_dso.c:") && there.contains("  (asan_dso.so+0x"), "{there}");
+    let missing = format!("leakcheck: symbolize: asan_dso.so: not found (looked up among the log's module paths, in the current directory {}", elsewhere.path().display());
+    assert_eq!(notes.matches(&missing).count(), 1, "one note for the module: {notes}");
+    assert!(notes.contains("its frames are left as they were"), "{notes}");
+    let (_, notes) = symbolize_in(dir.path(), &path);
+    assert!(!notes.contains("not found"), "{notes}");
 
     // The clang runtime's spelling, with a build ID: the file's is used, another is not.
     let frame = log.lines().find(|l| l.contains("  (asan_dso.so+0x")).unwrap();

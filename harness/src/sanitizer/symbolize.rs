@@ -22,7 +22,7 @@
 //! system library directories. When the frame prints a build ID, the first candidate with that
 //! build ID is used; if none has it, the frame is left as it was (the program was rebuilt, or
 //! the name is another file's). A module that cannot be found or read leaves its frames as
-//! they were.
+//! they were ([`symbolize_log`] notes each such module once).
 
 #![forbid(unsafe_code)]
 
@@ -111,7 +111,8 @@ pub fn symbolize_findings(findings: &mut [Finding], symbolizer: &Symbolizer) {
 ///
 /// A frame whose `(BuildId: ...)` is not the build ID of the file at its module's path (the
 /// program was rebuilt since) is left as it was. Returns notes for the user, one per module:
-/// such a mismatch, or a module with no DWARF (function names only).
+/// such a mismatch, a module with no DWARF (function names only), or one that no file is
+/// (missing, or not a regular file), whose frames are left as they were.
 pub fn symbolize_log(
     symbolizer: &Symbolizer,
     mut input: impl BufRead,
@@ -126,6 +127,7 @@ pub fn symbolize_log(
         stacks: Vec::new(),
         notes: Vec::new(),
         noted: HashSet::new(),
+        missing: HashSet::new(),
     };
     let mut held: Vec<Vec<u8>> = Vec::new();
     let mut held_bytes = 0;
@@ -201,6 +203,8 @@ struct LogRewriter<'a> {
     notes: Vec<String>,
     /// Modules with a note already.
     noted: HashSet<PathBuf>,
+    /// Modules as printed that no file is, noted already.
+    missing: HashSet<String>,
 }
 
 impl LogRewriter<'_> {
@@ -253,6 +257,25 @@ impl LogRewriter<'_> {
         }
     }
 
+    /// Say once that a module as printed is no file that can be read: its frames stay bare.
+    fn note_missing(&mut self, module: &str) {
+        if !self.missing.insert(module.to_owned()) {
+            return;
+        }
+        let looked_up = if Path::new(module).is_absolute() {
+            String::from(" (or not a regular file)")
+        } else {
+            let cwd = self.cwd.as_deref().map_or_else(|| String::from("?"), |cwd| cwd.display().to_string());
+            match module.contains('/') {
+                true => format!(" (looked up among the log's module paths and in the current directory {cwd})"),
+                false => format!(
+                    " (looked up among the log's module paths, in the current directory {cwd} and in the system library directories)"
+                ),
+            }
+        };
+        self.notes.push(format!("{module}: not found{looked_up}; its frames are left as they were"));
+    }
+
     /// Write one line (with its line ending), symbolized if it is an unsymbolized frame.
     fn rewrite(&mut self, buffer: &[u8], output: &mut impl Write) -> io::Result<()> {
         let content = strip_ending(buffer);
@@ -278,6 +301,10 @@ impl LogRewriter<'_> {
                         found.as_deref().unwrap_or("none")
                     ));
                 }
+                None
+            }
+            Some(Request::Missing(module)) => {
+                self.note_missing(&module);
                 None
             }
             None => None,
@@ -438,12 +465,13 @@ fn finding_modules(finding: &Finding) -> Vec<PathBuf> {
     known
 }
 
-/// What to do for a frame that needs symbolizing (`None`: it does not, or its module cannot
-/// be found).
+/// What to do for a frame that needs symbolizing (`None`: it does not).
 #[derive(Debug, PartialEq, Eq)]
 enum Request {
     /// Symbolize this ELF virtual address of this module file.
     Symbolize(PathBuf, u64),
+    /// No usable file is the module as printed (missing, not a regular file, in `/proc`...).
+    Missing(String),
     /// The sanitizer printed a build ID the file at the module's path does not have (hex).
     OtherBuild { module: PathBuf, printed: String, found: Option<String> },
 }
@@ -460,7 +488,11 @@ fn request(
         return None;
     }
     let offset = frame.module_offset?;
-    let candidates = module_candidates(frame.module.as_deref()?, known, cwd, layouts);
+    let named = frame.module.as_deref()?;
+    let candidates = module_candidates(named, known, cwd, layouts);
+    if candidates.is_empty() {
+        return Some(Request::Missing(named.to_owned()));
+    }
     let module = match &frame.build_id {
         None => candidates.into_iter().next()?,
         Some(printed) => {
@@ -744,7 +776,10 @@ mod tests {
         }
         let mut layouts = Layouts::default();
         let symbolizer = Symbolizer::with_debug_dirs(Vec::new());
-        assert_eq!(request(&raw_frame(None, "/dev/zero", 1), &known, None, &mut layouts, &symbolizer), None);
+        assert_eq!(
+            request(&raw_frame(None, "/dev/zero", 1), &known, None, &mut layouts, &symbolizer),
+            Some(Request::Missing("/dev/zero".into()))
+        );
     }
 
     #[test]
