@@ -106,8 +106,9 @@ fn symbolize_addresses(exe: &std::path::Path) -> i32 {
     let stdin = Input(std::io::stdin().lock());
     let stdout = std::io::BufWriter::new(std::io::stdout().lock());
     let result = leakcheck::symbolize::symbolize_stream(&symbolizer, exe, stdin, stdout);
-    // The answers were `??` (or functions without lines): say why, as llvm-symbolizer does.
-    if let Some(note) = symbolizer.debug_info(exe).shortfall(exe) {
+    // The answers were `??`, functions without lines or without their inlined calls: say why,
+    // as llvm-symbolizer does.
+    if let Some(note) = symbolizer.shortfall(exe) {
         eprintln!("leakcheck: symbolize: {}", for_terminal(&note));
     }
     symbolize_status(result, STDIN)

@@ -170,6 +170,68 @@ fn a_relocatable_object_is_refused_with_a_reason() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("a relocatable object"), "{output:?}");
 }
 
+/// Both modes on `exe`: `--exe` with `address`, then a log frame at it; each one's stderr.
+fn symbolize_both(exe: &std::path::Path, address: u64) -> [String; 2] {
+    let run = |args: &[&str], input: String| {
+        let mut child = Command::new(common::LEAKCHECK)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {out:?}");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let exe_arg = exe.to_str().unwrap();
+    [
+        run(&["symbolize", "--exe", exe_arg], format!("{address:#x}\n")),
+        run(&["symbolize", "-"], format!("    #0 {address:#x}  ({exe_arg}+{address:#x})\n")),
+    ]
+}
+
+/// Split DWARF (`-gsplit-dwarf`, DWARF 5's skeleton units and GNU's DWARF 4 ones) keeps the
+/// functions and inlined calls in `.dwo` files leakcheck does not read: both modes say so on
+/// stderr, naming the module, once an address falls in such a unit. The same program built
+/// without it gets no note.
+#[test]
+fn split_dwarf_is_noted_as_not_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let source = leakcheck_fixtures::SYMBOLIZE_SOURCE;
+    for (name, flags) in
+        [("split5", &["-gsplit-dwarf"][..]), ("split4", &["-gsplit-dwarf", "-gdwarf-4"][..]), ("plain", &[][..])]
+    {
+        let exe = dir.path().join(name);
+        let status = Command::new("cc")
+            .args(["-g", "-O2"])
+            .args(flags)
+            .arg(source)
+            .arg("-o")
+            .arg(&exe)
+            .current_dir(dir.path())
+            .status()
+            .expect("cc");
+        assert!(status.success(), "{name}");
+        let nm = Command::new("nm").arg("--defined-only").arg(&exe).output().expect("nm (binutils)");
+        let symbols = String::from_utf8_lossy(&nm.stdout).into_owned();
+        let line = symbols.lines().find(|l| l.ends_with(" outer")).expect("outer in the symbol table");
+        let outer = u64::from_str_radix(line.split_whitespace().next().unwrap(), 16).unwrap();
+        let note = format!(
+            "leakcheck: symbolize: {}: split DWARF (-gsplit-dwarf): its .dwo/.dwp files are not read",
+            exe.display()
+        );
+        for stderr in symbolize_both(&exe, outer + 4) {
+            if name == "plain" {
+                assert_eq!(stderr, "", "{name}");
+            } else {
+                assert_eq!(stderr.matches(&note).count(), 1, "{name}: {stderr}");
+            }
+        }
+    }
+}
+
 /// `leakcheck symbolize LOG` in `cwd`: its stdout and stderr.
 fn symbolize_in(cwd: &std::path::Path, log: &std::path::Path) -> (String, String) {
     let out = Command::new(common::LEAKCHECK)

@@ -111,7 +111,8 @@ pub fn symbolize_findings(findings: &mut [Finding], symbolizer: &Symbolizer) {
 ///
 /// A frame whose `(BuildId: ...)` is not the build ID of the file at its module's path (the
 /// program was rebuilt since) is left as it was. Returns notes for the user, one per module:
-/// such a mismatch, a module with no DWARF (function names only), or one that no file is
+/// such a mismatch, a module with no DWARF (function names only) or with split DWARF (no
+/// inlined calls, as [`Symbolizer::shortfall`] says), or one that no file is
 /// (missing, or not a regular file), whose frames are left as they were.
 pub fn symbolize_log(
     symbolizer: &Symbolizer,
@@ -246,12 +247,13 @@ impl LogRewriter<'_> {
         }
     }
 
-    /// Say once when a module has less than DWARF to give.
+    /// Say once when a module's answers say less than DWARF would (after symbolizing: split
+    /// DWARF shows in the units looked up).
     fn note_debug_info(&mut self, module: &Path) {
         if self.noted.contains(module) {
             return;
         }
-        if let Some(note) = self.symbolizer.debug_info(module).shortfall(module) {
+        if let Some(note) = self.symbolizer.shortfall(module) {
             self.noted.insert(module.to_owned());
             self.notes.push(note);
         }
@@ -290,8 +292,9 @@ impl LogRewriter<'_> {
         learn_modules(text, &mut self.known);
         let symbolized = match request(frame, &self.known, self.cwd.as_deref(), &mut self.layouts, self.symbolizer) {
             Some(Request::Symbolize(module, address)) => {
+                let frames = self.symbolizer.symbolize(&module, address);
                 self.note_debug_info(&module);
-                Some(self.symbolizer.symbolize(&module, address))
+                Some(frames)
             }
             Some(Request::OtherBuild { module, printed, found }) => {
                 if self.noted.insert(module.clone()) {

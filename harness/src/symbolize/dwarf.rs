@@ -25,6 +25,7 @@
 #![forbid(unsafe_code)]
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use gimli::{AttributeValue, EndianSlice, RunTimeEndian, SectionId};
@@ -60,6 +61,8 @@ pub(super) struct DwarfData {
     units: Vec<UnitEntry>,
     /// Sorted, non-overlapping `(low, high, unit index)`.
     aranges: Vec<(u64, u64, usize)>,
+    /// An address was looked up in a split DWARF skeleton unit (see [`is_skeleton`]).
+    skeleton_met: AtomicBool,
 }
 
 #[derive(Debug)]
@@ -143,7 +146,14 @@ pub(super) struct RawFrame<'a> {
 impl DwarfData {
     /// Index the units of `image`'s DWARF. `sections` must hold at least `.debug_info`.
     pub(super) fn new(image: Image, sections: Vec<(SectionId, SectionBytes)>, endian: RunTimeEndian) -> DwarfData {
-        let mut data = DwarfData { image, sections, endian, units: Vec::new(), aranges: Vec::new() };
+        let mut data = DwarfData {
+            image,
+            sections,
+            endian,
+            units: Vec::new(),
+            aranges: Vec::new(),
+            skeleton_met: AtomicBool::new(false),
+        };
         data.index_units();
         data
     }
@@ -500,8 +510,18 @@ impl DwarfData {
         }
     }
 
+    /// Whether an address was looked up in a skeleton unit of split DWARF, whose functions and
+    /// inlined calls are in a `.dwo`/`.dwp` file leakcheck does not read: its answers have the
+    /// symbol table's function and the line table's line, without inlined frames.
+    pub(super) fn skeleton_met(&self) -> bool {
+        self.skeleton_met.load(Ordering::Relaxed)
+    }
+
     fn parse_tables(&self, dwarf: &Dwarf<'_>, index: usize) -> Option<UnitTables> {
         let unit = self.full_unit(dwarf, index)?;
+        if is_skeleton(&unit) {
+            self.skeleton_met.store(true, Ordering::Relaxed);
+        }
         let mut tables = UnitTables { lines: parse_line_table(dwarf, &unit), ..UnitTables::default() };
         let _ = parse_subroutines(dwarf, &unit, &mut tables);
         Some(tables)
@@ -604,6 +624,20 @@ fn unit_without_lines<'a>(dwarf: &Dwarf<'a>, header: gimli::UnitHeader<Slice<'a>
         }
     }
     Some(unit)
+}
+
+/// Whether `unit` is the skeleton of a split unit (`-gsplit-dwarf`): DWARF 5's
+/// `DW_UT_skeleton`, or a unit DIE naming its `.dwo` file (`DW_AT_dwo_name`, GNU's DWARF 4
+/// `DW_AT_GNU_dwo_name`) or its id (`DW_AT_GNU_dwo_id`, which gimli reads into `dwo_id`).
+fn is_skeleton(unit: &gimli::Unit<Slice<'_>>) -> bool {
+    if matches!(unit.header.type_(), gimli::UnitType::Skeleton(_)) || unit.dwo_id.is_some() {
+        return true;
+    }
+    let mut entries = unit.entries();
+    let Ok(Some(root)) = entries.next_dfs() else {
+        return false;
+    };
+    root.attrs().iter().any(|attr| matches!(attr.name(), gimli::DW_AT_dwo_name | gimli::DW_AT_GNU_dwo_name))
 }
 
 fn attr_bytes<'a>(

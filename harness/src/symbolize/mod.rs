@@ -197,6 +197,23 @@ impl Symbolizer {
         self.module(module).source.clone()
     }
 
+    /// What a user should be told about the frames given so far for `module`, when they say less
+    /// than its DWARF would: it has none ([`DebugInfoSource::shortfall`]), or an address fell in
+    /// a unit of split DWARF (`-gsplit-dwarf`), whose functions and inlined calls are in
+    /// `.dwo`/`.dwp` files this symbolizer does not read.
+    pub fn shortfall(&self, module: &Path) -> Option<String> {
+        let loaded = self.module(module);
+        if let Some(note) = loaded.source.shortfall(module) {
+            return Some(note);
+        }
+        loaded.skeleton_met().then(|| {
+            format!(
+                "{}: split DWARF (-gsplit-dwarf): its .dwo/.dwp files are not read, so functions come from the symbol table and inlined calls are missing",
+                module.display()
+            )
+        })
+    }
+
     /// The GNU build ID of `module` (loaded and cached like [`Symbolizer::symbolize`] does), if
     /// it has one.
     pub fn build_id(&self, module: &Path) -> Option<Vec<u8>> {

@@ -148,6 +148,12 @@ impl Module {
         }
     }
 
+    /// Whether an address was looked up in a skeleton unit of split DWARF (see
+    /// `DwarfData::skeleton_met`).
+    pub(super) fn skeleton_met(&self) -> bool {
+        self.dwarf.as_ref().is_some_and(DwarfData::skeleton_met)
+    }
+
     /// The symbol table entry covering `address`: `(name, start, size)` for `DATA` requests.
     pub(super) fn data_symbol(&self, address: u64) -> Option<(&str, u64, u64)> {
         self.symbols.lookup(address, &mut 0).map(|s| (s.name, s.start, s.size))
