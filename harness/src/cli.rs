@@ -45,7 +45,8 @@ pub struct Args {
 
     /// Write a JUnit XML report to PATH: one testcase per regrtest test, and one per unittest
     /// method the output names (all with -v, else the failing ones); leaks, sanitizer findings,
-    /// hangs and test failures as failures with their details.
+    /// hangs and test failures as failures with their details ("env changed" only where
+    /// regrtest fails the run on it: --fail-env-changed, --slow-ci, --fast-ci).
     #[arg(long, value_name = "PATH")]
     pub junit_xml: Option<PathBuf>,
 

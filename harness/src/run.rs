@@ -624,6 +624,9 @@ fn assemble(
         }
     }
 
+    let regrtest_result = parsed.summary.as_ref().and_then(|s| s.result.clone());
+    // `ENV CHANGED` is only ever regrtest's result when it was told to fail on it.
+    let env_changed_result = regrtest_result.as_deref().is_some_and(|r| r.contains("ENV CHANGED"));
     report.summary = Summary {
         tests: tests.len(),
         leaked: tests.iter().filter(|t| t.leaked).map(|t| t.name.clone()).collect(),
@@ -635,7 +638,8 @@ fn assemble(
         hung: Vec::new(),
         sanitizer_findings: 0,
         sanitizer_reports: 0,
-        regrtest_result: parsed.summary.as_ref().and_then(|s| s.result.clone()),
+        env_changed_fails: launch::profile::fails_on_env_changed(&report.command) || env_changed_result,
+        regrtest_result,
         huntrleaks: saw_huntrleaks,
     };
     if supervised.interrupted_by.is_some() {

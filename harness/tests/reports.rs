@@ -760,3 +760,42 @@ fn verbose_runs_give_a_testcase_per_unittest_method() {
         assert_eq!(case(&junit, "test_unittest_methods")["classname"], "regrtest");
     }
 }
+
+/// A test that alters the environment is regrtest's `failed (env changed)`, and regrtest passes
+/// the run (exit 0) unless told `--fail-env-changed`: then it fails it (exit 3), and so do the
+/// JUnit XML and the drafts; without, the testcase passes and says what regrtest saw.
+#[test]
+fn env_changed_fails_only_a_run_told_to_fail_on_it() {
+    let testdir = common::testdir();
+    for (flags, code) in [(&[][..], 0), (&["--fail-env-changed"][..], 3)] {
+        let work = tempfile::tempdir().expect("temporary directory");
+        let xml = work.path().join("junit.xml");
+        let drafts = work.path().join("drafts");
+        let command = common::regrtest_with(common::python(), testdir.path(), flags, &["test_env_changed"]);
+        let run = sharing_children(|| {
+            common::leakcheck(
+                &["--junit-xml", &common::path_str(&xml), "--issue-draft", &common::path_str(&drafts)],
+                &common::as_strs(&command),
+            )
+        });
+        assert_eq!(run.code(), Some(code), "regrtest's own status; stderr:\n{}", run.stderr);
+        assert_eq!(run.test("test_env_changed")["outcome"], "env_changed");
+        assert_eq!(run.json()["summary"]["env_changed_fails"], code != 0);
+        assert_schema_valid(&xml);
+        let junit = python_json(READ_JUNIT, &[&xml]);
+        let case = case(&junit, "test_env_changed");
+        let written: Vec<String> = std::fs::read_dir(&drafts)
+            .map(|d| d.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+            .unwrap_or_default();
+        if code == 0 {
+            assert_eq!(case["failures"], serde_json::json!([]), "{case}");
+            assert_eq!(junit["suites"][0]["failures"], 0);
+            assert!(written.is_empty(), "no draft: {written:?}");
+            let xml_text = std::fs::read_to_string(&xml).expect("the XML");
+            assert!(xml_text.contains("<system-out>regrtest: failed (env changed): "), "said visibly: {xml_text}");
+        } else {
+            assert_eq!(case["failures"][0]["message"], "regrtest: failed (env changed)", "{case}");
+            assert_eq!(written, ["test_env_changed.md"]);
+        }
+    }
+}

@@ -117,6 +117,15 @@ pub fn apply_skips(command: &[OsString], skips: &[&str]) -> Applied {
     applied
 }
 
+/// Whether `command` runs regrtest told to fail the run on a test that altered the execution
+/// environment (`test_x failed (env changed)`): `--fail-env-changed`, or 3.12+'s `--slow-ci` and
+/// `--fast-ci`, which set it. Without it regrtest lists such a test and still passes the run (exit
+/// 0); with it the run fails (`ENV CHANGED`, exit 3). False for a command that does not run
+/// regrtest directly (`make buildbottest`): its options are not on the command line.
+pub fn fails_on_env_changed(command: &[String]) -> bool {
+    regrtest_args_start(command).is_some_and(|start| scan_regrtest_args(&command[start..]).fail_env_changed)
+}
+
 /// `test.test_os` and `Lib/test/test_os.py` name `test_os` too.
 fn strip_test_prefix(name: &str) -> &str {
     let name = name.strip_suffix(".py").unwrap_or(name);
@@ -164,6 +173,8 @@ struct Scan {
     fromfile: bool,
     /// Index (in the regrtest arguments) of a `--`.
     double_dash: Option<usize>,
+    /// `--fail-env-changed`, or `--slow-ci`/`--fast-ci`, which imply it (3.12+ `cmdline.py`).
+    fail_env_changed: bool,
 }
 
 /// regrtest's long options that take a value (3.11-3.14).
@@ -264,6 +275,7 @@ fn scan_regrtest_args(args: &[String]) -> Scan {
             match option {
                 "exclude" => scan.exclude = true,
                 "fromfile" => scan.fromfile = true,
+                "fail-env-changed" | "slow-ci" | "fast-ci" => scan.fail_env_changed = true,
                 _ => {}
             }
             if LONG_WITH_VALUE.contains(&option) && !inline_value {
@@ -363,6 +375,29 @@ mod tests {
         assert!(Profile::BuildbotAsan.skips(&["all".into()]).is_empty());
         let (cmd, notes) = apply("python -m test", &[]);
         assert_eq!((cmd.as_str(), notes.len()), ("python -m test", 0));
+    }
+
+    #[test]
+    fn the_options_that_fail_a_run_on_env_changed_are_found() {
+        let fails = |s: &str| fails_on_env_changed(&s.split_whitespace().map(String::from).collect::<Vec<_>>());
+        for yes in [
+            "python -m test --fail-env-changed test_os",
+            "python -m test -j2 --fail-env test_os",
+            "./python -m test --slow-ci --timeout=1200",
+            "./python -E -m test --fast-ci",
+            "python Lib/test/regrtest.py -wW --fail-env-changed",
+        ] {
+            assert!(fails(yes), "{yes}");
+        }
+        for no in [
+            "python -m test test_os",
+            "python -m test --fail-rerun test_os",
+            "python -m test -- --fail-env-changed",
+            "python -c --fail-env-changed",
+            "make buildbottest TESTOPTS=--fail-env-changed",
+        ] {
+            assert!(!fails(no), "{no}");
+        }
     }
 
     #[test]

@@ -493,6 +493,7 @@ mod tests {
             }],
             skipped: None,
             failed_methods: vec![],
+            output: None,
         };
         let c = Location {
             function: Some("object_new".into()),

@@ -4,11 +4,14 @@
 //! **What it writes.** `<testsuites>` holding one `<testsuite name="leakcheck">` with one
 //! `<testcase classname="regrtest" name="TEST">` per regrtest test file, in the report's order.
 //! A test that leaked (regrtest's leak lines, a leaking allocator domain or leak site), failed
-//! in regrtest (any outcome but passed, skipped, resource denied, ran no tests, interrupted; the failed
-//! unittest methods named), hung (the report's `hangs`) or had a sanitizer finding
-//! (`sanitizer_findings`) gets one `<failure type=KIND message=ONE-LINE>` per problem, the
-//! details (the text summary's lines for the test, hang or finding, regrtest's own leak lines,
-//! the failed test methods) in the element's text. Skipped tests, and the test a user's interrupt stopped, get `<skipped message=...>`.
+//! in regrtest (any outcome but passed, skipped, resource denied, ran no tests, interrupted, and
+//! env changed in a run regrtest does not fail on it; the failed unittest methods named), hung
+//! (the report's `hangs`) or had a sanitizer finding (`sanitizer_findings`) gets one
+//! `<failure type=KIND message=ONE-LINE>` per problem, the details (the text summary's lines for
+//! the test, hang or finding, regrtest's own leak lines, the failed test methods) in the
+//! element's text. Skipped tests, and the test a user's interrupt stopped, get `<skipped
+//! message=...>`. A test that altered the execution environment in a run without
+//! `--fail-env-changed` passes, as regrtest passes it, with a `<system-out>` that says so.
 //! After a test's testcase, one `<testcase classname="module.Class" name="test_method">` per
 //! unittest method the output named (`TestReport::methods`: every method with `-v`, else the
 //! failing ones), failing (`type="unittest"`) for `FAIL`, `ERROR` and `unexpected success`,
@@ -163,6 +166,9 @@ pub struct Case<'a> {
     /// Why regrtest skipped it (`skipped`, `resource denied`, `ran no tests`).
     pub skipped: Option<String>,
     pub failed_methods: Vec<FailedMethod>,
+    /// What regrtest said of a test that is no failure all the same: `env changed` in a run
+    /// regrtest does not fail on it.
+    pub output: Option<String>,
 }
 
 impl Case<'_> {
@@ -210,6 +216,7 @@ pub fn cases(report: &RunReport) -> Vec<Case<'_>> {
             failures: run,
             skipped: None,
             failed_methods: Vec::new(),
+            output: None,
         });
     }
     cases
@@ -260,16 +267,25 @@ fn test_case<'a>(report: &RunReport, test: &'a TestReport, excerpts: &Excerpts) 
         "interrupted" => Some("interrupted: the run was stopped while it ran".to_owned()),
         _ => None,
     };
+    // regrtest's warning that the test altered the execution environment fails the run only
+    // when regrtest was told to (`--fail-env-changed`); otherwise it exits 0 and so do we.
+    let env_changed_passes = test.outcome == "env_changed" && !report.summary.env_changed_fails;
     // A reference leak is regrtest's verdict on the leak reported above; `hung` is leakcheck's
     // own outcome for a test whose hang is a failure of its own (see `cases`).
     let covered = (test.outcome == "reference_leak" && test.leaked)
-        || (test.outcome == "hung" && report.hangs.iter().any(|h| h.test.as_deref() == Some(test.name.as_str())));
+        || (test.outcome == "hung" && report.hangs.iter().any(|h| h.test.as_deref() == Some(test.name.as_str())))
+        || env_changed_passes;
     if skipped.is_none() && test.outcome != "passed" && !covered {
         failures.push(regrtest_failure(report, test, &methods));
     }
     let skipped = if failures.is_empty() { skipped } else { None };
-    Case { name: test.name.clone(), test: Some(test), failures, skipped, failed_methods: methods }
+    let output = env_changed_passes.then(|| ENV_CHANGED_PASSES.to_owned());
+    Case { name: test.name.clone(), test: Some(test), failures, skipped, failed_methods: methods, output }
 }
+
+/// The `<system-out>` of a test that altered the environment in a run that does not fail on it.
+const ENV_CHANGED_PASSES: &str = "regrtest: failed (env changed): the test altered the execution environment; \
+     regrtest does not fail the run on it without --fail-env-changed (or --slow-ci, --fast-ci)\n";
 
 /// regrtest's words for an outcome that is neither a pass nor a skip.
 fn outcome_words(outcome: &str) -> Cow<'_, str> {
@@ -685,7 +701,7 @@ pub fn write_junit_cases(report: &RunReport, cases: &[Case<'_>], out: impl Write
     for case in cases {
         let classname = if case.test.is_some() { "regrtest" } else { "leakcheck" };
         let tag = start("testcase", &[("name", &case.name), ("classname", classname)]);
-        if case.failures.is_empty() && case.skipped.is_none() {
+        if case.failures.is_empty() && case.skipped.is_none() && case.output.is_none() {
             w.write_event(Event::Empty(tag))?;
         } else {
             w.write_event(Event::Start(tag))?;
@@ -698,6 +714,11 @@ pub fn write_junit_cases(report: &RunReport, cases: &[Case<'_>], out: impl Write
                 w.write_event(Event::Start(start("failure", &attrs)))?;
                 w.write_event(Event::Text(BytesText::new(&xml_visible(&failure_body(failure), true))))?;
                 w.write_event(Event::End(BytesEnd::new("failure")))?;
+            }
+            if let Some(output) = &case.output {
+                w.write_event(Event::Start(BytesStart::new("system-out")))?;
+                w.write_event(Event::Text(BytesText::new(&xml_visible(output, true))))?;
+                w.write_event(Event::End(BytesEnd::new("system-out")))?;
             }
             w.write_event(Event::End(BytesEnd::new("testcase")))?;
         }
@@ -1007,6 +1028,26 @@ mod tests {
             lines.iter().position(|l| l.ends_with("python: LeakTest.test_leak_raw (/tmp/x/test_leak_raw.py:9)"));
         assert_eq!(python, Some(lines.len() - 2), "{excerpt}");
         assert!(lines[lines.len() - 1].ends_with("note: a note after the sites"), "{excerpt}");
+    }
+
+    #[test]
+    fn env_changed_fails_a_test_only_in_a_run_that_fails_on_it() {
+        let mut report = RunReport::new(vec![], "/tmp/x".into());
+        report.tests = vec![TestReport::new("test_env".into(), "env_changed")];
+        let case = &cases(&report)[0];
+        assert!(!case.failed(), "regrtest passes the run (exit 0): {case:?}");
+        assert!(case.output.as_deref().is_some_and(|o| o.contains("failed (env changed)")), "{case:?}");
+        let mut xml = Vec::new();
+        write_junit(&report, &mut xml).unwrap();
+        let xml = String::from_utf8(xml).unwrap();
+        assert!(xml.contains("failures=\"0\""), "{xml}");
+        assert!(xml.contains("<system-out>regrtest: failed (env changed): "), "said in the testcase: {xml}");
+
+        report.summary.env_changed_fails = true;
+        let case = &cases(&report)[0];
+        assert_eq!(case.failures.len(), 1, "{case:?}");
+        assert_eq!(case.failures[0].message, "regrtest: failed (env changed)");
+        assert_eq!(case.output, None);
     }
 
     #[test]

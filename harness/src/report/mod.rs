@@ -243,6 +243,10 @@ pub struct Summary {
     pub regrtest_result: Option<String>,
     /// regrtest hunted reference leaks (`-R`): its output said so.
     pub huntrleaks: bool,
+    /// regrtest fails the run on a test that altered the execution environment (`env changed`):
+    /// its command line says `--fail-env-changed` (or `--slow-ci`/`--fast-ci`, which imply it),
+    /// or its result says `ENV CHANGED`. Otherwise such a test is no failure (regrtest exits 0).
+    pub env_changed_fails: bool,
 }
 
 impl RunReport {
