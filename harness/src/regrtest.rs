@@ -91,14 +91,18 @@ pub enum Outcome {
     ResourceDenied,
     /// `X interrupted`, or the test running when the summary says the suite was interrupted.
     Interrupted,
-    /// 3.11's `X crashed`: a `-j` worker died or its result could not be read.
+    /// The `-j` worker running X died: killed by a signal or exited non-zero (3.12+'s `X worker
+    /// non-zero exit code (Exit code -6 (SIGABRT))`, 3.11's `X crashed (Exit code -6)`; 3.11
+    /// also says so when it could not read the worker's result).
     Crashed,
     /// `X ran no tests`.
     RanNoTests,
     /// `X timed out (D)` (`-j`), or faulthandler's `Timeout (H:MM:SS)!` while X ran
-    /// sequentially.
+    /// sequentially or in the output of X's `-j` worker that exited with code 1 (the exit of
+    /// faulthandler's `--timeout` watchdog, which regrtest reports as a crash).
     TimedOut,
-    /// 3.12+'s `X worker non-zero exit code` and `X worker bug`.
+    /// 3.12+'s `X worker bug`: regrtest could not run the worker or read its result (JSON,
+    /// stdout), whatever became of the test.
     WorkerFailed,
     /// Started, but no result was seen (e.g. the run died mid-test).
     Unknown,
@@ -141,6 +145,11 @@ pub struct TestResult {
     /// `test_x skipped -- REASON`: why regrtest skipped the whole file (`unittest.SkipTest` or a
     /// resource it was not given, raised at import).
     pub skip_reason: Option<String>,
+    /// faulthandler's dump in the test's output: from `Fatal Python error: ...` (a crash) or
+    /// `Timeout (H:MM:SS)!` (regrtest's `--timeout`) on, with the thread stacks and the
+    /// `Extension modules:` line after it (the first [`MAX_TRACEBACK_BYTES`]; the last attempt's
+    /// first dump).
+    pub faulthandler: Option<String>,
     /// For `failed -- Traceback`: the function of its first frame, the failing test method
     /// (unittest leaves its own frames out); `None` for a crash, whose first frames are
     /// regrtest's.
@@ -413,6 +422,15 @@ pub struct Parser {
     traceback: Option<Traceback>,
     /// The traceback after `test X failed -- ` / `crashed -- ` being read.
     failure_traceback: Option<FailureTraceback>,
+    /// faulthandler's dump being read.
+    fault_dump: Option<FaultDump>,
+}
+
+/// A faulthandler dump being read (see [`TestResult::faulthandler`]).
+#[derive(Debug)]
+struct FaultDump {
+    test: usize,
+    text: String,
 }
 
 /// A traceback regrtest printed with a test's result line.
@@ -465,6 +483,11 @@ impl Parser {
         let was_separator = self.prev_was_separator;
         self.prev_was_separator = is_rule(text, b'=');
         self.collect_traceback(text);
+        self.collect_fault_dump(text);
+        // The crash's message can follow the test's output on its line (`-R`'s dots, `... `).
+        if let Some(at) = text.find(FATAL_ERROR) {
+            self.start_fault_dump(&text[at..]);
+        }
         if self.collect_failure_traceback(text) {
             return;
         }
@@ -570,6 +593,7 @@ impl Parser {
         // The output may end inside a traceback.
         self.finish_traceback();
         self.finish_failure_traceback();
+        self.finish_fault_dump();
         let Parser {
             tests,
             by_name,
@@ -759,14 +783,8 @@ impl Parser {
             }
         }
         if FAULTHANDLER_TIMEOUT.is_match(text) {
-            // Only sequentially: in -j mode this is worker output after the worker's result.
-            if !self.parallel {
-                if let Some(state) = self.current.and_then(|i| self.tests.get_mut(i)) {
-                    if state.explicit.is_none() && !state.finished {
-                        state.hint = Some(Outcome::TimedOut);
-                    }
-                }
-            }
+            self.on_faulthandler_timeout();
+            self.start_fault_dump(text);
             return;
         }
         if self.on_summary_line(rest) {
@@ -890,6 +908,7 @@ impl Parser {
         state.result.result_text = None;
         state.result.traceback = None;
         state.result.traceback_method = None;
+        state.result.faulthandler = None;
         state.result.skip_reason = None;
         state.explicit = None;
         state.hint = None;
@@ -1055,6 +1074,61 @@ impl Parser {
             tb.text.push('\n');
         }
         true
+    }
+
+    /// faulthandler's `Timeout (H:MM:SS)!`: regrtest's `--timeout` watchdog
+    /// (`faulthandler.dump_traceback_later(exit=True)`) dumped the stacks and ended the process
+    /// with `_exit(1)`. Sequentially that is the test running; with `-j`, this is the output of
+    /// the worker whose result was just logged, which regrtest reports as a crash with exit
+    /// code 1 (`crashed (Exit code 1)`, 3.12+ `worker non-zero exit code (Exit code 1)`).
+    fn on_faulthandler_timeout(&mut self) {
+        if self.parallel {
+            let Some(state) = self.subject.and_then(|i| self.tests.get_mut(i)) else { return };
+            let exit_1 = state.result.result_text.as_deref().is_some_and(|t| t.ends_with(" (Exit code 1)"));
+            if state.explicit == Some(Outcome::Crashed) && exit_1 {
+                state.explicit = Some(Outcome::TimedOut);
+            }
+        } else if let Some(state) = self.current.and_then(|i| self.tests.get_mut(i)) {
+            if state.explicit.is_none() && !state.finished {
+                state.hint = Some(Outcome::TimedOut);
+            }
+        }
+    }
+
+    /// A faulthandler dump begins with `first` (see [`TestResult::faulthandler`]): it belongs
+    /// to the test whose output is being read, unless that test has its dump already.
+    fn start_fault_dump(&mut self, first: &str) {
+        self.finish_fault_dump();
+        let Some(test) = self.subject.filter(|&i| self.tests.get(i).is_some_and(|s| s.result.faulthandler.is_none()))
+        else {
+            return;
+        };
+        let mut text = truncate_at_char_boundary(first, MAX_TRACEBACK_BYTES - 1).to_owned();
+        text.push('\n');
+        self.fault_dump = Some(FaultDump { test, text });
+    }
+
+    /// The lines of a faulthandler dump after its first: until a line of another shape.
+    fn collect_fault_dump(&mut self, text: &str) {
+        let Some(dump) = self.fault_dump.as_mut() else { return };
+        if !continues_fault_dump(text) {
+            self.finish_fault_dump();
+            return;
+        }
+        if dump.text.len() < MAX_TRACEBACK_BYTES {
+            let room = MAX_TRACEBACK_BYTES - dump.text.len();
+            dump.text.push_str(truncate_at_char_boundary(text, room.saturating_sub(1)));
+            dump.text.push('\n');
+        }
+        if text.starts_with("Extension modules: ") {
+            self.finish_fault_dump();
+        }
+    }
+
+    fn finish_fault_dump(&mut self) {
+        let Some(dump) = self.fault_dump.take() else { return };
+        let Some(state) = self.tests.get_mut(dump.test) else { return };
+        state.result.faulthandler = Some(dump.text.trim_end().to_owned());
     }
 
     fn finish_failure_traceback(&mut self) {
@@ -1286,6 +1360,26 @@ impl Parser {
 }
 
 /// A line of one character, as unittest draws its separators (70 `=` or `-`).
+/// How faulthandler's `faulthandler_fatal_error` and `Py_FatalError` begin.
+const FATAL_ERROR: &str = "Fatal Python error: ";
+
+/// Whether `text` can be a line of a faulthandler dump after its first: blank lines, thread
+/// headers (`Current thread 0x... (most recent call first):`, `Thread 0x...`, `Stack (most
+/// recent call first):`, 3.14's `Current thread's C stack trace ...`), indented frames
+/// (`  File "...", line N in f`, `  <no Python frame>`, C frames), `Python runtime state: ...`,
+/// and the `Extension modules: ...` line that ends it.
+fn continues_fault_dump(text: &str) -> bool {
+    const HEADS: [&str; 6] = [
+        "Current thread",
+        "Thread 0x",
+        "Stack (most recent call first):",
+        "Python runtime state: ",
+        "Extension modules: ",
+        "<Cannot show all threads",
+    ];
+    text.is_empty() || text.starts_with("  ") || HEADS.iter().any(|head| text.starts_with(head))
+}
+
 fn is_rule(text: &str, c: u8) -> bool {
     text.len() >= 20 && text.bytes().all(|b| b == c)
 }
@@ -1369,10 +1463,12 @@ fn parse_result(s: &str, strict: bool) -> Option<ParsedResult<'_>> {
             None => (Outcome::Skipped, 0),
         },
         "interrupted" => (Outcome::Interrupted, 0),
-        "crashed" => (Outcome::Crashed, 0),
+        // 3.11's ChildError; 3.12+'s State.WORKER_FAILED (the worker's exit code was not 0) and
+        // 3.12 development's MULTIPROCESSING_ERROR.
+        "crashed" | "worker non-zero exit code" | "process crashed" => (Outcome::Crashed, 0),
         "ran no tests" => (Outcome::RanNoTests, 0),
         "timed out" => (Outcome::TimedOut, TIMED_OUT_QUALIFIER.find(tail).map_or(0, |m| m.end())),
-        // "worker non-zero exit code", "worker bug", "process crashed"
+        // "worker bug": 3.12+'s State.WORKER_BUG.
         _ => (Outcome::WorkerFailed, 0),
     };
     let (qualifier, extra) = tail.split_at(qualifier_len);
@@ -1807,6 +1903,12 @@ mod tests {
         assert_eq!(outcome(&run, "test_leaky"), Outcome::ReferenceLeak);
         assert_eq!(outcome(&run, "test_crash"), Outcome::Crashed);
         assert_eq!(test(&run, "test_crash").result_text.as_deref(), Some("test_crash crashed (Exit code -11)"));
+        // The worker's output after its result: faulthandler's dump, to its last line.
+        let dump = test(&run, "test_crash").faulthandler.as_deref().unwrap_or_default();
+        assert!(dump.starts_with("Fatal Python error: Segmentation fault\n\nCurrent thread 0x"), "{dump}");
+        assert!(dump.contains("\n  File \"/tmp/rt/tests/test_crash.py\", line 4 in test_segv\n"), "{dump}");
+        assert!(dump.ends_with("\n\nExtension modules: _testcapi (total: 1)"), "{dump}");
+        assert_eq!(test(&run, "test_reflonly").faulthandler, None, "the next test's output is its own");
         assert_eq!(outcome(&run, "test_resdenied"), Outcome::ResourceDenied);
         assert_eq!(outcome(&run, "test_envchange"), Outcome::EnvChanged);
         assert_eq!(outcome(&run, "test_empty"), Outcome::RanNoTests);
@@ -1958,6 +2060,9 @@ mod tests {
         assert_eq!(outcome(&run, "test_reflonly"), Outcome::ReferenceLeak);
         assert_eq!(outcome(&run, "test_crash"), Outcome::Unknown);
         assert_eq!(test(&run, "test_crash").repetitions, Some(6));
+        let dump = test(&run, "test_crash").faulthandler.as_deref().unwrap_or_default();
+        assert!(dump.starts_with("Fatal Python error: Segmentation fault\n"), "{dump}");
+        assert!(dump.contains("line 4 in test_segv"), "{dump}");
         assert_eq!(run.summary, None);
     }
 
@@ -2154,11 +2259,15 @@ mod tests {
         assert_eq!((failing.attempts, failing.outcome), (2, Some(Outcome::Failed)));
         assert_eq!(failing.failed_methods.len(), 2);
         let crash = test(&run, "test_crash");
-        assert_eq!((crash.attempts, crash.outcome), (2, Some(Outcome::WorkerFailed)));
+        assert_eq!((crash.attempts, crash.outcome), (2, Some(Outcome::Crashed)));
         assert_eq!(
             crash.result_text.as_deref(),
             Some("test_crash worker non-zero exit code (Exit code -11 (SIGSEGV))")
         );
+        // The re-run's dump, glued to its verbose method line; not the first attempt's.
+        let dump = crash.faulthandler.as_deref().unwrap_or_default();
+        assert!(dump.starts_with("Fatal Python error: Segmentation fault\n"), "{dump}");
+        assert!(dump.contains("unittest/runner.py"), "the verbose re-run's stack: {dump}");
         assert_eq!(test(&run, "test_envchange").attempts, 2);
         assert_eq!(outcome(&run, "test_envchange"), Outcome::EnvChanged);
         assert_eq!(outcome(&run, "test_uncaught"), Outcome::UncaughtException);
@@ -2197,7 +2306,7 @@ mod tests {
         let run = parse(include_str!("../tests/data/regrtest/3.11.7-j2-rerun.txt"), true);
         assert_eq!(run.tests.len(), 6);
         assert_eq!((test(&run, "test_flaky").attempts, outcome(&run, "test_flaky")), (2, Outcome::Passed));
-        assert_eq!(outcome(&run, "test_crash"), Outcome::WorkerFailed);
+        assert_eq!(outcome(&run, "test_crash"), Outcome::Crashed);
         assert_eq!(outcome(&run, "test_envchange"), Outcome::EnvChanged);
         assert_eq!(outcome(&run, "test_skipme"), Outcome::Skipped);
         assert_eq!(test(&run, "test_skipme").attempts, 1);
@@ -2244,12 +2353,73 @@ mod tests {
     #[test]
     fn golden_3_13_0_worker_killed_by_its_timeout() {
         let run = parse(include_str!("../tests/data/regrtest/3.13.0-j2-timeout.txt"), true);
-        assert_eq!(outcome(&run, "test_hang"), Outcome::WorkerFailed);
+        // faulthandler's `--timeout` watchdog ended the worker with `_exit(1)`: timed out, as
+        // sequentially, with regrtest's own line kept.
+        assert_eq!(outcome(&run, "test_hang"), Outcome::TimedOut);
         assert_eq!(
             test(&run, "test_hang").result_text.as_deref(),
             Some("test_hang worker non-zero exit code (Exit code 1)")
         );
+        let dump = test(&run, "test_hang").faulthandler.as_deref().unwrap_or_default();
+        assert!(
+            dump.starts_with("Timeout (0:00:03)!\nThread 0x00007f0e0a0c6b80 (most recent call first):\n"),
+            "{dump}"
+        );
+        assert!(dump.ends_with("line 198 in _run_module_as_main"), "up to the blank line: {dump}");
         assert_eq!(outcome(&run, "test_ok"), Outcome::Passed);
+    }
+
+    /// 3.13's words for a worker that died: `worker non-zero exit code (Exit code -6
+    /// (SIGABRT))`, which is 3.11's `crashed (Exit code -6)`.
+    #[test]
+    fn golden_3_13_5_worker_aborted_midway_crashed() {
+        let run = parse(include_str!("../tests/data/regrtest/3.13.5-j2-R-abort.txt"), true);
+        let crash = test(&run, "test_crash_midway");
+        assert_eq!(crash.outcome, Some(Outcome::Crashed));
+        assert_eq!(
+            crash.result_text.as_deref(),
+            Some("test_crash_midway worker non-zero exit code (Exit code -6 (SIGABRT))")
+        );
+        assert_eq!(crash.repetitions, Some(6));
+        // Glued to `-R`'s dots (`XXFatal Python error: Aborted`).
+        let dump = crash.faulthandler.as_deref().unwrap_or_default();
+        assert!(dump.starts_with("Fatal Python error: Aborted\n\nCurrent thread 0x"), "{dump}");
+        assert!(dump.contains("test_crash_midway.py\", line 16 in test_crash_on_third_repetition\n"), "{dump}");
+        assert!(dump.ends_with("Extension modules: _testinternalcapi (total: 1)"), "{dump}");
+        assert_eq!(outcome(&run, "test_ok"), Outcome::Passed);
+        assert_eq!(test(&run, "test_ok").faulthandler, None);
+    }
+
+    #[test]
+    fn golden_3_11_2_worker_killed_by_its_timeout() {
+        let run = parse(include_str!("../tests/data/regrtest/3.11.2-j2-timeout.txt"), true);
+        assert_eq!(outcome(&run, "test_hang"), Outcome::TimedOut);
+        assert_eq!(test(&run, "test_hang").result_text.as_deref(), Some("test_hang crashed (Exit code 1)"));
+        let dump = test(&run, "test_hang").faulthandler.as_deref().unwrap_or_default();
+        assert!(dump.starts_with("Timeout (0:00:02)!\nThread 0x"), "{dump}");
+        assert!(dump.contains("test_hang.py\", line 4 in test_hang\n"), "{dump}");
+        assert_eq!(outcome(&run, "test_ok"), Outcome::Passed);
+    }
+
+    /// Only a worker that exited with faulthandler's code 1 after faulthandler's `Timeout` line
+    /// timed out; a worker bug stays one.
+    #[test]
+    fn a_worker_timed_out_only_by_faulthandler_s_exit() {
+        let run = parse(
+            "0:00:00 load avg: 0.00 Run 3 tests in parallel using 2 child processes\n\
+             0:00:03 load avg: 0.00 [1/3/1] test_a crashed (Exit code 1)\n\
+             Timeout (0:00:03)!\n\
+             Thread 0x00007f0e0a0c6b80 (most recent call first):\n  File \"/t/test_a.py\", line 4 in test_a\n\
+             0:00:03 load avg: 0.00 [2/3/2] test_b crashed (Exit code -9)\n\
+             Timeout (0:00:03)!\n\
+             0:00:03 load avg: 0.00 [3/3/3] test_c worker bug (Failed to parse worker process JSON: x)\n",
+            false,
+        );
+        assert_eq!(outcome(&run, "test_a"), Outcome::TimedOut);
+        assert_eq!(test(&run, "test_a").faulthandler.as_deref().map(|d| d.lines().count()), Some(3));
+        assert_eq!(outcome(&run, "test_b"), Outcome::Crashed);
+        assert_eq!(test(&run, "test_b").faulthandler.as_deref(), Some("Timeout (0:00:03)!"));
+        assert_eq!(outcome(&run, "test_c"), Outcome::WorkerFailed);
     }
 
     #[test]
@@ -2311,7 +2481,7 @@ mod tests {
             ),
             (
                 "test_os worker non-zero exit code (Exit code -9 (SIGKILL))",
-                Outcome::WorkerFailed,
+                Outcome::Crashed,
                 "test_os worker non-zero exit code (Exit code -9 (SIGKILL))",
             ),
             (
@@ -2319,7 +2489,7 @@ mod tests {
                 Outcome::WorkerFailed,
                 "test_os worker bug (Failed to parse worker process JSON: x (y))",
             ),
-            ("test_os process crashed (Exit code 1)", Outcome::WorkerFailed, "test_os process crashed (Exit code 1)"),
+            ("test_os process crashed (Exit code 1)", Outcome::Crashed, "test_os process crashed (Exit code 1)"),
             ("test_os crashed (Exit code -11)", Outcome::Crashed, "test_os crashed (Exit code -11)"),
             // Durations are not part of the result.
             ("test.test_os passed (1 min 2 sec)", Outcome::Passed, "test.test_os passed"),

@@ -30,7 +30,13 @@ const FIXTURES: [&str; 4] = ["test_leak_raw", "test_leak_mem", "test_leak_object
 fn testdir_for(python: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../c");
-    let more = ["test_hang_mutex_cycle", "test_compile_new_names", "test_leak_strings", "test_cache_full_before"];
+    let more = [
+        "test_hang_mutex_cycle",
+        "test_compile_new_names",
+        "test_leak_strings",
+        "test_cache_full_before",
+        "test_crash_midway",
+    ];
     for name in FIXTURES.iter().chain(&more) {
         std::fs::copy(fixtures.join(format!("regrtest/{name}.py")), dir.path().join(format!("{name}.py"))).unwrap();
     }
@@ -113,6 +119,23 @@ fn workers_are_measured() {
     let dir = testdir_for(&python);
     let run = run(&python, dir.path(), &["-R", "3:3", "-j", "2"], &FIXTURES);
     assert_verdicts(&run);
+}
+
+/// A `-j 2` worker that aborted mid-test: 3.13 says `worker non-zero exit code (Exit code -6
+/// (SIGABRT))` where 3.11 says `crashed (Exit code -6)`; both are `crashed`, with regrtest's line
+/// and faulthandler's dump kept.
+#[test]
+fn an_aborted_worker_crashed() {
+    let python = python313();
+    let dir = testdir_for(&python);
+    let run = run(&python, dir.path(), &["-R", "3:3", "-j", "2"], &["test_crash_midway", "test_balanced"]);
+    assert_eq!(run.code(), Some(2), "{}", run.stderr);
+    let test = run.test("test_crash_midway");
+    assert_eq!(test["outcome"], "crashed", "{test}");
+    assert_eq!(test["result_line"], "test_crash_midway worker non-zero exit code (Exit code -6 (SIGABRT))");
+    let dump = test["faulthandler"].as_str().unwrap_or_default();
+    assert!(dump.starts_with("Fatal Python error: Aborted\n"), "{dump}");
+    assert!(dump.contains("line 16 in test_crash_on_third_repetition"), "{dump}");
 }
 
 /// A deadlocked `-j 2` worker: named by the test in its JSON argument (3.13's has a `test_dir`

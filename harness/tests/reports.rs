@@ -799,3 +799,41 @@ fn env_changed_fails_only_a_run_told_to_fail_on_it() {
         }
     }
 }
+
+/// A `-j` worker that aborted mid-test: `crashed`, and the JUnit failure, the draft and the JSON
+/// keep regrtest's line with the exit code and faulthandler's `Fatal Python error` and stack.
+#[test]
+fn a_crashed_worker_keeps_its_exit_code_and_faulthandler_s_stack() {
+    let testdir = common::testdir();
+    let work = tempfile::tempdir().expect("temporary directory");
+    let xml = work.path().join("junit.xml");
+    let drafts = work.path().join("drafts");
+    let command = common::regrtest_argv(testdir.path(), &[], &["-j", "2", "test_crash_midway"]);
+    let run = sharing_children(|| {
+        common::leakcheck(
+            &["--junit-xml", &common::path_str(&xml), "--issue-draft", &common::path_str(&drafts)],
+            &common::as_strs(&command),
+        )
+    });
+    assert_eq!(run.code(), Some(2), "regrtest's own status; stderr:\n{}", run.stderr);
+    let test = run.test("test_crash_midway");
+    assert_eq!(test["outcome"], "crashed", "{test}");
+    assert_eq!(test["result_line"], "test_crash_midway crashed (Exit code -6)", "{test}");
+    let dump = test["faulthandler"].as_str().unwrap_or_default();
+    assert!(dump.starts_with("Fatal Python error: Aborted\n"), "{dump}");
+    let frame = "test_crash_midway.py\", line 16 in test_crash_on_third_repetition";
+    assert!(dump.contains(frame), "{dump}");
+
+    assert_schema_valid(&xml);
+    let junit = python_json(READ_JUNIT, &[&xml]);
+    let failure = &case(&junit, "test_crash_midway")["failures"][0];
+    assert_eq!(
+        failure["message"],
+        "regrtest: crashed: test_crash_midway crashed (Exit code -6); Fatal Python error: Aborted"
+    );
+    assert!(failure["text"].as_str().unwrap_or_default().contains(frame), "{failure}");
+    let draft = std::fs::read_to_string(drafts.join("test_crash_midway.md")).expect("the draft");
+    let fence = read_markdown(&draft)["fences"][0]["content"].as_str().unwrap_or_default().to_owned();
+    assert!(fence.starts_with("test_crash_midway crashed (Exit code -6)\n"), "{fence}");
+    assert!(fence.contains("Fatal Python error: Aborted") && fence.contains(frame), "{fence}");
+}

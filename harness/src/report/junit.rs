@@ -8,10 +8,11 @@
 //! env changed in a run regrtest does not fail on it; the failed unittest methods named), hung
 //! (the report's `hangs`) or had a sanitizer finding (`sanitizer_findings`) gets one
 //! `<failure type=KIND message=ONE-LINE>` per problem, the details (the text summary's lines for
-//! the test, hang or finding, regrtest's own leak lines, the failed test methods) in the
-//! element's text. Skipped tests, and the test a user's interrupt stopped, get `<skipped
-//! message=...>`. A test that altered the execution environment in a run without
-//! `--fail-env-changed` passes, as regrtest passes it, with a `<system-out>` that says so.
+//! the test, hang or finding, regrtest's own leak lines and result line, its traceback and
+//! faulthandler's dump, the failed test methods) in the element's text. Skipped tests, and the
+//! test a user's interrupt stopped, get `<skipped message=...>`. A test that altered the
+//! execution environment in a run without `--fail-env-changed` passes, as regrtest passes it,
+//! with a `<system-out>` that says so.
 //! After a test's testcase, one `<testcase classname="module.Class" name="test_method">` per
 //! unittest method the output named (`TestReport::methods`: every method with `-v`, else the
 //! failing ones), failing (`type="unittest"`) for `FAIL`, `ERROR` and `unexpected success`,
@@ -297,7 +298,7 @@ fn outcome_words(outcome: &str) -> Cow<'_, str> {
         "interrupted" => "interrupted",
         "crashed" => "crashed",
         "timed_out" => "timed out",
-        "worker_failed" => "worker failed (non-zero exit code or worker bug)",
+        "worker_failed" => "worker bug (regrtest could not run the worker or read its result)",
         "unknown" => "no result: the run ended while it was running",
         other => return Cow::Owned(other.replace('_', " ")),
     })
@@ -310,6 +311,15 @@ fn regrtest_failure(report: &RunReport, test: &TestReport, methods: &[FailedMeth
             let _ = write!(message, " ({how})");
         }
     }
+    // A worker that died: regrtest's own line has its exit code and signal.
+    if matches!(test.outcome.as_str(), "crashed" | "timed_out" | "worker_failed") {
+        if let Some(line) = &test.result_line {
+            let _ = write!(message, ": {line}");
+        }
+    }
+    if let Some(fatal) = fatal_error(test) {
+        let _ = write!(message, "; {fatal}");
+    }
     if !methods.is_empty() {
         let shown: Vec<String> = methods.iter().take(5).map(FailedMethod::short).collect();
         let _ = write!(message, ": {}", shown.join(", "));
@@ -317,10 +327,18 @@ fn regrtest_failure(report: &RunReport, test: &TestReport, methods: &[FailedMeth
             let _ = write!(message, " and {} more", methods.len() - 5);
         }
     }
-    let mut details = format!("{} {}\n", test.name, outcome_words(&test.outcome));
+    let mut details = match &test.result_line {
+        Some(line) => format!("{line}\n"),
+        None => format!("{} {}\n", test.name, outcome_words(&test.outcome)),
+    };
     // Without -v, a single failure's traceback (or a crash's) comes with regrtest's result line.
     if let Some(traceback) = &test.traceback {
         details.push_str(traceback);
+        details.push('\n');
+    }
+    // A crash's or timeout's stacks, as faulthandler printed them into the test's output.
+    if let Some(dump) = &test.faulthandler {
+        details.push_str(dump);
         details.push('\n');
     }
     for method in methods {
@@ -340,6 +358,11 @@ fn regrtest_failure(report: &RunReport, test: &TestReport, methods: &[FailedMeth
         let _ = writeln!(details, "note: {note}");
     }
     Failure { kind: FailureKind::Regrtest, message, details, location: None }
+}
+
+/// faulthandler's `Fatal Python error: ...` line of the test's crash, when its output had one.
+fn fatal_error(test: &TestReport) -> Option<&str> {
+    test.faulthandler.as_deref()?.lines().next().filter(|line| line.starts_with("Fatal Python error: "))
 }
 
 /// How the run ended early, if it did.
@@ -1048,6 +1071,30 @@ mod tests {
         assert_eq!(case.failures.len(), 1, "{case:?}");
         assert_eq!(case.failures[0].message, "regrtest: failed (env changed)");
         assert_eq!(case.output, None);
+    }
+
+    #[test]
+    fn a_dead_worker_s_failure_has_regrtest_s_line_and_faulthandler_s_dump() {
+        let mut report = RunReport::new(vec![], "/tmp/x".into());
+        let dump = "Fatal Python error: Aborted\n\nCurrent thread 0x00007f (most recent call first):\n  \
+                    File \"/t/test_crash_midway.py\", line 16 in test_crash_on_third_repetition";
+        report.tests = vec![TestReport {
+            result_line: Some("test_crash_midway worker non-zero exit code (Exit code -6 (SIGABRT))".into()),
+            faulthandler: Some(dump.into()),
+            ..TestReport::new("test_crash_midway".into(), "crashed")
+        }];
+        let failure = &cases(&report)[0].failures[0];
+        assert_eq!(
+            failure.message,
+            "regrtest: crashed: test_crash_midway worker non-zero exit code (Exit code -6 (SIGABRT)); \
+             Fatal Python error: Aborted"
+        );
+        assert!(
+            failure.details.starts_with("test_crash_midway worker non-zero exit code (Exit code -6 (SIGABRT))\n"),
+            "{}",
+            failure.details
+        );
+        assert!(failure.details.contains(dump), "{}", failure.details);
     }
 
     #[test]

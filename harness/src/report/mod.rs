@@ -117,9 +117,15 @@ pub struct TestReport {
     /// Every unittest method the output names with its result: all of them when regrtest runs
     /// with `-v` (and in `--rerun`'s verbose re-runs), else the failing ones.
     pub methods: Vec<crate::regrtest::MethodResult>,
+    /// regrtest's result line for the test as printed, without its duration: `test_x failed (1
+    /// failure)`, `test_x worker non-zero exit code (Exit code -6 (SIGABRT))`.
+    pub result_line: Option<String>,
     /// The traceback regrtest printed with the test's result (`test X failed -- Traceback
     /// ...`, `crashed -- Traceback ...`).
     pub traceback: Option<String>,
+    /// faulthandler's dump in the test's output (`Fatal Python error: ...` or `Timeout
+    /// (H:MM:SS)!`, the thread stacks after it).
+    pub faulthandler: Option<String>,
     /// The failing method that traceback names (its first frame), for titles.
     #[serde(skip)]
     pub traceback_method: Option<String>,
@@ -145,7 +151,9 @@ impl TestReport {
             suppressed_sites: Vec::new(),
             failed_methods: Vec::new(),
             methods: Vec::new(),
+            result_line: None,
             traceback: None,
+            faulthandler: None,
             traceback_method: None,
             skip_reason: None,
             repetitions: None,
