@@ -150,9 +150,13 @@ pub struct TestResult {
     /// `Extension modules:` line after it (the first [`MAX_TRACEBACK_BYTES`]; the last attempt's
     /// first dump).
     pub faulthandler: Option<String>,
-    /// For `failed -- Traceback`: the function of its first frame, the failing test method
-    /// (unittest leaves its own frames out); `None` for a crash, whose first frames are
-    /// regrtest's.
+    /// For `failed -- Traceback`: the failing test method, the outermost frame of its first
+    /// traceback named as unittest's loader finds methods (`test...`). unittest leaves its own
+    /// frames out, so the first frame is the method, or a decorator's wrapper around it
+    /// (`wrapper`, mock's `patched`), or a fixture (`setUp`) that failed, which names no
+    /// method: `None` then, and for a crash, whose first frames are regrtest's. This output has
+    /// no `FAIL:`/`ERROR:` header, which names the method when there is one
+    /// (`failed_methods`).
     pub traceback_method: Option<String>,
     /// Every unittest method the output named with a result: all of them with `-v` (verbose
     /// `test_foo (mod.Class.test_foo) ... ok` lines), else the failed ones (`FAIL:`/`ERROR:`
@@ -314,6 +318,8 @@ static HINT: LazyLock<Regex> = LazyLock::new(|| re(r"^test (\S+) (failed|crashed
 /// `test_x skipped -- REASON`, printed by the process that ran the test.
 static SKIP_REASON: LazyLock<Regex> = LazyLock::new(|| re(r"^(\S+) skipped -- (.+)$"));
 /// A frame line of a Python traceback: `  File "...", line N, in NAME`.
+/// unittest's `TestLoader.testMethodPrefix`: the methods it runs as tests are named so.
+const TEST_METHOD_PREFIX: &str = "test";
 static TRACEBACK_FRAME: LazyLock<Regex> = LazyLock::new(|| re(r#"^  File ".*", line \d+, in (\w+)$"#));
 /// faulthandler's `dump_traceback_later(timeout, exit=True)` header.
 static FAULTHANDLER_TIMEOUT: LazyLock<Regex> = LazyLock::new(|| re(r"^Timeout \(\d+:\d{2}:\d{2}(?:\.\d+)?\)!$"));
@@ -438,7 +444,7 @@ struct FaultDump {
 struct FailureTraceback {
     test: usize,
     text: String,
-    /// The method, to be read off the first frame (`failed`, not `crashed`).
+    /// The method, to be read off the first traceback's frames (`failed`, not `crashed`).
     wants_method: bool,
     method: Option<String>,
     /// The last line was blank: the traceback ends, unless a chained one follows.
@@ -1063,9 +1069,14 @@ impl Parser {
             return false;
         }
         tb.after_blank = text.is_empty();
+        if chained {
+            // A chained traceback's frames are another exception's.
+            tb.wants_method = false;
+        }
         if tb.wants_method && tb.method.is_none() {
-            if let Some(c) = TRACEBACK_FRAME.captures(text) {
-                tb.method = c.get(1).map(|m| m.as_str().to_owned());
+            let function = TRACEBACK_FRAME.captures(text).and_then(|c| c.get(1)).map(|m| m.as_str());
+            if let Some(function) = function.filter(|f| f.starts_with(TEST_METHOD_PREFIX)) {
+                tb.method = Some(function.to_owned());
             }
         }
         if tb.text.len() < MAX_TRACEBACK_BYTES {
@@ -1753,6 +1764,51 @@ mod tests {
         let text = crash.traceback.as_deref().unwrap();
         assert!(text.contains("During handling") && text.ends_with("Exception: errors while loading tests"), "{text}");
         assert_eq!(crash.outcome, Some(Outcome::UncaughtException));
+    }
+
+    /// Real 3.13.5 output: a decorated test method fails (the first frame is the decorator's
+    /// `wrapper`), and a `setUp` fails (no frame is the method).
+    #[test]
+    fn the_traceback_names_the_test_method_not_a_wrapper_or_fixture() {
+        let run = parse(
+            "0:00:00 load avg: 1.18 Run 2 tests sequentially in a single process\n\
+             0:00:00 load avg: 1.18 [1/2] test_qa_deco\n\
+             test test_qa_deco failed -- Traceback (most recent call last):\n\
+             \x20 File \"/tmp/qa-313/td/test_qa_deco.py\", line 11, in wrapper\n\
+             \x20   return f(*a, **k)\n\
+             \x20 File \"/tmp/qa-313/td/test_qa_deco.py\", line 17, in test_wrapped\n\
+             \x20   self.assertEqual(1, 2)\n\
+             \x20   ~~~~~~~~~~~~~~~~^^^^^^\n\
+             AssertionError: 1 != 2\n\
+             0:00:00 load avg: 1.18 [1/2/1] test_qa_deco failed (1 failure)\n\
+             0:00:00 load avg: 1.18 [2/2/1] test_qa_helper\n\
+             \n\
+             test test_qa_helper failed -- Traceback (most recent call last):\n\
+             \x20 File \"/tmp/qa-313/td/test_qa_helper.py\", line 4, in setUp\n\
+             \x20   raise RuntimeError(\"setup broke\")\n\
+             RuntimeError: setup broke\n\
+             \n\
+             0:00:00 load avg: 1.18 [2/2/2] test_qa_helper failed (1 error)\n",
+            false,
+        );
+        assert_eq!(test(&run, "test_qa_deco").traceback_method.as_deref(), Some("test_wrapped"));
+        assert_eq!(test(&run, "test_qa_helper").traceback_method, None);
+        assert!(test(&run, "test_qa_helper").traceback.as_deref().is_some_and(|t| t.contains("in setUp")));
+        // A chained exception's frames are not the method's.
+        let run = parse(
+            "0:00:00 load avg: 0.10 [1/1] test_x\n\
+             test test_x failed -- Traceback (most recent call last):\n\
+             \x20 File \"/t/test_x.py\", line 4, in setUp\n\
+             KeyError: 'k'\n\
+             \n\
+             During handling of the above exception, another exception occurred:\n\
+             \n\
+             Traceback (most recent call last):\n\
+             \x20 File \"/t/test_x.py\", line 9, in test_helper_in_setup\n\
+             RuntimeError: x\n",
+            false,
+        );
+        assert_eq!(test(&run, "test_x").traceback_method, None);
     }
 
     #[test]

@@ -837,3 +837,35 @@ fn a_crashed_worker_keeps_its_exit_code_and_faulthandler_s_stack() {
     assert!(fence.starts_with("test_crash_midway crashed (Exit code -6)\n"), "{fence}");
     assert!(fence.contains("Fatal Python error: Aborted") && fence.contains(frame), "{fence}");
 }
+
+/// A draft's title names the failing test method: unittest's `FAIL:`/`ERROR:` header when the
+/// output has one (`-W` reprints a failing test's output in verbose mode), else the traceback's
+/// test method, not the decorator's `wrapper` that called it nor a failing `setUp`.
+#[test]
+fn draft_titles_name_the_test_method_not_a_wrapper_or_fixture() {
+    let testdir = common::testdir();
+    for (flags, titles) in [
+        (&[][..], ["test_fail_decorated: test_wrapped fails", "test_fail_in_setup fails"]),
+        (
+            &["-W"][..],
+            ["test_fail_decorated: Decorated.test_wrapped fails", "test_fail_in_setup: BrokenFixture.test_one fails"],
+        ),
+    ] {
+        let work = tempfile::tempdir().expect("temporary directory");
+        let drafts = work.path().join("drafts");
+        let command = common::regrtest_with(
+            common::python(),
+            testdir.path(),
+            flags,
+            &["test_fail_decorated", "test_fail_in_setup"],
+        );
+        let run = sharing_children(|| {
+            common::leakcheck(&["--issue-draft", &common::path_str(&drafts)], &common::as_strs(&command))
+        });
+        assert_eq!(run.code(), Some(2), "regrtest's own status; stderr:\n{}", run.stderr);
+        for (name, title) in ["test_fail_decorated", "test_fail_in_setup"].iter().zip(titles) {
+            let draft = std::fs::read_to_string(drafts.join(format!("{name}.md"))).expect("the draft");
+            assert_eq!(draft.lines().next(), Some(format!("# {title}").as_str()), "{flags:?}:\n{draft}");
+        }
+    }
+}

@@ -123,7 +123,8 @@ fn title(case: &Case<'_>, builder: Option<&str>, branch: Option<&str>) -> String
     } else if let Some(method) =
         case.test.and_then(|t| t.traceback_method.as_deref()).filter(|_| has(FailureKind::Regrtest))
     {
-        // Without -v, regrtest's traceback of a single failure names the method (not its class).
+        // unittest's `FAIL:`/`ERROR:` headers (above) name the method with its class; without
+        // them (no -v), regrtest's traceback of a single failure may (not its class).
         format!("{name}: {method} fails")
     } else if has(FailureKind::Hang) {
         format!("{name} hangs")

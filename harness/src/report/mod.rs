@@ -126,7 +126,8 @@ pub struct TestReport {
     /// faulthandler's dump in the test's output (`Fatal Python error: ...` or `Timeout
     /// (H:MM:SS)!`, the thread stacks after it).
     pub faulthandler: Option<String>,
-    /// The failing method that traceback names (its first frame), for titles.
+    /// The failing test method that traceback names (its outermost `test...` frame: not a
+    /// decorator's wrapper, not a fixture), for titles when no `FAIL:`/`ERROR:` header named it.
     #[serde(skip)]
     pub traceback_method: Option<String>,
     /// Why regrtest skipped the whole test file (`test_x skipped -- not on this platform`).
