@@ -29,7 +29,8 @@
 //!    `test X crashed -- ...` (UncaughtException), or faulthandler's `Timeout (H:MM:SS)!` while
 //!    X was running sequentially (TimedOut; regrtest then `_exit(1)`s without a summary);
 //! 3. the lists of the last summary block, if it was printed after the attempt began (a
-//!    re-run's `N tests failed again:` list counts too);
+//!    re-run's `N tests failed again:` list counts too); a failed test that printed a failing
+//!    leak line is a [`Outcome::ReferenceLeak`] (quiet mode prints no result string);
 //! 4. otherwise: a test that another test followed in sequential mode passed (regrtest says
 //!    nothing about quick passes); the last test passed if the process completed *and* the
 //!    output ended in a summary (interrupted if the summary says so); anything else is
@@ -183,6 +184,11 @@ pub struct Summary {
     pub failed_again: Vec<String>,
     /// `N tests omitted:` (selected but never run).
     pub omitted: Vec<String>,
+    /// 3.12+'s `Total test files: ... skipped=N resource_denied=M` (0 when left out): how many
+    /// test files were skipped, and skipped for want of a resource. Quiet mode (`-q`) counts
+    /// them there without naming them anywhere.
+    pub skipped_count: Option<usize>,
+    pub resource_denied_count: Option<usize>,
     /// `N tests OK.` / `All N tests OK.`
     pub passed_count: Option<usize>,
     /// `Test suite interrupted by signal SIGINT.`
@@ -245,9 +251,56 @@ pub struct ParsedRun {
     /// None if the run never got to its summary.
     pub summary: Option<Summary>,
     /// Whether any progress line was read. regrtest announces every test it runs in one,
-    /// except in quiet mode (`-q`), where only the tests that did not pass are named (in
-    /// their leak lines, results and the summary's lists).
+    /// except in quiet mode (`-q`), where only the tests that failed are named (in their leak
+    /// lines, failures and the summary's lists; see [`ParsedRun::quiet_skipped`]).
     pub progress_seen: bool,
+}
+
+impl ParsedRun {
+    /// The tests quiet mode (`-q`) skipped, each with a note saying how that is known. Quiet
+    /// mode names no test it skipped (`unittest.SkipTest` or a resource denied): no progress
+    /// line, no `skipped --` line, no `skipped` list in the summary; 3.12+ only counts them
+    /// (`Total test files: ... skipped=N resource_denied=M`). So of the tests the command line
+    /// `selected` (see [`selection`]), one that the output names nowhere, not even as omitted,
+    /// and that is not `measured` (the caller knows: with `-R` the shim measures every test
+    /// that runs) was skipped. Empty unless the output is quiet mode's (no progress line) and
+    /// has its summary. A selected package whose modules were run (3.12+ splits
+    /// `test_asyncio` into `test_asyncio.test_tasks`, ...) is no skipped test.
+    #[must_use]
+    pub fn quiet_skipped(&self, selected: &[String], measured: &[&str]) -> Vec<(TestResult, String)> {
+        let Some(summary) = self.summary.as_ref().filter(|_| !self.progress_seen) else {
+            return Vec::new();
+        };
+        let known: Vec<&str> = self.tests.iter().map(|t| t.name.as_str()).chain(measured.iter().copied()).collect();
+        let unnamed: Vec<&String> = selected
+            .iter()
+            .filter(|name| {
+                let package =
+                    |known: &&str| known.strip_prefix(name.as_str()).is_some_and(|rest| rest.starts_with('.'));
+                !known.contains(&name.as_str()) && !known.iter().any(package) && !summary.omitted.contains(name)
+            })
+            .collect();
+        let said = "quiet mode (-q): regrtest names no test it skipped; selected on the command line, named \
+                    nowhere in the output and not measured, this test was";
+        let (outcome, note) = match (summary.skipped_count, summary.resource_denied_count) {
+            (_, Some(0)) => (Outcome::Skipped, format!("{said} skipped")),
+            (Some(0), Some(_)) => {
+                (Outcome::ResourceDenied, format!("{said} skipped for want of a resource (resource denied)"))
+            }
+            _ => (
+                Outcome::Skipped,
+                format!("{said} skipped, or skipped for want of a resource (resource denied): the output does not tell which"),
+            ),
+        };
+        unnamed
+            .into_iter()
+            .map(|name| {
+                let test =
+                    TestResult { name: name.clone(), outcome: Some(outcome), attempts: 1, ..TestResult::default() };
+                (test, note.clone())
+            })
+            .collect()
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -334,6 +387,8 @@ static OK_COUNT: LazyLock<Regex> = LazyLock::new(|| re(r"^(All )?(\d+) tests? OK
 static TOTAL_DURATION: LazyLock<Regex> = LazyLock::new(|| re(r"^Total duration: (.+)$"));
 /// 3.12+ `display_summary`: `Total test files: run=X[/N][ (filtered)] failed=...`.
 static TOTAL_FILES: LazyLock<Regex> = LazyLock::new(|| re(r"^Total test files: run=([\d,]+)(?:/([\d,]+))?"));
+/// The counts [`TOTAL_FILES`] goes on with: ` skipped=N`, ` resource_denied=N`, ...
+static TOTAL_FILES_COUNT: LazyLock<Regex> = LazyLock::new(|| re(r" (skipped|resource_denied)=([\d,]+)"));
 /// 3.11 `finalize`: `Tests result: X`; 3.12+ `display_summary`: `Result: X`.
 static FINAL_RESULT: LazyLock<Regex> = LazyLock::new(|| re(r"^(?:Tests result|Result): (.+)$"));
 static INTERRUPTED: LazyLock<Regex> = LazyLock::new(|| re(r"^Test suite interrupted by signal SIGINT\.$"));
@@ -639,6 +694,13 @@ impl Parser {
             } else {
                 None
             };
+            // Quiet mode prints no result string. A test the summary lists as failed that
+            // printed a failing leak line failed for the leak: regrtest prints those lines after
+            // the last repetition, which a test failing otherwise never gets to.
+            let from_summary = from_summary.map(|outcome| match outcome {
+                Outcome::Failed if failing_leak(&result) => Outcome::ReferenceLeak,
+                other => other,
+            });
             result.outcome = Some(explicit.or(hint).or(from_summary).unwrap_or(inferred));
             if summary.rerun.contains(&result.name) {
                 result.attempts = result.attempts.max(2);
@@ -1280,6 +1342,16 @@ impl Parser {
                 if selected.is_some() {
                     self.summary.total_tests = selected;
                 }
+                // A count of 0 is left out.
+                self.summary.skipped_count = Some(0);
+                self.summary.resource_denied_count = Some(0);
+                for count in TOTAL_FILES_COUNT.captures_iter(rest) {
+                    let n = count.get(2).and_then(|m| parse_count(m.as_str()));
+                    match count.get(1).map(|m| m.as_str()) {
+                        Some("skipped") => self.summary.skipped_count = n,
+                        _ => self.summary.resource_denied_count = n,
+                    }
+                }
                 return true;
             }
             if let Some(c) = FINAL_RESULT.captures(rest) {
@@ -1429,6 +1501,13 @@ fn record_method(state: &mut TestState, class: &str, method: &str, outcome: Meth
 }
 
 /// The outcome the summary lists give `name`, most severe list first.
+/// Whether regrtest printed a leak line for the test that it counts as a failure.
+fn failing_leak(result: &TestResult) -> bool {
+    [&result.references, &result.memory_blocks, &result.file_descriptors]
+        .into_iter()
+        .any(|line| line.as_ref().is_some_and(|l| l.failing))
+}
+
 fn summary_outcome(summary: &Summary, name: &str) -> Option<Outcome> {
     let has = |list: &Vec<String>| list.iter().any(|n| n == name);
     if has(&summary.failed) || has(&summary.failed_again) {
@@ -1620,7 +1699,11 @@ fn after_log_prefix(text: &str) -> &str {
 /// `-m test.regrtest`, a `test.libregrtest` module (3.12+ workers), `regrtest.py`, or the worker
 /// flags of 3.11 (`--worker-args`) and 3.12+ (`--worker-json`).
 pub fn is_regrtest_command(argv: &[String]) -> bool {
-    python_module(argv).is_some_and(|m| m == "test" || m == "test.regrtest" || m.starts_with("test.libregrtest"))
+    let module = match python_main(argv) {
+        Some((Main::Module(module), _)) => Some(module),
+        _ => None,
+    };
+    module.is_some_and(|m| m == "test" || m == "test.regrtest" || m.starts_with("test.libregrtest"))
         || argv.iter().any(|arg| {
             arg.ends_with("regrtest.py")
                 || arg.ends_with("/test/__main__.py")
@@ -1629,24 +1712,42 @@ pub fn is_regrtest_command(argv: &[String]) -> bool {
         })
 }
 
-/// The module of the interpreter's `-m` option: `-m test`, `-mtest`, or at the end of a
-/// cluster of flags (`-bEm test`, `-Emtest`). Only the interpreter's options are looked at:
-/// the first argument that is none ends them.
-fn python_module(argv: &[String]) -> Option<&str> {
-    let mut args = argv.iter().skip(1);
-    while let Some(arg) = args.next() {
+/// What the interpreter runs.
+enum Main<'a> {
+    /// `-m MODULE`.
+    Module(&'a str),
+    /// A script's path.
+    Script(&'a str),
+}
+
+/// What the interpreter of `argv` runs, and the index in `argv` of the first argument it gets:
+/// the module of its `-m` option (`-m test`, `-mtest`, or at the end of a cluster of flags:
+/// `-bEm test`, `-Emtest`), or the script, its first argument that is no option. Only the
+/// interpreter's short options are understood: a long one (`--check-hash-based-pycs`) or `-c`
+/// gives None.
+fn python_main(argv: &[String]) -> Option<(Main<'_>, usize)> {
+    let mut index = 1;
+    while let Some(arg) = argv.get(index) {
+        index += 1;
+        if !arg.starts_with('-') {
+            return Some((Main::Script(arg), index));
+        }
         let flags = arg.strip_prefix('-').filter(|f| !f.is_empty() && !f.starts_with('-'))?;
         for (at, flag) in flags.char_indices() {
             match flag {
                 'm' => {
                     let rest = &flags[at + 1..];
-                    return if rest.is_empty() { args.next().map(String::as_str) } else { Some(rest) };
+                    return if rest.is_empty() {
+                        argv.get(index).map(|module| (Main::Module(module), index + 1))
+                    } else {
+                        Some((Main::Module(rest), index))
+                    };
                 }
                 // Options whose argument follows: the rest of the cluster or the next argument.
                 'c' => return None,
                 'W' | 'X' => {
                     if at + 1 == flags.len() {
-                        args.next();
+                        index += 1;
                     }
                     break;
                 }
@@ -1655,6 +1756,156 @@ fn python_module(argv: &[String]) -> Option<&str> {
         }
     }
     None
+}
+
+/// The test files a regrtest command line names, as regrtest runs them: see [`selection`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Selection {
+    /// In order, each once, without a `.py` suffix.
+    pub tests: Vec<String>,
+    /// `-R`/`--huntrleaks` is given.
+    pub huntrleaks: bool,
+}
+
+/// How a regrtest option takes its argument (`cmdline.py` of 3.11 to 3.14).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum RegrtestOption {
+    /// None.
+    Flag,
+    /// The rest of a short option's cluster, after `=` in a long one, or the next argument.
+    Value,
+    /// `-R`/`--huntrleaks`, which takes a value.
+    Huntrleaks,
+    /// Selects tests otherwise than by the names on the line: `-x` (the names are excluded),
+    /// `-f` (from a file), `-s`/`-S` (one test, or from a test on), `--pgo`/`--tsan` (their own
+    /// lists), a worker's arguments.
+    Selects,
+}
+
+/// The long options that take a value or select tests. A flag is not listed: argparse takes an
+/// abbreviation only when it is unique among all options, so one that regrtest accepts and that
+/// begins none of these is a flag.
+const LONG_OPTIONS: &[(&str, RegrtestOption)] = {
+    use RegrtestOption::*;
+    &[
+        ("timeout", Value),
+        ("python", Value),
+        ("randseed", Value),
+        ("match", Value),
+        ("ignore", Value),
+        ("matchfile", Value),
+        ("ignorefile", Value),
+        ("use", Value),
+        ("memlimit", Value),
+        ("testdir", Value),
+        ("multiprocess", Value),
+        ("coverdir", Value),
+        ("threshold", Value),
+        ("junit-xml", Value),
+        ("tempdir", Value),
+        ("prioritize", Value),
+        ("huntrleaks", Huntrleaks),
+        ("start", Selects),
+        ("fromfile", Selects),
+        ("exclude", Selects),
+        ("single", Selects),
+        ("pgo", Selects),
+        ("pgo-extended", Selects),
+        ("tsan", Selects),
+        ("tsan-parallel", Selects),
+        ("worker-args", Selects),
+        ("worker-json", Selects),
+    ]
+};
+
+fn short_option(flag: char) -> RegrtestOption {
+    match flag {
+        'p' | 'm' | 'i' | 'u' | 'M' | 'j' | 'D' | 't' => RegrtestOption::Value,
+        'R' => RegrtestOption::Huntrleaks,
+        'S' | 'f' | 'x' | 's' | 'P' => RegrtestOption::Selects,
+        _ => RegrtestOption::Flag,
+    }
+}
+
+/// A long option, written in full or abbreviated as argparse allows.
+fn long_option(name: &str) -> RegrtestOption {
+    if let Some(&(_, option)) = LONG_OPTIONS.iter().find(|(long, _)| *long == name) {
+        return option;
+    }
+    let mut matches = LONG_OPTIONS.iter().filter(|(long, _)| long.starts_with(name));
+    match (matches.next(), matches.next()) {
+        (Some(&(_, option)), None) => option,
+        // Ambiguous (regrtest refuses the line) or a flag.
+        _ => RegrtestOption::Flag,
+    }
+}
+
+/// A test file's name as regrtest takes it: `test_os`, `test.test_os`, `test_asyncio.test_tasks`.
+static TEST_NAME: LazyLock<Regex> = LazyLock::new(|| re(r"^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*$"));
+
+/// The tests a regrtest command line (`python -m test -q -R 3:3 test_os test_sys`) names and
+/// whether it hunts leaks: what quiet mode (`-q`), which never names a test it skipped, ran.
+/// None when the line is not regrtest's main process, names no test (the whole suite) or
+/// selects its tests otherwise (see [`RegrtestOption::Selects`]), or names something that is no
+/// test name (a path). 3.12+ splits some packages (`test_asyncio`) into their modules: the
+/// caller must not take such a name for a test that never ran.
+#[must_use]
+pub fn selection(argv: &[String]) -> Option<Selection> {
+    let (main, start) = python_main(argv)?;
+    let regrtest = match main {
+        Main::Module(module) => matches!(module, "test" | "test.regrtest" | "test.__main__"),
+        Main::Script(script) => script.ends_with("regrtest.py") || script.ends_with("/test/__main__.py"),
+    };
+    if !regrtest {
+        return None;
+    }
+    let mut selection = Selection { tests: Vec::new(), huntrleaks: false };
+    let mut args = argv.get(start..)?.iter();
+    let mut options_over = false;
+    while let Some(arg) = args.next() {
+        if options_over || !arg.starts_with('-') || arg == "-" {
+            let name = arg.strip_suffix(".py").unwrap_or(arg);
+            if !TEST_NAME.is_match(name) {
+                return None;
+            }
+            if !selection.tests.iter().any(|t| t == name) {
+                selection.tests.push(name.to_owned());
+            }
+            continue;
+        }
+        if arg == "--" {
+            options_over = true;
+            continue;
+        }
+        let (option, value_follows) = match arg.strip_prefix("--") {
+            Some(long) => match long.split_once('=') {
+                Some((name, _)) => (long_option(name), false),
+                None => (long_option(long), true),
+            },
+            None => {
+                // A cluster of short options: the first that takes a value takes the rest.
+                let flags = &arg[1..];
+                let found = flags
+                    .char_indices()
+                    .map(|(at, flag)| (at, short_option(flag)))
+                    .find(|(_, o)| *o != RegrtestOption::Flag);
+                match found {
+                    Some((at, option)) => (option, at + 1 == flags.len()),
+                    None => (RegrtestOption::Flag, false),
+                }
+            }
+        };
+        match option {
+            RegrtestOption::Selects => return None,
+            RegrtestOption::Flag => continue,
+            RegrtestOption::Huntrleaks => selection.huntrleaks = true,
+            RegrtestOption::Value => {}
+        }
+        if value_follows {
+            args.next();
+        }
+    }
+    (!selection.tests.is_empty()).then_some(selection)
 }
 
 #[cfg(test)]
@@ -2670,6 +2921,102 @@ mod tests {
         assert!(run.tests.iter().all(|t| t.name != "test_x"));
     }
 
+    /// The tests of the quiet runs below, as their command lines named them.
+    const QUIET_SELECTED: [&str; 6] =
+        ["test_ok", "test_reflonly", "test_failing", "test_skipme", "test_resdenied", "test_envchange"];
+
+    /// Quiet mode prints no result string: the summary lists a reference leak as failed, and
+    /// the leak lines say why. Skipped tests are named nowhere, nor counted by 3.11.2.
+    #[test]
+    fn golden_3_11_2_quiet_mode_reference_leak_and_unnamed_skips() {
+        let run = parse(include_str!("../tests/data/regrtest/3.11.2-quiet-R.txt"), true);
+        assert_eq!(names(&run), ["test_reflonly", "test_failing", "test_envchange"]);
+        assert_eq!(outcome(&run, "test_reflonly"), Outcome::ReferenceLeak);
+        assert_eq!(outcome(&run, "test_failing"), Outcome::Failed);
+        assert_eq!(outcome(&run, "test_envchange"), Outcome::EnvChanged);
+        let skipped = run.quiet_skipped(&strings(&QUIET_SELECTED), &["test_ok"]);
+        let skipped: Vec<(&str, Option<Outcome>)> = skipped.iter().map(|(t, _)| (t.name.as_str(), t.outcome)).collect();
+        assert_eq!(skipped, [("test_skipme", Some(Outcome::Skipped)), ("test_resdenied", Some(Outcome::Skipped))]);
+        let (_, note) = &run.quiet_skipped(&strings(&["test_skipme"]), &[])[0];
+        assert!(note.contains("does not tell which"), "{note}");
+    }
+
+    /// 3.13 counts what it does not name: one skipped and one denied a resource, which is
+    /// which it does not say.
+    #[test]
+    fn golden_3_13_5_quiet_mode_reference_leak_and_counted_skips() {
+        let run = parse(include_str!("../tests/data/regrtest/3.13.5-quiet-R.txt"), true);
+        assert_eq!(outcome(&run, "test_reflonly"), Outcome::ReferenceLeak);
+        assert_eq!(test(&run, "test_reflonly").references, leak(&[1, 1, 1], 3, true));
+        assert_eq!(outcome(&run, "test_failing"), Outcome::Failed);
+        let summary = run.summary.as_ref().expect("summary");
+        assert_eq!((summary.skipped_count, summary.resource_denied_count), (Some(1), Some(1)));
+        let skipped = run.quiet_skipped(&strings(&QUIET_SELECTED), &["test_ok"]);
+        let outcomes: Vec<(&str, Option<Outcome>)> =
+            skipped.iter().map(|(t, _)| (t.name.as_str(), t.outcome)).collect();
+        assert_eq!(outcomes, [("test_skipme", Some(Outcome::Skipped)), ("test_resdenied", Some(Outcome::Skipped))]);
+        assert!(skipped[0].1.contains("does not tell which"), "{}", skipped[0].1);
+
+        // Only skipped (the last test's leak has no result line either), or only denied.
+        let run = parse(include_str!("../tests/data/regrtest/3.13.5-quiet-R-skip.txt"), true);
+        assert_eq!(outcome(&run, "test_reflonly"), Outcome::ReferenceLeak);
+        let skipped = run.quiet_skipped(&strings(&["test_ok", "test_skipme", "test_reflonly"]), &["test_ok"]);
+        assert_eq!(skipped.len(), 1);
+        assert_eq!((skipped[0].0.name.as_str(), skipped[0].0.outcome), ("test_skipme", Some(Outcome::Skipped)));
+        assert!(!skipped[0].1.contains("does not tell"), "{}", skipped[0].1);
+        let run = parse(include_str!("../tests/data/regrtest/3.13.5-quiet-R-resdenied.txt"), true);
+        let skipped = run.quiet_skipped(&strings(&["test_ok", "test_resdenied"]), &["test_ok"]);
+        assert_eq!(skipped.len(), 1);
+        assert_eq!(skipped[0].0.outcome, Some(Outcome::ResourceDenied));
+    }
+
+    /// Only quiet output with its summary: a run with progress lines names every test, and one
+    /// without its summary may have stopped anywhere. A package whose modules ran is no test.
+    #[test]
+    fn quiet_skips_need_quiet_output_with_its_summary() {
+        let quiet = include_str!("../tests/data/regrtest/3.13.5-quiet-R-skip.txt");
+        let selected = strings(&["test_ok", "test_skipme", "test_asyncio"]);
+        let cut = quiet.find("== Tests result").expect("a summary");
+        assert!(parse(&quiet[..cut], true).quiet_skipped(&selected, &["test_ok"]).is_empty());
+        let run = parse(include_str!("../tests/data/regrtest/3.13.5-seq-R-sigint.txt"), true);
+        assert!(run.quiet_skipped(&selected, &[]).is_empty(), "progress lines name every test");
+        let run = parse(quiet, true);
+        let skipped = run.quiet_skipped(&selected, &["test_ok", "test_asyncio.test_tasks"]);
+        let names: Vec<&str> = skipped.iter().map(|(t, _)| t.name.as_str()).collect();
+        assert_eq!(names, ["test_skipme"]);
+    }
+
+    #[test]
+    fn the_tests_a_regrtest_command_line_names() {
+        let argv = |s: &str| s.split(' ').map(String::from).collect::<Vec<_>>();
+        let tests = |s: &str| selection(&argv(s)).map(|sel| (sel.tests, sel.huntrleaks));
+        let named = |names: &[&str], huntrleaks| Some((strings(names), huntrleaks));
+        assert_eq!(
+            tests("python3.11-dbg -m test --testdir td -q -R 3:3 test_a test_b.py test_a"),
+            named(&["test_a", "test_b"], true)
+        );
+        assert_eq!(tests("python -X dev -Em test -qR3:3 -j2 -u all -m test_x test_a"), named(&["test_a"], true));
+        assert_eq!(
+            tests("python -m test --huntr=: --testd td --match=x -- test.test_os"),
+            named(&["test.test_os"], true)
+        );
+        assert_eq!(tests("python Lib/test/regrtest.py -q test_a"), named(&["test_a"], false));
+        for none in [
+            "python -m test -q",
+            "python -m test -x test_a",
+            "python -m test -qx test_a",
+            "python -m test -f list.txt test_a",
+            "python -m test --start test_a test_b",
+            "python -m test --fromf=list test_a",
+            "python -m test Lib/test/test_os.py",
+            "python -m test.libregrtest.worker {}",
+            "python -c pass test_a",
+            "timeout 60 python -m test test_a",
+        ] {
+            assert_eq!(tests(none), None, "{none}");
+        }
+    }
+
     #[test]
     fn quiet_mode_summary_only() {
         let input = concat!(
@@ -2688,7 +3035,7 @@ mod tests {
             "    test_z\n",
         );
         let run = parse(input, true);
-        assert_eq!(outcome(&run, "test_x"), Outcome::Failed);
+        assert_eq!(outcome(&run, "test_x"), Outcome::ReferenceLeak, "failed for its leak");
         assert_eq!(test(&run, "test_x").references, leak(&[3, 3, 3], 9, true));
         assert_eq!(outcome(&run, "test_y"), Outcome::EnvChanged);
         assert_eq!(outcome(&run, "test_z"), Outcome::RanNoTests);

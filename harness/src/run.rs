@@ -586,6 +586,18 @@ fn assemble(
             report.notes.extend(note);
             tests.push(report);
         }
+        // Nor the tests it skipped: those the command line names that are named nowhere and
+        // were not measured, when the shim measures every test that runs.
+        let measures = report.shim.enabled && report.shim.hooks_replaced.is_empty() && !shim.patched.is_empty();
+        if let Some(selection) = regrtest::selection(&report.command).filter(|s| s.huntrleaks && measures) {
+            let known: Vec<&str> = tests.iter().map(|t| t.name.as_str()).collect();
+            let skipped = parsed.quiet_skipped(&selection.tests, &known);
+            for (test, note) in skipped {
+                let mut report = test_report(&test, None, &join);
+                report.notes.push(note);
+                tests.push(report);
+            }
+        }
     }
 
     if report.shim.enabled && saw_huntrleaks && shim.patched.is_empty() {

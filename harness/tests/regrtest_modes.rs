@@ -41,6 +41,31 @@ fn quiet_mode_reports_every_measured_test() {
     assert_eq!(run.code(), Some(2), "regrtest's own status: {}", run.stderr);
 }
 
+/// Quiet mode names no test it skipped, and prints no result string: the skipped test is
+/// reported all the same (the command line named it, the shim never measured it), and the test
+/// the summary lists as failed for its reference leak is a `reference_leak`, as without `-q`.
+#[test]
+fn quiet_mode_reports_skipped_tests_and_reference_leaks() {
+    let dir = testdir();
+    // Not last: 3.11 prints the last test's result after the loop, also in quiet mode.
+    let args = ["-q", "test_leak_object", "test_skipped_at_import", "test_balanced"];
+    let run = leakcheck(&[], &as_strs(&regrtest_argv(dir.path(), &[], &args)));
+    assert_eq!(
+        outcomes(&run),
+        [
+            ("test_leak_object".to_owned(), "reference_leak".to_owned()),
+            ("test_balanced".to_owned(), "passed".to_owned()),
+            ("test_skipped_at_import".to_owned(), "skipped".to_owned())
+        ],
+        "{}",
+        run.stderr
+    );
+    let skipped = run.test("test_skipped_at_import");
+    assert!(skipped["notes"].to_string().contains("quiet mode (-q)"), "{skipped}");
+    assert_eq!(skipped["domains"], Value::Null, "{skipped}");
+    assert_eq!(run.json()["summary"]["tests"], 3);
+}
+
 /// A test that runs regrtest itself (as test_regrtest does, with `-R`) makes the shim measure
 /// the nested run's tests too: they are none of the run's, also in quiet mode, where the
 /// report lists tests by what the shim measured. Quiet or not, sequential or `-j 2`.
