@@ -38,9 +38,10 @@
 //!    sequential `--timeout` exits with status 1 and no summary while the test was still
 //!    running, and because a re-run may die after the first run's summary.
 //!
-//! Leak lines, `repetitions` and `failed_methods` are kept across `--rerun` attempts (a re-run
-//! that prints its own leak lines replaces them), so a leak seen only in the first attempt
-//! stays visible next to the final outcome.
+//! A test's leak lines are those of the attempt regrtest's verdict is about: a `--rerun`/`-w`
+//! attempt starts without them, and those of the run before it are kept apart, with that run's
+//! outcome, in [`TestResult::first_run`]. Other attempts (a test named twice, `--forever`) keep
+//! them until they print their own, as they keep `repetitions` and `failed_methods`.
 
 #![forbid(unsafe_code)]
 
@@ -163,6 +164,54 @@ pub struct TestResult {
     /// `test_foo (mod.Class.test_foo) ... ok` lines), else the failed ones (`FAIL:`/`ERROR:`
     /// headers). In order of first appearance.
     pub methods: Vec<MethodResult>,
+    /// The run before regrtest re-ran the test (`-w`/`--rerun`): the leak lines above are the
+    /// re-run's, regrtest's verdict.
+    pub first_run: Option<FirstRun>,
+}
+
+/// What regrtest said about a test's leaks in the run before its re-run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FirstRun {
+    pub references: Option<LeakLine>,
+    pub memory_blocks: Option<LeakLine>,
+    pub file_descriptors: Option<LeakLine>,
+    /// Its result string's outcome, else failed (regrtest re-runs the tests that failed), for
+    /// a leak when it printed a failing leak line.
+    pub outcome: Outcome,
+}
+
+impl FirstRun {
+    /// The leak lines regrtest counted as failures, as `references [1, 1, 1], memory blocks
+    /// [1, 1, 1]`; None when there are none.
+    #[must_use]
+    pub fn failing_leaks(&self) -> Option<String> {
+        let items = [
+            ("references", &self.references),
+            ("memory blocks", &self.memory_blocks),
+            ("file descriptors", &self.file_descriptors),
+        ];
+        let failing: Vec<String> = items
+            .into_iter()
+            .filter_map(|(what, line)| line.as_ref().filter(|l| l.failing).map(|l| format!("{what} {:?}", l.deltas)))
+            .collect();
+        (!failing.is_empty()).then(|| failing.join(", "))
+    }
+}
+
+impl TestResult {
+    /// The test as its first run left it, when regrtest re-ran it: that run's leak lines and
+    /// outcome, for a report whose measurement is that run's. None without a re-run.
+    #[must_use]
+    pub fn as_first_run(&self) -> Option<TestResult> {
+        let first = self.first_run.as_ref()?;
+        Some(TestResult {
+            outcome: Some(first.outcome),
+            references: first.references.clone(),
+            memory_blocks: first.memory_blocks.clone(),
+            file_descriptors: first.file_descriptors.clone(),
+            ..self.clone()
+        })
+    }
 }
 
 /// The final summary block (the last `== Tests result: ... ==` and what follows it).
@@ -972,6 +1021,24 @@ impl Parser {
         let rerun = self.rerun_phase;
         let blocks = self.summary_blocks;
         let state = &mut self.tests[i];
+        if rerun {
+            // The re-run is regrtest's verdict: its leak lines are the test's.
+            let result = &mut state.result;
+            let lines = (result.references.take(), result.memory_blocks.take(), result.file_descriptors.take());
+            if !state.rerun_attempt && result.first_run.is_none() {
+                let (references, memory_blocks, file_descriptors) = lines;
+                let mut first = FirstRun { references, memory_blocks, file_descriptors, outcome: Outcome::Failed };
+                let leaked = [&first.references, &first.memory_blocks, &first.file_descriptors]
+                    .into_iter()
+                    .any(|line| line.as_ref().is_some_and(|l| l.failing));
+                first.outcome = match state.explicit.or(state.hint) {
+                    Some(outcome) => outcome,
+                    None if leaked => Outcome::ReferenceLeak,
+                    None => Outcome::Failed,
+                };
+                result.first_run = Some(first);
+            }
+        }
         state.result.attempts = state.result.attempts.saturating_add(1);
         state.result.result_text = None;
         state.result.traceback = None;
@@ -2305,11 +2372,15 @@ mod tests {
             ])
         );
         // 3.11.2's re-run matched no test method, so regrtest lists it under "run no tests";
-        // the leak lines of the first attempt stay.
+        // the leak lines are the first attempt's, kept apart.
         let reflonly = test(&run, "test_reflonly");
         assert_eq!(reflonly.attempts, 2);
         assert_eq!(reflonly.outcome, Some(Outcome::RanNoTests));
-        assert_eq!(reflonly.references, leak(&[1, 1, 1], 3, true));
+        assert_eq!(reflonly.references, None);
+        let first = reflonly.first_run.as_ref().expect("the run before the re-run");
+        assert_eq!((first.outcome, &first.references), (Outcome::ReferenceLeak, &leak(&[1, 1, 1], 3, true)));
+        assert_eq!(test(&run, "test_flaky").first_run.as_ref().map(|f| f.outcome), Some(Outcome::Failed));
+        assert_eq!(test(&run, "test_ok").first_run, None);
         let summary = run.summary.expect("summary");
         assert_eq!(summary.result.as_deref(), Some("FAILURE then FAILURE"));
         assert_eq!(summary.failed_again, strings(&["test_failing"]));
@@ -2317,6 +2388,29 @@ mod tests {
         assert_eq!(summary.rerun, strings(&["test_failing", "test_flaky", "test_reflonly"]));
         assert_eq!(summary.passed_count, Some(2));
         assert_eq!(summary.total_tests, Some(4), "from the first run, not the re-run");
+    }
+
+    /// A test that leaked only in its first run, re-run in-process (3.11.2) or in a worker
+    /// (3.13): its leak lines are the re-run's (none), the first run's are kept apart.
+    #[test]
+    fn golden_rerun_that_passes_has_no_leak_lines_of_the_first_run() {
+        for (input, first_lines) in [
+            (include_str!("../tests/data/regrtest/3.11.2-seq-R-rerun-firstref.txt"), 1),
+            (include_str!("../tests/data/regrtest/3.13.5-seq-R-rerun-firstref.txt"), 2),
+        ] {
+            let run = parse(input, true);
+            let firstref = test(&run, "test_firstref");
+            assert_eq!((firstref.outcome, firstref.attempts), (Some(Outcome::Passed), 2));
+            assert_eq!((&firstref.references, &firstref.memory_blocks), (&None, &None));
+            let first = firstref.first_run.as_ref().expect("the run before the re-run");
+            assert_eq!(first.outcome, Outcome::ReferenceLeak);
+            assert_eq!(first.references, leak(&[1, 1, 1], 3, true));
+            let expected = ["references [1, 1, 1]", "memory blocks [1, 1, 1]"][..first_lines].join(", ");
+            assert_eq!(first.failing_leaks(), Some(expected));
+            let view = firstref.as_first_run().expect("a first run");
+            assert_eq!((view.outcome, &view.references), (Some(Outcome::ReferenceLeak), &first.references));
+            assert_eq!(test(&run, "test_ok").as_first_run(), None);
+        }
     }
 
     #[test]

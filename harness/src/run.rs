@@ -551,8 +551,17 @@ fn assemble(
         .map(|t| {
             let all = series_of.get(t.name.as_str()).map_or(&[][..], Vec::as_slice);
             let (series, note) = choose_series(all, rerun.contains(&t.name));
-            let mut report = test_report(t, series, &join);
+            // Regrtest's part describes the run measured: the re-run, unless it was cut short.
+            let first_measured = series.is_some_and(|s| all.last().is_some_and(|last| !std::ptr::eq(s, *last)));
+            let mut report = match t.as_first_run().filter(|_| first_measured) {
+                Some(first) => test_report(&first, series, &join),
+                None => test_report(t, series, &join),
+            };
+            report.outcome = outcome_name(t.outcome.as_ref());
             report.notes.extend(note);
+            if let Some(leaks) = t.first_run.as_ref().filter(|_| !first_measured).and_then(|f| f.failing_leaks()) {
+                report.notes.push(format!("regrtest's run before its re-run (reported here) leaked: {leaks}"));
+            }
             report
         })
         .collect();

@@ -150,3 +150,25 @@ fn a_rerun_that_ran_no_test_keeps_the_first_runs_leak() {
     assert!(test["notes"].to_string().contains("re-run was cut short"), "{test}");
     assert_eq!(run.code(), Some(101), "{}", run.stderr);
 }
+
+/// A test that leaked an object in its first run only, which `-w` re-ran: regrtest's verdict
+/// is the re-run's, and the whole report is about it, regrtest's part too (no leak lines); a
+/// note keeps the first run's leak.
+#[test]
+fn a_rerun_that_passes_is_the_run_reported_regrtests_part_too() {
+    let dir = testdir();
+    let argv = regrtest_argv(dir.path(), &[], &["-w", "test_leak_object_first_run"]);
+    let run = leakcheck(&[], &as_strs(&argv));
+    let test = run.test("test_leak_object_first_run");
+    assert_eq!(test["outcome"], "passed", "{test}");
+    assert_eq!(
+        test["regrtest"],
+        json!({"references": null, "memory_blocks": null, "file_descriptors": null, "failing": [], "leaked": false}),
+        "{test}"
+    );
+    assert_eq!(test["domains"]["obj"]["blocks"], json!([0, 0, 0]), "the re-run's: {test}");
+    assert_eq!(test["leaked"], false, "{test}");
+    let notes = test["notes"].to_string();
+    assert!(notes.contains("before its re-run (reported here) leaked: references [1, 1, 1]"), "{test}");
+    assert_eq!(run.code(), Some(0), "{}", run.stderr);
+}
