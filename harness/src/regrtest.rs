@@ -106,6 +106,9 @@ pub enum Outcome {
     /// 3.12+'s `X worker bug`: regrtest could not run the worker or read its result (JSON,
     /// stdout), whatever became of the test.
     WorkerFailed,
+    /// Named only in the summary's `N tests omitted:` list: selected, but never started (the
+    /// run was interrupted, or `--failfast` stopped it, before it came to the test).
+    NotRun,
     /// Started, but no result was seen (e.g. the run died mid-test).
     Unknown,
 }
@@ -757,7 +760,8 @@ impl Parser {
             out.push(result);
         }
 
-        // In quiet mode (`-q`) the summary may be all there is about a test.
+        // In quiet mode (`-q`) the summary may be all there is about a test; and regrtest never
+        // announced the tests it did not get to.
         if summary_seen {
             let named = [
                 &summary.failed,
@@ -766,6 +770,7 @@ impl Parser {
                 &summary.resource_denied,
                 &summary.skipped,
                 &summary.run_no_tests,
+                &summary.omitted,
             ];
             let mut added: HashSet<&str> = HashSet::new();
             let mut extra = Vec::new();
@@ -773,9 +778,12 @@ impl Parser {
                 if out.len() + extra.len() >= MAX_TESTS || by_name.contains_key(name) || !added.insert(name.as_str()) {
                     continue;
                 }
+                // An omitted test that started is known already (its progress line): it was
+                // interrupted, which regrtest counts as not run.
+                let omitted = summary.omitted.contains(name).then_some(Outcome::NotRun);
                 extra.push(TestResult {
                     name: name.clone(),
-                    outcome: Some(summary_outcome(&summary, name).unwrap_or(Outcome::Unknown)),
+                    outcome: Some(summary_outcome(&summary, name).or(omitted).unwrap_or(Outcome::Unknown)),
                     attempts: if summary.rerun.contains(name) { 2 } else { 1 },
                     ..TestResult::default()
                 });
@@ -791,6 +799,7 @@ impl Parser {
                     &summary.resource_denied,
                     &summary.skipped,
                     &summary.run_no_tests,
+                    &summary.omitted,
                 ];
                 let mut names: Vec<&String> = listed.into_iter().flatten().collect();
                 names.sort();
@@ -3010,9 +3019,9 @@ mod tests {
         assert_eq!(summary.total_tests, Some(30));
         assert_eq!(summary.total_duration.as_deref(), Some("2 min 3 sec"));
         assert_eq!(outcome(&run, "test_a"), Outcome::Passed);
-        // Skipped tests named only by the summary are reported too; omitted ones are not.
+        // Tests named only by the summary are reported too, omitted ones as never run.
         assert_eq!(outcome(&run, "test_winconsoleio"), Outcome::Skipped);
-        assert!(run.tests.iter().all(|t| t.name != "test_x"));
+        assert_eq!(outcome(&run, "test_x"), Outcome::NotRun);
     }
 
     /// The tests of the quiet runs below, as their command lines named them.
@@ -3158,6 +3167,41 @@ mod tests {
         assert_eq!(outcome(&run, "test_a"), Outcome::Passed);
         assert_eq!(outcome(&run, "test_b"), Outcome::Interrupted);
         assert!(run.summary.expect("summary").interrupted);
+    }
+
+    /// SIGINT: regrtest lists the tests it never started as omitted (with the interrupted
+    /// one, which keeps its outcome), sequentially, in quiet mode and with `-j`.
+    #[test]
+    fn golden_tests_a_sigint_left_unstarted_are_not_run() {
+        // 3.11.2's quiet output counts the test that passed nowhere.
+        for (input, interrupted, total) in [
+            (include_str!("../tests/data/regrtest/3.11.2-seq-R-sigint.txt"), Some("test_sleep"), 4),
+            (include_str!("../tests/data/regrtest/3.13.5-seq-R-sigint.txt"), Some("test_sleep"), 4),
+            (include_str!("../tests/data/regrtest/3.11.2-quiet-R-sigint.txt"), None, 3),
+            (include_str!("../tests/data/regrtest/3.13.5-quiet-R-sigint.txt"), None, 4),
+        ] {
+            let run = parse(input, true);
+            assert_eq!(outcome(&run, "test_reflonly"), Outcome::NotRun);
+            assert_eq!(outcome(&run, "test_skipme"), Outcome::NotRun);
+            match interrupted {
+                Some(name) => {
+                    assert_eq!(outcome(&run, name), Outcome::Interrupted);
+                    assert_eq!(outcome(&run, "test_ok"), Outcome::Passed);
+                }
+                // Quiet: the interrupted test is named only as omitted.
+                None => assert_eq!(outcome(&run, "test_sleep"), Outcome::NotRun),
+            }
+            assert_eq!(run.summary.and_then(|s| s.total_tests), Some(total));
+        }
+        for input in [
+            include_str!("../tests/data/regrtest/3.11.2-j2-R-sigint.txt"),
+            include_str!("../tests/data/regrtest/3.13.5-j2-R-sigint.txt"),
+        ] {
+            let run = parse(input, true);
+            assert_eq!(outcome(&run, "test_sleep"), Outcome::NotRun, "the worker's test, named only as omitted");
+            assert_eq!(outcome(&run, "test_reflonly"), Outcome::ReferenceLeak);
+            assert_eq!(run.tests.len(), 6);
+        }
     }
 
     #[test]

@@ -558,6 +558,11 @@ fn assemble(
                 None => test_report(t, series, &join),
             };
             report.outcome = outcome_name(t.outcome.as_ref());
+            if t.outcome == Some(Outcome::NotRun) && !all.is_empty() {
+                // regrtest counts the test it stopped among those it never ran (`omitted`),
+                // and names it nowhere else in quiet mode or in a `-j` worker: it did start.
+                report.outcome = "interrupted".into();
+            }
             report.notes.extend(note);
             if let Some(leaks) = t.first_run.as_ref().filter(|_| !first_measured).and_then(|f| f.failing_leaks()) {
                 report.notes.push(format!("regrtest's run before its re-run (reported here) leaked: {leaks}"));
@@ -569,10 +574,14 @@ fn assemble(
         // Quiet mode (`-q`) names only the tests that did not pass; or not regrtest output we
         // could read. Report what the shim measured, by test name: a test that ran all its
         // repetitions, in a run that got to its summary and named it nowhere, passed.
-        let passed = parsed
-            .summary
-            .as_ref()
-            .is_some_and(|s| !s.interrupted && !s.result.as_deref().unwrap_or("").contains("INTERRUPTED"));
+        // Interrupted, regrtest lists the tests it has no result for as omitted (those it named
+        // nowhere else were not in progress).
+        let passed = |name: &str| {
+            parsed.summary.as_ref().is_some_and(|s| {
+                let interrupted = s.interrupted || s.result.as_deref().unwrap_or("").contains("INTERRUPTED");
+                !interrupted || !s.omitted.iter().any(|n| n == name)
+            })
+        };
         // The series of each test regrtest did not name, tests in the order they began; only
         // the run's own regrtest's: those of a regrtest that a test ran are not the run's tests.
         let mut unnamed: Vec<(&str, Vec<&Series>)> = Vec::new();
@@ -589,7 +598,7 @@ fn assemble(
         for (name, all) in unnamed {
             let (series, note) = choose_series(&all, false);
             let ran_through = all.iter().all(|s| s.aborted == Some(false));
-            let outcome = (passed && ran_through).then_some(Outcome::Passed);
+            let outcome = (passed(name) && ran_through).then_some(Outcome::Passed);
             let test = regrtest::TestResult { name: name.to_owned(), outcome, ..Default::default() };
             let mut report = test_report(&test, series, &join);
             report.notes.extend(note);

@@ -245,9 +245,9 @@ enum To {
     Command,
 }
 
-/// Run `test_leak_raw` then `test_quiet_sleeper` (600 s) under leakcheck, sequentially or
-/// with `-j 2` (`jobs`), send `signal` to `to` once the sleeper sleeps in its repetitions,
-/// and check that the log has everything the terminal got.
+/// Run `test_leak_raw` then `test_quiet_sleeper` (600 s) under leakcheck, sequentially (then
+/// `test_balanced`, which never starts) or with `-j 2` (`jobs`), send `signal` to `to` once the
+/// sleeper sleeps in its repetitions, and check that the log has everything the terminal got.
 fn stop_in_the_middle_of_a_test(signal: i32, jobs: bool, to: To) -> Stopped {
     let dir = testdir();
     let out = tempfile::tempdir().unwrap();
@@ -256,6 +256,8 @@ fn stop_in_the_middle_of_a_test(signal: i32, jobs: bool, to: To) -> Stopped {
     if jobs {
         // After `python -m test`.
         argv.splice(3..3, ["-j".to_owned(), "2".to_owned()]);
+    } else {
+        argv.push("test_balanced".to_owned());
     }
     let mut child = KillOnDrop(
         Command::new(LEAKCHECK)
@@ -363,6 +365,11 @@ fn sigint_in_the_middle_of_a_test_marks_it_interrupted() {
     assert!(cases.iter().any(|(n, f)| n == "test_quiet_sleeper" && f.is_empty()), "{cases:?}");
     let xml = std::fs::read_to_string(&stopped.junit).unwrap();
     assert!(xml.contains(r#"<skipped message="interrupted"#), "{xml}");
+    // The test after it never started: regrtest lists it as omitted.
+    let balanced = tests.iter().find(|t| t["name"] == "test_balanced").expect("the omitted test is listed");
+    assert_eq!(balanced["outcome"], "not_run", "{stderr}");
+    assert!(cases.iter().any(|(n, f)| n == "test_balanced" && f.is_empty()), "{cases:?}");
+    assert!(xml.contains(r#"<skipped message="not run"#), "{xml}");
 }
 
 /// The same in `-j 2` workers: regrtest names a worker's test only when it is done, so the
