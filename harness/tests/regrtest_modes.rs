@@ -21,7 +21,7 @@ fn raw_blocks(test: &Value) -> &Value {
 #[test]
 fn quiet_mode_reports_every_measured_test() {
     let dir = testdir();
-    let run = leakcheck(&[], &as_strs(&regrtest_argv(dir.path(), &["-q"], &["test_leak_raw", "test_balanced"])));
+    let run = leakcheck(&[], &as_strs(&regrtest_argv(dir.path(), &[], &["-q", "test_leak_raw", "test_balanced"])));
     assert_eq!(
         outcomes(&run),
         [("test_leak_raw".to_owned(), "passed".to_owned()), ("test_balanced".to_owned(), "passed".to_owned())],
@@ -34,7 +34,7 @@ fn quiet_mode_reports_every_measured_test() {
     assert_eq!(run.code(), Some(101), "{}", run.stderr);
 
     // A reference leak: regrtest lists the test as failed, and it reported the leak.
-    let run = leakcheck(&[], &as_strs(&regrtest_argv(dir.path(), &["-q"], &["test_leak_object"])));
+    let run = leakcheck(&[], &as_strs(&regrtest_argv(dir.path(), &[], &["-q", "test_leak_object"])));
     let test = run.test("test_leak_object");
     assert_eq!(test["regrtest"]["leaked"], true, "{test}");
     assert_eq!(test["leak_not_reported_by_regrtest"], false, "{test}");
@@ -87,7 +87,7 @@ fn a_regrtest_run_by_a_test_is_not_the_runs_own() {
 #[test]
 fn quiet_mode_keeps_the_leak_of_a_tests_first_run() {
     let dir = testdir();
-    let argv = regrtest_argv(dir.path(), &["-q"], &["test_leak_first_run", "test_leak_first_run"]);
+    let argv = regrtest_argv(dir.path(), &[], &["-q", "test_leak_first_run", "test_leak_first_run"]);
     let run = leakcheck(&[], &as_strs(&argv));
     let test = run.test("test_leak_first_run");
     assert_eq!(test["leaked"], true, "{test}");

@@ -144,7 +144,8 @@ pub fn leakcheck_wrapped(
     Run { status, stdout, stderr, json, work }
 }
 
-/// `python -m test -R 3:3 --testdir DIR [args...]` as an argv.
+/// `python [flags...] -m test -R 3:3 --testdir DIR [tests...]` as an argv: `flags` are the
+/// interpreter's (`-E`, `-X dev`), regrtest's own options go in `tests` (`-q`, `-w`).
 pub fn regrtest_argv<'a>(testdir: &'a Path, flags: &[&'a str], tests: &[&'a str]) -> Vec<String> {
     let mut argv = vec![python().to_owned()];
     argv.extend(flags.iter().map(|s| s.to_string()));
