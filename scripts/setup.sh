@@ -8,7 +8,7 @@
 # toolchain into ~/.cargo (Debian's own cargo is too old).
 set -euo pipefail
 
-packages=(python3.11-dbg libpython3.11-testsuite python3.11-dev gcc libc6-dev libc6-dbg procps binutils llvm libxml2-utils
+packages=(python3.11-dbg libpython3.11-testsuite python3.11-dev gcc libc6-dev libc6-dbg procps binutils dwz llvm libxml2-utils
     python3-venv g++ clang libclang-rt-14-dev curl ca-certificates)
 
 "$(dirname "$0")/apt-install-missing.sh" setup "${packages[@]}"

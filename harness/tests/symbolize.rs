@@ -449,6 +449,52 @@ fn build_id_directory_is_searched() {
     assert_eq!(functions_and_lines(&symbolizer.symbolize_many(&stripped, &probes)), functions_and_lines(&reference));
 }
 
+/// dwz (`-m`, as Debian's dh_dwz and Fedora run it) moves what two copies of the fixture share
+/// into a supplementary file named by `.gnu_debugaltlink`, among them the abstract DIEs naming
+/// the inlined functions: they are read from there, as from the file before dwz; at its named
+/// path, else through its build id; and when it is missing, a note says what is lost.
+#[test]
+fn dwz_supplementary_files_give_the_inlined_names() {
+    let split = Split::new();
+    let probes: Vec<u64> = fixture_probes(&inlines()).into_iter().map(|p| p.1).collect();
+    let reference = functions_and_lines(&Symbolizer::with_debug_dirs(Vec::new()).symbolize_many(&inlines(), &probes));
+    assert!(reference.iter().any(|frames| frames.len() > 1), "the fixture's probes have inlined frames");
+
+    let (first, second) = (split.path("first"), split.path("second"));
+    for copy in [&first, &second] {
+        std::fs::copy(inlines(), copy).expect("copying the fixture");
+    }
+    let common = split.path("common.debug");
+    run(Command::new("dwz").arg("-m").arg(&common).arg("-M").arg(&common).arg(&first).arg(&second));
+    let data = std::fs::read(&first).expect("reading the dwz output");
+    let elf = object::File::parse(&*data).expect("parsing");
+    let (_, sup_build_id) = elf.gnu_debugaltlink().expect("notes").expect("dwz -m links the supplementary file");
+    let sup_build_id: String = sup_build_id.iter().map(|b| format!("{b:02x}")).collect();
+
+    let symbolizer = Symbolizer::with_debug_dirs(Vec::new());
+    assert_eq!(functions_and_lines(&symbolizer.symbolize_many(&first, &probes)), reference);
+    assert_eq!(symbolizer.shortfall(&first), None);
+
+    // Not at its named path: found through its build id.
+    let root = split.path("debug-root");
+    let by_id = root.join(".build-id").join(&sup_build_id[..2]).join(format!("{}.debug", &sup_build_id[2..]));
+    std::fs::create_dir_all(by_id.parent().expect("parent")).expect("mkdir");
+    std::fs::rename(&common, &by_id).expect("moving the supplementary file");
+    let symbolizer = Symbolizer::with_debug_dirs(vec![root]);
+    assert_eq!(functions_and_lines(&symbolizer.symbolize_many(&first, &probes)), reference);
+
+    // Missing: lines stay, the inlined names dwz moved are lost, and the note says so.
+    let symbolizer = Symbolizer::with_debug_dirs(Vec::new());
+    let degraded = functions_and_lines(&symbolizer.symbolize_many(&first, &probes));
+    assert_ne!(degraded, reference);
+    let lines = |frames: &[Vec<(Option<String>, Option<u32>)>]| -> Vec<Vec<Option<u32>>> {
+        frames.iter().map(|f| f.iter().map(|f| f.1).collect()).collect()
+    };
+    assert_eq!(lines(&degraded), lines(&reference));
+    let note = symbolizer.shortfall(&first).expect("a note for the missing supplementary file");
+    assert!(note.contains(".gnu_debugaltlink") && note.contains("common.debug"), "{note}");
+}
+
 #[test]
 fn stripped_binaries_fall_back_to_the_symbol_table_then_nothing() {
     let split = Split::new();

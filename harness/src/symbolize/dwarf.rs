@@ -63,6 +63,18 @@ pub(super) struct DwarfData {
     aranges: Vec<(u64, u64, usize)>,
     /// An address was looked up in a split DWARF skeleton unit (see [`is_skeleton`]).
     skeleton_met: AtomicBool,
+    /// The dwz supplementary file (`.gnu_debugaltlink`) whose strings and DIEs this DWARF's
+    /// `DW_FORM_GNU_strp_alt`/`DW_FORM_GNU_ref_alt` attributes point into, when it was found.
+    sup: Option<Box<DwarfData>>,
+}
+
+/// A DIE, by unit index and unit offset, in this file's DWARF or (`in_sup`) in its dwz
+/// supplementary file's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct DieRef {
+    in_sup: bool,
+    unit: usize,
+    die: usize,
 }
 
 #[derive(Debug)]
@@ -153,6 +165,7 @@ impl DwarfData {
             units: Vec::new(),
             aranges: Vec::new(),
             skeleton_met: AtomicBool::new(false),
+            sup: None,
         };
         data.index_units();
         data
@@ -170,15 +183,27 @@ impl DwarfData {
         &[]
     }
 
-    /// A gimli view of the sections; cheap (no parsing), made once per batch of lookups.
+    /// Attach the dwz supplementary file that this DWARF's `.gnu_debugaltlink` names. dwz moves
+    /// what several units (or files) share into it: strings (`DW_FORM_GNU_strp_alt`) and DIEs
+    /// (`DW_FORM_GNU_ref_alt`), among them the abstract DIEs naming inlined functions.
+    pub(super) fn set_sup(&mut self, sup: DwarfData) {
+        self.sup = Some(Box::new(sup));
+    }
+
+    /// A gimli view of the sections (and of the supplementary file's, as its `sup`); cheap (no
+    /// parsing), made once per batch of lookups.
     pub(super) fn view(&self) -> Dwarf<'_> {
         let load = |id: SectionId| -> Result<Slice<'_>, std::convert::Infallible> {
             Ok(EndianSlice::new(self.section(id), self.endian))
         };
-        match gimli::Dwarf::load(load) {
+        let mut dwarf = match gimli::Dwarf::load(load) {
             Ok(dwarf) => dwarf,
             Err(never) => match never {},
+        };
+        if let Some(sup) = &self.sup {
+            dwarf.set_sup(sup.view());
         }
+        dwarf
     }
 
     fn index_units(&mut self) {
@@ -448,11 +473,20 @@ impl DwarfData {
     /// specification first, each DIE visited once). One walk serves both searches: it visits
     /// the same DIEs in the same order either way.
     fn die_name<'a>(&self, dwarf: &Dwarf<'a>, unit: usize, die: usize) -> Option<&'a [u8]> {
-        let mut seen: Vec<(usize, usize)> = vec![(unit, die)];
-        let mut worklist: Vec<(usize, usize)> = vec![(unit, die)];
+        let start = DieRef { in_sup: false, unit, die };
+        let mut seen: Vec<DieRef> = vec![start];
+        let mut worklist: Vec<DieRef> = vec![start];
         let mut short_name = None;
-        while let Some((unit, die)) = worklist.pop() {
-            let Some(found) = self.read_name_attrs(dwarf, unit, die) else {
+        while let Some(next) = worklist.pop() {
+            let (data, view) = if next.in_sup {
+                match (self.sup.as_deref(), dwarf.sup()) {
+                    (Some(data), Some(view)) => (data, view),
+                    _ => continue,
+                }
+            } else {
+                (self, dwarf)
+            };
+            let Some(found) = data.read_name_attrs(view, next) else {
                 continue;
             };
             if found.linkage_name.is_some() {
@@ -461,19 +495,30 @@ impl DwarfData {
             if short_name.is_none() {
                 short_name = found.name;
             }
-            for next in [found.origin, found.specification].into_iter().flatten() {
-                if seen.len() < MAX_NAME_HOPS && !seen.contains(&next) {
-                    seen.push(next);
-                    worklist.push(next);
+            for reference in [found.origin, found.specification].into_iter().flatten() {
+                // A supplementary file's own references stay in it.
+                let reference = match reference {
+                    Reference::Here(unit, die) => DieRef { in_sup: next.in_sup, unit, die },
+                    Reference::Sup(offset) if !next.in_sup => {
+                        let Some((unit, die)) = self.sup.as_deref().and_then(|sup| sup.die_at(offset)) else {
+                            continue;
+                        };
+                        DieRef { in_sup: true, unit, die }
+                    }
+                    Reference::Sup(_) => continue,
+                };
+                if seen.len() < MAX_NAME_HOPS && !seen.contains(&reference) {
+                    seen.push(reference);
+                    worklist.push(reference);
                 }
             }
         }
         short_name
     }
 
-    fn read_name_attrs<'a>(&self, dwarf: &Dwarf<'a>, unit_index: usize, die: usize) -> Option<NameAttrs<'a>> {
-        let unit = self.light_unit(dwarf, unit_index)?;
-        let mut entries = unit.header.entries_raw(&unit.abbreviations, Some(gimli::UnitOffset(die))).ok()?;
+    fn read_name_attrs<'a>(&self, dwarf: &Dwarf<'a>, at: DieRef) -> Option<NameAttrs<'a>> {
+        let unit = self.light_unit(dwarf, at.unit)?;
+        let mut entries = unit.header.entries_raw(&unit.abbreviations, Some(gimli::UnitOffset(at.die))).ok()?;
         let abbrev = entries.read_abbreviation().ok()??;
         let mut found = NameAttrs::default();
         for spec in abbrev.attributes() {
@@ -486,10 +531,10 @@ impl DwarfData {
                     found.name = attr_bytes(dwarf, &unit, attr.value());
                 }
                 gimli::DW_AT_abstract_origin if found.origin.is_none() => {
-                    found.origin = self.reference(unit_index, attr.value());
+                    found.origin = self.reference(at.unit, attr.value());
                 }
                 gimli::DW_AT_specification if found.specification.is_none() => {
-                    found.specification = self.reference(unit_index, attr.value());
+                    found.specification = self.reference(at.unit, attr.value());
                 }
                 _ => {}
             }
@@ -497,17 +542,24 @@ impl DwarfData {
         Some(found)
     }
 
-    /// A reference attribute as (unit index, unit offset).
-    fn reference(&self, unit_index: usize, value: AttributeValue<Slice<'_>>) -> Option<(usize, usize)> {
+    /// A reference attribute of a DIE of unit `unit_index`.
+    fn reference(&self, unit_index: usize, value: AttributeValue<Slice<'_>>) -> Option<Reference> {
         match value {
-            AttributeValue::UnitRef(offset) => Some((unit_index, offset.0)),
+            AttributeValue::UnitRef(offset) => Some(Reference::Here(unit_index, offset.0)),
             AttributeValue::DebugInfoRef(offset) => {
-                let target = self.unit_containing(offset.0)?;
-                let start = self.units.get(target)?.offset;
-                Some((target, offset.0.checked_sub(start)?))
+                let (unit, die) = self.die_at(offset.0)?;
+                Some(Reference::Here(unit, die))
             }
+            AttributeValue::DebugInfoRefSup(offset) => Some(Reference::Sup(offset.0)),
             _ => None,
         }
+    }
+
+    /// The DIE at `.debug_info` offset `offset`, as (unit index, unit offset).
+    fn die_at(&self, offset: usize) -> Option<(usize, usize)> {
+        let unit = self.unit_containing(offset)?;
+        let start = self.units.get(unit)?.offset;
+        Some((unit, offset.checked_sub(start)?))
     }
 
     /// Whether an address was looked up in a skeleton unit of split DWARF, whose functions and
@@ -532,8 +584,17 @@ impl DwarfData {
 struct NameAttrs<'a> {
     linkage_name: Option<&'a [u8]>,
     name: Option<&'a [u8]>,
-    origin: Option<(usize, usize)>,
-    specification: Option<(usize, usize)>,
+    origin: Option<Reference>,
+    specification: Option<Reference>,
+}
+
+/// Where a reference attribute points.
+#[derive(Debug, Clone, Copy)]
+enum Reference {
+    /// (unit index, unit offset) in the same file.
+    Here(usize, usize),
+    /// A `.debug_info` offset in the dwz supplementary file (`DW_FORM_GNU_ref_alt`).
+    Sup(usize),
 }
 
 impl UnitTables {

@@ -6,7 +6,9 @@
 //! (LLVM 14) would print them, so that leakcheck's reports and `leakcheck symbolize` agree with
 //! the tool CPython developers already use. The DWARF comes from the module itself, from a
 //! build-id debug file (`DIR/.build-id/xx/rest.debug`) or from its `.gnu_debuglink` file (CRC
-//! checked), DWARF 4 or 5, sections compressed or not; without DWARF the symbol table
+//! checked), DWARF 4 or 5, sections compressed or not, with dwz's supplementary file
+//! (`.gnu_debugaltlink`, as Debian's and Fedora's debug packages have) when it is found at the
+//! path it names or through its build id; without DWARF the symbol table
 //! (`.symtab`, else `.dynsym`) still names the function ([`DebugInfoSource`] says which).
 //! [`Symbolizer::symbolize_many`] is the fast path: distinct addresses, grouped by compilation
 //! unit, on all cores. [`symbolize_stream`] is the core of `leakcheck symbolize`.
@@ -17,7 +19,7 @@
 //! frame-address type, to land inside the call instruction.
 //!
 //! **What it does not do.** It does not read `/proc/PID/maps` or compute load biases, unwind
-//! stacks, read split DWARF (`.dwo`/`.dwp`) or dwz's `.gnu_debugaltlink` files, or print
+//! stacks, read split DWARF (`.dwo`/`.dwp`), or print
 //! anything. It maps each module once per [`Symbolizer`] (see `image.rs` for why mapping is
 //! acceptable) and caches everything parsed from it for the symbolizer's lifetime, so a
 //! module rewritten afterwards is not noticed. It never fails and never panics: an unreadable,
@@ -198,13 +200,17 @@ impl Symbolizer {
     }
 
     /// What a user should be told about the frames given so far for `module`, when they say less
-    /// than its DWARF would: it has none ([`DebugInfoSource::shortfall`]), or an address fell in
-    /// a unit of split DWARF (`-gsplit-dwarf`), whose functions and inlined calls are in
-    /// `.dwo`/`.dwp` files this symbolizer does not read.
+    /// than its DWARF would: it has none ([`DebugInfoSource::shortfall`]), the dwz
+    /// supplementary file its DWARF names was not found, or an address fell in a unit of split
+    /// DWARF (`-gsplit-dwarf`), whose functions and inlined calls are in `.dwo`/`.dwp` files this
+    /// symbolizer does not read.
     pub fn shortfall(&self, module: &Path) -> Option<String> {
         let loaded = self.module(module);
         if let Some(note) = loaded.source.shortfall(module) {
             return Some(note);
+        }
+        if let Some(note) = &loaded.sup_missing {
+            return Some(note.clone());
         }
         loaded.skeleton_met().then(|| {
             format!(

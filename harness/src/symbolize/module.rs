@@ -57,6 +57,8 @@ pub(super) struct Module {
     pub(super) build_id: Option<Vec<u8>>,
     symbols: SymbolTable,
     dwarf: Option<DwarfData>,
+    /// Why the dwz supplementary file the DWARF names (`.gnu_debugaltlink`) is not read.
+    pub(super) sup_missing: Option<String>,
 }
 
 impl Module {
@@ -68,6 +70,7 @@ impl Module {
             build_id: None,
             symbols: SymbolTable::default(),
             dwarf: None,
+            sup_missing: None,
         };
         let image = match read_file(path) {
             Ok(image) => image,
@@ -95,17 +98,20 @@ impl Module {
             module.symbols = SymbolTable::new(&file);
             module.build_id = file.build_id().ok().flatten().map(<[u8]>::to_vec);
             match dwarf_sections(&file, &image) {
-                Some(sections) => Ok((sections, endian(&file))),
+                Some(sections) => Ok((sections, endian(&file), find_sup(path, &file, debug_dirs))),
                 None => Err(find_debug_file(path, &file, debug_dirs)),
             }
         };
         match own_sections {
-            Ok((sections, endian)) => {
-                module.dwarf = Some(DwarfData::new(image, sections, endian));
+            Ok((sections, endian, sup)) => {
+                let mut dwarf = DwarfData::new(image, sections, endian);
+                module.sup_missing = attach_sup(&mut dwarf, sup);
+                module.dwarf = Some(dwarf);
                 module.source = DebugInfoSource::Dwarf { file: path.to_owned() };
             }
-            Err(Some((debug_path, dwarf))) => {
+            Err(Some((debug_path, mut dwarf, sup))) => {
                 drop(image);
+                module.sup_missing = attach_sup(&mut dwarf, sup);
                 module.dwarf = Some(dwarf);
                 module.source = DebugInfoSource::Dwarf { file: debug_path };
             }
@@ -321,13 +327,17 @@ fn dwarf_sections(file: &object::File<'_>, image: &[u8]) -> Option<Vec<(SectionI
 /// in each debug directory), else through `.gnu_debuglink` (next to the module, in its `.debug/`
 /// subdirectory, then `DIR/<module's absolute directory>/` in each debug directory), the
 /// debuglink's CRC checked.
-fn find_debug_file(path: &Path, file: &object::File<'_>, debug_dirs: &[PathBuf]) -> Option<(PathBuf, DwarfData)> {
+fn find_debug_file(
+    path: &Path,
+    file: &object::File<'_>,
+    debug_dirs: &[PathBuf],
+) -> Option<(PathBuf, DwarfData, SupFound)> {
     if let Ok(Some(build_id)) = file.build_id() {
         if build_id.len() >= 2 {
             let hex: String = build_id.iter().map(|b| format!("{b:02x}")).collect();
             for dir in debug_dirs {
                 let candidate = dir.join(".build-id").join(&hex[..2]).join(format!("{}.debug", &hex[2..]));
-                if let Some(found) = load_debug_file(&candidate, None, Some(build_id)) {
+                if let Some(found) = load_debug_file(&candidate, None, Some(build_id), Some(debug_dirs)) {
                     return Some(found);
                 }
             }
@@ -354,7 +364,7 @@ fn find_debug_file(path: &Path, file: &object::File<'_>, debug_dirs: &[PathBuf])
             if same_file(&candidate, path) {
                 continue;
             }
-            if let Some(found) = load_debug_file(&candidate, Some(crc), None) {
+            if let Some(found) = load_debug_file(&candidate, Some(crc), None, Some(debug_dirs)) {
                 return Some(found);
             }
         }
@@ -370,16 +380,25 @@ fn same_file(a: &Path, b: &Path) -> bool {
     }
 }
 
-fn load_debug_file(path: &Path, crc: Option<u32>, build_id: Option<&[u8]>) -> Option<(PathBuf, DwarfData)> {
+/// Load the DWARF of the debug file `path`, checking the CRC and build id given; its own
+/// supplementary file is looked for in `sup_dirs` (`None` when `path` is a supplementary file).
+fn load_debug_file(
+    path: &Path,
+    crc: Option<u32>,
+    build_id: Option<&[u8]>,
+    sup_dirs: Option<&[PathBuf]>,
+) -> Option<(PathBuf, DwarfData, SupFound)> {
     let image = read_file(path).ok()?;
     if let Some(crc) = crc {
         if crc32fast::hash(&image) != crc {
             return None;
         }
     }
-    let (sections, endian) = {
+    let (sections, endian, sup) = {
         let file = object::File::parse(&*image).ok()?;
-        if file.kind() == ObjectKind::Relocatable {
+        // A dwz supplementary file is ET_REL, but holds no addresses to relocate: only the
+        // strings and DIEs the files linking to it share.
+        if file.kind() == ObjectKind::Relocatable && sup_dirs.is_some() {
             return None;
         }
         if let (Some(expected), Ok(Some(found))) = (build_id, file.build_id()) {
@@ -387,7 +406,71 @@ fn load_debug_file(path: &Path, crc: Option<u32>, build_id: Option<&[u8]>) -> Op
                 return None;
             }
         }
-        (dwarf_sections(&file, &image)?, endian(&file))
+        let sup = match sup_dirs {
+            Some(dirs) => find_sup(path, &file, dirs),
+            None => SupFound::NotNamed,
+        };
+        (dwarf_sections(&file, &image)?, endian(&file), sup)
     };
-    Some((path.to_owned(), DwarfData::new(image, sections, endian)))
+    Some((path.to_owned(), DwarfData::new(image, sections, endian), sup))
+}
+
+/// The outcome of looking for a DWARF file's dwz supplementary file.
+enum SupFound {
+    /// The file has no `.gnu_debugaltlink`.
+    NotNamed,
+    Found(DwarfData),
+    /// Named but not found (or not matching its build id): the note to give.
+    Missing(String),
+}
+
+/// Attach `sup` to `dwarf`; the note to give when it is missing.
+fn attach_sup(dwarf: &mut DwarfData, sup: SupFound) -> Option<String> {
+    match sup {
+        SupFound::NotNamed => None,
+        SupFound::Found(sup) => {
+            dwarf.set_sup(sup);
+            None
+        }
+        SupFound::Missing(note) => Some(note),
+    }
+}
+
+/// The dwz supplementary file named by the `.gnu_debugaltlink` of `file` (at `path`, holding
+/// DWARF): at the path it names (relative to `path`'s directory when relative), else through its
+/// build id in each debug directory (`DIR/.build-id/xx/rest.debug`); its build id must be the
+/// one the link records.
+fn find_sup(path: &Path, file: &object::File<'_>, debug_dirs: &[PathBuf]) -> SupFound {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(Some((name, build_id))) = file.gnu_debugaltlink() else {
+        return SupFound::NotNamed;
+    };
+    let named = Path::new(std::ffi::OsStr::from_bytes(name));
+    let mut candidates = Vec::new();
+    if !name.is_empty() {
+        candidates.push(match path.parent() {
+            Some(dir) if named.is_relative() => dir.join(named),
+            _ => named.to_owned(),
+        });
+    }
+    let build_id = (!build_id.is_empty()).then_some(build_id);
+    if let Some(id) = build_id.filter(|id| id.len() >= 2) {
+        let hex: String = id.iter().map(|b| format!("{b:02x}")).collect();
+        candidates.extend(
+            debug_dirs.iter().map(|dir| dir.join(".build-id").join(&hex[..2]).join(format!("{}.debug", &hex[2..]))),
+        );
+    }
+    for candidate in &candidates {
+        if same_file(candidate, path) {
+            continue;
+        }
+        if let Some((_, sup, _)) = load_debug_file(candidate, None, build_id, None) {
+            return SupFound::Found(sup);
+        }
+    }
+    SupFound::Missing(format!(
+        "{}: its dwz supplementary file {} (.gnu_debugaltlink) was not found, so names that dwz moved there (inlined functions among them) are missing",
+        path.display(),
+        named.display()
+    ))
 }
