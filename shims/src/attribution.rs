@@ -389,8 +389,8 @@ impl Tracker {
             modules_written: 0,
             untracked: HashMap::default(),
             untracked_lines: HashMap::default(),
-            // The domain, the frames, then each Python frame's code object and instruction.
-            scratch: try_vec_filled(0, MAX_DEPTH + 1 + 2 * pyframe::PYTHON_DEPTH)?,
+            // The domain, the frames, then each Python frame's location (four words).
+            scratch: try_vec_filled(0, MAX_DEPTH + 1 + 4 * pyframe::PYTHON_DEPTH)?,
         };
         tracker.reset(depth)?;
         Ok(tracker)
@@ -424,7 +424,7 @@ impl Tracker {
             return Ok(());
         }
         let Some(reader) = python_frames() else { return Ok(()) };
-        let mut innermost = [pyframe::Location { code: 0, instruction: 0 }; 1];
+        let mut innermost = [pyframe::Location::NONE; 1];
         if reader.current(&mut innermost) == 0 {
             return Ok(());
         }
@@ -481,13 +481,12 @@ impl Tracker {
         // The Python lines are part of the site: one C path reached from two Python lines is
         // two sites, so a leak site names the lines that leak.
         let reader = python_frames();
-        let mut python = [pyframe::Location { code: 0, instruction: 0 }; pyframe::PYTHON_DEPTH];
+        let mut python = [pyframe::Location::NONE; pyframe::PYTHON_DEPTH];
         let depth = reader.map_or(0, |reader| reader.current(&mut python));
         let mut end = n + 1;
         for location in &python[..depth] {
-            self.scratch[end] = location.code as u64;
-            self.scratch[end + 1] = location.instruction as u64;
-            end += 2;
+            self.scratch[end..end + 4].copy_from_slice(&location.key_words());
+            end += 4;
         }
         let key = digest(&self.scratch[..end]);
         let site = match self.by_stack.get(&key) {

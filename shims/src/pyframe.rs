@@ -128,11 +128,26 @@ mod debug_offsets_3_13 {
 }
 
 /// Where the thread's innermost Python frame is: its code object and the index of the
-/// instruction it executes (what identifies the line).
+/// instruction it executes (what identifies the line), and the addresses of the code object's
+/// `co_filename` and `co_qualname`. The code object's address alone would not do as a key: once
+/// it is freed, another code object (another file, another function) can be made at the same
+/// address, and its allocations would count at the first one's site, under its name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Location {
     pub code: usize,
     pub instruction: usize,
+    pub filename: usize,
+    pub qualname: usize,
+}
+
+impl Location {
+    /// No frame: what output arrays start filled with.
+    pub const NONE: Location = Location { code: 0, instruction: 0, filename: 0, qualname: 0 };
+
+    /// The words that identify the location in a site's key.
+    pub fn key_words(&self) -> [u64; 4] {
+        [self.code as u64, self.instruction as u64, self.filename as u64, self.qualname as u64]
+    }
 }
 
 /// A [`Location`] in words: what the harness reports.
@@ -295,7 +310,7 @@ unsafe fn check_layout() -> Result<Reader, Unreadable> {
     if expected == 0 || expected != found {
         return Err(Unreadable::ForeignThreadState { found, expected });
     }
-    let mut one = [Location { code: 0, instruction: 0 }];
+    let mut one = [Location::NONE];
     // SAFETY: `found` is this thread's live PyThreadState, of the version `layout` describes.
     if unsafe { reader.stack(found, &mut one) } != 1 {
         return Err(Unreadable::NoCode { major, minor });
@@ -416,7 +431,12 @@ impl Reader {
                 if is_code && !incomplete {
                     // The pointer may sit one unit before the first instruction (a generator
                     // about to run its first one); that instruction's line is as good.
-                    out[n] = Location { code, instruction: instruction.saturating_sub(bytecode) / CODE_UNIT };
+                    out[n] = Location {
+                        code,
+                        instruction: instruction.saturating_sub(bytecode) / CODE_UNIT,
+                        filename: load(code + l.code_filename),
+                        qualname: load(code + l.code_qualname),
+                    };
                     n += 1;
                 } else {
                     skipped += 1;
@@ -578,14 +598,25 @@ mod tests {
         Reader { layout, thread_state: ThreadState::Key(0), code_type, addr2line: no_line }
     }
 
-    /// A fake code object of `code_type`, its first traceable instruction at `first`.
+    /// A fake code object of `code_type`, its first traceable instruction at `first`; its
+    /// `co_filename` and `co_qualname` are [`FILENAME`] and [`QUALNAME`] (never read).
     fn code(l: &Layout, code_type: usize, first: c_int) -> Vec<u64> {
         let mut code = memory(64);
         put(&mut code, l.object_type, code_type);
+        put(&mut code, l.code_filename, FILENAME);
+        put(&mut code, l.code_qualname, QUALNAME);
         if let Some(at) = l.code_firsttraceable {
             put(&mut code, at, first);
         }
         code
+    }
+
+    const FILENAME: usize = 0xf11e;
+    const QUALNAME: usize = 0x9a3e;
+
+    /// The location the reader should give for `instruction` of the fake code object `code`.
+    fn at(code: usize, instruction: usize) -> Location {
+        Location { code, instruction, filename: FILENAME, qualname: QUALNAME }
     }
 
     fn frame(l: &Layout, code: usize, instruction: usize, previous: usize) -> Vec<u64> {
@@ -622,25 +653,44 @@ mod tests {
         let mut inner = frame(&l, inner_base, 1, outer.as_ptr() as usize);
         let (tstate, _cframe) = thread_state(&l, inner.as_ptr() as usize);
         let r = reader(l, code_type);
-        let mut out = [Location { code: 0, instruction: 0 }; PYTHON_DEPTH];
+        let mut out = [Location::NONE; PYTHON_DEPTH];
 
         // SAFETY: every pointer followed is one of the live buffers above.
         let n = unsafe { r.stack(tstate.as_ptr() as usize, &mut out) };
-        assert_eq!(&out[..n], &[Location { code: outer_base, instruction: 5 }]);
+        assert_eq!(&out[..n], &[at(outer_base, 5)]);
 
         // A generator's frame is never incomplete.
         put(&mut inner, l.frame_owner, OWNED_BY_GENERATOR);
         // SAFETY: as above.
         let n = unsafe { r.stack(tstate.as_ptr() as usize, &mut out) };
-        assert_eq!(
-            &out[..n],
-            &[Location { code: inner_base, instruction: 1 }, Location { code: outer_base, instruction: 5 }]
-        );
+        assert_eq!(&out[..n], &[at(inner_base, 1), at(outer_base, 5)]);
         // Only as many as asked.
         // SAFETY: as above.
         assert_eq!(unsafe { r.stack(tstate.as_ptr() as usize, &mut out[..1]) }, 1);
         // SAFETY: 0 is handled before any read.
         assert_eq!(unsafe { r.stack(0, &mut out) }, 0);
+    }
+
+    #[test]
+    fn a_code_object_made_where_a_freed_one_was_is_another_location() {
+        let l = LAYOUT_3_11;
+        let code_type = 0xc0de;
+        let mut reused = code(&l, code_type, 0);
+        let base = reused.as_ptr() as usize;
+        let running = frame(&l, base, 4, 0);
+        let (tstate, _cframe) = thread_state(&l, running.as_ptr() as usize);
+        let r = reader(l, code_type);
+        let mut before = [Location::NONE; 1];
+        // SAFETY: every pointer followed is one of the live buffers above.
+        assert_eq!(unsafe { r.stack(tstate.as_ptr() as usize, &mut before) }, 1);
+        // Another function of another file, at the same address and instruction.
+        put(&mut reused, l.code_filename, 0xf11e2usize);
+        put(&mut reused, l.code_qualname, 0x9a3e2usize);
+        let mut after = [Location::NONE; 1];
+        // SAFETY: as above.
+        assert_eq!(unsafe { r.stack(tstate.as_ptr() as usize, &mut after) }, 1);
+        assert_eq!((before[0].code, before[0].instruction), (after[0].code, after[0].instruction));
+        assert_ne!(before[0].key_words(), after[0].key_words());
     }
 
     #[test]
@@ -659,9 +709,9 @@ mod tests {
         let running = frame(&l, base, 3, odd.as_ptr() as usize);
         let (tstate, _) = thread_state(&l, running.as_ptr() as usize);
         let r = reader(l, code_type);
-        let mut out = [Location { code: 0, instruction: 0 }; PYTHON_DEPTH];
+        let mut out = [Location::NONE; PYTHON_DEPTH];
         // SAFETY: every pointer followed is one of the live buffers above.
         let n = unsafe { r.stack(tstate.as_ptr() as usize, &mut out) };
-        assert_eq!(&out[..n], &[Location { code: base, instruction: 3 }, Location { code: base, instruction: 7 }]);
+        assert_eq!(&out[..n], &[at(base, 3), at(base, 7)]);
     }
 }
