@@ -290,9 +290,32 @@ pub fn execute(config: &Config, notify: Notify<'_>) -> anyhow::Result<RunOutcome
     report.warnings.extend(log_notes);
     sink.sanitizer.add_from_files(logged);
     add_findings(&mut report, sink.sanitizer.finish());
+    add_symbolizer_notes(&mut report, &symbolizer);
     let exit_code = exit_code(&supervised, &report);
     report.status.leakcheck_exit_code = exit_code;
     Ok(RunOutcome { report, exit_code, ends_mid_line: supervised.ends_mid_line })
+}
+
+/// Where the frame that places a leak site or a sanitizer finding (a site's innermost frame, a
+/// finding's first) has no source line, what the symbolizer lacked in its module (no DWARF,
+/// a missing dwz file, split DWARF), once per module, in the warnings.
+fn add_symbolizer_notes(report: &mut RunReport, symbolizer: &Symbolizer) {
+    let sites = report.tests.iter().flat_map(|t| t.leak_sites.iter().chain(t.suppressed_sites.iter().map(|s| &s.site)));
+    let site_modules =
+        sites.filter_map(|site| site.frames.first()).filter(|f| f.line.is_none()).map(|f| f.module.as_str());
+    let finding_modules = report
+        .sanitizer_findings
+        .iter()
+        .filter_map(|finding| finding.frames.first())
+        .filter(|f| f.line.is_none())
+        .filter_map(|f| f.module.as_deref());
+    let mut modules: Vec<&str> =
+        site_modules.chain(finding_modules).filter(|m| std::path::Path::new(m).is_absolute()).collect();
+    modules.sort_unstable();
+    modules.dedup();
+    let notes: Vec<String> =
+        modules.into_iter().filter_map(|m| symbolizer.shortfall(std::path::Path::new(m))).collect();
+    report.warnings.extend(notes);
 }
 
 /// What the shim wrote in the run directory, or nothing, with a warning, when the directory

@@ -308,6 +308,34 @@ fn python_processes_that_do_not_run_dash_r_keep_their_allocators() {
     assert_eq!(String::from_utf8_lossy(&run.stdout), "pymalloc_debug\n");
 }
 
+/// A fixture built without debug info still has its leak site, named from the symbol table,
+/// and the report says why the site has no line.
+#[test]
+fn a_leak_site_in_a_module_without_dwarf_says_why_it_has_no_line() {
+    let dir = testdir();
+    let module = std::fs::read_dir(dir.path())
+        .expect("reading the testdir")
+        .filter_map(Result::ok)
+        .map(|entry| entry.path())
+        .find(|p| {
+            p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("_leakfix") && n.ends_with(".so"))
+        })
+        .expect("the _leakfix extension in the testdir");
+    let status = std::process::Command::new("objcopy").arg("--strip-debug").arg(&module).status().expect("objcopy");
+    assert!(status.success());
+    let run = leakcheck(&[], &as_strs(&regrtest_argv(dir.path(), &[], &["test_leak_mem"])));
+    let mem = run.test("test_leak_mem");
+    let top = &mem["leak_sites"][0]["frames"][0];
+    assert_eq!(top["function"], "leak_mem", "{mem}");
+    assert_eq!(top["line"], Value::Null, "{mem}");
+    let warnings = run.json()["warnings"].as_array().expect("warnings").clone();
+    let module = module.display().to_string();
+    assert!(
+        warnings.iter().filter_map(Value::as_str).any(|w| w.contains(&module) && w.contains("no DWARF")),
+        "{warnings:?}"
+    );
+}
+
 #[test]
 fn a_mem_leak_regrtest_misses_when_the_test_runs_alone_is_found() {
     // Alone, 3.11.2's quickened-count subtraction hides this leak from regrtest.
