@@ -1922,7 +1922,7 @@ static TEST_NAME: LazyLock<Regex> = LazyLock::new(|| re(r"^[A-Za-z_]\w*(?:\.[A-Z
 /// The tests a regrtest command line (`python -m test -q -R 3:3 test_os test_sys`) names and
 /// whether it hunts leaks: what quiet mode (`-q`), which never names a test it skipped, ran.
 /// None when the line is not regrtest's main process, names no test (the whole suite) or
-/// selects its tests otherwise (see [`RegrtestOption::Selects`]), or names something that is no
+/// selects its tests otherwise (`-x`, `-f`, `--start`...), or names something that is no
 /// test name (a path). 3.12+ splits some packages (`test_asyncio`) into their modules: the
 /// caller must not take such a name for a test that never ran.
 #[must_use]
