@@ -35,7 +35,8 @@ impl ExitCode {
     pub const NOT_EXECUTABLE: i32 = 126;
     /// The command was not found, as in the shell.
     pub const NOT_FOUND: i32 = 127;
-    /// The command was killed by signal N: 128 + N, as in the shell.
+    /// The command was killed by signal N: 128 + N, as in the shell; a finding's status (101-103)
+    /// comes first.
     pub const SIGNAL_BASE: i32 = 128;
 }
 
@@ -51,7 +52,7 @@ pub fn help_text() -> String {
         ("103", "a sanitizer reported an error (ASAN, LSan, MSAN, UBSan, TSan)"),
         ("126", "the command could not be executed"),
         ("127", "the command was not found"),
-        ("128+N", "the command was killed by signal N (after SIGINT/SIGTERM too)"),
+        ("128+N", "the command was killed by signal N (after SIGINT/SIGTERM too), and leakcheck found nothing: 102, 101 and 103 come first"),
     ];
     let mut text = String::from("Exit status:\n");
     for (code, meaning) in rows {
