@@ -649,7 +649,17 @@ fn assemble(
              error in the log)"
                 .into()
         } else {
-            "the allocator hooks were replaced (PYTHONMALLOC or -X dev): per-domain counts are unavailable".into()
+            match std::env::var_os("PYTHONMALLOC") {
+                Some(value) => format!(
+                    "the allocator hooks were replaced: PYTHONMALLOC={} is set, and CPython installs the \
+                     allocators it names during start-up, over the shim's (any value does, even the build's \
+                     default): per-domain counts are unavailable; unset PYTHONMALLOC to count",
+                    value.to_string_lossy()
+                ),
+                None => "the allocator hooks were replaced (-X dev, or PYTHONMALLOC set by the command): \
+                         per-domain counts are unavailable"
+                    .into(),
+            }
         });
     }
     for (pid, msg) in &shim.errors {

@@ -167,6 +167,7 @@ fn replaced_hooks_are_reported_not_zeroed() {
     assert!(test["notes"].to_string().contains("hooks were replaced"), "{test}");
     assert!(!run.json()["shim"]["hooks_replaced"].as_array().unwrap().is_empty());
     assert!(run.stderr.contains("PYTHONMALLOC"), "{}", run.stderr);
+    assert!(run.json()["warnings"].to_string().contains("PYTHONMALLOC=malloc is set"), "{}", run.json()["warnings"]);
 }
 
 #[test]
