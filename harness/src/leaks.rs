@@ -554,6 +554,7 @@ mod tests {
             modules: Vec::new(),
             untracked_frees: Default::default(),
             cleanup_frees: Default::default(),
+            warmup_frees: Default::default(),
             block_sizes: Default::default(),
             sites_incomplete: None,
         }

@@ -1,6 +1,7 @@
 //! Reading what the shim wrote: `events.<pid>` files in the run directory, one record per line
 //! (formats in `shims/src/channel.rs` and, for `site`, `stack`, `pyframe`, `nopyframes`,
-//! `incomplete` and `module`, `shims/src/attribution.rs`), grouped into one [`Series`] per `-R` run of a test.
+//! `incomplete`, `ufree`, `wfree` and `module`, `shims/src/attribution.rs`), grouped into one
+//! [`Series`] per `-R` run of a test.
 //!
 //! Pure parsing plus a directory read; a garbled or truncated line (a process killed in the
 //! middle of a write) is counted and skipped, never fatal.
@@ -148,6 +149,7 @@ pub enum Line {
         name: Vec<u8>,
     },
     UntrackedFree(UntrackedFreeRecord),
+    WarmupFree(WarmupFreeRecord),
     /// The shim stopped attributing during a test's repetitions: measurement `index` and those
     /// after it have no sites.
     Incomplete(SitesIncomplete),
@@ -174,6 +176,17 @@ pub struct UntrackedFreeRecord {
     pub domain: u8,
     pub count: Count,
     pub python: PythonLine,
+}
+
+/// Blocks allocated during the warm-ups (counted at the shim's warm-up sites) freed, or moved
+/// by realloc, during the counted repetition that measurement `index` ends, all of one size.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WarmupFreeRecord {
+    pub pid: i32,
+    pub test: Vec<u8>,
+    pub index: i64,
+    pub domain: u8,
+    pub count: Count,
 }
 
 /// A Python line, as the shim resolved it: `(file, function, line)`.
@@ -270,6 +283,16 @@ pub fn parse_line(line: &[u8]) -> Result<Line, ParseError> {
                 python: PythonLine { file: unescape(file)?, function: unescape(function)?, line: int(line)? },
             }))
         }
+        Some(b"wfree") => {
+            let [_, p, test, index, d, blocks, bytes] = fields[..] else { return Err(ParseError::FieldCount) };
+            Ok(Line::WarmupFree(WarmupFreeRecord {
+                pid: pid(p)?,
+                test: unescape(test)?,
+                index: int(index)?,
+                domain: domain(d)?,
+                count: Count { blocks: int(blocks)?, bytes: int(bytes)? },
+            }))
+        }
         Some(b"objtype") => {
             let [_, p, _, site, name] = fields[..] else { return Err(ParseError::FieldCount) };
             pid(p)?;
@@ -316,7 +339,7 @@ fn int(field: &[u8]) -> Result<i64, ParseError> {
 }
 
 /// Parse a record with counters (every kind but `site`, `stack`, `pyframe`, `nopyframes`,
-/// `process`, `incomplete`, `ufree`, `objtype` and `module`).
+/// `process`, `incomplete`, `ufree`, `wfree`, `objtype` and `module`).
 fn parse_counters(line: &[u8]) -> Result<Record, ParseError> {
     let fields: Vec<&[u8]> = line.split(|&b| b == b'\t').collect();
     // The time field came later: records without it still parse.
@@ -427,6 +450,10 @@ pub struct Series {
     /// domain and block size: measurement index -> blocks. Objects that died on a free list
     /// during the repetition are freed there, away from the line that dropped them.
     pub cleanup_frees: BTreeMap<(u8, u64), BTreeMap<i64, i64>>,
+    /// Blocks allocated during the warm-ups freed (or moved by realloc) during the counted
+    /// repetitions, by domain (API id) and block size: measurement index -> blocks. Free lists
+    /// that rotate their blocks let such blocks die while new ones take their place at a site.
+    pub warmup_frees: BTreeMap<(u8, u64), BTreeMap<i64, i64>>,
     /// The shim stopped attributing during the repetitions (the first time it said so): the
     /// sites are not all there, and none can be called a leak.
     pub sites_incomplete: Option<SitesIncomplete>,
@@ -565,6 +592,24 @@ impl ShimData {
                     }
                     continue;
                 }
+                Ok(Line::WarmupFree(free)) => {
+                    match open.as_mut().filter(|s| s.test.as_bytes() == free.test.as_slice()) {
+                        Some(series) => {
+                            // One record per block size (its bytes are a multiple of it).
+                            let size = u64::try_from(free.count.bytes / free.count.blocks.max(1)).unwrap_or(0);
+                            if free.count.blocks > 0 {
+                                *series
+                                    .warmup_frees
+                                    .entry((free.domain, size))
+                                    .or_default()
+                                    .entry(free.index)
+                                    .or_default() += free.count.blocks;
+                            }
+                        }
+                        None => self.bad_lines += 1,
+                    }
+                    continue;
+                }
                 Ok(Line::Incomplete(incomplete)) => {
                     match open.as_mut().filter(|s| s.test.as_bytes() == incomplete.test.as_slice()) {
                         Some(series) => {
@@ -634,6 +679,7 @@ impl ShimData {
                         modules: Vec::new(),
                         untracked_frees: BTreeMap::new(),
                         cleanup_frees: BTreeMap::new(),
+                        warmup_frees: BTreeMap::new(),
                         block_sizes: BTreeMap::new(),
                         sites_incomplete: None,
                     });
@@ -786,6 +832,31 @@ end\t10\ttest_x\t2\t0\t63\t50\t196\t7\t70\t9\t90\n",
         assert_eq!(counts.get(&1), Some(&Count { blocks: 2, bytes: 96 }));
         assert_eq!(series.modules[0].path, b"/usr/bin/python3.11d");
         assert_eq!((series.modules[0].start, series.modules[0].end), (0x400000, 0xb07bd8));
+    }
+
+    #[test]
+    fn frees_of_warm_up_blocks_are_pooled_by_domain_size_and_repetition() {
+        let end = FILE.windows(4).position(|w| w == b"end\t").unwrap();
+        let mut file = FILE[..end].to_vec();
+        file.extend_from_slice(
+            b"wfree\t10\ttest_x\t1\to\t2\t112\n\
+wfree\t10\ttest_x\t1\to\t1\t16\n\
+wfree\t10\ttest_x\t2\tm\t3\t96\n\
+wfree\t10\ttest_y\t2\to\t1\t56\n\
+wfree\t10\ttest_x\t2\to\t1\n\
+wfree\t10\ttest_x\t2\tq\t1\t56\n",
+        );
+        file.extend_from_slice(&FILE[end..]);
+        let mut data = ShimData::default();
+        data.add_file(&file);
+        // Another test's record, one cut short, an unknown domain: counted, not fatal.
+        assert_eq!(data.bad_lines, 3);
+        let frees = &data.series[0].warmup_frees;
+        let at = |domain: u8, size: u64| frees.get(&(domain, size)).map(|f| f.iter().map(|(&i, &b)| (i, b)).collect());
+        assert_eq!(at(b'o', 56), Some(vec![(1, 2)]));
+        assert_eq!(at(b'o', 16), Some(vec![(1, 1)]));
+        assert_eq!(at(b'm', 32), Some(vec![(2, 3)]));
+        assert_eq!(frees.len(), 3);
     }
 
     #[test]

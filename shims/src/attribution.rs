@@ -22,9 +22,13 @@
 //! once per site, then `pyframe PID - SITE LINE FILE FUNCTION` for each of its Python frames
 //! (innermost first), `site PID TEST INDEX SITE DOMAIN BLOCKS BYTES`, `module PID PATH BIAS LO
 //! HI` for every module the stacks may point into, and once per process `nopyframes PID - REASON`
-//! when Python frames cannot be read. At the end, `objtype PID - SITE NAME` for each Python type
-//! found among the live blocks of an `obj` site that may leak ([`crate::objtype`]). Symbolization
-//! happens in the harness. `incomplete PID TEST INDEX REASON` says that the shim stopped
+//! when Python frames cannot be read. At each measurement from the first counted repetition's
+//! end on, `ufree PID TEST INDEX DOMAIN BLOCKS BYTES LINE FILE FUNCTION` counts the frees of
+//! blocks older than the window in the repetition it ends, by Python line and block size
+//! ([`Tracker::write_untracked_frees`]), and `wfree PID TEST INDEX DOMAIN BLOCKS BYTES` those
+//! of warm-up blocks, by block size ([`Tracker::write_warmup_frees`]). At the end, `objtype PID
+//! - SITE NAME` for each Python type found among the live blocks of an `obj` site that may leak
+//! ([`crate::objtype`]). Symbolization happens in the harness. `incomplete PID TEST INDEX REASON` says that the shim stopped
 //! attributing during the test's window (REASON `out of memory`: its own bookkeeping could not
 //! get memory, see [`crate::fallible`]): from measurement INDEX on the test has no site records,
 //! and the harness reports no leak sites for it. The domains' counts go on regardless.
@@ -131,6 +135,7 @@ pub fn at_measurement(test: &[u8], index: i64, out: &mut Records) {
             } else {
                 tracker.write_sites(test, index, out);
                 tracker.write_untracked_frees(test, index, out);
+                tracker.write_warmup_frees(test, index, out);
                 // The counted repetitions start: from now on every allocation gets its stack.
                 // After the last one, allocations need no stack any more, only frees matter
                 // (see `end`).
@@ -255,14 +260,24 @@ pub fn take(ptr: usize) -> Option<Taken> {
     state.as_mut().and_then(|tracker| tracker.freed(ptr))
 }
 
+/// A realloc moved the block `take` removed into a new one: a warm-up block's move counts as
+/// its free, as in [`free`].
+pub fn moved(taken: Taken) {
+    let mut state = STATE.lock();
+    if state.as_mut().is_some_and(|tracker| tracker.warmup_free(taken).is_err()) {
+        give_up(&mut state);
+    }
+}
+
 /// The block at `ptr` (of `size` bytes, in the domain with debug API id `domain`) is being
 /// freed: take it off its site, or, when it has none (it is older than the window) and the
 /// counted repetitions run, count it among the untracked frees of the running Python line.
+/// During the counted repetitions a warm-up block's free is counted too, by domain and size.
 #[inline(never)]
 pub fn free(domain: u8, ptr: usize, size: u64) {
     let mut state = STATE.lock();
     let counted = state.as_mut().map_or(Ok(()), |tracker| match tracker.freed(ptr) {
-        Some(_) => Ok(()),
+        Some(taken) => tracker.warmup_free(taken),
         None => tracker.untracked_free(domain, size),
     });
     if counted.is_err() {
@@ -374,6 +389,11 @@ struct Tracker {
     untracked: HashMap<(pyframe::Location, u8, u64), i64, BuildHasherDefault<FastHasher>>,
     /// The lines of the frames in `untracked`, resolved once per repetition.
     untracked_lines: HashMap<pyframe::Location, pyframe::Resolved, BuildHasherDefault<FastHasher>>,
+    /// Warm-up blocks (counted at the warm-up sites) freed or moved by realloc during the
+    /// current counted repetition, by domain and block size: the blocks a free list rotates
+    /// through, allocated anew at a counted site while old ones die, leave the warm-up site
+    /// (see [`Tracker::warmup_free`]).
+    warmup_frees: HashMap<(u8, u64), i64, BuildHasherDefault<FastHasher>>,
 }
 
 impl Tracker {
@@ -389,6 +409,7 @@ impl Tracker {
             modules_written: 0,
             untracked: HashMap::default(),
             untracked_lines: HashMap::default(),
+            warmup_frees: HashMap::default(),
             // The domain, the frames, then each Python frame's location (four words).
             scratch: try_vec_filled(0, MAX_DEPTH + 1 + 4 * pyframe::PYTHON_DEPTH)?,
         };
@@ -412,7 +433,35 @@ impl Tracker {
         self.with_stacks = false;
         self.untracked.clear();
         self.untracked_lines.clear();
+        self.warmup_frees.clear();
         Ok(())
+    }
+
+    /// A block taken off its site (`taken`) was freed or moved by realloc. During the counted
+    /// repetitions, a warm-up block's is counted by its domain and size.
+    fn warmup_free(&mut self, taken: Taken) -> Result<(), OutOfMemory> {
+        if !self.with_stacks || taken.site as usize >= WARMUP_SITES.len() {
+            return Ok(());
+        }
+        let domain = WARMUP_SITES[taken.site as usize];
+        self.warmup_frees.try_reserve(1)?;
+        *self.warmup_frees.entry((domain, taken.size)).or_default() += 1;
+        Ok(())
+    }
+
+    /// `wfree PID TEST INDEX DOMAIN BLOCKS BYTES` for each domain and block size with frees of
+    /// warm-up blocks in the repetition that measurement `index` ends (BYTES is BLOCKS times
+    /// the size).
+    fn write_warmup_frees(&mut self, test: &[u8], index: i64, out: &mut Records) {
+        // SAFETY: getpid has no preconditions.
+        let pid = unsafe { libc::getpid() };
+        for (&(domain, size), &blocks) in &self.warmup_frees {
+            let _ = write!(out, "wfree\t{pid}\t");
+            out.escape(test);
+            let bytes = blocks.saturating_mul(size as i64);
+            let _ = writeln!(out, "\t{index}\t{}\t{blocks}\t{bytes}", domain as char);
+        }
+        self.warmup_frees.clear();
     }
 
     /// A block older than the window was freed (or moved by realloc). During the counted
@@ -812,6 +861,37 @@ mod tests {
         assert!(text.contains("\tt\t2\t2\to\t1\t32\t32\n"), "{text}");
         assert!(text.contains("stack\t") && text.contains("\t2\to\t\n"), "{text}");
         assert!(text.contains("\tt\t2\t3\to\t1\t32\t32\n"), "the counted block has a site of its own: {text}");
+    }
+
+    #[test]
+    fn frees_of_warm_up_blocks_in_the_counted_repetitions_are_counted_by_size() {
+        let mut tracker = Tracker::try_new(16).unwrap();
+        let stack = current_thread_stack().unwrap();
+        for (ptr, size) in [(0x1000, 56), (0x2000, 56), (0x3000, 16), (0x4000, 56)] {
+            tracker.allocated(b'o', ptr, size, stack.clone()).unwrap();
+        }
+        // Freed during a warm-up: not counted.
+        let taken = tracker.freed(0x4000).unwrap();
+        tracker.warmup_free(taken).unwrap();
+        tracker.with_stacks = true;
+        tracker.allocated(b'o', 0x5000, 56, stack).unwrap();
+        for ptr in [0x1000, 0x2000, 0x3000, 0x5000] {
+            let taken = tracker.freed(ptr).unwrap();
+            tracker.warmup_free(taken).unwrap();
+        }
+        let mut out = Records::in_memory();
+        tracker.write_warmup_frees(b"t", 3, &mut out);
+        let text = out.text();
+        let mut lines: Vec<&str> = text.lines().map(|l| l.split_once('\t').unwrap().1).collect();
+        lines.sort();
+        // Not the counted block of 0x5000 either.
+        let pid = unsafe { libc::getpid() };
+        assert_eq!(lines, [format!("{pid}\tt\t3\to\t1\t16"), format!("{pid}\tt\t3\to\t2\t112")], "{text}");
+        assert!(text.lines().all(|l| l.starts_with("wfree\t")));
+        // Written once: the next repetition starts from nothing.
+        let mut again = Records::in_memory();
+        tracker.write_warmup_frees(b"t", 4, &mut again);
+        assert!(again.text().is_empty());
     }
 
     #[test]

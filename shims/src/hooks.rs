@@ -343,8 +343,10 @@ unsafe extern "C" fn hook_realloc<S: DomainSlot>(_ctx: *mut c_void, ptr: *mut c_
         return new_ptr;
     }
     if attributed {
-        if taken.is_none() && !ptr.is_null() {
-            attribution::untracked_realloc(d.sizes.api_id(), old_size as u64);
+        match taken {
+            Some(taken) => attribution::moved(taken),
+            None if !ptr.is_null() => attribution::untracked_realloc(d.sizes.api_id(), old_size as u64),
+            None => {}
         }
         // Attributed to the realloc's stack, as tracemalloc does.
         attribution::on_alloc(d.sizes.api_id(), new_ptr as usize, new_size as u64);
