@@ -153,6 +153,14 @@ pub fn python_frame(record: &PyFrameRecord) -> PythonFrame {
 /// or, through CPython's free lists, in regrtest's cleanup. Sites whose growth those frees
 /// offset are let go as refills (see `flushed_refills` and `refilling`).
 ///
+/// Blocks allocated during the warm-ups count in the sum (at the shim's warm-up sites), and
+/// their frees during the counted repetitions are counted by block size (`wfree` records): a
+/// free list that rotates its blocks (objects made and dropped in turn, one allocated anew
+/// while an older one is freed) grows a site while the warm-up site shrinks. When a domain's
+/// candidate sites together grew by more than its sum did, sites whose growth those frees offset
+/// are let go as refills too, but only as far as the rest still grow as much as the domain (see
+/// `warmup_refills`).
+///
 /// The shim writes the sites from the measurement that ends the warm-ups on (a site absent from
 /// one had no live block), and once more when regrtest's `-R` driver has returned, at index
 /// warm-ups + runs, every site it wrote before. A leak site's growth must still be alive then:
@@ -198,6 +206,11 @@ pub enum Refill {
     Line(PythonFrame),
     /// In regrtest's cleanup, blocks of the site's size: CPython's free lists emptied.
     FreeLists,
+    /// Blocks of the site's size allocated during the warm-ups were freed meanwhile, and the
+    /// domain's sites together grew by less than its candidate leak sites did: a free list
+    /// rotating its blocks (one that objects made and dropped in turn pass through, one
+    /// allocated anew while an older one is freed).
+    WarmupBlocks,
 }
 
 /// [`leak_sites`], with the sites it let go as refills.
@@ -226,11 +239,10 @@ pub fn site_verdicts(series: &Series, c_frames: &dyn Fn(&[u64]) -> usize) -> Sit
             sum.bytes += count.bytes;
         }
     }
-    let domain_grows: BTreeSet<u8> = domain_totals
-        .iter()
-        .filter(|(_, total)| regrtest_rule(&site_deltas(series, total).0))
-        .map(|(&d, _)| d)
-        .collect();
+    let domain_growth: BTreeMap<u8, Vec<i64>> =
+        domain_totals.iter().map(|(&d, total)| (d, site_deltas(series, total).0)).collect();
+    let domain_grows: BTreeSet<u8> =
+        domain_growth.iter().filter(|(_, growth)| regrtest_rule(growth)).map(|(&d, _)| d).collect();
 
     let mut by_callers = candidates(series, c_frames, &domain_grows, PythonKey::Callers);
     let unexplained: BTreeSet<u8> = domain_grows.difference(&by_callers.grew).copied().collect();
@@ -245,6 +257,8 @@ pub fn site_verdicts(series: &Series, c_frames: &dyn Fn(&[u64]) -> usize) -> Sit
     let mut refill = vec![None; found.len()];
     flushed_refills(series, &found, &info, &mut refill);
     refilling(series, &found, &info, &mut refill);
+    // Last: it lets go only what the domain's own growth cannot account for.
+    warmup_refills(series, &found, &info, &domain_growth, &mut refill);
     let mut verdicts = SiteVerdicts {
         spread: unexplained.difference(&merged_by_innermost).filter_map(name).collect(),
         merged_by_innermost: merged_by_innermost.iter().filter_map(name).collect(),
@@ -496,6 +510,80 @@ fn refilling(series: &Series, candidates: &[LeakSite], info: &[Candidate], refil
     }
 }
 
+/// The candidates not yet taken that replace blocks allocated during the warm-ups, by domain
+/// and block size class, as a free list rotating its blocks does: each unittest class's
+/// `tearDown_exceptions` list, say, lives until the next class's is made, through the list free
+/// list, so a block made in a counted repetition may live on while one made in a warm-up dies.
+/// Their sites grow with no leak; the warm-up site, which counts in the domain's sum, shrinks.
+///
+/// Applied only to a domain whose remaining candidates, together, grew by more than the
+/// domain's sum of sites did in every counted repetition: that excess must be blocks that
+/// replaced others. A group of the candidates of one size class whose growth the frees of
+/// warm-up blocks of that class offset (see [`offsets`]) is let go if the remaining candidates
+/// still grow by at least as much as the domain in each counted repetition, so the domain's
+/// own growth, a leak, keeps its sites. Groups exactly offset (as many frees as new blocks in
+/// each repetition) go first; when several groups of the same rank could go but not all of
+/// them, which one is the leak is not known, and none goes.
+fn warmup_refills(
+    series: &Series,
+    candidates: &[LeakSite],
+    info: &[Candidate],
+    domain_growth: &BTreeMap<u8, Vec<i64>>,
+    refill: &mut [Option<Refill>],
+) {
+    let warmups = i64::from(series.warmups);
+    let mut by_class: BTreeMap<(u8, u64), BTreeMap<i64, i64>> = BTreeMap::new();
+    for (&(domain, size), frees) in &series.warmup_frees {
+        let pooled = by_class.entry((domain, size_class(size))).or_default();
+        for (&index, &blocks) in frees {
+            *pooled.entry(index).or_default() += blocks;
+        }
+    }
+    let grown = |members: &[usize], counted: usize| -> Vec<i64> {
+        (0..counted).map(|i| members.iter().map(|&m| candidates[m].blocks.get(i).copied().unwrap_or(0)).sum()).collect()
+    };
+    let at_least = |a: &[i64], b: &[i64]| a.iter().zip(b).all(|(x, y)| x >= y);
+    for (&domain, growth) in domain_growth {
+        let counted = growth.len();
+        loop {
+            let remaining: Vec<usize> =
+                (0..candidates.len()).filter(|&i| refill[i].is_none() && info[i].domain == domain).collect();
+            let sum = grown(&remaining, counted);
+            if counted == 0 || !sum.iter().zip(growth).all(|(c, d)| c > d) {
+                break;
+            }
+            // (exactly offset, members) of each size class that may go on its own.
+            let mut eligible: Vec<(bool, Vec<usize>)> = Vec::new();
+            for (&(_, class), frees) in by_class.range((domain, 0)..=(domain, u64::MAX)) {
+                let members: Vec<usize> =
+                    remaining.iter().copied().filter(|&i| info[i].size.map(size_class) == Some(class)).collect();
+                let freed = |index: i64| frees.get(&index).copied().unwrap_or(0);
+                if !offsets(series, candidates, &members, freed) {
+                    continue;
+                }
+                let theirs = grown(&members, counted);
+                let after: Vec<i64> = sum.iter().zip(&theirs).map(|(s, t)| s - t).collect();
+                if !at_least(&after, growth) {
+                    continue;
+                }
+                let exact = theirs.iter().enumerate().all(|(i, &t)| t == freed(warmups + i as i64));
+                eligible.push((exact, members));
+            }
+            let exact = eligible.iter().any(|(exact, _)| *exact);
+            let best: Vec<&Vec<usize>> =
+                eligible.iter().filter(|(e, _)| *e == exact).map(|(_, members)| members).collect();
+            let together: Vec<usize> = best.iter().flat_map(|members| members.iter().copied()).collect();
+            let after: Vec<i64> = sum.iter().zip(grown(&together, counted)).map(|(s, t)| s - t).collect();
+            if together.is_empty() || !at_least(&after, growth) {
+                break;
+            }
+            for member in together {
+                refill[member] = Some(Refill::WarmupBlocks);
+            }
+        }
+    }
+}
+
 /// The allocator's size class of a block: requests that round up to the same 16 bytes are
 /// alike (pymalloc's classes; an int made by arithmetic may be 4 bytes larger than the same
 /// int made by `PyLong_FromSsize_t`).
@@ -637,6 +725,74 @@ mod tests {
         s.cleanup_frees.insert((b'm', 56), (3..6).map(|i| (i, 1)).collect());
         s.cleanup_frees.insert((b'o', 72), [(3, 1), (5, 1)].into_iter().collect());
         assert_eq!(leak_sites(&s).len(), 2);
+    }
+
+    #[test]
+    fn sites_replacing_warm_up_blocks_beside_a_leak_are_let_go_only_as_far_as_the_domain_allows() {
+        // test_classes4 (four TestCase classes and a leak, -R 3:3) as the shim saw it: obj grows
+        // by one block per repetition, the leak's; each class's `tearDown_exceptions` list
+        // (56 bytes) rotates through the list free list, one made in each counted repetition
+        // while one made in a warm-up dies.
+        let mut s = series(&[(0, 0, 0); 7], 3, 3);
+        let site = |s: &mut Series, id: u32, points: &[(i64, i64)], size: i64, stack: Vec<u64>| {
+            s.sites.insert(id, (b'o', site_counts(points, size)));
+            if !stack.is_empty() {
+                s.block_sizes.insert(id, size as u64);
+            }
+            s.stacks.insert(id, stack);
+        };
+        site(&mut s, 2, &[(2, 16), (3, 11), (4, 8), (5, 7), (6, 24)], 64, vec![]); // the warm-up site
+        site(&mut s, 203, &[(3, 1), (4, 2), (5, 3), (6, 3)], 16, vec![0x10]); // object_new: the leak
+        site(&mut s, 228, &[(3, 1), (4, 2), (5, 3), (6, 3)], 56, vec![0x20]); // PyList_New
+        site(&mut s, 254, &[(3, 1), (4, 1), (5, 1), (6, 1)], 160, vec![0x30]);
+        site(&mut s, 255, &[(3, 1), (4, 1), (5, 1), (6, 1)], 400, vec![0x40]);
+        site(&mut s, 323, &[(3, 1), (4, 2), (5, 2), (6, 0)], 32, vec![0x50]);
+        site(&mut s, 324, &[(3, 1), (4, 2), (5, 2), (6, 0)], 28, vec![0x60]);
+        let stacks = |s: &Series| -> (Vec<u64>, Vec<(u64, Refill)>) {
+            let verdicts = site_verdicts(s, &|stack: &[u64]| stack.len());
+            (
+                verdicts.leaks.iter().map(|l| l.stack[0]).collect(),
+                verdicts.refills.iter().map(|(l, r)| (l.stack[0], r.clone())).collect(),
+            )
+        };
+        assert_eq!(stacks(&s).0.len(), 2, "without the warm-up frees: both");
+        let frees = |s: &mut Series, domain: u8, size: u64, blocks: &[i64]| {
+            s.warmup_frees.insert((domain, size), (3..).zip(blocks.iter().copied()).collect());
+        };
+        for size in [28, 32, 160, 400] {
+            frees(&mut s, b'o', size, &[1, usize::from(size < 100) as i64, 0]);
+        }
+        frees(&mut s, b'm', 32, &[0, 1, 0]);
+        frees(&mut s, b'o', 56, &[1, 1, 1]);
+        assert_eq!(stacks(&s), (vec![0x10], vec![(0x20, Refill::WarmupBlocks)]));
+
+        // Warm-up blocks of the leak's size freed as often: either site could be the one that
+        // replaced them, and only one may go (the domain grew). Not knowing which, none goes.
+        frees(&mut s, b'o', 16, &[1, 1, 1]);
+        assert_eq!(stacks(&s).0.len(), 2);
+        // Exactly as many frees as new blocks at the list site only: that one goes first, and
+        // then the rest grow as much as the domain.
+        frees(&mut s, b'o', 16, &[2, 1, 1]);
+        assert_eq!(stacks(&s), (vec![0x10], vec![(0x20, Refill::WarmupBlocks)]));
+        s.warmup_frees.remove(&(b'o', 16));
+
+        // A leak of lists beside the rotation: their site grows by two, offset by one.
+        site(&mut s, 228, &[(3, 2), (4, 4), (5, 6), (6, 6)], 56, vec![0x20]);
+        site(&mut s, 2, &[(2, 16), (3, 11), (4, 8), (5, 7), (6, 24)], 64, vec![]);
+        assert_eq!(stacks(&s).0.len(), 2);
+        site(&mut s, 228, &[(3, 1), (4, 2), (5, 3), (6, 3)], 56, vec![0x20]);
+
+        // The domain grew as much as its candidate sites (the warm-up blocks freed elsewhere were
+        // replaced elsewhere): nothing to explain, nothing let go.
+        site(&mut s, 2, &[(2, 16), (3, 16), (4, 16), (5, 16), (6, 24)], 64, vec![]);
+        assert_eq!(stacks(&s).0.len(), 2);
+        // Two rotations and a leak: both rotations go, the leak stays.
+        site(&mut s, 2, &[(2, 16), (3, 10), (4, 6), (5, 4), (6, 24)], 64, vec![]);
+        site(&mut s, 229, &[(3, 1), (4, 2), (5, 3), (6, 3)], 96, vec![0x70]);
+        frees(&mut s, b'o', 96, &[1, 1, 1]);
+        let (leaks, refills) = stacks(&s);
+        assert_eq!(leaks, [0x10]);
+        assert_eq!(refills.len(), 2);
     }
 
     #[test]

@@ -943,7 +943,9 @@ fn test_report(test: &regrtest::TestResult, series: Option<&Series>, join: &Join
 }
 
 /// One note per Python line whose frees of blocks from before the test offset the growth of
-/// sites allocated while it ran (see [`leaks::SiteVerdicts::refills`]).
+/// sites allocated while it ran, one for the sites offset by free lists emptied in regrtest's
+/// cleanup, and one for those offset by frees of warm-up blocks (see
+/// [`leaks::SiteVerdicts::refills`]).
 fn refill_notes(
     refills: &[(leaks::LeakSite, leaks::Refill)],
     modules: &[crate::shim_events::ModuleRecord],
@@ -982,6 +984,12 @@ fn refill_notes(
                 "no leak site: {} grew in every counted repetition, and regrtest's cleanup freed as many \
                  blocks of the same size allocated before the test (a cache full before the test whose \
                  evicted entries went to CPython's free lists, emptied by gc.collect()?)",
+                sites.join(", ")
+            ),
+            leaks::Refill::WarmupBlocks => format!(
+                "no leak site: {} grew in every counted repetition, but as many blocks of the same size \
+                 allocated during the warm-ups were freed meanwhile, and the domain grew by less than its \
+                 sites did (a free list rotating its blocks, as unittest's per-class lists do?)",
                 sites.join(", ")
             ),
         })
