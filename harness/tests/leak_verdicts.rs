@@ -573,6 +573,25 @@ fn a_leak_beside_frees_of_old_blocks_is_found() {
     assert!(!test["notes"].to_string().contains("no leak site"), "{test}");
 }
 
+/// A leak beside several TestCase classes, sequentially and with `-j 2`: each class's
+/// `tearDown_exceptions` list (unittest's `doClassCleanups`) rotates through the list free
+/// list, so lists made in the counted repetitions live on while lists made in the warm-ups die.
+/// Their site grew in every counted repetition, the domain only by the leak: the leak is the
+/// only site, and a note names the list site as a refill of warm-up blocks.
+#[test]
+fn a_leak_beside_several_test_classes_is_the_only_site() {
+    let dir = testdir();
+    for flags in [&[][..], &["-j2"]] {
+        let tests: Vec<&str> = flags.iter().copied().chain(["test_leak_beside_classes"]).collect();
+        let run = leakcheck(&[], &as_strs(&regrtest_argv(dir.path(), &[], &tests)));
+        let test = run.test("test_leak_beside_classes");
+        assert_eq!(domain(test, "obj")["blocks"], json!([1, 1, 1]), "{test}");
+        assert_single_site(test, "obj", "leak_object", "PyType_GenericNew(");
+        let notes = test["notes"].to_string();
+        assert!(notes.contains("no leak site: PyList_New") && notes.contains("during the warm-ups"), "{test}");
+    }
+}
+
 /// A test that restarts tracemalloc in every repetition under `-X tracemalloc=1` takes the
 /// hooks out each time: no domain counts, and no leak sites either (the hooks saw allocations
 /// whose frees they missed), so no leak verdict.
