@@ -26,9 +26,9 @@
 //! end on, `ufree PID TEST INDEX DOMAIN BLOCKS BYTES LINE FILE FUNCTION` counts the frees of
 //! blocks older than the window in the repetition it ends, by Python line and block size
 //! ([`Tracker::write_untracked_frees`]), and `wfree PID TEST INDEX DOMAIN BLOCKS BYTES` those
-//! of warm-up blocks, by block size ([`Tracker::write_warmup_frees`]). At the end, `objtype PID
-//! - SITE NAME` for each Python type found among the live blocks of an `obj` site that may leak
-//! ([`crate::objtype`]). Symbolization happens in the harness. `incomplete PID TEST INDEX REASON` says that the shim stopped
+//! of warm-up blocks, by block size ([`Tracker::write_warmup_frees`]). At the end,
+//! `objtype PID - SITE NAME` for each Python type found among the live blocks of an `obj` site
+//! that may leak ([`crate::objtype`]). Symbolization happens in the harness. `incomplete PID TEST INDEX REASON` says that the shim stopped
 //! attributing during the test's window (REASON `out of memory`: its own bookkeeping could not
 //! get memory, see [`crate::fallible`]): from measurement INDEX on the test has no site records,
 //! and the harness reports no leak sites for it. The domains' counts go on regardless.
@@ -885,6 +885,7 @@ mod tests {
         let mut lines: Vec<&str> = text.lines().map(|l| l.split_once('\t').unwrap().1).collect();
         lines.sort();
         // Not the counted block of 0x5000 either.
+        // SAFETY: getpid has no preconditions.
         let pid = unsafe { libc::getpid() };
         assert_eq!(lines, [format!("{pid}\tt\t3\to\t1\t16"), format!("{pid}\tt\t3\to\t2\t112")], "{text}");
         assert!(text.lines().all(|l| l.starts_with("wfree\t")));
