@@ -1,7 +1,7 @@
 /* _hangfix: an extension module that deadlocks on purpose, for leakcheck's hang watch.
  *
  * Each function blocks forever in a way `leakcheck` must diagnose and end; the GIL is released
- * while blocking, as real C code that waits does.
+ * while blocking, as real C code that waits does (but in `gil_cycle`, whose bug is not to).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -215,12 +215,40 @@ stdio_cycle(PyObject *self, PyObject *unused)
     Py_RETURN_NONE;
 }
 
+static pthread_mutex_t gil_gate = PTHREAD_MUTEX_INITIALIZER;
+static sem_t gate_locked;
+
+static void *
+hold_gate_take_gil(void *unused)
+{
+    pthread_mutex_lock(&gil_gate);
+    sem_post(&gate_locked);
+    PyGILState_STATE state = PyGILState_Ensure(); /* deadlocks: the caller holds the GIL */
+    PyGILState_Release(state);
+    pthread_mutex_unlock(&gil_gate);
+    return NULL;
+}
+
+/* The classic extension bug: the caller keeps the GIL while it waits for a mutex that a thread
+ * holds, and that thread waits for the GIL. */
+static PyObject *
+gil_cycle(PyObject *self, PyObject *unused)
+{
+    pthread_t holder;
+    sem_init(&gate_locked, 0, 0);
+    pthread_create(&holder, NULL, hold_gate_take_gil, NULL);
+    sem_wait(&gate_locked);
+    pthread_mutex_lock(&gil_gate); /* deadlocks: the thread holds it, and waits for the GIL */
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef hangfix_methods[] = {
     {"mutex_cycle", mutex_cycle, METH_NOARGS, "Deadlock two threads on two mutexes."},
     {"fork_with_locked_mutex", fork_with_locked_mutex, METH_NOARGS, "Fork while a mutex is held."},
     {"pshared_wait", pshared_wait, METH_O, "A child waits for a process-shared mutex its parent holds."},
     {"stdio_wait", stdio_wait, METH_O, "Write to stderr while a thread holds its lock for a while."},
     {"stdio_cycle", stdio_cycle, METH_NOARGS, "Deadlock stderr's lock against a mutex."},
+    {"gil_cycle", gil_cycle, METH_NOARGS, "Deadlock the GIL against a mutex."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -32,6 +32,7 @@ fn testdir_for(python: &str) -> tempfile::TempDir {
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../c");
     let more = [
         "test_hang_mutex_cycle",
+        "test_hang_gil_cycle",
         "test_compile_new_names",
         "test_leak_strings",
         "test_cache_full_before",
@@ -159,6 +160,22 @@ fn a_deadlocked_worker_is_named_and_ended() {
         .collect();
     assert!(python_functions.contains(&"test_mutex_cycle"), "{python_functions:?}");
     assert_eq!(run.test("test_balanced")["outcome"], "passed", "regrtest went on");
+}
+
+/// The GIL against a mutex: 3.13's GIL and its holder are read through `_Py_DebugOffsets`, so
+/// the cycle is proved (with the hang timeout off, only a proof reports it).
+#[test]
+fn a_gil_against_mutex_deadlock_is_a_lock_cycle() {
+    let python = python313();
+    let dir = testdir_for(&python);
+    let argv = common::regrtest_with(&python, dir.path(), &[], &["test_hang_gil_cycle"]);
+    let run = leakcheck(&["--hang-timeout", "0"], &as_strs(&argv));
+    assert_eq!(run.code(), Some(102), "{}", run.stderr);
+    let hangs = run.json()["hangs"].as_array().expect("hangs");
+    assert_eq!(hangs.len(), 1, "{hangs:#?}");
+    assert_eq!(hangs[0]["diagnosis"]["kind"], "lock-cycle", "{hangs:#?}");
+    let locks = hangs[0]["diagnosis"]["locks"].as_array().expect("locks");
+    assert!(locks.iter().any(|l| l["name"] == "GIL"), "{locks:?}");
 }
 
 /// `-R 2:2`: 3.13's `runtest_refleak` also keeps `alloc_before`/`rc_before` from one

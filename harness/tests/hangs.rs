@@ -95,6 +95,28 @@ fn a_mutex_cycle_is_diagnosed_and_ended() {
     assert_tree_gone(dir.path());
 }
 
+/// The GIL against a mutex: its holder is read from the interpreter, so the cycle is proved
+/// within seconds, sequentially and in a `-j` worker, rather than after the hang timeout.
+#[test]
+fn a_gil_held_while_waiting_for_a_mutex_whose_holder_waits_for_the_gil_is_a_cycle() {
+    for flags in [&[][..], &["-j", "2"][..]] {
+        let dir = testdir();
+        let run = leakcheck(&["--hang-timeout", "0"], &as_strs(&regrtest(dir.path(), flags, &["test_hang_gil_cycle"])));
+        let hang = only_hang(&run);
+        assert_eq!(hang["diagnosis"]["kind"], "lock-cycle", "{flags:?}: {hang}");
+        assert_eq!(hang["test"], "test_hang_gil_cycle");
+        let locks = hang["diagnosis"]["locks"].as_array().expect("locks");
+        assert_eq!(locks.len(), 2, "{hang}");
+        assert!(locks.iter().any(|l| l["name"] == "GIL"), "{hang}");
+        assert!(hang["diagnosis"]["summary"].as_str().is_some_and(|s| s.contains("waits for the GIL")), "{hang}");
+        assert!(has_frame(hang, "gil_cycle", hangfix_line("pthread_mutex_lock(&gil_gate); /* deadlocks")), "{hang}");
+        assert!(has_frame(hang, "hold_gate_take_gil", hangfix_line("PyGILState_Ensure(); /* deadlocks")), "{hang}");
+        assert_eq!(run.test("test_hang_gil_cycle")["outcome"], "hung");
+        assert_eq!(run.code(), Some(102), "{}", run.stderr);
+        assert_tree_gone(dir.path());
+    }
+}
+
 #[test]
 fn a_mutex_cycle_is_reported_with_the_hang_timeout_off() {
     // 0 turns off the no-progress verdict, not the proofs.

@@ -18,6 +18,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use super::gil::{GilState, GIL_WAIT_FUNCTIONS};
 use crate::symbolize::Frame;
 
 /// What the inspection saw of one thread.
@@ -41,6 +42,9 @@ pub struct ProcessView {
     /// A child that its parent forked without exec: same executable and command line.
     pub forked_child: bool,
     pub threads: Vec<ThreadView>,
+    /// CPython's GIL and its holder, when a thread waits for it and the interpreter's layout is
+    /// known (see `gil.rs`).
+    pub gil: Option<GilState>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -57,6 +61,9 @@ pub enum DiagnosisKind {
 pub struct LockInfo {
     /// Address of the mutex in the process, as `"0x..."`.
     pub address: String,
+    /// What the lock is when it is no plain mutex: `"GIL"` for CPython's GIL.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     /// The owner TID the mutex records.
     pub owner: i32,
     /// Threads waiting for it.
@@ -126,6 +133,12 @@ pub fn waits_on_mutex(frames: &[Frame]) -> bool {
         .is_some_and(|n| MUTEX_LOCK_FUNCTIONS.contains(&n))
 }
 
+/// Whether the thread's innermost frames are a wait for CPython's GIL: `take_gil` among the
+/// first few (below it: the condition variable's wait and glibc's futex calls).
+pub fn waits_for_gil(frames: &[Frame]) -> bool {
+    frames.iter().take(8).any(|f| f.function.as_deref().is_some_and(|n| GIL_WAIT_FUNCTIONS.contains(&n)))
+}
+
 /// The provable reason `process` is stuck, if any.
 pub fn diagnose(process: &ProcessView) -> Option<Diagnosis> {
     if let Some(known) = known_signature(process) {
@@ -133,10 +146,23 @@ pub fn diagnose(process: &ProcessView) -> Option<Diagnosis> {
     }
     let tids: Vec<i32> = process.threads.iter().map(|t| t.tid).collect();
     // Mutex waits: thread -> (mutex, owner).
-    let waits: BTreeMap<i32, (u64, i32)> =
+    let mut waits: BTreeMap<i32, (u64, i32)> =
         process.threads.iter().filter_map(|t| Some((t.tid, (t.futex?, t.mutex_owner.filter(|&o| o > 0)?)))).collect();
+    // GIL waits: a thread in `take_gil` waits for the thread holding the GIL (a timed wait,
+    // repeated: it asks the holder to drop the GIL every 5 ms, and the holder never does while
+    // it sleeps in an untimed wait of its own). The holder is one of the process's threads: a
+    // GIL whose holder is gone proves nothing here, only a cycle does.
+    let gil = process.gil.and_then(|gil| Some((gil.address, gil.holder.filter(|h| tids.contains(h))?)));
+    if let Some((address, holder)) = gil {
+        for thread in process.threads.iter().filter(|t| t.tid != holder && waits_for_gil(&t.frames)) {
+            waits.entry(thread.tid).or_insert((address, holder));
+        }
+    }
+    let is_gil = |address: u64| gil.is_some_and(|(gil, _)| gil == address);
+    let name = |address: u64| if is_gil(address) { format!("the GIL ({address:#x})") } else { format!("{address:#x}") };
     let lock = |address: u64, owner: i32| LockInfo {
         address: format!("{address:#x}"),
+        name: is_gil(address).then(|| "GIL".to_owned()),
         owner,
         waiters: waits.iter().filter(|(_, &(a, _))| a == address).map(|(&t, _)| t).collect(),
     };
@@ -170,7 +196,7 @@ pub fn diagnose(process: &ProcessView) -> Option<Diagnosis> {
                 let locks: Vec<LockInfo> = cycle.iter().map(|t| lock(waits[t].0, waits[t].1)).collect();
                 let chain: Vec<String> = cycle
                     .iter()
-                    .map(|t| format!("thread {t} waits for {:#x} held by thread {}", waits[t].0, waits[t].1))
+                    .map(|t| format!("thread {t} waits for {} held by thread {}", name(waits[t].0), waits[t].1))
                     .collect();
                 return Some(Diagnosis {
                     kind: DiagnosisKind::LockCycle,
@@ -288,17 +314,69 @@ mod tests {
             pid: 100,
             forked_child: false,
             threads: vec![joiner(100), mutex_waiter(101, 0xa0, 102), mutex_waiter(102, 0xb0, 101)],
+            gil: None,
         };
         let d = diagnose(&process).expect("a deadlock");
         assert_eq!(d.kind, DiagnosisKind::LockCycle);
         assert_eq!(d.threads, [101, 102]);
         assert_eq!(d.locks.len(), 2);
-        assert_eq!(d.locks[0], LockInfo { address: "0xa0".into(), owner: 102, waiters: vec![101] });
+        assert_eq!(d.locks[0], LockInfo { address: "0xa0".into(), name: None, owner: 102, waiters: vec![101] });
+    }
+
+    /// A thread in `take_gil` (a timed wait, not the untimed futex a mutex waiter has).
+    fn gil_waiter(tid: i32) -> ThreadView {
+        ThreadView {
+            tid,
+            state: 'S',
+            frames: vec![
+                frame("__futex_abstimed_wait_common", "libc.so.6"),
+                frame("pthread_cond_timedwait", "libc.so.6"),
+                frame("take_gil", "python3.11d"),
+                frame("PyEval_RestoreThread", "python3.11d"),
+            ],
+            futex: None,
+            mutex_owner: None,
+        }
+    }
+
+    #[test]
+    fn a_gil_holder_waiting_for_a_mutex_that_a_gil_waiter_holds_is_a_cycle() {
+        let gil = GilState { address: 0x600, holder: Some(100) };
+        let process = ProcessView {
+            pid: 100,
+            forked_child: false,
+            threads: vec![mutex_waiter(100, 0xa0, 101), gil_waiter(101), gil_waiter(102)],
+            gil: Some(gil),
+        };
+        let d = diagnose(&process).expect("a deadlock");
+        assert_eq!(d.kind, DiagnosisKind::LockCycle);
+        assert_eq!(d.threads, [100, 101]);
+        assert_eq!(
+            d.locks[1],
+            LockInfo { address: "0x600".into(), name: Some("GIL".into()), owner: 100, waiters: vec![101, 102] }
+        );
+        assert!(d.summary.contains("thread 101 waits for the GIL (0x600) held by thread 100"), "{}", d.summary);
+
+        // The GIL holder waiting for a mutex nobody waiting for the GIL holds: no proof.
+        let threads = vec![mutex_waiter(100, 0xa0, 102), gil_waiter(101), joiner(102)];
+        let process = ProcessView { gil: Some(gil), threads, ..process };
+        assert_eq!(diagnose(&process), None);
+        // Nor when the GIL is free, or its holder is no thread of the process.
+        for gil in [GilState { holder: None, ..gil }, GilState { holder: Some(555), ..gil }] {
+            let process = ProcessView {
+                pid: 100,
+                forked_child: false,
+                threads: vec![mutex_waiter(100, 0xa0, 101), gil_waiter(101)],
+                gil: Some(gil),
+            };
+            assert_eq!(diagnose(&process), None, "{gil:?}");
+        }
     }
 
     #[test]
     fn a_mutex_owned_by_a_thread_that_is_not_there_was_inherited_locked() {
-        let process = ProcessView { pid: 200, forked_child: true, threads: vec![mutex_waiter(200, 0xc0, 150)] };
+        let process =
+            ProcessView { pid: 200, forked_child: true, threads: vec![mutex_waiter(200, 0xc0, 150)], gil: None };
         let d = diagnose(&process).expect("a deadlock");
         assert_eq!(d.kind, DiagnosisKind::LockOwnerGone);
         assert!(d.summary.contains("inherited it locked"), "{}", d.summary);
@@ -310,11 +388,15 @@ mod tests {
         // 101 waits for a mutex held by 102, which sleeps elsewhere: slow, not stuck for sure.
         let mut sleeper = joiner(102);
         sleeper.futex = None;
-        let process =
-            ProcessView { pid: 100, forked_child: false, threads: vec![mutex_waiter(101, 0xa0, 102), sleeper] };
+        let process = ProcessView {
+            pid: 100,
+            forked_child: false,
+            threads: vec![mutex_waiter(101, 0xa0, 102), sleeper],
+            gil: None,
+        };
         assert_eq!(diagnose(&process), None);
         // Python locks are semaphores: no owner recorded, no proof.
-        let process = ProcessView { pid: 100, forked_child: false, threads: vec![joiner(100), joiner(101)] };
+        let process = ProcessView { pid: 100, forked_child: false, threads: vec![joiner(100), joiner(101)], gil: None };
         assert_eq!(diagnose(&process), None);
     }
 
@@ -331,7 +413,7 @@ mod tests {
             futex: Some(0xd0),
             mutex_owner: Some(77),
         };
-        let process = ProcessView { pid: 300, forked_child: true, threads: vec![stuck] };
+        let process = ProcessView { pid: 300, forked_child: true, threads: vec![stuck], gil: None };
         let d = diagnose(&process).expect("known");
         assert_eq!(d.kind, DiagnosisKind::KnownSignature);
         assert_eq!(d.reference.as_deref(), Some("bpo-45200"));
@@ -374,7 +456,7 @@ mod tests {
             futex: Some(0x6060_0008_d750),
             mutex_owner: None,
         };
-        ProcessView { pid: 10630, forked_child: true, threads: vec![main_thread, new_thread] }
+        ProcessView { pid: 10630, forked_child: true, threads: vec![main_thread, new_thread], gil: None }
     }
 
     #[test]

@@ -5,9 +5,12 @@
 //! ([`procfs`]): cheap, and nothing more happens while tests make progress.
 //!
 //! - **Early**: a process whose threads all sleep, with at least one in a futex wait without a
-//!   timeout, and no CPU time spent for [`QUICK`], is stopped with ptrace ([`remote`]), its
+//!   timeout, and no CPU time spent for [`QUICK`] (or whose threads in such waits stay in the
+//!   same waits without running for that long, while others wake from timed waits: a GIL
+//!   waiter asks for the GIL every 5 ms), is stopped with ptrace ([`remote`]), once, its
 //!   threads' native stacks are unwound ([`stacks`]) and symbolized, the owner TID of every glibc
-//!   mutex a thread waits for is read, and [`diagnose`](mod@diagnose) looks for a proof: a lock cycle, a lock
+//!   mutex a thread waits for is read, and the GIL's holder when a thread waits for the GIL
+//!   ([`gil`]), and [`diagnose`](mod@diagnose) looks for a proof: a lock cycle, a lock
 //!   whose owner is gone, a known signature. A quiet sleeper (`time.sleep`) sleeps in
 //!   `clock_nanosleep`, a waiter with a timeout in a timed futex wait: neither is inspected.
 //! - **Late**: when the tree printed nothing but regrtest's `running: ...` heartbeats for the
@@ -29,6 +32,7 @@
 //! why and keeps what `/proc` showed.
 
 pub mod diagnose;
+pub mod gil;
 pub mod procfs;
 pub mod remote;
 pub mod stacks;
@@ -103,6 +107,8 @@ pub struct HangReport {
 #[derive(Debug, Default)]
 struct Tracked {
     cpu: u64,
+    /// The threads in an untimed futex wait at the last tick: `(tid, futex, CPU ticks)`.
+    waiters: Vec<(i32, u64, u64)>,
     still_since: Option<Instant>,
     inspected: bool,
 }
@@ -234,7 +240,8 @@ impl HangWatch {
         for (pid, sample) in &tree {
             let tracked = self.tracked.get(pid);
             let still = sample.all_blocked() && tracked.is_some_and(|t| t.cpu == sample.cpu_ticks());
-            if still || *pid == command || sample.ppid == command {
+            let had_waiters = tracked.is_some_and(|t| !t.waiters.is_empty());
+            if still || had_waiters || *pid == command || sample.ppid == command {
                 detailed.insert(*pid);
             }
         }
@@ -252,6 +259,20 @@ impl HangWatch {
             let cpu = sample.cpu_ticks();
             let still = sample.all_blocked() && cpu == tracked.cpu;
             tracked.cpu = cpu;
+            // Or: the same threads still in the same untimed futex waits, without running since,
+            // while other threads spend a little CPU in timed waits (a GIL waiter wakes every
+            // 5 ms to ask for it). Inspected once, like a still process.
+            let waiters: Vec<(i32, u64, u64)> = sample
+                .threads
+                .iter()
+                .filter_map(|t| {
+                    let syscall = t.syscall.filter(|s| s.is_untimed_futex_wait())?;
+                    Some((t.tid, syscall.futex_address()?, t.cpu_ticks))
+                })
+                .collect();
+            let waiters_still = !waiters.is_empty() && waiters == tracked.waiters;
+            tracked.waiters = waiters;
+            let still = still || waiters_still;
             if !still {
                 tracked.still_since = None;
                 tracked.inspected = false;
@@ -459,10 +480,17 @@ fn inspect(
                 python_frames: Vec::new(),
             });
         }
+        // Who holds the GIL, read while the process is still stopped, when a thread waits for it.
+        let gil = match (&stopped, &stacks) {
+            (Ok(_), Some(stacks)) if views.iter().any(|v| diagnose::waits_for_gil(&v.frames)) => {
+                gil::read(&memory, stacks.modules(), symbolizer)
+            }
+            _ => None,
+        };
         drop(stopped);
         let parent = tree.get(&sample.ppid);
         let forked_child = parent.is_some_and(|p| p.exe == sample.exe && p.argv == sample.argv);
-        let view = ProcessView { pid: sample.pid, forked_child, threads: views };
+        let view = ProcessView { pid: sample.pid, forked_child, threads: views, gil };
         let report = ProcessReport { pid: sample.pid, command: sample.argv.join(" "), threads };
         (view, report, notes)
     }

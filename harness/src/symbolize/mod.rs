@@ -220,6 +220,12 @@ impl Symbolizer {
         })
     }
 
+    /// The ELF virtual address of the symbol `name` (as the symbol table spells it, mangled) in
+    /// `module` (loaded and cached like [`Symbolizer::symbolize`] does), if it defines one.
+    pub fn symbol_address(&self, module: &Path, name: &str) -> Option<u64> {
+        self.module(module).symbol_address(name)
+    }
+
     /// The GNU build ID of `module` (loaded and cached like [`Symbolizer::symbolize`] does), if
     /// it has one.
     pub fn build_id(&self, module: &Path) -> Option<Vec<u8>> {

@@ -160,6 +160,11 @@ impl Module {
         self.dwarf.as_ref().is_some_and(DwarfData::skeleton_met)
     }
 
+    /// The ELF virtual address of the symbol `name`, if the symbol table defines it.
+    pub(super) fn symbol_address(&self, name: &str) -> Option<u64> {
+        self.symbols.address_of(name)
+    }
+
     /// The symbol table entry covering `address`: `(name, start, size)` for `DATA` requests.
     pub(super) fn data_symbol(&self, address: u64) -> Option<(&str, u64, u64)> {
         self.symbols.lookup(address, &mut 0).map(|s| (s.name, s.start, s.size))

@@ -100,6 +100,12 @@ impl SymbolTable {
         table
     }
 
+    /// The address of the symbol named `name` (as the table spells it, not demangled), if one
+    /// is defined; the first in address order when several are.
+    pub(super) fn address_of(&self, name: &str) -> Option<u64> {
+        self.symbols.iter().find(|s| &*s.name == name).map(|s| s.address)
+    }
+
     pub(super) fn is_empty(&self) -> bool {
         self.symbols.is_empty()
     }
