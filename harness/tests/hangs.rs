@@ -235,6 +235,24 @@ fn a_silent_loop_of_short_sleeps_becomes_no_progress_after_the_timeout() {
     assert_tree_gone(dir.path());
 }
 
+/// The same loop with each sleep in a new `sleep` process (a new thread each time, never seen
+/// asleep before): still a loop, not one sleep.
+#[test]
+fn a_silent_loop_of_sleep_processes_becomes_no_progress_after_the_timeout() {
+    let dir = testdir();
+    let run = leakcheck_in(
+        None,
+        &["--hang-timeout", "4", "--grace", "2"],
+        &as_strs(&regrtest(dir.path(), &[], &["test_busy_loop"])),
+        &[("LEAKCHECK_FIXTURE_SPIN", "60"), ("LEAKCHECK_FIXTURE_NAP", "3"), ("LEAKCHECK_FIXTURE_NAP_PROCESS", "1")],
+    );
+    let hang = only_hang(&run);
+    assert_eq!(hang["diagnosis"]["kind"], "no-progress", "{hang}");
+    assert_eq!(hang["test"], "test_busy_loop");
+    assert_eq!(run.code(), Some(102), "{}", run.stderr);
+    assert_tree_gone(dir.path());
+}
+
 #[test]
 fn a_mutex_shared_with_a_live_process_is_not_a_hang() {
     // The child waits 5 s for a process-shared mutex its parent holds: its owner is no thread of

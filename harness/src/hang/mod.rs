@@ -19,7 +19,9 @@
 //!   `no-progress` unless a proof turns up; one process per silence. Not while a thread of it
 //!   is in one quiet sleep (`time.sleep(20)`) that ends before buildbot's no-output limit: that
 //!   test is waiting for the time to pass, not stuck. A loop of short sleeps is no such sleep
-//!   (the thread wakes between them) and is reported like a busy loop.
+//!   (the thread wakes between them, or, one `sleep` process after another, the sleep seen
+//!   ended and another began in the same process or a new child of it) and is reported like a
+//!   busy loop.
 //!
 //! Then: SIGUSR1 to the stuck process if it catches it (regrtest registers faulthandler for it,
 //! and a process forked from regrtest inherits that, so the Python stacks of every thread are
@@ -121,6 +123,9 @@ struct Sleep {
     switches: u64,
     /// When the sleep ends at the latest.
     ends: Instant,
+    /// The sleeping process, and its parent.
+    pid: i32,
+    parent: i32,
 }
 
 /// A hang found, waiting for faulthandler's Python stacks before the process is ended.
@@ -152,6 +157,10 @@ pub struct HangWatch {
     /// Threads seen asleep during the current silence, by tid; `None` for one that woke up and
     /// slept again in it (a loop of short sleeps, not one sleep).
     sleeps: BTreeMap<i32, Option<Sleep>>,
+    /// Processes in which, or in a child of which, a sleep seen during the current silence
+    /// ended: a new sleep there is the next of a loop (`subprocess.run(["sleep", "1"])` over
+    /// and over: a new process, a new thread, each time), not one sleep.
+    sleeps_ended: BTreeSet<i32>,
     symbolizer: Symbolizer,
 }
 
@@ -181,6 +190,7 @@ impl HangWatch {
             hangs: Vec::new(),
             ended: BTreeSet::new(),
             sleeps: BTreeMap::new(),
+            sleeps_ended: BTreeSet::new(),
             symbolizer: Symbolizer::new(),
         }
     }
@@ -193,6 +203,7 @@ impl HangWatch {
         if !HEARTBEAT.is_match(line) {
             self.last_output = now;
             self.sleeps.clear();
+            self.sleeps_ended.clear();
         }
     }
 
@@ -306,6 +317,7 @@ impl HangWatch {
         };
         self.last_output = now; // one report per silence
         self.sleeps.clear();
+        self.sleeps_ended.clear();
         let Some(first) = tree.get(&target) else { return Vec::new() };
         let mut reports = Vec::new();
         let mut notes = Vec::new();
@@ -351,6 +363,23 @@ impl HangWatch {
     /// (see the module documentation). Remembers the sleeps it sees in [`Self::sleeps`].
     fn sleeping(&mut self, pids: &[i32], tree: &BTreeMap<i32, ProcessSample>, now: Instant) -> bool {
         let horizon = self.last_output + BUILDBOT_NO_OUTPUT_LIMIT.saturating_sub(REPORT_MARGIN);
+        // Sleeps of these processes (or of their children that are gone) that ended since.
+        let asleep_now: BTreeSet<i32> = pids
+            .iter()
+            .filter_map(|pid| tree.get(pid))
+            .flat_map(|s| &s.threads)
+            .filter(|t| t.syscall.is_some_and(|s| s.sleep_request().is_some()))
+            .map(|t| t.tid)
+            .collect();
+        for (tid, sleep) in self.sleeps.iter_mut() {
+            if let Some(ended) = sleep
+                .as_ref()
+                .filter(|s| (pids.contains(&s.pid) || pids.contains(&s.parent)) && !asleep_now.contains(tid))
+            {
+                self.sleeps_ended.extend([ended.pid, ended.parent]);
+                *sleep = None;
+            }
+        }
         let mut asleep = false;
         for sample in pids.iter().filter_map(|pid| tree.get(pid)) {
             for thread in &sample.threads {
@@ -364,10 +393,16 @@ impl HangWatch {
                         self.sleeps.insert(thread.tid, None);
                         None
                     }
+                    // The next sleep of a loop whose earlier sleep ended here.
+                    None if self.sleeps_ended.contains(&sample.pid) || self.sleeps_ended.contains(&sample.ppid) => {
+                        self.sleeps.insert(thread.tid, None);
+                        None
+                    }
                     None => {
                         let ends = sleep_end(sample.pid, syscall, now);
                         if let Some(ends) = ends {
-                            self.sleeps.insert(thread.tid, Some(Sleep { syscall, switches, ends }));
+                            let sleep = Sleep { syscall, switches, ends, pid: sample.pid, parent: sample.ppid };
+                            self.sleeps.insert(thread.tid, Some(sleep));
                         }
                         ends
                     }
