@@ -177,18 +177,28 @@ fn leak_words(case: &Case<'_>) -> String {
     }
 }
 
-/// `BUILDER BRANCH`, without repeating a branch the builder's name ends with (CPython's
-/// builder names do: `AMD64 Fedora Rawhide Refleaks 3.x`).
+/// `BUILDER BRANCH`, without repeating a branch the builder's name already names: CPython's
+/// builder names end with their branch (`AMD64 Fedora Rawhide Refleaks 3.13`), and those of the
+/// main branch with `3.x` while the build's `branch` property is `main`.
 fn on_where(builder: Option<&str>, branch: Option<&str>) -> Option<String> {
     let builder = builder.map(str::trim).filter(|b| !b.is_empty());
     let branch = branch.map(str::trim).filter(|b| !b.is_empty());
     match (builder, branch) {
-        (Some(b), Some(br)) if b.ends_with(br) => Some(b.to_owned()),
+        (Some(b), Some(br)) if names_branch(b, br) => Some(b.to_owned()),
         (Some(b), Some(br)) => Some(format!("{b} {br}")),
         (Some(b), None) => Some(b.to_owned()),
         (None, Some(br)) => Some(br.to_owned()),
         (None, None) => None,
     }
+}
+
+/// Whether the builder's name ends with the branch as its last word(s), or with `3.x` (the
+/// main branch's builders) when the branch is `main` (or `master`, its name until 2021).
+fn names_branch(builder: &str, branch: &str) -> bool {
+    let ends_with_word = |word: &str| {
+        builder.strip_suffix(word).is_some_and(|before| before.is_empty() || before.ends_with(char::is_whitespace))
+    };
+    ends_with_word(branch) || (matches!(branch, "main" | "master") && ends_with_word("3.x"))
 }
 
 fn clip(s: &str, max: usize) -> Cow<'_, str> {
@@ -434,6 +444,19 @@ mod tests {
     fn a_branch_the_builder_name_already_ends_with_is_not_repeated() {
         assert_eq!(on_where(Some("PPC64 Fedora 3.x"), Some("3.x")).as_deref(), Some("PPC64 Fedora 3.x"));
         assert_eq!(on_where(Some("leakcheck"), Some("main")).as_deref(), Some("leakcheck main"));
+        // The main branch's builders end with `3.x`, and their builds' branch is `main`.
+        for main in ["main", "master"] {
+            let on = on_where(Some("AMD64 Fedora Refleaks 3.x"), Some(main));
+            assert_eq!(on.as_deref(), Some("AMD64 Fedora Refleaks 3.x"), "{main}");
+        }
+        assert_eq!(
+            on_where(Some("AMD64 Fedora Refleaks 3.13"), Some("main")).as_deref(),
+            Some("AMD64 Fedora Refleaks 3.13 main")
+        );
+        // Only a whole word: a builder whose name merely ends with the branch's letters.
+        assert_eq!(on_where(Some("Debian domain"), Some("main")).as_deref(), Some("Debian domain main"));
+        assert_eq!(on_where(Some("AMD64 3.13"), Some("13")).as_deref(), Some("AMD64 3.13 13"));
+        assert_eq!(on_where(Some("3.x"), Some("3.x")).as_deref(), Some("3.x"));
         assert_eq!(on_where(None, Some("3.13")).as_deref(), Some("3.13"));
         assert_eq!(on_where(Some(""), None), None);
     }
