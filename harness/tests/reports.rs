@@ -665,6 +665,64 @@ fn a_finding_merged_from_several_tests_fails_each_of_them() {
     );
 }
 
+/// unittest prints a `FAIL:` header per failing subtest: a method whose subtests failed twice
+/// is one method in the draft's title and the JUnit failure's message (the JSON keeps every
+/// header), and its traceback comes once, under its headers. Builders of the main branch are
+/// named `... 3.x` while their builds' branch is `main`: the title names the branch once.
+#[test]
+fn a_method_with_failing_subtests_counts_once() {
+    let testdir = common::testdir();
+    let work = tempfile::tempdir().expect("temporary directory");
+    let xml = work.path().join("junit.xml");
+    let drafts = work.path().join("drafts");
+    let dir = common::path_str(testdir.path());
+    let command =
+        [common::python(), "-m", "test", "--testdir", &dir, "-v", "test_failing_subtests", "test_failing_kinds"];
+    let flags = [
+        "--junit-xml",
+        &common::path_str(&xml),
+        "--issue-draft",
+        &common::path_str(&drafts),
+        "--builder",
+        "AMD64 Fedora Refleaks 3.x",
+        "--branch",
+        "main",
+    ];
+    let run = sharing_children(|| common::leakcheck(&flags, &command));
+    assert_eq!(run.code(), Some(2), "regrtest's own status; stderr:\n{}", run.stderr);
+
+    let subtests = run.test("test_failing_subtests");
+    let headers = ["(i=2)", "(i=3)"].map(|p| format!("test_subtests (test_failing_subtests.Sub.test_subtests) {p}"));
+    assert_eq!(subtests["failed_methods"], serde_json::json!(headers), "one per header in the JSON");
+
+    let title = |file: &str| {
+        let draft = std::fs::read_to_string(drafts.join(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
+        draft.lines().next().unwrap_or_default().to_owned()
+    };
+    assert_eq!(
+        title("test_failing_subtests.md"),
+        "# test_failing_subtests: Sub.test_subtests fails on AMD64 Fedora Refleaks 3.x"
+    );
+    assert_eq!(
+        title("test_failing_kinds.md"),
+        "# test_failing_kinds: BadClassSetup.setUpClass and 2 more fail on AMD64 Fedora Refleaks 3.x"
+    );
+
+    assert_schema_valid(&xml);
+    let junit = python_json(READ_JUNIT, &[&xml]);
+    let failure = &case(&junit, "test_failing_subtests")["failures"][0];
+    assert_eq!(failure["message"], "regrtest: failed: Sub.test_subtests");
+    let text = failure["text"].as_str().unwrap_or_default();
+    let expected =
+        format!("FAIL/ERROR: {}\nFAIL/ERROR: {}\nTraceback (most recent call last):", headers[0], headers[1]);
+    assert!(text.contains(&expected), "{text}");
+    assert_eq!(text.matches("Traceback (most recent call last):").count(), 1, "{text}");
+    assert_eq!(
+        case(&junit, "test_failing_kinds")["failures"][0]["message"],
+        "regrtest: failed: BadClassSetup.setUpClass, Fails.test_fails, Sub.test_subtests"
+    );
+}
+
 /// regrtest with `-v` names every unittest method: each is a testcase of its own, beside its
 /// test file's, in the JSON (`methods`) and the JUnit XML, sequentially and from `-j 2` workers.
 #[test]

@@ -33,7 +33,7 @@ use std::borrow::Cow;
 use std::collections::HashSet;
 use std::fmt::Write as _;
 
-use super::junit::{cases, Case, FailureKind, RUN_CASE};
+use super::junit::{cases, distinct_methods, Case, FailureKind, RUN_CASE};
 use super::RunReport;
 use crate::escape::for_terminal;
 
@@ -109,7 +109,8 @@ pub fn issue_drafts_for(
 /// `test_x: TestClass.test_foo fails on BUILDER BRANCH`, `test_x leaks references on ...`.
 fn title(case: &Case<'_>, builder: Option<&str>, branch: Option<&str>) -> String {
     let name = if case.test.is_some() { clip(&case.name, 100) } else { Cow::Borrowed("the test run") };
-    let methods = &case.failed_methods;
+    // A method is counted once, however many of its subtests failed.
+    let methods = distinct_methods(&case.failed_methods);
     let has = |kind: FailureKind| case.failures.iter().any(|f| f.kind == kind);
     let what = if let Some(first) = methods.first() {
         let same_class = methods.iter().all(|m| m.class == first.class);

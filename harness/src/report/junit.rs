@@ -18,9 +18,11 @@
 //! failing ones), failing (`type="unittest"`) for `FAIL`, `ERROR` and `unexpected success`,
 //! skipped for a skip; these are not [`Case`]s, so drafts and annotations stay one per test.
 //! Problems of the run as a whole (the command could not start, was killed by a signal, was
-//! interrupted, a hang or finding no test owns) are a failing `<testcase classname="leakcheck"
-//! name="run">`. The suite carries the command, versions and statuses as `<property>`s and the
-//! whole text summary as `<system-out>`. The output validates against Jenkins' `junit-10.xsd`
+//! interrupted, a hang or finding no test owns) are a failing
+//! `<testcase classname="leakcheck" name="run">`. The failed methods a message names are each
+//! method once: unittest prints a `FAIL:` header per failing subtest. The suite carries the
+//! command, versions and statuses as `<property>`s and the whole text summary as
+//! `<system-out>`. The output validates against Jenkins' `junit-10.xsd`
 //! (the schema of the xunit plugin) and reads back with Python's `junitparser`.
 //!
 //! **Untrusted text.** Everything from the child (test names, outcomes, method names, file and
@@ -134,6 +136,9 @@ pub struct FailedMethod {
     pub method: String,
     /// `TestClass`, when the description names one.
     pub class: Option<String>,
+    /// `test.test_x.TestClass`: what the description names the class with (the module alone for
+    /// `setUpModule`); empty when it names none.
+    pub class_path: String,
 }
 
 impl FailedMethod {
@@ -145,7 +150,13 @@ impl FailedMethod {
         let qualified = rest.split_once('(').and_then(|(_, r)| r.split(')').next()).unwrap_or("");
         let class_path = qualified.strip_suffix(method).and_then(|p| p.strip_suffix('.')).unwrap_or(qualified);
         let class = class_path.rsplit('.').next().filter(|c| !c.is_empty()).map(str::to_owned);
-        FailedMethod { raw: raw.to_owned(), method: method.to_owned(), class }
+        FailedMethod { raw: raw.to_owned(), method: method.to_owned(), class, class_path: class_path.to_owned() }
+    }
+
+    /// Whether `other` names the same method (of the same class): unittest prints one
+    /// `FAIL:`/`ERROR:` header per failing subtest, each with the subtest's parameters.
+    pub fn same_method(&self, other: &FailedMethod) -> bool {
+        self.method == other.method && self.class_path == other.class_path
     }
 
     /// `TestClass.test_foo`, or the method alone.
@@ -155,6 +166,18 @@ impl FailedMethod {
             None => self.method.clone(),
         }
     }
+}
+
+/// The failed methods, each once (in the order of its first header): a method whose subtests
+/// failed has a header per failing subtest. What people read counts and lists these.
+pub fn distinct_methods(methods: &[FailedMethod]) -> Vec<&FailedMethod> {
+    let mut distinct: Vec<&FailedMethod> = Vec::new();
+    for method in methods {
+        if !distinct.iter().any(|d| d.same_method(method)) {
+            distinct.push(method);
+        }
+    }
+    distinct
 }
 
 /// The verdict on one regrtest test (or, with `name` [`RUN_CASE`] and `test` `None`, on the run).
@@ -321,11 +344,12 @@ fn regrtest_failure(report: &RunReport, test: &TestReport, methods: &[FailedMeth
     if let Some(fatal) = fatal_error(test) {
         let _ = write!(message, "; {fatal}");
     }
-    if !methods.is_empty() {
-        let shown: Vec<String> = methods.iter().take(5).map(FailedMethod::short).collect();
+    let distinct = distinct_methods(methods);
+    if !distinct.is_empty() {
+        let shown: Vec<String> = distinct.iter().take(5).map(|m| m.short()).collect();
         let _ = write!(message, ": {}", shown.join(", "));
-        if methods.len() > 5 {
-            let _ = write!(message, " and {} more", methods.len() - 5);
+        if distinct.len() > 5 {
+            let _ = write!(message, " and {} more", distinct.len() - 5);
         }
     }
     let mut details = match &test.result_line {
@@ -342,9 +366,13 @@ fn regrtest_failure(report: &RunReport, test: &TestReport, methods: &[FailedMeth
         details.push_str(dump);
         details.push('\n');
     }
-    for method in methods {
-        let _ = writeln!(details, "FAIL/ERROR: {}", method.raw);
-        // The traceback unittest printed for it, when regrtest showed it (verbose, re-runs).
+    for method in distinct {
+        // Its headers (one per failing subtest, each with its parameters), then the traceback
+        // unittest printed for it, when regrtest showed it (verbose, re-runs): the last one
+        // printed, so under the last header.
+        for header in methods.iter().filter(|m| m.same_method(method)) {
+            let _ = writeln!(details, "FAIL/ERROR: {}", header.raw);
+        }
         let traceback = test.methods.iter().find_map(|m| {
             let same = m.name == method.method
                 && method.class.as_ref().is_none_or(|c| m.class.rsplit('.').next() == Some(c.as_str()));
@@ -837,6 +865,23 @@ mod tests {
         assert_eq!((bare.short(), bare.class), ("weird".to_owned(), None));
         let module = FailedMethod::parse("setUpModule (test_x)");
         assert_eq!(module.short(), "test_x.setUpModule");
+    }
+
+    #[test]
+    fn a_method_is_distinct_by_its_qualified_class_not_its_subtests() {
+        let methods: Vec<FailedMethod> = [
+            "test_s (test_x.Sub.test_s) (i=2)",
+            "setUpClass (test_x.Bad)",
+            "test_s (test_x.Sub.test_s) (i=3)",
+            "test_s (test_y.Sub.test_s) [msg]",
+        ]
+        .map(FailedMethod::parse)
+        .to_vec();
+        let distinct: Vec<&str> = distinct_methods(&methods).iter().map(|m| m.raw.as_str()).collect();
+        assert_eq!(
+            distinct,
+            ["test_s (test_x.Sub.test_s) (i=2)", "setUpClass (test_x.Bad)", "test_s (test_y.Sub.test_s) [msg]"]
+        );
     }
 
     #[test]
