@@ -50,9 +50,11 @@ pub struct Args {
     #[arg(long, value_name = "PATH")]
     pub junit_xml: Option<PathBuf>,
 
-    /// Write one Markdown issue draft per failing test into DIR (created if missing), titled as
-    /// CPython's buildbot triage guide asks: `test_x: TestClass fails on BUILDER BRANCH` (for a
-    /// leak, `test_x leaks PyMem_RawMalloc blocks on BUILDER BRANCH`).
+    /// Write one Markdown issue draft per failing test into DIR, titled as CPython's buildbot
+    /// triage guide asks: `test_x: TestClass fails on BUILDER BRANCH` (for a leak, `test_x leaks
+    /// PyMem_RawMalloc blocks on BUILDER BRANCH`). DIR is created if missing, also when nothing
+    /// failed. The drafts an earlier run wrote there (listed in DIR/.leakcheck-drafts.txt) are
+    /// removed first, unless written again or changed since; no other file is touched.
     #[arg(long, value_name = "DIR")]
     pub issue_draft: Option<PathBuf>,
 

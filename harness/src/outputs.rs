@@ -10,6 +10,10 @@
 //! killed while writing. Anything else (a FIFO, a terminal, `/dev/stdout` and the other names
 //! of an open descriptor) is written in place, appended to: replacing it would detach it from
 //! whoever holds it open.
+//!
+//! The `--issue-draft` directory is created in every run, and is leakcheck's in part only: the
+//! drafts it wrote there are listed in [`DRAFT_LIST`], and a run first removes the drafts of an
+//! earlier one that it does not write again, when they are still as written; nothing else.
 
 use std::fs::{File, OpenOptions, Permissions};
 use std::io::{self, BufRead, Seek, Write};
@@ -24,7 +28,8 @@ use crate::report::{annotations, draft, junit, RunReport};
 pub struct Outputs {
     pub json: Option<PathBuf>,
     pub junit_xml: Option<PathBuf>,
-    /// One Markdown file per failing test in this directory (created if missing).
+    /// One Markdown file per failing test in this directory (created if missing, also when
+    /// nothing failed), and the list of them ([`DRAFT_LIST`]).
     pub issue_draft_dir: Option<PathBuf>,
     /// Builder and branch named in issue titles.
     pub builder: Option<String>,
@@ -172,11 +177,25 @@ enum Content {
     Junit,
     /// The draft of this index in [`Drafts`].
     Draft(usize),
+    /// The list of the drafts written ([`DRAFT_LIST`]).
+    DraftList,
 }
 
-/// The issue drafts, made again when the status they name changes. One file per failing test:
-/// drafts of an earlier run in the same directory stay unless this run writes a file of the
-/// same name.
+/// The file in the `--issue-draft` directory that lists the drafts leakcheck wrote there, each
+/// with its size and CRC-32, so that the next run can remove those it does not write again
+/// (a build's upload of the directory would carry them along) and nothing else: a file not
+/// listed, or changed since (edited, replaced), is left alone. Not named as a draft can be
+/// (no draft name starts with a dot), nor as a temporary file is (`.leakcheck-` and six
+/// characters).
+pub const DRAFT_LIST: &str = ".leakcheck-drafts.txt";
+
+/// The first line of [`DRAFT_LIST`]; each line after it is `CRC32 SIZE FILE_NAME`.
+const DRAFT_LIST_HEADER: &str =
+    "# leakcheck --issue-draft: the drafts it wrote here (crc32, size, name); its next run here removes them";
+
+/// The issue drafts, made again when the status they name changes. One file per failing test;
+/// the drafts an earlier run wrote in the same directory (its [`DRAFT_LIST`]) are removed
+/// first, those this run does not write again.
 struct Drafts {
     status: i32,
     drafts: Vec<draft::IssueDraft>,
@@ -197,10 +216,56 @@ impl Drafts {
         }
         self.drafts.get(index).map(|d| d.markdown.as_bytes()).unwrap_or_default()
     }
+
+    /// The [`DRAFT_LIST`] of these drafts, as they are for the report's status now.
+    fn list(&mut self, report: &RunReport, outputs: &Outputs) -> String {
+        let mut list = format!("{DRAFT_LIST_HEADER}\n");
+        for index in 0..self.drafts.len() {
+            let bytes = self.markdown(report, outputs, index);
+            let (crc, size) = (crc32fast::hash(bytes), bytes.len());
+            let name = &self.drafts[index].file_name;
+            list.push_str(&format!("{crc:08x} {size} {name}\n"));
+        }
+        list
+    }
 }
 
-/// Open every file `outputs` names (the draft directory created if missing), in the order to
-/// write them: files written in place last.
+/// Remove from `dir` the drafts its [`DRAFT_LIST`] names that are still as leakcheck wrote
+/// them (a regular file of the listed size and CRC-32), except those named `keep` (written
+/// again now, replaced atomically). A list that cannot be read removes nothing; an entry that
+/// is no draft file name (a path, a dot file) is skipped.
+fn remove_earlier_drafts(dir: &Path, keep: &[&str], errors: &mut Vec<WriteError>) {
+    let Ok(list) = std::fs::read(dir.join(DRAFT_LIST)) else { return };
+    let list = String::from_utf8_lossy(&list);
+    let mut lines = list.lines();
+    if lines.next() != Some(DRAFT_LIST_HEADER) {
+        return;
+    }
+    for line in lines {
+        let mut fields = line.splitn(3, ' ');
+        let (Some(crc), Some(size), Some(name)) = (fields.next(), fields.next(), fields.next()) else { continue };
+        let (Ok(crc), Ok(size)) = (u32::from_str_radix(crc, 16), size.parse::<u64>()) else { continue };
+        if !draft::is_draft_file_name(name) || keep.contains(&name) {
+            continue;
+        }
+        let path = dir.join(name);
+        // Not through a symbolic link (leakcheck never makes one), and not a FIFO to wait on.
+        let unchanged = std::fs::symlink_metadata(&path).is_ok_and(|meta| meta.is_file() && meta.len() == size)
+            && std::fs::read(&path).is_ok_and(|bytes| crc32fast::hash(&bytes) == crc);
+        if !unchanged {
+            continue;
+        }
+        match std::fs::remove_file(&path) {
+            Ok(()) => {}
+            Err(err) if err.kind() == io::ErrorKind::NotFound => {}
+            Err(source) => errors.push(WriteError { what: "earlier issue draft (removing it)", path, source }),
+        }
+    }
+}
+
+/// Open every file `outputs` names (the draft directory created if missing, in every case, and
+/// the drafts an earlier run left there removed), in the order to write them: files written in
+/// place last.
 fn open_files(outputs: &Outputs, drafts: &Drafts, errors: &mut Vec<WriteError>) -> Vec<ReportFile> {
     let mut wanted = Vec::new();
     if let Some(path) = &outputs.json {
@@ -209,15 +274,21 @@ fn open_files(outputs: &Outputs, drafts: &Drafts, errors: &mut Vec<WriteError>) 
     if let Some(path) = &outputs.junit_xml {
         wanted.push(("JUnit XML report", path.clone(), Content::Junit));
     }
-    if let Some(dir) = outputs.issue_draft_dir.as_ref().filter(|_| !drafts.drafts.is_empty()) {
+    if let Some(dir) = &outputs.issue_draft_dir {
+        // Also when nothing failed: a build step that uploads the directory needs it there.
         match std::fs::create_dir_all(dir) {
-            Ok(()) => wanted.extend(
-                drafts
-                    .drafts
-                    .iter()
-                    .enumerate()
-                    .map(|(i, d)| ("issue draft", dir.join(&d.file_name), Content::Draft(i))),
-            ),
+            Ok(()) => {
+                let names: Vec<&str> = drafts.drafts.iter().map(|d| d.file_name.as_str()).collect();
+                remove_earlier_drafts(dir, &names, errors);
+                wanted.extend(
+                    drafts
+                        .drafts
+                        .iter()
+                        .enumerate()
+                        .map(|(i, d)| ("issue draft", dir.join(&d.file_name), Content::Draft(i))),
+                );
+                wanted.push(("issue draft list", dir.join(DRAFT_LIST), Content::DraftList));
+            }
             Err(source) => errors.push(WriteError { what: "issue draft directory", path: dir.clone(), source }),
         }
     }
@@ -277,6 +348,7 @@ impl ReportFile {
             Content::Json => out.write_all(&crate::escape::to_json(report).map_err(io::Error::other)?)?,
             Content::Junit => junit::write_junit(report, &mut out)?,
             Content::Draft(index) => out.write_all(drafts.markdown(report, outputs, index))?,
+            Content::DraftList => out.write_all(drafts.list(report, outputs).as_bytes())?,
         }
         out.flush()
     }
@@ -604,5 +676,75 @@ mod tests {
         let json: serde_json::Value =
             serde_json::from_slice(&std::fs::read(dir.path().join("r.json")).unwrap()).unwrap();
         assert_eq!(json["status"]["leakcheck_exit_code"], 101);
+    }
+
+    /// The files of `dir`, sorted.
+    fn listing(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> =
+            std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        names.sort();
+        names
+    }
+
+    fn write_drafts(dir: &Path, failed: &[&str]) -> Vec<WriteError> {
+        let mut report = RunReport::new(vec!["python3".into()], "/tmp/run".into());
+        for name in failed {
+            report.tests.push(crate::report::TestReport::new((*name).into(), "failed"));
+        }
+        let outputs = Outputs { issue_draft_dir: Some(dir.to_owned()), ..Outputs::default() };
+        write_all(&mut report, &outputs, &AnnotationContext::default(), &mut io::sink())
+    }
+
+    #[test]
+    fn the_draft_directory_is_made_also_when_nothing_failed() {
+        let dir = tempfile::tempdir().unwrap();
+        let drafts = dir.path().join("a/drafts");
+        assert!(write_drafts(&drafts, &[]).is_empty());
+        assert_eq!(listing(&drafts), [DRAFT_LIST]);
+    }
+
+    #[test]
+    fn only_the_drafts_an_earlier_run_wrote_unchanged_are_removed() {
+        let dir = tempfile::tempdir().unwrap();
+        let drafts = dir.path().join("drafts");
+        assert!(write_drafts(&drafts, &["test_a", "test_b", "test_c", "test_d"]).is_empty());
+        assert_eq!(listing(&drafts), [DRAFT_LIST, "test_a.md", "test_b.md", "test_c.md", "test_d.md"]);
+        // Someone edits one draft, replaces another with a link, and adds files of their own.
+        std::fs::write(drafts.join("test_b.md"), "# kept: edited\n").unwrap();
+        let elsewhere = dir.path().join("elsewhere.md");
+        std::fs::rename(drafts.join("test_c.md"), &elsewhere).unwrap();
+        std::os::unix::fs::symlink(&elsewhere, drafts.join("test_c.md")).unwrap();
+        std::fs::write(drafts.join("notes.md"), "mine").unwrap();
+        std::fs::copy(drafts.join("test_d.md"), drafts.join("copy.md")).unwrap();
+
+        assert!(write_drafts(&drafts, &["test_d", "test_e"]).is_empty());
+        assert_eq!(
+            listing(&drafts),
+            [DRAFT_LIST, "copy.md", "notes.md", "test_b.md", "test_c.md", "test_d.md", "test_e.md"],
+            "test_a.md removed; test_d.md written again"
+        );
+        assert_eq!(std::fs::read_to_string(drafts.join("test_b.md")).unwrap(), "# kept: edited\n");
+        assert!(elsewhere.exists(), "a link is not followed");
+        let list = std::fs::read_to_string(drafts.join(DRAFT_LIST)).unwrap();
+        let listed: Vec<&str> = list.lines().skip(1).filter_map(|l| l.rsplit(' ').next()).collect();
+        assert_eq!(listed, ["test_d.md", "test_e.md"], "{list}");
+
+        // A list naming what is no draft of the directory removes nothing of it, whatever its
+        // checksum: another directory's file, a dot file.
+        let outside = dir.path().join("outside.md");
+        std::fs::write(&outside, "x").unwrap();
+        std::fs::write(drafts.join(".hidden.md"), "x").unwrap();
+        let crc = crc32fast::hash(b"x");
+        let forged = format!("{DRAFT_LIST_HEADER}\n{crc:08x} 1 ../outside.md\n{crc:08x} 1 .hidden.md\n");
+        std::fs::write(drafts.join(DRAFT_LIST), forged).unwrap();
+        assert!(write_drafts(&drafts, &[]).is_empty());
+        assert!(outside.exists());
+        assert!(drafts.join(".hidden.md").exists());
+        // Nor does a list without leakcheck's header.
+        std::fs::write(drafts.join("notes.md"), "mine").unwrap();
+        let crc = crc32fast::hash(b"mine");
+        std::fs::write(drafts.join(DRAFT_LIST), format!("{crc:08x} 4 notes.md\n")).unwrap();
+        assert!(write_drafts(&drafts, &[]).is_empty());
+        assert!(drafts.join("notes.md").exists());
     }
 }

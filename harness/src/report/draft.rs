@@ -424,6 +424,17 @@ fn file_name(name: &str, taken: &mut HashSet<String>) -> String {
     candidate
 }
 
+/// Whether `name` is a file name [`issue_drafts`] can give a draft: what a list of drafts
+/// written earlier may name for removal (a plain `.md` name in the directory itself, no path,
+/// no dot file).
+pub fn is_draft_file_name(name: &str) -> bool {
+    let Some(stem) = name.strip_suffix(".md") else { return false };
+    stem.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && stem.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+        && !stem.contains("..")
+        && stem.len() <= MAX_STEM + 32
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -554,5 +565,11 @@ mod tests {
         let a = file_name("test a", &mut taken);
         let b = file_name("test/a", &mut taken);
         assert_ne!(a, b);
+        for name in &taken {
+            assert!(is_draft_file_name(name), "{name}");
+        }
+        for not_a_draft in ["../x.md", "a/b.md", ".hidden.md", "x.txt", ".md", "-x.md", "a..b.md", "x.md/"] {
+            assert!(!is_draft_file_name(not_a_draft), "{not_a_draft}");
+        }
     }
 }
