@@ -17,7 +17,7 @@ use crate::leaks::{self, Domains};
 use crate::regrtest::{self, Outcome, ParsedRun};
 use crate::report::{
     LeakSiteReport, ProcessInfo, RegrtestLeaks, Repetitions, RunReport, SanitizerStatus, ShimStatus, Summary,
-    SuppressedSite, TestReport,
+    SuppressedSite, TestReport, WORKER_THREAD_FAILED,
 };
 use crate::sanitizer::{self, Finding};
 use crate::shim_events::{Series, ShimData};
@@ -40,11 +40,13 @@ struct Sink<'a> {
     parser: regrtest::Parser,
     hangs: HangWatch,
     sanitizer: SanitizerFindings<'a>,
+    worker_thread: WorkerThreadFailure,
 }
 
 impl OutputSink for Sink<'_> {
     fn line(&mut self, _stream: Stream, line: &[u8]) {
         self.parser.feed_line(line);
+        self.worker_thread.line(line);
         self.sanitizer.line(line, self.parser.output_owner());
         self.hangs.output(line, std::time::Instant::now());
     }
@@ -82,6 +84,69 @@ impl OutputSink for Sink<'_> {
     fn tick(&mut self, command: i32) -> Vec<supervise::Action> {
         let root = std::process::id() as i32;
         self.hangs.tick(root, command, self.parser.current_test(), std::time::Instant::now())
+    }
+}
+
+/// regrtest's `Warning -- regrtest worker thread failed: Traceback ...` (3.11+, `-j`): the
+/// thread of its main process that drives a worker raised (3.11 decodes a worker's output as
+/// UTF-8 and fails on a test that wrote other bytes). regrtest then stops its workers, lists
+/// every test it has no result for as omitted, those running too, and exits with the status of
+/// the results it has: 0 when there were none (`NO TEST RUN`). `support.print_warning` prefixes
+/// each line of the traceback with `Warning -- `.
+#[derive(Debug, Default)]
+struct WorkerThreadFailure {
+    /// The warning was printed.
+    seen: bool,
+    /// In its traceback, after a `Traceback (most recent call last):` line: the next line that
+    /// is not indented is the exception's.
+    in_traceback: bool,
+    /// `UnicodeDecodeError: 'utf-8' codec can't decode byte 0xff ...`: the last exception of
+    /// the traceback (a chained one comes after the one it was raised in handling).
+    exception: Option<String>,
+}
+
+/// What `support.print_warning` puts before each line.
+const WARNING_PREFIX: &[u8] = b"Warning -- ";
+/// Longest exception line kept, in characters.
+const MAX_EXCEPTION_CHARS: usize = 500;
+
+impl WorkerThreadFailure {
+    fn line(&mut self, line: &[u8]) {
+        let Some(rest) = line.strip_prefix(WARNING_PREFIX) else { return };
+        let rest = rest.strip_suffix(b"\n").unwrap_or(rest);
+        let rest = rest.strip_suffix(b"\r").unwrap_or(rest);
+        if let Some(first) = rest.strip_prefix(b"regrtest worker thread failed: ") {
+            *self = WorkerThreadFailure { seen: true, ..WorkerThreadFailure::default() };
+            self.in_traceback = first.starts_with(b"Traceback ");
+            if !self.in_traceback {
+                self.exception = Some(Self::text(first));
+            }
+        } else if self.seen && rest.starts_with(b"Traceback ") {
+            self.in_traceback = true;
+        } else if self.in_traceback && !rest.is_empty() && !rest.starts_with(b" ") {
+            self.exception = Some(Self::text(rest));
+            self.in_traceback = false;
+        }
+    }
+
+    fn text(bytes: &[u8]) -> String {
+        let text = String::from_utf8_lossy(bytes);
+        match text.char_indices().nth(MAX_EXCEPTION_CHARS) {
+            Some((cut, _)) => format!("{}...", &text[..cut]),
+            None => text.into_owned(),
+        }
+    }
+
+    /// The run's warning, when regrtest printed it.
+    fn warning(&self) -> Option<String> {
+        self.seen.then(|| {
+            let exception = self.exception.as_deref().map(|e| format!(" ({e})")).unwrap_or_default();
+            format!(
+                "{WORKER_THREAD_FAILED}{exception}: regrtest stopped its workers and ran no \
+                 further test; the tests its workers were running have no result (unknown), and it exited \
+                 with the status of the results it had (0 when it had none: NO TEST RUN)"
+            )
+        })
     }
 }
 
@@ -220,7 +285,12 @@ pub fn execute(config: &Config, notify: Notify<'_>) -> anyhow::Result<RunOutcome
     let cmd = launch::command(&command, &run_dir, launch);
     let hangs = HangWatch::new(config.hang_timeout);
     let symbolizer = Symbolizer::new();
-    let mut sink = Sink { parser: regrtest::Parser::new(), hangs, sanitizer: SanitizerFindings::new(&symbolizer) };
+    let mut sink = Sink {
+        parser: regrtest::Parser::new(),
+        hangs,
+        sanitizer: SanitizerFindings::new(&symbolizer),
+        worker_thread: WorkerThreadFailure::default(),
+    };
     let started = std::time::SystemTime::now();
     let supervised = supervise::run(cmd, config.grace, log, &mut sink);
     run_dir.remove_shim();
@@ -281,7 +351,8 @@ pub fn execute(config: &Config, notify: Notify<'_>) -> anyhow::Result<RunOutcome
     let own = OwnProcesses::new(&shim_data, supervised.pid, &argv);
     let saw_huntrleaks =
         saw_beginning || (!parsed.progress_seen && shim_data.series.iter().any(|s| own.contains(s.pid)));
-    assemble(&mut report, &supervised, parsed, saw_huntrleaks, (&shim_data, &own), &symbolizer, &config.suppressions);
+    let output = OutputFacts { saw_huntrleaks, worker_thread_failure: sink.worker_thread.warning() };
+    assemble(&mut report, &supervised, parsed, &output, (&shim_data, &own), &symbolizer, &config.suppressions);
     add_hangs(&mut report, hangs);
     let (mut logged, log_notes) = log_path_findings(&sanitizer_plan.variables, started);
     for finding in &mut logged {
@@ -521,12 +592,21 @@ fn add_findings(report: &mut RunReport, findings: Vec<Finding>) {
     report.sanitizer_findings = findings;
 }
 
+/// What the run's output said besides what [`ParsedRun`] holds.
+struct OutputFacts {
+    /// regrtest ran `-R` repetitions (its `beginning N repetitions`, or the shim's measurements
+    /// in quiet mode).
+    saw_huntrleaks: bool,
+    /// The run's warning when regrtest's worker thread failed ([`WorkerThreadFailure`]).
+    worker_thread_failure: Option<String>,
+}
+
 /// Join regrtest's view and the shim's into the report.
 fn assemble(
     report: &mut RunReport,
     supervised: &Supervised,
     parsed: ParsedRun,
-    saw_huntrleaks: bool,
+    output: &OutputFacts,
     (shim, own): (&ShimData, &OwnProcesses<'_>),
     symbolizer: &Symbolizer,
     suppressions: &crate::suppress::Suppressions,
@@ -556,6 +636,12 @@ fn assemble(
         .map(|(pid, argv)| ProcessInfo { pid: *pid, command: argv.join(" ") })
         .collect();
 
+    // Stopped by a signal: leakcheck's, or regrtest says so (a Ctrl-C that reached it alone).
+    let interrupted = supervised.interrupted_by.is_some()
+        || parsed
+            .summary
+            .as_ref()
+            .is_some_and(|s| s.interrupted || s.result.as_deref().is_some_and(|r| r.contains("INTERRUPTED")));
     let mut series_of: HashMap<&str, Vec<&Series>> = HashMap::new();
     for series in &shim.series {
         series_of.entry(series.test.as_str()).or_default().push(series);
@@ -584,7 +670,14 @@ fn assemble(
             if t.outcome == Some(Outcome::NotRun) && !all.is_empty() {
                 // regrtest counts the test it stopped among those it never ran (`omitted`),
                 // and names it nowhere else in quiet mode or in a `-j` worker: it did start.
-                report.outcome = "interrupted".into();
+                // Stopped because regrtest's own worker thread failed, not by a signal or
+                // `--failfast`: started, and no result.
+                if output.worker_thread_failure.is_some() && !interrupted {
+                    report.outcome = "unknown".into();
+                    report.notes.push(WORKER_THREAD_NOTE.into());
+                } else {
+                    report.outcome = "interrupted".into();
+                }
             }
             report.notes.extend(note);
             if let Some(leaks) = t.first_run.as_ref().filter(|_| !first_measured).and_then(|f| f.failing_leaks()) {
@@ -641,6 +734,9 @@ fn assemble(
         }
     }
 
+    report.warnings.extend(output.worker_thread_failure.iter().cloned());
+
+    let saw_huntrleaks = output.saw_huntrleaks;
     if report.shim.enabled && saw_huntrleaks && shim.patched.is_empty() {
         report.warnings.push(if report.shim.hooks_replaced.is_empty() {
             "regrtest ran with -R but the shim measured nothing: the interpreter has no \
@@ -714,6 +810,10 @@ fn assemble(
     }
     report.tests = tests;
 }
+
+/// The note of a test that was running when regrtest's worker thread failed.
+const WORKER_THREAD_NOTE: &str = "no result: regrtest's worker thread failed while this test ran, and regrtest \
+     stopped its workers (see the run's warnings)";
 
 /// The processes of the run's own regrtest, as the shim's `process` records tell: its main
 /// process (the command) and the `-j` workers it started; not a regrtest that a test ran
@@ -1060,6 +1160,46 @@ fn explained_domains(domains: &mut Domains, kept: &[LeakSiteReport], suppressed:
 mod tests {
     use super::*;
 
+    const NO_FACTS: OutputFacts = OutputFacts { saw_huntrleaks: false, worker_thread_failure: None };
+
+    fn worker_thread_failure(output: &[u8]) -> WorkerThreadFailure {
+        let mut failure = WorkerThreadFailure::default();
+        for line in output.split_inclusive(|&b| b == b'\n') {
+            failure.line(line);
+        }
+        failure
+    }
+
+    #[test]
+    fn regrtest_s_worker_thread_failure_is_a_warning_with_its_exception() {
+        let real = worker_thread_failure(include_bytes!("../tests/data/regrtest/3.11.2-j2-worker-thread-failed.txt"));
+        assert_eq!(
+            real.exception.as_deref(),
+            Some("UnicodeDecodeError: 'utf-8' codec can't decode byte 0xff in position 11: invalid start byte")
+        );
+        let warning = real.warning().unwrap_or_default();
+        assert!(warning.starts_with(&format!("{WORKER_THREAD_FAILED} (UnicodeDecodeError: ")), "{warning}");
+        assert!(worker_thread_failure(include_bytes!("../tests/data/regrtest/3.11.2-j2-R.txt")).warning().is_none());
+        // A chained exception: the last one is the one raised.
+        let chained = worker_thread_failure(
+            b"Warning -- regrtest worker thread failed: Traceback (most recent call last):\n\
+              Warning --   File \"x.py\", line 1, in run\n\
+              Warning -- KeyError: 'a'\n\
+              Warning -- \n\
+              Warning -- During handling of the above exception, another exception occurred:\n\
+              Warning -- \n\
+              Warning -- Traceback (most recent call last):\n\
+              Warning --   File \"x.py\", line 3, in run\n\
+              Warning -- OSError: [Errno 9] Bad file descriptor\r\n\
+              Warning -- something else\n",
+        );
+        assert_eq!(chained.exception.as_deref(), Some("OSError: [Errno 9] Bad file descriptor"));
+        // Other warnings are not it.
+        assert!(worker_thread_failure(b"Warning -- Unraisable exception\nWarning -- ValueError: x\n")
+            .warning()
+            .is_none());
+    }
+
     #[test]
     fn log_path_file_names_end_in_the_pid() {
         assert_eq!(pid_suffix("ubsan.4242"), Some(4242));
@@ -1187,7 +1327,7 @@ mod tests {
             &mut report,
             &supervised,
             ParsedRun::default(),
-            false,
+            &NO_FACTS,
             (&shim, &own),
             &Symbolizer::new(),
             &Default::default(),
@@ -1212,7 +1352,15 @@ mod tests {
         let mut report = RunReport::new(vec!["python3".into()], "/tmp/x".into());
         let own = OwnProcesses::new(&shim, 1, &[]);
         let shim = (&shim, &own);
-        assemble(&mut report, &supervised, ParsedRun::default(), false, shim, &Symbolizer::new(), &Default::default());
+        assemble(
+            &mut report,
+            &supervised,
+            ParsedRun::default(),
+            &NO_FACTS,
+            shim,
+            &Symbolizer::new(),
+            &Default::default(),
+        );
         assert_eq!(report.tests[0].leak_sites[0].python_frame, None);
         assert_eq!(report.warnings, ["leak sites have no Python frame: CPython 3.12: its frame layout is not known"]);
     }

@@ -172,3 +172,41 @@ fn a_rerun_that_passes_is_the_run_reported_regrtests_part_too() {
     assert!(notes.contains("before its re-run (reported here) leaked: references [1, 1, 1]"), "{test}");
     assert_eq!(run.code(), Some(0), "{}", run.stderr);
 }
+
+/// 3.11's regrtest decodes a `-j` worker's output as UTF-8: a test that writes other bytes makes
+/// the thread of regrtest's main process that reads it fail, and regrtest stops its workers,
+/// lists every test as omitted (those that ran too) and exits 0 (`NO TEST RUN`). The report says
+/// so in a warning and as a failure of the run; a test that ran has no result (`unknown`), not
+/// `interrupted` (nothing was signalled), and the test that never started is `not_run`.
+/// leakcheck keeps regrtest's status: it found no leak.
+#[test]
+fn a_failed_regrtest_worker_thread_is_reported_and_its_tests_have_no_result() {
+    let dir = testdir();
+    let out = tempfile::tempdir().expect("temporary directory");
+    let xml = out.path().join("junit.xml");
+    let tests = ["-j", "2", "test_invalid_utf8_output", "test_quiet_sleeper", "test_balanced"];
+    let argv = regrtest_argv(dir.path(), &[], &tests);
+    let env = [("LEAKCHECK_FIXTURE_SLEEP", "2")];
+    let run = leakcheck_in(None, &["--junit-xml", &path_str(&xml)], &as_strs(&argv), &env);
+    assert_eq!(run.json()["summary"]["regrtest_result"], "NO TEST RUN", "{}", run.stderr);
+    assert_eq!(run.json()["status"]["exit_code"], 0, "{}", run.stderr);
+    assert_eq!(run.code(), Some(0), "regrtest's status: {}", run.stderr);
+
+    let warnings = run.json()["warnings"].as_array().expect("warnings");
+    let prefix = "regrtest's worker thread failed (UnicodeDecodeError: 'utf-8' codec can't decode byte 0xff";
+    assert!(warnings.iter().any(|w| w.as_str().is_some_and(|w| w.starts_with(prefix))), "{warnings:?}");
+    let outcome = |name: &str| run.test(name)["outcome"].as_str().unwrap_or_default().to_owned();
+    assert_eq!(outcome("test_invalid_utf8_output"), "unknown", "{}", run.stderr);
+    // Stopped in its repetitions, or (a slow start) before its worker began them.
+    assert!(["unknown", "not_run"].contains(&outcome("test_quiet_sleeper").as_str()), "{}", run.stderr);
+    assert_eq!(outcome("test_balanced"), "not_run", "{}", run.stderr);
+
+    let junit = std::fs::read_to_string(&xml).expect("the JUnit XML");
+    assert!(!junit.contains("interrupted"), "{junit}");
+    assert!(
+        junit
+            .contains("regrtest: no result: the run ended while it was running (regrtest&apos;s worker thread failed)"),
+        "{junit}"
+    );
+    assert!(junit.contains(r#"<failure message="regrtest&apos;s worker thread failed (UnicodeDecodeError"#), "{junit}");
+}

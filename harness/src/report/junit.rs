@@ -18,7 +18,7 @@
 //! failing ones), failing (`type="unittest"`) for `FAIL`, `ERROR` and `unexpected success`,
 //! skipped for a skip; these are not [`Case`]s, so drafts and annotations stay one per test.
 //! Problems of the run as a whole (the command could not start, was killed by a signal, was
-//! interrupted, a hang or finding no test owns) are a failing
+//! interrupted, regrtest's worker thread failed, a hang or finding no test owns) are a failing
 //! `<testcase classname="leakcheck" name="run">`. The failed methods a message names are each
 //! method once: unittest prints a `FAIL:` header per failing subtest. The suite carries the
 //! command, versions and statuses as `<property>`s and the whole text summary as
@@ -47,7 +47,7 @@ use std::io::{self, Write};
 use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
 use quick_xml::Writer;
 
-use super::{RunReport, TestReport};
+use super::{RunReport, TestReport, WORKER_THREAD_FAILED};
 use crate::escape::for_terminal;
 use crate::hang::{HangReport, PythonFrame};
 use crate::regrtest::{MethodOutcome, MethodResult};
@@ -333,6 +333,8 @@ fn regrtest_failure(report: &RunReport, test: &TestReport, methods: &[FailedMeth
     if test.outcome == "unknown" {
         if let Some(how) = run_end(report) {
             let _ = write!(message, " ({how})");
+        } else if worker_thread_failure(report).is_some() {
+            let _ = write!(message, " ({WORKER_THREAD_FAILED})");
         }
     }
     // A worker that died: regrtest's own line has its exit code and signal.
@@ -394,6 +396,11 @@ fn fatal_error(test: &TestReport) -> Option<&str> {
     test.faulthandler.as_deref()?.lines().next().filter(|line| line.starts_with("Fatal Python error: "))
 }
 
+/// The run's warning that regrtest's worker thread failed, if it did.
+fn worker_thread_failure(report: &RunReport) -> Option<&str> {
+    report.warnings.iter().find(|w| w.starts_with(WORKER_THREAD_FAILED)).map(String::as_str)
+}
+
 /// How the run ended early, if it did.
 fn run_end(report: &RunReport) -> Option<String> {
     let status = &report.status;
@@ -429,7 +436,11 @@ fn run_failures(report: &RunReport) -> Vec<Failure> {
         if status.killed_after_grace {
             message.push_str("; its processes had to be killed with SIGKILL after the grace period");
         }
-        failures.push(Failure { kind: FailureKind::Run, message, details, location: None });
+        failures.push(Failure { kind: FailureKind::Run, message, details: details.clone(), location: None });
+    }
+    // regrtest stopped the run itself, whatever its status says (0 when it had no result).
+    if let Some(warning) = worker_thread_failure(report) {
+        failures.push(Failure { kind: FailureKind::Run, message: warning.to_owned(), details, location: None });
     }
     failures
 }

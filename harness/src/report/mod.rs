@@ -24,6 +24,11 @@ use crate::symbolize::Frame;
 
 pub const SCHEMA_VERSION: u32 = 1;
 
+/// How the run's warning begins when regrtest's worker thread failed (`Warning -- regrtest
+/// worker thread failed: ...`, see `crate::run`): regrtest stopped the run itself, and the
+/// JUnit XML and annotations name that as a failure of the run.
+pub const WORKER_THREAD_FAILED: &str = "regrtest's worker thread failed";
+
 /// Everything leakcheck learned in one run.
 #[derive(Debug, Clone, Serialize)]
 pub struct RunReport {
