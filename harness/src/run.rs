@@ -734,6 +734,23 @@ fn assemble(
         }
     }
 
+    // The tests the command line names one by one that the run never got to, when regrtest did
+    // not get to its summary, whose `omitted` list would name them (SIGTERM ends a sequential
+    // 3.11 regrtest before it prints one). regrtest names every test it starts in a progress
+    // line (sequentially before it runs, the `-j` workers' from their command lines when the run
+    // is stopped), except in quiet mode: a test named nowhere, and not measured either, never
+    // started.
+    if parsed.summary.is_none() && parsed.progress_seen {
+        if let Some(selection) = regrtest::selection(&report.command) {
+            let measured: Vec<&str> = shim.series.iter().map(|s| s.test.as_str()).collect();
+            for name in not_started(&selection.tests, &tests, &measured) {
+                let test = regrtest::TestResult { name, outcome: Some(Outcome::NotRun), ..Default::default() };
+                let mut report = test_report(&test, None, &join);
+                report.notes.push(NOT_STARTED_NOTE.into());
+                tests.push(report);
+            }
+        }
+    }
     report.warnings.extend(output.worker_thread_failure.iter().cloned());
 
     let saw_huntrleaks = output.saw_huntrleaks;
@@ -814,6 +831,22 @@ fn assemble(
 /// The note of a test that was running when regrtest's worker thread failed.
 const WORKER_THREAD_NOTE: &str = "no result: regrtest's worker thread failed while this test ran, and regrtest \
      stopped its workers (see the run's warnings)";
+
+/// The note of a selected test that never started in a run that ended before regrtest's summary.
+const NOT_STARTED_NOTE: &str = "never started: named on the command line, and the run ended before regrtest \
+     got to it (it printed no summary, whose list of omitted tests would name it)";
+
+/// Of the tests a command line `selected`, those the report does not name (as themselves, or
+/// as the package of a module it names: 3.12+ runs `test_asyncio` as its modules) and the shim
+/// did not measure, in the command line's order.
+fn not_started(selected: &[String], tests: &[TestReport], measured: &[&str]) -> Vec<String> {
+    let is = |test: &str, name: &str| test == name || test.strip_prefix(name).is_some_and(|rest| rest.starts_with('.'));
+    selected
+        .iter()
+        .filter(|name| !tests.iter().any(|t| is(&t.name, name)) && !measured.iter().any(|m| is(m, name)))
+        .cloned()
+        .collect()
+}
 
 /// The processes of the run's own regrtest, as the shim's `process` records tell: its main
 /// process (the command) and the `-j` workers it started; not a regrtest that a test ran
@@ -1198,6 +1231,16 @@ mod tests {
         assert!(worker_thread_failure(b"Warning -- Unraisable exception\nWarning -- ValueError: x\n")
             .warning()
             .is_none());
+    }
+
+    #[test]
+    fn a_selected_test_not_started_is_one_named_nowhere_and_not_measured() {
+        let selected: Vec<String> = ["test_a", "test_b", "test_asyncio", "test_c"].map(String::from).to_vec();
+        let tests = [
+            TestReport::new("test_a".into(), "passed"),
+            TestReport::new("test_asyncio.test_tasks".into(), "interrupted"),
+        ];
+        assert_eq!(not_started(&selected, &tests, &["test_b"]), ["test_c"]);
     }
 
     #[test]

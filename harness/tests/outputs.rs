@@ -352,9 +352,13 @@ fn sigterm_in_the_middle_of_a_test_leaves_complete_reports_and_log() {
     assert_eq!(raw["leaked"], true);
     let sleeper = tests.iter().find(|t| t["name"] == "test_quiet_sleeper").expect("the interrupted test is listed");
     assert_eq!(sleeper["outcome"], "interrupted", "no result of its own: the run was stopped");
+    // The test after it never started; SIGTERM ends regrtest before it lists it as omitted.
+    let balanced = tests.iter().find(|t| t["name"] == "test_balanced").expect("the test never started is listed");
+    assert_eq!(balanced["outcome"], "not_run", "{stderr}");
 
     let cases = junit_cases(&stopped.junit);
     assert!(cases.iter().any(|(n, f)| n == "test_quiet_sleeper" && f.is_empty()), "skipped, not failed: {cases:?}");
+    assert!(cases.iter().any(|(n, f)| n == "test_balanced" && f.is_empty()), "skipped, not failed: {cases:?}");
     assert!(cases.iter().any(|(n, f)| n == "test_leak_raw" && f.contains(&"leak".to_owned())), "{cases:?}");
     assert!(cases.iter().any(|(n, f)| n == "run" && f.contains(&"run".to_owned())), "{cases:?}");
 }
