@@ -2,7 +2,9 @@
 //! extension (`c/sanitizer/asanext.c`, built `-fsanitize=address,undefined`): gcc's libasan is
 //! preloaded first, the extension's errors become findings of the regrtest test that made
 //! them, at the fixture's lines, sequentially and with `-j 2`, and the exit status says so.
-//! The parser itself, on every report kind, is tested in `sanitizer.rs`.
+//! On the debug CPython 3.13, one bug reported before and after the adaptive interpreter
+//! specialized its call is one finding. The parser itself, on every report kind, is tested in
+//! `sanitizer.rs`.
 
 mod common;
 
@@ -211,4 +213,67 @@ fn relative_modules_are_symbolized_from_the_commands_directory() {
         "{overflow:#}"
     );
     assert!(top["file"].as_str().is_some_and(|file| file.ends_with("asan_dso.c")), "{overflow:#}");
+}
+
+/// The debug CPython 3.13 `scripts/build-python313-debug.sh` builds (`$LEAKCHECK_PYTHON313`).
+fn python313() -> String {
+    common::cached_python("LEAKCHECK_PYTHON313", "cpython-3.13-pydebug", "debug CPython 3.13")
+}
+
+/// A test directory with `test_asanext_repeated` and `_asanext` built (as `c/sanitizer/build.rs`
+/// builds it for python3.11-dbg) for the 3.13 build tree, whose `pyconfig.h` sits beside `./python`.
+fn testdir313(python: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let sources = Path::new(fixtures::SOURCE_DIR);
+    std::fs::copy(sources.join("test_asanext_repeated.py"), dir.path().join("test_asanext_repeated.py")).unwrap();
+    let query =
+        "import sysconfig; print(sysconfig.get_config_var('INCLUDEPY')); print(sysconfig.get_config_var('EXT_SUFFIX'))";
+    let out = std::process::Command::new(python).args(["-c", query]).output().expect("running the interpreter");
+    let out = String::from_utf8_lossy(&out.stdout).into_owned();
+    let (include, suffix) = out.trim().split_once('\n').expect("INCLUDEPY and EXT_SUFFIX");
+    let build_dir = Path::new(python).parent().expect("the build directory");
+    let status = std::process::Command::new("cc")
+        .args(["-shared", "-fPIC", "-g", "-O1", "-fno-omit-frame-pointer"])
+        .args(["-fsanitize=address,signed-integer-overflow", "-fsanitize-recover=address"])
+        .arg(format!("-I{include}"))
+        .arg(format!("-I{}", build_dir.join("Include").display()))
+        .arg(format!("-I{}", build_dir.display()))
+        .arg(sources.join("asanext.c"))
+        .arg("-o")
+        .arg(dir.path().join(format!("_asanext{suffix}")))
+        .status()
+        .expect("running cc");
+    assert!(status.success(), "building _asanext for {python}");
+    dir
+}
+
+/// CPython 3.13 specializes a call site after its first run: the first report's frame in the
+/// eval loop (`_PyEval_EvalFrameDefault`) is at the generic `CALL`'s line of
+/// `generated_cases.c.h`, the next ones at the specialized instruction's. One bug, called five
+/// times from one line of one test in one process, is one finding of count 5.
+#[test]
+fn one_bug_before_and_after_the_call_is_specialized_is_one_finding() {
+    let python = python313();
+    let dir = testdir313(&python);
+    let argv = common::regrtest_with(&python, dir.path(), &[], &["test_asanext_repeated"]);
+    let options = "halt_on_error=0:suppress_equal_pcs=0";
+    let run = leakcheck_in(None, &["--sanitizer", "asan"], &as_strs(&argv), &[("ASAN_OPTIONS", options)]);
+    assert_eq!(run.code(), Some(103), "{}", run.stderr);
+
+    // The case this guards: the runtime printed the eval loop at more than one line.
+    let log = String::from_utf8_lossy(&run.log()).into_owned();
+    let mut eval_lines: Vec<&str> = log
+        .lines()
+        .filter(|l| l.trim_start().starts_with("#4 ") && l.contains(" in _PyEval_EvalFrameDefault "))
+        .filter_map(|l| l.rsplit(' ').next())
+        .collect();
+    assert_eq!(eval_lines.len(), 5, "{log}");
+    eval_lines.dedup();
+    assert!(eval_lines.len() > 1, "the call was not specialized: {eval_lines:?}");
+
+    let overflows: Vec<&Value> = findings(run.json()).iter().filter(|f| f["kind"] == "heap-buffer-overflow").collect();
+    assert_eq!(overflows.len(), 1, "{overflows:#?}");
+    let overflow = overflows[0];
+    assert_eq!((&overflow["count"], &overflow["test"]), (&json!(5), &json!("test_asanext_repeated")), "{overflow:#}");
+    assert!(has_frame(&overflow["frames"], Some("overflow"), mark("fault_overflow")), "{overflow:#}");
 }

@@ -12,6 +12,7 @@ pub const DEDUP_FRAMES: usize = 5;
 /// One frame of a signature: the function and source location (file name and line) when the
 /// sanitizer (or [`symbolize_findings`](super::symbolize_findings)) gave one, else the module
 /// and offset, else the function; never the raw address, which ASLR changes from run to run.
+/// The frames of CPython's eval loop are the function alone (see [`is_eval_loop`]).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 enum FrameKey {
     Source { function: Option<String>, file: String, line: Option<u32> },
@@ -20,7 +21,22 @@ enum FrameKey {
     Unknown,
 }
 
+/// CPython's bytecode eval loop, `_PyEval_EvalFrameDefault` (3.11: in `ceval.c`; 3.12+:
+/// `generated_cases.c.h`, 3.13's tier-2 micro-ops in `executor_cases.c.h`; a part gcc moved out
+/// as `_PyEval_EvalFrameDefault.cold`). Where it is in that function (line, file, offset)
+/// says which instruction made the call, and the adaptive interpreter changes the instruction
+/// as it specializes: the first calls of a site run the generic `CALL`, later ones a
+/// specialized one. One bug called from the same Python line would otherwise be two findings.
+fn is_eval_loop(function: &str) -> bool {
+    function.split('.').next() == Some(EVAL_LOOP)
+}
+
+const EVAL_LOOP: &str = "_PyEval_EvalFrameDefault";
+
 fn frame_key(frame: &ReportFrame) -> FrameKey {
+    if frame.function.as_deref().is_some_and(is_eval_loop) {
+        return FrameKey::Function(EVAL_LOOP.to_owned());
+    }
     match (&frame.file, &frame.module, frame.module_offset, &frame.function) {
         (Some(file), _, _, function) if frame.line.is_some() || function.is_some() => {
             // The file's name only: symbolizers differ in how they join directories
@@ -49,9 +65,9 @@ fn signature(finding: &Finding) -> Signature {
 }
 
 /// Merge findings with the same signature (sanitizer, kind, first [`DEDUP_FRAMES`] frames'
-/// function+file+line or module+offset), summing their counts. The first finding of each
-/// signature is kept, in input order, with the tests of the others in
-/// [`Finding::other_tests`]. Symbolize first ([`super::symbolize_findings`]): a frame
+/// function+file+line or module+offset; the eval loop's function alone), summing their
+/// counts. The first finding of each signature is kept, in input order, with the tests of the
+/// others in [`Finding::other_tests`]. Symbolize first ([`super::symbolize_findings`]): a frame
 /// symbolized in one finding and not in another does not compare equal.
 pub fn deduplicate(findings: Vec<Finding>) -> Vec<Finding> {
     let mut kept: Vec<Finding> = Vec::new();
@@ -133,6 +149,58 @@ mod tests {
         let a = finding("SEGV", vec![frame(0, "poke", "/src/s.c", 7, 1)], "t");
         let b = finding("SEGV", vec![frame(0, "poke", "/src/s.c", 8, 1)], "t");
         assert_eq!(deduplicate(vec![a, b]).len(), 2);
+    }
+
+    /// CPython 3.13's generic `CALL` (generated_cases.c.h:813) and the specialized one it
+    /// becomes (:1843) calling the same extension function: one bug (frames of a real run).
+    #[test]
+    fn the_eval_loops_line_is_not_part_of_the_signature() {
+        let stack = |eval_file: &str, eval_line: u32| {
+            vec![
+                frame(0, "heap_overflow", "/tmp/ext/qasan.c", 80, 0x7fed_5ca8_ca14),
+                frame(1, "cfunction_vectorcall_NOARGS", "Objects/methodobject.c", 484, 0x561c_de1b_63f1),
+                frame(2, "_PyObject_VectorcallTstate", "Include/internal/pycore_call.h", 168, 0x561c_de16_8950),
+                frame(3, "PyObject_Vectorcall", "Objects/call.c", 327, 0x561c_de16_8a24),
+                frame(4, "_PyEval_EvalFrameDefault", eval_file, eval_line, 0x561c_de28_b1cb),
+            ]
+        };
+        let merged = deduplicate(vec![
+            finding("heap-buffer-overflow", stack("Python/generated_cases.c.h", 813), "t"),
+            finding("heap-buffer-overflow", stack("Python/generated_cases.c.h", 1843), "t"),
+            finding("heap-buffer-overflow", stack("Python/executor_cases.c.h", 2210), "t"),
+            // 3.11: the instructions are in ceval.c.
+            finding("heap-buffer-overflow", stack("Python/ceval.c", 4772), "t"),
+        ]);
+        assert_eq!(merged.iter().map(|f| f.count).collect::<Vec<_>>(), [4]);
+
+        // Named by the symbol table only (no DWARF), or in gcc's cold part: the offset or
+        // the part does not count either.
+        let mut bare = stack("", 0);
+        bare[4] = ReportFrame {
+            file: None,
+            line: None,
+            module: Some("/usr/bin/python3.13".into()),
+            module_offset: Some(0x1f_2a3b),
+            ..bare[4].clone()
+        };
+        let mut cold = bare.clone();
+        cold[4].function = Some("_PyEval_EvalFrameDefault.cold".into());
+        cold[4].module_offset = Some(0x9_8765);
+        let merged = deduplicate(vec![
+            finding("heap-buffer-overflow", stack("Python/generated_cases.c.h", 813), "t"),
+            finding("heap-buffer-overflow", bare, "t"),
+            finding("heap-buffer-overflow", cold, "t"),
+        ]);
+        assert_eq!(merged.iter().map(|f| f.count).collect::<Vec<_>>(), [3]);
+
+        // Another function's line still counts.
+        let mut other = stack("Python/generated_cases.c.h", 813);
+        other[3].line = Some(328);
+        let merged = deduplicate(vec![
+            finding("heap-buffer-overflow", stack("Python/generated_cases.c.h", 813), "t"),
+            finding("heap-buffer-overflow", other, "t"),
+        ]);
+        assert_eq!(merged.len(), 2);
     }
 
     #[test]

@@ -97,7 +97,8 @@
 //! `log_path` files (the run feeds them, see `run::log_path_findings`), suppression files, or HWASan, KASan, Go or Rust
 //! (`-Zsanitizer`) formats beyond what they share with the above; it does not demangle (the
 //! runtimes already do). [`deduplicate`] merges findings by stack signature only: two distinct
-//! bugs with the same top frames are one finding.
+//! bugs with the same top frames are one finding (and the eval loop's frame compares by name
+//! alone: the same C frames above it, called from two Python lines, are one finding).
 
 #![forbid(unsafe_code)]
 
