@@ -2,8 +2,13 @@
 //!
 //! Detection reads the program's ELF with `object`, without running it: a runtime in
 //! `DT_NEEDED` (gcc links `libasan.so.8` and friends dynamically) or its init symbol
-//! (`__asan_init`, `__msan_init`, `__tsan_init`, `__ubsan_handle_*`: clang links the runtimes
-//! statically).
+//! (`__asan_init`, `__msan_init`, `__tsan_init`: clang links the runtimes statically). UBSan has
+//! no init symbol: its instrumented code imports `__ubsan_handle_*` (gcc, clang's
+//! `-shared-libsan`; a weak reference is no import), or clang's standalone UBSan runtime defines them. clang's static ASAN,
+//! MSAN and TSan runtimes define them too, whether the program was built with
+//! `-fsanitize=undefined` or not: with one of those linked in, defined handlers say nothing, and
+//! clang's `-fsanitize=address,undefined` is detected as ASAN alone (its symbols are those of
+//! `-fsanitize=address`).
 //!
 //! The environment ([`plan`]):
 //! - `*SAN_OPTIONS`: leakcheck's defaults merged with what the user set, the user winning key by
@@ -115,16 +120,30 @@ pub fn detect(program: &Path) -> Detected {
             }
         }
     }
+    let (mut ubsan_imported, mut ubsan_defined, mut static_runtime) = (false, false, false);
     for symbol in file.symbols().chain(file.dynamic_symbols()) {
         let Ok(name) = symbol.name() else { continue };
         let runtime = match name {
             "__asan_init" | "__asan_version_mismatch_check_v8" => Runtime::Asan,
             "__msan_init" => Runtime::Msan,
             "__tsan_init" => Runtime::Tsan,
-            _ if name.starts_with("__ubsan_handle_") => Runtime::Ubsan,
+            _ if name.starts_with("__ubsan_handle_") => {
+                // The static runtimes also refer weakly to one they may lack
+                // (`__ubsan_handle_cfi_bad_type`): not an import of instrumented code.
+                match (symbol.is_undefined(), symbol.is_weak()) {
+                    (true, false) => ubsan_imported = true,
+                    (true, true) => {}
+                    (false, _) => ubsan_defined = true,
+                }
+                continue;
+            }
             _ => continue,
         };
+        static_runtime |= !symbol.is_undefined();
         detected.runtimes.insert(runtime);
+    }
+    if ubsan_imported || (ubsan_defined && !static_runtime) {
+        detected.runtimes.insert(Runtime::Ubsan);
     }
     detected
 }
@@ -342,6 +361,46 @@ mod tests {
         assert!(forced.preload_first[0].to_string_lossy().contains("libasan.so"), "{forced:?}");
         let none = super::plan(Choice::None, &program, |_| None);
         assert!(none.runtimes.is_empty() && none.preload_first.is_empty());
+    }
+
+    /// `compiler FLAGS -o PROGRAM` of a C `main` with a signed overflow in `dir`.
+    fn build(dir: &Path, compiler: &str, flags: &[&str], name: &str) -> PathBuf {
+        let source = dir.join("main.c");
+        std::fs::write(&source, "int main(int argc, char **argv) { int x = 0x7fffffff; return x + argc; }\n").unwrap();
+        let program = dir.join(name);
+        let status = std::process::Command::new(compiler)
+            .args(flags)
+            .arg("-o")
+            .arg(&program)
+            .arg(&source)
+            .status()
+            .unwrap_or_else(|e| panic!("running {compiler}: {e} (scripts/setup.sh installs it)"));
+        assert!(status.success(), "{compiler} {flags:?}");
+        program
+    }
+
+    /// clang's static ASAN, MSAN and TSan runtimes define every `__ubsan_handle_*`: that is
+    /// no UBSan. UBSan's own runtime, static (clang) or shared (gcc, clang's
+    /// `-shared-libsan`), and code importing the handlers are.
+    #[test]
+    fn clangs_static_runtimes_are_not_ubsan_but_ubsan_is() {
+        let dir = tempfile::tempdir().unwrap();
+        let clang = std::env::var("LEAKCHECK_CLANG").unwrap_or_else(|_| "clang".to_owned());
+        for (compiler, flags, expected) in [
+            (clang.as_str(), &["-fsanitize=address"][..], &[Runtime::Asan][..]),
+            (&clang, &["-fsanitize=memory"], &[Runtime::Msan]),
+            (&clang, &["-fsanitize=thread"], &[Runtime::Tsan]),
+            (&clang, &["-fsanitize=undefined"], &[Runtime::Ubsan]),
+            (&clang, &["-fsanitize=undefined", "-shared-libsan"], &[Runtime::Ubsan]),
+            (&clang, &["-fsanitize=address", "-shared-libsan"], &[Runtime::Asan]),
+            ("gcc", &["-fsanitize=undefined"], &[Runtime::Ubsan]),
+            ("gcc", &["-fsanitize=address,undefined"], &[Runtime::Asan, Runtime::Ubsan]),
+            ("gcc", &["-fsanitize=thread,undefined"], &[Runtime::Ubsan, Runtime::Tsan]),
+        ] {
+            let program = build(dir.path(), compiler, flags, "main");
+            let detected = detect(&program);
+            assert_eq!(detected.runtimes.iter().copied().collect::<Vec<_>>(), expected, "{compiler} {flags:?}");
+        }
     }
 
     #[test]
