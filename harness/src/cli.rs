@@ -156,7 +156,9 @@ pub enum Action {
     /// file saved off a buildbot, or standard input when LOG is `-` or missing) to standard
     /// output, every unsymbolized frame (`#3 0x7f12... (/usr/lib/libpython3.11d.so.1.0+0x1a2b3)`)
     /// replaced by its symbolized frames, inlined ones included, as asan_symbolize.py does.
-    /// Other lines pass through unchanged. The ELF files the frames name must be present on this machine.
+    /// Other lines pass through unchanged; a GitHub Actions timestamp before a line
+    /// (`2024-05-01T12:00:00.1234567Z `) is kept, and a note on stderr says when no frame line
+    /// was found. The ELF files the frames name must be present on this machine.
     ///
     /// `leakcheck symbolize --exe FILE`: read addresses of FILE (hex, one per line, 0x
     /// optional; ELF virtual addresses, i.e. runtime address minus load bias) from standard

@@ -324,3 +324,29 @@ fn relative_modules_are_found_in_the_current_directory() {
         assert_eq!(notes.contains("is not the file's"), !symbolized, "{printed}: {notes}");
     }
 }
+
+/// A log copied from GitHub Actions (every line after a `2024-05-01T12:00:00.1234567Z `
+/// timestamp) is symbolized as without, the timestamps kept; a log in which no frame line is
+/// recognised comes out unchanged with one note on stderr saying so, not silently.
+#[test]
+fn github_actions_logs_are_symbolized_and_a_log_without_frames_is_noted() {
+    let program = leakcheck_fixtures::sanitizer::HEAP_BUFFER_OVERFLOW.expect("the heap_buffer_overflow fixture");
+    let out = Command::new(program).env("ASAN_OPTIONS", "symbolize=0").output().expect("running the fixture");
+    let log = String::from_utf8_lossy(&out.stderr).into_owned();
+    let stamp = "2024-05-01T12:00:00.1234567Z ";
+    let stamped: String = log.lines().map(|line| format!("{stamp}{line}\r\n")).collect();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("job.log");
+    std::fs::write(&path, &stamped).unwrap();
+    let (out, notes) = symbolize_in(dir.path(), &path);
+    assert_eq!(notes, "");
+    let frame0 = out.lines().find(|l| l.contains(" #0 ")).expect("frame #0");
+    assert!(frame0.starts_with(stamp) && frame0.contains(" in store_past_end "), "{out}");
+
+    let text = "0:00:00 load avg: 1.06 Run tests sequentially\n0:00:00 load avg: 1.06 [1/1] test_x\n";
+    std::fs::write(&path, text).unwrap();
+    let (out, notes) = symbolize_in(dir.path(), &path);
+    assert_eq!(out, text);
+    assert_eq!(notes.lines().count(), 1, "{notes}");
+    assert!(notes.starts_with("leakcheck: symbolize: no stack frame line"), "{notes}");
+}

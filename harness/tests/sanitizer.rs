@@ -771,6 +771,33 @@ fn symbolize_log_renumbers_interleaved_stacks_each_by_its_own_inlined_frames() {
     }
 }
 
+/// A log copied from GitHub Actions has a UTC timestamp and a space before every line, as the
+/// job's raw log has (`2024-05-01T12:00:00.1234567Z `): `symbolize_log` rewrites its frames as
+/// it does without, and every line it writes, inlined frames' too, keeps the prefix; with
+/// `\n` and `\r\n` endings.
+#[test]
+fn symbolize_log_reads_and_keeps_github_actions_timestamps() {
+    let symbolizer = Symbolizer::new();
+    let rewrite = |log: &[u8]| {
+        let mut rewritten = Vec::new();
+        let notes = symbolize_log(&symbolizer, log, &mut rewritten).expect("in-memory I/O");
+        (String::from_utf8(rewritten).expect("UTF-8"), notes)
+    };
+    let log = String::from_utf8(run(scenario("asan-heap-buffer-overflow-symbolize0"))).expect("UTF-8");
+    let (plain, _) = rewrite(log.as_bytes());
+    assert!(plain.lines().count() > log.lines().count(), "inlined frames were added:\n{plain}");
+    let stamp = "2024-05-01T12:00:00.1234567Z ";
+    for ending in ["\n", "\r\n"] {
+        let stamped: String = log.lines().map(|line| format!("{stamp}{line}{ending}")).collect();
+        let (rewritten, notes) = rewrite(stamped.as_bytes());
+        assert!(notes.is_empty(), "{notes:?}");
+        let lines: Vec<&str> = rewritten.split_terminator(ending).collect();
+        assert!(lines.iter().all(|l| l.starts_with(stamp) && !l.contains(['\r', '\n'])), "{rewritten}");
+        let unstamped: String = lines.iter().map(|l| format!("{}\n", &l[stamp.len()..])).collect();
+        assert_eq!(unstamped, plain, "{ending:?}");
+    }
+}
+
 /// clang's runtimes print the module's build ID after a frame's module part: the rewritten log
 /// keeps it wherever the module part stays (as the runtime does), and a log whose build ID is
 /// not the file's (the program was rebuilt since) keeps its frames as they were, with a note.

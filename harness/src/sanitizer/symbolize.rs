@@ -23,6 +23,11 @@
 //! build ID is used; if none has it, the frame is left as it was (the program was rebuilt, or
 //! the name is another file's). A module that cannot be found or read leaves its frames as
 //! they were ([`symbolize_log`] notes each such module once).
+//!
+//! **Logs copied from CI.** GitHub Actions begins every line of a job's log with a UTC
+//! timestamp and a space (`2024-05-01T12:00:00.1234567Z     #3 0x7f... (...)`; the downloaded
+//! file's first line with a byte-order mark too). [`symbolize_log`] reads a frame after such a
+//! prefix, and writes the prefix before each line it makes of it.
 
 #![forbid(unsafe_code)]
 
@@ -113,7 +118,9 @@ pub fn symbolize_findings(findings: &mut [Finding], symbolizer: &Symbolizer) {
 /// program was rebuilt since) is left as it was. Returns notes for the user, one per module:
 /// such a mismatch, a module with no DWARF (function names only) or with split DWARF (no
 /// inlined calls, as [`Symbolizer::shortfall`] says), or one that no file is
-/// (missing, or not a regular file), whose frames are left as they were.
+/// (missing, or not a regular file), whose frames are left as they were; and one when the
+/// input has no frame line at all (`#N 0x...`, also after a GitHub Actions timestamp): a
+/// format leakcheck does not know passes through unchanged, and the user should know why.
 pub fn symbolize_log(
     symbolizer: &Symbolizer,
     mut input: impl BufRead,
@@ -129,6 +136,7 @@ pub fn symbolize_log(
         notes: Vec::new(),
         noted: HashSet::new(),
         missing: HashSet::new(),
+        frame_lines: 0,
     };
     let mut held: Vec<Vec<u8>> = Vec::new();
     let mut held_bytes = 0;
@@ -146,7 +154,9 @@ pub fn symbolize_log(
             }
             ReadLine::Line => {}
         }
-        let text = std::str::from_utf8(strip_ending(&buffer)).map(str::trim_start).unwrap_or_default();
+        let content = strip_ending(&buffer);
+        let content = content.get(timestamp_prefix(content)..).unwrap_or_default();
+        let text = std::str::from_utf8(content).map(str::trim_start).unwrap_or_default();
         let tsan_report = text.starts_with("WARNING: ThreadSanitizer: ");
         let tsan_summary = text.starts_with("SUMMARY: ThreadSanitizer: ");
         if tsan_report || !held.is_empty() {
@@ -166,6 +176,11 @@ pub fn symbolize_log(
     }
     log.release(&mut held, &mut output)?;
     output.flush()?;
+    if log.frame_lines == 0 {
+        log.notes.push(String::from(
+            "no stack frame line (`#N 0x... (module+0x...)`, `#N 0x... in function file:line`) found in the input; it was copied unchanged",
+        ));
+    }
     Ok(log.notes)
 }
 
@@ -206,6 +221,8 @@ struct LogRewriter<'a> {
     noted: HashSet<PathBuf>,
     /// Modules as printed that no file is, noted already.
     missing: HashSet<String>,
+    /// Frame lines read, symbolized or not.
+    frame_lines: u64,
 }
 
 impl LogRewriter<'_> {
@@ -280,13 +297,16 @@ impl LogRewriter<'_> {
 
     /// Write one line (with its line ending), symbolized if it is an unsymbolized frame.
     fn rewrite(&mut self, buffer: &[u8], output: &mut impl Write) -> io::Result<()> {
-        let content = strip_ending(buffer);
-        let ending = buffer.get(content.len()..).unwrap_or_default();
+        let line = strip_ending(buffer);
+        let ending = buffer.get(line.len()..).unwrap_or_default();
+        // A CI timestamp stays in front of every line written for this one.
+        let (prefix, content) = line.split_at(timestamp_prefix(line));
         self.parser.feed_line(content);
         let parsed = std::str::from_utf8(content).ok().and_then(|text| Some((text, line::parse_frame(text)?)));
         let Some((text, parsed)) = parsed else {
             return output.write_all(buffer);
         };
+        self.frame_lines += 1;
         let frame = &parsed.frame;
         let shift = self.shift(self.parser.frame_owner(), frame.index);
         learn_modules(text, &mut self.known);
@@ -325,6 +345,7 @@ impl LogRewriter<'_> {
                     if i > 0 {
                         output.write_all(between)?;
                     }
+                    output.write_all(prefix)?;
                     output.write_all(format_frame(indent, frame, parsed.style).as_bytes())?;
                 }
                 output.write_all(ending)
@@ -334,11 +355,41 @@ impl LogRewriter<'_> {
                 let after_hash = text.get(parsed.indent + 1..).unwrap_or_default();
                 let digits = after_hash.bytes().take_while(u8::is_ascii_digit).count();
                 let rest = after_hash.get(digits..).unwrap_or_default();
+                output.write_all(prefix)?;
                 write!(output, "{indent}#{}{rest}", frame.index.saturating_add(shift))?;
                 output.write_all(ending)
             }
             None => output.write_all(buffer),
         }
+    }
+}
+
+/// The length of the timestamp GitHub Actions writes before each line of a job's log
+/// (`2024-05-01T12:00:00.1234567Z `: ISO 8601 date and time in UTC, any fraction of a second,
+/// `Z`, one space), with the byte-order mark the first line of a downloaded log has; 0 when the
+/// line has none.
+fn timestamp_prefix(line: &[u8]) -> usize {
+    const BOM: &[u8] = b"\xef\xbb\xbf";
+    let start = if line.starts_with(BOM) { BOM.len() } else { 0 };
+    let Some(rest) = line.get(start..) else { return 0 };
+    // YYYY-MM-DDTHH:MM:SS, digits where the pattern has `d`.
+    let pattern = b"dddd-dd-ddTdd:dd:dd";
+    let Some(date_time) = rest.get(..pattern.len()) else { return 0 };
+    let fits = date_time.iter().zip(pattern).all(|(&b, &p)| if p == b'd' { b.is_ascii_digit() } else { b == p });
+    if !fits {
+        return 0;
+    }
+    let mut at = pattern.len();
+    if rest.get(at) == Some(&b'.') {
+        let digits = rest.get(at + 1..).unwrap_or_default().iter().take_while(|b| b.is_ascii_digit()).count();
+        if digits == 0 {
+            return 0;
+        }
+        at += 1 + digits;
+    }
+    match rest.get(at..at + 2) {
+        Some(b"Z ") => start + at + 2,
+        _ => 0,
     }
 }
 
@@ -822,6 +873,42 @@ mod tests {
         let mut output = Vec::new();
         assert!(symbolize_log(&symbolizer, &input[..], &mut output).is_ok());
         assert_eq!(output, input);
+    }
+
+    #[test]
+    fn github_actions_timestamps_are_a_prefix_and_nothing_else_is() {
+        for (line, prefix) in [
+            (&b"2024-05-01T12:00:00.1234567Z     #0 0x1  (/x.so+0x1)"[..], 29),
+            (b"2024-05-01T12:00:00Z #0", 21),
+            (b"\xef\xbb\xbf2024-05-01T12:00:00.1Z ==1==ERROR", 26),
+            (b"2024-05-01T12:00:00.1234567Z ", 29),
+            (b"2024-05-01T12:00:00.1234567Z", 0),
+            (b"2024-05-01T12:00:00.Z #0", 0),
+            (b"2024-05-01T12:00:00.1234567+00:00 #0", 0),
+            (b"2024-05-01 12:00:00.1234567Z #0", 0),
+            (b"2024-05-01T12:00:00.1234567Z\t#0", 0),
+            (b"    #0 0x1  (/x.so+0x1)", 0),
+            (b"2024-05-0", 0),
+            (b"\xef\xbb", 0),
+            (b"", 0),
+            (b"\xff\xfe2024-05-01T12:00:00Z ", 0),
+        ] {
+            assert_eq!(timestamp_prefix(line), prefix, "{}", String::from_utf8_lossy(line));
+        }
+    }
+
+    /// A log whose frames leakcheck did not recognise would otherwise come out unchanged without
+    /// a word; one with frames, symbolized or not, gets no such note.
+    #[test]
+    fn a_log_without_frame_lines_gets_one_note() {
+        let symbolizer = Symbolizer::with_debug_dirs(Vec::new());
+        let notes = |input: &[u8]| symbolize_log(&symbolizer, input, Vec::new()).unwrap_or_default();
+        let none = notes(b"0:00:00 load avg: 1.06 Run tests sequentially\n+ #0 0x1 (/x.so+0x1)\n\n");
+        assert_eq!(none.len(), 1, "{none:?}");
+        assert!(none[0].starts_with("no stack frame line"), "{none:?}");
+        assert_eq!(notes(b"").len(), 1);
+        assert_eq!(notes(b"    #0 0x55f8 in main /src/x.c:5:3\n"), Vec::<String>::new());
+        assert_eq!(notes(b"2024-05-01T12:00:00.1234567Z     #0 0x55f8 in main /src/x.c:5:3\n"), Vec::<String>::new());
     }
 
     #[test]
