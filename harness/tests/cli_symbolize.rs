@@ -350,3 +350,28 @@ fn github_actions_logs_are_symbolized_and_a_log_without_frames_is_noted() {
     assert_eq!(notes.lines().count(), 1, "{notes}");
     assert!(notes.starts_with("leakcheck: symbolize: no stack frame line"), "{notes}");
 }
+
+/// ASAN's fast unwinder, walking up from a call made through libffi (ctypes), reads a return
+/// address in the stack itself, printed `([stack]+0x1e72f)`: a mapping of `/proc/PID/maps`,
+/// no file. Its frame stays as it was, without a "not found" note.
+#[test]
+fn pseudo_modules_such_as_the_stack_get_no_note() {
+    use leakcheck_fixtures::sanitizer as fixtures;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(fixtures::ASAN_DSO.expect("the asan_dso fixture"), dir.path().join("asan_dso.so")).unwrap();
+    let out = Command::new(leakcheck_fixtures::PYTHON)
+        .args(["-c", "import ctypes; ctypes.CDLL('./asan_dso.so').asan_dso_overflow(16)"])
+        .current_dir(dir.path())
+        .env("LD_PRELOAD", fixtures::LIBASAN.expect("libasan"))
+        .env("ASAN_OPTIONS", "symbolize=0:detect_leaks=0")
+        .output()
+        .expect("running the interpreter");
+    let log = String::from_utf8_lossy(&out.stderr).into_owned();
+    let stack_frame = log.lines().find(|l| l.contains("  ([stack]+0x")).unwrap_or_else(|| panic!("{log}"));
+    let path = dir.path().join("asan.log");
+    std::fs::write(&path, &log).unwrap();
+    let (symbolized, notes) = symbolize_in(dir.path(), &path);
+    assert!(symbolized.lines().any(|l| l == stack_frame), "{symbolized}");
+    assert!(symbolized.contains(" in asan_dso_overflow "), "{symbolized}");
+    assert!(!notes.contains("[stack]"), "{notes}");
+}

@@ -22,7 +22,9 @@
 //! system library directories. When the frame prints a build ID, the first candidate with that
 //! build ID is used; if none has it, the frame is left as it was (the program was rebuilt, or
 //! the name is another file's). A module that cannot be found or read leaves its frames as
-//! they were ([`symbolize_log`] notes each such module once).
+//! they were ([`symbolize_log`] notes each such module once). The pseudo-modules of
+//! `/proc/PID/maps` (`([stack]+0x...)`, `[heap]`, `[vdso]`, `[anon:...]`: a frame the fast
+//! unwinder read off a stack, as through libffi's calls) are no files and are not looked up.
 //!
 //! **Logs copied from CI.** GitHub Actions begins every line of a job's log with a UTC
 //! timestamp and a space (`2024-05-01T12:00:00.1234567Z     #3 0x7f... (...)`; the downloaded
@@ -543,6 +545,9 @@ fn request(
     }
     let offset = frame.module_offset?;
     let named = frame.module.as_deref()?;
+    if is_pseudo_module(named) {
+        return None;
+    }
     let candidates = module_candidates(named, known, cwd, layouts);
     if candidates.is_empty() {
         return Some(Request::Missing(named.to_owned()));
@@ -561,6 +566,12 @@ fn request(
     };
     let address = layouts.get(&module).map_or(offset, |layout| layout.virtual_address(offset, frame.address));
     Some(Request::Symbolize(module, address))
+}
+
+/// `[stack]`, `[heap]`, `[vdso]`, `[anon:name]`...: what `/proc/PID/maps` names a mapping that
+/// is no file with, and the runtimes print as its module.
+fn is_pseudo_module(module: &str) -> bool {
+    module.starts_with('[') && module.ends_with(']')
 }
 
 /// The build ID of a module file, in hexadecimal as the runtimes print it.
@@ -897,6 +908,20 @@ mod tests {
         }
     }
 
+    #[test]
+    fn pseudo_modules_are_not_looked_up() {
+        let mut layouts = Layouts::default();
+        let symbolizer = Symbolizer::with_debug_dirs(Vec::new());
+        for module in ["[stack]", "[heap]", "[vdso]", "[anon:libc_malloc]", "[stack:1234]"] {
+            assert_eq!(request(&raw_frame(None, module, 0x1e72f), &[], None, &mut layouts, &symbolizer), None);
+        }
+        // A file whose name merely has brackets in it is still a module.
+        assert_eq!(
+            request(&raw_frame(None, "/nonexistent/[stack].so", 1), &[], None, &mut layouts, &symbolizer),
+            Some(Request::Missing("/nonexistent/[stack].so".into()))
+        );
+    }
+
     /// A log whose frames leakcheck did not recognise would otherwise come out unchanged without
     /// a word; one with frames, symbolized or not, gets no such note.
     #[test]
@@ -909,6 +934,7 @@ mod tests {
         assert_eq!(notes(b"").len(), 1);
         assert_eq!(notes(b"    #0 0x55f8 in main /src/x.c:5:3\n"), Vec::<String>::new());
         assert_eq!(notes(b"2024-05-01T12:00:00.1234567Z     #0 0x55f8 in main /src/x.c:5:3\n"), Vec::<String>::new());
+        assert_eq!(notes(b"    #3 0x7ffd6eaa872f  ([stack]+0x1e72f)\n"), Vec::<String>::new());
     }
 
     #[test]
