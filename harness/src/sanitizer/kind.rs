@@ -50,6 +50,14 @@ pub(super) fn tsan_pid(rest: &str) -> Option<u32> {
     digits.parse().ok()
 }
 
+/// The `N` of a `CHECK failed: ... (tid=N)` headline: the id of the thread that failed the
+/// check.
+pub(super) fn check_failed_tid(rest: &str) -> Option<u32> {
+    let at = rest.rfind("(tid=")?;
+    let digits = rest.get(at + 5..)?.trim_end().strip_suffix(')')?;
+    digits.parse().ok()
+}
+
 /// `heap-buffer-overflow on address ...` -> `heap-buffer-overflow`; `memcpy-param-overlap:` ->
 /// `memcpy-param-overlap`; `odr-violation (0x...):` -> `odr-violation`.
 fn first_word(text: &str) -> &str {

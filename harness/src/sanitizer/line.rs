@@ -160,8 +160,13 @@ fn runtime_headline(text: &str, pid: Option<u32>) -> Option<Headline> {
     if warning && !matches!(sanitizer, Sanitizer::Msan | Sanitizer::Tsan) {
         return None;
     }
-    let (kind, mut pid) =
-        if check_failed { ("CHECK failed".to_owned(), pid) } else { kind::from_headline(sanitizer, rest, pid) };
+    let (kind, mut pid) = if check_failed {
+        // gcc 12's runtimes print it without `==PID==`, with the id of the thread that failed
+        // the check: the process's for its main thread.
+        ("CHECK failed".to_owned(), pid.or_else(|| kind::check_failed_tid(rest)))
+    } else {
+        kind::from_headline(sanitizer, rest, pid)
+    };
     if pid.is_none() && sanitizer == Sanitizer::Tsan {
         pid = kind::tsan_pid(rest);
     }
@@ -767,6 +772,28 @@ mod tests {
             panic!()
         };
         assert_eq!(h.kind, "CHECK failed");
+        assert_eq!(h.pid, Some(5));
+
+        // gcc 12's libasan (a real report): no `==PID==`, the thread's id at the end.
+        let Line::Headline(h) = classify(
+            "AddressSanitizer: CHECK failed: asan_poisoning.cpp:183 \"((beg)) < ((end))\" (0x7febeba00020, 0x7febeba0001f) (tid=1662)",
+        ) else {
+            panic!()
+        };
+        assert_eq!((h.sanitizer, h.pid, h.kind.as_str()), (Sanitizer::Asan, Some(1662), "CHECK failed"));
+        for tail in ["(tid=)", "(tid=x)", "(tid=99999999999)", "(tid=1", ""] {
+            let Line::Headline(h) =
+                classify(&format!("AddressSanitizer: CHECK failed: a.cpp:1 \"x\" (0x0, 0x0) {tail}"))
+            else {
+                panic!("{tail}")
+            };
+            assert_eq!(h.pid, None, "{tail}");
+        }
+        let Line::Headline(h) = classify("==5==AddressSanitizer: CHECK failed: a.cpp:1 \"x\" (0x0, 0x0) (tid=6)")
+        else {
+            panic!()
+        };
+        assert_eq!(h.pid, Some(5), "`==PID==` wins over the thread's id");
     }
 
     #[test]

@@ -191,7 +191,9 @@ pub struct Finding {
     /// `report_error_type=1`, else derived from the message: `signed-integer-overflow`,
     /// `invalid-shift-exponent`, `out-of-bounds-index`...), TSan's (`data race`, `thread leak`...).
     pub kind: String,
-    /// From `==PID==` (TSan: `(pid=N)`); UBSan's `runtime error:` lines have none.
+    /// From `==PID==` (TSan: `(pid=N)`; a `CHECK failed` headline without `==PID==`: its
+    /// `(tid=N)`, the id of the thread that failed the check, which is the process's for its
+    /// main thread); UBSan's `runtime error:` lines have none.
     pub pid: Option<u32>,
     /// The regrtest test that was running; left `None` by the parser, for the caller.
     pub test: Option<String>,
