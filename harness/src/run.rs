@@ -497,10 +497,14 @@ fn log_path_findings(
             let _ = std::io::Read::read_to_end(&mut std::io::Read::take(handle, MAX_SANITIZER_LOG), &mut bytes);
             let mut found = sanitizer::Parser::parse_log(&bytes);
             reports += found.len();
-            // UBSan's `runtime error:` lines carry no `==PID==`: the file name says whose they are.
+            // The file name says whose reports they are (the runtime opens another file in a
+            // forked child): UBSan's `runtime error:` lines carry no `==PID==`, and a `CHECK
+            // failed` headline's `(tid=N)` is a thread's.
             let pid = file.file_name().and_then(|name| pid_suffix(&name.to_string_lossy()));
-            for finding in found.iter_mut().filter(|f| f.pid.is_none()) {
-                finding.pid = pid;
+            for finding in &mut found {
+                finding.pid = pid.or(finding.pid);
+                // Its start_line is the file's line: say which file.
+                finding.log_file = Some(file.display().to_string());
             }
             findings.extend(found);
         }

@@ -69,6 +69,7 @@ fn recoverable_errors_are_findings_of_their_tests_at_the_fixture_lines() {
 
     let overflow = find(report, "heap-buffer-overflow");
     assert_eq!(overflow["sanitizer"], "asan");
+    assert_eq!(overflow["log_file"], Value::Null, "in the command's output");
     assert_eq!(overflow["test"], "test_asanext");
     assert!(has_frame(&overflow["frames"], Some("overflow"), mark("fault_overflow")), "{overflow:#}");
     let allocated =
@@ -142,6 +143,13 @@ fn reports_written_to_log_path_files_are_read() {
         let double_free = find(report, "double-free");
         assert_eq!(double_free["test"], test, "{flags:?}");
         assert!(has_frame(&double_free["frames"], Some("double_free"), mark("fault_double_free")), "{double_free:#}");
+        // Its start_line is a line of the file it names, the headline's.
+        let file = double_free["log_file"].as_str().unwrap_or_else(|| panic!("no log_file: {double_free:#}"));
+        assert!(file.starts_with(&format!("{}.", prefix.display())), "{file}");
+        let text = std::fs::read_to_string(file).unwrap();
+        let line = double_free["start_line"].as_u64().unwrap() as usize;
+        let headline = text.lines().nth(line - 1).unwrap_or_default();
+        assert!(headline.contains("ERROR: AddressSanitizer: attempting double-free"), "line {line}: {headline}");
         let warnings = report["warnings"].to_string();
         assert!(warnings.contains("report(s) read from 1 file(s)"), "{warnings}");
     }

@@ -224,8 +224,12 @@ pub struct Finding {
     pub truncated: bool,
     /// Frames, stacks or lines dropped by the memory bounds.
     pub dropped: u32,
-    /// 1-based number of the input line (of all lines fed) holding the headline.
+    /// 1-based number of the input line (of all lines fed) holding the headline: for a
+    /// finding read from a `log_path` file, the line in that file.
     pub start_line: u64,
+    /// The `log_path` file the report was read from (set by the run); `None` for the
+    /// command's output.
+    pub log_file: Option<String>,
     /// After [`deduplicate`]: the other tests of the merged findings (distinct, in order).
     pub other_tests: Vec<String>,
 }
@@ -250,6 +254,7 @@ impl Finding {
             truncated: false,
             dropped: 0,
             start_line: 1,
+            log_file: None,
             other_tests: Vec::new(),
         }
     }

@@ -334,6 +334,7 @@ impl Parser {
                 truncated: false,
                 dropped: 0,
                 start_line: self.lines,
+                log_file: None,
                 other_tests: Vec::new(),
             },
             cursor: None,
