@@ -156,16 +156,23 @@ fn leak_words(case: &Case<'_>) -> String {
     if r.leaked {
         items.extend(r.failing_lines().map(|(what, _)| what));
     }
-    if let Some(domains) = &test.domains {
-        for (name, d) in domains.iter() {
-            if d.leaked && !(r.leaked && items.contains(&"memory blocks")) {
-                items.push(match name {
-                    "raw" => "PyMem_RawMalloc blocks",
-                    "mem" => "PyMem_Malloc blocks",
-                    _ => "PyObject_Malloc blocks",
-                });
-            }
+    // regrtest's memory blocks are mem's and obj's (`sys.getallocatedblocks()`), never raw's.
+    let seen_by_regrtest = |domain: &str| domain != "raw" && r.leaked && items.contains(&"memory blocks");
+    let leaked_domains = test.domains.iter().flat_map(|d| d.iter()).filter(|(_, d)| d.leaked).map(|(name, _)| name);
+    // A leak found at its sites only (frees of older blocks kept the domain's sum flat).
+    let site_domains = test.leak_sites.iter().map(|s| s.domain.as_str());
+    let mut domains: Vec<&str> = Vec::new();
+    for domain in leaked_domains.chain(site_domains) {
+        if !domains.contains(&domain) && !seen_by_regrtest(domain) {
+            domains.push(domain);
         }
+    }
+    for domain in ["raw", "mem", "obj"].into_iter().filter(|d| domains.contains(d)) {
+        items.push(match domain {
+            "raw" => "PyMem_RawMalloc blocks",
+            "mem" => "PyMem_Malloc blocks",
+            _ => "PyObject_Malloc blocks",
+        });
     }
     if items.is_empty() {
         return "memory".into();
@@ -513,6 +520,47 @@ mod tests {
     fn inline_text_escapes_all_markup() {
         assert_eq!(md_text("a*b_[c](d)<e>#|`@"), "a\\*b\\_\\[c\\]\\(d\\)\\<e\\>\\#\\|\\`\\@");
         assert_eq!(md_text("x\u{1b}[2J\n"), "x\\\\x1b\\[2J\\\\x0a");
+    }
+
+    #[test]
+    fn leak_titles_name_every_domain_regrtest_cannot_see() {
+        use crate::leaks::{DomainDeltas, Domains};
+        let deltas = |leaked: bool| DomainDeltas { blocks: vec![1, 1, 1], bytes: None, leaked, spread: false };
+        let site = |domain: &str| crate::report::LeakSiteReport {
+            domain: domain.into(),
+            blocks: vec![1, 1, 1],
+            bytes: vec![48, 48, 48],
+            frames: vec![],
+            folded_frames: 0,
+            python_frame: None,
+            python_frames: vec![],
+            object_types: vec![],
+        };
+        let words = |test: &crate::report::TestReport| {
+            let case = Case {
+                name: "test_x".into(),
+                test: Some(test),
+                failures: vec![],
+                skipped: None,
+                failed_methods: vec![],
+                output: None,
+            };
+            leak_words(&case)
+        };
+        // regrtest saw memory blocks (mem's and obj's), not the raw leak beside them.
+        let mut test = crate::report::TestReport::new("test_x".into(), "reference_leak");
+        test.regrtest.memory_blocks = Some(vec![1, 1, 1]);
+        test.regrtest.failing = vec!["memory_blocks"];
+        test.regrtest.leaked = true;
+        test.domains = Some(Domains { raw: deltas(true), mem: deltas(true), obj: deltas(false) });
+        assert_eq!(words(&test), "memory blocks and PyMem_RawMalloc blocks");
+        // A leak found at its site only: the domain's sum stayed flat.
+        let mut test = crate::report::TestReport::new("test_x".into(), "passed");
+        test.domains = Some(Domains { raw: deltas(false), mem: deltas(false), obj: deltas(false) });
+        test.leak_sites = vec![site("raw")];
+        assert_eq!(words(&test), "PyMem_RawMalloc blocks");
+        test.leak_sites = vec![site("obj"), site("raw"), site("obj")];
+        assert_eq!(words(&test), "PyMem_RawMalloc blocks and PyObject_Malloc blocks");
     }
 
     #[test]
