@@ -26,7 +26,9 @@
 //! 1. a result string regrtest printed for it (progress line, or the standalone line
 //!    sequential mode prints for the last test);
 //! 2. a weaker hint from the test's own output: `test X failed -- ...` (Failed),
-//!    `test X crashed -- ...` (UncaughtException), or faulthandler's `Timeout (H:MM:SS)!` while
+//!    `test X crashed -- ...` (UncaughtException), also after the marks `-R` prints on one line
+//!    for the repetitions before (`.....test X failed`, 3.13 `XX. ..test X failed`), or
+//!    faulthandler's `Timeout (H:MM:SS)!` while
 //!    X was running sequentially (TimedOut; regrtest then `_exit(1)`s without a summary);
 //! 3. the lists of the last summary block, if it was printed after the attempt began (a
 //!    re-run's `N tests failed again:` list counts too); a failed test that printed a failing
@@ -878,10 +880,13 @@ impl Parser {
                 return;
             }
         }
-        if self.on_method_line(text) {
+        // What the test or regrtest prints during `-R`'s repetitions follows their marks on
+        // their line.
+        let marked = self.after_repetition_marks(text);
+        if self.on_method_line(marked) {
             return;
         }
-        if let Some(c) = HINT.captures(text) {
+        if let Some(c) = HINT.captures(marked) {
             let outcome = match c.get(2).map(|m| m.as_str()) {
                 Some("crashed") => Outcome::UncaughtException,
                 _ => Outcome::Failed,
@@ -889,7 +894,7 @@ impl Parser {
             if let Some(&i) = c.get(1).and_then(|m| self.by_name.get(m.as_str())) {
                 self.tests[i].hint = Some(outcome);
                 const TRACEBACK: &str = "Traceback (most recent call last):";
-                if text.ends_with(TRACEBACK) {
+                if marked.ends_with(TRACEBACK) {
                     self.finish_failure_traceback();
                     self.failure_traceback = Some(FailureTraceback {
                         test: i,
@@ -902,21 +907,38 @@ impl Parser {
             }
             return;
         }
-        if let Some(c) = SKIP_REASON.captures(rest) {
+        if let Some(c) = SKIP_REASON.captures(self.after_repetition_marks(rest)) {
             if let Some(&i) = c.get(1).and_then(|m| self.by_name.get(m.as_str())) {
                 let reason = c.get(2).map_or("", |m| m.as_str());
                 self.tests[i].result.skip_reason = Some(truncate_at_char_boundary(reason, 1024).to_owned());
             }
         }
-        if FAULTHANDLER_TIMEOUT.is_match(text) {
+        if FAULTHANDLER_TIMEOUT.is_match(marked) {
             self.on_faulthandler_timeout();
-            self.start_fault_dump(text);
+            self.start_fault_dump(marked);
             return;
         }
         if self.on_summary_line(rest) {
             return;
         }
         self.on_standalone_result(rest);
+    }
+
+    /// `text` without the marks `refleak.py` prints at its start, one per `-R` repetition of
+    /// the test whose output is being read: 3.11 and 3.12 a `.`; 3.13+ a `.`, the digit `1` to
+    /// `9` or an `X` (the repetition's leaks, 10 or more) and a space after the warm-up ones.
+    /// They are printed without a newline until the last, so what the test or regrtest prints
+    /// during the repetitions follows them on their line: the failure of a later repetition
+    /// (`.....test test_x failed -- Traceback ...`, 3.13 `XX. ..test test_x failed ...`),
+    /// verbose method lines, a skip, faulthandler's timeout. At most one mark more than the
+    /// test's repetitions is taken (the space), and only after its `beginning N repetitions`.
+    fn after_repetition_marks<'t>(&self, text: &'t str) -> &'t str {
+        let Some(repetitions) = self.subject.and_then(|i| self.tests.get(i)).and_then(|s| s.result.repetitions) else {
+            return text;
+        };
+        let limit = usize::try_from(repetitions).unwrap_or(usize::MAX).saturating_add(1);
+        let marks = text.bytes().take(limit).take_while(|b| matches!(b, b'.' | b'1'..=b'9' | b'X' | b' ')).count();
+        &text[marks..]
     }
 
     fn on_progress(&mut self, total: Option<usize>, body: &str) {
@@ -2798,6 +2820,69 @@ mod tests {
         assert!(dump.ends_with("Extension modules: _testinternalcapi (total: 1)"), "{dump}");
         assert_eq!(outcome(&run, "test_ok"), Outcome::Passed);
         assert_eq!(test(&run, "test_ok").faulthandler, None);
+    }
+
+    /// A test that fails in a later `-R` repetition: regrtest prints its failure after the
+    /// marks of the repetitions before, on their line (3.11 `.....test X failed -- Traceback
+    /// ...`, 3.13 `XXX XXtest X failed -- ...`), sequentially (stderr) and in a `-j` worker's
+    /// output alike.
+    #[test]
+    fn golden_a_failure_in_a_later_repetition_follows_the_repetitions_marks() {
+        for (file, input) in [
+            ("3.11.2-seq-R", include_str!("../tests/data/regrtest/3.11.2-seq-R-late-doctest.txt")),
+            ("3.11.2-j2-R", include_str!("../tests/data/regrtest/3.11.2-j2-R-late-doctest.txt")),
+            ("3.13.5-seq-R", include_str!("../tests/data/regrtest/3.13.5-seq-R-late-doctest.txt")),
+            ("3.13.5-j2-R", include_str!("../tests/data/regrtest/3.13.5-j2-R-late-doctest.txt")),
+        ] {
+            let run = parse(input, true);
+            let late = test(&run, "test_fail_late_repetition");
+            assert_eq!(late.outcome, Some(Outcome::Failed), "{file}");
+            assert_eq!(late.repetitions, Some(6), "{file}");
+            let traceback = late.traceback.as_deref().unwrap_or_default();
+            assert!(traceback.starts_with("Traceback (most recent call last):\n"), "{file}: {traceback}");
+            assert!(traceback.ends_with("AssertionError: failed on repetition 6"), "{file}: {traceback}");
+            assert_eq!(late.traceback_method.as_deref(), Some("test_fails_in_the_last_repetition"), "{file}");
+            // Without -v, regrtest prints no `FAIL:` header.
+            assert!(late.failed_methods.is_empty(), "{file}");
+            assert_eq!(outcome(&run, "test_ok"), Outcome::Passed, "{file}");
+        }
+        // Verbose, the method lines of the later repetitions follow the marks too (3.13:
+        // `Xtest_fails_in_the_last_repetition (...) ... ok`, ` Xtest_...`).
+        for (file, input) in [
+            ("3.11.2-seq-R-v", include_str!("../tests/data/regrtest/3.11.2-seq-R-verbose-late-doctest.txt")),
+            ("3.11.2-j2-R-v", include_str!("../tests/data/regrtest/3.11.2-j2-R-verbose-late-doctest.txt")),
+            ("3.13.5-j2-R-v", include_str!("../tests/data/regrtest/3.13.5-j2-R-verbose-late-doctest.txt")),
+        ] {
+            let run = parse(input, true);
+            let late = test(&run, "test_fail_late_repetition");
+            assert_eq!(late.outcome, Some(Outcome::Failed), "{file}");
+            let id = "test_fails_in_the_last_repetition (test_fail_late_repetition.FailLate.test_fails_in_the_last_repetition)";
+            assert_eq!(late.failed_methods, [id], "{file}");
+            assert_eq!(
+                methods(&run, "test_fail_late_repetition"),
+                [(
+                    "test_fail_late_repetition.FailLate",
+                    "test_fails_in_the_last_repetition",
+                    MethodOutcome::Failed,
+                    None
+                )],
+                "{file}"
+            );
+            let traceback = late.methods[0].traceback.as_deref().unwrap_or_default();
+            assert!(traceback.ends_with("AssertionError: failed on repetition 6"), "{file}: {traceback}");
+            assert_eq!(methods(&run, "test_ok"), [("test_ok.TestOk", "test_a", MethodOutcome::Passed, None)], "{file}");
+        }
+        // Each later repetition's verbose line is read, not only the first one's: a method
+        // whose first repetitions fail and last passes.
+        let run = parse(
+            "0:00:00 load avg: 0.10 [1/1] test_x passed\n\
+             beginning 6 repetitions. Showing number of leaks (. for 0 or less, X for 10 or more)\n\
+             123:456\n\
+             test_a (test_x.T.test_a) ... FAIL\n\
+             X1. 2Xtest_a (test_x.T.test_a) ... ok\n",
+            true,
+        );
+        assert_eq!(methods(&run, "test_x"), [("test_x.T", "test_a", MethodOutcome::Passed, None)]);
     }
 
     #[test]

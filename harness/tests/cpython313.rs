@@ -37,6 +37,8 @@ fn testdir_for(python: &str) -> tempfile::TempDir {
         "test_leak_strings",
         "test_cache_full_before",
         "test_crash_midway",
+        "test_fail_late_repetition",
+        "test_doctest_fails",
     ];
     for name in FIXTURES.iter().chain(&more) {
         std::fs::copy(fixtures.join(format!("regrtest/{name}.py")), dir.path().join(format!("{name}.py"))).unwrap();
@@ -223,4 +225,27 @@ fn a_cache_full_before_the_test_is_no_leak_with_free_lists() {
     assert_eq!(test["leaked"], false, "{test}");
     assert!(test["notes"].to_string().contains("free lists"), "{test}");
     assert_eq!(run.code(), Some(0), "{}", run.stderr);
+}
+
+/// A test that fails in the last `-R` repetition only: 3.13 prints the failure after the
+/// repetitions' leak marks (`XXX XXtest X failed -- Traceback ...`), sequentially and in a `-j 2`
+/// worker's output. The traceback is the report's, and names the method for the draft's title.
+#[test]
+fn a_failure_in_a_later_repetition_keeps_its_traceback() {
+    let python = python313();
+    let dir = testdir_for(&python);
+    for flags in [&["-R", "3:3"][..], &["-R", "3:3", "-j", "2"]] {
+        let drafts = tempfile::tempdir().expect("a temporary directory");
+        let argv = common::regrtest_with(&python, dir.path(), flags, &["test_fail_late_repetition", "test_balanced"]);
+        let run = leakcheck(&["--issue-draft", &common::path_str(drafts.path())], &as_strs(&argv));
+        let test = run.test("test_fail_late_repetition");
+        assert_eq!(test["outcome"], "failed", "{flags:?}: {test}");
+        let traceback = test["traceback"].as_str().unwrap_or_default();
+        assert!(traceback.ends_with("AssertionError: failed on repetition 6"), "{flags:?}: {test}");
+        let draft = std::fs::read_to_string(drafts.path().join("test_fail_late_repetition.md")).expect("the draft");
+        assert!(
+            draft.starts_with("# test_fail_late_repetition: test_fails_in_the_last_repetition fails\n"),
+            "{flags:?}: {draft}"
+        );
+    }
 }

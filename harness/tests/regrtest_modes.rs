@@ -1,6 +1,7 @@
 //! regrtest's run modes that change what its output says about each test: quiet mode (`-q`),
-//! re-runs of failed tests in another process (`-j 2 -w`), and test output that lacks a final
-//! newline, which glues regrtest's next line to it. On Debian's python3.11-dbg.
+//! re-runs of failed tests in another process (`-j 2 -w`), test output that lacks a final
+//! newline, which glues regrtest's next line to it, and a failure in a later `-R` repetition,
+//! which regrtest prints on the line of the repetitions' marks. On Debian's python3.11-dbg.
 
 mod common;
 
@@ -209,4 +210,39 @@ fn a_failed_regrtest_worker_thread_is_reported_and_its_tests_have_no_result() {
         "{junit}"
     );
     assert!(junit.contains(r#"<failure message="regrtest&apos;s worker thread failed (UnicodeDecodeError"#), "{junit}");
+}
+
+/// The issue draft leakcheck wrote for `test` into `dir` (`--issue-draft DIR`): its title.
+fn draft_title(dir: &std::path::Path, test: &str) -> String {
+    let text = std::fs::read_to_string(dir.join(format!("{test}.md"))).expect("the test's issue draft");
+    text.lines().next().unwrap_or_default().trim_start_matches("# ").to_owned()
+}
+
+/// A test that fails in the last `-R` repetition only: regrtest prints the failure after the
+/// marks of the five repetitions before (`.....test X failed -- Traceback ...`), sequentially
+/// on stderr, with `-j 2` in the worker's output. The traceback is the report's, and names the
+/// method for the draft's title.
+#[test]
+fn a_failure_in_a_later_repetition_keeps_its_traceback() {
+    let dir = testdir();
+    for flags in [&[][..], &["-j", "2"]] {
+        let drafts = tempfile::tempdir().expect("a temporary directory");
+        let mut tests = flags.to_vec();
+        tests.extend(["test_fail_late_repetition", "test_balanced"]);
+        let argv = regrtest_argv(dir.path(), &[], &tests);
+        let run = leakcheck(&["--issue-draft", &path_str(drafts.path())], &as_strs(&argv));
+        let test = run.test("test_fail_late_repetition");
+        assert_eq!(test["outcome"], "failed", "{flags:?}: {test}");
+        let traceback = test["traceback"].as_str().unwrap_or_default();
+        assert!(traceback.starts_with("Traceback (most recent call last):"), "{flags:?}: {test}");
+        assert!(traceback.ends_with("AssertionError: failed on repetition 6"), "{flags:?}: {test}");
+        // Without -v regrtest prints no `FAIL:` header: the traceback names the method.
+        assert_eq!(test["failed_methods"], json!([]), "{flags:?}: {test}");
+        assert_eq!(
+            draft_title(drafts.path(), "test_fail_late_repetition"),
+            "test_fail_late_repetition: test_fails_in_the_last_repetition fails",
+            "{flags:?}"
+        );
+        assert_eq!(run.code(), Some(2), "{flags:?}: {}", run.stderr);
+    }
 }
