@@ -19,8 +19,9 @@
 //!
 //! **What it does not do.** No I/O, no processes, no clocks: it never reads the reflog file or
 //! the JUnit XML, and it does not judge leaks itself — it reports what regrtest printed. Lines
-//! longer than [`MAX_LINE_LEN`] bytes are skipped (no regrtest line of interest is that long),
-//! so a pathological line costs nothing beyond itself.
+//! longer than [`MAX_LINE_LEN`] bytes are no regrtest line of interest: only a traceback or
+//! dump being read keeps one, cut to that length and to the room it has left, with a
+//! `[... N bytes cut]` marker, so a pathological line costs little beyond itself.
 //!
 //! **How outcomes are resolved** (in [`Parser::finish`]), per test and for its last attempt:
 //! 1. a result string regrtest printed for it (progress line, or the standalone line
@@ -49,14 +50,15 @@
 
 use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
+use std::fmt::Write as _;
 use std::sync::LazyLock;
 
 use regex::Regex;
 use serde::Serialize;
 
-/// Lines longer than this (after removing the line ending) are ignored. The longest regrtest
-/// lines of interest are `running (N): ...` with many workers and leak lines with many runs,
-/// both a few KiB at most.
+/// Lines longer than this (after removing the line ending) are cut to it and read only as part
+/// of a traceback or dump. The longest regrtest lines of interest are `running (N): ...` with
+/// many workers and leak lines with many runs, both a few KiB at most.
 pub const MAX_LINE_LEN: usize = 64 * 1024;
 
 /// More distinct test names than any CPython test suite has; past it, new names are dropped so
@@ -545,14 +547,14 @@ pub struct Parser {
 #[derive(Debug)]
 struct FaultDump {
     test: usize,
-    text: String,
+    text: CappedText,
 }
 
 /// A traceback regrtest printed with a test's result line.
 #[derive(Debug)]
 struct FailureTraceback {
     test: usize,
-    text: String,
+    text: CappedText,
     /// The method, to be read off the first traceback's frames (`failed`, not `crashed`).
     wants_method: bool,
     method: Option<String>,
@@ -566,11 +568,59 @@ struct Traceback {
     test: usize,
     class: String,
     method: String,
-    text: String,
+    text: CappedText,
     /// The `-` line under the header was seen (the traceback starts after it).
     started: bool,
     /// A line between the header and the `-` line was seen: the docstring's first line.
     docstring_seen: bool,
+}
+
+/// Text kept line by line, at most [`MAX_TRACEBACK_BYTES`] of it (a traceback, a dump). A
+/// line that does not fit whole is kept cut, ending in `[... N bytes cut]`, and nothing after
+/// it; so is a line that came cut already (longer than [`MAX_LINE_LEN`]), though what follows
+/// it is kept while there is room.
+#[derive(Debug, Default)]
+struct CappedText {
+    text: String,
+    full: bool,
+}
+
+impl CappedText {
+    /// Room kept for the marker of a cut line: `[... N bytes cut]` with any `usize` N.
+    const MARKER_ROOM: usize = "[... 18446744073709551615 bytes cut]\n".len();
+
+    fn starting_with(first: &str) -> Self {
+        let mut text = CappedText::default();
+        text.push_line(first, 0);
+        text
+    }
+
+    /// Appends `line` and a newline; `cut`: bytes of the line already cut off.
+    fn push_line(&mut self, line: &str, cut: usize) {
+        if self.full {
+            return;
+        }
+        let room = MAX_TRACEBACK_BYTES.saturating_sub(self.text.len() + Self::MARKER_ROOM);
+        let kept = if line.len() < room {
+            line
+        } else {
+            self.full = true;
+            truncate_at_char_boundary(line, room)
+        };
+        self.text.push_str(kept);
+        let cut = cut.saturating_add(line.len() - kept.len());
+        if cut > 0 {
+            let _ = write!(self.text, "[... {cut} bytes cut]");
+        }
+        self.text.push('\n');
+    }
+
+    /// The text, without trailing blank lines.
+    fn finish(mut self) -> String {
+        let end = self.text.trim_end().len();
+        self.text.truncate(end);
+        self.text
+    }
 }
 
 /// A result string taken apart.
@@ -588,22 +638,29 @@ impl Parser {
 
     /// Feed one line, without or with its trailing newline.
     pub fn feed_line(&mut self, line: &[u8]) {
-        let Some(decoded) = decode_line(line) else {
+        let (decoded, cut) = decode_line(line);
+        let text = decoded.trim_end();
+        if cut > 0 {
+            // No line of regrtest's own is that long: it is the test's output, which a
+            // traceback or dump being read keeps, cut (an assertion's long message).
             self.list = None;
             self.prev_was_separator = false;
+            let cut = cut + (decoded.len() - text.len());
+            self.collect_traceback(text, cut);
+            self.collect_fault_dump(text, cut);
+            self.collect_failure_traceback(text, cut);
             return;
-        };
-        let text = decoded.trim_end();
+        }
 
         let was_separator = self.prev_was_separator;
         self.prev_was_separator = is_rule(text, b'=');
-        self.collect_traceback(text);
-        self.collect_fault_dump(text);
+        self.collect_traceback(text, 0);
+        self.collect_fault_dump(text, 0);
         // The crash's message can follow the test's output on its line (`-R`'s dots, `... `).
         if let Some(at) = text.find(FATAL_ERROR) {
             self.start_fault_dump(&text[at..]);
         }
-        if self.collect_failure_traceback(text) {
+        if self.collect_failure_traceback(text, 0) {
             return;
         }
 
@@ -625,7 +682,10 @@ impl Parser {
     /// `crate::supervise::OutputSink::starts_section`).
     #[must_use]
     pub fn starts_part(line: &[u8]) -> bool {
-        let Some(decoded) = decode_line(line) else { return false };
+        let (decoded, cut) = decode_line(line);
+        if cut > 0 {
+            return false;
+        }
         let rest = after_log_prefix(decoded.trim_end());
         PROGRESS.is_match(rest)
             || BEGINNING.is_match(rest)
@@ -898,7 +958,7 @@ impl Parser {
                     self.finish_failure_traceback();
                     self.failure_traceback = Some(FailureTraceback {
                         test: i,
-                        text: format!("{TRACEBACK}\n"),
+                        text: CappedText::starting_with(TRACEBACK),
                         wants_method: outcome == Outcome::Failed,
                         method: None,
                         after_blank: false,
@@ -1169,7 +1229,7 @@ impl Parser {
                 test,
                 class: class.to_owned(),
                 method: method.to_owned(),
-                text: String::new(),
+                text: CappedText::default(),
                 started: false,
                 docstring_seen: false,
             });
@@ -1187,7 +1247,7 @@ impl Parser {
     /// The lines of a traceback under a `FAIL:`/`ERROR:` header: after the header's `-` line,
     /// until the next header's `=` line, the `-` line before `Ran N tests`, or regrtest's own
     /// next line. Kept on the method (the first [`MAX_TRACEBACK_BYTES`]).
-    fn collect_traceback(&mut self, text: &str) {
+    fn collect_traceback(&mut self, text: &str, cut: usize) {
         let Some(tb) = self.traceback.as_mut() else { return };
         if !tb.started {
             if is_rule(text, b'-') {
@@ -1208,17 +1268,13 @@ impl Parser {
             self.finish_traceback();
             return;
         }
-        if tb.text.len() < MAX_TRACEBACK_BYTES {
-            let room = MAX_TRACEBACK_BYTES - tb.text.len();
-            tb.text.push_str(truncate_at_char_boundary(text, room.saturating_sub(1)));
-            tb.text.push('\n');
-        }
+        tb.text.push_line(text, cut);
     }
 
     /// The lines after `test X failed -- Traceback (most recent call last):`, until the blank
     /// line regrtest prints after them (a chained exception's blank lines and `During handling
     /// ...` go on), or a progress line. Returns whether the line was the traceback's.
-    fn collect_failure_traceback(&mut self, text: &str) -> bool {
+    fn collect_failure_traceback(&mut self, text: &str, cut: usize) -> bool {
         let Some(tb) = self.failure_traceback.as_mut() else { return false };
         let chained = text.starts_with("During handling of the above exception")
             || text.starts_with("The above exception was the direct cause")
@@ -1239,11 +1295,7 @@ impl Parser {
                 tb.method = Some(function.to_owned());
             }
         }
-        if tb.text.len() < MAX_TRACEBACK_BYTES {
-            let room = MAX_TRACEBACK_BYTES - tb.text.len();
-            tb.text.push_str(truncate_at_char_boundary(text, room.saturating_sub(1)));
-            tb.text.push('\n');
-        }
+        tb.text.push_line(text, cut);
         true
     }
 
@@ -1274,23 +1326,17 @@ impl Parser {
         else {
             return;
         };
-        let mut text = truncate_at_char_boundary(first, MAX_TRACEBACK_BYTES - 1).to_owned();
-        text.push('\n');
-        self.fault_dump = Some(FaultDump { test, text });
+        self.fault_dump = Some(FaultDump { test, text: CappedText::starting_with(first) });
     }
 
     /// The lines of a faulthandler dump after its first: until a line of another shape.
-    fn collect_fault_dump(&mut self, text: &str) {
+    fn collect_fault_dump(&mut self, text: &str, cut: usize) {
         let Some(dump) = self.fault_dump.as_mut() else { return };
         if !continues_fault_dump(text) {
             self.finish_fault_dump();
             return;
         }
-        if dump.text.len() < MAX_TRACEBACK_BYTES {
-            let room = MAX_TRACEBACK_BYTES - dump.text.len();
-            dump.text.push_str(truncate_at_char_boundary(text, room.saturating_sub(1)));
-            dump.text.push('\n');
-        }
+        dump.text.push_line(text, cut);
         if text.starts_with("Extension modules: ") {
             self.finish_fault_dump();
         }
@@ -1299,20 +1345,20 @@ impl Parser {
     fn finish_fault_dump(&mut self) {
         let Some(dump) = self.fault_dump.take() else { return };
         let Some(state) = self.tests.get_mut(dump.test) else { return };
-        state.result.faulthandler = Some(dump.text.trim_end().to_owned());
+        state.result.faulthandler = Some(dump.text.finish());
     }
 
     fn finish_failure_traceback(&mut self) {
         let Some(tb) = self.failure_traceback.take() else { return };
         let Some(state) = self.tests.get_mut(tb.test) else { return };
-        state.result.traceback = Some(tb.text.trim_end().to_owned());
+        state.result.traceback = Some(tb.text.finish());
         state.result.traceback_method = tb.method;
     }
 
     fn finish_traceback(&mut self) {
         let Some(tb) = self.traceback.take() else { return };
         let Some(state) = self.tests.get_mut(tb.test) else { return };
-        let text = tb.text.trim_end();
+        let text = tb.text.finish();
         if text.is_empty() {
             return;
         }
@@ -1321,7 +1367,7 @@ impl Parser {
         }
         if let Some(&i) = state.method_index.get(&(tb.class, tb.method)) {
             state.traceback_bytes += text.len();
-            state.result.methods[i].traceback = Some(text.to_owned());
+            state.result.methods[i].traceback = Some(text);
         }
     }
 
@@ -1762,18 +1808,26 @@ fn strip_ansi(input: &[u8]) -> Cow<'_, [u8]> {
 }
 
 /// A line as the parser reads it: without its line ending and ANSI escapes, decoded (invalid
-/// UTF-8 replaced); `None` when it is longer than [`MAX_LINE_LEN`].
-fn decode_line(line: &[u8]) -> Option<Cow<'_, str>> {
+/// UTF-8 replaced), and the number of bytes cut off its end: a line longer than
+/// [`MAX_LINE_LEN`] is cut to it, at the start of a UTF-8 character.
+fn decode_line(line: &[u8]) -> (Cow<'_, str>, usize) {
     let line = trim_line_ending(line);
-    if line.len() > MAX_LINE_LEN {
-        return None;
+    let mut end = line.len().min(MAX_LINE_LEN);
+    // Back to the start of the character the limit falls in: a UTF-8 character has at most 3
+    // continuation bytes (`10xxxxxx`).
+    for _ in 0..3 {
+        if line.get(end).is_some_and(|&b| b & 0xc0 == 0x80) && end > 0 {
+            end -= 1;
+        }
     }
-    Some(match strip_ansi(line) {
+    let (kept, cut) = (&line[..end], line.len() - end);
+    let text = match strip_ansi(kept) {
         Cow::Borrowed(bytes) => String::from_utf8_lossy(bytes),
         Cow::Owned(bytes) => {
             Cow::Owned(String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
         }
-    })
+    };
+    (text, cut)
 }
 
 /// The progress line at the end of `text` when a test's output without a newline came before
@@ -3451,6 +3505,73 @@ mod tests {
         assert!(kept.iter().all(|&n| n <= MAX_TRACEBACK_BYTES) && !kept.is_empty(), "{kept:?}");
         assert!(kept.iter().sum::<usize>() <= MAX_TEST_TRACEBACK_BYTES);
         assert!(methods.iter().all(|m| m.name.len() + m.class.len() <= MAX_FAILED_METHOD_LEN));
+    }
+
+    /// An assertion's message of 1 MiB on one line: the line is kept in the traceback, cut to
+    /// the room left, with a marker saying how much is gone; both under a `FAIL:` header (-v)
+    /// and with regrtest's `test X failed -- Traceback` (no -v).
+    #[test]
+    fn a_traceback_line_longer_than_any_limit_is_kept_cut() {
+        let message = format!("AssertionError: {}", "L".repeat(1 << 20));
+        let verbose = [
+            "0:00:00 load avg: 0.01 [1/1] test_long",
+            "test_long_fail (test_long.Long.test_long_fail) ... FAIL",
+            "",
+            "======================================================================",
+            "FAIL: test_long_fail (test_long.Long.test_long_fail)",
+            "----------------------------------------------------------------------",
+            "Traceback (most recent call last):",
+            "  File \"/t/test_long.py\", line 4, in test_long_fail",
+            "    self.fail(\"L\" * (1024 * 1024))",
+            &message,
+            "",
+            "----------------------------------------------------------------------",
+            "Ran 1 test in 0.010s",
+            "test test_long failed",
+            "test_long failed (1 failure)",
+        ];
+        let plain = [
+            "0:00:00 load avg: 0.01 [1/1] test_long",
+            "test test_long failed -- Traceback (most recent call last):",
+            "  File \"/t/test_long.py\", line 4, in test_long_fail",
+            "    self.fail(\"L\" * (1024 * 1024))",
+            &message,
+            "",
+            "test_long failed (1 failure)",
+        ];
+        for (mode, lines) in [("-v", &verbose[..]), ("no -v", &plain[..])] {
+            let mut p = Parser::new();
+            for line in lines {
+                p.feed_line(line.as_bytes());
+            }
+            let run = p.finish(true);
+            let long = test(&run, "test_long");
+            assert_eq!(long.outcome, Some(Outcome::Failed), "{mode}");
+            let traceback = match mode {
+                "-v" => long.methods[0].traceback.clone(),
+                _ => long.traceback.clone(),
+            }
+            .unwrap_or_default();
+            assert!(traceback.len() <= MAX_TRACEBACK_BYTES, "{mode}: {}", traceback.len());
+            let last = traceback.lines().last().unwrap_or_default();
+            let kept = last.trim_end_matches(|c: char| c != '[').trim_end_matches('[');
+            assert!(kept.starts_with("AssertionError: LLLL"), "{mode}: {last:.100}");
+            let gone = message.len() - kept.len();
+            assert!(last.ends_with(&format!("LLL[... {gone} bytes cut]")), "{mode}: ...{}", &last[last.len() - 60..]);
+            assert!(traceback.starts_with("Traceback (most recent call last):\n  File"), "{mode}");
+        }
+
+        // Cut at a character's start; a long line that fits after cutting keeps what follows.
+        let wide = "\u{e9}".repeat(MAX_LINE_LEN); // 2 bytes each
+        let line = format!("x{wide}\n");
+        let (text, cut) = decode_line(line.as_bytes());
+        assert_eq!((text.len(), cut), (MAX_LINE_LEN - 1, wide.len() + 1 - (MAX_LINE_LEN - 1)));
+        assert!(!text.contains('\u{fffd}'));
+        let mut text = CappedText::default();
+        text.push_line("short", 0);
+        text.push_line("cut by the parser", 100);
+        text.push_line("next", 0);
+        assert_eq!(text.finish(), "short\ncut by the parser[... 100 bytes cut]\nnext");
     }
 
     #[test]

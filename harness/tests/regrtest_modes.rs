@@ -246,3 +246,26 @@ fn a_failure_in_a_later_repetition_keeps_its_traceback() {
         assert_eq!(run.code(), Some(2), "{flags:?}: {}", run.stderr);
     }
 }
+
+/// A failure whose message is one line of 1 MiB: the traceback keeps the line, cut, with a
+/// marker saying so, in verbose mode (the method's) and without (the test's).
+#[test]
+fn a_traceback_line_of_a_mebibyte_is_kept_cut() {
+    let dir = testdir();
+    for flags in [&[][..], &["-v"]] {
+        let mut tests = flags.to_vec();
+        tests.push("test_fail_long_message");
+        let run = leakcheck(&[], &as_strs(&regrtest_argv(dir.path(), &[], &tests)));
+        let test = run.test("test_fail_long_message");
+        assert_eq!(test["outcome"], "failed", "{flags:?}: {}", run.stderr);
+        let traceback = match flags {
+            [] => &test["traceback"],
+            _ => &test["methods"][0]["traceback"],
+        };
+        let traceback = traceback.as_str().unwrap_or_else(|| panic!("{flags:?}: no traceback in {test:.2000}"));
+        assert!(traceback.len() <= 16 * 1024, "{flags:?}: {}", traceback.len());
+        let last = traceback.lines().last().unwrap_or_default();
+        assert!(last.starts_with("AssertionError: LLLL"), "{flags:?}: {traceback:.500}");
+        assert!(last.ends_with(" bytes cut]"), "{flags:?}: ...{}", &last[last.len().saturating_sub(100)..]);
+    }
+}
