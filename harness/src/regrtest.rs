@@ -4,7 +4,8 @@
 //! lines (`0:00:01 load avg: 0.50 [ 3/40/1] test_os ...`) in both sequential and `-j` layouts,
 //! per-test result strings (`test_os failed (2 errors)`, `test_x worker non-zero exit code (Exit
 //! code -9 (SIGKILL))`, ...), the `-R` refleak output (`beginning 6 repetitions`, `test_x leaked
-//! [1, 1, 1] references, sum=3`, 3.13+'s ` (this is fine)`), unittest `FAIL:`/`ERROR:` headers,
+//! [1, 1, 1] references, sum=3`, 3.13+'s ` (this is fine)`), unittest's verbose method lines
+//! and `FAIL:`/`ERROR:` headers (doctests' too: `bad (test_doct)` then `Doctest: test_doct.bad`),
 //! `--rerun`/`-w` re-runs and the final summary (`== Tests result: FAILURE ==`, the
 //! `N tests failed:` lists, `All N tests OK.`, `Total test files: ...`, `Result: ...`).
 //! It understands the old libregrtest of early 3.11 releases (`runtest.py`, `runtest_mp.py`;
@@ -148,7 +149,8 @@ pub struct TestResult {
     /// `test_foo (test.test_x.TestClass.test_foo)`, deduplicated, over all attempts.
     pub failed_methods: Vec<String>,
     /// The traceback regrtest printed with `test X failed -- Traceback ...` (a single failure
-    /// without `-v`) or `test X crashed -- Traceback ...`, from `Traceback` on (the first
+    /// without `-v`; a doctest's with doctest's report of the examples that failed) or `test X
+    /// crashed -- Traceback ...`, from `Traceback` on (the first
     /// [`MAX_TRACEBACK_BYTES`]; the last attempt's).
     pub traceback: Option<String>,
     /// `test_x skipped -- REASON`: why regrtest skipped the whole file (`unittest.SkipTest` or a
@@ -163,7 +165,9 @@ pub struct TestResult {
     /// traceback named as unittest's loader finds methods (`test...`). unittest leaves its own
     /// frames out, so the first frame is the method, or a decorator's wrapper around it
     /// (`wrapper`, mock's `patched`), or a fixture (`setUp`) that failed, which names no
-    /// method: `None` then, and for a crash, whose first frames are regrtest's. This output has
+    /// method: `None` then, and for a crash, whose first frames are regrtest's. For a failed
+    /// doctest (`AssertionError: Failed doctest test for test_doct.bad`), the last part of its
+    /// name (`bad`), as [`MethodResult`] names a doctest. This output has
     /// no `FAIL:`/`ERROR:` header, which names the method when there is one
     /// (`failed_methods`).
     pub traceback_method: Option<String>,
@@ -294,9 +298,17 @@ pub struct MethodResult {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
     /// For a failure or error: the traceback unittest printed under its `FAIL:`/`ERROR:` header
-    /// (regrtest shows it in verbose mode and re-runs), at most [`MAX_TRACEBACK_BYTES`].
+    /// (regrtest shows it in verbose mode and re-runs), at most [`MAX_TRACEBACK_BYTES`]; for a
+    /// doctest, with doctest's report of the examples that failed.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub traceback: Option<String>,
+    /// A doctest (a case of `doctest.DocTestSuite`, as CPython's test_generators, test_deque
+    /// and test_descrtut have), which unittest names `bad (test_doct)` with a `Doctest:
+    /// test_doct.bad` line: `name` is the last part of the doctest's dotted name, `class` the
+    /// part before it (a module, or a module and class; empty for a top-level module's own
+    /// docstring).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub doctest: bool,
 }
 
 /// Everything [`Parser::finish`] resolved.
@@ -411,6 +423,10 @@ static UNITTEST_FAILURE: LazyLock<Regex> = LazyLock::new(|| re(r"^(FAIL|ERROR): 
 /// Checked in [`method_description`]: the dotted id must end with the method's name.
 static METHOD_DESCRIPTION: LazyLock<Regex> =
     LazyLock::new(|| re(r"^\.*(?:  )?([A-Za-z_]\w*) \(((?:[A-Za-z_]\w*\.)+[A-Za-z_]\w*)\)(?: (.*))?$"));
+/// doctest's `DocTestCase.__repr__`: `NAME (DOTTED.PATH)`, the last part of the doctest's
+/// dotted name and the part before it (see [`doctest_description`]).
+static DOCTEST_DESCRIPTION: LazyLock<Regex> =
+    LazyLock::new(|| re(r"^([^\s()]+) \(((?:[A-Za-z_]\w*\.)*[A-Za-z_]\w*)?\)$"));
 /// `TextTestResult` with verbosity 2: `startTest` writes `DESCRIPTION ... `, the `add*` methods
 /// the status word and a newline; 3.12+ adds ` (0.001s)` with `--durations`. The description
 /// gets the docstring's first line on a line of its own when the test has one.
@@ -424,6 +440,8 @@ static GLUED_METHOD_STATUS: LazyLock<Regex> = LazyLock::new(|| {
 });
 /// `single.py`/`runtest.py`: `test {name} failed[ -- {exc}]`, `test {name} crashed -- {tb}`.
 static HINT: LazyLock<Regex> = LazyLock::new(|| re(r"^test (\S+) (failed|crashed)(?: -- |$)"));
+/// `DocTestCase.format_failure`'s first line, raised as unittest's failure.
+const DOCTEST_FAILURE: &str = "AssertionError: Failed doctest test for ";
 /// `test_x skipped -- REASON`, printed by the process that ran the test.
 static SKIP_REASON: LazyLock<Regex> = LazyLock::new(|| re(r"^(\S+) skipped -- (.+)$"));
 /// A frame line of a Python traceback: `  File "...", line N, in NAME`.
@@ -530,9 +548,12 @@ pub struct Parser {
     /// The list whose indented names are being collected.
     list: Option<ListKind>,
     prev_was_separator: bool,
-    /// A verbose method line whose status has not come yet: `(test, class, method)`. The
-    /// status follows the test's own output, or the docstring line.
-    pending_method: Option<(usize, String, String)>,
+    /// A verbose method line whose status has not come yet. The status follows the test's own
+    /// output, or the docstring line.
+    pending_method: Option<PendingMethod>,
+    /// A doctest's description (`bad (test_doct)`) just read: a doctest's if the next line is
+    /// its `Doctest: test_doct.bad` (see [`MethodResult::doctest`]).
+    pending_doctest: Option<PendingMethod>,
     /// See [`ParsedRun::progress_seen`].
     progress_seen: bool,
     /// The traceback under a `FAIL:`/`ERROR:` header being read.
@@ -541,6 +562,15 @@ pub struct Parser {
     failure_traceback: Option<FailureTraceback>,
     /// faulthandler's dump being read.
     fault_dump: Option<FaultDump>,
+}
+
+/// A method of a test named by a line whose continuation is due.
+#[derive(Debug)]
+struct PendingMethod {
+    test: usize,
+    class: String,
+    method: String,
+    doctest: bool,
 }
 
 /// A faulthandler dump being read (see [`TestResult::faulthandler`]).
@@ -560,6 +590,9 @@ struct FailureTraceback {
     method: Option<String>,
     /// The last line was blank: the traceback ends, unless a chained one follows.
     after_blank: bool,
+    /// A doctest's failure (`AssertionError: Failed doctest test for NAME`): doctest's report
+    /// of the examples that failed follows, after a blank line and a `-` line.
+    doctest: bool,
 }
 
 /// A traceback of unittest's error list being collected for a method.
@@ -573,6 +606,12 @@ struct Traceback {
     started: bool,
     /// A line between the header and the `-` line was seen: the docstring's first line.
     docstring_seen: bool,
+    /// The header names a doctest (`FAIL: bad (test_doct)`), if the docstring line says so
+    /// (`Doctest: test_doct.bad`): with the header's outcome, until it did.
+    doctest: Option<MethodOutcome>,
+    /// A `-` line read inside the traceback: the end of the error list's entry, unless a
+    /// doctest's report of an example follows (doctest's divider, then `File "...", line N`).
+    rule: Option<String>,
 }
 
 /// Text kept line by line, at most [`MAX_TRACEBACK_BYTES`] of it (a traceback, a dump). A
@@ -640,6 +679,7 @@ impl Parser {
     pub fn feed_line(&mut self, line: &[u8]) {
         let (decoded, cut) = decode_line(line);
         let text = decoded.trim_end();
+        let doctest = self.pending_doctest.take();
         if cut > 0 {
             // No line of regrtest's own is that long: it is the test's output, which a
             // traceback or dump being read keeps, cut (an assertion's long message).
@@ -666,6 +706,15 @@ impl Parser {
 
         if self.collect_list_names(text) {
             return;
+        }
+        if let Some(pending) = doctest {
+            // `bad (test_doct)` then `Doctest: test_doct.bad ... ` and its status, now or later.
+            let docstring = doctest_docstring(&pending.class, &pending.method);
+            let confirmed =
+                text.strip_prefix(docstring.as_str()).is_some_and(|r| r.is_empty() || r.starts_with(" ..."));
+            if confirmed && Some(pending.test) == self.subject {
+                self.pending_method = Some(pending);
+            }
         }
         let text = unglue_progress(text);
         let rest = after_log_prefix(text);
@@ -962,6 +1011,7 @@ impl Parser {
                         wants_method: outcome == Outcome::Failed,
                         method: None,
                         after_blank: false,
+                        doctest: false,
                     });
                 }
             }
@@ -1216,23 +1266,22 @@ impl Parser {
             return;
         };
         let state = &mut self.tests[test];
+        let new_traceback = |class: &str, method: &str, doctest: Option<MethodOutcome>| Traceback {
+            test,
+            class: class.to_owned(),
+            method: method.to_owned(),
+            text: CappedText::default(),
+            started: false,
+            docstring_seen: false,
+            doctest,
+            rule: None,
+        };
         if let Some((method, class, _)) = method_description(desc) {
-            // Verbose mode printed it already (a failed subtest may have passed siblings): the
-            // header only adds a method it did not name.
-            // The list also corrects an `ok` read from test output that ended like a status
-            // word (`... book`, see `GLUED_METHOD_STATUS`).
-            let known = state.method_index.get(&(class.to_owned(), method.to_owned()));
-            if known.is_none_or(|&i| state.result.methods[i].outcome == MethodOutcome::Passed) {
-                record_method(state, class, method, outcome, None);
-            }
-            self.traceback = Some(Traceback {
-                test,
-                class: class.to_owned(),
-                method: method.to_owned(),
-                text: CappedText::default(),
-                started: false,
-                docstring_seen: false,
-            });
+            record_header(state, class, method, outcome, false);
+            self.traceback = Some(new_traceback(class, method, None));
+        } else if let Some((method, class)) = doctest_description(desc) {
+            // Recorded once the docstring line says it is a doctest.
+            self.traceback = Some(new_traceback(class, method, Some(outcome)));
         }
         let methods = &mut state.result.failed_methods;
         if methods.len() >= MAX_FAILED_METHODS {
@@ -1250,21 +1299,37 @@ impl Parser {
     fn collect_traceback(&mut self, text: &str, cut: usize) {
         let Some(tb) = self.traceback.as_mut() else { return };
         if !tb.started {
-            if is_rule(text, b'-') {
+            if is_rule(text, b'-') && (tb.doctest.is_none() || tb.docstring_seen) {
                 tb.started = true;
-            } else if !tb.docstring_seen && !text.is_empty() {
-                // `getDescription` puts the first line of the test's docstring under the header.
+            } else if !tb.docstring_seen && !text.is_empty() && !is_rule(text, b'-') {
+                // `getDescription` puts the first line of the test's docstring under the header;
+                // a doctest's says it is one.
                 tb.docstring_seen = true;
+                if let Some(outcome) = tb.doctest {
+                    if text != doctest_docstring(&tb.class, &tb.method) {
+                        self.traceback = None;
+                    } else if let Some(state) = self.tests.get_mut(tb.test) {
+                        record_header(state, &tb.class, &tb.method, outcome, true);
+                    }
+                }
             } else if !UNITTEST_FAILURE.is_match(text) {
                 // Not unittest's error list after all.
                 self.traceback = None;
             }
             return;
         }
-        if is_rule(text, b'=')
-            || is_rule(text, b'-')
-            || LOG_PREFIX.find(text).is_some_and(|m| PROGRESS.is_match(&text[m.end()..]))
-        {
+        if let Some(rule) = tb.rule.take() {
+            if !text.starts_with("File \"") {
+                self.finish_traceback();
+                return;
+            }
+            // doctest's divider before the report of an example that failed.
+            tb.text.push_line(&rule, 0);
+        } else if is_rule(text, b'-') {
+            tb.rule = Some(text.to_owned());
+            return;
+        }
+        if is_rule(text, b'=') || LOG_PREFIX.find(text).is_some_and(|m| PROGRESS.is_match(&text[m.end()..])) {
             self.finish_traceback();
             return;
         }
@@ -1280,7 +1345,10 @@ impl Parser {
             || text.starts_with("The above exception was the direct cause")
             || text.starts_with("Traceback (most recent call last):");
         let progress = LOG_PREFIX.find(text).is_some_and(|m| PROGRESS.is_match(&text[m.end()..]));
-        if progress || (tb.after_blank && !chained && !text.is_empty()) {
+        // doctest's report: its divider, `File "...", line N, in NAME`, the example and what
+        // was expected and got, indented (blank lines of the output are not).
+        let doctest_report = tb.doctest && (is_rule(text, b'-') || text.starts_with("    "));
+        if progress || (tb.after_blank && !chained && !doctest_report && !text.is_empty()) {
             self.finish_failure_traceback();
             return false;
         }
@@ -1288,6 +1356,13 @@ impl Parser {
         if chained {
             // A chained traceback's frames are another exception's.
             tb.wants_method = false;
+        }
+        if let Some(name) = text.strip_prefix(DOCTEST_FAILURE) {
+            // `DocTestCase.runTest`'s own frame is the only one: the doctest is the method.
+            tb.doctest = true;
+            if tb.wants_method && tb.method.is_none() {
+                tb.method = name.rsplit('.').next().filter(|m| !m.is_empty()).map(str::to_owned);
+            }
         }
         if tb.wants_method && tb.method.is_none() {
             let function = TRACEBACK_FRAME.captures(text).and_then(|c| c.get(1)).map(|m| m.as_str());
@@ -1387,27 +1462,43 @@ impl Parser {
             (Some((method, class, _)), Some(status)) if text.contains(" ... ") => {
                 let (method, class) = (method.to_owned(), class.to_owned());
                 self.pending_method = None;
-                self.record_for_subject(&class, &method, &status);
+                self.record_for_subject(&class, &method, false, &status);
                 true
             }
             (Some((method, class, _)), _) => {
                 // `DESCRIPTION ... ` then the test's output, or `DESCRIPTION` then the
                 // docstring line: the status comes later.
-                self.pending_method = self.subject.map(|i| (i, class.to_owned(), method.to_owned()));
+                self.pending_method = self.subject.map(|test| PendingMethod {
+                    test,
+                    class: class.to_owned(),
+                    method: method.to_owned(),
+                    doctest: false,
+                });
                 true
             }
             (None, Some(status)) => match self.pending_method.take() {
-                Some((i, class, method)) if Some(i) == self.subject => {
-                    self.record_for_subject(&class, &method, &status);
+                Some(pending) if Some(pending.test) == self.subject => {
+                    self.record_for_subject(&pending.class, &pending.method, pending.doctest, &status);
                     true
                 }
                 _ => false,
             },
-            (None, None) => false,
+            (None, None) => {
+                // A doctest's description, if its `Doctest:` line comes next (see `feed_line`).
+                if let Some((method, class)) = doctest_description(text) {
+                    self.pending_doctest = self.subject.map(|test| PendingMethod {
+                        test,
+                        class: class.to_owned(),
+                        method: method.to_owned(),
+                        doctest: true,
+                    });
+                }
+                false
+            }
         }
     }
 
-    fn record_for_subject(&mut self, class: &str, method: &str, status: &regex::Captures<'_>) {
+    fn record_for_subject(&mut self, class: &str, method: &str, doctest: bool, status: &regex::Captures<'_>) {
         let Some(state) = self.subject.and_then(|i| self.tests.get_mut(i)) else {
             return;
         };
@@ -1423,7 +1514,7 @@ impl Parser {
                 (MethodOutcome::Skipped, reason.map(str::to_owned))
             }
         };
-        record_method(state, class, method, outcome, detail);
+        record_method(state, class, method, outcome, detail, doctest);
     }
 
     /// Returns whether the line was a summary line.
@@ -1620,10 +1711,47 @@ fn method_description(text: &str) -> Option<(&str, &str, Option<&str>)> {
     Some((method, class, c.get(3).map(|m| m.as_str())))
 }
 
+/// A doctest's description as unittest prints it (`DocTestCase.__repr__`): `bad
+/// (test_doct)`, `tut (test.test_generators.__test__)`, `test_extcall (test)` for a module's
+/// own docstring. Taken apart: (the last part of its dotted name, the part before it). Only a
+/// doctest's if its `Doctest: ...` line says so ([`doctest_docstring`]).
+fn doctest_description(text: &str) -> Option<(&str, &str)> {
+    let c = DOCTEST_DESCRIPTION.captures(text)?;
+    Some((c.get(1)?.as_str(), c.get(2).map_or("", |m| m.as_str())))
+}
+
+/// The line under a doctest's description (`DocTestCase.shortDescription`): `Doctest: ` and
+/// its dotted name.
+fn doctest_docstring(class: &str, method: &str) -> String {
+    if class.is_empty() {
+        format!("Doctest: {method}")
+    } else {
+        format!("Doctest: {class}.{method}")
+    }
+}
+
+/// A `FAIL:`/`ERROR:` header's method. Verbose mode printed it already (a failed subtest may
+/// have passed siblings): the header only adds a method it did not name. The list also
+/// corrects an `ok` read from test output that ended like a status word (`... book`, see
+/// `GLUED_METHOD_STATUS`).
+fn record_header(state: &mut TestState, class: &str, method: &str, outcome: MethodOutcome, doctest: bool) {
+    let known = state.method_index.get(&(class.to_owned(), method.to_owned()));
+    if known.is_none_or(|&i| state.result.methods[i].outcome == MethodOutcome::Passed) {
+        record_method(state, class, method, outcome, None, doctest);
+    }
+}
+
 /// Record a method's result; a later one (the next `-R` repetition, a re-run) replaces an
 /// earlier one. A subtest's status is its method's: unittest prints only failing subtests, and
 /// prints nothing more for a method one of whose subtests failed.
-fn record_method(state: &mut TestState, class: &str, method: &str, outcome: MethodOutcome, detail: Option<String>) {
+fn record_method(
+    state: &mut TestState,
+    class: &str,
+    method: &str,
+    outcome: MethodOutcome,
+    detail: Option<String>,
+    doctest: bool,
+) {
     let key = (class.to_owned(), method.to_owned());
     if let Some(&i) = state.method_index.get(&key) {
         let entry = &mut state.result.methods[i];
@@ -1641,6 +1769,7 @@ fn record_method(state: &mut TestState, class: &str, method: &str, outcome: Meth
         outcome,
         detail,
         traceback: None,
+        doctest,
     });
 }
 
@@ -2937,6 +3066,101 @@ mod tests {
             true,
         );
         assert_eq!(methods(&run, "test_x"), [("test_x.T", "test_a", MethodOutcome::Passed, None)]);
+    }
+
+    /// Doctests run by unittest (`doctest.DocTestSuite`): verbose, each is a method, named as
+    /// unittest prints it (`bad (test_doctest_fails)` and `Doctest: test_doctest_fails.bad`),
+    /// the failing one with its `FAIL:` block, doctest's report of the example included;
+    /// without -v, regrtest's traceback has that report and names the doctest.
+    #[test]
+    fn golden_doctests_are_methods_with_their_report() {
+        const REPORT: &str = "Failed example:\n    1 + 1\nExpected:\n    3\nGot:\n    2";
+        for (file, input) in [
+            ("3.11.2-seq-R", include_str!("../tests/data/regrtest/3.11.2-seq-R-late-doctest.txt")),
+            ("3.11.2-j2-R", include_str!("../tests/data/regrtest/3.11.2-j2-R-late-doctest.txt")),
+            ("3.13.5-seq-R", include_str!("../tests/data/regrtest/3.13.5-seq-R-late-doctest.txt")),
+            ("3.13.5-j2-R", include_str!("../tests/data/regrtest/3.13.5-j2-R-late-doctest.txt")),
+        ] {
+            let run = parse(input, true);
+            let doctests = test(&run, "test_doctest_fails");
+            assert_eq!(doctests.outcome, Some(Outcome::Failed), "{file}");
+            let traceback = doctests.traceback.as_deref().unwrap_or_default();
+            assert!(traceback.starts_with("Traceback (most recent call last):\n"), "{file}: {traceback}");
+            assert!(traceback.contains("AssertionError: Failed doctest test for test_doctest_fails.bad\n"), "{file}");
+            assert!(traceback.contains("\n\n------"), "{file}: {traceback}");
+            assert!(traceback.ends_with(REPORT), "{file}: {traceback}");
+            assert_eq!(doctests.traceback_method.as_deref(), Some("bad"), "{file}");
+            assert!(doctests.methods.is_empty() && doctests.failed_methods.is_empty(), "{file}");
+        }
+        for (file, input) in [
+            ("3.11.2-seq-R-v", include_str!("../tests/data/regrtest/3.11.2-seq-R-verbose-late-doctest.txt")),
+            ("3.11.2-j2-R-v", include_str!("../tests/data/regrtest/3.11.2-j2-R-verbose-late-doctest.txt")),
+            ("3.13.5-j2-R-v", include_str!("../tests/data/regrtest/3.13.5-j2-R-verbose-late-doctest.txt")),
+        ] {
+            let run = parse(input, true);
+            let doctests = test(&run, "test_doctest_fails");
+            assert_eq!(doctests.outcome, Some(Outcome::Failed), "{file}");
+            assert_eq!(doctests.failed_methods, ["bad (test_doctest_fails)"], "{file}");
+            let got: Vec<_> =
+                doctests.methods.iter().map(|m| (m.class.as_str(), m.name.as_str(), m.outcome, m.doctest)).collect();
+            assert_eq!(
+                got,
+                [
+                    ("test_doctest_fails", "bad", MethodOutcome::Failed, true),
+                    ("test_doctest_fails", "good", MethodOutcome::Passed, true)
+                ],
+                "{file}"
+            );
+            let traceback = doctests.methods[0].traceback.as_deref().unwrap_or_default();
+            assert!(traceback.starts_with("Traceback (most recent call last):\n"), "{file}: {traceback}");
+            assert!(traceback.ends_with(REPORT), "{file}: {traceback}");
+            assert!(!traceback.contains("Ran 2 tests"), "{file}: {traceback}");
+        }
+        // Only a description whose `Doctest:` line follows is a doctest's; a module's own
+        // docstring has no dotted path before its name.
+        let run = parse(
+            "0:00:00 load avg: 0.10 [1/1] test_d\n\
+             odd (test_d)\n\
+             Doctest: test_d.other ... ok\n\
+             test_d ()\n\
+             Doctest: test_d ... ok\n\
+             meth (test_d.Cls)\n\
+             Doctest: test_d.Cls.meth ... \n\
+             output\n\
+             FAIL\n\
+             \n\
+             ======================================================================\n\
+             FAIL: meth (test_d.Cls)\n\
+             Doctest: test_d.Cls.meth\n\
+             ----------------------------------------------------------------------\n\
+             Traceback (most recent call last):\n\
+             AssertionError: Failed doctest test for test_d.Cls.meth\n\
+             \n\
+             ----------------------------------------------------------------------\n\
+             File \"/t/test_d.py\", line 5, in test_d.Cls.meth\n\
+             Failed example:\n\
+             \x20   f()\n\
+             ----------------------------------------------------------------------\n\
+             File \"/t/test_d.py\", line 7, in test_d.Cls.meth\n\
+             Failed example:\n\
+             \x20   g()\n\
+             \n\
+             ======================================================================\n\
+             FAIL: plain (test_d)\n\
+             ----------------------------------------------------------------------\n\
+             Traceback (most recent call last):\n\
+             AssertionError\n\
+             \n\
+             ----------------------------------------------------------------------\n\
+             Ran 3 tests in 0.001s\n",
+            false,
+        );
+        let got: Vec<_> =
+            test(&run, "test_d").methods.iter().map(|m| (m.class.as_str(), m.name.as_str(), m.outcome)).collect();
+        assert_eq!(got, [("", "test_d", MethodOutcome::Passed), ("test_d.Cls", "meth", MethodOutcome::Failed)]);
+        let traceback = test(&run, "test_d").methods[1].traceback.as_deref().unwrap_or_default();
+        assert!(traceback.ends_with("line 5, in test_d.Cls.meth\nFailed example:\n    f()\n----------------------------------------------------------------------\nFile \"/t/test_d.py\", line 7, in test_d.Cls.meth\nFailed example:\n    g()"), "{traceback}");
+        assert_eq!(test(&run, "test_d").failed_methods, ["meth (test_d.Cls)", "plain (test_d)"]);
     }
 
     #[test]

@@ -269,3 +269,44 @@ fn a_traceback_line_of_a_mebibyte_is_kept_cut() {
         assert!(last.ends_with(" bytes cut]"), "{flags:?}: ...{}", &last[last.len().saturating_sub(100)..]);
     }
 }
+
+/// Doctests run by unittest (`doctest.DocTestSuite`), as CPython's test_generators and
+/// test_deque run theirs: verbose, each is a method, the failing one with its traceback and
+/// doctest's report of the example; without -v the test's traceback has the report. Either
+/// way the draft's title names the doctest as its method.
+#[test]
+fn doctests_are_methods() {
+    let dir = testdir();
+    for flags in [&[][..], &["-v"]] {
+        let drafts = tempfile::tempdir().expect("a temporary directory");
+        let mut tests = flags.to_vec();
+        tests.push("test_doctest_fails");
+        let argv = regrtest_argv(dir.path(), &[], &tests);
+        let run = leakcheck(&["--issue-draft", &path_str(drafts.path())], &as_strs(&argv));
+        let test = run.test("test_doctest_fails");
+        assert_eq!(test["outcome"], "failed", "{flags:?}: {test}");
+        let report = "Failed example:\n    1 + 1\nExpected:\n    3\nGot:\n    2";
+        if flags.is_empty() {
+            let traceback = test["traceback"].as_str().unwrap_or_default();
+            assert!(traceback.ends_with(report), "{test}");
+            assert_eq!(test["methods"], json!([]), "{test}");
+        } else {
+            assert_eq!(test["failed_methods"], json!(["bad (test_doctest_fails)"]), "{test}");
+            let methods = test["methods"].as_array().expect("methods");
+            let names: Vec<(&str, &str, &str, bool)> = methods
+                .iter()
+                .map(|m| {
+                    let field = |key: &str| m[key].as_str().unwrap_or_default();
+                    (field("class"), field("name"), field("outcome"), m["doctest"] == true)
+                })
+                .collect();
+            assert_eq!(
+                names,
+                [("test_doctest_fails", "bad", "failed", true), ("test_doctest_fails", "good", "passed", true)],
+                "{test}"
+            );
+            assert!(methods[0]["traceback"].as_str().unwrap_or_default().ends_with(report), "{test}");
+        }
+        assert_eq!(draft_title(drafts.path(), "test_doctest_fails"), "test_doctest_fails: bad fails", "{flags:?}");
+    }
+}

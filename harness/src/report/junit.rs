@@ -15,7 +15,7 @@
 //! with a `<system-out>` that says so.
 //! After a test's testcase, one `<testcase classname="module.Class" name="test_method">` per
 //! unittest method the output named (`TestReport::methods`: every method with `-v`, else the
-//! failing ones), failing (`type="unittest"`) for `FAIL`, `ERROR` and `unexpected success`,
+//! failing ones; a doctest's classname is what precedes the last part of its name, the module), failing (`type="unittest"`) for `FAIL`, `ERROR` and `unexpected success`,
 //! skipped for a skip; these are not [`Case`]s, so drafts and annotations stay one per test.
 //! Problems of the run as a whole (the command could not start, was killed by a signal, was
 //! interrupted, regrtest's worker thread failed, a hang or finding no test owns) are a failing
@@ -159,6 +159,23 @@ impl FailedMethod {
         self.method == other.method && self.class_path == other.class_path
     }
 
+    /// [`FailedMethod::parse`], knowing the test's methods: a doctest's description (`bad
+    /// (test_doct)`) names its module (or module and class) where a unittest method's names
+    /// its class, so a doctest has no class, its name is the method
+    /// ([`crate::regrtest::MethodResult::doctest`]).
+    pub fn of_test(test: &TestReport, raw: &str) -> FailedMethod {
+        let mut method = FailedMethod::parse(raw);
+        let doctest = test.methods.iter().any(|m| {
+            m.doctest
+                && m.name == method.method
+                && method.raw.strip_prefix(m.name.as_str()) == Some(&format!(" ({})", m.class))
+        });
+        if doctest {
+            method.class = None;
+        }
+        method
+    }
+
     /// `TestClass.test_foo`, or the method alone.
     pub fn short(&self) -> String {
         match &self.class {
@@ -273,7 +290,7 @@ fn hang_failure(hang: &HangReport, excerpts: &Excerpts) -> Failure {
 }
 
 fn test_case<'a>(report: &RunReport, test: &'a TestReport, excerpts: &Excerpts) -> Case<'a> {
-    let methods: Vec<FailedMethod> = test.failed_methods.iter().map(|m| FailedMethod::parse(m)).collect();
+    let methods: Vec<FailedMethod> = test.failed_methods.iter().map(|raw| FailedMethod::of_test(test, raw)).collect();
     let mut failures = Vec::new();
     if test.leaked {
         failures.push(leak_failure(test, excerpts));
@@ -816,7 +833,12 @@ fn write_method<W: Write>(w: &mut Writer<W>, method: &MethodResult) -> io::Resul
         }
         MethodOutcome::Passed | MethodOutcome::ExpectedFailure => return w.write_event(Event::Empty(tag)),
     };
-    let header = format!("{word}: {} ({}.{})", method.name, method.class, method.name);
+    // As unittest printed it: a doctest's description is its name's last part and the rest.
+    let header = if method.doctest {
+        format!("{word}: {} ({})", method.name, method.class)
+    } else {
+        format!("{word}: {} ({}.{})", method.name, method.class, method.name)
+    };
     w.write_event(Event::Start(tag))?;
     let message = clip(&header, MAX_MESSAGE_CHARS);
     w.write_event(Event::Start(start("failure", &[("message", &message), ("type", "unittest")])))?;
@@ -876,6 +898,49 @@ mod tests {
         assert_eq!((bare.short(), bare.class), ("weird".to_owned(), None));
         let module = FailedMethod::parse("setUpModule (test_x)");
         assert_eq!(module.short(), "test_x.setUpModule");
+    }
+
+    /// A doctest's description (`bad (test_doct)`) names its module where a unittest method's
+    /// names the class: the failed doctest is the method alone, in titles, messages and its
+    /// testcase, with its traceback.
+    #[test]
+    fn a_failed_doctest_is_a_method_without_a_class() {
+        let method = |name: &str, class: &str, outcome, doctest| MethodResult {
+            name: name.into(),
+            class: class.into(),
+            outcome,
+            detail: None,
+            traceback: Some(format!("Traceback (most recent call last):\nAssertionError: {name}")),
+            doctest,
+        };
+        let mut report = RunReport::new(vec!["python".into()], "/tmp/run".into());
+        report.tests.push(TestReport {
+            failed_methods: vec!["bad (test_doct)".into(), "test_x (test_doct.T.test_x)".into()],
+            methods: vec![
+                method("bad", "test_doct", MethodOutcome::Failed, true),
+                method("test_x", "test_doct.T", MethodOutcome::Failed, false),
+            ],
+            ..TestReport::new("test_doct".into(), "failed")
+        });
+        let cases = cases(&report);
+        let shorts: Vec<String> = cases[0].failed_methods.iter().map(FailedMethod::short).collect();
+        assert_eq!(shorts, ["bad", "T.test_x"]);
+        let failure = &cases[0].failures[0];
+        assert_eq!(failure.message, "regrtest: failed: bad, T.test_x");
+        assert!(failure
+            .details
+            .contains("FAIL/ERROR: bad (test_doct)\nTraceback (most recent call last):\nAssertionError: bad\n"));
+        let drafts = crate::report::draft::issue_drafts(&report, None, None);
+        assert_eq!(drafts[0].title, "test_doct: bad and 1 more fail");
+        report.tests[0].failed_methods.pop();
+        assert_eq!(crate::report::draft::issue_drafts(&report, None, None)[0].title, "test_doct: bad fails");
+
+        let mut xml = Vec::new();
+        write_junit(&report, &mut xml).unwrap();
+        let xml = String::from_utf8(xml).unwrap();
+        assert!(xml.contains(r#"<testcase name="bad" classname="test_doct">"#), "{xml}");
+        assert!(xml.contains(r#"<failure message="FAIL: bad (test_doct)" type="unittest">"#), "{xml}");
+        assert!(xml.contains(r#"<failure message="FAIL: test_x (test_doct.T.test_x)" type="unittest">"#), "{xml}");
     }
 
     #[test]

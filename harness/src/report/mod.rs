@@ -132,7 +132,8 @@ pub struct TestReport {
     /// (H:MM:SS)!`, the thread stacks after it).
     pub faulthandler: Option<String>,
     /// The failing test method that traceback names (its outermost `test...` frame: not a
-    /// decorator's wrapper, not a fixture), for titles when no `FAIL:`/`ERROR:` header named it.
+    /// decorator's wrapper, not a fixture; a failed doctest's name, its last part), for titles
+    /// when no `FAIL:`/`ERROR:` header named it.
     #[serde(skip)]
     pub traceback_method: Option<String>,
     /// Why regrtest skipped the whole test file (`test_x skipped -- not on this platform`).
