@@ -26,12 +26,19 @@
 //!
 //! **How outcomes are resolved** (in [`Parser::finish`]), per test and for its last attempt:
 //! 1. a result string regrtest printed for it (progress line, or the standalone line
-//!    sequential mode prints for the last test);
+//!    sequential mode prints for the last test: the last such line, as regrtest's comes after
+//!    the test's output);
 //! 2. a weaker hint from the test's own output: `test X failed -- ...` (Failed),
 //!    `test X crashed -- ...` (UncaughtException), also after the marks `-R` prints on one line
 //!    for the repetitions before (`.....test X failed`, 3.13 `XX. ..test X failed`), or
 //!    faulthandler's `Timeout (H:MM:SS)!` while
 //!    X was running sequentially (TimedOut; regrtest then `_exit(1)`s without a summary);
+//!
+//!    a test can print the same lines itself, so regrtest's later word overrides a
+//!    standalone line and a hint: sequentially, the next test's progress line without a
+//!    result (`[2/3] test_b`: test_a passed quickly) drops them, and so does a whole summary
+//!    block (its `Total duration:` came) printed after the attempt that lists the test as
+//!    neither failed nor env changed, for a failure;
 //! 3. the lists of the last summary block, if it was printed after the attempt began (a
 //!    re-run's `N tests failed again:` list counts too); a failed test that printed a failing
 //!    leak line is a [`Outcome::ReferenceLeak`] (quiet mode prints no result string);
@@ -491,6 +498,9 @@ struct TestState {
     result: TestResult,
     /// From a result string, for the current attempt.
     explicit: Option<Outcome>,
+    /// `explicit` is from a line of its own (sequential mode's line for the last test), which
+    /// the test's own output can imitate, not from a progress line.
+    explicit_standalone: bool,
     /// From the test's own output, for the current attempt.
     hint: Option<Outcome>,
     /// Announced sequential-style (`[n/N] test_x` before it runs) in the current attempt.
@@ -543,6 +553,9 @@ pub struct Parser {
     summary_seen: bool,
     /// `== Tests result` blocks seen; a re-run prints a second one.
     summary_blocks: u32,
+    /// The last `== Tests result` block was printed whole: the run's last lines (`Total
+    /// duration: ...`, `Tests result: X`/`Result: X`) came after it, so its lists are all there.
+    summary_complete: bool,
     /// Inside the end-of-run output (no test activity since), where list headers are believed.
     in_summary: bool,
     /// The list whose indented names are being collected.
@@ -826,6 +839,7 @@ impl Parser {
             summary,
             summary_seen,
             summary_blocks,
+            summary_complete,
             in_summary,
             progress_seen,
             ..
@@ -837,7 +851,9 @@ impl Parser {
 
         let mut out: Vec<TestResult> = Vec::with_capacity(tests.len());
         for (index, state) in tests.into_iter().enumerate() {
-            let TestState { mut result, explicit, hint, announced, finished, blocks_at_start, .. } = state;
+            let TestState {
+                mut result, explicit, explicit_standalone, hint, announced, finished, blocks_at_start, ..
+            } = state;
             let inferred = if finished {
                 Outcome::Passed
             } else if announced && current == Some(index) && reached_end {
@@ -849,7 +865,26 @@ impl Parser {
             } else {
                 Outcome::Unknown
             };
-            let from_summary = if summary_blocks > blocks_at_start {
+            let covered = summary_blocks > blocks_at_start;
+            // regrtest lists every test that failed or altered the environment in the summary
+            // it printed after the test: a failure it does not list was the test's own output
+            // imitating regrtest's lines (a result line on its own, `test X failed -- ...`).
+            let unlisted = covered && summary_complete && {
+                let has = |list: &Vec<String>| list.contains(&result.name);
+                !has(&summary.failed) && !has(&summary.failed_again) && !has(&summary.env_changed)
+            };
+            let failure = |outcome: &Outcome| {
+                matches!(
+                    outcome,
+                    Outcome::Failed | Outcome::UncaughtException | Outcome::ReferenceLeak | Outcome::EnvChanged
+                )
+            };
+            let explicit = explicit.filter(|o| !(unlisted && explicit_standalone && failure(o)));
+            let hint = hint.filter(|o| !(unlisted && failure(o)));
+            if explicit.is_none() && explicit_standalone {
+                result.result_text = None;
+            }
+            let from_summary = if covered {
                 summary_outcome(&summary, &result.name)
             } else if summary.failed_again.contains(&result.name) {
                 // Printed after the re-run, just before the block the run did not get to.
@@ -1067,6 +1102,9 @@ impl Parser {
             None => (body, ""),
         };
         if after.is_empty() {
+            if !self.parallel {
+                self.passed_quickly_before();
+            }
             self.announce(name);
             return;
         }
@@ -1077,6 +1115,7 @@ impl Parser {
                     if let Some(i) = self.test_index(parsed.name) {
                         let state = &mut self.tests[i];
                         state.explicit = Some(parsed.outcome);
+                        state.explicit_standalone = false;
                         state.result.result_text = Some(parsed.text);
                         state.finished = true;
                     }
@@ -1101,6 +1140,7 @@ impl Parser {
                     }
                     let state = &mut self.tests[i];
                     state.explicit = Some(parsed.outcome);
+                    state.explicit_standalone = false;
                     state.result.result_text = Some(parsed.text);
                     state.finished = true;
                     self.subject = Some(i);
@@ -1120,6 +1160,21 @@ impl Parser {
                 self.test_index(name);
             }
         }
+    }
+
+    /// Sequentially, regrtest announces a test with the result of the test before it (`[2/3]
+    /// test_b -- test_a failed (1 failure)`), except when that one passed in less than 30 s: a
+    /// bare `[2/3] test_b` says test_a passed quickly. So a result line or `test test_a failed`
+    /// read during test_a was its own output imitating regrtest's, not regrtest's word; what is
+    /// left (the summary's lists, else a pass) decides.
+    fn passed_quickly_before(&mut self) {
+        let Some(state) = self.current.and_then(|i| self.tests.get_mut(i)) else { return };
+        if state.explicit_standalone {
+            state.explicit = None;
+            state.explicit_standalone = false;
+            state.result.result_text = None;
+        }
+        state.hint = None;
     }
 
     fn announce(&mut self, name: &str) {
@@ -1187,6 +1242,7 @@ impl Parser {
         state.result.faulthandler = None;
         state.result.skip_reason = None;
         state.explicit = None;
+        state.explicit_standalone = false;
         state.hint = None;
         state.announced = false;
         state.finished = false;
@@ -1531,6 +1587,7 @@ impl Parser {
             };
             self.summary_seen = true;
             self.summary_blocks = self.summary_blocks.saturating_add(1);
+            self.summary_complete = false;
             self.in_summary = true;
             self.list = None;
             return true;
@@ -1568,6 +1625,7 @@ impl Parser {
             // Also the first end-of-run line under --pgo, which skips the result block.
             self.summary.total_duration = c.get(1).map(|m| m.as_str().to_owned());
             self.summary_seen = true;
+            self.summary_complete = self.summary_blocks > 0;
             self.in_summary = true;
             return true;
         }
@@ -1597,7 +1655,8 @@ impl Parser {
         false
     }
 
-    /// Sequential mode prints the last test's result on a line of its own after the loop.
+    /// Sequential mode prints the last test's result on a line of its own after the loop (and
+    /// nothing when it passed quickly).
     fn on_standalone_result(&mut self, rest: &str) {
         if self.parallel {
             return;
@@ -1607,10 +1666,13 @@ impl Parser {
             return;
         };
         let state = &mut self.tests[current];
-        if state.result.name != parsed.name || state.explicit.is_some() {
+        // regrtest prints its line after all of the test's output: a line the test printed
+        // that looks alike came before it, and the last one is regrtest's.
+        if state.result.name != parsed.name || (state.explicit.is_some() && !state.explicit_standalone) {
             return;
         }
         state.explicit = Some(parsed.outcome);
+        state.explicit_standalone = true;
         state.result.result_text = Some(parsed.text);
         state.finished = true;
     }
@@ -3161,6 +3223,45 @@ mod tests {
         let traceback = test(&run, "test_d").methods[1].traceback.as_deref().unwrap_or_default();
         assert!(traceback.ends_with("line 5, in test_d.Cls.meth\nFailed example:\n    f()\n----------------------------------------------------------------------\nFile \"/t/test_d.py\", line 7, in test_d.Cls.meth\nFailed example:\n    g()"), "{traceback}");
         assert_eq!(test(&run, "test_d").failed_methods, ["meth (test_d.Cls)", "plain (test_d)"]);
+    }
+
+    /// Tests that print lines like regrtest's for themselves: a result line (`test_x passed`,
+    /// `test_x failed (reference leak)`), `test test_x failed` and a failing leak line. regrtest's
+    /// own word decides: its result line printed after the test's output, its silence about a
+    /// test that passed quickly (the next progress line names no result), and the summary's
+    /// lists, which name every test that failed.
+    #[test]
+    fn golden_lines_a_test_prints_like_regrtests_do_not_decide_its_outcome() {
+        let leak_lines = "test_imitates_leak_lines";
+        let result_line = "test_imitates_result_line";
+        for (file, input) in [
+            ("3.11.2-seq-R", include_str!("../tests/data/regrtest/3.11.2-seq-R-imitations.txt")),
+            ("3.11.2-seq-R-last", include_str!("../tests/data/regrtest/3.11.2-seq-R-imitations-last.txt")),
+            ("3.13.5-seq-R", include_str!("../tests/data/regrtest/3.13.5-seq-R-imitations.txt")),
+            ("3.13.5-seq-R-last", include_str!("../tests/data/regrtest/3.13.5-seq-R-imitations-last.txt")),
+        ] {
+            let run = parse(input, true);
+            let imitates = test(&run, result_line);
+            assert_eq!(imitates.outcome, Some(Outcome::Failed), "{file}");
+            assert_eq!(imitates.result_text.as_deref(), Some("test_imitates_result_line failed (1 failure)"), "{file}");
+            let leaks = test(&run, leak_lines);
+            assert_eq!(leaks.outcome, Some(Outcome::Passed), "{file}");
+            assert_ne!(
+                leaks.result_text.as_deref(),
+                Some("test_imitates_leak_lines failed (reference leak)"),
+                "{file}"
+            );
+        }
+        // Before the summary, regrtest's silence about a test it announced the next one after
+        // says that it passed.
+        let input = include_str!("../tests/data/regrtest/3.11.2-seq-R-imitations.txt");
+        let cut = &input[..input.find("test_imitates_result_line passed").unwrap()];
+        assert_eq!(outcome(&parse(cut, false), leak_lines), Outcome::Passed);
+        // Without the summary's last lines its lists may be cut short: an unlisted test's
+        // failure stands.
+        let input = include_str!("../tests/data/regrtest/3.11.2-seq-R-imitations-last.txt");
+        let cut = &input[..input.find("Total duration").unwrap()];
+        assert_eq!(outcome(&parse(cut, false), leak_lines), Outcome::ReferenceLeak);
     }
 
     #[test]

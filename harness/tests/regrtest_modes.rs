@@ -310,3 +310,24 @@ fn doctests_are_methods() {
         assert_eq!(draft_title(drafts.path(), "test_doctest_fails"), "test_doctest_fails: bad fails", "{flags:?}");
     }
 }
+
+/// Tests that print regrtest's lines for themselves: one a reference leak and failure it does
+/// not have (it leaks raw blocks, which regrtest cannot see), one `passed` before it fails.
+/// regrtest's own word decides, alone or in either order: the raw leak is one regrtest did not
+/// report.
+#[test]
+fn lines_a_test_prints_like_regrtests_do_not_decide_its_outcome() {
+    let dir = testdir();
+    let (leak_lines, result_line) = ("test_imitates_leak_lines", "test_imitates_result_line");
+    for tests in [&[leak_lines][..], &[leak_lines, result_line], &[result_line, leak_lines]] {
+        let run = leakcheck(&[], &as_strs(&regrtest_argv(dir.path(), &[], tests)));
+        let test = run.test(leak_lines);
+        assert_eq!(test["outcome"], "passed", "{tests:?}: {test}");
+        assert_eq!(test["regrtest"]["leaked"], false, "{tests:?}: {test}");
+        assert_eq!(test["leak_not_reported_by_regrtest"], true, "{tests:?}: {test}");
+        if tests.len() > 1 {
+            assert_eq!(run.test(result_line)["outcome"], "failed", "{tests:?}: {}", run.stderr);
+        }
+        assert_eq!(run.code(), Some(101), "{tests:?}: {}", run.stderr);
+    }
+}
