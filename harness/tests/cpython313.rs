@@ -38,7 +38,6 @@ fn testdir_for(python: &str) -> tempfile::TempDir {
         "test_cache_full_before",
         "test_crash_midway",
         "test_fail_late_repetition",
-        "test_doctest_fails",
     ];
     for name in FIXTURES.iter().chain(&more) {
         std::fs::copy(fixtures.join(format!("regrtest/{name}.py")), dir.path().join(format!("{name}.py"))).unwrap();
