@@ -22,7 +22,9 @@
 //! the JUnit XML, and it does not judge leaks itself — it reports what regrtest printed. Lines
 //! longer than [`MAX_LINE_LEN`] bytes are no regrtest line of interest: only a traceback or
 //! dump being read keeps one, cut to that length and to the room it has left, with a
-//! `[... N bytes cut]` marker, so a pathological line costs little beyond itself.
+//! `[... N bytes cut]` marker, and a verbose method line's description at its start still
+//! names the method whose status comes next; so a pathological line costs little beyond
+//! itself.
 //!
 //! **How outcomes are resolved** (in [`Parser::finish`]), per test and for its last attempt:
 //! 1. a result string regrtest printed for it (progress line, or the standalone line
@@ -702,6 +704,14 @@ impl Parser {
             self.collect_traceback(text, cut);
             self.collect_fault_dump(text, cut);
             self.collect_failure_traceback(text, cut);
+            // Or a verbose method line with the test's long output after its ` ... `: the
+            // method's status comes later.
+            let marked = self.after_repetition_marks(text);
+            let described = marked.split_once(" ... ").and_then(|(description, _)| method_description(description));
+            if let Some((method, class, _)) = described.filter(|_| !self.in_summary) {
+                let (class, method) = (class.to_owned(), method.to_owned());
+                self.pending_method = self.subject.map(|test| PendingMethod { test, class, method, doctest: false });
+            }
             return;
         }
 
@@ -3838,9 +3848,12 @@ mod tests {
     #[test]
     fn a_traceback_line_longer_than_any_limit_is_kept_cut() {
         let message = format!("AssertionError: {}", "L".repeat(1 << 20));
+        let long_print = format!("test_long_print (test_long.Long.test_long_print) ... {}", "P".repeat(1 << 20));
         let verbose = [
             "0:00:00 load avg: 0.01 [1/1] test_long",
             "test_long_fail (test_long.Long.test_long_fail) ... FAIL",
+            &long_print,
+            "ok",
             "",
             "======================================================================",
             "FAIL: test_long_fail (test_long.Long.test_long_fail)",
@@ -3851,7 +3864,7 @@ mod tests {
             &message,
             "",
             "----------------------------------------------------------------------",
-            "Ran 1 test in 0.010s",
+            "Ran 2 tests in 0.010s",
             "test test_long failed",
             "test_long failed (1 failure)",
         ];
@@ -3884,6 +3897,14 @@ mod tests {
             let gone = message.len() - kept.len();
             assert!(last.ends_with(&format!("LLL[... {gone} bytes cut]")), "{mode}: ...{}", &last[last.len() - 60..]);
             assert!(traceback.starts_with("Traceback (most recent call last):\n  File"), "{mode}");
+            if mode == "-v" {
+                // A method whose long output follows its description on its line.
+                let got: Vec<_> = long.methods.iter().map(|m| (m.name.as_str(), m.outcome)).collect();
+                assert_eq!(
+                    got,
+                    [("test_long_fail", MethodOutcome::Failed), ("test_long_print", MethodOutcome::Passed)]
+                );
+            }
         }
 
         // Cut at a character's start; a long line that fits after cutting keeps what follows.
