@@ -242,6 +242,50 @@ gil_cycle(PyObject *self, PyObject *unused)
     Py_RETURN_NONE;
 }
 
+static pthread_mutex_t pi_first, pi_second;
+static pthread_barrier_t both_hold_one_pi;
+
+static void *
+take_pi_first_then_second(void *unused)
+{
+    pthread_mutex_lock(&pi_first);
+    pthread_barrier_wait(&both_hold_one_pi);
+    pthread_mutex_lock(&pi_second); /* PI deadlock: the other thread holds it */
+    return NULL;
+}
+
+static void *
+take_pi_second_then_first(void *unused)
+{
+    pthread_mutex_lock(&pi_second);
+    pthread_barrier_wait(&both_hold_one_pi);
+    pthread_mutex_lock(&pi_first); /* PI deadlock: the other thread holds it */
+    return NULL;
+}
+
+/* The lock cycle of mutex_cycle on priority-inheritance mutexes. The kernel sees the cycle: the
+ * second thread to block gets EDEADLK from FUTEX_LOCK_PI, and glibc then parks it for good in a
+ * futex wait on a word of its own stack, while the other sleeps in FUTEX_LOCK_PI on its mutex. */
+static PyObject *
+pi_mutex_cycle(PyObject *self, PyObject *unused)
+{
+    pthread_mutexattr_t attr;
+    pthread_mutexattr_init(&attr);
+    pthread_mutexattr_setprotocol(&attr, PTHREAD_PRIO_INHERIT);
+    pthread_mutex_init(&pi_first, &attr);
+    pthread_mutex_init(&pi_second, &attr);
+    pthread_mutexattr_destroy(&attr);
+    pthread_barrier_init(&both_hold_one_pi, NULL, 2);
+    pthread_t a, b;
+    Py_BEGIN_ALLOW_THREADS
+    pthread_create(&a, NULL, take_pi_first_then_second, NULL);
+    pthread_create(&b, NULL, take_pi_second_then_first, NULL);
+    pthread_join(a, NULL);
+    pthread_join(b, NULL);
+    Py_END_ALLOW_THREADS
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef hangfix_methods[] = {
     {"mutex_cycle", mutex_cycle, METH_NOARGS, "Deadlock two threads on two mutexes."},
     {"fork_with_locked_mutex", fork_with_locked_mutex, METH_NOARGS, "Fork while a mutex is held."},
@@ -249,6 +293,7 @@ static PyMethodDef hangfix_methods[] = {
     {"stdio_wait", stdio_wait, METH_O, "Write to stderr while a thread holds its lock for a while."},
     {"stdio_cycle", stdio_cycle, METH_NOARGS, "Deadlock stderr's lock against a mutex."},
     {"gil_cycle", gil_cycle, METH_NOARGS, "Deadlock the GIL against a mutex."},
+    {"pi_mutex_cycle", pi_mutex_cycle, METH_NOARGS, "Deadlock two threads on two priority-inheritance mutexes."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -118,6 +118,37 @@ fn a_gil_held_while_waiting_for_a_mutex_whose_holder_waits_for_the_gil_is_a_cycl
 }
 
 #[test]
+fn a_priority_inheritance_mutex_cycle_is_a_lock_cycle_between_real_threads() {
+    // The kernel refuses the second thread its PI mutex (EDEADLK) and glibc parks it in a futex
+    // wait on its own stack: its mutex is read from its frame, the other's owner from the lock
+    // word. The timeout stays off: a proof, not silence.
+    let dir = testdir();
+    let run = leakcheck(&["--hang-timeout", "0"], &as_strs(&regrtest(dir.path(), &[], &["test_hang_pi_cycle"])));
+    let hang = only_hang(&run);
+    assert_eq!(hang["diagnosis"]["kind"], "lock-cycle", "{hang}");
+    assert_eq!(hang["test"], "test_hang_pi_cycle");
+    let threads: Vec<&Value> = hang["diagnosis"]["threads"].as_array().into_iter().flatten().collect();
+    assert_eq!(threads.len(), 2, "{hang}");
+    let tids: Vec<&Value> =
+        hang["processes"][0]["threads"].as_array().into_iter().flatten().map(|t| &t["tid"]).collect();
+    let locks = hang["diagnosis"]["locks"].as_array().expect("locks");
+    assert_eq!(locks.len(), 2, "{hang}");
+    for lock in locks {
+        // Each owner is one of the two threads of the cycle, never a number read from elsewhere.
+        assert!(threads.contains(&&lock["owner"]) && tids.contains(&&lock["owner"]), "{hang}");
+        assert_eq!(lock["waiters"].as_array().map(Vec::len), Some(1), "{hang}");
+        assert_ne!(lock["waiters"][0], lock["owner"], "{hang}");
+    }
+    assert_ne!(locks[0]["address"], locks[1]["address"], "{hang}");
+    let line = |mutex: &str| hangfix_line(&format!("pthread_mutex_lock(&{mutex}); /* PI deadlock"));
+    assert!(has_frame(hang, "take_pi_first_then_second", line("pi_second")), "{hang}");
+    assert!(has_frame(hang, "take_pi_second_then_first", line("pi_first")), "{hang}");
+    assert!(python_functions(hang).contains(&"test_pi_mutex_cycle".to_string()), "{hang}");
+    assert_eq!(run.code(), Some(102), "{}", run.stderr);
+    assert_tree_gone(dir.path());
+}
+
+#[test]
 fn a_mutex_cycle_is_reported_with_the_hang_timeout_off() {
     // 0 turns off the no-progress verdict, not the proofs.
     let dir = testdir();

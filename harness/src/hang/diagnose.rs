@@ -2,10 +2,12 @@
 //! frames, the futex each one sleeps on and, for a glibc mutex, the owner TID its word records).
 //!
 //! - `lock-cycle`: thread A waits for a mutex owned by B, B (transitively) for one owned by A.
-//! - `lock-owner-gone`: a thread waits for a mutex whose owner is no thread of the process: it
-//!   was locked by a thread of the parent and inherited, locked, across `fork`. (A
-//!   process-shared mutex held by a live thread of another process is legitimately waited for:
-//!   the caller leaves its owner out.)
+//!   A thread that glibc parked for good after the kernel refused it a priority-inheritance
+//!   mutex (`EDEADLK`) waits for that mutex.
+//! - `lock-owner-gone`: a thread waits for a mutex whose owner is no thread of the process:
+//!   it was locked by a thread of the parent and inherited, locked, across `fork`, or its owner
+//!   thread exited holding it. (A process-shared mutex held by a live thread of another process
+//!   is legitimately waited for: the caller leaves its owner out.)
 //! - `known-signature`: a known pattern, with its reference (bpo-45200: a forked child blocked
 //!   on a lock inside libasan, inherited locked across `fork`).
 //! - `no-progress`: none of the above could be proved; the caller decides when to say so.
@@ -33,6 +35,9 @@ pub struct ThreadView {
     /// The owner TID recorded in the mutex at `futex`, when the frames show a mutex lock (and it
     /// is not a process-shared mutex held by a live thread of another process).
     pub mutex_owner: Option<i32>,
+    /// glibc parked the thread for good after the kernel refused it the priority-inheritance
+    /// mutex at `futex` (its futex wait is then on a word of its own stack, not on the mutex).
+    pub lock_refused: bool,
 }
 
 /// What the inspection saw of one process.
@@ -121,6 +126,11 @@ const LOW_LEVEL_WAITS: &[&str] = &[
 /// waits, the first function is one of the mutex's lock functions. Any other caller (an
 /// internal lock's `__lll_lock_wait_private`, an unsymbolized frame) proves nothing.
 pub fn waits_on_mutex(frames: &[Frame]) -> bool {
+    mutex_lock_function(frames).is_some()
+}
+
+/// The mutex lock function [`waits_on_mutex`] finds (without a `__GI_` prefix), if any.
+pub fn mutex_lock_function(frames: &[Frame]) -> Option<&str> {
     // glibc's own calls go through hidden aliases, which DWARF names `__GI_<name>`.
     fn name(frame: &Frame) -> Option<&str> {
         frame.function.as_deref().map(|n| n.strip_prefix("__GI_").unwrap_or(n))
@@ -130,7 +140,7 @@ pub fn waits_on_mutex(frames: &[Frame]) -> bool {
         .map(name)
         .find(|n| !n.is_some_and(|n| LOW_LEVEL_WAITS.contains(&n)))
         .flatten()
-        .is_some_and(|n| MUTEX_LOCK_FUNCTIONS.contains(&n))
+        .filter(|n| MUTEX_LOCK_FUNCTIONS.contains(n))
 }
 
 /// Whether the thread's innermost frames are a wait for CPython's GIL: `take_gil` among the
@@ -166,16 +176,23 @@ pub fn diagnose(process: &ProcessView) -> Option<Diagnosis> {
         owner,
         waiters: waits.iter().filter(|(_, &(a, _))| a == address).map(|(&t, _)| t).collect(),
     };
+    let refused: Vec<i32> = process.threads.iter().filter(|t| t.lock_refused).map(|t| t.tid).collect();
     // An owner that is no thread of this process.
     if let Some((&tid, &(address, owner))) = waits.iter().find(|(_, (_, owner))| !tids.contains(owner)) {
         return Some(Diagnosis {
             kind: DiagnosisKind::LockOwnerGone,
             summary: format!(
                 "thread {tid} waits for the mutex at {address:#x}, locked by thread {owner}, which does not exist in \
-                 process {}{}",
+                 process {}: {}{}",
                 process.pid,
                 if process.forked_child {
-                    ": the mutex was locked when the process was forked, and the child inherited it locked"
+                    "the mutex was locked when the process was forked, and the child inherited it locked, or its \
+                     owner exited holding it"
+                } else {
+                    "its owner exited holding it"
+                },
+                if refused.contains(&tid) {
+                    " (the kernel refused the thread this priority-inheritance mutex, and glibc parks it for good)"
                 } else {
                     ""
                 }
@@ -196,7 +213,15 @@ pub fn diagnose(process: &ProcessView) -> Option<Diagnosis> {
                 let locks: Vec<LockInfo> = cycle.iter().map(|t| lock(waits[t].0, waits[t].1)).collect();
                 let chain: Vec<String> = cycle
                     .iter()
-                    .map(|t| format!("thread {t} waits for {} held by thread {}", name(waits[t].0), waits[t].1))
+                    .map(|t| {
+                        let refused = if refused.contains(t) {
+                            " (the kernel saw the deadlock and refused it this priority-inheritance mutex: \
+                             EDEADLK, on which glibc parks the thread for good)"
+                        } else {
+                            ""
+                        };
+                        format!("thread {t} waits for {} held by thread {}{refused}", name(waits[t].0), waits[t].1)
+                    })
                     .collect();
                 return Some(Diagnosis {
                     kind: DiagnosisKind::LockCycle,
@@ -295,6 +320,7 @@ mod tests {
             frames: vec![frame("__lll_lock_wait", "libc.so.6"), frame("pthread_mutex_lock", "libc.so.6")],
             futex: Some(mutex),
             mutex_owner: Some(owner),
+            lock_refused: false,
         }
     }
 
@@ -305,6 +331,7 @@ mod tests {
             frames: vec![frame("__futex_abstimed_wait_common", "libc.so.6")],
             futex: Some(0x10),
             mutex_owner: None,
+            lock_refused: false,
         }
     }
 
@@ -336,6 +363,7 @@ mod tests {
             ],
             futex: None,
             mutex_owner: None,
+            lock_refused: false,
         }
     }
 
@@ -373,6 +401,35 @@ mod tests {
         }
     }
 
+    /// The PI cycle of c/hangfix.c as glibc 2.36 leaves it: thread 31951 in FUTEX_LOCK_PI on
+    /// the mutex 31950 holds; 31950 refused the other mutex (EDEADLK) and parked, its wait on a
+    /// word of its own stack. The inspection reads the parked thread's mutex from its frame.
+    #[test]
+    fn a_priority_inheritance_cycle_with_a_parked_thread_is_a_cycle() {
+        let lock_pi = ThreadView {
+            frames: vec![frame("__futex_lock_pi64", "libc.so.6"), frame("__pthread_mutex_lock_full", "libc.so.6")],
+            ..mutex_waiter(31951, 0x7f61_3698_e2c0, 31950)
+        };
+        let parked = ThreadView {
+            frames: vec![
+                frame("__futex_abstimed_wait_common", "libc.so.6"),
+                frame("__pthread_mutex_lock_full", "libc.so.6"),
+            ],
+            lock_refused: true,
+            ..mutex_waiter(31950, 0x7f61_3698_e280, 31951)
+        };
+        let process =
+            ProcessView { pid: 31949, forked_child: false, threads: vec![joiner(31949), parked, lock_pi], gil: None };
+        let d = diagnose(&process).expect("a deadlock");
+        assert_eq!((d.kind, d.threads.as_slice()), (DiagnosisKind::LockCycle, &[31950, 31951][..]));
+        assert!(d.summary.contains("thread 31950 waits for 0x7f613698e280 held by thread 31951 (the kernel saw"));
+        // Without the parked thread's mutex (no DWARF for libc) there is no proof.
+        let mut process = process;
+        process.threads[1] =
+            ThreadView { futex: Some(0x7f61_3698_8e84), mutex_owner: None, ..process.threads[1].clone() };
+        assert_eq!(diagnose(&process), None);
+    }
+
     #[test]
     fn a_mutex_owned_by_a_thread_that_is_not_there_was_inherited_locked() {
         let process =
@@ -381,6 +438,16 @@ mod tests {
         assert_eq!(d.kind, DiagnosisKind::LockOwnerGone);
         assert!(d.summary.contains("inherited it locked"), "{}", d.summary);
         assert_eq!(d.locks[0].owner, 150);
+        // In the process that locked it: the owner thread exited holding it.
+        let process =
+            ProcessView { pid: 200, forked_child: false, threads: vec![mutex_waiter(200, 0xc0, 150)], gil: None };
+        let d = diagnose(&process).expect("a deadlock");
+        assert_eq!(d.kind, DiagnosisKind::LockOwnerGone);
+        assert!(
+            d.summary.ends_with("which does not exist in process 200: its owner exited holding it"),
+            "{}",
+            d.summary
+        );
     }
 
     #[test]
@@ -412,6 +479,7 @@ mod tests {
             ],
             futex: Some(0xd0),
             mutex_owner: Some(77),
+            lock_refused: false,
         };
         let process = ProcessView { pid: 300, forked_child: true, threads: vec![stuck], gil: None };
         let d = diagnose(&process).expect("known");
@@ -442,6 +510,7 @@ mod tests {
             ],
             futex: Some(0x6400_0000_1208),
             mutex_owner: None,
+            lock_refused: false,
         };
         // `threading.Thread.start()` waiting for the new thread to say it started.
         let main_thread = ThreadView {
@@ -455,6 +524,7 @@ mod tests {
             ],
             futex: Some(0x6060_0008_d750),
             mutex_owner: None,
+            lock_refused: false,
         };
         ProcessView { pid: 10630, forked_child: true, threads: vec![main_thread, new_thread], gil: None }
     }

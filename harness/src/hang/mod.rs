@@ -9,10 +9,14 @@
 //!   same waits without running for that long, while others wake from timed waits: a GIL
 //!   waiter asks for the GIL every 5 ms), is stopped with ptrace ([`remote`]), once, its
 //!   threads' native stacks are unwound ([`stacks`]) and symbolized, the owner TID of every glibc
-//!   mutex a thread waits for is read, and the GIL's holder when a thread waits for the GIL
-//!   ([`gil`]), and [`diagnose`](mod@diagnose) looks for a proof: a lock cycle, a lock
-//!   whose owner is gone, a known signature. A quiet sleeper (`time.sleep`) sleeps in
-//!   `clock_nanosleep`, a waiter with a timeout in a timed futex wait: neither is inspected.
+//!   mutex a thread waits for is read (checked to be one: a futex a thread waits on is a mutex's
+//!   only where the frames say so and the memory looks like one; a priority-inheritance mutex's
+//!   owner is in its lock word, and a thread glibc parked after the kernel refused it one waits
+//!   for the mutex its frame names, read with [`params`]), and the GIL's holder when a thread
+//!   waits for the GIL ([`gil`]), and [`diagnose`](mod@diagnose) looks for a proof: a lock
+//!   cycle, a lock whose owner is gone, a known signature. A quiet sleeper (`time.sleep`)
+//!   sleeps in `clock_nanosleep`, a waiter with a timeout in a timed futex wait: neither is
+//!   inspected.
 //! - **Late**: when the tree printed nothing but regrtest's `running: ...` heartbeats for the
 //!   hang timeout, a process running a test (a `-j` worker whose test has run that long, or
 //!   regrtest itself) is inspected the same way, with its descendants, and reported as
@@ -35,6 +39,7 @@
 
 pub mod diagnose;
 pub mod gil;
+pub mod params;
 pub mod procfs;
 pub mod remote;
 pub mod stacks;
@@ -46,7 +51,7 @@ use std::time::{Duration, Instant};
 use regex::bytes::Regex;
 use serde::Serialize;
 
-use self::diagnose::{diagnose, waits_on_mutex, Diagnosis, DiagnosisKind, ProcessView, ThreadView};
+use self::diagnose::{diagnose, Diagnosis, DiagnosisKind, ProcessView, ThreadView};
 use self::procfs::ProcessSample;
 use self::remote::{LiveMemory, ProcessMemory, Stopped};
 use self::stacks::ProcessStacks;
@@ -482,66 +487,207 @@ fn inspect(
     sample: &ProcessSample,
     tree: &BTreeMap<i32, ProcessSample>,
 ) -> (ProcessView, ProcessReport, Vec<String>) {
-    {
-        let mut notes = Vec::new();
-        let mut threads = Vec::new();
-        let mut views = Vec::new();
-        let stopped = Stopped::attach(sample.pid);
-        let mut stacks = stopped.as_ref().ok().map(|_| ProcessStacks::for_process(sample.pid));
-        let memory = LiveMemory::new(sample.pid);
-        if let Err(err) = &stopped {
-            notes.push(format!("process {}: no native stacks: {err}", sample.pid));
-        }
-        for thread in &sample.threads {
-            let frames = match (&stopped, stacks.as_mut()) {
-                (Ok(stopped), Some(stacks)) => stopped
-                    .registers(thread.tid)
-                    .map(|regs| {
-                        let addresses = stacks.unwind(regs, &memory);
-                        stacks.symbolize(symbolizer, &addresses)
-                    })
-                    .unwrap_or_default(),
-                _ => Vec::new(),
-            };
-            let futex = thread.syscall.filter(|s| s.is_untimed_futex_wait()).and_then(|s| s.futex_address());
-            let mutex_owner = futex
-                .filter(|_| waits_on_mutex(&frames))
-                .and_then(|address| mutex_owner(&memory, address, &sample.threads));
-            views.push(ThreadView { tid: thread.tid, state: thread.state, frames: frames.clone(), futex, mutex_owner });
-            threads.push(ThreadReport {
-                tid: thread.tid,
-                state: thread.state.to_string(),
-                frames,
-                python_frames: Vec::new(),
-            });
-        }
-        // Who holds the GIL, read while the process is still stopped, when a thread waits for it.
-        let gil = match (&stopped, &stacks) {
-            (Ok(_), Some(stacks)) if views.iter().any(|v| diagnose::waits_for_gil(&v.frames)) => {
-                gil::read(&memory, stacks.modules(), symbolizer)
-            }
-            _ => None,
+    let mut notes = Vec::new();
+    let mut threads = Vec::new();
+    let mut views = Vec::new();
+    let stopped = Stopped::attach(sample.pid);
+    let mut stacks = stopped.as_ref().ok().map(|_| ProcessStacks::for_process(sample.pid));
+    let memory = LiveMemory::new(sample.pid);
+    if let Err(err) = &stopped {
+        notes.push(format!("process {}: no native stacks: {err}", sample.pid));
+    }
+    let mut maps = None;
+    for thread in &sample.threads {
+        let (addresses, frames) = match (&stopped, stacks.as_mut()) {
+            (Ok(stopped), Some(stacks)) => stopped
+                .registers(thread.tid)
+                .map(|regs| {
+                    let addresses = stacks.unwind(regs, &memory);
+                    let frames = stacks.symbolize(symbolizer, &addresses);
+                    (addresses, frames)
+                })
+                .unwrap_or_default(),
+            _ => Default::default(),
         };
-        drop(stopped);
-        let parent = tree.get(&sample.ppid);
-        let forked_child = parent.is_some_and(|p| p.exe == sample.exe && p.argv == sample.argv);
-        let view = ProcessView { pid: sample.pid, forked_child, threads: views, gil };
-        let report = ProcessReport { pid: sample.pid, command: sample.argv.join(" "), threads };
-        (view, report, notes)
+        let wait = thread.syscall.filter(procfs::Syscall::is_untimed_futex_wait);
+        let mut view = ThreadView {
+            tid: thread.tid,
+            state: thread.state,
+            frames: Vec::new(),
+            futex: wait.and_then(|s| s.futex_address()),
+            mutex_owner: None,
+            lock_refused: false,
+        };
+        if let (Some(call), Some(address)) = (wait, view.futex) {
+            let lock = Lock { memory: &memory, threads: &sample.threads };
+            if call.is_futex_lock_pi() {
+                view.mutex_owner = lock.pi_owner(address, call.futex_private());
+            } else if let Some(function) = diagnose::mutex_lock_function(&frames) {
+                if call.futex_expected() != Some(0) {
+                    view.mutex_owner = lock.mutex_owner(address);
+                } else if function == PARKING_LOCK_FUNCTION {
+                    // No mutex is waited for with an unlocked word: glibc's park, on a word of
+                    // the thread's own stack, after the kernel refused it a PI mutex.
+                    let maps = maps.get_or_insert_with(|| {
+                        let text = std::fs::read_to_string(format!("/proc/{}/maps", sample.pid)).unwrap_or_default();
+                        stacks::parse_maps(&text)
+                    });
+                    let stopped = stopped.as_ref().ok();
+                    let sp = stopped.and_then(|s| s.registers(thread.tid)).map(|r| r.sp);
+                    if sp.is_some_and(|sp| same_mapping(maps, sp, address)) {
+                        let parked = match (stopped, stacks.as_ref()) {
+                            (Some(stopped), Some(stacks)) => {
+                                let registers = stopped.dwarf_registers(thread.tid);
+                                let frame = ThreadFrames { symbolizer, stacks, memory: &memory, addresses: &addresses };
+                                registers.and_then(|r| frame.parked_mutex(r, &lock))
+                            }
+                            _ => None,
+                        };
+                        match parked {
+                            Some((mutex, owner)) => {
+                                view.futex = Some(mutex);
+                                view.mutex_owner = owner;
+                                view.lock_refused = true;
+                            }
+                            None => notes.push(format!(
+                                "process {}, thread {}: glibc parks it for good in {PARKING_LOCK_FUNCTION} after the \
+                                 kernel refused it a priority-inheritance mutex (EDEADLK: a lock cycle; ESRCH: the \
+                                 owner is gone), and which mutex could not be read from its frame (that needs the \
+                                 DWARF of the C library: its debug package, libc6-dbg on Debian)",
+                                sample.pid, thread.tid
+                            )),
+                        }
+                    }
+                }
+            }
+        }
+        view.frames = frames.clone();
+        views.push(view);
+        threads.push(ThreadReport {
+            tid: thread.tid,
+            state: thread.state.to_string(),
+            frames,
+            python_frames: Vec::new(),
+        });
+    }
+    // Who holds the GIL, read while the process is still stopped, when a thread waits for it.
+    let gil = match (&stopped, &stacks) {
+        (Ok(_), Some(stacks)) if views.iter().any(|v| diagnose::waits_for_gil(&v.frames)) => {
+            gil::read(&memory, stacks.modules(), symbolizer)
+        }
+        _ => None,
+    };
+    drop(stopped);
+    let parent = tree.get(&sample.ppid);
+    let forked_child = parent.is_some_and(|p| p.exe == sample.exe && p.argv == sample.argv);
+    let view = ProcessView { pid: sample.pid, forked_child, threads: views, gil };
+    let report = ProcessReport { pid: sample.pid, command: sample.argv.join(" "), threads };
+    (view, report, notes)
+}
+
+/// The lock function in which glibc parks a thread for good when the kernel refuses it a
+/// priority-inheritance mutex (`FUTEX_LOCK_PI` fails with `EDEADLK`, a deadlock the kernel
+/// saw, or `ESRCH`, an owner gone): `while (1) futex_wait (&(int){0}, 0, ...)`, a wait on a
+/// word of its own stack (glibc 2.36 `nptl/pthread_mutex_lock.c`; the same since 2.x).
+const PARKING_LOCK_FUNCTION: &str = "__pthread_mutex_lock_full";
+
+/// Whether `a` and `b` are in the same mapping (a thread's stack pointer and a futex: the futex
+/// is on that thread's stack).
+fn same_mapping(maps: &[stacks::Mapping], a: u64, b: u64) -> bool {
+    maps.iter().any(|m| m.range.contains(&a) && m.range.contains(&b))
+}
+
+/// glibc's `pthread_mutex_t` on x86-64: the lock word, `__count`, `__owner` (a TID),
+/// `__nusers`, `__kind`.
+const MUTEX_OWNER: u64 = 8;
+const MUTEX_KIND: u64 = 16;
+/// The bits of `__kind` glibc uses: the type (0-3), robust (16), priority inheritance (32),
+/// priority protection (64), process-shared (128), elision (256, 512). Anything else: no mutex.
+const MUTEX_KIND_BITS: u32 = 0x3 | 16 | 32 | 64 | 128 | 256 | 512;
+const MUTEX_PRIO_INHERIT: u32 = 32;
+const MUTEX_PSHARED: u32 = 128;
+/// The owner's TID in a priority-inheritance futex word (the kernel's protocol).
+const FUTEX_TID_MASK: u32 = 0x3fff_ffff;
+/// No TID is larger (the kernel's `PID_MAX_LIMIT` on 64-bit systems).
+const PID_MAX_LIMIT: u32 = 4 << 20;
+
+/// Reads the owners of the locks a stopped process's threads wait for.
+struct Lock<'a> {
+    memory: &'a dyn ProcessMemory,
+    /// The threads of the process.
+    threads: &'a [procfs::ThreadSample],
+}
+
+impl Lock<'_> {
+    /// The owner TID of the glibc mutex at `address`, unless it is none, or no mutex (a `__kind`
+    /// glibc never sets, a word not locked, an owner no TID can be), or a process-shared mutex
+    /// owned by a live thread of another process (waiting for it proves nothing here).
+    fn mutex_owner(&self, address: u64) -> Option<i32> {
+        let kind = self.memory.read_u32(address + MUTEX_KIND)?;
+        if kind & !MUTEX_KIND_BITS != 0 {
+            return None;
+        }
+        let word = self.memory.read_u32(address)?;
+        if word == 0 {
+            return None; // unlocked since: the waiter is about to be woken
+        }
+        let owner = if kind & MUTEX_PRIO_INHERIT != 0 {
+            word & FUTEX_TID_MASK
+        } else {
+            self.memory.read_u32(address + MUTEX_OWNER)?
+        };
+        self.live_owner(owner, kind & MUTEX_PSHARED != 0)
+    }
+
+    /// The owner TID of the priority-inheritance futex at `address` (`FUTEX_LOCK_PI`: the word
+    /// holds it), unless it is none, or (`private` false: a process-shared futex) a live thread of
+    /// another process.
+    fn pi_owner(&self, address: u64, private: bool) -> Option<i32> {
+        let word = self.memory.read_u32(address)?;
+        self.live_owner(word & FUTEX_TID_MASK, !private)
+    }
+
+    /// `owner` if it can be a TID and, for a lock `shared` between processes, is not a live
+    /// thread elsewhere.
+    fn live_owner(&self, owner: u32, shared: bool) -> Option<i32> {
+        if owner == 0 || owner > PID_MAX_LIMIT {
+            return None;
+        }
+        let owner = owner as i32;
+        let elsewhere =
+            !self.threads.iter().any(|t| t.tid == owner) && std::path::Path::new(&format!("/proc/{owner}")).exists();
+        (!(shared && elsewhere)).then_some(owner)
     }
 }
 
-/// The owner TID of the glibc mutex at `address`, unless the mutex is process-shared and its
-/// owner is a live thread of another process: waiting for that one proves nothing here.
-fn mutex_owner(memory: &LiveMemory, address: u64, threads: &[procfs::ThreadSample]) -> Option<i32> {
-    // glibc's pthread_mutex_t: the lock word, `__count`, `__owner` (a TID), `__nusers`, `__kind`.
-    const PTHREAD_MUTEX_PSHARED_BIT: u32 = 128;
-    let owner = memory.read_u32(address + 8)? as i32;
-    let shared = memory.read_u32(address + 16).is_some_and(|kind| kind & PTHREAD_MUTEX_PSHARED_BIT != 0);
-    let elsewhere = owner > 0
-        && !threads.iter().any(|t| t.tid == owner)
-        && std::path::Path::new(&format!("/proc/{owner}")).exists();
-    (!(shared && elsewhere)).then_some(owner)
+/// A stopped thread's frames, to read a function's parameter from.
+struct ThreadFrames<'a> {
+    symbolizer: &'a Symbolizer,
+    stacks: &'a ProcessStacks,
+    memory: &'a LiveMemory,
+    addresses: &'a [framehop::FrameAddress],
+}
+
+impl ThreadFrames<'_> {
+    /// For a thread glibc parked in [`PARKING_LOCK_FUNCTION`]: the priority-inheritance mutex it
+    /// was locking (its `mutex` parameter, read through the DWARF of the C library) and the
+    /// mutex's owner, as [`Lock::mutex_owner`] reads it.
+    fn parked_mutex(&self, registers: remote::DwarfRegisters, lock: &Lock<'_>) -> Option<(u64, Option<i32>)> {
+        let frame = self.addresses.iter().position(|address| {
+            self.stacks.symbolize(self.symbolizer, std::slice::from_ref(address)).iter().any(|f| {
+                f.function.as_deref().map(|n| n.strip_prefix("__GI_").unwrap_or(n)) == Some(PARKING_LOCK_FUNCTION)
+            })
+        })?;
+        let query = (frame, PARKING_LOCK_FUNCTION, "mutex");
+        let mutex =
+            params::parameter_value(self.symbolizer, self.stacks, self.memory, registers, self.addresses, query)?;
+        // A priority-inheritance mutex, or this is not the park it looked like.
+        let kind = self.memory.read_u32(mutex.checked_add(MUTEX_KIND)?)?;
+        if kind & !MUTEX_KIND_BITS != 0 || kind & MUTEX_PRIO_INHERIT == 0 {
+            return None;
+        }
+        Some((mutex, lock.mutex_owner(mutex)))
+    }
 }
 
 /// The test process `pid` works for: in a `-j` worker or below one, the test named on the
@@ -828,6 +974,49 @@ mod tests {
         assert!(!is_own_worker(11, &tree, 10), "the main process is no worker");
         // What hangs below the nested worker belongs to the outer worker's test.
         assert_eq!(worker_of(15, &tree, 10), Some(12));
+    }
+
+    /// A process's memory: 4-byte words at their addresses.
+    struct Words(BTreeMap<u64, u32>);
+
+    impl ProcessMemory for Words {
+        fn read(&self, address: u64, buf: &mut [u8]) -> bool {
+            match (self.0.get(&address), buf.len()) {
+                (Some(word), 4) => {
+                    buf.copy_from_slice(&word.to_ne_bytes());
+                    true
+                }
+                _ => false,
+            }
+        }
+    }
+
+    #[test]
+    fn only_a_locked_mutex_with_a_possible_owner_names_one() {
+        let threads: Vec<procfs::ThreadSample> = [100, 101]
+            .iter()
+            .map(|&tid| procfs::ThreadSample { tid, state: 'S', cpu_ticks: 0, syscall: None })
+            .collect();
+        // (lock word, __owner, __kind) at 0x1000.
+        let mutex =
+            |word: u32, owner: u32, kind: u32| Words(BTreeMap::from([(0x1000, word), (0x1008, owner), (0x1010, kind)]));
+        let owner = |memory: &Words| Lock { memory, threads: &threads }.mutex_owner(0x1000);
+        assert_eq!(owner(&mutex(2, 101, 0)), Some(101));
+        assert_eq!(owner(&mutex(2, 3_000_000, 0)), Some(3_000_000), "a thread gone: its TID is still a TID");
+        // Stack garbage read as a mutex (the words a parked thread's futex is among): no owner.
+        assert_eq!(owner(&mutex(2, 2_144_898_884, 0)), None, "no TID is that large");
+        assert_eq!(owner(&mutex(2, 101, 0x7fff_0000)), None, "a __kind glibc never sets");
+        assert_eq!(owner(&mutex(0, 101, 0)), None, "unlocked: the waiter is about to wake");
+        assert_eq!(owner(&mutex(2, 0, 0)), None);
+        assert_eq!(owner(&Words(BTreeMap::new())), None, "unreadable");
+        // A priority-inheritance mutex: the owner is the lock word's TID (waiters bit aside).
+        assert_eq!(owner(&mutex(0x8000_0000 | 100, 0, 32)), Some(100));
+        let lock_pi = Words(BTreeMap::from([(0x2000, 0x8000_0000 | 101)]));
+        assert_eq!(Lock { memory: &lock_pi, threads: &threads }.pi_owner(0x2000, true), Some(101));
+        assert_eq!(
+            Lock { memory: &Words(BTreeMap::from([(0x2000, 0)])), threads: &threads }.pi_owner(0x2000, true),
+            None
+        );
     }
 
     #[test]

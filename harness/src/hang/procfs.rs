@@ -31,12 +31,42 @@ pub struct Syscall {
     pub args: [u64; 6],
 }
 
+/// futex(2) operations, without `FUTEX_PRIVATE_FLAG` and `FUTEX_CLOCK_REALTIME`.
+const FUTEX_WAIT: u64 = 0;
+const FUTEX_LOCK_PI: u64 = 6;
+const FUTEX_WAIT_BITSET: u64 = 9;
+const FUTEX_LOCK_PI2: u64 = 13;
+const FUTEX_PRIVATE_FLAG: u64 = 128;
+
 impl Syscall {
     /// A futex wait with no timeout: the thread sleeps until someone wakes it, if ever.
-    /// (`FUTEX_WAIT`/`FUTEX_WAIT_BITSET`, private or not, with a NULL timeout.)
+    /// (`FUTEX_WAIT`/`FUTEX_WAIT_BITSET`, or a priority-inheritance lock, `FUTEX_LOCK_PI`/
+    /// `FUTEX_LOCK_PI2`, private or not, with a NULL timeout.)
     pub fn is_untimed_futex_wait(&self) -> bool {
-        let op = self.args[1] & 0x7f; // without FUTEX_PRIVATE_FLAG / FUTEX_CLOCK_REALTIME
-        self.number == SYS_FUTEX && (op == 0 || op == 9) && self.args[3] == 0
+        self.futex_op().is_some_and(|op| matches!(op, FUTEX_WAIT | FUTEX_WAIT_BITSET | FUTEX_LOCK_PI | FUTEX_LOCK_PI2))
+            && self.args[3] == 0
+    }
+
+    /// The futex operation (without its flags), for a futex call.
+    fn futex_op(&self) -> Option<u64> {
+        (self.number == SYS_FUTEX).then_some(self.args[1] & 0x7f)
+    }
+
+    /// A priority-inheritance lock (`FUTEX_LOCK_PI`, `FUTEX_LOCK_PI2`): the futex word holds
+    /// the owner's TID, as the kernel's protocol has it.
+    pub fn is_futex_lock_pi(&self) -> bool {
+        self.futex_op().is_some_and(|op| matches!(op, FUTEX_LOCK_PI | FUTEX_LOCK_PI2))
+    }
+
+    /// For a futex wait (`FUTEX_WAIT`, `FUTEX_WAIT_BITSET`): the value the word had to hold for
+    /// the thread to sleep. A thread waiting for a locked mutex expects a locked word (non-zero).
+    pub fn futex_expected(&self) -> Option<u32> {
+        self.futex_op().filter(|&op| matches!(op, FUTEX_WAIT | FUTEX_WAIT_BITSET)).map(|_| self.args[2] as u32)
+    }
+
+    /// A futex call on a process-private futex (`FUTEX_PRIVATE_FLAG`).
+    pub fn futex_private(&self) -> bool {
+        self.number == SYS_FUTEX && self.args[1] & FUTEX_PRIVATE_FLAG != 0
     }
 
     /// The futex word's address for a futex call.
@@ -283,6 +313,17 @@ mod tests {
         let relative = parse_syscall("230 0x0 0x0 0x7ffd2000 0x7ffd2000 0x0 0x0 0x7ffd 0x7f\n").unwrap();
         assert_eq!(relative.sleep_request(), Some(SleepRequest { timespec: 0x7ffd_2000, absolute_clock: None }));
         assert_eq!(futex.sleep_request(), None);
+        assert_eq!((futex.futex_expected(), futex.futex_private(), futex.is_futex_lock_pi()), (Some(2), true, false));
+        // glibc 2.36 parking a thread after the kernel refused it a PI mutex, and the other
+        // thread of the cycle in FUTEX_LOCK_PI (as /proc showed them, the PI cycle of c/hangfix.c).
+        let parked = parse_syscall("202 0x7f6136988e84 0x189 0x0 0x0 0x0 0xffffffff 0x7f6136988e30 0x7f61\n").unwrap();
+        assert!(parked.is_untimed_futex_wait());
+        assert_eq!(parked.futex_expected(), Some(0));
+        let lock_pi = parse_syscall("202 0x7f613698e2c0 0x86 0x0 0x0 0x7f613698e260 0x2 0x7f61 0x7f61\n").unwrap();
+        assert!(lock_pi.is_untimed_futex_wait() && lock_pi.is_futex_lock_pi() && lock_pi.futex_private());
+        assert_eq!(lock_pi.futex_expected(), None);
+        let timed_pi = parse_syscall("202 0x7f613698e2c0 0x6 0x0 0x7ffe10 0x0 0x0 0x7f61 0x7f61\n").unwrap();
+        assert!(!timed_pi.is_untimed_futex_wait() && !timed_pi.futex_private());
     }
 
     #[test]

@@ -172,6 +172,30 @@ impl Stopped {
     }
 }
 
+/// A stopped thread's general registers in DWARF's x86-64 numbering (`rax rdx rcx rbx rsi rdi
+/// rbp rsp r8..r15`, then column 16, the return address: here the pc). `None`: not known.
+pub type DwarfRegisters = [Option<u64>; 17];
+
+impl Stopped {
+    /// A stopped thread's general registers, for reading its frames' variables.
+    pub fn dwarf_registers(&self, tid: i32) -> Option<DwarfRegisters> {
+        #[cfg(target_arch = "x86_64")]
+        {
+            let r = ptrace::getregs(Pid::from_raw(tid)).ok()?;
+            let values = [
+                r.rax, r.rdx, r.rcx, r.rbx, r.rsi, r.rdi, r.rbp, r.rsp, r.r8, r.r9, r.r10, r.r11, r.r12, r.r13, r.r14,
+                r.r15, r.rip,
+            ];
+            Some(values.map(Some))
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            let _ = tid;
+            None
+        }
+    }
+}
+
 impl Drop for Stopped {
     fn drop(&mut self) {
         for &tid in &self.threads {

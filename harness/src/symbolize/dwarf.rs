@@ -52,6 +52,23 @@ pub(super) enum SectionBytes {
     Owned(Vec<u8>),
 }
 
+impl SectionBytes {
+    pub(super) fn is_empty(&self) -> bool {
+        match self {
+            SectionBytes::InFile(start, end) => start == end,
+            SectionBytes::Owned(bytes) => bytes.is_empty(),
+        }
+    }
+}
+
+/// The sections of location lists, read only for [`DwarfData::parameter_location`]: frames do
+/// not need them, and they are large (libc's `.debug_loclists` inflates to megabytes).
+const LOCATION_SECTIONS: [SectionId; 2] = [SectionId::DebugLoc, SectionId::DebugLocLists];
+
+/// Limit on the subroutines walked from an address out to its function (valid DWARF nests a
+/// few deep).
+const MAX_NESTING: usize = 256;
+
 /// One module's DWARF: the file image holding it, its sections and the unit index.
 #[derive(Debug)]
 pub(super) struct DwarfData {
@@ -66,6 +83,8 @@ pub(super) struct DwarfData {
     /// The dwz supplementary file (`.gnu_debugaltlink`) whose strings and DIEs this DWARF's
     /// `DW_FORM_GNU_strp_alt`/`DW_FORM_GNU_ref_alt` attributes point into, when it was found.
     sup: Option<Box<DwarfData>>,
+    /// [`LOCATION_SECTIONS`], read from the image on first use.
+    locations: OnceLock<Vec<(SectionId, SectionBytes)>>,
 }
 
 /// A DIE, by unit index and unit offset, in this file's DWARF or (`in_sup`) in its dwz
@@ -166,13 +185,18 @@ impl DwarfData {
             aranges: Vec::new(),
             skeleton_met: AtomicBool::new(false),
             sup: None,
+            locations: OnceLock::new(),
         };
         data.index_units();
         data
     }
 
     fn section(&self, id: SectionId) -> &[u8] {
-        for (section, bytes) in &self.sections {
+        self.bytes_of(&self.sections, id)
+    }
+
+    fn bytes_of<'s>(&'s self, sections: &'s [(SectionId, SectionBytes)], id: SectionId) -> &'s [u8] {
+        for (section, bytes) in sections {
             if *section == id {
                 return match bytes {
                     SectionBytes::InFile(start, end) => self.image.get(*start..*end).unwrap_or_default(),
@@ -193,8 +217,23 @@ impl DwarfData {
     /// A gimli view of the sections (and of the supplementary file's, as its `sup`); cheap (no
     /// parsing), made once per batch of lookups.
     pub(super) fn view(&self) -> Dwarf<'_> {
+        self.view_of(false)
+    }
+
+    /// [`Self::view`], with the location lists (read on first use).
+    fn view_with_locations(&self) -> Dwarf<'_> {
+        self.view_of(true)
+    }
+
+    fn view_of(&self, with_locations: bool) -> Dwarf<'_> {
+        let locations: &[(SectionId, SectionBytes)] = if with_locations {
+            self.locations.get_or_init(|| super::module::sections_in(&self.image, &LOCATION_SECTIONS))
+        } else {
+            &[]
+        };
         let load = |id: SectionId| -> Result<Slice<'_>, std::convert::Infallible> {
-            Ok(EndianSlice::new(self.section(id), self.endian))
+            let bytes = if LOCATION_SECTIONS.contains(&id) { self.bytes_of(locations, id) } else { self.section(id) };
+            Ok(EndianSlice::new(bytes, self.endian))
         };
         let mut dwarf = match gimli::Dwarf::load(load) {
             Ok(dwarf) => dwarf,
@@ -453,6 +492,94 @@ impl DwarfData {
             caller = Some(sub);
             current = sub.parent;
         }
+    }
+
+    /// Where parameter `parameter` of `function` (a subprogram, or a call of it inlined) is at
+    /// `address`, which its code covers: the location expression valid there (from its location
+    /// list, or its one location), with the encoding to read it and the frame base of the
+    /// subprogram holding the code. `None` when the DWARF does not say (no such function at the
+    /// address, no such parameter, no location there: optimized out).
+    pub(super) fn parameter_location(
+        &self,
+        address: u64,
+        function: &str,
+        parameter: &str,
+    ) -> Option<super::ParameterLocation> {
+        let dwarf = self.view_with_locations();
+        let index = self.unit_for_address(address)?;
+        let tables = self.tables(&dwarf, index)?;
+        let unit = self.light_unit(&dwarf, index)?;
+        // From the innermost subroutine at the address out to its subprogram.
+        let mut current = tables.subroutine_at(address, &mut 0);
+        let (mut found, mut subprogram) = (None, None);
+        for _ in 0..MAX_NESTING {
+            let Some(sub) = tables.subroutines.get(current as usize) else { break };
+            if found.is_none() && self.subroutine_name(&dwarf, index, sub) == Some(function) {
+                found = Some(sub);
+            }
+            if sub.is_subprogram {
+                subprogram = Some(sub);
+                break;
+            }
+            current = sub.parent;
+        }
+        let (found, subprogram) = (found?, subprogram?);
+        let location = self.child_location(&dwarf, &unit, index, found.die, parameter, address)?;
+        let frame_base = {
+            let mut entries = unit.entries_at_offset(gimli::UnitOffset(subprogram.die)).ok()?;
+            let die = entries.next_dfs().ok()??;
+            match die.attr_value(gimli::DW_AT_frame_base) {
+                Some(AttributeValue::Exprloc(expression)) => Some(expression.0.slice().to_vec()),
+                _ => None,
+            }
+        };
+        Some(super::ParameterLocation {
+            expression: location,
+            frame_base,
+            encoding: unit.encoding(),
+            big_endian: self.endian == RunTimeEndian::Big,
+        })
+    }
+
+    /// The location at `address` of the formal parameter `name` among the children of the DIE
+    /// at `die`.
+    fn child_location(
+        &self,
+        dwarf: &Dwarf<'_>,
+        unit: &gimli::Unit<Slice<'_>>,
+        index: usize,
+        die: usize,
+        name: &str,
+        address: u64,
+    ) -> Option<Vec<u8>> {
+        let mut entries = unit.entries_at_offset(gimli::UnitOffset(die)).ok()?;
+        let depth = entries.next_dfs().ok()??.depth();
+        while let Ok(Some(child)) = entries.next_dfs() {
+            if child.depth() <= depth {
+                break;
+            }
+            if child.depth() != depth + 1 || child.tag() != gimli::DW_TAG_formal_parameter {
+                continue;
+            }
+            let offset = child.offset().0;
+            let value = child.attr_value(gimli::DW_AT_location);
+            if self.die_name(dwarf, index, offset) != Some(name.as_bytes()) {
+                continue;
+            }
+            return match value? {
+                AttributeValue::Exprloc(expression) => Some(expression.0.slice().to_vec()),
+                value => {
+                    let mut list = dwarf.attr_locations(unit, value).ok()??;
+                    while let Ok(Some(entry)) = list.next() {
+                        if entry.range.begin <= address && address < entry.range.end {
+                            return Some(entry.data.0.slice().to_vec());
+                        }
+                    }
+                    None
+                }
+            };
+        }
+        None
     }
 
     fn subroutine_name<'s>(&'s self, dwarf: &Dwarf<'s>, unit: usize, sub: &'s Subroutine) -> Option<&'s str> {

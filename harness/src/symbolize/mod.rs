@@ -92,6 +92,19 @@ impl Frame {
     }
 }
 
+/// Where a function's parameter is at one address of its code, as its DWARF says (see
+/// [`Symbolizer::parameter_location`]); evaluating it needs the frame's registers and memory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParameterLocation {
+    /// The DWARF location expression valid at the address.
+    pub expression: Vec<u8>,
+    /// The enclosing subprogram's `DW_AT_frame_base` expression (for `DW_OP_fbreg`), if any.
+    pub frame_base: Option<Vec<u8>>,
+    /// The unit's encoding (address size, DWARF version), needed to read the expressions.
+    pub encoding: gimli::Encoding,
+    pub big_endian: bool,
+}
+
 fn serialize_hex<S: serde::Serializer>(value: &u64, serializer: S) -> Result<S::Ok, S::Error> {
     serializer.serialize_str(&format!("{value:#x}"))
 }
@@ -224,6 +237,19 @@ impl Symbolizer {
     /// `module` (loaded and cached like [`Symbolizer::symbolize`] does), if it defines one.
     pub fn symbol_address(&self, module: &Path, name: &str) -> Option<u64> {
         self.module(module).symbol_address(name)
+    }
+
+    /// Where parameter `parameter` of `function` is at `address`, an ELF virtual address of
+    /// `module` inside that function's code (or inside a call of it inlined there): for a caller's
+    /// frame, its return address minus one. `None` when the module's DWARF does not say.
+    pub fn parameter_location(
+        &self,
+        module: &Path,
+        address: u64,
+        function: &str,
+        parameter: &str,
+    ) -> Option<ParameterLocation> {
+        self.module(module).parameter_location(address, function, parameter)
     }
 
     /// The GNU build ID of `module` (loaded and cached like [`Symbolizer::symbolize`] does), if

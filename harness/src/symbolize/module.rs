@@ -154,6 +154,16 @@ impl Module {
         }
     }
 
+    /// See [`super::Symbolizer::parameter_location`].
+    pub(super) fn parameter_location(
+        &self,
+        address: u64,
+        function: &str,
+        parameter: &str,
+    ) -> Option<super::ParameterLocation> {
+        self.dwarf.as_ref()?.parameter_location(address, function, parameter)
+    }
+
     /// Whether an address was looked up in a skeleton unit of split DWARF (see
     /// `DwarfData::skeleton_met`).
     pub(super) fn skeleton_met(&self) -> bool {
@@ -289,9 +299,23 @@ fn endian(file: &object::File<'_>) -> gimli::RunTimeEndian {
 /// Uncompressed sections stay in the image; compressed ones (`SHF_COMPRESSED` zlib/zstd, GNU
 /// `.zdebug_*`) are inflated. A section that cannot be read is left out.
 fn dwarf_sections(file: &object::File<'_>, image: &[u8]) -> Option<Vec<(SectionId, SectionBytes)>> {
+    let sections = sections_of(file, image, &DWARF_SECTIONS);
+    let has_info = sections.iter().any(|(id, bytes)| *id == SectionId::DebugInfo && !bytes.is_empty());
+    has_info.then_some(sections)
+}
+
+/// The sections `ids` of the ELF file `image` that it has (see [`dwarf_sections`]); none when
+/// it is no ELF file.
+pub(super) fn sections_in(image: &[u8], ids: &[SectionId]) -> Vec<(SectionId, SectionBytes)> {
+    match object::File::parse(image) {
+        Ok(file) => sections_of(&file, image, ids),
+        Err(_) => Vec::new(),
+    }
+}
+
+fn sections_of(file: &object::File<'_>, image: &[u8], ids: &[SectionId]) -> Vec<(SectionId, SectionBytes)> {
     let mut sections = Vec::new();
-    let mut has_info = false;
-    for id in DWARF_SECTIONS {
+    for &id in ids {
         let Some(section) = file.section_by_name(id.name()) else {
             continue;
         };
@@ -318,14 +342,9 @@ fn dwarf_sections(file: &object::File<'_>, image: &[u8]) -> Option<Vec<(SectionI
                 }
             }
         };
-        let empty = match &bytes {
-            SectionBytes::InFile(start, end) => start == end,
-            SectionBytes::Owned(bytes) => bytes.is_empty(),
-        };
-        has_info |= id == SectionId::DebugInfo && !empty;
         sections.push((id, bytes));
     }
-    has_info.then_some(sections)
+    sections
 }
 
 /// Load the DWARF of a separate debug file: through the build id (`DIR/.build-id/xx/rest.debug`
