@@ -85,6 +85,11 @@ impl OutputSink for Sink<'_> {
         let root = std::process::id() as i32;
         self.hangs.tick(root, command, self.parser.current_test(), std::time::Instant::now())
     }
+
+    /// A hang whose processes were still to be ended when the command exited is ended now.
+    fn exited(&mut self, _command: i32) -> Vec<supervise::Action> {
+        self.hangs.command_exited()
+    }
 }
 
 /// regrtest's `Warning -- regrtest worker thread failed: Traceback ...` (3.11+, `-j`): the
@@ -331,6 +336,7 @@ pub fn execute(config: &Config, notify: Notify<'_>) -> anyhow::Result<RunOutcome
     };
 
     let hangs = sink.hangs.finish();
+    let ended_for_hang = sink.hangs.ended_command();
     // Exited, also after an interrupt we forwarded: regrtest catches SIGINT, prints its summary
     // (`Tests result: INTERRUPTED`) and exits, with 130 or, when the KeyboardInterrupt reaches
     // the top, by SIGINT itself (Python's exit for an unhandled KeyboardInterrupt). The parser
@@ -354,6 +360,7 @@ pub fn execute(config: &Config, notify: Notify<'_>) -> anyhow::Result<RunOutcome
     let output = OutputFacts { saw_huntrleaks, worker_thread_failure: sink.worker_thread.warning() };
     assemble(&mut report, &supervised, parsed, &output, (&shim_data, &own), &symbolizer, &config.suppressions);
     add_hangs(&mut report, hangs);
+    report.status.ended_for_hang = ended_for_hang;
     let (mut logged, log_notes) = log_path_findings(&sanitizer_plan.variables, started);
     for finding in &mut logged {
         finding.test = test_of_process(&shim_data, finding);

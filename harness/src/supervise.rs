@@ -91,9 +91,18 @@ pub trait OutputSink {
         let _ = command;
         Vec::new()
     }
+
+    /// The command has exited (there are no ticks after that): the last chance to ask for what
+    /// a tick would have asked later. Processes ended so (as those of any action) are the
+    /// sink's, not left behind: they are not listed as leftovers.
+    fn exited(&mut self, command: i32) -> Vec<Action> {
+        let _ = command;
+        Vec::new()
+    }
 }
 
-/// What a sink may ask of the supervisor.
+/// What a sink may ask of the supervisor. The processes it ends are the sink's: none of them is
+/// listed as left behind.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
     /// End these processes: SIGTERM (and SIGCONT, for a stopped one) now, SIGKILL after the
@@ -344,6 +353,8 @@ struct Loop<'a> {
     give_up_at: Option<Instant>,
     /// Processes a sink asked to end, and when they get SIGKILL.
     ending: Vec<(Vec<i32>, Instant)>,
+    /// Every process a sink's action ended: never a leftover.
+    claimed: BTreeSet<i32>,
     next_tick: Instant,
 
     output_errors: Vec<String>,
@@ -400,6 +411,7 @@ impl<'a> Loop<'a> {
             outsider_deadline: None,
             give_up_at: None,
             ending: Vec::new(),
+            claimed: BTreeSet::new(),
             next_tick: Instant::now() + TICK,
             output_errors: Vec::new(),
         }
@@ -544,7 +556,12 @@ impl<'a> Loop<'a> {
         // Whatever holds the pipes or runs on past the settle period is something the command
         // left behind.
         match self.behind {
-            Behind::Unseen => self.look_behind(sink),
+            Behind::Unseen => {
+                for action in sink.exited(self.child.id() as i32) {
+                    self.act(action);
+                }
+                self.look_behind(sink)
+            }
             Behind::Settling { until, .. } if Instant::now() >= until => self.end_leftovers(),
             Behind::Settling { .. } | Behind::Judged => {}
         }
@@ -742,6 +759,7 @@ impl<'a> Loop<'a> {
         match action {
             // SIGCONT right after SIGTERM, as in `terminate_all`.
             Action::EndProcesses(pids) => {
+                self.claimed.extend(pids.iter().copied());
                 for &pid in &pids {
                     let _ = nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGTERM);
                     let _ = nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGCONT);
@@ -749,6 +767,7 @@ impl<'a> Loop<'a> {
                 self.ending.push((pids, Instant::now() + self.grace));
             }
             Action::EndTree => {
+                self.claimed.extend(live_descendants());
                 self.terminate_all();
                 self.kill_by(Instant::now() + self.grace);
             }
@@ -787,7 +806,7 @@ impl<'a> Loop<'a> {
     /// is there to look at) and it gets the settle period to exit by itself.
     fn look_behind(&mut self, sink: &mut dyn OutputSink) {
         self.behind = Behind::Judged;
-        let pids = live_descendants();
+        let pids = self.unclaimed(live_descendants());
         if pids.is_empty() {
             return;
         }
@@ -811,7 +830,7 @@ impl<'a> Loop<'a> {
         let Behind::Settling { mut names, .. } = std::mem::replace(&mut self.behind, Behind::Judged) else {
             return;
         };
-        let alive = live_descendants();
+        let alive = self.unclaimed(live_descendants());
         if alive.is_empty() {
             return;
         }
@@ -830,9 +849,15 @@ impl<'a> Loop<'a> {
         };
         let mut names = std::mem::take(names);
         self.behind = Behind::Judged;
-        let alive = live_descendants();
+        let alive = self.unclaimed(live_descendants());
         self.signalled
             .extend(alive.into_iter().map(|pid| Leftover { pid, command: leftover_command(pid, &mut names) }));
+    }
+
+    /// `pids` but the processes a sink's action ended.
+    fn unclaimed(&self, mut pids: Vec<i32>) -> Vec<i32> {
+        pids.retain(|pid| !self.claimed.contains(pid));
+        pids
     }
 
     /// At the end of the grace period, the processes that were still exiting from the

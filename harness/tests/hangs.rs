@@ -376,6 +376,9 @@ fn a_stopped_process_is_said_to_be_stopped_and_ended_without_the_grace_period() 
     assert!(summary.contains("is stopped by a signal (state T"), "{summary}");
     assert!(python_functions(hang).contains(&"test_wait_for_stopped_child".to_string()), "{hang}");
     assert_eq!(run.json()["status"]["killed_after_grace"], false, "{}", run.stderr);
+    // The stopped child was ended with regrtest, as the hang's: not left behind.
+    assert_eq!(run.json()["leftover_processes"], serde_json::json!([]), "{}", run.stderr);
+    assert_eq!(run.json()["status"]["ended_for_hang"], true, "{}", run.stderr);
     assert!(start.elapsed() < std::time::Duration::from_secs(50), "{:?}", start.elapsed());
     assert_eq!(run.code(), Some(102), "{}", run.stderr);
     assert_tree_gone(dir.path());

@@ -32,7 +32,9 @@
 //! printed; faulthandler chains to the default action, which ends the process), the Python frames
 //! are read back (from a worker's stderr file, or from our own output), and the stuck process
 //! and its descendants are ended (TERM, grace, KILL): a `-j` worker, or a process a test forked,
-//! so that regrtest goes on; the whole tree when regrtest itself is stuck.
+//! so that regrtest goes on; the whole tree when regrtest itself is stuck. When the command exits
+//! first (regrtest, ended by its own SIGUSR1), the supervisor is told at once what to end
+//! ([`HangWatch::command_exited`]): those processes are the hang's, not left behind.
 //!
 //! If ptrace is denied (Yama, containers, another tracer such as `strace -f`), the report says
 //! why and keeps what `/proc` showed.
@@ -137,8 +139,9 @@ struct Sleep {
 #[derive(Debug)]
 struct Pending {
     report: HangReport,
-    /// The processes to end once the Python stacks are in.
-    end: Action,
+    /// The processes to end once the Python stacks are in; `None` once handed to the supervisor
+    /// early (the command exited first: see [`HangWatch::command_exited`]).
+    end: Option<Action>,
     /// When the Python stacks were asked for.
     asked: Instant,
     /// `pthread_t` (the thread pointer) -> tid, to place faulthandler's threads.
@@ -158,6 +161,8 @@ pub struct HangWatch {
     pending: Option<Pending>,
     dump_lines: Vec<String>,
     hangs: Vec<HangReport>,
+    /// A hang ended (or asked SIGUSR1 of) the command itself.
+    ended_command: bool,
     ended: BTreeSet<i32>,
     /// Threads seen asleep during the current silence, by tid; `None` for one that woke up and
     /// slept again in it (a loop of short sleeps, not one sleep).
@@ -193,6 +198,7 @@ impl HangWatch {
             pending: None,
             dump_lines: Vec::new(),
             hangs: Vec::new(),
+            ended_command: false,
             ended: BTreeSet::new(),
             sleeps: BTreeMap::new(),
             sleeps_ended: BTreeSet::new(),
@@ -220,6 +226,20 @@ impl HangWatch {
         std::mem::take(&mut self.hangs)
     }
 
+    /// Whether a hang was about the command itself (regrtest in sequential mode): leakcheck
+    /// ended it, with faulthandler's SIGUSR1 or the signals that end a tree.
+    pub fn ended_command(&self) -> bool {
+        self.ended_command
+    }
+
+    /// The command has exited (regrtest, killed by faulthandler's SIGUSR1 while the hang's
+    /// Python stacks are being asked for, or done with its other tests while a worker's are):
+    /// what is left of the pending hang's processes is to be ended now, as the hang's, not left
+    /// behind. The hang itself is completed by [`Self::finish`], once its output is all read.
+    pub fn command_exited(&mut self) -> Vec<Action> {
+        self.pending.as_mut().and_then(|pending| pending.end.take()).into_iter().collect()
+    }
+
     /// Add faulthandler's Python stacks to a pending hang and keep it.
     fn complete(&mut self, mut pending: Pending) {
         let dump = match pending.stderr_file.take() {
@@ -237,10 +257,10 @@ impl HangWatch {
         if let Some(pending) = &self.pending {
             // Give faulthandler a moment, then end what is stuck.
             if now.duration_since(pending.asked) >= Duration::from_millis(700) {
-                let pending = self.pending.take().expect("checked above");
-                let end = pending.end.clone();
+                let mut pending = self.pending.take().expect("checked above");
+                let end = pending.end.take();
                 self.complete(pending);
-                return vec![end];
+                return end.into_iter().collect();
             }
             return Vec::new();
         }
@@ -439,6 +459,7 @@ impl HangWatch {
             Action::EndProcesses(pids)
         };
         self.ended.insert(target);
+        self.ended_command |= target == command;
         let report = HangReport { test, pid: diagnosis.pid, diagnosis, processes, notes };
         // Python stacks: from the stuck process itself. faulthandler chains to SIGUSR1's default
         // action, which ends the process: only ever ask a process that is being ended anyway.
@@ -459,7 +480,7 @@ impl HangWatch {
             self.hangs.push(report);
             return vec![end];
         }
-        self.pending = Some(Pending { report, end, asked: Instant::now(), pthreads, stderr_file });
+        self.pending = Some(Pending { report, end: Some(end), asked: Instant::now(), pthreads, stderr_file });
         Vec::new()
     }
 

@@ -384,7 +384,8 @@ fn markdown(report: &RunReport, case: &Case<'_>, title: &str, builder: Option<&s
         status.push(format!("command exit code {code}"));
     }
     if let Some(signal) = &report.status.signal {
-        status.push(format!("command killed by {}", for_terminal(signal)));
+        let whose = if report.status.ended_for_hang { " (leakcheck's, after the hang)" } else { "" };
+        status.push(format!("command killed by {}{whose}", for_terminal(signal)));
     }
     status.push(format!("leakcheck exit code {}", report.status.leakcheck_exit_code));
     let _ = writeln!(md, "- Status: {}", md_text(&status.join(", ")));

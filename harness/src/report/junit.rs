@@ -425,9 +425,10 @@ fn run_end(report: &RunReport) -> Option<String> {
         return Some(format!("leakcheck received {signal} and ended the run"));
     }
     status.signal.as_ref().map(|signal| {
-        if signal == "SIGUSR1" && !report.hangs.is_empty() {
+        if status.ended_for_hang {
             // regrtest's faulthandler chains SIGUSR1 to its default action, which ends the process.
-            return "leakcheck ended the command after a hang (SIGUSR1, for faulthandler's Python stacks)".to_owned();
+            let why = if signal == "SIGUSR1" { ", for faulthandler's Python stacks" } else { "" };
+            return format!("leakcheck ended the command after a hang ({signal}{why})");
         }
         format!("the command was killed by {signal}{}", if status.core_dumped { ", core dumped" } else { "" })
     })

@@ -66,6 +66,9 @@ pub struct RunStatus {
     pub interrupted_by: Option<String>,
     /// Whether the tree had to be killed with SIGKILL after the grace period.
     pub killed_after_grace: bool,
+    /// Whether leakcheck ended the command for a hang of its own (regrtest stuck in sequential
+    /// mode): its `signal` is then leakcheck's (faulthandler's SIGUSR1, or SIGTERM).
+    pub ended_for_hang: bool,
     /// Why the command did not run at all.
     pub error: Option<String>,
     /// leakcheck's own exit status (see `leakcheck --help`).
@@ -348,6 +351,10 @@ impl RunStatus {
         let signal = self.signal.as_deref()?;
         let how = if self.killed_after_grace && signal == "SIGKILL" {
             " (leakcheck's, at the end of the grace period)"
+        } else if self.ended_for_hang && signal == "SIGUSR1" {
+            " (leakcheck's, for the hang: faulthandler dumps the Python stacks on it, then ends the process)"
+        } else if self.ended_for_hang && signal == "SIGTERM" {
+            " (leakcheck's, ending the hung command)"
         } else if self.interrupted_by.as_deref() == Some(signal) {
             " (passed on by leakcheck)"
         } else {
@@ -855,6 +862,28 @@ mod tests {
         );
         report.tests[1].leak_sites[0].python_frame = None;
         assert!(!report.render_text().contains("python:"));
+    }
+
+    #[test]
+    fn a_command_leakcheck_ended_for_a_hang_is_said_to_be() {
+        let status = |signal: &str, ended_for_hang: bool| RunStatus {
+            signal: Some(signal.into()),
+            ended_for_hang,
+            ..RunStatus::default()
+        };
+        assert_eq!(
+            status("SIGUSR1", true).killed_by().as_deref(),
+            Some(
+                "the command was killed by SIGUSR1 (leakcheck's, for the hang: faulthandler dumps the Python stacks \
+                 on it, then ends the process)"
+            )
+        );
+        assert_eq!(
+            status("SIGTERM", true).killed_by().as_deref(),
+            Some("the command was killed by SIGTERM (leakcheck's, ending the hung command)")
+        );
+        // A SIGUSR1 from elsewhere is not leakcheck's.
+        assert_eq!(status("SIGUSR1", false).killed_by().as_deref(), Some("the command was killed by SIGUSR1"));
     }
 
     #[test]
