@@ -235,6 +235,71 @@ fn a_python_lock_cycle_is_no_progress_with_python_stacks() {
     assert_tree_gone(dir.path());
 }
 
+/// The hang of `test_hang_mp_python_locks`: regrtest (or its worker) joins a forked child whose
+/// two threads deadlock on Python locks. Each process gives its own Python stacks, and every
+/// process of the hang is ended as the hang's, none left behind.
+fn assert_forked_child_stacks(run: &Run) -> &Value {
+    let hang = only_hang(run);
+    assert_eq!(hang["diagnosis"]["kind"], "no-progress", "{hang}");
+    assert_eq!(hang["test"], "test_hang_mp_python_locks");
+    let processes = hang["processes"].as_array().expect("processes");
+    let python_of = |process: &Value| -> Vec<String> {
+        process["threads"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .flat_map(|t| t["python_frames"].as_array().into_iter().flatten())
+            .filter_map(|f| f["function"].as_str().map(str::to_owned))
+            .collect()
+    };
+    let stuck = processes.iter().find(|p| p["pid"] == hang["pid"]).expect("the stuck process");
+    assert!(python_of(stuck).contains(&"test_join_deadlocked_child".to_string()), "{hang}");
+    let child = processes.iter().find(|p| p["pid"] != hang["pid"]).unwrap_or_else(|| panic!("no child: {hang}"));
+    let functions = python_of(child);
+    for f in ["child_first_then_second", "child_second_then_first", "deadlock_two_threads"] {
+        assert!(functions.contains(&f.to_string()), "{f} missing from the child's {functions:?}: {hang}");
+    }
+    assert!(!python_of(stuck).contains(&"child_first_then_second".to_string()), "{hang}");
+    assert_eq!(run.json()["leftover_processes"], serde_json::json!([]), "{}", run.stderr);
+    assert!(!run.stderr.contains("ended leftover process"), "{}", run.stderr);
+    assert_eq!(run.code(), Some(102), "{}", run.stderr);
+    hang
+}
+
+#[test]
+fn a_forked_child_deadlocked_on_python_locks_gives_its_own_python_stacks() {
+    let dir = testdir();
+    let run = leakcheck(&["--hang-timeout", "4"], &as_strs(&regrtest(dir.path(), &[], &["test_hang_mp_python_locks"])));
+    assert_forked_child_stacks(&run);
+    // regrtest itself was the stuck process: leakcheck's SIGUSR1 ended it, and says so.
+    let status = &run.json()["status"];
+    assert_eq!(
+        (status["signal"].as_str(), status["ended_for_hang"].as_bool()),
+        (Some("SIGUSR1"), Some(true)),
+        "{status}"
+    );
+    assert!(
+        run.stderr.contains("leakcheck: the command was killed by SIGUSR1 (leakcheck's, for the hang"),
+        "{}",
+        run.stderr
+    );
+    assert_tree_gone(dir.path());
+}
+
+#[test]
+fn a_worker_with_a_forked_child_deadlocked_on_python_locks_gives_both_stacks() {
+    let dir = testdir();
+    let run = leakcheck(
+        &["--hang-timeout", "4"],
+        &as_strs(&regrtest(dir.path(), &["-j", "2"], &["test_hang_mp_python_locks", "test_balanced"])),
+    );
+    assert_forked_child_stacks(&run);
+    assert_eq!(run.test("test_balanced")["outcome"], "passed", "{}", run.stderr);
+    let status = &run.json()["status"];
+    assert_eq!((status["exit_code"].as_i64(), status["ended_for_hang"].as_bool()), (Some(2), Some(false)), "{status}");
+    assert_tree_gone(dir.path());
+}
+
 #[test]
 fn a_quiet_sleeper_is_not_a_hang() {
     // Sleeping longer than the hang timeout, in one `time.sleep`: waiting for time, not stuck.

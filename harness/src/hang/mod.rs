@@ -27,13 +27,15 @@
 //!   ended and another began in the same process or a new child of it) and is reported like a
 //!   busy loop.
 //!
-//! Then: SIGUSR1 to the stuck process if it catches it (regrtest registers faulthandler for it,
-//! and a process forked from regrtest inherits that, so the Python stacks of every thread are
-//! printed; faulthandler chains to the default action, which ends the process), the Python frames
-//! are read back (from a worker's stderr file, or from our own output), and the stuck process
-//! and its descendants are ended (TERM, grace, KILL): a `-j` worker, or a process a test forked,
-//! so that regrtest goes on; the whole tree when regrtest itself is stuck. When the command exits
-//! first (regrtest, ended by its own SIGUSR1), the supervisor is told at once what to end
+//! Then: SIGUSR1 to each process of the hang that catches it (regrtest registers faulthandler for
+//! it, and a process forked from regrtest inherits that, so the Python stacks of every thread are
+//! printed; faulthandler chains to the default action, which ends the process), one at a time,
+//! descendants first, the others held stopped meanwhile (regrtest must not go on when the child
+//! it waits for dies); each dump is read back (from a worker's stderr file, or from our own
+//! output) and put on its process's threads. Then the stuck process and its descendants are
+//! ended (TERM, grace, KILL): a `-j` worker, or a process a test forked, so that regrtest goes
+//! on; the whole tree when regrtest itself is stuck. When the command exits first (regrtest,
+//! ended by its own SIGUSR1), the supervisor is told at once what to end
 //! ([`HangWatch::command_exited`]): those processes are the hang's, not left behind.
 //!
 //! If ptrace is denied (Yama, containers, another tracer such as `strace -f`), the report says
@@ -135,21 +137,70 @@ struct Sleep {
     parent: i32,
 }
 
-/// A hang found, waiting for faulthandler's Python stacks before the process is ended.
+/// A hang found, waiting for faulthandler's Python stacks before its processes are ended.
 #[derive(Debug)]
 struct Pending {
     report: HangReport,
     /// The processes to end once the Python stacks are in; `None` once handed to the supervisor
     /// early (the command exited first: see [`HangWatch::command_exited`]).
     end: Option<Action>,
-    /// When the Python stacks were asked for.
+    /// The processes of the hang that catch SIGUSR1, asked for their dump one at a time,
+    /// descendants before their parents: each dump ends its process (faulthandler chains to
+    /// SIGUSR1's default action), and dumps made at once would interleave in a shared stderr.
+    askees: Vec<Askee>,
+    /// `askees[current]` is being asked; those before it are done.
+    current: usize,
+    /// When it was asked.
     asked: Instant,
+    /// Ticks at which it was still alive after its dump's time.
+    waited: u32,
+    /// It was seen gone at a tick: at the next one, all it wrote has been read.
+    gone: bool,
+}
+
+/// A process of a hang asked for faulthandler's dump.
+#[derive(Debug)]
+struct Askee {
+    pid: i32,
     /// `pthread_t` (the thread pointer) -> tid, to place faulthandler's threads.
     pthreads: BTreeMap<u64, i32>,
-    /// The stuck process's stderr when it is a file (a `-j` worker's), opened before the
-    /// signal so that it can still be read once the process is gone.
-    stderr_file: Option<std::fs::File>,
+    /// Its stderr when it is a file (a `-j` worker's, inherited by the processes it forks),
+    /// opened before any signal so that it can still be read once the process is gone; and the
+    /// file's length when the process was asked.
+    stderr_file: Option<(std::fs::File, u64)>,
+    /// Its dump: from the file, or the lines of our output while it was being asked.
+    dump: Vec<String>,
+    /// Stopped (SIGSTOP) until its turn, so that it does not go on while a child of its is ended.
+    held: bool,
+    /// Stopped by a signal (state T) when the hang was found.
+    stopped: bool,
 }
+
+impl Askee {
+    /// SIGUSR1, and SIGCONT when it is stopped: a stopped process takes the signal only once
+    /// continued, and then handles it before it runs anything else (the kernel delivers pending
+    /// signals as the stop ends).
+    fn ask(&mut self) {
+        if let Some((file, at)) = &mut self.stderr_file {
+            *at = file.metadata().map(|m| m.len()).unwrap_or(0);
+        }
+        let pid = nix::unistd::Pid::from_raw(self.pid);
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGUSR1);
+        if self.held || self.stopped {
+            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGCONT);
+        }
+    }
+
+    /// Its dump is complete (it is gone, or it was given up on): read what its stderr file got.
+    fn done(&mut self) {
+        if let Some((file, at)) = self.stderr_file.take() {
+            self.dump = read_dump(file, at);
+        }
+    }
+}
+
+/// Ticks a process asked for its dump may stay alive before the next one is asked anyway.
+const MAX_DUMP_TICKS: u32 = 3;
 
 /// Watches the tree for hangs. See the module documentation.
 #[derive(Debug)]
@@ -159,7 +210,6 @@ pub struct HangWatch {
     last_output: Instant,
     tracked: BTreeMap<i32, Tracked>,
     pending: Option<Pending>,
-    dump_lines: Vec<String>,
     hangs: Vec<HangReport>,
     /// A hang ended (or asked SIGUSR1 of) the command itself.
     ended_command: bool,
@@ -196,7 +246,6 @@ impl HangWatch {
             last_output: Instant::now(),
             tracked: BTreeMap::new(),
             pending: None,
-            dump_lines: Vec::new(),
             hangs: Vec::new(),
             ended_command: false,
             ended: BTreeSet::new(),
@@ -208,8 +257,12 @@ impl HangWatch {
 
     /// A line of the command's output.
     pub fn output(&mut self, line: &[u8], now: Instant) {
-        if self.pending.is_some() && (FAULTHANDLER_THREAD.is_match(line) || FAULTHANDLER_FRAME.is_match(line)) {
-            self.dump_lines.push(String::from_utf8_lossy(line).into_owned());
+        if let Some(pending) = &mut self.pending {
+            if FAULTHANDLER_THREAD.is_match(line) || FAULTHANDLER_FRAME.is_match(line) {
+                if let Some(askee) = pending.askees.get_mut(pending.current) {
+                    askee.dump.push(String::from_utf8_lossy(line).into_owned());
+                }
+            }
         }
         if !HEARTBEAT.is_match(line) {
             self.last_output = now;
@@ -242,27 +295,55 @@ impl HangWatch {
 
     /// Add faulthandler's Python stacks to a pending hang and keep it.
     fn complete(&mut self, mut pending: Pending) {
-        let dump = match pending.stderr_file.take() {
-            Some(file) => read_dump(file),
-            None => std::mem::take(&mut self.dump_lines),
-        };
-        attach_python_frames(&mut pending.report, &pending.pthreads, &dump);
-        self.dump_lines.clear();
+        if let Some(askee) = pending.askees.get_mut(pending.current) {
+            askee.done();
+        }
+        for askee in &pending.askees {
+            attach_python_frames(&mut pending.report, askee.pid, &askee.pthreads, &askee.dump);
+        }
         self.hangs.push(pending.report);
+    }
+
+    /// A tick while a hang waits for its Python stacks: once the process asked is gone (its dump
+    /// written and read), ask the next; after the last, end the hang's processes.
+    fn tick_pending(&mut self, now: Instant) -> Vec<Action> {
+        let Some(pending) = self.pending.as_mut() else { return Vec::new() };
+        // Give faulthandler a moment.
+        if now.duration_since(pending.asked) < Duration::from_millis(700) {
+            return Vec::new();
+        }
+        let Some(askee) = pending.askees.get_mut(pending.current) else { return Vec::new() };
+        if alive(askee.pid) {
+            if pending.waited < MAX_DUMP_TICKS {
+                pending.waited += 1;
+                return Vec::new();
+            }
+        } else if !pending.gone {
+            // It may have died only now, its last lines still in the pipe: what arrives after
+            // the next process is asked is that one's.
+            pending.gone = true;
+            return Vec::new();
+        }
+        askee.done();
+        pending.current += 1;
+        pending.waited = 0;
+        pending.gone = false;
+        if let Some(next) = pending.askees.get_mut(pending.current) {
+            next.ask();
+            pending.asked = now;
+            return Vec::new();
+        }
+        let Some(mut pending) = self.pending.take() else { return Vec::new() };
+        let end = pending.end.take();
+        self.complete(pending);
+        end.into_iter().collect()
     }
 
     /// Look at the tree below `root` (leakcheck itself); `command` is the command's pid and
     /// `current_test` the regrtest test the output says is running (sequential mode).
     pub fn tick(&mut self, root: i32, command: i32, current_test: Option<&str>, now: Instant) -> Vec<Action> {
-        if let Some(pending) = &self.pending {
-            // Give faulthandler a moment, then end what is stuck.
-            if now.duration_since(pending.asked) >= Duration::from_millis(700) {
-                let mut pending = self.pending.take().expect("checked above");
-                let end = pending.end.take();
-                self.complete(pending);
-                return end.into_iter().collect();
-            }
-            return Vec::new();
+        if self.pending.is_some() {
+            return self.tick_pending(now);
         }
         let mut tree = procfs::sample_tree(root);
         self.tracked.retain(|pid, _| tree.contains_key(pid));
@@ -461,26 +542,37 @@ impl HangWatch {
         self.ended.insert(target);
         self.ended_command |= target == command;
         let report = HangReport { test, pid: diagnosis.pid, diagnosis, processes, notes };
-        // Python stacks: from the stuck process itself. faulthandler chains to SIGUSR1's default
-        // action, which ends the process: only ever ask a process that is being ended anyway.
-        let python = target;
-        let pthreads = thread_pointers(python);
-        let stderr_file = open_stderr_file(python);
-        self.dump_lines.clear();
-        let pid = nix::unistd::Pid::from_raw(python);
-        let asked = procfs::catches_signal(python, libc::SIGUSR1)
-            && nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGUSR1).is_ok();
-        // A stopped process takes the signal only once continued; it then handles it before it
-        // runs anything else (the kernel delivers pending signals as the stop ends), and
-        // faulthandler's chained default action ends it.
-        if asked && tree.get(&python).is_some_and(ProcessSample::stopped) {
-            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGCONT);
-        }
-        if !asked {
+        // Python stacks: from every process of the hang that catches SIGUSR1 (regrtest registers
+        // faulthandler for it, and a process forked from regrtest inherits that). faulthandler
+        // chains to SIGUSR1's default action, which ends the process: only ever ask processes
+        // that are being ended anyway. One at a time, descendants first, the others held
+        // stopped meanwhile: regrtest must not go on when the child it waits for is ended.
+        let mut askees: Vec<Askee> = report
+            .processes
+            .iter()
+            .rev()
+            .filter(|p| procfs::catches_signal(p.pid, libc::SIGUSR1))
+            .map(|p| Askee {
+                pid: p.pid,
+                pthreads: thread_pointers(p.pid),
+                stderr_file: open_stderr_file(p.pid).map(|file| (file, 0)),
+                dump: Vec::new(),
+                held: false,
+                stopped: tree.get(&p.pid).is_some_and(ProcessSample::stopped),
+            })
+            .collect();
+        let Some((first, rest)) = askees.split_first_mut() else {
             self.hangs.push(report);
             return vec![end];
+        };
+        for askee in rest {
+            askee.held =
+                nix::sys::signal::kill(nix::unistd::Pid::from_raw(askee.pid), nix::sys::signal::Signal::SIGSTOP)
+                    .is_ok();
         }
-        self.pending = Some(Pending { report, end: Some(end), asked: Instant::now(), pthreads, stderr_file });
+        first.ask();
+        self.pending =
+            Some(Pending { report, end: Some(end), askees, current: 0, asked: Instant::now(), waited: 0, gone: false });
         Vec::new()
     }
 
@@ -854,6 +946,15 @@ pub fn worker_test(argv: &[String]) -> Option<String> {
     })
 }
 
+/// Whether `pid` is alive: neither gone nor a zombie (a process that faulthandler's chained
+/// SIGUSR1 ended is a zombie until its parent reaps it).
+fn alive(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| procfs::parse_stat(&stat))
+        .is_some_and(|(state, _, _)| !matches!(state, 'Z' | 'X'))
+}
+
 /// Each thread's thread pointer (x86_64: `fs_base`, which is glibc's `pthread_t`) -> tid, read
 /// while the process is stopped, so that faulthandler's "Thread 0x..." lines land on tids.
 fn thread_pointers(pid: i32) -> BTreeMap<u64, i32> {
@@ -878,13 +979,14 @@ fn open_stderr_file(pid: i32) -> Option<std::fs::File> {
     std::fs::File::open(path).ok()
 }
 
-/// The lines of faulthandler's dump in a stderr file (its last MiB).
-fn read_dump(mut file: std::fs::File) -> Vec<String> {
+/// The lines of faulthandler's dump in a stderr file, written since it was `from` bytes long
+/// (at most its last MiB).
+fn read_dump(mut file: std::fs::File, from: u64) -> Vec<String> {
     use std::io::{Read, Seek, SeekFrom};
     let len = file.metadata().map(|m| m.len()).unwrap_or(0);
-    let _ = file.seek(SeekFrom::Start(len.saturating_sub(1 << 20)));
+    let _ = file.seek(SeekFrom::Start(from.max(len.saturating_sub(1 << 20))));
     let mut bytes = Vec::new();
-    let _ = file.read_to_end(&mut bytes);
+    let _ = file.take(1 << 20).read_to_end(&mut bytes);
     String::from_utf8_lossy(&bytes)
         .lines()
         .filter(|l| FAULTHANDLER_THREAD.is_match(l.as_bytes()) || FAULTHANDLER_FRAME.is_match(l.as_bytes()))
@@ -892,11 +994,11 @@ fn read_dump(mut file: std::fs::File) -> Vec<String> {
         .collect()
 }
 
-/// Put faulthandler's frames on the threads of the report (the last dump wins). Without the
-/// thread pointers (ptrace denied), only the `Current thread` can be placed: the signal was sent
-/// to the process, and Linux delivers a process-directed signal to the main thread (tid = pid)
-/// unless that thread blocks it.
-fn attach_python_frames(report: &mut HangReport, pthreads: &BTreeMap<u64, i32>, dump: &[String]) {
+/// Put faulthandler's frames, from the dump of process `pid`, on that process's threads in the
+/// report (the last dump wins). Without the thread pointers (ptrace denied), only the `Current
+/// thread` can be placed: the signal was sent to the process, and Linux delivers a
+/// process-directed signal to the main thread (tid = pid) unless that thread blocks it.
+fn attach_python_frames(report: &mut HangReport, pid: i32, pthreads: &BTreeMap<u64, i32>, dump: &[String]) {
     /// Where the frame lines that follow go.
     enum Placing {
         /// No header seen yet: frames here belong to a stack whose header was not read.
@@ -908,7 +1010,7 @@ fn attach_python_frames(report: &mut HangReport, pthreads: &BTreeMap<u64, i32>, 
     }
     let mut stacks: BTreeMap<i32, Vec<PythonFrame>> = BTreeMap::new();
     let mut placing = Placing::Nowhere;
-    let main_thread = report.diagnosis.pid;
+    let main_thread = pid;
     let mut unplaced = 0;
     for line in dump {
         if let Some(caps) = FAULTHANDLER_THREAD.captures(line.as_bytes()) {
@@ -943,7 +1045,7 @@ fn attach_python_frames(report: &mut HangReport, pthreads: &BTreeMap<u64, i32>, 
             });
         }
     }
-    for process in &mut report.processes {
+    for process in report.processes.iter_mut().filter(|p| p.pid == pid) {
         for thread in &mut process.threads {
             if let Some(frames) = stacks.remove(&thread.tid) {
                 thread.python_frames = frames;
@@ -951,13 +1053,13 @@ fn attach_python_frames(report: &mut HangReport, pthreads: &BTreeMap<u64, i32>, 
         }
     }
     if !stacks.is_empty() || !pthreads.is_empty() && dump.is_empty() {
-        report.notes.push("some Python stacks could not be read from faulthandler's output".into());
+        report.notes.push(format!("process {pid}: some Python stacks could not be read from faulthandler's output"));
     }
     if unplaced > 0 {
         report.notes.push(format!(
-            "{unplaced} Python thread stack(s) of faulthandler's dump could not be matched to a thread id \
-             (that needs the threads' registers, i.e. ptrace, and the stack's header line); the dump is in \
-             the log"
+            "{unplaced} Python thread stack(s) of process {pid}'s faulthandler dump could not be matched to a \
+             thread id (that needs the threads' registers, i.e. ptrace, and the stack's header line); the dump \
+             is in the log"
         ));
     }
 }
@@ -1041,6 +1143,66 @@ mod tests {
     }
 
     #[test]
+    fn a_dump_is_its_processs_until_that_process_was_seen_gone_at_a_tick_before() {
+        // Two processes of a hang, asked one after the other: zombies here (gone, and their pids
+        // still theirs, so that the SIGUSR1 of `ask` reaches nobody else).
+        let zombie = || {
+            let child = std::process::Command::new("true").spawn().expect("true");
+            let pid = child.id() as i32;
+            while alive(pid) {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            (child, pid)
+        };
+        let ((mut first, a), (mut second, b)) = (zombie(), zombie());
+        let askee = |pid: i32, pthread: u64| Askee {
+            pid,
+            pthreads: BTreeMap::from([(pthread, pid)]),
+            stderr_file: None,
+            dump: Vec::new(),
+            held: false,
+            stopped: false,
+        };
+        let process = |pid: i32| ProcessReport {
+            pid,
+            command: String::new(),
+            threads: vec![ThreadReport { tid: pid, state: "S".into(), frames: vec![], python_frames: vec![] }],
+        };
+        let mut report = no_progress_in_pid_10(&[]);
+        report.processes = vec![process(b), process(a)];
+        let start = Instant::now();
+        let mut watch = HangWatch::new(None);
+        watch.pending = Some(Pending {
+            report,
+            end: Some(Action::EndTree),
+            askees: vec![askee(a, 0x1000), askee(b, 0x2000)],
+            current: 0,
+            asked: start,
+            waited: 0,
+            gone: false,
+        });
+        let at = |ms: u64| start + Duration::from_millis(ms);
+        let frame = |function: &str| format!(r#"  File "/tmp/x.py", line 1 in {function}"#);
+        watch.output(b"Thread 0x0000000000001000 (most recent call first):", at(10));
+        // The first process is gone at the first tick, but its last line is read only after it.
+        assert!(watch.tick_pending(at(1000)).is_empty());
+        watch.output(frame("in_the_first").as_bytes(), at(1010));
+        assert!(watch.tick_pending(at(2000)).is_empty(), "the second is asked");
+        watch.output(b"Thread 0x0000000000002000 (most recent call first):", at(2010));
+        watch.output(frame("in_the_second").as_bytes(), at(2020));
+        assert!(watch.tick_pending(at(3000)).is_empty());
+        assert_eq!(watch.tick_pending(at(4000)), vec![Action::EndTree], "then the hang's processes are ended");
+        let hangs = watch.finish();
+        let functions = |pid: i32| -> Vec<String> {
+            let process = hangs[0].processes.iter().find(|p| p.pid == pid).expect("listed");
+            process.threads[0].python_frames.iter().map(|f| f.function.clone()).collect()
+        };
+        assert_eq!((functions(a), functions(b)), (vec!["in_the_first".to_owned()], vec!["in_the_second".to_owned()]));
+        assert!(hangs[0].notes.is_empty(), "{:?}", hangs[0].notes);
+        let _ = (first.wait(), second.wait());
+    }
+
+    #[test]
     fn heartbeats_are_not_progress() {
         assert!(HEARTBEAT.is_match(b"0:01:30 load avg: 1.20 running (2): test_a (1 min 2 sec), test_b (30.1 sec)"));
         assert!(HEARTBEAT.is_match(b"running: test_a (30 sec)"));
@@ -1091,7 +1253,7 @@ mod tests {
         .collect();
         let pthreads = BTreeMap::from([(0x7f00_0000_1000, 11), (0x7f00_0000_2000, 10)]);
         let mut report = no_progress_in_pid_10(&[10, 11]);
-        attach_python_frames(&mut report, &pthreads, &dump);
+        attach_python_frames(&mut report, 10, &pthreads, &dump);
         let threads = &report.processes[0].threads;
         assert_eq!(
             threads[0].python_frames,
@@ -1105,7 +1267,7 @@ mod tests {
         for thread in &mut report.processes[0].threads {
             thread.python_frames.clear();
         }
-        attach_python_frames(&mut report, &BTreeMap::new(), &dump);
+        attach_python_frames(&mut report, 10, &BTreeMap::new(), &dump);
         let threads = &report.processes[0].threads;
         assert_eq!(threads[0].python_frames.len(), 1);
         assert!(threads[1].python_frames.is_empty());
@@ -1151,7 +1313,7 @@ mod tests {
             .all(|l| FAULTHANDLER_THREAD.is_match(l.as_bytes()) || FAULTHANDLER_FRAME.is_match(l.as_bytes())));
         assert!(!FAULTHANDLER_THREAD.is_match(b"Thread 0x00007fb98fd10780 (most recent call first): and more"));
         let mut report = no_progress_in_pid_10(&[10]);
-        attach_python_frames(&mut report, &BTreeMap::from([(0x7fb9_8fd1_0780, 10)]), &dump);
+        attach_python_frames(&mut report, 10, &BTreeMap::from([(0x7fb9_8fd1_0780, 10)]), &dump);
         let frames = &report.processes[0].threads[0].python_frames;
         assert_eq!(frames.iter().map(|f| f.function.as_str()).collect::<Vec<_>>(), ["test_third_call"]);
         assert!(report.notes.is_empty(), "{:?}", report.notes);
@@ -1159,7 +1321,7 @@ mod tests {
         // Frames whose header was not read are counted in the note, not dropped silently.
         let headless = dump[1..].to_vec();
         report.processes[0].threads[0].python_frames.clear();
-        attach_python_frames(&mut report, &BTreeMap::from([(0x7fb9_8fd1_0780, 10)]), &headless);
+        attach_python_frames(&mut report, 10, &BTreeMap::from([(0x7fb9_8fd1_0780, 10)]), &headless);
         assert!(report.notes.iter().any(|n| n.starts_with("1 Python thread stack(s)")), "{:?}", report.notes);
     }
 }
