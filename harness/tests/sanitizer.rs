@@ -735,8 +735,10 @@ fn symbolize_log_rewrites_unsymbolized_logs_as_the_runtime_prints_them() {
 
 /// Two processes' unsymbolized reports interleaved line by line (both `#0` lines before either
 /// `#1`): `symbolize_log` numbers each stack after its own inlined frames (the overflow's `#0`
-/// becomes two), not after those of whichever stack printed last; every process's frames come
-/// out as they do from its log alone.
+/// becomes two), not after those of whichever stack printed last; every process's frames in
+/// its own programs come out as they do from its log alone. Frames in a library both processes
+/// load (libc), at the same depth, can fit either stack equally (which one depends on where
+/// ASLR put each libc): those are not compared.
 #[test]
 fn symbolize_log_renumbers_interleaved_stacks_each_by_its_own_inlined_frames() {
     let symbolizer = Symbolizer::new();
@@ -747,6 +749,9 @@ fn symbolize_log_renumbers_interleaved_stacks_each_by_its_own_inlined_frames() {
     };
     let frames = |text: &str| -> Vec<String> {
         text.lines().filter(|l| l.trim_start().starts_with('#')).map(str::to_owned).collect()
+    };
+    let in_fixtures = |frames: Vec<String>| -> Vec<String> {
+        frames.into_iter().filter(|l| l.contains("/c/sanitizer/") || l.contains("leakcheck-fixtures")).collect()
     };
     let captures = [run(scenario("asan-heap-buffer-overflow-symbolize0")), run(scenario("asan-dso-symbolize0"))];
     let lines: Vec<Vec<&[u8]>> = captures.iter().map(|c| c.split(|&b| b == b'\n').collect()).collect();
@@ -765,8 +770,9 @@ fn symbolize_log_renumbers_interleaved_stacks_each_by_its_own_inlined_frames() {
     let all = frames(&together);
     assert!(all.len() > raw_frames.len(), "no inlined frames were added:\n{together}");
     for capture in &captures {
-        let alone = frames(&rewrite(capture));
-        let its_own: Vec<String> = all.iter().filter(|l| alone.contains(l)).cloned().collect();
+        let alone = in_fixtures(frames(&rewrite(capture)));
+        assert!(alone.len() >= 3, "{alone:?}");
+        let its_own: Vec<String> = in_fixtures(all.clone()).into_iter().filter(|l| alone.contains(l)).collect();
         assert_eq!(its_own, alone, "interleaved:\n{together}");
     }
 }
