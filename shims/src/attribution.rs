@@ -25,8 +25,8 @@
 //! when Python frames cannot be read. At each measurement from the first counted repetition's
 //! end on, `ufree PID TEST INDEX DOMAIN BLOCKS BYTES LINE FILE FUNCTION` counts the frees of
 //! blocks older than the window in the repetition it ends, by Python line and block size
-//! ([`Tracker::write_untracked_frees`]), and `wfree PID TEST INDEX DOMAIN BLOCKS BYTES` those
-//! of warm-up blocks, by block size ([`Tracker::write_warmup_frees`]). At the end,
+//! (`Tracker::write_untracked_frees`), and `wfree PID TEST INDEX DOMAIN BLOCKS BYTES` those
+//! of warm-up blocks, by block size (`Tracker::write_warmup_frees`). At the end,
 //! `objtype PID - SITE NAME` for each Python type found among the live blocks of an `obj` site
 //! that may leak ([`crate::objtype`]). Symbolization happens in the harness. `incomplete PID TEST INDEX REASON` says that the shim stopped
 //! attributing during the test's window (REASON `out of memory`: its own bookkeeping could not
