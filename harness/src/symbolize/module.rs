@@ -357,13 +357,9 @@ fn find_debug_file(
     debug_dirs: &[PathBuf],
 ) -> Option<(PathBuf, DwarfData, SupFound)> {
     if let Ok(Some(build_id)) = file.build_id() {
-        if build_id.len() >= 2 {
-            let hex: String = build_id.iter().map(|b| format!("{b:02x}")).collect();
-            for dir in debug_dirs {
-                let candidate = dir.join(".build-id").join(&hex[..2]).join(format!("{}.debug", &hex[2..]));
-                if let Some(found) = load_debug_file(&candidate, None, Some(build_id), Some(debug_dirs)) {
-                    return Some(found);
-                }
+        for candidate in build_id_paths(build_id, debug_dirs) {
+            if let Some(found) = load_debug_file(&candidate, None, Some(build_id), Some(debug_dirs)) {
+                return Some(found);
             }
         }
     }
@@ -394,6 +390,16 @@ fn find_debug_file(
         }
     }
     None
+}
+
+/// `DIR/.build-id/xx/rest.debug` for `build_id` in each debug directory (none for an id too
+/// short to split).
+fn build_id_paths(build_id: &[u8], debug_dirs: &[PathBuf]) -> Vec<PathBuf> {
+    if build_id.len() < 2 {
+        return Vec::new();
+    }
+    let hex: String = build_id.iter().map(|b| format!("{b:02x}")).collect();
+    debug_dirs.iter().map(|dir| dir.join(".build-id").join(&hex[..2]).join(format!("{}.debug", &hex[2..]))).collect()
 }
 
 fn same_file(a: &Path, b: &Path) -> bool {
@@ -478,12 +484,7 @@ fn find_sup(path: &Path, file: &object::File<'_>, debug_dirs: &[PathBuf]) -> Sup
         });
     }
     let build_id = (!build_id.is_empty()).then_some(build_id);
-    if let Some(id) = build_id.filter(|id| id.len() >= 2) {
-        let hex: String = id.iter().map(|b| format!("{b:02x}")).collect();
-        candidates.extend(
-            debug_dirs.iter().map(|dir| dir.join(".build-id").join(&hex[..2]).join(format!("{}.debug", &hex[2..]))),
-        );
-    }
+    candidates.extend(build_id.map(|id| build_id_paths(id, debug_dirs)).unwrap_or_default());
     for candidate in &candidates {
         if same_file(candidate, path) {
             continue;
