@@ -152,34 +152,18 @@ fn title(case: &Case<'_>, builder: Option<&str>, branch: Option<&str>) -> String
 fn leak_words(case: &Case<'_>) -> String {
     let Some(test) = case.test else { return "memory".into() };
     let r = &test.regrtest;
-    let mut items: Vec<&str> = Vec::new();
-    if r.leaked {
-        items.extend(r.failing_lines().map(|(what, _)| what));
-    }
+    let mut items: Vec<String> =
+        if r.leaked { r.failing_lines().map(|(what, _)| what.to_owned()).collect() } else { Vec::new() };
     // regrtest's memory blocks are mem's and obj's (`sys.getallocatedblocks()`), never raw's.
-    let seen_by_regrtest = |domain: &str| domain != "raw" && r.leaked && items.contains(&"memory blocks");
-    let leaked_domains = test.domains.iter().flat_map(|d| d.iter()).filter(|(_, d)| d.leaked).map(|(name, _)| name);
-    // A leak found at its sites only (frees of older blocks kept the domain's sum flat).
-    let site_domains = test.leak_sites.iter().map(|s| s.domain.as_str());
-    let mut domains: Vec<&str> = Vec::new();
-    for domain in leaked_domains.chain(site_domains) {
-        if !domains.contains(&domain) && !seen_by_regrtest(domain) {
-            domains.push(domain);
+    let seen_by_regrtest = r.leaked && items.iter().any(|i| i == "memory blocks");
+    for domain in test.leaking_domains() {
+        if domain == "raw" || !seen_by_regrtest {
+            items.push(format!("{} blocks", super::junit::domain_api(domain)));
         }
     }
-    for domain in ["raw", "mem", "obj"].into_iter().filter(|d| domains.contains(d)) {
-        items.push(match domain {
-            "raw" => "PyMem_RawMalloc blocks",
-            "mem" => "PyMem_Malloc blocks",
-            _ => "PyObject_Malloc blocks",
-        });
-    }
+    let Some(last) = items.pop() else { return "memory".into() };
     if items.is_empty() {
-        return "memory".into();
-    }
-    let last = items.pop().unwrap_or_default();
-    if items.is_empty() {
-        last.to_owned()
+        last
     } else {
         format!("{} and {last}", items.join(", "))
     }

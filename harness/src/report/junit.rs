@@ -464,7 +464,7 @@ fn run_failures(report: &RunReport) -> Vec<Failure> {
 }
 
 /// The domain's allocator, for people who know the API rather than leakcheck's names.
-fn domain_api(domain: &str) -> &'static str {
+pub(super) fn domain_api(domain: &str) -> &'static str {
     match domain {
         "raw" => "PyMem_RawMalloc",
         "mem" => "PyMem_Malloc",

@@ -170,6 +170,16 @@ impl TestReport {
             notes: Vec::new(),
         }
     }
+
+    /// The domains that leaked, in `raw`, `mem`, `obj` order: by regrtest's rule on their sum,
+    /// or through a leak site (frees of older blocks can keep a domain's sum flat).
+    pub fn leaking_domains(&self) -> Vec<&'static str> {
+        let by_sum = self.domains.as_ref().map(Domains::leaked).unwrap_or_default();
+        crate::shim_events::DOMAINS
+            .into_iter()
+            .filter(|d| by_sum.contains(d) || self.leak_sites.iter().any(|s| s.domain == *d))
+            .collect()
+    }
 }
 
 /// The deltas regrtest itself printed (`test_x leaked [..] references, sum=..`); `null` when it
@@ -418,13 +428,7 @@ fn render_test(out: &mut String, test: &TestReport, huntrleaks: bool) {
         out.push('\n');
         return;
     }
-    let leaked_domains = test.domains.as_ref().map(Domains::leaked).unwrap_or_default();
-    // A domain whose sum stayed flat but that has a leak site (frees of older blocks offset it)
-    // leaked all the same.
-    let leaked_domains: Vec<&str> = crate::shim_events::DOMAINS
-        .into_iter()
-        .filter(|d| leaked_domains.contains(d) || test.leak_sites.iter().any(|s| s.domain == *d))
-        .collect();
+    let leaked_domains = test.leaking_domains();
     let mut head = format!("leakcheck: {name}: LEAKED");
     if !leaked_domains.is_empty() {
         let _ = write!(head, " in {}", leaked_domains.join(", "));
