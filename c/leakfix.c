@@ -97,6 +97,24 @@ leak_raw_on_coroutine(PyObject *self, PyObject *unused)
     Py_RETURN_NONE;
 }
 
+/* +1 PyMem_Malloc block per call, grown by PyMem_Realloc from 16 to 72 bytes (pymalloc moves
+ * it to another size class): the site is the realloc's line, as tracemalloc attributes it. */
+static PyObject *
+leak_mem_realloc(PyObject *self, PyObject *unused)
+{
+    char *small = PyMem_Malloc(16);
+    if (small == NULL) {
+        return PyErr_NoMemory();
+    }
+    char *grown = PyMem_Realloc(small, 72);
+    if (grown == NULL) {
+        PyMem_Free(small);
+        return PyErr_NoMemory();
+    }
+    memset(grown, 0x72, 72);
+    Py_RETURN_NONE;
+}
+
 /* Allocates in every domain and frees it all: no domain may move. */
 static PyObject *
 balanced(PyObject *self, PyObject *unused)
@@ -127,6 +145,8 @@ static PyMethodDef leakfix_methods[] = {
     {"leak_raw_n", leak_raw_n, METH_O, "Leak N 40-byte PyMem_RawMalloc blocks."},
     {"leak_raw_on_coroutine", leak_raw_on_coroutine, METH_NOARGS,
      "Leak one 56-byte PyMem_RawMalloc block from a makecontext coroutine's stack."},
+    {"leak_mem_realloc", leak_mem_realloc, METH_NOARGS,
+     "Leak one PyMem_Malloc block grown by PyMem_Realloc to 72 bytes."},
     {"balanced", balanced, METH_NOARGS, "Allocate in every domain and free it all."},
     {NULL, NULL, 0, NULL},
 };

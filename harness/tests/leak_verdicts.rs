@@ -350,6 +350,19 @@ fn a_mem_leak_regrtest_misses_when_the_test_runs_alone_is_found() {
     assert!(run.stderr.contains("1 block/repetition (24 bytes) in mem, allocated at:"), "{}", run.stderr);
 }
 
+/// A block grown by realloc in the counted repetitions belongs to the realloc's line (as in
+/// tracemalloc), with the grown size; the smaller block it replaced leaves no site behind.
+#[test]
+fn a_block_grown_by_realloc_is_attributed_to_the_realloc() {
+    let dir = testdir();
+    let run = leakcheck(&[], &as_strs(&regrtest_argv(dir.path(), &[], &["test_leak_mem_realloc"])));
+    let mem = run.test("test_leak_mem_realloc");
+    assert_eq!(mem["leaked"], true, "{mem}");
+    assert_eq!(domain(mem, "mem")["blocks"], json!([1, 1, 1]), "{mem}");
+    assert_single_site(mem, "mem", "leak_mem_realloc", "PyMem_Realloc(small, 72)");
+    assert_eq!(mem["leak_sites"][0]["bytes"], json!([72, 72, 72]), "{mem}");
+}
+
 #[test]
 fn blocks_replaced_every_repetition_are_no_leak_site_with_two_counted_repetitions() {
     // regrtest's -R loop itself keeps `alloc_before`/`rc_before` (ints beyond the small-int

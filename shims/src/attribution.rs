@@ -260,15 +260,6 @@ pub fn take(ptr: usize) -> Option<Taken> {
     state.as_mut().and_then(|tracker| tracker.freed(ptr))
 }
 
-/// A realloc moved the block `take` removed into a new one: a warm-up block's move counts as
-/// its free, as in [`free`].
-pub fn moved(taken: Taken) {
-    let mut state = STATE.lock();
-    if state.as_mut().is_some_and(|tracker| tracker.warmup_free(taken).is_err()) {
-        give_up(&mut state);
-    }
-}
-
 /// The block at `ptr` (of `size` bytes, in the domain with debug API id `domain`) is being
 /// freed: take it off its site, or, when it has none (it is older than the window) and the
 /// counted repetitions run, count it among the untracked frees of the running Python line.
@@ -285,11 +276,27 @@ pub fn free(domain: u8, ptr: usize, size: u64) {
     }
 }
 
-/// A realloc moved a block older than the window (`take` found no site for it) into a new
-/// one: count the old block among the untracked frees, as [`free`] does.
-pub fn untracked_realloc(domain: u8, size: u64) {
+/// A realloc in the domain with debug API id `domain` moved a block of `old_size` bytes into a
+/// new one at `ptr` of `size` bytes, under one lock: the old block's side first (`taken`, what
+/// [`take`] removed: a warm-up block's move counts as its free, as in [`free`]; `None`: a block
+/// older than the window, counted among the untracked frees), then the new block, attributed
+/// to the realloc's stack as tracemalloc does.
+#[inline(never)]
+pub fn reallocated(domain: u8, taken: Option<Taken>, old_size: u64, ptr: usize, size: u64) {
+    let stack = thread_stack();
     let mut state = STATE.lock();
-    if state.as_mut().is_some_and(|tracker| tracker.untracked_free(domain, size).is_err()) {
+    // The window may have closed since the caller looked.
+    if !active() {
+        return;
+    }
+    let counted = state.as_mut().map_or(Ok(()), |tracker| {
+        match taken {
+            Some(taken) => tracker.warmup_free(taken)?,
+            None => tracker.untracked_free(domain, old_size)?,
+        }
+        tracker.allocated(domain, ptr, size, stack)
+    });
+    if counted.is_err() {
         give_up(&mut state);
     }
 }

@@ -343,13 +343,11 @@ unsafe extern "C" fn hook_realloc<S: DomainSlot>(_ctx: *mut c_void, ptr: *mut c_
         return new_ptr;
     }
     if attributed {
-        match taken {
-            Some(taken) => attribution::moved(taken),
-            None if !ptr.is_null() => attribution::untracked_realloc(d.sizes.api_id(), old_size as u64),
-            None => {}
+        if ptr.is_null() {
+            attribution::on_alloc(d.sizes.api_id(), new_ptr as usize, new_size as u64);
+        } else {
+            attribution::reallocated(d.sizes.api_id(), taken, old_size as u64, new_ptr as usize, new_size as u64);
         }
-        // Attributed to the realloc's stack, as tracemalloc does.
-        attribution::on_alloc(d.sizes.api_id(), new_ptr as usize, new_size as u64);
     }
     if ptr.is_null() {
         // SAFETY: `new_ptr` was just returned for `new_size` bytes.
