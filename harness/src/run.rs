@@ -302,7 +302,11 @@ pub fn execute(config: &Config, notify: Notify<'_>) -> anyhow::Result<RunOutcome
 
     let mut report = RunReport {
         log: Some(log_path.display().to_string()),
-        shim: ShimStatus { enabled: shim_wanted, ..ShimStatus::default() },
+        shim: ShimStatus {
+            enabled: shim_wanted,
+            attribution: shim_wanted && config.stack_depth > 0,
+            ..ShimStatus::default()
+        },
         sanitizer: SanitizerStatus {
             runtimes: sanitizer_plan.runtimes.iter().map(|r| r.name().to_owned()).collect(),
             preloaded: sanitizer_plan.preload_first.iter().map(|p| p.display().to_string()).collect(),

@@ -298,6 +298,7 @@ fn a_traceback_through_the_refleak_loop_is_the_same_as_without_leakcheck() {
     let run = leakcheck_in(Some(dir.path()), &[], &as_strs(&argv), &[]);
     assert_eq!(traceback(&run.stderr), plain_traceback);
     assert_eq!(run.json()["shim"]["processes_patched"], 1, "the driver was wrapped");
+    assert_eq!(run.json()["shim"]["attribution"], true, "stacks are recorded by default");
     assert_eq!(run.test("test_load_error")["outcome"], "uncaught_exception");
 }
 
@@ -398,6 +399,9 @@ fn without_attribution_the_counts_remain() {
     let raw = run.test("test_leak_raw");
     assert_eq!(domain(raw, "raw")["leaked"], true, "{raw}");
     assert_eq!(raw["leak_sites"], json!([]));
+    // The report says why there are no sites, so that none is not read as "no site grew".
+    assert_eq!(run.json()["shim"]["attribution"], false);
+    assert!(run.stderr.contains("(counting only: --no-attribution) ----"), "{}", run.stderr);
 }
 
 /// `--suppressions`: a leak a buildbot owner accepted, matched by its C function or by its

@@ -89,6 +89,9 @@ pub struct SanitizerStatus {
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct ShimStatus {
     pub enabled: bool,
+    /// Whether allocation stacks were recorded (false with `--no-attribution`): without them
+    /// no test has leak sites.
+    pub attribution: bool,
     /// Processes in which regrtest's -R driver was wrapped.
     pub processes_patched: usize,
     pub errors: Vec<String>,
@@ -335,6 +338,10 @@ impl RunReport {
         }
         if !s.leaked_not_reported_by_regrtest.is_empty() {
             let _ = write!(head, ", {} not reported by regrtest", s.leaked_not_reported_by_regrtest.len());
+        }
+        if self.shim.enabled && !self.shim.attribution {
+            // Said where the verdicts are read: no sites, and no verdict from a site alone.
+            head.push_str(" (counting only: --no-attribution)");
         }
         head.push_str(" ----");
         line(&mut out, &head);
