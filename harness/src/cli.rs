@@ -168,6 +168,7 @@ pub enum Action {
 }
 
 #[derive(Debug, clap::Args)]
+#[command(override_usage = "leakcheck symbolize [LOG]\n       leakcheck symbolize --exe <FILE> < ADDRESSES")]
 pub struct SymbolizeArgs {
     /// The ELF file the addresses on standard input belong to.
     #[arg(long, value_name = "FILE", conflicts_with = "log")]

@@ -971,11 +971,19 @@ fn test_report(test: &regrtest::TestResult, series: Option<&Series>, join: &Join
         Some(series) => {
             let analysis = leaks::analyze(series);
             if !analysis.complete {
+                let why = if series.aborted.is_none() {
+                    " (the process died during the test)".to_owned()
+                } else if series.measures.is_empty() {
+                    // Nothing ran: the reason is regrtest's own exception, e.g. "Tracking
+                    // reference leaks requires a debug build of Python".
+                    test.traceback.as_deref().and_then(last_error_line).map_or_else(String::new, |e| format!(" ({e})"))
+                } else {
+                    String::new()
+                };
                 notes.push(format!(
-                    "repetitions cut short: {} of {} measured{}",
+                    "repetitions cut short: {} of {} measured{why}",
                     series.measures.len(),
                     series.warmups + series.runs,
-                    if series.aborted.is_none() { " (the process died during the test)" } else { "" }
                 ));
             }
             let repetitions = Repetitions {
@@ -1202,6 +1210,16 @@ fn explained_domains(domains: &mut Domains, kept: &[LeakSiteReport], suppressed:
         }
     }
     notes
+}
+
+/// The exception line that ends a Python traceback (`Exception: ...`), at most 200 bytes.
+fn last_error_line(traceback: &str) -> Option<String> {
+    let line = traceback.lines().rev().map(str::trim).find(|l| !l.is_empty())?;
+    let mut cut = line.len().min(200);
+    while !line.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    Some(if cut < line.len() { format!("{}...", &line[..cut]) } else { line.to_owned() })
 }
 
 #[cfg(test)]

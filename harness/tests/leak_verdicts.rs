@@ -684,3 +684,22 @@ fn a_leak_on_a_coroutine_stack_is_a_site_told_by_its_python_line() {
     assert!(run.stderr.contains("(no native frames: allocated on a stack the shim does not unwind)"), "{}", run.stderr);
     assert_eq!(run.code(), Some(101), "{}", run.stderr);
 }
+
+/// A release interpreter: regrtest refuses `-R` with an exception before the first repetition,
+/// and the test's note carries regrtest's reason rather than only "0 of 6 measured".
+#[test]
+fn a_release_interpreter_refusing_dash_r_is_named_as_the_reason() {
+    // Pure Python: the fixtures' extension modules are built for the debug ABI.
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    std::fs::write(
+        dir.path().join("test_plain.py"),
+        "import unittest\n\nclass T(unittest.TestCase):\n    def test_nothing(self):\n        pass\n",
+    )
+    .unwrap();
+    let run =
+        leakcheck(&[], &as_strs(&regrtest_with("/usr/bin/python3.11", dir.path(), &["-R", "3:3"], &["test_plain"])));
+    let test = run.test("test_plain");
+    assert_eq!(test["domains"], Value::Null, "{test}");
+    let notes = test["notes"].to_string();
+    assert!(notes.contains("0 of 6 measured (Exception: Tracking reference leaks requires a debug build"), "{notes}");
+}
