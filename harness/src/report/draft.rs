@@ -121,11 +121,7 @@ fn title(case: &Case<'_>, builder: Option<&str>, branch: Option<&str>) -> String
             }
             n => format!("{name}: {} and {} more fail", first.short(), n - 1),
         }
-    } else if let Some(method) =
-        case.test.and_then(|t| t.traceback_method.as_deref()).filter(|_| has(FailureKind::Regrtest))
-    {
-        // unittest's `FAIL:`/`ERROR:` headers (above) name the method with its class; without
-        // them (no -v), regrtest's traceback of a single failure may (not its class).
+    } else if let Some(method) = traceback_method(case) {
         format!("{name}: {method} fails")
     } else if has(FailureKind::Hang) {
         format!("{name} hangs")
@@ -287,11 +283,21 @@ pub fn query_encode(s: &str) -> String {
     out
 }
 
+/// The failing method regrtest's traceback names when unittest printed no `FAIL:`/`ERROR:`
+/// header: those name the method with its class; without them (no -v), regrtest's traceback
+/// of a single failure may (not its class).
+fn traceback_method<'a>(case: &Case<'a>) -> Option<&'a str> {
+    let failed = case.failures.iter().any(|f| f.kind == FailureKind::Regrtest);
+    case.test.and_then(|t| t.traceback_method.as_deref()).filter(|_| failed)
+}
+
 /// The searches the triage guide asks for, in its order: the test method in titles, the test
 /// file in titles, then full text (and the C function where a leak was allocated).
 fn search_terms(case: &Case<'_>) -> Vec<(String, &'static str)> {
     let mut terms = Vec::new();
-    let method = case.failed_methods.first().map(|m| m.method.clone());
+    // The method the title names.
+    let method =
+        case.failed_methods.first().map(|m| m.method.clone()).or_else(|| traceback_method(case).map(str::to_owned));
     if let Some(method) = &method {
         terms.push((format!("is:issue in:title {method}"), "the test method in titles"));
     }
@@ -576,6 +582,33 @@ mod tests {
         let doctest =
             Location { function: Some("<module>".into()), file: "<doctest test_x.f[0]>".into(), line: 1, python: true };
         assert_eq!(last(doctest), ("is:issue test_x".into(), "the test file, full text"));
+    }
+
+    /// Without -v, unittest prints no `FAIL:` header: the method comes from regrtest's
+    /// traceback, and the searches start with it as the title names it.
+    #[test]
+    fn a_method_known_from_the_traceback_is_searched_first() {
+        let mut test = crate::report::TestReport::new("test_x".into(), "failed");
+        test.traceback_method = Some("test_evil".into());
+        let case = Case {
+            name: "test_x".into(),
+            test: Some(&test),
+            failures: vec![Failure {
+                kind: FailureKind::Regrtest,
+                message: "failed".into(),
+                details: String::new(),
+                location: None,
+            }],
+            skipped: None,
+            failed_methods: vec![],
+            output: None,
+        };
+        assert_eq!(title(&case, Some("AMD64 Debian"), Some("3.x")), "test_x: test_evil fails on AMD64 Debian 3.x");
+        let terms: Vec<String> = search_terms(&case).into_iter().map(|(q, _)| q).collect();
+        assert_eq!(
+            terms,
+            ["is:issue in:title test_evil", "is:issue in:title test_x", "is:issue test_evil", "is:issue test_x"]
+        );
     }
 
     #[test]
