@@ -27,7 +27,8 @@ function and line (and the Python line) that allocated it.\n\n\
 While the command runs, leakcheck watches for hangs and deadlocks (diagnosed from the stuck \
 threads' stacks, then ended), reads AddressSanitizer, LeakSanitizer, MemorySanitizer, UBSan and \
 ThreadSanitizer reports from the output, and at the end writes the text summary, and the JSON, \
-JUnit XML, issue drafts and annotations asked for.";
+JUnit XML, issue drafts and annotations asked for. The summary's verdict words are coloured only \
+when stderr is a terminal, and never with NO_COLOR set or TERM=dumb.";
 
 /// `leakcheck [OPTIONS] -- COMMAND [ARGS]...`
 #[derive(Debug, Parser)]

@@ -55,7 +55,11 @@ fn main() {
     if report.status.error.is_none() {
         let _ = stderr.write_all(line_start(outcome.ends_mid_line[1]));
     }
-    let _ = stderr.write_all(printed.as_bytes());
+    if leakcheck::report::colour::wanted() {
+        let _ = stderr.write_all(leakcheck::report::colour::colourize(&printed).as_bytes());
+    } else {
+        let _ = stderr.write_all(printed.as_bytes());
+    }
     let _ = stderr.flush();
     drop(stderr);
     let mut stdout = std::io::stdout().lock();

@@ -8,6 +8,7 @@
 #![forbid(unsafe_code)]
 
 pub mod annotations;
+pub mod colour;
 pub mod draft;
 pub mod junit;
 
