@@ -933,3 +933,33 @@ fn draft_titles_name_the_test_method_not_a_wrapper_or_fixture() {
         }
     }
 }
+
+/// Colour on a real terminal (`script` gives the run a pty), none with `NO_COLOR`, none in the
+/// log: the summary's verdict words only.
+#[test]
+fn the_summary_is_coloured_on_a_terminal_only() {
+    let dir = common::testdir();
+    let on_tty = |no_color: Option<&str>| {
+        let work = tempfile::tempdir().expect("a temporary directory");
+        let log = work.path().join("output.log");
+        let argv = common::regrtest_argv(dir.path(), &[], &["test_balanced"]);
+        // `script -c` takes one shell command: these paths are the test's own.
+        let inner = format!("{} --log {} -- {}", common::LEAKCHECK, log.display(), argv.join(" "));
+        let mut cmd = Command::new("script");
+        cmd.args(["-qefc", &inner, "/dev/null"]).env("TERM", "xterm").env_remove("NO_COLOR");
+        if let Some(value) = no_color {
+            cmd.env("NO_COLOR", value);
+        }
+        let out = cmd.output().expect("script (bsdutils)");
+        assert!(out.status.success(), "{out:?}");
+        (String::from_utf8_lossy(&out.stdout).into_owned(), std::fs::read_to_string(&log).expect("the log"))
+    };
+    let (terminal, log) = on_tty(None);
+    assert!(terminal.contains("test_balanced: \x1b[32mno leak\x1b[0m (passed)"), "{terminal}");
+    assert!(!log.contains('\x1b'), "the log is the command's output only: {log}");
+    let (terminal, _) = on_tty(Some("1"));
+    assert!(terminal.contains("test_balanced: no leak (passed)") && !terminal.contains("\x1b[32m"), "{terminal}");
+    // NO_COLOR set but empty does not count (no-color.org).
+    let (terminal, _) = on_tty(Some(""));
+    assert!(terminal.contains("\x1b[32mno leak"), "{terminal}");
+}
