@@ -25,7 +25,12 @@
 //!   test is waiting for the time to pass, not stuck. A loop of short sleeps is no such sleep
 //!   (the thread wakes between them, or, one `sleep` process after another, the sleep seen
 //!   ended and another began in the same process or a new child of it) and is reported like a
-//!   busy loop.
+//!   busy loop. A sleep an inspection stopped is still that sleep: the stop breaks a relative
+//!   sleep (`sleep(3)`, a C thread that another thread joins) out of `clock_nanosleep` into
+//!   `restart_syscall`, which `/proc` does not show as a sleep, so the sleeps of a process are
+//!   read before it is stopped, and followed after ([`InspectedSleep`]); a `restart_syscall`
+//!   that goes on with nothing seen before the stop (a `poll` or a futex wait with a timeout) is
+//!   no sleep.
 //!
 //! Then: SIGUSR1 to each process of the hang that catches it (regrtest registers faulthandler for
 //! it, and a process forked from regrtest inherits that, so the Python stacks of every thread are
@@ -137,6 +142,30 @@ struct Sleep {
     parent: i32,
 }
 
+/// A sleep that was going on when an inspection stopped its thread. The stop breaks a relative
+/// sleep (`sleep(3)`, `nanosleep`) out of its system call, and the kernel goes on with it in
+/// `restart_syscall`, which `/proc` does not show as a sleep: what was seen before the stop says
+/// that it is one, and until when, as long as the thread stays in it.
+#[derive(Debug)]
+struct InspectedSleep {
+    pid: i32,
+    /// The sleep's system call, as seen before the stop.
+    syscall: procfs::Syscall,
+    /// When the sleep ends at the latest.
+    ends: Instant,
+    /// The thread's voluntary context switches once it was seen back in its sleep after the stop
+    /// (the stop counted some), `None` until then: unchanged while the same sleep goes on.
+    switches: Option<u64>,
+}
+
+impl InspectedSleep {
+    /// Whether a thread in `call` is still in this sleep: in the same call, or in the kernel's
+    /// restart of it (`restart_syscall` with the argument registers of the call it goes on with).
+    fn goes_on_in(&self, call: procfs::Syscall) -> bool {
+        call == self.syscall || call.is_restart() && call.args == self.syscall.args
+    }
+}
+
 /// A hang found, waiting for faulthandler's Python stacks before its processes are ended.
 #[derive(Debug)]
 struct Pending {
@@ -221,6 +250,9 @@ pub struct HangWatch {
     /// ended: a new sleep there is the next of a loop (`subprocess.run(["sleep", "1"])` over
     /// and over: a new process, a new thread, each time), not one sleep.
     sleeps_ended: BTreeSet<i32>,
+    /// Sleeps that an inspection stopped, by tid, followed at each tick (whatever the silence)
+    /// while their threads stay in them.
+    inspected_sleeps: BTreeMap<i32, InspectedSleep>,
     symbolizer: Symbolizer,
 }
 
@@ -251,6 +283,7 @@ impl HangWatch {
             ended: BTreeSet::new(),
             sleeps: BTreeMap::new(),
             sleeps_ended: BTreeSet::new(),
+            inspected_sleeps: BTreeMap::new(),
             symbolizer: Symbolizer::new(),
         }
     }
@@ -347,6 +380,7 @@ impl HangWatch {
         }
         let mut tree = procfs::sample_tree(root);
         self.tracked.retain(|pid, _| tree.contains_key(pid));
+        self.follow_inspected_sleeps(now);
         // Every command line (one small read each: which processes are regrtest's, its workers,
         // or a regrtest a test started); the other details (system calls) only for processes
         // sitting still, and for the regrtest processes the verdicts need to tell apart.
@@ -401,7 +435,7 @@ impl HangWatch {
                 continue;
             }
             tracked.inspected = true;
-            let (view, report, notes) = self.inspect(sample, &tree);
+            let (view, report, notes) = self.inspect(sample, &tree, now);
             if let Some(diagnosis) = diagnose(&view) {
                 let test = test_of(diagnosis.pid, &tree, command, current_test);
                 return self.found(diagnosis, vec![report], notes, test, &tree, command);
@@ -430,7 +464,7 @@ impl HangWatch {
         let mut proof = None;
         for pid in subtree(target, &tree).into_iter().take(MAX_PROCESSES) {
             let Some(sample) = tree.get(&pid) else { continue };
-            let (view, report, more) = self.inspect(sample, &tree);
+            let (view, report, more) = self.inspect(sample, &tree, now);
             reports.push(report);
             notes.extend(more);
             proof = proof.or_else(|| diagnose(&view));
@@ -469,14 +503,29 @@ impl HangWatch {
     /// (see the module documentation). Remembers the sleeps it sees in [`Self::sleeps`].
     fn sleeping(&mut self, pids: &[i32], tree: &BTreeMap<i32, ProcessSample>, now: Instant) -> bool {
         let horizon = self.last_output + BUILDBOT_NO_OUTPUT_LIMIT.saturating_sub(REPORT_MARGIN);
+        // The threads asleep now, as `/proc` shows them: in a sleep, or in one that an inspection
+        // stopped (see [`InspectedSleep`]), with its end and its switches since the stop.
+        struct Asleep {
+            pid: i32,
+            parent: i32,
+            tid: i32,
+            syscall: procfs::Syscall,
+            inspected: Option<(Instant, Option<u64>)>,
+        }
+        let mut asleep = Vec::new();
+        for sample in pids.iter().filter_map(|pid| tree.get(pid)) {
+            for thread in &sample.threads {
+                let Some(syscall) = thread.syscall else { continue };
+                let inspected =
+                    self.inspected_sleeps.get(&thread.tid).filter(|s| s.pid == sample.pid && s.goes_on_in(syscall));
+                if syscall.sleep_request().is_some() || inspected.is_some() {
+                    let inspected = inspected.map(|s| (s.ends, s.switches));
+                    asleep.push(Asleep { pid: sample.pid, parent: sample.ppid, tid: thread.tid, syscall, inspected });
+                }
+            }
+        }
         // Sleeps of these processes (or of their children that are gone) that ended since.
-        let asleep_now: BTreeSet<i32> = pids
-            .iter()
-            .filter_map(|pid| tree.get(pid))
-            .flat_map(|s| &s.threads)
-            .filter(|t| t.syscall.is_some_and(|s| s.sleep_request().is_some()))
-            .map(|t| t.tid)
-            .collect();
+        let asleep_now: BTreeSet<i32> = asleep.iter().map(|a| a.tid).collect();
         for (tid, sleep) in self.sleeps.iter_mut() {
             if let Some(ended) = sleep
                 .as_ref()
@@ -486,37 +535,101 @@ impl HangWatch {
                 *sleep = None;
             }
         }
-        let mut asleep = false;
-        for sample in pids.iter().filter_map(|pid| tree.get(pid)) {
-            for thread in &sample.threads {
-                let Some(syscall) = thread.syscall.filter(|s| s.sleep_request().is_some()) else { continue };
-                let Some(switches) = procfs::voluntary_switches(sample.pid, thread.tid) else { continue };
-                let seen = self.sleeps.get(&thread.tid).map(|s| s.as_ref().map(|s| (s.syscall, s.switches, s.ends)));
-                let ends = match seen {
-                    Some(Some((before, count, ends))) if before == syscall && count == switches => Some(ends),
-                    // It woke up and sleeps again: a loop of sleeps.
-                    Some(_) => {
-                        self.sleeps.insert(thread.tid, None);
-                        None
-                    }
-                    // The next sleep of a loop whose earlier sleep ended here.
-                    None if self.sleeps_ended.contains(&sample.pid) || self.sleeps_ended.contains(&sample.ppid) => {
-                        self.sleeps.insert(thread.tid, None);
-                        None
-                    }
-                    None => {
-                        let ends = sleep_end(sample.pid, syscall, now);
-                        if let Some(ends) = ends {
-                            let sleep = Sleep { syscall, switches, ends, pid: sample.pid, parent: sample.ppid };
-                            self.sleeps.insert(thread.tid, Some(sleep));
+        let mut any = false;
+        for Asleep { pid, parent, tid, syscall, inspected } in asleep {
+            let seen = self.sleeps.get(&tid).map(|s| s.as_ref().map(|s| (s.syscall, s.switches, s.ends)));
+            let ends = match (seen, inspected) {
+                // A loop of sleeps, whatever an inspection did since.
+                (Some(None), _) => None,
+                // A sleep an inspection stopped, followed since by `follow_inspected_sleeps`: the
+                // switches the stop counted are no waking up. Seen from now on as it is now.
+                (_, Some((ends, Some(switches)))) => {
+                    self.sleeps.insert(tid, Some(Sleep { syscall, switches, ends, pid, parent }));
+                    Some(ends)
+                }
+                // Stopped at this very tick, after `/proc` was read: read again at the next.
+                (_, Some((ends, None))) => Some(ends),
+                (seen, None) => {
+                    let Some(switches) = procfs::voluntary_switches(pid, tid) else { continue };
+                    match seen {
+                        Some(Some((before, count, ends))) if before == syscall && count == switches => Some(ends),
+                        // It woke up and sleeps again: a loop of sleeps.
+                        Some(_) => {
+                            self.sleeps.insert(tid, None);
+                            None
                         }
-                        ends
+                        // The next sleep of a loop whose earlier sleep ended here.
+                        None if self.sleeps_ended.contains(&pid) || self.sleeps_ended.contains(&parent) => {
+                            self.sleeps.insert(tid, None);
+                            None
+                        }
+                        None => {
+                            let ends = sleep_end(pid, syscall, now);
+                            if let Some(ends) = ends {
+                                self.sleeps.insert(tid, Some(Sleep { syscall, switches, ends, pid, parent }));
+                            }
+                            ends
+                        }
                     }
-                };
-                asleep |= ends.is_some_and(|ends| now < ends && ends <= horizon);
+                }
+            };
+            any |= ends.is_some_and(|ends| now < ends && ends <= horizon);
+        }
+        any
+    }
+
+    /// Before `sample` is stopped for an inspection: remember its threads' sleeps, which the stop
+    /// may break into `restart_syscall` (see [`InspectedSleep`]). Only sleeps [`Self::sleeping`]
+    /// would take for one sleep: not one it saw end and begin again (a loop), nor a new one in a
+    /// process where one ended during this silence.
+    fn remember_sleeps(&mut self, sample: &ProcessSample, now: Instant) {
+        for thread in &sample.threads {
+            let tid = thread.tid;
+            let known = self.inspected_sleeps.remove(&tid).filter(|s| {
+                s.pid == sample.pid && s.switches.is_some() && thread.syscall.is_some_and(|call| s.goes_on_in(call))
+            });
+            let sleep = match known {
+                // Stopped before, and in the same sleep since.
+                Some(known) => Some((known.syscall, known.ends)),
+                None => thread.syscall.filter(|call| call.sleep_request().is_some()).and_then(|syscall| {
+                    let ends = match self.sleeps.get(&tid) {
+                        // Seen during this silence: the same sleep unless it woke up since.
+                        Some(Some(seen))
+                            if seen.syscall == syscall
+                                && procfs::voluntary_switches(sample.pid, tid) == Some(seen.switches) =>
+                        {
+                            seen.ends
+                        }
+                        Some(_) => return None,
+                        None if self.sleeps_ended.contains(&sample.pid) || self.sleeps_ended.contains(&sample.ppid) => {
+                            return None
+                        }
+                        None => sleep_end(sample.pid, syscall, now)?,
+                    };
+                    Some((syscall, ends))
+                }),
+            };
+            if let Some((syscall, ends)) = sleep {
+                self.inspected_sleeps.insert(tid, InspectedSleep { pid: sample.pid, syscall, ends, switches: None });
             }
         }
-        asleep
+    }
+
+    /// At each tick: keep the sleeps an inspection stopped while their threads stay in them (see
+    /// [`InspectedSleep`]): in the same call or its restart, without waking up (their voluntary
+    /// context switches, counted once they were back in it, unchanged), and before their end.
+    fn follow_inspected_sleeps(&mut self, now: Instant) {
+        self.inspected_sleeps.retain(|&tid, sleep| {
+            let call = std::fs::read_to_string(format!("/proc/{}/task/{tid}/syscall", sleep.pid))
+                .ok()
+                .and_then(|text| procfs::parse_syscall(&text));
+            match (call, procfs::voluntary_switches(sleep.pid, tid)) {
+                (Some(call), Some(switches)) if now < sleep.ends && sleep.goes_on_in(call) => {
+                    *sleep.switches.get_or_insert(switches) == switches
+                }
+                _ => false,
+            }
+        });
     }
 
     /// Record a hang, ask for Python stacks, and decide what to end.
@@ -576,11 +689,14 @@ impl HangWatch {
         Vec::new()
     }
 
+    /// Stop `sample` and read it (see the function [`inspect`]), its sleeps remembered first.
     fn inspect(
-        &self,
+        &mut self,
         sample: &ProcessSample,
         tree: &BTreeMap<i32, ProcessSample>,
+        now: Instant,
     ) -> (ProcessView, ProcessReport, Vec<String>) {
+        self.remember_sleeps(sample, now);
         inspect(&self.symbolizer, sample, tree)
     }
 }
@@ -1200,6 +1316,23 @@ mod tests {
         assert_eq!((functions(a), functions(b)), (vec!["in_the_first".to_owned()], vec!["in_the_second".to_owned()]));
         assert!(hangs[0].notes.is_empty(), "{:?}", hangs[0].notes);
         let _ = (first.wait(), second.wait());
+    }
+
+    #[test]
+    fn a_stopped_sleep_goes_on_in_its_own_restart_only() {
+        let call = |text: &str| procfs::parse_syscall(text).expect("a syscall line");
+        // sleep(3)'s clock_nanosleep before the stop, and after it (as /proc showed them).
+        let sleep = InspectedSleep {
+            pid: 10,
+            syscall: call("230 0x0 0x0 0x7ffdc79328f0 0x7ffdc7932930 0x0 0x0 0x7ffdc79328d8 0x7f88ecf97503"),
+            ends: Instant::now(),
+            switches: None,
+        };
+        assert!(sleep.goes_on_in(sleep.syscall));
+        assert!(sleep.goes_on_in(call("219 0x0 0x0 0x7ffdc79328f0 0x7ffdc7932930 0x0 0x0 0x7ffdc79328d8 0x7f88")));
+        // The restart of another call (a poll with a timeout), or another call.
+        assert!(!sleep.goes_on_in(call("219 0x7ffdc7932a00 0x1 0x3e8 0x0 0x0 0x0 0x7ffdc79328d8 0x7f88ecf97503")));
+        assert!(!sleep.goes_on_in(call("202 0x7f1c2a0b3040 0x80 0x2 0x0 0x0 0x0 0x7ffd3a 0x7f1c29e")));
     }
 
     #[test]

@@ -11,6 +11,12 @@ use std::collections::BTreeMap;
 pub const SYS_FUTEX: i64 = 202;
 pub const SYS_NANOSLEEP: i64 = 35;
 pub const SYS_CLOCK_NANOSLEEP: i64 = 230;
+/// `restart_syscall`: how the kernel goes on with a call that a stop (ptrace, SIGSTOP) broke out
+/// of and that must not start over: a relative `nanosleep`/`clock_nanosleep`, a `poll` or a
+/// futex wait with a timeout (the users of the kernel's `restart_block`). Which call it goes on
+/// with is not said: `/proc/TID/syscall` shows the argument registers, which still hold the
+/// broken call's arguments (the kernel only rewinds the instruction pointer and sets `rax`).
+pub const SYS_RESTART_SYSCALL: i64 = 219;
 
 /// One thread as `/proc/PID/task/TID/{stat,syscall}` show it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,6 +78,11 @@ impl Syscall {
     /// The futex word's address for a futex call.
     pub fn futex_address(&self) -> Option<u64> {
         (self.number == SYS_FUTEX).then_some(self.args[0])
+    }
+
+    /// `restart_syscall`: a call broken out of by a stop goes on (see [`SYS_RESTART_SYSCALL`]).
+    pub fn is_restart(&self) -> bool {
+        self.number == SYS_RESTART_SYSCALL
     }
 
     /// For a sleep (`nanosleep`, `clock_nanosleep`: `time.sleep`, `sleep(3)`): where its
@@ -313,6 +324,13 @@ mod tests {
         let relative = parse_syscall("230 0x0 0x0 0x7ffd2000 0x7ffd2000 0x0 0x0 0x7ffd 0x7f\n").unwrap();
         assert_eq!(relative.sleep_request(), Some(SleepRequest { timespec: 0x7ffd_2000, absolute_clock: None }));
         assert_eq!(futex.sleep_request(), None);
+        // `sleep 30` before and after SIGSTOP + SIGCONT: the kernel goes on with it in
+        // restart_syscall, the argument registers as they were.
+        let before = parse_syscall("230 0x0 0x0 0x7ffdc79328f0 0x7ffdc7932930 0x0 0x0 0x7ffdc79328d8 0x7f88ecf97503\n");
+        let after = parse_syscall("219 0x0 0x0 0x7ffdc79328f0 0x7ffdc7932930 0x0 0x0 0x7ffdc79328d8 0x7f88ecf97503\n");
+        let (before, after) = (before.unwrap(), after.unwrap());
+        assert!(after.is_restart() && after.sleep_request().is_none() && !after.is_untimed_futex_wait());
+        assert!(!before.is_restart() && before.args == after.args);
         assert_eq!((futex.futex_expected(), futex.futex_private(), futex.is_futex_lock_pi()), (Some(2), true, false));
         // glibc 2.36 parking a thread after the kernel refused it a PI mutex, and the other
         // thread of the cycle in FUTEX_LOCK_PI (as /proc showed them, the PI cycle of c/hangfix.c).
