@@ -1,7 +1,8 @@
 /* _hangfix: an extension module that deadlocks on purpose, for leakcheck's hang watch.
  *
- * Each function blocks forever in a way `leakcheck` must diagnose and end; the GIL is released
- * while blocking, as real C code that waits does (but in `gil_cycle`, whose bug is not to).
+ * Each function blocks forever in a way `leakcheck` must diagnose and end, or (those that say
+ * "not a hang") for a while in a way it must leave alone; the GIL is released while blocking, as
+ * real C code that waits does (but in `gil_cycle`, whose bug is not to).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -286,6 +287,59 @@ pi_mutex_cycle(PyObject *self, PyObject *unused)
     Py_RETURN_NONE;
 }
 
+static unsigned int sleeper_seconds, sleeper_rounds;
+static pthread_mutex_t sleeper_holds = PTHREAD_MUTEX_INITIALIZER;
+static pthread_barrier_t sleeper_holds_it;
+
+static void *
+sleep_in_c(void *unused)
+{
+    for (unsigned int round = 0; round < sleeper_rounds; round++) {
+        sleep(sleeper_seconds); /* a relative clock_nanosleep: a stop restarts it as restart_syscall */
+    }
+    return NULL;
+}
+
+static void *
+sleep_holding_mutex(void *unused)
+{
+    pthread_mutex_lock(&sleeper_holds);
+    pthread_barrier_wait(&sleeper_holds_it);
+    sleep_in_c(NULL);
+    pthread_mutex_unlock(&sleeper_holds);
+    return NULL;
+}
+
+/* Not a hang (with rounds 1): a C thread sleeps `seconds` in sleep(3), `rounds` times, while the
+ * caller waits for it, in pthread_join or (through_mutex) for a mutex the sleeper holds: an
+ * untimed futex wait beside a sleep, which the early inspection stops, so that the sleep goes on
+ * in restart_syscall. */
+static PyObject *
+join_c_sleeper(PyObject *self, PyObject *args)
+{
+    unsigned int seconds, rounds;
+    int through_mutex;
+    if (!PyArg_ParseTuple(args, "IIp", &seconds, &rounds, &through_mutex)) {
+        return NULL;
+    }
+    sleeper_seconds = seconds;
+    sleeper_rounds = rounds;
+    pthread_t sleeper;
+    Py_BEGIN_ALLOW_THREADS
+    if (through_mutex) {
+        pthread_barrier_init(&sleeper_holds_it, NULL, 2);
+        pthread_create(&sleeper, NULL, sleep_holding_mutex, NULL);
+        pthread_barrier_wait(&sleeper_holds_it);
+        pthread_mutex_lock(&sleeper_holds); /* waits for the sleeper */
+        pthread_mutex_unlock(&sleeper_holds);
+    } else {
+        pthread_create(&sleeper, NULL, sleep_in_c, NULL);
+    }
+    pthread_join(sleeper, NULL); /* waits for the sleeper */
+    Py_END_ALLOW_THREADS
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef hangfix_methods[] = {
     {"mutex_cycle", mutex_cycle, METH_NOARGS, "Deadlock two threads on two mutexes."},
     {"fork_with_locked_mutex", fork_with_locked_mutex, METH_NOARGS, "Fork while a mutex is held."},
@@ -294,6 +348,7 @@ static PyMethodDef hangfix_methods[] = {
     {"stdio_cycle", stdio_cycle, METH_NOARGS, "Deadlock stderr's lock against a mutex."},
     {"gil_cycle", gil_cycle, METH_NOARGS, "Deadlock the GIL against a mutex."},
     {"pi_mutex_cycle", pi_mutex_cycle, METH_NOARGS, "Deadlock two threads on two priority-inheritance mutexes."},
+    {"join_c_sleeper", join_c_sleeper, METH_VARARGS, "Wait for a C thread that sleeps (seconds, rounds, through_mutex)."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -38,6 +38,15 @@ fn assert_tree_gone(testdir: &Path) {
     assert!(survivors.is_empty(), "processes survived: {survivors:?}");
 }
 
+/// The run found no hang, and `test` passed.
+fn assert_no_hang(run: &Run, test: &str, what: &str) {
+    let hangs = &run.json()["hangs"];
+    let kinds: Vec<&Value> = hangs.as_array().into_iter().flatten().map(|h| &h["diagnosis"]["kind"]).collect();
+    assert!(hangs.as_array().is_some_and(Vec::is_empty), "{what}: hangs {kinds:?}: {}", run.stderr);
+    assert_eq!(run.test(test)["outcome"], "passed", "{what}: {}", run.stderr);
+    assert_eq!(run.code(), Some(0), "{what}: {}", run.stderr);
+}
+
 fn only_hang(run: &Run) -> &Value {
     let hangs = run.json()["hangs"].as_array().unwrap_or_else(|| panic!("no hangs: {}", run.stderr));
     assert_eq!(hangs.len(), 1, "{}", serde_json::to_string_pretty(hangs).unwrap());
@@ -313,6 +322,59 @@ fn a_quiet_sleeper_is_not_a_hang() {
     assert_eq!(run.json()["hangs"], serde_json::json!([]), "{}", run.stderr);
     assert_eq!(run.test("test_quiet_sleeper")["outcome"], "passed");
     assert_eq!(run.code(), Some(0));
+}
+
+/// A Python thread in one `time.sleep` while the test's thread joins it, with a hang timeout
+/// shorter than the early inspection's wait: the sleep is seen before the inspection stops it,
+/// and is the same sleep after (the stop restarted it, and counted context switches).
+#[test]
+fn a_sleeper_seen_before_the_inspection_stopped_it_is_still_one_sleep() {
+    let dir = testdir();
+    let run = leakcheck_in(
+        None,
+        &["--hang-timeout", "1", "--grace", "2"],
+        &as_strs(&regrtest(dir.path(), &[], &["test_quiet_sleeper"])),
+        &[("LEAKCHECK_FIXTURE_SLEEP", "7"), ("LEAKCHECK_FIXTURE_SLEEP_IN_THREAD", "1")],
+    );
+    assert_no_hang(&run, "test_quiet_sleeper", "");
+}
+
+/// A C thread in one `sleep(3)` while the test's thread waits for it, in `pthread_join` or for a
+/// mutex the sleeper holds: the untimed futex wait gets the process inspected within seconds, and
+/// the stop breaks the relative sleep out of `clock_nanosleep` into `restart_syscall`, where it
+/// goes on. Still one sleep with time left at the hang timeout: not a hang.
+#[test]
+fn a_c_thread_sleeping_while_another_waits_for_it_is_not_a_hang() {
+    for (flags, through_mutex) in [(&[][..], "0"), (&[][..], "1"), (&["-j", "2"][..], "0")] {
+        let dir = testdir();
+        let run = leakcheck_in(
+            None,
+            &["--hang-timeout", "4", "--grace", "2"],
+            &as_strs(&regrtest(dir.path(), flags, &["test_hang_c_sleeper"])),
+            &[("LEAKCHECK_FIXTURE_SLEEP", "9"), ("LEAKCHECK_FIXTURE_THROUGH_MUTEX", through_mutex)],
+        );
+        assert_no_hang(&run, "test_hang_c_sleeper", &format!("{flags:?}, through a mutex: {through_mutex}"));
+    }
+}
+
+/// The same C thread sleeping in a loop (inspected early the same way): no progress after the
+/// timeout, like any loop of sleeps.
+#[test]
+fn a_c_thread_sleeping_in_a_loop_while_another_waits_for_it_becomes_no_progress() {
+    let dir = testdir();
+    let run = leakcheck_in(
+        None,
+        &["--hang-timeout", "4", "--grace", "2"],
+        &as_strs(&regrtest(dir.path(), &[], &["test_hang_c_sleeper"])),
+        &[("LEAKCHECK_FIXTURE_SLEEP", "2"), ("LEAKCHECK_FIXTURE_ROUNDS", "300")],
+    );
+    let hang = only_hang(&run);
+    assert_eq!(hang["diagnosis"]["kind"], "no-progress", "{hang}");
+    assert_eq!(hang["test"], "test_hang_c_sleeper");
+    assert!(has_frame(hang, "sleep_in_c", hangfix_line("sleep(sleeper_seconds); /*")), "{hang}");
+    assert!(has_frame(hang, "join_c_sleeper", hangfix_line("pthread_join(sleeper, NULL); /*")), "{hang}");
+    assert_eq!(run.code(), Some(102), "{}", run.stderr);
+    assert_tree_gone(dir.path());
 }
 
 #[test]
