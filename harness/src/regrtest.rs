@@ -427,11 +427,6 @@ static LEAK: LazyLock<Regex> = LazyLock::new(|| {
 });
 /// unittest `TextTestResult.printErrorList`: a line of 70 `=`, then `FAIL: <desc>`.
 static UNITTEST_FAILURE: LazyLock<Regex> = LazyLock::new(|| re(r"^(FAIL|ERROR): (.+)$"));
-/// unittest's `TestCase.__str__` (3.11+): `test_foo (module.Class.test_foo)`, after the dots
-/// `-R` prints without a newline and the indent of a subtest; a subtest adds its description.
-/// Checked in [`method_description`]: the dotted id must end with the method's name.
-static METHOD_DESCRIPTION: LazyLock<Regex> =
-    LazyLock::new(|| re(r"^\.*(?:  )?([A-Za-z_]\w*) \(((?:[A-Za-z_]\w*\.)+[A-Za-z_]\w*)\)(?: (.*))?$"));
 /// doctest's `DocTestCase.__repr__`: `NAME (DOTTED.PATH)`, the last part of the doctest's
 /// dotted name and the part before it (see [`doctest_description`]).
 static DOCTEST_DESCRIPTION: LazyLock<Regex> =
@@ -1774,13 +1769,85 @@ fn is_rule(text: &str, c: u8) -> bool {
     text.len() >= 20 && text.bytes().all(|b| b == c)
 }
 
-/// `test_foo (module.Class.test_foo)[ SUBTEST]` taken apart: (method, class path, subtest).
-fn method_description(text: &str) -> Option<(&str, &str, Option<&str>)> {
-    let c = METHOD_DESCRIPTION.captures(text)?;
-    let method = c.get(1)?.as_str();
-    let id = c.get(2)?.as_str();
-    let class = id.strip_suffix(method)?.strip_suffix('.')?;
-    Some((method, class, c.get(3).map(|m| m.as_str())))
+/// Longest method name, and class path, [`method_description`] looks for: longer ones are
+/// not recorded anyway ([`MAX_FAILED_METHOD_LEN`] for both), and the bound keeps a hostile line
+/// of many ` (` cheap.
+const MAX_DESCRIBED_NAME: usize = 1024;
+
+/// unittest's `TestCase.__str__` (3.11+), `METHOD (CLASS_PATH.METHOD)`, maybe followed by a
+/// subtest's description (` [msg] (i=1)`), after the dots `-R` prints without a newline and the
+/// indent of a subtest; taken apart: (method, class path, subtest). The method's name is
+/// whatever unittest's loader found on the class (`setattr(Cls, "test_case-1.5 x", f)` makes
+/// one with a dash, a dot and a space), so it is not split at a dot or a space: it is the text
+/// before a ` (` that the id in the parentheses repeats after its class path (`module.Class`,
+/// `module.Outer.Inner`: `__module__` and `__qualname__`, dotted identifiers, `<locals>` too).
+pub(crate) fn method_description(text: &str) -> Option<(&str, &str, Option<&str>)> {
+    let text = text.trim_start_matches('.');
+    let text = text.strip_prefix("  ").unwrap_or(text);
+    if text.starts_with(char::is_whitespace) {
+        return None;
+    }
+    for (at, _) in text.match_indices(" (") {
+        if at > MAX_DESCRIBED_NAME {
+            break;
+        }
+        let method = &text[..at];
+        let inside = &text[at + 2..];
+        // The class path's characters: the method's own follow its last dot.
+        let path_len = inside
+            .char_indices()
+            .take(MAX_DESCRIBED_NAME)
+            .find(|&(_, ch)| !(ch.is_alphanumeric() || matches!(ch, '_' | '.' | '<' | '>')))
+            .map_or(inside.len().min(MAX_DESCRIBED_NAME), |(i, _)| i);
+        for (dot, _) in inside[..path_len].match_indices('.') {
+            let class = &inside[..dot];
+            let Some(after) = inside[dot + 1..].strip_prefix(method).and_then(|r| r.strip_prefix(')')) else {
+                continue;
+            };
+            if !is_class_path(class) {
+                continue;
+            }
+            if after.is_empty() {
+                return Some((method, class, None));
+            }
+            if let Some(subtest) = after.strip_prefix(' ') {
+                return Some((method, class, Some(subtest)));
+            }
+        }
+    }
+    None
+}
+
+/// `module.Class`, `module.Outer.Inner`, `module.func.<locals>.Class`: dotted identifiers.
+fn is_class_path(path: &str) -> bool {
+    path.split('.').count() >= 2
+        && path.split('.').all(|part| {
+            part == "<locals>"
+                || part.chars().next().is_some_and(|c| c.is_alphabetic() || c == '_')
+                    && part.chars().all(|c| c.is_alphanumeric() || c == '_')
+        })
+}
+
+/// The class of a unittest method of regrtest's test `test`, from the class path its
+/// description names (`test_x.Outer.Inner`): what follows the test's module (`test` itself, or
+/// `test.` and it for CPython's own tests), so a nested class keeps its outer one, less the
+/// modules of a test package (`test_asyncio`'s `test_tasks.`); else the last part (a class
+/// imported from another module, `test.lock_tests.LockTests`; `test_x` for `setUpModule
+/// (test_x)`).
+#[must_use]
+pub fn class_in_module<'p>(test: &str, class_path: &'p str) -> &'p str {
+    for module in [format!("test.{test}"), test.to_owned()] {
+        let Some(mut class) = class_path.strip_prefix(module.as_str()).and_then(|rest| rest.strip_prefix('.')) else {
+            continue;
+        };
+        while let Some((_, rest)) = class.split_once('.').filter(|(first, _)| first.starts_with("test_")) {
+            class = rest;
+        }
+        if !class.is_empty() {
+            return class;
+        }
+    }
+    class_path.rsplit('.').next().unwrap_or(class_path)
 }
 
 /// A doctest's description as unittest prints it (`DocTestCase.__repr__`): `bad
@@ -2814,6 +2881,53 @@ mod tests {
             assert_eq!(traceback("test_ok"), None);
             assert_eq!(outcome(&run, "test_methods"), Outcome::Failed, "{file}");
         }
+    }
+
+    /// Methods named with dots, dashes and spaces (`setattr(Cls, "test_case-1.5 x", f)`), a
+    /// nested class's, a failing subtest's and a doctest of a class, as unittest names them: the
+    /// method is what the id repeats after the class path, not what follows its last dot.
+    #[test]
+    fn golden_method_names_with_dots_dashes_and_spaces() {
+        use MethodOutcome::*;
+        let odd = "test_odd_names.Odd";
+        let expected = [
+            (odd, "test_case-1.5 x", Failed, None),
+            (odd, "test_dotted.name", Failed, None),
+            (odd, "test_ok-2 y", Passed, None),
+            (odd, "test_plain_fails", Failed, None),
+            (odd, "test_subtests", Failed, None),
+            ("test_odd_names.Outer.Inner", "test_nested", Failed, None),
+            ("test_odd_names.Doc", "func", Failed, None),
+        ];
+        for (file, input) in [
+            ("3.11.2-seq-verbose-odd-names", include_str!("../tests/data/regrtest/3.11.2-seq-verbose-odd-names.txt")),
+            ("3.13.5-j2-verbose-odd-names", include_str!("../tests/data/regrtest/3.13.5-j2-verbose-odd-names.txt")),
+        ] {
+            let run = parse(input, true);
+            assert_eq!(methods(&run, "test_odd_names"), expected, "{file}");
+            let result = test(&run, "test_odd_names");
+            let traceback =
+                |name: &str| result.methods.iter().find(|m| m.name == name).and_then(|m| m.traceback.clone());
+            assert!(traceback("test_case-1.5 x").is_some_and(|t| t.ends_with("+ b")), "{file}");
+            assert!(traceback("test_nested").is_some_and(|t| t.ends_with("AssertionError: nested")), "{file}");
+            assert_eq!(result.failed_methods.len(), 6, "{file}");
+        }
+        assert_eq!(
+            method_description("test_s (test_x.C.test_s) [msg] (i=1)"),
+            Some(("test_s", "test_x.C", Some("[msg] (i=1)")))
+        );
+        assert_eq!(method_description("a (b) (m.C.a (b))"), Some(("a (b)", "m.C", None)));
+        assert_eq!(method_description("test_f (m.f.<locals>.C.test_f)"), Some(("test_f", "m.f.<locals>.C", None)));
+        for not_one in
+            ["test_a (m.C.test_b)", "test_a (C.test_a)", "test_a (m.C-1.test_a)", " x (m.C. x)", "a (m.C.a)x"]
+        {
+            assert_eq!(method_description(not_one), None, "{not_one}");
+        }
+        assert_eq!(class_in_module("test_x", "test.test_x.Outer.Inner"), "Outer.Inner");
+        assert_eq!(class_in_module("test_x", "test_x.C"), "C");
+        assert_eq!(class_in_module("test_asyncio", "test.test_asyncio.test_tasks.TaskTests"), "TaskTests");
+        assert_eq!(class_in_module("test_thread", "test.lock_tests.LockTests"), "LockTests");
+        assert_eq!(class_in_module("test_x", "test_x"), "test_x");
     }
 
     #[test]

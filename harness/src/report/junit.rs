@@ -142,10 +142,22 @@ pub struct FailedMethod {
 }
 
 impl FailedMethod {
-    /// Split unittest's description: `METHOD (MODULE.CLASS.METHOD)` since 3.11,
-    /// `METHOD (MODULE.CLASS)` before, maybe followed by ` [subtest]` or ` (params)`.
+    /// Split unittest's description: `METHOD (MODULE.CLASS.METHOD)` since 3.11 (a method's
+    /// name may hold dots, dashes and spaces: `regrtest`'s `method_description` finds it where
+    /// the id repeats it), `METHOD (MODULE.CLASS)` before and for a fixture (`setUpClass
+    /// (test_x.C)`), maybe followed by ` [subtest]` or ` (params)`. The class is the class
+    /// path's last part; [`FailedMethod::of_test`] knows the module and does better.
     pub fn parse(raw: &str) -> FailedMethod {
         let raw = raw.trim();
+        if let Some((method, class_path, _)) = crate::regrtest::method_description(raw) {
+            let class = class_path.rsplit('.').next().filter(|c| !c.is_empty()).map(str::to_owned);
+            return FailedMethod {
+                raw: raw.to_owned(),
+                method: method.to_owned(),
+                class,
+                class_path: class_path.to_owned(),
+            };
+        }
         let (method, rest) = raw.split_once(' ').unwrap_or((raw, ""));
         let qualified = rest.split_once('(').and_then(|(_, r)| r.split(')').next()).unwrap_or("");
         let class_path = qualified.strip_suffix(method).and_then(|p| p.strip_suffix('.')).unwrap_or(qualified);
@@ -163,6 +175,10 @@ impl FailedMethod {
     /// (test_doct)`) names its module (or module and class) where a unittest method's names
     /// its class, so a doctest has no class, its name is the method
     /// ([`crate::regrtest::MethodResult::doctest`]).
+    ///
+    /// The class is what the class path names after the test's module
+    /// ([`crate::regrtest::class_in_module`]): `Outer.Inner` for a nested class; for a doctest,
+    /// its class (`Doc` of `test_x.Doc.func`), or none for a function of the module.
     pub fn of_test(test: &TestReport, raw: &str) -> FailedMethod {
         let mut method = FailedMethod::parse(raw);
         let doctest = test.methods.iter().any(|m| {
@@ -170,8 +186,17 @@ impl FailedMethod {
                 && m.name == method.method
                 && method.raw.strip_prefix(m.name.as_str()) == Some(&format!(" ({})", m.class))
         });
+        if !method.class_path.is_empty() {
+            let class = crate::regrtest::class_in_module(&test.name, &method.class_path);
+            method.class = Some(class.to_owned()).filter(|c| !c.is_empty());
+        }
         if doctest {
-            method.class = None;
+            // A doctest of a function of the module (`bad (test_doct)`) has no class, nor one
+            // of its `__test__` dictionary.
+            let module = [format!("test.{}", test.name), test.name.clone()].contains(&method.class_path);
+            if module || method.class.as_deref().is_none_or(|c| c == "__test__" || c == method.class_path) {
+                method.class = None;
+            }
         }
         method
     }
@@ -393,8 +418,7 @@ fn regrtest_failure(report: &RunReport, test: &TestReport, methods: &[FailedMeth
             let _ = writeln!(details, "FAIL/ERROR: {}", header.raw);
         }
         let traceback = test.methods.iter().find_map(|m| {
-            let same = m.name == method.method
-                && method.class.as_ref().is_none_or(|c| m.class.rsplit('.').next() == Some(c.as_str()));
+            let same = m.name == method.method && (method.class_path.is_empty() || m.class == method.class_path);
             same.then_some(m.traceback.as_deref()).flatten()
         });
         if let Some(traceback) = traceback {
@@ -899,6 +923,50 @@ mod tests {
         assert_eq!((bare.short(), bare.class), ("weird".to_owned(), None));
         let module = FailedMethod::parse("setUpModule (test_x)");
         assert_eq!(module.short(), "test_x.setUpModule");
+    }
+
+    /// Methods named with dots, dashes and spaces, a nested class's and a doctest of a class:
+    /// titles and messages name the class the module has (`Outer.Inner`), and the method whole.
+    #[test]
+    fn odd_method_names_keep_their_class_and_their_whole_name() {
+        let method = |name: &str, class: &str, doctest| MethodResult {
+            name: name.into(),
+            class: class.into(),
+            outcome: MethodOutcome::Failed,
+            detail: None,
+            traceback: Some(format!("Traceback (most recent call last):\nAssertionError: {name}")),
+            doctest,
+        };
+        let mut report = RunReport::new(vec!["python".into()], "/tmp/run".into());
+        report.tests.push(TestReport {
+            failed_methods: vec![
+                "test_case-1.5 x (test.test_odd.Odd.test_case-1.5 x)".into(),
+                "test_nested (test.test_odd.Outer.Inner.test_nested)".into(),
+                "func (test.test_odd.Doc)".into(),
+                "test_s (test.test_odd.Odd.test_s) [msg] (i=1)".into(),
+            ],
+            methods: vec![
+                method("test_case-1.5 x", "test.test_odd.Odd", false),
+                method("test_nested", "test.test_odd.Outer.Inner", false),
+                method("func", "test.test_odd.Doc", true),
+                method("test_s", "test.test_odd.Odd", false),
+            ],
+            ..TestReport::new("test_odd".into(), "failed")
+        });
+        let cases = cases(&report);
+        let shorts: Vec<String> = cases[0].failed_methods.iter().map(FailedMethod::short).collect();
+        assert_eq!(shorts, ["Odd.test_case-1.5 x", "Outer.Inner.test_nested", "Doc.func", "Odd.test_s"]);
+        assert!(cases[0].failures[0].details.contains(
+            "FAIL/ERROR: test_case-1.5 x (test.test_odd.Odd.test_case-1.5 x)\nTraceback (most recent call last):\nAssertionError: test_case-1.5 x\n"
+        ));
+        report.tests[0].failed_methods.truncate(1);
+        let drafts = crate::report::draft::issue_drafts(&report, None, None);
+        assert_eq!(drafts[0].title, "test_odd: Odd.test_case-1.5 x fails");
+        let mut xml = Vec::new();
+        write_junit(&report, &mut xml).unwrap();
+        let xml = String::from_utf8(xml).unwrap();
+        assert!(xml.contains(r#"<testcase name="test_case-1.5 x" classname="test.test_odd.Odd">"#), "{xml}");
+        assert!(xml.contains(r#"<testcase name="test_nested" classname="test.test_odd.Outer.Inner">"#), "{xml}");
     }
 
     /// A doctest's description (`bad (test_doct)`) names its module where a unittest method's
