@@ -51,7 +51,10 @@
 //!    sequential `--timeout` exits with status 1 and no summary while the test was still
 //!    running, and because a re-run may die after the first run's summary.
 //!
-//! A test's leak lines are those of the attempt regrtest's verdict is about: a `--rerun`/`-w`
+//! A test's leak lines are regrtest's: those printed after the marks of its last `-R`
+//! repetition end their line; one the test printed itself before that (it ran still) is
+//! dropped when they end (see `Marks`). A test's leak lines are those of the attempt regrtest's
+//! verdict is about: a `--rerun`/`-w`
 //! attempt starts without them, and those of the run before it are kept apart, with that run's
 //! outcome, in [`TestResult::first_run`]. Other attempts (a test named twice, `--forever`) keep
 //! them until they print their own, as they keep `repetitions` and `failed_methods`.
@@ -513,6 +516,30 @@ struct TestState {
     method_index: HashMap<(String, String), usize>,
     /// Bytes of the tracebacks kept for this test's methods.
     traceback_bytes: usize,
+    /// The marks of the current `-R` run's repetitions being counted (see [`Marks`]).
+    marks: Option<Marks>,
+    /// The leak lines the current attempt started with (an earlier attempt's, kept until it
+    /// prints its own): what the end of its repetitions' marks puts back, as every leak line
+    /// before it was the test's own output.
+    leaks_at_start: [Option<LeakLine>; 3],
+}
+
+/// The marks `refleak.py` prints on stderr, one per repetition (3.11/3.12 `.`; 3.13+ `.`, a
+/// digit or `X`, and a space after the warm-up ones), without a newline until the last, after
+/// its `beginning N repetitions` and a header of N digits (3.13+ with a `:`). regrtest prints a
+/// test's leak lines after that newline, when the test has stopped running: a leak line read
+/// before it is the test's own output imitating one. The marks are counted at the start of
+/// lines (the test's output ends their line when it has a newline, and each repetition's
+/// output follows a mark; in `-j` mode the worker's stdout and stderr are one file); the line
+/// that is marks alone and brings them to N ends them. When the count goes wrong (output
+/// without a newline before a mark), no line ends them, and leak lines are believed as they
+/// come, regrtest's last.
+#[derive(Debug)]
+struct Marks {
+    repetitions: usize,
+    seen: usize,
+    /// The header line is due next.
+    header_due: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -712,6 +739,7 @@ impl Parser {
 
         let was_separator = self.prev_was_separator;
         self.prev_was_separator = is_rule(text, b'=');
+        self.count_marks(text);
         self.collect_traceback(text, 0);
         self.collect_fault_dump(text, 0);
         // The crash's message can follow the test's output on its line (`-R`'s dots, `... `).
@@ -1011,6 +1039,11 @@ impl Parser {
             let reps = c.get(1).and_then(|m| m.as_str().parse::<u32>().ok());
             if let Some(state) = self.subject.and_then(|i| self.tests.get_mut(i)) {
                 state.result.repetitions = reps;
+                state.marks = reps.and_then(|n| usize::try_from(n).ok()).filter(|&n| n > 0).map(|repetitions| Marks {
+                    repetitions,
+                    seen: 0,
+                    header_due: true,
+                });
             }
             return;
         }
@@ -1253,6 +1286,44 @@ impl Parser {
         state.finished = false;
         state.rerun_attempt = rerun;
         state.blocks_at_start = blocks;
+        state.marks = None;
+        let result = &state.result;
+        state.leaks_at_start =
+            [result.references.clone(), result.memory_blocks.clone(), result.file_descriptors.clone()];
+    }
+
+    /// Counts the `-R` marks at the start of `text`, a line of the test whose output is being
+    /// read (see [`Marks`]); the line that ends them puts the test's leak lines back as the
+    /// attempt began.
+    fn count_marks(&mut self, text: &str) {
+        let Some(state) = self.subject.and_then(|i| self.tests.get_mut(i)) else { return };
+        let Some(marks) = state.marks.as_mut() else { return };
+        if std::mem::take(&mut marks.header_due) {
+            let digits: String = text.chars().filter(|&c| c != ':').collect();
+            let expected: String = "1234567890".chars().cycle().take(marks.repetitions).collect();
+            if digits == expected && text.chars().filter(|&c| c == ':').count() <= 1 {
+                return;
+            }
+        }
+        let left = marks.repetitions - marks.seen;
+        let mut counted = 0;
+        let mut end = 0;
+        for (i, ch) in text.char_indices() {
+            match ch {
+                ' ' => {}
+                '.' | '1'..='9' | 'X' if counted < left => counted += 1,
+                _ => break,
+            }
+            end = i + ch.len_utf8();
+        }
+        marks.seen += counted;
+        if marks.seen == marks.repetitions && counted > 0 && end == text.len() {
+            state.marks = None;
+            let [references, memory_blocks, file_descriptors] = state.leaks_at_start.clone();
+            let result = &mut state.result;
+            (result.references, result.memory_blocks, result.file_descriptors) =
+                (references, memory_blocks, file_descriptors);
+        }
     }
 
     fn set_running(&mut self, names: Vec<String>) {
@@ -3386,6 +3457,55 @@ mod tests {
         let input = include_str!("../tests/data/regrtest/3.11.2-seq-R-imitations-last.txt");
         let cut = &input[..input.find("Total duration").unwrap()];
         assert_eq!(outcome(&parse(cut, false), leak_lines), Outcome::ReferenceLeak);
+    }
+
+    /// A test printing leak lines of every kind for itself, in every repetition (stdout and
+    /// stderr), has none of regrtest's: those come after the marks of the last repetition, as
+    /// the really leaking test's do.
+    #[test]
+    fn golden_leak_lines_a_test_prints_are_not_regrtests() {
+        for (file, input) in [
+            ("3.11.2-seq", include_str!("../tests/data/regrtest/3.11.2-seq-R-imitated-kinds.txt")),
+            ("3.11.2-j2", include_str!("../tests/data/regrtest/3.11.2-j2-R-imitated-kinds.txt")),
+            ("3.13.5-seq", include_str!("../tests/data/regrtest/3.13.5-seq-R-imitated-kinds.txt")),
+            ("3.13.5-j2", include_str!("../tests/data/regrtest/3.13.5-j2-R-imitated-kinds.txt")),
+        ] {
+            let run = parse(input, true);
+            let imitates = test(&run, "test_imitates_leak_kinds");
+            assert_eq!(imitates.outcome, Some(Outcome::Passed), "{file}");
+            assert_eq!(
+                (&imitates.references, &imitates.memory_blocks, &imitates.file_descriptors),
+                (&None, &None, &None),
+                "{file}"
+            );
+            let leaks = test(&run, "test_reflonly");
+            assert_eq!(leaks.outcome, Some(Outcome::ReferenceLeak), "{file}");
+            assert_eq!(leaks.references, leak(&[1, 1, 1], 3, true), "{file}");
+        }
+        // Lines the test printed before its repetitions' marks ended, and none after them:
+        // without the line ending them, what came is believed.
+        let input = include_str!("../tests/data/regrtest/3.11.2-seq-R-imitated-kinds.txt");
+        let cut = &input[..input.find("\n.\n").unwrap()];
+        assert_eq!(test(&parse(cut, false), "test_imitates_leak_kinds").references, leak(&[7, 7, 7], 21, true));
+        // A test named twice keeps the first attempt's leak lines until it prints its own.
+        let mut p = Parser::new();
+        for line in [
+            "0:00:00 load avg: 0.00 [1/2] test_a",
+            "beginning 2 repetitions",
+            "12",
+            "..",
+            "test_a leaked [1] references, sum=1",
+            "0:00:01 load avg: 0.00 [2/2] test_a -- test_a failed (reference leak)",
+            "beginning 2 repetitions",
+            "12",
+            ".test_a leaked [5] memory blocks, sum=5",
+            ".",
+        ] {
+            p.feed_line(line.as_bytes());
+        }
+        let run = p.finish(false);
+        assert_eq!(test(&run, "test_a").references, leak(&[1], 1, true));
+        assert_eq!(test(&run, "test_a").memory_blocks, None);
     }
 
     #[test]

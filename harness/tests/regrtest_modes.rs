@@ -324,10 +324,34 @@ fn lines_a_test_prints_like_regrtests_do_not_decide_its_outcome() {
         let test = run.test(leak_lines);
         assert_eq!(test["outcome"], "passed", "{tests:?}: {test}");
         assert_eq!(test["regrtest"]["leaked"], false, "{tests:?}: {test}");
+        assert_eq!(test["regrtest"]["references"], Value::Null, "{tests:?}: {test}");
         assert_eq!(test["leak_not_reported_by_regrtest"], true, "{tests:?}: {test}");
         if tests.len() > 1 {
             assert_eq!(run.test(result_line)["outcome"], "failed", "{tests:?}: {}", run.stderr);
         }
         assert_eq!(run.code(), Some(101), "{tests:?}: {}", run.stderr);
+    }
+}
+
+/// A test printing leak lines of every kind for itself in every repetition, on stdout and
+/// stderr, beside one that really leaks references: only regrtest's own lines, after the last
+/// repetition's marks, fill a test's `regrtest` deltas; sequentially (the test's stdout and
+/// regrtest's stderr reach leakcheck through two pipes) and with `-j 2` (a worker's output
+/// comes whole on regrtest's stdout).
+#[test]
+fn only_regrtests_own_leak_lines_fill_the_regrtest_deltas() {
+    let dir = testdir();
+    let (imitates, leaks) = ("test_imitates_leak_kinds", "test_leak_object");
+    for flags in [&["-R", "3:3"][..], &["-R", "3:3", "-j", "2"]] {
+        let run = leakcheck(&[], &as_strs(&regrtest_with(python(), dir.path(), flags, &[imitates, leaks])));
+        let test = run.test(imitates);
+        assert_eq!(test["outcome"], "passed", "{flags:?}: {test}");
+        for kind in ["references", "memory_blocks", "file_descriptors"] {
+            assert_eq!(test["regrtest"][kind], Value::Null, "{flags:?}: {test}");
+        }
+        assert_eq!(test["regrtest"]["failing"], json!([]), "{flags:?}: {test}");
+        let test = run.test(leaks);
+        assert_eq!(test["outcome"], "reference_leak", "{flags:?}: {test}");
+        assert_eq!(test["regrtest"]["references"], json!([1, 1, 1]), "{flags:?}: {test}");
     }
 }
