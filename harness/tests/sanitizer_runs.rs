@@ -94,6 +94,42 @@ fn recoverable_errors_are_findings_of_their_tests_at_the_fixture_lines() {
     assert_eq!(report["summary"]["sanitizer_findings"].as_u64(), Some(findings(report).len() as u64));
 }
 
+/// The same heap-buffer-overflow in two tests, once in one and five times in the other, is one
+/// finding of six reports; each test's own outputs (its JUnit testcase, its issue draft) count
+/// its own reports, and the text summary says how many each had.
+#[test]
+fn a_finding_of_two_tests_counts_each_tests_own_reports() {
+    let dir = sanitizer_testdir();
+    let work = tempfile::tempdir().unwrap();
+    let (junit, drafts) = (work.path().join("junit.xml"), work.path().join("drafts"));
+    let argv = regrtest(dir.path(), &[], &["test_asanext", "test_asanext_repeated"]);
+    let flags =
+        ["--sanitizer", "asan", "--junit-xml", junit.to_str().unwrap(), "--issue-draft", drafts.to_str().unwrap()];
+    let options = "halt_on_error=0:suppress_equal_pcs=0";
+    let run = leakcheck_in(None, &flags, &as_strs(&argv), &[("ASAN_OPTIONS", options)]);
+    assert_eq!(run.code(), Some(103), "{}", run.stderr);
+    let overflow = find(run.json(), "heap-buffer-overflow");
+    assert_eq!((&overflow["count"], &overflow["test"]), (&json!(6), &json!("test_asanext")), "{overflow:#}");
+    assert_eq!(overflow["other_tests"], json!(["test_asanext_repeated"]), "{overflow:#}");
+
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    let case = |name: &str| {
+        let start = xml.find(&format!(r#"<testcase name="{name}" classname="regrtest">"#)).expect(name);
+        xml[start..].split("</testcase>").next().unwrap().to_owned()
+    };
+    let overflow_message = |case: &str| {
+        case.split("<failure message=\"").skip(1).find(|m| m.contains("heap-buffer-overflow")).map(|m| m.to_owned())
+    };
+    let once = overflow_message(&case("test_asanext")).expect("test_asanext's overflow");
+    assert!(once.contains("in overflow (1 report in this test, 6 in all)\""), "{once}");
+    let five = overflow_message(&case("test_asanext_repeated")).expect("test_asanext_repeated's overflow");
+    assert!(five.contains("in overflow (5 reports in this test, 6 in all)\""), "{five}");
+    let draft = std::fs::read_to_string(drafts.join("test_asanext_repeated.md")).unwrap();
+    assert!(draft.contains("(5 reports in this test, 6 in all)"), "{draft}");
+    assert!(!draft.contains("overflow (6 reports)"), "{draft}");
+    assert!(run.stderr.contains("(6 reports: test_asanext 1, test_asanext_repeated 5)"), "{}", run.stderr);
+}
+
 /// With `-j 2`, a worker's output reaches regrtest's after the worker's result line: a fatal
 /// double free and LeakSanitizer's report at a worker's exit still go to the right test.
 #[test]

@@ -261,18 +261,18 @@ pub fn cases(report: &RunReport) -> Vec<Case<'_>> {
         }
     }
     for finding in &report.sanitizer_findings {
-        let failure = finding_failure(finding, &excerpts);
-        // A finding merged from several tests' identical reports fails each of them.
+        // A finding merged from several tests' identical reports fails each of them, with the
+        // reports of its own output.
         let mut owned = false;
         for name in finding.test.iter().chain(&finding.other_tests) {
             if let Some(case) = cases.iter_mut().find(|c| c.test.is_some() && &c.name == name) {
-                case.failures.push(failure.clone());
+                case.failures.push(finding_failure(finding, Some(name), &excerpts));
                 case.skipped = None;
                 owned = true;
             }
         }
         if !owned {
-            run.push(failure);
+            run.push(finding_failure(finding, None, &excerpts));
         }
     }
     if !run.is_empty() {
@@ -603,10 +603,15 @@ fn first_location<'a>(frames: impl Iterator<Item = FrameParts<'a>> + Clone) -> O
         .or_else(|| frames.clone().find_map(located))
 }
 
-fn finding_failure(finding: &Finding, excerpts: &Excerpts) -> Failure {
+/// The failure of a finding, for `test`'s testcase (its own reports counted, and the total
+/// when other tests' were merged in) or the run's (`None`: all of them).
+fn finding_failure(finding: &Finding, test: Option<&str>, excerpts: &Excerpts) -> Failure {
     let what = finding.summary.as_deref().unwrap_or(&finding.message);
     let mut message = format!("{} {}: {what}", finding.sanitizer.runtime_name(), finding.kind);
-    if finding.count > 1 {
+    let here = test.map_or(finding.count, |test| finding.count_in(test));
+    if here != finding.count {
+        let _ = write!(message, " ({here} {} in this test, {} in all)", reports(here), finding.count);
+    } else if finding.count > 1 {
         let _ = write!(message, " ({} reports)", finding.count);
     }
     // LSan has no access stack: its first leak's allocation stack says where.
@@ -622,6 +627,15 @@ fn finding_failure(finding: &Finding, excerpts: &Excerpts) -> Failure {
         details.push('\n');
     }
     Failure { kind: FailureKind::Sanitizer, message, details, location }
+}
+
+/// `report` or `reports`.
+pub(crate) fn reports(n: u32) -> &'static str {
+    if n == 1 {
+        "report"
+    } else {
+        "reports"
+    }
 }
 
 fn leak_failure(test: &TestReport, excerpts: &Excerpts) -> Failure {

@@ -557,7 +557,17 @@ fn render_finding(out: &mut String, finding: &Finding) {
     let mut head =
         format!("leakcheck: SANITIZER in {test}: {} {}", finding.sanitizer.runtime_name(), for_terminal(&finding.kind));
     if finding.count > 1 {
-        let _ = write!(head, " ({} reports)", finding.count);
+        let _ = write!(head, " ({} reports", finding.count);
+        let counts = finding.counts_by_test();
+        if counts.len() > 1 {
+            // Merged from several tests' output: how many each had.
+            let each: Vec<String> = counts
+                .iter()
+                .map(|(test, n)| format!("{} {n}", test.as_deref().map(for_terminal).unwrap_or("(no test)".into())))
+                .collect();
+            let _ = write!(head, ": {}", each.join(", "));
+        }
+        head.push(')');
     }
     if let Some(pid) = finding.pid {
         let _ = write!(head, " [pid {pid}]");

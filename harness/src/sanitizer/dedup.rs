@@ -66,8 +66,8 @@ fn signature(finding: &Finding) -> Signature {
 
 /// Merge findings with the same signature (sanitizer, kind, first [`DEDUP_FRAMES`] frames'
 /// function+file+line or module+offset; the eval loop's function alone), summing their
-/// counts. The first finding of each signature is kept, in input order, with the tests of the
-/// others in [`Finding::other_tests`]. Symbolize first ([`super::symbolize_findings`]): a frame
+/// counts (and each test's, [`Finding::count_in`]). The first finding of each signature is
+/// kept, in input order, with the tests of the others in [`Finding::other_tests`]. Symbolize first ([`super::symbolize_findings`]): a frame
 /// symbolized in one finding and not in another does not compare equal.
 pub fn deduplicate(findings: Vec<Finding>) -> Vec<Finding> {
     let mut kept: Vec<Finding> = Vec::new();
@@ -77,6 +77,14 @@ pub fn deduplicate(findings: Vec<Finding>) -> Vec<Finding> {
         match by_signature.get(&key) {
             Some(&index) => {
                 let first = &mut kept[index];
+                let mut counts = first.counts_by_test();
+                for (test, n) in finding.counts_by_test() {
+                    match counts.iter_mut().find(|(t, _)| *t == test) {
+                        Some((_, total)) => *total = total.saturating_add(n),
+                        None => counts.push((test, n)),
+                    }
+                }
+                first.test_counts = counts;
                 first.count = first.count.saturating_add(finding.count);
                 let tests = finding.test.into_iter().chain(finding.other_tests);
                 for test in tests {
@@ -216,6 +224,23 @@ mod tests {
         };
         let merged = deduplicate(vec![leak(1), leak(1), leak(2)]);
         assert_eq!(merged.iter().map(|f| f.count).collect::<Vec<_>>(), [2, 1]);
+    }
+
+    /// Merged findings keep each test's count, also when merged again (the run merges as
+    /// findings pile up).
+    #[test]
+    fn each_tests_reports_are_counted_through_merges() {
+        let stack = || vec![frame(0, "f", "/src/a.c", 1, 0x1000)];
+        let one = |test: &str| finding("heap-buffer-overflow", stack(), test);
+        let mut merged = deduplicate(vec![one("a"), one("b"), one("b")]);
+        merged.extend([one("b"), one("c"), Finding { test: None, ..one("x") }]);
+        let merged = deduplicate(merged);
+        assert_eq!(merged.len(), 1);
+        let f = &merged[0];
+        assert_eq!(f.count, 6);
+        assert_eq!((f.count_in("a"), f.count_in("b"), f.count_in("c"), f.count_in("d")), (1, 3, 1, 0));
+        assert_eq!(f.counts_by_test().last(), Some(&(None, 1)));
+        assert_eq!(one("a").count_in("a"), 1);
     }
 
     #[test]

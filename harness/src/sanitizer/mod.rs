@@ -232,6 +232,32 @@ pub struct Finding {
     pub log_file: Option<String>,
     /// After [`deduplicate`]: the other tests of the merged findings (distinct, in order).
     pub other_tests: Vec<String>,
+    /// After [`deduplicate`] merged findings: how many of the `count` reports each test's
+    /// output held (`None`: no test's), in order of first report; empty while all of them are
+    /// `test`'s. See [`Finding::count_in`]. Not in the JSON report, whose `count` is the total.
+    #[serde(skip)]
+    pub test_counts: Vec<(Option<String>, u32)>,
+}
+
+impl Finding {
+    /// How many of the reports this finding stands for each test's output held (`None`: no
+    /// test's), in order of first report.
+    #[must_use]
+    pub fn counts_by_test(&self) -> Vec<(Option<String>, u32)> {
+        if self.test_counts.is_empty() {
+            vec![(self.test.clone(), self.count)]
+        } else {
+            self.test_counts.clone()
+        }
+    }
+
+    /// How many of the reports this finding stands for came from `test`'s output: its own
+    /// count where a test's per-test output speaks of the finding, the total `count` being the
+    /// run's.
+    #[must_use]
+    pub fn count_in(&self, test: &str) -> u32 {
+        self.counts_by_test().iter().filter(|(t, _)| t.as_deref() == Some(test)).map(|&(_, n)| n).sum()
+    }
 }
 
 #[cfg(test)]
@@ -256,6 +282,7 @@ impl Finding {
             start_line: 1,
             log_file: None,
             other_tests: Vec::new(),
+            test_counts: Vec::new(),
         }
     }
 }

@@ -336,6 +336,7 @@ impl Parser {
                 start_line: self.lines,
                 log_file: None,
                 other_tests: Vec::new(),
+                test_counts: Vec::new(),
             },
             cursor: None,
             text_since_frame: true,
