@@ -257,6 +257,12 @@ fn relative_modules_are_symbolized_from_the_commands_directory() {
         "{overflow:#}"
     );
     assert!(top["file"].as_str().is_some_and(|file| file.ends_with("asan_dso.c")), "{overflow:#}");
+    // The SUMMARY line names that frame as a symbolizing runtime would.
+    let line = top["line"].as_u64().expect("a line");
+    let summary = overflow["summary"].as_str().unwrap_or_default();
+    assert!(summary.starts_with("SUMMARY: AddressSanitizer: heap-buffer-overflow "), "{summary}");
+    assert!(summary.contains(&format!("asan_dso.c:{line}")) && summary.ends_with(" in read_after_end"), "{summary}");
+    assert!(!summary.contains("+0x"), "{summary}");
 }
 
 /// The debug CPython 3.13 `scripts/build-python313-debug.sh` builds (`$LEAKCHECK_PYTHON313`).

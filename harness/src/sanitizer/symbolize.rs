@@ -102,7 +102,37 @@ pub fn symbolize_findings(findings: &mut [Finding], symbolizer: &Symbolizer) {
         for related in &mut finding.related {
             rewrite(&mut related.frames);
         }
+        let stacks = finding.frames.iter().chain(finding.related.iter().flat_map(|r| &r.frames));
+        if let Some(summary) = finding.summary.as_deref().and_then(|s| symbolized_summary(s, stacks)) {
+            finding.summary = Some(summary);
+        }
     }
+}
+
+/// A `SUMMARY:` line that names its frame as `(module+0xOFFSET)` (the runtime had no
+/// symbolizer, or `symbolize=0`), rewritten as a symbolizing runtime prints it: that frame's
+/// `file:line:column in function` (`SUMMARY: AddressSanitizer: heap-buffer-overflow
+/// /src/m.c:20:5 in overflow`), from the first frame of `frames` at the same module and offset
+/// that now has a function (an inlined call's innermost, as LLVM shows it). `None` when the line
+/// names no such frame or none was symbolized: it stays as the runtime printed it (the log
+/// keeps it so in any case).
+fn symbolized_summary<'a>(summary: &str, mut frames: impl Iterator<Item = &'a ReportFrame>) -> Option<String> {
+    // The first `(module+0xOFFSET)`: a demangled name after it may hold parentheses too.
+    let (open, module, offset) = summary.match_indices('(').find_map(|(open, _)| {
+        let (module, offset) = summary[open + 1..].split_once(')')?.0.rsplit_once("+0x")?;
+        Some((open, module, u64::from_str_radix(offset, 16).ok()?))
+    })?;
+    let frame = frames
+        .find(|f| f.module.as_deref() == Some(module) && f.module_offset == Some(offset) && f.function.is_some())?;
+    let function = frame.function.as_deref()?;
+    let location = match (&frame.file, frame.line, frame.column) {
+        (Some(file), Some(line), Some(column)) => format!("{file}:{line}:{column}"),
+        (Some(file), Some(line), None) => format!("{file}:{line}"),
+        _ => format!("({module}+{offset:#x})"),
+    };
+    // What the runtime printed after the location (` in NAME` from the dynamic symbols) is
+    // replaced by the symbolized name.
+    Some(format!("{}{location} in {function}", &summary[..open]))
 }
 
 /// Copy a saved sanitizer log from `input` to `output`, replacing every frame line left as
@@ -755,6 +785,39 @@ impl Layout {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn an_unsymbolized_summary_line_names_its_symbolized_frame() {
+        let frame = |function: Option<&str>, line: Option<u32>, offset: u64| ReportFrame {
+            index: 0,
+            address: Some(0x7f00_0000_25d4),
+            function: function.map(str::to_owned),
+            file: line.map(|_| "/src/asanext.c".to_owned()),
+            line,
+            column: line.map(|_| 5),
+            module: Some("/tmp/x/_asanext.so".to_owned()),
+            module_offset: Some(offset),
+            build_id: None,
+            inlined: false,
+        };
+        let frames = [frame(Some("__interceptor_memcpy"), None, 0x10), frame(Some("overflow"), Some(20), 0x25d4)];
+        let raw = "SUMMARY: AddressSanitizer: heap-buffer-overflow (/tmp/x/_asanext.so+0x25d4) in overflow(int)";
+        assert_eq!(
+            symbolized_summary(raw, frames.iter()).as_deref(),
+            Some("SUMMARY: AddressSanitizer: heap-buffer-overflow /src/asanext.c:20:5 in overflow")
+        );
+        // No frame at that offset, an unsymbolized one, or no location at all: unchanged.
+        assert_eq!(symbolized_summary(raw, frames[..1].iter()), None);
+        assert_eq!(symbolized_summary(raw, [frame(None, None, 0x25d4)].iter()), None);
+        let leak = "SUMMARY: AddressSanitizer: 48 byte(s) leaked in 1 allocation(s).";
+        assert_eq!(symbolized_summary(leak, frames.iter()), None);
+        // A frame with a function but no line keeps the module and offset as its location.
+        let symtab_only = [frame(Some("overflow"), None, 0x25d4)];
+        assert_eq!(
+            symbolized_summary(raw, symtab_only.iter()).as_deref(),
+            Some("SUMMARY: AddressSanitizer: heap-buffer-overflow (/tmp/x/_asanext.so+0x25d4) in overflow")
+        );
+    }
     use super::*;
 
     fn raw_frame(address: Option<u64>, module: &str, offset: u64) -> ReportFrame {
