@@ -643,6 +643,7 @@ mod tests {
             untracked_frees: Default::default(),
             cleanup_frees: Default::default(),
             warmup_frees: Default::default(),
+            warmup_frees_by_line: Default::default(),
             block_sizes: Default::default(),
             sites_incomplete: None,
         }

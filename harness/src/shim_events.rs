@@ -179,7 +179,9 @@ pub struct UntrackedFreeRecord {
 }
 
 /// Blocks allocated during the warm-ups (counted at the shim's warm-up sites) freed, or moved
-/// by realloc, during the counted repetition that measurement `index` ends, all of one size.
+/// by realloc, during the counted repetition that measurement `index` ends, all of one size,
+/// while the innermost Python frame was `python` (`None`: the thread ran no Python code, or an
+/// older shim's record).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WarmupFreeRecord {
     pub pid: i32,
@@ -187,6 +189,7 @@ pub struct WarmupFreeRecord {
     pub index: i64,
     pub domain: u8,
     pub count: Count,
+    pub python: Option<PythonLine>,
 }
 
 /// A Python line, as the shim resolved it: `(file, function, line)`.
@@ -284,13 +287,21 @@ pub fn parse_line(line: &[u8]) -> Result<Line, ParseError> {
             }))
         }
         Some(b"wfree") => {
-            let [_, p, test, index, d, blocks, bytes] = fields[..] else { return Err(ParseError::FieldCount) };
+            // The Python line came later, and a thread without Python code has none.
+            let (head, python) = match fields[..] {
+                [ref head @ .., line, file, function] if fields.len() == 10 => {
+                    (head, Some(PythonLine { file: unescape(file)?, function: unescape(function)?, line: int(line)? }))
+                }
+                _ => (&fields[..], None),
+            };
+            let [_, p, test, index, d, blocks, bytes] = head[..] else { return Err(ParseError::FieldCount) };
             Ok(Line::WarmupFree(WarmupFreeRecord {
                 pid: pid(p)?,
                 test: unescape(test)?,
                 index: int(index)?,
                 domain: domain(d)?,
                 count: Count { blocks: int(blocks)?, bytes: int(bytes)? },
+                python,
             }))
         }
         Some(b"objtype") => {
@@ -454,6 +465,10 @@ pub struct Series {
     /// repetitions, by domain (API id) and block size: measurement index -> blocks. Free lists
     /// that rotate their blocks let such blocks die while new ones take their place at a site.
     pub warmup_frees: BTreeMap<(u8, u64), BTreeMap<i64, i64>>,
+    /// The same frees, for those made while a Python frame ran, by domain, innermost Python
+    /// line and block size: a ring that a C function rotates (free the oldest, allocate anew)
+    /// frees on the line whose site grows.
+    pub warmup_frees_by_line: BTreeMap<(u8, PythonLine, u64), BTreeMap<i64, i64>>,
     /// The shim stopped attributing during the repetitions (the first time it said so): the
     /// sites are not all there, and none can be called a leak.
     pub sites_incomplete: Option<SitesIncomplete>,
@@ -604,6 +619,14 @@ impl ShimData {
                                     .or_default()
                                     .entry(free.index)
                                     .or_default() += free.count.blocks;
+                                if let Some(python) = free.python {
+                                    *series
+                                        .warmup_frees_by_line
+                                        .entry((free.domain, python, size))
+                                        .or_default()
+                                        .entry(free.index)
+                                        .or_default() += free.count.blocks;
+                                }
                             }
                         }
                         None => self.bad_lines += 1,
@@ -680,6 +703,7 @@ impl ShimData {
                         untracked_frees: BTreeMap::new(),
                         cleanup_frees: BTreeMap::new(),
                         warmup_frees: BTreeMap::new(),
+                        warmup_frees_by_line: BTreeMap::new(),
                         block_sizes: BTreeMap::new(),
                         sites_incomplete: None,
                     });
@@ -844,19 +868,28 @@ wfree\t10\ttest_x\t1\to\t1\t16\n\
 wfree\t10\ttest_x\t2\tm\t3\t96\n\
 wfree\t10\ttest_y\t2\to\t1\t56\n\
 wfree\t10\ttest_x\t2\to\t1\n\
-wfree\t10\ttest_x\t2\tq\t1\t56\n",
+wfree\t10\ttest_x\t2\tq\t1\t56\n\
+wfree\t10\ttest_x\t2\to\t2\t64\t7\t/t/test_x.py\tT.test_x\n\
+wfree\t10\ttest_x\t3\to\t1\t32\t8\t/t/test_x.py\n",
         );
         file.extend_from_slice(&FILE[end..]);
         let mut data = ShimData::default();
         data.add_file(&file);
-        // Another test's record, one cut short, an unknown domain: counted, not fatal.
-        assert_eq!(data.bad_lines, 3);
+        // Another test's record, one cut short, an unknown domain, a line without its
+        // function: counted, not fatal.
+        assert_eq!(data.bad_lines, 4);
         let frees = &data.series[0].warmup_frees;
         let at = |domain: u8, size: u64| frees.get(&(domain, size)).map(|f| f.iter().map(|(&i, &b)| (i, b)).collect());
         assert_eq!(at(b'o', 56), Some(vec![(1, 2)]));
         assert_eq!(at(b'o', 16), Some(vec![(1, 1)]));
         assert_eq!(at(b'm', 32), Some(vec![(2, 3)]));
-        assert_eq!(frees.len(), 3);
+        // One freed while a Python line ran: pooled with the others, and by its line too.
+        assert_eq!(at(b'o', 32), Some(vec![(2, 2)]));
+        assert_eq!(frees.len(), 4);
+        let line = PythonLine { file: b"/t/test_x.py".to_vec(), function: b"T.test_x".to_vec(), line: 7 };
+        let by_line = &data.series[0].warmup_frees_by_line;
+        assert_eq!(by_line.keys().collect::<Vec<_>>(), [&(b'o', line, 32)]);
+        assert_eq!(by_line.values().next().map(|f| f.iter().map(|(&i, &b)| (i, b)).collect()), Some(vec![(2, 2)]));
     }
 
     #[test]

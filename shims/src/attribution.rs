@@ -25,8 +25,9 @@
 //! when Python frames cannot be read. At each measurement from the first counted repetition's
 //! end on, `ufree PID TEST INDEX DOMAIN BLOCKS BYTES LINE FILE FUNCTION` counts the frees of
 //! blocks older than the window in the repetition it ends, by Python line and block size
-//! (`Tracker::write_untracked_frees`), and `wfree PID TEST INDEX DOMAIN BLOCKS BYTES` those
-//! of warm-up blocks, by block size (`Tracker::write_warmup_frees`). At the end,
+//! (`Tracker::write_untracked_frees`), and `wfree PID TEST INDEX DOMAIN BLOCKS BYTES [LINE
+//! FILE FUNCTION]` those of warm-up blocks, by block size and Python line (none when the freeing
+//! thread ran no Python code) (`Tracker::write_warmup_frees`). At the end,
 //! `objtype PID - SITE NAME` for each Python type found among the live blocks of an `obj` site
 //! that may leak ([`crate::objtype`]). Symbolization happens in the harness. `incomplete PID TEST INDEX REASON` says that the shim stopped
 //! attributing during the test's window (REASON `out of memory`: its own bookkeeping could not
@@ -136,6 +137,7 @@ pub fn at_measurement(test: &[u8], index: i64, out: &mut Records) {
                 tracker.write_sites(test, index, out);
                 tracker.write_untracked_frees(test, index, out);
                 tracker.write_warmup_frees(test, index, out);
+                tracker.free_lines.clear();
                 // The counted repetitions start: from now on every allocation gets its stack.
                 // After the last one, allocations need no stack any more, only frees matter
                 // (see `end`).
@@ -394,13 +396,15 @@ struct Tracker {
     /// in regrtest's cleanup frees blocks of the sizes it holds, which the harness matches with
     /// the sizes of growing sites (see [`Tracker::untracked_free`]).
     untracked: HashMap<(pyframe::Location, u8, u64), i64, BuildHasherDefault<FastHasher>>,
-    /// The lines of the frames in `untracked`, resolved once per repetition.
-    untracked_lines: HashMap<pyframe::Location, pyframe::Resolved, BuildHasherDefault<FastHasher>>,
+    /// The lines of the frames in `untracked` and `warmup_frees`, resolved once per repetition.
+    free_lines: HashMap<pyframe::Location, pyframe::Resolved, BuildHasherDefault<FastHasher>>,
     /// Warm-up blocks (counted at the warm-up sites) freed or moved by realloc during the
-    /// current counted repetition, by domain and block size: the blocks a free list rotates
-    /// through, allocated anew at a counted site while old ones die, leave the warm-up site
-    /// (see [`Tracker::warmup_free`]).
-    warmup_frees: HashMap<(u8, u64), i64, BuildHasherDefault<FastHasher>>,
+    /// current counted repetition, by the innermost Python frame running then
+    /// ([`pyframe::Location::NONE`]: none), domain and block size: the blocks a free list or a
+    /// ring rotates through, allocated anew at a counted site while old ones die, leave the
+    /// warm-up site, and the line tells which growing site replaced them when a C function
+    /// frees and allocates in one call (see [`Tracker::warmup_free`]).
+    warmup_frees: HashMap<(pyframe::Location, u8, u64), i64, BuildHasherDefault<FastHasher>>,
 }
 
 impl Tracker {
@@ -415,7 +419,7 @@ impl Tracker {
             with_stacks: false,
             modules_written: 0,
             untracked: HashMap::default(),
-            untracked_lines: HashMap::default(),
+            free_lines: HashMap::default(),
             warmup_frees: HashMap::default(),
             // The domain, the frames, then each Python frame's location (four words).
             scratch: try_vec_filled(0, MAX_DEPTH + 1 + 4 * pyframe::PYTHON_DEPTH)?,
@@ -439,34 +443,63 @@ impl Tracker {
         self.modules_written = 0;
         self.with_stacks = false;
         self.untracked.clear();
-        self.untracked_lines.clear();
+        self.free_lines.clear();
         self.warmup_frees.clear();
         Ok(())
     }
 
     /// A block taken off its site (`taken`) was freed or moved by realloc. During the counted
-    /// repetitions, a warm-up block's is counted by its domain and size.
+    /// repetitions, a warm-up block's is counted by the innermost Python frame running (none on
+    /// a thread without one), its domain and size.
     fn warmup_free(&mut self, taken: Taken) -> Result<(), OutOfMemory> {
         if !self.with_stacks || taken.site as usize >= WARMUP_SITES.len() {
             return Ok(());
         }
         let domain = WARMUP_SITES[taken.site as usize];
+        let line = self.innermost_line()?;
         self.warmup_frees.try_reserve(1)?;
-        *self.warmup_frees.entry((domain, taken.size)).or_default() += 1;
+        *self.warmup_frees.entry((line, domain, taken.size)).or_default() += 1;
         Ok(())
     }
 
-    /// `wfree PID TEST INDEX DOMAIN BLOCKS BYTES` for each domain and block size with frees of
+    /// The innermost Python frame running on this thread, its line resolved into `free_lines`
+    /// once per repetition; [`pyframe::Location::NONE`] when there is none (or frames cannot be
+    /// read).
+    fn innermost_line(&mut self) -> Result<pyframe::Location, OutOfMemory> {
+        let Some(reader) = python_frames() else { return Ok(pyframe::Location::NONE) };
+        let mut innermost = [pyframe::Location::NONE; 1];
+        if reader.current(&mut innermost) == 0 {
+            return Ok(pyframe::Location::NONE);
+        }
+        let line = innermost[0];
+        if !self.free_lines.contains_key(&line) {
+            // SAFETY: read on this thread just now, and this thread is still inside that frame
+            // (it is freeing from it): its code object is alive.
+            let resolved = unsafe { reader.resolve(line) }?;
+            try_insert(&mut self.free_lines, line, resolved)?;
+        }
+        Ok(line)
+    }
+
+    /// `wfree PID TEST INDEX DOMAIN BLOCKS BYTES [LINE FILE FUNCTION]` for each Python line
+    /// (none: the freeing thread ran no Python code), domain and block size with frees of
     /// warm-up blocks in the repetition that measurement `index` ends (BYTES is BLOCKS times
     /// the size).
     fn write_warmup_frees(&mut self, test: &[u8], index: i64, out: &mut Records) {
         // SAFETY: getpid has no preconditions.
         let pid = unsafe { libc::getpid() };
-        for (&(domain, size), &blocks) in &self.warmup_frees {
+        for (&(line, domain, size), &blocks) in &self.warmup_frees {
             let _ = write!(out, "wfree\t{pid}\t");
             out.escape(test);
             let bytes = blocks.saturating_mul(size as i64);
-            let _ = writeln!(out, "\t{index}\t{}\t{blocks}\t{bytes}", domain as char);
+            let _ = write!(out, "\t{index}\t{}\t{blocks}\t{bytes}", domain as char);
+            if let Some(python) = self.free_lines.get(&line).filter(|_| line != pyframe::Location::NONE) {
+                let _ = write!(out, "\t{}\t", python.line);
+                out.escape(&python.file);
+                out.push(b'\t');
+                out.escape(&python.function);
+            }
+            out.push(b'\n');
         }
         self.warmup_frees.clear();
     }
@@ -479,17 +512,9 @@ impl Tracker {
         if !self.with_stacks {
             return Ok(());
         }
-        let Some(reader) = python_frames() else { return Ok(()) };
-        let mut innermost = [pyframe::Location::NONE; 1];
-        if reader.current(&mut innermost) == 0 {
+        let line = self.innermost_line()?;
+        if line == pyframe::Location::NONE {
             return Ok(());
-        }
-        let line = innermost[0];
-        if !self.untracked_lines.contains_key(&line) {
-            // SAFETY: read on this thread just now, and this thread is still inside that frame
-            // (it is freeing from it): its code object is alive.
-            let resolved = unsafe { reader.resolve(line) }?;
-            try_insert(&mut self.untracked_lines, line, resolved)?;
         }
         self.untracked.try_reserve(1)?;
         *self.untracked.entry((line, domain, size)).or_default() += 1;
@@ -503,7 +528,7 @@ impl Tracker {
         // SAFETY: getpid has no preconditions.
         let pid = unsafe { libc::getpid() };
         for (&(line, domain, size), &blocks) in &self.untracked {
-            let Some(python) = self.untracked_lines.get(&line) else { continue };
+            let Some(python) = self.free_lines.get(&line) else { continue };
             let _ = write!(out, "ufree\t{pid}\t");
             out.escape(test);
             let bytes = blocks.saturating_mul(size as i64);
@@ -514,7 +539,6 @@ impl Tracker {
             out.push(b'\n');
         }
         self.untracked.clear();
-        self.untracked_lines.clear();
     }
 
     fn allocated(&mut self, domain: u8, ptr: usize, size: u64, stack: Range<u64>) -> Result<(), OutOfMemory> {
