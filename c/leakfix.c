@@ -115,6 +115,26 @@ leak_mem_realloc(PyObject *self, PyObject *unused)
     Py_RETURN_NONE;
 }
 
+/* A ring of three PyMem_RawMalloc blocks of 48 bytes (leak_raw's size): each call frees the
+ * oldest and puts a new one in its place, so the ring holds three blocks however often it is
+ * called. No leak; but a block made in a counted repetition lives on while one made in a
+ * warm-up dies, so the site of the new ones grows in every counted repetition. */
+static void *ring[3];
+static int ring_next;
+
+static PyObject *
+ring_push(PyObject *self, PyObject *unused)
+{
+    PyMem_RawFree(ring[ring_next]);
+    ring[ring_next] = PyMem_RawMalloc(48);
+    if (ring[ring_next] == NULL) {
+        return PyErr_NoMemory();
+    }
+    memset(ring[ring_next], 0x48, 48);
+    ring_next = (ring_next + 1) % 3;
+    Py_RETURN_NONE;
+}
+
 /* Allocates in every domain and frees it all: no domain may move. */
 static PyObject *
 balanced(PyObject *self, PyObject *unused)
@@ -147,6 +167,8 @@ static PyMethodDef leakfix_methods[] = {
      "Leak one 56-byte PyMem_RawMalloc block from a makecontext coroutine's stack."},
     {"leak_mem_realloc", leak_mem_realloc, METH_NOARGS,
      "Leak one PyMem_Malloc block grown by PyMem_Realloc to 72 bytes."},
+    {"ring_push", ring_push, METH_NOARGS,
+     "Replace the oldest of a ring of three 48-byte PyMem_RawMalloc blocks."},
     {"balanced", balanced, METH_NOARGS, "Allocate in every domain and free it all."},
     {NULL, NULL, 0, NULL},
 };

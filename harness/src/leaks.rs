@@ -154,12 +154,13 @@ pub fn python_frame(record: &PyFrameRecord) -> PythonFrame {
 /// offset are let go as refills (see `flushed_refills` and `refilling`).
 ///
 /// Blocks allocated during the warm-ups count in the sum (at the shim's warm-up sites), and
-/// their frees during the counted repetitions are counted by block size (`wfree` records): a
-/// free list that rotates its blocks (objects made and dropped in turn, one allocated anew
-/// while an older one is freed) grows a site while the warm-up site shrinks. When a domain's
-/// candidate sites together grew by more than its sum did, sites whose growth those frees offset
-/// are let go as refills too, but only as far as the rest still grow as much as the domain (see
-/// `warmup_refills`).
+/// their frees during the counted repetitions are counted by block size and Python line
+/// (`wfree` records): a free list or a ring that rotates its blocks (objects made and dropped
+/// in turn, one allocated anew while an older one is freed) grows a site while the warm-up site
+/// shrinks. When a domain's candidate sites together grew by more than its sum did, sites whose
+/// growth those frees offset are let go as refills too, but only as far as the rest still grow
+/// as much as the domain (see `warmup_refills`); when they still claim more, they all stay
+/// ([`SiteVerdicts::overclaimed`]).
 ///
 /// The shim writes the sites from the measurement that ends the warm-ups on (a site absent from
 /// one had no live block), and once more when regrtest's `-R` driver has returned, at index
@@ -197,6 +198,25 @@ pub struct SiteVerdicts {
     /// Domains whose leak sites were found only with sites told apart by their innermost
     /// Python line (function and line): their callers or file differed between repetitions.
     pub merged_by_innermost: Vec<&'static str>,
+    /// Domains whose leak sites were found only with sites told apart by their C frames alone
+    /// (up to where the interpreter called into C): the Python line that reached them differed
+    /// between repetitions. Such sites have no Python frames.
+    pub merged_by_c_frames: Vec<&'static str>,
+    /// Domains whose leak sites together grew by more blocks than the domain did in every
+    /// counted repetition, after the refill rules: some of them replace blocks that died
+    /// meanwhile (a free list or a ring rotating its blocks), which the rules could not tell
+    /// from the leak.
+    pub overclaimed: Vec<Overclaim>,
+}
+
+/// A domain whose leak sites claim more growth than it had (see [`SiteVerdicts::overclaimed`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Overclaim {
+    pub domain: &'static str,
+    /// The leak sites' blocks, summed, per counted repetition.
+    pub sites: Vec<i64>,
+    /// The domain's blocks allocated since the repetitions began, per counted repetition.
+    pub domain_growth: Vec<i64>,
 }
 
 /// Where the frees that offset a refill site's growth happened.
@@ -223,7 +243,11 @@ pub enum Refill {
 /// once more with sites told apart by their innermost Python line only (its function and line,
 /// not its file or callers): one leak reached from other callers each repetition (a dispatch
 /// table, a signal handler interrupting whatever runs, code written to a new temporary file
-/// each time) is one site that way. What still has no site is `spread`.
+/// each time) is one site that way. If the domain's own deltas leak and still no site grew,
+/// once more with sites told apart by their C frames alone (`c_frames` of them where there are
+/// Python frames): one leak reached from another Python line each repetition is one site that
+/// way, shown with no Python frame. What still has no site is `spread`. Leak sites come largest
+/// first: by blocks, then by bytes.
 pub fn site_verdicts(series: &Series, c_frames: &dyn Fn(&[u64]) -> usize) -> SiteVerdicts {
     let (warmups, runs) = (i64::from(series.warmups), i64::from(series.runs));
     if warmups < 1 || runs < 1 || (series.measures.len() as i64) < warmups + runs {
@@ -248,8 +272,22 @@ pub fn site_verdicts(series: &Series, c_frames: &dyn Fn(&[u64]) -> usize) -> Sit
     let unexplained: BTreeSet<u8> = domain_grows.difference(&by_callers.grew).copied().collect();
     let by_innermost = candidates(series, c_frames, &unexplained, PythonKey::Innermost);
     let merged_by_innermost: BTreeSet<u8> = by_innermost.grew.clone();
-    by_callers.found.extend(by_innermost.found);
-    by_callers.info.extend(by_innermost.info);
+    let still_unexplained: BTreeSet<u8> = unexplained.difference(&merged_by_innermost).copied().collect();
+    // Only where the domain's own verdict is a leak: sites so merged explain a verdict that
+    // stands anyway, and never make one (blocks from before the test, freed where a cache
+    // evicts, would otherwise let any cache refilled from other lines each time pass for one).
+    let leaking = analyze(series).domains.leaked();
+    let by_c_frames: BTreeSet<u8> = still_unexplained
+        .iter()
+        .copied()
+        .filter(|id| DOMAIN_IDS.iter().position(|d| d == id).is_some_and(|i| leaking.contains(&DOMAINS[i])))
+        .collect();
+    let by_c_frames = candidates(series, c_frames, &by_c_frames, PythonKey::Nothing);
+    let merged_by_c_frames: BTreeSet<u8> = by_c_frames.grew.clone();
+    for more in [by_innermost, by_c_frames] {
+        by_callers.found.extend(more.found);
+        by_callers.info.extend(more.info);
+    }
     let Candidates { found, info, .. } = by_callers;
     let name = |id: &u8| DOMAIN_IDS.iter().position(|d| d == id).map(|i| DOMAINS[i]);
 
@@ -260,18 +298,38 @@ pub fn site_verdicts(series: &Series, c_frames: &dyn Fn(&[u64]) -> usize) -> Sit
     // Last: it lets go only what the domain's own growth cannot account for.
     warmup_refills(series, &found, &info, &domain_growth, &mut refill);
     let mut verdicts = SiteVerdicts {
-        spread: unexplained.difference(&merged_by_innermost).filter_map(name).collect(),
+        spread: still_unexplained.difference(&merged_by_c_frames).filter_map(name).collect(),
         merged_by_innermost: merged_by_innermost.iter().filter_map(name).collect(),
+        merged_by_c_frames: merged_by_c_frames.iter().filter_map(name).collect(),
         ..SiteVerdicts::default()
     };
+    for (&domain, growth) in &domain_growth {
+        let claimed: Vec<i64> = (0..growth.len())
+            .map(|i| {
+                (0..found.len())
+                    .filter(|&m| refill[m].is_none() && info[m].domain == domain)
+                    .map(|m| found[m].blocks.get(i).copied().unwrap_or(0))
+                    .sum()
+            })
+            .collect();
+        if let Some(name) = name(&domain).filter(|_| exceeds(&claimed, growth)) {
+            verdicts.overclaimed.push(Overclaim { domain: name, sites: claimed, domain_growth: growth.clone() });
+        }
+    }
     for (site, line) in found.into_iter().zip(refill) {
         match line {
             Some(line) => verdicts.refills.push((site, line)),
             None => verdicts.leaks.push(site),
         }
     }
-    verdicts.leaks.sort_by_key(|s| std::cmp::Reverse(s.blocks.iter().sum::<i64>()));
+    // Largest first: by blocks, then by bytes.
+    verdicts.leaks.sort_by_key(|s| std::cmp::Reverse((s.blocks.iter().sum::<i64>(), s.bytes.iter().sum::<i64>())));
     verdicts
+}
+
+/// Whether `claimed` is larger than `growth` in every counted repetition (and there is one).
+fn exceeds(claimed: &[i64], growth: &[i64]) -> bool {
+    !growth.is_empty() && claimed.len() == growth.len() && claimed.iter().zip(growth).all(|(c, g)| c > g)
 }
 
 /// A site's block and byte deltas over the counted repetitions, from its live counts by
@@ -289,6 +347,8 @@ enum PythonKey {
     Callers,
     /// The running function's name and line only.
     Innermost,
+    /// None: the C frames alone, up to where the interpreter called into C.
+    Nothing,
 }
 
 /// The candidate leak sites of some domains, before the refill rules.
@@ -332,12 +392,14 @@ fn candidates(
         // no native frame (allocated on a stack the unwinder does not walk: a coroutine's, made
         // with makecontext as greenlet does) is one, told by those lines.
         let stack: &[u64] = series.stacks.get(site).map(Vec::as_slice).unwrap_or_default();
-        let mut records = series.pyframes.get(site).map(Vec::as_slice).unwrap_or_default();
+        let all_records = series.pyframes.get(site).map(Vec::as_slice).unwrap_or_default();
+        let records = match key {
+            PythonKey::Callers => all_records,
+            PythonKey::Innermost => &all_records[..all_records.len().min(1)],
+            PythonKey::Nothing => &[],
+        };
         if stack.is_empty() && records.is_empty() {
             continue;
-        }
-        if key == PythonKey::Innermost {
-            records = &records[..records.len().min(1)];
         }
         let lines: Vec<PythonLine> = records
             .iter()
@@ -349,7 +411,7 @@ fn candidates(
             .collect();
         let size = series.block_sizes.get(site).copied();
         let types = series.object_types.get(site).map(Vec::as_slice).unwrap_or_default();
-        let compared = if lines.is_empty() || stack.is_empty() {
+        let compared = if all_records.is_empty() || stack.is_empty() {
             stack
         } else {
             &stack[..c_frames(stack).clamp(1, stack.len().min(MERGE_FRAMES))]
@@ -407,6 +469,8 @@ fn candidates(
                 blocks,
                 bytes,
                 stack: m.stack.to_vec(),
+                // Told apart by C frames alone, its blocks came from several Python lines:
+                // `records` is empty then, and no one line is shown.
                 python_frames: m.records.iter().map(python_frame).collect(),
                 object_types: m.object_types,
             });
@@ -518,12 +582,18 @@ fn refilling(series: &Series, candidates: &[LeakSite], info: &[Candidate], refil
 ///
 /// Applied only to a domain whose remaining candidates, together, grew by more than the
 /// domain's sum of sites did in every counted repetition: that excess must be blocks that
-/// replaced others. A group of the candidates of one size class whose growth the frees of
-/// warm-up blocks of that class offset (see [`offsets`]) is let go if the remaining candidates
-/// still grow by at least as much as the domain in each counted repetition, so the domain's
-/// own growth, a leak, keeps its sites. Groups exactly offset (as many frees as new blocks in
-/// each repetition) go first; when several groups of the same rank could go but not all of
-/// them, which one is the leak is not known, and none goes.
+/// replaced others. A group of candidates whose growth the frees of warm-up blocks of their
+/// size class offset (see [`offsets`]) is let go if the remaining candidates still grow by at
+/// least as much as the domain in each counted repetition, so the domain's own growth, a leak,
+/// keeps its sites. A group is either the candidates of one size class allocated while a
+/// Python line ran that freed such blocks (it is one of their frames, and the innermost of
+/// some candidate, as in [`refilling`]), with that line's frees: a ring that a C function
+/// rotates, freeing its oldest block and allocating a new one in one call, frees on the line
+/// whose site grows, and only that site goes, even beside a leak of the same size; or all the
+/// candidates of one size class, with all the frees of that class, wherever they happened (a
+/// free list's blocks die far from where new ones are made). Line groups go first, then groups
+/// exactly offset (as many frees as new blocks in each repetition); when several groups of the
+/// same rank could go but not all of them, which one is the leak is not known, and none goes.
 fn warmup_refills(
     series: &Series,
     candidates: &[LeakSite],
@@ -532,9 +602,21 @@ fn warmup_refills(
     refill: &mut [Option<Refill>],
 ) {
     let warmups = i64::from(series.warmups);
-    let mut by_class: BTreeMap<(u8, u64), BTreeMap<i64, i64>> = BTreeMap::new();
+    // (domain, class, freeing line if known) -> frees by measurement index.
+    let mut by_group: BTreeMap<(u8, u64, Option<&PythonLine>), BTreeMap<i64, i64>> = BTreeMap::new();
     for (&(domain, size), frees) in &series.warmup_frees {
-        let pooled = by_class.entry((domain, size_class(size))).or_default();
+        let pooled = by_group.entry((domain, size_class(size), None)).or_default();
+        for (&index, &blocks) in frees {
+            *pooled.entry(index).or_default() += blocks;
+        }
+    }
+    for ((domain, line, size), frees) in &series.warmup_frees_by_line {
+        // As in `refilling`: frees on a line that only called the allocating code are, as
+        // often, that call's frame being torn down.
+        if !info.iter().any(|c| c.lines.first() == Some(line)) {
+            continue;
+        }
+        let pooled = by_group.entry((*domain, size_class(*size), Some(line))).or_default();
         for (&index, &blocks) in frees {
             *pooled.entry(index).or_default() += blocks;
         }
@@ -549,14 +631,18 @@ fn warmup_refills(
             let remaining: Vec<usize> =
                 (0..candidates.len()).filter(|&i| refill[i].is_none() && info[i].domain == domain).collect();
             let sum = grown(&remaining, counted);
-            if counted == 0 || !sum.iter().zip(growth).all(|(c, d)| c > d) {
+            if !exceeds(&sum, growth) {
                 break;
             }
-            // (exactly offset, members) of each size class that may go on its own.
-            let mut eligible: Vec<(bool, Vec<usize>)> = Vec::new();
-            for (&(_, class), frees) in by_class.range((domain, 0)..=(domain, u64::MAX)) {
-                let members: Vec<usize> =
-                    remaining.iter().copied().filter(|&i| info[i].size.map(size_class) == Some(class)).collect();
+            // ((by its line, exactly offset), members) of each group that may go on its own.
+            let mut eligible: Vec<((bool, bool), Vec<usize>)> = Vec::new();
+            for (&(_, class, line), frees) in by_group.iter().filter(|((d, ..), _)| *d == domain) {
+                let members: Vec<usize> = remaining
+                    .iter()
+                    .copied()
+                    .filter(|&i| info[i].size.map(size_class) == Some(class))
+                    .filter(|&i| line.is_none_or(|line| info[i].lines.contains(line)))
+                    .collect();
                 let freed = |index: i64| frees.get(&index).copied().unwrap_or(0);
                 if !offsets(series, candidates, &members, freed) {
                     continue;
@@ -567,12 +653,13 @@ fn warmup_refills(
                     continue;
                 }
                 let exact = theirs.iter().enumerate().all(|(i, &t)| t == freed(warmups + i as i64));
-                eligible.push((exact, members));
+                eligible.push(((line.is_some(), exact), members));
             }
-            let exact = eligible.iter().any(|(exact, _)| *exact);
-            let best: Vec<&Vec<usize>> =
-                eligible.iter().filter(|(e, _)| *e == exact).map(|(_, members)| members).collect();
-            let together: Vec<usize> = best.iter().flat_map(|members| members.iter().copied()).collect();
+            let Some(best) = eligible.iter().map(|(rank, _)| *rank).max() else { break };
+            let mut together: Vec<usize> =
+                eligible.iter().filter(|(rank, _)| *rank == best).flat_map(|(_, m)| m.iter().copied()).collect();
+            together.sort_unstable();
+            together.dedup();
             let after: Vec<i64> = sum.iter().zip(grown(&together, counted)).map(|(s, t)| s - t).collect();
             if together.is_empty() || !at_least(&after, growth) {
                 break;
@@ -694,9 +781,22 @@ mod tests {
         assert!(site_verdicts(&no_lines, &|_: &[u64]| 2).leaks.is_empty());
         s.stacks.insert(3, deep.clone());
         s.stacks.insert(2, deep);
-        // Another Python line is another site.
+        // Another Python line is another site...
         s.pyframes.get_mut(&2).unwrap()[0].line = 2;
         assert!(leak_sites(&s).is_empty());
+        // ...but where the domain's own deltas leak, one is found by its C frames alone, with
+        // no Python frame (its blocks came from two lines).
+        s.measures = (1..=6).map(|i| counts(0, i, 0)).collect();
+        assert!(analyze(&s).domains.mem.leaked);
+        let verdicts = site_verdicts(&s, &|stack: &[u64]| stack.len().min(MERGE_FRAMES));
+        assert_eq!(verdicts.merged_by_c_frames, ["mem"]);
+        assert_eq!(verdicts.leaks.len(), 1);
+        assert!(verdicts.leaks[0].python_frames.is_empty());
+        // Those C frames are the ones below the interpreter's call: beyond them the stacks may
+        // differ (another line, another path through the eval loop).
+        s.stacks.get_mut(&2).unwrap()[5] = 99;
+        assert!(leak_sites(&s).is_empty());
+        assert_eq!(site_verdicts(&s, &|_: &[u64]| 5).leaks.len(), 1);
     }
 
     #[test]
@@ -797,6 +897,76 @@ mod tests {
     }
 
     #[test]
+    fn a_ring_rotating_warm_up_blocks_on_its_own_line_beside_a_leak_of_its_size_is_let_go() {
+        // raw grows by one 32-byte block per repetition (the leak, line 8), while a ring of
+        // three 32-byte blocks (line 7) frees its oldest, made in a warm-up, and makes a new one.
+        let mut s = series(&[(0, 0, 0); 7], 3, 3);
+        let frame = |site: u32, line: i64| PyFrameRecord {
+            pid: 1,
+            site,
+            line,
+            file: b"/t/test_r.py".to_vec(),
+            function: b"T.test_r".to_vec(),
+        };
+        let caller = |site: u32| PyFrameRecord {
+            pid: 1,
+            site,
+            line: 579,
+            file: b"/u/case.py".to_vec(),
+            function: b"TestCase._callTestMethod".to_vec(),
+        };
+        s.sites.insert(0, (b'r', site_counts(&[(2, 10), (3, 9), (4, 8), (5, 7), (6, 7)], 32)));
+        s.stacks.insert(0, vec![]);
+        for (site, line) in [(1, 7), (2, 8)] {
+            s.sites.insert(site, (b'r', site_counts(&[(3, 1), (4, 2), (5, 3), (6, 3)], 32)));
+            s.stacks.insert(site, vec![0x10 * u64::from(site)]);
+            s.pyframes.insert(site, vec![frame(site, line), caller(site)]);
+            s.block_sizes.insert(site, 32);
+        }
+        let stacks = |s: &Series| {
+            let verdicts = site_verdicts(s, &|stack: &[u64]| stack.len());
+            let leaks: Vec<u64> = verdicts.leaks.iter().map(|l| l.stack[0]).collect();
+            let refills: Vec<u64> = verdicts.refills.iter().map(|(l, _)| l.stack[0]).collect();
+            (leaks, refills, verdicts.overclaimed)
+        };
+        // By size alone either site could be the one that replaced the warm-up blocks: both
+        // stay, and the domain is marked as claimed twice over.
+        s.warmup_frees.insert((b'r', 32), (3..6).map(|i| (i, 1)).collect());
+        let (leaks, refills, overclaimed) = stacks(&s);
+        assert_eq!((leaks.len(), refills.len()), (2, 0));
+        assert_eq!(overclaimed, [Overclaim { domain: "raw", sites: vec![2, 2, 2], domain_growth: vec![1, 1, 1] }]);
+        // Frees on the caller's line, which both sites have among their frames, tell nothing.
+        let line = |line: i64, file: &[u8], function: &[u8]| PythonLine {
+            file: file.to_vec(),
+            function: function.to_vec(),
+            line,
+        };
+        let by_line = |s: &mut Series, at: PythonLine| {
+            s.warmup_frees_by_line.clear();
+            s.warmup_frees_by_line.insert((b'r', at, 32), (3..6).map(|i| (i, 1)).collect());
+        };
+        by_line(&mut s, line(579, b"/u/case.py", b"TestCase._callTestMethod"));
+        assert_eq!(stacks(&s).0.len(), 2);
+        // Freed while line 7 ran: the ring's site goes, the leak's stays, and the rest
+        // accounts for the domain.
+        by_line(&mut s, line(7, b"/t/test_r.py", b"T.test_r"));
+        assert_eq!(stacks(&s), (vec![0x20], vec![0x10], vec![]));
+    }
+
+    #[test]
+    fn leak_sites_are_sorted_by_blocks_then_by_bytes() {
+        let mut s = series(&[(0, 0, 0); 7], 3, 3);
+        for (site, size) in [(1, 24), (2, 48), (3, 32)] {
+            s.sites.insert(site, (b'r', site_counts(&[(3, 1), (4, 2), (5, 3), (6, 3)], size)));
+            s.stacks.insert(site, vec![0x10 * u64::from(site)]);
+        }
+        s.sites.insert(4, (b'm', site_counts(&[(3, 2), (4, 4), (5, 6), (6, 6)], 8)));
+        s.stacks.insert(4, vec![0x40]);
+        let order: Vec<u64> = leak_sites(&s).iter().map(|l| l.stack[0]).collect();
+        assert_eq!(order, [0x40, 0x20, 0x30, 0x10]);
+    }
+
+    #[test]
     fn sites_refilling_a_cache_full_before_the_test_are_no_leak_sites() {
         let mut s = series(&[(0, 0, 0); 7], 3, 3);
         let counts = |points: &[(i64, i64)]| site_counts(points, 56);
@@ -863,17 +1033,34 @@ mod tests {
             file: file.to_vec(),
             function: function.to_vec(),
         };
+        // Each through its own C path too (a set's table, a list's items, ...).
         for site in 1..=3u32 {
             let grown_at = 2 + i64::from(site);
             let points: Vec<(i64, i64)> = (2..=6).map(|i| (i, i64::from(i >= grown_at))).collect();
             s.sites.insert(site, (b'm', site_counts(&points, 8192)));
-            s.stacks.insert(site, vec![0x100]);
+            s.stacks.insert(site, vec![0x100 * u64::from(site), 0x1000]);
             s.pyframes.insert(site, vec![frame(site, b"<lambda>", b"/t/test_c.py", 10 + i64::from(site))]);
         }
-        let verdicts = site_verdicts(&s, &|stack: &[u64]| stack.len());
+        let c_frames = |_: &[u64]| 1;
+        let verdicts = site_verdicts(&s, &c_frames);
         assert!(verdicts.leaks.is_empty());
         assert_eq!(verdicts.spread, ["mem"]);
         assert!(leaked(&s), "the domain's verdict stands");
+
+        // Through one C path, from another line each time (a leak reached from three branches):
+        // one site by its C frames, with no Python frame.
+        for site in 1..=3u32 {
+            s.stacks.insert(site, vec![0x100, 0x1000 * u64::from(site)]);
+        }
+        let verdicts = site_verdicts(&s, &c_frames);
+        assert!(verdicts.spread.is_empty() && verdicts.merged_by_innermost.is_empty());
+        assert_eq!(verdicts.merged_by_c_frames, ["mem"]);
+        assert_eq!(verdicts.leaks.len(), 1);
+        assert_eq!(
+            (verdicts.leaks[0].blocks.clone(), verdicts.leaks[0].python_frames.clone()),
+            (vec![1, 1, 1], vec![])
+        );
+        assert_eq!(verdicts.leaks[0].stack[0], 0x100);
 
         // The same innermost line each time, called from other lines (or written to another
         // file): one site by that line, with that frame alone.
@@ -885,8 +1072,8 @@ mod tests {
             ];
             s.pyframes.insert(site, callers);
         }
-        let verdicts = site_verdicts(&s, &|stack: &[u64]| stack.len());
-        assert!(verdicts.spread.is_empty());
+        let verdicts = site_verdicts(&s, &c_frames);
+        assert!(verdicts.spread.is_empty() && verdicts.merged_by_c_frames.is_empty());
         assert_eq!(verdicts.merged_by_innermost, ["mem"]);
         assert_eq!(verdicts.leaks.len(), 1);
         assert_eq!(verdicts.leaks[0].blocks, [1, 1, 1]);

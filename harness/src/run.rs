@@ -362,7 +362,9 @@ pub fn execute(config: &Config, notify: Notify<'_>) -> anyhow::Result<RunOutcome
     let saw_huntrleaks =
         saw_beginning || (!parsed.progress_seen && shim_data.series.iter().any(|s| own.contains(s.pid)));
     let output = OutputFacts { saw_huntrleaks, worker_thread_failure: sink.worker_thread.warning() };
-    assemble(&mut report, &supervised, parsed, &output, (&shim_data, &own), &symbolizer, &config.suppressions);
+    let settings =
+        SiteSettings { symbolizer: &symbolizer, suppressions: &config.suppressions, stack_depth: config.stack_depth };
+    assemble(&mut report, &supervised, parsed, &output, (&shim_data, &own), settings);
     add_hangs(&mut report, hangs);
     report.status.ended_for_hang = ended_for_hang;
     let (mut logged, log_notes) = log_path_findings(&sanitizer_plan.variables, started);
@@ -616,6 +618,14 @@ struct OutputFacts {
     worker_thread_failure: Option<String>,
 }
 
+/// How the run's leak sites were recorded, and are to be shown.
+struct SiteSettings<'a> {
+    symbolizer: &'a Symbolizer,
+    suppressions: &'a crate::suppress::Suppressions,
+    /// The `--stack-depth` the shim recorded stacks with (0: no attribution).
+    stack_depth: u32,
+}
+
 /// Join regrtest's view and the shim's into the report.
 fn assemble(
     report: &mut RunReport,
@@ -623,8 +633,7 @@ fn assemble(
     parsed: ParsedRun,
     output: &OutputFacts,
     (shim, own): (&ShimData, &OwnProcesses<'_>),
-    symbolizer: &Symbolizer,
-    suppressions: &crate::suppress::Suppressions,
+    SiteSettings { symbolizer, suppressions, stack_depth }: SiteSettings<'_>,
 ) {
     let status = &mut report.status;
     match supervised.exit {
@@ -666,6 +675,7 @@ fn assemble(
     let join = Join {
         symbolizer,
         suppressions,
+        stack_depth,
         shim_enabled: report.shim.enabled,
         hooks_replaced: !report.shim.hooks_replaced.is_empty(),
     };
@@ -935,6 +945,7 @@ const SITES_INCOMPLETE: &str = "the shim stopped recording allocation sites duri
 struct Join<'a> {
     symbolizer: &'a Symbolizer,
     suppressions: &'a crate::suppress::Suppressions,
+    stack_depth: u32,
     shim_enabled: bool,
     hooks_replaced: bool,
 }
@@ -1046,6 +1057,9 @@ fn test_report(test: &regrtest::TestResult, series: Option<&Series>, join: &Join
         .into_iter()
         .map(|site| {
             let (frames, folded_frames) = sites::frames(join.symbolizer, modules, &site.stack);
+            if let Some(note) = cut_in_allocator(&site, &frames, join.stack_depth) {
+                notes.push(note);
+            }
             LeakSiteReport {
                 domain: site.domain.into(),
                 blocks: site.blocks,
@@ -1074,6 +1088,24 @@ fn test_report(test: &regrtest::TestResult, series: Option<&Series>, join: &Join
              and show that frame alone"
         ));
     }
+    for name in verdicts.merged_by_c_frames.iter().filter(|name| shows_sites(name)) {
+        notes.push(format!(
+            "{name}: no site grew in every counted repetition with the same Python line; its leak sites \
+             are told apart by their C frames alone (up to where the interpreter called into C), and \
+             show no Python frame: the lines that reached them differed between repetitions. A leak \
+             reached from another line each time does that, and so do caches filling up to a \
+             high-water mark, each from its own line: more repetitions (-R 3:20) tell them apart (a \
+             cache stops growing)"
+        ));
+    }
+    for over in verdicts.overclaimed.iter().filter(|over| shows_sites(over.domain)) {
+        notes.push(format!(
+            "{}: its leak sites together grew by {:?} blocks, the domain by {:?}: some of them replace \
+             blocks that died meanwhile (a free list or a ring rotating its blocks?), which leakcheck \
+             could not tell from the leak",
+            over.domain, over.sites, over.domain_growth
+        ));
+    }
     // A site that grew every time is a leak even when other blocks of its domain were freed
     // meanwhile and the domain's own deltas hide it.
     let domain_leak = domains.as_ref().is_some_and(|d| !d.leaked().is_empty()) || !leak_sites.is_empty();
@@ -1096,6 +1128,24 @@ fn test_report(test: &regrtest::TestResult, series: Option<&Series>, join: &Join
         repetitions,
         notes,
     }
+}
+
+/// A note for a leak site whose recorded stack is only allocator frames (see
+/// [`sites::is_allocator_function`]) because the shim stopped at `--stack-depth` before the
+/// caller: the site names no code of the program.
+fn cut_in_allocator(site: &leaks::LeakSite, frames: &[crate::symbolize::Frame], stack_depth: u32) -> Option<String> {
+    let cut = stack_depth > 0 && site.stack.len() >= stack_depth as usize;
+    let only_allocator =
+        !frames.is_empty() && frames.iter().all(|f| f.function.as_deref().is_some_and(sites::is_allocator_function));
+    (cut && only_allocator).then(|| {
+        format!(
+            "{}: the leak site at {} has only allocator frames: its stack was cut at --stack-depth {} \
+             before reaching the caller; raise --stack-depth",
+            site.domain,
+            frames[0].function.as_deref().unwrap_or("??"),
+            stack_depth
+        )
+    })
 }
 
 /// One note per Python line whose frees of blocks from before the test offset the growth of
@@ -1145,7 +1195,7 @@ fn refill_notes(
             leaks::Refill::WarmupBlocks => format!(
                 "no leak site: {} grew in every counted repetition, but as many blocks of the same size \
                  allocated during the warm-ups were freed meanwhile, and the domain grew by less than its \
-                 sites did (a free list rotating its blocks, as unittest's per-class lists do?)",
+                 sites did (a free list or a ring rotating its blocks, as unittest's per-class lists do?)",
                 sites.join(", ")
             ),
         })
@@ -1405,8 +1455,7 @@ mod tests {
             ParsedRun::default(),
             &NO_FACTS,
             (&shim, &own),
-            &Symbolizer::new(),
-            &Default::default(),
+            SiteSettings { symbolizer: &Symbolizer::new(), suppressions: &Default::default(), stack_depth: 32 },
         );
         let [test] = report.tests.as_slice() else { panic!("{:#?}", report.tests) };
         let [site] = test.leak_sites.as_slice() else { panic!("{:#?}", test.leak_sites) };
@@ -1434,8 +1483,7 @@ mod tests {
             ParsedRun::default(),
             &NO_FACTS,
             shim,
-            &Symbolizer::new(),
-            &Default::default(),
+            SiteSettings { symbolizer: &Symbolizer::new(), suppressions: &Default::default(), stack_depth: 32 },
         );
         assert_eq!(report.tests[0].leak_sites[0].python_frame, None);
         assert_eq!(report.warnings, ["leak sites have no Python frame: CPython 3.12: its frame layout is not known"]);

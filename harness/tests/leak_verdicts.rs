@@ -575,6 +575,76 @@ fn a_leak_reached_from_other_callers_each_time_has_one_site() {
     assert_eq!(run.code(), Some(101), "{}", run.stderr);
 }
 
+/// One leak reached from another Python line each repetition (three branches of an `if`), the
+/// C path below the same: no site grew every time told apart by its Python line, not even the
+/// innermost alone, but one did by its C frames alone. It is the leak site, at the fixture's
+/// line, with no Python frame (which line would be a guess), and a note says why.
+#[test]
+fn a_leak_reached_from_other_lines_each_time_has_one_site() {
+    let dir = testdir();
+    let module = "test_leak_other_lines";
+    let run = leakcheck(&[], &as_strs(&regrtest_argv(dir.path(), &[], &[module])));
+    let test = run.test(module);
+    assert_eq!(domain(test, "raw")["leaked"], true, "{test}");
+    assert_eq!(domain(test, "raw").get("spread"), None, "{test}");
+    let sites = test["leak_sites"].as_array().cloned().unwrap_or_default();
+    let [site] = sites.as_slice() else { panic!("one site: {test}") };
+    assert_eq!(site["domain"], "raw", "{site}");
+    assert_eq!(site["blocks"], json!([1, 1, 1]), "{site}");
+    assert_eq!(site["bytes"], json!([48, 48, 48]), "{site}");
+    assert_eq!(site["frames"][0]["function"], "leak_raw", "{site}");
+    assert_eq!(site["frames"][0]["line"], fixture_line("PyMem_RawMalloc(48)"), "{site}");
+    assert_eq!(site["python_frame"], Value::Null, "{site}");
+    assert_eq!(site["python_frames"], json!([]), "{site}");
+    assert!(test["notes"].to_string().contains("told apart by their C frames alone"), "{test}");
+    assert_eq!(run.code(), Some(101), "{}", run.stderr);
+}
+
+/// A ring of three blocks that frees its oldest and makes a new one on each call, beside a
+/// leak of the same size in the same domain: the ring's site grows too (a block made in a
+/// counted repetition lives on, one made in a warm-up dies), and by size alone either site
+/// could be the one that replaced the warm-up blocks. The shim counts those frees by the
+/// Python line running, which is the ring's: the leak is the only site, the ring a refill.
+#[test]
+fn a_leak_beside_a_ring_of_its_size_is_the_only_site() {
+    let dir = testdir();
+    let module = "test_leak_beside_ring";
+    let run = leakcheck(&[], &as_strs(&regrtest_argv(dir.path(), &[], &[module])));
+    let test = run.test(module);
+    assert_eq!(domain(test, "raw")["blocks"], json!([1, 1, 1]), "{test}");
+    assert_single_site(test, "raw", "leak_raw", "PyMem_RawMalloc(48)");
+    let notes = test["notes"].to_string();
+    assert!(notes.contains("no leak site: ring_push") && notes.contains("during the warm-ups"), "{test}");
+    assert!(!notes.contains("together grew by"), "{test}");
+    assert_eq!(run.code(), Some(101), "{}", run.stderr);
+}
+
+/// With a small `--stack-depth` the recorded stacks end inside CPython's allocator before
+/// reaching the code that asked for the memory: the site shows what there is, and a note says
+/// to raise the depth.
+#[test]
+fn a_stack_cut_inside_the_allocator_says_to_raise_the_depth() {
+    let dir = testdir();
+    let argv = regrtest_argv(dir.path(), &[], &["test_leak_raw", "test_leak_object"]);
+    let run = leakcheck(&["--stack-depth", "1"], &as_strs(&argv));
+    for (name, domain) in [("test_leak_raw", "raw"), ("test_leak_object", "obj")] {
+        let test = run.test(name);
+        let site = &test["leak_sites"][0];
+        assert_eq!(site["domain"], domain, "{test}");
+        assert_eq!(site["blocks"], json!([1, 1, 1]), "{test}");
+        let notes = test["notes"].to_string();
+        assert!(
+            notes.contains("its stack was cut at --stack-depth 1 before reaching the caller; raise --stack-depth"),
+            "{test}"
+        );
+    }
+    // With the default depth the caller is there, and no such note.
+    let run = leakcheck(&[], &as_strs(&argv));
+    for name in ["test_leak_raw", "test_leak_object"] {
+        assert!(!run.test(name)["notes"].to_string().contains("--stack-depth"), "{}", run.test(name));
+    }
+}
+
 /// The frees of blocks from before the test that happen as the test method returns (its
 /// locals) are charged to unittest's calling line, which every site of the method has among
 /// its callers: they offset nothing.
