@@ -190,10 +190,11 @@ pub struct SiteVerdicts {
     /// reader can judge.
     pub refills: Vec<(LeakSite, Refill)>,
     /// Domains whose sites, summed, grew in every counted repetition while none of them did,
-    /// even told apart by their innermost Python line only: the growth moved from place to
-    /// place. Caches filling up to their high-water mark, each from its own line, do that (and
-    /// stop growing after more repetitions); so does a leak whose allocating line or C path
-    /// differs each time. The sites cannot tell which.
+    /// even told apart by their innermost Python line only, or (where the domain's deltas leak)
+    /// by their C frames alone: the growth moved from place to place. Caches filling up to
+    /// their high-water mark, each from its own line through several C paths, do that (and
+    /// stop growing after more repetitions); so does a leak whose C path differs each time.
+    /// The sites cannot tell which.
     pub spread: Vec<&'static str>,
     /// Domains whose leak sites were found only with sites told apart by their innermost
     /// Python line (function and line): their callers or file differed between repetitions.

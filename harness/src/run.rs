@@ -1214,9 +1214,9 @@ fn spread_domains(domains: &mut Domains, spread: &[&'static str]) -> Vec<String>
             domain.spread = true;
             notes.push(format!(
                 "{name}: blocks grew {:?}, but no allocation site did in every counted repetition, \
-                 not even by its innermost Python line: caches filling up to a high-water mark, or a \
-                 leak that allocates from another line or C path each time; more repetitions \
-                 (-R 3:20) tell them apart (a cache stops growing)",
+                 not even by its innermost Python line or by its C frames alone: caches filling up to \
+                 a high-water mark, or a leak that allocates from another C path each time; more \
+                 repetitions (-R 3:20) tell them apart (a cache stops growing)",
                 domain.blocks
             ));
         }
