@@ -2632,7 +2632,7 @@ mod tests {
 
     #[test]
     fn golden_3_11_2_sequential_refleaks_failures_and_skips() {
-        let run = parse(include_str!("../tests/data/regrtest/3.11.2-seq-R.txt"), true);
+        let run = parse(include_str!("../../tests/data/regrtest/3.11.2-seq-R.txt"), true);
         assert_eq!(
             names(&run),
             [
@@ -2691,7 +2691,7 @@ mod tests {
 
     #[test]
     fn golden_3_11_2_parallel_refleaks_crash_and_heartbeats() {
-        let input = include_str!("../tests/data/regrtest/3.11.2-j2-R.txt");
+        let input = include_str!("../../tests/data/regrtest/3.11.2-j2-R.txt");
         let run = parse(input, true);
         assert_eq!(names(&run)[..3], ["test_slow", "test_slow2", "test_ok"]);
         assert_eq!(run.tests.len(), 12);
@@ -2751,7 +2751,7 @@ mod tests {
 
     #[test]
     fn current_test_in_parallel_mode_follows_running_lists() {
-        let input = include_str!("../tests/data/regrtest/3.11.2-j2-R.txt");
+        let input = include_str!("../../tests/data/regrtest/3.11.2-j2-R.txt");
         let mut p = Parser::new();
         let mut lines = input.lines();
         for line in lines.by_ref() {
@@ -2778,7 +2778,7 @@ mod tests {
 
     #[test]
     fn golden_3_11_2_in_process_rerun_counts_attempts_and_takes_final_outcome() {
-        let run = parse(include_str!("../tests/data/regrtest/3.11.2-seq-R-rerun.txt"), true);
+        let run = parse(include_str!("../../tests/data/regrtest/3.11.2-seq-R-rerun.txt"), true);
         assert_eq!(names(&run), ["test_ok", "test_flaky", "test_failing", "test_reflonly"]);
         assert_eq!(test(&run, "test_ok").attempts, 1);
         let flaky = test(&run, "test_flaky");
@@ -2819,8 +2819,8 @@ mod tests {
     #[test]
     fn golden_rerun_that_passes_has_no_leak_lines_of_the_first_run() {
         for (input, first_lines) in [
-            (include_str!("../tests/data/regrtest/3.11.2-seq-R-rerun-firstref.txt"), 1),
-            (include_str!("../tests/data/regrtest/3.13.5-seq-R-rerun-firstref.txt"), 2),
+            (include_str!("../../tests/data/regrtest/3.11.2-seq-R-rerun-firstref.txt"), 1),
+            (include_str!("../../tests/data/regrtest/3.13.5-seq-R-rerun-firstref.txt"), 2),
         ] {
             let run = parse(input, true);
             let firstref = test(&run, "test_firstref");
@@ -2839,7 +2839,7 @@ mod tests {
 
     #[test]
     fn killed_during_rerun_leaves_the_rerun_test_unknown() {
-        let input = include_str!("../tests/data/regrtest/3.11.2-seq-R-rerun.txt");
+        let input = include_str!("../../tests/data/regrtest/3.11.2-seq-R-rerun.txt");
         let cut = input.find("ERROR: test_error").expect("the re-run of test_failing prints its errors");
         let mut p = Parser::new();
         for line in input[..cut].lines() {
@@ -2860,7 +2860,7 @@ mod tests {
 
     #[test]
     fn golden_3_11_2_parallel_then_in_process_rerun() {
-        let run = parse(include_str!("../tests/data/regrtest/3.11.2-j2-R-rerun.txt"), true);
+        let run = parse(include_str!("../../tests/data/regrtest/3.11.2-j2-R-rerun.txt"), true);
         assert_eq!(names(&run), ["test_flaky", "test_ok", "test_failing", "test_reflonly"]);
         assert_eq!(outcome(&run, "test_flaky"), Outcome::Passed);
         assert_eq!(test(&run, "test_flaky").attempts, 2);
@@ -2873,7 +2873,7 @@ mod tests {
 
     #[test]
     fn golden_3_11_2_segfault_kills_sequential_run() {
-        let input = include_str!("../tests/data/regrtest/3.11.2-seq-R-segv.txt");
+        let input = include_str!("../../tests/data/regrtest/3.11.2-seq-R-segv.txt");
         let mut p = Parser::new();
         for line in input.lines() {
             p.feed_line(line.as_bytes());
@@ -2893,7 +2893,7 @@ mod tests {
 
     #[test]
     fn golden_3_11_2_verbose_failures_go_to_the_running_test() {
-        let run = parse(include_str!("../tests/data/regrtest/3.11.2-seq-verbose.txt"), true);
+        let run = parse(include_str!("../../tests/data/regrtest/3.11.2-seq-verbose.txt"), true);
         assert_eq!(names(&run), ["test_ok", "test_failing", "test_skipme"]);
         assert_eq!(
             test(&run, "test_failing").failed_methods,
@@ -2933,10 +2933,10 @@ mod tests {
             ("test_methods.Sub", "test_subtests_pass", Passed, None),
         ];
         for (file, input) in [
-            ("3.11.2-seq-verbose-methods", include_str!("../tests/data/regrtest/3.11.2-seq-verbose-methods.txt")),
-            ("3.11.2-j2-R-verbose-methods", include_str!("../tests/data/regrtest/3.11.2-j2-R-verbose-methods.txt")),
-            ("3.12.1-seq-verbose-methods", include_str!("../tests/data/regrtest/3.12.1-seq-verbose-methods.txt")),
-            ("3.13.0-j2-verbose-methods", include_str!("../tests/data/regrtest/3.13.0-j2-verbose-methods.txt")),
+            ("3.11.2-seq-verbose-methods", include_str!("../../tests/data/regrtest/3.11.2-seq-verbose-methods.txt")),
+            ("3.11.2-j2-R-verbose-methods", include_str!("../../tests/data/regrtest/3.11.2-j2-R-verbose-methods.txt")),
+            ("3.12.1-seq-verbose-methods", include_str!("../../tests/data/regrtest/3.12.1-seq-verbose-methods.txt")),
+            ("3.13.0-j2-verbose-methods", include_str!("../../tests/data/regrtest/3.13.0-j2-verbose-methods.txt")),
         ] {
             let run = parse(input, true);
             assert_eq!(names(&run), ["test_methods"], "{file}");
@@ -2971,8 +2971,11 @@ mod tests {
             ("test_odd_names.Doc", "func", Failed, None),
         ];
         for (file, input) in [
-            ("3.11.2-seq-verbose-odd-names", include_str!("../tests/data/regrtest/3.11.2-seq-verbose-odd-names.txt")),
-            ("3.13.5-j2-verbose-odd-names", include_str!("../tests/data/regrtest/3.13.5-j2-verbose-odd-names.txt")),
+            (
+                "3.11.2-seq-verbose-odd-names",
+                include_str!("../../tests/data/regrtest/3.11.2-seq-verbose-odd-names.txt"),
+            ),
+            ("3.13.5-j2-verbose-odd-names", include_str!("../../tests/data/regrtest/3.13.5-j2-verbose-odd-names.txt")),
         ] {
             let run = parse(input, true);
             assert_eq!(methods(&run, "test_odd_names"), expected, "{file}");
@@ -3003,7 +3006,7 @@ mod tests {
 
     #[test]
     fn refleak_repetitions_and_reruns_keep_the_last_result_of_each_method() {
-        let run = parse(include_str!("../tests/data/regrtest/3.11.2-seq-R-rerun.txt"), true);
+        let run = parse(include_str!("../../tests/data/regrtest/3.11.2-seq-R-rerun.txt"), true);
         // Failed in the first run (only its FAIL header names it), passed in the re-run's six
         // repetitions, whose lines follow the dots of `-R`.
         assert_eq!(methods(&run, "test_flaky"), [("test_flaky.TestFlaky", "test_flaky", MethodOutcome::Passed, None)]);
@@ -3111,7 +3114,7 @@ mod tests {
 
     #[test]
     fn golden_3_11_2_sequential_timeout_exits_without_summary() {
-        let run = parse(include_str!("../tests/data/regrtest/3.11.2-seq-timeout.txt"), true);
+        let run = parse(include_str!("../../tests/data/regrtest/3.11.2-seq-timeout.txt"), true);
         assert_eq!(names(&run), ["test_ok", "test_hang"]);
         assert_eq!(outcome(&run, "test_ok"), Outcome::Passed);
         assert_eq!(outcome(&run, "test_hang"), Outcome::TimedOut);
@@ -3122,7 +3125,7 @@ mod tests {
 
     #[test]
     fn golden_3_12_1_parallel_rerun_in_subprocesses() {
-        let run = parse(include_str!("../tests/data/regrtest/3.12.1-j2-rerun.txt"), true);
+        let run = parse(include_str!("../../tests/data/regrtest/3.12.1-j2-rerun.txt"), true);
         assert_eq!(run.tests.len(), 9);
         let flaky = test(&run, "test_flaky");
         assert_eq!((flaky.attempts, flaky.outcome), (2, Some(Outcome::Passed)));
@@ -3156,7 +3159,7 @@ mod tests {
 
     #[test]
     fn golden_3_13_0_sequential_run_then_rerun_in_a_worker() {
-        let input = include_str!("../tests/data/regrtest/3.13.0-seq-rerun.txt");
+        let input = include_str!("../../tests/data/regrtest/3.13.0-seq-rerun.txt");
         let run = parse(input, true);
         assert_eq!(
             names(&run),
@@ -3175,7 +3178,7 @@ mod tests {
 
     #[test]
     fn golden_3_11_7_new_layout_parallel_rerun() {
-        let run = parse(include_str!("../tests/data/regrtest/3.11.7-j2-rerun.txt"), true);
+        let run = parse(include_str!("../../tests/data/regrtest/3.11.7-j2-rerun.txt"), true);
         assert_eq!(run.tests.len(), 6);
         assert_eq!((test(&run, "test_flaky").attempts, outcome(&run, "test_flaky")), (2, Outcome::Passed));
         assert_eq!(outcome(&run, "test_crash"), Outcome::Crashed);
@@ -3189,7 +3192,7 @@ mod tests {
 
     #[test]
     fn golden_3_12_1_old_refleak_format_in_new_layout() {
-        let run = parse(include_str!("../tests/data/regrtest/3.12.1-seq-R-fakerefcount.txt"), true);
+        let run = parse(include_str!("../../tests/data/regrtest/3.12.1-seq-R-fakerefcount.txt"), true);
         let leaky = test(&run, "test_leaky");
         assert_eq!(leaky.outcome, Some(Outcome::ReferenceLeak));
         assert_eq!(leaky.memory_blocks, leak(&[5, 5, 5], 15, true));
@@ -3202,7 +3205,7 @@ mod tests {
 
     #[test]
     fn golden_3_13_0_single_process_rerun_is_sequential() {
-        let run = parse(include_str!("../tests/data/regrtest/3.13.0-single-process-rerun.txt"), true);
+        let run = parse(include_str!("../../tests/data/regrtest/3.13.0-single-process-rerun.txt"), true);
         assert_eq!(names(&run), ["test_ok", "test_flaky", "test_failing", "test_skipme"]);
         let flaky = test(&run, "test_flaky");
         assert_eq!((flaky.attempts, flaky.outcome), (2, Some(Outcome::Passed)));
@@ -3215,7 +3218,7 @@ mod tests {
 
     #[test]
     fn golden_3_13_0_quiet_mode_has_only_the_summary() {
-        let run = parse(include_str!("../tests/data/regrtest/3.13.0-quiet.txt"), true);
+        let run = parse(include_str!("../../tests/data/regrtest/3.13.0-quiet.txt"), true);
         assert_eq!(names(&run), ["test_failing", "test_envchange"]);
         assert_eq!(outcome(&run, "test_failing"), Outcome::Failed);
         assert_eq!(outcome(&run, "test_envchange"), Outcome::EnvChanged);
@@ -3224,7 +3227,7 @@ mod tests {
 
     #[test]
     fn golden_3_13_0_worker_killed_by_its_timeout() {
-        let run = parse(include_str!("../tests/data/regrtest/3.13.0-j2-timeout.txt"), true);
+        let run = parse(include_str!("../../tests/data/regrtest/3.13.0-j2-timeout.txt"), true);
         // faulthandler's `--timeout` watchdog ended the worker with `_exit(1)`: timed out, as
         // sequentially, with regrtest's own line kept.
         assert_eq!(outcome(&run, "test_hang"), Outcome::TimedOut);
@@ -3245,7 +3248,7 @@ mod tests {
     /// (SIGABRT))`, which is 3.11's `crashed (Exit code -6)`.
     #[test]
     fn golden_3_13_5_worker_aborted_midway_crashed() {
-        let run = parse(include_str!("../tests/data/regrtest/3.13.5-j2-R-abort.txt"), true);
+        let run = parse(include_str!("../../tests/data/regrtest/3.13.5-j2-R-abort.txt"), true);
         let crash = test(&run, "test_crash_midway");
         assert_eq!(crash.outcome, Some(Outcome::Crashed));
         assert_eq!(
@@ -3269,10 +3272,10 @@ mod tests {
     #[test]
     fn golden_a_failure_in_a_later_repetition_follows_the_repetitions_marks() {
         for (file, input) in [
-            ("3.11.2-seq-R", include_str!("../tests/data/regrtest/3.11.2-seq-R-late-doctest.txt")),
-            ("3.11.2-j2-R", include_str!("../tests/data/regrtest/3.11.2-j2-R-late-doctest.txt")),
-            ("3.13.5-seq-R", include_str!("../tests/data/regrtest/3.13.5-seq-R-late-doctest.txt")),
-            ("3.13.5-j2-R", include_str!("../tests/data/regrtest/3.13.5-j2-R-late-doctest.txt")),
+            ("3.11.2-seq-R", include_str!("../../tests/data/regrtest/3.11.2-seq-R-late-doctest.txt")),
+            ("3.11.2-j2-R", include_str!("../../tests/data/regrtest/3.11.2-j2-R-late-doctest.txt")),
+            ("3.13.5-seq-R", include_str!("../../tests/data/regrtest/3.13.5-seq-R-late-doctest.txt")),
+            ("3.13.5-j2-R", include_str!("../../tests/data/regrtest/3.13.5-j2-R-late-doctest.txt")),
         ] {
             let run = parse(input, true);
             let late = test(&run, "test_fail_late_repetition");
@@ -3289,9 +3292,9 @@ mod tests {
         // Verbose, the method lines of the later repetitions follow the marks too (3.13:
         // `Xtest_fails_in_the_last_repetition (...) ... ok`, ` Xtest_...`).
         for (file, input) in [
-            ("3.11.2-seq-R-v", include_str!("../tests/data/regrtest/3.11.2-seq-R-verbose-late-doctest.txt")),
-            ("3.11.2-j2-R-v", include_str!("../tests/data/regrtest/3.11.2-j2-R-verbose-late-doctest.txt")),
-            ("3.13.5-j2-R-v", include_str!("../tests/data/regrtest/3.13.5-j2-R-verbose-late-doctest.txt")),
+            ("3.11.2-seq-R-v", include_str!("../../tests/data/regrtest/3.11.2-seq-R-verbose-late-doctest.txt")),
+            ("3.11.2-j2-R-v", include_str!("../../tests/data/regrtest/3.11.2-j2-R-verbose-late-doctest.txt")),
+            ("3.13.5-j2-R-v", include_str!("../../tests/data/regrtest/3.13.5-j2-R-verbose-late-doctest.txt")),
         ] {
             let run = parse(input, true);
             let late = test(&run, "test_fail_late_repetition");
@@ -3333,10 +3336,10 @@ mod tests {
     fn golden_doctests_are_methods_with_their_report() {
         const REPORT: &str = "Failed example:\n    1 + 1\nExpected:\n    3\nGot:\n    2";
         for (file, input) in [
-            ("3.11.2-seq-R", include_str!("../tests/data/regrtest/3.11.2-seq-R-late-doctest.txt")),
-            ("3.11.2-j2-R", include_str!("../tests/data/regrtest/3.11.2-j2-R-late-doctest.txt")),
-            ("3.13.5-seq-R", include_str!("../tests/data/regrtest/3.13.5-seq-R-late-doctest.txt")),
-            ("3.13.5-j2-R", include_str!("../tests/data/regrtest/3.13.5-j2-R-late-doctest.txt")),
+            ("3.11.2-seq-R", include_str!("../../tests/data/regrtest/3.11.2-seq-R-late-doctest.txt")),
+            ("3.11.2-j2-R", include_str!("../../tests/data/regrtest/3.11.2-j2-R-late-doctest.txt")),
+            ("3.13.5-seq-R", include_str!("../../tests/data/regrtest/3.13.5-seq-R-late-doctest.txt")),
+            ("3.13.5-j2-R", include_str!("../../tests/data/regrtest/3.13.5-j2-R-late-doctest.txt")),
         ] {
             let run = parse(input, true);
             let doctests = test(&run, "test_doctest_fails");
@@ -3350,9 +3353,9 @@ mod tests {
             assert!(doctests.methods.is_empty() && doctests.failed_methods.is_empty(), "{file}");
         }
         for (file, input) in [
-            ("3.11.2-seq-R-v", include_str!("../tests/data/regrtest/3.11.2-seq-R-verbose-late-doctest.txt")),
-            ("3.11.2-j2-R-v", include_str!("../tests/data/regrtest/3.11.2-j2-R-verbose-late-doctest.txt")),
-            ("3.13.5-j2-R-v", include_str!("../tests/data/regrtest/3.13.5-j2-R-verbose-late-doctest.txt")),
+            ("3.11.2-seq-R-v", include_str!("../../tests/data/regrtest/3.11.2-seq-R-verbose-late-doctest.txt")),
+            ("3.11.2-j2-R-v", include_str!("../../tests/data/regrtest/3.11.2-j2-R-verbose-late-doctest.txt")),
+            ("3.13.5-j2-R-v", include_str!("../../tests/data/regrtest/3.13.5-j2-R-verbose-late-doctest.txt")),
         ] {
             let run = parse(input, true);
             let doctests = test(&run, "test_doctest_fails");
@@ -3430,10 +3433,10 @@ mod tests {
         let leak_lines = "test_imitates_leak_lines";
         let result_line = "test_imitates_result_line";
         for (file, input) in [
-            ("3.11.2-seq-R", include_str!("../tests/data/regrtest/3.11.2-seq-R-imitations.txt")),
-            ("3.11.2-seq-R-last", include_str!("../tests/data/regrtest/3.11.2-seq-R-imitations-last.txt")),
-            ("3.13.5-seq-R", include_str!("../tests/data/regrtest/3.13.5-seq-R-imitations.txt")),
-            ("3.13.5-seq-R-last", include_str!("../tests/data/regrtest/3.13.5-seq-R-imitations-last.txt")),
+            ("3.11.2-seq-R", include_str!("../../tests/data/regrtest/3.11.2-seq-R-imitations.txt")),
+            ("3.11.2-seq-R-last", include_str!("../../tests/data/regrtest/3.11.2-seq-R-imitations-last.txt")),
+            ("3.13.5-seq-R", include_str!("../../tests/data/regrtest/3.13.5-seq-R-imitations.txt")),
+            ("3.13.5-seq-R-last", include_str!("../../tests/data/regrtest/3.13.5-seq-R-imitations-last.txt")),
         ] {
             let run = parse(input, true);
             let imitates = test(&run, result_line);
@@ -3449,12 +3452,12 @@ mod tests {
         }
         // Before the summary, regrtest's silence about a test it announced the next one after
         // says that it passed.
-        let input = include_str!("../tests/data/regrtest/3.11.2-seq-R-imitations.txt");
+        let input = include_str!("../../tests/data/regrtest/3.11.2-seq-R-imitations.txt");
         let cut = &input[..input.find("test_imitates_result_line passed").unwrap()];
         assert_eq!(outcome(&parse(cut, false), leak_lines), Outcome::Passed);
         // Without the summary's last lines its lists may be cut short: an unlisted test's
         // failure stands.
-        let input = include_str!("../tests/data/regrtest/3.11.2-seq-R-imitations-last.txt");
+        let input = include_str!("../../tests/data/regrtest/3.11.2-seq-R-imitations-last.txt");
         let cut = &input[..input.find("Total duration").unwrap()];
         assert_eq!(outcome(&parse(cut, false), leak_lines), Outcome::ReferenceLeak);
     }
@@ -3465,10 +3468,10 @@ mod tests {
     #[test]
     fn golden_leak_lines_a_test_prints_are_not_regrtests() {
         for (file, input) in [
-            ("3.11.2-seq", include_str!("../tests/data/regrtest/3.11.2-seq-R-imitated-kinds.txt")),
-            ("3.11.2-j2", include_str!("../tests/data/regrtest/3.11.2-j2-R-imitated-kinds.txt")),
-            ("3.13.5-seq", include_str!("../tests/data/regrtest/3.13.5-seq-R-imitated-kinds.txt")),
-            ("3.13.5-j2", include_str!("../tests/data/regrtest/3.13.5-j2-R-imitated-kinds.txt")),
+            ("3.11.2-seq", include_str!("../../tests/data/regrtest/3.11.2-seq-R-imitated-kinds.txt")),
+            ("3.11.2-j2", include_str!("../../tests/data/regrtest/3.11.2-j2-R-imitated-kinds.txt")),
+            ("3.13.5-seq", include_str!("../../tests/data/regrtest/3.13.5-seq-R-imitated-kinds.txt")),
+            ("3.13.5-j2", include_str!("../../tests/data/regrtest/3.13.5-j2-R-imitated-kinds.txt")),
         ] {
             let run = parse(input, true);
             let imitates = test(&run, "test_imitates_leak_kinds");
@@ -3484,7 +3487,7 @@ mod tests {
         }
         // Lines the test printed before its repetitions' marks ended, and none after them:
         // without the line ending them, what came is believed.
-        let input = include_str!("../tests/data/regrtest/3.11.2-seq-R-imitated-kinds.txt");
+        let input = include_str!("../../tests/data/regrtest/3.11.2-seq-R-imitated-kinds.txt");
         let cut = &input[..input.find("\n.\n").unwrap()];
         assert_eq!(test(&parse(cut, false), "test_imitates_leak_kinds").references, leak(&[7, 7, 7], 21, true));
         // A test named twice keeps the first attempt's leak lines until it prints its own.
@@ -3510,7 +3513,7 @@ mod tests {
 
     #[test]
     fn golden_3_11_2_worker_killed_by_its_timeout() {
-        let run = parse(include_str!("../tests/data/regrtest/3.11.2-j2-timeout.txt"), true);
+        let run = parse(include_str!("../../tests/data/regrtest/3.11.2-j2-timeout.txt"), true);
         assert_eq!(outcome(&run, "test_hang"), Outcome::TimedOut);
         assert_eq!(test(&run, "test_hang").result_text.as_deref(), Some("test_hang crashed (Exit code 1)"));
         let dump = test(&run, "test_hang").faulthandler.as_deref().unwrap_or_default();
@@ -3542,7 +3545,7 @@ mod tests {
 
     #[test]
     fn golden_3_13_0_release_build_cannot_hunt_refleaks() {
-        let run = parse(include_str!("../tests/data/regrtest/3.13.0-seq-R-release-build.txt"), true);
+        let run = parse(include_str!("../../tests/data/regrtest/3.13.0-seq-R-release-build.txt"), true);
         assert_eq!(outcome(&run, "test_ok"), Outcome::UncaughtException);
         assert_eq!(outcome(&run, "test_reflonly"), Outcome::UncaughtException);
         let summary = run.summary.expect("summary");
@@ -3555,8 +3558,8 @@ mod tests {
     #[test]
     fn golden_3_13_0_refleak_format_with_this_is_fine() {
         for (file, input) in [
-            ("seq", include_str!("../tests/data/regrtest/3.13.0-seq-R-fakerefcount.txt")),
-            ("j2", include_str!("../tests/data/regrtest/3.13.0-j2-R-fakerefcount.txt")),
+            ("seq", include_str!("../../tests/data/regrtest/3.13.0-seq-R-fakerefcount.txt")),
+            ("j2", include_str!("../../tests/data/regrtest/3.13.0-j2-R-fakerefcount.txt")),
         ] {
             let run = parse(input, true);
             let leaky = test(&run, "test_leaky");
@@ -3740,7 +3743,7 @@ mod tests {
     /// the leak lines say why. Skipped tests are named nowhere, nor counted by 3.11.2.
     #[test]
     fn golden_3_11_2_quiet_mode_reference_leak_and_unnamed_skips() {
-        let run = parse(include_str!("../tests/data/regrtest/3.11.2-quiet-R.txt"), true);
+        let run = parse(include_str!("../../tests/data/regrtest/3.11.2-quiet-R.txt"), true);
         assert_eq!(names(&run), ["test_reflonly", "test_failing", "test_envchange"]);
         assert_eq!(outcome(&run, "test_reflonly"), Outcome::ReferenceLeak);
         assert_eq!(outcome(&run, "test_failing"), Outcome::Failed);
@@ -3756,7 +3759,7 @@ mod tests {
     /// which it does not say.
     #[test]
     fn golden_3_13_5_quiet_mode_reference_leak_and_counted_skips() {
-        let run = parse(include_str!("../tests/data/regrtest/3.13.5-quiet-R.txt"), true);
+        let run = parse(include_str!("../../tests/data/regrtest/3.13.5-quiet-R.txt"), true);
         assert_eq!(outcome(&run, "test_reflonly"), Outcome::ReferenceLeak);
         assert_eq!(test(&run, "test_reflonly").references, leak(&[1, 1, 1], 3, true));
         assert_eq!(outcome(&run, "test_failing"), Outcome::Failed);
@@ -3769,13 +3772,13 @@ mod tests {
         assert!(skipped[0].1.contains("does not tell which"), "{}", skipped[0].1);
 
         // Only skipped (the last test's leak has no result line either), or only denied.
-        let run = parse(include_str!("../tests/data/regrtest/3.13.5-quiet-R-skip.txt"), true);
+        let run = parse(include_str!("../../tests/data/regrtest/3.13.5-quiet-R-skip.txt"), true);
         assert_eq!(outcome(&run, "test_reflonly"), Outcome::ReferenceLeak);
         let skipped = run.quiet_skipped(&strings(&["test_ok", "test_skipme", "test_reflonly"]), &["test_ok"]);
         assert_eq!(skipped.len(), 1);
         assert_eq!((skipped[0].0.name.as_str(), skipped[0].0.outcome), ("test_skipme", Some(Outcome::Skipped)));
         assert!(!skipped[0].1.contains("does not tell"), "{}", skipped[0].1);
-        let run = parse(include_str!("../tests/data/regrtest/3.13.5-quiet-R-resdenied.txt"), true);
+        let run = parse(include_str!("../../tests/data/regrtest/3.13.5-quiet-R-resdenied.txt"), true);
         let skipped = run.quiet_skipped(&strings(&["test_ok", "test_resdenied"]), &["test_ok"]);
         assert_eq!(skipped.len(), 1);
         assert_eq!(skipped[0].0.outcome, Some(Outcome::ResourceDenied));
@@ -3785,11 +3788,11 @@ mod tests {
     /// without its summary may have stopped anywhere. A package whose modules ran is no test.
     #[test]
     fn quiet_skips_need_quiet_output_with_its_summary() {
-        let quiet = include_str!("../tests/data/regrtest/3.13.5-quiet-R-skip.txt");
+        let quiet = include_str!("../../tests/data/regrtest/3.13.5-quiet-R-skip.txt");
         let selected = strings(&["test_ok", "test_skipme", "test_asyncio"]);
         let cut = quiet.find("== Tests result").expect("a summary");
         assert!(parse(&quiet[..cut], true).quiet_skipped(&selected, &["test_ok"]).is_empty());
-        let run = parse(include_str!("../tests/data/regrtest/3.13.5-seq-R-sigint.txt"), true);
+        let run = parse(include_str!("../../tests/data/regrtest/3.13.5-seq-R-sigint.txt"), true);
         assert!(run.quiet_skipped(&selected, &[]).is_empty(), "progress lines name every test");
         let run = parse(quiet, true);
         let skipped = run.quiet_skipped(&selected, &["test_ok", "test_asyncio.test_tasks"]);
@@ -3883,10 +3886,10 @@ mod tests {
     fn golden_tests_a_sigint_left_unstarted_are_not_run() {
         // 3.11.2's quiet output counts the test that passed nowhere.
         for (input, interrupted, total) in [
-            (include_str!("../tests/data/regrtest/3.11.2-seq-R-sigint.txt"), Some("test_sleep"), 4),
-            (include_str!("../tests/data/regrtest/3.13.5-seq-R-sigint.txt"), Some("test_sleep"), 4),
-            (include_str!("../tests/data/regrtest/3.11.2-quiet-R-sigint.txt"), None, 3),
-            (include_str!("../tests/data/regrtest/3.13.5-quiet-R-sigint.txt"), None, 4),
+            (include_str!("../../tests/data/regrtest/3.11.2-seq-R-sigint.txt"), Some("test_sleep"), 4),
+            (include_str!("../../tests/data/regrtest/3.13.5-seq-R-sigint.txt"), Some("test_sleep"), 4),
+            (include_str!("../../tests/data/regrtest/3.11.2-quiet-R-sigint.txt"), None, 3),
+            (include_str!("../../tests/data/regrtest/3.13.5-quiet-R-sigint.txt"), None, 4),
         ] {
             let run = parse(input, true);
             assert_eq!(outcome(&run, "test_reflonly"), Outcome::NotRun);
@@ -3902,8 +3905,8 @@ mod tests {
             assert_eq!(run.summary.and_then(|s| s.total_tests), Some(total));
         }
         for input in [
-            include_str!("../tests/data/regrtest/3.11.2-j2-R-sigint.txt"),
-            include_str!("../tests/data/regrtest/3.13.5-j2-R-sigint.txt"),
+            include_str!("../../tests/data/regrtest/3.11.2-j2-R-sigint.txt"),
+            include_str!("../../tests/data/regrtest/3.13.5-j2-R-sigint.txt"),
         ] {
             let run = parse(input, true);
             assert_eq!(outcome(&run, "test_sleep"), Outcome::NotRun, "the worker's test, named only as omitted");
@@ -4156,7 +4159,7 @@ mod tests {
 
     #[test]
     fn truncated_golden_input_never_panics() {
-        let input = include_str!("../tests/data/regrtest/3.12.1-j2-rerun.txt").as_bytes();
+        let input = include_str!("../../tests/data/regrtest/3.12.1-j2-rerun.txt").as_bytes();
         for cut in (0..input.len()).step_by(37) {
             let mut p = Parser::new();
             for line in input[..cut].split(|&b| b == b'\n') {
