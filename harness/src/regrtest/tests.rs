@@ -1,0 +1,1624 @@
+//! The parser's tests on whole outputs: regrtest's real output of every version and layout
+//! (`harness/tests/data/regrtest/`), hand-built lines from CPython's sources, and hostile input.
+
+use super::text::{decode_line, CappedText};
+use super::*;
+
+fn parse(input: &str, run_completed: bool) -> ParsedRun {
+    let mut p = Parser::new();
+    for line in input.split_inclusive('\n') {
+        p.feed_line(line.as_bytes());
+    }
+    p.finish(run_completed)
+}
+
+fn test<'a>(run: &'a ParsedRun, name: &str) -> &'a TestResult {
+    run.tests.iter().find(|t| t.name == name).unwrap_or_else(|| panic!("no test {name} in {:#?}", run.tests))
+}
+
+#[test]
+fn tracebacks_printed_with_a_result_line_are_kept() {
+    let run = parse(
+        "0:00:00 load avg: 0.10 Run 2 tests sequentially\n\
+         0:00:00 load avg: 0.10 [1/2] test_fail\n\
+         test test_fail failed -- Traceback (most recent call last):\n\
+         \x20 File \"/tmp/t/test_fail.py\", line 5, in test_one\n\
+         \x20   self.assertEqual(1, 2)\n\
+         AssertionError: 1 != 2\n\
+         \n\
+         0:00:00 load avg: 0.10 [2/2/1] test_crash -- test_fail failed\n\
+         test test_crash crashed -- Traceback (most recent call last):\n\
+         \x20 File \"/usr/lib/python3.11/test/libregrtest/runtest.py\", line 355, in _runtest_inner\n\
+         KeyError: 'x'\n\
+         \n\
+         During handling of the above exception, another exception occurred:\n\
+         \n\
+         Traceback (most recent call last):\n\
+         \x20 File \"/tmp/t/test_crash.py\", line 3, in <module>\n\
+         Exception: errors while loading tests\n\
+         \n\
+         test_crash failed (uncaught exception)\n\
+         \n\
+         == Tests result: FAILURE ==\n",
+        true,
+    );
+    let fail = test(&run, "test_fail");
+    assert_eq!(fail.traceback_method.as_deref(), Some("test_one"));
+    let text = fail.traceback.as_deref().unwrap();
+    assert!(
+        text.starts_with("Traceback (most recent call last):\n") && text.ends_with("AssertionError: 1 != 2"),
+        "{text}"
+    );
+    let crash = test(&run, "test_crash");
+    assert_eq!(crash.traceback_method, None, "a crash's first frame is regrtest's");
+    let text = crash.traceback.as_deref().unwrap();
+    assert!(text.contains("During handling") && text.ends_with("Exception: errors while loading tests"), "{text}");
+    assert_eq!(crash.outcome, Some(Outcome::UncaughtException));
+}
+
+/// Real 3.13.5 output: a decorated test method fails (the first frame is the decorator's
+/// `wrapper`), and a `setUp` fails (no frame is the method).
+#[test]
+fn the_traceback_names_the_test_method_not_a_wrapper_or_fixture() {
+    let run = parse(
+        "0:00:00 load avg: 1.18 Run 2 tests sequentially in a single process\n\
+         0:00:00 load avg: 1.18 [1/2] test_qa_deco\n\
+         test test_qa_deco failed -- Traceback (most recent call last):\n\
+         \x20 File \"/tmp/qa-313/td/test_qa_deco.py\", line 11, in wrapper\n\
+         \x20   return f(*a, **k)\n\
+         \x20 File \"/tmp/qa-313/td/test_qa_deco.py\", line 17, in test_wrapped\n\
+         \x20   self.assertEqual(1, 2)\n\
+         \x20   ~~~~~~~~~~~~~~~~^^^^^^\n\
+         AssertionError: 1 != 2\n\
+         0:00:00 load avg: 1.18 [1/2/1] test_qa_deco failed (1 failure)\n\
+         0:00:00 load avg: 1.18 [2/2/1] test_qa_helper\n\
+         \n\
+         test test_qa_helper failed -- Traceback (most recent call last):\n\
+         \x20 File \"/tmp/qa-313/td/test_qa_helper.py\", line 4, in setUp\n\
+         \x20   raise RuntimeError(\"setup broke\")\n\
+         RuntimeError: setup broke\n\
+         \n\
+         0:00:00 load avg: 1.18 [2/2/2] test_qa_helper failed (1 error)\n",
+        false,
+    );
+    assert_eq!(test(&run, "test_qa_deco").traceback_method.as_deref(), Some("test_wrapped"));
+    assert_eq!(test(&run, "test_qa_helper").traceback_method, None);
+    assert!(test(&run, "test_qa_helper").traceback.as_deref().is_some_and(|t| t.contains("in setUp")));
+    // A chained exception's frames are not the method's.
+    let run = parse(
+        "0:00:00 load avg: 0.10 [1/1] test_x\n\
+         test test_x failed -- Traceback (most recent call last):\n\
+         \x20 File \"/t/test_x.py\", line 4, in setUp\n\
+         KeyError: 'k'\n\
+         \n\
+         During handling of the above exception, another exception occurred:\n\
+         \n\
+         Traceback (most recent call last):\n\
+         \x20 File \"/t/test_x.py\", line 9, in test_helper_in_setup\n\
+         RuntimeError: x\n",
+        false,
+    );
+    assert_eq!(test(&run, "test_x").traceback_method, None);
+}
+
+#[test]
+fn a_skipped_files_reason_is_kept() {
+    let run = parse(
+        "0:00:00 load avg: 0.10 Run tests in parallel using 2 child processes\n\
+         0:00:00 load avg: 0.10 [1/2] test_skipmod skipped\n\
+         test_skipmod skipped -- not on this platform\n\
+         0:00:00 load avg: 0.10 [2/2] test_ok passed\n\
+         \n\
+         == Tests result: SUCCESS ==\n",
+        true,
+    );
+    let skipped = test(&run, "test_skipmod");
+    assert_eq!(skipped.outcome, Some(Outcome::Skipped));
+    assert_eq!(skipped.skip_reason.as_deref(), Some("not on this platform"));
+    assert_eq!(test(&run, "test_ok").skip_reason, None);
+}
+
+#[test]
+fn a_child_regrtests_output_quoted_by_a_test_makes_no_test() {
+    // test_regrtest's failure messages quote the output of the regrtest runs it starts.
+    let run = parse(
+        "0:00:00 load avg: 0.10 Run 2 tests sequentially\n\
+         0:00:00 load avg: 0.10 [1/2] test_echo\n\
+         AssertionError: unexpected output:\n\
+         0:00:00 load avg: 0.10 [1/1] test_regrtest_huntrleaks\n\
+         beginning 6 repetitions\n\
+         test_regrtest_huntrleaks leaked [1, 1, 1] references, sum=3\n\
+         test_regrtest_huntrleaks failed (reference leak)\n\
+         0:00:01 load avg: 0.10 [2/2/1] test_b -- test_echo failed\n\
+         test_b passed\n\
+         == Tests result: FAILURE ==\n\
+         1 test failed:\n    test_echo\n\
+         1 test OK.\n",
+        true,
+    );
+    let names: Vec<&str> = run.tests.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(names, ["test_echo", "test_b"]);
+    assert_eq!(test(&run, "test_echo").references, None);
+    assert_eq!(test(&run, "test_echo").outcome, Some(Outcome::Failed));
+}
+
+#[test]
+fn a_child_regrtest_running_in_parallel_leaves_the_run_sequential() {
+    // A test runs `python -m test -j1 test_inner`, whose output shares our pipe.
+    let mut p = Parser::new();
+    for line in [
+        "0:00:00 load avg: 0.10 Run 2 tests sequentially",
+        "0:00:00 load avg: 0.10 [1/2] test_outer",
+        "0:00:00 load avg: 0.10 Run 1 test in parallel using 1 child process",
+        "0:00:00 load avg: 0.10 [1/1] test_inner passed",
+    ] {
+        p.feed_line(line.as_bytes());
+    }
+    assert_eq!(p.current_test(), Some("test_outer"), "the hang watch still knows the running test");
+    p.feed_line(b"0:00:05 load avg: 0.10 [2/2] test_b");
+    let run = p.finish(true);
+    assert_eq!(names(&run), ["test_outer", "test_b"]);
+}
+
+fn outcome(run: &ParsedRun, name: &str) -> Outcome {
+    test(run, name).outcome.expect("finish() resolves every outcome")
+}
+
+fn leak(deltas: &[i64], sum: i64, failing: bool) -> Option<LeakLine> {
+    Some(LeakLine { deltas: deltas.to_vec(), sum, failing })
+}
+
+fn names(run: &ParsedRun) -> Vec<&str> {
+    run.tests.iter().map(|t| t.name.as_str()).collect()
+}
+
+fn strings(list: &[&str]) -> Vec<String> {
+    list.iter().map(|s| s.to_string()).collect()
+}
+
+// --- Real captured output, CPython 3.11.2 (Debian python3.11-dbg) --------------------------
+
+#[test]
+fn golden_3_11_2_sequential_refleaks_failures_and_skips() {
+    let run = parse(include_str!("../../tests/data/regrtest/3.11.2-seq-R.txt"), true);
+    assert_eq!(
+        names(&run),
+        [
+            "test_ok",
+            "test_leaky",
+            "test_reflonly",
+            "test_failing",
+            "test_skipme",
+            "test_envchange",
+            "test_empty",
+            "test_uncaught",
+            "test_resdenied"
+        ]
+    );
+    assert_eq!(outcome(&run, "test_ok"), Outcome::Passed);
+    assert_eq!(outcome(&run, "test_leaky"), Outcome::ReferenceLeak);
+    assert_eq!(outcome(&run, "test_reflonly"), Outcome::ReferenceLeak);
+    assert_eq!(outcome(&run, "test_failing"), Outcome::Failed);
+    assert_eq!(outcome(&run, "test_skipme"), Outcome::Skipped);
+    assert_eq!(outcome(&run, "test_envchange"), Outcome::EnvChanged);
+    assert_eq!(outcome(&run, "test_empty"), Outcome::RanNoTests);
+    assert_eq!(outcome(&run, "test_uncaught"), Outcome::UncaughtException);
+    // The last test's result is the standalone line after the loop.
+    assert_eq!(outcome(&run, "test_resdenied"), Outcome::ResourceDenied);
+    assert_eq!(test(&run, "test_resdenied").result_text.as_deref(), Some("test_resdenied skipped (resource denied)"));
+
+    let leaky = test(&run, "test_leaky");
+    assert_eq!(leaky.references, leak(&[5, 5, 5], 15, true));
+    assert_eq!(leaky.memory_blocks, leak(&[5, 5, 5], 15, true));
+    assert_eq!(leaky.file_descriptors, leak(&[1, 1, 1], 3, true));
+    assert_eq!(leaky.repetitions, Some(6));
+    assert_eq!(leaky.attempts, 1);
+    assert_eq!(leaky.result_text.as_deref(), Some("test_leaky failed (reference leak)"));
+    let reflonly = test(&run, "test_reflonly");
+    assert_eq!(reflonly.references, leak(&[1, 1, 1], 3, true));
+    assert_eq!(reflonly.file_descriptors, None);
+    assert_eq!(test(&run, "test_failing").result_text.as_deref(), Some("test_failing failed (1 error, 1 failure)"));
+    assert_eq!(test(&run, "test_ok").references, None);
+    assert_eq!(test(&run, "test_ok").result_text, None);
+    // -R never got to "beginning" for tests that failed to import or skipped at import.
+    assert_eq!(test(&run, "test_skipme").repetitions, None);
+
+    let summary = run.summary.expect("summary");
+    assert_eq!(summary.result.as_deref(), Some("FAILURE"));
+    assert_eq!(summary.failed, strings(&["test_failing", "test_leaky", "test_reflonly", "test_uncaught"]));
+    assert_eq!(summary.env_changed, strings(&["test_envchange"]));
+    assert_eq!(summary.skipped, strings(&["test_resdenied", "test_skipme"]));
+    assert_eq!(summary.run_no_tests, strings(&["test_empty"]));
+    assert_eq!(summary.passed_count, Some(1));
+    assert_eq!(summary.total_tests, Some(9));
+    assert_eq!(summary.total_duration.as_deref(), Some("454 ms"));
+}
+
+#[test]
+fn golden_3_11_2_parallel_refleaks_crash_and_heartbeats() {
+    let input = include_str!("../../tests/data/regrtest/3.11.2-j2-R.txt");
+    let run = parse(input, true);
+    assert_eq!(names(&run)[..3], ["test_slow", "test_slow2", "test_ok"]);
+    assert_eq!(run.tests.len(), 12);
+    assert_eq!(outcome(&run, "test_slow"), Outcome::Passed);
+    assert_eq!(outcome(&run, "test_slow2"), Outcome::Passed);
+    assert_eq!(test(&run, "test_slow2").result_text.as_deref(), Some("test_slow2 passed"));
+    assert_eq!(outcome(&run, "test_leaky"), Outcome::ReferenceLeak);
+    assert_eq!(outcome(&run, "test_crash"), Outcome::Crashed);
+    assert_eq!(test(&run, "test_crash").result_text.as_deref(), Some("test_crash crashed (Exit code -11)"));
+    // The worker's output after its result: faulthandler's dump, to its last line.
+    let dump = test(&run, "test_crash").faulthandler.as_deref().unwrap_or_default();
+    assert!(dump.starts_with("Fatal Python error: Segmentation fault\n\nCurrent thread 0x"), "{dump}");
+    assert!(dump.contains("\n  File \"/tmp/rt/tests/test_crash.py\", line 4 in test_segv\n"), "{dump}");
+    assert!(dump.ends_with("\n\nExtension modules: _testcapi (total: 1)"), "{dump}");
+    assert_eq!(test(&run, "test_reflonly").faulthandler, None, "the next test's output is its own");
+    assert_eq!(outcome(&run, "test_resdenied"), Outcome::ResourceDenied);
+    assert_eq!(outcome(&run, "test_envchange"), Outcome::EnvChanged);
+    assert_eq!(outcome(&run, "test_empty"), Outcome::RanNoTests);
+    assert_eq!(outcome(&run, "test_uncaught"), Outcome::UncaughtException);
+    // The worker's output follows its progress line, so "beginning" and the leak lines
+    // belong to the test just reported.
+    let leaky = test(&run, "test_leaky");
+    assert_eq!(leaky.references, leak(&[5, 5, 5], 15, true));
+    assert_eq!(leaky.memory_blocks, None);
+    assert_eq!(leaky.file_descriptors, leak(&[1, 1, 1], 3, true));
+    assert_eq!(leaky.repetitions, Some(6));
+    assert_eq!(test(&run, "test_slow").repetitions, Some(6));
+    assert_eq!(test(&run, "test_reflonly").references, leak(&[1, 1, 1], 3, true));
+    let summary = run.summary.expect("summary");
+    assert_eq!(summary.total_tests, Some(12));
+    assert_eq!(summary.failed.len(), 5);
+}
+
+#[test]
+fn output_belongs_to_the_announced_test_or_to_the_last_result_in_parallel_mode() {
+    let mut p = Parser::new();
+    assert_eq!(p.output_owner(), None);
+    p.feed_line(b"0:00:00 load avg: 0.10 [1/2] test_a");
+    p.feed_line(b"==12==ERROR: AddressSanitizer: heap-buffer-overflow on address 0x1");
+    assert_eq!(p.output_owner(), Some("test_a"));
+    p.feed_line(b"0:00:01 load avg: 0.10 [2/2] test_b");
+    assert_eq!(p.output_owner(), Some("test_b"));
+
+    let mut p = Parser::new();
+    p.feed_line(b"Run tests in parallel using 2 child processes");
+    p.feed_line(b"0:00:30 load avg: 0.50 running: test_slow (30.0 sec), test_fast (30.0 sec)");
+    assert_eq!(p.output_owner(), None, "a running list names no owner");
+    p.feed_line(b"0:00:31 load avg: 0.50 [1/2/1] test_fast crashed (Exit code -6) -- running: test_slow (31 sec)");
+    assert_eq!(p.output_owner(), Some("test_fast"), "the worker's output follows its result line");
+    p.feed_line(b"0:00:32 load avg: 0.50 running: test_slow (32.0 sec)");
+    assert_eq!(p.output_owner(), Some("test_fast"));
+    p.feed_line(b"0:00:40 load avg: 0.50 [2/2] test_slow passed (40.0 sec)");
+    assert_eq!(p.output_owner(), Some("test_slow"));
+    p.feed_line(b"== Tests result: FAILURE ==");
+    assert_eq!(p.output_owner(), None);
+}
+
+#[test]
+fn current_test_in_parallel_mode_follows_running_lists() {
+    let input = include_str!("../../tests/data/regrtest/3.11.2-j2-R.txt");
+    let mut p = Parser::new();
+    let mut lines = input.lines();
+    for line in lines.by_ref() {
+        p.feed_line(line.as_bytes());
+        if line.ends_with("child processes") {
+            break;
+        }
+    }
+    assert_eq!(p.current_test(), None, "nothing known to be running yet");
+    p.feed_line(lines.next().expect("heartbeat").as_bytes());
+    assert_eq!(p.current_test(), Some("test_slow"));
+    // "[ 1/12] test_slow2 passed (33.1 sec) -- running: test_slow (33.2 sec)"
+    p.feed_line(lines.next().expect("progress").as_bytes());
+    assert_eq!(p.current_test(), Some("test_slow"));
+    for line in lines.by_ref() {
+        p.feed_line(line.as_bytes());
+        if line.contains("[12/12]") {
+            break;
+        }
+    }
+    assert_eq!(p.current_test(), None, "a result without a running list says nothing");
+    assert!(p.saw_huntrleaks());
+}
+
+#[test]
+fn golden_3_11_2_in_process_rerun_counts_attempts_and_takes_final_outcome() {
+    let run = parse(include_str!("../../tests/data/regrtest/3.11.2-seq-R-rerun.txt"), true);
+    assert_eq!(names(&run), ["test_ok", "test_flaky", "test_failing", "test_reflonly"]);
+    assert_eq!(test(&run, "test_ok").attempts, 1);
+    let flaky = test(&run, "test_flaky");
+    assert_eq!(flaky.attempts, 2);
+    assert_eq!(flaky.outcome, Some(Outcome::Passed));
+    assert_eq!(flaky.result_text, None, "the in-process re-run prints no result string");
+    let failing = test(&run, "test_failing");
+    assert_eq!(failing.attempts, 2);
+    assert_eq!(failing.outcome, Some(Outcome::Failed));
+    assert_eq!(
+        failing.failed_methods,
+        strings(&[
+            "test_error (test_failing.TestFailing.test_error)",
+            "test_fail (test_failing.TestFailing.test_fail)"
+        ])
+    );
+    // 3.11.2's re-run matched no test method, so regrtest lists it under "run no tests";
+    // the leak lines are the first attempt's, kept apart.
+    let reflonly = test(&run, "test_reflonly");
+    assert_eq!(reflonly.attempts, 2);
+    assert_eq!(reflonly.outcome, Some(Outcome::RanNoTests));
+    assert_eq!(reflonly.references, None);
+    let first = reflonly.first_run.as_ref().expect("the run before the re-run");
+    assert_eq!((first.outcome, &first.references), (Outcome::ReferenceLeak, &leak(&[1, 1, 1], 3, true)));
+    assert_eq!(test(&run, "test_flaky").first_run.as_ref().map(|f| f.outcome), Some(Outcome::Failed));
+    assert_eq!(test(&run, "test_ok").first_run, None);
+    let summary = run.summary.expect("summary");
+    assert_eq!(summary.result.as_deref(), Some("FAILURE then FAILURE"));
+    assert_eq!(summary.failed_again, strings(&["test_failing"]));
+    assert_eq!(summary.failed, strings(&["test_failing"]));
+    assert_eq!(summary.rerun, strings(&["test_failing", "test_flaky", "test_reflonly"]));
+    assert_eq!(summary.passed_count, Some(2));
+    assert_eq!(summary.total_tests, Some(4), "from the first run, not the re-run");
+}
+
+/// A test that leaked only in its first run, re-run in-process (3.11.2) or in a worker
+/// (3.13): its leak lines are the re-run's (none), the first run's are kept apart.
+#[test]
+fn golden_rerun_that_passes_has_no_leak_lines_of_the_first_run() {
+    for (input, first_lines) in [
+        (include_str!("../../tests/data/regrtest/3.11.2-seq-R-rerun-firstref.txt"), 1),
+        (include_str!("../../tests/data/regrtest/3.13.5-seq-R-rerun-firstref.txt"), 2),
+    ] {
+        let run = parse(input, true);
+        let firstref = test(&run, "test_firstref");
+        assert_eq!((firstref.outcome, firstref.attempts), (Some(Outcome::Passed), 2));
+        assert_eq!((&firstref.references, &firstref.memory_blocks), (&None, &None));
+        let first = firstref.first_run.as_ref().expect("the run before the re-run");
+        assert_eq!(first.outcome, Outcome::ReferenceLeak);
+        assert_eq!(first.references, leak(&[1, 1, 1], 3, true));
+        let expected = ["references [1, 1, 1]", "memory blocks [1, 1, 1]"][..first_lines].join(", ");
+        assert_eq!(first.failing_leaks(), Some(expected));
+        let view = firstref.as_first_run().expect("a first run");
+        assert_eq!((view.outcome, &view.references), (Some(Outcome::ReferenceLeak), &first.references));
+        assert_eq!(test(&run, "test_ok").as_first_run(), None);
+    }
+}
+
+#[test]
+fn killed_during_rerun_leaves_the_rerun_test_unknown() {
+    let input = include_str!("../../tests/data/regrtest/3.11.2-seq-R-rerun.txt");
+    let cut = input.find("ERROR: test_error").expect("the re-run of test_failing prints its errors");
+    let mut p = Parser::new();
+    for line in input[..cut].lines() {
+        p.feed_line(line.as_bytes());
+    }
+    // The first summary is behind us; the in-process re-run is what is running now.
+    assert_eq!(p.current_test(), Some("test_failing"));
+    let run = p.finish(false);
+    let failing = test(&run, "test_failing");
+    assert_eq!((failing.attempts, failing.outcome), (2, Some(Outcome::Unknown)));
+    // Re-run and followed by another re-run: it passed, whatever the first summary said.
+    assert_eq!(outcome(&run, "test_flaky"), Outcome::Passed);
+    assert_eq!(outcome(&run, "test_reflonly"), Outcome::ReferenceLeak);
+    // The first summary's lists are kept, not its result: the run's result is the re-run's
+    // end, which never came.
+    assert_eq!(run.summary.map(|s| s.result), Some(None));
+}
+
+#[test]
+fn golden_3_11_2_parallel_then_in_process_rerun() {
+    let run = parse(include_str!("../../tests/data/regrtest/3.11.2-j2-R-rerun.txt"), true);
+    assert_eq!(names(&run), ["test_flaky", "test_ok", "test_failing", "test_reflonly"]);
+    assert_eq!(outcome(&run, "test_flaky"), Outcome::Passed);
+    assert_eq!(test(&run, "test_flaky").attempts, 2);
+    assert_eq!(outcome(&run, "test_failing"), Outcome::Failed);
+    assert_eq!(test(&run, "test_failing").failed_methods.len(), 2);
+    assert_eq!(outcome(&run, "test_reflonly"), Outcome::RanNoTests);
+    assert_eq!(outcome(&run, "test_ok"), Outcome::Passed);
+    assert_eq!(test(&run, "test_ok").attempts, 1);
+}
+
+#[test]
+fn golden_3_11_2_segfault_kills_sequential_run() {
+    let input = include_str!("../../tests/data/regrtest/3.11.2-seq-R-segv.txt");
+    let mut p = Parser::new();
+    for line in input.lines() {
+        p.feed_line(line.as_bytes());
+    }
+    assert_eq!(p.current_test(), Some("test_crash"));
+    let run = p.finish(false);
+    assert_eq!(names(&run), ["test_ok", "test_reflonly", "test_crash"]);
+    assert_eq!(outcome(&run, "test_ok"), Outcome::Passed);
+    assert_eq!(outcome(&run, "test_reflonly"), Outcome::ReferenceLeak);
+    assert_eq!(outcome(&run, "test_crash"), Outcome::Unknown);
+    assert_eq!(test(&run, "test_crash").repetitions, Some(6));
+    let dump = test(&run, "test_crash").faulthandler.as_deref().unwrap_or_default();
+    assert!(dump.starts_with("Fatal Python error: Segmentation fault\n"), "{dump}");
+    assert!(dump.contains("line 4 in test_segv"), "{dump}");
+    assert_eq!(run.summary, None);
+}
+
+#[test]
+fn golden_3_11_2_verbose_failures_go_to_the_running_test() {
+    let run = parse(include_str!("../../tests/data/regrtest/3.11.2-seq-verbose.txt"), true);
+    assert_eq!(names(&run), ["test_ok", "test_failing", "test_skipme"]);
+    assert_eq!(
+        test(&run, "test_failing").failed_methods,
+        strings(&[
+            "test_error (test_failing.TestFailing.test_error)",
+            "test_fail (test_failing.TestFailing.test_fail)"
+        ])
+    );
+    assert!(test(&run, "test_ok").failed_methods.is_empty());
+    assert_eq!(outcome(&run, "test_skipme"), Outcome::Skipped);
+    assert_eq!(run.summary.and_then(|s| s.total_tests), Some(3));
+}
+
+/// (class, method, outcome, detail) of every method of `test`.
+fn methods<'a>(run: &'a ParsedRun, name: &str) -> Vec<(&'a str, &'a str, MethodOutcome, Option<&'a str>)> {
+    test(run, name)
+        .methods
+        .iter()
+        .map(|m| (m.class.as_str(), m.name.as_str(), m.outcome, m.detail.as_deref()))
+        .collect()
+}
+
+#[test]
+fn verbose_method_lines_in_every_layout_and_version() {
+    use MethodOutcome::*;
+    let plain = "test_methods.Plain";
+    let expected = [
+        (plain, "test_docstring", Passed, None),
+        (plain, "test_errors", Error, None),
+        (plain, "test_expected", ExpectedFailure, None),
+        (plain, "test_fails", Failed, None),
+        (plain, "test_ok", Passed, None),
+        (plain, "test_prints", Passed, None),
+        (plain, "test_skipped", Skipped, Some("'not here'")),
+        (plain, "test_unexpected", UnexpectedSuccess, None),
+        ("test_methods.Sub", "test_subtests", Failed, None),
+        ("test_methods.Sub", "test_subtests_pass", Passed, None),
+    ];
+    for (file, input) in [
+        ("3.11.2-seq-verbose-methods", include_str!("../../tests/data/regrtest/3.11.2-seq-verbose-methods.txt")),
+        ("3.11.2-j2-R-verbose-methods", include_str!("../../tests/data/regrtest/3.11.2-j2-R-verbose-methods.txt")),
+        ("3.12.1-seq-verbose-methods", include_str!("../../tests/data/regrtest/3.12.1-seq-verbose-methods.txt")),
+        ("3.13.0-j2-verbose-methods", include_str!("../../tests/data/regrtest/3.13.0-j2-verbose-methods.txt")),
+    ] {
+        let run = parse(input, true);
+        assert_eq!(names(&run), ["test_methods"], "{file}");
+        assert_eq!(methods(&run, "test_methods"), expected, "{file}");
+        let traceback = |name: &str| {
+            test(&run, "test_methods").methods.iter().find(|m| m.name == name).and_then(|m| m.traceback.clone())
+        };
+        let fails = traceback("test_fails").unwrap_or_default();
+        assert!(fails.starts_with("Traceback (most recent call last):"), "{file}: {fails}");
+        assert!(fails.ends_with("AssertionError: 1 != 2"), "{file}: {fails}");
+        assert!(traceback("test_errors").is_some_and(|t| t.ends_with("RuntimeError: boom")), "{file}");
+        assert!(traceback("test_subtests").is_some_and(|t| t.contains("AssertionError: 2 not less than 2")));
+        assert_eq!(traceback("test_ok"), None);
+        assert_eq!(outcome(&run, "test_methods"), Outcome::Failed, "{file}");
+    }
+}
+
+/// Methods named with dots, dashes and spaces (`setattr(Cls, "test_case-1.5 x", f)`), a
+/// nested class's, a failing subtest's and a doctest of a class, as unittest names them: the
+/// method is what the id repeats after the class path, not what follows its last dot.
+#[test]
+fn golden_method_names_with_dots_dashes_and_spaces() {
+    use MethodOutcome::*;
+    let odd = "test_odd_names.Odd";
+    let expected = [
+        (odd, "test_case-1.5 x", Failed, None),
+        (odd, "test_dotted.name", Failed, None),
+        (odd, "test_ok-2 y", Passed, None),
+        (odd, "test_plain_fails", Failed, None),
+        (odd, "test_subtests", Failed, None),
+        ("test_odd_names.Outer.Inner", "test_nested", Failed, None),
+        ("test_odd_names.Doc", "func", Failed, None),
+    ];
+    for (file, input) in [
+        ("3.11.2-seq-verbose-odd-names", include_str!("../../tests/data/regrtest/3.11.2-seq-verbose-odd-names.txt")),
+        ("3.13.5-j2-verbose-odd-names", include_str!("../../tests/data/regrtest/3.13.5-j2-verbose-odd-names.txt")),
+    ] {
+        let run = parse(input, true);
+        assert_eq!(methods(&run, "test_odd_names"), expected, "{file}");
+        let result = test(&run, "test_odd_names");
+        let traceback = |name: &str| result.methods.iter().find(|m| m.name == name).and_then(|m| m.traceback.clone());
+        assert!(traceback("test_case-1.5 x").is_some_and(|t| t.ends_with("+ b")), "{file}");
+        assert!(traceback("test_nested").is_some_and(|t| t.ends_with("AssertionError: nested")), "{file}");
+        assert_eq!(result.failed_methods.len(), 6, "{file}");
+    }
+    assert_eq!(
+        method_description("test_s (test_x.C.test_s) [msg] (i=1)"),
+        Some(("test_s", "test_x.C", Some("[msg] (i=1)")))
+    );
+    assert_eq!(method_description("a (b) (m.C.a (b))"), Some(("a (b)", "m.C", None)));
+    assert_eq!(method_description("test_f (m.f.<locals>.C.test_f)"), Some(("test_f", "m.f.<locals>.C", None)));
+    for not_one in ["test_a (m.C.test_b)", "test_a (C.test_a)", "test_a (m.C-1.test_a)", " x (m.C. x)", "a (m.C.a)x"] {
+        assert_eq!(method_description(not_one), None, "{not_one}");
+    }
+    assert_eq!(class_in_module("test_x", "test.test_x.Outer.Inner"), "Outer.Inner");
+    assert_eq!(class_in_module("test_x", "test_x.C"), "C");
+    assert_eq!(class_in_module("test_asyncio", "test.test_asyncio.test_tasks.TaskTests"), "TaskTests");
+    assert_eq!(class_in_module("test_thread", "test.lock_tests.LockTests"), "LockTests");
+    assert_eq!(class_in_module("test_x", "test_x"), "test_x");
+}
+
+#[test]
+fn refleak_repetitions_and_reruns_keep_the_last_result_of_each_method() {
+    let run = parse(include_str!("../../tests/data/regrtest/3.11.2-seq-R-rerun.txt"), true);
+    // Failed in the first run (only its FAIL header names it), passed in the re-run's six
+    // repetitions, whose lines follow the dots of `-R`.
+    assert_eq!(methods(&run, "test_flaky"), [("test_flaky.TestFlaky", "test_flaky", MethodOutcome::Passed, None)]);
+    let failing = methods(&run, "test_failing");
+    assert_eq!(
+        failing.iter().map(|m| (m.1, m.2)).collect::<Vec<_>>(),
+        [("test_error", MethodOutcome::Error), ("test_fail", MethodOutcome::Failed)]
+    );
+}
+
+#[test]
+fn method_status_after_output_without_a_newline_and_docstrings_in_the_error_list() {
+    let run = parse(
+        "0:00:00 load avg: 0.01 [1/1] test_m\n\
+         test_dots (test_m.T.test_dots) ... ...ok\n\
+         test_words (test_m.T.test_words) ... hellook\n\
+         test_book (test_m.T.test_book) ... \n\
+         the book\n\
+         FAIL\n\
+         test_doc (test_m.T.test_doc)\n\
+         Check that two equals three. ... FAIL\n\
+         \n\
+         ======================================================================\n\
+         FAIL: test_book (test_m.T.test_book)\n\
+         ----------------------------------------------------------------------\n\
+         Traceback (most recent call last):\n\
+         AssertionError: book\n\
+         \n\
+         ======================================================================\n\
+         FAIL: test_doc (test_m.T.test_doc)\n\
+         Check that two equals three.\n\
+         ----------------------------------------------------------------------\n\
+         Traceback (most recent call last):\n\
+         AssertionError: 2 != 3\n\
+         \n\
+         ----------------------------------------------------------------------\n\
+         Ran 4 tests in 0.001s\n\
+         \n\
+         test_m failed (2 failures)\n",
+        true,
+    );
+    let methods = &test(&run, "test_m").methods;
+    let got: Vec<(&str, MethodOutcome)> = methods.iter().map(|m| (m.name.as_str(), m.outcome)).collect();
+    use MethodOutcome::*;
+    assert_eq!(got, [("test_dots", Passed), ("test_words", Passed), ("test_book", Failed), ("test_doc", Failed)]);
+    let traceback = |name: &str| methods.iter().find(|m| m.name == name).and_then(|m| m.traceback.clone());
+    assert_eq!(traceback("test_doc").as_deref(), Some("Traceback (most recent call last):\nAssertionError: 2 != 3"));
+    assert_eq!(traceback("test_book").as_deref(), Some("Traceback (most recent call last):\nAssertionError: book"));
+}
+
+#[test]
+fn a_progress_line_glued_to_test_output_is_read() {
+    let run = parse(
+        "0:00:00 load avg: 0.01 [1/2] test_a\n\
+         beginning 6 repetitions\n\
+         test_a leaked [1, 1, 1] references, sum=3\n\
+         ......0:00:01 load avg: 0.01 [2/2/1] test_b -- test_a failed (reference leak)\n\
+         partial0:00:02 load avg: 0.01 [2/2/1] test_b passed\n",
+        true,
+    );
+    assert_eq!(names(&run), ["test_a", "test_b"]);
+    assert_eq!(outcome(&run, "test_a"), Outcome::ReferenceLeak);
+    assert_eq!(outcome(&run, "test_b"), Outcome::Passed);
+}
+
+#[test]
+fn leak_lines_that_name_another_test_are_that_tests_output() {
+    let run = parse(
+        "0:00:00 load avg: 0.01 [1/2] test_a\n\
+         0:00:01 load avg: 0.01 [2/2] test_b -- test_a passed\n\
+         test_a leaked [1, 1, 1] references, sum=3\n\
+         xtest_b leaked [2, 2, 2] memory blocks, sum=6\n",
+        true,
+    );
+    assert_eq!(test(&run, "test_a").references, None, "printed while test_b ran");
+    assert_eq!(test(&run, "test_b").memory_blocks, leak(&[2, 2, 2], 6, true));
+}
+
+#[test]
+fn method_lines_need_a_test_and_a_consistent_id() {
+    let mut p = Parser::new();
+    // Before any test, and lines that only look alike.
+    p.feed_line(b"test_a (m.C.test_a) ... ok\n");
+    p.feed_line(b"0:00:00 load avg: 0.01 [1/1] test_x\n");
+    p.feed_line(b"test_a (m.C.test_b) ... ok\n");
+    p.feed_line(b"test_y (30.0 sec) ... ok\n");
+    p.feed_line(b"ok\n");
+    // A pending method whose status never comes is not recorded.
+    p.feed_line(b"test_c (m.C.test_c) ... \n");
+    p.feed_line(b"test_d (m.C.test_d)\n");
+    p.feed_line(b"Its docstring ... skipped 'because'\n");
+    p.feed_line(b"test_e (m.C.test_e) ... ok (0.125s)\n");
+    let run = p.finish(false);
+    assert_eq!(
+        methods(&run, "test_x"),
+        [("m.C", "test_d", MethodOutcome::Skipped, Some("'because'")), ("m.C", "test_e", MethodOutcome::Passed, None)]
+    );
+}
+
+#[test]
+fn golden_3_11_2_sequential_timeout_exits_without_summary() {
+    let run = parse(include_str!("../../tests/data/regrtest/3.11.2-seq-timeout.txt"), true);
+    assert_eq!(names(&run), ["test_ok", "test_hang"]);
+    assert_eq!(outcome(&run, "test_ok"), Outcome::Passed);
+    assert_eq!(outcome(&run, "test_hang"), Outcome::TimedOut);
+    assert_eq!(run.summary, None);
+}
+
+// --- Real captured output, new libregrtest (pyenv release builds) --------------------------
+
+#[test]
+fn golden_3_12_1_parallel_rerun_in_subprocesses() {
+    let run = parse(include_str!("../../tests/data/regrtest/3.12.1-j2-rerun.txt"), true);
+    assert_eq!(run.tests.len(), 9);
+    let flaky = test(&run, "test_flaky");
+    assert_eq!((flaky.attempts, flaky.outcome), (2, Some(Outcome::Passed)));
+    assert_eq!(flaky.result_text.as_deref(), Some("test_flaky passed"));
+    let failing = test(&run, "test_failing");
+    assert_eq!((failing.attempts, failing.outcome), (2, Some(Outcome::Failed)));
+    assert_eq!(failing.failed_methods.len(), 2);
+    let crash = test(&run, "test_crash");
+    assert_eq!((crash.attempts, crash.outcome), (2, Some(Outcome::Crashed)));
+    assert_eq!(crash.result_text.as_deref(), Some("test_crash worker non-zero exit code (Exit code -11 (SIGSEGV))"));
+    // The re-run's dump, glued to its verbose method line; not the first attempt's.
+    let dump = crash.faulthandler.as_deref().unwrap_or_default();
+    assert!(dump.starts_with("Fatal Python error: Segmentation fault\n"), "{dump}");
+    assert!(dump.contains("unittest/runner.py"), "the verbose re-run's stack: {dump}");
+    assert_eq!(test(&run, "test_envchange").attempts, 2);
+    assert_eq!(outcome(&run, "test_envchange"), Outcome::EnvChanged);
+    assert_eq!(outcome(&run, "test_uncaught"), Outcome::UncaughtException);
+    assert_eq!(outcome(&run, "test_resdenied"), Outcome::ResourceDenied);
+    assert_eq!(test(&run, "test_ok").attempts, 1);
+    let summary = run.summary.expect("summary");
+    assert_eq!(summary.result.as_deref(), Some("FAILURE then FAILURE"));
+    assert_eq!(summary.failed_again, strings(&["test_crash", "test_failing", "test_uncaught"]));
+    assert_eq!(summary.resource_denied, strings(&["test_resdenied"]));
+    assert_eq!(summary.rerun.len(), 5);
+    assert_eq!(summary.total_tests, Some(9));
+    assert_eq!(summary.passed_count, Some(2));
+}
+
+#[test]
+fn golden_3_13_0_sequential_run_then_rerun_in_a_worker() {
+    let input = include_str!("../../tests/data/regrtest/3.13.0-seq-rerun.txt");
+    let run = parse(input, true);
+    assert_eq!(names(&run), ["test_ok", "test_flaky", "test_failing", "test_skipme", "test_empty", "test_resdenied"]);
+    assert_eq!(outcome(&run, "test_ok"), Outcome::Passed);
+    assert_eq!((test(&run, "test_flaky").attempts, outcome(&run, "test_flaky")), (2, Outcome::Passed));
+    assert_eq!(outcome(&run, "test_failing"), Outcome::Failed);
+    assert_eq!(test(&run, "test_failing").attempts, 2);
+    assert_eq!(outcome(&run, "test_empty"), Outcome::RanNoTests);
+    assert_eq!(outcome(&run, "test_resdenied"), Outcome::ResourceDenied);
+    let summary = run.summary.expect("summary");
+    assert_eq!(summary.total_tests, Some(6));
+    assert_eq!(summary.result.as_deref(), Some("FAILURE then FAILURE"));
+}
+
+#[test]
+fn golden_3_11_7_new_layout_parallel_rerun() {
+    let run = parse(include_str!("../../tests/data/regrtest/3.11.7-j2-rerun.txt"), true);
+    assert_eq!(run.tests.len(), 6);
+    assert_eq!((test(&run, "test_flaky").attempts, outcome(&run, "test_flaky")), (2, Outcome::Passed));
+    assert_eq!(outcome(&run, "test_crash"), Outcome::Crashed);
+    assert_eq!(outcome(&run, "test_envchange"), Outcome::EnvChanged);
+    assert_eq!(outcome(&run, "test_skipme"), Outcome::Skipped);
+    assert_eq!(test(&run, "test_skipme").attempts, 1);
+    let summary = run.summary.expect("summary");
+    assert_eq!(summary.failed_again, strings(&["test_crash", "test_failing"]));
+    assert_eq!(summary.total_tests, Some(6));
+}
+
+#[test]
+fn golden_3_12_1_old_refleak_format_in_new_layout() {
+    let run = parse(include_str!("../../tests/data/regrtest/3.12.1-seq-R-fakerefcount.txt"), true);
+    let leaky = test(&run, "test_leaky");
+    assert_eq!(leaky.outcome, Some(Outcome::ReferenceLeak));
+    assert_eq!(leaky.memory_blocks, leak(&[5, 5, 5], 15, true));
+    assert_eq!(leaky.repetitions, Some(6));
+    // 3.12.1 prints nothing for deltas that do not fail.
+    let fine = test(&run, "test_fine");
+    assert_eq!((fine.outcome, fine.references.clone()), (Some(Outcome::Passed), None));
+    assert_eq!(outcome(&run, "test_failing"), Outcome::Failed);
+}
+
+#[test]
+fn golden_3_13_0_single_process_rerun_is_sequential() {
+    let run = parse(include_str!("../../tests/data/regrtest/3.13.0-single-process-rerun.txt"), true);
+    assert_eq!(names(&run), ["test_ok", "test_flaky", "test_failing", "test_skipme"]);
+    let flaky = test(&run, "test_flaky");
+    assert_eq!((flaky.attempts, flaky.outcome), (2, Some(Outcome::Passed)));
+    let failing = test(&run, "test_failing");
+    assert_eq!((failing.attempts, failing.outcome), (2, Some(Outcome::Failed)));
+    assert_eq!(failing.failed_methods.len(), 2);
+    assert_eq!(test(&run, "test_skipme").attempts, 1);
+    assert_eq!(run.summary.and_then(|s| s.total_tests), Some(4));
+}
+
+#[test]
+fn golden_3_13_0_quiet_mode_has_only_the_summary() {
+    let run = parse(include_str!("../../tests/data/regrtest/3.13.0-quiet.txt"), true);
+    assert_eq!(names(&run), ["test_failing", "test_envchange"]);
+    assert_eq!(outcome(&run, "test_failing"), Outcome::Failed);
+    assert_eq!(outcome(&run, "test_envchange"), Outcome::EnvChanged);
+    assert_eq!(run.summary.and_then(|s| s.total_tests), Some(4));
+}
+
+#[test]
+fn golden_3_13_0_worker_killed_by_its_timeout() {
+    let run = parse(include_str!("../../tests/data/regrtest/3.13.0-j2-timeout.txt"), true);
+    // faulthandler's `--timeout` watchdog ended the worker with `_exit(1)`: timed out, as
+    // sequentially, with regrtest's own line kept.
+    assert_eq!(outcome(&run, "test_hang"), Outcome::TimedOut);
+    assert_eq!(
+        test(&run, "test_hang").result_text.as_deref(),
+        Some("test_hang worker non-zero exit code (Exit code 1)")
+    );
+    let dump = test(&run, "test_hang").faulthandler.as_deref().unwrap_or_default();
+    assert!(dump.starts_with("Timeout (0:00:03)!\nThread 0x00007f0e0a0c6b80 (most recent call first):\n"), "{dump}");
+    assert!(dump.ends_with("line 198 in _run_module_as_main"), "up to the blank line: {dump}");
+    assert_eq!(outcome(&run, "test_ok"), Outcome::Passed);
+}
+
+/// 3.13's words for a worker that died: `worker non-zero exit code (Exit code -6
+/// (SIGABRT))`, which is 3.11's `crashed (Exit code -6)`.
+#[test]
+fn golden_3_13_5_worker_aborted_midway_crashed() {
+    let run = parse(include_str!("../../tests/data/regrtest/3.13.5-j2-R-abort.txt"), true);
+    let crash = test(&run, "test_crash_midway");
+    assert_eq!(crash.outcome, Some(Outcome::Crashed));
+    assert_eq!(
+        crash.result_text.as_deref(),
+        Some("test_crash_midway worker non-zero exit code (Exit code -6 (SIGABRT))")
+    );
+    assert_eq!(crash.repetitions, Some(6));
+    // Glued to `-R`'s dots (`XXFatal Python error: Aborted`).
+    let dump = crash.faulthandler.as_deref().unwrap_or_default();
+    assert!(dump.starts_with("Fatal Python error: Aborted\n\nCurrent thread 0x"), "{dump}");
+    assert!(dump.contains("test_crash_midway.py\", line 16 in test_crash_on_third_repetition\n"), "{dump}");
+    assert!(dump.ends_with("Extension modules: _testinternalcapi (total: 1)"), "{dump}");
+    assert_eq!(outcome(&run, "test_ok"), Outcome::Passed);
+    assert_eq!(test(&run, "test_ok").faulthandler, None);
+}
+
+/// A test that fails in a later `-R` repetition: regrtest prints its failure after the
+/// marks of the repetitions before, on their line (3.11 `.....test X failed -- Traceback
+/// ...`, 3.13 `XXX XXtest X failed -- ...`), sequentially (stderr) and in a `-j` worker's
+/// output alike.
+#[test]
+fn golden_a_failure_in_a_later_repetition_follows_the_repetitions_marks() {
+    for (file, input) in [
+        ("3.11.2-seq-R", include_str!("../../tests/data/regrtest/3.11.2-seq-R-late-doctest.txt")),
+        ("3.11.2-j2-R", include_str!("../../tests/data/regrtest/3.11.2-j2-R-late-doctest.txt")),
+        ("3.13.5-seq-R", include_str!("../../tests/data/regrtest/3.13.5-seq-R-late-doctest.txt")),
+        ("3.13.5-j2-R", include_str!("../../tests/data/regrtest/3.13.5-j2-R-late-doctest.txt")),
+    ] {
+        let run = parse(input, true);
+        let late = test(&run, "test_fail_late_repetition");
+        assert_eq!(late.outcome, Some(Outcome::Failed), "{file}");
+        assert_eq!(late.repetitions, Some(6), "{file}");
+        let traceback = late.traceback.as_deref().unwrap_or_default();
+        assert!(traceback.starts_with("Traceback (most recent call last):\n"), "{file}: {traceback}");
+        assert!(traceback.ends_with("AssertionError: failed on repetition 6"), "{file}: {traceback}");
+        assert_eq!(late.traceback_method.as_deref(), Some("test_fails_in_the_last_repetition"), "{file}");
+        // Without -v, regrtest prints no `FAIL:` header.
+        assert!(late.failed_methods.is_empty(), "{file}");
+        assert_eq!(outcome(&run, "test_ok"), Outcome::Passed, "{file}");
+    }
+    // Verbose, the method lines of the later repetitions follow the marks too (3.13:
+    // `Xtest_fails_in_the_last_repetition (...) ... ok`, ` Xtest_...`).
+    for (file, input) in [
+        ("3.11.2-seq-R-v", include_str!("../../tests/data/regrtest/3.11.2-seq-R-verbose-late-doctest.txt")),
+        ("3.11.2-j2-R-v", include_str!("../../tests/data/regrtest/3.11.2-j2-R-verbose-late-doctest.txt")),
+        ("3.13.5-j2-R-v", include_str!("../../tests/data/regrtest/3.13.5-j2-R-verbose-late-doctest.txt")),
+    ] {
+        let run = parse(input, true);
+        let late = test(&run, "test_fail_late_repetition");
+        assert_eq!(late.outcome, Some(Outcome::Failed), "{file}");
+        let id =
+            "test_fails_in_the_last_repetition (test_fail_late_repetition.FailLate.test_fails_in_the_last_repetition)";
+        assert_eq!(late.failed_methods, [id], "{file}");
+        assert_eq!(
+            methods(&run, "test_fail_late_repetition"),
+            [("test_fail_late_repetition.FailLate", "test_fails_in_the_last_repetition", MethodOutcome::Failed, None)],
+            "{file}"
+        );
+        let traceback = late.methods[0].traceback.as_deref().unwrap_or_default();
+        assert!(traceback.ends_with("AssertionError: failed on repetition 6"), "{file}: {traceback}");
+        assert_eq!(methods(&run, "test_ok"), [("test_ok.TestOk", "test_a", MethodOutcome::Passed, None)], "{file}");
+    }
+    // Each later repetition's verbose line is read, not only the first one's: a method
+    // whose first repetitions fail and last passes.
+    let run = parse(
+        "0:00:00 load avg: 0.10 [1/1] test_x passed\n\
+         beginning 6 repetitions. Showing number of leaks (. for 0 or less, X for 10 or more)\n\
+         123:456\n\
+         test_a (test_x.T.test_a) ... FAIL\n\
+         X1. 2Xtest_a (test_x.T.test_a) ... ok\n",
+        true,
+    );
+    assert_eq!(methods(&run, "test_x"), [("test_x.T", "test_a", MethodOutcome::Passed, None)]);
+}
+
+/// Doctests run by unittest (`doctest.DocTestSuite`): verbose, each is a method, named as
+/// unittest prints it (`bad (test_doctest_fails)` and `Doctest: test_doctest_fails.bad`),
+/// the failing one with its `FAIL:` block, doctest's report of the example included;
+/// without -v, regrtest's traceback has that report and names the doctest.
+#[test]
+fn golden_doctests_are_methods_with_their_report() {
+    const REPORT: &str = "Failed example:\n    1 + 1\nExpected:\n    3\nGot:\n    2";
+    for (file, input) in [
+        ("3.11.2-seq-R", include_str!("../../tests/data/regrtest/3.11.2-seq-R-late-doctest.txt")),
+        ("3.11.2-j2-R", include_str!("../../tests/data/regrtest/3.11.2-j2-R-late-doctest.txt")),
+        ("3.13.5-seq-R", include_str!("../../tests/data/regrtest/3.13.5-seq-R-late-doctest.txt")),
+        ("3.13.5-j2-R", include_str!("../../tests/data/regrtest/3.13.5-j2-R-late-doctest.txt")),
+    ] {
+        let run = parse(input, true);
+        let doctests = test(&run, "test_doctest_fails");
+        assert_eq!(doctests.outcome, Some(Outcome::Failed), "{file}");
+        let traceback = doctests.traceback.as_deref().unwrap_or_default();
+        assert!(traceback.starts_with("Traceback (most recent call last):\n"), "{file}: {traceback}");
+        assert!(traceback.contains("AssertionError: Failed doctest test for test_doctest_fails.bad\n"), "{file}");
+        assert!(traceback.contains("\n\n------"), "{file}: {traceback}");
+        assert!(traceback.ends_with(REPORT), "{file}: {traceback}");
+        assert_eq!(doctests.traceback_method.as_deref(), Some("bad"), "{file}");
+        assert!(doctests.methods.is_empty() && doctests.failed_methods.is_empty(), "{file}");
+    }
+    for (file, input) in [
+        ("3.11.2-seq-R-v", include_str!("../../tests/data/regrtest/3.11.2-seq-R-verbose-late-doctest.txt")),
+        ("3.11.2-j2-R-v", include_str!("../../tests/data/regrtest/3.11.2-j2-R-verbose-late-doctest.txt")),
+        ("3.13.5-j2-R-v", include_str!("../../tests/data/regrtest/3.13.5-j2-R-verbose-late-doctest.txt")),
+    ] {
+        let run = parse(input, true);
+        let doctests = test(&run, "test_doctest_fails");
+        assert_eq!(doctests.outcome, Some(Outcome::Failed), "{file}");
+        assert_eq!(doctests.failed_methods, ["bad (test_doctest_fails)"], "{file}");
+        let got: Vec<_> =
+            doctests.methods.iter().map(|m| (m.class.as_str(), m.name.as_str(), m.outcome, m.doctest)).collect();
+        assert_eq!(
+            got,
+            [
+                ("test_doctest_fails", "bad", MethodOutcome::Failed, true),
+                ("test_doctest_fails", "good", MethodOutcome::Passed, true)
+            ],
+            "{file}"
+        );
+        let traceback = doctests.methods[0].traceback.as_deref().unwrap_or_default();
+        assert!(traceback.starts_with("Traceback (most recent call last):\n"), "{file}: {traceback}");
+        assert!(traceback.ends_with(REPORT), "{file}: {traceback}");
+        assert!(!traceback.contains("Ran 2 tests"), "{file}: {traceback}");
+    }
+    // Only a description whose `Doctest:` line follows is a doctest's; a module's own
+    // docstring has no dotted path before its name.
+    let run = parse(
+        "0:00:00 load avg: 0.10 [1/1] test_d\n\
+         odd (test_d)\n\
+         Doctest: test_d.other ... ok\n\
+         test_d ()\n\
+         Doctest: test_d ... ok\n\
+         meth (test_d.Cls)\n\
+         Doctest: test_d.Cls.meth ... \n\
+         output\n\
+         FAIL\n\
+         \n\
+         ======================================================================\n\
+         FAIL: meth (test_d.Cls)\n\
+         Doctest: test_d.Cls.meth\n\
+         ----------------------------------------------------------------------\n\
+         Traceback (most recent call last):\n\
+         AssertionError: Failed doctest test for test_d.Cls.meth\n\
+         \n\
+         ----------------------------------------------------------------------\n\
+         File \"/t/test_d.py\", line 5, in test_d.Cls.meth\n\
+         Failed example:\n\
+         \x20   f()\n\
+         ----------------------------------------------------------------------\n\
+         File \"/t/test_d.py\", line 7, in test_d.Cls.meth\n\
+         Failed example:\n\
+         \x20   g()\n\
+         \n\
+         ======================================================================\n\
+         FAIL: plain (test_d)\n\
+         ----------------------------------------------------------------------\n\
+         Traceback (most recent call last):\n\
+         AssertionError\n\
+         \n\
+         ----------------------------------------------------------------------\n\
+         Ran 3 tests in 0.001s\n",
+        false,
+    );
+    let got: Vec<_> =
+        test(&run, "test_d").methods.iter().map(|m| (m.class.as_str(), m.name.as_str(), m.outcome)).collect();
+    assert_eq!(got, [("", "test_d", MethodOutcome::Passed), ("test_d.Cls", "meth", MethodOutcome::Failed)]);
+    let traceback = test(&run, "test_d").methods[1].traceback.as_deref().unwrap_or_default();
+    assert!(traceback.ends_with("line 5, in test_d.Cls.meth\nFailed example:\n    f()\n----------------------------------------------------------------------\nFile \"/t/test_d.py\", line 7, in test_d.Cls.meth\nFailed example:\n    g()"), "{traceback}");
+    assert_eq!(test(&run, "test_d").failed_methods, ["meth (test_d.Cls)", "plain (test_d)"]);
+}
+
+/// Tests that print lines like regrtest's for themselves: a result line (`test_x passed`,
+/// `test_x failed (reference leak)`), `test test_x failed` and a failing leak line. regrtest's
+/// own word decides: its result line printed after the test's output, its silence about a
+/// test that passed quickly (the next progress line names no result), and the summary's
+/// lists, which name every test that failed.
+#[test]
+fn golden_lines_a_test_prints_like_regrtests_do_not_decide_its_outcome() {
+    let leak_lines = "test_imitates_leak_lines";
+    let result_line = "test_imitates_result_line";
+    for (file, input) in [
+        ("3.11.2-seq-R", include_str!("../../tests/data/regrtest/3.11.2-seq-R-imitations.txt")),
+        ("3.11.2-seq-R-last", include_str!("../../tests/data/regrtest/3.11.2-seq-R-imitations-last.txt")),
+        ("3.13.5-seq-R", include_str!("../../tests/data/regrtest/3.13.5-seq-R-imitations.txt")),
+        ("3.13.5-seq-R-last", include_str!("../../tests/data/regrtest/3.13.5-seq-R-imitations-last.txt")),
+    ] {
+        let run = parse(input, true);
+        let imitates = test(&run, result_line);
+        assert_eq!(imitates.outcome, Some(Outcome::Failed), "{file}");
+        assert_eq!(imitates.result_text.as_deref(), Some("test_imitates_result_line failed (1 failure)"), "{file}");
+        let leaks = test(&run, leak_lines);
+        assert_eq!(leaks.outcome, Some(Outcome::Passed), "{file}");
+        assert_ne!(leaks.result_text.as_deref(), Some("test_imitates_leak_lines failed (reference leak)"), "{file}");
+    }
+    // Before the summary, regrtest's silence about a test it announced the next one after
+    // says that it passed.
+    let input = include_str!("../../tests/data/regrtest/3.11.2-seq-R-imitations.txt");
+    let cut = &input[..input.find("test_imitates_result_line passed").unwrap()];
+    assert_eq!(outcome(&parse(cut, false), leak_lines), Outcome::Passed);
+    // Without the summary's last lines its lists may be cut short: an unlisted test's
+    // failure stands.
+    let input = include_str!("../../tests/data/regrtest/3.11.2-seq-R-imitations-last.txt");
+    let cut = &input[..input.find("Total duration").unwrap()];
+    assert_eq!(outcome(&parse(cut, false), leak_lines), Outcome::ReferenceLeak);
+}
+
+/// A test printing leak lines of every kind for itself, in every repetition (stdout and
+/// stderr), has none of regrtest's: those come after the marks of the last repetition, as
+/// the really leaking test's do.
+#[test]
+fn golden_leak_lines_a_test_prints_are_not_regrtests() {
+    for (file, input) in [
+        ("3.11.2-seq", include_str!("../../tests/data/regrtest/3.11.2-seq-R-imitated-kinds.txt")),
+        ("3.11.2-j2", include_str!("../../tests/data/regrtest/3.11.2-j2-R-imitated-kinds.txt")),
+        ("3.13.5-seq", include_str!("../../tests/data/regrtest/3.13.5-seq-R-imitated-kinds.txt")),
+        ("3.13.5-j2", include_str!("../../tests/data/regrtest/3.13.5-j2-R-imitated-kinds.txt")),
+    ] {
+        let run = parse(input, true);
+        let imitates = test(&run, "test_imitates_leak_kinds");
+        assert_eq!(imitates.outcome, Some(Outcome::Passed), "{file}");
+        assert_eq!(
+            (&imitates.references, &imitates.memory_blocks, &imitates.file_descriptors),
+            (&None, &None, &None),
+            "{file}"
+        );
+        let leaks = test(&run, "test_reflonly");
+        assert_eq!(leaks.outcome, Some(Outcome::ReferenceLeak), "{file}");
+        assert_eq!(leaks.references, leak(&[1, 1, 1], 3, true), "{file}");
+    }
+    // Lines the test printed before its repetitions' marks ended, and none after them:
+    // without the line ending them, what came is believed.
+    let input = include_str!("../../tests/data/regrtest/3.11.2-seq-R-imitated-kinds.txt");
+    let cut = &input[..input.find("\n.\n").unwrap()];
+    assert_eq!(test(&parse(cut, false), "test_imitates_leak_kinds").references, leak(&[7, 7, 7], 21, true));
+    // A test named twice keeps the first attempt's leak lines until it prints its own.
+    let mut p = Parser::new();
+    for line in [
+        "0:00:00 load avg: 0.00 [1/2] test_a",
+        "beginning 2 repetitions",
+        "12",
+        "..",
+        "test_a leaked [1] references, sum=1",
+        "0:00:01 load avg: 0.00 [2/2] test_a -- test_a failed (reference leak)",
+        "beginning 2 repetitions",
+        "12",
+        ".test_a leaked [5] memory blocks, sum=5",
+        ".",
+    ] {
+        p.feed_line(line.as_bytes());
+    }
+    let run = p.finish(false);
+    assert_eq!(test(&run, "test_a").references, leak(&[1], 1, true));
+    assert_eq!(test(&run, "test_a").memory_blocks, None);
+}
+
+#[test]
+fn golden_3_11_2_worker_killed_by_its_timeout() {
+    let run = parse(include_str!("../../tests/data/regrtest/3.11.2-j2-timeout.txt"), true);
+    assert_eq!(outcome(&run, "test_hang"), Outcome::TimedOut);
+    assert_eq!(test(&run, "test_hang").result_text.as_deref(), Some("test_hang crashed (Exit code 1)"));
+    let dump = test(&run, "test_hang").faulthandler.as_deref().unwrap_or_default();
+    assert!(dump.starts_with("Timeout (0:00:02)!\nThread 0x"), "{dump}");
+    assert!(dump.contains("test_hang.py\", line 4 in test_hang\n"), "{dump}");
+    assert_eq!(outcome(&run, "test_ok"), Outcome::Passed);
+}
+
+/// Only a worker that exited with faulthandler's code 1 after faulthandler's `Timeout` line
+/// timed out; a worker bug stays one.
+#[test]
+fn a_worker_timed_out_only_by_faulthandler_s_exit() {
+    let run = parse(
+        "0:00:00 load avg: 0.00 Run 3 tests in parallel using 2 child processes\n\
+         0:00:03 load avg: 0.00 [1/3/1] test_a crashed (Exit code 1)\n\
+         Timeout (0:00:03)!\n\
+         Thread 0x00007f0e0a0c6b80 (most recent call first):\n  File \"/t/test_a.py\", line 4 in test_a\n\
+         0:00:03 load avg: 0.00 [2/3/2] test_b crashed (Exit code -9)\n\
+         Timeout (0:00:03)!\n\
+         0:00:03 load avg: 0.00 [3/3/3] test_c worker bug (Failed to parse worker process JSON: x)\n",
+        false,
+    );
+    assert_eq!(outcome(&run, "test_a"), Outcome::TimedOut);
+    assert_eq!(test(&run, "test_a").faulthandler.as_deref().map(|d| d.lines().count()), Some(3));
+    assert_eq!(outcome(&run, "test_b"), Outcome::Crashed);
+    assert_eq!(test(&run, "test_b").faulthandler.as_deref(), Some("Timeout (0:00:03)!"));
+    assert_eq!(outcome(&run, "test_c"), Outcome::WorkerFailed);
+}
+
+#[test]
+fn golden_3_13_0_release_build_cannot_hunt_refleaks() {
+    let run = parse(include_str!("../../tests/data/regrtest/3.13.0-seq-R-release-build.txt"), true);
+    assert_eq!(outcome(&run, "test_ok"), Outcome::UncaughtException);
+    assert_eq!(outcome(&run, "test_reflonly"), Outcome::UncaughtException);
+    let summary = run.summary.expect("summary");
+    assert_eq!(summary.result.as_deref(), Some("FAILURE"));
+    assert_eq!(summary.total_tests, Some(2));
+}
+
+/// Real 3.13.0 `refleak.py` output; only the counter behind `sys.gettotalrefcount` was a
+/// stand-in (a release build lacks it), see `tests/data/regrtest/README.md`.
+#[test]
+fn golden_3_13_0_refleak_format_with_this_is_fine() {
+    for (file, input) in [
+        ("seq", include_str!("../../tests/data/regrtest/3.13.0-seq-R-fakerefcount.txt")),
+        ("j2", include_str!("../../tests/data/regrtest/3.13.0-j2-R-fakerefcount.txt")),
+    ] {
+        let run = parse(input, true);
+        let leaky = test(&run, "test_leaky");
+        assert_eq!(leaky.outcome, Some(Outcome::ReferenceLeak), "{file}");
+        assert_eq!(leaky.references, leak(&[1, 1, 1], 3, true), "{file}");
+        assert_eq!(leaky.memory_blocks, leak(&[5, 5, 5], 15, true), "{file}");
+        assert_eq!(leaky.file_descriptors, leak(&[1, 1, 1], 3, true), "{file}");
+        assert_eq!(leaky.repetitions, Some(6), "{file}");
+        let fine = test(&run, "test_fine");
+        assert_eq!(fine.outcome, Some(Outcome::Passed), "{file}");
+        assert_eq!(fine.references, leak(&[1, 0, 0], 1, false), "{file}");
+        assert_eq!(fine.memory_blocks, leak(&[2, 0, 0], 2, false), "{file}");
+        assert_eq!(outcome(&run, "test_failing"), Outcome::Failed, "{file}");
+        assert_eq!(outcome(&run, "test_ok"), Outcome::Passed, "{file}");
+    }
+}
+
+// --- Hand-built lines from the 3.12-3.14 sources -------------------------------------------
+
+#[test]
+fn parallel_progress_3_13_with_running_suffix() {
+    let mut p = Parser::new();
+    p.feed_line(b"0:00:00 load avg: 1.50 Run 40 tests in parallel using 4 worker processes (timeout: 20 min, worker timeout: 25 min)\n");
+    p.feed_line(b"0:00:30 load avg: 1.50 running (2): test_y (30.0 sec), test_z (30.1 sec)\n");
+    assert_eq!(p.current_test(), None, "two running");
+    p.feed_line(b"0:01:02 load avg: 1.50 [ 3/40/1] test_x failed (2 errors, 1 failure) (1 min 2 sec) -- running (1): test_y (45.1 sec)\n");
+    assert_eq!(p.current_test(), Some("test_y"));
+    p.feed_line(b"ERROR: test_q (test.test_x.T.test_q)\n"); // no separator before it
+    p.feed_line(b"======================================================================\n");
+    p.feed_line(b"FAIL: test_foo (test.test_x.TestClass.test_foo) [subtest 1]\n");
+    p.feed_line(b"0:01:30 load avg: 1.50 running (1): test_y (1 min 30 sec)\n");
+    assert_eq!(p.current_test(), Some("test_y"));
+    let run = p.finish(false);
+    let x = test(&run, "test_x");
+    assert_eq!(x.outcome, Some(Outcome::Failed));
+    assert_eq!(x.result_text.as_deref(), Some("test_x failed (2 errors, 1 failure)"));
+    assert_eq!(x.failed_methods, strings(&["test_foo (test.test_x.TestClass.test_foo) [subtest 1]"]));
+    // Without `-v`, the headers are all that names methods.
+    assert_eq!(methods(&run, "test_x"), [("test.test_x.TestClass", "test_foo", MethodOutcome::Failed, None)]);
+    assert_eq!(outcome(&run, "test_y"), Outcome::Unknown);
+    assert_eq!(outcome(&run, "test_z"), Outcome::Unknown);
+    assert_eq!(run.summary, None);
+}
+
+#[test]
+fn sequential_progress_with_previous_result_and_duration() {
+    let mut p = Parser::new();
+    p.feed_line(b"0:00:00 load avg: 0.10 Run 3 tests sequentially in a single process\n");
+    p.feed_line(b"0:00:00 load avg: 0.10 [1/3] test_a\n");
+    assert_eq!(p.current_test(), Some("test_a"));
+    p.feed_line(b"0:01:02 load avg: 0.10 [2/3] test_b -- test_a passed in 1 min 2 sec\n");
+    assert_eq!(p.current_test(), Some("test_b"));
+    p.feed_line(b"0:01:03 load avg: 0.10 [3/3/1] test_c -- test_b failed (env changed)\n");
+    p.feed_line(b"test_c timed out (20 min)\n");
+    assert_eq!(p.current_test(), None);
+    let run = p.finish(false);
+    assert_eq!(test(&run, "test_a").result_text.as_deref(), Some("test_a passed"));
+    assert_eq!(outcome(&run, "test_b"), Outcome::EnvChanged);
+    assert_eq!(outcome(&run, "test_c"), Outcome::TimedOut);
+}
+
+#[test]
+fn colours_of_3_14_are_stripped() {
+    let input = concat!(
+        "0:00:00 load avg: 0.10 Run 2 tests sequentially in a single process\n",
+        "0:00:00 load avg: 0.10 [1/2] test_a\n",
+        "0:00:05 load avg: 0.10 [2/2/1] test_b -- \x1b[1;31m\x1b[1;31mtest_a failed (1 error)\x1b[0m\x1b[0m\r\n",
+        "beginning 6 repetitions. Showing number of leaks (. for 0 or less, X for 10 or more)\n",
+        "123:456\n",
+        "XX. 111\n",
+        "test_b leaked [1, 1, 1] references, sum=3\n",
+        "\x1b[1;31mtest_b failed (reference leak)\x1b[0m\n",
+        "\n",
+        "== Tests result: \x1b[1;31mFAILURE\x1b[0m ==\n",
+        "\n",
+        "\x1b[1;31m2 tests failed:\x1b[0m\n",
+        "    test_a test_b\n",
+        "\n",
+        "Total duration: 5.1 sec\n",
+        "Total tests: run=10 failures=1\n",
+        "Total test files: run=2/2 failed=2\n",
+        "Result: \x1b[1;31mFAILURE\x1b[0m\n",
+    );
+    let run = parse(input, true);
+    assert_eq!(outcome(&run, "test_a"), Outcome::Failed);
+    assert_eq!(test(&run, "test_a").result_text.as_deref(), Some("test_a failed (1 error)"));
+    assert_eq!(outcome(&run, "test_b"), Outcome::ReferenceLeak);
+    assert_eq!(test(&run, "test_b").references, leak(&[1, 1, 1], 3, true));
+    let summary = run.summary.expect("summary");
+    assert_eq!(summary.result.as_deref(), Some("FAILURE"));
+    assert_eq!(summary.failed, strings(&["test_a", "test_b"]));
+    assert_eq!(summary.total_tests, Some(2));
+}
+
+#[test]
+fn summary_lists_wrap_and_all_ok() {
+    let input = concat!(
+        "0:00:00 load avg: 0.10 Run 30 tests sequentially\n",
+        "0:00:00 load avg: 0.10 [ 1/30] test_a\n",
+        "\n",
+        "== Tests result: SUCCESS ==\n",
+        "\n",
+        "All 30 tests OK.\n",
+        "\n",
+        "3 tests skipped:\n",
+        "    test_devpoll test_kqueue test_launcher test_msilib test_startfile\n",
+        "    test_winconsoleio\n",
+        "\n",
+        "2 tests omitted:\n",
+        "    test_x test_y\n",
+        "Total duration: 2 min 3 sec\n",
+        "Result: SUCCESS\n",
+    );
+    let run = parse(input, true);
+    let summary = run.summary.clone().expect("summary");
+    assert_eq!(summary.skipped.len(), 6, "names over two wrapped lines");
+    assert_eq!(summary.omitted, strings(&["test_x", "test_y"]));
+    assert_eq!(summary.passed_count, Some(30));
+    assert_eq!(summary.total_tests, Some(30));
+    assert_eq!(summary.total_duration.as_deref(), Some("2 min 3 sec"));
+    assert_eq!(outcome(&run, "test_a"), Outcome::Passed);
+    // Tests named only by the summary are reported too, omitted ones as never run.
+    assert_eq!(outcome(&run, "test_winconsoleio"), Outcome::Skipped);
+    assert_eq!(outcome(&run, "test_x"), Outcome::NotRun);
+}
+
+/// The tests of the quiet runs below, as their command lines named them.
+const QUIET_SELECTED: [&str; 6] =
+    ["test_ok", "test_reflonly", "test_failing", "test_skipme", "test_resdenied", "test_envchange"];
+
+/// Quiet mode prints no result string: the summary lists a reference leak as failed, and
+/// the leak lines say why. Skipped tests are named nowhere, nor counted by 3.11.2.
+#[test]
+fn golden_3_11_2_quiet_mode_reference_leak_and_unnamed_skips() {
+    let run = parse(include_str!("../../tests/data/regrtest/3.11.2-quiet-R.txt"), true);
+    assert_eq!(names(&run), ["test_reflonly", "test_failing", "test_envchange"]);
+    assert_eq!(outcome(&run, "test_reflonly"), Outcome::ReferenceLeak);
+    assert_eq!(outcome(&run, "test_failing"), Outcome::Failed);
+    assert_eq!(outcome(&run, "test_envchange"), Outcome::EnvChanged);
+    let skipped = run.quiet_skipped(&strings(&QUIET_SELECTED), &["test_ok"]);
+    let skipped: Vec<(&str, Option<Outcome>)> = skipped.iter().map(|(t, _)| (t.name.as_str(), t.outcome)).collect();
+    assert_eq!(skipped, [("test_skipme", Some(Outcome::Skipped)), ("test_resdenied", Some(Outcome::Skipped))]);
+    let (_, note) = &run.quiet_skipped(&strings(&["test_skipme"]), &[])[0];
+    assert!(note.contains("does not tell which"), "{note}");
+}
+
+/// 3.13 counts what it does not name: one skipped and one denied a resource, which is
+/// which it does not say.
+#[test]
+fn golden_3_13_5_quiet_mode_reference_leak_and_counted_skips() {
+    let run = parse(include_str!("../../tests/data/regrtest/3.13.5-quiet-R.txt"), true);
+    assert_eq!(outcome(&run, "test_reflonly"), Outcome::ReferenceLeak);
+    assert_eq!(test(&run, "test_reflonly").references, leak(&[1, 1, 1], 3, true));
+    assert_eq!(outcome(&run, "test_failing"), Outcome::Failed);
+    let summary = run.summary.as_ref().expect("summary");
+    assert_eq!((summary.skipped_count, summary.resource_denied_count), (Some(1), Some(1)));
+    let skipped = run.quiet_skipped(&strings(&QUIET_SELECTED), &["test_ok"]);
+    let outcomes: Vec<(&str, Option<Outcome>)> = skipped.iter().map(|(t, _)| (t.name.as_str(), t.outcome)).collect();
+    assert_eq!(outcomes, [("test_skipme", Some(Outcome::Skipped)), ("test_resdenied", Some(Outcome::Skipped))]);
+    assert!(skipped[0].1.contains("does not tell which"), "{}", skipped[0].1);
+
+    // Only skipped (the last test's leak has no result line either), or only denied.
+    let run = parse(include_str!("../../tests/data/regrtest/3.13.5-quiet-R-skip.txt"), true);
+    assert_eq!(outcome(&run, "test_reflonly"), Outcome::ReferenceLeak);
+    let skipped = run.quiet_skipped(&strings(&["test_ok", "test_skipme", "test_reflonly"]), &["test_ok"]);
+    assert_eq!(skipped.len(), 1);
+    assert_eq!((skipped[0].0.name.as_str(), skipped[0].0.outcome), ("test_skipme", Some(Outcome::Skipped)));
+    assert!(!skipped[0].1.contains("does not tell"), "{}", skipped[0].1);
+    let run = parse(include_str!("../../tests/data/regrtest/3.13.5-quiet-R-resdenied.txt"), true);
+    let skipped = run.quiet_skipped(&strings(&["test_ok", "test_resdenied"]), &["test_ok"]);
+    assert_eq!(skipped.len(), 1);
+    assert_eq!(skipped[0].0.outcome, Some(Outcome::ResourceDenied));
+}
+
+/// Only quiet output with its summary: a run with progress lines names every test, and one
+/// without its summary may have stopped anywhere. A package whose modules ran is no test.
+#[test]
+fn quiet_skips_need_quiet_output_with_its_summary() {
+    let quiet = include_str!("../../tests/data/regrtest/3.13.5-quiet-R-skip.txt");
+    let selected = strings(&["test_ok", "test_skipme", "test_asyncio"]);
+    let cut = quiet.find("== Tests result").expect("a summary");
+    assert!(parse(&quiet[..cut], true).quiet_skipped(&selected, &["test_ok"]).is_empty());
+    let run = parse(include_str!("../../tests/data/regrtest/3.13.5-seq-R-sigint.txt"), true);
+    assert!(run.quiet_skipped(&selected, &[]).is_empty(), "progress lines name every test");
+    let run = parse(quiet, true);
+    let skipped = run.quiet_skipped(&selected, &["test_ok", "test_asyncio.test_tasks"]);
+    let names: Vec<&str> = skipped.iter().map(|(t, _)| t.name.as_str()).collect();
+    assert_eq!(names, ["test_skipme"]);
+}
+
+#[test]
+fn quiet_mode_summary_only() {
+    let input = concat!(
+        "test_x leaked [3, 3, 3] references, sum=9\n",
+        "== Tests result: FAILURE ==\n",
+        "\n",
+        "10 tests OK.\n",
+        "\n",
+        "1 test failed:\n",
+        "    test_x\n",
+        "\n",
+        "1 test altered the execution environment (env changed):\n",
+        "    test_y\n",
+        "\n",
+        "1 test run no tests:\n",
+        "    test_z\n",
+    );
+    let run = parse(input, true);
+    assert_eq!(outcome(&run, "test_x"), Outcome::ReferenceLeak, "failed for its leak");
+    assert_eq!(test(&run, "test_x").references, leak(&[3, 3, 3], 9, true));
+    assert_eq!(outcome(&run, "test_y"), Outcome::EnvChanged);
+    assert_eq!(outcome(&run, "test_z"), Outcome::RanNoTests);
+    assert_eq!(run.summary.and_then(|s| s.total_tests), Some(13));
+}
+
+#[test]
+fn interrupted_sequential_run() {
+    let input = concat!(
+        "0:00:00 load avg: 0.10 Run tests sequentially\n",
+        "0:00:00 load avg: 0.10 [1/5] test_a\n",
+        "0:00:01 load avg: 0.10 [2/5] test_b\n",
+        "\n",
+        "\n",
+        "== Tests result: INTERRUPTED ==\n",
+        "Test suite interrupted by signal SIGINT.\n",
+        "\n",
+        "3 tests omitted:\n",
+        "    test_c test_d test_e\n",
+        "\n",
+        "1 test OK.\n",
+        "Total duration: 1.5 sec\n",
+        "Tests result: INTERRUPTED\n",
+    );
+    let run = parse(input, true);
+    assert_eq!(outcome(&run, "test_a"), Outcome::Passed);
+    assert_eq!(outcome(&run, "test_b"), Outcome::Interrupted);
+    assert!(run.summary.expect("summary").interrupted);
+}
+
+/// SIGINT: regrtest lists the tests it never started as omitted (with the interrupted
+/// one, which keeps its outcome), sequentially, in quiet mode and with `-j`.
+#[test]
+fn golden_tests_a_sigint_left_unstarted_are_not_run() {
+    // 3.11.2's quiet output counts the test that passed nowhere.
+    for (input, interrupted, total) in [
+        (include_str!("../../tests/data/regrtest/3.11.2-seq-R-sigint.txt"), Some("test_sleep"), 4),
+        (include_str!("../../tests/data/regrtest/3.13.5-seq-R-sigint.txt"), Some("test_sleep"), 4),
+        (include_str!("../../tests/data/regrtest/3.11.2-quiet-R-sigint.txt"), None, 3),
+        (include_str!("../../tests/data/regrtest/3.13.5-quiet-R-sigint.txt"), None, 4),
+    ] {
+        let run = parse(input, true);
+        assert_eq!(outcome(&run, "test_reflonly"), Outcome::NotRun);
+        assert_eq!(outcome(&run, "test_skipme"), Outcome::NotRun);
+        match interrupted {
+            Some(name) => {
+                assert_eq!(outcome(&run, name), Outcome::Interrupted);
+                assert_eq!(outcome(&run, "test_ok"), Outcome::Passed);
+            }
+            // Quiet: the interrupted test is named only as omitted.
+            None => assert_eq!(outcome(&run, "test_sleep"), Outcome::NotRun),
+        }
+        assert_eq!(run.summary.and_then(|s| s.total_tests), Some(total));
+    }
+    for input in [
+        include_str!("../../tests/data/regrtest/3.11.2-j2-R-sigint.txt"),
+        include_str!("../../tests/data/regrtest/3.13.5-j2-R-sigint.txt"),
+    ] {
+        let run = parse(input, true);
+        assert_eq!(outcome(&run, "test_sleep"), Outcome::NotRun, "the worker's test, named only as omitted");
+        assert_eq!(outcome(&run, "test_reflonly"), Outcome::ReferenceLeak);
+        assert_eq!(run.tests.len(), 6);
+    }
+}
+
+#[test]
+fn forever_mode_counts_attempts() {
+    let mut p = Parser::new();
+    for line in ["0:00:00 [  1] test_a", "0:00:00 [  2] test_a", "0:00:00 [  3] test_a -- test_a failed (1 failure)"] {
+        p.feed_line(line.as_bytes());
+    }
+    let run = p.finish(false);
+    let a = test(&run, "test_a");
+    assert_eq!(a.attempts, 3);
+    assert_eq!(a.outcome, Some(Outcome::Unknown));
+}
+
+#[test]
+fn pgo_prints_only_the_final_lines() {
+    let input = "0:00:00 [1/2] test_a\n0:00:01 [2/2] test_b\n\nTotal duration: 1.0 sec\nTests result: SUCCESS\n";
+    let run = parse(input, true);
+    assert_eq!(outcome(&run, "test_b"), Outcome::Passed);
+    assert_eq!(run.summary.and_then(|s| s.result), Some("SUCCESS".to_owned()));
+}
+
+#[test]
+fn lookalike_lines_in_test_output_are_not_believed() {
+    let input = concat!(
+        "0:00:00 load avg: 0.10 Run 1 test sequentially\n",
+        "0:00:00 load avg: 0.10 [1/1] test_a\n",
+        "test_b passed\n",          // not the current test
+        "running: this is prose\n", // not a running list
+        "3 tests failed:\n",        // no summary block open
+        "    test_q\n",
+        "Result: FAILURE\n",             // no summary yet
+        "FAIL: test_zz (x.Y.test_zz)\n", // no separator line before it
+        "test_a skipped -- a reason\n",  // the test's own skip message is not a result
+    );
+    let mut p = Parser::new();
+    for line in input.lines() {
+        p.feed_line(line.as_bytes());
+    }
+    assert_eq!(p.current_test(), Some("test_a"));
+    let run = p.finish(true);
+    assert_eq!(names(&run), ["test_a"]);
+    assert_eq!(outcome(&run, "test_a"), Outcome::Unknown, "no summary was printed");
+    assert!(test(&run, "test_a").failed_methods.is_empty());
+    assert_eq!(run.summary, None);
+}
+
+#[test]
+fn leak_line_glued_to_test_output() {
+    let mut p = Parser::new();
+    p.feed_line(b"0:00:00 load avg: 0.10 [1/1] test.test_os\n");
+    p.feed_line(b"beginning 10 repetitions\n");
+    p.feed_line(b"some output without newline...test.test_os leaked [0, 1, 2, -1] file descriptors, sum=2\n");
+    let run = p.finish(false);
+    let os = test(&run, "test.test_os");
+    assert_eq!(os.file_descriptors, leak(&[0, 1, 2, -1], 2, true));
+    assert_eq!(os.repetitions, Some(10));
+    assert_eq!(run.tests.len(), 1);
+}
+
+// --- Hostile input -------------------------------------------------------------------------
+
+#[test]
+fn hostile_lines_do_not_panic() {
+    let mut huge = b"0:00:00 [1/1] test_huge ".to_vec();
+    huge.extend(std::iter::repeat_n(b'x', 1 << 20));
+    let mut huge_leak = b"test_a leaked [".to_vec();
+    for _ in 0..200_000 {
+        huge_leak.extend_from_slice(b"1, ");
+    }
+    huge_leak.extend_from_slice(b"1] references, sum=1");
+    let mut garbage = Vec::new();
+    let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+    for _ in 0..100_000 {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        garbage.push(seed.to_le_bytes()[0]);
+    }
+    let lines: Vec<Vec<u8>> = vec![
+        b"\xff\xfe\x00[1/2] \xc3(\n".to_vec(),
+        b"0:00:00 load avg: 0.10 [1/2] test_\xe2\x98\x83(odd)\xff\r\n".to_vec(),
+        huge,
+        huge_leak,
+        garbage.clone(),
+        b"\x1b".to_vec(),
+        b"\x1b[".to_vec(),
+        b"\x1b]0;title".to_vec(),
+        b"\x1b[31".to_vec(),
+        b"[".to_vec(),
+        b"[99999999999999999999999/1] test_x".to_vec(),
+        b"test_x leaked [99999999999999999999999] references, sum=1".to_vec(),
+        b"test_x leaked [1, 1] references, sum=99999999999999999999".to_vec(),
+        b"test_x leaked [,,] references, sum=0".to_vec(),
+        b"beginning 99999999999 repetitions".to_vec(),
+        b"== Tests result: ".to_vec(),
+        b"== Tests result:  ==".to_vec(),
+        b"99999999999999999999999 tests failed:".to_vec(),
+        b"    ".to_vec(),
+        b"Total test files: run=1/99999999999999999999999".to_vec(),
+        b"running (1): ".to_vec(),
+        b"0:00:00 [1/2] test_y failed (".to_vec(),
+        b"0:00:00 [1/2] test_y -- ".to_vec(),
+        b"0:00:00 [1/2] test_y -- running".to_vec(),
+        b"Re-running  in verbose mode".to_vec(),
+        b"\r\r\n".to_vec(),
+        Vec::new(),
+    ];
+    let mut p = Parser::new();
+    for line in &lines {
+        p.feed_line(line);
+        let _ = p.current_test();
+    }
+    for chunk in garbage.chunks(97) {
+        p.feed_line(chunk);
+    }
+    for line in &lines {
+        p.feed_line(line);
+    }
+    let run = p.finish(false);
+    assert!(run.tests.iter().all(|t| t.outcome.is_some()));
+    assert!(run.tests.iter().all(|t| t.name != "test_huge"), "over-long lines are skipped");
+    assert!(run.tests.iter().any(|t| t.name.starts_with("test_\u{2603}(odd)")));
+}
+
+#[test]
+fn method_results_are_bounded_and_odd_method_lines_do_not_panic() {
+    let mut p = Parser::new();
+    p.feed_line(b"0:00:00 load avg: 0.01 [1/1] test_many");
+    for i in 0..MAX_METHODS + 500 {
+        p.feed_line(format!("test_{i} (test_many.C.test_{i}) ... ok").as_bytes());
+    }
+    let long_reason = format!("test_s (m.C.test_s) ... skipped '{}'", "r".repeat(1 << 16));
+    let long_name = format!("test_{0} (m.C.test_{0}) ... ok", "n".repeat(MAX_FAILED_METHOD_LEN));
+    for line in [
+        long_reason.as_bytes(),
+        long_name.as_bytes(),
+        b"test_\xff (m.C.test_\xff) ... ok",
+        b"... ok",
+        b" ... FAIL",
+        b"test_z (.test_z) ... ok",
+        b"test_z (m..test_z) ... ok",
+        b"  test_z (m.C.test_z) (i=\x1b[2J) ... ERROR",
+    ] {
+        p.feed_line(line);
+    }
+    // Many long tracebacks: each cut, all of them bounded together.
+    for i in 0..200 {
+        p.feed_line(b"======================================================================");
+        p.feed_line(format!("FAIL: test_{i} (test_many.C.test_{i})").as_bytes());
+        p.feed_line(b"----------------------------------------------------------------------");
+        for _ in 0..100 {
+            p.feed_line("x".repeat(1000).as_bytes());
+        }
+    }
+    let run = p.finish(true);
+    let methods = &test(&run, "test_many").methods;
+    assert_eq!(methods.len(), MAX_METHODS);
+    let kept: Vec<usize> = methods.iter().filter_map(|m| m.traceback.as_ref().map(String::len)).collect();
+    assert!(kept.iter().all(|&n| n <= MAX_TRACEBACK_BYTES) && !kept.is_empty(), "{kept:?}");
+    assert!(kept.iter().sum::<usize>() <= MAX_TEST_TRACEBACK_BYTES);
+    assert!(methods.iter().all(|m| m.name.len() + m.class.len() <= MAX_FAILED_METHOD_LEN));
+}
+
+/// An assertion's message of 1 MiB on one line: the line is kept in the traceback, cut to
+/// the room left, with a marker saying how much is gone; both under a `FAIL:` header (-v)
+/// and with regrtest's `test X failed -- Traceback` (no -v).
+#[test]
+fn a_traceback_line_longer_than_any_limit_is_kept_cut() {
+    let message = format!("AssertionError: {}", "L".repeat(1 << 20));
+    let long_print = format!("test_long_print (test_long.Long.test_long_print) ... {}", "P".repeat(1 << 20));
+    let verbose = [
+        "0:00:00 load avg: 0.01 [1/1] test_long",
+        "test_long_fail (test_long.Long.test_long_fail) ... FAIL",
+        &long_print,
+        "ok",
+        "",
+        "======================================================================",
+        "FAIL: test_long_fail (test_long.Long.test_long_fail)",
+        "----------------------------------------------------------------------",
+        "Traceback (most recent call last):",
+        "  File \"/t/test_long.py\", line 4, in test_long_fail",
+        "    self.fail(\"L\" * (1024 * 1024))",
+        &message,
+        "",
+        "----------------------------------------------------------------------",
+        "Ran 2 tests in 0.010s",
+        "test test_long failed",
+        "test_long failed (1 failure)",
+    ];
+    let plain = [
+        "0:00:00 load avg: 0.01 [1/1] test_long",
+        "test test_long failed -- Traceback (most recent call last):",
+        "  File \"/t/test_long.py\", line 4, in test_long_fail",
+        "    self.fail(\"L\" * (1024 * 1024))",
+        &message,
+        "",
+        "test_long failed (1 failure)",
+    ];
+    for (mode, lines) in [("-v", &verbose[..]), ("no -v", &plain[..])] {
+        let mut p = Parser::new();
+        for line in lines {
+            p.feed_line(line.as_bytes());
+        }
+        let run = p.finish(true);
+        let long = test(&run, "test_long");
+        assert_eq!(long.outcome, Some(Outcome::Failed), "{mode}");
+        let traceback = match mode {
+            "-v" => long.methods[0].traceback.clone(),
+            _ => long.traceback.clone(),
+        }
+        .unwrap_or_default();
+        assert!(traceback.len() <= MAX_TRACEBACK_BYTES, "{mode}: {}", traceback.len());
+        let last = traceback.lines().last().unwrap_or_default();
+        let kept = last.trim_end_matches(|c: char| c != '[').trim_end_matches('[');
+        assert!(kept.starts_with("AssertionError: LLLL"), "{mode}: {last:.100}");
+        let gone = message.len() - kept.len();
+        assert!(last.ends_with(&format!("LLL[... {gone} bytes cut]")), "{mode}: ...{}", &last[last.len() - 60..]);
+        assert!(traceback.starts_with("Traceback (most recent call last):\n  File"), "{mode}");
+        if mode == "-v" {
+            // A method whose long output follows its description on its line.
+            let got: Vec<_> = long.methods.iter().map(|m| (m.name.as_str(), m.outcome)).collect();
+            assert_eq!(got, [("test_long_fail", MethodOutcome::Failed), ("test_long_print", MethodOutcome::Passed)]);
+        }
+    }
+
+    // Cut at a character's start; a long line that fits after cutting keeps what follows.
+    let wide = "\u{e9}".repeat(MAX_LINE_LEN); // 2 bytes each
+    let line = format!("x{wide}\n");
+    let (text, cut) = decode_line(line.as_bytes());
+    assert_eq!((text.len(), cut), (MAX_LINE_LEN - 1, wide.len() + 1 - (MAX_LINE_LEN - 1)));
+    assert!(!text.contains('\u{fffd}'));
+    let mut text = CappedText::default();
+    text.push_line("short", 0);
+    text.push_line("cut by the parser", 100);
+    text.push_line("next", 0);
+    assert_eq!(text.finish(), "short\ncut by the parser[... 100 bytes cut]\nnext");
+}
+
+#[test]
+fn truncated_golden_input_never_panics() {
+    let input = include_str!("../../tests/data/regrtest/3.12.1-j2-rerun.txt").as_bytes();
+    for cut in (0..input.len()).step_by(37) {
+        let mut p = Parser::new();
+        for line in input[..cut].split(|&b| b == b'\n') {
+            p.feed_line(line);
+        }
+        let run = p.finish(cut % 2 == 0);
+        assert!(run.tests.iter().all(|t| t.outcome.is_some() && t.attempts >= 1));
+    }
+}
+
+#[test]
+fn finish_on_empty_input() {
+    let run = Parser::new().finish(true);
+    assert_eq!(run, ParsedRun::default());
+}
+
+#[test]
+fn a_worker_seen_running_a_test_that_had_its_result_runs_it_again() {
+    // `-j1 -F`: the test passed, and its worker runs it again when the run is stopped.
+    let mut p = Parser::new();
+    for line in [
+        "0:00:00 load avg: 0.10 Run tests in parallel using 1 child processes (forever)\n",
+        "0:00:01 load avg: 0.10 [1] test_x passed\n",
+    ] {
+        p.feed_line(line.as_bytes());
+    }
+    p.saw_running(&["test_x".to_owned(), "test_y".to_owned()]);
+    let run = p.finish(false);
+    let x = test(&run, "test_x");
+    assert_eq!((x.outcome, x.attempts), (Some(Outcome::Unknown), 2), "{x:#?}");
+    assert_eq!(test(&run, "test_y").outcome, Some(Outcome::Unknown));
+}

@@ -1,0 +1,190 @@
+//! How the parser reads a line (its ending, ANSI escapes and invalid UTF-8 gone, cut at
+//! [`MAX_LINE_LEN`], a progress line unglued from the test's output, regrtest's log prefix
+//! skipped) and keeps long text ([`CappedText`], for tracebacks and dumps).
+
+use std::borrow::Cow;
+use std::fmt::Write as _;
+
+use super::patterns::{GLUED_PROGRESS, LOG_PREFIX};
+use super::{MAX_LINE_LEN, MAX_TRACEBACK_BYTES};
+
+pub(super) fn parse_count(s: &str) -> Option<usize> {
+    s.chars().filter(|&ch| ch != ',').collect::<String>().parse().ok()
+}
+
+fn trim_line_ending(mut line: &[u8]) -> &[u8] {
+    while let [head @ .., b'\n' | b'\r'] = line {
+        line = head;
+    }
+    line
+}
+
+pub(super) fn truncate_at_char_boundary(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
+/// Removes ANSI escape sequences (3.14 colours its results, and a terminal-minded test may
+/// print anything): CSI `ESC [ params final`, OSC `ESC ] ... BEL|ESC \`, and two- or
+/// three-byte `ESC x` forms. A malformed sequence loses only its introducer.
+fn strip_ansi(input: &[u8]) -> Cow<'_, [u8]> {
+    const ESC: u8 = 0x1b;
+    if !input.contains(&ESC) {
+        return Cow::Borrowed(input);
+    }
+    let mut out = Vec::with_capacity(input.len());
+    let mut i = 0;
+    while i < input.len() {
+        if input[i] != ESC {
+            out.push(input[i]);
+            i += 1;
+            continue;
+        }
+        i += 1;
+        match input.get(i) {
+            Some(b'[') => {
+                i += 1;
+                while matches!(input.get(i), Some(0x20..=0x3f)) {
+                    i += 1;
+                }
+                if matches!(input.get(i), Some(0x40..=0x7e)) {
+                    i += 1;
+                }
+            }
+            Some(b']') => {
+                i += 1;
+                while i < input.len() {
+                    if input[i] == 0x07 {
+                        i += 1;
+                        break;
+                    }
+                    if input[i] == ESC && input.get(i + 1) == Some(&b'\\') {
+                        i += 2;
+                        break;
+                    }
+                    i += 1;
+                }
+            }
+            Some(0x20..=0x2f) => {
+                while matches!(input.get(i), Some(0x20..=0x2f)) {
+                    i += 1;
+                }
+                if matches!(input.get(i), Some(0x30..=0x7e)) {
+                    i += 1;
+                }
+            }
+            Some(0x30..=0x7e) => i += 1,
+            _ => {}
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// A line as the parser reads it: without its line ending and ANSI escapes, decoded (invalid
+/// UTF-8 replaced), and the number of bytes cut off its end: a line longer than
+/// [`MAX_LINE_LEN`] is cut to it, at the start of a UTF-8 character.
+pub(super) fn decode_line(line: &[u8]) -> (Cow<'_, str>, usize) {
+    let line = trim_line_ending(line);
+    let mut end = line.len().min(MAX_LINE_LEN);
+    // Back to the start of the character the limit falls in: a UTF-8 character has at most 3
+    // continuation bytes (`10xxxxxx`).
+    for _ in 0..3 {
+        if line.get(end).is_some_and(|&b| b & 0xc0 == 0x80) && end > 0 {
+            end -= 1;
+        }
+    }
+    let (kept, cut) = (&line[..end], line.len() - end);
+    let text = match strip_ansi(kept) {
+        Cow::Borrowed(bytes) => String::from_utf8_lossy(bytes),
+        Cow::Owned(bytes) => {
+            Cow::Owned(String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
+        }
+    };
+    (text, cut)
+}
+
+/// The progress line at the end of `text` when a test's output without a newline came before
+/// it on the same line (see `GLUED_PROGRESS`), else `text`.
+pub(super) fn unglue_progress(text: &str) -> &str {
+    if LOG_PREFIX.is_match(text) {
+        return text;
+    }
+    match GLUED_PROGRESS.find_iter(text).last() {
+        Some(m) if m.start() > 0 => &text[m.start()..],
+        _ => text,
+    }
+}
+
+/// `text` after regrtest's `H:MM:SS load avg: N` prefix, when it has one.
+pub(super) fn after_log_prefix(text: &str) -> &str {
+    LOG_PREFIX.find(text).map_or(text, |m| &text[m.end()..])
+}
+
+/// Text kept line by line, at most [`MAX_TRACEBACK_BYTES`] of it (a traceback, a dump). A
+/// line that does not fit whole is kept cut, ending in `[... N bytes cut]`, and nothing after
+/// it; so is a line that came cut already (longer than [`MAX_LINE_LEN`]), though what follows
+/// it is kept while there is room.
+#[derive(Debug, Default)]
+pub(super) struct CappedText {
+    text: String,
+    full: bool,
+}
+
+impl CappedText {
+    /// Room kept for the marker of a cut line: `[... N bytes cut]` with any `usize` N.
+    const MARKER_ROOM: usize = "[... 18446744073709551615 bytes cut]\n".len();
+
+    pub(super) fn starting_with(first: &str) -> Self {
+        let mut text = CappedText::default();
+        text.push_line(first, 0);
+        text
+    }
+
+    /// Appends `line` and a newline; `cut`: bytes of the line already cut off.
+    pub(super) fn push_line(&mut self, line: &str, cut: usize) {
+        if self.full {
+            return;
+        }
+        let room = MAX_TRACEBACK_BYTES.saturating_sub(self.text.len() + Self::MARKER_ROOM);
+        let kept = if line.len() < room {
+            line
+        } else {
+            self.full = true;
+            truncate_at_char_boundary(line, room)
+        };
+        self.text.push_str(kept);
+        let cut = cut.saturating_add(line.len() - kept.len());
+        if cut > 0 {
+            let _ = write!(self.text, "[... {cut} bytes cut]");
+        }
+        self.text.push('\n');
+    }
+
+    /// The text, without trailing blank lines.
+    pub(super) fn finish(mut self) -> String {
+        let end = self.text.trim_end().len();
+        self.text.truncate(end);
+        self.text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strip_ansi_keeps_text() {
+        assert_eq!(&*strip_ansi(b"\x1b[1;31mred\x1b[0m plain"), b"red plain");
+        assert_eq!(&*strip_ansi(b"a\x1b]8;;http://x\x07link\x1b]8;;\x1b\\b"), b"alinkb");
+        assert_eq!(&*strip_ansi(b"\x1b(Bx\x1b7y"), b"xy");
+        assert_eq!(&*strip_ansi(b"no escapes"), b"no escapes");
+        assert_eq!(trim_line_ending(b"abc\r\n"), b"abc");
+        assert_eq!(trim_line_ending(b"\n"), b"");
+    }
+}
