@@ -359,8 +359,11 @@ pub fn execute(config: &Config, notify: Notify<'_>) -> anyhow::Result<RunOutcome
     // measures in `-R` runs.
     let argv: Vec<String> = config.command.iter().map(|a| a.to_string_lossy().into_owned()).collect();
     let own = OwnProcesses::new(&shim_data, supervised.pid, &argv);
+    // 3.13's `-W` (also implied by `--fast-ci`/`--slow-ci`) hides a passing -j worker's
+    // output: its command line still says `-R`.
+    let asked = crate::regrtest::selection(&argv).is_some_and(|s| s.huntrleaks);
     let saw_huntrleaks =
-        saw_beginning || (!parsed.progress_seen && shim_data.series.iter().any(|s| own.contains(s.pid)));
+        saw_beginning || asked || (!parsed.progress_seen && shim_data.series.iter().any(|s| own.contains(s.pid)));
     let output = OutputFacts { saw_huntrleaks, worker_thread_failure: sink.worker_thread.warning() };
     let settings =
         SiteSettings { symbolizer: &symbolizer, suppressions: &config.suppressions, stack_depth: config.stack_depth };

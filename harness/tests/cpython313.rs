@@ -248,3 +248,22 @@ fn a_failure_in_a_later_repetition_keeps_its_traceback() {
         );
     }
 }
+
+/// 3.13's `-W` hides a passing worker's output, `beginning N repetitions` included: with the
+/// hooks replaced (`-X dev`), the run still says so, since its command line asks for `-R`.
+#[test]
+fn replaced_hooks_are_said_when_dash_w_hides_the_repetitions() {
+    let python = python313();
+    let dir = testdir_for(&python);
+    let mut argv = vec![python.clone(), "-X".into(), "dev".into()];
+    argv.extend(
+        common::regrtest_with(&python, dir.path(), &["-j", "2", "-W", "-R", "3:3"], &["test_leak_raw"])
+            .into_iter()
+            .skip(1),
+    );
+    let run = leakcheck(&[], &as_strs(&argv));
+    let report = run.json();
+    assert_eq!(report["summary"]["huntrleaks"], true, "{report}");
+    assert!(report["warnings"].to_string().contains("allocator hooks were replaced"), "{}", report["warnings"]);
+    assert_eq!(run.test("test_leak_raw")["domains"], serde_json::Value::Null);
+}
