@@ -331,7 +331,9 @@ fn test_case<'a>(report: &RunReport, test: &'a TestReport, excerpts: &Excerpts) 
         "ran_no_tests" => Some("ran no tests".to_owned()),
         // Stopped by the user (SIGINT): not a failure of the test.
         "interrupted" => Some("interrupted: the run was stopped while it ran".to_owned()),
-        "not_run" => Some("not run: the run stopped before it started (regrtest lists it as omitted)".to_owned()),
+        // regrtest lists it as omitted, or the run ended before any summary (the test's note
+        // says which).
+        "not_run" => Some("not run: the run stopped before it started".to_owned()),
         _ => None,
     };
     // regrtest's warning that the test altered the execution environment fails the run only
