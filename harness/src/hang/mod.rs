@@ -28,7 +28,7 @@
 //!   busy loop. A sleep an inspection stopped is still that sleep: the stop breaks a relative
 //!   sleep (`sleep(3)`, a C thread that another thread joins) out of `clock_nanosleep` into
 //!   `restart_syscall`, which `/proc` does not show as a sleep, so the sleeps of a process are
-//!   read before it is stopped, and followed after ([`InspectedSleep`]); a `restart_syscall`
+//!   read before it is stopped, and followed after (`InspectedSleep`); a `restart_syscall`
 //!   that goes on with nothing seen before the stop (a `poll` or a futex wait with a timeout) is
 //!   no sleep.
 //!
