@@ -23,6 +23,19 @@ fn is_bidi_control(c: char) -> bool {
     matches!(c, '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
+/// At most `max` bytes of `s`, cut back to a character boundary: the bound the reports put on
+/// untrusted text, never splitting a character.
+pub fn truncate_at_char_boundary(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
 /// `s` with hazardous characters made visible.
 pub fn for_terminal(s: &str) -> Cow<'_, str> {
     if !s.chars().any(is_hazard) {

@@ -1268,11 +1268,8 @@ fn explained_domains(domains: &mut Domains, kept: &[LeakSiteReport], suppressed:
 /// The exception line that ends a Python traceback (`Exception: ...`), at most 200 bytes.
 fn last_error_line(traceback: &str) -> Option<String> {
     let line = traceback.lines().rev().map(str::trim).find(|l| !l.is_empty())?;
-    let mut cut = line.len().min(200);
-    while !line.is_char_boundary(cut) {
-        cut -= 1;
-    }
-    Some(if cut < line.len() { format!("{}...", &line[..cut]) } else { line.to_owned() })
+    let cut = crate::escape::truncate_at_char_boundary(line, 200);
+    Some(if cut.len() < line.len() { format!("{cut}...") } else { line.to_owned() })
 }
 
 #[cfg(test)]

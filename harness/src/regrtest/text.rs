@@ -2,6 +2,7 @@
 //! [`MAX_LINE_LEN`], a progress line unglued from the test's output, regrtest's log prefix
 //! skipped) and keeps long text ([`CappedText`], for tracebacks and dumps).
 
+pub(super) use crate::escape::truncate_at_char_boundary;
 use std::borrow::Cow;
 use std::fmt::Write as _;
 
@@ -17,17 +18,6 @@ fn trim_line_ending(mut line: &[u8]) -> &[u8] {
         line = head;
     }
     line
-}
-
-pub(super) fn truncate_at_char_boundary(s: &str, max: usize) -> &str {
-    if s.len() <= max {
-        return s;
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    &s[..end]
 }
 
 /// Removes ANSI escape sequences (3.14 colours its results, and a terminal-minded test may

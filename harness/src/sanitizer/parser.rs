@@ -5,6 +5,8 @@
 
 use std::borrow::Cow;
 
+use crate::escape::truncate_at_char_boundary;
+
 use super::kind;
 use super::line::{self, FrameLine, FrameStyle, Headline, Line};
 use super::{
@@ -213,7 +215,7 @@ impl Parser {
                         if let Some(kind) = kind::from_summary(report.finding.sanitizer, rest) {
                             report.finding.kind = kind.to_owned();
                         }
-                        report.finding.summary = Some(clip(text, MAX_TEXT_LINE).to_owned());
+                        report.finding.summary = Some(truncate_at_char_boundary(text, MAX_TEXT_LINE).to_owned());
                     }
                     self.close(index, ReportEnd::Summary, &mut done);
                 }
@@ -315,7 +317,7 @@ impl Parser {
         self.make_room(done);
         self.next_id += 1;
         let Headline { sanitizer, pid, kind, message, location, addresses } = headline;
-        let message = clip(&message, MAX_TEXT_LINE).to_owned();
+        let message = truncate_at_char_boundary(&message, MAX_TEXT_LINE).to_owned();
         let mut report = Report {
             id: self.next_id,
             bytes: message.len(),
@@ -706,7 +708,7 @@ impl Parser {
             };
             // Two processes printing the same report in lockstep: a report that already has
             // this very line is the last to get it again.
-            let clipped = clip(text, MAX_TEXT_LINE);
+            let clipped = truncate_at_char_boundary(text, MAX_TEXT_LINE);
             let repeated = report.finding.description.iter().chain(&report.pending).any(|t| t == clipped);
             // A process prints a stack right after its label: a report holding a label waits
             // for frame `#0`, not for more text.
@@ -722,7 +724,7 @@ impl Parser {
         for number in line::hex_numbers(text) {
             remember(&mut report.data_addresses, number);
         }
-        let text = clip(text, MAX_TEXT_LINE);
+        let text = truncate_at_char_boundary(text, MAX_TEXT_LINE);
         let lines = report.finding.description.len() + report.pending.len();
         if lines > MAX_DESCRIPTION_LINES || report.bytes + text.len() > MAX_REPORT_BYTES {
             // One more than the description may hold: the last pending line may become a label.
@@ -1000,18 +1002,6 @@ fn summary_names(rest: &str, frame: &ReportFrame) -> bool {
 fn frame_bytes(frame: &ReportFrame) -> usize {
     let text = |s: &Option<String>| s.as_ref().map_or(0, String::len);
     std::mem::size_of::<ReportFrame>() + text(&frame.function) + text(&frame.file) + text(&frame.module)
-}
-
-/// At most `max` bytes of `text`, cut at a character boundary.
-fn clip(text: &str, max: usize) -> &str {
-    if text.len() <= max {
-        return text;
-    }
-    let mut end = max;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    &text[..end]
 }
 
 /// The line as text: at most [`MAX_LINE_BYTES`], line ending and ANSI colour sequences
