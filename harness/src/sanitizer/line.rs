@@ -423,6 +423,16 @@ pub(super) fn module_start(text: &str, plus: usize) -> Option<usize> {
     None
 }
 
+/// The first `(MODULE+0xOFFSET)` in `text` (a `SUMMARY:` line's, which a demangled name with
+/// parentheses may follow): `(start of "(", module, offset)`.
+pub(super) fn first_module_part(text: &str) -> Option<(usize, &str, u64)> {
+    text.match_indices("+0x").find_map(|(plus, _)| {
+        let open = module_start(text, plus)?;
+        let close = plus + text.get(plus..)?.find(')')?;
+        Some((open, text.get(open + 1..plus)?, parse_hex(text.get(plus + 1..close)?)?))
+    })
+}
+
 /// Every `MODULE` of a `(MODULE+0x...` in `text` (frames, `SUMMARY:` lines).
 pub(super) fn modules_named(text: &str) -> impl Iterator<Item = &str> {
     text.match_indices("+0x").filter_map(move |(plus, _)| text.get(module_start(text, plus)? + 1..plus))

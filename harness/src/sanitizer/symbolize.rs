@@ -117,11 +117,7 @@ pub fn symbolize_findings(findings: &mut [Finding], symbolizer: &Symbolizer) {
 /// names no such frame or none was symbolized: it stays as the runtime printed it (the log
 /// keeps it so in any case).
 fn symbolized_summary<'a>(summary: &str, mut frames: impl Iterator<Item = &'a ReportFrame>) -> Option<String> {
-    // The first `(module+0xOFFSET)`: a demangled name after it may hold parentheses too.
-    let (open, module, offset) = summary.match_indices('(').find_map(|(open, _)| {
-        let (module, offset) = summary[open + 1..].split_once(')')?.0.rsplit_once("+0x")?;
-        Some((open, module, u64::from_str_radix(offset, 16).ok()?))
-    })?;
+    let (open, module, offset) = line::first_module_part(summary)?;
     let frame = frames
         .find(|f| f.module.as_deref() == Some(module) && f.module_offset == Some(offset) && f.function.is_some())?;
     let function = frame.function.as_deref()?;
