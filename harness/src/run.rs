@@ -3,6 +3,7 @@
 //! Prints nothing itself except through the returned report; `main` renders it.
 
 use std::collections::HashMap;
+use std::fmt::Write as _;
 use std::fs::{File, OpenOptions};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
@@ -682,12 +683,15 @@ fn assemble(
         shim_enabled: report.shim.enabled,
         hooks_replaced: !report.shim.hooks_replaced.is_empty(),
     };
+    // The tests whose run before regrtest's re-run leaked, when the re-run reported did not.
+    let mut leaked_before_rerun: Vec<String> = Vec::new();
     let mut tests: Vec<TestReport> = parsed
         .tests
         .iter()
         .map(|t| {
             let all = series_of.get(t.name.as_str()).map_or(&[][..], Vec::as_slice);
-            let (series, note) = choose_series(all, rerun.contains(&t.name));
+            let rerun = rerun.contains(&t.name);
+            let (series, note) = choose_series(all, rerun);
             // Regrtest's part describes the run measured: the re-run, unless it was cut short.
             let first_measured = series.is_some_and(|s| all.last().is_some_and(|last| !std::ptr::eq(s, *last)));
             let mut report = match t.as_first_run().filter(|_| first_measured) {
@@ -708,8 +712,21 @@ fn assemble(
                 }
             }
             report.notes.extend(note);
+            let mut earlier_leak = false;
             if let Some(leaks) = t.first_run.as_ref().filter(|_| !first_measured).and_then(|f| f.failing_leaks()) {
                 report.notes.push(format!("regrtest's run before its re-run (reported here) leaked: {leaks}"));
+                earlier_leak = true;
+            }
+            // regrtest's verdict is the re-run's, and so is `leaked`; what leakcheck measured
+            // in the runs before it (a raw leak regrtest cannot see, in a test that failed for
+            // another reason) is kept as evidence.
+            if let Some(index) = series.and_then(|s| all.iter().position(|a| std::ptr::eq(*a, s))).filter(|_| rerun) {
+                let notes = earlier_run_leaks(&t.name, &all[..index], all.len(), &join);
+                earlier_leak |= !notes.is_empty();
+                report.notes.extend(notes);
+            }
+            if earlier_leak && !report.leaked {
+                leaked_before_rerun.push(t.name.clone());
             }
             report
         })
@@ -839,6 +856,7 @@ fn assemble(
             .filter(|t| t.leak_not_reported_by_regrtest)
             .map(|t| t.name.clone())
             .collect(),
+        leaked_before_rerun,
         hung: Vec::new(),
         sanitizer_findings: 0,
         sanitizer_reports: 0,
@@ -931,6 +949,50 @@ fn choose_series<'a>(all: &[&'a Series], rerun: bool) -> (Option<&'a Series>, Op
         index + 1
     );
     (Some(all[index]), Some(note))
+}
+
+/// Notes for the series of a re-run test measured before the one reported (`earlier`, of
+/// `total` series in all) whose domains leaked by leakcheck's own measurement (suppressions
+/// applied, a domain that leaked through a leak site only included): regrtest's verdict is the
+/// re-run's, but the evidence stays, e.g. `the run before its re-run (reported here) leaked by
+/// leakcheck's measurement: raw blocks [1, 1, 1] bytes [48, 48, 48]`.
+fn earlier_run_leaks(name: &str, earlier: &[&Series], total: usize, join: &Join<'_>) -> Vec<String> {
+    let mut notes = Vec::new();
+    for (index, series) in earlier.iter().enumerate() {
+        let test = regrtest::TestResult { name: name.to_owned(), ..Default::default() };
+        let report = test_report(&test, Some(series), join);
+        let Some(domains) = report.domains.as_ref() else { continue };
+        let items: Vec<String> = report
+            .leaking_domains()
+            .into_iter()
+            .filter_map(|domain| {
+                let (_, d) = domains.iter().find(|(n, _)| *n == domain)?;
+                let bytes = d.bytes.as_deref().map_or_else(|| "unknown".to_owned(), |b| format!("{b:?}"));
+                let mut item = format!("{domain} blocks {:?} bytes {bytes}", d.blocks);
+                if !d.leaked {
+                    // Frees of older blocks kept the domain's sum flat; a site grew each time.
+                    let sites: Vec<String> = report
+                        .leak_sites
+                        .iter()
+                        .filter(|s| s.domain == domain)
+                        .map(|s| format!("{:?}", s.blocks))
+                        .collect();
+                    let _ = write!(item, " (at its leak sites: blocks {})", sites.join(", "));
+                }
+                Some(item)
+            })
+            .collect();
+        if items.is_empty() {
+            continue;
+        }
+        let which = if earlier.len() == 1 {
+            "the run before its re-run (reported here)".to_owned()
+        } else {
+            format!("run {} of the {total} measured, before its re-run (reported here),", index + 1)
+        };
+        notes.push(format!("{which} leaked by leakcheck's measurement: {}", items.join("; ")));
+    }
+    notes
 }
 
 /// How a test's note, and the run's warning, begin when the allocator hooks stopped counting

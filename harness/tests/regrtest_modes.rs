@@ -174,6 +174,38 @@ fn a_rerun_that_passes_is_the_run_reported_regrtests_part_too() {
     assert_eq!(run.code(), Some(0), "{}", run.stderr);
 }
 
+/// A test whose first run leaked raw blocks (which regrtest cannot see) and file descriptors
+/// (which it can, and fails the test for), and whose `-w` re-run leaked nothing: regrtest's
+/// verdict is the re-run's pass, and so is `leaked`, but the first run's leaks stay in the
+/// notes, leakcheck's own measurement with its blocks and bytes, and the summary counts the test.
+/// Sequentially (3.11 re-runs in the same process) and with `-j 2` (in the main process, after a
+/// worker's first run).
+#[test]
+fn a_rerun_that_passes_keeps_the_first_runs_raw_leak_in_a_note() {
+    for flags in [&[][..], &["-j", "2"]] {
+        let dir = testdir();
+        let mut args = flags.to_vec();
+        args.extend(["-w", "test_leak_raw_fd_first_run"]);
+        let run = leakcheck(&[], &as_strs(&regrtest_argv(dir.path(), &[], &args)));
+        let test = run.test("test_leak_raw_fd_first_run");
+        assert_eq!(test["outcome"], "passed", "{flags:?}: {test}");
+        assert_eq!(test["leaked"], false, "the re-run's verdict: {test}");
+        assert_eq!(raw_blocks(test), &json!([0, 0, 0]), "the re-run's: {test}");
+        let notes = test["notes"].to_string();
+        assert!(notes.contains("before its re-run (reported here) leaked: file descriptors [1, 1, 1]"), "{test}");
+        assert!(
+            notes.contains(
+                "the run before its re-run (reported here) leaked by leakcheck's measurement: \
+                 raw blocks [1, 1, 1] bytes [48, 48, 48]"
+            ),
+            "{flags:?}: {test}"
+        );
+        assert_eq!(run.json()["summary"]["leaked_before_rerun"], json!(["test_leak_raw_fd_first_run"]));
+        assert!(run.stderr.contains("0 leaked, 1 leaked only before regrtest's re-run ----"), "{}", run.stderr);
+        assert_eq!(run.code(), Some(0), "regrtest's own status: {}", run.stderr);
+    }
+}
+
 /// 3.11's regrtest decodes a `-j` worker's output as UTF-8: a test that writes other bytes makes
 /// the thread of regrtest's main process that reads it fail, and regrtest stops its workers,
 /// lists every test as omitted (those that ran too) and exits 0 (`NO TEST RUN`). The report says

@@ -266,6 +266,10 @@ pub struct Summary {
     pub tests: usize,
     pub leaked: Vec<String>,
     pub leaked_not_reported_by_regrtest: Vec<String>,
+    /// Tests not `leaked` whose run before regrtest's `-w` re-run leaked, by regrtest's leak
+    /// lines or leakcheck's measurement: regrtest's verdict is the re-run's, and their notes keep
+    /// the first run's leak.
+    pub leaked_before_rerun: Vec<String>,
     /// Tests that hung (leakcheck ended them).
     pub hung: Vec<String>,
     /// Distinct sanitizer findings (`sanitizer_findings`), and the reports they stand for.
@@ -339,6 +343,10 @@ impl RunReport {
         }
         if !s.leaked_not_reported_by_regrtest.is_empty() {
             let _ = write!(head, ", {} not reported by regrtest", s.leaked_not_reported_by_regrtest.len());
+        }
+        if !s.leaked_before_rerun.is_empty() {
+            // Not leaked: regrtest's re-run did not; the test's note says what the run before did.
+            let _ = write!(head, ", {} leaked only before regrtest's re-run", s.leaked_before_rerun.len());
         }
         if self.shim.enabled && !self.shim.attribution {
             // Said where the verdicts are read: no sites, and no verdict from a site alone.
