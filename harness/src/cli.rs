@@ -46,8 +46,9 @@ pub struct Args {
 
     /// Write a JUnit XML report to PATH: one testcase per regrtest test, and one per unittest
     /// method the output names (all with -v, else the failing ones); leaks, sanitizer findings,
-    /// hangs and test failures as failures with their details ("env changed" only where
-    /// regrtest fails the run on it: --fail-env-changed, --slow-ci, --fast-ci).
+    /// hangs and test failures as failures with their details, one failure per testcase naming
+    /// each of its problems ("env changed" only where regrtest fails the run on it:
+    /// --fail-env-changed, --slow-ci, --fast-ci).
     #[arg(long, value_name = "PATH")]
     pub junit_xml: Option<PathBuf>,
 

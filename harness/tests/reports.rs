@@ -614,9 +614,9 @@ fn sanitizer_findings_are_failures_of_their_test_or_of_the_run() {
     let raw = case(&junit, "test_leak_raw");
     let types: Vec<&str> =
         raw["failures"].as_array().map(|f| f.iter().filter_map(|f| f["type"].as_str()).collect()).unwrap_or_default();
-    assert_eq!(types, ["leak", "sanitizer"], "{raw}");
-    let message = raw["failures"][1]["message"].as_str().unwrap_or_default();
-    assert!(message.starts_with("AddressSanitizer double-free: "), "{message}");
+    assert_eq!(types, ["leak,sanitizer"], "one failure for both: {raw}");
+    let message = raw["failures"][0]["message"].as_str().unwrap_or_default();
+    assert!(message.contains(" (2) AddressSanitizer double-free: "), "{message}");
     assert_eq!(case(&junit, "run")["failures"][0]["type"], "sanitizer");
 
     let lines = parse_annotations(&github_annotations(&report));
@@ -655,8 +655,10 @@ fn a_finding_merged_from_several_tests_fails_each_of_them() {
     let junit = python_json(READ_JUNIT, &[&path]);
     for name in ["test_leak_raw", "test_leak_object"] {
         let failures = &case(&junit, name)["failures"];
-        let sanitizer = failures.as_array().into_iter().flatten().filter(|f| f["type"] == "sanitizer").count();
-        assert_eq!(sanitizer, 1, "{name}: {failures}");
+        assert_eq!(failures.as_array().map(Vec::len), Some(1), "{name}: {failures}");
+        assert_eq!(failures[0]["type"], "leak,sanitizer", "{name}: {failures}");
+        let message = failures[0]["message"].as_str().unwrap_or_default();
+        assert!(message.contains(" (2) AddressSanitizer double-free: "), "{name}: {message}");
     }
     assert!(
         report.render_text().contains("SANITIZER in test_leak_raw (also in test_leak_object): AddressSanitizer"),
@@ -862,6 +864,41 @@ fn env_changed_fails_only_a_run_told_to_fail_on_it() {
             assert_eq!(written, ["test_env_changed.md"]);
         }
     }
+}
+
+/// A test with two problems, a raw leak and regrtest's `failed (env changed)` in a run told to
+/// fail on it, is one `<failure>` in its testcase: JUnit consumers (Jenkins, GitLab) take one
+/// failure per testcase and drop the others. Its message names both, its type both kinds, its
+/// text holds both problems' details in order, and no testcase has more than one failure or any
+/// error.
+#[test]
+fn a_test_with_two_problems_has_one_junit_failure_naming_both() {
+    let testdir = common::testdir();
+    let work = tempfile::tempdir().expect("temporary directory");
+    let xml = work.path().join("junit.xml");
+    let command = common::regrtest_argv(testdir.path(), &[], &["--fail-env-changed", "test_leak_raw_env_changed"]);
+    let run =
+        sharing_children(|| common::leakcheck(&["--junit-xml", &common::path_str(&xml)], &common::as_strs(&command)));
+    assert_eq!(run.code(), Some(101), "the raw leak regrtest does not see; stderr:\n{}", run.stderr);
+    let test = run.test("test_leak_raw_env_changed");
+    assert_eq!((test["outcome"].as_str(), test["leaked"].as_bool()), (Some("env_changed"), Some(true)), "{test}");
+    assert_schema_valid(&xml);
+    let junit = python_json(READ_JUNIT, &[&xml]);
+    for case in junit["cases"].as_array().expect("cases") {
+        let failures = case["failures"].as_array().map_or(0, Vec::len);
+        assert!(failures <= 1 && case["errors"] == serde_json::json!([]), "{case}");
+    }
+    assert_eq!(junit["suites"][0]["failures"], 1);
+    let case = case(&junit, "test_leak_raw_env_changed");
+    let failure = &case["failures"][0];
+    assert_eq!(failure["type"], "leak,regrtest", "{case}");
+    let message = failure["message"].as_str().unwrap_or_default();
+    assert!(message.starts_with("2 problems: (1) leaked raw (PyMem_RawMalloc) blocks [1, 1, 1]"), "{message}");
+    assert!(message.ends_with(" (2) regrtest: failed (env changed)"), "{message}");
+    let text = failure["text"].as_str().unwrap_or_default();
+    let leak = text.find("leakcheck: test_leak_raw_env_changed: LEAKED in raw").expect(text);
+    let regrtest = text.find("\n(2) regrtest: failed (env changed)\n").expect(text);
+    assert!(leak < regrtest && text[regrtest..].contains("test_leak_raw_env_changed failed (env changed)"), "{text}");
 }
 
 /// A `-j` worker that aborted mid-test: `crashed`, and the JUnit failure, the draft and the JSON

@@ -7,9 +7,14 @@
 //! in regrtest (any outcome but passed, skipped, resource denied, ran no tests, interrupted, and
 //! env changed in a run regrtest does not fail on it; the failed unittest methods named), hung
 //! (the report's `hangs`) or had a sanitizer finding (`sanitizer_findings`) gets one
-//! `<failure type=KIND message=ONE-LINE>` per problem, the details (the text summary's lines for
-//! the test, hang or finding, regrtest's own leak lines and result line, its traceback and
-//! faulthandler's dump, the failed test methods) in the element's text. Skipped tests, and the
+//! `<failure type=KIND message=ONE-LINE>`, the details (the text summary's lines for the test,
+//! hang or finding, regrtest's own leak lines and result line, its traceback and faulthandler's
+//! dump, the failed test methods) in the element's text. One only, and never an `<error>` beside
+//! it, whatever the number of problems: many consumers (Jenkins' JUnit plugin, GitLab) take one
+//! failure or error per testcase and drop or reject the rest. A test with several problems
+//! gets one whose type names each kind once (`leak,regrtest`), whose message numbers each
+//! problem's (`2 problems: (1) leaked raw ... (2) regrtest: failed (env changed)`) and whose
+//! text has each problem's message and details in turn, in the same order. Skipped tests, and the
 //! test a user's interrupt stopped, get `<skipped message=...>`. A test that altered the
 //! execution environment in a run without `--fail-env-changed` passes, as regrtest passes it,
 //! with a `<system-out>` that says so.
@@ -829,11 +834,10 @@ pub fn write_junit_cases(report: &RunReport, cases: &[Case<'_>], out: impl Write
             if let Some(reason) = &case.skipped {
                 w.write_event(Event::Empty(start("skipped", &[("message", reason)])))?;
             }
-            for failure in &case.failures {
-                let message = clip(&failure.message, MAX_MESSAGE_CHARS);
-                let attrs = [("message", message.as_ref()), ("type", failure.kind.as_str())];
+            if let Some(failure) = one_failure(&case.failures) {
+                let attrs = [("message", failure.message.as_str()), ("type", failure.kind.as_str())];
                 w.write_event(Event::Start(start("failure", &attrs)))?;
-                w.write_event(Event::Text(BytesText::new(&xml_visible(&failure_body(failure), true))))?;
+                w.write_event(Event::Text(BytesText::new(&xml_visible(&failure.body, true))))?;
                 w.write_event(Event::End(BytesEnd::new("failure")))?;
             }
             if let Some(output) = &case.output {
@@ -891,6 +895,54 @@ fn write_method<W: Write>(w: &mut Writer<W>, method: &MethodResult) -> io::Resul
     w.write_event(Event::End(BytesEnd::new("failure")))?;
     w.write_event(Event::End(BytesEnd::new("testcase")))
 }
+
+/// The one `<failure>` element of a testcase.
+struct FailureElement {
+    /// The kinds of its failures, each once, in order, joined by `,`: `leak,regrtest`.
+    kind: String,
+    /// One line naming every failure, at most [`MAX_MESSAGE_CHARS`] characters.
+    message: String,
+    /// Every failure's message and details, in order.
+    body: String,
+}
+
+/// The failures of a testcase as one `<failure>`: many JUnit consumers (Jenkins' JUnit plugin,
+/// GitLab) take one failure or error per testcase and drop or reject the others, so a test that
+/// leaked and also failed (or altered the environment in a run that fails on it, or had a
+/// sanitizer finding) would show one of its problems only. Several make a message that numbers
+/// each (`2 problems: (1) leaked raw ... (2) regrtest: failed (env changed)`), each clipped to its
+/// share of the message's length so that every one is named, and a body with each failure's
+/// text after its number, in order. None for no failure.
+fn one_failure(failures: &[Failure]) -> Option<FailureElement> {
+    let [first, rest @ ..] = failures else { return None };
+    if rest.is_empty() {
+        return Some(FailureElement {
+            kind: first.kind.as_str().to_owned(),
+            message: clip(&first.message, MAX_MESSAGE_CHARS).into_owned(),
+            body: failure_body(first),
+        });
+    }
+    let mut kinds: Vec<&str> = Vec::new();
+    for failure in failures {
+        if !kinds.contains(&failure.kind.as_str()) {
+            kinds.push(failure.kind.as_str());
+        }
+    }
+    let share = (MAX_MESSAGE_CHARS / failures.len()).max(MIN_MESSAGE_SHARE);
+    let mut message = format!("{} problems:", failures.len());
+    let mut body = String::new();
+    for (i, failure) in failures.iter().enumerate() {
+        let _ = write!(message, " ({}) {}", i + 1, clip(&failure.message, share));
+        let _ = write!(body, "\n({}) {}", i + 1, failure_body(failure));
+    }
+    let message = clip(&message, MAX_MESSAGE_CHARS).into_owned();
+    Some(FailureElement { kind: kinds.join(","), body: format!("{message}\n{body}"), message })
+}
+
+/// The fewest characters of each failure's message in a message naming several: past
+/// [`MAX_MESSAGE_CHARS`] / this many failures, the last ones are cut off the message (the body
+/// has them all).
+const MIN_MESSAGE_SHARE: usize = 60;
 
 /// The failure's text: the message, then the details.
 fn failure_body(failure: &Failure) -> String {
@@ -1302,6 +1354,34 @@ mod tests {
             failure.details
         );
         assert!(failure.details.contains(dump), "{}", failure.details);
+    }
+
+    /// Many failures of one testcase: one element whose message names each of them (each cut to
+    /// its share, the whole within the limit) and whose body has every one whole, in order.
+    #[test]
+    fn many_failures_make_one_element_naming_each() {
+        let failure = |kind, i: usize| Failure {
+            kind,
+            message: format!("problem {i} {}", "x".repeat(3_000)),
+            details: format!("details of problem {i}\n"),
+            location: None,
+        };
+        let failures: Vec<Failure> =
+            (1..=20).map(|i| failure(if i == 2 { FailureKind::Leak } else { FailureKind::Sanitizer }, i)).collect();
+        let element = one_failure(&failures).expect("one element");
+        assert_eq!(element.kind, "sanitizer,leak");
+        assert!(element.message.chars().count() <= MAX_MESSAGE_CHARS + 1, "{}", element.message.len());
+        assert!(element.message.starts_with("20 problems: (1) problem 1 xxx"), "{}", element.message);
+        assert!(element.message.contains("(2) problem 2 "), "{}", element.message);
+        let mut at = 0;
+        for i in 1..=20 {
+            let part = format!("\n({i}) problem {i} {}\n\ndetails of problem {i}\n", "x".repeat(3_000));
+            let found = element.body[at..].find(&part).unwrap_or_else(|| panic!("problem {i} whole, in order"));
+            at += found + part.len();
+        }
+        let single = one_failure(&failures[..1]).expect("one element");
+        assert_eq!((single.kind.as_str(), single.body), ("sanitizer", failure_body(&failures[0])));
+        assert!(one_failure(&[]).is_none());
     }
 
     #[test]
