@@ -1185,7 +1185,9 @@ fn test_report(test: &regrtest::TestResult, series: Option<&Series>, join: &Join
         suppressed_sites,
         failed_methods: test.failed_methods.clone(),
         methods: test.methods.clone(),
-        result_line: test.result_text.clone(),
+        // The last one regrtest printed for the test: 3.11's in-process `-w` re-run prints none,
+        // and the JUnit failure and issue draft of a test that failed again start with it.
+        result_line: test.result_text.clone().or_else(|| test.first_run.as_ref()?.result_text.clone()),
         traceback: test.traceback.clone(),
         faulthandler: test.faulthandler.clone(),
         traceback_method: test.traceback_method.clone(),

@@ -279,6 +279,39 @@ fn a_failure_in_a_later_repetition_keeps_its_traceback() {
     }
 }
 
+/// 3.11 re-runs a failed test (`-w`) in its main process and prints no result line for the
+/// re-run: the first run's (`test_x failed (1 failure)`, in the next test's progress line, or on
+/// its own after the last test) is the only one, and the report, the JUnit failure and the issue
+/// draft of the test that failed again keep it. Sequentially, and with `-j 2`, whose workers'
+/// results come in progress lines.
+#[test]
+fn a_test_that_fails_again_keeps_the_first_runs_result_line() {
+    let dir = testdir();
+    let orders: [&[&str]; 3] = [
+        &["test_fail_decorated", "test_balanced"],
+        &["test_balanced", "test_fail_decorated"],
+        &["-j", "2", "test_fail_decorated", "test_balanced"],
+    ];
+    for tests in orders {
+        let out = tempfile::tempdir().expect("a temporary directory");
+        let (xml, drafts) = (out.path().join("junit.xml"), out.path().join("drafts"));
+        let mut args = vec!["-w"];
+        args.extend(tests);
+        let argv = common::regrtest_with(python(), dir.path(), &[], &args);
+        let flags = ["--junit-xml", &path_str(&xml), "--issue-draft", &path_str(&drafts)];
+        let run = leakcheck(&flags, &as_strs(&argv));
+        let test = run.test("test_fail_decorated");
+        assert_eq!(test["outcome"], "failed", "{tests:?}: {test}");
+        assert_eq!(test["result_line"], "test_fail_decorated failed (1 failure)", "{tests:?}: {test}");
+        let junit = std::fs::read_to_string(&xml).expect("the JUnit XML");
+        let body = "regrtest: failed: Decorated.test_wrapped\n\ntest_fail_decorated failed (1 failure)\n";
+        assert!(junit.contains(body), "{tests:?}: {junit}");
+        let draft = std::fs::read_to_string(drafts.join("test_fail_decorated.md")).expect("the draft");
+        assert!(draft.contains("\ntest_fail_decorated failed (1 failure)\n"), "{tests:?}: {draft}");
+        assert_eq!(run.code(), Some(2), "{tests:?}: {}", run.stderr);
+    }
+}
+
 /// A failure whose message is one line of 1 MiB: the traceback keeps the line, cut, with a
 /// marker saying so, in verbose mode (the method's) and without (the test's).
 #[test]

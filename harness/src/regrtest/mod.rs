@@ -161,7 +161,8 @@ pub struct TestResult {
     pub outcome: Option<Outcome>,
     /// regrtest's own result string for the last attempt, without a duration and without the
     /// ` -- running ...` tail, e.g. `test_os failed (2 errors)` or
-    /// `test_x worker non-zero exit code (Exit code -9 (SIGKILL))`.
+    /// `test_x worker non-zero exit code (Exit code -9 (SIGKILL))`. None for 3.11.2's `-w`
+    /// re-run (in-process), which prints none: the first run's is in [`FirstRun::result_text`].
     pub result_text: Option<String>,
     pub references: Option<LeakLine>,
     pub memory_blocks: Option<LeakLine>,
@@ -214,6 +215,11 @@ pub struct FirstRun {
     /// Its result string's outcome, else failed (regrtest re-runs the tests that failed), for
     /// a leak when it printed a failing leak line.
     pub outcome: Outcome,
+    /// Its result string (`test_x failed (1 failure)`), as [`TestResult::result_text`]: 3.11.2
+    /// re-runs a test in its main process and prints no result string for the re-run, so this
+    /// is the only one regrtest printed for the test (3.11.7 and 3.12+ re-run it in a worker,
+    /// which has its own).
+    pub result_text: Option<String>,
 }
 
 impl FirstRun {
@@ -235,13 +241,15 @@ impl FirstRun {
 }
 
 impl TestResult {
-    /// The test as its first run left it, when regrtest re-ran it: that run's leak lines and
-    /// outcome, for a report whose measurement is that run's. None without a re-run.
+    /// The test as its first run left it, when regrtest re-ran it: that run's leak lines,
+    /// outcome and result string, for a report whose measurement is that run's. None without a
+    /// re-run.
     #[must_use]
     pub fn as_first_run(&self) -> Option<TestResult> {
         let first = self.first_run.as_ref()?;
         Some(TestResult {
             outcome: Some(first.outcome),
+            result_text: first.result_text.clone(),
             references: first.references.clone(),
             memory_blocks: first.memory_blocks.clone(),
             file_descriptors: first.file_descriptors.clone(),

@@ -737,7 +737,14 @@ impl Parser {
             let lines = (result.references.take(), result.memory_blocks.take(), result.file_descriptors.take());
             if !state.rerun_attempt && result.first_run.is_none() {
                 let (references, memory_blocks, file_descriptors) = lines;
-                let mut first = FirstRun { references, memory_blocks, file_descriptors, outcome: Outcome::Failed };
+                let mut first = FirstRun {
+                    references,
+                    memory_blocks,
+                    file_descriptors,
+                    outcome: Outcome::Failed,
+                    // Taken before the re-run clears it below: 3.11's prints no result string.
+                    result_text: result.result_text.clone(),
+                };
                 let leaked = [&first.references, &first.memory_blocks, &first.file_descriptors]
                     .into_iter()
                     .any(|line| line.as_ref().is_some_and(|l| l.failing));

@@ -350,6 +350,18 @@ fn golden_3_11_2_in_process_rerun_counts_attempts_and_takes_final_outcome() {
     assert_eq!((first.outcome, &first.references), (Outcome::ReferenceLeak, &leak(&[1, 1, 1], 3, true)));
     assert_eq!(test(&run, "test_flaky").first_run.as_ref().map(|f| f.outcome), Some(Outcome::Failed));
     assert_eq!(test(&run, "test_ok").first_run, None);
+    // The in-process re-run prints no result string: the first run's are kept.
+    for (name, line) in [
+        ("test_flaky", "test_flaky failed (1 failure)"),
+        ("test_failing", "test_failing failed (1 error, 1 failure)"),
+        ("test_reflonly", "test_reflonly failed (reference leak)"),
+    ] {
+        let result = test(&run, name);
+        assert_eq!(result.result_text, None, "{name}");
+        let first = result.first_run.as_ref().and_then(|f| f.result_text.as_deref());
+        assert_eq!(first, Some(line), "{name}");
+        assert_eq!(result.as_first_run().and_then(|f| f.result_text).as_deref(), Some(line), "{name}");
+    }
     let summary = run.summary.expect("summary");
     assert_eq!(summary.result.as_deref(), Some("FAILURE then FAILURE"));
     assert_eq!(summary.failed_again, strings(&["test_failing"]));

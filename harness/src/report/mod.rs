@@ -130,7 +130,8 @@ pub struct TestReport {
     /// with `-v` (and in `--rerun`'s verbose re-runs), else the failing ones.
     pub methods: Vec<crate::regrtest::MethodResult>,
     /// regrtest's result line for the test as printed, without its duration: `test_x failed (1
-    /// failure)`, `test_x worker non-zero exit code (Exit code -6 (SIGABRT))`.
+    /// failure)`, `test_x worker non-zero exit code (Exit code -6 (SIGABRT))`. The last one it
+    /// printed: 3.11.2's `-w` re-run (in-process) prints none, and the first run's stays.
     pub result_line: Option<String>,
     /// The traceback regrtest printed with the test's result (`test X failed -- Traceback
     /// ...`, `crashed -- Traceback ...`).
