@@ -685,6 +685,8 @@ fn assemble(
     };
     // The tests whose run before regrtest's re-run leaked, when the re-run reported did not.
     let mut leaked_before_rerun: Vec<String> = Vec::new();
+    // 3.13's `-W` shows a `-j` worker's output only for a test that did not pass.
+    let hides_passing_output = output.saw_huntrleaks && launch::profile::hides_passing_output(&report.command);
     let mut tests: Vec<TestReport> = parsed
         .tests
         .iter()
@@ -727,6 +729,13 @@ fn assemble(
             }
             if earlier_leak && !report.leaked {
                 leaked_before_rerun.push(t.name.clone());
+            }
+            if hides_passing_output && t.outcome == Some(Outcome::Passed) && !t.repetitions_shown {
+                report.notes.push(HIDDEN_OUTPUT_NOTE.into());
+                // test_report says so for a test whose repetitions it saw begin.
+                if series.is_none() && join.shim_enabled && t.repetitions.is_none() {
+                    report.notes.push(unmeasured_note(&join).into());
+                }
             }
             report
         })
@@ -873,6 +882,11 @@ fn assemble(
     }
     report.tests = tests;
 }
+
+/// The note of a test whose output regrtest hid: it passed in a `-j` worker under `-W`.
+const HIDDEN_OUTPUT_NOTE: &str = "regrtest hid this test's output: with -W (also set by --fast-ci and \
+     --slow-ci) it shows a -j worker's output only for a test that did not pass, so this test's -R \
+     progress (`beginning N repetitions` and the repetitions' marks) and what it printed are not in the log";
 
 /// The note of a test that was running when regrtest's worker thread failed.
 const WORKER_THREAD_NOTE: &str = "no result: regrtest's worker thread failed while this test ran, and regrtest \
@@ -1081,11 +1095,7 @@ fn test_report(test: &regrtest::TestResult, series: Option<&Series>, join: &Join
         }
         None => {
             if test.repetitions.is_some() && join.shim_enabled {
-                notes.push(if join.hooks_replaced {
-                    "ran with -R but the allocator hooks were replaced (PYTHONMALLOC or -X dev)".into()
-                } else {
-                    "ran with -R but the shim took no measurement".into()
-                });
+                notes.push(unmeasured_note(join).into());
             }
             (None, None)
         }
@@ -1194,6 +1204,15 @@ fn test_report(test: &regrtest::TestResult, series: Option<&Series>, join: &Join
         skip_reason: test.skip_reason.clone(),
         repetitions,
         notes,
+    }
+}
+
+/// The note of a test that ran `-R` repetitions the shim has no measurement of.
+fn unmeasured_note(join: &Join<'_>) -> &'static str {
+    if join.hooks_replaced {
+        "ran with -R but the allocator hooks were replaced (PYTHONMALLOC or -X dev)"
+    } else {
+        "ran with -R but the shim took no measurement"
     }
 }
 

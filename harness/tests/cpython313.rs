@@ -265,5 +265,42 @@ fn replaced_hooks_are_said_when_dash_w_hides_the_repetitions() {
     let report = run.json();
     assert_eq!(report["summary"]["huntrleaks"], true, "{report}");
     assert!(report["warnings"].to_string().contains("allocator hooks were replaced"), "{}", report["warnings"]);
-    assert_eq!(run.test("test_leak_raw")["domains"], serde_json::Value::Null);
+    let test = run.test("test_leak_raw");
+    assert_eq!(test["domains"], serde_json::Value::Null);
+    // The test says so too, and why its repetitions are nowhere in the log.
+    let notes = test["notes"].to_string();
+    assert!(notes.contains("ran with -R but the allocator hooks were replaced"), "{test}");
+    assert!(notes.contains(HIDDEN), "{test}");
+}
+
+/// How the note of a test whose output `-W` hid begins.
+const HIDDEN: &str = "regrtest hid this test's output: with -W (also set by --fast-ci and --slow-ci)";
+
+/// 3.13's `-W` shows a `-j` worker's output only for a test that did not pass: each test that
+/// passed has a note saying its `-R` progress is not in the log (the shim measured it all the
+/// same), a failing one, whose output regrtest shows, has none; nor has any test of a sequential
+/// run, where regrtest turns `-W` off under `-R`.
+#[test]
+fn tests_whose_output_dash_w_hid_say_so() {
+    let python = python313();
+    let dir = testdir_for(&python);
+    let tests = ["test_leak_raw", "test_balanced", "test_fail_late_repetition"];
+    let parallel = run(&python, dir.path(), &["-j", "2", "-W", "-R", "3:3"], &tests);
+    for name in ["test_leak_raw", "test_balanced"] {
+        let test = parallel.test(name);
+        assert_eq!(test["outcome"], "passed", "{test}");
+        assert!(test["notes"].to_string().contains(HIDDEN), "{test}");
+        assert_eq!(test["repetitions"]["complete"], true, "measured all the same: {test}");
+    }
+    assert_eq!(parallel.test("test_leak_raw")["domains"]["raw"]["blocks"], json!([1, 1, 1]));
+    let failed = parallel.test("test_fail_late_repetition");
+    assert_eq!(failed["outcome"], "failed", "{failed}");
+    assert!(!failed["notes"].to_string().contains(HIDDEN), "its output was shown: {failed}");
+    assert!(parallel.stderr.contains(HIDDEN), "in the text summary: {}", parallel.stderr);
+
+    let sequential = run(&python, dir.path(), &["-W", "-R", "3:3"], &tests[..2]);
+    for name in ["test_leak_raw", "test_balanced"] {
+        let test = sequential.test(name);
+        assert!(!test["notes"].to_string().contains(HIDDEN), "sequential: -W is off under -R: {test}");
+    }
 }

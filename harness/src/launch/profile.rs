@@ -126,6 +126,15 @@ pub fn fails_on_env_changed(command: &[String]) -> bool {
     regrtest_args_start(command).is_some_and(|start| scan_regrtest_args(&command[start..]).fail_env_changed)
 }
 
+/// Whether `command` runs regrtest with `-W`/`--verbose3`, or 3.12+'s `--slow-ci` and
+/// `--fast-ci`, which set it: regrtest then shows a `-j` worker's output only when its test did
+/// not pass (3.13 `run_workers.py`), so a passing test's `-R` progress is not printed.
+/// Sequentially with `-R`, regrtest turns `-W` off itself (and says so). False for a command
+/// that does not run regrtest directly.
+pub fn hides_passing_output(command: &[String]) -> bool {
+    regrtest_args_start(command).is_some_and(|start| scan_regrtest_args(&command[start..]).output_on_failure)
+}
+
 /// `test.test_os` and `Lib/test/test_os.py` name `test_os` too.
 fn strip_test_prefix(name: &str) -> &str {
     let name = name.strip_suffix(".py").unwrap_or(name);
@@ -175,6 +184,8 @@ struct Scan {
     double_dash: Option<usize>,
     /// `--fail-env-changed`, or `--slow-ci`/`--fast-ci`, which imply it (3.12+ `cmdline.py`).
     fail_env_changed: bool,
+    /// `-W`/`--verbose3`, or `--slow-ci`/`--fast-ci`, which imply it.
+    output_on_failure: bool,
 }
 
 /// regrtest's long options that take a value (3.11-3.14).
@@ -275,7 +286,12 @@ fn scan_regrtest_args(args: &[String]) -> Scan {
             match option {
                 "exclude" => scan.exclude = true,
                 "fromfile" => scan.fromfile = true,
-                "fail-env-changed" | "slow-ci" | "fast-ci" => scan.fail_env_changed = true,
+                "fail-env-changed" => scan.fail_env_changed = true,
+                "slow-ci" | "fast-ci" => {
+                    scan.fail_env_changed = true;
+                    scan.output_on_failure = true;
+                }
+                "verbose3" => scan.output_on_failure = true,
                 _ => {}
             }
             if LONG_WITH_VALUE.contains(&option) && !inline_value {
@@ -288,6 +304,7 @@ fn scan_regrtest_args(args: &[String]) -> Scan {
                 match flag {
                     'x' => scan.exclude = true,
                     'f' => scan.fromfile = true,
+                    'W' => scan.output_on_failure = true,
                     _ => {}
                 }
                 if SHORT_WITH_VALUE.contains(&flag) {
@@ -375,6 +392,30 @@ mod tests {
         assert!(Profile::BuildbotAsan.skips(&["all".into()]).is_empty());
         let (cmd, notes) = apply("python -m test", &[]);
         assert_eq!((cmd.as_str(), notes.len()), ("python -m test", 0));
+    }
+
+    #[test]
+    fn the_options_that_hide_a_passing_workers_output_are_found() {
+        let hides = |s: &str| hides_passing_output(&s.split_whitespace().map(String::from).collect::<Vec<_>>());
+        for yes in [
+            "python -m test -j2 -W -R 3:3 test_os",
+            "python -m test -j2 --verbose3 test_os",
+            "python -m test -j2 --fast test_os",
+            "./python -m test --slow-ci --timeout=1200",
+            "./python -E -m test --fast-ci -R 3:3",
+            "python Lib/test/regrtest.py -wW -j0",
+        ] {
+            assert!(hides(yes), "{yes}");
+        }
+        for no in [
+            "python -W error -m test -j2 test_os",
+            "python -m test -j2 -v test_os",
+            "python -m test -j2 -m W test_os",
+            "python -m test -- -W",
+            "make buildbottest TESTOPTS=-W",
+        ] {
+            assert!(!hides(no), "{no}");
+        }
     }
 
     #[test]

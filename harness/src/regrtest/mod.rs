@@ -169,6 +169,10 @@ pub struct TestResult {
     pub file_descriptors: Option<LeakLine>,
     /// From `beginning N repetitions`.
     pub repetitions: Option<u32>,
+    /// regrtest printed `beginning N repetitions` for the last attempt (`repetitions` may be an
+    /// earlier one's): not for a test that passed in a `-j` worker under `-W`, which hides its
+    /// output.
+    pub repetitions_shown: bool,
     /// 1, or more when `--rerun`/`-w` (or `--forever`) ran it again.
     pub attempts: u32,
     /// unittest's `FAIL: ...`/`ERROR: ...` headers, e.g.

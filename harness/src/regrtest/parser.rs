@@ -515,6 +515,7 @@ impl Parser {
             let reps = c.get(1).and_then(|m| m.as_str().parse::<u32>().ok());
             if let Some(state) = self.subject.and_then(|i| self.tests.get_mut(i)) {
                 state.result.repetitions = reps;
+                state.result.repetitions_shown = true;
                 state.marks = reps.and_then(|n| usize::try_from(n).ok()).filter(|&n| n > 0).map(|repetitions| Marks {
                     repetitions,
                     seen: 0,
@@ -762,6 +763,7 @@ impl Parser {
         state.result.traceback_method = None;
         state.result.faulthandler = None;
         state.result.skip_reason = None;
+        state.result.repetitions_shown = false;
         state.explicit = None;
         state.explicit_standalone = false;
         state.hint = None;
