@@ -376,6 +376,68 @@ fn doctests_are_methods() {
     }
 }
 
+/// Doctests of a module's `__test__` dict, whose keys hold dots, spaces and parentheses
+/// (`c/regrtest/test_doctest_keys.py`): unittest's descriptions split their names at the last
+/// dot (`b (test_doctest_keys.__test__.a)`), and each method is named by its whole key in the
+/// class `MODULE.__test__`, in the JSON, the JUnit XML (whose failure is headed as unittest
+/// printed it) and the draft's title. Without -v the single failing doctest's traceback names
+/// it whole.
+#[test]
+fn doctests_of_a_test_dict_are_named_by_their_key() {
+    let dir = testdir();
+    let out = tempfile::tempdir().expect("a temporary directory");
+    let (drafts, xml) = (out.path().join("drafts"), out.path().join("junit.xml"));
+    let options = ["--issue-draft", &path_str(&drafts), "--junit-xml", &path_str(&xml)];
+    let argv = regrtest_argv(dir.path(), &[], &["-v", "test_doctest_keys", "test_doctest_key_fails"]);
+    let run = leakcheck(&options, &as_strs(&argv));
+    let test = run.test("test_doctest_keys");
+    let names: Vec<(&str, &str, &str, bool)> = test["methods"]
+        .as_array()
+        .expect("methods")
+        .iter()
+        .map(|m| {
+            let field = |key: &str| m[key].as_str().unwrap_or_default();
+            (field("class"), field("name"), field("outcome"), m["doctest"] == true)
+        })
+        .collect();
+    let class = "test_doctest_keys.__test__";
+    assert_eq!(
+        names,
+        [
+            (class, "K.method", "failed", true),
+            (class, "a.b", "failed", true),
+            (class, "dotted.key with space", "passed", true),
+            (class, "plain", "passed", true),
+            (class, "twice.twice", "failed", true),
+            (class, "with (parens)", "passed", true),
+            (class, "with space", "failed", true),
+        ],
+        "{test}"
+    );
+    assert_eq!(
+        draft_title(&drafts, "test_doctest_keys"),
+        "test_doctest_keys: K.method and 3 more fail",
+        "{}",
+        run.stderr
+    );
+    let junit = std::fs::read_to_string(&xml).expect("the JUnit XML");
+    assert!(junit.contains(r#"<testcase name="a.b" classname="test_doctest_keys.__test__">"#), "{junit}");
+    assert!(junit.contains(r#"<failure message="FAIL: b (test_doctest_keys.__test__.a)" type="unittest">"#), "{junit}");
+    assert!(junit.contains(r#"<testcase name="with space" classname="test_doctest_keys.__test__">"#), "{junit}");
+    assert!(
+        junit.contains(r#"<failure message="regrtest: failed: K.method, a.b, twice.twice, with space""#),
+        "{junit}"
+    );
+    assert_eq!(draft_title(&drafts, "test_doctest_key_fails"), "test_doctest_key_fails: one.failing key fails");
+
+    let argv = regrtest_argv(dir.path(), &[], &["test_doctest_key_fails"]);
+    let run = leakcheck(&options, &as_strs(&argv));
+    let test = run.test("test_doctest_key_fails");
+    assert_eq!(test["outcome"], "failed", "{test}");
+    assert_eq!(test["methods"], json!([]), "{test}");
+    assert_eq!(draft_title(&drafts, "test_doctest_key_fails"), "test_doctest_key_fails: one.failing key fails");
+}
+
 /// Tests that print regrtest's lines for themselves: one a reference leak and failure it does
 /// not have (it leaks raw blocks, which regrtest cannot see), one `passed` before it fails.
 /// regrtest's own word decides, alone or in either order: the raw leak is one regrtest did not

@@ -79,7 +79,7 @@ use serde::Serialize;
 
 pub use self::command::{is_regrtest_command, selection, Selection};
 pub use self::parser::methods::class_in_module;
-pub(crate) use self::parser::methods::method_description;
+pub(crate) use self::parser::methods::{doctest_description, method_description};
 pub use self::parser::Parser;
 
 /// Lines longer than this (after removing the line ending) are cut to it and read only as part
@@ -196,8 +196,9 @@ pub struct TestResult {
     /// frames out, so the first frame is the method, or a decorator's wrapper around it
     /// (`wrapper`, mock's `patched`), or a fixture (`setUp`) that failed, which names no
     /// method: `None` then, and for a crash, whose first frames are regrtest's. For a failed
-    /// doctest (`AssertionError: Failed doctest test for test_doct.bad`), the last part of its
-    /// name (`bad`), as [`MethodResult`] names a doctest. This output has
+    /// doctest (`AssertionError: Failed doctest test for test_doct.bad`), its name as
+    /// [`MethodResult`] names a doctest: the last part (`bad`), or for one of a module's
+    /// `__test__` dict the key whole (`a.b` of `test_doct.__test__.a.b`). This output has
     /// no `FAIL:`/`ERROR:` header, which names the method when there is one
     /// (`failed_methods`).
     pub traceback_method: Option<String>,
@@ -343,7 +344,11 @@ pub struct MethodResult {
     /// and test_descrtut have), which unittest names `bad (test_doct)` with a `Doctest:
     /// test_doct.bad` line: `name` is the last part of the doctest's dotted name, `class` the
     /// part before it (a module, or a module and class; empty for a top-level module's own
-    /// docstring).
+    /// docstring). One of a module's `__test__` dict (`test_doct.__test__.KEY`) is named by its
+    /// key whole, which may hold dots and spaces (`a.b`; `KEY.method` for a method of a class
+    /// given there), in the class `test_doct.__test__`: unittest's description splits the name
+    /// at its last dot anyway (`b (test_doct.__test__.a)`), so the parser reads the name from
+    /// the `Doctest:` line (see `parser/methods.rs`).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub doctest: bool,
 }

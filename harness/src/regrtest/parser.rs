@@ -7,7 +7,7 @@ pub(super) mod methods;
 
 use std::collections::{HashMap, HashSet};
 
-use self::methods::{doctest_docstring, method_description};
+use self::methods::{doctest_parts, method_description};
 use super::patterns::{
     BEGINNING, DOCTEST_FAILURE, FAILED_QUALIFIER, FAULTHANDLER_TIMEOUT, FINAL_RESULT, HEARTBEAT, HINT, INTERRUPTED,
     LEAK, LIST_HEADER, LOG_PREFIX, OK_COUNT, PROGRESS, RERUN_BATCH, RERUN_ONE, RESULT, RUNNING_ENTRY, RUN_HEADER,
@@ -114,7 +114,7 @@ pub struct Parser {
     pending_method: Option<PendingMethod>,
     /// A doctest's description (`bad (test_doct)`) just read: a doctest's if the next line is
     /// its `Doctest: test_doct.bad` (see [`MethodResult::doctest`](super::MethodResult::doctest)).
-    pending_doctest: Option<PendingMethod>,
+    pending_doctest: Option<PendingDoctest>,
     /// See [`ParsedRun::progress_seen`].
     progress_seen: bool,
     /// The traceback under a `FAIL:`/`ERROR:` header being read.
@@ -132,6 +132,25 @@ struct PendingMethod {
     class: String,
     method: String,
     doctest: bool,
+}
+
+/// A line that may be a doctest's description, as unittest prints it (`b (m.__test__.a)`):
+/// only the `Doctest:` line after it can say which name it splits (see
+/// `methods::confirmed_doctest`).
+#[derive(Debug)]
+struct PendingDoctest {
+    test: usize,
+    description: String,
+}
+
+/// A `FAIL:`/`ERROR:` header whose description may be a doctest's: the line under it says.
+#[derive(Debug)]
+struct PendingHeader {
+    description: String,
+    outcome: MethodOutcome,
+    /// It reads as a unittest method's too (the traceback's `class` and `method`), which it
+    /// is unless a `Doctest:` line says otherwise.
+    unittest: bool,
 }
 
 /// A faulthandler dump being read (see [`TestResult::faulthandler`]).
@@ -167,9 +186,10 @@ struct Traceback {
     started: bool,
     /// A line between the header and the `-` line was seen: the docstring's first line.
     docstring_seen: bool,
-    /// The header names a doctest (`FAIL: bad (test_doct)`), if the docstring line says so
-    /// (`Doctest: test_doct.bad`): with the header's outcome, until it did.
-    doctest: Option<MethodOutcome>,
+    /// The header may name a doctest (`FAIL: bad (test_doct)`), if the docstring line says so
+    /// (`Doctest: test_doct.bad`): until that line came. `class` and `method` are empty until
+    /// then when it cannot be a unittest method's.
+    header: Option<PendingHeader>,
     /// A `-` line read inside the traceback: the end of the error list's entry, unless a
     /// doctest's report of an example follows (doctest's divider, then `File "...", line N`).
     rule: Option<String>,
@@ -231,12 +251,7 @@ impl Parser {
         }
         if let Some(pending) = doctest {
             // `bad (test_doct)` then `Doctest: test_doct.bad ... ` and its status, now or later.
-            let docstring = doctest_docstring(&pending.class, &pending.method);
-            let confirmed =
-                text.strip_prefix(docstring.as_str()).is_some_and(|r| r.is_empty() || r.starts_with(" ..."));
-            if confirmed && Some(pending.test) == self.subject {
-                self.pending_method = Some(pending);
-            }
+            self.confirm_doctest(pending, text);
         }
         let text = unglue_progress(text);
         let rest = after_log_prefix(text);
@@ -903,7 +918,7 @@ impl Parser {
             // `DocTestCase.runTest`'s own frame is the only one: the doctest is the method.
             tb.doctest = true;
             if tb.wants_method && tb.method.is_none() {
-                tb.method = name.rsplit('.').next().filter(|m| !m.is_empty()).map(str::to_owned);
+                tb.method = Some(doctest_parts(name).1).filter(|m| !m.is_empty()).map(str::to_owned);
             }
         }
         if tb.wants_method && tb.method.is_none() {

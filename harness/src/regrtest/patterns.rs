@@ -51,10 +51,6 @@ pub(super) static LEAK: LazyLock<Regex> = LazyLock::new(|| {
 });
 /// unittest `TextTestResult.printErrorList`: a line of 70 `=`, then `FAIL: <desc>`.
 pub(super) static UNITTEST_FAILURE: LazyLock<Regex> = LazyLock::new(|| re(r"^(FAIL|ERROR): (.+)$"));
-/// doctest's `DocTestCase.__repr__`: `NAME (DOTTED.PATH)`, the last part of the doctest's
-/// dotted name and the part before it (see `doctest_description` in `parser/methods.rs`).
-pub(super) static DOCTEST_DESCRIPTION: LazyLock<Regex> =
-    LazyLock::new(|| re(r"^([^\s()]+) \(((?:[A-Za-z_]\w*\.)*[A-Za-z_]\w*)?\)$"));
 /// `TextTestResult` with verbosity 2: `startTest` writes `DESCRIPTION ... `, the `add*` methods
 /// the status word and a newline; 3.12+ adds ` (0.001s)` with `--durations`. The description
 /// gets the docstring's first line on a line of its own when the test has one.

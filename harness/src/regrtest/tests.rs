@@ -955,6 +955,81 @@ fn golden_doctests_are_methods_with_their_report() {
     assert_eq!(test(&run, "test_d").failed_methods, ["meth (test_d.Cls)", "plain (test_d)"]);
 }
 
+/// Doctests of a module's `__test__` dict, whose keys hold dots, spaces and parentheses:
+/// doctest names each `MODULE.__test__.KEY`, and unittest's description splits that name at
+/// its last dot (`b (test_doctest_keys.__test__.a)`, `with space (test_doctest_keys.__test__)`),
+/// so the key is read whole from the `Doctest:` line: `name` the key, `class` the module's
+/// `__test__` (a class given there has its methods' as `KEY.method`). "twice.twice" reads like
+/// a unittest method (`twice (test_doctest_keys.__test__.twice)`) until its `Doctest:` line.
+/// Without -v, a single failing doctest's traceback names it whole.
+#[test]
+fn golden_doctests_of_a_test_dict_are_named_by_their_whole_key() {
+    use MethodOutcome::*;
+    const KEYS: &str = "test_doctest_keys.__test__";
+    const KEY_FAILS: &str = "test_doctest_key_fails.__test__";
+    let report = |example: &str, expected: &str, got: &str| {
+        format!("Failed example:\n    {example}\nExpected:\n    {expected}\nGot:\n    {got}")
+    };
+    for (file, input) in [
+        ("3.11.2-seq-v", include_str!("../../tests/data/regrtest/3.11.2-seq-verbose-doctest-keys.txt")),
+        ("3.13.5-j2-R-v", include_str!("../../tests/data/regrtest/3.13.5-j2-R-verbose-doctest-keys.txt")),
+    ] {
+        let run = parse(input, true);
+        let keys = test(&run, "test_doctest_keys");
+        let got: Vec<_> =
+            keys.methods.iter().map(|m| (m.class.as_str(), m.name.as_str(), m.outcome, m.doctest)).collect();
+        assert_eq!(
+            got,
+            [
+                (KEYS, "K.method", Failed, true),
+                (KEYS, "a.b", Failed, true),
+                (KEYS, "dotted.key with space", Passed, true),
+                (KEYS, "plain", Passed, true),
+                (KEYS, "twice.twice", Failed, true),
+                (KEYS, "with (parens)", Passed, true),
+                (KEYS, "with space", Failed, true),
+            ],
+            "{file}"
+        );
+        assert_eq!(
+            keys.failed_methods,
+            [
+                "method (test_doctest_keys.__test__.K)",
+                "b (test_doctest_keys.__test__.a)",
+                "twice (test_doctest_keys.__test__.twice)",
+                "with space (test_doctest_keys.__test__)"
+            ],
+            "{file}"
+        );
+        let traceback = |name: &str| {
+            keys.methods.iter().find(|m| m.name == name).and_then(|m| m.traceback.clone()).unwrap_or_default()
+        };
+        assert!(traceback("K.method").ends_with(&report("2 * 2", "5", "4")), "{file}: {}", traceback("K.method"));
+        assert!(traceback("a.b").ends_with(&report("1 + 1", "3", "2")), "{file}: {}", traceback("a.b"));
+        assert!(traceback("with space").ends_with(&report("2 + 1", "4", "3")), "{file}");
+        assert!(traceback("twice.twice").ends_with(&report("5 + 1", "7", "6")), "{file}");
+        assert_eq!(
+            methods(&run, "test_doctest_key_fails"),
+            [(KEY_FAILS, "ok", Passed, None), (KEY_FAILS, "one.failing key", Failed, None)],
+            "{file}"
+        );
+    }
+    for (file, input) in [
+        ("3.11.2-seq", include_str!("../../tests/data/regrtest/3.11.2-seq-doctest-keys.txt")),
+        ("3.13.5-j2-R", include_str!("../../tests/data/regrtest/3.13.5-j2-R-doctest-keys.txt")),
+    ] {
+        let run = parse(input, true);
+        let fails = test(&run, "test_doctest_key_fails");
+        assert_eq!(fails.outcome, Some(Outcome::Failed), "{file}");
+        assert_eq!(fails.traceback_method.as_deref(), Some("one.failing key"), "{file}");
+        assert!(fails.traceback.as_deref().unwrap_or_default().ends_with(&report("1 + 1", "3", "2")), "{file}");
+        assert!(fails.methods.is_empty(), "{file}");
+        let keys = test(&run, "test_doctest_keys");
+        assert_eq!(keys.outcome, Some(Outcome::Failed), "{file}");
+        assert!(keys.methods.is_empty() && keys.traceback_method.is_none(), "{file}");
+    }
+}
+
 /// Tests that print lines like regrtest's for themselves: a result line (`test_x passed`,
 /// `test_x failed (reference leak)`), `test test_x failed` and a failing leak line. regrtest's
 /// own word decides: its result line printed after the test's output, its silence about a

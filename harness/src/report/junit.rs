@@ -20,8 +20,10 @@
 //! with a `<system-out>` that says so.
 //! After a test's testcase, one `<testcase classname="module.Class" name="test_method">` per
 //! unittest method the output named (`TestReport::methods`: every method with `-v`, else the
-//! failing ones; a doctest's classname is what precedes the last part of its name, the module), failing (`type="unittest"`) for `FAIL`, `ERROR` and `unexpected success`,
-//! skipped for a skip; these are not [`Case`]s, so drafts and annotations stay one per test.
+//! failing ones; a doctest's classname is its `class`: what precedes the last part of its
+//! name, the module or module and class, and `MODULE.__test__` for one of a module's `__test__`
+//! dict, named by its key), failing (`type="unittest"`) for `FAIL`, `ERROR` and `unexpected
+//! success`, skipped for a skip; these are not [`Case`]s, so drafts and annotations stay one per test.
 //! Problems of the run as a whole (the command could not start, was killed by a signal, was
 //! interrupted, regrtest's worker thread failed, a hang or finding no test owns) are a failing
 //! `<testcase classname="leakcheck" name="run">`. The failed methods a message names are each
@@ -186,11 +188,17 @@ impl FailedMethod {
     /// its class (`Doc` of `test_x.Doc.func`), or none for a function of the module.
     pub fn of_test(test: &TestReport, raw: &str) -> FailedMethod {
         let mut method = FailedMethod::parse(raw);
-        let doctest = test.methods.iter().any(|m| {
-            m.doctest
-                && m.name == method.method
-                && method.raw.strip_prefix(m.name.as_str()) == Some(&format!(" ({})", m.class))
-        });
+        // A doctest's description splits its name at the last dot, which a key of a module's
+        // `__test__` dict may hold (`b (test_x.__test__.a)`): the method as the parser named it.
+        let doctest = test
+            .methods
+            .iter()
+            .find(|m| m.doctest && crate::regrtest::doctest_description(&m.class, &m.name) == method.raw);
+        if let Some(m) = doctest {
+            method.method.clone_from(&m.name);
+            method.class_path.clone_from(&m.class);
+        }
+        let doctest = doctest.is_some();
         if !method.class_path.is_empty() {
             let class = crate::regrtest::class_in_module(&test.name, &method.class_path);
             method.class = Some(class.to_owned()).filter(|c| !c.is_empty());
@@ -880,7 +888,7 @@ fn write_method<W: Write>(w: &mut Writer<W>, method: &MethodResult) -> io::Resul
     };
     // As unittest printed it: a doctest's description is its name's last part and the rest.
     let header = if method.doctest {
-        format!("{word}: {} ({})", method.name, method.class)
+        format!("{word}: {}", crate::regrtest::doctest_description(&method.class, &method.name))
     } else {
         format!("{word}: {} ({}.{})", method.name, method.class, method.name)
     };
@@ -1078,6 +1086,40 @@ mod tests {
         assert!(xml.contains(r#"<testcase name="bad" classname="test_doct">"#), "{xml}");
         assert!(xml.contains(r#"<failure message="FAIL: bad (test_doct)" type="unittest">"#), "{xml}");
         assert!(xml.contains(r#"<failure message="FAIL: test_x (test_doct.T.test_x)" type="unittest">"#), "{xml}");
+    }
+
+    /// Doctests of a module's `__test__` dict are named by their whole key, which may hold
+    /// dots and spaces (`a.b`, in the class `test_doct.__test__`), though unittest's
+    /// description splits the doctest's name at its last dot (`b (test_doct.__test__.a)`):
+    /// the failed method is the key, and its testcase's failure is headed as unittest printed it.
+    #[test]
+    fn a_doctest_of_a_test_dict_is_named_by_its_key() {
+        let method = |name: &str| MethodResult {
+            name: name.into(),
+            class: "test_doct.__test__".into(),
+            outcome: MethodOutcome::Failed,
+            detail: None,
+            traceback: None,
+            doctest: true,
+        };
+        let mut report = RunReport::new(vec!["python".into()], "/tmp/run".into());
+        report.tests.push(TestReport {
+            failed_methods: vec!["b (test_doct.__test__.a)".into(), "with space (test_doct.__test__)".into()],
+            methods: vec![method("a.b"), method("with space")],
+            ..TestReport::new("test_doct".into(), "failed")
+        });
+        let cases = cases(&report);
+        let shorts: Vec<String> = cases[0].failed_methods.iter().map(FailedMethod::short).collect();
+        assert_eq!(shorts, ["a.b", "with space"]);
+        assert_eq!(cases[0].failures[0].message, "regrtest: failed: a.b, with space");
+        assert_eq!(crate::report::draft::issue_drafts(&report, None, None)[0].title, "test_doct: a.b and 1 more fail");
+
+        let mut xml = Vec::new();
+        write_junit(&report, &mut xml).unwrap();
+        let xml = String::from_utf8(xml).unwrap();
+        assert!(xml.contains(r#"<testcase name="a.b" classname="test_doct.__test__">"#), "{xml}");
+        assert!(xml.contains(r#"<failure message="FAIL: b (test_doct.__test__.a)" type="unittest">"#), "{xml}");
+        assert!(xml.contains(r#"<failure message="FAIL: with space (test_doct.__test__)" type="unittest">"#), "{xml}");
     }
 
     #[test]

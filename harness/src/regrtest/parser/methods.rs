@@ -2,11 +2,14 @@
 //! the `FAIL:`/`ERROR:` headers of its error list with their tracebacks, and doctests
 //! (`bad (test_doct)` with its `Doctest: test_doct.bad` line); what they name is kept in
 //! [`TestResult::methods`](crate::regrtest::TestResult::methods).
+//!
+//! A doctest's description is its dotted name split at the last dot, and the name may hold
+//! dots, spaces and parentheses of its own (a key of a module's `__test__` dict), so a
+//! description is not taken apart alone: the `Doctest: NAME` line under it says which split
+//! it was ([`confirmed_doctest`]), and the name is then named as [`doctest_parts`] says.
 
-use super::{is_rule, Parser, PendingMethod, TestState, Traceback};
-use crate::regrtest::patterns::{
-    DOCTEST_DESCRIPTION, GLUED_METHOD_STATUS, LOG_PREFIX, METHOD_STATUS, PROGRESS, UNITTEST_FAILURE,
-};
+use super::{is_rule, Parser, PendingDoctest, PendingHeader, PendingMethod, TestState, Traceback};
+use crate::regrtest::patterns::{GLUED_METHOD_STATUS, LOG_PREFIX, METHOD_STATUS, PROGRESS, UNITTEST_FAILURE};
 use crate::regrtest::text::{truncate_at_char_boundary, CappedText};
 use crate::regrtest::{
     MethodOutcome, MethodResult, MAX_FAILED_METHODS, MAX_FAILED_METHOD_LEN, MAX_METHODS, MAX_TEST_TRACEBACK_BYTES,
@@ -14,26 +17,42 @@ use crate::regrtest::{
 
 impl Parser {
     pub(super) fn on_unittest_failure(&mut self, desc: &str, outcome: MethodOutcome) {
+        // A header right after another one (no line under it said what the first named).
+        self.settle_header();
         let Some(test) = self.subject.filter(|&i| i < self.tests.len()) else {
             return;
         };
         let state = &mut self.tests[test];
-        let new_traceback = |class: &str, method: &str, doctest: Option<MethodOutcome>| Traceback {
-            test,
-            class: class.to_owned(),
-            method: method.to_owned(),
-            text: CappedText::default(),
-            started: false,
-            docstring_seen: false,
-            doctest,
-            rule: None,
+        let unittest = method_description(desc);
+        // A doctest's description (`b (m.__test__.a)`) can read as a unittest method's too
+        // (`x (m.__test__.x)` for the key "x.x"): the line under the header decides, unless a
+        // verbose line has already said that this description is a doctest's.
+        let doctest = may_be_doctest(desc).then(|| desc.to_owned());
+        let known_doctest = doctest.is_some()
+            && state.result.methods.iter().any(|m| m.doctest && doctest_description(&m.class, &m.name) == desc);
+        let (class, method) = match unittest {
+            Some((method, class, _)) if !known_doctest => (class.to_owned(), method.to_owned()),
+            _ => (String::new(), String::new()),
         };
-        if let Some((method, class, _)) = method_description(desc) {
-            record_header(state, class, method, outcome, false);
-            self.traceback = Some(new_traceback(class, method, None));
-        } else if let Some((method, class)) = doctest_description(desc) {
-            // Recorded once the docstring line says it is a doctest.
-            self.traceback = Some(new_traceback(class, method, Some(outcome)));
+        let header = match (doctest, class.is_empty()) {
+            (Some(description), _) => Some(PendingHeader { description, outcome, unittest: !class.is_empty() }),
+            (None, false) => {
+                record_header(state, &class, &method, outcome, false);
+                None
+            }
+            (None, true) => None,
+        };
+        if header.is_some() || !class.is_empty() {
+            self.traceback = Some(Traceback {
+                test,
+                class,
+                method,
+                text: CappedText::default(),
+                started: false,
+                docstring_seen: false,
+                header,
+                rule: None,
+            });
         }
         let methods = &mut state.result.failed_methods;
         if methods.len() >= MAX_FAILED_METHODS {
@@ -45,6 +64,18 @@ impl Parser {
         }
     }
 
+    /// The header being read names a unittest method after all (no `Doctest:` line under it
+    /// said otherwise): recorded now.
+    fn settle_header(&mut self) {
+        let Some(tb) = self.traceback.as_mut() else { return };
+        let Some(header) = tb.header.take() else { return };
+        if header.unittest {
+            if let Some(state) = self.tests.get_mut(tb.test) {
+                record_header(state, &tb.class, &tb.method, header.outcome, false);
+            }
+        }
+    }
+
     /// The lines of a traceback under a `FAIL:`/`ERROR:` header: after the header's `-` line,
     /// until the next header's `=` line, the `-` line before `Ran N tests`, or regrtest's own
     /// next line. Kept on the method (the first [`MAX_TRACEBACK_BYTES`]).
@@ -53,22 +84,37 @@ impl Parser {
     pub(super) fn collect_traceback(&mut self, text: &str, cut: usize) {
         let Some(tb) = self.traceback.as_mut() else { return };
         if !tb.started {
-            if is_rule(text, b'-') && (tb.doctest.is_none() || tb.docstring_seen) {
-                tb.started = true;
-            } else if !tb.docstring_seen && !text.is_empty() && !is_rule(text, b'-') {
+            if !tb.docstring_seen && !text.is_empty() && !is_rule(text, b'-') {
                 // `getDescription` puts the first line of the test's docstring under the header;
-                // a doctest's says it is one.
+                // a doctest's says it is one, and which name it has.
                 tb.docstring_seen = true;
-                if let Some(outcome) = tb.doctest {
-                    if text != doctest_docstring(&tb.class, &tb.method) {
-                        self.traceback = None;
-                    } else if let Some(state) = self.tests.get_mut(tb.test) {
-                        record_header(state, &tb.class, &tb.method, outcome, true);
+                let doctest = tb.header.as_ref().and_then(|h| {
+                    let (name, rest) = confirmed_doctest(&h.description, text)?;
+                    rest.is_empty().then_some((name, h.outcome))
+                });
+                if let Some((name, outcome)) = doctest {
+                    tb.header = None;
+                    let (class, method) = doctest_parts(name);
+                    (tb.class, tb.method) = (class.to_owned(), method.to_owned());
+                    if let Some(state) = self.tests.get_mut(tb.test) {
+                        record_header(state, class, method, outcome, true);
                     }
+                    return;
                 }
-            } else if !UNITTEST_FAILURE.is_match(text) {
+            } else if !(is_rule(text, b'-') || UNITTEST_FAILURE.is_match(text)) {
                 // Not unittest's error list after all.
+                self.settle_header();
                 self.traceback = None;
+                return;
+            }
+            self.settle_header();
+            if let Some(tb) = self.traceback.as_mut() {
+                if tb.class.is_empty() {
+                    // A doctest's header whose `Doctest:` line did not come.
+                    self.traceback = None;
+                } else if is_rule(text, b'-') {
+                    tb.started = true;
+                }
             }
             return;
         }
@@ -91,6 +137,7 @@ impl Parser {
     }
 
     pub(super) fn finish_traceback(&mut self) {
+        self.settle_header();
         let Some(tb) = self.traceback.take() else { return };
         let Some(state) = self.tests.get_mut(tb.test) else { return };
         let text = tb.text.finish();
@@ -127,13 +174,15 @@ impl Parser {
             }
             (Some((method, class, _)), _) => {
                 // `DESCRIPTION ... ` then the test's output, or `DESCRIPTION` then the
-                // docstring line: the status comes later.
+                // docstring line: the status comes later. A doctest's `Doctest:` line may say
+                // it was a doctest's description (see `feed_line`).
                 self.pending_method = self.subject.map(|test| PendingMethod {
                     test,
                     class: class.to_owned(),
                     method: method.to_owned(),
                     doctest: false,
                 });
+                self.pending_doctest = self.doctest_candidate(text);
                 true
             }
             (None, Some(status)) => match self.pending_method.take() {
@@ -145,16 +194,26 @@ impl Parser {
             },
             (None, None) => {
                 // A doctest's description, if its `Doctest:` line comes next (see `feed_line`).
-                if let Some((method, class)) = doctest_description(text) {
-                    self.pending_doctest = self.subject.map(|test| PendingMethod {
-                        test,
-                        class: class.to_owned(),
-                        method: method.to_owned(),
-                        doctest: true,
-                    });
-                }
+                self.pending_doctest = self.doctest_candidate(text);
                 false
             }
+        }
+    }
+
+    fn doctest_candidate(&self, text: &str) -> Option<PendingDoctest> {
+        let test = self.subject.filter(|_| may_be_doctest(text))?;
+        Some(PendingDoctest { test, description: text.to_owned() })
+    }
+
+    /// The line after a doctest's description (`bad (test_doct)`): its `Doctest:
+    /// test_doct.bad` line, maybe with the status after ` ... `, makes it the method whose
+    /// status is due.
+    pub(super) fn confirm_doctest(&mut self, pending: PendingDoctest, text: &str) {
+        let Some((name, _)) = confirmed_doctest(&pending.description, text) else { return };
+        if Some(pending.test) == self.subject {
+            let (class, method) = doctest_parts(name);
+            let (class, method) = (class.to_owned(), method.to_owned());
+            self.pending_method = Some(PendingMethod { test: pending.test, class, method, doctest: true });
         }
     }
 
@@ -259,22 +318,72 @@ pub fn class_in_module<'p>(test: &str, class_path: &'p str) -> &'p str {
     class_path.rsplit('.').next().unwrap_or(class_path)
 }
 
-/// A doctest's description as unittest prints it (`DocTestCase.__repr__`): `bad
-/// (test_doct)`, `tut (test.test_generators.__test__)`, `test_extcall (test)` for a module's
-/// own docstring. Taken apart: (the last part of its dotted name, the part before it). Only a
-/// doctest's if its `Doctest: ...` line says so ([`doctest_docstring`]).
-fn doctest_description(text: &str) -> Option<(&str, &str)> {
-    let c = DOCTEST_DESCRIPTION.captures(text)?;
-    Some((c.get(1)?.as_str(), c.get(2).map_or("", |m| m.as_str())))
+/// Longest doctest description [`confirmed_doctest`] takes apart: a longer name is not
+/// recorded anyway ([`MAX_FAILED_METHOD_LEN`]), and the bound keeps a hostile line of many ` (`
+/// cheap.
+const MAX_DOCTEST_DESCRIPTION: usize = MAX_FAILED_METHOD_LEN + 8;
+
+/// Whether `text` may be a doctest's description as unittest prints it
+/// (`DocTestCase.__repr__`, `"%s (%s)" % (name[-1], '.'.join(name[:-1]))` of its name split
+/// at dots): `bad (test_doct)`, `b (m.__test__.a)`, `with space (m.__test__)`, `test_extcall
+/// (test)`, `test_d ()` for a top-level module's own docstring. Only the `Doctest:` line
+/// under it can tell ([`confirmed_doctest`]).
+fn may_be_doctest(text: &str) -> bool {
+    text.len() <= MAX_DOCTEST_DESCRIPTION && text.ends_with(')') && text.contains(" (")
 }
 
-/// The line under a doctest's description (`DocTestCase.shortDescription`): `Doctest: ` and
-/// its dotted name.
-pub(super) fn doctest_docstring(class: &str, method: &str) -> String {
-    if class.is_empty() {
-        format!("Doctest: {method}")
+/// Whether `line`, the line under `description`, is the doctest's `Doctest: NAME` line
+/// (`DocTestCase.shortDescription`) with the NAME `description` splits: the description is its
+/// last dotted part, ` (`, the parts before it and `)`, and the parts may hold ` (` and `)`
+/// themselves (`with (parens) (m.__test__)`), so each ` (` is tried. Returns the name and
+/// what follows it on the line: nothing (under a `FAIL:` header), or ` ...` and the status
+/// (a verbose method line).
+pub(super) fn confirmed_doctest<'l>(description: &str, line: &'l str) -> Option<(&'l str, &'l str)> {
+    let after_prefix = line.strip_prefix("Doctest: ")?;
+    let inside = description.strip_suffix(')')?;
+    inside.match_indices(" (").find_map(|(at, _)| {
+        let (last, before) = (&inside[..at], &inside[at + 2..]);
+        if last.is_empty() || last.contains('.') {
+            return None;
+        }
+        let rest = match before {
+            "" => after_prefix.strip_prefix(last)?,
+            _ => after_prefix.strip_prefix(before)?.strip_prefix('.')?.strip_prefix(last)?,
+        };
+        (rest.is_empty() || rest.starts_with(" ...")).then(|| (&after_prefix[..after_prefix.len() - rest.len()], rest))
+    })
+}
+
+/// A doctest's dotted name taken apart as [`MethodResult`](crate::regrtest::MethodResult)
+/// names it: (class, name). One from a module's `__test__` dict (`m.__test__.KEY`, where the
+/// key may hold dots and spaces: `__test__ = {"a.b": ...}`) is named by the key, whole (`a.b`;
+/// `KEY.method` for a method of a class given there), in the class `m.__test__`; another by
+/// its last part (`bad`, `func`), in the module or class before it (`test_doct`,
+/// `test_doct.Cls`; empty for a top-level module's own docstring).
+#[must_use]
+pub fn doctest_parts(name: &str) -> (&str, &str) {
+    const TEST_DICT: &str = ".__test__.";
+    if let Some(at) = name.find(TEST_DICT).filter(|&at| at + TEST_DICT.len() < name.len()) {
+        return (&name[..at + TEST_DICT.len() - 1], &name[at + TEST_DICT.len()..]);
+    }
+    name.rsplit_once('.').unwrap_or(("", name))
+}
+
+/// A doctest's description as unittest printed it (`DocTestCase.__repr__`: its dotted name's
+/// last part, then the parts before it in parentheses), from the class and name
+/// [`doctest_parts`] made of that name: `b (m.__test__.a)` for `m.__test__` and `a.b`.
+#[must_use]
+pub fn doctest_description(class: &str, name: &str) -> String {
+    let joined;
+    let full = if class.is_empty() {
+        name
     } else {
-        format!("Doctest: {class}.{method}")
+        joined = format!("{class}.{name}");
+        &joined
+    };
+    match full.rsplit_once('.') {
+        Some((before, last)) => format!("{last} ({before})"),
+        None => format!("{full} ()"),
     }
 }
 
@@ -319,4 +428,76 @@ fn record_method(
         traceback: None,
         doctest,
     });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every description unittest prints for a doctest, and the `Doctest:` line under it: the
+    /// line says which ` (` splits the description, and the name goes back to the same
+    /// description.
+    #[test]
+    fn a_doctests_description_is_split_as_its_doctest_line_says() {
+        for (description, line, name, rest, parts) in [
+            ("bad (test_d)", "Doctest: test_d.bad ... FAIL", "test_d.bad", " ... FAIL", ("test_d", "bad")),
+            ("func (m.Doc)", "Doctest: m.Doc.func", "m.Doc.func", "", ("m.Doc", "func")),
+            ("test_d ()", "Doctest: test_d ... ok", "test_d", " ... ok", ("", "test_d")),
+            ("b (m.__test__.a)", "Doctest: m.__test__.a.b", "m.__test__.a.b", "", ("m.__test__", "a.b")),
+            (
+                "with space (m.__test__)",
+                "Doctest: m.__test__.with space ... ",
+                "m.__test__.with space",
+                " ...",
+                ("m.__test__", "with space"),
+            ),
+            ("f (x) (m.__test__)", "Doctest: m.__test__.f (x)", "m.__test__.f (x)", "", ("m.__test__", "f (x)")),
+            (
+                "c d (m.__test__.a b)",
+                "Doctest: m.__test__.a b.c d",
+                "m.__test__.a b.c d",
+                "",
+                ("m.__test__", "a b.c d"),
+            ),
+            (
+                "method (m.__test__.K)",
+                "Doctest: m.__test__.K.method",
+                "m.__test__.K.method",
+                "",
+                ("m.__test__", "K.method"),
+            ),
+            (
+                "tut (test.test_generators.__test__)",
+                "Doctest: test.test_generators.__test__.tut",
+                "test.test_generators.__test__.tut",
+                "",
+                ("test.test_generators.__test__", "tut"),
+            ),
+        ] {
+            let line = line.trim_end();
+            let rest = rest.trim_end();
+            assert_eq!(confirmed_doctest(description, line), Some((name, rest)), "{description}");
+            assert_eq!(doctest_parts(name), parts, "{name}");
+            assert_eq!(doctest_description(parts.0, parts.1), description, "{name}");
+        }
+        for (description, line) in [
+            ("bad (test_d)", "Doctest: test_d.other ... ok"),
+            ("bad (test_d)", "Doctest: test_d.badder"),
+            ("bad (test_d)", "Doctest:test_d.bad"),
+            ("a.b (m)", "Doctest: m.a.b"),
+            (" (m.__test__)", "Doctest: m.__test__."),
+            ("no parens", "Doctest: no parens"),
+            ("bad (test_d", "Doctest: test_d.bad"),
+            ("(((((", "Doctest: ((((("),
+            ("é (ü) (", "Doctest: ü.é"),
+        ] {
+            assert_eq!(confirmed_doctest(description, line), None, "{description} / {line}");
+        }
+        // A `__test__` part ending the name is no key.
+        assert_eq!(doctest_parts("m.__test__."), ("m.__test__", ""));
+        assert_eq!(doctest_parts("m.x.__test__"), ("m.x", "__test__"));
+        assert_eq!(doctest_parts("README"), ("", "README"));
+        let long = format!("{} (m)", "a (".repeat(1000));
+        assert!(!may_be_doctest(&long));
+    }
 }
