@@ -94,8 +94,8 @@ pub struct Args {
     pub no_shim: bool,
 
     /// Sanitizer runtime handling: `auto` detects it from the program's ELF (libasan in
-    /// DT_NEEDED, __asan_init...; clang's -fsanitize=address,undefined shows as asan alone), a
-    /// name forces it (e.g. `asan` on a plain interpreter that
+    /// DT_NEEDED, __asan_init...; both asan and ubsan for -fsanitize=address,undefined, each
+    /// with its options), a name forces it (e.g. `asan` on a plain interpreter that
     /// loads an instrumented extension: gcc's libasan is preloaded), `none` leaves the
     /// environment alone. ASAN_OPTIONS defaults to the buildbots'
     /// detect_leaks=0:allocator_may_return_null=1:handle_segv=0, merged with yours (yours win).

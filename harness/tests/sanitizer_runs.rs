@@ -3,8 +3,9 @@
 //! preloaded first, the extension's errors become findings of the regrtest test that made
 //! them, at the fixture's lines, sequentially and with `-j 2`, and the exit status says so.
 //! On the debug CPython 3.13, one bug reported before and after the adaptive interpreter
-//! specialized its call is one finding. The parser itself, on every report kind, is tested in
-//! `sanitizer.rs`.
+//! specialized its call is one finding. A program built with clang's
+//! `-fsanitize=address,undefined` is set up for both runtimes. The parser itself, on every
+//! report kind, is tested in `sanitizer.rs`.
 
 mod common;
 
@@ -267,6 +268,55 @@ fn relative_modules_are_symbolized_from_the_commands_directory() {
     assert!(summary.starts_with("SUMMARY: AddressSanitizer: heap-buffer-overflow "), "{summary}");
     assert!(summary.contains(&format!("asan_dso.c:{line}")) && summary.ends_with(" in read_after_end"), "{summary}");
     assert!(!summary.contains("+0x"), "{summary}");
+}
+
+/// A program built with clang 14's `-fsanitize=address,undefined` links the same static
+/// runtime as one built with `-fsanitize=address` alone: `--sanitizer auto` finds UBSan by the
+/// program's calls of its handlers, so the run is set up for both (the user's `UBSAN_OPTIONS`
+/// keys kept, leakcheck's `print_stacktrace=1` added) and the UBSan findings have their stacks.
+#[test]
+fn clangs_asan_and_ubsan_in_one_program_are_both_detected() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let program = dir.path().join("ubsan_and_asan");
+    let clang = std::env::var("LEAKCHECK_CLANG").unwrap_or_else(|_| "clang".to_owned());
+    let status = std::process::Command::new(&clang)
+        .args(["-g", "-O0", "-fno-omit-frame-pointer", "-fsanitize=address,undefined", "-o"])
+        .arg(&program)
+        .arg(Path::new(fixtures::SOURCE_DIR).join("ubsan.c"))
+        .status()
+        .unwrap_or_else(|e| panic!("running {clang}: {e} (install clang and libclang-rt-14-dev: scripts/setup.sh)"));
+    assert!(status.success(), "{clang} -fsanitize=address,undefined");
+    let program = program.to_string_lossy().into_owned();
+    let run = leakcheck_in(None, &[], &[&program], &[("UBSAN_OPTIONS", "report_error_type=1")]);
+    let report = run.json();
+    assert_eq!(report["sanitizer"]["runtimes"], json!(["asan", "ubsan"]), "{}", run.stderr);
+    assert_eq!(
+        report["sanitizer"]["options"],
+        json!({
+            "ASAN_OPTIONS": "detect_leaks=0:allocator_may_return_null=1:handle_segv=0",
+            "UBSAN_OPTIONS": "report_error_type=1:print_stacktrace=1",
+        })
+    );
+    assert!(run.stderr.contains("leakcheck: sanitizer: asan, ubsan\n"), "{}", run.stderr);
+    let source = std::fs::read_to_string(Path::new(fixtures::SOURCE_DIR).join("ubsan.c")).unwrap();
+    let line = |name: &str| source.lines().position(|l| l.contains(&format!("/* MARK {name} */"))).unwrap() as u64 + 1;
+    for (kind, function, mark) in
+        [("signed-integer-overflow", "add", "fault_overflow"), ("invalid-shift-exponent", "shift", "fault_shift")]
+    {
+        let finding = find(report, kind);
+        assert_eq!(finding["sanitizer"], "ubsan", "{finding:#}");
+        let frames = finding["frames"].as_array().expect("frames");
+        let functions: Vec<&str> = frames.iter().filter_map(|f| f["function"].as_str()).collect();
+        assert_eq!(
+            functions.get(..2),
+            Some(&[function, "main"][..]),
+            "the stack print_stacktrace=1 asks for: {finding:#}"
+        );
+        assert_eq!(frames[0]["line"], line(mark), "{finding:#}");
+    }
+    // The bad index is UBSan's and, as the array is on the stack, ASAN's, which ends the run.
+    assert_eq!(find(report, "stack-buffer-overflow")["sanitizer"], "asan");
+    assert_eq!(run.code(), Some(103), "{}", run.stderr);
 }
 
 /// The debug CPython 3.13 `scripts/build-python313-debug.sh` builds (`$LEAKCHECK_PYTHON313`).

@@ -4,11 +4,17 @@
 //! `DT_NEEDED` (gcc links `libasan.so.8` and friends dynamically) or its init symbol
 //! (`__asan_init`, `__msan_init`, `__tsan_init`: clang links the runtimes statically). UBSan has
 //! no init symbol: its instrumented code imports `__ubsan_handle_*` (gcc, clang's
-//! `-shared-libsan`; a weak reference is no import), or clang's standalone UBSan runtime defines them. clang's static ASAN,
-//! MSAN and TSan runtimes define them too, whether the program was built with
-//! `-fsanitize=undefined` or not: with one of those linked in, defined handlers say nothing, and
-//! clang's `-fsanitize=address,undefined` is detected as ASAN alone (its symbols are those of
-//! `-fsanitize=address`).
+//! `-shared-libsan`; a weak reference is no import), or clang's standalone UBSan runtime defines
+//! them. clang's static ASAN, MSAN and TSan runtimes define them too, whether the program was
+//! built with `-fsanitize=undefined` or not (clang 14 links the same runtime, the same way, for
+//! `-fsanitize=address` and `-fsanitize=address,undefined`; only the instrumented code differs),
+//! and gcc's static libubsan defines them beside its static libasan (`-static-libasan
+//! -static-libubsan`): with a static ASAN, MSAN or TSan runtime linked in, UBSan is detected by
+//! the instrumented code's calls of the handlers the program defines
+//! ([`calls_ubsan_handlers`]: x86-64 and AArch64), so that `-fsanitize=address,undefined` is
+//! both ASAN and UBSan. Each runtime detected gets its options. Only the program's file is
+//! read: not the libraries it needs (a `libpython` of `--enable-shared`), nor the extension
+//! modules it will load.
 //!
 //! The environment ([`plan`]):
 //! - `*SAN_OPTIONS`: leakcheck's defaults merged with what the user set, the user winning key by
@@ -120,7 +126,9 @@ pub fn detect(program: &Path) -> Detected {
             }
         }
     }
-    let (mut ubsan_imported, mut ubsan_defined, mut static_runtime) = (false, false, false);
+    let (mut ubsan_imported, mut static_runtime) = (false, false);
+    // The handlers the program defines: entry address and size.
+    let mut handlers: Vec<(u64, u64)> = Vec::new();
     for symbol in file.symbols().chain(file.dynamic_symbols()) {
         let Ok(name) = symbol.name() else { continue };
         let runtime = match name {
@@ -133,7 +141,7 @@ pub fn detect(program: &Path) -> Detected {
                 match (symbol.is_undefined(), symbol.is_weak()) {
                     (true, false) => ubsan_imported = true,
                     (true, true) => {}
-                    (false, _) => ubsan_defined = true,
+                    (false, _) => handlers.push((symbol.address(), symbol.size())),
                 }
                 continue;
             }
@@ -142,10 +150,76 @@ pub fn detect(program: &Path) -> Detected {
         static_runtime |= !symbol.is_undefined();
         detected.runtimes.insert(runtime);
     }
-    if ubsan_imported || (ubsan_defined && !static_runtime) {
+    let ubsan_defined = !handlers.is_empty();
+    if ubsan_imported || (ubsan_defined && (!static_runtime || calls_ubsan_handlers(&file, &mut handlers))) {
         detected.runtimes.insert(Runtime::Ubsan);
     }
     detected
+}
+
+/// Call sites of the handlers [`calls_ubsan_handlers`] wants before it believes them: a byte
+/// `E8` inside another x86-64 instruction decodes to a call of a given handler's entry by
+/// chance (in 7.7 MB of CPython's code built with clang's `-fsanitize=address`, such misread
+/// calls hit 145 of its 7.7 million addresses that no call names: about 2e-5 each, so 1e-3
+/// for clang 14's 44 handlers); two such hits, about 5e-7. A real program built with
+/// `-fsanitize=undefined` has many checks; one with a single check is taken for ASAN alone.
+const UBSAN_CALL_SITES: usize = 2;
+
+/// Whether the program's code calls the `__ubsan_handle_*` functions it defines (`handlers`:
+/// entry address and size) from outside them, at [`UBSAN_CALL_SITES`] sites or more: code
+/// built with `-fsanitize=undefined` calls them directly where a check fails, a runtime
+/// linked in without it does not (clang 14's static ASAN, MSAN and TSan runtimes call none of
+/// them; they call `__ubsan_handle_cfi_bad_type`, which they do not define, through the PLT).
+///
+/// The executable sections are scanned for direct calls, without disassembling them: on
+/// x86-64 every byte `E8` is taken as a `call rel32`, on AArch64 every word as a `bl`. Other
+/// architectures are not scanned: false.
+fn calls_ubsan_handlers(file: &object::File<'_>, handlers: &mut Vec<(u64, u64)>) -> bool {
+    use object::{Architecture, ObjectSection, SectionKind};
+    handlers.sort_unstable();
+    handlers.dedup();
+    let entries: std::collections::HashSet<u64> = handlers.iter().map(|&(address, _)| address).collect();
+    // A handler's own call of another (an `_abort` variant's) is no instrumented code's.
+    let in_handler = |site: u64| {
+        let after = handlers.partition_point(|&(address, _)| address <= site);
+        after > 0 && site < handlers[after - 1].0.saturating_add(handlers[after - 1].1)
+    };
+    let calls = |site: u64, target: u64| entries.contains(&target) && !in_handler(site);
+    let architecture = file.architecture();
+    let mut sites = 0;
+    for section in file.sections().filter(|s| s.kind() == SectionKind::Text) {
+        let Ok(code) = section.data() else { continue };
+        let base = section.address();
+        sites += match architecture {
+            Architecture::X86_64 => code
+                .windows(5)
+                .enumerate()
+                .filter(|&(offset, bytes)| {
+                    let &[0xe8, a, b, c, d] = bytes else { return false };
+                    let site = base.wrapping_add(offset as u64);
+                    calls(site, site.wrapping_add(5).wrapping_add_signed(i64::from(i32::from_le_bytes([a, b, c, d]))))
+                })
+                .take(UBSAN_CALL_SITES)
+                .count(),
+            Architecture::Aarch64 => code
+                .chunks_exact(4)
+                .enumerate()
+                .filter(|&(index, word)| {
+                    let word = u32::from_le_bytes([word[0], word[1], word[2], word[3]]);
+                    // `bl`: 0b100101, then a signed 26-bit word offset.
+                    let offset = i64::from(((word & 0x03ff_ffff) << 6) as i32 >> 6) * 4;
+                    let site = base.wrapping_add(index as u64 * 4);
+                    word >> 26 == 0b10_0101 && calls(site, site.wrapping_add_signed(offset))
+                })
+                .take(UBSAN_CALL_SITES)
+                .count(),
+            _ => 0,
+        };
+        if sites >= UBSAN_CALL_SITES {
+            return true;
+        }
+    }
+    false
 }
 
 /// The `DT_NEEDED` names of an ELF file.
@@ -363,10 +437,12 @@ mod tests {
         assert!(none.runtimes.is_empty() && none.preload_first.is_empty());
     }
 
-    /// `compiler FLAGS -o PROGRAM` of a C `main` with a signed overflow in `dir`.
+    /// `compiler FLAGS -o PROGRAM` of a C `main` with a signed overflow and a shift in `dir`.
     fn build(dir: &Path, compiler: &str, flags: &[&str], name: &str) -> PathBuf {
         let source = dir.join("main.c");
-        std::fs::write(&source, "int main(int argc, char **argv) { int x = 0x7fffffff; return x + argc; }\n").unwrap();
+        // Two UBSan checks (a signed overflow, a shift), as a real program has many.
+        let main = "int main(int argc, char **argv) { int x = 0x7fffffff + argc; return x << argc; }\n";
+        std::fs::write(&source, main).unwrap();
         let program = dir.join(name);
         let status = std::process::Command::new(compiler)
             .args(flags)
@@ -381,7 +457,9 @@ mod tests {
 
     /// clang's static ASAN, MSAN and TSan runtimes define every `__ubsan_handle_*`: that is
     /// no UBSan. UBSan's own runtime, static (clang) or shared (gcc, clang's
-    /// `-shared-libsan`), and code importing the handlers are.
+    /// `-shared-libsan`), and code importing the handlers are; so is code calling the handlers
+    /// a static runtime defines (`-fsanitize=address,undefined`, clang's or gcc's with
+    /// `-static-libasan -static-libubsan`): both runtimes then.
     #[test]
     fn clangs_static_runtimes_are_not_ubsan_but_ubsan_is() {
         let dir = tempfile::tempdir().unwrap();
@@ -396,11 +474,57 @@ mod tests {
             ("gcc", &["-fsanitize=undefined"], &[Runtime::Ubsan]),
             ("gcc", &["-fsanitize=address,undefined"], &[Runtime::Asan, Runtime::Ubsan]),
             ("gcc", &["-fsanitize=thread,undefined"], &[Runtime::Ubsan, Runtime::Tsan]),
+            (&clang, &["-fsanitize=address,undefined"], &[Runtime::Asan, Runtime::Ubsan]),
+            (&clang, &["-fsanitize=memory,undefined"], &[Runtime::Msan, Runtime::Ubsan]),
+            (&clang, &["-fsanitize=thread,undefined"], &[Runtime::Ubsan, Runtime::Tsan]),
+            (&clang, &["-fsanitize=address,undefined", "-fno-sanitize-recover=all"], &[Runtime::Asan, Runtime::Ubsan]),
+            (&clang, &["-fsanitize=address,undefined", "-O2"], &[Runtime::Asan, Runtime::Ubsan]),
+            (&clang, &["-fsanitize=address,undefined", "-s"], &[Runtime::Asan, Runtime::Ubsan]),
+            (&clang, &["-fsanitize=address", "-s"], &[Runtime::Asan]),
+            ("gcc", &["-fsanitize=address", "-static-libasan"], &[Runtime::Asan]),
+            (
+                "gcc",
+                &["-fsanitize=address,undefined", "-static-libasan", "-static-libubsan"],
+                &[Runtime::Asan, Runtime::Ubsan],
+            ),
         ] {
             let program = build(dir.path(), compiler, flags, "main");
             let detected = detect(&program);
             assert_eq!(detected.runtimes.iter().copied().collect::<Vec<_>>(), expected, "{compiler} {flags:?}");
         }
+    }
+
+    /// A program with both ASAN and UBSan gets the options of both, the user's winning key by
+    /// key in each, as for one runtime alone: clang's static runtimes need no preload, gcc's
+    /// shared ones are preloaded, libasan first.
+    #[test]
+    fn asan_and_ubsan_together_get_both_options() {
+        let dir = tempfile::tempdir().unwrap();
+        let clang = std::env::var("LEAKCHECK_CLANG").unwrap_or_else(|_| "clang".to_owned());
+        let user = |name: &str| match name {
+            "UBSAN_OPTIONS" => Some(OsString::from("print_stacktrace=0:halt_on_error=1")),
+            _ => None,
+        };
+        let program = build(dir.path(), &clang, &["-fsanitize=address,undefined"], "clang_both");
+        let plan = plan(Choice::Auto, &program, user);
+        assert_eq!(plan.runtimes, [Runtime::Asan, Runtime::Ubsan]);
+        assert_eq!(
+            plan.variables,
+            [
+                ("ASAN_OPTIONS".to_owned(), OsString::from(Runtime::Asan.default_options())),
+                ("UBSAN_OPTIONS".to_owned(), OsString::from("print_stacktrace=0:halt_on_error=1")),
+            ]
+        );
+        assert!(plan.preload_first.is_empty(), "{plan:?}");
+        let program = build(dir.path(), "gcc", &["-fsanitize=address,undefined"], "gcc_both");
+        let plan = super::plan(Choice::Auto, &program, |_| None);
+        assert_eq!(plan.runtimes, [Runtime::Asan, Runtime::Ubsan]);
+        let ubsan = ("UBSAN_OPTIONS".to_owned(), OsString::from(Runtime::Ubsan.default_options()));
+        assert_eq!(plan.variables[1], ubsan, "{plan:?}");
+        let preloaded: Vec<String> =
+            plan.preload_first.iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect();
+        assert!(preloaded.len() == 2 && preloaded[0].starts_with("libasan.so"), "{preloaded:?}");
+        assert!(preloaded[1].starts_with("libubsan.so"), "{preloaded:?}");
     }
 
     #[test]
