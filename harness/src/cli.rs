@@ -125,7 +125,9 @@ pub struct Args {
 
     /// Seconds without output (regrtest's `running: ...` heartbeats do not count) after which
     /// the processes running tests are inspected, reported as hung and ended; 0: never for
-    /// silence alone. Deadlocks that can be proved (lock cycles, a mutex whose owner is gone) are
+    /// silence alone. A `-j` worker's output is its own: the file regrtest gives it for its
+    /// stdout and stderr growing, so a worker printing as it works is not hung, whatever the
+    /// run prints. Deadlocks that can be proved (lock cycles, a mutex whose owner is gone) are
     /// reported within seconds, whatever this says. A test in one `time.sleep` that ends before
     /// buildbot's 1200 s no-output kill is left to sleep. Default below that kill.
     #[arg(long, value_name = "SECONDS", default_value_t = 900)]

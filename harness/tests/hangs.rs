@@ -487,6 +487,35 @@ fn a_silent_busy_loop_becomes_no_progress_only_after_the_timeout() {
     assert_tree_gone(dir.path());
 }
 
+/// A `-j` worker's output goes to a temporary file that regrtest prints only when the test ends:
+/// the run's output says nothing of it. A worker that prints as it works (longer than the hang
+/// timeout, on the CPU and asleep by turns) is making progress; the deadlocked worker next to it,
+/// silent in its own file, is the one hang, and its summary says whose output was missing.
+#[test]
+fn a_worker_printing_as_it_works_is_no_hang_beside_a_deadlocked_one() {
+    let dir = testdir();
+    let run = leakcheck_in(
+        None,
+        &["--hang-timeout", "3", "--grace", "2"],
+        &as_strs(&regrtest(dir.path(), &["-j", "2"], &["test_hang_python_locks", "test_chatty_worker"])),
+        &[("LEAKCHECK_FIXTURE_CHATTY", "10")],
+    );
+    let hang = only_hang(&run);
+    assert_eq!(
+        (hang["test"].as_str(), hang["diagnosis"]["kind"].as_str()),
+        (Some("test_hang_python_locks"), Some("no-progress"))
+    );
+    let summary = hang["diagnosis"]["summary"].as_str().unwrap_or_default();
+    assert!(
+        summary.starts_with("no output for ") && summary.contains(" s from this -j worker (its own output"),
+        "{summary}"
+    );
+    assert_eq!(run.test("test_chatty_worker")["outcome"], "passed", "{}", run.stderr);
+    assert_eq!(run.json()["summary"]["hung"], serde_json::json!(["test_hang_python_locks"]), "{}", run.stderr);
+    assert_eq!(run.code(), Some(102), "{}", run.stderr);
+    assert_tree_gone(dir.path());
+}
+
 #[test]
 fn a_stopped_process_is_said_to_be_stopped_and_ended_without_the_grace_period() {
     // The test waits for a child stopped by SIGSTOP. The child gets SIGCONT after its SIGTERM:

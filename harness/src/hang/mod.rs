@@ -17,11 +17,15 @@
 //!   cycle, a lock whose owner is gone, a known signature. A quiet sleeper (`time.sleep`)
 //!   sleeps in `clock_nanosleep`, a waiter with a timeout in a timed futex wait: neither is
 //!   inspected.
-//! - **Late**: when the tree printed nothing but regrtest's `running: ...` heartbeats for the
-//!   hang timeout, a process running a test (a `-j` worker whose test has run that long, or
-//!   regrtest itself) is inspected the same way, with its descendants, and reported as
-//!   `no-progress` unless a proof turns up; one process per silence. Not while a thread of it
-//!   is in one quiet sleep (`time.sleep(20)`) that ends before buildbot's no-output limit: that
+//! - **Late**: when a process running a test made no progress that shows for the hang timeout,
+//!   it is inspected the same way, with its descendants, and reported as `no-progress` unless a
+//!   proof turns up; one process per silence. Its progress is its output: for a `-j` worker,
+//!   whose stdout and stderr go to a temporary file that regrtest prints only when the test
+//!   ends, that file growing (one `stat` of its fds 1 and 2 at each tick: [`procfs::output_files`]),
+//!   so that a worker printing as it works is not reported and one gone quiet is, whatever the
+//!   other workers print; for regrtest itself (or a worker writing to a pipe), the run's output
+//!   other than regrtest's `running: ...` heartbeats. The summary says which. Not while a thread
+//!   of it is in one quiet sleep (`time.sleep(20)`) that ends before buildbot's no-output limit: that
 //!   test is waiting for the time to pass, not stuck. A loop of short sleeps is no such sleep
 //!   (the thread wakes between them, or, one `sleep` process after another, the sleep seen
 //!   ended and another began in the same process or a new child of it) and is reported like a
@@ -127,6 +131,25 @@ struct Tracked {
     waiters: Vec<(i32, u64, u64)>,
     still_since: Option<Instant>,
     inspected: bool,
+}
+
+/// Whose silence a sleep is seen in: the run's (its output, regrtest's heartbeats aside), or a
+/// `-j` worker's own, when all the worker writes goes to a file of its own (regrtest's temporary
+/// file, printed only when the worker's test ends): that file growing is the worker's progress,
+/// and the run's output, the other workers', is not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Silence {
+    Run,
+    Worker(i32),
+}
+
+/// A `-j` worker's own output, followed at each tick (one `stat` of its fds 1 and 2).
+#[derive(Debug)]
+struct WorkerOutput {
+    /// What [`procfs::output_files`] said at the last tick.
+    files: procfs::OutputFiles,
+    /// Since when it wrote nothing: when it started, or the last tick its output files grew.
+    quiet_since: Instant,
 }
 
 /// A thread seen asleep (`nanosleep`/`clock_nanosleep`) during a silence.
@@ -243,13 +266,16 @@ pub struct HangWatch {
     /// A hang ended (or asked SIGUSR1 of) the command itself.
     ended_command: bool,
     ended: BTreeSet<i32>,
-    /// Threads seen asleep during the current silence, by tid; `None` for one that woke up and
-    /// slept again in it (a loop of short sleeps, not one sleep).
-    sleeps: BTreeMap<i32, Option<Sleep>>,
+    /// The `-j` workers of the tree, by pid, with their own output.
+    workers: BTreeMap<i32, WorkerOutput>,
+    /// Threads seen asleep during the current silence (theirs: see [`Silence`]), by silence and
+    /// tid; `None` for one that woke up and slept again in it (a loop of short sleeps, not one
+    /// sleep).
+    sleeps: BTreeMap<(Silence, i32), Option<Sleep>>,
     /// Processes in which, or in a child of which, a sleep seen during the current silence
     /// ended: a new sleep there is the next of a loop (`subprocess.run(["sleep", "1"])` over
     /// and over: a new process, a new thread, each time), not one sleep.
-    sleeps_ended: BTreeSet<i32>,
+    sleeps_ended: BTreeSet<(Silence, i32)>,
     /// Sleeps that an inspection stopped, by tid, followed at each tick (whatever the silence)
     /// while their threads stay in them.
     inspected_sleeps: BTreeMap<i32, InspectedSleep>,
@@ -281,6 +307,7 @@ impl HangWatch {
             hangs: Vec::new(),
             ended_command: false,
             ended: BTreeSet::new(),
+            workers: BTreeMap::new(),
             sleeps: BTreeMap::new(),
             sleeps_ended: BTreeSet::new(),
             inspected_sleeps: BTreeMap::new(),
@@ -299,8 +326,70 @@ impl HangWatch {
         }
         if !HEARTBEAT.is_match(line) {
             self.last_output = now;
-            self.sleeps.clear();
-            self.sleeps_ended.clear();
+            self.forget_sleeps(Silence::Run);
+        }
+    }
+
+    /// A silence is over: the sleeps seen during it are forgotten.
+    fn forget_sleeps(&mut self, silence: Silence) {
+        self.sleeps.retain(|(s, _), _| *s != silence);
+        self.sleeps_ended.retain(|(s, _)| *s != silence);
+    }
+
+    /// At each tick: each `-j` worker's own output (the size of the files its stdout and stderr
+    /// point at: no ptrace, one `stat` each). A worker whose output grew is making progress.
+    fn follow_workers(&mut self, tree: &BTreeMap<i32, ProcessSample>, now: Instant) {
+        self.workers.retain(|pid, _| tree.contains_key(pid));
+        for sample in tree.values().filter(|p| worker_test(&p.argv).is_some()) {
+            let Some(files) = procfs::output_files(sample.pid) else { continue };
+            let grew = match self.workers.get_mut(&sample.pid) {
+                Some(worker) => {
+                    let grew = worker.files.size != files.size;
+                    worker.files = files;
+                    if grew {
+                        worker.quiet_since = now;
+                    }
+                    grew
+                }
+                None => {
+                    // Seen for the first time (within a tick of its start): quiet since it started,
+                    // unless it wrote already.
+                    let started = procfs_age(sample.pid).and_then(|age| now.checked_sub(age)).unwrap_or(now);
+                    let quiet_since = if files.size > 0 { now } else { started };
+                    self.workers.insert(sample.pid, WorkerOutput { files, quiet_since });
+                    false
+                }
+            };
+            if grew {
+                self.forget_sleeps(Silence::Worker(sample.pid));
+            }
+        }
+    }
+
+    /// The silence `pid` is in (see [`Silence`]): its own, for a `-j` worker (or a process
+    /// below one) whose stdout and stderr both go to files; else the run's.
+    fn silence_of(&self, pid: i32, tree: &BTreeMap<i32, ProcessSample>) -> Silence {
+        let mut current = pid;
+        for _ in 0..tree.len() + 1 {
+            if self.workers.get(&current).is_some_and(|w| w.files.all_files) {
+                return Silence::Worker(current);
+            }
+            match tree.get(&current) {
+                Some(sample) => current = sample.ppid,
+                None => break,
+            }
+        }
+        Silence::Run
+    }
+
+    /// Since when `pid` (a process a no-progress verdict may be about) has made no progress that
+    /// shows: for a `-j` worker, its start or its own last output, and the run's output too
+    /// unless all the worker's goes to files; for regrtest itself, the run's last output.
+    fn quiet_since(&self, pid: i32) -> Instant {
+        match self.workers.get(&pid) {
+            Some(worker) if worker.files.all_files => worker.quiet_since,
+            Some(worker) => worker.quiet_since.max(self.last_output),
+            None => self.last_output,
         }
     }
 
@@ -387,6 +476,9 @@ impl HangWatch {
         for sample in tree.values_mut() {
             sample.load_argv();
         }
+        if self.timeout.is_some() {
+            self.follow_workers(&tree, now);
+        }
         let mut detailed = BTreeSet::new();
         for (pid, sample) in &tree {
             let tracked = self.tracked.get(pid);
@@ -441,23 +533,40 @@ impl HangWatch {
                 return self.found(diagnosis, vec![report], notes, test, &tree, command);
             }
         }
-        // Late: nothing but heartbeats for the whole timeout.
-        let Some(timeout) = self.timeout.filter(|&t| now.duration_since(self.last_output) >= t) else {
+        // Late: a process running a test that made no progress that shows for the whole timeout
+        // (its own output, for a `-j` worker writing to a file; else the run's, heartbeats aside).
+        let Some(timeout) = self.timeout else { return Vec::new() };
+        let candidates: Vec<(i32, Instant)> = stuck_processes(&tree, command)
+            .into_iter()
+            .map(|pid| (pid, self.quiet_since(pid)))
+            .filter(|&(_, since)| now.duration_since(since) >= timeout)
+            .collect();
+        if candidates.is_empty() {
             return Vec::new();
-        };
+        }
         for (pid, sample) in tree.iter_mut() {
             if !detailed.contains(pid) {
                 sample.load_details();
             }
         }
-        let candidates = stuck_processes(&tree, command, timeout);
         // Checked again at the next tick while every candidate sleeps.
-        let Some(target) = candidates.into_iter().find(|&pid| !self.sleeping(&subtree(pid, &tree), &tree, now)) else {
+        let Some((target, since)) = candidates.into_iter().find(|&(pid, since)| {
+            let silence = self.silence_of(pid, &tree);
+            !self.sleeping(&subtree(pid, &tree), silence, since, &tree, now)
+        }) else {
             return Vec::new();
         };
-        self.last_output = now; // one report per silence
-        self.sleeps.clear();
-        self.sleeps_ended.clear();
+        // One report per silence.
+        let silence = self.silence_of(target, &tree);
+        match silence {
+            Silence::Run => self.last_output = now,
+            Silence::Worker(pid) => {
+                if let Some(worker) = self.workers.get_mut(&pid) {
+                    worker.quiet_since = now;
+                }
+            }
+        }
+        self.forget_sleeps(silence);
         let Some(first) = tree.get(&target) else { return Vec::new() };
         let mut reports = Vec::new();
         let mut notes = Vec::new();
@@ -487,9 +596,17 @@ impl HangWatch {
         } else {
             "no lock cycle or lost lock owner could be shown: see the stacks".to_owned()
         };
+        let quiet = now.duration_since(since).as_secs();
+        let whose = match silence {
+            Silence::Worker(_) => {
+                "from this -j worker (its own output: its stdout and stderr go to a file that regrtest prints \
+                 when the test ends, and the file did not grow)"
+            }
+            Silence::Run => "(the run's output, regrtest's heartbeats aside)",
+        };
         let diagnosis = proof.unwrap_or_else(|| Diagnosis {
             kind: DiagnosisKind::NoProgress,
-            summary: format!("no output for {} s; {why}", timeout.as_secs()),
+            summary: format!("no output for {quiet} s {whose}; {why}"),
             pid: first.pid,
             threads: Vec::new(),
             locks: Vec::new(),
@@ -501,8 +618,16 @@ impl HangWatch {
 
     /// Whether a thread of `pids` is in one sleep that ends before buildbot's no-output limit
     /// (see the module documentation). Remembers the sleeps it sees in [`Self::sleeps`].
-    fn sleeping(&mut self, pids: &[i32], tree: &BTreeMap<i32, ProcessSample>, now: Instant) -> bool {
-        let horizon = self.last_output + BUILDBOT_NO_OUTPUT_LIMIT.saturating_sub(REPORT_MARGIN);
+    /// `silence` is theirs, and began at `since`.
+    fn sleeping(
+        &mut self,
+        pids: &[i32],
+        silence: Silence,
+        since: Instant,
+        tree: &BTreeMap<i32, ProcessSample>,
+        now: Instant,
+    ) -> bool {
+        let horizon = since + BUILDBOT_NO_OUTPUT_LIMIT.saturating_sub(REPORT_MARGIN);
         // The threads asleep now, as `/proc` shows them: in a sleep, or in one that an inspection
         // stopped (see [`InspectedSleep`]), with its end and its switches since the stop.
         struct Asleep {
@@ -526,25 +651,25 @@ impl HangWatch {
         }
         // Sleeps of these processes (or of their children that are gone) that ended since.
         let asleep_now: BTreeSet<i32> = asleep.iter().map(|a| a.tid).collect();
-        for (tid, sleep) in self.sleeps.iter_mut() {
+        for ((_, tid), sleep) in self.sleeps.iter_mut().filter(|((scope, _), _)| *scope == silence) {
             if let Some(ended) = sleep
                 .as_ref()
                 .filter(|s| (pids.contains(&s.pid) || pids.contains(&s.parent)) && !asleep_now.contains(tid))
             {
-                self.sleeps_ended.extend([ended.pid, ended.parent]);
+                self.sleeps_ended.extend([(silence, ended.pid), (silence, ended.parent)]);
                 *sleep = None;
             }
         }
         let mut any = false;
         for Asleep { pid, parent, tid, syscall, inspected } in asleep {
-            let seen = self.sleeps.get(&tid).map(|s| s.as_ref().map(|s| (s.syscall, s.switches, s.ends)));
+            let seen = self.sleeps.get(&(silence, tid)).map(|s| s.as_ref().map(|s| (s.syscall, s.switches, s.ends)));
             let ends = match (seen, inspected) {
                 // A loop of sleeps, whatever an inspection did since.
                 (Some(None), _) => None,
                 // A sleep an inspection stopped, followed since by `follow_inspected_sleeps`: the
                 // switches the stop counted are no waking up. Seen from now on as it is now.
                 (_, Some((ends, Some(switches)))) => {
-                    self.sleeps.insert(tid, Some(Sleep { syscall, switches, ends, pid, parent }));
+                    self.sleeps.insert((silence, tid), Some(Sleep { syscall, switches, ends, pid, parent }));
                     Some(ends)
                 }
                 // Stopped at this very tick, after `/proc` was read: read again at the next.
@@ -555,18 +680,21 @@ impl HangWatch {
                         Some(Some((before, count, ends))) if before == syscall && count == switches => Some(ends),
                         // It woke up and sleeps again: a loop of sleeps.
                         Some(_) => {
-                            self.sleeps.insert(tid, None);
+                            self.sleeps.insert((silence, tid), None);
                             None
                         }
                         // The next sleep of a loop whose earlier sleep ended here.
-                        None if self.sleeps_ended.contains(&pid) || self.sleeps_ended.contains(&parent) => {
-                            self.sleeps.insert(tid, None);
+                        None if self.sleeps_ended.contains(&(silence, pid))
+                            || self.sleeps_ended.contains(&(silence, parent)) =>
+                        {
+                            self.sleeps.insert((silence, tid), None);
                             None
                         }
                         None => {
                             let ends = sleep_end(pid, syscall, now);
                             if let Some(ends) = ends {
-                                self.sleeps.insert(tid, Some(Sleep { syscall, switches, ends, pid, parent }));
+                                self.sleeps
+                                    .insert((silence, tid), Some(Sleep { syscall, switches, ends, pid, parent }));
                             }
                             ends
                         }
@@ -582,7 +710,10 @@ impl HangWatch {
     /// may break into `restart_syscall` (see [`InspectedSleep`]). Only sleeps [`Self::sleeping`]
     /// would take for one sleep: not one it saw end and begin again (a loop), nor a new one in a
     /// process where one ended during this silence.
-    fn remember_sleeps(&mut self, sample: &ProcessSample, now: Instant) {
+    /// `silence` is the one `sample` is in.
+    fn remember_sleeps(&mut self, sample: &ProcessSample, silence: Silence, now: Instant) {
+        let ended = |pid: i32| self.sleeps_ended.contains(&(silence, pid));
+        let ended_here = ended(sample.pid) || ended(sample.ppid);
         for thread in &sample.threads {
             let tid = thread.tid;
             let known = self.inspected_sleeps.remove(&tid).filter(|s| {
@@ -592,7 +723,7 @@ impl HangWatch {
                 // Stopped before, and in the same sleep since.
                 Some(known) => Some((known.syscall, known.ends)),
                 None => thread.syscall.filter(|call| call.sleep_request().is_some()).and_then(|syscall| {
-                    let ends = match self.sleeps.get(&tid) {
+                    let ends = match self.sleeps.get(&(silence, tid)) {
                         // Seen during this silence: the same sleep unless it woke up since.
                         Some(Some(seen))
                             if seen.syscall == syscall
@@ -601,9 +732,7 @@ impl HangWatch {
                             seen.ends
                         }
                         Some(_) => return None,
-                        None if self.sleeps_ended.contains(&sample.pid) || self.sleeps_ended.contains(&sample.ppid) => {
-                            return None
-                        }
+                        None if ended_here => return None,
                         None => sleep_end(sample.pid, syscall, now)?,
                     };
                     Some((syscall, ends))
@@ -696,7 +825,8 @@ impl HangWatch {
         tree: &BTreeMap<i32, ProcessSample>,
         now: Instant,
     ) -> (ProcessView, ProcessReport, Vec<String>) {
-        self.remember_sleeps(sample, now);
+        let silence = self.silence_of(sample.pid, tree);
+        self.remember_sleeps(sample, silence, now);
         inspect(&self.symbolizer, sample, tree)
     }
 }
@@ -945,14 +1075,10 @@ fn sleep_end(pid: i32, syscall: procfs::Syscall, now: Instant) -> Option<Instant
     now.checked_add(remaining)
 }
 
-/// The processes a no-progress verdict may be about, in pid order: `-j` workers older than the
-/// timeout (each runs one test file); regrtest itself when it has no worker.
-fn stuck_processes(tree: &BTreeMap<i32, ProcessSample>, command: i32, timeout: Duration) -> Vec<i32> {
-    let workers: Vec<i32> = tree
-        .values()
-        .filter(|p| worker_test(&p.argv).is_some() && procfs_age(p.pid).is_some_and(|age| age >= timeout))
-        .map(|p| p.pid)
-        .collect();
+/// The processes a no-progress verdict may be about, in pid order: `-j` workers (each runs one
+/// test file); regrtest itself when it has no worker.
+fn stuck_processes(tree: &BTreeMap<i32, ProcessSample>, command: i32) -> Vec<i32> {
+    let workers: Vec<i32> = tree.values().filter(|p| worker_test(&p.argv).is_some()).map(|p| p.pid).collect();
     if workers.is_empty() {
         return if tree.contains_key(&command) { vec![command] } else { Vec::new() };
     }

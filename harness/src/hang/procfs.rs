@@ -283,6 +283,42 @@ pub fn sample_tree(root: i32) -> BTreeMap<i32, ProcessSample> {
     tree
 }
 
+/// What a process's stdout and stderr (fds 1 and 2) point at, by one `stat` each through
+/// `/proc/PID/fd` (no ptrace, nothing read): the total size of the regular files among them (a
+/// file both point at counted once), and whether both are such files. A regrtest `-j` worker
+/// writes both to a temporary file that regrtest prints when the worker's test ends: that file
+/// growing is the worker's output. `None` when the process is gone.
+pub fn output_files(pid: i32) -> Option<OutputFiles> {
+    use std::os::unix::fs::MetadataExt;
+    let mut files: Vec<(u64, u64, u64)> = Vec::new();
+    let mut all_files = true;
+    for fd in [1, 2] {
+        match std::fs::metadata(format!("/proc/{pid}/fd/{fd}")) {
+            Ok(meta) if meta.is_file() => {
+                if !files.iter().any(|&(dev, ino, _)| (dev, ino) == (meta.dev(), meta.ino())) {
+                    files.push((meta.dev(), meta.ino(), meta.len()));
+                }
+            }
+            Ok(_) => all_files = false,
+            // A closed fd, or the process is gone: which, its directory says.
+            Err(_) if std::path::Path::new(&format!("/proc/{pid}/fd")).exists() => all_files = false,
+            Err(_) => return None,
+        }
+    }
+    let size = files.iter().fold(0u64, |total, &(_, _, len)| total.saturating_add(len));
+    Some(OutputFiles { size, all_files: all_files && !files.is_empty() })
+}
+
+/// See [`output_files`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OutputFiles {
+    /// The bytes of the regular files fds 1 and 2 point at.
+    pub size: u64,
+    /// Both point at regular files: all the process writes to them stays out of the run's output
+    /// until regrtest prints it.
+    pub all_files: bool,
+}
+
 /// Whether `pid` catches `signal` (its `SigCgt` mask in `/proc/PID/status`): sending SIGUSR1 to
 /// a process that does not would kill it.
 pub fn catches_signal(pid: i32, signal: i32) -> bool {
@@ -297,6 +333,27 @@ pub fn catches_signal(pid: i32, signal: i32) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_process_writing_to_files_has_their_size_as_its_output() {
+        use std::io::Write;
+        use std::process::{Command, Stdio};
+        let mut file = tempfile::tempfile().expect("a temporary file");
+        file.write_all(b"12345").expect("writing it");
+        let start = |stdout: Stdio, stderr: Stdio| {
+            Command::new("sleep").arg("30").stdout(stdout).stderr(stderr).spawn().expect("sleep")
+        };
+        let clone = |file: &std::fs::File| Stdio::from(file.try_clone().expect("the same file"));
+        // Both to the same file, as regrtest gives a -j worker: counted once.
+        let mut both = start(clone(&file), clone(&file));
+        // stdout to the file, stderr to a pipe: the pipe's bytes go elsewhere.
+        let mut one = start(clone(&file), Stdio::piped());
+        let seen = (output_files(both.id() as i32), output_files(one.id() as i32));
+        let _ = (both.kill(), one.kill(), both.wait(), one.wait());
+        assert_eq!(seen.0, Some(OutputFiles { size: 5, all_files: true }));
+        assert_eq!(seen.1, Some(OutputFiles { size: 5, all_files: false }));
+        assert_eq!(output_files(i32::MAX), None, "no such process");
+    }
 
     #[test]
     fn stat_fields_after_the_command_name() {
