@@ -516,6 +516,32 @@ fn a_worker_printing_as_it_works_is_no_hang_beside_a_deadlocked_one() {
     assert_tree_gone(dir.path());
 }
 
+/// A hang that outlives the hang timeout while it is being ended (it ignores SIGUSR1 and
+/// SIGTERM: only the grace period's SIGKILL ends it) is one hang, whether the stuck process is
+/// regrtest itself or a `-j` worker: one in the report, one JUnit failure, `1 hung`.
+#[test]
+fn a_hang_outliving_the_timeout_while_it_is_ended_is_reported_once() {
+    for flags in [&[][..], &["-j", "2"][..]] {
+        let dir = testdir();
+        let work = tempfile::tempdir().expect("a temporary directory");
+        let junit = work.path().join("junit.xml");
+        let run = leakcheck(
+            &["--hang-timeout", "3", "--grace", "8", "--junit-xml", &path_str(&junit)],
+            &as_strs(&regrtest(dir.path(), flags, &["test_hang_stubborn"])),
+        );
+        let hang = only_hang(&run);
+        assert_eq!(
+            (hang["test"].as_str(), hang["diagnosis"]["kind"].as_str()),
+            (Some("test_hang_stubborn"), Some("no-progress"))
+        );
+        assert!(run.stderr.contains(", 0 leaked, 1 hung ----"), "{flags:?}: {}", run.stderr);
+        let xml = std::fs::read_to_string(&junit).expect("the JUnit XML");
+        assert_eq!(xml.matches(r#"type="hang""#).count(), 1, "{flags:?}: {xml}");
+        assert_eq!(run.code(), Some(102), "{flags:?}: {}", run.stderr);
+        assert_tree_gone(dir.path());
+    }
+}
+
 #[test]
 fn a_stopped_process_is_said_to_be_stopped_and_ended_without_the_grace_period() {
     // The test waits for a child stopped by SIGSTOP. The child gets SIGCONT after its SIGTERM:

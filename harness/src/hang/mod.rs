@@ -43,7 +43,8 @@
 //! it waits for dies); each dump is read back (from a worker's stderr file, or from our own
 //! output) and put on its process's threads. Then the stuck process and its descendants are
 //! ended (TERM, grace, KILL): a `-j` worker, or a process a test forked, so that regrtest goes
-//! on; the whole tree when regrtest itself is stuck. When the command exits first (regrtest,
+//! on; the whole tree when regrtest itself is stuck. What is being ended is the hang's: neither
+//! path reports it again, also when it outlives the hang timeout meanwhile (SIGTERM ignored). When the command exits first (regrtest,
 //! ended by its own SIGUSR1), the supervisor is told at once what to end
 //! ([`HangWatch::command_exited`]): those processes are the hang's, not left behind.
 //!
@@ -536,8 +537,11 @@ impl HangWatch {
         // Late: a process running a test that made no progress that shows for the whole timeout
         // (its own output, for a `-j` worker writing to a file; else the run's, heartbeats aside).
         let Some(timeout) = self.timeout else { return Vec::new() };
+        // Not one being ended for a hang already, also when it outlives the timeout meanwhile
+        // (it ignores SIGTERM until the grace period's SIGKILL): one hang per stuck process.
         let candidates: Vec<(i32, Instant)> = stuck_processes(&tree, command)
             .into_iter()
+            .filter(|pid| !self.ended.contains(pid))
             .map(|pid| (pid, self.quiet_since(pid)))
             .filter(|&(_, since)| now.duration_since(since) >= timeout)
             .collect();
@@ -773,15 +777,11 @@ impl HangWatch {
     ) -> Vec<Action> {
         let target = diagnosis.pid;
         // A `-j` worker, or a process a test started, ends with its descendants and regrtest (or
-        // the test) goes on; regrtest itself stuck ends the tree.
-        let end = if target == command {
-            Action::EndTree
-        } else {
-            let pids = subtree(target, tree);
-            self.ended.extend(pids.iter().copied());
-            Action::EndProcesses(pids)
-        };
-        self.ended.insert(target);
+        // the test) goes on; regrtest itself stuck ends the tree. Either way, what is ended is
+        // the hang's: neither path reports it again while it is being ended.
+        let pids = subtree(target, tree);
+        self.ended.extend(pids.iter().copied());
+        let end = if target == command { Action::EndTree } else { Action::EndProcesses(pids) };
         self.ended_command |= target == command;
         let report = HangReport { test, pid: diagnosis.pid, diagnosis, processes, notes };
         // Python stacks: from every process of the hang that catches SIGUSR1 (regrtest registers
