@@ -42,6 +42,8 @@ struct Sink<'a> {
     hangs: HangWatch,
     sanitizer: SanitizerFindings<'a>,
     worker_thread: WorkerThreadFailure,
+    /// Our stderr gets colour (see `report::colour`): for a hang's text printed when it is found.
+    colour: bool,
 }
 
 impl OutputSink for Sink<'_> {
@@ -82,9 +84,16 @@ impl OutputSink for Sink<'_> {
         self.parser.saw_running(&crate::hang::orphaned_worker_tests(root, pids));
     }
 
+    /// A hang found is printed at once, before its processes are ended (README: "reported at
+    /// once"); the summary only mentions it.
     fn tick(&mut self, command: i32) -> Vec<supervise::Action> {
         let root = std::process::id() as i32;
-        self.hangs.tick(root, command, self.parser.current_test(), std::time::Instant::now())
+        let actions = self.hangs.tick(root, command, self.parser.current_test(), std::time::Instant::now());
+        let said = self.hangs.take_found().into_iter().map(|hang| {
+            let text = crate::report::hang_text(&hang);
+            supervise::Action::Say(if self.colour { crate::report::colour::colourize(&text) } else { text })
+        });
+        said.chain(actions).collect()
     }
 
     /// A hang whose processes were still to be ended when the command exited is ended now.
@@ -296,6 +305,7 @@ pub fn execute(config: &Config, notify: Notify<'_>) -> anyhow::Result<RunOutcome
         hangs,
         sanitizer: SanitizerFindings::new(&symbolizer),
         worker_thread: WorkerThreadFailure::default(),
+        colour: crate::report::colour::wanted(),
     };
     let started = std::time::SystemTime::now();
     let supervised = supervise::run(cmd, config.grace, log, &mut sink);

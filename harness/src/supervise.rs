@@ -2,7 +2,9 @@
 //!
 //! - The child runs in its own process group; its stdout and stderr are pipes whose bytes are
 //!   written, unchanged and as they arrive, to our stdout and stderr, and line by line to the
-//!   complete log and to an [`OutputSink`] (the parsers).
+//!   complete log and to an [`OutputSink`] (the parsers). Lines of leakcheck's own that a sink
+//!   asks for ([`Action::Say`]: a hang found) go to our stderr between the command's, on lines
+//!   of their own, and not to the log.
 //! - SIGINT, SIGTERM, SIGHUP and SIGQUIT received by leakcheck go to the child's group, each
 //!   process once; SIGTERM, SIGHUP and SIGQUIT also to descendants that left it, such as
 //!   regrtest's `-j` workers, which run in sessions of their own (SIGINT does not: as after a
@@ -110,6 +112,11 @@ pub enum Action {
     EndProcesses(Vec<i32>),
     /// End the whole tree, as after SIGTERM.
     EndTree,
+    /// Print these lines of leakcheck's own (each ending with a newline) on our stderr, now,
+    /// between the command's lines: on a line of their own (after a newline when the command's
+    /// output stopped mid-line, as `-R`'s progress dots do), in one write. Not in the log, which
+    /// is the command's output.
+    Say(String),
 }
 
 /// How often the sink's `tick` runs.
@@ -355,6 +362,9 @@ struct Loop<'a> {
     ending: Vec<(Vec<i32>, Instant)>,
     /// Every process a sink's action ended: never a leftover.
     claimed: BTreeSet<i32>,
+    /// Our stdout and stderr are the same file (a terminal, buildbot's pipe): a line the
+    /// command's stdout left unfinished is on our stderr's line too.
+    shared_output: bool,
     next_tick: Instant,
 
     output_errors: Vec<String>,
@@ -412,6 +422,7 @@ impl<'a> Loop<'a> {
             give_up_at: None,
             ending: Vec::new(),
             claimed: BTreeSet::new(),
+            shared_output: same_file(1, 2),
             next_tick: Instant::now() + TICK,
             output_errors: Vec::new(),
         }
@@ -771,6 +782,29 @@ impl<'a> Loop<'a> {
                 self.terminate_all();
                 self.kill_by(Instant::now() + self.grace);
             }
+            Action::Say(text) => self.say(&text),
+        }
+    }
+
+    /// Our own lines on our stderr, between the command's (see [`Action::Say`]). The loop reads
+    /// the pipes, mirrors and writes in one thread: nothing the command writes can land inside
+    /// them.
+    fn say(&mut self, text: &str) {
+        let Some(fd) = self.pipes[1].mirror else { return };
+        let mid_line = self.pipes[1].mid_line || self.shared_output && self.pipes[0].mid_line;
+        let mut bytes = Vec::with_capacity(text.len() + 1);
+        if mid_line {
+            bytes.push(b'\n');
+        }
+        bytes.extend_from_slice(text.as_bytes());
+        if !bytes.ends_with(b"\n") {
+            bytes.push(b'\n');
+        }
+        if write_all_fd(fd, &bytes).is_ok() {
+            self.pipes[1].mid_line = false;
+            if self.shared_output {
+                self.pipes[0].mid_line = false;
+            }
         }
     }
 
@@ -888,6 +922,15 @@ impl<'a> Loop<'a> {
 
 fn memchr(needle: u8, haystack: &[u8]) -> Option<usize> {
     haystack.iter().position(|&b| b == needle)
+}
+
+/// Whether `a` and `b` are open on the same file (one terminal, one pipe).
+fn same_file(a: RawFd, b: RawFd) -> bool {
+    let stat = |fd: RawFd| {
+        // SAFETY: fds 1 and 2 stay open for our whole life.
+        nix::sys::stat::fstat(unsafe { BorrowedFd::borrow_raw(fd) }).ok().map(|s| (s.st_dev, s.st_ino))
+    };
+    matches!((stat(a), stat(b)), (Some(x), Some(y)) if x == y)
 }
 
 fn set_nonblocking(fd: RawFd) {

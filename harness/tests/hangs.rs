@@ -196,8 +196,60 @@ fn a_hang_in_a_later_repetition_keeps_the_main_threads_python_stack() {
         .collect();
     assert!(python.contains(&"test_deadlock_on_third_run"), "{hang}");
     assert_eq!(hang["notes"], serde_json::json!([]), "{hang}");
+    assert_printed_when_found(&run, "test_hang_third_run");
     assert_eq!(run.code(), Some(102), "{}", run.stderr);
     assert_tree_gone(dir.path());
+}
+
+/// On a terminal (`script` gives the run a pty) the hang printed when found is coloured as the
+/// summary is; the log, the command's output only, does not get it.
+#[test]
+fn a_hang_printed_when_found_is_coloured_on_a_terminal_and_not_logged() {
+    let dir = testdir();
+    let work = tempfile::tempdir().expect("a temporary directory");
+    let log = work.path().join("output.log");
+    let argv = regrtest(dir.path(), &[], &["test_hang_mutex_cycle"]);
+    // `script -c` takes one shell command: these paths are the test's own.
+    let inner = format!("{LEAKCHECK} --log {} -- {}", log.display(), argv.join(" "));
+    let out = std::process::Command::new("script")
+        .args(["-qefc", &inner, "/dev/null"])
+        .env("TERM", "xterm")
+        .env_remove("NO_COLOR")
+        .output()
+        .expect("script (bsdutils)");
+    assert_eq!(out.status.code(), Some(102), "{out:?}");
+    let terminal = String::from_utf8_lossy(&out.stdout);
+    let coloured = "leakcheck: \x1b[1;31mHANG\x1b[0m in test_hang_mutex_cycle (lock-cycle)";
+    assert_eq!(terminal.matches(coloured).count(), 2, "when found, and in the summary: {terminal}");
+    let found = terminal.find(coloured).unwrap_or_default();
+    let dump = terminal.find("(most recent call first):").unwrap_or_else(|| panic!("{terminal}"));
+    assert!(found < dump, "{terminal}");
+    let log = std::fs::read_to_string(&log).expect("the log");
+    assert!(!log.contains("leakcheck:"), "the log is the command's output only: {log}");
+    assert_tree_gone(dir.path());
+}
+
+/// leakcheck printed the hang when it found it, on lines of its own (also after the progress
+/// dots stderr had without a newline), with the native stacks, before faulthandler's dump (asked
+/// for after); the summary at the end mentions it again, shorter, with the Python stacks.
+fn assert_printed_when_found(run: &Run, test: &str) {
+    let lines: Vec<&str> = run.stderr.lines().collect();
+    let stray: Vec<&&str> =
+        lines.iter().filter(|l| l.contains("leakcheck: ") && !l.starts_with("leakcheck: ")).collect();
+    assert!(stray.is_empty(), "leakcheck's lines start lines of their own: {stray:?}\n{}", run.stderr);
+    let headline = format!("leakcheck: HANG in {test} (");
+    let heads: Vec<usize> = (0..lines.len()).filter(|&i| lines[i].starts_with(&headline)).collect();
+    let dump = lines.iter().position(|l| l.ends_with("(most recent call first):"));
+    let summary = lines.iter().position(|l| l.starts_with("leakcheck: ---- leak summary"));
+    let (Some(dump), Some(summary), &[found, mention]) = (dump, summary, heads.as_slice()) else {
+        panic!("the hang printed when found, faulthandler's dump, the summary's mention: {}", run.stderr)
+    };
+    assert!(found < dump && dump < mention && mention < summary, "{}", run.stderr);
+    let block = &lines[found + 1..dump];
+    assert!(block.first().is_some_and(|l| l.starts_with("leakcheck:     process ")), "{block:?}");
+    assert!(block.iter().any(|l| l.starts_with("leakcheck:       thread ") && l.contains("hangfix.c:")), "{block:?}");
+    assert!(lines[mention + 1].ends_with("native stacks printed when it was found"), "{}", run.stderr);
+    assert!(!lines[mention..summary].iter().any(|l| l.contains("hangfix.c")), "{}", run.stderr);
 }
 
 fn assert_fork_owner_gone(run: &Run) {

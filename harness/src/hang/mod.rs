@@ -36,7 +36,8 @@
 //!   that goes on with nothing seen before the stop (a `poll` or a futex wait with a timeout) is
 //!   no sleep.
 //!
-//! Then: SIGUSR1 to each process of the hang that catches it (regrtest registers faulthandler for
+//! Then: the hang as found (diagnosis, native stacks) is the caller's to print at once
+//! ([`HangWatch::take_found`]); SIGUSR1 to each process of the hang that catches it (regrtest registers faulthandler for
 //! it, and a process forked from regrtest inherits that, so the Python stacks of every thread are
 //! printed; faulthandler chains to the default action, which ends the process), one at a time,
 //! descendants first, the others held stopped meanwhile (regrtest must not go on when the child
@@ -264,6 +265,9 @@ pub struct HangWatch {
     tracked: BTreeMap<i32, Tracked>,
     pending: Option<Pending>,
     hangs: Vec<HangReport>,
+    /// The hangs found since [`HangWatch::take_found`] was last called, as they were found
+    /// (before faulthandler's Python stacks).
+    found: Vec<HangReport>,
     /// A hang ended (or asked SIGUSR1 of) the command itself.
     ended_command: bool,
     ended: BTreeSet<i32>,
@@ -306,6 +310,7 @@ impl HangWatch {
             tracked: BTreeMap::new(),
             pending: None,
             hangs: Vec::new(),
+            found: Vec::new(),
             ended_command: false,
             ended: BTreeSet::new(),
             workers: BTreeMap::new(),
@@ -400,6 +405,13 @@ impl HangWatch {
             self.complete(pending);
         }
         std::mem::take(&mut self.hangs)
+    }
+
+    /// The hangs found since the last call, as they were when found: the diagnosis and the native
+    /// stacks, not yet faulthandler's Python stacks (asked for after) nor the processes ended. For
+    /// the caller to print at once (the watch prints nothing).
+    pub fn take_found(&mut self) -> Vec<HangReport> {
+        std::mem::take(&mut self.found)
     }
 
     /// Whether a hang was about the command itself (regrtest in sequential mode): leakcheck
@@ -784,6 +796,7 @@ impl HangWatch {
         let end = if target == command { Action::EndTree } else { Action::EndProcesses(pids) };
         self.ended_command |= target == command;
         let report = HangReport { test, pid: diagnosis.pid, diagnosis, processes, notes };
+        self.found.push(report.clone());
         // Python stacks: from every process of the hang that catches SIGUSR1 (regrtest registers
         // faulthandler for it, and a process forked from regrtest inherits that). faulthandler
         // chains to SIGUSR1's default action, which ends the process: only ever ask processes

@@ -7,8 +7,8 @@
 //! in regrtest (any outcome but passed, skipped, resource denied, ran no tests, interrupted, and
 //! env changed in a run regrtest does not fail on it; the failed unittest methods named), hung
 //! (the report's `hangs`) or had a sanitizer finding (`sanitizer_findings`) gets one
-//! `<failure type=KIND message=ONE-LINE>`, the details (the text summary's lines for the test,
-//! hang or finding, regrtest's own leak lines and result line, its traceback and faulthandler's
+//! `<failure type=KIND message=ONE-LINE>`, the details (the text summary's lines for the test
+//! or finding, a hang's as printed when it was found, with its Python stacks; regrtest's own leak lines and result line, its traceback and faulthandler's
 //! dump, the failed test methods) in the element's text. One only, and never an `<error>` beside
 //! it, whatever the number of problems: many consumers (Jenkins' JUnit plugin, GitLab) take one
 //! failure or error per testcase and drop or reject the rest. A test with several problems
@@ -694,8 +694,9 @@ fn leak_failure(test: &TestReport, excerpts: &Excerpts) -> Failure {
     Failure { kind: FailureKind::Leak, message, details, location }
 }
 
-/// The text summary's lines for one test, hang or finding, cut from what `RunReport::render_text` writes
-/// into the build log, so that an excerpt reads exactly like the log.
+/// The text summary's lines for one test or finding, cut from what `RunReport::render_text` writes
+/// into the build log, so that an excerpt reads exactly like the log; a hang's text as leakcheck
+/// printed it when it found the hang, with the Python stacks read since.
 struct Excerpts {
     /// The report without tests, hangs, findings, warnings or leftovers: one at a time goes in.
     frame: std::cell::RefCell<RunReport>,
@@ -719,12 +720,10 @@ impl Excerpts {
         Self::cut(&text, &format!("leakcheck: {}: ", for_terminal(&test.name)))
     }
 
+    /// A hang's full text, as printed when it was found, with the Python stacks read since (the
+    /// summary only mentions it).
     fn of_hang(&self, hang: &HangReport) -> String {
-        let mut frame = self.frame.borrow_mut();
-        frame.hangs = vec![hang.clone()];
-        let text = frame.render_text();
-        frame.hangs.clear();
-        Self::cut(&text, "leakcheck: HANG in ")
+        super::hang_text(hang)
     }
 
     fn of_finding(&self, finding: &Finding) -> String {

@@ -322,7 +322,7 @@ impl RunReport {
             line(&mut out, &format!("ended leftover process {} ({})", p.pid, for_terminal(&p.command)));
         }
         for hang in &self.hangs {
-            render_hang(&mut out, hang);
+            render_hang_mention(&mut out, hang);
         }
         for finding in &self.sanitizer_findings {
             render_finding(&mut out, finding);
@@ -510,12 +510,58 @@ fn suppressed_summary(test: &TestReport) -> Option<String> {
     Some(format!("{n} suppressed site{} ({})", plural(n), for_terminal(&rules.join(", "))))
 }
 
-/// A hang: diagnosis, then each thread's top frames, native and Python.
-fn render_hang(out: &mut String, hang: &HangReport) {
+/// A hang as leakcheck prints it when it finds it, before it ends the stuck processes: its
+/// diagnosis, then each thread's top native frames (and Python frames, had faulthandler given
+/// them yet: it is asked for them after). Every line starts with `leakcheck: `.
+pub fn hang_text(hang: &HangReport) -> String {
+    let mut out = String::new();
+    render_hang(&mut out, hang);
+    out
+}
+
+/// The hang's headline: `HANG in TEST (KIND): SUMMARY`.
+fn render_hang_headline(out: &mut String, hang: &HangReport) {
     let test = hang.test.as_deref().map(for_terminal).unwrap_or("(unknown test)".into());
     let kind =
         serde_json::to_value(hang.diagnosis.kind).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
     let _ = writeln!(out, "leakcheck: HANG in {test} ({kind}): {}", for_terminal(&hang.diagnosis.summary));
+}
+
+/// A hang in the end-of-run summary, shorter than when it was found ([`hang_text`], printed
+/// then): the headline, and the Python stacks faulthandler gave since, each on its thread.
+fn render_hang_mention(out: &mut String, hang: &HangReport) {
+    render_hang_headline(out, hang);
+    let pids: Vec<String> = hang.processes.iter().map(|p| p.pid.to_string()).collect();
+    let s = if pids.len() == 1 { "" } else { "es" };
+    let _ = writeln!(out, "leakcheck:     process{s} {}: native stacks printed when it was found", pids.join(", "));
+    for thread in hang.processes.iter().flat_map(|p| &p.threads) {
+        if !thread.python_frames.is_empty() {
+            let _ =
+                writeln!(out, "leakcheck:       thread {} python: {}", thread.tid, python_stack(&thread.python_frames));
+        }
+    }
+}
+
+/// A thread's top Python frames, innermost first.
+fn python_stack(frames: &[PythonFrame]) -> String {
+    let python: Vec<String> = frames
+        .iter()
+        .take(TEXT_FRAMES)
+        .map(|f| {
+            format!(
+                "{} ({}:{})",
+                for_terminal(&f.function),
+                for_terminal(f.file.rsplit('/').next().unwrap_or(&f.file)),
+                f.line
+            )
+        })
+        .collect();
+    python.join(" <- ")
+}
+
+/// A hang: diagnosis, then each thread's top frames, native and Python.
+fn render_hang(out: &mut String, hang: &HangReport) {
+    render_hang_headline(out, hang);
     for process in &hang.processes {
         let _ = writeln!(out, "leakcheck:     process {}: {}", process.pid, for_terminal(&process.command));
         for thread in &process.threads {
@@ -537,20 +583,7 @@ fn render_hang(out: &mut String, hang: &HangReport) {
             let native = if native.is_empty() { "(no native stack)".to_owned() } else { native.join(" <- ") };
             let _ = writeln!(out, "leakcheck:       thread {} ({}): {native}", thread.tid, thread.state);
             if !thread.python_frames.is_empty() {
-                let python: Vec<String> = thread
-                    .python_frames
-                    .iter()
-                    .take(TEXT_FRAMES)
-                    .map(|f| {
-                        format!(
-                            "{} ({}:{})",
-                            for_terminal(&f.function),
-                            for_terminal(f.file.rsplit('/').next().unwrap_or(&f.file)),
-                            f.line
-                        )
-                    })
-                    .collect();
-                let _ = writeln!(out, "leakcheck:         python: {}", python.join(" <- "));
+                let _ = writeln!(out, "leakcheck:         python: {}", python_stack(&thread.python_frames));
             }
         }
     }
@@ -893,6 +926,74 @@ mod tests {
         );
         report.tests[1].leak_sites[0].python_frame = None;
         assert!(!report.render_text().contains("python:"));
+    }
+
+    #[test]
+    fn a_hang_is_printed_whole_when_found_and_mentioned_in_the_summary() {
+        use crate::hang::{diagnose::Diagnosis, diagnose::DiagnosisKind, ProcessReport, ThreadReport};
+        let frame = crate::symbolize::Frame {
+            function: Some("take_first_then_second".into()),
+            file: Some("/src/c/hangfix.c".into()),
+            line: Some(42),
+            column: None,
+            module: "/tmp/_hangfix.so".into(),
+            address: 0x1000,
+            inlined: false,
+        };
+        let thread = |tid: i32, python: bool| ThreadReport {
+            tid,
+            state: "S".into(),
+            frames: vec![frame.clone()],
+            python_frames: if python {
+                vec![PythonFrame { function: "test_cycle".into(), file: "/tmp/t/test_x.py".into(), line: 7 }]
+            } else {
+                vec![]
+            },
+        };
+        let mut hang = HangReport {
+            test: Some("test_x".into()),
+            pid: 10,
+            diagnosis: Diagnosis {
+                kind: DiagnosisKind::LockCycle,
+                summary: "two threads".into(),
+                pid: 10,
+                threads: vec![10, 11],
+                locks: vec![],
+                reference: None,
+            },
+            processes: vec![ProcessReport {
+                pid: 10,
+                command: "python -m test".into(),
+                threads: vec![thread(10, false)],
+            }],
+            notes: vec![],
+        };
+        // When found: the diagnosis and the native stacks (faulthandler is asked after).
+        let found = hang_text(&hang);
+        assert_eq!(
+            found,
+            "leakcheck: HANG in test_x (lock-cycle): two threads\n\
+             leakcheck:     process 10: python -m test\n\
+             leakcheck:       thread 10 (S): take_first_then_second (hangfix.c:42)\n"
+        );
+        // At the end: the headline, and the Python stacks read since, not the native ones again.
+        hang.processes[0].threads = vec![thread(10, true), thread(11, false)];
+        let mut summary = report();
+        summary.hangs = vec![hang.clone()];
+        let text = summary.render_text();
+        let from = text.find("leakcheck: HANG in ").expect("the hang's mention");
+        let mention: Vec<&str> = text[from..].lines().take_while(|l| !l.contains("---- leak summary")).collect();
+        assert_eq!(
+            mention,
+            [
+                "leakcheck: HANG in test_x (lock-cycle): two threads",
+                "leakcheck:     process 10: native stacks printed when it was found",
+                "leakcheck:       thread 10 python: test_cycle (test_x.py:7)",
+            ]
+        );
+        assert!(!text.contains("hangfix.c"), "{text}");
+        // The JUnit failure's text is the whole of it.
+        assert!(hang_text(&hang).contains("leakcheck:         python: test_cycle (test_x.py:7)"));
     }
 
     #[test]
