@@ -284,7 +284,10 @@ fn a_worker_child_forked_with_a_locked_mutex_is_diagnosed() {
 fn a_python_lock_cycle_is_no_progress_with_python_stacks() {
     // Python locks record no owner: nothing to prove, so the hang timeout decides.
     let dir = testdir();
-    let run = leakcheck(&["--hang-timeout", "4"], &as_strs(&regrtest(dir.path(), &[], &["test_hang_python_locks"])));
+    let run = leakcheck(
+        &["--hang-timeout", "4", "--annotations", "github"],
+        &as_strs(&regrtest(dir.path(), &[], &["test_hang_python_locks"])),
+    );
     let hang = only_hang(&run);
     assert_eq!(hang["diagnosis"]["kind"], "no-progress", "{hang}");
     assert_eq!(hang["test"], "test_hang_python_locks");
@@ -292,6 +295,23 @@ fn a_python_lock_cycle_is_no_progress_with_python_stacks() {
     for f in ["first_then_second", "second_then_first", "test_lock_cycle"] {
         assert!(functions.contains(&f.to_string()), "{f} missing from {functions:?}");
     }
+    // The hang's annotation points at the test's own line (a join or an acquire), not at the
+    // innermost Python frame, threading.py's wait for the thread's lock.
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    let annotation = stdout
+        .lines()
+        .find(|l| l.starts_with("::error ") && l.contains("title=leakcheck%3A test_hang_python_locks hung::"))
+        .unwrap_or_else(|| panic!("no annotation of the hang: {stdout}"));
+    let file = dir.path().join("test_hang_python_locks.py");
+    let at = format!("file={},line=", path_str(&file));
+    let line: usize = annotation
+        .strip_prefix("::error ")
+        .and_then(|rest| rest.strip_prefix(&at))
+        .and_then(|rest| rest.split(',').next()?.parse().ok())
+        .unwrap_or_else(|| panic!("not at a line of {at}: {annotation}"));
+    let source = std::fs::read_to_string(&file).expect("the fixture");
+    let text = source.lines().nth(line - 1).unwrap_or_default();
+    assert!(text.contains(".join()") || text.contains(".acquire()"), "line {line}: {text:?}");
     assert_eq!(run.code(), Some(102));
     assert_tree_gone(dir.path());
 }

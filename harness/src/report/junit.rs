@@ -317,12 +317,17 @@ fn hang_failure(hang: &HangReport, excerpts: &Excerpts) -> Failure {
     }
     // Where to point: the innermost frame with a source line, outside the C runtime, of a thread
     // the diagnosis names, else of any thread; its Python line when the thread is in the
-    // interpreter itself (a Python loop, a Python lock).
+    // interpreter itself (a Python loop, a Python lock): the innermost in the test's own file,
+    // as for a leak site, rather than the library's (`threading.py`'s `_wait_for_tstate_lock`).
     let threads = || hang.processes.iter().flat_map(|p| p.threads.iter());
     let diagnosed = threads().filter(|t| d.threads.contains(&t.tid));
+    let in_test_file = |f: &&PythonFrame| hang.test.as_deref().is_some_and(|name| is_test_file(&f.file, name));
     let location = diagnosed.chain(threads()).find_map(|t| {
-        let python = t.python_frames.first().filter(|_| made_for_python_code(&t.frames));
-        python.and_then(Location::of_python).or_else(|| source_location(&t.frames))
+        let python = made_for_python_code(&t.frames).then(|| {
+            let own = t.python_frames.iter().filter(in_test_file).find_map(Location::of_python);
+            own.or_else(|| t.python_frames.first().and_then(Location::of_python))
+        });
+        python.flatten().or_else(|| source_location(&t.frames))
     });
     Failure { kind: FailureKind::Hang, message, details: excerpts.of_hang(hang), location }
 }
