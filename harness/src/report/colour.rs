@@ -55,9 +55,9 @@ fn colour_line(rest: &str) -> String {
             return paint(0, word, style);
         }
     }
-    // `NAME: LEAKED ...` and `NAME: no leak (...)`: a test's line. Its name cannot hold ": "
+    // `NAME: LEAKED ...`, `NAME: HUNG (...)` and `NAME: no leak (...)`: a test's line. Its name cannot hold ": "
     // followed by these words unescaped in a way that matters: the first match is the verdict.
-    for (word, style) in [(": LEAKED", RED_BOLD), (": no leak", GREEN)] {
+    for (word, style) in [(": LEAKED", RED_BOLD), (": HUNG", RED_BOLD), (": no leak", GREEN)] {
         if let Some(at) = rest.find(word) {
             if !rest[..at].contains(' ') {
                 return paint(at + 2, &word[2..], style);

@@ -522,15 +522,21 @@ pub fn hang_text(hang: &HangReport) -> String {
 /// The hang's headline: `HANG in TEST (KIND): SUMMARY`.
 fn render_hang_headline(out: &mut String, hang: &HangReport) {
     let test = hang.test.as_deref().map(for_terminal).unwrap_or("(unknown test)".into());
-    let kind =
-        serde_json::to_value(hang.diagnosis.kind).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
-    let _ = writeln!(out, "leakcheck: HANG in {test} ({kind}): {}", for_terminal(&hang.diagnosis.summary));
+    let _ = writeln!(out, "leakcheck: HANG in {test} ({}): {}", hang_kind(hang), for_terminal(&hang.diagnosis.summary));
+}
+
+/// The diagnosis's kind as the JSON spells it (`lock-cycle`).
+fn hang_kind(hang: &HangReport) -> String {
+    serde_json::to_value(hang.diagnosis.kind).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default()
 }
 
 /// A hang in the end-of-run summary, shorter than when it was found ([`hang_text`], printed
-/// then): the headline, and the Python stacks faulthandler gave since, each on its thread.
+/// then): `TEST: HUNG (KIND): SUMMARY`, worded unlike the headline printed then so that a
+/// build's warning pattern for `HANG in ` counts each hang once, and the Python stacks
+/// faulthandler gave since, each on its thread.
 fn render_hang_mention(out: &mut String, hang: &HangReport) {
-    render_hang_headline(out, hang);
+    let test = hang.test.as_deref().map(for_terminal).unwrap_or("(unknown test)".into());
+    let _ = writeln!(out, "leakcheck: {test}: HUNG ({}): {}", hang_kind(hang), for_terminal(&hang.diagnosis.summary));
     let pids: Vec<String> = hang.processes.iter().map(|p| p.pid.to_string()).collect();
     let s = if pids.len() == 1 { "" } else { "es" };
     let _ = writeln!(out, "leakcheck:     process{s} {}: native stacks printed when it was found", pids.join(", "));
@@ -981,12 +987,13 @@ mod tests {
         let mut summary = report();
         summary.hangs = vec![hang.clone()];
         let text = summary.render_text();
-        let from = text.find("leakcheck: HANG in ").expect("the hang's mention");
+        assert!(!text.contains("HANG in"), "one `HANG in` line per hang, printed when found: {text}");
+        let from = text.find("leakcheck: test_x: HUNG ").expect("the hang's mention");
         let mention: Vec<&str> = text[from..].lines().take_while(|l| !l.contains("---- leak summary")).collect();
         assert_eq!(
             mention,
             [
-                "leakcheck: HANG in test_x (lock-cycle): two threads",
+                "leakcheck: test_x: HUNG (lock-cycle): two threads",
                 "leakcheck:     process 10: native stacks printed when it was found",
                 "leakcheck:       thread 10 python: test_cycle (test_x.py:7)",
             ]
