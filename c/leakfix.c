@@ -66,6 +66,22 @@ leak_raw_n(PyObject *self, PyObject *arg)
     Py_RETURN_NONE;
 }
 
+/* +2 PyMem_RawMalloc blocks of 32 bytes per call, from the one allocating line of a loop of two
+ * iterations, which gcc -O2 unrolls into two calls: two return addresses of one source line,
+ * one leak site. */
+static PyObject *
+leak_raw_unrolled(PyObject *self, PyObject *unused)
+{
+    for (int i = 0; i < 2; i++) {
+        void *leaked = PyMem_RawMalloc(32);
+        if (leaked == NULL) {
+            return PyErr_NoMemory();
+        }
+        memset(leaked, 0x32, 32);
+    }
+    Py_RETURN_NONE;
+}
+
 /* +1 PyMem_RawMalloc block of 56 bytes per call, allocated on a coroutine's stack (made with
  * makecontext, as greenlet makes its own): the shim unwinds only the thread's stack, so the site
  * has no native frame, and its Python lines must tell it. */
@@ -163,6 +179,8 @@ static PyMethodDef leakfix_methods[] = {
     {"leak_mem", leak_mem, METH_NOARGS, "Leak one 24-byte PyMem_Malloc block."},
     {"leak_raw", leak_raw, METH_NOARGS, "Leak one 48-byte PyMem_RawMalloc block."},
     {"leak_raw_n", leak_raw_n, METH_O, "Leak N 40-byte PyMem_RawMalloc blocks."},
+    {"leak_raw_unrolled", leak_raw_unrolled, METH_NOARGS,
+     "Leak two 32-byte PyMem_RawMalloc blocks from one line of an unrolled loop."},
     {"leak_raw_on_coroutine", leak_raw_on_coroutine, METH_NOARGS,
      "Leak one 56-byte PyMem_RawMalloc block from a makecontext coroutine's stack."},
     {"leak_mem_realloc", leak_mem_realloc, METH_NOARGS,

@@ -174,6 +174,29 @@ pub fn leak_sites(series: &Series) -> Vec<LeakSite> {
     site_verdicts(series, &|stack: &[u64]| stack.len().min(MERGE_FRAMES)).leaks
 }
 
+/// What [`site_verdicts`] needs to know of a stack's return addresses besides their values,
+/// from whoever can symbolize them (`sites::SiteKeys`). A closure `Fn(&[u64]) -> usize` is one
+/// that gives [`StackKeys::c_frames`] and keeps every address as its own code.
+pub trait StackKeys {
+    /// How many of a stack's innermost return addresses are the C code the allocation went
+    /// through below the interpreter (see `sites::below_call_dispatch`).
+    fn c_frames(&self, stack: &[u64]) -> usize;
+
+    /// The same value for return addresses that return to the same code, as symbolized (the
+    /// same function, file, line and column, inlined calls included): gcc's `-O2` unrolls a
+    /// two-iteration loop around one `PyMem_RawMalloc` into two calls, two return addresses of
+    /// one source line. Addresses of code that cannot be told (no line) keep their own value.
+    fn code(&self, return_address: u64) -> u64 {
+        return_address
+    }
+}
+
+impl<F: Fn(&[u64]) -> usize> StackKeys for F {
+    fn c_frames(&self, stack: &[u64]) -> usize {
+        self(stack)
+    }
+}
+
 /// Whether a series leaked, before suppressions: a domain grew by regrtest's rule, or it has
 /// a leak site.
 pub fn leaked(series: &Series) -> bool {
@@ -236,20 +259,24 @@ pub enum Refill {
 
 /// [`leak_sites`], with the sites it let go as refills.
 ///
-/// `c_frames` says how many of a stack's innermost frames are the C code the allocation went
-/// through below the interpreter (see `sites::below_call_dispatch`): where there are Python
-/// frames, sites are told apart by those and the Python lines only.
+/// `keys.c_frames` says how many of a stack's innermost frames are the C code the allocation
+/// went through below the interpreter (see `sites::below_call_dispatch`): where there are Python
+/// frames, sites are told apart by those and the Python lines only. Return addresses are
+/// compared by `keys.code`: sites whose compared frames symbolize alike are one site, their
+/// counts summed before regrtest's rule is applied (two unrolled copies of one call that each
+/// grew `[1, 1, 1]` are one site that grew `[2, 2, 2]`, and copies that took turns are one that
+/// grew every time).
 ///
 /// A domain that grew by regrtest's rule with no such site growing every time is looked at
 /// once more with sites told apart by their innermost Python line only (its function and line,
 /// not its file or callers): one leak reached from other callers each repetition (a dispatch
 /// table, a signal handler interrupting whatever runs, code written to a new temporary file
 /// each time) is one site that way. If the domain's own deltas leak and still no site grew,
-/// once more with sites told apart by their C frames alone (`c_frames` of them where there are
-/// Python frames): one leak reached from another Python line each repetition is one site that
+/// once more with sites told apart by their C frames alone (`keys.c_frames` of them where
+/// there are Python frames): one leak reached from another Python line each repetition is one site that
 /// way, shown with no Python frame. What still has no site is `spread`. Leak sites come largest
 /// first: by blocks, then by bytes.
-pub fn site_verdicts(series: &Series, c_frames: &dyn Fn(&[u64]) -> usize) -> SiteVerdicts {
+pub fn site_verdicts(series: &Series, keys: &dyn StackKeys) -> SiteVerdicts {
     let (warmups, runs) = (i64::from(series.warmups), i64::from(series.runs));
     if warmups < 1 || runs < 1 || (series.measures.len() as i64) < warmups + runs {
         return SiteVerdicts::default();
@@ -269,9 +296,9 @@ pub fn site_verdicts(series: &Series, c_frames: &dyn Fn(&[u64]) -> usize) -> Sit
     let domain_grows: BTreeSet<u8> =
         domain_growth.iter().filter(|(_, growth)| regrtest_rule(growth)).map(|(&d, _)| d).collect();
 
-    let mut by_callers = candidates(series, c_frames, &domain_grows, PythonKey::Callers);
+    let mut by_callers = candidates(series, keys, &domain_grows, PythonKey::Callers);
     let unexplained: BTreeSet<u8> = domain_grows.difference(&by_callers.grew).copied().collect();
-    let by_innermost = candidates(series, c_frames, &unexplained, PythonKey::Innermost);
+    let by_innermost = candidates(series, keys, &unexplained, PythonKey::Innermost);
     let merged_by_innermost: BTreeSet<u8> = by_innermost.grew.clone();
     let still_unexplained: BTreeSet<u8> = unexplained.difference(&merged_by_innermost).copied().collect();
     // Only where the domain's own verdict is a leak: sites so merged explain a verdict that
@@ -283,7 +310,7 @@ pub fn site_verdicts(series: &Series, c_frames: &dyn Fn(&[u64]) -> usize) -> Sit
         .copied()
         .filter(|id| DOMAIN_IDS.iter().position(|d| d == id).is_some_and(|i| leaking.contains(&DOMAINS[i])))
         .collect();
-    let by_c_frames = candidates(series, c_frames, &by_c_frames, PythonKey::Nothing);
+    let by_c_frames = candidates(series, keys, &by_c_frames, PythonKey::Nothing);
     let merged_by_c_frames: BTreeSet<u8> = by_c_frames.grew.clone();
     for more in [by_innermost, by_c_frames] {
         by_callers.found.extend(more.found);
@@ -364,12 +391,7 @@ struct Candidates {
 
 /// The sites of `domains`, merged as `key` says, that grew in every counted repetition and
 /// are still alive after the driver returned.
-fn candidates(
-    series: &Series,
-    c_frames: &dyn Fn(&[u64]) -> usize,
-    domains: &BTreeSet<u8>,
-    key: PythonKey,
-) -> Candidates {
+fn candidates(series: &Series, keys: &dyn StackKeys, domains: &BTreeSet<u8>, key: PythonKey) -> Candidates {
     let (warmups, runs) = (i64::from(series.warmups), i64::from(series.runs));
     let mut result = Candidates::default();
     if domains.is_empty() {
@@ -381,9 +403,11 @@ fn candidates(
     // the allocation up to the interpreter are what the site is about: only those are compared
     // (`c_frames`), at most the innermost `MERGE_FRAMES`. 3.11's adaptive interpreter calls the
     // same C function through `PyObject_Vectorcall` until it has specialized the call site, and
-    // from another place of its eval loop after, maybe between two counted repetitions.
+    // from another place of its eval loop after, maybe between two counted repetitions. The
+    // addresses are compared as `keys.code` gives them: the copies of one call that the
+    // compiler made (an unrolled loop) are one site.
     let mut merged: Vec<Merged<'_>> = Vec::new();
-    let mut index_of: BTreeMap<(u8, &[u64], Vec<PythonLine>), usize> = Default::default();
+    let mut index_of: BTreeMap<(u8, Vec<u64>, Vec<PythonLine>), usize> = Default::default();
     for (site, (domain, counts)) in &series.sites {
         if !domains.contains(domain) {
             continue;
@@ -415,8 +439,9 @@ fn candidates(
         let compared = if all_records.is_empty() || stack.is_empty() {
             stack
         } else {
-            &stack[..c_frames(stack).clamp(1, stack.len().min(MERGE_FRAMES))]
+            &stack[..keys.c_frames(stack).clamp(1, stack.len().min(MERGE_FRAMES))]
         };
+        let compared: Vec<u64> = compared.iter().map(|&address| keys.code(address)).collect();
         match index_of.entry((*domain, compared, lines.clone())) {
             btree_map::Entry::Occupied(entry) => {
                 let m = &mut merged[*entry.get()];
@@ -965,6 +990,67 @@ mod tests {
         s.stacks.insert(4, vec![0x40]);
         let order: Vec<u64> = leak_sites(&s).iter().map(|l| l.stack[0]).collect();
         assert_eq!(order, [0x40, 0x20, 0x30, 0x10]);
+    }
+
+    /// Return addresses `0x11` and `0x12` return to the same code (one line, two unrolled
+    /// calls); the others each to their own.
+    struct Unrolled;
+
+    impl StackKeys for Unrolled {
+        fn c_frames(&self, stack: &[u64]) -> usize {
+            stack.len().min(MERGE_FRAMES)
+        }
+
+        fn code(&self, return_address: u64) -> u64 {
+            if return_address == 0x12 {
+                0x11
+            } else {
+                return_address
+            }
+        }
+    }
+
+    #[test]
+    fn sites_whose_stacks_return_to_the_same_code_are_one_site() {
+        let mut s = series(&[(0, 0, 0); 8], 3, 3);
+        let frame = |site: u32| PyFrameRecord {
+            pid: 1,
+            site,
+            line: 9,
+            file: b"/t/test_u.py".to_vec(),
+            function: b"T.test_u".to_vec(),
+        };
+        // Each copy leaks one 32-byte block per repetition (measurements 3..=5; 6 is after the
+        // driver returned), and its objects are of its own type.
+        for (site, top) in [(1, 0x11), (2, 0x12)] {
+            s.sites.insert(site, (b'o', site_counts(&[(2, 0), (3, 1), (4, 2), (5, 3), (6, 3)], 32)));
+            s.stacks.insert(site, vec![top, 0x20]);
+            s.pyframes.insert(site, vec![frame(site)]);
+            s.object_types.insert(site, vec![format!("T{site}")]);
+        }
+        let apart = site_verdicts(&s, &|stack: &[u64]| stack.len());
+        assert_eq!(apart.leaks.len(), 2, "by their addresses, two sites");
+        let merged = site_verdicts(&s, &Unrolled);
+        let [site] = merged.leaks.as_slice() else { panic!("{merged:?}") };
+        assert_eq!((site.blocks.clone(), site.bytes.clone()), (vec![2, 2, 2], vec![64, 64, 64]));
+        assert_eq!(site.stack, [0x11, 0x20]);
+        assert_eq!(site.object_types, ["T1", "T2"]);
+
+        // Copies that took turns (the loop ran its first iteration in some repetitions, its
+        // second in the others): neither grew every time, the line did. That is decided on the
+        // sum, so it is one leak site.
+        s.sites.insert(1, (b'o', site_counts(&[(2, 0), (3, 1), (4, 1), (5, 2), (6, 2)], 32)));
+        s.sites.insert(2, (b'o', site_counts(&[(2, 0), (3, 0), (4, 1), (5, 1), (6, 1)], 32)));
+        assert!(site_verdicts(&s, &|stack: &[u64]| stack.len()).leaks.is_empty());
+        let merged = site_verdicts(&s, &Unrolled);
+        assert_eq!(merged.leaks.iter().map(|l| l.blocks.clone()).collect::<Vec<_>>(), [vec![1, 1, 1]]);
+
+        // Another Python line, or another domain, is still another site.
+        s.pyframes.get_mut(&2).unwrap()[0].line = 10;
+        assert!(site_verdicts(&s, &Unrolled).leaks.is_empty());
+        s.pyframes.get_mut(&2).unwrap()[0].line = 9;
+        s.sites.get_mut(&2).unwrap().0 = b'm';
+        assert!(site_verdicts(&s, &Unrolled).leaks.is_empty());
     }
 
     #[test]

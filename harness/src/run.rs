@@ -1122,19 +1122,7 @@ fn test_report(test: &regrtest::TestResult, series: Option<&Series>, join: &Join
         // Sites that are not all there tell nothing: a leak site may be missing, and a site
         // may miss the frees that would make it none.
         .filter(|series| series.sites_incomplete.is_none())
-        .map(|series| {
-            let known = std::cell::RefCell::new(std::collections::HashMap::new());
-            let c_frames = |stack: &[u64]| {
-                sites::below_call_dispatch(
-                    join.symbolizer,
-                    modules,
-                    stack,
-                    leaks::MERGE_FRAMES,
-                    &mut known.borrow_mut(),
-                )
-            };
-            leaks::site_verdicts(series, &c_frames)
-        })
+        .map(|series| leaks::site_verdicts(series, &sites::SiteKeys::new(join.symbolizer, modules)))
         .unwrap_or_default();
     notes.extend(refill_notes(&verdicts.refills, modules, join.symbolizer));
     let all_sites: Vec<LeakSiteReport> = verdicts

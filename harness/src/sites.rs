@@ -1,10 +1,13 @@
 //! From a leak site's raw stack (absolute return addresses, as the shim recorded them) to the
 //! frames a report shows: module lookup, the return-address-minus-one rule, symbolization, and
-//! the folding of allocator plumbing at the top of the stack.
+//! the folding of allocator plumbing at the top of the stack; and, for telling sites apart
+//! ([`SiteKeys`]), which frames are below the interpreter's call and which return addresses
+//! return to the same code.
 //!
 //! The caller provides the process's module map (from the shim) and a [`Symbolizer`]; this module
 //! does no other I/O and knows nothing of report formats.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
@@ -146,6 +149,73 @@ pub fn below_call_dispatch(
     stack[..limit].iter().position(dispatch).unwrap_or(limit).max(1).min(stack.len())
 }
 
+/// What `leaks::site_verdicts` asks of a process's stacks, answered by symbolizing them: how
+/// many frames are below the interpreter's call ([`below_call_dispatch`], at most
+/// `leaks::MERGE_FRAMES`), and which return addresses return to the same code. Answers are
+/// kept per address, for the stacks of one series.
+#[derive(Debug)]
+pub struct SiteKeys<'a> {
+    symbolizer: &'a Symbolizer,
+    modules: &'a [ModuleRecord],
+    dispatch: RefCell<HashMap<u64, bool>>,
+    code: RefCell<HashMap<u64, u64>>,
+    /// The first return address seen for each code, as [`code_of`] describes it.
+    first_of: RefCell<HashMap<Vec<CodeFrame>, u64>>,
+}
+
+/// One symbolized frame of a call, as far as telling code apart goes.
+type CodeFrame = (String, String, String, u32, Option<u32>, bool);
+
+impl<'a> SiteKeys<'a> {
+    pub fn new(symbolizer: &'a Symbolizer, modules: &'a [ModuleRecord]) -> Self {
+        SiteKeys {
+            symbolizer,
+            modules,
+            dispatch: RefCell::default(),
+            code: RefCell::default(),
+            first_of: RefCell::default(),
+        }
+    }
+}
+
+impl crate::leaks::StackKeys for SiteKeys<'_> {
+    fn c_frames(&self, stack: &[u64]) -> usize {
+        below_call_dispatch(
+            self.symbolizer,
+            self.modules,
+            stack,
+            crate::leaks::MERGE_FRAMES,
+            &mut self.dispatch.borrow_mut(),
+        )
+    }
+
+    /// The first return address seen whose call symbolizes as this one's does (see
+    /// [`code_of`]); the address itself when its code cannot be told.
+    fn code(&self, return_address: u64) -> u64 {
+        if let Some(&code) = self.code.borrow().get(&return_address) {
+            return code;
+        }
+        let code = match code_of(self.symbolizer, self.modules, return_address) {
+            Some(frames) => *self.first_of.borrow_mut().entry(frames).or_insert(return_address),
+            None => return_address,
+        };
+        self.code.borrow_mut().insert(return_address, code);
+        code
+    }
+}
+
+/// The call `return_address` returns to, as its symbolized frames (inlined calls included)
+/// tell it: module, function, file, line, column. `None` when any of them has no function,
+/// file or line: then only the address tells the code, two calls of one function are not the
+/// same code.
+fn code_of(symbolizer: &Symbolizer, modules: &[ModuleRecord], return_address: u64) -> Option<Vec<CodeFrame>> {
+    let frames = call_frames(symbolizer, modules, return_address)?;
+    if frames.is_empty() {
+        return None;
+    }
+    frames.into_iter().map(|f| Some((f.module, f.function?, f.file?, f.line?, f.column, f.inlined))).collect()
+}
+
 /// The frames (inlined calls first) of the call that `return_address` returns to, or `None`
 /// when it is in no module of the map. A return address points after the call; the call
 /// itself is one byte earlier.
@@ -183,6 +253,14 @@ mod tests {
         assert!(is_allocator_function("_PyObject_GC_New"));
         assert!(!is_allocator_function("PyList_New"));
         assert!(!is_allocator_function("leak_raw"));
+    }
+
+    #[test]
+    fn code_that_cannot_be_told_keeps_its_address() {
+        use crate::leaks::StackKeys as _;
+        let symbolizer = Symbolizer::new();
+        let keys = SiteKeys::new(&symbolizer, &[]);
+        assert_eq!((keys.code(0x1001), keys.code(0x2001), keys.code(0x1001)), (0x1001, 0x2001, 0x1001));
     }
 
     #[test]

@@ -38,6 +38,7 @@ fn testdir_for(python: &str) -> tempfile::TempDir {
         "test_cache_full_before",
         "test_crash_midway",
         "test_fail_late_repetition",
+        "test_leak_unrolled",
     ];
     for name in FIXTURES.iter().chain(&more) {
         std::fs::copy(fixtures.join(format!("regrtest/{name}.py")), dir.path().join(format!("{name}.py"))).unwrap();
@@ -303,4 +304,19 @@ fn tests_whose_output_dash_w_hid_say_so() {
         let test = sequential.test(name);
         assert!(!test["notes"].to_string().contains(HIDDEN), "sequential: -W is off under -R: {test}");
     }
+}
+
+/// gcc unrolls the fixture's two-iteration loop at `-O1` too: two return addresses of one line,
+/// one leak site of two blocks per repetition.
+#[test]
+fn the_unrolled_copies_of_one_call_are_one_site() {
+    let python = python313();
+    let dir = testdir_for(&python);
+    let run = run(&python, dir.path(), &["-R", "3:3"], &["test_leak_unrolled"]);
+    let test = run.test("test_leak_unrolled");
+    let sites = test["leak_sites"].as_array().cloned().unwrap_or_default();
+    let [site] = sites.as_slice() else { panic!("one site: {test}") };
+    assert_eq!(site["blocks"], json!([2, 2, 2]), "{site}");
+    assert_eq!(site["frames"][0]["function"], "leak_raw_unrolled", "{site}");
+    assert_eq!(site["python_frame"]["function"], "LeakTest.test_leak_unrolled", "{site}");
 }

@@ -773,3 +773,37 @@ fn a_release_interpreter_refusing_dash_r_is_named_as_the_reason() {
     let notes = test["notes"].to_string();
     assert!(notes.contains("0 of 6 measured (Exception: Tracking reference leaks requires a debug build"), "{notes}");
 }
+
+/// One line of C in a loop of two iterations, which gcc -O2 unrolls into two calls of
+/// `PyMem_RawMalloc`: the shim records two stacks that differ only in that return address, and
+/// they symbolize alike (function, file, line, column, Python frames). One leak site, its
+/// blocks the two summed (`[2, 2, 2]`), not two sites of one line each.
+#[test]
+fn the_unrolled_copies_of_one_call_are_one_site() {
+    let dir = testdir();
+    let module = "test_leak_unrolled";
+    let run = leakcheck(&[], &as_strs(&regrtest_argv(dir.path(), &[], &[module])));
+    let test = run.test(module);
+    assert_eq!(domain(test, "raw")["blocks"], json!([2, 2, 2]), "{test}");
+    let sites = test["leak_sites"].as_array().cloned().unwrap_or_default();
+    let [site] = sites.as_slice() else { panic!("one site: {}", serde_json::to_string_pretty(&sites).unwrap()) };
+    assert_eq!(site["blocks"], json!([2, 2, 2]), "{site}");
+    assert_eq!(site["bytes"], json!([64, 64, 64]), "{site}");
+    assert_eq!(site["frames"][0]["function"], "leak_raw_unrolled", "{site}");
+    assert_eq!(site["frames"][0]["line"], fixture_line("PyMem_RawMalloc(32)"), "{site}");
+    assert_eq!(site["python_frame"]["line"], module_line(module, "_leakfix.leak_raw_unrolled()"), "{site}");
+    assert!(run.stderr.contains("2 blocks/repetition (64 bytes) in raw"), "{}", run.stderr);
+    assert_eq!(run.code(), Some(101), "{}", run.stderr);
+
+    // A suppression of the line takes the one site, whose growth explains the domain's.
+    let work = tempfile::tempdir().expect("a temporary directory");
+    let rules = work.path().join("unrolled.supp");
+    std::fs::write(&rules, "leak:^leak_raw_unrolled$\n").unwrap();
+    let run = leakcheck(&["--suppressions", &path_str(&rules)], &as_strs(&regrtest_argv(dir.path(), &[], &[module])));
+    let test = run.test(module);
+    assert_eq!(test["leak_sites"], json!([]), "{test}");
+    assert_eq!(test["suppressed_sites"].as_array().map(Vec::len), Some(1), "{test}");
+    assert_eq!(test["suppressed_sites"][0]["blocks"], json!([2, 2, 2]), "{test}");
+    assert_eq!(domain(test, "raw")["leaked"], false, "{test}");
+    assert_eq!(run.code(), Some(0), "{}", run.stderr);
+}
