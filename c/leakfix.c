@@ -174,6 +174,57 @@ balanced(PyObject *self, PyObject *unused)
     Py_RETURN_NONE;
 }
 
+/* `_leakfix.LeakyNew()`: a type whose tp_new makes a temporary dict and forgets its
+ * Py_DECREF, one dict per instance. The dict comes from CPython's dict free list while that
+ * holds some (regrtest's gc.collect() empties it before each repetition, and unittest's own
+ * code puts a few back), from the allocator, at the PyDict_New line, after. */
+typedef struct {
+    PyObject_HEAD
+} LeakyNewObject;
+
+static PyObject *
+leaky_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+    PyObject *self = type->tp_alloc(type, 0);
+    if (self == NULL) {
+        return NULL;
+    }
+    PyObject *temporary = PyDict_New();
+    if (temporary == NULL) {
+        Py_DECREF(self);
+        return NULL;
+    }
+    /* forgot Py_DECREF(temporary) */
+    return self;
+}
+
+static PyTypeObject LeakyNewType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "_leakfix.LeakyNew",
+    .tp_basicsize = sizeof(LeakyNewObject),
+    .tp_flags = Py_TPFLAGS_DEFAULT,
+    .tp_new = leaky_new,
+};
+
+static int
+leakfix_exec(PyObject *module)
+{
+    if (PyType_Ready(&LeakyNewType) < 0) {
+        return -1;
+    }
+    Py_INCREF(&LeakyNewType);
+    if (PyModule_AddObject(module, "LeakyNew", (PyObject *)&LeakyNewType) < 0) {
+        Py_DECREF(&LeakyNewType);
+        return -1;
+    }
+    return 0;
+}
+
+static PyModuleDef_Slot leakfix_slots[] = {
+    {Py_mod_exec, leakfix_exec},
+    {0, NULL},
+};
+
 static PyMethodDef leakfix_methods[] = {
     {"leak_object", leak_object, METH_NOARGS, "Leak one list object."},
     {"leak_mem", leak_mem, METH_NOARGS, "Leak one 24-byte PyMem_Malloc block."},
@@ -197,6 +248,7 @@ static struct PyModuleDef leakfix_module = {
     .m_doc = "leakcheck's leaking fixture",
     .m_size = 0,
     .m_methods = leakfix_methods,
+    .m_slots = leakfix_slots,
 };
 
 PyMODINIT_FUNC

@@ -1142,6 +1142,7 @@ fn test_report(test: &regrtest::TestResult, series: Option<&Series>, join: &Join
                 python_frame: site.python_frames.first().cloned(),
                 python_frames: site.python_frames,
                 object_types: site.object_types,
+                free_list_reuse: false,
             }
         })
         .collect();
@@ -1182,7 +1183,7 @@ fn test_report(test: &regrtest::TestResult, series: Option<&Series>, join: &Join
     // A site that grew every time is a leak even when other blocks of its domain were freed
     // meanwhile and the domain's own deltas hide it.
     let domain_leak = domains.as_ref().is_some_and(|d| !d.leaked().is_empty()) || !leak_sites.is_empty();
-    TestReport {
+    let mut report = TestReport {
         name: test.name.clone(),
         outcome: outcome_name(test.outcome.as_ref()),
         leaked: regrtest.leaked || domain_leak,
@@ -1202,7 +1203,9 @@ fn test_report(test: &regrtest::TestResult, series: Option<&Series>, join: &Join
         skip_reason: test.skip_reason.clone(),
         repetitions,
         notes,
-    }
+    };
+    crate::report::free_lists::mark(&mut report);
+    report
 }
 
 /// The note of a test that ran `-R` repetitions the shim has no measurement of.

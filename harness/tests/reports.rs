@@ -88,6 +88,30 @@ fn real_report() -> &'static RunReport {
     })
 }
 
+/// One real run of two leaks of objects CPython recycles through its free lists: pure Python
+/// code keeping a dict per repetition (its dict and key table taken from the free lists unittest
+/// filled: every site is unittest's), and a `tp_new` forgetting the `Py_DECREF` of a
+/// `PyDict_New`, a hundred times a repetition (the first few dicts from the free list, the rest
+/// from the allocator at the extension's line).
+fn free_list_report() -> &'static RunReport {
+    static REPORT: OnceLock<RunReport> = OnceLock::new();
+    REPORT.get_or_init(|| {
+        let testdir = common::testdir();
+        let work = tempfile::tempdir().expect("temporary directory");
+        let run_dir = work.path().join("run");
+        let mut argv: Vec<String> =
+            vec!["leakcheck".into(), "--run-dir".into(), common::path_str(&run_dir), "--".into()];
+        let reflog = format!("3:3:{}", work.path().join("reflog.txt").display());
+        argv.extend(common::regrtest_with(
+            common::python(),
+            testdir.path(),
+            &["-R", &reflog],
+            &["test_leak_free_list", "test_leak_in_tp_new"],
+        ));
+        execute(&argv).report
+    })
+}
+
 /// One real run in which regrtest's test deadlocks on two mutexes (c/hangfix.c) and leakcheck
 /// diagnoses and ends it.
 fn hang_report() -> &'static RunReport {
@@ -999,4 +1023,69 @@ fn the_summary_is_coloured_on_a_terminal_only() {
     // NO_COLOR set but empty does not count (no-color.org).
     let (terminal, _) = on_tty(Some(""));
     assert!(terminal.contains("\x1b[32mno leak"), "{terminal}");
+}
+
+/// The sites of objects a free list handed to the leaking code are unittest's lines: they are
+/// kept, marked `free_list_reuse`, with a note; no writer presents unittest's line as the leak.
+/// With every site so marked, each says the site is not attributable; beside the `tp_new`'s own
+/// site, each points at the extension's line.
+#[test]
+fn leaks_of_free_list_objects_are_not_pinned_on_unittest() {
+    let report = free_list_report();
+    let python = test_named(report, "test_leak_free_list");
+    assert!(python.regrtest.leaked, "{}", report.render_text());
+    assert!(!python.leak_sites.is_empty(), "{}", report.render_text());
+    assert!(python.leak_sites.iter().all(|s| s.free_list_reuse), "{}", report.render_text());
+    let reused = python.notes.iter().find(|n| n.contains("where the repetition first allocated such a block"));
+    assert!(reused.is_some_and(|n| n.contains("Look at the test's own code")), "{:?}", python.notes);
+    let text = report.render_text();
+    assert!(
+        text.contains("leakcheck:     2 blocks/repetition in obj: dict key tables and dict objects recycled through CPython's free lists; allocation site not attributable\n"),
+        "{text}"
+    );
+    let json = serde_json::to_value(python).expect("the test as JSON");
+    assert!(json["leak_sites"].as_array().is_some_and(|s| s.iter().all(|s| s["free_list_reuse"] == true)), "{json}");
+
+    let tp_new = test_named(report, "test_leak_in_tp_new");
+    let top = &tp_new.leak_sites[0];
+    assert!(!top.free_list_reuse && top.frames.iter().any(|f| f.function.as_deref() == Some("leaky_new")), "{text}");
+    let line = leakfix_line("PyObject *temporary = PyDict_New();");
+
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let (path, _) = junit_of(report, dir.path());
+    let junit = python_json(READ_JUNIT, &[&path]);
+    let message = case(&junit, "test_leak_free_list")["failures"][0]["message"].as_str().unwrap_or_default().to_owned();
+    assert!(message.ends_with("; 2 blocks/repetition in obj: dict key tables and dict objects recycled through CPython's free lists; allocation site not attributable"), "{message}");
+    assert!(!message.contains("loader.py") && !message.contains("case.py"), "{message}");
+    let message = case(&junit, "test_leak_in_tp_new")["failures"][0]["message"].as_str().unwrap_or_default().to_owned();
+    assert!(message.ends_with(&format!("leakfix.c:{line})")), "{message}");
+    assert!(message.contains("; allocated at leaky_new ("), "{message}");
+
+    let drafts = issue_drafts(report, None, None);
+    let draft = &drafts.iter().find(|d| d.file_name == "test_leak_free_list.md").expect("its draft").markdown;
+    assert!(draft.contains("allocation site not attributable`\n"), "{draft}");
+    assert!(!draft.contains("  - at "), "no location: {draft}");
+    let draft = &drafts.iter().find(|d| d.file_name == "test_leak_in_tp_new.md").expect("its draft").markdown;
+    assert!(draft.contains("  - at `leaky_new` in `") && draft.contains(&format!("leakfix.c:{line}`")), "{draft}");
+
+    let annotations = parse_annotations(&github_annotations(report));
+    let of = |name: &str| {
+        let title = format!("leakcheck: {name} leaked");
+        annotations.iter().filter(move |(props, _)| prop(props, "title") == Some(title.as_str())).collect::<Vec<_>>()
+    };
+    let [(props, message)] = of("test_leak_free_list")[..] else { panic!("{annotations:?}") };
+    assert_eq!(prop(props, "file"), None, "{props:?}");
+    assert!(message.contains("allocation site not attributable"), "{message}");
+    let at_tp_new = of("test_leak_in_tp_new");
+    assert!(!at_tp_new.is_empty());
+    for (props, _) in &at_tp_new {
+        assert!(prop(props, "file").is_some_and(|f| f.ends_with("c/leakfix.c")), "{props:?}");
+    }
+}
+
+/// The line of `c/leakfix.c` that contains `needle`.
+fn leakfix_line(needle: &str) -> u32 {
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("../c/leakfix.c");
+    let text = std::fs::read_to_string(source).expect("reading c/leakfix.c");
+    text.lines().position(|l| l.contains(needle)).expect(needle) as u32 + 1
 }

@@ -526,6 +526,7 @@ mod tests {
             python_frame: None,
             python_frames: vec![],
             object_types: vec![],
+            free_list_reuse: false,
         };
         let words = |test: &crate::report::TestReport| {
             let case = Case {

@@ -535,22 +535,48 @@ pub fn regrtest_leak_lines(test: &TestReport) -> Vec<String> {
         .collect()
 }
 
-/// Where the test's leak points: its first leak site with a Python frame in the test's own
-/// file, else its first (largest) one (an object from a free list was allocated elsewhere, a
-/// dict's key table in unittest's loader, say); there, the innermost frame outside the C
-/// runtime with a file and a line, or its Python frame when the interpreter allocated for
-/// Python code (and the shim could read the frame's file).
+/// Where the test's leak points: its preferred leak site (see
+/// [`super::free_lists::preferred_site`]: not one of an object a free list may have handed to
+/// the code that leaks, with a Python frame in the test's own code if one has), none when every
+/// site is such a one; there, [`site_location`].
 pub fn top_leak_site(test: &TestReport) -> Option<Location> {
-    let in_test_file =
-        |site: &&super::LeakSiteReport| site.python_frames.iter().any(|f| is_test_file(&f.file, &test.name));
-    let site = test.leak_sites.iter().find(in_test_file).or(test.leak_sites.first())?;
+    super::free_lists::preferred_site(test).and_then(site_location)
+}
+
+/// Where one leak site points: its Python frame when the interpreter allocated for Python code
+/// (and the shim could read the frame's file); the extension module's innermost frame with a
+/// file and a line when the interpreter's C code allocated for it (`PyDict_New` in a `tp_new`:
+/// the extension's line is the one to change, not `new_dict`'s); else the innermost frame
+/// outside the C runtime with a file and a line.
+pub fn site_location(site: &super::LeakSiteReport) -> Option<Location> {
     let python = site.python_frame.as_ref().filter(|_| made_for_python_code(&site.frames));
-    python.and_then(Location::of_python).or_else(|| source_location(&site.frames))
+    python
+        .and_then(Location::of_python)
+        .or_else(|| extension_caller(&site.frames))
+        .or_else(|| source_location(&site.frames))
+}
+
+/// When the innermost frame is the interpreter's (the module of the eval loop below), the
+/// innermost frame of another module (not the C runtime's) before the eval loop that has a file
+/// and a line: the extension that called the interpreter's API.
+fn extension_caller(frames: &[Frame]) -> Option<Location> {
+    let eval = frames.iter().position(|f| f.function.as_deref().is_some_and(|n| n.starts_with("_PyEval_EvalFrame")))?;
+    let interpreter = frames[eval].module.as_str();
+    if frames.first()?.module != interpreter {
+        return None;
+    }
+    frames[..eval]
+        .iter()
+        .filter(|f| f.module != interpreter && !is_runtime_module(&f.module) && !f.module.contains("leakcheck"))
+        .find_map(|f| {
+            let file = super::source_path(f.file.as_deref()?).into_owned();
+            Some(Location { function: f.function.clone(), file, line: f.line?, python: false })
+        })
 }
 
 /// Whether `file` is the source of regrtest's test `name` (`test_os`, `test.test_os`,
 /// `test_asyncio.test_tasks`, a package's `__init__.py`).
-fn is_test_file(file: &str, name: &str) -> bool {
+pub(super) fn is_test_file(file: &str, name: &str) -> bool {
     let path = name.replace('.', "/");
     let module = path.rsplit('/').next().unwrap_or(&path);
     [format!("/{path}.py"), format!("/{path}/__init__.py"), format!("/{module}.py")]
@@ -562,7 +588,7 @@ fn is_test_file(file: &str, name: &str) -> bool {
 /// another module in between (an instance in `object_new`, a list's items): then the C line
 /// is CPython's, the same for every such leak, and the line to change is the Python frame's.
 /// An extension module's function between the allocator and the eval loop is the one to blame.
-fn made_for_python_code(frames: &[Frame]) -> bool {
+pub(super) fn made_for_python_code(frames: &[Frame]) -> bool {
     let eval = frames.iter().position(|f| f.function.as_deref().is_some_and(|n| n.starts_with("_PyEval_EvalFrame")));
     let Some(eval) = eval else { return false };
     let interpreter = frames[eval].module.as_str();
@@ -684,12 +710,15 @@ fn leak_failure(test: &TestReport, excerpts: &Excerpts) -> Failure {
     if test.leak_not_reported_by_regrtest {
         message.push_str(", not reported by regrtest");
     }
-    if let Some(types) = test.leak_sites.first().map(|site| &site.object_types).filter(|t| !t.is_empty()) {
+    let site = super::free_lists::preferred_site(test);
+    if let Some(types) = site.map(|site| &site.object_types).filter(|t| !t.is_empty()) {
         let _ = write!(message, "; objects of type {}", types.join(", "));
     }
-    let location = top_leak_site(test);
+    let location = site.and_then(site_location);
     if let Some(at) = &location {
         let _ = write!(message, "; allocated at {} ({}:{})", at.function.as_deref().unwrap_or("??"), at.file, at.line);
+    } else if let Some(unattributable) = super::free_lists::unattributable(test) {
+        let _ = write!(message, "; {unattributable}");
     }
     let mut details = excerpts.of(test);
     for line in regrtest_leak_lines(test) {
@@ -1184,6 +1213,7 @@ mod tests {
             }),
             python_frames: vec![],
             object_types: vec!["Kept".into()],
+            free_list_reuse: false,
         };
         let test = |site: super::super::LeakSiteReport| TestReport {
             leaked: true,
@@ -1212,9 +1242,19 @@ mod tests {
         assert!(is_test_file("/tmp/x/test_asyncio/test_tasks.py", "test_asyncio.test_tasks"));
         assert!(is_test_file("/tmp/x/test_pkg/__init__.py", "test_pkg"));
         assert!(!is_test_file("/usr/lib/python3.11/unittest/loader.py", "test_pyleak"));
-        // An extension's function between the allocator and the eval loop is the one to blame.
+        // An extension's function between the allocator and the eval loop is the one to blame:
+        // its line, not the interpreter's C code it called (`PyDict_New` in a `tp_new`).
         let mut extension = instance;
         extension.frames.insert(1, frame("foo_new", "Modules/_foo.c", 12, "/x/_foo.so"));
+        let at = top_leak_site(&test(extension.clone())).unwrap();
+        assert_eq!((at.file.as_str(), at.line, at.python), ("Modules/_foo.c", 12, false));
+        // The extension's own allocation is its own line, of course.
+        extension.frames.remove(0);
+        let at = top_leak_site(&test(extension.clone())).unwrap();
+        assert_eq!((at.file.as_str(), at.line), ("Modules/_foo.c", 12));
+        // Without line information for the extension, the innermost frame that has one.
+        extension.frames.insert(0, frame("object_new", "Objects/typeobject.c", 4566, python));
+        extension.frames[1].line = None;
         let at = top_leak_site(&test(extension)).unwrap();
         assert_eq!((at.file.as_str(), at.line), ("Objects/typeobject.c", 4566));
     }
@@ -1245,6 +1285,7 @@ mod tests {
             python_frame: Some(unknown.clone()),
             python_frames: vec![unknown],
             object_types: vec!["object".into()],
+            free_list_reuse: false,
         };
         let mut test = TestReport {
             leaked: true,
@@ -1342,6 +1383,7 @@ mod tests {
             }),
             python_frames: vec![],
             object_types: vec![],
+            free_list_reuse: false,
         };
         let test = TestReport {
             leaked: true,

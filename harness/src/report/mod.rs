@@ -10,6 +10,7 @@
 pub mod annotations;
 pub mod colour;
 pub mod draft;
+pub mod free_lists;
 pub mod junit;
 
 use std::borrow::Cow;
@@ -242,6 +243,11 @@ pub struct LeakSiteReport {
     /// `obj` sites: the Python types of the objects left alive there (`["dict"]`), read from a
     /// few of the leaked blocks when the repetitions were over; empty when unknown.
     pub object_types: Vec<String>,
+    /// Its blocks are objects CPython recycles through free lists (or dict key tables),
+    /// allocated for Python code that is not the test's: the site is where the repetition first
+    /// allocated such a block, and the code that leaks likely took it from a free list (see
+    /// [`free_lists`]). The test's note says so; one-line outputs prefer another site.
+    pub free_list_reuse: bool,
 }
 
 /// A leak site a suppression accepted: the site, and the rule that matched it.
@@ -469,7 +475,11 @@ fn render_test(out: &mut String, test: &TestReport, huntrleaks: bool) {
             let _ = writeln!(out, "leakcheck:     {label}: blocks {}  bytes {bytes}{mark}", list(&d.blocks));
         }
     }
-    for site in test.leak_sites.iter().take(TEXT_SITES) {
+    if let Some(unattributable) = free_lists::unattributable(test) {
+        let _ = writeln!(out, "leakcheck:     {}", for_terminal(&unattributable));
+    }
+    // Sites a free list may have handed to the code that leaks come after the others.
+    for site in free_lists::display_order(test).into_iter().take(TEXT_SITES) {
         // Two sites on one line (`a = PyMem_Malloc(24), b = PyMem_Malloc(24)`): the column
         // tells them apart.
         let top = |s: &LeakSiteReport| s.frames.first().map(|f| (f.function.clone(), f.file.clone(), f.line));
@@ -705,9 +715,14 @@ fn render_site(out: &mut String, site: &LeakSiteReport, top_column: bool) {
         [one] => format!(" (objects of type {})", for_terminal(one)),
         many => format!(" (objects of types {})", for_terminal(&many.join(", "))),
     };
+    let at = if site.free_list_reuse {
+        "recycled through a free list, first allocated in the repetition at (see the note)"
+    } else {
+        "allocated at"
+    };
     let _ = writeln!(
         out,
-        "leakcheck:     {blocks} {unit}/repetition ({} bytes) in {}{types}, allocated at:",
+        "leakcheck:     {blocks} {unit}/repetition ({} bytes) in {}{types}, {at}:",
         per(&site.bytes),
         for_terminal(&site.domain)
     );
@@ -796,6 +811,7 @@ mod tests {
                         }),
                         python_frames: vec![],
                         object_types: vec![],
+                        free_list_reuse: false,
                     }],
                     ..TestReport::new("test_raw".into(), "passed")
                 },
