@@ -70,7 +70,9 @@ pub struct Args {
 
     /// Print annotations for leak sites, findings and hangs on standard output at the end:
     /// `github` writes GitHub Actions `::error file=..,line=..::` commands (paths relative to
-    /// $GITHUB_WORKSPACE when under it).
+    /// $GITHUB_WORKSPACE when under it), one per distinct leak site location of each leaking
+    /// test (at most 5 per test, the last saying how many more; sites of objects recycled
+    /// through CPython's free lists left out), finding and hang.
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub annotations: Option<AnnotationFormat>,
 

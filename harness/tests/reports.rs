@@ -112,6 +112,26 @@ fn free_list_report() -> &'static RunReport {
     })
 }
 
+/// One real run of a test that leaks from six lines of c/leakfix.c.
+fn many_sites_report() -> &'static RunReport {
+    static REPORT: OnceLock<RunReport> = OnceLock::new();
+    REPORT.get_or_init(|| {
+        let testdir = common::testdir();
+        let work = tempfile::tempdir().expect("temporary directory");
+        let run_dir = work.path().join("run");
+        let mut argv: Vec<String> =
+            vec!["leakcheck".into(), "--run-dir".into(), common::path_str(&run_dir), "--".into()];
+        let reflog = format!("3:3:{}", work.path().join("reflog.txt").display());
+        argv.extend(common::regrtest_with(
+            common::python(),
+            testdir.path(),
+            &["-R", &reflog],
+            &["test_leak_many_lines", "test_leak_unrolled"],
+        ));
+        execute(&argv).report
+    })
+}
+
 /// One real run in which regrtest's test deadlocks on two mutexes (c/hangfix.c) and leakcheck
 /// diagnoses and ends it.
 fn hang_report() -> &'static RunReport {
@@ -1088,4 +1108,41 @@ fn leakfix_line(needle: &str) -> u32 {
     let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("../c/leakfix.c");
     let text = std::fs::read_to_string(source).expect("reading c/leakfix.c");
     text.lines().position(|l| l.contains(needle)).expect(needle) as u32 + 1
+}
+
+/// A test whose leak sites are at six lines gets an annotation at each of the first five, the
+/// largest first, the fifth saying one more was left out; a test with one site, one.
+#[test]
+fn annotations_point_at_each_leak_site_up_to_five_per_test() {
+    let report = many_sites_report();
+    let test = test_named(report, "test_leak_many_lines");
+    assert_eq!(test.leak_sites.len(), 6, "{}", report.render_text());
+    let annotations = parse_annotations(&github_annotations(report));
+    let of = |name: &str| {
+        let title = format!("leakcheck: {name} leaked");
+        annotations.iter().filter(move |(props, _)| prop(props, "title") == Some(title.as_str())).collect::<Vec<_>>()
+    };
+    let many = of("test_leak_many_lines");
+    assert_eq!(many.len(), 5, "{annotations:?}");
+    let lines: Vec<u32> = many.iter().filter_map(|(props, _)| prop(props, "line")?.parse().ok()).collect();
+    let mut distinct = lines.clone();
+    distinct.sort_unstable();
+    distinct.dedup();
+    assert_eq!(distinct.len(), 5, "five distinct lines: {lines:?}");
+    assert!(many.iter().all(|(props, _)| prop(props, "file").is_some_and(|f| f.ends_with("c/leakfix.c"))));
+    // The largest first: the unrolled loop's two blocks a repetition, at its one line.
+    assert_eq!(lines[0], leakfix_line("void *leaked = PyMem_RawMalloc(32);"), "{lines:?}");
+    assert!(many[0].1.starts_with("leaked references [1, 1, 1], raw (PyMem_RawMalloc) blocks"), "{}", many[0].1);
+    assert!(many[0].1.contains("; allocated at leak_raw_unrolled ("), "{}", many[0].1);
+    for (i, (_, message)) in many.iter().enumerate().skip(1) {
+        assert!(message.starts_with(&format!("leak site {} of 6: ", i + 1)), "{message}");
+    }
+    assert!(
+        many[4].1.ends_with(
+            "; 1 more leak site of test_leak_many_lines not annotated (leakcheck's summary and JSON report list them)"
+        ),
+        "{}",
+        many[4].1
+    );
+    assert_eq!(of("test_leak_unrolled").len(), 1, "one site, one annotation: {annotations:?}");
 }

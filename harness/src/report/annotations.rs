@@ -6,9 +6,14 @@
 //! (a leak's top site, or its Python line when the interpreter allocated for Python code and the shim could read the frame's file, a hung thread, a finding's stack: the innermost frame with a file and a
 //! line outside the C runtime and the sanitizer's interceptors), `::error title=T::MESSAGE` otherwise. The title names the test (or `the run`) and
 //! the problem (`leakcheck: test_x leaked`); the message is the one-line message, then the
-//! details (the text summary's lines), as one command. GitHub shows at most 10 error
-//! annotations per step and 50 per job, so failures come in the report's order, each test's
-//! leak first.
+//! details (the text summary's lines), as one command. A leak has one line more for each other
+//! distinct location (file and line, as [`junit::site_location`] gives it) of its test's leak
+//! sites, each with what leaked there (`leak site 2 of 3: 1 block/repetition (40 bytes) in raw
+//! (PyMem_RawMalloc), allocated at leak_three (/src/_qaleak.c:10)`), at most
+//! [`MAX_SITE_ANNOTATIONS`] lines per test in all, the last one saying how many more there are;
+//! sites marked `free_list_reuse` (see [`super::free_lists`]) are left out, their location being
+//! unittest's. GitHub shows at most 10 error annotations per step and 50 per job, so failures
+//! come in the report's order, each test's leak first.
 //!
 //! **Escaping**, as `@actions/core`'s `command.ts` does it: in the message (`escapeData`) `%`
 //! becomes `%25`, CR `%0D` and LF `%0A`; in property values (`escapeProperty`) also `:` becomes
@@ -33,12 +38,15 @@
 use std::borrow::Cow;
 use std::fmt::Write as _;
 
-use super::junit::{cases, Case, Failure, FailureKind};
-use super::RunReport;
+use super::junit::{self, cases, Case, Failure, FailureKind, Location};
+use super::{LeakSiteReport, RunReport, TestReport};
 use crate::escape::for_terminal;
 
 /// Longest message, in characters, before escaping.
 const MAX_MESSAGE_CHARS: usize = 4_000;
+
+/// Most annotations of one test's leak: one per distinct location of its leak sites.
+pub const MAX_SITE_ANNOTATIONS: usize = 5;
 
 /// Options of [`github_annotations_with`].
 #[derive(Debug, Clone, Default)]
@@ -64,9 +72,88 @@ pub fn annotations_for(cases: &[Case<'_>], options: &AnnotationOptions<'_>) -> S
     for case in cases {
         for failure in &case.failures {
             annotation(&mut out, case, failure, options);
+            if let (FailureKind::Leak, Some(test)) = (failure.kind, case.test) {
+                for (location, message) in other_sites(test, failure.location.as_ref()) {
+                    let site = Failure { location: Some(location), message, details: String::new(), ..failure.clone() };
+                    annotation(&mut out, case, &site, options);
+                }
+            }
         }
     }
     out
+}
+
+/// For a leak of `test` whose annotation points at `first`: the other distinct locations of
+/// its leak sites (not marked `free_list_reuse`), largest first, each with its message, so
+/// that the test's annotations number at most [`MAX_SITE_ANNOTATIONS`]; the last says how many
+/// locations were left out.
+fn other_sites(test: &TestReport, first: Option<&Location>) -> Vec<(Location, String)> {
+    let Some(first) = first else { return Vec::new() };
+    let same = |a: &Location, b: &Location| a.file == b.file && a.line == b.line;
+    let mut places: Vec<(Location, Vec<&LeakSiteReport>)> = vec![(first.clone(), Vec::new())];
+    for site in super::free_lists::display_order(test).into_iter().filter(|s| !s.free_list_reuse) {
+        let Some(at) = junit::site_location(site) else { continue };
+        match places.iter_mut().find(|(place, _)| same(place, &at)) {
+            Some((_, sites)) => sites.push(site),
+            None => places.push((at, vec![site])),
+        }
+    }
+    let total = places.len();
+    let shown = total.min(MAX_SITE_ANNOTATIONS);
+    places
+        .into_iter()
+        .enumerate()
+        .skip(1)
+        .take(shown.saturating_sub(1))
+        .map(|(index, (at, sites))| {
+            let mut message = format!("leak site {} of {total}: {}", index + 1, describe(&sites, &at));
+            if index + 1 == shown && total > shown {
+                let more = total - shown;
+                let _ = write!(
+                    message,
+                    "; {more} more leak site{} of {} not annotated (leakcheck's summary and JSON report list them)",
+                    if more == 1 { "" } else { "s" },
+                    test.name
+                );
+            }
+            (at, message)
+        })
+        .collect()
+}
+
+/// `1 block/repetition (40 bytes) in raw (PyMem_RawMalloc), allocated at leak_three
+/// (/src/_qaleak.c:10)`: the sites at one location, their blocks and bytes summed.
+fn describe(sites: &[&LeakSiteReport], at: &Location) -> String {
+    let sum = |values: fn(&LeakSiteReport) -> &[i64]| -> Vec<i64> {
+        let counted = sites.iter().map(|s| values(s).len()).max().unwrap_or(0);
+        (0..counted).map(|i| sites.iter().map(|s| values(s).get(i).copied().unwrap_or(0)).sum()).collect()
+    };
+    let blocks = super::free_lists::per_repetition(&sum(|s| &s.blocks));
+    let bytes = super::free_lists::per_repetition(&sum(|s| &s.bytes));
+    let unit = if blocks == "1" { "block" } else { "blocks" };
+    let mut domains: Vec<String> = Vec::new();
+    let mut types: Vec<&str> = Vec::new();
+    for site in sites {
+        let domain = format!("{} ({})", site.domain, junit::domain_api(&site.domain));
+        if !domains.contains(&domain) {
+            domains.push(domain);
+        }
+        for t in &site.object_types {
+            if !types.contains(&t.as_str()) {
+                types.push(t);
+            }
+        }
+    }
+    let mut text = format!("{blocks} {unit}/repetition ({bytes} bytes) in {}", domains.join(", "));
+    if !types.is_empty() {
+        let _ = write!(text, ", objects of type {}", types.join(", "));
+    }
+    let function = at.function.as_deref().unwrap_or("??");
+    let _ = write!(text, ", allocated at {function} ({}:{})", at.file, at.line);
+    if sites.len() > 1 {
+        let _ = write!(text, " ({} stacks)", sites.len());
+    }
+    text
 }
 
 fn annotation(out: &mut String, case: &Case<'_>, failure: &Failure, options: &AnnotationOptions<'_>) {
@@ -342,6 +429,81 @@ mod tests {
         let note = resume_commands(&state_after(&["::stop-commands::a b"]), annotation);
         assert!(note.starts_with("leakcheck: ") && note.ends_with("annotations below\n"), "{note}");
         assert!(!state_after(&[note.trim_end()]).stopped(), "the note is no command");
+    }
+
+    fn site(function: &str, line: u32, blocks: i64, free_list_reuse: bool) -> LeakSiteReport {
+        LeakSiteReport {
+            domain: "raw".into(),
+            blocks: vec![blocks; 3],
+            bytes: vec![40 * blocks; 3],
+            frames: vec![crate::symbolize::Frame {
+                function: Some(function.into()),
+                file: Some("/src/_x,y.c".into()),
+                line: Some(line),
+                column: None,
+                module: "/src/_x.so".into(),
+                address: 0x10,
+                inlined: false,
+            }],
+            folded_frames: 1,
+            python_frame: None,
+            python_frames: vec![],
+            object_types: vec![],
+            free_list_reuse,
+        }
+    }
+
+    fn leaking(sites: Vec<LeakSiteReport>) -> RunReport {
+        let mut report = RunReport::new(vec!["python".into()], "/tmp/run".into());
+        let mut test = TestReport::new("test_x".into(), "passed");
+        test.leaked = true;
+        test.leak_not_reported_by_regrtest = true;
+        test.leak_sites = sites;
+        report.tests.push(test);
+        report
+    }
+
+    #[test]
+    fn each_distinct_leak_site_location_is_annotated_up_to_a_limit() {
+        // Two stacks at line 10, one at 20, a free-list site at 30: lines 10 and 20.
+        let text = github_annotations(&leaking(vec![
+            site("a", 10, 2, false),
+            site("b", 20, 1, false),
+            site("a", 10, 1, false),
+            site("dict_new", 30, 5, true),
+        ]));
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 2, "{text}");
+        assert!(lines[0].starts_with("::error file=/src/_x%2Cy.c,line=10,title=leakcheck%3A test_x leaked::leaked "));
+        assert_eq!(
+            lines[1],
+            "::error file=/src/_x%2Cy.c,line=20,title=leakcheck%3A test_x leaked::leak site 2 of 2: 1 \
+             block/repetition (40 bytes) in raw (PyMem_RawMalloc), allocated at b (/src/_x,y.c:20)"
+        );
+        // Sites sharing the first location add nothing; a second location's sites are summed.
+        let text = github_annotations(&leaking(vec![
+            site("a", 10, 2, false),
+            site("b", 20, 1, false),
+            site("b", 20, 2, false),
+        ]));
+        assert!(text.ends_with("3 blocks/repetition (120 bytes) in raw (PyMem_RawMalloc), allocated at b (/src/_x,y.c:20) (2 stacks)\n"), "{text}");
+        // Seven locations: five annotations, the last saying how many are left out.
+        let text = github_annotations(&leaking((1..=7).map(|i| site("f", i * 10, 8 - i64::from(i), false)).collect()));
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), MAX_SITE_ANNOTATIONS, "{text}");
+        assert!(lines[4].contains("line=50,") && lines[4].contains("leak site 5 of 7: "), "{}", lines[4]);
+        assert!(
+            lines[4].ends_with(
+                "; 2 more leak sites of test_x not annotated (leakcheck's summary and JSON report list them)"
+            ),
+            "{}",
+            lines[4]
+        );
+        assert!(!lines[3].contains("more leak site"), "{}", lines[3]);
+        // Every site from a free list: one annotation, with no location.
+        let text = github_annotations(&leaking(vec![site("dict_new", 30, 5, true)]));
+        assert_eq!(text.lines().count(), 1, "{text}");
+        assert!(text.starts_with("::error title=") && text.contains("allocation site not attributable"), "{text}");
     }
 
     #[test]

@@ -173,7 +173,10 @@ pub fn unattributable(test: &TestReport) -> Option<String> {
                 kinds.push(kind);
             }
         }
-        let kinds: Vec<&str> = kinds.iter().map(String::as_str).collect();
+        let mut kinds: Vec<&str> = kinds.iter().map(String::as_str).collect();
+        if kinds.is_empty() {
+            kinds.push("blocks");
+        }
         let per = per_repetition(&blocks);
         let unit = if per == "1" { "block" } else { "blocks" };
         parts.push(format!(
