@@ -818,7 +818,15 @@ fn assemble(
     report.warnings.extend(output.worker_thread_failure.iter().cloned());
 
     let saw_huntrleaks = output.saw_huntrleaks;
-    if report.shim.enabled && saw_huntrleaks && shim.patched.is_empty() {
+    // regrtest refused its command line, or never got to a test: the shim had nothing to
+    // measure, whatever the interpreter.
+    let no_test_started =
+        parsed.usage_error.is_some() || (tests.is_empty() && !parsed.progress_seen && parsed.summary.is_none());
+    if let Some(usage) = &parsed.usage_error {
+        report.warnings.push(format!("regrtest ran no test: it refused its command line ({usage})"));
+    }
+    let nothing_to_measure = report.shim.hooks_replaced.is_empty() && no_test_started;
+    if report.shim.enabled && saw_huntrleaks && shim.patched.is_empty() && !nothing_to_measure {
         report.warnings.push(if report.shim.hooks_replaced.is_empty() {
             "regrtest ran with -R but the shim measured nothing: the interpreter has no \
              PyMem_SetAllocator/PySys_AddAuditHook, or it does not run regrtest's refleak module, \

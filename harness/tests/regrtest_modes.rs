@@ -482,3 +482,22 @@ fn only_regrtests_own_leak_lines_fill_the_regrtest_deltas() {
         assert_eq!(test["regrtest"]["references"], json!([1, 1, 1]), "{flags:?}: {test}");
     }
 }
+
+/// regrtest refuses an argument it does not take (`-E` is the interpreter's, not regrtest's):
+/// it prints its usage and exits 2, having run no test. The shim had nothing to measure, so
+/// the run says regrtest refused its command line, not that the interpreter or the shim failed.
+#[test]
+fn a_refused_command_line_is_said_and_not_blamed_on_the_shim() {
+    let dir = testdir();
+    let run = leakcheck(&[], &as_strs(&regrtest_argv(dir.path(), &[], &["-E", "-j", "2", "test_balanced"])));
+    assert_eq!(run.code(), Some(2), "{}", run.stderr);
+    let warnings = run.json()["warnings"].to_string();
+    assert!(!warnings.contains("the shim measured nothing"), "{warnings}");
+    assert!(
+        warnings.contains(
+            "regrtest ran no test: it refused its command line (regrtest.py: error: unrecognized arguments: -E)"
+        ),
+        "{warnings}"
+    );
+    assert_eq!(run.json()["tests"], json!([]));
+}

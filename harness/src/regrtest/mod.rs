@@ -364,6 +364,10 @@ pub struct ParsedRun {
     /// except in quiet mode (`-q`), where only the tests that failed are named (in their leak
     /// lines, failures and the summary's lists; see [`ParsedRun::quiet_skipped`]).
     pub progress_seen: bool,
+    /// The error line of regrtest's command-line parser (`regrtest.py: error: unrecognized
+    /// arguments: -E`), after its `usage: ` lines and before anything else of regrtest's: it
+    /// ran no test and exited 2.
+    pub usage_error: Option<String>,
 }
 
 impl ParsedRun {

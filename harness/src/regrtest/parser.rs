@@ -117,6 +117,11 @@ pub struct Parser {
     pending_doctest: Option<PendingDoctest>,
     /// See [`ParsedRun::progress_seen`].
     progress_seen: bool,
+    /// A `usage: ` line came before any of regrtest's own lines (argparse prints its usage
+    /// before its error).
+    usage_seen: bool,
+    /// See [`ParsedRun::usage_error`].
+    usage_error: Option<String>,
     /// The traceback under a `FAIL:`/`ERROR:` header being read.
     traceback: Option<Traceback>,
     /// The traceback after `test X failed -- ` / `crashed -- ` being read.
@@ -233,6 +238,9 @@ impl Parser {
             return;
         }
 
+        if self.usage_error.is_none() && !self.progress_seen && !self.summary_seen && self.tests.is_empty() {
+            self.usage_line(text);
+        }
         let was_separator = self.prev_was_separator;
         self.prev_was_separator = is_rule(text, b'=');
         self.count_marks(text);
@@ -259,6 +267,17 @@ impl Parser {
             return;
         }
         self.dispatch(text, rest, was_separator);
+    }
+
+    /// argparse's report of a bad command line, before regrtest printed anything else:
+    /// `usage: python -m test [options] ...`, more usage lines, then `regrtest.py: error: MSG`.
+    fn usage_line(&mut self, text: &str) {
+        if text.starts_with("usage: ") {
+            self.usage_seen = true;
+        } else if self.usage_seen && text.starts_with("regrtest") && text.contains(": error: ") {
+            let cut = crate::escape::truncate_at_char_boundary(text, 500);
+            self.usage_error = Some(if cut.len() < text.len() { format!("{cut}...") } else { text.to_owned() });
+        }
     }
 
     /// Whether `line` starts a part of regrtest's output: on stdout the progress line
@@ -366,6 +385,7 @@ impl Parser {
             summary_complete,
             in_summary,
             progress_seen,
+            usage_error,
             ..
         } = self;
         let mut summary = summary;
@@ -480,7 +500,7 @@ impl Parser {
                 }
             });
         }
-        ParsedRun { tests: out, summary: summary_seen.then_some(summary), progress_seen }
+        ParsedRun { tests: out, summary: summary_seen.then_some(summary), progress_seen, usage_error }
     }
 
     // -----------------------------------------------------------------------------------------

@@ -1709,3 +1709,20 @@ fn a_worker_seen_running_a_test_that_had_its_result_runs_it_again() {
     assert_eq!((x.outcome, x.attempts), (Some(Outcome::Unknown), 2), "{x:#?}");
     assert_eq!(test(&run, "test_y").outcome, Some(Outcome::Unknown));
 }
+
+#[test]
+fn golden_usage_errors_name_the_refused_argument_and_no_test() {
+    for input in [
+        include_str!("../../tests/data/regrtest/3.11.2-usage-error.txt"),
+        include_str!("../../tests/data/regrtest/3.13.5-usage-error.txt"),
+    ] {
+        let run = parse(input, true);
+        assert_eq!(run.usage_error.as_deref(), Some("regrtest.py: error: unrecognized arguments: -E"));
+        assert!(run.tests.is_empty() && run.summary.is_none() && !run.progress_seen);
+    }
+    // The same lines printed by a test, after regrtest's own, are the test's.
+    let test_prints_it = "0:00:00 load avg: 0.00 [1/1] test_argparse\nusage: prog [-h]\nregrtest.py: error: x\n";
+    assert_eq!(parse(test_prints_it, false).usage_error, None);
+    // An error line with no usage before it is no argparse report.
+    assert_eq!(parse("regrtest.py: error: x\n", false).usage_error, None);
+}
