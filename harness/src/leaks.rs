@@ -759,6 +759,7 @@ mod tests {
             warmup_frees_by_line: Default::default(),
             block_sizes: Default::default(),
             sites_incomplete: None,
+            allocated_blocks: None,
         }
     }
 

@@ -1213,6 +1213,7 @@ fn test_report(test: &regrtest::TestResult, series: Option<&Series>, join: &Join
         notes,
     };
     crate::report::free_lists::mark(&mut report);
+    report.note_leaks_regrtest_cannot_see(series.is_none_or(Series::regrtest_counts_blocks));
     report
 }
 

@@ -27,6 +27,8 @@ pub enum Kind {
     Patched,
     Error,
     Replaced,
+    /// `a` is `sys.getallocatedblocks()` when regrtest's `-R` driver began.
+    Blocks,
 }
 
 /// Live blocks and bytes of one domain at one instant.
@@ -365,6 +367,7 @@ fn parse_counters(line: &[u8]) -> Result<Record, ParseError> {
         b"patched" => Kind::Patched,
         b"error" => Kind::Error,
         b"replaced" => Kind::Replaced,
+        b"blocks" => Kind::Blocks,
         _ => return Err(ParseError::Kind),
     };
     let num = |field: &[u8]| -> Result<i64, ParseError> {
@@ -472,9 +475,19 @@ pub struct Series {
     /// The shim stopped attributing during the repetitions (the first time it said so): the
     /// sites are not all there, and none can be called a leak.
     pub sites_incomplete: Option<SitesIncomplete>,
+    /// `sys.getallocatedblocks()` when the driver began (the `blocks` record; -1: it could not
+    /// be read), when the shim said.
+    pub allocated_blocks: Option<i64>,
 }
 
 impl Series {
+    /// Whether regrtest's memory-block check could see this test's `mem` and `obj` blocks:
+    /// `sys.getallocatedblocks()`, which it reads, counts pymalloc's blocks, and is 0 in an
+    /// interpreter without pymalloc (sanitizer builds). Believed when the shim did not say.
+    pub fn regrtest_counts_blocks(&self) -> bool {
+        self.allocated_blocks != Some(0)
+    }
+
     pub fn hooked(&self, domain: usize) -> bool {
         self.flags & (FLAG_HOOKED << domain) != 0
     }
@@ -706,6 +719,7 @@ impl ShimData {
                         warmup_frees_by_line: BTreeMap::new(),
                         block_sizes: BTreeMap::new(),
                         sites_incomplete: None,
+                        allocated_blocks: None,
                     });
                 }
                 Kind::Baseline | Kind::Measure | Kind::End => {
@@ -735,6 +749,10 @@ impl ShimData {
                 Kind::Patched => {
                     self.patched.insert(record.pid, record.text_lossy());
                 }
+                Kind::Blocks => match open.as_mut().filter(|s| s.test.as_bytes() == record.text.as_slice()) {
+                    Some(series) => series.allocated_blocks = Some(record.a),
+                    None => self.bad_lines += 1,
+                },
                 Kind::Error => self.errors.push((record.pid, record.text_lossy())),
                 Kind::Replaced => {
                     let argv = crate::hang::procfs::split_cmdline(&record.text);
@@ -785,6 +803,29 @@ end\t10\ttest_x\t2\t0\t63\t50\t196\t7\t70\t9\t90\n";
             .unwrap();
         let data = ShimData::read_dir(dir.path()).unwrap();
         assert_eq!(data.series.iter().map(|s| s.pid).collect::<Vec<_>>(), [20, 300, 10]);
+    }
+
+    #[test]
+    fn the_blocks_record_says_whether_regrtest_counts_blocks() {
+        let with_blocks = |value: &str| {
+            let mut data = ShimData::default();
+            let mut file = FILE.to_vec();
+            let at = file.iter().position(|&b| b == b'\n').unwrap() + 1;
+            let at = at + file[at..].iter().position(|&b| b == b'\n').unwrap() + 1;
+            let record = format!("blocks\t10\ttest_x\t{value}\t0\t63\t48\t100\t7\t70\t9\t90\n");
+            file.splice(at..at, record.bytes());
+            data.add_file(&file);
+            assert_eq!(data.bad_lines, 0);
+            data.series[0].clone()
+        };
+        assert_eq!(with_blocks("51234").allocated_blocks, Some(51234));
+        assert!(with_blocks("51234").regrtest_counts_blocks());
+        assert!(!with_blocks("0").regrtest_counts_blocks(), "no pymalloc");
+        assert!(with_blocks("-1").regrtest_counts_blocks(), "not read: believed");
+        let mut data = ShimData::default();
+        data.add_file(FILE);
+        assert_eq!(data.series[0].allocated_blocks, None);
+        assert!(data.series[0].regrtest_counts_blocks(), "an older shim's records");
     }
 
     #[test]

@@ -807,3 +807,26 @@ fn the_unrolled_copies_of_one_call_are_one_site() {
     assert_eq!(domain(test, "raw")["leaked"], false, "{test}");
     assert_eq!(run.code(), Some(0), "{}", run.stderr);
 }
+
+/// A raw leak in a test whose reference leak regrtest reports: the test is not
+/// `leak_not_reported_by_regrtest` (regrtest did report a leak), and a note says the raw blocks,
+/// which regrtest cannot see, will still leak once the reported leak is fixed. The mem block,
+/// which regrtest's memory-block check counts here (pymalloc), gets no such note.
+#[test]
+fn a_raw_leak_beside_a_reported_one_is_said_to_remain() {
+    let dir = testdir();
+    let module = "test_leak_beside_reference";
+    let run = leakcheck(&[], &as_strs(&regrtest_argv(dir.path(), &[], &[module])));
+    let test = run.test(module);
+    assert_eq!(test["regrtest"]["leaked"], true, "{test}");
+    assert_eq!(test["leak_not_reported_by_regrtest"], false, "{test}");
+    assert_eq!(domain(test, "raw")["leaked"], true, "{test}");
+    let notes: Vec<&str> =
+        test["notes"].as_array().map(|n| n.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+    let [note] = notes.iter().filter(|n| n.contains("leaked where regrtest cannot see")).collect::<Vec<_>>()[..] else {
+        panic!("one note: {notes:?}")
+    };
+    assert!(note.starts_with("raw (blocks [1, 1, 1]) leaked where regrtest cannot see"), "{note}");
+    assert!(note.contains("will still leak after the leak regrtest reported is fixed"), "{note}");
+    assert!(run.stderr.contains("note: raw (blocks [1, 1, 1]) leaked where regrtest cannot see"), "{}", run.stderr);
+}

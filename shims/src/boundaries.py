@@ -4,7 +4,7 @@
 #   _bracket  the shim's wrapper maker, _bracket(before, target, after) -> a C callable that
 #             runs `args, kwargs = before(args, kwargs)`, then `target(*args, **kwargs)`, then
 #             `after(raised)` (boundaries.rs says exactly how);
-#   _BEGIN, _BASELINE, _MEASURE, _END, _PATCHED, _ERROR  the record kinds.
+#   _BEGIN, _BASELINE, _MEASURE, _END, _PATCHED, _ERROR, _BLOCKS  the record kinds.
 #
 # It wraps regrtest's -R driver (runtest_refleak in 3.12+ and late 3.11, dash_R before) so that
 # the shim reads its counters at the very point where regrtest takes its own measurement: the
@@ -23,11 +23,15 @@
 # twin makes the same call the driver makes and passes the count with the baseline and each
 # measurement (-1 when the driver makes none), so that leakcheck can discount them the same way.
 #
+# Right after `begin`, a `blocks` record passes `sys.getallocatedblocks()`, the count regrtest's
+# memory-block check reads: 0 in an interpreter without pymalloc (sanitizer builds), where that
+# check sees nothing, and leakcheck's mem and obj counts are the only ones.
+#
 # Nothing here allocates between measurements beyond what a Python call frame needs: the
 # counters live in the shim, and the marker returns None.
 
 
-def _leakcheck_install(refleak, mark, bracket, BEGIN, BASELINE, MEASURE, END, PATCHED, ERROR):
+def _leakcheck_install(refleak, mark, bracket, BEGIN, BASELINE, MEASURE, END, PATCHED, ERROR, BLOCKS):
     import sys
     from test.support import os_helper
 
@@ -105,6 +109,11 @@ def _leakcheck_install(refleak, mark, bracket, BEGIN, BASELINE, MEASURE, END, PA
             kwargs["test_func"] = test_func
         calls.append((test_name, fd_count, real_fd_count, taken))
         mark(BEGIN, test_name, warmups, runs)
+        try:
+            blocks = int(sys.getallocatedblocks())
+        except Exception:
+            blocks = -1
+        mark(BLOCKS, test_name, blocks, 0)
         os_helper.fd_count = fd_count
         return tuple(args), kwargs
 
@@ -119,4 +128,4 @@ def _leakcheck_install(refleak, mark, bracket, BEGIN, BASELINE, MEASURE, END, PA
     mark(PATCHED, entry_name, name_index, func_index)
 
 
-_leakcheck_install(_refleak, _mark, _bracket, _BEGIN, _BASELINE, _MEASURE, _END, _PATCHED, _ERROR)
+_leakcheck_install(_refleak, _mark, _bracket, _BEGIN, _BASELINE, _MEASURE, _END, _PATCHED, _ERROR, _BLOCKS)

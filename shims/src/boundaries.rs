@@ -41,7 +41,7 @@ enum Patched {
 }
 
 /// The record kinds `boundaries.py` passes to [`mark`]; the index is the Python-side code.
-const KINDS: [&str; 6] = ["begin", "baseline", "measure", "end", "patched", "error"];
+const KINDS: [&str; 7] = ["begin", "baseline", "measure", "end", "patched", "error", "blocks"];
 const KIND_ERROR: usize = 5;
 
 const REFLEAK_MODULE: &CStr = c"test.libregrtest.refleak";
@@ -248,7 +248,7 @@ fn record_process() {
 /// the indices in [`KINDS`]), made at compile time: nothing to allocate when it runs.
 const BOOTSTRAP_CODE: &CStr = match CStr::from_bytes_with_nul(
     concat!(
-        "_BEGIN = 0\n_BASELINE = 1\n_MEASURE = 2\n_END = 3\n_PATCHED = 4\n_ERROR = 5\n",
+        "_BEGIN = 0\n_BASELINE = 1\n_MEASURE = 2\n_END = 3\n_PATCHED = 4\n_ERROR = 5\n_BLOCKS = 6\n",
         include_str!("boundaries.py"),
         "\0"
     )

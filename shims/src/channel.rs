@@ -13,7 +13,9 @@
 //!
 //! Kinds: `begin` (a = warmups, b = counted runs), `baseline` (before the first repetition),
 //! `measure` (a = repetition index, at regrtest's own measurement), `end` (a = measurements
-//! taken, b = 1 if the repetitions were cut short by an exception), `patched` (the test name field
+//! taken, b = 1 if the repetitions were cut short by an exception), `blocks` (right after
+//! `begin`: a = `sys.getallocatedblocks()`, which regrtest's memory-block check reads, 0 without
+//! pymalloc; -1 when it could not be read), `patched` (the test name field
 //! holds the regrtest entry point that was wrapped), `error` (the test name field holds the
 //! message), and once per process, before its first `patched`, `process <pid> <ppid> <argv>`
 //! (argv NUL-separated, escaped; no counters). `flags` is [`FLAG_HOOKED`] shifted by the domain index for each domain whose hook

@@ -177,6 +177,49 @@ impl TestReport {
         }
     }
 
+    /// When regrtest reported a leak for the test and a domain it cannot see leaked too, a note
+    /// saying that these blocks will still leak after the leak regrtest reported is fixed,
+    /// unless they are, or belong to, the objects regrtest counted: `raw` always
+    /// (`sys.getallocatedblocks()` counts pymalloc's blocks only), `mem` and `obj` where
+    /// regrtest's memory-block check is blind (`regrtest_counts_blocks` false: no pymalloc).
+    /// `leak_not_reported_by_regrtest` keeps its meaning (regrtest reported no leak at all).
+    pub fn note_leaks_regrtest_cannot_see(&mut self, regrtest_counts_blocks: bool) {
+        if !self.regrtest.leaked {
+            return;
+        }
+        let unseen: Vec<String> = self
+            .leaking_domains()
+            .into_iter()
+            .filter(|d| *d == "raw" || !regrtest_counts_blocks)
+            .map(|name| {
+                let deltas = self.domains.as_ref().and_then(|d| d.iter().find(|(n, _)| *n == name)).map(|(_, d)| d);
+                match deltas.filter(|d| d.leaked) {
+                    Some(d) => format!("{name} (blocks {})", list(&d.blocks)),
+                    None => name.to_owned(),
+                }
+            })
+            .collect();
+        if unseen.is_empty() {
+            return;
+        }
+        let why = if regrtest_counts_blocks {
+            "regrtest's memory-block check counts pymalloc's blocks (sys.getallocatedblocks()), never \
+             PyMem_RawMalloc's"
+        } else {
+            "sys.getallocatedblocks(), which regrtest's memory-block check reads, is 0 in this interpreter \
+             (no pymalloc), and it never counts PyMem_RawMalloc's blocks"
+        };
+        let reported: Vec<String> =
+            self.regrtest.failing_lines().map(|(what, deltas)| format!("{what} {}", list(deltas))).collect();
+        let reported = if reported.is_empty() { String::new() } else { format!(" ({})", reported.join(", ")) };
+        self.notes.push(format!(
+            "{} leaked where regrtest cannot see ({why}): regrtest's leak verdict{reported} does not count \
+             these blocks, so they will still leak after the leak regrtest reported is fixed, unless they \
+             are, or belong to, the objects regrtest counted",
+            unseen.join(", ")
+        ));
+    }
+
     /// The domains that leaked, in `raw`, `mem`, `obj` order: by regrtest's rule on their sum,
     /// or through a leak site (frees of older blocks can keep a domain's sum flat).
     pub fn leaking_domains(&self) -> Vec<&'static str> {
@@ -880,6 +923,39 @@ mod tests {
         let text = report.render_text();
         assert!(text.contains("(objects of types list, x"), "{text}");
         assert!(!text.contains('\x1b'), "{text}");
+    }
+
+    #[test]
+    fn a_leak_regrtest_cannot_see_beside_one_it_reported_is_said_to_remain() {
+        let mut test = report().tests[1].clone();
+        // regrtest reported nothing: leak_not_reported_by_regrtest says it all.
+        test.note_leaks_regrtest_cannot_see(true);
+        assert!(test.notes.is_empty());
+        test.regrtest = RegrtestLeaks {
+            references: Some(vec![1, 1, 1]),
+            failing: vec!["references"],
+            leaked: true,
+            ..RegrtestLeaks::default()
+        };
+        if let Some(domains) = test.domains.as_mut() {
+            domains.obj = deltas([1; 3], true);
+        }
+        test.note_leaks_regrtest_cannot_see(true);
+        let [note] = test.notes.as_slice() else { panic!("{:?}", test.notes) };
+        assert!(note.starts_with("raw (blocks [1, 1, 1]) leaked where regrtest cannot see (regrtest's memory-block check counts pymalloc's blocks"), "{note}");
+        assert!(note.contains("regrtest's leak verdict (references [1, 1, 1]) does not count these blocks, so they will still leak after the leak regrtest reported is fixed"), "{note}");
+        // Without pymalloc, obj too.
+        test.notes.clear();
+        test.note_leaks_regrtest_cannot_see(false);
+        assert!(test.notes[0].starts_with("raw (blocks [1, 1, 1]), obj (blocks [1, 1, 1]) leaked where regrtest cannot see (sys.getallocatedblocks(), which regrtest's memory-block check reads, is 0"), "{:?}", test.notes);
+        // Nothing regrtest cannot see leaked: no note.
+        test.notes.clear();
+        test.leak_sites.clear();
+        if let Some(domains) = test.domains.as_mut() {
+            domains.raw.leaked = false;
+        }
+        test.note_leaks_regrtest_cannot_see(true);
+        assert!(test.notes.is_empty(), "{:?}", test.notes);
     }
 
     #[test]
