@@ -38,35 +38,62 @@ pub(super) fn demangle(name: &str) -> Option<String> {
 fn demangle_unchecked(name: &str) -> Option<String> {
     // Spelled as LLVM 14 spells them: v0 names without crate disambiguators (`{:#}`), legacy
     // names with their hash (`{}`, what its Itanium demangler makes of them).
+    // A suffix after the name (`.llvm.NNN` of ThinLTO, `.cold`) is printed by LLVM 14 whole,
+    // in parentheses, as for C++; `rustc-demangle` would drop `.llvm.NNN`, so it never sees it.
     if name.starts_with("_R") {
-        if let Ok(demangled) = rustc_demangle::try_demangle(name) {
-            return Some(format!("{demangled:#}"));
+        // v0 names are spelled in `[_0-9a-zA-Z]`: their first `.` starts the suffix.
+        let (base, suffix) = name.split_at(name.find('.').unwrap_or(name.len()));
+        if let Ok(demangled) = rustc_demangle::try_demangle(base) {
+            return Some(with_suffix(format!("{demangled:#}"), suffix));
         }
     }
-    if is_rust_legacy(name) {
-        if let Ok(demangled) = rustc_demangle::try_demangle(name) {
-            return Some(demangled.to_string());
+    if let Some(end) = rust_legacy_end(name) {
+        let (base, suffix) = name.split_at(end);
+        if let Ok(demangled) = rustc_demangle::try_demangle(base) {
+            return Some(with_suffix(demangled.to_string(), suffix));
         }
     }
     // LLVM 14's demangler has no transaction clones (`_ZGTt`, GCC's `-fgnu-tm` copies): it
     // leaves them mangled, and so do we.
     if name.starts_with("_Z") && !name.starts_with("_ZGTt") {
         // LLVM prints a suffix after the encoding (`.isra.0.constprop.0`, `.cold`) whole, in
-        // parentheses; GNU as one `[clone .x]` per part.
-        let (base, suffix) = match name.find('.') {
-            Some(dot) => name.split_at(dot),
-            None => (name, ""),
-        };
-        if !demangles_within_bounds(base) {
-            return None;
+        // parentheses; GNU as one `[clone .x]` per part. A `.` can also be part of a
+        // length-prefixed name (`3a.b`): the encoding ends at the first `.` before which the
+        // name demangles (a prefix ending inside an identifier never does), as LLVM's parser
+        // finds it. Only the first few dots are tried, each try being a demangling.
+        let dots = name.match_indices('.').map(|(at, _)| at).take(MAX_SUFFIX_TRIES);
+        for end in dots.chain(std::iter::once(name.len())) {
+            let (base, suffix) = name.split_at(end);
+            if !demangles_within_bounds(base) {
+                return None;
+            }
+            if let Some(demangled) = demangle_itanium(base) {
+                return Some(with_suffix(demangled, suffix));
+            }
         }
-        let demangled = super::cxa_demangle::demangle(base).map(|n| llvm_spelling(&n)).or_else(|| {
-            let symbol = cpp_demangle::Symbol::new(base.as_bytes()).ok()?;
-            symbol.demangle().ok()
-        })?;
-        return Some(if suffix.is_empty() { demangled } else { format!("{demangled} ({suffix})") });
     }
     None
+}
+
+/// How many `.` of a C++ name may be tried as the start of its suffix.
+const MAX_SUFFIX_TRIES: usize = 8;
+
+/// The Itanium name `base` (no suffix) demangled, spelled as LLVM 14 spells it.
+fn demangle_itanium(base: &str) -> Option<String> {
+    super::cxa_demangle::demangle(base).map(|n| llvm_spelling(&n)).or_else(|| {
+        let symbol = cpp_demangle::Symbol::new(base.as_bytes()).ok()?;
+        symbol.demangle().ok()
+    })
+}
+
+/// `demangled`, then the mangled name's `suffix` (`.llvm.123`) in parentheses, as LLVM 14
+/// prints it.
+fn with_suffix(demangled: String, suffix: &str) -> String {
+    if suffix.is_empty() {
+        demangled
+    } else {
+        format!("{demangled} ({suffix})")
+    }
 }
 
 /// Whether the Itanium name `mangled` demangles to at most [`MAX_DEMANGLED_LEN`] bytes, as far
@@ -216,22 +243,23 @@ fn respell_unnamed(text: &str) -> Option<(String, usize)> {
     Some((format!("'lambda{count}'({args})"), used))
 }
 
-/// `_ZN...17h<16 hex digits>E`, optionally followed by a `.suffix`: rustc's legacy mangling.
-fn is_rust_legacy(name: &str) -> bool {
-    let Some(body) = name.strip_prefix("_ZN") else {
-        return false;
-    };
-    let body = body.split('.').next().unwrap_or(body);
-    let Some(body) = body.strip_suffix('E') else {
-        return false;
-    };
-    let Some(hash_start) = body.len().checked_sub(19) else {
-        return false;
-    };
-    let Some(hash) = body.get(hash_start..) else {
-        return false;
-    };
-    hash.starts_with("17h") && hash[3..].bytes().all(|b| b.is_ascii_hexdigit())
+/// Where rustc's legacy mangling `_ZN...17h<16 hex digits>E` ends in `name` (after that `E`),
+/// when `name` is one, optionally followed by a `.suffix` (`.llvm.123`, `.cold`). Elements may
+/// themselves hold `.` (`rleak..Thing`, `{{vtable.shim}}` spelled `$u7b$$u7b$vtable.shim...`),
+/// so the suffix is what follows the last hash that ends the name or precedes a `.`.
+fn rust_legacy_end(name: &str) -> Option<usize> {
+    const HASH: usize = "17h0123456789abcdefE".len();
+    if !name.starts_with("_ZN") {
+        return None;
+    }
+    let bytes = name.as_bytes();
+    (3..=name.len().checked_sub(HASH)?).rev().map(|start| start + HASH).find(|&end| {
+        let hash = &bytes[end - HASH..end];
+        hash.starts_with(b"17h")
+            && hash[3..HASH - 1].iter().all(u8::is_ascii_hexdigit)
+            && hash[HASH - 1] == b'E'
+            && (end == bytes.len() || bytes[end] == b'.')
+    })
 }
 
 #[cfg(test)]
@@ -246,6 +274,39 @@ mod tests {
             Some("core::fmt::write::h0123456789abcdef")
         );
         assert_eq!(demangle("_RNvCs1234_7mycrate3foo").as_deref(), Some("mycrate::foo"));
+    }
+
+    /// Legacy names hold `.` inside their elements (`..` for `::` in a path, `{{vtable.shim}}`);
+    /// QA found them left mangled. Names from a rustc 1.x build (`-C symbol-mangling-version=
+    /// legacy`, and v0); the suffix as llvm-cxxfilt 14 prints it. Where LLVM 14 keeps legacy
+    /// escapes (`_$LT$rleak..Thing$u20$as...`), `rustc-demangle` decodes them.
+    #[test]
+    fn rust_names_with_dots_and_suffixes_are_demangled() {
+        for (mangled, expected) in [
+            (
+                "_ZN49_$LT$rleak..Thing$u20$as$u20$core..fmt..Debug$GT$3fmt17ha3c4068393342b5cE",
+                "<rleak::Thing as core::fmt::Debug>::fmt::ha3c4068393342b5c",
+            ),
+            (
+                "_ZN4core3ops8function6FnOnce40call_once$u7b$$u7b$vtable.shim$u7d$$u7d$17h676c9dfc824c50e3E",
+                "core::ops::function::FnOnce::call_once{{vtable.shim}}::h676c9dfc824c50e3",
+            ),
+            (
+                "_ZN9hashbrown3raw21RawTable$LT$T$C$A$GT$14reserve_rehash17h4e4a38f25ec0cfbaE.llvm.8010387213615218539",
+                "hashbrown::raw::RawTable<T,A>::reserve_rehash::h4e4a38f25ec0cfba (.llvm.8010387213615218539)",
+            ),
+            (
+                "_RINvMs6_NtCsgvbsrvnw3yD_9hashbrown3rawINtB6_8RawTableTNtNtCslNYArtu3iFV_5alloc6string6StringINtNtBU_3vec3VecmEEE14reserve_rehashNCINvNtB8_3map11make_hasherBQ_B1s_NtNtNtCsjrHSEGnQ3l9_3std4hash6random11RandomStateE0ECs6GmmlP4bgsG_1r.llvm.10845268892702337034",
+                "<hashbrown::raw::RawTable<(alloc::string::String, alloc::vec::Vec<u32>)>>::reserve_rehash::<hashbrown::\
+                 map::make_hasher<alloc::string::String, alloc::vec::Vec<u32>, std::hash::random::RandomState>::\
+                 {closure#0}> (.llvm.10845268892702337034)",
+            ),
+            // A `.` in a C++ identifier (not something C++ compilers emit, but valid Itanium).
+            ("_ZN3a.b3fooEv", "a.b::foo()"),
+            ("_ZN3a.b3fooEv.cold", "a.b::foo() (.cold)"),
+        ] {
+            assert_eq!(demangle(mangled).as_deref(), Some(expected), "{mangled}");
+        }
     }
 
     #[test]
