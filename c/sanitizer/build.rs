@@ -3,7 +3,7 @@
 //! `c/src/lib.rs` includes as the module `leakcheck_fixtures::sanitizer`.
 //!
 //! One C file per scenario, each built with the sanitizer and compiler that report it: gcc 12
-//! (libasan8, libubsan1, libtsan2), g++ for the C++ one, clang 14 for MemorySanitizer (gcc has
+//! (libasan8, libubsan1, libtsan2), g++ for the C++ ones, clang 14 for MemorySanitizer (gcc has
 //! none). A compiler that is missing or fails does not fail the build: the constant holds the
 //! reason, and the tests that need the fixture fail with it.
 
@@ -32,6 +32,7 @@ const FIXTURES: &[(&str, &str, &str, Driver, &[&str])] = &[
     ("ALLOC_DEALLOC_MISMATCH", "alloc_dealloc_mismatch.cc", "alloc_dealloc_mismatch", Driver::Gxx, &ASAN_O0),
     ("LEAK", "leak.c", "leak", Driver::Gcc, &ASAN_O0),
     ("UBSAN", "ubsan.c", "ubsan", Driver::Gcc, &["-fsanitize=undefined", "-O0"]),
+    ("UBSAN_VPTR", "ubsan_vptr.cc", "ubsan_vptr", Driver::Gxx, &["-fsanitize=vptr", "-O0"]),
     ("TSAN_RACE", "tsan_race.c", "tsan_race", Driver::Gcc, &["-fsanitize=thread", "-O1", "-pthread"]),
     (
         "MSAN_UNINIT",

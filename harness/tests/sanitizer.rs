@@ -148,6 +148,12 @@ const SCENARIOS: &[Scenario] = &[
         what: "stacks, unsymbolized",
     },
     Scenario {
+        name: "ubsan-vptr",
+        program: Program::Fixture(fixtures::UBSAN_VPTR),
+        env: &[("UBSAN_OPTIONS", "print_stacktrace=1:print_summary=1:report_error_type=1")],
+        what: "g++ -fsanitize=vptr: a memory dump, its caret line and the range's label under it, then the stack",
+    },
+    Scenario {
         name: "tsan-data-race",
         program: Program::Fixture(fixtures::TSAN_RACE),
         env: &[],
@@ -540,6 +546,18 @@ fn check(name: &str, findings: &[Finding]) {
                 assert!(findings.iter().all(|f| f.frames.len() == 1 && f.summary.is_none()));
                 assert!(findings[3].description[0].ends_with(": note: pointer points here"));
             }
+        }
+        "ubsan-vptr" => {
+            // The line naming the range under the caret (`vptr for 'Other'`) is the report's:
+            // the stack and SUMMARY after it are too.
+            let f = only(findings);
+            assert_eq!(
+                (f.sanitizer, f.kind.as_str(), f.end),
+                (Sanitizer::Ubsan, "dynamic-type-mismatch", ReportEnd::Summary)
+            );
+            assert_eq!(at(&f.frames[0]), (Some("call"), Some(marked("ubsan_vptr.cc", "fault"))));
+            assert_eq!(f.frames[1].function.as_deref(), Some("main"));
+            assert_eq!(f.description.last().map(String::as_str), Some("vptr for 'Other'"));
         }
         "tsan-data-race" => {
             let f = only(findings);

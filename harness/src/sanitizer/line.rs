@@ -23,7 +23,9 @@ pub(super) enum Line<'a> {
         rest: &'a str,
         text: &'a str,
     },
-    /// UBSan's `note:` lines, memory dumps and caret lines, which follow its headline.
+    /// UBSan's `note:` lines, memory dumps and caret lines, which follow its headline. (The
+    /// line naming the ranges under a caret line, `vptr for 'Other'`, is told by the parser,
+    /// which knows the line before: on its own it is text like any other.)
     UbsanContinuation(&'a str),
     Blank,
     /// Separators, the shadow-byte dump and legend, `...Sanitizer:DEADLYSIGNAL`, TSan's
@@ -544,7 +546,7 @@ fn is_ubsan_continuation(line: &str, trimmed: &str) -> bool {
         return true;
     }
     if line.starts_with(' ') {
-        if text.bytes().all(|b| b == b'^' || b == b'~' || b == b' ') {
+        if is_ubsan_caret(text) {
             return true;
         }
         let mut tokens = text.split(' ').filter(|t| !t.is_empty()).peekable();
@@ -553,6 +555,12 @@ fn is_ubsan_continuation(line: &str, trimmed: &str) -> bool {
         }
     }
     false
+}
+
+/// UBSan's caret line under a memory dump (`^~~~~~~`, trimmed): the bytes of the ranges it
+/// highlights.
+pub(super) fn is_ubsan_caret(text: &str) -> bool {
+    !text.is_empty() && text.bytes().all(|b| b == b'^' || b == b'~' || b == b' ')
 }
 
 #[cfg(test)]

@@ -78,6 +78,9 @@ pub struct Parser {
     by_order: Option<ByOrder>,
     /// The id of the report that took the last line, when it was a frame.
     frame_owner: Option<u64>,
+    /// The last line was UBSan's caret line (`    ^~~~`) under a memory dump: an indented
+    /// line after it names the ranges (`vptr for 'Other'`) and belongs to the report.
+    after_caret: bool,
 }
 
 #[derive(Debug)]
@@ -161,7 +164,16 @@ impl Parser {
         self.frame_owner = None;
         let mut done = Vec::new();
         let text = prepare(line);
-        let line = line::classify(&text);
+        let mut line = line::classify(&text);
+        if let Line::Text(label) = line {
+            if self.after_caret && text.starts_with(' ') {
+                line = Line::UbsanContinuation(label);
+            }
+        }
+        // Only under a UBSan report's caret: a Python traceback's `    ^^^^` is followed by an
+        // indented `  File ...` line, which stays text.
+        self.after_caret = matches!(line, Line::UbsanContinuation(text) if line::is_ubsan_caret(text))
+            && self.open.iter().any(is_open_ubsan);
         if matches!(line, Line::Text(_) | Line::UbsanContinuation(_)) {
             self.quiet += 1;
         }
@@ -1404,6 +1416,35 @@ Direct leak of 300 byte(s) in 3 object(s) allocated from:
         assert!(found.iter().all(|f| !f.truncated && f.pid.is_none()));
         // Without a stack, the one frame is the location of the runtime error line.
         assert_eq!((found[0].frames[0].file.as_deref(), found[0].frames[0].line), (Some("u.c"), Some(8)));
+    }
+
+    /// `-fsanitize=vptr`: the line naming the range under the caret is the report's, so its
+    /// stack and summary are too; an indented line elsewhere (not under a caret) still ends it.
+    #[test]
+    fn ubsan_range_labels_under_a_caret_belong_to_the_report() {
+        let report = || {
+            format!(
+                "v.cc:19:23: runtime error: member call on address 0x55a9e6639eb0 which does not point to an object of type 'Base'\n\
+                 0x55a9e6639eb0: note: object is of type 'Other'\n\
+                 \x2000 00 00 00  68 bd 8e c0 a9 55 00 00  00 00 00 00 00 00 00 00\n\
+                 \x20             ^~~~~~~~~~~~~~~~~~~~~~~\n\
+                 \x20             vptr for 'Other'\n\
+                 \x20   #0 0x55a9c08e9258 in call /src/v.cc:19\n\
+                 \x20   #1 0x55a9c08e934f in main /src/v.cc:25\n\
+                 \n\
+                 SUMMARY: UndefinedBehaviorSanitizer: dynamic-type-mismatch /src/v.cc:19:23 in \n"
+            )
+        };
+        let found = parse(&report());
+        let summary: Vec<(&str, usize, ReportEnd)> =
+            found.iter().map(|f| (f.kind.as_str(), f.frames.len(), f.end)).collect();
+        assert_eq!(summary, [("dynamic-type-mismatch", 2, ReportEnd::Summary)]);
+        assert_eq!(found[0].description.last().map(String::as_str), Some("vptr for 'Other'"));
+        // The same indented line without the caret before it is other output.
+        let text = report().replace("\x20             ^~~~~~~~~~~~~~~~~~~~~~~\n", "");
+        let found = parse(&text);
+        assert_eq!(found[0].end, ReportEnd::UbsanEnd, "{found:#?}");
+        assert!(!found[0].description.iter().any(|d| d.contains("vptr for")));
     }
 
     #[test]
