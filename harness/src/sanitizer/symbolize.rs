@@ -112,14 +112,18 @@ pub fn symbolize_findings(findings: &mut [Finding], symbolizer: &Symbolizer) {
 /// A `SUMMARY:` line that names its frame as `(module+0xOFFSET)` (the runtime had no
 /// symbolizer, or `symbolize=0`), rewritten as a symbolizing runtime prints it: that frame's
 /// `file:line:column in function` (`SUMMARY: AddressSanitizer: heap-buffer-overflow
-/// /src/m.c:20:5 in overflow`), from the first frame of `frames` at the same module and offset
-/// that now has a function (an inlined call's innermost, as LLVM shows it). `None` when the line
+/// /src/m.c:20:5 in overflow`), from the first frame of `frames` at the same module (the same
+/// file: TSan's frames name it by its base name, its summary by its path) and offset that now
+/// has a function (an inlined call's innermost, as LLVM shows it). `None` when the line
 /// names no such frame or none was symbolized: it stays as the runtime printed it (the log
 /// keeps it so in any case).
 fn symbolized_summary<'a>(summary: &str, mut frames: impl Iterator<Item = &'a ReportFrame>) -> Option<String> {
     let (open, module, offset) = line::first_module_part(summary)?;
-    let frame = frames
-        .find(|f| f.module.as_deref() == Some(module) && f.module_offset == Some(offset) && f.function.is_some())?;
+    let frame = frames.find(|f| {
+        f.module.as_deref().is_some_and(|m| same_module(m, module))
+            && f.module_offset == Some(offset)
+            && f.function.is_some()
+    })?;
     let function = frame.function.as_deref()?;
     let location = match (&frame.file, frame.line, frame.column) {
         (Some(file), Some(line), Some(column)) => format!("{file}:{line}:{column}"),
@@ -129,6 +133,16 @@ fn symbolized_summary<'a>(summary: &str, mut frames: impl Iterator<Item = &'a Re
     // What the runtime printed after the location (` in NAME` from the dynamic symbols) is
     // replaced by the symbolized name.
     Some(format!("{}{location} in {function}", &summary[..open]))
+}
+
+/// Whether a frame's module and a summary's name the same file: the same path, or the same
+/// base name when one of them is a base name (TSan's frames print `tsan_race`, its summary
+/// `/path/to/tsan_race`).
+fn same_module(frame: &str, summary: &str) -> bool {
+    fn base_name(path: &str) -> &str {
+        path.rsplit('/').next().unwrap_or(path)
+    }
+    frame == summary || (!frame.contains('/') || !summary.contains('/')) && base_name(frame) == base_name(summary)
 }
 
 /// Copy a saved sanitizer log from `input` to `output`, replacing every frame line left as
@@ -813,6 +827,32 @@ mod tests {
             symbolized_summary(raw, symtab_only.iter()).as_deref(),
             Some("SUMMARY: AddressSanitizer: heap-buffer-overflow (/tmp/x/_asanext.so+0x25d4) in overflow")
         );
+    }
+
+    /// TSan's frames name the module by its base name, its summary by the full path (and the
+    /// other way round in a log edited by hand): the same file. Different paths are not.
+    #[test]
+    fn a_tsan_summary_names_the_module_its_frames_call_by_base_name() {
+        let frame = |module: &str| ReportFrame {
+            index: 0,
+            address: None,
+            function: Some("bump".to_owned()),
+            file: Some("/src/race.c".to_owned()),
+            line: Some(10),
+            column: Some(12),
+            module: Some(module.to_owned()),
+            module_offset: Some(0xd0194),
+            build_id: None,
+            inlined: false,
+        };
+        let raw = "SUMMARY: ThreadSanitizer: data race (/tmp/q/tsan-race+0xd0194) (BuildId: 58eb3cc0)";
+        let symbolized = Some("SUMMARY: ThreadSanitizer: data race /src/race.c:10:12 in bump");
+        assert_eq!(symbolized_summary(raw, [frame("tsan-race")].iter()).as_deref(), symbolized);
+        assert_eq!(symbolized_summary(raw, [frame("/tmp/q/tsan-race")].iter()).as_deref(), symbolized);
+        assert_eq!(symbolized_summary(raw, [frame("/elsewhere/tsan-race")].iter()), None);
+        assert_eq!(symbolized_summary(raw, [frame("tsan")].iter()), None);
+        let bare = "SUMMARY: ThreadSanitizer: data race (tsan-race+0xd0194)";
+        assert_eq!(symbolized_summary(bare, [frame("/tmp/q/tsan-race")].iter()).as_deref(), symbolized);
     }
     use super::*;
 
