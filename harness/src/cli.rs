@@ -166,7 +166,14 @@ pub enum Action {
     /// replaced by its symbolized frames, inlined ones included, as asan_symbolize.py does.
     /// Other lines pass through unchanged; a GitHub Actions timestamp before a line
     /// (`2024-05-01T12:00:00.1234567Z `) is kept, and a note on stderr says when no frame line
-    /// was found. The ELF files the frames name must be present on this machine.
+    /// was found (bare carriage-return line ends are not line ends: `tr '\r' '\n'` first). The
+    /// ELF files the frames name must be present on this machine; a frame whose
+    /// `(BuildId: ...)` is not the file's (rebuilt since) is left as it was, which needs a log
+    /// with build IDs (clang's runtimes print them, gcc 12's do not).
+    ///
+    /// Separate debug files are looked for under /usr/lib/debug: by build ID
+    /// (`.build-id/xx/rest.debug`) and by `.gnu_debuglink` (next to the file, in its `.debug/`,
+    /// and under /usr/lib/debug/<the file's directory>/).
     ///
     /// `leakcheck symbolize --exe FILE`: read addresses of FILE (hex, one per line, 0x
     /// optional; ELF virtual addresses, i.e. runtime address minus load bias) from standard

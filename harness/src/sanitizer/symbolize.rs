@@ -183,9 +183,13 @@ pub fn symbolize_log(
     let mut held: Vec<Vec<u8>> = Vec::new();
     let mut held_bytes = 0;
     let mut buffer = Vec::new();
+    // A carriage return inside a line: a log whose lines end in bare CRs is one line here.
+    let mut bare_cr = false;
     loop {
         buffer.clear();
-        match read_line(&mut input, &mut buffer)? {
+        let read = read_line(&mut input, &mut buffer)?;
+        bare_cr |= strip_ending(&buffer).contains(&b'\r');
+        match read {
             ReadLine::End => break,
             ReadLine::TooLong => {
                 log.release(&mut held, &mut output)?;
@@ -219,9 +223,16 @@ pub fn symbolize_log(
     log.release(&mut held, &mut output)?;
     output.flush()?;
     if log.frame_lines == 0 {
-        log.notes.push(String::from(
+        let mut note = String::from(
             "no stack frame line (`#N 0x... (module+0x...)`, `#N 0x... in function file:line`) found in the input; it was copied unchanged",
-        ));
+        );
+        if bare_cr {
+            note.push_str(
+                " (its lines end in bare carriage returns, \\r, which are not read as line ends: \
+                 `tr '\\r' '\\n' < LOG` first)",
+            );
+        }
+        log.notes.push(note);
     }
     Ok(log.notes)
 }
@@ -666,7 +677,8 @@ fn improves(frame: &ReportFrame, symbolized: &[Frame]) -> bool {
         || (frame.file.is_none() && symbolized.iter().any(|f| f.file.is_some()))
 }
 
-/// One report frame -> the symbolizer's frames, numbered from `index + shift`.
+/// One report frame -> the symbolizer's frames, numbered from `index + shift`, their files
+/// as the runtime prints them.
 fn expand(frame: &ReportFrame, symbolized: &[Frame], shift: u32) -> Vec<ReportFrame> {
     let last = symbolized.len().saturating_sub(1);
     symbolized
@@ -677,7 +689,9 @@ fn expand(frame: &ReportFrame, symbolized: &[Frame], shift: u32) -> Vec<ReportFr
             address: frame.address,
             // The runtime's own name (from the dynamic symbol table) beats none.
             function: s.function.clone().or_else(|| if i == last { frame.function.clone() } else { None }),
-            file: s.file.clone(),
+            // sanitizer_common prints a source path without its leading `./` (StripPathPrefix;
+            // glibc's DWARF says `./csu/../csu/libc-start.c`), llvm-symbolizer with it.
+            file: s.file.as_deref().map(|file| file.strip_prefix("./").unwrap_or(file).to_owned()),
             line: s.line,
             column: s.column,
             module: frame.module.clone(),
@@ -827,6 +841,26 @@ mod tests {
             symbolized_summary(raw, symtab_only.iter()).as_deref(),
             Some("SUMMARY: AddressSanitizer: heap-buffer-overflow (/tmp/x/_asanext.so+0x25d4) in overflow")
         );
+    }
+
+    /// A relative DWARF path loses its leading `./`, as sanitizer_common prints it (the runtime
+    /// with llvm-symbolizer: `__libc_start_main csu/../csu/libc-start.c:360:3`).
+    #[test]
+    fn relative_paths_lose_their_leading_dot_slash() {
+        let raw = raw_frame(Some(0x7f97_f924_5304), "/lib/x86_64-linux-gnu/libc.so.6", 0x27304);
+        let symbolized = |file: &str| Frame {
+            function: Some("__libc_start_main".to_owned()),
+            file: Some(file.to_owned()),
+            line: Some(360),
+            column: Some(3),
+            module: "/lib/x86_64-linux-gnu/libc.so.6".to_owned(),
+            address: 0x27304,
+            inlined: false,
+        };
+        let files = |file: &str| expand(&raw, &[symbolized(file)], 0)[0].file.clone();
+        assert_eq!(files("./csu/../csu/libc-start.c").as_deref(), Some("csu/../csu/libc-start.c"));
+        assert_eq!(files("../csu/libc-start.c").as_deref(), Some("../csu/libc-start.c"));
+        assert_eq!(files("/src/csu/libc-start.c").as_deref(), Some("/src/csu/libc-start.c"));
     }
 
     /// TSan's frames name the module by its base name, its summary by the full path (and the
@@ -1031,6 +1065,12 @@ mod tests {
         assert_eq!(none.len(), 1, "{none:?}");
         assert!(none[0].starts_with("no stack frame line"), "{none:?}");
         assert_eq!(notes(b"").len(), 1);
+        assert!(!none[0].contains("carriage"), "{none:?}");
+        // Bare CR line endings (QA's log): the note says why nothing was found.
+        let cr = notes(b"==1==ERROR: AddressSanitizer: SEGV\r    #0 0x55f8  (/x+0x11f8)\r\rSUMMARY: x\r");
+        assert!(cr.len() == 1 && cr[0].contains("bare carriage returns") && cr[0].contains("tr '\\r' '\\n'"), "{cr:?}");
+        // CRLF endings are line ends.
+        assert_eq!(notes(b"    #0 0x55f8 in main /src/x.c:5:3\r\n"), Vec::<String>::new());
         assert_eq!(notes(b"    #0 0x55f8 in main /src/x.c:5:3\n"), Vec::<String>::new());
         assert_eq!(notes(b"2024-05-01T12:00:00.1234567Z     #0 0x55f8 in main /src/x.c:5:3\n"), Vec::<String>::new());
         assert_eq!(notes(b"    #3 0x7ffd6eaa872f  ([stack]+0x1e72f)\n"), Vec::<String>::new());
