@@ -1422,26 +1422,22 @@ Direct leak of 300 byte(s) in 3 object(s) allocated from:
     /// stack and summary are too; an indented line elsewhere (not under a caret) still ends it.
     #[test]
     fn ubsan_range_labels_under_a_caret_belong_to_the_report() {
-        let report = || {
-            format!(
-                "v.cc:19:23: runtime error: member call on address 0x55a9e6639eb0 which does not point to an object of type 'Base'\n\
-                 0x55a9e6639eb0: note: object is of type 'Other'\n\
-                 \x2000 00 00 00  68 bd 8e c0 a9 55 00 00  00 00 00 00 00 00 00 00\n\
-                 \x20             ^~~~~~~~~~~~~~~~~~~~~~~\n\
-                 \x20             vptr for 'Other'\n\
-                 \x20   #0 0x55a9c08e9258 in call /src/v.cc:19\n\
-                 \x20   #1 0x55a9c08e934f in main /src/v.cc:25\n\
-                 \n\
-                 SUMMARY: UndefinedBehaviorSanitizer: dynamic-type-mismatch /src/v.cc:19:23 in \n"
-            )
-        };
-        let found = parse(&report());
+        let report = "v.cc:19:23: runtime error: member call on address 0x55a9e6639eb0 which does not point to an object of type 'Base'\n\
+             0x55a9e6639eb0: note: object is of type 'Other'\n\
+             \x2000 00 00 00  68 bd 8e c0 a9 55 00 00  00 00 00 00 00 00 00 00\n\
+             \x20             ^~~~~~~~~~~~~~~~~~~~~~~\n\
+             \x20             vptr for 'Other'\n\
+             \x20   #0 0x55a9c08e9258 in call /src/v.cc:19\n\
+             \x20   #1 0x55a9c08e934f in main /src/v.cc:25\n\
+             \n\
+             SUMMARY: UndefinedBehaviorSanitizer: dynamic-type-mismatch /src/v.cc:19:23 in \n";
+        let found = parse(report);
         let summary: Vec<(&str, usize, ReportEnd)> =
             found.iter().map(|f| (f.kind.as_str(), f.frames.len(), f.end)).collect();
         assert_eq!(summary, [("dynamic-type-mismatch", 2, ReportEnd::Summary)]);
         assert_eq!(found[0].description.last().map(String::as_str), Some("vptr for 'Other'"));
         // The same indented line without the caret before it is other output.
-        let text = report().replace("\x20             ^~~~~~~~~~~~~~~~~~~~~~~\n", "");
+        let text = report.replace("\x20             ^~~~~~~~~~~~~~~~~~~~~~~\n", "");
         let found = parse(&text);
         assert_eq!(found[0].end, ReportEnd::UbsanEnd, "{found:#?}");
         assert!(!found[0].description.iter().any(|d| d.contains("vptr for")));
