@@ -18,10 +18,15 @@
 //! Signals arrive through a `signalfd`, so the loop is a single `poll(2)`. Knows nothing of
 //! report formats.
 //!
-//! The two pipes keep no order between them. What the child wrote to both between two turns of
-//! the loop reaches the sink in the order inotify saw the writes (see `WriteOrder`) or, when
-//! that order is unclear, merged section by section as the sink delimits them (see
-//! `merge_batches`).
+//! When our stdout and stderr are the same file (a terminal, one pipe or file after `2>&1`: see
+//! [`Pipes`]), the child gets one pipe for both, its fd 2 a duplicate of its fd 1, as a plain
+//! `2>&1` gives it: its bytes then reach our stdout, the log and the sink in the order it wrote
+//! them, each line as [`Stream::Stdout`]. Otherwise it gets two pipes, and they keep no order
+//! between them: what the child wrote to both between two turns of the loop reaches the sink in
+//! the order inotify saw the writes (see `WriteOrder`) or, when that order is unclear, merged
+//! section by section as the sink delimits them (see `merge_batches`). inotify's events can lag
+//! the bytes (a write's bytes are readable before its event is queued), so this order is a
+//! close guess, not a guarantee.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
@@ -53,7 +58,8 @@ pub enum Stream {
 
 /// Consumes the child's output, line by line, as it arrives.
 pub trait OutputSink {
-    /// One line, without its newline (a final unterminated line is passed too).
+    /// One line, without its newline (a final unterminated line is passed too). With one pipe
+    /// for both streams ([`Pipes::Shared`]) every line is [`Stream::Stdout`]'s.
     fn line(&mut self, stream: Stream, line: &[u8]);
 
     /// Whether `line` of `stream` starts a section of the output (for regrtest: a test's own
@@ -154,7 +160,8 @@ pub struct Supervised {
     /// Problems with our own outputs (e.g. stdout closed); the log still has everything.
     pub output_errors: Vec<String>,
     /// The command's stdout and stderr ended in the middle of a line: whatever leakcheck writes
-    /// there next starts with a newline, so that it stays a line of its own.
+    /// there next starts with a newline, so that it stays a line of its own. With one pipe for
+    /// both ([`Pipes::Shared`]), both are that pipe's.
     pub ends_mid_line: [bool; 2],
 }
 
@@ -189,16 +196,45 @@ pub enum SuperviseError {
     Log(#[source] io::Error),
 }
 
+/// Which pipes the child writes its stdout and stderr to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pipes {
+    /// One pipe each, mirrored to our fd 1 and fd 2: the order between them is reconstructed.
+    Separate,
+    /// One pipe for both (the child's fd 2 a duplicate of its fd 1), mirrored to our fd 1: the
+    /// order is the child's. Its lines reach the sink as [`Stream::Stdout`].
+    Shared,
+}
+
+impl Pipes {
+    /// [`Pipes::Shared`] when our fd 1 and fd 2 are open on the same file (same device and
+    /// inode: one terminal, one pipe, one file, as after `2>&1` or with a buildbot step's PTY),
+    /// where the child's two streams would have been one for it too; else [`Pipes::Separate`].
+    pub fn for_our_outputs() -> Self {
+        if same_file(1, 2) {
+            Pipes::Shared
+        } else {
+            Pipes::Separate
+        }
+    }
+}
+
 const FORWARDED: [Signal; 4] = [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP, Signal::SIGQUIT];
 
-/// Run `cmd` (already set up by `launch`, in its own process group) to the end. The command gets
-/// SIGKILL if the calling thread exits first (see `die_with`): call it from a thread that lives
-/// until it returns.
-pub fn run(
+/// Run `cmd` (already set up by `launch`, in its own process group) to the end, with the pipes
+/// [`Pipes::for_our_outputs`] chooses. The command gets SIGKILL if the calling thread exits
+/// first (see `die_with`): call it from a thread that lives until it returns.
+pub fn run(cmd: Command, grace: Duration, log: File, sink: &mut dyn OutputSink) -> Result<Supervised, SuperviseError> {
+    run_with(cmd, grace, log, sink, Pipes::for_our_outputs())
+}
+
+/// [`run`], with the child's stdout and stderr going to `pipes`.
+pub fn run_with(
     mut cmd: Command,
     grace: Duration,
     log: File,
     sink: &mut dyn OutputSink,
+    pipes: Pipes,
 ) -> Result<Supervised, SuperviseError> {
     let program = cmd.get_program().to_string_lossy().into_owned();
     become_subreaper()?;
@@ -225,9 +261,23 @@ pub fn run(
         nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
             .map_err(|source| SuperviseError::Os { what: "creating a pipe", source })
     };
-    let ((stdout, stdout_write), (stderr, stderr_write)) = (pipe()?, pipe()?);
-    cmd.stdout(Stdio::from(stdout_write)).stderr(Stdio::from(stderr_write));
-    let order = WriteOrder::watch([stdout.as_fd(), stderr.as_fd()]);
+    let (reads, order) = match pipes {
+        Pipes::Separate => {
+            let ((stdout, stdout_write), (stderr, stderr_write)) = (pipe()?, pipe()?);
+            cmd.stdout(Stdio::from(stdout_write)).stderr(Stdio::from(stderr_write));
+            let order = WriteOrder::watch([stdout.as_fd(), stderr.as_fd()]);
+            (vec![Pipe::new(stdout, Stream::Stdout, 1), Pipe::new(stderr, Stream::Stderr, 2)], order)
+        }
+        Pipes::Shared => {
+            // As `2>&1`: fd 2 shares fd 1's open file description.
+            let (both, write) = pipe()?;
+            let second = write
+                .try_clone()
+                .map_err(|_| SuperviseError::Os { what: "duplicating a pipe", source: Errno::last() })?;
+            cmd.stdout(Stdio::from(write)).stderr(Stdio::from(second));
+            (vec![Pipe::new(both, Stream::Stdout, 1)], None)
+        }
+    };
     let leakcheck = nix::unistd::getpid();
     // SAFETY: the closure only calls pthread_sigmask, prctl and getppid, which are
     // async-signal-safe, between fork and exec; it allocates nothing and touches no lock.
@@ -247,7 +297,7 @@ pub fn run(
             return Err(spawn_error(program, source));
         }
     };
-    let result = Loop::new(&mut child, grace, log, signals, [stdout, stderr], order).run(sink);
+    let result = Loop::new(&mut child, grace, log, signals, reads, order).run(sink);
     let _ = previous.thread_set_mask();
     result
 }
@@ -339,8 +389,10 @@ struct Loop<'a> {
     grace: Duration,
     log: BufWriter<File>,
     signals: SignalFd,
-    pipes: [Pipe; 2],
-    /// None when inotify could not watch the pipes: batches are then merged by sections only.
+    /// stdout's and stderr's, or one for both (see [`Pipes`]).
+    pipes: Vec<Pipe>,
+    /// None when inotify could not watch the pipes (batches are then merged by sections only),
+    /// or with one pipe.
     order: Option<WriteOrder>,
     exit: Option<ChildExit>,
     interrupted_by: Option<Signal>,
@@ -398,11 +450,10 @@ impl<'a> Loop<'a> {
         grace: Duration,
         log: File,
         signals: SignalFd,
-        [stdout, stderr]: [OwnedFd; 2],
+        pipes: Vec<Pipe>,
         order: Option<WriteOrder>,
     ) -> Self {
         let pgid = Pid::from_raw(child.id() as i32);
-        let pipes = [Pipe::new(stdout, Stream::Stdout, 1), Pipe::new(stderr, Stream::Stderr, 2)];
         Self {
             child,
             pgid,
@@ -556,7 +607,7 @@ impl<'a> Loop<'a> {
             killed: self.killed,
             leftovers: self.leftovers,
             output_errors: self.output_errors,
-            ends_mid_line: [self.pipes[0].mid_line, self.pipes[1].mid_line],
+            ends_mid_line: [self.pipes[0].mid_line, self.pipes[self.pipes.len() - 1].mid_line],
         })
     }
 
@@ -673,6 +724,7 @@ impl<'a> Loop<'a> {
 
     /// Copy `chunk` to our own stdout or stderr; the first error stops the copying for good.
     fn mirror(&mut self, index: usize, chunk: &[u8]) -> io::Result<()> {
+        let both = self.pipes.len() == 1;
         let pipe = &mut self.pipes[index];
         if let Some(&last) = chunk.last() {
             pipe.mid_line = last != b'\n';
@@ -685,7 +737,8 @@ impl<'a> Loop<'a> {
             } else {
                 ""
             };
-            self.output_errors.push(format!("writing the command's {:?} to our fd {fd}: {err}{what}", pipe.stream));
+            let stream = if both { "stdout and stderr".to_owned() } else { format!("{:?}", pipe.stream) };
+            self.output_errors.push(format!("writing the command's {stream} to our fd {fd}: {err}{what}"));
         })
     }
 
@@ -790,8 +843,12 @@ impl<'a> Loop<'a> {
     /// the pipes, mirrors and writes in one thread: nothing the command writes can land inside
     /// them.
     fn say(&mut self, text: &str) {
-        let Some(fd) = self.pipes[1].mirror else { return };
-        let mid_line = self.pipes[1].mid_line || self.shared_output && self.pipes[0].mid_line;
+        // stderr's pipe, or the one pipe for both (mirrored to fd 1, the same file as fd 2).
+        let last = self.pipes.len() - 1;
+        if self.pipes[last].mirror.is_none() {
+            return;
+        }
+        let mid_line = self.pipes[last].mid_line || self.shared_output && self.pipes[0].mid_line;
         let mut bytes = Vec::with_capacity(text.len() + 1);
         if mid_line {
             bytes.push(b'\n');
@@ -800,8 +857,8 @@ impl<'a> Loop<'a> {
         if !bytes.ends_with(b"\n") {
             bytes.push(b'\n');
         }
-        if write_all_fd(fd, &bytes).is_ok() {
-            self.pipes[1].mid_line = false;
+        if write_all_fd(2, &bytes).is_ok() {
+            self.pipes[last].mid_line = false;
             if self.shared_output {
                 self.pipes[0].mid_line = false;
             }

@@ -80,7 +80,8 @@ fn lines_of_both_pipes_reach_the_sink_in_the_order_they_were_written() {
     cmd.args(["-c", script, "sh"]).arg(dir.path()).process_group(0);
     let log = File::create(dir.path().join("log")).unwrap();
     let mut sink = TurnTaking { dir: dir.path().to_owned(), lines: Vec::new() };
-    let supervised = supervise::run(cmd, Duration::from_secs(5), log, &mut sink).expect("supervised");
+    let supervised = supervise::run_with(cmd, Duration::from_secs(5), log, &mut sink, supervise::Pipes::Separate)
+        .expect("supervised");
     assert_eq!(supervised.exit, supervise::ChildExit::Exited(0));
 
     let expected = [

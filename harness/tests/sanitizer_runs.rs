@@ -64,6 +64,27 @@ fn recoverable_errors_are_findings_of_their_tests_at_the_fixture_lines() {
     let dir = sanitizer_testdir();
     let argv = regrtest(dir.path(), &[], &["test_asanext", "test_asanext_signed_overflow", "test_balanced"]);
     let run = leakcheck_in(None, &["--sanitizer", "asan"], &as_strs(&argv), &[("ASAN_OPTIONS", "halt_on_error=0")]);
+    check_recoverable_errors(&run);
+}
+
+/// As [`recoverable_errors_are_findings_of_their_tests_at_the_fixture_lines`], with leakcheck's
+/// stdout and stderr one file (`2>&1`): the reports come on the command's one pipe for both.
+#[test]
+fn recoverable_errors_on_one_pipe_for_stdout_and_stderr_are_findings_of_their_tests() {
+    let dir = sanitizer_testdir();
+    let argv = regrtest(dir.path(), &[], &["test_asanext", "test_asanext_signed_overflow", "test_balanced"]);
+    let run = common::leakcheck_into_one_file(
+        &["--sanitizer", "asan"],
+        &as_strs(&argv),
+        &[("ASAN_OPTIONS", "halt_on_error=0")],
+    );
+    check_recoverable_errors(&run);
+    let log = run.log();
+    assert!(String::from_utf8_lossy(&log).contains("ERROR: AddressSanitizer: heap-buffer-overflow"));
+    assert!(common::without_leakchecks_lines(&run.stdout) == log, "the log is the command's output:\n{}", run.stderr);
+}
+
+fn check_recoverable_errors(run: &common::Run) {
     assert_eq!(run.code(), Some(103), "{}", run.stderr);
     let report = run.json();
     assert!(report["sanitizer"]["preloaded"][0].as_str().unwrap().contains("libasan"), "{}", report["sanitizer"]);

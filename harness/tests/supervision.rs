@@ -356,6 +356,63 @@ os.kill(leakcheck, signal.SIGCONT)
     }
 }
 
+/// With leakcheck's stdout and stderr one file (`2>&1`), the command's two streams are one pipe,
+/// as `2>&1` gives the command without leakcheck: the file and the log have its bytes in the
+/// order it wrote them, every time, however short and close together its writes are.
+#[test]
+fn with_stdout_and_stderr_one_file_the_commands_writes_keep_their_order() {
+    // Pieces of lines on stdout, their ends on stderr, and whole lines on each, back to back.
+    let child = r#"
+import os
+for i in range(300):
+    os.write(1, b"o%d " % i)
+    os.write(2, b"e%d\n" % i)
+    os.write(2, b"E%d\n" % i)
+    os.write(1, b"O%d\n" % i)
+"#;
+    let work = tempfile::tempdir().unwrap();
+    let plain = work.path().join("plain");
+    let status = Command::new("sh")
+        .args(["-c", r#"exec "$0" -c "$1" >"$2" 2>&1"#, "python3", child])
+        .arg(&plain)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let plain = std::fs::read(plain).unwrap();
+    assert_eq!(plain.len(), (0..300).map(|i| format!("o{i} e{i}\nE{i}\nO{i}\n").len()).sum::<usize>());
+    for round in 0..10 {
+        let run = leakcheck_into_one_file(&[], &["python3", "-c", child], &[]);
+        assert_eq!(run.code(), Some(0), "{}", run.stderr);
+        let got = without_leakchecks_lines(&run.stdout);
+        assert!(got == plain, "run {round}: the output differs from the plain run's:\n{}", run.stderr);
+        assert!(std::fs::read(run.work.path().join("log")).unwrap() == plain, "run {round}: the log differs");
+    }
+}
+
+/// Sanitizer reports and regrtest's lines on the one pipe are parsed as on two: the UBSan error
+/// written between two tests' lines goes to the test whose lines it follows.
+#[test]
+fn with_stdout_and_stderr_one_file_a_sanitizer_report_goes_with_its_test() {
+    let child = r#"
+import os
+os.write(1, b"0:00:00 load avg: 0.00 [1/2] test_first\n")
+os.write(2, b"beginning 6 repetitions\n123456\n")
+os.write(2, b"fixture.c:5:3: runtime error: signed integer overflow: 2147483647 + 1 cannot be represented in type 'int'\n")
+os.write(1, b"0:00:01 load avg: 0.00 [2/2] test_second\n")
+os.write(2, b"beginning 6 repetitions\n123456\n")
+"#;
+    let run = leakcheck_into_one_file(&["--sanitizer", "none"], &["python3", "-c", child], &[]);
+    assert_eq!(run.code(), Some(103), "a finding: {}", run.stderr);
+    let findings = run.json()["sanitizer_findings"].as_array().cloned().unwrap_or_default();
+    assert_eq!(findings.len(), 1, "{findings:?}");
+    assert_eq!(findings[0]["kind"], "signed-integer-overflow");
+    assert_eq!(findings[0]["test"], "test_first", "{:#}", findings[0]);
+    for name in ["test_first", "test_second"] {
+        let test = run.test(name);
+        assert!(test["notes"].to_string().contains("the shim took no measurement"), "{test}");
+    }
+}
+
 /// `pidfd_open(2)`: a descriptor that polls readable once `pid` has exited, whoever its
 /// parent is, and that names that process only, whatever pid is reused later.
 fn pidfd_open(pid: i32) -> std::os::fd::OwnedFd {

@@ -144,6 +144,46 @@ pub fn leakcheck_wrapped(
     Run { status, stdout, stderr, json, work }
 }
 
+/// `leakcheck --json WORK/report.json --log WORK/log [extra...] -- command... >WORK/out 2>&1`,
+/// in WORK with `env`: its stdout and stderr one file, as in a CI log. The run, with the file's
+/// bytes as `stdout` (and, lossily, `stderr`).
+pub fn leakcheck_into_one_file(extra: &[&str], command: &[&str], env: &[(&str, &str)]) -> Run {
+    let work = tempfile::tempdir().unwrap();
+    let out = std::fs::File::create(work.path().join("out")).unwrap();
+    let err = out.try_clone().unwrap();
+    let mut child = KillOnDrop(
+        Command::new(LEAKCHECK)
+            .arg("--json")
+            .arg(work.path().join("report.json"))
+            .arg("--log")
+            .arg(work.path().join("log"))
+            .args(extra)
+            .arg("--")
+            .args(command)
+            .current_dir(work.path())
+            .envs(env.iter().copied())
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .spawn()
+            .unwrap(),
+    );
+    let status = wait_with_limit(&mut child, Duration::from_secs(120));
+    let stdout = std::fs::read(work.path().join("out")).unwrap();
+    let json = std::fs::read(work.path().join("report.json")).ok().map(|b| serde_json::from_slice(&b).unwrap());
+    Run { status, stderr: String::from_utf8_lossy(&stdout).into_owned(), stdout, json, work }
+}
+
+/// Without leakcheck's own lines (`leakcheck: ...`, each on a line of its own).
+pub fn without_leakchecks_lines(output: &[u8]) -> Vec<u8> {
+    output
+        .split_inclusive(|&b| b == b'\n')
+        .filter(|line| !line.starts_with(b"leakcheck: "))
+        .flatten()
+        .copied()
+        .collect()
+}
+
 /// `python [flags...] -m test -R 3:3 --testdir DIR [tests...]` as an argv: `flags` are the
 /// interpreter's (`-E`, `-X dev`), regrtest's own options go in `tests` (`-q`, `-w`).
 pub fn regrtest_argv<'a>(testdir: &'a Path, flags: &[&'a str], tests: &[&'a str]) -> Vec<String> {
