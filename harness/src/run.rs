@@ -44,6 +44,9 @@ struct Sink<'a> {
     worker_thread: WorkerThreadFailure,
     /// Our stderr gets colour (see `report::colour`): for a hang's text printed when it is found.
     colour: bool,
+    /// A dynamically linked ASAN runtime aborted because it was not first in the initial
+    /// library list (`==PID==ASan runtime does not come first ...`).
+    asan_not_first: bool,
 }
 
 impl OutputSink for Sink<'_> {
@@ -52,6 +55,10 @@ impl OutputSink for Sink<'_> {
         self.worker_thread.line(line);
         self.sanitizer.line(line, self.parser.output_owner());
         self.hangs.output(line, std::time::Instant::now());
+        if !self.asan_not_first && line.starts_with(b"==") {
+            let rest = line[2..].iter().position(|&b| b == b'=').map_or(&[][..], |at| &line[2 + at..]);
+            self.asan_not_first = rest.strip_prefix(b"==").is_some_and(|r| r.starts_with(sanitizers::ASAN_NOT_FIRST));
+        }
     }
 
     /// A test's announcement, a re-run's header and the summary (stdout) always start a
@@ -250,6 +257,12 @@ impl<'a> SanitizerFindings<'a> {
     }
 }
 
+/// The warning when an ASAN program of the run aborted because its runtime was not first.
+const ASAN_NOT_FIRST_WARNING: &str = "an ASAN program aborted with 'ASan runtime does not come first in initial \
+     library list': a library (the shim, or one in LD_PRELOAD) was loaded before its dynamically linked libasan, and \
+     ASAN_OPTIONS has verify_asan_link_order=1 (leakcheck sets it to 0 when it preloads the shim, unless you set it) \
+     or the shim is not preloaded; run with `--sanitizer asan` to have libasan preloaded first";
+
 /// Messages leakcheck prints while the command runs (the caller prefixes and prints them).
 pub type Notify<'a> = &'a mut dyn FnMut(&str);
 
@@ -266,8 +279,11 @@ pub fn execute(config: &Config, notify: Notify<'_>) -> anyhow::Result<RunOutcome
     let run_dir = RunDir::create(config.run_dir.as_deref()).context("setting up the run")?;
     let program = sanitizers::resolve_program(&config.command[0], std::env::var_os("PATH").as_deref())
         .unwrap_or_else(|| config.command[0].clone().into());
-    let sanitizer_plan = sanitizers::plan(config.sanitizer, &program, |name| std::env::var_os(name));
+    let mut sanitizer_plan = sanitizers::plan(config.sanitizer, &program, |name| std::env::var_os(name));
     let shim_wanted = config.shim && sanitizer_plan.shim;
+    if shim_wanted {
+        sanitizer_plan.shim_preloaded(|name| std::env::var_os(name));
+    }
     let log_path = config.log.clone().unwrap_or_else(|| run_dir.path().join("output.log"));
     let (log, shim) = match set_up(&run_dir, &log_path, shim_wanted) {
         Ok(set) => set,
@@ -306,6 +322,7 @@ pub fn execute(config: &Config, notify: Notify<'_>) -> anyhow::Result<RunOutcome
         sanitizer: SanitizerFindings::new(&symbolizer),
         worker_thread: WorkerThreadFailure::default(),
         colour: crate::report::colour::wanted(),
+        asan_not_first: false,
     };
     let started = std::time::SystemTime::now();
     let supervised = supervise::run(cmd, config.grace, log, &mut sink);
@@ -389,6 +406,9 @@ pub fn execute(config: &Config, notify: Notify<'_>) -> anyhow::Result<RunOutcome
     sink.sanitizer.add_from_files(logged);
     add_findings(&mut report, sink.sanitizer.finish());
     add_symbolizer_notes(&mut report, &symbolizer);
+    if sink.asan_not_first {
+        report.warnings.push(ASAN_NOT_FIRST_WARNING.into());
+    }
     let exit_code = exit_code(&supervised, &report);
     report.status.leakcheck_exit_code = exit_code;
     Ok(RunOutcome { report, exit_code, ends_mid_line: supervised.ends_mid_line })

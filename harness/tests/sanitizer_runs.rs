@@ -314,7 +314,7 @@ fn clangs_asan_and_ubsan_in_one_program_are_both_detected() {
     assert_eq!(
         report["sanitizer"]["options"],
         json!({
-            "ASAN_OPTIONS": "detect_leaks=0:allocator_may_return_null=1:handle_segv=0",
+            "ASAN_OPTIONS": "detect_leaks=0:allocator_may_return_null=1:handle_segv=0:verify_asan_link_order=0",
             "UBSAN_OPTIONS": "report_error_type=1:print_stacktrace=1",
         })
     );
@@ -338,6 +338,53 @@ fn clangs_asan_and_ubsan_in_one_program_are_both_detected() {
     // The bad index is UBSan's and, as the array is on the stack, ASAN's, which ends the run.
     assert_eq!(find(report, "stack-buffer-overflow")["sanitizer"], "asan");
     assert_eq!(run.code(), Some(103), "{}", run.stderr);
+}
+
+/// A gcc ASAN program the command starts (not argv[0], which detection reads) finds the shim
+/// ahead of its dynamically linked libasan: leakcheck's `verify_asan_link_order=0` lets it
+/// run. When the user turns the check back on, the runtime's abort is recognised and the
+/// warning names `--sanitizer asan`.
+#[test]
+fn an_asan_program_the_command_starts_runs_behind_the_shim() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let source = dir.path().join("asanprog.c");
+    std::fs::write(
+        &source,
+        "#include <stdio.h>\n#include <stdlib.h>\n\
+         int main(void) { char *p = malloc(4); p[0] = 1; printf(\"asan ok %d\\n\", p[0]); free(p); return 0; }\n",
+    )
+    .unwrap();
+    let program = dir.path().join("asanprog");
+    let status =
+        std::process::Command::new("gcc").args(["-fsanitize=address", "-g", "-o"]).arg(&program).arg(&source).status();
+    assert!(status.expect("running gcc").success(), "gcc -fsanitize=address");
+    let program = program.to_string_lossy().into_owned();
+    let run = leakcheck_in(None, &[], &["bash", "-c", &program], &[]);
+    assert_eq!(run.code(), Some(0), "{}", run.stderr);
+    assert_eq!(String::from_utf8_lossy(&run.stdout), "asan ok 1\n", "{}", run.stderr);
+    let report = run.json();
+    assert_eq!(report["sanitizer"]["options"], json!({"ASAN_OPTIONS": "verify_asan_link_order=0"}));
+    assert_eq!(report["warnings"], json!([]), "{}", run.stderr);
+    assert!(report["shim"]["enabled"].as_bool().unwrap());
+
+    let run = leakcheck_in(None, &[], &["bash", "-c", &program], &[("ASAN_OPTIONS", "verify_asan_link_order=1")]);
+    assert_ne!(run.code(), Some(0), "{}", run.stderr);
+    let report = run.json();
+    assert_eq!(report["sanitizer"]["options"], json!({"ASAN_OPTIONS": "verify_asan_link_order=1"}));
+    let warnings = report["warnings"].as_array().unwrap();
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.as_str().unwrap().contains("does not come first")
+                && w.as_str().unwrap().contains("--sanitizer asan")),
+        "{warnings:?}"
+    );
+    assert!(run.stderr.contains("leakcheck: warning: an ASAN program aborted"), "{}", run.stderr);
+
+    // --no-shim: nothing preloaded, nothing set.
+    let run = leakcheck_in(None, &["--no-shim"], &["bash", "-c", &program], &[]);
+    assert_eq!(run.code(), Some(0), "{}", run.stderr);
+    assert_eq!(run.json()["sanitizer"]["options"], json!({}));
 }
 
 /// The debug CPython 3.13 `scripts/build-python313-debug.sh` builds (`$LEAKCHECK_PYTHON313`).

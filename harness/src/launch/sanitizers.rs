@@ -24,6 +24,15 @@
 //!   ASAN aborts ("ASan runtime does not come first"): it is put before everything, the shim
 //!   last. With `--sanitizer asan` on an uninstrumented interpreter, gcc's libasan is preloaded so
 //!   that instrumented extension modules can load.
+//! - `verify_asan_link_order=0` in `ASAN_OPTIONS` whenever the shim is preloaded and libasan is
+//!   not preloaded before it ([`Plan::shim_preloaded`]): detection reads `argv[0]` only, and a
+//!   gcc ASAN program the command starts (`make` running an ASAN CPython, `bash -c ./prog`) finds
+//!   the shim ahead of its dynamically linked libasan and would abort with "ASan runtime does not
+//!   come first in initial library list". In gcc 12's libasan (and compiler-rt) the option is
+//!   read by `AsanCheckDynamicRTPrereqs` alone, which does that check and nothing else; the shim
+//!   defines no dynamic symbol (`nm -D --defined-only` lists none), so it interposes nothing the
+//!   runtime intercepts, and ASAN initializes from the program's `.preinit_array`, before the
+//!   shim's constructor runs.
 //! - MSAN: the shim is not instrumented, and MSAN reports reads of memory that uninstrumented
 //!   code wrote: the shim stays out (no domain counts), and the report says so.
 //!
@@ -254,6 +263,35 @@ pub struct Plan {
     /// Whether the counting shim may be preloaded.
     pub shim: bool,
     pub notes: Vec<String>,
+}
+
+/// The `ASAN_OPTIONS` setting that turns off ASAN's check that its dynamically linked runtime
+/// comes first in the initial library list (see the module docs).
+pub const ASAN_LINK_ORDER_UNCHECKED: &str = "verify_asan_link_order=0";
+
+/// The start of the message with which a dynamically linked ASAN runtime aborts when another
+/// library was loaded before it (after `==PID==`).
+pub const ASAN_NOT_FIRST: &[u8] = b"ASan runtime does not come first in initial library list";
+
+impl Plan {
+    /// The shim will be preloaded: unless libasan is preloaded before it, any gcc ASAN program
+    /// the command starts gets `verify_asan_link_order=0` (merged into `ASAN_OPTIONS`, the
+    /// user's setting winning), so that the shim ahead of its libasan does not abort it.
+    pub fn shim_preloaded(&mut self, get: impl Fn(&str) -> Option<OsString>) {
+        let asan_first = self.preload_first.iter().any(|p| {
+            p.file_name().is_some_and(|n| n.as_bytes().starts_with(Runtime::Asan.library_prefix().as_bytes()))
+        });
+        if asan_first {
+            return;
+        }
+        let variable = Runtime::Asan.options_variable();
+        match self.variables.iter_mut().find(|(name, _)| name == variable) {
+            Some((_, value)) => *value = merge_options(ASAN_LINK_ORDER_UNCHECKED, Some(value)),
+            None => self
+                .variables
+                .push((variable.to_owned(), merge_options(ASAN_LINK_ORDER_UNCHECKED, get(variable).as_deref()))),
+        }
+    }
 }
 
 /// Decide the environment for `program` (already resolved through `PATH`), given `--sanitizer`
@@ -525,6 +563,39 @@ mod tests {
             plan.preload_first.iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect();
         assert!(preloaded.len() == 2 && preloaded[0].starts_with("libasan.so"), "{preloaded:?}");
         assert!(preloaded[1].starts_with("libubsan.so"), "{preloaded:?}");
+    }
+
+    /// With the shim preloaded, `verify_asan_link_order=0` is added to ASAN_OPTIONS (merged,
+    /// the user's setting winning) unless libasan is preloaded before the shim.
+    #[test]
+    fn the_shim_preloaded_turns_off_asans_link_order_check() {
+        let plain = Path::new("/usr/bin/python3.11d");
+        let mut p = plan(Choice::Auto, plain, |_| None);
+        p.shim_preloaded(|_| None);
+        assert_eq!(p.variables, [("ASAN_OPTIONS".to_owned(), OsString::from("verify_asan_link_order=0"))]);
+        let user =
+            |name: &str| (name == "ASAN_OPTIONS").then(|| OsString::from("verify_asan_link_order=1:verbosity=1"));
+        let mut p = plan(Choice::Auto, plain, user);
+        p.shim_preloaded(user);
+        assert_eq!(p.variables, [("ASAN_OPTIONS".to_owned(), OsString::from("verify_asan_link_order=1:verbosity=1"))]);
+        let user = |name: &str| (name == "ASAN_OPTIONS").then(|| OsString::from("verbosity=1"));
+        let mut p = plan(Choice::Auto, plain, user);
+        p.shim_preloaded(user);
+        assert_eq!(p.variables, [("ASAN_OPTIONS".to_owned(), OsString::from("verbosity=1:verify_asan_link_order=0"))]);
+        // libasan preloaded first: the check passes, nothing added.
+        let mut forced = plan(Choice::Asan, plain, |_| None);
+        assert!(!forced.preload_first.is_empty());
+        forced.shim_preloaded(|_| None);
+        assert_eq!(forced.variables, [("ASAN_OPTIONS".to_owned(), OsString::from(Runtime::Asan.default_options()))]);
+        // An ASAN runtime that needs no preload (clang's static one): merged into its options.
+        let mut static_asan = Plan {
+            runtimes: vec![Runtime::Asan],
+            variables: vec![("ASAN_OPTIONS".to_owned(), OsString::from("detect_leaks=0"))],
+            shim: true,
+            ..Plan::default()
+        };
+        static_asan.shim_preloaded(|_| None);
+        assert_eq!(static_asan.variables[0].1, "detect_leaks=0:verify_asan_link_order=0");
     }
 
     #[test]
