@@ -51,9 +51,13 @@ fn main() {
         Some(error) => format!("leakcheck: error: {}\n", leakcheck::escape::for_terminal(error)),
         None => report.render_text(),
     };
+    // Our stdout and stderr are one file (`2>&1`, a terminal): a line the command's stdout left
+    // unfinished is the line the summary would continue, as `Loop::say` knows.
+    let shared_output = leakcheck::supervise::same_file(1, 2);
+    let [stdout_mid_line, stderr_mid_line] = outcome.ends_mid_line;
     let mut stderr = std::io::stderr().lock();
     if report.status.error.is_none() {
-        let _ = stderr.write_all(line_start(outcome.ends_mid_line[1]));
+        let _ = stderr.write_all(line_start(stderr_mid_line || shared_output && stdout_mid_line));
     }
     if leakcheck::report::colour::wanted() {
         let _ = stderr.write_all(leakcheck::report::colour::colourize(&printed).as_bytes());
@@ -65,7 +69,8 @@ fn main() {
     let mut stdout = std::io::stdout().lock();
     if config.outputs.annotations.is_some() {
         // `::error` is only an annotation at the start of a line.
-        let _ = stdout.write_all(line_start(outcome.ends_mid_line[0]));
+        // On one file with stderr, the summary just printed ended that line.
+        let _ = stdout.write_all(line_start(stdout_mid_line && !(shared_output && printed.ends_with('\n'))));
     }
     write_outputs(&mut report, &config.outputs, &mut stdout, &printed);
     drop(stdout);

@@ -982,7 +982,7 @@ fn memchr(needle: u8, haystack: &[u8]) -> Option<usize> {
 }
 
 /// Whether `a` and `b` are open on the same file (one terminal, one pipe).
-fn same_file(a: RawFd, b: RawFd) -> bool {
+pub fn same_file(a: RawFd, b: RawFd) -> bool {
     let stat = |fd: RawFd| {
         // SAFETY: fds 1 and 2 stay open for our whole life.
         nix::sys::stat::fstat(unsafe { BorrowedFd::borrow_raw(fd) }).ok().map(|s| (s.st_dev, s.st_ino))

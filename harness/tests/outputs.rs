@@ -171,6 +171,37 @@ fn annotations_and_the_summary_start_their_own_line_after_output_without_a_newli
     assert!(run.stderr.contains("err-tail\nleakcheck: "), "{}", run.stderr);
 }
 
+/// With stdout and stderr one file (`2>&1`), a stdout left without its newline is the line the
+/// summary (on stderr) would continue: it starts a line of its own, and so do annotations.
+#[test]
+fn the_summary_starts_its_own_line_when_stdout_and_stderr_are_one_file() {
+    let work = tempfile::tempdir().unwrap();
+    let both = work.path().join("both.out");
+    for annotations in [false, true] {
+        let file = std::fs::File::create(&both).unwrap();
+        let mut cmd = Command::new(LEAKCHECK);
+        if annotations {
+            cmd.args(["--annotations", "github"]);
+        }
+        let script = if annotations {
+            "echo 'u.c:1:2: runtime error: division by zero' >&2; sleep 0.3; printf progress:"
+        } else {
+            "printf progress:"
+        };
+        let status = cmd
+            .args(["--", "sh", "-c", script])
+            .stdin(Stdio::null())
+            .stdout(file.try_clone().unwrap())
+            .stderr(file)
+            .status()
+            .expect("running leakcheck");
+        let text = std::fs::read_to_string(&both).unwrap();
+        assert_eq!(status.code(), Some(if annotations { 103 } else { 0 }), "{text}");
+        assert!(text.contains("progress:\nleakcheck: "), "{text}");
+        assert!(!text.contains("\n\n::error"), "no empty line before the annotation: {text}");
+    }
+}
+
 /// A command that stops the runner's workflow commands (on either stream) would hide every
 /// annotation: leakcheck resumes them with the token first, unless the command did.
 #[test]
