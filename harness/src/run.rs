@@ -596,13 +596,19 @@ fn exit_code(supervised: &Supervised, report: &RunReport) -> i32 {
     if !report.sanitizer_findings.is_empty() {
         return ExitCode::SANITIZER;
     }
-    match supervised.exit {
+    let code = match supervised.exit {
         // regrtest printed a leak and still exited 0 (3.11.2: a re-run that ran no test erases
         // the first run's failure): a leak was found, so never 0.
         ChildExit::Exited(0) if report.tests.iter().any(|t| t.leaked) => ExitCode::LEAK_NOT_REPORTED,
         ChildExit::Exited(code) => code,
         ChildExit::Signaled { signal, .. } => ExitCode::SIGNAL_BASE + signal as i32,
+    };
+    // The log or our stdout lost output (see `Supervised::own_output_failed`): leakcheck
+    // failed, which the command's own failure outranks.
+    if code == ExitCode::OK && supervised.own_output_failed {
+        return ExitCode::INTERNAL;
     }
+    code
 }
 
 fn outcome_name(outcome: Option<&Outcome>) -> String {
@@ -1559,6 +1565,7 @@ mod tests {
             killed: false,
             leftovers: Vec::new(),
             output_errors: Vec::new(),
+            own_output_failed: false,
             ends_mid_line: [false; 2],
         };
         let own = OwnProcesses::new(&shim, 1, &[]);

@@ -163,6 +163,10 @@ pub struct Supervised {
     /// there next starts with a newline, so that it stays a line of its own. With one pipe for
     /// both ([`Pipes::Shared`]), both are that pipe's.
     pub ends_mid_line: [bool; 2],
+    /// The log, or our stdout, could not be written (a reader that went away excepted): the
+    /// run went on, with a warning in `output_errors`; leakcheck failed (70 where its status
+    /// would have been 0).
+    pub own_output_failed: bool,
 }
 
 #[derive(Debug, Error)]
@@ -387,7 +391,8 @@ struct Loop<'a> {
     child: &'a mut Child,
     pgid: Pid,
     grace: Duration,
-    log: BufWriter<File>,
+    /// `None` once a write failed: the log is then left as it was (see [`Loop::log_failed`]).
+    log: Option<BufWriter<CountedFile>>,
     signals: SignalFd,
     /// stdout's and stderr's, or one for both (see [`Pipes`]).
     pipes: Vec<Pipe>,
@@ -420,6 +425,25 @@ struct Loop<'a> {
     next_tick: Instant,
 
     output_errors: Vec<String>,
+    own_output_failed: bool,
+}
+
+/// The log file, counting the bytes it took.
+struct CountedFile {
+    file: File,
+    written: u64,
+}
+
+impl Write for CountedFile {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.file.write(buf)?;
+        self.written += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.flush()
+    }
 }
 
 /// How long to wait for descendants after SIGKILL.
@@ -458,7 +482,7 @@ impl<'a> Loop<'a> {
             child,
             pgid,
             grace,
-            log: BufWriter::with_capacity(1 << 16, log),
+            log: Some(BufWriter::with_capacity(1 << 16, CountedFile { file: log, written: 0 })),
             signals,
             pipes,
             order,
@@ -476,6 +500,7 @@ impl<'a> Loop<'a> {
             shared_output: same_file(1, 2),
             next_tick: Instant::now() + TICK,
             output_errors: Vec::new(),
+            own_output_failed: false,
         }
     }
 
@@ -599,7 +624,7 @@ impl<'a> Loop<'a> {
             // SIGCHLD may coalesce, and a reap is cheap: try on every turn.
             self.reap();
         }
-        self.log.flush().map_err(SuperviseError::Log)?;
+        self.flush_log();
         Ok(Supervised {
             pid: self.child.id() as i32,
             exit: self.exit.unwrap_or(ChildExit::Signaled { signal: Signal::SIGKILL, core_dumped: false }),
@@ -608,6 +633,7 @@ impl<'a> Loop<'a> {
             leftovers: self.leftovers,
             output_errors: self.output_errors,
             ends_mid_line: [self.pipes[0].mid_line, self.pipes[self.pipes.len() - 1].mid_line],
+            own_output_failed: self.own_output_failed,
         })
     }
 
@@ -732,6 +758,9 @@ impl<'a> Loop<'a> {
         let Some(fd) = pipe.mirror else { return Ok(()) };
         write_all_fd(fd, chunk).inspect_err(|err| {
             pipe.mirror = None;
+            // Not a reader gone away but output lost (`> /dev/full`): the command would have
+            // failed writing it.
+            self.own_output_failed |= pipe.stream == Stream::Stdout && err.kind() != io::ErrorKind::BrokenPipe;
             let what = if err.kind() == io::ErrorKind::BrokenPipe {
                 "; the command's pipe was closed too, as its reader went away"
             } else {
@@ -769,7 +798,37 @@ impl<'a> Loop<'a> {
             let stream = self.pipes[index].stream;
             self.emit(lines, stream, &line, false)?;
         }
-        self.log.flush().map_err(SuperviseError::Log)
+        self.flush_log();
+        Ok(())
+    }
+
+    /// `text` (and a newline) to the log, until a write fails.
+    fn write_log(&mut self, text: &[u8], newline: bool) {
+        let Some(log) = self.log.as_mut() else { return };
+        let written = log.write_all(text).and_then(|()| if newline { log.write_all(b"\n") } else { Ok(()) });
+        if let Err(err) = written {
+            self.log_failed(&err);
+        }
+    }
+
+    fn flush_log(&mut self) {
+        if let Some(Err(err)) = self.log.as_mut().map(Write::flush) {
+            self.log_failed(&err);
+        }
+    }
+
+    /// A write to the log failed (a full disk, `--log /dev/full`): the log is left as it is,
+    /// what its buffer held dropped, and the run goes on, output mirrored, read and reported as
+    /// ever; one warning says how much of the output the log got.
+    fn log_failed(&mut self, err: &io::Error) {
+        let Some(log) = self.log.take() else { return };
+        let (file, _unwritten) = log.into_parts();
+        self.own_output_failed = true;
+        self.output_errors.push(format!(
+            "writing the log: {err}; stopped writing it: it has the first {} bytes of the command's output \
+             (what leakcheck mirrored and read went on, the rest is not in the log)",
+            file.written
+        ));
     }
 
     /// One line of `stream` (`newline`: it ended with one) to the log and the sink, or into a
@@ -783,10 +842,7 @@ impl<'a> Loop<'a> {
     ) -> Result<(), SuperviseError> {
         match lines {
             Lines::Sink(sink) => {
-                self.log.write_all(text).map_err(SuperviseError::Log)?;
-                if newline {
-                    self.log.write_all(b"\n").map_err(SuperviseError::Log)?;
-                }
+                self.write_log(text, newline);
                 sink.line(stream, text);
             }
             Lines::Batch(batch) => batch.push(BatchLine { stream, text: text.to_vec(), newline }),

@@ -813,3 +813,59 @@ fn a_signal_ignored_at_start_stays_ignored() {
     let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
     assert_eq!(report["status"]["interrupted_by"], serde_json::Value::Null, "{report:#}");
 }
+
+/// A log write that fails (`--log /dev/full`) does not end the run: the command runs to its
+/// end, its output mirrored whole, one warning says how much the log got, and the status is the
+/// command's own failure, or 70 where it would have been 0.
+#[test]
+fn a_log_that_fails_to_be_written_is_given_up_not_the_run() {
+    let script = "head -c 200000 /dev/zero | tr '\\0' x; echo; sleep 0.5; echo done; exit 3";
+    let run = leakcheck(&["--log", "/dev/full"], &["sh", "-c", script]);
+    assert_eq!(run.code(), Some(3), "the command's own status: {}", run.stderr);
+    assert_eq!(run.stdout.len(), 200_001 + 5, "everything mirrored: {}", run.stderr);
+    assert!(run.stdout.ends_with(b"\ndone\n"), "the command ran to its end");
+    let report = run.json();
+    assert_eq!(report["status"]["error"], serde_json::Value::Null, "{report}");
+    assert_eq!(report["status"]["exit_code"], 3);
+    let warnings: Vec<&str> = report["warnings"].as_array().unwrap().iter().map(|w| w.as_str().unwrap()).collect();
+    let log_warnings: Vec<&&str> = warnings.iter().filter(|w| w.starts_with("writing the log: ")).collect();
+    assert_eq!(log_warnings.len(), 1, "warned once: {warnings:?}");
+    assert!(log_warnings[0].contains("No space left on device") && log_warnings[0].contains("first 0 bytes"));
+    assert!(run.stderr.contains("leakcheck: warning: writing the log: No space left"), "{}", run.stderr);
+    assert!(run.stderr.contains("leak summary"), "reported: {}", run.stderr);
+
+    let run = leakcheck(&["--log", "/dev/full"], &["echo", "hi"]);
+    assert_eq!(run.code(), Some(70), "{}", run.stderr);
+    assert_eq!(run.stdout, b"hi\n");
+    assert_eq!(run.json()["status"]["leakcheck_exit_code"], 70);
+}
+
+/// Our stdout failing otherwise than by its reader going away (`> /dev/full`) loses the
+/// command's output: 70 where the status would be 0, as the command itself would have failed
+/// writing it; a closed reader (EPIPE) is passed on to the command instead.
+#[test]
+fn a_stdout_that_cannot_be_written_is_a_failure() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("r.json");
+    let full = std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap();
+    let run = |command: &[&str]| {
+        Command::new(LEAKCHECK)
+            .arg("--json")
+            .arg(&json)
+            .arg("--")
+            .args(command)
+            .stdin(Stdio::null())
+            .stdout(full.try_clone().unwrap())
+            .output()
+            .expect("running leakcheck")
+    };
+    let out = run(&["echo", "x"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(70), "{stderr}");
+    assert!(stderr.contains("leakcheck: warning: writing the command's Stdout to our fd 1: No space left"), "{stderr}");
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    assert_eq!(report["status"]["exit_code"], 0);
+    assert_eq!(report["status"]["leakcheck_exit_code"], 70);
+    let out = run(&["sh", "-c", "echo x; exit 4"]);
+    assert_eq!(out.status.code(), Some(4), "the command's own failure first");
+}
