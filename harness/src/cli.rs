@@ -86,8 +86,10 @@ pub struct Args {
     pub run_dir: Option<PathBuf>,
 
     /// Seconds between SIGTERM and SIGKILL when leakcheck ends the command's processes
-    /// (after SIGINT/SIGTERM, and for processes left behind: still alive 1 s, or the grace period
-    /// if shorter, after the command exits).
+    /// (after a forwarded SIGTERM, and for processes left behind: still alive 1 s, or the grace
+    /// period if shorter, after the command exits). A forwarded SIGINT, SIGHUP or SIGQUIT is
+    /// followed by SIGTERM this long after it, then SIGKILL as after SIGTERM; a second signal
+    /// kills at once.
     #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
     pub grace: f64,
 

@@ -685,6 +685,7 @@ fn assemble(
     }
     status.interrupted_by = supervised.interrupted_by.map(|s| s.as_str().to_owned());
     status.killed_after_grace = supervised.killed;
+    status.killed_at_once = supervised.killed_at_once;
     report.leftover_processes =
         supervised.leftovers.iter().map(|l| ProcessInfo { pid: l.pid, command: l.command.clone() }).collect();
     report.warnings.extend(supervised.output_errors.iter().cloned());
@@ -1566,6 +1567,7 @@ mod tests {
             leftovers: Vec::new(),
             output_errors: Vec::new(),
             own_output_failed: false,
+            killed_at_once: false,
             ends_mid_line: [false; 2],
         };
         let own = OwnProcesses::new(&shim, 1, &[]);

@@ -8,8 +8,10 @@
 //! - SIGINT, SIGTERM, SIGHUP and SIGQUIT received by leakcheck go to the child's group, each
 //!   process once; SIGTERM, SIGHUP and SIGQUIT also to descendants that left it, such as
 //!   regrtest's `-j` workers, which run in sessions of their own (SIGINT does not: as after a
-//!   terminal's Ctrl-C, regrtest stops its workers itself). After the grace period the whole
-//!   tree gets SIGKILL. A second signal kills at once.
+//!   terminal's Ctrl-C, regrtest stops its workers itself). After a forwarded SIGTERM, the
+//!   whole tree gets SIGKILL at the end of the grace period; after SIGINT, SIGHUP or SIGQUIT,
+//!   which a program may catch and go on, it gets SIGTERM at the end of the grace period, then
+//!   SIGKILL at the end of a second one. A second signal kills at once.
 //! - leakcheck is a child subreaper (`PR_SET_CHILD_SUBREAPER`): descendants orphaned by their
 //!   parents are re-parented to it and reaped. Whatever is still alive when the child has exited
 //!   and still alive after a short settle period (see `SETTLE`) is ended (SIGTERM, grace,
@@ -156,6 +158,8 @@ pub struct Supervised {
     pub interrupted_by: Option<Signal>,
     /// Whether the tree had to be killed with SIGKILL after the grace period.
     pub killed: bool,
+    /// The SIGKILL came at once, on a second signal, not at the end of a grace period.
+    pub killed_at_once: bool,
     pub leftovers: Vec<Leftover>,
     /// Problems with our own outputs (e.g. stdout closed); the log still has everything.
     pub output_errors: Vec<String>,
@@ -403,6 +407,10 @@ struct Loop<'a> {
     interrupted_by: Option<Signal>,
     /// When set, SIGKILL everything at this instant.
     kill_at: Option<Instant>,
+    /// When set (a forwarded SIGINT, SIGHUP or SIGQUIT), SIGTERM everything at this instant,
+    /// and SIGKILL a grace period later.
+    term_at: Option<Instant>,
+    killed_at_once: bool,
     killed: bool,
     leftovers: Vec<Leftover>,
     behind: Behind,
@@ -489,6 +497,8 @@ impl<'a> Loop<'a> {
             exit: None,
             interrupted_by: None,
             kill_at: None,
+            term_at: None,
+            killed_at_once: false,
             killed: false,
             leftovers: Vec::new(),
             behind: Behind::Unseen,
@@ -515,7 +525,7 @@ impl<'a> Loop<'a> {
             }
 
             let mut wake = self.next_tick;
-            if let Some(at) = self.kill_at {
+            if let Some(at) = self.kill_at.into_iter().chain(self.term_at).min() {
                 wake = wake.min(at);
             }
             for (_, at) in &self.ending {
@@ -591,6 +601,15 @@ impl<'a> Loop<'a> {
             if signal_ready {
                 self.handle_signals(sink);
             }
+            if self.term_at.is_some_and(|at| Instant::now() >= at) {
+                // The forwarded signal did not end the tree within the grace period: as for
+                // leftovers, SIGTERM, then SIGKILL a grace period later.
+                self.term_at = None;
+                self.end_leftovers();
+                self.outlived_their_signal();
+                self.terminate_all();
+                self.kill_by(Instant::now() + self.grace);
+            }
             if let Some(at) = self.kill_at {
                 if Instant::now() >= at {
                     // The settle period, if any, ends here: what is alive is killed.
@@ -599,6 +618,7 @@ impl<'a> Loop<'a> {
                     self.kill_all(Signal::SIGKILL);
                     self.killed = true;
                     self.kill_at = None;
+                    self.term_at = None;
                     self.give_up_at = Some(Instant::now() + AFTER_KILL);
                 }
             }
@@ -630,6 +650,7 @@ impl<'a> Loop<'a> {
             exit: self.exit.unwrap_or(ChildExit::Signaled { signal: Signal::SIGKILL, core_dumped: false }),
             interrupted_by: self.interrupted_by,
             killed: self.killed,
+            killed_at_once: self.killed_at_once,
             leftovers: self.leftovers,
             output_errors: self.output_errors,
             ends_mid_line: [self.pipes[0].mid_line, self.pipes[self.pipes.len() - 1].mid_line],
@@ -866,9 +887,14 @@ impl<'a> Loop<'a> {
                 }
                 self.kill_all(signal);
                 // Leftovers being ended keep their earlier deadline.
-                self.kill_by(Instant::now() + self.grace);
+                if signal == Signal::SIGTERM {
+                    self.kill_by(Instant::now() + self.grace);
+                } else {
+                    self.term_at = Some(Instant::now() + self.grace);
+                }
             } else {
                 // A second request: no more patience.
+                self.killed_at_once |= !self.killed;
                 self.kill_at = Some(Instant::now());
             }
         }
@@ -962,7 +988,8 @@ impl<'a> Loop<'a> {
         let names: BTreeMap<i32, String> = pids.iter().map(|&pid| (pid, process_command(pid))).collect();
         // After a forwarded SIGTERM, SIGHUP or SIGQUIT every process had it once and the grace
         // period runs: it is their settle period.
-        if self.interrupted_by.is_some_and(|signal| signal != Signal::SIGINT) && self.kill_at.is_some() {
+        let grace_runs = self.kill_at.is_some() || self.term_at.is_some();
+        if self.interrupted_by.is_some_and(|signal| signal != Signal::SIGINT) && grace_runs {
             self.signalled.extend(names.into_iter().map(|(pid, command)| Leftover { pid, command }));
             return;
         }

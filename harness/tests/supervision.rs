@@ -201,6 +201,32 @@ fn a_command_ignoring_sigterm_is_killed_after_the_grace_period() {
     assert_eq!(report["status"]["killed_after_grace"], true);
 }
 
+/// A forwarded SIGINT or SIGHUP that the command catches and goes on from is followed by
+/// SIGTERM at the end of the grace period, and SIGKILL only at the end of a second one.
+#[test]
+fn a_command_going_on_after_sigint_or_sighup_gets_sigterm_before_sigkill() {
+    for (signal, name) in [(libc::SIGINT, "INT"), (libc::SIGHUP, "HUP")] {
+        let script = format!(
+            "trap 'echo got {name} >&2' {name}; trap 'echo got TERM >&2; exit 7' TERM; echo ready; \
+             while :; do sleep 0.1; done"
+        );
+        let (status, report, stderr) = interrupt(&script, signal, "1");
+        assert_eq!(status.code(), Some(7), "ended by the SIGTERM: {stderr}");
+        let (got, term) = (stderr.find(&format!("got {name}\n")), stderr.find("got TERM\n"));
+        assert!(got.is_some() && term.is_some() && got < term, "{stderr}");
+        assert_eq!(report["status"]["killed_after_grace"], false, "{stderr}");
+    }
+    // Deaf to SIGTERM too: SIGKILL at the end of the second grace period.
+    let script = "trap 'echo got INT >&2' INT; trap 'echo got TERM >&2' TERM; echo ready; while :; do sleep 0.1; done";
+    let started = std::time::Instant::now();
+    let (status, report, stderr) = interrupt(script, libc::SIGINT, "1");
+    assert_eq!(status.code(), Some(128 + libc::SIGKILL), "{stderr}");
+    assert!(started.elapsed() >= Duration::from_secs(2), "two grace periods");
+    assert!(stderr.contains("got TERM\n"), "{stderr}");
+    assert_eq!(report["status"]["killed_after_grace"], true);
+    assert!(stderr.contains("killed by SIGKILL (leakcheck's, at the end of the grace period)"), "{stderr}");
+}
+
 /// A forwarded SIGTERM that comes within the settle period, once the command has exited, ends
 /// what it left behind as one that came before the exit does: a process that exits from it
 /// within the grace period, even after the settle period (the child takes 2 s over it), was

@@ -495,7 +495,9 @@ fn run_failures(report: &RunReport) -> Vec<Failure> {
     }
     if let Some(how) = run_end(report) {
         let mut message = how;
-        if status.killed_after_grace {
+        if status.killed_after_grace && status.killed_at_once {
+            message.push_str("; its processes were killed with SIGKILL at once, on a second signal");
+        } else if status.killed_after_grace {
             message.push_str("; its processes had to be killed with SIGKILL after the grace period");
         }
         failures.push(Failure { kind: FailureKind::Run, message, details: details.clone(), location: None });

@@ -66,8 +66,12 @@ pub struct RunStatus {
     pub core_dumped: bool,
     /// The signal leakcheck received and forwarded to the command (e.g. "SIGTERM").
     pub interrupted_by: Option<String>,
-    /// Whether the tree had to be killed with SIGKILL after the grace period.
+    /// Whether the tree had to be killed with SIGKILL after the grace period (or at once, on a
+    /// second signal: `killed_at_once`).
     pub killed_after_grace: bool,
+    /// The SIGKILL came at once, on a second signal (not in the JSON).
+    #[serde(skip)]
+    pub killed_at_once: bool,
     /// Whether leakcheck ended the command for a hang of its own (regrtest stuck in sequential
     /// mode): its `signal` is then leakcheck's (faulthandler's SIGUSR1, or SIGTERM).
     pub ended_for_hang: bool,
@@ -425,7 +429,9 @@ impl RunStatus {
     /// is easy to misread, and regrtest printed nothing of it.
     fn killed_by(&self) -> Option<String> {
         let signal = self.signal.as_deref()?;
-        let how = if self.killed_after_grace && signal == "SIGKILL" {
+        let how = if self.killed_after_grace && self.killed_at_once && signal == "SIGKILL" {
+            " (leakcheck's, at once on a second signal)"
+        } else if self.killed_after_grace && signal == "SIGKILL" {
             " (leakcheck's, at the end of the grace period)"
         } else if self.ended_for_hang && signal == "SIGUSR1" {
             " (leakcheck's, for the hang: faulthandler dumps the Python stacks on it, then ends the process)"
