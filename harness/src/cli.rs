@@ -272,6 +272,20 @@ impl Args {
                 return Err(format!("{flag} needs a file: standard output carries the command's own output"));
             }
         }
+        // Two outputs on one file would overwrite each other (the report over the log).
+        let files = [("--log", &self.log), ("--json", &self.json), ("--junit-xml", &self.junit_xml)];
+        for (i, (flag, path)) in files.iter().enumerate() {
+            for (other, other_path) in &files[i + 1..] {
+                if let (Some(a), Some(b)) = (path, other_path) {
+                    if same_output(a, b) {
+                        return Err(format!(
+                            "{flag} and {other} name the same file ({}): each needs its own",
+                            crate::escape::for_terminal(&a.to_string_lossy())
+                        ));
+                    }
+                }
+            }
+        }
         let suppression_files = if self.suppressions.is_empty() {
             env("LEAKCHECK_SUPPRESSIONS")
                 .map(|v| v.split(':').filter(|p| !p.is_empty()).map(PathBuf::from).collect())
@@ -311,6 +325,23 @@ impl Args {
     }
 }
 
+/// Whether two output paths are one file: the same path once absolute, or the same existing
+/// file (a link, `./x` and `x`); a character device (`/dev/null`) may take several.
+fn same_output(a: &std::path::Path, b: &std::path::Path) -> bool {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    if std::fs::metadata(a).is_ok_and(|m| m.file_type().is_char_device()) {
+        return false;
+    }
+    let absolute = |p: &std::path::Path| std::path::absolute(p).ok();
+    if absolute(a).is_some_and(|x| Some(x) == absolute(b)) {
+        return true;
+    }
+    match (std::fs::metadata(a), std::fs::metadata(b)) {
+        (Ok(x), Ok(y)) => x.dev() == y.dev() && x.ino() == y.ino(),
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -344,6 +375,17 @@ mod tests {
         assert!(parse(&["leakcheck"]).is_err());
         assert!(parse(&["leakcheck", "--"]).is_err());
         assert!(parse(&["leakcheck", "--", ""]).is_err());
+    }
+
+    #[test]
+    fn two_outputs_on_one_file_are_refused() {
+        let err = parse(&["leakcheck", "--log", "same.out", "--json", "./same.out", "--", "true"]).unwrap_err();
+        assert!(err.contains("--log and --json name the same file"), "{err}");
+        let err = parse(&["leakcheck", "--json", "r", "--junit-xml", "r", "--", "true"]).unwrap_err();
+        assert!(err.contains("--json and --junit-xml"), "{err}");
+        assert!(parse(&["leakcheck", "--log", "a", "--json", "b", "--", "true"]).is_ok());
+        // A device (/dev/null) may take them all.
+        assert!(parse(&["leakcheck", "--log", "/dev/null", "--json", "/dev/null", "--", "true"]).is_ok());
     }
 
     #[test]

@@ -35,7 +35,8 @@ fn main() {
     let outcome = match leakcheck::run::execute(&config, &mut notify) {
         Ok(outcome) => outcome,
         Err(err) => {
-            eprintln!("leakcheck: error: {err:#}");
+            // The error may quote a path (--run-dir, TMPDIR) with control characters.
+            eprintln!("leakcheck: error: {}", leakcheck::escape::for_terminal(&format!("{err:#}")));
             // The command did not run (no run directory, no log): the reports still say why.
             let command = config.command.iter().map(|a| a.to_string_lossy().into_owned()).collect();
             let run_dir = config.run_dir.as_ref().map(|d| d.display().to_string()).unwrap_or_default();

@@ -895,3 +895,52 @@ fn a_stdout_that_cannot_be_written_is_a_failure() {
     let out = run(&["sh", "-c", "echo x; exit 4"]);
     assert_eq!(out.status.code(), Some(4), "the command's own failure first");
 }
+
+/// A TMPDIR with a space: without the shim the run goes on there; with it, LD_PRELOAD cannot
+/// carry the path, so the run is refused (70) and no `leakcheck-*` directory is left behind.
+#[test]
+fn a_tmpdir_with_a_space_is_refused_only_for_the_shim_and_left_clean() {
+    let parent = tempfile::tempdir().unwrap();
+    let tmpdir = parent.path().join("with space");
+    std::fs::create_dir(&tmpdir).unwrap();
+    let tmp = tmpdir.to_str().unwrap();
+    let run = leakcheck_in(None, &["--no-shim"], &["echo", "hi"], &[("TMPDIR", tmp)]);
+    assert_eq!(run.code(), Some(0), "{}", run.stderr);
+    assert_eq!(run.stdout, b"hi\n");
+    for entry in std::fs::read_dir(&tmpdir).unwrap().flatten() {
+        std::fs::remove_dir_all(entry.path()).unwrap();
+    }
+    let run = leakcheck_in(None, &[], &["echo", "hi"], &[("TMPDIR", tmp)]);
+    assert_eq!(run.code(), Some(70), "{}", run.stderr);
+    assert!(run.stderr.contains("LD_PRELOAD cannot carry"), "{}", run.stderr);
+    let left: Vec<_> = std::fs::read_dir(&tmpdir).unwrap().flatten().map(|e| e.file_name()).collect();
+    assert!(left.is_empty(), "{left:?}");
+}
+
+/// `--log` and `--json` on one file would overwrite each other: refused as bad arguments.
+#[test]
+fn the_log_and_the_report_on_one_file_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let same = dir.path().join("same.out");
+    let out = Command::new(LEAKCHECK)
+        .arg("--log")
+        .arg(&same)
+        .arg("--json")
+        .arg(&same)
+        .args(["--", "echo", "hi"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(64), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--log and --json name the same file"));
+}
+
+/// A --run-dir that cannot be created is named with its control characters escaped.
+#[test]
+fn a_run_dir_error_escapes_control_characters() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("missing/a\x1b[31mred");
+    let out = Command::new(LEAKCHECK).arg("--run-dir").arg(&bad).args(["--", "true"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(70), "{stderr}");
+    assert!(stderr.contains("creating the run directory") && !stderr.contains('\x1b'), "{stderr}");
+}

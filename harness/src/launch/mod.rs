@@ -45,8 +45,9 @@ pub enum LaunchError {
         source: std::io::Error,
     },
     #[error(
-        "the run directory {0} contains a space or a colon, which LD_PRELOAD cannot carry; \
-         choose another one with --run-dir or TMPDIR"
+        "the run directory {0} contains a space or a colon, which LD_PRELOAD cannot carry: the shim \
+         cannot be preloaded from it (the empty directory was removed); choose another one with \
+         --run-dir or TMPDIR, or run without the shim (--no-shim)"
     )]
     UnusablePath(PathBuf),
     #[error(
@@ -94,9 +95,6 @@ impl RunDir {
             }
         };
         let path = fs::canonicalize(&path).map_err(|source| LaunchError::RunDir { path: path.clone(), source })?;
-        if path.as_os_str().as_bytes().iter().any(|b| matches!(b, b' ' | b':' | b'\t' | b'\n')) {
-            return Err(LaunchError::UnusablePath(path));
-        }
         Ok(Self { path })
     }
 
@@ -108,7 +106,14 @@ impl RunDir {
     /// mounted `noexec` (a common hardening of `/tmp`), ld.so cannot map it ("failed to map
     /// segment from shared object"), says so in the command's output only, and the run goes
     /// on without measurements.
+    ///
+    /// A path with a space or a colon cannot be preloaded either (LD_PRELOAD splits there): the
+    /// directory, still empty, is removed and the run refused. Without the shim, any path does.
     pub fn check_exec(&self) -> Result<(), LaunchError> {
+        if self.path.as_os_str().as_bytes().iter().any(|b| matches!(b, b' ' | b':' | b'\t' | b'\n')) {
+            let _ = fs::remove_dir(&self.path);
+            return Err(LaunchError::UnusablePath(self.path.clone()));
+        }
         let stat = nix::sys::statvfs::statvfs(&self.path)
             .map_err(|source| LaunchError::Statvfs { path: self.path.clone(), source })?;
         if allows_exec(stat.flags()) {
@@ -252,7 +257,11 @@ mod tests {
     #[test]
     fn a_path_ld_preload_cannot_carry_is_refused() {
         let parent = tempfile::tempdir().unwrap();
-        let err = RunDir::create(Some(&parent.path().join("with space"))).unwrap_err();
+        // Only when the shim is to be preloaded from it: checked then, and the directory removed.
+        let dir = parent.path().join("with space");
+        let run_dir = RunDir::create(Some(&dir)).unwrap();
+        let err = run_dir.check_exec().unwrap_err();
         assert!(matches!(err, LaunchError::UnusablePath(_)), "{err}");
+        assert!(!dir.exists(), "the empty directory is removed");
     }
 }
