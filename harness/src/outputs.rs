@@ -59,8 +59,9 @@ pub struct WriteError {
 /// that are written say so: `report.status.leakcheck_exit_code` is updated and is the status to
 /// exit with. Annotations go to `annotation_out`, last (see [`AnnotationContext`]).
 ///
-/// Every file is opened first, so that the usual failures (no such directory, no permission)
-/// are known before any content is made. A file that fails later, while being written (a full
+/// Every file is opened first (in directories made for it if missing), so that the usual
+/// failures (no permission, a file where a directory should be) are known before any content
+/// is made. A file that fails later, while being written (a full
 /// disk), has the others written again, which a temporary file allows: files written in place
 /// (a FIFO, `/dev/stdout`) come last and are written once, so one of them that succeeds before
 /// another fails, or a rename that fails once all are written, leaves a file with the earlier
@@ -377,6 +378,13 @@ impl Target {
             Err(err) => return Err(err),
         };
         let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        if keep_mode.is_none() {
+            // A report asked for in a directory not made yet (`--json build/leaks/r.json`) is
+            // written there, as `--issue-draft` makes its directory (and pytest's --junitxml
+            // its file's): a long run is not lost to a missing directory. Made with 0777 the
+            // umask narrows, as mkdir(1) makes it.
+            std::fs::create_dir_all(dir)?;
+        }
         // Created with 0666 the umask narrows, as open(2) would create the file itself.
         let tmp = tempfile::Builder::new()
             .prefix(".leakcheck-")
@@ -623,9 +631,11 @@ mod tests {
     #[test]
     fn a_failing_writer_does_not_stop_the_others_which_carry_the_status_70() {
         let dir = tempfile::tempdir().unwrap();
+        // No directory can be made under a regular file.
+        std::fs::write(dir.path().join("not-a-dir"), "").unwrap();
         let mut report = RunReport::new(vec!["python3".into()], "/tmp/run".into());
         let outputs = Outputs {
-            json: Some(dir.path().join("missing-dir/r.json")),
+            json: Some(dir.path().join("not-a-dir/r.json")),
             junit_xml: Some(dir.path().join("r.xml")),
             ..Outputs::default()
         };
@@ -664,11 +674,12 @@ mod tests {
     #[test]
     fn a_finding_s_status_stays_when_a_file_fails() {
         let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("not-a-dir"), "").unwrap();
         let mut report = RunReport::new(vec!["python3".into()], "/tmp/run".into());
         report.status.leakcheck_exit_code = ExitCode::LEAK_NOT_REPORTED;
         let outputs = Outputs {
             json: Some(dir.path().join("r.json")),
-            junit_xml: Some(dir.path().join("missing-dir/r.xml")),
+            junit_xml: Some(dir.path().join("not-a-dir/r.xml")),
             ..Outputs::default()
         };
         assert_eq!(write_all(&mut report, &outputs, &AnnotationContext::default(), &mut io::sink()).len(), 1);

@@ -222,10 +222,23 @@ fn annotations_resume_workflow_commands_the_command_stopped() {
     assert!(!annotations(finding).contains("::"), "nothing stopped, nothing to resume");
 }
 
+/// A report file in a directory not made yet is written there, the directories made.
+#[test]
+fn a_report_path_in_a_missing_directory_is_made() {
+    let out = tempfile::tempdir().unwrap();
+    let junit = out.path().join("no-such-dir/deeper/junit.xml");
+    let run = leakcheck_in(None, &["--junit-xml", junit.to_str().unwrap()], &["true"], &[]);
+    assert_eq!(run.code(), Some(0), "{}", run.stderr);
+    let xml = std::fs::read_to_string(&junit).expect("the JUnit XML in the directory made for it");
+    assert!(xml.contains("<testsuites"), "{xml}");
+}
+
 #[test]
 fn an_unwritable_report_path_is_an_error_but_the_other_outputs_are_written() {
     let out = tempfile::tempdir().unwrap();
-    let junit = out.path().join("no-such-dir/junit.xml");
+    // A directory cannot be made under a regular file.
+    std::fs::write(out.path().join("a-file"), "").unwrap();
+    let junit = out.path().join("a-file/junit.xml");
     let run = leakcheck_in(None, &["--junit-xml", junit.to_str().unwrap()], &["true"], &[]);
     assert_eq!(run.code(), Some(70), "{}", run.stderr);
     assert!(run.stderr.contains("writing the JUnit XML report"), "{}", run.stderr);
@@ -235,7 +248,7 @@ fn an_unwritable_report_path_is_an_error_but_the_other_outputs_are_written() {
     // The other way round: the JUnit XML written says 70 too.
     let junit = out.path().join("junit.xml");
     let run = Command::new(LEAKCHECK)
-        .args(["--json", out.path().join("missing/r.json").to_str().unwrap()])
+        .args(["--json", out.path().join("a-file/r.json").to_str().unwrap()])
         .args(["--junit-xml", junit.to_str().unwrap(), "--", "true"])
         .stdin(Stdio::null())
         .output()
