@@ -537,8 +537,8 @@ fn render_test(out: &mut String, test: &TestReport, huntrleaks: bool) {
         render_site(out, site, shares_line);
     }
     if test.leak_sites.len() > TEXT_SITES {
-        let _ =
-            writeln!(out, "leakcheck:     ... {} more sites in the JSON report", test.leak_sites.len() - TEXT_SITES);
+        let more = test.leak_sites.len() - TEXT_SITES;
+        let _ = writeln!(out, "leakcheck:     ... {more} more site{} in the JSON report", plural(more));
     }
     if let Some(suppressed) = suppressed_summary(test) {
         let _ = writeln!(out, "leakcheck:     {suppressed}");
