@@ -190,7 +190,7 @@ impl crate::leaks::StackKeys for SiteKeys<'_> {
     }
 
     /// The first return address seen whose call symbolizes as this one's does (see
-    /// [`code_of`]); the address itself when its code cannot be told.
+    /// `code_of`); the address itself when its code cannot be told.
     fn code(&self, return_address: u64) -> u64 {
         if let Some(&code) = self.code.borrow().get(&return_address) {
             return code;

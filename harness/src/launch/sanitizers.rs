@@ -11,7 +11,7 @@
 //! and gcc's static libubsan defines them beside its static libasan (`-static-libasan
 //! -static-libubsan`): with a static ASAN, MSAN or TSan runtime linked in, UBSan is detected by
 //! the instrumented code's calls of the handlers the program defines
-//! ([`calls_ubsan_handlers`]: x86-64 and AArch64), so that `-fsanitize=address,undefined` is
+//! (`calls_ubsan_handlers`: x86-64 and AArch64), so that `-fsanitize=address,undefined` is
 //! both ASAN and UBSan. Each runtime detected gets its options. Only the program's file is
 //! read: not the libraries it needs (a `libpython` of `--enable-shared`), nor the extension
 //! modules it will load.
