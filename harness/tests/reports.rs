@@ -63,26 +63,25 @@ fn execute(argv: &[String]) -> leakcheck::run::RunOutcome {
     leakcheck::run::execute(&config, &mut |_| {}).expect("the run")
 }
 
+/// An in-process leakcheck run of `python -m test -R 3:3 TESTS` over the fixtures.
+fn run_leak_tests(tests: &[&str]) -> leakcheck::run::RunOutcome {
+    let testdir = common::testdir();
+    let work = tempfile::tempdir().expect("temporary directory");
+    let run_dir = work.path().join("run");
+    let mut argv: Vec<String> = vec!["leakcheck".into(), "--run-dir".into(), common::path_str(&run_dir), "--".into()];
+    // In process, the command runs in this process's directory: regrtest's reflog goes to
+    // the temporary one instead.
+    let reflog = format!("3:3:{}", work.path().join("reflog.txt").display());
+    argv.extend(common::regrtest_with(common::python(), testdir.path(), &["-R", &reflog], tests));
+    execute(&argv)
+}
+
 /// One real run: a raw-domain leak regrtest cannot see, a reference leak it reports, and a
 /// balanced test.
 fn real_report() -> &'static RunReport {
     static REPORT: OnceLock<RunReport> = OnceLock::new();
     REPORT.get_or_init(|| {
-        let testdir = common::testdir();
-        let work = tempfile::tempdir().expect("temporary directory");
-        let run_dir = work.path().join("run");
-        let mut argv: Vec<String> =
-            vec!["leakcheck".into(), "--run-dir".into(), common::path_str(&run_dir), "--".into()];
-        // In process, the command runs in this process's directory: regrtest's reflog goes to
-        // the temporary one instead.
-        let reflog = format!("3:3:{}", work.path().join("reflog.txt").display());
-        argv.extend(common::regrtest_with(
-            common::python(),
-            testdir.path(),
-            &["-R", &reflog],
-            &["test_leak_raw", "test_leak_object", "test_balanced"],
-        ));
-        let outcome = execute(&argv);
+        let outcome = run_leak_tests(&["test_leak_raw", "test_leak_object", "test_balanced"]);
         assert_eq!(outcome.exit_code, 101, "{}", outcome.report.render_text());
         outcome.report
     })
@@ -95,41 +94,13 @@ fn real_report() -> &'static RunReport {
 /// from the allocator at the extension's line).
 fn free_list_report() -> &'static RunReport {
     static REPORT: OnceLock<RunReport> = OnceLock::new();
-    REPORT.get_or_init(|| {
-        let testdir = common::testdir();
-        let work = tempfile::tempdir().expect("temporary directory");
-        let run_dir = work.path().join("run");
-        let mut argv: Vec<String> =
-            vec!["leakcheck".into(), "--run-dir".into(), common::path_str(&run_dir), "--".into()];
-        let reflog = format!("3:3:{}", work.path().join("reflog.txt").display());
-        argv.extend(common::regrtest_with(
-            common::python(),
-            testdir.path(),
-            &["-R", &reflog],
-            &["test_leak_free_list", "test_leak_in_tp_new"],
-        ));
-        execute(&argv).report
-    })
+    REPORT.get_or_init(|| run_leak_tests(&["test_leak_free_list", "test_leak_in_tp_new"]).report)
 }
 
 /// One real run of a test that leaks from six lines of c/leakfix.c.
 fn many_sites_report() -> &'static RunReport {
     static REPORT: OnceLock<RunReport> = OnceLock::new();
-    REPORT.get_or_init(|| {
-        let testdir = common::testdir();
-        let work = tempfile::tempdir().expect("temporary directory");
-        let run_dir = work.path().join("run");
-        let mut argv: Vec<String> =
-            vec!["leakcheck".into(), "--run-dir".into(), common::path_str(&run_dir), "--".into()];
-        let reflog = format!("3:3:{}", work.path().join("reflog.txt").display());
-        argv.extend(common::regrtest_with(
-            common::python(),
-            testdir.path(),
-            &["-R", &reflog],
-            &["test_leak_many_lines", "test_leak_unrolled"],
-        ));
-        execute(&argv).report
-    })
+    REPORT.get_or_init(|| run_leak_tests(&["test_leak_many_lines", "test_leak_unrolled"]).report)
 }
 
 /// One real run in which regrtest's test deadlocks on two mutexes (c/hangfix.c) and leakcheck
