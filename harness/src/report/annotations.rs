@@ -74,7 +74,8 @@ pub fn annotations_for(cases: &[Case<'_>], options: &AnnotationOptions<'_>) -> S
             annotation(&mut out, case, failure, options);
             if let (FailureKind::Leak, Some(test)) = (failure.kind, case.test) {
                 for (location, message) in other_sites(test, failure.location.as_ref()) {
-                    let site = Failure { location: Some(location), message, details: String::new(), ..failure.clone() };
+                    let site =
+                        Failure { kind: failure.kind, location: Some(location), message, details: String::new() };
                     annotation(&mut out, case, &site, options);
                 }
             }
@@ -91,7 +92,7 @@ fn other_sites(test: &TestReport, first: Option<&Location>) -> Vec<(Location, St
     let Some(first) = first else { return Vec::new() };
     let same = |a: &Location, b: &Location| a.file == b.file && a.line == b.line;
     let mut places: Vec<(Location, Vec<&LeakSiteReport>)> = vec![(first.clone(), Vec::new())];
-    for site in super::free_lists::display_order(test).into_iter().filter(|s| !s.free_list_reuse) {
+    for site in test.leak_sites.iter().filter(|s| !s.free_list_reuse) {
         let Some(at) = junit::site_location(site) else { continue };
         match places.iter_mut().find(|(place, _)| same(place, &at)) {
             Some((_, sites)) => sites.push(site),
@@ -103,8 +104,8 @@ fn other_sites(test: &TestReport, first: Option<&Location>) -> Vec<(Location, St
     places
         .into_iter()
         .enumerate()
+        .take(shown)
         .skip(1)
-        .take(shown.saturating_sub(1))
         .map(|(index, (at, sites))| {
             let mut message = format!("leak site {} of {total}: {}", index + 1, describe(&sites, &at));
             if index + 1 == shown && total > shown {
@@ -112,7 +113,7 @@ fn other_sites(test: &TestReport, first: Option<&Location>) -> Vec<(Location, St
                 let _ = write!(
                     message,
                     "; {more} more leak site{} of {} not annotated (leakcheck's summary and JSON report list them)",
-                    if more == 1 { "" } else { "s" },
+                    super::plural(more),
                     test.name
                 );
             }
@@ -124,13 +125,10 @@ fn other_sites(test: &TestReport, first: Option<&Location>) -> Vec<(Location, St
 /// `1 block/repetition (40 bytes) in raw (PyMem_RawMalloc), allocated at leak_three
 /// (/src/_qaleak.c:10)`: the sites at one location, their blocks and bytes summed.
 fn describe(sites: &[&LeakSiteReport], at: &Location) -> String {
-    let sum = |values: fn(&LeakSiteReport) -> &[i64]| -> Vec<i64> {
-        let counted = sites.iter().map(|s| values(s).len()).max().unwrap_or(0);
-        (0..counted).map(|i| sites.iter().map(|s| values(s).get(i).copied().unwrap_or(0)).sum()).collect()
-    };
-    let blocks = super::free_lists::per_repetition(&sum(|s| &s.blocks));
-    let bytes = super::free_lists::per_repetition(&sum(|s| &s.bytes));
-    let unit = if blocks == "1" { "block" } else { "blocks" };
+    use super::free_lists::{block_unit, per_repetition, summed};
+    let blocks = per_repetition(&summed(sites, |s| &s.blocks));
+    let bytes = per_repetition(&summed(sites, |s| &s.bytes));
+    let unit = block_unit(&blocks);
     let mut domains: Vec<String> = Vec::new();
     let mut types: Vec<&str> = Vec::new();
     for site in sites {

@@ -163,10 +163,10 @@ pub fn unattributable(test: &TestReport) -> Option<String> {
     let mut parts = Vec::new();
     for domain in crate::shim_events::DOMAINS {
         let sites: Vec<&LeakSiteReport> = test.leak_sites.iter().filter(|s| s.domain == domain).collect();
-        let Some(first) = sites.first() else { continue };
-        let blocks: Vec<i64> = (0..first.blocks.len())
-            .map(|i| sites.iter().map(|s| s.blocks.get(i).copied().unwrap_or(0)).sum())
-            .collect();
+        if sites.is_empty() {
+            continue;
+        }
+        let blocks = summed(&sites, |s| &s.blocks);
         let mut kinds: Vec<String> = Vec::new();
         for kind in sites.iter().filter_map(|s| recycled_kind(s)) {
             if !kinds.contains(&kind) {
@@ -178,13 +178,29 @@ pub fn unattributable(test: &TestReport) -> Option<String> {
             kinds.push("blocks");
         }
         let per = per_repetition(&blocks);
-        let unit = if per == "1" { "block" } else { "blocks" };
+        let unit = block_unit(&per);
         parts.push(format!(
             "{per} {unit}/repetition in {domain}: {} recycled through CPython's free lists",
             and_list(&kinds)
         ));
     }
     Some(format!("{}; allocation site not attributable", parts.join("; ")))
+}
+
+/// Per counted repetition, the sum of `values` over `sites` (a site short of a repetition
+/// counts 0 there).
+pub(super) fn summed(sites: &[&LeakSiteReport], values: fn(&LeakSiteReport) -> &[i64]) -> Vec<i64> {
+    let counted = sites.iter().map(|s| values(s).len()).max().unwrap_or(0);
+    (0..counted).map(|i| sites.iter().map(|s| values(s).get(i).copied().unwrap_or(0)).sum()).collect()
+}
+
+/// `block` after a [`per_repetition`] of `1`, else `blocks`.
+pub(super) fn block_unit(per: &str) -> &'static str {
+    if per == "1" {
+        "block"
+    } else {
+        "blocks"
+    }
 }
 
 /// `3`, or `1-3` when the repetitions differ.

@@ -749,16 +749,9 @@ const TEXT_FRAMES: usize = 8;
 /// `1 block/repetition (48 bytes) in raw, allocated at:` and the top frames.
 /// `top_column`: the innermost frame's location says its column too.
 fn render_site(out: &mut String, site: &LeakSiteReport, top_column: bool) {
-    let per = |values: &[i64]| {
-        let (min, max) = (values.iter().min().copied().unwrap_or(0), values.iter().max().copied().unwrap_or(0));
-        if min == max {
-            min.to_string()
-        } else {
-            format!("{min}-{max}")
-        }
-    };
+    let per = free_lists::per_repetition;
     let blocks = per(&site.blocks);
-    let unit = if blocks == "1" { "block" } else { "blocks" };
+    let unit = free_lists::block_unit(&blocks);
     let types = match site.object_types.as_slice() {
         [] => String::new(),
         [one] => format!(" (objects of type {})", for_terminal(one)),
