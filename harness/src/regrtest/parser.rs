@@ -778,8 +778,8 @@ impl Parser {
                     memory_blocks,
                     file_descriptors,
                     outcome: Outcome::Failed,
-                    // Taken before the re-run clears it below: 3.11's prints no result string.
-                    result_text: result.result_text.clone(),
+                    // Taken before the re-run's: 3.11's prints no result string.
+                    result_text: result.result_text.take(),
                 };
                 let leaked = [&first.references, &first.memory_blocks, &first.file_descriptors]
                     .into_iter()

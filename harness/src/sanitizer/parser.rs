@@ -905,7 +905,8 @@ fn prints_tsan_frames(report: &Report) -> bool {
     report.finding.sanitizer == Sanitizer::Tsan && report.finding.message.starts_with("WARNING: ")
 }
 
-fn file_name(path: &str) -> &str {
+/// The last component of `path`.
+pub(super) fn file_name(path: &str) -> &str {
     path.rsplit('/').next().unwrap_or(path)
 }
 

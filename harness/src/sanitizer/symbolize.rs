@@ -139,10 +139,8 @@ fn symbolized_summary<'a>(summary: &str, mut frames: impl Iterator<Item = &'a Re
 /// base name when one of them is a base name (TSan's frames print `tsan_race`, its summary
 /// `/path/to/tsan_race`).
 fn same_module(frame: &str, summary: &str) -> bool {
-    fn base_name(path: &str) -> &str {
-        path.rsplit('/').next().unwrap_or(path)
-    }
-    frame == summary || (!frame.contains('/') || !summary.contains('/')) && base_name(frame) == base_name(summary)
+    use super::parser::file_name;
+    frame == summary || (!frame.contains('/') || !summary.contains('/')) && file_name(frame) == file_name(summary)
 }
 
 /// Copy a saved sanitizer log from `input` to `output`, replacing every frame line left as
@@ -188,7 +186,7 @@ pub fn symbolize_log(
     loop {
         buffer.clear();
         let read = read_line(&mut input, &mut buffer)?;
-        bare_cr |= strip_ending(&buffer).contains(&b'\r');
+        bare_cr = bare_cr || strip_ending(&buffer).contains(&b'\r');
         match read {
             ReadLine::End => break,
             ReadLine::TooLong => {
