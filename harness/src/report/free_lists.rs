@@ -92,8 +92,7 @@ pub fn mark(test: &mut TestReport) {
     let described: Vec<String> = marked.iter().take(MAX_NOTED).map(|site| describe(site)).collect();
     let more = marked.len().saturating_sub(MAX_NOTED);
     let more = if more > 0 { format!(" and {more} more") } else { String::new() };
-    let regrtest: Vec<String> =
-        test.regrtest.failing_lines().map(|(what, deltas)| format!("{what} {}", super::list(deltas))).collect();
+    let regrtest: Vec<String> = test.regrtest.failing_items();
     let regrtest = if regrtest.is_empty() {
         String::new()
     } else {

@@ -54,7 +54,7 @@ use std::io::{self, Write};
 use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
 use quick_xml::Writer;
 
-use super::{RunReport, TestReport, WORKER_THREAD_FAILED};
+use super::{list, RunReport, TestReport, WORKER_THREAD_FAILED};
 use crate::escape::for_terminal;
 use crate::hang::{HangReport, PythonFrame};
 use crate::regrtest::{MethodOutcome, MethodResult};
@@ -519,11 +519,6 @@ pub(super) fn domain_api(domain: &str) -> &'static str {
     }
 }
 
-fn list(values: &[i64]) -> String {
-    let items: Vec<String> = values.iter().map(i64::to_string).collect();
-    format!("[{}]", items.join(", "))
-}
-
 /// regrtest's `test_x leaked [..] references, sum=N` lines, as regrtest printed them: 3.13+
 /// also prints harmless non-zero deltas, with ` (this is fine)`.
 pub fn regrtest_leak_lines(test: &TestReport) -> Vec<String> {
@@ -690,7 +685,7 @@ fn leak_failure(test: &TestReport, excerpts: &Excerpts) -> Failure {
     let mut items = Vec::new();
     let r = &test.regrtest;
     if r.leaked {
-        items.extend(r.failing_lines().map(|(what, deltas)| format!("{what} {}", list(deltas))));
+        items.extend(r.failing_items());
     }
     if let Some(domains) = &test.domains {
         for (name, d) in domains.iter().filter(|(_, d)| d.leaked) {

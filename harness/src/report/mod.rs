@@ -213,8 +213,7 @@ impl TestReport {
             "sys.getallocatedblocks(), which regrtest's memory-block check reads, is 0 in this interpreter \
              (no pymalloc), and it never counts PyMem_RawMalloc's blocks"
         };
-        let reported: Vec<String> =
-            self.regrtest.failing_lines().map(|(what, deltas)| format!("{what} {}", list(deltas))).collect();
+        let reported: Vec<String> = self.regrtest.failing_items();
         let reported = if reported.is_empty() { String::new() } else { format!(" ({})", reported.join(", ")) };
         self.notes.push(format!(
             "{} leaked where regrtest cannot see ({why}): regrtest's leak verdict{reported} does not count \
@@ -265,6 +264,11 @@ impl RegrtestLeaks {
     /// `(label, deltas)` of each item regrtest printed as failing (see [`Self::lines`]).
     pub fn failing_lines(&self) -> impl Iterator<Item = (&'static str, &[i64])> {
         self.lines().filter(|(_, _, failing)| *failing).map(|(label, deltas, _)| (label, deltas))
+    }
+
+    /// The failing lines as text: `references [1, 1, 1]`.
+    pub fn failing_items(&self) -> Vec<String> {
+        self.failing_lines().map(|(what, deltas)| format!("{what} {}", list(deltas))).collect()
     }
 }
 
@@ -458,7 +462,8 @@ fn plural(n: usize) -> &'static str {
     }
 }
 
-fn list(values: &[i64]) -> String {
+/// `[1, 1, 1]`.
+pub(super) fn list(values: &[i64]) -> String {
     let items: Vec<String> = values.iter().map(i64::to_string).collect();
     format!("[{}]", items.join(", "))
 }
