@@ -722,7 +722,7 @@ impl ShimData {
                         allocated_blocks: None,
                     });
                 }
-                Kind::Baseline | Kind::Measure | Kind::End => {
+                Kind::Baseline | Kind::Measure | Kind::Blocks | Kind::End => {
                     let Some(series) = open.as_mut().filter(|s| s.test.as_bytes() == record.text.as_slice()) else {
                         self.bad_lines += 1;
                         continue;
@@ -740,6 +740,7 @@ impl ShimData {
                             series.interned.push(record.b);
                         }
                         Kind::Measure => self.bad_lines += 1,
+                        Kind::Blocks => series.allocated_blocks = Some(record.a),
                         _ => {
                             series.aborted = Some(record.b != 0);
                             self.series.extend(open.take());
@@ -749,10 +750,6 @@ impl ShimData {
                 Kind::Patched => {
                     self.patched.insert(record.pid, record.text_lossy());
                 }
-                Kind::Blocks => match open.as_mut().filter(|s| s.test.as_bytes() == record.text.as_slice()) {
-                    Some(series) => series.allocated_blocks = Some(record.a),
-                    None => self.bad_lines += 1,
-                },
                 Kind::Error => self.errors.push((record.pid, record.text_lossy())),
                 Kind::Replaced => {
                     let argv = crate::hang::procfs::split_cmdline(&record.text);
