@@ -603,17 +603,20 @@ impl<'a> Loop<'a> {
             }
             if self.term_at.is_some_and(|at| Instant::now() >= at) {
                 // The forwarded signal did not end the tree within the grace period: as for
-                // leftovers, SIGTERM, then SIGKILL a grace period later.
+                // leftovers, SIGTERM, then SIGKILL a grace period later (once: leftovers found
+                // now got theirs with the rest of the tree).
                 self.term_at = None;
-                self.end_leftovers();
+                let terminated = self.end_leftovers();
                 self.outlived_their_signal();
-                self.terminate_all();
-                self.kill_by(Instant::now() + self.grace);
+                if !terminated {
+                    self.terminate_all();
+                    self.kill_by(Instant::now() + self.grace);
+                }
             }
             if let Some(at) = self.kill_at {
                 if Instant::now() >= at {
                     // The settle period, if any, ends here: what is alive is killed.
-                    self.end_leftovers();
+                    let _ = self.end_leftovers();
                     self.outlived_their_signal();
                     self.kill_all(Signal::SIGKILL);
                     self.killed = true;
@@ -671,7 +674,9 @@ impl<'a> Loop<'a> {
                 }
                 self.look_behind(sink)
             }
-            Behind::Settling { until, .. } if Instant::now() >= until => self.end_leftovers(),
+            Behind::Settling { until, .. } if Instant::now() >= until => {
+                let _ = self.end_leftovers();
+            }
             Behind::Settling { .. } | Behind::Judged => {}
         }
         let survivors = live_descendants();
@@ -999,19 +1004,20 @@ impl<'a> Loop<'a> {
     /// At the end of the settle period (or at the SIGKILL deadline, if that comes first): what
     /// of the tree is still alive was left behind. It is listed, gets SIGTERM now (no forwarded
     /// SIGTERM, SIGHUP or SIGQUIT reached it; a SIGINT may have) and SIGKILL after the grace
-    /// period.
-    fn end_leftovers(&mut self) {
+    /// period. Returns whether it sent the tree SIGTERM.
+    fn end_leftovers(&mut self) -> bool {
         let Behind::Settling { mut names, .. } = std::mem::replace(&mut self.behind, Behind::Judged) else {
-            return;
+            return false;
         };
         let alive = self.unclaimed(live_descendants());
         if alive.is_empty() {
-            return;
+            return false;
         }
         self.leftovers
             .extend(alive.into_iter().map(|pid| Leftover { pid, command: leftover_command(pid, &mut names) }));
         self.terminate_all();
         self.kill_by(Instant::now() + self.grace);
+        true
     }
 
     /// A forwarded SIGTERM, SIGHUP or SIGQUIT that comes within the settle period: the settling
