@@ -8,7 +8,7 @@ use std::time::Duration;
 use clap::Parser;
 
 use crate::launch::profile::Profile;
-use crate::launch::sanitizers::Choice;
+use crate::launch::sanitizers::{Choice, Runtime, Selection};
 use crate::outputs::{AnnotationFormat, Outputs};
 
 const ABOUT: &str = "Run a command (typically `python -m test -R 3:3 ...`) and report, per test, \
@@ -106,8 +106,11 @@ pub struct Args {
     /// Only the command's program is read: with the shim preloaded and libasan not preloaded
     /// before it, verify_asan_link_order=0 is added to ASAN_OPTIONS (yours win) so that an ASAN
     /// program the command starts (make, a shell) is not aborted for the shim coming first.
-    #[arg(long, value_enum, value_name = "RUNTIME", default_value_t = Choice::Auto)]
-    pub sanitizer: Choice,
+    /// Runtimes that share a process go together as a list: `asan,ubsan` for an extension
+    /// built with -fsanitize=address,undefined on a plain interpreter (asan, msan and tsan
+    /// exclude each other; `auto` and `none` stand alone).
+    #[arg(long, value_enum, value_name = "RUNTIME", value_delimiter = ',', default_value = "auto")]
+    pub sanitizer: Vec<Choice>,
 
     /// Settings of a kind of buildbot in one flag. `buildbot-asan`: CPython's ASAN buildbots -
     /// the ASAN runtime (unless --sanitizer says otherwise), their ASAN_OPTIONS, and their skip
@@ -228,7 +231,7 @@ pub struct Config {
     /// No-output time before a `no-progress` hang is declared; `None` (0): never. Provable
     /// deadlocks are reported whatever this is.
     pub hang_timeout: Option<Duration>,
-    pub sanitizer: Choice,
+    pub sanitizer: Selection,
     /// `--profile`, and the tests `--unskip` keeps.
     pub profile: Option<Profile>,
     pub unskip: Vec<String>,
@@ -286,6 +289,7 @@ impl Args {
                 }
             }
         }
+        let sanitizer = Selection::from_choices(&self.sanitizer)?;
         let suppression_files = if self.suppressions.is_empty() {
             env("LEAKCHECK_SUPPRESSIONS")
                 .map(|v| v.split(':').filter(|p| !p.is_empty()).map(PathBuf::from).collect())
@@ -314,9 +318,9 @@ impl Args {
             stack_depth: if self.no_attribution { 0 } else { self.stack_depth },
             hang_timeout: (self.hang_timeout > 0).then(|| Duration::from_secs(self.hang_timeout)),
             // A profile's runtime applies unless the user chose one.
-            sanitizer: match (self.profile, self.sanitizer) {
-                (Some(Profile::BuildbotAsan), Choice::Auto) => Choice::Asan,
-                (_, choice) => choice,
+            sanitizer: match (self.profile, sanitizer) {
+                (Some(Profile::BuildbotAsan), Selection::Auto) => Selection::Forced(vec![Runtime::Asan]),
+                (_, selection) => selection,
             },
             profile: self.profile,
             unskip: self.unskip,
@@ -476,11 +480,32 @@ mod tests {
     }
 
     #[test]
+    fn sanitizer_runtimes_come_as_a_list_or_a_repeated_flag() {
+        let both = Selection::Forced(vec![Runtime::Asan, Runtime::Ubsan]);
+        assert_eq!(parse(&["leakcheck", "--sanitizer", "asan,ubsan", "--", "x"]).unwrap().sanitizer, both);
+        assert_eq!(
+            parse(&["leakcheck", "--sanitizer", "ubsan", "--sanitizer", "asan", "--", "x"]).unwrap().sanitizer,
+            both
+        );
+        assert_eq!(parse(&["leakcheck", "--", "x"]).unwrap().sanitizer, Selection::Auto);
+        let refused = |value: &str| parse(&["leakcheck", "--sanitizer", value, "--", "x"]).unwrap_err();
+        assert!(refused("asan,msan").contains("cannot run in one process"), "{}", refused("asan,msan"));
+        assert!(refused("auto,ubsan").contains("stand alone"));
+        assert!(refused("asan,bogus").contains("bogus"));
+    }
+
+    #[test]
     fn the_asan_profile_picks_asan_unless_told_otherwise() {
         let config = parse(&["leakcheck", "--profile", "buildbot-asan", "--", "python3"]).unwrap();
-        assert_eq!((config.profile, config.sanitizer), (Some(Profile::BuildbotAsan), Choice::Asan));
+        assert_eq!(
+            (config.profile, config.sanitizer),
+            (Some(Profile::BuildbotAsan), Selection::Forced(vec![Runtime::Asan]))
+        );
         let config = parse(&["leakcheck", "--profile", "buildbot-asan", "--sanitizer", "none", "--", "x"]).unwrap();
-        assert_eq!(config.sanitizer, Choice::None);
+        assert_eq!(config.sanitizer, Selection::None);
+        let config =
+            parse(&["leakcheck", "--profile", "buildbot-asan", "--sanitizer", "ubsan,asan", "--", "x"]).unwrap();
+        assert_eq!(config.sanitizer, Selection::Forced(vec![Runtime::Asan, Runtime::Ubsan]));
         let config =
             parse(&["leakcheck", "--profile", "buildbot-asan", "--unskip", "test_capi,test_ctypes", "--", "x"])
                 .unwrap();

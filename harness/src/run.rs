@@ -279,7 +279,7 @@ pub fn execute(config: &Config, notify: Notify<'_>) -> anyhow::Result<RunOutcome
     let run_dir = RunDir::create(config.run_dir.as_deref()).context("setting up the run")?;
     let program = sanitizers::resolve_program(&config.command[0], std::env::var_os("PATH").as_deref())
         .unwrap_or_else(|| config.command[0].clone().into());
-    let mut sanitizer_plan = sanitizers::plan(config.sanitizer, &program, |name| std::env::var_os(name));
+    let mut sanitizer_plan = sanitizers::plan(&config.sanitizer, &program, |name| std::env::var_os(name));
     let shim_wanted = config.shim && sanitizer_plan.shim;
     if shim_wanted {
         sanitizer_plan.shim_preloaded(|name| std::env::var_os(name));

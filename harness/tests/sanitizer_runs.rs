@@ -67,6 +67,26 @@ fn recoverable_errors_are_findings_of_their_tests_at_the_fixture_lines() {
     check_recoverable_errors(&run);
 }
 
+/// An extension built with `-fsanitize=address,undefined` on the plain interpreter, with
+/// `--sanitizer asan,ubsan`: both runtimes preloaded (libasan first) and both given their
+/// options, so UBSan's report has its stack (`print_stacktrace=1`), down to the fixture's
+/// function. With `--sanitizer asan` alone UBSan prints its one `runtime error:` line.
+#[test]
+fn asan_and_ubsan_forced_together_give_ubsan_its_stack() {
+    let dir = sanitizer_testdir();
+    let argv = regrtest(dir.path(), &[], &["test_asanext_signed_overflow"]);
+    let run = leakcheck_in(None, &["--sanitizer", "ubsan,asan"], &as_strs(&argv), &[]);
+    assert_eq!(run.code(), Some(103), "{}", run.stderr);
+    let report = run.json();
+    assert_eq!(report["sanitizer"]["runtimes"], json!(["asan", "ubsan"]), "{}", report["sanitizer"]);
+    let preloaded = report["sanitizer"]["preloaded"].to_string();
+    assert!(preloaded.find("libasan").unwrap() < preloaded.find("libubsan").unwrap(), "{preloaded}");
+    let ubsan = find(report, "signed-integer-overflow");
+    assert_eq!(ubsan["test"], "test_asanext_signed_overflow");
+    assert!(has_frame(&ubsan["frames"], Some("signed_overflow"), mark("fault_signed_overflow")), "{ubsan:#}");
+    assert!(ubsan["frames"].as_array().unwrap().len() > 1, "a stack, not the error line alone: {ubsan:#}");
+}
+
 /// As [`recoverable_errors_are_findings_of_their_tests_at_the_fixture_lines`], with leakcheck's
 /// stdout and stderr one file (`2>&1`): the reports come on the command's one pipe for both.
 #[test]

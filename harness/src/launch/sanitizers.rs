@@ -98,7 +98,7 @@ impl Runtime {
     }
 }
 
-/// `--sanitizer`.
+/// One value of `--sanitizer`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum Choice {
     /// Detect from the program's ELF.
@@ -110,6 +110,58 @@ pub enum Choice {
     Tsan,
     /// No sanitizer handling.
     None,
+}
+
+/// What `--sanitizer` asks for, its values checked ([`Selection::from_choices`]).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Selection {
+    /// The runtimes the program's ELF shows.
+    #[default]
+    Auto,
+    /// No sanitizer handling.
+    None,
+    /// These runtimes, whatever the ELF shows: at most one of ASAN, MSAN and TSan (they
+    /// cannot share a process), UBSan beside any of them, in the order their libraries are
+    /// preloaded (the exclusive runtime first).
+    Forced(Vec<Runtime>),
+}
+
+impl Selection {
+    /// The selection `--sanitizer` values make (a comma list or the flag repeated): `auto` or
+    /// `none` alone, else runtimes that can run together.
+    pub fn from_choices(choices: &[Choice]) -> Result<Self, String> {
+        let mut runtimes: Vec<Runtime> = Vec::new();
+        for &choice in choices {
+            let runtime = match choice {
+                Choice::Auto | Choice::None if choices.len() == 1 => {
+                    return Ok(if choice == Choice::Auto { Selection::Auto } else { Selection::None });
+                }
+                Choice::Auto | Choice::None => {
+                    return Err("--sanitizer: `auto` and `none` stand alone, not in a list".into());
+                }
+                Choice::Asan => Runtime::Asan,
+                Choice::Msan => Runtime::Msan,
+                Choice::Ubsan => Runtime::Ubsan,
+                Choice::Tsan => Runtime::Tsan,
+            };
+            if !runtimes.contains(&runtime) {
+                runtimes.push(runtime);
+            }
+        }
+        if runtimes.is_empty() {
+            return Ok(Selection::Auto);
+        }
+        let exclusive: Vec<&str> = runtimes.iter().filter(|&&r| r != Runtime::Ubsan).map(|r| r.name()).collect();
+        if exclusive.len() > 1 {
+            return Err(format!(
+                "--sanitizer: {} cannot run in one process; ubsan can join any one of them",
+                exclusive.join(" and ")
+            ));
+        }
+        // The exclusive runtime's library goes first in LD_PRELOAD (ASAN checks it).
+        runtimes.sort_by_key(|&r| r == Runtime::Ubsan);
+        Ok(Selection::Forced(runtimes))
+    }
 }
 
 /// What the program's ELF says.
@@ -296,15 +348,12 @@ impl Plan {
 
 /// Decide the environment for `program` (already resolved through `PATH`), given `--sanitizer`
 /// and the current environment (`get`, values as bytes: an option value need not be UTF-8).
-pub fn plan(choice: Choice, program: &Path, get: impl Fn(&str) -> Option<OsString>) -> Plan {
+pub fn plan(selection: &Selection, program: &Path, get: impl Fn(&str) -> Option<OsString>) -> Plan {
     let detected = detect(program);
-    let runtimes: Vec<Runtime> = match choice {
-        Choice::None => Vec::new(),
-        Choice::Auto => detected.runtimes.iter().copied().collect(),
-        Choice::Asan => vec![Runtime::Asan],
-        Choice::Msan => vec![Runtime::Msan],
-        Choice::Ubsan => vec![Runtime::Ubsan],
-        Choice::Tsan => vec![Runtime::Tsan],
+    let runtimes: Vec<Runtime> = match selection {
+        Selection::None => Vec::new(),
+        Selection::Auto => detected.runtimes.iter().copied().collect(),
+        Selection::Forced(runtimes) => runtimes.clone(),
     };
     let mut plan = Plan { runtimes: runtimes.clone(), shim: true, ..Plan::default() };
     for &runtime in &runtimes {
@@ -439,6 +488,44 @@ mod tests {
         );
     }
 
+    /// The selection of `--sanitizer` values that must be valid.
+    fn selected(choices: &[Choice]) -> Selection {
+        Selection::from_choices(choices).expect("a valid --sanitizer")
+    }
+
+    #[test]
+    fn sanitizer_values_make_a_selection_of_runtimes_that_can_run_together() {
+        assert_eq!(selected(&[]), Selection::Auto);
+        assert_eq!(selected(&[Choice::Auto]), Selection::Auto);
+        assert_eq!(selected(&[Choice::None]), Selection::None);
+        // UBSan joins the exclusive runtime, after it, whatever the order given.
+        assert_eq!(selected(&[Choice::Ubsan, Choice::Asan]), Selection::Forced(vec![Runtime::Asan, Runtime::Ubsan]));
+        assert_eq!(
+            selected(&[Choice::Tsan, Choice::Ubsan, Choice::Tsan]),
+            Selection::Forced(vec![Runtime::Tsan, Runtime::Ubsan])
+        );
+        assert_eq!(selected(&[Choice::Ubsan]), Selection::Forced(vec![Runtime::Ubsan]));
+        let refused = |choices: &[Choice]| Selection::from_choices(choices).unwrap_err();
+        assert!(refused(&[Choice::Asan, Choice::Msan]).contains("asan and msan cannot run in one process"));
+        assert!(refused(&[Choice::Asan, Choice::Tsan, Choice::Ubsan]).contains("asan and tsan"));
+        assert!(refused(&[Choice::Auto, Choice::Asan]).contains("stand alone"));
+        assert!(refused(&[Choice::None, Choice::None]).contains("stand alone"));
+    }
+
+    #[test]
+    fn asan_and_ubsan_forced_on_a_plain_interpreter_preload_both_runtimes_asan_first() {
+        let plan = plan(&selected(&[Choice::Ubsan, Choice::Asan]), Path::new("/usr/bin/python3.11d"), |_| None);
+        assert_eq!(plan.runtimes, [Runtime::Asan, Runtime::Ubsan]);
+        let names: Vec<String> =
+            plan.preload_first.iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect();
+        assert!(
+            names.len() == 2 && names[0].starts_with("libasan.so") && names[1].starts_with("libubsan.so"),
+            "{names:?}"
+        );
+        let variables: Vec<&str> = plan.variables.iter().map(|(name, _)| name.as_str()).collect();
+        assert_eq!(variables, ["ASAN_OPTIONS", "UBSAN_OPTIONS"]);
+    }
+
     #[test]
     fn an_uninstrumented_interpreter_has_no_runtime() {
         let detected = detect(Path::new("/usr/bin/python3.11d"));
@@ -463,15 +550,15 @@ mod tests {
         assert!(status.success());
         let detected = detect(&program);
         assert_eq!(detected.runtimes.iter().copied().collect::<Vec<_>>(), [Runtime::Asan]);
-        let plan = plan(Choice::Auto, &program, |_| None);
+        let plan = plan(&Selection::Auto, &program, |_| None);
         assert_eq!(plan.runtimes, [Runtime::Asan]);
         assert!(plan.preload_first[0].to_string_lossy().contains("libasan.so"), "{plan:?}");
         assert_eq!(plan.variables, [("ASAN_OPTIONS".to_string(), OsString::from(Runtime::Asan.default_options()))]);
         assert!(plan.shim);
         // Forced on a plain program: the runtime is preloaded too.
-        let forced = super::plan(Choice::Asan, Path::new("/usr/bin/python3.11d"), |_| None);
+        let forced = super::plan(&selected(&[Choice::Asan]), Path::new("/usr/bin/python3.11d"), |_| None);
         assert!(forced.preload_first[0].to_string_lossy().contains("libasan.so"), "{forced:?}");
-        let none = super::plan(Choice::None, &program, |_| None);
+        let none = super::plan(&Selection::None, &program, |_| None);
         assert!(none.runtimes.is_empty() && none.preload_first.is_empty());
     }
 
@@ -544,7 +631,7 @@ mod tests {
             _ => None,
         };
         let program = build(dir.path(), &clang, &["-fsanitize=address,undefined"], "clang_both");
-        let plan = plan(Choice::Auto, &program, user);
+        let plan = plan(&Selection::Auto, &program, user);
         assert_eq!(plan.runtimes, [Runtime::Asan, Runtime::Ubsan]);
         assert_eq!(
             plan.variables,
@@ -555,7 +642,7 @@ mod tests {
         );
         assert!(plan.preload_first.is_empty(), "{plan:?}");
         let program = build(dir.path(), "gcc", &["-fsanitize=address,undefined"], "gcc_both");
-        let plan = super::plan(Choice::Auto, &program, |_| None);
+        let plan = super::plan(&Selection::Auto, &program, |_| None);
         assert_eq!(plan.runtimes, [Runtime::Asan, Runtime::Ubsan]);
         let ubsan = ("UBSAN_OPTIONS".to_owned(), OsString::from(Runtime::Ubsan.default_options()));
         assert_eq!(plan.variables[1], ubsan, "{plan:?}");
@@ -570,20 +657,20 @@ mod tests {
     #[test]
     fn the_shim_preloaded_turns_off_asans_link_order_check() {
         let plain = Path::new("/usr/bin/python3.11d");
-        let mut p = plan(Choice::Auto, plain, |_| None);
+        let mut p = plan(&Selection::Auto, plain, |_| None);
         p.shim_preloaded(|_| None);
         assert_eq!(p.variables, [("ASAN_OPTIONS".to_owned(), OsString::from("verify_asan_link_order=0"))]);
         let user =
             |name: &str| (name == "ASAN_OPTIONS").then(|| OsString::from("verify_asan_link_order=1:verbosity=1"));
-        let mut p = plan(Choice::Auto, plain, user);
+        let mut p = plan(&Selection::Auto, plain, user);
         p.shim_preloaded(user);
         assert_eq!(p.variables, [("ASAN_OPTIONS".to_owned(), OsString::from("verify_asan_link_order=1:verbosity=1"))]);
         let user = |name: &str| (name == "ASAN_OPTIONS").then(|| OsString::from("verbosity=1"));
-        let mut p = plan(Choice::Auto, plain, user);
+        let mut p = plan(&Selection::Auto, plain, user);
         p.shim_preloaded(user);
         assert_eq!(p.variables, [("ASAN_OPTIONS".to_owned(), OsString::from("verbosity=1:verify_asan_link_order=0"))]);
         // libasan preloaded first: the check passes, nothing added.
-        let mut forced = plan(Choice::Asan, plain, |_| None);
+        let mut forced = plan(&selected(&[Choice::Asan]), plain, |_| None);
         assert!(!forced.preload_first.is_empty());
         forced.shim_preloaded(|_| None);
         assert_eq!(forced.variables, [("ASAN_OPTIONS".to_owned(), OsString::from(Runtime::Asan.default_options()))]);
@@ -600,7 +687,7 @@ mod tests {
 
     #[test]
     fn msan_keeps_the_shim_out() {
-        let plan = plan(Choice::Msan, Path::new("/usr/bin/python3.11d"), |_| None);
+        let plan = plan(&selected(&[Choice::Msan]), Path::new("/usr/bin/python3.11d"), |_| None);
         assert!(!plan.shim);
         assert!(plan.notes.iter().any(|n| n.contains("MemorySanitizer")));
     }
