@@ -16,6 +16,9 @@
 //!   parents are re-parented to it and reaped. Whatever is still alive when the child has exited
 //!   and still alive after a short settle period (see `SETTLE`) is ended (SIGTERM, grace,
 //!   SIGKILL) and listed in the [`Supervised`] result.
+//! - The tree is the command's: our children from before it was spawned (the reader of a
+//!   shell's `2> >(tee out.err)`, forked before the shell exec'd leakcheck) and their
+//!   descendants are not in it (see [`Outsiders`]), and are neither signalled nor listed.
 //!
 //! Signals arrive through a `signalfd`, so the loop is a single `poll(2)`. Knows nothing of
 //! report formats.
@@ -295,6 +298,7 @@ pub fn run_with(
             die_with(leakcheck)
         });
     }
+    let outsiders = Outsiders::before_spawn();
     let spawned = cmd.spawn();
     // `cmd` holds the pipes' write ends: close ours, or the pipes never reach end of file.
     drop(cmd);
@@ -305,7 +309,7 @@ pub fn run_with(
             return Err(spawn_error(program, source));
         }
     };
-    let result = Loop::new(&mut child, grace, log, signals, reads, order).run(sink);
+    let result = Loop::new(&mut child, grace, log, signals, reads, order, outsiders).run(sink);
     let _ = previous.thread_set_mask();
     result
 }
@@ -434,6 +438,8 @@ struct Loop<'a> {
 
     output_errors: Vec<String>,
     own_output_failed: bool,
+    /// Our processes that are not the command's: never signalled, never leftovers.
+    outsiders: Outsiders,
 }
 
 /// The log file, counting the bytes it took.
@@ -484,6 +490,7 @@ impl<'a> Loop<'a> {
         signals: SignalFd,
         pipes: Vec<Pipe>,
         order: Option<WriteOrder>,
+        outsiders: Outsiders,
     ) -> Self {
         let pgid = Pid::from_raw(child.id() as i32);
         Self {
@@ -511,6 +518,7 @@ impl<'a> Loop<'a> {
             next_tick: Instant::now() + TICK,
             output_errors: Vec::new(),
             own_output_failed: false,
+            outsiders,
         }
     }
 
@@ -521,7 +529,7 @@ impl<'a> Loop<'a> {
                 break;
             }
             if self.killed && self.exit.is_none() {
-                self.kill_again(&live_descendants());
+                self.kill_again(&self.outsiders.live_descendants());
             }
 
             let mut wake = self.next_tick;
@@ -679,7 +687,7 @@ impl<'a> Loop<'a> {
             }
             Behind::Settling { .. } | Behind::Judged => {}
         }
-        let survivors = live_descendants();
+        let survivors = self.outsiders.live_descendants();
         if self.killed {
             self.kill_again(&survivors);
         }
@@ -918,7 +926,7 @@ impl<'a> Loop<'a> {
                 self.ending.push((pids, Instant::now() + self.grace));
             }
             Action::EndTree => {
-                self.claimed.extend(live_descendants());
+                self.claimed.extend(self.outsiders.live_descendants());
                 self.terminate_all();
                 self.kill_by(Instant::now() + self.grace);
             }
@@ -967,7 +975,7 @@ impl<'a> Loop<'a> {
         if running {
             let _ = killpg(self.pgid, signal);
         }
-        let descendants = live_descendants().into_iter().map(|pid| (pid, process_group(pid)));
+        let descendants = self.outsiders.live_descendants().into_iter().map(|pid| (pid, process_group(pid)));
         for pid in signal_targets(signal, running.then_some(self.pgid.as_raw()), descendants) {
             let _ = nix::sys::signal::kill(Pid::from_raw(pid), signal);
         }
@@ -984,7 +992,7 @@ impl<'a> Loop<'a> {
     /// is there to look at) and it gets the settle period to exit by itself.
     fn look_behind(&mut self, sink: &mut dyn OutputSink) {
         self.behind = Behind::Judged;
-        let pids = self.unclaimed(live_descendants());
+        let pids = self.unclaimed(self.outsiders.live_descendants());
         if pids.is_empty() {
             return;
         }
@@ -1009,7 +1017,7 @@ impl<'a> Loop<'a> {
         let Behind::Settling { mut names, .. } = std::mem::replace(&mut self.behind, Behind::Judged) else {
             return false;
         };
-        let alive = self.unclaimed(live_descendants());
+        let alive = self.unclaimed(self.outsiders.live_descendants());
         if alive.is_empty() {
             return false;
         }
@@ -1029,7 +1037,7 @@ impl<'a> Loop<'a> {
         };
         let mut names = std::mem::take(names);
         self.behind = Behind::Judged;
-        let alive = self.unclaimed(live_descendants());
+        let alive = self.unclaimed(self.outsiders.live_descendants());
         self.signalled
             .extend(alive.into_iter().map(|pid| Leftover { pid, command: leftover_command(pid, &mut names) }));
     }
@@ -1046,7 +1054,7 @@ impl<'a> Loop<'a> {
         if self.signalled.is_empty() {
             return;
         }
-        let alive = live_descendants();
+        let alive = self.outsiders.live_descendants();
         let signalled = std::mem::take(&mut self.signalled);
         self.leftovers.extend(signalled.into_iter().filter(|l| alive.contains(&l.pid)));
     }
@@ -1129,13 +1137,23 @@ fn process_group(pid: i32) -> Option<i32> {
     nix::unistd::getpgid(Some(Pid::from_raw(pid))).ok().map(Pid::as_raw)
 }
 
-/// Every live (non-zombie) process below this one, found through `/proc/*/stat`, in pid order.
-pub fn live_descendants() -> Vec<i32> {
-    let me = std::process::id() as i32;
-    let mut parent_of = Vec::new();
+/// One process as `/proc/PID/stat` shows it.
+struct ProcStat {
+    pid: i32,
+    ppid: i32,
+    /// Not a zombie (nor dead).
+    live: bool,
+    /// Its start time (clock ticks after boot): with the pid, names one process whatever pid is
+    /// reused later.
+    start: u64,
+}
+
+/// Every process of the system, from `/proc/*/stat`.
+fn all_processes() -> Vec<ProcStat> {
     let Ok(entries) = std::fs::read_dir("/proc") else {
         return Vec::new();
     };
+    let mut all = Vec::new();
     for entry in entries.flatten() {
         let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
             continue;
@@ -1143,38 +1161,76 @@ pub fn live_descendants() -> Vec<i32> {
         let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
             continue;
         };
-        if let Some((state, ppid)) = parse_stat_state_ppid(&stat) {
-            parent_of.push((pid, ppid, state != 'Z' && state != 'X'));
+        if let Some((state, ppid, start)) = parse_stat(&stat) {
+            all.push(ProcStat { pid, ppid, live: state != 'Z' && state != 'X', start });
         }
     }
-    // Dead processes are walked through but not returned: a process whose main thread has
-    // exited shows as a zombie while its other threads still run and parent its children
-    // (regrtest's `-j` workers, forked from its worker threads, on SIGHUP).
-    let mut tree: BTreeSet<i32> = BTreeSet::new();
-    let mut alive = Vec::new();
-    let mut frontier = vec![me];
-    while let Some(parent) = frontier.pop() {
-        for &(pid, ppid, live) in &parent_of {
-            if ppid == parent && tree.insert(pid) {
-                frontier.push(pid);
-                if live {
-                    alive.push(pid);
-                }
-            }
-        }
-    }
-    alive.sort_unstable();
-    alive
+    all
 }
 
-/// `(state, ppid)` from `/proc/PID/stat`; the command name may contain spaces and parentheses,
-/// so fields are counted from the last `)`.
-fn parse_stat_state_ppid(stat: &str) -> Option<(char, i32)> {
+/// The processes that are ours but not the command's: our children from before the command was
+/// spawned, and what descends from them. A shell runs `leakcheck ... 2> >(tee out.err)` by
+/// forking a child that starts the process substitution's reader, then execs leakcheck: the
+/// reader is our child before the command exists. Ending it would cut our own summary short.
+/// Known by pid and start time (a pid reused later may be the command's). A process forked in
+/// such a subtree and orphaned (re-parented to us, the subreaper) before any walk of the tree
+/// saw it cannot be told from the command's.
+#[derive(Debug, Default)]
+pub struct Outsiders {
+    known: std::cell::RefCell<BTreeSet<(i32, u64)>>,
+}
+
+impl Outsiders {
+    /// Our children now: to be called before the command is spawned.
+    pub fn before_spawn() -> Self {
+        let me = std::process::id() as i32;
+        let known = all_processes().into_iter().filter(|p| p.ppid == me).map(|p| (p.pid, p.start)).collect();
+        Self { known: std::cell::RefCell::new(known) }
+    }
+
+    /// Every live (non-zombie) process of the command's tree, in pid order: below this one,
+    /// outsiders and their descendants left out (and remembered as outsiders).
+    pub fn live_descendants(&self) -> Vec<i32> {
+        let me = std::process::id() as i32;
+        let all = all_processes();
+        let mut known = self.known.borrow_mut();
+        // Dead processes are walked through but not returned: a process whose main thread has
+        // exited shows as a zombie while its other threads still run and parent its children
+        // (regrtest's `-j` workers, forked from its worker threads, on SIGHUP).
+        let mut tree: BTreeSet<i32> = BTreeSet::new();
+        let mut alive = Vec::new();
+        let mut frontier = vec![(me, false)];
+        while let Some((parent, outside)) = frontier.pop() {
+            for p in all.iter().filter(|p| p.ppid == parent) {
+                if !tree.insert(p.pid) {
+                    continue;
+                }
+                let outside = outside || known.contains(&(p.pid, p.start));
+                if outside {
+                    known.insert((p.pid, p.start));
+                } else if p.live {
+                    alive.push(p.pid);
+                }
+                frontier.push((p.pid, outside));
+            }
+        }
+        // Outsiders gone are forgotten: their pids may be reused, with other start times.
+        known.retain(|&(pid, _)| tree.contains(&pid));
+        alive.sort_unstable();
+        alive
+    }
+}
+
+/// `(state, ppid, start time)` from `/proc/PID/stat`; the command name may contain spaces and
+/// parentheses, so fields are counted from the last `)`.
+fn parse_stat(stat: &str) -> Option<(char, i32, u64)> {
     let rest = &stat[stat.rfind(')')? + 1..];
     let mut fields = rest.split_ascii_whitespace();
     let state = fields.next()?.chars().next()?;
     let ppid = fields.next()?.parse().ok()?;
-    Some((state, ppid))
+    // Field 22 of the file: 19 after the ppid.
+    let start = fields.nth(17)?.parse().ok()?;
+    Some((state, ppid, start))
 }
 
 /// The command line of `pid`, for messages ("pid 123 (python3 -m test ...)"); its name when it
@@ -1469,9 +1525,11 @@ mod tests {
 
     #[test]
     fn stat_fields_are_counted_after_the_command_name() {
-        assert_eq!(parse_stat_state_ppid("42 (python3) S 7 42 42 0"), Some(('S', 7)));
-        assert_eq!(parse_stat_state_ppid("42 (a) b) (c) Z 1 42"), Some(('Z', 1)));
-        assert_eq!(parse_stat_state_ppid("garbage"), None);
-        assert_eq!(parse_stat_state_ppid("42 (x) R notanumber"), None);
+        let fields = "7 42 42 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 123456 1000 10";
+        assert_eq!(parse_stat(&format!("42 (python3) S {fields}")), Some(('S', 7, 123456)));
+        assert_eq!(parse_stat(&format!("42 (a) b) (c) Z {fields}")), Some(('Z', 7, 123456)));
+        assert_eq!(parse_stat("42 (x) S 7 42 42 0"), None, "no start time");
+        assert_eq!(parse_stat("garbage"), None);
+        assert_eq!(parse_stat("42 (x) R notanumber"), None);
     }
 }

@@ -941,3 +941,29 @@ fn a_run_dir_error_escapes_control_characters() {
     assert_eq!(out.status.code(), Some(70), "{stderr}");
     assert!(stderr.contains("creating the run directory") && !stderr.contains('\x1b'), "{stderr}");
 }
+
+/// `leakcheck ... 2> >(reader)`: bash forks a process substitution's reader before it execs
+/// leakcheck, so the reader is leakcheck's child before the command exists. It is not the
+/// command's: neither ended (its SIGTERM cut the summary it was writing to a file short) nor
+/// listed as left behind. The reader shares our stdout, so the run is over for the helper only
+/// once the reader has exited.
+#[test]
+fn a_process_substitution_reading_our_stderr_is_not_the_commands() {
+    let dir = tempfile::tempdir().unwrap();
+    let err_file = dir.path().join("out.err");
+    let script = r#"exec "$0" "$@" 2> >(trap 'echo reader got SIGTERM' TERM; cat > "$ERR_FILE")"#;
+    let run = leakcheck_wrapped(
+        &["bash", "-c", script],
+        None,
+        &["--grace", "5"],
+        &["sh", "-c", "echo hi"],
+        &[("ERR_FILE", &path_str(&err_file))],
+    );
+    assert_eq!(run.code(), Some(0), "{}", run.stderr);
+    assert_eq!(String::from_utf8_lossy(&run.stdout), "hi\n", "the reader got no SIGTERM");
+    assert_eq!(run.json()["leftover_processes"], serde_json::json!([]));
+    let err = std::fs::read_to_string(&err_file).unwrap();
+    assert!(err.starts_with("leakcheck: run directory"), "{err}");
+    assert!(err.contains("leakcheck: ---- leak summary"), "the summary reached the file: {err}");
+    assert!(!err.contains("leftover"), "{err}");
+}
