@@ -546,6 +546,34 @@ fn a_deadlocked_subprocess_of_a_worker_is_ended_alone() {
     assert_tree_gone(dir.path());
 }
 
+/// A test's subprocess deadlocked, found by the run's silence (the late path, which inspects
+/// regrtest with its descendants) before the early path's still-process check: only the
+/// subprocess is ended and asked for faulthandler's dump. regrtest, listed with it, catches
+/// SIGUSR1 too, and died of it (faulthandler chains to the default action) when it was asked.
+#[test]
+fn a_subprocess_deadlock_found_by_the_silence_ends_the_subprocess_alone() {
+    let dir = testdir();
+    let tests = ["test_hang_in_subprocess_late", "test_balanced"];
+    let run = leakcheck(&["--hang-timeout", "2"], &as_strs(&regrtest(dir.path(), &[], &tests)));
+    let hang = only_hang(&run);
+    assert_eq!(hang["diagnosis"]["kind"], "lock-cycle", "{hang}");
+    assert_eq!(hang["test"], "test_hang_in_subprocess_late", "{hang}");
+    let regrtest = |p: &Value| p["command"].as_str().is_some_and(|c| c.contains(" -m test "));
+    let processes = hang["processes"].as_array().expect("processes");
+    assert!(
+        processes.len() == 2 && processes.iter().any(regrtest),
+        "found by the late path, regrtest listed with the subprocess: {hang}"
+    );
+    assert!(processes.iter().any(|p| p["pid"] == hang["pid"] && !regrtest(p)), "{hang}");
+    let status = &run.json()["status"];
+    assert_eq!(status["signal"], Value::Null, "regrtest went on: {status}");
+    assert_eq!(status["ended_for_hang"], false, "{status}");
+    assert_eq!(status["exit_code"], 0, "{status}: {}", run.stderr);
+    assert_eq!(run.test("test_balanced")["outcome"], "passed", "{}", run.stderr);
+    assert_eq!(run.code(), Some(102), "{}", run.stderr);
+    assert_tree_gone(dir.path());
+}
+
 #[test]
 fn a_silent_busy_loop_becomes_no_progress_only_after_the_timeout() {
     let dir = testdir();

@@ -37,9 +37,11 @@
 //!   no sleep.
 //!
 //! Then: the hang as found (diagnosis, native stacks) is the caller's to print at once
-//! ([`HangWatch::take_found`]); SIGUSR1 to each process of the hang that catches it (regrtest registers faulthandler for
-//! it, and a process forked from regrtest inherits that, so the Python stacks of every thread are
-//! printed; faulthandler chains to the default action, which ends the process), one at a time,
+//! ([`HangWatch::take_found`]); SIGUSR1 to each process of the hang that catches it and is to be
+//! ended (regrtest registers faulthandler for it, and a process forked from regrtest inherits
+//! that, so the Python stacks of every thread are printed; faulthandler chains to the default
+//! action, which ends the process: regrtest listed with a stuck subprocess of a test, which alone
+//! is ended, is not asked), one at a time,
 //! descendants first, the others held stopped meanwhile (regrtest must not go on when the child
 //! it waits for dies); each dump is read back (from a worker's stderr file, or from our own
 //! output) and put on its process's threads. Then the stuck process and its descendants are
@@ -793,20 +795,22 @@ impl HangWatch {
         // the hang's: neither path reports it again while it is being ended.
         let pids = subtree(target, tree);
         self.ended.extend(pids.iter().copied());
-        let end = if target == command { Action::EndTree } else { Action::EndProcesses(pids) };
+        let end = if target == command { Action::EndTree } else { Action::EndProcesses(pids.clone()) };
         self.ended_command |= target == command;
         let report = HangReport { test, pid: diagnosis.pid, diagnosis, processes, notes };
         self.found.push(report.clone());
         // Python stacks: from every process of the hang that catches SIGUSR1 (regrtest registers
         // faulthandler for it, and a process forked from regrtest inherits that). faulthandler
         // chains to SIGUSR1's default action, which ends the process: only ever ask processes
-        // that are being ended anyway. One at a time, descendants first, the others held
-        // stopped meanwhile: regrtest must not go on when the child it waits for is ended.
+        // that are being ended anyway. The late path lists regrtest's whole subtree; when the
+        // proof is in a process below it (a test's subprocess deadlocked), regrtest goes on and
+        // is not asked. One at a time, descendants first, the others held stopped meanwhile:
+        // regrtest must not go on when the child it waits for is ended.
         let mut askees: Vec<Askee> = report
             .processes
             .iter()
             .rev()
-            .filter(|p| procfs::catches_signal(p.pid, libc::SIGUSR1))
+            .filter(|p| pids.contains(&p.pid) && procfs::catches_signal(p.pid, libc::SIGUSR1))
             .map(|p| Askee {
                 pid: p.pid,
                 pthreads: thread_pointers(p.pid),
