@@ -133,7 +133,8 @@ pub struct Args {
     #[arg(long)]
     pub no_attribution: bool,
 
-    /// Seconds without output (regrtest's `running: ...` heartbeats do not count) after which
+    /// Seconds without output (regrtest's `running: ...` heartbeats do not count; bytes of a
+    /// line not ended yet, such as `-R`'s marks, do) after which
     /// the processes running tests are inspected, reported as hung and ended; 0: never for
     /// silence alone. A `-j` worker's output is its own: the file regrtest gives it for its
     /// stdout and stderr growing, so a worker printing as it works is not hung, whatever the

@@ -61,6 +61,11 @@ impl OutputSink for Sink<'_> {
         }
     }
 
+    /// `-R`'s marks, written one by one on a line of their own: progress for the hang watch.
+    fn unfinished_line(&mut self, _stream: Stream) {
+        self.hangs.unfinished_output(std::time::Instant::now());
+    }
+
     /// A test's announcement, a re-run's header and the summary (stdout) always start a
     /// section; a `beginning N repetitions` (stderr) does unless it is the first of the batch
     /// and the test read last may still begin its repetitions: then it is that test's.

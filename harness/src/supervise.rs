@@ -67,6 +67,13 @@ pub trait OutputSink {
     /// for both streams ([`Pipes::Shared`]) every line is [`Stream::Stdout`]'s.
     fn line(&mut self, stream: Stream, line: &[u8]);
 
+    /// Bytes of `stream` that do not end a line yet arrived (regrtest's `-R` marks, flushed one
+    /// by one on a line that ends with the last): the command is writing. The line itself comes
+    /// to [`OutputSink::line`] once it ends. Default: nothing.
+    fn unfinished_line(&mut self, stream: Stream) {
+        let _ = stream;
+    }
+
     /// Whether `line` of `stream` starts a section of the output (for regrtest: a test's own
     /// output); `first`: no line of this stream started one yet in this batch, so the sink's
     /// state (which has not seen the batch) tells whether the section is a new one. Used only
@@ -386,12 +393,15 @@ struct Pipe {
     mirror: Option<RawFd>,
     /// The last byte mirrored was not a newline.
     mid_line: bool,
+    /// Bytes were added to `partial` since the sink was last told (see
+    /// [`OutputSink::unfinished_line`]).
+    partial_grew: bool,
 }
 
 impl Pipe {
     fn new(fd: OwnedFd, stream: Stream, mirror: RawFd) -> Self {
         set_nonblocking(fd.as_raw_fd());
-        Self { fd: Some(fd), stream, partial: Vec::new(), mirror: Some(mirror), mid_line: false }
+        Self { fd: Some(fd), stream, partial: Vec::new(), mirror: Some(mirror), mid_line: false, partial_grew: false }
     }
 }
 
@@ -606,6 +616,11 @@ impl<'a> Loop<'a> {
                     self.drain(i, &mut buf, &mut Lines::Sink(&mut *sink))?;
                 }
             }
+            for pipe in &mut self.pipes {
+                if std::mem::take(&mut pipe.partial_grew) && !pipe.partial.is_empty() {
+                    sink.unfinished_line(pipe.stream);
+                }
+            }
             if signal_ready {
                 self.handle_signals(sink);
             }
@@ -818,6 +833,7 @@ impl<'a> Loop<'a> {
             chunk = &chunk[nl + 1..];
         }
         self.pipes[index].partial.extend_from_slice(chunk);
+        self.pipes[index].partial_grew |= !chunk.is_empty();
         if self.pipes[index].partial.len() >= MAX_LINE {
             let line = std::mem::take(&mut self.pipes[index].partial);
             self.emit(lines, stream, &line, false)?;

@@ -574,6 +574,23 @@ fn a_subprocess_deadlock_found_by_the_silence_ends_the_subprocess_alone() {
     assert_tree_gone(dir.path());
 }
 
+/// regrtest's `-R` marks, one per repetition, flushed on a line that ends only with the last:
+/// each is output, so a slow `-R` run that works is no hang. Its six repetitions of 1 s take
+/// longer than the hang timeout; none alone does. In a `-j` worker the marks grow its file.
+#[test]
+fn a_slow_refleak_run_printing_its_marks_is_no_hang() {
+    for flags in [&["-R", "3:3"][..], &["-R", "3:3", "-j", "2"][..]] {
+        let dir = testdir();
+        let run = leakcheck_in(
+            None,
+            &["--hang-timeout", "4"],
+            &as_strs(&regrtest(dir.path(), flags, &["test_busy_loop"])),
+            &[("LEAKCHECK_FIXTURE_SPIN", "1")],
+        );
+        assert_no_hang(&run, "test_busy_loop", &format!("{flags:?}"));
+    }
+}
+
 #[test]
 fn a_silent_busy_loop_becomes_no_progress_only_after_the_timeout() {
     let dir = testdir();

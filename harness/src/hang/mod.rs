@@ -24,7 +24,9 @@
 //!   ends, that file growing (one `stat` of its fds 1 and 2 at each tick: [`procfs::output_files`]),
 //!   so that a worker printing as it works is not reported and one gone quiet is, whatever the
 //!   other workers print; for regrtest itself (or a worker writing to a pipe), the run's output
-//!   other than regrtest's `running: ...` heartbeats. The summary says which. Not while a thread
+//!   other than regrtest's `running: ...` heartbeats, bytes of a line not ended yet included
+//!   (`-R`'s marks, one per repetition: [`HangWatch::unfinished_output`]). The summary says
+//!   which. Not while a thread
 //!   of it is in one quiet sleep (`time.sleep(20)`) that ends before buildbot's no-output limit: that
 //!   test is waiting for the time to pass, not stuck. A loop of short sleeps is no such sleep
 //!   (the thread wakes between them, or, one `sleep` process after another, the sleep seen
@@ -336,6 +338,13 @@ impl HangWatch {
             self.last_output = now;
             self.forget_sleeps(Silence::Run);
         }
+    }
+
+    /// Bytes of the command's output that do not end a line yet (regrtest's `-R` marks, one
+    /// per repetition, flushed): progress, as a line is. A heartbeat is written whole, as a line.
+    pub fn unfinished_output(&mut self, now: Instant) {
+        self.last_output = now;
+        self.forget_sleeps(Silence::Run);
     }
 
     /// A silence is over: the sleeps seen during it are forgotten.
