@@ -591,6 +591,25 @@ fn a_slow_refleak_run_printing_its_marks_is_no_hang() {
     }
 }
 
+/// A thread a test left running holds regrtest's exit (`threading._shutdown` waits for it, and
+/// regrtest's summary is still in its stdout buffer): the hang is at interpreter exit, after the
+/// tests. It is no test's: not the last one's, which passed, and which the output still names.
+#[test]
+fn a_hang_at_interpreter_exit_is_after_the_tests() {
+    let dir = testdir();
+    let tests = ["test_hang_at_exit", "test_balanced"];
+    let run = leakcheck(&["--hang-timeout", "3"], &as_strs(&regrtest(dir.path(), &[], &tests)));
+    let hang = only_hang(&run);
+    assert_eq!(hang["test"], Value::Null, "{hang}");
+    let summary = hang["diagnosis"]["summary"].as_str().unwrap_or_default();
+    assert!(summary.starts_with("at interpreter exit, after the tests"), "{hang}");
+    assert_eq!(run.json()["summary"]["hung"], serde_json::json!([]), "{}", run.stderr);
+    assert_ne!(run.test("test_balanced")["outcome"], "hung", "{}", run.stderr);
+    assert_eq!(run.json()["status"]["ended_for_hang"], true, "{}", run.stderr);
+    assert_eq!(run.code(), Some(102), "{}", run.stderr);
+    assert_tree_gone(dir.path());
+}
+
 #[test]
 fn a_silent_busy_loop_becomes_no_progress_only_after_the_timeout() {
     let dir = testdir();

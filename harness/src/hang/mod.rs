@@ -553,8 +553,7 @@ impl HangWatch {
             tracked.inspected = true;
             let (view, report, notes) = self.inspect(sample, &tree, now);
             if let Some(diagnosis) = diagnose(&view) {
-                let test = test_of(diagnosis.pid, &tree, command, current_test);
-                return self.found(diagnosis, vec![report], notes, test, &tree, command);
+                return self.found(diagnosis, vec![report], notes, current_test, &tree, command);
             }
         }
         // Late: a process running a test that made no progress that shows for the whole timeout
@@ -639,8 +638,7 @@ impl HangWatch {
             locks: Vec::new(),
             reference: None,
         });
-        let test = test_of(diagnosis.pid, &tree, command, current_test);
-        self.found(diagnosis, reports, notes, test, &tree, command)
+        self.found(diagnosis, reports, notes, current_test, &tree, command)
     }
 
     /// Whether a thread of `pids` is in one sleep that ends before buildbot's no-output limit
@@ -789,16 +787,29 @@ impl HangWatch {
     }
 
     /// Record a hang, ask for Python stacks, and decide what to end.
+    /// `current_test`: the test the output says is running (sequential mode).
     fn found(
         &mut self,
-        diagnosis: Diagnosis,
+        mut diagnosis: Diagnosis,
         processes: Vec<ProcessReport>,
         notes: Vec<String>,
-        test: Option<String>,
+        current_test: Option<&str>,
         tree: &BTreeMap<i32, ProcessSample>,
         command: i32,
     ) -> Vec<Action> {
         let target = diagnosis.pid;
+        // regrtest stuck at its exit is past its tests: the last one, which the output still
+        // names, ended (a thread an earlier test started and left running holds the exit).
+        let at_exit = at_interpreter_exit(&processes, target);
+        let test = if at_exit && target == command { None } else { test_of(target, tree, command, current_test) };
+        if at_exit {
+            let after = if target == command { ", after the tests" } else { "" };
+            diagnosis.summary = format!(
+                "at interpreter exit{after} (the main thread is in Py_FinalizeEx, where threading._shutdown \
+                 waits for every non-daemon thread to end); {}",
+                diagnosis.summary
+            );
+        }
         // A `-j` worker, or a process a test started, ends with its descendants and regrtest (or
         // the test) goes on; regrtest itself stuck ends the tree. Either way, what is ended is
         // the hang's: neither path reports it again while it is being ended.
@@ -1073,6 +1084,17 @@ impl ThreadFrames<'_> {
         }
         Some((mutex, lock.mutex_owner(mutex)))
     }
+}
+
+/// Whether the main thread of `pid`, as `reports` show it, is finalizing the interpreter
+/// (`Py_FinalizeEx`, whose `wait_for_thread_shutdown` calls `threading._shutdown`).
+fn at_interpreter_exit(reports: &[ProcessReport], pid: i32) -> bool {
+    let finalizing = |f: &Frame| matches!(f.function.as_deref(), Some("Py_FinalizeEx" | "wait_for_thread_shutdown"));
+    reports
+        .iter()
+        .filter(|r| r.pid == pid)
+        .flat_map(|r| &r.threads)
+        .any(|t| t.tid == pid && t.frames.iter().any(finalizing))
 }
 
 /// The test process `pid` works for: in a `-j` worker or below one, the test named on the
