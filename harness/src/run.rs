@@ -833,11 +833,17 @@ fn assemble(
     // The tests the command line names one by one that the run never got to, when regrtest did
     // not get to its summary, whose `omitted` list would name them (SIGTERM ends a sequential
     // 3.11 regrtest before it prints one). regrtest names every test it starts in a progress
-    // line (sequentially before it runs, the `-j` workers' from their command lines when the run
-    // is stopped), except in quiet mode: a test named nowhere, and not measured either, never
-    // started.
-    if parsed.summary.is_none() && parsed.progress_seen {
-        if let Some(selection) = regrtest::selection(&report.command) {
+    // line (sequentially before it runs; with `-j` when it is done, and the workers' from their
+    // command lines when the run is stopped, so a run stopped before any test finished has no
+    // progress line), except in quiet mode (`-q`, or no progress line where the command line
+    // cannot tell): a test named nowhere, and not measured either, never started. A regrtest
+    // that refused its command line started nothing either, but selected nothing.
+    if parsed.summary.is_none() && parsed.usage_error.is_none() {
+        let selection = regrtest::selection(&report.command);
+        let named_when_started = |s: &regrtest::Selection| {
+            parsed.progress_seen || (!s.quiet && (supervised.interrupted_by.is_some() || !tests.is_empty()))
+        };
+        if let Some(selection) = selection.filter(named_when_started) {
             let measured: Vec<&str> = shim.series.iter().map(|s| s.test.as_str()).collect();
             for name in not_started(&selection.tests, &tests, &measured) {
                 let test = regrtest::TestResult { name, outcome: Some(Outcome::NotRun), ..Default::default() };

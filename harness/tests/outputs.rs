@@ -483,3 +483,76 @@ fn workers_ending_on_a_forwarded_sigterm_are_no_leftovers() {
         assert_eq!(report["leftover_processes"], serde_json::json!([]), "{stderr}");
     }
 }
+
+/// Whether a descendant of `ancestor` has a command line holding all of `parts`.
+fn descendant_running(ancestor: u32, parts: &[&str]) -> bool {
+    let parent = |pid: u32| -> Option<u32> {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        stat.rsplit_once(')')?.1.split_whitespace().nth(1)?.parse().ok()
+    };
+    let Ok(entries) = std::fs::read_dir("/proc") else { return false };
+    entries.flatten().filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok()).any(|pid| {
+        let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        let cmdline = String::from_utf8_lossy(&cmdline);
+        if !parts.iter().all(|p| cmdline.contains(p)) {
+            return false;
+        }
+        let mut at = pid;
+        for _ in 0..16 {
+            match parent(at) {
+                Some(p) if p == ancestor => return true,
+                Some(p) if p > 1 => at = p,
+                _ => return false,
+            }
+        }
+        false
+    })
+}
+
+/// SIGTERM with `-j` before any test finished: regrtest printed no progress line (a worker's
+/// test is named when it is done) and no summary. The worker's test is `interrupted`; the test
+/// that never started is `not_run`, as sequentially, in every report.
+#[test]
+fn sigterm_before_any_worker_test_finished_lists_the_tests_never_started() {
+    let dir = testdir();
+    let out = tempfile::tempdir().unwrap();
+    let (json, junit) = (out.path().join("r.json"), out.path().join("j.xml"));
+    let argv = regrtest_argv(dir.path(), &[], &["-j", "1", "test_quiet_sleeper", "test_balanced"]);
+    let mut child = KillOnDrop(
+        Command::new(LEAKCHECK)
+            .args(["--grace", "5", "--json"])
+            .arg(&json)
+            .arg("--junit-xml")
+            .arg(&junit)
+            .arg("--")
+            .args(&argv)
+            .env("LEAKCHECK_FIXTURE_SLEEP", "600")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .stdin(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let start = std::time::Instant::now();
+    while !descendant_running(child.0.id(), &["--worker-", "test_quiet_sleeper"]) {
+        assert!(start.elapsed() < Duration::from_secs(120), "no worker ran test_quiet_sleeper");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Into its repetitions.
+    std::thread::sleep(Duration::from_secs(2));
+    // SAFETY: plain kill(2) on our own child.
+    unsafe { libc::kill(child.0.id() as i32, libc::SIGTERM) };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.0.stderr.take().unwrap(), &mut stderr).unwrap();
+    wait_with_limit(&mut child, Duration::from_secs(120));
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    assert_eq!(report["status"]["interrupted_by"], "SIGTERM", "{stderr}");
+    let tests = report["tests"].as_array().unwrap();
+    let outcome = |name: &str| tests.iter().find(|t| t["name"] == name).map(|t| t["outcome"].clone());
+    assert_eq!(outcome("test_quiet_sleeper"), Some("interrupted".into()), "{report:#}");
+    assert_eq!(outcome("test_balanced"), Some("not_run".into()), "{report:#}");
+    assert_eq!(report["summary"]["tests"], 2, "{report:#}");
+    let cases = junit_cases(&junit);
+    assert!(cases.iter().any(|(n, f)| n == "test_balanced" && f.is_empty()), "skipped: {cases:?}");
+    assert!(stderr.contains("---- leak summary: 2 tests,"), "{stderr}");
+}

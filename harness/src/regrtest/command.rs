@@ -78,6 +78,9 @@ pub struct Selection {
     pub tests: Vec<String>,
     /// `-R`/`--huntrleaks` is given.
     pub huntrleaks: bool,
+    /// `-q`/`--quiet` is given: regrtest prints no progress line, so a test the output names
+    /// nowhere may have run (and passed or been skipped).
+    pub quiet: bool,
 }
 
 /// How a regrtest option takes its argument (`cmdline.py` of 3.11 to 3.14).
@@ -172,7 +175,7 @@ pub fn selection(argv: &[String]) -> Option<Selection> {
     if !regrtest {
         return None;
     }
-    let mut selection = Selection { tests: Vec::new(), huntrleaks: false };
+    let mut selection = Selection { tests: Vec::new(), huntrleaks: false, quiet: false };
     let mut args = argv.get(start..)?.iter();
     let mut options_over = false;
     while let Some(arg) = args.next() {
@@ -191,10 +194,14 @@ pub fn selection(argv: &[String]) -> Option<Selection> {
             continue;
         }
         let (option, value_follows) = match arg.strip_prefix("--") {
-            Some(long) => match long.split_once('=') {
-                Some((name, _)) => (long_option(name), false),
-                None => (long_option(long), true),
-            },
+            Some(long) => {
+                // No other long option begins with a `q`: any abbreviation of `--quiet` is it.
+                selection.quiet |= !long.is_empty() && "quiet".starts_with(long);
+                match long.split_once('=') {
+                    Some((name, _)) => (long_option(name), false),
+                    None => (long_option(long), true),
+                }
+            }
             None => {
                 // A cluster of short options: the first that takes a value takes the rest.
                 let flags = &arg[1..];
@@ -202,6 +209,8 @@ pub fn selection(argv: &[String]) -> Option<Selection> {
                     .char_indices()
                     .map(|(at, flag)| (at, short_option(flag)))
                     .find(|(_, o)| *o != RegrtestOption::Flag);
+                let flags_end = found.map_or(flags.len(), |(at, _)| at);
+                selection.quiet |= flags[..flags_end].contains('q');
                 match found {
                     Some((at, option)) => (option, at + 1 == flags.len()),
                     None => (RegrtestOption::Flag, false),
@@ -271,6 +280,18 @@ mod tests {
             named(&["test.test_os"], true)
         );
         assert_eq!(tests("python Lib/test/regrtest.py -q test_a"), named(&["test_a"], false));
+        let quiet = |s: &str| selection(&argv(s)).map(|sel| sel.quiet);
+        for yes in [
+            "python -m test -q test_a",
+            "python -m test -vqR3:3 test_a",
+            "python -m test --quiet test_a",
+            "python -m test --qui test_a",
+        ] {
+            assert_eq!(quiet(yes), Some(true), "{yes}");
+        }
+        for no in ["python -m test -R 3:3 -j2 test_a", "python -m test -m q test_a", "python -m test -uq test_a"] {
+            assert_eq!(quiet(no), Some(false), "{no}");
+        }
         for none in [
             "python -m test -q",
             "python -m test -x test_a",
