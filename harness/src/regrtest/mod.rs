@@ -45,11 +45,12 @@
 //!    re-run's `N tests failed again:` list counts too); a failed test that printed a failing
 //!    leak line is a [`Outcome::ReferenceLeak`] (quiet mode prints no result string);
 //! 4. otherwise: a test that another test followed in sequential mode passed (regrtest says
-//!    nothing about quick passes); the last test passed if the process completed *and* the
-//!    output ended in a summary (interrupted if the summary says so); anything else is
-//!    [`Outcome::Unknown`]. Requiring the summary, not just a normal exit, matters because a
-//!    sequential `--timeout` exits with status 1 and no summary while the test was still
-//!    running, and because a re-run may die after the first run's summary.
+//!    nothing about quick passes); the last test passed if the output ended in a summary and
+//!    the process completed, or was killed after that summary was whole (its `Total
+//!    duration:` came: every result was out) (interrupted if the summary says so); anything
+//!    else is [`Outcome::Unknown`]. Requiring the summary, not just a normal exit, matters
+//!    because a sequential `--timeout` exits with status 1 and no summary while the test was
+//!    still running, and because a re-run may die after the first run's summary.
 //!
 //! A test's leak lines are regrtest's: those printed after the marks of its last `-R`
 //! repetition end their line; one the test printed itself before that (it ran still) is

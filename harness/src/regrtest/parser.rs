@@ -389,8 +389,11 @@ impl Parser {
             ..
         } = self;
         let mut summary = summary;
-        // The output ended in the summary, not in a re-run that followed an earlier one.
-        let reached_end = run_completed && in_summary;
+        // The output ended in the summary, not in a re-run that followed an earlier one; and
+        // regrtest exited on its own, or printed its last block whole (its `Total duration:`
+        // came, which it prints once, at the very end): a signal that came after that ended a
+        // run whose results were all out.
+        let reached_end = in_summary && (run_completed || summary_complete);
         let interrupted = summary.interrupted || summary.result.as_deref().is_some_and(|r| r.contains("INTERRUPTED"));
 
         let mut out: Vec<TestResult> = Vec::with_capacity(tests.len());

@@ -394,6 +394,22 @@ fn golden_rerun_that_passes_has_no_leak_lines_of_the_first_run() {
     }
 }
 
+/// A signal (buildbot's SIGTERM) that kills regrtest after it printed its whole summary, down
+/// to `Total duration:`, changes no result: the last test, which passed quickly, passed. Killed
+/// before that line, the summary may not be the last word (a re-run may follow).
+#[test]
+fn killed_after_the_whole_summary_the_last_test_passed() {
+    for (input, last) in [
+        (include_str!("../../tests/data/regrtest/3.11.2-seq-R-imitations-last.txt"), "test_imitates_leak_lines"),
+        (include_str!("../../tests/data/regrtest/3.11.2-seq-R-rerun-firstref.txt"), "test_firstref"),
+    ] {
+        let run = parse(input, false);
+        assert_eq!(outcome(&run, last), Outcome::Passed, "{input}");
+        let cut = input.find("Total duration: ").expect("the summary's end");
+        assert_ne!(outcome(&parse(&input[..cut], false), last), Outcome::Passed, "{input}");
+    }
+}
+
 #[test]
 fn killed_during_rerun_leaves_the_rerun_test_unknown() {
     let input = include_str!("../../tests/data/regrtest/3.11.2-seq-R-rerun.txt");
