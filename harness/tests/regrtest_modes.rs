@@ -460,6 +460,30 @@ fn lines_a_test_prints_like_regrtests_do_not_decide_its_outcome() {
     }
 }
 
+/// Quiet mode (`-q`) announces no test, and regrtest's summary lists every test that leaked:
+/// leak lines a test prints for another test and for itself, in a run regrtest passes, make no
+/// test and no leak, and leakcheck keeps regrtest's status. Nor does a leak line printed where
+/// no regrtest ran.
+#[test]
+fn quiet_mode_leak_lines_of_a_tests_own_make_no_leak() {
+    let dir = testdir();
+    let argv = regrtest_argv(dir.path(), &[], &["-q", "test_imitates_another_test", "test_balanced"]);
+    let run = leakcheck(&[], &as_strs(&argv));
+    assert_eq!(
+        outcomes(&run),
+        [("test_imitates_another_test".into(), "passed".into()), ("test_balanced".into(), "passed".into())],
+        "{}",
+        run.stderr
+    );
+    assert_eq!(run.json()["summary"]["leaked"], json!([]), "{}", run.stderr);
+    assert_eq!(run.test("test_imitates_another_test")["regrtest"]["memory_blocks"], Value::Null);
+    assert_eq!(run.code(), Some(0), "{}", run.stderr);
+
+    let run = leakcheck(&[], &[python(), "-c", "print('test_fake leaked [1, 1, 1] references, sum=3')"]);
+    assert_eq!(run.json()["tests"], json!([]), "{}", run.stderr);
+    assert_eq!(run.code(), Some(0), "{}", run.stderr);
+}
+
 /// A test printing leak lines of every kind for itself in every repetition, on stdout and
 /// stderr, beside one that really leaks references: only regrtest's own lines, after the last
 /// repetition's marks, fill a test's `regrtest` deltas; sequentially (the test's stdout and

@@ -54,7 +54,11 @@
 //!
 //! A test's leak lines are regrtest's: those printed after the marks of its last `-R`
 //! repetition end their line; one the test printed itself before that (it ran still) is
-//! dropped when they end (see `Marks` in `parser.rs`). A test's leak lines are those of the
+//! dropped when they end (see `Marks` in `parser.rs`). regrtest lists a test that leaked as
+//! failed: a failing leak line of a test that a whole summary printed after it does not list
+//! (quiet mode, which announces no test, reads one naming any test) is dropped, and so is one
+//! read where no regrtest ran (no run header, progress line or summary); a test named by
+//! nothing else is no test. A test's leak lines are those of the
 //! attempt regrtest's verdict is about: a `--rerun`/`-w`
 //! attempt starts without them, and those of the run before it are kept apart, with that run's
 //! outcome, in [`TestResult::first_run`]. Other attempts (a test named twice, `--forever`) keep

@@ -117,6 +117,9 @@ pub struct Parser {
     pending_doctest: Option<PendingDoctest>,
     /// See [`ParsedRun::progress_seen`].
     progress_seen: bool,
+    /// regrtest's `Run tests sequentially`/`in parallel ...` header was read (quiet mode prints
+    /// it too).
+    run_header_seen: bool,
     /// A `usage: ` line came before any of regrtest's own lines (argparse prints its usage
     /// before its error).
     usage_seen: bool,
@@ -385,6 +388,7 @@ impl Parser {
             summary_complete,
             in_summary,
             progress_seen,
+            run_header_seen,
             usage_error,
             ..
         } = self;
@@ -428,6 +432,26 @@ impl Parser {
             };
             let explicit = explicit.filter(|o| !(unlisted && explicit_standalone && failure(o)));
             let hint = hint.filter(|o| !(unlisted && failure(o)));
+            // Leak lines too: regrtest counts a leak as a failure, which its summary lists, so
+            // a failing leak line of a test it does not list was the test's own output (quiet
+            // mode, which announces no test, takes a leak line naming any test for its). With
+            // no header, progress line or summary of regrtest's, no regrtest ran: a leak line
+            // is anybody's output.
+            let no_regrtest = !run_header_seen && !progress_seen && !summary_seen;
+            let leak_unlisted = no_regrtest
+                || (covered && summary_complete && {
+                    let has = |list: &Vec<String>| list.contains(&result.name);
+                    !has(&summary.failed) && !has(&summary.failed_again)
+                });
+            let mut leaks_dropped = false;
+            if leak_unlisted {
+                for line in [&mut result.references, &mut result.memory_blocks, &mut result.file_descriptors] {
+                    if line.as_ref().is_some_and(|l| l.failing) {
+                        *line = None;
+                        leaks_dropped = true;
+                    }
+                }
+            }
             if explicit.is_none() && explicit_standalone {
                 result.result_text = None;
             }
@@ -446,6 +470,20 @@ impl Parser {
                 Outcome::Failed if failing_leak(&result) => Outcome::ReferenceLeak,
                 other => other,
             });
+            // A test named by nothing but such leak lines (quiet mode's, or no regrtest's) is
+            // none of regrtest's.
+            let phantom = leaks_dropped
+                && explicit.is_none()
+                && hint.is_none()
+                && from_summary.is_none()
+                && !announced
+                && !finished
+                && !summary.omitted.contains(&result.name)
+                && !summary.rerun.contains(&result.name)
+                && named_by_leak_lines_only(&result);
+            if phantom {
+                continue;
+            }
             result.outcome = Some(explicit.or(hint).or(from_summary).unwrap_or(inferred));
             if summary.rerun.contains(&result.name) {
                 result.attempts = result.attempts.max(2);
@@ -530,6 +568,7 @@ impl Parser {
                 return;
             }
             self.end_summary_block();
+            self.run_header_seen = true;
             self.parallel = c.get(2).is_none();
             if !self.rerun_phase && self.first_run_total.is_none() {
                 self.first_run_total = c.get(1).and_then(|m| m.as_str().parse().ok());
@@ -1206,6 +1245,41 @@ fn failing_leak(result: &TestResult) -> bool {
     [&result.references, &result.memory_blocks, &result.file_descriptors]
         .into_iter()
         .any(|line| line.as_ref().is_some_and(|l| l.failing))
+}
+
+/// Whether the output said nothing of the test but (now dropped) leak lines: no result, no
+/// repetitions, methods, traceback, dump or skip, no earlier run.
+fn named_by_leak_lines_only(result: &TestResult) -> bool {
+    let TestResult {
+        name: _,
+        outcome: _,
+        result_text,
+        references,
+        memory_blocks,
+        file_descriptors,
+        repetitions,
+        repetitions_shown: _,
+        attempts,
+        failed_methods,
+        traceback,
+        skip_reason,
+        faulthandler,
+        traceback_method: _,
+        methods,
+        first_run,
+    } = result;
+    result_text.is_none()
+        && references.is_none()
+        && memory_blocks.is_none()
+        && file_descriptors.is_none()
+        && repetitions.is_none()
+        && *attempts <= 1
+        && failed_methods.is_empty()
+        && traceback.is_none()
+        && skip_reason.is_none()
+        && faulthandler.is_none()
+        && methods.is_empty()
+        && first_run.is_none()
 }
 
 /// The outcome the summary lists give `name`, most severe list first.

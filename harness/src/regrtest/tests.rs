@@ -1325,6 +1325,27 @@ fn golden_3_11_2_quiet_mode_reference_leak_and_unnamed_skips() {
     assert!(note.contains("does not tell which"), "{note}");
 }
 
+/// Quiet mode announces no test, so a leak line naming any test is read; but regrtest lists
+/// every test that leaked as failed. In real runs whose summary lists none, the leak lines
+/// tests printed (for another test, `test_ghost`, and for themselves) make no test and no leak.
+#[test]
+fn quiet_mode_leak_lines_the_summary_does_not_list_are_the_tests_own() {
+    for input in [
+        include_str!("../../tests/data/regrtest/3.11.2-quiet-R-imitations.txt"),
+        include_str!("../../tests/data/regrtest/3.13.5-quiet-R-imitations.txt"),
+    ] {
+        let run = parse(input, true);
+        assert!(run.tests.is_empty(), "{:#?}", run.tests);
+        assert_eq!(run.summary.and_then(|s| s.result).as_deref(), Some("SUCCESS"));
+    }
+    // A real leak in quiet mode is listed, and kept.
+    let run = parse(include_str!("../../tests/data/regrtest/3.11.2-quiet-R.txt"), true);
+    assert_eq!(test(&run, "test_reflonly").references, leak(&[1, 1, 1], 3, true));
+    // Without any of regrtest's lines no regrtest ran: a leak line is anybody's.
+    let run = parse("test_fake leaked [1, 1, 1] references, sum=3\n", true);
+    assert!(run.tests.is_empty(), "{:#?}", run.tests);
+}
+
 /// 3.13 counts what it does not name: one skipped and one denied a resource, which is
 /// which it does not say.
 #[test]
