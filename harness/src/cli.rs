@@ -56,7 +56,8 @@ pub struct Args {
     /// triage guide asks: `test_x: TestClass fails on BUILDER BRANCH` (for a leak, `test_x leaks
     /// PyMem_RawMalloc blocks on BUILDER BRANCH`). DIR is created if missing, also when nothing
     /// failed. The drafts an earlier run wrote there (listed in DIR/.leakcheck-drafts.txt) are
-    /// removed first, unless written again or changed since; no other file is touched.
+    /// removed first, unless written again or changed since; no other file is touched. DIR holds
+    /// the drafts alone: --log, --json or --junit-xml naming DIR or a file in it is refused.
     #[arg(long, value_name = "DIR")]
     pub issue_draft: Option<PathBuf>,
 
@@ -76,7 +77,8 @@ pub struct Args {
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub annotations: Option<AnnotationFormat>,
 
-    /// Write the complete output of the command to PATH [default: RUN_DIR/output.log].
+    /// Write the complete output of the command to PATH [default: RUN_DIR/output.log]. Not the
+    /// file of --json or --junit-xml.
     #[arg(long, value_name = "PATH")]
     pub log: Option<PathBuf>,
 
@@ -276,18 +278,25 @@ impl Args {
                 return Err(format!("{flag} needs a file: standard output carries the command's own output"));
             }
         }
-        // Two outputs on one file would overwrite each other (the report over the log).
+        // Two outputs on one file would overwrite each other (the report over the log), and a
+        // file in the draft directory would be written, or removed, with the drafts.
         let files = [("--log", &self.log), ("--json", &self.json), ("--junit-xml", &self.junit_xml)];
         for (i, (flag, path)) in files.iter().enumerate() {
+            let Some(path) = path else { continue };
             for (other, other_path) in &files[i + 1..] {
-                if let (Some(a), Some(b)) = (path, other_path) {
-                    if same_output(a, b) {
-                        return Err(format!(
-                            "{flag} and {other} name the same file ({}): each needs its own",
-                            crate::escape::for_terminal(&a.to_string_lossy())
-                        ));
-                    }
+                if other_path.as_deref().is_some_and(|b| same_output(path, b)) {
+                    return Err(format!(
+                        "{flag} and {other} name the same file ({}): each needs its own",
+                        crate::escape::for_terminal(&path.to_string_lossy())
+                    ));
                 }
+            }
+            if self.issue_draft.as_deref().is_some_and(|dir| in_directory(path, dir)) {
+                return Err(format!(
+                    "{flag} names the --issue-draft directory or a file in it ({}): the directory holds the \
+                     drafts alone",
+                    crate::escape::for_terminal(&path.to_string_lossy())
+                ));
             }
         }
         let sanitizer = Selection::from_choices(&self.sanitizer)?;
@@ -330,21 +339,65 @@ impl Args {
     }
 }
 
-/// Whether two output paths are one file: the same path once absolute, or the same existing
-/// file (a link, `./x` and `x`); a character device (`/dev/null`) may take several.
+/// Whether two output paths are one file: the same place once written ([`output_place`]:
+/// `same/../same/x` and `same/x`, a symbolic link and the file it names, existing or not), or
+/// the same existing file (a hard link); a character device (`/dev/null`) may take several.
 fn same_output(a: &std::path::Path, b: &std::path::Path) -> bool {
     use std::os::unix::fs::{FileTypeExt, MetadataExt};
     if std::fs::metadata(a).is_ok_and(|m| m.file_type().is_char_device()) {
         return false;
     }
-    let absolute = |p: &std::path::Path| std::path::absolute(p).ok();
-    if absolute(a).is_some_and(|x| Some(x) == absolute(b)) {
+    if output_place(a).is_some_and(|x| Some(x) == output_place(b)) {
         return true;
     }
     match (std::fs::metadata(a), std::fs::metadata(b)) {
         (Ok(x), Ok(y)) => x.dev() == y.dev() && x.ino() == y.ino(),
         _ => false,
     }
+}
+
+/// Whether the output file `path` is the directory `dir` or a file in it (at any depth), once
+/// both are where writing them lands ([`output_place`]); a character device is in none.
+fn in_directory(path: &std::path::Path, dir: &std::path::Path) -> bool {
+    use std::os::unix::fs::FileTypeExt;
+    if std::fs::metadata(path).is_ok_and(|m| m.file_type().is_char_device()) {
+        return false;
+    }
+    matches!((output_place(path), output_place(dir)), (Some(path), Some(dir)) if path.starts_with(&dir))
+}
+
+/// Where writing `path` lands, as one absolute path free of `.`, `..` and symbolic links: the
+/// symbolic links `path` ends in followed (a dangling one names the file that will be made),
+/// then its longest existing part canonicalized and the rest, which the directories made for
+/// a report (`mkdir -p`) will hold, taken as written (`..` dropping the name before it). The
+/// outputs do not exist yet when the flags are checked, so comparing files alone would miss
+/// `--json x --junit-xml link-to-x`. None when no part of it resolves.
+fn output_place(path: &std::path::Path) -> Option<PathBuf> {
+    use std::path::Component;
+    let mut current = std::path::absolute(path).ok()?;
+    // As many links in a row as Linux follows (`MAXSYMLINKS`).
+    for _ in 0..40 {
+        match std::fs::symlink_metadata(&current) {
+            Ok(meta) if meta.file_type().is_symlink() => {
+                let target = std::fs::read_link(&current).ok()?;
+                // An absolute target replaces the whole path; a relative one is the link's sibling.
+                current = current.parent()?.join(target);
+            }
+            _ => break,
+        }
+    }
+    let (existing, canonical) = current.ancestors().find_map(|a| Some((a, std::fs::canonicalize(a).ok()?)))?;
+    let mut place = canonical;
+    for part in current.strip_prefix(existing).ok()?.components() {
+        match part {
+            Component::Normal(name) => place.push(name),
+            Component::ParentDir => {
+                place.pop();
+            }
+            _ => {}
+        }
+    }
+    Some(place)
 }
 
 #[cfg(test)]
@@ -391,6 +444,62 @@ mod tests {
         assert!(parse(&["leakcheck", "--log", "a", "--json", "b", "--", "true"]).is_ok());
         // A device (/dev/null) may take them all.
         assert!(parse(&["leakcheck", "--log", "/dev/null", "--json", "/dev/null", "--", "true"]).is_ok());
+    }
+
+    /// Outputs not made yet are compared where they will be: through a link to a file not
+    /// written yet, and through `..`, also in a directory not made yet.
+    #[test]
+    fn two_outputs_on_one_file_not_made_yet_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let at = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
+        std::fs::create_dir(at("same")).unwrap();
+        std::os::unix::fs::symlink("x.json", at("same/link.json")).unwrap();
+        let err =
+            parse(&["leakcheck", "--json", &at("same/x.json"), "--junit-xml", &at("same/link.json"), "--", "true"])
+                .unwrap_err();
+        assert!(err.contains("--json and --junit-xml name the same file"), "{err}");
+        let err = parse(&["leakcheck", "--log", &at("same/o.log"), "--json", &at("same/../same/o.log"), "--", "true"])
+            .unwrap_err();
+        assert!(err.contains("--log and --json name the same file"), "{err}");
+        let err = parse(&["leakcheck", "--log", &at("new/a/../o.log"), "--json", &at("new/o.log"), "--", "true"])
+            .unwrap_err();
+        assert!(err.contains("--log and --json name the same file"), "{err}");
+        // A link to a directory: the file in it, by either name.
+        std::os::unix::fs::symlink(at("same"), at("alias")).unwrap();
+        let err = parse(&["leakcheck", "--json", &at("alias/r.json"), "--junit-xml", &at("same/r.json"), "--", "true"])
+            .unwrap_err();
+        assert!(err.contains("--json and --junit-xml name the same file"), "{err}");
+        assert!(parse(&["leakcheck", "--json", &at("same/a"), "--junit-xml", &at("same/b"), "--", "true"]).is_ok());
+        assert!(parse(&["leakcheck", "--json", &at("new/a/o"), "--junit-xml", &at("new/o"), "--", "true"]).is_ok());
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2, "nothing made");
+    }
+
+    /// A file output in the draft directory, or the directory itself, is refused before
+    /// anything is made.
+    #[test]
+    fn a_file_output_in_the_draft_directory_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let at = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
+        for (flag, path, drafts) in [
+            ("--json", "d", "d"),
+            ("--junit-xml", "d/j.xml", "d"),
+            ("--log", "d/sub/o.log", "d"),
+            ("--json", "e/../d/r.json", "d/"),
+            ("--json", "d/r.json", "x/../d"),
+        ] {
+            let err = parse(&["leakcheck", flag, &at(path), "--issue-draft", &at(drafts), "--", "true"]).unwrap_err();
+            assert!(err.contains(&format!("{flag} names the --issue-draft directory")), "{err}");
+        }
+        std::fs::create_dir(at("real")).unwrap();
+        std::os::unix::fs::symlink("real", at("d")).unwrap();
+        let err =
+            parse(&["leakcheck", "--json", &at("real/r.json"), "--issue-draft", &at("d"), "--", "true"]).unwrap_err();
+        assert!(err.contains("--json names the --issue-draft directory"), "{err}");
+        for path in ["dd/r.json", "r.json", "real2"] {
+            assert!(parse(&["leakcheck", "--json", &at(path), "--issue-draft", &at("d"), "--", "true"]).is_ok());
+        }
+        assert!(parse(&["leakcheck", "--log", "/dev/null", "--issue-draft", "/dev", "--", "true"]).is_ok());
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2, "nothing made");
     }
 
     #[test]
