@@ -836,6 +836,61 @@ fn verbose_runs_give_a_testcase_per_unittest_method() {
     }
 }
 
+/// An `unexpected success` fails its test file and its method, and unittest prints no
+/// `FAIL:`/`ERROR:` header for it: the JSON's `failed_methods`, the draft's title, the
+/// annotation and the test file's JUnit message name it as they name a method that failed.
+#[test]
+fn an_unexpected_success_is_named_as_a_failing_method() {
+    let testdir = common::testdir();
+    for jobs in [None, Some("-j2")] {
+        let work = tempfile::tempdir().expect("temporary directory");
+        let xml = work.path().join("junit.xml");
+        let drafts = work.path().join("drafts");
+        let dir = common::path_str(testdir.path());
+        let mut command = vec![common::python(), "-m", "test", "-R", "3:3", "--testdir", &dir, "-v"];
+        command.extend(jobs);
+        command.push("test_unexpected_success");
+        let flags = [
+            "--junit-xml",
+            &common::path_str(&xml),
+            "--issue-draft",
+            &common::path_str(&drafts),
+            "--annotations",
+            "github",
+        ];
+        let run = sharing_children(|| common::leakcheck(&flags, &command));
+        assert_eq!(run.code(), Some(2), "{jobs:?}: regrtest's own status; stderr:\n{}", run.stderr);
+        let test = run.test("test_unexpected_success");
+        assert_eq!(test["outcome"], "failed", "{test}");
+        let described = "test_xpass (test_unexpected_success.Surprise.test_xpass)";
+        assert_eq!(test["failed_methods"], serde_json::json!([described]), "{test}");
+
+        let draft = std::fs::read_to_string(drafts.join("test_unexpected_success.md")).expect("the draft");
+        assert_eq!(draft.lines().next(), Some("# test_unexpected_success: Surprise.test_xpass fails"), "{draft}");
+        assert!(draft.contains("is:issue in:title test_xpass"), "searched for first: {draft}");
+
+        assert_schema_valid(&xml);
+        let junit = python_json(READ_JUNIT, &[&xml]);
+        let message = &case(&junit, "test_unexpected_success")["failures"][0]["message"];
+        assert_eq!(message, "regrtest: failed: Surprise.test_xpass");
+        let text =
+            case(&junit, "test_unexpected_success")["failures"][0]["text"].as_str().unwrap_or_default().to_owned();
+        assert!(text.contains(&format!("\nUNEXPECTED SUCCESS: {described}\n")), "{text}");
+        let method = junit["cases"]
+            .as_array()
+            .and_then(|cases| cases.iter().find(|c| c["name"] == "test_xpass"))
+            .unwrap_or_else(|| panic!("no testcase test_xpass in {}", junit["cases"]));
+        assert_eq!(method["failures"][0]["message"], format!("UNEXPECTED SUCCESS: {described}"));
+
+        let stdout = String::from_utf8_lossy(&run.stdout);
+        let annotations: String =
+            stdout.lines().filter(|l| l.starts_with("::error ")).map(|l| format!("{l}\n")).collect();
+        let lines = parse_annotations(&annotations);
+        assert_eq!(lines.len(), 1, "{annotations}");
+        assert!(lines[0].1.contains("Surprise.test_xpass"), "{annotations}");
+    }
+}
+
 /// A test that alters the environment is regrtest's `failed (env changed)`, and regrtest passes
 /// the run (exit 0) unless told `--fail-env-changed`: then it fails it (exit 3), and so do the
 /// JUnit XML and the drafts; without, the testcase passes and says what regrtest saw.

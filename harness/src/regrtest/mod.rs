@@ -181,7 +181,8 @@ pub struct TestResult {
     /// 1, or more when `--rerun`/`-w` (or `--forever`) ran it again.
     pub attempts: u32,
     /// unittest's `FAIL: ...`/`ERROR: ...` headers, e.g.
-    /// `test_foo (test.test_x.TestClass.test_foo)`, deduplicated, over all attempts.
+    /// `test_foo (test.test_x.TestClass.test_foo)`, and the methods of an `unexpected success`
+    /// (described as their verbose line does), deduplicated, over all attempts.
     pub failed_methods: Vec<String>,
     /// The traceback regrtest printed with `test X failed -- Traceback ...` (a single failure
     /// without `-v`; a doctest's with doctest's report of the examples that failed) or `test X

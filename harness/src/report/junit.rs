@@ -434,13 +434,18 @@ fn regrtest_failure(report: &RunReport, test: &TestReport, methods: &[FailedMeth
         // Its headers (one per failing subtest, each with its parameters), then the traceback
         // unittest printed for it, when regrtest showed it (verbose, re-runs): the last one
         // printed, so under the last header.
+        let same = |m: &&MethodResult| {
+            m.name == method.method && (method.class_path.is_empty() || m.class == method.class_path)
+        };
+        // One that passed when expected to fail has no header of its own: unittest's word for it.
+        let word = match test.methods.iter().find(same).map(|m| m.outcome) {
+            Some(MethodOutcome::UnexpectedSuccess) => "UNEXPECTED SUCCESS",
+            _ => "FAIL/ERROR",
+        };
         for header in methods.iter().filter(|m| m.same_method(method)) {
-            let _ = writeln!(details, "FAIL/ERROR: {}", header.raw);
+            let _ = writeln!(details, "{word}: {}", header.raw);
         }
-        let traceback = test.methods.iter().find_map(|m| {
-            let same = m.name == method.method && (method.class_path.is_empty() || m.class == method.class_path);
-            same.then_some(m.traceback.as_deref()).flatten()
-        });
+        let traceback = test.methods.iter().filter(same).find_map(|m| m.traceback.as_deref());
         if let Some(traceback) = traceback {
             details.push_str(traceback);
             details.push('\n');

@@ -129,7 +129,8 @@ pub struct TestReport {
     pub leak_sites: Vec<LeakSiteReport>,
     /// Sites that leaked and matched a `--suppressions` rule.
     pub suppressed_sites: Vec<SuppressedSite>,
-    /// The unittest methods regrtest's output names as failing (`test_x (mod.Class.test_x)`).
+    /// The unittest methods regrtest's output names as failing (`test_x (mod.Class.test_x)`),
+    /// an unexpected success too.
     pub failed_methods: Vec<String>,
     /// Every unittest method the output names with its result: all of them when regrtest runs
     /// with `-v` (and in `--rerun`'s verbose re-runs), else the failing ones.

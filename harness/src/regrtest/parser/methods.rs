@@ -54,14 +54,7 @@ impl Parser {
                 rule: None,
             });
         }
-        let methods = &mut state.result.failed_methods;
-        if methods.len() >= MAX_FAILED_METHODS {
-            return;
-        }
-        let desc = truncate_at_char_boundary(desc, MAX_FAILED_METHOD_LEN);
-        if !methods.iter().any(|m| m == desc) {
-            methods.push(desc.to_owned());
-        }
+        note_failed_method(state, desc);
     }
 
     /// The header being read names a unittest method after all (no `Doctest:` line under it
@@ -234,6 +227,27 @@ impl Parser {
             }
         };
         record_method(state, class, method, outcome, detail, doctest);
+        // unittest fails the run on it (and so does the JUnit XML), but lists it under no
+        // `FAIL:`/`ERROR:` header: the drafts and annotations name the failing methods from
+        // `failed_methods`, so it goes there, as the verbose line described it.
+        if outcome == MethodOutcome::UnexpectedSuccess {
+            let description =
+                if doctest { doctest_description(class, method) } else { format!("{method} ({class}.{method})") };
+            note_failed_method(state, &description);
+        }
+    }
+}
+
+/// Add a failing method's description (`test_foo (mod.Class.test_foo)`) to the test's
+/// `failed_methods`, once, within [`MAX_FAILED_METHODS`].
+fn note_failed_method(state: &mut TestState, desc: &str) {
+    let methods = &mut state.result.failed_methods;
+    if methods.len() >= MAX_FAILED_METHODS {
+        return;
+    }
+    let desc = truncate_at_char_boundary(desc, MAX_FAILED_METHOD_LEN);
+    if !methods.iter().any(|m| m == desc) {
+        methods.push(desc.to_owned());
     }
 }
 
