@@ -77,8 +77,9 @@ pub struct Args {
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub annotations: Option<AnnotationFormat>,
 
-    /// Write the complete output of the command to PATH [default: RUN_DIR/output.log]. Not the
-    /// file of --json or --junit-xml.
+    /// Write the complete output of the command to PATH [default: RUN_DIR/output.log, mode
+    /// 0600]. Made as the report files are (directories made if missing, a new file with 0666
+    /// less the umask). Not the file of --json or --junit-xml.
     #[arg(long, value_name = "PATH")]
     pub log: Option<PathBuf>,
 

@@ -290,7 +290,7 @@ pub fn execute(config: &Config, notify: Notify<'_>) -> anyhow::Result<RunOutcome
         sanitizer_plan.shim_preloaded(|name| std::env::var_os(name));
     }
     let log_path = config.log.clone().unwrap_or_else(|| run_dir.path().join("output.log"));
-    let (log, shim) = match set_up(&run_dir, &log_path, shim_wanted) {
+    let (log, shim) = match set_up(&run_dir, &log_path, config.log.is_some(), shim_wanted) {
         Ok(set) => set,
         Err(err) => return Ok(set_up_failure(config, &run_dir, err)),
     };
@@ -460,12 +460,26 @@ fn read_shim_data(dir: &std::path::Path, warnings: &mut Vec<String>) -> ShimData
 /// What the run needs in place before the command starts: the log, opened first (the usual
 /// failure: a wrong `--log`), then the shim, installed last, from a file system that lets
 /// ld.so map it.
-fn set_up(run_dir: &RunDir, log_path: &std::path::Path, shim: bool) -> anyhow::Result<(File, Option<PathBuf>)> {
+///
+/// The default log, in the private run directory, is the user's alone (0600). One the user
+/// chose (`chosen`) is an output file as the reports are: in directories made for it if
+/// missing (`mkdir -p`, 0777 less the umask), and a new one with 0666 less the umask (open(2)
+/// applies it); an existing one keeps its mode.
+fn set_up(
+    run_dir: &RunDir,
+    log_path: &std::path::Path,
+    chosen: bool,
+    shim: bool,
+) -> anyhow::Result<(File, Option<PathBuf>)> {
     if shim {
         run_dir.check_exec()?;
     }
+    let dir = log_path.parent().filter(|dir| !dir.as_os_str().is_empty());
+    if let Some(dir) = dir.filter(|_| chosen) {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating the log {}", log_path.display()))?;
+    }
     let log = crate::outputs::open_without_waiting(
-        OpenOptions::new().write(true).create(true).truncate(true).mode(0o600),
+        OpenOptions::new().write(true).create(true).truncate(true).mode(if chosen { 0o666 } else { 0o600 }),
         log_path,
     )
     .with_context(|| format!("creating the log {}", log_path.display()))?;

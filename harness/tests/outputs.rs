@@ -281,6 +281,28 @@ fn report_files_are_ordinary_output_files() {
     assert_eq!(report["status"]["exit_code"], 0);
 }
 
+/// A `--log` the user chose is an output file as the reports are: in directories made for it,
+/// with 0666 less the umask; the default log, in the private run directory, stays 0600.
+#[test]
+fn a_chosen_log_is_made_as_the_reports_are() {
+    let out = tempfile::tempdir().unwrap();
+    let log = out.path().join("no-such-dir/deeper/x.log");
+    let umask = ["sh", "-c", "umask 027 && exec \"$@\"", "sh"];
+    let run = leakcheck_wrapped(&umask, None, &["--log", log.to_str().unwrap()], &["echo", "hi"], &[]);
+    assert_eq!(run.code(), Some(0), "{}", run.stderr);
+    assert_eq!(std::fs::read_to_string(&log).expect("the log in the directory made for it"), "hi\n");
+    assert_eq!(run.json()["log"], log.to_str().unwrap());
+    let mode = |path: &Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&log), 0o640);
+    assert_eq!(mode(log.parent().unwrap()), 0o750);
+
+    let run = leakcheck_wrapped(&umask, None, &[], &["echo", "hi"], &[]);
+    assert_eq!(run.code(), Some(0), "{}", run.stderr);
+    let default = Path::new(run.json()["log"].as_str().expect("the log's path")).to_owned();
+    assert_eq!(mode(&default), 0o600, "{}", default.display());
+    std::fs::remove_dir_all(default.parent().unwrap()).unwrap();
+}
+
 /// What a run stopped by a signal in the middle of `test_quiet_sleeper` left.
 struct Stopped {
     status: std::process::ExitStatus,

@@ -663,14 +663,16 @@ fn a_sigterm_while_leftovers_are_ended_keeps_their_deadline() {
 /// directory, which holds no copy of the shim.
 #[test]
 fn a_log_that_cannot_be_created_leaves_no_shim_behind() {
-    let run = leakcheck(&["--log", "/nonexistent/x.log"], &["echo", "never"]);
+    // A directory cannot be made under a regular file.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("a-file"), "").unwrap();
+    let log = dir.path().join("a-file/x.log");
+    let run = leakcheck(&["--log", log.to_str().unwrap()], &["echo", "never"]);
     assert_eq!(run.code(), Some(70), "{}", run.stderr);
     assert!(run.stdout.is_empty(), "the command did not run");
-    assert!(
-        run.stderr.contains("leakcheck: error: setting up the run: creating the log /nonexistent/x.log"),
-        "{}",
-        run.stderr
-    );
+    let said = format!("leakcheck: error: setting up the run: creating the log {}", log.display());
+    assert!(run.stderr.contains(&said), "{}", run.stderr);
+    assert_eq!(run.json()["log"], serde_json::Value::Null, "no log: the command did not run");
     let run_dir = std::path::PathBuf::from(run.json()["run_dir"].as_str().unwrap());
     assert!(run_dir.is_dir(), "the report names the run directory: {}", run.json());
     let left: Vec<_> = std::fs::read_dir(&run_dir).unwrap().flatten().map(|e| e.file_name()).collect();
