@@ -56,8 +56,8 @@ impl OutputSink for Sink<'_> {
         self.sanitizer.line(line, self.parser.output_owner());
         self.hangs.output(line, std::time::Instant::now());
         if !self.asan_not_first && line.starts_with(b"==") {
-            let rest = line[2..].iter().position(|&b| b == b'=').map_or(&[][..], |at| &line[2 + at..]);
-            self.asan_not_first = rest.strip_prefix(b"==").is_some_and(|r| r.starts_with(sanitizers::ASAN_NOT_FIRST));
+            self.asan_not_first = sanitizer::pid_prefix(&String::from_utf8_lossy(line))
+                .is_some_and(|(_, rest)| rest.as_bytes().starts_with(sanitizers::ASAN_NOT_FIRST));
         }
     }
 

@@ -100,8 +100,8 @@ pub(super) fn classify(line: &str) -> Line<'_> {
     Line::Text(trimmed.trim_end())
 }
 
-/// `==1234==rest` -> `(1234, rest)`.
-pub(super) fn pid_prefix(text: &str) -> Option<(u32, &str)> {
+/// `==1234==rest` -> `(1234, rest)`: the prefix of a sanitizer runtime's own lines.
+pub fn pid_prefix(text: &str) -> Option<(u32, &str)> {
     let rest = text.strip_prefix("==")?;
     let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
     if digits == 0 || digits > 10 {

@@ -113,6 +113,7 @@ use serde::Serialize;
 
 pub use self::dedup::{deduplicate, DEDUP_FRAMES};
 pub use self::fold::fold_frames_of;
+pub use self::line::pid_prefix;
 pub use self::parser::{starts_report, Parser};
 pub use self::symbolize::{symbolize_findings, symbolize_log, MAX_HELD_LINES};
 
