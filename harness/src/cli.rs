@@ -344,17 +344,11 @@ impl Args {
 /// `same/../same/x` and `same/x`, a symbolic link and the file it names, existing or not), or
 /// the same existing file (a hard link); a character device (`/dev/null`) may take several.
 fn same_output(a: &std::path::Path, b: &std::path::Path) -> bool {
-    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    use std::os::unix::fs::FileTypeExt;
     if std::fs::metadata(a).is_ok_and(|m| m.file_type().is_char_device()) {
         return false;
     }
-    if output_place(a).is_some_and(|x| Some(x) == output_place(b)) {
-        return true;
-    }
-    match (std::fs::metadata(a), std::fs::metadata(b)) {
-        (Ok(x), Ok(y)) => x.dev() == y.dev() && x.ino() == y.ino(),
-        _ => false,
-    }
+    output_place(a).is_some_and(|x| Some(x) == output_place(b)) || crate::symbolize::same_file(a, b)
 }
 
 /// Whether the output file `path` is the directory `dir` or a file in it (at any depth), once

@@ -51,6 +51,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use serde::Serialize;
 
+pub use self::module::same_file;
 use self::module::Module;
 pub use self::stream::symbolize_stream;
 
@@ -306,6 +307,20 @@ mod tests {
             );
             assert!(matches!(symbolizer.debug_info(Path::new(path)), DebugInfoSource::Nothing { .. }));
         }
+    }
+
+    #[test]
+    fn same_file_follows_links_and_needs_existing_files() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let (file, link, other) = (dir.path().join("f"), dir.path().join("l"), dir.path().join("o"));
+        std::fs::write(&file, "x").expect("writing f");
+        std::fs::write(&other, "x").expect("writing o");
+        std::os::unix::fs::symlink(&file, &link).expect("a symlink");
+        assert!(same_file(&file, &link));
+        assert!(same_file(&file, &dir.path().join(".").join("f")));
+        assert!(!same_file(&file, &other));
+        let missing = dir.path().join("missing");
+        assert!(!same_file(&missing, &missing), "a file that does not exist is no file");
     }
 
     #[test]

@@ -402,7 +402,9 @@ fn build_id_paths(build_id: &[u8], debug_dirs: &[PathBuf]) -> Vec<PathBuf> {
     debug_dirs.iter().map(|dir| dir.join(".build-id").join(&hex[..2]).join(format!("{}.debug", &hex[2..]))).collect()
 }
 
-fn same_file(a: &Path, b: &Path) -> bool {
+/// Whether `a` and `b` name one existing file (the same device and inode: a link, `./x` and
+/// `x`).
+pub fn same_file(a: &Path, b: &Path) -> bool {
     use std::os::unix::fs::MetadataExt;
     match (std::fs::metadata(a), std::fs::metadata(b)) {
         (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
