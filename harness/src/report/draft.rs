@@ -157,12 +157,10 @@ fn leak_words(case: &Case<'_>) -> String {
             items.push(format!("{} blocks", super::junit::domain_api(domain)));
         }
     }
-    let Some(last) = items.pop() else { return "memory".into() };
     if items.is_empty() {
-        last
-    } else {
-        format!("{} and {last}", items.join(", "))
+        return "memory".into();
     }
+    super::and_list(&items)
 }
 
 /// `BUILDER BRANCH`, without repeating a branch the builder's name already names: CPython's

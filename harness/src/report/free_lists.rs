@@ -25,7 +25,7 @@
 
 #![forbid(unsafe_code)]
 
-use super::{LeakSiteReport, TestReport};
+use super::{and_list, LeakSiteReport, TestReport};
 use crate::symbolize::Frame;
 
 /// The `tp_name`s of the types whose objects CPython 3.11 and 3.13 take from a free list that
@@ -209,15 +209,6 @@ pub(super) fn per_repetition(values: &[i64]) -> String {
         min.to_string()
     } else {
         format!("{min}-{max}")
-    }
-}
-
-/// `a`, `a and b`, `a, b and c`.
-fn and_list(items: &[&str]) -> String {
-    match items {
-        [] => String::new(),
-        [one] => (*one).to_owned(),
-        [init @ .., last] => format!("{} and {last}", init.join(", ")),
     }
 }
 

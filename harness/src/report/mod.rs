@@ -463,6 +463,15 @@ fn plural(n: usize) -> &'static str {
     }
 }
 
+/// `a`, `a and b`, `a, b and c`; empty for no items.
+pub(super) fn and_list<S: std::borrow::Borrow<str>>(items: &[S]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.borrow().to_owned(),
+        [init @ .., last] => format!("{} and {}", init.join(", "), last.borrow()),
+    }
+}
+
 /// `[1, 1, 1]`.
 pub(super) fn list(values: &[i64]) -> String {
     let items: Vec<String> = values.iter().map(i64::to_string).collect();
@@ -811,6 +820,15 @@ fn render_site(out: &mut String, site: &LeakSiteReport, top_column: bool) {
 mod tests {
     use super::*;
     use crate::leaks::DomainDeltas;
+
+    #[test]
+    fn and_list_joins_the_last_item_with_and() {
+        assert_eq!(and_list::<&str>(&[]), "");
+        assert_eq!(and_list(&["dict"]), "dict");
+        assert_eq!(and_list(&["dict", "tuple"]), "dict and tuple");
+        let owned = ["references", "memory blocks", "file descriptors"].map(String::from);
+        assert_eq!(and_list(&owned), "references, memory blocks and file descriptors");
+    }
 
     fn deltas(blocks: [i64; 3], leaked: bool) -> DomainDeltas {
         DomainDeltas {
