@@ -36,6 +36,16 @@ pub fn truncate_at_char_boundary(s: &str, max: usize) -> &str {
     &s[..end]
 }
 
+/// [`truncate_at_char_boundary`], with `...` after the cut when there was one.
+pub fn truncate_with_ellipsis(s: &str, max: usize) -> String {
+    let cut = truncate_at_char_boundary(s, max);
+    if cut.len() < s.len() {
+        format!("{cut}...")
+    } else {
+        s.to_owned()
+    }
+}
+
 /// `s` with hazardous characters made visible.
 pub fn for_terminal(s: &str) -> Cow<'_, str> {
     if !s.chars().any(is_hazard) {
@@ -124,6 +134,15 @@ pub fn to_json<T: serde::Serialize>(value: &T) -> serde_json::Result<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn text_cut_short_ends_with_an_ellipsis() {
+        assert_eq!(truncate_with_ellipsis("abc", 3), "abc");
+        assert_eq!(truncate_with_ellipsis("abcd", 3), "abc...");
+        // Never inside a character: 'é' is two bytes.
+        assert_eq!(truncate_with_ellipsis("aé", 2), "a...");
+        assert_eq!(truncate_with_ellipsis("", 0), "");
+    }
 
     #[test]
     fn terminal_text_shows_controls_instead_of_obeying_them() {

@@ -1413,8 +1413,7 @@ fn explained_domains(domains: &mut Domains, kept: &[LeakSiteReport], suppressed:
 /// The exception line that ends a Python traceback (`Exception: ...`), at most 200 bytes.
 fn last_error_line(traceback: &str) -> Option<String> {
     let line = traceback.lines().rev().map(str::trim).find(|l| !l.is_empty())?;
-    let cut = crate::escape::truncate_at_char_boundary(line, 200);
-    Some(if cut.len() < line.len() { format!("{cut}...") } else { line.to_owned() })
+    Some(crate::escape::truncate_with_ellipsis(line, 200))
 }
 
 #[cfg(test)]

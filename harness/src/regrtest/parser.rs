@@ -278,8 +278,7 @@ impl Parser {
         if text.starts_with("usage: ") {
             self.usage_seen = true;
         } else if self.usage_seen && text.starts_with("regrtest") && text.contains(": error: ") {
-            let cut = crate::escape::truncate_at_char_boundary(text, 500);
-            self.usage_error = Some(if cut.len() < text.len() { format!("{cut}...") } else { text.to_owned() });
+            self.usage_error = Some(crate::escape::truncate_with_ellipsis(text, 500));
         }
     }
 
