@@ -562,18 +562,27 @@ pub fn site_location(site: &super::LeakSiteReport) -> Option<Location> {
 /// innermost frame of another module (not the C runtime's) before the eval loop that has a file
 /// and a line: the extension that called the interpreter's API.
 fn extension_caller(frames: &[Frame]) -> Option<Location> {
-    let eval = frames.iter().position(|f| f.function.as_deref().is_some_and(|n| n.starts_with("_PyEval_EvalFrame")))?;
-    let interpreter = frames[eval].module.as_str();
+    let (interpreter, below) = below_eval_loop(frames)?;
     if frames.first()?.module != interpreter {
         return None;
     }
-    frames[..eval]
-        .iter()
-        .filter(|f| f.module != interpreter && !is_runtime_module(&f.module) && !f.module.contains("leakcheck"))
-        .find_map(|f| {
-            let file = super::source_path(f.file.as_deref()?).into_owned();
-            Some(Location { function: f.function.clone(), file, line: f.line?, python: false })
-        })
+    below.iter().filter(|f| is_extension_frame(f, interpreter)).find_map(|f| {
+        let file = super::source_path(f.file.as_deref()?).into_owned();
+        Some(Location { function: f.function.clone(), file, line: f.line?, python: false })
+    })
+}
+
+/// The module of the innermost eval-loop frame (the interpreter's) and the frames before it,
+/// innermost first; `None` when no frame is the eval loop's.
+fn below_eval_loop(frames: &[Frame]) -> Option<(&str, &[Frame])> {
+    let eval = frames.iter().position(|f| f.function.as_deref().is_some_and(|n| n.starts_with("_PyEval_EvalFrame")))?;
+    Some((frames[eval].module.as_str(), &frames[..eval]))
+}
+
+/// Whether `frame` is of a module other than the `interpreter`'s, the C runtime's and
+/// leakcheck's own: an extension module's.
+fn is_extension_frame(frame: &Frame, interpreter: &str) -> bool {
+    frame.module != interpreter && !is_runtime_module(&frame.module) && !frame.module.contains("leakcheck")
 }
 
 /// Whether `file` is the source of regrtest's test `name` (`test_os`, `test.test_os`,
@@ -591,12 +600,8 @@ pub(super) fn is_test_file(file: &str, name: &str) -> bool {
 /// is CPython's, the same for every such leak, and the line to change is the Python frame's.
 /// An extension module's function between the allocator and the eval loop is the one to blame.
 pub(super) fn made_for_python_code(frames: &[Frame]) -> bool {
-    let eval = frames.iter().position(|f| f.function.as_deref().is_some_and(|n| n.starts_with("_PyEval_EvalFrame")));
-    let Some(eval) = eval else { return false };
-    let interpreter = frames[eval].module.as_str();
-    frames[..eval]
-        .iter()
-        .all(|f| f.module == interpreter || is_runtime_module(&f.module) || f.module.contains("leakcheck"))
+    below_eval_loop(frames)
+        .is_some_and(|(interpreter, below)| !below.iter().any(|f| is_extension_frame(f, interpreter)))
 }
 
 /// The C runtime's own libraries: their frames (`futex_wait`, `__lll_lock_wait`) say how a
@@ -1224,6 +1229,12 @@ mod tests {
             ..TestReport::new("test_pyleak".into(), "passed")
         };
         let at = top_leak_site(&test(instance.clone())).unwrap();
+        assert_eq!((at.file.as_str(), at.line), ("Lib/test/test_pyleak.py", 7));
+        // The C runtime's frames and leakcheck's own are no extension's.
+        let mut through_runtime = instance.clone();
+        through_runtime.frames.insert(1, frame("memcpy", "string/memcpy.c", 3, "/lib/x86_64-linux-gnu/libc.so.6"));
+        through_runtime.frames.insert(0, frame("hook_malloc", "shims/src/lib.rs", 9, "/tmp/r/libleakcheck_shim.so"));
+        let at = top_leak_site(&test(through_runtime)).unwrap();
         assert_eq!((at.file.as_str(), at.line), ("Lib/test/test_pyleak.py", 7));
         // A larger site first whose blocks came from a free list (a dict's key table first made
         // in unittest's loader): the site in the test's own file still decides.
