@@ -54,7 +54,7 @@ fn main() {
     };
     // Our stdout and stderr are one file (`2>&1`, a terminal): a line the command's stdout left
     // unfinished is the line the summary would continue, as `Loop::say` knows.
-    let shared_output = leakcheck::supervise::same_file(1, 2);
+    let shared_output = outcome.shared_output;
     let [stdout_mid_line, stderr_mid_line] = outcome.ends_mid_line;
     let mut stderr = std::io::stderr().lock();
     if report.status.error.is_none() {

@@ -33,6 +33,9 @@ pub struct RunOutcome {
     pub exit_code: i32,
     /// The command's stdout and stderr ended mid-line (see [`Supervised::ends_mid_line`]).
     pub ends_mid_line: [bool; 2],
+    /// Our stdout and stderr are one file (see [`Supervised::shared_output`]); false when the
+    /// command did not run.
+    pub shared_output: bool,
 }
 
 /// Feeds the child's lines to the regrtest parser, the sanitizer report parser and the hang
@@ -367,7 +370,7 @@ pub fn execute(config: &Config, notify: Notify<'_>) -> anyhow::Result<RunOutcome
             };
             report.status.error = Some(format!("{:#}", anyhow::Error::from(err)));
             report.status.leakcheck_exit_code = code;
-            return Ok(RunOutcome { report, exit_code: code, ends_mid_line: [false; 2] });
+            return Ok(RunOutcome { report, exit_code: code, ends_mid_line: [false; 2], shared_output: false });
         }
         Err(err) => return Err(anyhow::Error::from(err).context("supervising the command")),
     };
@@ -416,7 +419,12 @@ pub fn execute(config: &Config, notify: Notify<'_>) -> anyhow::Result<RunOutcome
     }
     let exit_code = exit_code(&supervised, &report);
     report.status.leakcheck_exit_code = exit_code;
-    Ok(RunOutcome { report, exit_code, ends_mid_line: supervised.ends_mid_line })
+    Ok(RunOutcome {
+        report,
+        exit_code,
+        ends_mid_line: supervised.ends_mid_line,
+        shared_output: supervised.shared_output,
+    })
 }
 
 /// Where the frame that places a leak site or a sanitizer finding (a site's innermost frame, a
@@ -495,7 +503,7 @@ fn set_up_failure(config: &Config, run_dir: &RunDir, err: anyhow::Error) -> RunO
     let mut report = RunReport::new(command, run_dir.path().display().to_string());
     report.status.error = Some(format!("{:#}", err.context("setting up the run")));
     report.status.leakcheck_exit_code = ExitCode::INTERNAL;
-    RunOutcome { report, exit_code: ExitCode::INTERNAL, ends_mid_line: [false; 2] }
+    RunOutcome { report, exit_code: ExitCode::INTERNAL, ends_mid_line: [false; 2], shared_output: false }
 }
 
 /// The test a finding read from a `log_path` file belongs to, from what the shim recorded of
@@ -1593,6 +1601,7 @@ mod tests {
             own_output_failed: false,
             killed_at_once: false,
             ends_mid_line: [false; 2],
+            shared_output: false,
         };
         let own = OwnProcesses::new(&shim, 1, &[]);
         assemble(

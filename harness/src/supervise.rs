@@ -177,6 +177,9 @@ pub struct Supervised {
     /// there next starts with a newline, so that it stays a line of its own. With one pipe for
     /// both ([`Pipes::Shared`]), both are that pipe's.
     pub ends_mid_line: [bool; 2],
+    /// Our stdout and stderr are one file (a terminal, `2>&1`): a line the command's stdout left
+    /// unfinished is the line our stderr would continue.
+    pub shared_output: bool,
     /// The log, or our stdout, could not be written (a reader that went away excepted): the
     /// run went on, with a warning in `output_errors`; leakcheck failed (70 where its status
     /// would have been 0).
@@ -225,11 +228,12 @@ pub enum Pipes {
 }
 
 impl Pipes {
-    /// [`Pipes::Shared`] when our fd 1 and fd 2 are open on the same file (same device and
-    /// inode: one terminal, one pipe, one file, as after `2>&1` or with a buildbot step's PTY),
-    /// where the child's two streams would have been one for it too; else [`Pipes::Separate`].
-    pub fn for_our_outputs() -> Self {
-        if same_file(1, 2) {
+    /// [`Pipes::Shared`] when our fd 1 and fd 2 are open on the same file (`shared_output`:
+    /// same device and inode, one terminal, one pipe, one file, as after `2>&1` or with a
+    /// buildbot step's PTY), where the child's two streams would have been one for it too; else
+    /// [`Pipes::Separate`].
+    fn for_our_outputs(shared_output: bool) -> Self {
+        if shared_output {
             Pipes::Shared
         } else {
             Pipes::Separate
@@ -240,19 +244,34 @@ impl Pipes {
 const FORWARDED: [Signal; 4] = [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP, Signal::SIGQUIT];
 
 /// Run `cmd` (already set up by `launch`, in its own process group) to the end, with the pipes
-/// [`Pipes::for_our_outputs`] chooses. The command gets SIGKILL if the calling thread exits
+/// `Pipes::for_our_outputs` chooses. The command gets SIGKILL if the calling thread exits
 /// first (see `die_with`): call it from a thread that lives until it returns.
 pub fn run(cmd: Command, grace: Duration, log: File, sink: &mut dyn OutputSink) -> Result<Supervised, SuperviseError> {
-    run_with(cmd, grace, log, sink, Pipes::for_our_outputs())
+    // Asked once: the pipes, the loop's own lines and the caller ([`Supervised::shared_output`])
+    // go by one answer.
+    let shared_output = same_file(1, 2);
+    supervise(cmd, grace, log, sink, Pipes::for_our_outputs(shared_output), shared_output)
 }
 
 /// [`run`], with the child's stdout and stderr going to `pipes`.
 pub fn run_with(
+    cmd: Command,
+    grace: Duration,
+    log: File,
+    sink: &mut dyn OutputSink,
+    pipes: Pipes,
+) -> Result<Supervised, SuperviseError> {
+    supervise(cmd, grace, log, sink, pipes, same_file(1, 2))
+}
+
+/// [`run_with`], `shared_output` saying whether our fd 1 and fd 2 are one file.
+fn supervise(
     mut cmd: Command,
     grace: Duration,
     log: File,
     sink: &mut dyn OutputSink,
     pipes: Pipes,
+    shared_output: bool,
 ) -> Result<Supervised, SuperviseError> {
     let program = cmd.get_program().to_string_lossy().into_owned();
     become_subreaper()?;
@@ -316,7 +335,7 @@ pub fn run_with(
             return Err(spawn_error(program, source));
         }
     };
-    let result = Loop::new(&mut child, grace, log, signals, reads, order, outsiders).run(sink);
+    let result = Loop::new(&mut child, grace, log, signals, reads, order, outsiders, shared_output).run(sink);
     let _ = previous.thread_set_mask();
     result
 }
@@ -501,6 +520,7 @@ impl<'a> Loop<'a> {
         pipes: Vec<Pipe>,
         order: Option<WriteOrder>,
         outsiders: Outsiders,
+        shared_output: bool,
     ) -> Self {
         let pgid = Pid::from_raw(child.id() as i32);
         Self {
@@ -524,7 +544,7 @@ impl<'a> Loop<'a> {
             give_up_at: None,
             ending: Vec::new(),
             claimed: BTreeSet::new(),
-            shared_output: same_file(1, 2),
+            shared_output,
             next_tick: Instant::now() + TICK,
             output_errors: Vec::new(),
             own_output_failed: false,
@@ -680,6 +700,7 @@ impl<'a> Loop<'a> {
             leftovers: self.leftovers,
             output_errors: self.output_errors,
             ends_mid_line: [self.pipes[0].mid_line, self.pipes[self.pipes.len() - 1].mid_line],
+            shared_output: self.shared_output,
             own_output_failed: self.own_output_failed,
         })
     }
