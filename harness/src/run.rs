@@ -397,10 +397,13 @@ pub fn execute(config: &Config, notify: Notify<'_>) -> anyhow::Result<RunOutcome
     let own = OwnProcesses::new(&shim_data, supervised.pid, &argv);
     // 3.13's `-W` (also implied by `--fast-ci`/`--slow-ci`) hides a passing -j worker's
     // output: its command line still says `-R`.
-    let asked = crate::regrtest::selection(&argv).is_some_and(|s| s.huntrleaks);
+    // What the command line selects, as it was run (a profile's `-x` in it): quiet mode's skipped
+    // tests and the tests never started come from it too (see `assemble`).
+    let selection = regrtest::selection(&report.command);
+    let asked = selection.as_ref().is_some_and(|s| s.huntrleaks);
     let saw_huntrleaks =
         saw_beginning || asked || (!parsed.progress_seen && shim_data.series.iter().any(|s| own.contains(s.pid)));
-    let output = OutputFacts { saw_huntrleaks, worker_thread_failure: sink.worker_thread.warning() };
+    let output = OutputFacts { saw_huntrleaks, worker_thread_failure: sink.worker_thread.warning(), selection };
     let settings =
         SiteSettings { symbolizer: &symbolizer, suppressions: &config.suppressions, stack_depth: config.stack_depth };
     assemble(&mut report, &supervised, parsed, &output, (&shim_data, &own), settings);
@@ -683,6 +686,8 @@ struct OutputFacts {
     saw_huntrleaks: bool,
     /// The run's warning when regrtest's worker thread failed ([`WorkerThreadFailure`]).
     worker_thread_failure: Option<String>,
+    /// The tests the command line names ([`regrtest::selection`]).
+    selection: Option<regrtest::Selection>,
 }
 
 /// How the run's leak sites were recorded, and are to be shown.
@@ -841,7 +846,7 @@ fn assemble(
         // Nor the tests it skipped: those the command line names that are named nowhere and
         // were not measured, when the shim measures every test that runs.
         let measures = report.shim.enabled && report.shim.hooks_replaced.is_empty() && !shim.patched.is_empty();
-        if let Some(selection) = regrtest::selection(&report.command).filter(|s| s.huntrleaks && measures) {
+        if let Some(selection) = output.selection.as_ref().filter(|s| s.huntrleaks && measures) {
             let known: Vec<&str> = tests.iter().map(|t| t.name.as_str()).collect();
             let skipped = parsed.quiet_skipped(&selection.tests, &known);
             for (test, note) in skipped {
@@ -861,11 +866,10 @@ fn assemble(
     // cannot tell): a test named nowhere, and not measured either, never started. A regrtest
     // that refused its command line started nothing either, but selected nothing.
     if parsed.summary.is_none() && parsed.usage_error.is_none() {
-        let selection = regrtest::selection(&report.command);
-        let named_when_started = |s: &regrtest::Selection| {
+        let named_when_started = |s: &&regrtest::Selection| {
             parsed.progress_seen || (!s.quiet && (supervised.interrupted_by.is_some() || !tests.is_empty()))
         };
-        if let Some(selection) = selection.filter(named_when_started) {
+        if let Some(selection) = output.selection.as_ref().filter(named_when_started) {
             let measured: Vec<&str> = shim.series.iter().map(|s| s.test.as_str()).collect();
             for name in not_started(&selection.tests, &tests, &measured) {
                 let test = regrtest::TestResult { name, outcome: Some(Outcome::NotRun), ..Default::default() };
@@ -1428,7 +1432,7 @@ fn last_error_line(traceback: &str) -> Option<String> {
 mod tests {
     use super::*;
 
-    const NO_FACTS: OutputFacts = OutputFacts { saw_huntrleaks: false, worker_thread_failure: None };
+    const NO_FACTS: OutputFacts = OutputFacts { saw_huntrleaks: false, worker_thread_failure: None, selection: None };
 
     fn worker_thread_failure(output: &[u8]) -> WorkerThreadFailure {
         let mut failure = WorkerThreadFailure::default();
