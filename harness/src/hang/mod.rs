@@ -288,6 +288,9 @@ pub struct HangWatch {
     /// Sleeps that an inspection stopped, by tid, followed at each tick (whatever the silence)
     /// while their threads stay in them.
     inspected_sleeps: BTreeMap<i32, InspectedSleep>,
+    /// The run's silence restarted since the last tick: its sleeps are forgotten at the next
+    /// (once a tick, not at every line of output).
+    run_restarted: bool,
     symbolizer: Symbolizer,
 }
 
@@ -321,6 +324,7 @@ impl HangWatch {
             sleeps: BTreeMap::new(),
             sleeps_ended: BTreeSet::new(),
             inspected_sleeps: BTreeMap::new(),
+            run_restarted: false,
             symbolizer: Symbolizer::new(),
         }
     }
@@ -335,19 +339,34 @@ impl HangWatch {
             }
         }
         if !HEARTBEAT.is_match(line) {
-            self.last_output = now;
-            self.forget_sleeps(Silence::Run);
+            self.restart_silence(Silence::Run, now);
         }
     }
 
     /// Bytes of the command's output that do not end a line yet (regrtest's `-R` marks, one
     /// per repetition, flushed): progress, as a line is. A heartbeat is written whole, as a line.
     pub fn unfinished_output(&mut self, now: Instant) {
-        self.last_output = now;
-        self.forget_sleeps(Silence::Run);
+        self.restart_silence(Silence::Run, now);
     }
 
-    /// A silence is over: the sleeps seen during it are forgotten.
+    /// A silence is over at `now`, and the next starts: its clock restarts, and the sleeps seen
+    /// during it are forgotten (the run's at the next tick, which is when they are looked at).
+    fn restart_silence(&mut self, silence: Silence, now: Instant) {
+        match silence {
+            Silence::Run => {
+                self.last_output = now;
+                self.run_restarted = true;
+            }
+            Silence::Worker(pid) => {
+                if let Some(worker) = self.workers.get_mut(&pid) {
+                    worker.quiet_since = now;
+                }
+                self.forget_sleeps(silence);
+            }
+        }
+    }
+
+    /// The sleeps seen during `silence` are forgotten.
     fn forget_sleeps(&mut self, silence: Silence) {
         self.sleeps.retain(|(s, _), _| *s != silence);
         self.sleeps_ended.retain(|(s, _)| *s != silence);
@@ -355,30 +374,28 @@ impl HangWatch {
 
     /// At each tick: each `-j` worker's own output (the size of the files its stdout and stderr
     /// point at: no ptrace, one `stat` each). A worker whose output grew is making progress.
-    fn follow_workers(&mut self, tree: &BTreeMap<i32, ProcessSample>, now: Instant) {
+    /// `workers`: the pids of the tree's workers ([`worker_pids`]).
+    fn follow_workers(&mut self, tree: &BTreeMap<i32, ProcessSample>, workers: &[i32], now: Instant) {
         self.workers.retain(|pid, _| tree.contains_key(pid));
-        for sample in tree.values().filter(|p| worker_test(&p.argv).is_some()) {
-            let Some(files) = procfs::output_files(sample.pid) else { continue };
-            let grew = match self.workers.get_mut(&sample.pid) {
+        for &pid in workers {
+            let Some(files) = procfs::output_files(pid) else { continue };
+            let grew = match self.workers.get_mut(&pid) {
                 Some(worker) => {
                     let grew = worker.files.size != files.size;
                     worker.files = files;
-                    if grew {
-                        worker.quiet_since = now;
-                    }
                     grew
                 }
                 None => {
                     // Seen for the first time (within a tick of its start): quiet since it started,
                     // unless it wrote already.
-                    let started = procfs_age(sample.pid).and_then(|age| now.checked_sub(age)).unwrap_or(now);
+                    let started = procfs_age(pid).and_then(|age| now.checked_sub(age)).unwrap_or(now);
                     let quiet_since = if files.size > 0 { now } else { started };
-                    self.workers.insert(sample.pid, WorkerOutput { files, quiet_since });
+                    self.workers.insert(pid, WorkerOutput { files, quiet_since });
                     false
                 }
             };
             if grew {
-                self.forget_sleeps(Silence::Worker(sample.pid));
+                self.restart_silence(Silence::Worker(pid), now);
             }
         }
     }
@@ -488,6 +505,9 @@ impl HangWatch {
     /// Look at the tree below `root` (leakcheck itself); `command` is the command's pid and
     /// `current_test` the regrtest test the output says is running (sequential mode).
     pub fn tick(&mut self, root: i32, command: i32, current_test: Option<&str>, now: Instant) -> Vec<Action> {
+        if std::mem::take(&mut self.run_restarted) {
+            self.forget_sleeps(Silence::Run);
+        }
         if self.pending.is_some() {
             return self.tick_pending(now);
         }
@@ -500,8 +520,10 @@ impl HangWatch {
         for sample in tree.values_mut() {
             sample.load_argv();
         }
+        // The `-j` workers, from their command lines: only the no-progress verdict needs them.
+        let workers = if self.timeout.is_some() { worker_pids(&tree) } else { Vec::new() };
         if self.timeout.is_some() {
-            self.follow_workers(&tree, now);
+            self.follow_workers(&tree, &workers, now);
         }
         let mut detailed = BTreeSet::new();
         for (pid, sample) in &tree {
@@ -561,7 +583,7 @@ impl HangWatch {
         let Some(timeout) = self.timeout else { return Vec::new() };
         // Not one being ended for a hang already, also when it outlives the timeout meanwhile
         // (it ignores SIGTERM until the grace period's SIGKILL): one hang per stuck process.
-        let candidates: Vec<(i32, Instant)> = stuck_processes(&tree, command)
+        let candidates: Vec<(i32, Instant)> = stuck_processes(&tree, &workers, command)
             .into_iter()
             .filter(|pid| !self.ended.contains(pid))
             .map(|pid| (pid, self.quiet_since(pid)))
@@ -584,15 +606,7 @@ impl HangWatch {
         };
         // One report per silence.
         let silence = self.silence_of(target, &tree);
-        match silence {
-            Silence::Run => self.last_output = now,
-            Silence::Worker(pid) => {
-                if let Some(worker) = self.workers.get_mut(&pid) {
-                    worker.quiet_since = now;
-                }
-            }
-        }
-        self.forget_sleeps(silence);
+        self.restart_silence(silence, now);
         let Some(first) = tree.get(&target) else { return Vec::new() };
         let mut reports = Vec::new();
         let mut notes = Vec::new();
@@ -1123,14 +1137,18 @@ fn sleep_end(pid: i32, syscall: procfs::Syscall, now: Instant) -> Option<Instant
     now.checked_add(remaining)
 }
 
-/// The processes a no-progress verdict may be about, in pid order: `-j` workers (each runs one
-/// test file); regrtest itself when it has no worker.
-fn stuck_processes(tree: &BTreeMap<i32, ProcessSample>, command: i32) -> Vec<i32> {
-    let workers: Vec<i32> = tree.values().filter(|p| worker_test(&p.argv).is_some()).map(|p| p.pid).collect();
+/// The `-j` workers of `tree` (see [`worker_test`]), in pid order.
+fn worker_pids(tree: &BTreeMap<i32, ProcessSample>) -> Vec<i32> {
+    tree.values().filter(|p| worker_test(&p.argv).is_some()).map(|p| p.pid).collect()
+}
+
+/// The processes a no-progress verdict may be about, in pid order: `-j` workers (`workers`, see
+/// [`worker_pids`]: each runs one test file); regrtest itself when it has no worker.
+fn stuck_processes(tree: &BTreeMap<i32, ProcessSample>, workers: &[i32], command: i32) -> Vec<i32> {
     if workers.is_empty() {
         return if tree.contains_key(&command) { vec![command] } else { Vec::new() };
     }
-    workers
+    workers.to_vec()
 }
 
 /// `pid` and every process below it.
@@ -1357,6 +1375,28 @@ fn attach_python_frames(report: &mut HangReport, pid: i32, pthreads: &BTreeMap<u
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn output_restarts_the_runs_silence_and_the_next_tick_forgets_its_sleeps() {
+        let mut watch = HangWatch::new(Some(Duration::from_secs(60)));
+        let start = watch.last_output;
+        watch.sleeps.insert((Silence::Run, 7), None);
+        watch.sleeps.insert((Silence::Worker(9), 8), None);
+        watch.sleeps_ended.insert((Silence::Run, 7));
+        // A heartbeat says nothing moved.
+        watch.output(b"0:00:30 load avg: 1.00 running: test_x (30.0 sec)", start + Duration::from_secs(30));
+        assert_eq!(watch.last_output, start);
+        assert!(!watch.run_restarted);
+        let later = start + Duration::from_secs(31);
+        watch.output(b"test_x passed", later);
+        assert_eq!(watch.last_output, later);
+        // Forgotten at the tick (below a pid that cannot exist: no tree), not at the line.
+        assert_eq!(watch.sleeps.len(), 2);
+        watch.tick(i32::MAX, i32::MAX, None, later);
+        assert_eq!(watch.sleeps.keys().copied().collect::<Vec<_>>(), [(Silence::Worker(9), 8)]);
+        assert!(watch.sleeps_ended.is_empty());
+        assert!(!watch.run_restarted);
+    }
 
     #[test]
     fn only_the_runs_own_workers_name_its_tests() {
