@@ -1190,18 +1190,21 @@ fn test_report(test: &regrtest::TestResult, series: Option<&Series>, join: &Join
             incomplete.reason, incomplete.index, incomplete.pid
         ));
     }
+    // Every return address of the series symbolized once, for the verdicts, the sites' frames
+    // and the notes.
+    let keys = sites::SiteKeys::new(join.symbolizer, modules);
     let verdicts = series
         // Sites that are not all there tell nothing: a leak site may be missing, and a site
         // may miss the frees that would make it none.
         .filter(|series| series.sites_incomplete.is_none())
-        .map(|series| leaks::site_verdicts(series, &sites::SiteKeys::new(join.symbolizer, modules)))
+        .map(|series| leaks::site_verdicts(series, &keys))
         .unwrap_or_default();
-    notes.extend(refill_notes(&verdicts.refills, modules, join.symbolizer));
+    notes.extend(refill_notes(&verdicts.refills, &keys));
     let all_sites: Vec<LeakSiteReport> = verdicts
         .leaks
         .into_iter()
         .map(|site| {
-            let (frames, folded_frames) = sites::frames(join.symbolizer, modules, &site.stack);
+            let (frames, folded_frames) = keys.frames(&site.stack);
             if let Some(note) = cut_in_allocator(&site, &frames, join.stack_depth) {
                 notes.push(note);
             }
@@ -1312,14 +1315,10 @@ fn cut_in_allocator(site: &leaks::LeakSite, frames: &[crate::symbolize::Frame], 
 /// sites allocated while it ran, one for the sites offset by free lists emptied in regrtest's
 /// cleanup, and one for those offset by frees of warm-up blocks (see
 /// [`leaks::SiteVerdicts::refills`]).
-fn refill_notes(
-    refills: &[(leaks::LeakSite, leaks::Refill)],
-    modules: &[crate::shim_events::ModuleRecord],
-    symbolizer: &Symbolizer,
-) -> Vec<String> {
+fn refill_notes(refills: &[(leaks::LeakSite, leaks::Refill)], keys: &sites::SiteKeys<'_>) -> Vec<String> {
     let mut by_place: Vec<(&leaks::Refill, Vec<String>)> = Vec::new();
     for (site, refill) in refills {
-        let (frames, _) = sites::frames(symbolizer, modules, &site.stack);
+        let (frames, _) = keys.frames(&site.stack);
         let at = frames.first().map_or_else(
             || "??".to_owned(),
             |frame| {

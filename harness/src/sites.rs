@@ -2,7 +2,7 @@
 //! frames a report shows: module lookup, the return-address-minus-one rule, symbolization, and
 //! the folding of allocator plumbing at the top of the stack; and, for telling sites apart
 //! ([`SiteKeys`]), which frames are below the interpreter's call and which return addresses
-//! return to the same code.
+//! return to the same code. [`SiteKeys`] symbolizes each return address of a process once.
 //!
 //! The caller provides the process's module map (from the shim) and a [`Symbolizer`]; this module
 //! does no other I/O and knows nothing of report formats.
@@ -12,6 +12,7 @@ use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
+use std::rc::Rc;
 
 use crate::shim_events::ModuleRecord;
 use crate::symbolize::{Frame, Symbolizer};
@@ -130,33 +131,29 @@ pub fn is_call_dispatch(function: &str) -> bool {
 /// How many of a stack's innermost return addresses, at most `limit`, come before the first
 /// that is in a call-dispatch function (see `CALL_DISPATCH_FUNCTIONS`; an inlined one counts):
 /// the C code the allocation went through below the interpreter. At least one; `limit` (or
-/// the stack's length) when no dispatch frame is among them. `known` remembers each address's
-/// answer across the stacks of one process.
-pub fn below_call_dispatch(
-    symbolizer: &Symbolizer,
-    modules: &[ModuleRecord],
-    stack: &[u64],
-    limit: usize,
-    known: &mut HashMap<u64, bool>,
-) -> usize {
+/// the stack's length) when no dispatch frame is among them. `is_dispatch` tells whether a
+/// return address's call is in one.
+fn below_call_dispatch(stack: &[u64], limit: usize, mut is_dispatch: impl FnMut(u64) -> bool) -> usize {
     let limit = limit.min(stack.len());
-    let dispatch = |&return_address: &u64| {
-        *known.entry(return_address).or_insert_with(|| {
-            call_frames(symbolizer, modules, return_address)
-                .is_some_and(|frames| frames.iter().any(|f| f.function.as_deref().is_some_and(is_call_dispatch)))
-        })
-    };
-    stack[..limit].iter().position(dispatch).unwrap_or(limit).max(1).min(stack.len())
+    stack[..limit]
+        .iter()
+        .position(|&return_address| is_dispatch(return_address))
+        .unwrap_or(limit)
+        .max(1)
+        .min(stack.len())
 }
 
-/// What `leaks::site_verdicts` asks of a process's stacks, answered by symbolizing them: how
-/// many frames are below the interpreter's call ([`below_call_dispatch`], at most
-/// `leaks::MERGE_FRAMES`), and which return addresses return to the same code. Answers are
-/// kept per address, for the stacks of one series.
+/// A process's stacks, symbolized: what `leaks::site_verdicts` asks of them, how many frames
+/// are below the interpreter's call ([`below_call_dispatch`], at most `leaks::MERGE_FRAMES`)
+/// and which return addresses return to the same code, and the frames a report shows
+/// ([`SiteKeys::frames`]). Each return address is symbolized once, and the answers are kept
+/// per address, for the stacks of one series.
 #[derive(Debug)]
 pub struct SiteKeys<'a> {
     symbolizer: &'a Symbolizer,
     modules: &'a [ModuleRecord],
+    /// The frames of each return address's call (see `call_frames`).
+    calls: RefCell<HashMap<u64, Option<Rc<[Frame]>>>>,
     dispatch: RefCell<HashMap<u64, bool>>,
     code: RefCell<HashMap<u64, u64>>,
     /// The first return address seen for each code, as [`code_of`] describes it.
@@ -171,22 +168,50 @@ impl<'a> SiteKeys<'a> {
         SiteKeys {
             symbolizer,
             modules,
+            calls: RefCell::default(),
             dispatch: RefCell::default(),
             code: RefCell::default(),
             first_of: RefCell::default(),
         }
     }
+
+    /// [`call_frames`] of `return_address`, symbolized on first use.
+    fn call(&self, return_address: u64) -> Option<Rc<[Frame]>> {
+        if let Some(call) = self.calls.borrow().get(&return_address) {
+            return call.clone();
+        }
+        let call: Option<Rc<[Frame]>> = call_frames(self.symbolizer, self.modules, return_address).map(Rc::from);
+        self.calls.borrow_mut().insert(return_address, call.clone());
+        call
+    }
+
+    /// The frames of a stack, innermost first, with leading allocator frames folded away; also
+    /// returns how many were folded. An address outside every known module becomes a frame
+    /// with only its address.
+    pub fn frames(&self, stack: &[u64]) -> (Vec<Frame>, usize) {
+        let mut frames = Vec::with_capacity(stack.len());
+        for &return_address in stack {
+            match self.call(return_address) {
+                Some(call) => frames.extend(call.iter().cloned()),
+                None => frames.push(Frame::outside_any_module(return_address.saturating_sub(1))),
+            }
+        }
+        let folded = frames.iter().take_while(|f| f.function.as_deref().is_some_and(is_allocator_function)).count();
+        // Never fold everything: a stack made only of allocator frames keeps its last one.
+        let folded = folded.min(frames.len().saturating_sub(1));
+        frames.drain(..folded);
+        (frames, folded)
+    }
 }
 
 impl crate::leaks::StackKeys for SiteKeys<'_> {
     fn c_frames(&self, stack: &[u64]) -> usize {
-        below_call_dispatch(
-            self.symbolizer,
-            self.modules,
-            stack,
-            crate::leaks::MERGE_FRAMES,
-            &mut self.dispatch.borrow_mut(),
-        )
+        below_call_dispatch(stack, crate::leaks::MERGE_FRAMES, |return_address| {
+            *self.dispatch.borrow_mut().entry(return_address).or_insert_with(|| {
+                self.call(return_address)
+                    .is_some_and(|frames| frames.iter().any(|f| f.function.as_deref().is_some_and(is_call_dispatch)))
+            })
+        })
     }
 
     /// The first return address seen whose call symbolizes as this one's does (see
@@ -195,7 +220,7 @@ impl crate::leaks::StackKeys for SiteKeys<'_> {
         if let Some(&code) = self.code.borrow().get(&return_address) {
             return code;
         }
-        let code = match code_of(self.symbolizer, self.modules, return_address) {
+        let code = match self.call(return_address).and_then(|frames| code_of(&frames)) {
             Some(frames) => *self.first_of.borrow_mut().entry(frames).or_insert(return_address),
             None => return_address,
         };
@@ -204,16 +229,18 @@ impl crate::leaks::StackKeys for SiteKeys<'_> {
     }
 }
 
-/// The call `return_address` returns to, as its symbolized frames (inlined calls included)
+/// The call a return address returns to, as its symbolized `frames` (inlined calls included)
 /// tell it: module, function, file, line, column. `None` when any of them has no function,
 /// file or line: then only the address tells the code, two calls of one function are not the
 /// same code.
-fn code_of(symbolizer: &Symbolizer, modules: &[ModuleRecord], return_address: u64) -> Option<Vec<CodeFrame>> {
-    let frames = call_frames(symbolizer, modules, return_address)?;
+fn code_of(frames: &[Frame]) -> Option<Vec<CodeFrame>> {
     if frames.is_empty() {
         return None;
     }
-    frames.into_iter().map(|f| Some((f.module, f.function?, f.file?, f.line?, f.column, f.inlined))).collect()
+    frames
+        .iter()
+        .map(|f| Some((f.module.clone(), f.function.clone()?, f.file.clone()?, f.line?, f.column, f.inlined)))
+        .collect()
 }
 
 /// The frames (inlined calls first) of the call that `return_address` returns to, or `None`
@@ -223,24 +250,6 @@ fn call_frames(symbolizer: &Symbolizer, modules: &[ModuleRecord], return_address
     let call = return_address.saturating_sub(1);
     let module = modules.iter().find(|m| m.start <= call && call < m.end)?;
     Some(symbolizer.symbolize(Path::new(OsStr::from_bytes(&module.path)), call.wrapping_sub(module.bias)))
-}
-
-/// The frames of a stack, innermost first, with leading allocator frames folded away; also
-/// returns how many were folded. An address outside every known module becomes a frame with
-/// only its address.
-pub fn frames(symbolizer: &Symbolizer, modules: &[ModuleRecord], stack: &[u64]) -> (Vec<Frame>, usize) {
-    let mut frames = Vec::with_capacity(stack.len());
-    for &return_address in stack {
-        match call_frames(symbolizer, modules, return_address) {
-            Some(call) => frames.extend(call),
-            None => frames.push(Frame::outside_any_module(return_address.saturating_sub(1))),
-        }
-    }
-    let folded = frames.iter().take_while(|f| f.function.as_deref().is_some_and(is_allocator_function)).count();
-    // Never fold everything: a stack made only of allocator frames keeps its last one.
-    let folded = folded.min(frames.len().saturating_sub(1));
-    frames.drain(..folded);
-    (frames, folded)
 }
 
 #[cfg(test)]
@@ -264,9 +273,27 @@ mod tests {
     }
 
     #[test]
+    fn each_return_address_is_symbolized_once_for_keys_and_frames() {
+        use crate::leaks::StackKeys as _;
+        let symbolizer = Symbolizer::with_debug_dirs(Vec::new());
+        let module =
+            ModuleRecord { pid: 1, path: b"/nonexistent/m.so".to_vec(), bias: 0x1000, start: 0x1000, end: 0x2000 };
+        let modules = [module];
+        let keys = SiteKeys::new(&symbolizer, &modules);
+        let stack = [0x1801, 0x1901, 0x1801];
+        assert_eq!(keys.c_frames(&stack), 3, "no frame is the interpreter's");
+        assert_eq!(keys.code(0x1801), 0x1801);
+        let (frames, folded) = keys.frames(&stack);
+        assert_eq!(folded, 0);
+        assert_eq!(frames.iter().map(|f| f.address).collect::<Vec<_>>(), [0x800, 0x900, 0x800]);
+        assert!(frames.iter().all(|f| f.module == "/nonexistent/m.so"));
+        assert_eq!(keys.calls.borrow().len(), 2, "two distinct return addresses");
+    }
+
+    #[test]
     fn addresses_outside_every_module_keep_their_address() {
         let symbolizer = Symbolizer::new();
-        let (frames, folded) = frames(&symbolizer, &[], &[0x1001, 0x2001]);
+        let (frames, folded) = SiteKeys::new(&symbolizer, &[]).frames(&[0x1001, 0x2001]);
         assert_eq!(folded, 0);
         assert_eq!(frames.iter().map(|f| f.address).collect::<Vec<_>>(), [0x1000, 0x2000]);
         assert!(frames.iter().all(|f| f.function.is_none() && f.module == "?"));
