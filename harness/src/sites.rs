@@ -144,7 +144,7 @@ fn below_call_dispatch(stack: &[u64], limit: usize, mut is_dispatch: impl FnMut(
 }
 
 /// A process's stacks, symbolized: what `leaks::site_verdicts` asks of them, how many frames
-/// are below the interpreter's call ([`below_call_dispatch`], at most `leaks::MERGE_FRAMES`)
+/// are below the interpreter's call (`below_call_dispatch`, at most `leaks::MERGE_FRAMES`)
 /// and which return addresses return to the same code, and the frames a report shows
 /// ([`SiteKeys::frames`]). Each return address is symbolized once, and the answers are kept
 /// per address, for the stacks of one series.
