@@ -738,6 +738,7 @@ mod tests {
     fn series(points: &[(i64, i64, i64)], warmups: u32, runs: u32) -> Series {
         Series {
             started_ns: None,
+            ended_ns: None,
             pid: 1,
             test: "test_x".into(),
             warmups,

@@ -183,7 +183,9 @@ impl WorkerThreadFailure {
 /// Sanitizer reports as they complete, each given the regrtest test whose output it was part
 /// of. A report can close long after its first line (at its `SUMMARY:`, or when it goes
 /// stale), so the owner is looked up at the report's first line in a history of owner changes
-/// (one entry per test, at most a few per re-run).
+/// (one entry per test, at most a few per re-run). A report no test's output holds (regrtest's
+/// `-q` names no passing test) keeps when its first line arrived, and gets at the end the test
+/// the shim's records tell for its process and that time ([`test_of_process`]).
 struct SanitizerFindings<'a> {
     /// Frames are symbolized before findings are merged: the merge compares function names,
     /// and the sanitizer may have printed bare addresses (`symbolize=0`).
@@ -193,6 +195,9 @@ struct SanitizerFindings<'a> {
     lines: u64,
     /// `(first line, owner)` each time the owner changed, in line order.
     owners: Vec<(u64, Option<String>)>,
+    /// `(line, CLOCK_MONOTONIC ns)` of the latest lines that open a report, in line order, at
+    /// most [`REPORT_STARTS_KEPT`].
+    starts: std::collections::VecDeque<(u64, u64)>,
     findings: Vec<Finding>,
     /// Merge when this many findings are held: twice what the last merge left, so that many
     /// distinct findings cost a merge per doubling, not one per finding.
@@ -204,6 +209,17 @@ struct SanitizerFindings<'a> {
 /// Distinct findings kept before duplicates are merged; merging again keeps memory bounded
 /// when a test prints the same report thousands of times.
 const FINDINGS_BEFORE_MERGE: usize = 256;
+/// Arrival times of report headlines kept for the reports still open: more than
+/// [`sanitizer::MAX_OPEN_REPORTS`] could ever need.
+const REPORT_STARTS_KEPT: usize = 1024;
+
+/// Now on the clock of the shim's records (`CLOCK_MONOTONIC`, one for all processes).
+fn monotonic_ns() -> Option<u64> {
+    let now = nix::time::clock_gettime(nix::time::ClockId::CLOCK_MONOTONIC).ok()?;
+    let seconds = u64::try_from(now.tv_sec()).ok()?;
+    let nanoseconds = u64::try_from(now.tv_nsec()).ok()?;
+    seconds.checked_mul(1_000_000_000)?.checked_add(nanoseconds)
+}
 
 impl<'a> SanitizerFindings<'a> {
     fn new(symbolizer: &'a Symbolizer) -> Self {
@@ -212,6 +228,7 @@ impl<'a> SanitizerFindings<'a> {
             parser: sanitizer::Parser::new(),
             lines: 0,
             owners: Vec::new(),
+            starts: std::collections::VecDeque::new(),
             findings: Vec::new(),
             merge_at: FINDINGS_BEFORE_MERGE,
             merges: 0,
@@ -223,6 +240,15 @@ impl<'a> SanitizerFindings<'a> {
         if self.owners.last().map(|(_, o)| o.as_deref()) != Some(owner) {
             self.owners.push((self.lines, owner.map(str::to_owned)));
         }
+        let frame = line.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'#');
+        if !frame && sanitizer::starts_report(line) {
+            if let Some(now) = monotonic_ns() {
+                if self.starts.len() == REPORT_STARTS_KEPT {
+                    self.starts.pop_front();
+                }
+                self.starts.push_back((self.lines, now));
+            }
+        }
         let done = self.parser.feed_line(line);
         self.add(done);
     }
@@ -231,6 +257,10 @@ impl<'a> SanitizerFindings<'a> {
         for mut finding in findings {
             let at = self.owners.partition_point(|(first, _)| *first <= finding.start_line);
             finding.test = at.checked_sub(1).and_then(|i| self.owners[i].1.clone());
+            if finding.test.is_none() && finding.pid.is_some() {
+                let at = self.starts.partition_point(|(line, _)| *line <= finding.start_line);
+                finding.arrivals.extend(at.checked_sub(1).map(|i| self.starts[i].1));
+            }
             self.findings.push(finding);
         }
         if self.findings.len() >= self.merge_at {
@@ -256,10 +286,16 @@ impl<'a> SanitizerFindings<'a> {
         }
     }
 
-    /// Every finding, with its frames symbolized where the sanitizer left them bare, merged.
-    fn finish(mut self) -> Vec<Finding> {
+    /// Every finding, with its frames symbolized where the sanitizer left them bare, merged;
+    /// those no test's output held with the tests the shim's records tell.
+    fn finish(mut self, shim: &ShimData) -> Vec<Finding> {
         let rest = self.parser.finish();
         self.add(rest);
+        for finding in &mut self.findings {
+            if finding.awaits_test() {
+                tell_tests(finding, shim);
+            }
+        }
         self.merge();
         self.findings
     }
@@ -411,11 +447,11 @@ pub fn execute(config: &Config, notify: Notify<'_>) -> anyhow::Result<RunOutcome
     report.status.ended_for_hang = ended_for_hang;
     let (mut logged, log_notes) = log_path_findings(&sanitizer_plan.variables, started);
     for finding in &mut logged {
-        finding.test = test_of_process(&shim_data, finding);
+        finding.test = test_of_process(&shim_data, finding, None);
     }
     report.warnings.extend(log_notes);
     sink.sanitizer.add_from_files(logged);
-    add_findings(&mut report, sink.sanitizer.finish());
+    add_findings(&mut report, sink.sanitizer.finish(&shim_data));
     add_symbolizer_notes(&mut report, &symbolizer);
     if sink.asan_not_first {
         report.warnings.push(ASAN_NOT_FIRST_WARNING.into());
@@ -509,22 +545,64 @@ fn set_up_failure(config: &Config, run_dir: &RunDir, err: anyhow::Error) -> RunO
     RunOutcome { report, exit_code: ExitCode::INTERNAL, ends_mid_line: [false; 2], shared_output: false }
 }
 
-/// The test a finding read from a `log_path` file belongs to, from what the shim recorded of
-/// its process (`-R` runs only): the process's only test (a `-j` worker runs one), or the test
-/// it died in (no `end` record) when the report is not LeakSanitizer's, which runs at exit,
-/// after every test. `None` when the file's process ran several tests and survived them.
-fn test_of_process(shim: &ShimData, finding: &Finding) -> Option<String> {
+/// The test a report of `finding`'s process belongs to, from what the shim recorded of the
+/// process (`-R` runs only), for a report read from a `log_path` file or one that no test's
+/// output held (regrtest's `-q`): the process's only test (a `-j` worker runs one); else, when
+/// the report's first line `arrived` (`CLOCK_MONOTONIC` ns) while exactly one of its tests ran
+/// (from its `begin` record to its `end`, or to the next `begin`, or on, when the process died
+/// in it), that test; else, with no arrival time, the test it died in (no `end` record) when
+/// the report is not LeakSanitizer's, which runs at exit, after every test. `None` otherwise:
+/// a report that arrived between two tests (or before the first, as a test module's import)
+/// is told no test, nor one that arrived after its process's last test ended.
+///
+/// The arrival is when leakcheck read the line, after the process wrote it: a report that sat
+/// in the pipe past its test's end is told no test rather than the next one, unless it sat
+/// there past the next test's beginning too (regrtest's clean-up and the next import between).
+fn test_of_process(shim: &ShimData, finding: &Finding, arrived: Option<u64>) -> Option<String> {
     let pid = i32::try_from(finding.pid?).ok()?;
     let series: Vec<_> = shim.series.iter().filter(|s| s.pid == pid).collect();
     let first = series.first()?;
     if series.iter().all(|s| s.test == first.test) {
         return Some(first.test.clone());
     }
+    if let Some(arrived) = arrived.filter(|_| series.iter().all(|s| s.started_ns.is_some())) {
+        let ran = |(i, s): &(usize, &&Series)| {
+            let end = s.ended_ns.or_else(|| series.get(i + 1).and_then(|next| next.started_ns));
+            s.started_ns.is_some_and(|start| start <= arrived) && end.is_none_or(|end| arrived <= end)
+        };
+        let during: Vec<_> = series.iter().enumerate().filter(ran).collect();
+        return match during[..] {
+            [(_, series)] => Some(series.test.clone()),
+            _ => None,
+        };
+    }
     let died_in: Vec<_> = series.iter().filter(|s| s.aborted.is_none()).collect();
     match died_in[..] {
         [series] if finding.sanitizer != sanitizer::Sanitizer::Lsan => Some(series.test.clone()),
         _ => None,
     }
+}
+
+/// The tests of a finding whose reports no test's output held ([`Finding::awaits_test`]), each
+/// report's from its arrival ([`test_of_process`]; those past [`sanitizer::MAX_ARRIVALS`] by
+/// the process alone): the first report's test, the others' in [`Finding::other_tests`], and
+/// each test's count when they differ.
+fn tell_tests(finding: &mut Finding, shim: &ShimData) {
+    let arrivals = std::mem::take(&mut finding.arrivals);
+    let untimed = finding.count.saturating_sub(u32::try_from(arrivals.len()).unwrap_or(u32::MAX));
+    let reports = arrivals.into_iter().map(|t| (Some(t), 1)).chain((untimed > 0).then_some((None, untimed)));
+    let mut counts: Vec<(Option<String>, u32)> = Vec::new();
+    for (arrived, n) in reports {
+        let test = test_of_process(shim, finding, arrived);
+        match counts.iter_mut().find(|(t, _)| *t == test) {
+            Some((_, total)) => *total = total.saturating_add(n),
+            None => counts.push((test, n)),
+        }
+    }
+    finding.test = counts.first().and_then(|(test, _)| test.clone());
+    finding.other_tests =
+        counts.iter().filter_map(|(test, _)| test.clone()).filter(|t| finding.test.as_ref() != Some(t)).collect();
+    finding.test_counts = if counts.len() > 1 { counts } else { Vec::new() };
 }
 
 /// Largest sanitizer log file read; a runaway report loop is not worth more.
@@ -1499,7 +1577,7 @@ mod tests {
             parser.feed_line(line.as_bytes());
             sanitizer.line(line.as_bytes(), parser.output_owner());
         }
-        sanitizer.finish()
+        sanitizer.finish(&ShimData::default())
     }
 
     const REPORT: [&str; 4] = [
@@ -1551,7 +1629,35 @@ mod tests {
         }
         // 256, 512, 1024, 2048 distinct findings held (each merge keeps them all).
         assert!(sanitizer.merges <= 5, "{} merges", sanitizer.merges);
-        assert_eq!(sanitizer.finish().len(), 4000);
+        assert_eq!(sanitizer.finish(&ShimData::default()).len(), 4000);
+    }
+
+    #[test]
+    fn a_report_no_output_placed_gets_the_test_its_process_ran_when_it_arrived() {
+        let record =
+            |kind: &str, test: &str, time: u64| format!("{kind}\t10\t{test}\t1\t2\t63{}\t{time}\n", "\t0".repeat(6));
+        let events = [("begin", "test_a", 1000), ("end", "test_a", 2000), ("begin", "test_b", 3000)]
+            .map(|(kind, test, time)| record(kind, test, time))
+            .concat();
+        let mut shim = ShimData::default();
+        shim.add_file(events.as_bytes());
+        assert_eq!((shim.bad_lines, shim.series.len()), (0, 2));
+        let asan = Finding { pid: Some(10), ..Finding::asan("heap-buffer-overflow", Vec::new(), Vec::new()) };
+        // test_b has no `end`: the process died in it, which goes on.
+        for (arrived, test) in [(1500, Some("test_a")), (2500, None), (3500, Some("test_b")), (900, None)] {
+            assert_eq!(test_of_process(&shim, &asan, Some(arrived)).as_deref(), test, "{arrived}");
+        }
+        assert_eq!(test_of_process(&shim, &asan, None).as_deref(), Some("test_b"), "the test it died in");
+
+        // Each report its own test; the one past the arrivals kept by the process alone.
+        let mut finding = Finding { count: 5, arrivals: vec![1500, 3500, 3600, 2500], ..asan.clone() };
+        assert!(finding.awaits_test());
+        tell_tests(&mut finding, &shim);
+        assert_eq!(finding.test.as_deref(), Some("test_a"));
+        assert_eq!(finding.other_tests, ["test_b"]);
+        let counts = [(Some("test_a".to_owned()), 1), (Some("test_b".to_owned()), 3), (None, 1)];
+        assert_eq!(finding.test_counts, counts);
+        assert!(!finding.awaits_test());
     }
 
     #[test]

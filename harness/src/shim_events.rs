@@ -421,6 +421,8 @@ fn unescape(field: &[u8]) -> Result<Vec<u8>, ParseError> {
 pub struct Series {
     /// When its `begin` record was written (`CLOCK_MONOTONIC` nanoseconds).
     pub started_ns: Option<u64>,
+    /// When its `end` record was written; `None` without one (or without times).
+    pub ended_ns: Option<u64>,
     pub pid: i32,
     pub test: String,
     pub warmups: u32,
@@ -698,6 +700,7 @@ impl ShimData {
                     }
                     open = Some(Series {
                         started_ns: record.time_ns,
+                        ended_ns: None,
                         pid: record.pid,
                         test: record.text_lossy(),
                         warmups: u32::try_from(record.a).unwrap_or(0),
@@ -743,6 +746,7 @@ impl ShimData {
                         Kind::Blocks => series.allocated_blocks = Some(record.a),
                         _ => {
                             series.aborted = Some(record.b != 0);
+                            series.ended_ns = record.time_ns;
                             self.series.extend(open.take());
                         }
                     }

@@ -176,6 +176,41 @@ fn a_finding_of_two_tests_counts_each_tests_own_reports() {
     assert!(run.stderr.contains("(6 reports: test_asanext 1, test_asanext_repeated 5)"), "{}", run.stderr);
 }
 
+/// With regrtest's `-q`, no line of the output names a passing test: each report gets the test
+/// the shim's records tell for its process, with `-j 2` (a worker runs one test) and
+/// sequentially (one process, two tests: the one that ran when the report arrived). The JUnit
+/// testcases fail and the text summary counts each test's reports.
+#[test]
+fn reports_of_quiet_runs_get_the_tests_the_shim_saw_their_processes_run() {
+    let dir = sanitizer_testdir();
+    let work = tempfile::tempdir().unwrap();
+    let junit = work.path().join("junit.xml");
+    let flags = ["--sanitizer", "asan", "--junit-xml", junit.to_str().unwrap()];
+    let options = "halt_on_error=0:suppress_equal_pcs=0";
+    for quiet in [&["-q", "-j", "2", "-R", "3:3"][..], &["-q", "-R", "3:3"]] {
+        let argv = regrtest(dir.path(), quiet, &["test_asanext", "test_asanext_repeated"]);
+        let run = leakcheck_in(None, &flags, &as_strs(&argv), &[("ASAN_OPTIONS", options)]);
+        assert_eq!(run.code(), Some(103), "{quiet:?}: {}", run.stderr);
+        assert!(!String::from_utf8_lossy(&run.log()).contains("test_asanext"), "{quiet:?}: quiet");
+        // 6 repetitions: one overflow each in test_asanext, five in test_asanext_repeated.
+        let overflow = find(run.json(), "heap-buffer-overflow");
+        assert_eq!((&overflow["count"], &overflow["test"]), (&json!(36), &json!("test_asanext")), "{overflow:#}");
+        assert_eq!(overflow["other_tests"], json!(["test_asanext_repeated"]), "{quiet:?}: {overflow:#}");
+        assert_eq!(find(run.json(), "heap-use-after-free")["test"], "test_asanext", "{quiet:?}");
+        assert!(
+            run.stderr.contains("(36 reports: test_asanext 6, test_asanext_repeated 30)"),
+            "{quiet:?}: {}",
+            run.stderr
+        );
+        let xml = std::fs::read_to_string(&junit).unwrap();
+        for name in ["test_asanext", "test_asanext_repeated"] {
+            let start = xml.find(&format!(r#"<testcase name="{name}" classname="regrtest">"#)).expect(name);
+            let case = xml[start..].split("</testcase>").next().unwrap();
+            assert!(case.contains("<failure ") && case.contains("heap-buffer-overflow"), "{quiet:?}: {case}");
+        }
+    }
+}
+
 /// With `-j 2`, a worker's output reaches regrtest's after the worker's result line: a fatal
 /// double free and LeakSanitizer's report at a worker's exit still go to the right test.
 #[test]

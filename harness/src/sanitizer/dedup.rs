@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use super::{Finding, ReportFrame, Sanitizer};
+use super::{Finding, ReportFrame, Sanitizer, MAX_ARRIVALS};
 
 /// Frames of a stack compared by [`deduplicate`].
 pub const DEDUP_FRAMES: usize = 5;
@@ -50,7 +50,8 @@ fn frame_key(frame: &ReportFrame) -> FrameKey {
     }
 }
 
-type Signature = (Sanitizer, String, Vec<Vec<FrameKey>>);
+/// The last part is the process of a finding that awaits its test ([`Finding::awaits_test`]).
+type Signature = (Sanitizer, String, Vec<Vec<FrameKey>>, Option<u32>);
 
 /// The sanitizer, the kind, and the first [`DEDUP_FRAMES`] frames of the access stack; for a
 /// report without one (LSan), of every related stack.
@@ -61,14 +62,17 @@ fn signature(finding: &Finding) -> Signature {
     } else {
         vec![stack(&finding.frames)]
     };
-    (finding.sanitizer, finding.kind.clone(), stacks)
+    let process = if finding.awaits_test() { finding.pid } else { None };
+    (finding.sanitizer, finding.kind.clone(), stacks, process)
 }
 
 /// Merge findings with the same signature (sanitizer, kind, first [`DEDUP_FRAMES`] frames'
 /// function+file+line or module+offset; the eval loop's function alone), summing their
 /// counts (and each test's, [`Finding::count_in`]). The first finding of each signature is
 /// kept, in input order, with the tests of the others in [`Finding::other_tests`]. Symbolize first ([`super::symbolize_findings`]): a frame
-/// symbolized in one finding and not in another does not compare equal.
+/// symbolized in one finding and not in another does not compare equal. A finding that awaits
+/// its test ([`Finding::awaits_test`]) merges only with those of its process that await theirs,
+/// keeping their [`Finding::arrivals`] (at most [`MAX_ARRIVALS`]).
 pub fn deduplicate(findings: Vec<Finding>) -> Vec<Finding> {
     let mut kept: Vec<Finding> = Vec::new();
     let mut by_signature: HashMap<Signature, usize> = HashMap::new();
@@ -86,6 +90,8 @@ pub fn deduplicate(findings: Vec<Finding>) -> Vec<Finding> {
                 }
                 first.test_counts = counts;
                 first.count = first.count.saturating_add(finding.count);
+                let room = MAX_ARRIVALS.saturating_sub(first.arrivals.len());
+                first.arrivals.extend(finding.arrivals.into_iter().take(room));
                 let tests = finding.test.into_iter().chain(finding.other_tests);
                 for test in tests {
                     if first.test.as_ref() != Some(&test) && !first.other_tests.contains(&test) {

@@ -134,6 +134,9 @@ pub const MAX_LINE_BYTES: usize = 16 * 1024;
 /// frames no report takes) is closed as truncated (text alone does not keep it open:
 /// unrelated output could, for ever; other reports' structural lines do not close it).
 pub const STALE_LINES: u64 = 512;
+/// Arrival times kept per finding ([`Finding::arrivals`]); the reports past them are told
+/// their test by their process alone.
+pub const MAX_ARRIVALS: usize = 256;
 /// Unprefixed text (descriptions, labels) goes only to reports fed within this many lines.
 pub const TEXT_WINDOW: u64 = 16;
 
@@ -238,9 +241,22 @@ pub struct Finding {
     /// `test`'s. See [`Finding::count_in`]. Not in the JSON report, whose `count` is the total.
     #[serde(skip)]
     pub test_counts: Vec<(Option<String>, u32)>,
+    /// For a finding whose reports no test's output held (regrtest's `-q` names no passing
+    /// test): when each report's first line arrived (`CLOCK_MONOTONIC` nanoseconds, the shim's
+    /// clock; at most [`MAX_ARRIVALS`]), set by the run, which tells their tests from the shim's
+    /// records of the process at the end (see [`Finding::awaits_test`]). Not in the JSON.
+    #[serde(skip)]
+    pub arrivals: Vec<u64>,
 }
 
 impl Finding {
+    /// The run is to tell this finding's test from its process ([`Finding::arrivals`]):
+    /// [`deduplicate`] merges it only with findings of the same process awaiting theirs.
+    #[must_use]
+    pub fn awaits_test(&self) -> bool {
+        self.test.is_none() && self.pid.is_some() && !self.arrivals.is_empty()
+    }
+
     /// How many of the reports this finding stands for each test's output held (`None`: no
     /// test's), in order of first report.
     #[must_use]
@@ -284,6 +300,7 @@ impl Finding {
             log_file: None,
             other_tests: Vec::new(),
             test_counts: Vec::new(),
+            arrivals: Vec::new(),
         }
     }
 }

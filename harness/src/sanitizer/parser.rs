@@ -351,6 +351,7 @@ impl Parser {
                 log_file: None,
                 other_tests: Vec::new(),
                 test_counts: Vec::new(),
+                arrivals: Vec::new(),
             },
             cursor: None,
             text_since_frame: true,
