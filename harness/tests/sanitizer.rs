@@ -900,6 +900,50 @@ fn identical_reports_in_lockstep_are_told_apart() {
     assert_eq!((related.label.as_str(), related.frames.len()), ("allocated by thread T0 here:", 4));
 }
 
+/// Two processes' stack-frame reports interleaved in chunks and line by line (real reports,
+/// see `tests/data/interleaved/README.md`): the unprefixed lines after the `Address ... in
+/// frame` stacks (`This frame has 1 object(s):`, the object, the `HINT:`) go each to its own
+/// report: the object line names the offset of its report's `Address` line, and the lines
+/// held before it go with it, never to the report it contradicts.
+#[test]
+fn stack_frame_objects_of_interleaved_reports_stay_with_their_own() {
+    let hint = "HINT: this may be a false positive if your program uses some custom stack unwind mechanism, \
+                swapcontext or vfork";
+    let expected = |access: &str, object: &str| {
+        vec![
+            access.to_owned(),
+            "This frame has 1 object(s):".to_owned(),
+            object.to_owned(),
+            hint.to_owned(),
+            "(longjmp and C++ exceptions *are* supported)".to_owned(),
+        ]
+    };
+    let uar = expected(
+        "READ of size 4 at 0x7f5aa4f00024 thread T0",
+        "[32, 48) 'local' (line 34) <== Memory access at offset 36 is inside this variable",
+    );
+    let overflow = expected(
+        "WRITE of size 1 at 0x7fef44b00028 thread T0",
+        "[32, 40) 'buf' (line 12) <== Memory access at offset 40 overflows this variable",
+    );
+    for how in ["chunks", "lines"] {
+        let path =
+            format!("{}/tests/data/interleaved/asan-stack-frames-two-processes-{how}.txt", env!("CARGO_MANIFEST_DIR"));
+        let findings = parse(&std::fs::read(path).expect("the capture"));
+        let of = |pid: u32| {
+            findings.iter().find(|f| f.pid == Some(pid)).unwrap_or_else(|| panic!("{how}: no {pid}: {findings:#?}"))
+        };
+        let (a, b) = (of(24527), of(24526));
+        assert_eq!((a.kind.as_str(), &a.description), ("stack-use-after-return", &uar), "{how}");
+        assert_eq!((b.kind.as_str(), &b.description), ("stack-buffer-overflow", &overflow), "{how}");
+        for finding in [a, b] {
+            let [frame] = finding.related.as_slice() else { panic!("{how}: {finding:#?}") };
+            assert!(frame.label.ends_with(" in frame") && frame.frames.len() == 1, "{how}: {finding:#?}");
+            assert_eq!((finding.end, finding.truncated), (ReportEnd::Summary, false), "{how}");
+        }
+    }
+}
+
 /// A stack as compared with the truth: each frame's function, file name and line (addresses
 /// differ from process to process).
 type Places = Vec<(Option<String>, Option<String>, Option<u32>)>;

@@ -60,8 +60,11 @@ pub struct Parser {
     /// `(line, report id)` of the last attributed lines, most recent first (id 0: none).
     history: [(u64, u64); HISTORY],
     next_id: u64,
-    /// A text line that fits several reports equally, held for one line: if the next line is
-    /// frame `#0` of one of them, the text is that stack's label; otherwise it goes where the
+    /// Text lines that fit several reports equally, held: if the next line is frame `#0` of
+    /// one of them, the last is that stack's label; if it is text that one of them alone
+    /// takes, they go with it (a chunk of one process's report: `This frame has 1 object(s):`
+    /// before the object it names); if it ties the same reports again while attributions run
+    /// in one report (not alternating), it is held with them; otherwise they go where the
     /// pattern of attributions predicted.
     floating: Option<Floating>,
     /// The code addresses and module biases of processes whose reports closed, most recent
@@ -102,11 +105,14 @@ struct ProcessMemory {
 
 #[derive(Debug)]
 struct Floating {
-    text: String,
-    line: u64,
+    /// `(text, input line)`, in order; at most [`MAX_HELD_TEXT`].
+    lines: Vec<(String, u64)>,
     candidates: Vec<u64>,
     predicted: u64,
 }
+
+/// Tied text lines held at once (see [`Parser::floating`]).
+const MAX_HELD_TEXT: usize = 8;
 
 #[derive(Debug)]
 struct Report {
@@ -134,6 +140,9 @@ struct Report {
     pc: Option<u64>,
     /// Heap/stack addresses named by its lines, and code addresses of its frames.
     data_addresses: Vec<u64>,
+    /// ASAN: the offsets of its `Address 0x... is located in stack of thread T0 at offset N
+    /// in frame` lines: the frame's object line `<== Memory access at offset N` is its own.
+    frame_offsets: Vec<u64>,
     code_addresses: Vec<u64>,
     /// `(module, address - offset)` seen in its frames.
     biases: Vec<(String, u64)>,
@@ -177,14 +186,31 @@ impl Parser {
         if matches!(line, Line::Text(_) | Line::UbsanContinuation(_)) {
             self.quiet += 1;
         }
-        if self.floating.is_some() {
+        if let Some(floating) = &self.floating {
             let starts_stack = match &line {
                 Line::Frame(frame) if frame.frame.index == 0 => {
                     self.choose_for_frame(frame).and_then(|i| self.open.get(i)).map(|r| r.id)
                 }
                 _ => None,
             };
-            self.resolve_floating(starts_stack);
+            let (mut taken_by, mut held) = (None, false);
+            // A stack's label waits for its stack, not for text.
+            let labels = floating.lines.iter().any(|(text, _)| is_label_of_stack_to_come(text));
+            if let (Line::Text(text), false) = (&line, labels) {
+                match self.choose_for_text(text) {
+                    Some((index, tied)) if tied.len() <= 1 => taken_by = self.open.get(index).map(|r| r.id),
+                    Some((_, tied)) => {
+                        held = tied == floating.candidates
+                            && !is_label_of_stack_to_come(text)
+                            && floating.lines.len() < MAX_HELD_TEXT
+                            && self.predicted() == floating.predicted;
+                    }
+                    None => {}
+                }
+            }
+            if !held {
+                self.resolve_floating(starts_stack, taken_by);
+            }
         }
         self.close_stale(&mut done);
         // A UBSan report whose stack ended with a blank line ends now, unless this is its
@@ -288,7 +314,7 @@ impl Parser {
 
     /// End of input: every open report, as a finding, in the order they began.
     pub fn finish(&mut self) -> Vec<Finding> {
-        self.resolve_floating(None);
+        self.resolve_floating(None, None);
         let mut done = Vec::new();
         while !self.limbo.is_empty() {
             self.close_limbo(0, &mut done);
@@ -363,6 +389,7 @@ impl Parser {
             location,
             pc: None,
             data_addresses: Vec::new(),
+            frame_offsets: Vec::new(),
             code_addresses: Vec::new(),
             biases: Vec::new(),
         };
@@ -397,7 +424,13 @@ impl Parser {
             Some((_, tied)) if tied.len() > 1 => {
                 let predicted = self.predicted();
                 let predicted = if tied.contains(&predicted) { predicted } else { tied[0] };
-                self.floating = Some(Floating { text: text.to_owned(), line: self.lines, candidates: tied, predicted });
+                match &mut self.floating {
+                    Some(floating) => floating.lines.push((text.to_owned(), self.lines)),
+                    None => {
+                        let lines = vec![(text.to_owned(), self.lines)];
+                        self.floating = Some(Floating { lines, candidates: tied, predicted });
+                    }
+                }
             }
             Some((index, _)) => self.add_text(index, text, self.lines),
             // Text no other report takes cannot be part of a UBSan report either (it has only
@@ -417,25 +450,37 @@ impl Parser {
         }
     }
 
-    /// Give the held text line to `starting` (the report whose stack the next line starts) if
-    /// it was a candidate, looks like a label and that report has none; else to the predicted
-    /// report.
-    fn resolve_floating(&mut self, starting: Option<u64>) {
+    /// Give the held text lines to `starting` (the report whose stack the next line starts)
+    /// if it was a candidate, the last looks like a label and that report has none; else to
+    /// `taken_by` (the candidate that alone took the next line, whose chunk they began); else
+    /// to the predicted report. A line the same as one given before it goes to another
+    /// candidate: two processes printed it in lockstep.
+    fn resolve_floating(&mut self, starting: Option<u64>, taken_by: Option<u64>) {
         let Some(floating) = self.floating.take() else { return };
+        let Some((last, _)) = floating.lines.last() else { return };
         // A report about to begin a related stack (not its access stack), with no label yet.
         let needs_label = |id: &u64| {
             self.open.iter().any(|r| {
                 r.id == *id
                     && !awaits_primary(r)
                     && !r.pending.last().is_some_and(|text| looks_like_label(text))
-                    && text_owner(&floating.text).is_none_or(|owner| owner == r.finding.sanitizer)
+                    && text_owner(last).is_none_or(|owner| owner == r.finding.sanitizer)
             })
         };
         let id = starting
-            .filter(|id| floating.candidates.contains(id) && looks_like_label(&floating.text) && needs_label(id))
+            .filter(|id| floating.candidates.contains(id) && looks_like_label(last) && needs_label(id))
+            .or(taken_by.filter(|id| floating.candidates.contains(id)))
             .unwrap_or(floating.predicted);
-        if let Some(index) = self.open.iter().position(|r| r.id == id) {
-            self.add_text(index, &floating.text, floating.line);
+        let mut given: Vec<(u64, &str)> = Vec::new();
+        for (text, line) in &floating.lines {
+            let to = std::iter::once(id)
+                .chain(floating.candidates.iter().copied())
+                .find(|&to| !given.contains(&(to, text.as_str())))
+                .unwrap_or(id);
+            given.push((to, text));
+            if let Some(index) = self.open.iter().position(|r| r.id == to) {
+                self.add_text(index, text, *line);
+            }
         }
     }
 
@@ -701,6 +746,7 @@ impl Parser {
         let numbers = line::hex_numbers(text);
         // A line only one sanitizer prints goes to a report of that sanitizer, if one is open.
         let owner = text_owner(text).filter(|&owner| self.open.iter().any(|r| r.finding.sanitizer == owner));
+        let access = access_offset(text);
         self.best(self.open.iter().enumerate().map(|(i, report)| {
             let distance = numbers.iter().flat_map(|n| report.data_addresses.iter().map(|a| a.abs_diff(*n))).min();
             // A line naming an address of the report is its own, however many lines of other
@@ -714,9 +760,15 @@ impl Parser {
             if owner.is_some_and(|owner| owner != report.finding.sanitizer) {
                 return (i, None);
             }
+            // A frame's object at another offset than the report's stack address is another's.
+            let offset = access.map(|n| report.frame_offsets.contains(&n));
+            if offset == Some(false) && !report.frame_offsets.is_empty() {
+                return (i, None);
+            }
             let evidence = match distance {
                 Some(0) => KNOWN_DATA_ADDRESS,
                 Some(d) if d < 4096 => NEAR_DATA_ADDRESS,
+                _ if offset == Some(true) => KNOWN_DATA_ADDRESS,
                 _ => 0,
             };
             // Two processes printing the same report in lockstep: a report that already has
@@ -736,6 +788,9 @@ impl Parser {
         report.text_since_frame = true;
         for number in line::hex_numbers(text) {
             remember(&mut report.data_addresses, number);
+        }
+        if let Some(offset) = stack_offset(text) {
+            remember(&mut report.frame_offsets, offset);
         }
         let text = truncate_at_char_boundary(text, MAX_TEXT_LINE);
         let lines = report.finding.description.len() + report.pending.len();
@@ -922,12 +977,16 @@ fn is_runtime_frame(frame: &ReportFrame) -> bool {
     ["libasan", "libtsan", "liblsan", "libubsan", "libclang_rt"].iter().any(|p| module.starts_with(p))
 }
 
-/// A report whose last line is the label of a stack still to come (`allocated by thread T0
-/// here:`); not `This frame has N object(s):` and `Objects leaked above:`, which text follows.
+/// A report whose last line is the label of a stack still to come (see
+/// [`is_label_of_stack_to_come`]).
 fn awaits_labelled_stack(report: &Report) -> bool {
-    report.pending.last().is_some_and(|text| {
-        looks_like_label(text) && !text.starts_with("This frame has ") && text != "Objects leaked above:"
-    })
+    report.pending.last().is_some_and(|text| is_label_of_stack_to_come(text))
+}
+
+/// The label of a stack still to come (`allocated by thread T0 here:`); not `This frame has N
+/// object(s):` and `Objects leaked above:`, which text follows.
+fn is_label_of_stack_to_come(text: &str) -> bool {
+    looks_like_label(text) && !text.starts_with("This frame has ") && text != "Objects leaked above:"
 }
 
 /// A report whose first stack, the access stack, has not begun (LSan reports have none).
@@ -955,6 +1014,20 @@ fn text_owner(text: &str) -> Option<Sanitizer> {
     } else {
         None
     }
+}
+
+/// `N` of ASAN's `Address 0x... is located in stack of thread T0 at offset N in frame`.
+fn stack_offset(text: &str) -> Option<u64> {
+    let rest = text.strip_suffix(" in frame")?;
+    let (before, number) = rest.rsplit_once(" at offset ")?;
+    before.contains(" is located in stack of thread ").then(|| number.parse().ok())?
+}
+
+/// `N` of a frame's object line, `[32, 48) 'local' (line 34) <== Memory access at offset N is
+/// inside this variable` (also `overflows`, `underflows`, `partially ...`).
+fn access_offset(text: &str) -> Option<u64> {
+    let (_, rest) = text.split_once("<== Memory access at offset ")?;
+    rest.split(' ').next()?.parse().ok()
 }
 
 /// A UBSan `runtime error:` report (not a UBSan fatal-signal report, which has a pid).
