@@ -204,6 +204,9 @@ struct SanitizerFindings<'a> {
     merge_at: usize,
     /// Merges so far.
     merges: usize,
+    /// Modules that unsymbolized frames named and that were gone when their report completed
+    /// (a test removed its temporary directory): nothing can symbolize them.
+    gone: Vec<PathBuf>,
 }
 
 /// Distinct findings kept before duplicates are merged; merging again keeps memory bounded
@@ -232,6 +235,7 @@ impl<'a> SanitizerFindings<'a> {
             findings: Vec::new(),
             merge_at: FINDINGS_BEFORE_MERGE,
             merges: 0,
+            gone: Vec::new(),
         }
     }
 
@@ -253,7 +257,21 @@ impl<'a> SanitizerFindings<'a> {
         self.add(done);
     }
 
-    fn add(&mut self, findings: Vec<Finding>) {
+    /// Findings as their reports complete: symbolized at once, while the modules their frames
+    /// name are there (a test may remove the extension it built in a temporary directory right
+    /// after the subprocess that loaded it reported); the symbolizer keeps each module it read
+    /// mapped, so a later merge still reads a module removed since.
+    fn add(&mut self, mut findings: Vec<Finding>) {
+        if !findings.is_empty() {
+            for module in sanitizer::gone_modules(&findings) {
+                if !self.gone.contains(&module) {
+                    self.gone.push(module);
+                }
+            }
+            sanitizer::fold_frames_of(&mut findings, launch::SHIM_FILE, launch::SHIM_CRATE);
+            sanitizer::load_modules(&findings, self.symbolizer);
+            sanitizer::symbolize_findings(&mut findings, self.symbolizer);
+        }
         for mut finding in findings {
             let at = self.owners.partition_point(|(first, _)| *first <= finding.start_line);
             finding.test = at.checked_sub(1).and_then(|i| self.owners[i].1.clone());
@@ -287,8 +305,9 @@ impl<'a> SanitizerFindings<'a> {
     }
 
     /// Every finding, with its frames symbolized where the sanitizer left them bare, merged;
-    /// those no test's output held with the tests the shim's records tell.
-    fn finish(mut self, shim: &ShimData) -> Vec<Finding> {
+    /// those no test's output held with the tests the shim's records tell; and the modules
+    /// gone before their reports completed.
+    fn finish(mut self, shim: &ShimData) -> (Vec<Finding>, Vec<PathBuf>) {
         let rest = self.parser.finish();
         self.add(rest);
         for finding in &mut self.findings {
@@ -297,7 +316,7 @@ impl<'a> SanitizerFindings<'a> {
             }
         }
         self.merge();
-        self.findings
+        (self.findings, self.gone)
     }
 }
 
@@ -451,8 +470,9 @@ pub fn execute(config: &Config, notify: Notify<'_>) -> anyhow::Result<RunOutcome
     }
     report.warnings.extend(log_notes);
     sink.sanitizer.add_from_files(logged);
-    add_findings(&mut report, sink.sanitizer.finish(&shim_data));
-    add_symbolizer_notes(&mut report, &symbolizer);
+    let (findings, gone) = sink.sanitizer.finish(&shim_data);
+    add_findings(&mut report, findings);
+    add_symbolizer_notes(&mut report, &symbolizer, &gone);
     if sink.asan_not_first {
         report.warnings.push(ASAN_NOT_FIRST_WARNING.into());
     }
@@ -468,8 +488,9 @@ pub fn execute(config: &Config, notify: Notify<'_>) -> anyhow::Result<RunOutcome
 
 /// Where the frame that places a leak site or a sanitizer finding (a site's innermost frame, a
 /// finding's first) has no source line, what the symbolizer lacked in its module (no DWARF,
-/// a missing dwz file, split DWARF), once per module, in the warnings.
-fn add_symbolizer_notes(report: &mut RunReport, symbolizer: &Symbolizer) {
+/// a missing dwz file, split DWARF), once per module, in the warnings; for a module `gone`
+/// before its report completed, that it was.
+fn add_symbolizer_notes(report: &mut RunReport, symbolizer: &Symbolizer, gone: &[PathBuf]) {
     let sites = report.tests.iter().flat_map(|t| t.leak_sites.iter().chain(t.suppressed_sites.iter().map(|s| &s.site)));
     let site_modules =
         sites.filter_map(|site| site.frames.first()).filter(|f| f.line.is_none()).map(|f| f.module.as_str());
@@ -483,8 +504,21 @@ fn add_symbolizer_notes(report: &mut RunReport, symbolizer: &Symbolizer) {
         site_modules.chain(finding_modules).filter(|m| std::path::Path::new(m).is_absolute()).collect();
     modules.sort_unstable();
     modules.dedup();
-    let notes: Vec<String> =
-        modules.into_iter().filter_map(|m| symbolizer.shortfall(std::path::Path::new(m))).collect();
+    let notes: Vec<String> = modules
+        .into_iter()
+        .filter_map(|m| {
+            let module = std::path::Path::new(m);
+            if gone.iter().any(|g| g == module) {
+                return Some(format!(
+                    "{m} was already gone when leakcheck read the sanitizer report naming it (the run removed it, \
+                     as a test removes the temporary directory it built or copied a module into), so its frames \
+                     are not symbolized: keep the file until the run ends, or let the runtime symbolize \
+                     (symbolize=1)"
+                ));
+            }
+            symbolizer.shortfall(module)
+        })
+        .collect();
     report.warnings.extend(notes);
 }
 
@@ -1577,7 +1611,7 @@ mod tests {
             parser.feed_line(line.as_bytes());
             sanitizer.line(line.as_bytes(), parser.output_owner());
         }
-        sanitizer.finish(&ShimData::default())
+        sanitizer.finish(&ShimData::default()).0
     }
 
     const REPORT: [&str; 4] = [
@@ -1629,7 +1663,7 @@ mod tests {
         }
         // 256, 512, 1024, 2048 distinct findings held (each merge keeps them all).
         assert!(sanitizer.merges <= 5, "{} merges", sanitizer.merges);
-        assert_eq!(sanitizer.finish(&ShimData::default()).len(), 4000);
+        assert_eq!(sanitizer.finish(&ShimData::default()).0.len(), 4000);
     }
 
     #[test]

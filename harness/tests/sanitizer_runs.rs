@@ -211,6 +211,41 @@ fn reports_of_quiet_runs_get_the_tests_the_shim_saw_their_processes_run() {
     }
 }
 
+/// With `symbolize=0`, leakcheck symbolizes the frames itself: a test that copies the extension
+/// into a temporary directory, runs it in a subprocess and removes the directory gets its frames
+/// symbolized all the same (read when the report completed, kept mapped). When the module was
+/// gone before the report even arrived (held back, then printed), a warning says so plainly.
+#[test]
+fn a_module_the_test_removed_after_its_report_is_still_symbolized() {
+    let dir = sanitizer_testdir();
+    let argv = regrtest(dir.path(), &[], &["test_asanext_tmpcopy"]);
+    let options = [("ASAN_OPTIONS", "halt_on_error=0:symbolize=0")];
+    let run = leakcheck_in(None, &["--sanitizer", "asan"], &as_strs(&argv), &options);
+    assert_eq!(run.code(), Some(103), "{}", run.stderr);
+    let overflow = find(run.json(), "heap-buffer-overflow");
+    assert_eq!(overflow["test"], "test_asanext_tmpcopy");
+    assert!(overflow["frames"][0]["module"].as_str().is_some_and(|m| m.starts_with("/tmp/")), "{overflow:#}");
+    assert!(has_frame(&overflow["frames"], Some("overflow"), mark("fault_overflow")), "{overflow:#}");
+    assert!(overflow["summary"].as_str().is_some_and(|s| s.ends_with(" in overflow")), "{overflow:#}");
+    let warnings = run.json()["warnings"].to_string();
+    assert!(!warnings.contains("cannot read") && !warnings.contains("already gone"), "{warnings}");
+
+    // The report held back until the directory is removed.
+    let extension = Path::new(fixtures::ASANEXT.expect("the _asanext fixture"));
+    let script = r#"d=$(mktemp -d) && cp "$1" "$d" && PYTHONPATH="$d" "$2" -c 'import _asanext; _asanext.overflow()' 2>"$d.err"; rm -rf "$d"; cat "$d.err" >&2; rm -f "$d.err""#;
+    let command = ["sh", "-c", script, "sh", extension.to_str().unwrap(), python()];
+    let run = leakcheck_in(None, &["--sanitizer", "asan"], &command, &options);
+    let overflow = find(run.json(), "heap-buffer-overflow");
+    let module = overflow["frames"][0]["module"].as_str().unwrap_or_else(|| panic!("{overflow:#}"));
+    assert_eq!(overflow["frames"][0]["function"], Value::Null, "{overflow:#}");
+    let warnings = run.json()["warnings"].as_array().unwrap();
+    let gone = warnings.iter().filter_map(Value::as_str).find(|w| w.starts_with(module));
+    assert!(
+        gone.is_some_and(|w| w.contains("was already gone when leakcheck read the sanitizer report naming it")),
+        "{warnings:#?}"
+    );
+}
+
 /// With `-j 2`, a worker's output reaches regrtest's after the worker's result line: a fatal
 /// double free and LeakSanitizer's report at a worker's exit still go to the right test.
 #[test]

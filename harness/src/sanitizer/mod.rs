@@ -31,7 +31,8 @@
 //! [`Finding::test`] is left `None` for the caller, who knows which test was running;
 //! [`Finding::start_line`] says at which input line the report began, for a caller that keeps
 //! a history. [`symbolize_findings`] and [`symbolize_log`] need the ELF files named in the
-//! frames to still exist.
+//! frames to still exist, or to have been read by the same symbolizer before ([`load_modules`],
+//! which the run calls as each report completes: a test may remove the module right after).
 //!
 //! **How reports are delimited.** A report opens at its headline (the `ERROR:`/`WARNING:` line,
 //! or UBSan's `runtime error:` line) and closes, in order of preference:
@@ -121,7 +122,7 @@ pub use self::dedup::{deduplicate, DEDUP_FRAMES};
 pub use self::fold::fold_frames_of;
 pub use self::line::pid_prefix;
 pub use self::parser::{starts_report, Parser};
-pub use self::symbolize::{symbolize_findings, symbolize_log, MAX_HELD_LINES};
+pub use self::symbolize::{gone_modules, load_modules, symbolize_findings, symbolize_log, MAX_HELD_LINES};
 
 /// Reports open at once (one per process and sanitizer); a new report past it closes the least
 /// recently fed one as [`ReportEnd::Evicted`].

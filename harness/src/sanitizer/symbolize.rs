@@ -109,6 +109,43 @@ pub fn symbolize_findings(findings: &mut [Finding], symbolizer: &Symbolizer) {
     }
 }
 
+/// Have `symbolizer` load (map and cache) every module the frames left unsymbolized in
+/// `findings` would be symbolized from (see [`symbolize_findings`]), all opened before any is
+/// read ([`Symbolizer::load`]): a module removed afterwards is still read.
+pub fn load_modules(findings: &[Finding], symbolizer: &Symbolizer) {
+    let mut layouts = Layouts::default();
+    let cwd = std::env::current_dir().ok();
+    let mut modules: Vec<PathBuf> = Vec::new();
+    for finding in findings {
+        let known = finding_modules(finding);
+        for frame in stacks(finding).flatten() {
+            if let Some(Request::Symbolize(module, _)) =
+                request(frame, &known, cwd.as_deref(), &mut layouts, symbolizer)
+            {
+                if !modules.contains(&module) {
+                    modules.push(module);
+                }
+            }
+        }
+    }
+    symbolizer.load(&modules);
+}
+
+/// The absolute module paths that frames left unsymbolized name (see [`symbolize_findings`])
+/// and that do not exist (any more): their frames cannot be symbolized. Distinct, in order.
+pub fn gone_modules(findings: &[Finding]) -> Vec<PathBuf> {
+    let mut gone: Vec<PathBuf> = Vec::new();
+    let unsymbolized = findings.iter().flat_map(stacks).flatten().filter(|f| f.function.is_none() || f.file.is_none());
+    for module in unsymbolized.filter(|f| f.module_offset.is_some()).filter_map(|f| f.module.as_deref()) {
+        let path = Path::new(module);
+        let missing = || matches!(std::fs::symlink_metadata(path), Err(e) if e.kind() == std::io::ErrorKind::NotFound);
+        if path.is_absolute() && !is_pseudo_module(module) && !gone.iter().any(|g| g == path) && missing() {
+            gone.push(path.to_owned());
+        }
+    }
+    gone
+}
+
 /// A `SUMMARY:` line that names its frame as `(module+0xOFFSET)` (the runtime had no
 /// symbolizer, or `symbolize=0`), rewritten as a symbolizing runtime prints it: that frame's
 /// `file:line:column in function` (`SUMMARY: AddressSanitizer: heap-buffer-overflow
@@ -597,7 +634,12 @@ fn request(
     if is_pseudo_module(named) {
         return None;
     }
-    let candidates = module_candidates(named, known, cwd, layouts);
+    // A module read earlier (when its report completed) may be gone since.
+    let candidates = if Path::new(named).is_absolute() && symbolizer.has_read(Path::new(named)) {
+        vec![PathBuf::from(named)]
+    } else {
+        module_candidates(named, known, cwd, layouts)
+    };
     if candidates.is_empty() {
         return Some(Request::Missing(named.to_owned()));
     }

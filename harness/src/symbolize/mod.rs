@@ -137,6 +137,9 @@ impl DebugInfoSource {
     }
 }
 
+/// A module's place in the cache, filled by its first load.
+type Slot = Arc<OnceLock<Arc<Module>>>;
+
 /// Symbolizes addresses of any number of modules, caching what it parses. `Send + Sync`: one
 /// symbolizer can serve every thread.
 #[derive(Debug)]
@@ -259,21 +262,52 @@ impl Symbolizer {
         self.module(module).build_id.clone()
     }
 
+    /// Load (map and cache) these modules now, as [`Symbolizer::symbolize`] would on first use:
+    /// every file not loaded yet is opened first, then each is read, so that one removed while
+    /// another is read (a test's temporary directory) is still read, through its open file. A
+    /// module stays mapped for the symbolizer's lifetime, removed or not. Give regular files only
+    /// (opening a FIFO blocks).
+    pub fn load(&self, modules: &[PathBuf]) {
+        let opened: Vec<(PathBuf, Slot, Option<std::fs::File>)> = modules
+            .iter()
+            .map(|path| (path.clone(), self.slot(path)))
+            .filter(|(_, slot)| slot.get().is_none())
+            .map(|(path, slot)| {
+                let file = std::fs::File::open(&path).ok();
+                (path, slot, file)
+            })
+            .collect();
+        for (path, slot, file) in opened {
+            slot.get_or_init(|| Arc::new(Module::load_opened(&path, file, &self.debug_dirs)));
+        }
+    }
+
+    /// Whether `module` was loaded and read (its file may be gone since).
+    pub fn has_read(&self, module: &Path) -> bool {
+        let modules = self.modules.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        modules
+            .get(module)
+            .and_then(|slot| slot.get())
+            .is_some_and(|m| !matches!(m.source, DebugInfoSource::Nothing { .. }))
+    }
+
     /// The cached module, loaded on first use. Loading happens outside the map's lock, so
     /// different modules load in parallel and callers of one module wait for one load.
     fn module(&self, path: &Path) -> Arc<Module> {
-        let slot = {
-            let mut modules = self.modules.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            match modules.get(path) {
-                Some(slot) => slot.clone(),
-                None => {
-                    let slot = Arc::new(OnceLock::new());
-                    modules.insert(path.to_owned(), slot.clone());
-                    slot
-                }
+        self.slot(path).get_or_init(|| Arc::new(Module::load(path, &self.debug_dirs))).clone()
+    }
+
+    /// The cache's slot of `path`, made empty if it has none.
+    fn slot(&self, path: &Path) -> Slot {
+        let mut modules = self.modules.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        match modules.get(path) {
+            Some(slot) => slot.clone(),
+            None => {
+                let slot = Arc::new(OnceLock::new());
+                modules.insert(path.to_owned(), slot.clone());
+                slot
             }
-        };
-        slot.get_or_init(|| Arc::new(Module::load(path, &self.debug_dirs))).clone()
+        }
     }
 }
 

@@ -64,6 +64,12 @@ pub(super) struct Module {
 impl Module {
     /// Load `path`; never fails: what cannot be read is described in `source`.
     pub(super) fn load(path: &Path, debug_dirs: &[PathBuf]) -> Module {
+        Self::load_opened(path, None, debug_dirs)
+    }
+
+    /// [`Module::load`] from `opened`, the file `path` opened earlier (it may have been removed
+    /// since: an open file keeps its content), when given.
+    pub(super) fn load_opened(path: &Path, opened: Option<File>, debug_dirs: &[PathBuf]) -> Module {
         let mut module = Module {
             name: path.to_string_lossy().into_owned(),
             source: DebugInfoSource::SymbolTable,
@@ -72,7 +78,7 @@ impl Module {
             dwarf: None,
             sup_missing: None,
         };
-        let image = match read_file(path) {
+        let image = match read_file(path, opened) {
             Ok(image) => image,
             Err(reason) => {
                 module.source = DebugInfoSource::Nothing { reason };
@@ -270,10 +276,14 @@ fn relocatable_reason(path: &Path) -> String {
     )
 }
 
-/// Map a regular file.
-fn read_file(path: &Path) -> Result<Image, String> {
+/// Map a regular file: `opened` (`path` opened earlier), else `path`.
+fn read_file(path: &Path, opened: Option<File>) -> Result<Image, String> {
     let shown = path.display();
-    let metadata = std::fs::metadata(path).map_err(|e| format!("cannot read {shown}: {e}"))?;
+    let metadata = match &opened {
+        Some(file) => file.metadata(),
+        None => std::fs::metadata(path),
+    }
+    .map_err(|e| format!("cannot read {shown}: {e}"))?;
     if metadata.is_dir() {
         return Err(format!("{shown} is a directory"));
     }
@@ -283,7 +293,10 @@ fn read_file(path: &Path) -> Result<Image, String> {
     if metadata.len() > MAX_FILE_SIZE {
         return Err(format!("{shown} is too large ({} bytes)", metadata.len()));
     }
-    let file = File::open(path).map_err(|e| format!("cannot read {shown}: {e}"))?;
+    let file = match opened {
+        Some(file) => file,
+        None => File::open(path).map_err(|e| format!("cannot read {shown}: {e}"))?,
+    };
     Image::map(&file, metadata.len()).map_err(|e| format!("cannot map {shown}: {e}"))
 }
 
@@ -420,7 +433,7 @@ fn load_debug_file(
     build_id: Option<&[u8]>,
     sup_dirs: Option<&[PathBuf]>,
 ) -> Option<(PathBuf, DwarfData, SupFound)> {
-    let image = read_file(path).ok()?;
+    let image = read_file(path, None).ok()?;
     if let Some(crc) = crc {
         if crc32fast::hash(&image) != crc {
             return None;
