@@ -335,7 +335,8 @@ fn supervise(
             return Err(spawn_error(program, source));
         }
     };
-    let result = Loop::new(&mut child, grace, log, signals, reads, order, outsiders, shared_output).run(sink);
+    let reading = Reading { pipes: reads, order, shared_output };
+    let result = Loop::new(&mut child, grace, log, signals, reading, outsiders).run(sink);
     let _ = previous.thread_set_mask();
     result
 }
@@ -511,17 +512,24 @@ enum Behind {
     Judged,
 }
 
+/// How the loop reads the command's output: its pipes, the order in which they were written
+/// (separate pipes), and whether our stdout and stderr are one file.
+struct Reading {
+    pipes: Vec<Pipe>,
+    order: Option<WriteOrder>,
+    shared_output: bool,
+}
+
 impl<'a> Loop<'a> {
     fn new(
         child: &'a mut Child,
         grace: Duration,
         log: File,
         signals: SignalFd,
-        pipes: Vec<Pipe>,
-        order: Option<WriteOrder>,
+        reading: Reading,
         outsiders: Outsiders,
-        shared_output: bool,
     ) -> Self {
+        let Reading { pipes, order, shared_output } = reading;
         let pgid = Pid::from_raw(child.id() as i32);
         Self {
             child,
