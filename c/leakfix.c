@@ -151,6 +151,28 @@ ring_push(PyObject *self, PyObject *unused)
     Py_RETURN_NONE;
 }
 
+/* A ring of eight PyMem_RawMalloc buffers, each call replacing the oldest with a bigger one
+ * (64 bytes more each time): the ring holds eight blocks however often it is called. Filled
+ * before the test (test_ring_full_before_growing.py), each call frees a block from before the
+ * test, of another size each time. */
+static void *growing_ring[8];
+static int growing_next;
+static size_t growing_calls;
+
+static PyObject *
+ring_push_growing(PyObject *self, PyObject *unused)
+{
+    size_t size = 48 + 64 * ++growing_calls;
+    PyMem_RawFree(growing_ring[growing_next]);
+    growing_ring[growing_next] = PyMem_RawMalloc(size);
+    if (growing_ring[growing_next] == NULL) {
+        return PyErr_NoMemory();
+    }
+    memset(growing_ring[growing_next], 0x48, size);
+    growing_next = (growing_next + 1) % 8;
+    Py_RETURN_NONE;
+}
+
 /* Allocates in every domain and frees it all: no domain may move. */
 static PyObject *
 balanced(PyObject *self, PyObject *unused)
@@ -238,6 +260,8 @@ static PyMethodDef leakfix_methods[] = {
      "Leak one PyMem_Malloc block grown by PyMem_Realloc to 72 bytes."},
     {"ring_push", ring_push, METH_NOARGS,
      "Replace the oldest of a ring of three 48-byte PyMem_RawMalloc blocks."},
+    {"ring_push_growing", ring_push_growing, METH_NOARGS,
+     "Replace the oldest of a ring of eight PyMem_RawMalloc blocks with a bigger one."},
     {"balanced", balanced, METH_NOARGS, "Allocate in every domain and free it all."},
     {NULL, NULL, 0, NULL},
 };

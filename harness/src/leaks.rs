@@ -322,7 +322,10 @@ pub fn site_verdicts(series: &Series, keys: &dyn StackKeys) -> SiteVerdicts {
     // Free lists first: what they take is no longer part of a line's pool.
     let mut refill = vec![None; found.len()];
     flushed_refills(series, &found, &info, &mut refill);
-    refilling(series, &found, &info, &mut refill);
+    let deltas = analyze(series).domains;
+    let domain_deltas: BTreeMap<u8, Vec<i64>> =
+        DOMAIN_IDS.iter().zip(deltas.iter()).map(|(&id, (_, d))| (id, d.blocks.clone())).collect();
+    refilling(series, &found, &info, &domain_deltas, &mut refill);
     // Last: it lets go only what the domain's own growth cannot account for.
     warmup_refills(series, &found, &info, &domain_growth, &mut refill);
     let mut verdicts = SiteVerdicts {
@@ -560,42 +563,104 @@ fn flushed_refills(series: &Series, candidates: &[LeakSite], info: &[Candidate],
 }
 
 /// The candidates not yet taken that refill a cache full before the test from a Python line:
-/// for a line that freed blocks older than the window, of one domain and size, and is itself
-/// the innermost frame of a candidate (of any domain or size), the candidates of that domain
-/// and size allocated while it ran (it is one of their frames), taken together, grew by no
-/// more than those frees, by regrtest's rule.
-fn refilling(series: &Series, candidates: &[LeakSite], info: &[Candidate], refill: &mut [Option<Refill>]) {
-    let mut by_class: BTreeMap<(u8, &PythonLine, u64), BTreeMap<i64, i64>> = BTreeMap::new();
-    for ((domain, line, size), frees) in &series.untracked_frees {
-        let pooled = by_class.entry((*domain, line, size_class(*size))).or_default();
-        for (&index, count) in frees {
-            *pooled.entry(index).or_default() += count.blocks;
+/// the candidates of one domain allocated while a line ran that freed blocks older than the
+/// window (it is one of their frames), taken together, grew by no more than those frees, by
+/// regrtest's rule. The frees are pooled by size class with the candidates of that class; a
+/// candidate whose blocks differ in size (a cache of growing entries) is pooled with the frees
+/// of every size no candidate of one size on that line claims, and then only when the frees
+/// match its growth exactly, in each counted repetition.
+///
+/// When the line is itself the innermost frame of a candidate (of any domain or size), it
+/// allocated some of the new entry (the cache's node, the key): its frees of blocks from before
+/// the test are its evictions. A line that only called the allocating code (a Python function
+/// under `functools.lru_cache`, whose C wrapper evicts on the caller's line) frees, as often,
+/// that call's frame being torn down (a test method's locals are freed on its caller's line):
+/// there the frees, of blocks from before the test or from the warm-ups, must match the group's
+/// growth exactly, and the domain's own deltas (every free counted) must not grow by
+/// regrtest's rule once the other candidates' growth is taken off: the blocks left the domain
+/// as fast as the group added them.
+fn refilling(
+    series: &Series,
+    candidates: &[LeakSite],
+    info: &[Candidate],
+    domain_deltas: &BTreeMap<u8, Vec<i64>>,
+    refill: &mut [Option<Refill>],
+) {
+    // (domain, line, size class or None for all sizes) -> (frees of blocks from before the
+    // test, those and the frees of warm-up blocks) by measurement index.
+    type Frees = (BTreeMap<i64, i64>, BTreeMap<i64, i64>);
+    let mut by_class: BTreeMap<(u8, &PythonLine, Option<u64>), Frees> = BTreeMap::new();
+    // The size classes of the candidates of one size with a line among their frames.
+    let claimed = |domain: u8, line: &PythonLine, class: u64| {
+        info.iter().any(|c| c.domain == domain && c.lines.contains(line) && c.size.map(size_class) == Some(class))
+    };
+    let untracked =
+        series.untracked_frees.iter().map(|(key, frees)| (key, frees.iter().map(|(&i, c)| (i, c.blocks)), true));
+    let warmup =
+        series.warmup_frees_by_line.iter().map(|(key, frees)| (key, frees.iter().map(|(&i, &b)| (i, b)), false));
+    for ((domain, line, size), frees, older) in
+        untracked.map(|(k, f, o)| (k, f.collect::<Vec<_>>(), o)).chain(warmup.map(|(k, f, o)| (k, f.collect(), o)))
+    {
+        let class = size_class(*size);
+        let mut groups = vec![Some(class)];
+        if !claimed(*domain, line, class) {
+            groups.push(None);
+        }
+        for group in groups {
+            let pooled = by_class.entry((*domain, line, group)).or_default();
+            for &(index, blocks) in &frees {
+                if older {
+                    *pooled.0.entry(index).or_default() += blocks;
+                }
+                *pooled.1.entry(index).or_default() += blocks;
+            }
         }
     }
-    for (&(domain, line, class), frees) in &by_class {
-        // The line itself allocated some of the new entry (the cache's node, the key): frees at
-        // a line that only called the allocating code are, as often, that call's frame being
-        // torn down (a test method's locals are freed on its caller's line).
-        if !info.iter().any(|c| c.lines.first() == Some(line)) {
-            continue;
-        }
+    let warmups = i64::from(series.warmups);
+    // Blocks of one size first: a group of all sizes takes what is left.
+    let mut groups: Vec<_> = by_class.iter().collect();
+    groups.sort_by_key(|((_, _, class), _)| class.is_none());
+    for (&(domain, line, class), (older, all)) in groups {
+        let innermost = info.iter().any(|c| c.lines.first() == Some(line));
         let members: Vec<usize> = (0..candidates.len())
             .filter(|&i| {
                 refill[i].is_none()
                     && info[i].domain == domain
-                    && info[i].size.map(size_class) == Some(class)
+                    && info[i].size.map(size_class) == class
                     && info[i].lines.contains(line)
             })
             .collect();
-        if offsets(series, candidates, &members, |index| frees.get(&index).copied().unwrap_or(0)) {
-            let freeing = PythonFrame {
-                function: String::from_utf8_lossy(&line.function).into_owned(),
-                file: String::from_utf8_lossy(&line.file).into_owned(),
-                line: u32::try_from(line.line).unwrap_or(0),
-            };
-            for member in members {
-                refill[member] = Some(Refill::Line(freeing.clone()));
+        let Some(&first) = members.first() else { continue };
+        let counted = candidates[first].blocks.len();
+        let grown = |of: &mut dyn Iterator<Item = usize>| -> Vec<i64> {
+            let of: Vec<usize> = of.collect();
+            (0..counted).map(|i| of.iter().map(|&m| candidates[m].blocks.get(i).copied().unwrap_or(0)).sum()).collect()
+        };
+        let theirs = grown(&mut members.iter().copied());
+        let frees = if innermost { older } else { all };
+        let freed = |index: i64| frees.get(&index).copied().unwrap_or(0);
+        let exact = (0..counted).all(|i| theirs[i] == freed(warmups + i as i64));
+        if !offsets(series, candidates, &members, freed) || ((!innermost || class.is_none()) && !exact) {
+            continue;
+        }
+        if !innermost {
+            let others = grown(
+                &mut (0..candidates.len())
+                    .filter(|&i| refill[i].is_none() && info[i].domain == domain && !members.contains(&i)),
+            );
+            let Some(deltas) = domain_deltas.get(&domain).filter(|d| d.len() == counted) else { continue };
+            let net: Vec<i64> = deltas.iter().zip(&others).map(|(d, o)| d - o).collect();
+            if regrtest_rule(&net) {
+                continue;
             }
+        }
+        let freeing = PythonFrame {
+            function: String::from_utf8_lossy(&line.function).into_owned(),
+            file: String::from_utf8_lossy(&line.file).into_owned(),
+            line: u32::try_from(line.line).unwrap_or(0),
+        };
+        for member in members {
+            refill[member] = Some(Refill::Line(freeing.clone()));
         }
     }
 }
@@ -1108,6 +1173,111 @@ mod tests {
         // A domain whose hook did not count through the counted repetitions has no sites.
         s.flags &= !(1 << 2); // the shim's FLAG_HOOKED for obj
         assert!(leak_sites(&s).is_empty());
+    }
+
+    #[test]
+    fn sites_refilling_a_cache_full_before_the_test_from_a_function_called_by_the_evicting_line_are_no_leak_sites() {
+        // functools.lru_cache(maxsize=16) around a Python function `render`, filled at import:
+        // each repetition asks one new key. The new entry's string is made in `render` (line
+        // 10); the C wrapper evicts the oldest entry, made before the test, on the caller's
+        // line (T.test_it, line 21). obj's own deltas are flat.
+        let mut s = series(&[(0, 0, 0); 7], 3, 3);
+        let frame = |line: i64, function: &[u8], file: &[u8]| PyFrameRecord {
+            pid: 1,
+            site: 1,
+            line,
+            file: file.to_vec(),
+            function: function.to_vec(),
+        };
+        let test_line = PythonLine { file: b"/t/test_lru.py".to_vec(), function: b"T.test_it".to_vec(), line: 21 };
+        let stack = vec![
+            frame(10, b"render", b"/t/test_lru.py"),
+            frame(21, b"T.test_it", b"/t/test_lru.py"),
+            frame(579, b"TestCase._callTestMethod", b"/u/case.py"),
+        ];
+        // Strings that grow by 40 bytes a key: the site's blocks differ in size.
+        let points = [(2, 0, 0), (3, 1, 2729), (4, 2, 5498), (5, 3, 8307), (6, 3, 8307)];
+        s.sites.insert(1, (b'o', points.iter().map(|&(i, blocks, bytes)| (i, Count { blocks, bytes })).collect()));
+        s.stacks.insert(1, vec![0x10]);
+        s.pyframes.insert(1, stack.clone());
+        let evicted = |s: &mut Series, line: &PythonLine, sizes: [u64; 3], blocks: i64| {
+            for (index, size) in (3..).zip(sizes) {
+                let count = Count { blocks, bytes: blocks * size as i64 };
+                s.untracked_frees.entry((b'o', line.clone(), size)).or_default().insert(index, count);
+            }
+        };
+        assert_eq!(leak_sites(&s).len(), 1);
+        // The evicted entries, 16 keys older, are smaller, one size each repetition.
+        evicted(&mut s, &test_line, [2089, 2129, 2169], 1);
+        let verdicts = site_verdicts(&s, &|stack: &[u64]| stack.len());
+        assert!(verdicts.leaks.is_empty(), "{verdicts:?}");
+        assert_eq!(verdicts.refills.len(), 1);
+        assert!(matches!(&verdicts.refills[0].1, Refill::Line(f) if f.line == 21 && f.function == "T.test_it"));
+        // The same with entries of one size.
+        s.untracked_frees.clear();
+        s.sites.insert(1, (b'o', site_counts(&[(2, 0), (3, 1), (4, 2), (5, 3), (6, 3)], 450)));
+        s.block_sizes.insert(1, 450);
+        evicted(&mut s, &test_line, [450, 450, 450], 1);
+        assert!(leak_sites(&s).is_empty());
+        // Or with the evicted entries made during the warm-ups (a smaller cache).
+        s.untracked_frees.clear();
+        s.warmup_frees_by_line.insert((b'o', test_line.clone(), 450), (3..6).map(|i| (i, 1)).collect());
+        assert!(leak_sites(&s).is_empty());
+        s.warmup_frees_by_line.clear();
+
+        // Not when the domain itself grew: the blocks did not leave it as fast as they came.
+        evicted(&mut s, &test_line, [450, 450, 450], 1);
+        s.measures = (1..=6).map(|i| counts(0, 0, i)).collect();
+        assert_eq!(leak_sites(&s).len(), 1);
+        s.measures = vec![counts(0, 0, 0); 6];
+        // Nor by frees of another size class, nor by more or fewer frees than new blocks (a
+        // caller's line frees its callee's locals as the call returns).
+        for (sizes, blocks) in [([1024, 1024, 1024], 1), ([450, 450, 450], 2)] {
+            s.untracked_frees.clear();
+            evicted(&mut s, &test_line, sizes, blocks);
+            assert_eq!(leak_sites(&s).len(), 1, "{sizes:?} {blocks}");
+        }
+        // Nor by frees on a line that is not among the site's frames.
+        s.untracked_frees.clear();
+        let elsewhere = PythonLine { line: 22, ..test_line.clone() };
+        evicted(&mut s, &elsewhere, [450, 450, 450], 1);
+        assert_eq!(leak_sites(&s).len(), 1);
+    }
+
+    #[test]
+    fn a_ring_of_growing_blocks_full_before_the_test_is_no_leak_site() {
+        // A C ring of 8 raw buffers filled at import: each call frees the oldest and makes a
+        // bigger one, on the line that calls it. The site's blocks differ in size, and so do the
+        // frees, one size each repetition.
+        let mut s = series(&[(0, 0, 0); 7], 3, 3);
+        let line = PythonLine { file: b"/t/test_ring.py".to_vec(), function: b"T.test_it".to_vec(), line: 12 };
+        let record =
+            PyFrameRecord { pid: 1, site: 1, line: 12, file: line.file.clone(), function: line.function.clone() };
+        let points = [(2, 0, 0), (3, 1, 816), (4, 2, 1696), (5, 3, 2640), (6, 3, 2640)];
+        s.sites.insert(1, (b'r', points.iter().map(|&(i, blocks, bytes)| (i, Count { blocks, bytes })).collect()));
+        s.stacks.insert(1, vec![0x10]);
+        s.pyframes.insert(1, vec![record]);
+        let free = |s: &mut Series, size: u64, index: i64| {
+            let count = Count { blocks: 1, bytes: size as i64 };
+            s.untracked_frees.entry((b'r', line.clone(), size)).or_default().insert(index, count);
+        };
+        for (index, size) in [(3, 304), (4, 368), (5, 432)] {
+            free(&mut s, size, index);
+        }
+        let verdicts = site_verdicts(&s, &|stack: &[u64]| stack.len());
+        assert!(verdicts.leaks.is_empty(), "{verdicts:?}");
+        // Frees of a size that a site of one size on the line grows by go to that site, not to
+        // the ring: with a leak of 32-byte blocks on the line, both stay.
+        s.sites.insert(2, (b'r', site_counts(&[(2, 0), (3, 1), (4, 2), (5, 3), (6, 3)], 32)));
+        s.stacks.insert(2, vec![0x20]);
+        s.pyframes.insert(2, vec![PyFrameRecord { site: 2, ..s.pyframes[&1][0].clone() }]);
+        s.block_sizes.insert(2, 32);
+        s.untracked_frees.clear();
+        for index in 3..6 {
+            free(&mut s, 32, index);
+        }
+        assert_eq!(leak_sites(&s).len(), 1, "the 32-byte site is offset, the ring is not");
+        assert_eq!(leak_sites(&s)[0].stack, [0x10]);
     }
 
     #[test]

@@ -523,6 +523,25 @@ fn a_cache_full_before_the_test_is_no_leak() {
     assert_eq!(run.code(), Some(0), "{}", run.stderr);
 }
 
+/// The same with `functools.lru_cache` around a Python function: the new entry's string is made
+/// in that function, one frame inside the line whose call the cache's C wrapper evicts on. And
+/// a C ring full before the test whose blocks, and the blocks it frees, grow in size each time.
+/// Neither is a leak; the notes name the evicting line.
+#[test]
+fn a_cache_full_before_the_test_evicting_on_the_callers_line_is_no_leak() {
+    let dir = testdir();
+    let tests = ["test_cache_full_before_python", "test_ring_full_before_growing"];
+    let run = leakcheck(&[], &as_strs(&regrtest_argv(dir.path(), &[], &tests)));
+    for (module, call) in [(tests[0], "render(next(_keys))"), (tests[1], "        _leakfix.ring_push_growing()")] {
+        let test = run.test(module);
+        assert_eq!(test["leaked"], false, "{test}");
+        assert_eq!(test["leak_sites"], json!([]), "{test}");
+        let line = module_line(module, call);
+        assert!(test["notes"].to_string().contains(&format!("{module}.py:{line} ran")), "{test}");
+    }
+    assert_eq!(run.code(), Some(0), "{}", run.stderr);
+}
+
 /// Caches filling up to their high-water mark, one more each repetition and each from its own
 /// line, grow `mem` by regrtest's rule with no site that grew every time: the verdict stands
 /// (a leak could move so too), marked `spread`, with a note and no site. Without attribution
