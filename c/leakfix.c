@@ -151,6 +151,30 @@ ring_push(PyObject *self, PyObject *unused)
     Py_RETURN_NONE;
 }
 
+/* The extension's own helper, named as CPython's internal `gc_alloc` is (Modules/gcmodule.c):
+ * it is the code that asks for the memory, not allocator plumbing to fold away. noipa keeps
+ * it a call of its own under its own name (no inlining, no `.constprop` copy), and the empty
+ * asm after the call keeps that call from becoming a jump (a tail call leaves no frame). */
+static void * __attribute__((noipa))
+gc_alloc(size_t size)
+{
+    void *block = PyMem_RawMalloc(size);
+    __asm__ volatile("" ::: "memory");
+    return block;
+}
+
+/* +1 PyMem_RawMalloc block of 264 bytes per call, through the helper above. */
+static PyObject *
+leak_raw_named_like_allocator(PyObject *self, PyObject *unused)
+{
+    void *leaked = gc_alloc(264);
+    if (leaked == NULL) {
+        return PyErr_NoMemory();
+    }
+    memset(leaked, 0x26, 264);
+    Py_RETURN_NONE;
+}
+
 /* A ring of eight PyMem_RawMalloc buffers, each call replacing the oldest with a bigger one
  * (64 bytes more each time): the ring holds eight blocks however often it is called. Filled
  * before the test (test_ring_full_before_growing.py), each call frees a block from before the
@@ -260,6 +284,8 @@ static PyMethodDef leakfix_methods[] = {
      "Leak one PyMem_Malloc block grown by PyMem_Realloc to 72 bytes."},
     {"ring_push", ring_push, METH_NOARGS,
      "Replace the oldest of a ring of three 48-byte PyMem_RawMalloc blocks."},
+    {"leak_raw_named_like_allocator", leak_raw_named_like_allocator, METH_NOARGS,
+     "Leak one 264-byte PyMem_RawMalloc block through a helper named gc_alloc."},
     {"ring_push_growing", ring_push_growing, METH_NOARGS,
      "Replace the oldest of a ring of eight PyMem_RawMalloc blocks with a bigger one."},
     {"balanced", balanced, METH_NOARGS, "Allocate in every domain and free it all."},

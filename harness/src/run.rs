@@ -1317,7 +1317,7 @@ fn test_report(test: &regrtest::TestResult, series: Option<&Series>, join: &Join
         .into_iter()
         .map(|site| {
             let (frames, folded_frames) = keys.frames(&site.stack);
-            if let Some(note) = cut_in_allocator(&site, &frames, join.stack_depth) {
+            if let Some(note) = cut_in_allocator(&site, &frames, keys.interpreter(), join.stack_depth) {
                 notes.push(note);
             }
             LeakSiteReport {
@@ -1406,12 +1406,16 @@ fn unmeasured_note(join: &Join<'_>) -> &'static str {
 }
 
 /// A note for a leak site whose recorded stack is only allocator frames (see
-/// [`sites::is_allocator_function`]) because the shim stopped at `--stack-depth` before the
+/// [`sites::is_allocator_frame`]) because the shim stopped at `--stack-depth` before the
 /// caller: the site names no code of the program.
-fn cut_in_allocator(site: &leaks::LeakSite, frames: &[crate::symbolize::Frame], stack_depth: u32) -> Option<String> {
+fn cut_in_allocator(
+    site: &leaks::LeakSite,
+    frames: &[crate::symbolize::Frame],
+    interpreter: &[String],
+    stack_depth: u32,
+) -> Option<String> {
     let cut = stack_depth > 0 && site.stack.len() >= stack_depth as usize;
-    let only_allocator =
-        !frames.is_empty() && frames.iter().all(|f| f.function.as_deref().is_some_and(sites::is_allocator_function));
+    let only_allocator = !frames.is_empty() && frames.iter().all(|f| sites::is_allocator_frame(f, interpreter));
     (cut && only_allocator).then(|| {
         format!(
             "{}: the leak site at {} has only allocator frames: its stack was cut at --stack-depth {} \

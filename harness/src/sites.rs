@@ -78,9 +78,36 @@ const ALLOCATOR_FUNCTIONS: &[&str] = &[
     "tracemalloc_raw_realloc",
 ];
 
-/// Whether `function` is allocator plumbing (see `ALLOCATOR_FUNCTIONS`).
+/// Whether `function` is named as allocator plumbing is (see `ALLOCATOR_FUNCTIONS`). The name
+/// alone does not make a frame one: see [`is_allocator_frame`].
 pub fn is_allocator_function(function: &str) -> bool {
     ALLOCATOR_FUNCTIONS.contains(&function)
+}
+
+/// Whether `frame` is allocator plumbing: a function of `ALLOCATOR_FUNCTIONS` in the
+/// interpreter's own code (see [`interpreter_modules`]) or in leakcheck's shim. An extension's
+/// own static `gc_alloc()` calling `PyMem_RawMalloc` is the code that asked for the memory.
+pub fn is_allocator_frame(frame: &Frame, interpreter: &[String]) -> bool {
+    frame.function.as_deref().is_some_and(is_allocator_function)
+        && (interpreter.contains(&frame.module)
+            || Path::new(&frame.module).file_name() == Some(OsStr::new(crate::launch::SHIM_FILE)))
+}
+
+/// The modules (as a [`Frame`] names them) that hold the interpreter's code: `libpython*` when
+/// the process loaded one (a `--enable-shared` build, or a program embedding Python), otherwise
+/// the main program, which the shim lists first (as `dl_iterate_phdr` does).
+pub fn interpreter_modules(modules: &[ModuleRecord]) -> Vec<String> {
+    let libpython: Vec<String> = modules
+        .iter()
+        .filter(|m| {
+            Path::new(OsStr::from_bytes(&m.path)).file_name().is_some_and(|n| n.as_bytes().starts_with(b"libpython"))
+        })
+        .map(|m| String::from_utf8_lossy(&m.path).into_owned())
+        .collect();
+    if !libpython.is_empty() {
+        return libpython;
+    }
+    modules.first().map(|m| String::from_utf8_lossy(&m.path).into_owned()).into_iter().collect()
 }
 
 /// Functions that only pass a call on, from the interpreter or from C, to the function called:
@@ -158,6 +185,8 @@ pub struct SiteKeys<'a> {
     code: RefCell<HashMap<u64, u64>>,
     /// The first return address seen for each code, as [`code_of`] describes it.
     first_of: RefCell<HashMap<Vec<CodeFrame>, u64>>,
+    /// The modules that hold the interpreter's code ([`interpreter_modules`]).
+    interpreter: Vec<String>,
 }
 
 /// One symbolized frame of a call, as far as telling code apart goes.
@@ -172,7 +201,13 @@ impl<'a> SiteKeys<'a> {
             dispatch: RefCell::default(),
             code: RefCell::default(),
             first_of: RefCell::default(),
+            interpreter: interpreter_modules(modules),
         }
+    }
+
+    /// The modules that hold the interpreter's code ([`interpreter_modules`]).
+    pub fn interpreter(&self) -> &[String] {
+        &self.interpreter
     }
 
     /// [`call_frames`] of `return_address`, symbolized on first use.
@@ -185,8 +220,8 @@ impl<'a> SiteKeys<'a> {
         call
     }
 
-    /// The frames of a stack, innermost first, with leading allocator frames folded away; also
-    /// returns how many were folded. An address outside every known module becomes a frame
+    /// The frames of a stack, innermost first, with leading allocator frames (see
+    /// [`is_allocator_frame`]) folded away; also returns how many were folded. An address outside every known module becomes a frame
     /// with only its address.
     pub fn frames(&self, stack: &[u64]) -> (Vec<Frame>, usize) {
         let mut frames = Vec::with_capacity(stack.len());
@@ -196,7 +231,7 @@ impl<'a> SiteKeys<'a> {
                 None => frames.push(Frame::outside_any_module(return_address.saturating_sub(1))),
             }
         }
-        let folded = frames.iter().take_while(|f| f.function.as_deref().is_some_and(is_allocator_function)).count();
+        let folded = frames.iter().take_while(|f| is_allocator_frame(f, &self.interpreter)).count();
         // Never fold everything: a stack made only of allocator frames keeps its last one.
         let folded = folded.min(frames.len().saturating_sub(1));
         frames.drain(..folded);
@@ -262,6 +297,30 @@ mod tests {
         assert!(is_allocator_function("_PyObject_GC_New"));
         assert!(!is_allocator_function("PyList_New"));
         assert!(!is_allocator_function("leak_raw"));
+    }
+
+    #[test]
+    fn only_the_interpreters_allocator_functions_are_plumbing() {
+        let module = |path: &str| ModuleRecord { pid: 1, path: path.as_bytes().to_vec(), bias: 0, start: 0, end: 1 };
+        let frame = |function: &str, module: &str| Frame {
+            function: Some(function.into()),
+            module: module.into(),
+            ..Frame::outside_any_module(0x1000)
+        };
+        let python = [module("/usr/bin/python3.11d"), module("/lib/x86_64-linux-gnu/libc.so.6")];
+        let interpreter = interpreter_modules(&python);
+        assert_eq!(interpreter, ["/usr/bin/python3.11d"]);
+        assert!(is_allocator_frame(&frame("gc_alloc", "/usr/bin/python3.11d"), &interpreter));
+        assert!(is_allocator_frame(&frame("PyMem_RawMalloc", "/run/x/libleakcheck_shim.so"), &interpreter));
+        // An extension's own static function of that name is its code.
+        assert!(!is_allocator_frame(&frame("gc_alloc", "/t/_ext.cpython-311d-x86_64-linux-gnu.so"), &interpreter));
+        assert!(!is_allocator_frame(&frame("PyList_New", "/usr/bin/python3.11d"), &interpreter));
+        // A shared build (or a program embedding Python): libpython holds the interpreter.
+        let shared = [module("/usr/bin/myapp"), module("/usr/lib/libpython3.13d.so.1.0")];
+        let interpreter = interpreter_modules(&shared);
+        assert_eq!(interpreter, ["/usr/lib/libpython3.13d.so.1.0"]);
+        assert!(is_allocator_frame(&frame("gc_alloc", "/usr/lib/libpython3.13d.so.1.0"), &interpreter));
+        assert!(!is_allocator_frame(&frame("gc_alloc", "/usr/bin/myapp"), &interpreter));
     }
 
     #[test]

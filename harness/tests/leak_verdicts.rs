@@ -351,6 +351,25 @@ fn a_mem_leak_regrtest_misses_when_the_test_runs_alone_is_found() {
     assert!(run.stderr.contains("1 block/repetition (24 bytes) in mem, allocated at:"), "{}", run.stderr);
 }
 
+/// An extension's own helper named as one of CPython's allocator functions (`gc_alloc`) is
+/// not folded away as allocator plumbing: only such functions of the interpreter are.
+#[test]
+fn an_extension_function_named_like_an_allocator_is_a_leak_sites_frame() {
+    let dir = testdir();
+    let run = leakcheck(&[], &as_strs(&regrtest_argv(dir.path(), &[], &["test_leak_named_like_allocator"])));
+    let test = run.test("test_leak_named_like_allocator");
+    let site = &test["leak_sites"][0];
+    assert_eq!(site["domain"], "raw", "{test}");
+    let top = &site["frames"][0];
+    assert_eq!(top["function"], "gc_alloc", "{site}");
+    assert_eq!(top["line"], fixture_line("void *block = PyMem_RawMalloc(size);"), "{site}");
+    assert!(top["module"].as_str().unwrap_or("").contains("_leakfix"), "{site}");
+    assert_eq!(site["frames"][1]["function"], "leak_raw_named_like_allocator", "{site}");
+    // PyMem_RawMalloc and the debug hooks below it, in the interpreter, are still folded.
+    assert!(site["folded_frames"].as_u64().unwrap_or(0) >= 1, "{site}");
+    assert_eq!(run.code(), Some(101), "{}", run.stderr);
+}
+
 /// A block grown by realloc in the counted repetitions belongs to the realloc's line (as in
 /// tracemalloc), with the grown size; the smaller block it replaced leaves no site behind.
 #[test]
