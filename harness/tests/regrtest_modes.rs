@@ -525,3 +525,24 @@ fn a_refused_command_line_is_said_and_not_blamed_on_the_shim() {
     );
     assert_eq!(run.json()["tests"], json!([]));
 }
+
+/// regrtest refuses `-R 0:2` itself, after argparse took it (no usage, exit 2): the run says so
+/// too.
+#[test]
+fn regrtests_own_refusal_of_dash_r_values_is_said() {
+    let dir = testdir();
+    let mut argv = regrtest_argv(dir.path(), &[], &["test_balanced"]);
+    let at = argv.iter().position(|a| a == "3:3").expect("-R 3:3");
+    argv[at] = "0:2".into();
+    let run = leakcheck(&[], &as_strs(&argv));
+    assert_eq!(run.code(), Some(2), "{}", run.stderr);
+    let warnings = run.json()["warnings"].to_string();
+    assert!(!warnings.contains("the shim measured nothing"), "{warnings}");
+    assert!(
+        warnings.contains(
+            "regrtest ran no test: it refused its command line (Invalid values for the --huntrleaks/-R parameters."
+        ),
+        "{warnings}"
+    );
+    assert_eq!(run.json()["tests"], json!([]));
+}

@@ -78,6 +78,11 @@ enum ListKind {
     FailedAgain,
 }
 
+/// The first words of regrtest's own refusals of its command line, printed alone on stderr
+/// before it exits 2 having run no test: `-R 0:2` in 3.11's `Regrtest.parse_args`
+/// (`Lib/test/libregrtest/main.py`) and 3.13's `_parse_args` (`cmdline.py`), in those words.
+const REFUSALS: &[&str] = &["Invalid values for the --huntrleaks/-R parameters."];
+
 /// Incremental parser; see the [module documentation](super).
 #[derive(Debug, Default)]
 pub struct Parser {
@@ -273,11 +278,14 @@ impl Parser {
     }
 
     /// argparse's report of a bad command line, before regrtest printed anything else:
-    /// `usage: python -m test [options] ...`, more usage lines, then `regrtest.py: error: MSG`.
+    /// `usage: python -m test [options] ...`, more usage lines, then `regrtest.py: error: MSG`;
+    /// or one of regrtest's own refusals of values argparse took (see [`REFUSALS`]).
     fn usage_line(&mut self, text: &str) {
         if text.starts_with("usage: ") {
             self.usage_seen = true;
-        } else if self.usage_seen && text.starts_with("regrtest") && text.contains(": error: ") {
+        } else if (self.usage_seen && text.starts_with("regrtest") && text.contains(": error: "))
+            || REFUSALS.iter().any(|refusal| text.starts_with(refusal))
+        {
             self.usage_error = Some(crate::escape::truncate_with_ellipsis(text, 500));
         }
     }

@@ -1757,9 +1757,28 @@ fn golden_usage_errors_name_the_refused_argument_and_no_test() {
         assert_eq!(run.usage_error.as_deref(), Some("regrtest.py: error: unrecognized arguments: -E"));
         assert!(run.tests.is_empty() && run.summary.is_none() && !run.progress_seen);
     }
+    // regrtest's own refusal of -R 0:2, after argparse took it (3.11: main.py; 3.13: cmdline.py).
+    for input in [
+        include_str!("../../tests/data/regrtest/3.11.2-R-0-2-refused.txt"),
+        include_str!("../../tests/data/regrtest/3.13.5-R-0-2-refused.txt"),
+    ] {
+        let run = parse(input, true);
+        assert_eq!(
+            run.usage_error.as_deref(),
+            Some(
+                "Invalid values for the --huntrleaks/-R parameters. The number of warmups and repetitions \
+                 must be at least 1 each (1:1)."
+            )
+        );
+        assert!(run.tests.is_empty() && run.summary.is_none() && !run.progress_seen);
+    }
     // The same lines printed by a test, after regrtest's own, are the test's.
     let test_prints_it = "0:00:00 load avg: 0.00 [1/1] test_argparse\nusage: prog [-h]\nregrtest.py: error: x\n";
     assert_eq!(parse(test_prints_it, false).usage_error, None);
     // An error line with no usage before it is no argparse report.
     assert_eq!(parse("regrtest.py: error: x\n", false).usage_error, None);
+    // A test printing regrtest's refusal is the test's.
+    let test_prints_refusal =
+        "0:00:00 load avg: 0.00 [1/1] test_x\nInvalid values for the --huntrleaks/-R parameters.\n";
+    assert_eq!(parse(test_prints_refusal, false).usage_error, None);
 }
