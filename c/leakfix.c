@@ -151,6 +151,19 @@ ring_push(PyObject *self, PyObject *unused)
     Py_RETURN_NONE;
 }
 
+/* +1 PyMem_RawMalloc block of 56 bytes per call, for ctypes: test_leak_unloaded_library.py
+ * calls it in a copy of this module loaded with ctypes.CDLL and unloaded again in every
+ * repetition, so the shim never lists the copy among the process's modules. */
+__attribute__((visibility("default"), noipa)) void
+leakfix_leak_raw_for_ctypes(void)
+{
+    void *leaked = PyMem_RawMalloc(56);
+    __asm__ volatile("" ::: "memory");
+    if (leaked != NULL) {
+        memset(leaked, 0x56, 56);
+    }
+}
+
 /* The extension's own helper, named as CPython's internal `gc_alloc` is (Modules/gcmodule.c):
  * it is the code that asks for the memory, not allocator plumbing to fold away. noipa keeps
  * it a call of its own under its own name (no inlining, no `.constprop` copy), and the empty

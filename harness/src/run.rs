@@ -520,7 +520,18 @@ fn add_symbolizer_notes(report: &mut RunReport, symbolizer: &Symbolizer, gone: &
         })
         .collect();
     report.warnings.extend(notes);
+    let mut sites =
+        report.tests.iter().flat_map(|t| t.leak_sites.iter().chain(t.suppressed_sites.iter().map(|s| &s.site)));
+    if sites.any(|site| site.frames.iter().any(|f| f.module == crate::symbolize::UNKNOWN_MODULE)) {
+        report.warnings.push(UNKNOWN_MODULE_WARNING.into());
+    }
 }
+
+/// The warning for a leak site with a frame in no module the shim listed (see
+/// [`add_symbolizer_notes`]).
+const UNKNOWN_MODULE_WARNING: &str = "a leak site has a frame in no module the shim knew at its measurements (module \
+     \"?\", a runtime address only): a library loaded and unloaded within a repetition (ctypes.CDLL, then \
+     _ctypes.dlclose) is never listed, and the stack is cut short at that frame, its callers unknown";
 
 /// What the shim wrote in the run directory, or nothing, with a warning, when the directory
 /// cannot be read (the command removed it): the rest of the report does not need it.

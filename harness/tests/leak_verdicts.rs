@@ -370,6 +370,28 @@ fn an_extension_function_named_like_an_allocator_is_a_leak_sites_frame() {
     assert_eq!(run.code(), Some(101), "{}", run.stderr);
 }
 
+/// A leak in a library loaded and unloaded within each repetition (ctypes.CDLL, then
+/// `_ctypes.dlclose`): the shim lists the modules at the measurements, when the library is gone,
+/// so the site's frame there has only its runtime address, and the stack ends at it. The leak
+/// is found all the same, and a warning, once, says why the site has no module.
+#[test]
+fn a_leak_in_a_library_unloaded_within_each_repetition_is_found_with_a_warning() {
+    let dir = testdir();
+    let argv = regrtest_argv(dir.path(), &[], &["test_leak_unloaded_library", "test_leak_raw"]);
+    let run = leakcheck(&[], &as_strs(&argv));
+    let test = run.test("test_leak_unloaded_library");
+    assert_eq!(test["leaked"], true, "{test}");
+    let site = &test["leak_sites"][0];
+    assert_eq!((&site["domain"], &site["blocks"]), (&json!("raw"), &json!([1, 1, 1])), "{test}");
+    assert_eq!(site["frames"][0]["module"], "?", "{site}");
+    let warnings: Vec<&str> = run.json()["warnings"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
+    let about = warnings.iter().filter(|w| w.contains("a library loaded and unloaded within a repetition")).count();
+    assert_eq!(about, 1, "{warnings:?}");
+    // A site in a module that stays loaded gives no such warning.
+    let run = leakcheck(&[], &as_strs(&regrtest_argv(dir.path(), &[], &["test_leak_raw"])));
+    assert!(!run.json()["warnings"].to_string().contains("loaded and unloaded"), "{}", run.json()["warnings"]);
+}
+
 /// A block grown by realloc in the counted repetitions belongs to the realloc's line (as in
 /// tracemalloc), with the grown size; the smaller block it replaced leaves no site behind.
 #[test]

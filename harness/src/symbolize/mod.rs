@@ -78,6 +78,9 @@ pub struct Frame {
     pub inlined: bool,
 }
 
+/// The module of a frame whose address is in no known module (see [`Frame::outside_any_module`]).
+pub const UNKNOWN_MODULE: &str = "?";
+
 impl Frame {
     /// A frame for an address in no known module: only the address is known.
     pub fn outside_any_module(address: u64) -> Frame {
@@ -86,7 +89,7 @@ impl Frame {
             file: None,
             line: None,
             column: None,
-            module: String::from("?"),
+            module: String::from(UNKNOWN_MODULE),
             address,
             inlined: false,
         }
