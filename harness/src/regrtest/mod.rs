@@ -64,6 +64,15 @@
 //! outcome, in [`TestResult::first_run`]. Other attempts (a test named twice, `--forever`) keep
 //! them until they print their own, as they keep `repetitions` and `failed_methods`.
 //!
+//! **A command that runs regrtest more than once**, one run after another (a script: `python
+//! -m test ...; python -m test ...`, a CI's `... || python -m test ...` retry): a run header
+//! (`Run tests sequentially`) read after a whole summary (its `Total duration:` came, the last
+//! thing regrtest prints) starts the next run, parsed afresh. A test is the last run it ran in,
+//! with its earlier runs, each resolved as its run's summary left it, in
+//! [`TestResult::earlier_runs`]; the summary is the last run's, and
+//! [`ParsedRun::run_results`] has every run's result. A run that ended without its whole summary
+//! (killed) is not told apart from the next.
+//!
 //! **Where things are.** This file has the types the parser returns and its limits;
 //! `parser.rs` the [`Parser`], its state and how it resolves outcomes, with `parser/methods.rs`
 //! for unittest's method lines, error lists and doctests; `patterns.rs` the regexes of
@@ -106,6 +115,8 @@ pub const MAX_TRACEBACK_BYTES: usize = 16 * 1024;
 const MAX_TEST_TRACEBACK_BYTES: usize = 1024 * 1024;
 /// Per list in the summary.
 const MAX_LIST_NAMES: usize = 100_000;
+/// Per test: the earlier regrtest runs kept (see [`TestResult::earlier_runs`]), the latest.
+const MAX_EARLIER_RUNS: usize = 100;
 
 /// What regrtest said about one test file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -215,6 +226,14 @@ pub struct TestResult {
     /// The run before regrtest re-ran the test (`-w`/`--rerun`): the leak lines above are the
     /// re-run's, regrtest's verdict.
     pub first_run: Option<FirstRun>,
+    /// Which of the regrtest runs of the command this is, from 0 (see
+    /// [`ParsedRun::run_results`]).
+    pub regrtest_run: usize,
+    /// The test in the earlier regrtest runs of a command that ran regrtest more than once, one
+    /// after another (a script: `python -m test ...; python -m test ...`), oldest first, each as
+    /// its run left it (outcome resolved; `methods` left out); everything else here is the last
+    /// run's that ran it.
+    pub earlier_runs: Vec<TestResult>,
 }
 
 /// What regrtest said about a test's leaks in the run before its re-run.
@@ -374,6 +393,11 @@ pub struct ParsedRun {
     /// arguments: -E`), after its `usage: ` lines and before anything else of regrtest's: it
     /// ran no test and exited 2.
     pub usage_error: Option<String>,
+    /// The result (`Tests result: X`) of each regrtest run the output holds, in order: more
+    /// than one for a command that ran regrtest again after a run printed its whole summary (a
+    /// run header after its `Total duration:`). None for a run without a summary; empty where no
+    /// regrtest ran (no run header, progress line or summary). `summary` is the last run's.
+    pub run_results: Vec<Option<String>>,
 }
 
 impl ParsedRun {

@@ -15,7 +15,10 @@ use super::patterns::{
     TOTAL_FILES_COUNT, TRACEBACK_FRAME, TRAILING_IN_DURATION, TRAILING_PAREN_DURATION, UNITTEST_FAILURE,
 };
 use super::text::{after_log_prefix, decode_line, parse_count, truncate_at_char_boundary, unglue_progress, CappedText};
-use super::{FirstRun, LeakLine, MethodOutcome, Outcome, ParsedRun, Summary, TestResult, MAX_LIST_NAMES, MAX_TESTS};
+use super::{
+    FirstRun, LeakLine, MethodOutcome, Outcome, ParsedRun, Summary, TestResult, MAX_EARLIER_RUNS, MAX_LIST_NAMES,
+    MAX_TESTS,
+};
 
 #[derive(Debug, Default)]
 struct TestState {
@@ -136,6 +139,11 @@ pub struct Parser {
     failure_traceback: Option<FailureTraceback>,
     /// faulthandler's dump being read.
     fault_dump: Option<FaultDump>,
+    /// The earlier regrtest runs of a command that runs regrtest more than once, one after
+    /// another (a script: `python -m test ...; python -m test ...`), resolved and merged (see
+    /// [`merge_runs`]): a run header read after a whole summary starts the next run, which
+    /// this parser's other fields are about.
+    earlier: Option<Box<ParsedRun>>,
 }
 
 /// A method of a test named by a line whose continuation is due.
@@ -223,6 +231,9 @@ impl Parser {
 
     /// Feed one line, without or with its trailing newline.
     pub fn feed_line(&mut self, line: &[u8]) {
+        if self.in_summary && self.summary_complete && Self::is_run_header(line) {
+            self.start_next_run();
+        }
         let (decoded, cut) = decode_line(line);
         let text = decoded.trim_end();
         let doctest = self.pending_doctest.take();
@@ -275,6 +286,26 @@ impl Parser {
             return;
         }
         self.dispatch(text, rest, was_separator);
+    }
+
+    /// Whether `line` is regrtest's `Run tests sequentially`/`in parallel ...` header.
+    fn is_run_header(line: &[u8]) -> bool {
+        let (decoded, cut) = decode_line(line);
+        cut == 0 && RUN_HEADER.is_match(after_log_prefix(unglue_progress(decoded.trim_end())))
+    }
+
+    /// A run header after a whole summary (its `Total duration:` came, the last thing regrtest
+    /// prints): that regrtest is over, and the command runs another. The run over is resolved
+    /// as the output left it, its process having printed everything, and kept in
+    /// [`Parser::earlier`]; the parser starts afresh for the next.
+    fn start_next_run(&mut self) {
+        let mut over = std::mem::take(self);
+        let earlier = over.earlier.take();
+        let over = over.finish_run(true);
+        self.earlier = Some(Box::new(match earlier {
+            Some(earlier) => merge_runs(*earlier, over),
+            None => over,
+        }));
     }
 
     /// argparse's report of a bad command line, before regrtest printed anything else:
@@ -378,8 +409,20 @@ impl Parser {
 
     /// Resolve outcomes and return everything, tests in order of first appearance.
     /// `run_completed`: the regrtest process exited normally (not killed by a signal / crashed).
+    /// A command that ran regrtest more than once gets each test as the last run it ran in left
+    /// it, with the runs before in [`TestResult::earlier_runs`] (see [`merge_runs`]).
     #[must_use]
     pub fn finish(mut self, run_completed: bool) -> ParsedRun {
+        let earlier = self.earlier.take();
+        let last = self.finish_run(run_completed);
+        match earlier {
+            Some(earlier) => merge_runs(*earlier, last),
+            None => last,
+        }
+    }
+
+    /// [`Parser::finish`] for the one regrtest run this parser's state is about.
+    fn finish_run(mut self, run_completed: bool) -> ParsedRun {
         // The output may end inside a traceback.
         self.finish_traceback();
         self.finish_failure_traceback();
@@ -548,7 +591,10 @@ impl Parser {
                 }
             });
         }
-        ParsedRun { tests: out, summary: summary_seen.then_some(summary), progress_seen, usage_error }
+        // None at all where no regrtest ran.
+        let ran = run_header_seen || progress_seen || summary_seen;
+        let run_results = if ran { vec![summary.result.clone().filter(|_| summary_seen)] } else { Vec::new() };
+        ParsedRun { tests: out, summary: summary_seen.then_some(summary), progress_seen, usage_error, run_results }
     }
 
     // -----------------------------------------------------------------------------------------
@@ -1274,6 +1320,8 @@ fn named_by_leak_lines_only(result: &TestResult) -> bool {
         traceback_method: _,
         methods,
         first_run,
+        regrtest_run: _,
+        earlier_runs,
     } = result;
     result_text.is_none()
         && references.is_none()
@@ -1287,6 +1335,47 @@ fn named_by_leak_lines_only(result: &TestResult) -> bool {
         && faulthandler.is_none()
         && methods.is_empty()
         && first_run.is_none()
+        && earlier_runs.is_empty()
+}
+
+/// The runs a command ran regrtest in, one after another, as one: the `earlier` runs (merged
+/// already) and the `last` one. A test keeps its place of first appearance and is the last run
+/// it ran in, with the runs before in [`TestResult::earlier_runs`] (at most
+/// [`MAX_EARLIER_RUNS`], the latest; without their `methods`); the summary, `usage_error` are
+/// the last run's; `progress_seen` is any run's.
+fn merge_runs(earlier: ParsedRun, last: ParsedRun) -> ParsedRun {
+    let ParsedRun { mut tests, progress_seen, mut run_results, .. } = earlier;
+    let run = run_results.len();
+    let mut by_name: HashMap<String, usize> = tests.iter().enumerate().map(|(i, t)| (t.name.clone(), i)).collect();
+    for mut test in last.tests {
+        test.regrtest_run = run;
+        match by_name.get(&test.name) {
+            Some(&i) => {
+                let mut before = std::mem::take(&mut tests[i]);
+                let mut runs = std::mem::take(&mut before.earlier_runs);
+                before.methods = Vec::new();
+                runs.push(before);
+                if runs.len() > MAX_EARLIER_RUNS {
+                    runs.drain(..runs.len() - MAX_EARLIER_RUNS);
+                }
+                test.earlier_runs = runs;
+                tests[i] = test;
+            }
+            None if tests.len() < MAX_TESTS => {
+                by_name.insert(test.name.clone(), tests.len());
+                tests.push(test);
+            }
+            None => {}
+        }
+    }
+    run_results.extend(last.run_results);
+    ParsedRun {
+        tests,
+        summary: last.summary,
+        progress_seen: progress_seen || last.progress_seen,
+        usage_error: last.usage_error,
+        run_results,
+    }
 }
 
 /// The outcome the summary lists give `name`, most severe list first.

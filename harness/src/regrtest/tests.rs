@@ -1782,3 +1782,61 @@ fn golden_usage_errors_name_the_refused_argument_and_no_test() {
         "0:00:00 load avg: 0.00 [1/1] test_x\nInvalid values for the --huntrleaks/-R parameters.\n";
     assert_eq!(parse(test_prints_refusal, false).usage_error, None);
 }
+
+/// Two regrtest runs of one command, one after another (`bash -c 'python -m test ...; python -m
+/// test ...'`): each test is the last run it ran in, with the runs before kept apart; a test of
+/// one run only is that run's.
+#[test]
+fn a_command_running_regrtest_twice_gives_each_test_its_last_run_and_keeps_the_earlier() {
+    let recordings = [
+        include_str!("../../tests/data/regrtest/3.11.2-seq-R-two-runs.txt"),
+        include_str!("../../tests/data/regrtest/3.13.5-R-then-j2-R-two-runs.txt"),
+    ];
+    for output in recordings {
+        let run = parse(output, true);
+        assert_eq!(run.run_results, [Some("FAILURE".to_owned()), Some("FAILURE".to_owned())]);
+        let names: Vec<&str> = run.tests.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, ["test_ok", "test_flaky", "test_failing", "test_reflonly"]);
+
+        let flaky = test(&run, "test_flaky");
+        assert_eq!((flaky.outcome, flaky.regrtest_run), (Some(Outcome::Passed), 1));
+        assert!(!flaky.result_text.as_deref().unwrap_or_default().contains("failed"), "{flaky:#?}");
+        assert_eq!(flaky.traceback, None, "the first run's traceback is not the second's");
+        assert_eq!(flaky.repetitions, Some(6));
+        let [first] = flaky.earlier_runs.as_slice() else { panic!("one earlier run: {flaky:#?}") };
+        assert_eq!((first.outcome, first.regrtest_run), (Some(Outcome::Failed), 0));
+        assert!(first.traceback.as_deref().is_some_and(|t| t.contains("first time fails")), "{first:#?}");
+
+        let ok = test(&run, "test_ok");
+        assert_eq!((ok.outcome, ok.regrtest_run, ok.earlier_runs.len()), (Some(Outcome::Passed), 1, 1));
+        // Of one run only: the first's failure stays; the second's leak is its own.
+        let failing = test(&run, "test_failing");
+        assert_eq!((failing.outcome, failing.regrtest_run), (Some(Outcome::Failed), 0));
+        assert!(failing.earlier_runs.is_empty());
+        let reflonly = test(&run, "test_reflonly");
+        assert_eq!((reflonly.outcome, reflonly.regrtest_run), (Some(Outcome::ReferenceLeak), 1));
+        assert!(reflonly.references.as_ref().is_some_and(|l| l.failing));
+
+        // The summary is the last run's.
+        let summary = run.summary.as_ref().expect("summary");
+        assert_eq!(summary.failed, ["test_reflonly"]);
+        assert_eq!(summary.total_tests, Some(3));
+    }
+}
+
+/// One regrtest run is one run, however it ends; a `-w` re-run (a summary block without its
+/// `Total duration:`, then a re-run) is part of it.
+#[test]
+fn one_regrtest_run_is_one_run_also_with_a_re_run() {
+    for output in [
+        include_str!("../../tests/data/regrtest/3.11.2-seq-R.txt"),
+        include_str!("../../tests/data/regrtest/3.11.2-seq-R-rerun.txt"),
+        include_str!("../../tests/data/regrtest/3.12.1-j2-rerun.txt"),
+        include_str!("../../tests/data/regrtest/3.13.0-seq-rerun.txt"),
+    ] {
+        let run = parse(output, true);
+        assert_eq!(run.run_results.len(), 1);
+        assert!(run.tests.iter().all(|t| t.regrtest_run == 0 && t.earlier_runs.is_empty()));
+    }
+    assert!(parse("", true).run_results.is_empty(), "no regrtest ran");
+}
