@@ -877,14 +877,27 @@ fn assemble(
     };
     // The tests whose run before regrtest's re-run leaked, when the re-run reported did not.
     let mut leaked_before_rerun: Vec<String> = Vec::new();
+    // A command that ran regrtest more than once: the tests that failed or leaked in an earlier
+    // run, when the run reported did not.
+    let regrtest_runs = parsed.run_results.len();
+    let mut failed_in_earlier_run: Vec<String> = Vec::new();
     // 3.13's `-W` shows a `-j` worker's output only for a test that did not pass.
     let hides_passing_output = output.saw_huntrleaks && launch::profile::hides_passing_output(&report.command);
     let mut tests: Vec<TestReport> = parsed
         .tests
         .iter()
         .map(|t| {
-            let all = series_of.get(t.name.as_str()).map_or(&[][..], Vec::as_slice);
-            let rerun = rerun.contains(&t.name);
+            let measured = series_of.get(t.name.as_str()).map_or(&[][..], Vec::as_slice);
+            // The summary's re-run list is the last regrtest run's.
+            let rerun = rerun.contains(&t.name) && t.regrtest_run + 1 >= regrtest_runs;
+            // Ran in more than one regrtest run of the command: the report is the last run's,
+            // its outcome and its measurement.
+            let runs: Vec<&regrtest::TestResult> = t.earlier_runs.iter().chain([t]).collect();
+            let by_run = (runs.len() > 1).then(|| series_by_run(measured, &runs, shim));
+            let all: &[&Series] = match &by_run {
+                Some(Some(by_run)) => by_run.last().map_or(&[][..], Vec::as_slice),
+                _ => measured,
+            };
             let (series, note) = choose_series(all, rerun);
             // Regrtest's part describes the run measured: the re-run, unless it was cut short.
             let first_measured = series.is_some_and(|s| all.last().is_some_and(|last| !std::ptr::eq(s, *last)));
@@ -921,6 +934,12 @@ fn assemble(
             }
             if earlier_leak && !report.leaked {
                 leaked_before_rerun.push(t.name.clone());
+            }
+            if let Some(by_run) = by_run {
+                let earlier_failed = earlier_runs_notes(&mut report, &runs, by_run.as_deref(), regrtest_runs, &join);
+                if earlier_failed && !report.leaked && !t.outcome.is_some_and(is_failure) {
+                    failed_in_earlier_run.push(t.name.clone());
+                }
             }
             if hides_passing_output && t.outcome == Some(Outcome::Passed) && !t.repetitions_shown {
                 report.notes.push(HIDDEN_OUTPUT_NOTE.into());
@@ -1003,6 +1022,15 @@ fn assemble(
         }
     }
     report.warnings.extend(output.worker_thread_failure.iter().cloned());
+    if regrtest_runs > 1 {
+        let results: Vec<&str> = parsed.run_results.iter().map(|r| r.as_deref().unwrap_or("none")).collect();
+        report.warnings.push(format!(
+            "the command ran regrtest {regrtest_runs} times, one run after another (results: {}): a test \
+             that ran in more than one is reported as the last run it ran in, outcome and measurement, \
+             and its notes say how the others went; regrtest_result is the last run's",
+            results.join(", ")
+        ));
+    }
 
     let saw_huntrleaks = output.saw_huntrleaks;
     // regrtest refused its command line, or never got to a test: the shim had nothing to
@@ -1071,6 +1099,7 @@ fn assemble(
             .map(|t| t.name.clone())
             .collect(),
         leaked_before_rerun,
+        failed_in_earlier_run,
         hung: Vec::new(),
         sanitizer_findings: 0,
         sanitizer_reports: 0,
@@ -1170,6 +1199,119 @@ fn choose_series<'a>(all: &[&'a Series], rerun: bool) -> (Option<&'a Series>, Op
     (Some(all[index]), Some(note))
 }
 
+/// Whether regrtest counts the outcome as a failure (`env changed` only on request, which the
+/// run's summary says: not counted here).
+fn is_failure(outcome: Outcome) -> bool {
+    matches!(
+        outcome,
+        Outcome::Failed
+            | Outcome::UncaughtException
+            | Outcome::ReferenceLeak
+            | Outcome::Crashed
+            | Outcome::TimedOut
+            | Outcome::WorkerFailed
+    )
+}
+
+/// The series of a test that ran in several regrtest `runs` of the command (oldest first), one
+/// list per run: the shim's series grouped by the regrtest whose process measured them (a `-j`
+/// worker counts as its parent's), the groups in the order they began. Every run has a group
+/// when there are as many as runs, else the runs whose output shows repetitions beginning do,
+/// when they are as many. None when the groups cannot be matched to the runs so.
+fn series_by_run<'a>(
+    measured: &[&'a Series],
+    runs: &[&regrtest::TestResult],
+    shim: &ShimData,
+) -> Option<Vec<Vec<&'a Series>>> {
+    let main_of = |pid: i32| {
+        shim.processes.get(&pid).filter(|p| crate::hang::worker_test(&p.argv).is_some()).map_or(pid, |p| p.ppid)
+    };
+    let mut groups: Vec<(i32, Vec<&'a Series>)> = Vec::new();
+    for &series in measured {
+        let main = main_of(series.pid);
+        match groups.iter_mut().find(|(pid, _)| *pid == main) {
+            Some((_, group)) => group.push(series),
+            None => groups.push((main, vec![series])),
+        }
+    }
+    let mut by_run = vec![Vec::new(); runs.len()];
+    let matched: Vec<usize> = if groups.len() == runs.len() {
+        (0..runs.len()).collect()
+    } else {
+        runs.iter().enumerate().filter(|(_, r)| r.repetitions.is_some()).map(|(i, _)| i).collect()
+    };
+    if groups.is_empty() {
+        return Some(by_run);
+    }
+    if matched.len() != groups.len() {
+        return None;
+    }
+    for (run, (_, group)) in matched.into_iter().zip(groups) {
+        by_run[run] = group;
+    }
+    Some(by_run)
+}
+
+/// The notes of a test that ran in several regrtest `runs` of the command (oldest first; the
+/// last is the one reported): each run's outcome, and what the earlier runs leaked, by
+/// regrtest's leak lines and by leakcheck's measurement (`by_run`, the series of each run, or
+/// None when they could not be matched to the runs: then the report says so). Whether an
+/// earlier run failed or leaked.
+fn earlier_runs_notes(
+    report: &mut TestReport,
+    runs: &[&regrtest::TestResult],
+    by_run: Option<&[Vec<&Series>]>,
+    total: usize,
+    join: &Join<'_>,
+) -> bool {
+    let Some((last, earlier)) = runs.split_last() else { return false };
+    let total = total.max(last.regrtest_run + 1);
+    let number = |run: &regrtest::TestResult| run.regrtest_run + 1;
+    let described = |run: &regrtest::TestResult| {
+        let mut item = format!("run {} {}", number(run), outcome_name(run.outcome.as_ref()));
+        if let Some(text) = &run.result_text {
+            let _ = write!(item, " ({text})");
+        }
+        item
+    };
+    let items: Vec<String> = earlier.iter().map(|r| described(r)).collect();
+    report.notes.push(format!(
+        "ran in {} of the {total} regrtest runs of the command (one after another): {}; reported here: {}, \
+         the last it ran in, outcome and measurement",
+        runs.len(),
+        items.join("; "),
+        described(last),
+    ));
+    let mut failed = false;
+    for (index, run) in earlier.iter().enumerate() {
+        failed |= run.outcome.is_some_and(is_failure);
+        if let Some(leaks) = run.failing_leaks() {
+            report.notes.push(format!("run {} of the command's regrtest runs leaked: {leaks}", number(run)));
+            failed = true;
+        }
+        let Some(all) = by_run.and_then(|by_run| by_run.get(index)).filter(|all| !all.is_empty()) else { continue };
+        let (series, _) = choose_series(all, false);
+        let items = series.map(|s| measured_leaks(&run.name, s, join)).unwrap_or_default();
+        if !items.is_empty() {
+            report.notes.push(format!(
+                "run {} of the command's regrtest runs leaked by leakcheck's measurement: {}",
+                number(run),
+                items.join("; ")
+            ));
+            failed = true;
+        }
+    }
+    if by_run.is_none() {
+        report.notes.push(
+            "which of the command's regrtest runs each of the shim's measurements of this test is cannot be \
+             told (their processes do not match the runs): the outcome is the last run's, the measurement \
+             may be another's"
+                .into(),
+        );
+    }
+    failed
+}
+
 /// Notes for the series of a re-run test measured before the one reported (`earlier`, of
 /// `total` series in all) whose domains leaked by leakcheck's own measurement (suppressions
 /// applied, a domain that leaked through a leak site only included): regrtest's verdict is the
@@ -1178,29 +1320,7 @@ fn choose_series<'a>(all: &[&'a Series], rerun: bool) -> (Option<&'a Series>, Op
 fn earlier_run_leaks(name: &str, earlier: &[&Series], total: usize, join: &Join<'_>) -> Vec<String> {
     let mut notes = Vec::new();
     for (index, series) in earlier.iter().enumerate() {
-        let test = regrtest::TestResult { name: name.to_owned(), ..Default::default() };
-        let report = test_report(&test, Some(series), join);
-        let Some(domains) = report.domains.as_ref() else { continue };
-        let items: Vec<String> = report
-            .leaking_domains()
-            .into_iter()
-            .filter_map(|domain| {
-                let (_, d) = domains.iter().find(|(n, _)| *n == domain)?;
-                let bytes = d.bytes.as_deref().map_or_else(|| "unknown".to_owned(), |b| format!("{b:?}"));
-                let mut item = format!("{domain} blocks {:?} bytes {bytes}", d.blocks);
-                if !d.leaked {
-                    // Frees of older blocks kept the domain's sum flat; a site grew each time.
-                    let sites: Vec<String> = report
-                        .leak_sites
-                        .iter()
-                        .filter(|s| s.domain == domain)
-                        .map(|s| format!("{:?}", s.blocks))
-                        .collect();
-                    let _ = write!(item, " (at its leak sites: blocks {})", sites.join(", "));
-                }
-                Some(item)
-            })
-            .collect();
+        let items = measured_leaks(name, series, join);
         if items.is_empty() {
             continue;
         }
@@ -1212,6 +1332,35 @@ fn earlier_run_leaks(name: &str, earlier: &[&Series], total: usize, join: &Join<
         notes.push(format!("{which} leaked by leakcheck's measurement: {}", items.join("; ")));
     }
     notes
+}
+
+/// The domains of test `name` that leaked by leakcheck's measurement `series` (suppressions
+/// applied, a domain that leaked through a leak site only included), each with its deltas:
+/// `raw blocks [1, 1, 1] bytes [48, 48, 48]`.
+fn measured_leaks(name: &str, series: &Series, join: &Join<'_>) -> Vec<String> {
+    let test = regrtest::TestResult { name: name.to_owned(), ..Default::default() };
+    let report = test_report(&test, Some(series), join);
+    let Some(domains) = report.domains.as_ref() else { return Vec::new() };
+    report
+        .leaking_domains()
+        .into_iter()
+        .filter_map(|domain| {
+            let (_, d) = domains.iter().find(|(n, _)| *n == domain)?;
+            let bytes = d.bytes.as_deref().map_or_else(|| "unknown".to_owned(), |b| format!("{b:?}"));
+            let mut item = format!("{domain} blocks {:?} bytes {bytes}", d.blocks);
+            if !d.leaked {
+                // Frees of older blocks kept the domain's sum flat; a site grew each time.
+                let sites: Vec<String> = report
+                    .leak_sites
+                    .iter()
+                    .filter(|s| s.domain == domain)
+                    .map(|s| format!("{:?}", s.blocks))
+                    .collect();
+                let _ = write!(item, " (at its leak sites: blocks {})", sites.join(", "));
+            }
+            Some(item)
+        })
+        .collect()
 }
 
 /// How a test's note, and the run's warning, begin when the allocator hooks stopped counting

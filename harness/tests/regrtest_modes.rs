@@ -546,3 +546,73 @@ fn regrtests_own_refusal_of_dash_r_values_is_said() {
     );
     assert_eq!(run.json()["tests"], json!([]));
 }
+
+/// `bash -c 'python -m test ...; python -m test ...'` with the runs regrtest's, as a CI script's
+/// retry runs it: the first run fails the test (`test_leak_raw_flaky` fails the first time),
+/// the second passes it.
+fn two_regrtest_runs(dir: &std::path::Path, first: &[&str], second: &[&str]) -> Run {
+    let tests = ["test_leak_raw_flaky", "test_balanced"];
+    let run = |flags: &[&str]| {
+        let argv = regrtest_with(python(), dir, flags, &tests);
+        argv.iter().map(|a| format!("'{a}'")).collect::<Vec<_>>().join(" ")
+    };
+    let script = format!("{}; {}", run(first), run(second));
+    leakcheck(&[], &["bash", "-c", &script])
+}
+
+/// Two regrtest runs in one command, the second without `-R`: the test is reported as the
+/// last run left it, outcome and measurement (none: that run measured nothing), and the first
+/// run's failure stays, in a note, the summary and a warning.
+#[test]
+fn a_command_running_regrtest_twice_reports_each_test_from_one_run_and_keeps_the_failure() {
+    let dir = testdir();
+    let run = two_regrtest_runs(dir.path(), &["-R", "3:3"], &[]);
+    let test = run.test("test_leak_raw_flaky");
+    assert_eq!(test["outcome"], "passed", "{test}");
+    assert_eq!(test["domains"], Value::Null, "the second run measured nothing: {test}");
+    assert_eq!(test["repetitions"], Value::Null, "{test}");
+    let notes = test["notes"].to_string();
+    assert!(
+        notes.contains("ran in 2 of the 2 regrtest runs of the command (one after another): run 1 failed (test_leak_raw_flaky failed (1 failure)); reported here: run 2 passed"),
+        "{test}"
+    );
+    assert!(!notes.contains("cut short"), "the first run's measurement is not the one reported: {test}");
+    let summary = &run.json()["summary"];
+    assert_eq!(summary["failed_in_earlier_run"], json!(["test_leak_raw_flaky"]), "{summary}");
+    assert_eq!(summary["regrtest_result"], "SUCCESS", "the last run's: {summary}");
+    assert_eq!(summary["huntrleaks"], true, "the first run's -R: {summary}");
+    let warnings = run.json()["warnings"].to_string();
+    assert!(
+        warnings.contains("the command ran regrtest 2 times, one run after another (results: FAILURE, SUCCESS)"),
+        "{warnings}"
+    );
+    assert_eq!(test_names(&run), ["test_leak_raw_flaky", "test_balanced"]);
+    assert_eq!(run.code(), Some(0), "{}", run.stderr);
+}
+
+/// Both runs with `-R`, the second with `-j 2`: the measurement reported is the second run's,
+/// whose worker measured the test (its process counts as that run's), and the first run's
+/// measurement, cut short by its failure, is not.
+#[test]
+fn a_command_running_regrtest_twice_reports_the_measurement_of_the_run_reported() {
+    let dir = testdir();
+    let run = two_regrtest_runs(dir.path(), &["-R", "3:3"], &["-R", "3:3", "-j", "2"]);
+    let test = run.test("test_leak_raw_flaky");
+    assert_eq!(test["outcome"], "passed", "{test}");
+    assert_eq!(raw_blocks(test), &json!([1, 1, 1]), "{test}");
+    assert_eq!(test["repetitions"]["complete"], true, "{test}");
+    assert_eq!(test["result_line"], "test_leak_raw_flaky passed", "{test}");
+    let notes = test["notes"].to_string();
+    assert!(
+        notes.contains("run 1 failed (test_leak_raw_flaky failed (1 failure)); reported here: run 2 passed"),
+        "{test}"
+    );
+    assert!(!notes.contains("cannot be told") && !notes.contains("measured 2 times"), "{test}");
+    // Leaked in the run reported: listed as leaked, not as failed only earlier.
+    assert_eq!(run.json()["summary"]["failed_in_earlier_run"], json!([]));
+    assert_eq!(run.code(), Some(101), "{}", run.stderr);
+}
+
+fn test_names(run: &Run) -> Vec<String> {
+    outcomes(run).into_iter().map(|(name, _)| name).collect()
+}

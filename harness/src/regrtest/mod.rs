@@ -257,20 +257,27 @@ impl FirstRun {
     /// [1, 1, 1]`; None when there are none.
     #[must_use]
     pub fn failing_leaks(&self) -> Option<String> {
-        let items = [
-            ("references", &self.references),
-            ("memory blocks", &self.memory_blocks),
-            ("file descriptors", &self.file_descriptors),
-        ];
-        let failing: Vec<String> = items
-            .into_iter()
-            .filter_map(|(what, line)| line.as_ref().filter(|l| l.failing).map(|l| format!("{what} {:?}", l.deltas)))
-            .collect();
-        (!failing.is_empty()).then(|| failing.join(", "))
+        failing_leaks([&self.references, &self.memory_blocks, &self.file_descriptors])
     }
 }
 
+/// See [`FirstRun::failing_leaks`]: references, memory blocks, file descriptors.
+fn failing_leaks(lines: [&Option<LeakLine>; 3]) -> Option<String> {
+    let failing: Vec<String> = ["references", "memory blocks", "file descriptors"]
+        .into_iter()
+        .zip(lines)
+        .filter_map(|(what, line)| line.as_ref().filter(|l| l.failing).map(|l| format!("{what} {:?}", l.deltas)))
+        .collect();
+    (!failing.is_empty()).then(|| failing.join(", "))
+}
+
 impl TestResult {
+    /// As [`FirstRun::failing_leaks`], for this attempt's leak lines.
+    #[must_use]
+    pub fn failing_leaks(&self) -> Option<String> {
+        failing_leaks([&self.references, &self.memory_blocks, &self.file_descriptors])
+    }
+
     /// The test as its first run left it, when regrtest re-ran it: that run's leak lines,
     /// outcome and result string, for a report whose measurement is that run's. None without a
     /// re-run.

@@ -300,6 +300,8 @@ impl Parser {
     /// [`Parser::earlier`]; the parser starts afresh for the next.
     fn start_next_run(&mut self) {
         let mut over = std::mem::take(self);
+        // Of any run.
+        self.saw_huntrleaks = over.saw_huntrleaks;
         let earlier = over.earlier.take();
         let over = over.finish_run(true);
         self.earlier = Some(Box::new(match earlier {
@@ -384,7 +386,8 @@ impl Parser {
         Some(self.tests.get(self.subject?)?.result.name.as_str())
     }
 
-    /// Whether any `beginning N repetitions` line was seen (i.e. `-R` was in effect).
+    /// Whether any `beginning N repetitions` line was seen (i.e. `-R` was in effect), in any
+    /// regrtest run of the command.
     #[must_use]
     pub fn saw_huntrleaks(&self) -> bool {
         self.saw_huntrleaks

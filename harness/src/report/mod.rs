@@ -329,6 +329,11 @@ pub struct Summary {
     /// lines or leakcheck's measurement: regrtest's verdict is the re-run's, and their notes keep
     /// the first run's leak.
     pub leaked_before_rerun: Vec<String>,
+    /// Tests neither failed nor `leaked` in the run reported whose earlier regrtest run, in a
+    /// command that ran regrtest more than once one run after another (a script, a CI's retry),
+    /// failed (regrtest's outcome, a failing leak line) or leaked by leakcheck's measurement:
+    /// the last run is reported, and their notes keep the earlier runs.
+    pub failed_in_earlier_run: Vec<String>,
     /// Tests that hung (leakcheck ended them).
     pub hung: Vec<String>,
     /// Distinct sanitizer findings (`sanitizer_findings`), and the reports they stand for.
@@ -406,6 +411,10 @@ impl RunReport {
         if !s.leaked_before_rerun.is_empty() {
             // Not leaked: regrtest's re-run did not; the test's note says what the run before did.
             let _ = write!(head, ", {} leaked only before regrtest's re-run", s.leaked_before_rerun.len());
+        }
+        if !s.failed_in_earlier_run.is_empty() {
+            // The last regrtest run of the command is reported; the test's note says the others.
+            let _ = write!(head, ", {} failed only in an earlier regrtest run", s.failed_in_earlier_run.len());
         }
         if self.shim.enabled && !self.shim.attribution {
             // Said where the verdicts are read: no sites, and no verdict from a site alone.
