@@ -413,7 +413,7 @@ impl Parser {
     /// Resolve outcomes and return everything, tests in order of first appearance.
     /// `run_completed`: the regrtest process exited normally (not killed by a signal / crashed).
     /// A command that ran regrtest more than once gets each test as the last run it ran in left
-    /// it, with the runs before in [`TestResult::earlier_runs`] (see [`merge_runs`]).
+    /// it, with the runs before in [`TestResult::earlier_runs`] (see `merge_runs`).
     #[must_use]
     pub fn finish(mut self, run_completed: bool) -> ParsedRun {
         let earlier = self.earlier.take();
