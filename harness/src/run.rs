@@ -593,16 +593,18 @@ fn set_up_failure(config: &Config, run_dir: &RunDir, err: anyhow::Error) -> RunO
 /// The test a report of `finding`'s process belongs to, from what the shim recorded of the
 /// process (`-R` runs only), for a report read from a `log_path` file or one that no test's
 /// output held (regrtest's `-q`): the process's only test (a `-j` worker runs one); else, when
-/// the report's first line `arrived` (`CLOCK_MONOTONIC` ns) while exactly one of its tests ran
-/// (from its `begin` record to its `end`, or to the next `begin`, or on, when the process died
-/// in it), that test; else, with no arrival time, the test it died in (no `end` record) when
-/// the report is not LeakSanitizer's, which runs at exit, after every test. `None` otherwise:
-/// a report that arrived between two tests (or before the first, as a test module's import)
-/// is told no test, nor one that arrived after its process's last test ended.
+/// the report's first line `arrived` (`CLOCK_MONOTONIC` ns) after one test's `begin` record
+/// and before the next test's, that test (after the last test's, the last test); else, with no
+/// arrival time, the test it died in (no `end` record). A LeakSanitizer report, which comes at
+/// exit, after every test, gets a test only when it arrived while one ran (from its `begin` to
+/// its `end`). `None` otherwise: a report that arrived before the first test (a test module's
+/// import) is told no test.
 ///
-/// The arrival is when leakcheck read the line, after the process wrote it: a report that sat
-/// in the pipe past its test's end is told no test rather than the next one, unless it sat
-/// there past the next test's beginning too (regrtest's clean-up and the next import between).
+/// The arrival is when leakcheck read the line, some time after the process wrote it: the
+/// reports of a test's last repetition, written just before the `-R` driver returned (its
+/// `end` record), are often read after it. So a report read between one test's end and the
+/// next test's beginning goes to the test that ended: one written in that gap (regrtest's
+/// clean-up, the next test module's import) is taken for the previous test's.
 fn test_of_process(shim: &ShimData, finding: &Finding, arrived: Option<u64>) -> Option<String> {
     let pid = i32::try_from(finding.pid?).ok()?;
     let series: Vec<_> = shim.series.iter().filter(|s| s.pid == pid).collect();
@@ -611,9 +613,11 @@ fn test_of_process(shim: &ShimData, finding: &Finding, arrived: Option<u64>) -> 
         return Some(first.test.clone());
     }
     if let Some(arrived) = arrived.filter(|_| series.iter().all(|s| s.started_ns.is_some())) {
+        let at_exit = finding.sanitizer == sanitizer::Sanitizer::Lsan;
         let ran = |(i, s): &(usize, &&Series)| {
-            let end = s.ended_ns.or_else(|| series.get(i + 1).and_then(|next| next.started_ns));
-            s.started_ns.is_some_and(|start| start <= arrived) && end.is_none_or(|end| arrived <= end)
+            let next = series.get(i + 1).and_then(|next| next.started_ns);
+            let end = if at_exit { s.ended_ns.or(next) } else { next };
+            s.started_ns.is_some_and(|start| start <= arrived) && end.is_none_or(|end| arrived < end)
         };
         let during: Vec<_> = series.iter().enumerate().filter(ran).collect();
         return match during[..] {
@@ -1841,11 +1845,17 @@ mod tests {
         shim.add_file(events.as_bytes());
         assert_eq!((shim.bad_lines, shim.series.len()), (0, 2));
         let asan = Finding { pid: Some(10), ..Finding::asan("heap-buffer-overflow", Vec::new(), Vec::new()) };
-        // test_b has no `end`: the process died in it, which goes on.
-        for (arrived, test) in [(1500, Some("test_a")), (2500, None), (3500, Some("test_b")), (900, None)] {
+        // test_b has no `end`: the process died in it, which goes on. A report read after
+        // test_a's end, before test_b began, was written in test_a's last repetition and read late.
+        for (arrived, test) in [(1500, Some("test_a")), (2500, Some("test_a")), (3500, Some("test_b")), (900, None)] {
             assert_eq!(test_of_process(&shim, &asan, Some(arrived)).as_deref(), test, "{arrived}");
         }
         assert_eq!(test_of_process(&shim, &asan, None).as_deref(), Some("test_b"), "the test it died in");
+        // LeakSanitizer reports at exit: only while a test ran is it that test's.
+        let lsan = Finding { sanitizer: sanitizer::Sanitizer::Lsan, ..asan.clone() };
+        for (arrived, test) in [(1500, Some("test_a")), (2500, None), (900, None)] {
+            assert_eq!(test_of_process(&shim, &lsan, Some(arrived)).as_deref(), test, "LSan {arrived}");
+        }
 
         // Each report its own test; the one past the arrivals kept by the process alone.
         let mut finding = Finding { count: 5, arrivals: vec![1500, 3500, 3600, 2500], ..asan.clone() };
@@ -1853,7 +1863,7 @@ mod tests {
         tell_tests(&mut finding, &shim);
         assert_eq!(finding.test.as_deref(), Some("test_a"));
         assert_eq!(finding.other_tests, ["test_b"]);
-        let counts = [(Some("test_a".to_owned()), 1), (Some("test_b".to_owned()), 3), (None, 1)];
+        let counts = [(Some("test_a".to_owned()), 2), (Some("test_b".to_owned()), 3)];
         assert_eq!(finding.test_counts, counts);
         assert!(!finding.awaits_test());
     }

@@ -213,8 +213,9 @@ fn reports_of_quiet_runs_get_the_tests_the_shim_saw_their_processes_run() {
 
 /// With `symbolize=0`, leakcheck symbolizes the frames itself: a test that copies the extension
 /// into a temporary directory, runs it in a subprocess and removes the directory gets its frames
-/// symbolized all the same (read when the report completed, kept mapped). When the module was
-/// gone before the report even arrived (held back, then printed), a warning says so plainly.
+/// symbolized all the same (read when the report completed, kept in memory), unless the removal
+/// won the race with leakcheck's reading. When the module was gone before the report even
+/// arrived (held back, then printed), a warning says so plainly.
 #[test]
 fn a_module_the_test_removed_after_its_report_is_still_symbolized() {
     let dir = sanitizer_testdir();
@@ -225,10 +226,17 @@ fn a_module_the_test_removed_after_its_report_is_still_symbolized() {
     let overflow = find(run.json(), "heap-buffer-overflow");
     assert_eq!(overflow["test"], "test_asanext_tmpcopy");
     assert!(overflow["frames"][0]["module"].as_str().is_some_and(|m| m.starts_with("/tmp/")), "{overflow:#}");
-    assert!(has_frame(&overflow["frames"], Some("overflow"), mark("fault_overflow")), "{overflow:#}");
-    assert!(overflow["summary"].as_str().is_some_and(|s| s.ends_with(" in overflow")), "{overflow:#}");
+    // The test removes the directory as soon as its subprocess exits: leakcheck reads the
+    // report first almost always, but a loaded machine can let the removal win. Either way the
+    // report is truthful: the fixture's frame, or no frame and a warning saying why.
     let warnings = run.json()["warnings"].to_string();
-    assert!(!warnings.contains("cannot read") && !warnings.contains("already gone"), "{warnings}");
+    if has_frame(&overflow["frames"], Some("overflow"), mark("fault_overflow")) {
+        assert!(overflow["summary"].as_str().is_some_and(|s| s.ends_with(" in overflow")), "{overflow:#}");
+        assert!(!warnings.contains("cannot read") && !warnings.contains("already gone"), "{warnings}");
+    } else {
+        assert_eq!(overflow["frames"][0]["function"], Value::Null, "{overflow:#}");
+        assert!(warnings.contains("was already gone when leakcheck read the sanitizer report naming it"), "{warnings}");
+    }
 
     // The report held back until the directory is removed.
     let extension = Path::new(fixtures::ASANEXT.expect("the _asanext fixture"));
