@@ -321,6 +321,31 @@ enum To {
     Command,
 }
 
+/// leakcheck writing `json` and `junit` (a grace of 5 s) over `argv`, whose sleeper fixture
+/// sleeps 600 s, its stderr piped and its stdout as given: to be signalled mid-run.
+fn reporting_sleeper_run(
+    json: &std::path::Path,
+    junit: &std::path::Path,
+    argv: &[String],
+    stdout: Stdio,
+) -> KillOnDrop {
+    KillOnDrop(
+        Command::new(LEAKCHECK)
+            .args(["--grace", "5", "--json"])
+            .arg(json)
+            .arg("--junit-xml")
+            .arg(junit)
+            .arg("--")
+            .args(argv)
+            .env("LEAKCHECK_FIXTURE_SLEEP", "600")
+            .stdout(stdout)
+            .stderr(Stdio::piped())
+            .stdin(Stdio::null())
+            .spawn()
+            .unwrap(),
+    )
+}
+
 /// Run `test_leak_raw` then `test_quiet_sleeper` (600 s) under leakcheck, sequentially (then
 /// `test_balanced`, which never starts) or with `-j 2` (`jobs`), send `signal` to `to` once the
 /// sleeper sleeps in its repetitions, and check that the log has everything the terminal got.
@@ -335,21 +360,7 @@ fn stop_in_the_middle_of_a_test(signal: i32, jobs: bool, to: To) -> Stopped {
     } else {
         argv.push("test_balanced".to_owned());
     }
-    let mut child = KillOnDrop(
-        Command::new(LEAKCHECK)
-            .args(["--grace", "5", "--json"])
-            .arg(&json)
-            .arg("--junit-xml")
-            .arg(&junit)
-            .arg("--")
-            .args(&argv)
-            .env("LEAKCHECK_FIXTURE_SLEEP", "600")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .stdin(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
+    let mut child = reporting_sleeper_run(&json, &junit, &argv, Stdio::piped());
     // Sequentially, the second `beginning 6 repetitions` on stderr: the sleeper is inside its
     // repetitions. With `-j 2` both tests start at once in two workers, and a worker's output
     // comes with its result: test_leak_raw's result line means the sleeper sleeps.
@@ -540,21 +551,7 @@ fn sigterm_before_any_worker_test_finished_lists_the_tests_never_started() {
     let out = tempfile::tempdir().unwrap();
     let (json, junit) = (out.path().join("r.json"), out.path().join("j.xml"));
     let argv = regrtest_argv(dir.path(), &[], &["-j", "1", "test_quiet_sleeper", "test_balanced"]);
-    let mut child = KillOnDrop(
-        Command::new(LEAKCHECK)
-            .args(["--grace", "5", "--json"])
-            .arg(&json)
-            .arg("--junit-xml")
-            .arg(&junit)
-            .arg("--")
-            .args(&argv)
-            .env("LEAKCHECK_FIXTURE_SLEEP", "600")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .stdin(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
+    let mut child = reporting_sleeper_run(&json, &junit, &argv, Stdio::null());
     let start = std::time::Instant::now();
     while !descendant_running(child.0.id(), &["--worker-", "test_quiet_sleeper"]) {
         assert!(start.elapsed() < Duration::from_secs(120), "no worker ran test_quiet_sleeper");
