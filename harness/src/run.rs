@@ -941,7 +941,7 @@ fn assemble(
             }
             if let Some(by_run) = by_run {
                 let earlier_failed = earlier_runs_notes(&mut report, &runs, by_run.as_deref(), regrtest_runs, &join);
-                if earlier_failed && !report.leaked && !t.outcome.is_some_and(is_failure) {
+                if earlier_failed && !report.leaked && !t.outcome.is_some_and(Outcome::is_failure) {
                     failed_in_earlier_run.push(t.name.clone());
                 }
             }
@@ -1203,20 +1203,6 @@ fn choose_series<'a>(all: &[&'a Series], rerun: bool) -> (Option<&'a Series>, Op
     (Some(all[index]), Some(note))
 }
 
-/// Whether regrtest counts the outcome as a failure (`env changed` only on request, which the
-/// run's summary says: not counted here).
-fn is_failure(outcome: Outcome) -> bool {
-    matches!(
-        outcome,
-        Outcome::Failed
-            | Outcome::UncaughtException
-            | Outcome::ReferenceLeak
-            | Outcome::Crashed
-            | Outcome::TimedOut
-            | Outcome::WorkerFailed
-    )
-}
-
 /// The series of a test that ran in several regrtest `runs` of the command (oldest first), one
 /// list per run: the shim's series grouped by the regrtest whose process measured them (a `-j`
 /// worker counts as its parent's), the groups in the order they began. Every run has a group
@@ -1288,7 +1274,7 @@ fn earlier_runs_notes(
     ));
     let mut failed = false;
     for (index, run) in earlier.iter().enumerate() {
-        failed |= run.outcome.is_some_and(is_failure);
+        failed |= run.outcome.is_some_and(Outcome::is_failure);
         if let Some(leaks) = run.failing_leaks() {
             report.notes.push(format!("run {} of the command's regrtest runs leaked: {leaks}", number(run)));
             failed = true;

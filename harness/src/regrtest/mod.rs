@@ -159,6 +159,23 @@ pub enum Outcome {
     Unknown,
 }
 
+impl Outcome {
+    /// Whether regrtest counts the outcome as a failure (`env changed` only on request, which
+    /// the run's summary says: not counted here).
+    #[must_use]
+    pub fn is_failure(self) -> bool {
+        matches!(
+            self,
+            Outcome::Failed
+                | Outcome::UncaughtException
+                | Outcome::ReferenceLeak
+                | Outcome::Crashed
+                | Outcome::TimedOut
+                | Outcome::WorkerFailed
+        )
+    }
+}
+
 /// One `X leaked [d1, d2, ...] <what>, sum=S` line.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LeakLine {
