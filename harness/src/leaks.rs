@@ -304,7 +304,8 @@ pub fn site_verdicts(series: &Series, keys: &dyn StackKeys) -> SiteVerdicts {
     // Only where the domain's own verdict is a leak: sites so merged explain a verdict that
     // stands anyway, and never make one (blocks from before the test, freed where a cache
     // evicts, would otherwise let any cache refilled from other lines each time pass for one).
-    let leaking = analyze(series).domains.leaked();
+    let domains = analyze(series).domains;
+    let leaking = domains.leaked();
     let by_c_frames: BTreeSet<u8> = still_unexplained
         .iter()
         .copied()
@@ -322,9 +323,8 @@ pub fn site_verdicts(series: &Series, keys: &dyn StackKeys) -> SiteVerdicts {
     // Free lists first: what they take is no longer part of a line's pool.
     let mut refill = vec![None; found.len()];
     flushed_refills(series, &found, &info, &mut refill);
-    let deltas = analyze(series).domains;
     let domain_deltas: BTreeMap<u8, Vec<i64>> =
-        DOMAIN_IDS.iter().zip(deltas.iter()).map(|(&id, (_, d))| (id, d.blocks.clone())).collect();
+        DOMAIN_IDS.iter().zip(domains.iter()).map(|(&id, (_, d))| (id, d.blocks.clone())).collect();
     refilling(series, &found, &info, &domain_deltas, &mut refill);
     // Last: it lets go only what the domain's own growth cannot account for.
     warmup_refills(series, &found, &info, &domain_growth, &mut refill);
