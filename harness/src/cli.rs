@@ -130,7 +130,7 @@ pub struct Args {
     /// Count only: do not record where leaked blocks were allocated. Counting costs two plain
     /// stores per allocation and per free (1.03-1.07x the plain run time, measured); attribution adds,
     /// during a test's counted -R repetitions, a native stack capture and a Python frame read
-    /// per allocation and a table update per free (1.3-1.45x the plain run time on test_list
+    /// per allocation and a table update per free (1.35-1.5x the plain run time on test_list
     /// test_dict -R 3:3). Without sites a domain's verdict is regrtest's rule on its counts
     /// alone, also where the growth moved from site to site (`spread` needs the sites).
     #[arg(long)]
@@ -142,8 +142,9 @@ pub struct Args {
     /// silence alone. A `-j` worker's output is its own: the file regrtest gives it for its
     /// stdout and stderr growing, so a worker printing as it works is not hung, whatever the
     /// run prints. Deadlocks that can be proved (lock cycles, a mutex whose owner is gone) are
-    /// reported within seconds, whatever this says. A test in one `time.sleep` that ends before
-    /// buildbot's 1200 s no-output kill is left to sleep. Default below that kill.
+    /// reported within seconds, whatever this says. A test in one `time.sleep`, or whose threads
+    /// all wait with a timeout (`Event().wait(30)`, `select` with a timeout), that ends before
+    /// buildbot's 1200 s no-output kill is left to wait. Default below that kill.
     #[arg(long, value_name = "SECONDS", default_value_t = 900)]
     pub hang_timeout: u64,
 

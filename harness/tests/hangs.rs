@@ -402,6 +402,24 @@ fn a_quiet_sleeper_is_not_a_hang() {
     assert_eq!(run.code(), Some(0));
 }
 
+/// A test waiting for time to pass in a timed wait rather than a sleep: `threading.Event().wait(8)`
+/// (a futex wait to a deadline) beside faulthandler's watchdog thread (regrtest's `--timeout`,
+/// in its own timed wait), and `select.select` on a pipe with a timeout in a `-j` worker. Every
+/// thread waits for a time that comes before buildbot's no-output kill: not a hang.
+#[test]
+fn a_timed_wait_is_waiting_for_time_not_a_hang() {
+    for (how, flags) in [("event", &["--timeout", "300"][..]), ("select", &["-j", "2"][..])] {
+        let dir = testdir();
+        let run = leakcheck_in(
+            None,
+            &["--hang-timeout", "3"],
+            &as_strs(&regrtest(dir.path(), flags, &["test_quiet_sleeper"])),
+            &[("LEAKCHECK_FIXTURE_SLEEP", "8"), ("LEAKCHECK_FIXTURE_SLEEP_HOW", how)],
+        );
+        assert_no_hang(&run, "test_quiet_sleeper", &format!("{how}, {flags:?}"));
+    }
+}
+
 /// A Python thread in one `time.sleep` while the test's thread joins it, with a hang timeout
 /// shorter than the early inspection's wait: the sleep is seen before the inspection stops it,
 /// and is the same sleep after (the stop restarted it, and counted context switches).
@@ -461,7 +479,9 @@ fn a_silent_loop_of_short_sleeps_becomes_no_progress_after_the_timeout() {
     let run = leakcheck_in(
         None,
         &["--hang-timeout", "4", "--grace", "2"],
-        &as_strs(&regrtest(dir.path(), &[], &["test_busy_loop"])),
+        // regrtest's --timeout: faulthandler's watchdog thread waits beside the loop, in one
+        // timed wait that ends long before buildbot's kill. It does not make the loop a wait.
+        &as_strs(&regrtest(dir.path(), &["--timeout", "300"], &["test_busy_loop"])),
         &[("LEAKCHECK_FIXTURE_SPIN", "300"), ("LEAKCHECK_FIXTURE_NAP", "0.2")],
     );
     let hang = only_hang(&run);

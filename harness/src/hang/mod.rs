@@ -28,7 +28,11 @@
 //!   (`-R`'s marks, one per repetition: [`HangWatch::unfinished_output`]). The summary says
 //!   which. Not while a thread
 //!   of it is in one quiet sleep (`time.sleep(20)`) that ends before buildbot's no-output limit: that
-//!   test is waiting for the time to pass, not stuck. A loop of short sleeps is no such sleep
+//!   test is waiting for the time to pass, not stuck; nor while every thread of one of its
+//!   processes is in one sleep or wait with a timeout ([`procfs::Syscall::timeout`]:
+//!   `Event().wait(30)`, `select` with a timeout), the first ending before that limit (a
+//!   timed wait beside a blocked or running thread is no reason: faulthandler's watchdog,
+//!   regrtest's `--timeout`, waits beside every test). A loop of short sleeps is no such sleep
 //!   (the thread wakes between them, or, one `sleep` process after another, the sleep seen
 //!   ended and another began in the same process or a new child of it) and is reported like a
 //!   busy loop. A sleep an inspection stopped is still that sleep: the stop breaks a relative
@@ -158,7 +162,8 @@ struct WorkerOutput {
     quiet_since: Instant,
 }
 
-/// A thread seen asleep (`nanosleep`/`clock_nanosleep`) during a silence.
+/// A thread seen asleep (`nanosleep`/`clock_nanosleep`), or in a wait with a timeout
+/// ([`procfs::Syscall::timeout`]), during a silence.
 #[derive(Debug)]
 struct Sleep {
     syscall: procfs::Syscall,
@@ -655,9 +660,11 @@ impl HangWatch {
         self.found(diagnosis, reports, notes, current_test, &tree, command)
     }
 
-    /// Whether a thread of `pids` is in one sleep that ends before buildbot's no-output limit
-    /// (see the module documentation). Remembers the sleeps it sees in [`Self::sleeps`].
-    /// `silence` is theirs, and began at `since`.
+    /// Whether `pids` wait for the time to pass (see the module documentation): a thread of
+    /// them is in one sleep that ends before buildbot's no-output limit, or every thread of one
+    /// of them is in one sleep or timed wait, the first to end ending before that limit.
+    /// Remembers the sleeps and timed waits it sees in [`Self::sleeps`]. `silence` is theirs,
+    /// and began at `since`.
     fn sleeping(
         &mut self,
         pids: &[i32],
@@ -667,14 +674,17 @@ impl HangWatch {
         now: Instant,
     ) -> bool {
         let horizon = since + BUILDBOT_NO_OUTPUT_LIMIT.saturating_sub(REPORT_MARGIN);
-        // The threads asleep now, as `/proc` shows them: in a sleep, or in one that an inspection
-        // stopped (see [`InspectedSleep`]), with its end and its switches since the stop.
+        // The threads asleep now, as `/proc` shows them: in a sleep or a timed wait, or in one
+        // that an inspection stopped (see [`InspectedSleep`]), with its end and its switches
+        // since the stop.
         struct Asleep {
             pid: i32,
             parent: i32,
             tid: i32,
             syscall: procfs::Syscall,
             inspected: Option<(Instant, Option<u64>)>,
+            /// A sleep, not a timed wait (as seen before the stop, for one an inspection stopped).
+            is_sleep: bool,
         }
         let mut asleep = Vec::new();
         for sample in pids.iter().filter_map(|pid| tree.get(pid)) {
@@ -682,25 +692,33 @@ impl HangWatch {
                 let Some(syscall) = thread.syscall else { continue };
                 let inspected =
                     self.inspected_sleeps.get(&thread.tid).filter(|s| s.pid == sample.pid && s.goes_on_in(syscall));
-                if syscall.sleep_request().is_some() || inspected.is_some() {
+                if syscall.timeout().is_some() || inspected.is_some() {
+                    let is_sleep = inspected.map_or(syscall, |s| s.syscall).sleep_request().is_some();
                     let inspected = inspected.map(|s| (s.ends, s.switches));
-                    asleep.push(Asleep { pid: sample.pid, parent: sample.ppid, tid: thread.tid, syscall, inspected });
+                    let (pid, parent, tid) = (sample.pid, sample.ppid, thread.tid);
+                    asleep.push(Asleep { pid, parent, tid, syscall, inspected, is_sleep });
                 }
             }
         }
-        // Sleeps of these processes (or of their children that are gone) that ended since.
+        // Sleeps of these processes (or of their children that are gone) that ended since. Only
+        // sleeps: the timed waits that end in a process (a thread waiting for the GIL wakes every
+        // 5 ms) say nothing of the next sleep there.
         let asleep_now: BTreeSet<i32> = asleep.iter().map(|a| a.tid).collect();
         for ((_, tid), sleep) in self.sleeps.iter_mut().filter(|((scope, _), _)| *scope == silence) {
             if let Some(ended) = sleep
                 .as_ref()
                 .filter(|s| (pids.contains(&s.pid) || pids.contains(&s.parent)) && !asleep_now.contains(tid))
             {
-                self.sleeps_ended.extend([(silence, ended.pid), (silence, ended.parent)]);
+                if ended.syscall.sleep_request().is_some() {
+                    self.sleeps_ended.extend([(silence, ended.pid), (silence, ended.parent)]);
+                }
                 *sleep = None;
             }
         }
-        let mut any = false;
-        for Asleep { pid, parent, tid, syscall, inspected } in asleep {
+        // When the sleep or timed wait of each thread found in one ends (`None`: a loop of them).
+        let mut ends_of: BTreeMap<i32, Option<Instant>> = BTreeMap::new();
+        let mut any_sleep = false;
+        for Asleep { pid, parent, tid, syscall, inspected, is_sleep } in asleep {
             let seen = self.sleeps.get(&(silence, tid)).map(|s| s.as_ref().map(|s| (s.syscall, s.switches, s.ends)));
             let ends = match (seen, inspected) {
                 // A loop of sleeps, whatever an inspection did since.
@@ -723,8 +741,9 @@ impl HangWatch {
                             None
                         }
                         // The next sleep of a loop whose earlier sleep ended here.
-                        None if self.sleeps_ended.contains(&(silence, pid))
-                            || self.sleeps_ended.contains(&(silence, parent)) =>
+                        None if is_sleep
+                            && (self.sleeps_ended.contains(&(silence, pid))
+                                || self.sleeps_ended.contains(&(silence, parent))) =>
                         {
                             self.sleeps.insert((silence, tid), None);
                             None
@@ -740,9 +759,17 @@ impl HangWatch {
                     }
                 }
             };
-            any |= ends.is_some_and(|ends| now < ends && ends <= horizon);
+            any_sleep |= is_sleep && ends.is_some_and(|ends| now < ends && ends <= horizon);
+            ends_of.insert(tid, ends.filter(|&ends| now < ends));
         }
-        any
+        // A process all of whose threads wait for their time (`threading.Event().wait(30)` on
+        // the main thread, faulthandler's watchdog beside it) waits for the first of them.
+        let all_timed = pids.iter().filter_map(|pid| tree.get(pid)).any(|sample| {
+            let ends: Option<Vec<Instant>> =
+                sample.threads.iter().map(|thread| ends_of.get(&thread.tid).copied().flatten()).collect();
+            ends.and_then(|ends| ends.into_iter().min()).is_some_and(|first| first <= horizon)
+        });
+        any_sleep || all_timed
     }
 
     /// Before `sample` is stopped for an inspection: remember its threads' sleeps, which the stop
@@ -761,7 +788,7 @@ impl HangWatch {
             let sleep = match known {
                 // Stopped before, and in the same sleep since.
                 Some(known) => Some((known.syscall, known.ends)),
-                None => thread.syscall.filter(|call| call.sleep_request().is_some()).and_then(|syscall| {
+                None => thread.syscall.filter(|call| call.timeout().is_some()).and_then(|syscall| {
                     let ends = match self.sleeps.get(&(silence, tid)) {
                         // Seen during this silence: the same sleep unless it woke up since.
                         Some(Some(seen))
@@ -1119,20 +1146,26 @@ fn test_of(pid: i32, tree: &BTreeMap<i32, ProcessSample>, command: i32, current_
         .or_else(|| current_test.map(str::to_owned))
 }
 
-/// When the sleep `syscall` of `pid` ends at the latest: an absolute deadline is compared with
-/// the same clock now; a duration counts from `now`, when it was first seen (it began earlier).
+/// When the sleep or timed wait `syscall` of `pid` ends at the latest: an absolute deadline is
+/// compared with the same clock now; a duration counts from `now`, when it was first seen (it
+/// began earlier).
 fn sleep_end(pid: i32, syscall: procfs::Syscall, now: Instant) -> Option<Instant> {
-    let request = syscall.sleep_request()?;
     let memory = LiveMemory::new(pid);
-    let (seconds, nanos) = (memory.read_u64(request.timespec)?, memory.read_u64(request.timespec + 8)?);
-    let requested = Duration::new(seconds, u32::try_from(nanos).ok().filter(|&n| n < 1_000_000_000)?);
-    let remaining = match request.absolute_clock {
-        None => requested,
-        Some(clock) => {
+    // A `timespec` or a `timeval` in the waiting process: seconds, then the fraction in `unit`s.
+    let read = |address: u64, unit: u64| -> Option<Duration> {
+        let (seconds, fraction) = (memory.read_u64(address)?, memory.read_u64(address.checked_add(8)?)?);
+        let nanos = fraction.checked_mul(unit).filter(|&n| n < 1_000_000_000)?;
+        Some(Duration::new(seconds, u32::try_from(nanos).ok()?))
+    };
+    let remaining = match syscall.timeout()? {
+        procfs::Timeout::Timespec { address, absolute_clock: None } => read(address, 1)?,
+        procfs::Timeout::Timespec { address, absolute_clock: Some(clock) } => {
             let clock_now = nix::time::clock_gettime(nix::time::ClockId::from_raw(clock)).ok()?;
             let clock_now = Duration::new(clock_now.tv_sec().try_into().ok()?, clock_now.tv_nsec().try_into().ok()?);
-            requested.saturating_sub(clock_now)
+            read(address, 1)?.saturating_sub(clock_now)
         }
+        procfs::Timeout::Timeval { address } => read(address, 1000)?,
+        procfs::Timeout::Millis(millis) => Duration::from_millis(millis),
     };
     now.checked_add(remaining)
 }

@@ -11,6 +11,14 @@ use std::collections::BTreeMap;
 pub const SYS_FUTEX: i64 = 202;
 pub const SYS_NANOSLEEP: i64 = 35;
 pub const SYS_CLOCK_NANOSLEEP: i64 = 230;
+/// The calls that wait for file descriptors, bounded by a timeout when one is given.
+pub const SYS_POLL: i64 = 7;
+pub const SYS_SELECT: i64 = 23;
+pub const SYS_EPOLL_WAIT: i64 = 232;
+pub const SYS_PSELECT6: i64 = 270;
+pub const SYS_PPOLL: i64 = 271;
+pub const SYS_EPOLL_PWAIT: i64 = 281;
+pub const SYS_EPOLL_PWAIT2: i64 = 441;
 /// `restart_syscall`: how the kernel goes on with a call that a stop (ptrace, SIGSTOP) broke out
 /// of and that must not start over: a relative `nanosleep`/`clock_nanosleep`, a `poll` or a
 /// futex wait with a timeout (the users of the kernel's `restart_block`). Which call it goes on
@@ -43,6 +51,7 @@ const FUTEX_LOCK_PI: u64 = 6;
 const FUTEX_WAIT_BITSET: u64 = 9;
 const FUTEX_LOCK_PI2: u64 = 13;
 const FUTEX_PRIVATE_FLAG: u64 = 128;
+const FUTEX_CLOCK_REALTIME: u64 = 256;
 
 impl Syscall {
     /// A futex wait with no timeout: the thread sleeps until someone wakes it, if ever.
@@ -85,28 +94,67 @@ impl Syscall {
         self.number == SYS_RESTART_SYSCALL
     }
 
-    /// For a sleep (`nanosleep`, `clock_nanosleep`: `time.sleep`, `sleep(3)`): where its
-    /// `timespec` is, and the clock it counts on when it is an absolute deadline.
-    pub fn sleep_request(&self) -> Option<SleepRequest> {
+    /// For a sleep (`nanosleep`, `clock_nanosleep`: `time.sleep`, `sleep(3)`): how long it
+    /// lasts.
+    pub fn sleep_request(&self) -> Option<Timeout> {
         const TIMER_ABSTIME: u64 = 1;
         match self.number {
-            SYS_NANOSLEEP => Some(SleepRequest { timespec: self.args[0], absolute_clock: None }),
-            SYS_CLOCK_NANOSLEEP => Some(SleepRequest {
-                timespec: self.args[2],
+            SYS_NANOSLEEP => Some(Timeout::Timespec { address: self.args[0], absolute_clock: None }),
+            SYS_CLOCK_NANOSLEEP => Some(Timeout::Timespec {
+                address: self.args[2],
                 absolute_clock: (self.args[1] & TIMER_ABSTIME != 0).then_some(self.args[0] as i32),
             }),
             _ => None,
         }
     }
+
+    /// For a sleep, or a wait bounded by a timeout: how long it lasts at the most. A futex wait
+    /// with a timeout (`threading.Event().wait(30)`, `lock.acquire(timeout=30)`, a thread's
+    /// `join(30)`), or a wait for file descriptors with one (`select.select(..., 30)`, a
+    /// socket's timeout, `selectors`): `pselect6`, `ppoll`, `poll`, `select`, the `epoll` waits.
+    /// `None` for a wait without a timeout, and for a zero timeout (no wait).
+    pub fn timeout(&self) -> Option<Timeout> {
+        let timespec = |address: u64| (address != 0).then_some(Timeout::Timespec { address, absolute_clock: None });
+        // poll's and epoll's milliseconds, an int: negative for no timeout.
+        let millis = |arg: u64| u64::try_from(arg as i32).ok().filter(|&ms| ms > 0).map(Timeout::Millis);
+        match self.number {
+            SYS_NANOSLEEP | SYS_CLOCK_NANOSLEEP => self.sleep_request(),
+            // FUTEX_WAIT's timeout is a duration; FUTEX_WAIT_BITSET's a deadline, on the
+            // monotonic clock unless FUTEX_CLOCK_REALTIME says otherwise (glibc's timed waits).
+            SYS_FUTEX => match self.futex_op()? {
+                FUTEX_WAIT => timespec(self.args[3]),
+                FUTEX_WAIT_BITSET => (self.args[3] != 0).then(|| Timeout::Timespec {
+                    address: self.args[3],
+                    absolute_clock: Some(if self.args[1] & FUTEX_CLOCK_REALTIME != 0 {
+                        libc::CLOCK_REALTIME
+                    } else {
+                        libc::CLOCK_MONOTONIC
+                    }),
+                }),
+                _ => None,
+            },
+            SYS_PPOLL => timespec(self.args[2]),
+            SYS_PSELECT6 => timespec(self.args[4]),
+            SYS_EPOLL_PWAIT2 => timespec(self.args[3]),
+            SYS_SELECT => (self.args[4] != 0).then_some(Timeout::Timeval { address: self.args[4] }),
+            SYS_POLL => millis(self.args[2]),
+            SYS_EPOLL_WAIT | SYS_EPOLL_PWAIT => millis(self.args[3]),
+            _ => None,
+        }
+    }
 }
 
-/// A sleeping system call's request, see [`Syscall::sleep_request`].
+/// How long a sleep or a timed wait lasts, as its system call was given it: see
+/// [`Syscall::timeout`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SleepRequest {
-    /// Address of the `struct timespec` in the sleeping process.
-    pub timespec: u64,
-    /// `Some(clock id)` for an absolute deadline on that clock, `None` for a duration.
-    pub absolute_clock: Option<i32>,
+pub enum Timeout {
+    /// A `struct timespec` at this address in the waiting process: an absolute deadline on the
+    /// clock `Some(clock id)`, or a duration.
+    Timespec { address: u64, absolute_clock: Option<i32> },
+    /// A duration as `select`'s `struct timeval` at this address.
+    Timeval { address: u64 },
+    /// A duration in milliseconds, in the call's own argument.
+    Millis(u64),
 }
 
 /// A thread's `voluntary_ctxt_switches` (`/proc/PID/task/TID/status`): it grows each time the
@@ -376,11 +424,12 @@ mod tests {
         assert_eq!(parse_syscall("202 0xzz"), None);
         // Python 3.11's time.sleep: clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &deadline, NULL).
         let sleep = parse_syscall("230 0x1 0x1 0x7ffd1000 0x0 0x0 0x0 0x7ffd 0x7f\n").unwrap();
-        assert_eq!(sleep.sleep_request(), Some(SleepRequest { timespec: 0x7ffd_1000, absolute_clock: Some(1) }));
+        assert_eq!(sleep.sleep_request(), Some(Timeout::Timespec { address: 0x7ffd_1000, absolute_clock: Some(1) }));
+        assert_eq!(sleep.timeout(), sleep.sleep_request());
         // sleep(3): clock_nanosleep(CLOCK_REALTIME, 0, &duration, &remaining).
         let relative = parse_syscall("230 0x0 0x0 0x7ffd2000 0x7ffd2000 0x0 0x0 0x7ffd 0x7f\n").unwrap();
-        assert_eq!(relative.sleep_request(), Some(SleepRequest { timespec: 0x7ffd_2000, absolute_clock: None }));
-        assert_eq!(futex.sleep_request(), None);
+        assert_eq!(relative.sleep_request(), Some(Timeout::Timespec { address: 0x7ffd_2000, absolute_clock: None }));
+        assert_eq!((futex.sleep_request(), futex.timeout()), (None, None), "a futex wait without a timeout");
         // `sleep 30` before and after SIGSTOP + SIGCONT: the kernel goes on with it in
         // restart_syscall, the argument registers as they were.
         let before = parse_syscall("230 0x0 0x0 0x7ffdc79328f0 0x7ffdc7932930 0x0 0x0 0x7ffdc79328d8 0x7f88ecf97503\n");
@@ -399,6 +448,41 @@ mod tests {
         assert_eq!(lock_pi.futex_expected(), None);
         let timed_pi = parse_syscall("202 0x7f613698e2c0 0x6 0x0 0x7ffe10 0x0 0x0 0x7f61 0x7f61\n").unwrap();
         assert!(!timed_pi.is_untimed_futex_wait() && !timed_pi.futex_private());
+    }
+
+    #[test]
+    fn timed_waits_as_python_3_11_makes_them() {
+        // As /proc showed python3.11-dbg in each (x86-64, glibc 2.36).
+        let sample = |text: &str| parse_syscall(text).unwrap();
+        // threading.Event().wait(30): sem_clockwait, FUTEX_WAIT_BITSET_PRIVATE to a monotonic
+        // deadline; .wait() without a timeout is an untimed wait.
+        let event = sample("202 0x223db590 0x89 0x0 0x7ffc1c69ab20 0x0 0xffffffff 0x7ffc1c69aa80 0x7ff42d6c4e96");
+        let timespec = |address, absolute_clock| Some(Timeout::Timespec { address, absolute_clock });
+        assert_eq!(event.timeout(), timespec(0x7ffc_1c69_ab20, Some(libc::CLOCK_MONOTONIC)));
+        assert_eq!(event.sleep_request(), None, "a timed wait is no sleep");
+        let untimed = sample("202 0x92c0460 0x189 0x0 0x0 0x0 0xffffffff 0x7ffe82633190 0x7f90f745ae96");
+        assert!(untimed.is_untimed_futex_wait() && untimed.timeout().is_none());
+        // FUTEX_CLOCK_REALTIME (pthread_cond_timedwait on the default clock), FUTEX_WAIT's duration.
+        assert_eq!(sample("202 0x55aa 0x189 0x0 0x7ffe10 0x0 0xffffffff 0 0").timeout(), timespec(0x7ffe10, Some(0)));
+        assert_eq!(sample("202 0x55aa 0x80 0x2 0x7ffe10 0x0 0x0 0 0").timeout(), timespec(0x7ffe10, None));
+        // A PI lock's timeout is not a wait for time: it is the lock's.
+        assert_eq!(sample("202 0x7f613698e2c0 0x6 0x0 0x7ffe10 0x0 0x0 0 0").timeout(), None);
+        // select.select([r], [], [], 30): pselect6 with a duration.
+        let select = sample("270 0x4 0x7ffef17cf740 0x0 0x0 0x7ffef17cf6a0 0x0 0x7ffef17cf690 0x7f6f41272954");
+        assert_eq!(select.timeout(), timespec(0x7ffe_f17c_f6a0, None));
+        assert_eq!(sample("270 0x4 0x7ffef17cf740 0x0 0x0 0x0 0x0 0x7ffe 0x7f").timeout(), None, "no timeout");
+        // A socket with settimeout(30) in recv: poll, 30000 ms; selectors' epoll_wait, the same.
+        let poll = sample("7 0x7ffd8c295f18 0x1 0x7530 0x7f345d6498d0 0x0 0x0 0x7ffd8c295f08 0x7f345d737230");
+        assert_eq!(poll.timeout(), Some(Timeout::Millis(30_000)));
+        let epoll = sample("232 0x5 0x7f76ef12cb50 0x1 0x7530 0x0 0x0 0x7ffe9d68c2b8 0x7f76ef2fcef3");
+        assert_eq!(epoll.timeout(), Some(Timeout::Millis(30_000)));
+        assert_eq!(sample("7 0x7ffd 0x1 0xffffffff 0x0 0x0 0x0 0 0").timeout(), None, "poll's -1: no timeout");
+        assert_eq!(sample("7 0x7ffd 0x1 0x0 0x0 0x0 0x0 0 0").timeout(), None, "poll's 0: no wait");
+        assert_eq!(
+            sample("23 0x4 0x7ffe 0x0 0x0 0x7ffd20 0x0 0 0").timeout(),
+            Some(Timeout::Timeval { address: 0x7ffd20 })
+        );
+        assert_eq!(sample("0 0x3 0x7ffe 0x10 0x0 0x0 0x0 0 0").timeout(), None, "read(2) waits for data, not time");
     }
 
     #[test]
