@@ -340,6 +340,33 @@ join_c_sleeper(PyObject *self, PyObject *args)
     Py_RETURN_NONE;
 }
 
+/* A hang whose parent cannot be stopped: vfork a child that waits, before it would exec, for a
+ * byte that never comes (a pipe whose write end the parent keeps). The parent stays in vfork's
+ * uninterruptible wait (state D) until the child execs or exits; the child sleeps in read. */
+static PyObject *
+vfork_waiting_child(PyObject *self, PyObject *unused)
+{
+    int status = 0, fds[2];
+    char byte;
+    if (pipe(fds) != 0) {
+        return PyErr_SetFromErrno(PyExc_OSError);
+    }
+    pid_t child;
+    Py_BEGIN_ALLOW_THREADS
+    child = vfork();
+    if (child == 0) {
+        if (read(fds[0], &byte, 1) == 1) { /* never returns: vfork_waiting_child's read */
+            execl("/bin/true", "true", (char *)NULL);
+        }
+        _exit(1);
+    }
+    waitpid(child, &status, 0);
+    Py_END_ALLOW_THREADS
+    close(fds[0]);
+    close(fds[1]);
+    return PyLong_FromLong(status);
+}
+
 static PyMethodDef hangfix_methods[] = {
     {"mutex_cycle", mutex_cycle, METH_NOARGS, "Deadlock two threads on two mutexes."},
     {"fork_with_locked_mutex", fork_with_locked_mutex, METH_NOARGS, "Fork while a mutex is held."},
@@ -349,6 +376,7 @@ static PyMethodDef hangfix_methods[] = {
     {"gil_cycle", gil_cycle, METH_NOARGS, "Deadlock the GIL against a mutex."},
     {"pi_mutex_cycle", pi_mutex_cycle, METH_NOARGS, "Deadlock two threads on two priority-inheritance mutexes."},
     {"join_c_sleeper", join_c_sleeper, METH_VARARGS, "Wait for a C thread that sleeps (seconds, rounds, through_mutex)."},
+    {"vfork_waiting_child", vfork_waiting_child, METH_NOARGS, "vfork a child that waits for good before exec."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -728,6 +728,31 @@ fn a_stopped_process_is_said_to_be_stopped_and_ended_without_the_grace_period() 
     assert_tree_gone(dir.path());
 }
 
+/// The test's process sits in vfork's uninterruptible wait (state D) for a child that never
+/// execs: no ptrace interrupt stops it. The inspection gives up on that thread at once (it used
+/// to wait for its stop for good, with leakcheck's output, signals and reports stalled), says
+/// why it has no stack, and the hang is reported and ended like any other.
+#[test]
+fn a_process_that_cannot_be_stopped_is_reported_and_ended() {
+    let dir = testdir();
+    let run =
+        leakcheck(&["--hang-timeout", "3", "--grace", "2"], &as_strs(&regrtest(dir.path(), &[], &["test_hang_vfork"])));
+    let hang = only_hang(&run);
+    assert_eq!(hang["diagnosis"]["kind"], "no-progress", "{hang}");
+    assert_eq!(hang["test"], "test_hang_vfork");
+    let notes: Vec<&str> = hang["notes"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+    let parent = hang["pid"].as_i64().unwrap_or_default();
+    assert!(
+        notes.iter().any(|n| n.starts_with(&format!("process {parent}, thread {parent}: in an uninterruptible wait"))),
+        "{notes:?}"
+    );
+    // The vfork child, a process of its own, was stopped and unwound: it waits in the fixture's read.
+    assert!(has_frame(hang, "vfork_waiting_child", hangfix_line("if (read(fds[0], &byte, 1) == 1) {")), "{hang}");
+    assert_eq!(run.test("test_hang_vfork")["outcome"], "hung");
+    assert_eq!(run.code(), Some(102), "{}", run.stderr);
+    assert_tree_gone(dir.path());
+}
+
 #[test]
 fn a_process_stopped_by_a_signal_still_gives_its_python_stack() {
     // regrtest stopped itself: it is continued right after SIGUSR1, which it then handles first.

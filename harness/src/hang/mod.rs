@@ -290,6 +290,9 @@ pub struct HangWatch {
     /// ended: a new sleep there is the next of a loop (`subprocess.run(["sleep", "1"])` over
     /// and over: a new process, a new thread, each time), not one sleep.
     sleeps_ended: BTreeSet<(Silence, i32)>,
+    /// The last tick at which a silence's processes were seen waiting for time (see
+    /// [`Self::sleeping`]): their quiet time counts from then.
+    waited: BTreeMap<Silence, Instant>,
     /// Sleeps that an inspection stopped, by tid, followed at each tick (whatever the silence)
     /// while their threads stay in them.
     inspected_sleeps: BTreeMap<i32, InspectedSleep>,
@@ -328,6 +331,7 @@ impl HangWatch {
             workers: BTreeMap::new(),
             sleeps: BTreeMap::new(),
             sleeps_ended: BTreeSet::new(),
+            waited: BTreeMap::new(),
             inspected_sleeps: BTreeMap::new(),
             run_restarted: false,
             symbolizer: Symbolizer::new(),
@@ -373,6 +377,7 @@ impl HangWatch {
 
     /// The sleeps seen during `silence` are forgotten.
     fn forget_sleeps(&mut self, silence: Silence) {
+        self.waited.remove(&silence);
         self.sleeps.retain(|(s, _), _| *s != silence);
         self.sleeps_ended.retain(|(s, _)| *s != silence);
     }
@@ -510,6 +515,7 @@ impl HangWatch {
     /// Look at the tree below `root` (leakcheck itself); `command` is the command's pid and
     /// `current_test` the regrtest test the output says is running (sequential mode).
     pub fn tick(&mut self, root: i32, command: i32, current_test: Option<&str>, now: Instant) -> Vec<Action> {
+        remote::release_lingering();
         if std::mem::take(&mut self.run_restarted) {
             self.forget_sleeps(Silence::Run);
         }
@@ -592,7 +598,12 @@ impl HangWatch {
             .into_iter()
             .filter(|pid| !self.ended.contains(pid))
             .map(|pid| (pid, self.quiet_since(pid)))
-            .filter(|&(_, since)| now.duration_since(since) >= timeout)
+            .filter(|&(pid, since)| {
+                // The time it spent waiting for time is not silence: it has the whole timeout
+                // after its sleep, to print what comes next (e.g. on a loaded machine).
+                let waited = self.waited.get(&self.silence_of(pid, &tree)).copied();
+                now.duration_since(waited.map_or(since, |waited| waited.max(since))) >= timeout
+            })
             .collect();
         if candidates.is_empty() {
             return Vec::new();
@@ -605,7 +616,11 @@ impl HangWatch {
         // Checked again at the next tick while every candidate sleeps.
         let Some((target, since)) = candidates.into_iter().find(|&(pid, since)| {
             let silence = self.silence_of(pid, &tree);
-            !self.sleeping(&subtree(pid, &tree), silence, since, &tree, now)
+            let sleeping = self.sleeping(&subtree(pid, &tree), silence, since, &tree, now);
+            if sleeping {
+                self.waited.insert(silence, now);
+            }
+            !sleeping
         }) else {
             return Vec::new();
         };
@@ -930,8 +945,23 @@ fn inspect(
     let stopped = Stopped::attach(sample.pid);
     let mut stacks = stopped.as_ref().ok().map(|_| ProcessStacks::for_process(sample.pid));
     let memory = LiveMemory::new(sample.pid);
-    if let Err(err) = &stopped {
-        notes.push(format!("process {}: no native stacks: {err}", sample.pid));
+    match &stopped {
+        Err(err) => notes.push(format!("process {}: no native stacks: {err}", sample.pid)),
+        Ok(stopped) => {
+            for &tid in stopped.unstopped() {
+                let wchan = std::fs::read_to_string(format!("/proc/{}/task/{tid}/wchan", sample.pid))
+                    .ok()
+                    .filter(|w| !w.is_empty() && w != "0")
+                    .map(|w| format!(" (kernel function {})", w.trim()))
+                    .unwrap_or_default();
+                notes.push(format!(
+                    "process {}, thread {tid}: in an uninterruptible wait in the kernel{wchan}, which cannot be \
+                     stopped to read its stack: e.g. the parent of a vfork() child, until the child execs or exits, \
+                     or a stuck disk or network filesystem read",
+                    sample.pid
+                ));
+            }
+        }
     }
     let mut maps = None;
     for thread in &sample.threads {

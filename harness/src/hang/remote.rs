@@ -4,14 +4,21 @@
 //! `PTRACE_SEIZE` + `PTRACE_INTERRUPT` stop each thread without signals the program could see;
 //! a blocking system call is restarted transparently after detach. New threads created while we
 //! attach are picked up by listing `/proc/PID/task` again until the set is stable. `ESRCH` (a
-//! thread that exited meanwhile) is not an error. Every unsafe call sits in this file.
+//! thread that exited meanwhile) is not an error. A thread in an uninterruptible wait in the
+//! kernel (state `D`: the parent of a `vfork` child until the child execs or exits, a stuck
+//! disk or NFS read) cannot be stopped: it is left alone, and named as such; one that does not
+//! stop within [`STOP_WAIT`] of the interrupt is given up on, without blocking, and detached once
+//! it stops ([`release_lingering`]). Every unsafe call sits in this file.
 
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use nix::errno::Errno;
 use nix::sys::ptrace;
-use nix::sys::wait::{waitpid, WaitPidFlag};
+use nix::sys::signal::Signal;
+use nix::sys::wait::{waitid, Id, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
 use thiserror::Error;
 
@@ -111,42 +118,83 @@ impl fmt::Debug for Registers {
     }
 }
 
-/// Every thread of a process, stopped; detached again on drop, whatever happens.
+/// How long [`Stopped::attach`] waits for a thread to stop after its interrupt. A thread stops
+/// within microseconds unless it is in an uninterruptible wait that began after its state was
+/// read.
+pub const STOP_WAIT: Duration = Duration::from_millis(100);
+
+/// Threads seized and interrupted that had not stopped when [`Stopped::attach`] gave up on them.
+/// `PTRACE_DETACH` needs a stopped tracee: each is detached once it stops, by
+/// [`release_lingering`]. (The kernel detaches whatever is left when leakcheck exits.)
+static LINGERING: Mutex<Vec<i32>> = Mutex::new(Vec::new());
+
+/// Every thread of a process that could be stopped, stopped; detached again on drop, whatever
+/// happens.
 #[derive(Debug)]
 pub struct Stopped {
     pid: i32,
     threads: Vec<i32>,
+    /// Threads that could not be stopped: in an uninterruptible wait (state `D`).
+    unstopped: Vec<i32>,
+    /// Signals that stopped a thread on their way to it, delivered at detach.
+    signals: BTreeMap<i32, Signal>,
 }
 
 impl Stopped {
-    /// Seize and interrupt all threads of `pid`.
+    /// Seize and interrupt all threads of `pid`. Never blocks for long: a thread that cannot be
+    /// stopped is in [`Stopped::unstopped`].
     pub fn attach(pid: i32) -> Result<Self, AttachError> {
-        let mut stopped = Stopped { pid, threads: Vec::new() };
+        release_lingering();
+        let mut stopped = Stopped { pid, threads: Vec::new(), unstopped: Vec::new(), signals: BTreeMap::new() };
         // Threads may be created while we attach: list again until nothing is new.
         for _round in 0..16 {
             let tids = task_ids(pid);
             if tids.is_empty() {
                 return Err(AttachError::Gone);
             }
-            let new: Vec<i32> = tids.into_iter().filter(|t| !stopped.threads.contains(t)).collect();
+            let new: Vec<i32> =
+                tids.into_iter().filter(|t| !stopped.threads.contains(t) && !stopped.unstopped.contains(t)).collect();
             if new.is_empty() {
                 break;
             }
             for tid in new {
+                // Its interrupt would stop it only once it leaves that wait: do not ask.
+                if thread_state(pid, tid) == Some('D') {
+                    stopped.unstopped.push(tid);
+                    continue;
+                }
                 match ptrace::seize(Pid::from_raw(tid), ptrace::Options::empty()) {
                     Ok(()) => {}
                     Err(Errno::ESRCH) => continue,
                     Err(errno @ (Errno::EPERM | Errno::EACCES)) => return Err(not_permitted(pid, tid, errno)),
                     Err(errno) => return Err(AttachError::Other(errno)),
                 }
-                stopped.threads.push(tid);
-                if ptrace::interrupt(Pid::from_raw(tid)).is_ok() {
-                    // Wait for this thread's stop (and only its).
-                    let _ = waitpid(Pid::from_raw(tid), Some(WaitPidFlag::__WALL));
+                if ptrace::interrupt(Pid::from_raw(tid)).is_err() {
+                    // Gone meanwhile (a seized thread that exits needs no detach).
+                    continue;
+                }
+                match wait_for_stop(tid, Instant::now() + STOP_WAIT) {
+                    Stop::Stopped(signal) => {
+                        stopped.threads.push(tid);
+                        if let Some(signal) = signal {
+                            stopped.signals.insert(tid, signal);
+                        }
+                    }
+                    Stop::Gone => {}
+                    Stop::NotYet => {
+                        stopped.unstopped.push(tid);
+                        LINGERING.lock().unwrap_or_else(|e| e.into_inner()).push(tid);
+                    }
                 }
             }
         }
         Ok(stopped)
+    }
+
+    /// The threads that could not be stopped (no registers, no stack): in an uninterruptible
+    /// wait in the kernel.
+    pub fn unstopped(&self) -> &[i32] {
+        &self.unstopped
     }
 
     pub fn pid(&self) -> i32 {
@@ -199,9 +247,63 @@ impl Stopped {
 impl Drop for Stopped {
     fn drop(&mut self) {
         for &tid in &self.threads {
-            let _ = ptrace::detach(Pid::from_raw(tid), None);
+            let _ = ptrace::detach(Pid::from_raw(tid), self.signals.get(&tid).copied());
         }
     }
+}
+
+/// What became of a thread asked to stop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stop {
+    /// Stopped; in a signal's delivery stop, the signal, to be given back at detach (else it
+    /// would be lost).
+    Stopped(Option<Signal>),
+    /// It exited (or is no tracee of ours).
+    Gone,
+    /// Not stopped by the deadline.
+    NotYet,
+}
+
+/// Wait until the seized and interrupted thread `tid` stops, without blocking past `deadline`.
+/// Only stops are waited for (`WSTOPPED` without `WEXITED`): the exit status of a process whose
+/// parent leakcheck is (the command) stays the supervisor's to reap.
+fn wait_for_stop(tid: i32, deadline: Instant) -> Stop {
+    let flags = WaitPidFlag::WSTOPPED | WaitPidFlag::WNOHANG | WaitPidFlag::__WALL;
+    let mut pause = Duration::from_micros(20);
+    loop {
+        match waitid(Id::Pid(Pid::from_raw(tid)), flags) {
+            Ok(WaitStatus::StillAlive) => {}
+            Ok(WaitStatus::Stopped(_, signal)) => return Stop::Stopped(Some(signal)),
+            Ok(_) => return Stop::Stopped(None),
+            Err(Errno::EINTR) => continue,
+            Err(_) => return Stop::Gone,
+        }
+        if Instant::now() >= deadline {
+            return Stop::NotYet;
+        }
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_millis(5));
+    }
+}
+
+/// Detach the threads [`Stopped::attach`] gave up on that have stopped since, and forget those
+/// that are gone. Cheap when there are none; called at each attach and each hang watch tick.
+pub fn release_lingering() {
+    let mut lingering = LINGERING.lock().unwrap_or_else(|e| e.into_inner());
+    lingering.retain(|&tid| match wait_for_stop(tid, Instant::now()) {
+        Stop::Stopped(signal) => {
+            let _ = ptrace::detach(Pid::from_raw(tid), signal);
+            false
+        }
+        Stop::Gone => false,
+        Stop::NotYet => true,
+    });
+}
+
+/// The state letter of thread `tid` of `pid` (`/proc/PID/task/TID/stat`).
+fn thread_state(pid: i32, tid: i32) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/task/{tid}/stat")).ok()?;
+    stat.get(stat.rfind(')')? + 1..)?.split_ascii_whitespace().next()?.chars().next()
 }
 
 /// Why attaching to thread `tid` of `pid` was refused: it has a tracer already (its
