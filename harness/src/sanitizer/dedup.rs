@@ -10,8 +10,10 @@ use super::{Finding, ReportFrame, Sanitizer, MAX_ARRIVALS};
 pub const DEDUP_FRAMES: usize = 5;
 
 /// One frame of a signature: the function and source location (file name and line) when the
-/// sanitizer (or [`symbolize_findings`](super::symbolize_findings)) gave one, else the module
-/// and offset, else the function; never the raw address, which ASLR changes from run to run.
+/// sanitizer (or [`symbolize_findings`](super::symbolize_findings)) gave one, else the module's
+/// file name and offset, else the function; never the raw address, which ASLR changes from run
+/// to run, nor a directory: a test that builds its program into a fresh temporary directory
+/// each repetition runs the same code from another path each time.
 /// The frames of CPython's eval loop are the function alone (see [`is_eval_loop`]).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 enum FrameKey {
@@ -44,7 +46,12 @@ fn frame_key(frame: &ReportFrame) -> FrameKey {
             let name = file.rsplit('/').next().unwrap_or(file);
             FrameKey::Source { function: function.clone(), file: name.to_owned(), line: frame.line }
         }
-        (_, Some(module), Some(offset), _) => FrameKey::Module { module: module.clone(), offset },
+        (_, Some(module), Some(offset), _) => {
+            // The module's file name only, as for sources: the same binary built into another
+            // directory (`mkdtemp()` per repetition) is the same code.
+            let name = module.rsplit('/').next().unwrap_or(module);
+            FrameKey::Module { module: name.to_owned(), offset }
+        }
         (_, _, _, Some(function)) => FrameKey::Function(function.clone()),
         _ => FrameKey::Unknown,
     }
@@ -67,7 +74,7 @@ fn signature(finding: &Finding) -> Signature {
 }
 
 /// Merge findings with the same signature (sanitizer, kind, first [`DEDUP_FRAMES`] frames'
-/// function+file+line or module+offset; the eval loop's function alone), summing their
+/// function+file name+line or module file name+offset; the eval loop's function alone), summing their
 /// counts (and each test's, [`Finding::count_in`]). The first finding of each signature is
 /// kept, in input order, with the tests of the others in [`Finding::other_tests`]. Symbolize first ([`super::symbolize_findings`]): a frame
 /// symbolized in one finding and not in another does not compare equal. A finding that awaits
@@ -247,6 +254,48 @@ mod tests {
         assert_eq!((f.count_in("a"), f.count_in("b"), f.count_in("c"), f.count_in("d")), (1, 3, 1, 0));
         assert_eq!(f.counts_by_test().last(), Some(&(None, 1)));
         assert_eq!(one("a").count_in("a"), 1);
+    }
+
+    /// A test that builds a small ASAN program into a fresh `mkdtemp()` directory each
+    /// repetition and runs it (frames of a real run): `_start` has no source line, and its
+    /// module's directory differs every time; the same bug is one finding.
+    #[test]
+    fn a_module_compares_by_its_file_name_not_its_directory() {
+        let stack = |dir: &str| {
+            let start = ReportFrame {
+                index: 3,
+                address: Some(0x561f_cdca_10b0),
+                function: Some("_start".into()),
+                file: None,
+                line: None,
+                column: None,
+                module: Some(format!("{dir}/g")),
+                module_offset: Some(0x10b0),
+                build_id: None,
+                inlined: false,
+            };
+            vec![
+                frame(0, "main", &format!("{dir}/g.c"), 6, 0x561f_cdca_11cb),
+                frame(1, "__libc_start_call_main", "../sysdeps/nptl/libc_start_call_main.h", 58, 0x7f4a_1c22_9d8f),
+                frame(2, "__libc_start_main_impl", "../csu/libc-start.c", 360, 0x7f4a_1c22_9e3f),
+                start,
+            ]
+        };
+        let merged = deduplicate(vec![
+            finding("heap-buffer-overflow", stack("/tmp/s3grand1t9k9hs5"), "test_s3_grand"),
+            finding("heap-buffer-overflow", stack("/tmp/s3grandf3b6axq9"), "test_s3_grand"),
+        ]);
+        assert_eq!(merged.iter().map(|f| f.count).collect::<Vec<_>>(), [2]);
+        // Another module's file name, or another offset, is still another frame.
+        let mut other = stack("/tmp/s3grandy39lxynz");
+        other[3].module = Some("/tmp/s3grandy39lxynz/h".into());
+        let mut moved = stack("/tmp/s3grandy39lxynz");
+        moved[3].module_offset = Some(0x10c0);
+        assert_eq!(
+            deduplicate(vec![stack("/tmp/a"), other, moved].into_iter().map(|s| finding("SEGV", s, "t")).collect())
+                .len(),
+            3
+        );
     }
 
     #[test]
