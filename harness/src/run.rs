@@ -592,13 +592,15 @@ fn set_up_failure(config: &Config, run_dir: &RunDir, err: anyhow::Error) -> RunO
 
 /// The test a report of `finding`'s process belongs to, from what the shim recorded of the
 /// process (`-R` runs only), for a report read from a `log_path` file or one that no test's
-/// output held (regrtest's `-q`): the process's only test (a `-j` worker runs one); else, when
-/// the report's first line `arrived` (`CLOCK_MONOTONIC` ns) after one test's `begin` record
-/// and before the next test's, that test (after the last test's, the last test); else, with no
-/// arrival time, the test it died in (no `end` record). A LeakSanitizer report, which comes at
-/// exit, after every test, gets a test only when it arrived while one ran (from its `begin` to
-/// its `end`). `None` otherwise: a report that arrived before the first test (a test module's
-/// import) is told no test.
+/// output held (regrtest's `-q`): a `-j` worker's test (its process runs that one, from its
+/// start to its exit); else, when the report's first line `arrived` (`CLOCK_MONOTONIC` ns)
+/// after one test's `begin` record and before the next test's, that test (after the last
+/// test's, the last test); else, with no arrival time, the process's only test or the test it
+/// died in (no `end` record). A LeakSanitizer report, which comes at exit, after every test,
+/// gets a test outside a worker only when it arrived while one ran (from its `begin` to its
+/// `end`): regrtest's own process, also when it ran one test, imports and cleans up around it,
+/// and what leaked there is not the test's. `None` otherwise: a report that arrived before the
+/// first test (a test module's import) is told no test.
 ///
 /// The arrival is when leakcheck read the line, some time after the process wrote it: the
 /// reports of a test's last repetition, written just before the `-R` driver returned (its
@@ -609,7 +611,9 @@ fn test_of_process(shim: &ShimData, finding: &Finding, arrived: Option<u64>) -> 
     let pid = i32::try_from(finding.pid?).ok()?;
     let series: Vec<_> = shim.series.iter().filter(|s| s.pid == pid).collect();
     let first = series.first()?;
-    if series.iter().all(|s| s.test == first.test) {
+    let only_test = series.iter().all(|s| s.test == first.test);
+    let worker = shim.processes.get(&pid).is_some_and(|p| crate::hang::worker_test(&p.argv).is_some());
+    if only_test && worker {
         return Some(first.test.clone());
     }
     if let Some(arrived) = arrived.filter(|_| series.iter().all(|s| s.started_ns.is_some())) {
@@ -625,9 +629,15 @@ fn test_of_process(shim: &ShimData, finding: &Finding, arrived: Option<u64>) -> 
             _ => None,
         };
     }
+    if finding.sanitizer == sanitizer::Sanitizer::Lsan {
+        return None;
+    }
+    if only_test {
+        return Some(first.test.clone());
+    }
     let died_in: Vec<_> = series.iter().filter(|s| s.aborted.is_none()).collect();
     match died_in[..] {
-        [series] if finding.sanitizer != sanitizer::Sanitizer::Lsan => Some(series.test.clone()),
+        [series] => Some(series.test.clone()),
         _ => None,
     }
 }
@@ -1852,6 +1862,43 @@ mod tests {
         let counts = [(Some("test_a".to_owned()), 2), (Some("test_b".to_owned()), 3)];
         assert_eq!(finding.test_counts, counts);
         assert!(!finding.awaits_test());
+    }
+
+    /// The only test of a sequential regrtest is not the test of what its process does around
+    /// it: a LeakSanitizer report at exit (a leak of `sitecustomize` at start-up) read after the
+    /// test's `end` is no test's, as with two tests; a `-j` worker's process runs its one test,
+    /// and its reports, LSan's at exit included, are that test's.
+    #[test]
+    fn a_sequential_regrtests_only_test_does_not_own_its_exit() {
+        let record = |kind: &str, pid: u32, test: &str, time: u64| {
+            format!("{kind}\t{pid}\t{test}\t3\t3\t63{}\t{time}\n", "\t0".repeat(6))
+        };
+        let worker = r#"python3\x00-m\x00test.regrtest\x00--worker-args\x00[{}, \x22test_w\x22]"#;
+        let events = [
+            format!("process\t20\t10\t{worker}\n"),
+            record("begin", 10, "test_a", 1000),
+            record("end", 10, "test_a", 2000),
+            record("begin", 20, "test_w", 1000),
+            record("end", 20, "test_w", 2000),
+        ]
+        .concat();
+        let mut shim = ShimData::default();
+        shim.add_file(events.as_bytes());
+        assert_eq!((shim.bad_lines, shim.series.len()), (0, 2));
+        let asan = Finding { pid: Some(10), ..Finding::asan("heap-buffer-overflow", Vec::new(), Vec::new()) };
+        let lsan = Finding { sanitizer: sanitizer::Sanitizer::Lsan, ..asan.clone() };
+        let told = |finding: &Finding, arrived| test_of_process(&shim, finding, arrived);
+        assert_eq!(told(&lsan, Some(2500)), None, "LSan at the sequential process's exit");
+        assert_eq!(told(&lsan, Some(1500)), Some("test_a".into()), "LSan while the test ran");
+        assert_eq!(told(&lsan, None), None, "LSan at exit from a log_path file");
+        assert_eq!(told(&asan, Some(900)), None, "before the test began (its module's import)");
+        assert_eq!(told(&asan, Some(2500)), Some("test_a".into()), "read after its last repetition");
+        assert_eq!(told(&asan, None), Some("test_a".into()), "a log_path file's: the only test");
+        let (asan, lsan) = (Finding { pid: Some(20), ..asan }, Finding { pid: Some(20), ..lsan });
+        for arrived in [Some(900), Some(2500), None] {
+            assert_eq!(told(&lsan, arrived), Some("test_w".into()), "LSan at a worker's exit");
+            assert_eq!(told(&asan, arrived), Some("test_w".into()), "a worker's");
+        }
     }
 
     #[test]
