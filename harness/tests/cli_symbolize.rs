@@ -375,3 +375,30 @@ fn pseudo_modules_such_as_the_stack_get_no_note() {
     assert!(symbolized.contains(" in asan_dso_overflow "), "{symbolized}");
     assert!(!notes.contains("[stack]"), "{notes}");
 }
+
+/// With `color=always`, gcc's libasan writes `ESC[1mESC[0m` before the first frame after a
+/// coloured headline (a double-free's, a bad free's, LeakSanitizer's `Direct leak`): that
+/// frame is symbolized as the others are, from a file and from stdin, as the run's parser
+/// reads it.
+#[test]
+fn a_frame_line_after_colour_codes_is_symbolized() {
+    let program = leakcheck_fixtures::sanitizer::DOUBLE_FREE.expect("the double_free fixture");
+    let out = Command::new(program).env("ASAN_OPTIONS", "symbolize=0:color=always").output().expect("the fixture");
+    let log = String::from_utf8_lossy(&out.stderr).into_owned();
+    let coloured = log.lines().find(|l| l.starts_with('\x1b') && l.contains("#0 0x")).unwrap_or_else(|| {
+        panic!("no frame line after colour codes:\n{log}");
+    });
+    assert!(coloured.contains("+0x"), "bare: {coloured}");
+
+    let work = tempfile::tempdir().unwrap();
+    let path = work.path().join("asan.log");
+    std::fs::write(&path, &log).unwrap();
+    let from_file = run(common::LEAKCHECK, &["symbolize", path.to_str().unwrap()], "");
+    let from_stdin = run(common::LEAKCHECK, &["symbolize"], &log);
+    assert_eq!(from_file, from_stdin);
+    let frames: Vec<&str> = from_file.lines().filter(|l| l.contains("#0 0x")).collect();
+    assert_eq!(frames.len(), log.lines().filter(|l| l.contains("#0 0x")).count(), "{from_file}");
+    for frame in frames {
+        assert!(frame.contains(" in "), "not symbolized: {frame:?}\n{from_file}");
+    }
+}

@@ -67,7 +67,32 @@ pub(super) struct FrameLine {
     pub indent: usize,
 }
 
-/// Classify one line (no line ending; ANSI colours already removed).
+/// `line` without its ANSI control sequences (`ESC [` parameters, intermediates, a final byte):
+/// the colours of `color=always` (`ESC[1mESC[0m` before a frame line, after a coloured headline).
+/// Both the parser and `leakcheck symbolize`'s frame matcher read lines through it.
+pub(super) fn strip_colours(line: &[u8]) -> std::borrow::Cow<'_, [u8]> {
+    if !line.contains(&0x1b) {
+        return std::borrow::Cow::Borrowed(line);
+    }
+    let mut plain = Vec::with_capacity(line.len());
+    let mut bytes = line.iter().copied().peekable();
+    while let Some(byte) = bytes.next() {
+        if byte == 0x1b && bytes.peek() == Some(&b'[') {
+            bytes.next();
+            // Parameters and intermediates, then one final byte in 0x40..=0x7e.
+            for byte in bytes.by_ref() {
+                if (0x40..=0x7e).contains(&byte) {
+                    break;
+                }
+            }
+        } else {
+            plain.push(byte);
+        }
+    }
+    std::borrow::Cow::Owned(plain)
+}
+
+/// Classify one line (no line ending; ANSI colours already removed, [`strip_colours`]).
 pub(super) fn classify(line: &str) -> Line<'_> {
     let trimmed = line.trim_start();
     if trimmed.trim_end().is_empty() {

@@ -1105,25 +1105,10 @@ fn prepare(line: &[u8]) -> Cow<'_, str> {
     let line = &line[..line.len().min(MAX_LINE_BYTES)];
     let line = line.strip_suffix(b"\n").unwrap_or(line);
     let line = line.strip_suffix(b"\r").unwrap_or(line);
-    if !line.contains(&0x1b) {
-        return String::from_utf8_lossy(line);
+    match line::strip_colours(line) {
+        Cow::Borrowed(line) => String::from_utf8_lossy(line),
+        Cow::Owned(plain) => Cow::Owned(String::from_utf8_lossy(&plain).into_owned()),
     }
-    let mut plain = Vec::with_capacity(line.len());
-    let mut bytes = line.iter().copied().peekable();
-    while let Some(byte) = bytes.next() {
-        if byte == 0x1b && bytes.peek() == Some(&b'[') {
-            bytes.next();
-            // Parameters and intermediates, then one final byte in 0x40..=0x7e.
-            for byte in bytes.by_ref() {
-                if (0x40..=0x7e).contains(&byte) {
-                    break;
-                }
-            }
-        } else {
-            plain.push(byte);
-        }
-    }
-    Cow::Owned(String::from_utf8_lossy(&plain).into_owned())
 }
 
 #[cfg(test)]

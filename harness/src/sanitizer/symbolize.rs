@@ -236,8 +236,8 @@ pub fn symbolize_log(
             ReadLine::Line => {}
         }
         let content = strip_ending(&buffer);
-        let content = content.get(timestamp_prefix(content)..).unwrap_or_default();
-        let text = std::str::from_utf8(content).map(str::trim_start).unwrap_or_default();
+        let content = line::strip_colours(content.get(timestamp_prefix(content)..).unwrap_or_default());
+        let text = std::str::from_utf8(&content).map(str::trim_start).unwrap_or_default();
         let tsan_report = text.starts_with("WARNING: ThreadSanitizer: ");
         let tsan_summary = text.starts_with("SUMMARY: ThreadSanitizer: ");
         if tsan_report || !held.is_empty() {
@@ -390,7 +390,11 @@ impl LogRewriter<'_> {
         // A CI timestamp stays in front of every line written for this one.
         let (prefix, content) = line.split_at(timestamp_prefix(line));
         self.parser.feed_line(content);
-        let parsed = std::str::from_utf8(content).ok().and_then(|text| Some((text, line::parse_frame(text)?)));
+        // Read as the parser reads it, without colours (`color=always` puts `ESC[1mESC[0m`
+        // before the first frame after a coloured headline); a frame line rewritten is
+        // written without them.
+        let plain = line::strip_colours(content);
+        let parsed = std::str::from_utf8(&plain).ok().and_then(|text| Some((text, line::parse_frame(text)?)));
         let Some((text, parsed)) = parsed else {
             return output.write_all(buffer);
         };
