@@ -4,7 +4,9 @@
 //! **What it writes.** One line per [`Failure`] of each failing [`Case`] (leaks, regrtest
 //! failures, hangs, sanitizer findings; then the run's own problems): `::error file=F,line=L,title=T::MESSAGE` where the failure has a source location
 //! (a leak's top site, or its Python line when the interpreter allocated for Python code and the shim could read the frame's file, a hung thread, a finding's stack: the innermost frame with a file and a
-//! line outside the C runtime and the sanitizer's interceptors), `::error title=T::MESSAGE` otherwise. The title names the test (or `the run`) and
+//! line outside the C runtime and the sanitizer's interceptors), `::error title=T::MESSAGE` otherwise
+//! (also for a finding whose innermost frame outside the C runtime has no source line, a stripped
+//! module's: its caller's line would be the wrong one). The title names the test (or `the run`) and
 //! the problem (`leakcheck: test_x leaked`); the message is the one-line message, then the
 //! details (the text summary's lines), as one command. A leak has one line more for each other
 //! distinct location (file and line, as [`junit::site_location`] gives it) of its test's leak
@@ -90,7 +92,7 @@ pub fn annotations_for(cases: &[Case<'_>], options: &AnnotationOptions<'_>) -> S
 /// locations were left out.
 fn other_sites(test: &TestReport, first: Option<&Location>) -> Vec<(Location, String)> {
     let Some(first) = first else { return Vec::new() };
-    let same = |a: &Location, b: &Location| a.file == b.file && a.line == b.line;
+    let same = |a: &Location, b: &Location| a.place == b.place;
     let mut places: Vec<(Location, Vec<&LeakSiteReport>)> = vec![(first.clone(), Vec::new())];
     for site in test.leak_sites.iter().filter(|s| !s.free_list_reuse) {
         let Some(at) = junit::site_location(site) else { continue };
@@ -147,7 +149,7 @@ fn describe(sites: &[&LeakSiteReport], at: &Location) -> String {
         let _ = write!(text, ", objects of type {}", types.join(", "));
     }
     let function = at.function.as_deref().unwrap_or("??");
-    let _ = write!(text, ", allocated at {function} ({}:{})", at.file, at.line);
+    let _ = write!(text, ", allocated at {function} ({})", at.place);
     if sites.len() > 1 {
         let _ = write!(text, " ({} stacks)", sites.len());
     }
@@ -172,9 +174,11 @@ fn annotation(out: &mut String, case: &Case<'_>, failure: &Failure, options: &An
     let message = clip(&message, MAX_MESSAGE_CHARS);
 
     out.push_str("::error ");
-    if let Some(at) = &failure.location {
-        let file = relative_path(&at.file, options.workspace);
-        let _ = write!(out, "file={},line={},", escape_property(&file), at.line);
+    // A location without a source line (a stripped module's frame) has no file to point at:
+    // the annotation is the run's, rather than one on the wrong line.
+    if let Some((file, line)) = failure.location.as_ref().and_then(Location::file_line) {
+        let file = relative_path(file, options.workspace);
+        let _ = write!(out, "file={},line={},", escape_property(&file), line);
     }
     let _ = writeln!(out, "title={}::{}", escape_property(&title), escape_data(&message));
 }

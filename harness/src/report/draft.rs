@@ -343,8 +343,14 @@ fn markdown(report: &RunReport, case: &Case<'_>, title: &str, builder: Option<&s
     for failure in &case.failures {
         let _ = writeln!(md, "- {}: {}", kind_words(failure.kind), md_code(&failure.message));
         if let Some(at) = &failure.location {
-            let function = at.function.as_deref().unwrap_or("??");
-            let _ = writeln!(md, "  - at {} in {}", md_code(function), md_code(&format!("{}:{}", at.file, at.line)));
+            match &at.function {
+                Some(function) => {
+                    let _ = writeln!(md, "  - at {} in {}", md_code(function), md_code(&at.place.to_string()));
+                }
+                None => {
+                    let _ = writeln!(md, "  - at {}", md_code(&at.place.to_string()));
+                }
+            }
         }
     }
     let unknown = "unknown (pass `--builder`/`--branch`, or set `LEAKCHECK_BUILDER`/`LEAKCHECK_BRANCH`)";
@@ -434,7 +440,7 @@ pub fn is_draft_file_name(name: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::junit::{Failure, Location};
+    use crate::report::junit::{Failure, Location, Place};
 
     #[test]
     fn builder_and_branch_come_from_leakcheck_s_own_variables_only() {
@@ -553,6 +559,57 @@ mod tests {
         assert_eq!(words(&test), "PyMem_RawMalloc blocks and PyObject_Malloc blocks");
     }
 
+    /// A heap-buffer-overflow in a stripped extension (frames of a real run): its frame has a
+    /// module and offset, no function or line. The draft says so, rather than naming the
+    /// interpreter's function that called it, and so do its search and the annotation.
+    #[test]
+    fn a_finding_in_a_stripped_module_is_at_the_module_not_its_caller() {
+        use crate::sanitizer::{Finding, ReportFrame};
+        let module = "/tmp/qa-san3/ext/_s3s.cpython-311d-x86_64-linux-gnu.so";
+        let frame =
+            |index, function: Option<&str>, file: Option<&str>, line, module: Option<&str>, offset| ReportFrame {
+                index,
+                address: Some(0x7f01_2160_c803),
+                function: function.map(str::to_owned),
+                file: file.map(str::to_owned),
+                line,
+                column: None,
+                module: module.map(str::to_owned),
+                module_offset: offset,
+                build_id: None,
+                inlined: false,
+            };
+        let frames = vec![
+            frame(0, None, None, None, Some(module), Some(0x2802)),
+            frame(1, Some("cfunction_vectorcall_NOARGS"), Some("../Objects/methodobject.c"), Some(486), None, None),
+            frame(
+                2,
+                Some("_PyObject_VectorcallTstate"),
+                Some("../Include/internal/pycore_call.h"),
+                Some(92),
+                None,
+                None,
+            ),
+        ];
+        let finding = Finding {
+            pid: Some(27155),
+            test: Some("test_s3_strip".into()),
+            summary: Some(format!("SUMMARY: AddressSanitizer: heap-buffer-overflow ({module}+0x2802)")),
+            ..Finding::asan("heap-buffer-overflow", frames, Vec::new())
+        };
+        let mut report = RunReport::new(vec!["python".into()], "/tmp/run".into());
+        report.tests.push(crate::report::TestReport::new("test_s3_strip".into(), "unknown"));
+        report.sanitizer_findings.push(finding);
+        let drafts = issue_drafts(&report, None, None);
+        let draft = &drafts.iter().find(|d| d.file_name == "test_s3_strip.md").unwrap().markdown;
+        assert!(draft.contains(&format!("  - at `{module}+0x2802`\n")), "{draft}");
+        assert!(!draft.contains("is:issue cfunction_vectorcall_NOARGS"), "no search for the caller: {draft}");
+        assert!(!draft.contains("methodobject.c:486`"), "{draft}");
+        let annotations = crate::report::annotations::github_annotations(&report);
+        let line = annotations.lines().find(|l| l.contains("sanitizer error")).unwrap();
+        assert!(line.starts_with("::error title="), "no file, rather than the caller's: {line}");
+    }
+
     #[test]
     fn only_a_c_location_adds_a_search_for_its_function() {
         let test = crate::report::TestReport::new("test_x".into(), "reference_leak");
@@ -571,15 +628,17 @@ mod tests {
         };
         let c = Location {
             function: Some("object_new".into()),
-            file: "Objects/typeobject.c".into(),
-            line: 1,
+            place: Place::Source { file: "Objects/typeobject.c".into(), line: 1 },
             python: false,
         };
         let last = |location| search_terms(&case(location)).pop().unwrap();
         assert_eq!(last(c), ("is:issue object_new".into(), "the C function, full text"));
         // A doctest's or exec'd code's file does not end in `.py`; it is still Python.
-        let doctest =
-            Location { function: Some("<module>".into()), file: "<doctest test_x.f[0]>".into(), line: 1, python: true };
+        let doctest = Location {
+            function: Some("<module>".into()),
+            place: Place::Source { file: "<doctest test_x.f[0]>".into(), line: 1 },
+            python: true,
+        };
         assert_eq!(last(doctest), ("is:issue test_x".into(), "the test file, full text"));
     }
 

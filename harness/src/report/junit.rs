@@ -95,19 +95,58 @@ impl FailureKind {
     }
 }
 
-/// A source location to point at: the innermost frame of a leak site (or finding, or hung
-/// thread) that has a file and a line; the file as people read it (`source_path`). Never a
-/// file the shim could not read (`?`).
+/// A location to point at: the innermost frame of a leak site (or finding, or hung thread)
+/// that has a file and a line; the file as people read it (`source_path`). Never a file the
+/// shim could not read (`?`). A sanitizer finding's innermost frame outside the C runtime that
+/// has no source line (a stripped extension module's) is a module and offset instead: the
+/// caller's line below it is not where the bug is.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Location {
     pub function: Option<String>,
-    pub file: String,
-    pub line: u32,
+    pub place: Place,
     /// A Python frame's line (the test's own code, or the library code it called), not C.
     pub python: bool,
 }
 
+/// Where a [`Location`] is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Place {
+    Source {
+        file: String,
+        line: u32,
+    },
+    /// A frame without a source line: the module as the sanitizer printed it, and the offset.
+    Module {
+        module: String,
+        offset: u64,
+    },
+}
+
+impl std::fmt::Display for Place {
+    /// `file:line`, or `module+0xOFFSET` as the sanitizers print an unsymbolized frame.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Place::Source { file, line } => write!(f, "{file}:{line}"),
+            Place::Module { module, offset } => write!(f, "{module}+{offset:#x}"),
+        }
+    }
+}
+
 impl Location {
+    /// A C source line.
+    fn source(function: Option<String>, file: String, line: u32) -> Location {
+        Location { function, place: Place::Source { file, line }, python: false }
+    }
+
+    /// The file and line, for a location in source.
+    #[must_use]
+    pub fn file_line(&self) -> Option<(&str, u32)> {
+        match &self.place {
+            Place::Source { file, line } => Some((file, *line)),
+            Place::Module { .. } => None,
+        }
+    }
+
     /// Where Python frame `p` is, when it says: a line, and a file the shim could read (it
     /// writes `?` for a name it could not, e.g. a non-ASCII one in 3.11).
     fn of_python(p: &PythonFrame) -> Option<Location> {
@@ -115,7 +154,7 @@ impl Location {
             return None;
         }
         let function = Some(p.function.clone()).filter(|f| f != UNKNOWN_NAME);
-        Some(Location { function, file: p.file.clone(), line: p.line, python: true })
+        Some(Location { function, place: Place::Source { file: p.file.clone(), line: p.line }, python: true })
     }
 }
 
@@ -568,7 +607,7 @@ fn extension_caller(frames: &[Frame]) -> Option<Location> {
     }
     below.iter().filter(|f| is_extension_frame(f, interpreter)).find_map(|f| {
         let file = super::source_path(f.file.as_deref()?).into_owned();
-        Some(Location { function: f.function.clone(), file, line: f.line?, python: false })
+        Some(Location::source(f.function.clone(), file, f.line?))
     })
 }
 
@@ -627,11 +666,15 @@ fn is_runtime_frame(function: Option<&str>, file: Option<&str>, module: Option<&
 
 /// The innermost frame with a file and a line outside the C runtime, else any with both.
 fn source_location(frames: &[Frame]) -> Option<Location> {
-    first_location(frames.iter().map(|f| (f.function.as_deref(), f.file.as_deref(), f.line, Some(f.module.as_str()))))
+    first_location(
+        frames.iter().map(|f| (f.function.as_deref(), f.file.as_deref(), f.line, Some(f.module.as_str()), None)),
+    )
 }
 
-/// `(function, file, line, module)` of a frame of any kind.
-type FrameParts<'a> = (Option<&'a str>, Option<&'a str>, Option<u32>, Option<&'a str>);
+/// `(function, file, line, module, module offset)` of a frame of any kind; the offset is given
+/// only where a frame without a source line is to be named by its module (a sanitizer
+/// finding's).
+type FrameParts<'a> = (Option<&'a str>, Option<&'a str>, Option<u32>, Option<&'a str>, Option<u64>);
 
 /// Signal handlers that run on top of the code a signal interrupted: faulthandler's (regrtest
 /// enables it, so a crash under `handle_segv=1` is reported from inside it, after `raise`
@@ -639,11 +682,20 @@ type FrameParts<'a> = (Option<&'a str>, Option<&'a str>, Option<u32>, Option<&'a
 const SIGNAL_HANDLERS: &[&str] = &["faulthandler_fatal_error", "faulthandler_user", "signal_handler", "__restore_rt"];
 
 /// [`source_location`] over frames of any kind; a stack that went through a signal handler
-/// points at the code the signal interrupted.
+/// points at the code the signal interrupted. A frame outside the C runtime with a module
+/// offset but no source line (a stripped module's) is its module and offset: the innermost
+/// such frame is where the bug is, not the source line of its caller.
 fn first_location<'a>(frames: impl Iterator<Item = FrameParts<'a>> + Clone) -> Option<Location> {
-    let located = |(function, file, line, _): FrameParts<'_>| {
+    let located = |(function, file, line, _, _): FrameParts<'_>| {
         let file = super::source_path(file?).into_owned();
-        Some(Location { function: function.map(str::to_owned), file, line: line?, python: false })
+        Some(Location::source(function.map(str::to_owned), file, line?))
+    };
+    let placed = |frame: FrameParts<'_>| {
+        located(frame).or_else(|| {
+            let (function, _, _, module, offset) = frame;
+            let place = Place::Module { module: module?.to_owned(), offset: offset? };
+            Some(Location { function: function.map(str::to_owned), place, python: false })
+        })
     };
     let own = |f: &FrameParts<'_>| !is_runtime_frame(f.0, f.1, f.3);
     let handler = frames.clone().position(|f| f.0.is_some_and(|name| SIGNAL_HANDLERS.contains(&name)));
@@ -651,8 +703,8 @@ fn first_location<'a>(frames: impl Iterator<Item = FrameParts<'a>> + Clone) -> O
     interrupted
         .clone()
         .filter(own)
-        .find_map(located)
-        .or_else(|| frames.clone().filter(own).find_map(located))
+        .find_map(placed)
+        .or_else(|| frames.clone().filter(own).find_map(placed))
         .or_else(|| frames.clone().find_map(located))
 }
 
@@ -672,8 +724,9 @@ fn finding_failure(finding: &Finding, test: Option<&str>, excerpts: &Excerpts) -
         Some(related) if finding.frames.is_empty() => &related.frames,
         _ => &finding.frames,
     };
-    let location =
-        first_location(frames.iter().map(|f| (f.function.as_deref(), f.file.as_deref(), f.line, f.module.as_deref())));
+    let location = first_location(
+        frames.iter().map(|f| (f.function.as_deref(), f.file.as_deref(), f.line, f.module.as_deref(), f.module_offset)),
+    );
     let mut details = excerpts.of_finding(finding);
     for line in &finding.description {
         details.push_str(line);
@@ -723,7 +776,7 @@ fn leak_failure(test: &TestReport, excerpts: &Excerpts) -> Failure {
     }
     let location = site.and_then(site_location);
     if let Some(at) = &location {
-        let _ = write!(message, "; allocated at {} ({}:{})", at.function.as_deref().unwrap_or("??"), at.file, at.line);
+        let _ = write!(message, "; allocated at {} ({})", at.function.as_deref().unwrap_or("??"), at.place);
     } else if let Some(unattributable) = super::free_lists::unattributable(test) {
         let _ = write!(message, "; {unattributable}");
     }
@@ -1229,13 +1282,13 @@ mod tests {
             ..TestReport::new("test_pyleak".into(), "passed")
         };
         let at = top_leak_site(&test(instance.clone())).unwrap();
-        assert_eq!((at.file.as_str(), at.line), ("Lib/test/test_pyleak.py", 7));
+        assert_eq!(at.file_line(), Some(("Lib/test/test_pyleak.py", 7)));
         // The C runtime's frames and leakcheck's own are no extension's.
         let mut through_runtime = instance.clone();
         through_runtime.frames.insert(1, frame("memcpy", "string/memcpy.c", 3, "/lib/x86_64-linux-gnu/libc.so.6"));
         through_runtime.frames.insert(0, frame("hook_malloc", "shims/src/lib.rs", 9, "/tmp/r/libleakcheck_shim.so"));
         let at = top_leak_site(&test(through_runtime)).unwrap();
-        assert_eq!((at.file.as_str(), at.line), ("Lib/test/test_pyleak.py", 7));
+        assert_eq!(at.file_line(), Some(("Lib/test/test_pyleak.py", 7)));
         // A larger site first whose blocks came from a free list (a dict's key table first made
         // in unittest's loader): the site in the test's own file still decides.
         let mut reused = instance.clone();
@@ -1250,7 +1303,7 @@ mod tests {
         let mut two = test(reused);
         two.leak_sites.push(instance_in_file);
         let at = top_leak_site(&two).unwrap();
-        assert_eq!((at.file.as_str(), at.line), ("Lib/test/test_pyleak.py", 7));
+        assert_eq!(at.file_line(), Some(("Lib/test/test_pyleak.py", 7)));
         assert!(is_test_file("/usr/lib/python3.11/test/test_os.py", "test.test_os"));
         assert!(is_test_file("/tmp/x/test_asyncio/test_tasks.py", "test_asyncio.test_tasks"));
         assert!(is_test_file("/tmp/x/test_pkg/__init__.py", "test_pkg"));
@@ -1260,16 +1313,16 @@ mod tests {
         let mut extension = instance;
         extension.frames.insert(1, frame("foo_new", "Modules/_foo.c", 12, "/x/_foo.so"));
         let at = top_leak_site(&test(extension.clone())).unwrap();
-        assert_eq!((at.file.as_str(), at.line, at.python), ("Modules/_foo.c", 12, false));
+        assert_eq!((at.file_line(), at.python), (Some(("Modules/_foo.c", 12)), false));
         // The extension's own allocation is its own line, of course.
         extension.frames.remove(0);
         let at = top_leak_site(&test(extension.clone())).unwrap();
-        assert_eq!((at.file.as_str(), at.line), ("Modules/_foo.c", 12));
+        assert_eq!(at.file_line(), Some(("Modules/_foo.c", 12)));
         // Without line information for the extension, the innermost frame that has one.
         extension.frames.insert(0, frame("object_new", "Objects/typeobject.c", 4566, python));
         extension.frames[1].line = None;
         let at = top_leak_site(&test(extension)).unwrap();
-        assert_eq!((at.file.as_str(), at.line), ("Objects/typeobject.c", 4566));
+        assert_eq!(at.file_line(), Some(("Objects/typeobject.c", 4566)));
     }
 
     #[test]
@@ -1306,26 +1359,21 @@ mod tests {
             ..TestReport::new("test_leaku".into(), "reference_leak")
         };
         let at = top_leak_site(&test).unwrap();
-        assert_eq!(
-            at,
-            Location {
-                function: Some("object_new".into()),
-                file: "Objects/typeobject.c".into(),
-                line: 4566,
-                python: false
-            }
-        );
+        assert_eq!(at, Location::source(Some("object_new".into()), "Objects/typeobject.c".into(), 4566));
         // A known file with an unknown function is still the place; the function is not `?`.
         let known = crate::hang::PythonFrame { function: "?".into(), file: "/tmp/x/test_leaku.py".into(), line: 5 };
         test.leak_sites[0].python_frame = Some(known);
         let at = top_leak_site(&test).unwrap();
-        assert_eq!(at, Location { function: None, file: "/tmp/x/test_leaku.py".into(), line: 5, python: true });
+        assert_eq!(
+            (at.function.as_deref(), at.file_line(), at.python),
+            (None, Some(("/tmp/x/test_leaku.py", 5)), true)
+        );
     }
 
     #[test]
     fn a_crash_reported_from_a_signal_handler_points_at_the_interrupted_code() {
         let frame = |function: &'static str, file: Option<&'static str>, line, module: &'static str| {
-            (Some(function), file, line, Some(module))
+            (Some(function), file, line, Some(module), None)
         };
         let libc = "/lib/x86_64-linux-gnu/libc.so.6";
         let python = "/x/python";
@@ -1333,12 +1381,12 @@ mod tests {
             frame("__pthread_kill_implementation", Some("./nptl/pthread_kill.c"), Some(44), libc),
             frame("raise", Some("../sysdeps/posix/raise.c"), Some(26), libc),
             frame("faulthandler_fatal_error", Some("./Modules/faulthandler.c"), Some(385), python),
-            (None, None, None, Some(libc)),
+            (None, None, None, Some(libc), Some(0x42520)),
             frame("segv", Some("/tmp/qsan.c"), Some(60), "/tmp/_qsan.so"),
             frame("cfunction_vectorcall_NOARGS", Some("Objects/methodobject.c"), Some(514), python),
         ];
         let at = first_location(stack.iter().copied()).unwrap();
-        assert_eq!((at.function.as_deref(), at.file.as_str(), at.line), (Some("segv"), "/tmp/qsan.c", 60));
+        assert_eq!((at.function.as_deref(), at.file_line()), (Some("segv"), Some(("/tmp/qsan.c", 60))));
         // Without a handler, the innermost frame of the program.
         let mut plain = stack;
         plain[2].0 = Some("abort_here");
