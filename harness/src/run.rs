@@ -661,6 +661,11 @@ fn tell_tests(finding: &mut Finding, shim: &ShimData) {
     finding.test = counts.first().and_then(|(test, _)| test.clone());
     finding.other_tests =
         counts.iter().filter_map(|(test, _)| test.clone()).filter(|t| finding.test.as_ref() != Some(t)).collect();
+    // One process's reports: each test's are its.
+    finding.test_pids = match finding.pid {
+        Some(pid) if counts.len() > 1 => counts.iter().map(|(test, _)| (test.clone(), pid)).collect(),
+        _ => Vec::new(),
+    };
     finding.test_counts = if counts.len() > 1 { counts } else { Vec::new() };
 }
 

@@ -610,6 +610,47 @@ mod tests {
         assert!(line.starts_with("::error title="), "no file, rather than the caller's: {line}");
     }
 
+    /// The same bug in two `-j` workers' tests is one finding; each test's draft names its own
+    /// worker, the run's summary both.
+    #[test]
+    fn each_tests_draft_names_its_own_process() {
+        use crate::sanitizer::{deduplicate, Finding, ReportFrame};
+        let frame = ReportFrame {
+            index: 0,
+            address: Some(0x7f01_2160_c803),
+            function: Some("overflow_once".into()),
+            file: Some("/tmp/qa-san3/ext/s3.c".into()),
+            line: Some(76),
+            column: None,
+            module: None,
+            module_offset: None,
+            build_id: None,
+            inlined: false,
+        };
+        let report_of = |test: &str, pid| Finding {
+            pid: Some(pid),
+            test: Some(test.into()),
+            ..Finding::asan("heap-buffer-overflow", vec![frame.clone()], Vec::new())
+        };
+        let merged = deduplicate(vec![
+            report_of("test_s3_same_b", 27922),
+            report_of("test_s3_same_a", 27921),
+            report_of("test_s3_same_b", 27922),
+        ]);
+        assert_eq!(merged.len(), 1);
+        let mut report = RunReport::new(vec!["python".into()], "/tmp/run".into());
+        for name in ["test_s3_same_a", "test_s3_same_b"] {
+            report.tests.push(crate::report::TestReport::new(name.into(), "passed"));
+        }
+        report.sanitizer_findings = merged;
+        let drafts = issue_drafts(&report, None, None);
+        let draft = |name: &str| drafts.iter().find(|d| d.file_name == format!("{name}.md")).unwrap().markdown.clone();
+        let (a, b) = (draft("test_s3_same_a"), draft("test_s3_same_b"));
+        assert!(a.contains("[pid 27921]") && !a.contains("27922"), "{a}");
+        assert!(b.contains("[pid 27922]") && !b.contains("27921"), "{b}");
+        assert!(report.render_text().contains("[pids 27922, 27921]"), "{}", report.render_text());
+    }
+
     #[test]
     fn only_a_c_location_adds_a_search_for_its_function() {
         let test = crate::report::TestReport::new("test_x".into(), "reference_leak");

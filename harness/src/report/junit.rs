@@ -727,7 +727,7 @@ fn finding_failure(finding: &Finding, test: Option<&str>, excerpts: &Excerpts) -
     let location = first_location(
         frames.iter().map(|f| (f.function.as_deref(), f.file.as_deref(), f.line, f.module.as_deref(), f.module_offset)),
     );
-    let mut details = excerpts.of_finding(finding);
+    let mut details = excerpts.of_finding(finding, test);
     for line in &finding.description {
         details.push_str(line);
         details.push('\n');
@@ -820,9 +820,19 @@ impl Excerpts {
         super::hang_text(hang)
     }
 
-    fn of_finding(&self, finding: &Finding) -> String {
+    /// The finding's text, with `test`'s processes alone (a finding merged from several
+    /// workers' tests names each test's own worker in that test's outputs).
+    fn of_finding(&self, finding: &Finding, test: Option<&str>) -> String {
+        let mut finding = finding.clone();
+        if let Some(test) = test {
+            let own: Vec<_> = finding.pids_by_test().into_iter().filter(|(t, _)| t.as_deref() == Some(test)).collect();
+            if let Some(&(_, pid)) = own.first() {
+                finding.pid = Some(pid);
+                finding.test_pids = own;
+            }
+        }
         let mut frame = self.frame.borrow_mut();
-        frame.sanitizer_findings = vec![finding.clone()];
+        frame.sanitizer_findings = vec![finding];
         let text = frame.render_text();
         frame.sanitizer_findings.clear();
         Self::cut(&text, "leakcheck: SANITIZER in ")

@@ -678,6 +678,9 @@ fn render_hang(out: &mut String, hang: &HangReport) {
     }
 }
 
+/// Processes a finding's headline names; the others are counted.
+const MAX_PIDS_SHOWN: usize = 8;
+
 /// A sanitizer finding: headline, test, then the top frames of its main stack.
 fn render_finding(out: &mut String, finding: &Finding) {
     let mut test = finding.test.as_deref().map(for_terminal).unwrap_or("(no test)".into()).into_owned();
@@ -700,8 +703,21 @@ fn render_finding(out: &mut String, finding: &Finding) {
         }
         head.push(')');
     }
-    if let Some(pid) = finding.pid {
-        let _ = write!(head, " [pid {pid}]");
+    // Every process of a merged finding; a test's own outputs give that test's alone.
+    match &finding.pids_in(None)[..] {
+        [] => {}
+        [pid] => {
+            let _ = write!(head, " [pid {pid}]");
+        }
+        pids => {
+            let shown: Vec<String> = pids.iter().take(MAX_PIDS_SHOWN).map(u32::to_string).collect();
+            let more = if pids.len() > MAX_PIDS_SHOWN {
+                format!(", {} more", pids.len() - MAX_PIDS_SHOWN)
+            } else {
+                String::new()
+            };
+            let _ = write!(head, " [pids {}{more}]", shown.join(", "));
+        }
     }
     if finding.truncated {
         head.push_str(" [report truncated]");

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use super::{Finding, ReportFrame, Sanitizer, MAX_ARRIVALS};
+use super::{Finding, ReportFrame, Sanitizer, MAX_ARRIVALS, MAX_PIDS};
 
 /// Frames of a stack compared by [`deduplicate`].
 pub const DEDUP_FRAMES: usize = 5;
@@ -75,7 +75,8 @@ fn signature(finding: &Finding) -> Signature {
 
 /// Merge findings with the same signature (sanitizer, kind, first [`DEDUP_FRAMES`] frames'
 /// function+file name+line or module file name+offset; the eval loop's function alone), summing their
-/// counts (and each test's, [`Finding::count_in`]). The first finding of each signature is
+/// counts (and each test's, [`Finding::count_in`]) and keeping each test's processes
+/// ([`Finding::pids_in`]). The first finding of each signature is
 /// kept, in input order, with the tests of the others in [`Finding::other_tests`]. Symbolize first ([`super::symbolize_findings`]): a frame
 /// symbolized in one finding and not in another does not compare equal. A finding that awaits
 /// its test ([`Finding::awaits_test`]) merges only with those of its process that await theirs,
@@ -96,6 +97,13 @@ pub fn deduplicate(findings: Vec<Finding>) -> Vec<Finding> {
                     }
                 }
                 first.test_counts = counts;
+                let mut pids = first.pids_by_test();
+                for pair in finding.pids_by_test() {
+                    if pids.len() < MAX_PIDS && !pids.contains(&pair) {
+                        pids.push(pair);
+                    }
+                }
+                first.test_pids = pids;
                 first.count = first.count.saturating_add(finding.count);
                 let room = MAX_ARRIVALS.saturating_sub(first.arrivals.len());
                 first.arrivals.extend(finding.arrivals.into_iter().take(room));

@@ -144,6 +144,8 @@ pub const STALE_LINES: u64 = 512;
 /// Arrival times kept per finding ([`Finding::arrivals`]); the reports past them are told
 /// their test by their process alone.
 pub const MAX_ARRIVALS: usize = 256;
+/// `(test, pid)` pairs kept per merged finding ([`Finding::test_pids`]).
+pub const MAX_PIDS: usize = 256;
 /// Unprefixed text (descriptions, labels) goes only to reports fed within this many lines.
 pub const TEXT_WINDOW: u64 = 16;
 
@@ -254,6 +256,12 @@ pub struct Finding {
     /// records of the process at the end (see [`Finding::awaits_test`]). Not in the JSON.
     #[serde(skip)]
     pub arrivals: Vec<u64>,
+    /// After [`deduplicate`] merged findings of several processes: each test's processes,
+    /// `(test, pid)` distinct, in order of first report, at most [`MAX_PIDS`]; empty while
+    /// they are `(test, pid)`'s alone. See [`Finding::pids_in`]. Not in the JSON report, whose
+    /// `pid` is the first report's.
+    #[serde(skip)]
+    pub test_pids: Vec<(Option<String>, u32)>,
 }
 
 impl Finding {
@@ -273,6 +281,30 @@ impl Finding {
         } else {
             self.test_counts.clone()
         }
+    }
+
+    /// The processes of the reports this finding stands for, `(test, pid)` distinct, in order
+    /// of first report (at most [`MAX_PIDS`]).
+    #[must_use]
+    pub fn pids_by_test(&self) -> Vec<(Option<String>, u32)> {
+        if self.test_pids.is_empty() {
+            self.pid.map(|pid| (self.test.clone(), pid)).into_iter().collect()
+        } else {
+            self.test_pids.clone()
+        }
+    }
+
+    /// The processes (distinct, in order of first report) of `test`'s reports, or of all
+    /// (`None`): a merged finding's `pid` is only its first report's.
+    #[must_use]
+    pub fn pids_in(&self, test: Option<&str>) -> Vec<u32> {
+        let mut pids: Vec<u32> = Vec::new();
+        for (t, pid) in self.pids_by_test() {
+            if (test.is_none() || t.as_deref() == test) && !pids.contains(&pid) {
+                pids.push(pid);
+            }
+        }
+        pids
     }
 
     /// How many of the reports this finding stands for came from `test`'s output: its own
@@ -308,6 +340,7 @@ impl Finding {
             other_tests: Vec::new(),
             test_counts: Vec::new(),
             arrivals: Vec::new(),
+            test_pids: Vec::new(),
         }
     }
 }

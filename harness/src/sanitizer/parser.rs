@@ -378,6 +378,7 @@ impl Parser {
                 other_tests: Vec::new(),
                 test_counts: Vec::new(),
                 arrivals: Vec::new(),
+                test_pids: Vec::new(),
             },
             cursor: None,
             text_since_frame: true,
