@@ -374,7 +374,7 @@ mod tests {
         let mut child = command.spawn().unwrap();
         let pid = child.id() as i32;
         // Traced by this process from its start, it stops at its exec.
-        let stop = waitpid(Pid::from_raw(pid), None);
+        let stop = nix::sys::wait::waitpid(Pid::from_raw(pid), None);
         let attached = Stopped::attach(pid);
         let _ = child.kill();
         let _ = child.wait();
