@@ -153,7 +153,8 @@ pub struct Args {
     /// modules and their Python frames (function, file, FILE:LINE). A suppressed site is reported
     /// as such and does not make the run fail; regrtest's own verdicts are never suppressed.
     /// May be given more than once. Default: the files named in $LEAKCHECK_SUPPRESSIONS
-    /// (separated by `:`), convenient in a buildbot worker's environment.
+    /// (separated by `:`), convenient in a buildbot worker's environment. Not applied with
+    /// --no-attribution or --no-shim, which record no sites (a warning says so).
     #[arg(long, value_name = "FILE")]
     pub suppressions: Vec<PathBuf>,
 

@@ -473,6 +473,9 @@ pub fn execute(config: &Config, notify: Notify<'_>) -> anyhow::Result<RunOutcome
     let (findings, gone) = sink.sanitizer.finish(&shim_data);
     add_findings(&mut report, findings);
     add_symbolizer_notes(&mut report, &symbolizer, &gone);
+    if let Some(warning) = unused_suppressions(config) {
+        report.warnings.push(warning);
+    }
     if sink.asan_not_first {
         report.warnings.push(ASAN_NOT_FIRST_WARNING.into());
     }
@@ -1337,6 +1340,25 @@ fn earlier_run_leaks(name: &str, earlier: &[&Series], total: usize, join: &Join<
         notes.push(format!("{which} leaked by leakcheck's measurement: {}", items.join("; ")));
     }
     notes
+}
+
+/// Suppressions match leak sites: a run that records none (`--no-attribution`, `--no-shim`)
+/// cannot use them, and a buildbot whose environment names a file ($LEAKCHECK_SUPPRESSIONS)
+/// must not be left to wonder why a leak it accepted fails the run.
+fn unused_suppressions(config: &Config) -> Option<String> {
+    let (flag, so) = if !config.shim {
+        ("--no-shim", "there are no domain verdicts, and regrtest's own are never suppressed")
+    } else if config.stack_depth == 0 {
+        ("--no-attribution", "a domain's verdict is its counts alone")
+    } else {
+        return None;
+    };
+    (!config.suppressions.is_empty()).then(|| {
+        format!(
+            "the suppressions (--suppressions or $LEAKCHECK_SUPPRESSIONS) were not applied: they match leak \
+             sites, which {flag} does not record; {so}"
+        )
+    })
 }
 
 /// The domains of test `name` that leaked by leakcheck's measurement `series` (suppressions

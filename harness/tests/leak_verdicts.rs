@@ -489,6 +489,19 @@ fn suppressed_sites_are_reported_and_do_not_fail_the_run() {
     // Without the files, the same run fails.
     let run = leakcheck(&[], &as_strs(&regrtest_argv(dir.path(), &[], &["test_leak_raw"])));
     assert_eq!(run.code(), Some(101), "{}", run.stderr);
+    assert!(!run.json()["warnings"].to_string().contains("suppressions"), "{}", run.json()["warnings"]);
+    // Counting alone records no site for them to match: the run fails, and says why.
+    let run = leakcheck(
+        &["--no-attribution", "--suppressions", &path_str(&by_python_line)],
+        &as_strs(&regrtest_argv(dir.path(), &[], &["test_leak_raw"])),
+    );
+    assert_eq!(run.code(), Some(101), "{}", run.stderr);
+    let warnings = run.json()["warnings"].to_string();
+    assert!(
+        warnings.contains("the suppressions (--suppressions or $LEAKCHECK_SUPPRESSIONS) were not applied"),
+        "{warnings}"
+    );
+    assert!(warnings.contains("which --no-attribution does not record"), "{warnings}");
 
     let bad = work.path().join("bad.supp");
     std::fs::write(&bad, "leak:ok\nrace:not_here\n").unwrap();
