@@ -462,7 +462,7 @@ pub fn execute(config: &Config, notify: Notify<'_>) -> anyhow::Result<RunOutcome
     let settings =
         SiteSettings { symbolizer: &symbolizer, suppressions: &config.suppressions, stack_depth: config.stack_depth };
     assemble(&mut report, &supervised, parsed, &output, (&shim_data, &own), settings);
-    add_hangs(&mut report, hangs);
+    add_hangs(&mut report, hangs, &shim_data);
     report.status.ended_for_hang = ended_for_hang;
     let (mut logged, log_notes) = log_path_findings(&sanitizer_plan.variables, started);
     for finding in &mut logged {
@@ -794,7 +794,10 @@ fn outcome_name(outcome: Option<&Outcome>) -> String {
 }
 
 /// Put the hangs in the report and mark their tests `hung`.
-fn add_hangs(report: &mut RunReport, hangs: Vec<HangReport>) {
+fn add_hangs(report: &mut RunReport, mut hangs: Vec<HangReport>, shim: &ShimData) {
+    for hang in hangs.iter_mut().filter(|h| h.test.is_none()) {
+        hang.test = test_of_hang(shim, hang);
+    }
     for hang in &hangs {
         let Some(name) = &hang.test else { continue };
         match report.tests.iter_mut().find(|t| &t.name == name) {
@@ -814,6 +817,19 @@ fn add_hangs(report: &mut RunReport, hangs: Vec<HangReport>) {
     report.summary.hung = hung;
     report.summary.tests = report.tests.len();
     report.hangs = hangs;
+}
+
+/// The test a hang's process was in by the shim's records, when the output did not name one
+/// while it ran (regrtest's `-q` prints no progress line): the one test of the hang's processes
+/// whose repetitions began and never ended. None at interpreter exit (every test ended), nor
+/// before `-R`'s first repetition (a test module's import: nothing began).
+fn test_of_hang(shim: &ShimData, hang: &HangReport) -> Option<String> {
+    let in_hang = |pid: i32| pid == hang.pid || hang.processes.iter().any(|p| p.pid == pid);
+    let open: Vec<&Series> = shim.series.iter().filter(|s| in_hang(s.pid) && s.aborted.is_none()).collect();
+    match open[..] {
+        [series] => Some(series.test.clone()),
+        _ => None,
+    }
 }
 
 /// Put the sanitizer findings in the report. A finding's test is not marked failed here:

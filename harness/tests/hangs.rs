@@ -322,6 +322,26 @@ fn a_python_lock_cycle_is_no_progress_with_python_stacks() {
     assert_tree_gone(dir.path());
 }
 
+/// In quiet mode regrtest prints no progress line: the output never says which test runs. The
+/// shim's records do: the test whose repetitions began and never ended is the hung one, in the
+/// JSON and the summary; the test that finished before it is not blamed.
+#[test]
+fn a_hang_in_quiet_mode_names_its_test_from_the_shims_records() {
+    let dir = testdir();
+    let run = leakcheck(
+        &["--hang-timeout", "3", "--grace", "2"],
+        &as_strs(&regrtest(dir.path(), &["-q", "-R", "3:3"], &["test_balanced", "test_hang_python_locks"])),
+    );
+    let hang = only_hang(&run);
+    assert_eq!(hang["test"], "test_hang_python_locks", "{hang}");
+    assert_eq!(run.test("test_hang_python_locks")["outcome"], "hung");
+    assert_ne!(run.test("test_balanced")["outcome"], "hung");
+    assert_eq!(run.json()["summary"]["hung"], serde_json::json!(["test_hang_python_locks"]));
+    assert!(run.stderr.contains("leakcheck: test_hang_python_locks: HUNG (no-progress)"), "{}", run.stderr);
+    assert_eq!(run.code(), Some(102));
+    assert_tree_gone(dir.path());
+}
+
 /// The hang of `test_hang_mp_python_locks`: regrtest (or its worker) joins a forked child whose
 /// two threads deadlock on Python locks. Each process gives its own Python stacks, and every
 /// process of the hang is ended as the hang's, none left behind.
