@@ -105,7 +105,9 @@ pub struct Args {
     /// with its options), a name forces it (e.g. `asan` on a plain interpreter that
     /// loads an instrumented extension: gcc's libasan is preloaded), `none` leaves the
     /// environment alone. ASAN_OPTIONS defaults to the buildbots'
-    /// detect_leaks=0:allocator_may_return_null=1:handle_segv=0, merged with yours (yours win).
+    /// detect_leaks=0:allocator_may_return_null=1:handle_segv=0, merged with yours (yours win:
+    /// read as the runtime reads them - any separator of ` ,:`, tab, newline, quotes, include=
+    /// files - only the defaults you did not set go before your text, which is kept as it is).
     /// Only the command's program is read: with the shim preloaded and libasan not preloaded
     /// before it, verify_asan_link_order=0 is added to ASAN_OPTIONS (yours win) so that an ASAN
     /// program the command starts (make, a shell) is not aborted for the shim coming first.

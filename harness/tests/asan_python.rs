@@ -61,6 +61,30 @@ fn leaks_regrtest_is_blind_to_beside_a_reported_one_are_said_to_remain() {
     assert!(notes.contains("raw (blocks [1, 1, 1]), mem (blocks [1, 1, 1]), obj (blocks [1, 1, 1]) leaked where regrtest cannot see (sys.getallocatedblocks(), which regrtest's memory-block check reads, is 0 in this interpreter (no pymalloc)"), "{notes}");
 }
 
+/// The user's `ASAN_OPTIONS` win flag by flag whatever separates them: with
+/// `abort_on_error=0,detect_leaks=1`, leakcheck adds the buildbots' other defaults but not
+/// `detect_leaks=0`, so LeakSanitizer reports the block `leak_raw` lost at the interpreter's
+/// exit, as it does without leakcheck.
+#[test]
+fn a_comma_separated_detect_leaks_of_the_user_wins() {
+    let python = asan_python();
+    let dir = testdir();
+    let argv = regrtest(&python, dir.path(), &[], &["test_leak_raw"]);
+    let run = leakcheck_in(None, &[], &as_strs(&argv), &[("ASAN_OPTIONS", "abort_on_error=0,detect_leaks=1")]);
+    assert_eq!(
+        run.json()["sanitizer"]["options"]["ASAN_OPTIONS"],
+        "allocator_may_return_null=1:handle_segv=0:abort_on_error=0,detect_leaks=1"
+    );
+    assert_eq!(run.code(), Some(103), "{}", run.stderr);
+    let findings = run.json()["sanitizer_findings"].as_array().unwrap();
+    let leak = findings
+        .iter()
+        .filter(|f| f["sanitizer"] == "lsan")
+        .find(|f| f["related"].to_string().contains("\"leak_raw\""))
+        .unwrap_or_else(|| panic!("no LSan finding with leak_raw's block: {findings:#?}"));
+    assert_eq!(leak["kind"], "detected memory leaks");
+}
+
 /// halt_on_error (ASAN's default) ends the worker; regrtest reports it crashed and goes on.
 /// With `symbolize=0` ASAN prints bare addresses, and leakcheck symbolizes them.
 #[test]

@@ -362,6 +362,31 @@ fn ubsan_reports_in_log_path_files_get_the_file_pid_and_its_test() {
     );
 }
 
+/// The user's options are read as the runtime reads them, comma lists included: with
+/// `abort_on_error=0,detect_leaks=1` leakcheck adds none of the defaults the user set, so
+/// LeakSanitizer runs and its report is a finding; the user's text reaches the command
+/// unchanged, after the defaults the user did not set.
+#[test]
+fn a_comma_separated_user_option_wins() {
+    let dir = sanitizer_testdir();
+    let argv = regrtest(dir.path(), &[], &["test_asanext_leak"]);
+    let options = "abort_on_error=0,detect_leaks=1";
+    let run = leakcheck_in(None, &["--sanitizer", "asan"], &as_strs(&argv), &[("ASAN_OPTIONS", options)]);
+    assert_eq!(
+        run.json()["sanitizer"]["options"]["ASAN_OPTIONS"],
+        "allocator_may_return_null=1:handle_segv=0:abort_on_error=0,detect_leaks=1"
+    );
+    assert_eq!(run.code(), Some(103), "{}", run.stderr);
+    let leak = findings(run.json())
+        .iter()
+        .filter(|f| f["sanitizer"] == "lsan")
+        .find(|f| {
+            f["related"].as_array().unwrap().iter().any(|r| has_frame(&r["frames"], Some("leak"), mark("alloc_leak")))
+        })
+        .unwrap_or_else(|| panic!("no LSan finding with the fixture's block: {:#}", run.json()));
+    assert_eq!(leak["kind"], "detected memory leaks");
+}
+
 /// A shared object loaded by a relative path (`dlopen("./asan_dso.so")`) is printed relative
 /// (`(asan_dso.so+0x11a9)`) when the runtime does not symbolize: it is looked up in the
 /// command's working directory, and the finding's frames get their functions and lines.
@@ -396,7 +421,7 @@ fn relative_modules_are_symbolized_from_the_commands_directory() {
 /// A program built with clang 14's `-fsanitize=address,undefined` links the same static
 /// runtime as one built with `-fsanitize=address` alone: `--sanitizer auto` finds UBSan by the
 /// program's calls of its handlers, so the run is set up for both (the user's `UBSAN_OPTIONS`
-/// keys kept, leakcheck's `print_stacktrace=1` added) and the UBSan findings have their stacks.
+/// text kept, after leakcheck's `print_stacktrace=1`) and the UBSan findings have their stacks.
 #[test]
 fn clangs_asan_and_ubsan_in_one_program_are_both_detected() {
     let dir = tempfile::tempdir().expect("a temporary directory");
@@ -416,8 +441,8 @@ fn clangs_asan_and_ubsan_in_one_program_are_both_detected() {
     assert_eq!(
         report["sanitizer"]["options"],
         json!({
-            "ASAN_OPTIONS": "detect_leaks=0:allocator_may_return_null=1:handle_segv=0:verify_asan_link_order=0",
-            "UBSAN_OPTIONS": "report_error_type=1:print_stacktrace=1",
+            "ASAN_OPTIONS": "verify_asan_link_order=0:detect_leaks=0:allocator_may_return_null=1:handle_segv=0",
+            "UBSAN_OPTIONS": "print_stacktrace=1:report_error_type=1",
         })
     );
     assert!(run.stderr.contains("leakcheck: sanitizer: asan, ubsan\n"), "{}", run.stderr);

@@ -796,9 +796,9 @@ fn sanitizer_options_that_are_not_utf8_are_kept() {
     assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
     assert_eq!(
         String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(b"strip_path_prefix=/\xff/:handle_segv=1:detect_leaks=0:allocator_may_return_null=1")
+        String::from_utf8_lossy(b"detect_leaks=0:allocator_may_return_null=1:strip_path_prefix=/\xff/:handle_segv=1")
     );
-    assert_eq!(output.stdout, b"strip_path_prefix=/\xff/:handle_segv=1:detect_leaks=0:allocator_may_return_null=1");
+    assert_eq!(output.stdout, b"detect_leaks=0:allocator_may_return_null=1:strip_path_prefix=/\xff/:handle_segv=1");
 }
 
 /// Started with SIGHUP ignored (`nohup`), leakcheck leaves it so: a SIGHUP does not end the run

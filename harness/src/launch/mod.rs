@@ -1,6 +1,7 @@
 //! The child's argv and environment: the private run directory, the preload shim, and the
 //! process group. Knows nothing of parsing or reporting.
 
+pub mod options;
 pub mod profile;
 pub mod sanitizers;
 

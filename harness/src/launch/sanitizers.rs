@@ -17,9 +17,11 @@
 //! modules it will load.
 //!
 //! The environment ([`plan`]):
-//! - `*SAN_OPTIONS`: leakcheck's defaults merged with what the user set, the user winning key by
-//!   key. ASAN's default is CPython's buildbots' `detect_leaks=0:allocator_may_return_null=1:
-//!   handle_segv=0`; UBSan's asks for stack traces (`print_stacktrace=1`), which findings need.
+//! - `*SAN_OPTIONS`: leakcheck's defaults that the user's options do not set, then the user's
+//!   text unchanged ([`merge_options`]; the flags set are read as the runtime reads them, see
+//!   `super::options`), so that the user wins flag by flag. ASAN's default is CPython's
+//!   buildbots' `detect_leaks=0:allocator_may_return_null=1:handle_segv=0`; UBSan's asks for
+//!   stack traces (`print_stacktrace=1`), which findings need.
 //! - `LD_PRELOAD`: a dynamically linked runtime must come first in the initial library list, or
 //!   ASAN aborts ("ASan runtime does not come first"): it is put before everything, the shim
 //!   last. With `--sanitizer asan` on an uninstrumented interpreter, gcc's libasan is preloaded so
@@ -45,6 +47,8 @@ use std::path::{Path, PathBuf};
 
 use object::{Object, ObjectSymbol};
 use serde::Serialize;
+
+use super::options;
 
 /// A sanitizer runtime.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, clap::ValueEnum)]
@@ -315,6 +319,8 @@ pub struct Plan {
     /// Whether the counting shim may be preloaded.
     pub shim: bool,
     pub notes: Vec<String>,
+    /// The command's program, for `%b` and `%d` in the name of a file the options include.
+    pub program: Option<PathBuf>,
 }
 
 /// The `ASAN_OPTIONS` setting that turns off ASAN's check that its dynamically linked runtime
@@ -338,10 +344,12 @@ impl Plan {
         }
         let variable = Runtime::Asan.options_variable();
         match self.variables.iter_mut().find(|(name, _)| name == variable) {
-            Some((_, value)) => *value = merge_options(ASAN_LINK_ORDER_UNCHECKED, Some(value)),
-            None => self
-                .variables
-                .push((variable.to_owned(), merge_options(ASAN_LINK_ORDER_UNCHECKED, get(variable).as_deref()))),
+            Some((_, value)) => *value = merge_options(ASAN_LINK_ORDER_UNCHECKED, Some(value), self.program.as_deref()),
+            None => {
+                let merged =
+                    merge_options(ASAN_LINK_ORDER_UNCHECKED, get(variable).as_deref(), self.program.as_deref());
+                self.variables.push((variable.to_owned(), merged))
+            }
         }
     }
 }
@@ -355,10 +363,11 @@ pub fn plan(selection: &Selection, program: &Path, get: impl Fn(&str) -> Option<
         Selection::Auto => detected.runtimes.iter().copied().collect(),
         Selection::Forced(runtimes) => runtimes.clone(),
     };
-    let mut plan = Plan { runtimes: runtimes.clone(), shim: true, ..Plan::default() };
+    let mut plan =
+        Plan { runtimes: runtimes.clone(), shim: true, program: Some(program.to_owned()), ..Plan::default() };
     for &runtime in &runtimes {
         let variable = runtime.options_variable();
-        let merged = merge_options(runtime.default_options(), get(variable).as_deref());
+        let merged = merge_options(runtime.default_options(), get(variable).as_deref(), Some(program));
         if !merged.is_empty() {
             plan.variables.push((variable.to_owned(), merged));
         }
@@ -385,28 +394,31 @@ pub fn plan(selection: &Selection, program: &Path, get: impl Fn(&str) -> Option<
     plan
 }
 
-/// Merge sanitizer options (`a=1:b=2`, also space-separated): `user` wins key by key; the
-/// user's options first, in their order, then the defaults they did not set. Bytes throughout:
-/// a value (a path) may be any bytes but NUL.
-pub fn merge_options(defaults: &str, user: Option<&OsStr>) -> OsString {
-    let split = |s: &[u8]| -> Vec<(Vec<u8>, Vec<u8>)> {
-        s.split(|b| matches!(b, b':' | b' ' | b'\n'))
-            .filter(|kv| !kv.is_empty())
-            .map(|kv| match kv.iter().position(|&b| b == b'=') {
-                Some(at) => (kv[..at].to_vec(), kv[at + 1..].to_vec()),
-                None => (kv.to_vec(), Vec::new()),
-            })
-            .collect()
-    };
-    let mut merged = split(user.map_or(&[][..], OsStr::as_bytes));
-    for (key, value) in split(defaults.as_bytes()) {
-        if !merged.iter().any(|(k, _)| *k == key) {
-            merged.push((key, value));
+/// Merge sanitizer options: `defaults` (leakcheck's, `a=1:b=2`) that the user's options do not
+/// set, then the user's text as it is. Which flags the user set is read as the runtime reads
+/// them ([`options::parse`]: any separator, quotes, included files; `program` for `%b`/`%d`
+/// there), and their text is never rewritten. The runtime applies flags in order, a later
+/// setting winning: with the defaults first, the user's settings win even where leakcheck
+/// could not see them (an included file it cannot read). Bytes throughout: a value (a path)
+/// may be any bytes but NUL.
+pub fn merge_options(defaults: &str, user: Option<&OsStr>, program: Option<&Path>) -> OsString {
+    let user = user.map_or(&[][..], OsStr::as_bytes);
+    let set = options::parse(user, program);
+    let mut merged: Vec<u8> = Vec::new();
+    for default in defaults.split(':').filter(|d| !d.is_empty()) {
+        let name = default.split_once('=').map_or(default, |(name, _)| name);
+        if !set.sets(name.as_bytes()) {
+            if !merged.is_empty() {
+                merged.push(b':');
+            }
+            merged.extend_from_slice(default.as_bytes());
         }
     }
-    let options: Vec<Vec<u8>> =
-        merged.into_iter().map(|(k, v)| if v.is_empty() { k } else { [k, v].join(&b'=') }).collect();
-    OsString::from_vec(options.join(&b':'))
+    if !merged.is_empty() && !user.is_empty() {
+        merged.push(b':');
+    }
+    merged.extend_from_slice(user);
+    OsString::from_vec(merged)
 }
 
 /// Find a shared library by exact name (`libasan.so.8`) or by prefix (`libasan.so`, the newest
@@ -469,23 +481,52 @@ pub fn resolve_program(program: &std::ffi::OsStr, path: Option<&std::ffi::OsStr>
 mod tests {
     use super::*;
 
+    /// The defaults the user's options do not set come first, then the user's text unchanged:
+    /// the runtime applies flags in order, so the user wins flag by flag.
     #[test]
-    fn the_user_wins_key_by_key() {
+    fn the_user_wins_flag_by_flag_and_their_text_is_kept() {
         let defaults = Runtime::Asan.default_options();
-        let user = |s: &str| Some(OsStr::new(s).to_owned());
-        assert_eq!(merge_options(defaults, None), defaults);
+        let merge = |user: &str| merge_options(defaults, Some(OsStr::new(user)), None);
+        assert_eq!(merge_options(defaults, None, None), defaults);
         assert_eq!(
-            merge_options(defaults, user("detect_leaks=1:verbosity=1").as_deref()),
-            "detect_leaks=1:verbosity=1:allocator_may_return_null=1:handle_segv=0"
+            merge("detect_leaks=1:verbosity=1"),
+            "allocator_may_return_null=1:handle_segv=0:detect_leaks=1:verbosity=1"
         );
-        assert_eq!(merge_options("", user("a=1 b=2").as_deref()), "a=1:b=2");
-        assert_eq!(merge_options("x=1", user("").as_deref()), "x=1");
+        // Any separator of the runtime's: a comma list's detect_leaks=1 is the user's.
+        assert_eq!(
+            merge("abort_on_error=0,detect_leaks=1"),
+            "allocator_may_return_null=1:handle_segv=0:abort_on_error=0,detect_leaks=1"
+        );
+        assert_eq!(merge("detect_leaks=1\thandle_segv=1"), "allocator_may_return_null=1:detect_leaks=1\thandle_segv=1");
+        // A quoted value keeps its separators.
+        assert_eq!(merge("log_path='/x/logs q/asan'"), format!("{defaults}:log_path='/x/logs q/asan'").as_str());
+        assert_eq!(merge_options("", Some(OsStr::new("a=1 b=2")), None), "a=1 b=2");
+        assert_eq!(merge_options("x=1", Some(OsStr::new("")), None), "x=1");
         // Not UTF-8: the bytes are kept.
         let odd = OsStr::from_bytes(b"log_path=/tmp/\xff/asan:handle_segv=1");
         assert_eq!(
-            merge_options(defaults, Some(odd)).as_bytes(),
-            b"log_path=/tmp/\xff/asan:handle_segv=1:detect_leaks=0:allocator_may_return_null=1"
+            merge_options(defaults, Some(odd), None).as_bytes(),
+            b"detect_leaks=0:allocator_may_return_null=1:log_path=/tmp/\xff/asan:handle_segv=1"
         );
+        // The runtime reads the merged options with the user's values.
+        for user in ["detect_leaks=1", "abort_on_error=0,detect_leaks=1", "a='x:y' detect_leaks=1"] {
+            assert_eq!(options::parse(merge(user).as_bytes(), None).value("detect_leaks"), Some(&b"1"[..]), "{user}");
+        }
+    }
+
+    /// A flag the user sets in a file their options include is theirs; where leakcheck cannot
+    /// read the file, the defaults still come first, and the file's flags win in the runtime.
+    #[test]
+    fn flags_of_included_files_are_the_users() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("opts");
+        std::fs::write(&file, "detect_leaks=1\nhandle_segv=1\n").unwrap();
+        let user = format!("include={}", file.display());
+        let merged = merge_options(Runtime::Asan.default_options(), Some(OsStr::new(&user)), None);
+        assert_eq!(merged, format!("allocator_may_return_null=1:{user}").as_str());
+        let user = "include_if_exists=/nonexistent/%p.opts";
+        let merged = merge_options(Runtime::Asan.default_options(), Some(OsStr::new(user)), None);
+        assert_eq!(merged, format!("{}:{user}", Runtime::Asan.default_options()).as_str());
     }
 
     /// The selection of `--sanitizer` values that must be valid.
@@ -668,7 +709,7 @@ mod tests {
         let user = |name: &str| (name == "ASAN_OPTIONS").then(|| OsString::from("verbosity=1"));
         let mut p = plan(&Selection::Auto, plain, user);
         p.shim_preloaded(user);
-        assert_eq!(p.variables, [("ASAN_OPTIONS".to_owned(), OsString::from("verbosity=1:verify_asan_link_order=0"))]);
+        assert_eq!(p.variables, [("ASAN_OPTIONS".to_owned(), OsString::from("verify_asan_link_order=0:verbosity=1"))]);
         // libasan preloaded first: the check passes, nothing added.
         let mut forced = plan(&selected(&[Choice::Asan]), plain, |_| None);
         assert!(!forced.preload_first.is_empty());
@@ -682,7 +723,7 @@ mod tests {
             ..Plan::default()
         };
         static_asan.shim_preloaded(|_| None);
-        assert_eq!(static_asan.variables[0].1, "detect_leaks=0:verify_asan_link_order=0");
+        assert_eq!(static_asan.variables[0].1, "verify_asan_link_order=0:detect_leaks=0");
     }
 
     #[test]
