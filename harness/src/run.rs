@@ -464,7 +464,8 @@ pub fn execute(config: &Config, notify: Notify<'_>) -> anyhow::Result<RunOutcome
     assemble(&mut report, &supervised, parsed, &output, (&shim_data, &own), settings);
     add_hangs(&mut report, hangs, &shim_data);
     report.status.ended_for_hang = ended_for_hang;
-    let (mut logged, log_notes) = log_path_findings(&sanitizer_plan.variables, started);
+    let command_options = sanitizer_plan.command_options(|name| std::env::var_os(name));
+    let (mut logged, log_notes) = log_path_findings(&command_options, Some(&program), started);
     for finding in &mut logged {
         finding.test = test_of_process(&shim_data, finding, None);
     }
@@ -675,28 +676,44 @@ fn tell_tests(finding: &mut Finding, shim: &ShimData) {
 /// Largest sanitizer log file read; a runaway report loop is not worth more.
 const MAX_SANITIZER_LOG: u64 = 64 << 20;
 
-/// Reports a sanitizer wrote to files because the user's options say `log_path=PREFIX`: the
-/// runtime writes `PREFIX.PID` (with `log_exe_name`, `PREFIX.EXE.PID`) instead of stderr, so
-/// the output never shows them. Files changed since the run `started` are parsed; a file names
-/// a process, not a test (see [`test_of_process`]). Returns the findings and notes for the
-/// report.
+/// Reports a sanitizer wrote to files because the options the command got say `log_path=PREFIX`
+/// (`options`: every `*SAN_OPTIONS` variable it got, whatever `--sanitizer` said, read as the
+/// runtime reads them, included files too; `program` for `%b`/`%d` in their names): the runtime
+/// writes `PREFIX.PID` (with `log_exe_name`, `PREFIX.EXE.PID`; with `log_suffix=S`, `S` after
+/// it) instead of stderr, so the output never shows them. Files changed since the run `started`
+/// are parsed; a file names a process, not a test (see [`test_of_process`]). Returns the
+/// findings and notes for the report.
 fn log_path_findings(
-    variables: &[(String, std::ffi::OsString)],
+    options: &[(String, std::ffi::OsString)],
+    program: Option<&std::path::Path>,
     started: std::time::SystemTime,
 ) -> (Vec<Finding>, Vec<String>) {
     use std::os::unix::ffi::OsStrExt;
     let mut findings = Vec::new();
     let mut notes = Vec::new();
-    for (variable, options) in variables {
-        let Some(prefix) = options
-            .as_bytes()
-            .split(|&b| b == b':' || b == b' ')
-            .filter_map(|o| o.strip_prefix(b"log_path="))
-            .next_back()
-            .filter(|p| !p.is_empty() && *p != b"stdout" && *p != b"stderr")
+    // Each prefix once (ASAN_OPTIONS and UBSAN_OPTIONS may name the same): prefix, suffix, and
+    // the variables naming them.
+    let mut targets: Vec<(Vec<u8>, Vec<u8>, Vec<&str>)> = Vec::new();
+    for (variable, text) in options {
+        let parsed = launch::options::parse(text.as_bytes(), program);
+        for file in &parsed.unread {
+            notes.push(format!(
+                "{variable} includes {file}, which leakcheck could not read: reports a log_path set there sends \
+                 to files are not read"
+            ));
+        }
+        let Some(prefix) = parsed.value("log_path").filter(|p| !p.is_empty() && *p != b"stdout" && *p != b"stderr")
         else {
             continue;
         };
+        let suffix = parsed.value("log_suffix").unwrap_or_default();
+        match targets.iter_mut().find(|(p, s, _)| p == prefix && s == suffix) {
+            Some((_, _, variables)) => variables.push(variable),
+            None => targets.push((prefix.to_vec(), suffix.to_vec(), vec![variable])),
+        }
+    }
+    for (prefix, suffix, variables) in &targets {
+        let variable = format!("{} {}", variables.join(" and "), if variables.len() > 1 { "have" } else { "has" });
         let prefix = std::path::Path::new(std::ffi::OsStr::from_bytes(prefix));
         let dir = match prefix.parent() {
             Some(dir) if !dir.as_os_str().is_empty() => dir.to_owned(),
@@ -707,7 +724,7 @@ fn log_path_findings(
             .into_iter()
             .flatten()
             .flatten()
-            .filter(|e| e.file_name().as_bytes().starts_with(&base))
+            .filter(|e| e.file_name().as_bytes().starts_with(&base) && e.file_name().as_bytes().ends_with(suffix))
             .filter(|e| e.metadata().ok().and_then(|m| m.modified().ok()).is_some_and(|t| t >= started))
             .map(|e| e.path())
             .collect();
@@ -722,7 +739,10 @@ fn log_path_findings(
             // The file name says whose reports they are (the runtime opens another file in a
             // forked child): UBSan's `runtime error:` lines carry no `==PID==`, and a `CHECK
             // failed` headline's `(tid=N)` is a thread's.
-            let pid = file.file_name().and_then(|name| pid_suffix(&name.to_string_lossy()));
+            let pid = file.file_name().and_then(|name| {
+                let name = name.as_bytes();
+                pid_suffix(&String::from_utf8_lossy(&name[..name.len() - suffix.len()]))
+            });
             for finding in &mut found {
                 finding.pid = pid.or(finding.pid);
                 // Its start_line is the file's line: say which file.
@@ -738,10 +758,10 @@ fn log_path_findings(
             } else {
                 ""
             };
-            notes.push(format!("{variable} has log_path={shown}: no {shown}.* file was written during the run{hint}"));
+            notes.push(format!("{variable} log_path={shown}: no {shown}.* file was written during the run{hint}"));
         } else {
             notes.push(format!(
-                "{variable} has log_path={shown}: {reports} report(s) read from {} file(s); their tests are \
+                "{variable} log_path={shown}: {reports} report(s) read from {} file(s); their tests are \
                  known only from the shim's -R records of their processes",
                 files.len()
             ));
@@ -1807,6 +1827,55 @@ mod tests {
         for name in ["ubsan", "ubsan.", "ubsan.12x", "u.99999999999"] {
             assert_eq!(pid_suffix(name), None, "{name}");
         }
+    }
+
+    /// `log_path` comes from every options variable the command got, read as the runtime reads
+    /// it (any separator, quotes, included files, `log_suffix`); a prefix two variables name is
+    /// read once.
+    #[test]
+    fn log_path_files_are_found_from_options_read_as_the_runtime_reads_them() {
+        use std::ffi::OsString;
+        let dir = tempfile::tempdir().unwrap();
+        let started = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
+        let report = "s3.c:85:9: runtime error: signed integer overflow: 1 + 2147483647 cannot be represented in \
+                      type 'int'\n    #0 0x7fdc89a096f7 in ub_overflow /tmp/s3.c:85\n";
+        let d = dir.path().display();
+        std::fs::write(dir.path().join("ub.4242"), report).unwrap();
+        std::fs::create_dir(dir.path().join("q q")).unwrap();
+        std::fs::write(dir.path().join("q q/asan.77.txt"), report).unwrap();
+        // A file from before the run is not read.
+        let old = std::fs::File::create(dir.path().join("ub.1")).unwrap();
+        old.set_modified(started - std::time::Duration::from_secs(60)).unwrap();
+        std::fs::write(dir.path().join("opts"), format!("log_path='{d}/q q/asan',log_suffix=.txt\n")).unwrap();
+        let options: Vec<(String, OsString)> = [
+            ("ASAN_OPTIONS", format!("detect_leaks=0:include={d}/opts")),
+            ("LSAN_OPTIONS", format!("log_path={d}/ub")),
+            ("UBSAN_OPTIONS", format!("print_stacktrace=1\tlog_path={d}/ub")),
+            ("TSAN_OPTIONS", "include=/tmp/%p.opts".to_owned()),
+        ]
+        .into_iter()
+        .map(|(name, value)| (name.to_owned(), OsString::from(value)))
+        .collect();
+        let (findings, notes) = log_path_findings(&options, None, started);
+        let mut pids: Vec<Option<u32>> = findings.iter().map(|f| f.pid).collect();
+        pids.sort();
+        assert_eq!(pids, [Some(77), Some(4242)], "{findings:#?}");
+        assert_eq!(
+            notes,
+            [
+                "TSAN_OPTIONS includes /tmp/%p.opts (it names the process id, %p), which leakcheck could not read: \
+                 reports a log_path set there sends to files are not read"
+                    .to_owned(),
+                format!(
+                    "ASAN_OPTIONS has log_path={d}/q q/asan: 1 report(s) read from 1 file(s); their tests are \
+                         known only from the shim's -R records of their processes"
+                ),
+                format!(
+                    "LSAN_OPTIONS and UBSAN_OPTIONS have log_path={d}/ub: 1 report(s) read from 1 file(s); their \
+                         tests are known only from the shim's -R records of their processes"
+                ),
+            ]
+        );
     }
 
     /// Feed `lines` as the run would: regrtest's parser first, then the sanitizer's.

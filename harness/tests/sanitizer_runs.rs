@@ -334,10 +334,7 @@ fn reports_written_to_log_path_files_are_read() {
 #[test]
 fn ubsan_reports_in_log_path_files_get_the_file_pid_and_its_test() {
     let dir = testdir();
-    let extension = Path::new(fixtures::UBSANEXT.expect("the _ubsanext fixture"));
-    std::fs::copy(extension, dir.path().join(extension.file_name().unwrap())).unwrap();
-    std::fs::copy(Path::new(fixtures::SOURCE_DIR).join("test_ubsanext.py"), dir.path().join("test_ubsanext.py"))
-        .unwrap();
+    add_ubsanext(dir.path());
     let logs = tempfile::tempdir().expect("a temporary directory");
     let options = format!("log_path={}", logs.path().join("ubsan").display());
     let argv = regrtest(dir.path(), &["-j", "2", "-R", "3:3"], &["test_balanced", "test_ubsanext"]);
@@ -385,6 +382,51 @@ fn a_comma_separated_user_option_wins() {
         })
         .unwrap_or_else(|| panic!("no LSan finding with the fixture's block: {:#}", run.json()));
     assert_eq!(leak["kind"], "detected memory leaks");
+}
+
+/// The `_ubsanext` fixture and its regrtest module in `dir`.
+fn add_ubsanext(dir: &Path) {
+    let extension = Path::new(fixtures::UBSANEXT.expect("the _ubsanext fixture"));
+    std::fs::copy(extension, dir.join(extension.file_name().unwrap())).unwrap();
+    std::fs::copy(Path::new(fixtures::SOURCE_DIR).join("test_ubsanext.py"), dir.join("test_ubsanext.py")).unwrap();
+}
+
+/// A `log_path` the user set is followed in every options variable the command gets, however
+/// leakcheck set up the run: `UBSAN_OPTIONS` under `--sanitizer auto` on a plain interpreter
+/// (no runtime detected, leakcheck sets no UBSAN_OPTIONS) and with `--no-shim`, separated by a
+/// comma or a tab; `ASAN_OPTIONS` through an included file, its value quoted, with a space.
+#[test]
+fn a_user_log_path_is_read_under_auto_and_without_the_shim() {
+    let dir = sanitizer_testdir();
+    add_ubsanext(dir.path());
+    for (flags, separator) in [(&[][..], ","), (&["--no-shim"][..], "\t")] {
+        let logs = tempfile::tempdir().expect("a temporary directory");
+        let prefix = logs.path().join("ub");
+        let options = format!("print_stacktrace=1{separator}log_path={}", prefix.display());
+        let argv = regrtest(dir.path(), &[], &["test_ubsanext"]);
+        let run = leakcheck_in(None, flags, &as_strs(&argv), &[("UBSAN_OPTIONS", &options)]);
+        assert_eq!(run.code(), Some(103), "{flags:?}: {}", run.stderr);
+        let ubsan = find(run.json(), "signed-integer-overflow");
+        let file = ubsan["log_file"].as_str().unwrap_or_else(|| panic!("no log_file: {ubsan:#}"));
+        assert!(file.starts_with(&format!("{}.", prefix.display())), "{file}");
+        let warnings = run.json()["warnings"].to_string();
+        assert!(
+            warnings.contains("UBSAN_OPTIONS has log_path=") && warnings.contains("read from 1 file(s)"),
+            "{warnings}"
+        );
+    }
+
+    let logs = tempfile::tempdir().expect("a temporary directory");
+    let prefix = logs.path().join("logs q,x/asan");
+    let included = logs.path().join("opts");
+    std::fs::write(&included, format!("halt_on_error=1\nlog_path='{}'\n", prefix.display())).unwrap();
+    let options = format!("include={}", included.display());
+    let argv = regrtest(dir.path(), &[], &["test_asanext_double_free"]);
+    let run = leakcheck_in(None, &["--sanitizer", "asan", "--no-shim"], &as_strs(&argv), &[("ASAN_OPTIONS", &options)]);
+    assert_eq!(run.code(), Some(103), "{}", run.stderr);
+    let double_free = find(run.json(), "double-free");
+    let file = double_free["log_file"].as_str().unwrap_or_else(|| panic!("no log_file: {double_free:#}"));
+    assert!(file.starts_with(&format!("{}.", prefix.display())), "{file}");
 }
 
 /// A shared object loaded by a relative path (`dlopen("./asan_dso.so")`) is printed relative

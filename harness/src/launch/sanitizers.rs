@@ -323,6 +323,12 @@ pub struct Plan {
     pub program: Option<PathBuf>,
 }
 
+/// Every variable of sanitizer options a runtime reads: an ASAN runtime reads `LSAN_OPTIONS`
+/// and `UBSAN_OPTIONS` too (after `ASAN_OPTIONS`, so that their common flags, `log_path` among
+/// them, win), and the others their own.
+pub const OPTIONS_VARIABLES: [&str; 5] =
+    ["ASAN_OPTIONS", "LSAN_OPTIONS", "UBSAN_OPTIONS", "MSAN_OPTIONS", "TSAN_OPTIONS"];
+
 /// The `ASAN_OPTIONS` setting that turns off ASAN's check that its dynamically linked runtime
 /// comes first in the initial library list (see the module docs).
 pub const ASAN_LINK_ORDER_UNCHECKED: &str = "verify_asan_link_order=0";
@@ -351,6 +357,18 @@ impl Plan {
                 self.variables.push((variable.to_owned(), merged))
             }
         }
+    }
+
+    /// The sanitizer options the command gets ([`OPTIONS_VARIABLES`] that are set): the
+    /// variables of the plan, else the environment's (`get`), whatever `--sanitizer` said.
+    pub fn command_options(&self, get: impl Fn(&str) -> Option<OsString>) -> Vec<(String, OsString)> {
+        OPTIONS_VARIABLES
+            .iter()
+            .filter_map(|&variable| {
+                let planned = self.variables.iter().find(|(name, _)| name == variable).map(|(_, value)| value.clone());
+                planned.or_else(|| get(variable)).map(|value| (variable.to_owned(), value))
+            })
+            .collect()
     }
 }
 
@@ -724,6 +742,37 @@ mod tests {
         };
         static_asan.shim_preloaded(|_| None);
         assert_eq!(static_asan.variables[0].1, "verify_asan_link_order=0:detect_leaks=0");
+    }
+
+    /// The options the command gets: the plan's variables, else the environment's, whatever
+    /// `--sanitizer` said.
+    #[test]
+    fn the_command_gets_every_options_variable() {
+        let env = |name: &str| match name {
+            "ASAN_OPTIONS" => Some(OsString::from("log_path=/a")),
+            "UBSAN_OPTIONS" => Some(OsString::from("log_path=/u")),
+            "LSAN_OPTIONS" => Some(OsString::from("log_path=/l")),
+            _ => None,
+        };
+        let none = plan(&Selection::None, Path::new("/usr/bin/python3.11d"), env);
+        assert!(none.variables.is_empty());
+        let names = |options: Vec<(String, OsString)>| -> Vec<String> {
+            options.into_iter().map(|(n, v)| format!("{n}={}", v.to_string_lossy())).collect()
+        };
+        assert_eq!(
+            names(none.command_options(env)),
+            ["ASAN_OPTIONS=log_path=/a", "LSAN_OPTIONS=log_path=/l", "UBSAN_OPTIONS=log_path=/u"]
+        );
+        let mut auto = plan(&Selection::Auto, Path::new("/usr/bin/python3.11d"), env);
+        auto.shim_preloaded(env);
+        assert_eq!(
+            names(auto.command_options(env)),
+            [
+                "ASAN_OPTIONS=verify_asan_link_order=0:log_path=/a",
+                "LSAN_OPTIONS=log_path=/l",
+                "UBSAN_OPTIONS=log_path=/u"
+            ]
+        );
     }
 
     #[test]
