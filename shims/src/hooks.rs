@@ -11,10 +11,20 @@
 //! byte (`r`, `m`, `o`). [`SizeSource`] checks that layout on the domain's first allocation and,
 //! where it is absent, marks the domain's byte counts unknown instead of guessing.
 //!
-//! Nested calls count once: pymalloc hands requests over 512 bytes to `PyMem_RawMalloc`, which
-//! re-enters through our RAW hook while our OBJ hook is still running, and allocates its own
-//! bookkeeping (arena map nodes) through RAW. The tally's "inside a hook" flag makes such inner
-//! calls plain pass-throughs: they are the allocator's business, not the caller's.
+//! Nested calls: a hook entered while the thread is inside another (the tally's "inside a hook"
+//! flag) is either the outer block itself or the allocator's own bookkeeping. pymalloc hands
+//! requests over 512 bytes to `PyMem_RawMalloc`, which re-enters through our RAW hook while our
+//! OBJ or MEM hook is still running: one block, counted once, by the outer hook. pymalloc also
+//! allocates its own bookkeeping through RAW from inside a request it serves: its arena list
+//! (`new_arena`: `PyMem_RawRealloc(allarenas, ...)`) and its arena map's middle and bottom
+//! nodes (`arena_map_get`: `PyMem_RawCalloc`). Those are RAW blocks of their own, and 3.12+
+//! frees them with `PyMem_RawFree` outside any hook when an isolated subinterpreter is deleted
+//! (`free_obmalloc_arenas`), so they must count in RAW as any top-level call would, or each
+//! subinterpreter's deletion takes three blocks off RAW. A nested allocation is kept in the
+//! tally ([`Tally::record_nested`]) until the outer hook returns, and counted then unless the
+//! outer hook's result lies inside its block ([`Tally::settle_nested`]): the pass-through. A
+//! nested free is the outer free's own block, passed through, and is not counted. Bookkeeping
+//! blocks get no allocation site.
 
 use std::ffi::c_void;
 use std::sync::atomic::{AtomicPtr, AtomicU8, AtomicUsize, Ordering};
@@ -251,34 +261,76 @@ fn unreachable_hook() -> ! {
 /// This thread is inside one of our hooks for as long as it lives.
 struct ReentryGuard(&'static Tally);
 
+/// How a hook call was entered.
+enum Entry {
+    /// From outside every hook: the call counts.
+    Outer(ReentryGuard),
+    /// From inside another hook of this thread (see the module documentation); a probe of the
+    /// domain learned that it got here.
+    Nested(&'static Tally),
+    /// Without a tally: not counted (`tally::uncounted` tells).
+    Untallied,
+}
+
 impl ReentryGuard {
-    /// `None` when this thread is already inside a hook: the caller must not count again (and
-    /// a probe of `domain` learns that it got here).
     #[inline(always)]
-    fn acquire(domain: &Domain) -> Option<Self> {
-        // Without a tally the call is not counted (`tally::uncounted` tells).
-        let tally = tally::current()?;
+    fn acquire(domain: &Domain) -> Entry {
+        let Some(tally) = tally::current() else { return Entry::Untallied };
         if tally.enter_hook() {
             tally.nested_call(domain.sizes.api_id());
-            return None;
+            return Entry::Nested(tally);
         }
-        Some(ReentryGuard(tally))
+        Entry::Outer(ReentryGuard(tally))
+    }
+
+    /// Leave the hook, which returns `result`: the nested calls' allocations are settled
+    /// against it.
+    #[inline(always)]
+    fn leave(self, result: *mut c_void) {
+        self.0.settle_nested(result);
+        self.0.leave_hook();
+        std::mem::forget(self);
     }
 }
 
 impl Drop for ReentryGuard {
+    /// Leaving without a result (a free, a failed realloc): every nested allocation counts.
     #[inline(always)]
     fn drop(&mut self) {
+        self.0.settle_nested(std::ptr::null_mut());
         self.0.leave_hook();
     }
+}
+
+/// A nested hook call of `d` allocated `ptr` (`size` bytes), adding `blocks` and `bytes`: keep
+/// it for the outer hook to settle.
+///
+/// # Safety
+/// `ptr` was just returned by `d`'s wrapped allocator for a request of `size` bytes.
+#[inline(always)]
+unsafe fn record_nested(d: &Domain, tally: &Tally, ptr: *mut c_void, size: usize, blocks: i64, bytes: i64) {
+    // SAFETY: forwarded from the caller.
+    unsafe { d.sizes.observe_alloc(ptr, size) };
+    let start = ptr as usize;
+    tally.record_nested(d.index(), blocks, bytes, start..start.saturating_add(size.max(1)));
 }
 
 unsafe extern "C" fn hook_malloc<S: DomainSlot>(_ctx: *mut c_void, size: usize) -> *mut c_void {
     let d = S::domain();
     let inner = d.inner();
-    let Some(guard) = ReentryGuard::acquire(d) else {
-        // SAFETY: forwarding the caller's arguments to the allocator we wrap.
-        return unsafe { (inner.malloc)(inner.ctx, size) };
+    let guard = match ReentryGuard::acquire(d) {
+        Entry::Outer(guard) => guard,
+        Entry::Nested(tally) => {
+            // SAFETY: forwarding the caller's arguments to the allocator we wrap.
+            let ptr = unsafe { (inner.malloc)(inner.ctx, size) };
+            if !ptr.is_null() {
+                // SAFETY: `ptr` was just returned for `size` bytes.
+                unsafe { record_nested(d, tally, ptr, size, 1, size as i64) };
+            }
+            return ptr;
+        }
+        // SAFETY: as above.
+        Entry::Untallied => return unsafe { (inner.malloc)(inner.ctx, size) },
     };
     // SAFETY: as above.
     let ptr = unsafe { (inner.malloc)(inner.ctx, size) };
@@ -290,15 +342,28 @@ unsafe extern "C" fn hook_malloc<S: DomainSlot>(_ctx: *mut c_void, size: usize) 
             attribution::on_alloc(d.sizes.api_id(), ptr as usize, size as u64);
         }
     }
+    guard.leave(ptr);
     ptr
 }
 
 unsafe extern "C" fn hook_calloc<S: DomainSlot>(_ctx: *mut c_void, nelem: usize, elsize: usize) -> *mut c_void {
     let d = S::domain();
     let inner = d.inner();
-    let Some(guard) = ReentryGuard::acquire(d) else {
-        // SAFETY: forwarding the caller's arguments to the allocator we wrap.
-        return unsafe { (inner.calloc)(inner.ctx, nelem, elsize) };
+    let guard = match ReentryGuard::acquire(d) {
+        Entry::Outer(guard) => guard,
+        Entry::Nested(tally) => {
+            // SAFETY: forwarding the caller's arguments to the allocator we wrap.
+            let ptr = unsafe { (inner.calloc)(inner.ctx, nelem, elsize) };
+            if !ptr.is_null() {
+                // The allocator succeeded, so the product did not overflow.
+                let size = nelem.wrapping_mul(elsize);
+                // SAFETY: `ptr` was just returned for `size` bytes.
+                unsafe { record_nested(d, tally, ptr, size, 1, size as i64) };
+            }
+            return ptr;
+        }
+        // SAFETY: as above.
+        Entry::Untallied => return unsafe { (inner.calloc)(inner.ctx, nelem, elsize) },
     };
     // SAFETY: as above.
     let ptr = unsafe { (inner.calloc)(inner.ctx, nelem, elsize) };
@@ -312,15 +377,33 @@ unsafe extern "C" fn hook_calloc<S: DomainSlot>(_ctx: *mut c_void, nelem: usize,
             attribution::on_alloc(d.sizes.api_id(), ptr as usize, size as u64);
         }
     }
+    guard.leave(ptr);
     ptr
 }
 
 unsafe extern "C" fn hook_realloc<S: DomainSlot>(_ctx: *mut c_void, ptr: *mut c_void, new_size: usize) -> *mut c_void {
     let d = S::domain();
     let inner = d.inner();
-    let Some(guard) = ReentryGuard::acquire(d) else {
-        // SAFETY: forwarding the caller's arguments to the allocator we wrap.
-        return unsafe { (inner.realloc)(inner.ctx, ptr, new_size) };
+    let guard = match ReentryGuard::acquire(d) {
+        Entry::Outer(guard) => guard,
+        Entry::Nested(tally) => {
+            let old_size = if ptr.is_null() {
+                0
+            } else {
+                // SAFETY: `ptr` is a live block of this domain (CPython's realloc contract).
+                unsafe { d.sizes.size_of_live(ptr) }.unwrap_or(0)
+            };
+            // SAFETY: forwarding the caller's arguments to the allocator we wrap.
+            let new_ptr = unsafe { (inner.realloc)(inner.ctx, ptr, new_size) };
+            if !new_ptr.is_null() {
+                let bytes = new_size as i64 - old_size as i64;
+                // SAFETY: `new_ptr` was just returned for `new_size` bytes.
+                unsafe { record_nested(d, tally, new_ptr, new_size, i64::from(ptr.is_null()), bytes) };
+            }
+            return new_ptr;
+        }
+        // SAFETY: as above.
+        Entry::Untallied => return unsafe { (inner.realloc)(inner.ctx, ptr, new_size) },
     };
     // Read the old size before the block may be freed.
     let old_size = if ptr.is_null() {
@@ -356,15 +439,18 @@ unsafe extern "C" fn hook_realloc<S: DomainSlot>(_ctx: *mut c_void, ptr: *mut c_
     } else {
         guard.0.add(d.index(), 0, new_size as i64 - old_size as i64);
     }
+    guard.leave(new_ptr);
     new_ptr
 }
 
 unsafe extern "C" fn hook_free<S: DomainSlot>(_ctx: *mut c_void, ptr: *mut c_void) {
     let d = S::domain();
     let inner = d.inner();
-    let Some(guard) = ReentryGuard::acquire(d) else {
+    let guard = match ReentryGuard::acquire(d) {
+        Entry::Outer(guard) => guard,
+        // The outer free's own block passed through (see the module documentation).
         // SAFETY: forwarding the caller's arguments to the allocator we wrap.
-        return unsafe { (inner.free)(inner.ctx, ptr) };
+        Entry::Nested(_) | Entry::Untallied => return unsafe { (inner.free)(inner.ctx, ptr) },
     };
     if !ptr.is_null() {
         // Before the free: afterwards the header may belong to someone else. A block allocated
@@ -378,7 +464,8 @@ unsafe extern "C" fn hook_free<S: DomainSlot>(_ctx: *mut c_void, ptr: *mut c_voi
         }
     }
     // SAFETY: forwarding the caller's arguments to the allocator we wrap.
-    unsafe { (inner.free)(inner.ctx, ptr) }
+    unsafe { (inner.free)(inner.ctx, ptr) };
+    drop(guard);
 }
 
 #[cfg(test)]
@@ -449,34 +536,6 @@ mod tests {
     }
 
     #[test]
-    fn the_allocators_own_bookkeeping_is_not_counted() {
-        // pymalloc serving a request may allocate a node of its arena map with PyMem_RawCalloc:
-        // the allocator's business, made inside our OBJ hook, so not counted in RAW.
-        crate::domain_slot!(Raw, b'r');
-        crate::domain_slot!(Obj, b'r');
-        let (raw, raw_hook) = hooked::<Raw>(debug_allocator(b'r'));
-        static RAW_HOOK: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-        RAW_HOOK.set(Box::leak(Box::new(raw_hook)) as *const _ as usize).unwrap();
-        unsafe extern "C" fn obj_malloc(ctx: *mut c_void, size: usize) -> *mut c_void {
-            // SAFETY: RAW_HOOK holds a leaked `PyMemAllocatorEx`.
-            let raw = unsafe { &*(*RAW_HOOK.get().unwrap() as *const PyMemAllocatorEx) };
-            // SAFETY: a bookkeeping block through the RAW hook, then the object's own block.
-            unsafe {
-                (raw.calloc)(raw.ctx, 1, 64);
-                debug_malloc(ctx, size)
-            }
-        }
-        let (obj, obj_hook) = hooked::<Obj>(PyMemAllocatorEx { malloc: obj_malloc, ..debug_allocator(b'r') });
-        // SAFETY: calling the hook as CPython would.
-        let p = unsafe { (obj_hook.malloc)(obj_hook.ctx, 32) };
-        assert_eq!(obj.live(), (1, 32));
-        assert_eq!(raw.live(), (0, 0));
-        // SAFETY: as above.
-        unsafe { (obj_hook.free)(obj_hook.ctx, p) };
-        assert_eq!(obj.live(), (0, 0));
-    }
-
-    #[test]
     fn a_probe_learns_whether_an_allocator_reaches_the_hook_and_counts_nothing() {
         crate::domain_slot!(Mem, b'm');
         let (mem, hook) = hooked::<Mem>(debug_allocator(b'm'));
@@ -513,6 +572,112 @@ mod tests {
         assert_eq!(mem.live(), (1, 8));
         // SAFETY: as above.
         unsafe { (hook.free)(hook.ctx, p) };
+    }
+
+    /// An imitation of pymalloc over the RAW hook: requests over 512 bytes pass through to
+    /// `PyMem_RawMalloc`, under a debug header of its own domain (as `_PyMem_DebugRawAlloc` of
+    /// OBJ does above pymalloc, so the block returned is the RAW block plus that header); small
+    /// ones come from its "arenas" (libc here), and the first two make its bookkeeping through
+    /// RAW from inside the request, as `new_arena` and `arena_map_get` do: an arena map node
+    /// (`PyMem_RawCalloc`) and the arena list, made and grown by `PyMem_RawRealloc`.
+    mod fake_pymalloc {
+        use super::*;
+
+        const SST: usize = std::mem::size_of::<usize>();
+        /// The RAW hook, a leaked `PyMemAllocatorEx`; set once per test process (one test uses it).
+        pub static RAW_HOOK: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+        /// The bookkeeping blocks: the arena map node and the arena list.
+        pub static NODE: AtomicUsize = AtomicUsize::new(0);
+        pub static ARENAS: AtomicUsize = AtomicUsize::new(0);
+        static SMALL_REQUESTS: AtomicUsize = AtomicUsize::new(0);
+
+        fn raw() -> &'static PyMemAllocatorEx {
+            // SAFETY: RAW_HOOK holds a leaked `PyMemAllocatorEx`.
+            unsafe { &*(*RAW_HOOK.get().expect("the RAW hook is set") as *const PyMemAllocatorEx) }
+        }
+
+        pub fn allocator() -> PyMemAllocatorEx {
+            PyMemAllocatorEx { malloc, free, ..crate::fake::debug_allocator(b'o') }
+        }
+
+        unsafe extern "C" fn malloc(ctx: *mut c_void, size: usize) -> *mut c_void {
+            let raw = raw();
+            if size > 512 {
+                // SAFETY: a RAW block with room for the debug header in front.
+                unsafe {
+                    let base = (raw.malloc)(raw.ctx, 2 * SST + size).cast::<u8>();
+                    std::ptr::copy_nonoverlapping(size.to_be_bytes().as_ptr(), base, SST);
+                    *base.add(SST) = b'o';
+                    std::ptr::write_bytes(base.add(SST + 1), 0xFD, SST - 1);
+                    return base.add(2 * SST).cast();
+                }
+            }
+            // SAFETY: bookkeeping through the RAW hook, as pymalloc makes it.
+            unsafe {
+                match SMALL_REQUESTS.fetch_add(1, Ordering::Relaxed) {
+                    0 => {
+                        NODE.store((raw.calloc)(raw.ctx, 1, 64) as usize, Ordering::Relaxed);
+                        let arenas = (raw.realloc)(raw.ctx, std::ptr::null_mut(), 128);
+                        ARENAS.store(arenas as usize, Ordering::Relaxed);
+                    }
+                    1 => {
+                        let arenas = ARENAS.load(Ordering::Relaxed) as *mut c_void;
+                        ARENAS.store((raw.realloc)(raw.ctx, arenas, 256) as usize, Ordering::Relaxed);
+                    }
+                    _ => {}
+                }
+                debug_malloc(ctx, size)
+            }
+        }
+
+        unsafe extern "C" fn free(ctx: *mut c_void, p: *mut c_void) {
+            // SAFETY: `p` came from `malloc`: a large one is the RAW block past its header.
+            unsafe {
+                let size = usize::from_be_bytes(std::ptr::read_unaligned(p.cast::<u8>().sub(2 * SST).cast()));
+                if size > 512 {
+                    let raw = raw();
+                    (raw.free)(raw.ctx, p.cast::<u8>().sub(2 * SST).cast());
+                } else {
+                    (crate::fake::debug_allocator(b'o').free)(ctx, p);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_allocators_own_bookkeeping_counts_in_its_domain() {
+        // pymalloc serving a small request may make its arena list and arena map nodes with
+        // PyMem_RawRealloc / PyMem_RawCalloc from inside our OBJ hook; 3.12+ frees them with
+        // PyMem_RawFree outside any hook when an isolated subinterpreter is deleted. RAW
+        // balances only if both are counted.
+        crate::domain_slot!(Raw, b'r');
+        crate::domain_slot!(Obj, b'o');
+        let (raw, raw_hook) = hooked::<Raw>(debug_allocator(b'r'));
+        fake_pymalloc::RAW_HOOK.set(Box::leak(Box::new(raw_hook)) as *const _ as usize).unwrap();
+        let (obj, obj_hook) = hooked::<Obj>(fake_pymalloc::allocator());
+        // SAFETY: calling the hooks as CPython would.
+        unsafe {
+            let p = (obj_hook.malloc)(obj_hook.ctx, 32);
+            assert_eq!(obj.live(), (1, 32));
+            assert_eq!(raw.live(), (2, 64 + 128), "the node and the arena list, made inside the OBJ hook");
+            let q = (obj_hook.malloc)(obj_hook.ctx, 32);
+            assert_eq!(raw.live(), (2, 64 + 256), "the arena list grew");
+            // A large request passes through RAW: the outer block, counted once, in OBJ.
+            let big = (obj_hook.malloc)(obj_hook.ctx, 1000);
+            assert_eq!(obj.live(), (3, 1064));
+            assert_eq!(raw.live(), (2, 64 + 256));
+            for block in [p, q, big] {
+                (obj_hook.free)(obj_hook.ctx, block);
+            }
+            assert_eq!(obj.live(), (0, 0));
+            assert_eq!(raw.live(), (2, 64 + 256), "pymalloc keeps its bookkeeping");
+            // The interpreter's deletion frees the bookkeeping, outside any hook.
+            for block in [&fake_pymalloc::NODE, &fake_pymalloc::ARENAS] {
+                (raw_hook.free)(raw_hook.ctx, block.load(Ordering::Relaxed) as *mut c_void);
+            }
+        }
+        assert_eq!(raw.live(), (0, 0));
+        assert_eq!(obj.live(), (0, 0));
     }
 
     #[test]

@@ -10,7 +10,9 @@
 //! initial-exec thread-local pointer (`tls.c`). When a thread exits, a `pthread` key destructor
 //! releases its tally, with its counts, for the next new thread to adopt; when a process forks,
 //! the child releases the tallies of the threads it did not inherit (`after_fork_in_child`).
-//! The per-thread "inside a hook" flag lives in the tally too, so one pointer load serves both.
+//! The per-thread "inside a hook" flag lives in the tally too, so one pointer load serves both,
+//! and so do the allocations nested hook calls made, until the outer hook settles them
+//! ([`Tally::record_nested`], [`Tally::settle_nested`]).
 //!
 //! Domains are numbered by [`DomainIndex`]; a tally has room for [`MAX_DOMAINS`].
 
@@ -22,6 +24,11 @@ use crate::fallible::{try_box, OutOfMemory};
 
 /// Domains one process may number (3 in production; unit tests and benches make more).
 pub const MAX_DOMAINS: usize = 16;
+
+/// Nested allocations one outer hook call can hold for settling. pymalloc makes at most three
+/// in one call (its arena list, an arena map's middle and bottom node), or one (a large request
+/// passed through); any beyond are left uncounted.
+pub const MAX_NESTED: usize = 4;
 
 extern "C" {
     fn leakcheck_shim_tally_get() -> *mut c_void;
@@ -35,6 +42,10 @@ pub struct Tally {
     counts: [[AtomicI64; 2]; MAX_DOMAINS],
     /// The owner is inside one of our hooks (see `hooks::ReentryGuard`).
     in_hook: AtomicBool,
+    /// How many of `nested` hold an allocation made by a nested hook call of the owner's current
+    /// outer hook (0 whenever the owner is outside every hook). Owner-only.
+    nested_len: AtomicUsize,
+    nested: [Nested; MAX_NESTED],
     /// The owner is probing whether an allocator reaches our hook of the domain with this API
     /// id (see `crate::reaches_hook`), with [`PROBE_HIT`] set once it did; 0: no probe.
     probe: AtomicU8,
@@ -49,6 +60,30 @@ pub struct Tally {
 
 /// Set in `Tally::probe` when the probe reached its hook (API ids are ASCII letters).
 const PROBE_HIT: u8 = 0x80;
+
+/// One allocation a nested hook call made: what it adds to its domain's counts, and the block it
+/// returned, `start..end`. Relaxed atomics only so that a `Tally` is `Sync`: the owner alone
+/// touches them.
+#[derive(Debug)]
+struct Nested {
+    domain: AtomicUsize,
+    blocks: AtomicI64,
+    bytes: AtomicI64,
+    start: AtomicUsize,
+    end: AtomicUsize,
+}
+
+impl Nested {
+    const fn new() -> Self {
+        Self {
+            domain: AtomicUsize::new(0),
+            blocks: AtomicI64::new(0),
+            bytes: AtomicI64::new(0),
+            start: AtomicUsize::new(0),
+            end: AtomicUsize::new(0),
+        }
+    }
+}
 
 /// The registry: a push-only list of every tally ever made.
 static HEAD: AtomicPtr<Tally> = AtomicPtr::new(std::ptr::null_mut());
@@ -68,6 +103,8 @@ impl Tally {
         Self {
             counts: [const { [AtomicI64::new(0), AtomicI64::new(0)] }; MAX_DOMAINS],
             in_hook: AtomicBool::new(false),
+            nested_len: AtomicUsize::new(0),
+            nested: [const { Nested::new() }; MAX_NESTED],
             probe: AtomicU8::new(0),
             claimed: AtomicBool::new(claimed),
             next: AtomicPtr::new(std::ptr::null_mut()),
@@ -110,6 +147,49 @@ impl Tally {
         self.in_hook.store(false, Ordering::Relaxed);
     }
 
+    /// A hook entered while the owner was inside another (a nested call) allocated `block`,
+    /// adding `blocks` and `bytes` to `domain`. Kept until the outer hook settles it
+    /// ([`Tally::settle_nested`]); dropped, uncounted, when [`MAX_NESTED`] are kept already.
+    /// Only the owner calls this.
+    pub fn record_nested(&self, domain: DomainIndex, blocks: i64, bytes: i64, block: std::ops::Range<usize>) {
+        let len = self.nested_len.load(Ordering::Relaxed);
+        let Some(slot) = self.nested.get(len) else { return };
+        slot.domain.store(domain.0, Ordering::Relaxed);
+        slot.blocks.store(blocks, Ordering::Relaxed);
+        slot.bytes.store(bytes, Ordering::Relaxed);
+        slot.start.store(block.start, Ordering::Relaxed);
+        slot.end.store(block.end, Ordering::Relaxed);
+        self.nested_len.store(len + 1, Ordering::Relaxed);
+    }
+
+    /// The outer hook returns `outer` (null for a free or a failure): count the allocations its
+    /// nested calls made, except the one whose block holds `outer`, which is the outer block
+    /// itself passed through (pymalloc handing a large request to `PyMem_RawMalloc`; with the
+    /// debug allocator above it, `outer` is that block plus its header) and already counted by
+    /// the outer hook. The others are the allocator's own bookkeeping, alive in their domain.
+    /// One load when there are none. Only the owner calls this, before leaving the hook.
+    #[inline(always)]
+    pub fn settle_nested(&self, outer: *mut c_void) {
+        let len = self.nested_len.load(Ordering::Relaxed);
+        if len != 0 {
+            self.settle_nested_slow(len, outer as usize);
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn settle_nested_slow(&self, len: usize, outer: usize) {
+        for slot in self.nested.iter().take(len) {
+            let block = slot.start.load(Ordering::Relaxed)..slot.end.load(Ordering::Relaxed);
+            if outer != 0 && block.contains(&outer) {
+                continue;
+            }
+            let domain = DomainIndex::from_raw(slot.domain.load(Ordering::Relaxed));
+            self.add(domain, slot.blocks.load(Ordering::Relaxed), slot.bytes.load(Ordering::Relaxed));
+        }
+        self.nested_len.store(0, Ordering::Relaxed);
+    }
+
     /// Start a probe of the domain whose API id is `api_id`: until [`Tally::end_probe`], this
     /// thread counts as inside a hook (so nothing it allocates is counted), and a hook of that
     /// domain it reaches says so ([`Tally::nested_call`]). `false` when already inside a hook.
@@ -124,12 +204,15 @@ impl Tally {
     /// End the probe: whether a hook of the probed domain was reached.
     pub fn end_probe(&self) -> bool {
         let probe = self.probe.swap(0, Ordering::Relaxed);
+        // What the probe allocated is not counted, nested or not.
+        self.nested_len.store(0, Ordering::Relaxed);
         self.leave_hook();
         probe & PROBE_HIT != 0
     }
 
-    /// A hook of the domain `api_id` was entered while this thread was already inside one:
-    /// the call is not counted; if it is what a probe was looking for, remember it.
+    /// A hook of the domain `api_id` was entered while this thread was already inside one (its
+    /// allocation, if any, is settled by the outer hook, see [`Tally::settle_nested`]); if it
+    /// is what a probe was looking for, remember it.
     #[cold]
     pub fn nested_call(&self, api_id: u8) {
         if self.probe.load(Ordering::Relaxed) == api_id & !PROBE_HIT {
@@ -217,6 +300,7 @@ extern "C" fn release(ptr: *mut c_void) {
     // a tally anew (glibc then runs this destructor again).
     unsafe { leakcheck_shim_tally_set(std::ptr::null_mut()) };
     tally.in_hook.store(false, Ordering::Relaxed);
+    tally.nested_len.store(0, Ordering::Relaxed);
     tally.claimed.store(false, Ordering::Release);
 }
 
@@ -244,6 +328,7 @@ extern "C" fn after_fork_in_child() {
         let tally = unsafe { &*cursor };
         if cursor != mine {
             tally.in_hook.store(false, Ordering::Relaxed);
+            tally.nested_len.store(0, Ordering::Relaxed);
             tally.claimed.store(false, Ordering::Release);
         }
         cursor = tally.next.load(Ordering::Acquire);
@@ -312,6 +397,33 @@ mod tests {
             h.join().unwrap();
         }
         assert_eq!(live(domain), (1 + 8 * 999, 10 + 8 * 2999));
+    }
+
+    #[test]
+    fn nested_allocations_count_when_settled_unless_they_hold_the_outer_block() {
+        init();
+        let domain = DomainIndex::allocate().unwrap();
+        let tally = current().unwrap();
+        // The outer block passed through (the outer pointer inside it), and bookkeeping.
+        tally.record_nested(domain, 1, 1016, 0x1000..0x1000 + 1016);
+        tally.record_nested(domain, 1, 64, 0x9000..0x9000 + 64);
+        assert_eq!(live(domain), (0, 0), "nothing counts before the outer hook settles");
+        tally.settle_nested((0x1000 + 16) as *mut c_void);
+        assert_eq!(live(domain), (1, 64));
+        tally.settle_nested(std::ptr::null_mut());
+        assert_eq!(live(domain), (1, 64), "settled once");
+        // Without an outer block (a free, a failure) every one counts; beyond MAX_NESTED none.
+        for i in 0..MAX_NESTED + 2 {
+            tally.record_nested(domain, 0, 8, 0x1000 * i..0x1000 * i + 8);
+        }
+        tally.settle_nested(std::ptr::null_mut());
+        assert_eq!(live(domain), (1, 64 + 8 * MAX_NESTED as i64));
+        // A probe's nested allocations are not counted.
+        assert!(tally.begin_probe(b'r'));
+        tally.record_nested(domain, 1, 8, 0x1000..0x1008);
+        tally.end_probe();
+        tally.settle_nested(std::ptr::null_mut());
+        assert_eq!(live(domain), (1, 64 + 8 * MAX_NESTED as i64));
     }
 
     #[test]
