@@ -903,3 +903,29 @@ fn a_raw_leak_beside_a_reported_one_is_said_to_remain() {
     assert!(note.contains("will still leak after the leak regrtest reported is fixed"), "{note}");
     assert!(run.stderr.contains("note: raw (blocks [1, 1, 1]) leaked where regrtest cannot see"), "{}", run.stderr);
 }
+
+/// Two leaks on two lines of code run by `test.support.run_in_subinterp`: while the
+/// subinterpreter runs, 3.11's current thread state is its own, not the main interpreter's that
+/// the runtime's thread-state key keeps for the thread. Its frames are the sites' Python lines,
+/// `<string>` 2 and 4: two sites, not one at `run_in_subinterp`'s line.
+#[test]
+fn leaks_in_a_subinterpreter_get_the_subinterpreters_lines() {
+    let dir = testdir();
+    let module = "test_leak_in_subinterp";
+    let run = leakcheck(&[], &as_strs(&regrtest_argv(dir.path(), &[], &[module])));
+    let test = run.test(module);
+    assert_eq!(domain(test, "raw")["blocks"], json!([2, 2, 2]), "{test}");
+    let sites = test["leak_sites"].as_array().cloned().unwrap_or_default();
+    let mut lines: Vec<(String, u64)> = sites
+        .iter()
+        .map(|site| {
+            assert_eq!(site["blocks"], json!([1, 1, 1]), "{site}");
+            assert_eq!(site["frames"][0]["function"], "leak_raw", "{site}");
+            let python = &site["python_frame"];
+            (python["file"].as_str().unwrap_or("?").to_owned(), python["line"].as_u64().unwrap_or(0))
+        })
+        .collect();
+    lines.sort();
+    assert_eq!(lines, [("<string>".to_owned(), 2), ("<string>".to_owned(), 4)], "{test}");
+    assert_eq!(run.code(), Some(101), "{}", run.stderr);
+}

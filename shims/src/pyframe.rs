@@ -10,9 +10,14 @@
 //! - 3.11: no published offsets. The constants are `offsetof` results from 3.11's headers
 //!   (`Include/internal/pycore_{runtime,frame,code}.h`, `Include/cpython/unicodeobject.h`, with
 //!   `Py_BUILD_CORE`), identical for Debian's `python3.11` and `python3.11-dbg` and a
-//!   `--with-pydebug --with-address-sanitizer` build. The thread state is the value of the
-//!   runtime's `autoTSSkey` (what `PyGILState_GetThisThreadState` returns), valid whether or not
-//!   the thread holds the GIL; the running frame is `tstate->cframe->current_frame`.
+//!   `--with-pydebug --with-address-sanitizer` build. The thread state is the runtime's current
+//!   one (`gilstate.tstate_current`, the state holding the GIL) when it is this thread's (its
+//!   `thread_id` is this thread), else the value of the runtime's `autoTSSkey` (what
+//!   `PyGILState_GetThisThreadState` returns), valid whether or not the thread holds the GIL.
+//!   The key alone would not do: it keeps the main interpreter's state of the thread while a
+//!   subinterpreter's runs (`Py_NewInterpreter`, `test.support.run_in_subinterp`), whose
+//!   frames would be read as the main interpreter's caller of the subinterpreter. The running
+//!   frame is `tstate->cframe->current_frame`.
 //! - 3.13: the offsets come from the running interpreter's `_Py_DebugOffsets` (the first member
 //!   of `_PyRuntime`, published for out-of-process debuggers), checked by its `xdebugpy` cookie
 //!   and version. The thread state is `PyThreadState_GetUnchecked()` (a thread-local read: the
@@ -32,6 +37,7 @@
 //! alive (their frames are running).
 
 use std::ffi::{c_int, c_void, CStr};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 
 use crate::fallible::{try_vec_from, OutOfMemory};
@@ -105,6 +111,12 @@ const LAYOUT_3_11: Layout = Layout {
 /// key).
 const RUNTIME_AUTO_TSS_KEY_3_11: usize = 592;
 const TSS_KEY_IN_TSS: usize = 4;
+/// 3.11's `_PyRuntimeState.gilstate.tstate_current` (an `_Py_atomic_address`: the thread state
+/// holding the GIL, or 0) and `PyThreadState.thread_id` (an `unsigned long`, what
+/// `PyThread_get_thread_ident`, i.e. `pthread_self`, returned for the thread that made it).
+/// Both from the DWARF of Debian's `python3.11` and `python3.11-dbg` and an ASan debug build.
+const RUNTIME_TSTATE_CURRENT_3_11: usize = 576;
+const THREAD_STATE_THREAD_ID_3_11: usize = 152;
 
 /// `_Py_DebugOffsets` of 3.13 (`Include/internal/pycore_runtime.h`): every field a `uint64_t`,
 /// at these positions.
@@ -164,8 +176,10 @@ pub struct Resolved {
 /// How the calling thread's `PyThreadState` is found.
 #[derive(Debug, Clone, Copy)]
 enum ThreadState {
-    /// 3.11: the value of the runtime's `autoTSSkey`.
-    Key(libc::pthread_key_t),
+    /// 3.11: the state at `current` (the address of `gilstate.tstate_current`) when it is this
+    /// thread's, else the value of the runtime's `autoTSSkey`. `current` is `None` when
+    /// `prepare` could not vouch for it: the key alone, as before subinterpreters were told.
+    Key { key: libc::pthread_key_t, current: Option<usize> },
     /// 3.13: `PyThreadState_GetUnchecked()`, a thread-local read.
     Getter(unsafe extern "C" fn() -> *mut c_void),
 }
@@ -281,7 +295,16 @@ unsafe fn check_layout() -> Result<Reader, Unreadable> {
             let unchecked =
                 symbol(c"_PyThreadState_UncheckedGet").ok_or(missing("no _PyThreadState_UncheckedGet symbol"))?;
             // SAFETY: `_PyThreadState_UncheckedGet` is `PyThreadState *(void)`.
-            (LAYOUT_3_11, ThreadState::Key(key), unsafe { getter(unchecked)() } as usize)
+            let expected = unsafe { getter(unchecked)() } as usize;
+            // The current state is believed only where it is where 3.11 keeps it and names this
+            // thread (the GIL is held: it is this thread's).
+            let current = runtime + RUNTIME_TSTATE_CURRENT_3_11;
+            // SAFETY: both fields of 3.11's structures; `expected` is this thread's live state.
+            let vouched = expected != 0
+                && unsafe {
+                    load(current) == expected && load(expected + THREAD_STATE_THREAD_ID_3_11) == this_thread()
+                };
+            (LAYOUT_3_11, ThreadState::Key { key, current: vouched.then_some(current) }, expected)
         }
         (3, 13) => {
             // SAFETY: `_PyRuntime` starts with `_Py_DebugOffsets` in 3.13 (checked by its cookie
@@ -358,6 +381,13 @@ unsafe fn layout_from_debug_offsets(runtime: usize, version: u64) -> Result<Layo
     Ok(layout)
 }
 
+/// The calling thread's id as CPython 3.11 records it (`PyThread_get_thread_ident`).
+#[inline(always)]
+fn this_thread() -> usize {
+    // SAFETY: no precondition.
+    unsafe { libc::pthread_self() as usize }
+}
+
 /// # Safety
 /// `address` is readable for 8 bytes.
 #[inline(always)]
@@ -371,9 +401,32 @@ impl Reader {
     #[inline(always)]
     fn thread_state(&self) -> usize {
         match self.thread_state {
-            // SAFETY: pthread_getspecific accepts any key; CPython stores this thread's own
-            // state under it (checked in `prepare`) and clears it before freeing that state.
-            ThreadState::Key(key) => unsafe { libc::pthread_getspecific(key) as usize },
+            ThreadState::Key { key, current } => {
+                // SAFETY: pthread_getspecific accepts any key; CPython stores this thread's own
+                // state under it (checked in `prepare`) and clears it before freeing that state.
+                let own = unsafe { libc::pthread_getspecific(key) as usize };
+                let Some(current) = current else { return own };
+                // SAFETY: `gilstate.tstate_current` (checked in `prepare`), an atomic word.
+                let current = unsafe { (*(current as *const AtomicUsize)).load(Ordering::Relaxed) };
+                if current == 0 || current == own {
+                    return own;
+                }
+                // Another interpreter's state of this thread, or another thread's (holding the
+                // GIL while this one allocates without it). A state of another thread may be
+                // freed meanwhile: CPython clears `tstate_current` before it frees a state, and
+                // a freed state is a small block of the C heap, which stays mapped (the debug
+                // allocator fills it with 0xDD first), so the read cannot fault, and a state
+                // freed reads as another thread's (reused for a state of this thread, it is a
+                // live state of this thread). This thread's own state lives while it runs.
+                // SAFETY: as just said.
+                let thread =
+                    unsafe { std::ptr::read_volatile((current + THREAD_STATE_THREAD_ID_3_11) as *const usize) };
+                if thread == this_thread() {
+                    current
+                } else {
+                    own
+                }
+            }
             // SAFETY: a thread-local read with no precondition (checked in `prepare`).
             ThreadState::Getter(get) => unsafe { get() as usize },
         }
@@ -595,7 +648,7 @@ mod tests {
         unsafe extern "C" fn no_line(_: *mut PyObject, _: c_int) -> c_int {
             -1
         }
-        Reader { layout, thread_state: ThreadState::Key(0), code_type, addr2line: no_line }
+        Reader { layout, thread_state: ThreadState::Key { key: 0, current: None }, code_type, addr2line: no_line }
     }
 
     /// A fake code object of `code_type`, its first traceable instruction at `first`; its
