@@ -33,7 +33,7 @@ class QuietSleeperTest(unittest.TestCase):
             sleeper.start()
             sleeper.join()
         else:
-            wait(seconds)
+            wait(seconds)  # the test's own wait
 
 
 if __name__ == "__main__":

@@ -42,6 +42,7 @@ fn testdir_for(python: &str) -> tempfile::TempDir {
         "test_leak_free_list",
         "test_subinterp_isolated",
         "test_subinterp_isolated_leak",
+        "test_quiet_sleeper",
     ];
     for name in FIXTURES.iter().chain(&more) {
         std::fs::copy(fixtures.join(format!("regrtest/{name}.py")), dir.path().join(format!("{name}.py"))).unwrap();
@@ -367,4 +368,33 @@ fn an_isolated_subinterpreters_pymalloc_bookkeeping_balances() {
     assert_eq!(leak["domains"]["raw"]["leaked"], true, "{leak}");
     assert_eq!(leak["leaked"], true, "{leak}");
     assert_eq!(run.code(), Some(101), "{}", run.stderr);
+}
+
+/// `--fast-ci --timeout 3` (`-j0 --rerun -W`, so verbose output): faulthandler's `Timeout
+/// (0:00:03)!` follows unittest's `test_sleep (...) ... ` in the worker's output and in the
+/// verbose re-run's. The test timed out, with the re-run's dump; its JUnit failure and issue
+/// draft say so.
+#[test]
+fn a_fast_ci_timeout_is_a_timeout_with_its_dump() {
+    let python = python313();
+    let dir = testdir_for(&python);
+    let work = tempfile::tempdir().expect("a temporary directory");
+    let drafts = work.path().join("drafts");
+    let argv = common::regrtest_with(
+        &python,
+        dir.path(),
+        &["--fast-ci", "--timeout", "3", "-R", "3:3"],
+        &["test_quiet_sleeper", "test_balanced"],
+    );
+    let run = leakcheck(&["--issue-draft", &common::path_str(&drafts)], &as_strs(&argv));
+    let test = run.test("test_quiet_sleeper");
+    assert_eq!(test["outcome"], "timed_out", "{test}");
+    assert_eq!(test["result_line"], "test_quiet_sleeper worker non-zero exit code (Exit code 1)", "{test}");
+    let dump = test["faulthandler"].as_str().unwrap_or_default();
+    assert!(dump.starts_with("Timeout (0:00:03)!\nThread 0x"), "{test}");
+    let line = common::source_line("regrtest/test_quiet_sleeper.py", "# the test's own wait");
+        assert!(dump.contains(&format!("test_quiet_sleeper.py\", line {line} in test_sleep")), "{test}");
+    let draft = std::fs::read_to_string(drafts.join("test_quiet_sleeper.md")).expect("the draft");
+    assert!(draft.contains("Timeout (0:00:03)!"), "{draft}");
+    assert_eq!(run.code(), Some(2), "{}", run.stderr);
 }

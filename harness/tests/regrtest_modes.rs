@@ -616,3 +616,25 @@ fn a_command_running_regrtest_twice_reports_the_measurement_of_the_run_reported(
 fn test_names(run: &Run) -> Vec<String> {
     outcomes(run).into_iter().map(|(name, _)| name).collect()
 }
+
+/// With `-v`, faulthandler's `Timeout (0:00:03)!` of regrtest's `--timeout` follows unittest's
+/// `test_sleep (test_quiet_sleeper.QuietSleeperTest.test_sleep) ... ` on its line: sequentially
+/// in one file with the rest (`2>&1`, as a CI log is) and in a `-j 2` worker's output. The test
+/// timed out, and its report keeps faulthandler's dump.
+#[test]
+fn a_timeout_after_a_verbose_method_line_is_a_timeout() {
+    let dir = testdir();
+    for flags in [&["-v"][..], &["-v", "-j", "2"]] {
+        let mut tests = flags.to_vec();
+        tests.extend(["--timeout", "3", "test_quiet_sleeper", "test_balanced"]);
+        let argv = regrtest_argv(dir.path(), &[], &tests);
+        let run = leakcheck_into_one_file(&[], &as_strs(&argv), &[]);
+        let test = run.test("test_quiet_sleeper");
+        assert_eq!(test["outcome"], "timed_out", "{flags:?}: {test}");
+        let dump = test["faulthandler"].as_str().unwrap_or_default();
+        assert!(dump.starts_with("Timeout (0:00:03)!\nThread 0x"), "{flags:?}: {test}");
+        let line = common::source_line("regrtest/test_quiet_sleeper.py", "# the test's own wait");
+        assert!(dump.contains(&format!("test_quiet_sleeper.py\", line {line} in test_sleep")), "{flags:?}: {test}");
+        assert_ne!(run.code(), Some(0), "{flags:?}: {}", run.stderr);
+    }
+}

@@ -269,6 +269,16 @@ impl Parser {
         if let Some(at) = text.find(FATAL_ERROR) {
             self.start_fault_dump(&text[at..]);
         }
+        // So can `--timeout`'s (`-v`'s `test_x (m.C.test_x) ... Timeout (0:00:05)!`), which ends
+        // its line.
+        if let Some(at) = FAULTHANDLER_TIMEOUT.find(text).map(|m| m.start()) {
+            self.on_faulthandler_timeout();
+            self.start_fault_dump(&text[at..]);
+            if self.after_repetition_marks(&text[..at]).is_empty() {
+                return;
+            }
+            // The method line before it is read as one whose status never came.
+        }
         if self.collect_failure_traceback(text, 0) {
             return;
         }
@@ -705,11 +715,6 @@ impl Parser {
                 let reason = c.get(2).map_or("", |m| m.as_str());
                 self.tests[i].result.skip_reason = Some(truncate_at_char_boundary(reason, 1024).to_owned());
             }
-        }
-        if FAULTHANDLER_TIMEOUT.is_match(marked) {
-            self.on_faulthandler_timeout();
-            self.start_fault_dump(marked);
-            return;
         }
         if self.on_summary_line(rest) {
             return;

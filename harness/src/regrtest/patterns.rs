@@ -72,9 +72,11 @@ pub(super) static SKIP_REASON: LazyLock<Regex> = LazyLock::new(|| re(r"^(\S+) sk
 pub(super) const TEST_METHOD_PREFIX: &str = "test";
 /// A frame line of a Python traceback: `  File "...", line N, in NAME`.
 pub(super) static TRACEBACK_FRAME: LazyLock<Regex> = LazyLock::new(|| re(r#"^  File ".*", line \d+, in (\w+)$"#));
-/// faulthandler's `dump_traceback_later(timeout, exit=True)` header.
+/// faulthandler's `dump_traceback_later(timeout, exit=True)` header. Not anchored at the start:
+/// it follows what the test wrote without a newline (`-v`'s `test_x (m.C.test_x) ... `, `-R`'s
+/// marks); it ends its line.
 pub(super) static FAULTHANDLER_TIMEOUT: LazyLock<Regex> =
-    LazyLock::new(|| re(r"^Timeout \(\d+:\d{2}:\d{2}(?:\.\d+)?\)!$"));
+    LazyLock::new(|| re(r"Timeout \(\d+:\d{2}:\d{2}(?:\.\d+)?\)!$"));
 pub(super) static SUMMARY_HEADER: LazyLock<Regex> = LazyLock::new(|| re(r"^== Tests result: (.*) ==$"));
 /// `display_result`: `count(n, "test")` + title, then `printlist` (indent 4, width 70).
 pub(super) static LIST_HEADER: LazyLock<Regex> = LazyLock::new(|| {

@@ -682,6 +682,30 @@ fn golden_3_11_2_sequential_timeout_exits_without_summary() {
     assert_eq!(run.summary, None);
 }
 
+/// With `-v`, unittest's `test_x (m.C.test_x) ... ` waits for the method's status when
+/// `--timeout`'s faulthandler fires: its `Timeout (0:00:03)!` follows on that line, in
+/// sequential mode (the run ends there, test_ok never announced) and in the output of a `-j`
+/// worker regrtest says crashed with exit code 1. Timed out either way, with the dump.
+#[test]
+fn golden_3_11_2_verbose_timeout_follows_the_method_line() {
+    for (input, result_text) in [
+        (include_str!("../../tests/data/regrtest/3.11.2-seq-R-verbose-timeout.txt"), None),
+        (
+            include_str!("../../tests/data/regrtest/3.11.2-j2-R-verbose-timeout.txt"),
+            Some("test_quiet_sleeper crashed (Exit code 1)"),
+        ),
+    ] {
+        let run = parse(input, true);
+        let sleeper = test(&run, "test_quiet_sleeper");
+        assert_eq!(sleeper.outcome, Some(Outcome::TimedOut), "{sleeper:#?}");
+        assert_eq!(sleeper.result_text.as_deref(), result_text);
+        let dump = sleeper.faulthandler.as_deref().unwrap_or_default();
+        assert!(dump.starts_with("Timeout (0:00:03)!\nThread 0x"), "{dump}");
+        assert!(dump.contains("test_quiet_sleeper.py\", line 17 in test_sleep\n"), "{dump}");
+        assert!(dump.ends_with("line 198 in _run_module_as_main"), "{dump}");
+    }
+}
+
 // --- Real captured output, new libregrtest (pyenv release builds) --------------------------
 
 #[test]
@@ -794,6 +818,34 @@ fn golden_3_13_0_worker_killed_by_its_timeout() {
     assert!(dump.starts_with("Timeout (0:00:03)!\nThread 0x00007f0e0a0c6b80 (most recent call first):\n"), "{dump}");
     assert!(dump.ends_with("line 198 in _run_module_as_main"), "up to the blank line: {dump}");
     assert_eq!(outcome(&run, "test_ok"), Outcome::Passed);
+}
+
+/// `--fast-ci` (`-j0 --rerun -W ...`): the worker's output and the verbose re-run's show the
+/// method line with faulthandler's `Timeout` after it. Timed out, with the re-run's dump.
+#[test]
+fn golden_3_13_5_fast_ci_timeout_follows_the_method_line() {
+    let run = parse(include_str!("../../tests/data/regrtest/3.13.5-fast-ci-R-timeout.txt"), true);
+    let sleeper = test(&run, "test_quiet_sleeper");
+    assert_eq!(sleeper.outcome, Some(Outcome::TimedOut), "{sleeper:#?}");
+    assert_eq!(sleeper.attempts, 2);
+    let dump = sleeper.faulthandler.as_deref().unwrap_or_default();
+    assert!(dump.starts_with("Timeout (0:00:03)!\nThread 0x00007f189a959740 "), "the re-run's: {dump}");
+    assert!(dump.ends_with("line 198 in _run_module_as_main"), "{dump}");
+    assert_eq!(test(&run, "test_ok").outcome, Some(Outcome::Passed));
+}
+
+/// A test's own line that ends in faulthandler's words is a timeout only where faulthandler's
+/// would be: it must end the line.
+#[test]
+fn a_timeout_is_faulthandlers_only_at_the_end_of_its_line() {
+    let run = parse(
+        "0:00:00 load avg: 0.00 Run 1 test sequentially\n\
+         0:00:00 load avg: 0.00 [1/1] test_a\n\
+         test_a (test_a.T.test_a) ... Timeout (0:00:03)! was printed\n",
+        false,
+    );
+    assert_eq!(test(&run, "test_a").outcome, Some(Outcome::Unknown));
+    assert_eq!(test(&run, "test_a").faulthandler, None);
 }
 
 /// 3.13's words for a worker that died: `worker non-zero exit code (Exit code -6
