@@ -1760,9 +1760,22 @@ fn explained_domains(domains: &mut Domains, kept: &[LeakSiteReport], suppressed:
     notes
 }
 
-/// The exception line that ends a Python traceback (`Exception: ...`), at most 200 bytes.
+/// The exception line of a Python traceback, at most 200 bytes: the first line of the last
+/// exception, the first line at the margin after the last `Traceback (most recent call
+/// last):` (its frames, source lines and carets are indented). Not the traceback's last line:
+/// unittest's failure message goes on over lines of its own (assertEqual's diff, then `:
+/// msg`), and so does doctest's report of the examples that failed. A traceback without that
+/// shape (an exception group's lines are all indented), its last line that is not blank.
 fn last_error_line(traceback: &str) -> Option<String> {
-    let line = traceback.lines().rev().map(str::trim).find(|l| !l.is_empty())?;
+    const HEADER: &str = "Traceback (most recent call last):";
+    let lines: Vec<&str> = traceback.lines().collect();
+    let last_exception = lines.iter().rposition(|l| l.trim_end() == HEADER).and_then(|at| {
+        lines.get(at + 1..)?.iter().find(|l| !l.trim().is_empty() && !l.starts_with(char::is_whitespace))
+    });
+    let line = match last_exception {
+        Some(line) => line.trim(),
+        None => lines.iter().rev().map(|l| l.trim()).find(|l| !l.is_empty())?,
+    };
     Some(crate::escape::truncate_with_ellipsis(line, 200))
 }
 
@@ -1778,6 +1791,39 @@ mod tests {
             failure.line(line);
         }
         failure
+    }
+
+    /// The reason a note gives for repetitions cut short: the exception's line, not the last
+    /// line of a message over several (unittest's assertEqual of strings: the diff, then `:
+    /// msg`), nor doctest's report after its `AssertionError`; regrtest's own exception, the
+    /// last of a chain, and an exception group's (all indented: its last line) as they were.
+    #[test]
+    fn the_error_line_is_the_last_exceptions_first() {
+        let unittest = "Traceback (most recent call last):\n  File \"/t/test_u.py\", line 4, in test_x\n    \
+                        self.assertEqual(\"\u{e9}\", \"\u{fc}\", \"mismatch \u{2603}\")\n\
+                        AssertionError: '\u{e9}' != '\u{fc}'\n- \u{e9}\n+ \u{fc}\n : mismatch \u{2603}";
+        assert_eq!(last_error_line(unittest).as_deref(), Some("AssertionError: '\u{e9}' != '\u{fc}'"));
+        let real = include_str!("../tests/data/regrtest/3.13.0-seq-R-release-build.txt");
+        let regrtests = real.split_once("test test_ok crashed -- ").and_then(|(_, t)| t.split_once("\n\n")).unwrap().0;
+        assert_eq!(
+            last_error_line(regrtests).as_deref(),
+            Some("Exception: Tracking reference leaks requires a debug build of Python")
+        );
+        let chained = "Traceback (most recent call last):\n  File \"x.py\", line 1, in f\nKeyError: 'a'\n\n\
+                       During handling of the above exception, another exception occurred:\n\n\
+                       Traceback (most recent call last):\n  File \"x.py\", line 3, in f\n\
+                       OSError: [Errno 9] Bad file descriptor\n";
+        assert_eq!(last_error_line(chained).as_deref(), Some("OSError: [Errno 9] Bad file descriptor"));
+        let doctest = "Traceback (most recent call last):\n  File \"case.py\", line 2, in runTest\n\
+                       AssertionError: Failed doctest test for test_d.bad\n  File \"/t/test_d.py\", line 3, in bad\n\n\
+                       ----------------------------------------------------------------------\n\
+                       File \"/t/test_d.py\", line 5, in test_d.bad\nFailed example:\n    1 + 1\nExpected:\n    3\nGot:\n    2\n";
+        assert_eq!(last_error_line(doctest).as_deref(), Some("AssertionError: Failed doctest test for test_d.bad"));
+        let group = "  + Exception Group Traceback (most recent call last):\n  |   File \"x.py\", line 1, in f\n  \
+                     | ExceptionGroup: two (2 sub-exceptions)\n  +-+---------------- 1 ----------------\n    \
+                     | ValueError: a\n    +------------------------------------\n";
+        assert_eq!(last_error_line(group).as_deref(), Some("+------------------------------------"));
+        assert_eq!(last_error_line(" \n\n"), None);
     }
 
     #[test]

@@ -638,3 +638,24 @@ fn a_timeout_after_a_verbose_method_line_is_a_timeout() {
         assert_ne!(run.code(), Some(0), "{flags:?}: {}", run.stderr);
     }
 }
+
+/// A test that fails in its first repetition with a message over several lines (assertEqual's
+/// diff of two strings, then `: msg`): the note on the repetitions cut short gives the
+/// exception's line as the reason, not the message's last line. Sequentially and with `-j 2`.
+#[test]
+fn repetitions_cut_short_by_a_failure_name_its_exception() {
+    let dir = testdir();
+    for flags in [&[][..], &["-j", "2"]] {
+        let mut tests = flags.to_vec();
+        tests.push("test_fail_multiline_message");
+        let run = leakcheck(&[], &as_strs(&regrtest_argv(dir.path(), &[], &tests)));
+        let test = run.test("test_fail_multiline_message");
+        assert_eq!(test["outcome"], "failed", "{flags:?}: {test}");
+        let notes = test["notes"].to_string();
+        assert!(
+            notes.contains("repetitions cut short: 0 of 6 measured (AssertionError: '\u{e9}' != '\u{fc}')"),
+            "{flags:?}: {notes}"
+        );
+        assert_eq!(run.code(), Some(2), "{flags:?}: {}", run.stderr);
+    }
+}
