@@ -48,7 +48,8 @@ pub struct Args {
     /// method the output names (all with -v, else the failing ones); leaks, sanitizer findings,
     /// hangs and test failures as failures with their details, one failure per testcase naming
     /// each of its problems ("env changed" only where regrtest fails the run on it:
-    /// --fail-env-changed, --slow-ci, --fast-ci).
+    /// --fail-env-changed, --slow-ci, --fast-ci). Not the file of regrtest's own --junit-xml in
+    /// the command (nor may --log or --json be that file).
     #[arg(long, value_name = "PATH")]
     pub junit_xml: Option<PathBuf>,
 
@@ -57,7 +58,8 @@ pub struct Args {
     /// PyMem_RawMalloc blocks on BUILDER BRANCH`). DIR is created if missing, also when nothing
     /// failed. The drafts an earlier run wrote there (listed in DIR/.leakcheck-drafts.txt) are
     /// removed first, unless written again or changed since; no other file is touched. DIR holds
-    /// the drafts alone: --log, --json or --junit-xml naming DIR or a file in it is refused.
+    /// the drafts alone: --log, --json or --junit-xml (or regrtest's own --junit-xml in the
+    /// command) naming DIR or a file in it is refused.
     #[arg(long, value_name = "DIR")]
     pub issue_draft: Option<PathBuf>,
 
@@ -304,6 +306,25 @@ impl Args {
                 ));
             }
         }
+        // Nor may regrtest's own JUnit XML (`python -m test --junit-xml FILE`), written relative
+        // to the directory regrtest starts in, this one, be one of them.
+        let argv: Vec<String> = self.command.iter().map(|a| a.to_string_lossy().into_owned()).collect();
+        if let Some(theirs) = crate::regrtest::junit_xml(&argv).map(PathBuf::from) {
+            let shown = crate::escape::for_terminal(&theirs.to_string_lossy()).into_owned();
+            for (flag, path) in files {
+                if path.as_deref().is_some_and(|path| same_output(path, &theirs)) {
+                    return Err(format!(
+                        "{flag} names the file the command's own --junit-xml writes ({shown}): each needs its own"
+                    ));
+                }
+            }
+            if self.issue_draft.as_deref().is_some_and(|dir| in_directory(&theirs, dir)) {
+                return Err(format!(
+                    "the command's own --junit-xml names the --issue-draft directory or a file in it ({shown}): \
+                     the directory holds the drafts alone"
+                ));
+            }
+        }
         let sanitizer = Selection::from_choices(&self.sanitizer)?;
         let suppression_files = if self.suppressions.is_empty() {
             env("LEAKCHECK_SUPPRESSIONS")
@@ -443,6 +464,48 @@ mod tests {
         assert!(parse(&["leakcheck", "--log", "a", "--json", "b", "--", "true"]).is_ok());
         // A device (/dev/null) may take them all.
         assert!(parse(&["leakcheck", "--log", "/dev/null", "--json", "/dev/null", "--", "true"]).is_ok());
+    }
+
+    /// regrtest's own `--junit-xml FILE` is a file of the command's that leakcheck's outputs
+    /// would overwrite, or it theirs: refused as two outputs on one file are.
+    #[test]
+    fn an_output_on_regrtest_s_own_junit_xml_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let at = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
+        let regrtest = |file: &str| {
+            ["--", "python3", "-m", "test", "-R", "3:3", "--junit-xml", file, "test_os"].map(str::to_owned)
+        };
+        for flag in ["--junit-xml", "--json", "--log"] {
+            let mut argv = vec!["leakcheck".to_owned(), flag.to_owned(), at("j.xml")];
+            argv.extend(regrtest(&at("j.xml")));
+            let err = parse(&argv.iter().map(String::as_str).collect::<Vec<_>>()).unwrap_err();
+            assert!(err.contains(&format!("{flag} names the file the command's own --junit-xml writes")), "{err}");
+        }
+        // Relative to this directory, as regrtest opens it; `--junit-xml=FILE` too.
+        let cwd = std::env::current_dir().unwrap();
+        let relative = cwd.join("leakcheck-test-regrtest.xml");
+        let err = parse(&[
+            "leakcheck",
+            "--junit-xml",
+            relative.to_str().unwrap(),
+            "--",
+            "python3",
+            "-m",
+            "test",
+            "--junit-xml=leakcheck-test-regrtest.xml",
+        ])
+        .unwrap_err();
+        assert!(err.contains("--junit-xml names the file the command's own --junit-xml writes"), "{err}");
+        let mut argv = vec!["leakcheck".to_owned(), "--issue-draft".to_owned(), at("d")];
+        argv.extend(regrtest(&at("d/j.xml")));
+        let err = parse(&argv.iter().map(String::as_str).collect::<Vec<_>>()).unwrap_err();
+        assert!(err.contains("the command's own --junit-xml names the --issue-draft directory"), "{err}");
+        let mut argv = vec!["leakcheck".to_owned(), "--junit-xml".to_owned(), at("ours.xml")];
+        argv.extend(regrtest(&at("theirs.xml")));
+        assert!(parse(&argv.iter().map(String::as_str).collect::<Vec<_>>()).is_ok());
+        assert!(parse(&["leakcheck", "--log", "/dev/null", "--", "python3", "-m", "test", "--junit-xml", "/dev/null"])
+            .is_ok());
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "nothing made");
     }
 
     /// Outputs not made yet are compared where they will be: through a link to a file not

@@ -1,5 +1,6 @@
 //! Command lines: which run regrtest ([`is_regrtest_command`], for the processes a run
-//! starts), and which tests one names ([`selection`], for quiet mode's skipped tests), from
+//! starts), which tests one names ([`selection`], for quiet mode's skipped tests) and the file
+//! its own `--junit-xml` writes ([`junit_xml`], which must be none of leakcheck's outputs), from
 //! regrtest's option tables.
 
 use std::sync::LazyLock;
@@ -145,14 +146,94 @@ fn short_option(flag: char) -> RegrtestOption {
 
 /// A long option, written in full or abbreviated as argparse allows.
 fn long_option(name: &str) -> RegrtestOption {
-    if let Some(&(_, option)) = LONG_OPTIONS.iter().find(|(long, _)| *long == name) {
-        return option;
+    long_option_entry(name).map_or(RegrtestOption::Flag, |&(_, option)| option)
+}
+
+/// The entry of [`LONG_OPTIONS`] a long option written in full or abbreviated names; None for
+/// an ambiguous abbreviation (regrtest refuses the line) or a flag.
+fn long_option_entry(name: &str) -> Option<&'static (&'static str, RegrtestOption)> {
+    if let Some(entry) = LONG_OPTIONS.iter().find(|(long, _)| *long == name) {
+        return Some(entry);
     }
     let mut matches = LONG_OPTIONS.iter().filter(|(long, _)| long.starts_with(name));
     match (matches.next(), matches.next()) {
-        (Some(&(_, option)), None) => option,
-        // Ambiguous (regrtest refuses the line) or a flag.
-        _ => RegrtestOption::Flag,
+        (Some(entry), None) => Some(entry),
+        _ => None,
+    }
+}
+
+/// Whether a regrtest option takes a value: besides [`RegrtestOption::Value`] and `-R`, the
+/// selecting ones that name a file or a test (`-f`/`--fromfile`, `-S`/`--start`) and a
+/// worker's arguments.
+fn takes_value(option: RegrtestOption, name: &str) -> bool {
+    match option {
+        RegrtestOption::Value | RegrtestOption::Huntrleaks => true,
+        RegrtestOption::Selects => {
+            matches!(name, "f" | "S" | "fromfile" | "start" | "worker-args" | "worker-json")
+        }
+        RegrtestOption::Flag => false,
+    }
+}
+
+/// The file a regrtest command line's own `--junit-xml FILE` (`--junit-xml=FILE`, or an
+/// abbreviation argparse takes) has regrtest write, as given: the last one, which argparse
+/// keeps. regrtest opens it relative to the directory it started in (`os_helper.SAVEDCWD`),
+/// not the temporary one its tests run in. None when the line is not regrtest's main process
+/// or has none.
+#[must_use]
+pub fn junit_xml(argv: &[String]) -> Option<String> {
+    let (main, start) = python_main(argv)?;
+    if !runs_regrtest_main(&main) {
+        return None;
+    }
+    let mut file = None;
+    let mut args = argv.get(start..)?.iter();
+    while let Some(arg) = args.next() {
+        if arg == "--" {
+            break;
+        }
+        if !arg.starts_with('-') || arg == "-" {
+            continue;
+        }
+        let value_follows = match arg.strip_prefix("--") {
+            Some(long) => {
+                let (name, value) = match long.split_once('=') {
+                    Some((name, value)) => (name, Some(value)),
+                    None => (long, None),
+                };
+                let entry = long_option_entry(name);
+                if entry.is_some_and(|(long, _)| *long == "junit-xml") {
+                    file = match value {
+                        Some(value) => Some(value.to_owned()),
+                        None => args.next().cloned(),
+                    };
+                    continue;
+                }
+                value.is_none() && entry.is_some_and(|&(long, option)| takes_value(option, long))
+            }
+            None => {
+                // A cluster of short options: the first that takes a value takes the rest.
+                let flags = &arg[1..];
+                let mut buffer = [0; 4];
+                flags
+                    .char_indices()
+                    .find(|&(_, flag)| takes_value(short_option(flag), flag.encode_utf8(&mut buffer)))
+                    .is_some_and(|(at, _)| at + 1 == flags.len())
+            }
+        };
+        if value_follows {
+            args.next();
+        }
+    }
+    file
+}
+
+/// Whether what the interpreter runs is regrtest's main process: `-m test` (or
+/// `test.regrtest`, `test.__main__`), `regrtest.py`, `test/__main__.py`.
+fn runs_regrtest_main(main: &Main<'_>) -> bool {
+    match main {
+        Main::Module(module) => matches!(*module, "test" | "test.regrtest" | "test.__main__"),
+        Main::Script(script) => script.ends_with("regrtest.py") || script.ends_with("/test/__main__.py"),
     }
 }
 
@@ -168,11 +249,7 @@ static TEST_NAME: LazyLock<Regex> = LazyLock::new(|| re(r"^[A-Za-z_]\w*(?:\.[A-Z
 #[must_use]
 pub fn selection(argv: &[String]) -> Option<Selection> {
     let (main, start) = python_main(argv)?;
-    let regrtest = match main {
-        Main::Module(module) => matches!(module, "test" | "test.regrtest" | "test.__main__"),
-        Main::Script(script) => script.ends_with("regrtest.py") || script.ends_with("/test/__main__.py"),
-    };
-    if !regrtest {
+    if !runs_regrtest_main(&main) {
         return None;
     }
     let mut selection = Selection { tests: Vec::new(), huntrleaks: false, quiet: false };
@@ -236,6 +313,32 @@ mod tests {
 
     fn strings(list: &[&str]) -> Vec<String> {
         list.iter().map(|s| s.to_string()).collect()
+    }
+
+    /// regrtest's own `--junit-xml`, however written; not another option's value, nor a test's
+    /// name, nor an argument of another program.
+    #[test]
+    fn regrtest_s_own_junit_xml_file_is_found() {
+        let found = |argv: &[&str]| junit_xml(&strings(argv));
+        assert_eq!(
+            found(&["python3", "-m", "test", "-R", "3:3", "--junit-xml", "a.xml", "test_os"]).as_deref(),
+            Some("a.xml")
+        );
+        assert_eq!(found(&["python3", "-E", "-m", "test", "--junit-xml=b.xml"]).as_deref(), Some("b.xml"));
+        assert_eq!(
+            found(&["python3", "-m", "test", "--junit", "c.xml", "--junit-xml", "d.xml"]).as_deref(),
+            Some("d.xml")
+        );
+        assert_eq!(found(&["python3", "Lib/test/regrtest.py", "--ju=e.xml"]).as_deref(), Some("e.xml"));
+        // Values of other options.
+        assert_eq!(found(&["python3", "-m", "test", "-m", "--junit-xml", "test_os"]), None);
+        assert_eq!(found(&["python3", "-m", "test", "--match", "--junit-xml"]), None);
+        assert_eq!(found(&["python3", "-m", "test", "-f", "--junit-xml", "-R", "3:3"]), None);
+        assert_eq!(found(&["python3", "-m", "test", "-uall", "--junit-xml", "f.xml"]).as_deref(), Some("f.xml"));
+        // After `--`, a test's name; not regrtest's command line.
+        assert_eq!(found(&["python3", "-m", "test", "--", "--junit-xml", "g.xml"]), None);
+        assert_eq!(found(&["python3", "-m", "unittest", "--junit-xml", "h.xml"]), None);
+        assert_eq!(found(&["python3", "-m", "test", "test_os"]), None);
     }
 
     #[test]

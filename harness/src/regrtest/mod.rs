@@ -91,7 +91,7 @@ mod text;
 
 use serde::Serialize;
 
-pub use self::command::{is_regrtest_command, selection, Selection};
+pub use self::command::{is_regrtest_command, junit_xml, selection, Selection};
 pub use self::parser::methods::class_in_module;
 pub(crate) use self::parser::methods::{doctest_description, method_description};
 pub use self::parser::Parser;
