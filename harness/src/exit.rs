@@ -33,6 +33,10 @@ impl ExitCode {
     /// A sanitizer (ASAN, LSan, MSAN, UBSan, TSan) reported an error in the command's output.
     /// Returned whatever the command's own status was; 102 and 101 take precedence.
     pub const SANITIZER: i32 = 103;
+    /// The command exited 0, yet regrtest's run ended halfway: it started tests and never
+    /// printed its result (a test called `os._exit(0)`). A finding's status (101-103) comes
+    /// first; a non-zero status of the command's own is kept.
+    pub const UNFINISHED: i32 = 104;
     /// The command exists but could not be executed (permissions, bad ELF), as in the shell.
     pub const NOT_EXECUTABLE: i32 = 126;
     /// The command was not found, as in the shell.
@@ -44,7 +48,7 @@ impl ExitCode {
 
 /// The table printed at the end of `--help`.
 pub fn help_text() -> String {
-    let rows: [(&str, &str); 10] = [
+    let rows: [(&str, &str); 11] = [
         ("status of the command", "the command ran and leakcheck found nothing it did not report"),
         ("64", "bad leakcheck arguments"),
         ("66", "the input of leakcheck symbolize (LOG or standard input) could not be opened or read"),
@@ -52,6 +56,7 @@ pub fn help_text() -> String {
         ("101", "leakcheck found a leak the command did not report (e.g. in the raw domain), or that it printed yet exited 0"),
         ("102", "leakcheck found a hang or deadlock and ended the stuck processes"),
         ("103", "a sanitizer reported an error (ASAN, LSan, MSAN, UBSan, TSan)"),
+        ("104", "the command exited 0, yet regrtest never printed its result: it stopped halfway, during a test (a warning names it); 101-103 come first"),
         ("126", "the command could not be executed"),
         ("127", "the command was not found"),
         ("128+N", "the command was killed by signal N (after SIGINT/SIGTERM too), and leakcheck found nothing: 102, 101 and 103 come first"),
@@ -60,7 +65,9 @@ pub fn help_text() -> String {
     for (code, meaning) in rows {
         text.push_str(&format!("  {code:<22} {meaning}\n"));
     }
-    text.push_str("  leakcheck never exits 0 when it found a leak, a hang or a sanitizer error.\n");
+    text.push_str(
+        "  leakcheck never exits 0 when it found a leak, a hang or a sanitizer error, or when regrtest stopped halfway.\n",
+    );
     text
 }
 
@@ -78,6 +85,7 @@ mod tests {
             ExitCode::LEAK_NOT_REPORTED,
             ExitCode::HANG,
             ExitCode::SANITIZER,
+            ExitCode::UNFINISHED,
             ExitCode::NOT_EXECUTABLE,
             ExitCode::NOT_FOUND,
         ] {

@@ -795,6 +795,9 @@ fn exit_code(supervised: &Supervised, report: &RunReport) -> i32 {
         // regrtest printed a leak and still exited 0 (3.11.2: a re-run that ran no test erases
         // the first run's failure): a leak was found, so never 0.
         ChildExit::Exited(0) if report.tests.iter().any(|t| t.leaked) => ExitCode::LEAK_NOT_REPORTED,
+        // regrtest stopped halfway (a test's `os._exit(0)`): the command's 0 says nothing of
+        // the tests it never finished, nor of those it never started.
+        ChildExit::Exited(0) if report.summary.regrtest_unfinished => ExitCode::UNFINISHED,
         ChildExit::Exited(code) => code,
         ChildExit::Signaled { signal, .. } => ExitCode::SIGNAL_BASE + signal as i32,
     };
@@ -1145,6 +1148,34 @@ fn assemble(
         }
     }
 
+    // regrtest ran (its output says so) and never got to its summary: whatever the command's
+    // status, the run stopped halfway. Not when leakcheck stopped it (its signal says so) or
+    // regrtest refused its command line (its own warning).
+    let unfinished = parsed.summary.is_none()
+        && !parsed.run_results.is_empty()
+        && parsed.usage_error.is_none()
+        && supervised.interrupted_by.is_none();
+    if unfinished {
+        // The tests it ended during: no result line, and no result (`unknown`) or one the end
+        // itself gave (faulthandler's `Timeout`, a crash's dump).
+        let ended_during = |t: &&TestReport| {
+            t.result_line.is_none() && matches!(t.outcome.as_str(), "unknown" | "timed_out" | "crashed")
+        };
+        let running: Vec<&str> = tests.iter().filter(ended_during).map(|t| t.name.as_str()).collect();
+        let when = match running.as_slice() {
+            [] => "the run ended before it".to_owned(),
+            [one] => format!("the run ended while {one} ran"),
+            many => format!("the run ended while {} ran", many.join(", ")),
+        };
+        let status = match supervised.exit {
+            ChildExit::Exited(0) => format!(
+                ", yet the command exited 0: leakcheck exits {} instead, a run stopped halfway is no success",
+                ExitCode::UNFINISHED
+            ),
+            _ => String::new(),
+        };
+        report.warnings.push(format!("{UNFINISHED_WARNING}: {when}{status}"));
+    }
     let regrtest_result = parsed.summary.as_ref().and_then(|s| s.result.clone());
     // `ENV CHANGED` is only ever regrtest's result when it was told to fail on it.
     let env_changed_result = regrtest_result.as_deref().is_some_and(|r| r.contains("ENV CHANGED"));
@@ -1163,6 +1194,7 @@ fn assemble(
         sanitizer_reports: 0,
         env_changed_fails: launch::profile::fails_on_env_changed(&report.command) || env_changed_result,
         regrtest_result,
+        regrtest_unfinished: unfinished,
         huntrleaks: saw_huntrleaks,
     };
     if supervised.interrupted_by.is_some() {
@@ -1174,6 +1206,10 @@ fn assemble(
     }
     report.tests = tests;
 }
+
+/// The start of the warning of a run in which regrtest started tests and never printed its
+/// result (see [`Summary::regrtest_unfinished`]).
+const UNFINISHED_WARNING: &str = "regrtest never printed its result";
 
 /// The note of a test whose output regrtest hid: it passed in a `-j` worker under `-W`.
 const HIDDEN_OUTPUT_NOTE: &str = "regrtest hid this test's output: with -W (also set by --fast-ci and \

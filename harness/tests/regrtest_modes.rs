@@ -659,3 +659,41 @@ fn repetitions_cut_short_by_a_failure_name_its_exception() {
         assert_eq!(run.code(), Some(2), "{flags:?}: {}", run.stderr);
     }
 }
+
+/// A test that ends its process with `os._exit(0)` in its fourth repetition, sequentially: the
+/// command exits 0, regrtest never printed its result, and the next test never ran. A warning
+/// says so and names the test, and leakcheck exits 104, not 0: a build step must not pass a run
+/// that stopped halfway.
+#[test]
+fn a_run_that_stops_halfway_with_status_0_is_no_success() {
+    let dir = testdir();
+    let argv = regrtest_argv(dir.path(), &[], &["test_exits_0_midway", "test_balanced"]);
+    let run = leakcheck(&[], &as_strs(&argv));
+    assert_eq!(run.json()["status"]["exit_code"], 0, "{}", run.stderr);
+    assert_eq!(run.test("test_exits_0_midway")["outcome"], "unknown");
+    assert_eq!(run.test("test_balanced")["outcome"], "not_run");
+    assert_eq!(run.json()["summary"]["regrtest_result"], Value::Null);
+    assert_eq!(run.json()["summary"]["regrtest_unfinished"], true);
+    let warning = "regrtest never printed its result: the run ended while test_exits_0_midway ran, yet the \
+                   command exited 0: leakcheck exits 104 instead, a run stopped halfway is no success";
+    assert!(run.json()["warnings"].as_array().unwrap().iter().any(|w| w == warning), "{}", run.json()["warnings"]);
+    assert!(run.stderr.contains(&format!("leakcheck: warning: {warning}\n")), "{}", run.stderr);
+    assert_eq!(run.json()["status"]["leakcheck_exit_code"], 104);
+    assert_eq!(run.code(), Some(104), "{}", run.stderr);
+
+    // faulthandler's `--timeout` ends the run with status 1: the warning names the test, the
+    // status stays the command's.
+    let argv = regrtest_argv(dir.path(), &[], &["--timeout", "3", "test_quiet_sleeper", "test_balanced"]);
+    let run = leakcheck(&[], &as_strs(&argv));
+    assert_eq!(run.test("test_quiet_sleeper")["outcome"], "timed_out");
+    let warnings = run.json()["warnings"].clone();
+    let warning = "regrtest never printed its result: the run ended while test_quiet_sleeper ran";
+    assert!(warnings.as_array().unwrap().iter().any(|w| w == warning), "{warnings}");
+    assert_eq!(run.code(), Some(1), "{}", run.stderr);
+
+    // A run that ends with its summary is finished, whatever its tests did.
+    let run = leakcheck(&[], &as_strs(&regrtest_argv(dir.path(), &[], &["test_balanced"])));
+    assert_eq!(run.json()["summary"]["regrtest_unfinished"], false);
+    assert!(!run.json()["warnings"].to_string().contains("never printed its result"), "{}", run.stderr);
+    assert_eq!(run.code(), Some(0), "{}", run.stderr);
+}

@@ -341,6 +341,11 @@ pub struct Summary {
     pub sanitizer_reports: u64,
     /// regrtest's own final result line ("SUCCESS", "FAILURE", ...).
     pub regrtest_result: Option<String>,
+    /// regrtest started tests and the run ended before its summary (a crash, a test's
+    /// `os._exit`, faulthandler's `--timeout`), leakcheck not having stopped it: a warning says
+    /// which tests were running, and a command that exited 0 all the same makes leakcheck exit
+    /// [`ExitCode::UNFINISHED`](crate::exit::ExitCode::UNFINISHED).
+    pub regrtest_unfinished: bool,
     /// regrtest hunted reference leaks (`-R`): its output said so.
     pub huntrleaks: bool,
     /// regrtest fails the run on a test that altered the execution environment (`env changed`):
