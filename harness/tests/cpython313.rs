@@ -96,9 +96,7 @@ fn assert_verdicts(run: &common::Run) {
         let python = &sites[0]["python_frame"];
         assert_eq!(python["function"], format!("LeakTest.{name}"), "{test}");
         assert!(python["file"].as_str().unwrap_or("").ends_with(&format!("/{name}.py")), "{test}");
-        let module = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../c/regrtest/{name}.py"));
-        let text = std::fs::read_to_string(module).expect("the fixture's test module");
-        let call = text.lines().position(|l| l.contains("_leakfix.")).expect("the fixture call") as u64 + 1;
+        let call = common::source_line(&format!("regrtest/{name}.py"), "_leakfix.");
         assert_eq!(python["line"], call, "{test}");
     }
     assert_eq!(run.test("test_leak_raw")["regrtest"]["leaked"], false, "regrtest cannot see raw blocks");
@@ -393,7 +391,7 @@ fn a_fast_ci_timeout_is_a_timeout_with_its_dump() {
     let dump = test["faulthandler"].as_str().unwrap_or_default();
     assert!(dump.starts_with("Timeout (0:00:03)!\nThread 0x"), "{test}");
     let line = common::source_line("regrtest/test_quiet_sleeper.py", "# the test's own wait");
-        assert!(dump.contains(&format!("test_quiet_sleeper.py\", line {line} in test_sleep")), "{test}");
+    assert!(dump.contains(&format!("test_quiet_sleeper.py\", line {line} in test_sleep")), "{test}");
     let draft = std::fs::read_to_string(drafts.join("test_quiet_sleeper.md")).expect("the draft");
     assert!(draft.contains("Timeout (0:00:03)!"), "{draft}");
     assert_eq!(run.code(), Some(2), "{}", run.stderr);

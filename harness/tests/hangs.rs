@@ -12,9 +12,7 @@ use serde_json::Value;
 
 /// The line of `c/hangfix.c` that contains `needle`.
 fn hangfix_line(needle: &str) -> u64 {
-    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("../c/hangfix.c");
-    let text = std::fs::read_to_string(source).expect("reading c/hangfix.c");
-    text.lines().position(|l| l.contains(needle)).expect(needle) as u64 + 1
+    common::source_line("hangfix.c", needle)
 }
 
 fn regrtest(testdir: &Path, flags: &[&str], tests: &[&str]) -> Vec<String> {

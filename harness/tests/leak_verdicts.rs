@@ -12,16 +12,12 @@ fn domain<'a>(test: &'a Value, name: &str) -> &'a Value {
 
 /// The line of `c/leakfix.c` that contains `needle` (the allocating call of a fixture).
 fn fixture_line(needle: &str) -> u64 {
-    let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../c/leakfix.c");
-    let text = std::fs::read_to_string(&source).expect("reading c/leakfix.c");
-    text.lines().position(|l| l.contains(needle)).expect(needle) as u64 + 1
+    common::source_line("leakfix.c", needle)
 }
 
 /// The line of `c/regrtest/{module}.py` that contains `needle`.
 fn module_line(module: &str, needle: &str) -> u64 {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../c/regrtest/{module}.py"));
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
-    text.lines().position(|l| l.contains(needle)).expect(needle) as u64 + 1
+    common::source_line(&format!("regrtest/{module}.py"), needle)
 }
 
 /// The test's only leak site is in `domain`, one block per repetition, and its innermost frame

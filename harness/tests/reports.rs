@@ -1131,9 +1131,7 @@ fn leaks_of_free_list_objects_are_not_pinned_on_unittest() {
 
 /// The line of `c/leakfix.c` that contains `needle`.
 fn leakfix_line(needle: &str) -> u32 {
-    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("../c/leakfix.c");
-    let text = std::fs::read_to_string(source).expect("reading c/leakfix.c");
-    text.lines().position(|l| l.contains(needle)).expect(needle) as u32 + 1
+    common::source_line("leakfix.c", needle) as u32
 }
 
 /// A test whose leak sites are at six lines gets an annotation at each of the first five, the
