@@ -1542,7 +1542,7 @@ fn test_report(test: &regrtest::TestResult, series: Option<&Series>, join: &Join
                 (Some(analysis.domains), Some(repetitions))
             } else {
                 // What the hooks did not see cannot be told from zero.
-                notes.push(format!("{} {}: no domain counts", HOOKS_LOST, analysis.unhooked.join(", ")));
+                notes.push(format!("{} {}: no domain counts for this test", HOOKS_LOST, analysis.unhooked.join(", ")));
                 (None, Some(repetitions))
             }
         }
