@@ -267,14 +267,17 @@ impl crate::leaks::StackKeys for SiteKeys<'_> {
 /// The call a return address returns to, as its symbolized `frames` (inlined calls included)
 /// tell it: module, function, file, line, column. `None` when any of them has no function,
 /// file or line: then only the address tells the code, two calls of one function are not the
-/// same code.
+/// same code. The module and the source file count by their file names, not their directories:
+/// an extension a test copies or builds into a fresh temporary directory each repetition is the
+/// same code each time (as a sanitizer finding's frames compare).
 fn code_of(frames: &[Frame]) -> Option<Vec<CodeFrame>> {
     if frames.is_empty() {
         return None;
     }
+    let name = |path: &str| path.rsplit('/').next().unwrap_or(path).to_owned();
     frames
         .iter()
-        .map(|f| Some((f.module.clone(), f.function.clone()?, f.file.clone()?, f.line?, f.column, f.inlined)))
+        .map(|f| Some((name(&f.module), f.function.clone()?, name(f.file.as_deref()?), f.line?, f.column, f.inlined)))
         .collect()
 }
 
@@ -290,6 +293,25 @@ fn call_frames(symbolizer: &Symbolizer, modules: &[ModuleRecord], return_address
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_same_code_in_another_directory_is_the_same_code() {
+        let frame = |module: &str, file: &str, line: u32| Frame {
+            function: Some("PyInit__qashim".into()),
+            file: Some(file.into()),
+            line: Some(line),
+            module: module.into(),
+            ..Frame::outside_any_module(0x1000)
+        };
+        let first = [frame("/tmp/tmpa1/_qashim.so", "/tmp/tmpa1/_qashim.c", 12)];
+        let copy = [frame("/tmp/tmpb2/_qashim.so", "/tmp/tmpb2/_qashim.c", 12)];
+        assert_eq!(code_of(&first), code_of(&copy));
+        assert_ne!(code_of(&first), code_of(&[frame("/tmp/tmpb2/_qashim.so", "/tmp/tmpb2/_qashim.c", 13)]));
+        assert_ne!(code_of(&first), code_of(&[frame("/tmp/tmpa1/_other.so", "/tmp/tmpa1/_qashim.c", 12)]));
+        let mut no_line = frame("/tmp/tmpa1/_qashim.so", "/tmp/tmpa1/_qashim.c", 12);
+        no_line.line = None;
+        assert_eq!(code_of(&[no_line]), None);
+    }
 
     #[test]
     fn allocator_plumbing_is_recognised_and_callers_are_not() {
