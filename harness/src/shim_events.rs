@@ -145,6 +145,11 @@ pub enum Line {
         ppid: i32,
         argv: Vec<String>,
     },
+    /// A process that wrote a `process` record exited, at `time_ns` (`CLOCK_MONOTONIC`).
+    Exit {
+        pid: i32,
+        time_ns: u64,
+    },
     /// A Python type found among the live blocks of an `obj` site at the end of the series.
     ObjectType {
         site: u32,
@@ -333,6 +338,10 @@ pub fn parse_line(line: &[u8]) -> Result<Line, ParseError> {
                 argv: crate::hang::procfs::split_cmdline(&unescape(argv)?),
             })
         }
+        Some(b"exit") => {
+            let [_, p, time] = fields[..] else { return Err(ParseError::FieldCount) };
+            Ok(Line::Exit { pid: pid(p)?, time_ns: u64::try_from(int(time)?).map_err(|_| ParseError::Number)? })
+        }
         Some(b"module") => {
             let [_, p, path, bias, start, end] = fields[..] else { return Err(ParseError::FieldCount) };
             Ok(Line::Module(ModuleRecord {
@@ -520,6 +529,9 @@ pub struct ShimData {
     pub errors: Vec<(i32, String)>,
     /// pid -> parent and command line, of the processes that patched regrtest's `-R` driver.
     pub processes: BTreeMap<i32, ProcessRecord>,
+    /// pid -> when it exited (`CLOCK_MONOTONIC` ns), of the processes of [`ShimData::processes`]
+    /// that exited normally (`exit` records).
+    pub exited: BTreeMap<i32, u64>,
     /// `(pid, argv)` of processes whose hooks were replaced (PYTHONMALLOC, -X dev).
     pub replaced: Vec<(i32, Vec<String>)>,
     /// Why Python frames could not be had (`nopyframes` records), each distinct reason once, in
@@ -671,6 +683,10 @@ impl ShimData {
                 // A statement about the process, not about a series: valid outside one too.
                 Ok(Line::Process { pid, ppid, argv }) => {
                     self.processes.insert(pid, ProcessRecord { ppid, argv });
+                    continue;
+                }
+                Ok(Line::Exit { pid, time_ns }) => {
+                    self.exited.insert(pid, time_ns);
                     continue;
                 }
                 Ok(Line::NoPyFrames { reason, .. }) => {

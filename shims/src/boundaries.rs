@@ -244,6 +244,20 @@ fn record_process() {
     out.push(b'\n');
 }
 
+/// At exit (the shim's ELF destructor), in a process that wrote its `process` record (a
+/// regrtest, a `-j` worker): `exit <pid> <time>`. regrtest's `-j` main process prints what a
+/// worker wrote (its sanitizer reports too) once the worker has exited: the harness tells by
+/// this whose a report without a pid (UBSan's) is. A process killed or `_exit`ed writes none.
+pub fn record_exit() {
+    // SAFETY: getpid has no preconditions.
+    let pid = unsafe { libc::getpid() };
+    if PROCESS_RECORDED.load(Ordering::Relaxed) != pid {
+        return;
+    }
+    let mut out = channel::Records::new();
+    let _ = writeln!(out, "exit\t{pid}\t{}", channel::monotonic_ns());
+}
+
 /// `boundaries.py` preceded by the kind constants it passes back to [`mark`] (their values are
 /// the indices in [`KINDS`]), made at compile time: nothing to allocate when it runs.
 const BOOTSTRAP_CODE: &CStr = match CStr::from_bytes_with_nul(

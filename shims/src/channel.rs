@@ -18,7 +18,8 @@
 //! pymalloc; -1 when it could not be read), `patched` (the test name field
 //! holds the regrtest entry point that was wrapped), `error` (the test name field holds the
 //! message), and once per process, before its first `patched`, `process <pid> <ppid> <argv>`
-//! (argv NUL-separated, escaped; no counters). `flags` is [`FLAG_HOOKED`] shifted by the domain index for each domain whose hook
+//! (argv NUL-separated, escaped; no counters), and such a process's last, at its exit,
+//! `exit <pid> <time>` (no counters). `flags` is [`FLAG_HOOKED`] shifted by the domain index for each domain whose hook
 //! is still installed, and [`FLAG_BYTES`] likewise for each domain whose byte count is exact.
 //! Text fields are escaped with [`Records::escape`]: the harness parses them with its `shim_events`
 //! module, and `harness/tests` hold the round trip.

@@ -163,12 +163,14 @@ static DESTRUCTOR: extern "C" fn() = destructor;
 /// At exit, say so if the allocators were replaced before ours could count (`PYTHONMALLOC`,
 /// `-X dev`): the harness then reports "hooks replaced" for this process. Hooks lost later
 /// show in the flags of each measurement; at exit they may be gone for good reasons (the
-/// finalization of a `tracemalloc` started before them puts back what it wrapped).
+/// finalization of a `tracemalloc` started before them puts back what it wrapped). A regrtest
+/// process also says when it exited ([`boundaries::record_exit`]).
 extern "C" fn destructor() {
     if startup::replaced() {
         let mut out = channel::Records::new();
         boundaries::write_record(&mut out, "replaced", copy_cmdline, 0, 0, false);
     }
+    boundaries::record_exit();
 }
 
 /// This process's `/proc/self/cmdline` (the arguments, NUL-terminated), escaped into `out`, read
