@@ -185,7 +185,8 @@ impl WorkerThreadFailure {
 /// stale), so the owner is looked up at the report's first line in a history of owner changes
 /// (one entry per test, at most a few per re-run). A report no test's output holds (regrtest's
 /// `-q` names no passing test) keeps when its first line arrived, and gets at the end the test
-/// the shim's records tell for its process and that time ([`test_of_process`]).
+/// the shim's records tell for its process and that time ([`test_of_process`]), or, without a
+/// pid (UBSan's), for that time alone ([`test_of_output`]).
 struct SanitizerFindings<'a> {
     /// Frames are symbolized before findings are merged: the merge compares function names,
     /// and the sanitizer may have printed bare addresses (`symbolize=0`).
@@ -275,7 +276,7 @@ impl<'a> SanitizerFindings<'a> {
         for mut finding in findings {
             let at = self.owners.partition_point(|(first, _)| *first <= finding.start_line);
             finding.test = at.checked_sub(1).and_then(|i| self.owners[i].1.clone());
-            if finding.test.is_none() && finding.pid.is_some() {
+            if finding.test.is_none() {
                 let at = self.starts.partition_point(|(line, _)| *line <= finding.start_line);
                 finding.arrivals.extend(at.checked_sub(1).map(|i| self.starts[i].1));
             }
@@ -646,17 +647,50 @@ fn test_of_process(shim: &ShimData, finding: &Finding, arrived: Option<u64>) -> 
     }
 }
 
+/// The test of a report that names no process (UBSan's `runtime error:` lines carry no pid)
+/// and that no test's output held (regrtest's `-q`), from when its first line `arrived`
+/// (`CLOCK_MONOTONIC` ns), by the rules of [`test_of_process`] for the process that printed it:
+/// regrtest's sequential process prints a test's reports while the test runs (or, read late,
+/// before the next test begins), so a report read after a test's `begin` record is that test's;
+/// with `-j`, its main process prints a worker's captured output, reports included, once the
+/// worker has exited (its `exit` record; without one, a worker killed or dead in its test, its
+/// test's `end`, else its `begin`), so a report read after a worker exited is its test's. Of
+/// these, the test whose `begin` (outside a worker) or exit (a worker's) came last before the
+/// report arrived; `None` before the first. What cannot be known: with `-j`, a worker's report
+/// read after another worker exited later than the first (closer together than regrtest takes
+/// to print a worker's output once it has reaped it) is taken for the other's test.
+fn test_of_output(shim: &ShimData, arrived: u64) -> Option<String> {
+    let worker = |pid: i32| shim.processes.get(&pid).is_some_and(|p| crate::hang::worker_test(&p.argv).is_some());
+    let mut last: Option<(u64, &Series)> = None;
+    for series in &shim.series {
+        let opens = match worker(series.pid) {
+            true => shim.exited.get(&series.pid).copied().or(series.ended_ns).or(series.started_ns),
+            false => series.started_ns,
+        };
+        let Some(opens) = opens.filter(|&opens| opens <= arrived) else { continue };
+        if last.is_none_or(|(latest, _)| opens >= latest) {
+            last = Some((opens, series));
+        }
+    }
+    last.map(|(_, series)| series.test.clone())
+}
+
 /// The tests of a finding whose reports no test's output held ([`Finding::awaits_test`]), each
-/// report's from its arrival ([`test_of_process`]; those past [`sanitizer::MAX_ARRIVALS`] by
-/// the process alone): the first report's test, the others' in [`Finding::other_tests`], and
-/// each test's count when they differ.
+/// report's from its arrival ([`test_of_process`], or [`test_of_output`] for a report without a
+/// pid; those past [`sanitizer::MAX_ARRIVALS`] by the process alone, and without a pid by
+/// none): the first report's test, the others' in [`Finding::other_tests`], and each test's
+/// count when they differ.
 fn tell_tests(finding: &mut Finding, shim: &ShimData) {
     let arrivals = std::mem::take(&mut finding.arrivals);
     let untimed = finding.count.saturating_sub(u32::try_from(arrivals.len()).unwrap_or(u32::MAX));
     let reports = arrivals.into_iter().map(|t| (Some(t), 1)).chain((untimed > 0).then_some((None, untimed)));
     let mut counts: Vec<(Option<String>, u32)> = Vec::new();
     for (arrived, n) in reports {
-        let test = test_of_process(shim, finding, arrived);
+        let test = match (finding.pid, arrived) {
+            (Some(_), _) => test_of_process(shim, finding, arrived),
+            (None, Some(arrived)) => test_of_output(shim, arrived),
+            (None, None) => None,
+        };
         match counts.iter_mut().find(|(t, _)| *t == test) {
             Some((_, total)) => *total = total.saturating_add(n),
             None => counts.push((test, n)),
@@ -2093,6 +2127,64 @@ mod tests {
             assert_eq!(told(&lsan, arrived), Some("test_w".into()), "LSan at a worker's exit");
             assert_eq!(told(&asan, arrived), Some("test_w".into()), "a worker's");
         }
+    }
+
+    /// A report without a pid (UBSan's) that no output placed: sequentially, the test that
+    /// began last before it was read; with `-j`, the test of the worker that exited last before
+    /// it was read (regrtest's main process prints a worker's output once it has reaped it),
+    /// by its `end` record when it wrote no `exit` record. Each report its own test and count.
+    #[test]
+    fn a_report_without_a_pid_gets_the_test_whose_output_was_being_printed() {
+        let record = |kind: &str, pid: u32, test: &str, time: u64| {
+            format!("{kind}\t{pid}\t{test}\t3\t3\t63{}\t{time}\n", "\t0".repeat(6))
+        };
+        let sequential = [record("begin", 10, "test_a", 1000), record("begin", 10, "test_b", 3000)].concat();
+        let mut shim = ShimData::default();
+        shim.add_file(sequential.as_bytes());
+        for (arrived, test) in [(900, None), (1500, Some("test_a")), (2999, Some("test_a")), (3500, Some("test_b"))] {
+            assert_eq!(test_of_output(&shim, arrived).as_deref(), test, "sequential, read at {arrived}");
+        }
+
+        let worker =
+            |test: &str| format!(r#"python3\x00-m\x00test.regrtest\x00--worker-args\x00[{{}}, \x22{test}\x22]"#);
+        let mut shim = ShimData::default();
+        let events = [
+            // test_w1 and test_w2 run side by side; test_w1 ends first, but exits last.
+            (20, "test_w1", 1000, 2000, Some(2600)),
+            (30, "test_w2", 1100, 2100, Some(2300)),
+            // Killed: no `exit` record.
+            (40, "test_w3", 3000, 4000, None),
+        ];
+        for (pid, test, begin, end, exit) in events {
+            let mut file = format!("process\t{pid}\t10\t{}\n", worker(test));
+            file += &record("begin", pid, test, begin);
+            file += &record("end", pid, test, end);
+            if let Some(exit) = exit {
+                file += &format!("exit\t{pid}\t{exit}\n");
+            }
+            shim.add_file(file.as_bytes());
+        }
+        assert_eq!((shim.bad_lines, shim.exited.len()), (0, 2));
+        let expected =
+            [(1500, None), (2200, None), (2400, Some("test_w2")), (2700, Some("test_w1")), (4100, Some("test_w3"))];
+        for (arrived, test) in expected {
+            assert_eq!(test_of_output(&shim, arrived).as_deref(), test, "-j, read at {arrived}");
+        }
+
+        let ubsan = Finding {
+            sanitizer: sanitizer::Sanitizer::Ubsan,
+            pid: None,
+            count: 3,
+            arrivals: vec![2700, 2400, 2800],
+            ..Finding::asan("signed-integer-overflow", Vec::new(), Vec::new())
+        };
+        assert!(ubsan.awaits_test());
+        let mut finding = ubsan.clone();
+        tell_tests(&mut finding, &shim);
+        assert_eq!((finding.test.as_deref(), &finding.other_tests[..]), (Some("test_w1"), &["test_w2".to_owned()][..]));
+        let counts = [(Some("test_w1".to_owned()), 2), (Some("test_w2".to_owned()), 1)];
+        assert_eq!(finding.test_counts, counts);
+        assert!(finding.test_pids.is_empty(), "no pid: {:?}", finding.test_pids);
     }
 
     #[test]

@@ -57,8 +57,9 @@ fn frame_key(frame: &ReportFrame) -> FrameKey {
     }
 }
 
-/// The last part is the process of a finding that awaits its test ([`Finding::awaits_test`]).
-type Signature = (Sanitizer, String, Vec<Vec<FrameKey>>, Option<u32>);
+/// The last part is, for a finding that awaits its test ([`Finding::awaits_test`]), its process
+/// (`None` for a report without a pid).
+type Signature = (Sanitizer, String, Vec<Vec<FrameKey>>, Option<Option<u32>>);
 
 /// The sanitizer, the kind, and the first [`DEDUP_FRAMES`] frames of the access stack; for a
 /// report without one (LSan), of every related stack.
@@ -69,7 +70,7 @@ fn signature(finding: &Finding) -> Signature {
     } else {
         vec![stack(&finding.frames)]
     };
-    let process = if finding.awaits_test() { finding.pid } else { None };
+    let process = finding.awaits_test().then_some(finding.pid);
     (finding.sanitizer, finding.kind.clone(), stacks, process)
 }
 
@@ -79,7 +80,8 @@ fn signature(finding: &Finding) -> Signature {
 /// ([`Finding::pids_in`]). The first finding of each signature is
 /// kept, in input order, with the tests of the others in [`Finding::other_tests`]. Symbolize first ([`super::symbolize_findings`]): a frame
 /// symbolized in one finding and not in another does not compare equal. A finding that awaits
-/// its test ([`Finding::awaits_test`]) merges only with those of its process that await theirs,
+/// its test ([`Finding::awaits_test`]) merges only with those of its process (or, without a pid,
+/// of none) that await theirs,
 /// keeping their [`Finding::arrivals`] (at most [`MAX_ARRIVALS`]).
 pub fn deduplicate(findings: Vec<Finding>) -> Vec<Finding> {
     let mut kept: Vec<Finding> = Vec::new();
@@ -171,6 +173,25 @@ mod tests {
                 ("heap-use-after-free", 1, Some("test_c"), &[][..])
             ]
         );
+    }
+
+    /// Reports without a pid (UBSan's) that await their tests merge with each other, keeping
+    /// every arrival, and not with the same bug's reports that a test's output held: the merged
+    /// finding would be one test's, or await for all.
+    #[test]
+    fn reports_without_a_pid_awaiting_their_tests_merge_only_with_each_other() {
+        let pidless = |test: Option<&str>, arrivals: Vec<u64>| Finding {
+            sanitizer: Sanitizer::Ubsan,
+            pid: None,
+            test: test.map(str::to_owned),
+            arrivals,
+            ..Finding::asan("signed-integer-overflow", vec![frame(0, "add", "/src/u.c", 3, 1)], Vec::new())
+        };
+        let merged =
+            deduplicate(vec![pidless(None, vec![10]), pidless(Some("test_a"), Vec::new()), pidless(None, vec![20])]);
+        let summary: Vec<_> = merged.iter().map(|f| (f.count, f.test.as_deref(), f.arrivals.clone())).collect();
+        assert_eq!(summary, [(2, None, vec![10, 20]), (1, Some("test_a"), Vec::new())]);
+        assert!(merged[0].awaits_test());
     }
 
     #[test]

@@ -253,7 +253,9 @@ pub struct Finding {
     /// For a finding whose reports no test's output held (regrtest's `-q` names no passing
     /// test): when each report's first line arrived (`CLOCK_MONOTONIC` nanoseconds, the shim's
     /// clock; at most [`MAX_ARRIVALS`]), set by the run, which tells their tests from the shim's
-    /// records of the process at the end (see [`Finding::awaits_test`]). Not in the JSON.
+    /// records at the end: of the process, or, for a report without a pid (UBSan's), of the
+    /// tests that ran and ended before it arrived (see [`Finding::awaits_test`]). Not in the
+    /// JSON.
     #[serde(skip)]
     pub arrivals: Vec<u64>,
     /// After [`deduplicate`] merged findings of several processes: each test's processes,
@@ -265,11 +267,12 @@ pub struct Finding {
 }
 
 impl Finding {
-    /// The run is to tell this finding's test from its process ([`Finding::arrivals`]):
-    /// [`deduplicate`] merges it only with findings of the same process awaiting theirs.
+    /// The run is to tell this finding's test from its process, or, for a report that names
+    /// none (UBSan's), from the output's ([`Finding::arrivals`]): [`deduplicate`] merges it
+    /// only with findings of the same process (or of none) awaiting theirs.
     #[must_use]
     pub fn awaits_test(&self) -> bool {
-        self.test.is_none() && self.pid.is_some() && !self.arrivals.is_empty()
+        self.test.is_none() && !self.arrivals.is_empty()
     }
 
     /// How many of the reports this finding stands for each test's output held (`None`: no
