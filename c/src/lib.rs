@@ -15,7 +15,7 @@ pub mod sanitizer {
     include!(concat!(env!("OUT_DIR"), "/sanitizer_fixtures.rs"));
 
     /// The directory of the fixtures' sources (`MARK` comments name the lines tests look for)
-    /// and of `test_asanext*.py` and `test_ubsanext.py`, the regrtest modules that use `ASANEXT`
+    /// and of `test_asanext*.py` and `test_ubsanext*.py`, the regrtest modules that use `ASANEXT`
     /// and `UBSANEXT`.
     pub const SOURCE_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/sanitizer");
 }

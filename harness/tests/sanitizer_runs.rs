@@ -429,6 +429,50 @@ fn a_user_log_path_is_read_under_auto_and_without_the_shim() {
     assert!(file.starts_with(&format!("{}.", prefix.display())), "{file}");
 }
 
+/// UBSan's `runtime error:` lines carry no pid, and regrtest's `-q` names no passing test: a
+/// report gets the test the shim's records tell for when it was read. Sequentially, the test
+/// running then (UBSan reports a location once per process: test_ubsanext_late's call of the
+/// same bug in the same process is not reported, and the report is not the last test's). With
+/// `-j 2`, regrtest's main process prints each worker's output once it has reaped the worker:
+/// the test of the worker that exited last before it, each worker's report its own test's, and
+/// the summary counts each test's. test_ubsanext_late sleeps 2 s before its test, so that the
+/// two workers do not exit at once (closer together than regrtest takes to print a reaped
+/// worker's output, which report is whose cannot be known: docs/report.md).
+#[test]
+fn ubsan_reports_of_quiet_runs_get_their_tests_by_when_they_were_read() {
+    let dir = testdir();
+    let extension = Path::new(fixtures::UBSANEXT.expect("the _ubsanext fixture"));
+    std::fs::copy(extension, dir.path().join(extension.file_name().unwrap())).unwrap();
+    for name in ["test_ubsanext.py", "test_ubsanext_late.py"] {
+        std::fs::copy(Path::new(fixtures::SOURCE_DIR).join(name), dir.path().join(name)).unwrap();
+    }
+    let tests = ["test_ubsanext", "test_ubsanext_late", "test_balanced"];
+    for quiet in [&["-q", "-R", "3:3"][..], &["-q", "-j", "2", "-R", "3:3"]] {
+        let argv = regrtest(dir.path(), quiet, &tests);
+        let run = leakcheck_in(None, &["--sanitizer", "ubsan"], &as_strs(&argv), &[]);
+        assert_eq!(run.code(), Some(103), "{quiet:?}: {}", run.stderr);
+        assert!(!String::from_utf8_lossy(&run.log()).contains("test_ubsanext"), "{quiet:?}: quiet");
+        let ubsan = find(run.json(), "signed-integer-overflow");
+        assert_eq!(findings(run.json()).len(), 1, "{quiet:?}: {:#}", run.json()["sanitizer_findings"]);
+        if quiet.contains(&"-j") {
+            assert_eq!(
+                (&ubsan["count"], &ubsan["test"], &ubsan["other_tests"]),
+                (&json!(2), &json!("test_ubsanext"), &json!(["test_ubsanext_late"])),
+                "{quiet:?}: {ubsan:#}"
+            );
+            let counts = "(2 reports: test_ubsanext 1, test_ubsanext_late 1)";
+            assert!(run.stderr.contains(counts), "{quiet:?}: {}", run.stderr);
+        } else {
+            assert_eq!(
+                (&ubsan["count"], &ubsan["test"], &ubsan["other_tests"]),
+                (&json!(1), &json!("test_ubsanext"), &json!([])),
+                "{quiet:?}: {ubsan:#}"
+            );
+        }
+        assert!(run.stderr.contains("SANITIZER in test_ubsanext"), "{quiet:?}: {}", run.stderr);
+    }
+}
+
 /// A shared object loaded by a relative path (`dlopen("./asan_dso.so")`) is printed relative
 /// (`(asan_dso.so+0x11a9)`) when the runtime does not symbolize: it is looked up in the
 /// command's working directory, and the finding's frames get their functions and lines.
