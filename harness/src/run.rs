@@ -459,7 +459,12 @@ pub fn execute(config: &Config, notify: Notify<'_>) -> anyhow::Result<RunOutcome
     let asked = selection.as_ref().is_some_and(|s| s.huntrleaks);
     let saw_huntrleaks =
         saw_beginning || asked || (!parsed.progress_seen && shim_data.series.iter().any(|s| own.contains(s.pid)));
-    let output = OutputFacts { saw_huntrleaks, worker_thread_failure: sink.worker_thread.warning(), selection };
+    let output = OutputFacts {
+        saw_huntrleaks,
+        worker_thread_failure: sink.worker_thread.warning(),
+        selection,
+        hang_after_tests: hangs.iter().any(|h| h.after_tests),
+    };
     let settings =
         SiteSettings { symbolizer: &symbolizer, suppressions: &config.suppressions, stack_depth: config.stack_depth };
     assemble(&mut report, &supervised, parsed, &output, (&shim_data, &own), settings);
@@ -850,6 +855,35 @@ fn outcome_name(outcome: Option<&Outcome>) -> String {
     }
 }
 
+/// A test with no result (`unknown`) in a run whose regrtest a hang at interpreter exit, after
+/// the tests, ended: regrtest's result line for it and its summary were in its buffered stdout,
+/// lost when the process was ended, but the test itself was over. When the shim measured all
+/// its `-R` repetitions, every one ran through (regrtest's `-R` stops at the first that fails),
+/// and regrtest's verdict is one of those it makes after them, from what it printed on stderr,
+/// which it flushes: `reference_leak` for a failing leak line, else `env_changed` for a
+/// `Warning -- ` line, else `passed`. Otherwise it stays `unknown`. Either way a note says why.
+fn lost_at_exit(report: &mut TestReport, test: &regrtest::TestResult) {
+    const LOST: &str = "regrtest's result line for this test and its summary were lost with its buffered stdout \
+         when the hang at interpreter exit, after the tests, ended it";
+    let Some(repetitions) = report.repetitions.as_ref().filter(|r| r.complete && r.measured > 0) else {
+        report.notes.push(format!("{LOST}; the test's end was not seen (no -R repetitions measured to the last)"));
+        return;
+    };
+    let measured = repetitions.measured;
+    let (outcome, why) = if report.regrtest.leaked {
+        ("reference_leak", "and regrtest printed a failing leak line for it")
+    } else if test.env_warned {
+        ("env_changed", "and regrtest printed a 'Warning -- ' line after they began (the environment changed)")
+    } else {
+        ("passed", "with no failing leak line and no 'Warning -- ' line from regrtest")
+    };
+    report.outcome = outcome.into();
+    report.notes.push(format!(
+        "{LOST}; outcome {outcome} from what it printed on stderr: all {measured} -R repetitions ran through (the \
+         shim measured each; regrtest stops at the first that fails), {why}"
+    ));
+}
+
 /// Put the hangs in the report and mark their tests `hung`.
 fn add_hangs(report: &mut RunReport, mut hangs: Vec<HangReport>, shim: &ShimData) {
     for hang in hangs.iter_mut().filter(|h| h.test.is_none()) {
@@ -906,6 +940,9 @@ struct OutputFacts {
     worker_thread_failure: Option<String>,
     /// The tests the command line names ([`regrtest::selection`]).
     selection: Option<regrtest::Selection>,
+    /// A hang at interpreter exit, after the tests, ended regrtest ([`HangReport::after_tests`]):
+    /// what it had buffered for its stdout (its last test's result line, its summary) was lost.
+    hang_after_tests: bool,
 }
 
 /// How the run's leak sites were recorded, and are to be shown.
@@ -1012,6 +1049,9 @@ fn assemble(
                 } else {
                     report.outcome = "interrupted".into();
                 }
+            }
+            if output.hang_after_tests && t.outcome == Some(Outcome::Unknown) {
+                lost_at_exit(&mut report, t);
             }
             report.notes.extend(note);
             let mut earlier_leak = false;
@@ -1853,7 +1893,8 @@ fn last_error_line(traceback: &str) -> Option<String> {
 mod tests {
     use super::*;
 
-    const NO_FACTS: OutputFacts = OutputFacts { saw_huntrleaks: false, worker_thread_failure: None, selection: None };
+    const NO_FACTS: OutputFacts =
+        OutputFacts { saw_huntrleaks: false, worker_thread_failure: None, selection: None, hang_after_tests: false };
 
     fn worker_thread_failure(output: &[u8]) -> WorkerThreadFailure {
         let mut failure = WorkerThreadFailure::default();

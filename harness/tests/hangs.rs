@@ -641,8 +641,56 @@ fn a_hang_at_interpreter_exit_is_after_the_tests() {
     assert_eq!(hang["test"], Value::Null, "{hang}");
     let summary = hang["diagnosis"]["summary"].as_str().unwrap_or_default();
     assert!(summary.starts_with("at interpreter exit, after the tests"), "{hang}");
+    assert!(summary.contains("threading._shutdown waits for every non-daemon thread"), "{summary}");
     assert_eq!(run.json()["summary"]["hung"], serde_json::json!([]), "{}", run.stderr);
     assert_ne!(run.test("test_balanced")["outcome"], "hung", "{}", run.stderr);
+    assert_eq!(run.json()["status"]["ended_for_hang"], true, "{}", run.stderr);
+    assert_eq!(run.code(), Some(102), "{}", run.stderr);
+    assert_tree_gone(dir.path());
+}
+
+/// An atexit handler that joins a daemon thread blocked for good holds regrtest's exit:
+/// threading._shutdown does not wait for a daemon thread, the handler does. The summary says
+/// what the main thread's frames show, an atexit handler, not threading._shutdown.
+#[test]
+fn a_hang_in_an_atexit_handler_is_said_to_be_in_one() {
+    let dir = testdir();
+    let work = tempfile::tempdir().expect("a temporary directory");
+    let junit = work.path().join("junit.xml");
+    let run = leakcheck(
+        &["--hang-timeout", "3", "--grace", "2", "--annotations", "github", "--junit-xml", &path_str(&junit)],
+        &as_strs(&regrtest(dir.path(), &["-R", "3:3"], &["test_hang_in_atexit"])),
+    );
+    let hang = only_hang(&run);
+    assert_eq!(hang["test"], Value::Null, "{hang}");
+    let summary = hang["diagnosis"]["summary"].as_str().unwrap_or_default();
+    assert!(
+        summary.starts_with("at interpreter exit, after the tests (the main thread runs an atexit handler"),
+        "{summary}"
+    );
+    assert!(!summary.contains("threading._shutdown"), "{summary}");
+    assert!(python_functions(hang).contains(&"_join_all".to_string()), "{hang}");
+    // regrtest's result line and summary were in its buffered stdout, lost when it was ended;
+    // the shim measured all 6 repetitions, and regrtest warned of the thread the test left
+    // (threading._dangling): its verdict was env changed, and the hang is the run's, not the
+    // test's, whose JUnit case does not fail.
+    let test = run.test("test_hang_in_atexit");
+    assert_eq!(test["repetitions"]["complete"], true, "{test}");
+    assert_eq!(test["outcome"], "env_changed", "{test}");
+    let notes = test["notes"].to_string();
+    assert!(notes.contains("were lost with its buffered stdout"), "{notes}");
+    let xml = std::fs::read_to_string(&junit).expect("the JUnit XML");
+    let case = xml.split("<testcase ").find(|c| c.contains(r#"name="test_hang_in_atexit""#)).expect("its case");
+    assert!(!case.contains("<failure"), "{xml}");
+    // The hang is the run's: its case fails with it.
+    let run_case = xml.split("<testcase ").find(|c| c.contains(r#"name="run""#)).expect("the run's case");
+    assert!(run_case.contains("hung (no-progress): at interpreter exit"), "{xml}");
+    // The hang's annotation points at the handler's line, not at threading.py's wait.
+    let source = std::fs::read_to_string(dir.path().join("test_hang_in_atexit.py")).expect("the fixture");
+    let join_line = source.lines().position(|l| l.contains("thread.join()")).expect("its join") + 1;
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    let annotation = stdout.lines().find(|l| l.starts_with("::error ") && l.contains("hung")).expect("the annotation");
+    assert!(annotation.contains(&format!("test_hang_in_atexit.py,line={join_line},")), "{annotation}");
     assert_eq!(run.json()["status"]["ended_for_hang"], true, "{}", run.stderr);
     assert_eq!(run.code(), Some(102), "{}", run.stderr);
     assert_tree_gone(dir.path());

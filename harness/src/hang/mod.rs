@@ -132,6 +132,10 @@ pub struct HangReport {
     pub processes: Vec<ProcessReport>,
     /// Why stacks are missing, if they are (ptrace denied...).
     pub notes: Vec<String>,
+    /// regrtest itself was stuck at interpreter exit, after its tests (`test` is then `None`):
+    /// its buffered stdout, the last test's result line and the summary, was lost with it.
+    #[serde(skip)]
+    pub after_tests: bool,
 }
 
 #[derive(Debug, Default)]
@@ -856,15 +860,12 @@ impl HangWatch {
         let target = diagnosis.pid;
         // regrtest stuck at its exit is past its tests: the last one, which the output still
         // names, ended (a thread an earlier test started and left running holds the exit).
-        let at_exit = at_interpreter_exit(&processes, target);
-        let test = if at_exit && target == command { None } else { test_of(target, tree, command, current_test) };
-        if at_exit {
+        let at_exit = interpreter_exit(&processes, target);
+        let after_tests = at_exit.is_some() && target == command;
+        let test = if after_tests { None } else { test_of(target, tree, command, current_test) };
+        if let Some(at_exit) = at_exit {
             let after = if target == command { ", after the tests" } else { "" };
-            diagnosis.summary = format!(
-                "at interpreter exit{after} (the main thread is in Py_FinalizeEx, where threading._shutdown \
-                 waits for every non-daemon thread to end); {}",
-                diagnosis.summary
-            );
+            diagnosis.summary = format!("at interpreter exit{after} ({}); {}", at_exit.words(), diagnosis.summary);
         }
         // A `-j` worker, or a process a test started, ends with its descendants and regrtest (or
         // the test) goes on; regrtest itself stuck ends the tree. Either way, what is ended is
@@ -873,7 +874,8 @@ impl HangWatch {
         self.ended.extend(pids.iter().copied());
         let end = if target == command { Action::EndTree } else { Action::EndProcesses(pids.clone()) };
         self.ended_command |= target == command;
-        let report = HangReport { test, pid: diagnosis.pid, diagnosis, processes, notes };
+        let report =
+            HangReport { test, pid: diagnosis.pid, diagnosis, processes, notes, after_tests };
         self.found.push(report.clone());
         // Python stacks: from every process of the hang that catches SIGUSR1 (regrtest registers
         // faulthandler for it, and a process forked from regrtest inherits that). faulthandler
@@ -1157,15 +1159,58 @@ impl ThreadFrames<'_> {
     }
 }
 
-/// Whether the main thread of `pid`, as `reports` show it, is finalizing the interpreter
-/// (`Py_FinalizeEx`, whose `wait_for_thread_shutdown` calls `threading._shutdown`).
-fn at_interpreter_exit(reports: &[ProcessReport], pid: i32) -> bool {
-    let finalizing = |f: &Frame| matches!(f.function.as_deref(), Some("Py_FinalizeEx" | "wait_for_thread_shutdown"));
+/// Where in the interpreter's exit its main thread is, as its native frames show it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum InterpreterExit {
+    /// `wait_for_thread_shutdown`, which calls `threading._shutdown`: it waits for every
+    /// non-daemon thread to end.
+    ThreadShutdown,
+    /// `_PyAtExit_Call`/`atexit_callfuncs`: an `atexit` handler runs.
+    AtexitHandler,
+    /// Elsewhere in `Py_FinalizeEx`.
+    Finalizing,
+}
+
+impl InterpreterExit {
+    /// What the summary says of it, in parentheses after `at interpreter exit`.
+    fn words(self) -> &'static str {
+        match self {
+            Self::ThreadShutdown => {
+                "the main thread is in Py_FinalizeEx's wait_for_thread_shutdown, where threading._shutdown waits \
+                 for every non-daemon thread to end"
+            }
+            Self::AtexitHandler => "the main thread runs an atexit handler, called by Py_FinalizeEx",
+            Self::Finalizing => "Py_FinalizeEx",
+        }
+    }
+
+    /// From a main thread's native frames, innermost first: `None` unless `Py_FinalizeEx`
+    /// (or its `wait_for_thread_shutdown`) is among them; the innermost of the parts it knows
+    /// says which.
+    fn of(frames: &[Frame]) -> Option<Self> {
+        let finalizing =
+            frames.iter().any(|f| matches!(f.function.as_deref(), Some("Py_FinalizeEx" | "wait_for_thread_shutdown")));
+        if !finalizing {
+            return None;
+        }
+        let part = frames.iter().find_map(|f| match f.function.as_deref()? {
+            "wait_for_thread_shutdown" => Some(Self::ThreadShutdown),
+            "atexit_callfuncs" | "_PyAtExit_Call" | "atexit_run_exitfuncs" => Some(Self::AtexitHandler),
+            _ => None,
+        });
+        Some(part.unwrap_or(Self::Finalizing))
+    }
+}
+
+/// Where in the interpreter's exit the main thread of `pid` is, as `reports` show it; `None`
+/// when it is not finalizing the interpreter.
+fn interpreter_exit(reports: &[ProcessReport], pid: i32) -> Option<InterpreterExit> {
     reports
         .iter()
         .filter(|r| r.pid == pid)
         .flat_map(|r| &r.threads)
-        .any(|t| t.tid == pid && t.frames.iter().any(finalizing))
+        .find(|t| t.tid == pid)
+        .and_then(|t| InterpreterExit::of(&t.frames))
 }
 
 /// The test process `pid` works for: in a `-j` worker or below one, the test named on the
@@ -1596,6 +1641,30 @@ mod tests {
     }
 
     #[test]
+    fn the_interpreters_exit_is_named_by_the_part_its_main_thread_is_in() {
+        let frames = |functions: &[&str]| -> Vec<Frame> {
+            functions
+                .iter()
+                .map(|f| Frame { function: Some((*f).to_owned()), ..Frame::outside_any_module(0) })
+                .collect()
+        };
+        let waiting = ["PyThread_acquire_lock_timed", "_PyEval_EvalFrameDefault", "PyObject_Call"];
+        let exit = |tail: &[&str]| InterpreterExit::of(&frames(&[&waiting[..], tail].concat()));
+        // An atexit handler joining a daemon thread (3.11's frames, as the inspection read them).
+        let atexit = ["atexit_callfuncs", "_PyAtExit_Call", "Py_FinalizeEx", "Py_RunMain", "main"];
+        assert_eq!(exit(&atexit), Some(InterpreterExit::AtexitHandler));
+        assert!(InterpreterExit::AtexitHandler.words().contains("atexit handler"));
+        assert!(!InterpreterExit::AtexitHandler.words().contains("threading._shutdown"));
+        let shutdown = ["wait_for_thread_shutdown", "Py_FinalizeEx", "Py_RunMain", "main"];
+        assert_eq!(exit(&shutdown), Some(InterpreterExit::ThreadShutdown));
+        assert!(InterpreterExit::ThreadShutdown.words().contains("threading._shutdown"));
+        // Elsewhere in the finalization (a module's __del__, a GC callback): no part named.
+        assert_eq!(exit(&["finalize_modules", "Py_FinalizeEx", "main"]), Some(InterpreterExit::Finalizing));
+        assert_eq!(InterpreterExit::Finalizing.words(), "Py_FinalizeEx");
+        assert_eq!(exit(&["pymain_run_python", "Py_RunMain", "main"]), None);
+    }
+
+    #[test]
     fn a_stopped_sleep_goes_on_in_its_own_restart_only() {
         let call = |text: &str| procfs::parse_syscall(text).expect("a syscall line");
         // sleep(3)'s clock_nanosleep before the stop, and after it (as /proc showed them).
@@ -1705,6 +1774,7 @@ mod tests {
                 threads: tids.iter().map(thread).collect(),
             }],
             notes: vec![],
+            after_tests: false,
         }
     }
 

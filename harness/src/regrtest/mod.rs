@@ -208,6 +208,12 @@ pub struct TestResult {
     pub repetitions_shown: bool,
     /// 1, or more when `--rerun`/`-w` (or `--forever`) ran it again.
     pub attempts: u32,
+    /// A `Warning -- ` line (`support.print_warning`: `threading._dangling was modified by
+    /// test_x`, `Dangling threads`, `Unraisable exception`) was read after the last attempt's
+    /// `beginning N repetitions`: regrtest marks the environment altered (`env changed`) when it
+    /// prints one. The test's own output can print one too: only a test regrtest's result line
+    /// and summary were lost for goes by it (see `docs/report.md`).
+    pub env_warned: bool,
     /// unittest's `FAIL: ...`/`ERROR: ...` headers, e.g.
     /// `test_foo (test.test_x.TestClass.test_foo)`, and the methods of an `unexpected success`
     /// (described as their verbose line does), deduplicated, over all attempts.

@@ -51,6 +51,9 @@ struct TestState {
     leaks_at_start: [Option<LeakLine>; 3],
 }
 
+/// What `support.print_warning` puts before each line of regrtest's warnings.
+const WARNING_PREFIX: &str = "Warning -- ";
+
 /// The marks `refleak.py` prints on stderr, one per repetition (3.11/3.12 `.`; 3.13+ `.`, a
 /// digit or `X`, and a space after the warm-up ones), without a newline until the last, after
 /// its `beginning N repetitions` and a header of N digits (3.13+ with a `:`). regrtest prints a
@@ -716,6 +719,11 @@ impl Parser {
                 self.tests[i].result.skip_reason = Some(truncate_at_char_boundary(reason, 1024).to_owned());
             }
         }
+        if marked.starts_with(WARNING_PREFIX) {
+            if let Some(state) = self.subject.and_then(|i| self.tests.get_mut(i)) {
+                state.result.env_warned |= state.result.repetitions_shown;
+            }
+        }
         if self.on_summary_line(rest) {
             return;
         }
@@ -902,6 +910,7 @@ impl Parser {
         state.result.faulthandler = None;
         state.result.skip_reason = None;
         state.result.repetitions_shown = false;
+        state.result.env_warned = false;
         state.explicit = None;
         state.explicit_standalone = false;
         state.hint = None;
@@ -1321,6 +1330,7 @@ fn named_by_leak_lines_only(result: &TestResult) -> bool {
         repetitions,
         repetitions_shown: _,
         attempts,
+        env_warned: _,
         failed_methods,
         traceback,
         skip_reason,

@@ -358,9 +358,14 @@ fn hang_failure(hang: &HangReport, excerpts: &Excerpts) -> Failure {
     // the diagnosis names, else of any thread; its Python line when the thread is in the
     // interpreter itself (a Python loop, a Python lock): the innermost in the test's own file,
     // as for a leak site, rather than the library's (`threading.py`'s `_wait_for_tstate_lock`).
+    // A hang of no test (at interpreter exit, after the tests) has no test file: the innermost
+    // frame outside the interpreter's library is the code that waits (an atexit handler).
     let threads = || hang.processes.iter().flat_map(|p| p.threads.iter());
     let diagnosed = threads().filter(|t| d.threads.contains(&t.tid));
-    let in_test_file = |f: &&PythonFrame| hang.test.as_deref().is_some_and(|name| is_test_file(&f.file, name));
+    let in_test_file = |f: &&PythonFrame| match hang.test.as_deref() {
+        Some(name) => is_test_file(&f.file, name),
+        None => !is_library_file(&f.file),
+    };
     let location = diagnosed.chain(threads()).find_map(|t| {
         let python = made_for_python_code(&t.frames).then(|| {
             let own = t.python_frames.iter().filter(in_test_file).find_map(Location::of_python);
@@ -391,6 +396,9 @@ fn test_case<'a>(report: &RunReport, test: &'a TestReport, excerpts: &Excerpts) 
         // regrtest lists it as omitted, or the run ended before any summary (the test's note
         // says which).
         "not_run" => Some("not run: the run stopped before it started".to_owned()),
+        // Over, its result lost with regrtest's buffered stdout when a hang at interpreter exit
+        // ended it: the hang is the run's (its own case), not the test's.
+        "unknown" if report.hangs.iter().any(|h| h.after_tests) => Some(RESULT_LOST.to_owned()),
         _ => None,
     };
     // regrtest's warning that the test altered the execution environment fails the run only
@@ -408,6 +416,10 @@ fn test_case<'a>(report: &RunReport, test: &'a TestReport, excerpts: &Excerpts) 
     let output = env_changed_passes.then(|| ENV_CHANGED_PASSES.to_owned());
     Case { name: test.name.clone(), test: Some(test), failures, skipped, failed_methods: methods, output }
 }
+
+/// Why a test with no result in a run that hung at interpreter exit, after its tests, is skipped.
+const RESULT_LOST: &str = "no result: regrtest's result line for it was lost with its buffered stdout when the \
+     hang at interpreter exit, after the tests, ended it";
 
 /// The `<system-out>` of a test that altered the environment in a run that does not fail on it.
 const ENV_CHANGED_PASSES: &str = "regrtest: failed (env changed): the test altered the execution environment; \
@@ -632,6 +644,36 @@ pub(super) fn is_test_file(file: &str, name: &str) -> bool {
     [format!("/{path}.py"), format!("/{path}/__init__.py"), format!("/{module}.py")]
         .iter()
         .any(|suffix| file.ends_with(suffix.as_str()) || file == &suffix[1..])
+}
+
+/// Whether Python source `file` is of the interpreter's library: under its `Lib` directory (a
+/// source tree's `Lib/`, an installation's `lib/pythonX.Y/`), or frozen (`<frozen ...>`); not
+/// a test of the library (`Lib/test/`, regrtest's own `test/libregrtest/` and `test/support/`
+/// aside) nor a third-party package (`site-packages`, `dist-packages`).
+pub(super) fn is_library_file(file: &str) -> bool {
+    if file.starts_with("<frozen ") {
+        return true;
+    }
+    let parts: Vec<&str> = file.split('/').collect();
+    let is_lib_dir = |i: usize| {
+        let part = parts[i];
+        part == "Lib"
+            || i > 0
+                && matches!(parts[i - 1], "lib" | "lib64")
+                && part.strip_prefix("python3.").is_some_and(|v| {
+                    // `3.13`, a free-threaded build's `3.13t`.
+                    let v = v.strip_suffix('t').unwrap_or(v);
+                    !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit())
+                })
+    };
+    // The last directory that is one (a virtual environment's lib/python3.X below a checkout's Lib).
+    let Some(lib) = (0..parts.len().saturating_sub(1)).rev().find(|&i| is_lib_dir(i)) else { return false };
+    match parts[lib + 1..] {
+        ["site-packages" | "dist-packages", ..] => false,
+        ["test", "libregrtest" | "support", _, ..] => true,
+        ["test", _, ..] => false,
+        _ => true,
+    }
 }
 
 /// Whether the interpreter made an allocation for the Python code it ran, with no C code of
@@ -1088,6 +1130,31 @@ fn properties(report: &RunReport) -> Vec<(&'static str, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_interpreters_library_is_its_lib_directory_but_its_tests() {
+        for library in [
+            "/usr/lib/python3.11/threading.py",
+            "/usr/local/lib64/python3.13/concurrent/futures/thread.py",
+            "/src/cpython/Lib/threading.py",
+            "/usr/lib/python3.11/test/libregrtest/main.py",
+            "/src/cpython/Lib/test/support/threading_helper.py",
+            "<frozen importlib._bootstrap>",
+        ] {
+            assert!(is_library_file(library), "{library}");
+        }
+        for own in [
+            "/tmp/qa/tests/test_q_atexit.py",
+            "/usr/lib/python3.11/test/test_threading.py",
+            "/src/cpython/Lib/test/test_asyncio/test_tasks.py",
+            "/venv/lib/python3.11/site-packages/pkg/mod.py",
+            "/usr/lib/python3/dist-packages/pkg/mod.py",
+            "/usr/lib/python3.11x/y.py",
+            "threading.py",
+        ] {
+            assert!(!is_library_file(own), "{own}");
+        }
+    }
 
     #[test]
     fn failed_methods_split_into_class_and_method() {

@@ -1120,6 +1120,7 @@ mod tests {
                 threads: vec![thread(10, false)],
             }],
             notes: vec![],
+            after_tests: false,
         };
         // When found: the diagnosis and the native stacks (faulthandler is asked after).
         let found = hang_text(&hang);
