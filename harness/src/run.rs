@@ -111,6 +111,11 @@ impl OutputSink for Sink<'_> {
         said.chain(actions).collect()
     }
 
+    /// Processes that outlived their SIGTERM: the hang that ended them says so.
+    fn killed_after_grace(&mut self, pids: &[i32], grace: std::time::Duration) {
+        self.hangs.killed_after_grace(pids, grace);
+    }
+
     /// A hang whose processes were still to be ended when the command exited is ended now.
     fn exited(&mut self, _command: i32) -> Vec<supervise::Action> {
         self.hangs.command_exited()

@@ -112,6 +112,13 @@ pub trait OutputSink {
         Vec::new()
     }
 
+    /// These processes, which an [`Action`] of the sink ended (or the tree, after a signal or
+    /// [`Action::EndTree`]), were still alive `grace` after their SIGTERM (they ignored it, or
+    /// handled it and went on) and got SIGKILL. Default: nothing.
+    fn killed_after_grace(&mut self, pids: &[i32], grace: Duration) {
+        let _ = (pids, grace);
+    }
+
     /// The command has exited (there are no ticks after that): the last chance to ask for what
     /// a tick would have asked later. Processes ended so (as those of any action) are the
     /// sink's, not left behind: they are not listed as leftovers.
@@ -669,7 +676,9 @@ impl<'a> Loop<'a> {
                     // The settle period, if any, ends here: what is alive is killed.
                     let _ = self.end_leftovers();
                     self.outlived_their_signal();
+                    let outliving: Vec<i32> = self.outsiders.live_descendants();
                     self.kill_all(Signal::SIGKILL);
+                    sink.killed_after_grace(&outliving, self.grace);
                     self.killed = true;
                     self.kill_at = None;
                     self.term_at = None;
@@ -677,15 +686,24 @@ impl<'a> Loop<'a> {
                 }
             }
             let now = Instant::now();
+            let mut outliving = Vec::new();
             self.ending.retain(|(pids, at)| {
                 if now >= *at {
                     for &pid in pids {
+                        // Still there (not a zombie its parent has yet to reap): it outlived its
+                        // SIGTERM by the grace period.
+                        if is_running(pid) {
+                            outliving.push(pid);
+                        }
                         let _ = nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGKILL);
                     }
                     return false;
                 }
                 true
             });
+            if !outliving.is_empty() {
+                sink.killed_after_grace(&outliving, self.grace);
+            }
             if now >= self.next_tick {
                 self.next_tick = now + TICK;
                 if self.exit.is_none() {
@@ -1264,6 +1282,14 @@ impl Outsiders {
         alive.sort_unstable();
         alive
     }
+}
+
+/// Whether `pid` exists and is no zombie (nor dead).
+fn is_running(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| parse_stat(&stat))
+        .is_some_and(|(state, _, _)| !matches!(state, 'Z' | 'X' | 'x'))
 }
 
 /// `(state, ppid, start time)` from `/proc/PID/stat`; the command name may contain spaces and

@@ -584,6 +584,30 @@ fn a_deadlocked_subprocess_of_a_worker_is_ended_alone() {
     assert_tree_gone(dir.path());
 }
 
+/// A test's subprocess that ignores SIGTERM and deadlocks is still there when the grace period
+/// after its SIGTERM runs out: the SIGKILL that ends it is in the hang's notes (the run's
+/// `killed_after_grace` covers only the whole tree).
+#[test]
+fn a_hangs_process_that_ignored_sigterm_is_said_to_have_needed_sigkill() {
+    let dir = testdir();
+    let run = leakcheck(&["--grace", "2"], &as_strs(&regrtest(dir.path(), &[], &["test_hang_ignoring_sigterm"])));
+    let hang = only_hang(&run);
+    assert_eq!(hang["diagnosis"]["kind"], "lock-cycle", "{hang}");
+    let notes: Vec<&str> = hang["notes"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+    let expected = format!("process {} (", hang["pid"]);
+    assert!(
+        notes.iter().any(|n| n.starts_with(&expected)
+            && n.contains("ignored SIGTERM")
+            && n.contains("--grace (2 s)")
+            && n.ends_with("killed with SIGKILL")),
+        "{notes:?}"
+    );
+    assert!(run.stderr.contains("ignored SIGTERM (or handled it and went on)"), "{}", run.stderr);
+    assert_eq!(run.json()["status"]["killed_after_grace"], false, "{}", run.stderr);
+    assert_eq!(run.test("test_hang_ignoring_sigterm")["outcome"], "hung", "{}", run.stderr);
+    assert_tree_gone(dir.path());
+}
+
 /// A test's subprocess deadlocked, found by the run's silence (the late path, which inspects
 /// regrtest with its descendants) before the early path's still-process check: only the
 /// subprocess is ended and asked for faulthandler's dump. regrtest, listed with it, catches

@@ -130,12 +130,16 @@ pub struct HangReport {
     pub pid: i32,
     pub diagnosis: Diagnosis,
     pub processes: Vec<ProcessReport>,
-    /// Why stacks are missing, if they are (ptrace denied...).
+    /// Why stacks are missing, if they are (ptrace denied...), and which of its processes
+    /// outlived their SIGTERM and were killed with SIGKILL.
     pub notes: Vec<String>,
     /// regrtest itself was stuck at interpreter exit, after its tests (`test` is then `None`):
     /// its buffered stdout, the last test's result line and the summary, was lost with it.
     #[serde(skip)]
     pub after_tests: bool,
+    /// The processes ended for it (the stuck one and its descendants).
+    #[serde(skip)]
+    pub ended: Vec<i32>,
 }
 
 #[derive(Debug, Default)]
@@ -468,6 +472,27 @@ impl HangWatch {
     /// behind. The hang itself is completed by [`Self::finish`], once its output is all read.
     pub fn command_exited(&mut self) -> Vec<Action> {
         self.pending.as_mut().and_then(|pending| pending.end.take()).into_iter().collect()
+    }
+
+    /// These processes outlived their SIGTERM by the grace period (they ignored it, or handled
+    /// it and went on) and got SIGKILL: each hang that ended one says so in its notes.
+    pub fn killed_after_grace(&mut self, pids: &[i32], grace: Duration) {
+        let pending = self.pending.as_mut().map(|p| &mut p.report);
+        for hang in self.hangs.iter_mut().chain(pending) {
+            for &pid in pids.iter().filter(|pid| hang.ended.contains(pid)) {
+                let command = hang
+                    .processes
+                    .iter()
+                    .find(|p| p.pid == pid)
+                    .map(|p| format!(" ({})", crate::escape::truncate_with_ellipsis(&p.command, 120)))
+                    .unwrap_or_default();
+                hang.notes.push(format!(
+                    "process {pid}{command} ignored SIGTERM (or handled it and went on): still alive --grace ({}) \
+                     after it, it was killed with SIGKILL",
+                    seconds(grace)
+                ));
+            }
+        }
     }
 
     /// Add faulthandler's Python stacks to a pending hang and keep it.
@@ -875,7 +900,7 @@ impl HangWatch {
         let end = if target == command { Action::EndTree } else { Action::EndProcesses(pids.clone()) };
         self.ended_command |= target == command;
         let report =
-            HangReport { test, pid: diagnosis.pid, diagnosis, processes, notes, after_tests };
+            HangReport { test, pid: diagnosis.pid, diagnosis, processes, notes, after_tests, ended: pids.clone() };
         self.found.push(report.clone());
         // Python stacks: from every process of the hang that catches SIGUSR1 (regrtest registers
         // faulthandler for it, and a process forked from regrtest inherits that). faulthandler
@@ -1211,6 +1236,11 @@ fn interpreter_exit(reports: &[ProcessReport], pid: i32) -> Option<InterpreterEx
         .flat_map(|r| &r.threads)
         .find(|t| t.tid == pid)
         .and_then(|t| InterpreterExit::of(&t.frames))
+}
+
+/// `d` as the command line gives `--grace`: `2 s`, `0.5 s`.
+fn seconds(d: Duration) -> String {
+    format!("{} s", d.as_secs_f64())
 }
 
 /// The test process `pid` works for: in a `-j` worker or below one, the test named on the
@@ -1775,6 +1805,7 @@ mod tests {
             }],
             notes: vec![],
             after_tests: false,
+            ended: vec![],
         }
     }
 

@@ -1121,6 +1121,7 @@ mod tests {
             }],
             notes: vec![],
             after_tests: false,
+            ended: vec![10],
         };
         // When found: the diagnosis and the native stacks (faulthandler is asked after).
         let found = hang_text(&hang);
