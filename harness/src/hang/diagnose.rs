@@ -239,6 +239,49 @@ pub fn diagnose(process: &ProcessView) -> Option<Diagnosis> {
     None
 }
 
+/// Threads of `process` waiting for the GIL (in `take_gil`) held by another of its threads,
+/// with nothing proved (no cycle: the holder runs, or waits for something no waiter holds):
+/// the no-progress summary's reason (`thread B waits for the GIL (0x...), held by thread A
+/// (running)`) and its threads (the waiters, then the holder) and lock, as a lock cycle lists
+/// them. `None` when no thread waits for a GIL whose holder is a thread of the process.
+pub fn gil_wait(process: &ProcessView) -> Option<(String, Vec<i32>, LockInfo)> {
+    let gil = process.gil?;
+    let holder = process.threads.iter().find(|t| Some(t.tid) == gil.holder)?;
+    let waiters: Vec<i32> =
+        process.threads.iter().filter(|t| t.tid != holder.tid && waits_for_gil(&t.frames)).map(|t| t.tid).collect();
+    if waiters.is_empty() {
+        return None;
+    }
+    let doing = match holder.state {
+        'R' => "running".to_owned(),
+        'S' if holder.futex.is_some() => "asleep in a futex wait without a timeout".to_owned(),
+        'S' => "asleep".to_owned(),
+        'D' => "in an uninterruptible wait in the kernel".to_owned(),
+        't' | 'T' => "stopped".to_owned(),
+        other => format!("state {other}"),
+    };
+    let who = match waiters.as_slice() {
+        [one] => format!("thread {one} waits"),
+        many => {
+            let tids: Vec<String> = many.iter().map(i32::to_string).collect();
+            format!("threads {} wait", tids.join(", "))
+        }
+    };
+    let summary = format!(
+        "{who} for the GIL ({:#x}), held by thread {} ({doing}) in process {}",
+        gil.address, holder.tid, process.pid
+    );
+    let lock = LockInfo {
+        address: format!("{:#x}", gil.address),
+        name: Some("GIL".to_owned()),
+        owner: holder.tid,
+        waiters: waiters.clone(),
+    };
+    let mut threads = waiters;
+    threads.push(holder.tid);
+    Some((summary, threads, lock))
+}
+
 /// bpo-45200 (gh-89363): libasan's internal locks (its allocator's size-class regions, thread
 /// registry, ...) are not reset at `fork`, so a lock a parent thread held at that moment stays
 /// locked in the child, and the child's first `pthread_create` (or allocation) on that path
@@ -398,6 +441,44 @@ mod tests {
                 gil: Some(gil),
             };
             assert_eq!(diagnose(&process), None, "{gil:?}");
+        }
+    }
+
+    #[test]
+    fn a_gil_wait_without_a_cycle_names_the_waiter_and_the_running_holder() {
+        let spinning = ThreadView {
+            tid: 100,
+            state: 'R',
+            frames: vec![frame("spin_with_gil", "_qahang.so")],
+            futex: None,
+            mutex_owner: None,
+            lock_refused: false,
+        };
+        let gil = GilState { address: 0x600, holder: Some(100) };
+        let process = ProcessView {
+            pid: 100,
+            forked_child: false,
+            threads: vec![spinning.clone(), gil_waiter(101)],
+            gil: Some(gil),
+        };
+        assert_eq!(diagnose(&process), None, "a running holder proves nothing");
+        let (summary, threads, lock) = gil_wait(&process).expect("a GIL wait");
+        assert_eq!(summary, "thread 101 waits for the GIL (0x600), held by thread 100 (running) in process 100");
+        assert_eq!(threads, [101, 100]);
+        assert_eq!(
+            lock,
+            LockInfo { address: "0x600".into(), name: Some("GIL".into()), owner: 100, waiters: vec![101] }
+        );
+        // Two waiters, a holder asleep in a futex wait.
+        let process = ProcessView { threads: vec![joiner(100), gil_waiter(101), gil_waiter(102)], ..process };
+        let (summary, threads, _) = gil_wait(&process).expect("a GIL wait");
+        assert!(summary.starts_with("threads 101, 102 wait for the GIL (0x600), held by thread 100 (asleep in a futex"));
+        assert_eq!(threads, [101, 102, 100]);
+        // No waiter, a free GIL, a holder that is no thread of the process: nothing to say.
+        let alone = ProcessView { threads: vec![spinning], ..process.clone() };
+        assert_eq!(gil_wait(&alone), None);
+        for gil in [GilState { holder: None, ..gil }, GilState { holder: Some(555), ..gil }] {
+            assert_eq!(gil_wait(&ProcessView { gil: Some(gil), ..process.clone() }), None, "{gil:?}");
         }
     }
 

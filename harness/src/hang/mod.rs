@@ -660,12 +660,14 @@ impl HangWatch {
         let mut reports = Vec::new();
         let mut notes = Vec::new();
         let mut proof = None;
+        let mut gil_wait = None;
         for pid in subtree(target, &tree).into_iter().take(MAX_PROCESSES) {
             let Some(sample) = tree.get(&pid) else { continue };
             let (view, report, more) = self.inspect(sample, &tree, now);
             reports.push(report);
             notes.extend(more);
             proof = proof.or_else(|| diagnose(&view));
+            gil_wait = gil_wait.or_else(|| diagnose::gil_wait(&view));
         }
         // Without ptrace (Yama, a container's capabilities) there are no stacks to prove
         // anything with; say so rather than point at stacks that are not there.
@@ -682,6 +684,8 @@ impl HangWatch {
             )
         } else if blind {
             "no native stacks could be read (see the note), so no lock could be examined".to_owned()
+        } else if let Some((gil, _, _)) = &gil_wait {
+            format!("{gil}; no lock cycle or lost lock owner could be shown: see the stacks")
         } else {
             "no lock cycle or lost lock owner could be shown: see the stacks".to_owned()
         };
@@ -693,12 +697,17 @@ impl HangWatch {
             }
             Silence::Run => "(the run's output, regrtest's heartbeats aside)",
         };
+        // Threads waiting for the GIL and its holder are the ones to look at, as a cycle's are.
+        let (threads, locks) = match gil_wait.filter(|_| stopped.is_empty()) {
+            Some((_, threads, lock)) => (threads, vec![lock]),
+            None => (Vec::new(), Vec::new()),
+        };
         let diagnosis = proof.unwrap_or_else(|| Diagnosis {
             kind: DiagnosisKind::NoProgress,
             summary: format!("no output for {quiet} s {whose}; {why}"),
             pid: first.pid,
-            threads: Vec::new(),
-            locks: Vec::new(),
+            threads,
+            locks,
             reference: None,
         });
         self.found(diagnosis, reports, notes, current_test, &tree, command)
