@@ -516,7 +516,9 @@ fn render_test(out: &mut String, test: &TestReport, huntrleaks: bool) {
             None => "not measured",
         };
         let mut text = format!("leakcheck: {name}: {verdict} ({outcome})");
-        if let Some(domains) = &test.domains {
+        // Not when no repetition after the first was counted (a hang in the second): no delta
+        // to show, as for none measured.
+        if let Some(domains) = test.domains.as_ref().filter(|d| d.iter().any(|(_, d)| !d.blocks.is_empty())) {
             for (label, d) in domains.iter() {
                 let _ = write!(text, "  {label} {}", list(&d.blocks));
             }
@@ -928,6 +930,29 @@ mod tests {
             sanitizer_findings: vec![],
             warnings: vec![],
         }
+    }
+
+    #[test]
+    fn a_test_with_no_counted_repetition_prints_no_empty_counts() {
+        let empty = Domains { raw: deltas([0; 3], false), mem: deltas([0; 3], false), obj: deltas([0; 3], false) };
+        let empty = Domains {
+            raw: DomainDeltas { blocks: vec![], bytes: Some(vec![]), ..empty.raw.clone() },
+            mem: DomainDeltas { blocks: vec![], bytes: Some(vec![]), ..empty.mem.clone() },
+            obj: DomainDeltas { blocks: vec![], bytes: Some(vec![]), ..empty.obj },
+        };
+        let test = TestReport {
+            domains: Some(empty),
+            repetitions: Some(Repetitions { warmups: 3, runs: 3, measured: 1, complete: false }),
+            notes: vec!["repetitions cut short: 1 of 6 measured (the process died during the test)".into()],
+            ..TestReport::new("test_second_rep".into(), "hung")
+        };
+        let mut out = String::new();
+        render_test(&mut out, &test, true);
+        assert_eq!(
+            out.trim_end(),
+            "leakcheck: test_second_rep: no verdict (hung)  [repetitions cut short: 1 of 6 measured (the process died \
+             during the test)]"
+        );
     }
 
     #[test]
