@@ -14,15 +14,17 @@
 //! - a run that names its tests: the command is left alone (the user chose those tests) and a
 //!   note names the chosen tests that are on the skip list.
 //!
-//! Finding the positional arguments means knowing which regrtest options take a value; the
-//! table below is CPython 3.11-3.14's `Lib/test/libregrtest/cmdline.py`, with argparse's rules
-//! (`--opt=value`, unique prefixes of long options, clustered short flags, `-j2`). A command
-//! that does not run regrtest directly (`make buildbottest`) cannot be changed: a note gives
-//! the `-x` arguments to put into `TESTOPTS`.
+//! Finding the positional arguments means knowing which regrtest options take a value:
+//! `regrtest::regrtest_args` reads the command as regrtest's argparse does (CPython 3.11-3.14's
+//! `Lib/test/libregrtest/cmdline.py`; `--opt=value`, unique prefixes of long options, clustered
+//! short flags, `-j2`). A command that does not run regrtest directly (`make buildbottest`)
+//! cannot be changed: a note gives the `-x` arguments to put into `TESTOPTS`.
 
 #![forbid(unsafe_code)]
 
 use std::ffi::OsString;
+
+use crate::regrtest::regrtest_args;
 
 /// The profiles `--profile` accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -81,7 +83,7 @@ pub fn apply_skips(command: &[OsString], skips: &[&str]) -> Applied {
         return applied;
     }
     let args: Vec<String> = command.iter().map(|a| a.to_string_lossy().into_owned()).collect();
-    let Some(start) = regrtest_args_start(&args) else {
+    let Some(scan) = regrtest_args(&args) else {
         applied.notes.push(format!(
             "profile: the command does not run regrtest directly, so its skip list was not applied; \
              add to regrtest's arguments (e.g. TESTOPTS): -x {}",
@@ -89,9 +91,8 @@ pub fn apply_skips(command: &[OsString], skips: &[&str]) -> Applied {
         ));
         return applied;
     };
-    let scan = scan_regrtest_args(&args[start..]);
     // Where new arguments go: before a `--` (after it, `-x` would be a test name), else at the end.
-    let at = scan.double_dash.map_or(args.len(), |i| start + i);
+    let at = scan.double_dash.unwrap_or(args.len());
     let insert = |applied: &mut Applied, new: Vec<&str>| {
         applied.added = new.iter().map(|a| a.to_string()).collect();
         applied.command.splice(at..at, new.into_iter().map(OsString::from));
@@ -123,7 +124,7 @@ pub fn apply_skips(command: &[OsString], skips: &[&str]) -> Applied {
 /// 0); with it the run fails (`ENV CHANGED`, exit 3). False for a command that does not run
 /// regrtest directly (`make buildbottest`): its options are not on the command line.
 pub fn fails_on_env_changed(command: &[String]) -> bool {
-    regrtest_args_start(command).is_some_and(|start| scan_regrtest_args(&command[start..]).fail_env_changed)
+    regrtest_args(command).is_some_and(|args| args.fail_env_changed)
 }
 
 /// Whether `command` runs regrtest with `-W`/`--verbose3`, or 3.12+'s `--slow-ci` and
@@ -132,7 +133,7 @@ pub fn fails_on_env_changed(command: &[String]) -> bool {
 /// Sequentially with `-R`, regrtest turns `-W` off itself (and says so). False for a command
 /// that does not run regrtest directly.
 pub fn hides_passing_output(command: &[String]) -> bool {
-    regrtest_args_start(command).is_some_and(|start| scan_regrtest_args(&command[start..]).output_on_failure)
+    regrtest_args(command).is_some_and(|args| args.output_on_failure)
 }
 
 /// `test.test_os` and `Lib/test/test_os.py` name `test_os` too.
@@ -140,186 +141,6 @@ fn strip_test_prefix(name: &str) -> &str {
     let name = name.strip_suffix(".py").unwrap_or(name);
     let name = name.rsplit('/').next().unwrap_or(name);
     name.strip_prefix("test.").unwrap_or(name)
-}
-
-/// Index of the first regrtest argument: after `-m test` / `-m test.regrtest`, or after a
-/// `regrtest.py` / `Tools/scripts/run_tests.py` / `test/__main__.py` script.
-fn regrtest_args_start(args: &[String]) -> Option<usize> {
-    // Only the interpreter's own options come before the module or script.
-    let mut i = 1;
-    while i < args.len() {
-        let arg = &args[i];
-        if arg == "-m" {
-            let module = args.get(i + 1)?;
-            return (module == "test" || module == "test.regrtest").then_some(i + 2);
-        }
-        if !arg.starts_with('-') || arg == "-" {
-            let script = arg.ends_with("regrtest.py")
-                || arg.ends_with("run_tests.py")
-                || arg.ends_with("test/__main__.py")
-                || arg.ends_with("/test");
-            return script.then_some(i + 1);
-        }
-        // Interpreter options with a separate value.
-        if matches!(arg.as_str(), "-X" | "-W" | "-c" | "--check-hash-based-pycs") {
-            if arg == "-c" {
-                return None;
-            }
-            i += 1;
-        } else if arg.starts_with("-m") {
-            return (arg == "-mtest" || arg == "-mtest.regrtest").then_some(i + 1);
-        }
-        i += 1;
-    }
-    None
-}
-
-/// What the regrtest arguments say.
-#[derive(Debug, Default, PartialEq, Eq)]
-struct Scan {
-    positionals: Vec<String>,
-    exclude: bool,
-    fromfile: bool,
-    /// Index (in the regrtest arguments) of a `--`.
-    double_dash: Option<usize>,
-    /// `--fail-env-changed`, or `--slow-ci`/`--fast-ci`, which imply it (3.12+ `cmdline.py`).
-    fail_env_changed: bool,
-    /// `-W`/`--verbose3`, or `--slow-ci`/`--fast-ci`, which imply it.
-    output_on_failure: bool,
-}
-
-/// regrtest's long options that take a value (3.11-3.14).
-const LONG_WITH_VALUE: &[&str] = &[
-    "timeout",
-    "worker-args",
-    "worker-json",
-    "start",
-    "python",
-    "randseed",
-    "fromfile",
-    "match",
-    "ignore",
-    "matchfile",
-    "ignorefile",
-    "use",
-    "memlimit",
-    "testdir",
-    "huntrleaks",
-    "multiprocess",
-    "coverdir",
-    "threshold",
-    "junit-xml",
-    "tempdir",
-    "prioritize",
-    "parallel-threads",
-];
-
-/// regrtest's long options without a value (3.11-3.14), for argparse's prefix matching.
-const LONG_FLAGS: &[&str] = &[
-    "help",
-    "wait",
-    "verbose",
-    "verbose2",
-    "verbose3",
-    "quiet",
-    "slowest",
-    "header",
-    "randomize",
-    "no-randomize",
-    "exclude",
-    "single",
-    "failfast",
-    "runleaks",
-    "coverage",
-    "nocoverdir",
-    "nowindows",
-    "forever",
-    "list-tests",
-    "list-cases",
-    "pgo",
-    "pgo-extended",
-    "fail-env-changed",
-    "fail-rerun",
-    "rerun",
-    "cleanup",
-    "single-process",
-    "fast-ci",
-    "slow-ci",
-    "bisect",
-    "dont-add-python-opts",
-    "tsan",
-    "tsan-parallel",
-    "pythoninfo",
-];
-
-/// Short options that take a value.
-const SHORT_WITH_VALUE: &[char] = &['S', 'p', 'f', 'm', 'i', 'u', 'M', 'R', 'j', 'D', 't'];
-
-/// The long option `name` (without `--`) stands for, by argparse's unique-prefix rule.
-fn long_option(name: &str) -> Option<&'static str> {
-    let all = || LONG_WITH_VALUE.iter().chain(LONG_FLAGS).copied();
-    if let Some(exact) = all().find(|o| *o == name) {
-        return Some(exact);
-    }
-    let mut matches = all().filter(|o| o.starts_with(name));
-    let first = matches.next()?;
-    matches.next().is_none().then_some(first)
-}
-
-fn scan_regrtest_args(args: &[String]) -> Scan {
-    let mut scan = Scan::default();
-    let mut i = 0;
-    while i < args.len() {
-        let arg = &args[i];
-        i += 1;
-        if arg == "--" {
-            scan.double_dash = Some(i - 1);
-            scan.positionals.extend(args[i..].iter().cloned());
-            break;
-        }
-        if let Some(long) = arg.strip_prefix("--") {
-            let (name, inline_value) = match long.split_once('=') {
-                Some((name, _)) => (name, true),
-                None => (long, false),
-            };
-            let Some(option) = long_option(name) else { continue };
-            match option {
-                "exclude" => scan.exclude = true,
-                "fromfile" => scan.fromfile = true,
-                "fail-env-changed" => scan.fail_env_changed = true,
-                "slow-ci" | "fast-ci" => {
-                    scan.fail_env_changed = true;
-                    scan.output_on_failure = true;
-                }
-                "verbose3" => scan.output_on_failure = true,
-                _ => {}
-            }
-            if LONG_WITH_VALUE.contains(&option) && !inline_value {
-                i += 1;
-            }
-            continue;
-        }
-        if let Some(cluster) = arg.strip_prefix('-').filter(|c| !c.is_empty()) {
-            for (at, flag) in cluster.char_indices() {
-                match flag {
-                    'x' => scan.exclude = true,
-                    'f' => scan.fromfile = true,
-                    'W' => scan.output_on_failure = true,
-                    _ => {}
-                }
-                if SHORT_WITH_VALUE.contains(&flag) {
-                    // The rest of the cluster is the value; none left: the next argument is.
-                    if at + flag.len_utf8() == cluster.len() {
-                        i += 1;
-                    }
-                    break;
-                }
-            }
-            continue;
-        }
-        scan.positionals.push(arg.clone());
-    }
-    scan
 }
 
 #[cfg(test)]
@@ -348,6 +169,11 @@ mod tests {
             "python -X dev -W error -m test.regrtest -S test_b --randseed 5",
             "python Lib/test/regrtest.py -wW --fail-env-changed",
             "python -mtest -M 8G -t 10 -D /tmp -p python --worker-args {}",
+            // The interpreter's flags in a cluster with -m, and its long option with a value.
+            "python -bEm test -j2",
+            "python --check-hash-based-pycs always -m test -j2",
+            // `--py` is `--python` up to 3.13 (3.14 refuses it), `--cove` no option.
+            "python -m test -j2 --py python3 --cove",
         ] {
             let (cmd, _) = apply(spelling, &["test_capi"]);
             assert!(cmd.ends_with(" -x test_capi"), "{spelling} -> {cmd}");
@@ -377,7 +203,13 @@ mod tests {
 
     #[test]
     fn a_command_that_is_not_regrtest_gets_advice() {
-        for cmd in ["make buildbottest", "python -m pytest", "python -c import test", "python script.py"] {
+        for cmd in [
+            "make buildbottest",
+            "python -m pytest",
+            "python -c import test",
+            "python script.py",
+            "python /x/latest/__main__.py",
+        ] {
             let (out, notes) = apply(cmd, &["test_capi"]);
             assert_eq!(out, cmd);
             assert!(notes[0].contains("-x test_capi"), "{cmd}: {notes:?}");
@@ -439,13 +271,5 @@ mod tests {
         ] {
             assert!(!fails(no), "{no}");
         }
-    }
-
-    #[test]
-    fn long_options_match_unique_prefixes_only() {
-        assert_eq!(long_option("testd"), Some("testdir"));
-        assert_eq!(long_option("verbose"), Some("verbose"));
-        assert_eq!(long_option("verb"), None, "verbose, verbose2, verbose3");
-        assert_eq!(long_option("nope"), None);
     }
 }

@@ -77,7 +77,8 @@
 //! `parser.rs` the [`Parser`], its state and how it resolves outcomes, with `parser/methods.rs`
 //! for unittest's method lines, error lists and doctests; `patterns.rs` the regexes of
 //! regrtest's lines; `text.rs` how a line is decoded and how long text is kept; `command.rs`
-//! what a command line running regrtest selects ([`is_regrtest_command`], [`selection`]);
+//! the one parser of regrtest's command line ([`regrtest_args`]) and what it selects
+//! ([`is_regrtest_command`], [`selection`], [`junit_xml`]);
 //! `tests.rs` the tests on whole outputs, most of them regrtest's real output.
 
 #![forbid(unsafe_code)]
@@ -91,7 +92,7 @@ mod text;
 
 use serde::Serialize;
 
-pub use self::command::{is_regrtest_command, junit_xml, selection, Selection};
+pub use self::command::{is_regrtest_command, junit_xml, regrtest_args, selection, RegrtestArgs, Selection};
 pub use self::parser::methods::class_in_module;
 pub(crate) use self::parser::methods::{doctest_description, method_description};
 pub use self::parser::Parser;
