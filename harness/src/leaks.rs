@@ -126,6 +126,9 @@ pub struct LeakSite {
     /// The Python types of the objects still alive at the site when the test's repetitions
     /// were over (`obj` sites only; empty when the shim could not tell).
     pub object_types: Vec<String>,
+    /// The shim cut the stack (of this site, or of one merged into it) because its thread had
+    /// too little stack left to unwind further: the bytes it had left (the fewest).
+    pub stack_cut: Option<u64>,
 }
 
 /// A `pyframe` record in the shape hangs report Python frames in, so that both read alike in
@@ -439,6 +442,7 @@ fn candidates(series: &Series, keys: &dyn StackKeys, domains: &BTreeSet<u8>, key
             .collect();
         let size = series.block_sizes.get(site).copied();
         let types = series.object_types.get(site).map(Vec::as_slice).unwrap_or_default();
+        let cut = series.stack_cuts.get(site).copied();
         let compared = if all_records.is_empty() || stack.is_empty() {
             stack
         } else {
@@ -454,6 +458,10 @@ fn candidates(series: &Series, keys: &dyn StackKeys, domains: &BTreeSet<u8>, key
                     sum.bytes += count.bytes;
                 }
                 m.size = m.size.filter(|&s| Some(s) == size);
+                m.stack_cut = match (m.stack_cut, cut) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
                 for t in types {
                     if !m.object_types.contains(t) {
                         m.object_types.push(t.clone());
@@ -470,6 +478,7 @@ fn candidates(series: &Series, keys: &dyn StackKeys, domains: &BTreeSet<u8>, key
                     counts: counts.clone(),
                     size,
                     object_types: types.to_vec(),
+                    stack_cut: cut,
                 });
             }
         }
@@ -502,6 +511,7 @@ fn candidates(series: &Series, keys: &dyn StackKeys, domains: &BTreeSet<u8>, key
                 // `records` is empty then, and no one line is shown.
                 python_frames: m.records.iter().map(python_frame).collect(),
                 object_types: m.object_types,
+                stack_cut: m.stack_cut,
             });
             result.info.push(Candidate { domain: m.domain, lines: m.lines, size: m.size });
         }
@@ -522,6 +532,8 @@ struct Merged<'a> {
     /// The size of all their blocks, if one.
     size: Option<u64>,
     object_types: Vec<String>,
+    /// See [`LeakSite::stack_cut`].
+    stack_cut: Option<u64>,
 }
 
 /// What the refill rules need of a candidate leak site beside its [`LeakSite`].
@@ -816,6 +828,7 @@ mod tests {
             aborted: Some(false),
             sites: Default::default(),
             stacks: Default::default(),
+            stack_cuts: Default::default(),
             pyframes: Default::default(),
             object_types: Default::default(),
             modules: Vec::new(),
@@ -1384,7 +1397,8 @@ mod tests {
                 bytes: vec![24, 24, 24],
                 stack: vec![0x10, 0x20],
                 python_frames: vec![],
-                object_types: vec![]
+                object_types: vec![],
+                stack_cut: None,
             }]
         );
         s.measures.pop();

@@ -1658,6 +1658,9 @@ fn test_report(test: &regrtest::TestResult, series: Option<&Series>, join: &Join
             if let Some(note) = cut_in_allocator(&site, &frames, keys.interpreter(), join.stack_depth) {
                 notes.push(note);
             }
+            if let Some(room) = site.stack_cut {
+                notes.push(cut_for_room(&site, &frames, room));
+            }
             LeakSiteReport {
                 domain: site.domain.into(),
                 blocks: site.blocks,
@@ -1668,6 +1671,7 @@ fn test_report(test: &regrtest::TestResult, series: Option<&Series>, join: &Join
                 python_frames: site.python_frames,
                 object_types: site.object_types,
                 free_list_reuse: false,
+                stack_cut: site.stack_cut.is_some(),
             }
         })
         .collect();
@@ -1763,6 +1767,26 @@ fn cut_in_allocator(
             stack_depth
         )
     })
+}
+
+/// A note for a leak site whose stack the shim cut because the allocating thread had only
+/// `room` bytes of stack left, too few to unwind through code it had not met before (see the
+/// shim's `unwind::RULE_ROOM`).
+fn cut_for_room(site: &leaks::LeakSite, frames: &[crate::symbolize::Frame], room: u64) -> String {
+    let at = match frames.first() {
+        Some(frame) => format!("the leak site at {}", frame.function.as_deref().unwrap_or("??")),
+        None => "a leak site".to_owned(),
+    };
+    format!(
+        "{}: {at} was allocated on a thread with {room} bytes of stack left, too few for the shim to \
+         unwind through code it had not met before: its native stack was cut after {} (a thread \
+         started after threading.stack_size() with a small size?); the counts are not affected",
+        site.domain,
+        match frames.len() {
+            1 => "1 frame".to_owned(),
+            n => format!("{n} frames"),
+        }
+    )
 }
 
 /// One note per Python line whose frees of blocks from before the test offset the growth of

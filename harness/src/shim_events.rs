@@ -133,6 +133,13 @@ pub enum Line {
     Site(SiteRecord),
     Stack(StackRecord),
     PyFrame(PyFrameRecord),
+    /// A site's stack was cut because its thread had too little stack left for the shim to
+    /// unwind further (`room` bytes).
+    StackCut {
+        pid: i32,
+        site: u32,
+        room: u64,
+    },
     /// Stacks are recorded but Python frames cannot be had in this process, and why.
     NoPyFrames {
         pid: i32,
@@ -269,6 +276,14 @@ pub fn parse_line(line: &[u8]) -> Result<Line, ParseError> {
                 domain: domain(d)?,
                 frames,
             }))
+        }
+        Some(b"stackcut") => {
+            let [_, p, _, site, room] = fields[..] else { return Err(ParseError::FieldCount) };
+            Ok(Line::StackCut {
+                pid: pid(p)?,
+                site: u32::try_from(int(site)?).map_err(|_| ParseError::Number)?,
+                room: u64::try_from(int(room)?).map_err(|_| ParseError::Number)?,
+            })
         }
         Some(b"pyframe") => {
             let [_, p, _, site, line, file, function] = fields[..] else { return Err(ParseError::FieldCount) };
@@ -457,6 +472,9 @@ pub struct Series {
     pub sites: BTreeMap<u32, (u8, BTreeMap<i64, Count>)>,
     /// Site id -> stack (absolute return addresses, innermost first).
     pub stacks: BTreeMap<u32, Vec<u64>>,
+    /// Site id -> the bytes of stack its thread had left, for the sites whose stack the shim
+    /// cut because that was too little to unwind further (a `stackcut` record).
+    pub stack_cuts: BTreeMap<u32, u64>,
     /// Site id -> the Python frames running when its blocks were allocated, innermost first (the
     /// shim writes them in that order); absent when the shim had none (no Python code on the
     /// thread, or Python frames unavailable: see [`ShimData::no_python_frames`]).
@@ -599,6 +617,15 @@ impl ShimData {
                     }
                     continue;
                 }
+                Ok(Line::StackCut { site, room, .. }) => {
+                    match open.as_mut() {
+                        Some(series) => {
+                            series.stack_cuts.insert(site, room);
+                        }
+                        None => self.bad_lines += 1,
+                    }
+                    continue;
+                }
                 Ok(Line::PyFrame(frame)) => {
                     match open.as_mut() {
                         Some(series) => {
@@ -729,6 +756,7 @@ impl ShimData {
                         aborted: None,
                         sites: BTreeMap::new(),
                         stacks: BTreeMap::new(),
+                        stack_cuts: BTreeMap::new(),
                         pyframes: BTreeMap::new(),
                         object_types: BTreeMap::new(),
                         modules: Vec::new(),
@@ -985,6 +1013,9 @@ wfree\t10\ttest_x\t3\to\t1\t32\t8\t/t/test_x.py\n",
                 function: b"?".to_vec(),
             }))
         );
+        assert_eq!(parse_line(b"stackcut\t10\t-\t3\t9136"), Ok(Line::StackCut { pid: 10, site: 3, room: 9136 }));
+        assert_eq!(parse_line(b"stackcut\t10\t-\t3"), Err(ParseError::FieldCount));
+        assert_eq!(parse_line(b"stackcut\t10\t-\t3\t-1"), Err(ParseError::Number));
         assert_eq!(
             parse_line(b"nopyframes\t10\t-\tCPython\\x203.12:\\x20no"),
             Ok(Line::NoPyFrames { pid: 10, reason: b"CPython 3.12: no".to_vec() })

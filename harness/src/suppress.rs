@@ -201,6 +201,7 @@ mod tests {
             python_frames: vec![],
             object_types: vec![],
             free_list_reuse: false,
+            stack_cut: false,
         }
     }
 

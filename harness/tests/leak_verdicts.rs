@@ -830,6 +830,43 @@ fn a_leak_on_a_coroutine_stack_is_a_site_told_by_its_python_line() {
     assert_eq!(run.code(), Some(101), "{}", run.stderr);
 }
 
+/// Threads started after `threading.stack_size(32768)` (Python's minimum) allocate through code
+/// no earlier allocation ran, whose unwind rules the shim evaluates on the allocating thread's
+/// stack: that took 26 KiB of it, and the process died of SIGSEGV under leakcheck alone. Now
+/// the run is as without leakcheck, sequentially and with `-j 2`, and a leak made deep in a
+/// repr() on such a thread, with too little stack left for the shim to unwind further, is still
+/// counted in its domain, at a site whose stack was cut, with a note saying why.
+#[test]
+fn threads_with_a_small_stack_run_as_without_leakcheck() {
+    let dir = testdir();
+    let module = "test_leak_small_stack_thread";
+    for flags in [&[][..], &["-j2"]] {
+        let tests: Vec<&str> = flags.iter().copied().chain(["test_small_stack_thread", module]).collect();
+        let argv = regrtest_argv(dir.path(), &[], &tests);
+        let plain = without_leakcheck(dir.path(), &argv);
+        assert_eq!(plain.status.code(), Some(0), "{}", String::from_utf8_lossy(&plain.stdout));
+        let run = leakcheck(&[], &as_strs(&argv));
+        assert_eq!(run.code(), Some(101), "{}", run.stderr);
+        let stdout = String::from_utf8_lossy(&run.stdout);
+        assert!(stdout.contains("Tests result: SUCCESS"), "{stdout}");
+        let quiet = run.test("test_small_stack_thread");
+        assert_eq!(quiet["outcome"], "passed", "{quiet}");
+        assert_eq!(quiet["leaked"], false, "{quiet}");
+        let test = run.test(module);
+        assert_eq!(test["outcome"], "passed", "{test}");
+        assert_eq!(domain(test, "raw")["blocks"], json!([1, 1, 1]), "{test}");
+        let sites = test["leak_sites"].as_array().unwrap();
+        let [site] = sites.as_slice() else { panic!("one site: {}", serde_json::to_string_pretty(sites).unwrap()) };
+        assert_eq!(site["domain"], "raw", "{site}");
+        assert_eq!(site["blocks"], json!([1, 1, 1]), "{site}");
+        assert_eq!(site["stack_cut"], true, "{site}");
+        assert_eq!(site["python_frame"]["line"], module_line(module, "_leakfix.leak_raw()"), "{site}");
+        let notes = test["notes"].to_string();
+        assert!(notes.contains("bytes of stack left, too few for the shim to unwind"), "{test}");
+        assert!(run.stderr.contains("(native stack cut"), "{}", run.stderr);
+    }
+}
+
 /// A release interpreter: regrtest refuses `-R` with an exception before the first repetition,
 /// and the test's note carries regrtest's reason rather than only "0 of 6 measured".
 #[test]

@@ -19,8 +19,10 @@
 //! innermost few, `crate::pyframe`, CPython 3.11), so a leak site names the Python lines too.
 //!
 //! Records (format of `crate::channel`; addresses in hex): `stack PID - SITE DOMAIN A1,A2,...`
-//! once per site, then `pyframe PID - SITE LINE FILE FUNCTION` for each of its Python frames
-//! (innermost first), `site PID TEST INDEX SITE DOMAIN BLOCKS BYTES`, `module PID PATH BIAS LO
+//! once per site, then `stackcut PID - SITE ROOM` when the site's stack was cut because its
+//! thread had only ROOM bytes of stack left, too few to unwind through code not met before
+//! (`unwind::RULE_ROOM`; such a stack is a site of its own), then `pyframe PID - SITE LINE FILE
+//! FUNCTION` for each of its Python frames (innermost first), `site PID TEST INDEX SITE DOMAIN BLOCKS BYTES`, `module PID PATH BIAS LO
 //! HI` for every module the stacks may point into, and once per process `nopyframes PID - REASON`
 //! when Python frames cannot be read. At each measurement from the first counted repetition's
 //! end on, `ufree PID TEST INDEX DOMAIN BLOCKS BYTES LINE FILE FUNCTION` counts the frees of
@@ -347,11 +349,14 @@ struct Site {
     written: bool,
     /// The sizes of the blocks allocated here.
     sizes: BlockSizes,
+    /// The stack was cut because the thread had too little stack left to unwind further
+    /// (`unwind::RULE_ROOM`): the bytes it had left.
+    cut: Option<u64>,
 }
 
 impl Site {
     fn new(domain: u8, frames: Box<[u64]>, python: Box<[pyframe::Resolved]>) -> Self {
-        Site { domain, frames, python, blocks: 0, bytes: 0, written: false, sizes: BlockSizes::None }
+        Site { domain, frames, python, blocks: 0, bytes: 0, written: false, sizes: BlockSizes::None, cut: None }
     }
 }
 
@@ -550,14 +555,17 @@ impl Tracker {
             return self.count(site, ptr, size);
         }
         let depth = self.depth.min(MAX_DEPTH);
-        self.scratch[0] = u64::from(domain);
         // SAFETY: pthread_self has no preconditions; it names this thread's memo.
         let thread = unsafe { libc::pthread_self() } as usize;
         if !self.memos.contains_key(&thread) {
             try_insert(&mut self.memos, thread, Memo::try_new()?)?;
         }
         let Some(memo) = self.memos.get_mut(&thread) else { return Err(OutOfMemory) };
-        let n = self.unwinder.capture(stack, &mut self.scratch[1..=depth], memo);
+        let captured = self.unwinder.capture(stack, &mut self.scratch[1..=depth], memo);
+        let n = captured.frames;
+        // A stack cut for want of room is a site of its own, even where its frames are those of
+        // a whole stack: the harness says it was cut.
+        self.scratch[0] = u64::from(domain) | u64::from(captured.cut.is_some()) << 8;
         // The Python lines are part of the site: one C path reached from two Python lines is
         // two sites, so a leak site names the lines that leak.
         let reader = python_frames();
@@ -582,7 +590,9 @@ impl Tracker {
                 };
                 let frames = boxed_slice(&self.scratch[1..=n])?;
                 self.by_stack.try_reserve(1)?;
-                try_push(&mut self.sites, Site::new(domain, frames, python))?;
+                let mut new = Site::new(domain, frames, python);
+                new.cut = captured.cut;
+                try_push(&mut self.sites, new)?;
                 self.by_stack.insert(key, site);
                 site
             }
@@ -704,6 +714,9 @@ impl Tracker {
                     let _ = write!(out, "{}{address:x}", if i == 0 { "" } else { "," });
                 }
                 out.push(b'\n');
+                if let Some(room) = site.cut {
+                    let _ = writeln!(out, "stackcut\t{pid}\t-\t{id}\t{room}");
+                }
                 for python in site.python.iter() {
                     let _ = write!(out, "pyframe\t{pid}\t-\t{id}\t{}\t", python.line);
                     out.escape(&python.file);
@@ -924,6 +937,71 @@ mod tests {
         let mut again = Records::in_memory();
         tracker.write_warmup_frees(b"t", 4, &mut again);
         assert!(again.text().is_empty());
+    }
+
+    /// The stack an allocation's bookkeeping takes on the allocating thread: with rules and
+    /// site new (the first allocation of a window), and known.
+    #[test]
+    fn stack_used_by_an_allocation() {
+        let used = crate::unwind::stack_use::on_big_thread(|| {
+            let mut tracker = Tracker::try_new(32).unwrap();
+            tracker.with_stacks = true;
+            let stack = current_thread_stack().unwrap();
+            (0..std::hint::black_box(2usize))
+                .map(|i| {
+                    crate::unwind::stack_use::measure(|| {
+                        tracker.allocated(b'r', 0x1000 + i * 16, 48, stack.clone()).unwrap();
+                    })
+                })
+                .collect::<Vec<_>>()
+        });
+        eprintln!("allocated: {} bytes with new rules and site, {} with both known", used[0], used[1]);
+        assert!(used[0] * 3 <= crate::unwind::RULE_ROOM, "{used:?}");
+        assert!(used[1] <= 2048, "{used:?}");
+    }
+
+    /// Allocations on threads with less and less stack left, each the first of a new tracker
+    /// (every rule to evaluate): none overflows the thread's stack, and each is counted, at a
+    /// site marked cut where the room was below `unwind::RULE_ROOM`.
+    #[test]
+    fn an_allocation_with_little_stack_left_is_counted_at_a_site_marked_cut() {
+        #[inline(never)]
+        fn with_room(room: u64, stack: &Range<u64>, tracker: &mut Tracker) -> Result<(), OutOfMemory> {
+            let (_, here, _) = crate::unwind::stack_use::registers();
+            if here - stack.start > room {
+                let mut pad = [0u8; 256];
+                std::hint::black_box(&mut pad);
+                // Not a tail call: each level keeps its frame.
+                return std::hint::black_box(with_room(room, stack, tracker));
+            }
+            tracker.allocated(b'r', 0x1000, 48, stack.clone())
+        }
+        let rule_room = crate::unwind::RULE_ROOM;
+        for room in [48 * 1024, rule_room + 4096, rule_room - 1, 8192, 4096] {
+            let text = std::thread::Builder::new()
+                .stack_size(96 * 1024)
+                .spawn(move || {
+                    let mut tracker = Tracker::try_new(32).unwrap();
+                    tracker.with_stacks = true;
+                    with_room(room, &current_thread_stack().unwrap(), &mut tracker).unwrap();
+                    let mut out = Records::in_memory();
+                    tracker.write_sites(b"t", 3, &mut out);
+                    out.text()
+                })
+                .unwrap()
+                .join()
+                .unwrap();
+            // The block is counted, at site 3 (after the warm-up sites).
+            assert!(text.contains("\tt\t3\t3\tr\t1\t48\t48\n"), "{room}: {text}");
+            let cut: Vec<&str> = text.lines().filter(|l| l.starts_with("stackcut\t")).collect();
+            if room > rule_room {
+                assert!(cut.is_empty(), "{room}: {text}");
+            } else {
+                let [line] = cut[..] else { panic!("{room}: {text}") };
+                let left: u64 = line.rsplit('\t').next().unwrap().parse().unwrap();
+                assert!(line.contains("\t-\t3\t") && left < rule_room && left + 8192 > room, "{room}: {text}");
+            }
+        }
     }
 
     #[test]

@@ -20,6 +20,13 @@
 //! return addresses (absolute). Stack memory is read only inside the current thread's stack, so a
 //! wrong rule truncates a stack instead of faulting.
 //!
+//! All of this runs on the allocating thread's stack, which may be small (`threading.stack_size`
+//! takes 32 KiB). A capture through known rules takes about 1.3 KiB of it; evaluating a new rule
+//! about 4 KiB more (gimli keeps CFI rows on the stack, hence the small rows of
+//! `InlineStorage`). With less than [`RULE_ROOM`] left, a capture does not evaluate new rules:
+//! the stack is cut where one would be needed, and [`Capture::cut`] says so. The tests'
+//! `stack_use` measures each path by painting the stack below it.
+//!
 //! Supported: x86_64 Linux. Elsewhere [`Unwinder::capture`] records nothing.
 
 use std::collections::HashMap;
@@ -130,6 +137,16 @@ impl Step {
     }
 }
 
+/// Why an unwinding step was not taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stop {
+    /// The end of the stack (or of what this unwinder can follow).
+    End,
+    /// The rule for the address is not known yet, and was not to be evaluated.
+    Unknown,
+}
+use Stop::{End, Unknown};
+
 /// Inner steps one capture computes before it may meet the memo.
 const MAX_FRESH: usize = 64;
 
@@ -174,12 +191,38 @@ impl Memo {
 /// gimli's storage for the CFI evaluation, inline (its default, `StoreOnHeap`, allocates the
 /// stack of rows with an infallible `Box::new`): the whole context goes into one box of ours,
 /// allocated fallibly.
+///
+/// A row holds a rule per register the CFI names; gimli keeps rows on the stack while it
+/// evaluates (a new one, a remembered one), so their size is the stack an evaluation takes on
+/// the allocating thread. gimli's default, 192 rules of 32 bytes, made two frames of 12.5 KiB
+/// each (26 KiB in all for a capture that meets a new address), which overflowed a thread
+/// started with `threading.stack_size(32768)`. x86_64 code names at most its 16 general
+/// registers and the return address; CFI naming more (a signal trampoline's, all expressions)
+/// ends the stack, as its expressions already did. With 24 a capture that evaluates a rule
+/// takes about 5 KiB (see the tests' `stack_use`).
 #[derive(Debug)]
 struct InlineStorage;
 
 impl UnwindContextStorage<usize> for InlineStorage {
-    type Rules = [(Register, RegisterRule<usize>); 192];
+    type Rules = [(Register, RegisterRule<usize>); 24];
     type Stack = [UnwindTableRow<usize, Self>; 4];
+}
+
+/// Stack a capture must have left below its frame to evaluate the CFI of an address it has not
+/// met before. Evaluating takes up to about 4.5 KiB there (measured: the tests' `stack_use`,
+/// over every FDE of the modules a test process loads); this leaves more than three times
+/// that, for CFI programs not measured and for the hook's callers. With less room, a capture
+/// goes on through the addresses whose rules are known and stops at the first that is not.
+pub const RULE_ROOM: u64 = 16 * 1024;
+
+/// What [`Unwinder::capture`] recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Capture {
+    /// Return addresses written.
+    pub frames: usize,
+    /// The stack was cut where a new rule was needed and the thread had less than
+    /// [`RULE_ROOM`] of stack left: `Some(bytes left)`.
+    pub cut: Option<u64>,
 }
 
 /// The unwinder with the process's modules and the rules met so far.
@@ -272,11 +315,21 @@ impl Unwinder {
     }
 
     /// Record up to `out.len()` return addresses of the caller's stack, the shim's own frames
-    /// left out; returns how many. `stack` is the current thread's stack range; `memo` is this
-    /// thread's [`Memo`], replayed where it still holds and updated for the next capture.
+    /// left out. `stack` is the current thread's stack range; `memo` is this thread's [`Memo`],
+    /// replayed where it still holds and updated for the next capture.
+    ///
+    /// On a stack other than `stack` (a coroutine's) nothing is recorded: none of its slots
+    /// could be read. With less than [`RULE_ROOM`] of `stack` left below this frame, only
+    /// rules already known are used, and the stack is cut at the first address without one.
     #[inline(never)]
-    pub fn capture(&mut self, stack: Range<u64>, out: &mut [u64], memo: &mut Memo) -> usize {
-        let Some((pc, sp, bp)) = current_registers() else { return 0 };
+    pub fn capture(&mut self, stack: Range<u64>, out: &mut [u64], memo: &mut Memo) -> Capture {
+        let Some((pc, sp, bp)) = current_registers() else { return Capture { frames: 0, cut: None } };
+        if !stack.contains(&sp) {
+            return Capture { frames: 0, cut: None };
+        }
+        let room = sp - stack.start;
+        let may_compute = room >= RULE_ROOM;
+        let mut cut = None;
         let read = |addr: u64| -> Option<u64> {
             if addr.is_multiple_of(8) && stack.start <= addr && addr.checked_add(8)? <= stack.end {
                 // SAFETY: an aligned address inside this thread's own mapped stack.
@@ -344,9 +397,16 @@ impl Unwinder {
                     m = 0; // the stacks differ from here on
                 }
             }
-            let Some(step) = self.step(state, &read) else {
-                ended = true;
-                break;
+            let step = match self.step(state, &read, may_compute) {
+                Ok(step) => step,
+                Err(Unknown) => {
+                    cut = Some(room);
+                    break;
+                }
+                Err(End) => {
+                    ended = true;
+                    break;
+                }
             };
             if replayed.is_some() {
                 if outer.len() < outer.capacity() {
@@ -390,56 +450,64 @@ impl Unwinder {
         }
         self.fresh = fresh;
         self.outer = outer;
-        n
+        Capture { frames: n, cut }
     }
 
-    /// One step of the unwind from `state`: `None` at the end of the stack.
+    /// One step of the unwind from `state`: `Err(End)` at the end of the stack, `Err(Unknown)`
+    /// when the rule for its address is not known and `may_compute` says not to evaluate it.
     #[inline(always)]
-    fn step(&mut self, state: State, read: &impl Fn(u64) -> Option<u64>) -> Option<Step> {
+    fn step(&mut self, state: State, read: &impl Fn(u64) -> Option<u64>, may_compute: bool) -> Result<Step, Stop> {
         let State { lookup, sp, bp } = state;
         let slot = (lookup.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> (64 - HOT_RULES.trailing_zeros())) as usize;
         let rule = match self.hot[slot] {
             (address, packed) if address == lookup => Rule::unpack(packed),
             _ => {
-                let rule = self.rule_for(lookup);
+                let rule = self.rule_for(lookup, may_compute).ok_or(Unknown)?;
                 if let Some(packed) = rule.pack() {
                     self.hot[slot] = (lookup, packed);
                 }
                 rule
             }
         };
-        let Rule::Frame { cfa_from_rbp, cfa_offset, ra, rbp } = rule else { return None };
-        let cfa = (if cfa_from_rbp { bp } else { sp }).checked_add_signed(i64::from(cfa_offset))?;
-        let ra_slot = cfa.checked_add_signed(i64::from(ra))?;
-        let return_address = read(ra_slot)?;
+        let Rule::Frame { cfa_from_rbp, cfa_offset, ra, rbp } = rule else { return Err(End) };
+        let cfa = (if cfa_from_rbp { bp } else { sp }).checked_add_signed(i64::from(cfa_offset)).ok_or(End)?;
+        let ra_slot = cfa.checked_add_signed(i64::from(ra)).ok_or(End)?;
+        let return_address = read(ra_slot).ok_or(End)?;
         let (rbp_slot, rbp_value) = match rbp {
             Some(offset) => {
-                let slot = cfa.checked_add_signed(i64::from(offset))?;
-                (slot, read(slot)?)
+                let slot = cfa.checked_add_signed(i64::from(offset)).ok_or(End)?;
+                (slot, read(slot).ok_or(End)?)
             }
             None => (0, bp),
         };
         if return_address == 0 || cfa <= sp {
-            return None; // the end of the stack, or no progress
+            return Err(End); // the end of the stack, or no progress
         }
-        Some(Step { from: state, cfa, ra_slot, return_address, rbp_slot, rbp_value })
+        Ok(Step { from: state, cfa, ra_slot, return_address, rbp_slot, rbp_value })
     }
 
-    /// The rule for `address` from the map, computed on first use (and again next time when
-    /// the map cannot grow: the rule is the same, only slower to have).
-    fn rule_for(&mut self, address: u64) -> Rule {
+    /// The rule for `address` from the map, computed on first use if `may_compute` (and again
+    /// next time when the map cannot grow: the rule is the same, only slower to have); `None`
+    /// when it is not known and may not be computed.
+    fn rule_for(&mut self, address: u64, may_compute: bool) -> Option<Rule> {
         if let Some(&rule) = self.rules.get(&address) {
-            return rule;
+            return Some(rule);
+        }
+        if !may_compute {
+            return None;
         }
         let rule = self.compute_rule(address);
         if self.rules.try_reserve(1).is_ok() {
             self.rules.insert(address, rule);
         }
-        rule
+        Some(rule)
     }
 
-    /// Evaluate the CFI row for `address` (absolute) into a [`Rule`].
+    /// Evaluate the CFI row for `address` (absolute) into a [`Rule`]. Never inlined: gimli's
+    /// evaluation takes kilobytes of stack (see [`RULE_ROOM`]), which must not be taken in
+    /// the frame of a capture that finds every rule known.
     #[cold]
+    #[inline(never)]
     fn compute_rule(&mut self, address: u64) -> Rule {
         let index = self.tables.partition_point(|t| t.range.start <= address);
         let Some(tables) = index.checked_sub(1).map(|i| &self.tables[i]).filter(|t| t.range.contains(&address)) else {
@@ -643,6 +711,47 @@ pub fn current_thread_stack() -> Option<Range<u64>> {
     }
 }
 
+/// Measuring the stack the shim's paths use, for the tests: the stack below the caller is
+/// painted with a pattern, the path runs, and the deepest word it changed tells how far down it
+/// reached.
+#[cfg(all(test, target_arch = "x86_64"))]
+pub(crate) mod stack_use {
+    /// How much is painted: more than any path of the shim may use.
+    const SPAN: u64 = 192 * 1024;
+    const PATTERN: u64 = 0x5a5a_a5a5_5a5a_a5a5;
+
+    /// Bytes of stack `f` used below this function's frame, at most. The thread must have
+    /// [`SPAN`] bytes left.
+    #[inline(never)]
+    pub(crate) fn measure(f: impl FnOnce()) -> u64 {
+        let (_, sp, _) = super::current_registers().expect("x86_64");
+        let stack = super::current_thread_stack().expect("stack bounds");
+        let low = sp - SPAN;
+        assert!(low >= stack.start + 4096, "a thread with room for the measurement");
+        // Below the stack pointer, leaving a margin for this frame's own use.
+        let high = sp - 512;
+        for address in (low..high).step_by(8) {
+            // SAFETY: unused stack of this thread, below its stack pointer and above its end.
+            unsafe { std::ptr::write_volatile(address as *mut u64, PATTERN) };
+        }
+        f();
+        // SAFETY: as above; `f` has returned, so nothing lives there.
+        let deepest = (low..high).step_by(8).find(|&a| unsafe { std::ptr::read_volatile(a as *const u64) } != PATTERN);
+        deepest.map_or(0, |a| sp - a)
+    }
+
+    /// The program counter, stack and frame pointers here.
+    #[inline(always)]
+    pub(crate) fn registers() -> (u64, u64, u64) {
+        super::current_registers().expect("x86_64")
+    }
+
+    /// `f`'s result on a thread of its own with a stack of 1 MiB.
+    pub(crate) fn on_big_thread<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+        std::thread::Builder::new().stack_size(1 << 20).spawn(f).expect("a thread").join().expect("no panic")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -675,7 +784,7 @@ mod tests {
     fn deep(n: u32, unwinder: &mut Unwinder, out: &mut [u64]) -> usize {
         if n == 0 {
             let stack = current_thread_stack().expect("stack bounds");
-            return unwinder.capture(stack, out, &mut Memo::try_new().unwrap());
+            return unwinder.capture(stack, out, &mut Memo::try_new().unwrap()).frames;
         }
         std::hint::black_box(deep(n - 1, unwinder, out))
     }
@@ -686,7 +795,7 @@ mod tests {
     fn chain(level: u32, path: u32, unwinder: &mut Unwinder, memo: &mut Memo, out: &mut [u64]) -> usize {
         if level == 0 {
             let stack = current_thread_stack().expect("stack bounds");
-            return unwinder.capture(stack, out, memo);
+            return unwinder.capture(stack, out, memo).frames;
         }
         if path >> level & 1 == 1 {
             std::hint::black_box(chain(level - 1, path, unwinder, memo, out))
@@ -753,6 +862,119 @@ mod tests {
         unwinder.own_range = test_binary.clone();
         let n = deep(3, &mut unwinder, &mut out);
         assert!(out[..n].iter().all(|a| !test_binary.contains(a)));
+    }
+
+    #[test]
+    fn stack_used_by_a_capture() {
+        let used = stack_use::on_big_thread(|| {
+            let mut unwinder = Unwinder::try_new().unwrap();
+            let mut out = [0u64; 32];
+            // One call site: the second capture meets only known rules.
+            (0..std::hint::black_box(2))
+                .map(|_| {
+                    stack_use::measure(|| {
+                        deep(3, &mut unwinder, &mut out);
+                    })
+                })
+                .collect::<Vec<_>>()
+        });
+        eprintln!("capture: {} bytes with new rules, {} with the rules known", used[0], used[1]);
+        // gimli's default rows made the first 26 KiB.
+        assert!(used[0] <= 6 * 1024, "{used:?}");
+        assert!(used[1] <= 1536, "{used:?}");
+        assert!(used[0] * 3 <= RULE_ROOM, "{used:?}");
+    }
+
+    /// Every FDE of every module loaded (the test binary, libc, libgcc_s, ld.so: gcc's CFI with
+    /// its remembered states as well as LLVM's), evaluated at its last address (the whole CFI
+    /// program runs) and its first: the stack that takes stays well inside [`RULE_ROOM`].
+    #[test]
+    fn stack_used_to_evaluate_any_rule() {
+        let (worst, evaluated) = stack_use::on_big_thread(|| {
+            let mut unwinder = Unwinder::try_new().unwrap();
+            let mut addresses = Vec::new();
+            for tables in &unwinder.tables {
+                let Some(table) = tables.hdr.table() else { continue };
+                let mut entries = table.iter(&tables.bases);
+                while let Ok(Some((start, _))) = entries.next() {
+                    let Ok(start) = start.direct() else { continue };
+                    let Ok(fde) =
+                        table.fde_for_address(&tables.eh_frame, &tables.bases, start, EhFrame::cie_from_offset)
+                    else {
+                        continue;
+                    };
+                    let end = fde.initial_address() + fde.len();
+                    if end > start {
+                        addresses.push(tables.bias.wrapping_add(start));
+                        addresses.push(tables.bias.wrapping_add(end - 1));
+                    }
+                }
+            }
+            let mut worst = 0;
+            for &address in &addresses {
+                worst = worst.max(stack_use::measure(|| {
+                    std::hint::black_box(unwinder.compute_rule(address));
+                }));
+            }
+            (worst, addresses.len())
+        });
+        eprintln!("compute_rule: {worst} bytes at most over {evaluated} addresses");
+        assert!(evaluated > 1000, "{evaluated}");
+        assert!(worst * 3 <= RULE_ROOM, "{worst}");
+    }
+
+    /// Captures with a new unwinder (every rule to evaluate) on threads with less and less
+    /// stack left: none overflows (gimli's default rows took 26 KiB), and below [`RULE_ROOM`]
+    /// the stack is cut, and says so.
+    #[test]
+    fn a_capture_with_little_stack_left_is_cut_and_says_so() {
+        #[inline(never)]
+        fn with_room(room: u64, stack: &Range<u64>, unwinder: &mut Unwinder, memo: &mut Memo) -> Capture {
+            let here = current_registers().unwrap().1;
+            if here - stack.start > room {
+                let mut pad = [0u8; 256];
+                std::hint::black_box(&mut pad);
+                return std::hint::black_box(with_room(room, stack, unwinder, memo));
+            }
+            let mut out = [0u64; 32];
+            unwinder.capture(stack.clone(), &mut out, memo)
+        }
+        for room in [64 * 1024, 20 * 1024, RULE_ROOM + 2048, RULE_ROOM - 1, 8192, 4096, 3072] {
+            let captured = std::thread::Builder::new()
+                .stack_size(128 * 1024)
+                .spawn(move || {
+                    // Made first: a new unwinder, which knows no rule yet.
+                    let mut unwinder = Unwinder::try_new().unwrap();
+                    unwinder.own_range = 0..0;
+                    let mut memo = Memo::try_new().unwrap();
+                    with_room(room, &current_thread_stack().unwrap(), &mut unwinder, &mut memo)
+                })
+                .unwrap()
+                .join()
+                .unwrap();
+            if room > RULE_ROOM {
+                assert_eq!(captured.cut, None, "{room}: {captured:?}");
+                assert!(captured.frames >= 8, "{room}: {captured:?}");
+            } else {
+                // Cut at the first address, whose rule is not known yet.
+                assert_eq!(captured.frames, 0, "{room}: {captured:?}");
+                let left = captured.cut.unwrap_or_else(|| panic!("{room}: {captured:?}"));
+                assert!(left <= room && left + 4096 > room, "{room}: {captured:?}");
+            }
+        }
+        // The same stack cut for want of room, then taken again with room: the memo of the cut
+        // capture does not end the second one early.
+        let mut unwinder = Unwinder::try_new().unwrap();
+        unwinder.own_range = 0..0;
+        let mut memo = Memo::try_new().unwrap();
+        let mut out = [0u64; 32];
+        let stack = current_thread_stack().unwrap();
+        // As if this thread's stack ended 8 KiB below here.
+        let cramped = (current_registers().unwrap().1 - 8192)..stack.end;
+        let cut = unwinder.capture(cramped, &mut out, &mut memo);
+        assert!(cut.cut.is_some(), "{cut:?}");
+        let full = unwinder.capture(stack, &mut out, &mut memo);
+        assert!(full.cut.is_none() && full.frames > cut.frames, "{cut:?} then {full:?}");
     }
 
     #[test]

@@ -452,6 +452,7 @@ mod tests {
             python_frames: vec![],
             object_types: vec![],
             free_list_reuse,
+            stack_cut: false,
         }
     }
 

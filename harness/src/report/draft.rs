@@ -531,6 +531,7 @@ mod tests {
             python_frames: vec![],
             object_types: vec![],
             free_list_reuse: false,
+            stack_cut: false,
         };
         let words = |test: &crate::report::TestReport| {
             let case = Case {

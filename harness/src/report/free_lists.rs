@@ -249,6 +249,7 @@ mod tests {
             python_frames: vec![python],
             object_types: types.iter().map(|t| (*t).to_owned()).collect(),
             free_list_reuse: false,
+            stack_cut: false,
         }
     }
 

@@ -1351,6 +1351,7 @@ mod tests {
             python_frames: vec![],
             object_types: vec!["Kept".into()],
             free_list_reuse: false,
+            stack_cut: false,
         };
         let test = |site: super::super::LeakSiteReport| TestReport {
             leaked: true,
@@ -1429,6 +1430,7 @@ mod tests {
             python_frames: vec![unknown],
             object_types: vec!["object".into()],
             free_list_reuse: false,
+            stack_cut: false,
         };
         let mut test = TestReport {
             leaked: true,
@@ -1522,6 +1524,7 @@ mod tests {
             python_frames: vec![],
             object_types: vec![],
             free_list_reuse: false,
+            stack_cut: false,
         };
         let test = TestReport {
             leaked: true,

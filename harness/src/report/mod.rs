@@ -300,6 +300,10 @@ pub struct LeakSiteReport {
     /// allocated such a block, and the code that leaks likely took it from a free list (see
     /// [`free_lists`]). The test's note says so; one-line outputs prefer another site.
     pub free_list_reuse: bool,
+    /// The shim cut the native stack short because the allocating thread had too little stack
+    /// left to unwind further (a thread made with a small `threading.stack_size()`): `frames`
+    /// end early, and may be empty. The test's note says so.
+    pub stack_cut: bool,
 }
 
 /// A leak site a suppression accepted: the site, and the rule that matched it.
@@ -835,7 +839,13 @@ fn render_site(out: &mut String, site: &LeakSiteReport, top_column: bool) {
     if site.frames.len() > TEXT_FRAMES {
         let _ = writeln!(out, "leakcheck:         ... {} more frames", site.frames.len() - TEXT_FRAMES);
     }
-    if site.frames.is_empty() {
+    if site.stack_cut {
+        let _ = writeln!(
+            out,
+            "leakcheck:         (native stack cut{}: its thread had too little stack left to unwind further)",
+            if site.frames.is_empty() { " before its first frame" } else { " here" }
+        );
+    } else if site.frames.is_empty() {
         let _ = writeln!(out, "leakcheck:         (no native frames: allocated on a stack the shim does not unwind)");
     }
     // Last: the C frames are innermost first, and the Python code that called into them is
@@ -912,6 +922,7 @@ mod tests {
                         python_frames: vec![],
                         object_types: vec![],
                         free_list_reuse: false,
+                        stack_cut: false,
                     }],
                     ..TestReport::new("test_raw".into(), "passed")
                 },
