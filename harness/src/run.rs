@@ -472,9 +472,10 @@ pub fn execute(config: &Config, notify: Notify<'_>) -> anyhow::Result<RunOutcome
     };
     let settings =
         SiteSettings { symbolizer: &symbolizer, suppressions: &config.suppressions, stack_depth: config.stack_depth };
+    // Before `assemble`: a run a hang's ending stopped is no run that stopped halfway by itself.
+    report.status.ended_for_hang = ended_for_hang;
     assemble(&mut report, &supervised, parsed, &output, (&shim_data, &own), settings);
     add_hangs(&mut report, hangs, &shim_data);
-    report.status.ended_for_hang = ended_for_hang;
     let command_options = sanitizer_plan.command_options(|name| std::env::var_os(name));
     let (mut logged, log_notes) = log_path_findings(&command_options, Some(&program), started);
     for finding in &mut logged {
@@ -1228,12 +1229,13 @@ fn assemble(
     }
 
     // regrtest ran (its output says so) and never got to its summary: whatever the command's
-    // status, the run stopped halfway. Not when leakcheck stopped it (its signal says so) or
-    // regrtest refused its command line (its own warning).
+    // status, the run stopped halfway. Not when leakcheck stopped it (a signal it forwarded, a
+    // hang it ended: they say so) or regrtest refused its command line (its own warning).
     let unfinished = parsed.summary.is_none()
         && !parsed.run_results.is_empty()
         && parsed.usage_error.is_none()
-        && supervised.interrupted_by.is_none();
+        && supervised.interrupted_by.is_none()
+        && !report.status.ended_for_hang;
     if unfinished {
         // The tests it ended during: no result line, and no result (`unknown`) or one the end
         // itself gave (faulthandler's `Timeout`, a crash's dump).

@@ -336,6 +336,10 @@ fn a_hang_in_quiet_mode_names_its_test_from_the_shims_records() {
     assert_ne!(run.test("test_balanced")["outcome"], "hung");
     assert_eq!(run.json()["summary"]["hung"], serde_json::json!(["test_hang_python_locks"]));
     assert!(run.stderr.contains("leakcheck: test_hang_python_locks: HUNG (no-progress)"), "{}", run.stderr);
+    // regrtest printed no result because leakcheck ended it for the hang: no run that stopped
+    // halfway by itself.
+    assert_eq!(run.json()["summary"]["regrtest_unfinished"], false, "{}", run.json()["warnings"]);
+    assert!(!run.json()["warnings"].to_string().contains("never printed its result"), "{}", run.json()["warnings"]);
     assert_eq!(run.code(), Some(102));
     assert_tree_gone(dir.path());
 }
