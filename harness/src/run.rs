@@ -1321,28 +1321,40 @@ fn not_started(selected: &[String], tests: &[TestReport], measured: &[&str]) -> 
 /// process (the command) and the `-j` workers it started; not a regrtest that a test ran
 /// (test_regrtest runs many, with `-R`), nor the processes of those. A process without a record
 /// (the shim did not patch it), or a command that is no regrtest itself (a wrapper: `timeout`,
-/// `make`), gets the benefit of the doubt: its series count.
+/// `make`), gets the benefit of the doubt: its series count. So does a regrtest the command ran
+/// before it became one (`bash -c "python -m test ...; python -m test ..."`: bash execs its last
+/// command), which was done before the command's own measured anything.
 struct OwnProcesses<'a> {
     shim: &'a ShimData,
     command: i32,
     command_is_regrtest: bool,
+    /// When the command's own first series began (`CLOCK_MONOTONIC` ns), if it measured any.
+    command_began: Option<u64>,
 }
 
 impl<'a> OwnProcesses<'a> {
     fn new(shim: &'a ShimData, command: i32, argv: &[String]) -> Self {
         let command_is_regrtest = regrtest::is_regrtest_command(argv)
             || shim.processes.get(&command).is_some_and(|p| regrtest::is_regrtest_command(&p.argv));
-        OwnProcesses { shim, command, command_is_regrtest }
+        let command_began = shim.series.iter().filter(|s| s.pid == command).filter_map(|s| s.started_ns).min();
+        OwnProcesses { shim, command, command_is_regrtest, command_began }
     }
 
     fn contains(&self, pid: i32) -> bool {
         if pid == self.command || !self.command_is_regrtest {
             return true;
         }
-        self.shim
-            .processes
-            .get(&pid)
-            .is_none_or(|p| p.ppid == self.command && crate::hang::worker_test(&p.argv).is_some())
+        let Some(process) = self.shim.processes.get(&pid) else { return true };
+        process.ppid == self.command && (crate::hang::worker_test(&process.argv).is_some() || self.ran_before(pid))
+    }
+
+    /// Whether the command's child `pid` was done (exited, or its last series ended) before the
+    /// command's own regrtest measured its first test: no test of the command started it.
+    fn ran_before(&self, pid: i32) -> bool {
+        let Some(began) = self.command_began else { return false };
+        let own = self.shim.series.iter().filter(|s| s.pid == pid);
+        let done = self.shim.exited.get(&pid).copied().or_else(|| own.filter_map(|s| s.ended_ns).max());
+        done.is_some_and(|done| done < began)
     }
 }
 

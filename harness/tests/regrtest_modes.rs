@@ -560,6 +560,27 @@ fn two_regrtest_runs(dir: &std::path::Path, first: &[&str], second: &[&str]) -> 
     leakcheck(&[], &["bash", "-c", &script])
 }
 
+/// `bash -c 'python -m test -q ... test_leak_raw; python -m test -q ... test_balanced'`: bash
+/// execs its last command, so the command's process ends as the second regrtest, and the first,
+/// its child, ran before it measured anything: its tests are the command's, not those of a
+/// regrtest a test started. Quiet mode names no passing test: the first run's leak comes from
+/// the shim alone, and must be reported (it was dropped, exit 0).
+#[test]
+fn a_quiet_regrtest_run_before_the_one_bash_execs_is_the_commands() {
+    let dir = testdir();
+    let run = |test: &str| {
+        let argv = regrtest_with(python(), dir.path(), &["-q", "-R", "3:3"], &[test]);
+        argv.iter().map(|a| format!("'{a}'")).collect::<Vec<_>>().join(" ")
+    };
+    let script = format!("{}; {}", run("test_leak_raw"), run("test_balanced"));
+    let run = leakcheck(&[], &["bash", "-c", &script]);
+    assert_eq!(test_names(&run), ["test_leak_raw", "test_balanced"], "{}", run.stderr);
+    let leak = run.test("test_leak_raw");
+    assert_eq!(leak["domains"]["raw"]["blocks"], json!([1, 1, 1]), "{leak}");
+    assert_eq!(leak["leaked"], true, "{leak}");
+    assert_eq!(run.code(), Some(101), "{}", run.stderr);
+}
+
 /// Two regrtest runs in one command, the second without `-R`: the test is reported as the
 /// last run left it, outcome and measurement (none: that run measured nothing), and the first
 /// run's failure stays, in a note, the summary and a warning.
