@@ -956,6 +956,9 @@ mod tests {
                 .collect::<Vec<_>>()
         });
         eprintln!("allocated: {} bytes with new rules and site, {} with both known", used[0], used[1]);
+        if cfg!(debug_assertions) {
+            return; // the optimized build's use is the one measured (see unwind's tests)
+        }
         assert!(used[0] * 3 <= crate::unwind::RULE_ROOM, "{used:?}");
         assert!(used[1] <= 2048, "{used:?}");
     }
@@ -977,7 +980,13 @@ mod tests {
             tracker.allocated(b'r', 0x1000, 48, stack.clone())
         }
         let rule_room = crate::unwind::RULE_ROOM;
-        for room in [48 * 1024, rule_room + 4096, rule_room - 1, 8192, 4096] {
+        // An unoptimized build's frames are several times larger (see unwind's tests).
+        let rooms: &[u64] = if cfg!(debug_assertions) {
+            &[48 * 1024, rule_room + 4096, rule_room - 1]
+        } else {
+            &[48 * 1024, rule_room + 4096, rule_room - 1, 8192, 4096]
+        };
+        for &room in rooms {
             let text = std::thread::Builder::new()
                 .stack_size(96 * 1024)
                 .spawn(move || {

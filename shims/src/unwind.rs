@@ -879,6 +879,11 @@ mod tests {
                 .collect::<Vec<_>>()
         });
         eprintln!("capture: {} bytes with new rules, {} with the rules known", used[0], used[1]);
+        // What is measured is the optimized build's, which runs in Python processes: an
+        // unoptimized one (cargo test's default) keeps every temporary in its frames.
+        if cfg!(debug_assertions) {
+            return;
+        }
         // gimli's default rows made the first 26 KiB.
         assert!(used[0] <= 6 * 1024, "{used:?}");
         assert!(used[1] <= 1536, "{used:?}");
@@ -920,6 +925,9 @@ mod tests {
         });
         eprintln!("compute_rule: {worst} bytes at most over {evaluated} addresses");
         assert!(evaluated > 1000, "{evaluated}");
+        if cfg!(debug_assertions) {
+            return; // as in `stack_used_by_a_capture`
+        }
         assert!(worst * 3 <= RULE_ROOM, "{worst}");
     }
 
@@ -939,7 +947,14 @@ mod tests {
             let mut out = [0u64; 32];
             unwinder.capture(stack.clone(), &mut out, memo)
         }
-        for room in [64 * 1024, 20 * 1024, RULE_ROOM + 2048, RULE_ROOM - 1, 8192, 4096, 3072] {
+        // An unoptimized build's frames are several times larger: the rooms that only its own
+        // frames would overflow are the optimized build's alone.
+        let rooms: &[u64] = if cfg!(debug_assertions) {
+            &[64 * 1024, RULE_ROOM + 12 * 1024, RULE_ROOM - 1]
+        } else {
+            &[64 * 1024, 20 * 1024, RULE_ROOM + 2048, RULE_ROOM - 1, 8192, 4096, 3072]
+        };
+        for &room in rooms {
             let captured = std::thread::Builder::new()
                 .stack_size(128 * 1024)
                 .spawn(move || {
