@@ -381,18 +381,28 @@ unsafe extern "C" fn hook_calloc<S: DomainSlot>(_ctx: *mut c_void, nelem: usize,
     ptr
 }
 
+/// The size of the block `ptr` that a realloc is about to resize: 0 for null (a realloc from
+/// NULL allocates), and 0 where the domain's sizes are unknown.
+///
+/// # Safety
+/// `ptr` is null or a live block of `d`.
+#[inline(always)]
+unsafe fn size_before_realloc(d: &Domain, ptr: *mut c_void) -> usize {
+    if ptr.is_null() {
+        return 0;
+    }
+    // SAFETY: a live block of `d`, by the caller's contract.
+    unsafe { d.sizes.size_of_live(ptr) }.unwrap_or(0)
+}
+
 unsafe extern "C" fn hook_realloc<S: DomainSlot>(_ctx: *mut c_void, ptr: *mut c_void, new_size: usize) -> *mut c_void {
     let d = S::domain();
     let inner = d.inner();
     let guard = match ReentryGuard::acquire(d) {
         Entry::Outer(guard) => guard,
         Entry::Nested(tally) => {
-            let old_size = if ptr.is_null() {
-                0
-            } else {
-                // SAFETY: `ptr` is a live block of this domain (CPython's realloc contract).
-                unsafe { d.sizes.size_of_live(ptr) }.unwrap_or(0)
-            };
+            // SAFETY: `ptr` is null or a live block of this domain (CPython's realloc contract).
+            let old_size = unsafe { size_before_realloc(d, ptr) };
             // SAFETY: forwarding the caller's arguments to the allocator we wrap.
             let new_ptr = unsafe { (inner.realloc)(inner.ctx, ptr, new_size) };
             if !new_ptr.is_null() {
@@ -406,12 +416,8 @@ unsafe extern "C" fn hook_realloc<S: DomainSlot>(_ctx: *mut c_void, ptr: *mut c_
         Entry::Untallied => return unsafe { (inner.realloc)(inner.ctx, ptr, new_size) },
     };
     // Read the old size before the block may be freed.
-    let old_size = if ptr.is_null() {
-        0
-    } else {
-        // SAFETY: `ptr` is a live block of this domain (CPython's realloc contract).
-        unsafe { d.sizes.size_of_live(ptr) }.unwrap_or(0)
-    };
+    // SAFETY: `ptr` is null or a live block of this domain (CPython's realloc contract).
+    let old_size = unsafe { size_before_realloc(d, ptr) };
     // The old block leaves its site before realloc frees it (another thread may get its
     // address at once); it goes back if realloc fails.
     let attributed = attribution::active();
