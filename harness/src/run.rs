@@ -628,8 +628,7 @@ fn test_of_process(shim: &ShimData, finding: &Finding, arrived: Option<u64>) -> 
     let series: Vec<_> = shim.series.iter().filter(|s| s.pid == pid).collect();
     let first = series.first()?;
     let only_test = series.iter().all(|s| s.test == first.test);
-    let worker = shim.processes.get(&pid).is_some_and(|p| crate::hang::worker_test(&p.argv).is_some());
-    if only_test && worker {
+    if only_test && shim.is_worker(pid) {
         return Some(first.test.clone());
     }
     if let Some(arrived) = arrived.filter(|_| series.iter().all(|s| s.started_ns.is_some())) {
@@ -671,10 +670,9 @@ fn test_of_process(shim: &ShimData, finding: &Finding, arrived: Option<u64>) -> 
 /// read after another worker exited later than the first (closer together than regrtest takes
 /// to print a worker's output once it has reaped it) is taken for the other's test.
 fn test_of_output(shim: &ShimData, arrived: u64) -> Option<String> {
-    let worker = |pid: i32| shim.processes.get(&pid).is_some_and(|p| crate::hang::worker_test(&p.argv).is_some());
     let mut last: Option<(u64, &Series)> = None;
     for series in &shim.series {
-        let opens = match worker(series.pid) {
+        let opens = match shim.is_worker(series.pid) {
             true => shim.exited.get(&series.pid).copied().or(series.ended_ns).or(series.started_ns),
             false => series.started_ns,
         };
@@ -1345,7 +1343,7 @@ impl<'a> OwnProcesses<'a> {
             return true;
         }
         let Some(process) = self.shim.processes.get(&pid) else { return true };
-        process.ppid == self.command && (crate::hang::worker_test(&process.argv).is_some() || self.ran_before(pid))
+        process.ppid == self.command && (process.is_worker() || self.ran_before(pid))
     }
 
     /// Whether the command's child `pid` was done (exited, or its last series ended) before the
@@ -1396,9 +1394,7 @@ fn series_by_run<'a>(
     runs: &[&regrtest::TestResult],
     shim: &ShimData,
 ) -> Option<Vec<Vec<&'a Series>>> {
-    let main_of = |pid: i32| {
-        shim.processes.get(&pid).filter(|p| crate::hang::worker_test(&p.argv).is_some()).map_or(pid, |p| p.ppid)
-    };
+    let main_of = |pid: i32| shim.processes.get(&pid).filter(|p| p.is_worker()).map_or(pid, |p| p.ppid);
     let mut groups: Vec<(i32, Vec<&'a Series>)> = Vec::new();
     for &series in measured {
         let main = main_of(series.pid);

@@ -536,6 +536,14 @@ pub struct ProcessRecord {
     pub argv: Vec<String>,
 }
 
+impl ProcessRecord {
+    /// A regrtest `-j` worker, by its command line ([`crate::hang::worker_test`]): a process
+    /// that runs one test file from its start to its exit.
+    pub fn is_worker(&self) -> bool {
+        crate::hang::worker_test(&self.argv).is_some()
+    }
+}
+
 /// Everything read from a run directory.
 #[derive(Debug, Default)]
 pub struct ShimData {
@@ -563,6 +571,11 @@ pub struct ShimData {
 }
 
 impl ShimData {
+    /// Whether `pid` wrote a `process` record as a `-j` worker ([`ProcessRecord::is_worker`]).
+    pub fn is_worker(&self, pid: i32) -> bool {
+        self.processes.get(&pid).is_some_and(ProcessRecord::is_worker)
+    }
+
     /// Read every `events.*` file of `dir`; one that cannot be read is listed in
     /// [`ShimData::unreadable`]. Fails only when the directory itself cannot be read.
     pub fn read_dir(dir: &Path) -> std::io::Result<Self> {
