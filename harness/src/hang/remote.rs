@@ -303,7 +303,7 @@ pub fn release_lingering() {
 /// The state letter of thread `tid` of `pid` (`/proc/PID/task/TID/stat`).
 fn thread_state(pid: i32, tid: i32) -> Option<char> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/task/{tid}/stat")).ok()?;
-    stat.get(stat.rfind(')')? + 1..)?.split_ascii_whitespace().next()?.chars().next()
+    super::procfs::parse_stat(&stat).map(|(state, _, _)| state)
 }
 
 /// Why attaching to thread `tid` of `pid` was refused: it has a tracer already (its
