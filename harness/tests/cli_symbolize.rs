@@ -6,6 +6,18 @@ mod common;
 use std::io::Write;
 use std::process::{Command, Stdio};
 
+/// `leakcheck symbolize` of `log` saved to a file, checked to be the same read from standard
+/// input.
+fn symbolized_from_a_file_and_stdin(log: &str) -> String {
+    let work = tempfile::tempdir().unwrap();
+    let path = work.path().join("asan.log");
+    std::fs::write(&path, log).unwrap();
+    let from_file = run(common::LEAKCHECK, &["symbolize", path.to_str().unwrap()], "");
+    let from_stdin = run(common::LEAKCHECK, &["symbolize"], log);
+    assert_eq!(from_file, from_stdin);
+    from_file
+}
+
 fn run(program: &str, args: &[&str], input: &str) -> String {
     let mut child = Command::new(program)
         .args(args)
@@ -50,12 +62,7 @@ fn a_saved_asan_log_is_rewritten_with_symbolized_frames() {
     assert!(log.contains("ERROR: AddressSanitizer: heap-buffer-overflow"), "{log}");
     assert!(!log.contains("heap_buffer_overflow.c"), "the runtime left the frames bare:\n{log}");
 
-    let work = tempfile::tempdir().unwrap();
-    let path = work.path().join("asan.log");
-    std::fs::write(&path, &log).unwrap();
-    let from_file = run(common::LEAKCHECK, &["symbolize", path.to_str().unwrap()], "");
-    let from_stdin = run(common::LEAKCHECK, &["symbolize"], &log);
-    assert_eq!(from_file, from_stdin);
+    let from_file = symbolized_from_a_file_and_stdin(&log);
     let from_dash = run(common::LEAKCHECK, &["symbolize", "-"], &log);
     assert_eq!(from_file, from_dash, "`-` is standard input");
 
@@ -390,12 +397,7 @@ fn a_frame_line_after_colour_codes_is_symbolized() {
     });
     assert!(coloured.contains("+0x"), "bare: {coloured}");
 
-    let work = tempfile::tempdir().unwrap();
-    let path = work.path().join("asan.log");
-    std::fs::write(&path, &log).unwrap();
-    let from_file = run(common::LEAKCHECK, &["symbolize", path.to_str().unwrap()], "");
-    let from_stdin = run(common::LEAKCHECK, &["symbolize"], &log);
-    assert_eq!(from_file, from_stdin);
+    let from_file = symbolized_from_a_file_and_stdin(&log);
     let frames: Vec<&str> = from_file.lines().filter(|l| l.contains("#0 0x")).collect();
     assert_eq!(frames.len(), log.lines().filter(|l| l.contains("#0 0x")).count(), "{from_file}");
     for frame in frames {
