@@ -50,6 +50,9 @@ struct Sink<'a> {
     /// A dynamically linked ASAN runtime aborted because it was not first in the initial
     /// library list (`==PID==ASan runtime does not come first ...`).
     asan_not_first: bool,
+    /// Where the shim writes its records, when it runs: a hang found while regrtest's output
+    /// named no test (`-q`) takes its test from them ([`test_of_hang`]).
+    shim_dir: Option<PathBuf>,
 }
 
 impl OutputSink for Sink<'_> {
@@ -104,7 +107,15 @@ impl OutputSink for Sink<'_> {
     fn tick(&mut self, command: i32) -> Vec<supervise::Action> {
         let root = std::process::id() as i32;
         let actions = self.hangs.tick(root, command, self.parser.current_test(), std::time::Instant::now());
-        let said = self.hangs.take_found().into_iter().map(|hang| {
+        let mut found = self.hangs.take_found();
+        if let Some(dir) = self.shim_dir.as_deref().filter(|_| found.iter().any(|h| h.test.is_none())) {
+            // Read once per tick that found a hang, not per line: the records may be large.
+            let shim = ShimData::read_dir(dir).unwrap_or_default();
+            for hang in found.iter_mut().filter(|h| h.test.is_none()) {
+                hang.test = test_of_hang(&shim, hang);
+            }
+        }
+        let said = found.into_iter().map(|hang| {
             let text = crate::report::hang_text(&hang);
             supervise::Action::Say(if self.colour { crate::report::colour::colourize(&text) } else { text })
         });
@@ -392,6 +403,7 @@ pub fn execute(config: &Config, notify: Notify<'_>) -> anyhow::Result<RunOutcome
         worker_thread: WorkerThreadFailure::default(),
         colour: crate::report::colour::wanted(),
         asan_not_first: false,
+        shim_dir: shim_wanted.then(|| run_dir.path().to_owned()),
     };
     let started = std::time::SystemTime::now();
     let supervised = supervise::run(cmd, config.grace, log, &mut sink);

@@ -322,7 +322,8 @@ fn a_python_lock_cycle_is_no_progress_with_python_stacks() {
 
 /// In quiet mode regrtest prints no progress line: the output never says which test runs. The
 /// shim's records do: the test whose repetitions began and never ended is the hung one, in the
-/// JSON and the summary; the test that finished before it is not blamed.
+/// JSON, the summary and the headline printed when it is found; the test that finished before
+/// it is not blamed.
 #[test]
 fn a_hang_in_quiet_mode_names_its_test_from_the_shims_records() {
     let dir = testdir();
@@ -336,6 +337,8 @@ fn a_hang_in_quiet_mode_names_its_test_from_the_shims_records() {
     assert_ne!(run.test("test_balanced")["outcome"], "hung");
     assert_eq!(run.json()["summary"]["hung"], serde_json::json!(["test_hang_python_locks"]));
     assert!(run.stderr.contains("leakcheck: test_hang_python_locks: HUNG (no-progress)"), "{}", run.stderr);
+    // The headline printed when the hang was found names it too, from the records so far.
+    assert!(run.stderr.contains("leakcheck: HANG in test_hang_python_locks (no-progress)"), "{}", run.stderr);
     // regrtest printed no result because leakcheck ended it for the hang: no run that stopped
     // halfway by itself.
     assert_eq!(run.json()["summary"]["regrtest_unfinished"], false, "{}", run.json()["warnings"]);
