@@ -996,6 +996,21 @@ fn assemble(
     report.shim.processes_patched = shim.patched.len();
     report.shim.errors = shim.errors.iter().map(|(pid, msg)| format!("pid {pid}: {msg}")).collect();
     report.shim.bad_records = shim.bad_lines;
+    for stray in &shim.stray_forks {
+        let later = match &stray.later_tests[..] {
+            [] => String::new(),
+            tests => format!(
+                "; what it measured after that ({}) is set aside: the process it was forked from measured them too",
+                tests.join(", ")
+            ),
+        };
+        report.warnings.push(format!(
+            "process {} was forked during {}'s -R repetitions and went on running regrtest instead of exiting (a fork \
+             child of the test returned from it instead of calling os._exit): regrtest's output holds that process's \
+             results and summary too{later}",
+            stray.pid, stray.test
+        ));
+    }
     // Only regrtest processes matter: tests start children with PYTHONMALLOC on purpose.
     report.shim.hooks_replaced = shim
         .replaced

@@ -565,9 +565,26 @@ pub struct ShimData {
     pub no_python_frames: Vec<String>,
     /// Lines that did not parse (truncated writes of killed processes, corruption).
     pub bad_lines: usize,
+    /// Processes forked in the middle of a test's `-R` repetitions that went on with regrtest's
+    /// loop instead of exiting ([`StrayFork`]); their series are not in [`ShimData::series`].
+    pub stray_forks: Vec<StrayFork>,
     /// `events.*` entries that could not be read, with why: their processes' records are
     /// missing.
     pub unreadable: Vec<(std::path::PathBuf, String)>,
+}
+
+/// A process whose records begin inside a test's repetitions, with no `begin`: a fork of a
+/// regrtest process that went on running regrtest's `-R` loop (a test's `os.fork()` child that
+/// returned from the test instead of calling `os._exit`). The shim starts a fresh events file
+/// in a forked child, so what the child measures after the fork lands there. regrtest's output
+/// then has that process's results and summary too.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StrayFork {
+    pub pid: i32,
+    /// The test whose repetitions were running when it was forked.
+    pub test: String,
+    /// The tests it measured after that, again: set aside, the parent measured them as well.
+    pub later_tests: Vec<String>,
 }
 
 impl ShimData {
@@ -602,6 +619,11 @@ impl ShimData {
     /// Add the records of one events file (one process).
     pub fn add_file(&mut self, bytes: &[u8]) {
         let mut open: Option<Series> = None;
+        let first_series = self.series.len();
+        // Before this file's first `begin`, records of a series belong to a test its process
+        // was forked in ([`StrayFork`]), not to a broken file.
+        let mut began = false;
+        let mut stray: Option<(i32, String)> = None;
         for line in bytes.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
             let record = match parse_line(line) {
                 Ok(Line::Counters(record)) => record,
@@ -617,7 +639,7 @@ impl ShimData {
                                 None => series.block_sizes.remove(&site.site),
                             };
                         }
-                        None => self.bad_lines += 1,
+                        None => self.bad_lines += usize::from(began),
                     }
                     continue;
                 }
@@ -626,7 +648,7 @@ impl ShimData {
                         Some(series) => {
                             series.stacks.insert(stack.site, stack.frames);
                         }
-                        None => self.bad_lines += 1,
+                        None => self.bad_lines += usize::from(began),
                     }
                     continue;
                 }
@@ -635,7 +657,7 @@ impl ShimData {
                         Some(series) => {
                             series.stack_cuts.insert(site, room);
                         }
-                        None => self.bad_lines += 1,
+                        None => self.bad_lines += usize::from(began),
                     }
                     continue;
                 }
@@ -644,7 +666,7 @@ impl ShimData {
                         Some(series) => {
                             series.pyframes.entry(frame.site).or_default().push(frame);
                         }
-                        None => self.bad_lines += 1,
+                        None => self.bad_lines += usize::from(began),
                     }
                     continue;
                 }
@@ -670,7 +692,7 @@ impl ShimData {
                             count.blocks += free.count.blocks;
                             count.bytes += free.count.bytes;
                         }
-                        None => self.bad_lines += 1,
+                        None => self.bad_lines += usize::from(began),
                     }
                     continue;
                 }
@@ -696,7 +718,7 @@ impl ShimData {
                                 }
                             }
                         }
-                        None => self.bad_lines += 1,
+                        None => self.bad_lines += usize::from(began),
                     }
                     continue;
                 }
@@ -705,7 +727,7 @@ impl ShimData {
                         Some(series) => {
                             series.sites_incomplete.get_or_insert(incomplete);
                         }
-                        None => self.bad_lines += 1,
+                        None => self.bad_lines += usize::from(began),
                     }
                     continue;
                 }
@@ -716,7 +738,7 @@ impl ShimData {
                             .entry(site)
                             .or_default()
                             .push(String::from_utf8_lossy(&name).into_owned()),
-                        None => self.bad_lines += 1,
+                        None => self.bad_lines += usize::from(began),
                     }
                     continue;
                 }
@@ -740,7 +762,7 @@ impl ShimData {
                     match open.as_mut() {
                         Some(series) if !series.modules.contains(&module) => series.modules.push(module),
                         Some(_) => {}
-                        None => self.bad_lines += 1,
+                        None => self.bad_lines += usize::from(began),
                     }
                     continue;
                 }
@@ -751,6 +773,7 @@ impl ShimData {
             };
             match record.kind {
                 Kind::Begin => {
+                    began = true;
                     if let Some(series) = open.take() {
                         self.series.push(series);
                     }
@@ -784,7 +807,11 @@ impl ShimData {
                 }
                 Kind::Baseline | Kind::Measure | Kind::Blocks | Kind::End => {
                     let Some(series) = open.as_mut().filter(|s| s.test.as_bytes() == record.text.as_slice()) else {
-                        self.bad_lines += 1;
+                        if !began {
+                            stray.get_or_insert_with(|| (record.pid, record.text_lossy()));
+                        } else {
+                            self.bad_lines += 1;
+                        }
                         continue;
                     };
                     if record.kind == Kind::Measure && record.a >= i64::from(series.warmups) {
@@ -819,6 +846,10 @@ impl ShimData {
             }
         }
         self.series.extend(open);
+        if let Some((pid, test)) = stray {
+            let later_tests = self.series.drain(first_series..).map(|s| s.test).collect();
+            self.stray_forks.push(StrayFork { pid, test, later_tests });
+        }
     }
 }
 
@@ -843,6 +874,27 @@ end\t10\ttest_x\t2\t0\t63\t50\t196\t7\t70\t9\t90\n";
         assert_eq!(site(b"site\t1\tt\t3\t7\tr\t2\t112\t0").block_size, None, "sizes differ");
         assert_eq!(site(b"site\t1\tt\t3\t7\tr\t2\t96").block_size, None, "an older shim's record");
         assert!(parse_line(b"site\t1\tt\t3\t7\tr\t2\t96\t48\t1").is_err());
+    }
+
+    #[test]
+    fn a_file_that_begins_inside_a_series_is_a_stray_fork_not_bad_records() {
+        // The child forked in test_x's 2nd counted repetition, then ran test_y in full.
+        let child = b"measure\t11\ttest_x\t4\t0\t63\t49\t148\t7\t70\t9\t90\n\
+site\t11\ttest_x\t4\t7\tr\t2\t96\t48\n\
+end\t11\ttest_x\t5\t0\t63\t50\t196\t7\t70\t9\t90\n\
+begin\t11\ttest_y\t3\t3\t63\t48\t100\t7\t70\t9\t90\n\
+end\t11\ttest_y\t5\t0\t63\t50\t196\t7\t70\t9\t90\n";
+        let mut data = ShimData::default();
+        data.add_file(FILE);
+        data.add_file(child);
+        assert_eq!(data.bad_lines, 0);
+        assert_eq!(data.series.iter().map(|s| (s.pid, s.test.as_str())).collect::<Vec<_>>(), [(10, "test_x")]);
+        let stray = StrayFork { pid: 11, test: "test_x".into(), later_tests: vec!["test_y".into()] };
+        assert_eq!(data.stray_forks, [stray]);
+        // A record out of place after a `begin` is still a bad one.
+        let mut data = ShimData::default();
+        data.add_file(&[FILE, b"end\t10\ttest_z\t5\t0\t63\t50\t196\t7\t70\t9\t90\n"].concat());
+        assert_eq!((data.bad_lines, data.stray_forks.len()), (1, 0));
     }
 
     #[test]

@@ -968,3 +968,22 @@ fn leaks_in_a_subinterpreter_get_the_subinterpreters_lines() {
     assert_eq!(lines, [("<string>".to_owned(), 2), ("<string>".to_owned(), 4)], "{test}");
     assert_eq!(run.code(), Some(101), "{}", run.stderr);
 }
+
+/// A test's fork child that returns from the test instead of calling `os._exit` goes on with
+/// regrtest's loop and measures the tests after it again: the run says so, and the later
+/// test's report is its parent's measurement alone, not a second run of it.
+#[test]
+fn a_fork_child_that_goes_on_running_regrtest_is_named_and_set_aside() {
+    let dir = testdir();
+    let run = leakcheck(&[], &as_strs(&regrtest_argv(dir.path(), &[], &["test_fork_child_goes_on", "test_leak_raw"])));
+    let warnings = run.json()["warnings"].to_string();
+    assert!(warnings.contains("forked during test_fork_child_goes_on's -R repetitions"), "{warnings}");
+    assert!(warnings.contains("(test_leak_raw) is set aside"), "{warnings}");
+    assert_eq!(run.json()["shim"]["bad_records"], 0, "{}", run.json()["shim"]);
+    let test = run.test("test_leak_raw");
+    assert_eq!(test["leaked"], true, "{test}");
+    assert_eq!(test["domains"]["raw"]["blocks"], json!([1, 1, 1]), "{test}");
+    assert!(!test["notes"].to_string().contains("measured 2 times"), "{test}");
+    assert_eq!(run.test("test_fork_child_goes_on")["leaked"], false);
+    assert_eq!(run.code(), Some(101), "{}", run.stderr);
+}
