@@ -16,7 +16,7 @@ fn main() {
             std::process::exit(ExitCode::OK);
         }
         Err(err) => {
-            eprint!("{}", prefixed(&err.render().to_string()));
+            say(prefixed(&err.render().to_string()).trim_end_matches('\n'));
             std::process::exit(ExitCode::USAGE);
         }
     };
@@ -25,18 +25,18 @@ fn main() {
         Ok(Mode::SymbolizeAddresses { exe }) => std::process::exit(symbolize_addresses(&exe)),
         Ok(Mode::SymbolizeLog { log }) => std::process::exit(symbolize_log(log.as_deref())),
         Err(msg) => {
-            eprintln!("leakcheck: error: {msg}");
+            say(&format!("leakcheck: error: {msg}"));
             std::process::exit(ExitCode::USAGE);
         }
     };
     // Before the run, so that no thread started later unblocks them either.
     leakcheck::supervise::block_forwarded_signals();
-    let mut notify = |msg: &str| eprintln!("leakcheck: {msg}");
+    let mut notify = |msg: &str| say(&format!("leakcheck: {msg}"));
     let outcome = match leakcheck::run::execute(&config, &mut notify) {
         Ok(outcome) => outcome,
         Err(err) => {
             // The error may quote a path (--run-dir, TMPDIR) with control characters.
-            eprintln!("leakcheck: error: {}", leakcheck::escape::for_terminal(&format!("{err:#}")));
+            say(&format!("leakcheck: error: {}", leakcheck::escape::for_terminal(&format!("{err:#}"))));
             // The command did not run (no run directory, no log): the reports still say why.
             let command = config.command.iter().map(|a| a.to_string_lossy().into_owned()).collect();
             let run_dir = config.run_dir.as_ref().map(|d| d.display().to_string()).unwrap_or_default();
@@ -92,8 +92,20 @@ fn write_outputs(
     let context = leakcheck::outputs::AnnotationContext { workspace: workspace.as_deref(), printed_before: printed };
     let errors = leakcheck::outputs::write_all(report, outputs, &context, annotation_out);
     for err in &errors {
-        eprintln!("leakcheck: error: {err}");
+        say(&format!("leakcheck: error: {}", for_terminal(&err.to_string())));
     }
+}
+
+/// Write `line` and a newline to stderr, in one write, giving it up when that fails: unlike
+/// `eprintln!`, which panics then (`2>/dev/full`, a reader gone away: `2>&1 | head -1`), and a
+/// panic exits 101, the status of a leak not reported. Nothing is left to say the failure to;
+/// the exit status still says what the run found. Every line leakcheck prints itself goes
+/// through here or, for the summary, through the same kind of ignored write. (A closed fd 2 is
+/// no failure: the Rust runtime opens /dev/null in place of a closed fd 0, 1 or 2 before
+/// `main`.)
+fn say(line: &str) {
+    let mut stderr = std::io::stderr().lock();
+    let _ = stderr.write_all(format!("{line}\n").as_bytes()).and_then(|()| stderr.flush());
 }
 
 /// Every line of `text` (clap's message) as one of leakcheck's own; blank ones left out.
@@ -119,7 +131,7 @@ fn symbolize_addresses(exe: &std::path::Path) -> i32 {
     // The answers were `??`, functions without lines or without their inlined calls: say why,
     // as llvm-symbolizer does.
     if let Some(note) = symbolizer.shortfall(exe) {
-        eprintln!("leakcheck: symbolize: {}", for_terminal(&note));
+        say(&format!("leakcheck: symbolize: {}", for_terminal(&note)));
     }
     symbolize_status(result, STDIN)
 }
@@ -134,7 +146,10 @@ fn symbolize_log(log: Option<&std::path::Path>) -> i32 {
     let (result, input) = match log {
         Some(path) => match std::fs::File::open(path) {
             Ok(_) if path.is_dir() => {
-                eprintln!("leakcheck: error: symbolize: {}: is a directory, not a log", path.display());
+                say(&format!(
+                    "leakcheck: error: symbolize: {}: is a directory, not a log",
+                    for_terminal(&path.to_string_lossy())
+                ));
                 return ExitCode::NO_INPUT;
             }
             Ok(file) => {
@@ -142,7 +157,7 @@ fn symbolize_log(log: Option<&std::path::Path>) -> i32 {
                 (leakcheck::sanitizer::symbolize_log(&symbolizer, input, stdout), path.display().to_string())
             }
             Err(err) => {
-                eprintln!("leakcheck: error: symbolize: {}: {err}", path.display());
+                say(&format!("leakcheck: error: symbolize: {}: {err}", for_terminal(&path.to_string_lossy())));
                 return ExitCode::NO_INPUT;
             }
         },
@@ -153,7 +168,7 @@ fn symbolize_log(log: Option<&std::path::Path>) -> i32 {
     };
     if let Ok(notes) = &result {
         for note in notes {
-            eprintln!("leakcheck: symbolize: {}", for_terminal(note));
+            say(&format!("leakcheck: symbolize: {}", for_terminal(note)));
         }
     }
     symbolize_status(result.map(drop), &input)
@@ -167,13 +182,13 @@ fn symbolize_status(result: std::io::Result<()>, input: &str) -> i32 {
         // The input opened but cannot be read (a directory as stdin, `/proc/self/mem`): the
         // input's fault, as one that cannot be opened.
         Err(err) if err.get_ref().is_some_and(|inner| inner.is::<InputError>()) => {
-            eprintln!("leakcheck: error: symbolize: {}: {err}", for_terminal(input));
+            say(&format!("leakcheck: error: symbolize: {}: {err}", for_terminal(input)));
             ExitCode::NO_INPUT
         }
         // A closed pipe downstream (`| head`) is not an error worth a message.
         Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::OK,
         Err(err) => {
-            eprintln!("leakcheck: error: symbolize: {err}");
+            say(&format!("leakcheck: error: symbolize: {err}"));
             ExitCode::INTERNAL
         }
     }

@@ -404,3 +404,44 @@ fn a_frame_line_after_colour_codes_is_symbolized() {
         assert!(frame.contains(" in "), "not symbolized: {frame:?}\n{from_file}");
     }
 }
+
+/// A stderr that cannot be written (`2>/dev/full`, `2>&-`) or a closed stdout loses leakcheck's
+/// notes and errors, not its exit status: no panic (101, "failed printing to stderr").
+#[test]
+fn a_stderr_that_cannot_be_written_is_no_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let full = || std::fs::File::create("/dev/full").unwrap();
+    let with_stderr_full = |args: &[&str], input: &[u8]| {
+        let mut child = Command::new(common::LEAKCHECK)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(full())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(input).unwrap();
+        let out = child.wait_with_output().unwrap();
+        (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    // A note (the exe cannot be read), then the answers.
+    assert_eq!(with_stderr_full(&["symbolize", "--exe", "missing"], b"0x1070\n"), (Some(0), "??\n??:0:0\n\n".into()));
+    // A log without frames: a note.
+    assert_eq!(with_stderr_full(&["symbolize"], b"no frames\n"), (Some(0), "no frames\n".into()));
+    // Errors, with their own statuses.
+    assert_eq!(with_stderr_full(&["symbolize", "/nonexistent/asan.log"], b"").0, Some(66));
+    assert_eq!(with_stderr_full(&["symbolize", dir.path().to_str().unwrap()], b"").0, Some(66));
+    assert_eq!(with_stderr_full(&["symbolize", "--bogus"], b"").0, Some(64));
+    let output = Command::new(common::LEAKCHECK)
+        .args(["symbolize", "-"])
+        .stdin(std::fs::File::open(dir.path()).unwrap())
+        .stderr(full())
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(66));
+    // Closed descriptors: the runtime opens /dev/null in their place.
+    for closed in ["2>&-", ">&-", ">&- 2>&-"] {
+        let script = format!("printf '0x1070\\n' | exec '{}' symbolize --exe missing {closed}", common::LEAKCHECK);
+        let output = Command::new("sh").args(["-c", &script]).output().unwrap();
+        assert_eq!(output.status.code(), Some(0), "{closed}: {output:?}");
+    }
+}

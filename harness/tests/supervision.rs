@@ -680,6 +680,62 @@ fn a_log_that_cannot_be_created_leaves_no_shim_behind() {
     std::fs::remove_dir(&run_dir).unwrap();
 }
 
+/// leakcheck's own lines on a stderr that cannot be written (`2>/dev/full`, a closed reader,
+/// a closed descriptor) are given up, not a panic (which would exit 101, a leak's status).
+#[test]
+fn a_stderr_that_cannot_be_written_is_no_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let json = dir.path().join("r.json");
+    let full = std::fs::File::create("/dev/full").unwrap();
+    let out = Command::new(LEAKCHECK)
+        .arg("--json")
+        .arg(&json)
+        .arg("--run-dir")
+        .arg(dir.path().join("run"))
+        .args(["--", "echo", "hi"])
+        .stdin(Stdio::null())
+        .stderr(full.try_clone().unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(out.stdout, b"hi\n");
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&std::fs::read(&json).unwrap()).unwrap()["status"]["exit_code"],
+        0
+    );
+    // Bad arguments, and a run that cannot be set up, say so to nobody with their status.
+    let out = Command::new(LEAKCHECK)
+        .args(["--grace", "-1", "--", "true"])
+        .stderr(full.try_clone().unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(64));
+    let out =
+        Command::new(LEAKCHECK).args(["--bogus", "--", "true"]).stderr(full.try_clone().unwrap()).output().unwrap();
+    assert_eq!(out.status.code(), Some(64));
+    let bad = dir.path().join("r.json/x.json");
+    let out = Command::new(LEAKCHECK)
+        .arg("--json")
+        .arg(&bad)
+        .arg("--run-dir")
+        .arg(dir.path().join("run-bad"))
+        .args(["--", "true"])
+        .stderr(full.try_clone().unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(70));
+    // stderr and stdout closed altogether: the command's output and ours go nowhere.
+    for (i, closed) in ["2>&-", ">&-", ">&- 2>&-"].into_iter().enumerate() {
+        let (json, run_dir) = (json.display(), dir.path().join(format!("run{i}")));
+        let script = format!(
+            "exec '{LEAKCHECK}' --json '{json}' --run-dir '{}' -- sh -c 'echo out; echo err >&2' {closed}",
+            run_dir.display()
+        );
+        let out = Command::new("sh").args(["-c", &script]).stdin(Stdio::null()).output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{closed}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+}
+
 /// `--log FIFO` with nobody reading it: opening it would wait for a reader, without end and
 /// deaf to SIGTERM (blocked by then). It is an error instead.
 #[test]
