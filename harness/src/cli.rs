@@ -40,7 +40,11 @@ pub struct Args {
     #[command(subcommand)]
     pub action: Option<Action>,
 
-    /// Write the JSON report (schema in docs/report.md) to PATH.
+    /// Write the JSON report (schema in docs/report.md) to PATH. Every report path is checked
+    /// before the command starts (directories made if missing; a directory as the file, a file
+    /// where a directory should be or no write permission: exit 70, the command not run); a
+    /// report that still cannot be written at the end is written into the run directory
+    /// instead (report.json, junit.xml, issue-drafts/), and the error names it.
     #[arg(long, value_name = "PATH")]
     pub json: Option<PathBuf>,
 

@@ -17,8 +17,10 @@ impl ExitCode {
     /// The input of `leakcheck symbolize` (LOG, or standard input; `--exe`'s addresses too) could
     /// not be opened or read (sysexits' EX_NOINPUT).
     pub const NO_INPUT: i32 = 66;
-    /// leakcheck itself failed: run directory, log, report files (sysexits' EX_SOFTWARE). A
-    /// report file that cannot be written, a log write that fails while the command runs (the
+    /// leakcheck itself failed: run directory, log, report files (sysexits' EX_SOFTWARE); a
+    /// report file that cannot be written is found before the command starts when it can be
+    /// (the command then never runs). A report file that cannot be written at the end (then
+    /// written into the run directory instead), a log write that fails while the command runs (the
     /// run goes on, the log left as it was) and a write of the command's stdout to ours that
     /// fails otherwise than by EPIPE (`> /dev/full`) give 70 only where the status would be 0:
     /// a finding's status (101-103) or the command's own failure says more.
@@ -52,7 +54,7 @@ pub fn help_text() -> String {
         ("status of the command", "the command ran and leakcheck found nothing it did not report"),
         ("64", "bad leakcheck arguments"),
         ("66", "the input of leakcheck symbolize (LOG or standard input) could not be opened or read"),
-        ("70", "leakcheck itself failed (run directory, log or report files; the log or our stdout failing while the command ran, a closed stdout reader excepted); a finding's status, or the command's own non-zero status, comes first"),
+        ("70", "leakcheck itself failed (run directory, log or report files, checked before the command starts; a report that fails at the end is written into the run directory instead, and the message names it; the log or our stdout failing while the command ran, a closed stdout reader excepted); a finding's status, or the command's own non-zero status, comes first"),
         ("101", "leakcheck found a leak the command did not report (e.g. in the raw domain), or that it printed yet exited 0"),
         ("102", "leakcheck found a hang or deadlock and ended the stuck processes"),
         ("103", "a sanitizer reported an error (ASAN, LSan, MSAN, UBSan, TSan)"),

@@ -43,7 +43,8 @@ fn main() {
             let mut report = leakcheck::report::RunReport::new(command, run_dir);
             report.status.error = Some(format!("{err:#}"));
             report.status.leakcheck_exit_code = ExitCode::INTERNAL;
-            write_outputs(&mut report, &config.outputs, &mut std::io::stdout(), "");
+            // No run directory to keep a report that cannot be written: none was made.
+            write_outputs(&mut report, &config.outputs, None, &mut std::io::stdout(), "");
             std::process::exit(ExitCode::INTERNAL);
         }
     };
@@ -73,7 +74,8 @@ fn main() {
         // On one file with stderr, the summary just printed ended that line.
         let _ = stdout.write_all(line_start(stdout_mid_line && !(shared_output && printed.ends_with('\n'))));
     }
-    write_outputs(&mut report, &config.outputs, &mut stdout, &printed);
+    let run_dir = std::path::PathBuf::from(&report.run_dir);
+    write_outputs(&mut report, &config.outputs, Some(&run_dir), &mut stdout, &printed);
     drop(stdout);
     // The run's status, or 70 for a report that could not be written: what the reports say.
     std::process::exit(report.status.leakcheck_exit_code);
@@ -81,16 +83,18 @@ fn main() {
 
 /// Every report file and annotation `outputs` asks for (annotations to `annotation_out`, after
 /// the command's output and `printed`, what leakcheck printed since), each failure printed; a
-/// failure makes the report's status 70 where it was 0.
+/// failure makes the report's status 70 where it was 0. A report that cannot be written is
+/// written into `run_dir` instead, when there is one, and its message says where.
 fn write_outputs(
     report: &mut leakcheck::report::RunReport,
     outputs: &leakcheck::outputs::Outputs,
+    run_dir: Option<&std::path::Path>,
     annotation_out: &mut dyn Write,
     printed: &str,
 ) {
     let workspace = std::env::var("GITHUB_WORKSPACE").ok();
     let context = leakcheck::outputs::AnnotationContext { workspace: workspace.as_deref(), printed_before: printed };
-    let errors = leakcheck::outputs::write_all(report, outputs, &context, annotation_out);
+    let errors = leakcheck::outputs::write_all(report, outputs, run_dir, &context, annotation_out);
     for err in &errors {
         say(&format!("leakcheck: error: {}", for_terminal(&err.to_string())));
     }

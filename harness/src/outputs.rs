@@ -2,6 +2,11 @@
 //! annotation lines (`--annotations github`). Each writer is independent: one that fails (a
 //! directory that does not exist, a full disk) does not stop the others; the caller gets every
 //! error back, and the status to exit with in the report, which the files written carry too.
+//! A report that cannot be written where asked is written into the run directory instead
+//! ([`FALLBACK_NAMES`]), and its error says where: a long run's report is not lost to a disk
+//! that filled up or a directory removed while the command ran. [`check_all`] finds the usual
+//! failures (a file where a directory should be, a directory given as the file, no permission)
+//! before the command starts.
 //!
 //! Report files are ordinary output files: a new one gets mode `0666` less the umask, a file
 //! replaced keeps its mode, and a path that is a symbolic link writes the file the link names.
@@ -45,19 +50,147 @@ pub enum AnnotationFormat {
 }
 
 /// A report file that could not be written.
-#[derive(Debug, thiserror::Error)]
-#[error("writing the {what} {}: {source}", path.display())]
+#[derive(Debug)]
 pub struct WriteError {
     pub what: &'static str,
     pub path: PathBuf,
-    #[source]
     pub source: std::io::Error,
+    /// Where the report was written instead, in the run directory, when it was tried.
+    pub instead: Option<Instead>,
+    /// What to write instead; `None` for what has no copy (removing an earlier draft).
+    lost: Option<Lost>,
+}
+
+impl WriteError {
+    fn new(what: &'static str, path: PathBuf, source: io::Error, lost: Option<Lost>) -> WriteError {
+        WriteError { what, path, source, instead: None, lost }
+    }
+}
+
+impl std::fmt::Display for WriteError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "writing the {} {}: {}", self.what, self.path.display(), self.source)?;
+        match &self.instead {
+            None => Ok(()),
+            Some(Instead::Written(path)) => write!(f, "; written to {} instead", path.display()),
+            Some(Instead::Failed(path, err)) => {
+                write!(f, "; writing it to {} instead failed too: {err}", path.display())
+            }
+        }
+    }
+}
+
+impl std::error::Error for WriteError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.source)
+    }
+}
+
+/// Where a report that could not be written where asked went instead.
+#[derive(Debug)]
+pub enum Instead {
+    /// Written there (a file, or the directory of the drafts).
+    Written(PathBuf),
+    /// Not written there either, for this reason.
+    Failed(PathBuf, io::Error),
+}
+
+/// What a [`WriteError`] lost, to write elsewhere.
+#[derive(Debug, Clone, Copy)]
+enum Lost {
+    File(Content),
+    /// Every draft: their directory could not be made.
+    Drafts,
+}
+
+/// The names, in the run directory, of the copies of reports that could not be written where
+/// asked: the JSON report, the JUnit XML report, and the directory of the drafts (without
+/// their list, which only means something in the directory asked for).
+pub const FALLBACK_NAMES: Fallbacks =
+    Fallbacks { json: "report.json", junit_xml: "junit.xml", issue_drafts: "issue-drafts" };
+
+/// See [`FALLBACK_NAMES`].
+#[derive(Debug, Clone, Copy)]
+pub struct Fallbacks {
+    pub json: &'static str,
+    pub junit_xml: &'static str,
+    pub issue_drafts: &'static str,
+}
+
+/// Check, before the command starts, that every report file `outputs` names can be written at
+/// the end, by the rules the writers follow: the directories made if missing (`mkdir -p`, as
+/// the writers make them; the `--issue-draft` directory itself too, which every run makes),
+/// a directory refused as a report file, and a file that will be replaced checked by making
+/// and removing a temporary file next to it, as the writer makes one. No report file is made
+/// or touched: an existing one is left as it is, a missing one still missing. A file written
+/// in place (a FIFO, a terminal, `/dev/stdout`) is checked for write permission only: opening
+/// a FIFO and closing it would end its reader's input. Returns what fails, in flag order.
+pub fn check_all(outputs: &Outputs) -> Vec<WriteError> {
+    let mut errors = Vec::new();
+    for (what, path, content) in
+        [("JSON report", &outputs.json, Content::Json), ("JUnit XML report", &outputs.junit_xml, Content::Junit)]
+    {
+        let Some(path) = path else { continue };
+        let checked = place(path).and_then(|place| match place {
+            Place::InPlace(path) => nix::unistd::access(&path, nix::unistd::AccessFlags::W_OK).map_err(io::Error::from),
+            Place::Replace { dir, .. } => temporary_file(&dir).map(drop),
+        });
+        if let Err(source) = checked {
+            errors.push(WriteError::new(what, path.clone(), source, Some(Lost::File(content))));
+        }
+    }
+    if let Some(dir) = &outputs.issue_draft_dir {
+        if let Err(source) = make_dirs(dir).and_then(|()| temporary_file(dir).map(drop)) {
+            errors.push(WriteError::new("issue draft directory", dir.clone(), source, Some(Lost::Drafts)));
+        }
+    }
+    errors
+}
+
+/// `err`, from making the directory `dir` (and its parents) or from opening a file in it, with
+/// the real problem named when a part of `dir` is no directory: mkdir says "File exists"
+/// (EEXIST) and open "Not a directory" (ENOTDIR), neither saying which part. The first part
+/// of `dir` that exists and is no directory (a regular file) is named: `PART is not a
+/// directory`. Any other error is returned as it is.
+pub fn not_a_directory(dir: &Path, err: io::Error) -> io::Error {
+    if !matches!(err.raw_os_error(), Some(libc::EEXIST | libc::ENOTDIR)) {
+        return err;
+    }
+    let mut parts: Vec<&Path> = dir.ancestors().filter(|part| !part.as_os_str().is_empty()).collect();
+    parts.reverse();
+    for part in parts {
+        match std::fs::metadata(part) {
+            Ok(meta) if meta.is_dir() => {}
+            Ok(_) => {
+                return io::Error::new(io::ErrorKind::NotADirectory, format!("{} is not a directory", part.display()))
+            }
+            Err(_) => break,
+        }
+    }
+    err
+}
+
+/// `mkdir -p dir` (0777 the umask narrows, as mkdir(1) makes them), a part that is no
+/// directory named ([`not_a_directory`]).
+pub fn make_dirs(dir: &Path) -> io::Result<()> {
+    std::fs::create_dir_all(dir).map_err(|err| not_a_directory(dir, err))
+}
+
+/// A new temporary file in `dir`, as a report is written before its rename (0666 the umask
+/// narrows, as open(2) would create the report itself); removed when dropped.
+fn temporary_file(dir: &Path) -> io::Result<tempfile::NamedTempFile> {
+    tempfile::Builder::new().prefix(".leakcheck-").permissions(Permissions::from_mode(0o666)).tempfile_in(dir)
 }
 
 /// Write every output `outputs` names; returns what failed. A report file that cannot be
 /// written makes the status 70 where it would be 0 ([`ExitCode::INTERNAL`]), and the files
 /// that are written say so: `report.status.leakcheck_exit_code` is updated and is the status to
 /// exit with. Annotations go to `annotation_out`, last (see [`AnnotationContext`]).
+///
+/// A report that could not be written is then written into `run_dir`, when given (the run's
+/// own directory, which exists: not one that could not be made), under its [`FALLBACK_NAMES`],
+/// with the status settled; its error says where ([`WriteError::instead`]). The status stays
+/// as above: the report is not where it was asked for.
 ///
 /// Every file is opened first (in directories made for it if missing), so that the usual
 /// failures (no permission, a file where a directory should be) are known before any content
@@ -69,6 +202,7 @@ pub struct WriteError {
 pub fn write_all(
     report: &mut RunReport,
     outputs: &Outputs,
+    run_dir: Option<&Path>,
     context: &AnnotationContext<'_>,
     annotation_out: &mut dyn Write,
 ) -> Vec<WriteError> {
@@ -79,14 +213,74 @@ pub fn write_all(
     fill_files(report, outputs, &mut drafts, &mut files, &mut errors);
     for file in files {
         if let Err(source) = file.target.commit() {
-            errors.push(WriteError { what: file.what, path: file.path, source });
+            errors.push(WriteError::new(file.what, file.path, source, Some(Lost::File(file.content))));
         }
     }
     settle_status(report, &errors);
+    if let Some(run_dir) = run_dir {
+        write_instead(report, outputs, &mut drafts, run_dir, &mut errors);
+    }
     if let Some(AnnotationFormat::Github) = outputs.annotations {
         write_annotations(report, context, annotation_out);
     }
     errors
+}
+
+/// Write what each of `errors` lost into `run_dir` ([`FALLBACK_NAMES`]) and record where.
+fn write_instead(
+    report: &RunReport,
+    outputs: &Outputs,
+    drafts: &mut Drafts,
+    run_dir: &Path,
+    errors: &mut [WriteError],
+) {
+    let drafts_dir = run_dir.join(FALLBACK_NAMES.issue_drafts);
+    for err in errors {
+        let (target, files) = match err.lost {
+            None | Some(Lost::File(Content::DraftList)) => continue,
+            Some(Lost::File(content @ Content::Json)) => {
+                let path = run_dir.join(FALLBACK_NAMES.json);
+                (path.clone(), vec![(path, content)])
+            }
+            Some(Lost::File(content @ Content::Junit)) => {
+                let path = run_dir.join(FALLBACK_NAMES.junit_xml);
+                (path.clone(), vec![(path, content)])
+            }
+            Some(Lost::File(content @ Content::Draft(index))) => {
+                let Some(draft) = drafts.drafts.get(index) else { continue };
+                let path = drafts_dir.join(&draft.file_name);
+                (path.clone(), vec![(path, content)])
+            }
+            Some(Lost::Drafts) => {
+                let files =
+                    drafts.drafts.iter().enumerate().map(|(i, d)| (drafts_dir.join(&d.file_name), Content::Draft(i)));
+                (drafts_dir.clone(), files.collect())
+            }
+        };
+        // The drafts' directory also when there are none, as `--issue-draft` makes its own.
+        let made = if matches!(err.lost, Some(Lost::Drafts)) { make_dirs(&drafts_dir) } else { Ok(()) };
+        let written = made.and_then(|()| {
+            files.into_iter().try_for_each(|(path, content)| write_one(report, outputs, drafts, &path, content))
+        });
+        err.instead = Some(match written {
+            Ok(()) => Instead::Written(target),
+            Err(source) => Instead::Failed(target, source),
+        });
+    }
+}
+
+/// Write the report file `path` with `content`, whole.
+fn write_one(
+    report: &RunReport,
+    outputs: &Outputs,
+    drafts: &mut Drafts,
+    path: &Path,
+    content: Content,
+) -> io::Result<()> {
+    let mut file =
+        ReportFile { what: "", path: path.to_owned(), content, target: Target::open(path)?, written_with: None };
+    file.fill(report, outputs, drafts)?;
+    file.target.commit()
 }
 
 /// What `--annotations` lines need besides the report.
@@ -259,7 +453,7 @@ fn remove_earlier_drafts(dir: &Path, keep: &[&str], errors: &mut Vec<WriteError>
         match std::fs::remove_file(&path) {
             Ok(()) => {}
             Err(err) if err.kind() == io::ErrorKind::NotFound => {}
-            Err(source) => errors.push(WriteError { what: "earlier issue draft (removing it)", path, source }),
+            Err(source) => errors.push(WriteError::new("earlier issue draft (removing it)", path, source, None)),
         }
     }
 }
@@ -277,7 +471,7 @@ fn open_files(outputs: &Outputs, drafts: &Drafts, errors: &mut Vec<WriteError>) 
     }
     if let Some(dir) = &outputs.issue_draft_dir {
         // Also when nothing failed: a build step that uploads the directory needs it there.
-        match std::fs::create_dir_all(dir) {
+        match make_dirs(dir) {
             Ok(()) => {
                 let names: Vec<&str> = drafts.drafts.iter().map(|d| d.file_name.as_str()).collect();
                 remove_earlier_drafts(dir, &names, errors);
@@ -290,7 +484,9 @@ fn open_files(outputs: &Outputs, drafts: &Drafts, errors: &mut Vec<WriteError>) 
                 );
                 wanted.push(("issue draft list", dir.join(DRAFT_LIST), Content::DraftList));
             }
-            Err(source) => errors.push(WriteError { what: "issue draft directory", path: dir.clone(), source }),
+            Err(source) => {
+                errors.push(WriteError::new("issue draft directory", dir.clone(), source, Some(Lost::Drafts)));
+            }
         }
     }
     let mut files: Vec<ReportFile> = wanted
@@ -298,7 +494,7 @@ fn open_files(outputs: &Outputs, drafts: &Drafts, errors: &mut Vec<WriteError>) 
         .filter_map(|(what, path, content)| match Target::open(&path) {
             Ok(target) => Some(ReportFile { what, path, content, target, written_with: None }),
             Err(source) => {
-                errors.push(WriteError { what, path, source });
+                errors.push(WriteError::new(what, path, source, Some(Lost::File(content))));
                 None
             }
         })
@@ -332,7 +528,7 @@ fn fill_files(
                     true
                 }
                 Err(source) => {
-                    errors.push(WriteError { what: file.what, path: file.path.clone(), source });
+                    errors.push(WriteError::new(file.what, file.path.clone(), source, Some(Lost::File(file.content))));
                     settle_status(report, errors);
                     false
                 }
@@ -364,36 +560,52 @@ enum Target {
     InPlace(File),
 }
 
+/// Where a report file will be written, its directories made.
+enum Place {
+    /// Written in place: a FIFO, a terminal, a descriptor's name.
+    InPlace(PathBuf),
+    /// A regular file replaced (keeping its mode), or made: through a temporary file in `dir`.
+    Replace { path: PathBuf, dir: PathBuf, keep_mode: Option<Permissions> },
+}
+
+/// Where the report file `path` will be written, its symbolic links followed; the directories
+/// it needs made. The rules both [`check_all`] and the writers follow.
+fn place(path: &Path) -> io::Result<Place> {
+    let path = match follow_links(path)? {
+        Followed::Descriptor(path) => return Ok(Place::InPlace(path)),
+        Followed::File(path) => path,
+    };
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_owned();
+    let keep_mode = match std::fs::metadata(&path) {
+        Ok(meta) if meta.is_dir() => {
+            return Err(io::Error::new(io::ErrorKind::IsADirectory, format!("{} is a directory", path.display())))
+        }
+        Ok(meta) if !meta.is_file() => return Ok(Place::InPlace(path)),
+        Ok(meta) => Some(meta.permissions()),
+        Err(err) if err.kind() == io::ErrorKind::NotFound => None,
+        Err(err) => return Err(not_a_directory(&dir, err)),
+    };
+    if keep_mode.is_none() {
+        // A report asked for in a directory not made yet (`--json build/leaks/r.json`) is
+        // written there, as `--issue-draft` makes its directory (and pytest's --junitxml
+        // its file's): a long run is not lost to a missing directory.
+        make_dirs(&dir)?;
+    }
+    Ok(Place::Replace { path, dir, keep_mode })
+}
+
 impl Target {
     fn open(path: &Path) -> io::Result<Target> {
-        let path = match follow_links(path)? {
-            Followed::Descriptor(path) => return in_place(&path),
-            Followed::File(path) => path,
-        };
-        let keep_mode = match std::fs::metadata(&path) {
-            Ok(meta) if meta.is_dir() => return Err(io::Error::from(io::ErrorKind::IsADirectory)),
-            Ok(meta) if !meta.is_file() => return in_place(&path),
-            Ok(meta) => Some(meta.permissions()),
-            Err(err) if err.kind() == io::ErrorKind::NotFound => None,
-            Err(err) => return Err(err),
-        };
-        let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-        if keep_mode.is_none() {
-            // A report asked for in a directory not made yet (`--json build/leaks/r.json`) is
-            // written there, as `--issue-draft` makes its directory (and pytest's --junitxml
-            // its file's): a long run is not lost to a missing directory. Made with 0777 the
-            // umask narrows, as mkdir(1) makes it.
-            std::fs::create_dir_all(dir)?;
+        match place(path)? {
+            Place::InPlace(path) => in_place(&path),
+            Place::Replace { path, dir, keep_mode } => {
+                let tmp = temporary_file(&dir)?;
+                if let Some(mode) = keep_mode {
+                    tmp.as_file().set_permissions(mode)?;
+                }
+                Ok(Target::Replace { tmp, path })
+            }
         }
-        // Created with 0666 the umask narrows, as open(2) would create the file itself.
-        let tmp = tempfile::Builder::new()
-            .prefix(".leakcheck-")
-            .permissions(Permissions::from_mode(0o666))
-            .tempfile_in(dir)?;
-        if let Some(mode) = keep_mode {
-            tmp.as_file().set_permissions(mode)?;
-        }
-        Ok(Target::Replace { tmp, path })
     }
 
     /// The file to write, at its start: a temporary file emptied (it may have been written
@@ -620,7 +832,7 @@ mod tests {
         let printed = report.render_text();
         let context = AnnotationContext { workspace: None, printed_before: &printed };
         let mut out = Vec::new();
-        assert!(write_all(&mut report, &outputs, &context, &mut out).is_empty());
+        assert!(write_all(&mut report, &outputs, None, &context, &mut out).is_empty());
         // Its token runs to the end of the summary's line, spaces and all: no line gives it back.
         let out = String::from_utf8(out).unwrap();
         let (first, rest) = out.split_once('\n').unwrap();
@@ -639,7 +851,7 @@ mod tests {
             junit_xml: Some(dir.path().join("r.xml")),
             ..Outputs::default()
         };
-        let errors = write_all(&mut report, &outputs, &AnnotationContext::default(), &mut io::sink());
+        let errors = write_all(&mut report, &outputs, None, &AnnotationContext::default(), &mut io::sink());
         assert_eq!(errors.len(), 1, "{errors:?}");
         assert!(errors[0].to_string().contains("JSON report"), "{}", errors[0]);
         assert_eq!(report.status.leakcheck_exit_code, ExitCode::INTERNAL);
@@ -660,7 +872,7 @@ mod tests {
             issue_draft_dir: Some(dir.path().join("drafts")),
             ..Outputs::default()
         };
-        let errors = write_all(&mut report, &outputs, &AnnotationContext::default(), &mut io::sink());
+        let errors = write_all(&mut report, &outputs, None, &AnnotationContext::default(), &mut io::sink());
         assert_eq!(errors.len(), 1, "{errors:?}");
         assert_eq!(errors[0].source.raw_os_error(), Some(libc::ENOSPC), "{}", errors[0]);
         let json: serde_json::Value =
@@ -682,11 +894,124 @@ mod tests {
             junit_xml: Some(dir.path().join("not-a-dir/r.xml")),
             ..Outputs::default()
         };
-        assert_eq!(write_all(&mut report, &outputs, &AnnotationContext::default(), &mut io::sink()).len(), 1);
+        assert_eq!(write_all(&mut report, &outputs, None, &AnnotationContext::default(), &mut io::sink()).len(), 1);
         assert_eq!(report.status.leakcheck_exit_code, ExitCode::LEAK_NOT_REPORTED);
         let json: serde_json::Value =
             serde_json::from_slice(&std::fs::read(dir.path().join("r.json")).unwrap()).unwrap();
         assert_eq!(json["status"]["leakcheck_exit_code"], 101);
+    }
+
+    /// The check before the run makes the directories a report needs, but no report file, and
+    /// names what is wrong as the writers would meet it.
+    #[test]
+    fn the_check_makes_directories_but_no_report_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let at = |name: &str| dir.path().join(name);
+        std::fs::write(at("old.xml"), "old").unwrap();
+        let outputs = Outputs {
+            json: Some(at("a/b/r.json")),
+            junit_xml: Some(at("old.xml")),
+            issue_draft_dir: Some(at("d/e")),
+            ..Outputs::default()
+        };
+        assert!(check_all(&outputs).is_empty());
+        assert_eq!(listing(dir.path()), ["a", "d", "old.xml"]);
+        assert!(listing(&at("a/b")).is_empty(), "no report file, no temporary file");
+        assert!(listing(&at("d/e")).is_empty());
+        assert_eq!(std::fs::read_to_string(at("old.xml")).unwrap(), "old");
+
+        std::fs::write(at("f"), "").unwrap();
+        let not_a_dir = format!("{} is not a directory", at("f").display());
+        let outputs = Outputs {
+            json: Some(at("f/r.json")),
+            junit_xml: Some(at("a")),
+            issue_draft_dir: Some(at("f/g/drafts")),
+            ..Outputs::default()
+        };
+        let errors = check_all(&outputs);
+        let said: Vec<(&str, String)> = errors.iter().map(|e| (e.what, e.source.to_string())).collect();
+        assert_eq!(
+            said,
+            [
+                ("JSON report", not_a_dir.clone()),
+                ("JUnit XML report", format!("{} is a directory", at("a").display())),
+                ("issue draft directory", not_a_dir.clone()),
+            ]
+        );
+        let outputs = Outputs { issue_draft_dir: Some(at("f")), ..Outputs::default() };
+        assert_eq!(check_all(&outputs)[0].source.to_string(), not_a_dir);
+        // Written in place: permission only, the FIFO not opened (nobody reads it yet).
+        let fifo = at("r.fifo");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+        let outputs = Outputs { json: Some(fifo), junit_xml: Some(PathBuf::from("/dev/full")), ..Outputs::default() };
+        assert!(check_all(&outputs).is_empty());
+    }
+
+    /// A report that cannot be written where asked goes into the run directory, with the status
+    /// settled, and its error says where; or that it could not go there either.
+    #[test]
+    fn a_report_that_fails_is_written_into_the_run_directory() {
+        let dir = tempfile::tempdir().unwrap();
+        let run_dir = dir.path().join("run");
+        std::fs::create_dir(&run_dir).unwrap();
+        let file = dir.path().join("f");
+        std::fs::write(&file, "").unwrap();
+        let report = || {
+            let mut report = RunReport::new(vec!["python3".into()], run_dir.display().to_string());
+            report.tests.push(crate::report::TestReport::new("test_x".into(), "failed"));
+            report
+        };
+        let outputs = Outputs {
+            json: Some(file.join("r.json")),
+            junit_xml: Some(PathBuf::from("/dev/full")),
+            issue_draft_dir: Some(file.join("drafts")),
+            ..Outputs::default()
+        };
+        let mut written = report();
+        let errors = write_all(&mut written, &outputs, Some(&run_dir), &AnnotationContext::default(), &mut io::sink());
+        assert_eq!(written.status.leakcheck_exit_code, ExitCode::INTERNAL);
+        let instead: Vec<&Path> = errors
+            .iter()
+            .map(|e| match &e.instead {
+                Some(Instead::Written(path)) => path.as_path(),
+                other => panic!("{e}: {other:?}"),
+            })
+            .collect();
+        let drafts = run_dir.join("issue-drafts");
+        assert_eq!(instead, [drafts.as_path(), &run_dir.join("report.json"), &run_dir.join("junit.xml")]);
+        assert_eq!(
+            errors[1].to_string(),
+            format!(
+                "writing the JSON report {}: {} is not a directory; written to {} instead",
+                file.join("r.json").display(),
+                file.display(),
+                run_dir.join("report.json").display()
+            )
+        );
+        let json: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(run_dir.join("report.json")).unwrap()).unwrap();
+        assert_eq!(json["status"]["leakcheck_exit_code"], 70);
+        let junit = std::fs::read_to_string(run_dir.join("junit.xml")).unwrap();
+        assert!(junit.contains(r#"<property name="leakcheck_exit_code" value="70"/>"#), "{junit}");
+        assert_eq!(listing(&drafts), ["test_x.md"]);
+        assert!(std::fs::read_to_string(drafts.join("test_x.md")).unwrap().contains("leakcheck exit code 70"));
+
+        // Without a usable run directory: said, and the status as before.
+        let mut written = report();
+        let errors = write_all(&mut written, &outputs, Some(&file), &AnnotationContext::default(), &mut io::sink());
+        assert_eq!(written.status.leakcheck_exit_code, ExitCode::INTERNAL);
+        let said = errors[1].to_string();
+        assert!(
+            said.ends_with(&format!(
+                "writing it to {} instead failed too: {} is not a directory",
+                file.join("report.json").display(),
+                file.display()
+            )),
+            "{said}"
+        );
+        // Without a run directory, nothing more is tried.
+        let errors = write_all(&mut report(), &outputs, None, &AnnotationContext::default(), &mut io::sink());
+        assert!(errors.iter().all(|e| e.instead.is_none()));
     }
 
     /// The files of `dir`, sorted.
@@ -703,7 +1028,7 @@ mod tests {
             report.tests.push(crate::report::TestReport::new((*name).into(), "failed"));
         }
         let outputs = Outputs { issue_draft_dir: Some(dir.to_owned()), ..Outputs::default() };
-        write_all(&mut report, &outputs, &AnnotationContext::default(), &mut io::sink())
+        write_all(&mut report, &outputs, None, &AnnotationContext::default(), &mut io::sink())
     }
 
     #[test]

@@ -365,7 +365,7 @@ pub fn execute(config: &Config, notify: Notify<'_>) -> anyhow::Result<RunOutcome
         sanitizer_plan.shim_preloaded(|name| std::env::var_os(name));
     }
     let log_path = config.log.clone().unwrap_or_else(|| run_dir.path().join("output.log"));
-    let (log, shim) = match set_up(&run_dir, &log_path, config.log.is_some(), shim_wanted) {
+    let (log, shim) = match set_up(&run_dir, &config.outputs, &log_path, config.log.is_some(), shim_wanted) {
         Ok(set) => set,
         Err(err) => return Ok(set_up_failure(config, &run_dir, err)),
     };
@@ -577,9 +577,10 @@ fn read_shim_data(dir: &std::path::Path, warnings: &mut Vec<String>) -> ShimData
     data
 }
 
-/// What the run needs in place before the command starts: the log, opened first (the usual
-/// failure: a wrong `--log`), then the shim, installed last, from a file system that lets
-/// ld.so map it.
+/// What the run needs in place before the command starts: the report files checked
+/// ([`crate::outputs::check_all`]: a report that could not be written at the end would lose
+/// the run's results), the log opened (the usual failure: a wrong `--log`), then the shim,
+/// installed last, from a file system that lets ld.so map it.
 ///
 /// The default log, in the private run directory, is the user's alone (0600). One the user
 /// chose (`chosen`) is an output file as the reports are: in directories made for it if
@@ -587,6 +588,7 @@ fn read_shim_data(dir: &std::path::Path, warnings: &mut Vec<String>) -> ShimData
 /// applies it); an existing one keeps its mode.
 fn set_up(
     run_dir: &RunDir,
+    outputs: &crate::outputs::Outputs,
     log_path: &std::path::Path,
     chosen: bool,
     shim: bool,
@@ -594,9 +596,17 @@ fn set_up(
     if shim {
         run_dir.check_exec()?;
     }
+    let unwritable = crate::outputs::check_all(outputs);
+    if !unwritable.is_empty() {
+        let each: Vec<String> = unwritable
+            .iter()
+            .map(|err| format!("the {} {} cannot be written: {}", err.what, err.path.display(), err.source))
+            .collect();
+        anyhow::bail!("{}", each.join("; "));
+    }
     let dir = log_path.parent().filter(|dir| !dir.as_os_str().is_empty());
     if let Some(dir) = dir.filter(|_| chosen) {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating the log {}", log_path.display()))?;
+        crate::outputs::make_dirs(dir).with_context(|| format!("creating the log {}", log_path.display()))?;
     }
     let log = crate::outputs::open_without_waiting(
         OpenOptions::new().write(true).create(true).truncate(true).mode(if chosen { 0o666 } else { 0o600 }),

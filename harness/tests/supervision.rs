@@ -672,12 +672,161 @@ fn a_log_that_cannot_be_created_leaves_no_shim_behind() {
     assert!(run.stdout.is_empty(), "the command did not run");
     let said = format!("leakcheck: error: setting up the run: creating the log {}", log.display());
     assert!(run.stderr.contains(&said), "{}", run.stderr);
+    // The message names the part that is no directory, not mkdir's "File exists".
+    let a_file = dir.path().join("a-file");
+    assert!(
+        run.stderr.contains(&format!("{}: {} is not a directory", log.display(), a_file.display())),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("File exists"), "{}", run.stderr);
     assert_eq!(run.json()["log"], serde_json::Value::Null, "no log: the command did not run");
     let run_dir = std::path::PathBuf::from(run.json()["run_dir"].as_str().unwrap());
     assert!(run_dir.is_dir(), "the report names the run directory: {}", run.json());
     let left: Vec<_> = std::fs::read_dir(&run_dir).unwrap().flatten().map(|e| e.file_name()).collect();
     assert!(left.is_empty(), "{left:?}");
     std::fs::remove_dir(&run_dir).unwrap();
+}
+
+/// A report file that cannot be written (a directory part that is a regular file, a place
+/// in /proc, a directory given as the file, a directory nobody may write) is found before the
+/// command starts, as a wrong `--log` is: exit 70, the command never run, a message naming
+/// the flag's file and the reason; the check leaves no file behind.
+#[test]
+fn a_report_that_cannot_be_written_is_refused_before_the_command_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    let at = |name: &str| dir.path().join(name);
+    std::fs::write(at("a-file"), "").unwrap();
+    std::fs::create_dir(at("a-dir")).unwrap();
+    let ran = at("ran");
+    let not_a_dir = format!("{} is not a directory", at("a-file").display());
+    let is_a_dir = format!("{} is a directory", at("a-dir").display());
+    let cases: [(&str, std::path::PathBuf, &str, &str); 7] = [
+        ("--json", at("a-file/r.json"), "the JSON report", &not_a_dir),
+        ("--junit-xml", at("a-file/sub/r.xml"), "the JUnit XML report", &not_a_dir),
+        ("--issue-draft", at("a-file/drafts"), "the issue draft directory", &not_a_dir),
+        ("--issue-draft", at("a-file"), "the issue draft directory", &not_a_dir),
+        ("--json", at("a-dir"), "the JSON report", &is_a_dir),
+        ("--junit-xml", "/proc/nope/r.xml".into(), "the JUnit XML report", ""),
+        // Not writable even by root.
+        ("--json", "/proc/self/r.json".into(), "the JSON report", ""),
+    ];
+    for (flag, path, what, reason) in cases {
+        let out = Command::new(LEAKCHECK)
+            .arg(flag)
+            .arg(&path)
+            .arg("--run-dir")
+            .arg(at("run"))
+            .args(["--", "touch"])
+            .arg(&ran)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(70), "{flag} {}: {stderr}", path.display());
+        assert!(!ran.exists(), "{flag} {}: the command ran: {stderr}", path.display());
+        let said =
+            format!("leakcheck: error: setting up the run: {what} {} cannot be written: {reason}", path.display());
+        assert!(stderr.contains(&said), "{flag} {}: {stderr}", path.display());
+        assert!(!stderr.contains("File exists"), "{stderr}");
+        std::fs::remove_dir_all(at("run")).unwrap();
+    }
+    let mut left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().flatten().map(|e| e.file_name()).collect();
+    left.sort();
+    assert_eq!(left, ["a-dir", "a-file"], "nothing made");
+    assert_eq!(std::fs::read_dir(at("a-dir")).unwrap().count(), 0, "nothing made");
+
+    // A good report next to a bad one is written, with the error, and the check made no file
+    // of its own: the JUnit XML file is only there as the report of the run that never was.
+    let json = at("new/r.json");
+    let junit = at("new/r.xml");
+    let out = Command::new(LEAKCHECK)
+        .arg("--json")
+        .arg(&json)
+        .arg("--junit-xml")
+        .arg(at("a-file/r.xml"))
+        .arg("--run-dir")
+        .arg(at("run"))
+        .args(["--", "touch"])
+        .arg(&ran)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(70));
+    assert!(!ran.exists());
+    // The report that could not be written is in the run directory.
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(&format!("written to {} instead", at("run/junit.xml").display())), "{stderr}");
+    assert!(at("run/junit.xml").is_file());
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    assert!(report["status"]["error"].as_str().unwrap().contains(&not_a_dir), "{report}");
+    assert!(!junit.exists());
+    assert_eq!(std::fs::read_dir(at("new")).unwrap().count(), 1, "no temporary file left: {report}");
+}
+
+/// The run directory leakcheck names on its first line.
+fn run_dir_of(stderr: &str) -> std::path::PathBuf {
+    let line = stderr.lines().find_map(|l| l.strip_prefix("leakcheck: run directory ")).expect(stderr);
+    std::path::PathBuf::from(line.split(", log ").next().unwrap())
+}
+
+/// A report that still fails at the end (its directory replaced by a file while the command
+/// ran, a full disk) is not lost: it is written into the run directory, and the error names
+/// that file. The status is 70 where it would be 0, as for any report not written.
+#[test]
+fn a_report_that_fails_at_the_end_is_written_into_the_run_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let sub = dir.path().join("sub");
+    std::fs::create_dir(&sub).unwrap();
+    let json = sub.join("r.json");
+    let replace_sub = format!("rm -r '{0}' && touch '{0}' && echo ran", sub.display());
+    let run = |command: &[&str]| {
+        let out = Command::new(LEAKCHECK)
+            .arg("--json")
+            .arg(&json)
+            .args(["--junit-xml", "/dev/full", "--"])
+            .args(command)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, stdout, stderr) = run(&["sh", "-c", &replace_sub]);
+    assert_eq!(stdout, "ran\n", "{stderr}");
+    assert_eq!(code, Some(70), "{stderr}");
+    let run_dir = run_dir_of(&stderr);
+    let saved = run_dir.join("report.json");
+    let said = format!(
+        "leakcheck: error: writing the JSON report {}: {} is not a directory; written to {} instead",
+        json.display(),
+        sub.display(),
+        saved.display()
+    );
+    assert!(stderr.contains(&said), "{stderr}");
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&saved).unwrap()).unwrap();
+    assert_eq!(report["status"]["leakcheck_exit_code"], 70, "{report}");
+    let saved_junit = run_dir.join("junit.xml");
+    let said = format!(
+        "leakcheck: error: writing the JUnit XML report /dev/full: No space left on device (os error 28); written to {} instead",
+        saved_junit.display()
+    );
+    assert!(stderr.contains(&said), "{stderr}");
+    let junit = std::fs::read_to_string(&saved_junit).unwrap();
+    assert!(junit.contains(r#"<property name="leakcheck_exit_code" value="70"/>"#), "{junit}");
+    std::fs::remove_dir_all(&run_dir).unwrap();
+
+    // A finding's status, or the command's own, stays.
+    std::fs::remove_file(&sub).unwrap();
+    let (code, _, stderr) = run(&["sh", "-c", "exit 3"]);
+    assert_eq!(code, Some(3), "{stderr}");
+    let run_dir = run_dir_of(&stderr);
+    assert!(stderr.contains(&format!("written to {} instead", run_dir.join("junit.xml").display())), "{stderr}");
+    assert!(json.exists(), "{stderr}");
+    std::fs::remove_dir_all(&run_dir).unwrap();
 }
 
 /// leakcheck's own lines on a stderr that cannot be written (`2>/dev/full`, a closed reader,
