@@ -166,9 +166,9 @@ pub struct Args {
     #[arg(long, value_name = "FILE")]
     pub suppressions: Vec<PathBuf>,
 
-    /// Return addresses recorded per allocation for attribution. A leak site whose stack this
-    /// cut inside CPython's allocator, before the code that asked for the memory, gets a note
-    /// saying to raise it.
+    /// Return addresses recorded per allocation for attribution, 1 to 128. A leak site whose
+    /// stack this cut inside CPython's allocator, before the code that asked for the memory, gets
+    /// a note saying to raise it.
     #[arg(long, value_name = "FRAMES", default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=128))]
     pub stack_depth: u32,
 
