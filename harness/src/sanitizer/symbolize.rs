@@ -79,6 +79,8 @@ pub fn symbolize_findings(findings: &mut [Finding], symbolizer: &Symbolizer) {
         }
     }
     for (finding, known) in findings.iter_mut().zip(resolved) {
+        // The frames leakcheck symbolized, for the summary line: only such a frame rewrites it.
+        let mut symbolized_here: Vec<ReportFrame> = Vec::new();
         let mut rewrite = |frames: &mut Vec<ReportFrame>| {
             let old = std::mem::take(frames);
             let mut shift = 0u32;
@@ -92,6 +94,7 @@ pub fn symbolize_findings(findings: &mut [Finding], symbolizer: &Symbolizer) {
                     Some(symbolized) => {
                         let expanded = expand(&frame, symbolized, shift);
                         shift = shift.saturating_add(expanded.len().saturating_sub(1) as u32);
+                        symbolized_here.extend(expanded.iter().cloned());
                         frames.extend(expanded);
                     }
                     None => frames.push(ReportFrame { index: frame.index.saturating_add(shift), ..frame }),
@@ -102,8 +105,7 @@ pub fn symbolize_findings(findings: &mut [Finding], symbolizer: &Symbolizer) {
         for related in &mut finding.related {
             rewrite(&mut related.frames);
         }
-        let stacks = finding.frames.iter().chain(finding.related.iter().flat_map(|r| &r.frames));
-        if let Some(summary) = finding.summary.as_deref().and_then(|s| symbolized_summary(s, stacks)) {
+        if let Some(summary) = finding.summary.as_deref().and_then(|s| symbolized_summary(s, symbolized_here.iter())) {
             finding.summary = Some(summary);
         }
     }
@@ -149,11 +151,14 @@ pub fn gone_modules(findings: &[Finding]) -> Vec<PathBuf> {
 /// A `SUMMARY:` line that names its frame as `(module+0xOFFSET)` (the runtime had no
 /// symbolizer, or `symbolize=0`), rewritten as a symbolizing runtime prints it: that frame's
 /// `file:line:column in function` (`SUMMARY: AddressSanitizer: heap-buffer-overflow
-/// /src/m.c:20:5 in overflow`), from the first frame of `frames` at the same module (the same
-/// file: TSan's frames name it by its base name, its summary by its path) and offset that now
-/// has a function (an inlined call's innermost, as LLVM shows it). `None` when the line
-/// names no such frame or none was symbolized: it stays as the runtime printed it (the log
-/// keeps it so in any case).
+/// /src/m.c:20:5 in overflow`), from the first of `frames` (the frames leakcheck symbolized)
+/// at the same module (the same file: TSan's frames name it by its base name, its summary by
+/// its path) and offset that has a function (an inlined call's innermost, as LLVM shows it).
+/// A frame symbolized to a function without a source line keeps `(module+0xOFFSET)` and the
+/// `(BuildId: ...)` after it, only the name after ` in ` changing. `None` when the line names
+/// no frame that leakcheck symbolized (one the runtime named itself, TSan's
+/// `pthread_mutex_lock <null>`, included): it stays as the runtime printed it (the log keeps
+/// it so in any case).
 fn symbolized_summary<'a>(summary: &str, mut frames: impl Iterator<Item = &'a ReportFrame>) -> Option<String> {
     let (open, module, offset) = line::first_module_part(summary)?;
     let frame = frames.find(|f| {
@@ -165,7 +170,16 @@ fn symbolized_summary<'a>(summary: &str, mut frames: impl Iterator<Item = &'a Re
     let location = match (&frame.file, frame.line, frame.column) {
         (Some(file), Some(line), Some(column)) => format!("{file}:{line}:{column}"),
         (Some(file), Some(line), None) => format!("{file}:{line}"),
-        _ => format!("({module}+{offset:#x})"),
+        _ => {
+            // `(module+0x...)` as printed, and ` (BuildId: ...)` if one follows.
+            let close = open + summary.get(open..)?.find(')')? + 1;
+            let after = summary.get(close..)?;
+            let build_id = after
+                .strip_prefix(" (BuildId: ")
+                .and_then(|rest| rest.find(')'))
+                .map_or("", |end| &after[.." (BuildId: ".len() + end + 1]);
+            format!("{}{build_id}", &summary[open..close])
+        }
     };
     // What the runtime printed after the location (` in NAME` from the dynamic symbols) is
     // replaced by the symbolized name.
@@ -884,6 +898,16 @@ mod tests {
         assert_eq!(
             symbolized_summary(raw, symtab_only.iter()).as_deref(),
             Some("SUMMARY: AddressSanitizer: heap-buffer-overflow (/tmp/x/_asanext.so+0x25d4) in overflow")
+        );
+        // ... and the build ID printed after them.
+        let with_id = "SUMMARY: AddressSanitizer: heap-buffer-overflow (/tmp/x/_asanext.so+0x25d4) (BuildId: 5c6d98bf) in overflow(int)";
+        assert_eq!(
+            symbolized_summary(with_id, symtab_only.iter()).as_deref(),
+            Some("SUMMARY: AddressSanitizer: heap-buffer-overflow (/tmp/x/_asanext.so+0x25d4) (BuildId: 5c6d98bf) in overflow")
+        );
+        assert_eq!(
+            symbolized_summary(with_id, frames.iter()).as_deref(),
+            Some("SUMMARY: AddressSanitizer: heap-buffer-overflow /src/asanext.c:20:5 in overflow")
         );
     }
 
