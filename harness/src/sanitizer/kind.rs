@@ -102,7 +102,9 @@ pub(super) fn ubsan_check(message: &str) -> &'static str {
     } else if starts("division of ") && has(" by -1 ") {
         "signed-integer-overflow"
     } else if starts("division by zero") {
-        "integer-divide-by-zero"
+        // The same text for integer-divide-by-zero and float-divide-by-zero (and LLVM's
+        // fixed-point-divide-by-zero), with no operand type: the message proves none of them.
+        "undefined-behavior"
     } else if starts("shift exponent ") {
         "invalid-shift-exponent"
     } else if starts("left shift of ") {
@@ -144,7 +146,10 @@ pub(super) fn ubsan_check(message: &str) -> &'static str {
         }
     } else if starts("implicit conversion from type ") {
         implicit_conversion(message)
-    } else if starts("passing zero to __builtin_") || starts("assumption is violated during execution") {
+    } else if (starts("passing zero to ") && has(", which is not a valid argument"))
+        || starts("assumption is violated during execution")
+    {
+        // `passing zero to ctz(), ...` (gcc, LLVM up to 18), `__builtin_ctz()` (LLVM 19 on).
         "invalid-builtin-use"
     } else if starts("null pointer returned from function declared to never return null") {
         "invalid-null-return"
@@ -164,31 +169,62 @@ pub(super) fn ubsan_check(message: &str) -> &'static str {
 }
 
 /// `implicit conversion from type 'int' of value -1 (32-bit, signed) to type 'unsigned char'
-/// changed the value to 255 (8-bit, unsigned)`: truncation when the width shrinks, else a
-/// sign change.
+/// changed the value to 255 (8-bit, unsigned)`: the check clang emits for such a conversion
+/// (its `EmitIntegerTruncationCheck`, `EmitIntegerSignChangeCheck` and
+/// `EmitBitfieldConversionCheck`), when the message proves which one fired; else
+/// `undefined-behavior`. Outside bit-fields, which check fires for some conversions depends on
+/// which of the `-fsanitize=implicit-*` checks the build enabled:
+/// - narrower, both unsigned: only `implicit-unsigned-integer-truncation` can fire;
+/// - narrower, from signed: `implicit-signed-integer-truncation`, or
+///   `implicit-integer-sign-change` when only the sign-change check is on: proven only when the
+///   sign did not change (300 to `signed char` 44);
+/// - narrower, unsigned to signed: `implicit-signed-integer-truncation`,
+///   `implicit-integer-sign-change` or (both on) `...-truncation-or-sign-change`: never proven;
+/// - as wide or wider: only `implicit-integer-sign-change`.
+///
+/// Into a bit-field (`(3-bit bitfield, unsigned)`) one check decides by the types alone.
 fn implicit_conversion(message: &str) -> &'static str {
-    let widths: Vec<(u32, bool)> = message
-        .split('(')
-        .skip(1)
-        .filter_map(|part| {
-            let (bits, rest) = part.split_once("-bit")?;
-            let signed = !rest.trim_start_matches([',', ' ']).starts_with("bitfield, un")
-                && !rest.trim_start_matches([',', ' ']).starts_with("un");
-            Some((bits.parse().ok()?, signed))
-        })
-        .collect();
-    match widths.as_slice() {
-        [(from_bits, from_signed), (to_bits, to_signed), ..] if to_bits < from_bits => {
-            if !from_signed && !to_signed {
-                "implicit-unsigned-integer-truncation"
-            } else if from_signed != to_signed {
-                "implicit-signed-integer-truncation-or-sign-change"
-            } else {
-                "implicit-signed-integer-truncation"
-            }
-        }
-        [_, _, ..] => "implicit-integer-sign-change",
-        _ => "undefined-behavior",
+    const UNKNOWN: &str = "undefined-behavior";
+    // Each `(N-bit, [un]signed)` / `(N-bit bitfield, [un]signed)` with the value before it.
+    let mut sides = Vec::new();
+    let mut rest = message;
+    while let Some(open) = rest.find(" (") {
+        let value = rest[..open].rsplit(' ').next().unwrap_or("");
+        let after = &rest[open + 2..];
+        let Some(close) = after.find(')') else { break };
+        let inside = &after[..close];
+        rest = &after[close..];
+        let Some((bits, kind)) = inside.split_once("-bit") else { continue };
+        let Ok(bits) = bits.parse::<u32>() else { continue };
+        let kind = kind.trim_start_matches(',').trim_start();
+        let (bitfield, kind) = match kind.strip_prefix("bitfield,") {
+            Some(kind) => (true, kind.trim_start()),
+            None => (false, kind),
+        };
+        let signed = match kind {
+            "signed" => true,
+            "unsigned" => false,
+            _ => continue,
+        };
+        sides.push((value.starts_with('-'), bits, signed, bitfield));
+    }
+    let [(from_negative, from_bits, from_signed, _), (to_negative, to_bits, to_signed, bitfield)] = sides[..] else {
+        return UNKNOWN;
+    };
+    let truncation = to_bits < from_bits;
+    if bitfield {
+        return match (truncation, from_signed, to_signed) {
+            (false, _, _) => "implicit-integer-sign-change",
+            (true, false, false) => "implicit-unsigned-integer-truncation",
+            (true, false, true) => "implicit-signed-integer-truncation-or-sign-change",
+            (true, true, _) => "implicit-signed-integer-truncation",
+        };
+    }
+    match (truncation, from_signed, to_signed) {
+        (false, _, _) => "implicit-integer-sign-change",
+        (true, false, false) => "implicit-unsigned-integer-truncation",
+        (true, true, _) if from_negative == to_negative => "implicit-signed-integer-truncation",
+        (true, _, _) => UNKNOWN,
     }
 }
 
@@ -240,7 +276,8 @@ mod tests {
             ("load of address 0x7ffe with insufficient space for an object of type 'int'", "insufficient-object-size"),
             ("load of misaligned address 0x01 for type 'int', which requires 4 byte alignment", "misaligned-pointer-use"),
             ("member access within null pointer of type 'struct S'", "null-pointer-use"),
-            ("division by zero", "integer-divide-by-zero"),
+            // The same text for integer and floating-point operands.
+            ("division by zero", "undefined-behavior"),
             ("division of -2147483648 by -1 cannot be represented in type 'int'", "signed-integer-overflow"),
             ("negation of -2147483648 cannot be represented in type 'int'; cast to an unsigned type to negate this value to itself", "signed-integer-overflow"),
             ("applying non-zero offset 8 to null pointer", "nullptr-with-nonzero-offset"),
@@ -249,13 +286,98 @@ mod tests {
             ("load of value 9, which is not a valid value for type 'enum E'", "invalid-enum-load"),
             ("1e+10 is outside the range of representable values of type 'int'", "float-cast-overflow"),
             ("null pointer passed as argument 2, which is declared to never be null", "invalid-null-argument"),
-            ("implicit conversion from type 'int' of value 256 (32-bit, signed) to type 'unsigned char' changed the value to 0 (8-bit, unsigned)", "implicit-signed-integer-truncation-or-sign-change"),
+            // gcc 12 and LLVM 14 to 18; LLVM 19 on.
+            ("passing zero to ctz(), which is not a valid argument", "invalid-builtin-use"),
+            ("passing zero to clz(), which is not a valid argument", "invalid-builtin-use"),
+            ("passing zero to __builtin_clz(), which is not a valid argument", "invalid-builtin-use"),
+            ("assumption is violated during execution", "invalid-builtin-use"),
             ("implicit conversion from type 'unsigned int' of value 256 (32-bit, unsigned) to type 'unsigned char' changed the value to 0 (8-bit, unsigned)", "implicit-unsigned-integer-truncation"),
             ("implicit conversion from type 'int' of value -1 (32-bit, signed) to type 'unsigned int' changed the value to 4294967295 (32-bit, unsigned)", "implicit-integer-sign-change"),
             ("something new", "undefined-behavior"),
         ];
         for (message, check) in cases {
             assert_eq!(ubsan_check(message), check, "{message}");
+        }
+    }
+
+    /// The implicit-conversion check a message proves, by clang's rules of which check it emits
+    /// for a conversion; `undefined-behavior` where that depends on the build's flags.
+    #[test]
+    fn ubsan_implicit_conversion_checks() {
+        let conversion = |from: &str, value: &str, from_width: &str, to: &str, result: &str, to_width: &str| {
+            format!(
+                "implicit conversion from type '{from}' of value {value} ({from_width}) to type '{to}' changed the value to {result} ({to_width})"
+            )
+        };
+        let cases = [
+            // Both unsigned, narrower: the unsigned truncation check alone can fire.
+            (
+                conversion("unsigned int", "256", "32-bit, unsigned", "unsigned char", "0", "8-bit, unsigned"),
+                "implicit-unsigned-integer-truncation",
+            ),
+            // From signed, narrower, the sign kept: only the truncation check sees it.
+            (
+                conversion("int", "256", "32-bit, signed", "unsigned char", "0", "8-bit, unsigned"),
+                "implicit-signed-integer-truncation",
+            ),
+            (
+                conversion("int", "300", "32-bit, signed", "signed char", "44", "8-bit, signed"),
+                "implicit-signed-integer-truncation",
+            ),
+            // From signed, narrower, the sign changed: the truncation check (clang 14 with
+            // -fsanitize=implicit-conversion says so) or the sign-change check alone.
+            (
+                conversion("int", "-1", "32-bit, signed", "unsigned char", "255", "8-bit, unsigned"),
+                "undefined-behavior",
+            ),
+            // Unsigned to a narrower signed type: any of three, by the flags.
+            (
+                conversion("unsigned int", "4294967295", "32-bit, unsigned", "signed char", "-1", "8-bit, signed"),
+                "undefined-behavior",
+            ),
+            (
+                conversion("unsigned int", "300", "32-bit, unsigned", "signed char", "44", "8-bit, signed"),
+                "undefined-behavior",
+            ),
+            // As wide or wider: only the sign-change check.
+            (
+                conversion("int", "-1", "32-bit, signed", "unsigned int", "4294967295", "32-bit, unsigned"),
+                "implicit-integer-sign-change",
+            ),
+            (
+                conversion("int", "-1", "32-bit, signed", "unsigned long", "18446744073709551615", "64-bit, unsigned"),
+                "implicit-integer-sign-change",
+            ),
+            (
+                conversion("unsigned int", "4294967295", "32-bit, unsigned", "int", "-1", "32-bit, signed"),
+                "implicit-integer-sign-change",
+            ),
+            // Bit-fields: the types decide.
+            (
+                conversion("int", "-1", "32-bit, signed", "unsigned int", "7", "3-bit bitfield, unsigned"),
+                "implicit-signed-integer-truncation",
+            ),
+            (
+                conversion("unsigned int", "9", "32-bit, unsigned", "unsigned int", "1", "3-bit bitfield, unsigned"),
+                "implicit-unsigned-integer-truncation",
+            ),
+            (
+                conversion("unsigned int", "7", "32-bit, unsigned", "int", "-1", "3-bit bitfield, signed"),
+                "implicit-signed-integer-truncation-or-sign-change",
+            ),
+            (
+                conversion("char", "-1", "8-bit, signed", "unsigned int", "4294967295", "32-bit bitfield, unsigned"),
+                "implicit-integer-sign-change",
+            ),
+            // Not the runtime's text.
+            ("implicit conversion from type 'int' of value 1 to type 'char'".to_owned(), "undefined-behavior"),
+            (
+                "implicit conversion from type 'int' of value -1 (32-bit, signed) to type 'x' (".to_owned(),
+                "undefined-behavior",
+            ),
+        ];
+        for (message, check) in cases {
+            assert_eq!(ubsan_check(&message), check, "{message}");
         }
     }
 

@@ -202,7 +202,8 @@ pub struct Finding {
     /// `alloc-dealloc-mismatch`, `use-of-uninitialized-value`...; the `SUMMARY:` line's when
     /// there is one), `detected memory leaks` for LSan, UBSan's check name (printed with
     /// `report_error_type=1`, else derived from the message: `signed-integer-overflow`,
-    /// `invalid-shift-exponent`, `out-of-bounds-index`...), TSan's (`data race`, `thread leak`...).
+    /// `invalid-shift-exponent`, `out-of-bounds-index`..., `undefined-behavior` where the
+    /// message does not prove the check), TSan's (`data race`, `thread leak`...).
     pub kind: String,
     /// From `==PID==` (TSan: `(pid=N)`; a `CHECK failed` headline without `==PID==`: its
     /// `(tid=N)`, the id of the thread that failed the check, which is the process's for its

@@ -708,8 +708,10 @@ impl Parser {
             let kind_matches = match sanitizer {
                 Sanitizer::Lsan => true,
                 Sanitizer::Tsan => rest.starts_with(report.finding.kind.as_str()),
-                // UBSan's generic `undefined-behavior` names no kind: anything may match.
-                Sanitizer::Ubsan => kind::from_summary(sanitizer, rest).is_none_or(|kind| kind == report.finding.kind),
+                // UBSan's generic `undefined-behavior` names no kind: anything may match, in a
+                // summary or as the kind of a message that proves no check (`division by zero`).
+                Sanitizer::Ubsan => kind::from_summary(sanitizer, rest)
+                    .is_none_or(|kind| kind == report.finding.kind || report.finding.kind == "undefined-behavior"),
                 _ => kind::from_summary(sanitizer, rest) == Some(report.finding.kind.as_str()),
             };
             if kind_matches {
@@ -1234,7 +1236,7 @@ Shadow byte legend (one shadow byte represents 8 application bytes):
             ("frame numbers overflow", b"==6==ERROR: AddressSanitizer: SEGV on x\n    #4294967295 0x1 in f a.c:1\n    #4294967296 0x1 in g a.c:1\n    #0 0xffffffffffffffff in h a.c:99999999999\n".to_vec(), vec![(Sanitizer::Asan, "SEGV", true)]),
             ("ABORTING without a summary (print_summary=0)", b"==7==ERROR: AddressSanitizer: SEGV on x\n    #0 0x1 in f a.c:1\n==7==ABORTING\n".to_vec(), vec![(Sanitizer::Asan, "SEGV", true)]),
             ("the next report of the same process", b"==8==ERROR: AddressSanitizer: SEGV on x\n==8==ERROR: LeakSanitizer: detected memory leaks\n".to_vec(), vec![(Sanitizer::Asan, "SEGV", true), (Sanitizer::Lsan, "detected memory leaks", true)]),
-            ("UBSan without a stack, then program output", b"u.c:1:2: runtime error: division by zero\nresult 0\n".to_vec(), vec![(Sanitizer::Ubsan, "integer-divide-by-zero", false)]),
+            ("UBSan without a stack, then program output", b"u.c:1:2: runtime error: division by zero\nresult 0\n".to_vec(), vec![(Sanitizer::Ubsan, "undefined-behavior", false)]),
             ("UBSan at the end of input", b"u.c:1:2: runtime error: left shift of negative value -1".to_vec(), vec![(Sanitizer::Ubsan, "invalid-shift-base", false)]),
         ];
         for (what, input, expected) in cases {
