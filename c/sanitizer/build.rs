@@ -4,7 +4,7 @@
 //!
 //! One C file per scenario, each built with the sanitizer and compiler that report it: gcc 12
 //! (libasan8, libubsan1, libtsan2), g++ for the C++ ones, clang 14 for MemorySanitizer (gcc has
-//! none). A compiler that is missing or fails does not fail the build: the constant holds the
+//! none), UBSan's implicit-conversion checks (likewise) and TSan's static runtime. A compiler that is missing or fails does not fail the build: the constant holds the
 //! reason, and the tests that need the fixture fail with it.
 
 use std::path::{Path, PathBuf};
@@ -34,6 +34,27 @@ const FIXTURES: &[(&str, &str, &str, Driver, &[&str])] = &[
     ("UBSAN", "ubsan.c", "ubsan", Driver::Gcc, &["-fsanitize=undefined", "-O0"]),
     ("UBSAN_VPTR", "ubsan_vptr.cc", "ubsan_vptr", Driver::Gxx, &["-fsanitize=vptr", "-O0"]),
     ("TSAN_RACE", "tsan_race.c", "tsan_race", Driver::Gcc, &["-fsanitize=thread", "-O1", "-pthread"]),
+    (
+        "TSAN_LOCK_ORDER",
+        "tsan_lock_order.c",
+        "tsan_lock_order",
+        Driver::Clang,
+        &["-fsanitize=thread", "-O1", "-pthread"],
+    ),
+    (
+        "UBSAN_KINDS_GCC",
+        "ubsan_kinds.c",
+        "ubsan_kinds_gcc",
+        Driver::Gcc,
+        &["-fsanitize=undefined,float-divide-by-zero", "-O0"],
+    ),
+    (
+        "UBSAN_KINDS_CLANG",
+        "ubsan_kinds.c",
+        "ubsan_kinds_clang",
+        Driver::Clang,
+        &["-fsanitize=undefined,float-divide-by-zero,implicit-conversion", "-O0"],
+    ),
     (
         "MSAN_UNINIT",
         "msan_uninit.c",

@@ -1,13 +1,14 @@
 //! `leakcheck::sanitizer` on real sanitizer reports: the programs of `c/sanitizer/` (gcc 12's
-//! ASAN, LSan, UBSan and TSan, clang 14's MSan, an ASAN shared object in a plain program, an
-//! ASAN extension module in Debian's python3.11-dbg under regrtest), run live by these tests
-//! and captured once into `tests/data/sanitizer/*.txt`.
+//! ASAN, LSan, UBSan and TSan, clang 14's MSan, UBSan and TSan, an ASAN shared object in a
+//! plain program, an ASAN extension module in Debian's python3.11-dbg under regrtest), run
+//! live by these tests and captured once into `tests/data/sanitizer/*.txt`.
 //!
 //! - Golden files: every capture `NAME.txt` is parsed and compared with `NAME.expected` (every
 //!   field of every finding, one line per frame); `LEAKCHECK_BLESS=1 cargo test --test
 //!   sanitizer` rewrites them.
 //! - `LEAKCHECK_RECAPTURE=1 cargo test --test sanitizer recapture` runs the scenarios again
-//!   and rewrites the captures (then bless); `tests/data/sanitizer/README.md` lists them.
+//!   and rewrites the captures (then bless); `LEAKCHECK_RECAPTURE=NAME,NAME` only those
+//!   scenarios'; `tests/data/sanitizer/README.md` lists them.
 //! - Live runs check what matters independently of the captures: the kind, and the function
 //!   and line (from the `MARK` comments of the sources) of the faulting frame; and that
 //!   frames left unsymbolized (`symbolize=0`) come out of [`symbolize_findings`] and
@@ -154,6 +155,30 @@ const SCENARIOS: &[Scenario] = &[
         what: "g++ -fsanitize=vptr: a memory dump, its caret line and the range's label under it, then the stack",
     },
     Scenario {
+        name: "ubsan-kinds-gcc",
+        program: Program::Fixture(fixtures::UBSAN_KINDS_GCC),
+        env: &[("UBSAN_OPTIONS", "print_stacktrace=1")],
+        what: "a float division by zero and ctz(0): no SUMMARY (gcc's libubsan prints none by default)",
+    },
+    Scenario {
+        name: "ubsan-kinds-gcc-error-type",
+        program: Program::Fixture(fixtures::UBSAN_KINDS_GCC),
+        env: &[("UBSAN_OPTIONS", "print_stacktrace=1:print_summary=1:report_error_type=1")],
+        what: "the same with leakcheck's UBSAN_OPTIONS: SUMMARY lines naming the checks",
+    },
+    Scenario {
+        name: "ubsan-kinds-clang",
+        program: Program::Fixture(fixtures::UBSAN_KINDS_CLANG),
+        env: &[("UBSAN_OPTIONS", "print_stacktrace=1")],
+        what: "clang: the same and an implicit conversion int -1 to unsigned char; SUMMARY says undefined-behavior",
+    },
+    Scenario {
+        name: "ubsan-kinds-clang-error-type",
+        program: Program::Fixture(fixtures::UBSAN_KINDS_CLANG),
+        env: &[("UBSAN_OPTIONS", "print_stacktrace=1:print_summary=1:report_error_type=1")],
+        what: "the same with leakcheck's UBSAN_OPTIONS: SUMMARY lines naming the checks",
+    },
+    Scenario {
         name: "tsan-data-race",
         program: Program::Fixture(fixtures::TSAN_RACE),
         env: &[],
@@ -164,6 +189,12 @@ const SCENARIOS: &[Scenario] = &[
         program: Program::Fixture(fixtures::TSAN_RACE),
         env: &[("TSAN_OPTIONS", "symbolize=0")],
         what: "the same, unsymbolized (base names of modules)",
+    },
+    Scenario {
+        name: "tsan-lock-order-clang",
+        program: Program::Fixture(fixtures::TSAN_LOCK_ORDER),
+        env: &[],
+        what: "clang's static TSan runtime: a lock-order-inversion, its SUMMARY at the interceptor's frame",
     },
     Scenario {
         name: "msan-use-of-uninitialized-value",
@@ -290,9 +321,12 @@ fn first_line(program: &str, args: &[&str]) -> String {
 
 #[test]
 fn recapture() {
-    if std::env::var_os("LEAKCHECK_RECAPTURE").is_none() {
+    let Some(only) = std::env::var("LEAKCHECK_RECAPTURE").ok() else {
         return;
-    }
+    };
+    // `1`: every scenario; else a comma list of the scenarios to run again (the others'
+    // captures are kept).
+    let again = |name: &str| only == "1" || only.split(',').any(|n| n == name);
     std::fs::create_dir_all(DATA).expect("creating the data directory");
     let mut readme = String::from(
         "# Sanitizer reports captured for `harness/tests/sanitizer.rs`\n\n\
@@ -301,7 +335,8 @@ fn recapture() {
          runs also have `LD_PRELOAD=$(gcc -print-file-name=libasan.so)` and `PYTHONPATH` naming a\n\
          directory with `_asanext` (`c/sanitizer/asanext.c`), `test_asanext.py` and a passing\n\
          `test_ok.py`. `NAME.expected` is what `leakcheck::sanitizer::Parser` makes of `NAME.txt`.\n\n\
-         Re-capture: `LEAKCHECK_RECAPTURE=1 cargo test -p leakcheck --test sanitizer recapture`, then\n\
+         Re-capture: `LEAKCHECK_RECAPTURE=1 cargo test -p leakcheck --test sanitizer recapture` (or\n\
+         `LEAKCHECK_RECAPTURE=NAME,NAME` for some scenarios), then\n\
          `LEAKCHECK_BLESS=1 cargo test -p leakcheck --test sanitizer`.\n\n",
     );
     readme.push_str("Toolchain of this capture:\n\n");
@@ -314,8 +349,10 @@ fn recapture() {
     }
     readme.push_str("\n| file | program | environment | what |\n|---|---|---|---|\n");
     for scenario in SCENARIOS {
-        let output = run(scenario);
-        std::fs::write(capture_path(scenario.name), &output).expect("writing a capture");
+        if again(scenario.name) {
+            let output = run(scenario);
+            std::fs::write(capture_path(scenario.name), &output).expect("writing a capture");
+        }
         let program = match scenario.program {
             Program::Fixture(fixture) => {
                 Path::new(built(fixture)).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
@@ -547,6 +584,66 @@ fn check(name: &str, findings: &[Finding]) {
                 assert!(findings[3].description[0].ends_with(": note: pointer points here"));
             }
         }
+        "ubsan-kinds-gcc" | "ubsan-kinds-gcc-error-type" | "ubsan-kinds-clang" | "ubsan-kinds-clang-error-type" => {
+            let file = "ubsan_kinds.c";
+            let kinds: Vec<(&str, Option<u32>)> =
+                findings.iter().map(|f| (f.kind.as_str(), f.frames[0].line)).collect();
+            let clang = name.starts_with("ubsan-kinds-clang");
+            let mut expected = if name.ends_with("-error-type") {
+                // The runtime's own names, from its SUMMARY lines.
+                vec![("float-divide-by-zero", "fault_float_divide"), ("invalid-builtin-use", "fault_ctz")]
+            } else {
+                // What the messages prove: "division by zero" is the text of the integer and
+                // the floating-point check alike.
+                vec![("undefined-behavior", "fault_float_divide"), ("invalid-builtin-use", "fault_ctz")]
+            };
+            if clang {
+                // A signed truncation that changed the sign: the sign-change check alone would
+                // say so too; clang 14's runtime, with -fsanitize=implicit-conversion, names
+                // the truncation.
+                let check = if name.ends_with("-error-type") {
+                    "implicit-signed-integer-truncation"
+                } else {
+                    "undefined-behavior"
+                };
+                expected.push((check, "fault_conversion"));
+            }
+            let expected: Vec<(&str, Option<u32>)> =
+                expected.into_iter().map(|(kind, mark)| (kind, Some(marked(file, mark)))).collect();
+            assert_eq!(kinds, expected, "{name}");
+            assert!(findings
+                .iter()
+                .all(|f| f.sanitizer == Sanitizer::Ubsan && f.frames[0].function.as_deref() == Some("main")));
+            let summaries = findings.iter().all(|f| f.summary.is_some() && f.end == ReportEnd::Summary);
+            assert_eq!(summaries, name != "ubsan-kinds-gcc", "{name}: {findings:#?}");
+        }
+        "tsan-lock-order-clang" => {
+            let f = only(findings);
+            let file = "tsan_lock_order.c";
+            assert_eq!((f.sanitizer, f.kind.as_str()), (Sanitizer::Tsan, "lock-order-inversion (potential deadlock)"));
+            // The first mutex's stack is the finding's, the second's its related stack.
+            let stacks = std::iter::once(&f.frames).chain(f.related.iter().map(|r| &r.frames));
+            let lines: Vec<At<'_>> = stacks.filter_map(|frames| frames.get(1)).map(at).collect();
+            assert_eq!(
+                lines,
+                [
+                    (Some("main"), Some(marked(file, "lock_first_second"))),
+                    (Some("main"), Some(marked(file, "lock_second_first")))
+                ],
+                "{f:#?}"
+            );
+            // The runtime names the interceptor's frame itself, without a source line.
+            let interceptor = &f.frames[0];
+            assert_eq!(
+                (interceptor.function.as_deref(), interceptor.file.as_deref()),
+                (Some("pthread_mutex_lock"), None)
+            );
+            let summary = f.summary.as_deref().unwrap_or_default();
+            assert!(
+                summary.contains(") (BuildId: ") && summary.ends_with(" in __interceptor_pthread_mutex_lock"),
+                "{summary}"
+            );
+        }
         "ubsan-vptr" => {
             // The line naming the range under the caret (`vptr for 'Other'`) is the report's:
             // the stack and SUMMARY after it are too.
@@ -719,6 +816,24 @@ fn symbolize_findings_matches_the_runtimes_symbolizer() {
         if !symbolized.starts_with("ubsan") {
             check(symbolized, &findings);
         }
+    }
+}
+
+/// A `SUMMARY:` line naming a frame leakcheck did not symbolize (clang's TSan names its
+/// interceptor's frame itself: `#0 pthread_mutex_lock <null> (prog+0x...)`) stays as the
+/// runtime printed it, `(BuildId: ...)` and the runtime's name `__interceptor_...` included,
+/// in the capture (whose program may be gone) and in a live run.
+#[test]
+fn symbolize_findings_leaves_a_summary_whose_frame_it_did_not_symbolize() {
+    let symbolizer = Symbolizer::new();
+    let scenario = scenario("tsan-lock-order-clang");
+    for output in [read_capture(scenario.name), run(scenario)] {
+        let mut findings = parse(&output);
+        let printed: Vec<Option<String>> = findings.iter().map(|f| f.summary.clone()).collect();
+        symbolize_findings(&mut findings, &symbolizer);
+        let summaries: Vec<Option<String>> = findings.iter().map(|f| f.summary.clone()).collect();
+        assert_eq!(summaries, printed);
+        check(scenario.name, &findings);
     }
 }
 
