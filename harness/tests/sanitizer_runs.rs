@@ -507,7 +507,8 @@ fn relative_modules_are_symbolized_from_the_commands_directory() {
 /// A program built with clang 14's `-fsanitize=address,undefined` links the same static
 /// runtime as one built with `-fsanitize=address` alone: `--sanitizer auto` finds UBSan by the
 /// program's calls of its handlers, so the run is set up for both (the user's `UBSAN_OPTIONS`
-/// text kept, after leakcheck's `print_stacktrace=1`) and the UBSan findings have their stacks.
+/// text kept, after leakcheck's defaults it does not set) and the UBSan findings have their
+/// stacks.
 #[test]
 fn clangs_asan_and_ubsan_in_one_program_are_both_detected() {
     let dir = tempfile::tempdir().expect("a temporary directory");
@@ -528,7 +529,7 @@ fn clangs_asan_and_ubsan_in_one_program_are_both_detected() {
         report["sanitizer"]["options"],
         json!({
             "ASAN_OPTIONS": "verify_asan_link_order=0:detect_leaks=0:allocator_may_return_null=1:handle_segv=0",
-            "UBSAN_OPTIONS": "print_stacktrace=1:report_error_type=1",
+            "UBSAN_OPTIONS": "print_stacktrace=1:print_summary=1:report_error_type=1",
         })
     );
     assert!(run.stderr.contains("leakcheck: sanitizer: asan, ubsan\n"), "{}", run.stderr);
@@ -661,4 +662,34 @@ fn one_bug_before_and_after_the_call_is_specialized_is_one_finding() {
     let overflow = overflows[0];
     assert_eq!((&overflow["count"], &overflow["test"]), (&json!(5), &json!("test_asanext_repeated")), "{overflow:#}");
     assert!(has_frame(&overflow["frames"], Some("overflow"), mark("fault_overflow")), "{overflow:#}");
+}
+
+/// leakcheck's `UBSAN_OPTIONS` (`print_summary=1:report_error_type=1` beside the stacks) make
+/// the runtime name each check in its `SUMMARY:` line, with gcc's libubsan (which prints no
+/// summary by default) and clang's runtime (which says `undefined-behavior` there): the
+/// findings, and the text summary, get the runtime's own names even where the message is the
+/// same for two checks (`division by zero`, integer or floating-point) or names no check.
+#[test]
+fn ubsan_findings_get_the_check_names_of_the_runtime() {
+    let cases: [(Result<&str, &str>, &[&str]); 2] = [
+        (fixtures::UBSAN_KINDS_GCC, &["float-divide-by-zero", "invalid-builtin-use"]),
+        (
+            fixtures::UBSAN_KINDS_CLANG,
+            &["float-divide-by-zero", "invalid-builtin-use", "implicit-signed-integer-truncation"],
+        ),
+    ];
+    for (fixture, expected) in cases {
+        let program = fixture.expect("the ubsan_kinds fixture");
+        let run = leakcheck_in(None, &[], &[program], &[]);
+        let report = run.json();
+        assert_eq!(report["sanitizer"]["runtimes"], json!(["ubsan"]), "{program}: {}", report["sanitizer"]);
+        assert_eq!(
+            report["sanitizer"]["options"]["UBSAN_OPTIONS"],
+            "print_stacktrace=1:print_summary=1:report_error_type=1"
+        );
+        let kinds: Vec<&str> = findings(report).iter().map(|f| f["kind"].as_str().unwrap()).collect();
+        assert_eq!(kinds, expected, "{program}");
+        assert_eq!(run.code(), Some(103), "{}", run.stderr);
+        assert!(run.stderr.contains("UndefinedBehaviorSanitizer float-divide-by-zero"), "{program}: {}", run.stderr);
+    }
 }

@@ -21,7 +21,9 @@
 //!   text unchanged ([`merge_options`]; the flags set are read as the runtime reads them, see
 //!   `super::options`), so that the user wins flag by flag. ASAN's default is CPython's
 //!   buildbots' `detect_leaks=0:allocator_may_return_null=1:handle_segv=0`; UBSan's asks for
-//!   stack traces (`print_stacktrace=1`), which findings need.
+//!   stack traces, which findings need, and for a `SUMMARY:` line naming the check, the kind of
+//!   the finding (`print_stacktrace=1:print_summary=1:report_error_type=1`; `print_summary` left
+//!   out when the user's options of a runtime that reads `UBSAN_OPTIONS` after its own set it).
 //! - `LD_PRELOAD`: a dynamically linked runtime must come first in the initial library list, or
 //!   ASAN aborts ("ASan runtime does not come first"): it is put before everything, the shim
 //!   last. With `--sanitizer asan` on an uninstrumented interpreter, gcc's libasan is preloaded so
@@ -86,7 +88,9 @@ impl Runtime {
             // CPython's buildbots (buildmaster-config, UnixAsanBuild).
             Runtime::Asan => "detect_leaks=0:allocator_may_return_null=1:handle_segv=0",
             Runtime::Msan => "",
-            Runtime::Ubsan => "print_stacktrace=1",
+            // Stacks, which findings need; a `SUMMARY:` line (gcc's libubsan prints none by
+            // default) naming the check (`report_error_type=1`), not `undefined-behavior`.
+            Runtime::Ubsan => UBSAN_DEFAULTS,
             Runtime::Tsan => "",
         }
     }
@@ -329,6 +333,32 @@ pub struct Plan {
 pub const OPTIONS_VARIABLES: [&str; 5] =
     ["ASAN_OPTIONS", "LSAN_OPTIONS", "UBSAN_OPTIONS", "MSAN_OPTIONS", "TSAN_OPTIONS"];
 
+/// leakcheck's default `UBSAN_OPTIONS`: stack traces, and a `SUMMARY:` line whose first word
+/// is the check's name (`float-divide-by-zero`), the kind of the finding. clang's runtimes print
+/// the summary by default, gcc's standalone libubsan does not (`print_summary=1` turns it on);
+/// without `report_error_type=1` both print `undefined-behavior` there.
+const UBSAN_DEFAULTS: &str = "print_stacktrace=1:print_summary=1:report_error_type=1";
+
+/// The runtimes that read `UBSAN_OPTIONS` after their own variables (ASAN, with LSan's too;
+/// MSAN; TSan): a common flag set there is overridden by the same flag in `UBSAN_OPTIONS`.
+const READ_BEFORE_UBSAN_OPTIONS: [&str; 4] = ["ASAN_OPTIONS", "LSAN_OPTIONS", "MSAN_OPTIONS", "TSAN_OPTIONS"];
+
+/// leakcheck's `UBSAN_OPTIONS` defaults for a command whose environment is `get`: without
+/// `print_summary=1` when the user's options of another runtime set `print_summary`, which
+/// that runtime would otherwise see overridden (it reads `UBSAN_OPTIONS` after its own, and
+/// prints summaries by default anyway).
+fn ubsan_defaults(get: &impl Fn(&str) -> Option<OsString>, program: &Path) -> String {
+    let user_sets_summary = READ_BEFORE_UBSAN_OPTIONS
+        .iter()
+        .filter_map(|variable| get(variable))
+        .any(|value| options::parse(value.as_bytes(), Some(program)).sets(b"print_summary"));
+    UBSAN_DEFAULTS
+        .split(':')
+        .filter(|flag| !(user_sets_summary && flag.starts_with("print_summary=")))
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
 /// The `ASAN_OPTIONS` setting that turns off ASAN's check that its dynamically linked runtime
 /// comes first in the initial library list (see the module docs).
 pub const ASAN_LINK_ORDER_UNCHECKED: &str = "verify_asan_link_order=0";
@@ -385,7 +415,11 @@ pub fn plan(selection: &Selection, program: &Path, get: impl Fn(&str) -> Option<
         Plan { runtimes: runtimes.clone(), shim: true, program: Some(program.to_owned()), ..Plan::default() };
     for &runtime in &runtimes {
         let variable = runtime.options_variable();
-        let merged = merge_options(runtime.default_options(), get(variable).as_deref(), Some(program));
+        let defaults = match runtime {
+            Runtime::Ubsan => ubsan_defaults(&get, program),
+            _ => runtime.default_options().to_owned(),
+        };
+        let merged = merge_options(&defaults, get(variable).as_deref(), Some(program));
         if !merged.is_empty() {
             plan.variables.push((variable.to_owned(), merged));
         }
@@ -678,6 +712,35 @@ mod tests {
         }
     }
 
+    /// UBSan's defaults ask for the check's name in a `SUMMARY:` line; `print_summary=1` is left
+    /// out when the user set `print_summary` for a runtime that reads `UBSAN_OPTIONS` after its
+    /// own options (it would override theirs), and the user's own `UBSAN_OPTIONS` win.
+    #[test]
+    fn ubsan_defaults_name_the_check_in_a_summary() {
+        let dir = tempfile::tempdir().unwrap();
+        let program = build(dir.path(), "gcc", &["-fsanitize=undefined"], "gcc_ubsan");
+        let ubsan_options = |environment: &[(&str, &str)]| {
+            let get = |name: &str| environment.iter().find(|(n, _)| *n == name).map(|(_, v)| OsString::from(v));
+            let plan = plan(&Selection::Auto, &program, get);
+            assert_eq!(plan.runtimes, [Runtime::Ubsan]);
+            plan.variables.iter().find(|(n, _)| n == "UBSAN_OPTIONS").map(|(_, v)| v.clone()).unwrap()
+        };
+        assert_eq!(ubsan_options(&[]), "print_stacktrace=1:print_summary=1:report_error_type=1");
+        assert_eq!(
+            ubsan_options(&[("ASAN_OPTIONS", "halt_on_error=0,print_summary=0")]),
+            "print_stacktrace=1:report_error_type=1"
+        );
+        assert_eq!(ubsan_options(&[("TSAN_OPTIONS", "print_summary=1")]), "print_stacktrace=1:report_error_type=1");
+        assert_eq!(
+            ubsan_options(&[("ASAN_OPTIONS", "detect_leaks=1")]),
+            "print_stacktrace=1:print_summary=1:report_error_type=1"
+        );
+        assert_eq!(
+            ubsan_options(&[("UBSAN_OPTIONS", "report_error_type=0 print_summary=0")]),
+            "print_stacktrace=1:report_error_type=0 print_summary=0"
+        );
+    }
+
     /// A program with both ASAN and UBSan gets the options of both, the user's winning key by
     /// key in each, as for one runtime alone: clang's static runtimes need no preload, gcc's
     /// shared ones are preloaded, libasan first.
@@ -696,7 +759,10 @@ mod tests {
             plan.variables,
             [
                 ("ASAN_OPTIONS".to_owned(), OsString::from(Runtime::Asan.default_options())),
-                ("UBSAN_OPTIONS".to_owned(), OsString::from("print_stacktrace=0:halt_on_error=1")),
+                (
+                    "UBSAN_OPTIONS".to_owned(),
+                    OsString::from("print_summary=1:report_error_type=1:print_stacktrace=0:halt_on_error=1")
+                ),
             ]
         );
         assert!(plan.preload_first.is_empty(), "{plan:?}");
