@@ -495,6 +495,55 @@ fn dwz_supplementary_files_give_the_inlined_names() {
     assert!(note.contains(".gnu_debugaltlink") && note.contains("common.debug"), "{note}");
 }
 
+/// One source built as C (`x`) and as C++ (`y`): `dwz -m` finds no DIE the two can share, only
+/// strings, and its supplementary file holds `.debug_str` alone. The names moved there
+/// (`DW_FORM_GNU_strp_alt`, the inlined `helper`'s among them) are read from it: every address
+/// of `outer` in `x` answers as llvm-symbolizer answers the copy from before dwz (LLVM 14 does
+/// not read supplementary files). QA found the file reported "not found" and the names `??`.
+/// A supplementary file that is there but unusable is said to be, not to be missing.
+#[test]
+fn dwz_supplementary_file_of_strings_only_gives_the_names() {
+    let split = Split::new();
+    let source =
+        "static inline int helper(int x) { int y = 0; for (int i = 0; i < x; i++) y += i * i ^ 3; return y; }\n\
+                  __attribute__((noinline)) int outer(int x) { return helper(x) + helper(x * 2); }\n\
+                  int main(int c, char **v) { (void)v; return outer(c); }\n";
+    let (c_source, cpp_source) = (split.path("x.c"), split.path("y.cpp"));
+    std::fs::write(&c_source, source).expect("writing the C source");
+    std::fs::write(&cpp_source, source).expect("writing the C++ source");
+    let (x, y, before) = (split.path("x"), split.path("y"), split.path("x.before-dwz"));
+    run(Command::new("gcc").args(["-g", "-O2"]).arg(&c_source).arg("-o").arg(&x));
+    run(Command::new("g++").args(["-g", "-O2"]).arg(&cpp_source).arg("-o").arg(&y));
+    std::fs::copy(&x, &before).expect("copying x");
+    let common = split.path("common.dwz");
+    run(Command::new("dwz").arg("-m").arg(&common).arg("-M").arg(&common).arg(&x).arg(&y));
+    let data = std::fs::read(&common).expect("reading the supplementary file");
+    let sup = object::File::parse(&*data).expect("parsing the supplementary file");
+    assert!(sup.section_by_name(".debug_info").is_none(), "dwz shared DIEs between C and C++");
+    assert!(sup.section_by_name(".debug_str").is_some());
+
+    let (_, start, size) = function_symbols(&x).into_iter().find(|s| s.0 == "outer").expect("outer");
+    let addresses: Vec<u64> = (start..start + size).collect();
+    let input = address_lines(&addresses);
+    let expected = llvm_symbolizer(&before, &input);
+    assert!(String::from_utf8_lossy(&expected).contains("helper\n"), "the fixture inlines helper");
+    let symbolizer = Symbolizer::with_debug_dirs(Vec::new());
+    assert_same_answers(&x, &addresses, &ours(&symbolizer, &x, &input), &expected);
+    assert_eq!(symbolizer.shortfall(&x), None);
+
+    // There, but not an ELF file: said so, and not as missing.
+    std::fs::write(&common, b"not an ELF file").expect("overwriting the supplementary file");
+    let symbolizer = Symbolizer::with_debug_dirs(Vec::new());
+    let note = symbolizer.shortfall(&x).expect("a note for the unusable supplementary file");
+    assert!(note.contains("cannot be used") && note.contains("not a readable ELF file"), "{note}");
+    assert!(!note.contains("not found"), "{note}");
+    // Gone.
+    std::fs::remove_file(&common).expect("removing the supplementary file");
+    let symbolizer = Symbolizer::with_debug_dirs(Vec::new());
+    let note = symbolizer.shortfall(&x).expect("a note for the missing supplementary file");
+    assert!(note.contains("was not found"), "{note}");
+}
+
 #[test]
 fn stripped_binaries_fall_back_to_the_symbol_table_then_nothing() {
     let split = Split::new();

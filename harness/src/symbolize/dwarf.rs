@@ -175,7 +175,8 @@ pub(super) struct RawFrame<'a> {
 }
 
 impl DwarfData {
-    /// Index the units of `image`'s DWARF. `sections` must hold at least `.debug_info`.
+    /// Index the units of `image`'s DWARF. `sections` hold `.debug_info`, but for a dwz
+    /// supplementary file, which may hold `.debug_str` alone (it then has no units).
     pub(super) fn new(image: Image, sections: Vec<(SectionId, SectionBytes)>, endian: RunTimeEndian) -> DwarfData {
         let mut data = DwarfData {
             image,

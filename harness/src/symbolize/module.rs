@@ -371,7 +371,7 @@ fn find_debug_file(
 ) -> Option<(PathBuf, DwarfData, SupFound)> {
     if let Ok(Some(build_id)) = file.build_id() {
         for candidate in build_id_paths(build_id, debug_dirs) {
-            if let Some(found) = load_debug_file(&candidate, None, Some(build_id), Some(debug_dirs)) {
+            if let Some(found) = load_debug_file(&candidate, None, Some(build_id), debug_dirs) {
                 return Some(found);
             }
         }
@@ -397,7 +397,7 @@ fn find_debug_file(
             if same_file(&candidate, path) {
                 continue;
             }
-            if let Some(found) = load_debug_file(&candidate, Some(crc), None, Some(debug_dirs)) {
+            if let Some(found) = load_debug_file(&candidate, Some(crc), None, debug_dirs) {
                 return Some(found);
             }
         }
@@ -426,12 +426,12 @@ pub fn same_file(a: &Path, b: &Path) -> bool {
 }
 
 /// Load the DWARF of the debug file `path`, checking the CRC and build id given; its own
-/// supplementary file is looked for in `sup_dirs` (`None` when `path` is a supplementary file).
+/// supplementary file is looked for in `sup_dirs`.
 fn load_debug_file(
     path: &Path,
     crc: Option<u32>,
     build_id: Option<&[u8]>,
-    sup_dirs: Option<&[PathBuf]>,
+    sup_dirs: &[PathBuf],
 ) -> Option<(PathBuf, DwarfData, SupFound)> {
     let image = read_file(path, None).ok()?;
     if let Some(crc) = crc {
@@ -441,9 +441,7 @@ fn load_debug_file(
     }
     let (sections, endian, sup) = {
         let file = object::File::parse(&*image).ok()?;
-        // A dwz supplementary file is ET_REL, but holds no addresses to relocate: only the
-        // strings and DIEs the files linking to it share.
-        if file.kind() == ObjectKind::Relocatable && sup_dirs.is_some() {
+        if file.kind() == ObjectKind::Relocatable {
             return None;
         }
         if let (Some(expected), Ok(Some(found))) = (build_id, file.build_id()) {
@@ -451,13 +449,35 @@ fn load_debug_file(
                 return None;
             }
         }
-        let sup = match sup_dirs {
-            Some(dirs) => find_sup(path, &file, dirs),
-            None => SupFound::NotNamed,
-        };
-        (dwarf_sections(&file, &image)?, endian(&file), sup)
+        (dwarf_sections(&file, &image)?, endian(&file), find_sup(path, &file, sup_dirs))
     };
     Some((path.to_owned(), DwarfData::new(image, sections, endian), sup))
+}
+
+/// Load the dwz supplementary file `path`, whose build id must be `build_id` when one is
+/// given, with whatever DWARF sections it has: `dwz -m` moves strings and DIEs there, and when
+/// the files it shares between hold no common DIEs, only `.debug_str`. A dwz supplementary file
+/// is `ET_REL`, but holds no addresses to relocate. `Err` says why the file cannot be used.
+fn load_sup_file(path: &Path, build_id: Option<&[u8]>) -> Result<DwarfData, String> {
+    let image = read_file(path, None)?;
+    let (sections, endian) = {
+        let file = object::File::parse(&*image).map_err(|e| format!("not a readable ELF file ({e})"))?;
+        match (build_id, file.build_id()) {
+            (Some(expected), Ok(Some(found))) if expected != found => {
+                return Err("its build id is not the one the link records".to_owned());
+            }
+            _ => {}
+        }
+        let sections = sections_of(&file, &image, &DWARF_SECTIONS);
+        let usable = sections
+            .iter()
+            .any(|(id, bytes)| matches!(id, SectionId::DebugInfo | SectionId::DebugStr) && !bytes.is_empty());
+        if !usable {
+            return Err("it has no readable .debug_info or .debug_str".to_owned());
+        }
+        (sections, endian(&file))
+    };
+    Ok(DwarfData::new(image, sections, endian))
 }
 
 /// The outcome of looking for a DWARF file's dwz supplementary file.
@@ -465,7 +485,8 @@ enum SupFound {
     /// The file has no `.gnu_debugaltlink`.
     NotNamed,
     Found(DwarfData),
-    /// Named but not found (or not matching its build id): the note to give.
+    /// Named but not found, or found but not usable (another build id, no DWARF): the note to
+    /// give.
     Missing(String),
 }
 
@@ -500,17 +521,33 @@ fn find_sup(path: &Path, file: &object::File<'_>, debug_dirs: &[PathBuf]) -> Sup
     }
     let build_id = (!build_id.is_empty()).then_some(build_id);
     candidates.extend(build_id.map(|id| build_id_paths(id, debug_dirs)).unwrap_or_default());
+    // Why each candidate that exists could not be used.
+    let mut unusable = Vec::new();
     for candidate in &candidates {
         if same_file(candidate, path) {
             continue;
         }
-        if let Some((_, sup, _)) = load_debug_file(candidate, None, build_id, None) {
-            return SupFound::Found(sup);
+        if matches!(std::fs::metadata(candidate), Err(e) if e.kind() == std::io::ErrorKind::NotFound) {
+            continue;
+        }
+        match load_sup_file(candidate, build_id) {
+            Ok(sup) => return SupFound::Found(sup),
+            Err(why) => unusable.push(format!("{}: {why}", candidate.display())),
         }
     }
-    SupFound::Missing(format!(
-        "{}: its dwz supplementary file {} (.gnu_debugaltlink) was not found, so names that dwz moved there (inlined functions among them) are missing",
-        path.display(),
-        named.display()
-    ))
+    let lost = "so names that dwz moved there (inlined functions among them) are missing";
+    SupFound::Missing(if unusable.is_empty() {
+        format!(
+            "{}: its dwz supplementary file {} (.gnu_debugaltlink) was not found, {lost}",
+            path.display(),
+            named.display()
+        )
+    } else {
+        format!(
+            "{}: its dwz supplementary file {} (.gnu_debugaltlink) cannot be used ({}), {lost}",
+            path.display(),
+            named.display(),
+            unusable.join("; ")
+        )
+    })
 }
