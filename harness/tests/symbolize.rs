@@ -668,7 +668,7 @@ fn damaged_modules_give_what_is_known_without_panicking() {
 /// A unit whose line program cannot be read (its header's version byte made 0x99, or
 /// `.debug_line` removed) keeps its functions and inline chains, as in llvm-symbolizer, which
 /// answers these copies byte for byte alike: the innermost frame's line is 0 and the files are
-/// unknown, the outer frames keep their call lines.
+/// unknown, the outer frames keep their call lines; the symbolizer's note says why.
 #[test]
 fn a_unit_without_a_readable_line_program_keeps_its_functions_and_inline_chains() {
     let split = Split::new();
@@ -716,7 +716,12 @@ fn a_unit_without_a_readable_line_program_keeps_its_functions_and_inline_chains(
             module.display()
         );
         assert!(chain.iter().all(|f| f.file.is_none()), "{chain:?}");
+        // llvm-symbolizer warns on stderr; a note says so once per module (QA found none).
+        let note = symbolizer.shortfall(&module).expect("a note for the unreadable line program");
+        assert!(note.contains("line program (.debug_line)") && note.contains("could not be read"), "{note}");
     }
+    let _ = symbolizer.symbolize_many(&fixture, &addresses);
+    assert_eq!(symbolizer.shortfall(&fixture), None);
 }
 
 #[test]

@@ -80,6 +80,9 @@ pub(super) struct DwarfData {
     aranges: Vec<(u64, u64, usize)>,
     /// An address was looked up in a split DWARF skeleton unit (see [`is_skeleton`]).
     skeleton_met: AtomicBool,
+    /// The line program of a unit an address was looked up in could not be read (see
+    /// [`DwarfData::lines_unreadable`]).
+    lines_unreadable: AtomicBool,
     /// The dwz supplementary file (`.gnu_debugaltlink`) whose strings and DIEs this DWARF's
     /// `DW_FORM_GNU_strp_alt`/`DW_FORM_GNU_ref_alt` attributes point into, when it was found.
     sup: Option<Box<DwarfData>>,
@@ -185,6 +188,7 @@ impl DwarfData {
             units: Vec::new(),
             aranges: Vec::new(),
             skeleton_met: AtomicBool::new(false),
+            lines_unreadable: AtomicBool::new(false),
             sup: None,
             locations: OnceLock::new(),
         };
@@ -355,9 +359,17 @@ impl DwarfData {
     /// `.debug_line`, a bad header) is parsed without it, as LLVM does: its functions and
     /// inline chains stay, with line 0 and file `??` where the line table would have said.
     fn full_unit<'a>(&self, dwarf: &Dwarf<'a>, index: usize) -> Option<gimli::Unit<Slice<'a>>> {
+        self.full_unit_and_lines(dwarf, index).map(|(unit, _)| unit)
+    }
+
+    /// [`Self::full_unit`], and whether the unit names a line program that could not be read.
+    fn full_unit_and_lines<'a>(&self, dwarf: &Dwarf<'a>, index: usize) -> Option<(gimli::Unit<Slice<'a>>, bool)> {
         let entry = self.units.get(index)?;
         let header = dwarf.debug_info.header_from_offset(gimli::DebugInfoOffset(entry.offset)).ok()?;
-        let unit = dwarf.unit(header).ok().or_else(|| unit_without_lines(dwarf, header))?;
+        let (unit, lines_lost) = match dwarf.unit(header) {
+            Ok(unit) => (unit, false),
+            Err(_) => unit_without_lines(dwarf, header)?,
+        };
         let _ = entry.basics.get_or_init(|| {
             Some(UnitBasics {
                 abbreviations: unit.abbreviations.clone(),
@@ -368,7 +380,7 @@ impl DwarfData {
                 rnglists_base: unit.rnglists_base,
             })
         });
-        Some(unit)
+        Some((unit, lines_lost))
     }
 
     /// A unit for reading DIEs, rebuilt from the cached basics (no parsing but the header).
@@ -697,12 +709,23 @@ impl DwarfData {
         self.skeleton_met.load(Ordering::Relaxed)
     }
 
+    /// Whether an address was looked up in a unit whose line program could not be read (a
+    /// damaged header, or rows that stop being readable partway): its innermost frames have no
+    /// file and line, or those of the rows read before the damage. LLVM 14 warns on stderr.
+    pub(super) fn lines_unreadable(&self) -> bool {
+        self.lines_unreadable.load(Ordering::Relaxed)
+    }
+
     fn parse_tables(&self, dwarf: &Dwarf<'_>, index: usize) -> Option<UnitTables> {
-        let unit = self.full_unit(dwarf, index)?;
+        let (unit, header_lost) = self.full_unit_and_lines(dwarf, index)?;
         if is_skeleton(&unit) {
             self.skeleton_met.store(true, Ordering::Relaxed);
         }
-        let mut tables = UnitTables { lines: parse_line_table(dwarf, &unit), ..UnitTables::default() };
+        let (lines, rows_lost) = parse_line_table(dwarf, &unit);
+        if header_lost || rows_lost {
+            self.lines_unreadable.store(true, Ordering::Relaxed);
+        }
+        let mut tables = UnitTables { lines, ..UnitTables::default() };
         let _ = parse_subroutines(dwarf, &unit, &mut tables);
         Some(tables)
     }
@@ -764,9 +787,13 @@ impl LineTable {
 }
 
 /// What gimli's `Unit::new` reads from the unit's root DIE, but the line program: for a unit
-/// whose line program gimli cannot parse (`Unit::new` then fails as a whole). `None` when the
-/// root DIE cannot be read, or its `DW_AT_low_pc` cannot be resolved.
-fn unit_without_lines<'a>(dwarf: &Dwarf<'a>, header: gimli::UnitHeader<Slice<'a>>) -> Option<gimli::Unit<Slice<'a>>> {
+/// whose line program gimli cannot parse (`Unit::new` then fails as a whole), with whether the
+/// root DIE names one (`DW_AT_stmt_list`: then it is the line program that failed). `None`
+/// when the root DIE cannot be read, or its `DW_AT_low_pc` cannot be resolved.
+fn unit_without_lines<'a>(
+    dwarf: &Dwarf<'a>,
+    header: gimli::UnitHeader<Slice<'a>>,
+) -> Option<(gimli::Unit<Slice<'a>>, bool)> {
     let encoding = header.encoding();
     let file_type = gimli::DwarfFileType::Main;
     let mut unit = gimli::Unit {
@@ -783,6 +810,7 @@ fn unit_without_lines<'a>(dwarf: &Dwarf<'a>, header: gimli::UnitHeader<Slice<'a>
         header,
     };
     let mut low_pc = None;
+    let mut names_lines = false;
     {
         // The header and abbreviations only: the bases are assigned while the DIE is read.
         let mut entries = unit.header.entries(&unit.abbreviations);
@@ -790,6 +818,7 @@ fn unit_without_lines<'a>(dwarf: &Dwarf<'a>, header: gimli::UnitHeader<Slice<'a>
         for attr in root.attrs() {
             match (attr.name(), attr.value()) {
                 (gimli::DW_AT_low_pc, value) => low_pc = Some(value),
+                (gimli::DW_AT_stmt_list, _) => names_lines = true,
                 (gimli::DW_AT_str_offsets_base, AttributeValue::DebugStrOffsetsBase(base)) => {
                     unit.str_offsets_base = base
                 }
@@ -812,7 +841,7 @@ fn unit_without_lines<'a>(dwarf: &Dwarf<'a>, header: gimli::UnitHeader<Slice<'a>
             unit.low_pc = address;
         }
     }
-    Some(unit)
+    Some((unit, names_lines))
 }
 
 /// Whether `unit` is the skeleton of a split unit (`-gsplit-dwarf`): DWARF 5's
@@ -837,10 +866,12 @@ fn attr_bytes<'a>(
     dwarf.attr_string(unit, value).ok().map(|s| s.slice())
 }
 
-fn parse_line_table(dwarf: &Dwarf<'_>, unit: &gimli::Unit<Slice<'_>>) -> LineTable {
+/// The unit's line table, and whether its rows stopped being readable partway (the rows read
+/// before are kept, as LLVM keeps them).
+fn parse_line_table(dwarf: &Dwarf<'_>, unit: &gimli::Unit<Slice<'_>>) -> (LineTable, bool) {
     let mut table = LineTable::default();
     let Some(program) = unit.line_program.clone() else {
-        return table;
+        return (table, false);
     };
     let header = program.header();
     let comp_dir = unit.comp_dir.map(|d| d.slice()).unwrap_or_default();
@@ -857,7 +888,16 @@ fn parse_line_table(dwarf: &Dwarf<'_>, unit: &gimli::Unit<Slice<'_>>) -> LineTab
 
     let mut rows = program.rows();
     let mut first: Option<usize> = None;
-    while let Ok(Some((_, row))) = rows.next_row() {
+    let mut damaged = false;
+    loop {
+        let row = match rows.next_row() {
+            Ok(Some((_, row))) => row,
+            Ok(None) => break,
+            Err(_) => {
+                damaged = true;
+                break;
+            }
+        };
         let index = table.rows.len();
         table.rows.push(Row {
             address: row.address(),
@@ -879,7 +919,7 @@ fn parse_line_table(dwarf: &Dwarf<'_>, unit: &gimli::Unit<Slice<'_>>) -> LineTab
         }
     }
     table.sequences.sort_by_key(|s| s.high);
-    table
+    (table, damaged)
 }
 
 /// LLVM 14's `Prologue::getFileNameByIndex` with `AbsoluteFilePath`.

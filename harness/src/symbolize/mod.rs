@@ -221,9 +221,10 @@ impl Symbolizer {
 
     /// What a user should be told about the frames given so far for `module`, when they say less
     /// than its DWARF would: it has none ([`DebugInfoSource::shortfall`]), the dwz
-    /// supplementary file its DWARF names was not found, or an address fell in a unit of split
+    /// supplementary file its DWARF names was not found, an address fell in a unit of split
     /// DWARF (`-gsplit-dwarf`), whose functions and inlined calls are in `.dwo`/`.dwp` files this
-    /// symbolizer does not read.
+    /// symbolizer does not read, or in a unit whose line program could not be read (damaged).
+    /// One note, the first of these that applies.
     pub fn shortfall(&self, module: &Path) -> Option<String> {
         let loaded = self.module(module);
         if let Some(note) = loaded.source.shortfall(module) {
@@ -232,9 +233,15 @@ impl Symbolizer {
         if let Some(note) = &loaded.sup_missing {
             return Some(note.clone());
         }
-        loaded.skeleton_met().then(|| {
-            format!(
+        if loaded.skeleton_met() {
+            return Some(format!(
                 "{}: split DWARF (-gsplit-dwarf): its .dwo/.dwp files are not read, so functions come from the symbol table and inlined calls are missing",
+                module.display()
+            ));
+        }
+        loaded.lines_unreadable().then(|| {
+            format!(
+                "{}: the line program (.debug_line) of a unit could not be read, so the innermost frame of an address there has no file and line (??:0)",
                 module.display()
             )
         })

@@ -176,6 +176,12 @@ impl Module {
         self.dwarf.as_ref().is_some_and(DwarfData::skeleton_met)
     }
 
+    /// Whether an address was looked up in a unit whose line program could not be read (see
+    /// `DwarfData::lines_unreadable`).
+    pub(super) fn lines_unreadable(&self) -> bool {
+        self.dwarf.as_ref().is_some_and(DwarfData::lines_unreadable)
+    }
+
     /// The ELF virtual address of the symbol `name`, if the symbol table defines it.
     pub(super) fn symbol_address(&self, name: &str) -> Option<u64> {
         self.symbols.address_of(name)
