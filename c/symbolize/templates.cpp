@@ -1,6 +1,7 @@
 // C++ names for the symbolizer's demangling (harness/tests/symbolize.rs): templates with
 // parameter packs, lambdas, std::map/std::string instantiations, and the clones (.isra,
-// .constprop, .cold) gcc -O2 makes of them. Built `g++ -g -O2`.
+// .constprop, .cold) gcc -O2 makes of them; a class local to a function template and an
+// inheriting constructor, which GNU's demangler names otherwise than LLVM's. Built `g++ -g -O2`.
 #include <algorithm>
 #include <cstdio>
 #include <map>
@@ -35,6 +36,27 @@ struct Registry {
     virtual ~Registry() {}
 };
 
+// A class local to a function template: LLVM prints the function with its return type.
+template <typename T> T scaled(T x) {
+    struct Scale {
+        T factor;
+        __attribute__((noinline)) T apply(T v) const { return v * factor + 1; }
+    };
+    static T calls;
+    calls += 1;
+    return Scale{T(3)}.apply(x) + calls;
+}
+
+// An inheriting constructor (`using Base::Base`): named after the class it constructs.
+struct Base {
+    int n;
+    __attribute__((noinline)) explicit Base(int v) : n(v * 2) {}
+};
+struct Derived : Base {
+    using Base::Base;
+    std::string label{"derived"};
+};
+
 }  // namespace leakfix
 
 int main(int argc, char** argv) {
@@ -47,5 +69,7 @@ int main(int argc, char** argv) {
     std::stable_sort(ints.begin(), ints.end(), [](int a, int b) { return a % 3 < b % 3; });
     std::printf("%f %d %d %zu\n", leakfix::sum_doubled(reals), leakfix::sum_doubled(ints), registry.lookup(argv[0]),
                 leakfix::count_args(argc, argv, reals));
+    leakfix::Derived derived(argc);
+    std::printf("%d %d %zu\n", leakfix::scaled(argc), derived.n, derived.label.size());
     return 0;
 }

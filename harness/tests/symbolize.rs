@@ -175,6 +175,10 @@ fn cpp_names_are_demangled_as_llvm_symbolizer_does() {
     assert!(answers.contains("::basic_string<std::allocator<char> >(char const*, std::allocator<char> const&)\n"));
     // Closures and clones as LLVM spells them.
     assert!(answers.contains("main::'lambda'(int, int)"), "{answers}");
+    // A local class's function with its function template's return type, an inheriting
+    // constructor named after its class (QA found `scaled<int>(int)::...` and `Derived::Base`).
+    assert!(answers.contains("\nint leakfix::scaled<int>(int)::Scale::apply(int) const"), "{answers}");
+    assert!(answers.contains("\nleakfix::Derived::Derived(int)\n"), "{answers}");
 }
 
 #[test]

@@ -8,10 +8,18 @@
 //! second). What GNU and LLVM spell differently is respelled as LLVM 14 does: clone suffixes
 //! (`[clone .isra.0]` -> `(.isra.0)`), closures (`{lambda(int)#2}` -> `'lambda0'(int)`),
 //! unnamed types, `operator< <T>`, `>>` closing two lists, `decltype(nullptr)`, `decltype
-//! ({parm#1})`, `__vector(4)` and the `TLS` special names. Where differences remain (legacy
-//! Rust `$LT$` escapes, which LLVM 14 leaves as they are; generic lambdas' `auto:1`, where LLVM
-//! 14 also prints the enclosing template's parameters as `auto`; most expressions in
-//! `decltype`), leakcheck's output differs from llvm-symbolizer's; the function is the same.
+//! ({parm#1})`, `__vector(4)` and the `TLS` special names. Where GNU names something else
+//! than LLVM does, the name is mended: a local name's function keeps its return type (`void
+//! f<int>()::S::g()`, GNU's `f<int>()::S::g()`), and an inheriting constructor is named after
+//! its class (`B::B(int)`, GNU's `B::A(int)`). Where differences remain (legacy Rust `$LT$`
+//! escapes, which LLVM 14 leaves as they are; generic lambdas' `auto:1`, where LLVM 14 also
+//! prints the enclosing template's parameters as `auto`; most expressions in `decltype`; a
+//! local name inside a template argument or a parameter's type, as a function template's
+//! lambda given to `std::sort`, where LLVM also prints the function's return type), leakcheck's
+//! output differs from llvm-symbolizer's; the function is the same. Some names LLVM 14 cannot
+//! demangle and prints mangled, leakcheck demangles: a dependent name qualified by a namespace
+//! or class in an expression, as GCC mangles `enable_if` return types
+//! (`std::enable_if<std::__is_scalar<int>::__value, void>::type std::__fill_a1<...>(...)`).
 
 #![forbid(unsafe_code)]
 
@@ -80,10 +88,130 @@ const MAX_SUFFIX_TRIES: usize = 8;
 
 /// The Itanium name `base` (no suffix) demangled, spelled as LLVM 14 spells it.
 fn demangle_itanium(base: &str) -> Option<String> {
-    super::cxa_demangle::demangle(base).map(|n| llvm_spelling(&n)).or_else(|| {
+    gnu_demangle(base, MAX_LOCAL_NESTING).map(|n| llvm_spelling(&n)).or_else(|| {
         let symbol = cpp_demangle::Symbol::new(base.as_bytes()).ok()?;
         symbol.demangle().ok()
     })
+}
+
+/// How deep local names in local names (`_ZZZ...`) get their functions' return types.
+const MAX_LOCAL_NESTING: usize = 4;
+
+/// How many `E` of a local name may be tried as the end of its function's encoding, and how
+/// many `CI` of a name as an inherited constructor's.
+const MAX_END_TRIES: usize = 32;
+
+/// The GNU demangler's reading of `mangled`, where it names something else than LLVM 14 does
+/// made to name what LLVM names: the function of a local name with its return type
+/// ([`with_local_return_type`]) and an inherited constructor by its own class
+/// ([`inherited_constructor_named`]). Spelling is left to [`llvm_spelling`].
+fn gnu_demangle(mangled: &str, nesting: usize) -> Option<String> {
+    let gnu = super::cxa_demangle::demangle(mangled)?;
+    let gnu = with_local_return_type(mangled, gnu, nesting);
+    Some(inherited_constructor_named(mangled, gnu))
+}
+
+/// Special names (and none) that can be followed by a local name, `Z <function encoding> E
+/// <entity>`.
+const LOCAL_NAME_STARTS: [&str; 7] = ["_ZZ", "_ZGVZ", "_ZTSZ", "_ZTIZ", "_ZTVZ", "_ZTWZ", "_ZTHZ"];
+
+/// `gnu`, the GNU demangling of `mangled`, with the function of its local name printed whole,
+/// return type included, as LLVM 14 prints it: the return type of a function template is part
+/// of its encoding, and LLVM prints a local name as its function's encoding, then `::` and the
+/// entity (`void f<int>()::x`, `void std::basic_string<...>::_M_construct<char const*>(...)::
+/// _Guard::_Guard(...)`); GNU drops the return type (`f<int>()::x`). A local name in a local
+/// name's function gets its own (`void void f<int>()::S::g<int>()::y`, LLVM's too).
+///
+/// The encoding ends at one of the `E`s after `Z`: the first at which the function, demangled
+/// as GNU prints it in a local name (of a stand-in entity `x`), starts what GNU printed for the
+/// whole name. Local names elsewhere (a parameter's type, a template argument) keep GNU's reading.
+fn with_local_return_type(mangled: &str, gnu: String, nesting: usize) -> String {
+    let Some(start) = LOCAL_NAME_STARTS.iter().find(|s| mangled.starts_with(**s)) else {
+        return gnu;
+    };
+    if nesting == 0 {
+        return gnu;
+    }
+    let body = &mangled[start.len()..];
+    for end in body.match_indices('E').map(|(at, _)| at).filter(|&at| at > 0).take(MAX_END_TRIES) {
+        let encoding = &body[..end];
+        let Some(probe) = super::cxa_demangle::demangle(&format!("_ZZ{encoding}E1x")) else {
+            continue;
+        };
+        let Some(short) = probe.strip_suffix("::x") else {
+            continue;
+        };
+        let Some(at) = gnu.find(&format!("{short}::")) else {
+            continue;
+        };
+        return match gnu_demangle(&format!("_Z{encoding}"), nesting - 1) {
+            Some(whole) => format!("{}{whole}{}", &gnu[..at], &gnu[at + short.len()..]),
+            None => gnu,
+        };
+    }
+    gnu
+}
+
+/// `gnu`, the GNU demangling of `mangled`, with an inheriting constructor (`CI1 <base>`,
+/// `CI2 <base>`, GCC's unified `CI4 <base>` in DWARF: the constructor a `using Base::Base;`
+/// declares) named after the class it
+/// constructs, as LLVM 14 names it (`B::B(int)`), not after the base class it inherits from
+/// (GNU's `B::A(int)`). The class is what the name's prefix before `CI` demangles to.
+fn inherited_constructor_named(mangled: &str, gnu: String) -> String {
+    if !mangled.starts_with("_ZN") {
+        return gnu;
+    }
+    for (at, _) in mangled.match_indices("CI").take(MAX_END_TRIES) {
+        if !matches!(mangled.as_bytes().get(at + 2), Some(b'1'..=b'5')) {
+            continue;
+        }
+        let Some(probe) = super::cxa_demangle::demangle(&format!("{}1xE", &mangled[..at])) else {
+            continue;
+        };
+        let Some(class) = probe.strip_suffix("::x") else {
+            continue;
+        };
+        let Some(rest) = gnu.strip_prefix(class).and_then(|rest| rest.strip_prefix("::")) else {
+            continue;
+        };
+        let inherited =
+            rest.len() - rest.trim_start_matches(|c: char| c.is_ascii_alphanumeric() || c == '_' || c == '$').len();
+        let Some(own) = unqualified_class(class) else {
+            return gnu;
+        };
+        if inherited == 0 {
+            return gnu;
+        }
+        return format!("{class}::{own}{}", &rest[inherited..]);
+    }
+    gnu
+}
+
+/// The last component of the demangled class name `class`, without its template arguments:
+/// `B` of `A<x::y>::B<int>`. `None` when it ends in no identifier.
+fn unqualified_class(class: &str) -> Option<&str> {
+    let mut depth = 0usize;
+    let (mut start, mut end) = (0, None);
+    let bytes = class.as_bytes();
+    for (i, &b) in bytes.iter().enumerate() {
+        match b {
+            b'<' | b'(' => {
+                if depth == 0 && b == b'<' && end.is_none() {
+                    end = Some(i);
+                }
+                depth += 1;
+            }
+            b'>' | b')' => depth = depth.saturating_sub(1),
+            b':' if depth == 0 && bytes.get(i + 1) == Some(&b':') => {
+                start = i + 2;
+                end = None;
+            }
+            _ => {}
+        }
+    }
+    let name = class.get(start..end.unwrap_or(class.len()))?;
+    let identifier = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$');
+    identifier.then_some(name)
 }
 
 /// `demangled`, then the mangled name's `suffix` (`.llvm.123`) in parentheses, as LLVM 14
@@ -343,6 +471,49 @@ mod tests {
                  >(std::basic_istream<char, std::char_traits<char> >&, char&)",
             ),
             ("_ZN1AIiErSEi", "A<int>::operator>>=(int)"),
+        ] {
+            assert_eq!(demangle(mangled).as_deref(), Some(llvm), "{mangled}");
+        }
+    }
+
+    /// A local name's function is printed whole, return type included, and an inheriting
+    /// constructor is named after its own class, as LLVM 14 does (GNU prints `f<int>()::x` and
+    /// `B::A(int)`); QA found both in libstdc++'s `_M_construct` guard and `unique_ptr`. Each
+    /// expected name is llvm-cxxfilt 14's.
+    #[test]
+    fn local_names_and_inherited_constructors_are_named_as_llvm_names_them() {
+        for (mangled, llvm) in [
+            (
+                "_ZZNSt7__cxx1112basic_stringIcSt11char_traitsIcESaIcEE12_M_constructIPKcEEvT_S8_St20forward_\
+                 iterator_tagEN6_GuardC2EPS4_",
+                "void std::__cxx11::basic_string<char, std::char_traits<char>, std::allocator<char> >::_M_construct\
+                 <char const*>(char const*, char const*, std::forward_iterator_tag)::_Guard::_Guard(std::__cxx11::\
+                 basic_string<char, std::char_traits<char>, std::allocator<char> >*)",
+            ),
+            ("_ZZ1fIiEvvE1x", "void f<int>()::x"),
+            ("_ZZ1fIiEvvE1x_0", "void f<int>()::x"),
+            ("_ZZ1fIiEvvEN1S1gEv", "void f<int>()::S::g()"),
+            ("_ZZN1A1fIiEEvvE1x", "void A::f<int>()::x"),
+            ("_ZZ1fIiEPFivEvE1x", "int (*f<int>())()::x"),
+            ("_ZZZ1fIiEvvEN1S1gIiEEvvE1y", "void void f<int>()::S::g<int>()::y"),
+            ("_ZZ1fIiEvvENKUlvE_clEv", "void f<int>()::'lambda'()::operator()() const"),
+            ("_ZGVZ1fIiEvvE1x", "guard variable for void f<int>()::x"),
+            ("_ZTSZ1fIiEvvE1S", "typeinfo name for void f<int>()::S"),
+            // Not a template: no return type, in either.
+            ("_ZZ1fvE1x", "f()::x"),
+            (
+                "_ZNSt15__uniq_ptr_dataIN12_GLOBAL__N_14AnonESt14default_deleteIS1_ELb1ELb1EECI2St15__uniq_ptr_\
+                 implIS1_S3_EEPS1_",
+                "std::__uniq_ptr_data<(anonymous namespace)::Anon, std::default_delete<(anonymous namespace)::Anon>, \
+                 true, true>::__uniq_ptr_data((anonymous namespace)::Anon*)",
+            ),
+            ("_ZN1BCI11AEi", "B::B(int)"),
+            ("_ZN1BCI2NS_1AEEi", "B::B(int)"),
+            ("_ZN1BIiECI1NS_1AIiEEEi", "B<int>::B(int)"),
+            ("_ZN1B1CCI11AEi", "B::C::C(int)"),
+            ("_ZNSt1BCI1St1AEi", "std::B::B(int)"),
+            ("_ZN7leakfix7DerivedCI2NS_4BaseEEi", "leakfix::Derived::Derived(int)"),
+            ("_ZN7leakfix7DerivedCI4NS_4BaseEEi", "leakfix::Derived::Derived(int)"),
         ] {
             assert_eq!(demangle(mangled).as_deref(), Some(llvm), "{mangled}");
         }
