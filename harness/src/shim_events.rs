@@ -620,8 +620,9 @@ impl ShimData {
     pub fn add_file(&mut self, bytes: &[u8]) {
         let mut open: Option<Series> = None;
         let first_series = self.series.len();
-        // Before this file's first `begin`, records of a series belong to a test its process
-        // was forked in ([`StrayFork`]), not to a broken file.
+        // Records of a series before this file's first `begin`, in a file that was sound up to
+        // them, belong to a test its process was forked in ([`StrayFork`]), not to a broken file.
+        let bad_before = self.bad_lines;
         let mut began = false;
         let mut stray: Option<(i32, String)> = None;
         for line in bytes.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
@@ -639,7 +640,7 @@ impl ShimData {
                                 None => series.block_sizes.remove(&site.site),
                             };
                         }
-                        None => self.bad_lines += usize::from(began),
+                        None => self.bad_lines += usize::from(began || stray.is_none()),
                     }
                     continue;
                 }
@@ -648,7 +649,7 @@ impl ShimData {
                         Some(series) => {
                             series.stacks.insert(stack.site, stack.frames);
                         }
-                        None => self.bad_lines += usize::from(began),
+                        None => self.bad_lines += usize::from(began || stray.is_none()),
                     }
                     continue;
                 }
@@ -657,7 +658,7 @@ impl ShimData {
                         Some(series) => {
                             series.stack_cuts.insert(site, room);
                         }
-                        None => self.bad_lines += usize::from(began),
+                        None => self.bad_lines += usize::from(began || stray.is_none()),
                     }
                     continue;
                 }
@@ -666,7 +667,7 @@ impl ShimData {
                         Some(series) => {
                             series.pyframes.entry(frame.site).or_default().push(frame);
                         }
-                        None => self.bad_lines += usize::from(began),
+                        None => self.bad_lines += usize::from(began || stray.is_none()),
                     }
                     continue;
                 }
@@ -692,7 +693,7 @@ impl ShimData {
                             count.blocks += free.count.blocks;
                             count.bytes += free.count.bytes;
                         }
-                        None => self.bad_lines += usize::from(began),
+                        None => self.bad_lines += usize::from(began || stray.is_none()),
                     }
                     continue;
                 }
@@ -718,7 +719,7 @@ impl ShimData {
                                 }
                             }
                         }
-                        None => self.bad_lines += usize::from(began),
+                        None => self.bad_lines += usize::from(began || stray.is_none()),
                     }
                     continue;
                 }
@@ -727,7 +728,7 @@ impl ShimData {
                         Some(series) => {
                             series.sites_incomplete.get_or_insert(incomplete);
                         }
-                        None => self.bad_lines += usize::from(began),
+                        None => self.bad_lines += usize::from(began || stray.is_none()),
                     }
                     continue;
                 }
@@ -738,7 +739,7 @@ impl ShimData {
                             .entry(site)
                             .or_default()
                             .push(String::from_utf8_lossy(&name).into_owned()),
-                        None => self.bad_lines += usize::from(began),
+                        None => self.bad_lines += usize::from(began || stray.is_none()),
                     }
                     continue;
                 }
@@ -762,7 +763,7 @@ impl ShimData {
                     match open.as_mut() {
                         Some(series) if !series.modules.contains(&module) => series.modules.push(module),
                         Some(_) => {}
-                        None => self.bad_lines += usize::from(began),
+                        None => self.bad_lines += usize::from(began || stray.is_none()),
                     }
                     continue;
                 }
@@ -807,7 +808,7 @@ impl ShimData {
                 }
                 Kind::Baseline | Kind::Measure | Kind::Blocks | Kind::End => {
                     let Some(series) = open.as_mut().filter(|s| s.test.as_bytes() == record.text.as_slice()) else {
-                        if !began {
+                        if !began && (stray.is_some() || self.bad_lines == bad_before) {
                             stray.get_or_insert_with(|| (record.pid, record.text_lossy()));
                         } else {
                             self.bad_lines += 1;
