@@ -53,11 +53,95 @@ struct Sink<'a> {
     /// Where the shim writes its records, when it runs: a hang found while regrtest's output
     /// named no test (`-q`) takes its test from them ([`test_of_hang`]).
     shim_dir: Option<PathBuf>,
+    /// Which regrtest processes printed the run headers: whether a header after a summary
+    /// starts another run.
+    regrtests: RunProcesses,
+}
+
+/// The regrtest processes running when the current regrtest run's header was read: its own
+/// main process, which a header after its summary is another run's only once gone. A run
+/// header is text any test can print (a nested `python -m test` whose output is not
+/// captured, test_regrtest's own), and a test's output after its regrtest's summary-like
+/// lines must not end the run it is part of.
+#[derive(Debug, Default)]
+struct RunProcesses {
+    /// Pids of the top regrtest processes (see [`top_regrtests`]) at the current run's header;
+    /// None before the first header.
+    current: Option<Vec<i32>>,
+}
+
+impl RunProcesses {
+    /// The run's first header (or one inside the run): the regrtests running now are the run's,
+    /// when none are known yet.
+    fn first_header(&mut self) {
+        if self.current.as_ref().is_none_or(Vec::is_empty) {
+            self.current = Some(top_regrtests(std::process::id() as i32));
+        }
+    }
+
+    /// A run header after a whole summary: another run's when the regrtest processes of the
+    /// current one are all gone (a script runs regrtest again); a test's output while one of
+    /// them still runs. Without any seen (none could be read, or the command is no regrtest),
+    /// the text decides, as it did.
+    fn another_run(&mut self) -> bool {
+        let now = top_regrtests(std::process::id() as i32);
+        let another = match &self.current {
+            Some(earlier) if !earlier.is_empty() => !earlier.iter().any(|pid| now.contains(pid)),
+            _ => true,
+        };
+        if another {
+            self.current = Some(now);
+        }
+        another
+    }
+}
+
+/// The regrtest main processes under `root` that no other regrtest process started: the
+/// command's own (one at a time, unless the command runs several at once), not a regrtest one
+/// of its tests runs, nor a `-j` worker. An interpreter counts, not a wrapper with regrtest's
+/// arguments (`timeout 600 python -m test ...`).
+fn top_regrtests(root: i32) -> Vec<i32> {
+    let mut tree = crate::hang::procfs::sample_tree(root);
+    for process in tree.values_mut() {
+        process.load_argv();
+    }
+    let is_regrtest = |p: &crate::hang::procfs::ProcessSample| {
+        let interpreter = p
+            .argv
+            .first()
+            .and_then(|arg0| std::path::Path::new(arg0).file_name())
+            .is_some_and(|name| name.to_string_lossy().starts_with("python"));
+        interpreter && regrtest::is_regrtest_command(&p.argv) && crate::hang::worker_test(&p.argv).is_none()
+    };
+    tree.values()
+        .filter(|p| is_regrtest(p))
+        .filter(|p| {
+            let mut current = p.ppid;
+            while let Some(ancestor) = tree.get(&current) {
+                if is_regrtest(ancestor) {
+                    return false;
+                }
+                current = ancestor.ppid;
+            }
+            true
+        })
+        .map(|p| p.pid)
+        .collect()
 }
 
 impl OutputSink for Sink<'_> {
     fn line(&mut self, _stream: Stream, line: &[u8]) {
-        self.parser.feed_line(line);
+        if regrtest::Parser::is_run_header(line) {
+            let regrtests = &mut self.regrtests;
+            if self.parser.run_header_ends_run(line) {
+                self.parser.feed_line_checked(line, || regrtests.another_run());
+            } else {
+                regrtests.first_header();
+                self.parser.feed_line(line);
+            }
+        } else {
+            self.parser.feed_line(line);
+        }
         self.worker_thread.line(line);
         self.sanitizer.line(line, self.parser.output_owner());
         self.hangs.output(line, std::time::Instant::now());
@@ -404,6 +488,7 @@ pub fn execute(config: &Config, notify: Notify<'_>) -> anyhow::Result<RunOutcome
         colour: crate::report::colour::wanted(),
         asan_not_first: false,
         shim_dir: shim_wanted.then(|| run_dir.path().to_owned()),
+        regrtests: RunProcesses::default(),
     };
     let started = std::time::SystemTime::now();
     let supervised = supervise::run(cmd, config.grace, log, &mut sink);
@@ -1175,6 +1260,10 @@ fn assemble(
         }
     }
 
+    if parsed.progress_seen {
+        unlisted_tests(&mut tests, &mut report.warnings, shim, own, &join);
+    }
+
     // The tests the command line names one by one that the run never got to, when regrtest did
     // not get to its summary, whose `omitted` list would name them (SIGTERM ends a sequential
     // 3.11 regrtest before it prints one). regrtest names every test it starts in a progress
@@ -1322,6 +1411,61 @@ fn assemble(
     }
     report.tests = tests;
 }
+
+/// The tests the shim measured in the command's own regrtest processes that regrtest's output,
+/// as read, names nowhere, added to `tests` with leakcheck's measurement and no outcome, and a
+/// warning naming them: a measurement is never dropped for the output's sake. regrtest names
+/// every test it runs in a progress line; one it seems not to have named was lost to output
+/// that could not be read as regrtest's (a test printing regrtest's lines, concurrent runs
+/// interleaving theirs). A leak among them is a leak (exit 101 for one regrtest cannot see).
+fn unlisted_tests(
+    tests: &mut Vec<TestReport>,
+    warnings: &mut Vec<String>,
+    shim: &ShimData,
+    own: &OwnProcesses<'_>,
+    join: &Join<'_>,
+) {
+    // A package's modules (3.12+ runs `test_asyncio` as `test_asyncio.test_x`) are its.
+    let named = |name: &str, tests: &[TestReport]| {
+        tests.iter().any(|t| {
+            let related = |a: &str, b: &str| a.strip_prefix(b).is_some_and(|rest| rest.starts_with('.'));
+            t.name == name || related(&t.name, name) || related(name, &t.name)
+        })
+    };
+    let mut unlisted: Vec<(&str, Vec<&Series>)> = Vec::new();
+    for series in shim.series.iter().filter(|s| own.contains(s.pid)) {
+        let name = series.test.as_str();
+        if named(name, tests) {
+            continue;
+        }
+        match unlisted.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, all)) => all.push(series),
+            None => unlisted.push((name, vec![series])),
+        }
+    }
+    if unlisted.is_empty() {
+        return;
+    }
+    let names: Vec<String> = unlisted.iter().map(|(name, _)| name.to_string()).collect();
+    for (name, all) in unlisted {
+        let (series, note) = choose_series(&all, false);
+        let test = regrtest::TestResult { name: name.to_owned(), outcome: None, ..Default::default() };
+        let mut report = test_report(&test, series, join);
+        report.notes.extend(note);
+        report.notes.push(UNLISTED_NOTE.into());
+        tests.push(report);
+    }
+    warnings.push(format!(
+        "the shim measured {} in the command's own regrtest, which regrtest's output as read names nowhere \
+         (output that reads as regrtest's but is not, from a test or a regrtest run at the same time, \
+         got in the way): reported with leakcheck's measurement and no outcome",
+        names.join(", ")
+    ));
+}
+
+/// The note of a test the shim measured that regrtest's output, as read, does not name.
+const UNLISTED_NOTE: &str = "regrtest's output, as read, names this test nowhere: the outcome is unknown, the \
+     measurement is leakcheck's own (see the run's warnings)";
 
 /// The start of the warning of a run in which regrtest started tests and never printed its
 /// result (see [`Summary::regrtest_unfinished`]).

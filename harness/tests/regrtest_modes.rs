@@ -83,6 +83,53 @@ fn a_regrtest_run_by_a_test_is_not_the_runs_own() {
     }
 }
 
+/// A test whose output holds another regrtest run's lines - printed (a whole summary, a run
+/// header and a progress line), or a nested regrtest's whose output it does not capture (six
+/// whole runs under -R) - starts no regrtest run: that regrtest is still running, the output
+/// is its test's. The run goes on, and the raw leak of the test after it is reported (101),
+/// with no made-up test_ghost or test_balanced, and no second run.
+#[test]
+fn regrtest_lines_in_a_tests_output_start_no_run() {
+    let dir = testdir();
+    for first in ["test_prints_regrtest_run", "test_runs_regrtest_uncaptured"] {
+        let argv = regrtest_argv(dir.path(), &[], &[first, "test_leak_raw"]);
+        let run = leakcheck(&[], &as_strs(&argv));
+        let expected = [(first.to_owned(), "passed".to_owned()), ("test_leak_raw".into(), "passed".into())];
+        assert_eq!(outcomes(&run), expected, "{first}: {}", run.stderr);
+        assert_eq!(run.test("test_leak_raw")["leaked"], true, "{first}");
+        assert_eq!(raw_blocks(run.test("test_leak_raw")), &json!([1, 1, 1]), "{first}");
+        assert!(!run.json()["warnings"].to_string().contains("ran regrtest"), "{first}: {}", run.json()["warnings"]);
+        assert_eq!(run.code(), Some(101), "{first}: {}", run.stderr);
+    }
+
+    // An interpreter under another name is no regrtest process leakcheck knows (it looks for
+    // `python*`): the text alone decides, and takes the printed lines for another run. The
+    // shim's measurement of test_leak_raw, which that reading names nowhere, is reported all
+    // the same, with its leak and a warning.
+    let bin = tempfile::tempdir().unwrap();
+    let renamed = bin.path().join("interp");
+    std::os::unix::fs::symlink(std::fs::canonicalize(which(python())).unwrap(), &renamed).unwrap();
+    let mut argv = regrtest_argv(dir.path(), &[], &["test_prints_regrtest_run", "test_leak_raw"]);
+    argv[0] = path_str(&renamed);
+    let run = leakcheck(&[], &as_strs(&argv));
+    let leak = run.test("test_leak_raw");
+    assert_eq!(leak["leaked"], true, "{leak}");
+    assert_eq!(leak["outcome"], "unknown", "{leak}");
+    assert!(leak["notes"].to_string().contains("names this test nowhere"), "{leak}");
+    let warnings = run.json()["warnings"].to_string();
+    assert!(warnings.contains("the shim measured test_leak_raw in the command's own regrtest"), "{warnings}");
+    assert_eq!(run.code(), Some(101), "{}", run.stderr);
+}
+
+/// `name` found in $PATH, or as it is when it is a path.
+fn which(name: &str) -> std::path::PathBuf {
+    if name.contains('/') {
+        return name.into();
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path).map(|dir| dir.join(name)).find(|p| p.is_file()).expect("the interpreter in $PATH")
+}
+
 /// Quiet mode names no test that passed; a test named twice whose first run leaked still
 /// leaked (the report's entry is that run's), as without `-q`.
 #[test]

@@ -232,9 +232,33 @@ impl Parser {
         Self::default()
     }
 
-    /// Feed one line, without or with its trailing newline.
+    /// Feed one line, without or with its trailing newline. A run header after a whole summary
+    /// starts the next regrtest run on the text alone: for output known to be one command's
+    /// runs one after another (recorded output); a live run asks [`Parser::feed_line_checked`].
     pub fn feed_line(&mut self, line: &[u8]) {
-        if self.in_summary && self.summary_complete && Self::is_run_header(line) {
+        let next = self.run_header_ends_run(line);
+        self.feed(line, next);
+    }
+
+    /// [`Parser::feed_line`], but a run header after a whole summary starts the next regrtest
+    /// run only when `another_run` says that something besides the text supports it (the
+    /// processes running regrtest): a test can print regrtest's summary and header, or run a
+    /// regrtest of its own without capturing its output, in the middle of the run. Otherwise
+    /// the line is read as any other line of the run.
+    pub fn feed_line_checked(&mut self, line: &[u8], another_run: impl FnOnce() -> bool) {
+        let next = self.run_header_ends_run(line) && another_run();
+        self.feed(line, next);
+    }
+
+    /// Whether `line` is a run header that, by the text, starts another regrtest run: it comes
+    /// after a whole summary.
+    #[must_use]
+    pub fn run_header_ends_run(&self, line: &[u8]) -> bool {
+        self.in_summary && self.summary_complete && Self::is_run_header(line)
+    }
+
+    fn feed(&mut self, line: &[u8], next_run: bool) {
+        if next_run {
             self.start_next_run();
         }
         let (decoded, cut) = decode_line(line);
@@ -302,7 +326,8 @@ impl Parser {
     }
 
     /// Whether `line` is regrtest's `Run tests sequentially`/`in parallel ...` header.
-    fn is_run_header(line: &[u8]) -> bool {
+    #[must_use]
+    pub fn is_run_header(line: &[u8]) -> bool {
         let (decoded, cut) = decode_line(line);
         cut == 0 && RUN_HEADER.is_match(after_log_prefix(unglue_progress(decoded.trim_end())))
     }
