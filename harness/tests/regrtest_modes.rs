@@ -749,6 +749,17 @@ fn a_run_that_stops_halfway_with_status_0_is_no_success() {
     assert_eq!(run.json()["status"]["leakcheck_exit_code"], 104);
     assert_eq!(run.code(), Some(104), "{}", run.stderr);
 
+    // A raw leak before it: the leak's 101 outranks 104, and the warning says the status that
+    // leakcheck really exits with.
+    let argv = regrtest_argv(dir.path(), &[], &["test_leak_raw", "test_exits_0_midway"]);
+    let run = leakcheck(&[], &as_strs(&argv));
+    assert_eq!(run.json()["status"]["exit_code"], 0, "{}", run.stderr);
+    let warning = "regrtest never printed its result: the run ended while test_exits_0_midway ran, yet the \
+                   command exited 0: leakcheck exits 101 instead, for the leak it found, and a run stopped \
+                   halfway is no success either";
+    assert!(run.json()["warnings"].as_array().unwrap().iter().any(|w| w == warning), "{}", run.json()["warnings"]);
+    assert_eq!(run.code(), Some(101), "{}", run.stderr);
+
     // faulthandler's `--timeout` ends the run with status 1: the warning names the test, the
     // status stays the command's.
     let argv = regrtest_argv(dir.path(), &[], &["--timeout", "3", "test_quiet_sleeper", "test_balanced"]);
