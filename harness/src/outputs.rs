@@ -14,11 +14,15 @@
 //! directory, then a rename), so a reader never sees half a report, even when leakcheck is
 //! killed while writing. Anything else (a FIFO, a terminal, `/dev/stdout` and the other names
 //! of an open descriptor) is written in place, appended to: replacing it would detach it from
-//! whoever holds it open.
+//! whoever holds it open. A name of one of leakcheck's own descriptors (`/dev/stdout`,
+//! `/dev/stderr`, `/dev/fd/N`, `/proc/self/fd/N`) is written through that descriptor itself
+//! (see [`open_output`]), never opened again.
 //!
 //! The `--issue-draft` directory is created in every run, and is leakcheck's in part only: the
 //! drafts it wrote there are listed in [`DRAFT_LIST`], and a run first removes the drafts of an
 //! earlier one that it does not write again, when they are still as written; nothing else.
+//! Its files are written as themselves: a symbolic link found there in a draft's name is
+//! replaced by the draft, not followed.
 
 use std::fs::{File, OpenOptions, Permissions};
 use std::io::{self, BufRead, Seek, Write};
@@ -491,7 +495,14 @@ fn open_files(outputs: &Outputs, drafts: &Drafts, errors: &mut Vec<WriteError>) 
     }
     let mut files: Vec<ReportFile> = wanted
         .into_iter()
-        .filter_map(|(what, path, content)| match Target::open(&path) {
+        .map(|(what, path, content)| {
+            let opened = match content {
+                Content::Draft(_) | Content::DraftList => Target::open_draft(&path),
+                Content::Json | Content::Junit => Target::open(&path),
+            };
+            (what, path, content, opened)
+        })
+        .filter_map(|(what, path, content, opened)| match opened {
             Ok(target) => Some(ReportFile { what, path, content, target, written_with: None }),
             Err(source) => {
                 errors.push(WriteError::new(what, path, source, Some(Lost::File(content))));
@@ -598,14 +609,36 @@ impl Target {
     fn open(path: &Path) -> io::Result<Target> {
         match place(path)? {
             Place::InPlace(path) => in_place(&path),
-            Place::Replace { path, dir, keep_mode } => {
-                let tmp = temporary_file(&dir)?;
-                if let Some(mode) = keep_mode {
-                    tmp.as_file().set_permissions(mode)?;
-                }
-                Ok(Target::Replace { tmp, path })
-            }
+            Place::Replace { path, dir, keep_mode } => Target::replacing(path, &dir, keep_mode),
         }
+    }
+
+    /// A file of the draft directory, `path` itself: a symbolic link (or anything else but a
+    /// directory) found there is replaced, not followed. The directory holds the drafts alone,
+    /// and a link planted in it must not make leakcheck replace a file elsewhere.
+    fn open_draft(path: &Path) -> io::Result<Target> {
+        let keep_mode = match std::fs::symlink_metadata(path) {
+            Ok(meta) if meta.is_dir() => return Err(io::Error::from(io::ErrorKind::IsADirectory)),
+            Ok(meta) if meta.is_file() => Some(meta.permissions()),
+            Ok(_) => None,
+            Err(err) if err.kind() == io::ErrorKind::NotFound => None,
+            Err(err) => return Err(err),
+        };
+        let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        if keep_mode.is_none() {
+            make_dirs(dir)?;
+        }
+        Target::replacing(path.to_owned(), dir, keep_mode)
+    }
+
+    /// A temporary file in `dir` that will replace `path`, with the mode `keep_mode` (the
+    /// file's replaced) or a new file's.
+    fn replacing(path: PathBuf, dir: &Path, keep_mode: Option<Permissions>) -> io::Result<Target> {
+        let tmp = temporary_file(dir)?;
+        if let Some(mode) = keep_mode {
+            tmp.as_file().set_permissions(mode)?;
+        }
+        Ok(Target::Replace { tmp, path })
     }
 
     /// The file to write, at its start: a temporary file emptied (it may have been written
@@ -637,7 +670,50 @@ impl Target {
 }
 
 fn in_place(path: &Path) -> io::Result<Target> {
-    open_without_waiting(OpenOptions::new().append(true), path).map(Target::InPlace)
+    match own_descriptor(path) {
+        Some(fd) => duplicate(fd).map(Target::InPlace),
+        None => open_without_waiting(OpenOptions::new().append(true), path).map(Target::InPlace),
+    }
+}
+
+/// Open the output file `path` with `options`, as [`open_without_waiting`] does, but for a name
+/// of one of leakcheck's own descriptors (`/dev/stdout`, `/dev/stderr`, `/dev/fd/N`,
+/// `/proc/self/fd/N`): that descriptor itself, duplicated, never truncated. Opening the name
+/// again would make a second open file description with its own position (`> f`, not `>> f`):
+/// what leakcheck writes through the descriptor itself (the command's output, the summary,
+/// annotations) and through the new one would overwrite each other.
+pub fn open_output(options: &mut OpenOptions, path: &Path) -> io::Result<File> {
+    match own_descriptor(path) {
+        Some(fd) => duplicate(fd),
+        None => open_without_waiting(options, path),
+    }
+}
+
+/// The descriptor of this process that `path` names, through its symbolic links
+/// (`/dev/stdout` -> `/proc/self/fd/1`), if it names one that is open.
+fn own_descriptor(path: &Path) -> Option<std::os::fd::RawFd> {
+    let Ok(Followed::Descriptor(path)) = follow_links(path) else { return None };
+    let dir = std::fs::canonicalize(path.parent()?).ok()?;
+    if dir != Path::new("/proc").join(std::process::id().to_string()).join("fd") {
+        return None;
+    }
+    let fd: std::os::fd::RawFd = path.file_name()?.to_str()?.parse().ok()?;
+    // SAFETY: F_GETFL only reads the descriptor's flags (-1 for a number not open).
+    let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+    // One open for reading only is opened again, for appending, as any other name.
+    (flags >= 0 && flags & libc::O_ACCMODE != libc::O_RDONLY).then_some(fd)
+}
+
+/// A new descriptor of the open file description `fd` has (its position shared), close-on-exec.
+fn duplicate(fd: std::os::fd::RawFd) -> io::Result<File> {
+    use std::os::fd::FromRawFd;
+    // SAFETY: F_DUPFD_CLOEXEC makes a new descriptor, which the File then owns alone.
+    let new = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 3) };
+    if new < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `new` is a fresh descriptor nothing else owns.
+    Ok(unsafe { File::from_raw_fd(new) })
 }
 
 /// Open `path` with `options` for writing, without waiting for the reader of a FIFO: open(2)
@@ -795,6 +871,20 @@ mod tests {
         write_file(&name, |out| out.write_all(b"report\n")).unwrap();
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "before\nreport\n");
         assert!(matches!(follow_links(&path).unwrap(), Followed::File(p) if p == path));
+
+        // One of this process's own descriptors open for writing (`> f` on stdout): written
+        // through that descriptor, its position shared, so that what is written through it
+        // after the report follows the report instead of overwriting it; the log too, never
+        // truncated.
+        let mut held = OpenOptions::new().write(true).open(&path).unwrap();
+        held.seek(io::SeekFrom::End(0)).unwrap();
+        let name = PathBuf::from(format!("/proc/self/fd/{}", std::os::fd::AsRawFd::as_raw_fd(&held)));
+        write_file(&name, |out| out.write_all(b"second\n")).unwrap();
+        held.write_all(b"after\n").unwrap();
+        let mut log = open_output(OpenOptions::new().write(true).truncate(true), &name).unwrap();
+        log.write_all(b"logged\n").unwrap();
+        held.write_all(b"last\n").unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "before\nreport\nsecond\nafter\nlogged\nlast\n");
     }
 
     #[test]
@@ -1037,6 +1127,29 @@ mod tests {
         let drafts = dir.path().join("a/drafts");
         assert!(write_drafts(&drafts, &[]).is_empty());
         assert_eq!(listing(&drafts), [DRAFT_LIST]);
+    }
+
+    /// A symbolic link planted in the draft directory in a draft's name, or the list's, is
+    /// replaced by the draft: the file it names, outside the directory, is left alone.
+    #[test]
+    fn drafts_replace_links_planted_in_their_directory_instead_of_following_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let drafts = dir.path().join("drafts");
+        std::fs::create_dir(&drafts).unwrap();
+        for victim in ["victim", "victim-list"] {
+            std::fs::write(dir.path().join(victim), "VICTIM\n").unwrap();
+        }
+        std::os::unix::fs::symlink("../victim", drafts.join("test_a.md")).unwrap();
+        std::os::unix::fs::symlink(dir.path().join("victim-list"), drafts.join(DRAFT_LIST)).unwrap();
+        assert!(write_drafts(&drafts, &["test_a"]).is_empty());
+        for victim in ["victim", "victim-list"] {
+            assert_eq!(std::fs::read_to_string(dir.path().join(victim)).unwrap(), "VICTIM\n", "{victim}");
+        }
+        for name in ["test_a.md", DRAFT_LIST] {
+            let meta = std::fs::symlink_metadata(drafts.join(name)).unwrap();
+            assert!(meta.is_file(), "{name} is a file of its own now");
+        }
+        assert!(std::fs::read_to_string(drafts.join("test_a.md")).unwrap().contains("test_a"));
     }
 
     #[test]

@@ -698,7 +698,7 @@ fn set_up(
     if let Some(dir) = dir.filter(|_| chosen) {
         crate::outputs::make_dirs(dir).with_context(|| format!("creating the log {}", log_path.display()))?;
     }
-    let log = crate::outputs::open_without_waiting(
+    let log = crate::outputs::open_output(
         OpenOptions::new().write(true).create(true).truncate(true).mode(if chosen { 0o666 } else { 0o600 }),
         log_path,
     )
