@@ -62,16 +62,17 @@ pub struct Args {
     /// PyMem_RawMalloc blocks on BUILDER BRANCH`). DIR is created if missing, also when nothing
     /// failed. The drafts an earlier run wrote there (listed in DIR/.leakcheck-drafts.txt) are
     /// removed first, unless written again or changed since; no other file is touched. DIR holds
-    /// the drafts alone: --log, --json or --junit-xml (or regrtest's own --junit-xml in the
-    /// command) naming DIR or a file in it is refused.
+    /// the drafts alone: --log, --json, --junit-xml or --run-dir (or regrtest's own --junit-xml
+    /// in the command) naming DIR or a file or directory in it is refused.
     #[arg(long, value_name = "DIR")]
     pub issue_draft: Option<PathBuf>,
 
-    /// The builder named in issue drafts [default: $LEAKCHECK_BUILDER].
+    /// The builder named in issue drafts [default: $LEAKCHECK_BUILDER]; `--builder ''` names
+    /// none, whatever the variable says.
     #[arg(long, value_name = "NAME")]
     pub builder: Option<String>,
 
-    /// The branch named in issue drafts [default: $LEAKCHECK_BRANCH].
+    /// The branch named in issue drafts [default: $LEAKCHECK_BRANCH]; `--branch ''` names none.
     #[arg(long, value_name = "NAME")]
     pub branch: Option<String>,
 
@@ -79,7 +80,7 @@ pub struct Args {
     /// `github` writes GitHub Actions `::error file=..,line=..::` commands (paths relative to
     /// $GITHUB_WORKSPACE when under it), one per distinct leak site location of each leaking
     /// test (at most 5 per test, the last saying how many more; sites of objects recycled
-    /// through CPython's free lists left out), finding and hang.
+    /// through CPython's free lists left out), finding, hang and test failure.
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub annotations: Option<AnnotationFormat>,
 
@@ -313,6 +314,16 @@ impl Args {
                 ));
             }
         }
+        // The run directory holds the log (output.log, the whole output, mode 0600): in the
+        // drafts directory, which is published, it would be published with them.
+        if let Some(run_dir) =
+            self.run_dir.as_deref().filter(|r| self.issue_draft.as_deref().is_some_and(|d| in_directory(r, d)))
+        {
+            return Err(format!(
+                "--run-dir names the --issue-draft directory or one in it ({}): the directory holds the drafts alone",
+                crate::escape::for_terminal(&run_dir.to_string_lossy())
+            ));
+        }
         // Nor may regrtest's own JUnit XML (`python -m test --junit-xml FILE`), written relative
         // to the directory regrtest starts in, this one, be one of them.
         let argv: Vec<String> = self.command.iter().map(|a| a.to_string_lossy().into_owned()).collect();
@@ -346,9 +357,16 @@ impl Args {
             json: self.json,
             junit_xml: self.junit_xml,
             issue_draft_dir: self.issue_draft,
-            // As for the environment: trimmed, and an empty flag says nothing.
-            builder: trimmed(self.builder).or(env_builder),
-            branch: trimmed(self.branch).or(env_branch),
+            // Trimmed, as the environment's; a flag given, even empty, overrides the environment
+            // (`--builder ''`: no builder, whatever $LEAKCHECK_BUILDER says).
+            builder: match self.builder {
+                Some(given) => trimmed(Some(given)),
+                None => env_builder,
+            },
+            branch: match self.branch {
+                Some(given) => trimmed(Some(given)),
+                None => env_branch,
+            },
             annotations: self.annotations,
         };
         Ok(Config {
@@ -568,6 +586,13 @@ mod tests {
             assert!(parse(&["leakcheck", "--json", &at(path), "--issue-draft", &at("d"), "--", "true"]).is_ok());
         }
         assert!(parse(&["leakcheck", "--log", "/dev/null", "--issue-draft", "/dev", "--", "true"]).is_ok());
+        // Nor the run directory, whose output.log holds the whole output.
+        for run_dir in ["d", "d/run", "d/./x/../run"] {
+            let err =
+                parse(&["leakcheck", "--run-dir", &at(run_dir), "--issue-draft", &at("d"), "--", "true"]).unwrap_err();
+            assert!(err.contains("--run-dir names the --issue-draft directory"), "{err}");
+        }
+        assert!(parse(&["leakcheck", "--run-dir", &at("run"), "--issue-draft", &at("d"), "--", "true"]).is_ok());
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2, "nothing made");
     }
 
@@ -612,8 +637,11 @@ mod tests {
         assert_eq!(outputs.builder.as_deref(), Some("PPC64 Fedora"));
         let args = Args::try_parse_from(["leakcheck", "--builder", " B ", "--branch", "", "--", "true"]).unwrap();
         let outputs = args.resolve_with_env(env).unwrap().outputs;
-        assert_eq!((outputs.builder.as_deref(), outputs.branch.as_deref()), (Some("B"), Some("3.x")));
-        assert_eq!(outputs.branch.as_deref(), Some("3.x"));
+        // An empty flag given names none, whatever the environment says.
+        assert_eq!((outputs.builder.as_deref(), outputs.branch.as_deref()), (Some("B"), None));
+        let args = Args::try_parse_from(["leakcheck", "--builder", "", "--", "true"]).unwrap();
+        let outputs = args.resolve_with_env(env).unwrap().outputs;
+        assert_eq!((outputs.builder.as_deref(), outputs.branch.as_deref()), (None, Some("3.x")));
         let args = Args::try_parse_from(["leakcheck", "--", "true"]).unwrap();
         let outputs = args.resolve_with_env(|_| None).unwrap().outputs;
         assert_eq!((outputs.builder, outputs.branch), (None, None));

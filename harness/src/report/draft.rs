@@ -163,7 +163,7 @@ fn leak_words(case: &Case<'_>) -> String {
     super::and_list(&items)
 }
 
-/// `BUILDER BRANCH`, without repeating a branch the builder's name already names: CPython's
+/// `BUILDER BRANCH` (a branch alone: `the BRANCH branch`), without repeating a branch the builder's name already names: CPython's
 /// builder names end with their branch (`AMD64 Fedora Rawhide Refleaks 3.13`), and those of the
 /// main branch with `3.x` while the build's `branch` property is `main`.
 fn on_where(builder: Option<&str>, branch: Option<&str>) -> Option<String> {
@@ -173,7 +173,8 @@ fn on_where(builder: Option<&str>, branch: Option<&str>) -> Option<String> {
         (Some(b), Some(br)) if names_branch(b, br) => Some(b.to_owned()),
         (Some(b), Some(br)) => Some(format!("{b} {br}")),
         (Some(b), None) => Some(b.to_owned()),
-        (None, Some(br)) => Some(br.to_owned()),
+        // Alone, a branch would read as a builder's name (`fails on 3.12`): it says it is one.
+        (None, Some(br)) => Some(format!("the {br} branch")),
         (None, None) => None,
     }
 }
@@ -471,7 +472,7 @@ mod tests {
         assert_eq!(on_where(Some("Debian domain"), Some("main")).as_deref(), Some("Debian domain main"));
         assert_eq!(on_where(Some("AMD64 3.13"), Some("13")).as_deref(), Some("AMD64 3.13 13"));
         assert_eq!(on_where(Some("3.x"), Some("3.x")).as_deref(), Some("3.x"));
-        assert_eq!(on_where(None, Some("3.13")).as_deref(), Some("3.13"));
+        assert_eq!(on_where(None, Some("3.13")).as_deref(), Some("the 3.13 branch"));
         assert_eq!(on_where(Some(""), None), None);
     }
 
