@@ -730,10 +730,23 @@ fn a_method_with_failing_subtests_counts_once() {
     let failure = &case(&junit, "test_failing_subtests")["failures"][0];
     assert_eq!(failure["message"], "regrtest: failed: Sub.test_subtests");
     let text = failure["text"].as_str().unwrap_or_default();
-    let expected =
-        format!("FAIL/ERROR: {}\nFAIL/ERROR: {}\nTraceback (most recent call last):", headers[0], headers[1]);
-    assert!(text.contains(&expected), "{text}");
-    assert_eq!(text.matches("Traceback (most recent call last):").count(), 1, "{text}");
+    // Each failing subtest's traceback, under its own header.
+    for header in &headers {
+        assert!(text.contains(&format!("FAIL: {header}\nTraceback (most recent call last):")), "{text}");
+    }
+    assert_eq!(text.matches("Traceback (most recent call last):").count(), 2, "{text}");
+    assert_eq!(text.matches("AssertionError: ").count(), 2, "{text}");
+    // So in the JSON, the method's traceback, and in the draft.
+    let method = subtests["methods"].as_array().unwrap().iter().find(|m| m["name"] == "test_subtests").unwrap();
+    let traceback = method["traceback"].as_str().unwrap_or_default();
+    for (header, message) in
+        headers.iter().zip(["AssertionError: 2 not less than 2", "AssertionError: 3 not less than 2"])
+    {
+        assert!(traceback.contains(&format!("FAIL: {header}\n")), "{traceback}");
+        assert!(traceback.contains(message), "{traceback}");
+    }
+    let draft = std::fs::read_to_string(drafts.join("test_failing_subtests.md")).unwrap();
+    assert_eq!(draft.matches("not less than 2").count(), 2, "{draft}");
     assert_eq!(
         case(&junit, "test_failing_kinds")["failures"][0]["message"],
         "regrtest: failed: BadClassSetup.setUpClass, Fails.test_fails, Sub.test_subtests"

@@ -43,12 +43,27 @@ struct TestState {
     method_index: HashMap<(String, String), usize>,
     /// Bytes of the tracebacks kept for this test's methods.
     traceback_bytes: usize,
+    /// The methods (index into `result.methods`) given a traceback in the error list being
+    /// printed: another header of the same method there is another of its subtests' failures,
+    /// whose traceback joins the first's instead of replacing it (see [`ListedTraceback`]).
+    /// A method's next status line (a later repetition or attempt) starts afresh.
+    listed_tracebacks: HashMap<usize, ListedTraceback>,
     /// The marks of the current `-R` run's repetitions being counted (see [`Marks`]).
     marks: Option<Marks>,
     /// The leak lines the current attempt started with (an earlier attempt's, kept until it
     /// prints its own): what the end of its repetitions' marks puts back, as every leak line
     /// before it was the test's own output.
     leaks_at_start: [Option<LeakLine>; 3],
+}
+
+/// A method's traceback kept from the error list being printed.
+#[derive(Debug)]
+struct ListedTraceback {
+    /// The header of the first (`FAIL: test_x (m.C.test_x) (i=1)`), until a second came and
+    /// it was put before the first's text.
+    first_header: Option<String>,
+    /// The joined text reached its bound: later ones are left to the log.
+    full: bool,
 }
 
 /// What `support.print_warning` puts before each line of regrtest's warnings.
@@ -203,6 +218,8 @@ struct FailureTraceback {
 #[derive(Debug)]
 struct Traceback {
     test: usize,
+    /// Its header as unittest printed it: `FAIL: test_x (m.C.test_x) (i=1)`.
+    heading: String,
     class: String,
     method: String,
     text: CappedText,
@@ -932,6 +949,7 @@ impl Parser {
         state.result.result_text = None;
         state.result.traceback = None;
         state.result.traceback_method = None;
+        state.listed_tracebacks.clear();
         state.result.faulthandler = None;
         state.result.skip_reason = None;
         state.result.repetitions_shown = false;

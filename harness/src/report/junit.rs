@@ -483,8 +483,8 @@ fn regrtest_failure(report: &RunReport, test: &TestReport, methods: &[FailedMeth
     }
     for method in distinct {
         // Its headers (one per failing subtest, each with its parameters), then the traceback
-        // unittest printed for it, when regrtest showed it (verbose, re-runs): the last one
-        // printed, so under the last header.
+        // unittest printed for it, when regrtest showed it (verbose, re-runs); several failing
+        // subtests' tracebacks come each under its own header.
         let same = |m: &&MethodResult| {
             m.name == method.method && (method.class_path.is_empty() || m.class == method.class_path)
         };
@@ -493,10 +493,12 @@ fn regrtest_failure(report: &RunReport, test: &TestReport, methods: &[FailedMeth
             Some(MethodOutcome::UnexpectedSuccess) => "UNEXPECTED SUCCESS",
             _ => "FAIL/ERROR",
         };
-        for header in methods.iter().filter(|m| m.same_method(method)) {
+        let traceback = test.methods.iter().filter(same).find_map(|m| m.traceback.as_deref());
+        // Several failures of its subtests have their tracebacks each under its header.
+        let headed = traceback.is_some_and(|t| t.starts_with("FAIL: ") || t.starts_with("ERROR: "));
+        for header in methods.iter().filter(|m| m.same_method(method) && !headed) {
             let _ = writeln!(details, "{word}: {}", header.raw);
         }
-        let traceback = test.methods.iter().filter(same).find_map(|m| m.traceback.as_deref());
         if let Some(traceback) = traceback {
             details.push_str(traceback);
             details.push('\n');

@@ -8,12 +8,18 @@
 //! description is not taken apart alone: the `Doctest: NAME` line under it says which split
 //! it was ([`confirmed_doctest`]), and the name is then named as [`doctest_parts`] says.
 
-use super::{is_rule, Parser, PendingDoctest, PendingHeader, PendingMethod, TestState, Traceback};
+use super::{is_rule, ListedTraceback, Parser, PendingDoctest, PendingHeader, PendingMethod, TestState, Traceback};
 use crate::regrtest::patterns::{GLUED_METHOD_STATUS, LOG_PREFIX, METHOD_STATUS, PROGRESS, UNITTEST_FAILURE};
 use crate::regrtest::text::{truncate_at_char_boundary, CappedText};
 use crate::regrtest::{
     MethodOutcome, MethodResult, MAX_FAILED_METHODS, MAX_FAILED_METHOD_LEN, MAX_METHODS, MAX_TEST_TRACEBACK_BYTES,
 };
+
+/// Longest text kept for a method's tracebacks joined: those of several of its subtests that
+/// failed, each under its header.
+const MAX_JOINED_TRACEBACK_BYTES: usize = 4 * crate::regrtest::MAX_TRACEBACK_BYTES;
+/// What ends joined tracebacks that reached [`MAX_JOINED_TRACEBACK_BYTES`].
+const SUBTEST_TRACEBACKS_CUT: &str = "\n\n(more failures of this method: their tracebacks are in the log)";
 
 impl Parser {
     pub(super) fn on_unittest_failure(&mut self, desc: &str, outcome: MethodOutcome) {
@@ -43,8 +49,10 @@ impl Parser {
             (None, true) => None,
         };
         if header.is_some() || !class.is_empty() {
+            let word = if outcome == MethodOutcome::Failed { "FAIL" } else { "ERROR" };
             self.traceback = Some(Traceback {
                 test,
+                heading: truncate_at_char_boundary(&format!("{word}: {desc}"), MAX_FAILED_METHOD_LEN).to_owned(),
                 class,
                 method,
                 text: CappedText::default(),
@@ -140,9 +148,32 @@ impl Parser {
         if state.traceback_bytes + text.len() > MAX_TEST_TRACEBACK_BYTES {
             return;
         }
-        if let Some(&i) = state.method_index.get(&(tb.class, tb.method)) {
-            state.traceback_bytes += text.len();
-            state.result.methods[i].traceback = Some(text);
+        let Some(&i) = state.method_index.get(&(tb.class, tb.method)) else { return };
+        let kept = &mut state.result.methods[i].traceback;
+        match (state.listed_tracebacks.get_mut(&i), kept.as_mut()) {
+            // Another failure of the method in the same error list: one of its subtests'.
+            // Each is kept, under its header, up to a bound; the log has them all.
+            (Some(listed), Some(kept)) => {
+                if listed.full {
+                    return;
+                }
+                let before = kept.len();
+                if let Some(first) = listed.first_header.take() {
+                    *kept = format!("{first}\n{kept}");
+                }
+                if kept.len() + tb.heading.len() + text.len() + 3 > MAX_JOINED_TRACEBACK_BYTES {
+                    kept.push_str(SUBTEST_TRACEBACKS_CUT);
+                    listed.full = true;
+                } else {
+                    kept.push_str(&format!("\n\n{}\n{text}", tb.heading));
+                }
+                state.traceback_bytes += kept.len() - before;
+            }
+            _ => {
+                state.traceback_bytes += text.len();
+                *kept = Some(text);
+                state.listed_tracebacks.insert(i, ListedTraceback { first_header: Some(tb.heading), full: false });
+            }
         }
     }
 
@@ -227,6 +258,10 @@ impl Parser {
             }
         };
         record_method(state, class, method, outcome, detail, doctest);
+        // A new result of the method: the error list that follows is another run's.
+        if let Some(i) = state.method_index.get(&(class.to_owned(), method.to_owned())) {
+            state.listed_tracebacks.remove(i);
+        }
         // unittest fails the run on it (and so does the JUnit XML), but lists it under no
         // `FAIL:`/`ERROR:` header: the drafts and annotations name the failing methods from
         // `failed_methods`, so it goes there, as the verbose line described it.
