@@ -233,6 +233,8 @@ fn a_report_path_in_a_missing_directory_is_made() {
     assert!(xml.contains("<testsuites"), "{xml}");
 }
 
+/// A report path that cannot be written is found at set-up: the command does not run, and the
+/// other reports are written, saying why.
 #[test]
 fn an_unwritable_report_path_is_an_error_but_the_other_outputs_are_written() {
     let out = tempfile::tempdir().unwrap();
@@ -242,8 +244,11 @@ fn an_unwritable_report_path_is_an_error_but_the_other_outputs_are_written() {
     let run = leakcheck_in(None, &["--junit-xml", junit.to_str().unwrap()], &["true"], &[]);
     assert_eq!(run.code(), Some(70), "{}", run.stderr);
     assert!(run.stderr.contains("writing the JUnit XML report"), "{}", run.stderr);
-    assert_eq!(run.json()["status"]["exit_code"], 0, "the JSON report is still written");
-    assert_eq!(run.json()["status"]["leakcheck_exit_code"], 70, "with the status leakcheck exits with");
+    // Found before the command starts: it does not run, and the JSON report says why.
+    let status = &run.json()["status"];
+    assert_eq!(status["exit_code"], serde_json::Value::Null, "the command did not run: {status}");
+    assert!(status["error"].as_str().unwrap_or("").contains("a-file is not a directory"), "{status}");
+    assert_eq!(status["leakcheck_exit_code"], 70, "with the status leakcheck exits with");
 
     // The other way round: the JUnit XML written says 70 too.
     let junit = out.path().join("junit.xml");
