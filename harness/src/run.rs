@@ -2,7 +2,7 @@
 //! printed with what the shim measured into the [`RunReport`], and pick the exit status.
 //! Prints nothing itself except through the returned report; `main` renders it.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::fs::{File, OpenOptions};
 use std::os::unix::fs::OpenOptionsExt;
@@ -572,6 +572,7 @@ pub fn execute(config: &Config, notify: Notify<'_>) -> anyhow::Result<RunOutcome
     // Before `assemble`: a run a hang's ending stopped is no run that stopped halfway by itself.
     report.status.ended_for_hang = ended_for_hang;
     assemble(&mut report, &supervised, parsed, &output, (&shim_data, &own), settings);
+    report.warnings.extend(concurrent_regrtests(&shim_data));
     add_hangs(&mut report, hangs, &shim_data);
     let command_options = sanitizer_plan.command_options(|name| std::env::var_os(name));
     let (mut logged, log_notes) = log_path_findings(&command_options, Some(&program), started);
@@ -1546,6 +1547,58 @@ impl<'a> OwnProcesses<'a> {
         let done = self.shim.exited.get(&pid).copied().or_else(|| own.filter_map(|s| s.ended_ns).max());
         done.is_some_and(|done| done < began)
     }
+}
+
+/// A warning when the command ran regrtests at the same time (a script starting two with `&`):
+/// their output interleaves on the same streams, and the results leakcheck reads from it may
+/// be another run's. The shim's records give each regrtest's span (a `-j` worker counts as its
+/// parent's); a regrtest a test of another one started (nested) is no concurrent run: its
+/// output is inside that test's.
+fn concurrent_regrtests(shim: &ShimData) -> Option<String> {
+    let main_of = |pid: i32| if shim.is_worker(pid) { shim.processes.get(&pid).map_or(pid, |p| p.ppid) } else { pid };
+    let mut spans: BTreeMap<i32, (u64, u64)> = BTreeMap::new();
+    for series in &shim.series {
+        let (Some(start), Some(end)) = (series.started_ns, series.ended_ns.or(shim.exited.get(&series.pid).copied()))
+        else {
+            continue;
+        };
+        let span = spans.entry(main_of(series.pid)).or_insert((start, end));
+        *span = (span.0.min(start), span.1.max(end));
+    }
+    let descends = |mut pid: i32, ancestor: i32| {
+        for _ in 0..64 {
+            match shim.processes.get(&pid) {
+                Some(p) if p.ppid == ancestor => return true,
+                Some(p) if p.ppid > 1 && p.ppid != pid => pid = p.ppid,
+                _ => return false,
+            }
+        }
+        false
+    };
+    let spans: Vec<(i32, (u64, u64))> = spans.into_iter().collect();
+    let mut overlapping: Vec<i32> = Vec::new();
+    for (i, &(a, (a_start, a_end))) in spans.iter().enumerate() {
+        for &(b, (b_start, b_end)) in &spans[i + 1..] {
+            if a_start < b_end && b_start < a_end && !descends(a, b) && !descends(b, a) {
+                for pid in [a, b] {
+                    if !overlapping.contains(&pid) {
+                        overlapping.push(pid);
+                    }
+                }
+            }
+        }
+    }
+    if overlapping.is_empty() {
+        return None;
+    }
+    let pids: Vec<String> = overlapping.iter().map(i32::to_string).collect();
+    Some(format!(
+        "the command ran regrtest in {} processes at the same time (pids {}): their output interleaves on the same \
+         streams, so the test results and summaries read from it may be another run's (an outcome may be wrong); \
+         the shim's measurements are per process and stay right",
+        overlapping.len(),
+        pids.join(", ")
+    ))
 }
 
 /// The series a test's report is about, when the shim measured it more than once, and a note

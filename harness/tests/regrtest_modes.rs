@@ -776,3 +776,25 @@ fn a_run_that_stops_halfway_with_status_0_is_no_success() {
     assert!(!run.json()["warnings"].to_string().contains("never printed its result"), "{}", run.stderr);
     assert_eq!(run.code(), Some(0), "{}", run.stderr);
 }
+
+/// Two regrtest runs of one command at the same time (a script's `&`), made to overlap by a
+/// rendezvous: their output interleaves, and the run says the results read from it may be
+/// another run's. Runs one after another (above) have no such warning.
+#[test]
+fn regrtest_runs_at_the_same_time_are_said_to_interleave() {
+    let dir = testdir();
+    let meeting = tempfile::tempdir().unwrap();
+    let run_of = |me: &str, other: &str| {
+        let argv = regrtest_argv(dir.path(), &[], &["test_rendezvous", "test_balanced"]);
+        let (a, b) = (meeting.path().join(me), meeting.path().join(other));
+        format!("RENDEZVOUS_ME={} RENDEZVOUS_OTHER={} {} &", a.display(), b.display(), argv.join(" "))
+    };
+    let script = format!("{}\n{}\nwait", run_of("a", "b"), run_of("b", "a"));
+    let run = leakcheck(&[], &["bash", "-c", &script]);
+    let warnings = run.json()["warnings"].to_string();
+    assert!(warnings.contains("the command ran regrtest in 2 processes at the same time"), "{warnings}");
+    assert!(meeting.path().join("a").exists() && meeting.path().join("b").exists(), "both runs met");
+
+    let sequential = two_regrtest_runs(dir.path(), &["-R", "3:3"], &[]);
+    assert!(!sequential.json()["warnings"].to_string().contains("at the same time"), "{}", sequential.json());
+}
