@@ -15,7 +15,9 @@
 //! - leakcheck is a child subreaper (`PR_SET_CHILD_SUBREAPER`): descendants orphaned by their
 //!   parents are re-parented to it and reaped. Whatever is still alive when the child has exited
 //!   and still alive after a short settle period (see `SETTLE`) is ended (SIGTERM, grace,
-//!   SIGKILL) and listed in the [`Supervised`] result.
+//!   SIGKILL) and listed in the [`Supervised`] result; so is an orphan (a daemon a test started)
+//!   alive when a forwarded SIGTERM, SIGHUP or SIGQUIT ends the tree while the command runs, or
+//!   when [`Action::EndTree`] does: it was left behind before that.
 //! - The tree is the command's: our children from before it was spawned (the reader of a
 //!   shell's `2> >(tee out.err)`, forked before the shell exec'd leakcheck) and their
 //!   descendants are not in it (see [`Outsiders`]), and are neither signalled nor listed.
@@ -135,8 +137,11 @@ pub enum Action {
     /// End these processes: SIGTERM (and SIGCONT, for a stopped one) now, SIGKILL after the
     /// grace period. The command goes on.
     EndProcesses(Vec<i32>),
-    /// End the whole tree, as after SIGTERM.
-    EndTree,
+    /// End the whole tree, as after SIGTERM. The processes listed (the hang's), and while the
+    /// command runs whatever is below it, are the sink's; any other process of the tree alive now
+    /// is one that was left behind (a daemon an earlier test started, its parent gone): it is
+    /// listed as a leftover, read now, and ended with the tree.
+    EndTree(Vec<i32>),
     /// Print these lines of leakcheck's own (each ending with a newline) on our stderr, now,
     /// between the command's lines: on a line of their own (after a newline when the command's
     /// output stopped mid-line, as `-R`'s progress dots do), in one write. Not in the log, which
@@ -158,7 +163,9 @@ pub enum ChildExit {
     Signaled { signal: Signal, core_dumped: bool },
 }
 
-/// A process of the tree that was still alive after the child exited, and was ended.
+/// A process of the tree that was still alive after the child exited, and was ended; or one left
+/// behind while it ran (its parent gone) that the tree's end, for a forwarded signal or an
+/// [`Action::EndTree`], ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Leftover {
     pub pid: i32,
@@ -960,6 +967,13 @@ impl<'a> Loop<'a> {
                 sink.interrupted(signal, self.child.id() as i32);
                 if signal != Signal::SIGINT {
                     self.signal_the_settling();
+                    // What the command's processes left behind before the signal (their parent
+                    // gone) is ended by it: a leftover all the same. SIGINT does not reach it
+                    // (the group only), and it is judged at the command's exit as ever.
+                    if self.exit.is_none() {
+                        let (_, left) = self.split_off_orphans();
+                        self.list_leftovers(left);
+                    }
                 }
                 self.kill_all(signal);
                 // Leftovers being ended keep their earlier deadline.
@@ -988,8 +1002,11 @@ impl<'a> Loop<'a> {
                 }
                 self.ending.push((pids, Instant::now() + self.grace));
             }
-            Action::EndTree => {
-                self.claimed.extend(self.outsiders.live_descendants());
+            Action::EndTree(pids) => {
+                self.claimed.extend(pids);
+                let (own, left) = self.split_off_orphans();
+                self.claimed.extend(own);
+                self.list_leftovers(left);
                 self.terminate_all();
                 self.kill_by(Instant::now() + self.grace);
             }
@@ -1105,10 +1122,29 @@ impl<'a> Loop<'a> {
             .extend(alive.into_iter().map(|pid| Leftover { pid, command: leftover_command(pid, &mut names) }));
     }
 
-    /// `pids` but the processes a sink's action ended.
+    /// `pids` but the processes a sink's action ended, and those already listed as leftovers.
     fn unclaimed(&self, mut pids: Vec<i32>) -> Vec<i32> {
-        pids.retain(|pid| !self.claimed.contains(pid));
+        pids.retain(|pid| !self.claimed.contains(pid) && !self.leftovers.iter().any(|l| l.pid == *pid));
         pids
+    }
+
+    /// The live processes of the tree, unclaimed, split into the command's own (it and what is
+    /// below it, while it runs) and the others: orphans, re-parented to us when their parent
+    /// exited, and what is below them: processes the command left behind. Once the command has
+    /// exited, every one is an orphan.
+    fn split_off_orphans(&self) -> (Vec<i32>, Vec<i32>) {
+        let live = self.unclaimed(self.outsiders.live_descendants());
+        if self.exit.is_some() {
+            return (Vec::new(), live);
+        }
+        let below = subtree_of(self.child.id() as i32, &all_processes());
+        live.into_iter().partition(|pid| below.contains(pid))
+    }
+
+    /// List `pids` as leftovers, with their command lines as they are now (before they are
+    /// ended).
+    fn list_leftovers(&mut self, pids: Vec<i32>) {
+        self.leftovers.extend(pids.into_iter().map(|pid| Leftover { pid, command: process_command(pid) }));
     }
 
     /// At the end of the grace period, the processes that were still exiting from the
@@ -1229,6 +1265,20 @@ fn all_processes() -> Vec<ProcStat> {
         }
     }
     all
+}
+
+/// `root` and every process below it in `all`.
+fn subtree_of(root: i32, all: &[ProcStat]) -> BTreeSet<i32> {
+    let mut below = BTreeSet::from([root]);
+    let mut frontier = vec![root];
+    while let Some(parent) = frontier.pop() {
+        for p in all.iter().filter(|p| p.ppid == parent) {
+            if below.insert(p.pid) {
+                frontier.push(p.pid);
+            }
+        }
+    }
+    below
 }
 
 /// The processes that are ours but not the command's: our children from before the command was

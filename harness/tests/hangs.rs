@@ -155,6 +155,25 @@ fn a_priority_inheritance_mutex_cycle_is_a_lock_cycle_between_real_threads() {
     assert_tree_gone(dir.path());
 }
 
+/// A daemon an earlier test left behind (its parent gone) is a leftover also when a later test
+/// hangs and the tree is ended for it: listed, read before it was ended, not taken for one of
+/// the hang's processes.
+#[test]
+fn a_daemon_left_behind_before_a_hang_that_ends_the_tree_is_a_leftover() {
+    let dir = testdir();
+    let run = leakcheck(&[], &as_strs(&regrtest(dir.path(), &[], &["test_leave_daemon", "test_hang_mutex_cycle"])));
+    assert_mutex_cycle(&run);
+    let leftovers = run.json()["leftover_processes"].as_array().cloned().unwrap_or_default();
+    let daemon: Vec<&Value> = leftovers.iter().filter(|p| p["command"] == "sleep 4321").collect();
+    assert_eq!(daemon.len(), 1, "{leftovers:?}: {}", run.stderr);
+    let pid = daemon[0]["pid"].as_i64().unwrap();
+    assert!(run.stderr.contains(&format!("ended leftover process {pid} (sleep 4321)")), "{}", run.stderr);
+    let hang = only_hang(&run);
+    assert!(!hang["processes"].as_array().unwrap().iter().any(|p| p["pid"] == pid), "{hang}");
+    assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists(), "the daemon is gone");
+    assert_tree_gone(dir.path());
+}
+
 #[test]
 fn a_mutex_cycle_is_reported_with_the_hang_timeout_off() {
     // 0 turns off the no-progress verdict, not the proofs.

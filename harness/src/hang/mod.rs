@@ -906,7 +906,7 @@ impl HangWatch {
         // the hang's: neither path reports it again while it is being ended.
         let pids = subtree(target, tree);
         self.ended.extend(pids.iter().copied());
-        let end = if target == command { Action::EndTree } else { Action::EndProcesses(pids.clone()) };
+        let end = if target == command { Action::EndTree(pids.clone()) } else { Action::EndProcesses(pids.clone()) };
         self.ended_command |= target == command;
         let report =
             HangReport { test, pid: diagnosis.pid, diagnosis, processes, notes, after_tests, ended: pids.clone() };
@@ -1651,7 +1651,7 @@ mod tests {
         let mut watch = HangWatch::new(None);
         watch.pending = Some(Pending {
             report,
-            end: Some(Action::EndTree),
+            end: Some(Action::EndTree(vec![a, b])),
             askees: vec![askee(a, 0x1000), askee(b, 0x2000)],
             current: 0,
             asked: start,
@@ -1668,7 +1668,11 @@ mod tests {
         watch.output(b"Thread 0x0000000000002000 (most recent call first):", at(2010));
         watch.output(frame("in_the_second").as_bytes(), at(2020));
         assert!(watch.tick_pending(at(3000)).is_empty());
-        assert_eq!(watch.tick_pending(at(4000)), vec![Action::EndTree], "then the hang's processes are ended");
+        assert_eq!(
+            watch.tick_pending(at(4000)),
+            vec![Action::EndTree(vec![a, b])],
+            "then the hang's processes are ended"
+        );
         let hangs = watch.finish();
         let functions = |pid: i32| -> Vec<String> {
             let process = hangs[0].processes.iter().find(|p| p.pid == pid).expect("listed");
