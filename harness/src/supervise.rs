@@ -5,6 +5,14 @@
 //!   complete log and to an [`OutputSink`] (the parsers). Lines of leakcheck's own that a sink
 //!   asks for ([`Action::Say`]: a hang found) go to our stderr between the command's, on lines
 //!   of their own, and not to the log.
+//! - The loop never waits for our own readers: what is to be written to our stdout or stderr
+//!   waits in a queue per stream (see `Pipe::queue`), written as poll says the fd takes more
+//!   (see `Mirror`). While a queue holds [`QUEUE_BOUND`] bytes the loop stops reading that
+//!   pipe, and the command waits in its write as it would for our reader without leakcheck;
+//!   ticks, signals and reaping go on. Once the tree is gone, what is queued is written,
+//!   waited for, but after a terminating signal for a second at most, and not past one that
+//!   comes meanwhile: the rest is dropped with a warning (the log has it), so that the reports
+//!   are written before a buildbot's SIGKILL.
 //! - SIGINT, SIGTERM, SIGHUP and SIGQUIT received by leakcheck go to the child's group, each
 //!   process once; SIGTERM, SIGHUP and SIGQUIT also to descendants that left it, such as
 //!   regrtest's `-j` workers, which run in sessions of their own (SIGINT does not: as after a
@@ -424,7 +432,11 @@ struct Pipe {
     /// Bytes of the current, unfinished line.
     partial: Vec<u8>,
     /// Where the bytes go unchanged (our fd 1 or 2); None after a write error.
-    mirror: Option<RawFd>,
+    mirror: Option<Mirror>,
+    /// Bytes read and not yet written to `mirror` (the command's, and our own lines after
+    /// [`Action::Say`]), oldest first: written as our fd takes them, never waited for. Past
+    /// [`QUEUE_BOUND`] the pipe is not read: the command waits, as it would for our reader.
+    queue: Vec<u8>,
     /// The last byte mirrored was not a newline.
     mid_line: bool,
     /// Bytes were added to `partial` since the sink was last told (see
@@ -435,8 +447,102 @@ struct Pipe {
 impl Pipe {
     fn new(fd: OwnedFd, stream: Stream, mirror: RawFd) -> Self {
         set_nonblocking(fd.as_raw_fd());
-        Self { fd: Some(fd), stream, partial: Vec::new(), mirror: Some(mirror), mid_line: false, partial_grew: false }
+        Self {
+            fd: Some(fd),
+            stream,
+            partial: Vec::new(),
+            mirror: Some(Mirror::new(mirror)),
+            queue: Vec::new(),
+            mid_line: false,
+            partial_grew: false,
+        }
     }
+
+    /// Whether the pipe is left unread for now: what it gave waits for our reader.
+    fn held(&self) -> bool {
+        self.queue.len() >= QUEUE_BOUND
+    }
+}
+
+/// The most of a stream's output that waits for our own reader (see [`Pipe::queue`]) before
+/// the loop stops reading the command's pipe.
+const QUEUE_BOUND: usize = 1 << 18;
+
+/// Our fd 1 or 2, written without ever blocking the loop: a reader that does not read
+/// (`leakcheck ... | sleep 30`) must not stop the hang watch, the signals or the reaping.
+/// Setting O_NONBLOCK on fd 1 itself would change the open file that the shell and others
+/// share with us; instead a pipe or terminal is opened anew, non-blocking, through
+/// `/proc/self/fd`, a socket is written with `MSG_DONTWAIT`, and anything else (a regular file,
+/// `/dev/null`) is written as it is, which does not wait for a reader.
+struct Mirror {
+    /// Our fd (1 or 2), for messages and for writes when there is no `nonblocking`.
+    fd: RawFd,
+    /// The same pipe or terminal, opened anew with O_NONBLOCK.
+    nonblocking: Option<OwnedFd>,
+    socket: bool,
+    /// A pipe or terminal that could not be opened anew: written a pipe buffer at a time, only
+    /// when poll said it was writable (a pipe then takes that much without waiting).
+    guarded: bool,
+}
+
+impl Mirror {
+    fn new(fd: RawFd) -> Self {
+        // SAFETY: fds 1 and 2 stay open for our whole life.
+        let stat = nix::sys::stat::fstat(unsafe { BorrowedFd::borrow_raw(fd) }).ok();
+        let kind = stat.map(|st| st.st_mode & libc::S_IFMT);
+        let socket = kind == Some(libc::S_IFSOCK);
+        // SAFETY: isatty only looks at the fd.
+        let waits = kind == Some(libc::S_IFIFO) || kind == Some(libc::S_IFCHR) && unsafe { libc::isatty(fd) } == 1;
+        let nonblocking = waits.then(|| reopen_nonblocking(fd)).flatten();
+        Self { fd, guarded: waits && nonblocking.is_none(), nonblocking, socket }
+    }
+
+    /// The fd to poll for POLLOUT.
+    fn poll_fd(&self) -> RawFd {
+        self.nonblocking.as_ref().map_or(self.fd, AsRawFd::as_raw_fd)
+    }
+
+    /// Write what our fd takes now of `bytes`: Ok(0) when it takes nothing (EAGAIN).
+    /// `writable`: poll just said so (needed for a `guarded` fd).
+    fn write_some(&self, bytes: &[u8], writable: bool) -> io::Result<usize> {
+        if bytes.is_empty() || self.guarded && !writable {
+            return Ok(0);
+        }
+        loop {
+            let n = if self.socket {
+                // SAFETY: `bytes` is a valid buffer of its length.
+                unsafe {
+                    libc::send(self.fd, bytes.as_ptr().cast(), bytes.len(), libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL)
+                }
+            } else {
+                let len = if self.guarded { bytes.len().min(libc::PIPE_BUF) } else { bytes.len() };
+                // SAFETY: `bytes` is a valid buffer of at least `len` bytes.
+                unsafe { libc::write(self.poll_fd(), bytes.as_ptr().cast(), len) }
+            };
+            if n >= 0 {
+                return Ok(n as usize);
+            }
+            match Errno::last() {
+                Errno::EINTR => continue,
+                Errno::EAGAIN => return Ok(0),
+                err => return Err(io::Error::from(err)),
+            }
+        }
+    }
+}
+
+/// `fd` (a pipe or a terminal) opened anew, write-only and non-blocking; None when it cannot be
+/// (its reader gone: ENXIO; no `/proc`).
+fn reopen_nonblocking(fd: RawFd) -> Option<OwnedFd> {
+    nix::fcntl::open(
+        format!("/proc/self/fd/{fd}").as_str(),
+        nix::fcntl::OFlag::O_WRONLY
+            | nix::fcntl::OFlag::O_NONBLOCK
+            | nix::fcntl::OFlag::O_NOCTTY
+            | nix::fcntl::OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )
+    .ok()
 }
 
 struct Loop<'a> {
@@ -479,6 +585,9 @@ struct Loop<'a> {
     /// command's stdout left unfinished is on our stderr's line too.
     shared_output: bool,
     next_tick: Instant,
+    /// A pipe was left unread at the last turn that read the write events: the next ones may
+    /// be of bytes read at another turn (see `run`).
+    order_stale: bool,
 
     output_errors: Vec<String>,
     own_output_failed: bool,
@@ -503,6 +612,19 @@ impl Write for CountedFile {
         self.file.flush()
     }
 }
+
+/// What a poll entry of the loop is for.
+enum Owner {
+    /// A pipe of the command, for reading.
+    Pipe(usize),
+    /// Our fd a pipe is mirrored to, while output waits for it.
+    Mirror(usize),
+    Signals,
+}
+
+/// How long the command's last output may wait for our reader once leakcheck received a
+/// terminating signal (see `Loop::finish_mirroring`).
+const LAST_OUTPUT_AFTER_SIGNAL: Duration = Duration::from_secs(1);
 
 /// How long to wait for descendants after SIGKILL.
 const AFTER_KILL: Duration = Duration::from_secs(5);
@@ -568,6 +690,7 @@ impl<'a> Loop<'a> {
             claimed: BTreeSet::new(),
             shared_output,
             next_tick: Instant::now() + TICK,
+            order_stale: false,
             output_errors: Vec::new(),
             own_output_failed: false,
             outsiders,
@@ -596,24 +719,32 @@ impl<'a> Loop<'a> {
             } else {
                 PollTimeout::try_from(wake.saturating_duration_since(Instant::now())).unwrap_or(PollTimeout::MAX)
             };
-            let (ready_pipes, signal_ready) = {
-                let mut fds: Vec<PollFd> = Vec::with_capacity(3);
-                let mut owners: Vec<Option<usize>> = Vec::with_capacity(3);
+            let (ready_pipes, writable, signal_ready) = {
+                let mut fds: Vec<PollFd> = Vec::with_capacity(5);
+                let mut owners: Vec<Owner> = Vec::with_capacity(5);
                 for (i, pipe) in self.pipes.iter().enumerate() {
-                    if let Some(fd) = &pipe.fd {
+                    // A pipe whose output waits for our reader is not read meanwhile.
+                    if let Some(fd) = pipe.fd.as_ref().filter(|_| !pipe.held()) {
                         fds.push(PollFd::new(fd.as_fd(), PollFlags::POLLIN));
-                        owners.push(Some(i));
+                        owners.push(Owner::Pipe(i));
+                    }
+                    if let Some(mirror) = pipe.mirror.as_ref().filter(|_| !pipe.queue.is_empty()) {
+                        // SAFETY: our fds 1 and 2, and `nonblocking`, outlive this block.
+                        let fd = unsafe { BorrowedFd::borrow_raw(mirror.poll_fd()) };
+                        fds.push(PollFd::new(fd, PollFlags::POLLOUT));
+                        owners.push(Owner::Mirror(i));
                     }
                 }
                 // SAFETY: the signalfd outlives this block.
                 let sfd = unsafe { BorrowedFd::borrow_raw(self.signals.as_raw_fd()) };
                 fds.push(PollFd::new(sfd, PollFlags::POLLIN));
-                owners.push(None);
+                owners.push(Owner::Signals);
                 match poll(&mut fds, timeout) {
                     Ok(_) | Err(Errno::EINTR) => {}
                     Err(source) => return Err(SuperviseError::Os { what: "poll", source }),
                 }
                 let mut ready = Vec::new();
+                let mut writable = vec![false; self.pipes.len()];
                 let mut signal_ready = false;
                 for (pfd, owner) in fds.iter().zip(owners) {
                     let revents = pfd.revents().unwrap_or(PollFlags::empty());
@@ -621,16 +752,27 @@ impl<'a> Loop<'a> {
                         continue;
                     }
                     match owner {
-                        Some(i) => ready.push(i),
-                        None => signal_ready = true,
+                        Owner::Pipe(i) => ready.push(i),
+                        Owner::Mirror(i) => writable[i] = true,
+                        Owner::Signals => signal_ready = true,
                     }
                 }
-                (ready, signal_ready)
+                (ready, writable, signal_ready)
             };
             // Before the pipes: the events of every write whose bytes are about to be read. Then
             // every open pipe is read, not only those poll found ready: the events cover writes
-            // to both, and bytes left unread would come next turn without theirs.
-            let runs = if ready_pipes.is_empty() { None } else { self.order.as_mut().and_then(WriteOrder::runs) };
+            // to both, and bytes left unread would come next turn without theirs. While a pipe is
+            // left unread (its output waits for our reader), the events are read and dropped:
+            // they are of bytes read at another turn, and the batches are merged by sections.
+            let held = self.pipes.iter().any(|p| p.fd.is_some() && p.held());
+            let runs = if ready_pipes.is_empty() {
+                None
+            } else {
+                let runs = self.order.as_mut().and_then(WriteOrder::runs);
+                let stale = std::mem::replace(&mut self.order_stale, held);
+                runs.filter(|_| !stale && !held)
+            };
+            self.order_stale |= held;
             let ready_pipes: Vec<usize> = match runs {
                 Some(_) => (0..self.pipes.len()).filter(|&i| self.pipes[i].fd.is_some()).collect(),
                 None => ready_pipes,
@@ -662,6 +804,9 @@ impl<'a> Loop<'a> {
                 if std::mem::take(&mut pipe.partial_grew) && !pipe.partial.is_empty() {
                     sink.unfinished_line(pipe.stream);
                 }
+            }
+            for (index, writable) in writable.into_iter().enumerate() {
+                self.flush_mirror(index, writable, sink)?;
             }
             if signal_ready {
                 self.handle_signals(sink);
@@ -724,6 +869,7 @@ impl<'a> Loop<'a> {
             self.reap();
         }
         self.flush_log();
+        self.finish_mirroring(sink)?;
         Ok(Supervised {
             pid: self.child.id() as i32,
             exit: self.exit.unwrap_or(ChildExit::Signaled { signal: Signal::SIGKILL, core_dumped: false }),
@@ -760,9 +906,17 @@ impl<'a> Loop<'a> {
         if self.killed {
             self.kill_again(&survivors);
         }
+        if let Some(signal) = self.interrupted_by.filter(|_| self.pipes.iter().any(Pipe::held)) {
+            // Not waited for after a signal: the pipes are read to their end without it.
+            self.drop_unread_output(&format!("leakcheck received {}", signal.as_str()));
+        }
         let pipes_open = self.pipes.iter().any(|p| p.fd.is_some());
         let now = Instant::now();
         if survivors.is_empty() {
+            if self.pipes.iter().any(|p| p.fd.is_some() && p.held()) {
+                // Left unread while their output waits for our reader: not held open by anyone.
+                return Ok(false);
+            }
             if pipes_open {
                 // No process of the tree is left, yet the pipes are held open: by one outside it
                 // (given the pipe over a socket, say). Its output is not the command's.
@@ -793,6 +947,63 @@ impl<'a> Loop<'a> {
         Ok(false)
     }
 
+    /// Once the command's pipes are closed: write what waits for our readers, waiting for them
+    /// now, but for at most [`LAST_OUTPUT_AFTER_SIGNAL`] once leakcheck received a terminating
+    /// signal, and not past one that comes meanwhile: the reports are written after this.
+    fn finish_mirroring(&mut self, sink: &mut dyn OutputSink) -> Result<(), SuperviseError> {
+        let limit = self.interrupted_by.map(|signal| (signal, Instant::now() + LAST_OUTPUT_AFTER_SIGNAL));
+        loop {
+            let waiting: Vec<usize> = (0..self.pipes.len())
+                .filter(|&i| self.pipes[i].mirror.is_some() && !self.pipes[i].queue.is_empty())
+                .collect();
+            if waiting.is_empty() {
+                return Ok(());
+            }
+            let timeout = match limit {
+                Some((signal, at)) if Instant::now() >= at => {
+                    self.drop_unread_output(&format!("leakcheck received {}", signal.as_str()));
+                    return Ok(());
+                }
+                Some((_, at)) => at.saturating_duration_since(Instant::now()),
+                None => TICK,
+            };
+            let mut writable = vec![false; self.pipes.len()];
+            let signal_ready = {
+                let mut fds: Vec<PollFd> = Vec::with_capacity(3);
+                for &i in &waiting {
+                    let fd = self.pipes[i].mirror.as_ref().map_or(-1, Mirror::poll_fd);
+                    // SAFETY: our fds 1 and 2, and `nonblocking`, outlive this block.
+                    fds.push(PollFd::new(unsafe { BorrowedFd::borrow_raw(fd) }, PollFlags::POLLOUT));
+                }
+                // SAFETY: the signalfd outlives this block.
+                fds.push(PollFd::new(unsafe { BorrowedFd::borrow_raw(self.signals.as_raw_fd()) }, PollFlags::POLLIN));
+                match poll(&mut fds, PollTimeout::try_from(timeout).unwrap_or(PollTimeout::MAX)) {
+                    Ok(_) | Err(Errno::EINTR) => {}
+                    Err(source) => return Err(SuperviseError::Os { what: "poll", source }),
+                }
+                let ready = |pfd: &PollFd| !pfd.revents().unwrap_or(PollFlags::empty()).is_empty();
+                for (pfd, &i) in fds.iter().zip(&waiting) {
+                    writable[i] = ready(pfd);
+                }
+                fds.last().is_some_and(ready)
+            };
+            for (index, writable) in writable.into_iter().enumerate() {
+                self.flush_mirror(index, writable, sink)?;
+            }
+            if signal_ready {
+                while let Ok(Some(info)) = self.signals.read_signal() {
+                    match Signal::try_from(info.ssi_signo as i32) {
+                        Ok(Signal::SIGCHLD) | Err(_) => {}
+                        Ok(signal) => {
+                            self.drop_unread_output(&format!("leakcheck received {}", signal.as_str()));
+                            return Ok(());
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /// SIGKILL, after the tree's, to every process of it still alive: forked between the
     /// snapshot `kill_all` took and the kill of its parent, a process misses that SIGKILL.
     fn kill_again(&self, survivors: &[i32]) {
@@ -812,11 +1023,13 @@ impl<'a> Loop<'a> {
     }
 
     /// Read what a pipe has, up to [`MAX_READS_PER_TURN`] buffers (a command that writes
-    /// without pause must not keep the loop from signals and ticks); on EOF flush its last
-    /// partial line and close it; when its mirror is a broken pipe, close it as well, so that
-    /// the command gets the broken pipe it would have got without leakcheck.
+    /// without pause must not keep the loop from signals and ticks) and while what waits for our
+    /// reader is under [`QUEUE_BOUND`]; on EOF flush its last partial line and close it.
     fn drain(&mut self, index: usize, buf: &mut [u8], lines: &mut Lines<'_>) -> Result<(), SuperviseError> {
         for _ in 0..MAX_READS_PER_TURN {
+            if self.pipes[index].held() {
+                return Ok(());
+            }
             let Some(fd) = self.pipes[index].fd.as_ref().map(|fd| fd.as_raw_fd()) else {
                 return Ok(());
             };
@@ -837,13 +1050,8 @@ impl<'a> Loop<'a> {
                 return Ok(());
             }
             let chunk = &buf[..n as usize];
-            let mirrored = self.mirror(index, chunk);
+            self.mirror(index, chunk);
             self.split_lines(index, chunk, lines)?;
-            if mirrored.is_err_and(|err| err.kind() == io::ErrorKind::BrokenPipe) {
-                // Our reader is gone (`leakcheck ... | head -1`): pass that on.
-                self.close_pipe(index, lines)?;
-                return Ok(());
-            }
             if (n as usize) < buf.len() {
                 return Ok(());
             }
@@ -851,27 +1059,71 @@ impl<'a> Loop<'a> {
         Ok(())
     }
 
-    /// Copy `chunk` to our own stdout or stderr; the first error stops the copying for good.
-    fn mirror(&mut self, index: usize, chunk: &[u8]) -> io::Result<()> {
-        let both = self.pipes.len() == 1;
+    /// Queue `chunk` for our own stdout or stderr (see [`Pipe::queue`]), unless a write failed
+    /// before.
+    fn mirror(&mut self, index: usize, chunk: &[u8]) {
         let pipe = &mut self.pipes[index];
         if let Some(&last) = chunk.last() {
             pipe.mid_line = last != b'\n';
         }
-        let Some(fd) = pipe.mirror else { return Ok(()) };
-        write_all_fd(fd, chunk).inspect_err(|err| {
-            pipe.mirror = None;
-            // Not a reader gone away but output lost (`> /dev/full`): the command would have
-            // failed writing it.
-            self.own_output_failed |= pipe.stream == Stream::Stdout && err.kind() != io::ErrorKind::BrokenPipe;
-            let what = if err.kind() == io::ErrorKind::BrokenPipe {
-                "; the command's pipe was closed too, as its reader went away"
-            } else {
-                ""
-            };
+        if pipe.mirror.is_some() {
+            pipe.queue.extend_from_slice(chunk);
+        }
+    }
+
+    /// Write what our fd takes now of a pipe's queue, without waiting (`writable`: poll said
+    /// so). The first error stops the copying for good; a broken pipe (our reader gone,
+    /// `leakcheck ... | head -1`) closes the command's pipe too, so that the command gets the
+    /// broken pipe it would have got without leakcheck.
+    fn flush_mirror(&mut self, index: usize, writable: bool, sink: &mut dyn OutputSink) -> Result<(), SuperviseError> {
+        let both = self.pipes.len() == 1;
+        let pipe = &mut self.pipes[index];
+        let Some(mirror) = &pipe.mirror else { return Ok(()) };
+        let mut sent = 0;
+        let written = loop {
+            match mirror.write_some(&pipe.queue[sent..], writable && sent == 0) {
+                Ok(0) => break Ok(()),
+                Ok(n) => sent += n,
+                Err(err) => break Err(err),
+            }
+        };
+        pipe.queue.drain(..sent);
+        let Err(err) = written else { return Ok(()) };
+        let fd = mirror.fd;
+        pipe.mirror = None;
+        pipe.queue = Vec::new();
+        // Not a reader gone away but output lost (`> /dev/full`): the command would have
+        // failed writing it.
+        let broken = err.kind() == io::ErrorKind::BrokenPipe;
+        self.own_output_failed |= pipe.stream == Stream::Stdout && !broken;
+        let what = if broken { "; the command's pipe was closed too, as its reader went away" } else { "" };
+        let stream = if both { "stdout and stderr".to_owned() } else { format!("{:?}", pipe.stream) };
+        self.output_errors.push(format!("writing the command's {stream} to our fd {fd}: {err}{what}"));
+        if broken && self.pipes[index].fd.is_some() {
+            self.close_pipe(index, &mut Lines::Sink(sink))?;
+        }
+        Ok(())
+    }
+
+    /// Drop what waits for our readers, saying how much: leakcheck received a terminating
+    /// signal, and must not wait for them (a buildbot SIGKILLs 30 s after its SIGTERM, and the
+    /// reports are written after this). The pipes are read on, into the log and the sink.
+    fn drop_unread_output(&mut self, why: &str) {
+        let both = self.pipes.len() == 1;
+        for pipe in &mut self.pipes {
+            if pipe.queue.is_empty() {
+                continue;
+            }
+            let Some(mirror) = pipe.mirror.take() else { continue };
             let stream = if both { "stdout and stderr".to_owned() } else { format!("{:?}", pipe.stream) };
-            self.output_errors.push(format!("writing the command's {stream} to our fd {fd}: {err}{what}"));
-        })
+            self.output_errors.push(format!(
+                "our fd {} was not read: the last {} bytes of the command's {stream} were not written to it ({why}; \
+                 the log has them)",
+                mirror.fd,
+                pipe.queue.len()
+            ));
+            pipe.queue = Vec::new();
+        }
     }
 
     fn split_lines(&mut self, index: usize, mut chunk: &[u8], lines: &mut Lines<'_>) -> Result<(), SuperviseError> {
@@ -1014,9 +1266,9 @@ impl<'a> Loop<'a> {
         }
     }
 
-    /// Our own lines on our stderr, between the command's (see [`Action::Say`]). The loop reads
-    /// the pipes, mirrors and writes in one thread: nothing the command writes can land inside
-    /// them.
+    /// Our own lines on our stderr, between the command's (see [`Action::Say`]): queued after
+    /// what the loop read of stderr's pipe (or of the one pipe for both, the same file), in one
+    /// piece: nothing the command writes can land inside them.
     fn say(&mut self, text: &str) {
         // stderr's pipe, or the one pipe for both (mirrored to fd 1, the same file as fd 2).
         let last = self.pipes.len() - 1;
@@ -1032,11 +1284,10 @@ impl<'a> Loop<'a> {
         if !bytes.ends_with(b"\n") {
             bytes.push(b'\n');
         }
-        if write_all_fd(2, &bytes).is_ok() {
-            self.pipes[last].mid_line = false;
-            if self.shared_output {
-                self.pipes[0].mid_line = false;
-            }
+        self.pipes[last].queue.extend_from_slice(&bytes);
+        self.pipes[last].mid_line = false;
+        if self.shared_output {
+            self.pipes[0].mid_line = false;
         }
     }
 
@@ -1194,28 +1445,6 @@ fn set_nonblocking(fd: RawFd) {
             libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK);
         }
     }
-}
-
-/// Write everything to `fd`, waiting when it is non-blocking and full.
-fn write_all_fd(fd: RawFd, mut bytes: &[u8]) -> io::Result<()> {
-    while !bytes.is_empty() {
-        // SAFETY: `bytes` is a valid buffer of its length.
-        let n = unsafe { libc::write(fd, bytes.as_ptr().cast(), bytes.len()) };
-        if n < 0 {
-            match Errno::last() {
-                Errno::EINTR => continue,
-                Errno::EAGAIN => {
-                    // SAFETY: fd 1 and 2 stay open for our whole life.
-                    let bfd = unsafe { BorrowedFd::borrow_raw(fd) };
-                    let _ = poll(&mut [PollFd::new(bfd, PollFlags::POLLOUT)], PollTimeout::from(1000u16));
-                    continue;
-                }
-                err => return Err(io::Error::from(err)),
-            }
-        }
-        bytes = &bytes[n as usize..];
-    }
-    Ok(())
 }
 
 /// The descendants (`(pid, process group)`) that [`Loop::kill_all`] signals one by one, besides

@@ -174,6 +174,54 @@ fn a_daemon_left_behind_before_a_hang_that_ends_the_tree_is_a_leftover() {
     assert_tree_gone(dir.path());
 }
 
+/// leakcheck's stdout a pipe nobody reads, after more output than it holds (`leakcheck ... |
+/// sleep 30`): the loop does not wait for that reader, so the deadlock that follows is found
+/// and printed (on stderr) while the pipe is still unread, and once it is read the run ends
+/// with the hang's status and every byte of the output, in order.
+#[test]
+fn a_hang_is_found_while_our_stdout_is_not_read() {
+    use std::io::Read;
+    let dir = testdir();
+    let work = tempfile::tempdir().unwrap();
+    let (json, stderr) = (work.path().join("r.json"), work.path().join("stderr"));
+    let (reader, writer) = std::io::pipe().unwrap();
+    let argv = regrtest(dir.path(), &[], &["test_print_much", "test_hang_mutex_cycle"]);
+    let mut child = KillOnDrop(
+        std::process::Command::new(LEAKCHECK)
+            .args(["--hang-timeout", "0", "--json"])
+            .arg(&json)
+            .arg("--")
+            .args(&argv)
+            .stdout(writer)
+            .stderr(std::fs::File::create(&stderr).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    let start = std::time::Instant::now();
+    let said = loop {
+        let text = std::fs::read_to_string(&stderr).unwrap_or_default();
+        if text.contains("leakcheck: HANG in test_hang_mutex_cycle (lock-cycle)") {
+            break text;
+        }
+        assert!(start.elapsed() < std::time::Duration::from_secs(60), "no hang printed while stdout is unread: {text}");
+        assert!(child.0.try_wait().unwrap().is_none(), "leakcheck ended: {text}");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    };
+    let mut stdout = Vec::new();
+    let mut reader = reader;
+    reader.read_to_end(&mut stdout).unwrap();
+    let status = wait_with_limit(&mut child, std::time::Duration::from_secs(60));
+    assert_eq!(status.code(), Some(102), "{said}");
+    let report: Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    assert_eq!(report["hangs"][0]["diagnosis"]["kind"], "lock-cycle", "{report}");
+    assert_eq!(report["hangs"][0]["test"], "test_hang_mutex_cycle", "{report}");
+    let stdout = String::from_utf8_lossy(&stdout);
+    let printed: Vec<&str> = stdout.lines().filter(|l| l.ends_with(&"x".repeat(58))).collect();
+    let expected: Vec<String> = (0..3000).map(|i| format!("{i:05} {}", "x".repeat(58))).collect();
+    assert!(printed == expected, "the test's lines, each once and in order");
+    assert_tree_gone(dir.path());
+}
+
 #[test]
 fn a_mutex_cycle_is_reported_with_the_hang_timeout_off() {
     // 0 turns off the no-progress verdict, not the proofs.

@@ -298,6 +298,71 @@ fn sigterm_ends_a_command_that_writes_without_pause() {
     assert_eq!(report["status"]["interrupted_by"], "SIGTERM");
 }
 
+/// leakcheck's stdout a pipe nobody reads (`leakcheck ... | sleep 30`, a stuck log reader):
+/// a SIGTERM still ends the command and leakcheck within the grace period, the reports
+/// written, and says what of the output it could not write.
+#[test]
+fn sigterm_ends_leakcheck_while_its_stdout_is_not_read() {
+    let work = tempfile::tempdir().unwrap();
+    let json = work.path().join("r.json");
+    let (_reader, writer) = std::io::pipe().unwrap();
+    let mut child = KillOnDrop(
+        Command::new(LEAKCHECK)
+            .args(["--grace", "2", "--json"])
+            .arg(&json)
+            .args(["--", "yes"])
+            .stdout(writer)
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    // Long enough for the pipe, and what leakcheck keeps for it, to fill.
+    std::thread::sleep(Duration::from_secs(1));
+    let sent = std::time::Instant::now();
+    // SAFETY: plain kill(2) on our own child.
+    unsafe { libc::kill(child.0.id() as i32, libc::SIGTERM) };
+    let status = wait_with_limit(&mut child, Duration::from_secs(30));
+    let took = sent.elapsed();
+    assert!(took < Duration::from_secs(2 + 3), "leakcheck took {took:?} after the SIGTERM, past --grace");
+    assert_eq!(status.code(), Some(128 + libc::SIGTERM));
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+    assert_eq!(report["status"]["interrupted_by"], "SIGTERM");
+    assert_eq!(report["status"]["killed_after_grace"], false, "yes was blocked writing, and the SIGTERM ended it");
+    let warnings = report["warnings"].to_string();
+    assert!(warnings.contains("our fd 1 was not read"), "{warnings}");
+}
+
+/// A reader slower than the command: leakcheck waits for it (the command with it), and every
+/// byte reaches it once, in order.
+#[test]
+fn a_slow_reader_gets_every_byte_in_order() {
+    let mut child = KillOnDrop(
+        Command::new(LEAKCHECK)
+            .args(["--", "seq", "1", "300000"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let mut stdout = child.0.stdout.take().unwrap();
+    std::thread::sleep(Duration::from_secs(2));
+    let mut read = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let n = stdout.read(&mut buf).unwrap();
+        if n == 0 {
+            break;
+        }
+        read.extend_from_slice(&buf[..n]);
+        if read.len() % (64 * 4096) < 4096 {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    assert_eq!(wait_with_limit(&mut child, Duration::from_secs(60)).code(), Some(0));
+    let expected: String = (1..=300000).map(|i| format!("{i}\n")).collect();
+    assert!(read == expected.as_bytes(), "{} bytes read, {} written", read.len(), expected.len());
+}
+
 #[test]
 fn a_reader_that_goes_away_gives_the_command_its_broken_pipe() {
     // `leakcheck -- yes | head -1`: as in `yes | head -1`, `yes` dies of SIGPIPE.
