@@ -1221,10 +1221,15 @@ impl<'a> Loop<'a> {
                     self.signal_the_settling();
                     // What the command's processes left behind before the signal (their parent
                     // gone) is ended by it: a leftover all the same. SIGINT does not reach it
-                    // (the group only), and it is judged at the command's exit as ever.
+                    // (the group only), and it is judged at the command's exit as ever. A
+                    // command exiting now (not reaped yet, or its exit under way when the tree
+                    // was read: so checked after that) made its own processes orphans just now:
+                    // they get their settle period, as after the exit (`look_behind`).
                     if self.exit.is_none() {
                         let (_, left) = self.split_off_orphans();
-                        self.list_leftovers(left);
+                        if is_running(self.child.id() as i32) {
+                            self.list_leftovers(left);
+                        }
                     }
                 }
                 self.kill_all(signal);
