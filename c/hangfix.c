@@ -367,6 +367,191 @@ vfork_waiting_child(PyObject *self, PyObject *unused)
     return PyLong_FromLong(status);
 }
 
+/* A lock cycle through pthread_cond_wait's re-lock of its mutex: thread A holds `cond_other`
+ * and waits on `cond_var` with `cond_mutex`; thread B locks `cond_mutex`, signals, and then
+ * waits for `cond_other` while still holding `cond_mutex`. A, woken, re-locks `cond_mutex` in
+ * glibc's __pthread_mutex_cond_lock (held by B): a cycle. The caller joins A. */
+static pthread_mutex_t cond_mutex = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t cond_other = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cond_var = PTHREAD_COND_INITIALIZER;
+static int cond_a_waiting, cond_signalled;
+
+static void *
+cond_waiter(void *unused)
+{
+    pthread_mutex_lock(&cond_other);
+    pthread_mutex_lock(&cond_mutex);
+    cond_a_waiting = 1;
+    while (!cond_signalled) {
+        pthread_cond_wait(&cond_var, &cond_mutex); /* re-locks cond_mutex, held by the signaller */
+    }
+    return NULL;
+}
+
+static void *
+cond_signaller(void *unused)
+{
+    for (;;) {
+        pthread_mutex_lock(&cond_mutex);
+        if (cond_a_waiting) {
+            break;
+        }
+        pthread_mutex_unlock(&cond_mutex);
+        usleep(1000);
+    }
+    cond_signalled = 1;
+    pthread_cond_signal(&cond_var);
+    usleep(100000);
+    pthread_mutex_lock(&cond_other); /* held by the waiter */
+    return NULL;
+}
+
+static PyObject *
+cond_relock_cycle(PyObject *self, PyObject *unused)
+{
+    pthread_t a, b;
+    Py_BEGIN_ALLOW_THREADS
+    pthread_create(&a, NULL, cond_waiter, NULL);
+    pthread_create(&b, NULL, cond_signaller, NULL);
+    pthread_join(a, NULL);
+    Py_END_ALLOW_THREADS
+    Py_RETURN_NONE;
+}
+
+/* A default (process-private) mutex in MAP_SHARED memory, used across fork: the parent locks it
+ * after the fork and waits for the child, which waits for it. The child's mutex records an owner
+ * that lives, in the parent; and since the mutex is not process-shared, the parent's unlock
+ * would not even wake the child (a private futex wake stays in its process). */
+static PyObject *
+shared_private_mutex(PyObject *self, PyObject *unused)
+{
+    pthread_mutex_t *m = mmap(NULL, sizeof *m, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED) {
+        return PyErr_SetFromErrno(PyExc_OSError);
+    }
+    pthread_mutex_init(m, NULL);
+    int status = 0;
+    pid_t child = fork();
+    if (child == 0) {
+        usleep(300000);
+        pthread_mutex_lock(m); /* held by the parent, which waits for this child */
+        _exit(0);
+    }
+    Py_BEGIN_ALLOW_THREADS
+    pthread_mutex_lock(m);
+    waitpid(child, &status, 0);
+    pthread_mutex_unlock(m);
+    Py_END_ALLOW_THREADS
+    return PyLong_FromLong(status);
+}
+
+/* A mutex cycle at C recursion depth `depth` (the far end of each thread's stack from where it
+ * waits): the main thread and a thread it starts lock two mutexes in opposite orders, each
+ * second lock `depth` calls down. */
+static pthread_mutex_t deep_first = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t deep_second = PTHREAD_MUTEX_INITIALIZER;
+static pthread_barrier_t deep_both;
+
+static int __attribute__((noinline))
+lock_deep_down(int depth, pthread_mutex_t *mutex)
+{
+    if (depth > 0) {
+        return lock_deep_down(depth - 1, mutex) + 1;
+    }
+    pthread_mutex_lock(mutex); /* lock_deep_down's wait */
+    return 0;
+}
+
+static void *
+deep_other(void *arg)
+{
+    pthread_mutex_lock(&deep_second);
+    pthread_barrier_wait(&deep_both);
+    lock_deep_down((int)(long)arg, &deep_first);
+    return NULL;
+}
+
+static PyObject *
+deep_mutex_cycle(PyObject *self, PyObject *arg)
+{
+    long depth = PyLong_AsLong(arg);
+    if (depth < 0 && PyErr_Occurred()) {
+        return NULL;
+    }
+    pthread_t other;
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, 64 << 20);
+    pthread_barrier_init(&deep_both, NULL, 2);
+    Py_BEGIN_ALLOW_THREADS
+    pthread_mutex_lock(&deep_first);
+    pthread_create(&other, &attr, deep_other, (void *)depth);
+    pthread_barrier_wait(&deep_both);
+    lock_deep_down((int)depth, &deep_second);
+    Py_END_ALLOW_THREADS
+    Py_RETURN_NONE;
+}
+
+#if PY_VERSION_HEX >= 0x030C0000
+/* 3.12+: a subinterpreter with its own GIL, and no lock cycle. Thread S creates the
+ * subinterpreter (holding its GIL from then on) and waits for `sub_mutex`; thread W holds
+ * `sub_mutex` and waits for the main GIL, which the caller holds while it waits on a semaphore
+ * for good. S waits for W, W for the main thread, the main thread for nothing anyone holds. */
+static pthread_mutex_t sub_mutex = PTHREAD_MUTEX_INITIALIZER;
+static sem_t sub_ready, sub_waiter_ready, sub_go, sub_never;
+
+static void *
+own_gil_thread(void *unused)
+{
+    PyGILState_STATE gstate = PyGILState_Ensure(); /* the main GIL, for creating the interpreter */
+    PyThreadState *tstate = NULL;
+    PyInterpreterConfig config = {
+        .use_main_obmalloc = 0,
+        .allow_fork = 0,
+        .allow_exec = 0,
+        .allow_threads = 1,
+        .allow_daemon_threads = 0,
+        .check_multi_interp_extensions = 1,
+        .gil = PyInterpreterConfig_OWN_GIL,
+    };
+    (void)Py_NewInterpreterFromConfig(&tstate, &config); /* holds the subinterpreter's GIL */
+    (void)gstate;
+    sem_post(&sub_ready);
+    sem_wait(&sub_go);
+    pthread_mutex_lock(&sub_mutex); /* held by the waiter for the main GIL */
+    return NULL;
+}
+
+static void *
+main_gil_waiter(void *unused)
+{
+    pthread_mutex_lock(&sub_mutex);
+    sem_post(&sub_waiter_ready);
+    usleep(300000);
+    (void)PyGILState_Ensure(); /* the main GIL: its holder waits on a semaphore for good */
+    return NULL;
+}
+
+static PyObject *
+own_gil_subinterpreter_wait(PyObject *self, PyObject *unused)
+{
+    pthread_t s, w;
+    sem_init(&sub_ready, 0, 0);
+    sem_init(&sub_waiter_ready, 0, 0);
+    sem_init(&sub_go, 0, 0);
+    sem_init(&sub_never, 0, 0);
+    Py_BEGIN_ALLOW_THREADS
+    pthread_create(&s, NULL, own_gil_thread, NULL);
+    sem_wait(&sub_ready);
+    pthread_create(&w, NULL, main_gil_waiter, NULL);
+    sem_wait(&sub_waiter_ready);
+    Py_END_ALLOW_THREADS
+    sem_post(&sub_go);
+    sem_wait(&sub_never); /* the main GIL held, never released */
+    Py_RETURN_NONE;
+}
+#endif
+
 static PyMethodDef hangfix_methods[] = {
     {"mutex_cycle", mutex_cycle, METH_NOARGS, "Deadlock two threads on two mutexes."},
     {"fork_with_locked_mutex", fork_with_locked_mutex, METH_NOARGS, "Fork while a mutex is held."},
@@ -377,6 +562,12 @@ static PyMethodDef hangfix_methods[] = {
     {"pi_mutex_cycle", pi_mutex_cycle, METH_NOARGS, "Deadlock two threads on two priority-inheritance mutexes."},
     {"join_c_sleeper", join_c_sleeper, METH_VARARGS, "Wait for a C thread that sleeps (seconds, rounds, through_mutex)."},
     {"vfork_waiting_child", vfork_waiting_child, METH_NOARGS, "vfork a child that waits for good before exec."},
+    {"cond_relock_cycle", cond_relock_cycle, METH_NOARGS, "Deadlock through pthread_cond_wait's re-lock."},
+    {"shared_private_mutex", shared_private_mutex, METH_NOARGS, "A child waits for a private mutex in shared memory its parent holds."},
+    {"deep_mutex_cycle", deep_mutex_cycle, METH_O, "Deadlock two threads at C recursion depth `depth`."},
+#if PY_VERSION_HEX >= 0x030C0000
+    {"own_gil_subinterpreter_wait", own_gil_subinterpreter_wait, METH_NOARGS, "Wait for the main GIL beside an own-GIL subinterpreter."},
+#endif
     {NULL, NULL, 0, NULL},
 };
 

@@ -33,6 +33,7 @@ fn testdir_for(python: &str) -> tempfile::TempDir {
     let more = [
         "test_hang_mutex_cycle",
         "test_hang_gil_cycle",
+        "test_hang_own_gil",
         "test_compile_new_names",
         "test_leak_strings",
         "test_cache_full_before",
@@ -180,6 +181,27 @@ fn a_gil_against_mutex_deadlock_is_a_lock_cycle() {
     assert_eq!(hangs[0]["diagnosis"]["kind"], "lock-cycle", "{hangs:#?}");
     let locks = hangs[0]["diagnosis"]["locks"].as_array().expect("locks");
     assert!(locks.iter().any(|l| l["name"] == "GIL"), "{locks:?}");
+}
+
+/// A subinterpreter with its own GIL: its GIL's holder waits for a mutex that a thread waiting
+/// for the main GIL holds, and the main GIL's holder waits on a semaphore. No cycle: the waiter
+/// is tied to the GIL its futex is in (the main one, `interpreters.main`'s, not the newest
+/// interpreter's), and the no-progress summary names the main GIL's holder.
+#[test]
+fn a_wait_for_the_main_gil_beside_an_own_gil_subinterpreter_is_no_cycle() {
+    let python = python313();
+    let dir = testdir_for(&python);
+    let argv = common::regrtest_with(&python, dir.path(), &[], &["test_hang_own_gil"]);
+    let run = leakcheck(&["--hang-timeout", "6"], &as_strs(&argv));
+    assert_eq!(run.code(), Some(102), "{}", run.stderr);
+    let hangs = run.json()["hangs"].as_array().expect("hangs");
+    assert_eq!(hangs.len(), 1, "{hangs:#?}");
+    let diagnosis = &hangs[0]["diagnosis"];
+    assert_eq!(diagnosis["kind"], "no-progress", "{hangs:#?}");
+    let main = hangs[0]["pid"].as_i64().expect("a pid");
+    let summary = diagnosis["summary"].as_str().expect("a summary");
+    assert!(summary.contains(&format!("held by thread {main} (asleep in a futex wait")), "{summary}");
+    assert_eq!(diagnosis["locks"][0]["owner"], main, "{hangs:#?}");
 }
 
 /// `-R 2:2`: 3.13's `runtest_refleak` also keeps `alloc_before`/`rc_before` from one

@@ -612,6 +612,47 @@ fn a_mutex_shared_with_a_live_process_is_not_a_hang() {
     assert_eq!(run.code(), Some(0));
 }
 
+/// A lock cycle through `pthread_cond_wait`'s re-lock of its mutex on wakeup: glibc's
+/// `__pthread_mutex_cond_lock` is a mutex's lock function like `pthread_mutex_lock`.
+#[test]
+fn a_lock_cycle_through_a_condition_variables_relock_is_proved() {
+    let dir = testdir();
+    // A proof reports it at once; the timeout only bounds a run that proves nothing.
+    let run = leakcheck(&["--hang-timeout", "30"], &as_strs(&regrtest(dir.path(), &[], &["test_hang_cond_relock"])));
+    let hang = only_hang(&run);
+    assert_eq!(hang["diagnosis"]["kind"], "lock-cycle", "{hang}");
+    assert_eq!(hang["test"], "test_hang_cond_relock");
+    assert!(has_frame(hang, "cond_waiter", hangfix_line("pthread_cond_wait(&cond_var, &cond_mutex); /*")), "{hang}");
+    assert!(has_frame(hang, "cond_signaller", hangfix_line("pthread_mutex_lock(&cond_other); /*")), "{hang}");
+    assert_eq!(run.code(), Some(102), "{}", run.stderr);
+    assert_tree_gone(dir.path());
+}
+
+/// A process-private mutex in MAP_SHARED memory, locked by the parent after the fork while it
+/// waits for the child, which waits for it: the owner is the parent's live main thread, not a
+/// lost owner. No proof (only the child is seen waiting); the no-progress summary names the
+/// owner, its process and the mutex's kind.
+#[test]
+fn a_private_mutex_in_shared_memory_held_by_a_live_parent_is_no_lost_owner() {
+    let dir = testdir();
+    let run = leakcheck(&["--hang-timeout", "6"], &as_strs(&regrtest(dir.path(), &[], &["test_hang_shared_private"])));
+    let hang = only_hang(&run);
+    assert_eq!(hang["diagnosis"]["kind"], "no-progress", "{hang}");
+    let parent = hang["pid"].as_i64().expect("a pid");
+    let summary = hang["diagnosis"]["summary"].as_str().expect("a summary");
+    assert!(
+        summary.contains(&format!("locked by thread {parent} of process {parent} (alive): a process-private mutex")),
+        "{summary}"
+    );
+    assert_eq!(hang["diagnosis"]["locks"][0]["owner"], parent, "{hang}");
+    assert!(
+        has_frame(hang, "shared_private_mutex", hangfix_line("pthread_mutex_lock(m); /* held by the parent")),
+        "{hang}"
+    );
+    assert_eq!(run.code(), Some(102), "{}", run.stderr);
+    assert_tree_gone(dir.path());
+}
+
 #[test]
 fn a_write_waiting_for_stdios_lock_is_not_a_hang() {
     // The test's write to stderr waits 5 s in glibc's `__lll_lock_wait_private` for the lock a C

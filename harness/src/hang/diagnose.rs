@@ -38,6 +38,15 @@ pub struct ThreadView {
     /// glibc parked the thread for good after the kernel refused it the priority-inheritance
     /// mutex at `futex` (its futex wait is then on a word of its own stack, not on the mutex).
     pub lock_refused: bool,
+    /// For a thread waiting for a GIL (`take_gil`): the futex it was waiting on when stopped
+    /// (timed: the GIL's condition variable), which says which GIL it waits for when a process
+    /// has more than one (see `gil.rs`).
+    pub gil_futex: Option<u64>,
+    /// The mutex at `futex` is a process-private one (not `PTHREAD_PROCESS_SHARED`) in memory
+    /// shared with another process (`MAP_SHARED`), locked by a live thread of that process:
+    /// `(owner TID, its process)`. Not `mutex_owner`: its owner is no thread of this process, and
+    /// it is not gone.
+    pub foreign_owner: Option<(i32, i32)>,
 }
 
 /// What the inspection saw of one process.
@@ -103,6 +112,10 @@ const MUTEX_LOCK_FUNCTIONS: &[&str] = &[
     "pthread_mutex_clocklock",
     "___pthread_mutex_clocklock",
     "__pthread_mutex_clocklock_common",
+    // `pthread_cond_wait` re-locking its mutex on wakeup (glibc builds these from
+    // `pthread_mutex_lock.c`: the same mutex, the same `__owner`).
+    "__pthread_mutex_cond_lock",
+    "__pthread_mutex_cond_lock_full",
 ];
 
 /// The low-level waits between a lock function and the futex system call. `__lll_lock_wait`
@@ -149,6 +162,13 @@ pub fn waits_for_gil(frames: &[Frame]) -> bool {
     frames.iter().take(8).any(|f| f.function.as_deref().is_some_and(|n| GIL_WAIT_FUNCTIONS.contains(&n)))
 }
 
+/// Whether `thread` waits for `gil`: it is in `take_gil`, and `gil` is the process's only GIL
+/// or the futex the thread sleeps on is inside it. A thread waiting for another GIL (an own-GIL
+/// subinterpreter's), or for one that cannot be told, is no waiter of this one.
+fn waits_for(gil: &GilState, thread: &ThreadView) -> bool {
+    waits_for_gil(&thread.frames) && gil.waited_on(thread.gil_futex)
+}
+
 /// The provable reason `process` is stuck, if any.
 pub fn diagnose(process: &ProcessView) -> Option<Diagnosis> {
     if let Some(known) = known_signature(process) {
@@ -162,12 +182,14 @@ pub fn diagnose(process: &ProcessView) -> Option<Diagnosis> {
     // repeated: it asks the holder to drop the GIL every 5 ms, and the holder never does while
     // it sleeps in an untimed wait of its own). The holder is one of the process's threads: a
     // GIL whose holder is gone proves nothing here, only a cycle does.
-    let gil = process.gil.and_then(|gil| Some((gil.address, gil.holder.filter(|h| tids.contains(h))?)));
-    if let Some((address, holder)) = gil {
-        for thread in process.threads.iter().filter(|t| t.tid != holder && waits_for_gil(&t.frames)) {
-            waits.entry(thread.tid).or_insert((address, holder));
+    // Only a thread shown to wait for that GIL (see [`waits_for`]).
+    let gil = process.gil.and_then(|gil| Some((gil, gil.holder.filter(|h| tids.contains(h))?)));
+    if let Some((state, holder)) = gil {
+        for thread in process.threads.iter().filter(|t| t.tid != holder && waits_for(&state, t)) {
+            waits.entry(thread.tid).or_insert((state.address, holder));
         }
     }
+    let gil = gil.map(|(state, holder)| (state.address, holder));
     let is_gil = |address: u64| gil.is_some_and(|(gil, _)| gil == address);
     let name = |address: u64| if is_gil(address) { format!("the GIL ({address:#x})") } else { format!("{address:#x}") };
     let lock = |address: u64, owner: i32| LockInfo {
@@ -248,7 +270,7 @@ pub fn gil_wait(process: &ProcessView) -> Option<(String, Vec<i32>, LockInfo)> {
     let gil = process.gil?;
     let holder = process.threads.iter().find(|t| Some(t.tid) == gil.holder)?;
     let waiters: Vec<i32> =
-        process.threads.iter().filter(|t| t.tid != holder.tid && waits_for_gil(&t.frames)).map(|t| t.tid).collect();
+        process.threads.iter().filter(|t| t.tid != holder.tid && waits_for(&gil, t)).map(|t| t.tid).collect();
     if waiters.is_empty() {
         return None;
     }
@@ -280,6 +302,26 @@ pub fn gil_wait(process: &ProcessView) -> Option<(String, Vec<i32>, LockInfo)> {
     let mut threads = waiters;
     threads.push(holder.tid);
     Some((summary, threads, lock))
+}
+
+/// A thread of `process` waiting for a process-private mutex in memory shared with another
+/// process, locked by a live thread there ([`ThreadView::foreign_owner`]): no proof (the owner
+/// may unlock it), but what a no-progress summary names, with the thread and the lock, as
+/// [`gil_wait`] does. The wait is a bug of its own: glibc wakes a private mutex's waiters with a
+/// private futex wake, which reaches the unlocking process's waiters only, so this thread
+/// sleeps on even once the owner unlocks the mutex.
+pub fn foreign_wait(process: &ProcessView) -> Option<(String, Vec<i32>, LockInfo)> {
+    let (thread, (owner, owner_pid)) = process.threads.iter().find_map(|t| Some((t, t.foreign_owner?)))?;
+    let address = thread.futex?;
+    let summary = format!(
+        "thread {} of process {} waits for the mutex at {address:#x}, locked by thread {owner} of process \
+         {owner_pid} (alive): a process-private mutex (not PTHREAD_PROCESS_SHARED) in memory the two processes \
+         share, whose unlock would not wake this thread (glibc wakes a private mutex's waiters in its own process \
+         only)",
+        thread.tid, process.pid
+    );
+    let lock = LockInfo { address: format!("{address:#x}"), name: None, owner, waiters: vec![thread.tid] };
+    Some((summary, vec![thread.tid], lock))
 }
 
 /// bpo-45200 (gh-89363): libasan's internal locks (its allocator's size-class regions, thread
@@ -364,6 +406,8 @@ mod tests {
             futex: Some(mutex),
             mutex_owner: Some(owner),
             lock_refused: false,
+            gil_futex: None,
+            foreign_owner: None,
         }
     }
 
@@ -375,6 +419,8 @@ mod tests {
             futex: Some(0x10),
             mutex_owner: None,
             lock_refused: false,
+            gil_futex: None,
+            foreign_owner: None,
         }
     }
 
@@ -407,12 +453,14 @@ mod tests {
             futex: None,
             mutex_owner: None,
             lock_refused: false,
+            gil_futex: None,
+            foreign_owner: None,
         }
     }
 
     #[test]
     fn a_gil_holder_waiting_for_a_mutex_that_a_gil_waiter_holds_is_a_cycle() {
-        let gil = GilState { address: 0x600, holder: Some(100) };
+        let gil = GilState { address: 0x600, holder: Some(100), only: true };
         let process = ProcessView {
             pid: 100,
             forked_child: false,
@@ -444,6 +492,44 @@ mod tests {
         }
     }
 
+    /// 3.13 with an own-GIL subinterpreter (test_subgil of c/hangfix.c): thread 101 holds the
+    /// subinterpreter's GIL and waits for a mutex that 102 holds; 102 waits for the main GIL
+    /// (its futex inside it), held by 100, asleep. The main GIL is not the only one: 102 is its
+    /// waiter, and no thread waits for a GIL 101 holds: no cycle.
+    #[test]
+    fn a_gil_waiter_is_tied_to_the_gil_its_futex_is_in() {
+        let main_gil = GilState { address: 0x600, holder: Some(100), only: false };
+        let in_main = ThreadView { gil_futex: Some(0x600 + 48), ..gil_waiter(102) };
+        let holding_sub = mutex_waiter(101, 0xa0, 102);
+        let process = ProcessView {
+            pid: 100,
+            forked_child: false,
+            threads: vec![joiner(100), holding_sub.clone(), ThreadView { mutex_owner: None, ..in_main.clone() }],
+            gil: Some(main_gil),
+        };
+        assert_eq!(diagnose(&process), None);
+        let (summary, threads, _) = gil_wait(&process).expect("a wait for the main GIL");
+        assert!(summary.starts_with("thread 102 waits for the GIL (0x600), held by thread 100 (asleep"), "{summary}");
+        assert_eq!(threads, [102, 100]);
+        // The main GIL held by 101 (as the old reading of the newest interpreter's GIL had it):
+        // a waiter whose futex is in another GIL, or unknown, is not its waiter.
+        for futex in [Some(0x7000), None] {
+            let gil = GilState { holder: Some(101), ..main_gil };
+            let waiter = ThreadView { gil_futex: futex, ..gil_waiter(102) };
+            let process = ProcessView {
+                threads: vec![joiner(100), holding_sub.clone(), waiter],
+                gil: Some(gil),
+                ..process.clone()
+            };
+            assert_eq!(diagnose(&process), None, "{futex:?}");
+            assert_eq!(gil_wait(&process), None, "{futex:?}");
+        }
+        // Its futex inside the GIL 101 holds: a cycle.
+        let gil = GilState { holder: Some(101), ..main_gil };
+        let process = ProcessView { threads: vec![joiner(100), holding_sub, in_main], gil: Some(gil), ..process };
+        assert_eq!(diagnose(&process).map(|d| d.kind), Some(DiagnosisKind::LockCycle));
+    }
+
     #[test]
     fn a_gil_wait_without_a_cycle_names_the_waiter_and_the_running_holder() {
         let spinning = ThreadView {
@@ -453,8 +539,10 @@ mod tests {
             futex: None,
             mutex_owner: None,
             lock_refused: false,
+            gil_futex: None,
+            foreign_owner: None,
         };
-        let gil = GilState { address: 0x600, holder: Some(100) };
+        let gil = GilState { address: 0x600, holder: Some(100), only: true };
         let process = ProcessView {
             pid: 100,
             forked_child: false,
@@ -531,6 +619,25 @@ mod tests {
         );
     }
 
+    /// test_hang_shared_private: the child waits for a private mutex in MAP_SHARED memory that
+    /// its parent's live main thread holds. No owner gone, no proof; the wait is named.
+    #[test]
+    fn a_private_mutex_held_in_another_process_is_no_lost_owner() {
+        let waiter = ThreadView { mutex_owner: None, foreign_owner: Some((150, 150)), ..mutex_waiter(200, 0xc0, 150) };
+        let process = ProcessView { pid: 200, forked_child: true, threads: vec![waiter], gil: None };
+        assert_eq!(diagnose(&process), None);
+        let (summary, threads, lock) = foreign_wait(&process).expect("a wait");
+        assert!(
+            summary.starts_with("thread 200 of process 200 waits for the mutex at 0xc0, locked by thread 150 of process 150 (alive): a process-private mutex"),
+            "{summary}"
+        );
+        assert_eq!(threads, [200]);
+        assert_eq!(lock.owner, 150);
+        // Nothing to say without one.
+        let process = ProcessView { threads: vec![joiner(200)], ..process };
+        assert_eq!(foreign_wait(&process), None);
+    }
+
     #[test]
     fn waiting_without_a_cycle_proves_nothing() {
         // 101 waits for a mutex held by 102, which sleeps elsewhere: slow, not stuck for sure.
@@ -561,6 +668,8 @@ mod tests {
             futex: Some(0xd0),
             mutex_owner: Some(77),
             lock_refused: false,
+            gil_futex: None,
+            foreign_owner: None,
         };
         let process = ProcessView { pid: 300, forked_child: true, threads: vec![stuck], gil: None };
         let d = diagnose(&process).expect("known");
@@ -592,6 +701,8 @@ mod tests {
             futex: Some(0x6400_0000_1208),
             mutex_owner: None,
             lock_refused: false,
+            gil_futex: None,
+            foreign_owner: None,
         };
         // `threading.Thread.start()` waiting for the new thread to say it started.
         let main_thread = ThreadView {
@@ -606,6 +717,8 @@ mod tests {
             futex: Some(0x6060_0008_d750),
             mutex_owner: None,
             lock_refused: false,
+            gil_futex: None,
+            foreign_owner: None,
         };
         ProcessView { pid: 10630, forked_child: true, threads: vec![main_thread, new_thread], gil: None }
     }
@@ -649,6 +762,14 @@ mod tests {
             "take"
         ])));
         assert!(waits_on_mutex(&frames(&["futex_wait", "__pthread_mutex_lock_full", "cyc3"])));
+        // `pthread_cond_wait` re-locking its mutex after the wakeup (glibc 2.36).
+        assert!(waits_on_mutex(&frames(&[
+            "futex_wait",
+            "__GI___lll_lock_wait",
+            "__pthread_mutex_cond_lock",
+            "__pthread_cond_wait_common",
+            "___pthread_cond_wait",
+        ])));
         // A stdio FILE lock (`_IO_lock_t`, no pthread_mutex_t): no owner to read.
         assert!(!waits_on_mutex(&frames(&["futex_wait", "__lll_lock_wait_private", "fwrite", "stdio_wait"])));
         // `__lll_lock_wait` called from something else than a mutex's lock function.

@@ -149,6 +149,10 @@ struct Tracked {
     waiters: Vec<(i32, u64, u64)>,
     still_since: Option<Instant>,
     inspected: bool,
+    /// Each thread's CPU ticks at the last tick.
+    thread_cpu: BTreeMap<i32, u64>,
+    /// The threads running (state R) at this tick that gained CPU time since the last one.
+    busy: Vec<i32>,
 }
 
 /// Whose silence a sleep is seen in: the run's (its output, regrtest's heartbeats aside), or a
@@ -588,6 +592,14 @@ impl HangWatch {
             let cpu = sample.cpu_ticks();
             let still = sample.all_blocked() && cpu == tracked.cpu;
             tracked.cpu = cpu;
+            let before = std::mem::take(&mut tracked.thread_cpu);
+            tracked.busy = sample
+                .threads
+                .iter()
+                .filter(|t| t.state == 'R' && before.get(&t.tid).is_some_and(|&cpu| cpu < t.cpu_ticks))
+                .map(|t| t.tid)
+                .collect();
+            tracked.thread_cpu = sample.threads.iter().map(|t| (t.tid, t.cpu_ticks)).collect();
             // Or: the same threads still in the same untimed futex waits, without running since,
             // while other threads spend a little CPU in timed waits (a GIL waiter wakes every
             // 5 ms to ask for it). Inspected once, like a still process.
@@ -661,6 +673,7 @@ impl HangWatch {
         let mut notes = Vec::new();
         let mut proof = None;
         let mut gil_wait = None;
+        let mut foreign_wait = None;
         for pid in subtree(target, &tree).into_iter().take(MAX_PROCESSES) {
             let Some(sample) = tree.get(&pid) else { continue };
             let (view, report, more) = self.inspect(sample, &tree, now);
@@ -668,6 +681,7 @@ impl HangWatch {
             notes.extend(more);
             proof = proof.or_else(|| diagnose(&view));
             gil_wait = gil_wait.or_else(|| diagnose::gil_wait(&view));
+            foreign_wait = foreign_wait.or_else(|| diagnose::foreign_wait(&view));
         }
         // Without ptrace (Yama, a container's capabilities) there are no stacks to prove
         // anything with; say so rather than point at stacks that are not there.
@@ -682,10 +696,12 @@ impl HangWatch {
                 "process {} is stopped by a signal (state T: SIGSTOP, SIGTSTP...) and nothing continued it",
                 stopped.join(", ")
             )
+        } else if let Some(busy) = self.busy_words(&subtree(target, &tree)) {
+            format!("{busy}: busy without output, not blocked; see the stacks")
         } else if blind {
             "no native stacks could be read (see the note), so no lock could be examined".to_owned()
-        } else if let Some((gil, _, _)) = &gil_wait {
-            format!("{gil}; no lock cycle or lost lock owner could be shown: see the stacks")
+        } else if let Some((wait, _, _)) = gil_wait.as_ref().or(foreign_wait.as_ref()) {
+            format!("{wait}; no lock cycle or lost lock owner could be shown: see the stacks")
         } else {
             "no lock cycle or lost lock owner could be shown: see the stacks".to_owned()
         };
@@ -698,7 +714,7 @@ impl HangWatch {
             Silence::Run => "(the run's output, regrtest's heartbeats aside)",
         };
         // Threads waiting for the GIL and its holder are the ones to look at, as a cycle's are.
-        let (threads, locks) = match gil_wait.filter(|_| stopped.is_empty()) {
+        let (threads, locks) = match gil_wait.or(foreign_wait).filter(|_| stopped.is_empty()) {
             Some((_, threads, lock)) => (threads, vec![lock]),
             None => (Vec::new(), Vec::new()),
         };
@@ -711,6 +727,25 @@ impl HangWatch {
             reference: None,
         });
         self.found(diagnosis, reports, notes, current_test, &tree, command)
+    }
+
+    /// The threads of `pids` running (state R) and gaining CPU time at this tick, in words
+    /// (`thread 12 of process 10 was running (state R) and gaining CPU time`), if any.
+    fn busy_words(&self, pids: &[i32]) -> Option<String> {
+        let busy: Vec<(i32, i32)> = pids
+            .iter()
+            .filter_map(|pid| Some((*pid, self.tracked.get(pid)?)))
+            .flat_map(|(pid, tracked)| tracked.busy.iter().map(move |&tid| (pid, tid)))
+            .collect();
+        let words = |(pid, tid): &(i32, i32)| format!("{tid} of process {pid}");
+        match busy.as_slice() {
+            [] => None,
+            [one] => Some(format!("thread {} was running (state R) and gaining CPU time", words(one))),
+            many => {
+                let listed: Vec<String> = many.iter().map(words).collect();
+                Some(format!("threads {} were running (state R) and gaining CPU time", listed.join(", ")))
+            }
+        }
     }
 
     /// Whether `pids` wait for the time to pass (see the module documentation): a thread of
@@ -1020,7 +1055,12 @@ fn inspect(
             futex: wait.and_then(|s| s.futex_address()),
             mutex_owner: None,
             lock_refused: false,
+            gil_futex: None,
+            foreign_owner: None,
         };
+        if diagnose::waits_for_gil(&frames) {
+            view.gil_futex = stopped.as_ref().ok().and_then(|s| s.futex_wait(thread.tid));
+        }
         if let (Some(call), Some(address)) = (wait, view.futex) {
             let lock = Lock { memory: &memory, threads: &sample.threads };
             if call.is_futex_lock_pi() {
@@ -1028,6 +1068,20 @@ fn inspect(
             } else if let Some(function) = diagnose::mutex_lock_function(&frames) {
                 if call.futex_expected() != Some(0) {
                     view.mutex_owner = lock.mutex_owner(address);
+                    // A private mutex in shared memory, held by a live thread of another process:
+                    // its owner is not gone (see `diagnose::foreign_wait`).
+                    if let Some(owner) = view.mutex_owner.filter(|o| !sample.threads.iter().any(|t| t.tid == *o)) {
+                        let maps = maps.get_or_insert_with(|| {
+                            let text =
+                                std::fs::read_to_string(format!("/proc/{}/maps", sample.pid)).unwrap_or_default();
+                            stacks::parse_maps(&text)
+                        });
+                        let shared = maps.iter().any(|m| m.shared && m.range.contains(&address));
+                        if let Some(process) = thread_group(owner).filter(|_| shared) {
+                            view.mutex_owner = None;
+                            view.foreign_owner = Some((owner, process));
+                        }
+                    }
                 } else if function == PARKING_LOCK_FUNCTION {
                     // No mutex is waited for with an unlocked word: glibc's park, on a word of
                     // the thread's own stack, after the kernel refused it a PI mutex.
@@ -1086,6 +1140,17 @@ fn inspect(
     let view = ProcessView { pid: sample.pid, forked_child, threads: views, gil };
     let report = ProcessReport { pid: sample.pid, command: sample.argv.join(" "), threads };
     (view, report, notes)
+}
+
+/// The process (thread group) of the live thread `tid`, from `/proc/TID/status`; `None` when
+/// it is gone (or a zombie).
+fn thread_group(tid: i32) -> Option<i32> {
+    let status = std::fs::read_to_string(format!("/proc/{tid}/status")).ok()?;
+    let field = |name: &str| status.lines().find_map(|l| l.strip_prefix(name)).map(str::trim);
+    if field("State:").is_some_and(|s| s.starts_with('Z') || s.starts_with('X')) {
+        return None;
+    }
+    field("Tgid:")?.parse().ok()
 }
 
 /// The lock function in which glibc parks a thread for good when the kernel refuses it a

@@ -220,6 +220,25 @@ impl Stopped {
     }
 }
 
+impl Stopped {
+    /// The futex a stopped thread was waiting on when it was stopped (timed or not): the first
+    /// argument of the `futex` system call it is in (x86-64: `orig_rax` 202, `rdi`), which the
+    /// kernel keeps to restart it. `None` when it was in no futex call.
+    pub fn futex_wait(&self, tid: i32) -> Option<u64> {
+        #[cfg(target_arch = "x86_64")]
+        {
+            const SYS_FUTEX: u64 = 202;
+            let regs = ptrace::getregs(Pid::from_raw(tid)).ok()?;
+            (regs.orig_rax == SYS_FUTEX).then_some(regs.rdi)
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            let _ = tid;
+            None
+        }
+    }
+}
+
 /// A stopped thread's general registers in DWARF's x86-64 numbering (`rax rdx rcx rbx rsi rdi
 /// rbp rsp r8..r15`, then column 16, the return address: here the pc). `None`: not known.
 pub type DwarfRegisters = [Option<u64>; 17];

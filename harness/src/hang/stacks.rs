@@ -34,6 +34,8 @@ pub struct MappedModule {
 pub struct Mapping {
     pub range: Range<u64>,
     pub executable: bool,
+    /// Shared with other processes (`MAP_SHARED`: `s` in its permissions).
+    pub shared: bool,
     pub offset: u64,
     pub path: Option<String>,
 }
@@ -51,6 +53,7 @@ pub fn parse_maps(text: &str) -> Vec<Mapping> {
             Some(Mapping {
                 range: u64::from_str_radix(start, 16).ok()?..u64::from_str_radix(end, 16).ok()?,
                 executable: perms.as_bytes().get(2) == Some(&b'x'),
+                shared: perms.as_bytes().get(3) == Some(&b's'),
                 offset,
                 path: (path.starts_with('/')).then_some(path),
             })
