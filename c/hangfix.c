@@ -452,14 +452,20 @@ static pthread_mutex_t deep_first = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t deep_second = PTHREAD_MUTEX_INITIALIZER;
 static pthread_barrier_t deep_both;
 
-static int __attribute__((noinline))
+static int lock_deep_down(int depth, pthread_mutex_t *mutex);
+/* Called through a volatile pointer, with a volatile local: -O2 turns neither the recursion into
+ * a loop nor the last call into a jump, so every level keeps its frame. */
+static int (*volatile deep_next)(int, pthread_mutex_t *) = lock_deep_down;
+
+static int
 lock_deep_down(int depth, pthread_mutex_t *mutex)
 {
+    volatile int level = depth;
     if (depth > 0) {
-        return lock_deep_down(depth - 1, mutex) + 1;
+        return deep_next(depth - 1, mutex) + level;
     }
     pthread_mutex_lock(mutex); /* lock_deep_down's wait */
-    return 0;
+    return level;
 }
 
 static void *

@@ -653,6 +653,31 @@ fn a_private_mutex_in_shared_memory_held_by_a_live_parent_is_no_lost_owner() {
     assert_tree_gone(dir.path());
 }
 
+/// A lock cycle 200 C calls deep: each stack is cut (bounded work), and says so, keeping its
+/// innermost frames (the waits) and its outermost ones (the thread's entry point).
+#[test]
+fn a_deep_stack_is_cut_and_says_so_keeping_its_entry_point() {
+    let dir = testdir();
+    let run = leakcheck(&["--hang-timeout", "30"], &as_strs(&regrtest(dir.path(), &[], &["test_hang_deep"])));
+    let hang = only_hang(&run);
+    assert_eq!(hang["diagnosis"]["kind"], "lock-cycle", "{hang}");
+    let threads: Vec<&Value> = hang["processes"][0]["threads"].as_array().expect("threads").iter().collect();
+    let other = threads
+        .iter()
+        .find(|t| t["frames"].as_array().into_iter().flatten().any(|f| f["function"] == "deep_other"))
+        .unwrap_or_else(|| panic!("the started thread's entry point is kept: {hang}"));
+    let cut = &other["truncated"];
+    assert_eq!(cut["outermost"], true, "{other}");
+    assert!(cut["omitted"].as_u64().is_some_and(|n| n > 100), "{other}");
+    let frames = other["frames"].as_array().expect("frames");
+    let at = cut["at"].as_u64().expect("at") as usize;
+    assert!(frames[..at].iter().any(|f| f["function"] == "lock_deep_down"), "{other}");
+    assert!(frames[at..].iter().any(|f| f["function"] == "start_thread"), "{other}");
+    assert!(run.stderr.contains("[stack cut: "), "{}", run.stderr);
+    assert_eq!(run.code(), Some(102), "{}", run.stderr);
+    assert_tree_gone(dir.path());
+}
+
 #[test]
 fn a_write_waiting_for_stdios_lock_is_not_a_hang() {
     // The test's write to stderr waits 5 s in glibc's `__lll_lock_wait_private` for the lock a C

@@ -112,6 +112,23 @@ pub struct ThreadReport {
     pub frames: Vec<Frame>,
     /// Python frames, innermost first, from faulthandler (empty when unavailable).
     pub python_frames: Vec<PythonFrame>,
+    /// The native stack was deeper than leakcheck records: frames were left out.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub truncated: Option<Truncated>,
+}
+
+/// Native frames left out of a deep stack (see [`stacks::Unwound`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Truncated {
+    /// Where in `frames` they were left out: `frames[..at]` are the innermost, `frames[at..]`
+    /// the outermost.
+    pub at: usize,
+    /// How many stack frames (return addresses) were left out; at least that many when
+    /// `outermost` is false.
+    pub omitted: usize,
+    /// `frames[at..]` are the stack's outermost frames (its entry point); false when the walk
+    /// stopped before the stack's end (then nothing follows `at`).
+    pub outermost: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -1036,13 +1053,22 @@ fn inspect(
     }
     let mut maps = None;
     for thread in &sample.threads {
-        let (addresses, frames) = match (&stopped, stacks.as_mut()) {
+        // The innermost addresses (what the diagnosis reads), the frames to report (the
+        // outermost after them when the stack was cut), and the cut.
+        let (addresses, frames, all_frames, truncated) = match (&stopped, stacks.as_mut()) {
             (Ok(stopped), Some(stacks)) => stopped
                 .registers(thread.tid)
                 .map(|regs| {
-                    let addresses = stacks.unwind(regs, &memory);
-                    let frames = stacks.symbolize(symbolizer, &addresses);
-                    (addresses, frames)
+                    let unwound = stacks.unwind(regs, &memory);
+                    let frames = stacks.symbolize(symbolizer, &unwound.inner);
+                    let mut all = frames.clone();
+                    let truncated = (unwound.omitted > 0).then_some(Truncated {
+                        at: frames.len(),
+                        omitted: unwound.omitted,
+                        outermost: unwound.reached_end,
+                    });
+                    all.extend(stacks.symbolize(symbolizer, &unwound.outer));
+                    (unwound.inner, frames, all, truncated)
                 })
                 .unwrap_or_default(),
             _ => Default::default(),
@@ -1118,13 +1144,14 @@ fn inspect(
                 }
             }
         }
-        view.frames = frames.clone();
+        view.frames = frames;
         views.push(view);
         threads.push(ThreadReport {
             tid: thread.tid,
             state: thread.state.to_string(),
-            frames,
+            frames: all_frames,
             python_frames: Vec::new(),
+            truncated,
         });
     }
     // Who holds the GIL, read while the process is still stopped, when a thread waits for it.
@@ -1708,7 +1735,13 @@ mod tests {
         let process = |pid: i32| ProcessReport {
             pid,
             command: String::new(),
-            threads: vec![ThreadReport { tid: pid, state: "S".into(), frames: vec![], python_frames: vec![] }],
+            threads: vec![ThreadReport {
+                tid: pid,
+                state: "S".into(),
+                frames: vec![],
+                python_frames: vec![],
+                truncated: None,
+            }],
         };
         let mut report = no_progress_in_pid_10(&[]);
         report.processes = vec![process(b), process(a)];
@@ -1864,7 +1897,13 @@ mod tests {
 
     /// A `no-progress` report of process 10 with sleeping threads `tids` and no stacks yet.
     fn no_progress_in_pid_10(tids: &[i32]) -> HangReport {
-        let thread = |&tid: &i32| ThreadReport { tid, state: "S".into(), frames: vec![], python_frames: vec![] };
+        let thread = |&tid: &i32| ThreadReport {
+            tid,
+            state: "S".into(),
+            frames: vec![],
+            python_frames: vec![],
+            truncated: None,
+        };
         HangReport {
             test: None,
             pid: 10,

@@ -17,8 +17,29 @@ use crate::symbolize::{Frame, Symbolizer};
 type Unwinder = framehop::UnwinderNative<Vec<u8>, framehop::MayAllocateDuringUnwind>;
 type Cache = framehop::CacheNative<framehop::MayAllocateDuringUnwind>;
 
-/// Deepest native stack recorded for a stuck thread.
+/// Most native frames (addresses) recorded for a stuck thread: the innermost
+/// `MAX_FRAMES - OUTERMOST_FRAMES`, then the outermost [`OUTERMOST_FRAMES`] (the thread's entry
+/// point), the ones between left out ([`Unwound::omitted`]).
 pub const MAX_FRAMES: usize = 64;
+/// Outermost frames kept of a stack deeper than [`MAX_FRAMES`].
+pub const OUTERMOST_FRAMES: usize = 16;
+/// The walk stops here (bounded work): a deeper stack's outermost frames are not known.
+pub const MAX_WALK: usize = 4096;
+
+/// A thread's stack as unwound: at most [`MAX_FRAMES`] addresses, innermost first.
+#[derive(Debug, Default)]
+pub struct Unwound {
+    /// The innermost addresses (all of them when nothing was left out).
+    pub inner: Vec<FrameAddress>,
+    /// The outermost addresses, after the ones left out (empty when none were, or when the walk
+    /// stopped at [`MAX_WALK`] before the stack's end).
+    pub outer: Vec<FrameAddress>,
+    /// Addresses left out between `inner` and `outer`: at least that many when the walk stopped
+    /// at [`MAX_WALK`] (`reached_end` false).
+    pub omitted: usize,
+    /// The walk reached the stack's outermost frame (or an address it could not unwind from).
+    pub reached_end: bool,
+}
 
 /// A file mapped into the process: runtime addresses in `range` are ELF virtual address
 /// `address - bias` of `path`.
@@ -132,19 +153,44 @@ impl ProcessStacks {
         &self.modules
     }
 
-    /// Addresses of a thread's stack, innermost first: the pc, then return addresses.
-    pub fn unwind(&mut self, registers: Registers, memory: &dyn ProcessMemory) -> Vec<FrameAddress> {
+    /// Addresses of a thread's stack, innermost first: the pc, then return addresses; cut as
+    /// [`Unwound`] says when the stack is deeper than [`MAX_FRAMES`].
+    pub fn unwind(&mut self, registers: Registers, memory: &dyn ProcessMemory) -> Unwound {
         let mut read_stack = |address: u64| memory.read_u64(address).ok_or(());
         let regs = framehop::UnwindRegsNative::new(registers.pc, registers.sp, registers.bp);
         let mut frames = self.unwinder.iter_frames(registers.pc, regs, &mut self.cache, &mut read_stack);
-        let mut out = Vec::new();
-        while out.len() < MAX_FRAMES {
+        let mut inner = Vec::new();
+        let mut tail = std::collections::VecDeque::new();
+        let mut total = 0;
+        let mut reached_end = false;
+        while total < MAX_WALK {
             match frames.next() {
-                Ok(Some(frame)) => out.push(frame),
-                _ => break,
+                Ok(Some(frame)) if inner.len() < MAX_FRAMES => inner.push(frame),
+                Ok(Some(frame)) => {
+                    if tail.len() == OUTERMOST_FRAMES {
+                        tail.pop_front();
+                    }
+                    tail.push_back(frame);
+                }
+                _ => {
+                    reached_end = true;
+                    break;
+                }
             }
+            total += 1;
         }
-        out
+        if total <= MAX_FRAMES {
+            return Unwound { inner, outer: Vec::new(), omitted: 0, reached_end };
+        }
+        if !reached_end {
+            return Unwound { inner, outer: Vec::new(), omitted: total - MAX_FRAMES, reached_end };
+        }
+        // The outermost frames: the last of the walk, some of them among the first 64 when the
+        // stack is barely deeper.
+        let mut outer: Vec<FrameAddress> = inner.split_off(MAX_FRAMES - OUTERMOST_FRAMES);
+        outer.extend(tail);
+        let outer = outer.split_off(outer.len() - OUTERMOST_FRAMES);
+        Unwound { inner, outer, omitted: total - MAX_FRAMES, reached_end }
     }
 
     /// Symbolized frames of `addresses` (return addresses looked up one byte earlier).

@@ -682,7 +682,21 @@ fn render_hang(out: &mut String, hang: &HangReport) {
                     }
                 })
                 .collect();
-            let native = if native.is_empty() { "(no native stack)".to_owned() } else { native.join(" <- ") };
+            let mut native = if native.is_empty() { "(no native stack)".to_owned() } else { native.join(" <- ") };
+            if let Some(cut) = &thread.truncated {
+                let _ = write!(
+                    native,
+                    " [stack cut: {}{} frames left out after the first {}{}]",
+                    if cut.outermost { "" } else { "at least " },
+                    cut.omitted,
+                    cut.at,
+                    if cut.outermost {
+                        ", the outermost ones kept in the JSON"
+                    } else {
+                        ", its outermost ones unknown"
+                    }
+                );
+            }
             let _ = writeln!(out, "leakcheck:       thread {} ({}): {native}", thread.tid, thread.state);
             if !thread.python_frames.is_empty() {
                 let _ = writeln!(out, "leakcheck:         python: {}", python_stack(&thread.python_frames));
@@ -1132,6 +1146,7 @@ mod tests {
         let thread = |tid: i32, python: bool| ThreadReport {
             tid,
             state: "S".into(),
+            truncated: None,
             frames: vec![frame.clone()],
             python_frames: if python {
                 vec![PythonFrame { function: "test_cycle".into(), file: "/tmp/t/test_x.py".into(), line: 7 }]
