@@ -1007,12 +1007,12 @@ fn add_hangs(report: &mut RunReport, mut hangs: Vec<HangReport>, shim: &ShimData
         hang.test = test_of_hang(shim, hang);
     }
     for hang in &hangs {
+        report.warnings.extend(hang.notes.iter().cloned());
         let Some(name) = &hang.test else { continue };
         match report.tests.iter_mut().find(|t| &t.name == name) {
             Some(test) => test.outcome = "hung".into(),
             None => report.tests.push(TestReport::new(name.clone(), "hung")),
         }
-        report.warnings.extend(hang.notes.iter().cloned());
     }
     // Each test once, in the order of its first hang (a test may hang more than once: every
     // stuck forked child of a test is a hang of its own).

@@ -678,6 +678,34 @@ fn a_deep_stack_is_cut_and_says_so_keeping_its_entry_point() {
     assert_tree_gone(dir.path());
 }
 
+/// A daemon a test started (fork, setsid, fork, exec) deadlocks while the next test sleeps: it is
+/// outside regrtest's tree, re-parented to leakcheck, so the test running when it is found is not
+/// blamed (sequentially, where the output names that test, and with -j 2, where it names none).
+#[test]
+fn a_deadlocked_daemon_outside_the_tree_is_no_tests_hang() {
+    for flags in [&[][..], &["-j", "2"][..]] {
+        let dir = testdir();
+        let run = leakcheck_in(
+            None,
+            &["--hang-timeout", "0"],
+            &as_strs(&regrtest(dir.path(), flags, &["test_hang_daemon", "test_quiet_sleeper"])),
+            &[("LEAKCHECK_FIXTURE_SLEEP", "8")],
+        );
+        let hangs = run.json()["hangs"].as_array().expect("hangs");
+        assert_eq!(hangs.len(), 1, "{flags:?}: {}", run.stderr);
+        let hang = &hangs[0];
+        assert_eq!(hang["diagnosis"]["kind"], "lock-cycle", "{flags:?}: {hang}");
+        assert_eq!(hang["test"], Value::Null, "{flags:?}: {hang}");
+        let summary = hang["diagnosis"]["summary"].as_str().expect("a summary");
+        assert!(summary.contains("outside the command's process tree"), "{summary}");
+        for test in ["test_hang_daemon", "test_quiet_sleeper"] {
+            assert_eq!(run.test(test)["outcome"], "passed", "{flags:?}: {}", run.stderr);
+        }
+        assert!(run.stderr.contains(", 1 hang in no test"), "{flags:?}: {}", run.stderr);
+        assert_tree_gone(dir.path());
+    }
+}
+
 #[test]
 fn a_write_waiting_for_stdios_lock_is_not_a_hang() {
     // The test's write to stderr waits 5 s in glibc's `__lll_lock_wait_private` for the lock a C

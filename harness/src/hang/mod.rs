@@ -948,7 +948,18 @@ impl HangWatch {
         // names, ended (a thread an earlier test started and left running holds the exit).
         let at_exit = interpreter_exit(&processes, target);
         let after_tests = at_exit.is_some() && target == command;
-        let test = if after_tests { None } else { test_of(target, tree, command, current_test) };
+        // A process outside the command's tree (a daemon a test started, double fork and setsid,
+        // re-parented to leakcheck, the run's subreaper, when its parent exited) is no test's by
+        // the output: whichever test runs now did not necessarily start it.
+        let outside = !descends_from(target, command, tree);
+        let test = if after_tests || outside { None } else { test_of(target, tree, command, current_test) };
+        if outside {
+            diagnosis.summary = format!(
+                "in process {target}, outside the command's process tree (its parent exited and it was re-parented \
+                 to leakcheck, the run's subreaper: a daemon a test started, which test is not known); {}",
+                diagnosis.summary
+            );
+        }
         if let Some(at_exit) = at_exit {
             let after = if target == command { ", after the tests" } else { "" };
             diagnosis.summary = format!("at interpreter exit{after} ({}); {}", at_exit.words(), diagnosis.summary);
@@ -1350,6 +1361,21 @@ fn test_of(pid: i32, tree: &BTreeMap<i32, ProcessSample>, command: i32, current_
     worker_of(pid, tree, command)
         .and_then(|worker| worker_test(&tree.get(&worker)?.argv))
         .or_else(|| current_test.map(str::to_owned))
+}
+
+/// Whether `pid` is `command` or below it in `tree`.
+fn descends_from(pid: i32, command: i32, tree: &BTreeMap<i32, ProcessSample>) -> bool {
+    let mut current = pid;
+    for _ in 0..tree.len() + 1 {
+        if current == command {
+            return true;
+        }
+        match tree.get(&current) {
+            Some(sample) if sample.ppid != current => current = sample.ppid,
+            _ => return false,
+        }
+    }
+    false
 }
 
 /// When the sleep or timed wait `syscall` of `pid` ends at the latest: an absolute deadline is

@@ -403,12 +403,17 @@ impl RunReport {
         let mut head = format!("---- leak summary: {} test{}, {} leaked", s.tests, plural(s.tests), s.leaked.len());
         if !self.hangs.is_empty() {
             // `1 hung` when each hang is a test's; else how many hangs there were, in how many tests.
-            let hangs = self.hangs.len();
-            if s.hung.len() == hangs {
+            // A hang of no test (a daemon outside the command's tree) is counted apart.
+            let hangs = self.hangs.iter().filter(|h| h.test.is_some()).count();
+            let outside = self.hangs.len() - hangs;
+            if hangs > 0 && s.hung.len() == hangs {
                 let _ = write!(head, ", {hangs} hung");
-            } else {
+            } else if hangs > 0 {
                 let _ =
                     write!(head, ", {hangs} hang{} in {} test{}", plural(hangs), s.hung.len(), plural(s.hung.len()));
+            }
+            if outside > 0 {
+                let _ = write!(head, ", {outside} hang{} in no test", plural(outside));
             }
         }
         if s.sanitizer_findings > 0 {
