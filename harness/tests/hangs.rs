@@ -901,6 +901,9 @@ fn a_silent_busy_loop_becomes_no_progress_only_after_the_timeout() {
     let hang = only_hang(&run);
     assert_eq!(hang["diagnosis"]["kind"], "no-progress", "{hang}");
     assert_eq!(hang["test"], "test_busy_loop");
+    // Busy and silent, not blocked: the summary says the thread was running.
+    let summary = hang["diagnosis"]["summary"].as_str().expect("a summary");
+    assert!(summary.contains("was running (state R) and gaining CPU time: busy without output"), "{summary}");
     assert!(start.elapsed() < std::time::Duration::from_secs(120), "ended long before the loop would");
     assert!(python_functions(hang).contains(&"test_spin".to_string()), "{hang}");
     assert_eq!(run.test("test_balanced")["outcome"], "passed", "{}", run.stderr);
