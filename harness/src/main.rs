@@ -53,6 +53,10 @@ fn main() {
         Some(error) => format!("leakcheck: error: {}\n", leakcheck::escape::for_terminal(error)),
         None => report.render_text(),
     };
+    // The report files before anything is printed: a stderr nobody reads (a stuck log
+    // collector) may block the summary's write, and must not keep the files from being written.
+    let run_dir = std::path::PathBuf::from(&report.run_dir);
+    let write_errors = leakcheck::outputs::write_files(&mut report, &config.outputs, Some(&run_dir));
     // Our stdout and stderr are one file (`2>&1`, a terminal): a line the command's stdout left
     // unfinished is the line the summary would continue, as `Loop::say` knows.
     let shared_output = outcome.shared_output;
@@ -74,8 +78,12 @@ fn main() {
         // On one file with stderr, the summary just printed ended that line.
         let _ = stdout.write_all(line_start(stdout_mid_line && !(shared_output && printed.ends_with('\n'))));
     }
-    let run_dir = std::path::PathBuf::from(&report.run_dir);
-    write_outputs(&mut report, &config.outputs, Some(&run_dir), &mut stdout, &printed);
+    for err in &write_errors {
+        say(&format!("leakcheck: error: {}", for_terminal(&err.to_string())));
+    }
+    let workspace = std::env::var("GITHUB_WORKSPACE").ok();
+    let context = leakcheck::outputs::AnnotationContext { workspace: workspace.as_deref(), printed_before: &printed };
+    leakcheck::outputs::write_annotations_asked(&report, &config.outputs, &context, &mut stdout);
     drop(stdout);
     // The run's status, or 70 for a report that could not be written: what the reports say.
     std::process::exit(report.status.leakcheck_exit_code);

@@ -210,6 +210,27 @@ pub fn write_all(
     context: &AnnotationContext<'_>,
     annotation_out: &mut dyn Write,
 ) -> Vec<WriteError> {
+    let errors = write_files(report, outputs, run_dir);
+    write_annotations_asked(report, outputs, context, annotation_out);
+    errors
+}
+
+/// The annotations `outputs` asks for, if any, to `out` ([`write_all`]'s last step).
+pub fn write_annotations_asked(
+    report: &RunReport,
+    outputs: &Outputs,
+    context: &AnnotationContext<'_>,
+    out: &mut dyn Write,
+) {
+    if let Some(AnnotationFormat::Github) = outputs.annotations {
+        write_annotations(report, context, out);
+    }
+}
+
+/// Every report file `outputs` names, as [`write_all`] writes them, without the annotations:
+/// for a caller that prints between the two (`main` prints the summary after the files, so
+/// that a stderr nobody reads cannot keep them from being written).
+pub fn write_files(report: &mut RunReport, outputs: &Outputs, run_dir: Option<&Path>) -> Vec<WriteError> {
     let mut errors = Vec::new();
     let mut drafts = Drafts::new(report, outputs);
     let mut files = open_files(outputs, &drafts, &mut errors);
@@ -223,9 +244,6 @@ pub fn write_all(
     settle_status(report, &errors);
     if let Some(run_dir) = run_dir {
         write_instead(report, outputs, &mut drafts, run_dir, &mut errors);
-    }
-    if let Some(AnnotationFormat::Github) = outputs.annotations {
-        write_annotations(report, context, annotation_out);
     }
     errors
 }

@@ -332,6 +332,38 @@ fn sigterm_ends_leakcheck_while_its_stdout_is_not_read() {
     assert!(warnings.contains("our fd 1 was not read"), "{warnings}");
 }
 
+/// A stderr nobody reads, with room for the command's output but not for the summary: the
+/// report files are written before the summary is printed, so its blocked write cannot keep
+/// them from being written.
+#[test]
+fn the_reports_are_written_before_the_summary_waits_for_stderr() {
+    let work = tempfile::tempdir().unwrap();
+    let json = work.path().join("r.json");
+    let (mut reader, writer) = std::io::pipe().unwrap();
+    // A pipe holds 64 KiB: the command's 63 000 bytes and leakcheck's first line fit.
+    let mut child = KillOnDrop(
+        Command::new(LEAKCHECK)
+            .arg("--json")
+            .arg(&json)
+            .args(["--", "python3", "-c", "import sys; sys.stderr.write('x' * 63000)"])
+            .stdout(Stdio::null())
+            .stderr(writer)
+            .spawn()
+            .unwrap(),
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !json.exists() && std::time::Instant::now() < deadline && child.0.try_wait().unwrap().is_none() {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(json.exists(), "no JSON report while stderr was not read");
+    let mut printed = Vec::new();
+    reader.read_to_end(&mut printed).unwrap();
+    let status = wait_with_limit(&mut child, Duration::from_secs(30));
+    assert_eq!(status.code(), Some(0));
+    let printed = String::from_utf8_lossy(&printed);
+    assert!(printed.contains("leakcheck: "), "{}", &printed[printed.len().saturating_sub(500)..]);
+}
+
 /// A reader slower than the command: leakcheck waits for it (the command with it), and every
 /// byte reaches it once, in order.
 #[test]
