@@ -166,11 +166,17 @@ struct Tracked {
     waiters: Vec<(i32, u64, u64)>,
     still_since: Option<Instant>,
     inspected: bool,
-    /// Each thread's CPU ticks at the last tick.
+    /// Each thread's CPU ticks at the last tick, and when that was.
     thread_cpu: BTreeMap<i32, u64>,
-    /// The threads running (state R) at this tick that gained CPU time since the last one.
+    thread_cpu_at: Option<Instant>,
+    /// The threads running (state R) at this tick that spent a fifth of the time since the
+    /// last one on a CPU ([`BUSY_SHARE`]): a busy loop, not a thread that wakes now and then
+    /// (a GIL waiter, every 5 ms) and happened to be caught running.
     busy: Vec<i32>,
 }
+
+/// The share of the time between two ticks a thread must have run to be called busy.
+const BUSY_SHARE: f64 = 0.2;
 
 /// Whose silence a sleep is seen in: the run's (its output, regrtest's heartbeats aside), or a
 /// `-j` worker's own, when all the worker writes goes to a file of its own (regrtest's temporary
@@ -610,13 +616,21 @@ impl HangWatch {
             let still = sample.all_blocked() && cpu == tracked.cpu;
             tracked.cpu = cpu;
             let before = std::mem::take(&mut tracked.thread_cpu);
+            // SAFETY: sysconf has no preconditions.
+            let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+            let wall_ticks = tracked.thread_cpu_at.map_or(0.0, |at| now.duration_since(at).as_secs_f64() * hz);
+            let busy_ticks = (wall_ticks * BUSY_SHARE).max(1.0);
             tracked.busy = sample
                 .threads
                 .iter()
-                .filter(|t| t.state == 'R' && before.get(&t.tid).is_some_and(|&cpu| cpu < t.cpu_ticks))
+                .filter(|t| {
+                    t.state == 'R'
+                        && before.get(&t.tid).is_some_and(|&cpu| t.cpu_ticks.saturating_sub(cpu) as f64 >= busy_ticks)
+                })
                 .map(|t| t.tid)
                 .collect();
             tracked.thread_cpu = sample.threads.iter().map(|t| (t.tid, t.cpu_ticks)).collect();
+            tracked.thread_cpu_at = Some(now);
             // Or: the same threads still in the same untimed futex waits, without running since,
             // while other threads spend a little CPU in timed waits (a GIL waiter wakes every
             // 5 ms to ask for it). Inspected once, like a still process.
