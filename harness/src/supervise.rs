@@ -437,8 +437,16 @@ struct Pipe {
     /// [`Action::Say`]), oldest first: written as our fd takes them, never waited for. Past
     /// [`QUEUE_BOUND`] the pipe is not read: the command waits, as it would for our reader.
     queue: Vec<u8>,
-    /// The last byte mirrored was not a newline.
+    /// Where in `queue` our own lines are ([`Loop::say`]): not the command's output, and not
+    /// in the log.
+    own: Vec<std::ops::Range<usize>>,
+    /// The last byte written to our fd was not a newline (with `shared_output`, the last byte
+    /// written to that file through either pipe's mirror): what our fd's reader got, not what
+    /// was read, so that leakcheck's own lines after it start a line.
     mid_line: bool,
+    /// What the reader of our fd did not get once waiting for it was given up
+    /// ([`Loop::drop_unread_output`]): the `mirror` is gone then.
+    dropped: Option<Dropped>,
     /// Bytes were added to `partial` since the sink was last told (see
     /// [`OutputSink::unfinished_line`]).
     partial_grew: bool,
@@ -453,7 +461,9 @@ impl Pipe {
             partial: Vec::new(),
             mirror: Some(Mirror::new(mirror)),
             queue: Vec::new(),
+            own: Vec::new(),
             mid_line: false,
+            dropped: None,
             partial_grew: false,
         }
     }
@@ -461,6 +471,36 @@ impl Pipe {
     /// Whether the pipe is left unread for now: what it gave waits for our reader.
     fn held(&self) -> bool {
         self.queue.len() >= QUEUE_BOUND
+    }
+
+    /// Whether what was queued for our fd, or else what was written to it, ends mid-line:
+    /// what a line queued now would continue.
+    fn queued_mid_line(&self) -> bool {
+        self.queue.last().map_or(self.mid_line, |&last| last != b'\n')
+    }
+
+    /// How many bytes of `queue` are the command's (not our own lines).
+    fn queued_output(&self) -> usize {
+        self.queue.len() - self.own.iter().map(|range| range.len()).sum::<usize>()
+    }
+}
+
+/// What of a pipe's output our fd's reader did not get (see [`Pipe::dropped`]).
+struct Dropped {
+    /// Our fd.
+    fd: RawFd,
+    /// The command's bytes: those waiting for the reader when waiting was given up, and all
+    /// read after.
+    bytes: u64,
+    why: String,
+}
+
+/// How the warnings name a pipe's stream: `both`, the one pipe for stdout and stderr.
+fn stream_name(stream: Stream, both: bool) -> &'static str {
+    match stream {
+        _ if both => "stdout and stderr",
+        Stream::Stdout => "stdout",
+        Stream::Stderr => "stderr",
     }
 }
 
@@ -559,6 +599,10 @@ struct Loop<'a> {
     order: Option<WriteOrder>,
     exit: Option<ChildExit>,
     interrupted_by: Option<Signal>,
+    /// After a terminating signal, when what still waits for our readers is dropped (see
+    /// [`Loop::drop_unread_output`]): [`LAST_OUTPUT_AFTER_SIGNAL`] after the command's exit,
+    /// at once on a second signal.
+    mirror_deadline: Option<Instant>,
     /// When set, SIGKILL everything at this instant.
     kill_at: Option<Instant>,
     /// When set (a forwarded SIGINT, SIGHUP or SIGQUIT), SIGTERM everything at this instant,
@@ -677,6 +721,7 @@ impl<'a> Loop<'a> {
             order,
             exit: None,
             interrupted_by: None,
+            mirror_deadline: None,
             kill_at: None,
             term_at: None,
             killed_at_once: false,
@@ -715,7 +760,11 @@ impl<'a> Loop<'a> {
                 wake = wake.min(*at);
             }
             let timeout = if self.exit.is_some() || self.killed {
-                PollTimeout::from(100u16)
+                // Woken at the deadline for our readers, if it is still to come.
+                let turn = Duration::from_millis(100);
+                let left = self.mirror_deadline.map(|at| at.saturating_duration_since(Instant::now()));
+                let turn = left.filter(|left| !left.is_zero()).map_or(turn, |left| turn.min(left));
+                PollTimeout::try_from(turn).unwrap_or(PollTimeout::MAX)
             } else {
                 PollTimeout::try_from(wake.saturating_duration_since(Instant::now())).unwrap_or(PollTimeout::MAX)
             };
@@ -870,6 +919,16 @@ impl<'a> Loop<'a> {
         }
         self.flush_log();
         self.finish_mirroring(sink)?;
+        let both = self.pipes.len() == 1;
+        for pipe in &self.pipes {
+            if let Some(Dropped { fd, bytes, why }) = &pipe.dropped {
+                self.output_errors.push(format!(
+                    "our fd {fd} was not read: the last {bytes} bytes of the command's {} were not written to it \
+                     ({why}; the log has them)",
+                    stream_name(pipe.stream, both)
+                ));
+            }
+        }
         Ok(Supervised {
             pid: self.child.id() as i32,
             exit: self.exit.unwrap_or(ChildExit::Signaled { signal: Signal::SIGKILL, core_dumped: false }),
@@ -906,12 +965,16 @@ impl<'a> Loop<'a> {
         if self.killed {
             self.kill_again(&survivors);
         }
-        if let Some(signal) = self.interrupted_by.filter(|_| self.pipes.iter().any(Pipe::held)) {
-            // Not waited for after a signal: the pipes are read to their end without it.
-            self.drop_unread_output(&format!("leakcheck received {}", signal.as_str()));
+        let now = Instant::now();
+        if let Some(signal) = self.interrupted_by {
+            // Our readers are waited for, and the pipes read, for a second at most after a
+            // signal: then what waits for them is dropped and the pipes are read to their end.
+            let at = *self.mirror_deadline.get_or_insert(now + LAST_OUTPUT_AFTER_SIGNAL);
+            if now >= at && self.pipes.iter().any(Pipe::held) {
+                self.drop_unread_output(&format!("leakcheck received {}", signal.as_str()));
+            }
         }
         let pipes_open = self.pipes.iter().any(|p| p.fd.is_some());
-        let now = Instant::now();
         if survivors.is_empty() {
             if self.pipes.iter().any(|p| p.fd.is_some() && p.held()) {
                 // Left unread while their output waits for our reader: not held open by anyone.
@@ -948,10 +1011,14 @@ impl<'a> Loop<'a> {
     }
 
     /// Once the command's pipes are closed: write what waits for our readers, waiting for them
-    /// now, but for at most [`LAST_OUTPUT_AFTER_SIGNAL`] once leakcheck received a terminating
-    /// signal, and not past one that comes meanwhile: the reports are written after this.
+    /// now, but after a terminating signal only until its [`Loop::mirror_deadline`] (a second
+    /// after the command's exit), and not past one that comes meanwhile: the reports are
+    /// written after this.
     fn finish_mirroring(&mut self, sink: &mut dyn OutputSink) -> Result<(), SuperviseError> {
-        let limit = self.interrupted_by.map(|signal| (signal, Instant::now() + LAST_OUTPUT_AFTER_SIGNAL));
+        let deadline = &mut self.mirror_deadline;
+        let limit = self
+            .interrupted_by
+            .map(|signal| (signal, *deadline.get_or_insert_with(|| Instant::now() + LAST_OUTPUT_AFTER_SIGNAL)));
         loop {
             let waiting: Vec<usize> = (0..self.pipes.len())
                 .filter(|&i| self.pipes[i].mirror.is_some() && !self.pipes[i].queue.is_empty())
@@ -1063,11 +1130,10 @@ impl<'a> Loop<'a> {
     /// before.
     fn mirror(&mut self, index: usize, chunk: &[u8]) {
         let pipe = &mut self.pipes[index];
-        if let Some(&last) = chunk.last() {
-            pipe.mid_line = last != b'\n';
-        }
         if pipe.mirror.is_some() {
             pipe.queue.extend_from_slice(chunk);
+        } else if let Some(dropped) = &mut pipe.dropped {
+            dropped.bytes += chunk.len() as u64;
         }
     }
 
@@ -1087,17 +1153,34 @@ impl<'a> Loop<'a> {
                 Err(err) => break Err(err),
             }
         };
+        if let Some(&last) = pipe.queue[..sent].last() {
+            let mid_line = last != b'\n';
+            pipe.mid_line = mid_line;
+            if self.shared_output {
+                // One file: its last byte is this one, whichever pipe it came through.
+                for pipe in &mut self.pipes {
+                    pipe.mid_line = mid_line;
+                }
+            }
+        }
+        let pipe = &mut self.pipes[index];
         pipe.queue.drain(..sent);
+        pipe.own.retain_mut(|range| {
+            *range = range.start.saturating_sub(sent)..range.end.saturating_sub(sent);
+            range.start < range.end
+        });
         let Err(err) = written else { return Ok(()) };
+        let Some(mirror) = &pipe.mirror else { return Ok(()) };
         let fd = mirror.fd;
         pipe.mirror = None;
         pipe.queue = Vec::new();
+        pipe.own = Vec::new();
         // Not a reader gone away but output lost (`> /dev/full`): the command would have
         // failed writing it.
         let broken = err.kind() == io::ErrorKind::BrokenPipe;
         self.own_output_failed |= pipe.stream == Stream::Stdout && !broken;
         let what = if broken { "; the command's pipe was closed too, as its reader went away" } else { "" };
-        let stream = if both { "stdout and stderr".to_owned() } else { format!("{:?}", pipe.stream) };
+        let stream = stream_name(pipe.stream, both);
         self.output_errors.push(format!("writing the command's {stream} to our fd {fd}: {err}{what}"));
         if broken && self.pipes[index].fd.is_some() {
             self.close_pipe(index, &mut Lines::Sink(sink))?;
@@ -1105,24 +1188,21 @@ impl<'a> Loop<'a> {
         Ok(())
     }
 
-    /// Drop what waits for our readers, saying how much: leakcheck received a terminating
-    /// signal, and must not wait for them (a buildbot SIGKILLs 30 s after its SIGTERM, and the
-    /// reports are written after this). The pipes are read on, into the log and the sink.
+    /// Drop what waits for our readers: leakcheck received a terminating signal, and must not
+    /// wait for them longer (a buildbot SIGKILLs 30 s after its SIGTERM, and the reports are
+    /// written after this). The pipes are read on, into the log and the sink; the warning at
+    /// the end counts what the reader did not get, the queue and all read after it
+    /// ([`Pipe::dropped`]).
     fn drop_unread_output(&mut self, why: &str) {
-        let both = self.pipes.len() == 1;
         for pipe in &mut self.pipes {
             if pipe.queue.is_empty() {
                 continue;
             }
             let Some(mirror) = pipe.mirror.take() else { continue };
-            let stream = if both { "stdout and stderr".to_owned() } else { format!("{:?}", pipe.stream) };
-            self.output_errors.push(format!(
-                "our fd {} was not read: the last {} bytes of the command's {stream} were not written to it ({why}; \
-                 the log has them)",
-                mirror.fd,
-                pipe.queue.len()
-            ));
+            let bytes = pipe.queued_output() as u64;
+            pipe.dropped = Some(Dropped { fd: mirror.fd, bytes, why: why.to_owned() });
             pipe.queue = Vec::new();
+            pipe.own = Vec::new();
         }
     }
 
@@ -1243,6 +1323,8 @@ impl<'a> Loop<'a> {
                 // A second request: no more patience.
                 self.killed_at_once |= !self.killed;
                 self.kill_at = Some(Instant::now());
+                // Nor for our readers.
+                self.mirror_deadline = Some(Instant::now());
             }
         }
     }
@@ -1280,7 +1362,7 @@ impl<'a> Loop<'a> {
         if self.pipes[last].mirror.is_none() {
             return;
         }
-        let mid_line = self.pipes[last].mid_line || self.shared_output && self.pipes[0].mid_line;
+        let mid_line = self.pipes[last].queued_mid_line() || self.shared_output && self.pipes[0].queued_mid_line();
         let mut bytes = Vec::with_capacity(text.len() + 1);
         if mid_line {
             bytes.push(b'\n');
@@ -1289,11 +1371,9 @@ impl<'a> Loop<'a> {
         if !bytes.ends_with(b"\n") {
             bytes.push(b'\n');
         }
-        self.pipes[last].queue.extend_from_slice(&bytes);
-        self.pipes[last].mid_line = false;
-        if self.shared_output {
-            self.pipes[0].mid_line = false;
-        }
+        let pipe = &mut self.pipes[last];
+        pipe.own.push(pipe.queue.len()..pipe.queue.len() + bytes.len());
+        pipe.queue.extend_from_slice(&bytes);
     }
 
     /// SIGKILL the tree at `deadline`, or earlier if that was already planned.

@@ -395,6 +395,106 @@ fn a_slow_reader_gets_every_byte_in_order() {
     assert!(read == expected.as_bytes(), "{} bytes read, {} written", read.len(), expected.len());
 }
 
+/// A reader slower than the command (one file for stdout and stderr, as in a CI log), and a
+/// SIGINT: leakcheck goes on writing what it kept for a second after the command's exit, then
+/// drops the rest, and its warning starts a line of its own and counts every byte of the log
+/// that the reader did not get.
+#[test]
+fn after_sigint_a_slow_reader_gets_a_second_more_and_the_warning_counts_what_it_missed() {
+    use std::os::fd::AsRawFd;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use std::time::Instant;
+    let work = tempfile::tempdir().unwrap();
+    let log = work.path().join("log");
+    let pid_file = work.path().join("pid");
+    let (mut reader, writer) = std::io::pipe().unwrap();
+    // A pipe of one page: what the reader gets after the command's exit is what leakcheck
+    // wrote after it, not what the pipe held.
+    // SAFETY: fcntl on a pipe we own.
+    assert!(unsafe { libc::fcntl(writer.as_raw_fd(), libc::F_SETPIPE_SZ, 4096) } >= 0);
+    let flood = "import os\nopen('pid', 'w').write(str(os.getpid()))\ni = 0\n\
+                 while True:\n    os.write(1, b'flood %d ' % i + b'x' * 200 + b'\\n')\n    i += 1\n";
+    let mut child = KillOnDrop(
+        Command::new(LEAKCHECK)
+            .arg("--log")
+            .arg(&log)
+            .args(["--grace", "5", "--", "python3", "-c", flood])
+            .current_dir(work.path())
+            .stdin(Stdio::null())
+            .stdout(writer.try_clone().unwrap())
+            .stderr(writer)
+            .spawn()
+            .unwrap(),
+    );
+    // About 80 KB/s: each read, with when it came.
+    let got = Arc::new(AtomicUsize::new(0));
+    let reads = {
+        let got = Arc::clone(&got);
+        std::thread::spawn(move || {
+            let (mut bytes, mut reads) = (Vec::new(), Vec::new());
+            let mut buf = [0u8; 4096];
+            loop {
+                let n = reader.read(&mut buf).unwrap();
+                if n == 0 {
+                    return (bytes, reads);
+                }
+                bytes.extend_from_slice(&buf[..n]);
+                reads.push((Instant::now(), bytes.len()));
+                got.store(bytes.len(), Ordering::Relaxed);
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        })
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let pid = loop {
+        assert!(Instant::now() < deadline, "the command never wrote its pid");
+        if let Ok(pid) = std::fs::read_to_string(&pid_file).unwrap_or_default().parse::<i32>() {
+            break pid;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let command = KillPidfdOnDrop(pidfd_open(pid));
+    // What leakcheck read and the reader did not get (the log, minus the page in the pipe)
+    // waits for the reader: wait until that is most of what leakcheck keeps (256 KiB).
+    loop {
+        assert!(Instant::now() < deadline, "leakcheck never kept output for its reader");
+        let logged = std::fs::metadata(&log).map_or(0, |m| m.len() as usize);
+        if logged >= got.load(Ordering::Relaxed) + 4096 + 192 * 1024 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // SAFETY: plain kill(2) on our own child.
+    unsafe { libc::kill(child.0.id() as i32, libc::SIGINT) };
+    assert!(exits_within(&command.0, Duration::from_secs(30)), "the command outlived its SIGINT");
+    let exited = Instant::now();
+    wait_with_limit(&mut child, Duration::from_secs(60));
+    let (read, reads) = reads.join().unwrap();
+    let logged = std::fs::read(&log).unwrap();
+    let text = String::from_utf8_lossy(&read);
+    let warning = "leakcheck: warning: our fd 1 was not read: the last ";
+    let at = text.find(warning).unwrap_or_else(|| panic!("no warning:\n{}", &text[text.len().saturating_sub(2000)..]));
+    assert!(text[..at].ends_with('\n'), "the warning continues a line: {:?}", &text[at.saturating_sub(100)..at + 100]);
+    // The command's bytes the reader got: after leakcheck's first line, up to the newline
+    // leakcheck put before its warning, if the command's last line was cut.
+    let first_line = if text.starts_with("leakcheck: ") { text.find('\n').unwrap() + 1 } else { 0 };
+    let mut mirrored = &read[first_line..at];
+    if !logged.starts_with(mirrored) {
+        mirrored = &mirrored[..mirrored.len() - 1];
+    }
+    assert!(logged.starts_with(mirrored), "the reader's copy is not the log's start");
+    let before_exit = reads.iter().filter(|(when, _)| *when <= exited).map(|&(_, end)| end).max().unwrap_or(0);
+    let after_exit = at.saturating_sub(before_exit);
+    assert!(
+        after_exit >= 24 * 1024,
+        "the reader got about {after_exit} bytes after the command's exit: leakcheck did not wait a second for it"
+    );
+    let count: usize = text[at + warning.len()..].split(' ').next().unwrap().parse().unwrap();
+    assert_eq!(count, logged.len() - mirrored.len(), "{}", &text[at..]);
+    assert!(text[at..].contains("bytes of the command's stdout and stderr were not written to it"), "{}", &text[at..]);
+}
+
 #[test]
 fn a_reader_that_goes_away_gives_the_command_its_broken_pipe() {
     // `leakcheck -- yes | head -1`: as in `yes | head -1`, `yes` dies of SIGPIPE.
@@ -1204,7 +1304,7 @@ fn a_stdout_that_cannot_be_written_is_a_failure() {
     let out = run(&["echo", "x"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(70), "{stderr}");
-    assert!(stderr.contains("leakcheck: warning: writing the command's Stdout to our fd 1: No space left"), "{stderr}");
+    assert!(stderr.contains("leakcheck: warning: writing the command's stdout to our fd 1: No space left"), "{stderr}");
     let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
     assert_eq!(report["status"]["exit_code"], 0);
     assert_eq!(report["status"]["leakcheck_exit_code"], 70);
