@@ -339,18 +339,26 @@ pub const OPTIONS_VARIABLES: [&str; 5] =
 /// without `report_error_type=1` both print `undefined-behavior` there.
 const UBSAN_DEFAULTS: &str = "print_stacktrace=1:print_summary=1:report_error_type=1";
 
-/// The runtimes that read `UBSAN_OPTIONS` after their own variables (ASAN, with LSan's too;
-/// MSAN; TSan): a common flag set there is overridden by the same flag in `UBSAN_OPTIONS`.
-const READ_BEFORE_UBSAN_OPTIONS: [&str; 4] = ["ASAN_OPTIONS", "LSAN_OPTIONS", "MSAN_OPTIONS", "TSAN_OPTIONS"];
+/// The runtimes that read `UBSAN_OPTIONS` after their own variables, and those variables: ASAN
+/// (with LSan's too), MSAN, TSan. A common flag set there is overridden by the same flag in
+/// `UBSAN_OPTIONS`. UBSan alone (gcc's standalone libubsan, clang's) reads none of them.
+const READ_BEFORE_UBSAN_OPTIONS: [(Runtime, &str); 4] = [
+    (Runtime::Asan, "ASAN_OPTIONS"),
+    (Runtime::Asan, "LSAN_OPTIONS"),
+    (Runtime::Msan, "MSAN_OPTIONS"),
+    (Runtime::Tsan, "TSAN_OPTIONS"),
+];
 
-/// leakcheck's `UBSAN_OPTIONS` defaults for a command whose environment is `get`: without
-/// `print_summary=1` when the user's options of another runtime set `print_summary`, which
-/// that runtime would otherwise see overridden (it reads `UBSAN_OPTIONS` after its own, and
-/// prints summaries by default anyway).
-fn ubsan_defaults(get: &impl Fn(&str) -> Option<OsString>, program: &Path) -> String {
+/// leakcheck's `UBSAN_OPTIONS` defaults for a command whose environment is `get`, with the
+/// runtimes `loaded` (planned or linked in): without `print_summary=1` when the user's options
+/// of another of those runtimes set `print_summary`, which that runtime would otherwise see
+/// overridden (it reads `UBSAN_OPTIONS` after its own, and prints summaries by default anyway).
+/// A runtime not loaded reads nothing: its variable leaves UBSan's defaults as they are.
+fn ubsan_defaults(get: &impl Fn(&str) -> Option<OsString>, program: &Path, loaded: &[Runtime]) -> String {
     let user_sets_summary = READ_BEFORE_UBSAN_OPTIONS
         .iter()
-        .filter_map(|variable| get(variable))
+        .filter(|(runtime, _)| loaded.contains(runtime))
+        .filter_map(|(_, variable)| get(variable))
         .any(|value| options::parse(value.as_bytes(), Some(program)).sets(b"print_summary"));
     UBSAN_DEFAULTS
         .split(':')
@@ -413,10 +421,13 @@ pub fn plan(selection: &Selection, program: &Path, get: impl Fn(&str) -> Option<
     };
     let mut plan =
         Plan { runtimes: runtimes.clone(), shim: true, program: Some(program.to_owned()), ..Plan::default() };
+    // The runtimes the command loads: those planned, and those linked in (clang's static ASAN
+    // under `--sanitizer ubsan` reads its options all the same).
+    let loaded: Vec<Runtime> = runtimes.iter().chain(detected.runtimes.iter()).copied().collect();
     for &runtime in &runtimes {
         let variable = runtime.options_variable();
         let defaults = match runtime {
-            Runtime::Ubsan => ubsan_defaults(&get, program),
+            Runtime::Ubsan => ubsan_defaults(&get, program, &loaded),
             _ => runtime.default_options().to_owned(),
         };
         let merged = merge_options(&defaults, get(variable).as_deref(), Some(program));
@@ -713,30 +724,45 @@ mod tests {
     }
 
     /// UBSan's defaults ask for the check's name in a `SUMMARY:` line; `print_summary=1` is left
-    /// out when the user set `print_summary` for a runtime that reads `UBSAN_OPTIONS` after its
-    /// own options (it would override theirs), and the user's own `UBSAN_OPTIONS` win.
+    /// out when the user set `print_summary` for a runtime the command loads that reads
+    /// `UBSAN_OPTIONS` after its own options (it would override theirs), and the user's own
+    /// `UBSAN_OPTIONS` win. UBSan alone reads no other runtime's variable: those leave its
+    /// defaults alone, also under `--sanitizer ubsan` for a program with no sanitizer.
     #[test]
     fn ubsan_defaults_name_the_check_in_a_summary() {
         let dir = tempfile::tempdir().unwrap();
-        let program = build(dir.path(), "gcc", &["-fsanitize=undefined"], "gcc_ubsan");
-        let ubsan_options = |environment: &[(&str, &str)]| {
+        let ubsan_only = build(dir.path(), "gcc", &["-fsanitize=undefined"], "gcc_ubsan");
+        let with_asan = build(dir.path(), "gcc", &["-fsanitize=address,undefined"], "gcc_both");
+        let plain = build(dir.path(), "gcc", &[], "gcc_plain");
+        let ubsan_options = |program: &Path, selection: &Selection, environment: &[(&str, &str)]| {
             let get = |name: &str| environment.iter().find(|(n, _)| *n == name).map(|(_, v)| OsString::from(v));
-            let plan = plan(&Selection::Auto, &program, get);
-            assert_eq!(plan.runtimes, [Runtime::Ubsan]);
+            let plan = plan(selection, program, get);
+            assert!(plan.runtimes.contains(&Runtime::Ubsan), "{plan:?}");
             plan.variables.iter().find(|(n, _)| n == "UBSAN_OPTIONS").map(|(_, v)| v.clone()).unwrap()
         };
-        assert_eq!(ubsan_options(&[]), "print_stacktrace=1:print_summary=1:report_error_type=1");
+        let (auto, forced) = (Selection::Auto, Selection::Forced(vec![Runtime::Ubsan]));
+        let defaults = "print_stacktrace=1:print_summary=1:report_error_type=1";
+        let without_summary = "print_stacktrace=1:report_error_type=1";
+        assert_eq!(ubsan_options(&ubsan_only, &auto, &[]), defaults);
         assert_eq!(
-            ubsan_options(&[("ASAN_OPTIONS", "halt_on_error=0,print_summary=0")]),
-            "print_stacktrace=1:report_error_type=1"
+            ubsan_options(&with_asan, &auto, &[("ASAN_OPTIONS", "halt_on_error=0,print_summary=0")]),
+            without_summary
         );
-        assert_eq!(ubsan_options(&[("TSAN_OPTIONS", "print_summary=1")]), "print_stacktrace=1:report_error_type=1");
+        assert_eq!(ubsan_options(&with_asan, &auto, &[("LSAN_OPTIONS", "print_summary=0")]), without_summary);
+        assert_eq!(ubsan_options(&with_asan, &auto, &[("ASAN_OPTIONS", "detect_leaks=1")]), defaults);
+        // No ASAN, MSAN or TSan runtime reads these: UBSan's defaults stand.
+        for variable in ["ASAN_OPTIONS", "LSAN_OPTIONS", "TSAN_OPTIONS", "MSAN_OPTIONS"] {
+            let environment = [(variable, "print_summary=0")];
+            assert_eq!(ubsan_options(&ubsan_only, &auto, &environment), defaults, "{variable}");
+            assert_eq!(ubsan_options(&plain, &forced, &environment), defaults, "{variable}");
+        }
+        // ASAN linked in, UBSan forced: ASAN reads its options all the same.
+        assert_eq!(ubsan_options(&with_asan, &forced, &[("ASAN_OPTIONS", "print_summary=0")]), without_summary);
+        // TSan planned with UBSan.
+        let both = Selection::Forced(vec![Runtime::Tsan, Runtime::Ubsan]);
+        assert_eq!(ubsan_options(&plain, &both, &[("TSAN_OPTIONS", "print_summary=1")]), without_summary);
         assert_eq!(
-            ubsan_options(&[("ASAN_OPTIONS", "detect_leaks=1")]),
-            "print_stacktrace=1:print_summary=1:report_error_type=1"
-        );
-        assert_eq!(
-            ubsan_options(&[("UBSAN_OPTIONS", "report_error_type=0 print_summary=0")]),
+            ubsan_options(&ubsan_only, &auto, &[("UBSAN_OPTIONS", "report_error_type=0 print_summary=0")]),
             "print_stacktrace=1:report_error_type=0 print_summary=0"
         );
     }
