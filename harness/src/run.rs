@@ -79,6 +79,21 @@ impl RunProcesses {
         }
     }
 
+    /// A run header before the current run's whole summary: another run's when the regrtest
+    /// processes of the current one were seen and are all gone now (the regrtest died, and a
+    /// script runs regrtest again). Without any seen, the text decides: it is the run's.
+    fn earlier_died(&mut self) -> bool {
+        let Some(earlier) = self.current.as_ref().filter(|pids| !pids.is_empty()) else {
+            return false;
+        };
+        let now = top_regrtests(std::process::id() as i32);
+        let died = !now.is_empty() && !earlier.iter().any(|pid| now.contains(pid));
+        if died {
+            self.current = Some(now);
+        }
+        died
+    }
+
     /// A run header after a whole summary: another run's when the regrtest processes of the
     /// current one are all gone (a script runs regrtest again); a test's output while one of
     /// them still runs. Without any seen (none could be read, or the command is no regrtest),
@@ -135,6 +150,8 @@ impl OutputSink for Sink<'_> {
             let regrtests = &mut self.regrtests;
             if self.parser.run_header_ends_run(line) {
                 self.parser.feed_line_checked(line, || regrtests.another_run());
+            } else if self.parser.run_header_after_unfinished_run(line) && regrtests.earlier_died() {
+                self.parser.feed_line_after_dead_run(line);
             } else {
                 regrtests.first_header();
                 self.parser.feed_line(line);
@@ -1361,16 +1378,37 @@ fn assemble(
     // regrtest ran (its output says so) and never got to its summary: whatever the command's
     // status, the run stopped halfway. Not when leakcheck stopped it (a signal it forwarded, a
     // hang it ended: they say so) or regrtest refused its command line (its own warning).
-    let unfinished = parsed.summary.is_none()
+    let last_unfinished = parsed.summary.is_none()
         && !parsed.run_results.is_empty()
         && parsed.usage_error.is_none()
         && supervised.interrupted_by.is_none()
         && !report.status.ended_for_hang;
-    if unfinished {
+    // An earlier run of a command that ran regrtest more than once died before its summary
+    // (the next run's header came after its process was gone): it stopped halfway too, whatever
+    // the runs after it did. Its warning says which run it was.
+    for earlier in &parsed.unfinished_runs {
+        let when = match earlier.running.as_slice() {
+            [] => "the run ended before it".to_owned(),
+            [one] => format!("the run ended while {one} ran"),
+            many => format!("the run ended while {} ran", many.join(", ")),
+        };
+        report.warnings.push(format!(
+            "{UNFINISHED_WARNING}: {when} (regrtest run {} of {regrtest_runs}: its process died, and the command \
+             ran regrtest again)",
+            earlier.run + 1
+        ));
+    }
+    let unfinished = last_unfinished || !parsed.unfinished_runs.is_empty();
+    if last_unfinished {
         // The tests it ended during: no result line, and no result (`unknown`) or one the end
         // itself gave (faulthandler's `Timeout`, a crash's dump).
+        // The last run's (an earlier one's are in their own warning).
+        let last_run: std::collections::HashSet<&str> =
+            parsed.tests.iter().filter(|t| t.regrtest_run + 1 >= regrtest_runs).map(|t| t.name.as_str()).collect();
         let ended_during = |t: &&TestReport| {
-            t.result_line.is_none() && matches!(t.outcome.as_str(), "unknown" | "timed_out" | "crashed")
+            t.result_line.is_none()
+                && matches!(t.outcome.as_str(), "unknown" | "timed_out" | "crashed")
+                && (parsed.unfinished_runs.is_empty() || last_run.contains(t.name.as_str()))
         };
         let running: Vec<&str> = tests.iter().filter(ended_during).map(|t| t.name.as_str()).collect();
         let when = match running.as_slice() {

@@ -681,6 +681,53 @@ fn a_command_running_regrtest_twice_reports_the_measurement_of_the_run_reported(
     assert_eq!(run.code(), Some(101), "{}", run.stderr);
 }
 
+/// A regrtest that dies in the middle of a test (test_crash_midway aborts on its third -R
+/// repetition: no summary) and then another regrtest run by the command, as a script runs it
+/// (`A; B`) and as a CI's retry does (`A || B`): the header of the second, read after the first
+/// one's process is gone, starts a run of its own. The first is a run that ended without its
+/// summary, its running test unknown and cut short, with the warning that regrtest never
+/// printed its result (exit 104, not the command's 0); test_balanced, which the first run never
+/// got to, is the second run's and passed; the warning of two runs says so.
+#[test]
+fn a_regrtest_run_that_died_before_another_ends_unfinished_and_the_next_is_its_own() {
+    let dir = testdir();
+    let quoted = |flags: &[&str], tests: &[&str]| {
+        let argv = regrtest_with(python(), dir.path(), flags, tests);
+        argv.iter().map(|a| format!("'{a}'")).collect::<Vec<_>>().join(" ")
+    };
+    let first = quoted(&["-R", "3:3"], &["test_crash_midway", "test_balanced"]);
+    let second = quoted(&["-R", "3:3", "-j", "2"], &["test_balanced"]);
+    for joiner in [";", "||"] {
+        let script = format!("{first} {joiner} {second}");
+        let run = leakcheck(&[], &["bash", "-c", &script]);
+        let expected =
+            [("test_crash_midway".to_owned(), "unknown".to_owned()), ("test_balanced".into(), "passed".into())];
+        assert_eq!(outcomes(&run), expected, "{joiner}: {}", run.stderr);
+        let crashed = run.test("test_crash_midway");
+        assert_eq!(crashed["repetitions"]["complete"], false, "{joiner}: {crashed}");
+        let balanced = run.test("test_balanced");
+        assert_eq!(balanced["result_line"], "test_balanced passed", "{joiner}: {balanced}");
+        assert!(!balanced["notes"].to_string().contains("names this test nowhere"), "{joiner}: {balanced}");
+        let report = run.json();
+        let warnings = report["warnings"].to_string();
+        assert!(
+            warnings.contains("the command ran regrtest 2 times, one run after another (results: none, SUCCESS)"),
+            "{joiner}: {warnings}"
+        );
+        assert!(
+            warnings.contains(
+                "regrtest never printed its result: the run ended while test_crash_midway ran (regrtest run 1 of 2: \
+                 its process died, and the command ran regrtest again)"
+            ),
+            "{joiner}: {warnings}"
+        );
+        assert!(!warnings.contains("the shim measured"), "{joiner}: {warnings}");
+        assert_eq!(report["summary"]["regrtest_unfinished"], true, "{joiner}: {}", report["summary"]);
+        assert_eq!(report["summary"]["regrtest_result"], "SUCCESS", "{joiner}: {}", report["summary"]);
+        assert_eq!(run.code(), Some(104), "{joiner}: {}", run.stderr);
+    }
+}
+
 fn test_names(run: &Run) -> Vec<String> {
     outcomes(run).into_iter().map(|(name, _)| name).collect()
 }

@@ -67,11 +67,14 @@
 //! **A command that runs regrtest more than once**, one run after another (a script: `python
 //! -m test ...; python -m test ...`, a CI's `... || python -m test ...` retry): a run header
 //! (`Run tests sequentially`) read after a whole summary (its `Total duration:` came, the last
-//! thing regrtest prints) starts the next run, parsed afresh. A test is the last run it ran in,
+//! thing regrtest prints) starts the next run, parsed afresh; so does a header before the run's
+//! whole summary when the run's regrtest process is known to be gone
+//! ([`Parser::feed_line_after_dead_run`]: it died, and the run is one that ended without its
+//! summary, in [`ParsedRun::unfinished_runs`]). A test is the last run it ran in,
 //! with its earlier runs, each resolved as its run's summary left it, in
 //! [`TestResult::earlier_runs`]; the summary is the last run's, and
-//! [`ParsedRun::run_results`] has every run's result. A run that ended without its whole summary
-//! (killed) is not told apart from the next.
+//! [`ParsedRun::run_results`] has every run's result. On the text alone (recorded output) a run
+//! that ended without its whole summary (killed) is not told apart from the next.
 //!
 //! **Where things are.** This file has the types the parser returns and its limits;
 //! `parser.rs` the [`Parser`], its state and how it resolves outcomes, with `parser/methods.rs`
@@ -429,6 +432,20 @@ pub struct ParsedRun {
     /// run header after its `Total duration:`). None for a run without a summary; empty where no
     /// regrtest ran (no run header, progress line or summary). `summary` is the last run's.
     pub run_results: Vec<Option<String>>,
+    /// The earlier runs (not the last: its `summary` is None) that ended without their summary:
+    /// their regrtest died (a crash, a kill) and the command ran regrtest again.
+    pub unfinished_runs: Vec<UnfinishedRun>,
+}
+
+/// A regrtest run, not the command's last, that ended without its summary (see
+/// [`ParsedRun::unfinished_runs`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct UnfinishedRun {
+    /// Which of the command's regrtest runs it was, from 0 (see [`TestResult::regrtest_run`]).
+    pub run: usize,
+    /// The tests it ended during: no result line, and no result or one the end itself gave
+    /// (faulthandler's `Timeout`, a crash).
+    pub running: Vec<String>,
 }
 
 impl ParsedRun {

@@ -16,8 +16,8 @@ use super::patterns::{
 };
 use super::text::{after_log_prefix, decode_line, parse_count, truncate_at_char_boundary, unglue_progress, CappedText};
 use super::{
-    FirstRun, LeakLine, MethodOutcome, Outcome, ParsedRun, Summary, TestResult, MAX_EARLIER_RUNS, MAX_LIST_NAMES,
-    MAX_TESTS,
+    FirstRun, LeakLine, MethodOutcome, Outcome, ParsedRun, Summary, TestResult, UnfinishedRun, MAX_EARLIER_RUNS,
+    MAX_LIST_NAMES, MAX_TESTS,
 };
 
 #[derive(Debug, Default)]
@@ -274,9 +274,32 @@ impl Parser {
         self.in_summary && self.summary_complete && Self::is_run_header(line)
     }
 
+    /// A run header read before the current run printed its whole summary, when something
+    /// besides the text says that the run's regrtest is gone (its process died: a crash, a
+    /// kill, in the middle of a test) and the header is another regrtest's, run after it (a
+    /// script, a CI's `... || python -m test ...` retry). The run over ended without its
+    /// summary, as when the output of a lone run ends so; the header starts the next run.
+    /// On the text alone (no process seen) such a header is read as any other line of the run.
+    pub fn feed_line_after_dead_run(&mut self, line: &[u8]) {
+        let dead = self.run_header_after_unfinished_run(line);
+        if dead {
+            self.start_next_run_after(false);
+        }
+        self.feed(line, false);
+    }
+
+    /// Whether `line` is a run header that comes inside a regrtest run that has not printed
+    /// its whole summary: a header, progress line or summary line of it came already. Only
+    /// another sign (its process gone) says that the run died and the header starts another.
+    #[must_use]
+    pub fn run_header_after_unfinished_run(&self, line: &[u8]) -> bool {
+        let run_begun = self.run_header_seen || self.progress_seen || self.summary_seen;
+        run_begun && !(self.in_summary && self.summary_complete) && Self::is_run_header(line)
+    }
+
     fn feed(&mut self, line: &[u8], next_run: bool) {
         if next_run {
-            self.start_next_run();
+            self.start_next_run_after(true);
         }
         let (decoded, cut) = decode_line(line);
         let text = decoded.trim_end();
@@ -350,15 +373,29 @@ impl Parser {
     }
 
     /// A run header after a whole summary (its `Total duration:` came, the last thing regrtest
-    /// prints): that regrtest is over, and the command runs another. The run over is resolved
-    /// as the output left it, its process having printed everything, and kept in
-    /// [`Parser::earlier`]; the parser starts afresh for the next.
-    fn start_next_run(&mut self) {
+    /// prints; `completed`), or after a run whose process died before its summary: that
+    /// regrtest is over, and the command runs another. The run over is resolved as the output
+    /// left it, as [`Parser::finish`] would with `completed` (its process having printed
+    /// everything, or died), and kept in [`Parser::earlier`]; the parser starts afresh for the
+    /// next.
+    fn start_next_run_after(&mut self, completed: bool) {
         let mut over = std::mem::take(self);
         // Of any run.
         self.saw_huntrleaks = over.saw_huntrleaks;
         let earlier = over.earlier.take();
-        let over = over.finish_run(true);
+        let mut over = over.finish_run(completed);
+        if over.summary.is_none() {
+            let running = over
+                .tests
+                .iter()
+                .filter(|t| {
+                    t.result_text.is_none()
+                        && matches!(t.outcome, Some(Outcome::Unknown | Outcome::Crashed | Outcome::TimedOut))
+                })
+                .map(|t| t.name.clone())
+                .collect();
+            over.unfinished_runs.push(UnfinishedRun { run: 0, running });
+        }
         self.earlier = Some(Box::new(match earlier {
             Some(earlier) => merge_runs(*earlier, over),
             None => over,
@@ -652,7 +689,14 @@ impl Parser {
         // None at all where no regrtest ran.
         let ran = run_header_seen || progress_seen || summary_seen;
         let run_results = if ran { vec![summary.result.clone().filter(|_| summary_seen)] } else { Vec::new() };
-        ParsedRun { tests: out, summary: summary_seen.then_some(summary), progress_seen, usage_error, run_results }
+        ParsedRun {
+            tests: out,
+            summary: summary_seen.then_some(summary),
+            progress_seen,
+            usage_error,
+            run_results,
+            unfinished_runs: Vec::new(),
+        }
     }
 
     // -----------------------------------------------------------------------------------------
@@ -1405,8 +1449,9 @@ fn named_by_leak_lines_only(result: &TestResult) -> bool {
 /// [`MAX_EARLIER_RUNS`], the latest; without their `methods`); the summary, `usage_error` are
 /// the last run's; `progress_seen` is any run's.
 fn merge_runs(earlier: ParsedRun, last: ParsedRun) -> ParsedRun {
-    let ParsedRun { mut tests, progress_seen, mut run_results, .. } = earlier;
+    let ParsedRun { mut tests, progress_seen, mut run_results, mut unfinished_runs, .. } = earlier;
     let run = run_results.len();
+    unfinished_runs.extend(last.unfinished_runs.into_iter().map(|u| UnfinishedRun { run: u.run + run, ..u }));
     let mut by_name: HashMap<String, usize> = tests.iter().enumerate().map(|(i, t)| (t.name.clone(), i)).collect();
     for mut test in last.tests {
         test.regrtest_run = run;
@@ -1436,6 +1481,7 @@ fn merge_runs(earlier: ParsedRun, last: ParsedRun) -> ParsedRun {
         progress_seen: progress_seen || last.progress_seen,
         usage_error: last.usage_error,
         run_results,
+        unfinished_runs,
     }
 }
 
