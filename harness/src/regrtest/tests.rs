@@ -1876,6 +1876,49 @@ fn a_command_running_regrtest_twice_gives_each_test_its_last_run_and_keeps_the_e
     }
 }
 
+/// A command whose first regrtest died of a segfault (no summary) and which then ran regrtest
+/// again: on the text alone the second run's header is read as part of the first run (a test can
+/// print one); told that the first run's process is gone when the header came
+/// ([`Parser::feed_line_after_dead_run`]), it starts the second run, and the first is one that
+/// ended without its summary, the test it died in running, as a lone run that died leaves it.
+#[test]
+fn a_run_whose_regrtest_died_ends_there_only_when_its_process_is_known_gone() {
+    let output = include_str!("../../tests/data/regrtest/3.11.2-seq-R-segv-then-j2-R-two-runs.txt");
+    let run = parse(output, true);
+    assert_eq!(run.run_results.len(), 1, "the text alone");
+    assert!(run.unfinished_runs.is_empty());
+
+    let mut p = Parser::new();
+    let mut dead_headers = 0;
+    for line in output.split_inclusive('\n') {
+        if p.run_header_after_unfinished_run(line.as_bytes()) {
+            dead_headers += 1;
+            p.feed_line_after_dead_run(line.as_bytes());
+        } else {
+            p.feed_line(line.as_bytes());
+        }
+    }
+    assert_eq!(dead_headers, 1);
+    let run = p.finish(true);
+    assert_eq!(run.run_results, [None, Some("FAILURE".to_owned())]);
+    assert_eq!(run.unfinished_runs, [UnfinishedRun { run: 0, running: vec!["test_crash".to_owned()] }]);
+    let names: Vec<&str> = run.tests.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(names, ["test_ok", "test_crash", "test_failing"]);
+    let crash = test(&run, "test_crash");
+    assert_eq!((crash.outcome, crash.regrtest_run), (Some(Outcome::Unknown), 0), "{crash:#?}");
+    assert!(crash.earlier_runs.is_empty());
+    let ok = test(&run, "test_ok");
+    assert_eq!((ok.outcome, ok.regrtest_run, ok.earlier_runs.len()), (Some(Outcome::Passed), 1, 1));
+    assert_eq!(ok.result_text.as_deref(), Some("test_ok passed"));
+    // The first run never got to it: the second run's alone.
+    let failing = test(&run, "test_failing");
+    assert_eq!((failing.outcome, failing.regrtest_run), (Some(Outcome::Failed), 1));
+    assert!(failing.earlier_runs.is_empty(), "{failing:#?}");
+    let summary = run.summary.as_ref().expect("the second run's summary");
+    assert_eq!(summary.failed, ["test_failing"]);
+    assert_eq!(summary.total_tests, Some(2));
+}
+
 /// One regrtest run is one run, however it ends; a `-w` re-run (a summary block without its
 /// `Total duration:`, then a re-run) is part of it.
 #[test]
