@@ -117,7 +117,8 @@ pub struct Args {
     /// files - only the defaults you did not set go before your text, which is kept as it is).
     /// UBSAN_OPTIONS defaults to print_stacktrace=1:print_summary=1:report_error_type=1,
     /// merged the same way (stacks, and a SUMMARY line naming the check, the finding's kind;
-    /// print_summary is left out when your ASAN/LSAN/MSAN/TSAN_OPTIONS set it).
+    /// print_summary is left out when your ASAN/LSAN/MSAN/TSAN_OPTIONS set it and that runtime,
+    /// ASAN for the first two, is detected or forced too: UBSan alone reads none of them).
     /// Only the command's program is read: with the shim preloaded and libasan not preloaded
     /// before it, verify_asan_link_order=0 is added to ASAN_OPTIONS (yours win) so that an ASAN
     /// program the command starts (make, a shell) is not aborted for the shim coming first.
