@@ -664,6 +664,26 @@ fn one_bug_before_and_after_the_call_is_specialized_is_one_finding() {
     assert!(has_frame(&overflow["frames"], Some("overflow"), mark("fault_overflow")), "{overflow:#}");
 }
 
+/// gcc's standalone libubsan reads no ASAN or LSan options: a user's `print_summary=0` there
+/// leaves UBSan's `print_summary=1` default in place (it was dropped, and the findings lost the
+/// check's name from their `SUMMARY:` line: `undefined-behavior`), detected or forced alike.
+#[test]
+fn other_runtimes_options_leave_ubsan_alone_its_summary() {
+    let program = fixtures::UBSAN_KINDS_GCC.expect("the ubsan_kinds fixture");
+    let environment = [("ASAN_OPTIONS", "print_summary=0"), ("LSAN_OPTIONS", "print_summary=0")];
+    for flags in [&[][..], &["--sanitizer", "ubsan"]] {
+        let run = leakcheck_in(None, flags, &[program], &environment);
+        let report = run.json();
+        assert_eq!(report["sanitizer"]["runtimes"], json!(["ubsan"]), "{flags:?}: {}", report["sanitizer"]);
+        assert_eq!(
+            report["sanitizer"]["options"]["UBSAN_OPTIONS"], "print_stacktrace=1:print_summary=1:report_error_type=1",
+            "{flags:?}"
+        );
+        let kinds: Vec<&str> = findings(report).iter().map(|f| f["kind"].as_str().unwrap()).collect();
+        assert_eq!(kinds, ["float-divide-by-zero", "invalid-builtin-use"], "{flags:?}");
+    }
+}
+
 /// leakcheck's `UBSAN_OPTIONS` (`print_summary=1:report_error_type=1` beside the stacks) make
 /// the runtime name each check in its `SUMMARY:` line, with gcc's libubsan (which prints no
 /// summary by default) and clang's runtime (which says `undefined-behavior` there): the
