@@ -1736,7 +1736,8 @@ fn earlier_runs_notes(
     ));
     let mut failed = false;
     for (index, run) in earlier.iter().enumerate() {
-        failed |= run.outcome.is_some_and(Outcome::is_failure);
+        // A run that died while the test ran (`unknown`: a crash without regrtest's word) failed it too.
+        failed |= run.outcome.is_some_and(|o| o.is_failure() || o == Outcome::Unknown);
         if let Some(leaks) = run.failing_leaks() {
             report.notes.push(format!("run {} of the command's regrtest runs leaked: {leaks}", number(run)));
             failed = true;

@@ -728,6 +728,23 @@ fn a_regrtest_run_that_died_before_another_ends_unfinished_and_the_next_is_its_o
     }
 }
 
+/// A CI's retry past a crash (`A || A`): the test crashed in the first run (which died while it
+/// ran) and passed in the second: it is listed as failed only in an earlier run.
+#[test]
+fn a_test_that_crashed_only_in_an_earlier_run_is_listed_so() {
+    let dir = testdir();
+    let marker = tempfile::tempdir().unwrap();
+    let argv = regrtest_with(python(), dir.path(), &["-R", "3:3"], &["test_crash_once"]);
+    let once = argv.iter().map(|a| format!("'{a}'")).collect::<Vec<_>>().join(" ");
+    let script = format!("export CRASH_ONCE_MARKER='{}'; {once} || {once}", marker.path().join("crashed").display());
+    let run = leakcheck(&[], &["bash", "-c", &script]);
+    assert!(marker.path().join("crashed").exists(), "the first run crashed");
+    let test = run.test("test_crash_once");
+    assert_eq!(test["outcome"], "passed", "{test}");
+    assert!(test["notes"].to_string().contains("run 1 unknown"), "{test}");
+    assert_eq!(run.json()["summary"]["failed_in_earlier_run"], json!(["test_crash_once"]), "{}", run.json()["summary"]);
+}
+
 fn test_names(run: &Run) -> Vec<String> {
     outcomes(run).into_iter().map(|(name, _)| name).collect()
 }
