@@ -7,7 +7,7 @@
 //!   of their own, and not to the log.
 //! - The loop never waits for our own readers: what is to be written to our stdout or stderr
 //!   waits in a queue per stream (see `Pipe::queue`), written as poll says the fd takes more
-//!   (see `Mirror`). While a queue holds [`QUEUE_BOUND`] bytes the loop stops reading that
+//!   (see `Mirror`). While a queue holds `QUEUE_BOUND` (256 KiB) the loop stops reading that
 //!   pipe, and the command waits in its write as it would for our reader without leakcheck;
 //!   ticks, signals and reaping go on. Once the tree is gone, what is queued is written,
 //!   waited for, but after a terminating signal for a second at most, and not past one that
