@@ -44,7 +44,9 @@ fn main() {
             report.status.error = Some(format!("{err:#}"));
             report.status.leakcheck_exit_code = ExitCode::INTERNAL;
             // No run directory to keep a report that cannot be written: none was made.
-            write_outputs(&mut report, &config.outputs, None, &mut std::io::stdout(), "");
+            let errors = leakcheck::outputs::write_files(&mut report, &config.outputs, None);
+            say_write_errors(&errors);
+            write_annotations(&report, &config.outputs, &mut std::io::stdout(), "");
             std::process::exit(ExitCode::INTERNAL);
         }
     };
@@ -78,34 +80,32 @@ fn main() {
         // On one file with stderr, the summary just printed ended that line.
         let _ = stdout.write_all(line_start(stdout_mid_line && !(shared_output && printed.ends_with('\n'))));
     }
-    for err in &write_errors {
-        say(&format!("leakcheck: error: {}", for_terminal(&err.to_string())));
-    }
-    let workspace = std::env::var("GITHUB_WORKSPACE").ok();
-    let context = leakcheck::outputs::AnnotationContext { workspace: workspace.as_deref(), printed_before: &printed };
-    leakcheck::outputs::write_annotations_asked(&report, &config.outputs, &context, &mut stdout);
+    say_write_errors(&write_errors);
+    write_annotations(&report, &config.outputs, &mut stdout, &printed);
     drop(stdout);
     // The run's status, or 70 for a report that could not be written: what the reports say.
     std::process::exit(report.status.leakcheck_exit_code);
 }
 
-/// Every report file and annotation `outputs` asks for (annotations to `annotation_out`, after
-/// the command's output and `printed`, what leakcheck printed since), each failure printed; a
-/// failure makes the report's status 70 where it was 0. A report that cannot be written is
-/// written into `run_dir` instead, when there is one, and its message says where.
-fn write_outputs(
-    report: &mut leakcheck::report::RunReport,
+/// Say each report file that could not be written (a failure made the report's status 70
+/// where it was 0; one written into the run directory instead says where).
+fn say_write_errors(errors: &[leakcheck::outputs::WriteError]) {
+    for err in errors {
+        say(&format!("leakcheck: error: {}", for_terminal(&err.to_string())));
+    }
+}
+
+/// The annotations `outputs` asks for, to `out`, after the command's output and `printed`, what
+/// leakcheck printed since.
+fn write_annotations(
+    report: &leakcheck::report::RunReport,
     outputs: &leakcheck::outputs::Outputs,
-    run_dir: Option<&std::path::Path>,
-    annotation_out: &mut dyn Write,
+    out: &mut dyn Write,
     printed: &str,
 ) {
     let workspace = std::env::var("GITHUB_WORKSPACE").ok();
     let context = leakcheck::outputs::AnnotationContext { workspace: workspace.as_deref(), printed_before: printed };
-    let errors = leakcheck::outputs::write_all(report, outputs, run_dir, &context, annotation_out);
-    for err in &errors {
-        say(&format!("leakcheck: error: {}", for_terminal(&err.to_string())));
-    }
+    leakcheck::outputs::write_annotations_asked(report, outputs, &context, out);
 }
 
 /// Write `line` and a newline to stderr, in one write, giving it up when that fails: unlike

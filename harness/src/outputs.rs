@@ -604,7 +604,7 @@ fn place(path: &Path) -> io::Result<Place> {
         Followed::Descriptor(path) => return Ok(Place::InPlace(path)),
         Followed::File(path) => path,
     };
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_owned();
+    let dir = directory_of(&path).to_owned();
     let keep_mode = match std::fs::metadata(&path) {
         Ok(meta) if meta.is_dir() => {
             return Err(io::Error::new(io::ErrorKind::IsADirectory, format!("{} is a directory", path.display())))
@@ -621,6 +621,11 @@ fn place(path: &Path) -> io::Result<Place> {
         make_dirs(&dir)?;
     }
     Ok(Place::Replace { path, dir, keep_mode })
+}
+
+/// The directory `path` is in: `.` for a bare file name.
+fn directory_of(path: &Path) -> &Path {
+    path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."))
 }
 
 impl Target {
@@ -642,7 +647,7 @@ impl Target {
             Err(err) if err.kind() == io::ErrorKind::NotFound => None,
             Err(err) => return Err(err),
         };
-        let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let dir = directory_of(path);
         if keep_mode.is_none() {
             make_dirs(dir)?;
         }

@@ -121,12 +121,7 @@ fn top_regrtests(root: i32) -> Vec<i32> {
         process.load_argv();
     }
     let is_regrtest = |p: &crate::hang::procfs::ProcessSample| {
-        let interpreter = p
-            .argv
-            .first()
-            .and_then(|arg0| std::path::Path::new(arg0).file_name())
-            .is_some_and(|name| name.to_string_lossy().starts_with("python"));
-        interpreter && regrtest::is_regrtest_command(&p.argv) && crate::hang::worker_test(&p.argv).is_none()
+        crate::hang::interpreter_runs_regrtest(&p.argv) && crate::hang::worker_test(&p.argv).is_none()
     };
     tree.values()
         .filter(|p| is_regrtest(p))
@@ -1593,14 +1588,13 @@ impl<'a> OwnProcesses<'a> {
 /// parent's); a regrtest a test of another one started (nested) is no concurrent run: its
 /// output is inside that test's.
 fn concurrent_regrtests(shim: &ShimData) -> Option<String> {
-    let main_of = |pid: i32| if shim.is_worker(pid) { shim.processes.get(&pid).map_or(pid, |p| p.ppid) } else { pid };
     let mut spans: BTreeMap<i32, (u64, u64)> = BTreeMap::new();
     for series in &shim.series {
         let (Some(start), Some(end)) = (series.started_ns, series.ended_ns.or(shim.exited.get(&series.pid).copied()))
         else {
             continue;
         };
-        let span = spans.entry(main_of(series.pid)).or_insert((start, end));
+        let span = spans.entry(shim.main_of(series.pid)).or_insert((start, end));
         *span = (span.0.min(start), span.1.max(end));
     }
     let descends = |mut pid: i32, ancestor: i32| {
@@ -1677,10 +1671,9 @@ fn series_by_run<'a>(
     runs: &[&regrtest::TestResult],
     shim: &ShimData,
 ) -> Option<Vec<Vec<&'a Series>>> {
-    let main_of = |pid: i32| shim.processes.get(&pid).filter(|p| p.is_worker()).map_or(pid, |p| p.ppid);
     let mut groups: Vec<(i32, Vec<&'a Series>)> = Vec::new();
     for &series in measured {
-        let main = main_of(series.pid);
+        let main = shim.main_of(series.pid);
         match groups.iter_mut().find(|(pid, _)| *pid == main) {
             Some((_, group)) => group.push(series),
             None => groups.push((main, vec![series])),

@@ -593,6 +593,11 @@ impl ShimData {
         self.processes.get(&pid).is_some_and(ProcessRecord::is_worker)
     }
 
+    /// The regrtest process `pid` measured for: a `-j` worker's parent, else `pid` itself.
+    pub fn main_of(&self, pid: i32) -> i32 {
+        self.processes.get(&pid).filter(|p| p.is_worker()).map_or(pid, |p| p.ppid)
+    }
+
     /// Read every `events.*` file of `dir`; one that cannot be read is listed in
     /// [`ShimData::unreadable`]. Fails only when the directory itself cannot be read.
     pub fn read_dir(dir: &Path) -> std::io::Result<Self> {
@@ -626,6 +631,8 @@ impl ShimData {
         let mut began = false;
         let mut stray: Option<(i32, String)> = None;
         for line in bytes.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+            // A record of a series with none open: bad, unless it is a stray fork's.
+            let orphan_is_bad = usize::from(began || stray.is_none());
             let record = match parse_line(line) {
                 Ok(Line::Counters(record)) => record,
                 Ok(Line::Site(site)) => {
@@ -640,7 +647,7 @@ impl ShimData {
                                 None => series.block_sizes.remove(&site.site),
                             };
                         }
-                        None => self.bad_lines += usize::from(began || stray.is_none()),
+                        None => self.bad_lines += orphan_is_bad,
                     }
                     continue;
                 }
@@ -649,7 +656,7 @@ impl ShimData {
                         Some(series) => {
                             series.stacks.insert(stack.site, stack.frames);
                         }
-                        None => self.bad_lines += usize::from(began || stray.is_none()),
+                        None => self.bad_lines += orphan_is_bad,
                     }
                     continue;
                 }
@@ -658,7 +665,7 @@ impl ShimData {
                         Some(series) => {
                             series.stack_cuts.insert(site, room);
                         }
-                        None => self.bad_lines += usize::from(began || stray.is_none()),
+                        None => self.bad_lines += orphan_is_bad,
                     }
                     continue;
                 }
@@ -667,7 +674,7 @@ impl ShimData {
                         Some(series) => {
                             series.pyframes.entry(frame.site).or_default().push(frame);
                         }
-                        None => self.bad_lines += usize::from(began || stray.is_none()),
+                        None => self.bad_lines += orphan_is_bad,
                     }
                     continue;
                 }
@@ -693,7 +700,7 @@ impl ShimData {
                             count.blocks += free.count.blocks;
                             count.bytes += free.count.bytes;
                         }
-                        None => self.bad_lines += usize::from(began || stray.is_none()),
+                        None => self.bad_lines += orphan_is_bad,
                     }
                     continue;
                 }
@@ -719,7 +726,7 @@ impl ShimData {
                                 }
                             }
                         }
-                        None => self.bad_lines += usize::from(began || stray.is_none()),
+                        None => self.bad_lines += orphan_is_bad,
                     }
                     continue;
                 }
@@ -728,7 +735,7 @@ impl ShimData {
                         Some(series) => {
                             series.sites_incomplete.get_or_insert(incomplete);
                         }
-                        None => self.bad_lines += usize::from(began || stray.is_none()),
+                        None => self.bad_lines += orphan_is_bad,
                     }
                     continue;
                 }
@@ -739,7 +746,7 @@ impl ShimData {
                             .entry(site)
                             .or_default()
                             .push(String::from_utf8_lossy(&name).into_owned()),
-                        None => self.bad_lines += usize::from(began || stray.is_none()),
+                        None => self.bad_lines += orphan_is_bad,
                     }
                     continue;
                 }
@@ -763,7 +770,7 @@ impl ShimData {
                     match open.as_mut() {
                         Some(series) if !series.modules.contains(&module) => series.modules.push(module),
                         Some(_) => {}
-                        None => self.bad_lines += usize::from(began || stray.is_none()),
+                        None => self.bad_lines += orphan_is_bad,
                     }
                     continue;
                 }

@@ -616,9 +616,8 @@ impl HangWatch {
             let still = sample.all_blocked() && cpu == tracked.cpu;
             tracked.cpu = cpu;
             let before = std::mem::take(&mut tracked.thread_cpu);
-            // SAFETY: sysconf has no preconditions.
-            let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
-            let wall_ticks = tracked.thread_cpu_at.map_or(0.0, |at| now.duration_since(at).as_secs_f64() * hz);
+            let wall_ticks =
+                tracked.thread_cpu_at.map_or(0.0, |at| now.duration_since(at).as_secs_f64() * clock_ticks_per_second());
             let busy_ticks = (wall_ticks * BUSY_SHARE).max(1.0);
             tracked.busy = sample
                 .threads
@@ -1448,9 +1447,13 @@ fn procfs_age(pid: i32) -> Option<Duration> {
     let rest = &stat[stat.rfind(')')? + 1..];
     let start_ticks: u64 = rest.split_ascii_whitespace().nth(19)?.parse().ok()?;
     let uptime: f64 = std::fs::read_to_string("/proc/uptime").ok()?.split_ascii_whitespace().next()?.parse().ok()?;
+    Some(Duration::from_secs_f64((uptime - start_ticks as f64 / clock_ticks_per_second()).max(0.0)))
+}
+
+/// The unit of `/proc`'s CPU and start times (`_SC_CLK_TCK`, usually 100).
+fn clock_ticks_per_second() -> f64 {
     // SAFETY: sysconf has no preconditions.
-    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
-    Some(Duration::from_secs_f64((uptime - start_ticks as f64 / hz).max(0.0)))
+    unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64
 }
 
 /// The `-j` worker `pid` belongs to (itself or an ancestor below the command), if any.
@@ -1466,6 +1469,17 @@ fn worker_of(pid: i32, tree: &BTreeMap<i32, ProcessSample>, command: i32) -> Opt
     None
 }
 
+/// Whether `argv` is an interpreter running regrtest (`python3.11-dbg -m test ...`, a `-j`
+/// worker too): a wrapper that stays (`timeout 600 python -m test ...`) has regrtest's
+/// arguments too, but is no interpreter.
+pub fn interpreter_runs_regrtest(argv: &[String]) -> bool {
+    let interpreter = argv
+        .first()
+        .and_then(|arg0| std::path::Path::new(arg0).file_name())
+        .is_some_and(|name| name.to_string_lossy().starts_with("python"));
+    interpreter && crate::regrtest::is_regrtest_command(argv)
+}
+
 /// Whether `pid` is a `-j` worker of the run's own regrtest: one whose main is the only
 /// regrtest process between it and the command (`command` included), not one of a regrtest
 /// that a test started (`test_regrtest`, a test running `python -m test` in a subprocess).
@@ -1474,14 +1488,7 @@ fn is_own_worker(pid: i32, tree: &BTreeMap<i32, ProcessSample>, command: i32) ->
     let mut regrtests = 0;
     let mut current = sample.ppid;
     while let Some(ancestor) = tree.get(&current) {
-        // A wrapper that stays (`timeout 600 python -m test ...`) has regrtest's arguments too,
-        // but is no interpreter.
-        let interpreter = ancestor
-            .argv
-            .first()
-            .and_then(|arg0| std::path::Path::new(arg0).file_name())
-            .is_some_and(|name| name.to_string_lossy().starts_with("python"));
-        if interpreter && crate::regrtest::is_regrtest_command(&ancestor.argv) {
+        if interpreter_runs_regrtest(&ancestor.argv) {
             regrtests += 1;
         }
         if current == command {
