@@ -493,7 +493,7 @@ pub fn execute(config: &Config, notify: Notify<'_>) -> anyhow::Result<RunOutcome
     let hangs = HangWatch::new(config.hang_timeout);
     let symbolizer = Symbolizer::new();
     let mut sink = Sink {
-        parser: regrtest::Parser::new(),
+        parser: selected_names_parser(&command),
         hangs,
         sanitizer: SanitizerFindings::new(&symbolizer),
         worker_thread: WorkerThreadFailure::default(),
@@ -1524,6 +1524,12 @@ const HIDDEN_OUTPUT_NOTE: &str = "regrtest hid this test's output: with -W (also
 /// The note of a test that was running when regrtest's worker thread failed.
 const WORKER_THREAD_NOTE: &str = "no result: regrtest's worker thread failed while this test ran, and regrtest \
      stopped its workers (see the run's warnings)";
+
+/// The regrtest parser, told the tests the command line names where it names them.
+fn selected_names_parser(command: &[std::ffi::OsString]) -> regrtest::Parser {
+    let argv: Vec<String> = command.iter().map(|a| a.to_string_lossy().into_owned()).collect();
+    regrtest::selection(&argv).map_or_else(regrtest::Parser::new, |s| regrtest::Parser::with_selected(&s.tests))
+}
 
 /// The note of a selected test that never started in a run that ended before regrtest's summary.
 const NOT_STARTED_NOTE: &str = "never started: named on the command line, and the run ended before regrtest \

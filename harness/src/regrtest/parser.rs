@@ -134,6 +134,10 @@ pub struct Parser {
     in_summary: bool,
     /// The list whose indented names are being collected.
     list: Option<ListKind>,
+    /// The list's last line was filled to regrtest's width: its last name may go on in the next.
+    list_line_full: bool,
+    /// The tests the command line names (see [`Parser::with_selected`]).
+    selected: HashSet<String>,
     prev_was_separator: bool,
     /// A verbose method line whose status has not come yet. The status follows the test's own
     /// output, or the docstring line.
@@ -247,6 +251,12 @@ impl Parser {
     #[must_use]
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A parser told the tests the command line names ([`super::selection`]): names a test may
+    /// have where the output announces none (quiet mode), to read the summary lists by.
+    pub fn with_selected(tests: &[String]) -> Self {
+        Self { selected: tests.iter().cloned().collect(), ..Self::default() }
     }
 
     /// Feed one line, without or with its trailing newline. A run header after a whole summary
@@ -382,6 +392,7 @@ impl Parser {
         let mut over = std::mem::take(self);
         // Of any run.
         self.saw_huntrleaks = over.saw_huntrleaks;
+        self.selected = std::mem::take(&mut over.selected);
         let earlier = over.earlier.take();
         let mut over = over.finish_run(completed);
         if over.summary.is_none() {
@@ -1240,6 +1251,7 @@ impl Parser {
             if believable {
                 self.list_mut(kind).clear();
                 self.list = Some(kind);
+                self.list_line_full = false;
                 return true;
             }
             return false;
@@ -1311,12 +1323,30 @@ impl Parser {
     }
 
     /// Consumes indented name lines while a summary list is open. Returns whether it did.
+    ///
+    /// regrtest's `printlist` fills the lists with `textwrap.fill(..., width=70)` behind a
+    /// four-space indent, which breaks a name longer than a whole line (66 characters) to fill
+    /// the line it starts on: a line filled to the width may end in a piece of a name whose
+    /// rest begins the next (see [`continues_wrapped_name`]).
     fn collect_list_names(&mut self, text: &str) -> bool {
         let Some(kind) = self.list else { return false };
         match text.strip_prefix("    ") {
             Some(names) if !names.trim().is_empty() => {
+                let was_full = std::mem::replace(&mut self.list_line_full, names.chars().count() == LIST_WIDTH);
+                let mut words = names.split_whitespace().peekable();
+                let last = self.list_mut(kind).last().cloned();
+                if let (true, Some(last), Some(&next)) = (was_full, last, words.peek()) {
+                    let joined = format!("{last}{next}");
+                    let known = |name: &str| self.by_name.contains_key(name) || self.selected.contains(name);
+                    if continues_wrapped_name(&last, next, &joined, known) {
+                        if let Some(last) = self.list_mut(kind).last_mut() {
+                            *last = joined;
+                        }
+                        words.next();
+                    }
+                }
                 let list = self.list_mut(kind);
-                for name in names.split_whitespace() {
+                for name in words {
                     if list.len() < MAX_LIST_NAMES {
                         list.push(name.to_owned());
                     }
@@ -1325,6 +1355,7 @@ impl Parser {
             }
             _ => {
                 self.list = None;
+                self.list_line_full = false;
                 false
             }
         }
@@ -1483,6 +1514,24 @@ fn merge_runs(earlier: ParsedRun, last: ParsedRun) -> ParsedRun {
         run_results,
         unfinished_runs,
     }
+}
+
+/// The characters a line of a summary list holds after its indent: `printlist`'s width 70
+/// less 4 (`Lib/test/libregrtest/utils.py`, 3.11 to 3.14).
+const LIST_WIDTH: usize = 66;
+
+/// Whether `next`, the first name of a summary list's line, is the rest of `last`, the last
+/// name of the line before, which was filled to [`LIST_WIDTH`]. textwrap breaks only a name
+/// longer than a line, so `joined` must be longer; a line can also end at the width by
+/// chance, so the names of tests `known` (announced, or named by the command line) decide
+/// first: `joined` is one, or either piece is. Where none is, two names that make more than a
+/// line together are read as one (quiet mode running tests the command line does not name:
+/// a name of over 61 characters after a full line would be misread).
+pub(super) fn continues_wrapped_name(last: &str, next: &str, joined: &str, known: impl Fn(&str) -> bool) -> bool {
+    if known(joined) {
+        return true;
+    }
+    joined.chars().count() > LIST_WIDTH && !known(last) && !known(next)
 }
 
 /// The outcome the summary lists give `name`, most severe list first.

@@ -1935,3 +1935,52 @@ fn one_regrtest_run_is_one_run_also_with_a_re_run() {
     }
     assert!(parse("", true).run_results.is_empty(), "no regrtest ran");
 }
+
+/// regrtest's summary lists break a test name longer than a line (66 characters) to fill the
+/// line it starts on (`textwrap.fill`): real runs of tests named with 75 and 149 characters,
+/// beside a 55-character one that begins a line, make no tests of the pieces.
+#[test]
+fn golden_long_names_wrapped_in_the_summary_lists_are_whole_names() {
+    let a = format!("test_{}", "a".repeat(70));
+    let c = format!("test_{}_end", "c".repeat(140));
+    let d = format!("test_{}", "d".repeat(50));
+    for (input, quiet) in [
+        (include_str!("../../tests/data/regrtest/3.11.2-seq-long-names.txt"), false),
+        (include_str!("../../tests/data/regrtest/3.11.2-j2-long-names.txt"), false),
+        (include_str!("../../tests/data/regrtest/3.13.5-seq-long-names.txt"), false),
+        (include_str!("../../tests/data/regrtest/3.11.2-quiet-long-names.txt"), true),
+    ] {
+        let run = parse(input, true);
+        let summary = run.summary.clone().expect("summary");
+        assert_eq!(summary.failed, [c.clone()]);
+        if quiet {
+            // Quiet mode announces nothing: the pieces' lengths alone join them.
+            assert_eq!(names(&run), [c.as_str()]);
+            continue;
+        }
+        assert_eq!(summary.skipped, [a.clone(), d.clone(), "test_short_skip".to_owned()]);
+        let mut got = names(&run);
+        got.sort_unstable();
+        assert_eq!(got, [a.as_str(), c.as_str(), d.as_str(), "test_short_skip"]);
+        assert_eq!(outcome(&run, &c), Outcome::Failed);
+        assert_eq!(outcome(&run, &a), Outcome::Skipped);
+    }
+}
+
+/// A line can also be full by chance: names regrtest announced are not glued together, nor
+/// unannounced ones that fit a line together.
+#[test]
+fn full_summary_lines_join_only_pieces_of_a_longer_name() {
+    use super::parser::continues_wrapped_name as joins;
+    let none = |_: &str| false;
+    let long = "x".repeat(40);
+    assert!(!joins("test_a", &long, &format!("test_a{long}"), |n| n == "test_a"));
+    assert!(!joins("test_a", "test_b", "test_atest_b", none));
+    let piece = "y".repeat(60);
+    let first = format!("test_{piece}");
+    let joined = format!("{first}{piece}");
+    assert!(joins(&first, &piece, &joined, none));
+    assert!(joins(&first, &piece, &joined, |n| n == joined));
+    // Both pieces announced as tests of their own: two tests on two lines.
+    assert!(!joins(&first, &piece, &joined, |n| n == first || n == piece));
+}
