@@ -1952,7 +1952,7 @@ fn golden_long_names_wrapped_in_the_summary_lists_are_whole_names() {
     ] {
         let run = parse(input, true);
         let summary = run.summary.clone().expect("summary");
-        assert_eq!(summary.failed, [c.clone()]);
+        assert_eq!(summary.failed, std::slice::from_ref(&c));
         if quiet {
             // Quiet mode announces nothing: the pieces' lengths alone join them.
             assert_eq!(names(&run), [c.as_str()]);
