@@ -1854,6 +1854,43 @@ struct Join<'a> {
     hooks_replaced: bool,
 }
 
+/// Whether regrtest reported a leak for `test`: its result says `reference leak`, or it printed
+/// a failing leak line (the parser keeps only those printed after the marks of the test's last
+/// `-R` repetition, regrtest's place for them) and its result is no verdict on the leak check.
+/// A result that is one (`passed`, `env changed`: regrtest checked and found no leak) or that
+/// says the test never got there (skipped) makes look-alike lines the test printed itself no
+/// leak. Every other result came instead of the check's: quiet mode's summary (`failed`), a run
+/// that died (`unknown`), and a `-j` worker that died or was ended after its `-R` check printed
+/// the lines (`crashed`: leakcheck ended its hang at interpreter exit, or an atexit handler
+/// crashed it; `timed_out`, `worker_failed`, `interrupted`), whose own result regrtest's main
+/// process never read: the lines are regrtest's report of the leak all the same.
+fn regrtest_reported_leak(test: &regrtest::TestResult) -> bool {
+    let failing_line = [&test.references, &test.memory_blocks, &test.file_descriptors]
+        .iter()
+        .any(|l| l.as_ref().is_some_and(|l| l.failing));
+    match test.outcome {
+        Some(Outcome::ReferenceLeak) => true,
+        Some(
+            Outcome::Passed
+            | Outcome::EnvChanged
+            | Outcome::Skipped
+            | Outcome::ResourceDenied
+            | Outcome::RanNoTests
+            | Outcome::NotRun,
+        ) => false,
+        Some(
+            Outcome::Failed
+            | Outcome::UncaughtException
+            | Outcome::Interrupted
+            | Outcome::Crashed
+            | Outcome::TimedOut
+            | Outcome::WorkerFailed
+            | Outcome::Unknown,
+        )
+        | None => failing_line,
+    }
+}
+
 fn test_report(test: &regrtest::TestResult, series: Option<&Series>, join: &Join<'_>) -> TestReport {
     let regrtest = RegrtestLeaks {
         references: test.references.as_ref().map(|l| l.deltas.clone()),
@@ -1868,18 +1905,7 @@ fn test_report(test: &regrtest::TestResult, series: Option<&Series>, join: &Join
         .filter(|(_, line)| line.as_ref().is_some_and(|l| l.failing))
         .map(|(key, _)| key)
         .collect(),
-        // regrtest's result line is its verdict (a test may print look-alike leak lines); the
-        // leak lines only when no result was seen (the run died).
-        leaked: match test.outcome {
-            Some(Outcome::ReferenceLeak) => true,
-            // Quiet mode prints no result line: the summary lists the test as failed.
-            Some(Outcome::Unknown | Outcome::Failed) | None => {
-                [&test.references, &test.memory_blocks, &test.file_descriptors]
-                    .iter()
-                    .any(|l| l.as_ref().is_some_and(|l| l.failing))
-            }
-            Some(_) => false,
-        },
+        leaked: regrtest_reported_leak(test),
     };
     let mut notes = Vec::new();
     let (domains, repetitions) = match series {

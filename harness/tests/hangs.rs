@@ -841,6 +841,45 @@ fn a_hang_at_interpreter_exit_is_after_the_tests() {
     assert_tree_gone(dir.path());
 }
 
+/// A `-j` worker stuck at its interpreter exit after a test that leaked (each repetition left a
+/// thread blocked for good, which `threading._shutdown` waits for): regrtest's `-R` check ran
+/// through in the worker and printed its failing leak lines, then leakcheck ended the worker
+/// and regrtest reported it `crashed`. Those lines are regrtest's report of the leak, as
+/// sequentially: no leak "not reported by regrtest". The hang is the test's (regrtest fails the
+/// test whose worker does not exit), and its summary says that the test had ended.
+#[test]
+fn a_worker_stuck_at_exit_after_a_leak_regrtest_printed_keeps_regrtests_report() {
+    let dir = testdir();
+    let work = tempfile::tempdir().expect("a temporary directory");
+    let junit = work.path().join("junit.xml");
+    let run = leakcheck(
+        &["--hang-timeout", "3", "--grace", "2", "--junit-xml", &path_str(&junit)],
+        &as_strs(&regrtest(dir.path(), &["-j", "2", "-R", "3:3"], &["test_hang_at_exit", "test_balanced"])),
+    );
+    let hang = only_hang(&run);
+    assert_eq!(hang["test"], "test_hang_at_exit", "{hang}");
+    let summary = hang["diagnosis"]["summary"].as_str().unwrap_or_default();
+    assert!(
+        summary.starts_with("at interpreter exit, after this -j worker's test (the main thread is in Py_FinalizeEx's"),
+        "{summary}"
+    );
+    let test = run.test("test_hang_at_exit");
+    assert_eq!(test["outcome"], "hung", "{test}");
+    assert_eq!(test["repetitions"]["complete"], true, "{test}");
+    let regrtest = &test["regrtest"];
+    assert!(regrtest["failing"].as_array().is_some_and(|f| f.contains(&Value::from("references"))), "{test}");
+    assert_eq!(regrtest["leaked"], true, "{test}");
+    assert_eq!(test["leaked"], true, "{test}");
+    assert_eq!(test["leak_not_reported_by_regrtest"], false, "{test}");
+    assert_eq!(run.json()["summary"]["leaked_not_reported_by_regrtest"], serde_json::json!([]), "{}", run.stderr);
+    assert!(!run.stderr.contains("not reported by regrtest"), "{}", run.stderr);
+    let xml = std::fs::read_to_string(&junit).expect("the JUnit XML");
+    assert!(!xml.contains("not reported by regrtest"), "{xml}");
+    assert_eq!(run.test("test_balanced")["outcome"], "passed", "{}", run.stderr);
+    assert_eq!(run.code(), Some(102), "{}", run.stderr);
+    assert_tree_gone(dir.path());
+}
+
 /// An atexit handler that joins a daemon thread blocked for good holds regrtest's exit:
 /// threading._shutdown does not wait for a daemon thread, the handler does. The summary says
 /// what the main thread's frames show, an atexit handler, not threading._shutdown.

@@ -206,6 +206,29 @@ fn a_worker_crash_midway_is_attributed_to_its_test() {
     assert_eq!(run.test("test_leak_raw")["domains"]["raw"]["leaked"], true);
 }
 
+/// A `-j` worker that dies after regrtest's `-R` check printed its failing leak line (an atexit
+/// handler aborts it): regrtest's main process reports the worker's end, `crashed (Exit code
+/// -6)`, and prints the leak line with the worker's output. That line is regrtest's report of
+/// the leak: the leak is no leak "not reported by regrtest", and the status is regrtest's own.
+#[test]
+fn a_leak_regrtest_printed_before_its_worker_crashed_is_reported_by_regrtest() {
+    let dir = testdir();
+    let module = "test_leak_then_abort_at_exit";
+    let run = leakcheck(&[], &as_strs(&regrtest_argv(dir.path(), &[], &["-j", "2", module, "test_balanced"])));
+    let test = run.test(module);
+    assert_eq!(test["outcome"], "crashed", "{test}");
+    assert_eq!(test["regrtest"]["references"], json!([1, 1, 1]), "{test}");
+    assert_eq!(test["regrtest"]["leaked"], true, "{test}");
+    assert_eq!(domain(test, "obj")["leaked"], true, "{test}");
+    assert_eq!(test["leaked"], true, "{test}");
+    assert_eq!(test["leak_not_reported_by_regrtest"], false, "{test}");
+    assert_eq!(run.json()["summary"]["leaked_not_reported_by_regrtest"], json!([]), "{}", run.stderr);
+    assert!(!run.stderr.contains("not reported by regrtest"), "{}", run.stderr);
+    assert_eq!(run.test("test_balanced")["outcome"], "passed", "{}", run.stderr);
+    // regrtest failed the run itself: its status stands.
+    assert_eq!(run.code(), Some(2), "{}", run.stderr);
+}
+
 #[test]
 fn a_process_without_the_allocator_api_gets_a_truthful_report() {
     // A shell printing regrtest's -R output: no CPython allocator API in that process, so the

@@ -974,7 +974,17 @@ impl HangWatch {
             );
         }
         if let Some(at_exit) = at_exit {
-            let after = if target == command { ", after the tests" } else { "" };
+            // A `-j` worker runs one test and exits: stuck at its exit, its test had ended (its
+            // result written for regrtest's main process, which never reads it). The hang stays
+            // the test's, as regrtest makes it (`crashed` when it is ended, `timed out` under
+            // `--timeout`): see `docs/report.md`.
+            let after = if target == command {
+                ", after the tests"
+            } else if is_own_worker(target, tree, command) {
+                ", after this -j worker's test"
+            } else {
+                ""
+            };
             diagnosis.summary = format!("at interpreter exit{after} ({}); {}", at_exit.words(), diagnosis.summary);
         }
         // A `-j` worker, or a process a test started, ends with its descendants and regrtest (or
