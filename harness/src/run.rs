@@ -2113,47 +2113,77 @@ fn cut_for_room(site: &leaks::LeakSite, frames: &[crate::symbolize::Frame], room
 /// cleanup, and one for those offset by frees of warm-up blocks (see
 /// [`leaks::SiteVerdicts::refills`]).
 fn refill_notes(refills: &[(leaks::LeakSite, leaks::Refill)], keys: &sites::SiteKeys<'_>) -> Vec<String> {
-    let mut by_place: Vec<(&leaks::Refill, Vec<String>)> = Vec::new();
-    for (site, refill) in refills {
-        let (frames, _) = keys.frames(&site.stack);
-        let at = frames.first().map_or_else(
-            || "??".to_owned(),
-            |frame| {
-                let function = frame.function.as_deref().unwrap_or("??");
-                match (&frame.file, frame.line) {
-                    (Some(file), Some(l)) => format!("{function} {}:{l}", crate::report::source_path(file)),
-                    _ => format!("{function} ({})", frame.module),
-                }
-            },
-        );
-        let described = format!("{} in {}", at, site.domain);
-        match by_place.iter_mut().find(|(place, _)| *place == refill) {
-            Some((_, sites)) => sites.push(described),
-            None => by_place.push((refill, vec![described])),
+    let described: Vec<(&leaks::Refill, String)> = refills
+        .iter()
+        .map(|(site, refill)| {
+            let (frames, _) = keys.frames(&site.stack);
+            (refill, format!("{} in {}", short_place(frames.first()), site.domain))
+        })
+        .collect();
+    refill_notes_of(&described)
+}
+
+/// A site's innermost frame on one line, as the text summary's one-line stacks name frames:
+/// `PyList_New (listobject.c:279)`, the file by its name alone (the JSON has no frames of these
+/// sites, and a build tree's absolute path would be most of the note); `f (module.so)` without
+/// a source line.
+fn short_place(frame: Option<&crate::symbolize::Frame>) -> String {
+    let Some(frame) = frame else { return "??".to_owned() };
+    let function = frame.function.as_deref().unwrap_or("??");
+    let name = |path: &str| path.rsplit('/').next().unwrap_or(path).to_owned();
+    match (&frame.file, frame.line) {
+        (Some(file), Some(line)) => format!("{function} ({}:{line})", name(file)),
+        _ => format!("{function} ({})", name(&frame.module)),
+    }
+}
+
+/// [`refill_notes`] from each let-go site's place (`PyList_New (listobject.c:279) in obj`):
+/// sites that differ only below their innermost frame (their callers, their Python lines) are
+/// one place, named once with their count.
+fn refill_notes_of(described: &[(&leaks::Refill, String)]) -> Vec<String> {
+    let mut by_refill: Vec<(&leaks::Refill, Vec<(&str, usize)>)> = Vec::new();
+    for (refill, place) in described {
+        let places = match by_refill.iter_mut().find(|(r, _)| r == refill) {
+            Some((_, places)) => places,
+            None => {
+                by_refill.push((refill, Vec::new()));
+                &mut by_refill.last_mut().expect("just pushed").1
+            }
+        };
+        match places.iter_mut().find(|(p, _)| p == place) {
+            Some((_, count)) => *count += 1,
+            None => places.push((place, 1)),
         }
     }
-    by_place
+    by_refill
         .into_iter()
-        .map(|(refill, sites)| match refill {
-            leaks::Refill::Line(line) => format!(
-                "no leak site: {} grew in every counted repetition while {}:{} ran, which freed as many \
-                 blocks allocated before the test (a cache full before the test, replacing its entries?)",
-                sites.join(", "),
-                line.file,
-                line.line
-            ),
-            leaks::Refill::FreeLists => format!(
-                "no leak site: {} grew in every counted repetition, and regrtest's cleanup freed as many \
-                 blocks of the same size allocated before the test (a cache full before the test whose \
-                 evicted entries went to CPython's free lists, emptied by gc.collect()?)",
-                sites.join(", ")
-            ),
-            leaks::Refill::WarmupBlocks => format!(
-                "no leak site: {} grew in every counted repetition, but as many blocks of the same size \
-                 allocated during the warm-ups were freed meanwhile, and the domain grew by less than its \
-                 sites did (a free list or a ring rotating its blocks, as unittest's per-class lists do?)",
-                sites.join(", ")
-            ),
+        .map(|(refill, places)| {
+            let sites = places
+                .iter()
+                .map(|(place, count)| match count {
+                    1 => (*place).to_owned(),
+                    n => format!("{place} ({n} sites)"),
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
+            match refill {
+                leaks::Refill::Line(line) => format!(
+                    "no leak site: {sites} grew in every counted repetition while {}:{} ran, which freed as many \
+                     blocks allocated before the test (a cache full before the test, replacing its entries?)",
+                    line.file.rsplit('/').next().unwrap_or(&line.file),
+                    line.line
+                ),
+                leaks::Refill::FreeLists => format!(
+                    "no leak site: {sites} grew in every counted repetition, and regrtest's cleanup freed as many \
+                     blocks of the same size allocated before the test (a cache full before the test whose \
+                     evicted entries went to CPython's free lists, emptied by gc.collect()?)"
+                ),
+                leaks::Refill::WarmupBlocks => format!(
+                    "no leak site: {sites} grew in every counted repetition, but as many blocks of the same size \
+                     allocated during the warm-ups were freed meanwhile, and the domain grew by less than its \
+                     sites did (a free list or a ring rotating its blocks, as unittest's per-class lists do?)"
+                ),
+            }
         })
         .collect()
 }
@@ -2250,6 +2280,57 @@ mod tests {
             failure.line(line);
         }
         failure
+    }
+
+    /// The sites a note lets go that share their innermost frame (they differ in their callers
+    /// or Python lines: unittest's per-class lists, six of them on 3.13) are named once with
+    /// their count, each place as the one-line stacks name frames, a build tree's absolute path
+    /// by the file's name.
+    #[test]
+    fn sites_let_go_at_one_place_are_named_once_with_their_count() {
+        let frame = |function: &str, file: Option<&str>| crate::symbolize::Frame {
+            function: Some(function.into()),
+            file: file.map(str::to_owned),
+            line: file.map(|_| 279),
+            column: None,
+            module: "/root/.cache/leakcheck/cpython-3.13-pydebug/python".into(),
+            address: 0x1000,
+            inlined: false,
+        };
+        let list = "/root/.cache/leakcheck/cpython-3.13-pydebug/Objects/listobject.c";
+        assert_eq!(short_place(Some(&frame("PyList_New", Some(list)))), "PyList_New (listobject.c:279)");
+        assert_eq!(short_place(Some(&frame("f", None))), "f (python)");
+        assert_eq!(short_place(None), "??");
+        let warmup = leaks::Refill::WarmupBlocks;
+        let line = leaks::Refill::Line(crate::hang::PythonFrame {
+            file: "/t/td/test_c.py".into(),
+            line: 7,
+            function: "T.test_c".into(),
+        });
+        let list = "PyList_New (listobject.c:279) in obj".to_owned();
+        let float = "PyFloat_FromDouble (floatobject.c:147) in obj".to_owned();
+        let described: Vec<(&leaks::Refill, String)> = [
+            (&warmup, list.clone()),
+            (&warmup, list.clone()),
+            (&line, list.clone()),
+            (&warmup, float.clone()),
+            (&warmup, list.clone()),
+        ]
+        .into_iter()
+        .collect();
+        let notes = refill_notes_of(&described);
+        assert_eq!(notes.len(), 2, "{notes:?}");
+        assert!(
+            notes[0].starts_with(
+                "no leak site: PyList_New (listobject.c:279) in obj (3 sites), PyFloat_FromDouble \
+                 (floatobject.c:147) in obj grew in every counted repetition, but as many blocks"
+            ),
+            "{notes:?}"
+        );
+        assert!(
+            notes[1].starts_with("no leak site: PyList_New (listobject.c:279) in obj grew in every counted repetition while test_c.py:7 ran"),
+            "{notes:?}"
+        );
     }
 
     /// The reason a note gives for repetitions cut short: the exception's line, not the last

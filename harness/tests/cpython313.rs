@@ -44,6 +44,7 @@ fn testdir_for(python: &str) -> tempfile::TempDir {
         "test_subinterp_isolated",
         "test_subinterp_isolated_leak",
         "test_quiet_sleeper",
+        "test_leak_beside_classes",
     ];
     for name in FIXTURES.iter().chain(&more) {
         std::fs::copy(fixtures.join(format!("regrtest/{name}.py")), dir.path().join(format!("{name}.py"))).unwrap();
@@ -216,6 +217,28 @@ fn the_drivers_own_blocks_are_no_leak_site_with_two_counted_repetitions() {
     let sites = test["leak_sites"].as_array().expect("leak_sites");
     assert_eq!(sites.len(), 1, "{test}");
     assert_eq!(sites[0]["frames"][0]["function"], "leak_object", "{test}");
+}
+
+/// `-R 1:1` beside several TestCase classes: 3.13 lets go several sites at one C place (their
+/// Python lines differ: each class's lists, unittest's result floats), and the note names each
+/// place once, with its count, and by its file's name, not the build tree's absolute path.
+#[test]
+fn sites_let_go_at_one_place_are_named_once() {
+    let python = python313();
+    let dir = testdir_for(&python);
+    let run = run(&python, dir.path(), &["-R", "1:1"], &["test_leak_beside_classes"]);
+    let test = run.test("test_leak_beside_classes");
+    let notes: Vec<&str> = test["notes"].as_array().into_iter().flatten().filter_map(|n| n.as_str()).collect();
+    let note = notes.iter().find(|n| n.starts_with("no leak site: ")).unwrap_or_else(|| panic!("{test}"));
+    let places = note["no leak site: ".len()..].split(" grew in every").next().unwrap_or_default();
+    let places: Vec<&str> = places.split(", ").map(|p| p.split(" in obj").next().unwrap_or(p)).collect();
+    assert!(places.iter().any(|p| p.starts_with("PyList_New (listobject.c:")), "{note}");
+    let mut unique = places.clone();
+    unique.sort_unstable();
+    unique.dedup();
+    assert_eq!(unique.len(), places.len(), "{note}");
+    assert!(note.contains(" in obj (") && note.contains(" sites)"), "{note}");
+    assert!(!note.contains('/'), "{note}");
 }
 
 /// The compiler's identifiers are interned and immortal on 3.12+: regrtest 3.13 subtracts them
