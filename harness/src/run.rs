@@ -1348,6 +1348,8 @@ fn assemble(
     for (pid, msg) in &shim.errors {
         report.warnings.push(format!("shim in pid {pid}: {msg}"));
     }
+    // A daemon thread an earlier test left running, allocating while a later test runs.
+    crate::report::other_threads::mark(&mut tests);
     let noted = |note: &str| -> Vec<&str> {
         tests.iter().filter(|t| t.notes.iter().any(|n| n.starts_with(note))).map(|t| t.name.as_str()).collect()
     };
@@ -1991,6 +1993,7 @@ fn test_report(test: &regrtest::TestResult, series: Option<&Series>, join: &Join
                 object_types: site.object_types,
                 free_list_reuse: false,
                 stack_cut: site.stack_cut.is_some(),
+                other_test_thread: None,
             }
         })
         .collect();
@@ -2117,24 +2120,10 @@ fn refill_notes(refills: &[(leaks::LeakSite, leaks::Refill)], keys: &sites::Site
         .iter()
         .map(|(site, refill)| {
             let (frames, _) = keys.frames(&site.stack);
-            (refill, format!("{} in {}", short_place(frames.first()), site.domain))
+            (refill, format!("{} in {}", crate::report::short_place(frames.first()), site.domain))
         })
         .collect();
     refill_notes_of(&described)
-}
-
-/// A site's innermost frame on one line, as the text summary's one-line stacks name frames:
-/// `PyList_New (listobject.c:279)`, the file by its name alone (the JSON has no frames of these
-/// sites, and a build tree's absolute path would be most of the note); `f (module.so)` without
-/// a source line.
-fn short_place(frame: Option<&crate::symbolize::Frame>) -> String {
-    let Some(frame) = frame else { return "??".to_owned() };
-    let function = frame.function.as_deref().unwrap_or("??");
-    let name = |path: &str| path.rsplit('/').next().unwrap_or(path).to_owned();
-    match (&frame.file, frame.line) {
-        (Some(file), Some(line)) => format!("{function} ({}:{line})", name(file)),
-        _ => format!("{function} ({})", name(&frame.module)),
-    }
 }
 
 /// [`refill_notes`] from each let-go site's place (`PyList_New (listobject.c:279) in obj`):
@@ -2298,9 +2287,9 @@ mod tests {
             inlined: false,
         };
         let list = "/root/.cache/leakcheck/cpython-3.13-pydebug/Objects/listobject.c";
-        assert_eq!(short_place(Some(&frame("PyList_New", Some(list)))), "PyList_New (listobject.c:279)");
-        assert_eq!(short_place(Some(&frame("f", None))), "f (python)");
-        assert_eq!(short_place(None), "??");
+        assert_eq!(crate::report::short_place(Some(&frame("PyList_New", Some(list)))), "PyList_New (listobject.c:279)");
+        assert_eq!(crate::report::short_place(Some(&frame("f", None))), "f (python)");
+        assert_eq!(crate::report::short_place(None), "??");
         let warmup = leaks::Refill::WarmupBlocks;
         let line = leaks::Refill::Line(crate::hang::PythonFrame {
             file: "/t/td/test_c.py".into(),

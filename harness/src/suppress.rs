@@ -202,6 +202,7 @@ mod tests {
             object_types: vec![],
             free_list_reuse: false,
             stack_cut: false,
+            other_test_thread: None,
         }
     }
 

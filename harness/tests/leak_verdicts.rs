@@ -229,6 +229,48 @@ fn a_leak_regrtest_printed_before_its_worker_crashed_is_reported_by_regrtest() {
     assert_eq!(run.code(), Some(2), "{}", run.stderr);
 }
 
+/// A daemon thread an earlier test left running allocates while a later, clean test runs:
+/// regrtest's rule, per test, charges the growth to the later test, and so does the verdict.
+/// The site says on which thread its blocks were allocated and whose code that thread ran; the
+/// note, the JUnit message and the issue draft name the earlier test.
+#[test]
+fn a_leak_on_another_tests_thread_names_that_test() {
+    let dir = testdir();
+    let work = tempfile::tempdir().expect("a temporary directory");
+    let drafts = work.path().join("drafts");
+    let tests = ["test_leave_allocating_thread", "test_quiet_sleeper"];
+    let run = leakcheck_in(
+        None,
+        &["--issue-draft", &path_str(&drafts)],
+        &as_strs(&regrtest_argv(dir.path(), &[], &tests)),
+        &[("LEAKCHECK_FIXTURE_SLEEP", "0.2")],
+    );
+    let clean = run.test("test_quiet_sleeper");
+    assert_eq!(clean["outcome"], "passed", "{clean}");
+    assert_eq!(domain(clean, "raw")["leaked"], true, "{clean}");
+    assert_eq!(clean["leaked"], true, "{clean}");
+    let sites = clean["leak_sites"].as_array().cloned().unwrap_or_default();
+    let site = sites.iter().find(|s| s["frames"][0]["function"] == "leak_raw").unwrap_or_else(|| panic!("{clean}"));
+    assert_eq!(site["other_test_thread"], "test_leave_allocating_thread", "{site}");
+    let line = module_line("test_leave_allocating_thread", "_leakfix.leak_raw()");
+    let notes = clean["notes"].to_string();
+    assert!(
+        notes.contains(&format!(
+            "running code of another test, test_leave_allocating_thread, which ran before this one \
+             (_allocate_for_good at test_leave_allocating_thread.py:{line}), none of this test's own"
+        )),
+        "{notes}"
+    );
+    assert!(run.stderr.contains("allocated on a thread running test_leave_allocating_thread's code"), "{}", run.stderr);
+    let draft = std::fs::read_to_string(drafts.join("test_quiet_sleeper.md")).expect("the clean test's draft");
+    assert!(draft.contains("on a thread running test_leave_allocating_thread's code, not this test's"), "{draft}");
+    // The thread's own test ran its code: no mark there.
+    let starter = run.test("test_leave_allocating_thread");
+    let marked = starter["leak_sites"].as_array().into_iter().flatten().any(|s| s.get("other_test_thread").is_some());
+    assert!(!marked, "{starter}");
+    assert_eq!(run.code(), Some(101), "{}", run.stderr);
+}
+
 #[test]
 fn a_process_without_the_allocator_api_gets_a_truthful_report() {
     // A shell printing regrtest's -R output: no CPython allocator API in that process, so the

@@ -453,6 +453,7 @@ mod tests {
             object_types: vec![],
             free_list_reuse,
             stack_cut: false,
+            other_test_thread: None,
         }
     }
 

@@ -533,6 +533,7 @@ mod tests {
             object_types: vec![],
             free_list_reuse: false,
             stack_cut: false,
+            other_test_thread: None,
         };
         let words = |test: &crate::report::TestReport| {
             let case = Case {

@@ -250,6 +250,7 @@ mod tests {
             object_types: types.iter().map(|t| (*t).to_owned()).collect(),
             free_list_reuse: false,
             stack_cut: false,
+            other_test_thread: None,
         }
     }
 

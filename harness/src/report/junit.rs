@@ -824,6 +824,9 @@ fn leak_failure(test: &TestReport, excerpts: &Excerpts) -> Failure {
     } else if let Some(unattributable) = super::free_lists::unattributable(test) {
         let _ = write!(message, "; {unattributable}");
     }
+    if let Some(other) = site.and_then(|site| site.other_test_thread.as_deref()) {
+        let _ = write!(message, ", on a thread running {other}'s code, not this test's (see the note)");
+    }
     let mut details = excerpts.of(test);
     for line in regrtest_leak_lines(test) {
         details.push_str(&line);
@@ -1354,6 +1357,7 @@ mod tests {
             object_types: vec!["Kept".into()],
             free_list_reuse: false,
             stack_cut: false,
+            other_test_thread: None,
         };
         let test = |site: super::super::LeakSiteReport| TestReport {
             leaked: true,
@@ -1433,6 +1437,7 @@ mod tests {
             object_types: vec!["object".into()],
             free_list_reuse: false,
             stack_cut: false,
+            other_test_thread: None,
         };
         let mut test = TestReport {
             leaked: true,
@@ -1527,6 +1532,7 @@ mod tests {
             object_types: vec![],
             free_list_reuse: false,
             stack_cut: false,
+            other_test_thread: None,
         };
         let test = TestReport {
             leaked: true,

@@ -12,6 +12,7 @@ pub mod colour;
 pub mod draft;
 pub mod free_lists;
 pub mod junit;
+pub mod other_threads;
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
@@ -304,6 +305,11 @@ pub struct LeakSiteReport {
     /// left to unwind further (a thread made with a small `threading.stack_size()`): `frames`
     /// end early, and may be empty. The test's note says so.
     pub stack_cut: bool,
+    /// Its blocks were allocated on a thread `threading` started whose Python frames are in
+    /// another test's code and none in this test's: that test's name (a thread it likely left
+    /// running; see [`other_threads`]). The test's note says so.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub other_test_thread: Option<String>,
 }
 
 /// A leak site a suppression accepted: the site, and the rule that matched it.
@@ -814,6 +820,19 @@ pub(crate) fn source_path(file: &str) -> Cow<'_, str> {
     Cow::Owned(format!("{root}{}", parts.join("/")))
 }
 
+/// A frame on one line, as the text summary's one-line stacks name frames, for a note that
+/// names sites: `PyList_New (listobject.c:279)`, the file by its name alone (a build tree's
+/// absolute path would be most of the note); `f (module.so)` without a source line.
+pub(crate) fn short_place(frame: Option<&Frame>) -> String {
+    let Some(frame) = frame else { return "??".to_owned() };
+    let function = frame.function.as_deref().unwrap_or("??");
+    let name = |path: &str| path.rsplit('/').next().unwrap_or(path).to_owned();
+    match (&frame.file, frame.line) {
+        (Some(file), Some(line)) => format!("{function} ({}:{line})", name(file)),
+        _ => format!("{function} ({})", name(&frame.module)),
+    }
+}
+
 /// Sites and frames per site shown in the text summary; the JSON has them all.
 const TEXT_SITES: usize = 5;
 const TEXT_FRAMES: usize = 8;
@@ -829,10 +848,12 @@ fn render_site(out: &mut String, site: &LeakSiteReport, top_column: bool) {
         [one] => format!(" (objects of type {})", for_terminal(one)),
         many => format!(" (objects of types {})", for_terminal(&many.join(", "))),
     };
-    let at = if site.free_list_reuse {
-        "recycled through a free list, first allocated in the repetition at (see the note)"
-    } else {
-        "allocated at"
+    let at = match &site.other_test_thread {
+        _ if site.free_list_reuse => {
+            "recycled through a free list, first allocated in the repetition at (see the note)".to_owned()
+        }
+        Some(other) => format!("allocated on a thread running {}'s code (see the note), at", for_terminal(other)),
+        None => "allocated at".to_owned(),
     };
     let _ = writeln!(
         out,
@@ -942,6 +963,7 @@ mod tests {
                         object_types: vec![],
                         free_list_reuse: false,
                         stack_cut: false,
+                        other_test_thread: None,
                     }],
                     ..TestReport::new("test_raw".into(), "passed")
                 },
