@@ -943,6 +943,12 @@ fn a_silent_busy_loop_becomes_no_progress_only_after_the_timeout() {
     // Busy and silent, not blocked: the summary says the thread was running.
     let summary = hang["diagnosis"]["summary"].as_str().expect("a summary");
     assert!(summary.contains("was running (state R) and gaining CPU time: busy without output"), "{summary}");
+    // The thread the summary names is the diagnosis's, as a GIL waiter's or a cycle's are.
+    let threads = hang["diagnosis"]["threads"].as_array().expect("the diagnosis's threads");
+    assert!(!threads.is_empty(), "{hang}");
+    for tid in threads {
+        assert!(summary.contains(&format!("thread {tid} of process ")), "{tid}: {summary}");
+    }
     assert!(start.elapsed() < std::time::Duration::from_secs(120), "ended long before the loop would");
     assert!(python_functions(hang).contains(&"test_spin".to_string()), "{hang}");
     assert_eq!(run.test("test_balanced")["outcome"], "passed", "{}", run.stderr);

@@ -721,12 +721,13 @@ impl HangWatch {
             .filter(|r| tree.get(&r.pid).is_some_and(ProcessSample::stopped))
             .map(|r| r.pid.to_string())
             .collect();
+        let busy = self.busy_threads(&subtree(target, &tree));
         let why = if !stopped.is_empty() {
             format!(
                 "process {} is stopped by a signal (state T: SIGSTOP, SIGTSTP...) and nothing continued it",
                 stopped.join(", ")
             )
-        } else if let Some(busy) = self.busy_words(&subtree(target, &tree)) {
+        } else if let Some(busy) = busy_words(&busy) {
             format!("{busy}: busy without output, not blocked; see the stacks")
         } else if blind {
             "no native stacks could be read (see the note), so no lock could be examined".to_owned()
@@ -743,11 +744,19 @@ impl HangWatch {
             }
             Silence::Run => "(the run's output, regrtest's heartbeats aside)",
         };
-        // Threads waiting for the GIL and its holder are the ones to look at, as a cycle's are.
-        let (threads, locks) = match gil_wait.or(foreign_wait).filter(|_| stopped.is_empty()) {
+        // Threads waiting for the GIL and its holder are the ones to look at, as a cycle's are;
+        // so are the busy threads the summary names.
+        let (mut threads, locks) = match gil_wait.or(foreign_wait).filter(|_| stopped.is_empty()) {
             Some((_, threads, lock)) => (threads, vec![lock]),
             None => (Vec::new(), Vec::new()),
         };
+        if stopped.is_empty() {
+            for (_, tid) in busy {
+                if !threads.contains(&tid) {
+                    threads.push(tid);
+                }
+            }
+        }
         let diagnosis = proof.unwrap_or_else(|| Diagnosis {
             kind: DiagnosisKind::NoProgress,
             summary: format!("no output for {quiet} s {whose}; {why}"),
@@ -759,23 +768,12 @@ impl HangWatch {
         self.found(diagnosis, reports, notes, current_test, &tree, command)
     }
 
-    /// The threads of `pids` running (state R) and gaining CPU time at this tick, in words
-    /// (`thread 12 of process 10 was running (state R) and gaining CPU time`), if any.
-    fn busy_words(&self, pids: &[i32]) -> Option<String> {
-        let busy: Vec<(i32, i32)> = pids
-            .iter()
+    /// The threads of `pids` running (state R) and gaining CPU time at this tick, as `(pid, tid)`.
+    fn busy_threads(&self, pids: &[i32]) -> Vec<(i32, i32)> {
+        pids.iter()
             .filter_map(|pid| Some((*pid, self.tracked.get(pid)?)))
             .flat_map(|(pid, tracked)| tracked.busy.iter().map(move |&tid| (pid, tid)))
-            .collect();
-        let words = |(pid, tid): &(i32, i32)| format!("{tid} of process {pid}");
-        match busy.as_slice() {
-            [] => None,
-            [one] => Some(format!("thread {} was running (state R) and gaining CPU time", words(one))),
-            many => {
-                let listed: Vec<String> = many.iter().map(words).collect();
-                Some(format!("threads {} were running (state R) and gaining CPU time", listed.join(", ")))
-            }
-        }
+            .collect()
     }
 
     /// Whether `pids` wait for the time to pass (see the module documentation): a thread of
@@ -1371,6 +1369,20 @@ fn interpreter_exit(reports: &[ProcessReport], pid: i32) -> Option<InterpreterEx
         .flat_map(|r| &r.threads)
         .find(|t| t.tid == pid)
         .and_then(|t| InterpreterExit::of(&t.frames))
+}
+
+/// Busy threads (`(pid, tid)`, see [`HangWatch::busy_threads`]) in words (`thread 12 of process 10
+/// was running (state R) and gaining CPU time`), if any.
+fn busy_words(busy: &[(i32, i32)]) -> Option<String> {
+    let words = |(pid, tid): &(i32, i32)| format!("{tid} of process {pid}");
+    match busy {
+        [] => None,
+        [one] => Some(format!("thread {} was running (state R) and gaining CPU time", words(one))),
+        many => {
+            let listed: Vec<String> = many.iter().map(words).collect();
+            Some(format!("threads {} were running (state R) and gaining CPU time", listed.join(", ")))
+        }
+    }
 }
 
 /// `d` as the command line gives `--grace`: `2 s`, `0.5 s`.
