@@ -835,6 +835,10 @@ fn a_hang_at_interpreter_exit_is_after_the_tests() {
     assert!(summary.starts_with("at interpreter exit, after the tests"), "{hang}");
     assert!(summary.contains("threading._shutdown waits for every non-daemon thread"), "{summary}");
     assert_eq!(run.json()["summary"]["hung"], serde_json::json!([]), "{}", run.stderr);
+    // The headline printed when it was found says so as the summary line counts it.
+    let headline = "leakcheck: HANG in no test (no-progress): at interpreter exit, after the tests";
+    assert!(run.stderr.contains(headline), "{}", run.stderr);
+    assert!(run.stderr.contains(", 1 hang in no test ----"), "{}", run.stderr);
     assert_ne!(run.test("test_balanced")["outcome"], "hung", "{}", run.stderr);
     assert_eq!(run.json()["status"]["ended_for_hang"], true, "{}", run.stderr);
     assert_eq!(run.code(), Some(102), "{}", run.stderr);

@@ -626,9 +626,11 @@ pub fn hang_text(hang: &HangReport) -> String {
     out
 }
 
-/// The hang's headline: `HANG in TEST (KIND): SUMMARY`.
+/// The hang's headline: `HANG in TEST (KIND): SUMMARY`; `HANG in no test` for a hang of no test
+/// (at interpreter exit, after the tests; a daemon outside the command's tree), as the summary
+/// line counts it (`1 hang in no test`).
 fn render_hang_headline(out: &mut String, hang: &HangReport) {
-    let test = hang.test.as_deref().map(for_terminal).unwrap_or("(unknown test)".into());
+    let test = hang.test.as_deref().map(for_terminal).unwrap_or("no test".into());
     let _ = writeln!(out, "leakcheck: HANG in {test} ({}): {}", hang_kind(hang), for_terminal(&hang.diagnosis.summary));
 }
 
@@ -642,7 +644,7 @@ fn hang_kind(hang: &HangReport) -> String {
 /// build's warning pattern for `HANG in ` counts each hang once, and the Python stacks
 /// faulthandler gave since, each on its thread.
 fn render_hang_mention(out: &mut String, hang: &HangReport) {
-    let test = hang.test.as_deref().map(for_terminal).unwrap_or("(unknown test)".into());
+    let test = hang.test.as_deref().map(for_terminal).unwrap_or("(no test)".into());
     let _ = writeln!(out, "leakcheck: {test}: HUNG ({}): {}", hang_kind(hang), for_terminal(&hang.diagnosis.summary));
     let pids: Vec<String> = hang.processes.iter().map(|p| p.pid.to_string()).collect();
     let s = if pids.len() == 1 { "" } else { "es" };
