@@ -20,7 +20,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use crate::escape::for_terminal;
-use crate::hang::{HangReport, PythonFrame};
+use crate::hang::{HangReport, PythonFrame, Truncated};
 use crate::leaks::Domains;
 use crate::sanitizer::Finding;
 use crate::symbolize::Frame;
@@ -697,18 +697,7 @@ fn render_hang(out: &mut String, hang: &HangReport) {
                 .collect();
             let mut native = if native.is_empty() { "(no native stack)".to_owned() } else { native.join(" <- ") };
             if let Some(cut) = &thread.truncated {
-                let _ = write!(
-                    native,
-                    " [stack cut: {}{} frames left out after the first {}{}]",
-                    if cut.outermost { "" } else { "at least " },
-                    cut.omitted,
-                    cut.at,
-                    if cut.outermost {
-                        ", the outermost ones kept in the JSON"
-                    } else {
-                        ", its outermost ones unknown"
-                    }
-                );
+                native.push_str(&stack_cut_words(cut, &thread.frames));
             }
             let _ = writeln!(out, "leakcheck:       thread {} ({}): {native}", thread.tid, thread.state);
             if !thread.python_frames.is_empty() {
@@ -716,6 +705,23 @@ fn render_hang(out: &mut String, hang: &HangReport) {
             }
         }
     }
+}
+
+/// ` [stack cut: ...]` after a thread's native frames, in stack frames (return addresses), the
+/// unit of `cut.omitted`: `cut.at` counts entries of `frames`, inlined frames among them, which
+/// are said apart (`after the innermost 48 stack frames (51 with inlined frames)`).
+fn stack_cut_words(cut: &Truncated, frames: &[Frame]) -> String {
+    let kept = &frames[..cut.at.min(frames.len())];
+    let stack_frames = kept.iter().filter(|f| !f.inlined).count();
+    let inlined =
+        if kept.len() == stack_frames { String::new() } else { format!(" ({} with inlined frames)", kept.len()) };
+    format!(
+        " [stack cut: {}{} stack frame{} left out after the innermost {stack_frames}{inlined}{}]",
+        if cut.outermost { "" } else { "at least " },
+        cut.omitted,
+        plural(cut.omitted),
+        if cut.outermost { ", the outermost ones kept in the JSON" } else { ", its outermost ones unknown" }
+    )
 }
 
 /// Processes a finding's headline names; the others are counted.
