@@ -747,6 +747,15 @@ fn a_deadlocked_subprocess_of_a_worker_is_ended_alone() {
     assert_eq!(hang["diagnosis"]["kind"], "lock-cycle", "{hang}");
     assert_eq!(hang["test"], "test_hang_in_subprocess", "{hang}");
     assert!(has_frame(hang, "take_first_then_second", hangfix_line("pthread_mutex_lock(&second); /* deadlocks")));
+    // A new interpreter has no faulthandler handler for SIGUSR1: no Python stacks, and a note why.
+    let notes: Vec<&str> = hang["notes"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+    let no_handler = format!("process {} (", hang["pid"]);
+    assert!(
+        notes.iter().any(|n| n.starts_with(&no_handler)
+            && n.contains("no Python stacks: it has no handler for SIGUSR1")
+            && n.contains("not in a new interpreter a test starts")),
+        "{notes:?}"
+    );
     let json = run.json();
     assert_eq!(json["summary"]["hung"], serde_json::json!(["test_hang_in_subprocess"]), "{}", run.stderr);
     let stdout = String::from_utf8_lossy(&run.stdout);
@@ -799,6 +808,21 @@ fn a_subprocess_deadlock_found_by_the_silence_ends_the_subprocess_alone() {
         "found by the late path, regrtest listed with the subprocess: {hang}"
     );
     assert!(processes.iter().any(|p| p["pid"] == hang["pid"] && !regrtest(p)), "{hang}");
+    // Neither has Python stacks, and the notes say why: regrtest is not ended, and the new
+    // interpreter has no faulthandler handler for SIGUSR1.
+    let notes: Vec<&str> = hang["notes"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+    let regrtest_pid = processes.iter().find(|p| regrtest(p)).map(|p| p["pid"].clone()).expect("regrtest");
+    assert!(
+        notes.iter().any(|n| n.starts_with(&format!("process {regrtest_pid} ("))
+            && n.contains("no Python stacks: it was not asked for faulthandler's dump")
+            && n.contains(&format!("not ended for this hang (process {} and its descendants are)", hang["pid"]))),
+        "{notes:?}"
+    );
+    assert!(
+        notes.iter().any(|n| n.starts_with(&format!("process {} (", hang["pid"]))
+            && n.contains("no Python stacks: it has no handler for SIGUSR1")),
+        "{notes:?}"
+    );
     let status = &run.json()["status"];
     assert_eq!(status["signal"], Value::Null, "regrtest went on: {status}");
     assert_eq!(status["ended_for_hang"], false, "{status}");
@@ -1011,6 +1035,13 @@ fn a_hang_outliving_the_timeout_while_it_is_ended_is_reported_once() {
             (Some("test_hang_stubborn"), Some("no-progress"))
         );
         assert!(run.stderr.contains(", 0 leaked, 1 hung ----"), "{flags:?}: {}", run.stderr);
+        // It ignores SIGUSR1: not asked for a dump, and a note says why it has no Python stacks.
+        let notes = hang["notes"].to_string();
+        assert!(
+            notes.contains(&format!("process {} (", hang["pid"]))
+                && notes.contains("no Python stacks: it ignores SIGUSR1 (SIG_IGN)"),
+            "{flags:?}: {notes}"
+        );
         let xml = std::fs::read_to_string(&junit).expect("the JUnit XML");
         assert_eq!(xml.matches(r#"type="hang""#).count(), 1, "{flags:?}: {xml}");
         assert_eq!(run.code(), Some(102), "{flags:?}: {}", run.stderr);
@@ -1123,5 +1154,67 @@ fn without_ptrace_a_hang_is_reported_from_proc_with_the_reason() {
     let python: Vec<&str> =
         main["python_frames"].as_array().into_iter().flatten().filter_map(|f| f["function"].as_str()).collect();
     assert!(python.contains(&"test_mutex_cycle_undumpable"), "{main}");
+    assert_tree_gone(dir.path());
+}
+
+/// A test replaced regrtest's faulthandler handler for SIGUSR1 with a Python one that does
+/// nothing: asked for its Python stacks, the process takes the signal, writes no dump and lives
+/// on. After DUMP_WAIT (3 s, checked once a second) it is ended without them, and the note says
+/// so, how long leakcheck waited, and what that means, rather than that some stacks could not be
+/// read.
+#[test]
+fn a_process_whose_sigusr1_handler_was_replaced_is_said_to_have_given_no_dump() {
+    let dir = testdir();
+    let run = leakcheck(
+        &["--hang-timeout", "3", "--grace", "2"],
+        &as_strs(&regrtest(dir.path(), &[], &["test_hang_usr1_replaced"])),
+    );
+    let hang = only_hang(&run);
+    assert_eq!(
+        (hang["test"].as_str(), hang["diagnosis"]["kind"].as_str()),
+        (Some("test_hang_usr1_replaced"), Some("no-progress"))
+    );
+    assert_eq!(python_functions(hang), Vec::<String>::new(), "{hang}");
+    let notes: Vec<&str> = hang["notes"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+    let note = notes
+        .iter()
+        .find(|n| n.starts_with(&format!("process {} (", hang["pid"])) && n.contains("no Python stacks"))
+        .unwrap_or_else(|| panic!("a note on the missing dump: {notes:?}"));
+    assert!(note.contains(": no faulthandler dump came within "), "{note}");
+    assert!(note.contains(" s of its SIGUSR1, and it took the signal and lived on"), "{note}");
+    assert!(note.contains("its SIGUSR1 handler is not faulthandler's"), "{note}");
+    assert!(!notes.iter().any(|n| n.contains("some Python stacks could not be read")), "{notes:?}");
+    assert!(run.stderr.contains("leakcheck: warning: process "), "{}", run.stderr);
+    assert_eq!(run.code(), Some(102), "{}", run.stderr);
+    assert_tree_gone(dir.path());
+}
+
+/// A Python stack deeper than the 100 frames faulthandler writes of a thread: its frames are the
+/// innermost 100, marked cut in the JSON and the text; the shallow threads beside it are not.
+#[test]
+fn a_python_stack_deeper_than_faulthandlers_limit_is_marked_cut() {
+    let dir = testdir();
+    let run = leakcheck(&["--hang-timeout", "3"], &as_strs(&regrtest(dir.path(), &[], &["test_hang_deep_python"])));
+    let hang = only_hang(&run);
+    assert_eq!(hang["test"], "test_hang_deep_python", "{hang}");
+    let threads: Vec<&Value> = hang["processes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|p| p["threads"].as_array().into_iter().flatten())
+        .collect();
+    let deep = threads
+        .iter()
+        .find(|t| t["python_frames"].as_array().is_some_and(|f| !f.is_empty()))
+        .unwrap_or_else(|| panic!("a thread with Python frames: {hang}"));
+    let frames = deep["python_frames"].as_array().expect("python_frames");
+    assert_eq!(frames.len(), 100, "{deep}");
+    assert!(frames.iter().all(|f| f["function"] == "recurse"), "the innermost 100: {deep}");
+    assert_eq!(deep["python_frames_truncated"], true, "{deep}");
+    for thread in threads.iter().filter(|t| t["tid"] != deep["tid"]) {
+        assert_eq!(thread["python_frames_truncated"], false, "{thread}");
+    }
+    assert!(run.stderr.contains("[python stack cut: faulthandler writes 100 frames at most]"), "{}", run.stderr);
+    assert_eq!(run.code(), Some(102), "{}", run.stderr);
     assert_tree_gone(dir.path());
 }

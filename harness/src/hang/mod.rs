@@ -49,8 +49,12 @@
 //! action, which ends the process: regrtest listed with a stuck subprocess of a test, which alone
 //! is ended, is not asked), one at a time,
 //! descendants first, the others held stopped meanwhile (regrtest must not go on when the child
-//! it waits for dies); each dump is read back (from a worker's stderr file, or from our own
-//! output) and put on its process's threads. Then the stuck process and its descendants are
+//! it waits for dies), each until it is gone or for [`DUMP_WAIT`]; each dump is read back (from a
+//! worker's stderr file, or from our own output) and put on its process's threads (with
+//! [`ThreadReport::python_frames_truncated`] where faulthandler stopped at its 100 frames). A
+//! Python process of the hang that gives no dump (not asked: no handler for SIGUSR1, as in a new
+//! interpreter a test starts, or not ended for the hang; asked and given up on) gets a note
+//! saying why. Then the stuck process and its descendants are
 //! ended (TERM, grace, KILL): a `-j` worker, or a process a test forked, so that regrtest goes
 //! on; the whole tree when regrtest itself is stuck. What is being ended is the hang's: neither
 //! path reports it again, also when it outlives the hang timeout meanwhile (SIGTERM ignored). When the command exits first (regrtest,
@@ -112,6 +116,10 @@ pub struct ThreadReport {
     pub frames: Vec<Frame>,
     /// Python frames, innermost first, from faulthandler (empty when unavailable).
     pub python_frames: Vec<PythonFrame>,
+    /// faulthandler stopped at its limit ([`FAULTHANDLER_MAX_FRAMES`]): it wrote its `...` line
+    /// after them (3.11), or `python_frames` holds that many (3.12 and 3.13 write no such line),
+    /// so the Python stack may be deeper than `python_frames`.
+    pub python_frames_truncated: bool,
     /// The native stack was deeper than leakcheck records: frames were left out.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub truncated: Option<Truncated>,
@@ -250,8 +258,6 @@ struct Pending {
     current: usize,
     /// When it was asked.
     asked: Instant,
-    /// Ticks at which it was still alive after its dump's time.
-    waited: u32,
     /// It was seen gone at a tick: at the next one, all it wrote has been read.
     gone: bool,
 }
@@ -272,6 +278,21 @@ struct Askee {
     held: bool,
     /// Stopped by a signal (state T) when the hang was found.
     stopped: bool,
+    /// It was sent SIGUSR1.
+    asked: bool,
+    /// How the wait for its dump ended, once it did.
+    wait: Option<DumpWait>,
+}
+
+/// How the wait for a process's dump ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DumpWait {
+    /// The process was gone (faulthandler chains to SIGUSR1's default action, which ends it).
+    Gone,
+    /// Still alive `after` its SIGUSR1 ([`DUMP_WAIT`] or a little more): given up on. `pending`:
+    /// the signal was still pending then, not delivered (blocked by every thread of it, or the
+    /// thread to take it in an uninterruptible wait).
+    Alive { after: Duration, pending: bool },
 }
 
 impl Askee {
@@ -279,6 +300,7 @@ impl Askee {
     /// continued, and then handles it before it runs anything else (the kernel delivers pending
     /// signals as the stop ends).
     fn ask(&mut self) {
+        self.asked = true;
         if let Some((file, at)) = &mut self.stderr_file {
             *at = file.metadata().map(|m| m.len()).unwrap_or(0);
         }
@@ -297,8 +319,11 @@ impl Askee {
     }
 }
 
-/// Ticks a process asked for its dump may stay alive before the next one is asked anyway.
-const MAX_DUMP_TICKS: u32 = 3;
+/// How long a process asked for its dump may stay alive before it is given up on (at the first
+/// tick after: up to a second more) and the next is asked, or the hang's processes are ended.
+/// faulthandler writes its dump at once and ends the process; one still alive by then did not
+/// take the signal, or took it with another handler (a test's `signal.signal(SIGUSR1, ...)`).
+pub const DUMP_WAIT: Duration = Duration::from_secs(3);
 
 /// Watches the tree for hangs. See the module documentation.
 #[derive(Debug)]
@@ -350,6 +375,20 @@ static FAULTHANDLER_THREAD: LazyLock<Regex> = LazyLock::new(|| {
 static FAULTHANDLER_FRAME: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r#"^  File "(.*)", line (\d+) in (.*)$"#).expect("a valid regex"));
 
+/// The line faulthandler writes after a thread's [`FAULTHANDLER_MAX_FRAMES`]th frame when its
+/// stack goes deeper (3.11's `dump_traceback`; 3.12 and 3.13 mean to write `plus N frames` there
+/// but never do: the depth they compare is never above the limit when they look).
+const FAULTHANDLER_CUT: &[u8] = b"  ...";
+
+/// The most frames faulthandler writes of one thread's Python stack (`MAX_FRAME_DEPTH` in
+/// `Python/traceback.c`, 3.11 to 3.13).
+pub const FAULTHANDLER_MAX_FRAMES: usize = 100;
+
+/// Whether `line` is one of faulthandler's dump: a thread's header, a frame, or the cut.
+fn is_dump_line(line: &[u8]) -> bool {
+    FAULTHANDLER_THREAD.is_match(line) || FAULTHANDLER_FRAME.is_match(line) || line == FAULTHANDLER_CUT
+}
+
 impl HangWatch {
     /// A watch that reports `no-progress` after `timeout` of silence (never when `None`), and
     /// provable deadlocks whatever the timeout.
@@ -376,7 +415,7 @@ impl HangWatch {
     /// A line of the command's output.
     pub fn output(&mut self, line: &[u8], now: Instant) {
         if let Some(pending) = &mut self.pending {
-            if FAULTHANDLER_THREAD.is_match(line) || FAULTHANDLER_FRAME.is_match(line) {
+            if is_dump_line(line) {
                 if let Some(askee) = pending.askees.get_mut(pending.current) {
                     askee.dump.push(String::from_utf8_lossy(line).into_owned());
                 }
@@ -507,12 +546,7 @@ impl HangWatch {
         let pending = self.pending.as_mut().map(|p| &mut p.report);
         for hang in self.hangs.iter_mut().chain(pending) {
             for &pid in pids.iter().filter(|pid| hang.ended.contains(pid)) {
-                let command = hang
-                    .processes
-                    .iter()
-                    .find(|p| p.pid == pid)
-                    .map(|p| format!(" ({})", crate::escape::truncate_with_ellipsis(&p.command, 120)))
-                    .unwrap_or_default();
+                let command = process_words(hang, pid);
                 hang.notes.push(format!(
                     "process {pid}{command} ignored SIGTERM (or handled it and went on): still alive --grace ({}) \
                      after it, it was killed with SIGKILL",
@@ -529,6 +563,13 @@ impl HangWatch {
         }
         for askee in &pending.askees {
             attach_python_frames(&mut pending.report, askee.pid, &askee.pthreads, &askee.dump);
+            let header_or_frame = |line: &String| {
+                FAULTHANDLER_THREAD.is_match(line.as_bytes()) || FAULTHANDLER_FRAME.is_match(line.as_bytes())
+            };
+            if !askee.dump.iter().any(header_or_frame) {
+                let note = no_dump_note(&pending.report, askee);
+                pending.report.notes.push(note);
+            }
         }
         self.hangs.push(pending.report);
     }
@@ -543,19 +584,22 @@ impl HangWatch {
         }
         let Some(askee) = pending.askees.get_mut(pending.current) else { return Vec::new() };
         if alive(askee.pid) {
-            if pending.waited < MAX_DUMP_TICKS {
-                pending.waited += 1;
+            let after = now.duration_since(pending.asked);
+            if after < DUMP_WAIT {
                 return Vec::new();
             }
+            let pending = procfs::signal_pending(askee.pid, libc::SIGUSR1);
+            askee.wait = Some(DumpWait::Alive { after, pending });
         } else if !pending.gone {
             // It may have died only now, its last lines still in the pipe: what arrives after
             // the next process is asked is that one's.
             pending.gone = true;
             return Vec::new();
+        } else {
+            askee.wait = Some(DumpWait::Gone);
         }
         askee.done();
         pending.current += 1;
-        pending.waited = 0;
         pending.gone = false;
         if let Some(next) = pending.askees.get_mut(pending.current) {
             next.ask();
@@ -992,9 +1036,8 @@ impl HangWatch {
         self.ended.extend(pids.iter().copied());
         let end = if target == command { Action::EndTree(pids.clone()) } else { Action::EndProcesses(pids.clone()) };
         self.ended_command |= target == command;
-        let report =
+        let mut report =
             HangReport { test, pid: diagnosis.pid, diagnosis, processes, notes, after_tests, ended: pids.clone() };
-        self.found.push(report.clone());
         // Python stacks: from every process of the hang that catches SIGUSR1 (regrtest registers
         // faulthandler for it, and a process forked from regrtest inherits that). faulthandler
         // chains to SIGUSR1's default action, which ends the process: only ever ask processes
@@ -1002,11 +1045,45 @@ impl HangWatch {
         // proof is in a process below it (a test's subprocess deadlocked), regrtest goes on and
         // is not asked. One at a time, descendants first, the others held stopped meanwhile:
         // regrtest must not go on when the child it waits for is ended.
+        let asked: Vec<i32> = report
+            .processes
+            .iter()
+            .rev()
+            .map(|p| p.pid)
+            .filter(|pid| pids.contains(pid) && procfs::catches_signal(*pid, libc::SIGUSR1))
+            .collect();
+        // A Python process not asked has no Python stacks: say why, rather than leave its threads
+        // looking like threads that run no Python code.
+        let unasked: Vec<String> = report
+            .processes
+            .iter()
+            .filter(|p| !asked.contains(&p.pid) && is_python_process(p, tree))
+            .map(|p| {
+                let why = if !pids.contains(&p.pid) {
+                    format!(
+                        "it was not asked for faulthandler's dump: SIGUSR1 would end it (faulthandler chains to the \
+                         signal's default action), and it is not ended for this hang (process {target} and its \
+                         descendants are)"
+                    )
+                } else if procfs::ignores_signal(p.pid, libc::SIGUSR1) {
+                    "it ignores SIGUSR1 (SIG_IGN), on which faulthandler would dump them".to_owned()
+                } else {
+                    "it has no handler for SIGUSR1 (none in its SigCgt mask in /proc/PID/status): no faulthandler \
+                     dump is registered for that signal in it (regrtest registers one in its own processes, which \
+                     those forked from them inherit, not in a new interpreter a test starts), and the signal would \
+                     only end it, so it was not sent"
+                        .to_owned()
+                };
+                format!("process {}{}: no Python stacks: {why}", p.pid, process_words(&report, p.pid))
+            })
+            .collect();
+        report.notes.extend(unasked);
+        self.found.push(report.clone());
         let mut askees: Vec<Askee> = report
             .processes
             .iter()
             .rev()
-            .filter(|p| pids.contains(&p.pid) && procfs::catches_signal(p.pid, libc::SIGUSR1))
+            .filter(|p| asked.contains(&p.pid))
             .map(|p| Askee {
                 pid: p.pid,
                 pthreads: thread_pointers(p.pid),
@@ -1014,6 +1091,8 @@ impl HangWatch {
                 dump: Vec::new(),
                 held: false,
                 stopped: tree.get(&p.pid).is_some_and(ProcessSample::stopped),
+                asked: false,
+                wait: None,
             })
             .collect();
         let Some((first, rest)) = askees.split_first_mut() else {
@@ -1026,8 +1105,7 @@ impl HangWatch {
                     .is_ok();
         }
         first.ask();
-        self.pending =
-            Some(Pending { report, end: Some(end), askees, current: 0, asked: Instant::now(), waited: 0, gone: false });
+        self.pending = Some(Pending { report, end: Some(end), askees, current: 0, asked: Instant::now(), gone: false });
         Vec::new()
     }
 
@@ -1183,6 +1261,7 @@ fn inspect(
             state: thread.state.to_string(),
             frames: all_frames,
             python_frames: Vec::new(),
+            python_frames_truncated: false,
             truncated,
         });
     }
@@ -1199,6 +1278,20 @@ fn inspect(
     let view = ProcessView { pid: sample.pid, forked_child, threads: views, gil };
     let report = ProcessReport { pid: sample.pid, command: sample.argv.join(" "), threads };
     (view, report, notes)
+}
+
+/// Whether `process` runs a Python interpreter: its native frames show CPython's main or eval
+/// loop, or (without stacks) its program is named `python...`.
+fn is_python_process(process: &ProcessReport, tree: &BTreeMap<i32, ProcessSample>) -> bool {
+    const INTERPRETER: &[&str] = &["_PyEval_EvalFrameDefault", "Py_RunMain", "Py_BytesMain", "Py_FinalizeEx"];
+    let frames = process.threads.iter().flat_map(|t| &t.frames);
+    let interpreter = frames.filter_map(|f| f.function.as_deref()).any(|f| INTERPRETER.contains(&f));
+    let named = tree
+        .get(&process.pid)
+        .and_then(|p| p.argv.first())
+        .and_then(|arg0| std::path::Path::new(arg0).file_name())
+        .is_some_and(|name| name.to_string_lossy().starts_with("python"));
+    interpreter || named
 }
 
 /// The process (thread group) of the live thread `tid`, from `/proc/TID/status`; `None` when
@@ -1603,11 +1696,51 @@ fn read_dump(mut file: std::fs::File, from: u64) -> Vec<String> {
     let _ = file.seek(SeekFrom::Start(from.max(len.saturating_sub(1 << 20))));
     let mut bytes = Vec::new();
     let _ = file.take(1 << 20).read_to_end(&mut bytes);
-    String::from_utf8_lossy(&bytes)
-        .lines()
-        .filter(|l| FAULTHANDLER_THREAD.is_match(l.as_bytes()) || FAULTHANDLER_FRAME.is_match(l.as_bytes()))
-        .map(str::to_owned)
-        .collect()
+    String::from_utf8_lossy(&bytes).lines().filter(|l| is_dump_line(l.as_bytes())).map(str::to_owned).collect()
+}
+
+/// What a hang's note says of `askee`, a process asked for faulthandler's dump that gave none:
+/// how the wait for it ended, and what that says of its SIGUSR1.
+fn no_dump_note(report: &HangReport, askee: &Askee) -> String {
+    let pid = askee.pid;
+    let process = process_words(report, pid);
+    let why = match askee.wait {
+        Some(DumpWait::Alive { after, pending: true }) => format!(
+            "no faulthandler dump came within {} of its SIGUSR1, which was still pending then, not delivered: every \
+             thread of it blocks the signal, or the one that would take it is in an uninterruptible wait in the \
+             kernel; it was ended without one",
+            tenths(after)
+        ),
+        Some(DumpWait::Alive { after, pending: false }) => format!(
+            "no faulthandler dump came within {} of its SIGUSR1, and it took the signal and lived on: its SIGUSR1 \
+             handler is not faulthandler's (a test replaced it, e.g. with signal.signal) or faulthandler's file is \
+             not its stderr any more; it was ended without one",
+            tenths(after)
+        ),
+        Some(DumpWait::Gone) => {
+            "it ended after its SIGUSR1 without a faulthandler dump (its handler for the signal was not \
+             faulthandler's, or it ended otherwise meanwhile)"
+                .to_owned()
+        }
+        None if askee.asked => "the run ended while leakcheck waited for its faulthandler dump".to_owned(),
+        None => "the run ended before it was asked for its faulthandler dump (SIGUSR1)".to_owned(),
+    };
+    format!("process {pid}{process}: no Python stacks: {why}")
+}
+
+/// ` (COMMAND)` of process `pid` of `report`, shortened, for a note; empty when it is not listed.
+fn process_words(report: &HangReport, pid: i32) -> String {
+    report
+        .processes
+        .iter()
+        .find(|p| p.pid == pid)
+        .map(|p| format!(" ({})", crate::escape::truncate_with_ellipsis(&p.command, 120)))
+        .unwrap_or_default()
+}
+
+/// `d` to a tenth of a second: `3.2 s`.
+fn tenths(d: Duration) -> String {
+    format!("{:.1} s", d.as_secs_f64())
 }
 
 /// Put faulthandler's frames, from the dump of process `pid`, on that process's threads in the
@@ -1625,6 +1758,8 @@ fn attach_python_frames(report: &mut HangReport, pid: i32, pthreads: &BTreeMap<u
         Counted,
     }
     let mut stacks: BTreeMap<i32, Vec<PythonFrame>> = BTreeMap::new();
+    // The threads whose stack faulthandler ended with its `...`: cut at its limit.
+    let mut cut: BTreeSet<i32> = BTreeSet::new();
     let mut placing = Placing::Nowhere;
     let main_thread = pid;
     let mut unplaced = 0;
@@ -1659,17 +1794,26 @@ fn attach_python_frames(report: &mut HangReport, pid: i32, pthreads: &BTreeMap<u
                 file: text(1),
                 line: text(2).parse().unwrap_or(0),
             });
+        } else if line.as_bytes() == FAULTHANDLER_CUT {
+            if let Placing::Thread(tid) = placing {
+                cut.insert(tid);
+            }
         }
     }
     for process in report.processes.iter_mut().filter(|p| p.pid == pid) {
         for thread in &mut process.threads {
             if let Some(frames) = stacks.remove(&thread.tid) {
+                thread.python_frames_truncated = cut.contains(&thread.tid) || frames.len() >= FAULTHANDLER_MAX_FRAMES;
                 thread.python_frames = frames;
             }
         }
     }
-    if !stacks.is_empty() || !pthreads.is_empty() && dump.is_empty() {
-        report.notes.push(format!("process {pid}: some Python stacks could not be read from faulthandler's output"));
+    if !stacks.is_empty() {
+        report.notes.push(format!(
+            "process {pid}: faulthandler's dump has the Python stacks of {} thread(s) not seen when the process was \
+             inspected (started since): they are in the log",
+            stacks.len()
+        ));
     }
     if unplaced > 0 {
         report.notes.push(format!(
@@ -1800,6 +1944,8 @@ mod tests {
             dump: Vec::new(),
             held: false,
             stopped: false,
+            asked: false,
+            wait: None,
         };
         let process = |pid: i32| ProcessReport {
             pid,
@@ -1809,6 +1955,7 @@ mod tests {
                 state: "S".into(),
                 frames: vec![],
                 python_frames: vec![],
+                python_frames_truncated: false,
                 truncated: None,
             }],
         };
@@ -1822,7 +1969,6 @@ mod tests {
             askees: vec![askee(a, 0x1000), askee(b, 0x2000)],
             current: 0,
             asked: start,
-            waited: 0,
             gone: false,
         });
         let at = |ms: u64| start + Duration::from_millis(ms);
@@ -1971,6 +2117,7 @@ mod tests {
             state: "S".into(),
             frames: vec![],
             python_frames: vec![],
+            python_frames_truncated: false,
             truncated: None,
         };
         HangReport {
@@ -2020,5 +2167,119 @@ mod tests {
         report.processes[0].threads[0].python_frames.clear();
         attach_python_frames(&mut report, 10, &BTreeMap::from([(0x7fb9_8fd1_0780, 10)]), &headless);
         assert!(report.notes.iter().any(|n| n.starts_with("1 Python thread stack(s)")), "{:?}", report.notes);
+    }
+
+    #[test]
+    fn a_stack_at_faulthandlers_limit_is_marked_cut() {
+        let frames = |n: usize| -> Vec<String> {
+            (0..n).map(|i| format!(r#"  File "/tmp/test_x.py", line {} in rec"#, i + 1)).collect()
+        };
+        let dump = |header: &str, body: Vec<String>| -> Vec<String> { [vec![header.to_owned()], body].concat() };
+        let pthreads = BTreeMap::from([(0x1000, 10), (0x2000, 11)]);
+        let cut = |dump: &[String]| {
+            let mut report = no_progress_in_pid_10(&[10, 11]);
+            attach_python_frames(&mut report, 10, &pthreads, dump);
+            assert!(report.notes.is_empty(), "{:?}", report.notes);
+            let thread = &report.processes[0].threads[0];
+            (thread.python_frames.len(), thread.python_frames_truncated)
+        };
+        let current = "Current thread 0x0000000000001000 (most recent call first):";
+        // 3.11 writes `...` after the 100th frame of a deeper stack.
+        let deep = dump(current, [frames(100), vec!["  ...".to_owned()]].concat());
+        assert!(deep.iter().all(|l| is_dump_line(l.as_bytes())));
+        assert_eq!(cut(&deep), (100, true));
+        // 3.12 and 3.13 write nothing there: 100 frames are the limit's.
+        assert_eq!(cut(&dump(current, frames(100))), (100, true));
+        assert_eq!(cut(&dump(current, frames(99))), (99, false));
+        // The `...` of the other thread's stack is not this one's.
+        let other = "Thread 0x0000000000002000 (most recent call first):";
+        let two = [dump(current, frames(3)), dump(other, [frames(100), vec!["  ...".to_owned()]].concat())].concat();
+        assert_eq!(cut(&two), (3, false));
+    }
+
+    #[test]
+    fn a_process_alive_after_its_dump_wait_is_given_up_on_and_the_note_says_why() {
+        use std::os::unix::process::CommandExt;
+        // Two live processes asked for their dump, neither giving one: the first took SIGUSR1 and
+        // lived on (it is never sent here: no handler would keep `sleep` alive); the second
+        // blocks SIGUSR1, and the signal sent to it stays pending.
+        let sleep = || {
+            let mut command = std::process::Command::new("sleep");
+            command.arg("30");
+            command
+        };
+        let mut took = sleep().spawn().expect("sleep");
+        let mut blocking = sleep();
+        // SAFETY: only sigprocmask, async-signal-safe, between fork and exec.
+        unsafe {
+            blocking.pre_exec(|| {
+                let mut usr1 = nix::sys::signal::SigSet::empty();
+                usr1.add(nix::sys::signal::Signal::SIGUSR1);
+                usr1.thread_block().map_err(std::io::Error::from)
+            });
+        }
+        let mut blocking = blocking.spawn().expect("sleep, blocking SIGUSR1");
+        let (a, b) = (took.id() as i32, blocking.id() as i32);
+        let askee = |pid: i32| Askee {
+            pid,
+            pthreads: BTreeMap::new(),
+            stderr_file: None,
+            dump: Vec::new(),
+            held: false,
+            stopped: false,
+            asked: true,
+            wait: None,
+        };
+        let mut report = no_progress_in_pid_10(&[]);
+        report.processes =
+            [a, b].iter().map(|&pid| ProcessReport { pid, command: "sleep 30".into(), threads: Vec::new() }).collect();
+        let mut watch = HangWatch::new(None);
+        let start = Instant::now();
+        watch.pending = Some(Pending {
+            report,
+            end: Some(Action::EndTree(vec![a, b])),
+            askees: vec![askee(a), askee(b)],
+            current: 0,
+            asked: start,
+            gone: false,
+        });
+        let at = |ms: u64| start + Duration::from_millis(ms);
+        for ms in [1000, 2000, 2900] {
+            assert!(watch.tick_pending(at(ms)).is_empty(), "still waiting for the first at {ms} ms");
+        }
+        // Given up on at the first tick DUMP_WAIT after it was asked; then the second is asked.
+        assert!(watch.tick_pending(at(3200)).is_empty());
+        let asked = watch.pending.as_ref().map(|p| p.asked);
+        assert_eq!(asked.map(|asked| asked >= at(3200)), Some(true), "the second was asked then");
+        let second = watch.pending.as_ref().map_or(start, |p| p.asked);
+        for after in [1000, 2000] {
+            assert!(watch.tick_pending(second + Duration::from_millis(after)).is_empty());
+        }
+        assert_eq!(
+            watch.tick_pending(second + Duration::from_millis(3100)),
+            vec![Action::EndTree(vec![a, b])],
+            "then the hang's processes are ended"
+        );
+        let hangs = watch.finish();
+        let notes = &hangs[0].notes;
+        assert_eq!(notes.len(), 2, "{notes:?}");
+        assert!(
+            notes[0].starts_with(&format!(
+                "process {a} (sleep 30): no Python stacks: no faulthandler dump came within 3.2 s of its SIGUSR1, \
+                 and it took the signal and lived on"
+            )),
+            "{notes:?}"
+        );
+        assert!(
+            notes[1].starts_with(&format!(
+                "process {b} (sleep 30): no Python stacks: no faulthandler dump came within 3.1 s of its SIGUSR1, \
+                 which was still pending then"
+            )),
+            "{notes:?}"
+        );
+        for child in [&mut took, &mut blocking] {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 }

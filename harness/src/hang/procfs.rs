@@ -370,12 +370,28 @@ pub struct OutputFiles {
 /// Whether `pid` catches `signal` (its `SigCgt` mask in `/proc/PID/status`): sending SIGUSR1 to
 /// a process that does not would kill it.
 pub fn catches_signal(pid: i32, signal: i32) -> bool {
+    signal_mask_has(pid, "SigCgt:", signal)
+}
+
+/// Whether `pid` ignores `signal` (`SIG_IGN`: its `SigIgn` mask).
+pub fn ignores_signal(pid: i32, signal: i32) -> bool {
+    signal_mask_has(pid, "SigIgn:", signal)
+}
+
+/// Whether a process-directed `signal` (`kill`) is pending in `pid` (its `ShdPnd` mask): every
+/// thread of it blocks the signal.
+pub fn signal_pending(pid: i32, signal: i32) -> bool {
+    signal_mask_has(pid, "ShdPnd:", signal)
+}
+
+/// Whether the signal mask `field` (`SigCgt:`...) of `/proc/PID/status` has `signal`.
+fn signal_mask_has(pid: i32, field: &str, signal: i32) -> bool {
     let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) else { return false };
     status
         .lines()
-        .find_map(|line| line.strip_prefix("SigCgt:"))
+        .find_map(|line| line.strip_prefix(field))
         .and_then(|mask| u64::from_str_radix(mask.trim(), 16).ok())
-        .is_some_and(|mask| signal >= 1 && mask & (1 << (signal - 1)) != 0)
+        .is_some_and(|mask| (1..=64).contains(&signal) && mask & (1 << (signal - 1)) != 0)
 }
 
 #[cfg(test)]

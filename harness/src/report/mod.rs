@@ -20,7 +20,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use crate::escape::for_terminal;
-use crate::hang::{HangReport, PythonFrame, Truncated};
+use crate::hang::{HangReport, PythonFrame, ThreadReport, Truncated, FAULTHANDLER_MAX_FRAMES};
 use crate::leaks::Domains;
 use crate::sanitizer::Finding;
 use crate::symbolize::Frame;
@@ -651,10 +651,18 @@ fn render_hang_mention(out: &mut String, hang: &HangReport) {
     let _ = writeln!(out, "leakcheck:     process{s} {}: native stacks printed when it was found", pids.join(", "));
     for thread in hang.processes.iter().flat_map(|p| &p.threads) {
         if !thread.python_frames.is_empty() {
-            let _ =
-                writeln!(out, "leakcheck:       thread {} python: {}", thread.tid, python_stack(&thread.python_frames));
+            let _ = writeln!(out, "leakcheck:       thread {} python: {}", thread.tid, thread_python_stack(thread));
         }
     }
+}
+
+/// A hang's thread's top Python frames, innermost first, and whether faulthandler cut its stack.
+fn thread_python_stack(thread: &ThreadReport) -> String {
+    let mut text = python_stack(&thread.python_frames);
+    if thread.python_frames_truncated {
+        let _ = write!(text, " [python stack cut: faulthandler writes {FAULTHANDLER_MAX_FRAMES} frames at most]");
+    }
+    text
 }
 
 /// A thread's top Python frames, innermost first.
@@ -701,7 +709,7 @@ fn render_hang(out: &mut String, hang: &HangReport) {
             }
             let _ = writeln!(out, "leakcheck:       thread {} ({}): {native}", thread.tid, thread.state);
             if !thread.python_frames.is_empty() {
-                let _ = writeln!(out, "leakcheck:         python: {}", python_stack(&thread.python_frames));
+                let _ = writeln!(out, "leakcheck:         python: {}", thread_python_stack(thread));
             }
         }
     }
@@ -1182,6 +1190,7 @@ mod tests {
             tid,
             state: "S".into(),
             truncated: None,
+            python_frames_truncated: false,
             frames: vec![frame.clone()],
             python_frames: if python {
                 vec![PythonFrame { function: "test_cycle".into(), file: "/tmp/t/test_x.py".into(), line: 7 }]
@@ -1236,6 +1245,82 @@ mod tests {
         assert!(!text.contains("hangfix.c"), "{text}");
         // The JUnit failure's text is the whole of it.
         assert!(hang_text(&hang).contains("leakcheck:         python: test_cycle (test_x.py:7)"));
+    }
+
+    #[test]
+    fn a_hang_of_no_test_is_said_so_and_cut_stacks_in_one_unit() {
+        use crate::hang::{diagnose::Diagnosis, diagnose::DiagnosisKind, ProcessReport, Truncated};
+        let frame = |function: &str, inlined: bool| crate::symbolize::Frame {
+            function: Some(function.into()),
+            file: None,
+            line: None,
+            column: None,
+            module: "/usr/bin/python3.11d".into(),
+            address: 0x1000,
+            inlined,
+        };
+        // Three innermost stack frames, one with an inlined call in it; the outermost after.
+        let frames = vec![
+            frame("futex_wait", false),
+            frame("_PyObject_VectorcallTstate", true),
+            frame("PyObject_Vectorcall", false),
+            frame("_PyEval_EvalFrameDefault", false),
+            frame("start_thread", false),
+        ];
+        let python = PythonFrame { function: "rec".into(), file: "/tmp/test_x.py".into(), line: 3 };
+        let thread = ThreadReport {
+            tid: 10,
+            state: "S".into(),
+            frames,
+            python_frames: vec![python; FAULTHANDLER_MAX_FRAMES],
+            python_frames_truncated: true,
+            truncated: Some(Truncated { at: 4, omitted: 84, outermost: true }),
+        };
+        let hang = HangReport {
+            test: None,
+            pid: 10,
+            diagnosis: Diagnosis {
+                kind: DiagnosisKind::NoProgress,
+                summary: "at interpreter exit, after the tests (Py_FinalizeEx); stuck".into(),
+                pid: 10,
+                threads: vec![],
+                locks: vec![],
+                reference: None,
+            },
+            processes: vec![ProcessReport { pid: 10, command: "python -m test".into(), threads: vec![thread] }],
+            notes: vec![],
+            after_tests: true,
+            ended: vec![10],
+        };
+        let found = hang_text(&hang);
+        assert!(
+            found.starts_with("leakcheck: HANG in no test (no-progress): at interpreter exit, after the tests"),
+            "as the summary's head counts it, `1 hang in no test`: {found}"
+        );
+        // `at` counts frames (inlined ones too), `omitted` stack frames: said in stack frames.
+        assert!(
+            found.contains(
+                " [stack cut: 84 stack frames left out after the innermost 3 (4 with inlined frames), the outermost \
+                 ones kept in the JSON]"
+            ),
+            "{found}"
+        );
+        assert!(
+            found.contains("rec (test_x.py:3) [python stack cut: faulthandler writes 100 frames at most]"),
+            "{found}"
+        );
+        let mut summary = report();
+        summary.hangs = vec![hang.clone()];
+        let text = summary.render_text();
+        assert!(text.contains("leakcheck: (no test): HUNG (no-progress): at interpreter exit"), "{text}");
+        assert!(text.contains(", 1 hang in no test, "), "{text}");
+        assert!(text.contains("[python stack cut: faulthandler writes 100 frames at most]"), "{text}");
+        // Nothing inlined: one number; a walk that stopped early: at least, and nothing after.
+        let cut = Truncated { at: 2, omitted: 1, outermost: false };
+        assert_eq!(
+            stack_cut_words(&cut, &hang.processes[0].threads[0].frames[2..]),
+            " [stack cut: at least 1 stack frame left out after the innermost 2, its outermost ones unknown]"
+        );
     }
 
     #[test]
