@@ -1110,18 +1110,28 @@ fn assemble(
     report.shim.errors = shim.errors.iter().map(|(pid, msg)| format!("pid {pid}: {msg}")).collect();
     report.shim.bad_records = shim.bad_lines;
     for stray in &shim.stray_forks {
-        let later = match &stray.later_tests[..] {
+        let from = shim.forks.get(&stray.pid).map(|f| format!("; forked from process {}", f.ppid)).unwrap_or_default();
+        let set_aside = |what: &str, tests: &[String]| match tests {
             [] => String::new(),
             tests => format!(
-                "; what it measured after that ({}) is set aside: the process it was forked from measured them too",
+                "; what it measured {what} ({}) is set aside: the process it was forked from measured them too",
                 tests.join(", ")
             ),
         };
+        let (when, later) = if stray.before_repetitions {
+            let measured: Vec<String> = std::iter::once(&stray.test).chain(&stray.later_tests).cloned().collect();
+            (
+                format!("before {}'s -R repetitions began (at the test module's import, say)", stray.test),
+                set_aside("from then on", &measured),
+            )
+        } else {
+            (format!("during {}'s -R repetitions", stray.test), set_aside("after that", &stray.later_tests))
+        };
         report.warnings.push(format!(
-            "process {} was forked during {}'s -R repetitions and went on running regrtest instead of exiting (a fork \
-             child of the test returned from it instead of calling os._exit): regrtest's output holds that process's \
-             results and summary too{later}",
-            stray.pid, stray.test
+            "process {} was forked {when} and went on running regrtest instead of exiting (a fork child of the test \
+             returned from it instead of calling os._exit{from}): it is no regrtest run of its own, and regrtest's \
+             output holds that process's results and summary too{later}",
+            stray.pid
         ));
     }
     // Only regrtest processes matter: tests start children with PYTHONMALLOC on purpose.

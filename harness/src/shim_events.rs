@@ -146,12 +146,18 @@ pub enum Line {
         reason: Vec<u8>,
     },
     Module(ModuleRecord),
-    /// A process, once, before its first `patched` record: its parent and command line.
+    /// A process, once, before its first `patched` record: its parent and command line, and
+    /// when it began (an older shim's record has none).
     Process {
         pid: i32,
         ppid: i32,
         argv: Vec<String>,
+        started_ns: Option<u64>,
     },
+    /// A process that did not exec its image (a fork child), before any other record of its
+    /// file: its parent when it wrote it, the process that exec'd the image it runs, and when
+    /// it was forked.
+    Fork(ForkRecord),
     /// A process that wrote a `process` record exited, at `time_ns` (`CLOCK_MONOTONIC`).
     Exit {
         pid: i32,
@@ -346,16 +352,31 @@ pub fn parse_line(line: &[u8]) -> Result<Line, ParseError> {
             Ok(Line::NoPyFrames { pid: pid(p)?, reason: unescape(reason)? })
         }
         Some(b"process") => {
-            let [_, p, parent, argv] = fields[..] else { return Err(ParseError::FieldCount) };
+            // When it began came later: an older shim's record has none.
+            let (p, parent, argv, started) = match fields[..] {
+                [_, p, parent, argv] => (p, parent, argv, None),
+                [_, p, parent, argv, started] => (p, parent, argv, Some(started)),
+                _ => return Err(ParseError::FieldCount),
+            };
             Ok(Line::Process {
                 pid: pid(p)?,
                 ppid: pid(parent)?,
                 argv: crate::hang::procfs::split_cmdline(&unescape(argv)?),
+                started_ns: started.map(time).transpose()?,
             })
         }
+        Some(b"fork") => {
+            let [_, p, parent, image, started] = fields[..] else { return Err(ParseError::FieldCount) };
+            Ok(Line::Fork(ForkRecord {
+                pid: pid(p)?,
+                ppid: pid(parent)?,
+                image: pid(image)?,
+                started_ns: time(started)?,
+            }))
+        }
         Some(b"exit") => {
-            let [_, p, time] = fields[..] else { return Err(ParseError::FieldCount) };
-            Ok(Line::Exit { pid: pid(p)?, time_ns: u64::try_from(int(time)?).map_err(|_| ParseError::Number)? })
+            let [_, p, at] = fields[..] else { return Err(ParseError::FieldCount) };
+            Ok(Line::Exit { pid: pid(p)?, time_ns: time(at)? })
         }
         Some(b"module") => {
             let [_, p, path, bias, start, end] = fields[..] else { return Err(ParseError::FieldCount) };
@@ -373,6 +394,11 @@ pub fn parse_line(line: &[u8]) -> Result<Line, ParseError> {
 
 fn int(field: &[u8]) -> Result<i64, ParseError> {
     std::str::from_utf8(field).ok().and_then(|s| s.parse().ok()).ok_or(ParseError::Number)
+}
+
+/// A `CLOCK_MONOTONIC` time in nanoseconds.
+fn time(field: &[u8]) -> Result<u64, ParseError> {
+    u64::try_from(int(field)?).map_err(|_| ParseError::Number)
 }
 
 /// Parse a record with counters (every kind but `site`, `stack`, `pyframe`, `nopyframes`,
@@ -534,6 +560,24 @@ impl Series {
 pub struct ProcessRecord {
     pub ppid: i32,
     pub argv: Vec<String>,
+    /// When it began (`CLOCK_MONOTONIC` ns): its exec, or its fork for a fork child. None from
+    /// an older shim.
+    pub started_ns: Option<u64>,
+}
+
+/// What a `fork` record tells of a process that did not exec its image: a fork child that
+/// writes records (it went on running regrtest's `-R` loop).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ForkRecord {
+    pub pid: i32,
+    /// Its parent when it wrote the record (the process it was forked from, unless that one
+    /// was gone already).
+    pub ppid: i32,
+    /// The process that exec'd the image it runs: the one it was forked from, or an ancestor
+    /// of that one by forks alone.
+    pub image: i32,
+    /// When it was forked (`CLOCK_MONOTONIC` ns; 0 when the shim could not tell).
+    pub started_ns: u64,
 }
 
 impl ProcessRecord {
@@ -558,6 +602,12 @@ pub struct ShimData {
     /// pid -> when it exited (`CLOCK_MONOTONIC` ns), of the processes of [`ShimData::processes`]
     /// that exited normally (`exit` records).
     pub exited: BTreeMap<i32, u64>,
+    /// pid -> the latest time its records carry (`CLOCK_MONOTONIC` ns): alive until then at
+    /// least, for a process killed before its `exit` record.
+    pub last_seen: BTreeMap<i32, u64>,
+    /// pid -> its `fork` record, of the processes that did not exec their image (fork
+    /// children that wrote records).
+    pub forks: BTreeMap<i32, ForkRecord>,
     /// `(pid, argv)` of processes whose hooks were replaced (PYTHONMALLOC, -X dev).
     pub replaced: Vec<(i32, Vec<String>)>,
     /// Why Python frames could not be had (`nopyframes` records), each distinct reason once, in
@@ -565,24 +615,32 @@ pub struct ShimData {
     pub no_python_frames: Vec<String>,
     /// Lines that did not parse (truncated writes of killed processes, corruption).
     pub bad_lines: usize,
-    /// Processes forked in the middle of a test's `-R` repetitions that went on with regrtest's
-    /// loop instead of exiting ([`StrayFork`]); their series are not in [`ShimData::series`].
+    /// Processes forked from a regrtest process that went on with regrtest's loop instead of
+    /// exiting ([`StrayFork`]); their series are not in [`ShimData::series`].
     pub stray_forks: Vec<StrayFork>,
     /// `events.*` entries that could not be read, with why: their processes' records are
     /// missing.
     pub unreadable: Vec<(std::path::PathBuf, String)>,
 }
 
-/// A process whose records begin inside a test's repetitions, with no `begin`: a fork of a
-/// regrtest process that went on running regrtest's `-R` loop (a test's `os.fork()` child that
-/// returned from the test instead of calling `os._exit`). The shim starts a fresh events file
-/// in a forked child, so what the child measures after the fork lands there. regrtest's output
-/// then has that process's results and summary too.
+/// A fork of a regrtest process that went on running regrtest's `-R` loop (a test's
+/// `os.fork()` child that returned from the test, or from its module's import, instead of
+/// calling `os._exit`): a process whose `fork` record says it did not exec its image and that
+/// measured tests, or (an older shim's, without that record) whose records begin inside a
+/// test's repetitions, with no `begin`. The shim starts a fresh events file in a forked child,
+/// so what the child measures after the fork lands there. No nested regrtest (one a test
+/// starts execs a new interpreter): the process it was forked from measured the same tests.
+/// regrtest's output then has that process's results and summary too.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StrayFork {
     pub pid: i32,
-    /// The test whose repetitions were running when it was forked.
+    /// The test it was forked in: whose repetitions were running, or, with `before_repetitions`,
+    /// the first it measured itself, whose repetitions had not begun (forked at the test
+    /// module's import, say).
     pub test: String,
+    /// Forked before `test`'s repetitions began: it measured them all itself, as its parent
+    /// did; they are set aside with the later tests'.
+    pub before_repetitions: bool,
     /// The tests it measured after that, again: set aside, the parent measured them as well.
     pub later_tests: Vec<String>,
 }
@@ -614,6 +672,7 @@ impl ShimData {
                 Err(err) => data.unreadable.push((file, err.to_string())),
             }
         }
+        data.set_aside_forks();
         // Files are per process; a test's re-run may be in another process than its first run.
         if data.series.iter().all(|s| s.started_ns.is_some()) {
             data.series.sort_by_key(|s| s.started_ns);
@@ -751,12 +810,20 @@ impl ShimData {
                     continue;
                 }
                 // A statement about the process, not about a series: valid outside one too.
-                Ok(Line::Process { pid, ppid, argv }) => {
-                    self.processes.insert(pid, ProcessRecord { ppid, argv });
+                Ok(Line::Process { pid, ppid, argv, started_ns }) => {
+                    self.processes.insert(pid, ProcessRecord { ppid, argv, started_ns });
+                    if let Some(time) = started_ns {
+                        self.seen(pid, time);
+                    }
+                    continue;
+                }
+                Ok(Line::Fork(fork)) => {
+                    self.forks.insert(fork.pid, fork);
                     continue;
                 }
                 Ok(Line::Exit { pid, time_ns }) => {
                     self.exited.insert(pid, time_ns);
+                    self.seen(pid, time_ns);
                     continue;
                 }
                 Ok(Line::NoPyFrames { reason, .. }) => {
@@ -779,6 +846,9 @@ impl ShimData {
                     continue;
                 }
             };
+            if let Some(time) = record.time_ns {
+                self.seen(record.pid, time);
+            }
             match record.kind {
                 Kind::Begin => {
                     began = true;
@@ -856,8 +926,50 @@ impl ShimData {
         self.series.extend(open);
         if let Some((pid, test)) = stray {
             let later_tests = self.series.drain(first_series..).map(|s| s.test).collect();
-            self.stray_forks.push(StrayFork { pid, test, later_tests });
+            self.stray_forks.push(StrayFork { pid, test, before_repetitions: false, later_tests });
         }
+    }
+
+    /// Once every file is in: set aside the series of the fork children ([`ShimData::forks`])
+    /// of a regrtest process (one that wrote a `process` record or measured) that measured
+    /// tests from their beginning ([`StrayFork`] with `before_repetitions`): forked before the
+    /// repetitions of the first of them began, at the test module's import, say. (One forked
+    /// in the middle of a test's repetitions was set aside with its file.)
+    pub fn set_aside_forks(&mut self) {
+        let forks: Vec<ForkRecord> = self.forks.values().copied().collect();
+        for fork in forks {
+            let of_regrtest = |pid: i32| self.processes.contains_key(&pid) || self.series.iter().any(|s| s.pid == pid);
+            let from_regrtest = [fork.image, fork.ppid].into_iter().any(|pid| pid != fork.pid && of_regrtest(pid));
+            if !from_regrtest || self.stray_forks.iter().any(|s| s.pid == fork.pid) {
+                continue;
+            }
+            let mut tests = Vec::new();
+            self.series.retain(|s| {
+                let own = s.pid == fork.pid;
+                if own {
+                    tests.push((s.started_ns, s.test.clone()));
+                }
+                !own
+            });
+            // In the order they began, when the records say.
+            if tests.iter().all(|(started, _)| started.is_some()) {
+                tests.sort_by_key(|(started, _)| *started);
+            }
+            let mut tests = tests.into_iter().map(|(_, test)| test);
+            let Some(test) = tests.next() else { continue };
+            self.stray_forks.push(StrayFork {
+                pid: fork.pid,
+                test,
+                before_repetitions: true,
+                later_tests: tests.collect(),
+            });
+        }
+    }
+
+    /// `pid` was alive at `time`.
+    fn seen(&mut self, pid: i32, time: u64) {
+        let last = self.last_seen.entry(pid).or_insert(time);
+        *last = (*last).max(time);
     }
 }
 
@@ -885,6 +997,83 @@ end\t10\ttest_x\t2\t0\t63\t50\t196\t7\t70\t9\t90\n";
     }
 
     #[test]
+    fn process_records_say_when_the_process_began_and_fork_records_what_it_was_forked_from() {
+        let process = parse_line(b"process\t10\t9\tpython\x00-m\x00test\x00\t1234").unwrap();
+        let Line::Process { pid: 10, ppid: 9, argv, started_ns: Some(1234) } = process else { panic!("{process:?}") };
+        assert_eq!(argv, ["python", "-m", "test"]);
+        // An older shim's record.
+        let process = parse_line(b"process\t10\t9\tpython\x00").unwrap();
+        assert!(matches!(process, Line::Process { started_ns: None, .. }), "{process:?}");
+        assert!(parse_line(b"process\t10\t9\tpython\x00\t-5").is_err());
+        let fork = parse_line(b"fork\t11\t10\t10\t99").unwrap();
+        let expected = ForkRecord { pid: 11, ppid: 10, image: 10, started_ns: 99 };
+        assert!(matches!(fork, Line::Fork(f) if f == expected), "{fork:?}");
+        for bad in [&b"fork\t11\t10\t10"[..], b"fork\t11\t10\tx\t99", b"fork\t11\t10\t10\t99\t1"] {
+            assert!(parse_line(bad).is_err(), "{}", String::from_utf8_lossy(bad));
+        }
+    }
+
+    #[test]
+    fn the_last_time_a_process_was_seen_is_its_latest_record() {
+        let mut data = ShimData::default();
+        data.add_file(
+            b"process\t10\t9\tpython\x00\t100\n\
+begin\t10\ttest_x\t3\t3\t63\t48\t100\t7\t70\t9\t90\t200\n\
+end\t10\ttest_x\t0\t1\t63\t48\t100\t7\t70\t9\t90\t300\n",
+        );
+        assert_eq!(data.last_seen.get(&10), Some(&300));
+        assert_eq!(data.processes[&10].started_ns, Some(100));
+        data.add_file(b"exit\t10\t400\n");
+        assert_eq!((data.last_seen.get(&10), data.exited.get(&10)), (Some(&400), Some(&400)));
+    }
+
+    /// A test module that forks at its import, before regrtest's `-R` driver was imported: the
+    /// child imports and patches it too, writes its own `process` record, and measures the
+    /// test from its beginning, then the tests after it. Its `fork` record says it is no
+    /// regrtest of its own (a nested one would have exec'd).
+    #[test]
+    fn a_fork_child_that_measured_from_a_tests_beginning_is_a_stray_fork() {
+        let parent = b"process\t10\t9\tpython\x00-m\x00test\x00\t100\n\
+patched\t10\tdash_R\t1\t2\t63\t48\t100\t7\t70\t9\t90\t150\n\
+begin\t10\ttest_x\t3\t3\t63\t48\t100\t7\t70\t9\t90\t200\n\
+end\t10\ttest_x\t0\t1\t63\t48\t100\t7\t70\t9\t90\t300\n\
+begin\t10\ttest_y\t3\t3\t63\t48\t100\t7\t70\t9\t90\t400\n\
+end\t10\ttest_y\t0\t1\t63\t48\t100\t7\t70\t9\t90\t500\n";
+        let child = b"fork\t11\t10\t10\t120\n\
+process\t11\t10\tpython\x00-m\x00test\x00\t120\n\
+patched\t11\tdash_R\t1\t2\t63\t48\t100\t7\t70\t9\t90\t140\n\
+begin\t11\ttest_x\t3\t3\t63\t48\t100\t7\t70\t9\t90\t210\n\
+end\t11\ttest_x\t0\t1\t63\t48\t100\t7\t70\t9\t90\t310\n\
+begin\t11\ttest_y\t3\t3\t63\t48\t100\t7\t70\t9\t90\t410\n\
+end\t11\ttest_y\t0\t1\t63\t48\t100\t7\t70\t9\t90\t510\n";
+        for files in [[&parent[..], &child[..]], [&child[..], &parent[..]]] {
+            let mut data = ShimData::default();
+            for file in files {
+                data.add_file(file);
+            }
+            data.set_aside_forks();
+            let measured: Vec<(i32, &str)> = data.series.iter().map(|s| (s.pid, s.test.as_str())).collect();
+            assert_eq!(measured, [(10, "test_x"), (10, "test_y")]);
+            let stray = StrayFork {
+                pid: 11,
+                test: "test_x".into(),
+                before_repetitions: true,
+                later_tests: vec!["test_y".into()],
+            };
+            assert_eq!(data.stray_forks, [stray]);
+            assert_eq!(data.bad_lines, 0);
+        }
+
+        // Forked from a process that ran no regrtest (a wrapper that forks, the child running
+        // regrtest in its place): that child is the run's regrtest, kept.
+        let mut data = ShimData::default();
+        data.add_file(&child[..]);
+        data.set_aside_forks();
+        assert_eq!(data.series.len(), 2);
+        assert!(data.stray_forks.is_empty());
+    }
+
+    #[test]
     fn a_file_that_begins_inside_a_series_is_a_stray_fork_not_bad_records() {
         // The child forked in test_x's 2nd counted repetition, then ran test_y in full.
         let child = b"measure\t11\ttest_x\t4\t0\t63\t49\t148\t7\t70\t9\t90\n\
@@ -897,7 +1086,8 @@ end\t11\ttest_y\t5\t0\t63\t50\t196\t7\t70\t9\t90\n";
         data.add_file(child);
         assert_eq!(data.bad_lines, 0);
         assert_eq!(data.series.iter().map(|s| (s.pid, s.test.as_str())).collect::<Vec<_>>(), [(10, "test_x")]);
-        let stray = StrayFork { pid: 11, test: "test_x".into(), later_tests: vec!["test_y".into()] };
+        let stray =
+            StrayFork { pid: 11, test: "test_x".into(), before_repetitions: false, later_tests: vec!["test_y".into()] };
         assert_eq!(data.stray_forks, [stray]);
         // A record out of place after a `begin` is still a bad one.
         let mut data = ShimData::default();

@@ -1052,3 +1052,31 @@ fn a_fork_child_that_goes_on_running_regrtest_is_named_and_set_aside() {
     assert_eq!(run.test("test_fork_child_goes_on")["leaked"], false);
     assert_eq!(run.code(), Some(101), "{}", run.stderr);
 }
+
+/// A test module that forks at its import, its child returning from the import as the parent
+/// does: the child goes on running regrtest, this test's -R repetitions and the tests after it,
+/// measuring them all a second time. It is no regrtest of its own (it did not exec, as a nested
+/// one does), nor one run at the same time: it is named and set aside as a fork during the
+/// repetitions is, forked before regrtest's -R driver was imported (the first test) or after.
+#[test]
+fn a_fork_child_of_a_test_modules_import_is_named_and_set_aside() {
+    let dir = testdir();
+    for tests in
+        [&["test_fork_at_import", "test_leak_raw"][..], &["test_balanced", "test_fork_at_import", "test_leak_raw"]]
+    {
+        let run = leakcheck(&[], &as_strs(&regrtest_argv(dir.path(), &[], tests)));
+        let warnings = run.json()["warnings"].to_string();
+        assert!(warnings.contains("was forked before test_fork_at_import's -R repetitions began"), "{warnings}");
+        assert!(warnings.contains("(test_fork_at_import, test_leak_raw) is set aside"), "{warnings}");
+        assert!(!warnings.contains("at the same time"), "{warnings}");
+        assert_eq!(run.json()["shim"]["bad_records"], 0, "{}", run.json()["shim"]);
+        let test = run.test("test_leak_raw");
+        assert_eq!(test["leaked"], true, "{test}");
+        assert_eq!(test["domains"]["raw"]["blocks"], json!([1, 1, 1]), "{test}");
+        for test in run.json()["tests"].as_array().unwrap() {
+            assert!(!test["notes"].to_string().contains("measured 2 times"), "{test}");
+        }
+        assert_eq!(run.test("test_fork_at_import")["leaked"], false);
+        assert_eq!(run.code(), Some(101), "{}", run.stderr);
+    }
+}

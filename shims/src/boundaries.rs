@@ -227,11 +227,12 @@ unsafe fn patch_refleak(api: &Api) -> Patched {
 /// The pid whose `process` record was written; a forked child has another pid, and writes its own.
 static PROCESS_RECORDED: AtomicI32 = AtomicI32::new(0);
 
-/// Once per process, before its first `patched` record: `process <pid> <ppid> <argv>`, argv as
-/// `/proc/self/cmdline` has it (NUL-separated, escaped). The harness tells by these which
-/// processes are the run's regrtest and its `-j` workers, and which a test started (a nested
-/// regrtest run by test_regrtest). The file is read before the test's repetitions begin, so the
-/// fd it takes is never open at a measurement.
+/// Once per process, before its first `patched` record: `process <pid> <ppid> <argv>
+/// <started>`, argv as `/proc/self/cmdline` has it (NUL-separated, escaped), `started` as
+/// [`channel::started_ns`]. The harness tells by these which processes are the run's regrtest
+/// and its `-j` workers, which a test started (a nested regrtest run by test_regrtest), and,
+/// with the `exit` record, when each lived. The file is read before the test's repetitions
+/// begin, so the fd it takes is never open at a measurement.
 fn record_process() {
     // SAFETY: getpid and getppid have no preconditions.
     let (pid, ppid) = unsafe { (libc::getpid(), libc::getppid()) };
@@ -241,7 +242,7 @@ fn record_process() {
     let mut out = channel::Records::new();
     let _ = write!(out, "process\t{pid}\t{ppid}\t");
     crate::copy_cmdline(&mut out);
-    out.push(b'\n');
+    let _ = writeln!(out, "\t{}", channel::started_ns());
 }
 
 /// At exit (the shim's ELF destructor), in a process that wrote its `process` record (a

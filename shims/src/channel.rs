@@ -17,10 +17,15 @@
 //! `begin`: a = `sys.getallocatedblocks()`, which regrtest's memory-block check reads, 0 without
 //! pymalloc; -1 when it could not be read), `patched` (the test name field
 //! holds the regrtest entry point that was wrapped), `error` (the test name field holds the
-//! message), and once per process, before its first `patched`, `process <pid> <ppid> <argv>`
-//! (argv NUL-separated, escaped; no counters), and such a process's last, at its exit,
-//! `exit <pid> <time>` (no counters). `flags` is [`FLAG_HOOKED`] shifted by the domain index for each domain whose hook
-//! is still installed, and [`FLAG_BYTES`] likewise for each domain whose byte count is exact.
+//! message), and once per process, before its first `patched`, `process <pid> <ppid> <argv>
+//! <started>` (argv NUL-separated, escaped; `started`: when the process began, see
+//! [`started_ns`]; no counters), and such a process's last, at its exit, `exit <pid> <time>`
+//! (no counters). A process that did not exec its image (a fork child) writes first, before any
+//! other record of its file, `fork <pid> <ppid> <image> <started>`: `image` is the process that
+//! exec'd the image it runs (the one it was forked from, or an ancestor of that one by forks
+//! alone), `started` when it was forked. `flags` is [`FLAG_HOOKED`] shifted
+//! by the domain index for each domain whose hook is still installed, and [`FLAG_BYTES`]
+//! likewise for each domain whose byte count is exact.
 //! Text fields are escaped with [`Records::escape`]: the harness parses them with its `shim_events`
 //! module, and `harness/tests` hold the round trip.
 //!
@@ -29,6 +34,7 @@
 //! never writes to fds 1 and 2.
 
 use std::os::unix::ffi::OsStrExt;
+use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 use std::sync::OnceLock;
 
 pub const FLAG_HOOKED: u32 = 1;
@@ -48,6 +54,39 @@ pub fn init_from_env() -> bool {
         }
         _ => false,
     }
+}
+
+/// The process that ran the shim's constructor: it exec'd the image this process runs. Another
+/// pid than this process's own is a fork child's (the constructor does not run again after
+/// `fork`). 0 before [`note_start`].
+static IMAGE_PID: AtomicI32 = AtomicI32::new(0);
+/// See [`started_ns`].
+static STARTED_NS: AtomicU64 = AtomicU64::new(0);
+/// The pid whose `fork` record was written ([`say_fork`]); a fork of a fork has another.
+static FORK_SAID: AtomicI32 = AtomicI32::new(0);
+
+/// From the constructor, in a process with CPython's allocator API: this process exec'd its
+/// image now; a child it forks notes when it was forked. Without it no `fork` record is written
+/// and [`started_ns`] is 0.
+pub fn note_start() {
+    // SAFETY: getpid has no preconditions.
+    IMAGE_PID.store(unsafe { libc::getpid() }, Ordering::Relaxed);
+    STARTED_NS.store(monotonic_ns(), Ordering::Relaxed);
+    // SAFETY: registering a child handler that only reads the clock and stores an atomic
+    // (async-signal-safe, as a handler run after `fork` in a threaded process must be).
+    unsafe { libc::pthread_atfork(None, None, Some(forked)) };
+}
+
+extern "C" fn forked() {
+    STARTED_NS.store(monotonic_ns(), Ordering::Relaxed);
+}
+
+/// When this process began, `CLOCK_MONOTONIC` ns: when its image ran the shim's constructor
+/// (its exec, before the interpreter started), or, in a fork child, when it was forked. With
+/// its `exit` record it gives the harness the process's lifetime: two regrtests of one command
+/// that lived at the same time ran at the same time, whenever their tests were measured.
+pub fn started_ns() -> u64 {
+    STARTED_NS.load(Ordering::Relaxed)
 }
 
 /// `CLOCK_MONOTONIC` now, in nanoseconds (0 if it cannot be read).
@@ -159,6 +198,7 @@ impl Records {
             Sink::Unopened => {
                 self.sink = open_events_file().map_or(Sink::Failed, Sink::File);
                 if let Sink::File(fd) = self.sink {
+                    say_fork(fd);
                     write_all(fd, chunk);
                 }
             }
@@ -228,6 +268,32 @@ fn open_events_file() -> Option<libc::c_int> {
     (fd >= 0).then_some(fd)
 }
 
+/// In a fork child (its pid is not [`IMAGE_PID`]), once, before its first other record: `fork
+/// <pid> <ppid> <image> <started>`. A fork child writes records when it goes on running
+/// regrtest's `-R` loop (a test's `os.fork()` child that returned instead of calling
+/// `os._exit`): the harness tells by this record that it is no regrtest of its own (a nested
+/// one execs a new interpreter), but the continuation of the one it was forked from.
+fn say_fork(fd: libc::c_int) {
+    // SAFETY: getpid and getppid have no preconditions.
+    let (pid, ppid) = unsafe { (libc::getpid(), libc::getppid()) };
+    let image = IMAGE_PID.load(Ordering::Relaxed);
+    if image == 0 || image == pid || FORK_SAID.swap(pid, Ordering::Relaxed) == pid {
+        return;
+    }
+    let mut line = [0u8; 96];
+    let len = fork_record(&mut line, pid, ppid, image, started_ns());
+    write_all(fd, &line[..len]);
+}
+
+/// The `fork` record's line, formatted into `out` without allocating; its length.
+fn fork_record(out: &mut [u8; 96], pid: i32, ppid: i32, image: i32, started: u64) -> usize {
+    use std::io::Write;
+    let mut cursor = std::io::Cursor::new(&mut out[..]);
+    // Four numbers of at most 20 digits and the kind fit in 96 bytes.
+    let _ = writeln!(cursor, "fork\t{pid}\t{ppid}\t{image}\t{started}");
+    cursor.position() as usize
+}
+
 fn write_all(fd: libc::c_int, mut rest: &[u8]) {
     while !rest.is_empty() {
         // SAFETY: `rest` is a valid buffer of its length; `fd` is open.
@@ -246,6 +312,15 @@ fn write_all(fd: libc::c_int, mut rest: &[u8]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_fork_record_is_one_whole_line_whatever_its_numbers() {
+        let mut line = [0u8; 96];
+        let len = fork_record(&mut line, 12, 11, 10, 1_234);
+        assert_eq!(&line[..len], b"fork\t12\t11\t10\t1234\n");
+        let len = fork_record(&mut line, i32::MIN, i32::MIN, i32::MIN, u64::MAX);
+        assert!(line[..len].ends_with(b"\n"), "{:?}", String::from_utf8_lossy(&line[..len]));
+    }
 
     #[test]
     fn escape_keeps_names_and_hides_separators() {

@@ -19,7 +19,8 @@
 //! The shim never writes to fds 1 and 2, holds no fd between measurements, never takes the GIL
 //! in a hook (the RAW hook runs without it), creates no lasting Python object, and passes every
 //! pointer through unchanged. After `fork` the child keeps counting its inherited live blocks
-//! and writes to its own `events.<pid>`; after `exec` the constructor starts over.
+//! and writes to its own `events.<pid>`, which begins with a `fork` record when it has any;
+//! after `exec` the constructor starts over.
 //!
 //! If something replaced the allocators before the hooks (`PYTHONMALLOC=...`, `-X dev`), a
 //! `replaced` record at exit says so. Each record's flags say whether each domain's allocator
@@ -70,6 +71,7 @@ extern "C" fn constructor() {
         return;
     };
     let _ = ALLOCATORS.set(allocators);
+    channel::note_start();
     attribution::init_from_env();
     boundaries::prepare(api);
     startup::arm(allocators, boundaries::install);
