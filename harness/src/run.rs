@@ -558,9 +558,16 @@ pub fn execute(config: &Config, notify: Notify<'_>) -> anyhow::Result<RunOutcome
         }
     };
     let saw_beginning = sink.parser.saw_huntrleaks();
-    let parsed = sink.parser.finish(completed);
     let shim_data =
         if shim_wanted { read_shim_data(run_dir.path(), &mut report.warnings) } else { ShimData::default() };
+    // Regrtests at the same time, or a fork of one that went on running regrtest: their output
+    // interleaves, and no summary block may take back what another line said of a test.
+    let concurrent = concurrent_regrtests(&shim_data);
+    let interleaved = !concurrent.is_empty() || !shim_data.stray_forks.is_empty();
+    if interleaved {
+        sink.parser.runs_interleave();
+    }
+    let parsed = sink.parser.finish(completed);
     // Quiet mode (`-q`) hides `beginning N repetitions` (and progress lines); the shim only
     // measures in `-R` runs.
     let argv: Vec<String> = config.command.iter().map(|a| a.to_string_lossy().into_owned()).collect();
@@ -578,13 +585,15 @@ pub fn execute(config: &Config, notify: Notify<'_>) -> anyhow::Result<RunOutcome
         worker_thread_failure: sink.worker_thread.warning(),
         selection,
         hang_after_tests: hangs.iter().any(|h| h.after_tests),
+        interleaved,
     };
+    let concurrent_warning = concurrent_warning(&concurrent, &parsed.results_printed);
     let settings =
         SiteSettings { symbolizer: &symbolizer, suppressions: &config.suppressions, stack_depth: config.stack_depth };
     // Before `assemble`: a run a hang's ending stopped is no run that stopped halfway by itself.
     report.status.ended_for_hang = ended_for_hang;
     assemble(&mut report, &supervised, parsed, &output, (&shim_data, &own), settings);
-    report.warnings.extend(concurrent_regrtests(&shim_data));
+    report.warnings.extend(concurrent_warning);
     add_hangs(&mut report, hangs, &shim_data);
     let command_options = sanitizer_plan.command_options(|name| std::env::var_os(name));
     let (mut logged, log_notes) = log_path_findings(&command_options, Some(&program), started);
@@ -1072,6 +1081,10 @@ struct OutputFacts {
     /// A hang at interpreter exit, after the tests, ended regrtest ([`HangReport::after_tests`]):
     /// what it had buffered for its stdout (its last test's result line, its summary) was lost.
     hang_after_tests: bool,
+    /// The output interleaves regrtest runs: the command ran them at the same time
+    /// ([`concurrent_regrtests`]), or a fork of one went on running regrtest ([`StrayFork`]).
+    /// The parser was told ([`regrtest::Parser::runs_interleave`]).
+    interleaved: bool,
 }
 
 /// How the run's leak sites were recorded, and are to be shown.
@@ -1130,7 +1143,9 @@ fn assemble(
         report.warnings.push(format!(
             "process {} was forked {when} and went on running regrtest instead of exiting (a fork child of the test \
              returned from it instead of calling os._exit{from}): it is no regrtest run of its own, and regrtest's \
-             output holds that process's results and summary too{later}",
+             output holds that \
+             process's results and summary too, interleaved with its parent's: a failure regrtest printed for a test \
+             stands though a later summary, maybe the other process's, does not list it{later}",
             stray.pid
         ));
     }
@@ -1208,6 +1223,9 @@ fn assemble(
                 lost_at_exit(&mut report, t);
             }
             report.notes.extend(note);
+            if t.failure_kept {
+                report.notes.push(FAILURE_KEPT_NOTE.into());
+            }
             let mut earlier_leak = false;
             if let Some(leaks) = t.first_run.as_ref().filter(|_| !first_measured).and_then(|f| f.failing_leaks()) {
                 report.notes.push(format!("regrtest's run before its re-run (reported here) leaked: {leaks}"));
@@ -1426,7 +1444,14 @@ fn assemble(
         // The command's 0 is not leakcheck's status: `execute` adds which it is, once known.
         report.warnings.push(format!("{UNFINISHED_WARNING}: {when}"));
     }
-    let regrtest_result = parsed.summary.as_ref().and_then(|s| s.result.clone());
+    let regrtest_result = match parsed.results_printed.as_slice() {
+        // Interleaved runs: the last result printed may be any run's; a failing one is not
+        // taken back by another run's success.
+        printed @ [_, ..] if output.interleaved => {
+            printed.iter().rev().find(|r| !r.ends_with("SUCCESS")).or(printed.last()).cloned()
+        }
+        _ => parsed.summary.as_ref().and_then(|s| s.result.clone()),
+    };
     // `ENV CHANGED` is only ever regrtest's result when it was told to fail on it.
     let env_changed_result = regrtest_result.as_deref().is_some_and(|r| r.contains("ENV CHANGED"));
     report.summary = Summary {
@@ -1533,6 +1558,12 @@ const HIDDEN_OUTPUT_NOTE: &str = "regrtest hid this test's output: with -W (also
      --slow-ci) it shows a -j worker's output only for a test that did not pass, so this test's -R \
      progress (`beginning N repetitions` and the repetitions' marks) and what it printed are not in the log";
 
+/// The note of a test whose failure stands only because regrtest runs interleaved
+/// ([`regrtest::TestResult::failure_kept`]).
+const FAILURE_KEPT_NOTE: &str = "regrtest's output said this test failed, and a later summary does not list it as \
+     failed; that summary may be another regrtest run's, whose output interleaves with this one's (see the run's \
+     warnings): the failure stands";
+
 /// The note of a test that was running when regrtest's worker thread failed.
 const WORKER_THREAD_NOTE: &str = "no result: regrtest's worker thread failed while this test ran, and regrtest \
      stopped its workers (see the run's warnings)";
@@ -1600,20 +1631,43 @@ impl<'a> OwnProcesses<'a> {
     }
 }
 
-/// A warning when the command ran regrtests at the same time (a script starting two with `&`):
-/// their output interleaves on the same streams, and the results leakcheck reads from it may
-/// be another run's. The shim's records give each regrtest's span (a `-j` worker counts as its
-/// parent's); a regrtest a test of another one started (nested) is no concurrent run: its
-/// output is inside that test's.
-fn concurrent_regrtests(shim: &ShimData) -> Option<String> {
+/// The regrtests the command ran at the same time (a script starting two with `&`), by pid
+/// (a `-j` run's main process): their output interleaves on the same streams. Each regrtest's
+/// lifetime comes from the shim's records: from when its process began (its `process`
+/// record, written at its first test, says when it exec'd) to its `exit` record, else the last
+/// record it wrote (killed); a `-j` worker counts as its parent's, and the series of a process
+/// without a `process` record (an older shim) make its span. Two that lived at the same time
+/// ran at the same time, though the tests they measured never overlapped (a test that imports
+/// slowly, a run whose only test fails at once). A regrtest a test of another one started
+/// (nested) is no concurrent run: its output is inside that test's; nor a fork child that went
+/// on running regrtest ([`ShimData::forks`]), which is no regrtest of its own
+/// ([`crate::shim_events::StrayFork`], warned about apart).
+fn concurrent_regrtests(shim: &ShimData) -> Vec<i32> {
     let mut spans: BTreeMap<i32, (u64, u64)> = BTreeMap::new();
-    for series in &shim.series {
-        let (Some(start), Some(end)) = (series.started_ns, series.ended_ns.or(shim.exited.get(&series.pid).copied()))
-        else {
+    let mut add = |pid: i32, start: u64, end: u64| {
+        let span = spans.entry(shim.main_of(pid)).or_insert((start, end));
+        *span = (span.0.min(start), span.1.max(end.max(start)));
+    };
+    let first_series = |pid: i32| shim.series.iter().filter(|s| s.pid == pid).filter_map(|s| s.started_ns).min();
+    for (&pid, process) in &shim.processes {
+        let measured = shim.series.iter().any(|s| s.pid == pid);
+        if shim.forks.contains_key(&pid) || !(measured || regrtest::is_regrtest_command(&process.argv)) {
             continue;
-        };
-        let span = spans.entry(shim.main_of(series.pid)).or_insert((start, end));
-        *span = (span.0.min(start), span.1.max(end));
+        }
+        let start = process.started_ns.filter(|&t| t > 0).or_else(|| first_series(pid));
+        let end = shim.exited.get(&pid).or(shim.last_seen.get(&pid)).copied();
+        if let (Some(start), Some(end)) = (start, end) {
+            add(pid, start, end);
+        }
+    }
+    for series in
+        shim.series.iter().filter(|s| !shim.processes.contains_key(&s.pid) && !shim.forks.contains_key(&s.pid))
+    {
+        let end =
+            series.ended_ns.or(shim.exited.get(&series.pid).copied()).or(shim.last_seen.get(&series.pid).copied());
+        if let (Some(start), Some(end)) = (series.started_ns, end) {
+            add(series.pid, start, end);
+        }
     }
     let descends = |mut pid: i32, ancestor: i32| {
         for _ in 0..64 {
@@ -1638,16 +1692,28 @@ fn concurrent_regrtests(shim: &ShimData) -> Option<String> {
             }
         }
     }
-    if overlapping.is_empty() {
+    overlapping
+}
+
+/// The warning for regrtests the command ran at the same time ([`concurrent_regrtests`]), with
+/// the results their runs printed.
+fn concurrent_warning(pids: &[i32], results_printed: &[String]) -> Option<String> {
+    if pids.is_empty() {
         return None;
     }
-    let pids: Vec<String> = overlapping.iter().map(i32::to_string).collect();
+    let list: Vec<String> = pids.iter().map(i32::to_string).collect();
+    let results = match results_printed {
+        [] => "none printed".to_owned(),
+        printed => printed.join(", "),
+    };
     Some(format!(
         "the command ran regrtest in {} processes at the same time (pids {}): their output interleaves on the same \
          streams, so the test results and summaries read from it may be another run's (an outcome may be wrong); \
-         the shim's measurements are per process and stay right",
-        overlapping.len(),
-        pids.join(", ")
+         a failure regrtest printed for a test stands though a later summary, maybe another run's, does not list \
+         it (the test's notes say so), and regrtest_result is the last result printed that is no success \
+         (results: {results}); the shim's measurements are per process and stay right",
+        pids.len(),
+        list.join(", ")
     ))
 }
 
@@ -2270,8 +2336,13 @@ fn last_error_line(traceback: &str) -> Option<String> {
 mod tests {
     use super::*;
 
-    const NO_FACTS: OutputFacts =
-        OutputFacts { saw_huntrleaks: false, worker_thread_failure: None, selection: None, hang_after_tests: false };
+    const NO_FACTS: OutputFacts = OutputFacts {
+        saw_huntrleaks: false,
+        worker_thread_failure: None,
+        selection: None,
+        hang_after_tests: false,
+        interleaved: false,
+    };
 
     fn worker_thread_failure(output: &[u8]) -> WorkerThreadFailure {
         let mut failure = WorkerThreadFailure::default();
@@ -2675,6 +2746,53 @@ mod tests {
         // A wrapper command (`timeout 600 python -m test`): every series counts.
         let own = OwnProcesses::new(&shim, 10, &["timeout".into(), "600".into()]);
         assert!(own.contains(30));
+    }
+
+    /// Regrtests that lived at the same time ran at the same time, whatever they measured when;
+    /// a `-j` worker is its main process's, and neither a nested regrtest nor a fork child of
+    /// one is a run of its own.
+    #[test]
+    fn regrtests_at_the_same_time_are_those_whose_processes_lived_together() {
+        let main = r#"python3\x00-m\x00test\x00-R\x003:3\x00test_a"#;
+        let worker = r#"python3\x00-m\x00test.regrtest\x00--worker-args\x00[{}, \x22test_a\x22]"#;
+        let series = |pid: i32, start: u64, end: u64| {
+            format!(
+                "begin\t{pid}\ttest_a\t3\t3\t63\t0\t0\t0\t0\t0\t0\t{start}\n\
+                 end\t{pid}\ttest_a\t0\t1\t63\t0\t0\t0\t0\t0\t0\t{end}\n"
+            )
+        };
+        let of = |files: &[String]| {
+            let mut shim = ShimData::default();
+            for file in files {
+                shim.add_file(file.as_bytes());
+            }
+            shim.set_aside_forks();
+            assert_eq!(shim.bad_lines, 0);
+            concurrent_regrtests(&shim)
+        };
+        // Process 10 lived 100..1000 and measured at 900; process 20 lived 200..300 and
+        // measured at 250: their measurements never overlapped.
+        let first = format!("process\t10\t5\t{main}\t100\n{}exit\t10\t1000\n", series(10, 900, 950));
+        let second = format!("process\t20\t5\t{main}\t200\n{}exit\t20\t300\n", series(20, 250, 260));
+        assert_eq!(of(&[first.clone(), second.clone()]), [10, 20]);
+        // One after the other.
+        let later = format!("process\t20\t5\t{main}\t1100\n{}exit\t20\t1300\n", series(20, 1150, 1160));
+        assert!(of(&[first.clone(), later]).is_empty());
+        // Killed (no exit record): alive until its last record at least.
+        let killed = format!("process\t20\t5\t{main}\t200\n{}", series(20, 250, 260));
+        assert_eq!(of(&[first.clone(), killed]), [10, 20]);
+        // A regrtest process 10's test started, and a fork child of process 10.
+        let nested = format!("process\t20\t10\t{main}\t200\n{}exit\t20\t300\n", series(20, 250, 260));
+        assert!(of(&[first.clone(), nested]).is_empty());
+        let fork = format!("fork\t20\t10\t10\t200\nprocess\t20\t10\t{main}\t200\n{}", series(20, 250, 260));
+        assert!(of(&[first.clone(), fork]).is_empty());
+        // A -j run (its main process 30 wrote no record) beside process 10, by its workers.
+        let workers = [(31, 150, 400), (32, 350, 700)]
+            .map(|(pid, start, end)| format!("process\t{pid}\t30\t{worker}\t{start}\nexit\t{pid}\t{end}\n"));
+        assert_eq!(of(&[first.clone(), workers[0].clone(), workers[1].clone()]), [10, 30]);
+        // An older shim: no start in the process record, the series make the span.
+        let old = format!("process\t20\t5\t{main}\n{}exit\t20\t300\n", series(20, 250, 260));
+        assert_eq!(of(&[first, old]), [10, 20]);
     }
 
     #[test]

@@ -862,3 +862,45 @@ fn regrtest_runs_at_the_same_time_are_said_to_interleave() {
     let sequential = two_regrtest_runs(dir.path(), &["-R", "3:3"], &[]);
     assert!(!sequential.json()["warnings"].to_string().contains("at the same time"), "{}", sequential.json());
 }
+
+/// Two regrtest runs of one command at the same time whose measured tests never overlap: the
+/// first waits at its test's import (before its -R repetitions) until the second, whose only
+/// test fails at once, has exited. Their processes lived together and their output interleaves
+/// (two run headers, then the second's FAILURE summary, then the first's SUCCESS one): the run
+/// says so, and the failure regrtest printed stands, though the last summary, the other run's,
+/// does not list it (read as one run's, it was taken back: `passed`, SUCCESS, JUnit without
+/// failures). The script's bare `wait` returns 0, and so does leakcheck: the command's status.
+#[test]
+fn regrtest_runs_that_lived_together_interleave_though_their_measurements_do_not() {
+    let dir = testdir();
+    let meeting = tempfile::tempdir().unwrap();
+    let go = meeting.path().join("go");
+    let quote = |argv: Vec<String>| argv.iter().map(|a| format!("'{a}'")).collect::<Vec<_>>().join(" ");
+    let waits = quote(regrtest_argv(dir.path(), &[], &["test_waits_at_import"]));
+    let fails = quote(regrtest_argv(dir.path(), &[], &["test_fail_in_setup"]));
+    let script = format!("IMPORT_WAITS_FOR='{}' {waits} &\n{fails}\ntouch '{}'\nwait", go.display(), go.display());
+    let junit = meeting.path().join("junit.xml");
+    let run = leakcheck(&["--junit-xml", &junit.display().to_string()], &["bash", "-c", &script]);
+    let warnings = run.json()["warnings"].to_string();
+    assert!(warnings.contains("the command ran regrtest in 2 processes at the same time"), "{warnings}");
+    assert!(warnings.contains("(results: FAILURE, SUCCESS)"), "{warnings}");
+    let failed = run.test("test_fail_in_setup");
+    assert_eq!(failed["outcome"], "failed", "{failed}");
+    assert!(failed["notes"].to_string().contains("the failure stands"), "{failed}");
+    assert_eq!(run.test("test_waits_at_import")["outcome"], "passed");
+    assert_eq!(run.json()["summary"]["regrtest_result"], "FAILURE");
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(xml.contains("failures=\"1\""), "{xml}");
+    assert_eq!(run.code(), Some(0), "{}", run.stderr);
+
+    // The command's own status, when its script keeps it, is leakcheck's.
+    std::fs::remove_file(&go).unwrap();
+    let script = format!(
+        "IMPORT_WAITS_FOR='{}' {waits} &\n{fails}\nstatus=$?\ntouch '{}'\nwait\nexit $status",
+        go.display(),
+        go.display()
+    );
+    let run = leakcheck(&[], &["bash", "-c", &script]);
+    assert_eq!(run.test("test_fail_in_setup")["outcome"], "failed");
+    assert_eq!(run.code(), Some(2), "{}", run.stderr);
+}

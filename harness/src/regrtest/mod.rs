@@ -261,6 +261,11 @@ pub struct TestResult {
     /// its run left it (outcome resolved; `methods` left out); everything else here is the last
     /// run's that ran it.
     pub earlier_runs: Vec<TestResult>,
+    /// The output interleaves regrtest runs ([`Parser::runs_interleave`]) and the outcome is
+    /// this failure only because of that: read as one run's, the last summary block, which
+    /// does not list the test so, would have taken back what regrtest's other lines said (or
+    /// the earlier block that listed it so would not count). That block may be another run's.
+    pub failure_kept: bool,
 }
 
 /// What regrtest said about a test's leaks in the run before its re-run.
@@ -435,6 +440,11 @@ pub struct ParsedRun {
     /// The earlier runs (not the last: its `summary` is None) that ended without their summary:
     /// their regrtest died (a crash, a kill) and the command ran regrtest again.
     pub unfinished_runs: Vec<UnfinishedRun>,
+    /// Every result the output's regrtest runs printed last (`Tests result: X`, 3.12+'s
+    /// `Result: X`), in order: one per run that got to the end of its summary, also where runs
+    /// at the same time interleave and the parser reads them as one (see
+    /// [`Parser::runs_interleave`]).
+    pub results_printed: Vec<String>,
 }
 
 /// A regrtest run, not the command's last, that ended without its summary (see

@@ -166,7 +166,20 @@ pub struct Parser {
     /// [`merge_runs`]): a run header read after a whole summary starts the next run, which
     /// this parser's other fields are about.
     earlier: Option<Box<ParsedRun>>,
+    /// The output interleaves regrtest runs that ran at the same time (see
+    /// [`Parser::runs_interleave`]).
+    interleaved: bool,
+    /// Per test named in the lists of a summary block before the last (`== Tests result`
+    /// replaces the lists): the most severe outcome they gave it and the last block (counted
+    /// as `summary_blocks`) that gave it that. Interleaved runs' blocks are each a run's.
+    listed_before: HashMap<String, (Outcome, u32)>,
+    /// See [`ParsedRun::results_printed`].
+    results_printed: Vec<String>,
 }
+
+/// `Tests result:` lines kept in [`ParsedRun::results_printed`]: far more regrtest runs than a
+/// command runs.
+const MAX_RESULTS_PRINTED: usize = 1_000;
 
 /// A method of a test named by a line whose continuation is due.
 #[derive(Debug)]
@@ -392,6 +405,7 @@ impl Parser {
         let mut over = std::mem::take(self);
         // Of any run.
         self.saw_huntrleaks = over.saw_huntrleaks;
+        self.interleaved = over.interleaved;
         self.selected = std::mem::take(&mut over.selected);
         let earlier = over.earlier.take();
         let mut over = over.finish_run(completed);
@@ -513,6 +527,20 @@ impl Parser {
         }
     }
 
+    /// Say that the output interleaves regrtest runs that ran at the same time (a script's
+    /// `&`, or a fork of a regrtest process that went on running regrtest), which the caller
+    /// knows from the processes: a summary block may then be another run's than the test's,
+    /// so none takes back what other lines said of a test. [`Parser::finish`] then keeps a
+    /// failure that regrtest's lines gave a test (its result line, `test X failed -- ...`, its
+    /// failing leak lines, a summary block's lists) though a later block does not list it (a
+    /// test's own output imitating those lines is believed then), and gives a test the most
+    /// severe outcome the blocks printed after it began list it with; such a test is marked
+    /// [`TestResult::failure_kept`]. For the run being read: one read apart before it (a
+    /// header after a whole summary, its process gone) was resolved already.
+    pub fn runs_interleave(&mut self) {
+        self.interleaved = true;
+    }
+
     /// Resolve outcomes and return everything, tests in order of first appearance.
     /// `run_completed`: the regrtest process exited normally (not killed by a signal / crashed).
     /// A command that ran regrtest more than once gets each test as the last run it ran in left
@@ -546,6 +574,9 @@ impl Parser {
             progress_seen,
             run_header_seen,
             usage_error,
+            interleaved,
+            listed_before,
+            results_printed,
             ..
         } = self;
         let mut summary = summary;
@@ -586,8 +617,14 @@ impl Parser {
                     Outcome::Failed | Outcome::UncaughtException | Outcome::ReferenceLeak | Outcome::EnvChanged
                 )
             };
-            let explicit = explicit.filter(|o| !(unlisted && explicit_standalone && failure(o)));
-            let hint = hint.filter(|o| !(unlisted && failure(o)));
+            // Interleaved runs: the summary may be another run's, and takes nothing back.
+            let dropped_explicit = explicit.filter(|o| unlisted && explicit_standalone && failure(o));
+            let dropped_hint = hint.filter(|o| unlisted && failure(o));
+            let (explicit, hint) = if interleaved {
+                (explicit, hint)
+            } else {
+                (explicit.filter(|_| dropped_explicit.is_none()), hint.filter(|_| dropped_hint.is_none()))
+            };
             // Leak lines too: regrtest counts a leak as a failure, which its summary lists, so
             // a failing leak line of a test it does not list was the test's own output (quiet
             // mode, which announces no test, takes a leak line naming any test for its). With
@@ -595,7 +632,7 @@ impl Parser {
             // is anybody's output.
             let no_regrtest = !run_header_seen && !progress_seen && !summary_seen;
             let leak_unlisted = no_regrtest
-                || (covered && summary_complete && {
+                || (!interleaved && covered && summary_complete && {
                     let has = |list: &Vec<String>| list.contains(&result.name);
                     !has(&summary.failed) && !has(&summary.failed_again)
                 });
@@ -619,13 +656,22 @@ impl Parser {
             } else {
                 None
             };
+            // An earlier block printed after the test began, when the runs interleave: as much
+            // the test's run's as the last one.
+            let listed_earlier = listed_before
+                .get(&result.name)
+                .filter(|(_, block)| interleaved && *block > blocks_at_start)
+                .map(|&(outcome, _)| outcome);
+            let last_block = from_summary;
+            let from_summary = more_severe_listed(from_summary, listed_earlier);
             // Quiet mode prints no result string. A test the summary lists as failed that
             // printed a failing leak line failed for the leak: regrtest prints those lines after
             // the last repetition, which a test failing otherwise never gets to.
-            let from_summary = from_summary.map(|outcome| match outcome {
+            let for_leak = |outcome: Outcome| match outcome {
                 Outcome::Failed if failing_leak(&result) => Outcome::ReferenceLeak,
                 other => other,
-            });
+            };
+            let (from_summary, last_block) = (from_summary.map(for_leak), last_block.map(for_leak));
             // A test named by nothing but such leak lines (quiet mode's, or no regrtest's) is
             // none of regrtest's.
             let phantom = leaks_dropped
@@ -640,7 +686,17 @@ impl Parser {
             if phantom {
                 continue;
             }
-            result.outcome = Some(explicit.or(hint).or(from_summary).unwrap_or(inferred));
+            let outcome = explicit.or(hint).or(from_summary).unwrap_or(inferred);
+            // What the last summary block would have left, had the runs not interleaved.
+            let alone = if interleaved {
+                let explicit = explicit.filter(|_| dropped_explicit.is_none());
+                let hint = hint.filter(|_| dropped_hint.is_none());
+                explicit.or(hint).or(last_block).unwrap_or(inferred)
+            } else {
+                outcome
+            };
+            result.failure_kept = failure(&outcome) && outcome != alone;
+            result.outcome = Some(outcome);
             if summary.rerun.contains(&result.name) {
                 result.attempts = result.attempts.max(2);
             }
@@ -661,17 +717,25 @@ impl Parser {
             ];
             let mut added: HashSet<&str> = HashSet::new();
             let mut extra = Vec::new();
-            for name in named.into_iter().flatten() {
+            // Interleaved runs: an earlier block is as much a run's summary as the last.
+            let mut earlier: Vec<&String> = listed_before.keys().filter(|_| interleaved).collect();
+            earlier.sort();
+            for name in named.into_iter().flatten().chain(earlier) {
                 if out.len() + extra.len() >= MAX_TESTS || by_name.contains_key(name) || !added.insert(name.as_str()) {
                     continue;
                 }
                 // An omitted test that started is known already (its progress line): it was
                 // interrupted, which regrtest counts as not run.
                 let omitted = summary.omitted.contains(name).then_some(Outcome::NotRun);
+                let last = summary_outcome(&summary, name);
+                let earlier = listed_before.get(name).map(|&(outcome, _)| outcome).filter(|_| interleaved);
+                let listed = more_severe_listed(last, earlier);
                 extra.push(TestResult {
                     name: name.clone(),
-                    outcome: Some(summary_outcome(&summary, name).or(omitted).unwrap_or(Outcome::Unknown)),
+                    outcome: Some(listed.or(omitted).unwrap_or(Outcome::Unknown)),
                     attempts: if summary.rerun.contains(name) { 2 } else { 1 },
+                    failure_kept: listed_rank(listed.unwrap_or(Outcome::Unknown))
+                        > listed_rank(last.unwrap_or(Outcome::Unknown)),
                     ..TestResult::default()
                 });
             }
@@ -707,6 +771,7 @@ impl Parser {
             usage_error,
             run_results,
             unfinished_runs: Vec::new(),
+            results_printed,
         }
     }
 
@@ -1220,6 +1285,7 @@ impl Parser {
     /// Returns whether the line was a summary line.
     fn on_summary_line(&mut self, rest: &str) -> bool {
         if let Some(c) = SUMMARY_HEADER.captures(rest) {
+            self.keep_listed();
             // A new block replaces the previous one; `failed again` is printed just before it.
             let failed_again = std::mem::take(&mut self.summary.failed_again);
             let total_duration = self.summary.total_duration.take();
@@ -1294,6 +1360,9 @@ impl Parser {
             }
             if let Some(c) = FINAL_RESULT.captures(rest) {
                 self.summary.result = c.get(1).map(|m| m.as_str().to_owned());
+                if self.results_printed.len() < MAX_RESULTS_PRINTED {
+                    self.results_printed.extend(self.summary.result.clone());
+                }
                 return true;
             }
         }
@@ -1372,6 +1441,34 @@ impl Parser {
             ListKind::Rerun => &mut s.rerun,
             ListKind::Failed => &mut s.failed,
             ListKind::FailedAgain => &mut s.failed_again,
+        }
+    }
+
+    /// Before a new summary block replaces the lists of the last: what they gave each test it
+    /// names, in [`Parser::listed_before`].
+    fn keep_listed(&mut self) {
+        if self.summary_blocks == 0 {
+            return;
+        }
+        let block = self.summary_blocks;
+        let summary = &self.summary;
+        let lists = [
+            &summary.failed,
+            &summary.failed_again,
+            &summary.env_changed,
+            &summary.resource_denied,
+            &summary.skipped,
+            &summary.run_no_tests,
+        ];
+        for name in lists.into_iter().flatten() {
+            let Some(outcome) = summary_outcome(summary, name) else { continue };
+            if self.listed_before.len() >= MAX_TESTS && !self.listed_before.contains_key(name) {
+                continue;
+            }
+            let kept = self.listed_before.entry(name.clone()).or_insert((outcome, block));
+            if listed_rank(outcome) >= listed_rank(kept.0) {
+                *kept = (outcome, block);
+            }
         }
     }
 
@@ -1458,6 +1555,7 @@ fn named_by_leak_lines_only(result: &TestResult) -> bool {
         first_run,
         regrtest_run: _,
         earlier_runs,
+        failure_kept: _,
     } = result;
     result_text.is_none()
         && references.is_none()
@@ -1480,7 +1578,7 @@ fn named_by_leak_lines_only(result: &TestResult) -> bool {
 /// [`MAX_EARLIER_RUNS`], the latest; without their `methods`); the summary, `usage_error` are
 /// the last run's; `progress_seen` is any run's.
 fn merge_runs(earlier: ParsedRun, last: ParsedRun) -> ParsedRun {
-    let ParsedRun { mut tests, progress_seen, mut run_results, mut unfinished_runs, .. } = earlier;
+    let ParsedRun { mut tests, progress_seen, mut run_results, mut unfinished_runs, mut results_printed, .. } = earlier;
     let run = run_results.len();
     unfinished_runs.extend(last.unfinished_runs.into_iter().map(|u| UnfinishedRun { run: u.run + run, ..u }));
     let mut by_name: HashMap<String, usize> = tests.iter().enumerate().map(|(i, t)| (t.name.clone(), i)).collect();
@@ -1506,6 +1604,8 @@ fn merge_runs(earlier: ParsedRun, last: ParsedRun) -> ParsedRun {
         }
     }
     run_results.extend(last.run_results);
+    results_printed.extend(last.results_printed);
+    results_printed.truncate(MAX_RESULTS_PRINTED);
     ParsedRun {
         tests,
         summary: last.summary,
@@ -1513,6 +1613,7 @@ fn merge_runs(earlier: ParsedRun, last: ParsedRun) -> ParsedRun {
         usage_error: last.usage_error,
         run_results,
         unfinished_runs,
+        results_printed,
     }
 }
 
@@ -1532,6 +1633,26 @@ pub(super) fn continues_wrapped_name(last: &str, next: &str, joined: &str, known
         return true;
     }
     joined.chars().count() > LIST_WIDTH && !known(last) && !known(next)
+}
+
+/// How severe an outcome a summary list gives is, to choose among blocks: failed, env
+/// changed, then the others alike.
+fn listed_rank(outcome: Outcome) -> u8 {
+    match outcome {
+        Outcome::Failed => 2,
+        Outcome::EnvChanged => 1,
+        _ => 0,
+    }
+}
+
+/// Of what the `last` summary block's lists and an `earlier` block's gave a test, the more
+/// severe ([`listed_rank`]); the last block's when they are alike.
+fn more_severe_listed(last: Option<Outcome>, earlier: Option<Outcome>) -> Option<Outcome> {
+    match (last, earlier) {
+        (Some(last), Some(earlier)) if listed_rank(earlier) > listed_rank(last) => Some(earlier),
+        (None, earlier) => earlier,
+        (last, _) => last,
+    }
 }
 
 /// The outcome the summary lists give `name`, most severe list first.

@@ -1984,3 +1984,84 @@ fn full_summary_lines_join_only_pieces_of_a_longer_name() {
     // Both pieces announced as tests of their own: two tests on two lines.
     assert!(!joins(&first, &piece, &joined, |n| n == first || n == piece));
 }
+
+/// Real output of two regrtest runs of one command at the same time (`bash -c 'RUN1 & RUN2;
+/// ...'`): the first waits at its test's import until the second, whose test fails, has
+/// ended, then prints its SUCCESS summary after the second's FAILURE one. Read as one run's,
+/// the last summary takes the failure back; told that the runs interleave, the parser keeps it,
+/// says so, and keeps every run's result. In quiet mode the second run's failing test is named
+/// only in its own summary, the earlier block.
+#[test]
+fn interleaved_runs_keep_a_failure_a_later_summary_does_not_list() {
+    let parse_interleaved = |input: &str| {
+        let mut p = Parser::new();
+        p.runs_interleave();
+        for line in input.split_inclusive('\n') {
+            p.feed_line(line.as_bytes());
+        }
+        p.finish(true)
+    };
+    for input in [
+        include_str!("../../tests/data/regrtest/3.11.2-seq-R-two-runs-at-once.txt"),
+        include_str!("../../tests/data/regrtest/3.11.2-seq-R-quiet-R-two-runs-at-once.txt"),
+    ] {
+        let alone = parse(input, true);
+        assert!(alone.tests.iter().all(|t| t.outcome == Some(Outcome::Passed)), "{:#?}", alone.tests);
+        let run = parse_interleaved(input);
+        let failed = test(&run, "test_fail_in_setup");
+        assert_eq!((failed.outcome, failed.failure_kept), (Some(Outcome::Failed), true));
+        let passed = test(&run, "test_waits_at_import");
+        assert_eq!((passed.outcome, passed.failure_kept), (Some(Outcome::Passed), false));
+        assert_eq!(run.results_printed, ["FAILURE", "SUCCESS"]);
+        assert_eq!(alone.results_printed, ["FAILURE", "SUCCESS"]);
+    }
+}
+
+/// A failure one block lists stands against a later block that lists the test otherwise (env
+/// changed, skipped) or not at all, only when the runs interleave and the block came after the
+/// test began; a block before the test began (another run's, or its own run's re-run) says
+/// nothing of it.
+#[test]
+fn interleaved_blocks_give_the_most_severe_outcome_printed_after_the_test_began() {
+    let block = |result: &str, list: &str, names: &str| {
+        format!(
+            "\n== Tests result: {result} ==\n\n{list}\n    {names}\n\nTotal duration: 1 sec\nTests result: {result}\n"
+        )
+    };
+    let input = format!(
+        "0:00:00 load avg: 0.10 Run tests sequentially\n\
+         0:00:00 load avg: 0.10 [1/2] test_a\n\
+         0:00:00 load avg: 0.10 [2/2] test_b\n{}{}",
+        block("FAILURE", "2 tests failed:", "test_a test_b"),
+        block("ENV CHANGED", "1 test altered the execution environment:", "test_a"),
+    );
+    let mut p = Parser::new();
+    p.runs_interleave();
+    for line in input.split_inclusive('\n') {
+        p.feed_line(line.as_bytes());
+    }
+    let run = p.finish(true);
+    for name in ["test_a", "test_b"] {
+        let t = test(&run, name);
+        assert_eq!((t.outcome, t.failure_kept), (Some(Outcome::Failed), true), "{name}");
+    }
+    let alone = parse(&input, true);
+    assert_eq!(test(&alone, "test_a").outcome, Some(Outcome::EnvChanged));
+    assert_eq!(test(&alone, "test_b").outcome, Some(Outcome::Passed));
+
+    // A test announced after the failing block: that block is about tests that ran before.
+    let input = format!(
+        "0:00:00 load avg: 0.10 Run tests sequentially\n{}\
+         0:00:00 load avg: 0.10 [1/1] test_a\n{}",
+        block("FAILURE", "1 test failed:", "test_a"),
+        block("SUCCESS", "1 test OK.", ""),
+    );
+    let mut p = Parser::new();
+    p.runs_interleave();
+    for line in input.split_inclusive('\n') {
+        p.feed_line(line.as_bytes());
+    }
+    let run = p.finish(true);
+    let t = test(&run, "test_a");
+    assert_eq!((t.outcome, t.failure_kept), (Some(Outcome::Passed), false));
+}
