@@ -37,10 +37,11 @@ fn main() {
         Err(err) => {
             // The error may quote a path (--run-dir, TMPDIR) with control characters.
             say(&format!("leakcheck: error: {}", leakcheck::escape::for_terminal(&format!("{err:#}"))));
-            // The command did not run (no run directory, no log): the reports still say why.
+            // The command did not run: the run directory could not be created (an existing
+            // `--run-dir` is another run's, not this one's), so the reports name none (`""`), nor
+            // a log; they still say why.
             let command = config.command.iter().map(|a| a.to_string_lossy().into_owned()).collect();
-            let run_dir = config.run_dir.as_ref().map(|d| d.display().to_string()).unwrap_or_default();
-            let mut report = leakcheck::report::RunReport::new(command, run_dir);
+            let mut report = leakcheck::report::RunReport::new(command, String::new());
             report.status.error = Some(format!("{err:#}"));
             report.status.leakcheck_exit_code = ExitCode::INTERNAL;
             // No run directory to keep a report that cannot be written: none was made.

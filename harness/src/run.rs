@@ -13,7 +13,7 @@ use anyhow::Context;
 use crate::cli::Config;
 use crate::exit::ExitCode;
 use crate::hang::{HangReport, HangWatch};
-use crate::launch::{self, sanitizers, RunDir};
+use crate::launch::{self, sanitizers, LaunchError, RunDir};
 use crate::leaks::{self, Domains};
 use crate::regrtest::{self, Outcome, ParsedRun};
 use crate::report::{
@@ -442,9 +442,10 @@ const ASAN_NOT_FIRST_WARNING: &str = "an ASAN program aborted with 'ASan runtime
 /// Messages leakcheck prints while the command runs (the caller prefixes and prints them).
 pub type Notify<'a> = &'a mut dyn FnMut(&str);
 
-/// Run the command of `config` and build the report. Errors are leakcheck's own failures
-/// before there is a run directory to name; a run that cannot be set up after that (the log,
-/// the shim) or a command that cannot start is a report with `status.error`.
+/// Run the command of `config` and build the report. The error is the run directory's, which
+/// could not be created: there is none to name. A run that cannot be set up after that (the
+/// log, the shim), a command that cannot start, or supervision that failed is a report with
+/// `status.error`.
 ///
 /// The calling process becomes the child subreaper of the run and treats every child it has as
 /// part of the run: it reaps them all and, when the command is done, ends those still alive. A
@@ -460,7 +461,12 @@ pub fn execute(config: &Config, notify: Notify<'_>) -> anyhow::Result<RunOutcome
     if shim_wanted {
         sanitizer_plan.shim_preloaded(|name| std::env::var_os(name));
     }
-    let log_path = config.log.clone().unwrap_or_else(|| run_dir.path().join("output.log"));
+    // Absolute, as the run directory is: the reports name it for whoever reads them, from
+    // wherever they are.
+    let log_path = match &config.log {
+        Some(log) => std::path::absolute(log).unwrap_or_else(|_| log.clone()),
+        None => run_dir.path().join("output.log"),
+    };
     let (log, shim) = match set_up(&run_dir, &config.outputs, &log_path, config.log.is_some(), shim_wanted) {
         Ok(set) => set,
         Err(err) => return Ok(set_up_failure(config, &run_dir, err)),
@@ -540,9 +546,25 @@ pub fn execute(config: &Config, notify: Notify<'_>) -> anyhow::Result<RunOutcome
             };
             report.status.error = Some(format!("{:#}", anyhow::Error::from(err)));
             report.status.leakcheck_exit_code = code;
+            report.shim = ShimStatus::default();
             return Ok(RunOutcome { report, exit_code: code, ends_mid_line: [false; 2], shared_output: false });
         }
-        Err(err) => return Err(anyhow::Error::from(err).context("supervising the command")),
+        // The run directory exists and the log has what the command wrote, if it started: the
+        // report names them.
+        Err(err) => {
+            if matches!(err, SuperviseError::Spawn { .. }) {
+                // Nothing was preloaded into a command that never started.
+                report.shim = ShimStatus::default();
+            }
+            report.status.error = Some(format!("{:#}", anyhow::Error::from(err).context("supervising the command")));
+            report.status.leakcheck_exit_code = ExitCode::INTERNAL;
+            return Ok(RunOutcome {
+                report,
+                exit_code: ExitCode::INTERNAL,
+                ends_mid_line: [false; 2],
+                shared_output: false,
+            });
+        }
     };
 
     let hangs = sink.hangs.finish();
@@ -730,11 +752,15 @@ fn set_up(
 }
 
 /// The report of a run that could not be set up: the error, the run directory (kept, as after
-/// any run; nothing of the set-up is left in it), exit status 70.
+/// any run; nothing of the set-up is left in it; none, `""`, when it was removed because
+/// LD_PRELOAD cannot carry its path), exit status 70. No shim was preloaded: the command did
+/// not start.
 fn set_up_failure(config: &Config, run_dir: &RunDir, err: anyhow::Error) -> RunOutcome {
     run_dir.remove_shim();
     let command = config.command.iter().map(|a| a.to_string_lossy().into_owned()).collect();
-    let mut report = RunReport::new(command, run_dir.path().display().to_string());
+    let removed = matches!(err.downcast_ref::<LaunchError>(), Some(LaunchError::UnusablePath { removed: true, .. }));
+    let dir = if removed { String::new() } else { run_dir.path().display().to_string() };
+    let mut report = RunReport::new(command, dir);
     report.status.error = Some(format!("{:#}", err.context("setting up the run")));
     report.status.leakcheck_exit_code = ExitCode::INTERNAL;
     RunOutcome { report, exit_code: ExitCode::INTERNAL, ends_mid_line: [false; 2], shared_output: false }

@@ -1361,6 +1361,59 @@ fn a_run_dir_error_escapes_control_characters() {
     assert!(stderr.contains("creating the run directory") && !stderr.contains('\x1b'), "{stderr}");
 }
 
+/// A run directory that exists already may be another run's: the run is refused, and its
+/// reports name no run directory (`""`) and no log rather than the other run's.
+#[test]
+fn an_existing_run_directory_is_refused_and_not_named_as_this_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let run_dir = dir.path().join("run");
+    let first = leakcheck(&["--run-dir", &path_str(&run_dir)], &["true"]);
+    assert_eq!(first.code(), Some(0), "{}", first.stderr);
+    assert_eq!(first.json()["run_dir"], path_str(&std::fs::canonicalize(&run_dir).unwrap()).as_str());
+    let second = leakcheck(&["--run-dir", &path_str(&run_dir)], &["echo", "ran"]);
+    assert_eq!(second.code(), Some(70), "{}", second.stderr);
+    assert!(second.stderr.contains("File exists"), "{}", second.stderr);
+    assert!(second.stdout.is_empty(), "the command did not run");
+    let json = second.json();
+    assert_eq!(json["run_dir"], "", "{json}");
+    assert_eq!(json["log"], serde_json::Value::Null, "{json}");
+    assert_eq!(json["shim"]["enabled"], false, "{json}");
+}
+
+/// A run directory whose path LD_PRELOAD cannot carry is removed again: the reports name none,
+/// and say that no shim was preloaded (the command did not start).
+#[test]
+fn a_run_directory_removed_for_its_path_is_named_nowhere() {
+    let dir = tempfile::tempdir().unwrap();
+    let parent = dir.path().join("dir with spaces é 🐍");
+    std::fs::create_dir(&parent).unwrap();
+    let run = leakcheck(&["--run-dir", &path_str(&parent.join("run"))], &["echo", "ran"]);
+    assert_eq!(run.code(), Some(70), "{}", run.stderr);
+    assert!(run.stderr.contains("(the empty directory was removed)"), "{}", run.stderr);
+    assert!(!parent.join("run").exists());
+    let json = run.json();
+    assert_eq!(json["run_dir"], "", "{json}");
+    assert_eq!(json["log"], serde_json::Value::Null, "{json}");
+    assert_eq!(json["shim"]["enabled"], false, "{json}");
+    assert!(json["status"]["error"].as_str().unwrap().contains("LD_PRELOAD cannot carry"), "{json}");
+}
+
+/// A relative `--log` is named absolute, as the run directory is, wherever the report is read.
+#[test]
+fn a_relative_log_is_named_absolute() {
+    let junit = "j.xml";
+    let run = leakcheck(&["--log", "r1/out.log", "--junit-xml", junit], &["echo", "ran"]);
+    assert_eq!(run.code(), Some(0), "{}", run.stderr);
+    let log = run.json()["log"].as_str().unwrap().to_owned();
+    assert!(std::path::Path::new(&log).is_absolute(), "{log}");
+    let expected = std::fs::canonicalize(run.work.path().join("r1/out.log")).unwrap();
+    assert_eq!(std::fs::canonicalize(&log).unwrap(), expected);
+    assert_eq!(std::fs::read(&log).unwrap(), b"ran\n");
+    assert!(run.stderr.contains(&format!(", log {log}\n")), "{}", run.stderr);
+    let xml = std::fs::read_to_string(run.work.path().join(junit)).unwrap();
+    assert!(xml.contains(&format!(r#"<property name="log" value="{log}"/>"#)), "{xml}");
+}
+
 /// `leakcheck ... 2> >(reader)`: bash forks a process substitution's reader before it execs
 /// leakcheck, so the reader is leakcheck's child before the command exists. It is not the
 /// command's: neither ended (its SIGTERM cut the summary it was writing to a file short) nor

@@ -45,12 +45,14 @@ pub enum LaunchError {
         #[source]
         source: std::io::Error,
     },
+    /// `removed`: the empty directory was removed (it may be left when that failed).
     #[error(
-        "the run directory {0} contains a space or a colon, which LD_PRELOAD cannot carry: the shim \
-         cannot be preloaded from it (the empty directory was removed); choose another one with \
-         --run-dir or TMPDIR, or run without the shim (--no-shim)"
+        "the run directory {path} contains a space or a colon, which LD_PRELOAD cannot carry: the shim \
+         cannot be preloaded from it ({}); choose another one with --run-dir or TMPDIR, or run without \
+         the shim (--no-shim)",
+        if *.removed { "the empty directory was removed" } else { "the empty directory could not be removed" }
     )]
-    UnusablePath(PathBuf),
+    UnusablePath { path: PathBuf, removed: bool },
     #[error(
         "the run directory {path} is on {mount}, which is mounted noexec: the dynamic linker cannot \
          preload the shim from there, and the shim would measure nothing; choose a run directory on \
@@ -112,8 +114,8 @@ impl RunDir {
     /// directory, still empty, is removed and the run refused. Without the shim, any path does.
     pub fn check_exec(&self) -> Result<(), LaunchError> {
         if self.path.as_os_str().as_bytes().iter().any(|b| matches!(b, b' ' | b':' | b'\t' | b'\n')) {
-            let _ = fs::remove_dir(&self.path);
-            return Err(LaunchError::UnusablePath(self.path.clone()));
+            let removed = fs::remove_dir(&self.path).is_ok();
+            return Err(LaunchError::UnusablePath { path: self.path.clone(), removed });
         }
         let stat = nix::sys::statvfs::statvfs(&self.path)
             .map_err(|source| LaunchError::Statvfs { path: self.path.clone(), source })?;
@@ -262,7 +264,8 @@ mod tests {
         let dir = parent.path().join("with space");
         let run_dir = RunDir::create(Some(&dir)).unwrap();
         let err = run_dir.check_exec().unwrap_err();
-        assert!(matches!(err, LaunchError::UnusablePath(_)), "{err}");
+        assert!(matches!(err, LaunchError::UnusablePath { removed: true, .. }), "{err}");
+        assert!(err.to_string().contains("(the empty directory was removed)"), "{err}");
         assert!(!dir.exists(), "the empty directory is removed");
     }
 }
