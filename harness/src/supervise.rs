@@ -670,6 +670,11 @@ enum Owner {
 /// terminating signal (see `Loop::finish_mirroring`).
 const LAST_OUTPUT_AFTER_SIGNAL: Duration = Duration::from_secs(1);
 
+/// The least time the pipes are read once no process of the tree is left, before what still
+/// holds them open counts as a process outside the tree ([`Loop::after_exit`]): with `--grace
+/// 0` the end of file of a process just killed would otherwise not have been read yet.
+const OUTSIDER_MIN_WAIT: Duration = Duration::from_millis(200);
+
 /// How long to wait for descendants after SIGKILL.
 const AFTER_KILL: Duration = Duration::from_secs(5);
 
@@ -983,14 +988,17 @@ impl<'a> Loop<'a> {
             if pipes_open {
                 // No process of the tree is left, yet the pipes are held open: by one outside it
                 // (given the pipe over a socket, say). Its output is not the command's.
-                let at = *self.outsider_deadline.get_or_insert(now + self.grace);
+                // Not less than a turn or two of the loop, whatever `--grace` says: the last
+                // process may have ended since the pipes were last polled, and their end of file
+                // is read only at the next poll.
+                let wait = self.grace.max(OUTSIDER_MIN_WAIT);
+                let at = *self.outsider_deadline.get_or_insert(now + wait);
                 if now < at {
                     return Ok(false);
                 }
                 self.output_errors.push(format!(
-                    "the command's output pipes were still held open {:?} after its last process ended, \
-                     by a process outside its tree: stopped reading them",
-                    self.grace
+                    "the command's output pipes were still held open {wait:?} after its last process ended, \
+                     by a process outside its tree: stopped reading them"
                 ));
                 self.close_pipes(sink)?;
             }

@@ -100,6 +100,22 @@ fn processes_left_behind_are_ended_and_listed() {
     assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists(), "the sleeper is gone");
 }
 
+/// With `--grace 0` a leftover is killed at once, and the end of file of the pipes it held
+/// comes with the next poll: no process outside the tree held them, and no warning says one
+/// did (each of 10 runs warned so before).
+#[test]
+fn a_leftover_killed_at_once_does_not_pass_for_an_outsider_holding_the_pipes() {
+    for _ in 0..10 {
+        let run = leakcheck(&["--grace", "0"], &["sh", "-c", "sleep 30 & exit 0"]);
+        assert_eq!(run.code(), Some(0), "{}", run.stderr);
+        let leftovers = run.json()["leftover_processes"].to_string();
+        assert!(leftovers.contains("sleep 30"), "{leftovers}");
+        let warnings = run.json()["warnings"].to_string();
+        assert!(!warnings.contains("outside its tree"), "{warnings}");
+        assert!(!run.stderr.contains("outside its tree"), "{}", run.stderr);
+    }
+}
+
 /// A multiprocessing pool whose workers a forkserver forks (with a resource tracker beside
 /// it): both helpers are alive when the main process exits, and exit by themselves about 50 ms
 /// later, when they see its pipes close. Then, if `argv[1]` is `daemon`, a daemon (double
