@@ -52,14 +52,17 @@ pub struct Args {
     /// method the output names (all with -v, else the failing ones); leaks, sanitizer findings,
     /// hangs and test failures as failures with their details, one failure per testcase naming
     /// each of its problems ("env changed" only where regrtest fails the run on it:
-    /// --fail-env-changed, --slow-ci, --fast-ci). Not the file of regrtest's own --junit-xml in
-    /// the command (nor may --log or --json be that file).
+    /// --fail-env-changed, --slow-ci, --fast-ci). The run's own problems fail a testcase `run`:
+    /// the command did not start, was killed or interrupted, or exited non-zero with no failing
+    /// testcase to explain it (a usage error, regrtest's own KeyboardInterrupt). Not the file of
+    /// regrtest's own --junit-xml in the command (nor may --log or --json be that file).
     #[arg(long, value_name = "PATH")]
     pub junit_xml: Option<PathBuf>,
 
     /// Write one Markdown issue draft per failing test into DIR, titled as CPython's buildbot
     /// triage guide asks: `test_x: TestClass fails on BUILDER BRANCH` (for a leak, `test_x leaks
-    /// PyMem_RawMalloc blocks on BUILDER BRANCH`). DIR is created if missing, also when nothing
+    /// PyMem_RawMalloc blocks on BUILDER BRANCH`), and one for the hangs and findings no test
+    /// owns (not for the run's other problems: a usage error is no CPython bug). DIR is created if missing, also when nothing
     /// failed. The drafts an earlier run wrote there (listed in DIR/.leakcheck-drafts.txt) are
     /// removed first, unless written again or changed since; no other file is touched. DIR holds
     /// the drafts alone: --log, --json, --junit-xml or --run-dir (or regrtest's own --junit-xml
@@ -80,7 +83,8 @@ pub struct Args {
     /// `github` writes GitHub Actions `::error file=..,line=..::` commands (paths relative to
     /// $GITHUB_WORKSPACE when under it), one per distinct leak site location of each leaking
     /// test (at most 5 per test, the last saying how many more; sites of objects recycled
-    /// through CPython's free lists left out), finding, hang and test failure.
+    /// through CPython's free lists left out), finding, hang, test failure and failure of the
+    /// run (as the JUnit testcase `run` has them).
     #[arg(long, value_enum, value_name = "FORMAT")]
     pub annotations: Option<AnnotationFormat>,
 

@@ -18,7 +18,7 @@ use crate::leaks::{self, Domains};
 use crate::regrtest::{self, Outcome, ParsedRun};
 use crate::report::{
     LeakSiteReport, ProcessInfo, RegrtestLeaks, Repetitions, RunReport, SanitizerStatus, ShimStatus, Summary,
-    SuppressedSite, TestReport, WORKER_THREAD_FAILED,
+    SuppressedSite, TestReport, REFUSED_COMMAND_LINE, WORKER_THREAD_FAILED,
 };
 use crate::sanitizer::{self, Finding};
 use crate::shim_events::{Series, ShimData};
@@ -599,7 +599,9 @@ pub fn execute(config: &Config, notify: Notify<'_>) -> anyhow::Result<RunOutcome
     // What the command line selects, as it was run (a profile's `-x` in it): quiet mode's skipped
     // tests and the tests never started come from it too (see `assemble`).
     let selection = regrtest::selection(&report.command);
-    let asked = selection.as_ref().is_some_and(|s| s.huntrleaks);
+    // Also a command line that selects no test by name (the whole suite, `-x`): `-R` is
+    // asked for all the same, and one regrtest refused still asked for it.
+    let asked = regrtest::regrtest_args(&report.command).is_some_and(|a| a.huntrleaks);
     let saw_huntrleaks =
         saw_beginning || asked || (!parsed.progress_seen && shim_data.series.iter().any(|s| own.contains(s.pid)));
     let output = OutputFacts {
@@ -1375,7 +1377,7 @@ fn assemble(
     let no_test_started =
         parsed.usage_error.is_some() || (tests.is_empty() && !parsed.progress_seen && parsed.summary.is_none());
     if let Some(usage) = &parsed.usage_error {
-        report.warnings.push(format!("regrtest ran no test: it refused its command line ({usage})"));
+        report.warnings.push(format!("{REFUSED_COMMAND_LINE} ({usage})"));
     }
     let nothing_to_measure = report.shim.hooks_replaced.is_empty() && no_test_started;
     if report.shim.enabled && saw_huntrleaks && shim.patched.is_empty() && !nothing_to_measure {

@@ -330,6 +330,91 @@ fn junit_of_a_command_that_cannot_start_is_one_failing_run_case() {
     assert!(message.starts_with("the command did not run: "), "{message}");
 }
 
+/// A non-zero exit status of the command with no failing test to show for it fails the run's
+/// testcase, with the status and why, and gets an annotation, but no issue draft: regrtest
+/// refusing its command line (exit 2), regrtest stopped by a test's own KeyboardInterrupt (130),
+/// a command that is no regrtest (`exit 3`). A CI step fails on that status; the XML did not.
+/// A failing test explains its status: no run case then.
+#[test]
+fn a_non_zero_exit_no_failing_test_explains_fails_the_run_case() {
+    let testdir = common::testdir();
+    let dir = common::path_str(testdir.path());
+    let python = common::python();
+    let bogus: &[&str] = &[python, "-m", "test", "-R", "3:3", "--bogus-opt"];
+    let interrupted: &[&str] =
+        &[python, "-m", "test", "--testdir", &dir, "test_balanced", "test_raises_keyboard_interrupt"];
+    let failing: &[&str] = &[python, "-m", "test", "--testdir", &dir, "test_failing_subtests"];
+    let cases: [(&[&str], i32, Option<&str>); 4] = [
+        (
+            bogus,
+            2,
+            Some(
+                "the command exited with status 2, a usage error: regrtest refused its command line \
+                 (regrtest.py: error: unrecognized arguments: --bogus-opt)",
+            ),
+        ),
+        (
+            interrupted,
+            130,
+            Some(
+                "the command exited with status 130: regrtest was interrupted (Tests result: INTERRUPTED) by no \
+                 signal leakcheck received: a KeyboardInterrupt raised in it, or a SIGINT sent to its process itself",
+            ),
+        ),
+        (&["sh", "-c", "exit 3"], 3, Some("the command exited with status 3, and no test failed")),
+        (failing, 2, None),
+    ];
+    for (command, code, message) in cases {
+        let work = tempfile::tempdir().expect("temporary directory");
+        let xml = work.path().join("junit.xml");
+        let drafts = work.path().join("drafts");
+        let flags = [
+            "--junit-xml",
+            &common::path_str(&xml),
+            "--issue-draft",
+            &common::path_str(&drafts),
+            "--annotations",
+            "github",
+        ];
+        let run = sharing_children(|| common::leakcheck(&flags, command));
+        assert_eq!(run.code(), Some(code), "{command:?}: {}", run.stderr);
+        assert_schema_valid(&xml);
+        let junit = python_json(READ_JUNIT, &[&xml]);
+        let run_case = junit["cases"].as_array().unwrap().iter().find(|c| c["name"] == "run");
+        let stdout = String::from_utf8_lossy(&run.stdout);
+        let annotation = format!("::error title=leakcheck%3A the run failed::{}", message.unwrap_or("the command"));
+        let drafts: Vec<_> = std::fs::read_dir(&drafts).unwrap().flatten().map(|e| e.file_name()).collect();
+        let Some(message) = message else {
+            assert!(run_case.is_none(), "{junit}");
+            assert!(!stdout.contains(&annotation), "{stdout}");
+            continue;
+        };
+        let run_case = run_case.unwrap_or_else(|| panic!("{command:?}: no run testcase in {junit}"));
+        assert_eq!(run_case["failures"][0]["message"], message);
+        assert_eq!(run_case["failures"][0]["type"], "run");
+        assert!(stdout.contains(&annotation), "{command:?}: {stdout}");
+        // No CPython bug to file: the drafts directory holds only its list of drafts.
+        assert!(drafts.iter().all(|f| f.to_string_lossy().starts_with('.')), "{command:?}: {drafts:?}");
+        if command == interrupted {
+            assert_eq!(case(&junit, "test_balanced")["failures"], serde_json::json!([]));
+            assert_eq!(run.test("test_raises_keyboard_interrupt")["outcome"], "interrupted");
+        }
+    }
+}
+
+/// A command line regrtest refused still asks for `-R`: `summary.huntrleaks` says so, as the
+/// documentation has it, also for a line that names no test (the whole suite).
+#[test]
+fn a_refused_command_line_with_r_is_a_huntrleaks_run() {
+    let run =
+        sharing_children(|| common::leakcheck(&[], &[common::python(), "-m", "test", "-R", "3:3", "--bogus-opt"]));
+    assert_eq!(run.code(), Some(2), "{}", run.stderr);
+    assert_eq!(run.json()["summary"]["huntrleaks"], true, "{}", run.json());
+    let warnings = run.json()["warnings"].to_string();
+    assert!(warnings.contains("it refused its command line"), "{warnings}");
+    assert!(!warnings.contains("the shim measured nothing"), "{warnings}");
+}
+
 /// Render a draft with markdown-it-py (CommonMark, raw HTML allowed as GitHub allows some) and
 /// report what a reader would see.
 const READ_MARKDOWN: &str = r#"

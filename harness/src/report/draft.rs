@@ -7,7 +7,10 @@
 //!
 //! **What it writes.** [`issue_drafts`] gives one [`IssueDraft`] per [`Case`] that failed (a
 //! leak, a regrtest failure, a hang, a sanitizer finding), and one for the run itself only when
-//! it has a finding or hang no test owns. Each draft is:
+//! it has a finding or hang no test owns: its other problems (the command could not start, was
+//! interrupted or killed, exited non-zero with no failing test to explain it, as after a usage
+//! error or a test's own `KeyboardInterrupt`) are no CPython bug to file as such; the JUnit XML
+//! and the annotations say them, and the test that was running has its own draft if it failed. Each draft is:
 //! the title as a `#` heading; a "Before filing" section with GitHub issue-search links for the
 //! search terms, in the guide's order; what failed (outcome, failed methods, leak message,
 //! builder and branch); the log excerpt (leakcheck's summary lines for the test, the top leak
@@ -92,8 +95,9 @@ pub fn issue_drafts_for(
     cases
         .iter()
         .filter(|case| {
-            // The run's own case (interrupted, killed) is not a CPython bug by itself; the
-            // test that was running has its own draft. Findings and hangs are.
+            // The run's own case (interrupted, killed, a non-zero exit no test explains: a usage
+            // error) is not a CPython bug by itself; the test that was running has its own
+            // draft. Findings and hangs are.
             case.failed()
                 && (case.test.is_some()
                     || case.failures.iter().any(|f| matches!(f.kind, FailureKind::Sanitizer | FailureKind::Hang)))

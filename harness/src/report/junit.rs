@@ -26,7 +26,10 @@
 //! success`, skipped for a skip; these are not [`Case`]s, so drafts and annotations stay one per test.
 //! Problems of the run as a whole (the command could not start, was killed by a signal, was
 //! interrupted, regrtest's worker thread failed, a hang or finding no test owns) are a failing
-//! `<testcase classname="leakcheck" name="run">`. The failed methods a message names are each
+//! `<testcase classname="leakcheck" name="run">`; so is, when no testcase failed otherwise, a
+//! non-zero exit status of the command (a usage error, regrtest's own `KeyboardInterrupt`, a
+//! script's `exit 3`), whose failure says the status and, when known, why: a CI step fails on
+//! that status, and so does the XML. The failed methods a message names are each
 //! method once: unittest prints a `FAIL:` header per failing subtest. The suite carries the
 //! command, versions and statuses as `<property>`s and the whole text summary as
 //! `<system-out>`. The output validates against Jenkins' `junit-10.xsd`
@@ -327,6 +330,10 @@ pub fn cases(report: &RunReport) -> Vec<Case<'_>> {
             run.push(finding_failure(finding, None, &excerpts));
         }
     }
+    // A CI step fails on the command's status: so does the XML, also when no test shows why.
+    if run.is_empty() && !cases.iter().any(Case::failed) {
+        run.extend(unexplained_exit(report));
+    }
     if !run.is_empty() {
         cases.push(Case {
             name: RUN_CASE.into(),
@@ -565,6 +572,38 @@ fn run_failures(report: &RunReport) -> Vec<Failure> {
         failures.push(Failure { kind: FailureKind::Run, message: warning.to_owned(), details, location: None });
     }
     failures
+}
+
+/// The command's non-zero exit status as a failure of the run, for a run where nothing else
+/// failed: regrtest refused its command line (a usage error), regrtest was interrupted by no
+/// signal leakcheck received (a test's own `KeyboardInterrupt`), regrtest ran no test (3.12+'s
+/// exit status 4), or a command that is no regrtest failed (`sh -c 'exit 3'`). The message has
+/// the status and, when the report knows it, why. None for status 0, for a command that did
+/// not exit (a signal, which [`run_end`] names) or did not start (`status.error`).
+fn unexplained_exit(report: &RunReport) -> Option<Failure> {
+    let status = &report.status;
+    let code = status.exit_code.filter(|&c| c != 0 && status.error.is_none() && status.signal.is_none())?;
+    let mut message = format!("the command exited with status {code}");
+    let refused = report.warnings.iter().find_map(|w| w.strip_prefix(super::REFUSED_COMMAND_LINE));
+    let result = report.summary.regrtest_result.as_deref();
+    if let Some(refused) = refused {
+        let why = refused.trim().strip_prefix('(').and_then(|w| w.strip_suffix(')')).unwrap_or(refused.trim());
+        let _ = write!(message, ", a usage error: regrtest refused its command line ({why})");
+    } else if result == Some("INTERRUPTED") && status.interrupted_by.is_none() {
+        message.push_str(
+            ": regrtest was interrupted (Tests result: INTERRUPTED) by no signal leakcheck received: a \
+             KeyboardInterrupt raised in it, or a SIGINT sent to its process itself",
+        );
+    } else if let Some(result) = result {
+        let _ = write!(message, " (Tests result: {result}), and no test failed");
+    } else {
+        message.push_str(", and no test failed");
+    }
+    let mut details = format!("command: {}\n", report.command.join(" "));
+    if let Some(log) = &report.log {
+        let _ = writeln!(details, "log: {log}");
+    }
+    Some(Failure { kind: FailureKind::Run, message, details, location: None })
 }
 
 /// The domain's allocator, for people who know the API rather than leakcheck's names.

@@ -32,6 +32,11 @@ pub const SCHEMA_VERSION: u32 = 1;
 /// JUnit XML and annotations name that as a failure of the run.
 pub const WORKER_THREAD_FAILED: &str = "regrtest's worker thread failed";
 
+/// How the run's warning begins when regrtest refused its command line (`regrtest ran no test:
+/// it refused its command line (regrtest.py: error: ...)`, see `crate::run`): the JUnit XML and
+/// annotations give that as the reason of the command's status.
+pub const REFUSED_COMMAND_LINE: &str = "regrtest ran no test: it refused its command line";
+
 /// Everything leakcheck learned in one run.
 #[derive(Debug, Clone, Serialize)]
 pub struct RunReport {
