@@ -617,7 +617,10 @@ fn a_hang_is_one_failure_pointing_at_the_deadlocked_c_line_in_every_writer() {
 
     let drafts = issue_drafts(report, Some("x86-64 Debian"), None);
     assert_eq!(drafts.len(), 1);
-    assert_eq!(drafts[0].title, "test_hang_mutex_cycle hangs on x86-64 Debian");
+    // The method the hung thread's Python stack shows, as the triage guide asks for a title.
+    assert_eq!(drafts[0].title, "test_hang_mutex_cycle: test_mutex_cycle hangs on x86-64 Debian");
+    assert!(drafts[0].markdown.contains("1. [`is:issue in:title test_mutex_cycle`]"), "{}", drafts[0].markdown);
+    assert!(drafts[0].markdown.contains("- Running: `test_mutex_cycle` (the hung thread's Python stack)"));
     let md = read_markdown(&drafts[0].markdown);
     assert!(md["fences"][0]["content"]
         .as_str()
@@ -1105,6 +1108,9 @@ fn a_crashed_worker_keeps_its_exit_code_and_faulthandler_s_stack() {
     let fence = read_markdown(&draft)["fences"][0]["content"].as_str().unwrap_or_default().to_owned();
     assert!(fence.starts_with("test_crash_midway crashed (Exit code -6)\n"), "{fence}");
     assert!(fence.contains("Fatal Python error: Aborted") && fence.contains(frame), "{fence}");
+    // The title names the method faulthandler's dump shows running, and so do the searches.
+    assert_eq!(draft.lines().next(), Some("# test_crash_midway: test_crash_on_third_repetition fails"));
+    assert!(draft.contains("1. [`is:issue in:title test_crash_on_third_repetition`]"), "{draft}");
 }
 
 /// A draft's title names the failing test method: unittest's `FAIL:`/`ERROR:` header when the

@@ -11,7 +11,9 @@
 //! interrupted or killed, exited non-zero with no failing test to explain it, as after a usage
 //! error or a test's own `KeyboardInterrupt`) are no CPython bug to file as such; the JUnit XML
 //! and the annotations say them, and the test that was running has its own draft if it failed. Each draft is:
-//! the title as a `#` heading; a "Before filing" section with GitHub issue-search links for the
+//! the title as a `#` heading (naming the failing method as unittest's headers or regrtest's
+//! traceback give it; for a hang or a crash that names none, the test method its Python stack
+//! shows running: the hung thread's, faulthandler's dump); a "Before filing" section with GitHub issue-search links for the
 //! search terms, in the guide's order; what failed (outcome, failed methods, leak message,
 //! builder and branch); the log excerpt (leakcheck's summary lines for the test, the top leak
 //! site's frames, regrtest's leak lines, the failure text) in a fenced block; and the fields the
@@ -103,15 +105,17 @@ pub fn issue_drafts_for(
                     || case.failures.iter().any(|f| matches!(f.kind, FailureKind::Sanitizer | FailureKind::Hang)))
         })
         .map(|case| {
-            let title = title(case, builder, branch);
-            let markdown = markdown(report, case, &title, builder, branch);
+            let running = running_method(report, case);
+            let title = title(case, running.as_ref(), builder, branch);
+            let markdown = markdown(report, case, running.as_ref(), &title, builder, branch);
             IssueDraft { file_name: file_name(&case.name, &mut taken), title, markdown }
         })
         .collect()
 }
 
-/// `test_x: TestClass.test_foo fails on BUILDER BRANCH`, `test_x leaks references on ...`.
-fn title(case: &Case<'_>, builder: Option<&str>, branch: Option<&str>) -> String {
+/// `test_x: TestClass.test_foo fails on BUILDER BRANCH`, `test_x leaks references on ...`;
+/// `running`: the method a hang's or crash's Python stack shows ([`running_method`]).
+fn title(case: &Case<'_>, running: Option<&RunningMethod>, builder: Option<&str>, branch: Option<&str>) -> String {
     let name = if case.test.is_some() { clip(&case.name, 100) } else { Cow::Borrowed("the test run") };
     // A method is counted once, however many of its subtests failed.
     let methods = distinct_methods(&case.failed_methods);
@@ -128,7 +132,10 @@ fn title(case: &Case<'_>, builder: Option<&str>, branch: Option<&str>) -> String
     } else if let Some(method) = traceback_method(case) {
         format!("{name}: {method} fails")
     } else if has(FailureKind::Hang) {
-        format!("{name} hangs")
+        match running {
+            Some(method) => format!("{name}: {} hangs", method.short),
+            None => format!("{name} hangs"),
+        }
     } else if let Some(finding) = case.failures.iter().find(|f| f.kind == FailureKind::Sanitizer) {
         // `AddressSanitizer double-free` from `AddressSanitizer double-free: SUMMARY...`.
         let headline = finding.message.split(": ").next().unwrap_or("sanitizer error");
@@ -137,6 +144,8 @@ fn title(case: &Case<'_>, builder: Option<&str>, branch: Option<&str>) -> String
         format!("{name} leaks {}", leak_words(case))
     } else if case.test.is_none() {
         "the test run fails".to_owned()
+    } else if let Some(method) = running {
+        format!("{name}: {} fails", method.short)
     } else {
         format!("{name} fails")
     };
@@ -294,13 +303,121 @@ fn traceback_method<'a>(case: &Case<'a>) -> Option<&'a str> {
     case.test.and_then(|t| t.traceback_method.as_deref()).filter(|_| failed)
 }
 
+/// The test method a hung or crashed test was running, from its Python stack: the title
+/// names it as the triage guide asks (`test_x: Class.test_foo hangs`), when neither unittest's
+/// `FAIL:`/`ERROR:` headers nor a traceback name a failing method.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct RunningMethod {
+    /// `Class.test_foo`, or `test_foo` when no class is known.
+    short: String,
+    /// `test_foo`: what the searches look for.
+    method: String,
+    /// Where it was read: `the hung thread's Python stack`, `faulthandler's dump`.
+    source: &'static str,
+}
+
+/// The method a test's hang or crash shows running, when the title would otherwise name none:
+/// for a hang, the hung threads' Python stacks (the diagnosed threads first), then the test's
+/// faulthandler dump (`Fatal Python error: ...`, `Timeout (H:MM:SS)!`: its `Current thread`
+/// first); for a failure that names no method (a crashed or timed-out worker), the dump. In a
+/// stack, the outermost frame in the test's own source (its module, or a module of its package)
+/// whose function is a test method (`test...`): the one unittest called, not a helper or a
+/// thread function inside it; not a decorator's wrapper, whose file is another.
+fn running_method(report: &RunReport, case: &Case<'_>) -> Option<RunningMethod> {
+    let test = case.test?;
+    let has = |kind: FailureKind| case.failures.iter().any(|f| f.kind == kind);
+    if !case.failed_methods.is_empty() || traceback_method(case).is_some() {
+        return None;
+    }
+    let hang = has(FailureKind::Hang);
+    // A finding's headline or a leak names the test's problem better than a crash's method.
+    if !hang && (has(FailureKind::Sanitizer) || has(FailureKind::Leak) || !has(FailureKind::Regrtest)) {
+        return None;
+    }
+    let from_hang = || {
+        let hangs = report.hangs.iter().filter(|h| h.test.as_deref() == Some(test.name.as_str()));
+        hangs
+            .flat_map(|h| {
+                let threads = h.processes.iter().flat_map(|p| &p.threads);
+                let diagnosed = threads.clone().filter(|t| h.diagnosis.threads.contains(&t.tid));
+                diagnosed.chain(threads.filter(|t| !h.diagnosis.threads.contains(&t.tid)))
+            })
+            .find_map(|t| outermost_test_method(&test.name, t.python_frames.iter().map(|f| (&*f.file, &*f.function))))
+            .map(|function| (function, "the hung thread's Python stack"))
+    };
+    let from_dump = || {
+        let dump = test.faulthandler.as_deref()?;
+        dump_stacks(dump)
+            .iter()
+            .find_map(|stack| outermost_test_method(&test.name, stack.iter().copied()))
+            .map(|function| (function, "faulthandler's dump"))
+    };
+    let (function, source) = if hang { from_hang().or_else(from_dump) } else { from_dump() }?;
+    // `Class.test_foo` where the frame has the qualified name; else the class of the only
+    // method of that name the output named (`-v`).
+    let (class, method) = match function.rsplit_once('.') {
+        Some((class, method)) if !class.contains('<') => (Some(class.to_owned()), method.to_owned()),
+        Some((_, method)) => (None, method.to_owned()),
+        None => (None, function.clone()),
+    };
+    let class = class.or_else(|| {
+        let mut classes = test.methods.iter().filter(|m| m.name == method && !m.doctest).map(|m| &m.class);
+        let first = classes.next()?;
+        classes
+            .all(|c| c == first)
+            .then(|| crate::regrtest::class_in_module(&test.name, first).to_owned())
+            .filter(|c| !c.is_empty())
+    });
+    let short = match &class {
+        Some(class) => format!("{class}.{method}"),
+        None => method.clone(),
+    };
+    Some(RunningMethod { short, method, source })
+}
+
+/// Of a stack's `(file, function)` frames, innermost first: the function of the outermost frame
+/// in regrtest test `name`'s own source whose name (its last dotted part) is a test method's.
+fn outermost_test_method<'a>(name: &str, frames: impl Iterator<Item = (&'a str, &'a str)>) -> Option<String> {
+    let path = name.replace('.', "/");
+    let own = |file: &str| super::junit::is_test_file(file, name) || file.contains(&format!("/{path}/"));
+    let is_method = |function: &str| function.rsplit('.').next().is_some_and(|m| m.starts_with("test"));
+    frames.filter(|(file, function)| own(file) && is_method(function)).last().map(|(_, function)| function.to_owned())
+}
+
+/// The stacks of a faulthandler dump as `(file, function)` frames, innermost first, each
+/// thread's apart: the thread that crashed (`Current thread`) first.
+fn dump_stacks(dump: &str) -> Vec<Vec<(&str, &str)>> {
+    let mut stacks: Vec<(bool, Vec<(&str, &str)>)> = Vec::new();
+    for line in dump.lines() {
+        if line.ends_with("(most recent call first):") {
+            stacks.push((line.starts_with("Current thread "), Vec::new()));
+            continue;
+        }
+        // `  File "/path/test_x.py", line 4 in test_abort`
+        let frame = line.trim_start().strip_prefix("File \"").and_then(|rest| {
+            let (file, rest) = rest.rsplit_once("\", line ")?;
+            let (_, function) = rest.split_once(" in ")?;
+            Some((file, function.trim_end()))
+        });
+        if let (Some(frame), Some((_, stack))) = (frame, stacks.last_mut()) {
+            stack.push(frame);
+        }
+    }
+    stacks.sort_by_key(|(current, _)| !current);
+    stacks.into_iter().map(|(_, stack)| stack).collect()
+}
+
 /// The searches the triage guide asks for, in its order: the test method in titles, the test
 /// file in titles, then full text (and the C function where a leak was allocated).
-fn search_terms(case: &Case<'_>) -> Vec<(String, &'static str)> {
+fn search_terms(case: &Case<'_>, running: Option<&RunningMethod>) -> Vec<(String, &'static str)> {
     let mut terms = Vec::new();
     // The method the title names.
-    let method =
-        case.failed_methods.first().map(|m| m.method.clone()).or_else(|| traceback_method(case).map(str::to_owned));
+    let method = case
+        .failed_methods
+        .first()
+        .map(|m| m.method.clone())
+        .or_else(|| traceback_method(case).map(str::to_owned))
+        .or_else(|| running.map(|r| r.method.clone()));
     if let Some(method) = &method {
         terms.push((format!("is:issue in:title {method}"), "the test method in titles"));
     }
@@ -321,13 +438,20 @@ fn search_terms(case: &Case<'_>) -> Vec<(String, &'static str)> {
     terms
 }
 
-fn markdown(report: &RunReport, case: &Case<'_>, title: &str, builder: Option<&str>, branch: Option<&str>) -> String {
+fn markdown(
+    report: &RunReport,
+    case: &Case<'_>,
+    running: Option<&RunningMethod>,
+    title: &str,
+    builder: Option<&str>,
+    branch: Option<&str>,
+) -> String {
     let mut md = String::new();
     let _ = writeln!(md, "# {}\n", md_title(title));
 
     md.push_str("## Before filing\n\n");
     md.push_str("Search for an existing issue first, in this order; if one is open, add a comment there with a link to this build and the excerpt below instead of filing a new one.\n\n");
-    let terms = search_terms(case);
+    let terms = search_terms(case, running);
     for (i, (term, why)) in terms.iter().enumerate() {
         let _ = writeln!(md, "{}. [{}]({ISSUES_SEARCH_URL}{}): {why}", i + 1, md_code(term), query_encode(term));
     }
@@ -344,6 +468,9 @@ fn markdown(report: &RunReport, case: &Case<'_>, title: &str, builder: Option<&s
     }
     for method in &case.failed_methods {
         let _ = writeln!(md, "- Failed: {}", md_code(&method.raw));
+    }
+    if let Some(running) = running {
+        let _ = writeln!(md, "- Running: {} ({})", md_code(&running.short), running.source);
     }
     for failure in &case.failures {
         let _ = writeln!(md, "- {}: {}", kind_words(failure.kind), md_code(&failure.message));
@@ -679,7 +806,7 @@ mod tests {
             place: Place::Source { file: "Objects/typeobject.c".into(), line: 1 },
             python: false,
         };
-        let last = |location| search_terms(&case(location)).pop().unwrap();
+        let last = |location| search_terms(&case(location), None).pop().unwrap();
         assert_eq!(last(c), ("is:issue object_new".into(), "the C function, full text"));
         // A doctest's or exec'd code's file does not end in `.py`; it is still Python.
         let doctest = Location {
@@ -709,12 +836,71 @@ mod tests {
             failed_methods: vec![],
             output: None,
         };
-        assert_eq!(title(&case, Some("AMD64 Debian"), Some("3.x")), "test_x: test_evil fails on AMD64 Debian 3.x");
-        let terms: Vec<String> = search_terms(&case).into_iter().map(|(q, _)| q).collect();
+        assert_eq!(
+            title(&case, None, Some("AMD64 Debian"), Some("3.x")),
+            "test_x: test_evil fails on AMD64 Debian 3.x"
+        );
+        let terms: Vec<String> = search_terms(&case, None).into_iter().map(|(q, _)| q).collect();
         assert_eq!(
             terms,
             ["is:issue in:title test_evil", "is:issue in:title test_x", "is:issue test_evil", "is:issue test_x"]
         );
+    }
+
+    /// A crash names no failing method: the title takes the test method faulthandler's dump shows
+    /// the crashed thread in (`Current thread`, before the others), its outermost frame in the
+    /// test's own file (not the helper it called, nor the decorator's wrapper in another file),
+    /// with its class when the output named it once (`-v`).
+    #[test]
+    fn a_crash_s_title_names_the_method_of_the_crashed_thread() {
+        let mut test = crate::report::TestReport::new("test_x".into(), "crashed");
+        test.faulthandler = Some(
+            "Fatal Python error: Aborted\n\n\
+             Thread 0x00007f0000000001 (most recent call first):\n  \
+             File \"/t/test_x.py\", line 30 in test_other_thread\n\n\
+             Current thread 0x00007f0000000002 (most recent call first):\n  \
+             File \"/t/test_x.py\", line 4 in test_helper\n  \
+             File \"/t/test_x.py\", line 9 in test_main\n  \
+             File \"/usr/lib/python3.11/test/support/__init__.py\", line 700 in wrapper\n  \
+             File \"/usr/lib/python3.11/unittest/case.py\", line 579 in _callTestMethod\n\n\
+             Extension modules: _testcapi (total: 1)"
+                .into(),
+        );
+        fn case(test: &crate::report::TestReport) -> Case<'_> {
+            Case {
+                name: "test_x".into(),
+                test: Some(test),
+                failures: vec![Failure {
+                    kind: FailureKind::Regrtest,
+                    message: "crashed".into(),
+                    details: String::new(),
+                    location: None,
+                }],
+                skipped: None,
+                failed_methods: vec![],
+                output: None,
+            }
+        }
+        let report = RunReport::new(vec!["python".into()], "/tmp/run".into());
+        let running = running_method(&report, &case(&test)).unwrap();
+        assert_eq!((running.short.as_str(), running.method.as_str()), ("test_main", "test_main"));
+        assert_eq!(title(&case(&test), Some(&running), Some("B"), None), "test_x: test_main fails on B");
+        let terms: Vec<String> = search_terms(&case(&test), Some(&running)).into_iter().map(|(q, _)| q).collect();
+        assert_eq!(terms[0], "is:issue in:title test_main");
+        // Its class, from the one method of that name `-v` named.
+        test.methods.push(crate::regrtest::MethodResult {
+            name: "test_main".into(),
+            class: "test.test_x.Main".into(),
+            outcome: crate::regrtest::MethodOutcome::Passed,
+            detail: None,
+            traceback: None,
+            doctest: false,
+        });
+        assert_eq!(running_method(&report, &case(&test)).unwrap().short, "Main.test_main");
+        // A dump in no test method of the test's file names none.
+        test.faulthandler =
+            Some("Current thread 0x1 (most recent call first):\n  File \"/t/other.py\", line 1 in test_a".into());
+        assert_eq!(running_method(&report, &case(&test)), None);
     }
 
     #[test]
