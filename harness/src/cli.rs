@@ -62,12 +62,13 @@ pub struct Args {
     /// Write one Markdown issue draft per failing test into DIR, titled as CPython's buildbot
     /// triage guide asks: `test_x: TestClass fails on BUILDER BRANCH` (for a leak, `test_x leaks
     /// PyMem_RawMalloc blocks on BUILDER BRANCH`; a hang's or crash's with the test method its
-    /// Python stack shows: `test_x: test_foo hangs on ...`), and one for the hangs and findings no test
-    /// owns (not for the run's other problems: a usage error is no CPython bug). DIR is created if missing, also when nothing
-    /// failed. The drafts an earlier run wrote there (listed in DIR/.leakcheck-drafts.txt) are
-    /// removed first, unless written again or changed since; no other file is touched. DIR holds
-    /// the drafts alone: --log, --json, --junit-xml or --run-dir (or regrtest's own --junit-xml
-    /// in the command) naming DIR or a file or directory in it is refused.
+    /// Python stack shows: `test_x: test_foo hangs on ...`), and one for the hangs and findings
+    /// no test owns (not for the run's other problems: a usage error is no CPython bug). DIR is
+    /// created if missing, also when nothing failed. The drafts an earlier run wrote there
+    /// (listed in DIR/.leakcheck-drafts.txt) are removed first, unless written again or changed
+    /// since; no other file is touched. DIR holds the drafts alone: --log, --json, --junit-xml
+    /// or --run-dir (or regrtest's own --junit-xml in the command) naming DIR or a file or
+    /// directory in it is refused.
     #[arg(long, value_name = "DIR")]
     pub issue_draft: Option<PathBuf>,
 

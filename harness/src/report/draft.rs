@@ -5,19 +5,20 @@
 //! fails on PPC64 Fedora 3.x`), whose description has the link to the failing build and the
 //! useful part of the log.
 //!
-//! **What it writes.** [`issue_drafts`] gives one [`IssueDraft`] per [`Case`] that failed (a
-//! leak, a regrtest failure, a hang, a sanitizer finding), and one for the run itself only when
-//! it has a finding or hang no test owns: its other problems (the command could not start, was
-//! interrupted or killed, exited non-zero with no failing test to explain it, as after a usage
-//! error or a test's own `KeyboardInterrupt`) are no CPython bug to file as such; the JUnit XML
-//! and the annotations say them, and the test that was running has its own draft if it failed. Each draft is:
-//! the title as a `#` heading (naming the failing method as unittest's headers or regrtest's
-//! traceback give it; for a hang or a crash that names none, the test method its Python stack
-//! shows running: the hung thread's, faulthandler's dump); a "Before filing" section with GitHub issue-search links for the
-//! search terms, in the guide's order; what failed (outcome, failed methods, leak message,
-//! builder and branch); the log excerpt (leakcheck's summary lines for the test, the top leak
-//! site's frames, regrtest's leak lines, the failure text) in a fenced block; and the fields the
-//! guide asks to fill (link, Python version, "Tests" component).
+//! **What it writes.** [`issue_drafts`] gives one [`IssueDraft`] per [`Case`] that failed (a leak,
+//! a regrtest failure, a hang, a sanitizer finding), and one for the run itself only when it has a
+//! finding or hang no test owns: its other problems (the command could not start, was interrupted
+//! or killed, exited non-zero with no failing test to explain it, as after a usage error or a
+//! test's own `KeyboardInterrupt`) are no CPython bug to file as such; the JUnit XML and the
+//! annotations say them, and the test that was running has its own draft if it failed. Each draft
+//! is: the title as a `#` heading (naming the failing method as unittest's headers or regrtest's
+//! traceback give it; for a hang or a crash that names none, the test method its Python stack shows
+//! running: the hung thread's, faulthandler's dump); a "Before filing" section with GitHub
+//! issue-search links for the search terms, in the guide's order; what failed (outcome, failed
+//! methods or the method a hang or crash shows running, leak message, builder and branch); the log
+//! excerpt (leakcheck's summary lines for the test, the top leak site's frames, regrtest's leak
+//! lines, the failure text) in a fenced block; and the fields the guide asks to fill (link, Python
+//! version, "Tests" component).
 //!
 //! **Untrusted text.** Test, method, function and file names come from the child. Control
 //! characters are made visible first ([`crate::escape::for_terminal`]). Inline text is either a
