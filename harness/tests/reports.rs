@@ -841,6 +841,60 @@ fn a_method_with_failing_subtests_counts_once() {
     );
 }
 
+/// A method's testcase keeps which of its subtests failed, as unittest's `FAIL:`/`ERROR:`
+/// headers printed them (a message and parameters, parameters holding parentheses), each with
+/// its own word; its test file's testcase lists those same headers, not `FAIL/ERROR`. Real
+/// `-v` runs, sequential and `-j 2`.
+#[test]
+fn a_method_s_testcase_names_its_failing_subtests_as_unittest_did() {
+    let testdir = common::testdir();
+    let dir = common::path_str(testdir.path());
+    let d = "test_subtest_descriptions.Described";
+    let headers = [
+        (
+            "test_message_and_params",
+            vec![format!("FAIL: test_message_and_params ({d}.test_message_and_params) [a msg (x)] (k=1)")],
+        ),
+        ("test_message", vec![format!("FAIL: test_message ({d}.test_message) [sub=1]")]),
+        (
+            "test_params",
+            (0..2).map(|i| format!("ERROR: test_params ({d}.test_params) (i={i}, s='t (u) [v]')")).collect(),
+        ),
+    ];
+    for jobs in [None, Some("-j2")] {
+        let work = tempfile::tempdir().expect("temporary directory");
+        let xml = work.path().join("junit.xml");
+        let mut command = vec![common::python(), "-m", "test", "--testdir", &dir, "-v"];
+        command.extend(jobs);
+        command.push("test_subtest_descriptions");
+        let run = sharing_children(|| common::leakcheck(&["--junit-xml", &common::path_str(&xml)], &command));
+        assert_eq!(run.code(), Some(2), "{jobs:?}: {}", run.stderr);
+        assert_schema_valid(&xml);
+        let junit = python_json(READ_JUNIT, &[&xml]);
+        let method = |name: &str| {
+            junit["cases"]
+                .as_array()
+                .and_then(|cases| cases.iter().find(|c| c["classname"] == d && c["name"] == name))
+                .unwrap_or_else(|| panic!("no testcase {d}.{name} in {}", junit["cases"]))
+                .clone()
+        };
+        let file =
+            case(&junit, "test_subtest_descriptions")["failures"][0]["text"].as_str().unwrap_or_default().to_owned();
+        assert!(!file.contains("FAIL/ERROR"), "{jobs:?}: {file}");
+        for (name, headers) in &headers {
+            let failure = &method(name)["failures"][0];
+            assert_eq!(failure["message"], headers.join("; "), "{jobs:?}");
+            let text = failure["text"].as_str().unwrap_or_default();
+            assert_eq!(text.matches("Traceback (most recent call last):").count(), headers.len(), "{text}");
+            for header in headers {
+                assert!(text.contains(header.as_str()), "{jobs:?}: {text}");
+                assert!(file.contains(&format!("{header}\nTraceback (most recent call last):")), "{jobs:?}: {file}");
+            }
+        }
+        assert_eq!(method("test_passes")["failures"], serde_json::json!([]));
+    }
+}
+
 /// regrtest with `-v` names every unittest method: each is a testcase of its own, beside its
 /// test file's, in the JSON (`methods`) and the JUnit XML, sequentially and from `-j 2` workers.
 #[test]

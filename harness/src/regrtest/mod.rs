@@ -114,6 +114,8 @@ const MAX_FAILED_METHOD_LEN: usize = 2_048;
 /// Per test: unittest methods kept from verbose (`-v`) result lines. CPython's largest test
 /// files have a few thousand methods.
 const MAX_METHODS: usize = 20_000;
+/// Most `FAIL:`/`ERROR:` headers kept per method ([`MethodResult::headers`]).
+pub const MAX_METHOD_HEADERS: usize = 50;
 /// Longest traceback kept per failed method, and all of a test's together; the log has them.
 pub const MAX_TRACEBACK_BYTES: usize = 16 * 1024;
 const MAX_TEST_TRACEBACK_BYTES: usize = 1024 * 1024;
@@ -415,6 +417,14 @@ pub struct MethodResult {
     /// the `Doctest:` line (see `parser/methods.rs`).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub doctest: bool,
+    /// The `FAIL:`/`ERROR:` headers of its failure in the last error list that named it, as
+    /// printed (`ERROR: test_x (m.C.test_x) (i=1)`): one per failing subtest, each with the
+    /// subtest's description; at most [`MAX_METHOD_HEADERS`], `headers_left_out` counting the
+    /// rest. Not in the JSON report, which has them in `failed_methods` (without the word).
+    #[serde(skip)]
+    pub headers: Vec<String>,
+    #[serde(skip)]
+    pub headers_left_out: usize,
 }
 
 /// Everything [`Parser::finish`] resolved.

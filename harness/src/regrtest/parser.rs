@@ -48,6 +48,10 @@ struct TestState {
     /// whose traceback joins the first's instead of replacing it (see [`ListedTraceback`]).
     /// A method's next status line (a later repetition or attempt) starts afresh.
     listed_tracebacks: HashMap<usize, ListedTraceback>,
+    /// The methods (index into `result.methods`) whose header the error list being printed has
+    /// named: another of their headers there is another failing subtest's, kept beside the
+    /// first ([`crate::regrtest::MethodResult::headers`]). Cleared as `listed_tracebacks` is.
+    listed_headers: HashSet<usize>,
     /// The marks of the current `-R` run's repetitions being counted (see [`Marks`]).
     marks: Option<Marks>,
     /// The leak lines the current attempt started with (an earlier attempt's, kept until it
@@ -1070,6 +1074,7 @@ impl Parser {
         state.result.traceback = None;
         state.result.traceback_method = None;
         state.listed_tracebacks.clear();
+        state.listed_headers.clear();
         state.result.faulthandler = None;
         state.result.skip_reason = None;
         state.result.repetitions_shown = false;

@@ -2065,3 +2065,32 @@ fn interleaved_blocks_give_the_most_severe_outcome_printed_after_the_test_began(
     let t = test(&run, "test_a");
     assert_eq!((t.outcome, t.failure_kept), (Some(Outcome::Passed), false));
 }
+
+/// Real `-v` runs (3.11.2 sequential, 3.13.5 `-j2`) of `c/regrtest/test_subtest_descriptions.py`:
+/// each failing method keeps its `FAIL:`/`ERROR:` headers as unittest printed them, one per
+/// failing subtest with the subtest's description (a message and parameters, parameters holding
+/// parentheses and brackets); a method that passed has none.
+#[test]
+fn golden_failing_subtests_keep_their_headers() {
+    let d = "test_subtest_descriptions.Described";
+    for input in [
+        include_str!("../../tests/data/regrtest/3.11.2-seq-verbose-subtest-descriptions.txt"),
+        include_str!("../../tests/data/regrtest/3.13.5-j2-verbose-subtest-descriptions.txt"),
+    ] {
+        let run = parse(input, true);
+        let test = test(&run, "test_subtest_descriptions");
+        let headers = |name: &str| {
+            let method = test.methods.iter().find(|m| m.name == name && m.class == d).expect(name);
+            (method.headers.clone(), method.headers_left_out)
+        };
+        assert_eq!(
+            headers("test_message_and_params"),
+            (vec![format!("FAIL: test_message_and_params ({d}.test_message_and_params) [a msg (x)] (k=1)")], 0)
+        );
+        assert_eq!(headers("test_message"), (vec![format!("FAIL: test_message ({d}.test_message) [sub=1]")], 0));
+        let params: Vec<String> =
+            (0..2).map(|i| format!("ERROR: test_params ({d}.test_params) (i={i}, s='t (u) [v]')")).collect();
+        assert_eq!(headers("test_params"), (params, 0));
+        assert_eq!(headers("test_passes"), (vec![], 0));
+    }
+}

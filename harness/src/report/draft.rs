@@ -896,6 +896,8 @@ mod tests {
             detail: None,
             traceback: None,
             doctest: false,
+            headers: Vec::new(),
+            headers_left_out: 0,
         });
         assert_eq!(running_method(&report, &case(&test)).unwrap().short, "Main.test_main");
         // A dump in no test method of the test's file names none.

@@ -23,7 +23,9 @@
 //! failing ones; a doctest's classname is its `class`: what precedes the last part of its
 //! name, the module or module and class, and `MODULE.__test__` for one of a module's `__test__`
 //! dict, named by its key), failing (`type="unittest"`) for `FAIL`, `ERROR` and `unexpected
-//! success`, skipped for a skip; these are not [`Case`]s, so drafts and annotations stay one per test.
+//! success`, with unittest's `FAIL:`/`ERROR:` headers for it as printed (one per failing
+//! subtest, each with the subtest's description: which of them failed), skipped for a skip;
+//! these are not [`Case`]s, so drafts and annotations stay one per test.
 //! Problems of the run as a whole (the command could not start, was killed by a signal, was
 //! interrupted, regrtest's worker thread failed, a hang or finding no test owns) are a failing
 //! `<testcase classname="leakcheck" name="run">`; so is, when no testcase failed otherwise, a
@@ -495,16 +497,31 @@ fn regrtest_failure(report: &RunReport, test: &TestReport, methods: &[FailedMeth
         let same = |m: &&MethodResult| {
             m.name == method.method && (method.class_path.is_empty() || m.class == method.class_path)
         };
-        // One that passed when expected to fail has no header of its own: unittest's word for it.
-        let word = match test.methods.iter().find(same).map(|m| m.outcome) {
-            Some(MethodOutcome::UnexpectedSuccess) => "UNEXPECTED SUCCESS",
-            _ => "FAIL/ERROR",
-        };
+        let result = test.methods.iter().find(same);
         let traceback = test.methods.iter().filter(same).find_map(|m| m.traceback.as_deref());
         // Several failures of its subtests have their tracebacks each under its header.
         let headed = traceback.is_some_and(|t| t.starts_with("FAIL: ") || t.starts_with("ERROR: "));
-        for header in methods.iter().filter(|m| m.same_method(method) && !headed) {
-            let _ = writeln!(details, "{word}: {}", header.raw);
+        match result.filter(|m| !m.headers.is_empty()) {
+            // The headers as unittest printed them, `FAIL:` or `ERROR:` each.
+            Some(m) if !headed => {
+                for header in &m.headers {
+                    let _ = writeln!(details, "{header}");
+                }
+            }
+            _ if !headed => {
+                // One that passed when expected to fail has no header of its own: unittest's
+                // word for it; a method the output named no header of keeps its outcome's word.
+                let word = match result.map(|m| m.outcome) {
+                    Some(MethodOutcome::UnexpectedSuccess) => "UNEXPECTED SUCCESS",
+                    Some(MethodOutcome::Failed) => "FAIL",
+                    Some(MethodOutcome::Error) => "ERROR",
+                    _ => "FAIL/ERROR",
+                };
+                for header in methods.iter().filter(|m| m.same_method(method)) {
+                    let _ = writeln!(details, "{word}: {}", header.raw);
+                }
+            }
+            _ => {}
         }
         if let Some(traceback) = traceback {
             details.push_str(traceback);
@@ -1075,16 +1092,29 @@ fn write_method<W: Write>(w: &mut Writer<W>, method: &MethodResult) -> io::Resul
         }
         MethodOutcome::Passed | MethodOutcome::ExpectedFailure => return w.write_event(Event::Empty(tag)),
     };
-    // As unittest printed it: a doctest's description is its name's last part and the rest.
-    let header = if method.doctest {
+    // As unittest printed it (its headers, one per failing subtest, each with the subtest's
+    // description); else as unittest describes it: a doctest's description is its name's last
+    // part and the rest.
+    let header = if !method.headers.is_empty() && method.outcome != MethodOutcome::UnexpectedSuccess {
+        let mut header = method.headers.join("\n");
+        if method.headers_left_out > 0 {
+            let _ = write!(header, "\n(and {} more failing subtests: the log has them)", method.headers_left_out);
+        }
+        header
+    } else if method.doctest {
         format!("{word}: {}", crate::regrtest::doctest_description(&method.class, &method.name))
     } else {
         format!("{word}: {} ({}.{})", method.name, method.class, method.name)
     };
     w.write_event(Event::Start(tag))?;
-    let message = clip(&header, MAX_MESSAGE_CHARS);
+    // One line: several headers joined by `; `.
+    let one_line = header.replace('\n', "; ");
+    let message = clip(&one_line, MAX_MESSAGE_CHARS);
     w.write_event(Event::Start(start("failure", &[("message", &message), ("type", "unittest")])))?;
+    // Several failing subtests' tracebacks come each under its own header already.
+    let headed = method.traceback.as_deref().is_some_and(|t| t.starts_with("FAIL: ") || t.starts_with("ERROR: "));
     let body = match &method.traceback {
+        Some(traceback) if headed => format!("{traceback}\n"),
         Some(traceback) => format!("{header}\n\n{traceback}\n"),
         None => format!("{header}\n\nregrtest printed no traceback for it (it does in verbose mode and re-runs).\n"),
     };
@@ -1226,6 +1256,8 @@ mod tests {
             detail: None,
             traceback: Some(format!("Traceback (most recent call last):\nAssertionError: {name}")),
             doctest,
+            headers: Vec::new(),
+            headers_left_out: 0,
         };
         let mut report = RunReport::new(vec!["python".into()], "/tmp/run".into());
         report.tests.push(TestReport {
@@ -1247,7 +1279,7 @@ mod tests {
         let shorts: Vec<String> = cases[0].failed_methods.iter().map(FailedMethod::short).collect();
         assert_eq!(shorts, ["Odd.test_case-1.5 x", "Outer.Inner.test_nested", "Doc.func", "Odd.test_s"]);
         assert!(cases[0].failures[0].details.contains(
-            "FAIL/ERROR: test_case-1.5 x (test.test_odd.Odd.test_case-1.5 x)\nTraceback (most recent call last):\nAssertionError: test_case-1.5 x\n"
+            "FAIL: test_case-1.5 x (test.test_odd.Odd.test_case-1.5 x)\nTraceback (most recent call last):\nAssertionError: test_case-1.5 x\n"
         ));
         report.tests[0].failed_methods.truncate(1);
         let drafts = crate::report::draft::issue_drafts(&report, None, None);
@@ -1271,6 +1303,8 @@ mod tests {
             detail: None,
             traceback: Some(format!("Traceback (most recent call last):\nAssertionError: {name}")),
             doctest,
+            headers: Vec::new(),
+            headers_left_out: 0,
         };
         let mut report = RunReport::new(vec!["python".into()], "/tmp/run".into());
         report.tests.push(TestReport {
@@ -1288,7 +1322,7 @@ mod tests {
         assert_eq!(failure.message, "regrtest: failed: bad, T.test_x");
         assert!(failure
             .details
-            .contains("FAIL/ERROR: bad (test_doct)\nTraceback (most recent call last):\nAssertionError: bad\n"));
+            .contains("FAIL: bad (test_doct)\nTraceback (most recent call last):\nAssertionError: bad\n"));
         let drafts = crate::report::draft::issue_drafts(&report, None, None);
         assert_eq!(drafts[0].title, "test_doct: bad and 1 more fail");
         report.tests[0].failed_methods.pop();
@@ -1315,6 +1349,8 @@ mod tests {
             detail: None,
             traceback: None,
             doctest: true,
+            headers: Vec::new(),
+            headers_left_out: 0,
         };
         let mut report = RunReport::new(vec!["python".into()], "/tmp/run".into());
         report.tests.push(TestReport {

@@ -12,7 +12,8 @@ use super::{is_rule, ListedTraceback, Parser, PendingDoctest, PendingHeader, Pen
 use crate::regrtest::patterns::{GLUED_METHOD_STATUS, LOG_PREFIX, METHOD_STATUS, PROGRESS, UNITTEST_FAILURE};
 use crate::regrtest::text::{truncate_at_char_boundary, CappedText};
 use crate::regrtest::{
-    MethodOutcome, MethodResult, MAX_FAILED_METHODS, MAX_FAILED_METHOD_LEN, MAX_METHODS, MAX_TEST_TRACEBACK_BYTES,
+    MethodOutcome, MethodResult, MAX_FAILED_METHODS, MAX_FAILED_METHOD_LEN, MAX_METHODS, MAX_METHOD_HEADERS,
+    MAX_TEST_TRACEBACK_BYTES,
 };
 
 /// Longest text kept for a method's tracebacks joined: those of several of its subtests that
@@ -141,6 +142,19 @@ impl Parser {
         self.settle_header();
         let Some(tb) = self.traceback.take() else { return };
         let Some(state) = self.tests.get_mut(tb.test) else { return };
+        let Some(&i) = state.method_index.get(&(tb.class, tb.method)) else { return };
+        // Its header, as printed: the first of this error list replaces an earlier list's.
+        let first = state.listed_headers.insert(i);
+        let method = &mut state.result.methods[i];
+        if first {
+            method.headers.clear();
+            method.headers_left_out = 0;
+        }
+        if method.headers.len() < MAX_METHOD_HEADERS {
+            method.headers.push(tb.heading.clone());
+        } else {
+            method.headers_left_out += 1;
+        }
         let text = tb.text.finish();
         if text.is_empty() {
             return;
@@ -148,7 +162,6 @@ impl Parser {
         if state.traceback_bytes + text.len() > MAX_TEST_TRACEBACK_BYTES {
             return;
         }
-        let Some(&i) = state.method_index.get(&(tb.class, tb.method)) else { return };
         let kept = &mut state.result.methods[i].traceback;
         match (state.listed_tracebacks.get_mut(&i), kept.as_mut()) {
             // Another failure of the method in the same error list: one of its subtests'.
@@ -261,6 +274,7 @@ impl Parser {
         // A new result of the method: the error list that follows is another run's.
         if let Some(i) = state.method_index.get(&(class.to_owned(), method.to_owned())) {
             state.listed_tracebacks.remove(i);
+            state.listed_headers.remove(i);
         }
         // unittest fails the run on it (and so does the JUnit XML), but lists it under no
         // `FAIL:`/`ERROR:` header: the drafts and annotations name the failing methods from
@@ -476,6 +490,8 @@ fn record_method(
         detail,
         traceback: None,
         doctest,
+        headers: Vec::new(),
+        headers_left_out: 0,
     });
 }
 
