@@ -264,11 +264,6 @@ pub struct Config {
     pub suppressions: crate::suppress::Suppressions,
 }
 
-/// `value` without surrounding white space, `None` when nothing is left.
-fn trimmed(value: Option<String>) -> Option<String> {
-    value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
-}
-
 impl Args {
     /// What to do: a subcommand, or a run.
     pub fn mode(self) -> Result<Mode, String> {
@@ -365,13 +360,14 @@ impl Args {
             junit_xml: self.junit_xml,
             issue_draft_dir: self.issue_draft,
             // Trimmed, as the environment's; a flag given, even empty, overrides the environment
-            // (`--builder ''`: no builder, whatever $LEAKCHECK_BUILDER says).
+            // (`--builder ''`: no builder, whatever $LEAKCHECK_BUILDER says, kept as `Some("")`
+            // so that the drafts do not advise setting the variable the user overrode).
             builder: match self.builder {
-                Some(given) => trimmed(Some(given)),
+                Some(given) => Some(given.trim().to_owned()),
                 None => env_builder,
             },
             branch: match self.branch {
-                Some(given) => trimmed(Some(given)),
+                Some(given) => Some(given.trim().to_owned()),
                 None => env_branch,
             },
             annotations: self.annotations,
@@ -644,11 +640,11 @@ mod tests {
         assert_eq!(outputs.builder.as_deref(), Some("PPC64 Fedora"));
         let args = Args::try_parse_from(["leakcheck", "--builder", " B ", "--branch", "", "--", "true"]).unwrap();
         let outputs = args.resolve_with_env(env).unwrap().outputs;
-        // An empty flag given names none, whatever the environment says.
-        assert_eq!((outputs.builder.as_deref(), outputs.branch.as_deref()), (Some("B"), None));
-        let args = Args::try_parse_from(["leakcheck", "--builder", "", "--", "true"]).unwrap();
+        // An empty flag given names none, whatever the environment says: `Some("")`.
+        assert_eq!((outputs.builder.as_deref(), outputs.branch.as_deref()), (Some("B"), Some("")));
+        let args = Args::try_parse_from(["leakcheck", "--builder", " ", "--", "true"]).unwrap();
         let outputs = args.resolve_with_env(env).unwrap().outputs;
-        assert_eq!((outputs.builder.as_deref(), outputs.branch.as_deref()), (None, Some("3.x")));
+        assert_eq!((outputs.builder.as_deref(), outputs.branch.as_deref()), (Some(""), Some("3.x")));
         let args = Args::try_parse_from(["leakcheck", "--", "true"]).unwrap();
         let outputs = args.resolve_with_env(|_| None).unwrap().outputs;
         assert_eq!((outputs.builder, outputs.branch), (None, None));

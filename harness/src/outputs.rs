@@ -40,7 +40,9 @@ pub struct Outputs {
     /// One Markdown file per failing test in this directory (created if missing, also when
     /// nothing failed), and the list of them ([`DRAFT_LIST`]).
     pub issue_draft_dir: Option<PathBuf>,
-    /// Builder and branch named in issue titles.
+    /// Builder and branch named in issue titles: `Some("")` when a flag named none
+    /// (`--builder ''`), whatever the environment says; `None` when neither flag nor
+    /// environment named one.
     pub builder: Option<String>,
     pub branch: Option<String>,
     pub annotations: Option<AnnotationFormat>,

@@ -30,8 +30,9 @@
 //! unique within one call.
 //!
 //! **What the caller provides.** The report, and the builder and branch names if known (flags,
-//! or [`builder_from_env`]). It does no I/O: the caller writes `markdown` to `file_name` in a
-//! directory of its choice. It does not search GitHub or file anything.
+//! or [`builder_from_env`]; an empty name, `Some("")`, for one a flag named none on purpose). It
+//! does no I/O: the caller writes `markdown` to `file_name` in a directory of its choice. It does
+//! not search GitHub or file anything.
 
 #![forbid(unsafe_code)]
 
@@ -486,9 +487,15 @@ fn markdown(
             }
         }
     }
-    let unknown = "unknown (pass `--builder`/`--branch`, or set `LEAKCHECK_BUILDER`/`LEAKCHECK_BRANCH`)";
-    let _ = writeln!(md, "- Builder: {}", builder.map(md_code).unwrap_or_else(|| unknown.to_owned()));
-    let _ = writeln!(md, "- Branch: {}", branch.map(md_code).unwrap_or_else(|| "unknown".to_owned()));
+    // Unknown: how to name one; none named on purpose (an empty flag over the variable): no
+    // advice to set the variable the user overrode.
+    let named = |name: Option<&str>, flag: &str, variable: &str| match name.map(str::trim) {
+        Some("") => format!("none named (`--{flag} ''`)"),
+        Some(name) => md_code(name),
+        None => format!("unknown (pass `--{flag}`, or set `{variable}`)"),
+    };
+    let _ = writeln!(md, "- Builder: {}", named(builder, "builder", "LEAKCHECK_BUILDER"));
+    let _ = writeln!(md, "- Branch: {}", named(branch, "branch", "LEAKCHECK_BRANCH"));
     md.push_str("- Build: add the link to the failing build here\n");
 
     md.push_str("\n## Log excerpt\n\n");
@@ -846,6 +853,28 @@ mod tests {
             terms,
             ["is:issue in:title test_evil", "is:issue in:title test_x", "is:issue test_evil", "is:issue test_x"]
         );
+    }
+
+    /// A builder a flag named none of on purpose (`--builder ''` over `LEAKCHECK_BUILDER`) is
+    /// said to be none, with no advice to set the variable the user overrode; one never named
+    /// gets the advice.
+    #[test]
+    fn a_builder_named_none_on_purpose_gets_no_advice() {
+        let mut report = RunReport::new(vec!["python".into()], "/tmp/run".into());
+        report.tests.push(crate::report::TestReport::new("test_x".into(), "failed"));
+        let draft = |builder, branch| issue_drafts(&report, builder, branch).remove(0);
+        let none = draft(Some(""), Some(""));
+        assert_eq!(none.title, "test_x fails");
+        assert!(none.markdown.contains("- Builder: none named (`--builder ''`)\n"), "{}", none.markdown);
+        assert!(none.markdown.contains("- Branch: none named (`--branch ''`)\n"), "{}", none.markdown);
+        assert!(!none.markdown.contains("LEAKCHECK_"), "{}", none.markdown);
+        let unknown = draft(None, Some("3.x"));
+        assert!(
+            unknown.markdown.contains("- Builder: unknown (pass `--builder`, or set `LEAKCHECK_BUILDER`)\n"),
+            "{}",
+            unknown.markdown
+        );
+        assert!(unknown.markdown.contains("- Branch: `3.x`\n"), "{}", unknown.markdown);
     }
 
     /// A crash names no failing method: the title takes the test method faulthandler's dump shows
