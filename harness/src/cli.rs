@@ -44,7 +44,8 @@ pub struct Args {
     /// before the command starts (directories made if missing; a directory as the file, a file
     /// where a directory should be or no write permission: exit 70, the command not run); a
     /// report that still cannot be written at the end is written into the run directory
-    /// instead (report.json, junit.xml, issue-drafts/), and the error names it.
+    /// instead (report.json, junit.xml, issue-drafts/), and the error names it. /dev/stdout is
+    /// written in place, after all of the command's own stdout and before the annotations.
     #[arg(long, value_name = "PATH")]
     pub json: Option<PathBuf>,
 
