@@ -240,6 +240,12 @@ const SCENARIOS: &[Scenario] = &[
             "python3.11-dbg with detect_leaks=1 (and the slow unwinder, for whole stacks): LSan's leak blocks at exit",
     },
     Scenario {
+        name: "python-asanext-noise",
+        program: Program::Python(NOISE_CODE),
+        env: &[("ASAN_OPTIONS", "detect_leaks=0:allocator_may_return_null=1:handle_segv=0:halt_on_error=0:suppress_equal_pcs=0")],
+        what: "ten recovered overflows while a subprocess writes `tick ` to the same stderr every millisecond without a newline: some frame `#0` and `SUMMARY:` lines come after ticks",
+    },
+    Scenario {
         name: "python-regrtest-sequential",
         program: Program::Regrtest(&["test_ok", "test_asanext"]),
         env: &[("ASAN_OPTIONS", "detect_leaks=0:allocator_may_return_null=1:handle_segv=0:halt_on_error=0")],
@@ -252,6 +258,13 @@ const SCENARIOS: &[Scenario] = &[
         what: "regrtest -j2: the worker's reports relayed by the main process",
     },
 ];
+
+/// A subprocess writes `tick ` to stderr every millisecond, without a newline, for about two
+/// seconds, while the process makes ten recovered heap overflows (`suppress_equal_pcs=0`: each
+/// is reported): another process's unterminated output before some of the runtime's lines.
+const NOISE_CODE: &str = "import subprocess, sys, time, _asanext; noise = subprocess.Popen([sys.executable, '-c', \
+    'import os, time\\nfor _ in range(2000): os.write(2, b\"tick \"); time.sleep(0.001)']); time.sleep(0.3); \
+    [(_asanext.overflow(), time.sleep(0.05)) for _ in range(10)]; noise.wait()";
 
 fn scenario(name: &str) -> &'static Scenario {
     SCENARIOS.iter().find(|s| s.name == name).unwrap_or_else(|| panic!("no scenario {name}"))
@@ -704,6 +717,20 @@ fn check(name: &str, findings: &[Finding]) {
             assert_eq!((f.sanitizer, f.end), (Sanitizer::Lsan, ReportEnd::Summary));
             assert!(!f.related.is_empty());
             assert!(f.related.iter().all(|r| r.label.contains(" leak of ") && !r.frames.is_empty()));
+        }
+        "python-asanext-noise" => {
+            // Every report whole, at the fixture's line, whatever came before its lines.
+            assert_eq!(findings.len(), 10, "{findings:#?}");
+            for f in findings {
+                assert_eq!((f.kind.as_str(), f.end, f.truncated), ("heap-buffer-overflow", ReportEnd::Summary, false));
+                assert_eq!(at(&f.frames[0]), (Some("overflow"), Some(marked("asanext.c", "fault_overflow"))), "{f:#?}");
+                let summary = f.summary.as_deref().unwrap_or_default();
+                assert!(summary.starts_with("SUMMARY: AddressSanitizer: heap-buffer-overflow "), "{summary}");
+                assert!(f.description[0].starts_with("WRITE of size 1 at 0x"), "{f:#?}");
+                let [allocated] = f.related.as_slice() else { panic!("{f:#?}") };
+                assert_eq!(allocated.label, "allocated by thread T0 here:");
+            }
+            assert_eq!(deduplicate(findings.to_vec()).len(), 1, "one bug");
         }
         "python-regrtest-sequential" | "python-regrtest-j2" => {
             let file = "asanext.c";
@@ -1250,7 +1277,9 @@ fn interleaving_never_loses_or_invents_anything() {
     let names: Vec<&str> = SCENARIOS
         .iter()
         .map(|s| s.name)
+        // Not those of two processes already (another's output in them).
         .filter(|n| !n.contains("regrtest") && !n.contains("buildbot") && !n.starts_with("ubsan"))
+        .filter(|n| !n.contains("noise"))
         .collect();
     type Pattern = (&'static str, fn(usize) -> usize);
     let patterns: [Pattern; 5] = [

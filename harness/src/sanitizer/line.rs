@@ -113,6 +113,15 @@ pub(super) fn classify(line: &str) -> Line<'_> {
             }
         }
     }
+    // Another process's unterminated output (`tick tick `) may precede a runtime's line, as it
+    // may a headline: a frame or a summary further in the line, in the exact shape the runtime
+    // prints it, is that line.
+    if let Some(frame) = embedded_frame(line) {
+        return Line::Frame(frame);
+    }
+    if let Some(summary) = embedded_summary(trimmed) {
+        return summary;
+    }
     if let Some((pid, rest)) = pid_prefix(trimmed) {
         return Line::Pid { pid, rest };
     }
@@ -122,7 +131,120 @@ pub(super) fn classify(line: &str) -> Line<'_> {
     if is_ubsan_continuation(line, trimmed) {
         return Line::UbsanContinuation(trimmed.trim_end());
     }
-    Line::Text(trimmed.trim_end())
+    Line::Text(after_other_output(trimmed.trim_end()))
+}
+
+/// Runtime lines that another process's unterminated output may precede, with how they end:
+/// the labels of ASAN's and LSan's stacks and ASAN's access line.
+const RUNTIME_TEXT: [(&str, &str); 7] = [
+    ("previously allocated by thread T", " here:"),
+    ("allocated by thread T", " here:"),
+    ("freed by thread T", " here:"),
+    ("Thread T", " here:"),
+    ("Direct leak of ", " allocated from:"),
+    ("Indirect leak of ", " allocated from:"),
+    ("of size ", ""),
+];
+
+/// `text` from the runtime's line on, when other output precedes one of [`RUNTIME_TEXT`]
+/// (`tick tick allocated by thread T0 here:`): the earliest such line that begins after a space
+/// and ends the text as the runtime ends it. `READ of size 1 at 0x... thread T0` and its
+/// `WRITE` are found by their `of size ` after `READ`/`WRITE`, ASAN's `0x... is located ...`
+/// and `Address 0x... is located ...` by their address.
+fn after_other_output(text: &str) -> &str {
+    let whole = RUNTIME_TEXT.iter().any(|(phrase, end)| text.starts_with(phrase) && text.ends_with(end));
+    if whole || text.starts_with("READ of size ") || text.starts_with("WRITE of size ") {
+        return text;
+    }
+    let mut start = None;
+    for (phrase, end) in RUNTIME_TEXT {
+        if !text.ends_with(end) {
+            continue;
+        }
+        let Some(at) = text.match_indices(phrase).map(|(at, _)| at).find(|&at| at > 0) else { continue };
+        let at = if phrase == "of size " {
+            let before = &text[..at];
+            let Some(word) = ["READ ", "WRITE "].iter().find(|w| before.ends_with(*w)) else { continue };
+            let at = at - word.len();
+            if !text.contains(" thread T") {
+                continue;
+            }
+            at
+        } else {
+            at
+        };
+        if text[..at].ends_with(' ') && start.is_none_or(|s| at < s) {
+            start = Some(at);
+        }
+    }
+    // `0x602000000220 is located 0 bytes to the right of ...`, `Address 0x7ffd... is located in
+    // stack of thread T0 ...`.
+    if let Some(located) = text.find(" is located ") {
+        let address = text[..located].rfind(' ').map_or(0, |space| space + 1);
+        let at = match text[..address].strip_suffix("Address ") {
+            Some(before) => before.len(),
+            None => address,
+        };
+        let hex = text[address..located].strip_prefix("0x").is_some_and(|h| parse_hex(h).is_some());
+        if hex && at > 0 && text[..at].ends_with(' ') && start.is_none_or(|s| at < s) {
+            start = Some(at);
+        }
+    }
+    start.map_or(text, |at| &text[at..])
+}
+
+/// A frame line of a runtime after other text on the same line: sanitizer_common's default
+/// `    #%n %p %F %L` (four spaces, `#N`, a space, `0x` and hex digits, then ` in `, `  (` or
+/// ` /`), or TSan's
+/// `    #%n %f %S %M` with its `(module+0x...)` part, found after text that is not blank.
+fn embedded_frame(line: &str) -> Option<FrameLine> {
+    const INDENT: &str = "    #";
+    let mut from = 0;
+    while let Some(offset) = line.get(from..)?.find(INDENT) {
+        let at = from + offset;
+        from = at + INDENT.len();
+        if line.get(..at).is_none_or(|before| before.trim().is_empty()) {
+            continue;
+        }
+        let rest = line.get(from..)?;
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        let Some(after) = rest.get(digits..).and_then(|r| r.strip_prefix(' ')).filter(|_| digits > 0) else {
+            continue;
+        };
+        let frame = parse_frame(line.get(at..)?);
+        let shaped = match &frame {
+            Some(FrameLine { style: FrameStyle::Address, .. }) => {
+                let hex = after.strip_prefix("0x").unwrap_or_default();
+                let length = hex.bytes().take_while(u8::is_ascii_hexdigit).count();
+                // `0x55d4 in f ...`, `0x55d4  (module+0x1a)`, `0x55d4 /src/a.c:5` (no function).
+                let described = hex.get(length..).unwrap_or_default();
+                length > 0 && [" in ", "  (", " /"].iter().any(|p| described.starts_with(p))
+            }
+            Some(FrameLine { style: FrameStyle::Tsan, frame, .. }) => frame.module.is_some(),
+            None => false,
+        };
+        // The first `    #N ` decides: one parse per line, whatever the line holds.
+        return frame.filter(|_| shaped);
+    }
+    None
+}
+
+/// `SUMMARY: XSanitizer: rest` after other text on the same line (see [`embedded_frame`]),
+/// for the runtimes leakcheck knows.
+fn embedded_summary(trimmed: &str) -> Option<Line<'_>> {
+    const MARK: &str = "SUMMARY: ";
+    let mut from = 0;
+    while let Some(offset) = trimmed.get(from..)?.find(MARK) {
+        let at = from + offset;
+        from = at + MARK.len();
+        let text = trimmed.get(at..)?.trim_end();
+        if let Some((tool, rest)) = text.get(MARK.len()..)?.split_once(": ") {
+            if at > 0 && sanitizer_named(tool).is_some() {
+                return Some(Line::Summary { tool, rest, text });
+            }
+        }
+    }
+    None
 }
 
 /// `==1234==rest` -> `(1234, rest)`: the prefix of a sanitizer runtime's own lines.
@@ -761,6 +883,74 @@ mod tests {
             "#0 0x12345678901234567 in f",
         ] {
             assert_eq!(parse_frame(line), None, "{line}");
+        }
+    }
+
+    /// Another process's unterminated output before a runtime's line (`tick tick ` of a
+    /// process writing to the same stderr without newlines): the runtime's line is found in
+    /// the exact shape it prints it, and the text before it is dropped.
+    #[test]
+    fn runtime_lines_after_other_output() {
+        let Line::Frame(f) = classify("tick tick     #0 0x7fcf684934c2 in hbo /tmp/qa-san5/ext/s5.c:22") else {
+            panic!("no frame")
+        };
+        assert_eq!((f.frame.index, f.frame.function.as_deref(), f.frame.line), (0, Some("hbo"), Some(22)));
+        assert_eq!(f.frame.address, Some(0x7fcf684934c2));
+        let Line::Frame(f) = classify("tick     #3 0x7f0581e241c2  (/usr/lib/libx.so+0x1c2) (BuildId: 01ab)") else {
+            panic!("no frame")
+        };
+        assert_eq!((f.frame.module.as_deref(), f.frame.build_id.as_deref()), (Some("/usr/lib/libx.so"), Some("01ab")));
+        let Line::Frame(f) = classify("..    #0 bump /src/race.c:10 (race+0x11d7)") else { panic!("no TSan frame") };
+        assert_eq!((f.frame.function.as_deref(), f.frame.module.as_deref()), (Some("bump"), Some("race")));
+        let summary = "SUMMARY: AddressSanitizer: heap-buffer-overflow /tmp/qa-san5/ext/s5.c:22 in hbo";
+        assert_eq!(
+            classify(&format!("tick tick {summary}")),
+            Line::Summary {
+                tool: "AddressSanitizer",
+                rest: &summary["SUMMARY: AddressSanitizer: ".len()..],
+                text: summary
+            }
+        );
+        for (line, runtime) in [
+            ("tick tick allocated by thread T0 here:", "allocated by thread T0 here:"),
+            ("tick previously allocated by thread T0 here:", "previously allocated by thread T0 here:"),
+            ("tick freed by thread T1 here:", "freed by thread T1 here:"),
+            ("x Thread T1 created by T0 here:", "Thread T1 created by T0 here:"),
+            ("tick WRITE of size 1 at 0x602000000220 thread T0", "WRITE of size 1 at 0x602000000220 thread T0"),
+            (
+                "tick Direct leak of 40 byte(s) in 1 object(s) allocated from:",
+                "Direct leak of 40 byte(s) in 1 object(s) allocated from:",
+            ),
+            (
+                "tick 0x602000000220 is located 0 bytes to the right of 16-byte region [0x602000000210,0x602000000220)",
+                "0x602000000220 is located 0 bytes to the right of 16-byte region [0x602000000210,0x602000000220)",
+            ),
+            (
+                "tick Address 0x7ffd1000 is located in stack of thread T0 at offset 40 in frame",
+                "Address 0x7ffd1000 is located in stack of thread T0 at offset 40 in frame",
+            ),
+            // The runtime's own lines as they are.
+            ("previously allocated by thread T0 here:", "previously allocated by thread T0 here:"),
+            ("Previous write of size 4 at 0x1 by thread T1:", "Previous write of size 4 at 0x1 by thread T1:"),
+            ("READ of size 4 at 0x603000000044 thread T1", "READ of size 4 at 0x603000000044 thread T1"),
+            (
+                "Address 0x7ffd1000 is located in stack of thread T0",
+                "Address 0x7ffd1000 is located in stack of thread T0",
+            ),
+        ] {
+            assert_eq!(classify(line), Line::Text(runtime), "{line}");
+        }
+        // A test's prose is not a runtime's line: not the shape it prints.
+        for line in [
+            "see frame #0 0x1234 in f a.c:1",
+            "expected:  #0 0x1234 in f a.c:1",
+            "x    #0 0x12 is the first frame",
+            "x    #0 0xzz in f a.c:1",
+            "x    #0 words (module)",
+            "the SUMMARY: NotASanitizer: x",
+            "x    #0 0x1234",
+        ] {
+            assert!(!matches!(classify(line), Line::Frame(_) | Line::Summary { .. }), "{line}");
         }
     }
 

@@ -55,6 +55,11 @@
 //! its own (rule 3) completes one line late. Findings closed by rule 4 (or rule 2 before any
 //! summary) are marked [`Finding::truncated`]; [`Finding::end`] says how each ended.
 //!
+//! Another process's unterminated output (`tick tick `) may come before a runtime's line on
+//! the same line: a headline, a frame (`    #N 0x... in`, the runtime's exact shape), a
+//! `SUMMARY: XSanitizer:` line, a stack's label or ASAN's `READ of size` line is found after
+//! it, and that text is dropped.
+//!
 //! **How lines are attributed when reports interleave.** Lines carrying `==PID==` go to that
 //! process's report. Other lines carry no pid and are scored against each open report:
 //! - a frame `#N` fits a report whose current stack ends at `#N-1`; `#0` fits one awaiting a
@@ -95,8 +100,8 @@
 //!
 //! **Memory is bounded**: at most [`MAX_OPEN_REPORTS`] reports open, [`MAX_FRAMES_PER_STACK`]
 //! frames per stack, [`MAX_STACKS_PER_REPORT`] related stacks, [`MAX_DESCRIPTION_LINES`] lines
-//! of description, and [`MAX_REPORT_BYTES`] of text per report; input lines are cut at
-//! [`MAX_LINE_BYTES`]. What is dropped is counted in [`Finding::dropped`]. Arbitrary bytes
+//! of description, and [`MAX_REPORT_BYTES`] of text per report; input lines are cut to
+//! [`MAX_LINE_BYTES`] (their beginning, or their end when a runtime's line ends them). What is dropped is counted in [`Finding::dropped`]. Arbitrary bytes
 //! (invalid UTF-8, NULs, megabyte lines) never panic; the table of hostile inputs is in
 //! `parser.rs`'s tests, and `fuzz/fuzz_targets/sanitizer_parse.rs` fuzzes the parser.
 //!
@@ -135,7 +140,9 @@ pub const MAX_STACKS_PER_REPORT: usize = 1024;
 pub const MAX_DESCRIPTION_LINES: usize = 64;
 /// Text (function names, paths, lines) kept per report, roughly in bytes.
 pub const MAX_REPORT_BYTES: usize = 1 << 20;
-/// Bytes of an input line looked at; the rest of a longer line is ignored.
+/// Bytes of an input line looked at: its first ones, or its last ones when the first are plain
+/// text and the last hold a runtime's line (after another process's long unterminated output);
+/// the rest of a longer line is ignored.
 pub const MAX_LINE_BYTES: usize = 16 * 1024;
 /// A report that received no frame or `==PID==` line for this many quiet input lines (text,
 /// frames no report takes) is closed as truncated (text alone does not keep it open:

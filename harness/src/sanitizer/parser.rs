@@ -1094,8 +1094,6 @@ fn frame_bytes(frame: &ReportFrame) -> usize {
     std::mem::size_of::<ReportFrame>() + text(&frame.function) + text(&frame.file) + text(&frame.module)
 }
 
-/// The line as text: at most [`MAX_LINE_BYTES`], line ending and ANSI colour sequences
-/// removed, invalid UTF-8 replaced.
 /// Whether `line` opens a sanitizer report (`==PID==ERROR: AddressSanitizer: ...`, UBSan's
 /// `FILE:LINE:COL: runtime error: ...`): where the supervisor may cut a batch of stderr between
 /// two runs of writes, the runtime writing each report from its headline on.
@@ -1104,11 +1102,33 @@ pub fn starts_report(line: &[u8]) -> bool {
     matches!(line::classify(&prepare(line)), Line::Headline(_))
 }
 
+/// The text of `line` the parser reads, line ending and ANSI colour sequences removed, invalid
+/// UTF-8 replaced: its first [`MAX_LINE_BYTES`]; of a longer line whose
+/// beginning is plain text, its last ones when they hold a headline, frame or summary (another
+/// process's unterminated output, a megabyte of progress, before a runtime's line: the
+/// runtime's line ends it).
 fn prepare(line: &[u8]) -> Cow<'_, str> {
-    let line = &line[..line.len().min(MAX_LINE_BYTES)];
     let line = line.strip_suffix(b"\n").unwrap_or(line);
     let line = line.strip_suffix(b"\r").unwrap_or(line);
-    match line::strip_colours(line) {
+    let head = plain_text(&line[..line.len().min(MAX_LINE_BYTES)]);
+    if line.len() <= MAX_LINE_BYTES || is_structural(&line::classify(&head)) {
+        return head;
+    }
+    let tail = plain_text(&line[line.len() - MAX_LINE_BYTES..]);
+    if is_structural(&line::classify(&tail)) {
+        tail
+    } else {
+        head
+    }
+}
+
+fn is_structural(line: &Line<'_>) -> bool {
+    matches!(line, Line::Headline(_) | Line::Frame(_) | Line::Summary { .. })
+}
+
+/// `bytes` without ANSI colours, as text (invalid UTF-8 replaced).
+fn plain_text(bytes: &[u8]) -> Cow<'_, str> {
+    match line::strip_colours(bytes) {
         Cow::Borrowed(line) => String::from_utf8_lossy(line),
         Cow::Owned(plain) => Cow::Owned(String::from_utf8_lossy(&plain).into_owned()),
     }
@@ -1246,6 +1266,29 @@ Shadow byte legend (one shadow byte represents 8 application bytes):
                 expected.into_iter().map(|(s, k, t)| (s, k.to_owned(), t)).collect();
             assert_eq!(found, expected, "{what}");
         }
+    }
+
+    /// Another process's unterminated output may run for megabytes before a runtime's line
+    /// (a progress ticker): the line is read from its end then, where the runtime's line is.
+    #[test]
+    fn a_runtime_line_after_a_megabyte_of_other_output_is_read() {
+        let ticks = "tick ".repeat(400_000);
+        let mut parser = Parser::new();
+        let mut found = parser.feed_line(b"==5==ERROR: AddressSanitizer: heap-buffer-overflow on address 0x602000000220 at pc 0x7f00000014c3 bp 0x1 sp 0x2");
+        found.extend(parser.feed_line(format!("{ticks}    #0 0x7f00000014c2 in hbo /src/s5.c:22").as_bytes()));
+        found.extend(parser.feed_line(b"    #1 0x4ed252 in cfunction_call ../Objects/methodobject.c:553"));
+        found.extend(parser.feed_line(
+            format!("{ticks}SUMMARY: AddressSanitizer: heap-buffer-overflow /src/s5.c:22 in hbo").as_bytes(),
+        ));
+        found.extend(parser.finish());
+        let [f] = found.as_slice() else { panic!("{found:#?}") };
+        assert_eq!((f.end, f.truncated, f.frames.len()), (ReportEnd::Summary, false, 2));
+        assert_eq!(f.frames[0].function.as_deref(), Some("hbo"));
+        // A long line of text alone stays text.
+        let mut parser = Parser::new();
+        parser.feed_line(b"==6==ERROR: AddressSanitizer: SEGV on unknown address 0x0");
+        parser.feed_line(format!("{ticks}no frame here").as_bytes());
+        assert!(parser.finish()[0].frames.is_empty());
     }
 
     #[test]
