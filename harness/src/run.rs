@@ -338,10 +338,12 @@ fn monotonic_ns() -> Option<u64> {
 }
 
 impl<'a> SanitizerFindings<'a> {
-    fn new(symbolizer: &'a Symbolizer) -> Self {
+    /// `no_summary`: the runtimes the command's options tell to print no `SUMMARY:` line
+    /// ([`summaries_off`]).
+    fn new(symbolizer: &'a Symbolizer, no_summary: &[sanitizer::Sanitizer]) -> Self {
         SanitizerFindings {
             symbolizer,
-            parser: sanitizer::Parser::new(),
+            parser: sanitizer::Parser::without_summaries(no_summary),
             lines: 0,
             owners: Vec::new(),
             starts: std::collections::VecDeque::new(),
@@ -498,10 +500,12 @@ pub fn execute(config: &Config, notify: Notify<'_>) -> anyhow::Result<RunOutcome
     let cmd = launch::command(&command, &run_dir, launch);
     let hangs = HangWatch::new(config.hang_timeout);
     let symbolizer = Symbolizer::new();
+    let command_options = sanitizer_plan.command_options(|name| std::env::var_os(name));
+    let no_summary = summaries_off(&command_options, Some(&program));
     let mut sink = Sink {
         parser: selected_names_parser(&command),
         hangs,
-        sanitizer: SanitizerFindings::new(&symbolizer),
+        sanitizer: SanitizerFindings::new(&symbolizer, &no_summary),
         worker_thread: WorkerThreadFailure::default(),
         colour: crate::report::colour::wanted(),
         asan_not_first: false,
@@ -619,8 +623,7 @@ pub fn execute(config: &Config, notify: Notify<'_>) -> anyhow::Result<RunOutcome
     assemble(&mut report, &supervised, parsed, &output, (&shim_data, &own), settings);
     report.warnings.extend(concurrent_warning);
     add_hangs(&mut report, hangs, &shim_data);
-    let command_options = sanitizer_plan.command_options(|name| std::env::var_os(name));
-    let (mut logged, log_notes) = log_path_findings(&command_options, Some(&program), started);
+    let (mut logged, log_notes) = log_path_findings(&command_options, Some(&program), started, &no_summary);
     for finding in &mut logged {
         finding.test = test_of_process(&shim_data, finding, None);
     }
@@ -892,6 +895,7 @@ fn log_path_findings(
     options: &[(String, std::ffi::OsString)],
     program: Option<&std::path::Path>,
     started: std::time::SystemTime,
+    no_summary: &[sanitizer::Sanitizer],
 ) -> (Vec<Finding>, Vec<String>) {
     use std::os::unix::ffi::OsStrExt;
     let mut findings = Vec::new();
@@ -939,7 +943,7 @@ fn log_path_findings(
             let Ok(handle) = std::fs::File::open(file) else { continue };
             let mut bytes = Vec::new();
             let _ = std::io::Read::read_to_end(&mut std::io::Read::take(handle, MAX_SANITIZER_LOG), &mut bytes);
-            let mut found = sanitizer::Parser::parse_log(&bytes);
+            let mut found = sanitizer::Parser::without_summaries(no_summary).parse_all(&bytes);
             reports += found.len();
             // The file name says whose reports they are (the runtime opens another file in a
             // forked child): UBSan's `runtime error:` lines carry no `==PID==`, and a `CHECK
@@ -973,6 +977,42 @@ fn log_path_findings(
         }
     }
     (findings, notes)
+}
+
+/// The runtimes whose `SUMMARY:` line the command's `options` (every `*SAN_OPTIONS` it gets,
+/// [`sanitizers::Plan::command_options`]) turn off: `print_summary` set false (`0`, `no`,
+/// `false`) where the runtime reads it last. ASAN's reports and LeakSanitizer's read
+/// `ASAN_OPTIONS`, then `LSAN_OPTIONS` (an ASAN runtime reads both, common flags such as this
+/// one too; a later setting wins); MSAN, TSan and UBSan their own variable.
+fn summaries_off(
+    options: &[(String, std::ffi::OsString)],
+    program: Option<&std::path::Path>,
+) -> Vec<sanitizer::Sanitizer> {
+    use std::os::unix::ffi::OsStrExt;
+    let setting = |variables: &[&str]| -> Option<bool> {
+        let mut last = None;
+        for variable in variables {
+            let Some((_, text)) = options.iter().find(|(name, _)| name == variable) else { continue };
+            match launch::options::parse(text.as_bytes(), program).value("print_summary") {
+                Some(b"0" | b"no" | b"false") => last = Some(false),
+                Some(b"1" | b"yes" | b"true") => last = Some(true),
+                // Not set here; any other value the runtime refuses, and dies at start-up.
+                _ => {}
+            }
+        }
+        last
+    };
+    use sanitizer::Sanitizer::{Asan, Lsan, Msan, Tsan, Ubsan};
+    let mut off = Vec::new();
+    if setting(&["ASAN_OPTIONS", "LSAN_OPTIONS"]) == Some(false) {
+        off.extend([Asan, Lsan]);
+    }
+    for (runtime, variable) in [(Msan, "MSAN_OPTIONS"), (Tsan, "TSAN_OPTIONS"), (Ubsan, "UBSAN_OPTIONS")] {
+        if setting(&[variable]) == Some(false) {
+            off.push(runtime);
+        }
+    }
+    off
 }
 
 /// The process id a runtime puts at the end of a `log_path` file's name (`PREFIX.PID`, or
@@ -2504,6 +2544,31 @@ mod tests {
         assert_eq!(not_started(&selected, &tests, &["test_b"]), ["test_c"]);
     }
 
+    /// `print_summary` as the runtimes read it: ASAN's and LSan's reports from `ASAN_OPTIONS`
+    /// then `LSAN_OPTIONS` (a later setting wins), the others' from their own variable.
+    #[test]
+    fn summaries_are_off_where_the_runtime_reads_print_summary_false() {
+        use sanitizer::Sanitizer::{Asan, Lsan, Msan, Tsan, Ubsan};
+        let off = |options: &[(&str, &str)]| {
+            let options: Vec<(String, std::ffi::OsString)> =
+                options.iter().map(|(name, value)| ((*name).to_owned(), (*value).into())).collect();
+            summaries_off(&options, None)
+        };
+        assert_eq!(off(&[]), []);
+        assert_eq!(off(&[("ASAN_OPTIONS", "halt_on_error=0:print_summary=0")]), [Asan, Lsan]);
+        assert_eq!(off(&[("ASAN_OPTIONS", "print_summary=false"), ("LSAN_OPTIONS", "print_summary=1")]), []);
+        assert_eq!(off(&[("ASAN_OPTIONS", "print_summary=1"), ("LSAN_OPTIONS", "print_summary=no")]), [Asan, Lsan]);
+        assert_eq!(off(&[("ASAN_OPTIONS", "print_summary=0 print_summary=1")]), []);
+        assert_eq!(
+            off(&[
+                ("UBSAN_OPTIONS", "print_summary=0"),
+                ("TSAN_OPTIONS", "print_summary=0"),
+                ("MSAN_OPTIONS", "print_summary=0")
+            ]),
+            [Msan, Tsan, Ubsan]
+        );
+    }
+
     #[test]
     fn log_path_file_names_end_in_the_pid() {
         assert_eq!(pid_suffix("ubsan.4242"), Some(4242));
@@ -2540,7 +2605,7 @@ mod tests {
         .into_iter()
         .map(|(name, value)| (name.to_owned(), OsString::from(value)))
         .collect();
-        let (findings, notes) = log_path_findings(&options, None, started);
+        let (findings, notes) = log_path_findings(&options, None, started, &[]);
         let mut pids: Vec<Option<u32>> = findings.iter().map(|f| f.pid).collect();
         pids.sort();
         assert_eq!(pids, [Some(77), Some(4242)], "{findings:#?}");
@@ -2566,7 +2631,7 @@ mod tests {
     fn findings(lines: &[&str]) -> Vec<Finding> {
         let symbolizer = Symbolizer::new();
         let mut parser = regrtest::Parser::new();
-        let mut sanitizer = SanitizerFindings::new(&symbolizer);
+        let mut sanitizer = SanitizerFindings::new(&symbolizer, &[]);
         for line in lines {
             parser.feed_line(line.as_bytes());
             sanitizer.line(line.as_bytes(), parser.output_owner());
@@ -2609,7 +2674,7 @@ mod tests {
     #[test]
     fn many_distinct_findings_cost_a_merge_per_doubling() {
         let symbolizer = Symbolizer::new();
-        let mut sanitizer = SanitizerFindings::new(&symbolizer);
+        let mut sanitizer = SanitizerFindings::new(&symbolizer, &[]);
         for i in 0..4000u32 {
             let lines = [
                 format!("==7==ERROR: AddressSanitizer: heap-use-after-free on address 0x60200000{i:04x} at pc 0x1"),

@@ -246,6 +246,18 @@ const SCENARIOS: &[Scenario] = &[
         what: "ten recovered overflows while a subprocess writes `tick ` to the same stderr every millisecond without a newline: some frame `#0` and `SUMMARY:` lines come after ticks",
     },
     Scenario {
+        name: "python-lsan-no-summary",
+        program: Program::Python(LSAN_NO_SUMMARY_CODE),
+        env: &[("ASAN_OPTIONS", "detect_leaks=0:allocator_may_return_null=1:handle_segv=0:print_summary=0")],
+        what: "a subprocess leaks the fixture's block, its LSan report without a summary (`detect_leaks=1:print_summary=0`), then the parent prints a line",
+    },
+    Scenario {
+        name: "python-regrtest-no-summary",
+        program: Program::Regrtest(&["test_ok", "test_asanext", "test_ok2"]),
+        env: &[("ASAN_OPTIONS", "detect_leaks=0:allocator_may_return_null=1:handle_segv=0:halt_on_error=0:print_summary=0")],
+        what: "regrtest, sequential, `print_summary=0`: two recovered reports without summaries, each ending with its shadow-byte dump, and a test after them",
+    },
+    Scenario {
         name: "python-regrtest-sequential",
         program: Program::Regrtest(&["test_ok", "test_asanext"]),
         env: &[("ASAN_OPTIONS", "detect_leaks=0:allocator_may_return_null=1:handle_segv=0:halt_on_error=0")],
@@ -266,6 +278,12 @@ const NOISE_CODE: &str = "import subprocess, sys, time, _asanext; noise = subpro
     'import os, time\\nfor _ in range(2000): os.write(2, b\"tick \"); time.sleep(0.001)']); time.sleep(0.3); \
     [(_asanext.overflow(), time.sleep(0.05)) for _ in range(10)]; noise.wait()";
 
+/// A subprocess with `detect_leaks=1:print_summary=0` leaks the fixture's block (LSan reports it
+/// at its exit, without a summary); then this process prints a line.
+const LSAN_NO_SUMMARY_CODE: &str = "import os, subprocess, sys; subprocess.run([sys.executable, '-c', \
+    'import _asanext; _asanext.leak()'], env=dict(os.environ, ASAN_OPTIONS='detect_leaks=1:print_summary=0')); \
+    print('the parent goes on', flush=True)";
+
 fn scenario(name: &str) -> &'static Scenario {
     SCENARIOS.iter().find(|s| s.name == name).unwrap_or_else(|| panic!("no scenario {name}"))
 }
@@ -276,11 +294,13 @@ fn python_dir() -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("temporary directory");
     std::fs::copy(Path::new(fixtures::SOURCE_DIR).join("test_asanext.py"), dir.path().join("test_asanext.py"))
         .expect("copying test_asanext.py");
-    std::fs::write(
-        dir.path().join("test_ok.py"),
-        "import unittest\nclass T(unittest.TestCase):\n    def test_ok(self):\n        pass\n",
-    )
-    .expect("writing test_ok.py");
+    for name in ["test_ok", "test_ok2"] {
+        std::fs::write(
+            dir.path().join(format!("{name}.py")),
+            "import unittest\nclass T(unittest.TestCase):\n    def test_ok(self):\n        pass\n",
+        )
+        .expect("writing a passing test");
+    }
     dir
 }
 
@@ -316,6 +336,17 @@ fn parse(output: &[u8]) -> Vec<Finding> {
     Parser::parse_log(output)
 }
 
+/// A scenario's output parsed as a run with its options parses it: told that ASAN and LSan
+/// print no summary when its `ASAN_OPTIONS` say `print_summary=0`.
+fn parse_scenario(scenario: &Scenario, output: &[u8]) -> Vec<Finding> {
+    let off = scenario.env.iter().any(|(name, value)| *name == "ASAN_OPTIONS" && value.contains("print_summary=0"));
+    if off {
+        Parser::without_summaries(&[Sanitizer::Asan, Sanitizer::Lsan]).parse_all(output)
+    } else {
+        parse(output)
+    }
+}
+
 fn capture_path(name: &str) -> PathBuf {
     Path::new(DATA).join(format!("{name}.txt"))
 }
@@ -346,8 +377,10 @@ fn recapture() {
          Real, unedited stdout+stderr (`2>&1`) of the programs of `c/sanitizer/`, each run in a clean\n\
          environment (`PATH=/usr/bin:/bin HOME=/tmp LANG=C.UTF-8`) plus the variables below; Python\n\
          runs also have `LD_PRELOAD=$(gcc -print-file-name=libasan.so)` and `PYTHONPATH` naming a\n\
-         directory with `_asanext` (`c/sanitizer/asanext.c`), `test_asanext.py` and a passing\n\
-         `test_ok.py`. `NAME.expected` is what `leakcheck::sanitizer::Parser` makes of `NAME.txt`.\n\n\
+         directory with `_asanext` (`c/sanitizer/asanext.c`), `test_asanext.py` and passing\n\
+         `test_ok.py` and `test_ok2.py`. `NAME.expected` is what `leakcheck::sanitizer::Parser`\n\
+         makes of `NAME.txt` (told that ASAN and LSan print no summary when the scenario's\n\
+         `ASAN_OPTIONS` say `print_summary=0`).\n\n\
          Re-capture: `LEAKCHECK_RECAPTURE=1 cargo test -p leakcheck --test sanitizer recapture` (or\n\
          `LEAKCHECK_RECAPTURE=NAME,NAME` for some scenarios), then\n\
          `LEAKCHECK_BLESS=1 cargo test -p leakcheck --test sanitizer`.\n\n",
@@ -440,7 +473,7 @@ fn captures_parse_to_their_golden_findings() {
     let bless = std::env::var_os("LEAKCHECK_BLESS").is_some();
     let mut failures = Vec::new();
     for scenario in SCENARIOS {
-        let rendered = render(&parse(&read_capture(scenario.name)));
+        let rendered = render(&parse_scenario(scenario, &read_capture(scenario.name)));
         let golden = Path::new(DATA).join(format!("{}.expected", scenario.name));
         if bless {
             std::fs::write(&golden, &rendered).expect("writing a golden file");
@@ -732,6 +765,34 @@ fn check(name: &str, findings: &[Finding]) {
             }
             assert_eq!(deduplicate(findings.to_vec()).len(), 1, "one bug");
         }
+        "python-lsan-no-summary" => {
+            // Not truncated: the parent's line after it is no part of it, and ends it.
+            let f = only(findings);
+            assert_eq!(
+                (f.sanitizer, f.end, f.truncated, f.summary.as_deref()),
+                (Sanitizer::Lsan, ReportEnd::OtherOutput, false, None)
+            );
+            let [leak] = f.related.as_slice() else { panic!("{f:#?}") };
+            assert_eq!(at(&leak.frames[1]), (Some("leak"), Some(marked("asanext.c", "alloc_leak"))));
+            assert!(f.description.is_empty(), "{f:#?}");
+        }
+        "python-regrtest-no-summary" => {
+            let file = "asanext.c";
+            let kinds: Vec<(&str, At<'_>)> = findings.iter().map(|f| (f.kind.as_str(), at(&f.frames[0]))).collect();
+            assert_eq!(
+                kinds,
+                [
+                    ("heap-buffer-overflow", (Some("overflow"), Some(marked(file, "fault_overflow")))),
+                    ("heap-use-after-free", (Some("use_after_free"), Some(marked(file, "fault_uaf")))),
+                ]
+            );
+            // Each ends at its shadow-byte dump, whole: regrtest's lines after it are not its.
+            for f in findings {
+                assert_eq!((f.end, f.truncated, f.summary.as_deref()), (ReportEnd::ShadowDump, false, None), "{f:#?}");
+                assert!(f.frames.len() > 20 && !f.related.is_empty(), "{f:#?}");
+                assert!(f.description.iter().all(|d| !d.contains("test_")), "{f:#?}");
+            }
+        }
         "python-regrtest-sequential" | "python-regrtest-j2" => {
             let file = "asanext.c";
             let kinds: Vec<(&str, At<'_>)> = findings.iter().map(|f| (f.kind.as_str(), at(&f.frames[0]))).collect();
@@ -762,7 +823,7 @@ fn check(name: &str, findings: &[Finding]) {
 #[test]
 fn captures_hold_what_the_fixtures_do() {
     for scenario in SCENARIOS {
-        check(scenario.name, &parse(&read_capture(scenario.name)));
+        check(scenario.name, &parse_scenario(scenario, &read_capture(scenario.name)));
     }
 }
 
@@ -770,7 +831,7 @@ fn captures_hold_what_the_fixtures_do() {
 fn live_runs_hold_what_the_fixtures_do() {
     for scenario in SCENARIOS {
         let output = run(scenario);
-        let findings = parse(&output);
+        let findings = parse_scenario(scenario, &output);
         if scenario.name == "tsan-data-race" && findings.is_empty() {
             continue; // a race the scheduler did not produce this time
         }
@@ -1277,9 +1338,10 @@ fn interleaving_never_loses_or_invents_anything() {
     let names: Vec<&str> = SCENARIOS
         .iter()
         .map(|s| s.name)
-        // Not those of two processes already (another's output in them).
+        // Not those of two processes already (another's output in them), nor those whose
+        // reports end without a summary, by what follows them.
         .filter(|n| !n.contains("regrtest") && !n.contains("buildbot") && !n.starts_with("ubsan"))
-        .filter(|n| !n.contains("noise"))
+        .filter(|n| !n.contains("noise") && !n.contains("no-summary"))
         .collect();
     type Pattern = (&'static str, fn(usize) -> usize);
     let patterns: [Pattern; 5] = [

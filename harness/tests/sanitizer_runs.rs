@@ -104,6 +104,33 @@ fn recoverable_errors_on_one_pipe_for_stdout_and_stderr_are_findings_of_their_te
     assert!(common::without_leakchecks_lines(&run.stdout) == log, "the log is the command's output:\n{}", run.stderr);
 }
 
+/// With the summaries turned off (`print_summary=0`, here in `LSAN_OPTIONS`, which an ASAN
+/// runtime reads after `ASAN_OPTIONS`), each report ends at its shadow-byte dump, whole: not
+/// truncated, its stacks and its test as with them, and the next test's lines not its.
+#[test]
+fn reports_without_summaries_are_whole() {
+    let dir = sanitizer_testdir();
+    let argv = regrtest(dir.path(), &[], &["test_asanext", "test_balanced"]);
+    let options = [("ASAN_OPTIONS", "halt_on_error=0:print_summary=1"), ("LSAN_OPTIONS", "print_summary=0")];
+    let run = leakcheck_in(None, &["--sanitizer", "asan"], &as_strs(&argv), &options);
+    assert_eq!(run.code(), Some(103), "{}", run.stderr);
+    let report = run.json();
+    assert!(!String::from_utf8_lossy(&run.log()).contains("SUMMARY: "), "the runtime printed no summary");
+    for (kind, function, line) in
+        [("heap-buffer-overflow", "overflow", "fault_overflow"), ("heap-use-after-free", "use_after_free", "fault_uaf")]
+    {
+        let finding = find(report, kind);
+        assert_eq!(
+            (&finding["end"], &finding["truncated"], &finding["summary"], &finding["test"]),
+            (&json!("shadow_dump"), &json!(false), &Value::Null, &json!("test_asanext")),
+            "{finding:#}"
+        );
+        assert!(has_frame(&finding["frames"], Some(function), mark(line)), "{finding:#}");
+        assert!(!finding["related"].as_array().unwrap().is_empty(), "{finding:#}");
+    }
+    assert!(!run.stderr.contains("[report truncated]"), "{}", run.stderr);
+}
+
 fn check_recoverable_errors(run: &common::Run) {
     assert_eq!(run.code(), Some(103), "{}", run.stderr);
     let report = run.json();

@@ -51,9 +51,17 @@
 //!    A report gone stale before any frame waits [`STALE_LINES`] more quiet lines for a stack
 //!    that begins when no open report expects one, and takes it.
 //!
+//! A runtime told to print no summary (`print_summary=0`, which the caller passes to
+//! [`Parser::without_summaries`]) ends its reports where the summary would be: ASAN's at its
+//! shadow-byte dump (the `=>` row, which holds the shadow of the report's address), any of
+//! them at text right after its stack that no runtime prints there (the output that follows
+//! the report; like UBSan's rule 3, another process's line between two of its stacks ends it
+//! early), or by rules 2 and 4.
+//!
 //! A finding is returned by the call that closes its report, so a report without an end of
 //! its own (rule 3) completes one line late. Findings closed by rule 4 (or rule 2 before any
-//! summary) are marked [`Finding::truncated`]; [`Finding::end`] says how each ended.
+//! summary, unless summaries are off) are marked [`Finding::truncated`]; [`Finding::end`]
+//! says how each ended.
 //!
 //! Another process's unterminated output (`tick tick `) may come before a runtime's line on
 //! the same line: a headline, a frame (`    #N 0x... in`, the runtime's exact shape), a
@@ -193,6 +201,12 @@ pub enum ReportEnd {
     /// UBSan, which prints no summary by default: the line after the blank line ending its
     /// stack, or the first line that cannot belong to it.
     UbsanEnd,
+    /// ASAN told to print no summary (`print_summary=0`): its shadow-byte dump, which comes
+    /// where the summary would.
+    ShadowDump,
+    /// A runtime told to print no summary: output its runtime does not print came right after
+    /// its stack ([`Parser::without_summaries`]).
+    OtherOutput,
     /// No frame or `==PID==` line for [`STALE_LINES`] quiet lines.
     Stale,
     /// Closed to make room ([`MAX_OPEN_REPORTS`]).

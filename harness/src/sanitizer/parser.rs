@@ -84,6 +84,9 @@ pub struct Parser {
     /// The last line was UBSan's caret line (`    ^~~~`) under a memory dump: an indented
     /// line after it names the ranges (`vptr for 'Other'`) and belongs to the report.
     after_caret: bool,
+    /// The runtimes whose options turn their `SUMMARY:` line off (`print_summary=0`), see
+    /// [`Parser::without_summaries`].
+    no_summary: Vec<Sanitizer>,
 }
 
 #[derive(Debug)]
@@ -164,6 +167,15 @@ enum Slot {
 impl Parser {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A parser for output whose runtimes of `sanitizers` print no `SUMMARY:` line (their
+    /// options say `print_summary=0`). Their reports end, not truncated, at what comes where
+    /// the summary would: ASAN's shadow-byte dump (its `=>` row), other output right after a
+    /// stack (text that no runtime prints there), the process's `==PID==ABORTING` or next
+    /// report, or the end of the input. The runtimes' other reports end as [`Parser::new`]'s.
+    pub fn without_summaries(sanitizers: &[Sanitizer]) -> Self {
+        Parser { no_summary: sanitizers.to_vec(), ..Self::default() }
     }
 
     /// Feed one line (without its newline; a trailing `\r` or `\n` is removed). Returns the
@@ -272,10 +284,64 @@ impl Parser {
                     report.stack_ended = true;
                 }
             }
-            Line::Noise => {}
+            Line::Noise => {
+                if let Some(row) = buggy_shadow_row(&text) {
+                    self.shadow_dump(row, &mut done);
+                }
+            }
             Line::Text(text) => self.text(text, &mut done),
         }
         done
+    }
+
+    /// The `=>` row of an ASAN shadow-byte dump, which follows where the `SUMMARY:` line would
+    /// be: with ASAN's summaries off, it ends the report of that dump, the one whose address
+    /// the row holds the shadow of (else the last fed ASAN report with a stack and no summary).
+    /// With summaries on, a report has ended at its summary before its dump.
+    fn shadow_dump(&mut self, row: u64, done: &mut Vec<Finding>) {
+        if !self.no_summary.contains(&Sanitizer::Asan) {
+            return;
+        }
+        let dumped = |report: &&Report| {
+            report.finding.sanitizer == Sanitizer::Asan
+                && report.finding.summary.is_none()
+                && !(report.finding.frames.is_empty() && report.finding.related.is_empty())
+        };
+        let shadows = |report: &&Report| report.data_addresses.iter().any(|&address| shadow_row_of(address, row));
+        let chosen = self
+            .open
+            .iter()
+            .filter(dumped)
+            .filter(shadows)
+            .max_by_key(|r| r.last_fed)
+            .or_else(|| self.open.iter().filter(dumped).max_by_key(|r| r.last_fed))
+            .map(|r| r.id);
+        if let Some(index) = chosen.and_then(|id| self.open.iter().position(|r| r.id == id)) {
+            self.close(index, ReportEnd::ShadowDump, done);
+        }
+    }
+
+    /// Text right after a report's stack (blank lines aside) that its runtime does not print
+    /// there ([`is_runtime_text`]) ends the reports of runtimes whose summaries are off: the
+    /// report is over, this is the output that follows it.
+    fn close_after_stack(&mut self, text: &str, done: &mut Vec<Finding>) {
+        if self.no_summary.is_empty() || is_runtime_text(text) {
+            return;
+        }
+        let numbers = line::hex_numbers(text);
+        let mut index = 0;
+        while index < self.open.len() {
+            let report = &self.open[index];
+            let over = report.last_was_frame
+                && !is_open_ubsan(report)
+                && self.no_summary.contains(&report.finding.sanitizer)
+                && !numbers.iter().any(|n| report.data_addresses.contains(n));
+            if over {
+                self.close(index, ReportEnd::OtherOutput, done);
+            } else {
+                index += 1;
+            }
+        }
     }
 
     /// A frame line: to the report it fits best, or to one gone stale waiting for it.
@@ -328,12 +394,16 @@ impl Parser {
     /// Every finding of a whole log (a `log_path` file, a saved capture): its `\n`-separated
     /// lines fed in order, then [`Parser::finish`].
     pub fn parse_log(log: &[u8]) -> Vec<Finding> {
-        let mut parser = Parser::new();
+        Parser::new().parse_all(log)
+    }
+
+    /// [`Parser::parse_log`] with this parser (one made by [`Parser::without_summaries`]).
+    pub fn parse_all(mut self, log: &[u8]) -> Vec<Finding> {
         let mut findings = Vec::new();
         for line in log.split(|&b| b == b'\n') {
-            findings.extend(parser.feed_line(line));
+            findings.extend(self.feed_line(line));
         }
-        findings.extend(parser.finish());
+        findings.extend(self.finish());
         findings
     }
 
@@ -419,6 +489,10 @@ impl Parser {
     fn text(&mut self, text: &str, done: &mut Vec<Finding>) {
         if self.open.is_empty() {
             return; // the common case: output between reports
+        }
+        self.close_after_stack(text, done);
+        if self.open.is_empty() {
+            return;
         }
         self.reconsider_order(text);
         match self.choose_for_text(text) {
@@ -562,11 +636,13 @@ impl Parser {
         }
         finding.end = end;
         let ubsan = finding.sanitizer == Sanitizer::Ubsan && finding.pid.is_none();
+        // A report of a runtime told to print no summary is whole without one.
+        let whole_without_summary = ubsan || self.no_summary.contains(&finding.sanitizer);
         finding.truncated = match end {
-            ReportEnd::Summary | ReportEnd::UbsanEnd => false,
-            ReportEnd::Aborting | ReportEnd::NextReport => !ubsan && finding.summary.is_none(),
+            ReportEnd::Summary | ReportEnd::UbsanEnd | ReportEnd::ShadowDump | ReportEnd::OtherOutput => false,
+            ReportEnd::Aborting | ReportEnd::NextReport => !whole_without_summary && finding.summary.is_none(),
             ReportEnd::Stale | ReportEnd::Evicted => true,
-            ReportEnd::EndOfInput => !ubsan,
+            ReportEnd::EndOfInput => !whole_without_summary,
         };
         done.push(report.finding);
     }
@@ -980,6 +1056,41 @@ fn is_runtime_frame(frame: &ReportFrame) -> bool {
     ["libasan", "libtsan", "liblsan", "libubsan", "libclang_rt"].iter().any(|p| module.starts_with(p))
 }
 
+/// Lines the runtimes print right after a stack that no sanitizer alone owns
+/// ([`text_owner`]) and that are no stack's label: TSan's `Hint: use
+/// TSAN_OPTIONS=second_deadlock_stack=1 ...`, ASAN's `(longjmp and C++ exceptions *are*
+/// supported)` and a frame's objects (`[32, 40) 'buf' (line 12) <== Memory access ...`),
+/// LSan's `Suppressions used:`, MSAN's `ORIGIN: ...`; with those that one does own.
+fn is_runtime_text(text: &str) -> bool {
+    text_owner(text).is_some()
+        || looks_like_label(text)
+        || access_offset(text).is_some()
+        || ["Hint: ", "(longjmp and C++ exceptions", "Suppressions used:", "ORIGIN: ", "Cycle in lock order graph"]
+            .iter()
+            .any(|start| text.starts_with(start))
+}
+
+/// The address of the `=>` row of ASAN's shadow-byte dump (`=>0x0c047fff8040: fa fa 00
+/// 00[fa]fa ...`), the row of the bad address's shadow byte.
+fn buggy_shadow_row(text: &str) -> Option<u64> {
+    let (address, bytes) = text.trim_start().strip_prefix("=>")?.split_once(": ")?;
+    bytes.contains('[').then(|| line::parse_hex(address))?
+}
+
+/// ASAN's shadow offsets (`kDefaultShadowOffset64` and the others of `asan_mapping.h`): x86-64
+/// Linux, AArch64, i386, PowerPC64, MIPS64, s390x, RISC-V 64, LoongArch64. The shadow byte of
+/// `address` is `(address >> 3) + offset`.
+const SHADOW_OFFSETS: [u64; 8] = [0x7fff_8000, 1 << 36, 0x2000_0000, 1 << 44, 1 << 37, 1 << 52, 0xd_5555_0000, 1 << 46];
+
+/// Does the 16-byte row of a shadow dump that starts at `row` hold the shadow byte of
+/// `address`, for one of the platforms' offsets?
+fn shadow_row_of(address: u64, row: u64) -> bool {
+    SHADOW_OFFSETS.iter().any(|offset| {
+        let shadow = (address >> 3).wrapping_add(*offset);
+        shadow >= row && shadow - row < 16
+    })
+}
+
 /// A report whose last line is the label of a stack still to come (see
 /// [`is_label_of_stack_to_come`]).
 fn awaits_labelled_stack(report: &Report) -> bool {
@@ -1289,6 +1400,69 @@ Shadow byte legend (one shadow byte represents 8 application bytes):
         parser.feed_line(b"==6==ERROR: AddressSanitizer: SEGV on unknown address 0x0");
         parser.feed_line(format!("{ticks}no frame here").as_bytes());
         assert!(parser.finish()[0].frames.is_empty());
+    }
+
+    /// With the runtime told `print_summary=0`, a report that its process's next report, its
+    /// `ABORTING` or the end of the output ends is whole; one that went stale is not. Told
+    /// nothing, each is truncated.
+    #[test]
+    fn reports_without_summaries_are_whole_when_summaries_are_off() {
+        let cases: [(&str, &str, ReportEnd); 3] = [
+            ("its ABORTING", "==7==ERROR: AddressSanitizer: SEGV on x\n    #0 0x1 in f a.c:1\n==7==ABORTING\n", ReportEnd::Aborting),
+            (
+                "its next report",
+                "==8==ERROR: AddressSanitizer: SEGV on x\n    #0 0x1 in f a.c:1\n==8==ERROR: AddressSanitizer: SEGV on y\n==8==ABORTING\n",
+                ReportEnd::NextReport,
+            ),
+            ("the end of the output", "==9==ERROR: LeakSanitizer: detected memory leaks\n\nDirect leak of 4 byte(s) in 1 object(s) allocated from:\n    #0 0x1 in malloc a.c:1\n", ReportEnd::EndOfInput),
+        ];
+        for (what, log, end) in cases {
+            let off = Parser::without_summaries(&[Sanitizer::Asan, Sanitizer::Lsan]).parse_all(log.as_bytes());
+            assert_eq!((off[0].end, off[0].truncated), (end, false), "{what}");
+            assert!(off.iter().all(|f| !f.truncated), "{what}: {off:#?}");
+            let on = Parser::parse_log(log.as_bytes());
+            assert_eq!((on[0].end, on[0].truncated), (end, true), "{what}");
+        }
+        // Stale is cut, summaries or not.
+        let mut parser = Parser::without_summaries(&[Sanitizer::Asan]);
+        parser.feed_line(b"==1==ERROR: AddressSanitizer: SEGV on unknown address 0x0");
+        parser.feed_line(b"    #0 0x1000 in f a.c:1");
+        parser.feed_line(b"AddressSanitizer can not provide additional info.");
+        let stale: Vec<Finding> = (0..=STALE_LINES).flat_map(|_| parser.feed_line(b"unrelated")).collect();
+        assert_eq!(stale.iter().map(|f| (f.end, f.truncated)).collect::<Vec<_>>(), [(ReportEnd::Stale, true)]);
+        // Another runtime's reports are as before.
+        let found = Parser::without_summaries(&[Sanitizer::Tsan]).parse_all(cases[0].1.as_bytes());
+        assert!(found[0].truncated);
+    }
+
+    /// The `=>` row of ASAN's shadow dump holds the shadow byte of the report's address: in
+    /// the real reports of `tests/data/sanitizer/python-regrtest-no-summary.txt`, addresses
+    /// `0x603000000928` and `0x603000000950`, row `0x0c067fff8120` (x86-64: `(address >> 3) +
+    /// 0x7fff8000`); of `/tmp/qa-san5`'s, `0x602000000220` and `0x0c047fff8040`.
+    #[test]
+    fn a_shadow_dump_row_names_its_reports_address() {
+        let row = "=>0x0c067fff8120: fa fa 00 00 00[fa]fa fa fa fa fa fa fa fa fa fa";
+        assert_eq!(buggy_shadow_row(row), Some(0x0c067fff8120));
+        assert_eq!(buggy_shadow_row("  0x0c067fff8110: fa fa fd fd fd fa fa fa fd fd fd fd fa fa fa fa"), None);
+        assert!(shadow_row_of(0x603000000928, 0x0c067fff8120));
+        assert!(shadow_row_of(0x603000000950, 0x0c067fff8120));
+        assert!(!shadow_row_of(0x602000000220, 0x0c067fff8120));
+        assert!(shadow_row_of(0x602000000220, 0x0c047fff8040));
+        // Two reports open, the dump of the second: it ends the second alone.
+        let mut parser = Parser::without_summaries(&[Sanitizer::Asan]);
+        parser.feed_line(
+            b"==1==ERROR: AddressSanitizer: heap-buffer-overflow on address 0x603000000928 at pc 0x5500 bp 0x1 sp 0x2",
+        );
+        parser.feed_line(b"    #0 0x54ff in f a.c:1");
+        parser.feed_line(
+            b"==2==ERROR: AddressSanitizer: heap-buffer-overflow on address 0x602000000220 at pc 0x7f00 bp 0x1 sp 0x2",
+        );
+        parser.feed_line(b"    #0 0x7eff in g b.c:1");
+        let found = parser.feed_line(b"=>0x0c047fff8040: fa fa 00 00[fa]fa fa fa fa fa fa fa fa fa fa fa");
+        assert_eq!(
+            found.iter().map(|f| (f.pid, f.end, f.truncated)).collect::<Vec<_>>(),
+            [(Some(2), ReportEnd::ShadowDump, false)]
+        );
     }
 
     #[test]
