@@ -118,7 +118,9 @@ pub struct Args {
     /// DT_NEEDED, __asan_init...; both asan and ubsan for -fsanitize=address,undefined, each
     /// with its options), a name forces it (e.g. `asan` on a plain interpreter that
     /// loads an instrumented extension: gcc's libasan is preloaded), `none` leaves the
-    /// environment alone. ASAN_OPTIONS defaults to the buildbots'
+    /// environment alone (reports are still read; with no runtime detected or forced, one
+    /// naming a pid no process of the run had is text a test printed: not counted, a warning
+    /// says so). ASAN_OPTIONS defaults to the buildbots'
     /// detect_leaks=0:allocator_may_return_null=1:handle_segv=0, merged with yours (yours win:
     /// read as the runtime reads them - any separator of ` ,:`, tab, newline, quotes, include=
     /// files - only the defaults you did not set go before your text, which is kept as it is).

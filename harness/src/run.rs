@@ -201,6 +201,7 @@ impl OutputSink for Sink<'_> {
     /// A hang found is printed at once, before its processes are ended (README: "reported at
     /// once"); the summary only mentions it.
     fn tick(&mut self, command: i32) -> Vec<supervise::Action> {
+        self.sanitizer.tick();
         let root = std::process::id() as i32;
         let actions = self.hangs.tick(root, command, self.parser.current_test(), std::time::Instant::now());
         let mut found = self.hangs.take_found();
@@ -320,6 +321,89 @@ struct SanitizerFindings<'a> {
     /// Modules that unsymbolized frames named and that were gone when their report completed
     /// (a test removed its temporary directory): nothing can symbolize them.
     gone: Vec<PathBuf>,
+    /// In a run with no sanitizer runtime detected or forced, the pids its processes can have
+    /// had: a report naming another is text a process printed ([`PidWindow`]).
+    pids: Option<PidWindow>,
+    /// Reports not counted for naming a pid no process of the run had: how many, and the
+    /// first few, described.
+    not_of_the_run: (usize, Vec<String>),
+}
+
+/// Reports of pids no process of the run had, described in the run's warning.
+const NOT_OF_THE_RUN_SHOWN: usize = 5;
+
+/// The pids the run's processes can have had: those the kernel handed out after the one it
+/// handed out last before the command started, up to the one it handed out last now
+/// (`/proc/sys/kernel/ns_last_pid`, in leakcheck's pid namespace, the command's too). Pids go
+/// up one by one, and past `pid_max` start again at 300 (`RESERVED_PIDS`); once the run has
+/// gone all the way round, every pid may be one of its processes'.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct PidWindow {
+    /// The last pid handed out before the run.
+    before: u32,
+    /// The last pid handed out, when last read.
+    last: u32,
+    pid_max: u32,
+    /// Pids handed out since the run began, about.
+    handed_out: u64,
+}
+
+/// The lowest pid the kernel hands out again after it wrapped around (`RESERVED_PIDS`).
+const RESERVED_PIDS: u32 = 300;
+
+impl PidWindow {
+    fn last_pid() -> Option<u32> {
+        std::fs::read_to_string("/proc/sys/kernel/ns_last_pid").ok()?.trim().parse().ok()
+    }
+
+    /// The window as the run begins; `None` when `/proc` does not say.
+    fn start() -> Option<Self> {
+        let pid_max = std::fs::read_to_string("/proc/sys/kernel/pid_max").ok()?.trim().parse().ok()?;
+        let last = Self::last_pid()?;
+        Some(PidWindow { before: last, last, pid_max, handed_out: 0 })
+    }
+
+    /// Read the last pid again (about once a second, and as each report completes: the kernel
+    /// cannot go round between two reads).
+    fn update(&mut self) {
+        if let Some(now) = Self::last_pid() {
+            self.advance(now);
+        }
+    }
+
+    fn advance(&mut self, now: u32) {
+        let step = if now >= self.last { now - self.last } else { self.pid_max.saturating_sub(self.last) + now };
+        self.handed_out = self.handed_out.saturating_add(u64::from(step));
+        self.last = now;
+    }
+
+    /// The pids handed out, in words: `2216 to 2249`, `32700 to 32767 and 300 to 512`.
+    fn range(&self) -> String {
+        let first = self.before.saturating_add(1);
+        if self.wrapped() {
+            format!("{first} to {} and {RESERVED_PIDS} to {}", self.pid_max.saturating_sub(1), self.last)
+        } else {
+            format!("{first} to {}", self.last)
+        }
+    }
+
+    fn wrapped(&self) -> bool {
+        self.last < self.before || (self.last == self.before && self.handed_out > 0)
+    }
+
+    /// Whether no process of the run can have had `pid`: it was not handed out since the run
+    /// began.
+    fn excludes(&self, pid: u32) -> bool {
+        if self.handed_out >= u64::from(self.pid_max.saturating_sub(RESERVED_PIDS)) {
+            return false;
+        }
+        let handed_out = if self.wrapped() {
+            pid > self.before && pid < self.pid_max || (RESERVED_PIDS..=self.last).contains(&pid)
+        } else {
+            pid > self.before && pid <= self.last
+        };
+        !handed_out
+    }
 }
 
 /// Distinct findings kept before duplicates are merged; merging again keeps memory bounded
@@ -340,7 +424,9 @@ fn monotonic_ns() -> Option<u64> {
 impl<'a> SanitizerFindings<'a> {
     /// `no_summary`: the runtimes the command's options tell to print no `SUMMARY:` line
     /// ([`summaries_off`]).
-    fn new(symbolizer: &'a Symbolizer, no_summary: &[sanitizer::Sanitizer]) -> Self {
+    /// `check_pids`: no sanitizer runtime was detected or forced, so that a report naming a pid
+    /// no process of the run had is text (see [`PidWindow`]).
+    fn new(symbolizer: &'a Symbolizer, no_summary: &[sanitizer::Sanitizer], check_pids: bool) -> Self {
         SanitizerFindings {
             symbolizer,
             parser: sanitizer::Parser::without_summaries(no_summary),
@@ -351,7 +437,61 @@ impl<'a> SanitizerFindings<'a> {
             merge_at: FINDINGS_BEFORE_MERGE,
             merges: 0,
             gone: Vec::new(),
+            pids: if check_pids { PidWindow::start() } else { None },
+            not_of_the_run: (0, Vec::new()),
         }
+    }
+
+    /// About once a second: follow the pids handed out (see [`PidWindow::update`]).
+    fn tick(&mut self) {
+        if let Some(window) = &mut self.pids {
+            window.update();
+        }
+    }
+
+    /// Whether a report in the output is no report of the run's: it names a pid that no process
+    /// of the run had, in a run with no sanitizer runtime (a test printed a report, as a test of
+    /// a log parser does). Such a report is described for the run's warning.
+    fn not_of_the_run(&mut self, finding: &Finding) -> bool {
+        let (Some(window), Some(pid)) = (&self.pids, finding.pid) else { return false };
+        if finding.log_file.is_some() || !window.excludes(pid) {
+            return false;
+        }
+        let (count, shown) = &mut self.not_of_the_run;
+        *count += 1;
+        if shown.len() < NOT_OF_THE_RUN_SHOWN {
+            let place = finding.frames.first().map(|frame| {
+                let function = frame.function.as_deref().unwrap_or("?");
+                match (&frame.file, frame.line) {
+                    (Some(file), Some(line)) => format!(" in {function} ({file}:{line})"),
+                    _ => format!(" in {function}"),
+                }
+            });
+            let what = format!("{} {}{}", finding.sanitizer.runtime_name(), finding.kind, place.unwrap_or_default());
+            shown.push(format!(
+                "{}, pid {pid}, line {} of the output",
+                crate::escape::truncate_with_ellipsis(&what, 200),
+                finding.start_line
+            ));
+        }
+        true
+    }
+
+    /// The run's warning about the reports not counted ([`SanitizerFindings::not_of_the_run`]).
+    fn not_of_the_run_warning(&self) -> Option<String> {
+        let (count, shown) = &self.not_of_the_run;
+        let window = self.pids.as_ref().filter(|_| *count > 0)?;
+        let more = count - shown.len();
+        let more = if more > 0 { format!("; and {more} more") } else { String::new() };
+        Some(format!(
+            "{count} sanitizer report(s) in the output were not counted as findings: each names a pid that no \
+             process of this run had (it ran with pids {}), and no sanitizer runtime was detected or forced, so a \
+             process printed them as text (a test of a log parser, a saved log shown): {}{more}. A process in \
+             another pid namespace (unshare, a container) names such pids too: run with --sanitizer to count its \
+             reports",
+            window.range(),
+            shown.join("; ")
+        ))
     }
 
     fn line(&mut self, line: &[u8], owner: Option<&str>) {
@@ -377,6 +517,10 @@ impl<'a> SanitizerFindings<'a> {
     /// after the subprocess that loaded it reported); the symbolizer keeps each module it read
     /// mapped, so a later merge still reads a module removed since.
     fn add(&mut self, mut findings: Vec<Finding>) {
+        if !findings.is_empty() && self.pids.is_some() {
+            self.tick();
+            findings.retain(|finding| !self.not_of_the_run(finding));
+        }
         if !findings.is_empty() {
             for module in sanitizer::gone_modules(&findings) {
                 if !self.gone.contains(&module) {
@@ -421,8 +565,8 @@ impl<'a> SanitizerFindings<'a> {
 
     /// Every finding, with its frames symbolized where the sanitizer left them bare, merged;
     /// those no test's output held with the tests the shim's records tell; and the modules
-    /// gone before their reports completed.
-    fn finish(mut self, shim: &ShimData) -> (Vec<Finding>, Vec<PathBuf>) {
+    /// gone before their reports completed; and the warning about reports not of the run.
+    fn finish(mut self, shim: &ShimData) -> (Vec<Finding>, Vec<PathBuf>, Option<String>) {
         let rest = self.parser.finish();
         self.add(rest);
         for finding in &mut self.findings {
@@ -431,7 +575,8 @@ impl<'a> SanitizerFindings<'a> {
             }
         }
         self.merge();
-        (self.findings, self.gone)
+        let warning = self.not_of_the_run_warning();
+        (self.findings, self.gone, warning)
     }
 }
 
@@ -505,7 +650,7 @@ pub fn execute(config: &Config, notify: Notify<'_>) -> anyhow::Result<RunOutcome
     let mut sink = Sink {
         parser: selected_names_parser(&command),
         hangs,
-        sanitizer: SanitizerFindings::new(&symbolizer, &no_summary),
+        sanitizer: SanitizerFindings::new(&symbolizer, &no_summary, sanitizer_plan.runtimes.is_empty()),
         worker_thread: WorkerThreadFailure::default(),
         colour: crate::report::colour::wanted(),
         asan_not_first: false,
@@ -629,7 +774,8 @@ pub fn execute(config: &Config, notify: Notify<'_>) -> anyhow::Result<RunOutcome
     }
     report.warnings.extend(log_notes);
     sink.sanitizer.add_from_files(logged);
-    let (findings, gone) = sink.sanitizer.finish(&shim_data);
+    let (findings, gone, not_of_the_run) = sink.sanitizer.finish(&shim_data);
+    report.warnings.extend(not_of_the_run);
     add_findings(&mut report, findings);
     add_symbolizer_notes(&mut report, &symbolizer, &gone);
     if let Some(warning) = unused_suppressions(config) {
@@ -2569,6 +2715,33 @@ mod tests {
         );
     }
 
+    /// The pids the run's processes can have had: those handed out after the last one before
+    /// the run, up to the last one now, across `pid_max` (on to 300), until the run went all
+    /// the way round.
+    #[test]
+    fn a_pid_window_holds_the_pids_handed_out_since_the_run_began() {
+        let mut window = PidWindow { before: 2215, last: 2215, pid_max: 32768, handed_out: 0 };
+        window.advance(2249);
+        assert_eq!(window.range(), "2216 to 2249");
+        for (pid, excluded) in [(123, true), (2215, true), (2216, false), (2249, false), (2250, true), (0, true)] {
+            assert_eq!(window.excludes(pid), excluded, "{pid}");
+        }
+        // Across pid_max.
+        let mut window = PidWindow { before: 32700, last: 32700, pid_max: 32768, handed_out: 0 };
+        window.advance(32760);
+        window.advance(512);
+        assert_eq!(window.range(), "32701 to 32767 and 300 to 512");
+        for (pid, excluded) in [(123, true), (299, true), (300, false), (512, false), (513, true), (32700, true)] {
+            assert_eq!(window.excludes(pid), excluded, "{pid}");
+        }
+        assert!(!window.excludes(32701) && !window.excludes(32767));
+        // All the way round: any pid may have been the run's.
+        window.advance(32000);
+        window.advance(32699);
+        window.advance(400);
+        assert!(!window.excludes(123) && !window.excludes(20_000));
+    }
+
     #[test]
     fn log_path_file_names_end_in_the_pid() {
         assert_eq!(pid_suffix("ubsan.4242"), Some(4242));
@@ -2631,7 +2804,7 @@ mod tests {
     fn findings(lines: &[&str]) -> Vec<Finding> {
         let symbolizer = Symbolizer::new();
         let mut parser = regrtest::Parser::new();
-        let mut sanitizer = SanitizerFindings::new(&symbolizer, &[]);
+        let mut sanitizer = SanitizerFindings::new(&symbolizer, &[], false);
         for line in lines {
             parser.feed_line(line.as_bytes());
             sanitizer.line(line.as_bytes(), parser.output_owner());
@@ -2674,7 +2847,7 @@ mod tests {
     #[test]
     fn many_distinct_findings_cost_a_merge_per_doubling() {
         let symbolizer = Symbolizer::new();
-        let mut sanitizer = SanitizerFindings::new(&symbolizer, &[]);
+        let mut sanitizer = SanitizerFindings::new(&symbolizer, &[], false);
         for i in 0..4000u32 {
             let lines = [
                 format!("==7==ERROR: AddressSanitizer: heap-use-after-free on address 0x60200000{i:04x} at pc 0x1"),

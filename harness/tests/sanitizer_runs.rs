@@ -131,6 +131,50 @@ fn reports_without_summaries_are_whole() {
     assert!(!run.stderr.contains("[report truncated]"), "{}", run.stderr);
 }
 
+/// A report a test prints as text (`test_asanext_printed`: pid 123, a process that never ran)
+/// is no finding in a run with no sanitizer runtime detected or forced: a warning names it, and
+/// the exit status is regrtest's. The real reports of the same run count: the user preloads
+/// libasan under `--sanitizer none`, and their processes' pids were handed out during the run.
+/// With a runtime forced, every report in the output counts, as before.
+#[test]
+fn a_report_a_test_prints_with_a_pid_of_no_process_of_the_run_is_no_finding() {
+    let dir = sanitizer_testdir();
+    let libasan = fixtures::LIBASAN.expect("libasan");
+    let printed_only = regrtest(dir.path(), &[], &["test_asanext_printed", "test_balanced"]);
+    let run = leakcheck_in(None, &["--sanitizer", "none"], &as_strs(&printed_only), &[]);
+    assert_eq!(run.code(), Some(0), "{}", run.stderr);
+    let report = run.json();
+    assert_eq!(findings(report).len(), 0, "{report:#}");
+    let warnings: Vec<&str> = report["warnings"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
+    let warning = warnings.iter().find(|w| w.contains("were not counted")).unwrap_or_else(|| panic!("{warnings:?}"));
+    assert!(
+        warning.starts_with("1 sanitizer report(s) in the output were not counted as findings")
+            && warning
+                .contains("AddressSanitizer heap-use-after-free in parse_fixture (/nonexistent/fixture.c:42), pid 123"),
+        "{warning}"
+    );
+    assert!(run.stderr.contains("pid 123"), "{}", run.stderr);
+
+    let argv = regrtest(dir.path(), &[], &["test_asanext_printed", "test_asanext"]);
+    let env = [("LD_PRELOAD", libasan), ("ASAN_OPTIONS", "detect_leaks=0:halt_on_error=0")];
+    let run = leakcheck_in(None, &["--sanitizer", "none"], &as_strs(&argv), &env);
+    assert_eq!(run.code(), Some(103), "{}", run.stderr);
+    let report = run.json();
+    assert_eq!(report["sanitizer"]["runtimes"], json!([]));
+    let kinds: Vec<(&str, &str)> = findings(report)
+        .iter()
+        .map(|f| (f["kind"].as_str().unwrap(), f["frames"][0]["function"].as_str().unwrap_or("?")))
+        .collect();
+    assert_eq!(kinds, [("heap-buffer-overflow", "overflow"), ("heap-use-after-free", "use_after_free")], "{report:#}");
+    assert!(findings(report).iter().all(|f| f["test"] == "test_asanext" && f["pid"] != 123));
+    assert!(run.stderr.contains("were not counted as findings"), "{}", run.stderr);
+
+    let run = leakcheck_in(None, &["--sanitizer", "asan"], &as_strs(&printed_only), &[]);
+    assert_eq!(run.code(), Some(103), "{}", run.stderr);
+    let printed = find(run.json(), "heap-use-after-free");
+    assert_eq!((&printed["pid"], &printed["test"]), (&json!(123), &json!("test_asanext_printed")));
+}
+
 fn check_recoverable_errors(run: &common::Run) {
     assert_eq!(run.code(), Some(103), "{}", run.stderr);
     let report = run.json();
