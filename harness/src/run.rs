@@ -50,6 +50,8 @@ struct Sink<'a> {
     /// A dynamically linked ASAN runtime aborted because it was not first in the initial
     /// library list (`==PID==ASan runtime does not come first ...`).
     asan_not_first: bool,
+    /// The `log_path` files a runtime could not open ([`UnopenedLogs`]).
+    unopened_logs: UnopenedLogs,
     /// Where the shim writes its records, when it runs: a hang found while regrtest's output
     /// named no test (`-q`) takes its test from them ([`test_of_hang`]).
     shim_dir: Option<PathBuf>,
@@ -157,6 +159,7 @@ impl OutputSink for Sink<'_> {
         self.worker_thread.line(line);
         self.sanitizer.line(line, self.parser.output_owner());
         self.hangs.output(line, std::time::Instant::now());
+        self.unopened_logs.line(line);
         if !self.asan_not_first && line.starts_with(b"==") {
             self.asan_not_first = sanitizer::pid_prefix(&String::from_utf8_lossy(line))
                 .is_some_and(|(_, rest)| rest.as_bytes().starts_with(sanitizers::ASAN_NOT_FIRST));
@@ -654,6 +657,7 @@ pub fn execute(config: &Config, notify: Notify<'_>) -> anyhow::Result<RunOutcome
         worker_thread: WorkerThreadFailure::default(),
         colour: crate::report::colour::wanted(),
         asan_not_first: false,
+        unopened_logs: UnopenedLogs::default(),
         shim_dir: shim_wanted.then(|| run_dir.path().to_owned()),
         regrtests: RunProcesses::default(),
     };
@@ -768,7 +772,8 @@ pub fn execute(config: &Config, notify: Notify<'_>) -> anyhow::Result<RunOutcome
     assemble(&mut report, &supervised, parsed, &output, (&shim_data, &own), settings);
     report.warnings.extend(concurrent_warning);
     add_hangs(&mut report, hangs, &shim_data);
-    let (mut logged, log_notes) = log_path_findings(&command_options, Some(&program), started, &no_summary);
+    let (mut logged, log_notes) =
+        log_path_findings(&command_options, Some(&program), started, &no_summary, &sink.unopened_logs.files);
     for finding in &mut logged {
         finding.test = test_of_process(&shim_data, finding, None);
     }
@@ -1027,6 +1032,60 @@ fn tell_tests(finding: &mut Finding, shim: &ShimData) {
     finding.test_counts = if counts.len() > 1 { counts } else { Vec::new() };
 }
 
+/// The `log_path` files a sanitizer runtime could not open: sanitizer_common writes `ERROR:
+/// Can't open file: PATH (reason: ERRNO)` to stderr, without a newline, and ends the process
+/// (exit status 1) when it cannot open its log file, which it opens when it has something to
+/// write, a report most likely: what it would have written is lost.
+#[derive(Debug, Default)]
+struct UnopenedLogs {
+    /// `(path, errno)`, each path once, at most [`MAX_UNOPENED_LOGS`].
+    files: Vec<(Vec<u8>, Option<i32>)>,
+}
+
+/// Unopened `log_path` files remembered.
+const MAX_UNOPENED_LOGS: usize = 64;
+
+impl UnopenedLogs {
+    const MESSAGE: &'static [u8] = b"ERROR: Can't open file: ";
+
+    fn line(&mut self, line: &[u8]) {
+        let Some(at) = line.windows(Self::MESSAGE.len()).position(|w| w == Self::MESSAGE) else { return };
+        let rest = &line[at + Self::MESSAGE.len()..];
+        let reason = b" (reason: ";
+        let Some(end) = rest.windows(reason.len()).position(|w| w == reason) else { return };
+        let digits = &rest[end + reason.len()..];
+        let digits = &digits[..digits.iter().take_while(|b| b.is_ascii_digit()).count()];
+        let errno = std::str::from_utf8(digits).ok().and_then(|d| d.parse().ok());
+        let path = rest[..end].to_vec();
+        if self.files.len() < MAX_UNOPENED_LOGS && !self.files.iter().any(|(p, _)| *p == path) {
+            self.files.push((path, errno));
+        }
+    }
+}
+
+/// What the runtime said of the `log_path` files of `prefix` (and `suffix`) it could not open,
+/// for the log_path note: `; the runtime could not open /x/asan.123 (No such file or
+/// directory) ...`.
+fn unopened_note(unopened: &[(Vec<u8>, Option<i32>)], prefix: &[u8], suffix: &[u8]) -> String {
+    let of_prefix: Vec<String> = unopened
+        .iter()
+        .filter(|(path, _)| path.starts_with(prefix) && path.get(prefix.len()) == Some(&b'.') && path.ends_with(suffix))
+        .map(|(path, errno)| {
+            let why = errno
+                .map_or_else(|| "no reason given".to_owned(), |e| nix::errno::Errno::from_raw(e).desc().to_owned());
+            format!("{} ({why})", crate::escape::truncate_with_ellipsis(&String::from_utf8_lossy(path), 300))
+        })
+        .collect();
+    if of_prefix.is_empty() {
+        return String::new();
+    }
+    format!(
+        "; the runtime said it could not open {} when it had something to write, a report most likely, and \
+         ended that process with status 1: what it would have written is lost",
+        of_prefix.join(", ")
+    )
+}
+
 /// Largest sanitizer log file read; a runaway report loop is not worth more.
 const MAX_SANITIZER_LOG: u64 = 64 << 20;
 
@@ -1035,13 +1094,15 @@ const MAX_SANITIZER_LOG: u64 = 64 << 20;
 /// runtime reads them, included files too; `program` for `%b`/`%d` in their names): the runtime
 /// writes `PREFIX.PID` (with `log_exe_name`, `PREFIX.EXE.PID`; with `log_suffix=S`, `S` after
 /// it) instead of stderr, so the output never shows them. Files changed since the run `started`
-/// are parsed; a file names a process, not a test (see [`test_of_process`]). Returns the
-/// findings and notes for the report.
+/// are parsed; a file names a process, not a test (see [`test_of_process`]). `no_summary`:
+/// the runtimes told `print_summary=0`; `unopened`: the files a runtime said it could not open
+/// ([`UnopenedLogs`]), named in the notes. Returns the findings and notes for the report.
 fn log_path_findings(
     options: &[(String, std::ffi::OsString)],
     program: Option<&std::path::Path>,
     started: std::time::SystemTime,
     no_summary: &[sanitizer::Sanitizer],
+    unopened: &[(Vec<u8>, Option<i32>)],
 ) -> (Vec<Finding>, Vec<String>) {
     use std::os::unix::ffi::OsStrExt;
     let mut findings = Vec::new();
@@ -1106,6 +1167,7 @@ fn log_path_findings(
             findings.extend(found);
         }
         let shown = prefix.display();
+        let lost = unopened_note(unopened, prefix.as_os_str().as_bytes(), suffix);
         if files.is_empty() {
             let hint = if prefix.is_relative() {
                 "; it is relative, and regrtest runs tests in a temporary directory that it removes: give an \
@@ -1113,11 +1175,12 @@ fn log_path_findings(
             } else {
                 ""
             };
-            notes.push(format!("{variable} log_path={shown}: no {shown}.* file was written during the run{hint}"));
+            notes
+                .push(format!("{variable} log_path={shown}: no {shown}.* file was written during the run{hint}{lost}"));
         } else {
             notes.push(format!(
                 "{variable} log_path={shown}: {reports} report(s) read from {} file(s); their tests are \
-                 known only from the shim's -R records of their processes",
+                 known only from the shim's -R records of their processes{lost}",
                 files.len()
             ));
         }
@@ -2742,6 +2805,33 @@ mod tests {
         assert!(!window.excludes(123) && !window.excludes(20_000));
     }
 
+    /// The runtime's `ERROR: Can't open file: PATH (reason: N)`, without a newline (another
+    /// process's output may follow on the line), is read for the log_path note of its prefix.
+    #[test]
+    fn log_files_the_runtime_could_not_open_are_named() {
+        let mut unopened = UnopenedLogs::default();
+        unopened.line(b"ERROR: Can't open file: /proc/qa-san5/asan.11471 (reason: 2)");
+        unopened.line(b"ERROR: Can't open file: /ro/logs q/ub.7.log (reason: 30)0:00:01 load avg: 0.5 [2/2] test_b");
+        unopened.line(b"ERROR: Can't open file: /proc/qa-san5/asan.11471 (reason: 2)");
+        unopened.line(b"ERROR: Can't open file: no reason");
+        unopened.line(b"0:00:00 load avg: 0.5 [1/2] test_a");
+        assert_eq!(
+            unopened.files,
+            [(b"/proc/qa-san5/asan.11471".to_vec(), Some(2)), (b"/ro/logs q/ub.7.log".to_vec(), Some(30))]
+        );
+        let note = unopened_note(&unopened.files, b"/proc/qa-san5/asan", b"");
+        assert!(
+            note.starts_with(
+                "; the runtime said it could not open /proc/qa-san5/asan.11471 (No such file or directory) when"
+            ),
+            "{note}"
+        );
+        let note = unopened_note(&unopened.files, b"/ro/logs q/ub", b".log");
+        assert!(note.contains("/ro/logs q/ub.7.log (Read-only file system)"), "{note}");
+        assert_eq!(unopened_note(&unopened.files, b"/ro/logs q/ub", b".txt"), "");
+        assert_eq!(unopened_note(&unopened.files, b"/proc/qa-san5/as", b""), "", "another prefix");
+    }
+
     #[test]
     fn log_path_file_names_end_in_the_pid() {
         assert_eq!(pid_suffix("ubsan.4242"), Some(4242));
@@ -2778,7 +2868,7 @@ mod tests {
         .into_iter()
         .map(|(name, value)| (name.to_owned(), OsString::from(value)))
         .collect();
-        let (findings, notes) = log_path_findings(&options, None, started, &[]);
+        let (findings, notes) = log_path_findings(&options, None, started, &[], &[]);
         let mut pids: Vec<Option<u32>> = findings.iter().map(|f| f.pid).collect();
         pids.sort();
         assert_eq!(pids, [Some(77), Some(4242)], "{findings:#?}");

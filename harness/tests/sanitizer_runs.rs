@@ -396,6 +396,25 @@ fn reports_written_to_log_path_files_are_read() {
         &[("ASAN_OPTIONS", "log_path=relative/asan")],
     );
     assert!(run.json()["warnings"].to_string().contains("give an absolute path"), "{}", run.json()["warnings"]);
+
+    // A prefix under a regular file (the runtime makes missing directories, not this one):
+    // it says it cannot open the file when its report comes, and ends the process; the
+    // warning names the file and why.
+    let logs = tempfile::tempdir().expect("a temporary directory");
+    std::fs::write(logs.path().join("file"), "").unwrap();
+    let missing = logs.path().join("file/asan");
+    let options = format!("log_path={}", missing.display());
+    let run = leakcheck_in(
+        None,
+        &["--sanitizer", "asan"],
+        &as_strs(&regrtest(dir.path(), &[], &["test_asanext_double_free"])),
+        &[("ASAN_OPTIONS", &options)],
+    );
+    assert!(run.stderr.contains("ERROR: Can't open file: "), "{}", run.stderr);
+    let warnings = run.json()["warnings"].to_string();
+    let expected = format!("; the runtime said it could not open {}.", missing.display());
+    assert!(warnings.contains(&expected), "{warnings}");
+    assert!(warnings.contains(" (Not a directory) when it had something to write, a report most likely"), "{warnings}");
 }
 
 /// UBSan's `runtime error:` lines carry no `==PID==`; from a `UBSAN_OPTIONS=log_path=PREFIX`
