@@ -276,7 +276,25 @@ fn reports_of_quiet_runs_get_the_tests_the_shim_saw_their_processes_run() {
         assert_eq!(tests, [json!("test_asanext"), json!("test_asanext_repeated")], "{quiet:?}: {overflow:#}");
         assert_eq!(find(run.json(), "heap-use-after-free")["test"], "test_asanext", "{quiet:?}");
         let counts = ["test_asanext 6, test_asanext_repeated 30", "test_asanext_repeated 30, test_asanext 6"];
-        assert!(counts.iter().any(|c| run.stderr.contains(&format!("(36 reports: {c})"))), "{quiet:?}: {}", run.stderr);
+        if quiet.contains(&"-j") {
+            assert!(
+                counts.iter().any(|c| run.stderr.contains(&format!("(36 reports: {c})"))),
+                "{quiet:?}: {}",
+                run.stderr
+            );
+        } else {
+            // One process runs both tests: a report goes by when leakcheck read it, and on a
+            // loaded machine the last reports of test_asanext, written before its series ended
+            // but still in the pipe, are read once test_asanext_repeated began (docs/report.md,
+            // `test`): only that way, never the other.
+            let count = |test: &str| -> Option<u32> {
+                let re = regex::Regex::new(&format!(r"\(36 reports: [^)]*\b{test} (\d+)[,)]")).unwrap();
+                re.captures(&run.stderr)?[1].parse().ok()
+            };
+            let (own, next) = (count("test_asanext"), count("test_asanext_repeated"));
+            let (own, next) = own.zip(next).unwrap_or_else(|| panic!("{quiet:?}: {}", run.stderr));
+            assert!((1..=6).contains(&own) && own + next == 36, "{quiet:?}: {}", run.stderr);
+        }
         let xml = std::fs::read_to_string(&junit).unwrap();
         for name in ["test_asanext", "test_asanext_repeated"] {
             let start = xml.find(&format!(r#"<testcase name="{name}" classname="regrtest">"#)).expect(name);
