@@ -710,15 +710,7 @@ impl Parser {
         // In quiet mode (`-q`) the summary may be all there is about a test; and regrtest never
         // announced the tests it did not get to.
         if summary_seen {
-            let named = [
-                &summary.failed,
-                &summary.failed_again,
-                &summary.env_changed,
-                &summary.resource_denied,
-                &summary.skipped,
-                &summary.run_no_tests,
-                &summary.omitted,
-            ];
+            let named = outcome_lists(&summary).into_iter().chain([&summary.omitted]);
             let mut added: HashSet<&str> = HashSet::new();
             let mut extra = Vec::new();
             // Interleaved runs: an earlier block is as much a run's summary as the last.
@@ -1457,15 +1449,7 @@ impl Parser {
         }
         let block = self.summary_blocks;
         let summary = &self.summary;
-        let lists = [
-            &summary.failed,
-            &summary.failed_again,
-            &summary.env_changed,
-            &summary.resource_denied,
-            &summary.skipped,
-            &summary.run_no_tests,
-        ];
-        for name in lists.into_iter().flatten() {
+        for name in outcome_lists(summary).into_iter().flatten() {
             let Some(outcome) = summary_outcome(summary, name) else { continue };
             if self.listed_before.len() >= MAX_TESTS && !self.listed_before.contains_key(name) {
                 continue;
@@ -1658,6 +1642,18 @@ fn more_severe_listed(last: Option<Outcome>, earlier: Option<Outcome>) -> Option
         (None, earlier) => earlier,
         (last, _) => last,
     }
+}
+
+/// The summary lists that give the tests they name an outcome ([`summary_outcome`]).
+fn outcome_lists(summary: &Summary) -> [&Vec<String>; 6] {
+    [
+        &summary.failed,
+        &summary.failed_again,
+        &summary.env_changed,
+        &summary.resource_denied,
+        &summary.skipped,
+        &summary.run_no_tests,
+    ]
 }
 
 /// The outcome the summary lists give `name`, most severe list first.
