@@ -114,7 +114,7 @@
 //! `parser.rs`'s tests, and `fuzz/fuzz_targets/sanitizer_parse.rs` fuzzes the parser.
 //!
 //! **What it does not do.** No I/O in the parser, no processes, no clocks. It does not read
-//! `log_path` files (the run feeds them, see `run::log_path_findings`), suppression files, or HWASan, KASan, Go or Rust
+//! `log_path` files (the run feeds them, see `run::findings::log_path_findings`), suppression files, or HWASan, KASan, Go or Rust
 //! (`-Zsanitizer`) formats beyond what they share with the above; it does not demangle (the
 //! runtimes already do). [`deduplicate`] merges findings by stack signature only: two distinct
 //! bugs with the same top frames are one finding (and the eval loop's frame compares by name

@@ -1,0 +1,607 @@
+use super::*;
+
+const NO_FACTS: OutputFacts = OutputFacts {
+    saw_huntrleaks: false,
+    worker_thread_failure: None,
+    selection: None,
+    hang_after_tests: false,
+    interleaved: false,
+};
+
+fn worker_thread_failure(output: &[u8]) -> WorkerThreadFailure {
+    let mut failure = WorkerThreadFailure::default();
+    for line in output.split_inclusive(|&b| b == b'\n') {
+        failure.line(line);
+    }
+    failure
+}
+
+/// The sites a note lets go that share their innermost frame (they differ in their callers
+/// or Python lines: unittest's per-class lists, six of them on 3.13) are named once with
+/// their count, each place as the one-line stacks name frames, a build tree's absolute path
+/// by the file's name.
+#[test]
+fn sites_let_go_at_one_place_are_named_once_with_their_count() {
+    let frame = |function: &str, file: Option<&str>| crate::symbolize::Frame {
+        function: Some(function.into()),
+        file: file.map(str::to_owned),
+        line: file.map(|_| 279),
+        column: None,
+        module: "/root/.cache/leakcheck/cpython-3.13-pydebug/python".into(),
+        address: 0x1000,
+        inlined: false,
+    };
+    let list = "/root/.cache/leakcheck/cpython-3.13-pydebug/Objects/listobject.c";
+    assert_eq!(crate::report::short_place(Some(&frame("PyList_New", Some(list)))), "PyList_New (listobject.c:279)");
+    assert_eq!(crate::report::short_place(Some(&frame("f", None))), "f (python)");
+    assert_eq!(crate::report::short_place(None), "??");
+    let warmup = leaks::Refill::WarmupBlocks;
+    let line = leaks::Refill::Line(crate::hang::PythonFrame {
+        file: "/t/td/test_c.py".into(),
+        line: 7,
+        function: "T.test_c".into(),
+    });
+    let list = "PyList_New (listobject.c:279) in obj".to_owned();
+    let float = "PyFloat_FromDouble (floatobject.c:147) in obj".to_owned();
+    let described: Vec<(&leaks::Refill, String)> = [
+        (&warmup, list.clone()),
+        (&warmup, list.clone()),
+        (&line, list.clone()),
+        (&warmup, float.clone()),
+        (&warmup, list.clone()),
+    ]
+    .into_iter()
+    .collect();
+    let notes = refill_notes_of(&described);
+    assert_eq!(notes.len(), 2, "{notes:?}");
+    assert!(
+        notes[0].starts_with(
+            "no leak site: PyList_New (listobject.c:279) in obj (3 sites), PyFloat_FromDouble \
+             (floatobject.c:147) in obj grew in every counted repetition, but as many blocks"
+        ),
+        "{notes:?}"
+    );
+    assert!(
+        notes[1].starts_with(
+            "no leak site: PyList_New (listobject.c:279) in obj grew in every counted repetition while test_c.py:7 ran"
+        ),
+        "{notes:?}"
+    );
+}
+
+/// The reason a note gives for repetitions cut short: the exception's line, not the last
+/// line of a message over several (unittest's assertEqual of strings: the diff, then `:
+/// msg`), nor doctest's report after its `AssertionError`; regrtest's own exception, the
+/// last of a chain, and an exception group's (all indented: its last line) as they were.
+#[test]
+fn the_error_line_is_the_last_exceptions_first() {
+    let unittest = "Traceback (most recent call last):\n  File \"/t/test_u.py\", line 4, in test_x\n    \
+                    self.assertEqual(\"\u{e9}\", \"\u{fc}\", \"mismatch \u{2603}\")\n\
+                    AssertionError: '\u{e9}' != '\u{fc}'\n- \u{e9}\n+ \u{fc}\n : mismatch \u{2603}";
+    assert_eq!(last_error_line(unittest).as_deref(), Some("AssertionError: '\u{e9}' != '\u{fc}'"));
+    let real = include_str!("../../tests/data/regrtest/3.13.0-seq-R-release-build.txt");
+    let regrtests = real.split_once("test test_ok crashed -- ").and_then(|(_, t)| t.split_once("\n\n")).unwrap().0;
+    assert_eq!(
+        last_error_line(regrtests).as_deref(),
+        Some("Exception: Tracking reference leaks requires a debug build of Python")
+    );
+    let chained = "Traceback (most recent call last):\n  File \"x.py\", line 1, in f\nKeyError: 'a'\n\n\
+                   During handling of the above exception, another exception occurred:\n\n\
+                   Traceback (most recent call last):\n  File \"x.py\", line 3, in f\n\
+                   OSError: [Errno 9] Bad file descriptor\n";
+    assert_eq!(last_error_line(chained).as_deref(), Some("OSError: [Errno 9] Bad file descriptor"));
+    let doctest = "Traceback (most recent call last):\n  File \"case.py\", line 2, in runTest\n\
+                   AssertionError: Failed doctest test for test_d.bad\n  File \"/t/test_d.py\", line 3, in bad\n\n\
+                   ----------------------------------------------------------------------\n\
+                   File \"/t/test_d.py\", line 5, in test_d.bad\nFailed example:\n    1 + 1\nExpected:\n    3\nGot:\n    2\n";
+    assert_eq!(last_error_line(doctest).as_deref(), Some("AssertionError: Failed doctest test for test_d.bad"));
+    let group = "  + Exception Group Traceback (most recent call last):\n  |   File \"x.py\", line 1, in f\n  \
+                 | ExceptionGroup: two (2 sub-exceptions)\n  +-+---------------- 1 ----------------\n    \
+                 | ValueError: a\n    +------------------------------------\n";
+    assert_eq!(last_error_line(group).as_deref(), Some("+------------------------------------"));
+    assert_eq!(last_error_line(" \n\n"), None);
+}
+
+#[test]
+fn regrtest_s_worker_thread_failure_is_a_warning_with_its_exception() {
+    let real = worker_thread_failure(include_bytes!("../../tests/data/regrtest/3.11.2-j2-worker-thread-failed.txt"));
+    assert_eq!(
+        real.exception.as_deref(),
+        Some("UnicodeDecodeError: 'utf-8' codec can't decode byte 0xff in position 11: invalid start byte")
+    );
+    let warning = real.warning().unwrap_or_default();
+    assert!(warning.starts_with(&format!("{WORKER_THREAD_FAILED} (UnicodeDecodeError: ")), "{warning}");
+    assert!(worker_thread_failure(include_bytes!("../../tests/data/regrtest/3.11.2-j2-R.txt")).warning().is_none());
+    // A chained exception: the last one is the one raised.
+    let chained = worker_thread_failure(
+        b"Warning -- regrtest worker thread failed: Traceback (most recent call last):\n\
+          Warning --   File \"x.py\", line 1, in run\n\
+          Warning -- KeyError: 'a'\n\
+          Warning -- \n\
+          Warning -- During handling of the above exception, another exception occurred:\n\
+          Warning -- \n\
+          Warning -- Traceback (most recent call last):\n\
+          Warning --   File \"x.py\", line 3, in run\n\
+          Warning -- OSError: [Errno 9] Bad file descriptor\r\n\
+          Warning -- something else\n",
+    );
+    assert_eq!(chained.exception.as_deref(), Some("OSError: [Errno 9] Bad file descriptor"));
+    // Other warnings are not it.
+    assert!(worker_thread_failure(b"Warning -- Unraisable exception\nWarning -- ValueError: x\n").warning().is_none());
+}
+
+#[test]
+fn a_selected_test_not_started_is_one_named_nowhere_and_not_measured() {
+    let selected: Vec<String> = ["test_a", "test_b", "test_asyncio", "test_c"].map(String::from).to_vec();
+    let tests =
+        [TestReport::new("test_a".into(), "passed"), TestReport::new("test_asyncio.test_tasks".into(), "interrupted")];
+    assert_eq!(not_started(&selected, &tests, &["test_b"]), ["test_c"]);
+}
+
+/// `print_summary` as the runtimes read it: ASAN's and LSan's reports from `ASAN_OPTIONS`
+/// then `LSAN_OPTIONS` (a later setting wins), the others' from their own variable.
+#[test]
+fn summaries_are_off_where_the_runtime_reads_print_summary_false() {
+    use sanitizer::Sanitizer::{Asan, Lsan, Msan, Tsan, Ubsan};
+    let off = |options: &[(&str, &str)]| {
+        let options: Vec<(String, std::ffi::OsString)> =
+            options.iter().map(|(name, value)| ((*name).to_owned(), (*value).into())).collect();
+        summaries_off(&options, None)
+    };
+    assert_eq!(off(&[]), []);
+    assert_eq!(off(&[("ASAN_OPTIONS", "halt_on_error=0:print_summary=0")]), [Asan, Lsan]);
+    assert_eq!(off(&[("ASAN_OPTIONS", "print_summary=false"), ("LSAN_OPTIONS", "print_summary=1")]), []);
+    assert_eq!(off(&[("ASAN_OPTIONS", "print_summary=1"), ("LSAN_OPTIONS", "print_summary=no")]), [Asan, Lsan]);
+    assert_eq!(off(&[("ASAN_OPTIONS", "print_summary=0 print_summary=1")]), []);
+    assert_eq!(
+        off(&[
+            ("UBSAN_OPTIONS", "print_summary=0"),
+            ("TSAN_OPTIONS", "print_summary=0"),
+            ("MSAN_OPTIONS", "print_summary=0")
+        ]),
+        [Msan, Tsan, Ubsan]
+    );
+}
+
+/// The pids the run's processes can have had: those handed out after the last one before
+/// the run, up to the last one now, across `pid_max` (on to 300), until the run went all
+/// the way round.
+#[test]
+fn a_pid_window_holds_the_pids_handed_out_since_the_run_began() {
+    let mut window = PidWindow { before: 2215, last: 2215, pid_max: 32768, handed_out: 0 };
+    window.advance(2249);
+    assert_eq!(window.range(), "2216 to 2249");
+    for (pid, excluded) in [(123, true), (2215, true), (2216, false), (2249, false), (2250, true), (0, true)] {
+        assert_eq!(window.excludes(pid), excluded, "{pid}");
+    }
+    // Across pid_max.
+    let mut window = PidWindow { before: 32700, last: 32700, pid_max: 32768, handed_out: 0 };
+    window.advance(32760);
+    window.advance(512);
+    assert_eq!(window.range(), "32701 to 32767 and 300 to 512");
+    for (pid, excluded) in [(123, true), (299, true), (300, false), (512, false), (513, true), (32700, true)] {
+        assert_eq!(window.excludes(pid), excluded, "{pid}");
+    }
+    assert!(!window.excludes(32701) && !window.excludes(32767));
+    // All the way round: any pid may have been the run's.
+    window.advance(32000);
+    window.advance(32699);
+    window.advance(400);
+    assert!(!window.excludes(123) && !window.excludes(20_000));
+}
+
+/// The runtime's `ERROR: Can't open file: PATH (reason: N)`, without a newline (another
+/// process's output may follow on the line), is read for the log_path note of its prefix.
+#[test]
+fn log_files_the_runtime_could_not_open_are_named() {
+    let mut unopened = UnopenedLogs::default();
+    unopened.line(b"ERROR: Can't open file: /proc/qa-san5/asan.11471 (reason: 2)");
+    unopened.line(b"ERROR: Can't open file: /ro/logs q/ub.7.log (reason: 30)0:00:01 load avg: 0.5 [2/2] test_b");
+    unopened.line(b"ERROR: Can't open file: /proc/qa-san5/asan.11471 (reason: 2)");
+    unopened.line(b"ERROR: Can't open file: no reason");
+    unopened.line(b"0:00:00 load avg: 0.5 [1/2] test_a");
+    assert_eq!(
+        unopened.files,
+        [(b"/proc/qa-san5/asan.11471".to_vec(), Some(2)), (b"/ro/logs q/ub.7.log".to_vec(), Some(30))]
+    );
+    let note = unopened_note(&unopened.files, b"/proc/qa-san5/asan", b"");
+    assert!(
+        note.starts_with(
+            "; the runtime said it could not open /proc/qa-san5/asan.11471 (No such file or directory) when"
+        ),
+        "{note}"
+    );
+    let note = unopened_note(&unopened.files, b"/ro/logs q/ub", b".log");
+    assert!(note.contains("/ro/logs q/ub.7.log (Read-only file system)"), "{note}");
+    assert_eq!(unopened_note(&unopened.files, b"/ro/logs q/ub", b".txt"), "");
+    assert_eq!(unopened_note(&unopened.files, b"/proc/qa-san5/as", b""), "", "another prefix");
+}
+
+#[test]
+fn log_path_file_names_end_in_the_pid() {
+    assert_eq!(pid_suffix("ubsan.4242"), Some(4242));
+    assert_eq!(pid_suffix("asan.python3.11-dbg.17"), Some(17), "log_exe_name");
+    for name in ["ubsan", "ubsan.", "ubsan.12x", "u.99999999999"] {
+        assert_eq!(pid_suffix(name), None, "{name}");
+    }
+}
+
+/// `log_path` comes from every options variable the command got, read as the runtime reads
+/// it (any separator, quotes, included files, `log_suffix`); a prefix two variables name is
+/// read once.
+#[test]
+fn log_path_files_are_found_from_options_read_as_the_runtime_reads_them() {
+    use std::ffi::OsString;
+    let dir = tempfile::tempdir().unwrap();
+    let started = std::time::SystemTime::now() - std::time::Duration::from_secs(60);
+    let report = "s3.c:85:9: runtime error: signed integer overflow: 1 + 2147483647 cannot be represented in \
+                  type 'int'\n    #0 0x7fdc89a096f7 in ub_overflow /tmp/s3.c:85\n";
+    let d = dir.path().display();
+    std::fs::write(dir.path().join("ub.4242"), report).unwrap();
+    std::fs::create_dir(dir.path().join("q q")).unwrap();
+    std::fs::write(dir.path().join("q q/asan.77.txt"), report).unwrap();
+    // A file from before the run is not read.
+    let old = std::fs::File::create(dir.path().join("ub.1")).unwrap();
+    old.set_modified(started - std::time::Duration::from_secs(60)).unwrap();
+    std::fs::write(dir.path().join("opts"), format!("log_path='{d}/q q/asan',log_suffix=.txt\n")).unwrap();
+    let options: Vec<(String, OsString)> = [
+        ("ASAN_OPTIONS", format!("detect_leaks=0:include={d}/opts")),
+        ("LSAN_OPTIONS", format!("log_path={d}/ub")),
+        ("UBSAN_OPTIONS", format!("print_stacktrace=1\tlog_path={d}/ub")),
+        ("TSAN_OPTIONS", "include=/tmp/%p.opts".to_owned()),
+    ]
+    .into_iter()
+    .map(|(name, value)| (name.to_owned(), OsString::from(value)))
+    .collect();
+    let (findings, notes) = log_path_findings(&options, None, started, &[], &[]);
+    let mut pids: Vec<Option<u32>> = findings.iter().map(|f| f.pid).collect();
+    pids.sort();
+    assert_eq!(pids, [Some(77), Some(4242)], "{findings:#?}");
+    assert_eq!(
+        notes,
+        [
+            "TSAN_OPTIONS includes /tmp/%p.opts (it names the process id, %p), which leakcheck could not read: \
+             reports a log_path set there sends to files are not read"
+                .to_owned(),
+            format!(
+                "ASAN_OPTIONS has log_path={d}/q q/asan: 1 report(s) read from 1 file(s); their tests are \
+                     known only from the shim's -R records of their processes"
+            ),
+            format!(
+                "LSAN_OPTIONS and UBSAN_OPTIONS have log_path={d}/ub: 1 report(s) read from 1 file(s); their \
+                     tests are known only from the shim's -R records of their processes"
+            ),
+        ]
+    );
+}
+
+/// Feed `lines` as the run would: regrtest's parser first, then the sanitizer's.
+fn findings(lines: &[&str]) -> Vec<Finding> {
+    let symbolizer = Symbolizer::new();
+    let mut parser = regrtest::Parser::new();
+    let mut sanitizer = SanitizerFindings::new(&symbolizer, &[], false);
+    for line in lines {
+        parser.feed_line(line.as_bytes());
+        sanitizer.line(line.as_bytes(), parser.output_owner());
+    }
+    sanitizer.finish(&ShimData::default()).0
+}
+
+const REPORT: [&str; 4] = [
+    "==7==ERROR: AddressSanitizer: heap-use-after-free on address 0x602000000010 at pc 0x1 bp 0x2 sp 0x3",
+    "READ of size 8 at 0x602000000010 thread T0",
+    "    #0 0x55d0c0a1b2c3 in use_after_free /src/fix.c:31",
+    "    #1 0x55d0c0a1b400 in main /src/fix.c:40",
+];
+
+#[test]
+fn a_finding_belongs_to_the_test_whose_output_held_its_first_line() {
+    // The report's summary only arrives after the next test was announced.
+    let mut lines = vec!["0:00:00 load avg: 0.00 [1/2] test_a"];
+    lines.extend(REPORT);
+    lines.push("0:00:01 load avg: 0.00 [2/2] test_b");
+    lines.push("SUMMARY: AddressSanitizer: heap-use-after-free /src/fix.c:31 in use_after_free");
+    let found = findings(&lines);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!(found[0].test.as_deref(), Some("test_a"));
+    assert_eq!(found[0].kind, "heap-use-after-free");
+}
+
+#[test]
+fn repeated_reports_are_merged_with_their_count_even_past_the_merge_threshold() {
+    let mut lines = vec!["0:00:00 load avg: 0.00 [1/1] test_a"];
+    for _ in 0..FINDINGS_BEFORE_MERGE + 10 {
+        lines.extend(REPORT);
+        lines.push("SUMMARY: AddressSanitizer: heap-use-after-free /src/fix.c:31 in use_after_free");
+    }
+    let found = findings(&lines);
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].count as usize, FINDINGS_BEFORE_MERGE + 10);
+}
+
+#[test]
+fn many_distinct_findings_cost_a_merge_per_doubling() {
+    let symbolizer = Symbolizer::new();
+    let mut sanitizer = SanitizerFindings::new(&symbolizer, &[], false);
+    for i in 0..4000u32 {
+        let lines = [
+            format!("==7==ERROR: AddressSanitizer: heap-use-after-free on address 0x60200000{i:04x} at pc 0x1"),
+            "READ of size 8 at 0x602000000010 thread T0".to_owned(),
+            format!("    #0 0x55d0c0a1b2c3 in f{i} /src/fix.c:31"),
+            format!("SUMMARY: AddressSanitizer: heap-use-after-free /src/fix.c:31 in f{i}"),
+        ];
+        for line in &lines {
+            sanitizer.line(line.as_bytes(), Some("test_a"));
+        }
+    }
+    // 256, 512, 1024, 2048 distinct findings held (each merge keeps them all).
+    assert!(sanitizer.merges <= 5, "{} merges", sanitizer.merges);
+    assert_eq!(sanitizer.finish(&ShimData::default()).0.len(), 4000);
+}
+
+#[test]
+fn a_report_no_output_placed_gets_the_test_its_process_ran_when_it_arrived() {
+    let record =
+        |kind: &str, test: &str, time: u64| format!("{kind}\t10\t{test}\t1\t2\t63{}\t{time}\n", "\t0".repeat(6));
+    let events = [("begin", "test_a", 1000), ("end", "test_a", 2000), ("begin", "test_b", 3000)]
+        .map(|(kind, test, time)| record(kind, test, time))
+        .concat();
+    let mut shim = ShimData::default();
+    shim.add_file(events.as_bytes());
+    assert_eq!((shim.bad_lines, shim.series.len()), (0, 2));
+    let asan = Finding { pid: Some(10), ..Finding::asan("heap-buffer-overflow", Vec::new(), Vec::new()) };
+    // test_b has no `end`: the process died in it, which goes on. A report read after
+    // test_a's end, before test_b began, was written in test_a's last repetition and read late.
+    for (arrived, test) in [(1500, Some("test_a")), (2500, Some("test_a")), (3500, Some("test_b")), (900, None)] {
+        assert_eq!(test_of_process(&shim, &asan, Some(arrived)).as_deref(), test, "{arrived}");
+    }
+    assert_eq!(test_of_process(&shim, &asan, None).as_deref(), Some("test_b"), "the test it died in");
+    // LeakSanitizer reports at exit: only while a test ran is it that test's.
+    let lsan = Finding { sanitizer: sanitizer::Sanitizer::Lsan, ..asan.clone() };
+    for (arrived, test) in [(1500, Some("test_a")), (2500, None), (900, None)] {
+        assert_eq!(test_of_process(&shim, &lsan, Some(arrived)).as_deref(), test, "LSan {arrived}");
+    }
+
+    // Each report its own test; the one past the arrivals kept by the process alone.
+    let mut finding = Finding { count: 5, arrivals: vec![1500, 3500, 3600, 2500], ..asan.clone() };
+    assert!(finding.awaits_test());
+    tell_tests(&mut finding, &shim);
+    assert_eq!(finding.test.as_deref(), Some("test_a"));
+    assert_eq!(finding.other_tests, ["test_b"]);
+    let counts = [(Some("test_a".to_owned()), 2), (Some("test_b".to_owned()), 3)];
+    assert_eq!(finding.test_counts, counts);
+    assert!(!finding.awaits_test());
+}
+
+/// The only test of a sequential regrtest is not the test of what its process does around
+/// it: a LeakSanitizer report at exit (a leak of `sitecustomize` at start-up) read after the
+/// test's `end` is no test's, as with two tests; a `-j` worker's process runs its one test,
+/// and its reports, LSan's at exit included, are that test's.
+#[test]
+fn a_sequential_regrtests_only_test_does_not_own_its_exit() {
+    let record = |kind: &str, pid: u32, test: &str, time: u64| {
+        format!("{kind}\t{pid}\t{test}\t3\t3\t63{}\t{time}\n", "\t0".repeat(6))
+    };
+    let worker = r#"python3\x00-m\x00test.regrtest\x00--worker-args\x00[{}, \x22test_w\x22]"#;
+    let events = [
+        format!("process\t20\t10\t{worker}\n"),
+        record("begin", 10, "test_a", 1000),
+        record("end", 10, "test_a", 2000),
+        record("begin", 20, "test_w", 1000),
+        record("end", 20, "test_w", 2000),
+    ]
+    .concat();
+    let mut shim = ShimData::default();
+    shim.add_file(events.as_bytes());
+    assert_eq!((shim.bad_lines, shim.series.len()), (0, 2));
+    let asan = Finding { pid: Some(10), ..Finding::asan("heap-buffer-overflow", Vec::new(), Vec::new()) };
+    let lsan = Finding { sanitizer: sanitizer::Sanitizer::Lsan, ..asan.clone() };
+    let told = |finding: &Finding, arrived| test_of_process(&shim, finding, arrived);
+    assert_eq!(told(&lsan, Some(2500)), None, "LSan at the sequential process's exit");
+    assert_eq!(told(&lsan, Some(1500)), Some("test_a".into()), "LSan while the test ran");
+    assert_eq!(told(&lsan, None), None, "LSan at exit from a log_path file");
+    assert_eq!(told(&asan, Some(900)), None, "before the test began (its module's import)");
+    assert_eq!(told(&asan, Some(2500)), Some("test_a".into()), "read after its last repetition");
+    assert_eq!(told(&asan, None), Some("test_a".into()), "a log_path file's: the only test");
+    let (asan, lsan) = (Finding { pid: Some(20), ..asan }, Finding { pid: Some(20), ..lsan });
+    for arrived in [Some(900), Some(2500), None] {
+        assert_eq!(told(&lsan, arrived), Some("test_w".into()), "LSan at a worker's exit");
+        assert_eq!(told(&asan, arrived), Some("test_w".into()), "a worker's");
+    }
+}
+
+/// A report without a pid (UBSan's) that no output placed: sequentially, the test that
+/// began last before it was read; with `-j`, the test of the worker that exited last before
+/// it was read (regrtest's main process prints a worker's output once it has reaped it),
+/// by its `end` record when it wrote no `exit` record. Each report its own test and count.
+#[test]
+fn a_report_without_a_pid_gets_the_test_whose_output_was_being_printed() {
+    let record = |kind: &str, pid: u32, test: &str, time: u64| {
+        format!("{kind}\t{pid}\t{test}\t3\t3\t63{}\t{time}\n", "\t0".repeat(6))
+    };
+    let sequential = [record("begin", 10, "test_a", 1000), record("begin", 10, "test_b", 3000)].concat();
+    let mut shim = ShimData::default();
+    shim.add_file(sequential.as_bytes());
+    for (arrived, test) in [(900, None), (1500, Some("test_a")), (2999, Some("test_a")), (3500, Some("test_b"))] {
+        assert_eq!(test_of_output(&shim, arrived).as_deref(), test, "sequential, read at {arrived}");
+    }
+
+    let worker = |test: &str| format!(r#"python3\x00-m\x00test.regrtest\x00--worker-args\x00[{{}}, \x22{test}\x22]"#);
+    let mut shim = ShimData::default();
+    let events = [
+        // test_w1 and test_w2 run side by side; test_w1 ends first, but exits last.
+        (20, "test_w1", 1000, 2000, Some(2600)),
+        (30, "test_w2", 1100, 2100, Some(2300)),
+        // Killed: no `exit` record.
+        (40, "test_w3", 3000, 4000, None),
+    ];
+    for (pid, test, begin, end, exit) in events {
+        let mut file = format!("process\t{pid}\t10\t{}\n", worker(test));
+        file += &record("begin", pid, test, begin);
+        file += &record("end", pid, test, end);
+        if let Some(exit) = exit {
+            file += &format!("exit\t{pid}\t{exit}\n");
+        }
+        shim.add_file(file.as_bytes());
+    }
+    assert_eq!((shim.bad_lines, shim.exited.len()), (0, 2));
+    let expected =
+        [(1500, None), (2200, None), (2400, Some("test_w2")), (2700, Some("test_w1")), (4100, Some("test_w3"))];
+    for (arrived, test) in expected {
+        assert_eq!(test_of_output(&shim, arrived).as_deref(), test, "-j, read at {arrived}");
+    }
+
+    let ubsan = Finding {
+        sanitizer: sanitizer::Sanitizer::Ubsan,
+        pid: None,
+        count: 3,
+        arrivals: vec![2700, 2400, 2800],
+        ..Finding::asan("signed-integer-overflow", Vec::new(), Vec::new())
+    };
+    assert!(ubsan.awaits_test());
+    let mut finding = ubsan.clone();
+    tell_tests(&mut finding, &shim);
+    assert_eq!((finding.test.as_deref(), &finding.other_tests[..]), (Some("test_w1"), &["test_w2".to_owned()][..]));
+    let counts = [(Some("test_w1".to_owned()), 2), (Some("test_w2".to_owned()), 1)];
+    assert_eq!(finding.test_counts, counts);
+    assert!(finding.test_pids.is_empty(), "no pid: {:?}", finding.test_pids);
+}
+
+#[test]
+fn own_processes_are_the_command_and_its_workers_not_a_regrtest_a_test_ran() {
+    let mut shim = ShimData::default();
+    let worker = r#"python3\x00-m\x00test.regrtest\x00--worker-args\x00[{}, \x22test_a\x22]"#;
+    let nested_main = r#"python3\x00-m\x00test\x00-R\x003:3\x00test_b"#;
+    let events = format!("process\t20\t10\t{worker}\nprocess\t30\t20\t{nested_main}\nprocess\t40\t10\t{nested_main}\n");
+    shim.add_file(events.as_bytes());
+    assert_eq!(shim.bad_lines, 0);
+    let argv: Vec<String> = ["python3", "-m", "test", "-j2", "-R", "3:3"].map(String::from).to_vec();
+    let own = OwnProcesses::new(&shim, 10, &argv);
+    assert!(own.contains(10), "the command");
+    assert!(own.contains(20), "its worker");
+    assert!(!own.contains(30), "a regrtest its worker's test ran");
+    assert!(!own.contains(40), "a regrtest its own test ran (sequentially)");
+    assert!(own.contains(50), "no record: the benefit of the doubt");
+    // A wrapper command (`timeout 600 python -m test`): every series counts.
+    let own = OwnProcesses::new(&shim, 10, &["timeout".into(), "600".into()]);
+    assert!(own.contains(30));
+}
+
+/// Regrtests that lived at the same time ran at the same time, whatever they measured when;
+/// a `-j` worker is its main process's, and neither a nested regrtest nor a fork child of
+/// one is a run of its own.
+#[test]
+fn regrtests_at_the_same_time_are_those_whose_processes_lived_together() {
+    let main = r#"python3\x00-m\x00test\x00-R\x003:3\x00test_a"#;
+    let worker = r#"python3\x00-m\x00test.regrtest\x00--worker-args\x00[{}, \x22test_a\x22]"#;
+    let series = |pid: i32, start: u64, end: u64| {
+        format!(
+            "begin\t{pid}\ttest_a\t3\t3\t63\t0\t0\t0\t0\t0\t0\t{start}\n\
+             end\t{pid}\ttest_a\t0\t1\t63\t0\t0\t0\t0\t0\t0\t{end}\n"
+        )
+    };
+    let of = |files: &[String]| {
+        let mut shim = ShimData::default();
+        for file in files {
+            shim.add_file(file.as_bytes());
+        }
+        shim.set_aside_forks();
+        assert_eq!(shim.bad_lines, 0);
+        concurrent_regrtests(&shim)
+    };
+    // Process 10 lived 100..1000 and measured at 900; process 20 lived 200..300 and
+    // measured at 250: their measurements never overlapped.
+    let first = format!("process\t10\t5\t{main}\t100\n{}exit\t10\t1000\n", series(10, 900, 950));
+    let second = format!("process\t20\t5\t{main}\t200\n{}exit\t20\t300\n", series(20, 250, 260));
+    assert_eq!(of(&[first.clone(), second.clone()]), [10, 20]);
+    // One after the other.
+    let later = format!("process\t20\t5\t{main}\t1100\n{}exit\t20\t1300\n", series(20, 1150, 1160));
+    assert!(of(&[first.clone(), later]).is_empty());
+    // Killed (no exit record): alive until its last record at least.
+    let killed = format!("process\t20\t5\t{main}\t200\n{}", series(20, 250, 260));
+    assert_eq!(of(&[first.clone(), killed]), [10, 20]);
+    // A regrtest process 10's test started, and a fork child of process 10.
+    let nested = format!("process\t20\t10\t{main}\t200\n{}exit\t20\t300\n", series(20, 250, 260));
+    assert!(of(&[first.clone(), nested]).is_empty());
+    let fork = format!("fork\t20\t10\t10\t200\nprocess\t20\t10\t{main}\t200\n{}", series(20, 250, 260));
+    assert!(of(&[first.clone(), fork]).is_empty());
+    // A -j run (its main process 30 wrote no record) beside process 10, by its workers.
+    let workers = [(31, 150, 400), (32, 350, 700)]
+        .map(|(pid, start, end)| format!("process\t{pid}\t30\t{worker}\t{start}\nexit\t{pid}\t{end}\n"));
+    assert_eq!(of(&[first.clone(), workers[0].clone(), workers[1].clone()]), [10, 30]);
+    // An older shim: no start in the process record, the series make the span.
+    let old = format!("process\t20\t5\t{main}\n{}exit\t20\t300\n", series(20, 250, 260));
+    assert_eq!(of(&[first, old]), [10, 20]);
+}
+
+#[test]
+fn leak_sites_carry_their_python_frame_and_each_missing_frames_reason_warns_once() {
+    let counters = |kind: &str, a: i64, b: i64| format!("{kind}\t10\ttest_x\t{a}\t{b}\t63\t0\t0\t0\t0\t0\t0\n");
+    let mut events = counters("begin", 1, 2) + &counters("baseline", -1, 0);
+    for index in 0..3 {
+        events += &counters("measure", index, 0);
+        events += &format!("site\t10\ttest_x\t{index}\t7\tr\t{}\t{}\n", index + 1, 48 * (index + 1));
+    }
+    events += "stack\t10\t-\t7\tr\t401000\n";
+    events += "pyframe\t10\t-\t7\t9\t/tmp/x/test_leak_raw.py\tLeakTest.test_leak_raw\n";
+    events += &counters("end", 2, 0);
+    let mut shim = ShimData::default();
+    shim.add_file(events.as_bytes());
+    let reason = "nopyframes\t11\t-\tCPython\\x203.12:\\x20its\\x20frame\\x20layout\\x20is\\x20not\\x20known\n";
+    shim.add_file(reason.as_bytes());
+    shim.add_file(reason.replace("\t11\t", "\t12\t").as_bytes());
+    assert_eq!(shim.bad_lines, 0);
+
+    let mut report = RunReport::new(vec!["python3".into()], "/tmp/x".into());
+    let supervised = Supervised {
+        pid: 1,
+        exit: ChildExit::Exited(0),
+        interrupted_by: None,
+        killed: false,
+        leftovers: Vec::new(),
+        output_errors: Vec::new(),
+        own_output_failed: false,
+        killed_at_once: false,
+        ends_mid_line: [false; 2],
+        shared_output: false,
+    };
+    let own = OwnProcesses::new(&shim, 1, &[]);
+    assemble(
+        &mut report,
+        &supervised,
+        ParsedRun::default(),
+        &NO_FACTS,
+        (&shim, &own),
+        SiteSettings { symbolizer: &Symbolizer::new(), suppressions: &Default::default(), stack_depth: 32 },
+    );
+    let [test] = report.tests.as_slice() else { panic!("{:#?}", report.tests) };
+    let [site] = test.leak_sites.as_slice() else { panic!("{:#?}", test.leak_sites) };
+    assert_eq!(
+        site.python_frame,
+        Some(crate::hang::PythonFrame {
+            function: "LeakTest.test_leak_raw".into(),
+            file: "/tmp/x/test_leak_raw.py".into(),
+            line: 9
+        })
+    );
+    assert_eq!(report.warnings, Vec::<String>::new(), "every leak site has its frame");
+
+    // Without the pyframe record, the reason is told once, for both processes.
+    let mut shim = ShimData::default();
+    shim.add_file(events.replace("pyframe\t", "junk\t").as_bytes());
+    shim.add_file(reason.as_bytes());
+    shim.add_file(reason.replace("\t11\t", "\t12\t").as_bytes());
+    let mut report = RunReport::new(vec!["python3".into()], "/tmp/x".into());
+    let own = OwnProcesses::new(&shim, 1, &[]);
+    let shim = (&shim, &own);
+    assemble(
+        &mut report,
+        &supervised,
+        ParsedRun::default(),
+        &NO_FACTS,
+        shim,
+        SiteSettings { symbolizer: &Symbolizer::new(), suppressions: &Default::default(), stack_depth: 32 },
+    );
+    assert_eq!(report.tests[0].leak_sites[0].python_frame, None);
+    assert_eq!(report.warnings, ["leak sites have no Python frame: CPython 3.12: its frame layout is not known"]);
+}
