@@ -131,6 +131,10 @@ pub struct Args {
     /// Only the command's program is read: with the shim preloaded and libasan not preloaded
     /// before it, verify_asan_link_order=0 is added to ASAN_OPTIONS (yours win) so that an ASAN
     /// program the command starts (make, a shell) is not aborted for the shim coming first.
+    /// A plain Python that loads an extension built with -fsanitize=address does not get it:
+    /// its libasan arrives too late to see any error, so it aborts ("ASan runtime does not come
+    /// first") as without leakcheck, and a warning names `--sanitizer asan` (the process's
+    /// os.environ and its children keep the flag; only its /proc/PID/environ loses it).
     /// Runtimes that share a process go together as a list: `asan,ubsan` for an extension
     /// built with -fsanitize=address,undefined on a plain interpreter (asan, msan and tsan
     /// exclude each other; `auto` and `none` stand alone).

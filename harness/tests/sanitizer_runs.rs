@@ -662,10 +662,10 @@ fn clangs_asan_and_ubsan_in_one_program_are_both_detected() {
     assert_eq!(run.code(), Some(103), "{}", run.stderr);
 }
 
-/// A gcc ASAN program the command starts (not argv[0], which detection reads) finds the shim
-/// ahead of its dynamically linked libasan: leakcheck's `verify_asan_link_order=0` lets it
-/// run. When the user turns the check back on, the runtime's abort is recognised and the
-/// warning names `--sanitizer asan`.
+/// A gcc ASAN program the command starts (not argv[0], which detection reads: here `bash -c`,
+/// or a Python process) finds the shim ahead of its dynamically linked libasan: leakcheck's
+/// `verify_asan_link_order=0` lets it run. When the user turns the check back on, the
+/// runtime's abort is recognised and the warning names `--sanitizer asan`.
 #[test]
 fn an_asan_program_the_command_starts_runs_behind_the_shim() {
     let dir = tempfile::tempdir().expect("a temporary directory");
@@ -703,10 +703,79 @@ fn an_asan_program_the_command_starts_runs_behind_the_shim() {
     );
     assert!(run.stderr.contains("leakcheck: warning: an ASAN program aborted"), "{}", run.stderr);
 
+    // Started by a Python process, which hides the token from a libasan of its own
+    // (`an_asan_extension_loaded_late_into_a_plain_python_is_not_reported_clean`): its
+    // children get it all the same.
+    let script = format!("import subprocess; subprocess.run([{program:?}], check=True)");
+    let run = leakcheck_in(None, &[], &[python(), "-c", &script], &[]);
+    assert_eq!(run.code(), Some(0), "{}", run.stderr);
+    assert_eq!(String::from_utf8_lossy(&run.stdout), "asan ok 1\n", "{}", run.stderr);
+    assert_eq!(run.json()["warnings"], json!([]), "{}", run.stderr);
+
     // --no-shim: nothing preloaded, nothing set.
     let run = leakcheck_in(None, &["--no-shim"], &["bash", "-c", &program], &[]);
     assert_eq!(run.code(), Some(0), "{}", run.stderr);
     assert_eq!(run.json()["sanitizer"]["options"], json!({}));
+}
+
+/// An extension built with gcc's `-fsanitize=address` loaded into the plain interpreter under
+/// `--sanitizer auto` (detection reads the interpreter, which has no runtime): its libasan
+/// arrives by `dlopen`, too late to intercept `malloc` and `free`. Without leakcheck the
+/// import aborts ("ASan runtime does not come first"); under leakcheck it must too, not pass
+/// with its errors unseen because of the `verify_asan_link_order=0` leakcheck adds for ASAN
+/// programs behind the shim: the run is not clean and the warning names `--sanitizer asan`,
+/// with which the overflow is found. The Python process still hands the token to its
+/// children (`os.environ`), only the runtime's view (`/proc/self/environ`) is without it.
+#[test]
+fn an_asan_extension_loaded_late_into_a_plain_python_is_not_reported_clean() {
+    let dir = sanitizer_testdir();
+    let argv = regrtest(dir.path(), &[], &["test_asanext"]);
+    let plain = std::process::Command::new(&argv[0]).args(&argv[1..]).output().expect("running regrtest");
+    assert!(!plain.status.success());
+    assert!(String::from_utf8_lossy(&plain.stderr).contains("ASan runtime does not come first"), "{plain:?}");
+
+    let run = leakcheck_in(None, &[], &as_strs(&argv), &[]);
+    assert_ne!(run.code(), Some(0), "{}", run.stderr);
+    let report = run.json();
+    assert_eq!(report["sanitizer"]["options"], json!({"ASAN_OPTIONS": "verify_asan_link_order=0"}));
+    let warnings = report["warnings"].as_array().unwrap();
+    assert!(
+        warnings
+            .iter()
+            .any(|w| w.as_str().unwrap().contains("does not come first")
+                && w.as_str().unwrap().contains("--sanitizer asan")),
+        "{warnings:?}\n{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("leakcheck: warning: an ASAN program aborted"), "{}", run.stderr);
+
+    let run = leakcheck_in(None, &["--sanitizer", "asan"], &as_strs(&argv), &[]);
+    assert_ne!(run.code(), Some(0), "{}", run.stderr);
+    let overflow = find(run.json(), "heap-buffer-overflow");
+    assert_eq!(overflow["test"], "test_asanext", "{overflow:#}");
+
+    // What the Python process and its children see, and what a runtime loaded later reads.
+    let script = "import os; print(os.environ['ASAN_OPTIONS']); \
+                  print([e for e in open('/proc/self/environ', 'rb').read().split(b'\\0') \
+                  if e.startswith(b'ASAN_OPTIONS=')][0].decode())";
+    let run = leakcheck_in(None, &[], &[python(), "-c", script], &[("ASAN_OPTIONS", "detect_leaks=0")]);
+    assert_eq!(run.code(), Some(0), "{}", run.stderr);
+    let colons = ":".repeat("verify_asan_link_order=0".len());
+    assert_eq!(
+        String::from_utf8_lossy(&run.stdout),
+        format!("verify_asan_link_order=0:detect_leaks=0\nASAN_OPTIONS={colons}:detect_leaks=0\n"),
+        "{}",
+        run.stderr
+    );
+    // The user's own verify_asan_link_order=0 is theirs: left as it is.
+    let options = [("ASAN_OPTIONS", "verify_asan_link_order=0")];
+    let run = leakcheck_in(None, &[], &[python(), "-c", script], &options);
+    assert_eq!(
+        String::from_utf8_lossy(&run.stdout),
+        "verify_asan_link_order=0\nASAN_OPTIONS=verify_asan_link_order=0\n",
+        "{}",
+        run.stderr
+    );
 }
 
 /// The debug CPython 3.13 `scripts/build-python313-debug.sh` builds (`$LEAKCHECK_PYTHON313`).

@@ -4,7 +4,9 @@
 //! in `LEAKCHECK_RUN_DIR`. From the ELF constructor, in every process of the tree:
 //!
 //! 1. Outside leakcheck (no `LEAKCHECK_RUN_DIR`) or without CPython's allocator API (bash, gcc,
-//!    make), nothing happens at all.
+//!    make), nothing happens at all. In a Python process without an ASAN runtime,
+//!    [`late_asan`] hides leakcheck's `verify_asan_link_order=0` from a libasan that an
+//!    extension module would bring later.
 //! 2. Otherwise [`startup`] waits for the interpreter's first object allocation and registers
 //!    [`boundaries`]' audit hook there, leaving CPython's own allocators in place.
 //! 3. When regrtest imports its `-R` driver (`test.libregrtest.refleak`), the audit hook wraps
@@ -37,6 +39,7 @@ pub mod fake;
 pub mod fallible;
 pub mod hash;
 pub mod hooks;
+pub mod late_asan;
 pub mod objtype;
 pub mod pyapi;
 pub mod pyframe;
@@ -71,6 +74,7 @@ extern "C" fn constructor() {
         return;
     };
     let _ = ALLOCATORS.set(allocators);
+    late_asan::hide_link_order_token();
     channel::note_start();
     attribution::init_from_env();
     boundaries::prepare(api);

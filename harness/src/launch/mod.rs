@@ -208,6 +208,11 @@ pub fn command(argv: &[OsString], run_dir: &RunDir, launch: Launch<'_>) -> Comma
         cmd.env(RUN_DIR_ENV, run_dir.path());
         cmd.env(STACK_DEPTH_ENV, launch.stack_depth.to_string());
     }
+    // Only this run's leakcheck says it added the flag (not an outer leakcheck's).
+    match launch.shim.is_some() && launch.sanitizers.link_order_added {
+        true => cmd.env(sanitizers::LINK_ORDER_ADDED_ENV, "1"),
+        false => cmd.env_remove(sanitizers::LINK_ORDER_ADDED_ENV),
+    };
     cmd
 }
 

@@ -36,7 +36,11 @@
 //!   read by `AsanCheckDynamicRTPrereqs` alone, which does that check and nothing else; the shim
 //!   defines no dynamic symbol (`nm -D --defined-only` lists none), so it interposes nothing the
 //!   runtime intercepts, and ASAN initializes from the program's `.preinit_array`, before the
-//!   shim's constructor runs.
+//!   shim's constructor runs. When leakcheck added the flag (the user did not set it:
+//!   [`Plan::link_order_added`]), the shim is told ([`LINK_ORDER_ADDED_ENV`]) and, in a Python
+//!   process without an ASAN runtime at start-up, hides it from a libasan that an extension
+//!   module brings later by `dlopen` (too late to intercept `malloc`: without leakcheck it
+//!   aborts, and must under leakcheck too), see `shims/src/late_asan.rs`.
 //! - MSAN: the shim is not instrumented, and MSAN reports reads of memory that uninstrumented
 //!   code wrote: the shim stays out (no domain counts), and the report says so.
 //!
@@ -325,6 +329,10 @@ pub struct Plan {
     pub notes: Vec<String>,
     /// The command's program, for `%b` and `%d` in the name of a file the options include.
     pub program: Option<PathBuf>,
+    /// [`ASAN_LINK_ORDER_UNCHECKED`] was added at the start of `ASAN_OPTIONS` (the user did
+    /// not set the flag): the shim is told ([`LINK_ORDER_ADDED_ENV`]) and hides it from a
+    /// libasan that a Python process loads late.
+    pub link_order_added: bool,
 }
 
 /// Every variable of sanitizer options a runtime reads: an ASAN runtime reads `LSAN_OPTIONS`
@@ -371,6 +379,10 @@ fn ubsan_defaults(get: &impl Fn(&str) -> Option<OsString>, program: &Path, loade
 /// comes first in the initial library list (see the module docs).
 pub const ASAN_LINK_ORDER_UNCHECKED: &str = "verify_asan_link_order=0";
 
+/// The variable that tells the shim that leakcheck added [`ASAN_LINK_ORDER_UNCHECKED`] at the
+/// start of `ASAN_OPTIONS` (`1`), see `shims/src/late_asan.rs`.
+pub const LINK_ORDER_ADDED_ENV: &str = "LEAKCHECK_ASAN_LINK_ORDER_ADDED";
+
 /// The start of the message with which a dynamically linked ASAN runtime aborts when another
 /// library was loaded before it (after `==PID==`).
 pub const ASAN_NOT_FIRST: &[u8] = b"ASan runtime does not come first in initial library list";
@@ -387,11 +399,20 @@ impl Plan {
             return;
         }
         let variable = Runtime::Asan.options_variable();
+        let flag = ASAN_LINK_ORDER_UNCHECKED.split_once('=').map_or(ASAN_LINK_ORDER_UNCHECKED, |(name, _)| name);
+        let program = self.program.clone();
+        let sets_flag = |value: Option<&OsStr>| {
+            value.is_some_and(|v| options::parse(v.as_bytes(), program.as_deref()).sets(flag.as_bytes()))
+        };
         match self.variables.iter_mut().find(|(name, _)| name == variable) {
-            Some((_, value)) => *value = merge_options(ASAN_LINK_ORDER_UNCHECKED, Some(value), self.program.as_deref()),
+            Some((_, value)) => {
+                self.link_order_added = !sets_flag(Some(value));
+                *value = merge_options(ASAN_LINK_ORDER_UNCHECKED, Some(value), program.as_deref());
+            }
             None => {
-                let merged =
-                    merge_options(ASAN_LINK_ORDER_UNCHECKED, get(variable).as_deref(), self.program.as_deref());
+                let user = get(variable);
+                self.link_order_added = !sets_flag(user.as_deref());
+                let merged = merge_options(ASAN_LINK_ORDER_UNCHECKED, user.as_deref(), program.as_deref());
                 self.variables.push((variable.to_owned(), merged))
             }
         }
@@ -811,20 +832,30 @@ mod tests {
         let mut p = plan(&Selection::Auto, plain, |_| None);
         p.shim_preloaded(|_| None);
         assert_eq!(p.variables, [("ASAN_OPTIONS".to_owned(), OsString::from("verify_asan_link_order=0"))]);
+        assert!(p.link_order_added);
         let user =
             |name: &str| (name == "ASAN_OPTIONS").then(|| OsString::from("verify_asan_link_order=1:verbosity=1"));
         let mut p = plan(&Selection::Auto, plain, user);
         p.shim_preloaded(user);
         assert_eq!(p.variables, [("ASAN_OPTIONS".to_owned(), OsString::from("verify_asan_link_order=1:verbosity=1"))]);
+        assert!(!p.link_order_added);
+        // The user's own `verify_asan_link_order=0`, first in their text: theirs, not added.
+        let user = |name: &str| (name == "ASAN_OPTIONS").then(|| OsString::from("verify_asan_link_order=0"));
+        let mut p = plan(&Selection::Auto, plain, user);
+        p.shim_preloaded(user);
+        assert_eq!(p.variables, [("ASAN_OPTIONS".to_owned(), OsString::from("verify_asan_link_order=0"))]);
+        assert!(!p.link_order_added);
         let user = |name: &str| (name == "ASAN_OPTIONS").then(|| OsString::from("verbosity=1"));
         let mut p = plan(&Selection::Auto, plain, user);
         p.shim_preloaded(user);
         assert_eq!(p.variables, [("ASAN_OPTIONS".to_owned(), OsString::from("verify_asan_link_order=0:verbosity=1"))]);
+        assert!(p.link_order_added);
         // libasan preloaded first: the check passes, nothing added.
         let mut forced = plan(&selected(&[Choice::Asan]), plain, |_| None);
         assert!(!forced.preload_first.is_empty());
         forced.shim_preloaded(|_| None);
         assert_eq!(forced.variables, [("ASAN_OPTIONS".to_owned(), OsString::from(Runtime::Asan.default_options()))]);
+        assert!(!forced.link_order_added);
         // An ASAN runtime that needs no preload (clang's static one): merged into its options.
         let mut static_asan = Plan {
             runtimes: vec![Runtime::Asan],
@@ -834,6 +865,7 @@ mod tests {
         };
         static_asan.shim_preloaded(|_| None);
         assert_eq!(static_asan.variables[0].1, "verify_asan_link_order=0:detect_leaks=0");
+        assert!(static_asan.link_order_added);
     }
 
     /// The options the command gets: the plan's variables, else the environment's, whatever

@@ -295,7 +295,9 @@ pub(super) const ASAN_NOT_FIRST_WARNING: &str =
     "an ASAN program aborted with 'ASan runtime does not come first in initial \
      library list': a library (the shim, or one in LD_PRELOAD) was loaded before its dynamically linked libasan, and \
      ASAN_OPTIONS has verify_asan_link_order=1 (leakcheck sets it to 0 when it preloads the shim, unless you set it) \
-     or the shim is not preloaded; run with `--sanitizer asan` to have libasan preloaded first";
+     or the shim is not preloaded; or an uninstrumented Python loaded libasan late, with an extension module built \
+     with -fsanitize=address (ASAN would miss its errors: leakcheck hides its verify_asan_link_order=0 from such a \
+     libasan); run with `--sanitizer asan` to have libasan preloaded first";
 
 /// The test a report of `finding`'s process belongs to, from what the shim recorded of the
 /// process (`-R` runs only), for a report read from a `log_path` file or one that no test's
