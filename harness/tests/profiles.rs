@@ -53,4 +53,8 @@ fn named_tests_run_as_given_with_a_warning() {
     assert_eq!(listed(&run), ["test_capi", "test_os"]);
     let warnings = run.json()["warnings"].to_string();
     assert!(warnings.contains("skip list was not applied") && warnings.contains("test_capi"), "{warnings}");
+    // Said once, as a warning.
+    assert_eq!(run.stderr.matches("skip list was not applied").count(), 1, "{}", run.stderr);
+    assert!(run.stderr.contains("leakcheck: warning: profile: tests were named"), "{}", run.stderr);
 }
+

@@ -368,9 +368,7 @@ pub fn execute(config: &Config, notify: Notify<'_>) -> anyhow::Result<RunOutcome
         if !applied.added.is_empty() {
             notify(&format!("profile: added to regrtest's arguments: {}", applied.added.join(" ")));
         }
-        for note in &applied.notes {
-            notify(note);
-        }
+        // The notes are the report's warnings, which are printed with the others.
         (command, profile_notes) = (applied.command, applied.notes);
     }
     let cmd = launch::command(&command, &run_dir, launch);
