@@ -144,7 +144,8 @@ pub struct Args {
     /// Settings of a kind of buildbot in one flag. `buildbot-asan`: CPython's ASAN buildbots -
     /// the ASAN runtime (unless --sanitizer says otherwise), their ASAN_OPTIONS, and their skip
     /// list passed to regrtest as `-x test___all__ test_capi ...` on a whole-suite run (added
-    /// to an existing -x list; not applied when tests are named). See --unskip.
+    /// to an existing -x list; not applied when tests are named; with --testdir, regrtest 3.11
+    /// ignores -x, 3.13 applies it). See --unskip.
     #[arg(long, value_enum, value_name = "PROFILE")]
     pub profile: Option<Profile>,
 

@@ -58,3 +58,21 @@ fn named_tests_run_as_given_with_a_warning() {
     assert!(run.stderr.contains("leakcheck: warning: profile: tests were named"), "{}", run.stderr);
 }
 
+/// With `--testdir`, regrtest 3.11 ignores `-x`: a test of the directory that is on the skip
+/// list runs all the same, and leakcheck says so beside the arguments it added.
+#[test]
+fn under_testdir_regrtest_311_runs_the_skipped_tests_and_the_note_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["test_decimal", "test_mine"] {
+        std::fs::write(dir.path().join(format!("{name}.py")), "import unittest\n").unwrap();
+    }
+    let testdir = dir.path().to_str().unwrap();
+    let run =
+        leakcheck(&["--profile", "buildbot-asan"], &[python(), "-m", "test", "--testdir", testdir, "--list-tests"]);
+    assert_eq!(run.code(), Some(0), "{}", run.stderr);
+    assert_eq!(listed(&run), ["test_decimal", "test_mine"], "3.11 ignores -x here");
+    assert!(run.stderr.contains("profile: added to regrtest's arguments: -x test___all__"), "{}", run.stderr);
+    let warnings = run.json()["warnings"].to_string();
+    assert!(warnings.contains("with --testdir, regrtest 3.11 ignores -x"), "{warnings}");
+    assert_eq!(run.stderr.matches("regrtest 3.11 ignores -x").count(), 1, "{}", run.stderr);
+}

@@ -14,6 +14,11 @@
 //! - a run that names its tests: the command is left alone (the user chose those tests) and a
 //!   note names the chosen tests that are on the skip list.
 //!
+//! With `--testdir`, regrtest 3.11 ignores `-x`: its `find_tests` empties the test names that
+//! `-x` made exclusions and calls `findtests(testdir, list(), set())`, so every test of the
+//! directory runs. 3.13 passes the exclusions to `findtests`. The skips are added all the same,
+//! and a note ([`TESTDIR_NOTE`]) says so.
+//!
 //! Finding the positional arguments means knowing which regrtest options take a value:
 //! `regrtest::regrtest_args` reads the command as regrtest's argparse does (CPython 3.11-3.14's
 //! `Lib/test/libregrtest/cmdline.py`; `--opt=value`, unique prefixes of long options, clustered
@@ -76,6 +81,12 @@ pub struct Applied {
     pub notes: Vec<String>,
 }
 
+/// The note when the skips went into a command with `--testdir`: 3.11's `find_tests` drops the
+/// exclusions there (`findtests(self.ns.testdir, list(), set())`, after `-x` emptied the test
+/// names), 3.13's passes them to `findtests`.
+pub const TESTDIR_NOTE: &str = "profile: with --testdir, regrtest 3.11 ignores -x (it runs every test of the \
+     directory, the skip list's too); 3.13 applies it";
+
 /// Apply `skips` to `command` as the module documentation says.
 pub fn apply_skips(command: &[OsString], skips: &[&str]) -> Applied {
     let mut applied = Applied { command: command.to_vec(), added: Vec::new(), notes: Vec::new() };
@@ -96,6 +107,9 @@ pub fn apply_skips(command: &[OsString], skips: &[&str]) -> Applied {
     let insert = |applied: &mut Applied, new: Vec<&str>| {
         applied.added = new.iter().map(|a| a.to_string()).collect();
         applied.command.splice(at..at, new.into_iter().map(OsString::from));
+        if scan.testdir {
+            applied.notes.push(TESTDIR_NOTE.to_owned());
+        }
     };
     if scan.exclude {
         let missing: Vec<&str> = skips.iter().copied().filter(|s| !scan.positionals.iter().any(|p| p == s)).collect();
@@ -178,6 +192,18 @@ mod tests {
             let (cmd, _) = apply(spelling, &["test_capi"]);
             assert!(cmd.ends_with(" -x test_capi"), "{spelling} -> {cmd}");
         }
+    }
+
+    /// regrtest 3.11 ignores `-x` under `--testdir`: the skips are added, with a note saying so.
+    #[test]
+    fn skips_added_under_testdir_come_with_a_note() {
+        for command in ["python -m test --testdir /x -R 3:3", "python -m test --testd=/x -x test_os"] {
+            let (cmd, notes) = apply(command, &["test_capi"]);
+            assert!(cmd.ends_with(" test_capi"), "{cmd}");
+            assert_eq!(notes, [TESTDIR_NOTE], "{command}");
+        }
+        let (_, notes) = apply("python -m test --testdir /x test_a", &["test_capi"]);
+        assert!(notes.len() == 1 && notes[0].contains("tests were named"), "{notes:?}");
     }
 
     #[test]

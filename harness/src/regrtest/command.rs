@@ -265,6 +265,8 @@ pub struct RegrtestArgs {
     pub exclude: bool,
     /// `-f`/`--fromfile`: tests are read from a file.
     pub fromfile: bool,
+    /// `--testdir`: tests are found in another directory than `Lib/test`.
+    pub testdir: bool,
     /// Tests are selected otherwise than by the names on the line: `-s`/`--single` (one test),
     /// `-S`/`--start` (from a test on), `--pgo`/`--pgo-extended`/`--tsan`/`--tsan-parallel`
     /// (their own lists), a worker's arguments.
@@ -288,6 +290,7 @@ impl RegrtestArgs {
         match long {
             "exclude" => self.exclude = true,
             "fromfile" => self.fromfile = true,
+            "testdir" => self.testdir = true,
             "single" | "start" | "pgo" | "pgo-extended" | "tsan" | "tsan-parallel" | "worker-args" | "worker-json" => {
                 self.selects_otherwise = true;
             }
