@@ -19,7 +19,14 @@
 //!   terminal's Ctrl-C, regrtest stops its workers itself). After a forwarded SIGTERM, the
 //!   whole tree gets SIGKILL at the end of the grace period; after SIGINT, SIGHUP or SIGQUIT,
 //!   which a program may catch and go on, it gets SIGTERM at the end of the grace period, then
-//!   SIGKILL at the end of a second one. A second signal kills at once.
+//!   SIGKILL at the end of a second one. A second signal kills at once. Each process that gets
+//!   a signal (but SIGKILL) gets SIGCONT right after it, as `timeout` and shells send it: one
+//!   stopped (`kill -STOP`, a Ctrl-Z) takes it now, not at the end of the grace period.
+//! - With a controlling terminal whose foreground group is ours, the command's group gets the
+//!   terminal while it runs, and a Ctrl-Z stops leakcheck with it (see [`Terminal`]). Without
+//!   one (a buildbot's pipes), stops of the command are not looked at.
+//! - The command's signal mask is the one leakcheck was started with (see [`CALLER_MASK`]), not
+//!   leakcheck's; ignored signals stay ignored.
 //! - leakcheck is a child subreaper (`PR_SET_CHILD_SUBREAPER`): descendants orphaned by their
 //!   parents are re-parented to it and reaped. Whatever is still alive when the child has exited
 //!   and still alive after a short settle period (see `SETTLE`) is ended (SIGTERM, grace,
@@ -128,6 +135,11 @@ pub trait OutputSink {
     fn killed_after_grace(&mut self, pids: &[i32], grace: Duration) {
         let _ = (pids, grace);
     }
+
+    /// leakcheck was stopped with the command (a Ctrl-Z at the terminal they share: see
+    /// [`run`]) and both go on: the time stopped was the user's, not the command's silence.
+    /// Default: nothing.
+    fn resumed(&mut self) {}
 
     /// The command has exited (there are no ticks after that): the last chance to ask for what
     /// a tick would have asked later. Processes ended so (as those of any action) are the
@@ -298,6 +310,8 @@ fn supervise(
     let program = cmd.get_program().to_string_lossy().into_owned();
     become_subreaper()?;
 
+    // Our controlling terminal, if any: the command gets it while it runs (see [`Terminal`]).
+    let mut terminal = Terminal::controlling();
     let mut mask = SigSet::empty();
     // A signal leakcheck was started with ignored (`nohup`: SIGHUP; a background job of a
     // non-interactive shell: SIGINT, SIGQUIT) stays ignored, and the command inherits that, as
@@ -306,13 +320,27 @@ fn supervise(
     for sig in FORWARDED.iter().filter(|&&sig| !is_ignored(sig)).chain([&Signal::SIGCHLD]) {
         mask.add(*sig);
     }
+    if terminal.is_some() {
+        // `fg` or `bg` (the shell's SIGCONT to our group): the command gets the terminal back
+        // if we are in the foreground, and goes on.
+        mask.add(Signal::SIGCONT);
+    }
+    // SIGTTOU blocked, not read: while the command has the terminal we are a background
+    // process, whose writes to it (with `stty tostop`) and `tcsetpgrp` would stop us.
+    let mut blocked = mask;
+    if terminal.is_some() {
+        blocked.add(Signal::SIGTTOU);
+    }
     // Restored at the end: a caller that keeps them blocked for longer (the binary, until its
     // reports are written) still has them blocked.
-    let previous = mask
+    let previous = blocked
         .thread_swap_mask(nix::sys::signal::SigmaskHow::SIG_BLOCK)
         .map_err(|source| SuperviseError::Os { what: "blocking signals", source })?;
     let signals = SignalFd::with_flags(&mask, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)
         .map_err(|source| SuperviseError::Os { what: "creating a signalfd", source })?;
+    // The command's mask: the caller's, not ours (the signals above are blocked for our own
+    // handling only).
+    let child_mask = CALLER_MASK.get().copied().unwrap_or(previous);
 
     // The pipes are made here, not by `Command`, so that inotify watches them before the child
     // writes its first byte.
@@ -338,11 +366,23 @@ fn supervise(
         }
     };
     let leakcheck = nix::unistd::getpid();
-    // SAFETY: the closure only calls pthread_sigmask, prctl and getppid, which are
-    // async-signal-safe, between fork and exec; it allocates nothing and touches no lock.
+    // The terminal is ours (our group is its foreground group): the command takes it in its
+    // own group before exec, as a shell's job does, so that nothing it does before we could
+    // give it (a read: SIGTTIN) finds it in the background.
+    let give = terminal.as_ref().filter(|t| t.ours()).map(|t| (t.tty.as_raw_fd(), t.own));
+    // SAFETY: the closure only calls pthread_sigmask, tcgetpgrp, tcsetpgrp (ioctls), getpid,
+    // prctl and getppid, which are async-signal-safe, between fork and exec; it allocates
+    // nothing and touches no lock.
     unsafe {
         cmd.pre_exec(move || {
-            SigSet::empty().thread_set_mask().map_err(io::Error::from)?;
+            if let Some((tty, ours)) = give {
+                with_sigttou_blocked(|| {
+                    if libc::tcgetpgrp(tty) == ours.as_raw() {
+                        libc::tcsetpgrp(tty, libc::getpid());
+                    }
+                });
+            }
+            child_mask.thread_set_mask().map_err(io::Error::from)?;
             die_with(leakcheck)
         });
     }
@@ -353,14 +393,160 @@ fn supervise(
     let mut child = match spawned {
         Ok(child) => child,
         Err(source) => {
+            // The child may have taken the terminal before its exec failed: taken back (the
+            // group it gave it to is gone) when `terminal` is dropped, before our mask is back.
+            if let Some(terminal) = terminal.as_mut() {
+                terminal.gave = give.is_some();
+            }
+            drop(terminal);
             let _ = previous.thread_set_mask();
             return Err(spawn_error(program, source));
         }
     };
+    if let Some(terminal) = terminal.as_mut() {
+        terminal.command = Some(Pid::from_raw(child.id() as i32));
+        terminal.gave = give.is_some();
+    }
     let reading = Reading { pipes: reads, order, shared_output };
-    let result = Loop::new(&mut child, grace, log, signals, reading, outsiders).run(sink);
+    let result = Loop::new(&mut child, grace, log, signals, reading, outsiders, terminal).run(sink);
     let _ = previous.thread_set_mask();
     result
+}
+
+/// Our controlling terminal, shared with the command as a shell shares it with a job: when our
+/// process group is its foreground group, the command's group gets it (`tcsetpgrp`) while the
+/// command runs, so that it reads the terminal (`input()`, `pdb`), sets its modes and gets
+/// Ctrl-C, Ctrl-\ and Ctrl-Z as it would without leakcheck. When the command stops for the
+/// terminal (Ctrl-Z: SIGTSTP to its group; SIGTTIN, SIGTTOU), leakcheck takes the terminal back
+/// and stops itself with the same signal, so that the shell sees the job stopped; continued (`fg`,
+/// `bg`, `kill -CONT`), it gives the terminal back if it is in the foreground and continues the
+/// command's group. The terminal is taken back when the command exits, and on every way out of
+/// the supervision (an error, a panic: `Drop`). Without a controlling terminal (a buildbot's
+/// pipes) there is none of this.
+///
+/// A SIGSTOP of the command (`kill -STOP`, a test stopping itself) is not the terminal's: it is
+/// not followed, and the hang watch reports a process that nothing continues. Ctrl-C and
+/// Ctrl-\ go to the command's group only, as without leakcheck: leakcheck sees how the command
+/// ended, not the signal (the report's `interrupted_by` stays empty).
+#[derive(Debug)]
+struct Terminal {
+    /// `/dev/tty`, our controlling terminal.
+    tty: OwnedFd,
+    /// Our process group.
+    own: Pid,
+    /// The command's process group (its pid), once it is started.
+    command: Option<Pid>,
+    /// The command's group was given the terminal (or took it before exec) and has not given
+    /// it back.
+    gave: bool,
+}
+
+impl Terminal {
+    /// Our controlling terminal, or None when we have none (`/dev/tty` cannot be opened).
+    fn controlling() -> Option<Self> {
+        let tty = nix::fcntl::open(
+            "/dev/tty",
+            nix::fcntl::OFlag::O_RDWR | nix::fcntl::OFlag::O_NOCTTY | nix::fcntl::OFlag::O_CLOEXEC,
+            nix::sys::stat::Mode::empty(),
+        )
+        .ok()?;
+        Some(Self { tty, own: nix::unistd::getpgrp(), command: None, gave: false })
+    }
+
+    /// The terminal's foreground process group.
+    fn foreground(&self) -> Option<Pid> {
+        // SAFETY: tcgetpgrp only reads the terminal's state.
+        let group = unsafe { libc::tcgetpgrp(self.tty.as_raw_fd()) };
+        (group > 0).then(|| Pid::from_raw(group))
+    }
+
+    /// Whether our group is the terminal's foreground group.
+    fn ours(&self) -> bool {
+        self.foreground() == Some(self.own)
+    }
+
+    /// Make `group` the foreground group (SIGTTOU blocked: we may be in the background).
+    fn set_foreground(&self, group: Pid) -> bool {
+        // SAFETY: tcsetpgrp only changes the terminal's foreground group.
+        with_sigttou_blocked(|| unsafe { libc::tcsetpgrp(self.tty.as_raw_fd(), group.as_raw()) } == 0)
+    }
+
+    /// Give the terminal to the command's group, if ours has it (not after `bg`).
+    fn give(&mut self) -> bool {
+        let Some(command) = self.command else { return false };
+        if self.ours() && self.set_foreground(command) {
+            self.gave = true;
+        }
+        self.gave
+    }
+
+    /// Take the terminal back from the command's group, if it has it still (or the group it
+    /// went to is gone: a command whose exec failed); not from anyone else (the shell, after
+    /// `bg`).
+    fn take_back(&mut self) {
+        if !std::mem::take(&mut self.gave) {
+            return;
+        }
+        let Some(foreground) = self.foreground() else { return };
+        let gone = || killpg(foreground, None) == Err(Errno::ESRCH);
+        if foreground != self.own && (Some(foreground) == self.command || gone()) {
+            self.set_foreground(self.own);
+        }
+    }
+}
+
+impl Drop for Terminal {
+    fn drop(&mut self) {
+        self.take_back();
+    }
+}
+
+/// Run `f` with SIGTTOU blocked in the calling thread (`tcsetpgrp` from a background group, a
+/// write to the terminal with `tostop`), and the thread's mask as it was after. Async-signal-safe
+/// (pthread_sigmask only), for the child before exec too.
+fn with_sigttou_blocked<T>(f: impl FnOnce() -> T) -> T {
+    let mut sigttou = SigSet::empty();
+    sigttou.add(Signal::SIGTTOU);
+    let before = sigttou.thread_swap_mask(nix::sys::signal::SigmaskHow::SIG_BLOCK).ok();
+    let result = f();
+    if let Some(before) = before {
+        let _ = before.thread_set_mask();
+    }
+    result
+}
+
+/// Stop this process with `signal` (SIGTSTP, SIGTTIN or SIGTTOU: the one that stopped the
+/// command, so that the shell says "Stopped", "Stopped (tty input)"...), its default action for
+/// the time of the stop whatever our disposition and mask; return once continued. A process
+/// group that is orphaned (no parent outside it in the session: nobody could continue it)
+/// discards these signals: then this returns at once, as the command would not have stopped
+/// without leakcheck.
+fn stop_self(signal: Signal) {
+    use nix::sys::signal::{sigaction, SaFlags, SigAction, SigHandler};
+    let default = SigAction::new(SigHandler::SigDfl, SaFlags::empty(), SigSet::empty());
+    // SAFETY: SIG_DFL installs no handler; the previous action is put back below.
+    let previous = unsafe { sigaction(signal, &default) };
+    let mut only = SigSet::empty();
+    only.add(signal);
+    let mask = only.thread_swap_mask(nix::sys::signal::SigmaskHow::SIG_UNBLOCK);
+    // To this thread, where it is unblocked: the whole process stops before raise returns.
+    let _ = nix::sys::signal::raise(signal);
+    if let Ok(mask) = mask {
+        let _ = mask.thread_set_mask();
+    }
+    if let Ok(previous) = previous {
+        // SAFETY: the action read above, as it was.
+        let _ = unsafe { sigaction(signal, &previous) };
+    }
+}
+
+/// Whether `pid` is stopped by a signal (state T), not by a tracer (t: the hang watch's
+/// inspection).
+fn is_stopped(pid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| parse_stat(&stat))
+        .is_some_and(|(state, _, _)| state == 'T')
 }
 
 /// Whether `signal`'s disposition is SIG_IGN (inherited through exec: `nohup`, `&` in a script).
@@ -377,13 +563,22 @@ fn is_ignored(signal: Signal) -> bool {
 /// after the command ended (buildbot's, while leakcheck writes its reports) then waits,
 /// unhandled, until the process exits, instead of killing it before its reports are written.
 /// For a program (the binary) whose only work after the run is reporting.
+/// The first call records the mask the thread had before (the caller's: see [`CALLER_MASK`]).
 pub fn block_forwarded_signals() {
     let mut mask = SigSet::empty();
     for sig in FORWARDED {
         mask.add(sig);
     }
-    let _ = mask.thread_block();
+    if let Ok(before) = mask.thread_swap_mask(nix::sys::signal::SigmaskHow::SIG_BLOCK) {
+        let _ = CALLER_MASK.set(before);
+    }
 }
+
+/// The signal mask leakcheck was started with, before [`block_forwarded_signals`] blocked the
+/// signals it handles itself: the command's mask, as it would have been without leakcheck (a
+/// caller that blocks SIGUSR2 has it blocked in the command too). Without that call (a library
+/// caller), the mask the thread had when [`run`] began.
+static CALLER_MASK: std::sync::OnceLock<SigSet> = std::sync::OnceLock::new();
 
 /// In the child, before exec: SIGKILL when leakcheck dies. The child leads a process group of
 /// its own, so nothing else ends it when leakcheck is SIGKILLed (buildbot-worker does that
@@ -637,6 +832,12 @@ struct Loop<'a> {
     own_output_failed: bool,
     /// Our processes that are not the command's: never signalled, never leftovers.
     outsiders: Outsiders,
+    /// Our controlling terminal, shared with the command (see [`Terminal`]); None without one:
+    /// then stops of the command are not looked at.
+    terminal: Option<Terminal>,
+    /// The command stopped with this signal (state T), seen by [`Loop::reap`]: the loop stops
+    /// too (see [`Loop::follow_stop`]).
+    stopped: Option<Signal>,
 }
 
 /// The log file, counting the bytes it took.
@@ -713,6 +914,7 @@ impl<'a> Loop<'a> {
         signals: SignalFd,
         reading: Reading,
         outsiders: Outsiders,
+        terminal: Option<Terminal>,
     ) -> Self {
         let Reading { pipes, order, shared_output } = reading;
         let pgid = Pid::from_raw(child.id() as i32);
@@ -744,6 +946,8 @@ impl<'a> Loop<'a> {
             output_errors: Vec::new(),
             own_output_failed: false,
             outsiders,
+            terminal,
+            stopped: None,
         }
     }
 
@@ -910,6 +1114,15 @@ impl<'a> Loop<'a> {
             if !outliving.is_empty() {
                 sink.killed_after_grace(&outliving, self.grace);
             }
+            // A stop of the command is followed before the tick: the hang watch must not take
+            // a Ctrl-Z for a process nothing continued.
+            if self.terminal.is_some() {
+                self.reap();
+                if let Some(signal) = self.stopped.take() {
+                    self.follow_stop(signal, sink)?;
+                }
+            }
+            let now = Instant::now();
             if now >= self.next_tick {
                 self.next_tick = now + TICK;
                 if self.exit.is_none() {
@@ -1068,7 +1281,7 @@ impl<'a> Loop<'a> {
             if signal_ready {
                 while let Ok(Some(info)) = self.signals.read_signal() {
                     match Signal::try_from(info.ssi_signo as i32) {
-                        Ok(Signal::SIGCHLD) | Err(_) => {}
+                        Ok(Signal::SIGCHLD | Signal::SIGCONT) | Err(_) => {}
                         Ok(signal) => {
                             self.drop_unread_output(&format!("leakcheck received {}", signal.as_str()));
                             return Ok(());
@@ -1302,6 +1515,12 @@ impl<'a> Loop<'a> {
             if signal == Signal::SIGCHLD {
                 continue; // reaped after every turn
             }
+            if signal == Signal::SIGCONT {
+                // Read with a terminal only: `fg` or `bg` of a job started in the background,
+                // or the SIGCONT that ended our own stop (followed already).
+                self.continue_command();
+                continue;
+            }
             if self.interrupted_by.is_none() {
                 self.interrupted_by = Some(signal);
                 sink.interrupted(signal, self.child.id() as i32);
@@ -1394,22 +1613,31 @@ impl<'a> Loop<'a> {
     /// regrtest while it handles the first (stopping its workers) and cut its summary short.
     /// While the child runs, SIGINT goes to its group only, as a terminal's Ctrl-C does:
     /// regrtest stops its workers itself.
+    ///
+    /// Each process that gets `signal` (but SIGKILL) gets SIGCONT right after it, as `timeout`
+    /// and shells send it: a process stopped by a signal (state T: `kill -STOP`, a Ctrl-Z) would
+    /// keep it pending until the end of the grace period.
     fn kill_all(&self, signal: Signal) {
+        let cont = signal != Signal::SIGKILL;
         let running = self.exit.is_none();
         if running {
             let _ = killpg(self.pgid, signal);
+            if cont {
+                let _ = killpg(self.pgid, Signal::SIGCONT);
+            }
         }
         let descendants = self.outsiders.live_descendants().into_iter().map(|pid| (pid, process_group(pid)));
         for pid in signal_targets(signal, running.then_some(self.pgid.as_raw()), descendants) {
             let _ = nix::sys::signal::kill(Pid::from_raw(pid), signal);
+            if cont {
+                let _ = nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGCONT);
+            }
         }
     }
 
-    /// SIGTERM to the tree, and SIGCONT right after it: a process stopped by a signal (state T)
-    /// would keep the SIGTERM pending for the whole grace period.
+    /// SIGTERM to the tree (SIGCONT right after it: see [`Loop::kill_all`]).
     fn terminate_all(&self) {
         self.kill_all(Signal::SIGTERM);
-        self.kill_all(Signal::SIGCONT);
     }
 
     /// Once the child has exited: what of the tree is alive yet, the sink is told of (while it
@@ -1504,16 +1732,81 @@ impl<'a> Loop<'a> {
 
     fn reap(&mut self) {
         let main = Pid::from_raw(self.child.id() as i32);
+        // With a terminal, stops too (WUNTRACED): the command's is followed as a shell would.
+        let flags = match self.terminal {
+            Some(_) => WaitPidFlag::WNOHANG | WaitPidFlag::WUNTRACED,
+            None => WaitPidFlag::WNOHANG,
+        };
         loop {
-            match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
-                Ok(WaitStatus::Exited(pid, code)) if pid == main => self.exit = Some(ChildExit::Exited(code)),
+            match waitpid(None, Some(flags)) {
+                Ok(WaitStatus::Exited(pid, code)) if pid == main => self.exited(ChildExit::Exited(code)),
                 Ok(WaitStatus::Signaled(pid, signal, core_dumped)) if pid == main => {
-                    self.exit = Some(ChildExit::Signaled { signal, core_dumped })
+                    self.exited(ChildExit::Signaled { signal, core_dumped })
+                }
+                // A job-control stop (the terminal's: Ctrl-Z, a read or write of it from the
+                // background), not the hang watch's tracing (state t, reported to the tracer
+                // anyway). A SIGSTOP (`kill -STOP`, a test stopping itself) is no terminal's:
+                // a process nothing continues, which the hang watch reports.
+                Ok(WaitStatus::Stopped(pid, signal @ (Signal::SIGTSTP | Signal::SIGTTIN | Signal::SIGTTOU)))
+                    if pid == main && self.exit.is_none() =>
+                {
+                    if is_stopped(pid.as_raw()) {
+                        self.stopped = Some(signal);
+                    }
                 }
                 Ok(WaitStatus::StillAlive) | Err(_) => break,
                 Ok(_) => {} // an orphan re-parented to us, or a stop/continue report
             }
         }
+    }
+
+    /// The command has exited: the terminal is ours again, before anything of ours is printed.
+    fn exited(&mut self, exit: ChildExit) {
+        self.exit = Some(exit);
+        self.stopped = None;
+        if let Some(terminal) = self.terminal.as_mut() {
+            terminal.take_back();
+        }
+    }
+
+    /// The command stopped with `signal` while we have a terminal: a SIGTTIN or SIGTTOU while
+    /// our group has the terminal (it read it before it was given: not after the `tcsetpgrp`
+    /// before its exec, so only when we were in the background then) gives it the terminal and
+    /// continues it, as sudo does; any other stop is the job's (Ctrl-Z): the terminal is taken
+    /// back, what waits for our outputs is written if they take it, and leakcheck stops with
+    /// the same signal. Once continued (`fg`, `bg`), the command gets the terminal if we are in
+    /// the foreground, its group SIGCONT, and the sink hears that the time stopped was not the
+    /// command's ([`OutputSink::resumed`]).
+    fn follow_stop(&mut self, signal: Signal, sink: &mut dyn OutputSink) -> Result<(), SuperviseError> {
+        let Some(terminal) = self.terminal.as_mut() else { return Ok(()) };
+        if self.exit.is_some() {
+            return Ok(());
+        }
+        if matches!(signal, Signal::SIGTTIN | Signal::SIGTTOU) && terminal.ours() && terminal.give() {
+            let _ = killpg(self.pgid, Signal::SIGCONT);
+            return Ok(());
+        }
+        terminal.take_back();
+        for index in 0..self.pipes.len() {
+            self.flush_mirror(index, false, sink)?;
+        }
+        stop_self(signal);
+        self.continue_command();
+        sink.resumed();
+        self.next_tick = Instant::now() + TICK;
+        Ok(())
+    }
+
+    /// We were continued (SIGCONT): the command gets the terminal if we are in the foreground,
+    /// and its group SIGCONT.
+    fn continue_command(&mut self) {
+        if self.exit.is_some() {
+            return;
+        }
+        if let Some(terminal) = self.terminal.as_mut() {
+            terminal.give();
+        }
+        let _ = killpg(self.pgid, Signal::SIGCONT);
     }
 }
 

@@ -358,7 +358,8 @@ fn a_non_zero_exit_no_failing_test_explains_fails_the_run_case() {
             130,
             Some(
                 "the command exited with status 130: regrtest was interrupted (Tests result: INTERRUPTED) by no \
-                 signal leakcheck received: a KeyboardInterrupt raised in it, or a SIGINT sent to its process itself",
+                 signal leakcheck received: a KeyboardInterrupt raised in it, a SIGINT sent to its process itself, \
+                 or a Ctrl-C at the terminal leakcheck gave it",
             ),
         ),
         (&["sh", "-c", "exit 3"], 3, Some("the command exited with status 3, and no test failed")),

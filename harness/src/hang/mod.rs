@@ -432,6 +432,23 @@ impl HangWatch {
         self.restart_silence(Silence::Run, now);
     }
 
+    /// leakcheck and the command were stopped together (a Ctrl-Z at their terminal: no ticks
+    /// meanwhile) and go on at `now`: the time stopped was the user's, so every silence starts
+    /// again (the run's and each `-j` worker's: a worker, in a session of its own, ran on but
+    /// waited for its stopped regrtest), and so does every process's stillness. A process
+    /// stopped by a signal that nothing continues (a test's SIGSTOP, not leakcheck's group)
+    /// is still reported once its silence lasts the timeout.
+    pub fn resumed(&mut self, now: Instant) {
+        self.restart_silence(Silence::Run, now);
+        let workers: Vec<i32> = self.workers.keys().copied().collect();
+        for pid in workers {
+            self.restart_silence(Silence::Worker(pid), now);
+        }
+        for tracked in self.tracked.values_mut() {
+            tracked.still_since = None;
+        }
+    }
+
     /// A silence is over at `now`, and the next starts: its clock restarts, and the sleeps seen
     /// during it are forgotten (the run's at the next tick, which is when they are looked at).
     fn restart_silence(&mut self, silence: Silence, now: Instant) {

@@ -609,7 +609,8 @@ fn unexplained_exit(report: &RunReport) -> Option<Failure> {
     } else if result == Some("INTERRUPTED") && status.interrupted_by.is_none() {
         message.push_str(
             ": regrtest was interrupted (Tests result: INTERRUPTED) by no signal leakcheck received: a \
-             KeyboardInterrupt raised in it, or a SIGINT sent to its process itself",
+             KeyboardInterrupt raised in it, a SIGINT sent to its process itself, or a Ctrl-C at the terminal \
+             leakcheck gave it",
         );
     } else if let Some(result) = result {
         let _ = write!(message, " (Tests result: {result}), and no test failed");

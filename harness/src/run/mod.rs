@@ -248,6 +248,11 @@ impl OutputSink for Sink<'_> {
         self.hangs.killed_after_grace(pids, grace);
     }
 
+    /// Stopped with the command at the terminal (Ctrl-Z) and continued: no silence meanwhile.
+    fn resumed(&mut self) {
+        self.hangs.resumed(std::time::Instant::now());
+    }
+
     /// A hang whose processes were still to be ended when the command exited is ended now.
     fn exited(&mut self, _command: i32) -> Vec<supervise::Action> {
         self.hangs.command_exited()
