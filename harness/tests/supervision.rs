@@ -213,11 +213,13 @@ fn sigterm_is_forwarded_to_the_group_and_the_report_still_written() {
 /// tree is a leftover all the same: listed, not lost because the signal ended it.
 #[test]
 fn a_daemon_left_behind_before_a_sigterm_is_listed() {
-    let script = "(setsid sleep 4322 </dev/null >/dev/null 2>&1 &); echo ready; exec sleep 300";
+    // `ready` only once the daemon is in its own session: a SIGTERM that came while
+    // the background subshell was still in the command's group would end it there.
+    let script = "m=$(mktemp); (setsid sh -c 'echo x > \"$1\"; exec sleep 4322' sh \"$m\" </dev/null >/dev/null 2>&1 &); \
+                  while [ ! -s \"$m\" ]; do :; done; rm -f \"$m\"; echo ready; exec sleep 300";
     let (status, report, stderr) = interrupt(script, libc::SIGTERM, "5");
     assert_eq!(status.code(), Some(128 + libc::SIGTERM), "{stderr}");
     let leftovers = report["leftover_processes"].as_array().cloned().unwrap_or_default();
-    // `setsid sleep 4322` when the SIGTERM came before setsid exec'd sleep.
     let daemon = |p: &&serde_json::Value| p["command"].as_str().is_some_and(|c| c.ends_with("sleep 4322"));
     assert_eq!(leftovers.iter().filter(daemon).count(), 1, "{leftovers:?}: {stderr}");
     assert!(!leftovers.iter().any(|p| p["command"] == "sleep 300"), "the command's own: {leftovers:?}");
