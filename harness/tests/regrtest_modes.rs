@@ -904,3 +904,39 @@ fn regrtest_runs_that_lived_together_interleave_though_their_measurements_do_not
     assert_eq!(run.test("test_fail_in_setup")["outcome"], "failed");
     assert_eq!(run.code(), Some(2), "{}", run.stderr);
 }
+
+/// `sh -c 'python -m test ... > file 2>&1'`: none of regrtest's output reaches leakcheck. The
+/// tests the shim measured are reported, with no outcome, and a note and a warning say why
+/// (they had neither: the quiet-mode reading took the silence for `-q`'s). A quiet run that
+/// dies before its summary names no test either, but prints its run header: not redirected.
+#[test]
+fn regrtest_output_redirected_away_is_said() {
+    let dir = testdir();
+    let quote = |argv: Vec<String>| argv.iter().map(|a| format!("'{a}'")).collect::<Vec<_>>().join(" ");
+    let out = dir.path().join("regrtest.out");
+    let argv = regrtest_argv(dir.path(), &[], &["test_leak_raw", "test_balanced"]);
+    let script = format!("{} > '{}' 2>&1", quote(argv), out.display());
+    let run = leakcheck(&[], &["sh", "-c", &script]);
+    assert_eq!(test_names(&run), ["test_leak_raw", "test_balanced"], "{}", run.stderr);
+    let unseen = "none of regrtest's output reached leakcheck (redirected by the command?)";
+    for name in ["test_leak_raw", "test_balanced"] {
+        let test = run.test(name);
+        assert_eq!(test["outcome"], "unknown", "{test}");
+        assert!(test["notes"].to_string().contains(unseen), "{test}");
+    }
+    let warnings = run.json()["warnings"].to_string();
+    assert!(
+        warnings.contains(
+            "the shim measured test_leak_raw, test_balanced in the command's own regrtest, but none of regrtest's \
+             output reached leakcheck"
+        ),
+        "{warnings}"
+    );
+    assert_eq!(run.code(), Some(101), "{}", run.stderr);
+
+    // Quiet mode, dying before its summary, still prints its run header (`Run tests sequentially`).
+    let argv = regrtest_argv(dir.path(), &[], &["-q", "test_leak_raw", "test_exits_0_midway"]);
+    let run = leakcheck(&[], &["sh", "-c", &quote(argv)]);
+    assert_eq!(test_names(&run), ["test_leak_raw", "test_exits_0_midway"], "{}", run.stderr);
+    assert!(!run.json().to_string().contains("reached leakcheck"), "{}", run.stderr);
+}

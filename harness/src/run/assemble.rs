@@ -292,6 +292,12 @@ pub(super) fn assemble(
                 None => unnamed.push((name, vec![series])),
             }
         }
+        // None of regrtest's output reached leakcheck (no run header, progress line or
+        // summary): its stdout and stderr went elsewhere (the command redirected them), and the
+        // tests it ran are named by the shim alone. Quiet mode prints its run header all the
+        // same (`Run tests sequentially`), also when it dies before its summary.
+        let output_unseen = parsed.run_results.is_empty() && parsed.usage_error.is_none();
+        let mut unseen: Vec<String> = Vec::new();
         for (name, all) in unnamed {
             let (series, note) = choose_series(&all, false);
             let ran_through = all.iter().all(|s| s.aborted == Some(false));
@@ -299,7 +305,19 @@ pub(super) fn assemble(
             let test = regrtest::TestResult { name: name.to_owned(), outcome, ..Default::default() };
             let mut report = test_report(&test, series, &join);
             report.notes.extend(note);
+            if output_unseen {
+                report.notes.push(OUTPUT_UNSEEN_NOTE.into());
+                unseen.push(name.to_owned());
+            }
             tests.push(report);
+        }
+        if !unseen.is_empty() {
+            report.warnings.push(format!(
+                "the shim measured {} in the command's own regrtest, but none of regrtest's output reached \
+                 leakcheck (no progress line, no summary: redirected to a file or /dev/null by the command?): \
+                 reported with leakcheck's measurement and no outcome",
+                unseen.join(", ")
+            ));
         }
         // Nor the tests it skipped: those the command line names that are named nowhere and
         // were not measured, when the shim measures every test that runs.
@@ -553,6 +571,13 @@ pub(super) fn unlisted_tests(
         names.join(", ")
     ));
 }
+
+/// The note of a test the shim measured in a run none of whose regrtest output reached
+/// leakcheck.
+pub(super) const OUTPUT_UNSEEN_NOTE: &str =
+    "none of regrtest's output reached leakcheck (redirected by the command?), so nothing names this \
+     test but the shim's records: the outcome is unknown, the measurement is leakcheck's own (see the run's \
+     warnings)";
 
 /// The note of a test the shim measured that regrtest's output, as read, does not name.
 pub(super) const UNLISTED_NOTE: &str =
