@@ -841,6 +841,27 @@ fn a_run_that_stops_halfway_with_status_0_is_no_success() {
     assert_eq!(run.code(), Some(0), "{}", run.stderr);
 }
 
+/// regrtest dies printing the next test's progress line (its stdout a pipe with no reader, as
+/// `leakcheck ... | head -1` leaves it): the test before ran through every repetition and got
+/// no result line (a passing test has none), and the next never began. The run did not end
+/// while the first ran: the warning says it ended after its repetitions, naming no test
+/// running (it named the first, though its repetitions were complete in the same report).
+#[test]
+fn a_run_that_dies_between_tests_names_no_test_running() {
+    let dir = testdir();
+    let argv = regrtest_argv(dir.path(), &[], &["test_closes_stdout_last", "test_balanced"]);
+    let run = leakcheck(&[], &as_strs(&argv));
+    let test = run.test("test_closes_stdout_last");
+    assert_eq!(test["outcome"], "unknown", "{test}");
+    assert_eq!(test["repetitions"]["complete"], true, "{test}");
+    assert_eq!(run.test("test_balanced")["outcome"], "not_run");
+    let warnings = run.json()["warnings"].clone();
+    let warning = "regrtest never printed its result: the run ended after test_closes_stdout_last's -R repetitions \
+                   all ran through (the shim measured each), with no later test known to have begun";
+    assert!(warnings.as_array().unwrap().iter().any(|w| w == warning), "{warnings}");
+    assert!(!warnings.to_string().contains("ended while"), "{warnings}");
+}
+
 /// Two regrtest runs of one command at the same time (a script's `&`), made to overlap by a
 /// rendezvous: their output interleaves, and the run says the results read from it may be
 /// another run's. Runs one after another (above) have no such warning.

@@ -457,16 +457,32 @@ pub(super) fn assemble(
         // The last run's (an earlier one's are in their own warning).
         let last_run: std::collections::HashSet<&str> =
             parsed.tests.iter().filter(|t| t.regrtest_run + 1 >= regrtest_runs).map(|t| t.name.as_str()).collect();
-        let ended_during = |t: &&TestReport| {
+        let no_result = |t: &&TestReport| {
             t.result_line.is_none()
                 && matches!(t.outcome.as_str(), "unknown" | "timed_out" | "crashed")
                 && (parsed.unfinished_runs.is_empty() || last_run.contains(t.name.as_str()))
         };
-        let running: Vec<&str> = tests.iter().filter(ended_during).map(|t| t.name.as_str()).collect();
-        let when = match running.as_slice() {
-            [] => "the run ended before it".to_owned(),
-            [one] => format!("the run ended while {one} ran"),
-            many => format!("the run ended while {} ran", many.join(", ")),
+        // Not a test with no result that the shim saw run through all its repetitions in
+        // regrtest's own process (not a `-j` worker's, which a dying main process leaves in its
+        // last steps): regrtest was done with it and died before naming the next (its progress
+        // line lost, as when a closed pipe fails its print).
+        let over = |t: &TestReport| {
+            t.outcome == "unknown"
+                && t.repetitions.as_ref().is_some_and(|r| r.complete && r.measured > 0)
+                && series_of
+                    .get(t.name.as_str())
+                    .is_some_and(|all| all.iter().all(|s| shim.processes.get(&s.pid).is_none_or(|p| !p.is_worker())))
+        };
+        let running: Vec<&str> = tests.iter().filter(no_result).filter(|t| !over(t)).map(|t| t.name.as_str()).collect();
+        let done: Vec<&str> = tests.iter().filter(no_result).filter(|t| over(t)).map(|t| t.name.as_str()).collect();
+        let when = match (running.as_slice(), done.last()) {
+            ([], Some(last)) => format!(
+                "the run ended after {last}'s -R repetitions all ran through (the shim measured each), with no \
+                 later test known to have begun"
+            ),
+            ([], None) => "the run ended before it".to_owned(),
+            ([one], _) => format!("the run ended while {one} ran"),
+            (many, _) => format!("the run ended while {} ran", many.join(", ")),
         };
         // The command's 0 is not leakcheck's status: `execute` adds which it is, once known.
         report.warnings.push(format!("{UNFINISHED_WARNING}: {when}"));
