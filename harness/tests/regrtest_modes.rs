@@ -961,3 +961,33 @@ fn regrtest_output_redirected_away_is_said() {
     assert_eq!(test_names(&run), ["test_leak_raw", "test_exits_0_midway"], "{}", run.stderr);
     assert!(!run.json().to_string().contains("reached leakcheck"), "{}", run.stderr);
 }
+
+/// `sh -c 'python -m test ... & sleep 3'`: regrtest is still running its test when the
+/// command's process exits, and leakcheck ends it as a leftover. The test's note, the run's
+/// warning and the JUnit failure say leakcheck ended it (they said its process died).
+#[test]
+fn a_leftover_regrtest_that_leakcheck_ended_is_said_so() {
+    let dir = testdir();
+    let quote = |argv: Vec<String>| argv.iter().map(|a| format!("'{a}'")).collect::<Vec<_>>().join(" ");
+    let argv = regrtest_argv(dir.path(), &[], &["test_quiet_sleeper", "test_balanced"]);
+    let script = format!("{} &\nsleep 3", quote(argv));
+    let junit = dir.path().join("junit.xml");
+    let run = leakcheck(&["--junit-xml", &path_str(&junit)], &["sh", "-c", &script]);
+    let leftovers = run.json()["leftover_processes"].as_array().unwrap().clone();
+    let [leftover] = leftovers.as_slice() else { panic!("{leftovers:?}: {}", run.stderr) };
+    let pid = leftover["pid"].as_i64().unwrap();
+    let test = run.test("test_quiet_sleeper");
+    assert_eq!(test["outcome"], "unknown", "{test}");
+    let ended = "leakcheck ended the process, a leftover still running it when the command's process exited";
+    let notes = test["notes"].to_string();
+    assert!(notes.contains(ended) && !notes.contains("died"), "{test}");
+    let warning = format!(
+        "regrtest never printed its result: the run ended while test_quiet_sleeper ran (leakcheck ended process \
+         {pid} running test_quiet_sleeper: a leftover, still running when the command's process exited)"
+    );
+    let warnings = run.json()["warnings"].to_string();
+    assert!(warnings.contains(&warning), "{warnings}");
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(xml.contains("leakcheck ended the process, a leftover still running it"), "{xml}");
+    assert_eq!(run.code(), Some(104), "{}", run.stderr);
+}

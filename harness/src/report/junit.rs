@@ -59,7 +59,7 @@ use std::io::{self, Write};
 use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
 use quick_xml::Writer;
 
-use super::{list, RunReport, TestReport, WORKER_THREAD_FAILED};
+use super::{list, RunReport, TestReport, ENDED_AS_LEFTOVER, WORKER_THREAD_FAILED};
 use crate::escape::for_terminal;
 use crate::hang::{HangReport, PythonFrame};
 use crate::regrtest::{MethodOutcome, MethodResult};
@@ -455,6 +455,8 @@ fn regrtest_failure(report: &RunReport, test: &TestReport, methods: &[FailedMeth
     if test.outcome == "unknown" {
         if let Some(how) = run_end(report) {
             let _ = write!(message, " ({how})");
+        } else if test.notes.iter().any(|n| n.ends_with(&format!("({ENDED_AS_LEFTOVER})"))) {
+            let _ = write!(message, " ({ENDED_AS_LEFTOVER})");
         } else if worker_thread_failure(report).is_some() {
             let _ = write!(message, " ({WORKER_THREAD_FAILED})");
         }

@@ -37,6 +37,12 @@ pub const WORKER_THREAD_FAILED: &str = "regrtest's worker thread failed";
 /// annotations give that as the reason of the command's status.
 pub const REFUSED_COMMAND_LINE: &str = "regrtest ran no test: it refused its command line";
 
+/// How a test's note of its repetitions cut short ends when the process running them was one
+/// leakcheck ended as a leftover (still running when the command's process exited: a script's
+/// `&`), see `crate::run`: the JUnit XML says so of its test with no result.
+pub const ENDED_AS_LEFTOVER: &str = "leakcheck ended the process, a leftover still running it when the command's \
+     process exited; see leftover_processes";
+
 /// Everything leakcheck learned in one run.
 #[derive(Debug, Clone, Serialize)]
 pub struct RunReport {

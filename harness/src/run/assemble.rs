@@ -184,6 +184,7 @@ pub(super) fn assemble(
         stack_depth,
         shim_enabled: report.shim.enabled,
         hooks_replaced: !report.shim.hooks_replaced.is_empty(),
+        leftovers: supervised.leftovers.iter().map(|l| l.pid).collect(),
     };
     // The tests whose run before regrtest's re-run leaked, when the re-run reported did not.
     let mut leaked_before_rerun: Vec<String> = Vec::new();
@@ -483,6 +484,23 @@ pub(super) fn assemble(
             ([], None) => "the run ended before it".to_owned(),
             ([one], _) => format!("the run ended while {one} ran"),
             (many, _) => format!("the run ended while {} ran", many.join(", ")),
+        };
+        // A regrtest left running when the command's process exited (a script's `&`): it did
+        // not die, leakcheck ended it.
+        let ended: Vec<String> = running
+            .iter()
+            .filter_map(|name| {
+                let all = series_of.get(name)?;
+                let series = all.iter().rev().find(|s| s.aborted.is_none() && join.leftovers.contains(&s.pid))?;
+                Some(format!("process {} running {name}", series.pid))
+            })
+            .collect();
+        let when = match ended.as_slice() {
+            [] => when,
+            ended => format!(
+                "{when} (leakcheck ended {}: a leftover, still running when the command's process exited)",
+                ended.join(", ")
+            ),
         };
         // The command's 0 is not leakcheck's status: `execute` adds which it is, once known.
         report.warnings.push(format!("{UNFINISHED_WARNING}: {when}"));

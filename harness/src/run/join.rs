@@ -50,6 +50,8 @@ pub(super) struct Join<'a> {
     pub(super) stack_depth: u32,
     pub(super) shim_enabled: bool,
     pub(super) hooks_replaced: bool,
+    /// The processes leakcheck ended as leftovers (`Supervised::leftovers`).
+    pub(super) leftovers: Vec<i32>,
 }
 
 /// Whether regrtest reported a leak for `test`: its result says `reference leak`, or it printed
@@ -110,7 +112,9 @@ pub(super) fn test_report(test: &regrtest::TestResult, series: Option<&Series>, 
         Some(series) => {
             let analysis = leaks::analyze(series);
             if !analysis.complete {
-                let why = if series.aborted.is_none() {
+                let why = if series.aborted.is_none() && join.leftovers.contains(&series.pid) {
+                    format!(" ({ENDED_AS_LEFTOVER})")
+                } else if series.aborted.is_none() {
                     " (the process died during the test)".to_owned()
                 } else if series.measures.is_empty() {
                     // Nothing ran: the reason is regrtest's own exception, e.g. "Tracking
