@@ -98,7 +98,7 @@ pub struct Args {
     pub log: Option<PathBuf>,
 
     /// Private run directory (created with mode 0700; must not exist yet)
-    /// [default: a new leakcheck-* directory under $TMPDIR].
+    /// [default: a new leakcheck-* directory under $TMPDIR, /tmp when unset or empty].
     #[arg(long, value_name = "DIR")]
     pub run_dir: Option<PathBuf>,
 

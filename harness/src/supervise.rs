@@ -229,6 +229,14 @@ pub enum SuperviseError {
         #[source]
         source: io::Error,
     },
+    /// exec's ENOENT for a script that exists: the interpreter of its `#!` line is missing.
+    #[error("cannot run {command}: the interpreter its #! line names was not found: {interpreter}")]
+    InterpreterNotFound {
+        command: String,
+        interpreter: String,
+        #[source]
+        source: io::Error,
+    },
     #[error("cannot execute {command}")]
     NotExecutable {
         command: String,
@@ -604,11 +612,32 @@ const ORPHANED: i32 = 125;
 
 fn spawn_error(command: String, source: io::Error) -> SuperviseError {
     match source.kind() {
-        io::ErrorKind::NotFound => SuperviseError::NotFound { command, source },
+        io::ErrorKind::NotFound => match missing_interpreter(&command) {
+            Some(interpreter) => SuperviseError::InterpreterNotFound { command, interpreter, source },
+            None => SuperviseError::NotFound { command, source },
+        },
         io::ErrorKind::PermissionDenied => SuperviseError::NotExecutable { command, source },
         _ if source.raw_os_error() == Some(libc::ENOEXEC) => SuperviseError::NotExecutable { command, source },
         _ => SuperviseError::Spawn { command, source },
     }
+}
+
+/// The interpreter named by the `#!` line of `command`'s file (a path as given, else the
+/// first file of that name in `$PATH`, as exec looked it up), when there is such a file: exec
+/// fails with ENOENT for a script that exists when its interpreter does not.
+fn missing_interpreter(command: &str) -> Option<String> {
+    use std::io::Read as _;
+    let path = if command.contains('/') {
+        std::path::PathBuf::from(command)
+    } else {
+        std::env::split_paths(&std::env::var_os("PATH")?).map(|dir| dir.join(command)).find(|p| p.is_file())?
+    };
+    let mut head = [0u8; 256];
+    let read = std::fs::File::open(path).ok()?.read(&mut head).ok()?;
+    let line = head[..read].strip_prefix(b"#!")?.split(|&b| b == b'\n').next()?;
+    let line = String::from_utf8_lossy(line);
+    let interpreter = line.split([' ', '\t', '\r']).find(|word| !word.is_empty())?;
+    Some(interpreter.to_owned())
 }
 
 fn become_subreaper() -> Result<(), SuperviseError> {

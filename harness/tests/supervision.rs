@@ -51,6 +51,42 @@ fn a_missing_command_is_a_clear_error_with_the_shells_status() {
     assert!(run.json()["status"]["error"].as_str().unwrap_or("").contains("No such file"), "{}", run.json());
 }
 
+/// A script that exists, whose `#!` interpreter does not: exec's ENOENT is the interpreter's,
+/// and the error says so (it said `command not found` of the script), by path or found in
+/// `$PATH`. The status stays the shell's 127.
+#[test]
+fn a_script_whose_interpreter_is_missing_names_the_interpreter() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("badinterp.py");
+    std::fs::write(&script, "#! /nonexistent/python3 -u\nprint(1)\n").unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let said = "cannot run {}: the interpreter its #! line names was not found: /nonexistent/python3";
+    let run = leakcheck(&[], &[script.to_str().unwrap()]);
+    assert_eq!(run.code(), Some(127), "{}", run.stderr);
+    assert!(run.stderr.contains(&said.replace("{}", script.to_str().unwrap())), "{}", run.stderr);
+    assert!(!run.stderr.contains("command not found"), "{}", run.stderr);
+    assert_eq!(run.json()["status"]["leakcheck_exit_code"], 127);
+
+    let path = format!("{}:{}", dir.path().display(), std::env::var("PATH").unwrap_or_default());
+    let run = leakcheck_in(None, &[], &["badinterp.py"], &[("PATH", &path)]);
+    assert_eq!(run.code(), Some(127), "{}", run.stderr);
+    assert!(run.stderr.contains(&said.replace("{}", "badinterp.py")), "{}", run.stderr);
+}
+
+/// An empty `$TMPDIR` is unset, as Python's tempfile and mktemp take it: the run directory goes
+/// in /tmp, not in the current directory.
+#[test]
+fn an_empty_tmpdir_is_unset() {
+    let cwd = tempfile::tempdir().unwrap();
+    let run = leakcheck_in(Some(cwd.path()), &[], &["true"], &[("TMPDIR", "")]);
+    assert_eq!(run.code(), Some(0), "{}", run.stderr);
+    let run_dir = run.json()["run_dir"].as_str().unwrap().to_owned();
+    assert!(run_dir.starts_with("/tmp/leakcheck-"), "{run_dir}");
+    let left: Vec<_> = std::fs::read_dir(cwd.path()).unwrap().collect();
+    assert!(left.is_empty(), "{left:?}");
+    let _ = std::fs::remove_dir_all(&run_dir);
+}
+
 #[test]
 fn a_file_that_cannot_be_executed_gives_126() {
     let dir = tempfile::tempdir().unwrap();

@@ -88,7 +88,12 @@ impl RunDir {
                 path.to_owned()
             }
             None => {
-                let base = std::env::temp_dir();
+                // An empty $TMPDIR is unset, as for Python's tempfile and mktemp (the standard
+                // library's `temp_dir` would take it for the current directory).
+                let base = match std::env::var_os("TMPDIR") {
+                    Some(dir) if !dir.is_empty() => PathBuf::from(dir),
+                    _ => PathBuf::from("/tmp"),
+                };
                 tempfile::Builder::new()
                     .prefix("leakcheck-")
                     .permissions(fs::Permissions::from_mode(0o700))

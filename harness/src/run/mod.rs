@@ -422,8 +422,12 @@ pub fn execute(config: &Config, notify: Notify<'_>) -> anyhow::Result<RunOutcome
 
     let supervised = match supervised {
         Ok(supervised) => supervised,
-        Err(err @ (SuperviseError::NotFound { .. } | SuperviseError::NotExecutable { .. })) => {
-            let code = if matches!(err, SuperviseError::NotFound { .. }) {
+        Err(
+            err @ (SuperviseError::NotFound { .. }
+            | SuperviseError::InterpreterNotFound { .. }
+            | SuperviseError::NotExecutable { .. }),
+        ) => {
+            let code = if matches!(err, SuperviseError::NotFound { .. } | SuperviseError::InterpreterNotFound { .. }) {
                 ExitCode::NOT_FOUND
             } else {
                 ExitCode::NOT_EXECUTABLE
