@@ -534,6 +534,12 @@ fn regrtests_at_the_same_time_are_those_whose_processes_lived_together() {
     assert_eq!(of(&[first, old]), [10, 20]);
 }
 
+/// The output of a quiet regrtest run (`-q`) that passed: its summary and no progress line.
+fn quiet_run() -> ParsedRun {
+    let summary = regrtest::Summary { result: Some("SUCCESS".into()), ..Default::default() };
+    ParsedRun { summary: Some(summary), run_results: vec![Some("SUCCESS".into())], ..Default::default() }
+}
+
 #[test]
 fn leak_sites_carry_their_python_frame_and_each_missing_frames_reason_warns_once() {
     let counters = |kind: &str, a: i64, b: i64| format!("{kind}\t10\ttest_x\t{a}\t{b}\t63\t0\t0\t0\t0\t0\t0\n");
@@ -569,7 +575,7 @@ fn leak_sites_carry_their_python_frame_and_each_missing_frames_reason_warns_once
     assemble(
         &mut report,
         &supervised,
-        ParsedRun::default(),
+        quiet_run(),
         &NO_FACTS,
         (&shim, &own),
         SiteSettings { symbolizer: &Symbolizer::new(), suppressions: &Default::default(), stack_depth: 32 },
@@ -597,7 +603,7 @@ fn leak_sites_carry_their_python_frame_and_each_missing_frames_reason_warns_once
     assemble(
         &mut report,
         &supervised,
-        ParsedRun::default(),
+        quiet_run(),
         &NO_FACTS,
         shim,
         SiteSettings { symbolizer: &Symbolizer::new(), suppressions: &Default::default(), stack_depth: 32 },
