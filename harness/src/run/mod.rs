@@ -259,6 +259,29 @@ impl OutputSink for Sink<'_> {
     }
 }
 
+/// The per-line work a run does on the command's output, outside a run: `f` gets the function
+/// the supervision loop calls for each line it reads (the sink's `line`: the regrtest parser,
+/// the sanitizer report parser, the hang watch and the other line readers), for a command
+/// with no sanitizer runtime and no shim; it returns the number of sanitizer findings read.
+/// For the benchmark of the output path (`benches/benches/output_lines.rs`).
+pub fn with_output_lines<R>(f: impl FnOnce(&mut dyn FnMut(Stream, &[u8])) -> R) -> (R, usize) {
+    let symbolizer = Symbolizer::new();
+    let mut sink = Sink {
+        parser: regrtest::Parser::new(),
+        hangs: HangWatch::new(None),
+        sanitizer: SanitizerFindings::new(&symbolizer, &[], false),
+        worker_thread: WorkerThreadFailure::default(),
+        colour: false,
+        asan_not_first: false,
+        unopened_logs: UnopenedLogs::default(),
+        shim_dir: None,
+        regrtests: RunProcesses::default(),
+    };
+    let result = f(&mut |stream, line| sink.line(stream, line));
+    let (findings, _, _) = sink.sanitizer.finish(&ShimData::default());
+    (result, findings.len())
+}
+
 /// regrtest's `Warning -- regrtest worker thread failed: Traceback ...` (3.11+, `-j`): the
 /// thread of its main process that drives a worker raised (3.11 decodes a worker's output as
 /// UTF-8 and fails on a test that wrote other bytes). regrtest then stops its workers, lists
