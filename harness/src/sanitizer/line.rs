@@ -92,6 +92,52 @@ pub(super) fn strip_colours(line: &[u8]) -> std::borrow::Cow<'_, [u8]> {
     std::borrow::Cow::Owned(plain)
 }
 
+/// Whether [`classify`] could read `line` (raw bytes, as the parser gets them: line ending,
+/// colours, invalid UTF-8 and all; any part of it: its beginning or its end) as anything but
+/// [`Line::Text`] or [`Line::UbsanContinuation`]. False only when it cannot: the line holds
+/// none of the marks every other kind needs (`#` of a frame, `==` of a pid or a separator,
+/// `Sanitizer` of a headline, summary or runtime notice, `: runtime error: ` of UBSan's
+/// headline), does not start (after blanks) with a byte that noise or blank lines start with
+/// (`-`, `=`, `0` of a shadow row, `E` of `Exiting`, `S` of `Shadow byte`), is no shadow legend
+/// line (`  Name words: fa`), and holds no escape byte (colours). A few passes of `memchr`
+/// over the bytes, no decoding: the parser's fast way past the output between reports, which
+/// may be megabytes of long lines.
+pub(super) fn may_be_runtime_line(line: &[u8]) -> bool {
+    use std::sync::LazyLock;
+    static SANITIZER: LazyLock<memchr::memmem::Finder<'static>> =
+        LazyLock::new(|| memchr::memmem::Finder::new("Sanitizer"));
+    static RUNTIME_ERROR: LazyLock<memchr::memmem::Finder<'static>> =
+        LazyLock::new(|| memchr::memmem::Finder::new(": runtime error: "));
+    // `char::is_whitespace` of ASCII (`trim_start`); a non-ASCII first byte may be Unicode
+    // whitespace, and a line of blanks alone is `Blank`.
+    let blank = |b: &u8| matches!(b, b'\t'..=b'\r' | b' ');
+    let Some(&first) = line.iter().find(|b| !blank(b)) else { return true };
+    if !first.is_ascii() || matches!(first, b'-' | b'=' | b'0' | b'E' | b'S' | b'#') {
+        return true;
+    }
+    if memchr::memchr(0x1b, line).is_some() {
+        return true;
+    }
+    // `#` anywhere (a frame after other output), `==` anywhere (`==PID==` after other output).
+    let mut from = 0;
+    while let Some(at) = memchr::memchr2(b'#', b'=', &line[from..]) {
+        let at = from + at;
+        if line[at] == b'#' || line.get(at + 1) == Some(&b'=') {
+            return true;
+        }
+        from = at + 1;
+    }
+    // The shadow legend: `  Heap left redzone:       fa` (letters and blanks before a colon).
+    if line.starts_with(b"  ") {
+        if let Some(colon) = memchr::memchr(b':', line) {
+            if line[..colon].iter().all(|b| b.is_ascii_alphabetic() || blank(b)) {
+                return true;
+            }
+        }
+    }
+    SANITIZER.find(line).is_some() || RUNTIME_ERROR.find(line).is_some()
+}
+
 /// Classify one line (no line ending; ANSI colours already removed, [`strip_colours`]).
 pub(super) fn classify(line: &str) -> Line<'_> {
     let trimmed = line.trim_start();

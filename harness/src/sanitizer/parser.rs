@@ -184,6 +184,14 @@ impl Parser {
         self.lines += 1;
         self.frame_owner = None;
         let mut done = Vec::new();
+        if self.open.is_empty() && self.floating.is_none() && !line::may_be_runtime_line(line) {
+            // Output between reports, the common case, read without decoding it: text with
+            // no report to take it, which counts towards the limbo's going stale as any does.
+            self.after_caret = false;
+            self.quiet += 1;
+            self.close_stale(&mut done);
+            return done;
+        }
         let text = prepare(line);
         let mut line = line::classify(&text);
         if let Line::Text(label) = line {
@@ -1210,7 +1218,7 @@ fn frame_bytes(frame: &ReportFrame) -> usize {
 /// two runs of writes, the runtime writing each report from its headline on.
 #[must_use]
 pub fn starts_report(line: &[u8]) -> bool {
-    matches!(line::classify(&prepare(line)), Line::Headline(_))
+    line::may_be_runtime_line(line) && matches!(line::classify(&prepare(line)), Line::Headline(_))
 }
 
 /// The text of `line` the parser reads, line ending and ANSI colour sequences removed, invalid
@@ -1240,7 +1248,8 @@ fn is_structural(line: &Line<'_>) -> bool {
 /// `bytes` without ANSI colours, as text (invalid UTF-8 replaced).
 fn plain_text(bytes: &[u8]) -> Cow<'_, str> {
     match line::strip_colours(bytes) {
-        Cow::Borrowed(line) => String::from_utf8_lossy(line),
+        // Validating is several times faster than the lossy pass, which only invalid UTF-8 needs.
+        Cow::Borrowed(line) => std::str::from_utf8(line).map_or_else(|_| String::from_utf8_lossy(line), Cow::Borrowed),
         Cow::Owned(plain) => Cow::Owned(String::from_utf8_lossy(&plain).into_owned()),
     }
 }
@@ -1282,6 +1291,60 @@ Shadow byte legend (one shadow byte represents 8 application bytes):
   Partially addressable: 01 02 03 04 05 06 07 
 ==11228==ABORTING
 ";
+
+    /// Every line of the recorded reports that `classify` reads as other than text, alone,
+    /// indented, after other output, before a long run of other output, in colour or cut in
+    /// two by a line too long, passes `may_be_runtime_line`: the parser's shortcut past text
+    /// never skips a runtime's line.
+    #[test]
+    fn the_shortcut_past_text_keeps_every_runtime_line() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data");
+        let mut lines: Vec<Vec<u8>> = UAF.lines().map(|l| l.as_bytes().to_vec()).collect();
+        for sub in ["sanitizer", "interleaved"] {
+            for entry in std::fs::read_dir(format!("{dir}/{sub}")).expect("the recorded reports") {
+                let bytes = std::fs::read(entry.expect("an entry").path()).expect("a recorded report");
+                lines.extend(bytes.split(|&b| b == b'\n').map(<[u8]>::to_vec));
+            }
+        }
+        lines.extend(
+            ["Exiting", "--------", "==", "\u{3000}", "  Heap left redzone:\t fa", "  \tStack mid redzone: f2", "#"]
+                .map(|l| l.as_bytes().to_vec()),
+        );
+        let long = vec![b'x'; MAX_LINE_BYTES + 100];
+        let mut runtime_lines = 0;
+        for line in &lines {
+            let variants = [
+                line.clone(),
+                [b"  \t", &line[..]].concat(),
+                [b"tick tick ", &line[..]].concat(),
+                [&long[..], b" ", &line[..]].concat(),
+                [&line[..], b" ", &long[..]].concat(),
+                [b"\x1b[1m", &line[..], b"\x1b[0m\r\n"].concat(),
+                [&line[..], b"\xff"].concat(),
+            ];
+            for variant in variants {
+                let text = prepare(&variant);
+                let kind = line::classify(&text);
+                if !matches!(kind, Line::Text(_) | Line::UbsanContinuation(_)) {
+                    runtime_lines += 1;
+                    assert!(
+                        line::may_be_runtime_line(&variant),
+                        "{kind:?} skipped: {:?}",
+                        String::from_utf8_lossy(&variant)
+                    );
+                }
+            }
+        }
+        assert!(runtime_lines > 1000, "{runtime_lines}");
+        for text in [
+            "x".repeat(1000),
+            "ok 1".to_owned(),
+            "{'a': 0x7f, 'b': 'c'}".to_owned(),
+            "  File \"x.py\", line 3, in f".to_owned(),
+        ] {
+            assert!(!line::may_be_runtime_line(text.as_bytes()), "{text}");
+        }
+    }
 
     #[test]
     fn a_stack_label_after_another_process_s_long_dump_is_still_its_reports() {
