@@ -11,8 +11,8 @@ use self::methods::{doctest_parts, method_description};
 use super::patterns::{
     BEGINNING, DOCTEST_FAILURE, FAILED_QUALIFIER, FAULTHANDLER_TIMEOUT, FINAL_RESULT, HEARTBEAT, HINT, INTERRUPTED,
     LEAK, LIST_HEADER, LOG_PREFIX, OK_COUNT, PROGRESS, RERUN_BATCH, RERUN_ONE, RESULT, RUNNING_ENTRY, RUN_HEADER,
-    SKIP_REASON, STRICT_TAIL, SUMMARY_HEADER, TEST_METHOD_PREFIX, TIMED_OUT_QUALIFIER, TOTAL_DURATION, TOTAL_FILES,
-    TOTAL_FILES_COUNT, TRACEBACK_FRAME, TRAILING_IN_DURATION, TRAILING_PAREN_DURATION, UNITTEST_FAILURE,
+    SKIPPED, SKIP_REASON, STRICT_TAIL, SUMMARY_HEADER, TEST_METHOD_PREFIX, TIMED_OUT_QUALIFIER, TOTAL_DURATION,
+    TOTAL_FILES, TOTAL_FILES_COUNT, TRACEBACK_FRAME, TRAILING_IN_DURATION, TRAILING_PAREN_DURATION, UNITTEST_FAILURE,
 };
 use super::text::{after_log_prefix, decode_line, parse_count, truncate_at_char_boundary, unglue_progress, CappedText};
 use super::{
@@ -395,6 +395,13 @@ impl Parser {
     /// Whether `line` is regrtest's `Run tests sequentially`/`in parallel ...` header.
     #[must_use]
     pub fn is_run_header(line: &[u8]) -> bool {
+        // Every line goes through here: most lack the header's `Run ` and are no header (read
+        // as the bytes are: escapes removed could join one, invalid UTF-8 replaced could not).
+        static RUN: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+            std::sync::LazyLock::new(|| memchr::memmem::Finder::new("Run "));
+        if memchr::memchr(0x1b, line).is_none() && RUN.find(line).is_none() {
+            return false;
+        }
         let (decoded, cut) = decode_line(line);
         cut == 0 && RUN_HEADER.is_match(after_log_prefix(unglue_progress(decoded.trim_end())))
     }
@@ -871,7 +878,11 @@ impl Parser {
             }
             return;
         }
-        if let Some(c) = SKIP_REASON.captures(self.after_repetition_marks(rest)) {
+        // The literal first: the capture's `^(\S+)` runs over a long word to its end.
+        static SKIPPED_FINDER: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+            std::sync::LazyLock::new(|| memchr::memmem::Finder::new(SKIPPED));
+        let skip = SKIPPED_FINDER.find(rest.as_bytes()).is_some();
+        if let Some(c) = skip.then(|| SKIP_REASON.captures(self.after_repetition_marks(rest))).flatten() {
             if let Some(&i) = c.get(1).and_then(|m| self.by_name.get(m.as_str())) {
                 let reason = c.get(2).map_or("", |m| m.as_str());
                 self.tests[i].result.skip_reason = Some(truncate_at_char_boundary(reason, 1024).to_owned());

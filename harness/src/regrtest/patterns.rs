@@ -68,6 +68,8 @@ pub(super) static HINT: LazyLock<Regex> = LazyLock::new(|| re(r"^test (\S+) (fai
 pub(super) const DOCTEST_FAILURE: &str = "AssertionError: Failed doctest test for ";
 /// `test_x skipped -- REASON`, printed by the process that ran the test.
 pub(super) static SKIP_REASON: LazyLock<Regex> = LazyLock::new(|| re(r"^(\S+) skipped -- (.+)$"));
+/// The literal of [`SKIP_REASON`], looked for first.
+pub(super) const SKIPPED: &str = " skipped -- ";
 /// unittest's `TestLoader.testMethodPrefix`: the methods it runs as tests are named so.
 pub(super) const TEST_METHOD_PREFIX: &str = "test";
 /// A frame line of a Python traceback: `  File "...", line N, in NAME`.

@@ -426,10 +426,12 @@ impl UnopenedLogs {
     const MESSAGE: &'static [u8] = b"ERROR: Can't open file: ";
 
     pub(super) fn line(&mut self, line: &[u8]) {
-        let Some(at) = line.windows(Self::MESSAGE.len()).position(|w| w == Self::MESSAGE) else { return };
+        static MESSAGE: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+            std::sync::LazyLock::new(|| memchr::memmem::Finder::new(UnopenedLogs::MESSAGE));
+        let Some(at) = MESSAGE.find(line) else { return };
         let rest = &line[at + Self::MESSAGE.len()..];
         let reason = b" (reason: ";
-        let Some(end) = rest.windows(reason.len()).position(|w| w == reason) else { return };
+        let Some(end) = memchr::memmem::find(rest, reason) else { return };
         let digits = &rest[end + reason.len()..];
         let digits = &digits[..digits.iter().take_while(|b| b.is_ascii_digit()).count()];
         let errno = std::str::from_utf8(digits).ok().and_then(|d| d.parse().ok());
