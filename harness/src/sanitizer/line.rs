@@ -1,6 +1,7 @@
 //! One line of sanitizer output -> what it is: a headline, a frame, a summary, a line of a
 //! process (`==PID==`), noise the parser skips, or other text. Pure and allocation-light: the
-//! parser calls [`classify`] on every line of the child's output.
+//! parser calls [`classify`] on every line of the child's output while a report is open, and
+//! between reports on the lines [`may_be_runtime_line`] does not rule out.
 
 #![forbid(unsafe_code)]
 
