@@ -8,7 +8,9 @@
 #include <Python.h>
 #include <pthread.h>
 #include <semaphore.h>
+#include <signal.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -558,8 +560,35 @@ own_gil_subinterpreter_wait(PyObject *self, PyObject *unused)
 }
 #endif
 
+/* A signal handler takes a mutex the code it interrupted holds: it waits forever, on the
+ * interrupted code's stack. The signal is a SIGILL of the trap instruction right after the lock
+ * (deterministic, no timer): the interrupted pc is the trap itself, not a return address. */
+static pthread_mutex_t handler_wants = PTHREAD_MUTEX_INITIALIZER;
+
+static void
+lock_in_handler(int sig)
+{
+    pthread_mutex_lock(&handler_wants); /* held by the interrupted code: waits forever */
+    pthread_mutex_unlock(&handler_wants);
+}
+
+static PyObject *
+signal_while_locked(PyObject *self, PyObject *unused)
+{
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_handler = lock_in_handler;
+    sigaction(SIGILL, &action, NULL);
+    Py_BEGIN_ALLOW_THREADS
+    pthread_mutex_lock(&handler_wants);
+    __builtin_trap(); /* SIGILL: lock_in_handler runs here */
+    Py_END_ALLOW_THREADS
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef hangfix_methods[] = {
     {"mutex_cycle", mutex_cycle, METH_NOARGS, "Deadlock two threads on two mutexes."},
+    {"signal_while_locked", signal_while_locked, METH_NOARGS, "Deadlock a signal handler on a held mutex."},
     {"fork_with_locked_mutex", fork_with_locked_mutex, METH_NOARGS, "Fork while a mutex is held."},
     {"pshared_wait", pshared_wait, METH_O, "A child waits for a process-shared mutex its parent holds."},
     {"stdio_wait", stdio_wait, METH_O, "Write to stderr while a thread holds its lock for a while."},

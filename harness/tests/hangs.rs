@@ -1157,6 +1157,44 @@ fn without_ptrace_a_hang_is_reported_from_proc_with_the_reason() {
     assert_tree_gone(dir.path());
 }
 
+/// A signal handler waiting forever for a mutex the code it interrupted holds (a SIGILL of the
+/// trap right after the lock): the native stack goes on through the signal frame, as gdb shows
+/// it: the handler, `<signal handler called>` (the C library's trampoline, at its own address),
+/// the interrupted function at the trap itself (its pc, not a return address: not looked up a
+/// byte earlier, which is the lock's call on the line before), and the interpreter's frames under
+/// it down to the thread's entry.
+#[test]
+fn a_stack_is_unwound_through_a_signal_handlers_frame() {
+    let dir = testdir();
+    let run = leakcheck(&["--hang-timeout", "4"], &as_strs(&regrtest(dir.path(), &[], &["test_hang_signal_handler"])));
+    let hang = only_hang(&run);
+    assert_eq!(hang["test"], "test_hang_signal_handler", "{hang}");
+    let thread = hang["processes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|p| p["threads"].as_array().into_iter().flatten())
+        .find(|t| t["frames"].as_array().into_iter().flatten().any(|f| f["function"] == "lock_in_handler"))
+        .unwrap_or_else(|| panic!("no thread in the handler: {hang}"));
+    let frames = thread["frames"].as_array().expect("frames");
+    let functions: Vec<&str> = frames.iter().map(|f| f["function"].as_str().unwrap_or("??")).collect();
+    let handler = functions.iter().position(|f| *f == "lock_in_handler").expect("the handler");
+    let marker = &frames[handler + 1];
+    assert_eq!(marker["function"], "<signal handler called>", "{functions:?}");
+    assert!(marker["module"].as_str().is_some_and(|m| m.contains("libc.so")), "{marker}");
+    assert_eq!(marker["line"], Value::Null, "{marker}");
+    let interrupted = &frames[handler + 2];
+    assert_eq!(interrupted["function"], "signal_while_locked", "{functions:?}");
+    assert_eq!(interrupted["line"], hangfix_line("__builtin_trap(); /*"), "{interrupted}");
+    assert!(interrupted["file"].as_str().is_some_and(|f| f.ends_with("c/hangfix.c")), "{interrupted}");
+    let below = &functions[handler + 3..];
+    assert!(below.contains(&"_PyEval_EvalFrameDefault"), "{functions:?}");
+    assert!(below.contains(&"Py_BytesMain") || below.contains(&"main"), "{functions:?}");
+    assert!(python_functions(hang).contains(&"test_signal_while_locked".to_string()), "{hang}");
+    assert_eq!(run.code(), Some(102), "{}", run.stderr);
+    assert_tree_gone(dir.path());
+}
+
 /// A test replaced regrtest's faulthandler handler for SIGUSR1 with a Python one that does
 /// nothing: asked for its Python stacks, the process takes the signal, writes no dump and lives
 /// on. After DUMP_WAIT (3 s, checked once a second) it is ended without them, and the note says

@@ -1402,7 +1402,7 @@ struct ThreadFrames<'a> {
     symbolizer: &'a Symbolizer,
     stacks: &'a ProcessStacks,
     memory: &'a LiveMemory,
-    addresses: &'a [framehop::FrameAddress],
+    addresses: &'a [stacks::StackAddress],
 }
 
 impl ThreadFrames<'_> {

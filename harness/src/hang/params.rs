@@ -20,7 +20,7 @@ use gimli::{EndianSlice, RunTimeEndian, UnwindSection};
 use object::{Object, ObjectSection};
 
 use super::remote::{DwarfRegisters, ProcessMemory};
-use super::stacks::ProcessStacks;
+use super::stacks::{ProcessStacks, StackAddress};
 use crate::symbolize::{ParameterLocation, Symbolizer};
 
 /// DWARF's column of the return address (x86-64).
@@ -37,16 +37,17 @@ pub fn parameter_value(
     stacks: &ProcessStacks,
     memory: &dyn ProcessMemory,
     registers: DwarfRegisters,
-    addresses: &[FrameAddress],
+    addresses: &[StackAddress],
     (frame, function, parameter): (usize, &str, &str),
 ) -> Option<u64> {
     let mut cfi = CfiCache::default();
     let mut regs = registers;
     for depth in 0..frame {
         let (caller, _) = cfi.caller(stacks, memory, &regs, depth == 0)?;
+        // Not through a signal frame, whose registers this does not read.
         let expected = match addresses.get(depth + 1)? {
-            FrameAddress::ReturnAddress(ra) => u64::from(*ra),
-            FrameAddress::InstructionPointer(_) => return None,
+            StackAddress::Unwound(FrameAddress::ReturnAddress(ra)) => u64::from(*ra),
+            _ => return None,
         };
         if caller[RETURN_ADDRESS] != Some(expected) {
             return None;

@@ -2,6 +2,14 @@
 //! information read from the ELF files with `object`, and framehop's DWARF CFI unwinder over a
 //! [`ProcessMemory`]. Frames are then symbolized with leakcheck's symbolizer.
 //!
+//! framehop does not evaluate the CFI of glibc's signal trampoline (`__restore_rt`: a
+//! `DW_CFA_def_cfa_expression` and `DW_CFA_expression`s into the signal's `ucontext`), so the
+//! walk steps through a signal frame itself on x86-64: at an address whose bytes are the
+//! trampoline's ([`RESTORE_RT`]), the interrupted registers are read from the kernel's
+//! `rt_sigframe` ([`signal_return`]) and the walk goes on from the interrupted pc, as gdb does
+//! (`<signal handler called>`). Other architectures' trampolines are not recognised: their walk
+//! stops there.
+//!
 //! The caller provides the stopped process (registers and memory); this module only reads.
 
 use std::collections::BTreeMap;
@@ -26,14 +34,61 @@ pub const OUTERMOST_FRAMES: usize = 16;
 /// The walk stops here (bounded work): a deeper stack's outermost frames are not known.
 pub const MAX_WALK: usize = 4096;
 
+/// One address of an unwound stack.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StackAddress {
+    /// As the DWARF unwinder found it: the innermost pc (or, after a signal frame, the
+    /// instruction the signal interrupted), or a return address.
+    Unwound(FrameAddress),
+    /// The signal trampoline a signal handler returned to (glibc's `__restore_rt`, whose bytes
+    /// are [`RESTORE_RT`]), at its own address: the kernel's signal frame is on the stack there,
+    /// and the next address is the pc the signal interrupted (x86-64 only).
+    SignalTrampoline(u64),
+}
+
+/// The function name of a signal trampoline's frame (see [`StackAddress::SignalTrampoline`]), as
+/// gdb shows it.
+pub const SIGNAL_HANDLER_CALLED: &str = "<signal handler called>";
+
+/// The x86-64 `rt_sigreturn` trampoline, as glibc's `__restore_rt` has it (and as gdb recognises
+/// it): `mov $15, %rax` (`__NR_rt_sigreturn`); `syscall`.
+pub const RESTORE_RT: [u8; 9] = [0x48, 0xc7, 0xc0, 0x0f, 0x00, 0x00, 0x00, 0x0f, 0x05];
+
+/// Where the kernel's signal frame keeps the interrupted thread's registers, x86-64: the
+/// handler returns (`ret`) to the trampoline, popping `struct rt_sigframe`'s `pretcode`, so at
+/// the trampoline the stack pointer is the address of its `struct ucontext`; the registers are
+/// `uc_mcontext` (after `uc_flags`, `uc_link` and the 24-byte `uc_stack`: offset 40), glibc's
+/// `gregs[REG_RBP]`, `gregs[REG_RSP]` and `gregs[REG_RIP]` (10, 15, 16; the kernel's `struct
+/// sigcontext` in the same order).
+const UCONTEXT_RBP: u64 = 40 + 10 * 8;
+const UCONTEXT_RSP: u64 = 40 + 15 * 8;
+const UCONTEXT_RIP: u64 = 40 + 16 * 8;
+
+/// When `at` is a signal trampoline ([`RESTORE_RT`]) and `sp` the stack pointer there: the
+/// registers the signal interrupted, from the kernel's signal frame. `None` otherwise, or when
+/// the frame cannot be read. x86-64 only: elsewhere always `None` (the unwinder stops at a
+/// signal trampoline, whose CFI it does not evaluate).
+pub fn signal_return(memory: &dyn ProcessMemory, at: u64, sp: u64) -> Option<Registers> {
+    if !cfg!(target_arch = "x86_64") {
+        return None;
+    }
+    let mut code = [0u8; RESTORE_RT.len()];
+    if !memory.read(at, &mut code) || code != RESTORE_RT {
+        return None;
+    }
+    let read = |offset: u64| memory.read_u64(sp.checked_add(offset)?);
+    let registers = Registers { pc: read(UCONTEXT_RIP)?, sp: read(UCONTEXT_RSP)?, bp: read(UCONTEXT_RBP)? };
+    (registers.pc != 0).then_some(registers)
+}
+
 /// A thread's stack as unwound: at most [`MAX_FRAMES`] addresses, innermost first.
 #[derive(Debug, Default)]
 pub struct Unwound {
     /// The innermost addresses (all of them when nothing was left out).
-    pub inner: Vec<FrameAddress>,
+    pub inner: Vec<StackAddress>,
     /// The outermost addresses, after the ones left out (empty when none were, or when the walk
     /// stopped at [`MAX_WALK`] before the stack's end).
-    pub outer: Vec<FrameAddress>,
+    pub outer: Vec<StackAddress>,
     /// Addresses left out between `inner` and `outer`: at least that many when the walk stopped
     /// at [`MAX_WALK`] (`reached_end` false).
     pub omitted: usize,
@@ -153,29 +208,46 @@ impl ProcessStacks {
         &self.modules
     }
 
-    /// Addresses of a thread's stack, innermost first: the pc, then return addresses; cut as
-    /// [`Unwound`] says when the stack is deeper than [`MAX_FRAMES`].
+    /// Addresses of a thread's stack, innermost first: the pc, then return addresses, through
+    /// signal frames (see [`StackAddress::SignalTrampoline`]); cut as [`Unwound`] says when the
+    /// stack is deeper than [`MAX_FRAMES`].
     pub fn unwind(&mut self, registers: Registers, memory: &dyn ProcessMemory) -> Unwound {
         let mut read_stack = |address: u64| memory.read_u64(address).ok_or(());
-        let regs = framehop::UnwindRegsNative::new(registers.pc, registers.sp, registers.bp);
-        let mut frames = self.unwinder.iter_frames(registers.pc, regs, &mut self.cache, &mut read_stack);
+        let mut regs = framehop::UnwindRegsNative::new(registers.pc, registers.sp, registers.bp);
+        let mut next = Some(FrameAddress::InstructionPointer(registers.pc));
         let mut inner = Vec::new();
         let mut tail = std::collections::VecDeque::new();
         let mut total = 0;
         let mut reached_end = false;
         while total < MAX_WALK {
-            match frames.next() {
-                Ok(Some(frame)) if inner.len() < MAX_FRAMES => inner.push(frame),
-                Ok(Some(frame)) => {
-                    if tail.len() == OUTERMOST_FRAMES {
-                        tail.pop_front();
-                    }
-                    tail.push_back(frame);
+            let Some(address) = next else {
+                reached_end = true;
+                break;
+            };
+            let at = address.address();
+            let frame = match signal_return(memory, at, regs.sp()) {
+                // The kernel's signal frame: the interrupted thread's registers, and its pc
+                // (the instruction the signal interrupted, not a return address) next.
+                Some(interrupted) => {
+                    regs = framehop::UnwindRegsNative::new(interrupted.pc, interrupted.sp, interrupted.bp);
+                    next = Some(FrameAddress::InstructionPointer(interrupted.pc));
+                    StackAddress::SignalTrampoline(at)
                 }
-                _ => {
-                    reached_end = true;
-                    break;
+                None => {
+                    next = match self.unwinder.unwind_frame(address, &mut regs, &mut self.cache, &mut read_stack) {
+                        Ok(Some(ra)) => FrameAddress::from_return_address(ra),
+                        _ => None,
+                    };
+                    StackAddress::Unwound(address)
                 }
+            };
+            if inner.len() < MAX_FRAMES {
+                inner.push(frame);
+            } else {
+                if tail.len() == OUTERMOST_FRAMES {
+                    tail.pop_front();
+                }
+                tail.push_back(frame);
             }
             total += 1;
         }
@@ -187,24 +259,42 @@ impl ProcessStacks {
         }
         // The outermost frames: the last of the walk, some of them among the first 64 when the
         // stack is barely deeper.
-        let mut outer: Vec<FrameAddress> = inner.split_off(MAX_FRAMES - OUTERMOST_FRAMES);
+        let mut outer: Vec<StackAddress> = inner.split_off(MAX_FRAMES - OUTERMOST_FRAMES);
         outer.extend(tail);
         let outer = outer.split_off(outer.len() - OUTERMOST_FRAMES);
         Unwound { inner, outer, omitted: total - MAX_FRAMES, reached_end }
     }
 
-    /// Symbolized frames of `addresses` (return addresses looked up one byte earlier).
-    pub fn symbolize(&self, symbolizer: &Symbolizer, addresses: &[FrameAddress]) -> Vec<Frame> {
+    /// Symbolized frames of `addresses`: return addresses looked up one byte earlier (in the
+    /// call), a pc and a signal trampoline at their own address; a signal trampoline's frame is
+    /// named [`SIGNAL_HANDLER_CALLED`].
+    pub fn symbolize(&self, symbolizer: &Symbolizer, addresses: &[StackAddress]) -> Vec<Frame> {
         let mut frames = Vec::new();
         for address in addresses {
             let lookup = match address {
-                FrameAddress::InstructionPointer(pc) => *pc,
-                FrameAddress::ReturnAddress(ra) => u64::from(*ra) - 1,
+                StackAddress::Unwound(FrameAddress::InstructionPointer(pc)) => *pc,
+                StackAddress::Unwound(FrameAddress::ReturnAddress(ra)) => u64::from(*ra) - 1,
+                StackAddress::SignalTrampoline(at) => *at,
             };
-            match self.modules.iter().find(|m| m.range.contains(&lookup)) {
-                Some(module) => frames.extend(symbolizer.symbolize(&module.path, lookup.wrapping_sub(module.bias))),
-                None => frames.push(Frame::outside_any_module(lookup)),
+            let mut symbolized = match self.modules.iter().find(|m| m.range.contains(&lookup)) {
+                Some(module) => symbolizer.symbolize(&module.path, lookup.wrapping_sub(module.bias)),
+                None => vec![Frame::outside_any_module(lookup)],
+            };
+            if let StackAddress::SignalTrampoline(_) = address {
+                // One frame, as gdb shows it: the trampoline has no source of its own.
+                symbolized.truncate(1);
+                for frame in &mut symbolized {
+                    *frame = Frame {
+                        function: Some(SIGNAL_HANDLER_CALLED.to_owned()),
+                        file: None,
+                        line: None,
+                        column: None,
+                        inlined: false,
+                        ..frame.clone()
+                    };
+                }
             }
+            frames.extend(symbolized);
         }
         frames
     }
@@ -255,5 +345,47 @@ mod tests {
         assert_eq!(parsed[3].path, None, "[stack] is not a file");
         assert_eq!(parsed[4].path.as_deref(), Some("/tmp/with space/lib.so"));
         assert!(parse_maps("garbage\n0-zz r-xp 0 0 0").is_empty());
+    }
+
+    /// Memory of a test: bytes at their addresses.
+    struct Bytes(BTreeMap<u64, u8>);
+
+    impl Bytes {
+        fn put(&mut self, address: u64, bytes: &[u8]) {
+            for (i, b) in bytes.iter().enumerate() {
+                self.0.insert(address + i as u64, *b);
+            }
+        }
+    }
+
+    impl ProcessMemory for Bytes {
+        fn read(&self, address: u64, buf: &mut [u8]) -> bool {
+            for (i, b) in buf.iter_mut().enumerate() {
+                match self.0.get(&(address + i as u64)) {
+                    Some(v) => *b = *v,
+                    None => return false,
+                }
+            }
+            true
+        }
+    }
+
+    #[test]
+    fn a_signal_frame_gives_the_interrupted_registers_from_the_ucontext() {
+        let (trampoline, sp) = (0x7f00_0000_3c50, 0x7ffd_0000_1000);
+        let mut memory = Bytes(BTreeMap::new());
+        memory.put(trampoline, &RESTORE_RT);
+        // The ucontext at sp: its gregs from offset 40, REG_RBP 10, REG_RSP 15, REG_RIP 16.
+        for (index, value) in [(10u64, 0x7ffd_0000_2230u64), (15, 0x7ffd_0000_2200), (16, 0x5555_0000_1234)] {
+            memory.put(sp + 40 + index * 8, &value.to_ne_bytes());
+        }
+        let interrupted = signal_return(&memory, trampoline, sp).expect("a signal frame");
+        assert_eq!(interrupted, Registers { pc: 0x5555_0000_1234, sp: 0x7ffd_0000_2200, bp: 0x7ffd_0000_2230 });
+        // Other code there, or an unreadable frame: no signal frame.
+        assert_eq!(signal_return(&memory, trampoline + 1, sp), None);
+        assert_eq!(signal_return(&memory, trampoline, sp + 8), None, "the frame's words are not all there");
+        let mut other = Bytes(BTreeMap::new());
+        other.put(trampoline, &[0x48, 0xc7, 0xc0, 0x0e, 0, 0, 0, 0x0f, 0x05]);
+        assert_eq!(signal_return(&other, trampoline, sp), None, "mov $14: not rt_sigreturn");
     }
 }
