@@ -1140,6 +1140,8 @@ fn without_ptrace_a_hang_is_reported_from_proc_with_the_reason() {
     assert!(summary.contains("no native stacks could be read"), "{summary}");
     let notes = hang["notes"].to_string();
     assert!(notes.contains("ptrace is not permitted") && notes.contains("ptrace_scope"), "{notes}");
+    // The causes as found: the process made itself non-dumpable, leakcheck lacks the capability.
+    assert!(notes.contains("dumpable") && notes.contains("no CAP_SYS_PTRACE"), "{notes}");
     assert!(
         run.stderr.contains("leakcheck: warning: ") && run.stderr.contains("ptrace is not permitted"),
         "{}",

@@ -86,12 +86,9 @@ impl ProcessMemory for LiveMemory {
 #[derive(Debug, Error)]
 #[non_exhaustive]
 pub enum AttachError {
-    #[error(
-        "ptrace is not permitted here ({errno}): stacks need ptrace access to the tested processes; \
-         check /proc/sys/kernel/yama/ptrace_scope (1 allows tracing descendants, which leakcheck's \
-         are; 2 or 3 need CAP_SYS_PTRACE), or a container's seccomp profile and capabilities"
-    )]
-    NotPermitted { errno: Errno },
+    /// `why`: what was found of the causes ([`PtraceFacts::why`]).
+    #[error("ptrace is not permitted here ({errno}): stacks need ptrace access to the tested processes; {why}")]
+    NotPermitted { errno: Errno, why: String },
     /// A process has one tracer at a time: a test that runs its child under `strace -f` or gdb.
     #[error(
         "already traced by PID {tracer} ({command}): leakcheck cannot attach while another tracer holds the \
@@ -341,7 +338,166 @@ fn not_permitted(pid: i32, tid: i32, errno: Errno) -> AttachError {
                 .unwrap_or_else(|_| "?".into());
             AttachError::AlreadyTraced { tracer, command }
         }
-        _ => AttachError::NotPermitted { errno },
+        _ => AttachError::NotPermitted { errno, why: PtraceFacts::read(pid).why() },
+    }
+}
+
+/// `CAP_SYS_PTRACE`'s bit in a capability set.
+const CAP_SYS_PTRACE: u32 = 19;
+
+/// What decides whether leakcheck may ptrace a process (the kernel's `ptrace_may_access`:
+/// the same user, or `CAP_SYS_PTRACE`; a dumpable process, or `CAP_SYS_PTRACE`; then the security
+/// modules, Yama among them), as far as `/proc` shows it. `None`: could not be read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PtraceFacts {
+    /// `/proc/sys/kernel/yama/ptrace_scope`: `Some(None)` when the file does not exist (no Yama
+    /// in this kernel).
+    pub yama_scope: Option<Option<u8>>,
+    /// leakcheck's effective capabilities (`CapEff` of `/proc/self/status`) hold `CAP_SYS_PTRACE`.
+    pub has_cap_sys_ptrace: Option<bool>,
+    /// leakcheck's real uid, and the target's real, effective and saved uids (`Uid:` lines).
+    pub own_uid: Option<u32>,
+    pub target_uids: Option<[u32; 3]>,
+    /// The owner of the target's `/proc/PID`: the kernel gives a non-dumpable process's entries to
+    /// root (of its user namespace), whatever user it runs as.
+    pub proc_owner: Option<u32>,
+    /// The target's `/proc/PID/stat` hides its code addresses (`startcode` and `endcode` read 1):
+    /// the kernel's ptrace access check refused leakcheck even reading it.
+    pub stat_hidden: Option<bool>,
+}
+
+impl PtraceFacts {
+    /// Read them for target `pid`.
+    pub fn read(pid: i32) -> Self {
+        use std::os::unix::fs::MetadataExt;
+        let status = |path: &str| std::fs::read_to_string(path).ok();
+        let field = |text: &str, name: &str| -> Option<String> {
+            text.lines().find_map(|l| l.strip_prefix(name)).map(|v| v.trim().to_owned())
+        };
+        let uids = |text: &str| -> Option<Vec<u32>> {
+            field(text, "Uid:")?.split_whitespace().map(|u| u.parse().ok()).collect()
+        };
+        let own = status("/proc/self/status");
+        let target = status(&format!("/proc/{pid}/status"));
+        let yama_scope = match std::fs::read_to_string("/proc/sys/kernel/yama/ptrace_scope") {
+            Ok(text) => text.trim().parse().ok().map(Some),
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => Some(None),
+            Err(_) => None,
+        };
+        let stat_hidden = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok().and_then(|stat| {
+            // Fields after the command's closing parenthesis: state is field 3, startcode 26.
+            let rest = &stat[stat.rfind(')')? + 1..];
+            let fields: Vec<&str> = rest.split_whitespace().collect();
+            Some(fields.get(23)? == &"1" && fields.get(24)? == &"1")
+        });
+        PtraceFacts {
+            yama_scope,
+            has_cap_sys_ptrace: own.as_deref().and_then(|own| {
+                let caps = u64::from_str_radix(&field(own, "CapEff:")?, 16).ok()?;
+                Some(caps & (1 << CAP_SYS_PTRACE) != 0)
+            }),
+            own_uid: own.as_deref().and_then(uids).and_then(|u| u.first().copied()),
+            target_uids: target.as_deref().and_then(uids).and_then(|u| Some([*u.first()?, *u.get(1)?, *u.get(2)?])),
+            proc_owner: std::fs::metadata(format!("/proc/{pid}")).ok().map(|m| m.uid()),
+            stat_hidden,
+        }
+    }
+
+    /// Why ptrace was refused, from what is known, and what to change: each fact as found, the
+    /// causes it leaves.
+    pub fn why(&self) -> String {
+        let mut found = Vec::new();
+        let mut causes = Vec::new();
+        let cap = self.has_cap_sys_ptrace;
+        match cap {
+            Some(true) => found.push("leakcheck has CAP_SYS_PTRACE (CapEff)".to_owned()),
+            Some(false) => found.push("leakcheck has no CAP_SYS_PTRACE (CapEff of /proc/self/status)".to_owned()),
+            None => found.push("whether leakcheck has CAP_SYS_PTRACE could not be read".to_owned()),
+        }
+        match self.yama_scope {
+            Some(None) => found.push("this kernel has no Yama (no /proc/sys/kernel/yama/ptrace_scope)".to_owned()),
+            Some(Some(scope)) => {
+                found.push(format!("Yama's /proc/sys/kernel/yama/ptrace_scope is {scope}"));
+                match scope {
+                    0 => {}
+                    1 => causes.push(
+                        "Yama scope 1 allows tracing descendants only (leakcheck's are, unless one moved out of \
+                         its tree)"
+                            .to_owned(),
+                    ),
+                    2 if cap != Some(true) => {
+                        causes.push("Yama scope 2 allows ptrace only with CAP_SYS_PTRACE".to_owned())
+                    }
+                    3 => causes.push("Yama scope 3 allows no ptrace at all, until a reboot".to_owned()),
+                    _ => {}
+                }
+            }
+            None => found.push("/proc/sys/kernel/yama/ptrace_scope could not be read".to_owned()),
+        }
+        let other_user = match (self.own_uid, self.target_uids) {
+            (Some(own), Some(target)) => Some(target.iter().any(|&u| u != own)),
+            _ => None,
+        };
+        if let (Some(true), Some(target), Some(own)) = (other_user, self.target_uids, self.own_uid) {
+            found.push(format!("the process runs as uids {target:?} (real, effective, saved), leakcheck as {own}"));
+            if cap != Some(true) {
+                causes.push("another user's process needs CAP_SYS_PTRACE".to_owned());
+            }
+        }
+        // A non-dumpable process's /proc entries belong to root whatever user it runs as: shown
+        // when it runs as another user than root; the kernel's refusal to let its stat be read
+        // says the same when nothing else refuses (no other user, no Yama past scope 1).
+        let effective = self.target_uids.map(|u| u[1]);
+        let dumpable_shown = match (self.proc_owner, effective) {
+            (Some(0), Some(euid)) if euid != 0 => Some(false),
+            (Some(owner), Some(euid)) if owner == euid && euid != 0 => Some(true),
+            _ => None,
+        };
+        match dumpable_shown {
+            Some(false) => {
+                found.push(format!(
+                    "the process is not dumpable (its /proc entries belong to root, though it runs as uid {})",
+                    effective.unwrap_or(0)
+                ));
+                if cap != Some(true) {
+                    causes.push(
+                        "a non-dumpable process (prctl(PR_SET_DUMPABLE, 0), a set-user-ID or file-capability \
+                         program) may be traced only with CAP_SYS_PTRACE"
+                            .to_owned(),
+                    );
+                }
+            }
+            Some(true) => found.push("the process is dumpable".to_owned()),
+            None => {
+                let yama_allows = matches!(self.yama_scope, Some(None) | Some(Some(0 | 1)));
+                if self.stat_hidden == Some(true) && other_user == Some(false) && yama_allows && cap != Some(true) {
+                    found.push(
+                        "the process's /proc/PID/stat hides its code addresses (startcode, endcode) from \
+                         leakcheck, though it runs as leakcheck's user"
+                            .to_owned(),
+                    );
+                    causes.push(
+                        "with the same user and no Yama restriction, that is a non-dumpable process \
+                         (prctl(PR_SET_DUMPABLE, 0), a set-user-ID or file-capability program), which may be traced \
+                         only with CAP_SYS_PTRACE, or another security module's policy (SELinux, AppArmor)"
+                            .to_owned(),
+                    );
+                }
+            }
+        }
+        if causes.is_empty() {
+            causes.push(
+                "none of these refuses it: a security module's policy (SELinux, AppArmor) or a container's seccomp \
+                 profile may"
+                    .to_owned(),
+            );
+        }
+        let fix = if cap == Some(true) {
+            ""
+        } else {
+            "; run leakcheck with CAP_SYS_PTRACE (as root with it, or a container's --cap-add SYS_PTRACE) to read them"
+        };
+        format!("{}; so: {}{fix}", found.join("; "), causes.join("; "))
     }
 }
 
@@ -356,6 +512,72 @@ pub fn task_ids(pid: i32) -> Vec<i32> {
 
 #[cfg(test)]
 mod tests {
+    use super::PtraceFacts;
+
+    fn facts() -> PtraceFacts {
+        PtraceFacts {
+            yama_scope: Some(None),
+            has_cap_sys_ptrace: Some(false),
+            own_uid: Some(0),
+            target_uids: Some([0, 0, 0]),
+            proc_owner: Some(0),
+            stat_hidden: Some(true),
+        }
+    }
+
+    #[test]
+    fn ptrace_refused_without_yama_to_roots_non_dumpable_process_names_the_true_causes() {
+        // root without CAP_SYS_PTRACE (capsh --drop), a kernel without Yama, a process that made
+        // itself non-dumpable: its /proc entries are root's anyway; its stat's hiding tells.
+        let why = facts().why();
+        assert!(why.contains("this kernel has no Yama (no /proc/sys/kernel/yama/ptrace_scope)"), "{why}");
+        assert!(why.contains("leakcheck has no CAP_SYS_PTRACE"), "{why}");
+        assert!(why.contains("non-dumpable process"), "{why}");
+        assert!(why.contains("run leakcheck with CAP_SYS_PTRACE"), "{why}");
+        assert!(!why.contains("ptrace_scope is"), "{why}");
+        // Its stat readable: nothing shown refuses it.
+        let why = PtraceFacts { stat_hidden: Some(false), ..facts() }.why();
+        assert!(!why.contains("non-dumpable") && why.contains("security module"), "{why}");
+    }
+
+    #[test]
+    fn a_non_dumpable_process_of_a_user_is_shown_by_its_proc_owner() {
+        let user = PtraceFacts {
+            yama_scope: Some(Some(1)),
+            own_uid: Some(1000),
+            target_uids: Some([1000; 3]),
+            proc_owner: Some(0),
+            stat_hidden: None,
+            ..facts()
+        };
+        let why = user.why();
+        assert!(
+            why.contains("the process is not dumpable (its /proc entries belong to root, though it runs as uid 1000)")
+        );
+        assert!(why.contains("ptrace_scope is 1") && why.contains("descendants only"), "{why}");
+        let dumpable = PtraceFacts { proc_owner: Some(1000), ..user }.why();
+        assert!(dumpable.contains("the process is dumpable") && !dumpable.contains("not dumpable"), "{dumpable}");
+    }
+
+    #[test]
+    fn yama_scopes_other_users_and_capabilities_each_say_what_they_refuse() {
+        let why = PtraceFacts { yama_scope: Some(Some(3)), stat_hidden: Some(false), ..facts() }.why();
+        assert!(why.contains("ptrace_scope is 3") && why.contains("no ptrace at all"), "{why}");
+        let why = PtraceFacts { yama_scope: Some(Some(2)), stat_hidden: Some(false), ..facts() }.why();
+        assert!(why.contains("only with CAP_SYS_PTRACE"), "{why}");
+        let other =
+            PtraceFacts { own_uid: Some(1000), target_uids: Some([1001; 3]), proc_owner: Some(1001), ..facts() };
+        let why = other.why();
+        assert!(why.contains("runs as uids [1001, 1001, 1001]") && why.contains("another user's process"), "{why}");
+        // With the capability, nothing of these refuses: say what may.
+        let why = PtraceFacts { has_cap_sys_ptrace: Some(true), ..facts() }.why();
+        assert!(why.contains("leakcheck has CAP_SYS_PTRACE") && why.contains("security module"), "{why}");
+        assert!(!why.contains("run leakcheck with"), "{why}");
+        // Nothing readable: no claim.
+        let why = PtraceFacts::default().why();
+        assert!(why.contains("could not be read") && why.contains("security module"), "{why}");
+    }
+
     use super::*;
 
     #[test]
