@@ -586,8 +586,55 @@ signal_while_locked(PyObject *self, PyObject *unused)
     Py_RETURN_NONE;
 }
 
+/* A C thread in one long sleep beside the caller blocked forever: on a mutex a third thread
+ * holds while it waits for a semaphore nobody posts (on_semaphore 0: the sleeper is not shown to
+ * hold it, a hang whatever the sleep), or on such a semaphore itself (on_semaphore 1: any thread
+ * could post it, the sleeper once it wakes too, so the sleep is waited for). */
+static pthread_mutex_t not_the_sleepers = PTHREAD_MUTEX_INITIALIZER;
+static sem_t holder_has_it, never_posted;
+static unsigned int long_sleep_seconds;
+
+static void *
+hold_and_wait(void *unused)
+{
+    pthread_mutex_lock(&not_the_sleepers);
+    sem_post(&holder_has_it);
+    sem_wait(&never_posted);
+    return NULL;
+}
+
+static void *
+sleep_long(void *unused)
+{
+    sleep(long_sleep_seconds); /* one sleep, holding nothing */
+    return NULL;
+}
+
+static PyObject *
+block_beside_sleeper(PyObject *self, PyObject *args)
+{
+    int on_semaphore;
+    pthread_t sleeper, holder;
+    if (!PyArg_ParseTuple(args, "Ip", &long_sleep_seconds, &on_semaphore))
+        return NULL;
+    sem_init(&holder_has_it, 0, 0);
+    sem_init(&never_posted, 0, 0);
+    Py_BEGIN_ALLOW_THREADS
+    pthread_create(&sleeper, NULL, sleep_long, NULL);
+    if (on_semaphore) {
+        sem_wait(&never_posted); /* blocks forever, on a semaphore */
+    } else {
+        pthread_create(&holder, NULL, hold_and_wait, NULL);
+        sem_wait(&holder_has_it);
+        pthread_mutex_lock(&not_the_sleepers); /* blocks forever: the holder never lets go */
+    }
+    Py_END_ALLOW_THREADS
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef hangfix_methods[] = {
     {"mutex_cycle", mutex_cycle, METH_NOARGS, "Deadlock two threads on two mutexes."},
+    {"block_beside_sleeper", block_beside_sleeper, METH_VARARGS, "Block forever beside a thread in one sleep."},
     {"signal_while_locked", signal_while_locked, METH_NOARGS, "Deadlock a signal handler on a held mutex."},
     {"fork_with_locked_mutex", fork_with_locked_mutex, METH_NOARGS, "Fork while a mutex is held."},
     {"pshared_wait", pshared_wait, METH_O, "A child waits for a process-shared mutex its parent holds."},

@@ -173,7 +173,9 @@ pub struct Args {
     /// run prints. Deadlocks that can be proved (lock cycles, a mutex whose owner is gone) are
     /// reported within seconds, whatever this says. A test in one `time.sleep`, or whose threads
     /// all wait with a timeout (`Event().wait(30)`, `select` with a timeout), that ends before
-    /// buildbot's 1200 s no-output kill is left to wait. Default below that kill.
+    /// buildbot's 1200 s no-output kill is left to wait (a report held back so says so), but
+    /// not while another thread of its process is blocked with no timeout on a lock the sleeper
+    /// is not shown to hold (its join, a mutex it owns). Default below that kill.
     #[arg(long, value_name = "SECONDS", default_value_t = 900)]
     pub hang_timeout: u64,
 

@@ -565,6 +565,54 @@ fn a_c_thread_sleeping_in_a_loop_while_another_waits_for_it_becomes_no_progress(
     assert_tree_gone(dir.path());
 }
 
+/// The test's thread blocked forever on a mutex a third thread holds, beside a C thread in one
+/// sleep of 120 s: the sleeper is not shown to hold that mutex, so its sleep is no reason to wait,
+/// and the hang is reported after the hang timeout, not once the sleep ends.
+#[test]
+fn a_thread_blocked_on_a_lock_the_sleeper_does_not_hold_is_reported_after_the_timeout() {
+    let dir = testdir();
+    let run = leakcheck_in(
+        None,
+        &["--hang-timeout", "3"],
+        &as_strs(&regrtest(dir.path(), &[], &["test_hang_beside_sleeper"])),
+        &[("LEAKCHECK_FIXTURE_SLEEP", "120")],
+    );
+    let hang = only_hang(&run);
+    assert_eq!(hang["diagnosis"]["kind"], "no-progress", "{hang}");
+    assert_eq!(hang["test"], "test_hang_beside_sleeper");
+    let summary = hang["diagnosis"]["summary"].as_str().unwrap_or_default();
+    let quiet: u64 = summary
+        .strip_prefix("no output for ")
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{summary}"));
+    assert!(quiet < 60, "reported after the sleep rather than the timeout: {summary}");
+    assert!(has_frame(hang, "block_beside_sleeper", hangfix_line("pthread_mutex_lock(&not_the_sleepers); /*")));
+    assert!(!hang["notes"].to_string().contains("the report waited"), "{}", hang["notes"]);
+    assert_eq!(run.code(), Some(102), "{}", run.stderr);
+    assert_tree_gone(dir.path());
+}
+
+/// The same, blocked on a semaphore nobody posts, beside a sleep of 6 s: a semaphore records no
+/// holder and the sleeper could post it once it wakes, so the sleep is waited for; once it ended
+/// the hang is reported, and the report says that it waited for that sleeper.
+#[test]
+fn a_report_held_back_for_a_sleeper_says_it_waited_for_it() {
+    let dir = testdir();
+    let run = leakcheck_in(
+        None,
+        &["--hang-timeout", "3"],
+        &as_strs(&regrtest(dir.path(), &[], &["test_hang_beside_sleeper"])),
+        &[("LEAKCHECK_FIXTURE_SLEEP", "6"), ("LEAKCHECK_FIXTURE_ON_SEMAPHORE", "1")],
+    );
+    let hang = only_hang(&run);
+    assert_eq!(hang["diagnosis"]["kind"], "no-progress", "{hang}");
+    let notes = hang["notes"].to_string();
+    assert!(notes.contains("the report waited") && notes.contains("in one sleep"), "{notes}");
+    assert_eq!(run.code(), Some(102), "{}", run.stderr);
+    assert_tree_gone(dir.path());
+}
+
 #[test]
 fn a_silent_loop_of_short_sleeps_becomes_no_progress_after_the_timeout() {
     let dir = testdir();

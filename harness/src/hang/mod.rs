@@ -28,7 +28,9 @@
 //!   (`-R`'s marks, one per repetition: [`HangWatch::unfinished_output`]). The summary says
 //!   which. Not while a thread
 //!   of it is in one quiet sleep (`time.sleep(20)`) that ends before buildbot's no-output limit: that
-//!   test is waiting for the time to pass, not stuck; nor while every thread of one of its
+//!   test is waiting for the time to pass, not stuck (unless another thread of its process is
+//!   blocked with no timeout on a lock the sleeper is not shown to hold: [`held_by_sleeper`]; a
+//!   report held back for a sleeper says so); nor while every thread of one of its
 //!   processes is in one sleep or wait with a timeout ([`procfs::Syscall::timeout`]:
 //!   `Event().wait(30)`, `select` with a timeout), the first ending before that limit (a
 //!   timed wait beside a blocked or running thread is no reason: faulthandler's watchdog,
@@ -353,6 +355,9 @@ pub struct HangWatch {
     /// The last tick at which a silence's processes were seen waiting for time (see
     /// [`Self::sleeping`]): their quiet time counts from then.
     waited: BTreeMap<Silence, Instant>,
+    /// The sleeper a silence's report was held back for (see [`Self::sleeping`]): since when,
+    /// and its process and thread, for the report to say so.
+    waited_for: BTreeMap<Silence, (Instant, i32, i32)>,
     /// Sleeps that an inspection stopped, by tid, followed at each tick (whatever the silence)
     /// while their threads stay in them.
     inspected_sleeps: BTreeMap<i32, InspectedSleep>,
@@ -406,6 +411,7 @@ impl HangWatch {
             sleeps: BTreeMap::new(),
             sleeps_ended: BTreeSet::new(),
             waited: BTreeMap::new(),
+            waited_for: BTreeMap::new(),
             inspected_sleeps: BTreeMap::new(),
             run_restarted: false,
             symbolizer: Symbolizer::new(),
@@ -469,6 +475,7 @@ impl HangWatch {
     /// The sleeps seen during `silence` are forgotten.
     fn forget_sleeps(&mut self, silence: Silence) {
         self.waited.remove(&silence);
+        self.waited_for.remove(&silence);
         self.sleeps.retain(|(s, _), _| *s != silence);
         self.sleeps_ended.retain(|(s, _)| *s != silence);
     }
@@ -758,6 +765,7 @@ impl HangWatch {
         };
         // One report per silence.
         let silence = self.silence_of(target, &tree);
+        let waited_for = self.waited_for.get(&silence).copied();
         self.restart_silence(silence, now);
         let Some(first) = tree.get(&target) else { return Vec::new() };
         let mut reports = Vec::new();
@@ -817,6 +825,15 @@ impl HangWatch {
                     threads.push(tid);
                 }
             }
+        }
+        if let Some((first, pid, tid)) = waited_for {
+            notes.push(format!(
+                "the report waited {} s for thread {tid} of process {pid}, in one sleep that was to end before \
+                 buildbot's no-output limit (a test in one sleep waits for time to pass, not stuck; no other thread \
+                 of its process was blocked on a lock it was not shown to hold); the silence went on after that \
+                 sleep",
+                now.saturating_duration_since(first).as_secs()
+            ));
         }
         let diagnosis = proof.unwrap_or_else(|| Diagnosis {
             kind: DiagnosisKind::NoProgress,
@@ -894,7 +911,8 @@ impl HangWatch {
         }
         // When the sleep or timed wait of each thread found in one ends (`None`: a loop of them).
         let mut ends_of: BTreeMap<i32, Option<Instant>> = BTreeMap::new();
-        let mut any_sleep = false;
+        // The threads in one sleep that ends before the limit, as (pid, tid).
+        let mut sleepers: Vec<(i32, i32)> = Vec::new();
         for Asleep { pid, parent, tid, syscall, inspected, is_sleep } in asleep {
             let seen = self.sleeps.get(&(silence, tid)).map(|s| s.as_ref().map(|s| (s.syscall, s.switches, s.ends)));
             let ends = match (seen, inspected) {
@@ -936,7 +954,9 @@ impl HangWatch {
                     }
                 }
             };
-            any_sleep |= is_sleep && ends.is_some_and(|ends| now < ends && ends <= horizon);
+            if is_sleep && ends.is_some_and(|ends| now < ends && ends <= horizon) {
+                sleepers.push((pid, tid));
+            }
             ends_of.insert(tid, ends.filter(|&ends| now < ends));
         }
         // A process all of whose threads wait for their time (`threading.Event().wait(30)` on
@@ -946,7 +966,24 @@ impl HangWatch {
                 sample.threads.iter().map(|thread| ends_of.get(&thread.tid).copied().flatten()).collect();
             ends.and_then(|ends| ends.into_iter().min()).is_some_and(|first| first <= horizon)
         });
-        any_sleep || all_timed
+        // A sleeper holds its process's report back only while every other thread of the process
+        // that is blocked with no timeout waits for something a sleeper of it may end (see
+        // [`held_by_sleeper`]): not while one waits forever for a lock the sleepers are not shown
+        // to hold (a thread blocked on malloc's lock beside a thread in `sleep(1000)`).
+        let sleeper = sleepers.iter().copied().find(|&(pid, _)| {
+            let Some(sample) = tree.get(&pid) else { return false };
+            let asleep: Vec<i32> = sleepers.iter().filter(|s| s.0 == pid).map(|s| s.1).collect();
+            let memory = LiveMemory::new(pid);
+            sample.threads.iter().filter(|t| !asleep.contains(&t.tid)).all(|thread| match thread.syscall {
+                Some(call) if call.is_untimed_futex_wait() => held_by_sleeper(&memory, call, &asleep),
+                _ => true,
+            })
+        });
+        if let Some((pid, tid)) = sleeper {
+            let entry = self.waited_for.entry(silence).or_insert((now, pid, tid));
+            (entry.1, entry.2) = (pid, tid);
+        }
+        sleeper.is_some() || all_timed
     }
 
     /// Before `sample` is stopped for an inspection: remember its threads' sleeps, which the stop
@@ -1136,6 +1173,31 @@ impl HangWatch {
         let silence = self.silence_of(sample.pid, tree);
         self.remember_sleeps(sample, silence, now);
         inspect(&self.symbolizer, sample, tree)
+    }
+}
+
+/// Whether the untimed futex wait `call` of a thread waits for something one of `sleepers` (TIDs
+/// of its process, each in one sleep) may end, as far as the call and the process's memory show
+/// it: `pthread_join` of a sleeper (glibc waits on the thread's TID word, expecting its TID); a
+/// glibc mutex a sleeper owns (the owner TID after the lock word and its count), or a
+/// priority-inheritance one (its lock word holds the owner); or a wait on a word expected to
+/// be 0, a semaphore's or a condition variable's (a Python lock, `Thread.join` of a Python
+/// thread), which records no holder and any thread may post, a sleeper once it wakes too. Any
+/// other lock (malloc's, another thread's mutex, one whose word cannot be read) is not shown
+/// to be a sleeper's.
+fn held_by_sleeper(memory: &dyn ProcessMemory, call: procfs::Syscall, sleepers: &[i32]) -> bool {
+    const FUTEX_TID_MASK: u32 = 0x3fff_ffff;
+    const MUTEX_OWNER: u64 = 8;
+    let Some(address) = call.futex_address() else { return false };
+    let is_sleeper = |tid: u32| sleepers.iter().any(|&s| u32::try_from(s) == Ok(tid));
+    if call.is_futex_lock_pi() {
+        return memory.read_u32(address).is_some_and(|word| is_sleeper(word & FUTEX_TID_MASK));
+    }
+    match call.futex_expected() {
+        Some(0) => true,
+        Some(expected) if is_sleeper(expected) => true,
+        Some(_) => address.checked_add(MUTEX_OWNER).and_then(|owner| memory.read_u32(owner)).is_some_and(is_sleeper),
+        None => false,
     }
 }
 
