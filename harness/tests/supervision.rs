@@ -251,7 +251,8 @@ fn sigterm_is_forwarded_to_the_group_and_the_report_still_written() {
 fn a_daemon_left_behind_before_a_sigterm_is_listed() {
     // `ready` only once the daemon is in its own session: a SIGTERM that came while
     // the background subshell was still in the command's group would end it there.
-    let script = "m=$(mktemp); (setsid sh -c 'echo x > \"$1\"; exec sleep 4322' sh \"$m\" </dev/null >/dev/null 2>&1 &); \
+    let script =
+        "m=$(mktemp); (setsid sh -c 'echo x > \"$1\"; exec sleep 4322' sh \"$m\" </dev/null >/dev/null 2>&1 &); \
                   while [ ! -s \"$m\" ]; do :; done; rm -f \"$m\"; echo ready; exec sleep 300";
     let (status, report, stderr) = interrupt(script, libc::SIGTERM, "5");
     assert_eq!(status.code(), Some(128 + libc::SIGTERM), "{stderr}");
