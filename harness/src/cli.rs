@@ -223,7 +223,11 @@ pub enum Action {
     /// `leakcheck symbolize --exe FILE`: read addresses of FILE (hex, one per line, 0x
     /// optional; ELF virtual addresses, i.e. runtime address minus load bias) from standard
     /// input and print, for each, its frames in llvm-symbolizer's --obj format: function, then
-    /// file:line:column, inlined frames first, a blank line after each address.
+    /// file:line:column, inlined frames first, a blank line after each address. Unlike
+    /// llvm-symbolizer, every number is hexadecimal, `0x` or not (llvm-symbolizer reads `1190`
+    /// as decimal, `0755` as octal, `0b101` as binary; here it is 0xb101), `0o` octal is not
+    /// read, and `FRAME ADDRESS` (local variables) is not answered: such a line, like any
+    /// that is no address, is echoed.
     Symbolize(SymbolizeArgs),
 }
 

@@ -8,8 +8,8 @@
 //!
 //! Deliberate differences from llvm-symbolizer, documented for users:
 //! - every address is hexadecimal, with or without `0x` (what sanitizers and `addr2line`
-//!   print); llvm-symbolizer reads `4198400` as decimal and `0755` as octal. With `0x`, both
-//!   agree.
+//!   print); llvm-symbolizer reads `4198400` as decimal, `0755` as octal and `0b101` as
+//!   binary (here 0xb101), and knows `0o17`, which is echoed here. With `0x`, both agree.
 //! - `FRAME ` requests (local variables) are echoed, not answered.
 //! - no errors on stderr: a module that cannot be read answers `??` as llvm-symbolizer does,
 //!   and the caller reports [`Symbolizer::debug_info`](super::Symbolizer::debug_info).
