@@ -445,3 +445,46 @@ fn a_stderr_that_cannot_be_written_is_no_panic() {
         assert_eq!(output.status.code(), Some(0), "{closed}: {output:?}");
     }
 }
+
+/// `color=always` puts `ESC[1mESC[0m` before the first frame after a coloured line (gcc's
+/// libasan after a double-free's or a leak's headline, clang's MSAN after its warning): the
+/// reset ends the colour of the line before. A rewritten frame line keeps whatever came
+/// before its `#` as written, so no colour code is lost or added anywhere in the log, and
+/// the log with its colours removed reads as the same log printed without colours does,
+/// with every frame symbolized.
+#[test]
+fn colour_codes_before_a_frame_line_are_kept() {
+    use leakcheck_fixtures::sanitizer::{DOUBLE_FREE, LEAK, MSAN_UNINIT};
+    for (program, variable) in [(DOUBLE_FREE, "ASAN_OPTIONS"), (LEAK, "ASAN_OPTIONS"), (MSAN_UNINIT, "MSAN_OPTIONS")] {
+        let program = program.expect("the fixture");
+        let out = Command::new(program).env(variable, "symbolize=0:color=always").output().expect("the fixture");
+        let log = String::from_utf8_lossy(&out.stderr).into_owned();
+        let coloured: Vec<&str> = log.lines().filter(|l| l.starts_with('\x1b') && l.contains("#0 0x")).collect();
+        assert!(!coloured.is_empty(), "no frame line after colour codes:\n{log}");
+
+        let symbolized = symbolized_from_a_file_and_stdin(&log);
+        assert_eq!(colour_codes(&symbolized), colour_codes(&log), "{program}:\n{symbolized}");
+        let plain = symbolized_from_a_file_and_stdin(&without_colour_codes(&log));
+        assert_eq!(without_colour_codes(&symbolized), plain, "{program}");
+        for line in coloured {
+            let lead = &line[..line.find('#').unwrap()];
+            let rewritten = symbolized.lines().find(|l| l.starts_with(lead) && l[lead.len()..].starts_with("#0 0x"));
+            let rewritten = rewritten.unwrap_or_else(|| panic!("{line:?} lost its colour codes:\n{symbolized}"));
+            assert!(rewritten.contains(" in "), "not symbolized: {rewritten:?}");
+        }
+        assert!(plain.lines().filter(|l| l.trim_start().starts_with('#')).all(|l| l.contains(" in ")), "{plain}");
+    }
+}
+
+/// The ANSI codes (`ESC[...m`) of `text`, in order.
+fn colour_codes(text: &str) -> Vec<&str> {
+    text.match_indices('\x1b').map(|(at, _)| &text[at..at + text[at..].find('m').map_or(1, |m| m + 1)]).collect()
+}
+
+fn without_colour_codes(text: &str) -> String {
+    let mut plain = text.to_owned();
+    for code in colour_codes(text) {
+        plain = plain.replacen(code, "", 1);
+    }
+    plain
+}

@@ -1046,6 +1046,47 @@ fn symbolize_log_reads_and_keeps_github_actions_timestamps() {
     }
 }
 
+/// Colour codes before a frame line's `#` (`ESC[1mESC[0m`, which `color=always` writes before
+/// the first frame after a coloured line) stay in front of it when it is rewritten: symbolized
+/// (before the first of its lines only) or renumbered after an inlined frame (a frame of a
+/// module that is not there, after the overflow's `#0`, which becomes two). With a GitHub
+/// Actions timestamp, the codes come after it, where they were.
+#[test]
+fn symbolize_log_keeps_colour_codes_before_rewritten_frames() {
+    let symbolizer = Symbolizer::new();
+    let reset = "\x1b[1m\x1b[0m";
+    let log = String::from_utf8(run(scenario("asan-heap-buffer-overflow-symbolize0"))).expect("UTF-8");
+    let stack_end = log.find("\n\n").expect("the end of the first stack");
+    let missing = "    #9 0x7f0000001234  (/nonexistent/libgone.so+0x1234)\n";
+    let log = format!("{}\n{missing}{}", &log[..stack_end], &log[stack_end + 1..]);
+    let coloured: String = log
+        .lines()
+        .map(|line| if line.trim_start().starts_with('#') { format!("{reset}{line}\n") } else { format!("{line}\n") })
+        .collect();
+    for stamp in ["", "2024-05-01T12:00:00.1234567Z "] {
+        let stamped = |text: &str| -> String { text.lines().map(|l| format!("{stamp}{l}\n")).collect() };
+        let rewrite = |text: &str| {
+            let mut rewritten = Vec::new();
+            symbolize_log(&symbolizer, text.as_bytes(), &mut rewritten).expect("in-memory I/O");
+            String::from_utf8(rewritten).expect("UTF-8")
+        };
+        let plain = rewrite(&stamped(&log));
+        let rewritten = rewrite(&stamped(&coloured));
+        assert!(
+            plain.contains(&format!("{stamp}    #10 0x7f0000001234  (/nonexistent/libgone.so+0x1234)\n")),
+            "{plain}"
+        );
+        // Each frame line as read gives one or more lines: the first begins with the codes.
+        assert_eq!(rewritten.replace(reset, ""), plain, "{stamp:?}");
+        assert!(rewritten.lines().filter(|l| l.contains(reset)).all(|l| l[stamp.len()..].starts_with(reset)));
+        assert_eq!(rewritten.matches(reset).count(), coloured.matches(reset).count(), "{rewritten}");
+        assert!(
+            rewritten.contains(&format!("{stamp}{reset}    #10 0x7f0000001234  (/nonexistent/libgone.so+0x1234)\n")),
+            "{rewritten}"
+        );
+    }
+}
+
 /// clang's runtimes print the module's build ID after a frame's module part: the rewritten log
 /// keeps it wherever the module part stays (as the runtime does), and a log whose build ID is
 /// not the file's (the program was rebuilt since) keeps its frames as they were, with a note.

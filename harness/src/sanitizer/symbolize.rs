@@ -200,7 +200,10 @@ fn same_module(frame: &str, summary: &str) -> bool {
 /// renumbered), without LLVM tools. When several processes' reports interleave, each frame
 /// line's stack is the one [`Parser`] gives it to, and is renumbered by its own inlined frames
 /// only, not by those of whichever stack printed last. Every other byte is copied unchanged: other lines, frame
-/// lines that cannot be improved, invalid UTF-8, line endings, a last line without newline.
+/// lines that cannot be improved, invalid UTF-8, line endings, a last line without newline,
+/// and what comes before a rewritten frame's `#` (colour codes such as the reset
+/// `color=always` writes there), in front of the first line written for it (a CI timestamp in
+/// front of every one).
 /// Lines longer than [`MAX_LINE_BYTES`] are copied without being looked at. A TSan report is
 /// held (at most [`MAX_HELD_LINES`] lines) until its `SUMMARY:` line, whose full path of the
 /// program resolves the base names its frames print.
@@ -405,8 +408,7 @@ impl LogRewriter<'_> {
         let (prefix, content) = line.split_at(timestamp_prefix(line));
         self.parser.feed_line(content);
         // Read as the parser reads it, without colours (`color=always` puts `ESC[1mESC[0m`
-        // before the first frame after a coloured headline); a frame line rewritten is
-        // written without them.
+        // before the first frame after a coloured headline, which ends the headline's colour).
         let plain = line::strip_colours(content);
         let parsed = std::str::from_utf8(&plain).ok().and_then(|text| Some((text, line::parse_frame(text)?)));
         let Some((text, parsed)) = parsed else {
@@ -440,6 +442,10 @@ impl LogRewriter<'_> {
         }
         .filter(|symbolized| improves(frame, symbolized));
         let indent = text.get(..parsed.indent).unwrap_or_default();
+        // What comes before the `#` as the runtime wrote it, colour codes included: the first
+        // line written for the frame begins with it, so that a reset there still ends the
+        // colour of the line before.
+        let lead = content.get(..before_plain(content, parsed.indent)).unwrap_or_default();
         match symbolized {
             Some(symbolized) => {
                 let expanded = expand(frame, &symbolized, shift);
@@ -450,19 +456,26 @@ impl LogRewriter<'_> {
                 for (i, frame) in expanded.iter().enumerate() {
                     if i > 0 {
                         output.write_all(between)?;
+                        output.write_all(prefix)?;
+                        output.write_all(format_frame(indent, frame, parsed.style).as_bytes())?;
+                    } else {
+                        output.write_all(prefix)?;
+                        output.write_all(lead)?;
+                        output.write_all(format_frame("", frame, parsed.style).as_bytes())?;
                     }
-                    output.write_all(prefix)?;
-                    output.write_all(format_frame(indent, frame, parsed.style).as_bytes())?;
                 }
                 output.write_all(ending)
             }
             None if shift > 0 => {
-                // Same line, renumbered: only the digits after `#` change.
+                // Same line, renumbered: only the digits after `#` change, colour codes and
+                // all else kept as written.
                 let after_hash = text.get(parsed.indent + 1..).unwrap_or_default();
                 let digits = after_hash.bytes().take_while(u8::is_ascii_digit).count();
-                let rest = after_hash.get(digits..).unwrap_or_default();
+                let rest = content.get(before_plain(content, parsed.indent + digits) + 1..).unwrap_or_default();
                 output.write_all(prefix)?;
-                write!(output, "{indent}#{}{rest}", frame.index.saturating_add(shift))?;
+                output.write_all(lead)?;
+                write!(output, "#{}", frame.index.saturating_add(shift))?;
+                output.write_all(rest)?;
                 output.write_all(ending)
             }
             None => output.write_all(buffer),
@@ -497,6 +510,31 @@ fn timestamp_prefix(line: &[u8]) -> usize {
         Some(b"Z ") => start + at + 2,
         _ => 0,
     }
+}
+
+/// Where in `line` the byte that [`line::strip_colours`] puts at `plain` comes from: the bytes
+/// before it are the first `plain` bytes of the plain line and every colour code before and
+/// among them. The line's length when the plain line is not that long.
+fn before_plain(line: &[u8], plain: usize) -> usize {
+    let mut at = 0;
+    let mut seen = 0;
+    while let Some(&byte) = line.get(at) {
+        if byte == 0x1b && line.get(at + 1) == Some(&b'[') {
+            // Parameters and intermediates, then one final byte in 0x40..=0x7e.
+            at += 2;
+            while line.get(at).is_some_and(|b| !(0x40..=0x7e).contains(b)) {
+                at += 1;
+            }
+            at = (at + 1).min(line.len());
+            continue;
+        }
+        if seen == plain {
+            return at;
+        }
+        seen += 1;
+        at += 1;
+    }
+    line.len()
 }
 
 /// The line without its `\n` or `\r\n`.
@@ -1142,6 +1180,20 @@ mod tests {
         assert_eq!(notes(b"    #0 0x55f8 in main /src/x.c:5:3\n"), Vec::<String>::new());
         assert_eq!(notes(b"2024-05-01T12:00:00.1234567Z     #0 0x55f8 in main /src/x.c:5:3\n"), Vec::<String>::new());
         assert_eq!(notes(b"    #3 0x7ffd6eaa872f  ([stack]+0x1e72f)\n"), Vec::<String>::new());
+    }
+
+    #[test]
+    fn colour_codes_before_a_plain_position_are_counted_in() {
+        let line = b"\x1b[1m\x1b[0m    #0 0x1";
+        assert_eq!(before_plain(line, 0), 8);
+        assert_eq!(before_plain(line, 4), 12);
+        assert_eq!(&line[..before_plain(line, 4)], b"\x1b[1m\x1b[0m    ");
+        assert_eq!(before_plain(b"  #1", 2), 2);
+        assert_eq!(before_plain(b"a\x1b[31m#1", 1), 7);
+        assert_eq!(before_plain(b"ab", 5), 2);
+        // An unterminated code runs to the end, as strip_colours reads it.
+        assert_eq!(before_plain(b"\x1b[12", 0), 5);
+        assert_eq!(before_plain(b"\x1b", 0), 0);
     }
 
     #[test]
