@@ -214,7 +214,9 @@ pub enum Action {
     /// was found (bare carriage-return line ends are not line ends: `tr '\r' '\n'` first). The
     /// ELF files the frames name must be present on this machine; a frame whose
     /// `(BuildId: ...)` is not the file's (rebuilt since) is left as it was, which needs a log
-    /// with build IDs (clang's runtimes print them, gcc 12's do not).
+    /// with build IDs (clang's runtimes print them, gcc 12's do not). Lines come out as they
+    /// are read (a TSan report waits for its SUMMARY: line, a second at most once the input
+    /// is quiet); SIGINT, SIGTERM and SIGHUP write out what was read, then end it.
     ///
     /// Separate debug files are looked for under /usr/lib/debug: by build ID
     /// (`.build-id/xx/rest.debug`) and by `.gnu_debuglink` (next to the file, in its `.debug/`,

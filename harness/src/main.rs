@@ -152,11 +152,12 @@ fn symbolize_addresses(exe: &std::path::Path) -> i32 {
 /// How messages name standard input read as the input (`-` or no LOG, and `--exe`'s addresses).
 const STDIN: &str = "standard input";
 
-/// `leakcheck symbolize [LOG]`: a sanitizer log in, the same log with symbolized frames out.
+/// `leakcheck symbolize [LOG]`: a sanitizer log in, the same log with symbolized frames out,
+/// each line as soon as it is rewritten. SIGINT, SIGTERM and SIGHUP end the input where it was
+/// read to: what was read is written out, then leakcheck dies of the signal, as it would have.
 fn symbolize_log(log: Option<&std::path::Path>) -> i32 {
-    let symbolizer = leakcheck::symbolize::Symbolizer::new();
-    let stdout = std::io::BufWriter::new(std::io::stdout().lock());
-    let (result, input) = match log {
+    use nix::sys::signal::{SigSet, Signal};
+    let input: (Box<dyn std::io::Read + Send>, String) = match log {
         Some(path) => match std::fs::File::open(path) {
             Ok(_) if path.is_dir() => {
                 say(&format!(
@@ -165,26 +166,49 @@ fn symbolize_log(log: Option<&std::path::Path>) -> i32 {
                 ));
                 return ExitCode::NO_INPUT;
             }
-            Ok(file) => {
-                let input = Input(std::io::BufReader::new(file));
-                (leakcheck::sanitizer::symbolize_log(&symbolizer, input, stdout), path.display().to_string())
-            }
+            Ok(file) => (Box::new(Input(file)), path.display().to_string()),
             Err(err) => {
                 say(&format!("leakcheck: error: symbolize: {}: {err}", for_terminal(&path.to_string_lossy())));
                 return ExitCode::NO_INPUT;
             }
         },
-        None => {
-            let input = Input(std::io::stdin().lock());
-            (leakcheck::sanitizer::symbolize_log(&symbolizer, input, stdout), STDIN.to_owned())
-        }
+        None => (Box::new(Input(std::io::stdin())), STDIN.to_owned()),
     };
+    let (input, name) = input;
+    // Blocked before any thread starts, so that only the waiting thread takes them.
+    let mut signals = SigSet::empty();
+    for signal in [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP] {
+        signals.add(signal);
+    }
+    let _ = signals.thread_block();
+    let interrupt = leakcheck::sanitizer::Interrupt::default();
+    let received = std::sync::Arc::new(std::sync::OnceLock::new());
+    {
+        let (interrupt, received) = (interrupt.clone(), received.clone());
+        std::thread::spawn(move || {
+            if let Ok(signal) = signals.wait() {
+                let _ = received.set(signal);
+                interrupt.stop();
+            }
+        });
+    }
+    let symbolizer = leakcheck::symbolize::Symbolizer::new();
+    let stdout = std::io::BufWriter::new(std::io::stdout().lock());
+    let result = leakcheck::sanitizer::symbolize_live_log(&symbolizer, input, stdout, &interrupt);
     if let Ok(notes) = &result {
         for note in notes {
             say(&format!("leakcheck: symbolize: {}", for_terminal(note)));
         }
     }
-    symbolize_status(result.map(drop), &input)
+    if let Some(&signal) = received.get() {
+        // Die of it, for the shell to see: unblocked in this thread only, the waiting thread
+        // has done its part.
+        let mut only = SigSet::empty();
+        only.add(signal);
+        let _ = nix::sys::signal::raise(signal).and_then(|()| only.thread_unblock());
+        return 128 + signal as i32;
+    }
+    symbolize_status(result.map(drop), &name)
 }
 
 /// The exit status of either `leakcheck symbolize`, from how its input and output went;

@@ -488,3 +488,131 @@ fn without_colour_codes(text: &str) -> String {
     }
     plain
 }
+
+/// The lines of `leakcheck symbolize`'s stdout, as they arrive, from a thread.
+fn stdout_lines(stdout: std::process::ChildStdout) -> std::sync::mpsc::Receiver<String> {
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stdout).lines() {
+            if sender.send(line.unwrap()).is_err() {
+                return;
+            }
+        }
+    });
+    receiver
+}
+
+/// Wait for lines from `lines` until one starts with `wanted`, for at most a minute; all of them.
+fn lines_until(lines: &std::sync::mpsc::Receiver<String>, wanted: &str) -> Vec<String> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let mut got = Vec::new();
+    while !got.last().is_some_and(|l: &String| l.starts_with(wanted)) {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match lines.recv_timeout(left) {
+            Ok(line) => got.push(line),
+            Err(_) => panic!("no line starting with {wanted:?} came; got:\n{}", got.join("\n")),
+        }
+    }
+    got
+}
+
+fn unsymbolized_log(program: Result<&str, &str>, options: (&str, &str)) -> String {
+    let out = Command::new(program.expect("the fixture")).env(options.0, options.1).output().expect("the fixture");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// `leakcheck symbolize` reading a pipe that is still being written (a sanitizer's output
+/// piped through it) writes each line as soon as it is rewritten: the first report comes out
+/// whole, symbolized, while the writer still holds the pipe open, and the whole output is
+/// the same as that of the log from a file.
+#[test]
+fn a_log_from_a_pipe_comes_out_as_it_is_read() {
+    let log = unsymbolized_log(leakcheck_fixtures::sanitizer::HEAP_BUFFER_OVERFLOW, ("ASAN_OPTIONS", "symbolize=0"));
+    let summary_end = log.find("\nSUMMARY: ").and_then(|at| log[at + 1..].find('\n').map(|end| at + 1 + end + 1));
+    let (report, rest) = log.split_at(summary_end.expect("a SUMMARY: line"));
+    let mut child =
+        Command::new(common::LEAKCHECK).arg("symbolize").stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let lines = stdout_lines(child.stdout.take().unwrap());
+    // Line by line, as a runtime writes.
+    for line in report.split_inclusive('\n') {
+        stdin.write_all(line.as_bytes()).unwrap();
+        stdin.flush().unwrap();
+    }
+    let first = lines_until(&lines, "SUMMARY: ");
+    assert!(first.iter().any(|l| l.contains(" in store_past_end ")), "{first:#?}");
+    stdin.write_all(rest.as_bytes()).unwrap();
+    drop(stdin);
+    let mut all = first;
+    all.extend(lines.iter());
+    assert!(child.wait().unwrap().success());
+    assert_eq!(all.join("\n") + "\n", symbolized_from_a_file_and_stdin(&log));
+}
+
+/// SIGINT, SIGTERM or SIGHUP end the input where it was read to: what `leakcheck symbolize`
+/// read is written out as it would be at the end of the input (a TSan report it held for its
+/// `SUMMARY:` line, rewritten; an unfinished last line, as it was), then it dies of the
+/// signal. The input goes in one write of less than PIPE_BUF bytes, which one read takes
+/// whole: once the first report's lines are out, all of it was read.
+#[test]
+fn a_signal_writes_out_what_was_read() {
+    use std::os::unix::process::ExitStatusExt;
+    let asan = unsymbolized_log(leakcheck_fixtures::sanitizer::HEAP_BUFFER_OVERFLOW, ("ASAN_OPTIONS", "symbolize=0"));
+    let asan = &asan[..asan.find("\nSUMMARY: ").map(|at| at + 1 + asan[at + 1..].find('\n').unwrap() + 1).unwrap()];
+    let tsan = unsymbolized_log(leakcheck_fixtures::sanitizer::TSAN_RACE, ("TSAN_OPTIONS", "symbolize=0"));
+    let warning = tsan.find("WARNING: ThreadSanitizer: ").expect("a TSan report");
+    let tsan: String = tsan[warning..].split_inclusive('\n').take(4).collect();
+    // Held for its SUMMARY: line, which never comes: its frames' base name stays unresolved.
+    assert!(tsan.contains("#0 "), "{tsan}");
+    let input = format!("{asan}{tsan}unfinished line");
+    assert!(input.len() < 4096, "{} bytes: more than PIPE_BUF", input.len());
+    let expected = run(common::LEAKCHECK, &["symbolize"], &input);
+    assert!(expected.ends_with("unfinished line") && expected.contains("WARNING: ThreadSanitizer"), "{expected}");
+    for signal in [nix::sys::signal::SIGTERM, nix::sys::signal::SIGINT, nix::sys::signal::SIGHUP] {
+        let mut child = Command::new(common::LEAKCHECK)
+            .arg("symbolize")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        let lines = stdout_lines(child.stdout.take().unwrap());
+        stdin.write_all(input.as_bytes()).unwrap();
+        let mut out = lines_until(&lines, "SUMMARY: AddressSanitizer");
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), signal).unwrap();
+        let status = child.wait().unwrap();
+        out.extend(lines.iter());
+        assert_eq!(status.signal(), Some(signal as i32), "{status:?}");
+        assert_eq!(out.join("\n"), expected, "{signal}");
+        drop(stdin);
+    }
+}
+
+/// A TSan report is held back for its `SUMMARY:` line, but not for long: the beginning of one
+/// whose summary does not come (the program still running, or killed) comes out once the
+/// input has been quiet for a while, the pipe still open.
+#[test]
+fn a_held_tsan_report_comes_out_when_the_input_goes_quiet() {
+    let tsan = unsymbolized_log(leakcheck_fixtures::sanitizer::TSAN_RACE, ("TSAN_OPTIONS", "symbolize=0"));
+    let warning = tsan.find("WARNING: ThreadSanitizer: ").expect("a TSan report");
+    let head: Vec<&str> = tsan[warning..].lines().take(4).collect();
+    let mut child = Command::new(common::LEAKCHECK)
+        .arg("symbolize")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let lines = stdout_lines(child.stdout.take().unwrap());
+    stdin.write_all(format!("{}\n", head.join("\n")).as_bytes()).unwrap();
+    let started = std::time::Instant::now();
+    // Its `#1`, in libtsan, is symbolized (a system library); `#0`'s base name is not found.
+    let out = lines_until(&lines, "    #1 ");
+    assert!(started.elapsed() >= leakcheck::sanitizer::MAX_HOLD / 2, "not held: {:?}", started.elapsed());
+    assert_eq!(out[..3], head[..3]);
+    drop(stdin);
+    assert!(child.wait().unwrap().success());
+}

@@ -135,7 +135,10 @@ pub use self::dedup::{deduplicate, DEDUP_FRAMES};
 pub use self::fold::fold_frames_of;
 pub use self::line::pid_prefix;
 pub use self::parser::{starts_report, Parser};
-pub use self::symbolize::{gone_modules, load_modules, symbolize_findings, symbolize_log, MAX_HELD_LINES};
+pub use self::symbolize::{
+    gone_modules, load_modules, symbolize_findings, symbolize_live_log, symbolize_log, Interrupt, MAX_HELD_LINES,
+    MAX_HOLD,
+};
 
 /// Reports open at once (one per process and sanitizer); a new report past it closes the least
 /// recently fed one as [`ReportEnd::Evicted`].

@@ -11,6 +11,10 @@
 //! segment, and a printed absolute address, being the virtual address itself, is preferred.
 //! Printed PCs are already "return address minus one", so no adjustment is made.
 //!
+//! **Live input.** [`symbolize_live_log`] (`leakcheck symbolize`) writes each line as soon as
+//! it is rewritten and flushes whenever its input has nothing more ready; a stop (a signal)
+//! ends the input where it was read to, and what was read is written out.
+//!
 //! **Modules.** Absolute paths are used as printed, when they name a regular file outside
 //! `/proc`, `/sys` and `/dev` (a log can name `/dev/stdin`, a FIFO or `/proc/kmsg`, which would
 //! block; those are never opened). Relative names are TSan's base names
@@ -37,6 +41,10 @@ use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::io::{self, BufRead, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender, TryRecvError};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use super::line::{self, FrameStyle};
 use super::{Finding, Parser, ReportFrame, MAX_LINE_BYTES, MAX_OPEN_REPORTS};
@@ -205,7 +213,7 @@ fn same_module(frame: &str, summary: &str) -> bool {
 /// `color=always` writes there), in front of the first line written for it (a CI timestamp in
 /// front of every one).
 /// Lines longer than [`MAX_LINE_BYTES`] are copied without being looked at. A TSan report is
-/// held (at most [`MAX_HELD_LINES`] lines) until its `SUMMARY:` line, whose full path of the
+/// held (at most [`MAX_HELD_LINES`] lines, 4 MiB; by [`symbolize_live_log`] also [`MAX_HOLD`] once its input is idle) until its `SUMMARY:` line, whose full path of the
 /// program resolves the base names its frames print.
 ///
 /// A frame whose `(BuildId: ...)` is not the build ID of the file at its module's path (the
@@ -215,11 +223,266 @@ fn same_module(frame: &str, summary: &str) -> bool {
 /// (missing, or not a regular file), whose frames are left as they were; and one when the
 /// input has no frame line at all (`#N 0x...`, also after a GitHub Actions timestamp): a
 /// format leakcheck does not know passes through unchanged, and the user should know why.
-pub fn symbolize_log(
+pub fn symbolize_log(symbolizer: &Symbolizer, input: impl BufRead, output: impl Write) -> io::Result<Vec<String>> {
+    rewrite_log(symbolizer, &mut Blocking(input), output)
+}
+
+/// [`symbolize_log`] of a live input, as `leakcheck symbolize` reads standard input or a file:
+/// a thread reads `input` (in pieces of up to [`LIVE_READ_SIZE`], at most
+/// [`LIVE_QUEUED_READS`] of them ahead), and every line is written as soon as it is rewritten.
+/// The output is flushed whenever the input has nothing more ready, so a reader of a pipe
+/// that is still being written gets each line (each report) at once, as `asan_symbolize.py`
+/// prints it. Only a TSan report is held back for its `SUMMARY:` line (see
+/// [`symbolize_log`]), and not for long: once the input has given nothing for
+/// [`MAX_HOLD`] since the report's first line, its lines go out as they are known.
+///
+/// When `interrupt` is stopped ([`Interrupt::stop`], from a signal), the input ends there:
+/// what was read (also what is queued) is rewritten, held lines included, and written, a line
+/// left unfinished as it was, and the output flushed; `interrupt` says so after.
+pub fn symbolize_live_log(
     symbolizer: &Symbolizer,
-    mut input: impl BufRead,
-    mut output: impl Write,
+    input: impl Read + Send + 'static,
+    output: impl Write,
+    interrupt: &Interrupt,
 ) -> io::Result<Vec<String>> {
+    let (sender, receiver) = std::sync::mpsc::sync_channel(LIVE_QUEUED_READS);
+    if let Ok(mut wake) = interrupt.inner.wake.lock() {
+        *wake = Some(sender.clone());
+    }
+    let stopped = interrupt.inner.stopped.clone();
+    let reader_stopped = stopped.clone();
+    // Not joined: after a stop it may be waiting for input that never comes (a terminal, a
+    // pipe held open), and is left there, to end with the process.
+    std::thread::spawn(move || read_pieces(input, &sender, &reader_stopped));
+    let mut live = Live { receiver, piece: Vec::new(), at: 0, end: false, failed: None, stopped };
+    let result = rewrite_log(symbolizer, &mut live, output);
+    if let Ok(mut wake) = interrupt.inner.wake.lock() {
+        *wake = None;
+    }
+    result
+}
+
+/// The longest a TSan report is held by [`symbolize_live_log`] while the input is idle.
+pub const MAX_HOLD: Duration = Duration::from_secs(1);
+/// What one read of [`symbolize_live_log`]'s input asks for.
+const LIVE_READ_SIZE: usize = 1 << 20;
+/// Reads [`symbolize_live_log`]'s reader may be ahead.
+const LIVE_QUEUED_READS: usize = 4;
+
+/// Tells [`symbolize_live_log`] to stop reading, from another thread (one that waits for
+/// signals): clones share it.
+#[derive(Clone, Debug, Default)]
+pub struct Interrupt {
+    inner: Arc<InterruptInner>,
+}
+
+#[derive(Debug, Default)]
+struct InterruptInner {
+    stopped: Arc<AtomicBool>,
+    /// Wakes the rewriter waiting for input.
+    wake: Mutex<Option<SyncSender<Piece>>>,
+}
+
+impl Interrupt {
+    /// Stop: the input ends where it was read up to.
+    pub fn stop(&self) {
+        self.inner.stopped.store(true, Ordering::SeqCst);
+        if let Ok(wake) = self.inner.wake.lock() {
+            if let Some(wake) = wake.as_ref() {
+                // A full queue wakes the rewriter as well.
+                let _ = wake.try_send(Piece::Wake);
+            }
+        }
+    }
+
+    /// Whether [`Interrupt::stop`] was called.
+    pub fn stopped(&self) -> bool {
+        self.inner.stopped.load(Ordering::SeqCst)
+    }
+}
+
+/// What [`symbolize_live_log`]'s reader passes on.
+enum Piece {
+    Bytes(Vec<u8>),
+    End,
+    Failed(io::Error),
+    /// Nothing read: look at the interrupt.
+    Wake,
+}
+
+/// Read `input` into pieces for [`Live`], until its end, an error or a stop.
+fn read_pieces(mut input: impl Read, sender: &SyncSender<Piece>, stopped: &AtomicBool) {
+    let mut buffer = vec![0u8; LIVE_READ_SIZE];
+    while !stopped.load(Ordering::SeqCst) {
+        let piece = match input.read(&mut buffer) {
+            Ok(0) => Piece::End,
+            Ok(read) => Piece::Bytes(buffer.get(..read).unwrap_or_default().to_vec()),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => Piece::Failed(e),
+        };
+        let last = !matches!(piece, Piece::Bytes(_));
+        if sender.send(piece).is_err() || last {
+            return;
+        }
+    }
+}
+
+/// An input [`rewrite_log`] can ask whether more is ready without waiting for it.
+trait LogInput: BufRead {
+    /// Whether `fill_buf` would return without waiting (bytes, the end or an error).
+    fn ready(&mut self) -> bool;
+    /// Wait until [`LogInput::ready`], for at most `timeout` (`None`: as long as it takes).
+    fn wait(&mut self, timeout: Option<Duration>);
+}
+
+/// A [`BufRead`] whose reads are taken to be ready (a log in memory, a file).
+struct Blocking<R>(R);
+
+impl<R: BufRead> Read for Blocking<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.read(buf)
+    }
+}
+
+impl<R: BufRead> BufRead for Blocking<R> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        self.0.fill_buf()
+    }
+
+    fn consume(&mut self, amount: usize) {
+        self.0.consume(amount);
+    }
+}
+
+impl<R: BufRead> LogInput for Blocking<R> {
+    fn ready(&mut self) -> bool {
+        true
+    }
+
+    fn wait(&mut self, _: Option<Duration>) {}
+}
+
+/// The pieces [`read_pieces`] reads, as a [`LogInput`].
+struct Live {
+    receiver: Receiver<Piece>,
+    piece: Vec<u8>,
+    /// How much of `piece` was consumed.
+    at: usize,
+    end: bool,
+    failed: Option<io::Error>,
+    stopped: Arc<AtomicBool>,
+}
+
+impl Live {
+    /// Take what the reader passed on.
+    fn take(&mut self, piece: Piece) {
+        match piece {
+            Piece::Bytes(bytes) => {
+                self.piece = bytes;
+                self.at = 0;
+            }
+            Piece::End => self.end = true,
+            Piece::Failed(err) => self.failed = Some(err),
+            Piece::Wake => {}
+        }
+    }
+
+    fn has_bytes(&self) -> bool {
+        self.at < self.piece.len()
+    }
+}
+
+impl Read for Live {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let available = self.fill_buf()?;
+        let length = available.len().min(buf.len());
+        buf[..length].copy_from_slice(&available[..length]);
+        self.consume(length);
+        Ok(length)
+    }
+}
+
+impl BufRead for Live {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        while !self.has_bytes() && !self.end && self.failed.is_none() {
+            if self.stopped.load(Ordering::SeqCst) {
+                // What the reader had read still comes; then the end.
+                match self.receiver.try_recv() {
+                    Ok(piece) => self.take(piece),
+                    Err(_) => self.end = true,
+                }
+                continue;
+            }
+            match self.receiver.recv() {
+                Ok(piece) => self.take(piece),
+                Err(_) => self.end = true,
+            }
+        }
+        if let Some(err) = self.failed.take() {
+            self.end = true;
+            return Err(err);
+        }
+        Ok(self.piece.get(self.at..).unwrap_or_default())
+    }
+
+    fn consume(&mut self, amount: usize) {
+        self.at = self.at.saturating_add(amount).min(self.piece.len());
+    }
+}
+
+impl LogInput for Live {
+    fn ready(&mut self) -> bool {
+        while !self.has_bytes() && !self.end && self.failed.is_none() {
+            if self.stopped.load(Ordering::SeqCst) {
+                return true;
+            }
+            match self.receiver.try_recv() {
+                Ok(piece) => self.take(piece),
+                Err(TryRecvError::Empty) => return false,
+                Err(TryRecvError::Disconnected) => self.end = true,
+            }
+        }
+        true
+    }
+
+    fn wait(&mut self, timeout: Option<Duration>) {
+        if self.ready() {
+            return;
+        }
+        let piece = match timeout {
+            None => self.receiver.recv().map_err(|_| ()),
+            Some(timeout) => self.receiver.recv_timeout(timeout).map_err(|_| ()),
+        };
+        match piece {
+            Ok(piece) => self.take(piece),
+            Err(()) if timeout.is_none() => self.end = true,
+            Err(()) => {}
+        }
+    }
+}
+
+/// Lines held back by [`rewrite_log`]: a TSan report's until its `SUMMARY:` line.
+#[derive(Default)]
+struct Held {
+    lines: Vec<Vec<u8>>,
+    bytes: usize,
+    /// When the first was held.
+    since: Option<Instant>,
+}
+
+/// Wait until `input` is ready, calling `idle` first and whenever the time it returns has
+/// passed (`None`: wait as long as it takes).
+fn wait_ready(input: &mut impl LogInput, idle: &mut dyn FnMut() -> io::Result<Option<Duration>>) -> io::Result<()> {
+    while !input.ready() {
+        let timeout = idle()?;
+        input.wait(timeout);
+    }
+    Ok(())
+}
+
+/// [`symbolize_log`] of any [`LogInput`]: when it has nothing ready, what was written is
+/// flushed, and a held report released after [`MAX_HOLD`].
+fn rewrite_log(symbolizer: &Symbolizer, input: &mut impl LogInput, mut output: impl Write) -> io::Result<Vec<String>> {
     let mut log = LogRewriter {
         symbolizer,
         layouts: Layouts::default(),
@@ -232,22 +495,23 @@ pub fn symbolize_log(
         missing: HashSet::new(),
         frame_lines: 0,
     };
-    let mut held: Vec<Vec<u8>> = Vec::new();
-    let mut held_bytes = 0;
+    let mut held = Held::default();
     let mut buffer = Vec::new();
     // A carriage return inside a line: a log whose lines end in bare CRs is one line here.
     let mut bare_cr = false;
     loop {
         buffer.clear();
-        let read = read_line(&mut input, &mut buffer)?;
+        let read = {
+            let mut idle = || log.idle(&mut held, &mut output);
+            read_line(input, &mut buffer, &mut idle)?
+        };
         bare_cr = bare_cr || strip_ending(&buffer).contains(&b'\r');
         match read {
             ReadLine::End => break,
             ReadLine::TooLong => {
                 log.release(&mut held, &mut output)?;
-                held_bytes = 0;
                 output.write_all(&buffer)?;
-                copy_rest_of_line(&mut input, &mut output)?;
+                copy_rest_of_line(input, &mut output)?;
                 continue;
             }
             ReadLine::Line => {}
@@ -257,16 +521,15 @@ pub fn symbolize_log(
         let text = std::str::from_utf8(&content).map(str::trim_start).unwrap_or_default();
         let tsan_report = text.starts_with("WARNING: ThreadSanitizer: ");
         let tsan_summary = text.starts_with("SUMMARY: ThreadSanitizer: ");
-        if tsan_report || !held.is_empty() {
+        if tsan_report || !held.lines.is_empty() {
             if tsan_report {
                 log.release(&mut held, &mut output)?;
-                held_bytes = 0;
+                held.since = Some(Instant::now());
             }
-            held_bytes += buffer.len();
-            held.push(std::mem::take(&mut buffer));
-            if tsan_summary || held.len() >= MAX_HELD_LINES || held_bytes >= MAX_HELD_BYTES {
+            held.bytes += buffer.len();
+            held.lines.push(std::mem::take(&mut buffer));
+            if tsan_summary || held.lines.len() >= MAX_HELD_LINES || held.bytes >= MAX_HELD_BYTES {
                 log.release(&mut held, &mut output)?;
-                held_bytes = 0;
             }
             continue;
         }
@@ -332,16 +595,29 @@ struct LogRewriter<'a> {
 
 impl LogRewriter<'_> {
     /// Rewrite the held lines, after learning the modules they name.
-    fn release(&mut self, held: &mut Vec<Vec<u8>>, output: &mut impl Write) -> io::Result<()> {
-        for line in held.iter() {
+    fn release(&mut self, held: &mut Held, output: &mut impl Write) -> io::Result<()> {
+        for line in held.lines.iter() {
             if let Ok(text) = std::str::from_utf8(line) {
                 learn_modules(text, &mut self.known);
             }
         }
-        for line in held.drain(..) {
+        for line in held.lines.drain(..) {
             self.rewrite(&line, output)?;
         }
+        held.bytes = 0;
+        held.since = None;
         Ok(())
+    }
+
+    /// The input has nothing ready: flush what was written, and release the held lines once
+    /// they were held for [`MAX_HOLD`]. How long to wait for input before asking again.
+    fn idle(&mut self, held: &mut Held, output: &mut impl Write) -> io::Result<Option<Duration>> {
+        let waited = held.since.map(|since| since.elapsed());
+        if waited.is_some_and(|waited| waited >= MAX_HOLD) {
+            self.release(held, output)?;
+        }
+        output.flush()?;
+        Ok(held.since.map(|since| MAX_HOLD.saturating_sub(since.elapsed())))
     }
 
     /// What frame `#index` of `owner`'s grows by: the shift of the stack it continues (a
@@ -562,9 +838,15 @@ enum ReadLine {
     End,
 }
 
-/// Read one line into `buffer`, but no more than [`MAX_LINE_BYTES`] of it.
-fn read_line(input: &mut impl BufRead, buffer: &mut Vec<u8>) -> io::Result<ReadLine> {
+/// Read one line into `buffer`, but no more than [`MAX_LINE_BYTES`] of it; `idle` as
+/// [`wait_ready`] calls it.
+fn read_line(
+    input: &mut impl LogInput,
+    buffer: &mut Vec<u8>,
+    idle: &mut dyn FnMut() -> io::Result<Option<Duration>>,
+) -> io::Result<ReadLine> {
     loop {
+        wait_ready(input, idle)?;
         let available = match input.fill_buf() {
             Ok(available) => available,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -592,8 +874,9 @@ fn read_line(input: &mut impl BufRead, buffer: &mut Vec<u8>) -> io::Result<ReadL
 }
 
 /// Copy the input to the output up to and including the next `\n`.
-fn copy_rest_of_line(input: &mut impl BufRead, output: &mut impl Write) -> io::Result<()> {
+fn copy_rest_of_line(input: &mut impl LogInput, output: &mut impl Write) -> io::Result<()> {
     loop {
+        wait_ready(input, &mut || output.flush().map(|()| None))?;
         let available = match input.fill_buf() {
             Ok(available) => available,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -1189,10 +1472,10 @@ mod tests {
         assert_eq!(before_plain(line, 4), 12);
         assert_eq!(&line[..before_plain(line, 4)], b"\x1b[1m\x1b[0m    ");
         assert_eq!(before_plain(b"  #1", 2), 2);
-        assert_eq!(before_plain(b"a\x1b[31m#1", 1), 7);
+        assert_eq!(before_plain(b"a\x1b[31m#1", 1), 6);
         assert_eq!(before_plain(b"ab", 5), 2);
         // An unterminated code runs to the end, as strip_colours reads it.
-        assert_eq!(before_plain(b"\x1b[12", 0), 5);
+        assert_eq!(before_plain(b"\x1b[12", 0), 4);
         assert_eq!(before_plain(b"\x1b", 0), 0);
     }
 
