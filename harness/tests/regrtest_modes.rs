@@ -850,10 +850,19 @@ fn a_run_that_stops_halfway_with_status_0_is_no_success() {
 fn a_run_that_dies_between_tests_names_no_test_running() {
     let dir = testdir();
     let argv = regrtest_argv(dir.path(), &[], &["test_closes_stdout_last", "test_balanced"]);
-    let run = leakcheck(&[], &as_strs(&argv));
+    let out = tempfile::tempdir().unwrap();
+    let xml = out.path().join("junit.xml");
+    let run = leakcheck(&["--junit-xml", &path_str(&xml)], &as_strs(&argv));
     let test = run.test("test_closes_stdout_last");
     assert_eq!(test["outcome"], "unknown", "{test}");
     assert_eq!(test["repetitions"]["complete"], true, "{test}");
+    let ran_through = "no result, but its -R repetitions all ran through (the shim measured each): the run ended \
+                       after them, before regrtest printed its result";
+    assert!(test["notes"].as_array().unwrap().iter().any(|n| n == ran_through), "{test}");
+    // The JUnit failure says the same, not that the run ended while the test ran.
+    let junit = std::fs::read_to_string(&xml).expect("the JUnit XML");
+    assert!(junit.contains(&format!("regrtest: {ran_through}")), "{junit}");
+    assert!(!junit.contains("ended while it was running"), "{junit}");
     assert_eq!(run.test("test_balanced")["outcome"], "not_run");
     let warnings = run.json()["warnings"].clone();
     let warning = "regrtest never printed its result: the run ended after test_closes_stdout_last's -R repetitions \

@@ -59,7 +59,7 @@ use std::io::{self, Write};
 use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
 use quick_xml::Writer;
 
-use super::{list, RunReport, TestReport, ENDED_AS_LEFTOVER, WORKER_THREAD_FAILED};
+use super::{list, RunReport, TestReport, ENDED_AS_LEFTOVER, RAN_THROUGH, WORKER_THREAD_FAILED};
 use crate::escape::for_terminal;
 use crate::hang::{HangReport, PythonFrame};
 use crate::regrtest::{MethodOutcome, MethodResult};
@@ -452,8 +452,14 @@ fn outcome_words(outcome: &str) -> Cow<'_, str> {
 
 fn regrtest_failure(report: &RunReport, test: &TestReport, methods: &[FailedMethod]) -> Failure {
     let mut message = format!("regrtest: {}", outcome_words(&test.outcome));
+    let ran_through = test.outcome == "unknown" && test.notes.iter().any(|n| n == RAN_THROUGH);
     if test.outcome == "unknown" {
-        if let Some(how) = run_end(report) {
+        if ran_through {
+            message = format!("regrtest: {RAN_THROUGH}");
+            if let Some(how) = run_end(report) {
+                let _ = write!(message, " ({how})");
+            }
+        } else if let Some(how) = run_end(report) {
             let _ = write!(message, " ({how})");
         } else if test.notes.iter().any(|n| n.ends_with(&format!("({ENDED_AS_LEFTOVER})"))) {
             let _ = write!(message, " ({ENDED_AS_LEFTOVER})");
@@ -480,6 +486,8 @@ fn regrtest_failure(report: &RunReport, test: &TestReport, methods: &[FailedMeth
     }
     let mut details = match &test.result_line {
         Some(line) => format!("{line}\n"),
+        // Its note, below, says what is known.
+        None if ran_through => format!("{} no result\n", test.name),
         None => format!("{} {}\n", test.name, outcome_words(&test.outcome)),
     };
     // Without -v, a single failure's traceback (or a crash's) comes with regrtest's result line.

@@ -43,6 +43,12 @@ pub const REFUSED_COMMAND_LINE: &str = "regrtest ran no test: it refused its com
 pub const ENDED_AS_LEFTOVER: &str = "leakcheck ended the process, a leftover still running it when the command's \
      process exited; see leftover_processes";
 
+/// The note of a test with no result whose -R repetitions the shim saw all run through in
+/// regrtest's own process before the run ended (its result line lost, as to a closed stdout
+/// pipe): the JUnit XML says so of it, not that the run ended while it ran.
+pub const RAN_THROUGH: &str = "no result, but its -R repetitions all ran through (the shim measured each): the run \
+     ended after them, before regrtest printed its result";
+
 /// Everything leakcheck learned in one run.
 #[derive(Debug, Clone, Serialize)]
 pub struct RunReport {

@@ -475,7 +475,7 @@ pub(super) fn assemble(
                     .is_some_and(|all| all.iter().all(|s| shim.processes.get(&s.pid).is_none_or(|p| !p.is_worker())))
         };
         let running: Vec<&str> = tests.iter().filter(no_result).filter(|t| !over(t)).map(|t| t.name.as_str()).collect();
-        let done: Vec<&str> = tests.iter().filter(no_result).filter(|t| over(t)).map(|t| t.name.as_str()).collect();
+        let done: Vec<String> = tests.iter().filter(no_result).filter(|t| over(t)).map(|t| t.name.clone()).collect();
         let when = match (running.as_slice(), done.last()) {
             ([], Some(last)) => format!(
                 "the run ended after {last}'s -R repetitions all ran through (the shim measured each), with no \
@@ -504,6 +504,9 @@ pub(super) fn assemble(
         };
         // The command's 0 is not leakcheck's status: `execute` adds which it is, once known.
         report.warnings.push(format!("{UNFINISHED_WARNING}: {when}"));
+        for test in tests.iter_mut().filter(|t| done.contains(&t.name)) {
+            test.notes.push(RAN_THROUGH.to_owned());
+        }
     }
     let regrtest_result = match parsed.results_printed.as_slice() {
         // Interleaved runs: the last result printed may be any run's; a failing one is not

@@ -27,7 +27,7 @@ use crate::leaks::{self, Domains};
 use crate::regrtest::{self, Outcome, ParsedRun};
 use crate::report::{
     LeakSiteReport, ProcessInfo, RegrtestLeaks, Repetitions, RunReport, SanitizerStatus, ShimStatus, Summary,
-    SuppressedSite, TestReport, ENDED_AS_LEFTOVER, REFUSED_COMMAND_LINE, WORKER_THREAD_FAILED,
+    SuppressedSite, TestReport, ENDED_AS_LEFTOVER, RAN_THROUGH, REFUSED_COMMAND_LINE, WORKER_THREAD_FAILED,
 };
 use crate::sanitizer::{self, Finding};
 use crate::shim_events::{Series, ShimData};
