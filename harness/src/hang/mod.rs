@@ -1377,7 +1377,7 @@ fn is_python_process(process: &ProcessReport, tree: &BTreeMap<i32, ProcessSample
 /// it is gone (or a zombie).
 fn thread_group(tid: i32) -> Option<i32> {
     let status = std::fs::read_to_string(format!("/proc/{tid}/status")).ok()?;
-    let field = |name: &str| status.lines().find_map(|l| l.strip_prefix(name)).map(str::trim);
+    let field = |name: &str| procfs::status_field(&status, name);
     if field("State:").is_some_and(|s| s.starts_with('Z') || s.starts_with('X')) {
         return None;
     }

@@ -157,11 +157,17 @@ pub enum Timeout {
     Millis(u64),
 }
 
+/// The value of field `name` (with its colon: `"Tgid:"`) in the text of a `/proc/PID/status`
+/// file, blanks trimmed.
+pub fn status_field<'a>(status: &'a str, name: &str) -> Option<&'a str> {
+    status.lines().find_map(|line| line.strip_prefix(name)).map(str::trim)
+}
+
 /// A thread's `voluntary_ctxt_switches` (`/proc/PID/task/TID/status`): it grows each time the
 /// thread goes to sleep, so an unchanged count means the same sleep goes on.
 pub fn voluntary_switches(pid: i32, tid: i32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/task/{tid}/status")).ok()?;
-    status.lines().find_map(|line| line.strip_prefix("voluntary_ctxt_switches:")).and_then(|n| n.trim().parse().ok())
+    status_field(&status, "voluntary_ctxt_switches:")?.parse().ok()
 }
 
 /// One process: its threads and what identifies it.
@@ -387,10 +393,8 @@ pub fn signal_pending(pid: i32, signal: i32) -> bool {
 /// Whether the signal mask `field` (`SigCgt:`...) of `/proc/PID/status` has `signal`.
 fn signal_mask_has(pid: i32, field: &str, signal: i32) -> bool {
     let Ok(status) = std::fs::read_to_string(format!("/proc/{pid}/status")) else { return false };
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix(field))
-        .and_then(|mask| u64::from_str_radix(mask.trim(), 16).ok())
+    status_field(&status, field)
+        .and_then(|mask| u64::from_str_radix(mask, 16).ok())
         .is_some_and(|mask| (1..=64).contains(&signal) && mask & (1 << (signal - 1)) != 0)
 }
 

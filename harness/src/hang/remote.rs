@@ -327,7 +327,7 @@ fn thread_state(pid: i32, tid: i32) -> Option<char> {
 fn not_permitted(pid: i32, tid: i32, errno: Errno) -> AttachError {
     let status_field = |path: String, field: &str| -> Option<i32> {
         let status = std::fs::read_to_string(path).ok()?;
-        status.lines().find_map(|l| l.strip_prefix(field)).and_then(|v| v.trim().parse().ok())
+        super::procfs::status_field(&status, field)?.parse().ok()
     };
     match status_field(format!("/proc/{pid}/task/{tid}/status"), "TracerPid:") {
         Some(thread) if thread > 0 => {
@@ -371,9 +371,7 @@ impl PtraceFacts {
     pub fn read(pid: i32) -> Self {
         use std::os::unix::fs::MetadataExt;
         let status = |path: &str| std::fs::read_to_string(path).ok();
-        let field = |text: &str, name: &str| -> Option<String> {
-            text.lines().find_map(|l| l.strip_prefix(name)).map(|v| v.trim().to_owned())
-        };
+        let field = super::procfs::status_field;
         let uids = |text: &str| -> Option<Vec<u32>> {
             field(text, "Uid:")?.split_whitespace().map(|u| u.parse().ok()).collect()
         };
@@ -393,7 +391,7 @@ impl PtraceFacts {
         PtraceFacts {
             yama_scope,
             has_cap_sys_ptrace: own.as_deref().and_then(|own| {
-                let caps = u64::from_str_radix(&field(own, "CapEff:")?, 16).ok()?;
+                let caps = u64::from_str_radix(field(own, "CapEff:")?, 16).ok()?;
                 Some(caps & (1 << CAP_SYS_PTRACE) != 0)
             }),
             own_uid: own.as_deref().and_then(uids).and_then(|u| u.first().copied()),
