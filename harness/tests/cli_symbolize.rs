@@ -489,8 +489,18 @@ fn without_colour_codes(text: &str) -> String {
     plain
 }
 
-/// The lines of `leakcheck symbolize`'s stdout, as they arrive, from a thread.
-fn stdout_lines(stdout: std::process::ChildStdout) -> std::sync::mpsc::Receiver<String> {
+/// `leakcheck symbolize` reading a pipe: the child, the pipe's writing end, and the lines of
+/// its stdout as they arrive, from a thread.
+fn symbolize_on_pipes() -> (std::process::Child, std::process::ChildStdin, std::sync::mpsc::Receiver<String>) {
+    let mut child = Command::new(common::LEAKCHECK)
+        .arg("symbolize")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdin = child.stdin.take().unwrap();
+    let stdout = child.stdout.take().unwrap();
     let (sender, receiver) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         use std::io::BufRead;
@@ -500,7 +510,7 @@ fn stdout_lines(stdout: std::process::ChildStdout) -> std::sync::mpsc::Receiver<
             }
         }
     });
-    receiver
+    (child, stdin, receiver)
 }
 
 /// Wait for lines from `lines` until one starts with `wanted`, for at most a minute; all of them.
@@ -531,10 +541,7 @@ fn a_log_from_a_pipe_comes_out_as_it_is_read() {
     let log = unsymbolized_log(leakcheck_fixtures::sanitizer::HEAP_BUFFER_OVERFLOW, ("ASAN_OPTIONS", "symbolize=0"));
     let summary_end = log.find("\nSUMMARY: ").and_then(|at| log[at + 1..].find('\n').map(|end| at + 1 + end + 1));
     let (report, rest) = log.split_at(summary_end.expect("a SUMMARY: line"));
-    let mut child =
-        Command::new(common::LEAKCHECK).arg("symbolize").stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let lines = stdout_lines(child.stdout.take().unwrap());
+    let (mut child, mut stdin, lines) = symbolize_on_pipes();
     // Line by line, as a runtime writes.
     for line in report.split_inclusive('\n') {
         stdin.write_all(line.as_bytes()).unwrap();
@@ -570,15 +577,7 @@ fn a_signal_writes_out_what_was_read() {
     let expected = run(common::LEAKCHECK, &["symbolize"], &input);
     assert!(expected.ends_with("unfinished line") && expected.contains("WARNING: ThreadSanitizer"), "{expected}");
     for signal in [nix::sys::signal::SIGTERM, nix::sys::signal::SIGINT, nix::sys::signal::SIGHUP] {
-        let mut child = Command::new(common::LEAKCHECK)
-            .arg("symbolize")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut stdin = child.stdin.take().unwrap();
-        let lines = stdout_lines(child.stdout.take().unwrap());
+        let (mut child, mut stdin, lines) = symbolize_on_pipes();
         stdin.write_all(input.as_bytes()).unwrap();
         let mut out = lines_until(&lines, "SUMMARY: AddressSanitizer");
         nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), signal).unwrap();
@@ -598,15 +597,7 @@ fn a_held_tsan_report_comes_out_when_the_input_goes_quiet() {
     let tsan = unsymbolized_log(leakcheck_fixtures::sanitizer::TSAN_RACE, ("TSAN_OPTIONS", "symbolize=0"));
     let warning = tsan.find("WARNING: ThreadSanitizer: ").expect("a TSan report");
     let head: Vec<&str> = tsan[warning..].lines().take(4).collect();
-    let mut child = Command::new(common::LEAKCHECK)
-        .arg("symbolize")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let lines = stdout_lines(child.stdout.take().unwrap());
+    let (mut child, mut stdin, lines) = symbolize_on_pipes();
     stdin.write_all(format!("{}\n", head.join("\n")).as_bytes()).unwrap();
     let started = std::time::Instant::now();
     // Its `#1`, in libtsan, is symbolized (a system library); `#0`'s base name is not found.
