@@ -693,15 +693,7 @@ fn an_asan_program_the_command_starts_runs_behind_the_shim() {
     assert_ne!(run.code(), Some(0), "{}", run.stderr);
     let report = run.json();
     assert_eq!(report["sanitizer"]["options"], json!({"ASAN_OPTIONS": "verify_asan_link_order=1"}));
-    let warnings = report["warnings"].as_array().unwrap();
-    assert!(
-        warnings
-            .iter()
-            .any(|w| w.as_str().unwrap().contains("does not come first")
-                && w.as_str().unwrap().contains("--sanitizer asan")),
-        "{warnings:?}"
-    );
-    assert!(run.stderr.contains("leakcheck: warning: an ASAN program aborted"), "{}", run.stderr);
+    assert_asan_not_first_warned(&run);
 
     // Started by a Python process, which hides the token from a libasan of its own
     // (`an_asan_extension_loaded_late_into_a_plain_python_is_not_reported_clean`): its
@@ -738,16 +730,7 @@ fn an_asan_extension_loaded_late_into_a_plain_python_is_not_reported_clean() {
     assert_ne!(run.code(), Some(0), "{}", run.stderr);
     let report = run.json();
     assert_eq!(report["sanitizer"]["options"], json!({"ASAN_OPTIONS": "verify_asan_link_order=0"}));
-    let warnings = report["warnings"].as_array().unwrap();
-    assert!(
-        warnings
-            .iter()
-            .any(|w| w.as_str().unwrap().contains("does not come first")
-                && w.as_str().unwrap().contains("--sanitizer asan")),
-        "{warnings:?}\n{}",
-        run.stderr
-    );
-    assert!(run.stderr.contains("leakcheck: warning: an ASAN program aborted"), "{}", run.stderr);
+    assert_asan_not_first_warned(&run);
 
     let run = leakcheck_in(None, &["--sanitizer", "asan"], &as_strs(&argv), &[]);
     assert_ne!(run.code(), Some(0), "{}", run.stderr);
@@ -889,4 +872,21 @@ fn ubsan_findings_get_the_check_names_of_the_runtime() {
         assert_eq!(run.code(), Some(103), "{}", run.stderr);
         assert!(run.stderr.contains("UndefinedBehaviorSanitizer float-divide-by-zero"), "{program}: {}", run.stderr);
     }
+}
+
+/// The run warned that an ASAN program aborted because its runtime did not come first, naming
+/// `--sanitizer asan`, in the report and on stderr.
+fn assert_asan_not_first_warned(run: &common::Run) {
+    let warnings = run.json()["warnings"].clone();
+    assert!(
+        warnings
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|w| w.as_str().unwrap().contains("does not come first")
+                && w.as_str().unwrap().contains("--sanitizer asan")),
+        "{warnings:?}\n{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("leakcheck: warning: an ASAN program aborted"), "{}", run.stderr);
 }
