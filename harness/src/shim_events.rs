@@ -17,6 +17,8 @@ use thiserror::Error;
 pub const DOMAINS: [&str; 3] = ["raw", "mem", "obj"];
 const FLAG_HOOKED: u32 = 1;
 const FLAG_BYTES: u32 = 1 << 3;
+/// The shim followed objects off CPython's free lists (its reference tracer, 3.13+).
+const FLAG_OBJECT_LIVES: u32 = 1 << 6;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -548,6 +550,11 @@ impl Series {
     }
     pub fn bytes_known(&self, domain: usize) -> bool {
         self.flags & (FLAG_BYTES << domain) != 0
+    }
+    /// The shim followed objects from birth to death through all counted repetitions, free
+    /// lists or not (`shims/src/reftrace.rs`): an `obj` site is where its objects were made.
+    pub fn objects_followed(&self) -> bool {
+        self.flags & FLAG_OBJECT_LIVES != 0
     }
     /// Every counted repetition was measured, from a baseline.
     pub fn complete(&self) -> bool {

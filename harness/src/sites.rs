@@ -63,6 +63,13 @@ const ALLOCATOR_FUNCTIONS: &[&str] = &[
     "PyObject_InitVar",
     "_PyObject_Init",
     "_PyObject_InitVar",
+    // CPython's reference tracer callers (3.13+): the shim records the stack of an object taken
+    // off a free list from there (shims/src/reftrace.rs); `_PyFreeList_Pop` is 3.14's.
+    "new_reference",
+    "_Py_NewReference",
+    "_Py_NewReferenceNoTotal",
+    "_PyFreeList_Pop",
+    "_PyFreeList_PopNoStats",
     // tracemalloc's hooks, between the API and ours while a test traces (Modules/_tracemalloc.c
     // in 3.11, Python/tracemalloc.c after); not its own bookkeeping (`raw_malloc`, ...), which is
     // memory of its own.

@@ -260,8 +260,9 @@ fn interned_immortal_strings_are_no_leak_but_kept_strings_are() {
 }
 
 /// A bounded `lru_cache` of lists full before the test: on 3.13 an evicted list goes to the
-/// list free list and is freed only when regrtest's cleanup empties it (`gc.collect()`), away
-/// from the line that evicted it. Those frees, matched by block size, offset the new entries.
+/// list free list, and a new entry may be made in a block taken from there. The shim follows
+/// objects off the free lists (its reference tracer), so the evicted entry dies on the test's
+/// line, where the new one is made, and that line's frees offset the new entries.
 #[test]
 fn a_cache_full_before_the_test_is_no_leak_with_free_lists() {
     let python = python313();
@@ -270,7 +271,10 @@ fn a_cache_full_before_the_test_is_no_leak_with_free_lists() {
     let test = run.test("test_cache_full_before");
     assert_eq!(test["leak_sites"], json!([]), "{test}");
     assert_eq!(test["leaked"], false, "{test}");
-    assert!(test["notes"].to_string().contains("free lists"), "{test}");
+    let line = common::source_line("regrtest/test_cache_full_before.py", "entry(next(_keys))");
+    let notes = test["notes"].to_string();
+    assert!(notes.contains(&format!("test_cache_full_before.py:{line} ran")), "{test}");
+    assert!(notes.contains("a cache full before the test"), "{test}");
     assert_eq!(run.code(), Some(0), "{}", run.stderr);
 }
 
@@ -368,9 +372,10 @@ fn the_unrolled_copies_of_one_call_are_one_site() {
     assert_eq!(site["python_frame"]["function"], "LeakTest.test_leak_unrolled", "{site}");
 }
 
-/// 3.13 recycles dicts and their key tables (a `mem` block there) through free lists too: the
-/// sites the shim recorded for the kept dict are unittest's lines, marked `free_list_reuse`,
-/// and the summary says the allocation site is not attributable.
+/// 3.13 recycles dicts and their key tables (a `mem` block there) through free lists too. The
+/// shim follows objects off the free lists (its reference tracer), so the kept dict's site is
+/// the test's own line, however its block was got; a key table is no object, and its site
+/// (unittest's line) is marked `free_list_reuse`, as on 3.11.
 #[test]
 fn a_leak_of_free_list_objects_is_not_pinned_on_unittest() {
     let python = python313();
@@ -378,13 +383,19 @@ fn a_leak_of_free_list_objects_is_not_pinned_on_unittest() {
     let run = run(&python, dir.path(), &["-R", "3:3"], &["test_leak_free_list"]);
     let test = run.test("test_leak_free_list");
     let sites = test["leak_sites"].as_array().cloned().unwrap_or_default();
-    assert!(!sites.is_empty() && sites.iter().all(|s| s["free_list_reuse"] == true), "{test}");
-    assert!(test["notes"].to_string().contains("where the repetition first allocated such a block"), "{test}");
-    assert!(
-        run.stderr.contains("recycled through CPython's free lists; allocation site not attributable"),
-        "{}",
-        run.stderr
-    );
+    let dict = sites.iter().find(|s| s["object_types"] == json!(["dict"])).expect("the dict's site");
+    assert_eq!(dict["free_list_reuse"], false, "{test}");
+    assert_eq!(dict["blocks"], json!([1, 1, 1]), "{test}");
+    assert_eq!(dict["python_frame"]["function"], "LeakTest.test_leak_free_list", "{test}");
+    let line = common::source_line("regrtest/test_leak_free_list.py", "KEPT.append(");
+    assert_eq!(dict["python_frame"]["line"], line, "{test}");
+    // The tracer's callers are folded like the allocator's.
+    assert_eq!(dict["frames"][0]["function"], "new_dict", "{test}");
+    let keys = sites.iter().find(|s| s["frames"][0]["function"] == "new_keys_object").expect("the key table's site");
+    assert_eq!(keys["free_list_reuse"], true, "{test}");
+    assert!(test["notes"].to_string().contains("CPython recycles dict key tables through a free list"), "{test}");
+    // The one-line reports point at the dict's site, not at unittest's.
+    assert!(!run.stderr.contains("allocation site not attributable"), "{}", run.stderr);
 }
 
 /// An isolated subinterpreter created and destroyed in each repetition: 3.12+ gives it its own

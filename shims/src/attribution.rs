@@ -110,6 +110,15 @@ pub fn begin(warmups: i64, runs: i64, out: &mut Records) {
     }
 }
 
+/// A test's `-R` run is about to begin: when allocations are attributed, follow objects off
+/// CPython's free lists from now on ([`crate::reftrace`]). Called by the `-R` marker, with the
+/// GIL held.
+pub fn install_reftracer() {
+    if DEPTH.load(Ordering::Relaxed) > 0 {
+        crate::reftrace::install();
+    }
+}
+
 /// The Python frame reader, when [`pyframe::prepare`] vouched for it.
 #[inline(always)]
 fn python_frames() -> Option<&'static pyframe::Reader> {
@@ -261,7 +270,7 @@ pub struct Taken {
 #[inline(never)]
 pub fn take(ptr: usize) -> Option<Taken> {
     let mut state = STATE.lock();
-    state.as_mut().and_then(|tracker| tracker.freed(ptr))
+    state.as_mut().and_then(|tracker| tracker.freed(ptr).or_else(|| tracker.buried(ptr)))
 }
 
 /// The block at `ptr` (of `size` bytes, in the domain with debug API id `domain`) is being
@@ -273,6 +282,8 @@ pub fn free(domain: u8, ptr: usize, size: u64) {
     let mut state = STATE.lock();
     let counted = state.as_mut().map_or(Ok(()), |tracker| match tracker.freed(ptr) {
         Some(taken) => tracker.warmup_free(taken),
+        // The object in it died, and was counted then (see `died`).
+        None if tracker.buried(ptr).is_some() => Ok(()),
         None => tracker.untracked_free(domain, size),
     });
     if counted.is_err() {
@@ -305,10 +316,105 @@ pub fn reallocated(domain: u8, taken: Option<Taken>, old_size: u64, ptr: usize, 
     }
 }
 
+/// An object was made at `object` in a block taken off one of CPython's free lists (see
+/// [`crate::reftrace`]): the block is counted at this thread's stack as if allocated. Its
+/// object died in the window ([`died`]) and was counted as freed then; otherwise (it died
+/// before the window opened, or while the tracer was away) the block leaves its site (a block
+/// older than the window counts among the untracked frees, as in [`free`]) under the same lock.
+#[inline(never)]
+pub fn reused(object: usize) {
+    let stack = thread_stack();
+    let mut state = STATE.lock();
+    // The window may have closed since the caller looked.
+    if !active() {
+        return;
+    }
+    let Some(tracker) = state.as_mut() else { return };
+    let counted = if let Some((block, size)) = tracker.dead_block_of(object) {
+        tracker.dead.remove(&block);
+        tracker.allocated(OBJ, block, size, stack)
+    } else if let Some(block) = tracker.block_of(object) {
+        match tracker.freed(block) {
+            Some(taken) => tracker.warmup_free(taken).and_then(|()| tracker.allocated(OBJ, block, taken.size, stack)),
+            None => Ok(()),
+        }
+    } else if let Some((block, size)) = older_block_of(object) {
+        tracker.untracked_free(OBJ, size).and_then(|()| tracker.allocated(OBJ, block, size, stack))
+    } else {
+        Ok(())
+    };
+    if counted.is_err() {
+        give_up(&mut state);
+    }
+}
+
+/// The object at `object` died (see [`crate::reftrace`]): its block leaves its site now, on the
+/// Python line running, as a free would, whether CPython frees it or keeps it on a free list.
+/// The block is remembered as dead, so that its free later counts nothing more and an object
+/// made in it again counts as an allocation ([`reused`]). A block older than the window is
+/// found by its debug header, and counts among the untracked frees; without debug headers it
+/// is left to its free. An object resurrected by its finalizer counts as dead.
+#[inline(never)]
+pub fn died(object: usize) {
+    let mut state = STATE.lock();
+    if !active() {
+        return;
+    }
+    let Some(tracker) = state.as_mut() else { return };
+    let counted = if let Some(block) = tracker.block_of(object) {
+        match tracker.freed(block) {
+            Some(taken) => tracker.warmup_free(taken).and_then(|()| tracker.bury(block, taken.size)),
+            None => Ok(()),
+        }
+    } else if tracker.dead_block_of(object).is_some() {
+        Ok(())
+    } else if let Some((block, size)) = older_block_of(object) {
+        tracker.untracked_free(OBJ, size).and_then(|()| tracker.bury(block, size))
+    } else {
+        Ok(())
+    };
+    if counted.is_err() {
+        give_up(&mut state);
+    }
+}
+
+/// The site of [`Taken`] for a block whose object died: nothing to put back but the death.
+const DEAD: u32 = u32::MAX;
+
+/// The debug API id of the `obj` domain.
+const OBJ: u8 = crate::reftrace::OBJECT_DOMAIN;
+
+/// The block of the `obj` domain that the live object at `object` lives in, found by the debug
+/// header in front of it (see [`crate::reftrace::OBJECT_OFFSETS`]), and its size; `None` without
+/// debug headers or when no candidate start has one.
+fn older_block_of(object: usize) -> Option<(usize, u64)> {
+    use crate::hooks::DomainSlot;
+    let sizes = &crate::Obj::domain().sizes;
+    if !sizes.bytes_known() {
+        return None;
+    }
+    crate::reftrace::OBJECT_OFFSETS.iter().find_map(|&offset| {
+        let block = object.checked_sub(offset)?;
+        // SAFETY: `object` is a live object, so the bytes of its block before it are mapped, and
+        // so are the two header words in front of the block when `block` is its start; when it
+        // is not, they are the start of the object's own block (`offset` > 0) or the bytes an
+        // allocator keeps in front of every block, mapped too; a header that does not check out
+        // (the API id, then forbidden bytes) gives `None`.
+        let size = unsafe { sizes.size_of_live(block as *mut std::ffi::c_void) }?;
+        (size > offset).then_some((block, size as u64))
+    })
+}
+
 /// A realloc failed: the block `take` removed is still there.
 #[cold]
 pub fn restore(ptr: usize, taken: Taken) {
     let mut state = STATE.lock();
+    if taken.site == DEAD {
+        if state.as_mut().is_some_and(|tracker| try_insert(&mut tracker.dead, ptr, taken.size).is_err()) {
+            give_up(&mut state);
+        }
+        return;
+    }
     let Some(tracker) = state.as_mut().filter(|t| (taken.site as usize) < t.sites.len()) else { return };
     // A removal may not have left room for an insertion (hashbrown's tombstones).
     if try_insert(&mut tracker.live, ptr, (taken.site, taken.size)).is_err() {
@@ -410,6 +516,9 @@ struct Tracker {
     /// warm-up site, and the line tells which growing site replaced them when a C function
     /// frees and allocates in one call (see [`Tracker::warmup_free`]).
     warmup_frees: HashMap<(pyframe::Location, u8, u64), i64, BuildHasherDefault<FastHasher>>,
+    /// Blocks whose object died in the window (see [`died`]) and that CPython has not freed yet
+    /// (kept on a free list), with their size.
+    dead: HashMap<usize, u64, BuildHasherDefault<FastHasher>>,
 }
 
 impl Tracker {
@@ -426,6 +535,7 @@ impl Tracker {
             untracked: HashMap::default(),
             free_lines: HashMap::default(),
             warmup_frees: HashMap::default(),
+            dead: HashMap::default(),
             // The domain, the frames, then each Python frame's location (four words).
             scratch: try_vec_filled(0, MAX_DEPTH + 1 + 4 * pyframe::PYTHON_DEPTH)?,
         };
@@ -450,6 +560,7 @@ impl Tracker {
         self.untracked.clear();
         self.free_lines.clear();
         self.warmup_frees.clear();
+        self.dead.clear();
         Ok(())
     }
 
@@ -616,6 +727,39 @@ impl Tracker {
             old.bytes -= old_size as i64;
         }
         Ok(())
+    }
+
+    /// The start of the block the window saw allocated that the object at `object` lives in
+    /// (see [`crate::reftrace::OBJECT_OFFSETS`]).
+    fn block_of(&self, object: usize) -> Option<usize> {
+        crate::reftrace::OBJECT_OFFSETS.iter().find_map(|&offset| {
+            let block = object.checked_sub(offset)?;
+            let &(site, size) = self.live.get(&block)?;
+            let in_obj = self.sites.get(site as usize).is_some_and(|site| site.domain == OBJ);
+            // Size 0: not known (no debug headers); a block of the window all the same.
+            (in_obj && (size == 0 || size as usize > offset)).then_some(block)
+        })
+    }
+
+    /// The dead block (see [`died`]) an object at `object` is made in, and its size.
+    fn dead_block_of(&self, object: usize) -> Option<(usize, u64)> {
+        crate::reftrace::OBJECT_OFFSETS.iter().find_map(|&offset| {
+            let block = object.checked_sub(offset)?;
+            let &size = self.dead.get(&block)?;
+            (size == 0 || size as usize > offset).then_some((block, size))
+        })
+    }
+
+    /// Remember `block` (of `size` bytes) as dead.
+    fn bury(&mut self, block: usize, size: u64) -> Result<(), OutOfMemory> {
+        try_insert(&mut self.dead, block, size).map(drop)
+    }
+
+    /// Forget the dead `block`, being freed or moved by realloc: a [`Taken`] that puts nothing
+    /// back at a site (its death was counted).
+    fn buried(&mut self, block: usize) -> Option<Taken> {
+        let size = self.dead.remove(&block)?;
+        Some(Taken { site: DEAD, size })
     }
 
     fn freed(&mut self, ptr: usize) -> Option<Taken> {

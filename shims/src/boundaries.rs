@@ -297,6 +297,10 @@ unsafe extern "C" fn mark(_slf: *mut PyObject, args: *const *mut PyObject, nargs
         let mut out = Records::new();
         match (usize::try_from(kind).ok().and_then(|k| KINDS.get(k)), name) {
             (Some(&kind), Some(name)) => {
+                if kind == "begin" {
+                    // Before the record, whose flags say whether it follows objects.
+                    attribution::install_reftracer();
+                }
                 if kind == "end" {
                     // The sites at the end belong to the series the `end` record closes.
                     attribution::end(name, &mut out);

@@ -25,7 +25,8 @@
 //! exec'd the image it runs (the one it was forked from, or an ancestor of that one by forks
 //! alone), `started` when it was forked. `flags` is [`FLAG_HOOKED`] shifted
 //! by the domain index for each domain whose hook is still installed, and [`FLAG_BYTES`]
-//! likewise for each domain whose byte count is exact.
+//! likewise for each domain whose byte count is exact, and [`FLAG_OBJECT_LIVES`] while the
+//! shim's reference tracer follows objects off CPython's free lists (`crate::reftrace`).
 //! Text fields are escaped with [`Records::escape`]: the harness parses them with its `shim_events`
 //! module, and `harness/tests` hold the round trip.
 //!
@@ -39,6 +40,7 @@ use std::sync::OnceLock;
 
 pub const FLAG_HOOKED: u32 = 1;
 pub const FLAG_BYTES: u32 = 1 << 3;
+pub const FLAG_OBJECT_LIVES: u32 = 1 << 6;
 
 static RUN_DIR: OnceLock<Vec<u8>> = OnceLock::new();
 

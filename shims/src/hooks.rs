@@ -86,7 +86,7 @@ impl SizeSource {
     /// # Safety
     /// `ptr` is a live block of the wrapped allocator.
     #[inline(always)]
-    unsafe fn size_of_live(&self, ptr: *mut c_void) -> Option<usize> {
+    pub(crate) unsafe fn size_of_live(&self, ptr: *mut c_void) -> Option<usize> {
         if self.state.load(Ordering::Relaxed) != SIZE_FROM_DEBUG_HEADER {
             return None;
         }
@@ -340,6 +340,7 @@ unsafe extern "C" fn hook_malloc<S: DomainSlot>(_ctx: *mut c_void, size: usize) 
         guard.0.add(d.index(), 1, size as i64);
         if attribution::active() {
             attribution::on_alloc(d.sizes.api_id(), ptr as usize, size as u64);
+            note_object_block(d, guard.0, ptr);
         }
     }
     guard.leave(ptr);
@@ -375,10 +376,20 @@ unsafe extern "C" fn hook_calloc<S: DomainSlot>(_ctx: *mut c_void, nelem: usize,
         guard.0.add(d.index(), 1, size as i64);
         if attribution::active() {
             attribution::on_alloc(d.sizes.api_id(), ptr as usize, size as u64);
+            note_object_block(d, guard.0, ptr);
         }
     }
     guard.leave(ptr);
     ptr
+}
+
+/// An attributed allocation of `d` returned `ptr`: if `d` is the `obj` domain, the object
+/// CPython makes in it next is a new one, not one taken off a free list (see `crate::reftrace`).
+#[inline(always)]
+fn note_object_block(d: &Domain, tally: &Tally, ptr: *mut c_void) {
+    if d.sizes.api_id() == crate::reftrace::OBJECT_DOMAIN {
+        tally.set_last_object_block(ptr as usize);
+    }
 }
 
 /// The size of the block `ptr` that a realloc is about to resize: 0 for null (a realloc from

@@ -43,6 +43,7 @@ pub mod late_asan;
 pub mod objtype;
 pub mod pyapi;
 pub mod pyframe;
+pub mod reftrace;
 pub mod startup;
 pub mod tally;
 pub mod unwind;
@@ -228,6 +229,10 @@ pub(crate) fn snapshot(probe: bool) -> (u32, [(i64, i64); 3]) {
             flags |= channel::FLAG_BYTES << i;
         }
         counts[i] = count;
+    }
+    // The tracer can only be asked with the GIL held.
+    if probe && reftrace::is_ours() {
+        flags |= channel::FLAG_OBJECT_LIVES;
     }
     (flags, counts)
 }

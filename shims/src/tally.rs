@@ -56,6 +56,10 @@ pub struct Tally {
     /// The owner's stack range, for the unwinder (0..0 until looked up).
     stack_start: AtomicU64,
     stack_end: AtomicU64,
+    /// The last `obj` block the owner allocated while allocations were attributed, until an
+    /// object made in it is seen ([`Tally::take_last_object_block`]): `crate::reftrace` tells
+    /// an object in a block just allocated from one taken off a free list by it.
+    last_object_block: AtomicUsize,
 }
 
 /// Set in `Tally::probe` when the probe reached its hook (API ids are ASCII letters).
@@ -110,7 +114,24 @@ impl Tally {
             next: AtomicPtr::new(std::ptr::null_mut()),
             stack_start: AtomicU64::new(0),
             stack_end: AtomicU64::new(0),
+            last_object_block: AtomicUsize::new(0),
         }
+    }
+
+    /// Remember `block` as the owner's last attributed `obj` allocation. Only the owner calls
+    /// this.
+    #[inline(always)]
+    pub fn set_last_object_block(&self, block: usize) {
+        self.last_object_block.store(block, Ordering::Relaxed);
+    }
+
+    /// The owner's last attributed `obj` allocation (0: none since the last call), forgotten.
+    /// Only the owner calls this.
+    #[inline(always)]
+    pub fn take_last_object_block(&self) -> usize {
+        let block = self.last_object_block.load(Ordering::Relaxed);
+        self.last_object_block.store(0, Ordering::Relaxed);
+        block
     }
 
     /// The owner thread's stack, once [`Tally::set_stack`] recorded it.

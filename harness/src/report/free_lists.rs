@@ -22,6 +22,11 @@
 //! (the JUnit message, issue drafts, annotations: [`preferred_site`]) prefer a site without the
 //! mark; when every site has it, they say so ([`unattributable`]) instead of naming unittest's
 //! line as the leak.
+//!
+//! **3.13 and later.** There the shim follows objects off the free lists through CPython's
+//! reference tracer (`shims/src/reftrace.rs`; the series' `objects_followed`): an object's site
+//! is where it was made, free list or not, and only dict key tables, which are no objects, can
+//! be marked.
 
 #![forbid(unsafe_code)]
 
@@ -59,9 +64,10 @@ pub fn recycled_kind(site: &LeakSiteReport) -> Option<String> {
 }
 
 /// Whether `site` is one whose blocks may have been taken from a free list by the code that
-/// leaks (see the module documentation): its `free_list_reuse`.
-pub fn is_free_list_reuse(site: &LeakSiteReport, test: &str) -> bool {
-    recycled_kind(site).is_some()
+/// leaks (see the module documentation): its `free_list_reuse`. `objects_followed`: the shim
+/// saw objects taken off free lists (3.13+), so only dict key tables can be.
+pub fn is_free_list_reuse(site: &LeakSiteReport, test: &str, objects_followed: bool) -> bool {
+    recycled_kind(site).is_some_and(|_| !objects_followed || site.object_types.is_empty())
         && !site.python_frames.iter().chain(&site.python_frame).any(|f| in_test_code(&f.file, test))
         && super::junit::made_for_python_code(&site.frames)
 }
@@ -79,11 +85,12 @@ pub fn in_test_code(file: &str, test: &str) -> bool {
 }
 
 /// Mark the test's sites (leak sites and suppressed ones) that may be free-list reuse, and add
-/// the note that says what that means, for its unsuppressed ones.
-pub fn mark(test: &mut TestReport) {
+/// the note that says what that means, for its unsuppressed ones. `objects_followed`: see
+/// [`is_free_list_reuse`].
+pub fn mark(test: &mut TestReport, objects_followed: bool) {
     let name = test.name.clone();
     for site in test.leak_sites.iter_mut().chain(test.suppressed_sites.iter_mut().map(|s| &mut s.site)) {
-        site.free_list_reuse = is_free_list_reuse(site, &name);
+        site.free_list_reuse = is_free_list_reuse(site, &name, objects_followed);
     }
     let marked: Vec<&LeakSiteReport> = test.leak_sites.iter().filter(|s| s.free_list_reuse).collect();
     if marked.is_empty() {
@@ -100,11 +107,17 @@ pub fn mark(test: &mut TestReport) {
     };
     let which =
         if marked.len() == test.leak_sites.len() { "its leak sites" } else { "the leak sites marked free_list_reuse" };
+    let recycled = if objects_followed {
+        "dict key tables through a free list (objects taken off free lists were followed; key tables, \
+         which are no objects, cannot be)"
+    } else {
+        "dicts, tuples, lists, floats and dict key tables through free lists"
+    };
     test.notes.push(format!(
         "{which} ({}{more}) are where the repetition first allocated such a block, not where the leaked \
-         object was taken: CPython recycles dicts, tuples, lists, floats and dict key tables through free \
-         lists, which regrtest's gc.collect() empties at each measurement, so the code that leaks likely \
-         took its block from a free list, with no allocation to record. Look at the test's own code{regrtest}",
+         object was taken: CPython recycles {recycled}, which regrtest's gc.collect() empties at each \
+         measurement, so the code that leaks likely took its block from a free list, with no allocation \
+         to record. Look at the test's own code{regrtest}",
         described.join("; ")
     ));
 }
@@ -259,25 +272,39 @@ mod tests {
     #[test]
     fn objects_of_free_list_types_allocated_for_other_code_are_marked() {
         let dict = site(&["dict"], "new_dict", PYTHON, UNITTEST);
-        assert!(is_free_list_reuse(&dict, "test_x"));
+        assert!(is_free_list_reuse(&dict, "test_x", false));
         assert_eq!(recycled_kind(&dict).as_deref(), Some("dict objects"));
         // A key table has no type; its function says what it is.
         let keys = site(&[], "new_keys_object", PYTHON, UNITTEST);
-        assert!(is_free_list_reuse(&keys, "test_x"));
+        assert!(is_free_list_reuse(&keys, "test_x", false));
         assert_eq!(recycled_kind(&keys).as_deref(), Some("dict key tables"));
         // Another type, or another block of no type, is allocated where it is made.
-        assert!(!is_free_list_reuse(&site(&["Kept"], "object_new", PYTHON, UNITTEST), "test_x"));
-        assert!(!is_free_list_reuse(&site(&["dict", "Kept"], "new_dict", PYTHON, UNITTEST), "test_x"));
-        assert!(!is_free_list_reuse(&site(&[], "PyList_New", PYTHON, UNITTEST), "test_x"));
+        assert!(!is_free_list_reuse(&site(&["Kept"], "object_new", PYTHON, UNITTEST), "test_x", false));
+        assert!(!is_free_list_reuse(&site(&["dict", "Kept"], "new_dict", PYTHON, UNITTEST), "test_x", false));
+        assert!(!is_free_list_reuse(&site(&[], "PyList_New", PYTHON, UNITTEST), "test_x", false));
         // A Python frame in the test's code: that code took the block, or made it.
         let in_test = ("T.test_a", "/tmp/t/test_x.py");
-        assert!(!is_free_list_reuse(&site(&["dict"], "new_dict", PYTHON, in_test), "test_x"));
+        assert!(!is_free_list_reuse(&site(&["dict"], "new_dict", PYTHON, in_test), "test_x", false));
         let in_package = ("T.test_a", "/tmp/t/test_pkg/test_inner.py");
-        assert!(!is_free_list_reuse(&site(&["dict"], "new_dict", PYTHON, in_package), "test_pkg"));
+        assert!(!is_free_list_reuse(&site(&["dict"], "new_dict", PYTHON, in_package), "test_pkg", false));
         let doctest = ("<module>", "<doctest test_x.f[0]>");
-        assert!(!is_free_list_reuse(&site(&["tuple"], "tuple_alloc", PYTHON, doctest), "test_x"));
+        assert!(!is_free_list_reuse(&site(&["tuple"], "tuple_alloc", PYTHON, doctest), "test_x", false));
         // An extension's C code asked for it (a tp_new's PyDict_New): its own site.
-        assert!(!is_free_list_reuse(&site(&["dict"], "new_dict", "/t/_leaky.so", UNITTEST), "test_x"));
+        assert!(!is_free_list_reuse(&site(&["dict"], "new_dict", "/t/_leaky.so", UNITTEST), "test_x", false));
+    }
+
+    #[test]
+    fn where_objects_were_followed_only_key_tables_are_marked() {
+        let dict = site(&["dict"], "new_dict", PYTHON, UNITTEST);
+        assert!(!is_free_list_reuse(&dict, "test_x", true));
+        let keys = site(&[], "new_keys_object", PYTHON, UNITTEST);
+        assert!(is_free_list_reuse(&keys, "test_x", true));
+        let mut test = TestReport::new("test_x".into(), "passed");
+        test.leak_sites = vec![dict, keys];
+        mark(&mut test, true);
+        assert_eq!(test.leak_sites.iter().map(|s| s.free_list_reuse).collect::<Vec<_>>(), [false, true]);
+        let note = test.notes.join("\n");
+        assert!(note.contains("CPython recycles dict key tables through a free list"), "{note}");
     }
 
     fn test_with(sites: Vec<LeakSiteReport>) -> TestReport {
@@ -285,7 +312,7 @@ mod tests {
         test.leak_sites = sites;
         test.regrtest.references = Some(vec![4, 4, 4]);
         test.regrtest.failing = vec!["references"];
-        mark(&mut test);
+        mark(&mut test, false);
         test
     }
 

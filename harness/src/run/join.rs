@@ -255,7 +255,7 @@ pub(super) fn test_report(test: &regrtest::TestResult, series: Option<&Series>, 
         repetitions,
         notes,
     };
-    crate::report::free_lists::mark(&mut report);
+    crate::report::free_lists::mark(&mut report, series.is_some_and(Series::objects_followed));
     report.note_leaks_regrtest_cannot_see(series.is_none_or(Series::regrtest_counts_blocks));
     report
 }
