@@ -3,7 +3,7 @@
 //!
 //! **How.** From the thread's `PyThreadState`, its running `_PyInterpreterFrame`, the frame's
 //! code object and instruction pointer, then the callers' frames through `previous`. Frames still
-//! being set up, and 3.13's C-stack entry frames, are skipped. A thread only reads its own
+//! being set up, and the entry frames of 3.13 and later, are skipped. A thread only reads its own
 //! frames, which stay alive while it runs inside them, so the reads race with nothing.
 //!
 //! **Which CPython.** One `Layout` per version, chosen from `Py_Version`:
@@ -18,13 +18,22 @@
 //!   subinterpreter's runs (`Py_NewInterpreter`, `test.support.run_in_subinterp`), whose
 //!   frames would be read as the main interpreter's caller of the subinterpreter. The running
 //!   frame is `tstate->cframe->current_frame`.
-//! - 3.13: the offsets come from the running interpreter's `_Py_DebugOffsets` (the first member
-//!   of `_PyRuntime`, published for out-of-process debuggers), checked by its `xdebugpy` cookie
-//!   and version. The thread state is `PyThreadState_GetUnchecked()` (a thread-local read: the
-//!   thread's attached state, none while it has released the GIL); the running frame is
-//!   `tstate->current_frame`. `_co_firsttraceable` is not published, so a frame still copying
-//!   its free variables reports its `def` line.
-//! - 3.12 and 3.14+ have other layouts (3.14 tags the frame's code pointer): not supported yet.
+//! - 3.13, 3.14 and 3.15: the offsets come from the running interpreter's `_Py_DebugOffsets`
+//!   (the first member of `_PyRuntime`, published for out-of-process debuggers), checked by its
+//!   `xdebugpy` cookie and version, each offset no larger than the size of its structure that
+//!   the same struct publishes. The struct itself grows with each version, so where its fields
+//!   are is known per version ([`DebugOffsets`], from the DWARF of 3.13.5, and of Debian's
+//!   `python3.14-dbg` 3.14.10 and `python3.15-dbg` 3.15.2). The thread state is
+//!   `PyThreadState_GetUnchecked()` (a thread-local read: the thread's attached state, none
+//!   while it has released the GIL); the running frame is `tstate->current_frame`. From 3.14 the
+//!   frame's `f_executable` is a `_PyStackRef`, whose low bits tag the reference: they are
+//!   masked off. Frames whose `owner` is 3.13's `FRAME_OWNED_BY_CSTACK` (3), or 3.14's and
+//!   3.15's `FRAME_OWNED_BY_INTERPRETER` (3) or 3.14's `FRAME_OWNED_BY_CSTACK` (4), run no code
+//!   and are skipped, as `_PyFrame_IsIncomplete` does. `_co_firsttraceable` is not published, so
+//!   a frame still copying its free variables reports its `def` line. A free-threaded 3.14 or
+//!   3.15 is refused: its frames run thread-local copies of the bytecode.
+//! - 3.12 (its offsets are not published) and 3.16+ (its struct is not known yet): not
+//!   supported.
 //!
 //! [`prepare`] checks the layout against the running interpreter with the GIL held (the thread
 //! state found equals `_PyThreadState_UncheckedGet`/`PyThreadState_GetUnchecked`, the current
@@ -59,7 +68,7 @@ const OWNED_BY_GENERATOR: u8 = 1;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Layout {
     /// 3.11: `PyThreadState.cframe`, whose `_PyCFrame` holds the running frame at
-    /// `current_frame`; 3.13: none, the thread state holds it at `current_frame`.
+    /// `current_frame`; 3.13+: none, the thread state holds it at `current_frame`.
     cframe: Option<usize>,
     current_frame: usize,
     /// `_PyInterpreterFrame.f_code` / `.f_executable`, `.previous`, the instruction pointer
@@ -68,8 +77,14 @@ struct Layout {
     frame_previous: usize,
     frame_instruction: usize,
     frame_owner: usize,
-    /// 3.13's `FRAME_OWNED_BY_CSTACK`, the C-stack entry frame that runs no code.
-    owned_by_cstack: Option<u8>,
+    /// What the code word is masked with: 3.14's `f_executable` is a `_PyStackRef`, whose low
+    /// bits tag a deferred or borrowed reference (`Py_TAG_BITS`); all ones before.
+    code_mask: usize,
+    /// The first `owner` of a frame that runs no code (`_PyFrame_IsIncomplete` says so of any
+    /// owner from it on): 3.13's `FRAME_OWNED_BY_CSTACK` (3, the C-stack entry frame), 3.14's
+    /// `FRAME_OWNED_BY_INTERPRETER` (3, then `FRAME_OWNED_BY_CSTACK`, 4) and 3.15's
+    /// `FRAME_OWNED_BY_INTERPRETER` (3). 3.11 has none.
+    first_entry_owner: Option<u8>,
     /// `PyCodeObject.co_filename`, `.co_qualname`, `._co_firsttraceable` (when known), and the
     /// bytecode, `co_code_adaptive` (`_PyCode_CODE`).
     code_filename: usize,
@@ -79,7 +94,7 @@ struct Layout {
     /// `PyObject.ob_type`.
     object_type: usize,
     /// `PyASCIIObject.length`, `.state` (bit field: interned:2, kind:3, compact:1, ascii:1, the
-    /// same bits in 3.11 and 3.13), and `sizeof(PyASCIIObject)`, where a compact ASCII string's
+    /// same bits from 3.11 to 3.15), and `sizeof(PyASCIIObject)`, where a compact ASCII string's
     /// characters start. A compact non-ASCII string then has `utf8_length`, `utf8`, (3.11 only:
     /// `wstr_length`) and its characters.
     str_length: usize,
@@ -96,7 +111,8 @@ const LAYOUT_3_11: Layout = Layout {
     frame_previous: 48,
     frame_instruction: 56,
     frame_owner: 69,
-    owned_by_cstack: None,
+    code_mask: !0,
+    first_entry_owner: None,
     code_filename: 112,
     code_qualname: 128,
     code_firsttraceable: Some(168),
@@ -118,25 +134,105 @@ const TSS_KEY_IN_TSS: usize = 4;
 const RUNTIME_TSTATE_CURRENT_3_11: usize = 576;
 const THREAD_STATE_THREAD_ID_3_11: usize = 152;
 
-/// `_Py_DebugOffsets` of 3.13 (`Include/internal/pycore_runtime.h`): every field a `uint64_t`,
-/// at these positions.
-mod debug_offsets_3_13 {
-    pub const COOKIE: &[u8; 8] = b"xdebugpy";
-    pub const VERSION: usize = 8;
-    pub const THREAD_STATE_CURRENT_FRAME: usize = 184;
-    pub const FRAME_PREVIOUS: usize = 232;
-    pub const FRAME_EXECUTABLE: usize = 240;
-    pub const FRAME_INSTR_PTR: usize = 248;
-    pub const FRAME_OWNER: usize = 264;
-    pub const CODE_FILENAME: usize = 280;
-    pub const CODE_QUALNAME: usize = 296;
-    pub const CODE_CO_CODE_ADAPTIVE: usize = 344;
-    pub const PYOBJECT_OB_TYPE: usize = 360;
-    pub const UNICODE_STATE: usize = 544;
-    pub const UNICODE_LENGTH: usize = 552;
-    pub const UNICODE_ASCIIOBJECT_SIZE: usize = 560;
-    /// 3.13's `FRAME_OWNED_BY_CSTACK`.
-    pub const OWNED_BY_CSTACK: u8 = 3;
+/// Where one version's `_Py_DebugOffsets` (the first member of `_PyRuntime`) keeps the offsets
+/// the reader needs: positions in bytes from its start, every field a `uint64_t`. From the DWARF
+/// of each version's interpreter (`ptype /o struct _Py_DebugOffsets`): the struct grows from one
+/// version to the next (3.14 adds fields to the interpreter and frame sections, 3.15 to the
+/// thread state's, and a section between it and the frame's), and only its `version` (the
+/// interpreter's `PY_VERSION_HEX`) says which one it is. Each section starts with the size of
+/// the structure it describes, which bounds the section's offsets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct DebugOffsets {
+    /// `sizeof(_Py_DebugOffsets)`.
+    size: usize,
+    /// `free_threaded` (1 in a `--disable-gil` build).
+    free_threaded: usize,
+    thread_state: Section<1>,
+    /// `previous`, `executable`, `instr_ptr`, `owner`.
+    frame: Section<4>,
+    /// `filename`, `qualname`, `co_code_adaptive`.
+    code: Section<3>,
+    /// `ob_type`.
+    object: Section<1>,
+    /// `state`, `length`, `asciiobject_size`.
+    unicode: Section<3>,
+    /// `compactunicodeobject_size` (3.15); before, `utf8_length` and `utf8` follow the ASCII
+    /// header (no `wstr` since 3.12).
+    unicode_compact_size: Option<usize>,
+    first_entry_owner: u8,
+    /// `Py_TAG_BITS` of the executable's `_PyStackRef` (0: a plain pointer).
+    tag_bits: usize,
+    /// A free-threaded build is refused: from 3.14 its frames run thread-local copies of the
+    /// bytecode (`tlbc_index`), not `co_code_adaptive`, so the instruction would be wrong.
+    refuse_free_threaded: bool,
+}
+
+/// Where a section of `_Py_DebugOffsets` keeps its structure's size and the fields read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Section<const N: usize> {
+    size: usize,
+    fields: [usize; N],
+}
+
+const COOKIE: &[u8; 8] = b"xdebugpy";
+/// `_Py_DebugOffsets.version`, after the cookie, in every version.
+const DEBUG_OFFSETS_VERSION: usize = 8;
+
+/// 3.13's (`Include/internal/pycore_runtime.h`).
+const DEBUG_OFFSETS_3_13: DebugOffsets = DebugOffsets {
+    size: 584,
+    free_threaded: 16,
+    thread_state: Section { size: 152, fields: [184] },
+    frame: Section { size: 224, fields: [232, 240, 248, 264] },
+    code: Section { size: 272, fields: [280, 296, 344] },
+    object: Section { size: 352, fields: [360] },
+    unicode: Section { size: 536, fields: [544, 552, 560] },
+    unicode_compact_size: None,
+    first_entry_owner: 3,
+    tag_bits: 0,
+    refuse_free_threaded: false,
+};
+
+/// 3.14's (`Include/internal/pycore_debug_offsets.h`). 3.14 tags `f_executable`
+/// (`Py_TAG_BITS`, 1 in a default build, 3 in a free-threaded one: the object is at least
+/// 8-aligned, so masking both is right for either).
+const DEBUG_OFFSETS_3_14: DebugOffsets = DebugOffsets {
+    size: 760,
+    free_threaded: 16,
+    thread_state: Section { size: 176, fields: [208] },
+    frame: Section { size: 248, fields: [256, 264, 272, 288] },
+    code: Section { size: 312, fields: [320, 336, 384] },
+    object: Section { size: 400, fields: [408] },
+    unicode: Section { size: 616, fields: [624, 632, 640] },
+    unicode_compact_size: None,
+    first_entry_owner: 3,
+    tag_bits: 3,
+    refuse_free_threaded: true,
+};
+
+/// 3.15's (`Include/internal/pycore_debug_offsets.h`).
+const DEBUG_OFFSETS_3_15: DebugOffsets = DebugOffsets {
+    size: 888,
+    free_threaded: 16,
+    thread_state: Section { size: 176, fields: [208] },
+    frame: Section { size: 312, fields: [320, 328, 336, 352] },
+    code: Section { size: 376, fields: [384, 400, 448] },
+    object: Section { size: 464, fields: [472] },
+    unicode: Section { size: 712, fields: [720, 728, 736] },
+    unicode_compact_size: Some(744),
+    first_entry_owner: 3,
+    tag_bits: 3,
+    refuse_free_threaded: true,
+};
+
+/// The `_Py_DebugOffsets` description of CPython `major.minor`, when the reader has one.
+fn debug_offsets(major: u64, minor: u64) -> Option<&'static DebugOffsets> {
+    match (major, minor) {
+        (3, 13) => Some(&DEBUG_OFFSETS_3_13),
+        (3, 14) => Some(&DEBUG_OFFSETS_3_14),
+        (3, 15) => Some(&DEBUG_OFFSETS_3_15),
+        _ => None,
+    }
 }
 
 /// Where the thread's innermost Python frame is: its code object and the index of the
@@ -180,7 +276,7 @@ enum ThreadState {
     /// thread's, else the value of the runtime's `autoTSSkey`. `current` is `None` when
     /// `prepare` could not vouch for it: the key alone, as before subinterpreters were told.
     Key { key: libc::pthread_key_t, current: Option<usize> },
-    /// 3.13: `PyThreadState_GetUnchecked()`, a thread-local read.
+    /// 3.13+: `PyThreadState_GetUnchecked()`, a thread-local read.
     Getter(unsafe extern "C" fn() -> *mut c_void),
 }
 
@@ -213,9 +309,15 @@ pub enum Unreadable {
         minor: u64,
     },
     NoDebugOffsets {
+        major: u64,
+        minor: u64,
         published: u64,
     },
     ImplausibleDebugOffsets,
+    FreeThreaded {
+        major: u64,
+        minor: u64,
+    },
 }
 
 impl std::fmt::Display for Unreadable {
@@ -224,7 +326,7 @@ impl std::fmt::Display for Unreadable {
             Unreadable::Missing(what) => f.write_str(what),
             Unreadable::KeyNotInitialised => f.write_str("the runtime's thread-state key is not initialised"),
             Unreadable::Version { major, minor } => {
-                write!(f, "CPython {major}.{minor}: the shim knows the frame layouts of 3.11 and 3.13 only")
+                write!(f, "CPython {major}.{minor}: the shim knows the frame layouts of 3.11 and 3.13 to 3.15 only")
             }
             Unreadable::ForeignThreadState { found, expected } => {
                 write!(f, "the thread state found is not this thread's ({found:#x}, not {expected:#x})")
@@ -232,10 +334,14 @@ impl std::fmt::Display for Unreadable {
             Unreadable::NoCode { major, minor } => {
                 write!(f, "no code object in the current frame where CPython {major}.{minor} keeps it")
             }
-            Unreadable::NoDebugOffsets { published } => {
-                write!(f, "_PyRuntime does not start with 3.13's _Py_DebugOffsets (version {published:#x})")
+            Unreadable::NoDebugOffsets { major, minor, published } => {
+                write!(f, "_PyRuntime does not start with {major}.{minor}'s _Py_DebugOffsets (version {published:#x})")
             }
             Unreadable::ImplausibleDebugOffsets => f.write_str("implausible _Py_DebugOffsets"),
+            Unreadable::FreeThreaded { major, minor } => write!(
+                f,
+                "CPython {major}.{minor} free-threaded: its frames run thread-local bytecode, which the shim does not read"
+            ),
         }
     }
 }
@@ -306,23 +412,23 @@ unsafe fn check_layout() -> Result<Reader, Unreadable> {
                 };
             (LAYOUT_3_11, ThreadState::Key { key, current: vouched.then_some(current) }, expected)
         }
-        (3, 13) => {
-            // SAFETY: `_PyRuntime` starts with `_Py_DebugOffsets` in 3.13 (checked by its cookie
-            // and version before any other field is believed).
-            let layout = unsafe { layout_from_debug_offsets(runtime, version) }?;
+        _ => {
+            let fields = debug_offsets(major, minor).ok_or(Unreadable::Version { major, minor })?;
+            // SAFETY: `_PyRuntime` starts with `_Py_DebugOffsets` from 3.13 on (checked by its
+            // cookie and version before any other field is believed).
+            let layout = unsafe { layout_from_runtime(runtime, version, fields) }?;
             let get = symbol(c"PyThreadState_GetUnchecked").ok_or(missing("no PyThreadState_GetUnchecked symbol"))?;
-            // SAFETY: `PyThreadState_GetUnchecked` is `PyThreadState *(void)` in 3.13.
+            // SAFETY: `PyThreadState_GetUnchecked` is `PyThreadState *(void)` from 3.13 on.
             let get = unsafe { getter(get) };
             // SAFETY: as above; the GIL is held.
             (layout, ThreadState::Getter(get), unsafe { get() } as usize)
         }
-        _ => return Err(Unreadable::Version { major, minor }),
     };
     let reader = Reader {
         layout,
         thread_state,
         code_type,
-        // SAFETY: `PyCode_Addr2Line` is `int (PyCodeObject *, int)` in 3.11 and 3.13.
+        // SAFETY: `PyCode_Addr2Line` is `int (PyCodeObject *, int)` from 3.11 to 3.15.
         addr2line: unsafe {
             std::mem::transmute::<*const c_void, unsafe extern "C" fn(*mut PyObject, c_int) -> c_int>(
                 addr2line as *const c_void,
@@ -341,44 +447,73 @@ unsafe fn check_layout() -> Result<Reader, Unreadable> {
     Ok(reader)
 }
 
-/// 3.13's layout, from the `_Py_DebugOffsets` at the start of `_PyRuntime`.
+/// The layout of 3.13 and later, from the `_Py_DebugOffsets` at the start of `_PyRuntime`.
 ///
 /// # Safety
-/// `runtime` is `_PyRuntime` of a 3.13 interpreter.
-unsafe fn layout_from_debug_offsets(runtime: usize, version: u64) -> Result<Layout, Unreadable> {
-    use debug_offsets_3_13 as d;
-    // SAFETY: the cookie and version are the first 16 bytes of `_Py_DebugOffsets`.
-    let (cookie, published) = unsafe { (&*(runtime as *const [u8; 8]), load(runtime + d::VERSION) as u64) };
-    if cookie != d::COOKIE || published != version {
-        return Err(Unreadable::NoDebugOffsets { published });
-    }
-    // SAFETY: fields of the `_Py_DebugOffsets` just validated.
-    let at = |field: usize| unsafe { load(runtime + field) };
-    let layout = Layout {
-        cframe: None,
-        current_frame: at(d::THREAD_STATE_CURRENT_FRAME),
-        frame_code: at(d::FRAME_EXECUTABLE),
-        frame_previous: at(d::FRAME_PREVIOUS),
-        frame_instruction: at(d::FRAME_INSTR_PTR),
-        frame_owner: at(d::FRAME_OWNER),
-        owned_by_cstack: Some(d::OWNED_BY_CSTACK),
-        code_filename: at(d::CODE_FILENAME),
-        code_qualname: at(d::CODE_QUALNAME),
-        code_firsttraceable: None,
-        code_bytecode: at(d::CODE_CO_CODE_ADAPTIVE),
-        object_type: at(d::PYOBJECT_OB_TYPE),
-        str_length: at(d::UNICODE_LENGTH),
-        str_state: at(d::UNICODE_STATE),
-        ascii_size: at(d::UNICODE_ASCIIOBJECT_SIZE),
-        // `utf8_length` and `utf8` follow the ASCII header (no `wstr` since 3.12).
-        compact_size: at(d::UNICODE_ASCIIOBJECT_SIZE) + 16,
+/// `runtime` is `_PyRuntime` of an interpreter of the version `fields` describes (it starts
+/// with `_Py_DebugOffsets` and is larger than it).
+unsafe fn layout_from_runtime(runtime: usize, version: u64, fields: &DebugOffsets) -> Result<Layout, Unreadable> {
+    // SAFETY: `_PyRuntime` is a `_PyRuntimeState` at least `fields.size` long (hundreds of
+    // kilobytes), whatever its first bytes hold.
+    let published = unsafe { std::slice::from_raw_parts(runtime as *const u8, fields.size) };
+    layout_from_debug_offsets(published, version, fields)
+}
+
+/// The layout a `_Py_DebugOffsets` (`published`, its bytes) gives, read where `fields` says,
+/// once its cookie and version say it is the `version` interpreter's. Offsets past the end of
+/// the structure they are in (its size, which the same section publishes) are refused.
+fn layout_from_debug_offsets(published: &[u8], version: u64, fields: &DebugOffsets) -> Result<Layout, Unreadable> {
+    let (major, minor) = (version >> 24 & 0xff, version >> 16 & 0xff);
+    let word = |at: usize| -> Option<usize> {
+        let bytes = published.get(at..at.checked_add(8)?)?;
+        usize::try_from(u64::from_ne_bytes(bytes.try_into().ok()?)).ok()
     };
-    // Offsets beyond any of these structs' sizes would be garbage: refuse them.
-    let fields = [layout.current_frame, layout.frame_code, layout.frame_previous, layout.frame_instruction];
-    if fields.iter().chain([&layout.frame_owner, &layout.code_bytecode, &layout.ascii_size]).any(|&o| o > 4096) {
-        return Err(Unreadable::ImplausibleDebugOffsets);
+    let version_published = word(DEBUG_OFFSETS_VERSION).unwrap_or(0) as u64;
+    if published.get(..8) != Some(&COOKIE[..]) || version_published != version {
+        return Err(Unreadable::NoDebugOffsets { major, minor, published: version_published });
     }
-    Ok(layout)
+    if fields.refuse_free_threaded && word(fields.free_threaded) != Some(0) {
+        return Err(Unreadable::FreeThreaded { major, minor });
+    }
+    /// Sizes above this are garbage (the largest structure read, `PyThreadState`, is under 1 KiB).
+    const MAX_SIZE: usize = 1 << 16;
+    fn section<const N: usize>(word: &impl Fn(usize) -> Option<usize>, s: &Section<N>) -> Option<[usize; N]> {
+        let size = word(s.size).filter(|&size| size <= MAX_SIZE)?;
+        let mut out = [0; N];
+        for (out, &field) in out.iter_mut().zip(&s.fields) {
+            *out = word(field).filter(|&offset| offset <= size)?;
+        }
+        Some(out)
+    }
+    let implausible = Unreadable::ImplausibleDebugOffsets;
+    let [current_frame] = section(&word, &fields.thread_state).ok_or(implausible)?;
+    let [previous, executable, instr_ptr, owner] = section(&word, &fields.frame).ok_or(implausible)?;
+    let [filename, qualname, bytecode] = section(&word, &fields.code).ok_or(implausible)?;
+    let [ob_type] = section(&word, &fields.object).ok_or(implausible)?;
+    let [state, length, ascii_size] = section(&word, &fields.unicode).ok_or(implausible)?;
+    let compact_size = match fields.unicode_compact_size {
+        Some(at) => word(at).filter(|&size| size <= MAX_SIZE).ok_or(implausible)?,
+        None => ascii_size + 16,
+    };
+    Ok(Layout {
+        cframe: None,
+        current_frame,
+        frame_code: executable,
+        frame_previous: previous,
+        frame_instruction: instr_ptr,
+        frame_owner: owner,
+        code_mask: !fields.tag_bits,
+        first_entry_owner: Some(fields.first_entry_owner),
+        code_filename: filename,
+        code_qualname: qualname,
+        code_firsttraceable: None,
+        code_bytecode: bytecode,
+        object_type: ob_type,
+        str_length: length,
+        str_state: state,
+        ascii_size,
+        compact_size,
+    })
 }
 
 /// The calling thread's id as CPython 3.11 records it (`PyThread_get_thread_ident`).
@@ -469,11 +604,11 @@ impl Reader {
             let mut n = 0;
             let mut skipped = 0;
             while frame != 0 && n < out.len() && skipped <= MAX_SKIPPED {
-                let code = load(frame + l.frame_code);
+                let code = load(frame + l.frame_code) & l.code_mask;
                 let instruction = load(frame + l.frame_instruction);
                 let owner = *((frame + l.frame_owner) as *const u8);
                 let bytecode = code + l.code_bytecode;
-                let entry = l.owned_by_cstack == Some(owner);
+                let entry = l.first_entry_owner.is_some_and(|first| owner >= first);
                 let is_code = !entry && code != 0 && load(code + l.object_type) == self.code_type;
                 let incomplete = is_code
                     && owner != OWNED_BY_GENERATOR
@@ -607,7 +742,8 @@ mod tests {
         frame_previous: 8,
         frame_instruction: 56,
         frame_owner: 70,
-        owned_by_cstack: Some(3),
+        code_mask: !0,
+        first_entry_owner: Some(3),
         code_filename: 112,
         code_qualname: 128,
         code_firsttraceable: None,
@@ -619,9 +755,98 @@ mod tests {
         compact_size: 56,
     };
 
+    /// 3.14's and 3.15's layout on x86_64 (the same), from the DWARF of Debian's `python3.14d`
+    /// and `python3.15d` (`ptype /o` of `_PyInterpreterFrame`, `PyCodeObject`,
+    /// `PyThreadState`, `PyASCIIObject`, `PyCompactUnicodeObject`).
+    const LAYOUT_3_14: Layout = Layout {
+        cframe: None,
+        current_frame: 72,
+        frame_code: 0,
+        frame_previous: 8,
+        frame_instruction: 56,
+        frame_owner: 74,
+        code_mask: !3,
+        first_entry_owner: Some(3),
+        code_filename: 112,
+        code_qualname: 128,
+        code_firsttraceable: None,
+        code_bytecode: 208,
+        object_type: 8,
+        str_length: 16,
+        str_state: 32,
+        ascii_size: 40,
+        compact_size: 56,
+    };
+
+    /// The `_Py_DebugOffsets` of a real interpreter (`harness/tests/data/debug_offsets`), its
+    /// `PY_VERSION_HEX` and the description of its version.
+    fn published(version: &str) -> (Vec<u8>, u64, &'static DebugOffsets) {
+        let hex = match version {
+            "3.13.5" => include_str!("../../harness/tests/data/debug_offsets/3.13.5.hex"),
+            "3.14.10" => include_str!("../../harness/tests/data/debug_offsets/3.14.10.hex"),
+            "3.15.2" => include_str!("../../harness/tests/data/debug_offsets/3.15.2.hex"),
+            _ => unreachable!(),
+        };
+        let hex: Vec<u8> = hex.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
+        let bytes = hex
+            .chunks(2)
+            .map(|pair| u8::from_str_radix(std::str::from_utf8(pair).unwrap(), 16).unwrap())
+            .collect::<Vec<u8>>();
+        let numbers: Vec<u64> = version.split('.').map(|n| n.parse().unwrap()).collect();
+        let hex_version = numbers[0] << 24 | numbers[1] << 16 | numbers[2] << 8 | 0xf0;
+        (bytes, hex_version, debug_offsets(numbers[0], numbers[1]).unwrap())
+    }
+
+    #[test]
+    fn real_interpreters_debug_offsets_give_their_layouts() {
+        for (version, expected) in [("3.13.5", LAYOUT_3_13), ("3.14.10", LAYOUT_3_14), ("3.15.2", LAYOUT_3_14)] {
+            let (bytes, hex_version, fields) = published(version);
+            assert_eq!(bytes.len(), fields.size, "{version}");
+            assert_eq!(layout_from_debug_offsets(&bytes, hex_version, fields), Ok(expected), "{version}");
+        }
+    }
+
+    #[test]
+    fn debug_offsets_of_another_version_or_build_are_refused() {
+        let (mut bytes, version, fields) = published("3.14.10");
+        let (major, minor) = (3, 14);
+        // Offsets another release published: 3.14.10's are not believed in 3.14.9.
+        assert_eq!(
+            layout_from_debug_offsets(&bytes, version - 0x100, fields),
+            Err(Unreadable::NoDebugOffsets { major, minor, published: version })
+        );
+        // 3.14's struct is not 3.15's.
+        let (_, version_3_15, fields_3_15) = published("3.15.2");
+        assert!(matches!(
+            layout_from_debug_offsets(&bytes, version_3_15, fields_3_15),
+            Err(Unreadable::NoDebugOffsets { .. })
+        ));
+        // Too short to hold the version, or no cookie: refused without a panic.
+        assert!(layout_from_debug_offsets(&bytes[..12], version, fields).is_err());
+        let mut no_cookie = bytes.clone();
+        no_cookie[0] = b'X';
+        assert!(matches!(
+            layout_from_debug_offsets(&no_cookie, version, fields),
+            Err(Unreadable::NoDebugOffsets { .. })
+        ));
+        // A field past the end of its structure.
+        let mut past = bytes.clone();
+        let owner = fields.frame.fields[3];
+        past[owner..owner + 8].copy_from_slice(&1000u64.to_ne_bytes());
+        assert_eq!(layout_from_debug_offsets(&past, version, fields), Err(Unreadable::ImplausibleDebugOffsets));
+        // A free-threaded 3.14 runs thread-local bytecode.
+        bytes[fields.free_threaded] = 1;
+        assert_eq!(layout_from_debug_offsets(&bytes, version, fields), Err(Unreadable::FreeThreaded { major, minor }));
+        // 3.13's free-threaded build reads as before.
+        let (mut bytes, version, fields) = published("3.13.5");
+        bytes[fields.free_threaded] = 1;
+        assert_eq!(layout_from_debug_offsets(&bytes, version, fields), Ok(LAYOUT_3_13));
+        assert!(debug_offsets(3, 12).is_none() && debug_offsets(3, 16).is_none());
+    }
+
     #[test]
     fn strings_are_read_in_each_compact_form_of_each_layout() {
-        for l in [&LAYOUT_3_11, &LAYOUT_3_13] {
+        for l in [&LAYOUT_3_11, &LAYOUT_3_13, &LAYOUT_3_14] {
             let ascii = string(l, COMPACT | ASCII | (1 << 2), 7, l.ascii_size, b"test_os");
             // SAFETY: the fake objects are live buffers laid out as `l` says.
             assert_eq!(unsafe { str_bytes(l, ascii.as_ptr() as usize) }, Some(Ok(b"test_os".to_vec())));
@@ -760,6 +985,29 @@ mod tests {
         let not_code = code(&l, 0xbad, 0);
         let odd = frame(&l, not_code.as_ptr() as usize, 0, entry.as_ptr() as usize);
         let running = frame(&l, base, 3, odd.as_ptr() as usize);
+        let (tstate, _) = thread_state(&l, running.as_ptr() as usize);
+        let r = reader(l, code_type);
+        let mut out = [Location::NONE; PYTHON_DEPTH];
+        // SAFETY: every pointer followed is one of the live buffers above.
+        let n = unsafe { r.stack(tstate.as_ptr() as usize, &mut out) };
+        assert_eq!(&out[..n], &[at(base, 3), at(base, 7)]);
+    }
+
+    #[test]
+    fn tagged_executables_are_read_and_interpreter_frames_skipped_in_3_14() {
+        let l = LAYOUT_3_14;
+        let code_type = 0xc0de;
+        let test_code = code(&l, code_type, 0);
+        let base = test_code.as_ptr() as usize;
+        // The caller's executable is a deferred reference: its low bit is set.
+        let mut caller = frame(&l, base, 7, 0);
+        put(&mut caller, l.frame_code, base | 1);
+        // The interpreter's entry frame (owner 3), then a C-stack frame (owner 4), run no code.
+        let mut entry = frame(&l, base, 0, caller.as_ptr() as usize);
+        put(&mut entry, l.frame_owner, 3u8);
+        let mut cstack = frame(&l, base, 0, entry.as_ptr() as usize);
+        put(&mut cstack, l.frame_owner, 4u8);
+        let running = frame(&l, base, 3, cstack.as_ptr() as usize);
         let (tstate, _) = thread_state(&l, running.as_ptr() as usize);
         let r = reader(l, code_type);
         let mut out = [Location::NONE; PYTHON_DEPTH];
