@@ -9,7 +9,7 @@
 //! **What is known.** The shim records no thread per allocation, nor when a thread started. But
 //! a site's stacks show that its blocks were allocated on a thread that `threading` (or
 //! `_thread`) started, not on the main thread that runs the tests: the native entry of such a
-//! thread (`thread_run` of `_threadmodule.c`, 3.11 and 3.13; `pythread_wrapper`) or
+//! thread (`thread_run` of `_threadmodule.c`, 3.11 and 3.13 to 3.15; `pythread_wrapper`) or
 //! `threading`'s own outermost frames (`Thread._bootstrap`, `Thread._bootstrap_inner`,
 //! `Thread.run`). And its Python frames (the innermost four) say whose code that thread ran.
 //!
@@ -26,7 +26,7 @@
 use super::{free_lists, plural, short_place, LeakSiteReport, TestReport};
 
 /// The native frames of a thread started by `_thread.start_new_thread` (which `threading`
-/// uses), below its Python code: `thread_run` (3.11's and 3.13's `_threadmodule.c`; older
+/// uses), below its Python code: `thread_run` (`_threadmodule.c` of 3.11 and 3.13 to 3.15; older
 /// releases called it `t_bootstrap`) and `pythread_wrapper` (`thread_pthread.h`).
 const THREAD_ENTRIES: &[&str] = &["thread_run", "t_bootstrap", "pythread_wrapper"];
 
