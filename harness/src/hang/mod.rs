@@ -119,7 +119,7 @@ pub struct ThreadReport {
     /// Python frames, innermost first, from faulthandler (empty when unavailable).
     pub python_frames: Vec<PythonFrame>,
     /// faulthandler stopped at its limit ([`FAULTHANDLER_MAX_FRAMES`]): it wrote its `...` line
-    /// after them (3.11), or `python_frames` holds that many (3.12 and 3.13 write no such line),
+    /// after them (3.11), or `python_frames` holds that many (3.12 to 3.15 write no such line),
     /// so the Python stack may be deeper than `python_frames`.
     pub python_frames_truncated: bool,
     /// The native stack was deeper than leakcheck records: frames were left out.
@@ -373,8 +373,11 @@ static HEARTBEAT: LazyLock<Regex> =
 
 /// faulthandler's header of one thread's stack. Anchored at the end only: what the process wrote
 /// without a newline before the dump (regrtest's `-R` progress dots on stderr) starts its line.
+/// From 3.14 the thread's name (`pthread_getname_np`), when it has one, follows its identifier
+/// in brackets: `Thread 0x00007f31c0d9b6c0 [python3.14-dbg] (most recent call first):`.
 static FAULTHANDLER_THREAD: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(Current thread|Thread) 0x([0-9a-f]+) \(most recent call first\):$").expect("a valid regex")
+    Regex::new(r"(Current thread|Thread) 0x([0-9a-f]+)(?: \[.*\])? \(most recent call first\):$")
+        .expect("a valid regex")
 });
 
 static FAULTHANDLER_FRAME: LazyLock<Regex> =
@@ -382,11 +385,12 @@ static FAULTHANDLER_FRAME: LazyLock<Regex> =
 
 /// The line faulthandler writes after a thread's [`FAULTHANDLER_MAX_FRAMES`]th frame when its
 /// stack goes deeper (3.11's `dump_traceback`; 3.12 and 3.13 mean to write `plus N frames` there
-/// but never do: the depth they compare is never above the limit when they look).
+/// but never do: the depth they compare is never above the limit when they look; 3.14 and 3.15
+/// write 100 frames of a deeper stack and nothing after them either).
 const FAULTHANDLER_CUT: &[u8] = b"  ...";
 
 /// The most frames faulthandler writes of one thread's Python stack (`MAX_FRAME_DEPTH` in
-/// `Python/traceback.c`, 3.11 to 3.13).
+/// `Python/traceback.c`, 3.11 to 3.15).
 pub const FAULTHANDLER_MAX_FRAMES: usize = 100;
 
 /// Whether `line` is one of faulthandler's dump: a thread's header, a frame, or the cut.
@@ -2235,6 +2239,14 @@ mod tests {
             .iter()
             .all(|l| FAULTHANDLER_THREAD.is_match(l.as_bytes()) || FAULTHANDLER_FRAME.is_match(l.as_bytes())));
         assert!(!FAULTHANDLER_THREAD.is_match(b"Thread 0x00007fb98fd10780 (most recent call first): and more"));
+        // 3.14's header names the thread (as Debian's python3.14-dbg wrote it, and a named one).
+        for header in [
+            "Thread 0x00007f31c0d9b6c0 [python3.14-dbg] (most recent call first):",
+            "..Current thread 0x00007f31c19247c0 [worker 1] (most recent call first):",
+        ] {
+            let caps = FAULTHANDLER_THREAD.captures(header.as_bytes()).expect(header);
+            assert!(caps[2].starts_with(b"00007f31c"), "{header}");
+        }
         let mut report = no_progress_in_pid_10(&[10]);
         attach_python_frames(&mut report, 10, &BTreeMap::from([(0x7fb9_8fd1_0780, 10)]), &dump);
         let frames = &report.processes[0].threads[0].python_frames;
