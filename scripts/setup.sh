@@ -65,3 +65,13 @@ if [ "${LEAKCHECK_SKIP_PYTHON313:-0}" != 1 ]; then
     "$(dirname "$0")/build-python313-debug.sh" >/dev/null \
         || echo "setup: WARNING: the debug CPython 3.13 could not be built (scripts/build-python313-debug.sh)" >&2
 fi
+
+# The Debian sid root of harness/tests/cpython_sid.rs, with Debian's debug CPython 3.14 and 3.15
+# and their test suites (debootstrap from deb.debian.org, about 2 minutes and 1.4 GB the first
+# time; a no-op after), into the same cache: the tests run them inside it through
+# scripts/in-sid-root.sh. LEAKCHECK_SKIP_SID_ROOT=1 skips it (the demo does not need it; the sid
+# tests then fail and say why).
+if [ "${LEAKCHECK_SKIP_SID_ROOT:-0}" != 1 ]; then
+    "$(dirname "$0")/build-sid-root.sh" >/dev/null \
+        || echo "setup: WARNING: the Debian sid root with CPython 3.14 and 3.15 could not be made (scripts/build-sid-root.sh)" >&2
+fi
