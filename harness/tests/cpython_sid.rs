@@ -1,0 +1,362 @@
+//! leakcheck on Debian's debug CPython 3.14 and 3.15 (`python3.14-dbg`, `python3.15-dbg`, with
+//! their test suites), the versions CPython's buildbots run beside `main`: the shim, the `-R`
+//! boundaries, the hang diagnosis and the output parser checked live on them, not only on
+//! captures. They need sid's glibc, so they run inside the Debian sid root that
+//! `scripts/build-sid-root.sh` makes (`scripts/setup.sh` runs it), leakcheck (this bookworm
+//! build, shim included) with them: `scripts/in-sid-root.sh` starts it there, with the temporary
+//! directory, this clone and the binary's directory at the same paths. The fixtures' extension
+//! modules are built here, with the host's cc, against the root's headers.
+//!
+//! The root: `$LEAKCHECK_SID_ROOT`, else `sid-root` in `$LEAKCHECK_CACHE` (default
+//! `~/.cache/leakcheck`). These tests fail (they are not skipped) without it. Each interpreter's
+//! runs are few and shared between the tests that read them (a run of the fixtures, one with
+//! `-E -j 2`, one hang, one of real stdlib tests).
+//!
+//! Three pairs are acceptance tests of work under way: `*_real_stdlib_tests_get_no_leak_verdict`
+//! and `*_no_leak_site_but_the_fixtures` fail while the builtin method objects 3.14 keeps on its
+//! new free lists (`PyCMethod_New`, through `_abc`'s weak sets) read as leak sites, and
+//! `*_fixture_sites_have_python_frames` while the shim cannot read 3.14/3.15's frames.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use common::{as_strs, path_str};
+use serde_json::json;
+
+/// The sid root, checked for `scripts/build-sid-root.sh`'s completion stamp.
+fn sid_root() -> PathBuf {
+    let root = std::env::var_os("LEAKCHECK_SID_ROOT").map(PathBuf::from).unwrap_or_else(|| {
+        let cache = std::env::var_os("LEAKCHECK_CACHE")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").expect("HOME is set")).join(".cache/leakcheck"));
+        cache.join("sid-root")
+    });
+    assert!(
+        root.join(".leakcheck-complete").exists(),
+        "no Debian sid root at {} (or an unfinished one): run scripts/build-sid-root.sh (scripts/setup.sh runs it)",
+        root.display()
+    );
+    root
+}
+
+/// `scripts/in-sid-root.sh`, which runs a command inside the root.
+fn in_root() -> String {
+    path_str(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/in-sid-root.sh"))
+}
+
+/// One of the root's interpreters, `version` `3.14` or `3.15`.
+#[derive(Clone, Copy)]
+struct Sid {
+    version: &'static str,
+}
+
+const PY314: Sid = Sid { version: "3.14" };
+const PY315: Sid = Sid { version: "3.15" };
+
+const FIXTURES: [&str; 4] = ["test_leak_raw", "test_leak_mem", "test_leak_object", "test_balanced"];
+
+impl Sid {
+    /// The interpreter's name inside the root (`/usr/bin` is on the root's and the host's PATH).
+    fn python(self) -> String {
+        format!("python{}-dbg", self.version)
+    }
+
+    /// `leakcheck [extra...] --json ... -- python3.1X-dbg [interpreter...] -m test --testdir DIR
+    /// [flags...] TESTS...`, inside the root.
+    fn leakcheck(
+        self,
+        extra: &[&str],
+        interpreter: &[&str],
+        dir: &Path,
+        flags: &[&str],
+        tests: &[&str],
+    ) -> common::Run {
+        let mut argv = common::regrtest_with(&self.python(), dir, flags, tests);
+        for (i, flag) in interpreter.iter().enumerate() {
+            argv.insert(1 + i, flag.to_string());
+        }
+        common::leakcheck_wrapped(&[&in_root()], None, extra, &as_strs(&argv), &[])
+    }
+
+    /// A test directory with the fixtures' regrtest modules and `_leakfix`/`_hangfix` built for
+    /// this interpreter: the host's cc, the root's headers (Debian's multiarch `pyconfig.h` is
+    /// included as `<x86_64-linux-gnu/python3.1Xd/pyconfig.h>`, so the root's `/usr/include` is
+    /// searched after the host's own), the interpreter's EXT_SUFFIX.
+    fn testdir(self) -> tempfile::TempDir {
+        let root = sid_root();
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../c");
+        for name in FIXTURES.iter().chain(&["test_fail_late_repetition", "test_hang_mutex_cycle"]) {
+            std::fs::copy(fixtures.join(format!("regrtest/{name}.py")), dir.path().join(format!("{name}.py"))).unwrap();
+        }
+        let out = Command::new(in_root())
+            .args([&self.python(), "-c", "import sysconfig; print(sysconfig.get_config_var('EXT_SUFFIX'))"])
+            .output()
+            .expect("running scripts/in-sid-root.sh");
+        let suffix = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        assert!(
+            out.status.success() && suffix.ends_with(".so"),
+            "EXT_SUFFIX of {} in the root: {suffix:?} {}",
+            self.python(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let include = root.join(format!("usr/include/python{}d", self.version));
+        for module in ["leakfix", "hangfix"] {
+            let status = Command::new("cc")
+                .args(["-shared", "-fPIC", "-g", "-O1", "-pthread", "-I"])
+                .arg(&include)
+                .arg("-idirafter")
+                .arg(root.join("usr/include"))
+                .arg(fixtures.join(format!("{module}.c")))
+                .arg("-o")
+                .arg(dir.path().join(format!("_{module}{suffix}")))
+                .status()
+                .expect("running cc");
+            assert!(status.success(), "building _{module} for {}", self.python());
+        }
+        dir
+    }
+
+    /// The fixtures and a test failing in its last repetition, sequentially under `-R 3:3`:
+    /// one run per interpreter, shared by the tests that read it.
+    fn sequential(self) -> &'static common::Run {
+        static RUNS: [OnceLock<common::Run>; 2] = [OnceLock::new(), OnceLock::new()];
+        RUNS[self.index()].get_or_init(|| {
+            let dir = self.testdir();
+            let mut tests = FIXTURES.to_vec();
+            tests.push("test_fail_late_repetition");
+            self.leakcheck(&[], &[], dir.path(), &["-R", "3:3"], &tests)
+        })
+    }
+
+    fn index(self) -> usize {
+        usize::from(self.version == "3.15")
+    }
+}
+
+/// The fixtures' verdicts: each leak found in its domain with deltas `[1, 1, 1]` and in no other
+/// domain, with its site at the fixture's C function (the allocator helpers folded); the balanced
+/// test clean in every domain. (That these are the only sites is
+/// [`no_leak_site_but_the_fixtures`]'s.)
+fn assert_verdicts(run: &common::Run) {
+    for (name, domain, function) in [
+        ("test_leak_raw", "raw", "leak_raw"),
+        ("test_leak_mem", "mem", "leak_mem"),
+        ("test_leak_object", "obj", "leak_object"),
+    ] {
+        let test = run.test(name);
+        assert_eq!(test["leaked"], true, "{test}");
+        assert_eq!(test["domains"][domain]["blocks"], json!([1, 1, 1]), "{test}");
+        assert_eq!(test["domains"][domain]["leaked"], true, "{test}");
+        for other in ["raw", "mem", "obj"].into_iter().filter(|d| *d != domain) {
+            assert_eq!(test["domains"][other]["leaked"], false, "{name} {other}: {test}");
+        }
+        let sites = fixture_sites(test, function);
+        assert_eq!(sites.len(), 1, "one site at {function}: {test}");
+        assert_eq!(sites[0]["domain"], domain, "{test}");
+        assert_eq!(sites[0]["blocks"], json!([1, 1, 1]), "{test}");
+        let types = if domain == "obj" { json!(["object"]) } else { json!([]) };
+        assert_eq!(sites[0]["object_types"], types, "{test}");
+    }
+    assert_eq!(run.test("test_leak_raw")["regrtest"]["leaked"], false, "regrtest cannot see raw blocks");
+    assert_eq!(run.test("test_leak_object")["outcome"], "reference_leak");
+    let balanced = run.test("test_balanced");
+    assert_eq!(balanced["outcome"], "passed", "{balanced}");
+    for domain in ["raw", "mem", "obj"] {
+        assert_eq!(balanced["domains"][domain]["leaked"], false, "{domain}: {balanced}");
+        assert_eq!(balanced["domains"][domain]["blocks"].as_array().map(Vec::len), Some(3), "{balanced}");
+    }
+}
+
+/// The leak sites of `test` whose innermost frame is the fixture's C function `function`.
+fn fixture_sites<'a>(test: &'a serde_json::Value, function: &str) -> Vec<&'a serde_json::Value> {
+    let sites = test["leak_sites"].as_array().unwrap_or_else(|| panic!("leak_sites: {test}"));
+    sites.iter().filter(|s| s["frames"][0]["function"] == function).collect()
+}
+
+fn fixture_leaks_sequentially(sid: Sid) {
+    let run = sid.sequential();
+    assert_verdicts(run);
+    assert_eq!(run.code(), Some(101), "{}", run.stderr);
+}
+
+/// regrtest 3.14/3.15's lines read: each test's result line and outcome, a failure's traceback,
+/// the summary's result.
+fn result_lines_are_read(sid: Sid) {
+    let run = sid.sequential();
+    let report = run.json();
+    assert_eq!(report["summary"]["huntrleaks"], true, "{report}");
+    assert_eq!(report["summary"]["tests"], 5, "{report}");
+    assert_eq!(report["summary"]["regrtest_result"], "FAILURE", "{report}");
+    assert_eq!(report["summary"]["regrtest_unfinished"], false, "{report}");
+    for (name, outcome, line) in [
+        ("test_balanced", "passed", "test_balanced passed"),
+        ("test_leak_raw", "passed", "test_leak_raw passed"),
+        ("test_leak_object", "reference_leak", "test_leak_object failed (reference leak)"),
+        ("test_fail_late_repetition", "failed", "test_fail_late_repetition failed (1 failure)"),
+    ] {
+        let test = run.test(name);
+        assert_eq!(test["outcome"], outcome, "{test}");
+        assert_eq!(test["result_line"], line, "{test}");
+    }
+    let failed = run.test("test_fail_late_repetition");
+    let traceback = failed["traceback"].as_str().unwrap_or_default();
+    assert!(traceback.ends_with("AssertionError: failed on repetition 6"), "{failed}");
+}
+
+/// No leak site but the fixtures' own: none beside them in the leaking tests, none in the
+/// balanced one, no leak verdict for it. (Fails while 3.14's free lists of builtin method objects,
+/// `PyCMethod_New` through `_abc`'s weak sets, read as leak sites.)
+fn no_leak_site_but_the_fixtures(sid: Sid) {
+    let run = sid.sequential();
+    for (name, function) in
+        [("test_leak_raw", "leak_raw"), ("test_leak_mem", "leak_mem"), ("test_leak_object", "leak_object")]
+    {
+        let test = run.test(name);
+        let sites = test["leak_sites"].as_array().map_or(0, Vec::len);
+        assert_eq!((sites, fixture_sites(test, function).len()), (1, 1), "{test}");
+    }
+    let balanced = run.test("test_balanced");
+    assert_eq!(balanced["leak_sites"], json!([]), "{balanced}");
+    assert_eq!(balanced["leaked"], false, "{balanced}");
+    let mut leaked: Vec<&str> =
+        run.json()["summary"]["leaked"].as_array().into_iter().flatten().filter_map(|t| t.as_str()).collect();
+    leaked.sort_unstable();
+    assert_eq!(leaked, ["test_leak_mem", "test_leak_object", "test_leak_raw"], "{}", run.stderr);
+}
+
+/// `-E` (as `make buildbottest` and `--slow-ci` run the interpreter) with `-j 2`: every worker
+/// is measured.
+fn fixture_leaks_in_workers_with_dash_e(sid: Sid) {
+    let dir = sid.testdir();
+    let run = sid.leakcheck(&[], &["-E"], dir.path(), &["-R", "3:3", "-j", "2"], &FIXTURES);
+    assert_verdicts(&run);
+    assert_eq!(run.code(), Some(101), "{}", run.stderr);
+    assert!(run.json()["shim"]["processes_patched"].as_u64().unwrap_or(0) >= 2, "{}", run.json()["shim"]);
+}
+
+/// A deadlocked `-j 2` worker: named by the test in its JSON argument, proved a lock cycle,
+/// ended alone, and regrtest goes on.
+fn a_deadlocked_worker_is_diagnosed(sid: Sid) {
+    let dir = sid.testdir();
+    // Proved within seconds (it needs the DWARF of sid's libc, libc6-dbg, in the root); the
+    // timeout only bounds a failure.
+    let extra = ["--hang-timeout", "30"];
+    let run = sid.leakcheck(&extra, &[], dir.path(), &["-j", "2"], &["test_hang_mutex_cycle", "test_balanced"]);
+    assert_eq!(run.code(), Some(102), "{}", run.stderr);
+    let hangs = run.json()["hangs"].as_array().expect("hangs");
+    assert_eq!(hangs.len(), 1, "{hangs:#?}");
+    assert_eq!(hangs[0]["test"], "test_hang_mutex_cycle");
+    assert_eq!(hangs[0]["diagnosis"]["kind"], "lock-cycle", "{hangs:#?}");
+    assert_eq!(run.test("test_balanced")["outcome"], "passed", "regrtest went on");
+}
+
+/// Real stdlib tests, from the root's `libpython3.1X-testsuite`, under `-R 3:3 -j 2`: regrtest
+/// finds no leak, and neither may leakcheck. (3.14 keeps builtin method objects on new free
+/// lists, whose reuse by a later repetition must not read as a leak site.)
+fn real_stdlib_tests_get_no_leak_verdict(sid: Sid) {
+    let tests = ["test_bool", "test_dict", "test_list", "test_set", "test_int"];
+    let mut argv = vec![sid.python(), "-m".into(), "test".into(), "-R".into(), "3:3".into(), "-j".into(), "2".into()];
+    argv.extend(tests.iter().map(|t| t.to_string()));
+    let run = common::leakcheck_wrapped(&[&in_root()], None, &[], &as_strs(&argv), &[]);
+    for name in tests {
+        let test = run.test(name);
+        assert_eq!(test["outcome"], "passed", "{test}");
+        assert_eq!(test["leaked"], false, "{test}");
+        assert_eq!(test["leak_sites"], json!([]), "{test}");
+    }
+    assert_eq!(run.json()["summary"]["leaked"], json!([]), "{}", run.json()["summary"]);
+    assert_eq!(run.code(), Some(0), "{}", run.stderr);
+}
+
+/// The Python frame of each fixture's leak site: the test method and the line of its call into
+/// `_leakfix`, read through 3.14/3.15's `_Py_DebugOffsets` (expected to pass once the shim
+/// reads those versions' frames).
+fn fixture_sites_have_python_frames(sid: Sid) {
+    let run = sid.sequential();
+    for (name, function) in
+        [("test_leak_raw", "leak_raw"), ("test_leak_mem", "leak_mem"), ("test_leak_object", "leak_object")]
+    {
+        let test = run.test(name);
+        let sites = fixture_sites(test, function);
+        assert_eq!(sites.len(), 1, "{test}");
+        let python = &sites[0]["python_frame"];
+        assert_eq!(python["function"], format!("LeakTest.{name}"), "{test}");
+        assert!(python["file"].as_str().unwrap_or("").ends_with(&format!("/{name}.py")), "{test}");
+        let call = common::source_line(&format!("regrtest/{name}.py"), "_leakfix.");
+        assert_eq!(python["line"], call, "{test}");
+    }
+}
+
+#[test]
+fn python314_fixture_leaks_sequentially() {
+    fixture_leaks_sequentially(PY314);
+}
+
+#[test]
+fn python315_fixture_leaks_sequentially() {
+    fixture_leaks_sequentially(PY315);
+}
+
+#[test]
+fn python314_result_lines_are_read() {
+    result_lines_are_read(PY314);
+}
+
+#[test]
+fn python315_result_lines_are_read() {
+    result_lines_are_read(PY315);
+}
+
+#[test]
+fn python314_no_leak_site_but_the_fixtures() {
+    no_leak_site_but_the_fixtures(PY314);
+}
+
+#[test]
+fn python315_no_leak_site_but_the_fixtures() {
+    no_leak_site_but_the_fixtures(PY315);
+}
+
+#[test]
+fn python314_fixture_leaks_in_workers_with_dash_e() {
+    fixture_leaks_in_workers_with_dash_e(PY314);
+}
+
+#[test]
+fn python315_fixture_leaks_in_workers_with_dash_e() {
+    fixture_leaks_in_workers_with_dash_e(PY315);
+}
+
+#[test]
+fn python314_a_deadlocked_worker_is_diagnosed() {
+    a_deadlocked_worker_is_diagnosed(PY314);
+}
+
+#[test]
+fn python315_a_deadlocked_worker_is_diagnosed() {
+    a_deadlocked_worker_is_diagnosed(PY315);
+}
+
+#[test]
+fn python314_real_stdlib_tests_get_no_leak_verdict() {
+    real_stdlib_tests_get_no_leak_verdict(PY314);
+}
+
+#[test]
+fn python315_real_stdlib_tests_get_no_leak_verdict() {
+    real_stdlib_tests_get_no_leak_verdict(PY315);
+}
+
+#[test]
+fn python314_fixture_sites_have_python_frames() {
+    fixture_sites_have_python_frames(PY314);
+}
+
+#[test]
+fn python315_fixture_sites_have_python_frames() {
+    fixture_sites_have_python_frames(PY315);
+}
