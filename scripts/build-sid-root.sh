@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Make a Debian sid (unstable) root with Debian's debug CPython 3.14 and 3.15 (python3.14-dbg,
 # python3.15-dbg), their test suites and headers, into a cache outside the clone: a machine makes
-# it once (about 2 minutes, network-bound; 1.4 GB). bookworm has no 3.14/3.15 and sid's source
+# it once (2 to 5 minutes, mostly downloads; 1.4 GB). bookworm has no 3.14/3.15 and sid's source
 # packages are not always served by the mirror, but its binary packages are; they need sid's
 # glibc, so they run inside the root: scripts/in-sid-root.sh CMD... runs a command there.
 # harness/tests/cpython_sid.rs runs leakcheck on them, so that the shim, the -R boundaries and the

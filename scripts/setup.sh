@@ -3,15 +3,37 @@
 # missing: Debian's debug interpreter with its test suite and headers (the real CPython the tests
 # run), a C compiler for the fixtures and the shim's build (gcc brings libasan8, libubsan1 and
 # libtsan2; g++, and clang with its runtimes for MemorySanitizer, build the sanitizer fixtures),
-# procps, xmllint (the JUnit report's schema check) and a Python venv with the report tests'
-# tools from PyPI (see the end). Rust: when no cargo is found, rustup installs the stable
-# toolchain into ~/.cargo (Debian's own cargo is too old).
+# procps, xmllint (the JUnit report's schema check), debootstrap (the sid root, below) and a
+# Python venv with the report tests' tools from PyPI (see the end). Rust: when no cargo is found,
+# rustup installs the stable toolchain into ~/.cargo (Debian's own cargo is too old).
 set -euo pipefail
 
 packages=(python3.11-dbg libpython3.11-testsuite python3.11-dev gcc libc6-dev libc6-dbg procps binutils dwz llvm libxml2-utils
-    python3-venv g++ clang libclang-rt-14-dev curl ca-certificates)
+    python3-venv g++ clang libclang-rt-14-dev curl ca-certificates
+    debootstrap debian-archive-keyring gpgv wget)
 
 "$(dirname "$0")/apt-install-missing.sh" setup "${packages[@]}"
+
+# The Debian sid root of harness/tests/cpython_sid.rs, with Debian's debug CPython 3.14 and 3.15
+# and their test suites (debootstrap from deb.debian.org, 2 to 5 minutes and 1.4 GB the first
+# time; a no-op after), into the cache of the builds below: the tests run them inside it through
+# scripts/in-sid-root.sh. Mostly downloads, so it runs beside the CPU-bound builds below (its
+# debootstrap is installed above: no second apt-get at the same time), unless sudo would ask for
+# a password. LEAKCHECK_SKIP_SID_ROOT=1 skips it (the demo does not need it; the sid tests then
+# fail and say why). A failure warns, as for the builds below.
+sid_root() {
+    "$(dirname "$0")/build-sid-root.sh" >/dev/null \
+        || echo "setup: WARNING: the Debian sid root with CPython 3.14 and 3.15 could not be made (scripts/build-sid-root.sh)" >&2
+}
+sid_pid=
+if [ "${LEAKCHECK_SKIP_SID_ROOT:-0}" != 1 ]; then
+    if [ "$(id -u)" -eq 0 ] || sudo -n true 2>/dev/null; then
+        sid_root &
+        sid_pid=$!
+    else
+        sid_root
+    fi
+fi
 
 if ! command -v cargo >/dev/null 2>&1; then
     [ -x "$HOME/.cargo/bin/cargo" ] && export PATH="$HOME/.cargo/bin:$PATH"
@@ -66,12 +88,4 @@ if [ "${LEAKCHECK_SKIP_PYTHON313:-0}" != 1 ]; then
         || echo "setup: WARNING: the debug CPython 3.13 could not be built (scripts/build-python313-debug.sh)" >&2
 fi
 
-# The Debian sid root of harness/tests/cpython_sid.rs, with Debian's debug CPython 3.14 and 3.15
-# and their test suites (debootstrap from deb.debian.org, about 2 minutes and 1.4 GB the first
-# time; a no-op after), into the same cache: the tests run them inside it through
-# scripts/in-sid-root.sh. LEAKCHECK_SKIP_SID_ROOT=1 skips it (the demo does not need it; the sid
-# tests then fail and say why).
-if [ "${LEAKCHECK_SKIP_SID_ROOT:-0}" != 1 ]; then
-    "$(dirname "$0")/build-sid-root.sh" >/dev/null \
-        || echo "setup: WARNING: the Debian sid root with CPython 3.14 and 3.15 could not be made (scripts/build-sid-root.sh)" >&2
-fi
+[ -z "$sid_pid" ] || wait "$sid_pid"
