@@ -169,7 +169,13 @@ fn assert_verdicts(run: &common::Run) {
         assert_eq!(balanced["domains"][domain]["leaked"], false, "{domain}: {balanced}");
         assert_eq!(balanced["domains"][domain]["blocks"].as_array().map(Vec::len), Some(3), "{balanced}");
     }
+    // No warning but the one that the shim reads no Python frames of these versions (yet).
+    let warnings = run.json()["warnings"].as_array().expect("warnings");
+    assert!(warnings.iter().all(|w| w.as_str().is_some_and(|w| w.starts_with(NO_PYTHON_FRAME))), "{warnings:?}");
 }
+
+/// How the run's warning that its leak sites have no Python frame begins.
+const NO_PYTHON_FRAME: &str = "leak sites have no Python frame: ";
 
 /// The leak sites of `test` whose innermost frame is the fixture's C function `function`.
 fn fixture_sites<'a>(test: &'a serde_json::Value, function: &str) -> Vec<&'a serde_json::Value> {
@@ -289,6 +295,7 @@ fn fixture_sites_have_python_frames(sid: Sid) {
         let call = common::source_line(&format!("regrtest/{name}.py"), "_leakfix.");
         assert_eq!(python["line"], call, "{test}");
     }
+    assert_eq!(run.json()["warnings"], json!([]), "no {NO_PYTHON_FRAME:?} warning");
 }
 
 #[test]
