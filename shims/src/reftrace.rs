@@ -29,7 +29,9 @@
 //! stays for the life of the process and costs one relaxed load per object made and destroyed
 //! outside the attribution window. A tracer installed before (a profiler) is called from ours,
 //! with its own data; one installed after ours replaces it (the API holds one), and then free-list
-//! reuse is not seen until ours is put back. Counting only (`--no-attribution`) installs nothing.
+//! reuse is not seen until the next test's `-R` run begins, where ours is installed again (and
+//! calls the one it found). The records' flags say whether the tracer was ours through a test's
+//! counted repetitions (`channel::FLAG_OBJECT_LIVES`). Counting only (`--no-attribution`) installs nothing.
 //! 3.11 and 3.12 have no tracer: their free-list reuse stays unseen (the harness says so where it
 //! matters, `report::free_lists`).
 
@@ -62,10 +64,11 @@ static GET: AtomicUsize = AtomicUsize::new(0);
 static PREVIOUS: AtomicUsize = AtomicUsize::new(0);
 static PREVIOUS_DATA: AtomicUsize = AtomicUsize::new(0);
 
-/// Install the tracer, once per process, where the interpreter has the API (3.13+). Returns
-/// whether it is installed. The caller holds the GIL.
+/// Install the tracer where the interpreter has the API (3.13+), unless it is installed
+/// already: again when another replaced it since (a test of the tracer API). Returns whether
+/// it is installed. The caller holds the GIL.
 pub fn install() -> bool {
-    if INSTALLED.load(Ordering::Relaxed) {
+    if is_ours() {
         return true;
     }
     let (Some(set), Some(get)) = (lookup(c"PyRefTracer_SetTracer"), lookup(c"PyRefTracer_GetTracer")) else {
@@ -79,10 +82,6 @@ pub fn install() -> bool {
     let mut data: *mut c_void = std::ptr::null_mut();
     // SAFETY: the GIL is held (the caller's contract); `data` is a valid out pointer.
     let previous = unsafe { get(&mut data) };
-    if previous.is_some_and(is_ours_tracer) {
-        INSTALLED.store(true, Ordering::Relaxed);
-        return true;
-    }
     PREVIOUS_DATA.store(data as usize, Ordering::Relaxed);
     PREVIOUS.store(previous.map_or(0, |p| p as usize), Ordering::Relaxed);
     // SAFETY: the GIL is held; `tracer` has the signature CPython calls.
