@@ -492,6 +492,8 @@ pub struct Series {
     /// counted through all counted repetitions, which byte counts are exact. A hook taken out
     /// during a warm-up and put back by the shim before the counted ones does not matter.
     pub flags: u32,
+    /// The flags of the `begin` record alone: what held when the test's repetitions began.
+    pub begin_flags: u32,
     /// `Some(false)`: all repetitions ran; `Some(true)`: an exception cut them short; `None`: no
     /// `end` record (the process died during the test).
     pub aborted: Option<bool>,
@@ -555,6 +557,13 @@ impl Series {
     /// lists or not (`shims/src/reftrace.rs`): an `obj` site is where its objects were made.
     pub fn objects_followed(&self) -> bool {
         self.flags & FLAG_OBJECT_LIVES != 0
+    }
+    /// The shim followed objects off free lists when the repetitions began, but not through all
+    /// the counted ones: the test replaced CPython's reference tracer (`PyRefTracer_SetTracer`),
+    /// and objects taken off free lists meanwhile stayed at the sites that first allocated
+    /// their blocks.
+    pub fn objects_unfollowed(&self) -> bool {
+        self.begin_flags & FLAG_OBJECT_LIVES != 0 && !self.objects_followed()
     }
     /// Every counted repetition was measured, from a baseline.
     pub fn complete(&self) -> bool {
@@ -874,6 +883,7 @@ impl ShimData {
                         interned_baseline: -1,
                         interned: Vec::new(),
                         flags: record.flags,
+                        begin_flags: record.flags,
                         aborted: None,
                         sites: BTreeMap::new(),
                         stacks: BTreeMap::new(),

@@ -314,8 +314,9 @@ unsafe extern "C" fn mark(_slf: *mut PyObject, args: *const *mut PyObject, nargs
                 }
                 if matches!(kind, "begin" | "baseline" | "measure") {
                     // The record said whether the hooks counted until now; from here on they
-                    // do again, if something took them out.
+                    // do again, if something took them out. Likewise the reference tracer.
                     crate::reinstall_lost_hooks();
+                    attribution::install_reftracer();
                 }
             }
             _ => record(&mut out, KINDS[KIND_ERROR], b"leakcheck_mark called with bad arguments", kind, 0),

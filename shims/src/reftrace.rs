@@ -29,7 +29,7 @@
 //! stays for the life of the process and costs one relaxed load per object made and destroyed
 //! outside the attribution window. A tracer installed before (a profiler) is called from ours,
 //! with its own data; one installed after ours replaces it (the API holds one), and then free-list
-//! reuse is not seen until the next test's `-R` run begins, where ours is installed again (and
+//! reuse is not seen until regrtest's next measurement, where ours is installed again (and
 //! calls the one it found). The records' flags say whether the tracer was ours through a test's
 //! counted repetitions (`channel::FLAG_OBJECT_LIVES`). Counting only (`--no-attribution`) installs nothing.
 //! 3.11 and 3.12 have no tracer: their free-list reuse stays unseen (the harness says so where it

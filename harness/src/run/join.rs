@@ -223,6 +223,21 @@ pub(super) fn test_report(test: &regrtest::TestResult, series: Option<&Series>, 
              cache stops growing)"
         ));
     }
+    if !verdicts.unfollowed.is_empty() {
+        notes.push(format!(
+            "obj: the test replaced CPython's reference tracer (PyRefTracer_SetTracer) during its counted \
+             repetitions, so objects taken off CPython's free lists were not followed; {} site(s) that grew \
+             in every counted repetition are no leak sites here, as the domain's own counts show no leak",
+            verdicts.unfollowed.len()
+        ));
+    } else if series.is_some_and(Series::objects_unfollowed) && shows_sites("obj") {
+        notes.push(
+            "obj: the test replaced CPython's reference tracer (PyRefTracer_SetTracer) during its counted \
+             repetitions, so objects taken off CPython's free lists were not followed: a leak site of obj may \
+             be where such a block was first allocated rather than where the leaked object was made"
+                .to_owned(),
+        );
+    }
     for over in verdicts.overclaimed.iter().filter(|over| shows_sites(over.domain)) {
         notes.push(format!(
             "{}: its leak sites together grew by {:?} blocks, the domain by {:?}: some of them replace \
