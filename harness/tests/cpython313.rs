@@ -45,6 +45,7 @@ fn testdir_for(python: &str) -> tempfile::TempDir {
         "test_subinterp_isolated_leak",
         "test_quiet_sleeper",
         "test_leak_beside_classes",
+        "test_leak_resurrect",
     ];
     for name in FIXTURES.iter().chain(&more) {
         std::fs::copy(fixtures.join(format!("regrtest/{name}.py")), dir.path().join(format!("{name}.py"))).unwrap();
@@ -396,6 +397,23 @@ fn a_leak_of_free_list_objects_is_not_pinned_on_unittest() {
     assert!(test["notes"].to_string().contains("CPython recycles dict key tables through a free list"), "{test}");
     // The one-line reports point at the dict's site, not at unittest's.
     assert!(!run.stderr.contains("allocation site not attributable"), "{}", run.stderr);
+}
+
+/// An object resurrected by its finalizer: CPython tells the reference tracer of its death
+/// (before the finalizer runs) and not of its return, so the shim holds it dead until regrtest's
+/// measurement, where a block neither freed nor reused is alive again at its site.
+#[test]
+fn an_object_resurrected_by_its_finalizer_keeps_its_site() {
+    let python = python313();
+    let dir = testdir_for(&python);
+    let run = run(&python, dir.path(), &["-R", "3:3"], &["test_leak_resurrect"]);
+    let test = run.test("test_leak_resurrect");
+    let sites = test["leak_sites"].as_array().cloned().unwrap_or_default();
+    let kept =
+        sites.iter().find(|s| s["object_types"] == json!(["Resurrected"])).expect("the resurrected object's site");
+    assert_eq!(kept["blocks"], json!([1, 1, 1]), "{test}");
+    let line = common::source_line("regrtest/test_leak_resurrect.py", "kept = Resurrected()");
+    assert_eq!(kept["python_frame"]["line"], line, "{test}");
 }
 
 /// An isolated subinterpreter created and destroyed in each repetition: 3.12+ gives it its own

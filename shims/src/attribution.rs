@@ -142,7 +142,7 @@ pub fn at_measurement(test: &[u8], index: i64, out: &mut Records) {
     if active() && index >= warmups - 1 {
         let mut state = STATE.lock();
         if let Some(tracker) = state.as_mut() {
-            if tracker.unwinder.refresh().is_err() {
+            if tracker.unwinder.refresh().is_err() || tracker.revive().is_err() {
                 give_up(&mut state);
             } else {
                 tracker.write_sites(test, index, out);
@@ -353,7 +353,9 @@ pub fn reused(object: usize) {
 /// The block is remembered as dead, so that its free later counts nothing more and an object
 /// made in it again counts as an allocation ([`reused`]). A block older than the window is
 /// found by its debug header, and counts among the untracked frees; without debug headers it
-/// is left to its free. An object resurrected by its finalizer counts as dead.
+/// is left to its free. An object resurrected by its finalizer (no event says so) counts as
+/// dead until regrtest's next measurement, where a block still dead after its `gc.collect()`
+/// emptied the free lists goes back to its site ([`Tracker::revive`]).
 #[inline(never)]
 pub fn died(object: usize) {
     let mut state = STATE.lock();
@@ -363,13 +365,13 @@ pub fn died(object: usize) {
     let Some(tracker) = state.as_mut() else { return };
     let counted = if let Some(block) = tracker.block_of(object) {
         match tracker.freed(block) {
-            Some(taken) => tracker.warmup_free(taken).and_then(|()| tracker.bury(block, taken.size)),
+            Some(taken) => tracker.warmup_free(taken).and_then(|()| tracker.bury(block, taken.site, taken.size)),
             None => Ok(()),
         }
     } else if tracker.dead_block_of(object).is_some() {
         Ok(())
     } else if let Some((block, size)) = older_block_of(object) {
-        tracker.untracked_free(OBJ, size).and_then(|()| tracker.bury(block, size))
+        tracker.untracked_free(OBJ, size).and_then(|()| tracker.bury(block, DEAD, size))
     } else {
         Ok(())
     };
@@ -410,7 +412,7 @@ fn older_block_of(object: usize) -> Option<(usize, u64)> {
 pub fn restore(ptr: usize, taken: Taken) {
     let mut state = STATE.lock();
     if taken.site == DEAD {
-        if state.as_mut().is_some_and(|tracker| try_insert(&mut tracker.dead, ptr, taken.size).is_err()) {
+        if state.as_mut().is_some_and(|tracker| tracker.bury(ptr, DEAD, taken.size).is_err()) {
             give_up(&mut state);
         }
         return;
@@ -518,7 +520,8 @@ struct Tracker {
     warmup_frees: HashMap<(pyframe::Location, u8, u64), i64, BuildHasherDefault<FastHasher>>,
     /// Blocks whose object died in the window (see [`died`]) and that CPython has not freed yet
     /// (kept on a free list), with their size.
-    dead: HashMap<usize, u64, BuildHasherDefault<FastHasher>>,
+    /// The value: the site it was counted at (`DEAD`: none, or a warm-up site) and its size.
+    dead: HashMap<usize, (u32, u64), BuildHasherDefault<FastHasher>>,
 }
 
 impl Tracker {
@@ -745,20 +748,43 @@ impl Tracker {
     fn dead_block_of(&self, object: usize) -> Option<(usize, u64)> {
         crate::reftrace::OBJECT_OFFSETS.iter().find_map(|&offset| {
             let block = object.checked_sub(offset)?;
-            let &size = self.dead.get(&block)?;
+            let &(_, size) = self.dead.get(&block)?;
             (size == 0 || size as usize > offset).then_some((block, size))
         })
     }
 
-    /// Remember `block` (of `size` bytes) as dead.
-    fn bury(&mut self, block: usize, size: u64) -> Result<(), OutOfMemory> {
-        try_insert(&mut self.dead, block, size).map(drop)
+    /// Remember `block` (of `size` bytes, last counted at `site`) as dead.
+    fn bury(&mut self, block: usize, site: u32, size: u64) -> Result<(), OutOfMemory> {
+        // Only a counted site is put back (see `revive`): a warm-up block's free was counted
+        // among the warm-up frees of its line.
+        let site = if (site as usize) < WARMUP_SITES.len() { DEAD } else { site };
+        try_insert(&mut self.dead, block, (site, size)).map(drop)
+    }
+
+    /// regrtest measures, after its `gc.collect()` emptied CPython's free lists: a block whose
+    /// object died at a counted site and that is still neither freed nor reused holds an object
+    /// its finalizer resurrected (or one on a free list no collection empties): it goes back to
+    /// its site, alive. Other dead blocks stay dead (their frees were counted by line).
+    fn revive(&mut self) -> Result<(), OutOfMemory> {
+        let sites = self.sites.len();
+        let mut revived: Vec<(usize, u32, u64)> = Vec::new();
+        for (&block, &(site, size)) in &self.dead {
+            if site != DEAD && (site as usize) < sites {
+                revived.try_reserve(1)?;
+                revived.push((block, site, size));
+            }
+        }
+        for (block, site, size) in revived {
+            self.dead.remove(&block);
+            self.count(site, block, size)?;
+        }
+        Ok(())
     }
 
     /// Forget the dead `block`, being freed or moved by realloc: a [`Taken`] that puts nothing
     /// back at a site (its death was counted).
     fn buried(&mut self, block: usize) -> Option<Taken> {
-        let size = self.dead.remove(&block)?;
+        let (_, size) = self.dead.remove(&block)?;
         Some(Taken { site: DEAD, size })
     }
 
