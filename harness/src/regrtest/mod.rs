@@ -121,6 +121,9 @@ pub const MAX_TRACEBACK_BYTES: usize = 16 * 1024;
 const MAX_TEST_TRACEBACK_BYTES: usize = 1024 * 1024;
 /// Per list in the summary.
 const MAX_LIST_NAMES: usize = 100_000;
+/// Most reasons kept for a test of the env changed list, and the longest (bytes).
+const MAX_ENV_CHANGED_REASONS: usize = 20;
+const MAX_ENV_CHANGED_REASON_LEN: usize = 1024;
 /// Per test: the earlier regrtest runs kept (see [`TestResult::earlier_runs`]), the latest.
 const MAX_EARLIER_RUNS: usize = 100;
 
@@ -220,6 +223,11 @@ pub struct TestResult {
     /// prints one. The test's own output can print one too: only a test regrtest's result line
     /// and summary were lost for goes by it (see `docs/report.md`).
     pub env_warned: bool,
+    /// Why the test altered the execution environment, as the summary's env changed list of
+    /// 3.14+ gives the reasons under its name (`os.environ was modified`, `files was modified`,
+    /// `unraisable exception (ValueError)`), in the last summary block printed after it began.
+    /// Empty before 3.14, whose list names the test alone.
+    pub env_changed_reasons: Vec<String>,
     /// unittest's `FAIL: ...`/`ERROR: ...` headers, e.g.
     /// `test_foo (test.test_x.TestClass.test_foo)`, and the methods of an `unexpected success`
     /// (described as their verbose line does), deduplicated, over all attempts.
@@ -337,6 +345,9 @@ pub struct Summary {
     pub failed: Vec<String>,
     pub skipped: Vec<String>,
     pub env_changed: Vec<String>,
+    /// 3.14+'s reasons under a test of the env changed list (`    test_x:`, then each reason
+    /// on a line of its own indented by eight spaces), by test, in the order printed.
+    pub env_changed_reasons: Vec<(String, Vec<String>)>,
     pub rerun: Vec<String>,
     pub resource_denied: Vec<String>,
     pub run_no_tests: Vec<String>,

@@ -17,7 +17,7 @@ use super::patterns::{
 use super::text::{after_log_prefix, decode_line, parse_count, truncate_at_char_boundary, unglue_progress, CappedText};
 use super::{
     FirstRun, LeakLine, MethodOutcome, Outcome, ParsedRun, Summary, TestResult, UnfinishedRun, MAX_EARLIER_RUNS,
-    MAX_LIST_NAMES, MAX_TESTS,
+    MAX_ENV_CHANGED_REASONS, MAX_ENV_CHANGED_REASON_LEN, MAX_LIST_NAMES, MAX_TESTS,
 };
 
 #[derive(Debug, Default)]
@@ -140,6 +140,9 @@ pub struct Parser {
     list: Option<ListKind>,
     /// The list's last line was filled to regrtest's width: its last name may go on in the next.
     list_line_full: bool,
+    /// 3.14+'s env changed list: the entry of [`Summary::env_changed_reasons`] whose reasons
+    /// the lines being read are.
+    env_changed_reasons_of: Option<usize>,
     /// The tests the command line names (see [`Parser::with_selected`]).
     selected: HashSet<String>,
     prev_was_separator: bool,
@@ -659,6 +662,9 @@ impl Parser {
             if explicit.is_none() && explicit_standalone {
                 result.result_text = None;
             }
+            if covered {
+                result.env_changed_reasons = listed_reasons(&summary, &result.name);
+            }
             let from_summary = if covered {
                 summary_outcome(&summary, &result.name)
             } else if summary.failed_again.contains(&result.name) {
@@ -739,6 +745,7 @@ impl Parser {
                     attempts: if summary.rerun.contains(name) { 2 } else { 1 },
                     failure_kept: listed_rank(listed.unwrap_or(Outcome::Unknown))
                         > listed_rank(last.unwrap_or(Outcome::Unknown)),
+                    env_changed_reasons: listed_reasons(&summary, name),
                     ..TestResult::default()
                 });
             }
@@ -1324,6 +1331,10 @@ impl Parser {
             let believable = self.in_summary || (kind == ListKind::FailedAgain && self.rerun_phase);
             if believable {
                 self.list_mut(kind).clear();
+                if kind == ListKind::EnvChanged {
+                    self.summary.env_changed_reasons.clear();
+                }
+                self.env_changed_reasons_of = None;
                 self.list = Some(kind);
                 self.list_line_full = false;
                 return true;
@@ -1402,13 +1413,21 @@ impl Parser {
     /// Consumes indented name lines while a summary list is open. Returns whether it did.
     ///
     /// regrtest's `printlist` fills the lists with `textwrap.fill(..., width=70)` behind a
-    /// four-space indent, which breaks a name longer than a whole line (66 characters) to fill
-    /// the line it starts on: a line filled to the width may end in a piece of a name whose
-    /// rest begins the next (see [`continues_wrapped_name`]).
+    /// four-space indent, which (before 3.14, which stopped it with `break_long_words=False`)
+    /// breaks a name longer than a whole line (66 characters) to fill the line it starts on: a
+    /// line filled to the width may end in a piece of a name whose rest begins the next (see
+    /// [`continues_wrapped_name`]). 3.14+'s `display_result` prints the env changed list
+    /// itself, a test to a line: `    test_x` alone, or `    test_x:` and under it each reason
+    /// regrtest recorded (`support.set_environment_altered`), indented by eight spaces
+    /// (`        os.environ was modified`); the reasons are kept for the test
+    /// ([`Summary::env_changed_reasons`]), never read as names.
     fn collect_list_names(&mut self, text: &str) -> bool {
         let Some(kind) = self.list else { return false };
         match text.strip_prefix("    ") {
             Some(names) if !names.trim().is_empty() => {
+                if kind == ListKind::EnvChanged && self.collect_env_changed_line(names) {
+                    return true;
+                }
                 let was_full = std::mem::replace(&mut self.list_line_full, names.chars().count() == LIST_WIDTH);
                 let mut words = names.split_whitespace().peekable();
                 let last = self.list_mut(kind).last().cloned();
@@ -1433,9 +1452,41 @@ impl Parser {
             _ => {
                 self.list = None;
                 self.list_line_full = false;
+                self.env_changed_reasons_of = None;
                 false
             }
         }
+    }
+
+    /// A line of 3.14+'s env changed list, after its four-space indent: `test_x:` (a test whose
+    /// reasons follow) or, under one, a reason (four more spaces). Returns whether it was one;
+    /// else it is read as `printlist`'s names (a test without reasons is one of those).
+    fn collect_env_changed_line(&mut self, line: &str) -> bool {
+        if let Some(reason) = line.strip_prefix("    ") {
+            // A reason under the test named before it; an eight-space indent is never a
+            // name's, so one under no test is dropped.
+            let at = self.env_changed_reasons_of;
+            let Some((_, reasons)) = at.and_then(|at| self.summary.env_changed_reasons.get_mut(at)) else {
+                return true;
+            };
+            if reasons.len() < MAX_ENV_CHANGED_REASONS {
+                reasons.push(truncate_at_char_boundary(reason.trim(), MAX_ENV_CHANGED_REASON_LEN).to_owned());
+            }
+            return true;
+        }
+        self.env_changed_reasons_of = None;
+        let Some(name) = line.strip_suffix(':').filter(|name| !name.is_empty() && !name.contains(char::is_whitespace))
+        else {
+            return false;
+        };
+        self.list_line_full = false;
+        let summary = &mut self.summary;
+        if summary.env_changed.len() < MAX_LIST_NAMES {
+            summary.env_changed.push(name.to_owned());
+            summary.env_changed_reasons.push((name.to_owned(), Vec::new()));
+            self.env_changed_reasons_of = Some(summary.env_changed_reasons.len() - 1);
+        }
+        true
     }
 
     fn list_mut(&mut self, kind: ListKind) -> &mut Vec<String> {
@@ -1546,6 +1597,7 @@ fn named_by_leak_lines_only(result: &TestResult) -> bool {
         repetitions_shown: _,
         attempts,
         env_warned: _,
+        env_changed_reasons: _,
         failed_methods,
         traceback,
         skip_reason,
@@ -1633,6 +1685,12 @@ pub(super) fn continues_wrapped_name(last: &str, next: &str, joined: &str, known
         return true;
     }
     joined.chars().count() > LIST_WIDTH && !known(last) && !known(next)
+}
+
+/// The reasons 3.14+'s env changed list of `summary` gives under the test `name`.
+fn listed_reasons(summary: &Summary, name: &str) -> Vec<String> {
+    let listed = summary.env_changed_reasons.iter().find(|(listed, _)| listed == name);
+    listed.map(|(_, reasons)| reasons.clone()).unwrap_or_default()
 }
 
 /// How severe an outcome a summary list gives is, to choose among blocks: failed, env

@@ -2094,3 +2094,89 @@ fn golden_failing_subtests_keep_their_headers() {
         assert_eq!(headers("test_passes"), (vec![], 0));
     }
 }
+
+/// Real 3.14.10 and 3.15.2 output (sequential, `-j2 -R 3:3`, `-q -R 3:3`): 3.14+ prints the env
+/// changed list a test to a line, `    test_x:` and under it each reason regrtest recorded,
+/// indented by eight spaces. The reasons are the tests', never tests of their own (`was`,
+/// `os.environ`); `test_ok`, in no list, passed (quiet mode names it nowhere).
+#[test]
+fn golden_env_changed_reasons_of_3_14_are_the_tests() {
+    for (file, input, quiet) in [
+        ("3.14.10-seq", include_str!("../../tests/data/regrtest/3.14.10-seq-env-changed.txt"), false),
+        ("3.14.10-j2-R", include_str!("../../tests/data/regrtest/3.14.10-j2-R-env-changed.txt"), false),
+        ("3.14.10-quiet-R", include_str!("../../tests/data/regrtest/3.14.10-quiet-R-env-changed.txt"), true),
+        ("3.15.2-seq", include_str!("../../tests/data/regrtest/3.15.2-seq-env-changed.txt"), false),
+        ("3.15.2-j2-R", include_str!("../../tests/data/regrtest/3.15.2-j2-R-env-changed.txt"), false),
+    ] {
+        let run = parse(input, true);
+        let mut names: Vec<&str> = run.tests.iter().map(|t| t.name.as_str()).collect();
+        names.sort_unstable();
+        let expected: &[&str] = if quiet {
+            &["test_env_changed", "test_env_changed_twice"]
+        } else {
+            &["test_env_changed", "test_env_changed_twice", "test_ok"]
+        };
+        assert_eq!(names, expected, "{file}");
+        let once = test(&run, "test_env_changed");
+        let twice = test(&run, "test_env_changed_twice");
+        assert_eq!((once.outcome, twice.outcome), (Some(Outcome::EnvChanged), Some(Outcome::EnvChanged)), "{file}");
+        assert_eq!(once.env_changed_reasons, ["os.environ was modified"], "{file}");
+        assert_eq!(twice.env_changed_reasons, ["os.environ was modified", "files was modified"], "{file}");
+        if !quiet {
+            let ok = test(&run, "test_ok");
+            assert_eq!((ok.outcome, ok.env_changed_reasons.len()), (Some(Outcome::Passed), 0), "{file}");
+        }
+        let summary = run.summary.as_ref().unwrap();
+        assert_eq!(summary.env_changed, ["test_env_changed", "test_env_changed_twice"], "{file}");
+        assert_eq!(summary.total_tests, Some(3), "{file}");
+    }
+}
+
+/// 3.14's env changed list mixes tests with reasons and without (`results.py`
+/// `display_result`), and the list ends at its blank line: what follows is read as before.
+/// Before 3.14 the names share lines (`printlist`), which stay names.
+#[test]
+fn env_changed_list_of_3_14_with_and_without_reasons() {
+    let input = concat!(
+        "0:00:00 load avg: 0.10 Run 3 tests sequentially in a single process\n",
+        "0:00:00 load avg: 0.10 [1/3] test_a\n",
+        "0:00:00 load avg: 0.10 [1/3/1] test_a failed (env changed)\n",
+        "0:00:00 load avg: 0.10 [2/3/1] test_b\n",
+        "0:00:00 load avg: 0.10 [2/3/2] test_b failed (env changed)\n",
+        "0:00:00 load avg: 0.10 [3/3/2] test_c\n",
+        "0:00:00 load avg: 0.10 [3/3/3] test_c failed\n",
+        "\n",
+        "== Tests result: FAILURE ==\n",
+        "\n",
+        "2 tests altered the execution environment (env changed):\n",
+        "    test_a\n",
+        "    test_b:\n",
+        "        threading._dangling was modified\n",
+        "        unraisable exception (ValueError)\n",
+        "\n",
+        "1 test failed:\n",
+        "    test_c\n",
+        "\n",
+        "Total duration: 1 sec\n",
+        "Result: FAILURE\n",
+    );
+    let run = parse(input, true);
+    assert_eq!(run.tests.len(), 3, "{:#?}", run.tests);
+    assert_eq!(outcome(&run, "test_a"), Outcome::EnvChanged);
+    assert!(test(&run, "test_a").env_changed_reasons.is_empty());
+    assert_eq!(outcome(&run, "test_b"), Outcome::EnvChanged);
+    assert_eq!(
+        test(&run, "test_b").env_changed_reasons,
+        ["threading._dangling was modified", "unraisable exception (ValueError)"]
+    );
+    assert_eq!(outcome(&run, "test_c"), Outcome::Failed);
+    let summary = run.summary.unwrap();
+    assert_eq!(
+        (summary.env_changed, summary.failed),
+        (vec!["test_a".to_owned(), "test_b".into()], vec!["test_c".into()])
+    );
+
+    let old =
+        parse("== Tests result: SUCCESS ==\n\n2 tests altered the execution environment:\n    test_a test_b:x\n", true);
+    assert_eq!(old.summary.unwrap().env_changed, ["test_a", "test_b:x"], "a line of several names is printlist's");
+}

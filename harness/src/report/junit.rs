@@ -422,7 +422,10 @@ fn test_case<'a>(report: &RunReport, test: &'a TestReport, excerpts: &Excerpts) 
         failures.push(regrtest_failure(report, test, &methods));
     }
     let skipped = if failures.is_empty() { skipped } else { None };
-    let output = env_changed_passes.then(|| ENV_CHANGED_PASSES.to_owned());
+    let output = env_changed_passes.then(|| match env_changed_reasons(test) {
+        Some(reasons) => format!("{ENV_CHANGED_PASSES_HEAD}: {reasons}{ENV_CHANGED_PASSES_TAIL}"),
+        None => format!("{ENV_CHANGED_PASSES_HEAD}{ENV_CHANGED_PASSES_TAIL}"),
+    });
     Case { name: test.name.clone(), test: Some(test), failures, skipped, failed_methods: methods, output }
 }
 
@@ -430,9 +433,17 @@ fn test_case<'a>(report: &RunReport, test: &'a TestReport, excerpts: &Excerpts) 
 const RESULT_LOST: &str = "no result: regrtest's result line for it was lost with its buffered stdout when the \
      hang at interpreter exit, after the tests, ended it";
 
-/// The `<system-out>` of a test that altered the environment in a run that does not fail on it.
-const ENV_CHANGED_PASSES: &str = "regrtest: failed (env changed): the test altered the execution environment; \
-     regrtest does not fail the run on it without --fail-env-changed (or --slow-ci, --fast-ci)\n";
+/// The `<system-out>` of a test that altered the environment in a run that does not fail on it:
+/// the head, the reasons regrtest gave (3.14+) after a `: `, then the tail.
+const ENV_CHANGED_PASSES_HEAD: &str = "regrtest: failed (env changed): the test altered the execution environment";
+const ENV_CHANGED_PASSES_TAIL: &str =
+    "; regrtest does not fail the run on it without --fail-env-changed (or --slow-ci, --fast-ci)\n";
+
+/// The reasons 3.14+'s summary gives under a test that altered the environment, joined:
+/// `os.environ was modified, files was modified`.
+fn env_changed_reasons(test: &TestReport) -> Option<String> {
+    (test.outcome == "env_changed" && !test.env_changed_reasons.is_empty()).then(|| test.env_changed_reasons.join(", "))
+}
 
 /// regrtest's words for an outcome that is neither a pass nor a skip.
 fn outcome_words(outcome: &str) -> Cow<'_, str> {
@@ -466,6 +477,10 @@ fn regrtest_failure(report: &RunReport, test: &TestReport, methods: &[FailedMeth
         } else if worker_thread_failure(report).is_some() {
             let _ = write!(message, " ({WORKER_THREAD_FAILED})");
         }
+    }
+    // Why, when regrtest said (3.14+'s summary).
+    if let Some(reasons) = env_changed_reasons(test) {
+        let _ = write!(message, ": {reasons}");
     }
     // A worker that died: regrtest's own line has its exit code and signal.
     if matches!(test.outcome.as_str(), "crashed" | "timed_out" | "worker_failed") {
@@ -1653,6 +1668,25 @@ mod tests {
         assert_eq!(case.failures.len(), 1, "{case:?}");
         assert_eq!(case.failures[0].message, "regrtest: failed (env changed)");
         assert_eq!(case.output, None);
+
+        // 3.14+ gives the reasons in its summary: the failure, or the passing case's output,
+        // says them.
+        report.tests[0].env_changed_reasons = vec!["os.environ was modified".into(), "files was modified".into()];
+        let case = &cases(&report)[0];
+        assert_eq!(
+            case.failures[0].message,
+            "regrtest: failed (env changed): os.environ was modified, files was modified"
+        );
+        report.summary.env_changed_fails = false;
+        let case = &cases(&report)[0];
+        let output = case.output.as_deref().unwrap_or_default();
+        assert!(
+            output.starts_with(
+                "regrtest: failed (env changed): the test altered the execution environment: os.environ was \
+                 modified, files was modified; regrtest does not fail the run on it"
+            ),
+            "{output}"
+        );
     }
 
     #[test]

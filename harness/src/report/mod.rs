@@ -171,6 +171,10 @@ pub struct TestReport {
     /// Why regrtest skipped the whole test file (`test_x skipped -- not on this platform`).
     #[serde(skip)]
     pub skip_reason: Option<String>,
+    /// Why the test altered the execution environment, as 3.14+'s summary lists the reasons
+    /// under it (`os.environ was modified`), for the JUnit XML.
+    #[serde(skip)]
+    pub env_changed_reasons: Vec<String>,
     pub repetitions: Option<Repetitions>,
     /// Why something is missing or partial.
     pub notes: Vec<String>,
@@ -195,6 +199,7 @@ impl TestReport {
             faulthandler: None,
             traceback_method: None,
             skip_reason: None,
+            env_changed_reasons: Vec::new(),
             repetitions: None,
             notes: Vec::new(),
         }

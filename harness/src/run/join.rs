@@ -267,6 +267,7 @@ pub(super) fn test_report(test: &regrtest::TestResult, series: Option<&Series>, 
         faulthandler: test.faulthandler.clone(),
         traceback_method: test.traceback_method.clone(),
         skip_reason: test.skip_reason.clone(),
+        env_changed_reasons: test.env_changed_reasons.clone(),
         repetitions,
         notes,
     };
