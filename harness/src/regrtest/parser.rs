@@ -9,10 +9,11 @@ use std::collections::{HashMap, HashSet};
 
 use self::methods::{doctest_parts, method_description};
 use super::patterns::{
-    BEGINNING, DOCTEST_FAILURE, FAILED_QUALIFIER, FAULTHANDLER_TIMEOUT, FINAL_RESULT, HEARTBEAT, HINT, INTERRUPTED,
-    LEAK, LIST_HEADER, LOG_PREFIX, OK_COUNT, PROGRESS, RERUN_BATCH, RERUN_ONE, RESULT, RUNNING_ENTRY, RUN_HEADER,
-    SKIPPED, SKIP_REASON, STRICT_TAIL, SUMMARY_HEADER, TEST_METHOD_PREFIX, TIMED_OUT_QUALIFIER, TOTAL_DURATION,
-    TOTAL_FILES, TOTAL_FILES_COUNT, TRACEBACK_FRAME, TRAILING_IN_DURATION, TRAILING_PAREN_DURATION, UNITTEST_FAILURE,
+    BEGINNING, DOCTEST_FAILURE, DOCTEST_FRAME, FAILED_QUALIFIER, FAULTHANDLER_TIMEOUT, FINAL_RESULT, HEARTBEAT, HINT,
+    INTERRUPTED, LEAK, LIST_HEADER, LOG_PREFIX, OK_COUNT, PROGRESS, RERUN_BATCH, RERUN_ONE, RESULT, RUNNING_ENTRY,
+    RUN_HEADER, SKIPPED, SKIP_REASON, STRICT_TAIL, SUMMARY_HEADER, TEST_METHOD_PREFIX, TIMED_OUT_QUALIFIER,
+    TOTAL_DURATION, TOTAL_FILES, TOTAL_FILES_COUNT, TRACEBACK_FRAME, TRAILING_IN_DURATION, TRAILING_PAREN_DURATION,
+    UNITTEST_FAILURE,
 };
 use super::text::{after_log_prefix, decode_line, parse_count, truncate_at_char_boundary, unglue_progress, CappedText};
 use super::{
@@ -52,6 +53,10 @@ struct TestState {
     /// named: another of their headers there is another failing subtest's, kept beside the
     /// first ([`crate::regrtest::MethodResult::headers`]). Cleared as `listed_tracebacks` is.
     listed_headers: HashSet<usize>,
+    /// 3.15+: the doctests (index into `result.methods`) one of whose examples failed since
+    /// their verbose line began: unittest's `... ok` for the doctest that follows its
+    /// examples' statuses does not take that back (see `Parser::doctest_example_line`).
+    failed_doctest_examples: HashSet<usize>,
     /// The marks of the current `-R` run's repetitions being counted (see [`Marks`]).
     marks: Option<Marks>,
     /// The leak lines the current attempt started with (an earlier attempt's, kept until it
@@ -195,6 +200,9 @@ struct PendingMethod {
     class: String,
     method: String,
     doctest: bool,
+    /// 3.15+: the doctest's line for one of its examples (`  bad (test_doct) [0]`) was read:
+    /// the status due is that example's, a subtest's (see `Parser::doctest_example_line`).
+    example: bool,
 }
 
 /// A line that may be a doctest's description, as unittest prints it (`b (m.__test__.a)`):
@@ -209,7 +217,10 @@ struct PendingDoctest {
 /// A `FAIL:`/`ERROR:` header whose description may be a doctest's: the line under it says.
 #[derive(Debug)]
 struct PendingHeader {
+    /// Without the ` [N]` of a 3.15+ doctest example's header (`FAIL: bad (test_doct) [0]`).
     description: String,
+    /// The header's description, when it had that ` [N]`: what `failed_methods` got for it.
+    example: Option<String>,
     outcome: MethodOutcome,
     /// It reads as a unittest method's too (the traceback's `class` and `method`), which it
     /// is unless a `Doctest:` line says otherwise.
@@ -349,7 +360,8 @@ impl Parser {
             let described = marked.split_once(" ... ").and_then(|(description, _)| method_description(description));
             if let Some((method, class, _)) = described.filter(|_| !self.in_summary) {
                 let (class, method) = (class.to_owned(), method.to_owned());
-                self.pending_method = self.subject.map(|test| PendingMethod { test, class, method, doctest: false });
+                self.pending_method =
+                    self.subject.map(|test| PendingMethod { test, class, method, doctest: false, example: false });
             }
             return;
         }
@@ -1235,6 +1247,10 @@ impl Parser {
             let function = TRACEBACK_FRAME.captures(text).and_then(|c| c.get(1)).map(|m| m.as_str());
             if let Some(function) = function.filter(|f| f.starts_with(TEST_METHOD_PREFIX)) {
                 tb.method = Some(function.to_owned());
+            } else if let Some(name) = DOCTEST_FRAME.captures(text).and_then(|c| c.get(1)) {
+                // 3.15+: the failing example's frame names the doctest (3.14 said it in
+                // `Failed doctest test for NAME`).
+                tb.method = Some(doctest_parts(name.as_str()).1).filter(|m| !m.is_empty()).map(str::to_owned);
             }
         }
         tb.text.push_line(text, cut);

@@ -74,6 +74,11 @@ pub(super) const SKIPPED: &str = " skipped -- ";
 pub(super) const TEST_METHOD_PREFIX: &str = "test";
 /// A frame line of a Python traceback: `  File "...", line N, in NAME`.
 pub(super) static TRACEBACK_FRAME: LazyLock<Regex> = LazyLock::new(|| re(r#"^  File ".*", line \d+, in (\w+)$"#));
+/// 3.15+'s doctest (`_DocTestCaseRunner._add_traceback`) gives a failing example a frame of
+/// its own, named by the doctest's dotted name (`in test_doct.bad`, `line None` for a
+/// doctest of a `__test__` string): no function's name holds a dot.
+pub(super) static DOCTEST_FRAME: LazyLock<Regex> =
+    LazyLock::new(|| re(r#"^  File ".*", line (?:\d+|None), in ([^ ]*\..*)$"#));
 /// faulthandler's `dump_traceback_later(timeout, exit=True)` header. Not anchored at the start:
 /// it follows what the test wrote without a newline (`-v`'s `test_x (m.C.test_x) ... `, `-R`'s
 /// marks); it ends its line.

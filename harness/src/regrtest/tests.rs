@@ -2180,3 +2180,96 @@ fn env_changed_list_of_3_14_with_and_without_reasons() {
         parse("== Tests result: SUCCESS ==\n\n2 tests altered the execution environment:\n    test_a test_b:x\n", true);
     assert_eq!(old.summary.unwrap().env_changed, ["test_a", "test_b:x"], "a line of several names is printlist's");
 }
+
+/// Real 3.14.10 and 3.15.2 output of doctests and subtests, `-v` and `--rerun` (whose re-run is
+/// verbose, matching the failed methods only). 3.15's doctest reports each example as a
+/// subtest: a failing one's line (`  bad (test_doctest_fails) [0]`) and status, then
+/// unittest's `... ok` for the doctest, and the error list's header has the example's number
+/// (`FAIL: bad (test_doctest_fails) [0]`). The doctest failed all the same, named as 3.14 names
+/// it; a key that reads as a method (`twice (test_doctest_keys.__test__.twice) [0]`) is no
+/// method of its own; ordinary subtests are read as before.
+#[test]
+fn golden_doctest_examples_of_3_15_are_the_doctests() {
+    use MethodOutcome::*;
+    const KEYS: &str = "test_doctest_keys.__test__";
+    let report = |example: &str, expected: &str, got: &str| {
+        format!("Failed example:\n    {example}\nExpected:\n    {expected}\nGot:\n    {got}")
+    };
+    for (file, input, rerun) in [
+        ("3.14.10-seq-v", include_str!("../../tests/data/regrtest/3.14.10-seq-verbose-doctests.txt"), false),
+        ("3.14.10-j2-rerun", include_str!("../../tests/data/regrtest/3.14.10-j2-rerun-doctests.txt"), true),
+        ("3.15.2-seq-v", include_str!("../../tests/data/regrtest/3.15.2-seq-verbose-doctests.txt"), false),
+        ("3.15.2-j2-rerun", include_str!("../../tests/data/regrtest/3.15.2-j2-rerun-doctests.txt"), true),
+    ] {
+        let run = parse(input, true);
+        let fails = test(&run, "test_doctest_fails");
+        assert_eq!(fails.outcome, Some(Outcome::Failed), "{file}");
+        let expected: &[_] = if rerun {
+            &[("test_doctest_fails", "bad", Failed, None)]
+        } else {
+            &[("test_doctest_fails", "bad", Failed, None), ("test_doctest_fails", "good", Passed, None)]
+        };
+        assert_eq!(methods(&run, "test_doctest_fails"), expected, "{file}");
+        assert!(fails.methods.iter().all(|m| m.doctest), "{file}");
+        assert_eq!(fails.failed_methods, ["bad (test_doctest_fails)"], "{file}");
+        let bad = fails.methods[0].traceback.as_deref().unwrap_or_default();
+        assert!(bad.ends_with(&report("1 + 1", "3", "2")), "{file}: {bad}");
+
+        let keys = test(&run, "test_doctest_keys");
+        let got: Vec<_> =
+            keys.methods.iter().map(|m| (m.class.as_str(), m.name.as_str(), m.outcome, m.doctest)).collect();
+        let mut expected = vec![
+            (KEYS, "K.method", Failed, true),
+            (KEYS, "a.b", Failed, true),
+            (KEYS, "dotted.key with space", Passed, true),
+            (KEYS, "plain", Passed, true),
+            (KEYS, "twice.twice", Failed, true),
+            (KEYS, "with (parens)", Passed, true),
+            (KEYS, "with space", Failed, true),
+        ];
+        let mut failed = vec![
+            "method (test_doctest_keys.__test__.K)",
+            "b (test_doctest_keys.__test__.a)",
+            "twice (test_doctest_keys.__test__.twice)",
+            "with space (test_doctest_keys.__test__)",
+        ];
+        if rerun {
+            // regrtest re-runs the failed methods it matches by their first word (`matching:
+            // method, b, twice, with`), and `with` matches no `with space`.
+            expected.retain(|m| m.2 == Failed && m.1 != "with space");
+            failed.pop();
+        }
+        assert_eq!(got, expected, "{file}");
+        assert_eq!(keys.failed_methods, failed, "{file}");
+        let traceback = |name: &str| {
+            keys.methods.iter().find(|m| m.name == name).and_then(|m| m.traceback.clone()).unwrap_or_default()
+        };
+        assert!(traceback("K.method").ends_with(&report("2 * 2", "5", "4")), "{file}: {}", traceback("K.method"));
+        assert!(traceback("twice.twice").ends_with(&report("5 + 1", "7", "6")), "{file}");
+        assert!(rerun || traceback("with space").ends_with(&report("2 + 1", "4", "3")), "{file}");
+
+        let subtests = test(&run, "test_failing_subtests");
+        let got: Vec<_> = subtests.methods.iter().map(|m| (m.name.as_str(), m.outcome)).collect();
+        let expected: &[_] =
+            if rerun { &[("test_subtests", Failed)] } else { &[("test_ok", Passed), ("test_subtests", Failed)] };
+        assert_eq!(got, expected, "{file}");
+        assert_eq!(
+            subtests.failed_methods,
+            [
+                "test_subtests (test_failing_subtests.Sub.test_subtests) (i=2)",
+                "test_subtests (test_failing_subtests.Sub.test_subtests) (i=3)"
+            ],
+            "{file}"
+        );
+        assert_eq!(outcome(&run, "test_ok"), Outcome::Passed, "{file}");
+    }
+    // Without -v, 3.15's traceback of a single failing doctest names it in the frame doctest
+    // makes for the example (`in test_doctest_fails.bad`), not in `Failed doctest test for`.
+    let run = parse(include_str!("../../tests/data/regrtest/3.15.2-seq-doctests.txt"), true);
+    let fails = test(&run, "test_doctest_fails");
+    assert_eq!((fails.outcome, fails.traceback_method.as_deref()), (Some(Outcome::Failed), Some("bad")));
+    assert!(fails.traceback.as_deref().unwrap_or_default().ends_with(&report("1 + 1", "3", "2")), "{fails:#?}");
+    assert!(fails.methods.is_empty() && fails.failed_methods.is_empty(), "{fails:#?}");
+    let keys = test(&run, "test_doctest_keys");
+    assert_eq!((keys.outcome, keys.traceback_method.as_deref()), (Some(Outcome::Failed), None));
+}

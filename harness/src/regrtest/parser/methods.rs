@@ -7,6 +7,10 @@
 //! dots, spaces and parentheses of its own (a key of a module's `__test__` dict), so a
 //! description is not taken apart alone: the `Doctest: NAME` line under it says which split
 //! it was ([`confirmed_doctest`]), and the name is then named as [`doctest_parts`] says.
+//!
+//! 3.15+ reports a doctest's examples as its subtests (`  bad (test_doct) [0]`, a header
+//! `FAIL: bad (test_doct) [0]`) and then unittest's `... ok` for the doctest: a failing example
+//! fails the doctest, which keeps its 3.14 name (see `Parser::doctest_example_line`).
 
 use super::{is_rule, ListedTraceback, Parser, PendingDoctest, PendingHeader, PendingMethod, TestState, Traceback};
 use crate::regrtest::patterns::{GLUED_METHOD_STATUS, LOG_PREFIX, METHOD_STATUS, PROGRESS, UNITTEST_FAILURE};
@@ -33,16 +37,25 @@ impl Parser {
         let unittest = method_description(desc);
         // A doctest's description (`b (m.__test__.a)`) can read as a unittest method's too
         // (`x (m.__test__.x)` for the key "x.x"): the line under the header decides, unless a
-        // verbose line has already said that this description is a doctest's.
-        let doctest = may_be_doctest(desc).then(|| desc.to_owned());
+        // verbose line has already said that this description is a doctest's. 3.15+ heads the
+        // failure of a doctest's example with the doctest's description and the example's
+        // number (`FAIL: bad (test_doct) [0]`).
+        let example = without_example_number(desc);
+        let base = example.unwrap_or(desc);
+        let doctest = may_be_doctest(base).then(|| base.to_owned());
         let known_doctest = doctest.is_some()
-            && state.result.methods.iter().any(|m| m.doctest && doctest_description(&m.class, &m.name) == desc);
+            && state.result.methods.iter().any(|m| m.doctest && doctest_description(&m.class, &m.name) == base);
         let (class, method) = match unittest {
             Some((method, class, _)) if !known_doctest => (class.to_owned(), method.to_owned()),
             _ => (String::new(), String::new()),
         };
         let header = match (doctest, class.is_empty()) {
-            (Some(description), _) => Some(PendingHeader { description, outcome, unittest: !class.is_empty() }),
+            (Some(description), _) => Some(PendingHeader {
+                description,
+                example: example.map(|_| desc.to_owned()),
+                outcome,
+                unittest: !class.is_empty(),
+            }),
             (None, false) => {
                 record_header(state, &class, &method, outcome, false);
                 None
@@ -95,11 +108,18 @@ impl Parser {
                     rest.is_empty().then_some((name, h.outcome))
                 });
                 if let Some((name, outcome)) = doctest {
-                    tb.header = None;
+                    let header = tb.header.take();
                     let (class, method) = doctest_parts(name);
                     (tb.class, tb.method) = (class.to_owned(), method.to_owned());
                     if let Some(state) = self.tests.get_mut(tb.test) {
                         record_header(state, class, method, outcome, true);
+                        // The doctest failed, named as before 3.15 (`bad (test_doct)`), not
+                        // its example (`bad (test_doct) [0]`).
+                        if let Some(header) = header.filter(|h| h.example.is_some()) {
+                            let listed = &mut state.result.failed_methods;
+                            listed.retain(|m| Some(m) != header.example.as_ref());
+                            note_failed_method(state, &header.description);
+                        }
                     }
                     return;
                 }
@@ -197,6 +217,9 @@ impl Parser {
         if self.pending_method.is_none() && !text.contains(" (") {
             return false;
         }
+        if self.doctest_example_line(text) {
+            return true;
+        }
         let description = text.split(" ... ").next().and_then(method_description);
         let status_due =
             !self.in_summary && (self.pending_method.is_some() || (description.is_some() && text.contains(" ... ")));
@@ -218,11 +241,18 @@ impl Parser {
                     class: class.to_owned(),
                     method: method.to_owned(),
                     doctest: false,
+                    example: false,
                 });
                 self.pending_doctest = self.doctest_candidate(text);
                 true
             }
             (None, Some(status)) => match self.pending_method.take() {
+                Some(pending) if Some(pending.test) == self.subject && pending.example => {
+                    self.record_doctest_example(&pending.class, &pending.method, &status);
+                    // The doctest's own status comes after its examples'.
+                    self.pending_method = Some(PendingMethod { example: false, ..pending });
+                    true
+                }
                 Some(pending) if Some(pending.test) == self.subject => {
                     self.record_for_subject(&pending.class, &pending.method, pending.doctest, &status);
                     true
@@ -250,7 +280,63 @@ impl Parser {
         if Some(pending.test) == self.subject {
             let (class, method) = doctest_parts(name);
             let (class, method) = (class.to_owned(), method.to_owned());
-            self.pending_method = Some(PendingMethod { test: pending.test, class, method, doctest: true });
+            self.pending_method =
+                Some(PendingMethod { test: pending.test, class, method, doctest: true, example: false });
+        }
+    }
+
+    /// 3.15+'s doctest reports each example as a subtest of the doctest, and unittest the
+    /// doctest after them, so that a failing one's verbose lines are
+    ///
+    /// ```text
+    /// bad (test_doct)
+    /// Doctest: test_doct.bad ...
+    ///   bad (test_doct) [0]
+    /// Doctest: test_doct.bad ... FAIL
+    /// bad (test_doct)
+    /// Doctest: test_doct.bad ... ok
+    /// ```
+    ///
+    /// Returns whether `text` is the line of an example (`  bad (test_doct) [0]`) of the
+    /// doctest whose status is due: the status that follows is the example's.
+    fn doctest_example_line(&mut self, text: &str) -> bool {
+        let subject = self.subject;
+        let Some(pending) = self.pending_method.as_mut().filter(|p| p.doctest && Some(p.test) == subject) else {
+            return false;
+        };
+        let example = text.strip_prefix("  ").and_then(without_example_number);
+        if example.is_none_or(|described| described != doctest_description(&pending.class, &pending.method)) {
+            return false;
+        }
+        pending.example = true;
+        true
+    }
+
+    /// The status of a doctest's example (see [`Parser::doctest_example_line`]): a failure is
+    /// the doctest's, which the `... ok` unittest prints for the doctest after its examples
+    /// does not take back; an example skipped (`skipped ''`) says nothing of the doctest.
+    fn record_doctest_example(&mut self, class: &str, method: &str, status: &regex::Captures<'_>) {
+        let Some(state) = self.subject.and_then(|i| self.tests.get_mut(i)) else {
+            return;
+        };
+        let outcome = match status.get(1).map_or("", |m| m.as_str()) {
+            "FAIL" => MethodOutcome::Failed,
+            "ERROR" => MethodOutcome::Error,
+            _ => return,
+        };
+        let key = (class.to_owned(), method.to_owned());
+        let earlier = state.method_index.get(&key).copied();
+        // The doctest's first failing example since its line began is a new result of it: the
+        // error list that follows is this run's. A second keeps the first's outcome (a
+        // failure before an error is as much a failure).
+        if earlier.is_some_and(|i| state.failed_doctest_examples.contains(&i)) {
+            return;
+        }
+        record_method(state, class, method, outcome, None, true);
+        if let Some(&i) = state.method_index.get(&key) {
+            state.failed_doctest_examples.insert(i);
+            state.listed_tracebacks.remove(&i);
+            state.listed_headers.remove(&i);
         }
     }
 
@@ -270,6 +356,13 @@ impl Parser {
                 (MethodOutcome::Skipped, reason.map(str::to_owned))
             }
         };
+        let index = state.method_index.get(&(class.to_owned(), method.to_owned())).copied();
+        // 3.15+: unittest's `ok` for a doctest after the statuses of its examples, one of which
+        // failed (see `doctest_example_line`), is no pass: the failure stands.
+        let example_failed = doctest && index.is_some_and(|i| state.failed_doctest_examples.remove(&i));
+        if example_failed && outcome == MethodOutcome::Passed {
+            return;
+        }
         record_method(state, class, method, outcome, detail, doctest);
         // A new result of the method: the error list that follows is another run's.
         if let Some(i) = state.method_index.get(&(class.to_owned(), method.to_owned())) {
@@ -393,6 +486,13 @@ const MAX_DOCTEST_DESCRIPTION: usize = MAX_FAILED_METHOD_LEN + 8;
 /// under it can tell ([`confirmed_doctest`]).
 fn may_be_doctest(text: &str) -> bool {
     text.len() <= MAX_DOCTEST_DESCRIPTION && text.ends_with(')') && text.contains(" (")
+}
+
+/// `description` without the ` [N]` 3.15+ puts after a doctest's description for one of its
+/// examples (`bad (test_doct) [0]`, a subtest's, `str(N)` as its message); None without one.
+fn without_example_number(description: &str) -> Option<&str> {
+    let (before, number) = description.strip_suffix(']')?.rsplit_once(" [")?;
+    (!number.is_empty() && number.bytes().all(|b| b.is_ascii_digit())).then_some(before)
 }
 
 /// Whether `line`, the line under `description`, is the doctest's `Doctest: NAME` line
