@@ -373,10 +373,13 @@ static HEARTBEAT: LazyLock<Regex> =
 
 /// faulthandler's header of one thread's stack. Anchored at the end only: what the process wrote
 /// without a newline before the dump (regrtest's `-R` progress dots on stderr) starts its line.
-/// From 3.14 the thread's name (`pthread_getname_np`), when it has one, follows its identifier
-/// in brackets: `Thread 0x00007f31c0d9b6c0 [python3.14-dbg] (most recent call first):`.
+/// 3.14 and later write the thread's name between the id and `(most recent call first):` when it
+/// has one (`write_thread_id` in `Python/traceback.c`: ` [` + `pthread_getname_np`'s name + `]`),
+/// e.g. `Thread 0x00007fe01ffff6c0 [Thread-2 (secon] (most recent call first):`: the name is cut
+/// to the kernel's 15 bytes (mid-character, maybe) and may hold anything but a newline, brackets
+/// and parentheses included, hence any bytes up to the last `] (most recent call first):`.
 static FAULTHANDLER_THREAD: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(Current thread|Thread) 0x([0-9a-f]+)(?: \[.*\])? \(most recent call first\):$")
+    Regex::new(r"(Current thread|Thread) 0x([0-9a-f]+)(?-u: \[.*\])? \(most recent call first\):$")
         .expect("a valid regex")
 });
 
@@ -2258,6 +2261,76 @@ mod tests {
         report.processes[0].threads[0].python_frames.clear();
         attach_python_frames(&mut report, 10, &BTreeMap::from([(0x7fb9_8fd1_0780, 10)]), &headless);
         assert!(report.notes.iter().any(|n| n.starts_with("1 Python thread stack(s)")), "{:?}", report.notes);
+    }
+
+    #[test]
+    fn named_thread_headers_of_3_14_and_later_are_read() {
+        // Captured from python3.14-dbg 3.14.10 (Debian), the repo's test_hang_python_locks: two
+        // threads named by threading (cut to 15 bytes by the kernel) and the main thread, named
+        // after the program; then 3.15.2's header. 3.11 to 3.13 write no name.
+        let dump: Vec<String> = [
+            "Thread 0x00007fe01ffff6c0 [Thread-2 (secon] (most recent call first):",
+            r#"  File "/tmp/qa-v314/t2/test_hang_python_locks.py", line 19 in second_then_first"#,
+            r#"  File "/usr/lib/python3.14/threading.py", line 1025 in run"#,
+            r#"  File "/usr/lib/python3.14/threading.py", line 1083 in _bootstrap_inner"#,
+            r#"  File "/usr/lib/python3.14/threading.py", line 1045 in _bootstrap"#,
+            "",
+            "Thread 0x00007fe024a4f6c0 [Thread-1 (first] (most recent call first):",
+            r#"  File "/tmp/qa-v314/t2/test_hang_python_locks.py", line 14 in first_then_second"#,
+            r#"  File "/usr/lib/python3.14/threading.py", line 1025 in run"#,
+            "",
+            "Current thread 0x00007fe0255d87c0 [python3.14-dbg] (most recent call first):",
+            r#"  File "/usr/lib/python3.14/threading.py", line 1134 in join"#,
+            r#"  File "/tmp/qa-v314/t2/test_hang_python_locks.py", line 25 in test_lock_cycle"#,
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        assert!(dump.iter().filter(|l| !l.is_empty()).all(|l| is_dump_line(l.as_bytes())));
+        let pthreads = BTreeMap::from([(0x7fe0_1fff_f6c0, 12), (0x7fe0_24a4_f6c0, 11), (0x7fe0_255d_87c0, 10)]);
+        let mut report = no_progress_in_pid_10(&[10, 11, 12]);
+        attach_python_frames(&mut report, 10, &pthreads, &dump);
+        assert!(report.notes.is_empty(), "{:?}", report.notes);
+        let functions = |i: usize| -> Vec<String> {
+            report.processes[0].threads[i].python_frames.iter().map(|f| f.function.clone()).collect()
+        };
+        assert_eq!(functions(0), ["join", "test_lock_cycle"]);
+        assert_eq!(functions(1), ["first_then_second", "run"]);
+        assert_eq!(functions(2), ["second_then_first", "run", "_bootstrap_inner", "_bootstrap"]);
+
+        // Without the thread pointers, the `Current thread` of 3.15 still goes to the main thread.
+        let dump: Vec<String> = [
+            "Current thread 0x00007fd4081edc00 [python3.15-dbg] (most recent call first):",
+            r#"  File "/tmp/qa-v314/t/test_qa_deadlock.py", line 4 in test_deadlock"#,
+            r#"  File "/usr/lib/python3.15/unittest/case.py", line 637 in _callTestMethod"#,
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let mut report = no_progress_in_pid_10(&[10]);
+        attach_python_frames(&mut report, 10, &BTreeMap::new(), &dump);
+        assert!(report.notes.is_empty(), "{:?}", report.notes);
+        assert_eq!(report.processes[0].threads[0].python_frames[0].function, "test_deadlock");
+
+        // A name may hold anything but a newline: brackets, the header's own words, bytes that
+        // are no UTF-8 (a multi-byte character cut at 15 bytes).
+        for header in [
+            &b"Thread 0x00007fe01ffff6c0 [a] b [c] (most recent call first):"[..],
+            b"..Current thread 0x00007fe01ffff6c0 [x (most recent call first): y] (most recent call first):",
+            b"Thread 0x00007fe01ffff6c0 [caf\xc3] (most recent call first):",
+            b"Thread 0x00007fe01ffff6c0 [] (most recent call first):",
+        ] {
+            let caps = FAULTHANDLER_THREAD.captures(header).unwrap_or_else(|| panic!("{header:?}"));
+            assert_eq!(&caps[2], b"00007fe01ffff6c0");
+        }
+        for not in [
+            &b"Thread 0x00007fe01ffff6c0 [name (most recent call first):"[..],
+            b"Thread 0x00007fe01ffff6c0 name] (most recent call first):",
+            b"Thread 0x00007fe01ffff6c0 [name](most recent call first):",
+            b"Current thread's C stack trace (most recent call first):",
+        ] {
+            assert!(!FAULTHANDLER_THREAD.is_match(not), "{not:?}");
+        }
     }
 
     #[test]
