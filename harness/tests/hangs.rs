@@ -155,6 +155,103 @@ fn a_priority_inheritance_mutex_cycle_is_a_lock_cycle_between_real_threads() {
     assert_tree_gone(dir.path());
 }
 
+/// leakcheck started with the separate debug files of the system (`/usr/lib/debug`, where
+/// libc6-dbg puts the C library's DWARF and full symbol table) hidden, as on a machine without
+/// them (most build machines, Debian sid's root): a private mount namespace with an empty tmpfs
+/// on `/usr/lib/debug`. As root that is `unshare --mount`; any other user needs unprivileged
+/// user namespaces (`unshare --map-root-user`), and where neither works the test fails with
+/// unshare's error rather than run with the symbols in sight. Without `/usr/lib/debug` there is
+/// nothing to hide.
+fn leakcheck_without_libc_debug_symbols(extra: &[&str], command: &[&str]) -> Run {
+    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
+    let root =
+        status.lines().find_map(|l| l.strip_prefix("Uid:")).and_then(|ids| ids.split_whitespace().nth(1)) == Some("0");
+    let mut wrapper = vec!["unshare", "--mount", "--propagation", "private"];
+    if !root {
+        wrapper.push("--map-root-user");
+    }
+    wrapper.extend(["--", "sh", "-c", r#"mount -t tmpfs tmpfs /usr/lib/debug && exec "$0" "$@""#]);
+    let wrapper: &[&str] = if Path::new("/usr/lib/debug").is_dir() { &wrapper } else { &[] };
+    let run = leakcheck_wrapped(wrapper, None, extra, command, &[]);
+    assert!(
+        run.json.is_some(),
+        "leakcheck did not run with /usr/lib/debug hidden (needs root or unprivileged user namespaces): {}",
+        run.stderr
+    );
+    run
+}
+
+/// The frames of the hang's threads in the C library: some unnamed (its debug symbols were
+/// hidden for real), and none named by DWARF (no file).
+fn assert_libc_without_debug_symbols(hang: &Value) {
+    let frames: Vec<&Value> = hang["processes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|p| p["threads"].as_array().into_iter().flatten())
+        .flat_map(|t| t["frames"].as_array().into_iter().flatten())
+        .filter(|f| f["module"].as_str().is_some_and(|m| m.contains("/libc.so")))
+        .collect();
+    assert!(frames.iter().any(|f| f["function"].is_null()), "libc's symbols were not hidden: {hang}");
+    assert!(frames.iter().all(|f| f["file"].is_null()), "libc's DWARF was read: {hang}");
+}
+
+/// Without the C library's debug symbols, a mutex cycle, a mutex inherited locked across `fork`
+/// and a cycle through `pthread_cond_wait`'s re-lock are still proved at once, from what its
+/// `.dynsym` names (`pthread_mutex_lock`, `pthread_cond_wait`), the futex the waiters sleep on
+/// and the owner in the mutex at that address. The PI cycle's parked thread, in unnamed frames
+/// that `pthread_mutex_lock` tail-called, needs libc's symbols to be told: no proof, and a note
+/// says why.
+#[test]
+fn mutex_deadlocks_are_proved_without_the_c_librarys_debug_symbols() {
+    // The timeout off: a proof or nothing, never the silence.
+    let dir = testdir();
+    let run = leakcheck_without_libc_debug_symbols(
+        &["--hang-timeout", "0"],
+        &as_strs(&regrtest(dir.path(), &[], &["test_hang_mutex_cycle"])),
+    );
+    assert_mutex_cycle(&run);
+    assert_libc_without_debug_symbols(only_hang(&run));
+    assert_tree_gone(dir.path());
+
+    let dir = testdir();
+    let run = leakcheck_without_libc_debug_symbols(
+        &["--hang-timeout", "0"],
+        &as_strs(&regrtest(dir.path(), &[], &["test_hang_fork_locked"])),
+    );
+    assert_fork_owner_gone(&run);
+    assert_libc_without_debug_symbols(only_hang(&run));
+    assert_tree_gone(dir.path());
+
+    let dir = testdir();
+    let run = leakcheck_without_libc_debug_symbols(
+        &["--hang-timeout", "0"],
+        &as_strs(&regrtest(dir.path(), &[], &["test_hang_cond_relock"])),
+    );
+    let hang = only_hang(&run);
+    assert_eq!(hang["diagnosis"]["kind"], "lock-cycle", "{hang}");
+    assert_libc_without_debug_symbols(hang);
+    assert_eq!(run.code(), Some(102), "{}", run.stderr);
+    assert_tree_gone(dir.path());
+
+    let dir = testdir();
+    let run = leakcheck_without_libc_debug_symbols(
+        &["--hang-timeout", "4"],
+        &as_strs(&regrtest(dir.path(), &[], &["test_hang_pi_cycle"])),
+    );
+    let hang = only_hang(&run);
+    assert_eq!(hang["diagnosis"]["kind"], "no-progress", "{hang}");
+    assert_libc_without_debug_symbols(hang);
+    let notes = hang["notes"].to_string();
+    assert!(
+        notes.contains("in a function of the C library that its symbol table does not name")
+            && notes.contains("libc6-dbg"),
+        "{hang}"
+    );
+    assert_eq!(run.code(), Some(102), "{}", run.stderr);
+    assert_tree_gone(dir.path());
+}
+
 /// A daemon an earlier test left behind (its parent gone) is a leftover also when a later test
 /// hangs and the tree is ended for it: listed, read before it was ended, not taken for one of
 /// the hang's processes.

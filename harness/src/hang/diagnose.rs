@@ -135,25 +135,90 @@ const LOW_LEVEL_WAITS: &[&str] = &[
     "syscall",
 ];
 
-/// Whether the innermost frames are glibc waiting on a `pthread_mutex_t`: after the low-level
-/// waits, the first function is one of the mutex's lock functions. Any other caller (an
-/// internal lock's `__lll_lock_wait_private`, an unsymbolized frame) proves nothing.
-pub fn waits_on_mutex(frames: &[Frame]) -> bool {
-    mutex_lock_function(frames).is_some()
+/// `pthread_cond_wait` and its timed variants, as the C library's `.dynsym` names them: without
+/// its debug symbols, the re-lock of the mutex on wakeup (`__pthread_mutex_cond_lock`, which is
+/// not exported) shows as unnamed frames under one of these.
+const COND_WAIT_FUNCTIONS: &[&str] = &[
+    "pthread_cond_wait",
+    "__pthread_cond_wait",
+    "pthread_cond_timedwait",
+    "__pthread_cond_timedwait",
+    "pthread_cond_clockwait",
+    "__pthread_cond_clockwait",
+];
+
+/// The futex value `__lll_lock_wait` waits for (glibc `nptl/lowlevellock.c`: `futex_wait (futex,
+/// 2, private)`, "locked, with waiters"): the lock word of the mutex, at its offset 0.
+pub const LLL_LOCKED_WITH_WAITERS: u32 = 2;
+
+/// Whether `frame` is in the C library without a name: a function its `.dynsym` does not
+/// export (`__lll_lock_wait`, `__pthread_mutex_lock_full`, `__pthread_mutex_cond_lock`...) when
+/// the library's debug symbols are not installed (libc6-dbg on Debian: absent from most build
+/// machines).
+pub fn unnamed_in_c_library(frame: &Frame) -> bool {
+    frame.function.is_none() && is_c_library(&frame.module)
 }
 
-/// The mutex lock function [`waits_on_mutex`] finds (without a `__GI_` prefix), if any.
-pub fn mutex_lock_function(frames: &[Frame]) -> Option<&str> {
+/// Whether `module` (a path) is glibc's C library (or its pre-2.34 `libpthread`).
+fn is_c_library(module: &str) -> bool {
+    let name = module.rsplit('/').next().unwrap_or(module);
+    name.starts_with("libc.so") || name.starts_with("libc-2.") || name.starts_with("libpthread")
+}
+
+/// Whether the innermost frames are glibc waiting on a `pthread_mutex_t`: after the low-level
+/// waits, the first function is one of the mutex's lock functions. Any other caller (an
+/// internal lock's `__lll_lock_wait_private`, a function outside the C library) proves nothing.
+pub fn waits_on_mutex(frames: &[Frame]) -> bool {
+    mutex_lock_function(frames, None).is_some()
+}
+
+/// The mutex lock function [`waits_on_mutex`] finds (without a `__GI_` prefix), if any, for a
+/// thread in a futex wait that expects the value `expected` (when known).
+///
+/// Without the C library's debug symbols the low-level waits have no name: unnamed frames of
+/// the C library before the lock function count as low-level waits (the thread is in a futex
+/// wait: they are what calls it), for `pthread_mutex_lock` and its variants, which `.dynsym`
+/// names. The re-lock in `pthread_cond_wait` is then only two unnamed frames under
+/// `pthread_cond_wait`, which waits on its condition variable the same way: it counts as a
+/// mutex wait only when the wait expects [`LLL_LOCKED_WITH_WAITERS`] (glibc waits on a
+/// condition variable's `__g_signals` expecting 0), and the caller checks the word still reads
+/// so; the returned name is then `__pthread_mutex_cond_lock`.
+pub fn mutex_lock_function(frames: &[Frame], expected: Option<u32>) -> Option<&str> {
     // glibc's own calls go through hidden aliases, which DWARF names `__GI_<name>`.
     fn name(frame: &Frame) -> Option<&str> {
         frame.function.as_deref().map(|n| n.strip_prefix("__GI_").unwrap_or(n))
     }
-    frames
-        .iter()
-        .map(name)
-        .find(|n| !n.is_some_and(|n| LOW_LEVEL_WAITS.contains(&n)))
-        .flatten()
-        .filter(|n| MUTEX_LOCK_FUNCTIONS.contains(n))
+    let low_level = |f: &&Frame| name(f).is_some_and(|n| LOW_LEVEL_WAITS.contains(&n)) || unnamed_in_c_library(f);
+    let unnamed = frames.iter().take_while(low_level).any(unnamed_in_c_library);
+    let function = frames.iter().find(|f| !low_level(f)).and_then(name)?;
+    if MUTEX_LOCK_FUNCTIONS.contains(&function) {
+        Some(function)
+    } else if unnamed && COND_WAIT_FUNCTIONS.contains(&function) && expected == Some(LLL_LOCKED_WITH_WAITERS) {
+        Some(COND_RELOCK_FUNCTION)
+    } else {
+        None
+    }
+}
+
+/// The function of `pthread_cond_wait` that re-locks its mutex on wakeup.
+pub const COND_RELOCK_FUNCTION: &str = "__pthread_mutex_cond_lock";
+
+/// Whether a thread in an untimed futex wait is, as far as its frames show, in the C library
+/// without the debug symbols that would tell which lock it waits for: its innermost frames have
+/// no name, and the first named frame after them (its caller) is outside the C library (a
+/// tail call from an exported function, like `pthread_mutex_lock`'s into the unexported
+/// `__pthread_mutex_lock_full` for a priority-inheritance mutex, leaves no frame of its own).
+/// An exported caller (`sem_wait`, `pthread_cond_wait`, `pthread_join`...) or one
+/// [`mutex_lock_function`] accepts tells the wait by its name.
+pub fn unnamed_c_library_wait(frames: &[Frame], expected: Option<u32>) -> bool {
+    let low_level = |f: &&Frame| {
+        f.function.as_deref().is_some_and(|n| LOW_LEVEL_WAITS.contains(&n.strip_prefix("__GI_").unwrap_or(n)))
+            || unnamed_in_c_library(f)
+    };
+    let caller_outside = frames.iter().find(|f| !low_level(f)).is_none_or(|f| !is_c_library(&f.module));
+    frames.first().is_some_and(unnamed_in_c_library)
+        && caller_outside
+        && mutex_lock_function(frames, expected).is_none()
 }
 
 /// Whether the thread's innermost frames are a wait for CPython's GIL: `take_gil` among the
@@ -776,5 +841,52 @@ mod tests {
         assert!(!waits_on_mutex(&frames(&["__lll_lock_wait", "f"])));
         assert!(!waits_on_mutex(&frames(&["__futex_abstimed_wait_common", "sem_wait"])));
         assert!(!waits_on_mutex(&[]));
+    }
+
+    /// Without the C library's debug symbols (no libc6-dbg): the frames of the repo's hang
+    /// fixtures as the `.dynsym` of glibc 2.36 (Debian 12) and 2.41 (sid) names them.
+    #[test]
+    fn mutex_waits_are_recognised_without_the_c_librarys_debug_symbols() {
+        const LIBC: &str = "/usr/lib/x86_64-linux-gnu/libc.so.6";
+        let unnamed = |module: &str| Frame { function: None, ..frame("x", module) };
+        let named = |name: &str| frame(name, LIBC);
+        let fixture = frame("take_first_then_second", "/tmp/_hangfix.cpython-311d-x86_64-linux-gnu.so");
+        // `__lll_lock_wait` under `pthread_mutex_lock` (exported twice, as `pthread_mutex_lock`
+        // and `__pthread_mutex_lock`): the mutex cycle, the fork-inherited mutex, the GIL cycle.
+        for lock in ["__pthread_mutex_lock", "pthread_mutex_lock"] {
+            let frames = [unnamed(LIBC), named(lock), fixture.clone()];
+            assert_eq!(mutex_lock_function(&frames, Some(2)), Some(lock));
+            assert!(!unnamed_c_library_wait(&frames, Some(2)));
+        }
+        // glibc before 2.34: in libpthread.
+        let old = [unnamed("/lib/x86_64-linux-gnu/libpthread-2.31.so"), named("pthread_mutex_lock")];
+        assert!(waits_on_mutex(&old));
+        // A robust mutex: `__pthread_mutex_lock_full`, unnamed too.
+        assert!(waits_on_mutex(&[unnamed(LIBC), unnamed(LIBC), named("pthread_mutex_lock"), fixture.clone()]));
+        // `pthread_cond_wait`'s re-lock of its mutex (expecting 2, the lock word's "locked, with
+        // waiters"), not its wait on the condition variable (expecting 0).
+        let relock = [unnamed(LIBC), unnamed(LIBC), named("pthread_cond_wait"), frame("cond_waiter", "_hangfix.so")];
+        assert_eq!(mutex_lock_function(&relock, Some(2)), Some(COND_RELOCK_FUNCTION));
+        assert_eq!(mutex_lock_function(&relock, Some(0)), None);
+        assert_eq!(mutex_lock_function(&relock, None), None);
+        assert_eq!(mutex_lock_function(&relock[1..], Some(7)), None);
+        // Named, `pthread_cond_wait` is no lock function: its own wait, with libc's symbols.
+        assert_eq!(mutex_lock_function(&[named("futex_wait"), named("pthread_cond_wait")], Some(2)), None);
+        // stdio's lock, which `.dynsym` names: no mutex, but no missing symbol either.
+        let stdio = [named("__lll_lock_wait_private"), named("fwrite"), frame("stdio_wait", "_hangfix.so")];
+        assert!(!waits_on_mutex(&stdio));
+        assert!(!unnamed_c_library_wait(&stdio, Some(2)));
+        // Unnamed frames of another library prove nothing; unnamed ones of the C library under
+        // something else than a lock function are a wait the symbols would have told.
+        assert!(!waits_on_mutex(&[unnamed("/usr/lib/libfoo.so"), named("pthread_mutex_lock")]));
+        // The park of a priority-inheritance mutex's waiter (`pthread_mutex_lock` tail-calls
+        // `__pthread_mutex_lock_full`, which parks it in a futex wait): unnamed frames called
+        // from the program itself.
+        let parked = [unnamed(LIBC), unnamed(LIBC), fixture];
+        assert!(!waits_on_mutex(&parked));
+        assert!(unnamed_c_library_wait(&parked, Some(0)));
+        // Under a named function of the C library, the wait is that function's.
+        assert!(!unnamed_c_library_wait(&relock, Some(0)));
+        assert!(!unnamed_c_library_wait(&[unnamed(LIBC), named("sem_clockwait")], Some(0)));
     }
 }

@@ -1287,9 +1287,18 @@ fn inspect(
             let lock = Lock { memory: &memory, threads: &sample.threads };
             if call.is_futex_lock_pi() {
                 view.mutex_owner = lock.pi_owner(address, call.futex_private());
-            } else if let Some(function) = diagnose::mutex_lock_function(&frames) {
+            } else if let Some(function) = diagnose::mutex_lock_function(&frames, call.futex_expected()) {
+                let unnamed = frames.first().is_some_and(diagnose::unnamed_in_c_library);
                 if call.futex_expected() != Some(0) {
                     view.mutex_owner = lock.mutex_owner(address);
+                    // Told from `pthread_cond_wait`'s own wait by the value waited for alone
+                    // (see `diagnose::mutex_lock_function`): the lock word must still say so.
+                    if unnamed
+                        && function == diagnose::COND_RELOCK_FUNCTION
+                        && memory.read_u32(address) != Some(diagnose::LLL_LOCKED_WITH_WAITERS)
+                    {
+                        view.mutex_owner = None;
+                    }
                     // A private mutex in shared memory, held by a live thread of another process:
                     // its owner is not gone (see `diagnose::foreign_wait`).
                     if let Some(owner) = view.mutex_owner.filter(|o| !sample.threads.iter().any(|t| t.tid == *o)) {
@@ -1304,7 +1313,9 @@ fn inspect(
                             view.foreign_owner = Some((owner, process));
                         }
                     }
-                } else if function == PARKING_LOCK_FUNCTION {
+                } else if function == PARKING_LOCK_FUNCTION || unnamed {
+                    // (Without the C library's symbols the park is an unnamed frame under
+                    // `pthread_mutex_lock`.)
                     // No mutex is waited for with an unlocked word: glibc's park, on a word of
                     // the thread's own stack, after the kernel refused it a PI mutex.
                     let maps = maps.get_or_insert_with(|| {
@@ -1338,6 +1349,23 @@ fn inspect(
                         }
                     }
                 }
+            }
+        }
+        // A wait that the C library's missing symbols keep from being read: said, not silent.
+        if let Some((call, address)) = wait.zip(view.futex) {
+            let expected = call.futex_expected();
+            // Not a join (glibc waits on the joined thread's TID, under the unexported
+            // `__pthread_clockjoin_ex`): a join holds no lock.
+            let join = expected.is_some_and(|e| sample.threads.iter().any(|t| u32::try_from(t.tid) == Ok(e)));
+            let unexplained = view.mutex_owner.is_none() && view.foreign_owner.is_none() && !view.lock_refused;
+            if unexplained && !join && diagnose::unnamed_c_library_wait(&frames, expected) {
+                notes.push(format!(
+                    "process {}, thread {}: waits on the futex at {address:#x} in a function of the C library that \
+                     its symbol table does not name (its debug symbols are not installed: libc6-dbg on Debian), so \
+                     which lock it waits for and who holds it are unknown: a lock cycle or a lost lock owner through \
+                     it cannot be shown",
+                    sample.pid, thread.tid
+                ));
             }
         }
         view.frames = frames;
