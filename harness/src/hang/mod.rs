@@ -1354,11 +1354,22 @@ fn inspect(
         // A wait that the C library's missing symbols keep from being read: said, not silent.
         if let Some((call, address)) = wait.zip(view.futex) {
             let expected = call.futex_expected();
-            // Not a join (glibc waits on the joined thread's TID, under the unexported
-            // `__pthread_clockjoin_ex`): a join holds no lock.
-            let join = expected.is_some_and(|e| sample.threads.iter().any(|t| u32::try_from(t.tid) == Ok(e)));
+            // Not a join, which holds no lock: glibc waits on a word of the joined thread's
+            // `struct pthread`, at the top of that thread's stack (its TID up to 2.40, expecting
+            // the TID; 2.41 waits on another word of it, expecting 2). The stack a word is on is
+            // the one of the nearest stack pointer below it (stacks grow down; not the mapping:
+            // adjacent thread stacks are one mapping where glibc guards them with madvise).
             let unexplained = view.mutex_owner.is_none() && view.foreign_owner.is_none() && !view.lock_refused;
-            if unexplained && !join && diagnose::unnamed_c_library_wait(&frames, expected) {
+            let join = || {
+                const MAX_STACK: u64 = 64 << 20;
+                let sps = sample.threads.iter().filter_map(|t| {
+                    let sp = stopped.as_ref().ok()?.registers(t.tid)?.sp;
+                    (sp <= address && address - sp < MAX_STACK).then_some((sp, t.tid))
+                });
+                expected.is_some_and(|e| sample.threads.iter().any(|t| u32::try_from(t.tid) == Ok(e)))
+                    || sps.max().is_some_and(|(_, tid)| tid != thread.tid)
+            };
+            if unexplained && diagnose::unnamed_c_library_wait(&frames, expected) && !join() {
                 notes.push(format!(
                     "process {}, thread {}: waits on the futex at {address:#x} in a function of the C library that \
                      its symbol table does not name (its debug symbols are not installed: libc6-dbg on Debian), so \
