@@ -203,6 +203,11 @@ pub fn mutex_lock_function(frames: &[Frame], expected: Option<u32>) -> Option<&s
 /// The function of `pthread_cond_wait` that re-locks its mutex on wakeup.
 pub const COND_RELOCK_FUNCTION: &str = "__pthread_mutex_cond_lock";
 
+/// CPython's functions that wait on a POSIX semaphore (`sem_wait`, `sem_clockwait`): a Python
+/// lock (3.11, 3.12) or the parking lot's semaphore (3.13+).
+const PYTHON_SEMAPHORE_WAITS: &[&str] =
+    &["PyThread_acquire_lock_timed", "_PySemaphore_PlatformWait", "_PySemaphore_Wait"];
+
 /// Whether a thread in an untimed futex wait is, as far as its frames show, in the C library
 /// without the debug symbols that would tell which lock it waits for: its innermost frames have
 /// no name, and the first named frame after them (its caller) is outside the C library (a
@@ -215,7 +220,15 @@ pub fn unnamed_c_library_wait(frames: &[Frame], expected: Option<u32>) -> bool {
         f.function.as_deref().is_some_and(|n| LOW_LEVEL_WAITS.contains(&n.strip_prefix("__GI_").unwrap_or(n)))
             || unnamed_in_c_library(f)
     };
-    let caller_outside = frames.iter().find(|f| !low_level(f)).is_none_or(|f| !is_c_library(&f.module));
+    let caller = frames.iter().find(|f| !low_level(f));
+    let caller_outside = caller.is_none_or(|f| !is_c_library(&f.module));
+    // CPython's own waits on a semaphore (a Python lock, 3.13+'s parking lot): no owner to
+    // read, with the C library's symbols or without.
+    let python_semaphore =
+        caller.and_then(|f| f.function.as_deref()).is_some_and(|n| PYTHON_SEMAPHORE_WAITS.contains(&n));
+    if python_semaphore {
+        return false;
+    }
     frames.first().is_some_and(unnamed_in_c_library)
         && caller_outside
         && mutex_lock_function(frames, expected).is_none()
@@ -888,5 +901,8 @@ mod tests {
         // Under a named function of the C library, the wait is that function's.
         assert!(!unnamed_c_library_wait(&relock, Some(0)));
         assert!(!unnamed_c_library_wait(&[unnamed(LIBC), named("sem_clockwait")], Some(0)));
+        // A Python lock's semaphore, whose `sem_clockwait` left no frame (3.14 on glibc 2.41).
+        let python = frame("_PySemaphore_PlatformWait", "/usr/bin/python3.14d");
+        assert!(!unnamed_c_library_wait(&[unnamed(LIBC), unnamed(LIBC), python], Some(0)));
     }
 }
