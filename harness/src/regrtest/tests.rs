@@ -1023,6 +1023,22 @@ fn golden_doctests_are_methods_with_their_report() {
     assert_eq!(test(&run, "test_d").failed_methods, ["meth (test_d.Cls)", "plain (test_d)"]);
 }
 
+/// The doctests of the `test_doctest_keys` fixture (`c/regrtest`) as every version's `-v`
+/// output gives them: (class, name, outcome, doctest).
+fn doctest_keys_methods() -> Vec<(&'static str, &'static str, MethodOutcome, bool)> {
+    use MethodOutcome::*;
+    const KEYS: &str = "test_doctest_keys.__test__";
+    vec![
+        (KEYS, "K.method", Failed, true),
+        (KEYS, "a.b", Failed, true),
+        (KEYS, "dotted.key with space", Passed, true),
+        (KEYS, "plain", Passed, true),
+        (KEYS, "twice.twice", Failed, true),
+        (KEYS, "with (parens)", Passed, true),
+        (KEYS, "with space", Failed, true),
+    ]
+}
+
 /// Doctests of a module's `__test__` dict, whose keys hold dots, spaces and parentheses:
 /// doctest names each `MODULE.__test__.KEY`, and unittest's description splits that name at
 /// its last dot (`b (test_doctest_keys.__test__.a)`, `with space (test_doctest_keys.__test__)`),
@@ -1033,7 +1049,6 @@ fn golden_doctests_are_methods_with_their_report() {
 #[test]
 fn golden_doctests_of_a_test_dict_are_named_by_their_whole_key() {
     use MethodOutcome::*;
-    const KEYS: &str = "test_doctest_keys.__test__";
     const KEY_FAILS: &str = "test_doctest_key_fails.__test__";
     let report = |example: &str, expected: &str, got: &str| {
         format!("Failed example:\n    {example}\nExpected:\n    {expected}\nGot:\n    {got}")
@@ -1046,19 +1061,7 @@ fn golden_doctests_of_a_test_dict_are_named_by_their_whole_key() {
         let keys = test(&run, "test_doctest_keys");
         let got: Vec<_> =
             keys.methods.iter().map(|m| (m.class.as_str(), m.name.as_str(), m.outcome, m.doctest)).collect();
-        assert_eq!(
-            got,
-            [
-                (KEYS, "K.method", Failed, true),
-                (KEYS, "a.b", Failed, true),
-                (KEYS, "dotted.key with space", Passed, true),
-                (KEYS, "plain", Passed, true),
-                (KEYS, "twice.twice", Failed, true),
-                (KEYS, "with (parens)", Passed, true),
-                (KEYS, "with space", Failed, true),
-            ],
-            "{file}"
-        );
+        assert_eq!(got, doctest_keys_methods(), "{file}");
         assert_eq!(
             keys.failed_methods,
             [
@@ -2191,7 +2194,6 @@ fn env_changed_list_of_3_14_with_and_without_reasons() {
 #[test]
 fn golden_doctest_examples_of_3_15_are_the_doctests() {
     use MethodOutcome::*;
-    const KEYS: &str = "test_doctest_keys.__test__";
     let report = |example: &str, expected: &str, got: &str| {
         format!("Failed example:\n    {example}\nExpected:\n    {expected}\nGot:\n    {got}")
     };
@@ -2218,15 +2220,7 @@ fn golden_doctest_examples_of_3_15_are_the_doctests() {
         let keys = test(&run, "test_doctest_keys");
         let got: Vec<_> =
             keys.methods.iter().map(|m| (m.class.as_str(), m.name.as_str(), m.outcome, m.doctest)).collect();
-        let mut expected = vec![
-            (KEYS, "K.method", Failed, true),
-            (KEYS, "a.b", Failed, true),
-            (KEYS, "dotted.key with space", Passed, true),
-            (KEYS, "plain", Passed, true),
-            (KEYS, "twice.twice", Failed, true),
-            (KEYS, "with (parens)", Passed, true),
-            (KEYS, "with space", Failed, true),
-        ];
+        let mut expected = doctest_keys_methods();
         let mut failed = vec![
             "method (test_doctest_keys.__test__.K)",
             "b (test_doctest_keys.__test__.a)",
