@@ -333,15 +333,11 @@ pub fn reused(object: usize) {
     let counted = if let Some((block, size)) = tracker.dead_block_of(object) {
         tracker.dead.remove(&block);
         tracker.allocated(OBJ, block, size, stack)
-    } else if let Some(block) = tracker.block_of(object) {
-        match tracker.freed(block) {
-            Some(taken) => tracker.warmup_free(taken).and_then(|()| tracker.allocated(OBJ, block, taken.size, stack)),
-            None => Ok(()),
-        }
-    } else if let Some((block, size)) = older_block_of(object) {
-        tracker.untracked_free(OBJ, size).and_then(|()| tracker.allocated(OBJ, block, size, stack))
     } else {
-        Ok(())
+        match tracker.release(object) {
+            Ok(Some((block, _, size))) => tracker.allocated(OBJ, block, size, stack),
+            other => other.map(drop),
+        }
     };
     if counted.is_err() {
         give_up(&mut state);
@@ -363,17 +359,14 @@ pub fn died(object: usize) {
         return;
     }
     let Some(tracker) = state.as_mut() else { return };
-    let counted = if let Some(block) = tracker.block_of(object) {
-        match tracker.freed(block) {
-            Some(taken) => tracker.warmup_free(taken).and_then(|()| tracker.bury(block, taken.site, taken.size)),
-            None => Ok(()),
-        }
-    } else if tracker.dead_block_of(object).is_some() {
+    // A dead block's header checks out too: it must not be released twice.
+    let counted = if tracker.dead_block_of(object).is_some() {
         Ok(())
-    } else if let Some((block, size)) = older_block_of(object) {
-        tracker.untracked_free(OBJ, size).and_then(|()| tracker.bury(block, DEAD, size))
     } else {
-        Ok(())
+        match tracker.release(object) {
+            Ok(Some((block, site, size))) => tracker.bury(block, site, size),
+            other => other.map(drop),
+        }
     };
     if counted.is_err() {
         give_up(&mut state);
@@ -742,6 +735,21 @@ impl Tracker {
             // Size 0: not known (no debug headers); a block of the window all the same.
             (in_obj && (size == 0 || size as usize > offset)).then_some(block)
         })
+    }
+
+    /// Take the block the live object at `object` lives in off its site, as [`free`] would: a
+    /// block of the window (its warm-up free counted), else one older than the window found by
+    /// its debug header (counted among the untracked frees). Returns the block, the site it was
+    /// counted at (`DEAD` for an older one) and its size; `None` for a block neither finds.
+    fn release(&mut self, object: usize) -> Result<Option<(usize, u32, u64)>, OutOfMemory> {
+        if let Some(block) = self.block_of(object) {
+            let Some(taken) = self.freed(block) else { return Ok(None) };
+            self.warmup_free(taken)?;
+            return Ok(Some((block, taken.site, taken.size)));
+        }
+        let Some((block, size)) = older_block_of(object) else { return Ok(None) };
+        self.untracked_free(OBJ, size)?;
+        Ok(Some((block, DEAD, size)))
     }
 
     /// The dead block (see [`died`]) an object at `object` is made in, and its size.
