@@ -235,3 +235,22 @@ pub fn source_line(relative: &str, needle: &str) -> u64 {
     let text = std::fs::read_to_string(&source).unwrap_or_else(|e| panic!("reading {}: {e}", source.display()));
     text.lines().position(|l| l.contains(needle)).unwrap_or_else(|| panic!("{needle:?} in {relative}")) as u64 + 1
 }
+
+/// The leak fixtures of `c/regrtest` run on every interpreter: the test, the domain it leaks one
+/// block per repetition in, and the function of `c/leakfix.c` that allocates it.
+pub const FIXTURE_LEAKS: [(&str, &str, &str); 3] = [
+    ("test_leak_raw", "raw", "leak_raw"),
+    ("test_leak_mem", "mem", "leak_mem"),
+    ("test_leak_object", "obj", "leak_object"),
+];
+
+/// `test` (a report's test) leaked, one block per counted repetition in `domain`, and no other
+/// domain leaked.
+pub fn assert_leaked_only_in(test: &serde_json::Value, domain: &str) {
+    let name = &test["name"];
+    assert_eq!(test["leaked"], true, "{test}");
+    assert_eq!(test["domains"][domain]["blocks"], serde_json::json!([1, 1, 1]), "{test}");
+    for other in ["raw", "mem", "obj"].into_iter().filter(|d| *d != domain) {
+        assert_eq!(test["domains"][other]["leaked"], false, "{name} {other}: {test}");
+    }
+}
