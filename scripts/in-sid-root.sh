@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Run a command inside the Debian sid root of scripts/build-sid-root.sh (where Debian's
-# python3.14-dbg and python3.15-dbg run), in a private mount namespace: /proc, /dev and /sys,
-# /tmp, $TMPDIR, the current directory, this clone, the directory of CMD when it is a path, and
-# the directories of $LEAKCHECK_SID_BINDS (colon-separated) are bind-mounted at the same paths, so
-# that a bookworm-built leakcheck, its fixtures and its reports are where the caller sees them.
+# python3.13-dbg, python3.14-dbg and python3.15-dbg run), in a private mount namespace: /proc,
+# /dev and /sys, /tmp, $TMPDIR, the current directory, this clone, the directory of CMD when it
+# is a path, and the directories of $LEAKCHECK_SID_BINDS (colon-separated) are bind-mounted at
+# the same paths, so that a bookworm-built leakcheck, its fixtures and its reports are where the
+# caller sees them.
 # The current directory is kept; the command replaces this script (exec all the way: its exit
 # status and the signals sent to this pid are its own); stdin, stdout and stderr are untouched.
 #
