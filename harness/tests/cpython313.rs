@@ -1,35 +1,25 @@
-//! leakcheck on a debug CPython 3.13 (3.13.5 `--with-pydebug`, built from Debian's source
-//! package by `scripts/build-python313-debug.sh`, which `scripts/setup.sh` runs): the new
-//! libregrtest (`single.py`, `refleak.py` imported lazily and unloaded after each test, 3.13's
-//! `123:456` progress), live, sequentially and with `-j 2`, with Python frames read through
-//! 3.13's `_Py_DebugOffsets`.
-//!
-//! The interpreter: `$LEAKCHECK_PYTHON313`, else the script's cache path. These tests fail (they
-//! are not skipped) without it.
+//! leakcheck on Debian's debug CPython 3.13 (`python3.13-dbg`, a `--with-pydebug` build, with its
+//! test suite), inside the Debian sid root ([`common::sid`], with the fixtures built against the
+//! root's headers): the new libregrtest (`single.py`, `refleak.py` imported lazily and unloaded
+//! after each test, 3.13's `123:456` progress), live, sequentially and with `-j 2`, with Python
+//! frames read through 3.13's `_Py_DebugOffsets`. These tests fail (they are not skipped)
+//! without the root.
 
 mod common;
 
-use std::path::Path;
-use std::process::Command;
-
-use common::{as_strs, leakcheck};
+use common::sid::PY313;
 use serde_json::json;
 
-fn python313() -> String {
-    common::cached_python("LEAKCHECK_PYTHON313", "cpython-3.13-pydebug", "debug CPython 3.13")
-}
-
-/// `python -m test --testdir DIR [flags...] TESTS...` under leakcheck.
-fn run(python: &str, dir: &Path, flags: &[&str], tests: &[&str]) -> common::Run {
-    leakcheck(&[], &as_strs(&common::regrtest_with(python, dir, flags, tests)))
+/// `python3.13-dbg -m test --testdir DIR [flags...] TESTS...` under leakcheck, in the root.
+fn run(dir: &std::path::Path, flags: &[&str], tests: &[&str]) -> common::Run {
+    PY313.leakcheck(&[], &[], dir, flags, tests)
 }
 
 const FIXTURES: [&str; 4] = ["test_leak_raw", "test_leak_mem", "test_leak_object", "test_balanced"];
 
-/// A test directory with the leak fixtures' regrtest modules and `_leakfix` built for `python`.
-fn testdir_for(python: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../c");
+/// A test directory with the fixtures' regrtest modules and `_leakfix`/`_hangfix` built for
+/// python3.13-dbg.
+fn testdir() -> tempfile::TempDir {
     let more = [
         "test_hang_mutex_cycle",
         "test_hang_gil_cycle",
@@ -47,35 +37,8 @@ fn testdir_for(python: &str) -> tempfile::TempDir {
         "test_leak_beside_classes",
         "test_leak_resurrect",
     ];
-    for name in FIXTURES.iter().chain(&more) {
-        std::fs::copy(fixtures.join(format!("regrtest/{name}.py")), dir.path().join(format!("{name}.py"))).unwrap();
-    }
-    let config = |var: &str| {
-        let out = Command::new(python)
-            .args(["-c", &format!("import sysconfig; print(sysconfig.get_config_var('{var}'))")])
-            .output()
-            .expect("running the interpreter");
-        String::from_utf8_lossy(&out.stdout).trim().to_owned()
-    };
-    let (include, suffix) = (config("INCLUDEPY"), config("EXT_SUFFIX"));
-    // In the build tree, pyconfig.h sits beside ./python, not in Include/.
-    let build_dir = Path::new(python).parent().expect("the build directory");
-    for module in ["leakfix", "hangfix"] {
-        let status = Command::new("cc")
-            .args(["-shared", "-fPIC", "-g", "-O1", "-pthread", "-I"])
-            .arg(&include)
-            .arg("-I")
-            .arg(build_dir.join("Include"))
-            .arg("-I")
-            .arg(build_dir)
-            .arg(fixtures.join(format!("{module}.c")))
-            .arg("-o")
-            .arg(dir.path().join(format!("_{module}{suffix}")))
-            .status()
-            .expect("running cc");
-        assert!(status.success(), "building _{module} for {python}");
-    }
-    dir
+    let modules: Vec<&str> = FIXTURES.iter().chain(&more).copied().collect();
+    PY313.testdir(&modules)
 }
 
 fn assert_verdicts(run: &common::Run) {
@@ -107,17 +70,15 @@ fn assert_verdicts(run: &common::Run) {
 /// `test.*` modules a test imported, `test.libregrtest.refleak` among them, and re-imports it.
 #[test]
 fn sequential_run_measures_every_test() {
-    let python = python313();
-    let dir = testdir_for(&python);
-    let run = run(&python, dir.path(), &["-R", "3:3"], &FIXTURES);
+    let dir = testdir();
+    let run = run(dir.path(), &["-R", "3:3"], &FIXTURES);
     assert_verdicts(&run);
 }
 
 #[test]
 fn workers_are_measured() {
-    let python = python313();
-    let dir = testdir_for(&python);
-    let run = run(&python, dir.path(), &["-R", "3:3", "-j", "2"], &FIXTURES);
+    let dir = testdir();
+    let run = run(dir.path(), &["-R", "3:3", "-j", "2"], &FIXTURES);
     assert_verdicts(&run);
 }
 
@@ -126,9 +87,8 @@ fn workers_are_measured() {
 /// and faulthandler's dump kept.
 #[test]
 fn an_aborted_worker_crashed() {
-    let python = python313();
-    let dir = testdir_for(&python);
-    let run = run(&python, dir.path(), &["-R", "3:3", "-j", "2"], &["test_crash_midway", "test_balanced"]);
+    let dir = testdir();
+    let run = run(dir.path(), &["-R", "3:3", "-j", "2"], &["test_crash_midway", "test_balanced"]);
     assert_eq!(run.code(), Some(2), "{}", run.stderr);
     let test = run.test("test_crash_midway");
     assert_eq!(test["outcome"], "crashed", "{test}");
@@ -142,9 +102,8 @@ fn an_aborted_worker_crashed() {
 /// key too), proved a lock cycle, ended alone, and regrtest goes on.
 #[test]
 fn a_deadlocked_worker_is_named_and_ended() {
-    let python = python313();
-    let dir = testdir_for(&python);
-    let run = run(&python, dir.path(), &["-j", "2"], &["test_hang_mutex_cycle", "test_balanced"]);
+    let dir = testdir();
+    let run = run(dir.path(), &["-j", "2"], &["test_hang_mutex_cycle", "test_balanced"]);
     assert_eq!(run.code(), Some(102), "{}", run.stderr);
     let hangs = run.json()["hangs"].as_array().expect("hangs");
     assert_eq!(hangs.len(), 1, "{hangs:#?}");
@@ -165,10 +124,8 @@ fn a_deadlocked_worker_is_named_and_ended() {
 /// the cycle is proved (with the hang timeout off, only a proof reports it).
 #[test]
 fn a_gil_against_mutex_deadlock_is_a_lock_cycle() {
-    let python = python313();
-    let dir = testdir_for(&python);
-    let argv = common::regrtest_with(&python, dir.path(), &[], &["test_hang_gil_cycle"]);
-    let run = leakcheck(&["--hang-timeout", "0"], &as_strs(&argv));
+    let dir = testdir();
+    let run = PY313.leakcheck(&["--hang-timeout", "0"], &[], dir.path(), &[], &["test_hang_gil_cycle"]);
     assert_eq!(run.code(), Some(102), "{}", run.stderr);
     let hangs = run.json()["hangs"].as_array().expect("hangs");
     assert_eq!(hangs.len(), 1, "{hangs:#?}");
@@ -183,10 +140,8 @@ fn a_gil_against_mutex_deadlock_is_a_lock_cycle() {
 /// interpreter's), and the no-progress summary names the main GIL's holder.
 #[test]
 fn a_wait_for_the_main_gil_beside_an_own_gil_subinterpreter_is_no_cycle() {
-    let python = python313();
-    let dir = testdir_for(&python);
-    let argv = common::regrtest_with(&python, dir.path(), &[], &["test_hang_own_gil"]);
-    let run = leakcheck(&["--hang-timeout", "6"], &as_strs(&argv));
+    let dir = testdir();
+    let run = PY313.leakcheck(&["--hang-timeout", "6"], &[], dir.path(), &[], &["test_hang_own_gil"]);
     assert_eq!(run.code(), Some(102), "{}", run.stderr);
     let hangs = run.json()["hangs"].as_array().expect("hangs");
     assert_eq!(hangs.len(), 1, "{hangs:#?}");
@@ -202,9 +157,8 @@ fn a_wait_for_the_main_gil_beside_an_own_gil_subinterpreter_is_no_cycle() {
 /// repetition to the next; their site must not show up beside the real one.
 #[test]
 fn the_drivers_own_blocks_are_no_leak_site_with_two_counted_repetitions() {
-    let python = python313();
-    let dir = testdir_for(&python);
-    let run = run(&python, dir.path(), &["-R", "2:2"], &["test_leak_object"]);
+    let dir = testdir();
+    let run = run(dir.path(), &["-R", "2:2"], &["test_leak_object"]);
     let test = run.test("test_leak_object");
     assert_eq!(test["domains"]["obj"]["blocks"], json!([1, 1]), "{test}");
     let sites = test["leak_sites"].as_array().expect("leak_sites");
@@ -214,12 +168,11 @@ fn the_drivers_own_blocks_are_no_leak_site_with_two_counted_repetitions() {
 
 /// `-R 1:1` beside several TestCase classes: 3.13 lets go several sites at one C place (their
 /// Python lines differ: each class's lists, unittest's result floats), and the note names each
-/// place once, with its count, and by its file's name, not the build tree's absolute path.
+/// place once, with its count, and by its file's name, not the absolute path it was compiled at.
 #[test]
 fn sites_let_go_at_one_place_are_named_once() {
-    let python = python313();
-    let dir = testdir_for(&python);
-    let run = run(&python, dir.path(), &["-R", "1:1"], &["test_leak_beside_classes"]);
+    let dir = testdir();
+    let run = run(dir.path(), &["-R", "1:1"], &["test_leak_beside_classes"]);
     let test = run.test("test_leak_beside_classes");
     let notes: Vec<&str> = test["notes"].as_array().into_iter().flatten().filter_map(|n| n.as_str()).collect();
     let note = notes.iter().find(|n| n.starts_with("no leak site: ")).unwrap_or_else(|| panic!("{test}"));
@@ -239,9 +192,8 @@ fn sites_let_go_at_one_place_are_named_once() {
 /// in the `obj` deltas and the leak sites. Strings kept alive otherwise still leak.
 #[test]
 fn interned_immortal_strings_are_no_leak_but_kept_strings_are() {
-    let python = python313();
-    let dir = testdir_for(&python);
-    let run = run(&python, dir.path(), &["-R", "3:3"], &["test_compile_new_names", "test_leak_strings"]);
+    let dir = testdir();
+    let run = run(dir.path(), &["-R", "3:3"], &["test_compile_new_names", "test_leak_strings"]);
     let names = run.test("test_compile_new_names");
     assert_eq!(names["leaked"], false, "{names}");
     assert_eq!(names["domains"]["obj"]["blocks"], json!([0, 0, 0]), "{names}");
@@ -258,9 +210,8 @@ fn interned_immortal_strings_are_no_leak_but_kept_strings_are() {
 /// line, where the new one is made, and that line's frees offset the new entries.
 #[test]
 fn a_cache_full_before_the_test_is_no_leak_with_free_lists() {
-    let python = python313();
-    let dir = testdir_for(&python);
-    let run = run(&python, dir.path(), &["-R", "3:3"], &["test_cache_full_before"]);
+    let dir = testdir();
+    let run = run(dir.path(), &["-R", "3:3"], &["test_cache_full_before"]);
     let test = run.test("test_cache_full_before");
     assert_eq!(test["leak_sites"], json!([]), "{test}");
     assert_eq!(test["leaked"], false, "{test}");
@@ -276,12 +227,11 @@ fn a_cache_full_before_the_test_is_no_leak_with_free_lists() {
 /// worker's output. The traceback is the report's, and names the method for the draft's title.
 #[test]
 fn a_failure_in_a_later_repetition_keeps_its_traceback() {
-    let python = python313();
-    let dir = testdir_for(&python);
+    let dir = testdir();
     for flags in [&["-R", "3:3"][..], &["-R", "3:3", "-j", "2"]] {
         let drafts = tempfile::tempdir().expect("a temporary directory");
-        let argv = common::regrtest_with(&python, dir.path(), flags, &["test_fail_late_repetition", "test_balanced"]);
-        let run = leakcheck(&["--issue-draft", &common::path_str(drafts.path())], &as_strs(&argv));
+        let extra = ["--issue-draft", &common::path_str(drafts.path())];
+        let run = PY313.leakcheck(&extra, &[], dir.path(), flags, &["test_fail_late_repetition", "test_balanced"]);
         let test = run.test("test_fail_late_repetition");
         assert_eq!(test["outcome"], "failed", "{flags:?}: {test}");
         let traceback = test["traceback"].as_str().unwrap_or_default();
@@ -298,15 +248,8 @@ fn a_failure_in_a_later_repetition_keeps_its_traceback() {
 /// hooks replaced (`-X dev`), the run still says so, since its command line asks for `-R`.
 #[test]
 fn replaced_hooks_are_said_when_dash_w_hides_the_repetitions() {
-    let python = python313();
-    let dir = testdir_for(&python);
-    let mut argv = vec![python.clone(), "-X".into(), "dev".into()];
-    argv.extend(
-        common::regrtest_with(&python, dir.path(), &["-j", "2", "-W", "-R", "3:3"], &["test_leak_raw"])
-            .into_iter()
-            .skip(1),
-    );
-    let run = leakcheck(&[], &as_strs(&argv));
+    let dir = testdir();
+    let run = PY313.leakcheck(&[], &["-X", "dev"], dir.path(), &["-j", "2", "-W", "-R", "3:3"], &["test_leak_raw"]);
     let report = run.json();
     assert_eq!(report["summary"]["huntrleaks"], true, "{report}");
     assert!(report["warnings"].to_string().contains("allocator hooks were replaced"), "{}", report["warnings"]);
@@ -327,10 +270,9 @@ const HIDDEN: &str = "regrtest hid this test's output: with -W (also set by --fa
 /// run, where regrtest turns `-W` off under `-R`.
 #[test]
 fn tests_whose_output_dash_w_hid_say_so() {
-    let python = python313();
-    let dir = testdir_for(&python);
+    let dir = testdir();
     let tests = ["test_leak_raw", "test_balanced", "test_fail_late_repetition"];
-    let parallel = run(&python, dir.path(), &["-j", "2", "-W", "-R", "3:3"], &tests);
+    let parallel = run(dir.path(), &["-j", "2", "-W", "-R", "3:3"], &tests);
     for name in ["test_leak_raw", "test_balanced"] {
         let test = parallel.test(name);
         assert_eq!(test["outcome"], "passed", "{test}");
@@ -343,7 +285,7 @@ fn tests_whose_output_dash_w_hid_say_so() {
     assert!(!failed["notes"].to_string().contains(HIDDEN), "its output was shown: {failed}");
     assert!(parallel.stderr.contains(HIDDEN), "in the text summary: {}", parallel.stderr);
 
-    let sequential = run(&python, dir.path(), &["-W", "-R", "3:3"], &tests[..2]);
+    let sequential = run(dir.path(), &["-W", "-R", "3:3"], &tests[..2]);
     for name in ["test_leak_raw", "test_balanced"] {
         let test = sequential.test(name);
         assert!(!test["notes"].to_string().contains(HIDDEN), "sequential: -W is off under -R: {test}");
@@ -354,9 +296,8 @@ fn tests_whose_output_dash_w_hid_say_so() {
 /// one leak site of two blocks per repetition.
 #[test]
 fn the_unrolled_copies_of_one_call_are_one_site() {
-    let python = python313();
-    let dir = testdir_for(&python);
-    let run = run(&python, dir.path(), &["-R", "3:3"], &["test_leak_unrolled"]);
+    let dir = testdir();
+    let run = run(dir.path(), &["-R", "3:3"], &["test_leak_unrolled"]);
     let test = run.test("test_leak_unrolled");
     let sites = test["leak_sites"].as_array().cloned().unwrap_or_default();
     let [site] = sites.as_slice() else { panic!("one site: {test}") };
@@ -371,9 +312,8 @@ fn the_unrolled_copies_of_one_call_are_one_site() {
 /// (unittest's line) is marked `free_list_reuse`, as on 3.11.
 #[test]
 fn a_leak_of_free_list_objects_is_not_pinned_on_unittest() {
-    let python = python313();
-    let dir = testdir_for(&python);
-    let run = run(&python, dir.path(), &["-R", "3:3"], &["test_leak_free_list"]);
+    let dir = testdir();
+    let run = run(dir.path(), &["-R", "3:3"], &["test_leak_free_list"]);
     let test = run.test("test_leak_free_list");
     let sites = test["leak_sites"].as_array().cloned().unwrap_or_default();
     let dict = sites.iter().find(|s| s["object_types"] == json!(["dict"])).expect("the dict's site");
@@ -396,9 +336,8 @@ fn a_leak_of_free_list_objects_is_not_pinned_on_unittest() {
 /// measurement, where a block neither freed nor reused is alive again at its site.
 #[test]
 fn an_object_resurrected_by_its_finalizer_keeps_its_site() {
-    let python = python313();
-    let dir = testdir_for(&python);
-    let run = run(&python, dir.path(), &["-R", "3:3"], &["test_leak_resurrect"]);
+    let dir = testdir();
+    let run = run(dir.path(), &["-R", "3:3"], &["test_leak_resurrect"]);
     let test = run.test("test_leak_resurrect");
     let sites = test["leak_sites"].as_array().cloned().unwrap_or_default();
     let kept =
@@ -416,11 +355,9 @@ fn an_object_resurrected_by_its_finalizer_keeps_its_site() {
 /// counted and the allocations not: raw `[-3, -3, -3]`, and the leak read `[-2, -2, -2]`).
 #[test]
 fn an_isolated_subinterpreters_pymalloc_bookkeeping_balances() {
-    let python = python313();
-    let dir = testdir_for(&python);
+    let dir = testdir();
     let tests = ["test_subinterp_isolated", "test_subinterp_isolated_leak"];
-    let argv = common::regrtest_with(&python, dir.path(), &["-R", "3:3"], &tests);
-    let run = leakcheck(&["--no-attribution"], &as_strs(&argv));
+    let run = PY313.leakcheck(&["--no-attribution"], &[], dir.path(), &["-R", "3:3"], &tests);
     let balanced = run.test("test_subinterp_isolated");
     assert_eq!(balanced["outcome"], "passed", "{balanced}");
     assert_eq!(balanced["domains"]["raw"]["blocks"], json!([0, 0, 0]), "{balanced}");
@@ -440,17 +377,16 @@ fn an_isolated_subinterpreters_pymalloc_bookkeeping_balances() {
 /// draft say so.
 #[test]
 fn a_fast_ci_timeout_is_a_timeout_with_its_dump() {
-    let python = python313();
-    let dir = testdir_for(&python);
+    let dir = testdir();
     let work = tempfile::tempdir().expect("a temporary directory");
     let drafts = work.path().join("drafts");
-    let argv = common::regrtest_with(
-        &python,
+    let run = PY313.leakcheck(
+        &["--issue-draft", &common::path_str(&drafts)],
+        &[],
         dir.path(),
         &["--fast-ci", "--timeout", "3", "-R", "3:3"],
         &["test_quiet_sleeper", "test_balanced"],
     );
-    let run = leakcheck(&["--issue-draft", &common::path_str(&drafts)], &as_strs(&argv));
     let test = run.test("test_quiet_sleeper");
     assert_eq!(test["outcome"], "timed_out", "{test}");
     assert_eq!(test["result_line"], "test_quiet_sleeper worker non-zero exit code (Exit code 1)", "{test}");

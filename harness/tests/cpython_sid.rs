@@ -1,14 +1,8 @@
 //! leakcheck on Debian's debug CPython 3.14 and 3.15 (`python3.14-dbg`, `python3.15-dbg`, with
 //! their test suites), the versions CPython's buildbots run beside `main`: the shim, the `-R`
 //! boundaries, the hang diagnosis and the output parser checked live on them, not only on
-//! captures. They need sid's glibc, so they run inside the Debian sid root that
-//! `scripts/build-sid-root.sh` makes (`scripts/setup.sh` runs it), leakcheck (this bookworm
-//! build, shim included) with them: `scripts/in-sid-root.sh` starts it there, with the temporary
-//! directory, this clone and the binary's directory at the same paths. The fixtures' extension
-//! modules are built here, with the host's cc, against the root's headers.
-//!
-//! The root: `$LEAKCHECK_SID_ROOT`, else `sid-root` in `$LEAKCHECK_CACHE` (default
-//! `~/.cache/leakcheck`). These tests fail (they are not skipped) without it. Each interpreter's
+//! captures. They run inside the Debian sid root, with the fixtures built against its headers
+//! ([`common::sid`]); these tests fail (they are not skipped) without it. Each interpreter's
 //! runs are few and shared between the tests that read them (a run of the fixtures, one with
 //! `-E -j 2`, one hang, one of real stdlib tests).
 //!
@@ -19,122 +13,30 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::OnceLock;
 
-use common::{as_strs, path_str};
+use common::sid::{run_in_root, Sid, PY314, PY315};
 use serde_json::json;
-
-/// The sid root, checked for `scripts/build-sid-root.sh`'s completion stamp.
-fn sid_root() -> PathBuf {
-    let root = std::env::var_os("LEAKCHECK_SID_ROOT").map(PathBuf::from).unwrap_or_else(|| {
-        let cache = std::env::var_os("LEAKCHECK_CACHE")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").expect("HOME is set")).join(".cache/leakcheck"));
-        cache.join("sid-root")
-    });
-    assert!(
-        root.join(".leakcheck-complete").exists(),
-        "no Debian sid root at {} (or an unfinished one): run scripts/build-sid-root.sh (scripts/setup.sh runs it)",
-        root.display()
-    );
-    root
-}
-
-/// `scripts/in-sid-root.sh`, which runs a command inside the root.
-fn in_root() -> String {
-    path_str(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/in-sid-root.sh"))
-}
-
-/// One of the root's interpreters, `version` `3.14` or `3.15`.
-#[derive(Clone, Copy)]
-struct Sid {
-    version: &'static str,
-}
-
-const PY314: Sid = Sid { version: "3.14" };
-const PY315: Sid = Sid { version: "3.15" };
 
 const FIXTURES: [&str; 4] = ["test_leak_raw", "test_leak_mem", "test_leak_object", "test_balanced"];
 
-impl Sid {
-    /// The interpreter's name inside the root (`/usr/bin` is on the root's and the host's PATH).
-    fn python(self) -> String {
-        format!("python{}-dbg", self.version)
-    }
+/// The fixtures' test directory for `sid`: [`FIXTURES`], a test failing late, a hang.
+fn testdir(sid: Sid) -> tempfile::TempDir {
+    let mut modules = FIXTURES.to_vec();
+    modules.extend(["test_fail_late_repetition", "test_hang_mutex_cycle"]);
+    sid.testdir(&modules)
+}
 
-    /// `leakcheck [extra...] --json ... -- python3.1X-dbg [interpreter...] -m test --testdir DIR
-    /// [flags...] TESTS...`, inside the root.
-    fn leakcheck(
-        self,
-        extra: &[&str],
-        interpreter: &[&str],
-        dir: &Path,
-        flags: &[&str],
-        tests: &[&str],
-    ) -> common::Run {
-        let mut argv = common::regrtest_with(&self.python(), dir, flags, tests);
-        for (i, flag) in interpreter.iter().enumerate() {
-            argv.insert(1 + i, flag.to_string());
-        }
-        common::leakcheck_wrapped(&[&in_root()], None, extra, &as_strs(&argv), &[])
-    }
-
-    /// A test directory with the fixtures' regrtest modules and `_leakfix`/`_hangfix` built for
-    /// this interpreter: the host's cc, the root's headers (Debian's multiarch `pyconfig.h` is
-    /// included as `<x86_64-linux-gnu/python3.1Xd/pyconfig.h>`, so the root's `/usr/include` is
-    /// searched after the host's own), the interpreter's EXT_SUFFIX.
-    fn testdir(self) -> tempfile::TempDir {
-        let root = sid_root();
-        let dir = tempfile::tempdir().expect("a temporary directory");
-        let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../c");
-        for name in FIXTURES.iter().chain(&["test_fail_late_repetition", "test_hang_mutex_cycle"]) {
-            std::fs::copy(fixtures.join(format!("regrtest/{name}.py")), dir.path().join(format!("{name}.py"))).unwrap();
-        }
-        let out = Command::new(in_root())
-            .args([&self.python(), "-c", "import sysconfig; print(sysconfig.get_config_var('EXT_SUFFIX'))"])
-            .output()
-            .expect("running scripts/in-sid-root.sh");
-        let suffix = String::from_utf8_lossy(&out.stdout).trim().to_owned();
-        assert!(
-            out.status.success() && suffix.ends_with(".so"),
-            "EXT_SUFFIX of {} in the root: {suffix:?} {}",
-            self.python(),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let include = root.join(format!("usr/include/python{}d", self.version));
-        for module in ["leakfix", "hangfix"] {
-            let status = Command::new("cc")
-                .args(["-shared", "-fPIC", "-g", "-O1", "-pthread", "-I"])
-                .arg(&include)
-                .arg("-idirafter")
-                .arg(root.join("usr/include"))
-                .arg(fixtures.join(format!("{module}.c")))
-                .arg("-o")
-                .arg(dir.path().join(format!("_{module}{suffix}")))
-                .status()
-                .expect("running cc");
-            assert!(status.success(), "building _{module} for {}", self.python());
-        }
-        dir
-    }
-
-    /// The fixtures and a test failing in its last repetition, sequentially under `-R 3:3`:
-    /// one run per interpreter, shared by the tests that read it.
-    fn sequential(self) -> &'static common::Run {
-        static RUNS: [OnceLock<common::Run>; 2] = [OnceLock::new(), OnceLock::new()];
-        RUNS[self.index()].get_or_init(|| {
-            let dir = self.testdir();
-            let mut tests = FIXTURES.to_vec();
-            tests.push("test_fail_late_repetition");
-            self.leakcheck(&[], &[], dir.path(), &["-R", "3:3"], &tests)
-        })
-    }
-
-    fn index(self) -> usize {
-        usize::from(self.version == "3.15")
-    }
+/// The fixtures and a test failing in its last repetition, sequentially under `-R 3:3`: one
+/// run per interpreter, shared by the tests that read it.
+fn sequential(sid: Sid) -> &'static common::Run {
+    static RUNS: [OnceLock<common::Run>; 2] = [OnceLock::new(), OnceLock::new()];
+    RUNS[usize::from(sid == PY315)].get_or_init(|| {
+        let dir = testdir(sid);
+        let mut tests = FIXTURES.to_vec();
+        tests.push("test_fail_late_repetition");
+        sid.leakcheck(&[], &[], dir.path(), &["-R", "3:3"], &tests)
+    })
 }
 
 /// The fixtures' verdicts: each leak found in its domain with deltas `[1, 1, 1]` and in no other
@@ -171,7 +73,7 @@ fn fixture_sites<'a>(test: &'a serde_json::Value, function: &str) -> Vec<&'a ser
 }
 
 fn fixture_leaks_sequentially(sid: Sid) {
-    let run = sid.sequential();
+    let run = sequential(sid);
     assert_verdicts(run);
     assert_eq!(run.code(), Some(101), "{}", run.stderr);
 }
@@ -179,7 +81,7 @@ fn fixture_leaks_sequentially(sid: Sid) {
 /// regrtest 3.14/3.15's lines read: each test's result line and outcome, a failure's traceback,
 /// the summary's result.
 fn result_lines_are_read(sid: Sid) {
-    let run = sid.sequential();
+    let run = sequential(sid);
     let report = run.json();
     assert_eq!(report["summary"]["huntrleaks"], true, "{report}");
     assert_eq!(report["summary"]["tests"], 5, "{report}");
@@ -204,7 +106,7 @@ fn result_lines_are_read(sid: Sid) {
 /// balanced one, no leak verdict for it. (Fails while 3.14's free lists of builtin method objects,
 /// `PyCMethod_New` through `_abc`'s weak sets, read as leak sites.)
 fn no_leak_site_but_the_fixtures(sid: Sid) {
-    let run = sid.sequential();
+    let run = sequential(sid);
     for (name, function) in
         [("test_leak_raw", "leak_raw"), ("test_leak_mem", "leak_mem"), ("test_leak_object", "leak_object")]
     {
@@ -224,7 +126,7 @@ fn no_leak_site_but_the_fixtures(sid: Sid) {
 /// `-E` (as `make buildbottest` and `--slow-ci` run the interpreter) with `-j 2`: every worker
 /// is measured.
 fn fixture_leaks_in_workers_with_dash_e(sid: Sid) {
-    let dir = sid.testdir();
+    let dir = testdir(sid);
     let run = sid.leakcheck(&[], &["-E"], dir.path(), &["-R", "3:3", "-j", "2"], &FIXTURES);
     assert_verdicts(&run);
     assert_eq!(run.code(), Some(101), "{}", run.stderr);
@@ -234,7 +136,7 @@ fn fixture_leaks_in_workers_with_dash_e(sid: Sid) {
 /// A deadlocked `-j 2` worker: named by the test in its JSON argument, proved a lock cycle,
 /// ended alone, and regrtest goes on.
 fn a_deadlocked_worker_is_diagnosed(sid: Sid) {
-    let dir = sid.testdir();
+    let dir = testdir(sid);
     // Proved within seconds (it needs the DWARF of sid's libc, libc6-dbg, in the root); the
     // timeout only bounds a failure.
     let extra = ["--hang-timeout", "30"];
@@ -257,7 +159,7 @@ fn real_stdlib_tests_get_no_leak_verdict(sid: Sid) {
     let tests = ["test_bool", "test_list", "test_int", "test_collections"];
     let mut argv = vec![sid.python(), "-m".into(), "test".into(), "-R".into(), "3:3".into(), "-j".into(), "2".into()];
     argv.extend(tests.iter().map(|t| t.to_string()));
-    let run = common::leakcheck_wrapped(&[&in_root()], None, &[], &as_strs(&argv), &[]);
+    let run = run_in_root(&[], &argv, &[]);
     for name in tests {
         let test = run.test(name);
         assert_eq!(test["outcome"], "passed", "{test}");
@@ -271,7 +173,7 @@ fn real_stdlib_tests_get_no_leak_verdict(sid: Sid) {
 /// The Python frame of each fixture's leak site: the test method and the line of its call into
 /// `_leakfix`, read through 3.14/3.15's `_Py_DebugOffsets`.
 fn fixture_sites_have_python_frames(sid: Sid) {
-    let run = sid.sequential();
+    let run = sequential(sid);
     for (name, function) in
         [("test_leak_raw", "leak_raw"), ("test_leak_mem", "leak_mem"), ("test_leak_object", "leak_object")]
     {

@@ -2,8 +2,9 @@
 //! extension (`c/sanitizer/asanext.c`, built `-fsanitize=address,undefined`): gcc's libasan is
 //! preloaded first, the extension's errors become findings of the regrtest test that made
 //! them, at the fixture's lines, sequentially and with `-j 2`, and the exit status says so.
-//! On the debug CPython 3.13, one bug reported before and after the adaptive interpreter
-//! specialized its call is one finding. A program built with clang's
+//! On Debian's debug CPython 3.13 (`python3.13-dbg`, in the sid root of [`common::sid`], with
+//! the root's libasan), one bug reported before and after the adaptive interpreter specialized
+//! its call is one finding. A program built with clang's
 //! `-fsanitize=address,undefined` is set up for both runtimes. The parser itself, on every
 //! report kind, is tested in `sanitizer.rs`.
 
@@ -11,6 +12,7 @@ mod common;
 
 use std::path::Path;
 
+use common::sid::{run_in_root, PY313};
 use common::{as_strs, leakcheck_in, python, testdir};
 use leakcheck_fixtures::sanitizer as fixtures;
 use serde_json::{json, Value};
@@ -761,35 +763,14 @@ fn an_asan_extension_loaded_late_into_a_plain_python_is_not_reported_clean() {
     );
 }
 
-/// The debug CPython 3.13 `scripts/build-python313-debug.sh` builds (`$LEAKCHECK_PYTHON313`).
-fn python313() -> String {
-    common::cached_python("LEAKCHECK_PYTHON313", "cpython-3.13-pydebug", "debug CPython 3.13")
-}
-
 /// A test directory with `test_asanext_repeated` and `_asanext` built (as `c/sanitizer/build.rs`
-/// builds it for python3.11-dbg) for the 3.13 build tree, whose `pyconfig.h` sits beside `./python`.
-fn testdir313(python: &str) -> tempfile::TempDir {
+/// builds it for python3.11-dbg) for python3.13-dbg, against the sid root's headers.
+fn testdir313() -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let sources = Path::new(fixtures::SOURCE_DIR);
     std::fs::copy(sources.join("test_asanext_repeated.py"), dir.path().join("test_asanext_repeated.py")).unwrap();
-    let query =
-        "import sysconfig; print(sysconfig.get_config_var('INCLUDEPY')); print(sysconfig.get_config_var('EXT_SUFFIX'))";
-    let out = std::process::Command::new(python).args(["-c", query]).output().expect("running the interpreter");
-    let out = String::from_utf8_lossy(&out.stdout).into_owned();
-    let (include, suffix) = out.trim().split_once('\n').expect("INCLUDEPY and EXT_SUFFIX");
-    let build_dir = Path::new(python).parent().expect("the build directory");
-    let status = std::process::Command::new("cc")
-        .args(["-shared", "-fPIC", "-g", "-O1", "-fno-omit-frame-pointer"])
-        .args(["-fsanitize=address,signed-integer-overflow", "-fsanitize-recover=address"])
-        .arg(format!("-I{include}"))
-        .arg(format!("-I{}", build_dir.join("Include").display()))
-        .arg(format!("-I{}", build_dir.display()))
-        .arg(sources.join("asanext.c"))
-        .arg("-o")
-        .arg(dir.path().join(format!("_asanext{suffix}")))
-        .status()
-        .expect("running cc");
-    assert!(status.success(), "building _asanext for {python}");
+    let flags = ["-fno-omit-frame-pointer", "-fsanitize=address,signed-integer-overflow", "-fsanitize-recover=address"];
+    PY313.build_extension(&sources.join("asanext.c"), "_asanext", dir.path(), &flags);
     dir
 }
 
@@ -799,11 +780,10 @@ fn testdir313(python: &str) -> tempfile::TempDir {
 /// times from one line of one test in one process, is one finding of count 5.
 #[test]
 fn one_bug_before_and_after_the_call_is_specialized_is_one_finding() {
-    let python = python313();
-    let dir = testdir313(&python);
-    let argv = common::regrtest_with(&python, dir.path(), &[], &["test_asanext_repeated"]);
+    let dir = testdir313();
+    let argv = PY313.regrtest(&[], dir.path(), &[], &["test_asanext_repeated"]);
     let options = "halt_on_error=0:suppress_equal_pcs=0";
-    let run = leakcheck_in(None, &["--sanitizer", "asan"], &as_strs(&argv), &[("ASAN_OPTIONS", options)]);
+    let run = run_in_root(&["--sanitizer", "asan"], &argv, &[("ASAN_OPTIONS", options)]);
     assert_eq!(run.code(), Some(103), "{}", run.stderr);
 
     // The case this guards: the runtime printed the eval loop at more than one line.
