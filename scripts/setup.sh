@@ -14,16 +14,17 @@ packages=(python3.11-dbg libpython3.11-testsuite python3.11-dev gcc libc6-dev li
 
 "$(dirname "$0")/apt-install-missing.sh" setup "${packages[@]}"
 
-# The Debian sid root of harness/tests/cpython_sid.rs, with Debian's debug CPython 3.14 and 3.15
-# and their test suites (debootstrap from deb.debian.org, 2 to 5 minutes and 1.4 GB the first
-# time; a no-op after), into the cache of the builds below: the tests run them inside it through
-# scripts/in-sid-root.sh. Mostly downloads, so it runs beside the CPU-bound builds below (its
-# debootstrap is installed above: no second apt-get at the same time), unless sudo would ask for
-# a password. LEAKCHECK_SKIP_SID_ROOT=1 skips it (the demo does not need it; the sid tests then
-# fail and say why). A failure warns, as for the builds below.
+# The Debian sid root of harness/tests/cpython313.rs and cpython_sid.rs, with Debian's debug
+# CPython 3.13, 3.14 and 3.15 and their test suites (debootstrap from deb.debian.org, 2 to 5
+# minutes and 1.9 GB the first time; a no-op after), into the cache of the build below: the
+# tests run them inside it through scripts/in-sid-root.sh. Mostly downloads, so it runs beside
+# the CPU-bound build below (its debootstrap is installed above: no second apt-get at the same
+# time), unless sudo would ask for a password. LEAKCHECK_SKIP_SID_ROOT=1 skips it (the demo does
+# not need it; the tests that run in it then fail and say why). A failure warns, as for the build
+# below.
 sid_root() {
     "$(dirname "$0")/build-sid-root.sh" >/dev/null \
-        || echo "setup: WARNING: the Debian sid root with CPython 3.14 and 3.15 could not be made (scripts/build-sid-root.sh)" >&2
+        || echo "setup: WARNING: the Debian sid root with CPython 3.13, 3.14 and 3.15 could not be made (scripts/build-sid-root.sh)" >&2
 }
 sid_pid=
 if [ "${LEAKCHECK_SKIP_SID_ROOT:-0}" != 1 ]; then
@@ -78,14 +79,6 @@ fi
 if [ "${LEAKCHECK_SKIP_ASAN_PYTHON:-0}" != 1 ]; then
     "$(dirname "$0")/build-asan-python.sh" >/dev/null \
         || echo "setup: WARNING: the ASAN CPython could not be built (scripts/build-asan-python.sh)" >&2
-fi
-
-# The debug CPython 3.13 of harness/tests/cpython313.rs (3.13 --with-pydebug, from trixie's
-# source package), built once per machine into the same cache (about 4 minutes on 2 cores the
-# first time). LEAKCHECK_SKIP_PYTHON313=1 skips it (the demo does not need it).
-if [ "${LEAKCHECK_SKIP_PYTHON313:-0}" != 1 ]; then
-    "$(dirname "$0")/build-python313-debug.sh" >/dev/null \
-        || echo "setup: WARNING: the debug CPython 3.13 could not be built (scripts/build-python313-debug.sh)" >&2
 fi
 
 [ -z "$sid_pid" ] || wait "$sid_pid"
