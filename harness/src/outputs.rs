@@ -400,6 +400,32 @@ enum Content {
     DraftList,
 }
 
+/// Largest Python source [`read_python_source`] reads (CPython's largest test file,
+/// `test_descr.py`, is under 250 KB).
+const MAX_PYTHON_SOURCE: u64 = 4 << 20;
+
+/// The text of the Python source file at `path`, as a frame of the child's output names it, for
+/// the class of a test method in an issue title ([`draft::SourceReader`]): only an absolute path
+/// ending in `.py` to a regular file of at most [`MAX_PYTHON_SOURCE`] bytes (the path is the
+/// child's output: never a FIFO, whose open or read would wait, nor a device); invalid UTF-8 is
+/// replaced. `None` when it cannot be read: the title then names the method without its class.
+pub fn read_python_source(path: &str) -> Option<String> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    if !path.starts_with('/') || !path.ends_with(".py") {
+        return None;
+    }
+    // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer.
+    let file = OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(path).ok()?;
+    let meta = file.metadata().ok()?;
+    if !meta.is_file() || meta.len() > MAX_PYTHON_SOURCE {
+        return None;
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.take(MAX_PYTHON_SOURCE).read_to_end(&mut bytes).ok()?;
+    Some(String::from_utf8(bytes).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
+}
+
 /// The file in the `--issue-draft` directory that lists the drafts leakcheck wrote there, each
 /// with its size and CRC-32, so that the next run can remove those it does not write again
 /// (a build's upload of the directory would carry them along) and nothing else: a file not
@@ -423,7 +449,9 @@ struct Drafts {
 impl Drafts {
     fn new(report: &RunReport, outputs: &Outputs) -> Drafts {
         let drafts = match outputs.issue_draft_dir {
-            Some(_) => draft::issue_drafts(report, outputs.builder.as_deref(), outputs.branch.as_deref()),
+            Some(_) => {
+                draft::issue_drafts(report, outputs.builder.as_deref(), outputs.branch.as_deref(), &read_python_source)
+            }
             None => Vec::new(),
         };
         Drafts { status: report.status.leakcheck_exit_code, drafts }

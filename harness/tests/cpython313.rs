@@ -238,7 +238,7 @@ fn a_failure_in_a_later_repetition_keeps_its_traceback() {
         assert!(traceback.ends_with("AssertionError: failed on repetition 6"), "{flags:?}: {test}");
         let draft = std::fs::read_to_string(drafts.path().join("test_fail_late_repetition.md")).expect("the draft");
         assert!(
-            draft.starts_with("# test_fail_late_repetition: test_fails_in_the_last_repetition fails\n"),
+            draft.starts_with("# test_fail_late_repetition: FailLate.test_fails_in_the_last_repetition fails\n"),
             "{flags:?}: {draft}"
         );
     }

@@ -315,11 +315,12 @@ fn a_failure_in_a_later_repetition_keeps_its_traceback() {
         let traceback = test["traceback"].as_str().unwrap_or_default();
         assert!(traceback.starts_with("Traceback (most recent call last):"), "{flags:?}: {test}");
         assert!(traceback.ends_with("AssertionError: failed on repetition 6"), "{flags:?}: {test}");
-        // Without -v regrtest prints no `FAIL:` header: the traceback names the method.
+        // Without -v regrtest prints no `FAIL:` header: the traceback names the method, its
+        // source the class.
         assert_eq!(test["failed_methods"], json!([]), "{flags:?}: {test}");
         assert_eq!(
             draft_title(drafts.path(), "test_fail_late_repetition"),
-            "test_fail_late_repetition: test_fails_in_the_last_repetition fails",
+            "test_fail_late_repetition: FailLate.test_fails_in_the_last_repetition fails",
             "{flags:?}"
         );
         assert_eq!(run.code(), Some(2), "{flags:?}: {}", run.stderr);

@@ -18,6 +18,7 @@ use std::sync::{OnceLock, RwLock};
 use clap::Parser as _;
 use leakcheck::cli::Args;
 use leakcheck::escape::for_terminal;
+use leakcheck::outputs::read_python_source;
 use leakcheck::report::annotations::{github_annotations, github_annotations_with, AnnotationOptions};
 use leakcheck::report::draft::issue_drafts;
 use leakcheck::report::junit::{write_junit, xml_visible};
@@ -455,7 +456,7 @@ fn read_markdown(markdown: &str) -> Value {
 
 #[test]
 fn drafts_of_a_real_run_follow_the_triage_guide() {
-    let drafts = issue_drafts(real_report(), Some("AMD64 Debian Refleaks 3.x"), Some("3.x"));
+    let drafts = issue_drafts(real_report(), Some("AMD64 Debian Refleaks 3.x"), Some("3.x"), &read_python_source);
     let names: Vec<&str> = drafts.iter().map(|d| d.file_name.as_str()).collect();
     assert_eq!(names, ["test_leak_raw.md", "test_leak_object.md"]);
 
@@ -492,7 +493,7 @@ fn drafts_of_a_real_run_follow_the_triage_guide() {
     let fence = &read_markdown(&object.markdown)["fences"][0]["content"];
     assert!(fence.as_str().unwrap_or_default().contains("test_leak_object leaked [1, 1, 1] references, sum=3\n"));
 
-    let anonymous = issue_drafts(real_report(), None, None);
+    let anonymous = issue_drafts(real_report(), None, None, &read_python_source);
     assert_eq!(anonymous[0].title, "test_leak_raw leaks PyMem_RawMalloc blocks");
     assert!(anonymous[0].markdown.contains("- Builder: unknown (pass"), "{}", anonymous[0].markdown);
 }
@@ -500,7 +501,8 @@ fn drafts_of_a_real_run_follow_the_triage_guide() {
 #[test]
 fn drafts_with_hostile_names_cannot_inject_markup() {
     let report = hostile_report();
-    let drafts = issue_drafts(&report, Some("builder <img src=x onerror=alert(1)>"), Some("`main`"));
+    let drafts =
+        issue_drafts(&report, Some("builder <img src=x onerror=alert(1)>"), Some("`main`"), &read_python_source);
     // The leak, the failure, the test without result and the reference leak; not the skipped or
     // balanced test, and not the interrupted run.
     assert_eq!(drafts.len(), 4, "{:?}", drafts.iter().map(|d| &d.file_name).collect::<Vec<_>>());
@@ -616,12 +618,20 @@ fn a_hang_is_one_failure_pointing_at_the_deadlocked_c_line_in_every_writer() {
     assert!(body.contains("leakcheck: HANG in test_hang_mutex_cycle (lock-cycle)"), "{body}");
     assert!(body.contains("hangfix.c"), "the threads' frames: {body}");
 
-    let drafts = issue_drafts(report, Some("x86-64 Debian"), None);
+    // The run's test directory is gone by now: without its source the title names the method
+    // alone; with it, its class too (the hung thread's Python stack names functions only).
+    let gone = issue_drafts(report, Some("x86-64 Debian"), None, &read_python_source);
+    assert_eq!(gone[0].title, "test_hang_mutex_cycle: test_mutex_cycle hangs on x86-64 Debian");
+    let fixture = common::fixture_source("regrtest/test_hang_mutex_cycle.py");
+    let sources = |path: &str| path.ends_with("/test_hang_mutex_cycle.py").then(|| fixture.clone());
+    let drafts = issue_drafts(report, Some("x86-64 Debian"), None, &sources);
     assert_eq!(drafts.len(), 1);
     // The method the hung thread's Python stack shows, as the triage guide asks for a title.
-    assert_eq!(drafts[0].title, "test_hang_mutex_cycle: test_mutex_cycle hangs on x86-64 Debian");
+    assert_eq!(drafts[0].title, "test_hang_mutex_cycle: MutexCycleTest.test_mutex_cycle hangs on x86-64 Debian");
     assert!(drafts[0].markdown.contains("1. [`is:issue in:title test_mutex_cycle`]"), "{}", drafts[0].markdown);
-    assert!(drafts[0].markdown.contains("- Running: `test_mutex_cycle` (the hung thread's Python stack)"));
+    assert!(drafts[0]
+        .markdown
+        .contains("- Running: `MutexCycleTest.test_mutex_cycle` (the hung thread's Python stack)"));
     let md = read_markdown(&drafts[0].markdown);
     assert!(md["fences"][0]["content"]
         .as_str()
@@ -663,7 +673,7 @@ fn failed_methods_name_the_junit_failure_the_draft_title_and_the_first_search() 
     assert!(failure["text"].as_str().unwrap_or_default().contains("test.test_posix.TestPosixSpawn.test_close_file"));
     assert_eq!(case(&junit, "test_many")["failures"][0]["message"], "regrtest: failed: A.test_a, B.test_b");
 
-    let drafts = issue_drafts(&report, Some("PPC64 Fedora 3.x"), Some("3.x"));
+    let drafts = issue_drafts(&report, Some("PPC64 Fedora 3.x"), Some("3.x"), &read_python_source);
     assert_eq!(drafts[0].title, "test_posix: TestPosixSpawn.test_close_file fails on PPC64 Fedora 3.x");
     let md = read_markdown(&drafts[0].markdown);
     let links: Vec<&str> =
@@ -732,7 +742,7 @@ fn sanitizer_findings_are_failures_of_their_test_or_of_the_run() {
     assert_eq!(prop(props, "line"), Some("6"));
     assert_eq!(prop(sanitizer[1].0.as_slice(), "title"), Some("leakcheck: the run had a sanitizer error"));
 
-    let drafts = issue_drafts(&report, None, None);
+    let drafts = issue_drafts(&report, None, None, &read_python_source);
     let titles: Vec<&str> = drafts.iter().map(|d| d.title.as_str()).collect();
     assert_eq!(
         titles,
@@ -1163,19 +1173,21 @@ fn a_crashed_worker_keeps_its_exit_code_and_faulthandler_s_stack() {
     let fence = read_markdown(&draft)["fences"][0]["content"].as_str().unwrap_or_default().to_owned();
     assert!(fence.starts_with("test_crash_midway crashed (Exit code -6)\n"), "{fence}");
     assert!(fence.contains("Fatal Python error: Aborted") && fence.contains(frame), "{fence}");
-    // The title names the method faulthandler's dump shows running, and so do the searches.
-    assert_eq!(draft.lines().next(), Some("# test_crash_midway: test_crash_on_third_repetition fails"));
+    // The title names the method faulthandler's dump shows running, with the class its source
+    // defines it in (the dump names functions only), and so do the searches.
+    assert_eq!(draft.lines().next(), Some("# test_crash_midway: CrashTest.test_crash_on_third_repetition fails"));
     assert!(draft.contains("1. [`is:issue in:title test_crash_on_third_repetition`]"), "{draft}");
 }
 
 /// A draft's title names the failing test method: unittest's `FAIL:`/`ERROR:` header when the
 /// output has one (`-W` reprints a failing test's output in verbose mode), else the traceback's
-/// test method, not the decorator's `wrapper` that called it nor a failing `setUp`.
+/// test method, not the decorator's `wrapper` that called it nor a failing `setUp`, with the class
+/// its source defines it in (a traceback names functions only).
 #[test]
 fn draft_titles_name_the_test_method_not_a_wrapper_or_fixture() {
     let testdir = common::testdir();
     for (flags, titles) in [
-        (&[][..], ["test_fail_decorated: test_wrapped fails", "test_fail_in_setup fails"]),
+        (&[][..], ["test_fail_decorated: Decorated.test_wrapped fails", "test_fail_in_setup fails"]),
         (
             &["-W"][..],
             ["test_fail_decorated: Decorated.test_wrapped fails", "test_fail_in_setup: BrokenFixture.test_one fails"],
@@ -1266,7 +1278,7 @@ fn leaks_of_free_list_objects_are_not_pinned_on_unittest() {
     assert!(message.ends_with(&format!("leakfix.c:{line})")), "{message}");
     assert!(message.contains("; allocated at leaky_new ("), "{message}");
 
-    let drafts = issue_drafts(report, None, None);
+    let drafts = issue_drafts(report, None, None, &read_python_source);
     let draft = &drafts.iter().find(|d| d.file_name == "test_leak_free_list.md").expect("its draft").markdown;
     assert!(draft.contains("allocation site not attributable`\n"), "{draft}");
     assert!(!draft.contains("  - at "), "no location: {draft}");

@@ -13,7 +13,8 @@
 //! annotations say them, and the test that was running has its own draft if it failed. Each draft
 //! is: the title as a `#` heading (naming the failing method as unittest's headers or regrtest's
 //! traceback give it; for a hang or a crash that names none, the test method its Python stack shows
-//! running: the hung thread's, faulthandler's dump); a "Before filing" section with GitHub
+//! running: the hung thread's, faulthandler's dump; with its class where the output names none,
+//! read off the method's source); a "Before filing" section with GitHub
 //! issue-search links for the search terms, in the guide's order; what failed (outcome, failed
 //! methods or the method a hang or crash shows running, leak message, builder and branch); the log
 //! excerpt (leakcheck's summary lines for the test, the top leak site's frames, regrtest's leak
@@ -29,10 +30,13 @@
 //! are bounded in length, carry a checksum of the full name when anything was changed, and are
 //! unique within one call.
 //!
-//! **What the caller provides.** The report, and the builder and branch names if known (flags,
-//! or [`builder_from_env`]; an empty name, `Some("")`, for one a flag named none on purpose). It
-//! does no I/O: the caller writes `markdown` to `file_name` in a directory of its choice. It does
-//! not search GitHub or file anything.
+//! **What the caller provides.** The report, the builder and branch names if known (flags, or
+//! [`builder_from_env`]; an empty name, `Some("")`, for one a flag named none on purpose), and a
+//! [`SourceReader`] for the Python files the output's frames name: where the output names a
+//! method but not its class (a traceback or a Python stack without `-v`), the class is read off
+//! the method's source ([`super::pysource`]). It does no I/O of its own: the caller writes
+//! `markdown` to `file_name` in a directory of its choice. It does not search GitHub or file
+//! anything.
 
 #![forbid(unsafe_code)]
 
@@ -51,6 +55,13 @@ pub const ISSUES_SEARCH_URL: &str = "https://github.com/python/cpython/issues?q=
 const MAX_TITLE_CHARS: usize = 200;
 /// Longest file name stem taken from a test name, in bytes (ASCII only by then).
 const MAX_STEM: usize = 80;
+
+/// Reads the Python source file at a path a frame of the output names (`None` when it cannot:
+/// see [`crate::outputs::read_python_source`]); [`NO_SOURCES`] reads none.
+pub type SourceReader<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+/// A [`SourceReader`] that reads nothing: the classes come from the output alone.
+pub const NO_SOURCES: SourceReader<'static> = &|_| None;
 
 /// One issue draft.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,8 +95,13 @@ pub fn builder_from_env(env: impl Fn(&str) -> Option<String>) -> (Option<String>
 }
 
 /// One draft per failing test of `report` (see the module documentation).
-pub fn issue_drafts(report: &RunReport, builder: Option<&str>, branch: Option<&str>) -> Vec<IssueDraft> {
-    issue_drafts_for(report, &cases(report), builder, branch)
+pub fn issue_drafts(
+    report: &RunReport,
+    builder: Option<&str>,
+    branch: Option<&str>,
+    sources: SourceReader<'_>,
+) -> Vec<IssueDraft> {
+    issue_drafts_for(report, &cases(report), builder, branch, sources)
 }
 
 /// The drafts of `cases` (from [`cases`], maybe with failures added by the caller).
@@ -94,6 +110,7 @@ pub fn issue_drafts_for(
     cases: &[Case<'_>],
     builder: Option<&str>,
     branch: Option<&str>,
+    sources: SourceReader<'_>,
 ) -> Vec<IssueDraft> {
     let mut taken = HashSet::new();
     cases
@@ -107,8 +124,9 @@ pub fn issue_drafts_for(
                     || case.failures.iter().any(|f| matches!(f.kind, FailureKind::Sanitizer | FailureKind::Hang)))
         })
         .map(|case| {
-            let running = running_method(report, case);
-            let title = title(case, running.as_ref(), builder, branch);
+            let running = running_method(report, case, sources);
+            let failing = traceback_method(case).map(|method| qualified_traceback_method(case, method, sources));
+            let title = title(case, failing.as_deref(), running.as_ref(), builder, branch);
             let markdown = markdown(report, case, running.as_ref(), &title, builder, branch);
             IssueDraft { file_name: file_name(&case.name, &mut taken), title, markdown }
         })
@@ -116,8 +134,15 @@ pub fn issue_drafts_for(
 }
 
 /// `test_x: TestClass.test_foo fails on BUILDER BRANCH`, `test_x leaks references on ...`;
-/// `running`: the method a hang's or crash's Python stack shows ([`running_method`]).
-fn title(case: &Case<'_>, running: Option<&RunningMethod>, builder: Option<&str>, branch: Option<&str>) -> String {
+/// `failing`: the failing method a traceback names ([`qualified_traceback_method`]); `running`:
+/// the method a hang's or crash's Python stack shows ([`running_method`]).
+fn title(
+    case: &Case<'_>,
+    failing: Option<&str>,
+    running: Option<&RunningMethod>,
+    builder: Option<&str>,
+    branch: Option<&str>,
+) -> String {
     let name = if case.test.is_some() { clip(&case.name, 100) } else { Cow::Borrowed("the test run") };
     // A method is counted once, however many of its subtests failed.
     let methods = distinct_methods(&case.failed_methods);
@@ -131,7 +156,7 @@ fn title(case: &Case<'_>, running: Option<&RunningMethod>, builder: Option<&str>
             }
             n => format!("{name}: {} and {} more fail", first.short(), n - 1),
         }
-    } else if let Some(method) = traceback_method(case) {
+    } else if let Some(method) = failing {
         format!("{name}: {method} fails")
     } else if has(FailureKind::Hang) {
         match running {
@@ -305,6 +330,30 @@ fn traceback_method<'a>(case: &Case<'a>) -> Option<&'a str> {
     case.test.and_then(|t| t.traceback_method.as_deref()).filter(|_| failed)
 }
 
+/// `Class.test_foo` for the failing method `method` of the traceback, its class read off the
+/// source at the traceback's frame of it (the first: the outermost); `method` alone when none is
+/// found.
+fn qualified_traceback_method(case: &Case<'_>, method: &str, sources: SourceReader<'_>) -> String {
+    // `  File "/path/test_x.py", line 12, in test_foo`
+    let frame = case.test.and_then(|t| t.traceback.as_deref()).and_then(|traceback| {
+        traceback.lines().find_map(|line| {
+            let rest = line.trim_start().strip_prefix("File \"")?;
+            let (file, rest) = rest.rsplit_once("\", line ")?;
+            let (number, function) = rest.split_once(", in ")?;
+            (function.trim_end() == method).then_some((file, number.parse().ok()?))
+        })
+    });
+    match frame.and_then(|(file, line)| source_class(sources, file, line, method)) {
+        Some(class) => format!("{class}.{method}"),
+        None => method.to_owned(),
+    }
+}
+
+/// The class `function` is defined in at `line` of Python file `file`, read by `sources`.
+fn source_class(sources: SourceReader<'_>, file: &str, line: usize, function: &str) -> Option<String> {
+    super::pysource::enclosing_class(&sources(file)?, line, function)
+}
+
 /// The test method a hung or crashed test was running, from its Python stack: the title
 /// names it as the triage guide asks (`test_x: Class.test_foo hangs`), when neither unittest's
 /// `FAIL:`/`ERROR:` headers nor a traceback name a failing method.
@@ -325,7 +374,7 @@ struct RunningMethod {
 /// stack, the outermost frame in the test's own source (its module, or a module of its package)
 /// whose function is a test method (`test...`): the one unittest called, not a helper or a
 /// thread function inside it; not a decorator's wrapper, whose file is another.
-fn running_method(report: &RunReport, case: &Case<'_>) -> Option<RunningMethod> {
+fn running_method(report: &RunReport, case: &Case<'_>, sources: SourceReader<'_>) -> Option<RunningMethod> {
     let test = case.test?;
     let has = |kind: FailureKind| case.failures.iter().any(|f| f.kind == kind);
     if !case.failed_methods.is_empty() || traceback_method(case).is_some() {
@@ -344,19 +393,27 @@ fn running_method(report: &RunReport, case: &Case<'_>) -> Option<RunningMethod> 
                 let diagnosed = threads.clone().filter(|t| h.diagnosis.threads.contains(&t.tid));
                 diagnosed.chain(threads.filter(|t| !h.diagnosis.threads.contains(&t.tid)))
             })
-            .find_map(|t| outermost_test_method(&test.name, t.python_frames.iter().map(|f| (&*f.file, &*f.function))))
-            .map(|function| (function, "the hung thread's Python stack"))
+            .find_map(|t| {
+                let frames = t.python_frames.iter().map(|f| PyFrame {
+                    file: &f.file,
+                    line: f.line as usize,
+                    function: &f.function,
+                });
+                outermost_test_method(&test.name, frames)
+            })
+            .map(|frame| (frame, "the hung thread's Python stack"))
     };
     let from_dump = || {
         let dump = test.faulthandler.as_deref()?;
         dump_stacks(dump)
             .iter()
             .find_map(|stack| outermost_test_method(&test.name, stack.iter().copied()))
-            .map(|function| (function, "faulthandler's dump"))
+            .map(|frame| (frame, "faulthandler's dump"))
     };
-    let (function, source) = if hang { from_hang().or_else(from_dump) } else { from_dump() }?;
+    let (frame, source) = if hang { from_hang().or_else(from_dump) } else { from_dump() }?;
+    let function = frame.function.to_owned();
     // `Class.test_foo` where the frame has the qualified name; else the class of the only
-    // method of that name the output named (`-v`).
+    // method of that name the output named (`-v`); else the class its source defines it in.
     let (class, method) = match function.rsplit_once('.') {
         Some((class, method)) if !class.contains('<') => (Some(class.to_owned()), method.to_owned()),
         Some((_, method)) => (None, method.to_owned()),
@@ -370,6 +427,7 @@ fn running_method(report: &RunReport, case: &Case<'_>) -> Option<RunningMethod> 
             .then(|| crate::regrtest::class_in_module(&test.name, first).to_owned())
             .filter(|c| !c.is_empty())
     });
+    let class = class.or_else(|| source_class(sources, frame.file, frame.line, &method));
     let short = match &class {
         Some(class) => format!("{class}.{method}"),
         None => method.clone(),
@@ -377,19 +435,27 @@ fn running_method(report: &RunReport, case: &Case<'_>) -> Option<RunningMethod> 
     Some(RunningMethod { short, method, source })
 }
 
-/// Of a stack's `(file, function)` frames, innermost first: the function of the outermost frame
-/// in regrtest test `name`'s own source whose name (its last dotted part) is a test method's.
-fn outermost_test_method<'a>(name: &str, frames: impl Iterator<Item = (&'a str, &'a str)>) -> Option<String> {
+/// A Python frame of a stack, as a hang's Python stack or faulthandler's dump gives it.
+#[derive(Debug, Clone, Copy)]
+struct PyFrame<'a> {
+    file: &'a str,
+    line: usize,
+    function: &'a str,
+}
+
+/// Of a stack's frames, innermost first: the outermost frame in regrtest test `name`'s own
+/// source whose function's name (its last dotted part) is a test method's.
+fn outermost_test_method<'a>(name: &str, frames: impl Iterator<Item = PyFrame<'a>>) -> Option<PyFrame<'a>> {
     let path = name.replace('.', "/");
     let own = |file: &str| super::junit::is_test_file(file, name) || file.contains(&format!("/{path}/"));
     let is_method = |function: &str| function.rsplit('.').next().is_some_and(|m| m.starts_with("test"));
-    frames.filter(|(file, function)| own(file) && is_method(function)).last().map(|(_, function)| function.to_owned())
+    frames.filter(|f| own(f.file) && is_method(f.function)).last()
 }
 
-/// The stacks of a faulthandler dump as `(file, function)` frames, innermost first, each
+/// The stacks of a faulthandler dump as frames, innermost first, each
 /// thread's apart: the thread that crashed (`Current thread`) first.
-fn dump_stacks(dump: &str) -> Vec<Vec<(&str, &str)>> {
-    let mut stacks: Vec<(bool, Vec<(&str, &str)>)> = Vec::new();
+fn dump_stacks(dump: &str) -> Vec<Vec<PyFrame<'_>>> {
+    let mut stacks: Vec<(bool, Vec<PyFrame<'_>>)> = Vec::new();
     for line in dump.lines() {
         if line.ends_with("(most recent call first):") {
             stacks.push((line.starts_with("Current thread "), Vec::new()));
@@ -398,8 +464,8 @@ fn dump_stacks(dump: &str) -> Vec<Vec<(&str, &str)>> {
         // `  File "/path/test_x.py", line 4 in test_abort`
         let frame = line.trim_start().strip_prefix("File \"").and_then(|rest| {
             let (file, rest) = rest.rsplit_once("\", line ")?;
-            let (_, function) = rest.split_once(" in ")?;
-            Some((file, function.trim_end()))
+            let (line, function) = rest.split_once(" in ")?;
+            Some(PyFrame { file, line: line.parse().unwrap_or(0), function: function.trim_end() })
         });
         if let (Some(frame), Some((_, stack))) = (frame, stacks.last_mut()) {
             stack.push(frame);
@@ -742,7 +808,7 @@ mod tests {
         let mut report = RunReport::new(vec!["python".into()], "/tmp/run".into());
         report.tests.push(crate::report::TestReport::new("test_s3_strip".into(), "unknown"));
         report.sanitizer_findings.push(finding);
-        let drafts = issue_drafts(&report, None, None);
+        let drafts = issue_drafts(&report, None, None, NO_SOURCES);
         let draft = &drafts.iter().find(|d| d.file_name == "test_s3_strip.md").unwrap().markdown;
         assert!(draft.contains(&format!("  - at `{module}+0x2802`\n")), "{draft}");
         assert!(!draft.contains("is:issue cfunction_vectorcall_NOARGS"), "no search for the caller: {draft}");
@@ -785,7 +851,7 @@ mod tests {
             report.tests.push(crate::report::TestReport::new(name.into(), "passed"));
         }
         report.sanitizer_findings = merged;
-        let drafts = issue_drafts(&report, None, None);
+        let drafts = issue_drafts(&report, None, None, NO_SOURCES);
         let draft = |name: &str| drafts.iter().find(|d| d.file_name == format!("{name}.md")).unwrap().markdown.clone();
         let (a, b) = (draft("test_s3_same_a"), draft("test_s3_same_b"));
         assert!(a.contains("[pid 27921]") && !a.contains("27922"), "{a}");
@@ -844,10 +910,28 @@ mod tests {
             failed_methods: vec![],
             output: None,
         };
+        let failing = traceback_method(&case).map(|m| qualified_traceback_method(&case, m, NO_SOURCES));
         assert_eq!(
-            title(&case, None, Some("AMD64 Debian"), Some("3.x")),
+            title(&case, failing.as_deref(), None, Some("AMD64 Debian"), Some("3.x")),
             "test_x: test_evil fails on AMD64 Debian 3.x"
         );
+        // With the source of the traceback's frame of it, its class too.
+        let mut with_traceback = test.clone();
+        with_traceback.traceback = Some(
+            "Traceback (most recent call last):\n  File \"/t/test_x.py\", line 4, in test_evil\n    self.fail()\n\
+             AssertionError: None"
+                .into(),
+        );
+        let sources = |path: &str| {
+            (path == "/t/test_x.py").then(|| {
+                "import unittest\nclass Evil(unittest.TestCase):\n    def test_evil(self):\n        self.fail()\n"
+                    .to_owned()
+            })
+        };
+        let case_tb = Case { test: Some(&with_traceback), ..case.clone() };
+        assert_eq!(qualified_traceback_method(&case_tb, "test_evil", &sources), "Evil.test_evil");
+        assert_eq!(qualified_traceback_method(&case_tb, "test_evil", NO_SOURCES), "test_evil");
+        assert_eq!(qualified_traceback_method(&case_tb, "test_other", &sources), "test_other");
         let terms: Vec<String> = search_terms(&case, None).into_iter().map(|(q, _)| q).collect();
         assert_eq!(
             terms,
@@ -862,7 +946,7 @@ mod tests {
     fn a_builder_named_none_on_purpose_gets_no_advice() {
         let mut report = RunReport::new(vec!["python".into()], "/tmp/run".into());
         report.tests.push(crate::report::TestReport::new("test_x".into(), "failed"));
-        let draft = |builder, branch| issue_drafts(&report, builder, branch).remove(0);
+        let draft = |builder, branch| issue_drafts(&report, builder, branch, NO_SOURCES).remove(0);
         let none = draft(Some(""), Some(""));
         assert_eq!(none.title, "test_x fails");
         assert!(none.markdown.contains("- Builder: none named (`--builder ''`)\n"), "{}", none.markdown);
@@ -912,11 +996,17 @@ mod tests {
             }
         }
         let report = RunReport::new(vec!["python".into()], "/tmp/run".into());
-        let running = running_method(&report, &case(&test)).unwrap();
+        let running = running_method(&report, &case(&test), NO_SOURCES).unwrap();
         assert_eq!((running.short.as_str(), running.method.as_str()), ("test_main", "test_main"));
-        assert_eq!(title(&case(&test), Some(&running), Some("B"), None), "test_x: test_main fails on B");
+        assert_eq!(title(&case(&test), None, Some(&running), Some("B"), None), "test_x: test_main fails on B");
         let terms: Vec<String> = search_terms(&case(&test), Some(&running)).into_iter().map(|(q, _)| q).collect();
         assert_eq!(terms[0], "is:issue in:title test_main");
+        // Its class, from its source at the dump's line of it (line 9 is in `Crash.test_main`).
+        let source =
+            "import unittest\n\nclass Crash(unittest.TestCase):\n    def test_helper(self):\n        pass\n\n    \
+                      @unittest.skipIf(False, '')\n    def test_main(self):\n        self.test_helper()\n";
+        let sources = |path: &str| (path == "/t/test_x.py").then(|| source.to_owned());
+        assert_eq!(running_method(&report, &case(&test), &sources).unwrap().short, "Crash.test_main");
         // Its class, from the one method of that name `-v` named.
         test.methods.push(crate::regrtest::MethodResult {
             name: "test_main".into(),
@@ -928,11 +1018,11 @@ mod tests {
             headers: Vec::new(),
             headers_left_out: 0,
         });
-        assert_eq!(running_method(&report, &case(&test)).unwrap().short, "Main.test_main");
+        assert_eq!(running_method(&report, &case(&test), NO_SOURCES).unwrap().short, "Main.test_main");
         // A dump in no test method of the test's file names none.
         test.faulthandler =
             Some("Current thread 0x1 (most recent call first):\n  File \"/t/other.py\", line 1 in test_a".into());
-        assert_eq!(running_method(&report, &case(&test)), None);
+        assert_eq!(running_method(&report, &case(&test), NO_SOURCES), None);
     }
 
     #[test]

@@ -1308,7 +1308,7 @@ mod tests {
             "FAIL: test_case-1.5 x (test.test_odd.Odd.test_case-1.5 x)\nTraceback (most recent call last):\nAssertionError: test_case-1.5 x\n"
         ));
         report.tests[0].failed_methods.truncate(1);
-        let drafts = crate::report::draft::issue_drafts(&report, None, None);
+        let drafts = crate::report::draft::issue_drafts(&report, None, None, crate::report::draft::NO_SOURCES);
         assert_eq!(drafts[0].title, "test_odd: Odd.test_case-1.5 x fails");
         let mut xml = Vec::new();
         write_junit(&report, &mut xml).unwrap();
@@ -1349,10 +1349,13 @@ mod tests {
         assert!(failure
             .details
             .contains("FAIL: bad (test_doct)\nTraceback (most recent call last):\nAssertionError: bad\n"));
-        let drafts = crate::report::draft::issue_drafts(&report, None, None);
+        let drafts = crate::report::draft::issue_drafts(&report, None, None, crate::report::draft::NO_SOURCES);
         assert_eq!(drafts[0].title, "test_doct: bad and 1 more fail");
         report.tests[0].failed_methods.pop();
-        assert_eq!(crate::report::draft::issue_drafts(&report, None, None)[0].title, "test_doct: bad fails");
+        assert_eq!(
+            crate::report::draft::issue_drafts(&report, None, None, crate::report::draft::NO_SOURCES)[0].title,
+            "test_doct: bad fails"
+        );
 
         let mut xml = Vec::new();
         write_junit(&report, &mut xml).unwrap();
@@ -1388,7 +1391,10 @@ mod tests {
         let shorts: Vec<String> = cases[0].failed_methods.iter().map(FailedMethod::short).collect();
         assert_eq!(shorts, ["a.b", "with space"]);
         assert_eq!(cases[0].failures[0].message, "regrtest: failed: a.b, with space");
-        assert_eq!(crate::report::draft::issue_drafts(&report, None, None)[0].title, "test_doct: a.b and 1 more fail");
+        assert_eq!(
+            crate::report::draft::issue_drafts(&report, None, None, crate::report::draft::NO_SOURCES)[0].title,
+            "test_doct: a.b and 1 more fail"
+        );
 
         let mut xml = Vec::new();
         write_junit(&report, &mut xml).unwrap();

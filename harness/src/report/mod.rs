@@ -13,6 +13,7 @@ pub mod draft;
 pub mod free_lists;
 pub mod junit;
 pub mod other_threads;
+pub mod pysource;
 
 use std::borrow::Cow;
 use std::fmt::Write as _;

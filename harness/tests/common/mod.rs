@@ -230,11 +230,17 @@ pub fn pathbuf(p: &str) -> PathBuf {
     PathBuf::from(p)
 }
 
+/// The text of the fixture source `relative` (a path under `c/`, e.g.
+/// `regrtest/test_quiet_sleeper.py`).
+pub fn fixture_source(relative: &str) -> String {
+    let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../c").join(relative);
+    std::fs::read_to_string(&source).unwrap_or_else(|e| panic!("reading {}: {e}", source.display()))
+}
+
 /// The 1-based line of the first line holding `needle` in the fixture source `relative` (a path
 /// under `c/`, e.g. `regrtest/test_quiet_sleeper.py`).
 pub fn source_line(relative: &str, needle: &str) -> u64 {
-    let source = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../c").join(relative);
-    let text = std::fs::read_to_string(&source).unwrap_or_else(|e| panic!("reading {}: {e}", source.display()));
+    let text = fixture_source(relative);
     text.lines().position(|l| l.contains(needle)).unwrap_or_else(|| panic!("{needle:?} in {relative}")) as u64 + 1
 }
 
