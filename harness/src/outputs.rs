@@ -837,6 +837,26 @@ mod tests {
     use super::*;
     use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 
+    /// A frame's source is read only from a regular `.py` file named by an absolute path: a
+    /// FIFO of that name is refused at once (its open and read would wait for a writer).
+    #[test]
+    fn python_sources_are_regular_py_files_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let source = dir.path().join("test_x.py");
+        std::fs::write(&source, b"class T:\n    def test_a(self): pass\n\xff").unwrap();
+        let text = read_python_source(source.to_str().unwrap()).expect("the source");
+        assert!(text.starts_with("class T:") && text.ends_with('\u{fffd}'), "{text:?}");
+        let fifo = dir.path().join("test_fifo.py");
+        nix::unistd::mkfifo(&fifo, nix::sys::stat::Mode::S_IRWXU).unwrap();
+        assert_eq!(read_python_source(fifo.to_str().unwrap()), None);
+        let not_py = dir.path().join("test_x.txt");
+        std::fs::write(&not_py, b"class T: pass\n").unwrap();
+        assert_eq!(read_python_source(not_py.to_str().unwrap()), None);
+        assert_eq!(read_python_source("test_x.py"), None, "a relative path");
+        assert_eq!(read_python_source("/nonexistent/test_x.py"), None);
+        assert_eq!(read_python_source(dir.path().join("d.py").to_str().unwrap()), None, "missing");
+    }
+
     /// Write the report file `path` with `fill`, as [`write_all`] writes each.
     fn write_file(path: &Path, fill: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> io::Result<()> {
         let mut target = Target::open(path)?;
