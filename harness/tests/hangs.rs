@@ -1104,6 +1104,38 @@ fn a_hang_in_an_atexit_handler_is_said_to_be_in_one() {
     assert_tree_gone(dir.path());
 }
 
+/// 120 Python threads and the test thread all blocked: faulthandler dumps 100 threads' stacks,
+/// the newest first, and stops; the test thread's, the oldest, is not among them. The hang says
+/// so in a note rather than showing the thread as one that runs no Python code.
+#[test]
+fn threads_past_faulthandler_s_hundred_are_named_in_a_note() {
+    let dir = testdir();
+    let run = leakcheck_in(
+        None,
+        &["--hang-timeout", "3", "--grace", "2"],
+        &as_strs(&regrtest(dir.path(), &[], &["test_hang_many_threads"])),
+        &[],
+    );
+    let hang = only_hang(&run);
+    assert_eq!(hang["diagnosis"]["kind"], "no-progress", "{hang}");
+    let pid = hang["pid"].as_i64().expect("a pid");
+    let process = hang["processes"].as_array().and_then(|p| p.iter().find(|p| p["pid"] == pid)).expect("its process");
+    let threads = process["threads"].as_array().expect("threads");
+    assert_eq!(threads.len(), 121, "{hang}");
+    let with_stacks = threads.iter().filter(|t| t["python_frames"].as_array().is_some_and(|f| !f.is_empty())).count();
+    assert_eq!(with_stacks, 100, "{hang}");
+    let main = threads.iter().find(|t| t["tid"] == pid).expect("the main thread");
+    assert_eq!(main["python_frames"], serde_json::json!([]), "{hang}");
+    let notes: Vec<&str> = hang["notes"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+    let note = format!(
+        "process {pid}: faulthandler writes the Python stacks of 100 threads at most, the newest first, and \
+         stopped there: 21 thread(s) have none, the main thread among them"
+    );
+    assert!(notes.contains(&note.as_str()), "{notes:?}");
+    assert_eq!(run.code(), Some(102), "{}", run.stderr);
+    assert_tree_gone(dir.path());
+}
+
 #[test]
 fn a_silent_busy_loop_becomes_no_progress_only_after_the_timeout() {
     let dir = testdir();

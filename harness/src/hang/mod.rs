@@ -396,9 +396,20 @@ const FAULTHANDLER_CUT: &[u8] = b"  ...";
 /// `Python/traceback.c`, 3.11 to 3.15).
 pub const FAULTHANDLER_MAX_FRAMES: usize = 100;
 
-/// Whether `line` is one of faulthandler's dump: a thread's header, a frame, or the cut.
+/// The line faulthandler writes instead of the next thread's stack once it has written
+/// [`FAULTHANDLER_MAX_THREADS`] of them (`_Py_DumpTracebackThreads`, 3.11 to 3.15).
+const FAULTHANDLER_THREADS_CUT: &[u8] = b"...";
+
+/// The most threads faulthandler writes the stacks of (`MAX_NTHREADS` in `Python/traceback.c`):
+/// the newest first, so a process with more loses its oldest, the main thread among them.
+pub const FAULTHANDLER_MAX_THREADS: usize = 100;
+
+/// Whether `line` is one of faulthandler's dump: a thread's header, a frame, or a cut.
 fn is_dump_line(line: &[u8]) -> bool {
-    FAULTHANDLER_THREAD.is_match(line) || FAULTHANDLER_FRAME.is_match(line) || line == FAULTHANDLER_CUT
+    FAULTHANDLER_THREAD.is_match(line)
+        || FAULTHANDLER_FRAME.is_match(line)
+        || line == FAULTHANDLER_CUT
+        || line == FAULTHANDLER_THREADS_CUT
 }
 
 impl HangWatch {
@@ -1885,6 +1896,9 @@ fn attach_python_frames(report: &mut HangReport, pid: i32, pthreads: &BTreeMap<u
     let mut stacks: BTreeMap<i32, Vec<PythonFrame>> = BTreeMap::new();
     // The threads whose stack faulthandler ended with its `...`: cut at its limit.
     let mut cut: BTreeSet<i32> = BTreeSet::new();
+    // faulthandler stopped before the stacks of the oldest threads (its `...` after a stack;
+    // before any header, the same line is `-R`'s progress).
+    let mut threads_cut = false;
     let mut placing = Placing::Nowhere;
     let main_thread = pid;
     let mut unplaced = 0;
@@ -1923,6 +1937,8 @@ fn attach_python_frames(report: &mut HangReport, pid: i32, pthreads: &BTreeMap<u
             if let Placing::Thread(tid) = placing {
                 cut.insert(tid);
             }
+        } else if line.as_bytes() == FAULTHANDLER_THREADS_CUT && !matches!(placing, Placing::Nowhere) {
+            threads_cut = true;
         }
     }
     for process in report.processes.iter_mut().filter(|p| p.pid == pid) {
@@ -1932,6 +1948,22 @@ fn attach_python_frames(report: &mut HangReport, pid: i32, pthreads: &BTreeMap<u
                 thread.python_frames = frames;
             }
         }
+    }
+    if threads_cut {
+        let without: Vec<i32> = report
+            .processes
+            .iter()
+            .filter(|p| p.pid == pid)
+            .flat_map(|p| &p.threads)
+            .filter(|t| t.python_frames.is_empty())
+            .map(|t| t.tid)
+            .collect();
+        let main = if without.contains(&pid) { ", the main thread among them" } else { "" };
+        report.notes.push(format!(
+            "process {pid}: faulthandler writes the Python stacks of {FAULTHANDLER_MAX_THREADS} threads at most, the \
+             newest first, and stopped there: {} thread(s) have none{main}",
+            without.len()
+        ));
     }
     if !stacks.is_empty() {
         report.notes.push(format!(
@@ -2287,11 +2319,47 @@ mod tests {
         assert_eq!(frames.iter().map(|f| f.function.as_str()).collect::<Vec<_>>(), ["test_third_call"]);
         assert!(report.notes.is_empty(), "{:?}", report.notes);
 
+        // `-R`'s progress before the dump is no cut of its threads.
+        report.processes[0].threads[0].python_frames.clear();
+        let mut after_dots = vec!["...".to_owned()];
+        after_dots.extend(dump.iter().cloned());
+        attach_python_frames(&mut report, 10, &BTreeMap::from([(0x7fb9_8fd1_0780, 10)]), &after_dots);
+        assert!(report.notes.is_empty(), "{:?}", report.notes);
+
         // Frames whose header was not read are counted in the note, not dropped silently.
         let headless = dump[1..].to_vec();
         report.processes[0].threads[0].python_frames.clear();
         attach_python_frames(&mut report, 10, &BTreeMap::from([(0x7fb9_8fd1_0780, 10)]), &headless);
         assert!(report.notes.iter().any(|n| n.starts_with("1 Python thread stack(s)")), "{:?}", report.notes);
+    }
+
+    /// faulthandler writes 100 threads' stacks at most, the newest first: past them, its `...`;
+    /// the threads it left out (the main thread, the oldest) are named in a note.
+    #[test]
+    fn threads_faulthandler_left_out_are_counted_in_a_note() {
+        let dump: Vec<String> = [
+            "Thread 0x00007f0000000012 (most recent call first):",
+            r#"  File "/usr/lib/python3.11/threading.py", line 327 in wait"#,
+            "",
+            "Thread 0x00007f0000000011 (most recent call first):",
+            r#"  File "/usr/lib/python3.11/threading.py", line 327 in wait"#,
+            "",
+            "...",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        let mut report = no_progress_in_pid_10(&[10, 11, 12]);
+        let pthreads = BTreeMap::from([(0x7f00_0000_0010, 10), (0x7f00_0000_0011, 11), (0x7f00_0000_0012, 12)]);
+        attach_python_frames(&mut report, 10, &pthreads, &dump);
+        let with_frames: Vec<i32> =
+            report.processes[0].threads.iter().filter(|t| !t.python_frames.is_empty()).map(|t| t.tid).collect();
+        assert_eq!(with_frames, [11, 12]);
+        assert_eq!(
+            report.notes,
+            ["process 10: faulthandler writes the Python stacks of 100 threads at most, the newest first, and \
+              stopped there: 1 thread(s) have none, the main thread among them"]
+        );
     }
 
     #[test]
