@@ -61,9 +61,11 @@ pub struct Args {
     pub junit_xml: Option<PathBuf>,
 
     /// Write one Markdown issue draft per failing test into DIR, titled as CPython's buildbot
-    /// triage guide asks: `test_x: TestClass fails on BUILDER BRANCH` (for a leak, `test_x leaks
-    /// PyMem_RawMalloc blocks on BUILDER BRANCH`; a hang's or crash's with the test method its
-    /// Python stack shows: `test_x: test_foo hangs on ...`), and one for the hangs and findings
+    /// triage guide asks: `test_x: TestClass.test_foo fails on BUILDER BRANCH` (several methods
+    /// of one class: `test_x: TestClass fails (3 methods) on ...`; for a leak, `test_x leaks
+    /// PyMem_RawMalloc blocks on ...`; a hang's or crash's with the test method its Python stack
+    /// shows: `test_x: TestClass.test_foo hangs on ...`; a class the output does not name is read
+    /// off the method's source), and one for the hangs and findings
     /// no test owns (not for the run's other problems: a usage error is no CPython bug). DIR is
     /// created if missing, also when nothing failed. The drafts an earlier run wrote there
     /// (listed in DIR/.leakcheck-drafts.txt) are removed first, unless written again or changed
