@@ -45,6 +45,24 @@ leak_raw(PyObject *self, PyObject *unused)
     Py_RETURN_NONE;
 }
 
+/* +1 PyMem_RawMalloc block of 72 bytes per call, allocated with the GIL released, as
+ * CPython's own I/O code allocates its buffers. */
+static PyObject *
+leak_raw_nogil(PyObject *self, PyObject *unused)
+{
+    void *leaked;
+    Py_BEGIN_ALLOW_THREADS
+    leaked = PyMem_RawMalloc(72);
+    if (leaked != NULL) {
+        memset(leaked, 0x72, 72);
+    }
+    Py_END_ALLOW_THREADS
+    if (leaked == NULL) {
+        return PyErr_NoMemory();
+    }
+    Py_RETURN_NONE;
+}
+
 /* +N PyMem_RawMalloc blocks of 40 bytes per call (METH_O: N). 3.11's adaptive interpreter
  * specializes a call to a METH_O function after some calls and then calls it from another
  * place of its eval loop: test_leak_specialized.py makes that happen between two counted
@@ -289,6 +307,8 @@ static PyMethodDef leakfix_methods[] = {
     {"leak_mem", leak_mem, METH_NOARGS, "Leak one 24-byte PyMem_Malloc block."},
     {"leak_raw", leak_raw, METH_NOARGS, "Leak one 48-byte PyMem_RawMalloc block."},
     {"leak_raw_n", leak_raw_n, METH_O, "Leak N 40-byte PyMem_RawMalloc blocks."},
+    {"leak_raw_nogil", leak_raw_nogil, METH_NOARGS,
+     "Leak one 72-byte PyMem_RawMalloc block, allocated with the GIL released."},
     {"leak_raw_unrolled", leak_raw_unrolled, METH_NOARGS,
      "Leak two 32-byte PyMem_RawMalloc blocks from one line of an unrolled loop."},
     {"leak_raw_on_coroutine", leak_raw_on_coroutine, METH_NOARGS,

@@ -36,6 +36,7 @@ fn testdir() -> tempfile::TempDir {
         "test_quiet_sleeper",
         "test_leak_beside_classes",
         "test_leak_resurrect",
+        "test_leak_raw_nogil",
     ];
     let modules: Vec<&str> = FIXTURES.iter().chain(&more).copied().collect();
     PY313.testdir(&modules)
@@ -397,4 +398,14 @@ fn a_fast_ci_timeout_is_a_timeout_with_its_dump() {
     let draft = std::fs::read_to_string(drafts.join("test_quiet_sleeper.md")).expect("the draft");
     assert!(draft.contains("Timeout (0:00:03)!"), "{draft}");
     assert_eq!(run.code(), Some(2), "{}", run.stderr);
+}
+
+/// Blocks allocated with the GIL released (the thread has no attached state meanwhile) have the
+/// Python frame that called into C.
+#[test]
+fn sites_without_the_gil_have_python_frames() {
+    let dir = testdir();
+    let run = run(dir.path(), &["-R", "3:3"], &["test_leak_raw_nogil"]);
+    common::assert_sites_without_the_gil_have_python_frames(run.test("test_leak_raw_nogil"));
+    assert_eq!(run.json()["warnings"], serde_json::json!([]), "{}", run.stderr);
 }

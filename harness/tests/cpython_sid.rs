@@ -189,6 +189,25 @@ fn fixture_sites_have_python_frames(sid: Sid) {
     assert_eq!(run.json()["warnings"], json!([]), "no warning that leak sites lack Python frames");
 }
 
+/// Blocks allocated with the GIL released (the thread has no attached state meanwhile) have
+/// the Python frame that called into C.
+fn sites_without_the_gil_have_python_frames(sid: Sid) {
+    let dir = sid.testdir(&["test_leak_raw_nogil"]);
+    let run = sid.leakcheck(&[], &[], dir.path(), &["-R", "3:3"], &["test_leak_raw_nogil"]);
+    common::assert_sites_without_the_gil_have_python_frames(run.test("test_leak_raw_nogil"));
+    assert_eq!(run.json()["warnings"], json!([]), "{}", run.stderr);
+}
+
+#[test]
+fn python314_sites_without_the_gil_have_python_frames() {
+    sites_without_the_gil_have_python_frames(PY314);
+}
+
+#[test]
+fn python315_sites_without_the_gil_have_python_frames() {
+    sites_without_the_gil_have_python_frames(PY315);
+}
+
 #[test]
 fn python314_fixture_leaks_sequentially() {
     fixture_leaks_sequentially(PY314);

@@ -1080,3 +1080,15 @@ fn a_fork_child_of_a_test_modules_import_is_named_and_set_aside() {
         assert_eq!(run.code(), Some(101), "{}", run.stderr);
     }
 }
+
+/// Blocks allocated with the GIL released (3.11 reads the thread's state off the runtime's
+/// `autoTSSkey` then) have the Python frame that called into C.
+#[test]
+fn sites_without_the_gil_have_python_frames() {
+    let dir = testdir();
+    let module = "test_leak_raw_nogil";
+    let run = leakcheck(&[], &as_strs(&regrtest_argv(dir.path(), &[], &[module])));
+    assert_sites_without_the_gil_have_python_frames(run.test(module));
+    assert_eq!(run.json()["warnings"], json!([]), "{}", run.stderr);
+    assert_eq!(run.code(), Some(101), "{}", run.stderr);
+}

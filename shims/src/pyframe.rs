@@ -24,8 +24,12 @@
 //!   the same struct publishes. The struct itself grows with each version, so where its fields
 //!   are is known per version ([`DebugOffsets`], from the DWARF of 3.13.5, and of Debian's
 //!   `python3.14-dbg` 3.14.10 and `python3.15-dbg` 3.15.2). The thread state is
-//!   `PyThreadState_GetUnchecked()` (a thread-local read: the thread's attached state, none
-//!   while it has released the GIL); the running frame is `tstate->current_frame`. From 3.14 the
+//!   `PyThreadState_GetUnchecked()` (a thread-local read: the thread's attached state), else,
+//!   while the thread has released the GIL (`Py_BEGIN_ALLOW_THREADS` around a `PyMem_RawMalloc`,
+//!   as CPython's I/O does), `PyGILState_GetThisThreadState()` (the runtime's `autoTSSkey`:
+//!   `pthread_getspecific`, no lock), the state the thread detached from when it is the main
+//!   interpreter's (a subinterpreter's detached thread shows the main interpreter's frame that
+//!   ran it); the running frame is `tstate->current_frame`, which a detached state keeps. From 3.14 the
 //!   frame's `f_executable` is a `_PyStackRef`, whose low bits tag the reference: they are
 //!   masked off. Frames whose `owner` is 3.13's `FRAME_OWNED_BY_CSTACK` (3), or 3.14's and
 //!   3.15's `FRAME_OWNED_BY_INTERPRETER` (3) or 3.14's `FRAME_OWNED_BY_CSTACK` (4), run no code
@@ -276,8 +280,9 @@ enum ThreadState {
     /// thread's, else the value of the runtime's `autoTSSkey`. `current` is `None` when
     /// `prepare` could not vouch for it: the key alone, as before subinterpreters were told.
     Key { key: libc::pthread_key_t, current: Option<usize> },
-    /// 3.13+: `PyThreadState_GetUnchecked()`, a thread-local read.
-    Getter(unsafe extern "C" fn() -> *mut c_void),
+    /// 3.13+: `attached` (`PyThreadState_GetUnchecked()`, a thread-local read), else `bound`
+    /// (`PyGILState_GetThisThreadState()`) while the thread has released the GIL.
+    Getter { attached: unsafe extern "C" fn() -> *mut c_void, bound: Option<unsafe extern "C" fn() -> *mut c_void> },
 }
 
 /// The reader, once [`prepare`] vouched for the layout.
@@ -420,8 +425,11 @@ unsafe fn check_layout() -> Result<Reader, Unreadable> {
             let get = symbol(c"PyThreadState_GetUnchecked").ok_or(missing("no PyThreadState_GetUnchecked symbol"))?;
             // SAFETY: `PyThreadState_GetUnchecked` is `PyThreadState *(void)` from 3.13 on.
             let get = unsafe { getter(get) };
+            // SAFETY: `PyGILState_GetThisThreadState` is `PyThreadState *(void)`, which reads the
+            // runtime's `autoTSSkey` (`pthread_getspecific`) with or without the GIL.
+            let bound = symbol(c"PyGILState_GetThisThreadState").map(|f| unsafe { getter(f) });
             // SAFETY: as above; the GIL is held.
-            (layout, ThreadState::Getter(get), unsafe { get() } as usize)
+            (layout, ThreadState::Getter { attached: get, bound }, unsafe { get() } as usize)
         }
     };
     let reader = Reader {
@@ -562,8 +570,16 @@ impl Reader {
                     own
                 }
             }
-            // SAFETY: a thread-local read with no precondition (checked in `prepare`).
-            ThreadState::Getter(get) => unsafe { get() as usize },
+            ThreadState::Getter { attached, bound } => {
+                // SAFETY: a thread-local read with no precondition (checked in `prepare`).
+                let attached = unsafe { attached() as usize };
+                match bound {
+                    // SAFETY: `pthread_getspecific` of the runtime's key: this thread's own
+                    // state, which CPython unbinds before it frees it.
+                    Some(bound) if attached == 0 => unsafe { bound() as usize },
+                    _ => attached,
+                }
+            }
         }
     }
 

@@ -262,3 +262,35 @@ pub fn assert_leaked_only_in(test: &serde_json::Value, domain: &str) {
         assert_eq!(test["domains"][other]["leaked"], false, "{name} {other}: {test}");
     }
 }
+
+/// `test_leak_raw_nogil`'s report (`test`): two raw sites at `leak_raw_nogil`, one block per
+/// counted repetition each, whose Python frames are the two lines that call it, the test
+/// method's and the thread function's, although the blocks were allocated with the GIL released.
+pub fn assert_sites_without_the_gil_have_python_frames(test: &serde_json::Value) {
+    let source = fixture_source("regrtest/test_leak_raw_nogil.py");
+    let calls: Vec<usize> = source
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| l.contains("_leakfix.leak_raw_nogil()"))
+        .map(|(i, _)| i + 1)
+        .collect();
+    assert_eq!(calls.len(), 2, "the fixture calls it twice");
+    let sites = test["leak_sites"].as_array().unwrap_or_else(|| panic!("leak_sites: {test}"));
+    let mut frames: Vec<(String, u64)> = sites
+        .iter()
+        .filter(|s| s["frames"][0]["function"] == "leak_raw_nogil")
+        .map(|s| {
+            assert_eq!(s["domain"], "raw", "{test}");
+            assert_eq!(s["blocks"], serde_json::json!([1, 1, 1]), "{test}");
+            let python = &s["python_frame"];
+            assert!(python["file"].as_str().unwrap_or("").ends_with("/test_leak_raw_nogil.py"), "{test}");
+            (python["function"].as_str().unwrap_or("").to_owned(), python["line"].as_u64().unwrap_or(0))
+        })
+        .collect();
+    frames.sort();
+    assert_eq!(
+        frames,
+        [("LeakTest.test_leak_raw_nogil".to_owned(), calls[1] as u64), ("leak_in_thread".to_owned(), calls[0] as u64)],
+        "{test}"
+    );
+}
