@@ -14,7 +14,8 @@ pub(super) struct SanitizerFindings<'a> {
     /// Frames are symbolized before findings are merged: the merge compares function names,
     /// and the sanitizer may have printed bare addresses (`symbolize=0`).
     pub(super) symbolizer: &'a Symbolizer,
-    pub(super) parser: sanitizer::Parser,
+    /// One parser per stream: a report is on one, and lines of the other pass it.
+    pub(super) parser: sanitizer::Streams,
     /// Lines fed so far (the parser's line numbers are 1-based).
     pub(super) lines: u64,
     /// `(first line, owner)` each time the owner changed, in line order.
@@ -139,7 +140,7 @@ impl<'a> SanitizerFindings<'a> {
     pub(super) fn new(symbolizer: &'a Symbolizer, no_summary: &[sanitizer::Sanitizer], check_pids: bool) -> Self {
         SanitizerFindings {
             symbolizer,
-            parser: sanitizer::Parser::without_summaries(no_summary),
+            parser: sanitizer::Streams::without_summaries(no_summary),
             lines: 0,
             owners: Vec::new(),
             starts: std::collections::VecDeque::new(),
@@ -204,7 +205,8 @@ impl<'a> SanitizerFindings<'a> {
         ))
     }
 
-    pub(super) fn line(&mut self, line: &[u8], owner: Option<&str>) {
+    /// A line of the command's `stream`, `owner`'s output (see [`regrtest::Parser::output_owner`]).
+    pub(super) fn line(&mut self, stream: Stream, line: &[u8], owner: Option<&str>) {
         self.lines += 1;
         if self.owners.last().map(|(_, o)| o.as_deref()) != Some(owner) {
             self.owners.push((self.lines, owner.map(str::to_owned)));
@@ -218,7 +220,7 @@ impl<'a> SanitizerFindings<'a> {
                 self.starts.push_back((self.lines, now));
             }
         }
-        let done = self.parser.feed_line(line);
+        let done = self.parser.feed_line(stream, line);
         self.add(done);
     }
 

@@ -163,7 +163,7 @@ fn top_regrtests(root: i32) -> Vec<i32> {
 }
 
 impl OutputSink for Sink<'_> {
-    fn line(&mut self, _stream: Stream, line: &[u8]) {
+    fn line(&mut self, stream: Stream, line: &[u8]) {
         if regrtest::Parser::is_run_header(line) {
             let regrtests = &mut self.regrtests;
             if self.parser.run_header_ends_run(line) {
@@ -178,7 +178,7 @@ impl OutputSink for Sink<'_> {
             self.parser.feed_line(line);
         }
         self.worker_thread.line(line);
-        self.sanitizer.line(line, self.parser.output_owner());
+        self.sanitizer.line(stream, line, self.parser.output_owner());
         self.hangs.output(line, std::time::Instant::now());
         self.unopened_logs.line(line);
         if !self.asan_not_first && line.starts_with(b"==") {

@@ -275,14 +275,15 @@ fn log_path_files_are_found_from_options_read_as_the_runtime_reads_them() {
     );
 }
 
-/// Feed `lines` as the run would: regrtest's parser first, then the sanitizer's.
+/// Feed `lines` as the run would with one pipe for both streams (every line stdout's):
+/// regrtest's parser first, then the sanitizer's.
 fn findings(lines: &[&str]) -> Vec<Finding> {
     let symbolizer = Symbolizer::new();
     let mut parser = regrtest::Parser::new();
     let mut sanitizer = SanitizerFindings::new(&symbolizer, &[], false);
     for line in lines {
         parser.feed_line(line.as_bytes());
-        sanitizer.line(line.as_bytes(), parser.output_owner());
+        sanitizer.line(Stream::Stdout, line.as_bytes(), parser.output_owner());
     }
     sanitizer.finish(&ShimData::default()).0
 }
@@ -305,6 +306,44 @@ fn a_finding_belongs_to_the_test_whose_output_held_its_first_line() {
     assert_eq!(found.len(), 1, "{found:#?}");
     assert_eq!(found[0].test.as_deref(), Some("test_a"));
     assert_eq!(found[0].kind, "heap-use-after-free");
+}
+
+/// A QA run of four UBSan errors with stdout and stderr on two pipes, as the sink read it
+/// (`tests/data/streams/ubsan-kinds-two-pipes.txt`, each line tagged with its stream):
+/// unittest's `... ok` lines on stdout came between the null-pointer report's `runtime
+/// error:` line and its stack on stderr. Every report is whole, with its stack, its summary
+/// and its test.
+#[test]
+fn ubsan_reports_stay_whole_past_the_other_stream_s_lines() {
+    let log = include_str!("../../tests/data/streams/ubsan-kinds-two-pipes.txt");
+    let symbolizer = Symbolizer::new();
+    let mut parser = regrtest::Parser::new();
+    let mut sanitizer = SanitizerFindings::new(&symbolizer, &[], false);
+    for line in log.lines() {
+        let (stream, line) = match line.strip_prefix("E ") {
+            Some(line) => (Stream::Stderr, line),
+            None => (Stream::Stdout, line.strip_prefix("O ").unwrap_or(line)),
+        };
+        parser.feed_line(line.as_bytes());
+        sanitizer.line(stream, line.as_bytes(), parser.output_owner());
+    }
+    let mut found = sanitizer.finish(&ShimData::default()).0;
+    found.sort_by_key(|f| f.start_line);
+    let shapes: Vec<(&str, Option<&str>, usize, bool)> =
+        found.iter().map(|f| (f.kind.as_str(), f.test.as_deref(), f.frames.len(), f.summary.is_some())).collect();
+    let test = Some("test_qubsan_kinds");
+    assert_eq!(
+        shapes,
+        [
+            ("misaligned-pointer-use", test, 127, true),
+            ("null-pointer-use", test, 127, true),
+            ("invalid-shift-exponent", test, 127, true),
+            ("integer-divide-by-zero", test, 127, true),
+        ],
+        "{found:#?}"
+    );
+    let null = &found[1];
+    assert_eq!((null.frames[0].function.as_deref(), null.frames[0].line), (Some("null_member"), Some(25)));
 }
 
 #[test]
@@ -331,7 +370,7 @@ fn many_distinct_findings_cost_a_merge_per_doubling() {
             format!("SUMMARY: AddressSanitizer: heap-use-after-free /src/fix.c:31 in f{i}"),
         ];
         for line in &lines {
-            sanitizer.line(line.as_bytes(), Some("test_a"));
+            sanitizer.line(Stream::Stdout, line.as_bytes(), Some("test_a"));
         }
     }
     // 256, 512, 1024, 2048 distinct findings held (each merge keeps them all).

@@ -28,6 +28,10 @@
 //! order, to [`Parser::feed_line`]; then [`Parser::finish`] at the end. Unrelated output
 //! (regrtest's, other processes') may be mixed in, and the reports of several processes
 //! (regrtest `-j` workers, test subprocesses sharing a pipe) may be interleaved line by line.
+//! A caller that knows each line's stream (stdout and stderr on two pipes) gives it to
+//! [`Streams::feed_line`] instead, which reads each stream with a parser of its own: a runtime
+//! writes a report to one stream, and the other stream's lines, which arrive between its
+//! lines in an order no one can know, pass it without touching it (see [`Streams`]).
 //! [`Finding::test`] is left `None` for the caller, who knows which test was running;
 //! [`Finding::start_line`] says at which input line the report began, for a caller that keeps
 //! a history. [`symbolize_findings`] and [`symbolize_log`] need the ELF files named in the
@@ -104,9 +108,10 @@
 //! runs of 1 to 13 lines loses no line, and in 798 of 855 combinations every frame and label
 //! lands in the right report; the rest are pairs that nothing tells apart (two TSan reports,
 //! whose frames have no addresses; two processes' first stacks beginning at once). UBSan
-//! reports, with no pid and no end of their own, can lose or gain lines when interleaved.
+//! reports, with no pid and no end of their own, can lose or gain lines when interleaved with
+//! other output of their stream (with the other stream's, read by [`Streams`], they do not).
 //!
-//! **Memory is bounded**: at most [`MAX_OPEN_REPORTS`] reports open, [`MAX_FRAMES_PER_STACK`]
+//! **Memory is bounded**: at most [`MAX_OPEN_REPORTS`] reports open (per stream in [`Streams`]), [`MAX_FRAMES_PER_STACK`]
 //! frames per stack, [`MAX_STACKS_PER_REPORT`] related stacks, [`MAX_DESCRIPTION_LINES`] lines
 //! of description, and [`MAX_REPORT_BYTES`] of text per report; input lines are cut to
 //! [`MAX_LINE_BYTES`] (their beginning, or their end when a runtime's line ends them). What is dropped is counted in [`Finding::dropped`]. Arbitrary bytes
@@ -127,6 +132,7 @@ mod fold;
 mod kind;
 mod line;
 mod parser;
+mod streams;
 mod symbolize;
 
 use serde::Serialize;
@@ -135,13 +141,14 @@ pub use self::dedup::{deduplicate, DEDUP_FRAMES};
 pub use self::fold::fold_frames_of;
 pub use self::line::pid_prefix;
 pub use self::parser::{starts_report, Parser};
+pub use self::streams::Streams;
 pub use self::symbolize::{
     gone_modules, load_modules, symbolize_findings, symbolize_live_log, symbolize_log, Interrupt, MAX_HELD_LINES,
     MAX_HOLD,
 };
 
-/// Reports open at once (one per process and sanitizer); a new report past it closes the least
-/// recently fed one as [`ReportEnd::Evicted`].
+/// Reports open at once per parser (one per process and sanitizer; [`Streams`] has one parser per
+/// stream); a new report past it closes the least recently fed one as [`ReportEnd::Evicted`].
 pub const MAX_OPEN_REPORTS: usize = 16;
 /// Frames kept per stack; ASAN prints at most 255 (`kStackTraceMax`), deep recursion included.
 pub const MAX_FRAMES_PER_STACK: usize = 256;

@@ -87,6 +87,10 @@ pub struct Parser {
     /// The runtimes whose options turn their `SUMMARY:` line off (`print_summary=0`), see
     /// [`Parser::without_summaries`].
     no_summary: Vec<Sanitizer>,
+    /// The number of the line being fed among all the lines the caller reads, for
+    /// [`Finding::start_line`]: [`Parser::lines`], unless fed by [`super::Streams`], which
+    /// numbers the lines of both streams together.
+    line_number: u64,
 }
 
 #[derive(Debug)]
@@ -181,7 +185,14 @@ impl Parser {
     /// Feed one line (without its newline; a trailing `\r` or `\n` is removed). Returns the
     /// findings this line completed.
     pub fn feed_line(&mut self, line: &[u8]) -> Vec<Finding> {
+        self.feed_line_numbered(line, self.lines + 1)
+    }
+
+    /// [`Parser::feed_line`] for line `number` of the caller's (its reports' `start_line`),
+    /// of which this parser reads only some: [`super::Streams`]' parser of one stream.
+    pub(super) fn feed_line_numbered(&mut self, line: &[u8], number: u64) -> Vec<Finding> {
         self.lines += 1;
+        self.line_number = number;
         self.frame_owner = None;
         let mut done = Vec::new();
         if self.open.is_empty() && self.floating.is_none() && !line::may_be_runtime_line(line) {
@@ -451,7 +462,7 @@ impl Parser {
                 end: ReportEnd::EndOfInput,
                 truncated: false,
                 dropped: 0,
-                start_line: self.lines,
+                start_line: self.line_number,
                 log_file: None,
                 other_tests: Vec::new(),
                 test_counts: Vec::new(),
