@@ -5,8 +5,9 @@
 //! On Debian's debug CPython 3.13 (`python3.13-dbg`, in the sid root of [`common::sid`], with
 //! the root's libasan), one bug reported before and after the adaptive interpreter specialized
 //! its call is one finding. A program built with clang's
-//! `-fsanitize=address,undefined` is set up for both runtimes. The parser itself, on every
-//! report kind, is tested in `sanitizer.rs`.
+//! `-fsanitize=address,undefined` is set up for both runtimes. A UBSan report on stderr with
+//! lines of stdout between its lines (two pipes) is one whole finding. The parser itself, on
+//! every report kind, is tested in `sanitizer.rs`.
 
 mod common;
 
@@ -467,6 +468,55 @@ fn ubsan_reports_in_log_path_files_get_the_file_pid_and_its_test() {
         (Some(true), &json!(line)),
         "{ubsan:#}"
     );
+}
+
+/// A UBSan report on stderr with a line of stdout between each two of its lines, as unittest's
+/// `... ok` lines come when the command's stdout and stderr are two pipes (a buildbot's step):
+/// `_ubsanext.interleaved_overflow` copies its report to stderr line by line and writes the line
+/// it is given to stdout after each, every write read by leakcheck before the next is made. The
+/// finding is whole, stack and summary, and its test's; the lines of the other stream passed
+/// it (one parser for both streams ended it at the first).
+#[test]
+fn a_ubsan_report_on_stderr_is_whole_past_lines_of_stdout() {
+    let dir = testdir();
+    add_ubsanext(dir.path());
+    let module = "test_ubsanext_interleaved.py";
+    std::fs::copy(Path::new(fixtures::SOURCE_DIR).join(module), dir.path().join(module)).unwrap();
+    let argv = regrtest(dir.path(), &["-v"], &["test_ubsanext_interleaved"]);
+    let run = leakcheck_in(None, &["--sanitizer", "ubsan"], &as_strs(&argv), &[]);
+    assert_eq!(run.code(), Some(103), "{}", run.stderr);
+    // The report did come interleaved: a line of stdout right after its `runtime error:` line
+    // (the first completes unittest's `test_interleaved_overflow (...) ... `).
+    let log = String::from_utf8_lossy(&run.log()).into_owned();
+    let lines: Vec<&str> = log.lines().collect();
+    let headline =
+        lines.iter().position(|l| l.contains(": runtime error: signed integer overflow")).expect("the report");
+    let other = "test_other (test_ubsanext_interleaved.Other.test_other) ... ok";
+    assert!(lines.get(headline + 1).is_some_and(|l| l.ends_with(other)), "{log}");
+    assert_eq!(lines.get(headline + 3), Some(&other), "{log}");
+    let ubsan = find(run.json(), "signed-integer-overflow");
+    let source = std::fs::read_to_string(Path::new(fixtures::SOURCE_DIR).join("ubsanext.c")).unwrap();
+    let line = source.lines().position(|l| l.contains("/* MARK ubsan_interleaved */")).unwrap() as u64 + 1;
+    assert_eq!(
+        (
+            &ubsan["test"],
+            &ubsan["end"],
+            &ubsan["truncated"],
+            &ubsan["frames"][0]["function"],
+            &ubsan["frames"][0]["line"]
+        ),
+        (
+            &json!("test_ubsanext_interleaved"),
+            &json!("summary"),
+            &json!(false),
+            &json!("interleaved_overflow"),
+            &json!(line)
+        ),
+        "{ubsan:#}"
+    );
+    assert!(ubsan["frames"].as_array().unwrap().len() > 10, "the whole stack: {ubsan:#}");
+    let summary = ubsan["summary"].as_str().unwrap_or_default();
+    assert!(summary.starts_with("SUMMARY: UndefinedBehaviorSanitizer: signed-integer-overflow"), "{ubsan:#}");
 }
 
 /// The user's options are read as the runtime reads them, comma lists included: with
