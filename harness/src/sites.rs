@@ -86,7 +86,8 @@ const ALLOCATOR_FUNCTIONS: &[&str] = &[
 ];
 
 /// Whether `function` is named as allocator plumbing is (see `ALLOCATOR_FUNCTIONS`). The name
-/// alone does not make a frame one: see [`is_allocator_frame`].
+/// alone does not make a frame one: see [`is_allocator_frame`], and, for a sanitizer's stacks,
+/// whose symbolized frames name no module, `report::leak_stacks`.
 pub fn is_allocator_function(function: &str) -> bool {
     ALLOCATOR_FUNCTIONS.contains(&function)
 }

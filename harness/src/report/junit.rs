@@ -63,7 +63,7 @@ use super::{list, RunReport, TestReport, ENDED_AS_LEFTOVER, RAN_THROUGH, WORKER_
 use crate::escape::for_terminal;
 use crate::hang::{HangReport, PythonFrame};
 use crate::regrtest::{MethodOutcome, MethodResult};
-use crate::sanitizer::Finding;
+use crate::sanitizer::{Finding, ReportFrame};
 use crate::symbolize::Frame;
 
 /// The `name` of the testcase that holds problems of the run as a whole.
@@ -780,7 +780,7 @@ fn is_runtime_module(module: &str) -> bool {
 
 /// A frame of the C runtime or of a sanitizer's interceptors (`__interceptor_free` in
 /// `.../libsanitizer/asan/asan_malloc_linux.cpp`): where the error was caught, not its cause.
-fn is_runtime_frame(function: Option<&str>, file: Option<&str>, module: Option<&str>) -> bool {
+pub(super) fn is_runtime_frame(function: Option<&str>, file: Option<&str>, module: Option<&str>) -> bool {
     let sanitizer_function = function.is_some_and(|f| {
         ["__interceptor_", "__asan_", "__msan_", "__tsan_", "__ubsan_", "__lsan_", "__sanitizer_"]
             .iter()
@@ -834,10 +834,20 @@ fn first_location<'a>(frames: impl Iterator<Item = FrameParts<'a>> + Clone) -> O
         .or_else(|| frames.clone().find_map(located))
 }
 
+/// A sanitizer frame's [`FrameParts`].
+fn parts(f: &ReportFrame) -> FrameParts<'_> {
+    (f.function.as_deref(), f.file.as_deref(), f.line, f.module.as_deref(), f.module_offset)
+}
+
 /// The failure of a finding, for `test`'s testcase (its own reports counted, and the total
 /// when other tests' were merged in) or the run's (`None`: all of them).
 fn finding_failure(finding: &Finding, test: Option<&str>, excerpts: &Excerpts) -> Failure {
-    let what = finding.summary.as_deref().unwrap_or(&finding.message);
+    let leaks = super::leak_stacks::ordered_leaks(finding);
+    let mut what = finding.summary.as_deref().unwrap_or(&finding.message);
+    if !leaks.is_empty() {
+        // `... leaked in 11 allocation(s).`: the leak's place follows.
+        what = what.strip_suffix('.').unwrap_or(what);
+    }
     let mut message = format!("{} {}: {what}", finding.sanitizer.runtime_name(), finding.kind);
     let here = test.map_or(finding.count, |test| finding.count_in(test));
     if here != finding.count {
@@ -845,14 +855,27 @@ fn finding_failure(finding: &Finding, test: Option<&str>, excerpts: &Excerpts) -
     } else if finding.count > 1 {
         let _ = write!(message, " ({} reports)", finding.count);
     }
-    // LSan has no access stack: its first leak's allocation stack says where.
-    let frames = match finding.related.first() {
-        Some(related) if finding.frames.is_empty() => &related.frames,
-        _ => &finding.frames,
+    // LSan has no access stack: the leak to read first says where (see `leak_stacks`), at its
+    // frame to blame, or where its stack's first frame outside the C runtime is.
+    let location = match leaks.first() {
+        Some(leak) => leak
+            .blame
+            .and_then(|f| first_location(std::iter::once(parts(f))))
+            .or_else(|| first_location(leak.stack.frames.iter().map(parts))),
+        // A report cut before its access stack: its first other stack.
+        None => match finding.related.first() {
+            Some(related) if finding.frames.is_empty() => first_location(related.frames.iter().map(parts)),
+            _ => first_location(finding.frames.iter().map(parts)),
+        },
     };
-    let location = first_location(
-        frames.iter().map(|f| (f.function.as_deref(), f.file.as_deref(), f.line, f.module.as_deref(), f.module_offset)),
-    );
+    if let (Some(at), false) = (&location, leaks.is_empty()) {
+        let function = at.function.as_deref().unwrap_or("??");
+        match leaks.len() {
+            1 => write!(message, "; allocated at {function} ({})", at.place),
+            n => write!(message, "; {n} leaks, the first shown allocated at {function} ({})", at.place),
+        }
+        .unwrap_or_default();
+    }
     let mut details = excerpts.of_finding(finding, test);
     for line in &finding.description {
         details.push_str(line);

@@ -12,6 +12,7 @@ pub mod colour;
 pub mod draft;
 pub mod free_lists;
 pub mod junit;
+pub mod leak_stacks;
 pub mod other_threads;
 pub mod pysource;
 
@@ -803,14 +804,40 @@ fn render_finding(out: &mut String, finding: &Finding) {
     if let Some(summary) = &finding.summary {
         let _ = writeln!(out, "leakcheck:     {}", for_terminal(summary));
     }
-    // LSan has no access stack: show the first leak's allocation stack.
-    let (label, frames) = match finding.related.first() {
-        Some(related) if finding.frames.is_empty() => (Some(related.label.as_str()), &related.frames),
-        _ => (None, &finding.frames),
-    };
-    if let Some(label) = label {
-        let _ = writeln!(out, "leakcheck:     {}", for_terminal(label));
+    let leaks = leak_stacks::ordered_leaks(finding);
+    if leaks.is_empty() {
+        // A report cut before its access stack: its first other stack.
+        let (label, frames) = match finding.related.first() {
+            Some(related) if finding.frames.is_empty() => (Some(related.label.as_str()), &related.frames),
+            _ => (None, &finding.frames),
+        };
+        if let Some(label) = label {
+            let _ = writeln!(out, "leakcheck:     {}", for_terminal(label));
+        }
+        render_report_frames(out, frames);
     }
+    // LSan has no access stack: every leak's allocation stack, best first (see
+    // `leak_stacks`), each from its first frame that is not plumbing.
+    for leak in leaks.iter().take(leak_stacks::TEXT_LEAKS) {
+        let label = for_terminal(&leak.stack.label);
+        let _ = match (leaks.len(), leak.class) {
+            (1, _) => writeln!(out, "leakcheck:     {label}"),
+            (n, leak_stacks::LeakClass::Outside) => {
+                writeln!(out, "leakcheck:     leak {} of {n}, outside the interpreter: {label}", leak.index + 1)
+            }
+            (n, _) => writeln!(out, "leakcheck:     leak {} of {n}: {label}", leak.index + 1),
+        };
+        render_report_frames(out, &leak.stack.frames[leak.plumbing..]);
+    }
+    if leaks.len() > leak_stacks::TEXT_LEAKS {
+        let rest = leaks.len() - leak_stacks::TEXT_LEAKS;
+        let _ =
+            writeln!(out, "leakcheck:     ... {rest} more leak{} (all in the log and the JSON report)", plural(rest));
+    }
+}
+
+/// A sanitizer stack's top frames, `#N function  location`.
+fn render_report_frames(out: &mut String, frames: &[crate::sanitizer::ReportFrame]) {
     for frame in frames.iter().take(TEXT_FRAMES) {
         let function = for_terminal(frame.function.as_deref().unwrap_or("??"));
         let location = match (&frame.file, frame.line) {
