@@ -21,7 +21,7 @@ use leakcheck::escape::for_terminal;
 use leakcheck::outputs::read_python_source;
 use leakcheck::report::annotations::{github_annotations, github_annotations_with, AnnotationOptions};
 use leakcheck::report::draft::issue_drafts;
-use leakcheck::report::junit::{write_junit, xml_visible};
+use leakcheck::report::junit::{self, write_junit, xml_visible};
 use leakcheck::report::{RunReport, TestReport};
 use serde_json::Value;
 
@@ -1340,4 +1340,143 @@ fn annotations_point_at_each_leak_site_up_to_five_per_test() {
         many[4].1
     );
     assert_eq!(of("test_leak_unrolled").len(), 1, "one site, one annotation: {annotations:?}");
+}
+
+/// A LeakSanitizer report captured for `tests/sanitizer.rs` (`tests/data/sanitizer/NAME.txt`),
+/// as the finding of `test`.
+fn lsan_finding(name: &str, test: Option<&str>) -> leakcheck::sanitizer::Finding {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/sanitizer").join(format!("{name}.txt"));
+    let capture = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut findings = leakcheck::sanitizer::Parser::parse_log(&capture);
+    assert_eq!(findings.len(), 1, "{findings:?}");
+    findings[0].test = test.map(str::to_owned);
+    findings.remove(0)
+}
+
+/// The line of `c/sanitizer/asanext.c` where its `leak()` allocates the block it loses.
+fn asanext_leak_line() -> u32 {
+    let path = Path::new(leakcheck_fixtures::sanitizer::SOURCE_DIR).join("asanext.c");
+    let source = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let index = source.lines().position(|l| l.contains("/* MARK alloc_leak */")).expect("the MARK of leak()");
+    index as u32 + 1
+}
+
+/// LeakSanitizer's report of python3.11-dbg at exit lists the interpreter's own leaks first
+/// (17 KB `_PyMem_RawMalloc` blocks whose stack the fast unwinder cuts at `obmalloc.c:101`, or,
+/// with the slow unwinder, blocks of `new_keys_object`) and an extension's lost block last. Every
+/// writer shows every leak, the extension's first, and points at the extension's line: the text
+/// summary, the JUnit failure (read back with junitparser), the issue draft's search, "at" line
+/// and excerpt, the annotation's file and line. Two real captures: the run's (no test) at the
+/// fast unwinder's stacks, a test's at the slow unwinder's.
+#[test]
+fn every_leak_of_an_lsan_report_reaches_every_writer_the_extensions_first() {
+    let line = asanext_leak_line();
+    let mut report = real_report().clone();
+    report.sanitizer_findings = vec![
+        lsan_finding("python-lsan-asanext-slow", Some("test_leak_raw")),
+        lsan_finding("python-lsan-asanext", None),
+    ];
+    let at_fixture = format!("c/sanitizer/asanext.c:{line}");
+
+    // The text summary: each leak, the extension's first and marked, from its first frame
+    // that is not allocator plumbing (`#1 leak`, not `#0 __interceptor_malloc`).
+    let text = report.render_text();
+    for (n, head) in [(2, "SANITIZER in (no test)"), (4, "SANITIZER in test_leak_raw")] {
+        let finding = &text[text.find(head).unwrap_or_else(|| panic!("{head}: {text}"))..];
+        let mut all = finding.lines();
+        let lines: Vec<&str> =
+            all.next().into_iter().chain(all.take_while(|l| l.starts_with("leakcheck:     "))).collect();
+        assert!(
+            lines[2].starts_with(&format!(
+                "leakcheck:     leak {n} of {n}, outside the interpreter: Direct leak of 40 byte(s) in 1 object(s)"
+            )),
+            "{lines:#?}"
+        );
+        assert!(lines[3].starts_with("leakcheck:         #1 leak  ") && lines[3].ends_with(&at_fixture), "{lines:#?}");
+        for k in 1..n {
+            assert!(lines.iter().any(|l| l.starts_with(&format!("leakcheck:     leak {k} of {n}: "))), "{lines:#?}");
+        }
+        assert!(!lines.iter().any(|l| l.contains("__interceptor_malloc")), "{lines:#?}");
+    }
+    // The slow unwinder's interpreter leaks start at the interpreter's code, not its allocator.
+    assert!(text.contains("leakcheck:         #10 new_keys_object  ../Objects/dictobject.c:632\n"), "{text}");
+
+    // JUnit: the test's failure and the run's, both naming the extension's line first.
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let (path, _) = junit_of(&report, dir.path());
+    assert_schema_valid(&path);
+    let junit = python_json(READ_JUNIT, &[&path]);
+    for (case_name, leaks) in [("test_leak_raw", 4), (junit::RUN_CASE, 2)] {
+        let failures = case(&junit, case_name)["failures"].as_array().cloned().unwrap_or_default();
+        let failure = failures.iter().find(|f| f["type"].as_str().is_some_and(|t| t.contains("sanitizer")));
+        let failure = failure.unwrap_or_else(|| panic!("{case_name}: {failures:?}"));
+        let message = failure["message"].as_str().unwrap_or_default();
+        let expected = format!("{leaks} leaks, the first shown allocated at leak (");
+        assert!(message.contains(&expected) && message.ends_with(&format!("{at_fixture})")), "{message}");
+        let details = failure["text"].as_str().unwrap_or_default();
+        let extension = details.find("outside the interpreter: Direct leak of 40 byte(s)");
+        let interpreter = details.find(&format!("leak 1 of {leaks}: Direct leak of"));
+        assert!(extension.is_some() && extension < interpreter, "{details}");
+        assert!(details.contains("#1 leak  ") && details.contains(&at_fixture), "{details}");
+    }
+
+    // The drafts: searched by the extension's function, "at" its line, every leak excerpted.
+    let drafts = issue_drafts(&report, None, None, &read_python_source);
+    let run = drafts.iter().find(|d| d.title == "the test run: LeakSanitizer detected memory leaks");
+    let run = run.unwrap_or_else(|| panic!("{:?}", drafts.iter().map(|d| &d.title).collect::<Vec<_>>()));
+    let md = read_markdown(&run.markdown);
+    let links: Vec<&str> =
+        md["links"].as_array().map(|l| l.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+    assert_eq!(links, ["https://github.com/python/cpython/issues?q=is%3Aissue+leak"], "{}", run.markdown);
+    let code: Vec<&str> =
+        md["code"].as_array().map(|c| c.iter().filter_map(Value::as_str).collect()).unwrap_or_default();
+    assert!(code.contains(&"leak"), "{code:?}");
+    assert!(code.iter().any(|c| c.ends_with(&at_fixture)), "the at line: {code:?}");
+    let fence = md["fences"][0]["content"].as_str().unwrap_or_default();
+    assert!(fence.contains("leak 2 of 2, outside the interpreter: Direct leak of 40 byte(s)"), "{fence}");
+    assert!(fence.contains("leak 1 of 2: Direct leak of ") && fence.contains("#1 _PyMem_RawMalloc  "), "{fence}");
+
+    // The annotations: the test's and the run's finding at the extension's line.
+    let lines = parse_annotations(&github_annotations(&report));
+    let sanitizer: Vec<_> = lines.iter().filter(|(_, m)| m.starts_with("LeakSanitizer")).collect();
+    assert_eq!(sanitizer.len(), 2, "{lines:?}");
+    for (props, message) in sanitizer {
+        assert!(prop(props, "file").is_some_and(|f| f.ends_with("c/sanitizer/asanext.c")), "{props:?}");
+        assert_eq!(prop(props, "line"), Some(line.to_string().as_str()), "{props:?} {message}");
+    }
+}
+
+/// A report of many leaks (python3.11-dbg's 48 at exit, a real capture): the text summary shows
+/// the first five and counts the rest; each writer stays one valid document, one command per
+/// annotation, with a hostile label and function name.
+#[test]
+fn an_lsan_report_of_many_leaks_is_bounded_and_escaped() {
+    let mut finding = lsan_finding("python-lsan", None);
+    let leaks = finding.related.len();
+    assert!(leaks > 10, "{leaks}");
+    // Every leak is the interpreter's: the first is pointed at its code, past the allocator.
+    let mut report = real_report().clone();
+    report.sanitizer_findings = vec![finding.clone()];
+    let text = report.render_text();
+    assert_eq!(text.matches(&format!(" of {leaks}: ")).count(), 5, "{text}");
+    assert!(text.contains(&format!("leakcheck:     ... {} more leaks (all in the log", leaks - 5)), "{text}");
+    let lines = parse_annotations(&github_annotations(&report));
+    let (props, _) = lines.iter().find(|(_, m)| m.starts_with("LeakSanitizer")).expect("the finding's annotation");
+    assert_eq!((prop(props, "file"), prop(props, "line")), (Some("../Objects/dictobject.c"), Some("632")));
+
+    finding.related[1].label = "Direct leak <b>\u{1b}[2J\n::error::x".into();
+    let hostile = finding.related[0].frames.iter_mut().find(|f| f.function.as_deref() == Some("new_keys_object"));
+    hostile.expect("an interpreter frame").function = Some("evil<b>,x:y`\n::warning::z".into());
+    report.sanitizer_findings = vec![finding];
+    let text = report.render_text();
+    assert!(!text.contains(['\u{1b}']) && text.contains(r"<b>\x1b[2J\x0a::error::x"), "{text}");
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let (path, xml) = junit_of(&report, dir.path());
+    assert_well_formed(&xml);
+    assert_schema_valid(&path);
+    let junit = python_json(READ_JUNIT, &[&path]);
+    let details = case(&junit, junit::RUN_CASE)["failures"][0]["text"].as_str().unwrap_or_default().to_owned();
+    assert!(details.contains(r"evil<b>,x:y`\x0a::warning::z"), "{details}");
+    let annotations = github_annotations(&report);
+    assert_eq!(parse_annotations(&annotations).len(), lines.len(), "{annotations}");
 }

@@ -240,6 +240,18 @@ const SCENARIOS: &[Scenario] = &[
             "python3.11-dbg with detect_leaks=1 (and the slow unwinder, for whole stacks): LSan's leak blocks at exit",
     },
     Scenario {
+        name: "python-lsan-asanext",
+        program: Program::Python(LSAN_ASANEXT_CODE),
+        env: &[("ASAN_OPTIONS", "allocator_may_return_null=1:handle_segv=0")],
+        what: "python3.11-dbg with detect_leaks=1 and the fast unwinder: the interpreter's leaks, whose stacks stop at `_PyMem_RawMalloc` (no frame pointers), then the fixture's 40-byte leak",
+    },
+    Scenario {
+        name: "python-lsan-asanext-slow",
+        program: Program::Python(LSAN_ASANEXT_CODE),
+        env: &[("ASAN_OPTIONS", "allocator_may_return_null=1:handle_segv=0:fast_unwind_on_malloc=0")],
+        what: "the same with the slow unwinder: whole stacks, the interpreter's leaks through its own code (`new_keys_object`), the fixture's last",
+    },
+    Scenario {
         name: "python-asanext-noise",
         program: Program::Python(NOISE_CODE),
         env: &[("ASAN_OPTIONS", "detect_leaks=0:allocator_may_return_null=1:handle_segv=0:halt_on_error=0:suppress_equal_pcs=0")],
@@ -277,6 +289,9 @@ const SCENARIOS: &[Scenario] = &[
 const NOISE_CODE: &str = "import subprocess, sys, time, _asanext; noise = subprocess.Popen([sys.executable, '-c', \
     'import os, time\\nfor _ in range(2000): os.write(2, b\"tick \"); time.sleep(0.001)']); time.sleep(0.3); \
     [(_asanext.overflow(), time.sleep(0.05)) for _ in range(10)]; noise.wait()";
+
+/// The interpreter leaks some of what `itertools` made at start-up, and the fixture its block.
+const LSAN_ASANEXT_CODE: &str = "import itertools, _asanext; _asanext.leak()";
 
 /// A subprocess with `detect_leaks=1:print_summary=0` leaks the fixture's block (LSan reports it
 /// at its exit, without a summary); then this process prints a line.
@@ -750,6 +765,19 @@ fn check(name: &str, findings: &[Finding]) {
             assert_eq!((f.sanitizer, f.end), (Sanitizer::Lsan, ReportEnd::Summary));
             assert!(!f.related.is_empty());
             assert!(f.related.iter().all(|r| r.label.contains(" leak of ") && !r.frames.is_empty()));
+        }
+        "python-lsan-asanext" | "python-lsan-asanext-slow" => {
+            // Several leaks, the fixture's last; the writers show it first, at its line.
+            let f = only(findings);
+            assert_eq!((f.sanitizer, f.end), (Sanitizer::Lsan, ReportEnd::Summary));
+            let fixture = |r: &leakcheck::sanitizer::RelatedStack| {
+                r.frames.iter().any(|fr| at(fr) == (Some("leak"), Some(marked("asanext.c", "alloc_leak"))))
+            };
+            assert!(f.related.len() >= 2 && fixture(&f.related[f.related.len() - 1]), "{f:#?}");
+            let leaks = leakcheck::report::leak_stacks::ordered_leaks(f);
+            assert_eq!(leaks[0].class, leakcheck::report::leak_stacks::LeakClass::Outside, "{leaks:#?}");
+            assert_eq!(leaks[0].blame.map(at), Some((Some("leak"), Some(marked("asanext.c", "alloc_leak")))));
+            assert!(leaks[1..].iter().all(|l| !fixture(l.stack) && l.class != leaks[0].class), "{leaks:#?}");
         }
         "python-asanext-noise" => {
             // Every report whole, at the fixture's line, whatever came before its lines.

@@ -356,7 +356,8 @@ fn a_module_the_test_removed_after_its_report_is_still_symbolized() {
 fn fatal_errors_and_leaks_in_workers_go_to_their_tests() {
     let dir = sanitizer_testdir();
     let argv = regrtest(dir.path(), &["-j", "2"], &["test_asanext_double_free", "test_asanext_leak", "test_balanced"]);
-    let run = leakcheck_in(None, &["--sanitizer", "asan"], &as_strs(&argv), &[("ASAN_OPTIONS", "detect_leaks=1")]);
+    let extra = ["--sanitizer", "asan", "--annotations", "github"];
+    let run = leakcheck_in(None, &extra, &as_strs(&argv), &[("ASAN_OPTIONS", "detect_leaks=1")]);
     assert_eq!(run.code(), Some(103), "{}", run.stderr);
     let report = run.json();
 
@@ -376,6 +377,20 @@ fn fatal_errors_and_leaks_in_workers_go_to_their_tests() {
         .unwrap_or_else(|| panic!("no LSan finding with the fixture's block: {report:#}"));
     assert_eq!(leak["test"], "test_asanext_leak");
     assert_eq!(leak["kind"], "detected memory leaks");
+    // The summary shows the fixture's leak first, from its own frame, whatever LSan's order;
+    // the annotation points at its line.
+    let head = "leakcheck: SANITIZER in test_asanext_leak: LeakSanitizer detected memory leaks";
+    let at = run.stderr.find(head).unwrap_or_else(|| panic!("{}", run.stderr));
+    let lines: Vec<&str> = run.stderr[at..].lines().skip(2).take(2).collect();
+    assert!(lines[0].contains("Direct leak of 40 byte(s) in 1 object(s)"), "{lines:?}\n{}", run.stderr);
+    let frame = format!("#1 leak  {}", Path::new(fixtures::SOURCE_DIR).join("asanext.c").display());
+    assert!(lines[1].contains(&frame) && lines[1].ends_with(&format!(":{}", mark("alloc_leak"))), "{lines:?}");
+    let annotations = String::from_utf8_lossy(&run.stdout);
+    let annotation = annotations
+        .lines()
+        .find(|l| l.contains("title=leakcheck%3A test_asanext_leak had a sanitizer error::LeakSanitizer"))
+        .unwrap_or_else(|| panic!("{annotations}"));
+    assert!(annotation.contains(&format!("asanext.c,line={},", mark("alloc_leak"))), "{annotation}");
 }
 
 /// `ASAN_OPTIONS=log_path=PREFIX` sends reports to `PREFIX.PID` files instead of stderr: they
