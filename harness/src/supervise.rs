@@ -172,9 +172,12 @@ pub enum Action {
 /// How often the sink's `tick` runs.
 const TICK: Duration = Duration::from_secs(1);
 
-/// Reads of one pipe per turn of the loop (of 64 KiB each): then signals, ticks and the other
-/// pipe get their turn, even while the command writes without pause.
+/// Reads of one pipe per turn of the loop (of [`READ_SIZE`] each): then signals, ticks and the
+/// other pipe get their turn, even while the command writes without pause.
 const MAX_READS_PER_TURN: usize = 16;
+
+/// The most one read of a pipe takes.
+const READ_SIZE: usize = 1 << 16;
 
 /// How the child ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -981,7 +984,8 @@ impl<'a> Loop<'a> {
     }
 
     fn run(mut self, sink: &mut dyn OutputSink) -> Result<Supervised, SuperviseError> {
-        let mut buf = vec![0u8; 1 << 16];
+        // What each pipe gave in a turn, kept for the next turns' reads.
+        let mut reads = [PipeRead::default(), PipeRead::default()];
         loop {
             if self.exit.is_some() && self.after_exit(sink)? {
                 break;
@@ -1066,25 +1070,39 @@ impl<'a> Loop<'a> {
             };
             if ready_pipes.len() > 1 {
                 // Both pipes may hold output, and pipes keep no order between them: read both,
-                // then put their lines in the order of the writes.
-                let mut batches = [Vec::new(), Vec::new()];
+                // then put their lines in the order of the writes. When only one of them gave
+                // lines (a command writing to stdout alone), they are the merged order as they
+                // are, and go to the sink as they came, without being batched and classified.
                 for &i in &ready_pipes {
-                    self.drain(i, &mut buf, &mut Lines::Batch(&mut batches[i]))?;
+                    reads[i].closed = self.read_pipe(i, &mut reads[i].bytes);
                 }
-                let [stdout, stderr] = batches;
-                let merged = match runs {
-                    Some(runs) => order_by_runs(&runs, stdout, stderr, |stream, line| sink.starts_write(stream, line)),
-                    None => Err((stdout, stderr)),
-                };
-                let merged = merged.unwrap_or_else(|(stdout, stderr)| {
-                    merge_batches(stdout, stderr, |stream, line, first| sink.starts_section(stream, line, first))
-                });
-                for line in merged {
-                    self.emit(&mut Lines::Sink(&mut *sink), line.stream, &line.text, line.newline)?;
+                let with_lines = ready_pipes.iter().filter(|&&i| reads[i].gives_lines(&self.pipes[i])).count();
+                if with_lines <= 1 {
+                    for &i in &ready_pipes {
+                        self.take_read(i, &mut reads[i], &mut Lines::Sink(&mut *sink))?;
+                    }
+                } else {
+                    let mut batches = [Vec::new(), Vec::new()];
+                    for &i in &ready_pipes {
+                        self.take_read(i, &mut reads[i], &mut Lines::Batch(&mut batches[i]))?;
+                    }
+                    let [stdout, stderr] = batches;
+                    let merged = match runs {
+                        Some(runs) => {
+                            order_by_runs(&runs, stdout, stderr, |stream, line| sink.starts_write(stream, line))
+                        }
+                        None => Err((stdout, stderr)),
+                    };
+                    let merged = merged.unwrap_or_else(|(stdout, stderr)| {
+                        merge_batches(stdout, stderr, |stream, line, first| sink.starts_section(stream, line, first))
+                    });
+                    for line in merged {
+                        self.emit(&mut Lines::Sink(&mut *sink), line.stream, &line.text, line.newline)?;
+                    }
                 }
             } else {
                 for i in ready_pipes {
-                    self.drain(i, &mut buf, &mut Lines::Sink(&mut *sink))?;
+                    self.drain(i, &mut reads[i], &mut Lines::Sink(&mut *sink))?;
                 }
             }
             for pipe in &mut self.pipes {
@@ -1339,39 +1357,62 @@ impl<'a> Loop<'a> {
         Ok(())
     }
 
-    /// Read what a pipe has, up to [`MAX_READS_PER_TURN`] buffers (a command that writes
-    /// without pause must not keep the loop from signals and ticks) and while what waits for our
-    /// reader is under [`QUEUE_BOUND`]; on EOF flush its last partial line and close it.
-    fn drain(&mut self, index: usize, buf: &mut [u8], lines: &mut Lines<'_>) -> Result<(), SuperviseError> {
+    /// Read what a pipe has ([`Loop::read_pipe`]) and pass it on ([`Loop::take_read`]).
+    fn drain(&mut self, index: usize, read: &mut PipeRead, lines: &mut Lines<'_>) -> Result<(), SuperviseError> {
+        read.closed = self.read_pipe(index, &mut read.bytes);
+        self.take_read(index, read, lines)
+    }
+
+    /// Read what a pipe has into `bytes` (appended), up to [`MAX_READS_PER_TURN`] reads of
+    /// [`READ_SIZE`] (a command that writes without pause must not keep the loop from signals
+    /// and ticks) and while what waits for our reader, with `bytes`, is under [`QUEUE_BOUND`].
+    /// True at its end of file (or a read error): the pipe is to be closed once `bytes` are
+    /// passed on.
+    fn read_pipe(&mut self, index: usize, bytes: &mut Vec<u8>) -> bool {
         for _ in 0..MAX_READS_PER_TURN {
-            if self.pipes[index].held() {
-                return Ok(());
+            let pipe = &self.pipes[index];
+            let queued = if pipe.mirror.is_some() { pipe.queue.len() + bytes.len() } else { 0 };
+            if queued >= QUEUE_BOUND {
+                return false;
             }
-            let Some(fd) = self.pipes[index].fd.as_ref().map(|fd| fd.as_raw_fd()) else {
-                return Ok(());
+            let Some(fd) = pipe.fd.as_ref().map(|fd| fd.as_raw_fd()) else {
+                return false;
             };
-            // SAFETY: `buf` is a valid writable buffer of its length; `fd` is open.
-            let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
+            bytes.reserve(READ_SIZE);
+            let spare = bytes.spare_capacity_mut();
+            // SAFETY: `spare` is writable memory of at least READ_SIZE bytes (reserved above),
+            // which read(2) only writes to; `fd` is open.
+            let n = unsafe { libc::read(fd, spare.as_mut_ptr().cast(), READ_SIZE) };
             if n < 0 {
                 match Errno::last() {
                     Errno::EINTR => continue,
-                    Errno::EAGAIN => return Ok(()),
-                    _ => {
-                        self.close_pipe(index, lines)?;
-                        return Ok(());
-                    }
+                    Errno::EAGAIN => return false,
+                    _ => return true,
                 }
             }
             if n == 0 {
-                self.close_pipe(index, lines)?;
-                return Ok(());
+                return true;
             }
-            let chunk = &buf[..n as usize];
-            self.mirror(index, chunk);
-            self.split_lines(index, chunk, lines)?;
-            if (n as usize) < buf.len() {
-                return Ok(());
+            // SAFETY: read(2) initialized the first `n` (at most READ_SIZE) bytes of the spare
+            // capacity.
+            unsafe { bytes.set_len(bytes.len() + n as usize) };
+            if (n as usize) < READ_SIZE {
+                return false;
             }
+        }
+        false
+    }
+
+    /// What [`Loop::read_pipe`] read: queued for our fd, cut into lines for `lines`; at the
+    /// pipe's end its last partial line passed on and the pipe closed. `read` is left empty.
+    fn take_read(&mut self, index: usize, read: &mut PipeRead, lines: &mut Lines<'_>) -> Result<(), SuperviseError> {
+        if !read.bytes.is_empty() {
+            self.mirror(index, &read.bytes);
+            self.split_lines(index, &read.bytes, lines)?;
+            read.bytes.clear();
+        }
+        if std::mem::take(&mut read.closed) {
+            self.close_pipe(index, lines)?;
         }
         Ok(())
     }
@@ -1458,7 +1499,7 @@ impl<'a> Loop<'a> {
 
     fn split_lines(&mut self, index: usize, mut chunk: &[u8], lines: &mut Lines<'_>) -> Result<(), SuperviseError> {
         let stream = self.pipes[index].stream;
-        while let Some(nl) = memchr(b'\n', chunk) {
+        while let Some(nl) = memchr::memchr(b'\n', chunk) {
             if self.pipes[index].partial.is_empty() {
                 self.emit(lines, stream, &chunk[..nl], true)?;
             } else {
@@ -1839,10 +1880,6 @@ impl<'a> Loop<'a> {
     }
 }
 
-fn memchr(needle: u8, haystack: &[u8]) -> Option<usize> {
-    haystack.iter().position(|&b| b == needle)
-}
-
 /// Whether `a` and `b` are open on the same file (one terminal, one pipe).
 pub fn same_file(a: RawFd, b: RawFd) -> bool {
     let stat = |fd: RawFd| {
@@ -2029,6 +2066,22 @@ enum Lines<'a> {
     Batch(&'a mut Vec<BatchLine>),
 }
 
+/// What a pipe gave in a turn of the loop ([`Loop::read_pipe`]), not passed on yet.
+#[derive(Default)]
+struct PipeRead {
+    bytes: Vec<u8>,
+    /// The pipe is at its end (or failed): closed once `bytes` are passed on.
+    closed: bool,
+}
+
+impl PipeRead {
+    /// Whether passing this on gives `pipe`'s sink or batch a line: bytes were read, or the
+    /// pipe ends and its partial line is passed on.
+    fn gives_lines(&self, pipe: &Pipe) -> bool {
+        !self.bytes.is_empty() || self.closed && !pipe.partial.is_empty()
+    }
+}
+
 /// A line waiting in a batch.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct BatchLine {
@@ -2109,6 +2162,10 @@ fn order_by_runs(
     // Where each stream is cut: before the last `runs of it - 1` lines that start a write.
     let cuts = |stream: Stream, lines: &[BatchLine]| -> Option<Vec<usize>> {
         let needed = runs.iter().filter(|&&s| s == stream).count().saturating_sub(1);
+        if needed == 0 {
+            // No cut: the lines are not looked at.
+            return Some(Vec::new());
+        }
         let starts: Vec<usize> = (0..lines.len()).filter(|&i| starts_write(stream, &lines[i].text)).collect();
         (starts.len() >= needed).then(|| starts[starts.len() - needed..].to_vec())
     };
