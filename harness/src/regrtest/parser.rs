@@ -9,11 +9,11 @@ use std::collections::{HashMap, HashSet};
 
 use self::methods::{doctest_parts, method_description};
 use super::patterns::{
-    BEGINNING, DOCTEST_FAILURE, DOCTEST_FRAME, FAILED_QUALIFIER, FAULTHANDLER_TIMEOUT, FINAL_RESULT, HEARTBEAT, HINT,
-    INTERRUPTED, LEAK, LIST_HEADER, LOG_PREFIX, OK_COUNT, PROGRESS, RERUN_BATCH, RERUN_ONE, RESULT, RUNNING_ENTRY,
-    RUN_HEADER, SKIPPED, SKIP_REASON, STRICT_TAIL, SUMMARY_HEADER, TEST_METHOD_PREFIX, TIMED_OUT_QUALIFIER,
-    TOTAL_DURATION, TOTAL_FILES, TOTAL_FILES_COUNT, TRACEBACK_FRAME, TRAILING_IN_DURATION, TRAILING_PAREN_DURATION,
-    UNITTEST_FAILURE,
+    captures, BEGINNING, DOCTEST_FAILURE, DOCTEST_FRAME, FAILED_QUALIFIER, FAULTHANDLER_TIMEOUT, FINAL_RESULT,
+    HEARTBEAT, HINT, INTERRUPTED, LEAK, LIST_HEADER, LOG_PREFIX, OK_COUNT, PROGRESS, RERUN_BATCH, RERUN_ONE, RESULT,
+    RUNNING_ENTRY, RUN_HEADER, SKIPPED, SKIP_REASON, STRICT_TAIL, SUMMARY_HEADER, TEST_METHOD_PREFIX,
+    TIMED_OUT_QUALIFIER, TOTAL_DURATION, TOTAL_FILES, TOTAL_FILES_COUNT, TRACEBACK_FRAME, TRAILING_IN_DURATION,
+    TRAILING_PAREN_DURATION, UNITTEST_FAILURE,
 };
 use super::text::{after_log_prefix, decode_line, parse_count, truncate_at_char_boundary, unglue_progress, CappedText};
 use super::{
@@ -375,7 +375,10 @@ impl Parser {
         self.collect_traceback(text, 0);
         self.collect_fault_dump(text, 0);
         // The crash's message can follow the test's output on its line (`-R`'s dots, `... `).
-        if let Some(at) = text.find(FATAL_ERROR) {
+        // A prebuilt finder: `str::find` sets up its searcher anew on every line.
+        static FATAL_ERROR_FINDER: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+            std::sync::LazyLock::new(|| memchr::memmem::Finder::new(FATAL_ERROR));
+        if let Some(at) = FATAL_ERROR_FINDER.find(text.as_bytes()) {
             self.start_fault_dump(&text[at..]);
         }
         // So can `--timeout`'s (`-v`'s `test_x (m.C.test_x) ... Timeout (0:00:05)!`), which ends
@@ -800,13 +803,13 @@ impl Parser {
     // -----------------------------------------------------------------------------------------
 
     fn dispatch(&mut self, text: &str, rest: &str, was_separator: bool) {
-        if let Some(c) = PROGRESS.captures(rest) {
+        if let Some(c) = captures(&PROGRESS, rest) {
             let total = c.get(2).and_then(|m| m.as_str().parse::<usize>().ok());
             let body = c.get(4).map_or("", |m| m.as_str());
             self.on_progress(total, body);
             return;
         }
-        if let Some(c) = HEARTBEAT.captures(rest) {
+        if let Some(c) = captures(&HEARTBEAT, rest) {
             if let Some(names) = parse_running_list(c.get(1).map_or("", |m| m.as_str())) {
                 // Only -j prints these, even when its header was not seen.
                 self.parallel = true;
@@ -814,7 +817,7 @@ impl Parser {
                 return;
             }
         }
-        if let Some(c) = RUN_HEADER.captures(rest) {
+        if let Some(c) = captures(&RUN_HEADER, rest) {
             if self.current.is_some() && !self.parallel && !self.rerun_phase {
                 // The header of a regrtest that the running test started (its output shares
                 // the pipe): this run stays sequential.
@@ -836,11 +839,11 @@ impl Parser {
             self.summary.result = None;
             return;
         }
-        if let Some(c) = RERUN_ONE.captures(rest) {
+        if let Some(c) = captures(&RERUN_ONE, rest) {
             self.on_rerun_one(c.get(1).map_or("", |m| m.as_str()));
             return;
         }
-        if let Some(c) = BEGINNING.captures(text) {
+        if let Some(c) = captures(&BEGINNING, text) {
             self.saw_huntrleaks = true;
             let reps = c.get(1).and_then(|m| m.as_str().parse::<u32>().ok());
             if let Some(state) = self.subject.and_then(|i| self.tests.get_mut(i)) {
@@ -854,12 +857,12 @@ impl Parser {
             }
             return;
         }
-        if let Some(c) = LEAK.captures(text) {
+        if let Some(c) = captures(&LEAK, text) {
             self.on_leak(&c);
             return;
         }
         if was_separator {
-            if let Some(c) = UNITTEST_FAILURE.captures(text) {
+            if let Some(c) = captures(&UNITTEST_FAILURE, text) {
                 let outcome = if c.get(1).is_some_and(|m| m.as_str() == "FAIL") {
                     MethodOutcome::Failed
                 } else {
@@ -875,7 +878,7 @@ impl Parser {
         if self.on_method_line(marked) {
             return;
         }
-        if let Some(c) = HINT.captures(marked) {
+        if let Some(c) = captures(&HINT, marked) {
             let outcome = match c.get(2).map(|m| m.as_str()) {
                 Some("crashed") => Outcome::UncaughtException,
                 _ => Outcome::Failed,
@@ -901,7 +904,7 @@ impl Parser {
         static SKIPPED_FINDER: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
             std::sync::LazyLock::new(|| memchr::memmem::Finder::new(SKIPPED));
         let skip = SKIPPED_FINDER.find(rest.as_bytes()).is_some();
-        if let Some(c) = skip.then(|| SKIP_REASON.captures(self.after_repetition_marks(rest))).flatten() {
+        if let Some(c) = skip.then(|| captures(&SKIP_REASON, self.after_repetition_marks(rest))).flatten() {
             if let Some(&i) = c.get(1).and_then(|m| self.by_name.get(m.as_str())) {
                 let reason = c.get(2).map_or("", |m| m.as_str());
                 self.tests[i].result.skip_reason = Some(truncate_at_char_boundary(reason, 1024).to_owned());
@@ -995,7 +998,7 @@ impl Parser {
                     self.subject = Some(i);
                 }
                 let mut running = running_part
-                    .and_then(|r| HEARTBEAT.captures(r))
+                    .and_then(|r| captures(&HEARTBEAT, r))
                     .and_then(|c| parse_running_list(c.get(1).map_or("", |m| m.as_str())))
                     .unwrap_or_default();
                 // regrtest clears a worker's test before queueing its result, so the list
@@ -1244,10 +1247,10 @@ impl Parser {
             }
         }
         if tb.wants_method && tb.method.is_none() {
-            let function = TRACEBACK_FRAME.captures(text).and_then(|c| c.get(1)).map(|m| m.as_str());
+            let function = captures(&TRACEBACK_FRAME, text).and_then(|c| c.get(1)).map(|m| m.as_str());
             if let Some(function) = function.filter(|f| f.starts_with(TEST_METHOD_PREFIX)) {
                 tb.method = Some(function.to_owned());
-            } else if let Some(name) = DOCTEST_FRAME.captures(text).and_then(|c| c.get(1)) {
+            } else if let Some(name) = captures(&DOCTEST_FRAME, text).and_then(|c| c.get(1)) {
                 // 3.15+: the failing example's frame names the doctest (3.14 said it in
                 // `Failed doctest test for NAME`).
                 tb.method = Some(doctest_parts(name.as_str()).1).filter(|m| !m.is_empty()).map(str::to_owned);
@@ -1315,7 +1318,7 @@ impl Parser {
 
     /// Returns whether the line was a summary line.
     fn on_summary_line(&mut self, rest: &str) -> bool {
-        if let Some(c) = SUMMARY_HEADER.captures(rest) {
+        if let Some(c) = captures(&SUMMARY_HEADER, rest) {
             self.keep_listed();
             // A new block replaces the previous one; `failed again` is printed just before it.
             let failed_again = std::mem::take(&mut self.summary.failed_again);
@@ -1333,7 +1336,7 @@ impl Parser {
             self.list = None;
             return true;
         }
-        if let Some(c) = LIST_HEADER.captures(rest) {
+        if let Some(c) = captures(&LIST_HEADER, rest) {
             let kind = match (c.get(2).map(|m| m.as_str()), c.get(3)) {
                 (_, Some(_)) => ListKind::Rerun,
                 (Some("omitted"), _) => ListKind::Omitted,
@@ -1358,7 +1361,7 @@ impl Parser {
             return false;
         }
         if self.in_summary {
-            if let Some(c) = OK_COUNT.captures(rest) {
+            if let Some(c) = captures(&OK_COUNT, rest) {
                 self.summary.passed_count = c.get(2).and_then(|m| m.as_str().parse().ok());
                 return true;
             }
@@ -1367,7 +1370,7 @@ impl Parser {
                 return true;
             }
         }
-        if let Some(c) = TOTAL_DURATION.captures(rest) {
+        if let Some(c) = captures(&TOTAL_DURATION, rest) {
             // Also the first end-of-run line under --pgo, which skips the result block.
             self.summary.total_duration = c.get(1).map(|m| m.as_str().to_owned());
             self.summary_seen = true;
@@ -1376,7 +1379,7 @@ impl Parser {
             return true;
         }
         if self.summary_seen {
-            if let Some(c) = TOTAL_FILES.captures(rest) {
+            if let Some(c) = captures(&TOTAL_FILES, rest) {
                 let selected = c.get(2).and_then(|m| parse_count(m.as_str()));
                 if selected.is_some() {
                     self.summary.total_tests = selected;
@@ -1393,7 +1396,7 @@ impl Parser {
                 }
                 return true;
             }
-            if let Some(c) = FINAL_RESULT.captures(rest) {
+            if let Some(c) = captures(&FINAL_RESULT, rest) {
                 self.summary.result = c.get(1).map(|m| m.as_str().to_owned());
                 if self.results_printed.len() < MAX_RESULTS_PRINTED {
                     self.results_printed.extend(self.summary.result.clone());
@@ -1763,14 +1766,14 @@ fn summary_outcome(summary: &Summary, name: &str) -> Option<Outcome> {
 /// nothing but parenthesised extras and ` in <duration>` follow, for lines that are not
 /// progress lines and could be anybody's output.
 fn parse_result(s: &str, strict: bool) -> Option<ParsedResult<'_>> {
-    let c = RESULT.captures(s)?;
+    let c = captures(&RESULT, s)?;
     let name = c.get(1)?.as_str();
     let verb = c.get(2)?.as_str();
     let tail = c.get(3).map_or("", |m| m.as_str());
 
     let (outcome, qualifier_len) = match verb {
         "passed" => (Outcome::Passed, 0),
-        "failed" => match FAILED_QUALIFIER.captures(tail) {
+        "failed" => match captures(&FAILED_QUALIFIER, tail) {
             Some(q) => {
                 let outcome = match q.get(1).map(|m| m.as_str()) {
                     Some("uncaught exception") => Outcome::UncaughtException,
@@ -1815,7 +1818,7 @@ fn parse_result(s: &str, strict: bool) -> Option<ParsedResult<'_>> {
 /// line starting with `running: ` can also be a test's own output.
 fn parse_running_list(list: &str) -> Option<Vec<String>> {
     list.split(", ")
-        .map(|entry| RUNNING_ENTRY.captures(entry).and_then(|c| c.get(1)).map(|m| m.as_str().to_owned()))
+        .map(|entry| captures(&RUNNING_ENTRY, entry).and_then(|c| c.get(1)).map(|m| m.as_str().to_owned()))
         .collect()
 }
 

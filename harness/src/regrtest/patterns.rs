@@ -3,7 +3,7 @@
 
 use std::sync::LazyLock;
 
-use regex::Regex;
+use regex::{Captures, Regex};
 
 /// `utils.format_duration`: at most two parts, `%.1f sec` only when alone.
 const DURATION: &str = r"(?:\d+ hour(?: \d+ (?:min|sec))?|\d+ min(?: \d+ sec)?|\d+(?:\.\d+)? sec|\d+ ms)";
@@ -11,6 +11,17 @@ const DURATION: &str = r"(?:\d+ hour(?: \d+ (?:min|sec))?|\d+ min(?: \d+ sec)?|\
 pub(super) fn re(pattern: &str) -> Regex {
     // The patterns are constants of this file, so failing here is a bug caught by any test.
     Regex::new(pattern).expect("regrtest pattern must compile")
+}
+
+/// `re`'s captures in `text`, looked for only once `is_match` (which allocates nothing) found
+/// a match: every line of the output is tried against most of these patterns and almost none
+/// matches, and `captures` allocates its capture slots on each call.
+pub(super) fn captures<'t>(re: &Regex, text: &'t str) -> Option<Captures<'t>> {
+    if re.is_match(text) {
+        re.captures(text)
+    } else {
+        None
+    }
 }
 
 /// `Regrtest.log` / `Logger.log`: `"%d:%02d:%02d"` then `load avg: %.2f` when available; an

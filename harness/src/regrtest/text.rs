@@ -25,7 +25,7 @@ fn trim_line_ending(mut line: &[u8]) -> &[u8] {
 /// three-byte `ESC x` forms. A malformed sequence loses only its introducer.
 fn strip_ansi(input: &[u8]) -> Cow<'_, [u8]> {
     const ESC: u8 = 0x1b;
-    if !input.contains(&ESC) {
+    if memchr::memchr(ESC, input).is_none() {
         return Cow::Borrowed(input);
     }
     let mut out = Vec::with_capacity(input.len());

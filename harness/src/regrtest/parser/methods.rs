@@ -213,8 +213,11 @@ impl Parser {
     /// A unittest verbose line (`test_foo (m.C.test_foo) ... ok`), or the status that ends a
     /// pending one. Returns whether the line was one.
     pub(super) fn on_method_line(&mut self, text: &str) -> bool {
-        // Cheap rejection: a description holds ` (`; a lone status needs a pending method.
-        if self.pending_method.is_none() && !text.contains(" (") {
+        // Cheap rejection: a description holds ` (`; a lone status needs a pending method. A
+        // prebuilt finder: `str::contains` sets up its searcher anew on every line.
+        static OPEN_PAREN: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+            std::sync::LazyLock::new(|| memchr::memmem::Finder::new(" ("));
+        if self.pending_method.is_none() && OPEN_PAREN.find(text.as_bytes()).is_none() {
             return false;
         }
         if self.doctest_example_line(text) {
@@ -223,8 +226,13 @@ impl Parser {
         let description = text.split(" ... ").next().and_then(method_description);
         let status_due =
             !self.in_summary && (self.pending_method.is_some() || (description.is_some() && text.contains(" ... ")));
-        let status =
-            METHOD_STATUS.captures(text).or_else(|| if status_due { GLUED_METHOD_STATUS.captures(text) } else { None });
+        let status = super::captures(&METHOD_STATUS, text).or_else(|| {
+            if status_due {
+                super::captures(&GLUED_METHOD_STATUS, text)
+            } else {
+                None
+            }
+        });
         match (description, status) {
             (Some((method, class, _)), Some(status)) if text.contains(" ... ") => {
                 let (method, class) = (method.to_owned(), class.to_owned());
