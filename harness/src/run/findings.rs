@@ -212,7 +212,8 @@ impl<'a> SanitizerFindings<'a> {
             self.owners.push((self.lines, owner.map(str::to_owned)));
         }
         let frame = line.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'#');
-        if !frame && sanitizer::starts_report(line) {
+        let (done, starts) = self.parser.feed_line_starting(stream, line);
+        if !frame && starts {
             if let Some(now) = monotonic_ns() {
                 if self.starts.len() == REPORT_STARTS_KEPT {
                     self.starts.pop_front();
@@ -220,7 +221,6 @@ impl<'a> SanitizerFindings<'a> {
                 self.starts.push_back((self.lines, now));
             }
         }
-        let done = self.parser.feed_line(stream, line);
         self.add(done);
     }
 

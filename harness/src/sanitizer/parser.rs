@@ -185,26 +185,36 @@ impl Parser {
     /// Feed one line (without its newline; a trailing `\r` or `\n` is removed). Returns the
     /// findings this line completed.
     pub fn feed_line(&mut self, line: &[u8]) -> Vec<Finding> {
+        self.feed_line_starting(line).0
+    }
+
+    /// [`Parser::feed_line`], and whether the line starts a report ([`starts_report`]), read
+    /// from the one classification of the line (a caller asking both classified it twice).
+    pub fn feed_line_starting(&mut self, line: &[u8]) -> (Vec<Finding>, bool) {
         self.feed_line_numbered(line, self.lines + 1)
     }
 
-    /// [`Parser::feed_line`] for line `number` of the caller's (its reports' `start_line`),
-    /// of which this parser reads only some: [`super::Streams`]' parser of one stream.
-    pub(super) fn feed_line_numbered(&mut self, line: &[u8], number: u64) -> Vec<Finding> {
+    /// [`Parser::feed_line_starting`] for line `number` of the caller's (its reports'
+    /// `start_line`), of which this parser reads only some: [`super::Streams`]' parser of one
+    /// stream.
+    pub(super) fn feed_line_numbered(&mut self, line: &[u8], number: u64) -> (Vec<Finding>, bool) {
         self.lines += 1;
         self.line_number = number;
         self.frame_owner = None;
         let mut done = Vec::new();
-        if self.open.is_empty() && self.floating.is_none() && !line::may_be_runtime_line(line) {
+        let may_be_runtime_line = line::may_be_runtime_line(line);
+        if self.open.is_empty() && self.floating.is_none() && !may_be_runtime_line {
             // Output between reports, the common case, read without decoding it: text with
             // no report to take it, which counts towards the limbo's going stale as any does.
             self.after_caret = false;
             self.quiet += 1;
             self.close_stale(&mut done);
-            return done;
+            return (done, false);
         }
         let text = prepare(line);
         let mut line = line::classify(&text);
+        // As `starts_report` reads it.
+        let starts = may_be_runtime_line && matches!(line, Line::Headline(_));
         if let Line::Text(label) = line {
             if self.after_caret && text.starts_with(' ') {
                 line = Line::UbsanContinuation(label);
@@ -310,7 +320,7 @@ impl Parser {
             }
             Line::Text(text) => self.text(text, &mut done),
         }
-        done
+        (done, starts)
     }
 
     /// The `=>` row of an ASAN shadow-byte dump, which follows where the `SUMMARY:` line would

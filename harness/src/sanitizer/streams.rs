@@ -52,6 +52,12 @@ impl Streams {
     /// [`Finding::start_line`], counts the lines of both streams. Returns the findings this
     /// line completed, all of `stream`.
     pub fn feed_line(&mut self, stream: Stream, line: &[u8]) -> Vec<Finding> {
+        self.feed_line_starting(stream, line).0
+    }
+
+    /// [`Streams::feed_line`], and whether the line starts a report (see
+    /// [`Parser::feed_line_starting`]).
+    pub fn feed_line_starting(&mut self, stream: Stream, line: &[u8]) -> (Vec<Finding>, bool) {
         self.lines += 1;
         let parser = match stream {
             Stream::Stdout => &mut self.stdout,
