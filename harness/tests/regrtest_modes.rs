@@ -972,6 +972,33 @@ fn regrtest_output_redirected_away_is_said() {
     assert!(!run.json().to_string().contains("reached leakcheck"), "{}", run.stderr);
 }
 
+/// Quiet mode (`-q`) announces no test, and a test whose import fails never gets to its `-R`
+/// repetitions, which the shim measures: regrtest's `test test_import_fails crashed --
+/// Traceback ...` is all that names it before the summary. A later test ends the sequential
+/// regrtest with `os._exit(0)` before that summary (as a buildbot's timeout or a hang's end
+/// would): the failed test is still reported, in the order regrtest named it (before the test
+/// the shim measured), with its outcome and traceback, in the JSON and the JUnit XML.
+#[test]
+fn quiet_mode_keeps_a_test_that_failed_at_import_when_the_run_ends_before_its_summary() {
+    let dir = testdir();
+    let junit = dir.path().join("junit.xml");
+    let argv = regrtest_argv(dir.path(), &[], &["-q", "test_import_fails", "test_exits_0_midway"]);
+    let run = leakcheck(&["--junit-xml", &path_str(&junit)], &as_strs(&argv));
+    assert_eq!(run.json()["summary"]["regrtest_result"], Value::Null, "{}", run.stderr);
+    assert_eq!(test_names(&run), ["test_import_fails", "test_exits_0_midway"], "{}", run.stderr);
+    let failed = run.test("test_import_fails");
+    assert_eq!(failed["outcome"], "uncaught_exception", "{failed}");
+    let traceback = failed["traceback"].as_str().unwrap_or_default();
+    assert!(
+        traceback.starts_with("Traceback (most recent call last):\n")
+            && traceback.ends_with("ImportError: leakcheck fixture: this module cannot be imported"),
+        "{failed}"
+    );
+    let xml = std::fs::read_to_string(&junit).expect("the JUnit XML");
+    let case = xml.split("<testcase ").find(|case| case.contains(r#"name="test_import_fails""#)).expect("its case");
+    assert!(case.contains("<failure "), "{xml}");
+}
+
 /// `sh -c 'python -m test ... & sleep 3'`: regrtest is still running its test when the
 /// command's process exits, and leakcheck ends it as a leftover. The test's note, the run's
 /// warning and the JUnit failure say leakcheck ended it (they said its process died).

@@ -58,7 +58,13 @@
 //! failed: a failing leak line of a test that a whole summary printed after it does not list
 //! (quiet mode, which announces no test, reads one naming any test) is dropped, and so is one
 //! read where no regrtest ran (no run header, progress line or summary); a test named by
-//! nothing else is no test. A test's leak lines are those of the
+//! nothing else is no test. Quiet mode reads `test X failed -- ...`/`crashed -- ...` naming any
+//! test too: a test that failed before its `-R` repetitions (its import raised) prints no leak
+//! line, and that line, printed when regrtest ran it, is all that names it before the summary,
+//! so a run ended before its summary (a signal, a later test's `os._exit`) keeps it, in its
+//! place, with its outcome and traceback; a test only such a line made that a whole summary
+//! printed after it does not list, or where no regrtest ran, is no test either (a test's output
+//! imitating regrtest's line). A test's leak lines are those of the
 //! attempt regrtest's verdict is about: a `--rerun`/`-w`
 //! attempt starts without them, and those of the run before it are kept apart, with that run's
 //! outcome, in [`TestResult::first_run`]. Other attempts (a test named twice, `--forever`) keep

@@ -31,6 +31,9 @@ struct TestState {
     explicit_standalone: bool,
     /// From the test's own output, for the current attempt.
     hint: Option<Outcome>,
+    /// Quiet mode: the test was first named by a `test X failed -- ...`/`crashed -- ...` line
+    /// (see `Parser::hint_owner`), which the test's own output can imitate for any name.
+    made_by_hint: bool,
     /// Announced sequential-style (`[n/N] test_x` before it runs) in the current attempt.
     announced: bool,
     /// Known to be over in the current attempt.
@@ -619,7 +622,15 @@ impl Parser {
         let mut out: Vec<TestResult> = Vec::with_capacity(tests.len());
         for (index, state) in tests.into_iter().enumerate() {
             let TestState {
-                mut result, explicit, explicit_standalone, hint, announced, finished, blocks_at_start, ..
+                mut result,
+                explicit,
+                explicit_standalone,
+                hint,
+                made_by_hint,
+                announced,
+                finished,
+                blocks_at_start,
+                ..
             } = state;
             let inferred = if finished {
                 Outcome::Passed
@@ -704,17 +715,19 @@ impl Parser {
                 other => other,
             };
             let (from_summary, last_block) = (from_summary.map(for_leak), last_block.map(for_leak));
-            // A test named by nothing but such leak lines (quiet mode's, or no regrtest's) is
-            // none of regrtest's.
-            let phantom = leaks_dropped
+            // A test named by nothing but such leak lines, or quiet mode's `test X failed -- `
+            // line that the summary took back (quiet mode's, or no regrtest's), is none of
+            // regrtest's. What the hint line brought (its traceback) goes with it.
+            let hint_dropped = made_by_hint && (hint.is_none() || no_regrtest);
+            let phantom = (leaks_dropped || hint_dropped)
                 && explicit.is_none()
-                && hint.is_none()
+                && (hint.is_none() || hint_dropped)
                 && from_summary.is_none()
                 && !announced
                 && !finished
                 && !summary.omitted.contains(&result.name)
                 && !summary.rerun.contains(&result.name)
-                && named_by_leak_lines_only(&result);
+                && named_by_leak_lines_only(&result, made_by_hint);
             if phantom {
                 continue;
             }
@@ -883,7 +896,7 @@ impl Parser {
                 Some("crashed") => Outcome::UncaughtException,
                 _ => Outcome::Failed,
             };
-            if let Some(&i) = c.get(1).and_then(|m| self.by_name.get(m.as_str())) {
+            if let Some(i) = c.get(1).and_then(|m| self.hint_owner(m.as_str())) {
                 self.tests[i].hint = Some(outcome);
                 const TRACEBACK: &str = "Traceback (most recent call last):";
                 if marked.ends_with(TRACEBACK) {
@@ -1216,6 +1229,28 @@ impl Parser {
             return None;
         }
         self.test_index(trimmed)
+    }
+
+    /// The test a `test X failed -- ...`/`crashed -- ...` line names: one known already; in
+    /// quiet mode (`-q`: no progress line, nothing announced, no test's output being read), any
+    /// test, as for a leak line (see [`Parser::leak_owner`]). Quiet mode announces no test, and
+    /// a test that failed before its `-R` repetitions began (its import raised) prints no leak
+    /// line and is named nowhere else before the summary: this line, printed when regrtest ran
+    /// it, names it in its place among the tests, so a run that ends before its summary keeps
+    /// it. A test can print the line for any name: [`Parser::finish`] drops a test that only
+    /// such a line made when a whole summary printed after it does not list it, or where no
+    /// regrtest ran.
+    fn hint_owner(&mut self, name: &str) -> Option<usize> {
+        if let Some(&i) = self.by_name.get(name) {
+            return Some(i);
+        }
+        let quiet = !self.progress_seen && self.subject.is_none() && self.current.is_none() && !self.in_summary;
+        if !quiet {
+            return None;
+        }
+        let i = self.test_index(name)?;
+        self.tests[i].made_by_hint = true;
+        Some(i)
     }
 
     /// The lines after `test X failed -- Traceback (most recent call last):`, until the blank
@@ -1602,9 +1637,11 @@ fn failing_leak(result: &TestResult) -> bool {
         .any(|line| line.as_ref().is_some_and(|l| l.failing))
 }
 
-/// Whether the output said nothing of the test but (now dropped) leak lines: no result, no
-/// repetitions, methods, traceback, dump or skip, no earlier run.
-fn named_by_leak_lines_only(result: &TestResult) -> bool {
+/// Whether the output said nothing of the test but (now dropped) leak lines, and with
+/// `hint_traceback` a `test X failed -- `/`crashed -- ` line (now dropped) with the traceback
+/// it brought: no result, no repetitions, methods, other traceback, dump or skip, no earlier
+/// run.
+fn named_by_leak_lines_only(result: &TestResult, hint_traceback: bool) -> bool {
     let TestResult {
         name: _,
         outcome: _,
@@ -1635,7 +1672,7 @@ fn named_by_leak_lines_only(result: &TestResult) -> bool {
         && repetitions.is_none()
         && *attempts <= 1
         && failed_methods.is_empty()
-        && traceback.is_none()
+        && (traceback.is_none() || hint_traceback)
         && skip_reason.is_none()
         && faulthandler.is_none()
         && methods.is_empty()

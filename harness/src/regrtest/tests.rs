@@ -1401,6 +1401,101 @@ fn quiet_mode_leak_lines_the_summary_does_not_list_are_the_tests_own() {
     assert!(run.tests.is_empty(), "{:#?}", run.tests);
 }
 
+/// Quiet mode announces no test, and a test whose import failed (before its `-R` repetitions)
+/// prints no leak line: before the summary only regrtest's `test X crashed -- Traceback ...`
+/// names it, sequentially and as a `-j` worker's result relayed. That line makes the test, with
+/// its outcome and traceback, also when the run ends before its summary (a later test's
+/// `os._exit` ends the sequential regrtest; a `-j1` worker's test kills the main process; or the
+/// output cut there); the summary, when it comes, agrees.
+#[test]
+fn quiet_mode_names_a_test_that_failed_at_import_by_regrtests_crashed_line() {
+    let seq = include_str!("../../tests/data/regrtest/3.11.2-quiet-R-import-fails.txt");
+    let j2 = include_str!("../../tests/data/regrtest/3.13.5-j2-quiet-R-import-fails.txt");
+    let before_summary = |text: &'static str| &text[..text.find("== Tests result").expect("a summary")];
+    for (file, input, completed) in [
+        ("3.11.2-quiet-R", seq, true),
+        ("3.11.2-quiet-R, cut", before_summary(seq), false),
+        (
+            "3.11.2-quiet-R, os._exit",
+            include_str!("../../tests/data/regrtest/3.11.2-quiet-R-import-fails-exit.txt"),
+            true,
+        ),
+        (
+            "3.11.2-j1-quiet-R, killed",
+            include_str!("../../tests/data/regrtest/3.11.2-j1-quiet-R-import-fails-kill.txt"),
+            false,
+        ),
+        ("3.13.5-j2-quiet-R", j2, true),
+        ("3.13.5-j2-quiet-R, cut", before_summary(j2), false),
+    ] {
+        let run = parse(input, completed);
+        assert_eq!(names(&run), ["test_import_fails"], "{file}");
+        let failed = test(&run, "test_import_fails");
+        assert_eq!(failed.outcome, Some(Outcome::UncaughtException), "{file}");
+        let traceback = failed.traceback.as_deref().unwrap_or_default();
+        assert!(
+            traceback.starts_with("Traceback (most recent call last):\n") && traceback.ends_with("ImportError: boom"),
+            "{file}: {traceback}"
+        );
+        assert_eq!(failed.traceback_method, None, "{file}: a crash's first frames are regrtest's");
+        assert_eq!(run.summary.is_some(), completed && !file.contains("os._exit"), "{file}");
+    }
+}
+
+/// A test's own output can print quiet mode's `test X failed -- ...` for any name: a test only
+/// that line made is none when a whole summary printed after it does not list it (the real
+/// imitations are in `quiet_mode_leak_lines_the_summary_does_not_list_are_the_tests_own`), nor
+/// where no regrtest ran; the summary's word stands for a test it lists otherwise. Before the
+/// summary nothing tells the line from regrtest's.
+#[test]
+fn quiet_mode_failure_lines_a_summary_does_not_list_make_no_test() {
+    let imitation = concat!(
+        "0:00:00 load avg: 0.10 Run tests sequentially\n",
+        "test test_ghost crashed -- Traceback (most recent call last):\n",
+        "  File \"/tmp/t/test_ghost.py\", line 1, in <module>\n",
+        "ImportError: boom\n",
+        "\n",
+    );
+    let summary = concat!(
+        "== Tests result: SUCCESS ==\n",
+        "\n",
+        "2 tests OK.\n",
+        "\n",
+        "Total duration: 1 sec\n",
+        "Tests result: SUCCESS\n",
+    );
+    let run = parse(&format!("{imitation}{summary}"), true);
+    assert!(run.tests.is_empty(), "{:#?}", run.tests);
+    let run = parse(imitation.strip_prefix("0:00:00 load avg: 0.10 Run tests sequentially\n").unwrap(), true);
+    assert!(run.tests.is_empty(), "no regrtest ran: {:#?}", run.tests);
+    let run = parse(imitation, false);
+    assert_eq!(names(&run), ["test_ghost"]);
+    assert_eq!(outcome(&run, "test_ghost"), Outcome::UncaughtException);
+
+    // Listed (as env changed): a test of regrtest's, in the line's place.
+    let listed = concat!(
+        "== Tests result: ENV CHANGED ==\n",
+        "\n",
+        "1 test altered the execution environment:\n",
+        "    test_ghost\n",
+        "\n",
+        "Total duration: 1 sec\n",
+        "Tests result: ENV CHANGED\n",
+    );
+    let run = parse(&format!("{imitation}{listed}"), true);
+    assert_eq!(names(&run), ["test_ghost"]);
+    // With progress lines the line names only a test regrtest announced.
+    let run = parse(
+        concat!(
+            "0:00:00 load avg: 0.10 Run tests sequentially\n",
+            "0:00:00 load avg: 0.10 [1/1] test_a\n",
+            "test test_ghost failed -- boom\n",
+        ),
+        false,
+    );
+    assert_eq!(names(&run), ["test_a"]);
+}
+
 /// 3.13 counts what it does not name: one skipped and one denied a resource, which is
 /// which it does not say.
 #[test]
