@@ -283,6 +283,51 @@ static PyTypeObject LeakyNewType = {
     .tp_new = leaky_new,
 };
 
+
+/* +1 PyMem_RawMalloc block of 120 bytes per call, from one helper that two C paths share, as an
+ * encoder's list and dict paths do: leak_raw_two_paths(obj) takes the dict path for a dict, the
+ * list path otherwise. Called with each in turn from one Python line, the site's C frames differ
+ * every other repetition; its allocating line and Python line do not. */
+static int __attribute__((noinline))
+two_paths_leaf(void)
+{
+    void *leaked = PyMem_RawMalloc(120);
+    if (leaked == NULL) {
+        return -1;
+    }
+    memset(leaked, 0x12, 120);
+    return 0;
+}
+
+/* Each path counts its calls in a counter of its own, so that gcc -O2 does not fold the two
+ * functions into one (identical code folding): they must be two C paths. */
+static volatile long two_paths_list_calls, two_paths_dict_calls;
+
+static int __attribute__((noinline))
+two_paths_list(void)
+{
+    int r = two_paths_leaf();
+    two_paths_list_calls++;
+    return r;
+}
+
+static int __attribute__((noinline))
+two_paths_dict(void)
+{
+    int r = two_paths_leaf();
+    two_paths_dict_calls++;
+    return r;
+}
+
+static PyObject *
+leak_raw_two_paths(PyObject *self, PyObject *obj)
+{
+    if ((PyDict_Check(obj) ? two_paths_dict() : two_paths_list()) < 0) {
+        return PyErr_NoMemory();
+    }
+    Py_RETURN_NONE;
+}
+
 static int
 leakfix_exec(PyObject *module)
 {
@@ -321,6 +366,8 @@ static PyMethodDef leakfix_methods[] = {
      "Leak one 264-byte PyMem_RawMalloc block through a helper named gc_alloc."},
     {"ring_push_growing", ring_push_growing, METH_NOARGS,
      "Replace the oldest of a ring of eight PyMem_RawMalloc blocks with a bigger one."},
+    {"leak_raw_two_paths", leak_raw_two_paths, METH_O,
+     "Leak one 120-byte PyMem_RawMalloc block through a dict or a list path sharing a helper."},
     {"balanced", balanced, METH_NOARGS, "Allocate in every domain and free it all."},
     {NULL, NULL, 0, NULL},
 };

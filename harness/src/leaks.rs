@@ -192,6 +192,13 @@ pub trait StackKeys {
     fn code(&self, return_address: u64) -> u64 {
         return_address
     }
+
+    /// How many of a stack's innermost return addresses are allocator plumbing (see
+    /// `sites::is_allocator_frame`: every frame of their call is), before the one whose call
+    /// asked for the memory: that one is the allocating C line. Never the whole stack.
+    fn allocator_frames(&self, _stack: &[u64]) -> usize {
+        0
+    }
 }
 
 impl<F: Fn(&[u64]) -> usize> StackKeys for F {
@@ -217,10 +224,11 @@ pub struct SiteVerdicts {
     pub refills: Vec<(LeakSite, Refill)>,
     /// Domains whose sites, summed, grew in every counted repetition while none of them did,
     /// even told apart by their innermost Python line only, or (where the domain's deltas leak)
-    /// by their C frames alone: the growth moved from place to place. Caches filling up to
-    /// their high-water mark, each from its own line through several C paths, do that (and
-    /// stop growing after more repetitions); so does a leak whose C path differs each time.
-    /// The sites cannot tell which.
+    /// by their C frames alone or by their allocating C line with their innermost Python line:
+    /// the growth moved from place to place. Caches filling up to their high-water mark, each
+    /// from its own line, do that (and stop growing after more repetitions); so does a leak
+    /// whose Python line and C path both differ each time, or that allocates on another C line
+    /// each time. The sites cannot tell which.
     pub spread: Vec<&'static str>,
     /// Domains whose leak sites were found only with sites told apart by their innermost
     /// Python line (function and line): their callers or file differed between repetitions.
@@ -229,6 +237,12 @@ pub struct SiteVerdicts {
     /// (up to where the interpreter called into C): the Python line that reached them differed
     /// between repetitions. Such sites have no Python frames.
     pub merged_by_c_frames: Vec<&'static str>,
+    /// Domains whose leak sites were found only with sites told apart by the C line that
+    /// allocated (the innermost frame that is not allocator plumbing) and their innermost Python
+    /// line: the C calls between them differed between repetitions (a recursion of varying
+    /// depth, a helper shared by several paths of an encoder). Such sites show the innermost C
+    /// frames their paths share, and the innermost Python frame alone.
+    pub merged_by_allocating_line: Vec<&'static str>,
     /// Domains whose leak sites together grew by more blocks than the domain did in every
     /// counted repetition, after the refill rules: some of them replace blocks that died
     /// meanwhile (a free list or a ring rotating its blocks), which the rules could not tell
@@ -282,7 +296,13 @@ pub enum Refill {
 /// each time) is one site that way. If the domain's own deltas leak and still no site grew,
 /// once more with sites told apart by their C frames alone (`keys.c_frames` of them where
 /// there are Python frames): one leak reached from another Python line each repetition is one site that
-/// way, shown with no Python frame. What still has no site is `spread`. Leak sites come largest
+/// way, shown with no Python frame. If still none grew, on the same terms, once more with sites
+/// told apart by the C line that allocated (the innermost return address that is not allocator
+/// plumbing, `keys.allocator_frames`, compared by `keys.code`) and the innermost Python line:
+/// one leak reached from one Python line through other C calls each repetition (a recursion of
+/// varying depth, a helper that an encoder's list and dict paths share) is one site that way,
+/// shown with the innermost C frames its paths share and that Python frame alone. What still
+/// has no site is `spread`. Leak sites come largest
 /// first: by blocks, then by bytes.
 pub fn site_verdicts(series: &Series, keys: &dyn StackKeys) -> SiteVerdicts {
     let (warmups, runs) = (i64::from(series.warmups), i64::from(series.runs));
@@ -321,7 +341,17 @@ pub fn site_verdicts(series: &Series, keys: &dyn StackKeys) -> SiteVerdicts {
         .collect();
     let by_c_frames = candidates(series, keys, &by_c_frames, PythonKey::Nothing);
     let merged_by_c_frames: BTreeSet<u8> = by_c_frames.grew.clone();
-    for more in [by_innermost, by_c_frames] {
+    // Last, on the same terms: the allocating C line with the innermost Python line, for one
+    // leak reached from one Python line through other C calls each time.
+    let by_line: BTreeSet<u8> = still_unexplained
+        .iter()
+        .copied()
+        .filter(|id| !merged_by_c_frames.contains(id))
+        .filter(|id| DOMAIN_IDS.iter().position(|d| d == id).is_some_and(|i| leaking.contains(&DOMAINS[i])))
+        .collect();
+    let by_line = candidates(series, keys, &by_line, PythonKey::AllocatingLine);
+    let merged_by_allocating_line: BTreeSet<u8> = by_line.grew.clone();
+    for more in [by_innermost, by_c_frames, by_line] {
         by_callers.found.extend(more.found);
         by_callers.info.extend(more.info);
     }
@@ -337,9 +367,14 @@ pub fn site_verdicts(series: &Series, keys: &dyn StackKeys) -> SiteVerdicts {
     // Last: it lets go only what the domain's own growth cannot account for.
     warmup_refills(series, &found, &info, &domain_growth, &mut refill);
     let mut verdicts = SiteVerdicts {
-        spread: still_unexplained.difference(&merged_by_c_frames).filter_map(name).collect(),
+        spread: still_unexplained
+            .iter()
+            .filter(|id| !merged_by_c_frames.contains(id) && !merged_by_allocating_line.contains(id))
+            .filter_map(name)
+            .collect(),
         merged_by_innermost: merged_by_innermost.iter().filter_map(name).collect(),
         merged_by_c_frames: merged_by_c_frames.iter().filter_map(name).collect(),
+        merged_by_allocating_line: merged_by_allocating_line.iter().filter_map(name).collect(),
         ..SiteVerdicts::default()
     };
     for (&domain, growth) in &domain_growth {
@@ -391,6 +426,10 @@ enum PythonKey {
     Innermost,
     /// None: the C frames alone, up to where the interpreter called into C.
     Nothing,
+    /// The running function's name and line, and of the C frames only the one that asked for
+    /// the memory (the innermost that is not allocator plumbing, `StackKeys::allocator_frames`),
+    /// compared by `StackKeys::code`: the C calls between them may differ.
+    AllocatingLine,
 }
 
 /// The candidate leak sites of some domains, before the refill rules.
@@ -434,7 +473,7 @@ fn candidates(series: &Series, keys: &dyn StackKeys, domains: &BTreeSet<u8>, key
         let all_records = series.pyframes.get(site).map(Vec::as_slice).unwrap_or_default();
         let records = match key {
             PythonKey::Callers => all_records,
-            PythonKey::Innermost => &all_records[..all_records.len().min(1)],
+            PythonKey::Innermost | PythonKey::AllocatingLine => &all_records[..all_records.len().min(1)],
             PythonKey::Nothing => &[],
         };
         if stack.is_empty() && records.is_empty() {
@@ -443,7 +482,7 @@ fn candidates(series: &Series, keys: &dyn StackKeys, domains: &BTreeSet<u8>, key
         let lines: Vec<PythonLine> = records
             .iter()
             .map(|f| PythonLine {
-                file: if key == PythonKey::Innermost { Vec::new() } else { f.file.clone() },
+                file: if key == PythonKey::Callers { f.file.clone() } else { Vec::new() },
                 function: f.function.clone(),
                 line: f.line,
             })
@@ -453,6 +492,9 @@ fn candidates(series: &Series, keys: &dyn StackKeys, domains: &BTreeSet<u8>, key
         let cut = series.stack_cuts.get(site).copied();
         let compared = if all_records.is_empty() || stack.is_empty() {
             stack
+        } else if key == PythonKey::AllocatingLine {
+            let at = keys.allocator_frames(stack).min(stack.len() - 1);
+            &stack[at..=at]
         } else {
             &stack[..keys.c_frames(stack).clamp(1, stack.len().min(MERGE_FRAMES))]
         };
@@ -460,6 +502,15 @@ fn candidates(series: &Series, keys: &dyn StackKeys, domains: &BTreeSet<u8>, key
         match index_of.entry((*domain, compared, lines.clone())) {
             btree_map::Entry::Occupied(entry) => {
                 let m = &mut merged[*entry.get()];
+                if key == PythonKey::AllocatingLine {
+                    // Told apart by the allocating line, the sites' C paths differ beyond it:
+                    // the site shows the innermost frames they all share, from the allocator
+                    // to at least that line.
+                    let shared =
+                        m.stack.iter().zip(stack).take_while(|(a, b)| keys.code(**a) == keys.code(**b)).count();
+                    let allocating = keys.allocator_frames(m.stack) + 1;
+                    m.stack = &m.stack[..shared.max(allocating).min(m.stack.len())];
+                }
                 for (&index, count) in counts {
                     let sum = m.counts.entry(index).or_default();
                     sum.blocks += count.blocks;
@@ -1406,6 +1457,88 @@ mod tests {
         s.stacks.clear();
         assert!(site_verdicts(&s, &|stack: &[u64]| stack.len()).spread.is_empty());
         assert!(leaked(&s));
+    }
+
+    /// Return addresses below `0x10` are allocator plumbing; the others are their own code.
+    struct Plumbing;
+
+    impl StackKeys for Plumbing {
+        fn c_frames(&self, stack: &[u64]) -> usize {
+            stack.len().min(MERGE_FRAMES)
+        }
+
+        fn allocator_frames(&self, stack: &[u64]) -> usize {
+            stack.iter().take_while(|&&a| a < 0x10).count().min(stack.len().saturating_sub(1))
+        }
+    }
+
+    #[test]
+    fn one_c_line_reached_through_other_c_calls_each_time_is_one_site() {
+        // raw +1 in each counted repetition (measurements 3..6), from one Python line, at one C
+        // line (0x100, below the allocator's 0x1 and 0x2), reached through a recursion 2 or 9
+        // deep in turn: two sites by their C frames, each growing every other repetition.
+        let mut s = series(&[(0, 0, 0), (1, 0, 0), (2, 0, 0), (3, 0, 0), (4, 0, 0), (5, 0, 0), (6, 0, 0)], 3, 3);
+        let frame = |site: u32, line: i64| PyFrameRecord {
+            pid: 1,
+            site,
+            line,
+            file: b"/t/test_depth.py".to_vec(),
+            function: b"T.test_it".to_vec(),
+        };
+        let deep = |depth: usize| -> Vec<u64> {
+            let mut stack = vec![0x1, 0x2, 0x100];
+            stack.extend(std::iter::repeat_n(0x200, depth));
+            stack.extend([0x300, 0x1000, 0x2000]);
+            stack
+        };
+        // Site 1 (depth 2) grew in the warm-ups' last and the second counted repetition, site 2
+        // (depth 9) in the first and third.
+        s.sites.insert(1, (b'r', site_counts(&[(2, 1), (3, 1), (4, 2), (5, 2), (6, 2)], 136)));
+        s.sites.insert(2, (b'r', site_counts(&[(2, 1), (3, 2), (4, 2), (5, 3), (6, 3)], 136)));
+        s.stacks.insert(1, deep(2));
+        s.stacks.insert(2, deep(9));
+        for site in [1, 2] {
+            s.pyframes.insert(site, vec![frame(site, 12), frame(site, 40)]);
+        }
+        assert!(analyze(&s).domains.raw.leaked);
+        let verdicts = site_verdicts(&s, &Plumbing);
+        assert!(verdicts.spread.is_empty() && verdicts.merged_by_c_frames.is_empty(), "{verdicts:?}");
+        assert_eq!(verdicts.merged_by_allocating_line, ["raw"]);
+        let [site] = verdicts.leaks.as_slice() else { panic!("{verdicts:?}") };
+        assert_eq!((site.blocks.clone(), site.bytes.clone()), (vec![1, 1, 1], vec![136, 136, 136]));
+        // The frames both paths share, from the allocator on, and the innermost Python frame.
+        assert_eq!(site.stack, [0x1, 0x2, 0x100, 0x200, 0x200]);
+        assert_eq!(site.python_frames.len(), 1);
+        assert_eq!((site.python_frames[0].function.as_str(), site.python_frames[0].line), ("T.test_it", 12));
+
+        // Another allocating line, or another Python line, is another site: spread stays.
+        let mut other = s.clone();
+        other.stacks.get_mut(&2).unwrap()[2] = 0x101;
+        let verdicts = site_verdicts(&other, &Plumbing);
+        assert!(verdicts.leaks.is_empty() && verdicts.merged_by_allocating_line.is_empty());
+        assert_eq!(verdicts.spread, ["raw"]);
+        let mut other = s.clone();
+        other.pyframes.get_mut(&2).unwrap()[0].line = 13;
+        let verdicts = site_verdicts(&other, &Plumbing);
+        assert!(verdicts.leaks.is_empty());
+        assert_eq!(verdicts.spread, ["raw"]);
+
+        // Only where the domain's own deltas leak: blocks from before the test freed meanwhile
+        // (the domain flat) leave the sites' growth unexplained by this step, and no leak.
+        let mut flat = s.clone();
+        flat.measures = (1..=6).map(|_| counts(0, 0, 0)).collect();
+        assert!(!analyze(&flat).domains.raw.leaked);
+        let verdicts = site_verdicts(&flat, &Plumbing);
+        assert!(verdicts.leaks.is_empty() && verdicts.merged_by_allocating_line.is_empty(), "{verdicts:?}");
+        assert!(!leaked(&flat));
+
+        // A site that grew every time by a finer key is found by it, nothing merged.
+        let mut finer = s.clone();
+        finer.stacks.insert(2, deep(2));
+        let verdicts = site_verdicts(&finer, &Plumbing);
+        assert_eq!(verdicts.leaks.len(), 1);
+        assert_eq!(verdicts.leaks[0].stack, deep(2));
+        assert!(verdicts.merged_by_allocating_line.is_empty());
     }
 
     #[test]

@@ -190,6 +190,8 @@ pub struct SiteKeys<'a> {
     /// The frames of each return address's call (see `call_frames`).
     calls: RefCell<HashMap<u64, Option<Rc<[Frame]>>>>,
     dispatch: RefCell<HashMap<u64, bool>>,
+    /// Whether each return address's call is allocator plumbing (see `allocator_frames`).
+    plumbing: RefCell<HashMap<u64, bool>>,
     code: RefCell<HashMap<u64, u64>>,
     /// The first return address seen for each code, as [`code_of`] describes it.
     first_of: RefCell<HashMap<Vec<CodeFrame>, u64>>,
@@ -207,6 +209,7 @@ impl<'a> SiteKeys<'a> {
             modules,
             calls: RefCell::default(),
             dispatch: RefCell::default(),
+            plumbing: RefCell::default(),
             code: RefCell::default(),
             first_of: RefCell::default(),
             interpreter: interpreter_modules(modules),
@@ -255,6 +258,20 @@ impl crate::leaks::StackKeys for SiteKeys<'_> {
                     .is_some_and(|frames| frames.iter().any(|f| f.function.as_deref().is_some_and(is_call_dispatch)))
             })
         })
+    }
+
+    /// The leading return addresses whose call frames (inlined ones included) are all allocator
+    /// plumbing ([`is_allocator_frame`]), as [`SiteKeys::frames`] folds them; an address in no
+    /// module, or that symbolizes to no frame, is not.
+    fn allocator_frames(&self, stack: &[u64]) -> usize {
+        let plumbing = |return_address: u64| {
+            *self.plumbing.borrow_mut().entry(return_address).or_insert_with(|| {
+                self.call(return_address).is_some_and(|frames| {
+                    !frames.is_empty() && frames.iter().all(|f| is_allocator_frame(f, &self.interpreter))
+                })
+            })
+        };
+        stack.iter().take_while(|&&return_address| plumbing(return_address)).count().min(stack.len().saturating_sub(1))
     }
 
     /// The first return address seen whose call symbolizes as this one's does (see

@@ -734,6 +734,40 @@ fn a_leak_reached_from_other_lines_each_time_has_one_site() {
     assert_eq!(run.code(), Some(101), "{}", run.stderr);
 }
 
+/// One leak reached from one Python line through two C paths in turn (a dict path and a list
+/// path sharing the allocating helper, as an encoder's do): no site grew every time told apart by
+/// its C frames, neither by its Python line nor without it, but one did by the C line that
+/// allocated with its innermost Python line. It is the leak site, at the helper's line, with the
+/// frames both paths share (not a caller of the helper) and that Python frame, and a note; the
+/// domain is not `spread`.
+#[test]
+fn a_leak_reached_through_other_c_paths_each_time_has_one_site() {
+    let dir = testdir();
+    let module = "test_leak_two_c_paths";
+    let run = leakcheck(&[], &as_strs(&regrtest_argv(dir.path(), &[], &[module])));
+    let test = run.test(module);
+    assert_eq!(domain(test, "raw")["blocks"], json!([1, 1, 1]), "{test}");
+    assert_eq!(domain(test, "raw")["leaked"], true, "{test}");
+    assert_eq!(domain(test, "raw").get("spread"), None, "{test}");
+    let sites = test["leak_sites"].as_array().cloned().unwrap_or_default();
+    let [site] = sites.as_slice() else { panic!("one site: {test}") };
+    assert_eq!(site["domain"], "raw", "{site}");
+    assert_eq!(site["blocks"], json!([1, 1, 1]), "{site}");
+    assert_eq!(site["bytes"], json!([120, 120, 120]), "{site}");
+    let frames = site["frames"].as_array().cloned().unwrap_or_default();
+    let [top] = frames.as_slice() else { panic!("only the helper's frame is shared: {site}") };
+    assert_eq!(top["function"], "two_paths_leaf", "{site}");
+    assert_eq!(top["line"], fixture_line("PyMem_RawMalloc(120)"), "{site}");
+    assert!(site["folded_frames"].as_u64().unwrap_or(0) >= 1, "PyMem_RawMalloc was folded: {site}");
+    assert_eq!(site["python_frames"].as_array().map(Vec::len), Some(1), "{site}");
+    assert_eq!(site["python_frame"]["function"], format!("LeakTest.{module}"), "{site}");
+    assert_eq!(site["python_frame"]["line"], module_line(module, "_leakfix.leak_raw_two_paths("), "{site}");
+    let notes = test["notes"].to_string();
+    assert!(notes.contains("told apart by the C line that allocated"), "{test}");
+    assert!(!notes.contains("no allocation site did"), "{test}");
+    assert_eq!(run.code(), Some(101), "{}", run.stderr);
+}
+
 /// A ring of three blocks that frees its oldest and makes a new one on each call, beside a
 /// leak of the same size in the same domain: the ring's site grows too (a block made in a
 /// counted repetition lives on, one made in a warm-up dies), and by size alone either site

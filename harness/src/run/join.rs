@@ -224,6 +224,15 @@ pub(super) fn test_report(test: &regrtest::TestResult, series: Option<&Series>, 
              cache stops growing)"
         ));
     }
+    for name in verdicts.merged_by_allocating_line.iter().filter(|name| shows_sites(name)) {
+        notes.push(format!(
+            "{name}: no site grew in every counted repetition with the same C path; its leak sites are \
+             told apart by the C line that allocated and their innermost Python line only: the C calls \
+             between them differed between repetitions (a recursion of varying depth, a helper shared by \
+             several paths). Such a site shows the innermost C frames its paths share, and that Python \
+             frame alone"
+        ));
+    }
     if !verdicts.unfollowed.is_empty() {
         notes.push(format!(
             "obj: the test replaced CPython's reference tracer (PyRefTracer_SetTracer) during its counted \
@@ -446,9 +455,11 @@ pub(super) fn spread_domains(domains: &mut Domains, spread: &[&'static str]) -> 
             domain.spread = true;
             notes.push(format!(
                 "{name}: blocks grew {:?}, but no allocation site did in every counted repetition, \
-                 not even by its innermost Python line or by its C frames alone: caches filling up to \
-                 a high-water mark, or a leak that allocates from another C path each time; more \
-                 repetitions (-R 3:20) tell them apart (a cache stops growing)",
+                 not even by its innermost Python line, by its C frames alone, or by the C line that \
+                 allocated with its innermost Python line: caches filling up to a high-water mark, each \
+                 from its own line, or a leak that allocates on another C line, or from another Python \
+                 line through another C path, each time; more repetitions (-R 3:20) tell them apart by \
+                 the domain's counts (a cache stops growing), not by a site",
                 domain.blocks
             ));
         }
