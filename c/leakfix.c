@@ -328,6 +328,47 @@ leak_raw_two_paths(PyObject *self, PyObject *obj)
     Py_RETURN_NONE;
 }
 
+
+/* A pool of 200-byte PyMem_Malloc blocks: pool_fill_once(n) fills it with n blocks on its first
+ * call only (in the first warm-up repetition), pool_pop() frees one per call. Beside leak_mem
+ * (24 bytes), one pop per repetition keeps the mem domain flat: a leak hidden by warm-up blocks
+ * of another size freed as fast. */
+#define POOL_MAX 256
+static void *pool[POOL_MAX];
+static long pool_len, pool_filled;
+
+static PyObject *
+pool_fill_once(PyObject *self, PyObject *arg)
+{
+    long n = PyLong_AsLong(arg);
+    if (n == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    if (pool_filled) {
+        Py_RETURN_NONE;
+    }
+    pool_filled = 1;
+    for (; pool_len < n && pool_len < POOL_MAX; pool_len++) {
+        pool[pool_len] = PyMem_Malloc(200);
+        if (pool[pool_len] == NULL) {
+            return PyErr_NoMemory();
+        }
+        memset(pool[pool_len], 0x20, 200);
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+pool_pop(PyObject *self, PyObject *unused)
+{
+    if (pool_len > 0) {
+        pool_len--;
+        PyMem_Free(pool[pool_len]);
+        pool[pool_len] = NULL;
+    }
+    Py_RETURN_NONE;
+}
+
 static int
 leakfix_exec(PyObject *module)
 {
@@ -368,6 +409,9 @@ static PyMethodDef leakfix_methods[] = {
      "Replace the oldest of a ring of eight PyMem_RawMalloc blocks with a bigger one."},
     {"leak_raw_two_paths", leak_raw_two_paths, METH_O,
      "Leak one 120-byte PyMem_RawMalloc block through a dict or a list path sharing a helper."},
+    {"pool_fill_once", pool_fill_once, METH_O,
+     "On the first call only, fill a pool with N 200-byte PyMem_Malloc blocks."},
+    {"pool_pop", pool_pop, METH_NOARGS, "Free one block of the pool, if any."},
     {"balanced", balanced, METH_NOARGS, "Allocate in every domain and free it all."},
     {NULL, NULL, 0, NULL},
 };

@@ -253,6 +253,30 @@ pub struct SiteVerdicts {
     /// [`Series::objects_unfollowed`]) and the domain's own deltas show no leak: on 3.14+ a
     /// free list's blocks then grow sites with no leak.
     pub unfollowed: Vec<LeakSite>,
+    /// Sites that grew in every counted repetition in a domain whose sum of sites did not
+    /// (so no leak sites, by the rule of [`leak_sites`]), where blocks of the domain allocated
+    /// during the warm-ups, of other size classes than the site's, were freed meanwhile, as
+    /// fast as the site grew, and neither those of its own size class nor those freed while one
+    /// of its Python lines ran were: a pool filled in the warm-ups and drained beside a leak
+    /// looks so. The verdicts do not change (a ring or free list rotating its blocks keeps its
+    /// domain flat too, though with frees of its own size or on its own line); they are
+    /// reported so that a reader can judge.
+    pub hidden_by_warmup: Vec<HiddenByWarmup>,
+}
+
+/// A site whose growth frees of warm-up blocks of other sizes offset in its domain's sum (see
+/// [`SiteVerdicts::hidden_by_warmup`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HiddenByWarmup {
+    pub site: LeakSite,
+    /// The blocks of the site's domain allocated since the repetitions began, per counted
+    /// repetition (not growing by regrtest's rule).
+    pub domain_growth: Vec<i64>,
+    /// The blocks of the site's domain allocated during the warm-ups, of other size classes than
+    /// the site's, freed in each counted repetition.
+    pub freed: Vec<i64>,
+    /// The sizes of those blocks, in bytes, smallest first.
+    pub sizes: Vec<u64>,
 }
 
 /// A domain whose leak sites claim more growth than it had (see [`SiteVerdicts::overclaimed`]).
@@ -399,9 +423,80 @@ pub fn site_verdicts(series: &Series, keys: &dyn StackKeys) -> SiteVerdicts {
             None => verdicts.leaks.push(site),
         }
     }
+    let quiet: BTreeSet<u8> = domain_growth.keys().filter(|d| !domain_grows.contains(d)).copied().collect();
+    verdicts.hidden_by_warmup = hidden_by_warmup(series, keys, &quiet, &domain_growth);
     // Largest first: by blocks, then by bytes.
     verdicts.leaks.sort_by_key(|s| std::cmp::Reverse((s.blocks.iter().sum::<i64>(), s.bytes.iter().sum::<i64>())));
     verdicts
+}
+
+/// The sites of `domains` (whose sums did not grow) that grew in every counted repetition, told
+/// apart as finely as leak sites first are, whose growth the frees of the domain's warm-up
+/// blocks of other size classes offset (see [`offsets`]) while those of its own size class do
+/// not (a site whose blocks differ in size has none of its own), nor those freed while one of
+/// its own Python lines ran (a ring rotating there, of entries of growing sizes too). See
+/// [`SiteVerdicts::hidden_by_warmup`].
+fn hidden_by_warmup(
+    series: &Series,
+    keys: &dyn StackKeys,
+    domains: &BTreeSet<u8>,
+    domain_growth: &BTreeMap<u8, Vec<i64>>,
+) -> Vec<HiddenByWarmup> {
+    let warmups = i64::from(series.warmups);
+    if !domains.iter().any(|d| series.warmup_frees.keys().any(|(domain, _)| domain == d)) {
+        return Vec::new();
+    }
+    let Candidates { found, info, .. } = candidates(series, keys, domains, PythonKey::Callers);
+    let mut hidden = Vec::new();
+    for (site, info) in found.into_iter().zip(info) {
+        let class = info.size.map(size_class);
+        let counted = site.blocks.len();
+        let (mut own, mut other) = (vec![0; counted], vec![0; counted]);
+        let mut sizes = BTreeSet::new();
+        for (&(domain, size), frees) in &series.warmup_frees {
+            if domain != info.domain {
+                continue;
+            }
+            let into = if Some(size_class(size)) == class { &mut own } else { &mut other };
+            let mut any = false;
+            for (i, slot) in into.iter_mut().enumerate() {
+                let freed = frees.get(&(warmups + i as i64)).copied().unwrap_or(0);
+                *slot += freed;
+                any |= freed > 0;
+            }
+            if any && Some(size_class(size)) != class {
+                sizes.insert(size);
+            }
+        }
+        // Warm-up blocks freed while one of the site's own Python lines ran (of any size): a
+        // ring rotating its entries there, growing ones too (see `warmup_refills`).
+        let mut on_its_lines = vec![0; counted];
+        for ((domain, line, _), frees) in &series.warmup_frees_by_line {
+            if *domain == info.domain && info.lines.contains(line) {
+                for (i, slot) in on_its_lines.iter_mut().enumerate() {
+                    *slot += frees.get(&(warmups + i as i64)).copied().unwrap_or(0);
+                }
+            }
+        }
+        let one = std::slice::from_ref(&site);
+        let at = |of: &[i64], index: i64| {
+            usize::try_from(index - warmups).ok().and_then(|i| of.get(i)).copied().unwrap_or(0)
+        };
+        if !offsets(series, one, &[0], |index| at(&other, index))
+            || offsets(series, one, &[0], |index| at(&own, index))
+            || offsets(series, one, &[0], |index| at(&on_its_lines, index))
+        {
+            continue;
+        }
+        let Some(growth) = domain_growth.get(&info.domain) else { continue };
+        hidden.push(HiddenByWarmup {
+            domain_growth: growth.clone(),
+            freed: other,
+            sizes: sizes.into_iter().collect(),
+            site,
+        });
+    }
+    hidden
 }
 
 /// Whether `claimed` is larger than `growth` in every counted repetition (and there is one).
@@ -1539,6 +1634,60 @@ mod tests {
         assert_eq!(verdicts.leaks.len(), 1);
         assert_eq!(verdicts.leaks[0].stack, deep(2));
         assert!(verdicts.merged_by_allocating_line.is_empty());
+    }
+
+    #[test]
+    fn a_site_hidden_by_warm_up_blocks_of_other_sizes_freed_as_fast_is_reported_not_a_leak() {
+        // mem: a pool of 100 200-byte blocks filled during the warm-ups (the shim's warm-up site,
+        // no stack) loses one in each counted repetition while a 24-byte site gains one. The
+        // domain's sum is flat: no leak site, by the rule.
+        let mut s = series(&[(0, 0, 0); 7], 3, 3);
+        s.sites.insert(9, (b'm', site_counts(&[(2, 100), (3, 99), (4, 98), (5, 97), (6, 97)], 200)));
+        s.block_sizes.insert(9, 200);
+        s.sites.insert(1, (b'm', site_counts(&[(2, 0), (3, 1), (4, 2), (5, 3), (6, 3)], 24)));
+        s.stacks.insert(1, vec![0x10]);
+        s.block_sizes.insert(1, 24);
+        let keys = |stack: &[u64]| stack.len().min(MERGE_FRAMES);
+        let quiet = site_verdicts(&s, &keys);
+        assert!(quiet.leaks.is_empty() && quiet.hidden_by_warmup.is_empty(), "no frees counted: {quiet:?}");
+
+        s.warmup_frees.insert((b'm', 200), (3..6).map(|i| (i, 1)).collect());
+        let verdicts = site_verdicts(&s, &keys);
+        assert!(verdicts.leaks.is_empty() && verdicts.refills.is_empty(), "verdicts unchanged: {verdicts:?}");
+        assert!(!leaked(&s));
+        let [hidden] = verdicts.hidden_by_warmup.as_slice() else { panic!("{verdicts:?}") };
+        assert_eq!(
+            (hidden.site.stack.as_slice(), hidden.site.blocks.as_slice()),
+            ([0x10].as_slice(), [1, 1, 1].as_slice())
+        );
+        assert_eq!((hidden.freed.as_slice(), hidden.sizes.as_slice()), ([1, 1, 1].as_slice(), [200].as_slice()));
+        assert_eq!(hidden.domain_growth, [0, 0, 0]);
+
+        // Frees of its own size class offset it too: a ring or free list rotating its blocks,
+        // as the rule expects; nothing to say.
+        s.warmup_frees.insert((b'm', 20), (3..6).map(|i| (i, 1)).collect());
+        assert!(site_verdicts(&s, &keys).hidden_by_warmup.is_empty());
+        s.warmup_frees.remove(&(b'm', 20));
+        // So do frees on the site's own Python line, of any size: a ring of growing entries
+        // rotating there.
+        let line = PythonLine { file: b"/t/test_h.py".to_vec(), function: b"T.test_h".to_vec(), line: 16 };
+        let record =
+            PyFrameRecord { pid: 1, site: 1, line: 16, file: line.file.clone(), function: line.function.clone() };
+        s.pyframes.insert(1, vec![record]);
+        assert_eq!(site_verdicts(&s, &keys).hidden_by_warmup.len(), 1);
+        s.warmup_frees_by_line.insert((b'm', line.clone(), 200), (3..6).map(|i| (i, 1)).collect());
+        assert!(site_verdicts(&s, &keys).hidden_by_warmup.is_empty());
+        // On another line (the pool drained by the line before the leak's), they do not.
+        let before = PythonLine { line: 15, ..line };
+        s.warmup_frees_by_line.clear();
+        s.warmup_frees_by_line.insert((b'm', before, 200), (3..6).map(|i| (i, 1)).collect());
+        assert_eq!(site_verdicts(&s, &keys).hidden_by_warmup.len(), 1);
+        // Frees in only some repetitions, or in another domain, offset nothing.
+        s.warmup_frees.insert((b'm', 200), [(3, 1), (5, 2)].into_iter().collect());
+        assert!(site_verdicts(&s, &keys).hidden_by_warmup.is_empty());
+        s.warmup_frees.clear();
+        s.warmup_frees.insert((b'r', 200), (3..6).map(|i| (i, 1)).collect());
+        assert!(site_verdicts(&s, &keys).hidden_by_warmup.is_empty());
     }
 
     #[test]

@@ -768,6 +768,29 @@ fn a_leak_reached_through_other_c_paths_each_time_has_one_site() {
     assert_eq!(run.code(), Some(101), "{}", run.stderr);
 }
 
+/// A 24-byte mem leak per repetition beside a pool of 200-byte blocks filled in the first
+/// warm-up and drained one block per repetition: the domain is flat, so by the rule there is no
+/// leak and no leak site (a ring rotating its blocks looks the same to the domain), but a note
+/// names the site that grew, its growth and the warm-up frees of another size that offset it.
+#[test]
+fn a_site_hidden_by_warm_up_blocks_of_another_size_freed_as_fast_is_noted() {
+    let dir = testdir();
+    let module = "test_leak_hidden_by_warmup";
+    let run = leakcheck(&[], &as_strs(&regrtest_argv(dir.path(), &[], &[module])));
+    let test = run.test(module);
+    assert_eq!(domain(test, "mem")["blocks"], json!([0, 0, 0]), "{test}");
+    assert_eq!(domain(test, "mem")["leaked"], false, "{test}");
+    assert_eq!(test["leaked"], false, "{test}");
+    assert_eq!(test["leak_sites"], json!([]), "{test}");
+    let notes = test["notes"].to_string();
+    let site = format!("mem: leak_mem (leakfix.c:{})", fixture_line("PyMem_Malloc(24)"));
+    let from = format!("from {module}.py:{}", module_line(module, "_leakfix.leak_mem()"));
+    assert!(notes.contains(&site) && notes.contains(&from), "{test}");
+    assert!(notes.contains("grew by [1, 1, 1] blocks in every counted repetition"), "{test}");
+    assert!(notes.contains("blocks of other sizes (200 bytes)") && notes.contains("[1, 1, 1]. No leak"), "{test}");
+    assert_eq!(run.code(), Some(0), "{}", run.stderr);
+}
+
 /// A ring of three blocks that frees its oldest and makes a new one on each call, beside a
 /// leak of the same size in the same domain: the ring's site grows too (a block made in a
 /// counted repetition lives on, one made in a warm-up dies), and by size alone either site

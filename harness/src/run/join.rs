@@ -171,6 +171,7 @@ pub(super) fn test_report(test: &regrtest::TestResult, series: Option<&Series>, 
         .map(|series| leaks::site_verdicts(series, &keys))
         .unwrap_or_default();
     notes.extend(refill_notes(&verdicts.refills, &keys));
+    notes.extend(hidden_by_warmup_notes(&verdicts.hidden_by_warmup, &keys));
     let all_sites: Vec<LeakSiteReport> = verdicts
         .leaks
         .into_iter()
@@ -390,6 +391,39 @@ pub(super) fn refill_notes(refills: &[(leaks::LeakSite, leaks::Refill)], keys: &
         })
         .collect();
     refill_notes_of(&described)
+}
+
+/// A note for each site that grew in every counted repetition in a domain that did not, as many
+/// blocks of other sizes allocated during the warm-ups being freed meanwhile
+/// ([`leaks::SiteVerdicts::hidden_by_warmup`]): no verdict changes, the reader judges.
+pub(super) fn hidden_by_warmup_notes(hidden: &[leaks::HiddenByWarmup], keys: &sites::SiteKeys<'_>) -> Vec<String> {
+    hidden
+        .iter()
+        .map(|hidden| {
+            let site = &hidden.site;
+            let (frames, _) = keys.frames(&site.stack);
+            let from = site
+                .python_frames
+                .first()
+                .map(|f| format!(", from {}:{}", f.file.rsplit('/').next().unwrap_or(&f.file), f.line))
+                .unwrap_or_default();
+            let sizes: Vec<String> = hidden.sizes.iter().map(u64::to_string).collect();
+            format!(
+                "{domain}: {place}{from} grew by {blocks:?} blocks in every counted repetition, but the domain's \
+                 blocks allocated since the repetitions began by {growth:?}: blocks of other sizes ({sizes} \
+                 bytes) allocated during the warm-ups were freed meanwhile, {freed:?}. No leak by the rule \
+                 (the domain's growth decides, as for a free list or ring rotating its blocks, which frees \
+                 blocks of its own size or on its own line); a leak beside a pool filled during the \
+                 warm-ups and draining looks so too",
+                domain = site.domain,
+                place = crate::report::short_place(frames.first()),
+                blocks = site.blocks,
+                growth = hidden.domain_growth,
+                sizes = sizes.join(", "),
+                freed = hidden.freed,
+            )
+        })
+        .collect()
 }
 
 /// [`refill_notes`] from each let-go site's place (`PyList_New (listobject.c:279) in obj`):
