@@ -111,6 +111,7 @@ pub struct Args {
     /// kills at once. Each signal is followed by SIGCONT, so that a stopped process takes it.
     /// At an interactive terminal the command has the terminal while it runs: its Ctrl-C goes
     /// to the command alone, and Ctrl-Z stops the command and leakcheck (fg continues both).
+    /// 0 to 3600.
     #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
     pub grace: f64,
 

@@ -759,7 +759,7 @@ impl HangWatch {
                 // The time it spent waiting for time is not silence: it has the whole timeout
                 // after its sleep, to print what comes next (e.g. on a loaded machine).
                 let waited = self.waited.get(&self.silence_of(pid, &tree)).copied();
-                now.duration_since(waited.map_or(since, |waited| waited.max(since))) >= timeout
+                now.saturating_duration_since(waited.map_or(since, |waited| waited.max(since))) >= timeout
             })
             .collect();
         if candidates.is_empty() {
@@ -773,11 +773,13 @@ impl HangWatch {
         // Checked again at the next tick while every candidate sleeps.
         let Some((target, since)) = candidates.into_iter().find(|&(pid, since)| {
             let silence = self.silence_of(pid, &tree);
-            let sleeping = self.sleeping(&subtree(pid, &tree), silence, since, &tree, now);
-            if sleeping {
-                self.waited.insert(silence, now);
+            let sleep_ends = self.sleeping(&subtree(pid, &tree), silence, since, &tree, now);
+            if let Some(ends) = sleep_ends {
+                // The whole timeout after the sleep, not after this tick: a process whose sleep
+                // ends between two ticks has printed nothing yet at the next.
+                self.waited.insert(silence, ends.max(now));
             }
-            !sleeping
+            sleep_ends.is_none()
         }) else {
             return Vec::new();
         };
@@ -876,7 +878,8 @@ impl HangWatch {
     /// them is in one sleep that ends before buildbot's no-output limit, or every thread of one
     /// of them is in one sleep or timed wait, the first to end ending before that limit.
     /// Remembers the sleeps and timed waits it sees in [`Self::sleeps`]. `silence` is theirs,
-    /// and began at `since`.
+    /// and began at `since`. Returns when that sleep or wait ends; `None` when they do not wait
+    /// for time (a loop of sleeps does not).
     fn sleeping(
         &mut self,
         pids: &[i32],
@@ -884,7 +887,7 @@ impl HangWatch {
         since: Instant,
         tree: &BTreeMap<i32, ProcessSample>,
         now: Instant,
-    ) -> bool {
+    ) -> Option<Instant> {
         let horizon = since + BUILDBOT_NO_OUTPUT_LIMIT.saturating_sub(REPORT_MARGIN);
         // The threads asleep now, as `/proc` shows them: in a sleep or a timed wait, or in one
         // that an inspection stopped (see [`InspectedSleep`]), with its end and its switches
@@ -929,8 +932,8 @@ impl HangWatch {
         }
         // When the sleep or timed wait of each thread found in one ends (`None`: a loop of them).
         let mut ends_of: BTreeMap<i32, Option<Instant>> = BTreeMap::new();
-        // The threads in one sleep that ends before the limit, as (pid, tid).
-        let mut sleepers: Vec<(i32, i32)> = Vec::new();
+        // The threads in one sleep that ends before the limit, as (pid, tid), and its end.
+        let mut sleepers: Vec<(i32, i32, Instant)> = Vec::new();
         for Asleep { pid, parent, tid, syscall, inspected, is_sleep } in asleep {
             let seen = self.sleeps.get(&(silence, tid)).map(|s| s.as_ref().map(|s| (s.syscall, s.switches, s.ends)));
             let ends = match (seen, inspected) {
@@ -972,23 +975,28 @@ impl HangWatch {
                     }
                 }
             };
-            if is_sleep && ends.is_some_and(|ends| now < ends && ends <= horizon) {
-                sleepers.push((pid, tid));
+            if let Some(ends) = ends.filter(|&ends| is_sleep && now < ends && ends <= horizon) {
+                sleepers.push((pid, tid, ends));
             }
             ends_of.insert(tid, ends.filter(|&ends| now < ends));
         }
         // A process all of whose threads wait for their time (`threading.Event().wait(30)` on
         // the main thread, faulthandler's watchdog beside it) waits for the first of them.
-        let all_timed = pids.iter().filter_map(|pid| tree.get(pid)).any(|sample| {
-            let ends: Option<Vec<Instant>> =
-                sample.threads.iter().map(|thread| ends_of.get(&thread.tid).copied().flatten()).collect();
-            ends.and_then(|ends| ends.into_iter().min()).is_some_and(|first| first <= horizon)
-        });
+        // The latest such first end, of the processes that have one.
+        let all_timed = pids
+            .iter()
+            .filter_map(|pid| tree.get(pid))
+            .filter_map(|sample| {
+                let ends: Option<Vec<Instant>> =
+                    sample.threads.iter().map(|thread| ends_of.get(&thread.tid).copied().flatten()).collect();
+                ends.and_then(|ends| ends.into_iter().min()).filter(|&first| first <= horizon)
+            })
+            .max();
         // A sleeper holds its process's report back only while every other thread of the process
         // that is blocked with no timeout waits for something a sleeper of it may end (see
         // [`held_by_sleeper`]): not while one waits forever for a lock the sleepers are not shown
         // to hold (a thread blocked on malloc's lock beside a thread in `sleep(1000)`).
-        let sleeper = sleepers.iter().copied().find(|&(pid, _)| {
+        let sleeper = sleepers.iter().copied().find(|&(pid, _, _)| {
             let Some(sample) = tree.get(&pid) else { return false };
             let asleep: Vec<i32> = sleepers.iter().filter(|s| s.0 == pid).map(|s| s.1).collect();
             let memory = LiveMemory::new(pid);
@@ -997,11 +1005,11 @@ impl HangWatch {
                 _ => true,
             })
         });
-        if let Some((pid, tid)) = sleeper {
+        if let Some((pid, tid, _)) = sleeper {
             let entry = self.waited_for.entry(silence).or_insert((now, pid, tid));
             (entry.1, entry.2) = (pid, tid);
         }
-        sleeper.is_some() || all_timed
+        sleeper.map(|(_, _, ends)| ends).max(all_timed)
     }
 
     /// Before `sample` is stopped for an inspection: remember its threads' sleeps, which the stop
