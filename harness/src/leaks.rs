@@ -356,23 +356,16 @@ pub fn site_verdicts(series: &Series, keys: &dyn StackKeys) -> SiteVerdicts {
     // Only where the domain's own verdict is a leak: sites so merged explain a verdict that
     // stands anyway, and never make one (blocks from before the test, freed where a cache
     // evicts, would otherwise let any cache refilled from other lines each time pass for one).
+    let name = |id: &u8| DOMAIN_IDS.iter().position(|d| d == id).map(|i| DOMAINS[i]);
     let domains = analyze(series).domains;
     let leaking = domains.leaked();
-    let by_c_frames: BTreeSet<u8> = still_unexplained
-        .iter()
-        .copied()
-        .filter(|id| DOMAIN_IDS.iter().position(|d| d == id).is_some_and(|i| leaking.contains(&DOMAINS[i])))
-        .collect();
-    let by_c_frames = candidates(series, keys, &by_c_frames, PythonKey::Nothing);
+    let leaking_unexplained: BTreeSet<u8> =
+        still_unexplained.iter().copied().filter(|id| name(id).is_some_and(|d| leaking.contains(&d))).collect();
+    let by_c_frames = candidates(series, keys, &leaking_unexplained, PythonKey::Nothing);
     let merged_by_c_frames: BTreeSet<u8> = by_c_frames.grew.clone();
     // Last, on the same terms: the allocating C line with the innermost Python line, for one
     // leak reached from one Python line through other C calls each time.
-    let by_line: BTreeSet<u8> = still_unexplained
-        .iter()
-        .copied()
-        .filter(|id| !merged_by_c_frames.contains(id))
-        .filter(|id| DOMAIN_IDS.iter().position(|d| d == id).is_some_and(|i| leaking.contains(&DOMAINS[i])))
-        .collect();
+    let by_line: BTreeSet<u8> = leaking_unexplained.difference(&merged_by_c_frames).copied().collect();
     let by_line = candidates(series, keys, &by_line, PythonKey::AllocatingLine);
     let merged_by_allocating_line: BTreeSet<u8> = by_line.grew.clone();
     for more in [by_innermost, by_c_frames, by_line] {
@@ -380,7 +373,6 @@ pub fn site_verdicts(series: &Series, keys: &dyn StackKeys) -> SiteVerdicts {
         by_callers.info.extend(more.info);
     }
     let Candidates { found, info, .. } = by_callers;
-    let name = |id: &u8| DOMAIN_IDS.iter().position(|d| d == id).map(|i| DOMAINS[i]);
 
     // Free lists first: what they take is no longer part of a line's pool.
     let mut refill = vec![None; found.len()];
