@@ -105,6 +105,7 @@ pub use self::command::{is_regrtest_command, junit_xml, regrtest_args, selection
 pub use self::parser::methods::class_in_module;
 pub(crate) use self::parser::methods::{doctest_description, method_description};
 pub use self::parser::Parser;
+pub use self::patterns::traceback_frame;
 
 /// Lines longer than this (after removing the line ending) are cut to it and read only as part
 /// of a traceback or dump. The longest regrtest lines of interest are `running (N): ...` with

@@ -9,10 +9,10 @@ use std::collections::{HashMap, HashSet};
 
 use self::methods::{doctest_parts, method_description};
 use super::patterns::{
-    captures, BEGINNING, DOCTEST_FAILURE, DOCTEST_FRAME, FAILED_QUALIFIER, FAULTHANDLER_TIMEOUT, FINAL_RESULT,
-    HEARTBEAT, HINT, INTERRUPTED, LEAK, LIST_HEADER, LOG_PREFIX, OK_COUNT, PROGRESS, RERUN_BATCH, RERUN_ONE, RESULT,
-    RUNNING_ENTRY, RUN_HEADER, SKIPPED, SKIP_REASON, STRICT_TAIL, SUMMARY_HEADER, TEST_METHOD_PREFIX,
-    TIMED_OUT_QUALIFIER, TOTAL_DURATION, TOTAL_FILES, TOTAL_FILES_COUNT, TRACEBACK_FRAME, TRAILING_IN_DURATION,
+    captures, traceback_frame, BEGINNING, DOCTEST_FAILURE, DOCTEST_FRAME, FAILED_QUALIFIER, FAULTHANDLER_TIMEOUT,
+    FINAL_RESULT, HEARTBEAT, HINT, INTERRUPTED, LEAK, LIST_HEADER, LOG_PREFIX, OK_COUNT, PROGRESS, RERUN_BATCH,
+    RERUN_ONE, RESULT, RUNNING_ENTRY, RUN_HEADER, SKIPPED, SKIP_REASON, STRICT_TAIL, SUMMARY_HEADER,
+    TEST_METHOD_PREFIX, TIMED_OUT_QUALIFIER, TOTAL_DURATION, TOTAL_FILES, TOTAL_FILES_COUNT, TRAILING_IN_DURATION,
     TRAILING_PAREN_DURATION, UNITTEST_FAILURE,
 };
 use super::text::{after_log_prefix, decode_line, parse_count, truncate_at_char_boundary, unglue_progress, CappedText};
@@ -1282,7 +1282,7 @@ impl Parser {
             }
         }
         if tb.wants_method && tb.method.is_none() {
-            let function = captures(&TRACEBACK_FRAME, text).and_then(|c| c.get(1)).map(|m| m.as_str());
+            let function = traceback_frame(text).map(|(_, _, function)| function);
             if let Some(function) = function.filter(|f| f.starts_with(TEST_METHOD_PREFIX)) {
                 tb.method = Some(function.to_owned());
             } else if let Some(name) = captures(&DOCTEST_FRAME, text).and_then(|c| c.get(1)) {

@@ -83,8 +83,15 @@ pub(super) static SKIP_REASON: LazyLock<Regex> = LazyLock::new(|| re(r"^(\S+) sk
 pub(super) const SKIPPED: &str = " skipped -- ";
 /// unittest's `TestLoader.testMethodPrefix`: the methods it runs as tests are named so.
 pub(super) const TEST_METHOD_PREFIX: &str = "test";
-/// A frame line of a Python traceback: `  File "...", line N, in NAME`.
-pub(super) static TRACEBACK_FRAME: LazyLock<Regex> = LazyLock::new(|| re(r#"^  File ".*", line \d+, in (\w+)$"#));
+/// A frame line of a Python traceback: `  File "...", line N, in NAME` (file, line, function).
+static TRACEBACK_FRAME: LazyLock<Regex> = LazyLock::new(|| re(r#"^  File "(.*)", line (\d+), in (\w+)$"#));
+
+/// The file, line and function of a frame line of a Python traceback (`  File
+/// "/t/test_x.py", line 12, in test_foo`), as regrtest prints a failure's.
+pub fn traceback_frame(text: &str) -> Option<(&str, usize, &str)> {
+    let c = captures(&TRACEBACK_FRAME, text)?;
+    Some((c.get(1)?.as_str(), c.get(2)?.as_str().parse().ok()?, c.get(3)?.as_str()))
+}
 /// 3.15+'s doctest (`_DocTestCaseRunner._add_traceback`) gives a failing example a frame of
 /// its own, named by the doctest's dotted name (`in test_doct.bad`, `line None` for a
 /// doctest of a `__test__` string): no function's name holds a dot.

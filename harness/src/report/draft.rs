@@ -334,14 +334,9 @@ fn traceback_method<'a>(case: &Case<'a>) -> Option<&'a str> {
 /// source at the traceback's frame of it (the first: the outermost); `method` alone when none is
 /// found.
 fn qualified_traceback_method(case: &Case<'_>, method: &str, sources: SourceReader<'_>) -> String {
-    // `  File "/path/test_x.py", line 12, in test_foo`
     let frame = case.test.and_then(|t| t.traceback.as_deref()).and_then(|traceback| {
-        traceback.lines().find_map(|line| {
-            let rest = line.trim_start().strip_prefix("File \"")?;
-            let (file, rest) = rest.rsplit_once("\", line ")?;
-            let (number, function) = rest.split_once(", in ")?;
-            (function.trim_end() == method).then_some((file, number.parse().ok()?))
-        })
+        let frames = traceback.lines().filter_map(crate::regrtest::traceback_frame);
+        frames.filter(|&(_, _, function)| function == method).map(|(file, line, _)| (file, line)).next()
     });
     match frame.and_then(|(file, line)| source_class(sources, file, line, method)) {
         Some(class) => format!("{class}.{method}"),
