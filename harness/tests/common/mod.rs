@@ -121,6 +121,9 @@ pub fn leakcheck_wrapped(
     cmd.args(extra).arg("--json").arg(&json_path).arg("--").args(command);
     cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).stdin(Stdio::null());
     cmd.current_dir(cwd.unwrap_or(work.path()));
+    // The run directory (and the command's temporary files) go into WORK, removed with the run,
+    // rather than piling up in /tmp; a test's own TMPDIR in `env` wins.
+    cmd.env("TMPDIR", work.path());
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -163,6 +166,7 @@ pub fn leakcheck_into_one_file(extra: &[&str], command: &[&str], env: &[(&str, &
             .arg("--")
             .args(command)
             .current_dir(work.path())
+            .env("TMPDIR", work.path())
             .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(out)
