@@ -41,7 +41,10 @@ if ! command -v cargo >/dev/null 2>&1; then
 fi
 if ! command -v cargo >/dev/null 2>&1; then
     echo "setup: no cargo: installing Rust (stable) with rustup into ~/.cargo" >&2
-    curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal --no-modify-path \
+    # rustup's installer from its own host (https://sh.rustup.rs redirects there; machines that
+    # may reach only package hosts resolve static.rust-lang.org, which serves the toolchains too).
+    curl --proto '=https' --tlsv1.2 -sSf https://static.rust-lang.org/rustup/rustup-init.sh \
+        | sh -s -- -y --profile minimal --no-modify-path \
         || { echo "setup: cannot install Rust with rustup; install Rust 1.88 or newer and run again" >&2; exit 1; }
     export PATH="$HOME/.cargo/bin:$PATH"
 fi
