@@ -56,7 +56,8 @@ use std::sync::OnceLock;
 use crate::fallible::{try_vec_from, OutOfMemory};
 use crate::pyapi::PyObject;
 
-/// Longest file or function name kept.
+/// Longest file or function name kept, in bytes of UTF-8 (cut before a character that would
+/// not fit).
 const MAX_NAME: usize = 4096;
 /// Incomplete frames skipped before giving up.
 const MAX_SKIPPED: usize = 8;
@@ -676,8 +677,10 @@ impl Reader {
 }
 
 /// The UTF-8 bytes of a compact `str` (every string a code object holds is one), read from
-/// its memory: ASCII and Latin-1 strings directly, others when CPython cached their UTF-8.
-/// `Some(Err)` when the copy cannot be allocated.
+/// its memory: its cached UTF-8 when CPython made one, else its characters, ASCII as they are,
+/// Latin-1 (kind 1), UCS-2 (kind 2) and UCS-4 (kind 4) encoded here. At most [`MAX_NAME`]
+/// bytes, cut before a character that would not fit. `None` for a string that is not compact
+/// or of no known kind; `Some(Err)` when the copy cannot be allocated.
 ///
 /// # Safety
 /// `obj` is 0 or a live `str` of the version `l` describes.
@@ -685,39 +688,92 @@ unsafe fn str_bytes(l: &Layout, obj: usize) -> Option<Result<Vec<u8>, OutOfMemor
     if obj == 0 {
         return None;
     }
-    // SAFETY: the fields of a live PyASCIIObject / PyCompactUnicodeObject (the layout's).
+    // SAFETY: the fields of a live PyASCIIObject / PyCompactUnicodeObject (the layout's): the
+    // `state` bits (interned:2, kind:3, compact:1, ascii:1) are the same from 3.11 to 3.15; a
+    // compact ASCII string's characters follow the PyASCIIObject, a compact non-ASCII string's
+    // `utf8_length` and `utf8` follow it and its characters (`length` of them, `kind` bytes
+    // each) the PyCompactUnicodeObject.
     unsafe {
-        let length = usize::try_from(*((obj + l.str_length) as *const isize)).ok()?.min(MAX_NAME);
+        let length = usize::try_from(*((obj + l.str_length) as *const isize)).ok()?;
         let state = *((obj + l.str_state) as *const u32);
         let (kind, compact, ascii) = ((state >> 2) & 7, (state >> 5) & 1 == 1, (state >> 6) & 1 == 1);
         if !compact {
             return None;
         }
         if ascii {
-            return Some(try_vec_from(std::slice::from_raw_parts((obj + l.ascii_size) as *const u8, length)));
+            let chars = std::slice::from_raw_parts((obj + l.ascii_size) as *const u8, length.min(MAX_NAME));
+            return Some(try_vec_from(chars));
         }
         let utf8 = load(obj + l.ascii_size + 8);
         if utf8 != 0 {
-            let utf8_length = usize::try_from(*((obj + l.ascii_size) as *const isize)).ok()?.min(MAX_NAME);
-            return Some(try_vec_from(std::slice::from_raw_parts(utf8 as *const u8, utf8_length)));
+            let utf8_length = usize::try_from(*((obj + l.ascii_size) as *const isize)).ok()?;
+            let utf8 = std::slice::from_raw_parts(utf8 as *const u8, utf8_length);
+            return Some(try_vec_from(&utf8[..utf8_prefix(utf8, MAX_NAME)]));
         }
-        if kind == 1 {
-            let latin1 = std::slice::from_raw_parts((obj + l.compact_size) as *const u8, length);
-            return Some(latin1_to_utf8(latin1));
+        if !matches!(kind, 1 | 2 | 4) {
+            return None;
         }
-        None
+        // A character takes at least one byte of UTF-8: no more than MAX_NAME of them are read.
+        let kind = kind as usize;
+        let chars = std::slice::from_raw_parts((obj + l.compact_size) as *const u8, length.min(MAX_NAME) * kind);
+        Some(code_points_to_utf8(code_points(chars, kind), MAX_NAME))
     }
 }
 
-/// Latin-1 text as UTF-8 (a byte of 0x80 or more takes two).
-fn latin1_to_utf8(latin1: &[u8]) -> Result<Vec<u8>, OutOfMemory> {
+/// The code points of `chars`, `kind` bytes each in the machine's order (a compact `str`'s
+/// characters: 1, Latin-1; 2, UCS-2; 4, UCS-4), read unaligned.
+fn code_points(chars: &[u8], kind: usize) -> impl Iterator<Item = u32> + Clone + '_ {
+    chars.chunks_exact(kind).map(|c| match *c {
+        [b] => u32::from(b),
+        [a, b] => u32::from(u16::from_ne_bytes([a, b])),
+        [a, b, c, d] => u32::from_ne_bytes([a, b, c, d]),
+        _ => u32::MAX,
+    })
+}
+
+/// The code point `c` as a character: U+FFFD for one that is no Unicode scalar value (a lone
+/// surrogate, which a `str` may hold, or a value above U+10FFFF, which it may not).
+fn scalar(c: u32) -> char {
+    char::from_u32(c).unwrap_or(char::REPLACEMENT_CHARACTER)
+}
+
+/// `code_points` as UTF-8, at most `bound` bytes: the characters that fit whole, the first
+/// that would not and those after it left out. One allocation, of the exact size.
+fn code_points_to_utf8(code_points: impl Iterator<Item = u32> + Clone, bound: usize) -> Result<Vec<u8>, OutOfMemory> {
+    let (mut size, mut count) = (0, 0);
+    for c in code_points.clone() {
+        let len = scalar(c).len_utf8();
+        if size + len > bound {
+            break;
+        }
+        size += len;
+        count += 1;
+    }
     let mut utf8 = Vec::new();
-    utf8.try_reserve_exact(latin1.len() + latin1.iter().filter(|&&b| b >= 0x80).count())?;
-    for &b in latin1 {
-        let mut char_utf8 = [0u8; 2];
-        utf8.extend_from_slice(char::from(b).encode_utf8(&mut char_utf8).as_bytes());
+    utf8.try_reserve_exact(size)?;
+    for c in code_points.take(count) {
+        let mut char_utf8 = [0u8; 4];
+        utf8.extend_from_slice(scalar(c).encode_utf8(&mut char_utf8).as_bytes());
     }
     Ok(utf8)
+}
+
+/// How many bytes of `utf8` to keep for at most `bound`: all when they fit, else `bound`,
+/// moved back to the start of the character it would cut (past the character's continuation
+/// bytes, 0b10xxxxxx, before the cut).
+fn utf8_prefix(utf8: &[u8], bound: usize) -> usize {
+    if utf8.len() <= bound {
+        return utf8.len();
+    }
+    let mut end = bound;
+    while end > 0 && bound - end < 3 && utf8[end] & 0xc0 == 0x80 {
+        end -= 1;
+    }
+    if utf8[end] & 0xc0 == 0x80 {
+        // Not UTF-8 after all (more than three continuation bytes): the bound, as bytes.
+        return bound;
+    }
+    end
 }
 
 #[cfg(test)]
@@ -738,7 +794,7 @@ mod tests {
 
     /// A compact `str` with `state` bits and `data` at `data_offset`.
     fn string(l: &Layout, state: u32, length: isize, data_offset: usize, data: &[u8]) -> Vec<u64> {
-        let mut s = memory(32);
+        let mut s = memory(32.max((data_offset + data.len()).div_ceil(8)));
         put(&mut s, l.str_length, length);
         put(&mut s, l.str_state, state);
         for (i, &b) in data.iter().enumerate() {
@@ -869,20 +925,141 @@ mod tests {
             let latin1 = string(l, COMPACT | (1 << 2), 2, l.compact_size, &[b'f', 0xe9]);
             // SAFETY: as above.
             assert_eq!(unsafe { str_bytes(l, latin1.as_ptr() as usize) }, Some(Ok("fé".as_bytes().to_vec())));
-            let mut ucs2 = string(l, COMPACT | (2 << 2), 1, l.compact_size, &[0x3b, 0x04]);
+            // UCS-2 and UCS-4 without a cached UTF-8 (a code object's names have none).
+            let mut ucs2 = string(l, COMPACT | (2 << 2), 1, l.compact_size, &0x43bu16.to_ne_bytes());
             // SAFETY: as above.
-            assert_eq!(unsafe { str_bytes(l, ucs2.as_ptr() as usize) }, None, "no cached UTF-8: unknown");
-            let utf8 = "л".as_bytes().to_vec();
+            assert_eq!(unsafe { str_bytes(l, ucs2.as_ptr() as usize) }, Some(Ok("л".as_bytes().to_vec())));
+            let ucs4 = string(l, COMPACT | (4 << 2), 2, l.compact_size, &units(&["𠀀𠀁"], 4));
+            // SAFETY: as above.
+            assert_eq!(unsafe { str_bytes(l, ucs4.as_ptr() as usize) }, Some(Ok("𠀀𠀁".as_bytes().to_vec())));
+            // A cached UTF-8 is taken as it is.
+            let utf8 = "ж".as_bytes().to_vec();
             put(&mut ucs2, l.ascii_size, utf8.len() as isize);
             put(&mut ucs2, l.ascii_size + 8, utf8.as_ptr() as usize);
             // SAFETY: as above; `utf8` outlives the call.
             assert_eq!(unsafe { str_bytes(l, ucs2.as_ptr() as usize) }, Some(Ok(utf8.clone())));
+            // Lone surrogates (a `str` may hold them) and what no `str` holds: U+FFFD.
+            let ucs2 = string(l, COMPACT | (2 << 2), 3, l.compact_size, &units(&["a", "\\u{d800}", "\\u{dfff}"], 2));
+            // SAFETY: as above.
+            let read = unsafe { str_bytes(l, ucs2.as_ptr() as usize) };
+            assert_eq!(read, Some(Ok("a\u{fffd}\u{fffd}".as_bytes().to_vec())));
+            let ucs4 = string(l, COMPACT | (4 << 2), 3, l.compact_size, &units(&["\\u{dc00}", "\\u{110000}", "é"], 4));
+            // SAFETY: as above.
+            let read = unsafe { str_bytes(l, ucs4.as_ptr() as usize) };
+            assert_eq!(read, Some(Ok("\u{fffd}\u{fffd}é".as_bytes().to_vec())));
+            // A kind CPython has no compact form of (0 was 3.11's legacy wchar_t kind).
+            for kind in [0, 3, 5] {
+                let odd = string(l, COMPACT | (kind << 2), 1, l.compact_size, b"abcd");
+                // SAFETY: as above.
+                assert_eq!(unsafe { str_bytes(l, odd.as_ptr() as usize) }, None, "kind {kind}");
+            }
             let legacy = string(l, ASCII, 3, l.ascii_size, b"abc");
             // SAFETY: as above.
             assert_eq!(unsafe { str_bytes(l, legacy.as_ptr() as usize) }, None, "not compact");
             // SAFETY: 0 is handled before any read.
             assert_eq!(unsafe { str_bytes(l, 0) }, None);
         }
+    }
+
+    /// The code points written as `tokens` (each a whole string's characters), `kind` bytes
+    /// each in the machine's order, as a compact `str` holds them. A token `\u{XXXX}` is that
+    /// code point, whether or not it is a Unicode scalar value.
+    fn units(tokens: &[&str], kind: usize) -> Vec<u8> {
+        let mut out = Vec::new();
+        for token in tokens {
+            let points: Vec<u32> = match token.strip_prefix("\\u{").and_then(|t| t.strip_suffix('}')) {
+                Some(hex) => vec![u32::from_str_radix(hex, 16).unwrap()],
+                None => token.chars().map(u32::from).collect(),
+            };
+            for p in points {
+                match kind {
+                    1 => out.push(u8::try_from(p).unwrap()),
+                    2 => out.extend(u16::try_from(p).unwrap().to_ne_bytes()),
+                    _ => out.extend(p.to_ne_bytes()),
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn long_strings_are_cut_before_the_character_that_would_not_fit() {
+        for l in [&LAYOUT_3_11, &LAYOUT_3_13, &LAYOUT_3_14] {
+            // (kind, character, characters in the string, characters kept): MAX_NAME is 4096
+            // bytes, so 2048 two-byte, 1365 three-byte (4095 bytes) or 1024 four-byte ones.
+            for (kind, c, n, kept) in
+                [(1u32, "é", 3000, 2048), (2, "日", 2000, 1365), (4, "𠀀", 1100, 1024), (4, "a", 5000, 4096)]
+            {
+                let chars = units(&[c], kind as usize).repeat(n);
+                let s = string(l, COMPACT | (kind << 2), n as isize, l.compact_size, &chars);
+                // SAFETY: a fake object laid out as `l` says.
+                let read = unsafe { str_bytes(l, s.as_ptr() as usize) }.unwrap().unwrap();
+                assert_eq!(read, c.repeat(kept).into_bytes(), "kind {kind} {c}");
+                assert!(read.len() <= MAX_NAME);
+            }
+            // An ASCII one and a cached UTF-8 one: the same bound.
+            let ascii = "x".repeat(5000);
+            let s = string(l, COMPACT | ASCII | (1 << 2), 5000, l.ascii_size, ascii.as_bytes());
+            // SAFETY: as above.
+            assert_eq!(unsafe { str_bytes(l, s.as_ptr() as usize) }, Some(Ok(ascii.as_bytes()[..MAX_NAME].to_vec())));
+            let cached = "日".repeat(2000);
+            let mut s = string(l, COMPACT | (2 << 2), 2000, l.compact_size, &units(&["日"], 2).repeat(2000));
+            put(&mut s, l.ascii_size, cached.len() as isize);
+            put(&mut s, l.ascii_size + 8, cached.as_ptr() as usize);
+            // SAFETY: as above; `cached` outlives the call.
+            let read = unsafe { str_bytes(l, s.as_ptr() as usize) }.unwrap().unwrap();
+            assert_eq!(read, "日".repeat(1365).into_bytes());
+        }
+    }
+
+    #[test]
+    fn code_points_become_utf8_within_the_bound() {
+        let text = "aé日𠀀";
+        let points = || text.chars().map(u32::from);
+        // Each bound keeps the characters that fit whole.
+        let expected = ["", "a", "a", "aé", "aé", "aé", "aé日", "aé日", "aé日", "aé日", "aé日𠀀", "aé日𠀀"];
+        for (bound, kept) in expected.iter().enumerate() {
+            assert_eq!(code_points_to_utf8(points(), bound), Ok(kept.as_bytes().to_vec()), "bound {bound}");
+        }
+        // Every kind's code points read back, in the machine's order.
+        for kind in [1, 2, 4] {
+            let text = match kind {
+                1 => "señor ÿ",
+                2 => "señor 日本語 \u{ffff}",
+                _ => "señor 日本語 𠀀𠀁 \u{10ffff}",
+            };
+            let chars: Vec<u32> = text.chars().map(u32::from).collect();
+            let bytes: Vec<u8> = chars
+                .iter()
+                .flat_map(|&c| match kind {
+                    1 => vec![c as u8],
+                    2 => (c as u16).to_ne_bytes().to_vec(),
+                    _ => c.to_ne_bytes().to_vec(),
+                })
+                .collect();
+            assert_eq!(code_points(&bytes, kind).collect::<Vec<_>>(), chars, "kind {kind}");
+            assert_eq!(code_points_to_utf8(code_points(&bytes, kind), MAX_NAME), Ok(text.as_bytes().to_vec()));
+        }
+        // Surrogates, lone or paired (a `str` holds two code points, not a pair), and values
+        // above U+10FFFF: U+FFFD each, three bytes, counted as such against the bound.
+        let odd = [0xd800, 0xdbff, 0xdc00, 0xdfff, 0xd83d, 0xde00, 0x110000, u32::MAX];
+        assert_eq!(code_points_to_utf8(odd.into_iter(), MAX_NAME), Ok("\u{fffd}".repeat(8).into_bytes()));
+        assert_eq!(code_points_to_utf8(odd.into_iter(), 8), Ok("\u{fffd}".repeat(2).into_bytes()));
+        assert_eq!(code_points_to_utf8(std::iter::empty(), MAX_NAME), Ok(Vec::new()));
+    }
+
+    #[test]
+    fn a_cached_utf8_is_cut_at_a_character_boundary() {
+        // 'a' (1 byte), 'é' (2), '日' (3), '𠀀' (4): cuts inside each keep what is before it.
+        let text = "aé日𠀀".as_bytes();
+        let expected = [0, 1, 1, 3, 3, 3, 6, 6, 6, 6, 10, 10];
+        for (bound, &kept) in expected.iter().enumerate() {
+            assert_eq!(utf8_prefix(text, bound), kept.min(text.len()), "bound {bound}");
+        }
+        // Not UTF-8 (continuation bytes only): the bound, as bytes, never past it.
+        assert_eq!(utf8_prefix(&[0x80; 10], 6), 6);
+        assert_eq!(utf8_prefix(&[0x80; 10], 2), 2);
+        assert_eq!(utf8_prefix(&[], 0), 0);
     }
 
     fn reader(layout: Layout, code_type: usize) -> Reader {
