@@ -409,3 +409,16 @@ fn sites_without_the_gil_have_python_frames() {
     common::assert_sites_without_the_gil_have_python_frames(run.test("test_leak_raw_nogil"));
     assert_eq!(run.json()["warnings"], serde_json::json!([]), "{}", run.stderr);
 }
+
+/// Python frames whose file and function CPython keeps as 2- and 4-byte strings (a code object
+/// holds them without a UTF-8 copy), read through 3.13's layout: the fixture run from a
+/// directory named in Japanese (a 2-byte string).
+#[test]
+fn python_frames_named_beyond_latin1_are_read() {
+    let parent = tempfile::tempdir().expect("a temporary directory");
+    let dir_name = "テスト";
+    let dir = parent.path().join(dir_name);
+    PY313.populate(&dir, &["test_leak_unicode_names"]);
+    let run = run(&dir, &["-R", "3:3"], &["test_leak_unicode_names"]);
+    common::assert_python_frames_named_beyond_latin1(&run, dir_name);
+}

@@ -198,6 +198,28 @@ fn sites_without_the_gil_have_python_frames(sid: Sid) {
     assert_eq!(run.json()["warnings"], json!([]), "{}", run.stderr);
 }
 
+/// Python frames whose file and function CPython keeps as 2- and 4-byte strings (a code
+/// object holds them without a UTF-8 copy), read through 3.14/3.15's layout: the fixture run
+/// from a directory named in text outside the Basic Multilingual Plane (a 4-byte string).
+fn python_frames_named_beyond_latin1_are_read(sid: Sid) {
+    let parent = tempfile::tempdir().expect("a temporary directory");
+    let dir_name = "テスト𠀀";
+    let dir = parent.path().join(dir_name);
+    sid.populate(&dir, &["test_leak_unicode_names"]);
+    let run = sid.leakcheck(&[], &[], &dir, &["-R", "3:3"], &["test_leak_unicode_names"]);
+    common::assert_python_frames_named_beyond_latin1(&run, dir_name);
+}
+
+#[test]
+fn python314_python_frames_named_beyond_latin1_are_read() {
+    python_frames_named_beyond_latin1_are_read(PY314);
+}
+
+#[test]
+fn python315_python_frames_named_beyond_latin1_are_read() {
+    python_frames_named_beyond_latin1_are_read(PY315);
+}
+
 #[test]
 fn python314_sites_without_the_gil_have_python_frames() {
     sites_without_the_gil_have_python_frames(PY314);

@@ -271,6 +271,30 @@ fn a_leak_on_another_tests_thread_names_that_test() {
     assert_eq!(run.code(), Some(101), "{}", run.stderr);
 }
 
+/// Python frames whose file and function CPython keeps as 2- and 4-byte strings (a code object
+/// holds them without a UTF-8 copy), read through 3.11's layout: the fixture run from a
+/// directory named in Japanese (a 2-byte string); a suppression by that file's name matches.
+#[test]
+fn python_frames_named_beyond_latin1_are_read() {
+    let parent = tempfile::tempdir().expect("a temporary directory");
+    let dir_name = "テスト";
+    let dir = parent.path().join(dir_name);
+    leakcheck_fixtures::populate_testdir(&dir).expect("the C fixtures (run scripts/setup.sh first)");
+    let tests = ["test_leak_unicode_names"];
+    let run = leakcheck(&[], &as_strs(&regrtest_argv(&dir, &[], &tests)));
+    assert_python_frames_named_beyond_latin1(&run, dir_name);
+    assert_eq!(run.code(), Some(101), "{}", run.stderr);
+    // A suppression by the file's path, as the frames give it, matches every site.
+    let suppressions = parent.path().join("suppressions.txt");
+    std::fs::write(&suppressions, "leak:テスト/test_leak_unicode_names.py\n").unwrap();
+    let run = leakcheck(&["--suppressions", &path_str(&suppressions)], &as_strs(&regrtest_argv(&dir, &[], &tests)));
+    let test = run.test("test_leak_unicode_names");
+    assert_eq!(test["leak_sites"], json!([]), "{test}");
+    assert_eq!(test["suppressed_sites"].as_array().map(Vec::len), Some(3), "{test}");
+    assert_eq!(test["leaked"], false, "{test}");
+    assert_eq!(run.code(), Some(0), "{}", run.stderr);
+}
+
 #[test]
 fn a_process_without_the_allocator_api_gets_a_truthful_report() {
     // A shell printing regrtest's -R output: no CPython allocator API in that process, so the

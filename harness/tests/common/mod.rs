@@ -298,3 +298,44 @@ pub fn assert_sites_without_the_gil_have_python_frames(test: &serde_json::Value)
         "{test}"
     );
 }
+
+/// `test_leak_unicode_names` of `run`, run from a test directory named `dir_name` (text CPython
+/// keeps as a 2- or 4-byte string): each of its three sites has the Python frames of the
+/// function that called into `_leakfix` and of the test method, file and function read whole
+/// (`日本語` UCS-2, `𠀀𠀁` UCS-4, the class `試験` UCS-2), but the function named in 1400
+/// three-byte characters, cut at 4096 bytes of UTF-8 before the character that would not fit
+/// (1365 of them); the text summary shows them as they are.
+pub fn assert_python_frames_named_beyond_latin1(run: &Run, dir_name: &str) {
+    let test = run.test("test_leak_unicode_names");
+    let module = "regrtest/test_leak_unicode_names.py";
+    let file = format!("/{dir_name}/test_leak_unicode_names.py");
+    let sites = test["leak_sites"].as_array().unwrap_or_else(|| panic!("leak_sites: {test}"));
+    for (c_function, function, call, caller) in [
+        ("leak_raw", "日本語".to_owned(), "_leakfix.leak_raw()", "        日本語()"),
+        ("leak_mem", "𠀀𠀁".to_owned(), "_leakfix.leak_mem()", "        𠀀𠀁()"),
+        ("leak_raw_n", "名".repeat(1365), "_leakfix.leak_raw_n(1)", "        _long_name()"),
+    ] {
+        let site = sites
+            .iter()
+            .find(|s| s["frames"][0]["function"] == c_function)
+            .unwrap_or_else(|| panic!("no site at {c_function}: {test}"));
+        assert_eq!(site["blocks"], serde_json::json!([1, 1, 1]), "{site}");
+        let frames = &site["python_frames"];
+        let expected = [
+            (function.as_str(), source_line(module, call)),
+            ("試験.test_leak_unicode_names", source_line(module, caller)),
+        ];
+        for (i, (function, line)) in expected.into_iter().enumerate() {
+            assert_eq!(frames[i]["function"], function, "{c_function}, frame {i}: {site}");
+            assert!(frames[i]["file"].as_str().unwrap_or("").ends_with(&file), "{c_function}, frame {i}: {site}");
+            assert_eq!(frames[i]["line"], line, "{c_function}, frame {i}: {site}");
+        }
+        assert_eq!(site["python_frame"], frames[0], "{site}");
+    }
+    for function in ["日本語", "𠀀𠀁", "試験.test_leak_unicode_names"] {
+        let shown = format!("python: {function} (");
+        let line = run.stderr.lines().find(|l| l.contains(&shown)).unwrap_or_else(|| panic!("{shown}: {}", run.stderr));
+        assert!(line.contains(&format!("{file}:")), "{line}");
+    }
+    assert_eq!(run.json()["warnings"], serde_json::json!([]), "{}", run.stderr);
+}

@@ -108,14 +108,20 @@ impl Sid {
     /// `_leakfix`/`_hangfix` built for this interpreter.
     pub fn testdir(self, modules: &[&str]) -> tempfile::TempDir {
         let dir = tempfile::tempdir().expect("a temporary directory");
+        self.populate(dir.path(), modules);
+        dir
+    }
+
+    /// Make `dir` (and its parents) a test directory as [`Sid::testdir`] makes one.
+    pub fn populate(self, dir: &Path, modules: &[&str]) {
+        std::fs::create_dir_all(dir).expect("creating the test directory");
         let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("../c");
         for name in modules {
-            std::fs::copy(fixtures.join(format!("regrtest/{name}.py")), dir.path().join(format!("{name}.py"))).unwrap();
+            std::fs::copy(fixtures.join(format!("regrtest/{name}.py")), dir.join(format!("{name}.py"))).unwrap();
         }
         for module in ["leakfix", "hangfix"] {
-            self.build_extension(&fixtures.join(format!("{module}.c")), &format!("_{module}"), dir.path(), &[]);
+            self.build_extension(&fixtures.join(format!("{module}.c")), &format!("_{module}"), dir, &[]);
         }
-        dir
     }
 }
 
