@@ -9,7 +9,8 @@
 //! `*_real_stdlib_tests_get_no_leak_verdict` and `*_no_leak_site_but_the_fixtures` hold the
 //! shim to following objects off 3.14's new free lists (builtin methods made by `_abc`'s weak
 //! sets read as leak sites before), `*_fixture_sites_have_python_frames` to reading 3.14/3.15's
-//! frames through their `_Py_DebugOffsets`.
+//! frames through their `_Py_DebugOffsets`, `*_python_frames_named_beyond_latin1_are_read` to
+//! reading their file and function names kept as 2- and 4-byte strings.
 
 mod common;
 
