@@ -423,6 +423,57 @@ fn a_leak_site_in_a_module_without_dwarf_says_why_it_has_no_line() {
     );
 }
 
+/// A leak in an extension without line information (built without `-g`, or stripped as
+/// installed wheels are) is placed at the extension's frame, by module and offset, in the
+/// outputs that name one place (JUnit message, issue draft, annotation): not at the first frame
+/// that has a line, CPython's call dispatch (`cfunction_vectorcall_NOARGS`), and the draft does
+/// not search for that function.
+#[test]
+fn a_leak_in_an_extension_without_lines_is_placed_at_its_module_and_offset() {
+    for strip in ["--strip-debug", "--strip-all"] {
+        let dir = testdir();
+        let module = std::fs::read_dir(dir.path())
+            .expect("reading the testdir")
+            .filter_map(Result::ok)
+            .map(|entry| entry.path())
+            .find(|p| {
+                p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("_leakfix") && n.ends_with(".so"))
+            })
+            .expect("the _leakfix extension in the testdir");
+        let status = std::process::Command::new("objcopy").arg(strip).arg(&module).status().expect("objcopy");
+        assert!(status.success());
+        let work = tempfile::tempdir().expect("a temporary directory");
+        let (xml, drafts) = (work.path().join("r.xml"), work.path().join("drafts"));
+        let run = leakcheck(
+            &["--junit-xml", &path_str(&xml), "--issue-draft", &path_str(&drafts), "--annotations", "github"],
+            &as_strs(&regrtest_argv(dir.path(), &[], &["test_leak_mem"])),
+        );
+        let mem = run.test("test_leak_mem");
+        let top = &mem["leak_sites"][0]["frames"][0];
+        assert_eq!(top["module"], path_str(&module), "{mem}");
+        assert_eq!(top["line"], Value::Null, "{mem}");
+        let function = if strip == "--strip-debug" { "leak_mem" } else { "??" };
+        if strip == "--strip-debug" {
+            assert_eq!(top["function"], "leak_mem", "{mem}");
+        }
+        let offset = top["address"].as_str().expect("the frame's address");
+        let at = format!("allocated at {function} ({}+{offset})", path_str(&module));
+        let junit = std::fs::read_to_string(&xml).expect("the JUnit XML");
+        let message = junit.lines().find(|l| l.contains("<failure") && l.contains("leaked")).unwrap_or_default();
+        assert!(message.contains(&at), "{strip}: {at} in {message}");
+        assert!(!message.contains("cfunction_vectorcall"), "{strip}: {message}");
+        let draft = std::fs::read_to_string(drafts.join("test_leak_mem.md")).expect("the draft");
+        assert!(!draft.contains("is:issue cfunction_vectorcall"), "{strip}: {draft}");
+        assert!(draft.contains(&format!("+{offset}`")), "{strip}: the draft's \"at\" line: {draft}");
+        assert_eq!(draft.contains("is:issue leak_mem"), strip == "--strip-debug", "{strip}: {draft}");
+        // No file and line to point at: the annotation is the test's, without a file.
+        let stdout = String::from_utf8_lossy(&run.stdout);
+        let annotation = stdout.lines().find(|l| l.contains("test_leak_mem leaked")).unwrap_or_default();
+        assert!(annotation.starts_with("::error title="), "{strip}: {stdout}");
+        assert_eq!(run.code(), Some(101), "{}", run.stderr);
+    }
+}
+
 #[test]
 fn a_mem_leak_regrtest_misses_when_the_test_runs_alone_is_found() {
     // Alone, 3.11.2's quickened-count subtraction hides this leak from regrtest.
@@ -1171,5 +1222,49 @@ fn sites_without_the_gil_have_python_frames() {
     let run = leakcheck(&[], &as_strs(&regrtest_argv(dir.path(), &[], &[module])));
     assert_sites_without_the_gil_have_python_frames(run.test(module));
     assert_eq!(run.json()["warnings"], json!([]), "{}", run.stderr);
+    assert_eq!(run.code(), Some(101), "{}", run.stderr);
+}
+
+/// A test that imports an extension from a temporary directory and removes the directory (as
+/// CPython's test_peg_generator and test_cppext do): the module's file is gone when leakcheck
+/// reads the leak sites' stacks. The leak is placed at the module's offset, and the warning
+/// says the file could not be read and that the run removed it.
+#[test]
+fn a_leak_in_an_extension_removed_during_the_run_says_it_was_removed() {
+    let dir = testdir();
+    let test = "import glob, importlib.util, os, shutil, tempfile, unittest\n\
+        here = os.path.dirname(os.path.abspath(__file__))\n\
+        source = glob.glob(os.path.join(here, '_leakfix*.so'))[0]\n\
+        temporary = tempfile.mkdtemp(prefix='removed_ext_')\n\
+        copy = os.path.join(temporary, os.path.basename(source))\n\
+        shutil.copy(source, copy)\n\
+        spec = importlib.util.spec_from_file_location('_leakfix', copy)\n\
+        module = importlib.util.module_from_spec(spec)\n\
+        spec.loader.exec_module(module)\n\
+        shutil.rmtree(temporary)\n\
+        \n\
+        class T(unittest.TestCase):\n    def test_leak(self):\n        module.leak_mem()\n";
+    // (The directory's name must not contain `leakcheck`: a module whose path does is taken for
+    // leakcheck's own, no extension.)
+    std::fs::write(dir.path().join("test_gone_extension.py"), test).expect("writing the test");
+    let work = tempfile::tempdir().expect("a temporary directory");
+    let xml = work.path().join("r.xml");
+    let run = leakcheck(
+        &["--junit-xml", &path_str(&xml)],
+        &as_strs(&regrtest_argv(dir.path(), &[], &["test_gone_extension"])),
+    );
+    let report = run.test("test_gone_extension");
+    assert_eq!(report["leaked"], true, "{report}");
+    let top = &report["leak_sites"][0]["frames"][0];
+    let module = top["module"].as_str().expect("the frame's module").to_owned();
+    assert!(module.contains("removed_ext_") && !std::path::Path::new(&module).exists(), "{top}");
+    assert_eq!((&top["function"], &top["line"]), (&Value::Null, &Value::Null), "{top}");
+    let junit = std::fs::read_to_string(&xml).expect("the JUnit XML");
+    let at = format!("allocated at ?? ({module}+{})", top["address"].as_str().unwrap_or_default());
+    assert!(junit.contains(&at), "{at} in {junit}");
+    let warnings: Vec<&str> = run.json()["warnings"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
+    let about: Vec<&&str> = warnings.iter().filter(|w| w.contains(&format!("cannot read {module}"))).collect();
+    assert_eq!(about.len(), 1, "{warnings:?}");
+    assert!(about[0].contains("the run removed it"), "{about:?}");
     assert_eq!(run.code(), Some(101), "{}", run.stderr);
 }

@@ -681,30 +681,41 @@ pub fn top_leak_site(test: &TestReport) -> Option<Location> {
 }
 
 /// Where one leak site points: its Python frame when the interpreter allocated for Python code
-/// (and the shim could read the frame's file); the extension module's innermost frame with a
-/// file and a line when the interpreter's C code allocated for it (`PyDict_New` in a `tp_new`:
-/// the extension's line is the one to change, not `new_dict`'s); else the innermost frame
-/// outside the C runtime with a file and a line.
+/// (and the shim could read the frame's file); the extension module's innermost frame when the
+/// interpreter's C code allocated for it (`PyDict_New` in a `tp_new`: the extension's line is
+/// the one to change, not `new_dict`'s); else the innermost frame outside the C runtime. A
+/// frame without a source line (a stripped extension's, one built without `-g`, one whose file
+/// was removed before leakcheck read it) is its module and offset, with the symbol table's
+/// function when known (`two_raw (/x/_foo.so+0x11f9)`): that frame is where the bug is, not
+/// the source line of its caller (CPython's `cfunction_vectorcall_NOARGS`). A frame in no known
+/// module (module `?`) has no offset to name and is passed over.
 pub fn site_location(site: &super::LeakSiteReport) -> Option<Location> {
     let python = site.python_frame.as_ref().filter(|_| made_for_python_code(&site.frames));
     python
         .and_then(Location::of_python)
         .or_else(|| extension_caller(&site.frames))
-        .or_else(|| source_location(&site.frames))
+        .or_else(|| first_location(site.frames.iter().map(site_parts)))
+}
+
+/// A leak site frame's [`FrameParts`]: its ELF virtual address is its module offset (what a
+/// sanitizer prints as `module+0xOFFSET`), but for a frame in no known module.
+fn site_parts(f: &Frame) -> FrameParts<'_> {
+    let offset = (f.module != crate::symbolize::UNKNOWN_MODULE).then_some(f.address);
+    (f.function.as_deref(), f.file.as_deref(), f.line, Some(f.module.as_str()), offset)
 }
 
 /// When the innermost frame is the interpreter's (the module of the eval loop below), the
-/// innermost frame of another module (not the C runtime's) before the eval loop that has a file
-/// and a line: the extension that called the interpreter's API.
+/// innermost frame of another module (not the C runtime's) before the eval loop: the extension
+/// that called the interpreter's API; its file and line, else its module and offset.
 fn extension_caller(frames: &[Frame]) -> Option<Location> {
     let (interpreter, below) = below_eval_loop(frames)?;
     if frames.first()?.module != interpreter {
         return None;
     }
-    below.iter().filter(|f| is_extension_frame(f, interpreter)).find_map(|f| {
-        let file = super::source_path(f.file.as_deref()?).into_owned();
-        Some(Location::source(f.function.clone(), file, f.line?))
-    })
+    below
+        .iter()
+        .filter(|f| is_extension_frame(f, interpreter))
+        .find_map(|f| first_location(std::iter::once(site_parts(f))))
 }
 
 /// The module of the innermost eval-loop frame (the interpreter's) and the frames before it,
@@ -790,7 +801,8 @@ pub(super) fn is_runtime_frame(function: Option<&str>, file: Option<&str>, modul
     sanitizer_function || sanitizer_file || module.is_some_and(is_runtime_module)
 }
 
-/// The innermost frame with a file and a line outside the C runtime, else any with both.
+/// The innermost frame with a file and a line outside the C runtime, else any with both (a
+/// hung thread's: its frames without a line are passed over).
 fn source_location(frames: &[Frame]) -> Option<Location> {
     first_location(
         frames.iter().map(|f| (f.function.as_deref(), f.file.as_deref(), f.line, Some(f.module.as_str()), None)),
@@ -799,7 +811,7 @@ fn source_location(frames: &[Frame]) -> Option<Location> {
 
 /// `(function, file, line, module, module offset)` of a frame of any kind; the offset is given
 /// only where a frame without a source line is to be named by its module (a sanitizer
-/// finding's).
+/// finding's, a leak site's).
 type FrameParts<'a> = (Option<&'a str>, Option<&'a str>, Option<u32>, Option<&'a str>, Option<u64>);
 
 /// Signal handlers that run on top of the code a signal interrupted: faulthandler's (regrtest
@@ -1532,11 +1544,74 @@ mod tests {
         extension.frames.remove(0);
         let at = top_leak_site(&test(extension.clone())).unwrap();
         assert_eq!(at.file_line(), Some(("Modules/_foo.c", 12)));
-        // Without line information for the extension, the innermost frame that has one.
+        // Without line information for the extension (built without -g: the symbol table names
+        // the function), its module and offset, not the interpreter's line it called.
         extension.frames.insert(0, frame("object_new", "Objects/typeobject.c", 4566, python));
         extension.frames[1].line = None;
+        extension.frames[1].address = 0x11f9;
         let at = top_leak_site(&test(extension)).unwrap();
-        assert_eq!(at.file_line(), Some(("Objects/typeobject.c", 4566)));
+        assert_eq!(at.function.as_deref(), Some("foo_new"));
+        assert_eq!(at.place, Place::Module { module: "/x/_foo.so".into(), offset: 0x11f9 });
+    }
+
+    #[test]
+    fn a_leak_in_an_extension_without_lines_is_its_module_and_offset_not_the_dispatch() {
+        let python = "/usr/bin/python3.11d";
+        let frame = |function: Option<&str>, line: Option<u32>, module: &str, address: u64| Frame {
+            function: function.map(str::to_owned),
+            file: line.map(|_| "Objects/methodobject.c".to_owned()),
+            line,
+            column: None,
+            module: module.into(),
+            address,
+            inlined: false,
+        };
+        let ext = "/tmp/qa/_qaext.cpython-311d-x86_64-linux-gnu.so";
+        // Stripped (or removed from disk before leakcheck read it): no function, no line.
+        let stripped = vec![
+            frame(None, None, ext, 0x27e7),
+            frame(Some("cfunction_vectorcall_NOARGS"), Some(486), python, 0x1000),
+            frame(Some("_PyEval_EvalFrameDefault"), Some(5000), python, 0x2000),
+        ];
+        let site = |frames: Vec<Frame>| super::super::LeakSiteReport {
+            domain: "raw".into(),
+            blocks: vec![2, 2, 2],
+            bytes: vec![96, 96, 96],
+            frames,
+            folded_frames: 1,
+            python_frame: Some(crate::hang::PythonFrame {
+                function: "T.test_x".into(),
+                file: "/tmp/qa/test_qa_two_raw.py".into(),
+                line: 5,
+            }),
+            python_frames: vec![],
+            object_types: vec![],
+            free_list_reuse: false,
+            stack_cut: false,
+            other_test_thread: None,
+        };
+        let at = site_location(&site(stripped.clone())).unwrap();
+        assert_eq!((at.function.as_deref(), at.python), (None, false));
+        assert_eq!(at.place, Place::Module { module: ext.into(), offset: 0x27e7 });
+        assert_eq!(at.place.to_string(), format!("{ext}+0x27e7"));
+        assert_eq!(at.file_line(), None, "no file for an annotation to point at");
+        // Built without -g: the symbol table's function, still no line.
+        let mut nodw = stripped.clone();
+        nodw[0].function = Some("two_raw".into());
+        let at = site_location(&site(nodw)).unwrap();
+        assert_eq!(at.function.as_deref(), Some("two_raw"));
+        assert_eq!(at.place, Place::Module { module: ext.into(), offset: 0x27e7 });
+        // With a line, the line.
+        let mut lined = stripped.clone();
+        lined[0].file = Some("/tmp/qa/_qaext.c".into());
+        lined[0].line = Some(40);
+        let at = site_location(&site(lined)).unwrap();
+        assert_eq!(at.file_line(), Some(("/tmp/qa/_qaext.c", 40)));
+        // A frame in no known module has no offset to name: the next frame with a line.
+        let mut unknown = stripped;
+        unknown[0].module = crate::symbolize::UNKNOWN_MODULE.into();
+        let at = site_location(&site(unknown)).unwrap();
+        assert_eq!(at.file_line(), Some(("Objects/methodobject.c", 486)));
     }
 
     #[test]

@@ -565,24 +565,26 @@ pub fn execute(config: &Config, notify: Notify<'_>) -> anyhow::Result<RunOutcome
 /// Where the frame that places a leak site or a sanitizer finding (a site's innermost frame, a
 /// finding's first) has no source line, what the symbolizer lacked in its module (no DWARF,
 /// a missing dwz file, split DWARF), once per module, in the warnings; for a module `gone`
-/// before its report completed, that it was.
+/// before its report completed, that it was; for a leak site's module that no longer exists
+/// (the shim saw a process of the run load it from there), that the run removed it.
 fn add_symbolizer_notes(report: &mut RunReport, symbolizer: &Symbolizer, gone: &[PathBuf]) {
-    let sites = report.tests.iter().flat_map(|t| t.leak_sites.iter().chain(t.suppressed_sites.iter().map(|s| &s.site)));
+    let sites =
+        || report.tests.iter().flat_map(|t| t.leak_sites.iter().chain(t.suppressed_sites.iter().map(|s| &s.site)));
     let site_modules =
-        sites.filter_map(|site| site.frames.first()).filter(|f| f.line.is_none()).map(|f| f.module.as_str());
+        sites().filter_map(|site| site.frames.first()).filter(|f| f.line.is_none()).map(|f| f.module.as_str());
     let finding_modules = report
         .sanitizer_findings
         .iter()
         .filter_map(|finding| finding.frames.first())
         .filter(|f| f.line.is_none())
         .filter_map(|f| f.module.as_deref());
-    let mut modules: Vec<&str> =
-        site_modules.chain(finding_modules).filter(|m| std::path::Path::new(m).is_absolute()).collect();
+    let absolute = |m: &&str| std::path::Path::new(m).is_absolute();
+    let mut modules: Vec<&str> = site_modules.chain(finding_modules).filter(absolute).collect();
     modules.sort_unstable();
     modules.dedup();
     let notes: Vec<String> = modules
-        .into_iter()
-        .filter_map(|m| {
+        .iter()
+        .filter_map(|&m| {
             let module = std::path::Path::new(m);
             if gone.iter().any(|g| g == module) {
                 return Some(format!(
@@ -592,13 +594,23 @@ fn add_symbolizer_notes(report: &mut RunReport, symbolizer: &Symbolizer, gone: &
                      (symbolize=1)"
                 ));
             }
-            symbolizer.shortfall(module)
+            let note = symbolizer.shortfall(module)?;
+            let removed = !symbolizer.has_read(module)
+                && sites().any(|site| site.frames.iter().any(|f| f.module == m))
+                && std::fs::symlink_metadata(module).is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound);
+            if removed {
+                return Some(format!(
+                    "{note}: it was already gone when leakcheck read the leak sites' stacks (a process of the run \
+                     had loaded it from there: the run removed it, as a test removes the temporary directory it \
+                     built or copied a module into), so its frames are not symbolized and the leak is placed at \
+                     its offset: keep the file until the run ends"
+                ));
+            }
+            Some(note)
         })
         .collect();
     report.warnings.extend(notes);
-    let mut sites =
-        report.tests.iter().flat_map(|t| t.leak_sites.iter().chain(t.suppressed_sites.iter().map(|s| &s.site)));
-    if sites.any(|site| site.frames.iter().any(|f| f.module == crate::symbolize::UNKNOWN_MODULE)) {
+    if sites().any(|site| site.frames.iter().any(|f| f.module == crate::symbolize::UNKNOWN_MODULE)) {
         report.warnings.push(UNKNOWN_MODULE_WARNING.into());
     }
 }
