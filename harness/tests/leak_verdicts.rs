@@ -1225,6 +1225,98 @@ fn sites_without_the_gil_have_python_frames() {
     assert_eq!(run.code(), Some(101), "{}", run.stderr);
 }
 
+/// An extension whose leak is in a helper inlined into its function (`always_inline`).
+const INLINE_FIXTURE: &str = r#"#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+static inline __attribute__((always_inline)) void *
+inline_helper(size_t n)
+{
+    return PyMem_RawMalloc(n);  /* the allocating line */
+}
+
+static PyObject *
+leak_inline(PyObject *self, PyObject *unused)
+{
+    if (inline_helper(40) == NULL) {
+        return PyErr_NoMemory();
+    }
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef methods[] = {
+    {"leak_inline", leak_inline, METH_NOARGS, "Leak one 40-byte raw block, in an inlined helper."},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {PyModuleDef_HEAD_INIT, "_inlinefix", NULL, -1, methods};
+
+PyMODINIT_FUNC
+PyInit__inlinefix(void)
+{
+    return PyModule_Create(&module);
+}
+"#;
+
+const INLINE_TEST: &str = "import unittest\nimport _inlinefix\n\n\nclass T(unittest.TestCase):\n    \
+    def test_leak(self):\n        _inlinefix.leak_inline()\n";
+
+/// Split DWARF (`gcc -g -O2 -gsplit-dwarf`): the skeleton unit's line table gives the leak site's
+/// frame a line, the inlined helper's, while its function comes from the symbol table and the
+/// inlined frame is missing (the `.dwo` is not read). The run's warnings say so for the module,
+/// though the frame has a line. Built without split DWARF, the inlined frame is there and no
+/// such warning is given.
+#[test]
+fn a_leak_site_in_a_split_dwarf_module_is_warned_about() {
+    let output = std::process::Command::new(python())
+        .args([
+            "-c",
+            "import sysconfig; print(sysconfig.get_paths()['include']); print(sysconfig.get_config_var('EXT_SUFFIX'))",
+        ])
+        .output()
+        .expect("the interpreter's include directory");
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    let (include, suffix) = text.split_once('\n').expect("two lines");
+    let suffix = suffix.trim();
+    let helper_line = INLINE_FIXTURE.lines().position(|l| l.contains("the allocating line")).unwrap() + 1;
+    for split in [true, false] {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let source = dir.path().join("_inlinefix.c");
+        std::fs::write(&source, INLINE_FIXTURE).expect("writing the fixture");
+        std::fs::write(dir.path().join("test_inlinefix.py"), INLINE_TEST).expect("writing the test");
+        let module = dir.path().join(format!("_inlinefix{suffix}"));
+        let status = std::process::Command::new("gcc")
+            .args(["-g", "-O2", "-shared", "-fPIC"])
+            .args(split.then_some("-gsplit-dwarf"))
+            .arg(format!("-I{include}"))
+            .arg(&source)
+            .arg("-o")
+            .arg(&module)
+            .current_dir(dir.path())
+            .status()
+            .expect("gcc");
+        assert!(status.success());
+        let run = leakcheck(&[], &as_strs(&regrtest_argv(dir.path(), &[], &["test_inlinefix"])));
+        let test = run.test("test_inlinefix");
+        assert_eq!(test["leaked"], true, "{test}");
+        let frames = test["leak_sites"][0]["frames"].as_array().cloned().unwrap_or_default();
+        assert_eq!(frames[0]["module"], path_str(&module), "{test}");
+        assert_eq!(frames[0]["line"], json!(helper_line), "{test}");
+        let warnings: Vec<&str> = run.json()["warnings"].as_array().unwrap().iter().filter_map(Value::as_str).collect();
+        let note = format!("{}: split DWARF (-gsplit-dwarf): its .dwo/.dwp files are not read", path_str(&module));
+        if split {
+            // The line is the helper's, the function the outer one's: the warning says why.
+            assert_eq!((&frames[0]["function"], &frames[0]["inlined"]), (&json!("leak_inline"), &json!(false)));
+            assert_eq!(warnings.iter().filter(|w| w.contains(&note)).count(), 1, "{warnings:?}");
+        } else {
+            assert_eq!((&frames[0]["function"], &frames[0]["inlined"]), (&json!("inline_helper"), &json!(true)));
+            assert_eq!(frames[1]["function"], "leak_inline", "{test}");
+            assert!(!warnings.iter().any(|w| w.contains("split DWARF")), "{warnings:?}");
+        }
+        assert_eq!(run.code(), Some(101), "{}", run.stderr);
+    }
+}
+
 /// A test that imports an extension from a temporary directory and removes the directory (as
 /// CPython's test_peg_generator and test_cppext do): the module's file is gone when leakcheck
 /// reads the leak sites' stacks. The leak is placed at the module's offset, and the warning

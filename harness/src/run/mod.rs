@@ -566,7 +566,9 @@ pub fn execute(config: &Config, notify: Notify<'_>) -> anyhow::Result<RunOutcome
 /// finding's first) has no source line, what the symbolizer lacked in its module (no DWARF,
 /// a missing dwz file, split DWARF), once per module, in the warnings; for a module `gone`
 /// before its report completed, that it was; for a leak site's module that no longer exists
-/// (the shim saw a process of the run load it from there), that the run removed it.
+/// (the shim saw a process of the run load it from there), that the run removed it. Split
+/// DWARF is noted for a module of any frame of a leak site or finding: its frames have a line
+/// (the skeleton's line table), but functions from the symbol table and no inlined frames.
 fn add_symbolizer_notes(report: &mut RunReport, symbolizer: &Symbolizer, gone: &[PathBuf]) {
     let sites =
         || report.tests.iter().flat_map(|t| t.leak_sites.iter().chain(t.suppressed_sites.iter().map(|s| &s.site)));
@@ -582,7 +584,7 @@ fn add_symbolizer_notes(report: &mut RunReport, symbolizer: &Symbolizer, gone: &
     let mut modules: Vec<&str> = site_modules.chain(finding_modules).filter(absolute).collect();
     modules.sort_unstable();
     modules.dedup();
-    let notes: Vec<String> = modules
+    let mut notes: Vec<String> = modules
         .iter()
         .filter_map(|&m| {
             let module = std::path::Path::new(m);
@@ -609,6 +611,15 @@ fn add_symbolizer_notes(report: &mut RunReport, symbolizer: &Symbolizer, gone: &
             Some(note)
         })
         .collect();
+    // Split DWARF in a module of any frame: the frames above have lines, and no note yet.
+    let site_frames = sites().flat_map(|site| site.frames.iter()).map(|f| f.module.as_str());
+    let finding_frames =
+        report.sanitizer_findings.iter().flat_map(|finding| finding.frames.iter()).filter_map(|f| f.module.as_deref());
+    let mut split: Vec<&str> =
+        site_frames.chain(finding_frames).filter(absolute).filter(|m| !modules.contains(m)).collect();
+    split.sort_unstable();
+    split.dedup();
+    notes.extend(split.into_iter().filter_map(|m| symbolizer.split_dwarf_note(std::path::Path::new(m))));
     report.warnings.extend(notes);
     if sites().any(|site| site.frames.iter().any(|f| f.module == crate::symbolize::UNKNOWN_MODULE)) {
         report.warnings.push(UNKNOWN_MODULE_WARNING.into());

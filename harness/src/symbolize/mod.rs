@@ -233,15 +233,28 @@ impl Symbolizer {
         if let Some(note) = &loaded.sup_missing {
             return Some(note.clone());
         }
-        if loaded.skeleton_met() {
-            return Some(format!(
-                "{}: split DWARF (-gsplit-dwarf): its .dwo/.dwp files are not read, so functions come from the symbol table and inlined calls are missing",
-                module.display()
-            ));
+        if let Some(note) = self.split_dwarf_note(module) {
+            return Some(note);
         }
         loaded.lines_unreadable().then(|| {
             format!(
                 "{}: the line program (.debug_line) of a unit could not be read, so the innermost frame of an address there has no file and line (??:0)",
+                module.display()
+            )
+        })
+    }
+
+    /// [`Symbolizer::shortfall`]'s note on split DWARF alone: an address of `module` fell in a
+    /// skeleton unit (`-gsplit-dwarf`), so its frames have the symbol table's function, the
+    /// skeleton's line table's line (which, in code inlined into that function, is the inlined
+    /// callee's line) and no inlined frames. A frame of such a unit has a line all the same, so a
+    /// caller that asks for notes only where a line is missing would miss this one. A module not
+    /// loaded yet had no address looked up: `None`, without loading it.
+    pub fn split_dwarf_note(&self, module: &Path) -> Option<String> {
+        let loaded = self.slot(module).get()?.clone();
+        loaded.skeleton_met().then(|| {
+            format!(
+                "{}: split DWARF (-gsplit-dwarf): its .dwo/.dwp files are not read, so functions come from the symbol table and inlined calls are missing (a frame's line in code inlined into its function is the inlined callee's line, not a line of that function)",
                 module.display()
             )
         })
