@@ -97,8 +97,7 @@ pub fn is_allocator_function(function: &str) -> bool {
 /// own static `gc_alloc()` calling `PyMem_RawMalloc` is the code that asked for the memory.
 pub fn is_allocator_frame(frame: &Frame, interpreter: &[String]) -> bool {
     frame.function.as_deref().is_some_and(is_allocator_function)
-        && (interpreter.contains(&frame.module)
-            || Path::new(&frame.module).file_name() == Some(OsStr::new(crate::launch::SHIM_FILE)))
+        && (interpreter.contains(&frame.module) || crate::launch::is_shim_module(&frame.module))
 }
 
 /// The modules (as a [`Frame`] names them) that hold the interpreter's code: `libpython*` when

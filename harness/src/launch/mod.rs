@@ -30,6 +30,12 @@ pub const SHIM_FILE: &str = "libleakcheck_shim.so";
 /// The shim's crate, whose functions name its frames when a runtime found their lines.
 pub const SHIM_CRATE: &str = "leakcheck_shim";
 
+/// Whether a frame's `module` (a path) is the shim's: by its file name, so that an extension in a
+/// directory that happens to be named after leakcheck is not taken for it.
+pub fn is_shim_module(module: &str) -> bool {
+    std::path::Path::new(module).file_name() == Some(std::ffi::OsStr::new(SHIM_FILE))
+}
+
 #[derive(Debug, Error)]
 #[non_exhaustive]
 pub enum LaunchError {
@@ -224,6 +230,14 @@ pub fn command(argv: &[OsString], run_dir: &RunDir, launch: Launch<'_>) -> Comma
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_shim_module_is_told_by_its_file_name_not_by_a_directory_named_after_leakcheck() {
+        assert!(is_shim_module("/tmp/leakcheck-Ab12/libleakcheck_shim.so"));
+        assert!(!is_shim_module("/home/me/leakcheck/build/_foo.cpython-311d-x86_64-linux-gnu.so"));
+        assert!(!is_shim_module("/tmp/leakcheck-Ab12/libleakcheck_shim.so.1"));
+        assert!(!is_shim_module("?"));
+    }
 
     #[test]
     fn preload_puts_runtimes_first_and_the_shim_last() {

@@ -728,7 +728,7 @@ fn below_eval_loop(frames: &[Frame]) -> Option<(&str, &[Frame])> {
 /// Whether `frame` is of a module other than the `interpreter`'s, the C runtime's and
 /// leakcheck's own: an extension module's.
 fn is_extension_frame(frame: &Frame, interpreter: &str) -> bool {
-    frame.module != interpreter && !is_runtime_module(&frame.module) && !frame.module.contains("leakcheck")
+    frame.module != interpreter && !is_runtime_module(&frame.module) && !crate::launch::is_shim_module(&frame.module)
 }
 
 /// Whether `file` is the source of regrtest's test `name` (`test_os`, `test.test_os`,
