@@ -14,8 +14,10 @@
 //! failure or error per testcase and drop or reject the rest. A test with several problems
 //! gets one whose type names each kind once (`leak,regrtest`), whose message numbers each
 //! problem's (`2 problems: (1) leaked raw ... (2) regrtest: failed (env changed)`) and whose
-//! text has each problem's message and details in turn, in the same order. Skipped tests, and the
-//! test a user's interrupt stopped, get `<skipped message=...>`. A test that altered the
+//! text has each problem's message and details in turn, in the same order. Skipped tests, the
+//! test a user's interrupt stopped, and a test with no result whose run a hang ended after it
+//! (at interpreter exit, or in no test in its process: its note says so) get
+//! `<skipped message=...>`. A test that altered the
 //! execution environment in a run without `--fail-env-changed` passes, as regrtest passes it,
 //! with a `<system-out>` that says so.
 //! After a test's testcase, one `<testcase classname="module.Class" name="test_method">` per
@@ -59,7 +61,7 @@ use std::io::{self, Write};
 use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
 use quick_xml::Writer;
 
-use super::{list, RunReport, TestReport, ENDED_AS_LEFTOVER, RAN_THROUGH, WORKER_THREAD_FAILED};
+use super::{list, RunReport, TestReport, ENDED_AS_LEFTOVER, RAN_THROUGH, RAN_THROUGH_HANG, WORKER_THREAD_FAILED};
 use crate::escape::for_terminal;
 use crate::hang::{HangReport, PythonFrame};
 use crate::regrtest::{MethodOutcome, MethodResult};
@@ -408,6 +410,9 @@ fn test_case<'a>(report: &RunReport, test: &'a TestReport, excerpts: &Excerpts) 
         // Over, its result lost with regrtest's buffered stdout when a hang at interpreter exit
         // ended it: the hang is the run's (its own case), not the test's.
         "unknown" if report.hangs.iter().any(|h| h.after_tests) => Some(RESULT_LOST.to_owned()),
+        // Over, and the last test of its process, when leakcheck ended the run for a hang in
+        // that process in no test (the next test module's import): the hang is the run's.
+        "unknown" if test.notes.iter().any(|n| n == RAN_THROUGH_HANG) => Some(RAN_THROUGH_HANG.to_owned()),
         _ => None,
     };
     // regrtest's warning that the test altered the execution environment fails the run only

@@ -51,6 +51,15 @@ pub const ENDED_AS_LEFTOVER: &str = "leakcheck ended the process, a leftover sti
 pub const RAN_THROUGH: &str = "no result, but its -R repetitions all ran through (the shim measured each): the run \
      ended after them, before regrtest printed its result";
 
+/// The note of a test with no result whose -R repetitions the shim saw all run through in
+/// regrtest's own process, the last it began there, when leakcheck then ended the run for a
+/// hang in that process in no test (between tests: regrtest's clean-up after it, the next test
+/// module's import): the JUnit XML skips it with this reason, the hang being the run's.
+pub const RAN_THROUGH_HANG: &str = "no result, but its -R repetitions all ran through (the shim measured each) \
+     and no later test began in its process: leakcheck then ended the run for a hang in that process in no \
+     test (regrtest's clean-up after this test, or the next test module's import; see hangs), before regrtest \
+     printed any result for it";
+
 /// Everything leakcheck learned in one run.
 #[derive(Debug, Clone, Serialize)]
 pub struct RunReport {

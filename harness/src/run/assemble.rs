@@ -78,6 +78,22 @@ pub(super) fn test_of_hang(shim: &ShimData, hang: &HangReport) -> Option<String>
     }
 }
 
+/// The test whose `-R` repetitions began next after `series` in the same process (the shim's
+/// records of a process are in the order it wrote them), if any: regrtest was done with
+/// `series`'s test and went on.
+pub(super) fn next_test_began<'a>(shim: &'a ShimData, series: &Series) -> Option<&'a str> {
+    let at = shim.series.iter().position(|s| std::ptr::eq(s, series))?;
+    shim.series[at + 1..].iter().find(|s| s.pid == series.pid && s.test != series.test).map(|s| s.test.as_str())
+}
+
+/// The note of a test regrtest never named in quiet mode, in a run that ended before its
+/// summary, which is `passed` because regrtest went on to another test after it.
+pub(super) const QUIET_PASSED_NOTE: &str = "passed: regrtest in quiet mode (-q) names only the tests that do \
+     not pass, and it named this one nowhere before the run ended, before its summary; all its -R repetitions ran \
+     through (the shim measured each) and the same regrtest process then went on to the next test, after \
+     printing any failure, crash or leak line of this one (it flushes them); only the summary would have \
+     said that it altered the execution environment (env_changed), which quiet mode prints nowhere else";
+
 /// What the run's output said besides what [`ParsedRun`] holds.
 pub(super) struct OutputFacts {
     /// regrtest ran `-R` repetitions (its `beginning N repetitions`, or the shim's measurements
@@ -90,6 +106,10 @@ pub(super) struct OutputFacts {
     /// A hang at interpreter exit, after the tests, ended regrtest ([`HangReport::after_tests`]):
     /// what it had buffered for its stdout (its last test's result line, its summary) was lost.
     pub(super) hang_after_tests: bool,
+    /// The processes of the hangs leakcheck found while no test ran in them (no test's `-R`
+    /// repetitions open: between two tests, at a test module's import), not at interpreter exit
+    /// ([`test_of_hang`] names none).
+    pub(super) hung_between_tests: Vec<i32>,
     /// The output interleaves regrtest runs: the command ran them at the same time
     /// ([`concurrent_regrtests`]), or a fork of one went on running regrtest ([`StrayFork`]).
     /// The parser was told ([`regrtest::Parser::runs_interleave`]).
@@ -273,7 +293,9 @@ pub(super) fn assemble(
         // could read. Report what the shim measured, by test name: a test that ran all its
         // repetitions, in a run that got to its summary and named it nowhere, passed.
         // Interrupted, regrtest lists the tests it has no result for as omitted (those it named
-        // nowhere else were not in progress).
+        // nowhere else were not in progress). With no summary (the run died, or leakcheck ended
+        // it for a hang), such a test after which the same regrtest process began another test
+        // passed too (see `QUIET_PASSED_NOTE`); the last test of a process has no result.
         let passed = |name: &str| {
             parsed.summary.as_ref().is_some_and(|s| {
                 let interrupted = s.interrupted || s.result.as_deref().unwrap_or("").contains("INTERRUPTED");
@@ -302,10 +324,19 @@ pub(super) fn assemble(
         for (name, all) in unnamed {
             let (series, note) = choose_series(&all, false);
             let ran_through = all.iter().all(|s| s.aborted == Some(false));
-            let outcome = (passed(name) && ran_through).then_some(Outcome::Passed);
+            // regrtest's output reached leakcheck (a failure line would have): it went on to
+            // another test in the same process, with no word of this one.
+            let went_on = parsed.summary.is_none()
+                && !output_unseen
+                && all.last().is_some_and(|last| next_test_began(shim, last).is_some());
+            let outcome = (ran_through && (passed(name) || went_on)).then_some(Outcome::Passed);
             let test = regrtest::TestResult { name: name.to_owned(), outcome, ..Default::default() };
             let mut report = test_report(&test, series, &join);
             report.notes.extend(note);
+            if ran_through && went_on {
+                let next = all.last().and_then(|last| next_test_began(shim, last)).unwrap_or_default();
+                report.notes.push(format!("{QUIET_PASSED_NOTE} ({next} began next)"));
+            }
             if output_unseen {
                 report.notes.push(OUTPUT_UNSEEN_NOTE.into());
                 unseen.push(name.to_owned());
@@ -452,6 +483,22 @@ pub(super) fn assemble(
         ));
     }
     let unfinished = last_unfinished || !parsed.unfinished_runs.is_empty();
+    // A test with no result that the shim saw run through all its repetitions in regrtest's own
+    // process (not a `-j` worker's, which a dying main process leaves in its last steps):
+    // regrtest was done with it.
+    let over = |t: &TestReport| {
+        t.outcome == "unknown"
+            && t.repetitions.as_ref().is_some_and(|r| r.complete && r.measured > 0)
+            && series_of
+                .get(t.name.as_str())
+                .is_some_and(|all| all.iter().all(|s| shim.processes.get(&s.pid).is_none_or(|p| !p.is_worker())))
+    };
+    // The process in which the test's repetitions began last, when they were the last to begin
+    // there: the run ended after them (quiet mode's tests that another followed passed).
+    let last_of_process = |t: &TestReport| {
+        let last = series_of.get(t.name.as_str())?.last()?;
+        next_test_began(shim, last).is_none().then_some(last.pid)
+    };
     if last_unfinished {
         // The tests it ended during: no result line, and no result (`unknown`) or one the end
         // itself gave (faulthandler's `Timeout`, a crash's dump).
@@ -463,19 +510,17 @@ pub(super) fn assemble(
                 && matches!(t.outcome.as_str(), "unknown" | "timed_out" | "crashed")
                 && (parsed.unfinished_runs.is_empty() || last_run.contains(t.name.as_str()))
         };
-        // Not a test with no result that the shim saw run through all its repetitions in
-        // regrtest's own process (not a `-j` worker's, which a dying main process leaves in its
-        // last steps): regrtest was done with it and died before naming the next (its progress
-        // line lost, as when a closed pipe fails its print).
-        let over = |t: &TestReport| {
-            t.outcome == "unknown"
-                && t.repetitions.as_ref().is_some_and(|r| r.complete && r.measured > 0)
-                && series_of
-                    .get(t.name.as_str())
-                    .is_some_and(|all| all.iter().all(|s| shim.processes.get(&s.pid).is_none_or(|p| !p.is_worker())))
-        };
+        // Not a test that ran through (`over`): regrtest was done with it and died before naming
+        // the next (its progress line lost, as when a closed pipe fails its print). The run
+        // ended after the one its process began last; one another test followed was not
+        // running either.
         let running: Vec<&str> = tests.iter().filter(no_result).filter(|t| !over(t)).map(|t| t.name.as_str()).collect();
-        let done: Vec<String> = tests.iter().filter(no_result).filter(|t| over(t)).map(|t| t.name.clone()).collect();
+        let done: Vec<String> = tests
+            .iter()
+            .filter(no_result)
+            .filter(|t| over(t) && last_of_process(t).is_some())
+            .map(|t| t.name.clone())
+            .collect();
         let when = match (running.as_slice(), done.last()) {
             ([], Some(last)) => format!(
                 "the run ended after {last}'s -R repetitions all ran through (the shim measured each), with no \
@@ -506,6 +551,19 @@ pub(super) fn assemble(
         report.warnings.push(format!("{UNFINISHED_WARNING}: {when}"));
         for test in tests.iter_mut().filter(|t| done.contains(&t.name)) {
             test.notes.push(RAN_THROUGH.to_owned());
+        }
+    }
+    // leakcheck ended the run for a hang in a regrtest process between two tests (no test's
+    // repetitions open: regrtest's clean-up after a test, the next test module's import): the
+    // test that process began last ran through and has no result; the hang is not its.
+    if report.status.ended_for_hang && !output.hung_between_tests.is_empty() {
+        let hung: Vec<String> = tests
+            .iter()
+            .filter(|t| over(t) && last_of_process(t).is_some_and(|pid| output.hung_between_tests.contains(&pid)))
+            .map(|t| t.name.clone())
+            .collect();
+        for test in tests.iter_mut().filter(|t| hung.contains(&t.name)) {
+            test.notes.push(RAN_THROUGH_HANG.to_owned());
         }
     }
     let regrtest_result = match parsed.results_printed.as_slice() {

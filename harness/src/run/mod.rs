@@ -27,7 +27,8 @@ use crate::leaks::{self, Domains};
 use crate::regrtest::{self, Outcome, ParsedRun};
 use crate::report::{
     LeakSiteReport, ProcessInfo, RegrtestLeaks, Repetitions, RunReport, SanitizerStatus, ShimStatus, Summary,
-    SuppressedSite, TestReport, ENDED_AS_LEFTOVER, RAN_THROUGH, REFUSED_COMMAND_LINE, WORKER_THREAD_FAILED,
+    SuppressedSite, TestReport, ENDED_AS_LEFTOVER, RAN_THROUGH, RAN_THROUGH_HANG, REFUSED_COMMAND_LINE,
+    WORKER_THREAD_FAILED,
 };
 use crate::sanitizer::{self, Finding};
 use crate::shim_events::{Series, ShimData};
@@ -520,6 +521,11 @@ pub fn execute(config: &Config, notify: Notify<'_>) -> anyhow::Result<RunOutcome
         worker_thread_failure: sink.worker_thread.warning(),
         selection,
         hang_after_tests: hangs.iter().any(|h| h.after_tests),
+        hung_between_tests: hangs
+            .iter()
+            .filter(|h| !h.after_tests && h.test.is_none() && test_of_hang(&shim_data, h).is_none())
+            .flat_map(|h| std::iter::once(h.pid).chain(h.processes.iter().map(|p| p.pid)))
+            .collect(),
         interleaved,
     };
     let concurrent_warning = concurrent_warning(&concurrent, &parsed.results_printed);

@@ -5,6 +5,7 @@ const NO_FACTS: OutputFacts = OutputFacts {
     worker_thread_failure: None,
     selection: None,
     hang_after_tests: false,
+    hung_between_tests: Vec::new(),
     interleaved: false,
 };
 
@@ -649,4 +650,143 @@ fn leak_sites_carry_their_python_frame_and_each_missing_frames_reason_warns_once
     );
     assert_eq!(report.tests[0].leak_sites[0].python_frame, None);
     assert_eq!(report.warnings, ["leak sites have no Python frame: CPython 3.12: its frame layout is not known"]);
+}
+
+/// The shim's records of a sequential regrtest process (pid 10) running `tests` in turn with
+/// `-R 3:3`, each with all 6 repetitions measured and its `end`, but the last when `last_open`:
+/// that one's process died (or hung) after its baseline.
+fn quiet_series(tests: &[&str], last_open: bool) -> ShimData {
+    let record =
+        |kind: &str, test: &str, a: i64, b: i64| format!("{kind}\t10\t{test}\t{a}\t{b}\t63{}\n", "\t0".repeat(6));
+    let mut events = String::new();
+    for (index, test) in tests.iter().enumerate() {
+        events += &record("begin", test, 3, 3);
+        events += &record("baseline", test, 0, 0);
+        if last_open && index + 1 == tests.len() {
+            break;
+        }
+        for repetition in 0..6 {
+            events += &record("measure", test, repetition, 0);
+        }
+        events += &record("end", test, 6, 0);
+    }
+    let mut shim = ShimData::default();
+    shim.add_file(events.as_bytes());
+    assert_eq!(shim.bad_lines, 0);
+    shim
+}
+
+/// `assemble` on a quiet run's output (`-q`: the run header, no progress line) that ended
+/// before regrtest's summary, leakcheck having ended it for a hang or not.
+fn assemble_quiet(shim: &ShimData, ended_for_hang: bool, facts: &OutputFacts) -> RunReport {
+    let mut report = RunReport::new(vec!["python3".into()], "/tmp/x".into());
+    report.status.ended_for_hang = ended_for_hang;
+    let supervised = Supervised {
+        pid: 1,
+        exit: ChildExit::Exited(1),
+        interrupted_by: None,
+        killed: false,
+        leftovers: Vec::new(),
+        output_errors: Vec::new(),
+        own_output_failed: false,
+        killed_at_once: false,
+        ends_mid_line: [false; 2],
+        shared_output: false,
+    };
+    let parsed = ParsedRun { run_results: vec![None], ..Default::default() };
+    let own = OwnProcesses::new(shim, 1, &[]);
+    assemble(
+        &mut report,
+        &supervised,
+        parsed,
+        facts,
+        (shim, &own),
+        SiteSettings { symbolizer: &Symbolizer::new(), suppressions: &Default::default(), stack_depth: 0 },
+    );
+    report
+}
+
+fn outcomes(report: &RunReport) -> Vec<(&str, &str)> {
+    report.tests.iter().map(|t| (t.name.as_str(), t.outcome.as_str())).collect()
+}
+
+fn has_note(report: &RunReport, test: &str, note: &str) -> bool {
+    report.tests.iter().any(|t| t.name == test && t.notes.iter().any(|n| n.starts_with(note)))
+}
+
+/// Quiet mode names only the tests that fail: a test regrtest named nowhere whose repetitions
+/// all ran through, after which the same process began another test, passed, though the run
+/// ended (died, or a hang leakcheck ended) before the summary; the test running then has no
+/// result, and no test that passed is said to have been running or to be the last.
+#[test]
+fn a_quiet_test_another_followed_passed_when_the_run_ended_before_its_summary() {
+    let shim = quiet_series(&["test_a", "test_b", "test_c"], true);
+    for ended_for_hang in [false, true] {
+        let report = assemble_quiet(&shim, ended_for_hang, &NO_FACTS);
+        let expected = [("test_a", "passed"), ("test_b", "passed"), ("test_c", "unknown")];
+        assert_eq!(outcomes(&report), expected, "hang {ended_for_hang}");
+        assert!(has_note(&report, "test_a", QUIET_PASSED_NOTE), "{:?}", report.tests[0].notes);
+        assert!(
+            report.tests[0].notes.iter().any(|n| n.ends_with("(test_b began next)")),
+            "{:?}",
+            report.tests[0].notes
+        );
+        for test in ["test_a", "test_b", "test_c"] {
+            assert!(!has_note(&report, test, RAN_THROUGH) && !has_note(&report, test, RAN_THROUGH_HANG), "{test}");
+        }
+        let unfinished = "regrtest never printed its result: the run ended while test_c ran";
+        assert_eq!(report.warnings.iter().any(|w| w == unfinished), !ended_for_hang, "{:?}", report.warnings);
+    }
+
+    // None of regrtest's output reached leakcheck: a failure line may have gone elsewhere.
+    let mut report = RunReport::new(vec!["python3".into()], "/tmp/x".into());
+    let supervised = Supervised {
+        pid: 1,
+        exit: ChildExit::Exited(1),
+        interrupted_by: None,
+        killed: false,
+        leftovers: Vec::new(),
+        output_errors: Vec::new(),
+        own_output_failed: false,
+        killed_at_once: false,
+        ends_mid_line: [false; 2],
+        shared_output: false,
+    };
+    let own = OwnProcesses::new(&shim, 1, &[]);
+    let settings = SiteSettings { symbolizer: &Symbolizer::new(), suppressions: &Default::default(), stack_depth: 0 };
+    assemble(&mut report, &supervised, ParsedRun::default(), &NO_FACTS, (&shim, &own), settings);
+    assert!(report.tests.iter().all(|t| t.outcome == "unknown"), "{:?}", outcomes(&report));
+}
+
+/// The run ended after the last test of its process ran through, no later test begun: that
+/// test has no result, and its note says how the run ended: by itself (regrtest died), or
+/// leakcheck ending it for a hang in that process in no test (the next test module's import);
+/// a hang elsewhere says nothing of it.
+#[test]
+fn only_the_last_quiet_test_of_a_process_has_no_result_and_its_note_says_how_the_run_ended() {
+    let shim = quiet_series(&["test_a", "test_b"], false);
+    let died = assemble_quiet(&shim, false, &NO_FACTS);
+    assert_eq!(outcomes(&died), [("test_a", "passed"), ("test_b", "unknown")]);
+    assert!(has_note(&died, "test_b", RAN_THROUGH) && !has_note(&died, "test_a", RAN_THROUGH), "{:?}", died.tests);
+    assert!(!has_note(&died, "test_b", RAN_THROUGH_HANG));
+    let warning = "regrtest never printed its result: the run ended after test_b's -R repetitions all ran through \
+                   (the shim measured each), with no later test known to have begun";
+    assert!(died.warnings.iter().any(|w| w == warning), "{:?}", died.warnings);
+
+    let facts = OutputFacts { hung_between_tests: vec![10], ..NO_FACTS };
+    let hung = assemble_quiet(&shim, true, &facts);
+    assert_eq!(outcomes(&hung), [("test_a", "passed"), ("test_b", "unknown")]);
+    assert!(has_note(&hung, "test_b", RAN_THROUGH_HANG), "{:?}", hung.tests);
+    assert!(!has_note(&hung, "test_b", RAN_THROUGH), "{:?}", hung.tests[1].notes);
+    assert!(!has_note(&hung, "test_a", RAN_THROUGH_HANG));
+    assert!(!hung.warnings.iter().any(|w| w.starts_with(UNFINISHED_WARNING)), "{:?}", hung.warnings);
+
+    // A hang in another process (a test's child, a daemon) is not after test_b in its own.
+    let facts = OutputFacts { hung_between_tests: vec![99], ..NO_FACTS };
+    let elsewhere = assemble_quiet(&shim, true, &facts);
+    assert!(
+        elsewhere.tests.iter().all(|t| t.notes.iter().all(|n| !n.starts_with("no result"))),
+        "{:?}",
+        elsewhere.tests
+    );
 }
