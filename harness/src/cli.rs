@@ -108,7 +108,9 @@ pub struct Args {
     /// (after a forwarded SIGTERM, and for processes left behind: still alive 1 s, or the grace
     /// period if shorter, after the command exits). A forwarded SIGINT, SIGHUP or SIGQUIT is
     /// followed by SIGTERM this long after it, then SIGKILL as after SIGTERM; a second signal
-    /// kills at once. Each signal is followed by SIGCONT, so that a stopped process takes it.
+    /// kills at once (the same signal again from the same process is no second one: GNU
+    /// `timeout` sends its signal to leakcheck, then to its group). Each signal is followed by
+    /// SIGCONT, so that a stopped process takes it.
     /// At an interactive terminal the command has the terminal while it runs: its Ctrl-C goes
     /// to the command alone, and Ctrl-Z stops the command and leakcheck (fg continues both).
     /// 0 to 3600.

@@ -19,9 +19,15 @@
 //!   terminal's Ctrl-C, regrtest stops its workers itself). After a forwarded SIGTERM, the
 //!   whole tree gets SIGKILL at the end of the grace period; after SIGINT, SIGHUP or SIGQUIT,
 //!   which a program may catch and go on, it gets SIGTERM at the end of the grace period, then
-//!   SIGKILL at the end of a second one. A second signal kills at once. Each process that gets
-//!   a signal (but SIGKILL) gets SIGCONT right after it, as `timeout` and shells send it: one
-//!   stopped (`kill -STOP`, a Ctrl-Z) takes it now, not at the end of the grace period.
+//!   SIGKILL at the end of a second one. A second signal kills at once. One request is one
+//!   signal: the same signal again from the same process (`kill(2)` or `sigqueue(3)`, its pid in
+//!   the `siginfo`) is a copy of the first, not a second one: GNU `timeout`, and supervisors
+//!   that signal a process and then its group, send the first to leakcheck and the copy to its
+//!   group, which holds leakcheck (see [`Request`]). Another signal, the same one from another
+//!   process, or one the kernel sends (a terminal's Ctrl-C, no sender) is a second. Each
+//!   process that gets a signal (but SIGKILL) gets SIGCONT right after it, as `timeout` and
+//!   shells send it: one stopped (`kill -STOP`, a Ctrl-Z) takes it now, not at the end of the
+//!   grace period.
 //! - With a controlling terminal whose foreground group is ours, the command's group gets the
 //!   terminal while it runs, and a Ctrl-Z stops leakcheck with it (see [`Terminal`]). Without
 //!   one (a buildbot's pipes), stops of the command are not looked at.
@@ -825,7 +831,9 @@ struct Loop<'a> {
     /// or with one pipe.
     order: Option<WriteOrder>,
     exit: Option<ChildExit>,
-    interrupted_by: Option<Signal>,
+    /// The first terminating signal leakcheck received, and who sent it: the same again from
+    /// the same process is a copy of it (see [`Request`]).
+    first_request: Option<Request>,
     /// After a terminating signal, when what still waits for our readers is dropped (see
     /// [`Loop::drop_unread_output`]): [`LAST_OUTPUT_AFTER_SIGNAL`] after the command's exit,
     /// at once on a second signal.
@@ -959,7 +967,7 @@ impl<'a> Loop<'a> {
             pipes,
             order,
             exit: None,
-            interrupted_by: None,
+            first_request: None,
             mirror_deadline: None,
             kill_at: None,
             term_at: None,
@@ -1197,7 +1205,7 @@ impl<'a> Loop<'a> {
         Ok(Supervised {
             pid: self.child.id() as i32,
             exit: self.exit.unwrap_or(ChildExit::Signaled { signal: Signal::SIGKILL, core_dumped: false }),
-            interrupted_by: self.interrupted_by,
+            interrupted_by: self.interrupted_by(),
             killed: self.killed,
             killed_at_once: self.killed_at_once,
             leftovers: self.leftovers,
@@ -1231,7 +1239,7 @@ impl<'a> Loop<'a> {
             self.kill_again(&survivors);
         }
         let now = Instant::now();
-        if let Some(signal) = self.interrupted_by {
+        if let Some(signal) = self.interrupted_by() {
             // Our readers are waited for, and the pipes read, for a second at most after a
             // signal: then what waits for them is dropped and the pipes are read to their end.
             let at = *self.mirror_deadline.get_or_insert(now + LAST_OUTPUT_AFTER_SIGNAL);
@@ -1280,12 +1288,12 @@ impl<'a> Loop<'a> {
 
     /// Once the command's pipes are closed: write what waits for our readers, waiting for them
     /// now, but after a terminating signal only until its [`Loop::mirror_deadline`] (a second
-    /// after the command's exit), and not past one that comes meanwhile: the reports are
-    /// written after this.
+    /// after the command's exit), and not past one that comes meanwhile (a copy of the first
+    /// is none: see [`Request`]): the reports are written after this.
     fn finish_mirroring(&mut self, sink: &mut dyn OutputSink) -> Result<(), SuperviseError> {
+        let interrupted_by = self.interrupted_by();
         let deadline = &mut self.mirror_deadline;
-        let limit = self
-            .interrupted_by
+        let limit = interrupted_by
             .map(|signal| (signal, *deadline.get_or_insert_with(|| Instant::now() + LAST_OUTPUT_AFTER_SIGNAL)));
         loop {
             let waiting: Vec<usize> = (0..self.pipes.len())
@@ -1329,6 +1337,8 @@ impl<'a> Loop<'a> {
                 while let Ok(Some(info)) = self.signals.read_signal() {
                     match Signal::try_from(info.ssi_signo as i32) {
                         Ok(Signal::SIGCHLD | Signal::SIGCONT) | Err(_) => {}
+                        // The first one's copy (`timeout`'s to our group): no new request.
+                        Ok(signal) if self.is_copy(Request::new(signal, info.ssi_code, info.ssi_pid)) => {}
                         Ok(signal) => {
                             self.drop_unread_output(&format!("leakcheck received {}", signal.as_str()));
                             return Ok(());
@@ -1591,8 +1601,14 @@ impl<'a> Loop<'a> {
                 self.continue_command();
                 continue;
             }
-            if self.interrupted_by.is_none() {
-                self.interrupted_by = Some(signal);
+            let request = Request::new(signal, info.ssi_code, info.ssi_pid);
+            if self.is_copy(request) {
+                // The first request again, from the process that sent it: `timeout`'s copy to
+                // our group, say. Not a second request.
+                continue;
+            }
+            if self.first_request.is_none() {
+                self.first_request = Some(request);
                 sink.interrupted(signal, self.child.id() as i32);
                 if signal != Signal::SIGINT {
                     self.signal_the_settling();
@@ -1624,6 +1640,17 @@ impl<'a> Loop<'a> {
                 self.mirror_deadline = Some(Instant::now());
             }
         }
+    }
+
+    /// The first terminating signal leakcheck received, if any.
+    fn interrupted_by(&self) -> Option<Signal> {
+        self.first_request.map(|request| request.signal)
+    }
+
+    /// Whether `request` is a copy of the first request, not a request of its own (see
+    /// [`Request::repeats`]).
+    fn is_copy(&self, request: Request) -> bool {
+        self.first_request.is_some_and(|first| request.repeats(first))
     }
 
     /// Carry out what a sink asked.
@@ -1724,7 +1751,7 @@ impl<'a> Loop<'a> {
         // After a forwarded SIGTERM, SIGHUP or SIGQUIT every process had it once and the grace
         // period runs: it is their settle period.
         let grace_runs = self.kill_at.is_some() || self.term_at.is_some();
-        if self.interrupted_by.is_some_and(|signal| signal != Signal::SIGINT) && grace_runs {
+        if self.interrupted_by().is_some_and(|signal| signal != Signal::SIGINT) && grace_runs {
             self.signalled.extend(names.into_iter().map(|(pid, command)| Leftover { pid, command }));
             return;
         }
@@ -1896,6 +1923,37 @@ fn set_nonblocking(fd: RawFd) {
         if flags >= 0 {
             libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK);
         }
+    }
+}
+
+/// A terminating signal leakcheck received, and the process that sent it, from the signal's
+/// `siginfo` (`ssi_code`, `ssi_pid`): known for a `kill(2)` (`SI_USER`) or a `sigqueue(3)`
+/// (`SI_QUEUE`); none for a signal the kernel sends (a terminal's Ctrl-C,
+/// `SI_KERNEL`), nor when the kernel gives no pid (a sender in another PID namespace: 0).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Request {
+    signal: Signal,
+    sender: Option<u32>,
+}
+
+impl Request {
+    fn new(signal: Signal, code: i32, pid: u32) -> Self {
+        let sent = matches!(code, libc::SI_USER | libc::SI_QUEUE) && pid != 0;
+        Self { signal, sender: sent.then_some(pid) }
+    }
+
+    /// Whether this signal, received while `first` is being handled, is `first` again rather
+    /// than a second request: the same signal from the same process. One request may reach
+    /// leakcheck twice: GNU `timeout` (without `--foreground`) sends its signal to leakcheck,
+    /// then to its own process group, which holds leakcheck; buildbot-like supervisors signal a
+    /// process and its group. Two that arrive before leakcheck reads the first are one
+    /// (a pending standard signal is not queued twice); read apart, the second must not count
+    /// as someone insisting. Not a copy: another signal (SIGTERM after SIGINT), the same
+    /// one from another process (a second `kill` command), and one without a known sender
+    /// (a terminal's Ctrl-C pressed twice). A process that means a second request with the
+    /// same signal (a shell's built-in `kill` run twice) is not told apart from a copy.
+    fn repeats(self, first: Request) -> bool {
+        self.sender.is_some() && self == first
     }
 }
 
@@ -2343,6 +2401,30 @@ mod tests {
         // The child is gone: its group was not signalled, everyone is.
         assert_eq!(signal_targets(Signal::SIGTERM, None, tree()), [10, 11, 20, 30]);
         assert_eq!(signal_targets(Signal::SIGKILL, Some(10), tree()), [20, 30]);
+    }
+
+    #[test]
+    fn the_same_signal_from_the_same_process_is_one_request() {
+        let first = Request::new(Signal::SIGINT, libc::SI_USER, 4242);
+        // `timeout`'s copy to its group: the same signal, sender and code.
+        assert!(Request::new(Signal::SIGINT, libc::SI_USER, 4242).repeats(first));
+        // sigqueue(3) names its sender too; kill(2) then sigqueue(3) from one process is one.
+        assert!(Request::new(Signal::SIGINT, libc::SI_QUEUE, 4242).repeats(first));
+        // Another process's kill, another signal from the same one: a second request.
+        assert!(!Request::new(Signal::SIGINT, libc::SI_USER, 4243).repeats(first));
+        assert!(!Request::new(Signal::SIGTERM, libc::SI_USER, 4242).repeats(first));
+        // A terminal's Ctrl-C (the kernel's, no sender) twice: a second request.
+        let ctrl_c = Request::new(Signal::SIGINT, libc::SI_KERNEL, 0);
+        assert_eq!(ctrl_c.sender, None);
+        assert!(!Request::new(Signal::SIGINT, libc::SI_KERNEL, 0).repeats(ctrl_c));
+        // A kill(2) after a Ctrl-C, and a Ctrl-C after a kill(2): no copies either.
+        assert!(!Request::new(Signal::SIGINT, libc::SI_USER, 4242).repeats(ctrl_c));
+        assert!(!ctrl_c.repeats(first));
+        // A sender the kernel does not name (another PID namespace: pid 0) is unknown.
+        let unnamed = Request::new(Signal::SIGINT, libc::SI_USER, 0);
+        assert!(!Request::new(Signal::SIGINT, libc::SI_USER, 0).repeats(unnamed));
+        // Other codes (a thread-directed tgkill, SI_TKILL) name no request's sender.
+        assert_eq!(Request::new(Signal::SIGINT, libc::SI_TKILL, 4242).sender, None);
     }
 
     #[test]

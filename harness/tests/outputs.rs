@@ -468,6 +468,73 @@ fn sigint_in_the_middle_of_a_test_marks_it_interrupted() {
     assert!(xml.contains(r#"<skipped message="not run"#), "{xml}");
 }
 
+/// GNU `timeout` in its own process group with leakcheck; on drop, the group gets SIGKILL
+/// (leakcheck with it; the command dies with leakcheck).
+struct TimeoutGroup(std::process::Child);
+
+impl Drop for TimeoutGroup {
+    fn drop(&mut self) {
+        // SAFETY: plain killpg(2) of the group our own child leads (`timeout` calls setpgid(0, 0)).
+        unsafe { libc::killpg(self.0.id() as i32, libc::SIGKILL) };
+        let _ = self.0.wait();
+    }
+}
+
+/// `timeout -s INT N leakcheck -- python -m test ...` sends SIGINT to leakcheck, then the same
+/// SIGINT to its own process group, which holds leakcheck: one request, which leakcheck takes
+/// once, not as a second signal (SIGKILL at once, regrtest's summary lost). Read apart or
+/// together, which is a race, so several runs. `timeout` is made to time out (its SIGALRM) once
+/// regrtest has begun the sleeper's repetitions; `--preserve-status` makes its status
+/// leakcheck's.
+#[test]
+fn timeouts_sigint_to_leakcheck_and_its_group_is_one_request() {
+    let dir = testdir();
+    let argv = regrtest_argv(dir.path(), &[], &["test_quiet_sleeper"]);
+    for run in 0..8 {
+        let out = tempfile::tempdir().unwrap();
+        let json = out.path().join("r.json");
+        let mut timeout = TimeoutGroup(
+            Command::new("timeout")
+                .args(["--preserve-status", "-s", "INT", "600", LEAKCHECK, "--grace", "30", "--json"])
+                .arg(&json)
+                .arg("--")
+                .args(&argv)
+                .env("LEAKCHECK_FIXTURE_SLEEP", "600")
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .stdin(Stdio::null())
+                .spawn()
+                .expect("running GNU timeout"),
+        );
+        let stdout_pipe = timeout.0.stdout.take().unwrap();
+        let stdout_reader = std::thread::spawn(move || std::io::read_to_string(stdout_pipe).unwrap_or_default());
+        let mut stderr_lines = BufReader::new(timeout.0.stderr.take().unwrap()).lines().map_while(Result::ok);
+        let mut stderr = String::new();
+        for line in stderr_lines.by_ref() {
+            stderr.push_str(&line);
+            stderr.push('\n');
+            if line.contains("beginning 6 repetitions") {
+                break;
+            }
+        }
+        assert!(stderr.contains("beginning 6 repetitions"), "run {run}: the sleeper never began:\n{stderr}");
+        // SAFETY: plain kill(2) on our own child: its timer's signal, as when it runs out.
+        unsafe { libc::kill(timeout.0.id() as i32, libc::SIGALRM) };
+        stderr.extend(stderr_lines.map(|line| line + "\n"));
+        let stdout = stdout_reader.join().unwrap();
+        let status = timeout.0.wait().unwrap();
+        let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&json).unwrap()).unwrap();
+        assert!(stdout.contains("Tests result: INTERRUPTED"), "run {run}: regrtest's summary:\n{stdout}\n{stderr}");
+        assert_eq!(report["status"]["interrupted_by"], "SIGINT", "run {run}: {stderr}");
+        assert_eq!(report["status"]["killed_after_grace"], false, "run {run}: {stderr}");
+        assert_eq!(report["summary"]["regrtest_result"], "INTERRUPTED", "run {run}: {stderr}");
+        // regrtest's own status for an interrupted run (EXITCODE_INTERRUPTED), through leakcheck.
+        assert_eq!(report["status"]["exit_code"], 130, "run {run}: {stderr}");
+        assert_eq!(status.code(), Some(130), "run {run}: {stderr}");
+        assert!(!stderr.contains("second signal"), "run {run}: {stderr}");
+    }
+}
+
 /// The same in `-j 2` workers: regrtest names a worker's test only when it is done, so the
 /// stopped test is known from its worker's command line. Ctrl-C reaches regrtest once (not
 /// again through the `/proc` walk), so it stops its workers and prints its summary.

@@ -297,6 +297,83 @@ fn a_command_going_on_after_sigint_or_sighup_gets_sigterm_before_sigkill() {
     assert!(stderr.contains("killed by SIGKILL (leakcheck's, at the end of the grace period)"), "{stderr}");
 }
 
+/// The command catches SIGINT and goes on (and exits 7 on SIGTERM); once it says it got the
+/// SIGINT leakcheck forwarded (leakcheck has read that one), `second` sends leakcheck another
+/// signal, given leakcheck's pid.
+fn interrupt_again(second: impl FnOnce(i32)) -> (std::process::ExitStatus, serde_json::Value, String) {
+    let work = tempfile::tempdir().unwrap();
+    let json = work.path().join("r.json");
+    let script = "trap 'echo got INT >&2' INT; trap 'echo got TERM >&2; exit 7' TERM; echo ready; \
+                  while :; do sleep 0.1; done";
+    let mut child = KillOnDrop(
+        Command::new(LEAKCHECK)
+            .args(["--grace", "2", "--json"])
+            .arg(&json)
+            .args(["--", "sh", "-c", script])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let (_stdout, first) = child.first_line();
+    assert_eq!(first.trim(), "ready");
+    let pid = child.0.id() as i32;
+    // SAFETY: plain kill(2) on our own child.
+    unsafe { libc::kill(pid, libc::SIGINT) };
+    let mut lines = BufReader::new(child.0.stderr.take().unwrap()).lines().map_while(Result::ok);
+    let mut stderr = String::new();
+    for line in lines.by_ref() {
+        stderr.push_str(&line);
+        stderr.push('\n');
+        if line == "got INT" {
+            break;
+        }
+    }
+    assert!(stderr.contains("got INT"), "the command never got the first SIGINT: {stderr}");
+    second(pid);
+    stderr.extend(lines.map(|line| line + "\n"));
+    let status = wait_with_limit(&mut child, Duration::from_secs(60));
+    let report = serde_json::from_slice(&std::fs::read(&json).expect("a report after the signal")).unwrap();
+    (status, report, stderr)
+}
+
+/// One request is one signal: the same SIGINT again from the same process (GNU `timeout` sends
+/// it to leakcheck, then to its group, which holds leakcheck), read after the first was acted
+/// on, is a copy: the command keeps its grace period and ends by the SIGTERM at its end.
+#[test]
+fn the_same_signal_again_from_the_same_process_is_no_second_request() {
+    // SAFETY: plain kill(2) on our own child.
+    let (status, report, stderr) = interrupt_again(|pid| unsafe {
+        libc::kill(pid, libc::SIGINT);
+    });
+    assert_eq!(status.code(), Some(7), "ended by the SIGTERM after the grace period: {stderr}");
+    assert_eq!(report["status"]["interrupted_by"], "SIGINT");
+    assert_eq!(report["status"]["killed_after_grace"], false, "{stderr}");
+    assert_eq!(stderr.matches("got INT\n").count(), 1, "the command got SIGINT once: {stderr}");
+    assert!(stderr.contains("got TERM\n"), "{stderr}");
+}
+
+/// The same signal from another process (a second `kill` command), or another signal from the
+/// same one, is a second request: SIGKILL at once.
+#[test]
+fn a_second_request_from_another_process_or_with_another_signal_kills_at_once() {
+    let other_process = |pid: i32| {
+        let killed = Command::new("sh").args(["-c", &format!("kill -INT {pid}")]).status().unwrap();
+        assert!(killed.success());
+    };
+    // SAFETY: plain kill(2) on our own child.
+    let another_signal = |pid: i32| unsafe {
+        libc::kill(pid, libc::SIGTERM);
+    };
+    for (what, second) in [("another process", &other_process as &dyn Fn(i32)), ("another signal", &another_signal)] {
+        let (status, report, stderr) = interrupt_again(second);
+        assert_eq!(status.code(), Some(128 + libc::SIGKILL), "{what}: {stderr}");
+        assert_eq!(report["status"]["interrupted_by"], "SIGINT", "{what}");
+        assert_eq!(report["status"]["killed_after_grace"], true, "{what}: {stderr}");
+        assert!(stderr.contains("at once on a second signal"), "{what}: {stderr}");
+    }
+}
+
 /// A forwarded SIGTERM that comes within the settle period, once the command has exited, ends
 /// what it left behind as one that came before the exit does: a process that exits from it
 /// within the grace period, even after the settle period (the child takes 2 s over it), was
