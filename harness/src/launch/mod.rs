@@ -203,7 +203,9 @@ pub struct Launch<'a> {
     pub sanitizers: &'a sanitizers::Plan,
 }
 
-/// The command, in its own process group, with its environment set up by `launch`.
+/// The command, in its own process group, with its environment set up by `launch`. The
+/// environment it gets is sorted by name, not in our order: `Command` builds an environment it
+/// changes anew from a sorted map (the README says so, for `os.environ` dumps).
 pub fn command(argv: &[OsString], run_dir: &RunDir, launch: Launch<'_>) -> Command {
     let mut cmd = Command::new(&argv[0]);
     cmd.args(&argv[1..]);
