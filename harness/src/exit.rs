@@ -27,7 +27,9 @@ impl ExitCode {
     pub const INTERNAL: i32 = 70;
     /// leakcheck found a leak that the command did not report (e.g. a `PyMem_RawMalloc` leak,
     /// which regrtest cannot see). Returned whatever the command's own status was; also when
-    /// regrtest printed a leak and exited 0 all the same.
+    /// the command exited 0 though a leak was found in any run of any test: regrtest printed a
+    /// leak and exited 0 all the same, or a test leaked in a run before the one reported, which
+    /// did not (before regrtest's `-w` re-run, in an earlier regrtest run of the command).
     pub const LEAK_NOT_REPORTED: i32 = 101;
     /// leakcheck found a hang or deadlock and ended the stuck processes. Takes precedence over
     /// 101.
@@ -55,7 +57,7 @@ pub fn help_text() -> String {
         ("64", "bad leakcheck arguments"),
         ("66", "the input of leakcheck symbolize (LOG or standard input) could not be opened or read"),
         ("70", "leakcheck itself failed (run directory, log or report files, checked before the command starts; a report that fails at the end is written into the run directory instead, and the message names it; the log or our stdout failing while the command ran, a closed stdout reader excepted); a finding's status, or the command's own non-zero status, comes first"),
-        ("101", "leakcheck found a leak the command did not report (e.g. in the raw domain), or that it printed yet exited 0"),
+        ("101", "leakcheck found a leak the command did not report (e.g. in the raw domain), or that it printed yet exited 0; also when the command exited 0 though a test leaked in a run before the one reported, which did not (before regrtest's -w re-run, or in an earlier regrtest run of the command): the summary's last line says which"),
         ("102", "leakcheck found a hang or deadlock and ended the stuck processes"),
         ("103", "a sanitizer reported an error (ASAN, LSan, MSAN, UBSan, TSan)"),
         ("104", "the command exited 0, yet regrtest never printed its result: it stopped halfway, during a test (a warning names it); 101-103 come first"),
@@ -68,7 +70,7 @@ pub fn help_text() -> String {
         text.push_str(&format!("  {code:<22} {meaning}\n"));
     }
     text.push_str(
-        "  leakcheck never exits 0 when it found a leak, a hang or a sanitizer error, or when regrtest stopped halfway.\n",
+        "  leakcheck never exits 0 when it found a leak (in any run of any test), a hang or a sanitizer error, or when regrtest stopped halfway.\n",
     );
     text
 }

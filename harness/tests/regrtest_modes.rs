@@ -201,7 +201,7 @@ fn a_rerun_that_ran_no_test_keeps_the_first_runs_leak() {
 
 /// A test that leaked an object in its first run only, which `-w` re-ran: regrtest's verdict
 /// is the re-run's, and the whole report is about it, regrtest's part too (no leak lines); a
-/// note keeps the first run's leak.
+/// note keeps the first run's leak, and leakcheck's status is 101, not regrtest's 0.
 #[test]
 fn a_rerun_that_passes_is_the_run_reported_regrtests_part_too() {
     let dir = testdir();
@@ -218,13 +218,16 @@ fn a_rerun_that_passes_is_the_run_reported_regrtests_part_too() {
     assert_eq!(test["leaked"], false, "{test}");
     let notes = test["notes"].to_string();
     assert!(notes.contains("before its re-run (reported here) leaked: references [1, 1, 1]"), "{test}");
-    assert_eq!(run.code(), Some(0), "{}", run.stderr);
+    // regrtest exited 0 (the re-run passed); the leak of the first run keeps leakcheck's status off 0.
+    assert_eq!(run.json()["status"]["exit_code"], 0, "{}", run.stderr);
+    assert_eq!(run.code(), Some(101), "{}", run.stderr);
 }
 
 /// A test whose first run leaked raw blocks (which regrtest cannot see) and file descriptors
 /// (which it can, and fails the test for), and whose `-w` re-run leaked nothing: regrtest's
 /// verdict is the re-run's pass, and so is `leaked`, but the first run's leaks stay in the
 /// notes, leakcheck's own measurement with its blocks and bytes, and the summary counts the test.
+/// regrtest exits 0; leakcheck 101 (it found a leak), the summary's last line saying why.
 /// Sequentially (3.11 re-runs in the same process) and with `-j 2` (in the main process, after a
 /// worker's first run).
 #[test]
@@ -249,7 +252,17 @@ fn a_rerun_that_passes_keeps_the_first_runs_raw_leak_in_a_note() {
         );
         assert_eq!(run.json()["summary"]["leaked_before_rerun"], json!(["test_leak_raw_fd_first_run"]));
         assert!(run.stderr.contains("0 leaked, 1 leaked only before regrtest's re-run ----"), "{}", run.stderr);
-        assert_eq!(run.code(), Some(0), "regrtest's own status: {}", run.stderr);
+        // regrtest exited 0, but a leak was found: never 0, and the summary says why.
+        assert_eq!(run.json()["status"]["exit_code"], 0, "regrtest's own status: {}", run.stderr);
+        assert!(
+            run.stderr.contains(
+                "leakcheck: exit status 101, not the command's 0: a leak was found in an earlier run: \
+                 test_leak_raw_fd_first_run leaked in the run before regrtest's re-run, then passed its re-run\n"
+            ),
+            "{flags:?}: {}",
+            run.stderr
+        );
+        assert_eq!(run.code(), Some(101), "{}", run.stderr);
     }
 }
 
@@ -657,6 +670,46 @@ fn a_command_running_regrtest_twice_reports_each_test_from_one_run_and_keeps_the
     );
     assert_eq!(test_names(&run), ["test_leak_raw_flaky", "test_balanced"]);
     assert_eq!(run.code(), Some(0), "{}", run.stderr);
+}
+
+/// A command running regrtest twice (`sh -c 'A; A'`), the test leaking in the first run only:
+/// raw blocks regrtest cannot see (the run passes), or raw blocks and file descriptors, which
+/// regrtest prints and fails the run for. The second run passes and the script exits 0: the
+/// test is reported as its last run left it, not leaked, but a leak was found, so leakcheck
+/// exits 101 and its summary's last line says which test and which run.
+#[test]
+fn a_leak_in_an_earlier_regrtest_run_of_the_command_is_never_exit_0() {
+    for (fixture, printed) in [("test_leak_raw_first_process", false), ("test_leak_raw_fd_first_run", true)] {
+        let dir = testdir();
+        let argv = regrtest_with(python(), dir.path(), &["-R", "3:3"], &[fixture]);
+        let once = argv.iter().map(|a| format!("'{a}'")).collect::<Vec<_>>().join(" ");
+        let run = leakcheck(&[], &["sh", "-c", &format!("{once}; {once}")]);
+        let test = run.test(fixture);
+        assert_eq!(test["outcome"], "passed", "{test}");
+        assert_eq!(test["leaked"], false, "the last run's verdict: {test}");
+        assert_eq!(raw_blocks(test), &json!([0, 0, 0]), "the last run's: {test}");
+        let notes = test["notes"].to_string();
+        assert!(
+            notes.contains(
+                "run 1 of the command's regrtest runs leaked by leakcheck's measurement: raw blocks [1, 1, 1]"
+            ),
+            "{test}"
+        );
+        assert_eq!(notes.contains("run 1 of the command's regrtest runs leaked: file descriptors"), printed, "{test}");
+        let summary = &run.json()["summary"];
+        assert_eq!(summary["leaked"], json!([]), "{summary}");
+        assert_eq!(summary["failed_in_earlier_run"], json!([fixture]), "{summary}");
+        assert_eq!(run.json()["status"]["exit_code"], 0, "the script's: {}", run.stderr);
+        assert!(
+            run.stderr.contains(&format!(
+                "leakcheck: exit status 101, not the command's 0: a leak was found in an earlier run: \
+                 {fixture} leaked in run 1 of the command's 2 regrtest runs, then a later run passed\n"
+            )),
+            "{}",
+            run.stderr
+        );
+        assert_eq!(run.code(), Some(101), "{}", run.stderr);
+    }
 }
 
 /// Both runs with `-R`, the second with `-j 2`: the measurement reported is the second run's,

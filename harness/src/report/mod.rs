@@ -377,6 +377,15 @@ pub struct Summary {
     /// failed (regrtest's outcome, a failing leak line) or leaked by leakcheck's measurement:
     /// the last run is reported, and their notes keep the earlier runs.
     pub failed_in_earlier_run: Vec<String>,
+    /// Tests not `leaked` that leaked in a run before the one reported, by regrtest's failing
+    /// leak lines or leakcheck's measurement (a run before regrtest's `-w` re-run, an earlier
+    /// regrtest run of the command), each as one line saying which run (`test_x leaked in run 1
+    /// of the command's 2 regrtest runs, then a later run passed`). A command that exited 0 all
+    /// the same makes leakcheck exit [`ExitCode::LEAK_NOT_REPORTED`](crate::exit::ExitCode::LEAK_NOT_REPORTED),
+    /// and the text summary says why. Not in the JSON: `leaked_before_rerun`, `failed_in_earlier_run`
+    /// and the tests' notes say it there.
+    #[serde(skip)]
+    pub earlier_leaks: Vec<String>,
     /// Tests that hung (leakcheck ended them).
     pub hung: Vec<String>,
     /// Distinct sanitizer findings (`sanitizer_findings`), and the reports they stand for.
@@ -487,7 +496,25 @@ impl RunReport {
         if let Some(killed) = self.status.killed_by() {
             line(&mut out, &killed);
         }
+        if let Some(why) = self.earlier_leaks_status() {
+            line(&mut out, &why);
+        }
         out
+    }
+
+    /// Why leakcheck's status is not the command's 0 when the only leaks found were in runs
+    /// before the ones reported (see [`Summary::earlier_leaks`]), in one line; None otherwise.
+    fn earlier_leaks_status(&self) -> Option<String> {
+        let s = &self.summary;
+        if s.earlier_leaks.is_empty() || self.status.exit_code != Some(0) || !s.leaked.is_empty() {
+            return None;
+        }
+        let code = self.status.leakcheck_exit_code;
+        let each: Vec<String> = s.earlier_leaks.iter().map(|w| for_terminal(w).into_owned()).collect();
+        Some(format!(
+            "exit status {code}, not the command's 0: a leak was found in an earlier run: {}",
+            each.join("; ")
+        ))
     }
 }
 

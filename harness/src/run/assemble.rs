@@ -212,6 +212,9 @@ pub(super) fn assemble(
     // run, when the run reported did not.
     let regrtest_runs = parsed.run_results.len();
     let mut failed_in_earlier_run: Vec<String> = Vec::new();
+    // Tests not `leaked` that leaked in a run before the one reported (either kind above), each
+    // with why: the exit status counts them (see `Summary::earlier_leaks`).
+    let mut earlier_leaks: Vec<String> = Vec::new();
     // 3.13's `-W` shows a `-j` worker's output only for a test that did not pass.
     let hides_passing_output = output.saw_huntrleaks && launch::profile::hides_passing_output(&report.command);
     let mut tests: Vec<TestReport> = parsed
@@ -271,11 +274,28 @@ pub(super) fn assemble(
             }
             if earlier_leak && !report.leaked {
                 leaked_before_rerun.push(t.name.clone());
+                let then = match report.outcome.as_str() {
+                    "passed" => "passed its re-run".to_owned(),
+                    outcome => format!("its re-run: {outcome}"),
+                };
+                earlier_leaks.push(format!("{} leaked in the run before regrtest's re-run, then {then}", t.name));
             }
             if let Some(by_run) = by_run {
-                let earlier_failed = earlier_runs_notes(&mut report, &runs, by_run.as_deref(), regrtest_runs, &join);
+                let (earlier_failed, leaked_in) =
+                    earlier_runs_notes(&mut report, &runs, by_run.as_deref(), regrtest_runs, &join);
                 if earlier_failed && !report.leaked && !t.outcome.is_some_and(Outcome::is_failure) {
                     failed_in_earlier_run.push(t.name.clone());
+                }
+                if let Some(run) = leaked_in.filter(|_| !report.leaked) {
+                    let then = match report.outcome.as_str() {
+                        "passed" => "a later run passed".to_owned(),
+                        outcome => format!("the last run it ran in: {outcome}"),
+                    };
+                    earlier_leaks.push(format!(
+                        "{} leaked in run {run} of the command's {} regrtest runs, then {then}",
+                        t.name,
+                        regrtest_runs.max(t.regrtest_run + 1)
+                    ));
                 }
             }
             if hides_passing_output && t.outcome == Some(Outcome::Passed) && !t.repetitions_shown {
@@ -586,6 +606,7 @@ pub(super) fn assemble(
             .collect(),
         leaked_before_rerun,
         failed_in_earlier_run,
+        earlier_leaks,
         hung: Vec::new(),
         sanitizer_findings: 0,
         sanitizer_reports: 0,

@@ -722,8 +722,12 @@ fn exit_code(supervised: &Supervised, report: &RunReport) -> i32 {
     }
     let code = match supervised.exit {
         // regrtest printed a leak and still exited 0 (3.11.2: a re-run that ran no test erases
-        // the first run's failure): a leak was found, so never 0.
-        ChildExit::Exited(0) if report.tests.iter().any(|t| t.leaked) => ExitCode::LEAK_NOT_REPORTED,
+        // the first run's failure), or a test leaked in a run before the one reported (before
+        // regrtest's `-w` re-run, in an earlier regrtest run of the command) and passed the
+        // later one: a leak was found, so never 0.
+        ChildExit::Exited(0) if report.tests.iter().any(|t| t.leaked) || !report.summary.earlier_leaks.is_empty() => {
+            ExitCode::LEAK_NOT_REPORTED
+        }
         // regrtest stopped halfway (a test's `os._exit(0)`): the command's 0 says nothing of
         // the tests it never finished, nor of those it never started.
         ChildExit::Exited(0) if report.summary.regrtest_unfinished => ExitCode::UNFINISHED,

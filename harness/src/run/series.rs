@@ -198,15 +198,15 @@ pub(super) fn series_by_run<'a>(
 /// last is the one reported): each run's outcome, and what the earlier runs leaked, by
 /// regrtest's leak lines and by leakcheck's measurement (`by_run`, the series of each run, or
 /// None when they could not be matched to the runs: then the report says so). Whether an
-/// earlier run failed or leaked.
+/// earlier run failed or leaked, and the number of the first earlier run that leaked (by either).
 pub(super) fn earlier_runs_notes(
     report: &mut TestReport,
     runs: &[&regrtest::TestResult],
     by_run: Option<&[Vec<&Series>]>,
     total: usize,
     join: &Join<'_>,
-) -> bool {
-    let Some((last, earlier)) = runs.split_last() else { return false };
+) -> (bool, Option<usize>) {
+    let Some((last, earlier)) = runs.split_last() else { return (false, None) };
     let total = total.max(last.regrtest_run + 1);
     let number = |run: &regrtest::TestResult| run.regrtest_run + 1;
     let described = |run: &regrtest::TestResult| {
@@ -225,12 +225,14 @@ pub(super) fn earlier_runs_notes(
         described(last),
     ));
     let mut failed = false;
+    let mut first_leak = None;
     for (index, run) in earlier.iter().enumerate() {
         // A run that died while the test ran (`unknown`: a crash without regrtest's word) failed it too.
         failed |= run.outcome.is_some_and(|o| o.is_failure() || o == Outcome::Unknown);
         if let Some(leaks) = run.failing_leaks() {
             report.notes.push(format!("run {} of the command's regrtest runs leaked: {leaks}", number(run)));
             failed = true;
+            first_leak = first_leak.or(Some(number(run)));
         }
         let Some(all) = by_run.and_then(|by_run| by_run.get(index)).filter(|all| !all.is_empty()) else { continue };
         let (series, _) = choose_series(all, false);
@@ -242,6 +244,7 @@ pub(super) fn earlier_runs_notes(
                 items.join("; ")
             ));
             failed = true;
+            first_leak = first_leak.or(Some(number(run)));
         }
     }
     if by_run.is_none() {
@@ -252,7 +255,7 @@ pub(super) fn earlier_runs_notes(
                 .into(),
         );
     }
-    failed
+    (failed, first_leak)
 }
 
 /// Notes for the series of a re-run test measured before the one reported (`earlier`, of

@@ -790,3 +790,63 @@ fn only_the_last_quiet_test_of_a_process_has_no_result_and_its_note_says_how_the
         elsewhere.tests
     );
 }
+
+fn exited(code: i32) -> Supervised {
+    Supervised {
+        pid: 1,
+        exit: ChildExit::Exited(code),
+        interrupted_by: None,
+        killed: false,
+        leftovers: Vec::new(),
+        output_errors: Vec::new(),
+        own_output_failed: false,
+        killed_at_once: false,
+        ends_mid_line: [false; 2],
+        shared_output: false,
+    }
+}
+
+/// The command's status when leakcheck found nothing; never 0 when it found a leak in any run
+/// of any test: one regrtest reported and exited 0 for, one in a run before regrtest's `-w`
+/// re-run, one in an earlier regrtest run of the command. A failing status of the command's
+/// own is kept for a leak regrtest reported or one of an earlier run.
+#[test]
+fn the_exit_status_is_never_0_when_a_leak_was_found_in_any_run() {
+    let report = RunReport::new(vec!["python3".into()], "/tmp/x".into());
+    assert_eq!(exit_code(&exited(0), &report), ExitCode::OK);
+    assert_eq!(exit_code(&exited(2), &report), 2);
+
+    let mut leaked = report.clone();
+    leaked.tests.push(TestReport { leaked: true, ..TestReport::new("test_x".into(), "passed") });
+    assert_eq!(exit_code(&exited(0), &leaked), ExitCode::LEAK_NOT_REPORTED);
+    assert_eq!(exit_code(&exited(2), &leaked), 2, "regrtest reported it");
+
+    for why in [
+        "test_x leaked in the run before regrtest's re-run, then passed its re-run",
+        "test_x leaked in run 1 of the command's 2 regrtest runs, then a later run passed",
+    ] {
+        let mut earlier = report.clone();
+        earlier.tests.push(TestReport::new("test_x".into(), "passed"));
+        earlier.summary.earlier_leaks.push(why.into());
+        assert_eq!(exit_code(&exited(0), &earlier), ExitCode::LEAK_NOT_REPORTED, "{why}");
+        assert_eq!(exit_code(&exited(3), &earlier), 3, "{why}");
+        earlier.status.exit_code = Some(0);
+        earlier.status.leakcheck_exit_code = ExitCode::LEAK_NOT_REPORTED;
+        let text = earlier.render_text();
+        assert!(
+            text.contains(&format!(
+                "leakcheck: exit status 101, not the command's 0: a leak was found in an earlier run: {why}\n"
+            )),
+            "{text}"
+        );
+        // Only then: the command's failing status is its own.
+        earlier.status.exit_code = Some(3);
+        earlier.status.leakcheck_exit_code = 3;
+        assert!(!earlier.render_text().contains("exit status"), "{}", earlier.render_text());
+    }
+
+    // A leak regrtest did not report wins over the command's status, as before.
+    let mut unreported = leaked.clone();
+    unreported.summary.leaked_not_reported_by_regrtest.push("test_x".into());
+    assert_eq!(exit_code(&exited(2), &unreported), ExitCode::LEAK_NOT_REPORTED);
+}
