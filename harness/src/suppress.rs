@@ -10,10 +10,13 @@
 //! anywhere in the text (`leak:lock_tests.py` matches `/usr/lib/python3.11/test/lock_tests.py`).
 //!
 //! **Effect.** A matching site moves from `leak_sites` to `suppressed_sites` (with the rule
-//! that matched). A domain whose leak the suppressed sites explain (no unsuppressed site of the
-//! domain, and in every counted repetition the suppressed sites grew by at least the domain's
-//! delta) no longer counts as leaked, and the test says so in its notes. regrtest's own leak
-//! verdict is never suppressed: leakcheck does not hide what regrtest reports.
+//! that matched). A leaking domain with suppressed sites and no unsuppressed site of its own is
+//! judged on what the suppressed sites leave: regrtest's rule on the domain's delta less their
+//! growth, per counted repetition. It still leaks only when every remaining delta is >= 1
+//! (`[2, 1, 2]` less an accepted `[1, 1, 1]` is `[1, 0, 1]`: no leak), and the test's notes say
+//! what the suppressed sites explain either way (`raw: ... they explain blocks [1, 1, 1] of [2, 1,
+//! 2]`). regrtest's own leak verdict is never suppressed: leakcheck does not hide what regrtest
+//! reports.
 
 #![forbid(unsafe_code)]
 

@@ -581,6 +581,35 @@ fn without_attribution_the_counts_remain() {
     assert!(run.stderr.contains("(counting only: --no-attribution) ----"), "{}", run.stderr);
 }
 
+/// An accepted leak (`leak:^leak_raw$`, one raw block every call) beside growth in the same
+/// domain that is no leak by itself (one more block every other call): the suppressed site's
+/// growth is taken off the domain's, `[2, 1, 2]` less `[1, 1, 1]`, and what remains, `[1, 0, 1]`,
+/// is no leak by regrtest's rule: the test is not leaked, its note says what the suppression
+/// explains, and leakcheck exits with regrtest's 0.
+#[test]
+fn a_suppressed_leak_beside_harmless_growth_in_its_domain_does_not_fail_the_run() {
+    let dir = testdir();
+    let work = tempfile::tempdir().expect("a temporary directory");
+    let supp = work.path().join("accepted.supp");
+    std::fs::write(&supp, "leak:^leak_raw$\n").unwrap();
+    let argv = regrtest_argv(dir.path(), &[], &["test_leak_raw_beside_odd_growth"]);
+    let run = leakcheck(&["--suppressions", &path_str(&supp)], &as_strs(&argv));
+    let test = run.test("test_leak_raw_beside_odd_growth");
+    assert_eq!(test["domains"]["raw"]["blocks"], json!([2, 1, 2]), "as measured: {test}");
+    assert_eq!(test["suppressed_sites"][0]["blocks"], json!([1, 1, 1]), "{test}");
+    assert_eq!(test["leak_sites"], json!([]), "{test}");
+    assert_eq!(test["domains"]["raw"]["leaked"], false, "{test}");
+    assert_eq!(test["leaked"], false, "{test}");
+    assert!(
+        test["notes"].to_string().contains(
+            "raw: its growth is the suppressed sites' (leak:^leak_raw$): they explain blocks [1, 1, 1] of \
+             [2, 1, 2]; what remains, [1, 0, 1], is no leak by regrtest's rule"
+        ),
+        "{test}"
+    );
+    assert_eq!(run.code(), Some(0), "regrtest's status: {}", run.stderr);
+}
+
 /// `--suppressions`: a leak a buildbot owner accepted, matched by its C function or by its
 /// Python line, no longer counts as leakcheck's; what it matched stays in the report;
 /// regrtest's own verdicts are never suppressed; a bad file is a usage error naming the line.

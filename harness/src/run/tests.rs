@@ -850,3 +850,69 @@ fn the_exit_status_is_never_0_when_a_leak_was_found_in_any_run() {
     unreported.summary.leaked_not_reported_by_regrtest.push("test_x".into());
     assert_eq!(exit_code(&exited(2), &unreported), ExitCode::LEAK_NOT_REPORTED);
 }
+
+/// Suppressed sites take their growth off their domain's, and regrtest's rule judges what
+/// remains: an accepted leak beside growth every other repetition (`[2, 1, 2]` less `[1, 1, 1]`)
+/// is no leak; beside a second leak every repetition (`[3, 2, 3]`), it is, and the note says what
+/// the suppressed sites explain; a domain they explain whole is cleared as before. An
+/// unsuppressed leaking site of the domain keeps it leaked, with no note.
+#[test]
+fn suppressed_growth_is_taken_off_the_domain_and_regrtests_rule_judges_the_rest() {
+    let deltas = |blocks: &[i64], leaked: bool| leaks::DomainDeltas {
+        blocks: blocks.to_vec(),
+        bytes: None,
+        leaked,
+        spread: false,
+    };
+    let site = |domain: &str, blocks: &[i64]| crate::report::LeakSiteReport {
+        domain: domain.into(),
+        blocks: blocks.to_vec(),
+        bytes: blocks.iter().map(|b| b * 48).collect(),
+        frames: Vec::new(),
+        folded_frames: 0,
+        python_frame: None,
+        python_frames: Vec::new(),
+        object_types: Vec::new(),
+        free_list_reuse: false,
+        stack_cut: false,
+        other_test_thread: None,
+    };
+    let accepted = |blocks: &[i64]| crate::report::SuppressedSite {
+        site: site("raw", blocks),
+        suppression: "leak:inline_helper".into(),
+    };
+    let judge = |raw: &[i64], suppressed: &[crate::report::SuppressedSite], kept: &[crate::report::LeakSiteReport]| {
+        let mut domains =
+            Domains { raw: deltas(raw, true), mem: deltas(&[0, 0, 0], false), obj: deltas(&[0, 0, 0], false) };
+        let notes = explained_domains(&mut domains, kept, suppressed);
+        (domains.raw.leaked, notes)
+    };
+
+    let (leaked, notes) = judge(&[2, 1, 2], &[accepted(&[1, 1, 1])], &[]);
+    assert!(!leaked, "{notes:?}");
+    assert_eq!(
+        notes,
+        ["raw: its growth is the suppressed sites' (leak:inline_helper): they explain blocks [1, 1, 1] of [2, 1, 2]; \
+          what remains, [1, 0, 1], is no leak by regrtest's rule"]
+    );
+
+    let (leaked, notes) = judge(&[1, 1, 1], &[accepted(&[1, 1, 1])], &[]);
+    assert!(!leaked, "{notes:?}");
+    assert_eq!(
+        notes,
+        ["raw: its growth is the suppressed sites' (leak:inline_helper): they explain blocks [1, 1, 1] of [1, 1, 1]"]
+    );
+
+    // Two suppressed sites sum; the rest leaks every repetition.
+    let (leaked, notes) = judge(&[3, 2, 3], &[accepted(&[1, 0, 1]), accepted(&[0, 1, 0])], &[]);
+    assert!(leaked, "{notes:?}");
+    assert_eq!(
+        notes,
+        ["raw: the suppressed sites (leak:inline_helper) explain blocks [1, 1, 1] of [3, 2, 3]; what remains, \
+          [2, 1, 2], still leaks by regrtest's rule (every delta >= 1)"]
+    );
+
+    let (leaked, notes) = judge(&[2, 2, 2], &[accepted(&[1, 1, 1])], &[site("raw", &[1, 1, 1])]);
+    assert!(leaked);
+    assert!(notes.is_empty(), "{notes:?}");
+}
