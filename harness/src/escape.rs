@@ -5,6 +5,9 @@
 //!   cursor, recolour the terminal or forge a `leakcheck:` line.
 //! - JSON: serde_json escapes C0 controls; [`JsonFormatter`] also escapes DEL, C1 and the bidi
 //!   controls, as `\uXXXX`, so the value is unchanged and the bytes are inert.
+//! - A command shown to be pasted into a shell (the issue drafts, the JUnit XML):
+//!   [`shell_command`] quotes each argument for a POSIX shell; the output's own escaping still
+//!   applies on top.
 
 #![forbid(unsafe_code)]
 
@@ -44,6 +47,32 @@ pub fn truncate_with_ellipsis(s: &str, max: usize) -> String {
     } else {
         s.to_owned()
     }
+}
+
+/// The command `args` as one line a POSIX shell runs as the same argv: an argument of only
+/// characters no shell treats specially (ASCII letters and digits, `_ @ % + = : , . / -`; no `=`
+/// in the first, which a shell would take for an assignment) as it is, any other (spaces,
+/// quotes, `$`, `*`, non-ASCII, an empty one) in single quotes, a `'` in it as `'\''`
+/// (`sh -c 'python -m test -R 3:3 test_x'`). Control characters are kept as they are, inside
+/// the quotes: each output escapes them as it escapes any text ([`for_terminal`], Markdown's
+/// and XML's rules), so the line is inert there, and pasteable when they are absent.
+pub fn shell_command<S: AsRef<str>>(args: &[S]) -> String {
+    let mut line = String::new();
+    for (index, arg) in args.iter().enumerate() {
+        let arg = arg.as_ref();
+        if index > 0 {
+            line.push(' ');
+        }
+        let plain = |c: char| c.is_ascii_alphanumeric() || "_@%+:,./-".contains(c) || (c == '=' && index > 0);
+        if !arg.is_empty() && arg.chars().all(plain) {
+            line.push_str(arg);
+        } else {
+            line.push('\'');
+            line.push_str(&arg.replace('\'', r"'\''"));
+            line.push('\'');
+        }
+    }
+    line
 }
 
 /// `s` with hazardous characters made visible.
@@ -134,6 +163,29 @@ pub fn to_json<T: serde::Serialize>(value: &T) -> serde_json::Result<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Each argument comes back whole from `printf '%s\n'` in `sh -c`: the quoted line runs
+    /// the same argv, spaces, quotes, `$`, globs, non-ASCII and empty arguments included; plain
+    /// ones are left bare.
+    #[test]
+    fn shell_commands_run_the_same_argv_when_pasted() {
+        assert_eq!(
+            shell_command(&["sh", "-c", "python3.11-dbg -m test -R 3:3 --testdir . test_x"]),
+            "sh -c 'python3.11-dbg -m test -R 3:3 --testdir . test_x'"
+        );
+        assert_eq!(
+            shell_command(&["python3", "-m", "test", "--testdir", "/tmp/a b", "-m", "test_x*", "--junit-xml=j.xml"]),
+            "python3 -m test --testdir '/tmp/a b' -m 'test_x*' --junit-xml=j.xml"
+        );
+        assert_eq!(shell_command(&["A=1", "x=y"]), "'A=1' x=y", "no assignment in the first word");
+        assert_eq!(shell_command::<&str>(&[]), "");
+        let args = ["it's", "", "$HOME", "`id`", "a\\b", "~", "#x", "テスト", "a\"b", "!x", ";", "&&"];
+        assert_eq!(shell_command(&args[..2]), r"'it'\''s' ''");
+        let line = format!("printf '%s\\n' {}", shell_command(&args));
+        let out = std::process::Command::new("sh").args(["-c", &line]).output().expect("sh runs");
+        let expected: String = args.iter().map(|a| format!("{a}\n")).collect();
+        assert_eq!(String::from_utf8_lossy(&out.stdout), expected, "{line}");
+    }
 
     #[test]
     fn text_cut_short_ends_with_an_ellipsis() {

@@ -573,7 +573,7 @@ fn markdown(
     md.push_str(&md_fenced(&excerpt, "text"));
 
     md.push_str("\n## Environment\n\n");
-    let _ = writeln!(md, "- Command: {}", md_code(&report.command.join(" ")));
+    let _ = writeln!(md, "- Command: {}", md_code(&crate::escape::shell_command(&report.command)));
     let mut status = Vec::new();
     if let Some(code) = report.status.exit_code {
         status.push(format!("command exit code {code}"));

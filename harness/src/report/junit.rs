@@ -593,7 +593,7 @@ fn run_end(report: &RunReport) -> Option<String> {
 fn run_failures(report: &RunReport) -> Vec<Failure> {
     let status = &report.status;
     let mut failures = Vec::new();
-    let mut details = format!("command: {}\n", report.command.join(" "));
+    let mut details = format!("command: {}\n", crate::escape::shell_command(&report.command));
     if let Some(log) = &report.log {
         let _ = writeln!(details, "log: {log}");
     }
@@ -647,7 +647,7 @@ fn unexplained_exit(report: &RunReport) -> Option<Failure> {
     } else {
         message.push_str(", and no test failed");
     }
-    let mut details = format!("command: {}\n", report.command.join(" "));
+    let mut details = format!("command: {}\n", crate::escape::shell_command(&report.command));
     if let Some(log) = &report.log {
         let _ = writeln!(details, "log: {log}");
     }
@@ -1253,7 +1253,7 @@ fn properties(report: &RunReport) -> Vec<(&'static str, String)> {
     let status = &report.status;
     let mut props = vec![
         ("leakcheck_version", report.leakcheck_version.to_owned()),
-        ("command", report.command.join(" ")),
+        ("command", crate::escape::shell_command(&report.command)),
         ("leakcheck_exit_code", status.leakcheck_exit_code.to_string()),
     ];
     let optional = [
