@@ -235,6 +235,8 @@ struct InspectedSleep {
     /// The thread's voluntary context switches once it was seen back in its sleep after the stop
     /// (the stop counted some), `None` until then: unchanged while the same sleep goes on.
     switches: Option<u64>,
+    /// The thread's CPU time (clock ticks) before the stop.
+    cpu_ticks: u64,
 }
 
 impl InspectedSleep {
@@ -242,6 +244,18 @@ impl InspectedSleep {
     /// restart of it (`restart_syscall` with the argument registers of the call it goes on with).
     fn goes_on_in(&self, call: procfs::Syscall) -> bool {
         call == self.syscall || call.is_restart() && call.args == self.syscall.args
+    }
+
+    /// Whether `thread` (of `pid`) is on its way back into this sleep: released from the stop, it
+    /// is runnable outside any system call until the scheduler lets it restart the sleep (on a
+    /// loaded machine, seconds), and has run next to nothing since (a tick of CPU time at most;
+    /// a thread that woke and went on computing is not asleep).
+    fn returning(&self, pid: i32, thread: &procfs::ThreadSample) -> bool {
+        self.pid == pid
+            && self.switches.is_none()
+            && thread.state == 'R'
+            && thread.syscall.is_none()
+            && thread.cpu_ticks <= self.cpu_ticks + 1
     }
 }
 
@@ -904,7 +918,9 @@ impl HangWatch {
         let mut asleep = Vec::new();
         for sample in pids.iter().filter_map(|pid| tree.get(pid)) {
             for thread in &sample.threads {
-                let Some(syscall) = thread.syscall else { continue };
+                // A thread an inspection stopped in its sleep, not back in it yet, is in it.
+                let returning = self.inspected_sleeps.get(&thread.tid).filter(|s| s.returning(sample.pid, thread));
+                let Some(syscall) = thread.syscall.or(returning.map(|s| s.syscall)) else { continue };
                 let inspected =
                     self.inspected_sleeps.get(&thread.tid).filter(|s| s.pid == sample.pid && s.goes_on_in(syscall));
                 if syscall.timeout().is_some() || inspected.is_some() {
@@ -945,7 +961,8 @@ impl HangWatch {
                     self.sleeps.insert((silence, tid), Some(Sleep { syscall, switches, ends, pid, parent }));
                     Some(ends)
                 }
-                // Stopped at this very tick, after `/proc` was read: read again at the next.
+                // Stopped at this very tick, after `/proc` was read, or not back in its sleep
+                // since the stop (`InspectedSleep::returning`): read again at the next.
                 (_, Some((ends, None))) => Some(ends),
                 (seen, None) => {
                     let Some(switches) = procfs::voluntary_switches(pid, tid) else { continue };
@@ -1045,7 +1062,8 @@ impl HangWatch {
                 }),
             };
             if let Some((syscall, ends)) = sleep {
-                self.inspected_sleeps.insert(tid, InspectedSleep { pid: sample.pid, syscall, ends, switches: None });
+                let (pid, cpu_ticks) = (sample.pid, thread.cpu_ticks);
+                self.inspected_sleeps.insert(tid, InspectedSleep { pid, syscall, ends, switches: None, cpu_ticks });
             }
         }
     }
@@ -1053,11 +1071,16 @@ impl HangWatch {
     /// At each tick: keep the sleeps an inspection stopped while their threads stay in them (see
     /// [`InspectedSleep`]): in the same call or its restart, without waking up (their voluntary
     /// context switches, counted once they were back in it, unchanged), and before their end.
+    /// Also while a thread is not back in it yet: released from the stop, it is runnable outside
+    /// any system call (`/proc` says `running`) until the scheduler lets it restart the sleep,
+    /// which on a loaded machine (a buildbot's `-j0`) can take seconds.
     fn follow_inspected_sleeps(&mut self, now: Instant) {
         self.inspected_sleeps.retain(|&tid, sleep| {
-            let call = std::fs::read_to_string(format!("/proc/{}/task/{tid}/syscall", sleep.pid))
-                .ok()
-                .and_then(|text| procfs::parse_syscall(&text));
+            let text = std::fs::read_to_string(format!("/proc/{}/task/{tid}/syscall", sleep.pid)).ok();
+            if now < sleep.ends && sleep.switches.is_none() && text.as_deref().is_some_and(|t| t.trim() == "running") {
+                return true;
+            }
+            let call = text.and_then(|text| procfs::parse_syscall(&text));
             match (call, procfs::voluntary_switches(sleep.pid, tid)) {
                 (Some(call), Some(switches)) if now < sleep.ends && sleep.goes_on_in(call) => {
                     *sleep.switches.get_or_insert(switches) == switches
@@ -2186,6 +2209,31 @@ mod tests {
     }
 
     #[test]
+    fn a_stopped_sleep_is_returned_to_by_a_runnable_thread_that_has_not_run() {
+        let call = |text: &str| procfs::parse_syscall(text).expect("a syscall line");
+        let sleep = InspectedSleep {
+            pid: 10,
+            syscall: call("230 0x0 0x0 0x7ffdc79328f0 0x7ffdc7932930 0x0 0x0 0x7ffdc79328d8 0x7f88ecf97503"),
+            ends: Instant::now(),
+            switches: None,
+            cpu_ticks: 7,
+        };
+        let thread = |state, cpu_ticks, syscall| procfs::ThreadSample { tid: 11, state, cpu_ticks, syscall };
+        assert!(sleep.returning(10, &thread('R', 7, None)));
+        assert!(sleep.returning(10, &thread('R', 8, None)), "a tick of CPU time to get back in");
+        // It ran on (woke and computes), is in another call, is not runnable, is another process's.
+        assert!(!sleep.returning(10, &thread('R', 9, None)));
+        assert!(
+            !sleep.returning(10, &thread('S', 7, Some(call("202 0x7f1c2a0b3040 0x80 0x2 0x0 0x0 0x0 0x7ffd 0x7f1c"))))
+        );
+        assert!(!sleep.returning(10, &thread('T', 7, None)));
+        assert!(!sleep.returning(12, &thread('R', 7, None)));
+        // Once seen back in its sleep, it is followed there.
+        let back = InspectedSleep { switches: Some(3), ..sleep };
+        assert!(!back.returning(10, &thread('R', 7, None)));
+    }
+
+    #[test]
     fn a_stopped_sleep_goes_on_in_its_own_restart_only() {
         let call = |text: &str| procfs::parse_syscall(text).expect("a syscall line");
         // sleep(3)'s clock_nanosleep before the stop, and after it (as /proc showed them).
@@ -2194,6 +2242,7 @@ mod tests {
             syscall: call("230 0x0 0x0 0x7ffdc79328f0 0x7ffdc7932930 0x0 0x0 0x7ffdc79328d8 0x7f88ecf97503"),
             ends: Instant::now(),
             switches: None,
+            cpu_ticks: 7,
         };
         assert!(sleep.goes_on_in(sleep.syscall));
         assert!(sleep.goes_on_in(call("219 0x0 0x0 0x7ffdc79328f0 0x7ffdc7932930 0x0 0x0 0x7ffdc79328d8 0x7f88")));
