@@ -336,7 +336,7 @@ pub fn cases(report: &RunReport) -> Vec<Case<'_>> {
     }
     // A CI step fails on the command's status: so does the XML, also when no test shows why.
     if run.is_empty() && !cases.iter().any(Case::failed) {
-        run.extend(unexplained_exit(report));
+        run.extend(earlier_leak(report).or_else(|| unexplained_exit(report)));
     }
     if !run.is_empty() {
         cases.push(Case {
@@ -590,13 +590,19 @@ fn run_end(report: &RunReport) -> Option<String> {
     })
 }
 
-fn run_failures(report: &RunReport) -> Vec<Failure> {
-    let status = &report.status;
-    let mut failures = Vec::new();
+/// The details of a failure of the run itself: the command, quoted for a shell, and the log.
+fn run_details(report: &RunReport) -> String {
     let mut details = format!("command: {}\n", crate::escape::shell_command(&report.command));
     if let Some(log) = &report.log {
         let _ = writeln!(details, "log: {log}");
     }
+    details
+}
+
+fn run_failures(report: &RunReport) -> Vec<Failure> {
+    let status = &report.status;
+    let mut failures = Vec::new();
+    let details = run_details(report);
     if let Some(error) = &status.error {
         failures.push(Failure {
             kind: FailureKind::Run,
@@ -647,11 +653,15 @@ fn unexplained_exit(report: &RunReport) -> Option<Failure> {
     } else {
         message.push_str(", and no test failed");
     }
-    let mut details = format!("command: {}\n", crate::escape::shell_command(&report.command));
-    if let Some(log) = &report.log {
-        let _ = writeln!(details, "log: {log}");
-    }
-    Some(Failure { kind: FailureKind::Run, message, details, location: None })
+    Some(Failure { kind: FailureKind::Run, message, details: run_details(report), location: None })
+}
+
+/// A leak found only in a run before the ones reported (an earlier regrtest run of the command,
+/// the run before regrtest's `-w` re-run) as a failure of the run, when the command exited 0:
+/// leakcheck's status is then 101, and the XML fails with it.
+fn earlier_leak(report: &RunReport) -> Option<Failure> {
+    let message = report.earlier_leaks_status()?;
+    Some(Failure { kind: FailureKind::Run, message, details: run_details(report), location: None })
 }
 
 /// The domain's allocator, for people who know the API rather than leakcheck's names.
@@ -1270,6 +1280,27 @@ fn properties(report: &RunReport) -> Vec<(&'static str, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A leak found only in an earlier run (leakcheck exits 101 where the command exited 0)
+    /// fails the run's case, with why; with the command's own failing status, the status says it.
+    #[test]
+    fn a_leak_of_an_earlier_run_alone_fails_the_runs_case() {
+        let mut report = RunReport::new(vec!["sh".into(), "-c".into(), "a; b".into()], "/tmp/run".into());
+        report.tests.push(TestReport::new("test_x".into(), "passed"));
+        report.status.exit_code = Some(0);
+        assert!(cases(&report).iter().all(|c| !c.failed()));
+        let why = "test_x leaked in run 1 of the command's 2 regrtest runs, then a later run passed";
+        report.summary.earlier_leaks.push(why.into());
+        report.status.leakcheck_exit_code = 101;
+        let cases = cases(&report);
+        let run = cases.iter().find(|c| c.name == RUN_CASE).expect("the run's case");
+        assert_eq!(run.failures.len(), 1);
+        assert!(run.failures[0].message.ends_with(&format!("a leak was found in an earlier run: {why}")));
+        assert!(run.failures[0].details.starts_with("command: sh -c 'a; b'\n"), "{}", run.failures[0].details);
+        report.status.exit_code = Some(3);
+        let run = super::cases(&report).into_iter().find(|c| c.name == RUN_CASE).expect("the run's case");
+        assert_eq!(run.failures[0].message, "the command exited with status 3, and no test failed");
+    }
 
     #[test]
     fn the_interpreters_library_is_its_lib_directory_but_its_tests() {

@@ -504,7 +504,7 @@ impl RunReport {
 
     /// Why leakcheck's status is not the command's 0 when the only leaks found were in runs
     /// before the ones reported (see [`Summary::earlier_leaks`]), in one line; None otherwise.
-    fn earlier_leaks_status(&self) -> Option<String> {
+    pub(crate) fn earlier_leaks_status(&self) -> Option<String> {
         let s = &self.summary;
         if s.earlier_leaks.is_empty() || self.status.exit_code != Some(0) || !s.leaked.is_empty() {
             return None;
