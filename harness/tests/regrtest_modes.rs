@@ -895,6 +895,33 @@ fn a_run_that_stops_halfway_with_status_0_is_no_success() {
     assert_eq!(run.code(), Some(0), "{}", run.stderr);
 }
 
+/// `-w` after a failure: 3.11 re-runs the failed test in its main process, where it ends the
+/// process with `os._exit(0)`. The first run's summary came (`== Tests result: FAILURE ==`), the
+/// re-run's never did: the run stopped halfway, as one that died before its first summary,
+/// and leakcheck exits 104, not the command's 0. Sequentially and with `-j2 -w` (the buildbots'
+/// 3.11 form).
+#[test]
+fn a_rerun_that_ends_the_process_with_status_0_is_no_success() {
+    let dir = testdir();
+    for flags in [&["-w"][..], &["-j2", "-w"]] {
+        let mut argv = regrtest_argv(dir.path(), &[], &["test_exits_0_in_rerun", "test_balanced"]);
+        argv.splice(3..3, flags.iter().map(|f| f.to_string()));
+        let run = leakcheck(&[], &as_strs(&argv));
+        assert_eq!(run.json()["status"]["exit_code"], 0, "{flags:?}: {}", run.stderr);
+        let stdout = String::from_utf8_lossy(&run.stdout);
+        assert!(stdout.contains("== Tests result: FAILURE =="), "{flags:?}: {stdout}");
+        assert_eq!(run.test("test_exits_0_in_rerun")["outcome"], "unknown", "{flags:?}");
+        assert_eq!(run.test("test_balanced")["outcome"], "passed", "{flags:?}");
+        assert_eq!(run.json()["summary"]["regrtest_result"], Value::Null, "{flags:?}");
+        assert_eq!(run.json()["summary"]["regrtest_unfinished"], true, "{flags:?}");
+        let warning = "regrtest never printed its result: the run ended while test_exits_0_in_rerun ran, yet the \
+                       command exited 0: leakcheck exits 104 instead, a run stopped halfway is no success";
+        let warnings = &run.json()["warnings"];
+        assert!(warnings.as_array().unwrap().iter().any(|w| w == warning), "{flags:?}: {warnings}");
+        assert_eq!(run.code(), Some(104), "{flags:?}: {}", run.stderr);
+    }
+}
+
 /// regrtest dies printing the next test's progress line (its stdout a pipe with no reader, as
 /// `leakcheck ... | head -1` leaves it): the test before ran through every repetition and got
 /// no result line (a passing test has none), and the next never began. The run did not end

@@ -377,6 +377,13 @@ pub struct Summary {
     pub interrupted: bool,
     /// `Total duration: ...` as printed, e.g. `1 min 2 sec`.
     pub total_duration: Option<String>,
+    /// The run went on after this block to re-run its failed tests (`-w`/`--rerun`: 3.11
+    /// `Re-running failed tests in verbose mode`, 3.12+ `Re-running N failed tests in verbose
+    /// mode[ in subprocesses]`), and the output ended before the re-run's own summary (its
+    /// `== Tests result` block, or `Total duration:`): regrtest stopped halfway (a test's
+    /// `os._exit(0)` or a crash in the re-run, which 3.11 runs in its main process), though the
+    /// first run's summary came.
+    pub rerun_unfinished: bool,
 }
 
 /// What unittest said about one test method (`TextTestResult`'s verbose status words, or the
@@ -450,7 +457,8 @@ pub struct MethodResult {
 pub struct ParsedRun {
     /// In order of first appearance; tests only named in the summary come last.
     pub tests: Vec<TestResult>,
-    /// None if the run never got to its summary.
+    /// None if the run never got to its summary. One that a `-w`/`--rerun` re-run followed and
+    /// the output ended in is there, [`Summary::rerun_unfinished`].
     pub summary: Option<Summary>,
     /// Whether any progress line was read. regrtest announces every test it runs in one,
     /// except in quiet mode (`-q`), where only the tests that failed are named (in their leak

@@ -441,7 +441,7 @@ impl Parser {
         self.selected = std::mem::take(&mut over.selected);
         let earlier = over.earlier.take();
         let mut over = over.finish_run(completed);
-        if over.summary.is_none() {
+        if over.summary.as_ref().is_none_or(|s| s.rerun_unfinished) {
             let running = over
                 .tests
                 .iter()
@@ -848,8 +848,9 @@ impl Parser {
             self.end_summary_block();
             self.rerun_phase = true;
             // The first run's `== Tests result: X ==` is not the run's result: the re-run's
-            // end says that, if the run gets there.
+            // end says that, if the run gets there. Until then the run is not over.
             self.summary.result = None;
+            self.summary.rerun_unfinished = self.summary_seen;
             return;
         }
         if let Some(c) = captures(&RERUN_ONE, rest) {
@@ -1408,6 +1409,7 @@ impl Parser {
         if let Some(c) = captures(&TOTAL_DURATION, rest) {
             // Also the first end-of-run line under --pgo, which skips the result block.
             self.summary.total_duration = c.get(1).map(|m| m.as_str().to_owned());
+            self.summary.rerun_unfinished = false;
             self.summary_seen = true;
             self.summary_complete = self.summary_blocks > 0;
             self.in_summary = true;

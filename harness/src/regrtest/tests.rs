@@ -2362,3 +2362,55 @@ fn golden_doctest_examples_of_3_15_are_the_doctests() {
     let keys = test(&run, "test_doctest_keys");
     assert_eq!((keys.outcome, keys.traceback_method.as_deref()), (Some(Outcome::Failed), None));
 }
+
+/// `-w`/`--rerun` after the first run's summary (`== Tests result: FAILURE ==`), and the test
+/// re-run ends the process with `os._exit(0)` (3.11 re-runs it in its main process, 3.13+
+/// with `--single-process`): the output ends in the re-run, without its summary. The first
+/// run's summary is kept (its lists), but the run is not over: `rerun_unfinished`, no result,
+/// and the re-run test has none. A re-run that gets to its own summary (3.14's in a worker,
+/// whose death regrtest reports) is over.
+#[test]
+fn golden_rerun_ended_before_its_summary_is_unfinished() {
+    for (file, input) in [
+        ("3.11.2-seq-rerun-exit0", include_str!("../../tests/data/regrtest/3.11.2-seq-rerun-exit0.txt")),
+        ("3.11.2-j2-R-rerun-exit0", include_str!("../../tests/data/regrtest/3.11.2-j2-R-rerun-exit0.txt")),
+        (
+            "3.13.18-single-process-rerun-exit0",
+            include_str!("../../tests/data/regrtest/3.13.18-single-process-rerun-exit0.txt"),
+        ),
+        (
+            "3.15.2-single-process-rerun-exit0",
+            include_str!("../../tests/data/regrtest/3.15.2-single-process-rerun-exit0.txt"),
+        ),
+    ] {
+        let run = parse(input, true);
+        let summary = run.summary.as_ref().expect("the first run's summary");
+        assert!(summary.rerun_unfinished, "{file}");
+        assert_eq!(summary.result, None, "{file}");
+        assert_eq!(summary.failed, strings(&["test_exits_0_in_rerun"]), "{file}");
+        assert_eq!(run.run_results, [None], "{file}");
+        assert_eq!(outcome(&run, "test_exits_0_in_rerun"), Outcome::Unknown, "{file}");
+        assert_eq!(test(&run, "test_exits_0_in_rerun").result_text, None, "{file}");
+        assert_eq!(outcome(&run, "test_crash_once"), Outcome::Passed, "{file}");
+
+        // The output cut just before the re-run began: the first run's summary is all there is,
+        // as a run killed after its result block.
+        let before = &input[..input.find("Re-running").expect("a re-run")];
+        let run = parse(before, false);
+        assert!(!run.summary.as_ref().expect("summary").rerun_unfinished, "{file}");
+    }
+    let run = parse(include_str!("../../tests/data/regrtest/3.14.10-seq-R-rerun-exit0.txt"), true);
+    let summary = run.summary.as_ref().expect("summary");
+    assert!(!summary.rerun_unfinished);
+    assert_eq!(summary.result.as_deref(), Some("FAILURE then FAILURE, WORKER BUG"));
+    assert_eq!(outcome(&run, "test_exits_0_in_rerun"), Outcome::WorkerFailed);
+    // So is every re-run of the goldens that got to its end.
+    for input in [
+        include_str!("../../tests/data/regrtest/3.11.2-seq-R-rerun.txt"),
+        include_str!("../../tests/data/regrtest/3.11.2-j2-R-rerun.txt"),
+        include_str!("../../tests/data/regrtest/3.13.0-single-process-rerun.txt"),
+        include_str!("../../tests/data/regrtest/3.12.1-j2-rerun.txt"),
+    ] {
+        assert!(!parse(input, true).summary.expect("summary").rerun_unfinished);
+    }
+}

@@ -479,10 +479,11 @@ pub(super) fn assemble(
         }
     }
 
-    // regrtest ran (its output says so) and never got to its summary: whatever the command's
-    // status, the run stopped halfway. Not when leakcheck stopped it (a signal it forwarded, a
-    // hang it ended: they say so) or regrtest refused its command line (its own warning).
-    let last_unfinished = parsed.summary.is_none()
+    // regrtest ran (its output says so) and never got to its summary, or to its `-w`/`--rerun`
+    // re-run's after the first run's: whatever the command's status, the run stopped halfway.
+    // Not when leakcheck stopped it (a signal it forwarded, a hang it ended: they say so) or
+    // regrtest refused its command line (its own warning).
+    let last_unfinished = parsed.summary.as_ref().is_none_or(|s| s.rerun_unfinished)
         && !parsed.run_results.is_empty()
         && parsed.usage_error.is_none()
         && supervised.interrupted_by.is_none()
@@ -520,13 +521,17 @@ pub(super) fn assemble(
         next_test_began(shim, last).is_none().then_some(last.pid)
     };
     if last_unfinished {
-        // The tests it ended during: no result line, and no result (`unknown`) or one the end
+        // The tests it ended during: no result line for their last attempt, and no result (`unknown`) or one the end
         // itself gave (faulthandler's `Timeout`, a crash's dump).
         // The last run's (an earlier one's are in their own warning).
         let last_run: std::collections::HashSet<&str> =
             parsed.tests.iter().filter(|t| t.regrtest_run + 1 >= regrtest_runs).map(|t| t.name.as_str()).collect();
+        // The result line of the last attempt: a report's `result_line` falls back on the
+        // first run's, which says nothing of a `-w` re-run that the end cut short.
+        let with_result: std::collections::HashSet<&str> =
+            parsed.tests.iter().filter(|t| t.result_text.is_some()).map(|t| t.name.as_str()).collect();
         let no_result = |t: &&TestReport| {
-            t.result_line.is_none()
+            !with_result.contains(t.name.as_str())
                 && matches!(t.outcome.as_str(), "unknown" | "timed_out" | "crashed")
                 && (parsed.unfinished_runs.is_empty() || last_run.contains(t.name.as_str()))
         };
