@@ -241,7 +241,8 @@ pub struct TestResult {
     pub failed_methods: Vec<String>,
     /// The traceback regrtest printed with `test X failed -- Traceback ...` (a single failure
     /// without `-v`; a doctest's with doctest's report of the examples that failed) or `test X
-    /// crashed -- Traceback ...`, from `Traceback` on (the first
+    /// crashed -- Traceback ...`, from `Traceback` on, to a blank line or a line regrtest starts
+    /// (the next test's leak lines, which quiet mode's `-j` prints right after it) (the first
     /// [`MAX_TRACEBACK_BYTES`]; the last attempt's).
     pub traceback: Option<String>,
     /// `test_x skipped -- REASON`: why regrtest skipped the whole file (`unittest.SkipTest` or a

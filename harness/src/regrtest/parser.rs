@@ -1262,11 +1262,10 @@ impl Parser {
         let chained = text.starts_with("During handling of the above exception")
             || text.starts_with("The above exception was the direct cause")
             || text.starts_with("Traceback (most recent call last):");
-        let progress = LOG_PREFIX.find(text).is_some_and(|m| PROGRESS.is_match(&text[m.end()..]));
         // doctest's report: its divider, `File "...", line N, in NAME`, the example and what
         // was expected and got, indented (blank lines of the output are not).
         let doctest_report = tb.doctest && (is_rule(text, b'-') || text.starts_with("    "));
-        if progress || (tb.after_blank && !chained && !doctest_report && !text.is_empty()) {
+        if ends_failure_traceback(text) || (tb.after_blank && !chained && !doctest_report && !text.is_empty()) {
             self.finish_failure_traceback();
             return false;
         }
@@ -1609,6 +1608,38 @@ impl Parser {
 
 /// How faulthandler's `faulthandler_fatal_error` and `Py_FatalError` begin.
 const FATAL_ERROR: &str = "Fatal Python error: ";
+
+/// Whether `text`, read where a failure's traceback (`test X failed -- Traceback ...`) may go
+/// on, is a line of regrtest's own, which ends it. Sequential mode prints a blank line after
+/// the traceback, before the next progress line; a `-j` worker's output (its traceback
+/// included) comes whole after the test's result line, and in quiet mode (`-q`), which prints
+/// no progress line, the next worker's output follows the traceback's last line directly: the
+/// next test's leak lines (`test_y leaked [1, 1, 1] references, sum=3`), its `test test_y
+/// failed -- ...`, a crash's `Fatal Python error: ...`, the summary. Only lines as regrtest
+/// starts them are taken, each whole from the line's start, which a traceback's lines are not:
+/// frames and source are indented (so is doctest's report), and an exception's message that
+/// spells one on a line of its own (a test of regrtest quoting a child's output) is read as
+/// regrtest's, as a progress line in it always was.
+fn ends_failure_traceback(text: &str) -> bool {
+    if let Some(prefix) = LOG_PREFIX.find(text) {
+        // `H:MM:SS[ load avg: N] ...`: only regrtest's `log` writes these.
+        let rest = &text[prefix.end()..];
+        if PROGRESS.is_match(rest) || HEARTBEAT.is_match(rest) {
+            return true;
+        }
+    }
+    let rest = after_log_prefix(text);
+    RUN_HEADER.is_match(rest)
+        || RERUN_BATCH.is_match(rest)
+        || RERUN_ONE.is_match(rest)
+        || HINT.is_match(text)
+        || LEAK.find(text).is_some_and(|m| m.start() == 0)
+        || BEGINNING.is_match(text)
+        || SUMMARY_HEADER.is_match(text)
+        || TOTAL_DURATION.is_match(text)
+        || text.starts_with(WARNING_PREFIX)
+        || text.starts_with(FATAL_ERROR)
+}
 
 /// Whether `text` can be a line of a faulthandler dump after its first: blank lines, thread
 /// headers (`Current thread 0x... (most recent call first):`, `Thread 0x...`, `Stack (most

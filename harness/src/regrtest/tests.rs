@@ -2414,3 +2414,97 @@ fn golden_rerun_ended_before_its_summary_is_unfinished() {
         assert!(!parse(input, true).summary.expect("summary").rerun_unfinished);
     }
 }
+
+/// Quiet mode with `-j`: a worker's output comes whole, without the blank line sequential mode
+/// prints after a failure's traceback, and no progress line follows: the next worker's leak
+/// lines come right after the traceback's last line. They end the traceback and are read as
+/// regrtest's (the leaking test's `reference_leak`), on 3.11, 3.13, 3.14 and, after a failure
+/// in a later `-R` repetition, 3.15.
+#[test]
+fn golden_quiet_parallel_leak_lines_after_a_traceback_are_regrtests() {
+    for (file, input, failing, last) in [
+        (
+            "3.11.2-j1-quiet-R-fail-leak",
+            include_str!("../../tests/data/regrtest/3.11.2-j1-quiet-R-fail-leak.txt"),
+            "test_fail_decorated",
+            "AssertionError: 1 != 2",
+        ),
+        (
+            "3.13.18-j1-quiet-R-fail-leak",
+            include_str!("../../tests/data/regrtest/3.13.18-j1-quiet-R-fail-leak.txt"),
+            "test_fail_decorated",
+            "AssertionError: 1 != 2",
+        ),
+        (
+            "3.14.10-j1-quiet-R-fail-leak",
+            include_str!("../../tests/data/regrtest/3.14.10-j1-quiet-R-fail-leak.txt"),
+            "test_fail_decorated",
+            "AssertionError: 1 != 2",
+        ),
+        (
+            "3.11.2-j1-quiet-R-late-leak",
+            include_str!("../../tests/data/regrtest/3.11.2-j1-quiet-R-late-leak.txt"),
+            "test_fail_late_repetition",
+            "AssertionError: failed on repetition 6",
+        ),
+        (
+            "3.15.2-j1-quiet-R-late-leak",
+            include_str!("../../tests/data/regrtest/3.15.2-j1-quiet-R-late-leak.txt"),
+            "test_fail_late_repetition",
+            "AssertionError: failed on repetition 6",
+        ),
+    ] {
+        let run = parse(input, true);
+        assert!(!run.progress_seen, "{file}");
+        let failed = test(&run, failing);
+        assert_eq!(failed.outcome, Some(Outcome::Failed), "{file}");
+        let traceback = failed.traceback.as_deref().unwrap_or_default();
+        assert!(
+            traceback.starts_with("Traceback (most recent call last):\n") && traceback.ends_with(last),
+            "{file}: {traceback}"
+        );
+        let leaky = test(&run, "test_leak_instances");
+        assert_eq!(leaky.outcome, Some(Outcome::ReferenceLeak), "{file}");
+        let references = leaky.references.as_ref().expect("regrtest's leak line");
+        assert!(references.failing && references.deltas.iter().all(|&d| d > 0), "{file}: {references:?}");
+        if !file.starts_with("3.11") {
+            assert!(leaky.memory_blocks.is_some(), "{file}");
+        }
+    }
+}
+
+/// A failure's traceback ends at any line regrtest starts (the next test's `test X failed`,
+/// a crash's `Fatal Python error`, a re-run's header, regrtest's warnings), not only at a blank
+/// line or a progress line; a line merely holding such text (indented, or after other text)
+/// stays in it.
+#[test]
+fn a_failure_traceback_ends_at_regrtests_own_lines() {
+    let head = concat!(
+        "0:00:00 load avg: 0.10 Run tests in parallel using 1 child processes\n",
+        "test test_a failed -- Traceback (most recent call last):\n",
+        "  File \"/t/test_a.py\", line 4, in test_x\n",
+        "    self.assertEqual(out, 'test_b leaked [1, 1, 1] references, sum=3')\n",
+        "AssertionError: got test_b leaked [1, 1, 1] references, sum=3\n",
+    );
+    for (next, name) in [
+        ("test test_b failed -- Traceback (most recent call last):\n", "test_b"),
+        ("test test_b crashed -- Traceback (most recent call last):\n", "test_b"),
+        ("test_b leaked [1, 1, 1] memory blocks, sum=3\n", "test_b"),
+        ("Warning -- test_b leaked 1 dangling threads\n", ""),
+        ("Fatal Python error: Aborted\n", ""),
+        ("0:00:01 load avg: 0.10 Re-running failed tests in verbose mode\n", ""),
+        ("beginning 6 repetitions\n", ""),
+    ] {
+        let input = format!("{head}{next}  File \"/t/test_b.py\", line 1, in <module>\n");
+        let run = parse(&input, false);
+        let traceback = test(&run, "test_a").traceback.clone().unwrap_or_default();
+        assert!(
+            traceback.ends_with("AssertionError: got test_b leaked [1, 1, 1] references, sum=3"),
+            "{next}: {traceback}"
+        );
+        assert_eq!(test(&run, "test_a").traceback_method.as_deref(), Some("test_x"), "{next}");
+        if !name.is_empty() {
+            assert!(run.tests.iter().any(|t| t.name == name), "{next}: {:#?}", run.tests);
+        }
+    }
+}
