@@ -351,7 +351,9 @@ pub fn reused(object: usize) {
 /// found by its debug header, and counts among the untracked frees; without debug headers it
 /// is left to its free. An object resurrected by its finalizer (no event says so) counts as
 /// dead until regrtest's next measurement, where a block still dead after its `gc.collect()`
-/// emptied the free lists goes back to its site ([`Tracker::revive`]).
+/// emptied the free lists goes back to its site ([`Tracker::revive`]). The tracer does not call
+/// this for objects of the types it knows have no free list: their blocks are freed by their
+/// deallocation, and the free does the same ([`crate::reftrace`], "Deaths that need no work").
 #[inline(never)]
 pub fn died(object: usize) {
     let mut state = STATE.lock();
