@@ -156,10 +156,13 @@ const MEMO_STEPS: usize = 256;
 
 /// A thread's last unwind, outermost step first. Consecutive allocations of a thread share most
 /// of their stack: when a capture reaches a state (address, SP, RBP) this memo passed through,
-/// and every stack slot the memo read from there on still holds what it read, the rest of the
-/// unwind is the memo's (the unwind is a function of the state and those slots). Checking those
-/// slots is a run of independent loads from a hot stack; unwinding them again was a chain of
-/// dependent lookups.
+/// each step of the memo from there on whose stack slots still hold what it read is the step a
+/// fresh unwind would take (the unwind is a function of the state and those slots). So the
+/// capture replays the memo's steps outwards, checking each one's slots as it goes, until it
+/// has the frames it wants, the memo ends, or a step's slots changed, and unwinds afresh from
+/// there (that step's state, reached through steps that held). A check is one or two
+/// independent loads from a hot stack; unwinding was a chain of dependent lookups. Steps past
+/// the frames wanted are not checked: the next capture that reaches them checks them.
 #[derive(Debug)]
 pub struct Memo {
     /// Never grown beyond the [`MEMO_STEPS`] it is made with.
@@ -168,13 +171,15 @@ pub struct Memo {
     complete: bool,
     /// The unwinder's generation the steps were computed with.
     generation: u64,
+    /// The stack the steps were read from: every slot a step names lies inside it.
+    stack: Range<u64>,
 }
 
 impl Memo {
     pub fn try_new() -> Result<Self, OutOfMemory> {
         let mut steps = Vec::new();
         steps.try_reserve_exact(MEMO_STEPS)?;
-        Ok(Self { steps, complete: false, generation: 0 })
+        Ok(Self { steps, complete: false, generation: 0, stack: 0..0 })
     }
 
     fn forget(&mut self) {
@@ -338,9 +343,12 @@ impl Unwinder {
                 None
             }
         };
-        if memo.generation != self.generation {
+        if memo.generation != self.generation || memo.stack != stack {
+            // Other rules, or another thread's stack (a thread that ended left its id and
+            // memo to a new one): none of the steps can be trusted, nor their slots read.
             memo.forget();
             memo.generation = self.generation;
+            memo.stack = stack.clone();
         }
         let own = self.own_range.clone();
         let mut n = 0;
@@ -360,41 +368,45 @@ impl Unwinder {
         let mut all_fresh_kept = true;
         // The memo's steps below `m` (outermost first) are the ones still ahead of `state`.
         let mut m = memo.steps.len();
-        let mut replayed: Option<usize> = None;
-        // Phase 3: steps beyond the memo's outer end, innermost first.
+        // The memo's steps replayed, `k..m`: they held.
+        let mut replayed: Option<Range<usize>> = None;
+        // Phase 3: steps beyond those replayed, innermost first: beyond the memo's outer end,
+        // or in place of its steps from the first that no longer held.
         let mut outer = std::mem::take(&mut self.outer);
         outer.clear();
         let mut all_outer_kept = true;
         let mut ended = false;
+        // Whether a step's stack slots still hold what it read.
+        let holds = |step: &Step| {
+            // SAFETY: the step's slots were read from `stack` (the `read` that took the step
+            // checked each: aligned and inside it), and the memo's stack is `stack` (checked
+            // above): this thread's own mapped stack.
+            let read = |slot: u64| unsafe { std::ptr::read_volatile(slot as *const u64) };
+            read(step.ra_slot) == step.return_address && (step.rbp_slot == 0 || read(step.rbp_slot) == step.rbp_value)
+        };
         while n < out.len() {
             if replayed.is_none() && m > 0 {
                 while m > 0 && memo.steps[m - 1].from.sp < state.sp {
                     m -= 1;
                 }
                 if m > 0 && memo.steps[m - 1].from == state {
-                    let holds = memo.steps[..m].iter().all(|step| {
-                        read(step.ra_slot) == Some(step.return_address)
-                            && (step.rbp_slot == 0 || read(step.rbp_slot) == Some(step.rbp_value))
-                    });
-                    if holds {
-                        // Phase 2: the same state and the same stack contents from here on:
-                        // the rest of the unwind is the memo's.
-                        replayed = Some(m);
-                        for step in memo.steps[..m].iter().rev() {
-                            if n == out.len() {
-                                break;
-                            }
-                            emit(step.return_address, out, &mut n);
-                            state = step.next();
-                        }
-                        if n == out.len() || memo.complete {
-                            ended = memo.complete;
-                            break;
-                        }
-                        // The memo stopped at its depth: go on from its outermost step.
-                        continue;
+                    // Phase 2: the same state: each step of the memo from here on whose slots
+                    // still hold is the one a fresh unwind would take.
+                    let mut k = m;
+                    while k > 0 && n < out.len() && holds(&memo.steps[k - 1]) {
+                        k -= 1;
+                        let step = &memo.steps[k];
+                        emit(step.return_address, out, &mut n);
+                        state = step.next();
                     }
-                    m = 0; // the stacks differ from here on
+                    replayed = Some(k..m);
+                    if n == out.len() || (k == 0 && memo.complete) {
+                        ended = k == 0 && memo.complete;
+                        break;
+                    }
+                    // The memo stopped at its depth, or its step `k - 1` read slots that
+                    // changed since: unwind afresh from the state reached.
+                    continue;
                 }
             }
             let step = match self.step(state, &read, may_compute) {
@@ -427,15 +439,23 @@ impl Unwinder {
         // Within the memo's capacity only (see `MEMO_STEPS`): what does not fit is forgotten.
         match replayed {
             Some(shared) => {
-                memo.steps.truncate(shared);
-                // The outer steps go in front, outermost first. Without all of them the memo
-                // still ends where it did, short of the end of the stack (it was not complete,
-                // or there would be no outer steps).
-                if !outer.is_empty() && all_outer_kept && memo.has_room(outer.len()) {
-                    memo.steps.extend(outer.iter().rev());
-                    memo.steps.rotate_right(outer.len());
-                    memo.complete = ended;
+                memo.steps.truncate(shared.end);
+                if !outer.is_empty() {
+                    // The outer steps go in front, outermost first, in place of the memo's
+                    // steps they replace (`..shared.start`, which did not hold, or none).
+                    memo.steps.drain(..shared.start);
+                    if all_outer_kept && memo.has_room(outer.len()) {
+                        memo.steps.extend(outer.iter().rev());
+                        memo.steps.rotate_right(outer.len());
+                        memo.complete = ended;
+                    } else {
+                        // Without all of them the memo ends at its outermost step that held,
+                        // short of the end of the stack.
+                        memo.complete = false;
+                    }
                 }
+                // Without outer steps the memo keeps its steps past those replayed, unchecked
+                // (checked when reached), and its end.
             }
             None => {
                 memo.steps.clear();
@@ -831,6 +851,57 @@ mod tests {
                 }
                 assert_eq!(stacks[0], stacks[1], "depth {depth}, path {path:b}");
                 assert!(stacks[0].len() >= depth.min(8), "depth {depth}: {} frames", stacks[0].len());
+            }
+        }
+    }
+
+    /// A call chain whose levels call the next from one of two call sites of the same frame,
+    /// as the bits of `path` say: two paths differ only in return addresses, so the inner
+    /// states (address, SP, RBP) of a capture agree while the slots above the first level that
+    /// differs do not.
+    #[inline(never)]
+    fn same_depth(level: u32, path: u32, unwinder: &mut Unwinder, memo: &mut Memo, out: &mut [u64]) -> usize {
+        if level == 0 {
+            let stack = current_thread_stack().expect("stack bounds");
+            return unwinder.capture(stack, out, memo).frames;
+        }
+        type Level = fn(u32, u32, &mut Unwinder, &mut Memo, &mut [u64]) -> usize;
+        // A direct call and an indirect one: two call sites the optimiser cannot merge.
+        let n = if std::hint::black_box(path >> level & 1 == 1) {
+            same_depth(level - 1, path, unwinder, memo, out)
+        } else {
+            std::hint::black_box(same_depth as Level)(level - 1, path, unwinder, memo, out)
+        };
+        std::hint::black_box(n)
+    }
+
+    #[test]
+    fn a_memo_whose_outer_slots_changed_is_replayed_up_to_them() {
+        let mut unwinder = Unwinder::try_new().unwrap();
+        unwinder.own_range = 0..0;
+        let mut memo = Memo::try_new().unwrap();
+        for depth in [4usize, 9, 64] {
+            let mut seen = Vec::new();
+            for path in (0..32u32).chain([5, 5, 30, 1, 31, 0, 16, 17]) {
+                let mut stacks = Vec::new();
+                for round in 0..std::hint::black_box(2) {
+                    let remembering = std::hint::black_box(round == 0);
+                    let mut forgetful = Memo::try_new().unwrap();
+                    let memo = if remembering { &mut memo } else { &mut forgetful };
+                    let mut out = vec![0u64; depth];
+                    let n = same_depth(5, path, &mut unwinder, memo, &mut out);
+                    out.truncate(n);
+                    stacks.push(out);
+                }
+                assert_eq!(stacks[0], stacks[1], "depth {depth}, path {path:b}");
+                seen.push(stacks.pop().unwrap());
+            }
+            // The paths' stacks differ where their bits do (levels 1 to 5; bit 0 is not read).
+            if depth == 64 {
+                assert_ne!(seen[0], seen[2]);
+                assert_ne!(seen[0], seen[32]);
+                assert_eq!(seen[0], seen[1]);
+                assert_eq!(seen[5], seen[32]);
             }
         }
     }
