@@ -395,9 +395,10 @@ impl Unwinder {
                     let mut k = m;
                     while k > 0 && n < out.len() && holds(&memo.steps[k - 1]) {
                         k -= 1;
-                        let step = &memo.steps[k];
-                        emit(step.return_address, out, &mut n);
-                        state = step.next();
+                        emit(memo.steps[k].return_address, out, &mut n);
+                    }
+                    if k < m {
+                        state = memo.steps[k].next();
                     }
                     replayed = Some(k..m);
                     if n == out.len() || (k == 0 && memo.complete) {
