@@ -1160,9 +1160,10 @@ mod tests {
             tracker.allocated(b'r', 0x1000, 48, stack.clone())
         }
         let rule_room = crate::unwind::RULE_ROOM;
-        // An unoptimized build's frames are several times larger (see unwind's tests).
+        // An unoptimized build's frames are several times larger (see unwind's tests): there
+        // `allocated` and `capture` take about 4 KiB above the capture's check of its room.
         let rooms: &[u64] = if cfg!(debug_assertions) {
-            &[48 * 1024, rule_room + 4096, rule_room - 1]
+            &[48 * 1024, rule_room + 8192, rule_room - 1]
         } else {
             &[48 * 1024, rule_room + 4096, rule_room - 1, 8192, 4096]
         };

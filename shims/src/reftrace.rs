@@ -29,9 +29,11 @@
 //! `gc.collect()`). An object whose type has no free list is freed by its own deallocation,
 //! right after the event, on the same line (or later in the same deallocation, by the
 //! trashcan; or never, when a finalizer resurrects it): its free takes its block off its site
-//! exactly as [`crate::attribution::died`] would have, and that costs four hash operations an
-//! object less (`died`'s lookup of the dead blocks, the live block's removal, the dead block's
-//! insertion, and the free's removal of it again, against the free's one removal). So the
+//! exactly as [`crate::attribution::died`] would have, with one hash operation (the live
+//! block's removal) where `died` and the free took six or more (`died`'s lookups among the dead
+//! blocks, one per candidate offset, and of the live block, its removal, the dead block's
+//! insertion; then the free's missed removal of the live block and its removal of the dead
+//! one) and the spin lock twice. So the
 //! tracer leaves alone the deaths of objects whose type is exactly one of
 //! [`FREED_AT_DEATH_ALL`] and the version's own list ([`freed_at_death_names`]): CPython's
 //! static types that no free list of that version holds, in 3.13, 3.14 and 3.15 (read from
