@@ -599,18 +599,7 @@ fn leak_sites_carry_their_python_frame_and_each_missing_frames_reason_warns_once
     assert_eq!(shim.bad_lines, 0);
 
     let mut report = RunReport::new(vec!["python3".into()], "/tmp/x".into());
-    let supervised = Supervised {
-        pid: 1,
-        exit: ChildExit::Exited(0),
-        interrupted_by: None,
-        killed: false,
-        leftovers: Vec::new(),
-        output_errors: Vec::new(),
-        own_output_failed: false,
-        killed_at_once: false,
-        ends_mid_line: [false; 2],
-        shared_output: false,
-    };
+    let supervised = exited(0);
     let own = OwnProcesses::new(&shim, 1, &[]);
     assemble(
         &mut report,
@@ -681,18 +670,7 @@ fn quiet_series(tests: &[&str], last_open: bool) -> ShimData {
 fn assemble_quiet(shim: &ShimData, ended_for_hang: bool, facts: &OutputFacts) -> RunReport {
     let mut report = RunReport::new(vec!["python3".into()], "/tmp/x".into());
     report.status.ended_for_hang = ended_for_hang;
-    let supervised = Supervised {
-        pid: 1,
-        exit: ChildExit::Exited(1),
-        interrupted_by: None,
-        killed: false,
-        leftovers: Vec::new(),
-        output_errors: Vec::new(),
-        own_output_failed: false,
-        killed_at_once: false,
-        ends_mid_line: [false; 2],
-        shared_output: false,
-    };
+    let supervised = exited(1);
     let parsed = ParsedRun { run_results: vec![None], ..Default::default() };
     let own = OwnProcesses::new(shim, 1, &[]);
     assemble(
@@ -740,18 +718,7 @@ fn a_quiet_test_another_followed_passed_when_the_run_ended_before_its_summary() 
 
     // None of regrtest's output reached leakcheck: a failure line may have gone elsewhere.
     let mut report = RunReport::new(vec!["python3".into()], "/tmp/x".into());
-    let supervised = Supervised {
-        pid: 1,
-        exit: ChildExit::Exited(1),
-        interrupted_by: None,
-        killed: false,
-        leftovers: Vec::new(),
-        output_errors: Vec::new(),
-        own_output_failed: false,
-        killed_at_once: false,
-        ends_mid_line: [false; 2],
-        shared_output: false,
-    };
+    let supervised = exited(1);
     let own = OwnProcesses::new(&shim, 1, &[]);
     let settings = SiteSettings { symbolizer: &Symbolizer::new(), suppressions: &Default::default(), stack_depth: 0 };
     assemble(&mut report, &supervised, ParsedRun::default(), &NO_FACTS, (&shim, &own), settings);
@@ -791,6 +758,7 @@ fn only_the_last_quiet_test_of_a_process_has_no_result_and_its_note_says_how_the
     );
 }
 
+/// A command (pid 1) that exited with `code`, nothing else happening to it.
 fn exited(code: i32) -> Supervised {
     Supervised {
         pid: 1,
