@@ -2208,16 +2208,18 @@ mod tests {
         assert_eq!(exit(&["pymain_run_python", "Py_RunMain", "main"]), None);
     }
 
+    /// sleep(3)'s clock_nanosleep in process 10 as /proc showed it before a stop, 7 ticks of CPU
+    /// time in.
+    fn stopped_sleep() -> InspectedSleep {
+        let syscall = "230 0x0 0x0 0x7ffdc79328f0 0x7ffdc7932930 0x0 0x0 0x7ffdc79328d8 0x7f88ecf97503";
+        let syscall = procfs::parse_syscall(syscall).expect("a syscall line");
+        InspectedSleep { pid: 10, syscall, ends: Instant::now(), switches: None, cpu_ticks: 7 }
+    }
+
     #[test]
     fn a_stopped_sleep_is_returned_to_by_a_runnable_thread_that_has_not_run() {
         let call = |text: &str| procfs::parse_syscall(text).expect("a syscall line");
-        let sleep = InspectedSleep {
-            pid: 10,
-            syscall: call("230 0x0 0x0 0x7ffdc79328f0 0x7ffdc7932930 0x0 0x0 0x7ffdc79328d8 0x7f88ecf97503"),
-            ends: Instant::now(),
-            switches: None,
-            cpu_ticks: 7,
-        };
+        let sleep = stopped_sleep();
         let thread = |state, cpu_ticks, syscall| procfs::ThreadSample { tid: 11, state, cpu_ticks, syscall };
         assert!(sleep.returning(10, &thread('R', 7, None)));
         assert!(sleep.returning(10, &thread('R', 8, None)), "a tick of CPU time to get back in");
@@ -2237,13 +2239,7 @@ mod tests {
     fn a_stopped_sleep_goes_on_in_its_own_restart_only() {
         let call = |text: &str| procfs::parse_syscall(text).expect("a syscall line");
         // sleep(3)'s clock_nanosleep before the stop, and after it (as /proc showed them).
-        let sleep = InspectedSleep {
-            pid: 10,
-            syscall: call("230 0x0 0x0 0x7ffdc79328f0 0x7ffdc7932930 0x0 0x0 0x7ffdc79328d8 0x7f88ecf97503"),
-            ends: Instant::now(),
-            switches: None,
-            cpu_ticks: 7,
-        };
+        let sleep = stopped_sleep();
         assert!(sleep.goes_on_in(sleep.syscall));
         assert!(sleep.goes_on_in(call("219 0x0 0x0 0x7ffdc79328f0 0x7ffdc7932930 0x0 0x0 0x7ffdc79328d8 0x7f88")));
         // The restart of another call (a poll with a timeout), or another call.
