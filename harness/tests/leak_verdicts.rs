@@ -395,19 +395,24 @@ fn python_processes_that_do_not_run_dash_r_keep_their_allocators() {
     assert_eq!(String::from_utf8_lossy(&run.stdout), "pymalloc_debug\n");
 }
 
-/// A fixture built without debug info still has its leak site, named from the symbol table,
-/// and the report says why the site has no line.
-#[test]
-fn a_leak_site_in_a_module_without_dwarf_says_why_it_has_no_line() {
-    let dir = testdir();
-    let module = std::fs::read_dir(dir.path())
+/// The `_leakfix` extension module in `testdir`.
+fn leakfix_module(testdir: &std::path::Path) -> std::path::PathBuf {
+    std::fs::read_dir(testdir)
         .expect("reading the testdir")
         .filter_map(Result::ok)
         .map(|entry| entry.path())
         .find(|p| {
             p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("_leakfix") && n.ends_with(".so"))
         })
-        .expect("the _leakfix extension in the testdir");
+        .expect("the _leakfix extension in the testdir")
+}
+
+/// A fixture built without debug info still has its leak site, named from the symbol table,
+/// and the report says why the site has no line.
+#[test]
+fn a_leak_site_in_a_module_without_dwarf_says_why_it_has_no_line() {
+    let dir = testdir();
+    let module = leakfix_module(dir.path());
     let status = std::process::Command::new("objcopy").arg("--strip-debug").arg(&module).status().expect("objcopy");
     assert!(status.success());
     let run = leakcheck(&[], &as_strs(&regrtest_argv(dir.path(), &[], &["test_leak_mem"])));
@@ -432,14 +437,7 @@ fn a_leak_site_in_a_module_without_dwarf_says_why_it_has_no_line() {
 fn a_leak_in_an_extension_without_lines_is_placed_at_its_module_and_offset() {
     for strip in ["--strip-debug", "--strip-all"] {
         let dir = testdir();
-        let module = std::fs::read_dir(dir.path())
-            .expect("reading the testdir")
-            .filter_map(Result::ok)
-            .map(|entry| entry.path())
-            .find(|p| {
-                p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("_leakfix") && n.ends_with(".so"))
-            })
-            .expect("the _leakfix extension in the testdir");
+        let module = leakfix_module(dir.path());
         let status = std::process::Command::new("objcopy").arg(strip).arg(&module).status().expect("objcopy");
         assert!(status.success());
         let work = tempfile::tempdir().expect("a temporary directory");

@@ -212,14 +212,13 @@ fn a_daemon_that_runs_on_is_ended_and_listed_alone() {
     assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists(), "the daemon is gone");
 }
 
-/// Start leakcheck on `script`, wait for its first stdout line, then send it `signal`.
-fn interrupt(script: &str, signal: i32, grace: &str) -> (std::process::ExitStatus, serde_json::Value, String) {
-    let work = tempfile::tempdir().unwrap();
-    let json = work.path().join("r.json");
+/// Start `leakcheck --grace GRACE --json JSON -- sh -c SCRIPT`, stdout and stderr piped, and
+/// wait for the script's first line, `ready`.
+fn start_ready(script: &str, grace: &str, json: &std::path::Path) -> KillOnDrop {
     let mut child = KillOnDrop(
         Command::new(LEAKCHECK)
             .args(["--grace", grace, "--json"])
-            .arg(&json)
+            .arg(json)
             .args(["--", "sh", "-c", script])
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -228,6 +227,14 @@ fn interrupt(script: &str, signal: i32, grace: &str) -> (std::process::ExitStatu
     );
     let (_stdout, first) = child.first_line();
     assert_eq!(first.trim(), "ready");
+    child
+}
+
+/// Start leakcheck on `script`, wait for its first stdout line, then send it `signal`.
+fn interrupt(script: &str, signal: i32, grace: &str) -> (std::process::ExitStatus, serde_json::Value, String) {
+    let work = tempfile::tempdir().unwrap();
+    let json = work.path().join("r.json");
+    let mut child = start_ready(script, grace, &json);
     // SAFETY: plain kill(2) on our own child.
     unsafe { libc::kill(child.0.id() as i32, signal) };
     let status = wait_with_limit(&mut child, Duration::from_secs(60));
@@ -305,18 +312,7 @@ fn interrupt_again(second: impl FnOnce(i32)) -> (std::process::ExitStatus, serde
     let json = work.path().join("r.json");
     let script = "trap 'echo got INT >&2' INT; trap 'echo got TERM >&2; exit 7' TERM; echo ready; \
                   while :; do sleep 0.1; done";
-    let mut child = KillOnDrop(
-        Command::new(LEAKCHECK)
-            .args(["--grace", "2", "--json"])
-            .arg(&json)
-            .args(["--", "sh", "-c", script])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
-    let (_stdout, first) = child.first_line();
-    assert_eq!(first.trim(), "ready");
+    let mut child = start_ready(script, "2", &json);
     let pid = child.0.id() as i32;
     // SAFETY: plain kill(2) on our own child.
     unsafe { libc::kill(pid, libc::SIGINT) };
