@@ -211,6 +211,38 @@ fn python_frames_named_beyond_latin1_are_read(sid: Sid) {
     common::assert_python_frames_named_beyond_latin1(&run, dir_name);
 }
 
+/// `--rerun --fail-rerun` (3.12+) on a test that fails only its first run: regrtest exits 5
+/// though every test passed in the end. The test's note keeps its first run's result, and the
+/// JUnit `run` case names it as what explains the status.
+#[test]
+fn python314_a_failure_before_the_rerun_explains_fail_reruns_status() {
+    let sid = PY314;
+    let dir = sid.testdir(&["test_fail_first_run", "test_balanced"]);
+    let xml = dir.path().join("run.xml");
+    let extra = ["--junit-xml", xml.to_str().expect("a UTF-8 path")];
+    let flags = ["-R", "3:3", "--rerun", "--fail-rerun"];
+    let run = sid.leakcheck(&extra, &[], dir.path(), &flags, &["test_fail_first_run", "test_balanced"]);
+    assert_eq!(run.json()["status"]["exit_code"], 5, "regrtest's EXITCODE_RERUN_FAIL: {}", run.stderr);
+    assert_eq!(run.code(), Some(5), "{}", run.stderr);
+    let test = run.test("test_fail_first_run");
+    assert_eq!(test["outcome"], "passed", "the re-run's: {test}");
+    assert!(
+        test["notes"].to_string().contains(
+            "regrtest's run before its re-run (reported here) failed: test_fail_first_run failed (1 failure)"
+        ),
+        "{test}"
+    );
+    let xml = std::fs::read_to_string(&xml).expect("the JUnit XML");
+    assert!(
+        xml.contains(
+            "the command exited with status 5 (Tests result: FAILURE then SUCCESS), and no test failed in the end: \
+             test_fail_first_run failed before regrtest&apos;s re-run (test_fail_first_run failed (1 failure)), then \
+             passed its re-run"
+        ),
+        "{xml}"
+    );
+}
+
 #[test]
 fn python314_python_frames_named_beyond_latin1_are_read() {
     python_frames_named_beyond_latin1_are_read(PY314);

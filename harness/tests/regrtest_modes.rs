@@ -155,6 +155,13 @@ fn a_rerun_in_another_process_is_the_measurement_reported() {
     assert_eq!(test["outcome"], "passed", "{test}");
     assert_eq!(raw_blocks(test), &json!([1, 1, 1]), "{test}");
     assert!(test["notes"].to_string().contains("regrtest's re-run"), "{test}");
+    // Its first run failed: the note keeps that run's result string.
+    assert!(
+        test["notes"].to_string().contains(
+            "regrtest's run before its re-run (reported here) failed: test_leak_raw_flaky failed (1 failure)"
+        ),
+        "{test}"
+    );
     assert_eq!(run.code(), Some(101), "{}", run.stderr);
 }
 
@@ -218,6 +225,8 @@ fn a_rerun_that_passes_is_the_run_reported_regrtests_part_too() {
     assert_eq!(test["leaked"], false, "{test}");
     let notes = test["notes"].to_string();
     assert!(notes.contains("before its re-run (reported here) leaked: references [1, 1, 1]"), "{test}");
+    // A leak alone is the leak note's: no note of a failure.
+    assert!(!notes.contains("before its re-run (reported here) failed"), "{test}");
     // regrtest exited 0 (the re-run passed); the leak of the first run keeps leakcheck's status off 0.
     assert_eq!(run.json()["status"]["exit_code"], 0, "{}", run.stderr);
     assert_eq!(run.code(), Some(101), "{}", run.stderr);

@@ -630,8 +630,10 @@ fn run_failures(report: &RunReport) -> Vec<Failure> {
 /// The command's non-zero exit status as a failure of the run, for a run where nothing else
 /// failed: regrtest refused its command line (a usage error), regrtest was interrupted by no
 /// signal leakcheck received (a test's own `KeyboardInterrupt`), regrtest ran no test (3.12+'s
-/// exit status 4), or a command that is no regrtest failed (`sh -c 'exit 3'`). The message has
-/// the status and, when the report knows it, why. None for status 0, for a command that did
+/// exit status 4), a test failed only before regrtest's re-run (`--fail-rerun`'s status 5: the
+/// message names each, see [`Summary::failed_before_rerun`](super::Summary::failed_before_rerun)),
+/// or a command that is no regrtest failed (`sh -c 'exit 3'`). The message has the status and,
+/// when the report knows it, why. None for status 0, for a command that did
 /// not exit (a signal, which [`run_end`] names) or did not start (`status.error`).
 fn unexplained_exit(report: &RunReport) -> Option<Failure> {
     let status = &report.status;
@@ -648,10 +650,17 @@ fn unexplained_exit(report: &RunReport) -> Option<Failure> {
              KeyboardInterrupt raised in it, a SIGINT sent to its process itself, or a Ctrl-C at the terminal \
              leakcheck gave it",
         );
-    } else if let Some(result) = result {
-        let _ = write!(message, " (Tests result: {result}), and no test failed");
     } else {
-        message.push_str(", and no test failed");
+        if let Some(result) = result {
+            let _ = write!(message, " (Tests result: {result})");
+        }
+        let before_rerun = &report.summary.failed_before_rerun;
+        if before_rerun.is_empty() {
+            message.push_str(", and no test failed");
+        } else {
+            let each: Vec<String> = before_rerun.iter().map(|w| for_terminal(w).into_owned()).collect();
+            let _ = write!(message, ", and no test failed in the end: {}", each.join("; "));
+        }
     }
     Some(Failure { kind: FailureKind::Run, message, details: run_details(report), location: None })
 }
@@ -1300,6 +1309,31 @@ mod tests {
         report.status.exit_code = Some(3);
         let run = super::cases(&report).into_iter().find(|c| c.name == RUN_CASE).expect("the run's case");
         assert_eq!(run.failures[0].message, "the command exited with status 3, and no test failed");
+    }
+
+    /// `--fail-rerun`'s status 5, where every test passed in the end: the run's case names the
+    /// tests that failed before regrtest's re-run, not "no test failed".
+    #[test]
+    fn a_failure_before_the_rerun_explains_the_status() {
+        let mut report = RunReport::new(vec!["python".into(), "-m".into(), "test".into()], "/tmp/run".into());
+        report.tests.push(TestReport::new("test_x".into(), "passed"));
+        report.status.exit_code = Some(5);
+        report.summary.regrtest_result = Some("FAILURE then SUCCESS".into());
+        let why = "test_x failed before regrtest's re-run (test_x failed (1 failure)), then passed its re-run";
+        report.summary.failed_before_rerun.push(why.into());
+        let run = cases(&report).into_iter().find(|c| c.name == RUN_CASE).expect("the run's case");
+        assert_eq!(run.failures.len(), 1);
+        assert_eq!(
+            run.failures[0].message,
+            format!("the command exited with status 5 (Tests result: FAILURE then SUCCESS), and no test failed in the end: {why}")
+        );
+        // Without one, as before.
+        report.summary.failed_before_rerun.clear();
+        let run = cases(&report).into_iter().find(|c| c.name == RUN_CASE).expect("the run's case");
+        assert_eq!(
+            run.failures[0].message,
+            "the command exited with status 5 (Tests result: FAILURE then SUCCESS), and no test failed"
+        );
     }
 
     #[test]

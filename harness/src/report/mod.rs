@@ -386,6 +386,14 @@ pub struct Summary {
     /// and the tests' notes say it there.
     #[serde(skip)]
     pub earlier_leaks: Vec<String>,
+    /// Tests not failing in the run reported whose run before regrtest's `-w`/`--rerun` re-run
+    /// failed (its outcome, a failing leak line included), each as one line with regrtest's
+    /// result string (`test_x failed before regrtest's re-run (test_x failed (1 failure)), then
+    /// passed its re-run`): what explains `--fail-rerun`'s exit status 5 when no test failed in
+    /// the end (the JUnit `run` testcase names them). Not in the JSON: the tests' notes say it
+    /// there.
+    #[serde(skip)]
+    pub failed_before_rerun: Vec<String>,
     /// Tests that hung (leakcheck ended them).
     pub hung: Vec<String>,
     /// Distinct sanitizer findings (`sanitizer_findings`), and the reports they stand for.

@@ -215,6 +215,9 @@ pub(super) fn assemble(
     // Tests not `leaked` that leaked in a run before the one reported (either kind above), each
     // with why: the exit status counts them (see `Summary::earlier_leaks`).
     let mut earlier_leaks: Vec<String> = Vec::new();
+    // Tests not failing in the run reported that failed in the run before regrtest's re-run
+    // (see `Summary::failed_before_rerun`).
+    let mut failed_before_rerun: Vec<String> = Vec::new();
     // 3.13's `-W` shows a `-j` worker's output only for a test that did not pass.
     let hides_passing_output = output.saw_huntrleaks && launch::profile::hides_passing_output(&report.command);
     let mut tests: Vec<TestReport> = parsed
@@ -258,6 +261,21 @@ pub(super) fn assemble(
             report.notes.extend(note);
             if t.failure_kept {
                 report.notes.push(FAILURE_KEPT_NOTE.into());
+            }
+            if let Some(first) = t.first_run.as_ref().filter(|f| f.outcome.is_failure()) {
+                let said = first.result_text.clone().unwrap_or_else(|| outcome_name(Some(&first.outcome)));
+                // A failing leak line is the leak note's; a failure of the test itself is this one.
+                if first.outcome != Outcome::ReferenceLeak && !first_measured {
+                    report.notes.push(format!("regrtest's run before its re-run (reported here) failed: {said}"));
+                }
+                if !t.outcome.is_some_and(Outcome::is_failure) {
+                    let then = match report.outcome.as_str() {
+                        "passed" => "passed its re-run".to_owned(),
+                        outcome => format!("its re-run: {outcome}"),
+                    };
+                    failed_before_rerun
+                        .push(format!("{} failed before regrtest's re-run ({said}), then {then}", t.name));
+                }
             }
             let mut earlier_leak = false;
             if let Some(leaks) = t.first_run.as_ref().filter(|_| !first_measured).and_then(|f| f.failing_leaks()) {
@@ -612,6 +630,7 @@ pub(super) fn assemble(
         leaked_before_rerun,
         failed_in_earlier_run,
         earlier_leaks,
+        failed_before_rerun,
         hung: Vec::new(),
         sanitizer_findings: 0,
         sanitizer_reports: 0,
