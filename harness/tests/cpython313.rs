@@ -99,6 +99,22 @@ fn an_aborted_worker_crashed() {
     assert!(dump.contains("line 16 in test_crash_on_third_repetition"), "{dump}");
 }
 
+/// The same in quiet mode (`-q`), where regrtest prints the worker's dump with no result line
+/// and lists the test as failed: the shim saw its worker die during it, so it is `crashed`, with
+/// the dump, as without `-q`.
+#[test]
+fn an_aborted_quiet_worker_crashed() {
+    let dir = testdir();
+    let run = run(dir.path(), &["-q", "-R", "3:3", "-j", "2"], &["test_crash_midway", "test_balanced"]);
+    assert_eq!(run.code(), Some(2), "{}", run.stderr);
+    let test = run.test("test_crash_midway");
+    assert_eq!(test["outcome"], "crashed", "{test}");
+    let dump = test["faulthandler"].as_str().unwrap_or_default();
+    assert!(dump.starts_with("Fatal Python error: Aborted\n"), "{dump}");
+    assert!(dump.contains("line 16 in test_crash_on_third_repetition"), "{dump}");
+    assert_eq!(run.test("test_balanced")["outcome"], "passed");
+}
+
 /// A deadlocked `-j 2` worker: named by the test in its JSON argument (3.13's has a `test_dir`
 /// key too), proved a lock cycle, ended alone, and regrtest goes on.
 #[test]

@@ -482,6 +482,12 @@ pub struct ParsedRun {
     /// at the same time interleave and the parser reads them as one (see
     /// [`Parser::runs_interleave`]).
     pub results_printed: Vec<String>,
+    /// The crash dumps (faulthandler's, from `Fatal Python error: ...` on, as
+    /// [`TestResult::faulthandler`]) that no test's output held, in order: in quiet mode (`-q`)
+    /// with `-j`, regrtest prints a crashed worker's output with no result line naming its
+    /// test (the report gives such a dump to the test whose worker the shim saw die; see
+    /// `run::assemble`). At most 64.
+    pub unowned_fault_dumps: Vec<String>,
 }
 
 /// A regrtest run, not the command's last, that ended without its summary (see

@@ -176,6 +176,8 @@ pub struct Parser {
     failure_traceback: Option<FailureTraceback>,
     /// faulthandler's dump being read.
     fault_dump: Option<FaultDump>,
+    /// See [`ParsedRun::unowned_fault_dumps`].
+    unowned_fault_dumps: Vec<String>,
     /// The earlier regrtest runs of a command that runs regrtest more than once, one after
     /// another (a script: `python -m test ...; python -m test ...`), resolved and merged (see
     /// [`merge_runs`]): a run header read after a whole summary starts the next run, which
@@ -233,7 +235,8 @@ struct PendingHeader {
 /// A faulthandler dump being read (see [`TestResult::faulthandler`]).
 #[derive(Debug)]
 struct FaultDump {
-    test: usize,
+    /// None for a crash's dump no test's output holds (see [`ParsedRun::unowned_fault_dumps`]).
+    test: Option<usize>,
     text: CappedText,
 }
 
@@ -609,6 +612,7 @@ impl Parser {
             interleaved,
             listed_before,
             results_printed,
+            unowned_fault_dumps,
             ..
         } = self;
         let mut summary = summary;
@@ -810,6 +814,7 @@ impl Parser {
             run_results,
             unfinished_runs: Vec::new(),
             results_printed,
+            unowned_fault_dumps,
         }
     }
 
@@ -1315,12 +1320,21 @@ impl Parser {
     }
 
     /// A faulthandler dump begins with `first` (see [`TestResult::faulthandler`]): it belongs
-    /// to the test whose output is being read, unless that test has its dump already.
+    /// to the test whose output is being read, unless that test has its dump already. A crash's
+    /// dump where no test's output is being read, in quiet mode (no progress line: regrtest
+    /// prints a `-j` worker's output with no result line before it), is kept unowned
+    /// ([`ParsedRun::unowned_fault_dumps`]).
     fn start_fault_dump(&mut self, first: &str) {
         self.finish_fault_dump();
-        let Some(test) = self.subject.filter(|&i| self.tests.get(i).is_some_and(|s| s.result.faulthandler.is_none()))
-        else {
-            return;
+        let test = match self.subject {
+            Some(i) if self.tests.get(i).is_some_and(|s| s.result.faulthandler.is_none()) => Some(i),
+            None if !self.progress_seen
+                && first.starts_with(FATAL_ERROR)
+                && self.unowned_fault_dumps.len() < MAX_UNOWNED_FAULT_DUMPS =>
+            {
+                None
+            }
+            _ => return,
         };
         self.fault_dump = Some(FaultDump { test, text: CappedText::starting_with(first) });
     }
@@ -1340,7 +1354,11 @@ impl Parser {
 
     fn finish_fault_dump(&mut self) {
         let Some(dump) = self.fault_dump.take() else { return };
-        let Some(state) = self.tests.get_mut(dump.test) else { return };
+        let Some(test) = dump.test else {
+            self.unowned_fault_dumps.push(dump.text.finish());
+            return;
+        };
+        let Some(state) = self.tests.get_mut(test) else { return };
         state.result.faulthandler = Some(dump.text.finish());
     }
 
@@ -1609,6 +1627,9 @@ impl Parser {
 /// How faulthandler's `faulthandler_fatal_error` and `Py_FatalError` begin.
 const FATAL_ERROR: &str = "Fatal Python error: ";
 
+/// At most this many [`ParsedRun::unowned_fault_dumps`] (each at most 16 KiB).
+const MAX_UNOWNED_FAULT_DUMPS: usize = 64;
+
 /// Whether `text`, read where a failure's traceback (`test X failed -- Traceback ...`) may go
 /// on, is a line of regrtest's own, which ends it. Sequential mode prints a blank line after
 /// the traceback, before the next progress line; a `-j` worker's output (its traceback
@@ -1719,7 +1740,15 @@ fn named_by_leak_lines_only(result: &TestResult, hint_traceback: bool) -> bool {
 /// [`MAX_EARLIER_RUNS`], the latest; without their `methods`); the summary, `usage_error` are
 /// the last run's; `progress_seen` is any run's.
 fn merge_runs(earlier: ParsedRun, last: ParsedRun) -> ParsedRun {
-    let ParsedRun { mut tests, progress_seen, mut run_results, mut unfinished_runs, mut results_printed, .. } = earlier;
+    let ParsedRun {
+        mut tests,
+        progress_seen,
+        mut run_results,
+        mut unfinished_runs,
+        mut results_printed,
+        mut unowned_fault_dumps,
+        ..
+    } = earlier;
     let run = run_results.len();
     unfinished_runs.extend(last.unfinished_runs.into_iter().map(|u| UnfinishedRun { run: u.run + run, ..u }));
     let mut by_name: HashMap<String, usize> = tests.iter().enumerate().map(|(i, t)| (t.name.clone(), i)).collect();
@@ -1747,6 +1776,8 @@ fn merge_runs(earlier: ParsedRun, last: ParsedRun) -> ParsedRun {
     run_results.extend(last.run_results);
     results_printed.extend(last.results_printed);
     results_printed.truncate(MAX_RESULTS_PRINTED);
+    unowned_fault_dumps.extend(last.unowned_fault_dumps);
+    unowned_fault_dumps.truncate(MAX_UNOWNED_FAULT_DUMPS);
     ParsedRun {
         tests,
         summary: last.summary,
@@ -1755,6 +1786,7 @@ fn merge_runs(earlier: ParsedRun, last: ParsedRun) -> ParsedRun {
         run_results,
         unfinished_runs,
         results_printed,
+        unowned_fault_dumps,
     }
 }
 

@@ -2508,3 +2508,28 @@ fn a_failure_traceback_ends_at_regrtests_own_lines() {
         }
     }
 }
+
+/// Quiet mode with `-j` (3.13.18, `-q -R 3:3 -j2 test_abort test_ok`, test_abort calling
+/// `os.abort()`): regrtest prints the crashed worker's faulthandler dump with no result line,
+/// so no test's output holds it; it is kept unowned, whole, for the report to place.
+#[test]
+fn golden_quiet_workers_crash_dump_is_kept_unowned() {
+    let run = parse(include_str!("../../tests/data/regrtest/3.13.18-j2-quiet-R-abort.txt"), true);
+    assert!(!run.progress_seen);
+    assert_eq!(test(&run, "test_abort").outcome, Some(Outcome::Failed));
+    assert_eq!(test(&run, "test_abort").faulthandler, None);
+    let [dump] = run.unowned_fault_dumps.as_slice() else { panic!("{:#?}", run.unowned_fault_dumps) };
+    assert!(dump.starts_with("Fatal Python error: Aborted\n"), "{dump}");
+    assert!(dump.contains("File \"/tmp/td/test_abort.py\", line 4 in test_abort\n"), "{dump}");
+    assert!(dump.ends_with("Extension modules: _testinternalcapi (total: 1)"), "{dump}");
+    assert!(!dump.contains("hello from test_ok"), "{dump}");
+    // With a progress line (not quiet mode), the dump is the running test's, never unowned.
+    let run = parse(
+        "0:00:00 load avg: 0.10 Run 1 test sequentially\n\
+         0:00:00 load avg: 0.10 [1/1] test_ok\n\
+         Fatal Python error: Aborted\n\n",
+        false,
+    );
+    assert!(run.unowned_fault_dumps.is_empty(), "{run:#?}");
+    assert!(test(&run, "test_ok").faulthandler.is_some(), "{run:#?}");
+}

@@ -94,6 +94,62 @@ pub(super) const QUIET_PASSED_NOTE: &str = "passed: regrtest in quiet mode (-q) 
      printing any failure, crash or leak line of this one (it flushes them); only the summary would have \
      said that it altered the execution environment (env_changed), which quiet mode prints nowhere else";
 
+/// Quiet mode (`-q`) with `-j`: regrtest prints a crashed worker's output (faulthandler's
+/// `Fatal Python error: ...` dump) with no result line naming its test, and lists the test as
+/// failed. A test so listed whose last series the shim saw end with its `-j` worker's death
+/// (no `end` record; not a leftover leakcheck ended) gets the crash's dump no test's output
+/// held ([`ParsedRun::unowned_fault_dumps`]): the dump whose Python frames name the test's file,
+/// or the one dump left for the one such test left; with it, the test is `crashed`, as regrtest
+/// says without `-q`, and a note says why. Without a dump to give, it stays `failed`.
+fn quiet_crashes(
+    tests: &mut [TestReport],
+    dumps: &[String],
+    series_of: &HashMap<&str, Vec<&Series>>,
+    shim: &ShimData,
+    join: &Join,
+) {
+    let died = |name: &str| {
+        series_of.get(name).and_then(|all| all.last()).is_some_and(|last| {
+            last.aborted.is_none() && shim.is_worker(last.pid) && !join.leftovers.contains(&last.pid)
+        })
+    };
+    let mut crashed: Vec<usize> = tests
+        .iter()
+        .enumerate()
+        .filter(|(_, t)| t.outcome == "failed" && t.faulthandler.is_none() && died(&t.name))
+        .map(|(i, _)| i)
+        .collect();
+    let mut left: Vec<&String> = dumps.iter().filter(|d| d.starts_with("Fatal Python error: ")).collect();
+    let give = |tests: &mut [TestReport], test: usize, dump: &str| {
+        let report = &mut tests[test];
+        report.outcome = "crashed".into();
+        report.faulthandler = Some(dump.to_owned());
+        report.notes.push(QUIET_CRASH_NOTE.into());
+    };
+    // By file: a frame of the test's module (`test_x.py`, a package's `test_x/__init__.py`).
+    crashed.retain(|&i| {
+        let path = tests[i].name.replace('.', "/");
+        let (module, package) = (format!("/{path}.py\""), format!("/{path}/__init__.py\""));
+        let mut of_test = left.iter().enumerate().filter(|(_, d)| d.contains(&module) || d.contains(&package));
+        match (of_test.next(), of_test.next()) {
+            (Some((at, _)), None) => {
+                let dump = left.remove(at);
+                give(tests, i, dump);
+                false
+            }
+            _ => true,
+        }
+    });
+    if let ([test], [dump]) = (crashed.as_slice(), left.as_slice()) {
+        give(tests, *test, dump);
+    }
+}
+
+/// The note of a quiet-mode test given a crash's dump (see [`quiet_crashes`]).
+pub(super) const QUIET_CRASH_NOTE: &str = "crashed: regrtest in quiet mode (-q) prints a -j worker's output with no \
+     result line; it listed this test as failed, the shim saw its worker process die during the test, and the \
+     faulthandler dump is the one regrtest printed for it";
+
 /// What the run's output said besides what [`ParsedRun`] holds.
 pub(super) struct OutputFacts {
     /// regrtest ran `-R` repetitions (its `beginning N repetitions`, or the shim's measurements
@@ -326,6 +382,9 @@ pub(super) fn assemble(
             report
         })
         .collect();
+    if !parsed.progress_seen && parsed.summary.is_some() {
+        quiet_crashes(&mut tests, &parsed.unowned_fault_dumps, &series_of, shim, &join);
+    }
     if !parsed.progress_seen {
         // Quiet mode (`-q`) names only the tests that did not pass; or not regrtest output we
         // could read. Report what the shim measured, by test name: a test that ran all its

@@ -884,3 +884,81 @@ fn suppressed_growth_is_taken_off_the_domain_and_regrtests_rule_judges_the_rest(
     assert!(leaked);
     assert!(notes.is_empty(), "{notes:?}");
 }
+
+/// Quiet mode with `-j` (the real output of 3.13's `-q -R 3:3 -j2 test_abort test_ok`):
+/// regrtest lists the test whose worker died as failed, and printed the worker's crash dump
+/// with no result line. The shim saw that worker die during the test: the test is `crashed`,
+/// with the dump, as regrtest says without `-q`; without the shim's word, or without a dump, it
+/// stays `failed`.
+#[test]
+fn a_quiet_workers_crash_is_its_tests_with_the_dump() {
+    let worker = |test: &str| format!(r#"python3\x00-m\x00test.regrtest\x00--worker-args\x00[{{}}, \x22{test}\x22]"#);
+    let counters = |kind: &str, pid: i32, test: &str, a: i64, b: i64| {
+        format!("{kind}\t{pid}\t{test}\t{a}\t{b}\t63{}\n", "\t0".repeat(6))
+    };
+    let record = |kind: &str, pid: i32, test: &str| match kind {
+        "end" => counters(kind, pid, test, 6, 0),
+        "baseline" => counters(kind, pid, test, 0, 0),
+        _ => counters(kind, pid, test, 3, 3),
+    };
+    // One file per process, as the shim writes them.
+    let abort = format!("process\t31\t30\t{}\n", worker("test_abort"))
+        + &record("begin", 31, "test_abort")
+        + &record("baseline", 31, "test_abort");
+    let mut ok = format!("process\t32\t30\t{}\n", worker("test_ok"));
+    ok += &(record("begin", 32, "test_ok") + &record("baseline", 32, "test_ok"));
+    for repetition in 0..6 {
+        ok += &counters("measure", 32, "test_ok", repetition, 0);
+    }
+    ok += &record("end", 32, "test_ok");
+    let parse = || {
+        let mut parser = regrtest::Parser::new();
+        for line in include_str!("../../tests/data/regrtest/3.13.18-j2-quiet-R-abort.txt").split_inclusive('\n') {
+            parser.feed_line(line.as_bytes());
+        }
+        parser.finish(true)
+    };
+    let assembled = |abort: &str, parsed: ParsedRun| {
+        let mut shim = ShimData::default();
+        shim.add_file(abort.as_bytes());
+        shim.add_file(ok.as_bytes());
+        assert_eq!(shim.bad_lines, 0);
+        let mut report = RunReport::new(vec!["python3".into()], "/tmp/x".into());
+        let supervised = Supervised {
+            pid: 30,
+            exit: ChildExit::Exited(2),
+            interrupted_by: None,
+            killed: false,
+            leftovers: Vec::new(),
+            output_errors: Vec::new(),
+            own_output_failed: false,
+            killed_at_once: false,
+            ends_mid_line: [false; 2],
+            shared_output: false,
+        };
+        let own = OwnProcesses::new(&shim, 30, &[]);
+        assemble(
+            &mut report,
+            &supervised,
+            parsed,
+            &NO_FACTS,
+            (&shim, &own),
+            SiteSettings { symbolizer: &Symbolizer::new(), suppressions: &Default::default(), stack_depth: 0 },
+        );
+        report
+    };
+    let report = assembled(&abort, parse());
+    assert_eq!(outcomes(&report), [("test_abort", "crashed"), ("test_ok", "passed")]);
+    let crashed = &report.tests[0];
+    let dump = crashed.faulthandler.as_deref().unwrap_or_default();
+    assert!(dump.starts_with("Fatal Python error: Aborted\n") && dump.contains("test_abort.py"), "{dump}");
+    assert!(has_note(&report, "test_abort", QUIET_CRASH_NOTE), "{:?}", crashed.notes);
+    // The worker's test ended (its `end` record): not its crash.
+    let ended = abort.clone() + &record("end", 31, "test_abort");
+    let report = assembled(&ended, parse());
+    assert_eq!(outcomes(&report), [("test_abort", "failed"), ("test_ok", "passed")]);
+    assert_eq!(report.tests[0].faulthandler, None);
+    // No dump to give.
+    let report = assembled(&abort, ParsedRun { unowned_fault_dumps: Vec::new(), ..parse() });
+    assert_eq!(outcomes(&report), [("test_abort", "failed"), ("test_ok", "passed")]);
+}
