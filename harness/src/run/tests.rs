@@ -924,18 +924,7 @@ fn a_quiet_workers_crash_is_its_tests_with_the_dump() {
         shim.add_file(ok.as_bytes());
         assert_eq!(shim.bad_lines, 0);
         let mut report = RunReport::new(vec!["python3".into()], "/tmp/x".into());
-        let supervised = Supervised {
-            pid: 30,
-            exit: ChildExit::Exited(2),
-            interrupted_by: None,
-            killed: false,
-            leftovers: Vec::new(),
-            output_errors: Vec::new(),
-            own_output_failed: false,
-            killed_at_once: false,
-            ends_mid_line: [false; 2],
-            shared_output: false,
-        };
+        let supervised = Supervised { pid: 30, ..exited(2) };
         let own = OwnProcesses::new(&shim, 30, &[]);
         assemble(
             &mut report,
