@@ -150,6 +150,15 @@ pub(super) const QUIET_CRASH_NOTE: &str = "crashed: regrtest in quiet mode (-q) 
      result line; it listed this test as failed, the shim saw its worker process die during the test, and the \
      faulthandler dump is the one regrtest printed for it";
 
+/// How a test that failed or leaked before regrtest's re-run did in the re-run, by its
+/// `outcome` there: `passed its re-run`, `its re-run: failed`.
+fn after_rerun(outcome: &str) -> String {
+    match outcome {
+        "passed" => "passed its re-run".to_owned(),
+        outcome => format!("its re-run: {outcome}"),
+    }
+}
+
 /// What the run's output said besides what [`ParsedRun`] holds.
 pub(super) struct OutputFacts {
     /// regrtest ran `-R` repetitions (its `beginning N repetitions`, or the shim's measurements
@@ -325,10 +334,7 @@ pub(super) fn assemble(
                     report.notes.push(format!("regrtest's run before its re-run (reported here) failed: {said}"));
                 }
                 if !t.outcome.is_some_and(Outcome::is_failure) {
-                    let then = match report.outcome.as_str() {
-                        "passed" => "passed its re-run".to_owned(),
-                        outcome => format!("its re-run: {outcome}"),
-                    };
+                    let then = after_rerun(&report.outcome);
                     failed_before_rerun
                         .push(format!("{} failed before regrtest's re-run ({said}), then {then}", t.name));
                 }
@@ -348,10 +354,7 @@ pub(super) fn assemble(
             }
             if earlier_leak && !report.leaked {
                 leaked_before_rerun.push(t.name.clone());
-                let then = match report.outcome.as_str() {
-                    "passed" => "passed its re-run".to_owned(),
-                    outcome => format!("its re-run: {outcome}"),
-                };
+                let then = after_rerun(&report.outcome);
                 earlier_leaks.push(format!("{} leaked in the run before regrtest's re-run, then {then}", t.name));
             }
             if let Some(by_run) = by_run {
@@ -423,15 +426,13 @@ pub(super) fn assemble(
             let ran_through = all.iter().all(|s| s.aborted == Some(false));
             // regrtest's output reached leakcheck (a failure line would have): it went on to
             // another test in the same process, with no word of this one.
-            let went_on = parsed.summary.is_none()
-                && !output_unseen
-                && all.last().is_some_and(|last| next_test_began(shim, last).is_some());
+            let next = all.last().and_then(|last| next_test_began(shim, last));
+            let went_on = parsed.summary.is_none() && !output_unseen && next.is_some();
             let outcome = (ran_through && (passed(name) || went_on)).then_some(Outcome::Passed);
             let test = regrtest::TestResult { name: name.to_owned(), outcome, ..Default::default() };
             let mut report = test_report(&test, series, &join);
             report.notes.extend(note);
-            if ran_through && went_on {
-                let next = all.last().and_then(|last| next_test_began(shim, last)).unwrap_or_default();
+            if let Some(next) = next.filter(|_| ran_through && went_on) {
                 report.notes.push(format!("{QUIET_PASSED_NOTE} ({next} began next)"));
             }
             if output_unseen {
