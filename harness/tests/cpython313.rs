@@ -31,6 +31,7 @@ fn testdir() -> tempfile::TempDir {
         "test_fail_late_repetition",
         "test_leak_unrolled",
         "test_leak_free_list",
+        "test_leak_two_dicts",
         "test_subinterp_isolated",
         "test_subinterp_isolated_leak",
         "test_quiet_sleeper",
@@ -346,6 +347,47 @@ fn a_leak_of_free_list_objects_is_not_pinned_on_unittest() {
     assert!(test["notes"].to_string().contains("CPython recycles dict key tables through a free list"), "{test}");
     // The one-line reports point at the dict's site, not at unittest's.
     assert!(!run.stderr.contains("allocation site not attributable"), "{}", run.stderr);
+}
+
+/// Two dicts kept per repetition: the dicts, followed off their free list, are at the test's
+/// two lines; their key tables are not followed, and one of them was first allocated in the
+/// repetition as the copy of regrtest's `**kwargs` (`clone_combined_dict_keys` under
+/// `get_test_runner`, in `test/libregrtest/testresult.py` there): both key tables' sites are
+/// marked `free_list_reuse`, shown after the dicts' in the text summary, and the JUnit message
+/// names the test's line.
+#[test]
+fn a_key_table_first_allocated_as_regrtest_s_copy_is_marked() {
+    let dir = testdir();
+    let out = tempfile::tempdir().expect("a temporary directory");
+    let junit = out.path().join("junit.xml");
+    let junit_arg = common::path_str(&junit);
+    let run = PY313.leakcheck(&["--junit-xml", &junit_arg], &[], dir.path(), &["-R", "3:3"], &["test_leak_two_dicts"]);
+    let test = run.test("test_leak_two_dicts");
+    let sites = test["leak_sites"].as_array().cloned().unwrap_or_default();
+    let top = |site: &serde_json::Value| site["frames"][0]["function"].as_str().unwrap_or_default().to_owned();
+    let copied = sites.iter().find(|s| top(s) == "clone_combined_dict_keys").expect("the copied key table's site");
+    assert_eq!(copied["free_list_reuse"], true, "{test}");
+    assert_eq!(copied["domain"], "mem", "{test}");
+    assert_eq!(copied["python_frame"]["function"], "get_test_runner", "{test}");
+    let lines = ["KEPT.append({\"a\": 1})", "KEPT.append({\"b\": 2})"]
+        .map(|needle| common::source_line("regrtest/test_leak_two_dicts.py", needle));
+    for site in &sites {
+        let is_dict = site["object_types"] == json!(["dict"]);
+        assert_eq!(site["free_list_reuse"], !is_dict, "{site}");
+        if is_dict {
+            assert!(lines.contains(&site["python_frame"]["line"].as_u64().unwrap_or(0)), "{site}");
+        }
+    }
+    // The text summary lists the recycled key tables last, as such.
+    let summary = run.stderr.split("test_leak_two_dicts: LEAKED").nth(1).unwrap_or_default();
+    let copied_at = summary.find("clone_combined_dict_keys").expect("the copied table's site in the summary");
+    let dict_at = summary.rfind("(objects of type dict), allocated at:").expect("a dict's site in the summary");
+    assert!(dict_at < copied_at, "{summary}");
+    let xml = std::fs::read_to_string(&junit).expect("the JUnit file");
+    let case = xml.split("name=\"test_leak_two_dicts\"").nth(1).unwrap_or_default();
+    let message = case.split("message=\"").nth(1).and_then(|m| m.split('"').next()).unwrap_or_default();
+    assert!(message.contains("/test_leak_two_dicts.py:"), "{message}");
+    assert!(!message.contains("testresult.py"), "{message}");
 }
 
 /// An object resurrected by its finalizer: CPython tells the reference tracer of its death
