@@ -855,6 +855,31 @@ fn repetitions_cut_short_by_a_failure_name_its_exception() {
     }
 }
 
+/// `-m` selecting none of a test's methods: regrtest ends the `-R` loop in its first repetition
+/// and says the test `ran no tests`. Nothing crashed, and the note says what happened (no test
+/// method ran, so no repetition was measured), not that repetitions were cut short. Sequentially
+/// and with `-j 2`; the test whose method matched is measured as usual.
+#[test]
+fn a_test_left_without_methods_by_dash_m_says_none_ran() {
+    let dir = testdir();
+    for flags in [&[][..], &["-j", "2"]] {
+        let mut tests = flags.to_vec();
+        tests.extend(["-m", "test_leak_raw", "test_leak_raw", "test_balanced"]);
+        let run = leakcheck(&[], &as_strs(&regrtest_argv(dir.path(), &[], &tests)));
+        let test = run.test("test_balanced");
+        assert_eq!(test["outcome"], "ran_no_tests", "{flags:?}: {test}");
+        assert_eq!(test["repetitions"]["measured"], 0, "{flags:?}: {test}");
+        assert_eq!(
+            test["notes"],
+            json!(["no test method ran (regrtest: ran no tests; -m or -i selected none of its methods, or it has \
+                    none), so no repetition was measured (0 of 6)"]),
+            "{flags:?}: {test}"
+        );
+        assert!(!run.stderr.contains("cut short"), "{flags:?}: {}", run.stderr);
+        assert_eq!(raw_blocks(run.test("test_leak_raw")), &json!([1, 1, 1]), "{flags:?}");
+    }
+}
+
 /// A test that ends its process with `os._exit(0)` in its fourth repetition, sequentially: the
 /// command exits 0, regrtest never printed its result, and the next test never ran. A warning
 /// says so and names the test, and leakcheck exits 104, not 0: a build step must not pass a run

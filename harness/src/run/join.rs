@@ -111,7 +111,15 @@ pub(super) fn test_report(test: &regrtest::TestResult, series: Option<&Series>, 
     let (domains, repetitions) = match series {
         Some(series) => {
             let analysis = leaks::analyze(series);
-            if !analysis.complete {
+            if !analysis.complete && series.measures.is_empty() && test.outcome == Some(Outcome::RanNoTests) {
+                // regrtest's `-R` loop ended in its first repetition, which ran no test method:
+                // nothing crashed.
+                notes.push(format!(
+                    "no test method ran (regrtest: ran no tests; -m or -i selected none of its methods, or \
+                     it has none), so no repetition was measured (0 of {})",
+                    series.warmups + series.runs
+                ));
+            } else if !analysis.complete {
                 let why = if series.aborted.is_none() && join.leftovers.contains(&series.pid) {
                     format!(" ({ENDED_AS_LEFTOVER})")
                 } else if series.aborted.is_none() {
