@@ -393,6 +393,46 @@ fn fatal_errors_and_leaks_in_workers_go_to_their_tests() {
     assert!(annotation.contains(&format!("asanext.c,line={},", mark("alloc_leak"))), "{annotation}");
 }
 
+/// The same double free in a child process that prints its frames unsymbolized (`symbolize=0`,
+/// as a test setting its own options would), which leakcheck symbolizes, and in the test's own
+/// process, whose runtime symbolizes them (gcc's libasan, with libbacktrace): the two name
+/// `free`'s frame differently (`__interceptor_free.part.0`, GCC's clone, by the symbol table;
+/// `__interceptor_free` by DWARF) and join the interpreter's directories differently
+/// (`build-debug/../Objects/methodobject.c`, `../Objects/methodobject.c`). One bug, one
+/// finding of both tests, shown with the first report's frames.
+#[test]
+fn a_bug_symbolized_by_the_runtime_and_by_leakcheck_is_one_finding() {
+    let dir = sanitizer_testdir();
+    // Sequentially: the test's own double free ends regrtest's process, so it comes last.
+    let argv = regrtest(dir.path(), &[], &["test_asanext_double_free_nosym", "test_asanext_double_free"]);
+    let run = leakcheck_in(None, &["--sanitizer", "asan"], &as_strs(&argv), &[]);
+    assert_eq!(run.code(), Some(103), "{}", run.stderr);
+    // What the two reports printed: one unsymbolized, one symbolized by the runtime.
+    let log = String::from_utf8_lossy(&run.log()).into_owned();
+    let extension = Path::new(fixtures::ASANEXT.unwrap()).file_name().unwrap().to_string_lossy().into_owned();
+    assert!(log.contains(&format!("{extension}+0x")), "a report with symbolize=0:\n{log}");
+    assert!(log.contains(" in __interceptor_free ") && log.contains(" in double_free "), "a symbolized one:\n{log}");
+
+    let report = run.json();
+    let double_frees: Vec<&Value> = findings(report).iter().filter(|f| f["kind"] == "double-free").collect();
+    assert_eq!(double_frees.len(), 1, "{report:#}");
+    let finding = double_frees[0];
+    assert_eq!(
+        (&finding["count"], &finding["test"], &finding["other_tests"]),
+        (&json!(2), &json!("test_asanext_double_free_nosym"), &json!(["test_asanext_double_free"])),
+        "{finding:#}"
+    );
+    // The first report's frames, as leakcheck symbolized them.
+    assert_eq!(finding["frames"][0]["function"], "__interceptor_free.part.0", "{finding:#}");
+    assert!(has_frame(&finding["frames"], Some("double_free"), mark("fault_double_free")), "{finding:#}");
+    assert_eq!(report["summary"]["sanitizer_findings"], 1, "{:#}", report["summary"]);
+    assert!(
+        run.stderr.contains("(2 reports: test_asanext_double_free_nosym 1, test_asanext_double_free 1)"),
+        "{}",
+        run.stderr
+    );
+}
+
 /// `ASAN_OPTIONS=log_path=PREFIX` sends reports to `PREFIX.PID` files instead of stderr: they
 /// are read after the run, still findings, and the report says where they came from. A file
 /// names a process, not a test: with `-R` the shim's records name the test the process died

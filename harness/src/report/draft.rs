@@ -493,9 +493,11 @@ fn search_terms(case: &Case<'_>, running: Option<&RunningMethod>) -> Vec<(String
     if case.test.is_some() {
         terms.push((format!("is:issue {}", case.name), "the test file, full text"));
     }
-    // A Python location's function is the test's own code, searched for above.
-    let function = case.failures.iter().find_map(|f| f.location.as_ref().filter(|l| !l.python)?.function.clone());
-    if let Some(function) = function {
+    // A Python location's function is the test's own code, searched for above. The C one by
+    // its base name, as every symbolizer spells it (`mismatch`, not `mismatch(_object*,
+    // _object*)`; `f`, not GCC's clone `f.part.0`), which an issue is likelier to quote.
+    let function = case.failures.iter().find_map(|f| f.location.as_ref().filter(|l| !l.python)?.function.as_deref());
+    if let Some(function) = function.map(crate::sanitizer::function_base_name) {
         terms.push((format!("is:issue {function}"), "the C function, full text"));
     }
     terms
@@ -877,6 +879,12 @@ mod tests {
         };
         let last = |location| search_terms(&case(location), None).pop().unwrap();
         assert_eq!(last(c), ("is:issue object_new".into(), "the C function, full text"));
+        // By its base name, whichever symbolizer named the frame.
+        for function in ["mismatch", "mismatch(_object*, _object*)", "mismatch.part.0"] {
+            let place = Place::Source { file: "qmm.cc".into(), line: 6 };
+            let cpp = Location { function: Some(function.into()), place, python: false };
+            assert_eq!(last(cpp).0, "is:issue mismatch", "{function}");
+        }
         // A doctest's or exec'd code's file does not end in `.py`; it is still Python.
         let doctest = Location {
             function: Some("<module>".into()),

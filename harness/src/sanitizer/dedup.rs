@@ -4,22 +4,31 @@
 
 use std::collections::HashMap;
 
+use super::names::function_base_name;
 use super::{Finding, ReportFrame, Sanitizer, MAX_ARRIVALS, MAX_PIDS};
 
 /// Frames of a stack compared by [`deduplicate`].
 pub const DEDUP_FRAMES: usize = 5;
 
-/// One frame of a signature: the function and source location (file name and line) when the
-/// sanitizer (or [`symbolize_findings`](super::symbolize_findings)) gave one, else the module's
-/// file name and offset, else the function; never the raw address, which ASLR changes from run
-/// to run, nor a directory: a test that builds its program into a fresh temporary directory
-/// each repetition runs the same code from another path each time.
-/// The frames of CPython's eval loop are the function alone (see [`is_eval_loop`]).
+/// One frame of a signature, in a form on which the sanitizer runtime's own symbolizer and
+/// leakcheck's agree (a report printed with `symbolize=0`, or without a symbolizer, is
+/// symbolized by leakcheck; another of the same bug, by the runtime): the file's name and line
+/// when the frame has a source line; else the function's base name
+/// ([`function_base_name`]) with the file's name when it has a file; else the module's file
+/// name and offset; else the function's base name. Never the raw address, which ASLR changes
+/// from run to run, nor a directory: symbolizers join directories differently
+/// (`../Objects/methodobject.c`, `build-debug/../Objects/methodobject.c`), and a test that builds
+/// its program into a fresh temporary directory each repetition runs the same code from another
+/// path each time. Not the function of a frame with a line either: the two symbolizers name some
+/// functions differently beyond what [`function_base_name`] evens out (the DWARF name
+/// `__libc_start_main_impl` and the symbol `__libc_start_main`; GNU's `{lambda(int)#1}` and
+/// LLVM's `'lambda'(int)`), and a file and line are one function's.
+/// The frames of CPython's eval loop are the function alone (see [`EVAL_LOOP`]).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 enum FrameKey {
-    Source { function: Option<String>, file: String, line: Option<u32> },
+    Line { file: String, line: u32 },
+    Function { function: String, file: Option<String> },
     Module { module: String, offset: u64 },
-    Function(String),
     Unknown,
 }
 
@@ -28,31 +37,29 @@ enum FrameKey {
 /// as `_PyEval_EvalFrameDefault.cold`). Where it is in that function (line, file, offset)
 /// says which instruction made the call, and the adaptive interpreter changes the instruction
 /// as it specializes: the first calls of a site run the generic `CALL`, later ones a
-/// specialized one. One bug called from the same Python line would otherwise be two findings.
-fn is_eval_loop(function: &str) -> bool {
-    function.split('.').next() == Some(EVAL_LOOP)
-}
-
+/// specialized one. One bug called from the same Python line would otherwise be two findings:
+/// its frames compare by the function's base name alone.
 const EVAL_LOOP: &str = "_PyEval_EvalFrameDefault";
 
+/// A path's file name: `a/b/c.c` -> `c.c`.
+fn file_name(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
+}
+
 fn frame_key(frame: &ReportFrame) -> FrameKey {
-    if frame.function.as_deref().is_some_and(is_eval_loop) {
-        return FrameKey::Function(EVAL_LOOP.to_owned());
+    let function = frame.function.as_deref().map(function_base_name);
+    if function == Some(EVAL_LOOP) {
+        return FrameKey::Function { function: EVAL_LOOP.to_owned(), file: None };
     }
-    match (&frame.file, &frame.module, frame.module_offset, &frame.function) {
-        (Some(file), _, _, function) if frame.line.is_some() || function.is_some() => {
-            // The file's name only: symbolizers differ in how they join directories
-            // (`../csu/libc-start.c`, `./csu/../csu/libc-start.c`).
-            let name = file.rsplit('/').next().unwrap_or(file);
-            FrameKey::Source { function: function.clone(), file: name.to_owned(), line: frame.line }
+    match (&frame.file, frame.line, &frame.module, frame.module_offset, function) {
+        (Some(file), Some(line), ..) => FrameKey::Line { file: file_name(file).to_owned(), line },
+        (Some(file), None, _, _, Some(function)) => {
+            FrameKey::Function { function: function.to_owned(), file: Some(file_name(file).to_owned()) }
         }
-        (_, Some(module), Some(offset), _) => {
-            // The module's file name only, as for sources: the same binary built into another
-            // directory (`mkdtemp()` per repetition) is the same code.
-            let name = module.rsplit('/').next().unwrap_or(module);
-            FrameKey::Module { module: name.to_owned(), offset }
-        }
-        (_, _, _, Some(function)) => FrameKey::Function(function.clone()),
+        // The module's file name only, as for sources: the same binary built into another
+        // directory (`mkdtemp()` per repetition) is the same code.
+        (_, _, Some(module), Some(offset), _) => FrameKey::Module { module: file_name(module).to_owned(), offset },
+        (_, _, _, _, Some(function)) => FrameKey::Function { function: function.to_owned(), file: None },
         _ => FrameKey::Unknown,
     }
 }
@@ -75,7 +82,8 @@ fn signature(finding: &Finding) -> Signature {
 }
 
 /// Merge findings with the same signature (sanitizer, kind, first [`DEDUP_FRAMES`] frames'
-/// function+file name+line or module file name+offset; the eval loop's function alone), summing their
+/// file name+line, or function base name+file name, or module file name+offset; the eval
+/// loop's function alone: see [`FrameKey`]), summing their
 /// counts (and each test's, [`Finding::count_in`]) and keeping each test's processes
 /// ([`Finding::pids_in`]). The first finding of each signature is
 /// kept, in input order, with the tests of the others in [`Finding::other_tests`]. Symbolize first ([`super::symbolize_findings`]): a frame
@@ -192,6 +200,71 @@ mod tests {
         let summary: Vec<_> = merged.iter().map(|f| (f.count, f.test.as_deref(), f.arrivals.clone())).collect();
         assert_eq!(summary, [(2, None, vec![10, 20]), (1, Some("test_a"), Vec::new())]);
         assert!(merged[0].awaits_test());
+    }
+
+    /// The same double free in two processes of a real run (python3.11-dbg, gcc 12's libasan):
+    /// one report symbolized by the runtime, the other printed with `symbolize=0` and
+    /// symbolized by leakcheck, which names the functions and joins the directories otherwise.
+    /// One finding; the first report's frames are the ones kept.
+    #[test]
+    fn a_report_the_runtime_symbolized_and_one_leakcheck_symbolized_are_one_finding() {
+        let runtime = vec![
+            frame(
+                0,
+                "__interceptor_free",
+                "../../../../src/libsanitizer/asan/asan_malloc_linux.cpp",
+                52,
+                0x7f4a_6f4b_76a8,
+            ),
+            frame(1, "double_free", "/tmp/qa-san/fx/qsan.c", 22, 0x7f4a_6d42_3402),
+            frame(2, "cfunction_vectorcall_NOARGS", "../Objects/methodobject.c", 486, 0x4e_ce36),
+            frame(3, "_PyObject_VectorcallTstate", "../Include/internal/pycore_call.h", 92, 0x4a_9f9f),
+            frame(4, "PyObject_Vectorcall", "../Objects/call.c", 299, 0x4a_a06a),
+        ];
+        let leakcheck = |module: &str, offset: u64, address: u64, function: &str, file: &str, line: u32| ReportFrame {
+            module: Some(module.into()),
+            module_offset: Some(offset),
+            column: Some(3),
+            ..frame(0, function, file, line, address)
+        };
+        let python = "/usr/bin/python3.11d";
+        let symbolized_here = vec![
+            leakcheck(
+                "/lib/x86_64-linux-gnu/libasan.so.8.0.0",
+                0xb76a8,
+                0x7f8e_430b_76a8,
+                "__interceptor_free.part.0",
+                "/build/reproducible-path/gcc-12-12.2.0/build/x86_64-linux-gnu/libsanitizer/asan/../../../../src/libsanitizer/asan/asan_malloc_linux.cpp",
+                52,
+            ),
+            leakcheck("/tmp/qa-san/td/_qsan.so", 0x2402, 0x7f8e_4290_a402, "double_free", "/tmp/qa-san/fx/qsan.c", 22),
+            leakcheck(python, 0x4e_ce36, 0x4e_ce36, "cfunction_vectorcall_NOARGS", "build-debug/../Objects/methodobject.c", 486),
+            leakcheck(python, 0x4a_9f9f, 0x4a_9f9f, "_PyObject_VectorcallTstate", "build-debug/../Include/internal/pycore_call.h", 92),
+            leakcheck(python, 0x4a_a06a, 0x4a_a06a, "PyObject_Vectorcall", "build-debug/../Objects/call.c", 299),
+        ];
+        let merged = deduplicate(vec![
+            finding("double-free", runtime.clone(), "test_q_double_free"),
+            finding("double-free", symbolized_here.clone(), "test_q_subproc_nosym"),
+        ]);
+        assert_eq!(merged.len(), 1, "{merged:#?}");
+        assert_eq!((merged[0].count, &merged[0].frames), (2, &runtime));
+        assert_eq!(merged[0].other_tests, ["test_q_subproc_nosym"]);
+
+        // C++ (a static function: DWARF has no linkage name for the runtime to demangle),
+        // symbolized by the symbol table alone (no line): the function's base name.
+        let named = |function: &str, module: Option<&str>| ReportFrame {
+            file: None,
+            line: None,
+            module: module.map(str::to_owned),
+            module_offset: module.map(|_| 0x1248),
+            ..frame(1, function, "", 0, 0x7f81_cc19_b248)
+        };
+        let merged = deduplicate(vec![
+            finding("alloc-dealloc-mismatch", vec![named("mismatch", None)], "a"),
+            finding("alloc-dealloc-mismatch", vec![named("mismatch(_object*, _object*)", None)], "b"),
+            finding("alloc-dealloc-mismatch", vec![named("other(_object*, _object*)", None)], "c"),
+        ]);
+        assert_eq!(merged.iter().map(|f| f.count).collect::<Vec<_>>(), [2, 1]);
     }
 
     #[test]

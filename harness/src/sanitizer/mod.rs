@@ -122,8 +122,10 @@
 //! `log_path` files (the run feeds them, see `run::findings::log_path_findings`), suppression files, or HWASan, KASan, Go or Rust
 //! (`-Zsanitizer`) formats beyond what they share with the above; it does not demangle (the
 //! runtimes already do). [`deduplicate`] merges findings by stack signature only: two distinct
-//! bugs with the same top frames are one finding (and the eval loop's frame compares by name
-//! alone: the same C frames above it, called from two Python lines, are one finding).
+//! bugs with the same top frames are one finding (a frame with a source line compares by its
+//! file's name and line, not its function, so that a report the runtime symbolized and one
+//! leakcheck symbolized agree; the eval loop's frame compares by name alone: the same C frames
+//! above it, called from two Python lines, are one finding).
 
 #![forbid(unsafe_code)]
 
@@ -131,6 +133,7 @@ mod dedup;
 mod fold;
 mod kind;
 mod line;
+mod names;
 mod parser;
 mod streams;
 mod symbolize;
@@ -140,6 +143,7 @@ use serde::Serialize;
 pub use self::dedup::{deduplicate, DEDUP_FRAMES};
 pub use self::fold::fold_frames_of;
 pub use self::line::pid_prefix;
+pub use self::names::function_base_name;
 pub use self::parser::{starts_report, Parser};
 pub use self::streams::Streams;
 pub use self::symbolize::{
