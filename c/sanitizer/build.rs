@@ -107,6 +107,14 @@ pub fn build(manifest_dir: &Path, out_dir: &Path, python: &str) -> String {
     );
     super::emit_fixture(
         &mut generated,
+        "UBSANEXT_STRIPPED",
+        "`c/sanitizer/ubsanext.c`: the `_ubsanext` extension module built with UBSan alone, without `-g`, and \
+         stripped (no symbol table: its frames are `(module+0xOFFSET)` alone)",
+        build_stripped_ubsan_extension(python, &ubsanext, out_dir),
+        WARNING,
+    );
+    super::emit_fixture(
+        &mut generated,
         "LIBASAN",
         "gcc's ASAN runtime (`gcc -print-file-name=libasan.so`), for LD_PRELOAD",
         libasan(),
@@ -178,6 +186,25 @@ fn build_ubsan_extension(python: &str, source: &Path, out_dir: &Path) -> Result<
     let include = format!("-I{include}");
     let flags = ["-fsanitize=undefined", "-O1", "-shared", "-fPIC", "-Wno-unused-parameter", &include];
     compile(Driver::Gcc, source, &flags, &dir.join(format!("_ubsanext{suffix}")))
+}
+
+/// `_ubsanext` as a distribution might ship it: built without debug info (`-g0` after the
+/// `-g` of [`compile`]) and stripped (`strip --strip-all`). UBSan's headlines still name the
+/// source line: the compiler writes it into each check.
+fn build_stripped_ubsan_extension(python: &str, source: &Path, out_dir: &Path) -> Result<PathBuf, String> {
+    let (include, suffix) = super::python_headers(python)?;
+    let dir = out_dir.join("ubsanext-stripped");
+    std::fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
+    let include = format!("-I{include}");
+    let flags = ["-fsanitize=undefined", "-O1", "-g0", "-shared", "-fPIC", "-Wno-unused-parameter", &include];
+    let target = compile(Driver::Gcc, source, &flags, &dir.join(format!("_ubsanext{suffix}")))?;
+    let mut strip = Command::new("strip");
+    strip.arg("--strip-all").arg(&target);
+    match strip.output() {
+        Ok(output) if output.status.success() => Ok(target),
+        Ok(output) => Err(format!("{strip:?} failed: {}", String::from_utf8_lossy(&output.stderr))),
+        Err(e) => Err(format!("running {strip:?}: {e} (install binutils)")),
+    }
 }
 
 fn libasan() -> Result<PathBuf, String> {

@@ -433,6 +433,48 @@ fn a_bug_symbolized_by_the_runtime_and_by_leakcheck_is_one_finding() {
     );
 }
 
+/// A UBSan report from an extension built without `-g` and stripped: its frames are
+/// `(module+0xOFFSET)` and nothing more, but its headline names the source line (the compiler
+/// writes it into the check), and the annotation and the issue draft point there.
+#[test]
+fn a_ubsan_finding_in_a_stripped_module_is_at_its_headlines_line() {
+    let dir = testdir();
+    let extension = Path::new(fixtures::UBSANEXT_STRIPPED.expect("the stripped _ubsanext fixture"));
+    std::fs::copy(extension, dir.path().join(extension.file_name().unwrap())).unwrap();
+    std::fs::copy(Path::new(fixtures::SOURCE_DIR).join("test_ubsanext.py"), dir.path().join("test_ubsanext.py"))
+        .unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let drafts = work.path().join("drafts");
+    let flags = ["--sanitizer", "ubsan", "--annotations", "github", "--issue-draft", drafts.to_str().unwrap()];
+    let argv = regrtest(dir.path(), &[], &["test_ubsanext"]);
+    let run = leakcheck_in(None, &flags, &as_strs(&argv), &[]);
+    assert_eq!(run.code(), Some(103), "{}", run.stderr);
+
+    let ubsan = find(run.json(), "signed-integer-overflow");
+    let first = &ubsan["frames"][0];
+    assert_eq!(
+        (&first["function"], &first["file"], &first["line"]),
+        (&Value::Null, &Value::Null, &Value::Null),
+        "{ubsan:#}"
+    );
+    assert!(first["module"].as_str().is_some_and(|m| m.ends_with(&*extension.file_name().unwrap().to_string_lossy())));
+    let source = Path::new(fixtures::SOURCE_DIR).join("ubsanext.c");
+    let text = std::fs::read_to_string(&source).unwrap();
+    let line = text.lines().position(|l| l.contains("/* MARK ubsan_signed_overflow */")).unwrap() + 1;
+    let at = format!("{}:{line}", source.display());
+    assert!(ubsan["message"].as_str().is_some_and(|m| m.starts_with(&format!("{at}:"))), "{ubsan:#}");
+
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    let annotation = stdout
+        .lines()
+        .find(|l| l.contains("title=leakcheck%3A test_ubsanext had a sanitizer error::"))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    assert!(annotation.starts_with(&format!("::error file={},line={line},", source.display())), "{annotation}");
+    let draft = std::fs::read_to_string(drafts.join("test_ubsanext.md")).unwrap();
+    assert!(draft.contains(&format!("  - at `{at}`\n")), "{draft}");
+    assert!(!draft.lines().any(|l| l.starts_with("  - at ") && l.contains("+0x")), "no module and offset: {draft}");
+}
+
 /// `ASAN_OPTIONS=log_path=PREFIX` sends reports to `PREFIX.PID` files instead of stderr: they
 /// are read after the run, still findings, and the report says where they came from. A file
 /// names a process, not a test: with `-R` the shim's records name the test the process died

@@ -6,7 +6,8 @@
 //! (a leak's top site, or its Python line when the interpreter allocated for Python code and the shim could read the frame's file, a hung thread, a finding's stack: the innermost frame with a file and a
 //! line outside the C runtime and the sanitizer's interceptors), `::error title=T::MESSAGE` otherwise
 //! (also for a finding whose innermost frame outside the C runtime has no source line, a stripped
-//! module's: its caller's line would be the wrong one). The title names the test (or `the run`) and
+//! module's: its caller's line would be the wrong one; not for UBSan's, whose headline names the
+//! line, [`junit::Location`]). The title names the test (or `the run`) and
 //! the problem (`leakcheck: test_x leaked`); the message is the one-line message, then the
 //! details (the text summary's lines), as one command. A leak has one line more for each other
 //! distinct location (file and line, as [`junit::site_location`] gives it) of its test's leak

@@ -106,7 +106,8 @@ impl FailureKind {
 /// that has a file and a line; the file as people read it (`source_path`). Never a file the
 /// shim could not read (`?`). A sanitizer finding's innermost frame outside the C runtime that
 /// has no source line (a stripped extension module's) is a module and offset instead: the
-/// caller's line below it is not where the bug is.
+/// caller's line below it is not where the bug is. A UBSan finding's whose first frame has no
+/// source line is the file and line of its headline.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Location {
     pub function: Option<String>,
@@ -875,6 +876,20 @@ fn parts(f: &ReportFrame) -> FrameParts<'_> {
     (f.function.as_deref(), f.file.as_deref(), f.line, f.module.as_deref(), f.module_offset)
 }
 
+/// Where a UBSan report whose first frame has no source line (a module built without `-g`,
+/// or stripped) says the error is: the file and line of its headline (`fx/qub.c:7:9: runtime
+/// error: ...`), which the compiler writes into the check itself, with the first frame's
+/// function when it has one. Not its module and offset, nor a caller's line.
+fn headline_location(finding: &Finding) -> Option<Location> {
+    let first = finding.frames.first();
+    if first.is_some_and(|f| f.file.is_some() && f.line.is_some()) {
+        return None;
+    }
+    let at = finding.headline_location()?;
+    let file = super::source_path(at.file.as_deref()?).into_owned();
+    Some(Location::source(first.and_then(|f| f.function.clone()), file, at.line?))
+}
+
 /// The failure of a finding, for `test`'s testcase (its own reports counted, and the total
 /// when other tests' were merged in) or the run's (`None`: all of them).
 fn finding_failure(finding: &Finding, test: Option<&str>, excerpts: &Excerpts) -> Failure {
@@ -901,7 +916,7 @@ fn finding_failure(finding: &Finding, test: Option<&str>, excerpts: &Excerpts) -
         // A report cut before its access stack: its first other stack.
         None => match finding.related.first() {
             Some(related) if finding.frames.is_empty() => first_location(related.frames.iter().map(parts)),
-            _ => first_location(finding.frames.iter().map(parts)),
+            _ => headline_location(finding).or_else(|| first_location(finding.frames.iter().map(parts))),
         },
     };
     if let (Some(at), false) = (&location, leaks.is_empty()) {
@@ -1622,6 +1637,70 @@ mod tests {
         let at = top_leak_site(&test(extension)).unwrap();
         assert_eq!(at.function.as_deref(), Some("foo_new"));
         assert_eq!(at.place, Place::Module { module: "/x/_foo.so".into(), offset: 0x11f9 });
+    }
+
+    /// A UBSan report from a module built without `-g` and stripped (frames of a real run):
+    /// its first frame has no line, its headline names the file and line, which is where the
+    /// finding is, not the module and offset; a first frame with a line is still the place.
+    #[test]
+    fn a_ubsan_finding_without_lines_is_at_its_headlines_location() {
+        let ext = "/tmp/qa-san/td/_qubs.cpython-311d-x86_64-linux-gnu.so";
+        let frame =
+            |index: u32, function: Option<&str>, file: Option<&str>, line: Option<u32>, module: &str, offset| {
+                ReportFrame {
+                    index,
+                    address: Some(0x7f00_0000_0000 + offset),
+                    function: function.map(str::to_owned),
+                    file: file.map(str::to_owned),
+                    line,
+                    column: None,
+                    module: Some(module.into()),
+                    module_offset: Some(offset),
+                    build_id: None,
+                    inlined: false,
+                }
+            };
+        let stack = vec![
+            frame(0, None, None, None, ext, 0x1432),
+            frame(
+                1,
+                Some("cfunction_vectorcall_NOARGS"),
+                Some("../Objects/methodobject.c"),
+                Some(486),
+                "/usr/bin/python3.11d",
+                0x4e_ce36,
+            ),
+        ];
+        let ubsan = |frames: Vec<ReportFrame>| {
+            Finding {
+            sanitizer: crate::sanitizer::Sanitizer::Ubsan,
+            pid: None,
+            message: "fx/qub.c:7:9: runtime error: signed integer overflow: 2147483647 + 1 cannot be represented in type 'int'"
+                .into(),
+            ..Finding::asan("signed-integer-overflow", frames, Vec::new())
+        }
+        };
+        let excerpts = Excerpts::new(&RunReport::new(vec![], "/tmp/x".into()));
+        let at = |finding: &Finding| finding_failure(finding, None, &excerpts).location.unwrap();
+        let stripped = at(&ubsan(stack.clone()));
+        assert_eq!((stripped.file_line(), stripped.function.as_deref()), (Some(("fx/qub.c", 7)), None));
+        // Not stripped, without -g: the symbol table's function, the headline's line.
+        let mut named = stack.clone();
+        named[0].function = Some("overflow".into());
+        let at_named = at(&ubsan(named));
+        assert_eq!((at_named.file_line(), at_named.function.as_deref()), (Some(("fx/qub.c", 7)), Some("overflow")));
+        // With a line, the frame.
+        let mut with_line = stack.clone();
+        (with_line[0].file, with_line[0].line) = (Some("/src/qub.c".into()), Some(7));
+        assert_eq!(at(&ubsan(with_line)).file_line(), Some(("/src/qub.c", 7)));
+        // A headline without a file (`<unknown>`), or another sanitizer: the module and offset.
+        let mut unknown = ubsan(stack.clone());
+        unknown.message = "<unknown>: runtime error: signed integer overflow".into();
+        let module = Place::Module { module: ext.into(), offset: 0x1432 };
+        assert_eq!(at(&unknown).place, module);
+        let asan = Finding { message: "ERROR: AddressSanitizer: SEGV on unknown address".into(), ..ubsan(stack) };
+        let asan = Finding { sanitizer: crate::sanitizer::Sanitizer::Asan, ..asan };
+        assert_eq!(at(&asan).place, module);
     }
 
     #[test]

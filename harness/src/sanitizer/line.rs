@@ -414,7 +414,7 @@ fn after_progress(text: &str) -> &str {
 }
 
 /// UBSan prints `file:line:col`, `<unknown>` or `(module+0xoffset)`.
-fn ubsan_location(location: &str) -> ReportFrame {
+pub(super) fn ubsan_location(location: &str) -> ReportFrame {
     let mut frame = empty_frame(0);
     if let Some((module, offset)) = module_part(location).filter(|(start, _)| *start == 0).map(|(_, m)| m) {
         frame.module = Some(module.to_owned());

@@ -346,6 +346,20 @@ impl Finding {
         pids
     }
 
+    /// For a UBSan report, the source location its headline names (`fx/qub.c:7:9: runtime
+    /// error: ...`): the compiler writes it into the check itself, debug info or not, so it is
+    /// there when no frame of the stack has a line (a module built without `-g`, or stripped).
+    /// A frame with the file, line and column alone; `None` for the other sanitizers and for a
+    /// headline without a file and line (`<unknown>`, `(module+0x...)`).
+    #[must_use]
+    pub fn headline_location(&self) -> Option<ReportFrame> {
+        if self.sanitizer != Sanitizer::Ubsan {
+            return None;
+        }
+        let (location, _) = self.message.split_once(": runtime error: ")?;
+        Some(line::ubsan_location(location)).filter(|frame| frame.file.is_some() && frame.line.is_some())
+    }
+
     /// How many of the reports this finding stands for came from `test`'s output: its own
     /// count where a test's per-test output speaks of the finding, the total `count` being the
     /// run's.
