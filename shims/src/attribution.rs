@@ -57,7 +57,7 @@ use crate::fallible::{try_box, try_insert, try_push, try_vec_filled, OutOfMemory
 use crate::hash::FastHasher;
 use crate::pyframe;
 use crate::tally;
-use crate::unwind::{current_thread_stack, Memo, Unwinder};
+use crate::unwind::{current_thread_stack, Caller, Memo, Unwinder};
 
 /// The environment variable with the stack depth (0: no attribution); set by the harness.
 pub const DEPTH_ENV: &str = "LEAKCHECK_STACK_DEPTH";
@@ -245,16 +245,17 @@ fn close() {
     }
 }
 
-/// A block of `size` bytes was allocated at `ptr` in the domain with debug API id `domain`.
+/// A block of `size` bytes was allocated at `ptr` in the domain with debug API id `domain`,
+/// by a call that returns into `from` (see [`Caller`]; `None`: the stack is unwound from here).
 #[inline(never)]
-pub fn on_alloc(domain: u8, ptr: usize, size: u64) {
+pub fn on_alloc(domain: u8, ptr: usize, size: u64, from: Option<Caller>) {
     let stack = thread_stack();
     let mut state = STATE.lock();
     // The window may have closed since the caller looked.
     if !active() {
         return;
     }
-    if state.as_mut().is_some_and(|tracker| tracker.allocated(domain, ptr, size, stack).is_err()) {
+    if state.as_mut().is_some_and(|tracker| tracker.allocated(domain, ptr, size, from, stack).is_err()) {
         give_up(&mut state);
     }
 }
@@ -295,9 +296,9 @@ pub fn free(domain: u8, ptr: usize, size: u64) {
 /// new one at `ptr` of `size` bytes, under one lock: the old block's side first (`taken`, what
 /// [`take`] removed: a warm-up block's move counts as its free, as in [`free`]; `None`: a block
 /// older than the window, counted among the untracked frees), then the new block, attributed
-/// to the realloc's stack as tracemalloc does.
+/// to the realloc's stack as tracemalloc does (`from`: as for [`on_alloc`]).
 #[inline(never)]
-pub fn reallocated(domain: u8, taken: Option<Taken>, old_size: u64, ptr: usize, size: u64) {
+pub fn reallocated(domain: u8, taken: Option<Taken>, old_size: u64, ptr: usize, size: u64, from: Option<Caller>) {
     let stack = thread_stack();
     let mut state = STATE.lock();
     // The window may have closed since the caller looked.
@@ -309,7 +310,7 @@ pub fn reallocated(domain: u8, taken: Option<Taken>, old_size: u64, ptr: usize, 
             Some(taken) => tracker.warmup_free(taken)?,
             None => tracker.untracked_free(domain, old_size)?,
         }
-        tracker.allocated(domain, ptr, size, stack)
+        tracker.allocated(domain, ptr, size, from, stack)
     });
     if counted.is_err() {
         give_up(&mut state);
@@ -332,10 +333,10 @@ pub fn reused(object: usize) {
     let Some(tracker) = state.as_mut() else { return };
     let counted = if let Some((block, size)) = tracker.dead_block_of(object) {
         tracker.dead.remove(&block);
-        tracker.allocated(OBJ, block, size, stack)
+        tracker.allocated(OBJ, block, size, None, stack)
     } else {
         match tracker.release(object) {
-            Ok(Some((block, _, size))) => tracker.allocated(OBJ, block, size, stack),
+            Ok(Some((block, _, size))) => tracker.allocated(OBJ, block, size, None, stack),
             other => other.map(drop),
         }
     };
@@ -436,6 +437,26 @@ fn thread_stack() -> Range<u64> {
     stack
 }
 
+/// What a thread's last attributed allocation left for its next one.
+struct ThreadCache {
+    /// Its unwind (see `unwind::Memo`).
+    memo: Memo,
+    /// Its site's key (domain, frames, Python locations; empty: none yet) and the site.
+    last_key: Vec<u64>,
+    last_site: u32,
+}
+
+impl ThreadCache {
+    fn try_new() -> Result<Self, OutOfMemory> {
+        let mut last_key = Vec::new();
+        last_key.try_reserve_exact(KEY_WORDS)?;
+        Ok(Self { memo: Memo::try_new()?, last_key, last_site: 0 })
+    }
+}
+
+/// Words of the longest site key: the domain, the frames, each Python frame's location.
+const KEY_WORDS: usize = MAX_DEPTH + 1 + 4 * pyframe::PYTHON_DEPTH;
+
 /// The domains of the warm-up sites, which are sites 0, 1 and 2 of every window.
 const WARMUP_SITES: [u8; 3] = [b'r', b'm', b'o'];
 /// Live blocks of a possible `obj` leak site whose Python type is read at the end.
@@ -490,8 +511,8 @@ struct Tracker {
     sites: Vec<Site>,
     /// Block address -> (site, size).
     live: HashMap<usize, (u32, u64), BuildHasherDefault<FastHasher>>,
-    /// Each thread's last unwind (see `unwind::Memo`), by `pthread_self`.
-    memos: HashMap<usize, Memo, BuildHasherDefault<FastHasher>>,
+    /// Each thread's last unwind and site, by `pthread_self`.
+    threads: HashMap<usize, ThreadCache, BuildHasherDefault<FastHasher>>,
     /// Allocations get their stack (the counted repetitions); before, they go to the warm-up
     /// sites.
     with_stacks: bool,
@@ -527,15 +548,14 @@ impl Tracker {
             by_stack: HashMap::default(),
             sites: Vec::new(),
             live: HashMap::default(),
-            memos: HashMap::default(),
+            threads: HashMap::default(),
             with_stacks: false,
             modules_written: 0,
             untracked: HashMap::default(),
             free_lines: HashMap::default(),
             warmup_frees: HashMap::default(),
             dead: HashMap::default(),
-            // The domain, the frames, then each Python frame's location (four words).
-            scratch: try_vec_filled(0, MAX_DEPTH + 1 + 4 * pyframe::PYTHON_DEPTH)?,
+            scratch: try_vec_filled(0, KEY_WORDS)?,
         };
         tracker.reset(depth)?;
         Ok(tracker)
@@ -552,7 +572,7 @@ impl Tracker {
             self.sites.push(Site::new(domain, Box::new([]), Box::new([])));
         }
         self.live.clear();
-        self.memos.clear();
+        self.threads.clear();
         self.modules_written = 0;
         self.with_stacks = false;
         self.untracked.clear();
@@ -655,7 +675,14 @@ impl Tracker {
         self.untracked.clear();
     }
 
-    fn allocated(&mut self, domain: u8, ptr: usize, size: u64, stack: Range<u64>) -> Result<(), OutOfMemory> {
+    fn allocated(
+        &mut self,
+        domain: u8,
+        ptr: usize,
+        size: u64,
+        from: Option<Caller>,
+        stack: Range<u64>,
+    ) -> Result<(), OutOfMemory> {
         if !self.with_stacks {
             // A warm-up block: no stack (that is half the cost saved), but remembered, so that
             // its free counts. It goes to its domain's warm-up site, and the domain's sum stays
@@ -666,11 +693,11 @@ impl Tracker {
         let depth = self.depth.min(MAX_DEPTH);
         // SAFETY: pthread_self has no preconditions; it names this thread's memo.
         let thread = unsafe { libc::pthread_self() } as usize;
-        if !self.memos.contains_key(&thread) {
-            try_insert(&mut self.memos, thread, Memo::try_new()?)?;
+        if !self.threads.contains_key(&thread) {
+            try_insert(&mut self.threads, thread, ThreadCache::try_new()?)?;
         }
-        let Some(memo) = self.memos.get_mut(&thread) else { return Err(OutOfMemory) };
-        let captured = self.unwinder.capture(stack, &mut self.scratch[1..=depth], memo);
+        let Some(cache) = self.threads.get_mut(&thread) else { return Err(OutOfMemory) };
+        let captured = self.unwinder.capture(from, stack, &mut self.scratch[1..=depth], &mut cache.memo);
         let n = captured.frames;
         // A stack cut for want of room is a site of its own, even where its frames are those of
         // a whole stack: the harness says it was cut.
@@ -684,6 +711,12 @@ impl Tracker {
         for location in &python[..depth] {
             self.scratch[end..end + 4].copy_from_slice(&location.key_words());
             end += 4;
+        }
+        // A loop allocates at one site again and again: the thread's last key is compared
+        // before the key is digested and looked up.
+        if cache.last_key == self.scratch[..end] {
+            let site = cache.last_site;
+            return self.count(site, ptr, size);
         }
         let key = digest(&self.scratch[..end]);
         let site = match self.by_stack.get(&key) {
@@ -706,6 +739,10 @@ impl Tracker {
                 site
             }
         };
+        // Within the room it was made with (the longest key): no allocation.
+        cache.last_key.clear();
+        cache.last_key.extend_from_slice(&self.scratch[..end]);
+        cache.last_site = site;
         self.count(site, ptr, size)
     }
 
@@ -1072,10 +1109,10 @@ mod tests {
     fn warm_up_blocks_have_no_stack_but_their_frees_count() {
         let mut tracker = Tracker::try_new(16).unwrap();
         let stack = current_thread_stack().unwrap();
-        tracker.allocated(b'o', 0x1000, 32, stack.clone()).unwrap();
-        tracker.allocated(b'o', 0x2000, 32, stack.clone()).unwrap();
+        tracker.allocated(b'o', 0x1000, 32, None, stack.clone()).unwrap();
+        tracker.allocated(b'o', 0x2000, 32, None, stack.clone()).unwrap();
         tracker.with_stacks = true;
-        tracker.allocated(b'o', 0x3000, 32, stack).unwrap();
+        tracker.allocated(b'o', 0x3000, 32, None, stack).unwrap();
         tracker.freed(0x1000);
         let mut out = Records::in_memory();
         tracker.write_sites(b"t", 2, &mut out);
@@ -1087,18 +1124,47 @@ mod tests {
         assert!(text.contains("\tt\t2\t3\to\t1\t32\t32\n"), "the counted block has a site of its own: {text}");
     }
 
+    #[inline(never)]
+    fn allocate_here(tracker: &mut Tracker, ptr: usize, stack: &Range<u64>) {
+        tracker.allocated(b'm', ptr, 8, None, stack.clone()).unwrap();
+        std::hint::black_box(());
+    }
+
+    #[inline(never)]
+    fn allocate_there(tracker: &mut Tracker, ptr: usize, stack: &Range<u64>) {
+        tracker.allocated(b'm', ptr, 8, None, stack.clone()).unwrap();
+        std::hint::black_box(1);
+    }
+
+    #[test]
+    fn a_site_met_again_is_the_same_site_whether_or_not_it_was_the_threads_last() {
+        let mut tracker = Tracker::try_new(16).unwrap();
+        tracker.with_stacks = true;
+        tracker.unwinder.keep_own_frames();
+        let stack = current_thread_stack().unwrap();
+        // One call site in a loop the optimiser cannot unroll (its trip count is hidden).
+        let pattern = [true, true, false, true, false, false, true];
+        for (i, &here) in pattern.iter().enumerate().take(std::hint::black_box(pattern.len())) {
+            let allocate = if std::hint::black_box(here) { allocate_here } else { allocate_there };
+            allocate(&mut tracker, 0x1000 + 16 * i, &stack);
+        }
+        // The warm-up sites 0-2, then one site per call site, with 4 and 3 blocks.
+        let counted: Vec<i64> = tracker.sites[WARMUP_SITES.len()..].iter().map(|site| site.blocks).collect();
+        assert_eq!(counted, [4, 3]);
+    }
+
     #[test]
     fn frees_of_warm_up_blocks_in_the_counted_repetitions_are_counted_by_size() {
         let mut tracker = Tracker::try_new(16).unwrap();
         let stack = current_thread_stack().unwrap();
         for (ptr, size) in [(0x1000, 56), (0x2000, 56), (0x3000, 16), (0x4000, 56)] {
-            tracker.allocated(b'o', ptr, size, stack.clone()).unwrap();
+            tracker.allocated(b'o', ptr, size, None, stack.clone()).unwrap();
         }
         // Freed during a warm-up: not counted.
         let taken = tracker.freed(0x4000).unwrap();
         tracker.warmup_free(taken).unwrap();
         tracker.with_stacks = true;
-        tracker.allocated(b'o', 0x5000, 56, stack).unwrap();
+        tracker.allocated(b'o', 0x5000, 56, None, stack).unwrap();
         for ptr in [0x1000, 0x2000, 0x3000, 0x5000] {
             let taken = tracker.freed(ptr).unwrap();
             tracker.warmup_free(taken).unwrap();
@@ -1130,7 +1196,7 @@ mod tests {
             (0..std::hint::black_box(2usize))
                 .map(|i| {
                     crate::unwind::stack_use::measure(|| {
-                        tracker.allocated(b'r', 0x1000 + i * 16, 48, stack.clone()).unwrap();
+                        tracker.allocated(b'r', 0x1000 + i * 16, 48, None, stack.clone()).unwrap();
                     })
                 })
                 .collect::<Vec<_>>()
@@ -1157,7 +1223,7 @@ mod tests {
                 // Not a tail call: each level keeps its frame.
                 return std::hint::black_box(with_room(room, stack, tracker));
             }
-            tracker.allocated(b'r', 0x1000, 48, stack.clone())
+            tracker.allocated(b'r', 0x1000, 48, None, stack.clone())
         }
         let rule_room = crate::unwind::RULE_ROOM;
         // An unoptimized build's frames are several times larger (see unwind's tests): there
@@ -1217,7 +1283,7 @@ mod tests {
         let stack = current_thread_stack().unwrap();
         // Two blocks from one call site (same stack: same loop iteration shape), one freed.
         for ptr in [0x1000usize, 0x2000] {
-            tracker.allocated(b'r', ptr, 48, stack.clone()).unwrap();
+            tracker.allocated(b'r', ptr, 48, None, stack.clone()).unwrap();
         }
         tracker.freed(0x1000);
         tracker.freed(0x9999); // never seen: ignored
@@ -1235,7 +1301,7 @@ mod tests {
         assert!(!again.contains("stack\t"), "stacks and modules are written once: {again}");
         assert!(!again.contains("module\t"));
         // A block of another size at the site: its size is written as 0 (sizes differ).
-        tracker.allocated(b'r', 0x3000, 64, stack).unwrap();
+        tracker.allocated(b'r', 0x3000, 64, None, stack).unwrap();
         let mut mixed = Records::in_memory();
         tracker.write_sites(b"test_x", 5, &mut mixed);
         assert!(mixed.text().contains("\ttest_x\t5\t3\tr\t2\t112\t0\n"));

@@ -33,6 +33,7 @@ use crate::attribution;
 use crate::fallible::try_box;
 use crate::pyapi::PyMemAllocatorEx;
 use crate::tally::{self, DomainIndex, Tally};
+use crate::unwind::Caller;
 
 /// Where the size of a block being freed comes from.
 #[derive(Debug)]
@@ -315,7 +316,13 @@ unsafe fn record_nested(d: &Domain, tally: &Tally, ptr: *mut c_void, size: usize
     tally.record_nested(d.index(), blocks, bytes, start..start.saturating_add(size.max(1)));
 }
 
-unsafe extern "C" fn hook_malloc<S: DomainSlot>(_ctx: *mut c_void, size: usize) -> *mut c_void {
+unsafe extern "C" fn malloc_from<S: DomainSlot>(
+    _ctx: *mut c_void,
+    size: usize,
+    return_address: usize,
+    sp: usize,
+    bp: usize,
+) -> *mut c_void {
     let d = S::domain();
     let inner = d.inner();
     let guard = match ReentryGuard::acquire(d) {
@@ -339,7 +346,7 @@ unsafe extern "C" fn hook_malloc<S: DomainSlot>(_ctx: *mut c_void, size: usize) 
         unsafe { d.sizes.observe_alloc(ptr, size) };
         guard.0.add(d.index(), 1, size as i64);
         if attribution::active() {
-            attribution::on_alloc(d.sizes.api_id(), ptr as usize, size as u64);
+            attribution::on_alloc(d.sizes.api_id(), ptr as usize, size as u64, Caller::new(return_address, sp, bp));
             note_object_block(d, guard.0, ptr);
         }
     }
@@ -347,7 +354,14 @@ unsafe extern "C" fn hook_malloc<S: DomainSlot>(_ctx: *mut c_void, size: usize) 
     ptr
 }
 
-unsafe extern "C" fn hook_calloc<S: DomainSlot>(_ctx: *mut c_void, nelem: usize, elsize: usize) -> *mut c_void {
+unsafe extern "C" fn calloc_from<S: DomainSlot>(
+    _ctx: *mut c_void,
+    nelem: usize,
+    elsize: usize,
+    return_address: usize,
+    sp: usize,
+    bp: usize,
+) -> *mut c_void {
     let d = S::domain();
     let inner = d.inner();
     let guard = match ReentryGuard::acquire(d) {
@@ -375,13 +389,61 @@ unsafe extern "C" fn hook_calloc<S: DomainSlot>(_ctx: *mut c_void, nelem: usize,
         unsafe { d.sizes.observe_alloc(ptr, size) };
         guard.0.add(d.index(), 1, size as i64);
         if attribution::active() {
-            attribution::on_alloc(d.sizes.api_id(), ptr as usize, size as u64);
+            attribution::on_alloc(d.sizes.api_id(), ptr as usize, size as u64, Caller::new(return_address, sp, bp));
             note_object_block(d, guard.0, ptr);
         }
     }
     guard.leave(ptr);
     ptr
 }
+
+/// The hooks CPython calls: on x86_64, trampolines that read the frame the hook returns into
+/// (its return address, the stack pointer after the return, RBP) at their first instruction,
+/// pass them as three more arguments after the hook's own and jump to the hook's body, which
+/// returns straight to CPython. An attributed allocation's stack is then unwound from CPython's
+/// frame (see [`Caller`]), never through the shim's own. Elsewhere the bodies are called with
+/// no caller, and unwind from their own frames.
+macro_rules! entry_trampoline {
+    ($(#[$meta:meta])* $name:ident($($arg:ident: $ty:ty),*) -> $ret:ty => $body:ident, [$ra:literal, $sp:literal, $bp:literal]) => {
+        $(#[$meta])*
+        #[cfg(target_arch = "x86_64")]
+        #[unsafe(naked)]
+        unsafe extern "C" fn $name<S: DomainSlot>($($arg: $ty),*) -> $ret {
+            // The SysV ABI passes the first six integer arguments in RDI, RSI, RDX, RCX, R8,
+            // R9: the hook's own take the first two or three, the caller's frame the next
+            // three. At the first instruction [RSP] is the return address and RBP still the
+            // caller's; the jump leaves the stack as the call made it, so the body returns to
+            // CPython with its result in RAX, and no argument passes through memory.
+            std::arch::naked_asm!(
+                concat!("mov ", $ra, ", [rsp]"),
+                concat!("lea ", $sp, ", [rsp + 8]"),
+                concat!("mov ", $bp, ", rbp"),
+                "jmp {body}",
+                body = sym $body::<S>,
+            )
+        }
+
+        $(#[$meta])*
+        #[cfg(not(target_arch = "x86_64"))]
+        unsafe extern "C" fn $name<S: DomainSlot>($($arg: $ty),*) -> $ret {
+            // SAFETY: the hook's own arguments, forwarded; no caller.
+            unsafe { $body::<S>($($arg,)* 0, 0, 0) }
+        }
+    };
+}
+
+entry_trampoline!(
+    /// `PyMemAllocatorEx.malloc`: [`malloc_from`] with the caller's frame.
+    hook_malloc(ctx: *mut c_void, size: usize) -> *mut c_void => malloc_from, ["rdx", "rcx", "r8"]
+);
+entry_trampoline!(
+    /// `PyMemAllocatorEx.calloc`: [`calloc_from`] with the caller's frame.
+    hook_calloc(ctx: *mut c_void, nelem: usize, elsize: usize) -> *mut c_void => calloc_from, ["rcx", "r8", "r9"]
+);
+entry_trampoline!(
+    /// `PyMemAllocatorEx.realloc`: [`realloc_from`] with the caller's frame.
+    hook_realloc(ctx: *mut c_void, ptr: *mut c_void, new_size: usize) -> *mut c_void => realloc_from, ["rcx", "r8", "r9"]
+);
 
 /// An attributed allocation of `d` returned `ptr`: if `d` is the `obj` domain, the object
 /// CPython makes in it next is a new one, not one taken off a free list (see `crate::reftrace`).
@@ -406,7 +468,14 @@ unsafe fn size_before_realloc(d: &Domain, ptr: *mut c_void) -> usize {
     unsafe { d.sizes.size_of_live(ptr) }.unwrap_or(0)
 }
 
-unsafe extern "C" fn hook_realloc<S: DomainSlot>(_ctx: *mut c_void, ptr: *mut c_void, new_size: usize) -> *mut c_void {
+unsafe extern "C" fn realloc_from<S: DomainSlot>(
+    _ctx: *mut c_void,
+    ptr: *mut c_void,
+    new_size: usize,
+    return_address: usize,
+    sp: usize,
+    bp: usize,
+) -> *mut c_void {
     let d = S::domain();
     let inner = d.inner();
     let guard = match ReentryGuard::acquire(d) {
@@ -444,9 +513,21 @@ unsafe extern "C" fn hook_realloc<S: DomainSlot>(_ctx: *mut c_void, ptr: *mut c_
     }
     if attributed {
         if ptr.is_null() {
-            attribution::on_alloc(d.sizes.api_id(), new_ptr as usize, new_size as u64);
+            attribution::on_alloc(
+                d.sizes.api_id(),
+                new_ptr as usize,
+                new_size as u64,
+                Caller::new(return_address, sp, bp),
+            );
         } else {
-            attribution::reallocated(d.sizes.api_id(), taken, old_size as u64, new_ptr as usize, new_size as u64);
+            attribution::reallocated(
+                d.sizes.api_id(),
+                taken,
+                old_size as u64,
+                new_ptr as usize,
+                new_size as u64,
+                Caller::new(return_address, sp, bp),
+            );
         }
     }
     if ptr.is_null() {

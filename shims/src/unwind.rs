@@ -220,6 +220,27 @@ impl UnwindContextStorage<usize> for InlineStorage {
 /// goes on through the addresses whose rules are known and stops at the first that is not.
 pub const RULE_ROOM: u64 = 16 * 1024;
 
+/// The frame an allocator hook returns into, read by the hook's entry trampoline at its first
+/// instruction (see `crate::hooks`): an unwind that starts there never unwinds the shim's own
+/// frames, which were half of a capture's fresh steps (the hook, `on_alloc`, `allocated` and
+/// `capture` sit at a new stack depth whenever their caller does, so the memo never has them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Caller {
+    /// The hook's return address.
+    pub return_address: u64,
+    /// The stack pointer once the hook has returned (the CFA of the hook's frame).
+    pub sp: u64,
+    /// RBP at the call: callee-saved, so the caller's own.
+    pub bp: u64,
+}
+
+impl Caller {
+    /// The caller read by an entry trampoline; `None` where there is none (return address 0).
+    pub fn new(return_address: usize, sp: usize, bp: usize) -> Option<Self> {
+        (return_address != 0).then_some(Self { return_address: return_address as u64, sp: sp as u64, bp: bp as u64 })
+    }
+}
+
 /// What [`Unwinder::capture`] recorded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Capture {
@@ -279,6 +300,12 @@ impl Unwinder {
         Ok(unwinder)
     }
 
+    /// Record the shim's own frames too: in unit tests they are the test's.
+    #[cfg(test)]
+    pub(crate) fn keep_own_frames(&mut self) {
+        self.own_range = 0..0;
+    }
+
     pub fn modules(&self) -> &[LoadedModule] {
         &self.modules
     }
@@ -321,15 +348,17 @@ impl Unwinder {
 
     /// Record up to `out.len()` return addresses of the caller's stack, the shim's own frames
     /// left out. `stack` is the current thread's stack range; `memo` is this thread's [`Memo`],
-    /// replayed where it still holds and updated for the next capture.
+    /// replayed where it still holds and updated for the next capture. With `from` (an
+    /// allocator hook's [`Caller`], on this thread's stack) the stack starts with its return
+    /// address and is unwound from its frame; without, from this function's own frame.
     ///
     /// On a stack other than `stack` (a coroutine's) nothing is recorded: none of its slots
     /// could be read. With less than [`RULE_ROOM`] of `stack` left below this frame, only
     /// rules already known are used, and the stack is cut at the first address without one.
     #[inline(never)]
-    pub fn capture(&mut self, stack: Range<u64>, out: &mut [u64], memo: &mut Memo) -> Capture {
+    pub fn capture(&mut self, from: Option<Caller>, stack: Range<u64>, out: &mut [u64], memo: &mut Memo) -> Capture {
         let Some((pc, sp, bp)) = current_registers() else { return Capture { frames: 0, cut: None } };
-        if !stack.contains(&sp) {
+        if !stack.contains(&sp) || out.is_empty() {
             return Capture { frames: 0, cut: None };
         }
         let room = sp - stack.start;
@@ -362,6 +391,10 @@ impl Unwinder {
         // The first address is exact (our own pc); every later one is a return address, whose
         // call instruction is the byte before.
         let mut state = State { lookup: pc, sp, bp };
+        if let Some(caller) = from.filter(|caller| stack.contains(&caller.sp) && caller.sp > sp) {
+            emit(caller.return_address, out, &mut n);
+            state = State { lookup: caller.return_address - 1, sp: caller.sp, bp: caller.bp };
+        }
         // Phase 1: new inner steps, innermost first, until the stack meets the memo.
         let mut fresh = std::mem::take(&mut self.fresh);
         fresh.clear();
@@ -805,7 +838,7 @@ mod tests {
     fn deep(n: u32, unwinder: &mut Unwinder, out: &mut [u64]) -> usize {
         if n == 0 {
             let stack = current_thread_stack().expect("stack bounds");
-            return unwinder.capture(stack, out, &mut Memo::try_new().unwrap()).frames;
+            return unwinder.capture(None, stack, out, &mut Memo::try_new().unwrap()).frames;
         }
         std::hint::black_box(deep(n - 1, unwinder, out))
     }
@@ -816,7 +849,7 @@ mod tests {
     fn chain(level: u32, path: u32, unwinder: &mut Unwinder, memo: &mut Memo, out: &mut [u64]) -> usize {
         if level == 0 {
             let stack = current_thread_stack().expect("stack bounds");
-            return unwinder.capture(stack, out, memo).frames;
+            return unwinder.capture(None, stack, out, memo).frames;
         }
         if path >> level & 1 == 1 {
             std::hint::black_box(chain(level - 1, path, unwinder, memo, out))
@@ -864,7 +897,7 @@ mod tests {
     fn same_depth(level: u32, path: u32, unwinder: &mut Unwinder, memo: &mut Memo, out: &mut [u64]) -> usize {
         if level == 0 {
             let stack = current_thread_stack().expect("stack bounds");
-            return unwinder.capture(stack, out, memo).frames;
+            return unwinder.capture(None, stack, out, memo).frames;
         }
         type Level = fn(u32, u32, &mut Unwinder, &mut Memo, &mut [u64]) -> usize;
         // A direct call and an indirect one: two call sites the optimiser cannot merge.
@@ -934,6 +967,76 @@ mod tests {
         unwinder.own_range = test_binary.clone();
         let n = deep(3, &mut unwinder, &mut out);
         assert!(out[..n].iter().all(|a| !test_binary.contains(a)));
+    }
+
+    /// Like the allocator hooks' entry trampolines (`crate::hooks`): `capture_both_from` with
+    /// the frame this returns into.
+    #[cfg(target_arch = "x86_64")]
+    #[unsafe(naked)]
+    unsafe extern "C" fn capture_both(unwinder: &mut Unwinder, stacks: &mut [Vec<u64>; 2], memo: &mut Memo) {
+        std::arch::naked_asm!(
+            "mov rcx, [rsp]",
+            "lea r8, [rsp + 8]",
+            "mov r9, rbp",
+            "jmp {body}",
+            body = sym capture_both_from,
+        )
+    }
+
+    /// The stack unwound from its trampoline's caller, then from here, with one memo.
+    #[cfg(target_arch = "x86_64")]
+    extern "C" fn capture_both_from(
+        unwinder: &mut Unwinder,
+        stacks: &mut [Vec<u64>; 2],
+        memo: &mut Memo,
+        return_address: usize,
+        sp: usize,
+        bp: usize,
+    ) {
+        let stack = current_thread_stack().expect("stack bounds");
+        for (from, stack_out) in [Caller::new(return_address, sp, bp), None].into_iter().zip(stacks.iter_mut()) {
+            let mut out = vec![0u64; 24];
+            let n = unwinder.capture(from, stack.clone(), &mut out, memo).frames;
+            out.truncate(n);
+            *stack_out = out;
+        }
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[inline(never)]
+    fn capture_both_at(level: u32, unwinder: &mut Unwinder, memo: &mut Memo) -> [Vec<u64>; 2] {
+        if level > 0 {
+            return std::hint::black_box(capture_both_at(level - 1, unwinder, memo));
+        }
+        let mut stacks = [Vec::new(), Vec::new()];
+        // SAFETY: the trampoline passes the three references on, as a call would.
+        unsafe { capture_both(unwinder, &mut stacks, memo) };
+        stacks
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn a_capture_from_the_caller_of_an_entry_trampoline_starts_at_its_return_address() {
+        let mut unwinder = Unwinder::try_new().unwrap();
+        // Keep the test binary's frames (the shim's own in production): they are the test.
+        unwinder.own_range = 0..0;
+        let mut memo = Memo::try_new().unwrap();
+        for level in [3, 3, 5, 0, 5, 3] {
+            let [from_caller, from_here] = capture_both_at(level, &mut unwinder, &mut memo);
+            // From here: `capture_both_from`'s frame, whose return address is the trampoline's
+            // (it jumped), then the same frames.
+            assert!(from_caller.len() > level as usize + 3, "{from_caller:x?}");
+            assert_eq!(from_caller[..], from_here[1..], "level {level}");
+            // The return address is the one into `capture_both_at`.
+            let below = from_here[1..].iter().filter(|&&a| a == from_caller[0]).count();
+            assert_eq!(below, 1);
+        }
+        // A caller off this thread's stack is not followed: the stack is unwound from here.
+        let stack = current_thread_stack().expect("stack bounds");
+        let mut out = [0u64; 8];
+        let foreign = Caller::new(0x1234, stack.start as usize - 4096, 0);
+        let n = unwinder.capture(foreign, stack, &mut out, &mut memo).frames;
+        assert!(n > 0 && !out[..n].contains(&0x1234), "{:x?}", &out[..n]);
     }
 
     #[test]
@@ -1017,7 +1120,7 @@ mod tests {
                 return std::hint::black_box(with_room(room, stack, unwinder, memo));
             }
             let mut out = [0u64; 32];
-            unwinder.capture(stack.clone(), &mut out, memo)
+            unwinder.capture(None, stack.clone(), &mut out, memo)
         }
         // An unoptimized build's frames are several times larger: the rooms that only its own
         // frames would overflow are the optimized build's alone.
@@ -1058,9 +1161,9 @@ mod tests {
         let stack = current_thread_stack().unwrap();
         // As if this thread's stack ended 8 KiB below here.
         let cramped = (current_registers().unwrap().1 - 8192)..stack.end;
-        let cut = unwinder.capture(cramped, &mut out, &mut memo);
+        let cut = unwinder.capture(None, cramped, &mut out, &mut memo);
         assert!(cut.cut.is_some(), "{cut:?}");
-        let full = unwinder.capture(stack, &mut out, &mut memo);
+        let full = unwinder.capture(None, stack, &mut out, &mut memo);
         assert!(full.cut.is_none() && full.frames > cut.frames, "{cut:?} then {full:?}");
     }
 
