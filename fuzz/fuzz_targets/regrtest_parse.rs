@@ -1,9 +1,9 @@
 //! Fuzz regrtest's output parser (`leakcheck::regrtest`): the input is a log, split into lines
 //! and fed to `Parser::feed_line`, with the queries the run makes between lines (the running
 //! test, the owner of the output, whether a line starts a part, whose `beginning` comes next),
-//! then `finish`. The result is checked against the parser's documented bounds and serialized.
-//! Start from the real captures (see fuzz/README.md). Nothing may panic, abort, hang or grow
-//! without bound.
+//! then the names the shim measured (the input's `#measured NAME` lines) and `finish`. The
+//! result is checked against the parser's documented bounds and serialized. Start from the
+//! real captures (see fuzz/README.md). Nothing may panic, abort, hang or grow without bound.
 
 #![no_main]
 
@@ -23,6 +23,9 @@ fuzz_target!(|data: &[u8]| {
         let _ = parser.current_test().map(str::len);
         let _ = parser.output_owner().map(str::len);
     }
+    // The names the shim measured, as a run tells them before `finish`: lines that say so.
+    let measured = data.split(|&b| b == b'\n').filter_map(|line| line.strip_prefix(b"#measured "));
+    parser.measured_names(measured.map(String::from_utf8_lossy));
     let run = parser.finish(completed);
     let mut names = HashSet::new();
     for test in &run.tests {

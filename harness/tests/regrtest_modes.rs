@@ -1142,3 +1142,78 @@ fn a_leftover_regrtest_that_leakcheck_ended_is_said_so() {
     assert!(xml.contains("leakcheck ended the process, a leftover still running it"), "{xml}");
     assert_eq!(run.code(), Some(104), "{}", run.stderr);
 }
+
+/// The fixtures copied under names regrtest finds itself (`--testdir` without test names), with
+/// a space, a tab or an escape sequence in them: leaking raw blocks, passing, failing, leaking
+/// a reference, skipped at import. The failed ones make a summary list that wraps.
+const ODD_NAMED: [(&str, &str); 10] = [
+    ("test_qa_sp ace", "test_leak_raw"),
+    ("test_qa_esc\x1b[31mred", "test_leak_raw"),
+    ("test_qa_tab\tx", "test_leak_raw"),
+    ("test_plain", "test_balanced"),
+    ("test_ref leak", "test_leak_object"),
+    ("test_fail sp", "test_fail_decorated"),
+    ("test_fail\ttab", "test_fail_decorated"),
+    ("test_fail a long name with many words", "test_fail_decorated"),
+    ("test_fail another long name with words", "test_fail_decorated"),
+    ("test_skip me", "test_skipped_at_import"),
+];
+
+/// A `--testdir` holding only the [`ODD_NAMED`] copies and the extensions, inside `dir`.
+fn odd_named_testdir(dir: &std::path::Path) -> std::path::PathBuf {
+    let odd = dir.join("odd");
+    std::fs::create_dir(&odd).unwrap();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "so") {
+            std::fs::copy(&path, odd.join(path.file_name().unwrap())).unwrap();
+        }
+    }
+    for (name, fixture) in ODD_NAMED {
+        std::fs::copy(dir.join(format!("{fixture}.py")), odd.join(format!("{name}.py"))).unwrap();
+    }
+    odd
+}
+
+/// A test file named with a space, a tab or an escape sequence is one test, under the name
+/// regrtest gives it (the shim's): its measurement and regrtest's outcome together, no test
+/// made of a part of its name, sequentially, with `-j 2` and in quiet mode (which names no test
+/// it skipped). regrtest's summary joins the names with spaces: the failed ones are read whole.
+#[test]
+fn test_files_named_with_spaces_tabs_and_escapes_are_one_test_each() {
+    let dir = testdir();
+    let odd = odd_named_testdir(dir.path());
+    for mode in [&[][..], &["-j", "2"], &["-q"]] {
+        let run = leakcheck(&[], &as_strs(&regrtest_argv(&odd, &[], mode)));
+        let quiet = mode == ["-q"];
+        let mut want: Vec<&str> =
+            ODD_NAMED.iter().map(|(name, _)| *name).filter(|n| !quiet || *n != "test_skip me").collect();
+        want.sort_unstable();
+        let mut got: Vec<String> = outcomes(&run).into_iter().map(|(name, _)| name).collect();
+        got.sort_unstable();
+        assert_eq!(got, want, "{mode:?}: {}", run.stderr);
+        assert_eq!(run.json()["summary"]["tests"], want.len(), "{mode:?}");
+        assert!(!run.json()["warnings"].to_string().contains("names nowhere"), "{mode:?}: {}", run.json()["warnings"]);
+        for name in ["test_qa_sp ace", "test_qa_esc\x1b[31mred", "test_qa_tab\tx"] {
+            let test = run.test(name);
+            assert_eq!(test["outcome"], "passed", "{mode:?} {test}");
+            assert_eq!(raw_blocks(test), &json!([1, 1, 1]), "{mode:?} {test}");
+            assert_eq!(test["leak_not_reported_by_regrtest"], true, "{mode:?} {test}");
+            assert_eq!(test["notes"], json!([]), "{mode:?} {test}");
+        }
+        assert_eq!(run.test("test_plain")["leaked"], false, "{mode:?}");
+        let reference = run.test("test_ref leak");
+        assert_eq!(reference["outcome"], "reference_leak", "{mode:?} {reference}");
+        assert_eq!(reference["regrtest"]["references"], json!([1, 1, 1]), "{mode:?} {reference}");
+        for name in ["test_fail sp", "test_fail\ttab", "test_fail a long name with many words"] {
+            assert_eq!(run.test(name)["outcome"], "failed", "{mode:?} {name}");
+        }
+        if !quiet {
+            assert_eq!(run.test("test_skip me")["outcome"], "skipped", "{mode:?}");
+        }
+        // The text summary shows the names escaped.
+        assert!(run.stderr.contains("leakcheck: test_qa_esc\\x1b[31mred: LEAKED in raw"), "{mode:?}: {}", run.stderr);
+        assert!(run.stderr.contains("leakcheck: test_qa_tab\\x09x: LEAKED in raw"), "{mode:?}: {}", run.stderr);
+        assert_eq!(run.code(), Some(101), "{mode:?}: {}", run.stderr);
+    }
+}

@@ -70,6 +70,17 @@
 //! outcome, in [`TestResult::first_run`]. Other attempts (a test named twice, `--forever`) keep
 //! them until they print their own, as they keep `repetitions` and `failed_methods`.
 //!
+//! **Test names** are whole as regrtest prints them: a test file's name may hold spaces, tabs
+//! and escape sequences (regrtest finds `test_a b.py` itself when no test is named), and the
+//! shim records it so. A progress line names a test from its `] ` on, a result line up to its
+//! ` passed`/` failed`/..., a leak line up to its ` leaked [`; where the words read more than
+//! one way (`test_a passed y failed`), the names known decide: those the output named before,
+//! those the command line names ([`Parser::with_selected`]) and those the shim measured
+//! ([`Parser::measured_names`]). Escape sequences are removed from a line to read it, and put
+//! back into a name read from it (those between its first and last character). The summary's
+//! lists, names joined by spaces and wrapped, are read by the names known once all are
+//! (`parser/lists.rs`).
+//!
 //! **A command that runs regrtest more than once**, one run after another (a script: `python
 //! -m test ...; python -m test ...`, a CI's `... || python -m test ...` retry): a run header
 //! (`Run tests sequentially`) read after a whole summary (its `Total duration:` came, the last
@@ -84,7 +95,8 @@
 //!
 //! **Where things are.** This file has the types the parser returns and its limits;
 //! `parser.rs` the [`Parser`], its state and how it resolves outcomes, with `parser/methods.rs`
-//! for unittest's method lines, error lists and doctests; `patterns.rs` the regexes of
+//! for unittest's method lines, error lists and doctests, and `parser/lists.rs` for the
+//! summary's lists of names; `patterns.rs` the regexes of
 //! regrtest's lines; `text.rs` how a line is decoded and how long text is kept; `command.rs`
 //! the one parser of regrtest's command line ([`regrtest_args`]) and what it selects
 //! ([`is_regrtest_command`], [`selection`], [`junit_xml`]);
@@ -204,7 +216,8 @@ pub struct LeakLine {
 /// Everything the output said about one test file.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct TestResult {
-    /// As printed: `test_os`, `test.test_os` or `test_asyncio.test_tasks`.
+    /// As printed: `test_os`, `test.test_os` or `test_asyncio.test_tasks`; whole, also when it
+    /// holds spaces, tabs or escape sequences (see the module documentation).
     pub name: String,
     /// None until known; [`Parser::finish`] resolves it.
     pub outcome: Option<Outcome>,

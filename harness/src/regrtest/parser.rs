@@ -3,22 +3,29 @@
 //! how [`Parser::finish`] resolves outcomes (see the [module documentation](super)). unittest's
 //! method lines, error lists and doctests are read in `methods.rs`.
 
+mod lists;
 pub(super) mod methods;
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
+#[cfg(test)]
+pub(super) use self::lists::continues_wrapped_name;
+use self::lists::{ListKind, ListLine};
 use self::methods::{doctest_parts, method_description};
 use super::patterns::{
     captures, traceback_frame, BEGINNING, DOCTEST_FAILURE, DOCTEST_FRAME, FAILED_QUALIFIER, FAULTHANDLER_TIMEOUT,
-    FINAL_RESULT, HEARTBEAT, HINT, INTERRUPTED, LEAK, LIST_HEADER, LOG_PREFIX, OK_COUNT, PROGRESS, RERUN_BATCH,
-    RERUN_ONE, RESULT, RUNNING_ENTRY, RUN_HEADER, SKIPPED, SKIP_REASON, STRICT_TAIL, SUMMARY_HEADER,
+    FINAL_RESULT, HEARTBEAT, HINT, HINT_VERB, INTERRUPTED, LEAK, LIST_HEADER, LOG_PREFIX, OK_COUNT, PROGRESS,
+    RERUN_BATCH, RERUN_ONE, RESULT_VERB, RUNNING_ENTRY, RUN_HEADER, SKIPPED, STRICT_TAIL, SUMMARY_HEADER,
     TEST_METHOD_PREFIX, TIMED_OUT_QUALIFIER, TOTAL_DURATION, TOTAL_FILES, TOTAL_FILES_COUNT, TRAILING_IN_DURATION,
     TRAILING_PAREN_DURATION, UNITTEST_FAILURE,
 };
-use super::text::{after_log_prefix, decode_line, parse_count, truncate_at_char_boundary, unglue_progress, CappedText};
+use super::text::{
+    after_log_prefix, decode_line, parse_count, truncate_at_char_boundary, unglue_progress, CappedText, Printed,
+};
 use super::{
     FirstRun, LeakLine, MethodOutcome, Outcome, ParsedRun, Summary, TestResult, UnfinishedRun, MAX_EARLIER_RUNS,
-    MAX_ENV_CHANGED_REASONS, MAX_ENV_CHANGED_REASON_LEN, MAX_LIST_NAMES, MAX_TESTS,
+    MAX_TESTS,
 };
 
 #[derive(Debug, Default)]
@@ -66,6 +73,9 @@ struct TestState {
     /// prints its own): what the end of its repetitions' marks puts back, as every leak line
     /// before it was the test's own output.
     leaks_at_start: [Option<LeakLine>; 3],
+    /// Quiet mode: the test was first named by the last word of a leak line, and this is all
+    /// that came before the line's ` leaked [` (see `Parser::adopt_measured_names`).
+    leak_line_prefix: Option<String>,
 }
 
 /// A method's traceback kept from the error list being printed.
@@ -99,18 +109,6 @@ struct Marks {
     header_due: bool,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum ListKind {
-    Omitted,
-    Skipped,
-    ResourceDenied,
-    RunNoTests,
-    EnvChanged,
-    Rerun,
-    Failed,
-    FailedAgain,
-}
-
 /// The first words of regrtest's own refusals of its command line, printed alone on stderr
 /// before it exits 2 having run no test: `-R 0:2` in 3.11's `Regrtest.parse_args`
 /// (`Lib/test/libregrtest/main.py`) and 3.13's `_parse_args` (`cmdline.py`), in those words.
@@ -130,6 +128,9 @@ pub struct Parser {
     running: Vec<String>,
     /// The last progress line was a `-j` result (or a parallel header was seen).
     parallel: bool,
+    /// The last run header said the tests run sequentially (3.13+ then prints a test's result
+    /// in a progress line of its own, which is read as a `-j` one).
+    sequential_run: bool,
     saw_huntrleaks: bool,
     rerun_phase: bool,
     /// Total from the first run's progress lines or header; re-runs restart the count.
@@ -146,13 +147,20 @@ pub struct Parser {
     in_summary: bool,
     /// The list whose indented names are being collected.
     list: Option<ListKind>,
-    /// The list's last line was filled to regrtest's width: its last name may go on in the next.
-    list_line_full: bool,
+    /// The lines of the current summary block's lists (and of the `failed again` list before
+    /// it), as printed: read into names ([`Parser::settle_lists`]) once the tests' names are
+    /// known, since a name may hold spaces (see `lists.rs`).
+    list_lines: HashMap<ListKind, Vec<ListLine>>,
     /// 3.14+'s env changed list: the entry of [`Summary::env_changed_reasons`] whose reasons
     /// the lines being read are.
     env_changed_reasons_of: Option<usize>,
     /// The tests the command line names (see [`Parser::with_selected`]).
     selected: HashSet<String>,
+    /// The names of the tests the shim measured (see [`Parser::measured_names`]).
+    measured: HashSet<String>,
+    /// The line being read: where its text is, and the line as printed when that differs
+    /// (see [`Parser::as_printed`]). None between lines.
+    line: Option<LineOrigin>,
     prev_was_separator: bool,
     /// A verbose method line whose status has not come yet. The status follows the test's own
     /// output, or the docstring line.
@@ -197,6 +205,18 @@ pub struct Parser {
 /// `Tests result:` lines kept in [`ParsedRun::results_printed`]: far more regrtest runs than a
 /// command runs.
 const MAX_RESULTS_PRINTED: usize = 1_000;
+
+/// The line being read, for taking a test name out of it as printed (see
+/// [`Parser::as_printed`]).
+#[derive(Debug)]
+struct LineOrigin {
+    /// The address of the line as read (`decode_line`'s text) and its length: a name read out
+    /// of it is a slice of it, and where the slice is says which bytes of the line it is.
+    start: usize,
+    len: usize,
+    /// The line as printed, when it held escape sequences.
+    printed: Option<Printed>,
+}
 
 /// A method of a test named by a line whose continuation is due.
 #[derive(Debug)]
@@ -253,6 +273,10 @@ struct FailureTraceback {
     /// A doctest's failure (`AssertionError: Failed doctest test for NAME`): doctest's report
     /// of the examples that failed follows, after a blank line and a `-` line.
     doctest: bool,
+    /// The exception's line (the first line not indented after the frames) was read: a leak
+    /// line after it is regrtest's, though its name has spaces and is not known yet (quiet
+    /// mode's `-j` prints the next test's output right after the traceback).
+    exception_read: bool,
 }
 
 /// A traceback of unittest's error list being collected for a method.
@@ -294,6 +318,56 @@ impl Parser {
     /// have where the output announces none (quiet mode), to read the summary lists by.
     pub fn with_selected(tests: &[String]) -> Self {
         Self { selected: tests.iter().cloned().collect(), ..Self::default() }
+    }
+
+    /// Tell the parser, before [`Parser::finish`], the names of the tests the shim measured
+    /// in the run's regrtest, exactly as regrtest named them: the summary's lists are read
+    /// by them (a name may hold spaces, and `printlist` joins the names with spaces; see
+    /// `lists.rs`); a test that quiet mode named only in a leak line, whose words before the
+    /// last are another test's output as far as that line tells, takes the measured name the
+    /// line ends with; and a test read from the output under a name that differs from a
+    /// measured one only in escape sequences or whitespace the output lost (at the name's
+    /// edges, or a tab textwrap made spaces) takes the measured name, when no other test and
+    /// no other measured name is alike.
+    pub fn measured_names<S: AsRef<str>>(&mut self, names: impl IntoIterator<Item = S>) {
+        for name in names {
+            if self.measured.len() >= MAX_TESTS {
+                break;
+            }
+            self.measured.insert(name.as_ref().to_owned());
+        }
+    }
+
+    /// `part`, a slice of the line being read (its text as read: escape sequences removed), as
+    /// regrtest printed it: with the escape sequences between its first and last character
+    /// (a test name holding one, `test_x\x1b[31my`, is the name with it). `part` itself when
+    /// the line had none, or `part` is not of the line.
+    fn as_printed<'p>(&self, part: &'p str) -> Cow<'p, str> {
+        let printed = self.line.as_ref().and_then(|line| {
+            let printed = line.printed.as_ref()?;
+            let start = (part.as_ptr() as usize).checked_sub(line.start)?;
+            let end = start.checked_add(part.len()).filter(|&end| end <= line.len)?;
+            printed.span(start, end)
+        });
+        printed.map_or(Cow::Borrowed(part), |p| Cow::Owned(p.to_owned()))
+    }
+
+    /// The line being read as printed, when it held escape sequences.
+    fn printed_line(&self) -> Option<&str> {
+        self.line.as_ref()?.printed.as_ref().map(Printed::text)
+    }
+
+    /// The test named `name` (a slice of the line being read, or a name), if known.
+    fn lookup(&self, name: &str) -> Option<usize> {
+        self.by_name.get(self.as_printed(name).as_ref()).copied()
+    }
+
+    /// Whether `name` (as [`Parser::lookup`] takes it) is a test's name as far as the parser
+    /// knows: one the output named, the command line names, or the shim measured.
+    fn is_known(&self, name: &str) -> bool {
+        let name = self.as_printed(name);
+        let name = name.as_ref();
+        self.by_name.contains_key(name) || self.selected.contains(name) || self.measured.contains(name)
     }
 
     /// Feed one line, without or with its trailing newline. A run header after a whole summary
@@ -349,6 +423,14 @@ impl Parser {
             self.start_next_run_after(true);
         }
         let (decoded, cut) = decode_line(line);
+        let printed = if cut == 0 { Printed::of(line) } else { None };
+        self.line = Some(LineOrigin { start: decoded.as_ptr() as usize, len: decoded.len(), printed });
+        self.read_line(&decoded, cut);
+        self.line = None;
+    }
+
+    /// The line `decoded`, as read (see `decode_line`), `cut` bytes cut off its end.
+    fn read_line(&mut self, decoded: &str, cut: usize) {
         let text = decoded.trim_end();
         let doctest = self.pending_doctest.take();
         if cut > 0 {
@@ -596,6 +678,8 @@ impl Parser {
         self.finish_traceback();
         self.finish_failure_traceback();
         self.finish_fault_dump();
+        self.adopt_measured_names();
+        self.settle_lists();
         let Parser {
             tests,
             by_name,
@@ -831,6 +915,7 @@ impl Parser {
             if let Some(names) = parse_running_list(c.get(1).map_or("", |m| m.as_str())) {
                 // Only -j prints these, even when its header was not seen.
                 self.parallel = true;
+                let names = names.into_iter().map(|name| self.as_printed(name).into_owned()).collect();
                 self.set_running(names);
                 return;
             }
@@ -844,6 +929,7 @@ impl Parser {
             self.end_summary_block();
             self.run_header_seen = true;
             self.parallel = c.get(2).is_none();
+            self.sequential_run = c.get(2).is_some();
             if !self.rerun_phase && self.first_run_total.is_none() {
                 self.first_run_total = c.get(1).and_then(|m| m.as_str().parse().ok());
             }
@@ -897,12 +983,12 @@ impl Parser {
         if self.on_method_line(marked) {
             return;
         }
-        if let Some(c) = captures(&HINT, marked) {
-            let outcome = match c.get(2).map(|m| m.as_str()) {
-                Some("crashed") => Outcome::UncaughtException,
+        if let Some((name, verb)) = self.hint(marked) {
+            let outcome = match verb {
+                "crashed" => Outcome::UncaughtException,
                 _ => Outcome::Failed,
             };
-            if let Some(i) = c.get(1).and_then(|m| self.hint_owner(m.as_str())) {
+            if let Some(i) = self.hint_owner(name) {
                 self.tests[i].hint = Some(outcome);
                 const TRACEBACK: &str = "Traceback (most recent call last):";
                 if marked.ends_with(TRACEBACK) {
@@ -914,18 +1000,24 @@ impl Parser {
                         method: None,
                         after_blank: false,
                         doctest: false,
+                        exception_read: false,
                     });
                 }
             }
             return;
         }
-        // The literal first: the capture's `^(\S+)` runs over a long word to its end.
+        // `test_x skipped -- REASON`: the name, which may hold spaces (and the words), is a
+        // known test's; the longest such.
         static SKIPPED_FINDER: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
             std::sync::LazyLock::new(|| memchr::memmem::Finder::new(SKIPPED));
-        let skip = SKIPPED_FINDER.find(rest.as_bytes()).is_some();
-        if let Some(c) = skip.then(|| captures(&SKIP_REASON, self.after_repetition_marks(rest))).flatten() {
-            if let Some(&i) = c.get(1).and_then(|m| self.by_name.get(m.as_str())) {
-                let reason = c.get(2).map_or("", |m| m.as_str());
+        if SKIPPED_FINDER.find(rest.as_bytes()).is_some() {
+            let line = self.after_repetition_marks(rest);
+            let skip = SKIPPED_FINDER
+                .find_iter(line.as_bytes())
+                .filter(|&at| at > 0 && line.len() > at + SKIPPED.len())
+                .filter_map(|at| Some((self.lookup(&line[..at])?, &line[at + SKIPPED.len()..])))
+                .last();
+            if let Some((i, reason)) = skip {
                 self.tests[i].result.skip_reason = Some(truncate_at_char_boundary(reason, 1024).to_owned());
             }
         }
@@ -968,69 +1060,137 @@ impl Parser {
         if !self.rerun_phase && self.first_run_total.is_none() {
             self.first_run_total = total;
         }
-        let (name, after) = match body.split_once(' ') {
-            Some((name, after)) => (name, after),
-            None => (body, ""),
-        };
-        if after.is_empty() {
-            if !self.parallel {
-                self.passed_quickly_before();
-            }
+        // A test's name is all regrtest printed of it, spaces too: what follows it, if
+        // anything, is read by its form, the names known deciding where one reads two ways.
+        // Sequentially, 3.11 names the test before with its result: `[2/3] test_b -- test_a
+        // failed (1 error)`, test_a being the test announced.
+        if let Some((name, previous)) = self.after_previous_result(body, true) {
+            self.previous_result(previous);
             self.announce(name);
             return;
         }
-        if let Some(previous) = after.strip_prefix("-- ") {
-            if !previous.starts_with("running") {
-                // Sequential: `[n/N] test_b -- test_a failed (reference leak)`; test_a is over.
-                if let Some(parsed) = parse_result(previous, false) {
-                    if let Some(i) = self.test_index(parsed.name) {
-                        let state = &mut self.tests[i];
-                        state.explicit = Some(parsed.outcome);
-                        state.explicit_standalone = false;
-                        state.result.result_text = Some(parsed.text);
-                        state.finished = true;
-                    }
-                }
-                self.announce(name);
-                return;
-            }
-        }
-        // -j: `[n/N] test_x passed (1 min 2 sec) -- running (2): test_y (45.1 sec), ...`
+        // -j: `[n/N] test_x passed (1 min 2 sec) -- running (2): test_y (45.1 sec), ...`; 3.13+
+        // sequentially, the announced test's result: `[n/N] test_x passed`.
         let (result_part, running_part) = match body.find(" -- running") {
             Some(at) => (&body[..at], Some(&body[at + " -- ".len()..])),
             None => (body, None),
         };
-        match parse_result(result_part, false) {
-            Some(parsed) => {
-                self.parallel = true;
-                self.current = None;
-                if let Some(i) = self.test_index(parsed.name) {
-                    let state = &mut self.tests[i];
-                    if state.explicit.is_some() || (self.rerun_phase && !state.rerun_attempt) {
-                        self.new_attempt(i);
-                    }
-                    let state = &mut self.tests[i];
-                    state.explicit = Some(parsed.outcome);
-                    state.explicit_standalone = false;
-                    state.result.result_text = Some(parsed.text);
-                    state.finished = true;
-                    self.subject = Some(i);
+        // A run said to be sequential prints only the announced test's result so (3.13+): a
+        // name of a reading there is a known one, not a new test's whose name holds the words.
+        let sequential = self.sequential_run && !self.rerun_phase;
+        let parsed = self.parse_result(result_part, self.parallel);
+        let parsed = parsed.filter(|p| !sequential || self.is_known(p.name));
+        if let Some(parsed) = parsed {
+            self.parallel = true;
+            self.current = None;
+            if let Some(i) = self.test_index(parsed.name) {
+                let state = &mut self.tests[i];
+                if state.explicit.is_some() || (self.rerun_phase && !state.rerun_attempt) {
+                    self.new_attempt(i);
                 }
-                let mut running = running_part
-                    .and_then(|r| captures(&HEARTBEAT, r))
-                    .and_then(|c| parse_running_list(c.get(1).map_or("", |m| m.as_str())))
-                    .unwrap_or_default();
-                // regrtest clears a worker's test before queueing its result, so the list
-                // never names the test just reported; a garbled one must not restart it.
-                running.retain(|n| n != parsed.name);
-                self.set_running(running);
+                let state = &mut self.tests[i];
+                state.explicit = Some(parsed.outcome);
+                state.explicit_standalone = false;
+                state.result.result_text = Some(parsed.text);
+                state.finished = true;
+                self.subject = Some(i);
             }
-            None if !self.parallel => self.announce(name),
-            // A garbled -j line: remember the name, believe nothing else.
-            None => {
-                self.test_index(name);
-            }
+            let reported = self.as_printed(parsed.name).into_owned();
+            let running = running_part
+                .and_then(|r| captures(&HEARTBEAT, r))
+                .and_then(|c| parse_running_list(c.get(1).map_or("", |m| m.as_str())))
+                .unwrap_or_default();
+            let mut running: Vec<String> = running.into_iter().map(|name| self.as_printed(name).into_owned()).collect();
+            // regrtest clears a worker's test before queueing its result, so the list
+            // never names the test just reported; a garbled one must not restart it.
+            running.retain(|n| *n != reported);
+            self.set_running(running);
+            return;
         }
+        // The result of a test not announced (its line was lost), after this one's name.
+        if let Some((name, previous)) = self.after_previous_result(body, false) {
+            self.previous_result(previous);
+            self.announce(name);
+            return;
+        }
+        // A name before a ` -- ` of no result known, as before.
+        let name = match body.split_once(" -- ") {
+            Some((name, after)) if !name.is_empty() && !after.starts_with("running") => name,
+            _ => body,
+        };
+        if self.parallel && !self.sequential_run && name.contains(char::is_whitespace) {
+            // A -j line of no form known (garbled): remember the name, believe nothing else.
+            // The name is the longest known one it begins with, else its first word.
+            let known = name
+                .match_indices(char::is_whitespace)
+                .map(|(at, _)| &name[..at])
+                .chain([name])
+                .rfind(|prefix| self.is_known(prefix));
+            let first = name.split(char::is_whitespace).next().unwrap_or(name);
+            self.test_index(known.unwrap_or(first));
+            return;
+        }
+        // The name alone: the test begins.
+        if !self.parallel {
+            self.passed_quickly_before();
+        }
+        self.announce(name);
+    }
+
+    /// `NAME -- RESULT`, 3.11's sequential progress line (see [`Parser::on_progress`]): the name
+    /// and the result of the test before, read from the first ` -- ` that a result follows;
+    /// with `of_current`, only one of the test announced last (regrtest's own), else any.
+    fn after_previous_result<'b>(&self, body: &'b str, of_current: bool) -> Option<(&'b str, ParsedResult<'b>)> {
+        let current = self.current.and_then(|i| self.tests.get(i)).map(|state| state.result.name.as_str());
+        if of_current && current.is_none() {
+            return None;
+        }
+        body.match_indices(" -- ").find_map(|(at, sep)| {
+            let (name, previous) = (&body[..at], &body[at + sep.len()..]);
+            if name.is_empty() || previous.starts_with("running") {
+                return None;
+            }
+            let parsed = self.parse_result(previous, true)?;
+            let of = |name: &str| current.is_some_and(|current| self.as_printed(name) == current);
+            (!of_current || of(parsed.name)).then_some((name, parsed))
+        })
+    }
+
+    /// The result of the test before, from a sequential progress line (`[2/3] test_b -- test_a
+    /// failed`): that test is over.
+    fn previous_result(&mut self, previous: ParsedResult<'_>) {
+        if let Some(i) = self.test_index(previous.name) {
+            let state = &mut self.tests[i];
+            state.explicit = Some(previous.outcome);
+            state.explicit_standalone = false;
+            state.result.result_text = Some(previous.text);
+            state.finished = true;
+        }
+    }
+
+    /// A result string (`TestResult.__str__` and what regrtest appends), read by
+    /// [`parse_result`] with the names known deciding between readings.
+    fn parse_result<'s>(&self, s: &'s str, lenient: bool) -> Option<ParsedResult<'s>> {
+        let mut parsed = parse_result(s, lenient, |name| self.is_known(name))?;
+        // The text names the test as printed too.
+        if let Cow::Owned(name) = self.as_printed(parsed.name) {
+            parsed.text.replace_range(..parsed.name.len(), &name);
+        }
+        Some(parsed)
+    }
+
+    /// `test NAME failed -- ...`, `test NAME crashed -- ...` (and `test NAME failed` alone): the
+    /// name and the word. A name may hold spaces, and these words: the longest known name
+    /// followed by one, else the shortest name.
+    fn hint<'t>(&self, text: &'t str) -> Option<(&'t str, &'t str)> {
+        let rest = text.strip_prefix("test ")?;
+        let mut readings = HINT_VERB.captures_iter(rest).filter_map(|c| {
+            let (all, verb) = (c.get(0)?, c.get(1)?);
+            Some((&rest[..all.start()], verb.as_str())).filter(|(name, _)| !name.is_empty())
+        });
+        let first = readings.next()?;
+        let known = std::iter::once(first).chain(readings).filter(|(name, _)| self.is_known(name)).last();
+        Some(known.unwrap_or(first))
     }
 
     /// Sequentially, regrtest announces a test with the result of the test before it (`[2/3]
@@ -1211,30 +1371,45 @@ impl Parser {
         }
     }
 
-    /// The test a leak line names. regrtest prints a test's leak lines while its output is
-    /// being read (sequentially, after its repetitions; with `-j`, after its result line), so
-    /// a line naming another test is that test's output (quoting a child regrtest, or
-    /// imitating): no one's. Output without a trailing newline can glue itself to the front of
-    /// the name, so the test's name ending the token is enough.
+    /// The test a leak line names, `raw` being all that comes before its ` leaked [`. regrtest
+    /// prints a test's leak lines while its output is being read (sequentially, after its
+    /// repetitions; with `-j`, after its result line), so a line naming another test is that
+    /// test's output (quoting a child regrtest, or imitating): no one's. Output without a
+    /// trailing newline can glue itself to the front of the name, so the test's name ending
+    /// `raw` is enough.
     fn leak_owner(&mut self, raw: &str) -> Option<usize> {
+        let printed = self.as_printed(raw).into_owned();
         for candidate in [self.subject, self.current].into_iter().flatten() {
             let name = &self.tests[candidate].result.name;
-            if raw.ends_with(name.as_str()) {
+            if printed.ends_with(name.as_str()) {
                 return Some(candidate);
             }
         }
         if self.subject.is_some() || self.current.is_some() {
             return None;
         }
-        if let Some(&i) = self.by_name.get(raw) {
-            return Some(i);
+        // Nothing announced (`--quiet` prints no progress): the leak line names the test, the
+        // longest name known that `raw` ends with (a whole word of it or more: a name may hold
+        // spaces).
+        let known = |name: &str| {
+            self.by_name.contains_key(name) || self.selected.contains(name) || self.measured.contains(name)
+        };
+        if let Some(name) = longest_known_suffix(&printed, known).map(str::to_owned) {
+            return self.test_index(&name);
         }
-        // Nothing announced (`--quiet` prints no progress): the leak line names the test.
-        let trimmed = raw.trim_start_matches(|ch: char| !(ch.is_alphanumeric() || ch == '_'));
+        // Else its last word, as regrtest's names mostly are, after output glued to it. With
+        // `measured_names`, a longer name the line ends with may take its place at the end.
+        let word = raw.rsplit(char::is_whitespace).next().unwrap_or(raw);
+        let trimmed = word.trim_start_matches(|ch: char| !(ch.is_alphanumeric() || ch == '_'));
         if trimmed.is_empty() {
             return None;
         }
-        self.test_index(trimmed)
+        let made = !self.by_name.contains_key(self.as_printed(trimmed).as_ref());
+        let i = self.test_index(trimmed)?;
+        if made && trimmed.len() < raw.len() {
+            self.tests[i].leak_line_prefix = Some(printed);
+        }
+        Some(i)
     }
 
     /// The test a `test X failed -- ...`/`crashed -- ...` line names: one known already; in
@@ -1247,7 +1422,7 @@ impl Parser {
     /// such a line made when a whole summary printed after it does not list it, or where no
     /// regrtest ran.
     fn hint_owner(&mut self, name: &str) -> Option<usize> {
-        if let Some(&i) = self.by_name.get(name) {
+        if let Some(i) = self.lookup(name) {
             return Some(i);
         }
         let quiet = !self.progress_seen && self.subject.is_none() && self.current.is_none() && !self.in_summary;
@@ -1263,6 +1438,11 @@ impl Parser {
     /// line regrtest prints after them (a chained exception's blank lines and `During handling
     /// ...` go on), or a progress line. Returns whether the line was the traceback's.
     fn collect_failure_traceback(&mut self, text: &str, cut: usize) -> bool {
+        if self.failure_traceback.is_none() {
+            return false;
+        }
+        let exception_read = self.failure_traceback.as_ref().is_some_and(|tb| tb.exception_read);
+        let regrtests = ends_failure_traceback(text, |name| exception_read || self.is_known(name));
         let Some(tb) = self.failure_traceback.as_mut() else { return false };
         let chained = text.starts_with("During handling of the above exception")
             || text.starts_with("The above exception was the direct cause")
@@ -1270,7 +1450,7 @@ impl Parser {
         // doctest's report: its divider, `File "...", line N, in NAME`, the example and what
         // was expected and got, indented (blank lines of the output are not).
         let doctest_report = tb.doctest && (is_rule(text, b'-') || text.starts_with("    "));
-        if ends_failure_traceback(text) || (tb.after_blank && !chained && !doctest_report && !text.is_empty()) {
+        if regrtests || (tb.after_blank && !chained && !doctest_report && !text.is_empty()) {
             self.finish_failure_traceback();
             return false;
         }
@@ -1279,6 +1459,7 @@ impl Parser {
             // A chained traceback's frames are another exception's.
             tb.wants_method = false;
         }
+        tb.exception_read |= !chained && !text.is_empty() && !text.starts_with(' ');
         if let Some(name) = text.strip_prefix(DOCTEST_FAILURE) {
             // `DocTestCase.runTest`'s own frame is the only one: the doctest is the method.
             tb.doctest = true;
@@ -1374,19 +1555,14 @@ impl Parser {
         if let Some(c) = captures(&SUMMARY_HEADER, rest) {
             self.keep_listed();
             // A new block replaces the previous one; `failed again` is printed just before it.
-            let failed_again = std::mem::take(&mut self.summary.failed_again);
             let total_duration = self.summary.total_duration.take();
-            self.summary = Summary {
-                result: c.get(1).map(|m| m.as_str().to_owned()),
-                failed_again,
-                total_duration,
-                ..Summary::default()
-            };
+            self.summary =
+                Summary { result: c.get(1).map(|m| m.as_str().to_owned()), total_duration, ..Summary::default() };
+            self.start_block_lists();
             self.summary_seen = true;
             self.summary_blocks = self.summary_blocks.saturating_add(1);
             self.summary_complete = false;
             self.in_summary = true;
-            self.list = None;
             return true;
         }
         if let Some(c) = captures(&LIST_HEADER, rest) {
@@ -1402,13 +1578,7 @@ impl Parser {
             };
             let believable = self.in_summary || (kind == ListKind::FailedAgain && self.rerun_phase);
             if believable {
-                self.list_mut(kind).clear();
-                if kind == ListKind::EnvChanged {
-                    self.summary.env_changed_reasons.clear();
-                }
-                self.env_changed_reasons_of = None;
-                self.list = Some(kind);
-                self.list_line_full = false;
+                self.start_list(kind);
                 return true;
             }
             return false;
@@ -1468,13 +1638,14 @@ impl Parser {
             return;
         }
         let Some(current) = self.current else { return };
-        let Some(parsed) = parse_result(rest, true) else {
+        let Some(parsed) = self.parse_result(rest, false) else {
             return;
         };
+        let named = self.as_printed(parsed.name);
         let state = &mut self.tests[current];
         // regrtest prints its line after all of the test's output: a line the test printed
         // that looks alike came before it, and the last one is regrtest's.
-        if state.result.name != parsed.name || (state.explicit.is_some() && !state.explicit_standalone) {
+        if state.result.name != named || (state.explicit.is_some() && !state.explicit_standalone) {
             return;
         }
         state.explicit = Some(parsed.outcome);
@@ -1483,105 +1654,13 @@ impl Parser {
         state.finished = true;
     }
 
-    /// Consumes indented name lines while a summary list is open. Returns whether it did.
-    ///
-    /// regrtest's `printlist` fills the lists with `textwrap.fill(..., width=70)` behind a
-    /// four-space indent, which (before 3.14, which stopped it with `break_long_words=False`)
-    /// breaks a name longer than a whole line (66 characters) to fill the line it starts on: a
-    /// line filled to the width may end in a piece of a name whose rest begins the next (see
-    /// [`continues_wrapped_name`]). 3.14+'s `display_result` prints the env changed list
-    /// itself, a test to a line: `    test_x` alone, or `    test_x:` and under it each reason
-    /// regrtest recorded (`support.set_environment_altered`), indented by eight spaces
-    /// (`        os.environ was modified`); the reasons are kept for the test
-    /// ([`Summary::env_changed_reasons`]), never read as names.
-    fn collect_list_names(&mut self, text: &str) -> bool {
-        let Some(kind) = self.list else { return false };
-        match text.strip_prefix("    ") {
-            Some(names) if !names.trim().is_empty() => {
-                if kind == ListKind::EnvChanged && self.collect_env_changed_line(names) {
-                    return true;
-                }
-                let was_full = std::mem::replace(&mut self.list_line_full, names.chars().count() == LIST_WIDTH);
-                let mut words = names.split_whitespace().peekable();
-                let last = self.list_mut(kind).last().cloned();
-                if let (true, Some(last), Some(&next)) = (was_full, last, words.peek()) {
-                    let joined = format!("{last}{next}");
-                    let known = |name: &str| self.by_name.contains_key(name) || self.selected.contains(name);
-                    if continues_wrapped_name(&last, next, &joined, known) {
-                        if let Some(last) = self.list_mut(kind).last_mut() {
-                            *last = joined;
-                        }
-                        words.next();
-                    }
-                }
-                let list = self.list_mut(kind);
-                for name in words {
-                    if list.len() < MAX_LIST_NAMES {
-                        list.push(name.to_owned());
-                    }
-                }
-                true
-            }
-            _ => {
-                self.list = None;
-                self.list_line_full = false;
-                self.env_changed_reasons_of = None;
-                false
-            }
-        }
-    }
-
-    /// A line of 3.14+'s env changed list, after its four-space indent: `test_x:` (a test whose
-    /// reasons follow) or, under one, a reason (four more spaces). Returns whether it was one;
-    /// else it is read as `printlist`'s names (a test without reasons is one of those).
-    fn collect_env_changed_line(&mut self, line: &str) -> bool {
-        if let Some(reason) = line.strip_prefix("    ") {
-            // A reason under the test named before it; an eight-space indent is never a
-            // name's, so one under no test is dropped.
-            let at = self.env_changed_reasons_of;
-            let Some((_, reasons)) = at.and_then(|at| self.summary.env_changed_reasons.get_mut(at)) else {
-                return true;
-            };
-            if reasons.len() < MAX_ENV_CHANGED_REASONS {
-                reasons.push(truncate_at_char_boundary(reason.trim(), MAX_ENV_CHANGED_REASON_LEN).to_owned());
-            }
-            return true;
-        }
-        self.env_changed_reasons_of = None;
-        let Some(name) = line.strip_suffix(':').filter(|name| !name.is_empty() && !name.contains(char::is_whitespace))
-        else {
-            return false;
-        };
-        self.list_line_full = false;
-        let summary = &mut self.summary;
-        if summary.env_changed.len() < MAX_LIST_NAMES {
-            summary.env_changed.push(name.to_owned());
-            summary.env_changed_reasons.push((name.to_owned(), Vec::new()));
-            self.env_changed_reasons_of = Some(summary.env_changed_reasons.len() - 1);
-        }
-        true
-    }
-
-    fn list_mut(&mut self, kind: ListKind) -> &mut Vec<String> {
-        let s = &mut self.summary;
-        match kind {
-            ListKind::Omitted => &mut s.omitted,
-            ListKind::Skipped => &mut s.skipped,
-            ListKind::ResourceDenied => &mut s.resource_denied,
-            ListKind::RunNoTests => &mut s.run_no_tests,
-            ListKind::EnvChanged => &mut s.env_changed,
-            ListKind::Rerun => &mut s.rerun,
-            ListKind::Failed => &mut s.failed,
-            ListKind::FailedAgain => &mut s.failed_again,
-        }
-    }
-
     /// Before a new summary block replaces the lists of the last: what they gave each test it
     /// names, in [`Parser::listed_before`].
     fn keep_listed(&mut self) {
         if self.summary_blocks == 0 {
             return;
         }
+        self.settle_lists();
         let block = self.summary_blocks;
         let summary = &self.summary;
         for name in outcome_lists(summary).into_iter().flatten() {
@@ -1602,7 +1681,53 @@ impl Parser {
         self.list = None;
     }
 
+    /// Names the tests read by the names the shim measured ([`Parser::measured_names`]), where
+    /// the output could not: a test quiet mode named by a leak line's last word takes the
+    /// longest measured name that the line ends with; a test whose name differs from one
+    /// measured name only in escape sequences and whitespace (see [`loose_name`]), no other
+    /// test or measured name being alike, takes that one. Never a name another test has.
+    fn adopt_measured_names(&mut self) {
+        if self.measured.is_empty() {
+            return;
+        }
+        let mut alike: HashMap<String, (usize, usize)> = HashMap::new();
+        for name in &self.measured {
+            alike.entry(loose_name(name)).or_default().0 += 1;
+        }
+        for state in &self.tests {
+            if let Some(count) = alike.get_mut(&loose_name(&state.result.name)) {
+                count.1 += 1;
+            }
+        }
+        for i in 0..self.tests.len() {
+            let state = &self.tests[i];
+            let name = state.result.name.as_str();
+            if self.measured.contains(name) {
+                continue;
+            }
+            let longer = |measured: &str| measured.len() > name.len() && self.measured.contains(measured);
+            let from_leak_line = state.leak_line_prefix.as_deref().and_then(|line| longest_known_suffix(line, longer));
+            let loose = loose_name(name);
+            let from_loose = (alike.get(&loose) == Some(&(1, 1)))
+                .then(|| self.measured.iter().find(|measured| loose_name(measured) == loose))
+                .flatten();
+            let Some(adopted) = from_leak_line.or(from_loose.map(String::as_str)).map(str::to_owned) else {
+                continue;
+            };
+            if self.by_name.contains_key(&adopted) {
+                continue;
+            }
+            let old = std::mem::replace(&mut self.tests[i].result.name, adopted.clone());
+            self.by_name.remove(&old);
+            self.by_name.insert(adopted, i);
+        }
+    }
+
+    /// The test named `name` (a slice of the line being read, taken as printed, or a name),
+    /// made if new.
     fn test_index(&mut self, name: &str) -> Option<usize> {
+        let name = self.as_printed(name);
+        let name = name.as_ref();
         if name.is_empty() {
             return None;
         }
@@ -1624,6 +1749,46 @@ impl Parser {
     }
 }
 
+/// The longest suffix of `text` that is `known`, beginning at its start or after a character
+/// that no name ends a word with (a space, a mark `-R` printed, punctuation of output glued
+/// to it): the name a quiet-mode leak line ends with. Only the last [`MAX_NAME_WORDS`] such
+/// places are tried.
+fn longest_known_suffix(text: &str, known: impl Fn(&str) -> bool) -> Option<&str> {
+    let word = |c: char| c.is_alphanumeric() || c == '_';
+    let mut found = None;
+    let mut tried = 0;
+    let mut chars = text.char_indices().rev().peekable();
+    while let Some((at, c)) = chars.next() {
+        let starts = match chars.peek() {
+            Some(&(_, before)) => !word(before),
+            None => true,
+        };
+        if !starts || c.is_whitespace() {
+            continue;
+        }
+        if known(&text[at..]) {
+            found = Some(&text[at..]);
+        }
+        tried += 1;
+        if tried == MAX_NAME_WORDS {
+            break;
+        }
+    }
+    found
+}
+
+/// `name` without escape sequences, its whitespace runs one space, trimmed: alike for a name
+/// as the shim measured it and as regrtest's output showed it when that lost escape sequences
+/// at the name's edges (3.14's colours are read off there) or whitespace (textwrap's tabs).
+fn loose_name(name: &str) -> String {
+    let name = super::text::without_escapes(name);
+    name.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The most words of a test name looked for where a line may hold more than the name (see
+/// [`longest_known_suffix`] and `lists::KnownNames`): far more than a file's name has.
+const MAX_NAME_WORDS: usize = 64;
+
 /// How faulthandler's `faulthandler_fatal_error` and `Py_FatalError` begin.
 const FATAL_ERROR: &str = "Fatal Python error: ";
 
@@ -1640,8 +1805,9 @@ const MAX_UNOWNED_FAULT_DUMPS: usize = 64;
 /// starts them are taken, each whole from the line's start, which a traceback's lines are not:
 /// frames and source are indented (so is doctest's report), and an exception's message that
 /// spells one on a line of its own (a test of regrtest quoting a child's output) is read as
-/// regrtest's, as a progress line in it always was.
-fn ends_failure_traceback(text: &str) -> bool {
+/// regrtest's, as a progress line in it always was. A leak line's name is one word or a test's
+/// name (`known`: one with spaces).
+fn ends_failure_traceback(text: &str, known: impl Fn(&str) -> bool) -> bool {
     if let Some(prefix) = LOG_PREFIX.find(text) {
         // `H:MM:SS[ load avg: N] ...`: only regrtest's `log` writes these.
         let rest = &text[prefix.end()..];
@@ -1654,7 +1820,9 @@ fn ends_failure_traceback(text: &str) -> bool {
         || RERUN_BATCH.is_match(rest)
         || RERUN_ONE.is_match(rest)
         || HINT.is_match(text)
-        || LEAK.find(text).is_some_and(|m| m.start() == 0)
+        || captures(&LEAK, text)
+            .and_then(|c| c.get(1))
+            .is_some_and(|name| !name.as_str().contains(char::is_whitespace) || known(name.as_str()))
         || BEGINNING.is_match(text)
         || SUMMARY_HEADER.is_match(text)
         || TOTAL_DURATION.is_match(text)
@@ -1790,24 +1958,6 @@ fn merge_runs(earlier: ParsedRun, last: ParsedRun) -> ParsedRun {
     }
 }
 
-/// The characters a line of a summary list holds after its indent: `printlist`'s width 70
-/// less 4 (`Lib/test/libregrtest/utils.py`, 3.11 to 3.14).
-const LIST_WIDTH: usize = 66;
-
-/// Whether `next`, the first name of a summary list's line, is the rest of `last`, the last
-/// name of the line before, which was filled to [`LIST_WIDTH`]. textwrap breaks only a name
-/// longer than a line, so `joined` must be longer; a line can also end at the width by
-/// chance, so the names of tests `known` (announced, or named by the command line) decide
-/// first: `joined` is one, or either piece is. Where none is, two names that make more than a
-/// line together are read as one (quiet mode running tests the command line does not name:
-/// a name of over 61 characters after a full line would be misread).
-pub(super) fn continues_wrapped_name(last: &str, next: &str, joined: &str, known: impl Fn(&str) -> bool) -> bool {
-    if known(joined) {
-        return true;
-    }
-    joined.chars().count() > LIST_WIDTH && !known(last) && !known(next)
-}
-
 /// The reasons 3.14+'s env changed list of `summary` gives under the test `name`.
 fn listed_reasons(summary: &Summary, name: &str) -> Vec<String> {
     let listed = summary.env_changed_reasons.iter().find(|(listed, _)| listed == name);
@@ -1864,15 +2014,33 @@ fn summary_outcome(summary: &Summary, name: &str) -> Option<Outcome> {
     }
 }
 
-/// Parses `TestResult.__str__` plus what the callers append. `strict` also demands that
-/// nothing but parenthesised extras and ` in <duration>` follow, for lines that are not
-/// progress lines and could be anybody's output.
-fn parse_result(s: &str, strict: bool) -> Option<ParsedResult<'_>> {
-    let c = captures(&RESULT, s)?;
-    let name = c.get(1)?.as_str();
-    let verb = c.get(2)?.as_str();
-    let tail = c.get(3).map_or("", |m| m.as_str());
+/// Parses `TestResult.__str__` plus what the callers append: `{name} {verb}...`. The name is
+/// all that comes before the verb, spaces too, so a line may read several ways (`test_a passed
+/// y failed`): the longest name `known` (a test's) that one reading gives, else the first
+/// reading whose tail has the form regrtest gives it (parenthesised extras and ` in
+/// <duration>`), else, if `lenient`, the first reading. Without `lenient` only such tails are
+/// read at all: for lines that are not progress lines and could be anybody's output.
+fn parse_result<'s>(s: &'s str, lenient: bool, known: impl Fn(&str) -> bool) -> Option<ParsedResult<'s>> {
+    let mut readings: Vec<(ParsedResult<'s>, bool)> = Vec::new();
+    for m in RESULT_VERB.find_iter(s) {
+        let (name, tail) = (&s[..m.start()], &s[m.end()..]);
+        if name.is_empty() || !(tail.is_empty() || tail.starts_with(' ')) {
+            continue;
+        }
+        let reading = read_result(name, &m.as_str()[1..], tail);
+        if lenient || reading.1 {
+            readings.push(reading);
+        }
+    }
+    let known = readings.iter().rposition(|(reading, _)| known(reading.name));
+    let strict = readings.iter().position(|&(_, strict)| strict);
+    let chosen = known.or(strict).or(if readings.is_empty() { None } else { Some(0) })?;
+    Some(readings.swap_remove(chosen).0)
+}
 
+/// One reading of a result string (see [`parse_result`]): `name`, then ` verb`, then `tail`;
+/// and whether the tail has regrtest's form.
+fn read_result<'s>(name: &'s str, verb: &str, tail: &str) -> (ParsedResult<'s>, bool) {
     let (outcome, qualifier_len) = match verb {
         "passed" => (Outcome::Passed, 0),
         "failed" => match captures(&FAILED_QUALIFIER, tail) {
@@ -1901,9 +2069,7 @@ fn parse_result(s: &str, strict: bool) -> Option<ParsedResult<'_>> {
         _ => (Outcome::WorkerFailed, 0),
     };
     let (qualifier, extra) = tail.split_at(qualifier_len);
-    if strict && !STRICT_TAIL.is_match(extra) {
-        return None;
-    }
+    let strict = STRICT_TAIL.is_match(extra);
     let extra = match TRAILING_IN_DURATION.find(extra) {
         Some(m) => &extra[..m.start()],
         None => extra,
@@ -1913,15 +2079,13 @@ fn parse_result(s: &str, strict: bool) -> Option<ParsedResult<'_>> {
         None => extra,
     };
     let text = format!("{name} {verb}{qualifier}{extra}");
-    Some(ParsedResult { name, outcome, text })
+    (ParsedResult { name, outcome, text }, strict)
 }
 
 /// `a (30.0 sec), b (1 min 2 sec)` into names; None unless every entry has that shape, since a
 /// line starting with `running: ` can also be a test's own output.
-fn parse_running_list(list: &str) -> Option<Vec<String>> {
-    list.split(", ")
-        .map(|entry| captures(&RUNNING_ENTRY, entry).and_then(|c| c.get(1)).map(|m| m.as_str().to_owned()))
-        .collect()
+fn parse_running_list(list: &str) -> Option<Vec<&str>> {
+    list.split(", ").map(|entry| captures(&RUNNING_ENTRY, entry).and_then(|c| c.get(1)).map(|m| m.as_str())).collect()
 }
 
 #[cfg(test)]
@@ -1994,12 +2158,12 @@ mod tests {
             ("test_os failed (reference leak) (500 ms)", Outcome::ReferenceLeak, "test_os failed (reference leak)"),
         ];
         for (input, want, text) in cases {
-            let parsed = parse_result(input, true).unwrap_or_else(|| panic!("{input}"));
+            let parsed = parse_result(input, false, |_| false).unwrap_or_else(|| panic!("{input}"));
             assert_eq!(parsed.outcome, want, "{input}");
             assert_eq!(parsed.text, text, "{input}");
         }
         for junk in ["test_os skipped -- not on this box", "test_os passed the butter", "passed"] {
-            assert!(parse_result(junk, true).is_none(), "{junk}");
+            assert!(parse_result(junk, false, |_| false).is_none(), "{junk}");
         }
     }
 }

@@ -37,7 +37,8 @@ pub(super) static GLUED_PROGRESS: LazyLock<Regex> =
 pub(super) static PROGRESS: LazyLock<Regex> = LazyLock::new(|| re(r"^\[\s*(\d+)(?:/(\d+))?(?:/(\d+))?\] (\S.*)$"));
 /// 3.11 `runtest_mp`: `running: a (30.0 sec), ...`; 3.12+ `get_running`: `running (N): ...`.
 pub(super) static HEARTBEAT: LazyLock<Regex> = LazyLock::new(|| re(r"^running(?: \(\d+\))?: (.+)$"));
-pub(super) static RUNNING_ENTRY: LazyLock<Regex> = LazyLock::new(|| re(&format!(r"^(\S+) \({DURATION}\)$")));
+/// One test of those lists: `NAME (DURATION)`, the name as printed (spaces and all).
+pub(super) static RUNNING_ENTRY: LazyLock<Regex> = LazyLock::new(|| re(&format!(r"^(.+) \({DURATION}\)$")));
 /// 3.11.2 `Run tests sequentially`/`in parallel using N child processes`; 3.11.7/3.12
 /// `Run N tests sequentially`; 3.13+ `... sequentially in a single process`,
 /// `... in parallel using N worker process(es)`.
@@ -51,14 +52,15 @@ pub(super) static RERUN_BATCH: LazyLock<Regex> =
 /// 3.11.2 `main.py` (logged, before the re-run) and 3.12+ `worker.py` (printed by the worker,
 /// so it comes after the test's progress line).
 pub(super) static RERUN_ONE: LazyLock<Regex> =
-    LazyLock::new(|| re(r"^Re-running (\S+) in verbose mode(?: \(matching: .*\))?$"));
+    LazyLock::new(|| re(r"^Re-running (.+?) in verbose mode(?: \(matching: .*\))?$"));
 /// `refleak.py`: 3.11/3.12 `beginning 6 repetitions`; 3.13+ adds `. Showing number of leaks ...`.
 pub(super) static BEGINNING: LazyLock<Regex> = LazyLock::new(|| re(r"^beginning (\d+) repetitions(?:\.|$)"));
 /// `refleak.py`: `'%s leaked %s %s, sum=%s' % (test_name, deltas, item_name, sum(deltas))`,
-/// then 3.13+ `' (this is fine)'` for suspicious but non-failing deltas. Not anchored at the
-/// start: the line may follow test output that lacked a newline.
+/// then 3.13+ `' (this is fine)'` for suspicious but non-failing deltas. The first group is all
+/// that comes before ` leaked [`: the test's name as printed (which may hold spaces), after
+/// any test output that lacked a newline (see `Parser::leak_owner`).
 pub(super) static LEAK: LazyLock<Regex> = LazyLock::new(|| {
-    re(r"(\S+) leaked \[([-\d, ]*)\] (references|memory blocks|file descriptors), sum=(-?\d+)( \(this is fine\))?$")
+    re(r"^(.+?) leaked \[([-\d, ]*)\] (references|memory blocks|file descriptors), sum=(-?\d+)( \(this is fine\))?$")
 });
 /// unittest `TextTestResult.printErrorList`: a line of 70 `=`, then `FAIL: <desc>`.
 pub(super) static UNITTEST_FAILURE: LazyLock<Regex> = LazyLock::new(|| re(r"^(FAIL|ERROR): (.+)$"));
@@ -74,12 +76,14 @@ pub(super) static GLUED_METHOD_STATUS: LazyLock<Regex> = LazyLock::new(|| {
     re(r#"(ok|FAIL|ERROR|skipped ('.*'|".*")|expected failure|unexpected success)(?: \(\d+\.\d+s\))?$"#)
 });
 /// `single.py`/`runtest.py`: `test {name} failed[ -- {exc}]`, `test {name} crashed -- {tb}`.
-pub(super) static HINT: LazyLock<Regex> = LazyLock::new(|| re(r"^test (\S+) (failed|crashed)(?: -- |$)"));
+pub(super) static HINT: LazyLock<Regex> = LazyLock::new(|| re(r"^test .+? (?:failed|crashed)(?: -- |$)"));
+/// Where [`HINT`]'s name may end: each ` failed`/` crashed` that ends the line or is followed by
+/// ` -- ` (a name may hold spaces, and these words; see `Parser::hint`).
+pub(super) static HINT_VERB: LazyLock<Regex> = LazyLock::new(|| re(r" (failed|crashed)(?: -- |$)"));
 /// `DocTestCase.format_failure`'s first line, raised as unittest's failure.
 pub(super) const DOCTEST_FAILURE: &str = "AssertionError: Failed doctest test for ";
-/// `test_x skipped -- REASON`, printed by the process that ran the test.
-pub(super) static SKIP_REASON: LazyLock<Regex> = LazyLock::new(|| re(r"^(\S+) skipped -- (.+)$"));
-/// The literal of [`SKIP_REASON`], looked for first.
+/// `test_x skipped -- REASON`, printed by the process that ran the test: the name is one of
+/// the tests known, ending before one of these (see `Parser::dispatch`).
 pub(super) const SKIPPED: &str = " skipped -- ";
 /// unittest's `TestLoader.testMethodPrefix`: the methods it runs as tests are named so.
 pub(super) const TEST_METHOD_PREFIX: &str = "test";
@@ -119,10 +123,12 @@ pub(super) static TOTAL_FILES_COUNT: LazyLock<Regex> = LazyLock::new(|| re(r" (s
 pub(super) static FINAL_RESULT: LazyLock<Regex> = LazyLock::new(|| re(r"^(?:Tests result|Result): (.+)$"));
 pub(super) static INTERRUPTED: LazyLock<Regex> = LazyLock::new(|| re(r"^Test suite interrupted by signal SIGINT\.$"));
 /// `TestResult.__str__` in 3.11.2 `runtest.py` and 3.12+ `result.py` (`process crashed` is the
-/// short-lived `MULTIPROCESSING_ERROR` wording of 3.12 development).
-pub(super) static RESULT: LazyLock<Regex> = LazyLock::new(|| {
+/// short-lived `MULTIPROCESSING_ERROR` wording of 3.12 development): `{name} {verb}...`, the
+/// name as printed. Each match is where a name may end (followed by a space or nothing); a
+/// name may hold spaces, and these words (see `parse_result`).
+pub(super) static RESULT_VERB: LazyLock<Regex> = LazyLock::new(|| {
     re(
-        r"^(\S+) (passed|failed|skipped|interrupted|crashed|process crashed|ran no tests|timed out|worker non-zero exit code|worker bug)( .*)?$",
+        r" (passed|failed|skipped|interrupted|crashed|process crashed|ran no tests|timed out|worker non-zero exit code|worker bug)",
     )
 });
 pub(super) static FAILED_QUALIFIER: LazyLock<Regex> = LazyLock::new(|| {

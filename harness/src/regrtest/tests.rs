@@ -2533,3 +2533,173 @@ fn golden_quiet_workers_crash_dump_is_kept_unowned() {
     assert!(run.unowned_fault_dumps.is_empty(), "{run:#?}");
     assert!(test(&run, "test_ok").faulthandler.is_some(), "{run:#?}");
 }
+
+/// The test files of the `odd-names` captures (see `harness/tests/data/regrtest/README.md`),
+/// named as regrtest names them: with spaces, tabs and escape sequences.
+const ODD_NAMES: [&str; 12] = [
+    "test_env changed",
+    "test_fail\ttab",
+    "test_fail a long name with many words",
+    "test_fail another long name with words",
+    "test_fail sp",
+    "test_fail_esc\x1b[1mbold",
+    "test_plain",
+    "test_qa_esc\x1b[31mred",
+    "test_qa_sp ace",
+    "test_qa_tab\tx",
+    "test_ref leak",
+    "test_skip me",
+];
+
+/// The failed ones, as the summary lists them.
+const ODD_FAILED: [&str; 6] = [
+    "test_fail\ttab",
+    "test_fail a long name with many words",
+    "test_fail another long name with words",
+    "test_fail sp",
+    "test_fail_esc\x1b[1mbold",
+    "test_ref leak",
+];
+
+fn parse_measured(input: &str, measured: &[&str]) -> ParsedRun {
+    let mut p = Parser::new();
+    for line in input.split_inclusive('\n') {
+        p.feed_line(line.as_bytes());
+    }
+    p.measured_names(measured);
+    p.finish(true)
+}
+
+/// Real output of test files named with a space, a tab and an escape sequence, which regrtest
+/// finds itself (`--testdir` without test names): each is one test, named as regrtest printed
+/// it (the escape sequence too, in its result text as well), sequentially (3.11's `[n/N] NAME
+/// -- PREVIOUS RESULT`, 3.13+'s result lines, 3.14's colours around them) and with `-j`; the
+/// summary's lists, whose names textwrap joined with spaces (and whose tab it expanded), are
+/// read by the names the progress lines gave.
+#[test]
+fn golden_test_names_with_spaces_tabs_and_escapes_are_whole() {
+    for (file, input) in [
+        ("3.11.2-seq", include_str!("../../tests/data/regrtest/3.11.2-seq-R-odd-names.txt")),
+        ("3.11.2-j2", include_str!("../../tests/data/regrtest/3.11.2-j2-R-odd-names.txt")),
+        ("3.13.18-seq", include_str!("../../tests/data/regrtest/3.13.18-seq-R-odd-names.txt")),
+        ("3.14.10-seq-colour", include_str!("../../tests/data/regrtest/3.14.10-seq-R-colour-odd-names.txt")),
+        ("3.14.10-j2", include_str!("../../tests/data/regrtest/3.14.10-j2-R-odd-names.txt")),
+    ] {
+        let run = parse(input, true);
+        let mut got = names(&run);
+        got.sort_unstable();
+        assert_eq!(got, ODD_NAMES, "{file}");
+        let summary = run.summary.clone().expect("summary");
+        assert_eq!(summary.failed, ODD_FAILED, "{file}");
+        assert_eq!(summary.env_changed, ["test_env changed"], "{file}");
+        assert_eq!(summary.skipped, ["test_skip me"], "{file}");
+        for name in ["test_plain", "test_qa_esc\x1b[31mred", "test_qa_sp ace", "test_qa_tab\tx"] {
+            assert_eq!(outcome(&run, name), Outcome::Passed, "{file} {name}");
+        }
+        for name in &ODD_FAILED[..5] {
+            assert_eq!(outcome(&run, name), Outcome::Failed, "{file} {name}");
+            assert_eq!(test(&run, name).traceback_method.as_deref(), Some("test_it"), "{file} {name}");
+        }
+        assert_eq!(outcome(&run, "test_ref leak"), Outcome::ReferenceLeak, "{file}");
+        assert_eq!(test(&run, "test_ref leak").references, leak(&[1, 1, 1], 3, true), "{file}");
+        assert_eq!(outcome(&run, "test_env changed"), Outcome::EnvChanged, "{file}");
+        assert_eq!(outcome(&run, "test_skip me"), Outcome::Skipped, "{file}");
+        assert_eq!(test(&run, "test_skip me").skip_reason.as_deref(), Some("not here"), "{file}");
+        let failed = test(&run, "test_fail_esc\x1b[1mbold").result_text.as_deref();
+        assert_eq!(failed, Some("test_fail_esc\x1b[1mbold failed (1 failure)"), "{file}");
+        if file.starts_with("3.14") {
+            assert_eq!(test(&run, "test_env changed").env_changed_reasons, ["os.environ was modified"], "{file}");
+        }
+    }
+}
+
+/// Quiet mode (`-q`) names a test by its failure's `test NAME failed -- ...` line, or by its
+/// leak lines, whose name's words before the last could be output glued to it: with the
+/// names the shim measured, the leak lines and the summary's lists are the right tests'.
+#[test]
+fn golden_quiet_mode_reads_names_with_spaces_by_the_measured_names() {
+    let input = include_str!("../../tests/data/regrtest/3.11.2-quiet-R-odd-names.txt");
+    let run = parse_measured(input, &ODD_NAMES);
+    let summary = run.summary.clone().expect("summary");
+    assert_eq!(summary.failed, ODD_FAILED);
+    assert_eq!(summary.env_changed, ["test_env changed"]);
+    let mut got = names(&run);
+    got.sort_unstable();
+    let mut want = ODD_FAILED.to_vec();
+    want.push("test_env changed");
+    want.sort_unstable();
+    assert_eq!(got, want);
+    assert_eq!(outcome(&run, "test_ref leak"), Outcome::ReferenceLeak);
+    assert_eq!(test(&run, "test_ref leak").references, leak(&[1, 1, 1], 3, true));
+    assert_eq!(outcome(&run, "test_fail sp"), Outcome::Failed);
+    // Without them (no shim), a failure's line still names its test whole; the leak line's last
+    // word is all that line can tell, and the list's words that no line named are names.
+    let run = parse(input, true);
+    assert!(names(&run).contains(&"test_fail sp"), "{:?}", names(&run));
+    assert!(names(&run).contains(&"leak") && names(&run).contains(&"test_ref"), "{:?}", names(&run));
+}
+
+/// A line that reads two ways is read by the names known: the name a progress line announced
+/// before its result line (3.13+), the test announced last in 3.11's `[n/N] NAME -- RESULT`;
+/// with `-j`, the name a `running` list gave, else the reading with regrtest's tail.
+#[test]
+fn result_lines_are_read_by_the_names_known() {
+    let run = parse(
+        "0:00:00 load avg: 0.10 Run 3 tests sequentially\n\
+         0:00:00 load avg: 0.10 [1/3] test_a passed y\n\
+         0:00:01 load avg: 0.10 [2/3] test_b x -- test_a passed y failed (1 error)\n\
+         0:00:02 load avg: 0.10 [3/3/1] test_c\n\
+         test_c skipped -- no\n\
+         test_c skipped\n",
+        true,
+    );
+    assert_eq!(names(&run), ["test_a passed y", "test_b x", "test_c"]);
+    assert_eq!(outcome(&run, "test_a passed y"), Outcome::Failed);
+    assert_eq!(outcome(&run, "test_b x"), Outcome::Passed);
+    assert_eq!(outcome(&run, "test_c"), Outcome::Skipped);
+    assert_eq!(test(&run, "test_c").skip_reason.as_deref(), Some("no"));
+    let run = parse(
+        "0:00:00 load avg: 0.10 Run 2 tests sequentially in a single process\n\
+         0:00:00 load avg: 0.10 [1/2] test_a passed y\n\
+         0:00:01 load avg: 0.10 [1/2/1] test_a passed y failed (1 error)\n\
+         0:00:01 load avg: 0.10 [2/2/1] test_b failed\n\
+         0:00:01 load avg: 0.10 [2/2/1] test_b failed passed\n",
+        true,
+    );
+    assert_eq!(names(&run), ["test_a passed y", "test_b failed"]);
+    assert_eq!(outcome(&run, "test_a passed y"), Outcome::Failed);
+    assert_eq!(outcome(&run, "test_b failed"), Outcome::Passed);
+    let run = parse(
+        "0:00:00 load avg: 0.10 Run 3 tests in parallel using 2 worker processes\n\
+         0:00:01 load avg: 0.10 running (1): test_x passed y (30.0 sec)\n\
+         0:00:02 load avg: 0.10 [1/3] test_x passed y passed\n\
+         0:00:03 load avg: 0.10 [2/3/1] test_z skipped z failed (2 errors) (1 min 2 sec) -- running (1): test_q r (31.0 sec)\n\
+         0:00:04 load avg: 0.10 [3/3/1] test_q r passed\n",
+        true,
+    );
+    assert_eq!(names(&run), ["test_x passed y", "test_z skipped z", "test_q r"]);
+    assert_eq!(outcome(&run, "test_x passed y"), Outcome::Passed);
+    assert_eq!(outcome(&run, "test_z skipped z"), Outcome::Failed);
+    assert_eq!(test(&run, "test_z skipped z").result_text.as_deref(), Some("test_z skipped z failed (2 errors)"));
+    assert_eq!(outcome(&run, "test_q r"), Outcome::Passed);
+}
+
+/// A name read from the output that lost what the shim's name has (an escape sequence at its
+/// start, which 3.14's colours are read off with; trailing whitespace) takes the measured one,
+/// when nothing else is alike; a quiet-mode leak line's test takes the measured name the line
+/// ends with.
+#[test]
+fn measured_names_give_tests_the_names_the_output_lost() {
+    let input = "0:00:00 load avg: 0.10 Run 2 tests sequentially\n\
+                 0:00:00 load avg: 0.10 [1/2] \x1b[1mtest_a\n\
+                 0:00:01 load avg: 0.10 [2/2] test_b \n";
+    let run = parse_measured(input, &["\x1b[1mtest_a", "test_b "]);
+    assert_eq!(names(&run), ["\x1b[1mtest_a", "test_b "]);
+    // Two alike: neither is guessed.
+    let run = parse_measured(input, &["\x1b[1mtest_a", "\x1b[2mtest_a"]);
+    assert_eq!(names(&run), ["test_a", "test_b"]);
+    let quiet = "0:00:00 load avg: 0.10 Run tests sequentially\n\
+                 out: some words test_x y leaked [1, 1, 1] references, sum=3\n";
+    assert_eq!(names(&parse_measured(quiet, &["test_x y"])), ["test_x y"]);
+    assert_eq!(names(&parse_measured(quiet, &[])), ["y"]);
+}

@@ -24,15 +24,31 @@ fn trim_line_ending(mut line: &[u8]) -> &[u8] {
 /// print anything): CSI `ESC [ params final`, OSC `ESC ] ... BEL|ESC \`, and two- or
 /// three-byte `ESC x` forms. A malformed sequence loses only its introducer.
 fn strip_ansi(input: &[u8]) -> Cow<'_, [u8]> {
-    const ESC: u8 = 0x1b;
     if memchr::memchr(ESC, input).is_none() {
         return Cow::Borrowed(input);
     }
     let mut out = Vec::with_capacity(input.len());
+    for_each_kept_byte(input, |at| out.push(input[at]));
+    Cow::Owned(out)
+}
+
+const ESC: u8 = 0x1b;
+
+/// `text` without its ANSI escape sequences (see [`strip_ansi`]).
+pub(super) fn without_escapes(text: &str) -> Cow<'_, str> {
+    match strip_ansi(text.as_bytes()) {
+        Cow::Borrowed(_) => Cow::Borrowed(text),
+        Cow::Owned(bytes) => Cow::Owned(String::from_utf8_lossy(&bytes).into_owned()),
+    }
+}
+
+/// Calls `keep` with the index of each byte of `input` outside its ANSI escape sequences (see
+/// [`strip_ansi`]), in order.
+fn for_each_kept_byte(input: &[u8], mut keep: impl FnMut(usize)) {
     let mut i = 0;
     while i < input.len() {
         if input[i] != ESC {
-            out.push(input[i]);
+            keep(i);
             i += 1;
             continue;
         }
@@ -73,7 +89,53 @@ fn strip_ansi(input: &[u8]) -> Cow<'_, [u8]> {
             _ => {}
         }
     }
-    Cow::Owned(out)
+}
+
+/// A line that held ANSI escape sequences as it was printed, with where each byte of the line
+/// as the parser reads it ([`decode_line`], escapes removed) came from: a test name is read out
+/// of the line as the parser reads it, and taken as regrtest printed it, escapes and all (a
+/// test file may be named `test_x\x1b[31my.py`), from here.
+#[derive(Debug)]
+pub(super) struct Printed {
+    text: String,
+    /// For each byte of the line as read, its index in `text`.
+    origins: Vec<usize>,
+}
+
+impl Printed {
+    /// The line `line` as printed, when it holds an escape sequence, is not cut, and is UTF-8
+    /// (so that the line as read is its bytes less the escapes); else None: the line as read is
+    /// the line as printed, or no name is read out of it whole.
+    pub(super) fn of(line: &[u8]) -> Option<Printed> {
+        let line = trim_line_ending(line);
+        if memchr::memchr(ESC, line).is_none() || line.len() > MAX_LINE_LEN {
+            return None;
+        }
+        let text = std::str::from_utf8(line).ok()?.to_owned();
+        let mut origins = Vec::with_capacity(line.len());
+        for_each_kept_byte(line, |at| origins.push(at));
+        let kept: Vec<u8> = origins.iter().map(|&at| line[at]).collect();
+        std::str::from_utf8(&kept).ok()?;
+        Some(Printed { text, origins })
+    }
+
+    /// The line as printed, without its line ending.
+    pub(super) fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// The text as printed of bytes `start..end` of the line as read: from the first of them to
+    /// the last, with the escape sequences between them (not those before or after: 3.14's
+    /// colours wrap a whole result, `ESC[32mtest_x passed ESC[0m`). None when the range is
+    /// empty or not the line's.
+    pub(super) fn span(&self, start: usize, end: usize) -> Option<&str> {
+        let first = *self.origins.get(start)?;
+        let last = *self.origins.get(end.checked_sub(1)?)?;
+        if start >= end {
+            return None;
+        }
+        self.text.get(first..=last)
+    }
 }
 
 /// A line as the parser reads it: without its line ending and ANSI escapes, decoded (invalid

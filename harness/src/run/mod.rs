@@ -501,11 +501,14 @@ pub fn execute(config: &Config, notify: Notify<'_>) -> anyhow::Result<RunOutcome
     if interleaved {
         sink.parser.runs_interleave();
     }
+    let argv: Vec<String> = config.command.iter().map(|a| a.to_string_lossy().into_owned()).collect();
+    let own = OwnProcesses::new(&shim_data, supervised.pid, &argv);
+    // The shim has each test's name exactly as regrtest named it: where the output is not
+    // enough to tell (a name with spaces in the summary's lists), the parser goes by them.
+    sink.parser.measured_names(shim_data.series.iter().filter(|s| own.contains(s.pid)).map(|s| s.test.as_str()));
     let parsed = sink.parser.finish(completed);
     // Quiet mode (`-q`) hides `beginning N repetitions` (and progress lines); the shim only
     // measures in `-R` runs.
-    let argv: Vec<String> = config.command.iter().map(|a| a.to_string_lossy().into_owned()).collect();
-    let own = OwnProcesses::new(&shim_data, supervised.pid, &argv);
     // 3.13's `-W` (also implied by `--fast-ci`/`--slow-ci`) hides a passing -j worker's
     // output: its command line still says `-R`.
     // What the command line selects, as it was run (a profile's `-x` in it): quiet mode's skipped
