@@ -437,26 +437,6 @@ fn thread_stack() -> Range<u64> {
     stack
 }
 
-/// What a thread's last attributed allocation left for its next one.
-struct ThreadCache {
-    /// Its unwind (see `unwind::Memo`).
-    memo: Memo,
-    /// Its site's key (domain, frames, Python locations; empty: none yet) and the site.
-    last_key: Vec<u64>,
-    last_site: u32,
-}
-
-impl ThreadCache {
-    fn try_new() -> Result<Self, OutOfMemory> {
-        let mut last_key = Vec::new();
-        last_key.try_reserve_exact(KEY_WORDS)?;
-        Ok(Self { memo: Memo::try_new()?, last_key, last_site: 0 })
-    }
-}
-
-/// Words of the longest site key: the domain, the frames, each Python frame's location.
-const KEY_WORDS: usize = MAX_DEPTH + 1 + 4 * pyframe::PYTHON_DEPTH;
-
 /// The domains of the warm-up sites, which are sites 0, 1 and 2 of every window.
 const WARMUP_SITES: [u8; 3] = [b'r', b'm', b'o'];
 /// Live blocks of a possible `obj` leak site whose Python type is read at the end.
@@ -511,8 +491,8 @@ struct Tracker {
     sites: Vec<Site>,
     /// Block address -> (site, size).
     live: HashMap<usize, (u32, u64), BuildHasherDefault<FastHasher>>,
-    /// Each thread's last unwind and site, by `pthread_self`.
-    threads: HashMap<usize, ThreadCache, BuildHasherDefault<FastHasher>>,
+    /// Each thread's last unwind (see `unwind::Memo`), by `pthread_self`.
+    memos: HashMap<usize, Memo, BuildHasherDefault<FastHasher>>,
     /// Allocations get their stack (the counted repetitions); before, they go to the warm-up
     /// sites.
     with_stacks: bool,
@@ -548,14 +528,15 @@ impl Tracker {
             by_stack: HashMap::default(),
             sites: Vec::new(),
             live: HashMap::default(),
-            threads: HashMap::default(),
+            memos: HashMap::default(),
             with_stacks: false,
             modules_written: 0,
             untracked: HashMap::default(),
             free_lines: HashMap::default(),
             warmup_frees: HashMap::default(),
             dead: HashMap::default(),
-            scratch: try_vec_filled(0, KEY_WORDS)?,
+            // The domain, the frames, then each Python frame's location (four words).
+            scratch: try_vec_filled(0, MAX_DEPTH + 1 + 4 * pyframe::PYTHON_DEPTH)?,
         };
         tracker.reset(depth)?;
         Ok(tracker)
@@ -572,7 +553,7 @@ impl Tracker {
             self.sites.push(Site::new(domain, Box::new([]), Box::new([])));
         }
         self.live.clear();
-        self.threads.clear();
+        self.memos.clear();
         self.modules_written = 0;
         self.with_stacks = false;
         self.untracked.clear();
@@ -693,11 +674,11 @@ impl Tracker {
         let depth = self.depth.min(MAX_DEPTH);
         // SAFETY: pthread_self has no preconditions; it names this thread's memo.
         let thread = unsafe { libc::pthread_self() } as usize;
-        if !self.threads.contains_key(&thread) {
-            try_insert(&mut self.threads, thread, ThreadCache::try_new()?)?;
+        if !self.memos.contains_key(&thread) {
+            try_insert(&mut self.memos, thread, Memo::try_new()?)?;
         }
-        let Some(cache) = self.threads.get_mut(&thread) else { return Err(OutOfMemory) };
-        let captured = self.unwinder.capture(from, stack, &mut self.scratch[1..=depth], &mut cache.memo);
+        let Some(memo) = self.memos.get_mut(&thread) else { return Err(OutOfMemory) };
+        let captured = self.unwinder.capture(from, stack, &mut self.scratch[1..=depth], memo);
         let n = captured.frames;
         // A stack cut for want of room is a site of its own, even where its frames are those of
         // a whole stack: the harness says it was cut.
@@ -711,12 +692,6 @@ impl Tracker {
         for location in &python[..depth] {
             self.scratch[end..end + 4].copy_from_slice(&location.key_words());
             end += 4;
-        }
-        // A loop allocates at one site again and again: the thread's last key is compared
-        // before the key is digested and looked up.
-        if cache.last_key == self.scratch[..end] {
-            let site = cache.last_site;
-            return self.count(site, ptr, size);
         }
         let key = digest(&self.scratch[..end]);
         let site = match self.by_stack.get(&key) {
@@ -739,10 +714,6 @@ impl Tracker {
                 site
             }
         };
-        // Within the room it was made with (the longest key): no allocation.
-        cache.last_key.clear();
-        cache.last_key.extend_from_slice(&self.scratch[..end]);
-        cache.last_site = site;
         self.count(site, ptr, size)
     }
 
@@ -1122,35 +1093,6 @@ mod tests {
         assert!(text.contains("\tt\t2\t2\to\t1\t32\t32\n"), "{text}");
         assert!(text.contains("stack\t") && text.contains("\t2\to\t\n"), "{text}");
         assert!(text.contains("\tt\t2\t3\to\t1\t32\t32\n"), "the counted block has a site of its own: {text}");
-    }
-
-    #[inline(never)]
-    fn allocate_here(tracker: &mut Tracker, ptr: usize, stack: &Range<u64>) {
-        tracker.allocated(b'm', ptr, 8, None, stack.clone()).unwrap();
-        std::hint::black_box(());
-    }
-
-    #[inline(never)]
-    fn allocate_there(tracker: &mut Tracker, ptr: usize, stack: &Range<u64>) {
-        tracker.allocated(b'm', ptr, 8, None, stack.clone()).unwrap();
-        std::hint::black_box(1);
-    }
-
-    #[test]
-    fn a_site_met_again_is_the_same_site_whether_or_not_it_was_the_threads_last() {
-        let mut tracker = Tracker::try_new(16).unwrap();
-        tracker.with_stacks = true;
-        tracker.unwinder.keep_own_frames();
-        let stack = current_thread_stack().unwrap();
-        // One call site in a loop the optimiser cannot unroll (its trip count is hidden).
-        let pattern = [true, true, false, true, false, false, true];
-        for (i, &here) in pattern.iter().enumerate().take(std::hint::black_box(pattern.len())) {
-            let allocate = if std::hint::black_box(here) { allocate_here } else { allocate_there };
-            allocate(&mut tracker, 0x1000 + 16 * i, &stack);
-        }
-        // The warm-up sites 0-2, then one site per call site, with 4 and 3 blocks.
-        let counted: Vec<i64> = tracker.sites[WARMUP_SITES.len()..].iter().map(|site| site.blocks).collect();
-        assert_eq!(counted, [4, 3]);
     }
 
     #[test]

@@ -300,12 +300,6 @@ impl Unwinder {
         Ok(unwinder)
     }
 
-    /// Record the shim's own frames too: in unit tests they are the test's.
-    #[cfg(test)]
-    pub(crate) fn keep_own_frames(&mut self) {
-        self.own_range = 0..0;
-    }
-
     pub fn modules(&self) -> &[LoadedModule] {
         &self.modules
     }
