@@ -530,6 +530,36 @@ fn lines_a_test_prints_like_regrtests_do_not_decide_its_outcome() {
     }
 }
 
+/// A test printing regrtest's progress lines (`[2/2/1] test_imitates_progress_lines --
+/// test_balanced failed (reference leak)`, `[2/2] test_balanced passed`, ...), as one showing a
+/// nested regrtest's output does: sequentially, with `-j 2` and with `-q`, both tests passed as
+/// regrtest says, no leak is reported, and leakcheck keeps regrtest's status; and in a
+/// sequential run that aborts in a third test, before any summary could set things right.
+#[test]
+fn progress_lines_a_test_prints_change_no_outcome() {
+    let dir = testdir();
+    let (balanced, printer) = ("test_balanced", "test_imitates_progress_lines");
+    for flags in [&["-R", "3:3"][..], &["-R", "3:3", "-j", "2"], &["-R", "3:3", "-q"]] {
+        let run = leakcheck(&[], &as_strs(&regrtest_with(python(), dir.path(), flags, &[balanced, printer])));
+        assert_eq!(
+            outcomes(&run),
+            [(balanced.into(), "passed".into()), (printer.into(), "passed".into())],
+            "{flags:?}: {}",
+            run.stderr
+        );
+        assert_eq!(run.json()["summary"]["leaked"], json!([]), "{flags:?}: {}", run.stderr);
+        assert_eq!(run.code(), Some(0), "{flags:?}: {}", run.stderr);
+    }
+    let argv = regrtest_with(python(), dir.path(), &["-R", "3:3"], &[balanced, printer, "test_crash_midway"]);
+    let run = leakcheck_in(None, &[], &as_strs(&argv), &[("IMITATED_TOTAL", "3"), ("IMITATED_AT", "2")]);
+    for name in [balanced, printer] {
+        let test = run.test(name);
+        assert_eq!(test["outcome"], "passed", "{test}");
+        assert_eq!(test["leaked"], false, "{test}");
+    }
+    assert_eq!(run.json()["tests"].as_array().map(Vec::len), Some(3), "{}", run.stderr);
+}
+
 /// Quiet mode (`-q`) announces no test, and regrtest's summary lists every test that leaked:
 /// leak lines a test prints for another test and for itself, in a run regrtest passes, make no
 /// test and no leak, and leakcheck keeps regrtest's status. Nor does a leak line printed where

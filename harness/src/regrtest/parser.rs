@@ -151,6 +151,8 @@ pub struct Parser {
     /// it), as printed: read into names ([`Parser::settle_lists`]) once the tests' names are
     /// known, since a name may hold spaces (see `lists.rs`).
     list_lines: HashMap<ListKind, Vec<ListLine>>,
+    /// How many names the headers of [`Parser::list_lines`]'s lists said they hold.
+    list_counts: HashMap<ListKind, usize>,
     /// 3.14+'s env changed list: the entry of [`Summary::env_changed_reasons`] whose reasons
     /// the lines being read are.
     env_changed_reasons_of: Option<usize>,
@@ -200,6 +202,25 @@ pub struct Parser {
     listed_before: HashMap<String, (Outcome, u32)>,
     /// See [`ParsedRun::results_printed`].
     results_printed: Vec<String>,
+    /// The last progress line read as regrtest's in its first run: its counter (`[n/N]`) and
+    /// the test it announced or gave a result of (see [`Parser::believes_progress`]).
+    last_progress: Option<LastProgress>,
+    /// A run header came while a test ran sequentially: another regrtest's output shares the
+    /// pipe (a nested run the test shows, or one that runs at the same time), and a progress
+    /// line's counter says nothing of which run it is.
+    foreign_header: bool,
+    /// The command line asks for quiet mode (`-q`), where regrtest prints no progress line
+    /// (see [`Parser::quiet_run`]).
+    quiet: bool,
+}
+
+/// See [`Parser::last_progress`].
+#[derive(Debug, Clone, Copy)]
+struct LastProgress {
+    counter: usize,
+    test: Option<usize>,
+    /// It gave the result of `test` (3.12+'s sequential `[n/N] test_x failed`).
+    result: bool,
 }
 
 /// `Tests result:` lines kept in [`ParsedRun::results_printed`]: far more regrtest runs than a
@@ -318,6 +339,15 @@ impl Parser {
     /// have where the output announces none (quiet mode), to read the summary lists by.
     pub fn with_selected(tests: &[String]) -> Self {
         Self { selected: tests.iter().cloned().collect(), ..Self::default() }
+    }
+
+    /// Tell the parser that the command line asks for quiet mode (`-q`): regrtest then prints
+    /// no progress line, so one in the output is a test's own (unless another regrtest's output
+    /// shares the pipe: a run header while a test runs).
+    #[must_use]
+    pub fn quiet_run(mut self, quiet: bool) -> Self {
+        self.quiet = quiet;
+        self
     }
 
     /// Tell the parser, before [`Parser::finish`], the names of the tests the shim measured
@@ -524,6 +554,7 @@ impl Parser {
         self.saw_huntrleaks = over.saw_huntrleaks;
         self.interleaved = over.interleaved;
         self.selected = std::mem::take(&mut over.selected);
+        self.quiet = over.quiet;
         let earlier = over.earlier.take();
         let mut over = over.finish_run(completed);
         if over.summary.as_ref().is_none_or(|s| s.rerun_unfinished) {
@@ -680,6 +711,7 @@ impl Parser {
         self.finish_fault_dump();
         self.adopt_measured_names();
         self.settle_lists();
+        let lists_whole = self.failure_lists_whole();
         let Parser {
             tests,
             by_name,
@@ -720,6 +752,15 @@ impl Parser {
                 blocks_at_start,
                 ..
             } = state;
+            let covered = summary_blocks > blocks_at_start;
+            // The last summary block came after the attempt began, whole, with its lists of
+            // failures whole, and is this run's alone: it names every test of the attempt that
+            // failed or altered the environment, and the test's own output cannot change it.
+            let summary_decides = covered && summary_complete && lists_whole && !interleaved;
+            let listed_anywhere = outcome_lists(&summary)
+                .into_iter()
+                .chain([&summary.omitted, &summary.rerun])
+                .any(|list| list.contains(&result.name));
             let inferred = if finished {
                 Outcome::Passed
             } else if announced && current == Some(index) && reached_end {
@@ -728,10 +769,13 @@ impl Parser {
                 } else {
                     Outcome::Passed
                 }
+            } else if announced && summary_decides && !interrupted && !listed_anywhere {
+                // Announced, and the run went on to a summary that names it nowhere: it
+                // passed, though a line the test printed took it for ended or another's.
+                Outcome::Passed
             } else {
                 Outcome::Unknown
             };
-            let covered = summary_blocks > blocks_at_start;
             // regrtest lists every test that failed or altered the environment in the summary
             // it printed after the test: a failure it does not list was the test's own output
             // imitating regrtest's lines (a result line on its own, `test X failed -- ...`).
@@ -746,7 +790,8 @@ impl Parser {
                 )
             };
             // Interleaved runs: the summary may be another run's, and takes nothing back.
-            let dropped_explicit = explicit.filter(|o| unlisted && explicit_standalone && failure(o));
+            let dropped_explicit =
+                explicit.filter(|o| unlisted && (explicit_standalone || summary_decides) && failure(o));
             let dropped_hint = hint.filter(|o| unlisted && failure(o));
             let (explicit, hint) = if interleaved {
                 (explicit, hint)
@@ -819,6 +864,11 @@ impl Parser {
             if phantom {
                 continue;
             }
+            // A pass a result line gave, which a summary that decides lists as a failure: the
+            // test printed that line itself, and regrtest's was taken for a copy (its counter
+            // repeated the pass's).
+            let explicit = explicit
+                .filter(|o| !(*o == Outcome::Passed && summary_decides && from_summary.as_ref().is_some_and(failure)));
             let outcome = explicit.or(hint).or(from_summary).unwrap_or(inferred);
             // What the last summary block would have left, had the runs not interleaved.
             let alone = if interleaved {
@@ -906,9 +956,10 @@ impl Parser {
 
     fn dispatch(&mut self, text: &str, rest: &str, was_separator: bool) {
         if let Some(c) = captures(&PROGRESS, rest) {
+            let counter = c.get(1).and_then(|m| m.as_str().parse::<usize>().ok());
             let total = c.get(2).and_then(|m| m.as_str().parse::<usize>().ok());
             let body = c.get(4).map_or("", |m| m.as_str());
-            self.on_progress(total, body);
+            self.on_progress(counter, total, body);
             return;
         }
         if let Some(c) = captures(&HEARTBEAT, rest) {
@@ -924,10 +975,12 @@ impl Parser {
             if self.current.is_some() && !self.parallel && !self.rerun_phase {
                 // The header of a regrtest that the running test started (its output shares
                 // the pipe): this run stays sequential.
+                self.foreign_header = true;
                 return;
             }
             self.end_summary_block();
             self.run_header_seen = true;
+            self.last_progress = None;
             self.parallel = c.get(2).is_none();
             self.sequential_run = c.get(2).is_some();
             if !self.rerun_phase && self.first_run_total.is_none() {
@@ -1049,12 +1102,15 @@ impl Parser {
         &text[marks..]
     }
 
-    fn on_progress(&mut self, total: Option<usize>, body: &str) {
+    fn on_progress(&mut self, counter: Option<usize>, total: Option<usize>, body: &str) {
         if !self.rerun_phase && total.is_some() && self.first_run_total.is_some_and(|expected| Some(expected) != total)
         {
             // Another run's progress (a test quoting a child regrtest's output): not ours.
             return;
         }
+        let Some(replaces_result) = self.believes_progress(counter, body) else {
+            return;
+        };
         self.end_summary_block();
         self.progress_seen = true;
         if !self.rerun_phase && self.first_run_total.is_none() {
@@ -1067,6 +1123,7 @@ impl Parser {
         if let Some((name, previous)) = self.after_previous_result(body, true) {
             self.previous_result(previous);
             self.announce(name);
+            self.progress_read(counter, false);
             return;
         }
         // -j: `[n/N] test_x passed (1 min 2 sec) -- running (2): test_y (45.1 sec), ...`; 3.13+
@@ -1085,7 +1142,7 @@ impl Parser {
             self.current = None;
             if let Some(i) = self.test_index(parsed.name) {
                 let state = &mut self.tests[i];
-                if state.explicit.is_some() || (self.rerun_phase && !state.rerun_attempt) {
+                if (state.explicit.is_some() && !replaces_result) || (self.rerun_phase && !state.rerun_attempt) {
                     self.new_attempt(i);
                 }
                 let state = &mut self.tests[i];
@@ -1105,12 +1162,14 @@ impl Parser {
             // never names the test just reported; a garbled one must not restart it.
             running.retain(|n| *n != reported);
             self.set_running(running);
+            self.progress_read(counter, true);
             return;
         }
         // The result of a test not announced (its line was lost), after this one's name.
         if let Some((name, previous)) = self.after_previous_result(body, false) {
             self.previous_result(previous);
             self.announce(name);
+            self.progress_read(counter, false);
             return;
         }
         // A name before a ` -- ` of no result known, as before.
@@ -1128,6 +1187,7 @@ impl Parser {
                 .rfind(|prefix| self.is_known(prefix));
             let first = name.split(char::is_whitespace).next().unwrap_or(name);
             self.test_index(known.unwrap_or(first));
+            self.last_progress = counter.map(|counter| LastProgress { counter, test: None, result: false });
             return;
         }
         // The name alone: the test begins.
@@ -1135,6 +1195,66 @@ impl Parser {
             self.passed_quickly_before();
         }
         self.announce(name);
+        self.progress_read(counter, false);
+    }
+
+    /// Whether a progress line can be regrtest's, by its counter; None when it is a test's own
+    /// output, else whether it replaces the result the last line gave.
+    ///
+    /// regrtest numbers its progress lines (`[n/N]`): one more for each test it announces
+    /// (sequentially) or whose result it logs (`-j`), and prints them between the tests'
+    /// output. A test's output that imitates one (a test showing a nested regrtest's lines:
+    /// `[2/2/1] test_b -- test_a failed (reference leak)`, `[2/2] test_a passed`) must not give
+    /// a test a result, take one away, or end the test that printed it. So, in the first run
+    /// of a regrtest whose header said how it runs: sequentially, a line numbered below the
+    /// last one is a test's output, and one numbered as the last can only give the result of
+    /// the test that line announced (3.12+ prints it so), a later such line replacing an
+    /// earlier one (regrtest prints its own after all of the test's output); in parallel, a
+    /// line not numbered above the last, or with a ` -- ` other than its ` -- running`, is a
+    /// test's output. Quiet mode prints none.
+    ///
+    /// Believed without a look: re-runs (a count of their own, other forms), and a run whose
+    /// pipe another regrtest's output shares (a run header came while a test ran) or which the
+    /// caller said interleaves, where two runs' counters mix. A line numbered above the last is
+    /// believed: an imitation of the next test's announcement is taken for it, and regrtest's
+    /// summary decides the outcomes (see `finish_run`).
+    fn believes_progress(&self, counter: Option<usize>, body: &str) -> Option<bool> {
+        if self.rerun_phase || self.foreign_header || self.interleaved {
+            return Some(false);
+        }
+        if self.quiet {
+            return None;
+        }
+        if !self.run_header_seen {
+            return Some(false);
+        }
+        let last = self.last_progress.zip(counter).map(|(last, counter)| (last, counter.cmp(&last.counter)));
+        if !self.sequential_run {
+            // `-j` logs a result, with the tests still running after ` -- running`: any other
+            // ` -- ` (3.11's sequential form) is no part of it, but in a known test's name.
+            let result_part = body.find(" -- running").map_or(body, |at| &body[..at]);
+            let foreign_form = result_part.contains(" -- ")
+                && !self.parse_result(result_part, true).is_some_and(|parsed| self.is_known(parsed.name));
+            let numbered_after = last.is_none_or(|(_, order)| order == std::cmp::Ordering::Greater);
+            return (numbered_after && !foreign_form).then_some(false);
+        }
+        match last {
+            None | Some((_, std::cmp::Ordering::Greater)) => Some(false),
+            Some((_, std::cmp::Ordering::Less)) => None,
+            Some((last, std::cmp::Ordering::Equal)) => {
+                let announced = last.test.and_then(|i| self.tests.get(i))?;
+                let parsed = self.parse_result(body, false)?;
+                (self.as_printed(parsed.name) == announced.result.name.as_str()).then_some(last.result)
+            }
+        }
+    }
+
+    /// A progress line numbered `counter` was read as regrtest's: announcing the test
+    /// [`Parser::subject`] is, or with `result` giving its result.
+    fn progress_read(&mut self, counter: Option<usize>, result: bool) {
+        if let Some(counter) = counter {
+            self.last_progress = Some(LastProgress { counter, test: self.subject, result });
+        }
     }
 
     /// `NAME -- RESULT`, 3.11's sequential progress line (see [`Parser::on_progress`]): the name
@@ -1578,7 +1698,7 @@ impl Parser {
             };
             let believable = self.in_summary || (kind == ListKind::FailedAgain && self.rerun_phase);
             if believable {
-                self.start_list(kind);
+                self.start_list(kind, c.get(1).and_then(|m| m.as_str().parse().ok()));
                 return true;
             }
             return false;

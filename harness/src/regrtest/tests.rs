@@ -2703,3 +2703,82 @@ fn measured_names_give_tests_the_names_the_output_lost() {
     assert_eq!(names(&parse_measured(quiet, &["test_x y"])), ["test_x y"]);
     assert_eq!(names(&parse_measured(quiet, &[])), ["y"]);
 }
+
+/// Real runs (3.11.2 and 3.13.18; sequential, with the test first or second, `-j2`, `-q`, and
+/// sequential runs that die in a third test, before any summary) of
+/// `c/regrtest/test_imitates_progress_lines.py`, which prints regrtest's progress lines saying
+/// that test_plain, run before it, failed with a reference leak, that it passed, and that the
+/// printing test passed, numbered as the run numbers its own up to the printing test's: a line
+/// numbered below regrtest's last, or as it without being the result of the test it announced,
+/// is the test's output, and changes no outcome even where no summary comes to decide.
+#[test]
+fn progress_lines_a_test_prints_decide_nothing_even_without_a_summary() {
+    let (plain, printer) = ("test_plain", "test_imitates_progress_lines");
+    for (input, quiet, completed) in [
+        (include_str!("../../tests/data/regrtest/3.11.2-seq-R-imitated-progress.txt"), false, true),
+        (include_str!("../../tests/data/regrtest/3.11.2-seq-R-imitated-progress-first.txt"), false, true),
+        (include_str!("../../tests/data/regrtest/3.11.2-j2-R-imitated-progress.txt"), false, true),
+        (include_str!("../../tests/data/regrtest/3.11.2-quiet-R-imitated-progress.txt"), true, true),
+        (include_str!("../../tests/data/regrtest/3.11.2-seq-R-imitated-progress-abort.txt"), false, false),
+        (include_str!("../../tests/data/regrtest/3.13.18-seq-R-imitated-progress.txt"), false, true),
+        (include_str!("../../tests/data/regrtest/3.13.18-j2-R-imitated-progress.txt"), false, true),
+        (include_str!("../../tests/data/regrtest/3.13.18-seq-R-imitated-progress-abort.txt"), false, false),
+    ] {
+        let first_line = input.lines().find(|l| l.contains("Run ")).unwrap_or_default();
+        let mut p = Parser::with_selected(&[plain.to_owned(), printer.to_owned()]).quiet_run(quiet);
+        for line in input.split_inclusive('\n') {
+            p.feed_line(line.as_bytes());
+        }
+        let run = p.finish(completed);
+        let names: Vec<&str> = run.tests.iter().map(|t| t.name.as_str()).collect();
+        let expected: &[&str] = match (quiet, completed) {
+            (true, _) => &[],
+            (false, true) => &[plain, printer],
+            (false, false) => &[plain, printer, "test_crash_midway"],
+        };
+        let mut sorted = names.clone();
+        sorted.sort_unstable();
+        let mut expected = expected.to_vec();
+        expected.sort_unstable();
+        assert_eq!(sorted, expected, "{first_line}: {:#?}", run.tests);
+        for name in [plain, printer].into_iter().filter(|_| !quiet) {
+            let t = test(&run, name);
+            assert_eq!((t.outcome, t.attempts), (Some(Outcome::Passed), 1), "{first_line}: {t:#?}");
+            assert_eq!(t.references, None, "{first_line}: {t:#?}");
+        }
+        if !completed {
+            assert_ne!(test(&run, "test_crash_midway").outcome, Some(Outcome::Passed), "{first_line}");
+        }
+    }
+}
+
+/// A line numbered above regrtest's last is believed (it may announce the next test): when a
+/// test imitates the next test's announcement with a failure of its own, regrtest's real line
+/// with the same number is taken for the copy, and the summary, whole and after both tests
+/// began, decides the outcomes: it names no failure, so both passed.
+#[test]
+fn a_whole_summary_decides_when_an_imitation_came_first() {
+    let input = "0:00:00 load avg: 0.10 Run tests sequentially\n\
+                 0:00:00 load avg: 0.10 [1/2] test_a\n\
+                 0:00:01 load avg: 0.00 [2/2/1] test_b -- test_a failed (reference leak)\n\
+                 0:00:00 load avg: 0.10 [2/2] test_b\n\
+                 \n\
+                 == Tests result: SUCCESS ==\n\
+                 \n\
+                 All 2 tests OK.\n\
+                 \n\
+                 Total duration: 1 sec\n\
+                 Tests result: SUCCESS\n";
+    let run = parse(input, true);
+    for name in ["test_a", "test_b"] {
+        let t = test(&run, name);
+        assert_eq!((t.outcome, t.attempts), (Some(Outcome::Passed), 1), "{t:#?}");
+    }
+    // Cut before the summary, the imitation stands: nothing else says otherwise.
+    let cut = &input[..input.find("\n\n").expect("the blank line before the summary")];
+    assert_eq!(test(&parse(cut, false), "test_a").outcome, Some(Outcome::ReferenceLeak));
+    // A summary whose list of failures reads otherwise than its header says (a name lost)
+    // proves nothing of the tests it does not name.
+    let failed_list = input.replace("All 2 tests OK.", "2 tests failed:\n    test_b");
+    assert_eq!(test(&parse(&failed_list, true), "test_a").outcome, Some(Outcome::ReferenceLeak));
+}

@@ -805,10 +805,12 @@ pub(super) const WORKER_THREAD_NOTE: &str =
     "no result: regrtest's worker thread failed while this test ran, and regrtest \
      stopped its workers (see the run's warnings)";
 
-/// The regrtest parser, told the tests the command line names where it names them.
+/// The regrtest parser, told the tests the command line names and whether it asks for quiet
+/// mode, where it names them.
 pub(super) fn selected_names_parser(command: &[std::ffi::OsString]) -> regrtest::Parser {
     let argv: Vec<String> = command.iter().map(|a| a.to_string_lossy().into_owned()).collect();
-    regrtest::selection(&argv).map_or_else(regrtest::Parser::new, |s| regrtest::Parser::with_selected(&s.tests))
+    regrtest::selection(&argv)
+        .map_or_else(regrtest::Parser::new, |s| regrtest::Parser::with_selected(&s.tests).quiet_run(s.quiet))
 }
 
 /// The note of a selected test that never started in a run that ended before regrtest's summary.

@@ -150,9 +150,13 @@ impl Parser {
         true
     }
 
-    /// The lines of list `kind` start anew (its header was read).
-    pub(super) fn start_list(&mut self, kind: ListKind) {
+    /// The lines of list `kind` start anew (its header was read, saying `count` names follow).
+    pub(super) fn start_list(&mut self, kind: ListKind, count: Option<usize>) {
         self.list_lines.insert(kind, Vec::new());
+        match count {
+            Some(count) => self.list_counts.insert(kind, count),
+            None => self.list_counts.remove(&kind),
+        };
         if kind == ListKind::EnvChanged {
             self.summary.env_changed_reasons.clear();
         }
@@ -164,6 +168,7 @@ impl Parser {
     /// just before it.
     pub(super) fn start_block_lists(&mut self) {
         self.list_lines.retain(|&kind, _| kind == ListKind::FailedAgain);
+        self.list_counts.retain(|&kind, _| kind == ListKind::FailedAgain);
         self.list = None;
     }
 
@@ -175,6 +180,17 @@ impl Parser {
             let names = self.list_lines.get(&kind).map(|lines| list_names(lines, &known)).unwrap_or_default();
             *kind.names_in(&mut self.summary) = names;
         }
+    }
+
+    /// After [`Parser::settle_lists`]: the lists of failures (failed, failed again, env
+    /// changed) were read whole, each with as many names as its header said. Then a test they
+    /// do not name did not fail, whatever else its output said; a list read otherwise (a
+    /// name's spaces read wrong, lines past [`MAX_LIST_NAMES`]) proves nothing of the kind.
+    pub(super) fn failure_lists_whole(&mut self) -> bool {
+        [ListKind::Failed, ListKind::FailedAgain, ListKind::EnvChanged].into_iter().all(|kind| {
+            let count = self.list_counts.get(&kind).copied();
+            count.is_none_or(|count| kind.names_in(&mut self.summary).len() == count)
+        })
     }
 }
 
