@@ -10,6 +10,7 @@
 #include <semaphore.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
@@ -49,6 +50,59 @@ mutex_cycle(PyObject *self, PyObject *unused)
     pthread_join(a, NULL);
     pthread_join(b, NULL);
     Py_END_ALLOW_THREADS
+    Py_RETURN_NONE;
+}
+
+/* A lock cycle a test leaves behind: two threads of their own, which nobody joins, each
+ * holding one mutex of a pair on the heap (a new pair each call: a test that calls it in every
+ * `-R` repetition leaves a cycle each time) and waiting for the other. */
+struct left_cycle {
+    pthread_mutex_t a, b;
+    pthread_barrier_t holding;
+};
+
+static void *
+left_a_then_b(void *arg)
+{
+    struct left_cycle *cycle = arg;
+    pthread_mutex_lock(&cycle->a);
+    pthread_barrier_wait(&cycle->holding);
+    pthread_mutex_lock(&cycle->b); /* deadlocks, left behind */
+    return NULL;
+}
+
+static void *
+left_b_then_a(void *arg)
+{
+    struct left_cycle *cycle = arg;
+    pthread_mutex_lock(&cycle->b);
+    pthread_barrier_wait(&cycle->holding);
+    pthread_mutex_lock(&cycle->a); /* deadlocks, left behind */
+    return NULL;
+}
+
+/* Start the two threads and return once each holds its first mutex: they deadlock a moment
+ * later, and the caller goes on. The pair is never freed: the threads wait on it for good. */
+static PyObject *
+leave_mutex_cycle(PyObject *self, PyObject *unused)
+{
+    struct left_cycle *cycle = malloc(sizeof *cycle);
+    pthread_attr_t detached;
+    pthread_t a, b;
+    if (cycle == NULL) {
+        return PyErr_NoMemory();
+    }
+    pthread_mutex_init(&cycle->a, NULL);
+    pthread_mutex_init(&cycle->b, NULL);
+    pthread_barrier_init(&cycle->holding, NULL, 3);
+    pthread_attr_init(&detached);
+    pthread_attr_setdetachstate(&detached, PTHREAD_CREATE_DETACHED);
+    Py_BEGIN_ALLOW_THREADS
+    pthread_create(&a, &detached, left_a_then_b, cycle);
+    pthread_create(&b, &detached, left_b_then_a, cycle);
+    pthread_barrier_wait(&cycle->holding);
+    Py_END_ALLOW_THREADS
+    pthread_attr_destroy(&detached);
     Py_RETURN_NONE;
 }
 
@@ -634,6 +688,7 @@ block_beside_sleeper(PyObject *self, PyObject *args)
 
 static PyMethodDef hangfix_methods[] = {
     {"mutex_cycle", mutex_cycle, METH_NOARGS, "Deadlock two threads on two mutexes."},
+    {"leave_mutex_cycle", leave_mutex_cycle, METH_NOARGS, "Leave two threads deadlocked on two mutexes, and return."},
     {"block_beside_sleeper", block_beside_sleeper, METH_VARARGS, "Block forever beside a thread in one sleep."},
     {"signal_while_locked", signal_while_locked, METH_NOARGS, "Deadlock a signal handler on a held mutex."},
     {"fork_with_locked_mutex", fork_with_locked_mutex, METH_NOARGS, "Fork while a mutex is held."},

@@ -25,7 +25,8 @@ regrtest takes its own. It works with -j N workers and with -E. During a test's 
 it also records each allocation's native stack and Python line, so that a leak reads as the C \
 function and line (and the Python line) that allocated it.\n\n\
 While the command runs, leakcheck watches for hangs and deadlocks (diagnosed from the stuck \
-threads' stacks, then ended), reads AddressSanitizer, LeakSanitizer, MemorySanitizer, UBSan and \
+threads' stacks, then ended; a deadlock among threads of a process whose main thread goes on is \
+reported as a finding of its test, and nothing is ended), reads AddressSanitizer, LeakSanitizer, MemorySanitizer, UBSan and \
 ThreadSanitizer reports from the output, and at the end writes the text summary, and the JSON, \
 JUnit XML, issue drafts and annotations asked for. The summary's verdict words are coloured only \
 when stderr is a terminal, and never with NO_COLOR set or TERM=dumb.";
@@ -176,7 +177,8 @@ pub struct Args {
     /// silence alone. A `-j` worker's output is its own: the file regrtest gives it for its
     /// stdout and stderr growing, so a worker printing as it works is not hung, whatever the
     /// run prints. Deadlocks that can be proved (lock cycles, a mutex whose owner is gone) are
-    /// reported within seconds, whatever this says. A test in one `time.sleep`, or whose threads
+    /// reported within seconds, whatever this says (ended only when they hold the process's main
+    /// thread, or it is blocked too: else the process goes on). A test in one `time.sleep`, or whose threads
     /// all wait with a timeout (`Event().wait(30)`, `select` with a timeout), that ends before
     /// buildbot's 1200 s no-output kill is left to wait (a report held back so says so), but
     /// not while another thread of its process is blocked with no timeout on a lock the sleeper

@@ -58,7 +58,7 @@ pub fn help_text() -> String {
         ("66", "the input of leakcheck symbolize (LOG or standard input) could not be opened or read"),
         ("70", "leakcheck itself failed (run directory, log or report files, checked before the command starts; a report that fails at the end is written into the run directory instead, and the message names it; the log or our stdout failing while the command ran, a closed stdout reader excepted); a finding's status, or the command's own non-zero status, comes first"),
         ("101", "leakcheck found a leak the command did not report (e.g. in the raw domain), or that it printed yet exited 0; also when the command exited 0 though a test leaked in a run before the one reported, which did not (before regrtest's -w re-run, or in an earlier regrtest run of the command): the summary's last line says which"),
-        ("102", "leakcheck found a hang or deadlock and ended the stuck processes"),
+        ("102", "leakcheck found a hang or deadlock and ended the stuck processes; also a deadlock among threads of a process that went on (its main thread neither in it nor blocked), which it reports and does not end"),
         ("103", "a sanitizer reported an error (ASAN, LSan, MSAN, UBSan, TSan)"),
         ("104", "the command exited 0, yet regrtest never printed its result: it stopped halfway, during a test (a warning names it); 101-103 come first"),
         ("126", "the command could not be executed"),

@@ -89,6 +89,16 @@ fn assert_mutex_cycle(run: &Run) {
     assert!(has_frame(hang, "take_first_then_second", second), "{hang}");
     assert!(has_frame(hang, "take_second_then_first", first), "{hang}");
     assert!(python_functions(hang).contains(&"test_mutex_cycle".to_string()), "{hang}");
+    // The mutexes are the fixture's globals, named by their symbols.
+    let locks = hang["diagnosis"]["locks"].as_array().expect("locks");
+    let mut symbols: Vec<&str> = locks.iter().filter_map(|l| l["symbol"].as_str()).collect();
+    symbols.sort();
+    assert_eq!(symbols, ["first", "second"], "{hang}");
+    assert!(locks.iter().all(|l| l["memory"] == "global"), "{hang}");
+    assert!(locks.iter().all(|l| l["module"].as_str().is_some_and(|m| m.contains("/_hangfix."))), "{hang}");
+    let summary = hang["diagnosis"]["summary"].as_str().unwrap_or_default();
+    assert!(summary.contains("waits for mutex second (a global of _hangfix."), "{summary}");
+    assert_eq!(hang["process_went_on"], false, "{hang}");
     assert_eq!(run.test("test_hang_mutex_cycle")["outcome"], "hung");
     assert_eq!(run.code(), Some(102), "{}", run.stderr);
     assert!(run.stderr.contains("leakcheck: HANG in test_hang_mutex_cycle (lock-cycle)"), "{}", run.stderr);
@@ -417,7 +427,7 @@ fn assert_printed_when_found(run: &Run, test: &str) {
     assert!(block.first().is_some_and(|l| l.starts_with("leakcheck:     process ")), "{block:?}");
     assert!(block.iter().any(|l| l.starts_with("leakcheck:       thread ") && l.contains("hangfix.c:")), "{block:?}");
     assert!(lines[mention + 1].ends_with("native stacks printed when it was found"), "{}", run.stderr);
-    assert!(!lines[mention..summary].iter().any(|l| l.contains("hangfix.c")), "{}", run.stderr);
+    assert!(!lines[mention..summary].iter().any(|l| l.contains("hangfix.c:")), "{}", run.stderr);
 }
 
 fn assert_fork_owner_gone(run: &Run) {
@@ -1496,6 +1506,161 @@ fn a_python_stack_deeper_than_faulthandlers_limit_is_marked_cut() {
         assert_eq!(thread["python_frames_truncated"], false, "{thread}");
     }
     assert!(run.stderr.contains("[python stack cut: faulthandler writes 100 frames at most]"), "{}", run.stderr);
+    assert_eq!(run.code(), Some(102), "{}", run.stderr);
+    assert_tree_gone(dir.path());
+}
+
+/// The deadlock `test_leave_mutex_cycle` leaves behind, the run's only hang report: a lock cycle
+/// between the fixture's two threads, at their lines, on two mutexes on the heap, reported while
+/// its process went on; leakcheck exits 102 for it.
+fn assert_left_cycle(run: &Run) -> &Value {
+    let hang = only_hang(run);
+    assert_eq!(hang["diagnosis"]["kind"], "lock-cycle", "{hang}");
+    assert_eq!(hang["process_went_on"], true, "{hang}");
+    let b = hangfix_line("pthread_mutex_lock(&cycle->b); /* deadlocks, left behind");
+    let a = hangfix_line("pthread_mutex_lock(&cycle->a); /* deadlocks, left behind");
+    assert!(has_frame(hang, "left_a_then_b", b) && has_frame(hang, "left_b_then_a", a), "{hang}");
+    let locks = hang["diagnosis"]["locks"].as_array().expect("locks");
+    assert!(locks.len() == 2 && locks.iter().all(|l| l["memory"] == "heap"), "{hang}");
+    let summary = hang["diagnosis"]["summary"].as_str().unwrap_or_default();
+    assert!(summary.contains("waits for a mutex on the heap at 0x"), "{summary}");
+    assert_eq!(run.json()["status"]["ended_for_hang"], false, "{}", run.stderr);
+    assert_eq!(run.json()["summary"]["hung"], serde_json::json!([]), "{}", run.stderr);
+    assert_eq!(run.code(), Some(102), "{}", run.stderr);
+    hang
+}
+
+/// The notes of the run's warnings that place a deadlock in a test by when it was found.
+fn placement_notes(run: &Run) -> Vec<String> {
+    let warnings = run.json()["warnings"].as_array().cloned().unwrap_or_default();
+    warnings.iter().filter_map(Value::as_str).filter(|w| w.contains(" is given to ")).map(str::to_owned).collect()
+}
+
+/// A test leaves two threads deadlocked on two mutexes and works on (QA's F2): the deadlock is
+/// real and reported at once, with the threads' stacks, as a finding of that test (its threads
+/// began and deadlocked while it ran), in the text, the JSON, the JUnit XML and an issue draft;
+/// but the run was not stuck (regrtest's main thread ran): nothing is ended, every test gets
+/// regrtest's own result, and regrtest's summary is there.
+#[test]
+fn a_deadlock_a_test_leaves_behind_is_its_finding_and_the_run_goes_on() {
+    let dir = testdir();
+    let work = tempfile::tempdir().expect("a temporary directory");
+    let (junit, drafts) = (work.path().join("junit.xml"), work.path().join("drafts"));
+    let tests = ["test_leave_mutex_cycle", "test_busy_loop", "test_balanced"];
+    let run = leakcheck_in(
+        None,
+        &["--junit-xml", &path_str(&junit), "--issue-draft", &path_str(&drafts)],
+        &as_strs(&regrtest(dir.path(), &[], &tests)),
+        &[("LEAKCHECK_FIXTURE_LINGER", "5"), ("LEAKCHECK_FIXTURE_SPIN", "2")],
+    );
+    let hang = assert_left_cycle(&run);
+    assert_eq!(hang["test"], "test_leave_mutex_cycle", "{hang}");
+    assert_eq!(placement_notes(&run), Vec::<String>::new(), "formed while the test ran: {}", run.stderr);
+    let summary = hang["diagnosis"]["summary"].as_str().unwrap_or_default();
+    assert!(summary.contains("went on (its main thread is neither in the deadlock nor blocked)"), "{summary}");
+    for test in tests {
+        assert_eq!(run.test(test)["outcome"], "passed", "{test}: {}", run.stderr);
+    }
+    let summary = &run.json()["summary"];
+    assert_eq!(summary["regrtest_result"], "SUCCESS", "{}", run.stderr);
+    assert_eq!(summary["deadlocked"], serde_json::json!(["test_leave_mutex_cycle"]), "{}", run.stderr);
+    assert_eq!(run.stderr.matches("leakcheck: HANG in ").count(), 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("leakcheck: HANG in test_leave_mutex_cycle (lock-cycle): deadlock in"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("leakcheck: test_leave_mutex_cycle: DEADLOCKED (lock-cycle): "), "{}", run.stderr);
+    assert!(run.stderr.contains(", 1 deadlock (its process went on) ----"), "{}", run.stderr);
+    let xml = std::fs::read_to_string(&junit).expect("the JUnit XML");
+    let case = junit_case(&xml, "test_leave_mutex_cycle");
+    assert!(case.contains("<failure message=\"threads deadlocked (lock-cycle): deadlock in"), "{case}");
+    assert!(case.contains(" type=\"hang\">"), "{case}");
+    assert!(!junit_case(&xml, "test_busy_loop").contains("<failure"), "{xml}");
+    let draft = std::fs::read_to_string(drafts.join("test_leave_mutex_cycle.md")).expect("the issue draft");
+    assert_eq!(draft.lines().next(), Some("# test_leave_mutex_cycle deadlocks"), "{draft}");
+    assert_tree_gone(dir.path());
+}
+
+/// The same test ends at once: the next test runs when the deadlock is seen. Still no hang of
+/// the run. The deadlock is the first test's when a look saw it form while that test ran; else
+/// it is given to the test running when it was found, and a note says that its threads began in
+/// the first one.
+#[test]
+fn a_deadlock_found_after_its_test_ended_names_the_test_its_threads_began_in() {
+    let dir = testdir();
+    let tests = ["test_leave_mutex_cycle", "test_busy_loop"];
+    let run = leakcheck_in(None, &[], &as_strs(&regrtest(dir.path(), &[], &tests)), &[("LEAKCHECK_FIXTURE_SPIN", "4")]);
+    let hang = assert_left_cycle(&run);
+    match hang["test"].as_str() {
+        Some("test_leave_mutex_cycle") => assert_eq!(placement_notes(&run), Vec::<String>::new(), "{}", run.stderr),
+        Some("test_busy_loop") => {
+            let expected = "is given to test_busy_loop, which ran when it was found; its threads began while \
+                            test_leave_mutex_cycle ran: it may be that one's";
+            assert!(placement_notes(&run).iter().any(|n| n.contains(expected)), "{}", run.stderr);
+        }
+        other => panic!("{other:?}: {hang}"),
+    }
+    for test in tests {
+        assert_eq!(run.test(test)["outcome"], "passed", "{test}: {}", run.stderr);
+    }
+    assert_eq!(run.json()["summary"]["regrtest_result"], "SUCCESS", "{}", run.stderr);
+    assert_tree_gone(dir.path());
+}
+
+/// In a `-j` worker the test is done at once and the worker exits, the deadlock with it: the
+/// shim holds the worker at its exit while leakcheck looks (QA's F2 with `-j2`, where nothing
+/// was reported). The deadlock is the worker's test's; the worker is not ended, its test passes
+/// in regrtest, and the held worker is let go.
+#[test]
+fn a_worker_that_leaves_a_deadlock_behind_is_held_at_its_exit_and_reported() {
+    let dir = testdir();
+    let tests = ["test_leave_mutex_cycle", "test_balanced"];
+    let run = leakcheck(&[], &as_strs(&regrtest(dir.path(), &["-j", "2"], &tests)));
+    let hang = assert_left_cycle(&run);
+    assert_eq!(hang["test"], "test_leave_mutex_cycle", "{hang}");
+    let summary = hang["diagnosis"]["summary"].as_str().unwrap_or_default();
+    let exited = format!("found as process {} exited (the shim held it for this look", hang["pid"]);
+    assert!(summary.contains(&exited), "{summary}");
+    for test in tests {
+        assert_eq!(run.test(test)["outcome"], "passed", "{test}: {}", run.stderr);
+    }
+    assert_eq!(run.json()["summary"]["regrtest_result"], "SUCCESS", "{}", run.stderr);
+    let run_dir = std::path::PathBuf::from(run.json()["run_dir"].as_str().expect("the run directory"));
+    let held: Vec<_> = std::fs::read_dir(run_dir.join("held")).map(|d| d.flatten().collect()).unwrap_or_default();
+    assert!(held.is_empty(), "let go: {held:?}");
+    assert_tree_gone(dir.path());
+}
+
+/// A deadlock reported while its process went on does not hide a hang of that process later:
+/// the next test deadlocks its main thread, and that is a hang, ended as any (its own cycle,
+/// the one the main thread joins), the test `hung`.
+#[test]
+fn a_process_that_stops_after_a_deadlock_was_reported_hangs_as_any() {
+    let dir = testdir();
+    let run = leakcheck_in(
+        None,
+        &["--hang-timeout", "0"],
+        &as_strs(&regrtest(dir.path(), &[], &["test_leave_mutex_cycle", "test_hang_mutex_cycle"])),
+        &[("LEAKCHECK_FIXTURE_LINGER", "4")],
+    );
+    let hangs = run.json()["hangs"].as_array().unwrap_or_else(|| panic!("no hangs: {}", run.stderr));
+    assert_eq!(hangs.len(), 2, "{}", serde_json::to_string_pretty(hangs).unwrap());
+    let (left, stuck) = (&hangs[0], &hangs[1]);
+    assert_eq!((&left["test"], &left["process_went_on"]), (&Value::from("test_leave_mutex_cycle"), &Value::from(true)));
+    assert_eq!(
+        (&stuck["test"], &stuck["process_went_on"]),
+        (&Value::from("test_hang_mutex_cycle"), &Value::from(false))
+    );
+    assert_eq!(stuck["diagnosis"]["kind"], "lock-cycle", "{stuck}");
+    let second = hangfix_line("pthread_mutex_lock(&second); /* deadlocks");
+    assert!(has_frame(stuck, "take_first_then_second", second), "{stuck}");
+    let symbols: Vec<&str> =
+        stuck["diagnosis"]["locks"].as_array().into_iter().flatten().filter_map(|l| l["symbol"].as_str()).collect();
+    assert_eq!(symbols.len(), 2, "its own cycle, not the one left behind: {stuck}");
+    assert_eq!(run.test("test_leave_mutex_cycle")["outcome"], "passed", "{}", run.stderr);
+    assert_eq!(run.test("test_hang_mutex_cycle")["outcome"], "hung", "{}", run.stderr);
+    assert_eq!(run.json()["status"]["ended_for_hang"], true, "{}", run.stderr);
     assert_eq!(run.code(), Some(102), "{}", run.stderr);
     assert_tree_gone(dir.path());
 }

@@ -58,6 +58,11 @@ pub fn init_from_env() -> bool {
     }
 }
 
+/// The run directory, as the environment named it (no NUL in it); `None` outside leakcheck.
+pub fn run_dir() -> Option<&'static [u8]> {
+    RUN_DIR.get().map(Vec::as_slice).filter(|dir| !dir.contains(&0))
+}
+
 /// The process that ran the shim's constructor: it exec'd the image this process runs. Another
 /// pid than this process's own is a fork child's (the constructor does not run again after
 /// `fork`). 0 before [`note_start`].

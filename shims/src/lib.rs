@@ -34,6 +34,7 @@
 pub mod attribution;
 pub mod boundaries;
 pub mod channel;
+pub mod exitcheck;
 #[cfg(any(test, feature = "fake-allocators"))]
 pub mod fake;
 pub mod fallible;
@@ -171,13 +172,19 @@ static DESTRUCTOR: extern "C" fn() = destructor;
 /// `-X dev`): the harness then reports "hooks replaced" for this process. Hooks lost later
 /// show in the flags of each measurement; at exit they may be gone for good reasons (the
 /// finalization of a `tracemalloc` started before them puts back what it wrapped). A regrtest
-/// process also says when it exited ([`boundaries::record_exit`]).
+/// process also says when it exited ([`boundaries::record_exit`]). A Python process with
+/// threads deadlocked on mutexes waits for the harness to look at them ([`exitcheck`]).
 extern "C" fn destructor() {
     if startup::replaced() {
         let mut out = channel::Records::new();
         boundaries::write_record(&mut out, "replaced", copy_cmdline, 0, 0, false);
     }
     boundaries::record_exit();
+    // A Python process of the run (the constructor found CPython's allocator API): threads it
+    // leaves deadlocked would vanish with it unseen.
+    if ALLOCATORS.get().is_some() {
+        exitcheck::hold_if_deadlocked();
+    }
 }
 
 /// This process's `/proc/self/cmdline` (the arguments, NUL-terminated), escaped into `out`, read

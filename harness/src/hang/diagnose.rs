@@ -59,6 +59,49 @@ pub struct ProcessView {
     /// CPython's GIL and its holder, when a thread waits for it and the interpreter's layout is
     /// known (see `gil.rs`).
     pub gil: Option<GilState>,
+    /// Where the mutexes the threads wait for are, by address, when known (see [`LockPlace`]).
+    pub places: BTreeMap<u64, LockPlace>,
+}
+
+/// Where a lock is in its process's memory, to name it: a global variable of a module (by its
+/// symbol), the heap, a thread's stack, a file's mapping without a symbol there, or other
+/// anonymous memory.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LockPlace {
+    /// `global`, `heap`, `stack`, `mapped` (a file's mapping, no symbol covers it) or
+    /// `anonymous` (memory no file, heap or stack is known in).
+    pub memory: &'static str,
+    /// A global's symbol, with the offset into it when the lock is not its start
+    /// (`table+0x40`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub symbol: Option<String>,
+    /// The module (ELF file) of a global, or the file mapped there.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub module: Option<String>,
+    /// For `stack`: the thread whose stack it is on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub thread: Option<i32>,
+}
+
+impl LockPlace {
+    /// The lock at `address` in words: `mutex ma (a global of _x.so) at 0x...`, `a mutex on the
+    /// heap at 0x...`, `a mutex on thread 12's stack at 0x...`.
+    pub fn words(&self, address: u64) -> String {
+        let file = |module: &Option<String>| {
+            module.as_deref().map(|m| m.rsplit('/').next().unwrap_or(m).to_owned()).unwrap_or_else(|| "?".into())
+        };
+        match (self.memory, &self.symbol, self.thread) {
+            ("global", Some(symbol), _) => {
+                format!("mutex {symbol} (a global of {}) at {address:#x}", file(&self.module))
+            }
+            ("heap", _, _) => format!("a mutex on the heap at {address:#x}"),
+            ("stack", _, Some(thread)) => format!("a mutex on thread {thread}'s stack at {address:#x}"),
+            ("mapped", _, _) => {
+                format!("a mutex in {}'s mapping (no symbol there) at {address:#x}", file(&self.module))
+            }
+            _ => format!("a mutex in anonymous memory at {address:#x}"),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -82,6 +125,9 @@ pub struct LockInfo {
     pub owner: i32,
     /// Threads waiting for it.
     pub waiters: Vec<i32>,
+    /// Where it is (a plain mutex's, when known): its fields, flattened.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub place: Option<LockPlace>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -247,34 +293,101 @@ fn waits_for(gil: &GilState, thread: &ThreadView) -> bool {
     waits_for_gil(&thread.frames) && gil.waited_on(thread.gil_futex)
 }
 
+/// The wait-for edges of `process`: thread -> (the lock it waits for, its owner). Mutex waits
+/// (a glibc mutex's recorded owner, a priority-inheritance mutex's lock word), and GIL waits: a
+/// thread in `take_gil` waits for the thread holding the GIL (a timed wait, repeated: it asks
+/// the holder to drop the GIL every 5 ms, and the holder never does while it sleeps in an
+/// untimed wait of its own). The GIL's holder is one of the process's threads: a GIL whose
+/// holder is gone proves nothing here, only a cycle does. Only a thread shown to wait for that
+/// GIL (see [`waits_for`]).
+fn wait_edges(process: &ProcessView) -> BTreeMap<i32, (u64, i32)> {
+    let mut waits: BTreeMap<i32, (u64, i32)> =
+        process.threads.iter().filter_map(|t| Some((t.tid, (t.futex?, t.mutex_owner.filter(|&o| o > 0)?)))).collect();
+    if let Some((state, holder)) = live_gil(process) {
+        for thread in process.threads.iter().filter(|t| t.tid != holder && waits_for(&state, t)) {
+            waits.entry(thread.tid).or_insert((state.address, holder));
+        }
+    }
+    waits
+}
+
+/// The GIL and its holder, when the holder is a thread of the process.
+fn live_gil(process: &ProcessView) -> Option<(GilState, i32)> {
+    let gil = process.gil?;
+    Some((gil, gil.holder.filter(|h| process.threads.iter().any(|t| t.tid == *h))?))
+}
+
+/// Whether thread `tid` of `process` waits, through the locks it waits for and their owners'
+/// own waits ([`wait_edges`]), for one of `threads` (a deadlock's): then it is blocked for as
+/// long as they are. A thread among `threads` waits for them too.
+pub fn waits_on(process: &ProcessView, tid: i32, threads: &[i32]) -> bool {
+    let waits = wait_edges(process);
+    let mut current = tid;
+    for _ in 0..=waits.len() {
+        if threads.contains(&current) {
+            return true;
+        }
+        match waits.get(&current) {
+            Some(&(_, owner)) => current = owner,
+            None => return false,
+        }
+    }
+    false
+}
+
+/// `process` as if `tids` waited for nothing (their deadlock was reported already): what else
+/// it can prove. They stay threads of the process, so that a wait for a lock one of them holds
+/// is no wait for a lost owner.
+pub fn without_waits_of(process: &ProcessView, tids: &[i32]) -> ProcessView {
+    let mut process = process.clone();
+    for thread in process.threads.iter_mut().filter(|t| tids.contains(&t.tid)) {
+        thread.futex = None;
+        thread.mutex_owner = None;
+        thread.lock_refused = false;
+        thread.gil_futex = None;
+        // Not a GIL waiter either: its frames are what say so.
+        thread.frames.retain(|f| !f.function.as_deref().is_some_and(|n| GIL_WAIT_FUNCTIONS.contains(&n)));
+    }
+    process
+}
+
+/// `process` without the mutex waits whose owner is no thread of it: only a lock cycle can be
+/// proved from what is left. At a process's exit, after the interpreter's finalization, a
+/// daemon thread it ended (3.11 ends one that asks for the GIL then) may have held a mutex:
+/// that is the finalization's doing, not a deadlock of the test's.
+pub fn without_lost_owners(process: &ProcessView) -> ProcessView {
+    let mut process = process.clone();
+    let tids: Vec<i32> = process.threads.iter().map(|t| t.tid).collect();
+    for thread in &mut process.threads {
+        if thread.mutex_owner.is_some_and(|owner| !tids.contains(&owner)) {
+            thread.mutex_owner = None;
+        }
+    }
+    process
+}
+
 /// The provable reason `process` is stuck, if any.
 pub fn diagnose(process: &ProcessView) -> Option<Diagnosis> {
     if let Some(known) = known_signature(process) {
         return Some(known);
     }
     let tids: Vec<i32> = process.threads.iter().map(|t| t.tid).collect();
-    // Mutex waits: thread -> (mutex, owner).
-    let mut waits: BTreeMap<i32, (u64, i32)> =
-        process.threads.iter().filter_map(|t| Some((t.tid, (t.futex?, t.mutex_owner.filter(|&o| o > 0)?)))).collect();
-    // GIL waits: a thread in `take_gil` waits for the thread holding the GIL (a timed wait,
-    // repeated: it asks the holder to drop the GIL every 5 ms, and the holder never does while
-    // it sleeps in an untimed wait of its own). The holder is one of the process's threads: a
-    // GIL whose holder is gone proves nothing here, only a cycle does.
-    // Only a thread shown to wait for that GIL (see [`waits_for`]).
-    let gil = process.gil.and_then(|gil| Some((gil, gil.holder.filter(|h| tids.contains(h))?)));
-    if let Some((state, holder)) = gil {
-        for thread in process.threads.iter().filter(|t| t.tid != holder && waits_for(&state, t)) {
-            waits.entry(thread.tid).or_insert((state.address, holder));
-        }
-    }
-    let gil = gil.map(|(state, holder)| (state.address, holder));
+    let waits = wait_edges(process);
+    let gil = live_gil(process).map(|(state, holder)| (state.address, holder));
     let is_gil = |address: u64| gil.is_some_and(|(gil, _)| gil == address);
-    let name = |address: u64| if is_gil(address) { format!("the GIL ({address:#x})") } else { format!("{address:#x}") };
+    let name = |address: u64| {
+        if is_gil(address) {
+            format!("the GIL ({address:#x})")
+        } else {
+            lock_words(process, address)
+        }
+    };
     let lock = |address: u64, owner: i32| LockInfo {
         address: format!("{address:#x}"),
         name: is_gil(address).then(|| "GIL".to_owned()),
         owner,
         waiters: waits.iter().filter(|(_, &(a, _))| a == address).map(|(&t, _)| t).collect(),
+        place: if is_gil(address) { None } else { process.places.get(&address).cloned() },
     };
     let refused: Vec<i32> = process.threads.iter().filter(|t| t.lock_refused).map(|t| t.tid).collect();
     // An owner that is no thread of this process.
@@ -282,8 +395,8 @@ pub fn diagnose(process: &ProcessView) -> Option<Diagnosis> {
         return Some(Diagnosis {
             kind: DiagnosisKind::LockOwnerGone,
             summary: format!(
-                "thread {tid} waits for the mutex at {address:#x}, locked by thread {owner}, which does not exist in \
-                 process {}: {}{}",
+                "thread {tid} waits for {}, locked by thread {owner}, which does not exist in process {}: {}{}",
+                lock_words(process, address),
                 process.pid,
                 if process.forked_child {
                     "the mutex was locked when the process was forked, and the child inherited it locked, or its \
@@ -339,6 +452,15 @@ pub fn diagnose(process: &ProcessView) -> Option<Diagnosis> {
     None
 }
 
+/// The mutex at `address` of `process` in words: where it is, when known (see
+/// [`LockPlace::words`]), else `the mutex at 0x...`.
+fn lock_words(process: &ProcessView, address: u64) -> String {
+    match process.places.get(&address) {
+        Some(place) => place.words(address),
+        None => format!("the mutex at {address:#x}"),
+    }
+}
+
 /// Threads of `process` waiting for the GIL (in `take_gil`) held by another of its threads,
 /// with nothing proved (no cycle: the holder runs, or waits for something no waiter holds):
 /// the no-progress summary's reason (`thread B waits for the GIL (0x...), held by thread A
@@ -376,6 +498,7 @@ pub fn gil_wait(process: &ProcessView) -> Option<(String, Vec<i32>, LockInfo)> {
         name: Some("GIL".to_owned()),
         owner: holder.tid,
         waiters: waiters.clone(),
+        place: None,
     };
     let mut threads = waiters;
     threads.push(holder.tid);
@@ -392,13 +515,15 @@ pub fn foreign_wait(process: &ProcessView) -> Option<(String, Vec<i32>, LockInfo
     let (thread, (owner, owner_pid)) = process.threads.iter().find_map(|t| Some((t, t.foreign_owner?)))?;
     let address = thread.futex?;
     let summary = format!(
-        "thread {} of process {} waits for the mutex at {address:#x}, locked by thread {owner} of process \
-         {owner_pid} (alive): a process-private mutex (not PTHREAD_PROCESS_SHARED) in memory the two processes \
-         share, whose unlock would not wake this thread (glibc wakes a private mutex's waiters in its own process \
-         only)",
-        thread.tid, process.pid
+        "thread {} of process {} waits for {}, locked by thread {owner} of process {owner_pid} (alive): a \
+         process-private mutex (not PTHREAD_PROCESS_SHARED) in memory the two processes share, whose unlock would \
+         not wake this thread (glibc wakes a private mutex's waiters in its own process only)",
+        thread.tid,
+        process.pid,
+        lock_words(process, address)
     );
-    let lock = LockInfo { address: format!("{address:#x}"), name: None, owner, waiters: vec![thread.tid] };
+    let place = process.places.get(&address).cloned();
+    let lock = LockInfo { address: format!("{address:#x}"), name: None, owner, waiters: vec![thread.tid], place };
     Some((summary, vec![thread.tid], lock))
 }
 
@@ -509,12 +634,59 @@ mod tests {
             forked_child: false,
             threads: vec![joiner(100), mutex_waiter(101, 0xa0, 102), mutex_waiter(102, 0xb0, 101)],
             gil: None,
+            places: BTreeMap::new(),
         };
         let d = diagnose(&process).expect("a deadlock");
         assert_eq!(d.kind, DiagnosisKind::LockCycle);
         assert_eq!(d.threads, [101, 102]);
         assert_eq!(d.locks.len(), 2);
-        assert_eq!(d.locks[0], LockInfo { address: "0xa0".into(), name: None, owner: 102, waiters: vec![101] });
+        assert_eq!(
+            d.locks[0],
+            LockInfo { address: "0xa0".into(), name: None, owner: 102, waiters: vec![101], place: None }
+        );
+    }
+
+    /// A mutex is named by where it is, when the inspection could tell: a global by its symbol,
+    /// else the heap or a thread's stack; in the summary and in the lock's fields.
+    #[test]
+    fn a_cycles_mutexes_are_named_by_where_they_are() {
+        let place = |memory, symbol: Option<&str>, thread| LockPlace {
+            memory,
+            symbol: symbol.map(str::to_owned),
+            module: symbol.map(|_| "/x/_qahang.so".to_owned()),
+            thread,
+        };
+        let places = BTreeMap::from([
+            (0xa0, place("global", Some("ma"), None)),
+            (0xb0, place("heap", None, None)),
+            (0xc0, place("stack", None, Some(103))),
+        ]);
+        let process = ProcessView {
+            pid: 100,
+            forked_child: false,
+            threads: vec![
+                joiner(100),
+                mutex_waiter(101, 0xa0, 102),
+                mutex_waiter(102, 0xb0, 103),
+                mutex_waiter(103, 0xc0, 101),
+            ],
+            gil: None,
+            places,
+        };
+        let d = diagnose(&process).expect("a deadlock");
+        assert_eq!(
+            d.summary,
+            "deadlock in process 100: thread 101 waits for mutex ma (a global of _qahang.so) at 0xa0 held by thread \
+             102, thread 102 waits for a mutex on the heap at 0xb0 held by thread 103, thread 103 waits for a mutex on \
+             thread 103's stack at 0xc0 held by thread 101"
+        );
+        assert_eq!(d.locks[0].place, Some(place("global", Some("ma"), None)));
+        let json = serde_json::to_value(&d.locks[0]).expect("a lock as JSON");
+        assert_eq!(
+            json,
+            serde_json::json!({"address": "0xa0", "owner": 102, "waiters": [101], "memory": "global", "symbol": "ma", "module": "/x/_qahang.so"})
+        );
+        assert_eq!(serde_json::to_value(&d.locks[1]).expect("JSON")["memory"], "heap");
     }
 
     /// A thread in `take_gil` (a timed wait, not the untimed futex a mutex waiter has).
@@ -544,13 +716,20 @@ mod tests {
             forked_child: false,
             threads: vec![mutex_waiter(100, 0xa0, 101), gil_waiter(101), gil_waiter(102)],
             gil: Some(gil),
+            places: BTreeMap::new(),
         };
         let d = diagnose(&process).expect("a deadlock");
         assert_eq!(d.kind, DiagnosisKind::LockCycle);
         assert_eq!(d.threads, [100, 101]);
         assert_eq!(
             d.locks[1],
-            LockInfo { address: "0x600".into(), name: Some("GIL".into()), owner: 100, waiters: vec![101, 102] }
+            LockInfo {
+                address: "0x600".into(),
+                name: Some("GIL".into()),
+                owner: 100,
+                waiters: vec![101, 102],
+                place: None
+            }
         );
         assert!(d.summary.contains("thread 101 waits for the GIL (0x600) held by thread 100"), "{}", d.summary);
 
@@ -565,6 +744,7 @@ mod tests {
                 forked_child: false,
                 threads: vec![mutex_waiter(100, 0xa0, 101), gil_waiter(101)],
                 gil: Some(gil),
+                places: BTreeMap::new(),
             };
             assert_eq!(diagnose(&process), None, "{gil:?}");
         }
@@ -584,6 +764,7 @@ mod tests {
             forked_child: false,
             threads: vec![joiner(100), holding_sub.clone(), ThreadView { mutex_owner: None, ..in_main.clone() }],
             gil: Some(main_gil),
+            places: BTreeMap::new(),
         };
         assert_eq!(diagnose(&process), None);
         let (summary, threads, _) = gil_wait(&process).expect("a wait for the main GIL");
@@ -626,6 +807,7 @@ mod tests {
             forked_child: false,
             threads: vec![spinning.clone(), gil_waiter(101)],
             gil: Some(gil),
+            places: BTreeMap::new(),
         };
         assert_eq!(diagnose(&process), None, "a running holder proves nothing");
         let (summary, threads, lock) = gil_wait(&process).expect("a GIL wait");
@@ -633,7 +815,7 @@ mod tests {
         assert_eq!(threads, [101, 100]);
         assert_eq!(
             lock,
-            LockInfo { address: "0x600".into(), name: Some("GIL".into()), owner: 100, waiters: vec![101] }
+            LockInfo { address: "0x600".into(), name: Some("GIL".into()), owner: 100, waiters: vec![101], place: None }
         );
         // Two waiters, a holder asleep in a futex wait.
         let process = ProcessView { threads: vec![joiner(100), gil_waiter(101), gil_waiter(102)], ..process };
@@ -665,11 +847,18 @@ mod tests {
             lock_refused: true,
             ..mutex_waiter(31950, 0x7f61_3698_e280, 31951)
         };
-        let process =
-            ProcessView { pid: 31949, forked_child: false, threads: vec![joiner(31949), parked, lock_pi], gil: None };
+        let process = ProcessView {
+            pid: 31949,
+            forked_child: false,
+            threads: vec![joiner(31949), parked, lock_pi],
+            gil: None,
+            places: BTreeMap::new(),
+        };
         let d = diagnose(&process).expect("a deadlock");
         assert_eq!((d.kind, d.threads.as_slice()), (DiagnosisKind::LockCycle, &[31950, 31951][..]));
-        assert!(d.summary.contains("thread 31950 waits for 0x7f613698e280 held by thread 31951 (the kernel saw"));
+        assert!(d
+            .summary
+            .contains("thread 31950 waits for the mutex at 0x7f613698e280 held by thread 31951 (the kernel saw"));
         // Without the parked thread's mutex (no DWARF for libc) there is no proof.
         let mut process = process;
         process.threads[1] =
@@ -679,15 +868,25 @@ mod tests {
 
     #[test]
     fn a_mutex_owned_by_a_thread_that_is_not_there_was_inherited_locked() {
-        let process =
-            ProcessView { pid: 200, forked_child: true, threads: vec![mutex_waiter(200, 0xc0, 150)], gil: None };
+        let process = ProcessView {
+            pid: 200,
+            forked_child: true,
+            threads: vec![mutex_waiter(200, 0xc0, 150)],
+            gil: None,
+            places: BTreeMap::new(),
+        };
         let d = diagnose(&process).expect("a deadlock");
         assert_eq!(d.kind, DiagnosisKind::LockOwnerGone);
         assert!(d.summary.contains("inherited it locked"), "{}", d.summary);
         assert_eq!(d.locks[0].owner, 150);
         // In the process that locked it: the owner thread exited holding it.
-        let process =
-            ProcessView { pid: 200, forked_child: false, threads: vec![mutex_waiter(200, 0xc0, 150)], gil: None };
+        let process = ProcessView {
+            pid: 200,
+            forked_child: false,
+            threads: vec![mutex_waiter(200, 0xc0, 150)],
+            gil: None,
+            places: BTreeMap::new(),
+        };
         let d = diagnose(&process).expect("a deadlock");
         assert_eq!(d.kind, DiagnosisKind::LockOwnerGone);
         assert!(
@@ -702,7 +901,8 @@ mod tests {
     #[test]
     fn a_private_mutex_held_in_another_process_is_no_lost_owner() {
         let waiter = ThreadView { mutex_owner: None, foreign_owner: Some((150, 150)), ..mutex_waiter(200, 0xc0, 150) };
-        let process = ProcessView { pid: 200, forked_child: true, threads: vec![waiter], gil: None };
+        let process =
+            ProcessView { pid: 200, forked_child: true, threads: vec![waiter], gil: None, places: BTreeMap::new() };
         assert_eq!(diagnose(&process), None);
         let (summary, threads, lock) = foreign_wait(&process).expect("a wait");
         assert!(
@@ -726,10 +926,17 @@ mod tests {
             forked_child: false,
             threads: vec![mutex_waiter(101, 0xa0, 102), sleeper],
             gil: None,
+            places: BTreeMap::new(),
         };
         assert_eq!(diagnose(&process), None);
         // Python locks are semaphores: no owner recorded, no proof.
-        let process = ProcessView { pid: 100, forked_child: false, threads: vec![joiner(100), joiner(101)], gil: None };
+        let process = ProcessView {
+            pid: 100,
+            forked_child: false,
+            threads: vec![joiner(100), joiner(101)],
+            gil: None,
+            places: BTreeMap::new(),
+        };
         assert_eq!(diagnose(&process), None);
     }
 
@@ -749,7 +956,8 @@ mod tests {
             gil_futex: None,
             foreign_owner: None,
         };
-        let process = ProcessView { pid: 300, forked_child: true, threads: vec![stuck], gil: None };
+        let process =
+            ProcessView { pid: 300, forked_child: true, threads: vec![stuck], gil: None, places: BTreeMap::new() };
         let d = diagnose(&process).expect("known");
         assert_eq!(d.kind, DiagnosisKind::KnownSignature);
         assert_eq!(d.reference.as_deref(), Some("bpo-45200"));
@@ -798,7 +1006,13 @@ mod tests {
             gil_futex: None,
             foreign_owner: None,
         };
-        ProcessView { pid: 10630, forked_child: true, threads: vec![main_thread, new_thread], gil: None }
+        ProcessView {
+            pid: 10630,
+            forked_child: true,
+            threads: vec![main_thread, new_thread],
+            gil: None,
+            places: BTreeMap::new(),
+        }
     }
 
     #[test]

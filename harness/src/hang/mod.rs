@@ -80,7 +80,7 @@ use std::time::{Duration, Instant};
 use regex::bytes::Regex;
 use serde::Serialize;
 
-use self::diagnose::{diagnose, Diagnosis, DiagnosisKind, ProcessView, ThreadView};
+use self::diagnose::{diagnose, Diagnosis, DiagnosisKind, LockPlace, ProcessView, ThreadView};
 use self::procfs::ProcessSample;
 use self::remote::{LiveMemory, ProcessMemory, Stopped};
 use self::stacks::ProcessStacks;
@@ -160,6 +160,10 @@ pub struct HangReport {
     /// Why stacks are missing, if they are (ptrace denied...), and which of its processes
     /// outlived their SIGTERM and were killed with SIGKILL.
     pub notes: Vec<String>,
+    /// A deadlock among threads of a process that went on: its main thread is neither in it nor
+    /// blocked (it runs, or waits for time), so the run was not stuck. Reported as a finding of
+    /// `test`, and nothing was ended; a later hang of the same process is reported as any.
+    pub process_went_on: bool,
     /// regrtest itself was stuck at interpreter exit, after its tests (`test` is then `None`):
     /// its buffered stdout, the last test's result line and the summary, was lost with it.
     #[serde(skip)]
@@ -183,6 +187,47 @@ struct Tracked {
     /// last one on a CPU ([`BUSY_SHARE`]): a busy loop, not a thread that wakes now and then
     /// (a GIL waiter, every 5 ms) and happened to be caught running.
     busy: Vec<i32>,
+    /// Each thread in an untimed futex wait, since when it was seen in it (see [`WaitSeen`]):
+    /// when a deadlock formed, and so in which test.
+    wait_seen: BTreeMap<i32, WaitSeen>,
+    /// The last tick at which this process's threads' system calls were read, and the test it
+    /// was working for then ([`test_of`]).
+    looked_at: Option<(Instant, Option<String>)>,
+    /// Threads of deadlocks reported while the process went on (`HangReport::process_went_on`):
+    /// not reported again; their deadlock still proves a hang once the process stops.
+    reported_stuck: BTreeSet<i32>,
+}
+
+/// A thread in an untimed futex wait, as first seen in it.
+#[derive(Debug, Clone)]
+struct WaitSeen {
+    futex: u64,
+    /// Its CPU ticks then: a thread that ran since left the wait, whatever it waits on now.
+    cpu: u64,
+    /// The tick at which it was first seen in the wait, and the test its process worked for
+    /// then.
+    first: Instant,
+    test: Option<String>,
+    /// The test its process worked for at the tick before, when it was looked at then and the
+    /// thread was not in this wait (it entered it between the two ticks); `None` when the
+    /// process was not looked at, at the tick before (when the wait began is not known).
+    before: Option<Option<String>>,
+    /// That tick before, when `before` is known.
+    since: Option<Instant>,
+}
+
+/// The most deadlocks one look at a process that goes on reports (see [`HangWatch::proved`]).
+const MAX_DEADLOCKS: usize = 64;
+
+/// How many of the output's last changes of test [`HangWatch::tests_seen`] keeps.
+const TESTS_SEEN: usize = 64;
+
+/// Which test a deadlock that did not stop its process is a finding of, and how that is known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Formed {
+    test: Option<String>,
+    /// Why the test is only the one running when the deadlock was found, when it is.
+    note: Option<String>,
 }
 
 /// The share of the time between two ticks a thread must have run to be called busy.
@@ -378,6 +423,15 @@ pub struct HangWatch {
     /// The run's silence restarted since the last tick: its sleeps are forgotten at the next
     /// (once a tick, not at every line of output).
     run_restarted: bool,
+    /// The last tick (see [`Tracked::looked_at`]).
+    last_tick: Option<Instant>,
+    /// The output's test (see [`Self::test_running`]): when it changed, and to what, the last
+    /// [`TESTS_SEEN`] changes.
+    tests_seen: std::collections::VecDeque<(Instant, Option<String>)>,
+    /// Processes the shim holds at their exit for a look ([`Self::tick`]'s `held`), and those
+    /// looked at since [`Self::take_released`] was last called.
+    held: BTreeSet<i32>,
+    released: Vec<i32>,
     symbolizer: Symbolizer,
 }
 
@@ -446,6 +500,10 @@ impl HangWatch {
             waited_for: BTreeMap::new(),
             inspected_sleeps: BTreeMap::new(),
             run_restarted: false,
+            last_tick: None,
+            tests_seen: std::collections::VecDeque::new(),
+            held: BTreeSet::new(),
+            released: Vec::new(),
             symbolizer: Symbolizer::new(),
         }
     }
@@ -672,6 +730,7 @@ impl HangWatch {
     /// `current_test` the regrtest test the output says is running (sequential mode).
     pub fn tick(&mut self, root: i32, command: i32, current_test: Option<&str>, now: Instant) -> Vec<Action> {
         remote::release_lingering();
+        let previous_tick = self.last_tick.replace(now);
         if std::mem::take(&mut self.run_restarted) {
             self.forget_sleeps(Silence::Run);
         }
@@ -680,6 +739,12 @@ impl HangWatch {
         }
         let mut tree = procfs::sample_tree(root);
         self.tracked.retain(|pid, _| tree.contains_key(pid));
+        // A held process gone (killed meanwhile) needs no look.
+        let gone: Vec<i32> = self.held.iter().copied().filter(|pid| !tree.contains_key(pid)).collect();
+        for pid in gone {
+            self.held.remove(&pid);
+            self.released.push(pid);
+        }
         self.follow_inspected_sleeps(now);
         // Every command line (one small read each: which processes are regrtest's, its workers,
         // or a regrtest a test started); the other details (system calls) only for processes
@@ -697,7 +762,7 @@ impl HangWatch {
             let tracked = self.tracked.get(pid);
             let still = sample.all_blocked() && tracked.is_some_and(|t| t.cpu == sample.cpu_ticks());
             let had_waiters = tracked.is_some_and(|t| !t.waiters.is_empty());
-            if still || had_waiters || *pid == command || sample.ppid == command {
+            if still || had_waiters || *pid == command || sample.ppid == command || self.held.contains(pid) {
                 detailed.insert(*pid);
             }
         }
@@ -709,9 +774,37 @@ impl HangWatch {
         // Early: a process sitting still with an untimed futex wait.
         for (pid, sample) in &tree {
             if self.ended.contains(pid) {
+                if self.held.remove(pid) {
+                    self.released.push(*pid);
+                }
                 continue;
             }
             let tracked = self.tracked.entry(*pid).or_default();
+            if detailed.contains(pid) {
+                // Since when each thread waits: which test a deadlock formed in.
+                let test = test_of(*pid, &tree, command, current_test);
+                let before = tracked.looked_at.as_ref().filter(|(at, _)| Some(*at) == previous_tick);
+                let since = before.map(|(at, _)| *at);
+                let before = before.map(|(_, test)| test.clone());
+                let mut seen = std::mem::take(&mut tracked.wait_seen);
+                for thread in &sample.threads {
+                    let wait = thread.syscall.filter(procfs::Syscall::is_untimed_futex_wait);
+                    let Some(futex) = wait.and_then(|s| s.futex_address()) else { continue };
+                    let entry = match seen.remove(&thread.tid) {
+                        Some(seen) if seen.futex == futex && seen.cpu == thread.cpu_ticks => seen,
+                        _ => WaitSeen {
+                            futex,
+                            cpu: thread.cpu_ticks,
+                            first: now,
+                            test: test.clone(),
+                            before: before.clone(),
+                            since,
+                        },
+                    };
+                    tracked.wait_seen.insert(thread.tid, entry);
+                }
+                tracked.looked_at = Some((now, test));
+            }
             let cpu = sample.cpu_ticks();
             let still = sample.all_blocked() && cpu == tracked.cpu;
             tracked.cpu = cpu;
@@ -743,10 +836,25 @@ impl HangWatch {
                 .collect();
             let waiters_still = !waiters.is_empty() && waiters == tracked.waiters;
             tracked.waiters = waiters;
+            // The whole process still: no thread ran since the last tick.
+            let all_still = still;
             let still = still || waiters_still;
             if !still {
                 tracked.still_since = None;
                 tracked.inspected = false;
+            }
+            if self.held.remove(pid) {
+                // Held at its exit by the shim, which saw threads deadlocked that would vanish
+                // with it (a `-j` worker exits as soon as its test is done): looked at now.
+                self.released.push(*pid);
+                let (view, report, notes) = self.inspect(sample, &tree, now);
+                let exit = Proved { sample, still: false, exiting: true, current_test, command };
+                if let Some(actions) = self.proved(exit, view, report, notes, &tree) {
+                    return actions;
+                }
+                continue;
+            }
+            if !still {
                 continue;
             }
             let since = *tracked.still_since.get_or_insert(now);
@@ -756,8 +864,9 @@ impl HangWatch {
             }
             tracked.inspected = true;
             let (view, report, notes) = self.inspect(sample, &tree, now);
-            if let Some(diagnosis) = diagnose(&view) {
-                return self.found(diagnosis, vec![report], notes, current_test, &tree, command);
+            let how = Proved { sample, still: all_still, exiting: false, current_test, command };
+            if let Some(actions) = self.proved(how, view, report, notes, &tree) {
+                return actions;
             }
         }
         // Late: a process running a test that made no progress that shows for the whole timeout
@@ -812,6 +921,18 @@ impl HangWatch {
             let (view, report, more) = self.inspect(sample, &tree, now);
             reports.push(report);
             notes.extend(more);
+            // A deadlock reported while the process went on is no proof of this silence: what
+            // its other threads do is the question now.
+            let reported: Vec<i32> =
+                self.tracked.get(&pid).map(|t| t.reported_stuck.iter().copied().collect()).unwrap_or_default();
+            if !reported.is_empty() {
+                let tids: Vec<String> = reported.iter().map(i32::to_string).collect();
+                notes.push(format!(
+                    "process {pid}: threads {} deadlocked earlier, while the process went on (reported then)",
+                    tids.join(", ")
+                ));
+            }
+            let view = diagnose::without_waits_of(&view, &reported);
             proof = proof.or_else(|| diagnose(&view));
             gil_wait = gil_wait.or_else(|| diagnose::gil_wait(&view));
             foreign_wait = foreign_wait.or_else(|| diagnose::foreign_wait(&view));
@@ -1090,6 +1211,224 @@ impl HangWatch {
         });
     }
 
+    /// The processes the shim holds at their exit now (the files of its `held/` directory in
+    /// the run directory: see `shims/src/exitcheck.rs`): it saw threads of theirs deadlocked on
+    /// mutexes, which would vanish with them unseen (a `-j` worker exits as soon as its test is
+    /// done). The next tick looks at each at once, whatever [`QUICK`] says, and then lists it
+    /// in [`Self::take_released`].
+    pub fn hold(&mut self, pids: &[i32]) {
+        self.held = pids.iter().copied().collect();
+    }
+
+    /// The held processes looked at (or gone) since the last call: the shim may let them exit.
+    pub fn take_released(&mut self) -> Vec<i32> {
+        std::mem::take(&mut self.released)
+    }
+
+    /// What an inspection of `how.sample` proved ([`proofs`]), acted on: a hang of the process,
+    /// which [`Self::found`] reports and ends (its actions returned), when its main thread is
+    /// held by a proof ([`holds_main`]), or blocked with no timeout while no thread of it ran
+    /// ([`main_blocked`]); else each deadlock among its other threads not reported yet, a
+    /// finding of its test ([`Self::went_on`]) while the process goes on, nothing ended (`None`,
+    /// as when nothing was proved). At a process's exit (`exiting`), only lock cycles, and
+    /// always findings: its main thread is done.
+    fn proved(
+        &mut self,
+        how: Proved<'_>,
+        view: ProcessView,
+        report: ProcessReport,
+        notes: Vec<String>,
+        tree: &BTreeMap<i32, ProcessSample>,
+    ) -> Option<Vec<Action>> {
+        let pid = how.sample.pid;
+        let view = if how.exiting { diagnose::without_lost_owners(&view) } else { view };
+        let reported: BTreeSet<i32> = self.tracked.get(&pid).map(|t| t.reported_stuck.clone()).unwrap_or_default();
+        let mut proofs = proofs(&view);
+        let fresh = |d: &Diagnosis| !d.threads.iter().all(|t| reported.contains(t));
+        if !how.exiting {
+            // The proof that holds the main thread; else, the main thread blocked, one not
+            // reported yet, else any (a deadlock reported while the process went on still
+            // proves its hang once it stops).
+            let stuck = proofs.iter().position(|d| holds_main(how.sample, &view, d)).or_else(|| {
+                main_blocked(how.sample, how.still)
+                    .then(|| proofs.iter().position(fresh).or((!proofs.is_empty()).then_some(0)))
+                    .flatten()
+            });
+            if let Some(stuck) = stuck {
+                let diagnosis = proofs.swap_remove(stuck);
+                return Some(self.found(diagnosis, vec![report], notes, how.current_test, tree, how.command));
+            }
+        }
+        let findings = proofs.into_iter().filter(|d| fresh(d) && (!how.exiting || d.kind == DiagnosisKind::LockCycle));
+        for diagnosis in findings.collect::<Vec<_>>() {
+            self.went_on(diagnosis, report.clone(), notes.clone(), &how, tree);
+        }
+        None
+    }
+
+    /// Report a deadlock among threads of a process that goes on (see [`Self::proved`]): as a
+    /// finding of the test it formed in ([`Self::formed`]), with its native stacks; nothing is
+    /// ended, and the process is watched as before. Once per test and process: a later deadlock
+    /// of the same test there is a note of the first.
+    fn went_on(
+        &mut self,
+        mut diagnosis: Diagnosis,
+        report: ProcessReport,
+        mut notes: Vec<String>,
+        how: &Proved<'_>,
+        tree: &BTreeMap<i32, ProcessSample>,
+    ) {
+        let pid = diagnosis.pid;
+        let outside = !descends_from(pid, how.command, tree);
+        let formed = if outside {
+            Formed { test: None, note: None }
+        } else {
+            self.formed(pid, &diagnosis.threads, tree, how.command, how.current_test)
+        };
+        if let Some(tracked) = self.tracked.get_mut(&pid) {
+            tracked.reported_stuck.extend(diagnosis.threads.iter().copied());
+        }
+        let earlier = self.hangs.iter_mut().find(|h| h.process_went_on && h.pid == pid && h.test == formed.test);
+        if let Some(earlier) = earlier {
+            let tids: Vec<String> = diagnosis.threads.iter().map(i32::to_string).collect();
+            earlier.notes.push(format!(
+                "process {pid}: another deadlock of {} among its threads was found later: threads {}",
+                earlier.test.as_deref().unwrap_or("no test"),
+                tids.join(", ")
+            ));
+            return;
+        }
+        let went_on = if how.exiting {
+            format!(
+                "; found as process {pid} exited (the shim held it for this look: the deadlocked threads would have \
+                 ended with it unseen), after its main thread was done"
+            )
+        } else {
+            format!(
+                "; process {pid} went on (its main thread is neither in the deadlock nor blocked): the run was not \
+                 stuck, and nothing was ended"
+            )
+        };
+        diagnosis.summary.push_str(&went_on);
+        if outside {
+            diagnosis.summary = format!(
+                "in process {pid}, outside the command's process tree (its parent exited and it was re-parented to \
+                 leakcheck, the run's subreaper: a daemon a test started, which test is not known); {}",
+                diagnosis.summary
+            );
+        }
+        if is_python_process(&report, tree) {
+            notes.push(format!(
+                "process {pid} ({}): no Python stacks: faulthandler's dump, which would end it, was not asked for, as \
+                 it went on and was not ended",
+                crate::escape::truncate_with_ellipsis(&report.command, 120)
+            ));
+        }
+        notes.extend(formed.note);
+        let report = HangReport {
+            test: formed.test,
+            pid,
+            diagnosis,
+            processes: vec![report],
+            notes,
+            process_went_on: true,
+            after_tests: false,
+            ended: Vec::new(),
+        };
+        self.found.push(report.clone());
+        self.hangs.push(report);
+    }
+
+    /// Which test the deadlock among `threads` of `pid` is a finding of: a `-j` worker's (it
+    /// runs one); else the test that ran while it formed, when one test ran from the moment it
+    /// may have formed at the earliest (its threads' start, or the look at which one of them was
+    /// not in its wait yet) to the tick its last thread was seen in its wait ([`Self::test_running`]
+    /// follows the output's test); else the test that ran when it was found, with a note saying
+    /// so and naming the one its threads began in (a test can leave threads deadlocked and
+    /// pass: the next test then runs when they are found).
+    fn formed(
+        &self,
+        pid: i32,
+        threads: &[i32],
+        tree: &BTreeMap<i32, ProcessSample>,
+        command: i32,
+        current_test: Option<&str>,
+    ) -> Formed {
+        if let Some(test) = worker_of(pid, tree, command).and_then(|w| worker_test(&tree.get(&w)?.argv)) {
+            return Formed { test: Some(test), note: None };
+        }
+        let last = self
+            .tracked
+            .get(&pid)
+            .and_then(|t| threads.iter().filter_map(|tid| t.wait_seen.get(tid)).max_by_key(|w| w.first));
+        // When it formed at the earliest: after its last thread began, and after the last look
+        // that saw a thread of it out of its wait.
+        let began: Option<Instant> = threads.iter().map(|&tid| thread_start(pid, tid)).max().flatten();
+        let earliest = began.max(last.and_then(|w| w.since));
+        let found_in = match last {
+            Some(last) => last.test.clone(),
+            None => test_of(pid, tree, command, current_test),
+        };
+        if let (Some(earliest), Some(last)) = (earliest, last) {
+            if let Some(test) = self.only_test_between(earliest, last.first) {
+                return Formed { test: Some(test), note: None };
+            }
+        }
+        if let Some(last) = last.filter(|w| w.before.as_ref() == Some(&w.test) && w.test.is_some()) {
+            return Formed { test: last.test.clone(), note: None };
+        }
+        let name = |test: &Option<String>| test.clone().unwrap_or_else(|| "no test".to_owned());
+        // The test its threads began in, else the one the look before saw, when another.
+        let earlier = began
+            .and_then(|at| self.test_at(at))
+            .map(|test| (test, "its threads began while"))
+            .or_else(|| {
+                last.and_then(|w| w.before.clone()).map(|test| (test, "it formed since the look a second before, when"))
+            })
+            .filter(|(test, _)| *test != found_in);
+        let test = found_in.or_else(|| earlier.as_ref().and_then(|(test, _)| test.clone()));
+        let note = test.as_ref().map(|t| match &earlier {
+            Some((other, words)) => format!(
+                "the deadlock in process {pid} is given to {t}, which ran when it was found; {words} {} ran: it may \
+                 be that one's (a test can leave threads deadlocked and pass, and the next test runs when they are \
+                 found)",
+                name(other)
+            ),
+            None => format!(
+                "the deadlock in process {pid} is given to {t}, which ran when it was found: when it formed is not \
+                 known"
+            ),
+        });
+        Formed { test, note }
+    }
+
+    /// The output's test at `at` (see [`Self::test_running`]), when known.
+    fn test_at(&self, at: Instant) -> Option<Option<String>> {
+        self.tests_seen.iter().rev().find(|(since, _)| *since <= at).map(|(_, test)| test.clone())
+    }
+
+    /// The test the output named as running all the time from `from` to `to`, when one did. A
+    /// test's time begins when leakcheck read its progress line, after regrtest printed it: a
+    /// thread that began before that line was read may still be the test's, never the other
+    /// way round.
+    fn only_test_between(&self, from: Instant, to: Instant) -> Option<String> {
+        let test = self.test_at(from)??;
+        let changed = self.tests_seen.iter().any(|(since, _)| from < *since && *since <= to);
+        (!changed).then_some(test)
+    }
+
+    /// The output now names `test` as running (`None`: none, between two tests or in quiet
+    /// mode): where deadlocks that formed by now are placed (see [`Self::formed`]).
+    pub fn test_running(&mut self, test: Option<&str>, now: Instant) {
+        if self.tests_seen.back().map(|(_, t)| t.as_deref()) == Some(test) {
+            return;
+        }
+        self.tests_seen.push_back((now, test.map(str::to_owned)));
+        if self.tests_seen.len() > TESTS_SEEN {
+            self.tests_seen.pop_front();
+        }
+    }
+
     /// Record a hang, ask for Python stacks, and decide what to end.
     /// `current_test`: the test the output says is running (sequential mode).
     fn found(
@@ -1139,8 +1478,16 @@ impl HangWatch {
         self.ended.extend(pids.iter().copied());
         let end = if target == command { Action::EndTree(pids.clone()) } else { Action::EndProcesses(pids.clone()) };
         self.ended_command |= target == command;
-        let mut report =
-            HangReport { test, pid: diagnosis.pid, diagnosis, processes, notes, after_tests, ended: pids.clone() };
+        let mut report = HangReport {
+            test,
+            pid: diagnosis.pid,
+            diagnosis,
+            processes,
+            notes,
+            process_went_on: false,
+            after_tests,
+            ended: pids.clone(),
+        };
         // Python stacks: from every process of the hang that catches SIGUSR1 (regrtest registers
         // faulthandler for it, and a process forked from regrtest inherits that). faulthandler
         // chains to SIGUSR1's default action, which ends the process: only ever ask processes
@@ -1222,6 +1569,60 @@ impl HangWatch {
         let silence = self.silence_of(sample.pid, tree);
         self.remember_sleeps(sample, silence, now);
         inspect(&self.symbolizer, sample, tree)
+    }
+}
+
+/// How an inspection came about, for [`HangWatch::proved`].
+#[derive(Debug, Clone, Copy)]
+struct Proved<'a> {
+    sample: &'a ProcessSample,
+    /// No thread of the process ran since the tick before.
+    still: bool,
+    /// The shim held the process at its exit for this look.
+    exiting: bool,
+    current_test: Option<&'a str>,
+    command: i32,
+}
+
+/// Every deadlock `view` proves ([`diagnose`]), one after the other: each with the waits of the
+/// threads of those before left out ([`diagnose::without_waits_of`]), at most
+/// [`MAX_DEADLOCKS`] (a test whose every `-R` repetition leaves one behind has several).
+fn proofs(view: &ProcessView) -> Vec<Diagnosis> {
+    let mut known: Vec<i32> = Vec::new();
+    let mut proofs = Vec::new();
+    for _ in 0..MAX_DEADLOCKS {
+        let Some(diagnosis) = diagnose(&diagnose::without_waits_of(view, &known)) else { break };
+        if diagnosis.threads.iter().all(|t| known.contains(t)) {
+            break;
+        }
+        known.extend(diagnosis.threads.iter().copied());
+        proofs.push(diagnosis);
+    }
+    proofs
+}
+
+/// Whether the deadlock `diagnosis` holds `sample`'s main thread (the one that runs regrtest, or
+/// the test's own code in a process a test started): it is in it, waits for it through the
+/// locks it waits for, or joins one of its threads (glibc's `pthread_join` waits on the
+/// thread's TID word, expecting its TID).
+fn holds_main(sample: &ProcessSample, view: &ProcessView, diagnosis: &Diagnosis) -> bool {
+    let main = sample.pid;
+    if diagnosis.threads.contains(&main) || diagnose::waits_on(view, main, &diagnosis.threads) {
+        return true;
+    }
+    let call = sample.threads.iter().find(|t| t.tid == main).and_then(|t| t.syscall);
+    let call = call.filter(procfs::Syscall::is_untimed_futex_wait);
+    call.and_then(|c| c.futex_expected()).is_some_and(|e| diagnosis.threads.iter().any(|&t| u32::try_from(t) == Ok(e)))
+}
+
+/// Whether `sample`'s main thread is blocked with no timeout (an untimed futex wait) while no
+/// thread of the process ran since the tick before (`still`); or is gone and nothing ran. A
+/// main thread that runs, or waits for time, goes on: a deadlock among the other threads is
+/// then a finding of the test, not a hang of the run.
+fn main_blocked(sample: &ProcessSample, still: bool) -> bool {
+    match sample.threads.iter().find(|t| t.tid == sample.pid) {
+        Some(main) => still && main.syscall.is_some_and(|s| s.is_untimed_futex_wait()),
+        None => still,
     }
 }
 
@@ -1432,6 +1833,31 @@ fn inspect(
             truncated,
         });
     }
+    // Where each mutex waited for is, to name it: a global's symbol, the heap, a thread's stack.
+    let places = match (&stopped, &stacks) {
+        (Ok(stopped), Some(stacks)) => {
+            let named = views.iter().filter(|v| v.mutex_owner.is_some() || v.foreign_owner.is_some() || v.lock_refused);
+            let addresses: BTreeSet<u64> = named.filter_map(|v| v.futex).collect();
+            if addresses.is_empty() {
+                BTreeMap::new()
+            } else {
+                let maps = maps.get_or_insert_with(|| {
+                    let text = std::fs::read_to_string(format!("/proc/{}/maps", sample.pid)).unwrap_or_default();
+                    stacks::parse_maps(&text)
+                });
+                let sps: Vec<(u64, i32)> =
+                    sample.threads.iter().filter_map(|t| Some((stopped.registers(t.tid)?.sp, t.tid))).collect();
+                let mut places = BTreeMap::new();
+                for address in addresses {
+                    if let Some(place) = lock_place(address, maps, stacks, symbolizer, &sps, sample.pid) {
+                        places.insert(address, place);
+                    }
+                }
+                places
+            }
+        }
+        _ => BTreeMap::new(),
+    };
     // Who holds the GIL, read while the process is still stopped, when a thread waits for it.
     let gil = match (&stopped, &stacks) {
         (Ok(_), Some(stacks)) if views.iter().any(|v| diagnose::waits_for_gil(&v.frames)) => {
@@ -1442,9 +1868,58 @@ fn inspect(
     drop(stopped);
     let parent = tree.get(&sample.ppid);
     let forked_child = parent.is_some_and(|p| p.exe == sample.exe && p.argv == sample.argv);
-    let view = ProcessView { pid: sample.pid, forked_child, threads: views, gil };
+    let view = ProcessView { pid: sample.pid, forked_child, threads: views, gil, places };
     let report = ProcessReport { pid: sample.pid, command: sample.argv.join(" "), threads };
     (view, report, notes)
+}
+
+/// Where the lock at `address` of process `pid` is ([`LockPlace`]): a global of a module, named
+/// by the symbol table's object that covers it (the nearest module below it: its `.bss` may lie
+/// past the file's own mappings, in anonymous memory); else by the mapping it is in: the
+/// heap (`[heap]`, or anonymous memory holding no thread's stack: malloc's other arenas and its
+/// large blocks, pymalloc's arenas), a thread's stack (the mapping holding the nearest stack
+/// pointer below it, `sps` as `(sp, tid)`: stacks grow down; `[stack]` is the main thread's),
+/// or a file's mapping no symbol covers (or the anonymous rest of a module's `.bss` right after
+/// it).
+fn lock_place(
+    address: u64,
+    maps: &[stacks::Mapping],
+    stacks: &ProcessStacks,
+    symbolizer: &Symbolizer,
+    sps: &[(u64, i32)],
+    pid: i32,
+) -> Option<LockPlace> {
+    let module = stacks.modules().iter().filter(|m| m.range.start <= address).max_by_key(|m| m.range.start);
+    if let Some(module) = module {
+        let at = address.wrapping_sub(module.bias);
+        if let Some((name, start, _)) = symbolizer.data_symbol(&module.path, at) {
+            let symbol = if at == start { name } else { format!("{name}+{:#x}", at - start) };
+            let module = Some(module.path.display().to_string());
+            return Some(LockPlace { memory: "global", symbol: Some(symbol), module, thread: None });
+        }
+    }
+    let mapping = maps.iter().find(|m| m.range.contains(&address))?;
+    let place = |memory: &'static str| LockPlace { memory, symbol: None, module: None, thread: None };
+    if let Some(path) = &mapping.path {
+        return Some(LockPlace { module: Some(path.clone()), ..place("mapped") });
+    }
+    match mapping.label.as_deref() {
+        Some("[heap]") => return Some(place("heap")),
+        Some("[stack]") => return Some(LockPlace { thread: Some(pid), ..place("stack") }),
+        _ => {}
+    }
+    // The rest of a module's `.bss`, right after its file's last mapping.
+    let bss_of =
+        stacks.modules().iter().find(|m| m.range.end == mapping.range.start).filter(|_| mapping.label.is_none());
+    if let Some(module) = bss_of {
+        return Some(LockPlace { module: Some(module.path.display().to_string()), ..place("mapped") });
+    }
+    let below = sps.iter().filter(|(sp, _)| *sp <= address && mapping.range.contains(sp)).max_by_key(|(sp, _)| *sp);
+    match below {
+        Some(&(_, tid)) => Some(LockPlace { thread: Some(tid), ..place("stack") }),
+        None if mapping.label.is_none() => Some(place("heap")),
+        None => Some(place("anonymous")),
+    }
 }
 
 /// Whether `process` runs a Python interpreter: its native frames show CPython's main or eval
@@ -1721,6 +2196,20 @@ fn subtree(pid: i32, tree: &BTreeMap<i32, ProcessSample>) -> Vec<i32> {
         i += 1;
     }
     pids
+}
+
+/// When thread `tid` of `pid` began at the latest: its `/proc` start time is in whole clock
+/// ticks since boot (rounded down), read against `CLOCK_BOOTTIME`, the clock it counts in, so
+/// that the thread began at this instant or up to a tick later, never before.
+fn thread_start(pid: i32, tid: i32) -> Option<Instant> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/task/{tid}/stat")).ok()?;
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let start_ticks: u64 = rest.split_ascii_whitespace().nth(19)?.parse().ok()?;
+    let now = Instant::now();
+    let boot = nix::time::clock_gettime(nix::time::ClockId::CLOCK_BOOTTIME).ok()?;
+    let boot = Duration::new(boot.tv_sec().try_into().ok()?, boot.tv_nsec().try_into().ok()?);
+    let started = Duration::from_secs_f64(start_ticks as f64 / clock_ticks_per_second());
+    now.checked_sub(boot.checked_sub(started)?)
 }
 
 /// How long `pid` has existed.
@@ -2084,6 +2573,34 @@ mod tests {
         }
     }
 
+    /// Where a lock is, by `/proc/PID/maps` and the threads' stack pointers, when no module's
+    /// symbol covers it: the heap, the main thread's `[stack]`, another thread's stack (the
+    /// nearest stack pointer below it in its mapping), a file's mapping.
+    #[test]
+    fn a_lock_off_any_symbol_is_placed_by_its_mapping() {
+        let maps = stacks::parse_maps(
+            "00400000-00401000 r-xp 00000000 08:01 42 /usr/bin/prog\n\
+             01000000-01100000 rw-p 00000000 00:00 0 [heap]\n\
+             7f0000000000-7f0000800000 rw-p 00000000 00:00 0 \n\
+             7f0000900000-7f0000a00000 rw-p 00000000 00:00 0 \n\
+             7f0000b00000-7f0000b01000 rw-s 00000000 08:01 43 /dev/shm/x\n\
+             7ffc00000000-7ffc00100000 rw-p 00000000 00:00 0 [stack]\n",
+        );
+        let stacks = ProcessStacks::from_maps(&[]);
+        let symbolizer = Symbolizer::new();
+        // Thread 11's stack pointer in the first anonymous mapping, 12's above it.
+        let sps = [(0x7f00_0010_0000, 11), (0x7f00_0040_0000, 12), (0x7ffc_0000_1000, 10)];
+        let place = |address| lock_place(address, &maps, &stacks, &symbolizer, &sps, 10).map(|p| (p.memory, p.thread));
+        assert_eq!(place(0x0100_0040), Some(("heap", None)));
+        assert_eq!(place(0x7ffc_0000_2000), Some(("stack", Some(10))));
+        assert_eq!(place(0x7f00_0020_0000), Some(("stack", Some(11))));
+        assert_eq!(place(0x7f00_0050_0000), Some(("stack", Some(12))));
+        assert_eq!(place(0x7f00_0000_0040), Some(("heap", None)), "below every stack pointer: no stack");
+        assert_eq!(place(0x7f00_0090_0040), Some(("heap", None)), "no thread's stack: malloc's or pymalloc's");
+        assert_eq!(place(0x7f00_00b0_0040), Some(("mapped", None)));
+        assert_eq!(place(0x10), None, "in no mapping");
+    }
+
     #[test]
     fn only_a_locked_mutex_with_a_possible_owner_names_one() {
         let threads: Vec<procfs::ThreadSample> = [100, 101]
@@ -2347,6 +2864,7 @@ mod tests {
                 threads: tids.iter().map(thread).collect(),
             }],
             notes: vec![],
+            process_went_on: false,
             after_tests: false,
             ended: vec![],
         }

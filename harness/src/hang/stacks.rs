@@ -114,6 +114,8 @@ pub struct Mapping {
     pub shared: bool,
     pub offset: u64,
     pub path: Option<String>,
+    /// The kernel's name of a mapping no file backs: `[heap]`, `[stack]`, `[anon:...]`.
+    pub label: Option<String>,
 }
 
 pub fn parse_maps(text: &str) -> Vec<Mapping> {
@@ -131,6 +133,7 @@ pub fn parse_maps(text: &str) -> Vec<Mapping> {
                 executable: perms.as_bytes().get(2) == Some(&b'x'),
                 shared: perms.as_bytes().get(3) == Some(&b's'),
                 offset,
+                label: path.starts_with('[').then(|| path.clone()),
                 path: (path.starts_with('/')).then_some(path),
             })
         })

@@ -1,5 +1,5 @@
 //! Colour for the end-of-run summary on a terminal: the verdict words of leakcheck's own lines
-//! (`LEAKED`, `HANG`, `SANITIZER`, `warning:` and `no leak`) and the summary's rule.
+//! (`LEAKED`, `HANG`, `HUNG`, `DEADLOCKED`, `SANITIZER`, `warning:` and `no leak`) and the summary's rule.
 //!
 //! Only ever applied to what [`RunReport::render_text`](super::RunReport::render_text) made,
 //! whose untrusted parts (test names, messages) are already escaped, so the only escape
@@ -55,9 +55,11 @@ fn colour_line(rest: &str) -> String {
             return paint(0, word, style);
         }
     }
-    // `NAME: LEAKED ...`, `NAME: HUNG (...)` and `NAME: no leak (...)`: a test's line. Its name cannot hold ": "
+    // `NAME: LEAKED ...`, `NAME: HUNG (...)`, `NAME: DEADLOCKED (...)` and `NAME: no leak (...)`: a test's line. Its name cannot hold ": "
     // followed by these words unescaped in a way that matters: the first match is the verdict.
-    for (word, style) in [(": LEAKED", RED_BOLD), (": HUNG", RED_BOLD), (": no leak", GREEN)] {
+    for (word, style) in
+        [(": LEAKED", RED_BOLD), (": HUNG", RED_BOLD), (": DEADLOCKED", RED_BOLD), (": no leak", GREEN)]
+    {
         if let Some(at) = rest.find(word) {
             if !rest[..at].contains(' ') {
                 return paint(at + 2, &word[2..], style);
@@ -93,6 +95,7 @@ mod tests {
                     leakcheck: test_b: no leak (passed)  raw [0, 0, 0]\n\
                     leakcheck: HANG in test_c (lock-cycle): two threads\n\
                     leakcheck: SANITIZER in test_d: AddressSanitizer heap-buffer-overflow\n\
+                    leakcheck: test_e: DEADLOCKED (lock-cycle): two threads\n\
                     a line of the test's own\n";
         let coloured = colourize(text);
         let plain: String = {
@@ -110,6 +113,7 @@ mod tests {
         assert!(coloured.contains(&format!("test_b: {GREEN}no leak{RESET} (passed)")));
         assert!(coloured.contains(&format!("{RED_BOLD}HANG{RESET} in test_c")));
         assert!(coloured.contains(&format!("{RED_BOLD}SANITIZER{RESET} in test_d")));
+        assert!(coloured.contains(&format!("test_e: {RED_BOLD}DEADLOCKED{RESET} (lock-cycle)")));
         assert!(coloured.contains(&format!("{BOLD}---- leak summary: 2 tests, 1 leaked ----{RESET}\n")));
         assert!(coloured.ends_with("a line of the test's own\n"), "other lines are not touched");
     }

@@ -44,7 +44,7 @@ use std::borrow::Cow;
 use std::collections::HashSet;
 use std::fmt::Write as _;
 
-use super::junit::{cases, distinct_methods, Case, FailureKind, RUN_CASE};
+use super::junit::{cases, distinct_methods, Case, FailureKind, DEADLOCK_MESSAGE, RUN_CASE};
 use super::RunReport;
 use crate::escape::for_terminal;
 
@@ -159,7 +159,15 @@ fn title(
     } else if let Some(method) = failing {
         format!("{name}: {method} fails")
     } else if has(FailureKind::Hang) {
+        // Threads deadlocked while the process went on (every hang of the case): the test did
+        // not hang; its Python stacks were not asked for (that would have ended the process).
+        let deadlocks = case
+            .failures
+            .iter()
+            .filter(|f| f.kind == FailureKind::Hang)
+            .all(|f| f.message.starts_with(DEADLOCK_MESSAGE));
         match running {
+            _ if deadlocks => format!("{name} deadlocks"),
             Some(method) => format!("{name}: {} hangs", method.short),
             None => format!("{name} hangs"),
         }

@@ -360,9 +360,15 @@ fn diagnosis_kind(hang: &HangReport) -> String {
     }
 }
 
+/// How the message of a hang's failure starts when it is a deadlock among threads while the
+/// process went on (`HangReport::process_went_on`), not a hang.
+pub const DEADLOCK_MESSAGE: &str = "threads deadlocked";
+
 fn hang_failure(hang: &HangReport, excerpts: &Excerpts) -> Failure {
     let d = &hang.diagnosis;
-    let mut message = format!("hung ({}): {}", diagnosis_kind(hang), d.summary);
+    // Threads deadlocked while the process went on: a finding of the test, which did not hang.
+    let what = if hang.process_went_on { DEADLOCK_MESSAGE } else { "hung" };
+    let mut message = format!("{what} ({}): {}", diagnosis_kind(hang), d.summary);
     if let Some(reference) = &d.reference {
         let _ = write!(message, " [{reference}]");
     }

@@ -396,6 +396,9 @@ pub struct Summary {
     pub failed_before_rerun: Vec<String>,
     /// Tests that hung (leakcheck ended them).
     pub hung: Vec<String>,
+    /// Tests with threads deadlocked while their process went on (a hang report with
+    /// `process_went_on`): a finding, not a hang of the run; the test keeps regrtest's outcome.
+    pub deadlocked: Vec<String>,
     /// Distinct sanitizer findings (`sanitizer_findings`), and the reports they stand for.
     pub sanitizer_findings: usize,
     pub sanitizer_reports: u64,
@@ -457,11 +460,12 @@ impl RunReport {
         }
         let s = &self.summary;
         let mut head = format!("---- leak summary: {} test{}, {} leaked", s.tests, plural(s.tests), s.leaked.len());
-        if !self.hangs.is_empty() {
+        let stuck: Vec<&HangReport> = self.hangs.iter().filter(|h| !h.process_went_on).collect();
+        if !stuck.is_empty() {
             // `1 hung` when each hang is a test's; else how many hangs there were, in how many tests.
             // A hang of no test (a daemon outside the command's tree) is counted apart.
-            let hangs = self.hangs.iter().filter(|h| h.test.is_some()).count();
-            let outside = self.hangs.len() - hangs;
+            let hangs = stuck.iter().filter(|h| h.test.is_some()).count();
+            let outside = stuck.len() - hangs;
             if hangs > 0 && s.hung.len() == hangs {
                 let _ = write!(head, ", {hangs} hung");
             } else if hangs > 0 {
@@ -470,6 +474,14 @@ impl RunReport {
             }
             if outside > 0 {
                 let _ = write!(head, ", {outside} hang{} in no test", plural(outside));
+            }
+        }
+        // Deadlocks among threads while their process went on: findings, not hangs of the run.
+        match self.hangs.iter().filter(|h| h.process_went_on).count() {
+            0 => {}
+            1 => head.push_str(", 1 deadlock (its process went on)"),
+            n => {
+                let _ = write!(head, ", {n} deadlocks (their processes went on)");
             }
         }
         if s.sanitizer_findings > 0 {
@@ -713,7 +725,10 @@ fn hang_kind(hang: &HangReport) -> String {
 /// faulthandler gave since, each on its thread.
 fn render_hang_mention(out: &mut String, hang: &HangReport) {
     let test = hang.test.as_deref().map(for_terminal).unwrap_or("(no test)".into());
-    let _ = writeln!(out, "leakcheck: {test}: HUNG ({}): {}", hang_kind(hang), for_terminal(&hang.diagnosis.summary));
+    // Threads deadlocked while the process went on: the test did not hang the run.
+    let verdict = if hang.process_went_on { "DEADLOCKED" } else { "HUNG" };
+    let _ =
+        writeln!(out, "leakcheck: {test}: {verdict} ({}): {}", hang_kind(hang), for_terminal(&hang.diagnosis.summary));
     let pids: Vec<String> = hang.processes.iter().map(|p| p.pid.to_string()).collect();
     let s = if pids.len() == 1 { "" } else { "es" };
     let _ = writeln!(out, "leakcheck:     process{s} {}: native stacks printed when it was found", pids.join(", "));
@@ -1083,6 +1098,7 @@ mod tests {
                 leaked: vec!["test_raw".into()],
                 leaked_not_reported_by_regrtest: vec!["test_raw".into()],
                 hung: vec![],
+                deadlocked: vec![],
                 regrtest_result: None,
                 ..Summary::default()
             },
@@ -1309,6 +1325,7 @@ mod tests {
                 threads: vec![thread(10, false)],
             }],
             notes: vec![],
+            process_went_on: false,
             after_tests: false,
             ended: vec![10],
         };
@@ -1383,6 +1400,7 @@ mod tests {
             },
             processes: vec![ProcessReport { pid: 10, command: "python -m test".into(), threads: vec![thread] }],
             notes: vec![],
+            process_went_on: false,
             after_tests: true,
             ended: vec![10],
         };

@@ -47,6 +47,10 @@ pub(super) fn add_hangs(report: &mut RunReport, mut hangs: Vec<HangReport>, shim
     for hang in &hangs {
         report.warnings.extend(hang.notes.iter().cloned());
         let Some(name) = &hang.test else { continue };
+        // Threads deadlocked while the process went on: the test keeps regrtest's outcome.
+        if hang.process_went_on {
+            continue;
+        }
         match report.tests.iter_mut().find(|t| &t.name == name) {
             Some(test) => test.outcome = "hung".into(),
             None => report.tests.push(TestReport::new(name.clone(), "hung")),
@@ -54,13 +58,17 @@ pub(super) fn add_hangs(report: &mut RunReport, mut hangs: Vec<HangReport>, shim
     }
     // Each test once, in the order of its first hang (a test may hang more than once: every
     // stuck forked child of a test is a hang of its own).
-    let mut hung: Vec<String> = Vec::new();
-    for name in hangs.iter().filter_map(|h| h.test.as_ref()) {
-        if !hung.contains(name) {
-            hung.push(name.clone());
+    let names = |went_on: bool| {
+        let mut names: Vec<String> = Vec::new();
+        for name in hangs.iter().filter(|h| h.process_went_on == went_on).filter_map(|h| h.test.as_ref()) {
+            if !names.contains(name) {
+                names.push(name.clone());
+            }
         }
-    }
-    report.summary.hung = hung;
+        names
+    };
+    report.summary.hung = names(false);
+    report.summary.deadlocked = names(true);
     report.summary.tests = report.tests.len();
     report.hangs = hangs;
 }
@@ -692,6 +700,7 @@ pub(super) fn assemble(
         earlier_leaks,
         failed_before_rerun,
         hung: Vec::new(),
+        deadlocked: Vec::new(),
         sanitizer_findings: 0,
         sanitizer_reports: 0,
         env_changed_fails: launch::profile::fails_on_env_changed(&report.command) || env_changed_result,

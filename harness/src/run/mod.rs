@@ -180,7 +180,9 @@ impl OutputSink for Sink<'_> {
         }
         self.worker_thread.line(line);
         self.sanitizer.line(stream, line, self.parser.output_owner());
-        self.hangs.output(line, std::time::Instant::now());
+        let now = std::time::Instant::now();
+        self.hangs.test_running(self.parser.current_test(), now);
+        self.hangs.output(line, now);
         self.unopened_logs.line(line);
         if !self.asan_not_first && line.starts_with(b"==") {
             self.asan_not_first = sanitizer::pid_prefix(&String::from_utf8_lossy(line))
@@ -228,7 +230,15 @@ impl OutputSink for Sink<'_> {
     fn tick(&mut self, command: i32) -> Vec<supervise::Action> {
         self.sanitizer.tick();
         let root = std::process::id() as i32;
+        // Processes the shim holds at their exit for a look (deadlocked threads it saw).
+        let held = self.shim_dir.as_deref().map(held_processes).unwrap_or_default();
+        self.hangs.hold(&held.iter().map(|(pid, _)| *pid).collect::<Vec<_>>());
         let actions = self.hangs.tick(root, command, self.parser.current_test(), std::time::Instant::now());
+        for pid in self.hangs.take_released() {
+            if let Some((_, file)) = held.iter().find(|(p, _)| *p == pid) {
+                let _ = std::fs::remove_file(file);
+            }
+        }
         let mut found = self.hangs.take_found();
         if let Some(dir) = self.shim_dir.as_deref().filter(|_| found.iter().any(|h| h.test.is_none())) {
             // Read once per tick that found a hang, not per line: the records may be large.
@@ -259,6 +269,18 @@ impl OutputSink for Sink<'_> {
         self.hangs.command_exited()
     }
 }
+
+/// The processes the shim holds at their exit (see `shims/src/exitcheck.rs`): the files of the
+/// run directory's `held/`, each named by a pid, with their paths. Removing a file lets its
+/// process exit.
+fn held_processes(run_dir: &std::path::Path) -> Vec<(i32, PathBuf)> {
+    let Ok(entries) = std::fs::read_dir(run_dir.join(HELD_DIR)) else { return Vec::new() };
+    entries.flatten().filter_map(|entry| Some((entry.file_name().to_str()?.parse().ok()?, entry.path()))).collect()
+}
+
+/// The run directory's subdirectory where the shim holds a process at its exit (one empty file
+/// per pid), as `shims/src/exitcheck.rs` names it.
+const HELD_DIR: &str = "held";
 
 /// The per-line work a run does on the command's output, outside a run: `f` gets the function
 /// the supervision loop calls for each line it reads (the sink's `line`: the regrtest parser,

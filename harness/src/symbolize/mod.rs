@@ -266,6 +266,15 @@ impl Symbolizer {
         self.module(module).symbol_address(name)
     }
 
+    /// The symbol table's object covering `address`, an ELF virtual address of `module`: its
+    /// name (demangled), start and size; only a symbol with a size, so that an address past
+    /// every object (a heap right after a library's `.bss`) names none.
+    pub fn data_symbol(&self, module: &Path, address: u64) -> Option<(String, u64, u64)> {
+        let module = self.module(module);
+        let (name, start, size) = module.data_symbol(address)?;
+        (size > 0 && start <= address && address - start < size).then(|| (name.to_owned(), start, size))
+    }
+
     /// Where parameter `parameter` of `function` is at `address`, an ELF virtual address of
     /// `module` inside that function's code (or inside a call of it inlined there): for a caller's
     /// frame, its return address minus one. `None` when the module's DWARF does not say.
