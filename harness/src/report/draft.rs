@@ -24,8 +24,12 @@
 //! **Untrusted text.** Test, method, function and file names come from the child. Control
 //! characters are made visible first ([`crate::escape::for_terminal`]). Inline text is either a
 //! code span (a backtick fence longer than any backtick run inside, so nothing in it is markup,
-//! mention, link or HTML) or backslash-escaped ASCII punctuation (the title); log excerpts are
-//! fenced with more backticks than the longest run they contain. Search terms are
+//! mention, link or HTML) or backslash-escaped ASCII punctuation; log excerpts are fenced with
+//! more backticks than the longest run they contain. The title line is the exception: it is
+//! the plain title a triager pastes into GitHub's title field, which shows plain text, so it
+//! carries no Markdown escapes (a backslash would stay in the title); a viewer that renders
+//! the whole file as Markdown renders whatever markup a name has there. Everything after it is
+//! the body, safe to paste as the issue's description. Search terms are
 //! percent-encoded into the URLs. File names keep only `[A-Za-z0-9._-]`, never start with a dot,
 //! are bounded in length, carry a checksum of the full name when anything was changed, and are
 //! unique within one call.
@@ -240,30 +244,6 @@ fn clip(s: &str, max: usize) -> Cow<'_, str> {
     match s.char_indices().nth(max) {
         None => Cow::Borrowed(s),
         Some((cut, _)) => Cow::Owned(format!("{}…", &s[..cut])),
-    }
-}
-
-/// A title as Markdown heading text: the title itself when no character of it can form markup
-/// (what test, class, builder and branch names are made of: `test_posix: TestPosixSpawn fails on
-/// AMD64 Fedora Rawhide 3.x`), so that the heading's source is the title to paste; else
-/// [`md_text`]. Plain means letters, digits, spaces and `. - ( ) / , + '`, an `_` that cannot
-/// open emphasis (it follows a word character or `_`, or nothing follows it: `test___all__`
-/// is plain, ` _x` is not), a `:` only before a space (no `:emoji:`, no `http://` autolink),
-/// and no `www.` (GitHub's other autolink).
-pub fn md_title(s: &str) -> String {
-    let chars: Vec<char> = s.chars().collect();
-    let word = |i: usize| chars.get(i).is_some_and(|c| c.is_alphanumeric() || *c == '_');
-    let plain = chars.iter().enumerate().all(|(i, &c)| match c {
-        _ if c.is_alphanumeric() => true,
-        ' ' | '.' | '-' | '(' | ')' | '/' | ',' | '+' | '\'' => true,
-        '_' => (i > 0 && word(i - 1)) || chars.get(i + 1).is_none_or(|c| c.is_whitespace()),
-        ':' => chars.get(i + 1).is_none_or(|&next| next == ' '),
-        _ => false,
-    }) && !s.to_ascii_lowercase().contains("www.");
-    if plain {
-        s.to_owned()
-    } else {
-        md_text(s)
     }
 }
 
@@ -520,7 +500,9 @@ fn markdown(
     branch: Option<&str>,
 ) -> String {
     let mut md = String::new();
-    let _ = writeln!(md, "# {}\n", md_title(title));
+    // The title line is what a triager pastes into GitHub's title field, which shows plain text:
+    // the title as it is (control characters made visible), no Markdown escapes.
+    let _ = writeln!(md, "# {title}\n");
 
     md.push_str("## Before filing\n\n");
     md.push_str("Search for an existing issue first, in this order; if one is open, add a comment there with a link to this build and the excerpt below instead of filing a new one.\n\n");
@@ -696,30 +678,22 @@ mod tests {
         assert_eq!(md_fenced("plain\n", ""), "```\nplain\n```\n");
     }
 
+    /// The title line is the plain title, whatever characters the builder's or a test's name
+    /// has (GitHub's title field shows plain text: a Markdown escape would stay in it); control
+    /// characters are made visible. The body keeps its escapes.
     #[test]
-    fn plain_titles_stay_as_they_are() {
-        let title = "test_posix: TestPosixSpawn.test_close_file fails on AMD64 Fedora Rawhide Refleaks 3.x";
-        assert_eq!(md_title(title), title);
-        assert_eq!(
-            md_title("test_x leaks PyMem_RawMalloc blocks on PPC64LE (RHEL8) 3.13"),
-            "test_x leaks PyMem_RawMalloc blocks on PPC64LE (RHEL8) 3.13"
-        );
-        assert_eq!(md_title("test___all__ leaks on B 3.x"), "test___all__ leaks on B 3.x");
-        assert_eq!(md_title("test_x: T.test___repr__ fails"), "test_x: T.test___repr__ fails");
-        for markup in [
-            "test_x fails on _em_ 3.x",
-            "a __init__ b",
-            "test_x :smile: fails",
-            "see http://x.org",
-            "www.x.org",
-            "a*b",
-            "@user",
-            "#123",
-            "a [b](c)",
-            "a <b>",
-        ] {
-            assert_eq!(md_title(markup), md_text(markup), "{markup}");
-        }
+    fn the_title_line_is_the_plain_title_and_the_body_is_escaped() {
+        let report = crate::report::RunReport {
+            tests: vec![crate::report::TestReport::new("test_qa_x".into(), "failed")],
+            ..crate::report::RunReport::new(vec!["python".into()], String::new())
+        };
+        let builder = "PPC64LE *nix <b>x</b> `y` @all 3.x\n# not a heading";
+        let drafts = issue_drafts(&report, Some(builder), Some("main"), NO_SOURCES);
+        let draft = &drafts[0];
+        assert_eq!(draft.title, "test_qa_x fails on PPC64LE *nix <b>x</b> `y` @all 3.x\\x0a# not a heading main");
+        assert_eq!(draft.markdown.lines().next(), Some(format!("# {}", draft.title).as_str()));
+        assert!(draft.markdown.contains("- Builder: ``PPC64LE *nix <b>x</b> `y` @all 3.x\\x0a# not a heading``\n"));
+        assert_eq!(draft.markdown.lines().filter(|l| l.starts_with("# ")).count(), 1, "{}", draft.markdown);
     }
 
     #[test]
