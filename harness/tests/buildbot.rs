@@ -12,7 +12,9 @@
 //!    `builder_from_env` the builder and the branch.
 //!    The JSON report, the JUnit XML and the issue draft (titled with that builder) are in the
 //!    build directory.
-//! 2. A build stopped from the REST API while regrtest runs: buildbot sends SIGTERM, leakcheck
+//! 2. The same build with `usePTY=True`: leakcheck colours its verdict words on the PTY, and the
+//!    documented warning patterns, which allow for that, count the same warnings.
+//! 3. A build stopped from the REST API while regrtest runs: buildbot sends SIGTERM, leakcheck
 //!    forwards it and still writes its JSON report and JUnit XML in the build directory.
 //!
 //! Every wait is bounded; the master, the worker and anything left under the temporary
@@ -35,6 +37,8 @@ const CANCELLED: u64 = 6;
 
 const BUILDER: &str = "x86-64 Debian Refleaks 3.x";
 const STOP_BUILDER: &str = "x86-64 Debian stop 3.x";
+/// The refleak builder's step with `usePTY=True` (CPython's `test_with_PTY`).
+const PTY_BUILDER: &str = "x86-64 Debian PTY Refleaks 3.x";
 
 fn venv_bin(tool: &str) -> PathBuf {
     let venv = std::env::var_os("LEAKCHECK_PY_VENV").map(PathBuf::from).unwrap_or_else(|| {
@@ -63,6 +67,10 @@ impl Daemon {
         let child = Command::new(venv_bin(tool))
             .args(["start", "--nodaemon"])
             .arg(dir)
+            // As a daemon started at boot has it: no terminal type, and nothing that turns
+            // colour off (a PTY step gets leakcheck's colours, which the patterns must allow).
+            .env_remove("TERM")
+            .env_remove("NO_COLOR")
             .stdin(Stdio::null())
             .stdout(out)
             .stderr(err)
@@ -172,9 +180,17 @@ import re
 from buildbot.plugins import schedulers, steps, util, worker
 from buildbot.process.results import SUCCESS, WARNINGS
 
+# CPython's refleak line, and leakcheck's verdict lines (which regrtest's pattern does not see),
+# as docs/buildbot.md lists them: with a PTY leakcheck colours its verdict words.
+PATTERNS = [
+    r"test_[^ ]+ leaked ",
+    r"leakcheck: .*: (?:\x1b\[[0-9;]*m)?LEAKED",
+    r"leakcheck: (?:\x1b\[[0-9;]*m)?HANG(?:\x1b\[[0-9;]*m)? in ",
+    r"leakcheck: (?:\x1b\[[0-9;]*m)?SANITIZER(?:\x1b\[[0-9;]*m)? in ",
+]
+
 class Test(steps.Test):
-    # CPython's refleak line, and leakcheck's verdict (which regrtest's pattern does not see).
-    warningPattern = re.compile(r".*(?:test_[^ ]+ leaked |leakcheck: .*: LEAKED)")
+    warningPattern = re.compile(r".*(?:" + "|".join(PATTERNS) + ")")
     warnOnWarnings = True
     maxTime = 4 * 60 * 60
     sigtermTime = 30
@@ -186,14 +202,16 @@ env = {{
     "LEAKCHECK_BRANCH": util.Property("branch", default=""),
 }}
 
-refleak = util.BuildFactory()
-refleak.addStep(Test(
-    name="test",
-    command=[{leakcheck:?}, "--json", "leakcheck.json", "--junit-xml", "leakcheck.xml",
-             "--issue-draft", "drafts", "--",
-             {python:?}, "-m", "test", "-R", "3:3", "--testdir", "{testdir}",
-             "test_leak_raw", "test_leak_object", "test_balanced"],
-    env=env, timeout=600))
+def refleak_factory(use_pty):
+    refleak = util.BuildFactory()
+    refleak.addStep(Test(
+        name="test",
+        command=[{leakcheck:?}, "--json", "leakcheck.json", "--junit-xml", "leakcheck.xml",
+                 "--issue-draft", "drafts", "--",
+                 {python:?}, "-m", "test", "-R", "3:3", "--testdir", "{testdir}",
+                 "test_leak_raw", "test_leak_object", "test_balanced"],
+        env=env, timeout=600, usePTY=use_pty))
+    return refleak
 
 stop = util.BuildFactory()
 stop.addStep(Test(
@@ -207,10 +225,12 @@ c = BuildmasterConfig = {{}}
 c["workers"] = [worker.Worker("w1", "pw")]
 c["protocols"] = {{"pb": {{"port": "tcp:{pb}:interface=127.0.0.1"}}}}
 c["builders"] = [
-    util.BuilderConfig(name={BUILDER:?}, workernames=["w1"], factory=refleak),
+    util.BuilderConfig(name={BUILDER:?}, workernames=["w1"], factory=refleak_factory(False)),
+    util.BuilderConfig(name={PTY_BUILDER:?}, workernames=["w1"], factory=refleak_factory(True)),
     util.BuilderConfig(name={STOP_BUILDER:?}, workernames=["w1"], factory=stop),
 ]
-c["schedulers"] = [schedulers.ForceScheduler(name="force", builderNames=[{BUILDER:?}, {STOP_BUILDER:?}])]
+c["schedulers"] = [schedulers.ForceScheduler(
+    name="force", builderNames=[{BUILDER:?}, {PTY_BUILDER:?}, {STOP_BUILDER:?}])]
 c["www"] = {{"port": "tcp:{www}:interface=127.0.0.1"}}
 c["buildbotURL"] = "http://127.0.0.1:{www}/"
 c["db"] = {{"db_url": "sqlite:///state.sqlite"}}
@@ -258,7 +278,7 @@ impl Buildbot {
         wait_for(
             "the master's REST API",
             Duration::from_secs(90),
-            || get_json(www, "/api/v2/builders").filter(|v| v["builders"].as_array().is_some_and(|b| b.len() == 2)),
+            || get_json(www, "/api/v2/builders").filter(|v| v["builders"].as_array().is_some_and(|b| b.len() == 3)),
             || master.log_tail(),
         );
         let worker = Daemon::start("buildbot-worker", &worker_dir);
@@ -389,7 +409,20 @@ fn a_buildbot_step_fails_on_the_leak_regrtest_cannot_see_and_keeps_its_reports_w
         "{draft}"
     );
 
-    // 2. A build stopped while regrtest runs: SIGTERM, and the report is still written.
+    // 2. The same with a PTY (CPython's `usePTY=test_with_PTY`): leakcheck's stderr is a
+    // terminal and its verdict words are coloured; the documented patterns count them all the
+    // same, and regrtest's own leak lines are as they were.
+    let id = bb.force(PTY_BUILDER, "3.x");
+    let build = bb.wait_complete(id, Duration::from_secs(300));
+    let step = bb.test_step(id);
+    let logs = bb.logs(&step);
+    let stdio = logs.iter().find(|(name, _)| name == "stdio").map(|(_, raw)| raw.as_str()).unwrap_or_default();
+    assert_eq!(build["results"], FAILURE, "{build}\n{stdio}");
+    assert!(stdio.contains("leakcheck: test_leak_raw: \x1b[1;31mLEAKED\x1b[0m in raw"), "coloured: {stdio}");
+    assert!(stdio.contains("test_leak_object leaked ["), "{stdio}");
+    assert_eq!(bb.property(id, "warnings-count"), 4, "{logs:?}");
+
+    // 3. A build stopped while regrtest runs: SIGTERM, and the report is still written.
     let id = bb.force(STOP_BUILDER, "3.x");
     wait_for(
         "regrtest to start the sleeper",
