@@ -776,7 +776,8 @@ fn render_hang(out: &mut String, hang: &HangReport) {
                 .iter()
                 .take(TEXT_FRAMES)
                 .map(|f| {
-                    let name = for_terminal(f.function.as_deref().unwrap_or("??")).into_owned();
+                    let Some(function) = f.function.as_deref() else { return unnamed_frame(f) };
+                    let name = for_terminal(function).into_owned();
                     match (&f.file, f.line) {
                         (Some(file), Some(line)) => {
                             let file = file.rsplit('/').next().unwrap_or(file);
@@ -796,6 +797,17 @@ fn render_hang(out: &mut String, hang: &HangReport) {
             }
         }
     }
+}
+
+/// A native frame no symbol names (a stripped program's, `/usr/bin/sleep`'s) as the sanitizers
+/// print one: its module's file name and the address in it, `sleep+0x5fa4`; the address alone
+/// for one in no known module.
+fn unnamed_frame(frame: &Frame) -> String {
+    if frame.module == crate::symbolize::UNKNOWN_MODULE {
+        return format!("{:#x}", frame.address);
+    }
+    let module = frame.module.rsplit('/').next().unwrap_or(&frame.module);
+    format!("{}+{:#x}", for_terminal(module), frame.address)
 }
 
 /// ` [stack cut: ...]` after a thread's native frames, in stack frames (return addresses), the
@@ -1356,6 +1368,63 @@ mod tests {
         assert!(!text.contains("hangfix.c"), "{text}");
         // The JUnit failure's text is the whole of it.
         assert!(hang_text(&hang).contains("leakcheck:         python: test_cycle (test_x.py:7)"));
+    }
+
+    /// A hang's frames that no symbol names (a stripped program's) read as the sanitizers print
+    /// them, module and offset, not `??`; and a deadlock of a process that went on is mentioned
+    /// in the summary as such, and counted apart.
+    #[test]
+    fn stripped_frames_read_as_module_and_offset_and_a_deadlock_that_went_on_is_said_so() {
+        use crate::hang::{diagnose::Diagnosis, diagnose::DiagnosisKind, ProcessReport, ThreadReport};
+        let frame = |function: Option<&str>, module: &str, address: u64| crate::symbolize::Frame {
+            function: function.map(str::to_owned),
+            file: None,
+            line: None,
+            column: None,
+            module: module.into(),
+            address,
+            inlined: false,
+        };
+        let thread = ThreadReport {
+            tid: 10,
+            state: "S".into(),
+            truncated: None,
+            python_frames_truncated: false,
+            frames: vec![
+                frame(Some("pause"), "/usr/lib/x86_64-linux-gnu/libc.so.6", 0xe4b80),
+                frame(None, "/usr/bin/sleep", 0x5fa4),
+                frame(None, crate::symbolize::UNKNOWN_MODULE, 0x7f00_0000_1234),
+            ],
+            python_frames: vec![],
+        };
+        let hang = HangReport {
+            test: Some("test_x".into()),
+            pid: 10,
+            diagnosis: Diagnosis {
+                kind: DiagnosisKind::LockCycle,
+                summary: "two threads; process 10 went on".into(),
+                pid: 10,
+                threads: vec![11, 12],
+                locks: vec![],
+                reference: None,
+            },
+            processes: vec![ProcessReport { pid: 10, command: "sleep infinity".into(), threads: vec![thread] }],
+            notes: vec![],
+            process_went_on: true,
+            after_tests: false,
+            ended: vec![],
+        };
+        let found = hang_text(&hang);
+        assert!(found.contains("thread 10 (S): pause <- sleep+0x5fa4 <- 0x7f0000001234\n"), "{found}");
+        let mut summary = report();
+        summary.hangs = vec![hang];
+        let text = summary.render_text();
+        assert!(
+            text.contains("leakcheck: test_x: DEADLOCKED (lock-cycle): two threads; process 10 went on\n"),
+            "{text}"
+        );
+        assert!(text.contains(", 1 deadlock (its process went on), "), "{text}");
+        assert!(!text.contains("HUNG") && !text.contains(" hung"), "{text}");
     }
 
     #[test]
