@@ -209,6 +209,10 @@ pub struct Supervised {
     pub exit: ChildExit,
     /// The first terminating signal leakcheck received and forwarded, if any.
     pub interrupted_by: Option<Signal>,
+    /// That signal came after a sink had ended the tree ([`Action::EndTree`]: a hang of the
+    /// command, which leakcheck ends with its own SIGTERM); false when it came first (it is
+    /// then what ended the command, from outside).
+    pub interrupted_after_end: bool,
     /// Whether the tree had to be killed with SIGKILL after the grace period.
     pub killed: bool,
     /// The SIGKILL came at once, on a second signal, not at the end of a grace period.
@@ -834,6 +838,10 @@ struct Loop<'a> {
     /// The first terminating signal leakcheck received, and who sent it: the same again from
     /// the same process is a copy of it (see [`Request`]).
     first_request: Option<Request>,
+    /// A sink ended the tree ([`Action::EndTree`]: a hang of the command), and whether that was
+    /// before [`Self::first_request`] came.
+    ended_tree: bool,
+    request_after_end: bool,
     /// After a terminating signal, when what still waits for our readers is dropped (see
     /// [`Loop::drop_unread_output`]): [`LAST_OUTPUT_AFTER_SIGNAL`] after the command's exit,
     /// at once on a second signal.
@@ -968,6 +976,8 @@ impl<'a> Loop<'a> {
             order,
             exit: None,
             first_request: None,
+            ended_tree: false,
+            request_after_end: false,
             mirror_deadline: None,
             kill_at: None,
             term_at: None,
@@ -1206,6 +1216,7 @@ impl<'a> Loop<'a> {
             pid: self.child.id() as i32,
             exit: self.exit.unwrap_or(ChildExit::Signaled { signal: Signal::SIGKILL, core_dumped: false }),
             interrupted_by: self.interrupted_by(),
+            interrupted_after_end: self.request_after_end,
             killed: self.killed,
             killed_at_once: self.killed_at_once,
             leftovers: self.leftovers,
@@ -1609,6 +1620,7 @@ impl<'a> Loop<'a> {
             }
             if self.first_request.is_none() {
                 self.first_request = Some(request);
+                self.request_after_end = self.ended_tree;
                 sink.interrupted(signal, self.child.id() as i32);
                 if signal != Signal::SIGINT {
                     self.signal_the_settling();
@@ -1666,6 +1678,7 @@ impl<'a> Loop<'a> {
                 self.ending.push((pids, Instant::now() + self.grace));
             }
             Action::EndTree(pids) => {
+                self.ended_tree = true;
                 self.claimed.extend(pids);
                 let (own, left) = self.split_off_orphans();
                 self.claimed.extend(own);

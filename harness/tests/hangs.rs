@@ -1664,3 +1664,56 @@ fn a_process_that_stops_after_a_deadlock_was_reported_hangs_as_any() {
     assert_eq!(run.code(), Some(102), "{}", run.stderr);
     assert_tree_gone(dir.path());
 }
+
+/// A SIGTERM from outside (a build stopped) while leakcheck waits for a hung regrtest's Python
+/// stacks, before it ends regrtest itself: that SIGTERM, passed on, is what ends the command,
+/// and the summary says it came from outside, not that it was leakcheck's (QA's F8). The
+/// fixture takes SIGUSR1 with a handler of its own and lives on, so that the wait lasts
+/// (DUMP_WAIT, 3 s): the signal is sent as soon as the hang's headline is read.
+#[test]
+fn a_sigterm_from_outside_while_a_hang_waits_for_its_stacks_is_said_to_be_from_outside() {
+    use std::io::BufRead;
+    let dir = testdir();
+    let work = tempfile::tempdir().expect("a temporary directory");
+    let json = work.path().join("report.json");
+    let argv = regrtest(dir.path(), &[], &["test_hang_usr1_replaced", "test_balanced"]);
+    let mut child = KillOnDrop(
+        std::process::Command::new(LEAKCHECK)
+            .args(["--hang-timeout", "3", "--grace", "2", "--json", &path_str(&json), "--"])
+            .args(&argv)
+            .env("TMPDIR", work.path())
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("starting leakcheck"),
+    );
+    let mut stderr = std::io::BufReader::new(child.0.stderr.take().expect("stderr piped"));
+    let mut text = String::new();
+    loop {
+        let mut line = String::new();
+        if stderr.read_line(&mut line).expect("reading leakcheck's stderr") == 0 {
+            panic!("no hang headline: {text}");
+        }
+        text.push_str(&line);
+        if line.starts_with("leakcheck: HANG in test_hang_usr1_replaced (no-progress)") {
+            break;
+        }
+    }
+    let pid = nix::unistd::Pid::from_raw(child.0.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).expect("SIGTERM to leakcheck");
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).expect("reading the rest of stderr");
+    text.push_str(&rest);
+    let status = wait_with_limit(&mut child, std::time::Duration::from_secs(120));
+    assert_eq!(status.code(), Some(102), "{text}");
+    let report: Value = serde_json::from_slice(&std::fs::read(&json).expect("the JSON report")).expect("JSON");
+    let status = &report["status"];
+    assert_eq!((&status["interrupted_by"], &status["signal"]), (&Value::from("SIGTERM"), &Value::from("SIGTERM")));
+    assert_eq!(status["ended_for_hang"], true, "{report}");
+    let said = "leakcheck: the command was killed by SIGTERM (from outside, passed on by leakcheck before it ended \
+                the hung command itself)";
+    assert!(text.contains(said), "{text}");
+    assert!(!text.contains("(leakcheck's, ending the hung command)"), "{text}");
+    assert_tree_gone(dir.path());
+}

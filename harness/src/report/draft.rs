@@ -571,7 +571,13 @@ fn markdown(
         status.push(format!("command exit code {code}"));
     }
     if let Some(signal) = &report.status.signal {
-        let whose = if report.status.ended_for_hang { " (leakcheck's, after the hang)" } else { "" };
+        let whose = if report.status.sent_from_outside(signal) {
+            " (from outside, passed on by leakcheck)"
+        } else if report.status.ended_for_hang {
+            " (leakcheck's, after the hang)"
+        } else {
+            ""
+        };
         status.push(format!("command killed by {}{whose}", for_terminal(signal)));
     }
     status.push(format!("leakcheck exit code {}", report.status.leakcheck_exit_code));

@@ -102,8 +102,14 @@ pub struct RunStatus {
     #[serde(skip)]
     pub killed_at_once: bool,
     /// Whether leakcheck ended the command for a hang of its own (regrtest stuck in sequential
-    /// mode): its `signal` is then leakcheck's (faulthandler's SIGUSR1, or SIGTERM).
+    /// mode): its `signal` is then leakcheck's (faulthandler's SIGUSR1, or SIGTERM), unless
+    /// `interrupted_by` came first.
     pub ended_for_hang: bool,
+    /// `interrupted_by` came from outside before leakcheck's own SIGTERM for the hang (while it
+    /// waited for the hang's Python stacks): a SIGTERM that killed the command was that one (not
+    /// in the JSON: `interrupted_by` says the signal).
+    #[serde(skip)]
+    pub interrupted_before_hang_end: bool,
     /// Why the command did not run at all.
     pub error: Option<String>,
     /// leakcheck's own exit status (see `leakcheck --help`).
@@ -539,6 +545,12 @@ impl RunReport {
 }
 
 impl RunStatus {
+    /// Whether the command's `signal` is one leakcheck received from outside and passed on,
+    /// though leakcheck was to end the command for a hang itself: it came first.
+    pub(crate) fn sent_from_outside(&self, signal: &str) -> bool {
+        self.ended_for_hang && self.interrupted_before_hang_end && self.interrupted_by.as_deref() == Some(signal)
+    }
+
     /// `the command was killed by SIGSEGV (core dumped)`, when it was: its status alone (139)
     /// is easy to misread, and regrtest printed nothing of it.
     fn killed_by(&self) -> Option<String> {
@@ -549,6 +561,8 @@ impl RunStatus {
             " (leakcheck's, at the end of the grace period)"
         } else if self.ended_for_hang && signal == "SIGUSR1" {
             " (leakcheck's, for the hang: faulthandler dumps the Python stacks on it, then ends the process)"
+        } else if self.sent_from_outside(signal) {
+            " (from outside, passed on by leakcheck before it ended the hung command itself)"
         } else if self.ended_for_hang && signal == "SIGTERM" {
             " (leakcheck's, ending the hung command)"
         } else if self.interrupted_by.as_deref() == Some(signal) {
@@ -1524,6 +1538,23 @@ mod tests {
         );
         // A SIGUSR1 from elsewhere is not leakcheck's.
         assert_eq!(status("SIGUSR1", false).killed_by().as_deref(), Some("the command was killed by SIGUSR1"));
+        // A SIGTERM from outside, passed on while leakcheck waited for the hang's Python stacks:
+        // it ended the command, not leakcheck's own SIGTERM, which had not come yet.
+        let outside = RunStatus {
+            interrupted_by: Some("SIGTERM".into()),
+            interrupted_before_hang_end: true,
+            ..status("SIGTERM", true)
+        };
+        assert_eq!(
+            outside.killed_by().as_deref(),
+            Some("the command was killed by SIGTERM (from outside, passed on by leakcheck before it ended the hung command itself)")
+        );
+        // After leakcheck's own: leakcheck's.
+        let after = RunStatus { interrupted_before_hang_end: false, ..outside };
+        assert_eq!(
+            after.killed_by().as_deref(),
+            Some("the command was killed by SIGTERM (leakcheck's, ending the hung command)")
+        );
     }
 
     #[test]

@@ -215,6 +215,7 @@ pub(super) fn assemble(
         }
     }
     status.interrupted_by = supervised.interrupted_by.map(|s| s.as_str().to_owned());
+    status.interrupted_before_hang_end = supervised.interrupted_by.is_some() && !supervised.interrupted_after_end;
     status.killed_after_grace = supervised.killed;
     status.killed_at_once = supervised.killed_at_once;
     report.leftover_processes =

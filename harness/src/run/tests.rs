@@ -765,6 +765,7 @@ fn exited(code: i32) -> Supervised {
         pid: 1,
         exit: ChildExit::Exited(code),
         interrupted_by: None,
+        interrupted_after_end: false,
         killed: false,
         leftovers: Vec::new(),
         output_errors: Vec::new(),
