@@ -91,10 +91,11 @@ pub trait OutputSink {
     fn line(&mut self, stream: Stream, line: &[u8]);
 
     /// Bytes of `stream` that do not end a line yet arrived (regrtest's `-R` marks, flushed one
-    /// by one on a line that ends with the last): the command is writing. The line itself comes
-    /// to [`OutputSink::line`] once it ends. Default: nothing.
-    fn unfinished_line(&mut self, stream: Stream) {
-        let _ = stream;
+    /// by one on a line that ends with the last; a verbose method line waiting for its status):
+    /// the command is writing. `partial` is the line so far. The line itself comes to
+    /// [`OutputSink::line`] once it ends. Default: nothing.
+    fn unfinished_line(&mut self, stream: Stream, partial: &[u8]) {
+        let _ = (stream, partial);
     }
 
     /// Whether `line` of `stream` starts a section of the output (for regrtest: a test's own
@@ -1125,7 +1126,7 @@ impl<'a> Loop<'a> {
             }
             for pipe in &mut self.pipes {
                 if std::mem::take(&mut pipe.partial_grew) && !pipe.partial.is_empty() {
-                    sink.unfinished_line(pipe.stream);
+                    sink.unfinished_line(pipe.stream, &pipe.partial);
                 }
             }
             for (index, writable) in writable.into_iter().enumerate() {

@@ -1717,3 +1717,35 @@ fn a_sigterm_from_outside_while_a_hang_waits_for_its_stacks_is_said_to_be_from_o
     assert!(!text.contains("(leakcheck's, ending the hung command)"), "{text}");
     assert_tree_gone(dir.path());
 }
+
+/// Two hangs of one test, in two of its methods (QA's F9): the first in a subprocess, a new
+/// interpreter that gives no Python stacks, is about the method regrtest's verbose output shows
+/// running then (its line waits for its status); the second about the method its own Python
+/// stack shows. The issue draft names both, and its title their class.
+#[test]
+fn each_hang_of_a_test_names_the_method_it_was_in() {
+    let dir = testdir();
+    let work = tempfile::tempdir().expect("a temporary directory");
+    let drafts = work.path().join("drafts");
+    let run = leakcheck(
+        &["--hang-timeout", "4", "--grace", "2", "--issue-draft", &path_str(&drafts)],
+        &as_strs(&regrtest(dir.path(), &["-v"], &["test_hang_in_two_methods"])),
+    );
+    let hangs = run.json()["hangs"].as_array().unwrap_or_else(|| panic!("no hangs: {}", run.stderr));
+    assert_eq!(hangs.len(), 2, "{}", serde_json::to_string_pretty(hangs).unwrap());
+    assert_eq!(hangs[0]["diagnosis"]["kind"], "lock-cycle", "{}", hangs[0]);
+    assert_eq!(hangs[0]["running_method"], "TwoHangsTest.test_1_subprocess_deadlocks", "{}", hangs[0]);
+    assert_eq!(hangs[1]["diagnosis"]["kind"], "no-progress", "{}", hangs[1]);
+    assert!(python_functions(&hangs[1]).contains(&"test_2_blocks".to_owned()), "{}", hangs[1]);
+    let draft = std::fs::read_to_string(drafts.join("test_hang_in_two_methods.md")).expect("the issue draft");
+    assert_eq!(draft.lines().next(), Some("# test_hang_in_two_methods: TwoHangsTest hangs (2 methods)"), "{draft}");
+    let running: Vec<&str> = draft.lines().filter(|l| l.starts_with("- Running: ")).collect();
+    assert_eq!(
+        running,
+        ["- Running: `TwoHangsTest.test_1_subprocess_deadlocks` (regrtest's verbose output when the hang was found), \
+          `TwoHangsTest.test_2_blocks` (the hung thread's Python stack)"],
+        "{draft}"
+    );
+    assert_eq!(run.code(), Some(102), "{}", run.stderr);
+    assert_tree_gone(dir.path());
+}

@@ -160,6 +160,11 @@ pub struct HangReport {
     /// Why stacks are missing, if they are (ptrace denied...), and which of its processes
     /// outlived their SIGTERM and were killed with SIGKILL.
     pub notes: Vec<String>,
+    /// The unittest method regrtest's verbose output (`-v`) showed running when the hang was
+    /// found, sequentially (`Class.test_foo`): what a hang whose stacks name none (a
+    /// subprocess's, a new interpreter with no faulthandler dump) was about.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub running_method: Option<String>,
     /// A deadlock among threads of a process that went on: its main thread is neither in it nor
     /// blocked (it runs, or waits for time), so the run was not stuck. Reported as a finding of
     /// `test`, and nothing was ended; a later hang of the same process is reported as any.
@@ -425,6 +430,9 @@ pub struct HangWatch {
     run_restarted: bool,
     /// The last tick (see [`Tracked::looked_at`]).
     last_tick: Option<Instant>,
+    /// The output's test and the unittest method it shows running (`-v`), as
+    /// [`Self::method_running`] last said: a hang of that test found now was about it.
+    method_running: Option<(String, String)>,
     /// The output's test (see [`Self::test_running`]): when it changed, and to what, the last
     /// [`TESTS_SEEN`] changes.
     tests_seen: std::collections::VecDeque<(Instant, Option<String>)>,
@@ -501,6 +509,7 @@ impl HangWatch {
             inspected_sleeps: BTreeMap::new(),
             run_restarted: false,
             last_tick: None,
+            method_running: None,
             tests_seen: std::collections::VecDeque::new(),
             held: BTreeSet::new(),
             released: Vec::new(),
@@ -1211,6 +1220,13 @@ impl HangWatch {
         });
     }
 
+    /// regrtest's verbose output (`-v`) shows `method` (`Class.test_foo`) of `test` running
+    /// now (sequentially), or none: a hang of that test found at the next tick names it
+    /// ([`HangReport::running_method`]).
+    pub fn method_running(&mut self, running: Option<(&str, &str)>) {
+        self.method_running = running.map(|(test, method)| (test.to_owned(), method.to_owned()));
+    }
+
     /// The processes the shim holds at their exit now (the files of its `held/` directory in
     /// the run directory: see `shims/src/exitcheck.rs`): it saw threads of theirs deadlocked on
     /// mutexes, which would vanish with them unseen (a `-j` worker exits as soon as its test is
@@ -1325,18 +1341,26 @@ impl HangWatch {
             ));
         }
         notes.extend(formed.note);
+        let running_method = self.method_of(formed.test.as_deref());
         let report = HangReport {
             test: formed.test,
             pid,
             diagnosis,
             processes: vec![report],
             notes,
+            running_method,
             process_went_on: true,
             after_tests: false,
             ended: Vec::new(),
         };
         self.found.push(report.clone());
         self.hangs.push(report);
+    }
+
+    /// The method the verbose output shows running, when it is `test`'s.
+    fn method_of(&self, test: Option<&str>) -> Option<String> {
+        let (of, method) = self.method_running.as_ref()?;
+        (Some(of.as_str()) == test).then(|| method.clone())
     }
 
     /// Which test the deadlock among `threads` of `pid` is a finding of: a `-j` worker's (it
@@ -1478,12 +1502,14 @@ impl HangWatch {
         self.ended.extend(pids.iter().copied());
         let end = if target == command { Action::EndTree(pids.clone()) } else { Action::EndProcesses(pids.clone()) };
         self.ended_command |= target == command;
+        let running_method = self.method_of(test.as_deref());
         let mut report = HangReport {
             test,
             pid: diagnosis.pid,
             diagnosis,
             processes,
             notes,
+            running_method,
             process_went_on: false,
             after_tests,
             ended: pids.clone(),
@@ -2864,6 +2890,7 @@ mod tests {
                 threads: tids.iter().map(thread).collect(),
             }],
             notes: vec![],
+            running_method: None,
             process_went_on: false,
             after_tests: false,
             ended: vec![],

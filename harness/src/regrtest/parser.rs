@@ -638,6 +638,24 @@ impl Parser {
         Some(state.result.name.as_str())
     }
 
+    /// The unittest method the verbose output (`-v`) shows running now in sequential mode: the
+    /// last method line (`test_foo (test_x.Class.test_foo) ... `) of the current test whose
+    /// status has not come yet, as `(class, method)` (`test_x.Class`, `test_foo`). `None` with
+    /// `-j` (a worker's output is printed when its test is over), without `-v`, and between
+    /// two methods.
+    #[must_use]
+    pub fn running_method(&self) -> Option<(&str, &str)> {
+        let pending = self.pending_method.as_ref().filter(|p| !self.parallel && !p.doctest)?;
+        (Some(pending.test) == self.current && self.current_test().is_some())
+            .then_some((pending.class.as_str(), pending.method.as_str()))
+    }
+
+    /// Whether the run has `-j` workers, as far as the output told.
+    #[must_use]
+    pub fn is_parallel(&self) -> bool {
+        self.parallel
+    }
+
     /// The test that output arriving now belongs to: in sequential mode the test most recently
     /// announced (its output follows its progress line); in `-j` mode the test whose result
     /// was just logged (the main process prints a worker's captured output after its result

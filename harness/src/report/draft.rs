@@ -128,10 +128,10 @@ pub fn issue_drafts_for(
                     || case.failures.iter().any(|f| matches!(f.kind, FailureKind::Sanitizer | FailureKind::Hang)))
         })
         .map(|case| {
-            let running = running_method(report, case, sources);
+            let running = running_methods(report, case, sources);
             let failing = traceback_method(case).map(|method| qualified_traceback_method(case, method, sources));
-            let title = title(case, failing.as_deref(), running.as_ref(), builder, branch);
-            let markdown = markdown(report, case, running.as_ref(), &title, builder, branch);
+            let title = title(case, failing.as_deref(), &running, builder, branch);
+            let markdown = markdown(report, case, &running, &title, builder, branch);
             IssueDraft { file_name: file_name(&case.name, &mut taken), title, markdown }
         })
         .collect()
@@ -139,11 +139,11 @@ pub fn issue_drafts_for(
 
 /// `test_x: TestClass.test_foo fails on BUILDER BRANCH`, `test_x leaks references on ...`;
 /// `failing`: the failing method a traceback names ([`qualified_traceback_method`]); `running`:
-/// the method a hang's or crash's Python stack shows ([`running_method`]).
+/// the methods a hang's or crash's Python stack shows ([`running_methods`]).
 fn title(
     case: &Case<'_>,
     failing: Option<&str>,
-    running: Option<&RunningMethod>,
+    running: &[RunningMethod],
     builder: Option<&str>,
     branch: Option<&str>,
 ) -> String {
@@ -170,10 +170,16 @@ fn title(
             .iter()
             .filter(|f| f.kind == FailureKind::Hang)
             .all(|f| f.message.starts_with(DEADLOCK_MESSAGE));
+        // Several hangs in several methods name them as several failing methods are named.
+        let class = |m: &RunningMethod| m.short.rsplit_once('.').map(|(class, _)| class.to_owned());
         match running {
             _ if deadlocks => format!("{name} deadlocks"),
-            Some(method) => format!("{name}: {} hangs", method.short),
-            None => format!("{name} hangs"),
+            [] => format!("{name} hangs"),
+            [method] => format!("{name}: {} hangs", method.short),
+            [first, ..] if first_class_of_all(running, class) => {
+                format!("{name}: {} hangs ({} methods)", class(first).unwrap_or_default(), running.len())
+            }
+            [first, rest @ ..] => format!("{name}: {} and {} more hang", first.short, rest.len()),
         }
     } else if let Some(finding) = case.failures.iter().find(|f| f.kind == FailureKind::Sanitizer) {
         // `AddressSanitizer double-free` from `AddressSanitizer double-free: SUMMARY...`.
@@ -183,7 +189,7 @@ fn title(
         format!("{name} leaks {}", leak_words(case))
     } else if case.test.is_none() {
         "the test run fails".to_owned()
-    } else if let Some(method) = running {
+    } else if let Some(method) = running.first() {
         format!("{name}: {} fails", method.short)
     } else {
         format!("{name} fails")
@@ -194,6 +200,12 @@ fn title(
         title.push_str(&on);
     }
     clip(&for_terminal(&title), MAX_TITLE_CHARS).into_owned()
+}
+
+/// Whether every method of `running` has the first one's class, and it has one.
+fn first_class_of_all(running: &[RunningMethod], class: impl Fn(&RunningMethod) -> Option<String>) -> bool {
+    let first = running.first().and_then(&class);
+    first.is_some() && running.iter().all(|m| class(m) == first)
 }
 
 /// `references`, `memory blocks and file descriptors`, or the allocator of a domain.
@@ -350,53 +362,71 @@ struct RunningMethod {
     source: &'static str,
 }
 
-/// The method a test's hang or crash shows running, when the title would otherwise name none:
-/// for a hang, the hung threads' Python stacks (the diagnosed threads first), then the test's
-/// faulthandler dump (`Fatal Python error: ...`, `Timeout (H:MM:SS)!`: its `Current thread`
-/// first); for a failure that names no method (a crashed or timed-out worker), the dump. In a
-/// stack, the outermost frame in the test's own source (its module, or a module of its package)
-/// whose function is a test method (`test...`): the one unittest called, not a helper or a
-/// thread function inside it; not a decorator's wrapper, whose file is another.
-fn running_method(report: &RunReport, case: &Case<'_>, sources: SourceReader<'_>) -> Option<RunningMethod> {
-    let test = case.test?;
+/// The methods a test's hangs or crash show running, when the title would otherwise name none:
+/// for a hang, each hang's own, in the order they were found, each method once: from the hung
+/// threads' Python stacks (the diagnosed threads first), else from regrtest's verbose output
+/// when the hang was found (`-v`: a hang in a subprocess, whose stack has no Python frames of
+/// the test); then, when no hang gave one, the test's faulthandler dump (`Fatal Python error:
+/// ...`, `Timeout (H:MM:SS)!`: its `Current thread` first); for a failure that names no method
+/// (a crashed or timed-out worker), the dump. In a stack, the outermost frame in the test's own
+/// source (its module, or a module of its package) whose function is a test method (`test...`):
+/// the one unittest called, not a helper or a thread function inside it; not a decorator's
+/// wrapper, whose file is another.
+fn running_methods(report: &RunReport, case: &Case<'_>, sources: SourceReader<'_>) -> Vec<RunningMethod> {
+    let Some(test) = case.test else { return Vec::new() };
     let has = |kind: FailureKind| case.failures.iter().any(|f| f.kind == kind);
     if !case.failed_methods.is_empty() || traceback_method(case).is_some() {
-        return None;
+        return Vec::new();
     }
     let hang = has(FailureKind::Hang);
     // A finding's headline or a leak names the test's problem better than a crash's method.
     if !hang && (has(FailureKind::Sanitizer) || has(FailureKind::Leak) || !has(FailureKind::Regrtest)) {
-        return None;
+        return Vec::new();
     }
-    let from_hang = || {
-        let hangs = report.hangs.iter().filter(|h| h.test.as_deref() == Some(test.name.as_str()));
-        hangs
-            .flat_map(|h| {
-                let threads = h.processes.iter().flat_map(|p| &p.threads);
-                let diagnosed = threads.clone().filter(|t| h.diagnosis.threads.contains(&t.tid));
-                diagnosed.chain(threads.filter(|t| !h.diagnosis.threads.contains(&t.tid)))
-            })
-            .find_map(|t| {
-                let frames = t.python_frames.iter().map(|f| PyFrame {
-                    file: &f.file,
-                    line: f.line as usize,
-                    function: &f.function,
-                });
-                outermost_test_method(&test.name, frames)
-            })
-            .map(|frame| (frame, "the hung thread's Python stack"))
-    };
-    let from_dump = || {
-        let dump = test.faulthandler.as_deref()?;
-        dump_stacks(dump)
-            .iter()
-            .find_map(|stack| outermost_test_method(&test.name, stack.iter().copied()))
-            .map(|frame| (frame, "faulthandler's dump"))
-    };
-    let (frame, source) = if hang { from_hang().or_else(from_dump) } else { from_dump() }?;
+    fn of_stack<'a>(name: &str, h: &'a crate::hang::HangReport) -> Option<PyFrame<'a>> {
+        let threads = h.processes.iter().flat_map(|p| &p.threads);
+        let diagnosed = threads.clone().filter(|t| h.diagnosis.threads.contains(&t.tid));
+        diagnosed.chain(threads.filter(|t| !h.diagnosis.threads.contains(&t.tid))).find_map(|t| {
+            let frames =
+                t.python_frames.iter().map(|f| PyFrame { file: &f.file, line: f.line as usize, function: &f.function });
+            outermost_test_method(name, frames)
+        })
+    }
+    let mut methods: Vec<RunningMethod> = Vec::new();
+    if hang {
+        for h in report.hangs.iter().filter(|h| h.test.as_deref() == Some(test.name.as_str())) {
+            let method = match of_stack(&test.name, h) {
+                Some(frame) => Some(method_of_frame(test, frame, "the hung thread's Python stack", sources)),
+                None => h.running_method.as_ref().map(|short| RunningMethod {
+                    short: short.clone(),
+                    method: short.rsplit('.').next().unwrap_or(short).to_owned(),
+                    source: "regrtest's verbose output when the hang was found",
+                }),
+            };
+            if let Some(method) = method.filter(|m| !methods.iter().any(|known| known.short == m.short)) {
+                methods.push(method);
+            }
+        }
+    }
+    if methods.is_empty() {
+        let dump = test.faulthandler.as_deref().and_then(|dump| {
+            dump_stacks(dump).iter().find_map(|stack| outermost_test_method(&test.name, stack.iter().copied()))
+        });
+        methods.extend(dump.map(|frame| method_of_frame(test, frame, "faulthandler's dump", sources)));
+    }
+    methods
+}
+
+/// The method of `frame` (a test method's, in the test's own source), read from `source`:
+/// `Class.test_foo` where the frame has the qualified name; else the class of the only method
+/// of that name the output named (`-v`); else the class its source defines it in.
+fn method_of_frame(
+    test: &crate::report::TestReport,
+    frame: PyFrame<'_>,
+    source: &'static str,
+    sources: SourceReader<'_>,
+) -> RunningMethod {
     let function = frame.function.to_owned();
-    // `Class.test_foo` where the frame has the qualified name; else the class of the only
-    // method of that name the output named (`-v`); else the class its source defines it in.
     let (class, method) = match function.rsplit_once('.') {
         Some((class, method)) if !class.contains('<') => (Some(class.to_owned()), method.to_owned()),
         Some((_, method)) => (None, method.to_owned()),
@@ -415,7 +445,7 @@ fn running_method(report: &RunReport, case: &Case<'_>, sources: SourceReader<'_>
         Some(class) => format!("{class}.{method}"),
         None => method.clone(),
     };
-    Some(RunningMethod { short, method, source })
+    RunningMethod { short, method, source }
 }
 
 /// A Python frame of a stack, as a hang's Python stack or faulthandler's dump gives it.
@@ -460,7 +490,7 @@ fn dump_stacks(dump: &str) -> Vec<Vec<PyFrame<'_>>> {
 
 /// The searches the triage guide asks for, in its order: the test method in titles, the test
 /// file in titles, then full text (and the C function where a leak was allocated).
-fn search_terms(case: &Case<'_>, running: Option<&RunningMethod>) -> Vec<(String, &'static str)> {
+fn search_terms(case: &Case<'_>, running: &[RunningMethod]) -> Vec<(String, &'static str)> {
     let mut terms = Vec::new();
     // The method the title names.
     let method = case
@@ -468,7 +498,7 @@ fn search_terms(case: &Case<'_>, running: Option<&RunningMethod>) -> Vec<(String
         .first()
         .map(|m| m.method.clone())
         .or_else(|| traceback_method(case).map(str::to_owned))
-        .or_else(|| running.map(|r| r.method.clone()));
+        .or_else(|| running.first().map(|r| r.method.clone()));
     if let Some(method) = &method {
         terms.push((format!("is:issue in:title {method}"), "the test method in titles"));
     }
@@ -494,7 +524,7 @@ fn search_terms(case: &Case<'_>, running: Option<&RunningMethod>) -> Vec<(String
 fn markdown(
     report: &RunReport,
     case: &Case<'_>,
-    running: Option<&RunningMethod>,
+    running: &[RunningMethod],
     title: &str,
     builder: Option<&str>,
     branch: Option<&str>,
@@ -524,8 +554,10 @@ fn markdown(
     for method in &case.failed_methods {
         let _ = writeln!(md, "- Failed: {}", md_code(&method.raw));
     }
-    if let Some(running) = running {
-        let _ = writeln!(md, "- Running: {} ({})", md_code(&running.short), running.source);
+    // Each hang's method, in the order the hangs were found.
+    if !running.is_empty() {
+        let each: Vec<String> = running.iter().map(|r| format!("{} ({})", md_code(&r.short), r.source)).collect();
+        let _ = writeln!(md, "- Running: {}", each.join(", "));
     }
     for failure in &case.failures {
         let _ = writeln!(md, "- {}: {}", kind_words(failure.kind), md_code(&failure.message));
@@ -865,7 +897,7 @@ mod tests {
             place: Place::Source { file: "Objects/typeobject.c".into(), line: 1 },
             python: false,
         };
-        let last = |location| search_terms(&case(location), None).pop().unwrap();
+        let last = |location| search_terms(&case(location), &[]).pop().unwrap();
         assert_eq!(last(c), ("is:issue object_new".into(), "the C function, full text"));
         // By its base name, whichever symbolizer named the frame.
         for function in ["mismatch", "mismatch(_object*, _object*)", "mismatch.part.0"] {
@@ -903,7 +935,7 @@ mod tests {
         };
         let failing = traceback_method(&case).map(|m| qualified_traceback_method(&case, m, NO_SOURCES));
         assert_eq!(
-            title(&case, failing.as_deref(), None, Some("AMD64 Debian"), Some("3.x")),
+            title(&case, failing.as_deref(), &[], Some("AMD64 Debian"), Some("3.x")),
             "test_x: test_evil fails on AMD64 Debian 3.x"
         );
         // With the source of the traceback's frame of it, its class too.
@@ -923,7 +955,7 @@ mod tests {
         assert_eq!(qualified_traceback_method(&case_tb, "test_evil", &sources), "Evil.test_evil");
         assert_eq!(qualified_traceback_method(&case_tb, "test_evil", NO_SOURCES), "test_evil");
         assert_eq!(qualified_traceback_method(&case_tb, "test_other", &sources), "test_other");
-        let terms: Vec<String> = search_terms(&case, None).into_iter().map(|(q, _)| q).collect();
+        let terms: Vec<String> = search_terms(&case, &[]).into_iter().map(|(q, _)| q).collect();
         assert_eq!(
             terms,
             ["is:issue in:title test_evil", "is:issue in:title test_x", "is:issue test_evil", "is:issue test_x"]
@@ -987,17 +1019,21 @@ mod tests {
             }
         }
         let report = RunReport::new(vec!["python".into()], "/tmp/run".into());
-        let running = running_method(&report, &case(&test), NO_SOURCES).unwrap();
+        let running = running_methods(&report, &case(&test), NO_SOURCES).remove(0);
         assert_eq!((running.short.as_str(), running.method.as_str()), ("test_main", "test_main"));
-        assert_eq!(title(&case(&test), None, Some(&running), Some("B"), None), "test_x: test_main fails on B");
-        let terms: Vec<String> = search_terms(&case(&test), Some(&running)).into_iter().map(|(q, _)| q).collect();
+        assert_eq!(
+            title(&case(&test), None, std::slice::from_ref(&running), Some("B"), None),
+            "test_x: test_main fails on B"
+        );
+        let terms: Vec<String> =
+            search_terms(&case(&test), std::slice::from_ref(&running)).into_iter().map(|(q, _)| q).collect();
         assert_eq!(terms[0], "is:issue in:title test_main");
         // Its class, from its source at the dump's line of it (line 9 is in `Crash.test_main`).
         let source =
             "import unittest\n\nclass Crash(unittest.TestCase):\n    def test_helper(self):\n        pass\n\n    \
                       @unittest.skipIf(False, '')\n    def test_main(self):\n        self.test_helper()\n";
         let sources = |path: &str| (path == "/t/test_x.py").then(|| source.to_owned());
-        assert_eq!(running_method(&report, &case(&test), &sources).unwrap().short, "Crash.test_main");
+        assert_eq!(running_methods(&report, &case(&test), &sources)[0].short, "Crash.test_main");
         // Its class, from the one method of that name `-v` named.
         test.methods.push(crate::regrtest::MethodResult {
             name: "test_main".into(),
@@ -1009,11 +1045,69 @@ mod tests {
             headers: Vec::new(),
             headers_left_out: 0,
         });
-        assert_eq!(running_method(&report, &case(&test), NO_SOURCES).unwrap().short, "Main.test_main");
+        assert_eq!(running_methods(&report, &case(&test), NO_SOURCES)[0].short, "Main.test_main");
         // A dump in no test method of the test's file names none.
         test.faulthandler =
             Some("Current thread 0x1 (most recent call first):\n  File \"/t/other.py\", line 1 in test_a".into());
-        assert_eq!(running_method(&report, &case(&test), NO_SOURCES), None);
+        assert_eq!(running_methods(&report, &case(&test), NO_SOURCES), vec![]);
+    }
+
+    /// Two hangs of one test in two methods: a subprocess of the first deadlocked (its stack has
+    /// no Python frame of the test: the method is the one `-v` showed running then), the second
+    /// method hung itself. The draft names both, each with where it was read (QA's F9), and the
+    /// title the class of both.
+    #[test]
+    fn each_hang_of_a_test_names_its_own_method() {
+        use crate::hang::{diagnose::Diagnosis, diagnose::DiagnosisKind, HangReport, ProcessReport, PythonFrame};
+        let hang = |kind, python: Vec<PythonFrame>, running: Option<&str>| HangReport {
+            test: Some("test_x".into()),
+            pid: 10,
+            diagnosis: Diagnosis {
+                kind,
+                summary: "stuck".into(),
+                pid: 10,
+                threads: vec![10],
+                locks: vec![],
+                reference: None,
+            },
+            processes: vec![ProcessReport {
+                pid: 10,
+                command: "python".into(),
+                threads: vec![crate::hang::ThreadReport {
+                    tid: 10,
+                    state: "S".into(),
+                    frames: vec![],
+                    python_frames: python,
+                    python_frames_truncated: false,
+                    truncated: None,
+                }],
+            }],
+            notes: vec![],
+            running_method: running.map(str::to_owned),
+            process_went_on: false,
+            after_tests: false,
+            ended: vec![10],
+        };
+        let own = PythonFrame { function: "test_2_hangs".into(), file: "/t/test_x.py".into(), line: 18 };
+        let mut report = RunReport::new(vec!["python".into()], "/tmp/run".into());
+        report.tests = vec![crate::report::TestReport::new("test_x".into(), "hung")];
+        report.hangs = vec![
+            hang(DiagnosisKind::LockCycle, vec![], Some("EvilHang.test_1_subprocess")),
+            hang(DiagnosisKind::NoProgress, vec![own], Some("EvilHang.test_2_hangs")),
+        ];
+        let source = "import unittest\nclass EvilHang(unittest.TestCase):\n    def test_2_hangs(self):\n        pass\n";
+        let sources = |path: &str| (path == "/t/test_x.py").then(|| source.to_owned());
+        let drafts = issue_drafts(&report, Some("B"), None, &sources);
+        let draft = &drafts[0];
+        assert_eq!(draft.title, "test_x: EvilHang hangs (2 methods) on B");
+        let running: Vec<&str> = draft.markdown.lines().filter(|l| l.starts_with("- Running: ")).collect();
+        assert_eq!(
+            running,
+            ["- Running: `EvilHang.test_1_subprocess` (regrtest's verbose output when the hang was found), \
+              `EvilHang.test_2_hangs` (the hung thread's Python stack)"],
+            "{}",
+            draft.markdown
+        );
     }
 
     #[test]

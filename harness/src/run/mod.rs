@@ -80,6 +80,9 @@ struct Sink<'a> {
     /// Which regrtest processes printed the run headers: whether a header after a summary
     /// starts another run.
     regrtests: RunProcesses,
+    /// The unittest method whose verbose line (`-v`) waits, unfinished, for its status on this
+    /// stream: `(stream, class path, method)` (see [`OutputSink::unfinished_line`]).
+    unfinished_method: Option<(Stream, String, String)>,
 }
 
 /// The regrtest processes running when the current regrtest run's header was read: its own
@@ -165,6 +168,9 @@ fn top_regrtests(root: i32) -> Vec<i32> {
 
 impl OutputSink for Sink<'_> {
     fn line(&mut self, stream: Stream, line: &[u8]) {
+        if self.unfinished_method.as_ref().is_some_and(|(of, _, _)| *of == stream) {
+            self.unfinished_method = None;
+        }
         if regrtest::Parser::is_run_header(line) {
             let regrtests = &mut self.regrtests;
             if self.parser.run_header_ends_run(line) {
@@ -190,9 +196,14 @@ impl OutputSink for Sink<'_> {
         }
     }
 
-    /// `-R`'s marks, written one by one on a line of their own: progress for the hang watch.
-    fn unfinished_line(&mut self, _stream: Stream) {
+    /// `-R`'s marks, written one by one on a line of their own: progress for the hang watch. A
+    /// verbose method line (`test_foo (test_x.Class.test_foo) ... `) waits so for its status
+    /// while the method runs: the method a hang found meanwhile was about.
+    fn unfinished_line(&mut self, stream: Stream, partial: &[u8]) {
         self.hangs.unfinished_output(std::time::Instant::now());
+        let text = String::from_utf8_lossy(partial);
+        let described = text.split_once(" ... ").and_then(|(description, _)| regrtest::method_description(description));
+        self.unfinished_method = described.map(|(method, class, _)| (stream, class.to_owned(), method.to_owned()));
     }
 
     /// A test's announcement, a re-run's header and the summary (stdout) always start a
@@ -233,7 +244,22 @@ impl OutputSink for Sink<'_> {
         // Processes the shim holds at their exit for a look (deadlocked threads it saw).
         let held = self.shim_dir.as_deref().map(held_processes).unwrap_or_default();
         self.hangs.hold(&held.iter().map(|(pid, _)| *pid).collect::<Vec<_>>());
-        let actions = self.hangs.tick(root, command, self.parser.current_test(), std::time::Instant::now());
+        // The method `-v` shows running, `Class.test_foo`: what a hang with no Python stack of
+        // the test's names (a subprocess's) was about.
+        let unfinished = self.unfinished_method.as_ref().map(|(_, class, method)| (class.as_str(), method.as_str()));
+        let method = self.parser.running_method().or(unfinished.filter(|_| !self.parser.is_parallel())).map(
+            |(class, method)| {
+                let class = class.rsplit('.').next().unwrap_or(class);
+                if class.is_empty() {
+                    method.to_owned()
+                } else {
+                    format!("{class}.{method}")
+                }
+            },
+        );
+        let current = self.parser.current_test();
+        self.hangs.method_running(current.zip(method.as_deref()));
+        let actions = self.hangs.tick(root, command, current, std::time::Instant::now());
         for pid in self.hangs.take_released() {
             if let Some((_, file)) = held.iter().find(|(p, _)| *p == pid) {
                 let _ = std::fs::remove_file(file);
@@ -299,6 +325,7 @@ pub fn with_output_lines<R>(f: impl FnOnce(&mut dyn FnMut(Stream, &[u8])) -> R) 
         unopened_logs: UnopenedLogs::default(),
         shim_dir: None,
         regrtests: RunProcesses::default(),
+        unfinished_method: None,
     };
     let result = f(&mut |stream, line| sink.line(stream, line));
     let (findings, _, _) = sink.sanitizer.finish(&ShimData::default());
@@ -437,6 +464,7 @@ pub fn execute(config: &Config, notify: Notify<'_>) -> anyhow::Result<RunOutcome
         unopened_logs: UnopenedLogs::default(),
         shim_dir: shim_wanted.then(|| run_dir.path().to_owned()),
         regrtests: RunProcesses::default(),
+        unfinished_method: None,
     };
     let started = std::time::SystemTime::now();
     let supervised = supervise::run(cmd, config.grace, log, &mut sink);
