@@ -1749,3 +1749,22 @@ fn each_hang_of_a_test_names_the_method_it_was_in() {
     assert_eq!(run.code(), Some(102), "{}", run.stderr);
     assert_tree_gone(dir.path());
 }
+
+/// The last test leaves the deadlock, and regrtest exits at once: the shim holds regrtest's
+/// exit for a look, and the deadlock is that test's (no test ran when it was found: a note says
+/// so, when it was not seen while the test ran).
+#[test]
+fn a_deadlock_left_by_the_last_test_is_found_at_regrtests_exit() {
+    let dir = testdir();
+    let run = leakcheck(&[], &as_strs(&regrtest(dir.path(), &[], &["test_balanced", "test_leave_mutex_cycle"])));
+    let hang = assert_left_cycle(&run);
+    assert_eq!(hang["test"], "test_leave_mutex_cycle", "{hang}");
+    for note in placement_notes(&run) {
+        assert!(note.ends_with("no test ran when it was found"), "{note}");
+    }
+    for test in ["test_balanced", "test_leave_mutex_cycle"] {
+        assert_eq!(run.test(test)["outcome"], "passed", "{test}: {}", run.stderr);
+    }
+    assert_eq!(run.json()["summary"]["regrtest_result"], "SUCCESS", "{}", run.stderr);
+    assert_tree_gone(dir.path());
+}

@@ -1410,7 +1410,19 @@ impl HangWatch {
                 last.and_then(|w| w.before.clone()).map(|test| (test, "it formed since the look a second before, when"))
             })
             .filter(|(test, _)| *test != found_in);
-        let test = found_in.or_else(|| earlier.as_ref().and_then(|(test, _)| test.clone()));
+        let Some(found_in) = found_in else {
+            // No test ran when it was found (between two tests, after the last): the one its
+            // threads began in, or that ran at the look before, if any.
+            let test = earlier.and_then(|(test, _)| test);
+            let note = test.as_ref().map(|t| {
+                format!(
+                    "the deadlock in process {pid} is given to {t}, which ran when its threads began (or at the look \
+                     a second before it was found): no test ran when it was found"
+                )
+            });
+            return Formed { test, note };
+        };
+        let test = Some(found_in);
         let note = test.as_ref().map(|t| match &earlier {
             Some((other, words)) => format!(
                 "the deadlock in process {pid} is given to {t}, which ran when it was found; {words} {} ran: it may \
