@@ -44,6 +44,16 @@
 //!   that goes on with nothing seen before the stop (a `poll` or a futex wait with a timeout) is
 //!   no sleep.
 //!
+//! - **A proof that does not hold the process**: a deadlock whose threads do not include the
+//!   main thread, which neither waits for it (locks, a join) nor is blocked while nothing runs,
+//!   is no hang of the run: the process goes on (a test left threads deadlocked and passed).
+//!   It is reported once, as a finding of the test it formed in ([`HangWatch::formed`], from
+//!   when each thread was first seen in its wait and the output's test then), nothing ended
+//!   (`HangReport::process_went_on`); the process is watched as before. The shim holds a
+//!   Python process at its exit when it sees such a deadlock among its own threads
+//!   ([`HangWatch::hold`]): a `-j` worker exits as soon as its test is done, too soon for the
+//!   [`QUICK`] look.
+//!
 //! Then: the hang as found (diagnosis, native stacks) is the caller's to print at once
 //! ([`HangWatch::take_found`]); SIGUSR1 to each process of the hang that catches it and is to be
 //! ended (regrtest registers faulthandler for it, and a process forked from regrtest inherits
