@@ -237,6 +237,10 @@ const MAX_DEADLOCKS: usize = 64;
 /// How many of the output's last changes of test [`HangWatch::tests_seen`] keeps.
 const TESTS_SEEN: usize = 64;
 
+/// How late leakcheck may read the progress line announcing a test after regrtest printed it
+/// (see [`HangWatch::entry_at`]).
+const READ_LAG: Duration = Duration::from_secs(2);
+
 /// Which test a deadlock that did not stop its process is a finding of, and how that is known.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Formed {
@@ -1448,18 +1452,32 @@ impl HangWatch {
         Formed { test, note }
     }
 
-    /// The output's test at `at` (see [`Self::test_running`]), when known.
-    fn test_at(&self, at: Instant) -> Option<Option<String>> {
-        self.tests_seen.iter().rev().find(|(since, _)| *since <= at).map(|(_, test)| test.clone())
+    /// The output's entry of [`Self::tests_seen`] at `at`. leakcheck reads a progress line
+    /// after regrtest printed it, late on a loaded machine: an instant up to [`READ_LAG`]
+    /// before a test's line was read, while the output named no test (before the first test,
+    /// or earlier than any entry kept), is taken as that test's; between two tests, regrtest
+    /// prints the next one's line at once, and the earlier test's time is taken as read.
+    fn entry_at(&self, at: Instant) -> Option<usize> {
+        let found = self.tests_seen.iter().rposition(|(since, _)| *since <= at);
+        let none_then = found.is_none_or(|i| self.tests_seen[i].1.is_none());
+        let next = found.map_or(0, |i| i + 1);
+        match self.tests_seen.get(next) {
+            Some((since, Some(_))) if none_then && *since <= at + READ_LAG => Some(next),
+            _ => found,
+        }
     }
 
-    /// The test the output named as running all the time from `from` to `to`, when one did. A
-    /// test's time begins when leakcheck read its progress line, after regrtest printed it: a
-    /// thread that began before that line was read may still be the test's, never the other
-    /// way round.
+    /// The test the output named as running at `at` (`Some(None)`: none), if known.
+    fn test_at(&self, at: Instant) -> Option<Option<String>> {
+        self.entry_at(at).map(|i| self.tests_seen[i].1.clone())
+    }
+
+    /// The test the output named as running all the time from `from` to `to`, when one did
+    /// (see [`Self::entry_at`] for a thread that began before that test's line was read).
     fn only_test_between(&self, from: Instant, to: Instant) -> Option<String> {
-        let test = self.test_at(from)??;
-        let changed = self.tests_seen.iter().any(|(since, _)| from < *since && *since <= to);
+        let i = self.entry_at(from)?;
+        let test = self.tests_seen[i].1.clone()?;
+        let changed = self.tests_seen.iter().skip(i + 1).any(|(since, _)| *since <= to);
         (!changed).then_some(test)
     }
 
