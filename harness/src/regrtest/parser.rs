@@ -205,9 +205,9 @@ pub struct Parser {
     /// The last progress line read as regrtest's in its first run: its counter (`[n/N]`) and
     /// the test it announced or gave a result of (see [`Parser::believes_progress`]).
     last_progress: Option<LastProgress>,
-    /// A run header came while a test ran sequentially: another regrtest's output shares the
-    /// pipe (a nested run the test shows, or one that runs at the same time), and a progress
-    /// line's counter says nothing of which run it is.
+    /// A run header came while a test ran sequentially, or a second one before the summary:
+    /// another regrtest's output shares the pipe (a nested run the test shows, or one that
+    /// runs at the same time), and a progress line's counter says nothing of which run it is.
     foreign_header: bool,
     /// The command line asks for quiet mode (`-q`), where regrtest prints no progress line
     /// (see [`Parser::quiet_run`]).
@@ -997,6 +997,10 @@ impl Parser {
                 return;
             }
             self.end_summary_block();
+            // A second header before this run's summary, not a re-run's: another regrtest
+            // started at the same time (a header after a whole summary, or after a run that
+            // died, starts a parser of its own).
+            self.foreign_header |= self.run_header_seen && !self.rerun_phase;
             self.run_header_seen = true;
             self.last_progress = None;
             self.parallel = c.get(2).is_none();

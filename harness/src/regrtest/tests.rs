@@ -2782,3 +2782,19 @@ fn a_whole_summary_decides_when_an_imitation_came_first() {
     let failed_list = input.replace("All 2 tests OK.", "2 tests failed:\n    test_b");
     assert_eq!(test(&parse(&failed_list, true), "test_a").outcome, Some(Outcome::ReferenceLeak));
 }
+
+/// Two regrtests started at the same time print their headers before any test: their progress
+/// lines share numbers, and each is believed as printed (as before counters were read).
+#[test]
+fn two_headers_before_any_test_leave_progress_lines_unjudged() {
+    let input = "0:00:00 load avg: 0.10 Run tests sequentially\n\
+                 0:00:00 load avg: 0.10 Run tests sequentially\n\
+                 0:00:00 load avg: 0.10 [1/1] test_a\n\
+                 0:00:00 load avg: 0.10 [1/1] test_b\n\
+                 test_b leaked [1, 1, 1] references, sum=3\n\
+                 test_b failed (reference leak)\n";
+    let run = parse(input, false);
+    let names: Vec<&str> = run.tests.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(names, ["test_a", "test_b"], "{:#?}", run.tests);
+    assert_eq!(test(&run, "test_b").outcome, Some(Outcome::ReferenceLeak), "{:#?}", run.tests);
+}
