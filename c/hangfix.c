@@ -180,6 +180,45 @@ pshared_wait(PyObject *self, PyObject *arg)
     return PyLong_FromLong(status);
 }
 
+/* A parent and the child it forks take two process-shared mutexes in opposite orders: the parent
+ * holds `a` and waits for `b`, the child holds `b` and waits for `a`, for good (a lock cycle
+ * across two processes). Never returns. */
+static PyObject *
+pshared_cycle(PyObject *self, PyObject *unused)
+{
+    struct cycle {
+        pthread_mutex_t a, b;
+        sem_t child_has_b;
+    } *shared = mmap(NULL, sizeof *shared, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (shared == MAP_FAILED) {
+        return PyErr_SetFromErrno(PyExc_OSError);
+    }
+    pthread_mutexattr_t attr;
+    pthread_mutexattr_init(&attr);
+    pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
+    pthread_mutex_init(&shared->a, &attr);
+    pthread_mutex_init(&shared->b, &attr);
+    pthread_mutexattr_destroy(&attr);
+    sem_init(&shared->child_has_b, 1, 0);
+    pthread_mutex_lock(&shared->a);
+    pid_t child = fork();
+    if (child < 0) {
+        return PyErr_SetFromErrno(PyExc_OSError);
+    }
+    if (child == 0) {
+        pthread_mutex_lock(&shared->b);
+        sem_post(&shared->child_has_b);
+        pthread_mutex_lock(&shared->a); /* deadlocks: the parent holds a */
+        _exit(0);
+    }
+    Py_BEGIN_ALLOW_THREADS
+    while (sem_wait(&shared->child_has_b) != 0) {
+    }
+    pthread_mutex_lock(&shared->b); /* deadlocks: the child holds b */
+    Py_END_ALLOW_THREADS
+    Py_RETURN_NONE;
+}
+
 /* glibc's stdio lock (`_IO_lock_t`: lock word, count, the owner's `struct pthread *`) is no
  * pthread_mutex_t: where a mutex records its owner's TID, it holds the low half of a pointer. The
  * threads that hold `stderr`'s lock below run on a stack mapped at a fixed low address, so that
@@ -693,6 +732,8 @@ static PyMethodDef hangfix_methods[] = {
     {"signal_while_locked", signal_while_locked, METH_NOARGS, "Deadlock a signal handler on a held mutex."},
     {"fork_with_locked_mutex", fork_with_locked_mutex, METH_NOARGS, "Fork while a mutex is held."},
     {"pshared_wait", pshared_wait, METH_O, "A child waits for a process-shared mutex its parent holds."},
+    {"pshared_cycle", pshared_cycle, METH_NOARGS,
+     "A parent and its forked child take two process-shared mutexes in opposite orders."},
     {"stdio_wait", stdio_wait, METH_O, "Write to stderr while a thread holds its lock for a while."},
     {"stdio_cycle", stdio_cycle, METH_NOARGS, "Deadlock stderr's lock against a mutex."},
     {"gil_cycle", gil_cycle, METH_NOARGS, "Deadlock the GIL against a mutex."},

@@ -112,6 +112,38 @@ fn a_mutex_cycle_is_diagnosed_and_ended() {
     assert_tree_gone(dir.path());
 }
 
+/// A lock cycle across two processes (QA's F4): the test's process holds one process-shared
+/// mutex and waits for another, which the child it forked holds while waiting for the first.
+/// Neither process alone proves anything (each awaited mutex's owner is alive, in the other);
+/// the two together are proved within seconds, not after the hang timeout (disabled here),
+/// sequentially (regrtest itself is stuck: the whole tree is ended) and in a `-j` worker (the
+/// worker and its child are ended, and regrtest goes on to its summary).
+#[test]
+fn a_lock_cycle_across_two_processes_is_proved_and_ended() {
+    for flags in [&[][..], &["-j", "2"][..]] {
+        let dir = testdir();
+        let tests = ["test_hang_pshared_cycle"];
+        let run = leakcheck(&["--hang-timeout", "0"], &as_strs(&regrtest(dir.path(), flags, &tests)));
+        let hang = only_hang(&run);
+        assert_eq!(hang["diagnosis"]["kind"], "lock-cycle", "{flags:?}: {hang}");
+        assert_eq!(hang["test"], "test_hang_pshared_cycle", "{flags:?}: {hang}");
+        let summary = hang["diagnosis"]["summary"].as_str().unwrap_or_default();
+        assert!(summary.starts_with("deadlock across processes "), "{flags:?}: {summary}");
+        assert_eq!(hang["diagnosis"]["threads"].as_array().map(Vec::len), Some(2), "{hang}");
+        assert_eq!(hang["diagnosis"]["locks"].as_array().map(Vec::len), Some(2), "{hang}");
+        let processes = hang["processes"].as_array().expect("processes");
+        assert_eq!(processes.len(), 2, "{flags:?}: {hang}");
+        // The parent is the hang's process, and its stack is where it waits for the child's mutex.
+        assert_eq!(hang["pid"], processes[0]["pid"], "{hang}");
+        let child = hangfix_line("pthread_mutex_lock(&shared->a); /* deadlocks: the parent holds a");
+        let parent = hangfix_line("pthread_mutex_lock(&shared->b); /* deadlocks: the child holds b");
+        assert!(has_frame(hang, "pshared_cycle", parent) && has_frame(hang, "pshared_cycle", child), "{hang}");
+        assert_eq!(run.test("test_hang_pshared_cycle")["outcome"], "hung", "{flags:?}: {}", run.stderr);
+        assert_eq!(run.code(), Some(102), "{flags:?}: {}", run.stderr);
+        assert_tree_gone(dir.path());
+    }
+}
+
 /// The GIL against a mutex: its holder is read from the interpreter, so the cycle is proved
 /// within seconds, sequentially and in a `-j` worker, rather than after the hang timeout.
 #[test]
@@ -1634,7 +1666,9 @@ fn a_worker_that_leaves_a_deadlock_behind_is_held_at_its_exit_and_reported() {
 
 /// A deadlock reported while its process went on does not hide a hang of that process later:
 /// the next test deadlocks its main thread, and that is a hang, ended as any (its own cycle,
-/// the one the main thread joins), the test `hung`.
+/// the one the main thread joins), the test `hung`. The first test works on for 8 s beside its
+/// deadlock: a look must see its threads in the same waits for 2 s, once a second, on a loaded
+/// machine too.
 #[test]
 fn a_process_that_stops_after_a_deadlock_was_reported_hangs_as_any() {
     let dir = testdir();
@@ -1642,7 +1676,7 @@ fn a_process_that_stops_after_a_deadlock_was_reported_hangs_as_any() {
         None,
         &["--hang-timeout", "0"],
         &as_strs(&regrtest(dir.path(), &[], &["test_leave_mutex_cycle", "test_hang_mutex_cycle"])),
-        &[("LEAKCHECK_FIXTURE_LINGER", "4")],
+        &[("LEAKCHECK_FIXTURE_LINGER", "8")],
     );
     let hangs = run.json()["hangs"].as_array().unwrap_or_else(|| panic!("no hangs: {}", run.stderr));
     assert_eq!(hangs.len(), 2, "{}", serde_json::to_string_pretty(hangs).unwrap());

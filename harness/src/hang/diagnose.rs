@@ -42,11 +42,23 @@ pub struct ThreadView {
     /// (timed: the GIL's condition variable), which says which GIL it waits for when a process
     /// has more than one (see `gil.rs`).
     pub gil_futex: Option<u64>,
-    /// The mutex at `futex` is a process-private one (not `PTHREAD_PROCESS_SHARED`) in memory
-    /// shared with another process (`MAP_SHARED`), locked by a live thread of that process:
-    /// `(owner TID, its process)`. Not `mutex_owner`: its owner is no thread of this process, and
-    /// it is not gone.
-    pub foreign_owner: Option<(i32, i32)>,
+    /// The mutex at `futex` is in memory shared with another process (`MAP_SHARED`) and locked
+    /// by a live thread of that process. Not `mutex_owner`: its owner is no thread of this
+    /// process, and it is not gone.
+    pub foreign_owner: Option<ForeignOwner>,
+}
+
+/// A live thread of another process that holds the mutex a thread waits for (see
+/// [`ThreadView::foreign_owner`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ForeignOwner {
+    pub tid: i32,
+    /// Its process.
+    pub pid: i32,
+    /// The mutex is a process-shared one (`PTHREAD_PROCESS_SHARED`: the waiter sleeps on a
+    /// shared futex, which the owner's unlock wakes), not a process-private one in shared memory
+    /// (whose unlock wakes its own process's waiters only).
+    pub process_shared: bool,
 }
 
 /// What the inspection saw of one process.
@@ -68,8 +80,9 @@ pub struct ProcessView {
 /// anonymous memory.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LockPlace {
-    /// `global`, `heap`, `stack`, `mapped` (a file's mapping, no symbol covers it) or
-    /// `anonymous` (memory no file, heap or stack is known in).
+    /// `global`, `heap`, `stack`, `mapped` (a file's mapping, no symbol covers it), `shared`
+    /// (anonymous memory shared between processes: `MAP_SHARED | MAP_ANONYMOUS`, System V
+    /// shared memory) or `anonymous` (memory no file, heap or stack is known in).
     pub memory: &'static str,
     /// A global's symbol, with the offset into it when the lock is not its start
     /// (`table+0x40`).
@@ -96,6 +109,7 @@ impl LockPlace {
             }
             ("heap", _, _) => format!("a mutex on the heap at {address:#x}"),
             ("stack", _, Some(thread)) => format!("a mutex on thread {thread}'s stack at {address:#x}"),
+            ("shared", _, _) => format!("a mutex in shared anonymous memory at {address:#x}"),
             ("mapped", _, _) => {
                 format!("a mutex in {}'s mapping (no symbol there) at {address:#x}", file(&self.module))
             }
@@ -512,12 +526,17 @@ pub fn gil_wait(process: &ProcessView) -> Option<(String, Vec<i32>, LockInfo)> {
 /// private futex wake, which reaches the unlocking process's waiters only, so this thread
 /// sleeps on even once the owner unlocks the mutex.
 pub fn foreign_wait(process: &ProcessView) -> Option<(String, Vec<i32>, LockInfo)> {
-    let (thread, (owner, owner_pid)) = process.threads.iter().find_map(|t| Some((t, t.foreign_owner?)))?;
+    let (thread, foreign) = process.threads.iter().find_map(|t| Some((t, t.foreign_owner?)))?;
+    let ForeignOwner { tid: owner, pid: owner_pid, process_shared } = foreign;
     let address = thread.futex?;
+    let kind = if process_shared {
+        "a process-shared mutex, which that thread has not unlocked"
+    } else {
+        "a process-private mutex (not PTHREAD_PROCESS_SHARED) in memory the two processes share, whose unlock would \
+         not wake this thread (glibc wakes a private mutex's waiters in its own process only)"
+    };
     let summary = format!(
-        "thread {} of process {} waits for {}, locked by thread {owner} of process {owner_pid} (alive): a \
-         process-private mutex (not PTHREAD_PROCESS_SHARED) in memory the two processes share, whose unlock would \
-         not wake this thread (glibc wakes a private mutex's waiters in its own process only)",
+        "thread {} of process {} waits for {}, locked by thread {owner} of process {owner_pid} (alive): {kind}",
         thread.tid,
         process.pid,
         lock_words(process, address)
@@ -525,6 +544,91 @@ pub fn foreign_wait(process: &ProcessView) -> Option<(String, Vec<i32>, LockInfo
     let place = process.places.get(&address).cloned();
     let lock = LockInfo { address: format!("{address:#x}"), name: None, owner, waiters: vec![thread.tid], place };
     Some((summary, vec![thread.tid], lock))
+}
+
+/// A lock cycle through threads of two or more of `processes`: a thread waits for a mutex held
+/// by a live thread of another process ([`ThreadView::foreign_owner`]: a process-shared mutex,
+/// or a private one in shared memory), which waits, directly or through other threads' mutexes,
+/// for one the first holds. Each process alone proves nothing (the owner of its awaited mutex
+/// is alive elsewhere); together they wait for each other for good. The diagnosis's `pid` is
+/// the first of `processes` in the cycle: the caller picks the one to end.
+pub fn cross_process_cycle(processes: &[&ProcessView]) -> Option<Diagnosis> {
+    // Thread -> (its process's index, the mutex it waits for, the owner's TID).
+    let mut waits: BTreeMap<i32, (usize, u64, i32)> = BTreeMap::new();
+    for (index, process) in processes.iter().enumerate() {
+        for (tid, (address, owner)) in wait_edges(process) {
+            waits.insert(tid, (index, address, owner));
+        }
+        for thread in &process.threads {
+            if let (Some(address), Some(foreign)) = (thread.futex, thread.foreign_owner) {
+                waits.insert(thread.tid, (index, address, foreign.tid));
+            }
+        }
+    }
+    for &start in waits.keys() {
+        let mut path = vec![start];
+        let mut current = start;
+        while let Some(&(_, _, owner)) = waits.get(&current) {
+            if let Some(position) = path.iter().position(|&t| t == owner) {
+                let cycle: Vec<i32> = path[position..].to_vec();
+                let indexes: Vec<usize> = cycle.iter().map(|t| waits[t].0).collect();
+                if indexes.iter().all(|&i| i == indexes[0]) {
+                    // Within one process: that process's own proof, not this one's.
+                    break;
+                }
+                let process_of = |tid: i32| waits.get(&tid).map(|w| processes[w.0].pid);
+                let chain: Vec<String> = cycle
+                    .iter()
+                    .map(|&t| {
+                        let (index, address, owner) = waits[&t];
+                        let process = processes[index];
+                        let owner_process = process_of(owner).map_or(String::new(), |p| format!(" of process {p}"));
+                        format!(
+                            "thread {t} of process {} waits for {} held by thread {owner}{owner_process}",
+                            process.pid,
+                            lock_words(process, address)
+                        )
+                    })
+                    .collect();
+                let first = indexes.iter().min().map_or(processes[0].pid, |&i| processes[i].pid);
+                let locks = cycle
+                    .iter()
+                    .map(|&t| {
+                        let (index, address, owner) = waits[&t];
+                        LockInfo {
+                            address: format!("{address:#x}"),
+                            name: None,
+                            owner,
+                            waiters: waits
+                                .iter()
+                                .filter(|(_, w)| w.0 == index && w.1 == address)
+                                .map(|(&t, _)| t)
+                                .collect(),
+                            place: processes[index].places.get(&address).cloned(),
+                        }
+                    })
+                    .collect();
+                let mut named: Vec<String> = Vec::new();
+                for &index in &indexes {
+                    let pid = processes[index].pid.to_string();
+                    if !named.contains(&pid) {
+                        named.push(pid);
+                    }
+                }
+                return Some(Diagnosis {
+                    kind: DiagnosisKind::LockCycle,
+                    summary: format!("deadlock across processes {}: {}", named.join(" and "), chain.join(", ")),
+                    pid: first,
+                    threads: cycle,
+                    locks,
+                    reference: None,
+                });
+            }
+            path.push(owner);
+            current = owner;
+        }
+    }
+    None
 }
 
 /// bpo-45200 (gh-89363): libasan's internal locks (its allocator's size-class regions, thread
@@ -900,7 +1004,8 @@ mod tests {
     /// its parent's live main thread holds. No owner gone, no proof; the wait is named.
     #[test]
     fn a_private_mutex_held_in_another_process_is_no_lost_owner() {
-        let waiter = ThreadView { mutex_owner: None, foreign_owner: Some((150, 150)), ..mutex_waiter(200, 0xc0, 150) };
+        let foreign = ForeignOwner { tid: 150, pid: 150, process_shared: false };
+        let waiter = ThreadView { mutex_owner: None, foreign_owner: Some(foreign), ..mutex_waiter(200, 0xc0, 150) };
         let process =
             ProcessView { pid: 200, forked_child: true, threads: vec![waiter], gil: None, places: BTreeMap::new() };
         assert_eq!(diagnose(&process), None);
@@ -914,6 +1019,41 @@ mod tests {
         // Nothing to say without one.
         let process = ProcessView { threads: vec![joiner(200)], ..process };
         assert_eq!(foreign_wait(&process), None);
+    }
+
+    /// A parent and its forked child, each waiting for a process-shared mutex the other holds:
+    /// neither alone proves anything; together they are a cycle across the two, named with each
+    /// thread's process. A wait with no way back (the child's owner sleeps elsewhere) is none.
+    #[test]
+    fn a_cycle_through_two_processes_is_proved_from_both() {
+        let foreign = |tid, pid| ForeignOwner { tid, pid, process_shared: true };
+        let waiter = |tid, mutex, owner_tid, owner_pid| ThreadView {
+            mutex_owner: None,
+            foreign_owner: Some(foreign(owner_tid, owner_pid)),
+            ..mutex_waiter(tid, mutex, owner_tid)
+        };
+        let process =
+            |pid, threads| ProcessView { pid, forked_child: false, threads, gil: None, places: BTreeMap::new() };
+        let parent = process(300, vec![waiter(300, 0xb0, 400, 400)]);
+        let child = process(400, vec![waiter(400, 0xa0, 300, 300)]);
+        assert_eq!(diagnose(&parent), None);
+        assert_eq!(diagnose(&child), None);
+        let d = cross_process_cycle(&[&parent, &child]).expect("a cycle");
+        assert_eq!(d.kind, DiagnosisKind::LockCycle);
+        assert_eq!((d.pid, d.threads.as_slice()), (300, &[300, 400][..]));
+        assert_eq!(
+            d.summary,
+            "deadlock across processes 300 and 400: thread 300 of process 300 waits for the mutex at 0xb0 held by \
+             thread 400 of process 400, thread 400 of process 400 waits for the mutex at 0xa0 held by thread 300 of \
+             process 300"
+        );
+        assert_eq!(d.locks[0].waiters, [300]);
+        // The child's mutex held by a thread that waits for nothing: no cycle.
+        let idle = process(400, vec![joiner(400)]);
+        assert_eq!(cross_process_cycle(&[&parent, &idle]), None);
+        // A cycle within one process is that process's own proof.
+        let own = process(100, vec![mutex_waiter(101, 0xa0, 102), mutex_waiter(102, 0xb0, 101)]);
+        assert_eq!(cross_process_cycle(&[&own, &idle]), None);
     }
 
     #[test]

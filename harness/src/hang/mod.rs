@@ -211,6 +211,10 @@ struct Tracked {
     /// Threads of deadlocks reported while the process went on (`HangReport::process_went_on`):
     /// not reported again; their deadlock still proves a hang once the process stops.
     reported_stuck: BTreeSet<i32>,
+    /// The early look at this still process, when a thread of it waits for a mutex a live
+    /// thread of another process holds: kept while it sits still, for a lock cycle through
+    /// several processes ([`HangWatch::across_processes`]).
+    looked: Option<(ProcessView, ProcessReport, Vec<String>)>,
 }
 
 /// A thread in an untimed futex wait, as first seen in it.
@@ -865,6 +869,7 @@ impl HangWatch {
             if !still {
                 tracked.still_since = None;
                 tracked.inspected = false;
+                tracked.looked = None;
             }
             if self.held.remove(pid) {
                 // Held at its exit by the shim, which saw threads deadlocked that would vanish
@@ -887,9 +892,19 @@ impl HangWatch {
             }
             tracked.inspected = true;
             let (view, report, notes) = self.inspect(sample, &tree, now);
+            let foreign = view.threads.iter().any(|t| t.foreign_owner.is_some());
+            let kept = foreign.then(|| (view.clone(), report.clone(), notes.clone()));
             let how = Proved { sample, still: all_still, exiting: false, current_test, command };
             if let Some(actions) = self.proved(how, view, report, notes, &tree) {
                 return actions;
+            }
+            if let Some(kept) = kept {
+                if let Some(tracked) = self.tracked.get_mut(pid) {
+                    tracked.looked = Some(kept);
+                }
+                if let Some(actions) = self.across_processes(current_test, &tree, command) {
+                    return actions;
+                }
             }
         }
         // Late: a process running a test that made no progress that shows for the whole timeout
@@ -939,6 +954,7 @@ impl HangWatch {
         let mut proof = None;
         let mut gil_wait = None;
         let mut foreign_wait = None;
+        let mut views = Vec::new();
         for pid in subtree(target, &tree).into_iter().take(MAX_PROCESSES) {
             let Some(sample) = tree.get(&pid) else { continue };
             let (view, report, more) = self.inspect(sample, &tree, now);
@@ -959,7 +975,10 @@ impl HangWatch {
             proof = proof.or_else(|| diagnose(&view));
             gil_wait = gil_wait.or_else(|| diagnose::gil_wait(&view));
             foreign_wait = foreign_wait.or_else(|| diagnose::foreign_wait(&view));
+            views.push(view);
         }
+        // Or a lock cycle through several of them, each waiting for a mutex another holds.
+        proof = proof.or_else(|| diagnose::cross_process_cycle(&views.iter().collect::<Vec<_>>()));
         // Without ptrace (Yama, a container's capabilities) there are no stacks to prove
         // anything with; say so rather than point at stacks that are not there.
         let blind = reports.iter().flat_map(|r: &ProcessReport| &r.threads).all(|t| t.frames.is_empty());
@@ -1294,6 +1313,46 @@ impl HangWatch {
             self.went_on(diagnosis, report.clone(), notes.clone(), &how, tree);
         }
         None
+    }
+
+    /// A lock cycle through threads of several processes, each sitting still and looked at
+    /// ([`Tracked::looked`]): each alone proves nothing (the owner of the mutex it waits for
+    /// is alive in another), together they wait for each other for good (a test's process and
+    /// the child it forked, taking two process-shared mutexes in opposite orders). The hang is
+    /// the one of these processes that the others descend from, which is ended with them, else
+    /// the first of them; the reports have every one of them.
+    fn across_processes(
+        &mut self,
+        current_test: Option<&str>,
+        tree: &BTreeMap<i32, ProcessSample>,
+        command: i32,
+    ) -> Option<Vec<Action>> {
+        let looked: Vec<&(ProcessView, ProcessReport, Vec<String>)> =
+            self.tracked.values().filter_map(|t| t.looked.as_ref()).collect();
+        if looked.len() < 2 {
+            return None;
+        }
+        let views: Vec<&ProcessView> = looked.iter().map(|(view, _, _)| view).collect();
+        let mut diagnosis = diagnose::cross_process_cycle(&views)?;
+        let in_cycle = |view: &ProcessView| view.threads.iter().any(|t| diagnosis.threads.contains(&t.tid));
+        let pids: Vec<i32> = views.iter().filter(|v| in_cycle(v)).map(|v| v.pid).collect();
+        let ancestor = pids.iter().copied().find(|&p| pids.iter().all(|&q| q == p || descends_from(q, p, tree)));
+        diagnosis.pid = ancestor.unwrap_or(diagnosis.pid);
+        let mut reports = Vec::new();
+        let mut notes = Vec::new();
+        for (view, report, more) in &looked {
+            if pids.contains(&view.pid) {
+                reports.push(report.clone());
+                notes.extend(more.iter().cloned());
+            }
+        }
+        reports.sort_by_key(|r| r.pid != diagnosis.pid);
+        for pid in &pids {
+            if let Some(tracked) = self.tracked.get_mut(pid) {
+                tracked.looked = None;
+            }
+        }
+        Some(self.found(diagnosis, reports, notes, current_test, tree, command))
     }
 
     /// Report a deadlock among threads of a process that goes on (see [`Self::proved`]): as a
@@ -1796,10 +1855,16 @@ fn inspect(
             let lock = Lock { memory: &memory, threads: &sample.threads };
             if call.is_futex_lock_pi() {
                 view.mutex_owner = lock.pi_owner(address, call.futex_private());
+                if view.mutex_owner.is_none() && !call.futex_private() {
+                    view.foreign_owner = lock.shared_owner(address, true);
+                }
             } else if let Some(function) = diagnose::mutex_lock_function(&frames, call.futex_expected()) {
                 let unnamed = frames.first().is_some_and(diagnose::unnamed_in_c_library);
                 if call.futex_expected() != Some(0) {
                     view.mutex_owner = lock.mutex_owner(address);
+                    if view.mutex_owner.is_none() {
+                        view.foreign_owner = lock.shared_owner(address, false);
+                    }
                     // Told from `pthread_cond_wait`'s own wait by the value waited for alone
                     // (see `diagnose::mutex_lock_function`): the lock word must still say so.
                     if unnamed
@@ -1819,7 +1884,9 @@ fn inspect(
                         let shared = maps.iter().any(|m| m.shared && m.range.contains(&address));
                         if let Some(process) = thread_group(owner).filter(|_| shared) {
                             view.mutex_owner = None;
-                            view.foreign_owner = Some((owner, process));
+                            let process_shared = !call.futex_private();
+                            view.foreign_owner =
+                                Some(diagnose::ForeignOwner { tid: owner, pid: process, process_shared });
                         }
                     }
                 } else if function == PARKING_LOCK_FUNCTION || unnamed {
@@ -1966,6 +2033,12 @@ fn lock_place(
     }
     let mapping = maps.iter().find(|m| m.range.contains(&address))?;
     let place = |memory: &'static str| LockPlace { memory, symbol: None, module: None, thread: None };
+    // `MAP_SHARED | MAP_ANONYMOUS` (the kernel backs it with a deleted `/dev/zero`) or System V
+    // shared memory: no file of anybody's, memory the processes share.
+    let anonymous_file = mapping.path.as_deref().is_some_and(|p| p == "/dev/zero (deleted)" || p.starts_with("/SYSV"));
+    if mapping.shared && (anonymous_file || mapping.path.is_none() && mapping.label.is_none()) {
+        return Some(place("shared"));
+    }
     if let Some(path) = &mapping.path {
         return Some(LockPlace { module: Some(path.clone()), ..place("mapped") });
     }
@@ -2073,6 +2146,35 @@ impl Lock<'_> {
     fn pi_owner(&self, address: u64, private: bool) -> Option<i32> {
         let word = self.memory.read_u32(address)?;
         self.live_owner(word & FUTEX_TID_MASK, !private)
+    }
+
+    /// The live thread of another process that holds the process-shared mutex (or, `pi`, the
+    /// process-shared priority-inheritance futex) at `address`, which [`Self::mutex_owner`] and
+    /// [`Self::pi_owner`] leave out: waiting for it proves nothing alone, but a cycle through
+    /// several processes does (`diagnose::cross_process_cycle`).
+    fn shared_owner(&self, address: u64, pi: bool) -> Option<diagnose::ForeignOwner> {
+        let word = self.memory.read_u32(address)?;
+        let owner = if pi {
+            word & FUTEX_TID_MASK
+        } else {
+            let kind = self.memory.read_u32(address + MUTEX_KIND)?;
+            if kind & !MUTEX_KIND_BITS != 0 || kind & MUTEX_PSHARED == 0 || word == 0 {
+                return None;
+            }
+            if kind & MUTEX_PRIO_INHERIT != 0 {
+                word & FUTEX_TID_MASK
+            } else {
+                self.memory.read_u32(address + MUTEX_OWNER)?
+            }
+        };
+        if owner == 0 || owner > PID_MAX_LIMIT {
+            return None;
+        }
+        let tid = owner as i32;
+        if self.threads.iter().any(|t| t.tid == tid) {
+            return None;
+        }
+        Some(diagnose::ForeignOwner { tid, pid: thread_group(tid)?, process_shared: true })
     }
 
     /// `owner` if it can be a TID and, for a lock `shared` between processes, is not a live
