@@ -431,39 +431,28 @@ pub fn diagnose(process: &ProcessView) -> Option<Diagnosis> {
         });
     }
     // A cycle in the wait-for graph: follow owners from each waiting thread.
-    for &start in waits.keys() {
-        let mut path = vec![start];
-        let mut current = start;
-        while let Some(&(_, owner)) = waits.get(&current) {
-            if let Some(position) = path.iter().position(|&t| t == owner) {
-                let cycle: Vec<i32> = path[position..].to_vec();
-                let locks: Vec<LockInfo> = cycle.iter().map(|t| lock(waits[t].0, waits[t].1)).collect();
-                let chain: Vec<String> = cycle
-                    .iter()
-                    .map(|t| {
-                        let refused = if refused.contains(t) {
-                            " (the kernel saw the deadlock and refused it this priority-inheritance mutex: \
-                             EDEADLK, on which glibc parks the thread for good)"
-                        } else {
-                            ""
-                        };
-                        format!("thread {t} waits for {} held by thread {}{refused}", name(waits[t].0), waits[t].1)
-                    })
-                    .collect();
-                return Some(Diagnosis {
-                    kind: DiagnosisKind::LockCycle,
-                    summary: format!("deadlock in process {}: {}", process.pid, chain.join(", ")),
-                    pid: process.pid,
-                    threads: cycle,
-                    locks,
-                    reference: None,
-                });
-            }
-            path.push(owner);
-            current = owner;
-        }
-    }
-    None
+    let cycle = find_cycle(waits.keys().copied(), |t| waits.get(&t).map(|w| w.1), |_| true)?;
+    let locks: Vec<LockInfo> = cycle.iter().map(|t| lock(waits[t].0, waits[t].1)).collect();
+    let chain: Vec<String> = cycle
+        .iter()
+        .map(|t| {
+            let refused = if refused.contains(t) {
+                " (the kernel saw the deadlock and refused it this priority-inheritance mutex: \
+                 EDEADLK, on which glibc parks the thread for good)"
+            } else {
+                ""
+            };
+            format!("thread {t} waits for {} held by thread {}{refused}", name(waits[t].0), waits[t].1)
+        })
+        .collect();
+    Some(Diagnosis {
+        kind: DiagnosisKind::LockCycle,
+        summary: format!("deadlock in process {}: {}", process.pid, chain.join(", ")),
+        pid: process.pid,
+        threads: cycle,
+        locks,
+        reference: None,
+    })
 }
 
 /// The mutex at `address` of `process` in words: where it is, when known (see
@@ -565,67 +554,73 @@ pub fn cross_process_cycle(processes: &[&ProcessView]) -> Option<Diagnosis> {
             }
         }
     }
-    for &start in waits.keys() {
+    let in_one_process = |cycle: &[i32]| cycle.iter().all(|t| waits[t].0 == waits[&cycle[0]].0);
+    // A cycle within one process is that process's own proof, not this one's.
+    let cycle = find_cycle(waits.keys().copied(), |t| waits.get(&t).map(|w| w.2), |c| !in_one_process(c))?;
+    let chain: Vec<String> = cycle
+        .iter()
+        .map(|&t| {
+            let (index, address, owner) = waits[&t];
+            let process = processes[index];
+            let owner_process =
+                waits.get(&owner).map_or(String::new(), |w| format!(" of process {}", processes[w.0].pid));
+            format!(
+                "thread {t} of process {} waits for {} held by thread {owner}{owner_process}",
+                process.pid,
+                lock_words(process, address)
+            )
+        })
+        .collect();
+    let locks = cycle
+        .iter()
+        .map(|&t| {
+            let (index, address, owner) = waits[&t];
+            LockInfo {
+                address: format!("{address:#x}"),
+                name: None,
+                owner,
+                waiters: waits.iter().filter(|(_, w)| w.0 == index && w.1 == address).map(|(&t, _)| t).collect(),
+                place: processes[index].places.get(&address).cloned(),
+            }
+        })
+        .collect();
+    let mut named: Vec<String> = Vec::new();
+    for t in &cycle {
+        let pid = processes[waits[t].0].pid.to_string();
+        if !named.contains(&pid) {
+            named.push(pid);
+        }
+    }
+    let first = cycle.iter().map(|t| waits[t].0).min().map_or(processes[0].pid, |i| processes[i].pid);
+    Some(Diagnosis {
+        kind: DiagnosisKind::LockCycle,
+        summary: format!("deadlock across processes {}: {}", named.join(" and "), chain.join(", ")),
+        pid: first,
+        threads: cycle,
+        locks,
+        reference: None,
+    })
+}
+
+/// The first cycle of the wait-for graph `owner_of` (a thread to the owner of the lock it
+/// waits for) that `wanted` takes, following owners from each of `starts` in turn: the threads
+/// of the cycle, in the order they wait for each other.
+fn find_cycle(
+    starts: impl Iterator<Item = i32>,
+    owner_of: impl Fn(i32) -> Option<i32>,
+    wanted: impl Fn(&[i32]) -> bool,
+) -> Option<Vec<i32>> {
+    for start in starts {
         let mut path = vec![start];
-        let mut current = start;
-        while let Some(&(_, _, owner)) = waits.get(&current) {
+        while let Some(owner) = path.last().and_then(|&t| owner_of(t)) {
             if let Some(position) = path.iter().position(|&t| t == owner) {
-                let cycle: Vec<i32> = path[position..].to_vec();
-                let indexes: Vec<usize> = cycle.iter().map(|t| waits[t].0).collect();
-                if indexes.iter().all(|&i| i == indexes[0]) {
-                    // Within one process: that process's own proof, not this one's.
-                    break;
+                let cycle = &path[position..];
+                if wanted(cycle) {
+                    return Some(cycle.to_vec());
                 }
-                let process_of = |tid: i32| waits.get(&tid).map(|w| processes[w.0].pid);
-                let chain: Vec<String> = cycle
-                    .iter()
-                    .map(|&t| {
-                        let (index, address, owner) = waits[&t];
-                        let process = processes[index];
-                        let owner_process = process_of(owner).map_or(String::new(), |p| format!(" of process {p}"));
-                        format!(
-                            "thread {t} of process {} waits for {} held by thread {owner}{owner_process}",
-                            process.pid,
-                            lock_words(process, address)
-                        )
-                    })
-                    .collect();
-                let first = indexes.iter().min().map_or(processes[0].pid, |&i| processes[i].pid);
-                let locks = cycle
-                    .iter()
-                    .map(|&t| {
-                        let (index, address, owner) = waits[&t];
-                        LockInfo {
-                            address: format!("{address:#x}"),
-                            name: None,
-                            owner,
-                            waiters: waits
-                                .iter()
-                                .filter(|(_, w)| w.0 == index && w.1 == address)
-                                .map(|(&t, _)| t)
-                                .collect(),
-                            place: processes[index].places.get(&address).cloned(),
-                        }
-                    })
-                    .collect();
-                let mut named: Vec<String> = Vec::new();
-                for &index in &indexes {
-                    let pid = processes[index].pid.to_string();
-                    if !named.contains(&pid) {
-                        named.push(pid);
-                    }
-                }
-                return Some(Diagnosis {
-                    kind: DiagnosisKind::LockCycle,
-                    summary: format!("deadlock across processes {}: {}", named.join(" and "), chain.join(", ")),
-                    pid: first,
-                    threads: cycle,
-                    locks,
-                    reference: None,
-                });
+                break;
             }
             path.push(owner);
-            current = owner;
         }
     }
     None
