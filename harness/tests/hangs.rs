@@ -501,6 +501,12 @@ fn a_python_lock_cycle_is_no_progress_with_python_stacks() {
     let hang = only_hang(&run);
     assert_eq!(hang["diagnosis"]["kind"], "no-progress", "{hang}");
     assert_eq!(hang["test"], "test_hang_python_locks");
+    // Why, as far as it can be told: the two threads (and the main thread joining them, when
+    // it sat in its wait as it was looked at) wait for Python locks, with no owner to read.
+    let summary = hang["diagnosis"]["summary"].as_str().unwrap_or_default();
+    assert!(summary.contains(" wait without a timeout for Python locks (threading's Lock"), "{summary}");
+    let named = hang["diagnosis"]["threads"].as_array().map_or(0, Vec::len);
+    assert!((2..=3).contains(&named), "{hang}");
     let functions = python_functions(hang);
     for f in ["first_then_second", "second_then_first", "test_lock_cycle"] {
         assert!(functions.contains(&f.to_string()), "{f} missing from {functions:?}");

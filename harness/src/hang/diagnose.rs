@@ -508,6 +508,55 @@ pub fn gil_wait(process: &ProcessView) -> Option<(String, Vec<i32>, LockInfo)> {
     Some((summary, threads, lock))
 }
 
+/// What a thread waiting for a Python lock runs: 3.11's `PyThread_acquire_lock_timed` (a
+/// semaphore; `acquire_timed` calls it), 3.13+'s `PyMutex` (`_PyMutex_LockTimed`, the parking
+/// lot). `threading`'s Lock, RLock, Condition, Event, `Thread.join` and `queue.Queue` all wait
+/// so.
+const PYTHON_LOCK_WAIT_FUNCTIONS: &[&str] =
+    &["PyThread_acquire_lock_timed", "acquire_timed", "_PyMutex_LockTimed", "_PyParkingLot_Park"];
+
+/// The threads of `process` that wait without a timeout for a Python lock (see
+/// [`PYTHON_LOCK_WAIT_FUNCTIONS`]; not the GIL): Python's locks record no owner, so no cycle
+/// through them can be shown, but a no-progress summary names them.
+pub fn python_lock_waiters(process: &ProcessView) -> Vec<i32> {
+    let in_lock_wait = |frames: &[Frame]| {
+        frames.iter().take(16).any(|f| f.function.as_deref().is_some_and(|n| PYTHON_LOCK_WAIT_FUNCTIONS.contains(&n)))
+    };
+    process
+        .threads
+        .iter()
+        .filter(|t| t.futex.is_some() && !waits_for_gil(&t.frames) && in_lock_wait(&t.frames))
+        .map(|t| t.tid)
+        .collect()
+}
+
+/// The no-progress reason [`python_lock_waiters`] gives, for `(pid, waiters)` of the processes
+/// that have any: `threads 12 and 13 of process 11 wait without a timeout for Python locks ...`.
+pub fn python_lock_words(waiting: &[(i32, Vec<i32>)]) -> Option<String> {
+    let parts: Vec<String> = waiting
+        .iter()
+        .filter(|(_, tids)| !tids.is_empty())
+        .map(|(pid, tids)| {
+            let tids: Vec<String> = tids.iter().map(i32::to_string).collect();
+            let (noun, list) = match tids.as_slice() {
+                [one] => ("thread", one.clone()),
+                [init @ .., last] => ("threads", format!("{} and {last}", init.join(", "))),
+                [] => ("threads", String::new()),
+            };
+            format!("{noun} {list} of process {pid}")
+        })
+        .collect();
+    if parts.is_empty() {
+        return None;
+    }
+    Some(format!(
+        "{} wait without a timeout for Python locks (threading's Lock, RLock, Condition, Event, Thread.join and \
+         queue.Queue wait so), which record no owner: which thread holds each is not known; their Python stacks say \
+         where each waits",
+        parts.join(", ")
+    ))
+}
+
 /// A thread of `process` waiting for a process-private mutex in memory shared with another
 /// process, locked by a live thread there ([`ThreadView::foreign_owner`]): no proof (the owner
 /// may unlock it), but what a no-progress summary names, with the thread and the lock, as
@@ -1049,6 +1098,29 @@ mod tests {
         // A cycle within one process is that process's own proof.
         let own = process(100, vec![mutex_waiter(101, 0xa0, 102), mutex_waiter(102, 0xb0, 101)]);
         assert_eq!(cross_process_cycle(&[&own, &idle]), None);
+    }
+
+    /// Threads waiting for Python locks are named per process; none, no words.
+    #[test]
+    fn python_lock_waits_are_named_by_process() {
+        let words = python_lock_words(&[(10, vec![11, 12, 13]), (20, vec![]), (30, vec![31])]).expect("words");
+        assert!(
+            words.starts_with("threads 11, 12 and 13 of process 10, thread 31 of process 30 wait without a timeout"),
+            "{words}"
+        );
+        assert_eq!(python_lock_words(&[(10, vec![])]), None);
+        let waiter = ThreadView {
+            frames: vec![frame("__new_sem_wait_slow64", "libc.so.6"), frame("PyThread_acquire_lock_timed", "python")],
+            ..joiner(11)
+        };
+        let process = ProcessView {
+            pid: 10,
+            forked_child: false,
+            threads: vec![waiter, joiner(12), mutex_waiter(13, 0xa0, 12)],
+            gil: None,
+            places: BTreeMap::new(),
+        };
+        assert_eq!(python_lock_waiters(&process), [11]);
     }
 
     #[test]

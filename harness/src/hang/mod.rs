@@ -977,6 +977,8 @@ impl HangWatch {
             foreign_wait = foreign_wait.or_else(|| diagnose::foreign_wait(&view));
             views.push(view);
         }
+        let python_waiters: Vec<(i32, Vec<i32>)> =
+            views.iter().map(|view| (view.pid, diagnose::python_lock_waiters(view))).collect();
         // Or a lock cycle through several of them, each waiting for a mutex another holds.
         proof = proof.or_else(|| diagnose::cross_process_cycle(&views.iter().collect::<Vec<_>>()));
         // Without ptrace (Yama, a container's capabilities) there are no stacks to prove
@@ -999,6 +1001,8 @@ impl HangWatch {
             "no native stacks could be read (see the note), so no lock could be examined".to_owned()
         } else if let Some((wait, _, _)) = gil_wait.as_ref().or(foreign_wait.as_ref()) {
             format!("{wait}; no lock cycle or lost lock owner could be shown: see the stacks")
+        } else if let Some(waits) = diagnose::python_lock_words(&python_waiters) {
+            format!("{waits}; no lock cycle or lost lock owner could be shown")
         } else {
             "no lock cycle or lost lock owner could be shown: see the stacks".to_owned()
         };
@@ -1021,6 +1025,9 @@ impl HangWatch {
                 if !threads.contains(&tid) {
                     threads.push(tid);
                 }
+            }
+            if threads.is_empty() {
+                threads.extend(python_waiters.iter().flat_map(|(_, tids)| tids.iter().copied()));
             }
         }
         if let Some((first, pid, tid)) = waited_for {
