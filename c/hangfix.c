@@ -219,6 +219,59 @@ pshared_cycle(PyObject *self, PyObject *unused)
     Py_RETURN_NONE;
 }
 
+/* Two children the caller forks each take a process-shared mutex of their own, then the
+ * other's: each waits for good for the one its sibling holds, and the caller waits for both
+ * (a lock cycle across two processes that neither descends from the other). Never returns. */
+static PyObject *
+pshared_sibling_cycle(PyObject *self, PyObject *unused)
+{
+    struct siblings {
+        pthread_mutex_t mutex[2];
+        sem_t holding, go;
+    } *shared = mmap(NULL, sizeof *shared, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (shared == MAP_FAILED) {
+        return PyErr_SetFromErrno(PyExc_OSError);
+    }
+    pthread_mutexattr_t attr;
+    pthread_mutexattr_init(&attr);
+    pthread_mutexattr_setpshared(&attr, PTHREAD_PROCESS_SHARED);
+    for (int k = 0; k < 2; k++) {
+        pthread_mutex_init(&shared->mutex[k], &attr);
+    }
+    pthread_mutexattr_destroy(&attr);
+    sem_init(&shared->holding, 1, 0);
+    sem_init(&shared->go, 1, 0);
+    pid_t children[2];
+    for (int k = 0; k < 2; k++) {
+        children[k] = fork();
+        if (children[k] < 0) {
+            return PyErr_SetFromErrno(PyExc_OSError);
+        }
+        if (children[k] == 0) {
+            pthread_mutex_lock(&shared->mutex[k]);
+            sem_post(&shared->holding);
+            /* Both hold their own before either asks for the other's. */
+            while (sem_wait(&shared->go) != 0) {
+            }
+            pthread_mutex_lock(&shared->mutex[1 - k]); /* deadlocks: the sibling holds it */
+            _exit(0);
+        }
+    }
+    Py_BEGIN_ALLOW_THREADS
+    for (int k = 0; k < 2; k++) {
+        while (sem_wait(&shared->holding) != 0) {
+        }
+    }
+    sem_post(&shared->go);
+    sem_post(&shared->go);
+    for (int k = 0; k < 2; k++) {
+        int status;
+        waitpid(children[k], &status, 0);
+    }
+    Py_END_ALLOW_THREADS
+    Py_RETURN_NONE;
+}
+
 /* glibc's stdio lock (`_IO_lock_t`: lock word, count, the owner's `struct pthread *`) is no
  * pthread_mutex_t: where a mutex records its owner's TID, it holds the low half of a pointer. The
  * threads that hold `stderr`'s lock below run on a stack mapped at a fixed low address, so that
@@ -734,6 +787,8 @@ static PyMethodDef hangfix_methods[] = {
     {"pshared_wait", pshared_wait, METH_O, "A child waits for a process-shared mutex its parent holds."},
     {"pshared_cycle", pshared_cycle, METH_NOARGS,
      "A parent and its forked child take two process-shared mutexes in opposite orders."},
+    {"pshared_sibling_cycle", pshared_sibling_cycle, METH_NOARGS,
+     "Two forked children take two process-shared mutexes in opposite orders."},
     {"stdio_wait", stdio_wait, METH_O, "Write to stderr while a thread holds its lock for a while."},
     {"stdio_cycle", stdio_cycle, METH_NOARGS, "Deadlock stderr's lock against a mutex."},
     {"gil_cycle", gil_cycle, METH_NOARGS, "Deadlock the GIL against a mutex."},

@@ -117,28 +117,45 @@ fn a_mutex_cycle_is_diagnosed_and_ended() {
 /// Neither process alone proves anything (each awaited mutex's owner is alive, in the other);
 /// the two together are proved within seconds, not after the hang timeout (disabled here),
 /// sequentially (regrtest itself is stuck: the whole tree is ended) and in a `-j` worker (the
-/// worker and its child are ended, and regrtest goes on to its summary).
+/// worker and its child are ended, and regrtest goes on to its summary). Also between two
+/// sibling children of the test (QA's F3): the hang is then the test's process, which started
+/// both, so that neither is left waiting for good for the mutex the other held.
 #[test]
 fn a_lock_cycle_across_two_processes_is_proved_and_ended() {
-    for flags in [&[][..], &["-j", "2"][..]] {
+    let flags: [&[&str]; 2] = [&[], &["-j", "2"]];
+    for (flags, test) in
+        flags.into_iter().flat_map(|f| [(f, "test_hang_pshared_cycle"), (f, "test_hang_pshared_siblings")])
+    {
         let dir = testdir();
-        let tests = ["test_hang_pshared_cycle"];
+        let tests = [test];
         let run = leakcheck(&["--hang-timeout", "0"], &as_strs(&regrtest(dir.path(), flags, &tests)));
         let hang = only_hang(&run);
         assert_eq!(hang["diagnosis"]["kind"], "lock-cycle", "{flags:?}: {hang}");
-        assert_eq!(hang["test"], "test_hang_pshared_cycle", "{flags:?}: {hang}");
+        assert_eq!(hang["test"], test, "{flags:?}: {hang}");
         let summary = hang["diagnosis"]["summary"].as_str().unwrap_or_default();
         assert!(summary.starts_with("deadlock across processes "), "{flags:?}: {summary}");
         assert_eq!(hang["diagnosis"]["threads"].as_array().map(Vec::len), Some(2), "{hang}");
         assert_eq!(hang["diagnosis"]["locks"].as_array().map(Vec::len), Some(2), "{hang}");
         let processes = hang["processes"].as_array().expect("processes");
-        assert_eq!(processes.len(), 2, "{flags:?}: {hang}");
-        // The parent is the hang's process, and its stack is where it waits for the child's mutex.
-        assert_eq!(hang["pid"], processes[0]["pid"], "{hang}");
-        let child = hangfix_line("pthread_mutex_lock(&shared->a); /* deadlocks: the parent holds a");
-        let parent = hangfix_line("pthread_mutex_lock(&shared->b); /* deadlocks: the child holds b");
-        assert!(has_frame(hang, "pshared_cycle", parent) && has_frame(hang, "pshared_cycle", child), "{hang}");
-        assert_eq!(run.test("test_hang_pshared_cycle")["outcome"], "hung", "{flags:?}: {}", run.stderr);
+        let expected = if test == "test_hang_pshared_cycle" { 2 } else { 3 };
+        assert_eq!(processes.len(), expected, "{flags:?}: {hang}");
+        if test == "test_hang_pshared_cycle" {
+            // The parent is the hang's process, and its stack is where it waits for the
+            // child's mutex.
+            assert_eq!(hang["pid"], processes[0]["pid"], "{hang}");
+            let child = hangfix_line("pthread_mutex_lock(&shared->a); /* deadlocks: the parent holds a");
+            let parent = hangfix_line("pthread_mutex_lock(&shared->b); /* deadlocks: the child holds b");
+            assert!(has_frame(hang, "pshared_cycle", parent) && has_frame(hang, "pshared_cycle", child), "{hang}");
+        } else {
+            // The test's process, which started both and waits for them, is the hang's, its
+            // stacks first.
+            assert_eq!(hang["pid"], processes[0]["pid"], "{hang}");
+            let cycle_pids: Vec<&Value> = hang["diagnosis"]["threads"].as_array().into_iter().flatten().collect();
+            assert!(!cycle_pids.contains(&&hang["pid"]), "{hang}");
+            let line = hangfix_line("pthread_mutex_lock(&shared->mutex[1 - k]); /* deadlocks: the sibling holds it");
+            assert!(has_frame(hang, "pshared_sibling_cycle", line), "{hang}");
+        }
+        assert_eq!(run.test(test)["outcome"], "hung", "{flags:?}: {}", run.stderr);
         assert_eq!(run.code(), Some(102), "{flags:?}: {}", run.stderr);
         assert_tree_gone(dir.path());
     }

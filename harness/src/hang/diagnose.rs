@@ -538,12 +538,8 @@ pub fn python_lock_words(waiting: &[(i32, Vec<i32>)]) -> Option<String> {
         .filter(|(_, tids)| !tids.is_empty())
         .map(|(pid, tids)| {
             let tids: Vec<String> = tids.iter().map(i32::to_string).collect();
-            let (noun, list) = match tids.as_slice() {
-                [one] => ("thread", one.clone()),
-                [init @ .., last] => ("threads", format!("{} and {last}", init.join(", "))),
-                [] => ("threads", String::new()),
-            };
-            format!("{noun} {list} of process {pid}")
+            let noun = if tids.len() == 1 { "thread" } else { "threads" };
+            format!("{noun} {} of process {pid}", and_list(&tids))
         })
         .collect();
     if parts.is_empty() {
@@ -643,12 +639,20 @@ pub fn cross_process_cycle(processes: &[&ProcessView]) -> Option<Diagnosis> {
     let first = cycle.iter().map(|t| waits[t].0).min().map_or(processes[0].pid, |i| processes[i].pid);
     Some(Diagnosis {
         kind: DiagnosisKind::LockCycle,
-        summary: format!("deadlock across processes {}: {}", named.join(" and "), chain.join(", ")),
+        summary: format!("deadlock across processes {}: {}", and_list(&named), chain.join(", ")),
         pid: first,
         threads: cycle,
         locks,
         reference: None,
     })
+}
+
+/// `a`, `a and b`, `a, b and c`.
+fn and_list(items: &[String]) -> String {
+    match items {
+        [init @ .., last] if !init.is_empty() => format!("{} and {last}", init.join(", ")),
+        _ => items.join(""),
+    }
 }
 
 /// The first cycle of the wait-for graph `owner_of` (a thread to the owner of the lock it

@@ -1326,8 +1326,8 @@ impl HangWatch {
     /// ([`Tracked::looked`]): each alone proves nothing (the owner of the mutex it waits for
     /// is alive in another), together they wait for each other for good (a test's process and
     /// the child it forked, taking two process-shared mutexes in opposite orders). The hang is
-    /// the one of these processes that the others descend from, which is ended with them, else
-    /// the first of them; the reports have every one of them.
+    /// the nearest process they all descend from (one of them, or the one that started them),
+    /// which is ended with its descendants; the reports have every process of the cycle.
     fn across_processes(
         &mut self,
         current_test: Option<&str>,
@@ -1343,14 +1343,35 @@ impl HangWatch {
         let mut diagnosis = diagnose::cross_process_cycle(&views)?;
         let in_cycle = |view: &ProcessView| view.threads.iter().any(|t| diagnosis.threads.contains(&t.tid));
         let pids: Vec<i32> = views.iter().filter(|v| in_cycle(v)).map(|v| v.pid).collect();
-        let ancestor = pids.iter().copied().find(|&p| pids.iter().all(|&q| q == p || descends_from(q, p, tree)));
-        diagnosis.pid = ancestor.unwrap_or(diagnosis.pid);
+        // The nearest process all of them descend from (one of them, or the process that
+        // started them: ending one of two sibling children leaves the other waiting for good
+        // for the mutex the ended one held).
+        let first = pids.first().copied().unwrap_or(diagnosis.pid);
+        let mut ancestor = Some(first);
+        for _ in 0..=tree.len() {
+            match ancestor {
+                Some(p) if !pids.iter().all(|&q| q == p || descends_from(q, p, tree)) => {
+                    ancestor = tree.get(&p).map(|sample| sample.ppid).filter(|&ppid| tree.contains_key(&ppid));
+                }
+                _ => break,
+            }
+        }
+        diagnosis.pid = ancestor.unwrap_or(first);
         let mut reports = Vec::new();
         let mut notes = Vec::new();
         for (view, report, more) in &looked {
             if pids.contains(&view.pid) {
                 reports.push(report.clone());
                 notes.extend(more.iter().cloned());
+            }
+        }
+        // The process that started them, when it is the hang's: its stacks too (it waits for
+        // them), first.
+        if !pids.contains(&diagnosis.pid) {
+            if let Some(sample) = tree.get(&diagnosis.pid) {
+                let (_, report, more) = self.inspect(sample, tree, Instant::now());
+                reports.push(report);
+                notes.extend(more);
             }
         }
         reports.sort_by_key(|r| r.pid != diagnosis.pid);

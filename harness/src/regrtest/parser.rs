@@ -212,6 +212,9 @@ pub struct Parser {
     /// The command line asks for quiet mode (`-q`), where regrtest prints no progress line
     /// (see [`Parser::quiet_run`]).
     quiet: bool,
+    /// A progress line of the first run was read after the last summary block began: that
+    /// block was a test's output (a nested regrtest's summary), not regrtest's last word.
+    progress_after_summary: bool,
 }
 
 /// See [`Parser::last_progress`].
@@ -730,6 +733,7 @@ impl Parser {
         self.adopt_measured_names();
         self.settle_lists();
         let lists_whole = self.failure_lists_whole();
+        let progress_after_summary = self.progress_after_summary;
         let Parser {
             tests,
             by_name,
@@ -772,9 +776,13 @@ impl Parser {
             } = state;
             let covered = summary_blocks > blocks_at_start;
             // The last summary block came after the attempt began, whole, with its lists of
-            // failures whole, and is this run's alone: it names every test of the attempt that
-            // failed or altered the environment, and the test's own output cannot change it.
-            let summary_decides = covered && summary_complete && lists_whole && !interleaved;
+            // failures whole, is this run's alone, no progress line came after it, and regrtest
+            // exited on its own: it names every test of the attempt that failed or altered the
+            // environment, and the test's own output cannot change it. (A summary a test
+            // printed, a nested regrtest's, is followed by regrtest's next progress line or, if
+            // the run died in that test, by no exit of regrtest's own.)
+            let summary_decides =
+                covered && summary_complete && lists_whole && !interleaved && !progress_after_summary && run_completed;
             let listed_anywhere = outcome_lists(&summary)
                 .into_iter()
                 .chain([&summary.omitted, &summary.rerun])
@@ -1135,6 +1143,7 @@ impl Parser {
         };
         self.end_summary_block();
         self.progress_seen = true;
+        self.progress_after_summary |= self.summary_blocks > 0 && !self.rerun_phase;
         if !self.rerun_phase && self.first_run_total.is_none() {
             self.first_run_total = total;
         }
@@ -1225,7 +1234,7 @@ impl Parser {
     ///
     /// regrtest numbers its progress lines (`[n/N]`): one more for each test it announces
     /// (sequentially) or whose result it logs (`-j`), and prints them between the tests'
-    /// output. A test's output that imitates one (a test showing a nested regrtest's lines:
+    /// output: a line numbered past the next number is a test's own. A test's output that imitates one (a test showing a nested regrtest's lines:
     /// `[2/2/1] test_b -- test_a failed (reference leak)`, `[2/2] test_a passed`) must not give
     /// a test a result, take one away, or end the test that printed it. So, in the first run
     /// of a regrtest whose header said how it runs: sequentially, a line numbered below the
@@ -1237,9 +1246,9 @@ impl Parser {
     ///
     /// Believed without a look: re-runs (a count of their own, other forms), and a run whose
     /// pipe another regrtest's output shares (a run header came while a test ran) or which the
-    /// caller said interleaves, where two runs' counters mix. A line numbered above the last is
-    /// believed: an imitation of the next test's announcement is taken for it, and regrtest's
-    /// summary decides the outcomes (see `finish_run`).
+    /// caller said interleaves, where two runs' counters mix. A line numbered next after the
+    /// last is believed: an imitation of the next test's announcement is taken for it, and
+    /// regrtest's summary decides the outcomes (see `finish_run`).
     fn believes_progress(&self, counter: Option<usize>, body: &str) -> Option<bool> {
         if self.rerun_phase || self.foreign_header || self.interleaved {
             return Some(false);
@@ -1251,17 +1260,22 @@ impl Parser {
             return Some(false);
         }
         let last = self.last_progress.zip(counter).map(|(last, counter)| (last, counter.cmp(&last.counter)));
+        // regrtest counts one test at a time: a line numbered past the next number is a test's.
+        let next_number = match (self.last_progress, counter) {
+            (Some(last), Some(counter)) => counter == last.counter.saturating_add(1),
+            _ => true,
+        };
         if !self.sequential_run {
             // `-j` logs a result, with the tests still running after ` -- running`: any other
             // ` -- ` (3.11's sequential form) is no part of it, but in a known test's name.
             let result_part = body.find(" -- running").map_or(body, |at| &body[..at]);
             let foreign_form = result_part.contains(" -- ")
                 && !self.parse_result(result_part, true).is_some_and(|parsed| self.is_known(parsed.name));
-            let numbered_after = last.is_none_or(|(_, order)| order == std::cmp::Ordering::Greater);
-            return (numbered_after && !foreign_form).then_some(false);
+            return (next_number && !foreign_form).then_some(false);
         }
         match last {
-            None | Some((_, std::cmp::Ordering::Greater)) => Some(false),
+            None => Some(false),
+            Some((_, std::cmp::Ordering::Greater)) => next_number.then_some(false),
             Some((_, std::cmp::Ordering::Less)) => None,
             Some((last, std::cmp::Ordering::Equal)) => {
                 let announced = last.test.and_then(|i| self.tests.get(i))?;
@@ -1704,6 +1718,7 @@ impl Parser {
             self.summary_seen = true;
             self.summary_blocks = self.summary_blocks.saturating_add(1);
             self.summary_complete = false;
+            self.progress_after_summary = false;
             self.in_summary = true;
             return true;
         }

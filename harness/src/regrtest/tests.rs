@@ -2798,3 +2798,37 @@ fn two_headers_before_any_test_leave_progress_lines_unjudged() {
     assert_eq!(names, ["test_a", "test_b"], "{:#?}", run.tests);
     assert_eq!(test(&run, "test_b").outcome, Some(Outcome::ReferenceLeak), "{:#?}", run.tests);
 }
+
+/// A test shows a nested regrtest's output, its SUCCESS summary whole, and the run goes on to
+/// another test, or dies in that test (QA's F1): that summary is no word of regrtest's on the
+/// test that really failed before, which keeps its failure.
+#[test]
+fn a_summary_a_test_printed_does_not_take_back_a_failure() {
+    let nested = "\n== Tests result: SUCCESS ==\n\n1 test OK.\n\nTotal duration: 1 sec\nTests result: SUCCESS\n";
+    let head = "0:00:00 load avg: 0.10 Run tests sequentially\n\
+                0:00:00 load avg: 0.10 [1/3] test_a\n\
+                0:00:01 load avg: 0.10 [2/3/1] test_nested -- test_a failed (1 failure)\n";
+    let then_next =
+        format!("{head}{nested}0:00:02 load avg: 0.10 [3/3/1] test_segv\nFatal Python error: Segmentation fault\n");
+    let then_dies = format!("{head}{nested}Fatal Python error: Segmentation fault\n");
+    for (input, completed) in [(&then_next, false), (&then_next, true), (&then_dies, false)] {
+        let run = parse(input, completed);
+        assert_eq!(test(&run, "test_a").outcome, Some(Outcome::Failed), "{completed}: {:#?}", run.tests);
+    }
+}
+
+/// A line numbered past the next number is a test's (QA's F2): regrtest's own next line
+/// is read, and the failure it gives stands though the run dies before its summary.
+#[test]
+fn a_progress_line_numbered_past_the_next_is_a_tests_own() {
+    let input = "0:00:00 load avg: 0.10 Run tests sequentially\n\
+                 0:00:00 load avg: 0.10 [1/3] test_a\n\
+                 0:00:09 load avg: 0.00 [3/3] test_d\n\
+                 0:00:01 load avg: 0.10 [2/3/1] test_b -- test_a failed (1 failure)\n\
+                 0:00:02 load avg: 0.10 [3/3/1] test_c\n";
+    let run = parse(input, false);
+    let names: Vec<&str> = run.tests.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(names, ["test_a", "test_b", "test_c"], "{:#?}", run.tests);
+    let a = test(&run, "test_a");
+    assert_eq!((a.outcome, a.result_text.as_deref()), (Some(Outcome::Failed), Some("test_a failed (1 failure)")));
+}

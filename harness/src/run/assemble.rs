@@ -819,8 +819,10 @@ pub(super) const WORKER_THREAD_NOTE: &str =
 /// mode, where it names them.
 pub(super) fn selected_names_parser(command: &[std::ffi::OsString]) -> regrtest::Parser {
     let argv: Vec<String> = command.iter().map(|a| a.to_string_lossy().into_owned()).collect();
+    let quiet = regrtest::regrtest_args(&argv).is_some_and(|args| args.quiet);
     regrtest::selection(&argv)
-        .map_or_else(regrtest::Parser::new, |s| regrtest::Parser::with_selected(&s.tests).quiet_run(s.quiet))
+        .map_or_else(regrtest::Parser::new, |s| regrtest::Parser::with_selected(&s.tests))
+        .quiet_run(quiet)
 }
 
 /// The note of a selected test that never started in a run that ended before regrtest's summary.

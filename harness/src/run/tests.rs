@@ -953,3 +953,25 @@ fn a_quiet_workers_crash_is_its_tests_with_the_dump() {
     let report = assembled(&abort, ParsedRun { unowned_fault_dumps: Vec::new(), ..parse() });
     assert_eq!(outcomes(&report), [("test_abort", "failed"), ("test_ok", "passed")]);
 }
+
+/// `-q` on the command line makes regrtest print no progress line, whatever else the line
+/// says: a test name regrtest's selection cannot take (a space in it: QA's F4) does not turn
+/// that off, and a progress line in the output is then a test's own.
+#[test]
+fn quiet_mode_is_known_from_the_command_line_without_a_selection() {
+    let command: Vec<std::ffi::OsString> =
+        ["python3", "-m", "test", "-q", "-R", "3:3", "test_a b", "test_c"].iter().map(Into::into).collect();
+    assert!(
+        regrtest::selection(&command.iter().map(|a| a.to_string_lossy().into_owned()).collect::<Vec<_>>()).is_none()
+    );
+    let lines =
+        "0:00:00 load avg: 0.00 Run tests sequentially\n0:00:01 load avg: 0.00 [1/2] test_c failed (reference leak)\n";
+    let mut quiet = assemble::selected_names_parser(&command);
+    let mut plain = regrtest::Parser::new();
+    for line in lines.split_inclusive('\n') {
+        quiet.feed_line(line.as_bytes());
+        plain.feed_line(line.as_bytes());
+    }
+    assert_eq!(quiet.finish(true).tests.len(), 0);
+    assert_eq!(plain.finish(true).tests.len(), 1);
+}
