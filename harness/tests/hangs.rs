@@ -1640,7 +1640,9 @@ fn a_deadlock_a_test_leaves_behind_is_its_finding_and_the_run_goes_on() {
 /// The same test ends at once: the next test runs when the deadlock is seen. Still no hang of
 /// the run. The deadlock is the first test's when a look saw it form while that test ran; else
 /// it is given to the test running when it was found, and a note says that its threads began in
-/// the first one.
+/// the first one, or, when the output's timeline cannot place the threads' start (a loaded
+/// machine reads the two progress lines late, and no look saw the threads before their wait),
+/// that when it formed is not known.
 #[test]
 fn a_deadlock_found_after_its_test_ended_names_the_test_its_threads_began_in() {
     let dir = testdir();
@@ -1652,7 +1654,9 @@ fn a_deadlock_found_after_its_test_ended_names_the_test_its_threads_began_in() {
         Some("test_busy_loop") => {
             let expected = "is given to test_busy_loop, which ran when it was found; its threads began while \
                             test_leave_mutex_cycle ran: it may be that one's";
-            assert!(placement_notes(&run).iter().any(|n| n.contains(expected)), "{}", run.stderr);
+            let unknown = "is given to test_busy_loop, which ran when it was found: when it formed is not known";
+            let notes = placement_notes(&run);
+            assert!(notes.iter().any(|n| n.contains(expected) || n.contains(unknown)), "{}", run.stderr);
         }
         other => panic!("{other:?}: {hang}"),
     }
