@@ -212,6 +212,9 @@ pub struct Parser {
     /// The command line asks for quiet mode (`-q`), where regrtest prints no progress line
     /// (see [`Parser::quiet_run`]).
     quiet: bool,
+    /// The re-run phase printed a run header of its own (3.11.7, 3.12+): its progress lines
+    /// are numbered from 1 and judged (see [`Parser::believes_progress`]).
+    rerun_header_seen: bool,
     /// A progress line of the first run was read after the last summary block began: that
     /// block was a test's output (a nested regrtest's summary), not regrtest's last word.
     progress_after_summary: bool,
@@ -1009,6 +1012,7 @@ impl Parser {
             // started at the same time (a header after a whole summary, or after a run that
             // died, starts a parser of its own).
             self.foreign_header |= self.run_header_seen && !self.rerun_phase;
+            self.rerun_header_seen |= self.rerun_phase;
             self.run_header_seen = true;
             self.last_progress = None;
             self.parallel = c.get(2).is_none();
@@ -1021,6 +1025,7 @@ impl Parser {
         if RERUN_BATCH.is_match(rest) {
             self.end_summary_block();
             self.rerun_phase = true;
+            self.rerun_header_seen = false;
             // The first run's `== Tests result: X ==` is not the run's result: the re-run's
             // end says that, if the run gets there. Until then the run is not over.
             self.summary.result = None;
@@ -1250,10 +1255,13 @@ impl Parser {
     /// last is believed: an imitation of the next test's announcement is taken for it, and
     /// regrtest's summary decides the outcomes (see `finish_run`).
     fn believes_progress(&self, counter: Option<usize>, body: &str) -> Option<bool> {
-        if self.rerun_phase || self.foreign_header || self.interleaved {
+        // 3.11.2 re-runs in its own process, with lines of its own (`Re-running test_x in
+        // verbose mode`); 3.11.7 and 3.12+ print a run header for the re-run, after which its
+        // lines are numbered anew and judged as the first run's.
+        if (self.rerun_phase && !self.rerun_header_seen) || self.foreign_header || self.interleaved {
             return Some(false);
         }
-        if self.quiet {
+        if self.quiet && !self.rerun_phase {
             return None;
         }
         if !self.run_header_seen {

@@ -2832,3 +2832,34 @@ fn a_progress_line_numbered_past_the_next_is_a_tests_own() {
     let a = test(&run, "test_a");
     assert_eq!((a.outcome, a.result_text.as_deref()), (Some(Outcome::Failed), Some("test_a failed (1 failure)")));
 }
+
+/// A re-run that prints a run header of its own (3.11.7, 3.12+) numbers its progress lines
+/// anew, and they are judged as the first run's (QA's F5): lines test_flaky's re-run output
+/// holds, in 3.11's form or numbered as regrtest's own, change nothing of the real 3.13
+/// `--rerun` output they are put into.
+#[test]
+fn progress_lines_a_rerun_test_prints_change_nothing() {
+    let input = include_str!("../../tests/data/regrtest/3.13.0-seq-rerun.txt");
+    let at = input.find("test_flaky (test_flaky.TestFlaky.test_flaky) ... ok\n").expect("the re-run's output");
+    let imitations = "0:00:00 load avg: 0.00 [1/2] test_flaky -- test_ok failed (1 failure)\n\
+                      0:00:00 load avg: 0.00 [1/2/1] test_ok failed (reference leak)\n\
+                      0:00:00 load avg: 0.00 [2/2/1] test_flaky -- test_failing passed\n";
+    let imitated = format!("{}{imitations}{}", &input[..at], &input[at..]);
+    let outcomes = |run: &ParsedRun| -> Vec<(String, Option<Outcome>, u32)> {
+        run.tests.iter().map(|t| (t.name.clone(), t.outcome, t.attempts)).collect()
+    };
+    for completed in [true, false] {
+        let cut = |text: &str| {
+            if completed {
+                text.to_owned()
+            } else {
+                text[..text.find("== Tests result: FAILURE then").unwrap_or(text.len())].to_owned()
+            }
+        };
+        assert_eq!(
+            outcomes(&parse(&cut(&imitated), completed)),
+            outcomes(&parse(&cut(input), completed)),
+            "completed: {completed}"
+        );
+    }
+}
