@@ -1267,29 +1267,25 @@ impl Parser {
         if !self.run_header_seen {
             return Some(false);
         }
-        let last = self.last_progress.zip(counter).map(|(last, counter)| (last, counter.cmp(&last.counter)));
         // regrtest counts one test at a time: a line numbered past the next number is a test's.
-        let next_number = match (self.last_progress, counter) {
-            (Some(last), Some(counter)) => counter == last.counter.saturating_add(1),
-            _ => true,
-        };
+        let last = self.last_progress.zip(counter);
+        let next = last.is_none_or(|(last, counter)| counter == last.counter.saturating_add(1));
         if !self.sequential_run {
             // `-j` logs a result, with the tests still running after ` -- running`: any other
             // ` -- ` (3.11's sequential form) is no part of it, but in a known test's name.
             let result_part = body.find(" -- running").map_or(body, |at| &body[..at]);
             let foreign_form = result_part.contains(" -- ")
                 && !self.parse_result(result_part, true).is_some_and(|parsed| self.is_known(parsed.name));
-            return (next_number && !foreign_form).then_some(false);
+            return (next && !foreign_form).then_some(false);
         }
         match last {
-            None => Some(false),
-            Some((_, std::cmp::Ordering::Greater)) => next_number.then_some(false),
-            Some((_, std::cmp::Ordering::Less)) => None,
-            Some((last, std::cmp::Ordering::Equal)) => {
+            _ if next => Some(false),
+            Some((last, counter)) if counter == last.counter => {
                 let announced = last.test.and_then(|i| self.tests.get(i))?;
                 let parsed = self.parse_result(body, false)?;
                 (self.as_printed(parsed.name) == announced.result.name.as_str()).then_some(last.result)
             }
+            _ => None,
         }
     }
 
