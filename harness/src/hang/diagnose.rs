@@ -21,6 +21,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::gil::{GilState, GIL_WAIT_FUNCTIONS};
+use crate::report::and_list;
 use crate::symbolize::Frame;
 
 /// What the inspection saw of one thread.
@@ -645,14 +646,6 @@ pub fn cross_process_cycle(processes: &[&ProcessView]) -> Option<Diagnosis> {
         locks,
         reference: None,
     })
-}
-
-/// `a`, `a and b`, `a, b and c`.
-fn and_list(items: &[String]) -> String {
-    match items {
-        [init @ .., last] if !init.is_empty() => format!("{} and {last}", init.join(", ")),
-        _ => items.join(""),
-    }
 }
 
 /// The first cycle of the wait-for graph `owner_of` (a thread to the owner of the lock it

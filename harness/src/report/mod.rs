@@ -587,7 +587,7 @@ fn plural(n: usize) -> &'static str {
 }
 
 /// `a`, `a and b`, `a, b and c`; empty for no items.
-pub(super) fn and_list<S: std::borrow::Borrow<str>>(items: &[S]) -> String {
+pub(crate) fn and_list<S: std::borrow::Borrow<str>>(items: &[S]) -> String {
     match items {
         [] => String::new(),
         [one] => one.borrow().to_owned(),
