@@ -2152,20 +2152,28 @@ impl Lock<'_> {
     /// glibc never sets, a word not locked, an owner no TID can be), or a process-shared mutex
     /// owned by a live thread of another process (waiting for it proves nothing here).
     fn mutex_owner(&self, address: u64) -> Option<i32> {
+        let (owner, shared) = self.recorded_owner(address)?;
+        self.live_owner(owner, shared)
+    }
+
+    /// What the glibc mutex at `address` records of its owner, and whether it is
+    /// process-shared; None when it is no mutex (a `__kind` glibc never sets) or not locked
+    /// (unlocked since: the waiter is about to be woken).
+    fn recorded_owner(&self, address: u64) -> Option<(u32, bool)> {
         let kind = self.memory.read_u32(address + MUTEX_KIND)?;
         if kind & !MUTEX_KIND_BITS != 0 {
             return None;
         }
         let word = self.memory.read_u32(address)?;
         if word == 0 {
-            return None; // unlocked since: the waiter is about to be woken
+            return None;
         }
         let owner = if kind & MUTEX_PRIO_INHERIT != 0 {
             word & FUTEX_TID_MASK
         } else {
             self.memory.read_u32(address + MUTEX_OWNER)?
         };
-        self.live_owner(owner, kind & MUTEX_PSHARED != 0)
+        Some((owner, kind & MUTEX_PSHARED != 0))
     }
 
     /// The owner TID of the priority-inheritance futex at `address` (`FUTEX_LOCK_PI`: the word
@@ -2181,41 +2189,29 @@ impl Lock<'_> {
     /// [`Self::pi_owner`] leave out: waiting for it proves nothing alone, but a cycle through
     /// several processes does (`diagnose::cross_process_cycle`).
     fn shared_owner(&self, address: u64, pi: bool) -> Option<diagnose::ForeignOwner> {
-        let word = self.memory.read_u32(address)?;
         let owner = if pi {
-            word & FUTEX_TID_MASK
+            self.memory.read_u32(address)? & FUTEX_TID_MASK
         } else {
-            let kind = self.memory.read_u32(address + MUTEX_KIND)?;
-            if kind & !MUTEX_KIND_BITS != 0 || kind & MUTEX_PSHARED == 0 || word == 0 {
-                return None;
-            }
-            if kind & MUTEX_PRIO_INHERIT != 0 {
-                word & FUTEX_TID_MASK
-            } else {
-                self.memory.read_u32(address + MUTEX_OWNER)?
-            }
+            let (owner, shared) = self.recorded_owner(address)?;
+            shared.then_some(owner)?
         };
-        if owner == 0 || owner > PID_MAX_LIMIT {
-            return None;
-        }
-        let tid = owner as i32;
-        if self.threads.iter().any(|t| t.tid == tid) {
-            return None;
-        }
+        let tid = possible_tid(owner).filter(|&tid| !self.threads.iter().any(|t| t.tid == tid))?;
         Some(diagnose::ForeignOwner { tid, pid: thread_group(tid)?, process_shared: true })
     }
 
     /// `owner` if it can be a TID and, for a lock `shared` between processes, is not a live
     /// thread elsewhere.
     fn live_owner(&self, owner: u32, shared: bool) -> Option<i32> {
-        if owner == 0 || owner > PID_MAX_LIMIT {
-            return None;
-        }
-        let owner = owner as i32;
+        let owner = possible_tid(owner)?;
         let elsewhere =
             !self.threads.iter().any(|t| t.tid == owner) && std::path::Path::new(&format!("/proc/{owner}")).exists();
         (!(shared && elsewhere)).then_some(owner)
     }
+}
+
+/// A lock's owner word as a TID, when it can be one (not 0, at most the kernel's PID limit).
+fn possible_tid(owner: u32) -> Option<i32> {
+    (owner != 0 && owner <= PID_MAX_LIMIT).then_some(owner as i32)
 }
 
 /// A stopped thread's frames, to read a function's parameter from.
