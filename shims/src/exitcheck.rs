@@ -19,7 +19,7 @@
 use std::io::Write;
 use std::time::Duration;
 
-use crate::channel;
+use crate::{channel, objtype};
 
 /// The longest a process waits at its exit for the harness to look at it: the harness looks
 /// once a second, but not while it waits for another hang's Python stacks (a few seconds).
@@ -188,15 +188,11 @@ fn read_file(path: &[u8], out: &mut [u8]) -> Option<usize> {
     usize::try_from(n).ok()
 }
 
-/// A word of this process's memory, read without trusting the address: `process_vm_readv`
-/// fails on an unmapped one instead of faulting.
+/// A word of this process's memory, read without trusting the address ([`objtype::read`]: an
+/// unmapped one fails instead of faulting).
 fn read_u32(address: u64) -> Option<u32> {
     let mut word = [0u8; 4];
-    let local = libc::iovec { iov_base: word.as_mut_ptr().cast(), iov_len: word.len() };
-    let remote = libc::iovec { iov_base: address as *mut libc::c_void, iov_len: word.len() };
-    // SAFETY: `local` describes `word`, writable for its length; the kernel checks `remote`.
-    let n = unsafe { libc::process_vm_readv(libc::getpid(), &local, 1, &remote, 1, 0) };
-    (n == 4).then(|| u32::from_ne_bytes(word))
+    objtype::read(usize::try_from(address).ok()?, &mut word).then(|| u32::from_ne_bytes(word))
 }
 
 /// Create `$LEAKCHECK_RUN_DIR/held/<pid>` and wait until the harness removes it, or

@@ -75,7 +75,7 @@ const ASCII_OBJECT_SIZE: usize = 40;
 
 /// `out.len()` bytes of this process's memory at `address`, or `None` where nothing readable
 /// is mapped.
-fn read(address: usize, out: &mut [u8]) -> bool {
+pub(crate) fn read(address: usize, out: &mut [u8]) -> bool {
     if address == 0 || out.is_empty() {
         return false;
     }
