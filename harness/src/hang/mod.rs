@@ -1542,14 +1542,19 @@ impl HangWatch {
     /// The output's entry of [`Self::tests_seen`] at `at`. leakcheck reads a progress line
     /// after regrtest printed it, late on a loaded machine: an instant up to [`READ_LAG`]
     /// before a test's line was read, while the output named no test (before the first test,
-    /// or earlier than any entry kept), is taken as that test's; between two tests, regrtest
-    /// prints the next one's line at once, and the earlier test's time is taken as read.
+    /// or earlier than any entry kept), is taken as that test's, past lines read with it or
+    /// just before it that name none (regrtest's `Run tests sequentially`, written just before
+    /// the first progress line); between two tests, regrtest prints the next one's line at
+    /// once, and the earlier test's time is taken as read.
     fn entry_at(&self, at: Instant) -> Option<usize> {
         let found = self.tests_seen.iter().rposition(|(since, _)| *since <= at);
         let none_then = found.is_none_or(|i| self.tests_seen[i].1.is_none());
         let next = found.map_or(0, |i| i + 1);
-        match self.tests_seen.get(next) {
-            Some((since, Some(_))) if none_then && *since <= at + READ_LAG => Some(next),
+        let read_by_then = |(_, (since, _)): &(usize, &(Instant, Option<String>))| *since <= at + READ_LAG;
+        let first_test =
+            self.tests_seen.iter().enumerate().skip(next).take_while(read_by_then).find(|(_, (_, t))| t.is_some());
+        match first_test {
+            Some((i, _)) if none_then => Some(i),
             _ => found,
         }
     }
@@ -2696,6 +2701,34 @@ fn attach_python_frames(report: &mut HangReport, pid: i32, pthreads: &BTreeMap<u
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// regrtest writes `Run tests sequentially` just before the first progress line: a thread
+    /// the first test started before leakcheck read both (late, on a loaded machine) is that
+    /// test's, though the header's line, read first, names no test; read later than
+    /// [`READ_LAG`], it is no test's; after a test, it stays that test's.
+    #[test]
+    fn a_thread_begun_before_the_header_and_first_progress_line_were_read_is_the_first_tests() {
+        let mut watch = HangWatch::new(None);
+        let began = Instant::now();
+        let read = began + Duration::from_millis(40);
+        watch.test_running(None, read);
+        watch.test_running(Some("test_x"), read);
+        assert_eq!(watch.test_at(began), Some(Some("test_x".to_owned())));
+        assert_eq!(watch.only_test_between(began, read + Duration::from_secs(1)).as_deref(), Some("test_x"));
+        assert_eq!(watch.test_at(began + Duration::from_millis(20)), Some(Some("test_x".to_owned())));
+
+        let mut late = HangWatch::new(None);
+        let read = began + READ_LAG + Duration::from_millis(40);
+        late.test_running(None, read);
+        late.test_running(Some("test_x"), read);
+        assert_eq!(late.test_at(began), None);
+        assert_eq!(late.only_test_between(began, read + Duration::from_secs(1)), None);
+
+        let next = read + Duration::from_secs(5);
+        late.test_running(Some("test_y"), next);
+        let in_x = next - Duration::from_millis(40);
+        assert_eq!(late.test_at(in_x), Some(Some("test_x".to_owned())));
+    }
 
     #[test]
     fn output_restarts_the_runs_silence_and_the_next_tick_forgets_its_sleeps() {
