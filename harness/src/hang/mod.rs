@@ -1548,15 +1548,13 @@ impl HangWatch {
     /// once, and the earlier test's time is taken as read.
     fn entry_at(&self, at: Instant) -> Option<usize> {
         let found = self.tests_seen.iter().rposition(|(since, _)| *since <= at);
-        let none_then = found.is_none_or(|i| self.tests_seen[i].1.is_none());
-        let next = found.map_or(0, |i| i + 1);
-        let read_by_then = |(_, (since, _)): &(usize, &(Instant, Option<String>))| *since <= at + READ_LAG;
-        let first_test =
-            self.tests_seen.iter().enumerate().skip(next).take_while(read_by_then).find(|(_, (_, t))| t.is_some());
-        match first_test {
-            Some((i, _)) if none_then => Some(i),
-            _ => found,
+        if found.is_some_and(|i| self.tests_seen[i].1.is_some()) {
+            return found;
         }
+        let next = found.map_or(0, |i| i + 1);
+        let read_by_then =
+            self.tests_seen.iter().enumerate().skip(next).take_while(|(_, (since, _))| *since <= at + READ_LAG);
+        read_by_then.filter(|(_, (_, test))| test.is_some()).map(|(i, _)| i).next().or(found)
     }
 
     /// The test the output named as running at `at` (`Some(None)`: none), if known.
